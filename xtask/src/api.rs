@@ -359,7 +359,24 @@ fn tag_file(ir: &Ir, tag: &str, feature: &str, ops: &[&Operation], target: &ApiT
             sig.push(format!("{name}: {}", api_ty(ir, ty)));
             args.push(name.clone());
         }
+        if let Some(summary) = &op.summary {
+            doc(&mut out, "    ", &format!(" {summary}"));
+            doc(&mut out, "    ", "");
+        }
         doc(&mut out, "    ", &format!(" `{} {}` ({}): see [`{b}`].", op.method.to_ascii_uppercase(), op.path, op.id));
+        let mut described: Vec<String> = op
+            .params
+            .iter()
+            .filter(|p| p.location == Location::Path)
+            .filter_map(|p| Some(format!(" - `{}`: {}", p.ident, p.description.as_ref()?)))
+            .collect();
+        if let (Some((name, _, true)), Some(text)) = (&op.body, &op.body_description) {
+            described.push(format!(" - `{name}`: {text}"));
+        }
+        if !described.is_empty() {
+            doc(&mut out, "    ", "");
+            described.iter().for_each(|line| doc(&mut out, "    ", line));
+        }
         if op.deprecated {
             out.push_str("    #[deprecated(note = \"deprecated in the API\")]\n");
         }
@@ -406,6 +423,10 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
         op.needs_auth
     );
     let (out_ty, mode) = output_types(ir, op);
+    for text in [&op.summary, &op.description].into_iter().flatten() {
+        doc(out, "", &format!(" {text}"));
+        doc(out, "", "");
+    }
     doc(out, "", &format!(" `{method} {}`: the `{}` operation.", op.path, op.id));
     if explorer {
         doc(out, "", "");
@@ -494,6 +515,10 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
             Location::Header => "Header",
             Location::Path => "Path",
         };
+        if let Some(description) = &p.description {
+            doc(out, "    ", &format!(" {description}"));
+            doc(out, "    ", "");
+        }
         let mut text = format!(" {where_} parameter `{}`: {}", p.wire, param_desc(&p.ty));
         if p.required {
             text.push_str(", required (the call fails with a build error without it)");
@@ -509,6 +534,10 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
         let _ = writeln!(out, "    pub fn {}(mut self, value: {t}) -> Self {{\n        self.{} = ::std::option::Option::Some({conv});\n        self\n    }}", p.ident, p.ident);
     }
     if let Some((name, ty, false)) = &op.body {
+        if let Some(description) = &op.body_description {
+            doc(out, "    ", &format!(" {description}"));
+            doc(out, "    ", "");
+        }
         doc(out, "    ", " The request body (optional for this operation).");
         let _ = writeln!(out, "    pub fn {name}(mut self, value: {}) -> Self {{\n        self.{name} = ::std::option::Option::Some(value);\n        self\n    }}", api_ty(ir, ty));
     }

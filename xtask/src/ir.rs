@@ -89,6 +89,8 @@ pub struct Field {
     /// What the spec constrains the value to (enum values, ranges, lengths, pattern), for the
     /// docs.
     pub constraints: Vec<String>,
+    /// The vendor's description, escaped for rustdoc.
+    pub description: Option<String>,
 }
 
 /// The constraints a property schema states, in words: enum values, minimum and maximum,
@@ -180,6 +182,43 @@ impl Ir {
             }
         }
         seen
+    }
+
+    /// Where the words of a free list of strings are listed: the analytics `groupBy` and
+    /// `metrics` lists hold dimension and metric names the spec enumerates only on a related
+    /// property (`ConversationAggregateQueryPredicate.dimension`,
+    /// `ConversationAggregationView.target`). Nearest first, breadth-first through the
+    /// types `from` refers to: the struct holding that property, the property, and its enum type.
+    pub fn vocabulary(&self, from: usize, field: &Field) -> Option<(usize, &Field, usize)> {
+        let wanted: &[&str] = match field.json.as_str() {
+            "groupBy" => &["dimension"],
+            "metrics" => &["metric", "target"],
+            _ => return None,
+        };
+        if field.ty != Ty::Vec(Box::new(Ty::String)) {
+            return None;
+        }
+        let mut seen = BTreeSet::from([from]);
+        let mut queue = std::collections::VecDeque::from([from]);
+        while let Some(i) = queue.pop_front() {
+            if let Kind::Struct { fields, .. } = &self.types[i].kind {
+                for f in fields {
+                    if let Ty::Named(e) = f.ty {
+                        if wanted.contains(&f.json.as_str()) && matches!(self.types[e].kind, Kind::StringEnum(_)) {
+                            return Some((i, f, e));
+                        }
+                    }
+                }
+            }
+            let mut next = Vec::new();
+            self.types[i].kind.all_named(&mut next);
+            for n in next {
+                if seen.insert(n) {
+                    queue.push_back(n);
+                }
+            }
+        }
+        None
     }
 }
 
@@ -471,6 +510,7 @@ impl Builder<'_> {
                 nullable: prop.get("x-nullable").and_then(Value::as_bool).unwrap_or(false),
                 format: prop.get("format").and_then(Value::as_str).map(str::to_owned),
                 constraints: constraints(prop),
+                description: crate::prose::shown(prop.get("description").and_then(Value::as_str)),
                 json,
                 ident,
                 ty,

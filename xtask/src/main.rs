@@ -11,6 +11,7 @@ mod ir;
 mod models;
 mod names;
 mod ops;
+mod prose;
 mod report;
 mod standalone;
 mod topics;
@@ -391,6 +392,42 @@ mod tests {
     }
 
     #[test]
+    fn the_vendors_descriptions_come_first_in_the_docs_and_placeholders_are_left_out() {
+        let generated = generate(&workspace_root(), "spec/platform-api-v2.json", "crates", "genesys-cloud").unwrap();
+        let file = |crate_: usize, path: &str| {
+            generated[crate_].files.iter().find(|(p, _)| p == path).unwrap_or_else(|| panic!("{path}")).1.clone()
+        };
+        let users = file(1, "src/generated/users.rs");
+        // The summary, then the facts; a path parameter's description beside the method.
+        let get_user = &users[..users.find("pub fn get_user(").unwrap()];
+        let get_user = &get_user[get_user.rfind("}\n").unwrap()..];
+        assert!(
+            get_user
+                .contains("#[doc = \" Get user.\"]\n    #[doc = \"\"]\n    #[doc = \" `GET /api/v2/users/{userId}`"),
+            "{get_user}"
+        );
+        assert!(get_user.contains("`user_id`: User ID"), "{get_user}");
+        // A query parameter's description above its setter's facts.
+        assert!(
+            users.contains("#[doc = \" Page size\"]\n    #[doc = \"\"]\n    #[doc = \" Query parameter `pageSize`"),
+            "no pageSize description"
+        );
+        // The vendor's placeholder body descriptions ("body") are not shown.
+        assert!(!users.contains("#[doc = \" body\"]") && !users.contains("`body`: body"));
+        // A field's description, escaped, above its facts; `[.mmm]` is not a link.
+        let query = file(0, "src/generated/conversation_aggregation_query.rs");
+        assert!(query.contains("#[doc = \" Behaves like a SQL GROUPBY."), "{query}");
+        assert!(
+            query.contains("Its words are the 84 values of [`ConversationAggregateQueryPredicateDimension`]"),
+            "{query}"
+        );
+        assert!(query.contains("Its words are the 82 values of [`ConversationAggregationViewTarget`]"), "{query}");
+        let escaped = generated[0].files.iter().filter(|(_, text)| text.contains("\\\\[.mmm\\\\]")).count();
+        let raw = generated[0].files.iter().filter(|(_, text)| text.contains("ss[.mmm]")).count();
+        assert!(escaped > 100 && raw == 0, "{escaped} files with an escaped [.mmm], {raw} with a raw one");
+    }
+
+    #[test]
     fn deprecated_and_preview_operations_are_marked_and_docs_name_method_and_path() {
         let (spec, out, package) = GOLDEN;
         let generated = generate(&workspace_root(), spec, out, package).unwrap();
@@ -419,6 +456,9 @@ mod tests {
             tags: vec![],
             params: vec![],
             body: None,
+            body_description: None,
+            summary: None,
+            description: None,
             output: ops::Output::None,
             paging: None,
             deprecated: false,

@@ -207,7 +207,7 @@ fn is_secret(json: &str) -> bool {
 fn emit_type(out: &mut String, ir: &Ir, index: usize, cfg: &str, setters: bool) {
     let t = &ir.types[index];
     match &t.kind {
-        Kind::Struct { fields, additional } => emit_struct(out, ir, t, fields, additional.as_ref(), cfg, setters),
+        Kind::Struct { fields, additional } => emit_struct(out, ir, index, fields, additional.as_ref(), cfg, setters),
         Kind::StringEnum(values) => emit_string_enum(out, t, values, cfg),
         Kind::IntEnum(values) => emit_int_enum(out, t, values, cfg),
         Kind::Newtype(ty) => emit_newtype(out, ir, t, ty, cfg),
@@ -231,12 +231,13 @@ fn model_impl(out: &mut String, t: &TypeDef, body: &str) {
 fn emit_struct(
     out: &mut String,
     ir: &Ir,
-    t: &TypeDef,
+    index: usize,
     fields: &[Field],
     additional: Option<&Ty>,
     cfg: &str,
     setters: bool,
 ) {
+    let t = &ir.types[index];
     let name = &t.name;
     type_doc(out, t, "The object", cfg);
     out.push_str("#[derive(Clone, Default, PartialEq)]\n#[non_exhaustive]\n");
@@ -261,7 +262,28 @@ fn emit_struct(
             notes.push("nullable".into());
         }
         notes.extend(f.constraints.iter().cloned());
+        if let Some(text) = &f.description {
+            doc(out, "    ", &format!(" {text}"));
+            doc(out, "    ", "");
+        }
         doc(out, "    ", &format!(" JSON `{}`: {}.", f.json, notes.join(", ")));
+        if let Some((owner, of, values)) = ir.vocabulary(index, f) {
+            let count = match &ir.types[values].kind {
+                Kind::StringEnum(v) => v.len(),
+                _ => 0,
+            };
+            doc(out, "    ", "");
+            doc(
+                out,
+                "    ",
+                &format!(
+                    " Its words are the {count} values of [`{e}`](crate::{e}), the type of [`{o}::{f}`](crate::{o}::{f}). The list is sent as written: neither this SDK nor the vendor's checks its items.",
+                    e = ir.types[values].name,
+                    o = ir.types[owner].name,
+                    f = of.ident.trim_start_matches("r#"),
+                ),
+            );
+        }
         let inner = rust_ty(ir, &f.ty);
         let inner = if f.boxed { format!("::std::boxed::Box<{inner}>") } else { inner };
         let _ = writeln!(out, "    pub {}: ::std::option::Option<{inner}>,", f.ident);

@@ -37,6 +37,8 @@ pub struct Param {
     pub ty: ParamTy,
     pub required: bool,
     pub enum_values: Vec<String>,
+    /// The vendor's description, escaped for rustdoc.
+    pub description: Option<String>,
 }
 
 /// How the response body is read.
@@ -65,6 +67,11 @@ pub struct Operation {
     pub params: Vec<Param>,
     /// (field ident, type, required)
     pub body: Option<(String, Ty, bool)>,
+    /// The body parameter's description, escaped (none for the vendor's placeholders).
+    pub body_description: Option<String>,
+    /// The vendor's one-line summary and longer description, escaped for rustdoc.
+    pub summary: Option<String>,
+    pub description: Option<String>,
     pub output: Output,
     pub paging: Option<(Paging, String)>,
     pub deprecated: bool,
@@ -225,6 +232,7 @@ fn operation(
     let mut idents = names::Namer::with_reserved(RESERVED_METHODS);
     let mut params = Vec::new();
     let mut body = None;
+    let mut body_description = None;
     let own: Vec<Value> = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
     // Operation parameters override path-level ones with the same name and location.
     let mut all: Vec<(Value, String)> = Vec::new();
@@ -258,6 +266,7 @@ fn operation(
                 };
                 let ty = schema_ty(ir, schema, &format!("{pptr}/schema"))?;
                 body = Some(("body".to_owned(), ty, required));
+                body_description = crate::prose::shown(obj.get("description").and_then(Value::as_str));
                 continue;
             }
             Some("formData") => {
@@ -285,6 +294,7 @@ fn operation(
             ty,
             required: required || location == Location::Path,
             enum_values,
+            description: crate::prose::shown(obj.get("description").and_then(Value::as_str)),
         });
     }
     // Path parameters in the order they appear in the path.
@@ -311,6 +321,9 @@ fn operation(
         tags,
         params,
         body,
+        body_description,
+        summary: crate::prose::shown(op.get("summary").and_then(Value::as_str)),
+        description: crate::prose::shown(op.get("description").and_then(Value::as_str)),
         output,
         paging,
         deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),

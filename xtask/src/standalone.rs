@@ -96,7 +96,7 @@ pub fn complete(out: &Path, spec_file: &str, spec_text: &str, crates: &mut Vec<G
     crates[1].files.push((
         "src/lib.rs".into(),
         lib("Operations")
-            + "\npub use genesys_cloud_core as core;\npub use models;\n\n#[rustfmt::skip]\n#[allow(clippy::all, unused_imports, deprecated, missing_docs)]\nmod generated;\n\n// Empty when no feature is on.\n#[allow(unused_imports)]\npub use generated::*;\n",
+            + "\n#[rustfmt::skip]\n#[allow(clippy::all, unused_imports, deprecated, missing_docs)]\nmod generated;\n\n// Empty when no feature is on.\n#[allow(unused_imports)]\npub use generated::*;\n",
     ));
     crates[1].files.push(("tests/support/mod.rs".into(), HARNESS.into()));
     crates.push(Generated { dir: out.join("genesys-cloud-core"), files: files(CORE) });

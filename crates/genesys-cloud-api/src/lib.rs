@@ -21,8 +21,6 @@
 //! only the final decode is generic, and it is compiled where the call is awaited.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use genesys_cloud_core as core;
-pub use models;
 
 #[rustfmt::skip]
 #[allow(clippy::all, unused_imports, deprecated, missing_docs)]

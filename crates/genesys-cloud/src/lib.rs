@@ -28,14 +28,24 @@
 use std::fmt;
 use std::sync::Arc;
 
+// Inlined, so the facade's docs hold every item at the path a user writes
+// (`genesys_cloud::models::CreateUser`): `cargo doc --no-deps -p genesys-cloud` documents all
+// of it once.
+#[doc(inline)]
 pub use genesys_cloud_api as api;
+#[doc(inline)]
 pub use genesys_cloud_auth as auth;
+#[doc(inline)]
 pub use genesys_cloud_config as config;
+#[doc(inline)]
 pub use genesys_cloud_core as core;
+#[doc(inline)]
 pub use genesys_cloud_models as models;
 #[cfg(feature = "notification-service")]
 #[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
+#[doc(inline)]
 pub use genesys_cloud_notifications as notifications;
+#[doc(inline)]
 pub use genesys_cloud_transport as transport;
 
 pub use genesys_cloud_transport::Region;

@@ -16,100 +16,194 @@ impl AgentAssistantsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an assistant."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/assistants/{assistantId}` (deleteAssistant): see [`DeleteAssistant`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn delete_assistant(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistant {
         DeleteAssistant::new(self.executor.clone(), assistant_id.into())
     }
+    #[doc = " Disassociate a queue from an assistant."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/assistants/{assistantId}/queues/{queueId}` (deleteAssistantQueue): see [`DeleteAssistantQueue`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn delete_assistant_queue(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantQueue {
         DeleteAssistantQueue::new(self.executor.clone(), assistant_id.into(), queue_id.into())
     }
+    #[doc = " Disassociate the queues from an assistant for the given assistant ID and queue IDs."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/assistants/{assistantId}/queues` (deleteAssistantQueues): see [`DeleteAssistantQueues`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn delete_assistant_queues(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantQueues {
         DeleteAssistantQueues::new(self.executor.clone(), assistant_id.into())
     }
+    #[doc = " Delete an agent checklist"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/assistants/agentchecklists/{agentChecklistId}` (deleteAssistantsAgentchecklist): see [`DeleteAssistantsAgentchecklist`]."]
+    #[doc = ""]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
     pub fn delete_assistants_agentchecklist(&self, agent_checklist_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantsAgentchecklist {
         DeleteAssistantsAgentchecklist::new(self.executor.clone(), agent_checklist_id.into())
     }
+    #[doc = " Get an assistant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/{assistantId}` (getAssistant): see [`GetAssistant`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn get_assistant(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistant {
         GetAssistant::new(self.executor.clone(), assistant_id.into())
     }
+    #[doc = " Get queue Information for an assistant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/{assistantId}/queues/{queueId}` (getAssistantQueue): see [`GetAssistantQueue`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_assistant_queue(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantQueue {
         GetAssistantQueue::new(self.executor.clone(), assistant_id.into(), queue_id.into())
     }
+    #[doc = " Get job details."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs/{jobId}` (getAssistantQueueUsersJob): see [`GetAssistantQueueUsersJob`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_assistant_queue_users_job(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantQueueUsersJob {
         GetAssistantQueueUsersJob::new(self.executor.clone(), assistant_id.into(), queue_id.into(), job_id.into())
     }
+    #[doc = " Get all the queues associated with an assistant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/{assistantId}/queues` (getAssistantQueues): see [`GetAssistantQueues`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn get_assistant_queues(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantQueues {
         GetAssistantQueues::new(self.executor.clone(), assistant_id.into())
     }
+    #[doc = " Get all assistants."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants` (getAssistants): see [`GetAssistants`]."]
     pub fn get_assistants(&self) -> GetAssistants {
         GetAssistants::new(self.executor.clone())
     }
+    #[doc = " Get an agent checklist"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/agentchecklists/{agentChecklistId}` (getAssistantsAgentchecklist): see [`GetAssistantsAgentchecklist`]."]
+    #[doc = ""]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
     pub fn get_assistants_agentchecklist(&self, agent_checklist_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantsAgentchecklist {
         GetAssistantsAgentchecklist::new(self.executor.clone(), agent_checklist_id.into())
     }
+    #[doc = " Get the list of agent checklists"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/agentchecklists` (getAssistantsAgentchecklists): see [`GetAssistantsAgentchecklists`]."]
     pub fn get_assistants_agentchecklists(&self) -> GetAssistantsAgentchecklists {
         GetAssistantsAgentchecklists::new(self.executor.clone())
     }
+    #[doc = " Get the list of supported languages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/agentchecklists/languages` (getAssistantsAgentchecklistsLanguages): see [`GetAssistantsAgentchecklistsLanguages`]."]
     pub fn get_assistants_agentchecklists_languages(&self) -> GetAssistantsAgentchecklistsLanguages {
         GetAssistantsAgentchecklistsLanguages::new(self.executor.clone())
     }
+    #[doc = " Get all queues assigned to any assistant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/queues` (getAssistantsQueues): see [`GetAssistantsQueues`]."]
     pub fn get_assistants_queues(&self) -> GetAssistantsQueues {
         GetAssistantsQueues::new(self.executor.clone())
     }
+    #[doc = " Update an assistant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/assistants/{assistantId}` (patchAssistant): see [`PatchAssistant`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn patch_assistant(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Assistant) -> PatchAssistant {
         PatchAssistant::new(self.executor.clone(), assistant_id.into(), body)
     }
+    #[doc = " Update Queues for an Assistant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/assistants/{assistantId}/queues` (patchAssistantQueues): see [`PatchAssistantQueues`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn patch_assistant_queues(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::AssistantQueue>) -> PatchAssistantQueues {
         PatchAssistantQueues::new(self.executor.clone(), assistant_id.into(), body)
     }
+    #[doc = " Bulk add users to assistant-queue (requires manual assignment mode)."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/add` (postAssistantQueueUsersBulkAdd): see [`PostAssistantQueueUsersBulkAdd`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn post_assistant_queue_users_bulk_add(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersBulkAddRequest) -> PostAssistantQueueUsersBulkAdd {
         PostAssistantQueueUsersBulkAdd::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
+    #[doc = " Bulk remove users from assistant-queue (requires manual assignment mode)."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/remove` (postAssistantQueueUsersBulkRemove): see [`PostAssistantQueueUsersBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn post_assistant_queue_users_bulk_remove(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersBulkRemoveRequest) -> PostAssistantQueueUsersBulkRemove {
         PostAssistantQueueUsersBulkRemove::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
+    #[doc = " Start a new job to assistant-queue."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs` (postAssistantQueueUsersJobs): see [`PostAssistantQueueUsersJobs`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn post_assistant_queue_users_jobs(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersJobsRequest) -> PostAssistantQueueUsersJobs {
         PostAssistantQueueUsersJobs::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
+    #[doc = " Query for users in the assistant-queue (requires manual assignment mode)."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/query` (postAssistantQueueUsersQuery): see [`PostAssistantQueueUsersQuery`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn post_assistant_queue_users_query(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersQueryRequest) -> PostAssistantQueueUsersQuery {
         PostAssistantQueueUsersQuery::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
+    #[doc = " Create an Assistant."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/assistants` (postAssistants): see [`PostAssistants`]."]
     pub fn post_assistants(&self, body: ::models::Assistant) -> PostAssistants {
         PostAssistants::new(self.executor.clone(), body)
     }
+    #[doc = " Create an agent checklist"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/assistants/agentchecklists` (postAssistantsAgentchecklists): see [`PostAssistantsAgentchecklists`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Request body containing details of checklist to be added"]
     pub fn post_assistants_agentchecklists(&self, body: ::models::AgentChecklist) -> PostAssistantsAgentchecklists {
         PostAssistantsAgentchecklists::new(self.executor.clone(), body)
     }
+    #[doc = " Create a queue assistant association."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/assistants/{assistantId}/queues/{queueId}` (putAssistantQueue): see [`PutAssistantQueue`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn put_assistant_queue(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueue) -> PutAssistantQueue {
         PutAssistantQueue::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
+    #[doc = " Update an agent checklist"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/assistants/agentchecklists/{agentChecklistId}` (putAssistantsAgentchecklist): see [`PutAssistantsAgentchecklist`]."]
+    #[doc = ""]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
+    #[doc = " - `body`: Request body containing details of checklist to be updated"]
     pub fn put_assistants_agentchecklist(&self, agent_checklist_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentChecklist) -> PutAssistantsAgentchecklist {
         PutAssistantsAgentchecklist::new(self.executor.clone(), agent_checklist_id.into(), body)
     }
 }
 static META_DELETE_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistant", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an assistant."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/assistants/{assistantId}`: the `deleteAssistant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId->."]
@@ -177,6 +271,8 @@ impl DeleteAssistant {
     }
 }
 static META_DELETE_ASSISTANT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantQueue", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Disassociate a queue from an assistant."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/assistants/{assistantId}/queues/{queueId}`: the `deleteAssistantQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId--queues--queueId->."]
@@ -246,6 +342,8 @@ impl DeleteAssistantQueue {
     }
 }
 static META_DELETE_ASSISTANT_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}/queues", true, ::std::option::Option::None, false, false, true);
+#[doc = " Disassociate the queues from an assistant for the given assistant ID and queue IDs."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/assistants/{assistantId}/queues`: the `deleteAssistantQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId--queues>."]
@@ -296,6 +394,8 @@ impl DeleteAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_ids: ::std::option::Option::None }
     }
+    #[doc = " Comma-separated identifiers of the queues that need to be deleted."]
+    #[doc = ""]
     #[doc = " Query parameter `queueIds`: string."]
     pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_ids = ::std::option::Option::Some(value.into());
@@ -322,6 +422,8 @@ impl DeleteAssistantQueues {
     }
 }
 static META_DELETE_ASSISTANTS_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantsAgentchecklist", &["Agent Assistants"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an agent checklist"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/assistants/agentchecklists/{agentChecklistId}`: the `deleteAssistantsAgentchecklist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants-agentchecklists--agentChecklistId->."]
@@ -389,6 +491,8 @@ impl DeleteAssistantsAgentchecklist {
     }
 }
 static META_GET_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistant", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an assistant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/{assistantId}`: the `getAssistant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId->."]
@@ -441,16 +545,22 @@ impl GetAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Language variation"]
+    #[doc = ""]
     #[doc = " Query parameter `languageVariation`: string."]
     pub fn language_variation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language_variation = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fall back to primary assistant if specified variation is not found"]
+    #[doc = ""]
     #[doc = " Query parameter `fallbackToPrimaryAssistant`: boolean."]
     pub fn fallback_to_primary_assistant(mut self, value: bool) -> Self {
         self.fallback_to_primary_assistant = ::std::option::Option::Some(value);
@@ -483,6 +593,8 @@ impl GetAssistant {
     }
 }
 static META_GET_ASSISTANT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantQueue", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get queue Information for an assistant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/{assistantId}/queues/{queueId}`: the `getAssistantQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--queues--queueId->."]
@@ -534,6 +646,8 @@ impl GetAssistantQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -561,6 +675,8 @@ impl GetAssistantQueue {
     }
 }
 static META_GET_ASSISTANT_QUEUE_USERS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantQueueUsersJob", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get job details."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs/{jobId}`: the `getAssistantQueueUsersJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--queues--queueId--users-jobs--jobId->."]
@@ -632,6 +748,8 @@ impl GetAssistantQueueUsersJob {
     }
 }
 static META_GET_ASSISTANT_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all the queues associated with an assistant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/{assistantId}/queues`: the `getAssistantQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--queues>."]
@@ -687,21 +805,29 @@ impl GetAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -749,6 +875,8 @@ impl GetAssistantQueues {
     }
 }
 static META_GET_ASSISTANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistants", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all assistants."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants`: the `getAssistants` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants>."]
@@ -805,31 +933,43 @@ impl GetAssistants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200. Deprecated in favour of pageSize"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Return the assistant by the given name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -882,6 +1022,8 @@ impl GetAssistants {
     }
 }
 static META_GET_ASSISTANTS_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsAgentchecklist", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an agent checklist"]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/agentchecklists/{agentChecklistId}`: the `getAssistantsAgentchecklist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-agentchecklists--agentChecklistId->."]
@@ -949,6 +1091,8 @@ impl GetAssistantsAgentchecklist {
     }
 }
 static META_GET_ASSISTANTS_AGENTCHECKLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsAgentchecklists", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/agentchecklists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the list of agent checklists"]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/agentchecklists`: the `getAssistantsAgentchecklists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-agentchecklists>."]
@@ -1007,41 +1151,57 @@ impl GetAssistantsAgentchecklists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name_prefix: ::std::option::Option::None, language: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, agent_checklist_ids: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The agent checklist name prefix filter applied to the listing."]
+    #[doc = ""]
     #[doc = " Query parameter `namePrefix`: string."]
     pub fn name_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_prefix = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The agent checklist language filter applied to the listing."]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The sort order for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The field to sort by for the listing."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Agent checklist IDs (repeat param or comma-separated). Do not use with other optional filters."]
+    #[doc = ""]
     #[doc = " Query parameter `agentChecklistIds`: array of string (multi)."]
     pub fn agent_checklist_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.agent_checklist_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1100,6 +1260,8 @@ impl GetAssistantsAgentchecklists {
     }
 }
 static META_GET_ASSISTANTS_AGENTCHECKLISTS_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsAgentchecklistsLanguages", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/agentchecklists/languages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of supported languages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/agentchecklists/languages`: the `getAssistantsAgentchecklistsLanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-agentchecklists-languages>."]
@@ -1165,6 +1327,8 @@ impl GetAssistantsAgentchecklistsLanguages {
     }
 }
 static META_GET_ASSISTANTS_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all queues assigned to any assistant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/queues`: the `getAssistantsQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-queues>."]
@@ -1220,26 +1384,36 @@ impl GetAssistantsQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma-separated identifiers of the queues that need to be retrieved."]
+    #[doc = ""]
     #[doc = " Query parameter `queueIds`: string."]
     pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1289,6 +1463,8 @@ impl GetAssistantsQueues {
     }
 }
 static META_PATCH_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAssistant", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/assistants/{assistantId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an assistant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/assistants/{assistantId}`: the `patchAssistant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-assistants--assistantId->."]
@@ -1358,6 +1534,8 @@ impl PatchAssistant {
     }
 }
 static META_PATCH_ASSISTANT_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAssistantQueues", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/assistants/{assistantId}/queues", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Update Queues for an Assistant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/assistants/{assistantId}/queues`: the `patchAssistantQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-assistants--assistantId--queues>."]
@@ -1441,6 +1619,8 @@ impl PatchAssistantQueues {
     }
 }
 static META_POST_ASSISTANT_QUEUE_USERS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersBulkAdd", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add users to assistant-queue (requires manual assignment mode)."]
+#[doc = ""]
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/add`: the `postAssistantQueueUsersBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-bulk-add>."]
@@ -1512,6 +1692,8 @@ impl PostAssistantQueueUsersBulkAdd {
     }
 }
 static META_POST_ASSISTANT_QUEUE_USERS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersBulkRemove", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove users from assistant-queue (requires manual assignment mode)."]
+#[doc = ""]
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/bulk/remove`: the `postAssistantQueueUsersBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-bulk-remove>."]
@@ -1583,6 +1765,8 @@ impl PostAssistantQueueUsersBulkRemove {
     }
 }
 static META_POST_ASSISTANT_QUEUE_USERS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersJobs", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start a new job to assistant-queue."]
+#[doc = ""]
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/jobs`: the `postAssistantQueueUsersJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-jobs>."]
@@ -1654,6 +1838,8 @@ impl PostAssistantQueueUsersJobs {
     }
 }
 static META_POST_ASSISTANT_QUEUE_USERS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantQueueUsersQuery", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/queues/{queueId}/users/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for users in the assistant-queue (requires manual assignment mode)."]
+#[doc = ""]
 #[doc = " `POST /api/v2/assistants/{assistantId}/queues/{queueId}/users/query`: the `postAssistantQueueUsersQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--queues--queueId--users-query>."]
@@ -1706,6 +1892,8 @@ impl PostAssistantQueueUsersQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Which fields, if any, to expand with."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1734,6 +1922,8 @@ impl PostAssistantQueueUsersQuery {
     }
 }
 static META_POST_ASSISTANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistants", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an Assistant."]
+#[doc = ""]
 #[doc = " `POST /api/v2/assistants`: the `postAssistants` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants>."]
@@ -1801,6 +1991,8 @@ impl PostAssistants {
     }
 }
 static META_POST_ASSISTANTS_AGENTCHECKLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantsAgentchecklists", &["Agent Assistants"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/agentchecklists", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an agent checklist"]
+#[doc = ""]
 #[doc = " `POST /api/v2/assistants/agentchecklists`: the `postAssistantsAgentchecklists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants-agentchecklists>."]
@@ -1868,6 +2060,8 @@ impl PostAssistantsAgentchecklists {
     }
 }
 static META_PUT_ASSISTANT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantQueue", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/{assistantId}/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create a queue assistant association."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/assistants/{assistantId}/queues/{queueId}`: the `putAssistantQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants--assistantId--queues--queueId->."]
@@ -1939,6 +2133,8 @@ impl PutAssistantQueue {
     }
 }
 static META_PUT_ASSISTANTS_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantsAgentchecklist", &["Agent Assistants"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an agent checklist"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/assistants/agentchecklists/{agentChecklistId}`: the `putAssistantsAgentchecklist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants-agentchecklists--agentChecklistId->."]

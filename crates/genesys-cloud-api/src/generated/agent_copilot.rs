@@ -16,20 +16,32 @@ impl AgentCopilotApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get copilot configuration of an assistant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/{assistantId}/copilot` (getAssistantCopilot): see [`GetAssistantCopilot`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn get_assistant_copilot(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantCopilot {
         GetAssistantCopilot::new(self.executor.clone(), assistant_id.into())
     }
+    #[doc = " Get information about the support of features for all the languages or only for a certain language."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/copilot/featuresupport` (getAssistantsCopilotFeaturesupport): see [`GetAssistantsCopilotFeaturesupport`]."]
     pub fn get_assistants_copilot_featuresupport(&self) -> GetAssistantsCopilotFeaturesupport {
         GetAssistantsCopilotFeaturesupport::new(self.executor.clone())
     }
+    #[doc = " Update agent copilot configuration"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/assistants/{assistantId}/copilot` (putAssistantCopilot): see [`PutAssistantCopilot`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn put_assistant_copilot(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Copilot) -> PutAssistantCopilot {
         PutAssistantCopilot::new(self.executor.clone(), assistant_id.into(), body)
     }
 }
 static META_GET_ASSISTANT_COPILOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantCopilot", &["Agent Copilot"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/copilot", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get copilot configuration of an assistant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/{assistantId}/copilot`: the `getAssistantCopilot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--copilot>."]
@@ -97,6 +109,8 @@ impl GetAssistantCopilot {
     }
 }
 static META_GET_ASSISTANTS_COPILOT_FEATURESUPPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantsCopilotFeaturesupport", &["Agent Copilot"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/copilot/featuresupport", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get information about the support of features for all the languages or only for a certain language."]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/copilot/featuresupport`: the `getAssistantsCopilotFeaturesupport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants-copilot-featuresupport>."]
@@ -146,6 +160,8 @@ impl GetAssistantsCopilotFeaturesupport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
     }
+    #[doc = " Which language are the features supported for"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -171,6 +187,8 @@ impl GetAssistantsCopilotFeaturesupport {
     }
 }
 static META_PUT_ASSISTANT_COPILOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantCopilot", &["Agent Copilot"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/{assistantId}/copilot", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update agent copilot configuration"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/assistants/{assistantId}/copilot`: the `putAssistantCopilot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants--assistantId--copilot>."]

@@ -16,24 +16,44 @@ impl AgentUiApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (deleteUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     pub fn delete_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
         DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Get agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (getUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`GetUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     pub fn get_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
         GetUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Update agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (patchUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`PatchUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[doc = " - `body`: AutoAnswerSettings"]
     pub fn patch_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PatchUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Set agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (putUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`PutUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[doc = " - `body`: AutoAnswerSettings"]
     pub fn put_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PutUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
 }
 static META_DELETE_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete agent auto answer settings"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `deleteUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
@@ -101,6 +121,8 @@ impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
 }
 static META_GET_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get agent auto answer settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `getUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
@@ -168,6 +190,8 @@ impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
 }
 static META_PATCH_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update agent auto answer settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `patchUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
@@ -237,6 +261,8 @@ impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
 }
 static META_PUT_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set agent auto answer settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `putUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]

@@ -16,120 +16,225 @@ impl AiStudioApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Start the deletion of a virtualAgent."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs` (deleteAgenticVirtualagentJobs): see [`DeleteAgenticVirtualagentJobs`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     pub fn delete_agentic_virtualagent_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAgenticVirtualagentJobs {
         DeleteAgenticVirtualagentJobs::new(self.executor.clone(), virtual_agent_id.into())
     }
+    #[doc = " Delete a summary setting."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/summaries/settings/{summarySettingId}` (deleteConversationsSummariesSetting): see [`DeleteConversationsSummariesSetting`]."]
+    #[doc = ""]
+    #[doc = " - `summary_setting_id`: Summary setting id"]
     pub fn delete_conversations_summaries_setting(&self, summary_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsSummariesSetting {
         DeleteConversationsSummariesSetting::new(self.executor.clone(), summary_setting_id.into())
     }
+    #[doc = " Start the deletion of a guide."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/guides/{guideId}/jobs` (deleteGuideJobs): see [`DeleteGuideJobs`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
     pub fn delete_guide_jobs(&self, guide_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGuideJobs {
         DeleteGuideJobs::new(self.executor.clone(), guide_id.into())
     }
+    #[doc = " Get virtual agent."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}` (getAgenticVirtualagent): see [`GetAgenticVirtualagent`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     pub fn get_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagent {
         GetAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into())
     }
+    #[doc = " Get a virtualAgent job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}` (getAgenticVirtualagentJob): see [`GetAgenticVirtualagentJob`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_agentic_virtualagent_job(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagentJob {
         GetAgenticVirtualagentJob::new(self.executor.clone(), virtual_agent_id.into(), job_id.into())
     }
+    #[doc = " Get all virtual agents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents` (getAgenticVirtualagents): see [`GetAgenticVirtualagents`]."]
     pub fn get_agentic_virtualagents(&self) -> GetAgenticVirtualagents {
         GetAgenticVirtualagents::new(self.executor.clone())
     }
+    #[doc = " Receive a summary setting."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/summaries/settings/{summarySettingId}` (getConversationsSummariesSetting): see [`GetConversationsSummariesSetting`]."]
+    #[doc = ""]
+    #[doc = " - `summary_setting_id`: Summary setting id"]
     pub fn get_conversations_summaries_setting(&self, summary_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsSummariesSetting {
         GetConversationsSummariesSetting::new(self.executor.clone(), summary_setting_id.into())
     }
+    #[doc = " Get all summary settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/summaries/settings` (getConversationsSummariesSettings): see [`GetConversationsSummariesSettings`]."]
     pub fn get_conversations_summaries_settings(&self) -> GetConversationsSummariesSettings {
         GetConversationsSummariesSettings::new(self.executor.clone())
     }
+    #[doc = " Get guide."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/guides/{guideId}` (getGuide): see [`GetGuide`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
     pub fn get_guide(&self, guide_id: impl ::std::convert::Into<::std::string::String>) -> GetGuide {
         GetGuide::new(self.executor.clone(), guide_id.into())
     }
+    #[doc = " Get the specified guide deletion job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/guides/{guideId}/jobs/{jobId}` (getGuideJob): see [`GetGuideJob`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_guide_job(&self, guide_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetGuideJob {
         GetGuideJob::new(self.executor.clone(), guide_id.into(), job_id.into())
     }
+    #[doc = " Get a guide version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/guides/{guideId}/versions/{versionId}` (getGuideVersion): see [`GetGuideVersion`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
+    #[doc = " - `version_id`: Version ID"]
     pub fn get_guide_version(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetGuideVersion {
         GetGuideVersion::new(self.executor.clone(), guide_id.into(), version_id.into())
     }
+    #[doc = " Get the status of the publishing job for this guide version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/guides/{guideId}/versions/{versionId}/jobs/{jobId}` (getGuideVersionJob): see [`GetGuideVersionJob`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
+    #[doc = " - `version_id`: Version ID"]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_guide_version_job(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetGuideVersionJob {
         GetGuideVersionJob::new(self.executor.clone(), guide_id.into(), version_id.into(), job_id.into())
     }
+    #[doc = " Get all guides."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/guides` (getGuides): see [`GetGuides`]."]
     pub fn get_guides(&self) -> GetGuides {
         GetGuides::new(self.executor.clone())
     }
+    #[doc = " Get the status of the guide content generation job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/guides/jobs/{jobId}` (getGuidesJob): see [`GetGuidesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_guides_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetGuidesJob {
         GetGuidesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Update a virtual agent."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}` (patchAgenticVirtualagent): see [`PatchAgenticVirtualagent`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     pub fn patch_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAgenticVirtualAgent) -> PatchAgenticVirtualagent {
         PatchAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into(), body)
     }
+    #[doc = " Update a guide."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/guides/{guideId}` (patchGuide): see [`PatchGuide`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
     pub fn patch_guide(&self, guide_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateGuide) -> PatchGuide {
         PatchGuide::new(self.executor.clone(), guide_id.into(), body)
     }
+    #[doc = " Update a guide version."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/guides/{guideId}/versions/{versionId}` (patchGuideVersion): see [`PatchGuideVersion`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
+    #[doc = " - `version_id`: Version ID"]
     pub fn patch_guide_version(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateGuideVersion) -> PatchGuideVersion {
         PatchGuideVersion::new(self.executor.clone(), guide_id.into(), version_id.into(), body)
     }
+    #[doc = " Start the publishing of a virtual agent version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs` (postAgenticVirtualagentVersionJobs): see [`PostAgenticVirtualagentVersionJobs`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[doc = " - `version_id`: Version ID"]
     pub fn post_agentic_virtualagent_version_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> PostAgenticVirtualagentVersionJobs {
         PostAgenticVirtualagentVersionJobs::new(self.executor.clone(), virtual_agent_id.into(), version_id.into(), body)
     }
+    #[doc = " Create a virtual agent."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/agentic/virtualagents` (postAgenticVirtualagents): see [`PostAgenticVirtualagents`]."]
     pub fn post_agentic_virtualagents(&self, body: ::models::CreateAgenticVirtualAgent) -> PostAgenticVirtualagents {
         PostAgenticVirtualagents::new(self.executor.clone(), body)
     }
+    #[doc = " Trigger summary preview event generation."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/summaries/preview` (postConversationsSummariesPreview): see [`PostConversationsSummariesPreview`]."]
     pub fn post_conversations_summaries_preview(&self, body: ::models::SummarySettingWithTranscript) -> PostConversationsSummariesPreview {
         PostConversationsSummariesPreview::new(self.executor.clone(), body)
     }
+    #[doc = " Create a summary setting."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/summaries/settings` (postConversationsSummariesSettings): see [`PostConversationsSummariesSettings`]."]
     pub fn post_conversations_summaries_settings(&self, body: ::models::SummarySetting) -> PostConversationsSummariesSettings {
         PostConversationsSummariesSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Add a turn to a guide session."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/guides/{guideId}/sessions/{guideSessionId}/turns` (postGuideSessionTurns): see [`PostGuideSessionTurns`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
+    #[doc = " - `guide_session_id`: Guide Session ID"]
     pub fn post_guide_session_turns(&self, guide_id: impl ::std::convert::Into<::std::string::String>, guide_session_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GuideSessionTurnRequest) -> PostGuideSessionTurns {
         PostGuideSessionTurns::new(self.executor.clone(), guide_id.into(), guide_session_id.into(), body)
     }
+    #[doc = " Start the publishing of a guide version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/guides/{guideId}/versions/{versionId}/jobs` (postGuideVersionJobs): see [`PostGuideVersionJobs`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
+    #[doc = " - `version_id`: Version ID"]
     pub fn post_guide_version_jobs(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GuideVersionPublishJobRequest) -> PostGuideVersionJobs {
         PostGuideVersionJobs::new(self.executor.clone(), guide_id.into(), version_id.into(), body)
     }
+    #[doc = " Create a guide version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/guides/{guideId}/versions` (postGuideVersions): see [`PostGuideVersions`]."]
+    #[doc = ""]
+    #[doc = " - `guide_id`: Guide ID"]
     pub fn post_guide_versions(&self, guide_id: impl ::std::convert::Into<::std::string::String>) -> PostGuideVersions {
         PostGuideVersions::new(self.executor.clone(), guide_id.into())
     }
+    #[doc = " Create a guide."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/guides` (postGuides): see [`PostGuides`]."]
     pub fn post_guides(&self, body: ::models::CreateGuide) -> PostGuides {
         PostGuides::new(self.executor.clone(), body)
     }
+    #[doc = " Start a guide content generation job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/guides/jobs` (postGuidesJobs): see [`PostGuidesJobs`]."]
     pub fn post_guides_jobs(&self, body: ::models::GenerateGuideContentRequest) -> PostGuidesJobs {
         PostGuidesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Generate presigned URL for uploading a file content to generate guide"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/guides/uploads` (postGuidesUploads): see [`PostGuidesUploads`]."]
     pub fn post_guides_uploads(&self, body: ::models::UploadUrlRequest) -> PostGuidesUploads {
         PostGuidesUploads::new(self.executor.clone(), body)
     }
+    #[doc = " Update a summary setting."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/summaries/settings/{summarySettingId}` (putConversationsSummariesSetting): see [`PutConversationsSummariesSetting`]."]
+    #[doc = ""]
+    #[doc = " - `summary_setting_id`: Summary setting id"]
     pub fn put_conversations_summaries_setting(&self, summary_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SummarySetting) -> PutConversationsSummariesSetting {
         PutConversationsSummariesSetting::new(self.executor.clone(), summary_setting_id.into(), body)
     }
 }
 static META_DELETE_AGENTIC_VIRTUALAGENT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAgenticVirtualagentJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Start the deletion of a virtualAgent."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs`: the `deleteAgenticVirtualagentJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-agentic-virtualagents--virtualAgentId--jobs>."]
@@ -197,6 +302,8 @@ impl DeleteAgenticVirtualagentJobs {
     }
 }
 static META_DELETE_CONVERSATIONS_SUMMARIES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsSummariesSetting", &["AI Studio"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/summaries/settings/{summarySettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a summary setting."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/summaries/settings/{summarySettingId}`: the `deleteConversationsSummariesSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-summaries-settings--summarySettingId->."]
@@ -264,6 +371,8 @@ impl DeleteConversationsSummariesSetting {
     }
 }
 static META_DELETE_GUIDE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGuideJobs", &["AI Studio"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/guides/{guideId}/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Start the deletion of a guide."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/guides/{guideId}/jobs`: the `deleteGuideJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-guides--guideId--jobs>."]
@@ -331,6 +440,8 @@ impl DeleteGuideJobs {
     }
 }
 static META_GET_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get virtual agent."]
+#[doc = ""]
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}`: the `getAgenticVirtualagent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId->."]
@@ -398,6 +509,8 @@ impl GetAgenticVirtualagent {
     }
 }
 static META_GET_AGENTIC_VIRTUALAGENT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagentJob", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a virtualAgent job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}`: the `getAgenticVirtualagentJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId--jobs--jobId->."]
@@ -467,6 +580,8 @@ impl GetAgenticVirtualagentJob {
     }
 }
 static META_GET_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all virtual agents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/agentic/virtualagents`: the `getAgenticVirtualagents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents>."]
@@ -524,36 +639,50 @@ impl GetAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Filter by matching name - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by name contains - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `nameContains`: string."]
     pub fn name_contains(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_contains = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by status."]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by. Default value dateModified."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort Order. Default value desc."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number."]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The maximum page size is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -609,6 +738,8 @@ impl GetAgenticVirtualagents {
     }
 }
 static META_GET_CONVERSATIONS_SUMMARIES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSummariesSetting", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/summaries/settings/{summarySettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Receive a summary setting."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/summaries/settings/{summarySettingId}`: the `getConversationsSummariesSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-summaries-settings--summarySettingId->."]
@@ -676,6 +807,8 @@ impl GetConversationsSummariesSetting {
     }
 }
 static META_GET_CONVERSATIONS_SUMMARIES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSummariesSettings", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/summaries/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all summary settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/summaries/settings`: the `getConversationsSummariesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-summaries-settings>."]
@@ -732,31 +865,43 @@ impl GetConversationsSummariesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
+    #[doc = " Page number."]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The maximum page size is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by partially matching name - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort Order. Default value desc."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by matching language - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by. Default value dateModified."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
@@ -809,6 +954,8 @@ impl GetConversationsSummariesSettings {
     }
 }
 static META_GET_GUIDE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuide", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get guide."]
+#[doc = ""]
 #[doc = " `GET /api/v2/guides/{guideId}`: the `getGuide` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId->."]
@@ -876,6 +1023,8 @@ impl GetGuide {
     }
 }
 static META_GET_GUIDE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuideJob", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the specified guide deletion job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/guides/{guideId}/jobs/{jobId}`: the `getGuideJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId--jobs--jobId->."]
@@ -945,6 +1094,8 @@ impl GetGuideJob {
     }
 }
 static META_GET_GUIDE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuideVersion", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a guide version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/guides/{guideId}/versions/{versionId}`: the `getGuideVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId--versions--versionId->."]
@@ -1014,6 +1165,8 @@ impl GetGuideVersion {
     }
 }
 static META_GET_GUIDE_VERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuideVersionJob", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/{guideId}/versions/{versionId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status of the publishing job for this guide version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/guides/{guideId}/versions/{versionId}/jobs/{jobId}`: the `getGuideVersionJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides--guideId--versions--versionId--jobs--jobId->."]
@@ -1085,6 +1238,8 @@ impl GetGuideVersionJob {
     }
 }
 static META_GET_GUIDES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuides", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all guides."]
+#[doc = ""]
 #[doc = " `GET /api/v2/guides`: the `getGuides` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides>."]
@@ -1142,36 +1297,50 @@ impl GetGuides {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Filter by matching name - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by name contains - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `nameContains`: string."]
     pub fn name_contains(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_contains = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by status."]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by. Default value dateModified."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort Order. Default value desc."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number."]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The maximum page size is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1227,6 +1396,8 @@ impl GetGuides {
     }
 }
 static META_GET_GUIDES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGuidesJob", &["AI Studio"], ::genesys_cloud_core::http::Method::GET, "/api/v2/guides/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status of the guide content generation job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/guides/jobs/{jobId}`: the `getGuidesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-guides-jobs--jobId->."]
@@ -1294,6 +1465,8 @@ impl GetGuidesJob {
     }
 }
 static META_PATCH_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/agentic/virtualagents/{virtualAgentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a virtual agent."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}`: the `patchAgenticVirtualagent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-agentic-virtualagents--virtualAgentId->."]
@@ -1363,6 +1536,8 @@ impl PatchAgenticVirtualagent {
     }
 }
 static META_PATCH_GUIDE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGuide", &["AI Studio"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/guides/{guideId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a guide."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/guides/{guideId}`: the `patchGuide` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-guides--guideId->."]
@@ -1432,6 +1607,8 @@ impl PatchGuide {
     }
 }
 static META_PATCH_GUIDE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGuideVersion", &["AI Studio"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/guides/{guideId}/versions/{versionId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a guide version."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/guides/{guideId}/versions/{versionId}`: the `patchGuideVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-guides--guideId--versions--versionId->."]
@@ -1503,6 +1680,8 @@ impl PatchGuideVersion {
     }
 }
 static META_POST_AGENTIC_VIRTUALAGENT_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagentVersionJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start the publishing of a virtual agent version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs`: the `postAgenticVirtualagentVersionJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents--virtualAgentId--versions--versionId--jobs>."]
@@ -1574,6 +1753,8 @@ impl PostAgenticVirtualagentVersionJobs {
     }
 }
 static META_POST_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a virtual agent."]
+#[doc = ""]
 #[doc = " `POST /api/v2/agentic/virtualagents`: the `postAgenticVirtualagents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents>."]
@@ -1641,6 +1822,8 @@ impl PostAgenticVirtualagents {
     }
 }
 static META_POST_CONVERSATIONS_SUMMARIES_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsSummariesPreview", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/summaries/preview", false, ::std::option::Option::None, false, false, true);
+#[doc = " Trigger summary preview event generation."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/summaries/preview`: the `postConversationsSummariesPreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-summaries-preview>."]
@@ -1708,6 +1891,8 @@ impl PostConversationsSummariesPreview {
     }
 }
 static META_POST_CONVERSATIONS_SUMMARIES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsSummariesSettings", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/summaries/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a summary setting."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/summaries/settings`: the `postConversationsSummariesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-summaries-settings>."]
@@ -1775,6 +1960,10 @@ impl PostConversationsSummariesSettings {
     }
 }
 static META_POST_GUIDE_SESSION_TURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuideSessionTurns", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/{guideId}/sessions/{guideSessionId}/turns", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a turn to a guide session."]
+#[doc = ""]
+#[doc = " Creates a new turn in the specified guide session with the provided request data. If the session ID doesn't exist, a new session will be created automatically."]
+#[doc = ""]
 #[doc = " `POST /api/v2/guides/{guideId}/sessions/{guideSessionId}/turns`: the `postGuideSessionTurns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides--guideId--sessions--guideSessionId--turns>."]
@@ -1846,6 +2035,8 @@ impl PostGuideSessionTurns {
     }
 }
 static META_POST_GUIDE_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuideVersionJobs", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/{guideId}/versions/{versionId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start the publishing of a guide version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/guides/{guideId}/versions/{versionId}/jobs`: the `postGuideVersionJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides--guideId--versions--versionId--jobs>."]
@@ -1917,6 +2108,8 @@ impl PostGuideVersionJobs {
     }
 }
 static META_POST_GUIDE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuideVersions", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/{guideId}/versions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a guide version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/guides/{guideId}/versions`: the `postGuideVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides--guideId--versions>."]
@@ -1993,6 +2186,8 @@ impl PostGuideVersions {
     }
 }
 static META_POST_GUIDES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuides", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a guide."]
+#[doc = ""]
 #[doc = " `POST /api/v2/guides`: the `postGuides` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides>."]
@@ -2060,6 +2255,8 @@ impl PostGuides {
     }
 }
 static META_POST_GUIDES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuidesJobs", &["AI Studio"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start a guide content generation job."]
+#[doc = ""]
 #[doc = " `POST /api/v2/guides/jobs`: the `postGuidesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides-jobs>."]
@@ -2127,6 +2324,8 @@ impl PostGuidesJobs {
     }
 }
 static META_POST_GUIDES_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuidesUploads", &["AI Studio", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate presigned URL for uploading a file content to generate guide"]
+#[doc = ""]
 #[doc = " `POST /api/v2/guides/uploads`: the `postGuidesUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides-uploads>."]
@@ -2194,6 +2393,8 @@ impl PostGuidesUploads {
     }
 }
 static META_PUT_CONVERSATIONS_SUMMARIES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsSummariesSetting", &["AI Studio"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/summaries/settings/{summarySettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a summary setting."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/summaries/settings/{summarySettingId}`: the `putConversationsSummariesSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-summaries-settings--summarySettingId->."]

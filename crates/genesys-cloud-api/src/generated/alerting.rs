@@ -16,68 +16,117 @@ impl AlertingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an alert"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/alerting/alerts/{alertId}` (deleteAlertingAlert): see [`DeleteAlertingAlert`]."]
+    #[doc = ""]
+    #[doc = " - `alert_id`: Alert ID"]
     pub fn delete_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAlertingAlert {
         DeleteAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
+    #[doc = " Delete all alerts for the user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/alerting/alerts/all` (deleteAlertingAlertsAll): see [`DeleteAlertingAlertsAll`]."]
     pub fn delete_alerting_alerts_all(&self) -> DeleteAlertingAlertsAll {
         DeleteAlertingAlertsAll::new(self.executor.clone())
     }
+    #[doc = " Delete a rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/alerting/rules/{ruleId}` (deleteAlertingRule): see [`DeleteAlertingRule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: Rule Id"]
     pub fn delete_alerting_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAlertingRule {
         DeleteAlertingRule::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Get an alert"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/alerting/alerts/{alertId}` (getAlertingAlert): see [`GetAlertingAlert`]."]
+    #[doc = ""]
+    #[doc = " - `alert_id`: Alert ID"]
     pub fn get_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> GetAlertingAlert {
         GetAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
+    #[doc = " Get a rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/alerting/rules/{ruleId}` (getAlertingRule): see [`GetAlertingRule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: Rule Id"]
     pub fn get_alerting_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetAlertingRule {
         GetAlertingRule::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Allows an entity to mute/snooze an alert, update the unread status of the alert, or close an alert."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/alerting/alerts/{alertId}` (patchAlertingAlert): see [`PatchAlertingAlert`]."]
+    #[doc = ""]
+    #[doc = " - `alert_id`: Alert ID"]
     pub fn patch_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> PatchAlertingAlert {
         PatchAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
+    #[doc = " Updates all alerts"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/alerting/alerts/all` (patchAlertingAlertsAll): see [`PatchAlertingAlertsAll`]."]
     pub fn patch_alerting_alerts_all(&self) -> PatchAlertingAlertsAll {
         PatchAlertingAlertsAll::new(self.executor.clone())
     }
+    #[doc = " Bulk alert updates"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/alerting/alerts/bulk` (patchAlertingAlertsBulk): see [`PatchAlertingAlertsBulk`]."]
     pub fn patch_alerting_alerts_bulk(&self, body: ::models::CommonAlertBulkUpdateRequest) -> PatchAlertingAlertsBulk {
         PatchAlertingAlertsBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk update of notification lists"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/alerting/rules/bulk` (patchAlertingRulesBulk): see [`PatchAlertingRulesBulk`]."]
     pub fn patch_alerting_rules_bulk(&self, body: ::models::CommonRuleBulkUpdateNotificationsRequest) -> PatchAlertingRulesBulk {
         PatchAlertingRulesBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Gets a paged list of alerts. The max page size is 50"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/alerting/alerts/query` (postAlertingAlertsQuery): see [`PostAlertingAlertsQuery`]."]
     pub fn post_alerting_alerts_query(&self) -> PostAlertingAlertsQuery {
         PostAlertingAlertsQuery::new(self.executor.clone())
     }
+    #[doc = " Create a Rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/alerting/rules` (postAlertingRules): see [`PostAlertingRules`]."]
+    #[doc = ""]
+    #[doc = " - `body`: rule to be created"]
     pub fn post_alerting_rules(&self, body: ::models::CommonRule) -> PostAlertingRules {
         PostAlertingRules::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk remove rules"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/alerting/rules/bulk/remove` (postAlertingRulesBulkRemove): see [`PostAlertingRulesBulkRemove`]."]
     pub fn post_alerting_rules_bulk_remove(&self, body: ::models::CommonRuleBulkDeleteRequest) -> PostAlertingRulesBulkRemove {
         PostAlertingRulesBulkRemove::new(self.executor.clone(), body)
     }
+    #[doc = " Get a paged list of rules. The max size of the page is 50 items."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/alerting/rules/query` (postAlertingRulesQuery): see [`PostAlertingRulesQuery`]."]
     pub fn post_alerting_rules_query(&self) -> PostAlertingRulesQuery {
         PostAlertingRulesQuery::new(self.executor.clone())
     }
+    #[doc = " Update an alert read status"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/alerting/alerts/{alertId}` (putAlertingAlert): see [`PutAlertingAlert`]."]
+    #[doc = ""]
+    #[doc = " - `alert_id`: Alert ID"]
     pub fn put_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> PutAlertingAlert {
         PutAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
+    #[doc = " Update a rule"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/alerting/rules/{ruleId}` (putAlertingRule): see [`PutAlertingRule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: Rule Id"]
+    #[doc = " - `body`: rule to be updated"]
     pub fn put_alerting_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ModifiableRuleProperties) -> PutAlertingRule {
         PutAlertingRule::new(self.executor.clone(), rule_id.into(), body)
     }
 }
 static META_DELETE_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/alerting/alerts/{alertId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an alert"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/alerting/alerts/{alertId}`: the `deleteAlertingAlert` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-alerting-alerts--alertId->."]
@@ -145,6 +194,8 @@ impl DeleteAlertingAlert {
     }
 }
 static META_DELETE_ALERTING_ALERTS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAlertingAlertsAll", &["Alerting"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/alerting/alerts/all", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete all alerts for the user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/alerting/alerts/all`: the `deleteAlertingAlertsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-alerting-alerts-all>."]
@@ -210,6 +261,8 @@ impl DeleteAlertingAlertsAll {
     }
 }
 static META_DELETE_ALERTING_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAlertingRule", &["Alerting"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/alerting/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/alerting/rules/{ruleId}`: the `deleteAlertingRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-alerting-rules--ruleId->."]
@@ -277,6 +330,8 @@ impl DeleteAlertingRule {
     }
 }
 static META_GET_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::GET, "/api/v2/alerting/alerts/{alertId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an alert"]
+#[doc = ""]
 #[doc = " `GET /api/v2/alerting/alerts/{alertId}`: the `getAlertingAlert` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-alerting-alerts--alertId->."]
@@ -344,6 +399,8 @@ impl GetAlertingAlert {
     }
 }
 static META_GET_ALERTING_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAlertingRule", &["Alerting"], ::genesys_cloud_core::http::Method::GET, "/api/v2/alerting/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/alerting/rules/{ruleId}`: the `getAlertingRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-alerting-rules--ruleId->."]
@@ -411,6 +468,10 @@ impl GetAlertingRule {
     }
 }
 static META_PATCH_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/alerts/{alertId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Allows an entity to mute/snooze an alert, update the unread status of the alert, or close an alert."]
+#[doc = ""]
+#[doc = " Snoozing an alert temporarily stop it from resending notifications to individualsas well as other services within Genesys Cloud for a given period. Muting an alert will only block the notifications to individuals. Closing an alert will mark it as closed."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/alerting/alerts/{alertId}`: the `patchAlertingAlert` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-alerts--alertId->."]
@@ -487,6 +548,8 @@ impl PatchAlertingAlert {
     }
 }
 static META_PATCH_ALERTING_ALERTS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingAlertsAll", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/alerts/all", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates all alerts"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/alerting/alerts/all`: the `patchAlertingAlertsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-alerts-all>."]
@@ -561,6 +624,8 @@ impl PatchAlertingAlertsAll {
     }
 }
 static META_PATCH_ALERTING_ALERTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingAlertsBulk", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/alerts/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk alert updates"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/alerting/alerts/bulk`: the `patchAlertingAlertsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-alerts-bulk>."]
@@ -628,6 +693,8 @@ impl PatchAlertingAlertsBulk {
     }
 }
 static META_PATCH_ALERTING_RULES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAlertingRulesBulk", &["Alerting"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/alerting/rules/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update of notification lists"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/alerting/rules/bulk`: the `patchAlertingRulesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-alerting-rules-bulk>."]
@@ -695,6 +762,8 @@ impl PatchAlertingRulesBulk {
     }
 }
 static META_POST_ALERTING_ALERTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingAlertsQuery", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/alerts/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Gets a paged list of alerts. The max page size is 50"]
+#[doc = ""]
 #[doc = " `POST /api/v2/alerting/alerts/query`: the `postAlertingAlertsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-alerts-query>."]
@@ -783,6 +852,8 @@ impl PostAlertingAlertsQuery {
     }
 }
 static META_POST_ALERTING_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingRules", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/rules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/alerting/rules`: the `postAlertingRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-rules>."]
@@ -850,6 +921,8 @@ impl PostAlertingRules {
     }
 }
 static META_POST_ALERTING_RULES_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingRulesBulkRemove", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/rules/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove rules"]
+#[doc = ""]
 #[doc = " `POST /api/v2/alerting/rules/bulk/remove`: the `postAlertingRulesBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-rules-bulk-remove>."]
@@ -917,6 +990,8 @@ impl PostAlertingRulesBulkRemove {
     }
 }
 static META_POST_ALERTING_RULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAlertingRulesQuery", &["Alerting"], ::genesys_cloud_core::http::Method::POST, "/api/v2/alerting/rules/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a paged list of rules. The max size of the page is 50 items."]
+#[doc = ""]
 #[doc = " `POST /api/v2/alerting/rules/query`: the `postAlertingRulesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-alerting-rules-query>."]
@@ -1005,6 +1080,8 @@ impl PostAlertingRulesQuery {
     }
 }
 static META_PUT_ALERTING_ALERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAlertingAlert", &["Alerting"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/alerting/alerts/{alertId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an alert read status"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/alerting/alerts/{alertId}`: the `putAlertingAlert` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-alerting-alerts--alertId->."]
@@ -1081,6 +1158,8 @@ impl PutAlertingAlert {
     }
 }
 static META_PUT_ALERTING_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAlertingRule", &["Alerting"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/alerting/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a rule"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/alerting/rules/{ruleId}`: the `putAlertingRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-alerting-rules--ruleId->."]

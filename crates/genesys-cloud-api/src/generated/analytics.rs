@@ -16,561 +16,988 @@ impl AnalyticsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete/cancel an async request for action aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/actions/aggregates/jobs/{jobId}` (deleteAnalyticsActionsAggregatesJob): see [`DeleteAnalyticsActionsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_actions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsActionsAggregatesJob {
         DeleteAnalyticsActionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for agent copilot aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}` (deleteAnalyticsAgentcopilotsAggregatesJob): see [`DeleteAnalyticsAgentcopilotsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_agentcopilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsAgentcopilotsAggregatesJob {
         DeleteAnalyticsAgentcopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for agent utilization aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}` (deleteAnalyticsAgentutilizationsAggregatesJob): see [`DeleteAnalyticsAgentutilizationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_agentutilizations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsAgentutilizationsAggregatesJob {
         DeleteAnalyticsAgentutilizationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for bot aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/bots/aggregates/jobs/{jobId}` (deleteAnalyticsBotsAggregatesJob): see [`DeleteAnalyticsBotsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_bots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsBotsAggregatesJob {
         DeleteAnalyticsBotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for case management aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}` (deleteAnalyticsCasemanagementAggregatesJob): see [`DeleteAnalyticsCasemanagementAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_casemanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsCasemanagementAggregatesJob {
         DeleteAnalyticsCasemanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for conversation aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/conversations/aggregates/jobs/{jobId}` (deleteAnalyticsConversationsAggregatesJob): see [`DeleteAnalyticsConversationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_conversations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsConversationsAggregatesJob {
         DeleteAnalyticsConversationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async details job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/conversations/details/jobs/{jobId}` (deleteAnalyticsConversationsDetailsJob): see [`DeleteAnalyticsConversationsDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_conversations_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsConversationsDetailsJob {
         DeleteAnalyticsConversationsDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for copilot aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/copilots/aggregates/jobs/{jobId}` (deleteAnalyticsCopilotsAggregatesJob): see [`DeleteAnalyticsCopilotsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_copilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsCopilotsAggregatesJob {
         DeleteAnalyticsCopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for evaluation aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (deleteAnalyticsEvaluationsAggregatesJob): see [`DeleteAnalyticsEvaluationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsEvaluationsAggregatesJob {
         DeleteAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for flow execution aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}` (deleteAnalyticsFlowexecutionsAggregatesJob): see [`DeleteAnalyticsFlowexecutionsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_flowexecutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsFlowexecutionsAggregatesJob {
         DeleteAnalyticsFlowexecutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for flow aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/flows/aggregates/jobs/{jobId}` (deleteAnalyticsFlowsAggregatesJob): see [`DeleteAnalyticsFlowsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_flows_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsFlowsAggregatesJob {
         DeleteAnalyticsFlowsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for journey aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (deleteAnalyticsJourneysAggregatesJob): see [`DeleteAnalyticsJourneysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsJourneysAggregatesJob {
         DeleteAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for knowledge aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/knowledge/aggregates/jobs/{jobId}` (deleteAnalyticsKnowledgeAggregatesJob): see [`DeleteAnalyticsKnowledgeAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_knowledge_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsKnowledgeAggregatesJob {
         DeleteAnalyticsKnowledgeAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for resolution aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/resolutions/aggregates/jobs/{jobId}` (deleteAnalyticsResolutionsAggregatesJob): see [`DeleteAnalyticsResolutionsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_resolutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsResolutionsAggregatesJob {
         DeleteAnalyticsResolutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for summary aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/summaries/aggregates/jobs/{jobId}` (deleteAnalyticsSummariesAggregatesJob): see [`DeleteAnalyticsSummariesAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_summaries_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsSummariesAggregatesJob {
         DeleteAnalyticsSummariesAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for survey aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (deleteAnalyticsSurveysAggregatesJob): see [`DeleteAnalyticsSurveysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsSurveysAggregatesJob {
         DeleteAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for task management aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}` (deleteAnalyticsTaskmanagementAggregatesJob): see [`DeleteAnalyticsTaskmanagementAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_taskmanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsTaskmanagementAggregatesJob {
         DeleteAnalyticsTaskmanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for transcript aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/transcripts/aggregates/jobs/{jobId}` (deleteAnalyticsTranscriptsAggregatesJob): see [`DeleteAnalyticsTranscriptsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_transcripts_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsTranscriptsAggregatesJob {
         DeleteAnalyticsTranscriptsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for user aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}` (deleteAnalyticsUsersAggregatesJob): see [`DeleteAnalyticsUsersAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersAggregatesJob {
         DeleteAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}` (deleteAnalyticsUsersDetailsJob): see [`DeleteAnalyticsUsersDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersDetailsJob {
         DeleteAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for action aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}` (getAnalyticsActionsAggregatesJob): see [`GetAnalyticsActionsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_actions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsActionsAggregatesJob {
         GetAnalyticsActionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}/results` (getAnalyticsActionsAggregatesJobResults): see [`GetAnalyticsActionsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_actions_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsActionsAggregatesJobResults {
         GetAnalyticsActionsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get an agent and their active sessions by user ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/agents/{userId}/status` (getAnalyticsAgentStatus): see [`GetAnalyticsAgentStatus`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
     pub fn get_analytics_agent_status(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentStatus {
         GetAnalyticsAgentStatus::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get status for async query for agent copilot aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}` (getAnalyticsAgentcopilotsAggregatesJob): see [`GetAnalyticsAgentcopilotsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_agentcopilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentcopilotsAggregatesJob {
         GetAnalyticsAgentcopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}/results` (getAnalyticsAgentcopilotsAggregatesJobResults): see [`GetAnalyticsAgentcopilotsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_agentcopilots_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentcopilotsAggregatesJobResults {
         GetAnalyticsAgentcopilotsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for agent utilization aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}` (getAnalyticsAgentutilizationsAggregatesJob): see [`GetAnalyticsAgentutilizationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_agentutilizations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentutilizationsAggregatesJob {
         GetAnalyticsAgentutilizationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}/results` (getAnalyticsAgentutilizationsAggregatesJobResults): see [`GetAnalyticsAgentutilizationsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_agentutilizations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentutilizationsAggregatesJobResults {
         GetAnalyticsAgentutilizationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get Reporting Turns (division aware)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/divisions/reportingturns` (getAnalyticsBotflowDivisionsReportingturns): see [`GetAnalyticsBotflowDivisionsReportingturns`]."]
+    #[doc = ""]
+    #[doc = " - `bot_flow_id`: ID of the bot flow."]
     pub fn get_analytics_botflow_divisions_reportingturns(&self, bot_flow_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotflowDivisionsReportingturns {
         GetAnalyticsBotflowDivisionsReportingturns::new(self.executor.clone(), bot_flow_id.into())
     }
+    #[doc = " Get Reporting Turns."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/reportingturns` (getAnalyticsBotflowReportingturns): see [`GetAnalyticsBotflowReportingturns`]."]
+    #[doc = ""]
+    #[doc = " - `bot_flow_id`: ID of the bot flow."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_analytics_botflow_reportingturns(&self, bot_flow_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotflowReportingturns {
         GetAnalyticsBotflowReportingturns::new(self.executor.clone(), bot_flow_id.into())
     }
+    #[doc = " Get Bot Flow Sessions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/sessions` (getAnalyticsBotflowSessions): see [`GetAnalyticsBotflowSessions`]."]
+    #[doc = ""]
+    #[doc = " - `bot_flow_id`: ID of the bot flow."]
     pub fn get_analytics_botflow_sessions(&self, bot_flow_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotflowSessions {
         GetAnalyticsBotflowSessions::new(self.executor.clone(), bot_flow_id.into())
     }
+    #[doc = " Get status for async query for bot aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}` (getAnalyticsBotsAggregatesJob): see [`GetAnalyticsBotsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_bots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotsAggregatesJob {
         GetAnalyticsBotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}/results` (getAnalyticsBotsAggregatesJobResults): see [`GetAnalyticsBotsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_bots_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotsAggregatesJobResults {
         GetAnalyticsBotsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for case management aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}` (getAnalyticsCasemanagementAggregatesJob): see [`GetAnalyticsCasemanagementAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_casemanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCasemanagementAggregatesJob {
         GetAnalyticsCasemanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async case management query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}/results` (getAnalyticsCasemanagementAggregatesJobResults): see [`GetAnalyticsCasemanagementAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_casemanagement_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCasemanagementAggregatesJobResults {
         GetAnalyticsCasemanagementAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a conversation by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/{conversationId}/details` (getAnalyticsConversationDetails): see [`GetAnalyticsConversationDetails`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_analytics_conversation_details(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationDetails {
         GetAnalyticsConversationDetails::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get status for async query for conversation aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}` (getAnalyticsConversationsAggregatesJob): see [`GetAnalyticsConversationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsAggregatesJob {
         GetAnalyticsConversationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}/results` (getAnalyticsConversationsAggregatesJobResults): see [`GetAnalyticsConversationsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsAggregatesJobResults {
         GetAnalyticsConversationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Gets multiple conversations by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details` (getAnalyticsConversationsDetails): see [`GetAnalyticsConversationsDetails`]."]
     pub fn get_analytics_conversations_details(&self) -> GetAnalyticsConversationsDetails {
         GetAnalyticsConversationsDetails::new(self.executor.clone())
     }
+    #[doc = " Get status for async query for conversation details"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}` (getAnalyticsConversationsDetailsJob): see [`GetAnalyticsConversationsDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsDetailsJob {
         GetAnalyticsConversationsDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async details job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results` (getAnalyticsConversationsDetailsJobResults): see [`GetAnalyticsConversationsDetailsJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_details_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsDetailsJobResults {
         GetAnalyticsConversationsDetailsJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Lookup the datalake availability date and time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/availability` (getAnalyticsConversationsDetailsJobsAvailability): see [`GetAnalyticsConversationsDetailsJobsAvailability`]."]
     pub fn get_analytics_conversations_details_jobs_availability(&self) -> GetAnalyticsConversationsDetailsJobsAvailability {
         GetAnalyticsConversationsDetailsJobsAvailability::new(self.executor.clone())
     }
+    #[doc = " Get status for async query for copilot aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}` (getAnalyticsCopilotsAggregatesJob): see [`GetAnalyticsCopilotsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_copilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCopilotsAggregatesJob {
         GetAnalyticsCopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}/results` (getAnalyticsCopilotsAggregatesJobResults): see [`GetAnalyticsCopilotsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_copilots_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCopilotsAggregatesJobResults {
         GetAnalyticsCopilotsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get analytics data warehouse file download"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/dataextraction/downloads/{downloadId}` (getAnalyticsDataextractionDownload): see [`GetAnalyticsDataextractionDownload`]."]
+    #[doc = ""]
+    #[doc = " - `download_id`: Unique file Id to download"]
     pub fn get_analytics_dataextraction_download(&self, download_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsDataextractionDownload {
         GetAnalyticsDataextractionDownload::new(self.executor.clone(), download_id.into())
     }
+    #[doc = " Get metadata on files available for extraction"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/dataextraction/downloads/metadata` (getAnalyticsDataextractionDownloadsMetadata): see [`GetAnalyticsDataextractionDownloadsMetadata`]."]
     pub fn get_analytics_dataextraction_downloads_metadata(&self) -> GetAnalyticsDataextractionDownloadsMetadata {
         GetAnalyticsDataextractionDownloadsMetadata::new(self.executor.clone())
     }
+    #[doc = " Get analytics data retention setting"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/dataretention/settings` (getAnalyticsDataretentionSettings): see [`GetAnalyticsDataretentionSettings`]."]
     pub fn get_analytics_dataretention_settings(&self) -> GetAnalyticsDataretentionSettings {
         GetAnalyticsDataretentionSettings::new(self.executor.clone())
     }
+    #[doc = " Get status for async query for evaluation aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (getAnalyticsEvaluationsAggregatesJob): see [`GetAnalyticsEvaluationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJob {
         GetAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results` (getAnalyticsEvaluationsAggregatesJobResults): see [`GetAnalyticsEvaluationsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_evaluations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJobResults {
         GetAnalyticsEvaluationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for flow execution aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}` (getAnalyticsFlowexecutionsAggregatesJob): see [`GetAnalyticsFlowexecutionsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_flowexecutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowexecutionsAggregatesJob {
         GetAnalyticsFlowexecutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}/results` (getAnalyticsFlowexecutionsAggregatesJobResults): see [`GetAnalyticsFlowexecutionsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_flowexecutions_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowexecutionsAggregatesJobResults {
         GetAnalyticsFlowexecutionsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for Flow aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}` (getAnalyticsFlowsAggregatesJob): see [`GetAnalyticsFlowsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_flows_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowsAggregatesJob {
         GetAnalyticsFlowsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}/results` (getAnalyticsFlowsAggregatesJobResults): see [`GetAnalyticsFlowsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_flows_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowsAggregatesJobResults {
         GetAnalyticsFlowsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for journey aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (getAnalyticsJourneysAggregatesJob): see [`GetAnalyticsJourneysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJob {
         GetAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results` (getAnalyticsJourneysAggregatesJobResults): see [`GetAnalyticsJourneysAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_journeys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJobResults {
         GetAnalyticsJourneysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for knowledge aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}` (getAnalyticsKnowledgeAggregatesJob): see [`GetAnalyticsKnowledgeAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_knowledge_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsKnowledgeAggregatesJob {
         GetAnalyticsKnowledgeAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}/results` (getAnalyticsKnowledgeAggregatesJobResults): see [`GetAnalyticsKnowledgeAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_knowledge_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsKnowledgeAggregatesJobResults {
         GetAnalyticsKnowledgeAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get dashboards summary for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/dashboards/users/{userId}` (getAnalyticsReportingDashboardsUser): see [`GetAnalyticsReportingDashboardsUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_analytics_reporting_dashboards_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsReportingDashboardsUser {
         GetAnalyticsReportingDashboardsUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get dashboards summary for users in a org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/dashboards/users` (getAnalyticsReportingDashboardsUsers): see [`GetAnalyticsReportingDashboardsUsers`]."]
     pub fn get_analytics_reporting_dashboards_users(&self) -> GetAnalyticsReportingDashboardsUsers {
         GetAnalyticsReportingDashboardsUsers::new(self.executor.clone())
     }
+    #[doc = " Get all view export requests for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/exports` (getAnalyticsReportingExports): see [`GetAnalyticsReportingExports`]."]
     pub fn get_analytics_reporting_exports(&self) -> GetAnalyticsReportingExports {
         GetAnalyticsReportingExports::new(self.executor.clone())
     }
+    #[doc = " Get all export metadata"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/exports/metadata` (getAnalyticsReportingExportsMetadata): see [`GetAnalyticsReportingExportsMetadata`]."]
     pub fn get_analytics_reporting_exports_metadata(&self) -> GetAnalyticsReportingExportsMetadata {
         GetAnalyticsReportingExportsMetadata::new(self.executor.clone())
     }
+    #[doc = " Get AnalyticsReportingSettings for an organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/settings` (getAnalyticsReportingSettings): see [`GetAnalyticsReportingSettings`]."]
     pub fn get_analytics_reporting_settings(&self) -> GetAnalyticsReportingSettings {
         GetAnalyticsReportingSettings::new(self.executor.clone())
     }
+    #[doc = " Get list of dashboard configurations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/settings/dashboards/query` (getAnalyticsReportingSettingsDashboardsQuery): see [`GetAnalyticsReportingSettingsDashboardsQuery`]."]
     pub fn get_analytics_reporting_settings_dashboards_query(&self) -> GetAnalyticsReportingSettingsDashboardsQuery {
         GetAnalyticsReportingSettingsDashboardsQuery::new(self.executor.clone())
     }
+    #[doc = " Get list of dashboards for an user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/settings/users/{userId}/dashboards` (getAnalyticsReportingSettingsUserDashboards): see [`GetAnalyticsReportingSettingsUserDashboards`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_analytics_reporting_settings_user_dashboards(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsReportingSettingsUserDashboards {
         GetAnalyticsReportingSettingsUserDashboards::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get status for async query for resolution aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}` (getAnalyticsResolutionsAggregatesJob): see [`GetAnalyticsResolutionsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_resolutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsResolutionsAggregatesJob {
         GetAnalyticsResolutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}/results` (getAnalyticsResolutionsAggregatesJobResults): see [`GetAnalyticsResolutionsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_resolutions_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsResolutionsAggregatesJobResults {
         GetAnalyticsResolutionsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for summary aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}` (getAnalyticsSummariesAggregatesJob): see [`GetAnalyticsSummariesAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_summaries_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSummariesAggregatesJob {
         GetAnalyticsSummariesAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}/results` (getAnalyticsSummariesAggregatesJobResults): see [`GetAnalyticsSummariesAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_summaries_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSummariesAggregatesJobResults {
         GetAnalyticsSummariesAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for survey aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (getAnalyticsSurveysAggregatesJob): see [`GetAnalyticsSurveysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJob {
         GetAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results` (getAnalyticsSurveysAggregatesJobResults): see [`GetAnalyticsSurveysAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_surveys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJobResults {
         GetAnalyticsSurveysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for task management aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}` (getAnalyticsTaskmanagementAggregatesJob): see [`GetAnalyticsTaskmanagementAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_taskmanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTaskmanagementAggregatesJob {
         GetAnalyticsTaskmanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async task management query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}/results` (getAnalyticsTaskmanagementAggregatesJobResults): see [`GetAnalyticsTaskmanagementAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_taskmanagement_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTaskmanagementAggregatesJobResults {
         GetAnalyticsTaskmanagementAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for transcript aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}` (getAnalyticsTranscriptsAggregatesJob): see [`GetAnalyticsTranscriptsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_transcripts_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTranscriptsAggregatesJob {
         GetAnalyticsTranscriptsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}/results` (getAnalyticsTranscriptsAggregatesJobResults): see [`GetAnalyticsTranscriptsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_transcripts_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTranscriptsAggregatesJobResults {
         GetAnalyticsTranscriptsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for user aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}` (getAnalyticsUsersAggregatesJob): see [`GetAnalyticsUsersAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJob {
         GetAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results` (getAnalyticsUsersAggregatesJobResults): see [`GetAnalyticsUsersAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJobResults {
         GetAnalyticsUsersAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for user details"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}` (getAnalyticsUsersDetailsJob): see [`GetAnalyticsUsersDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJob {
         GetAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results` (getAnalyticsUsersDetailsJobResults): see [`GetAnalyticsUsersDetailsJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_details_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJobResults {
         GetAnalyticsUsersDetailsJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Lookup the datalake availability date and time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/availability` (getAnalyticsUsersDetailsJobsAvailability): see [`GetAnalyticsUsersDetailsJobsAvailability`]."]
     pub fn get_analytics_users_details_jobs_availability(&self) -> GetAnalyticsUsersDetailsJobsAvailability {
         GetAnalyticsUsersDetailsJobsAvailability::new(self.executor.clone())
     }
+    #[doc = " Patch AnalyticsReportingSettings values for an organization"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/analytics/reporting/settings` (patchAnalyticsReportingSettings): see [`PatchAnalyticsReportingSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: AnalyticsReportingSettingsRequest"]
     pub fn patch_analytics_reporting_settings(&self, body: ::models::AnalyticsReportingSettings) -> PatchAnalyticsReportingSettings {
         PatchAnalyticsReportingSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Query for action aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/actions/aggregates/jobs` (postAnalyticsActionsAggregatesJobs): see [`PostAnalyticsActionsAggregatesJobs`]."]
     pub fn post_analytics_actions_aggregates_jobs(&self, body: ::models::ActionAsyncAggregationQuery) -> PostAnalyticsActionsAggregatesJobs {
         PostAnalyticsActionsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for action aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/actions/aggregates/query` (postAnalyticsActionsAggregatesQuery): see [`PostAnalyticsActionsAggregatesQuery`]."]
     pub fn post_analytics_actions_aggregates_query(&self, body: ::models::ActionAggregationQuery) -> PostAnalyticsActionsAggregatesQuery {
         PostAnalyticsActionsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for agent copilot aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/jobs` (postAnalyticsAgentcopilotsAggregatesJobs): see [`PostAnalyticsAgentcopilotsAggregatesJobs`]."]
     pub fn post_analytics_agentcopilots_aggregates_jobs(&self, body: ::models::AgentCopilotAsyncAggregationQuery) -> PostAnalyticsAgentcopilotsAggregatesJobs {
         PostAnalyticsAgentcopilotsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for agent copilot aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/query` (postAnalyticsAgentcopilotsAggregatesQuery): see [`PostAnalyticsAgentcopilotsAggregatesQuery`]."]
     pub fn post_analytics_agentcopilots_aggregates_query(&self, body: ::models::AgentCopilotAggregationQuery) -> PostAnalyticsAgentcopilotsAggregatesQuery {
         PostAnalyticsAgentcopilotsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Count agents by different groupings"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agents/status/counts` (postAnalyticsAgentsStatusCounts): see [`PostAnalyticsAgentsStatusCounts`]."]
     pub fn post_analytics_agents_status_counts(&self, body: ::models::AgentStateCountsRequest) -> PostAnalyticsAgentsStatusCounts {
         PostAnalyticsAgentsStatusCounts::new(self.executor.clone(), body)
     }
+    #[doc = " Retrieve the top 50 agents matching the query filters"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agents/status/query` (postAnalyticsAgentsStatusQuery): see [`PostAnalyticsAgentsStatusQuery`]."]
     pub fn post_analytics_agents_status_query(&self, body: ::models::AgentStateQueryRequest) -> PostAnalyticsAgentsStatusQuery {
         PostAnalyticsAgentsStatusQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for agent utilization aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/jobs` (postAnalyticsAgentutilizationsAggregatesJobs): see [`PostAnalyticsAgentutilizationsAggregatesJobs`]."]
     pub fn post_analytics_agentutilizations_aggregates_jobs(&self, body: ::models::AgentUtilizationAsyncAggregationQuery) -> PostAnalyticsAgentutilizationsAggregatesJobs {
         PostAnalyticsAgentutilizationsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for agent utilization aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/query` (postAnalyticsAgentutilizationsAggregatesQuery): see [`PostAnalyticsAgentutilizationsAggregatesQuery`]."]
     pub fn post_analytics_agentutilizations_aggregates_query(&self, body: ::models::AgentUtilizationAggregationQuery) -> PostAnalyticsAgentutilizationsAggregatesQuery {
         PostAnalyticsAgentutilizationsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for bot aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/bots/aggregates/jobs` (postAnalyticsBotsAggregatesJobs): see [`PostAnalyticsBotsAggregatesJobs`]."]
     pub fn post_analytics_bots_aggregates_jobs(&self, body: ::models::BotAsyncAggregationQuery) -> PostAnalyticsBotsAggregatesJobs {
         PostAnalyticsBotsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for bot aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/bots/aggregates/query` (postAnalyticsBotsAggregatesQuery): see [`PostAnalyticsBotsAggregatesQuery`]."]
     pub fn post_analytics_bots_aggregates_query(&self, body: ::models::BotAggregationQuery) -> PostAnalyticsBotsAggregatesQuery {
         PostAnalyticsBotsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for case management aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/jobs` (postAnalyticsCasemanagementAggregatesJobs): see [`PostAnalyticsCasemanagementAggregatesJobs`]."]
     pub fn post_analytics_casemanagement_aggregates_jobs(&self, body: ::models::CaseManagementAsyncAggregationQuery) -> PostAnalyticsCasemanagementAggregatesJobs {
         PostAnalyticsCasemanagementAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for case management aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/query` (postAnalyticsCasemanagementAggregatesQuery): see [`PostAnalyticsCasemanagementAggregatesQuery`]."]
     pub fn post_analytics_casemanagement_aggregates_query(&self, body: ::models::CaseManagementAggregationQuery) -> PostAnalyticsCasemanagementAggregatesQuery {
         PostAnalyticsCasemanagementAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Index conversation properties"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/{conversationId}/details/properties` (postAnalyticsConversationDetailsProperties): see [`PostAnalyticsConversationDetailsProperties`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: request"]
     pub fn post_analytics_conversation_details_properties(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PropertyIndexRequest) -> PostAnalyticsConversationDetailsProperties {
         PostAnalyticsConversationDetailsProperties::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Query for conversation activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/activity/query` (postAnalyticsConversationsActivityQuery): see [`PostAnalyticsConversationsActivityQuery`]."]
     pub fn post_analytics_conversations_activity_query(&self, body: ::models::ConversationActivityQuery) -> PostAnalyticsConversationsActivityQuery {
         PostAnalyticsConversationsActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/aggregates/jobs` (postAnalyticsConversationsAggregatesJobs): see [`PostAnalyticsConversationsAggregatesJobs`]."]
     pub fn post_analytics_conversations_aggregates_jobs(&self, body: ::models::ConversationAsyncAggregationQuery) -> PostAnalyticsConversationsAggregatesJobs {
         PostAnalyticsConversationsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/aggregates/query` (postAnalyticsConversationsAggregatesQuery): see [`PostAnalyticsConversationsAggregatesQuery`]."]
     pub fn post_analytics_conversations_aggregates_query(&self, body: ::models::ConversationAggregationQuery) -> PostAnalyticsConversationsAggregatesQuery {
         PostAnalyticsConversationsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation details asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/details/jobs` (postAnalyticsConversationsDetailsJobs): see [`PostAnalyticsConversationsDetailsJobs`]."]
     pub fn post_analytics_conversations_details_jobs(&self, body: ::models::AsyncConversationQuery) -> PostAnalyticsConversationsDetailsJobs {
         PostAnalyticsConversationsDetailsJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation details"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/details/query` (postAnalyticsConversationsDetailsQuery): see [`PostAnalyticsConversationsDetailsQuery`]."]
     pub fn post_analytics_conversations_details_query(&self, body: ::models::ConversationQuery) -> PostAnalyticsConversationsDetailsQuery {
         PostAnalyticsConversationsDetailsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for copilot aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/copilots/aggregates/jobs` (postAnalyticsCopilotsAggregatesJobs): see [`PostAnalyticsCopilotsAggregatesJobs`]."]
     pub fn post_analytics_copilots_aggregates_jobs(&self, body: ::models::CopilotAsyncAggregationQuery) -> PostAnalyticsCopilotsAggregatesJobs {
         PostAnalyticsCopilotsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for copilot aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/copilots/aggregates/query` (postAnalyticsCopilotsAggregatesQuery): see [`PostAnalyticsCopilotsAggregatesQuery`]."]
     pub fn post_analytics_copilots_aggregates_query(&self, body: ::models::CopilotAggregationQuery) -> PostAnalyticsCopilotsAggregatesQuery {
         PostAnalyticsCopilotsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Get download URLs for analytics data warehouse files"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/dataextraction/downloads/bulk` (postAnalyticsDataextractionDownloadsBulk): see [`PostAnalyticsDataextractionDownloadsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `body`: request"]
     pub fn post_analytics_dataextraction_downloads_bulk(&self, body: ::models::DownloadServiceRequest) -> PostAnalyticsDataextractionDownloadsBulk {
         PostAnalyticsDataextractionDownloadsBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Query for evaluation aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs` (postAnalyticsEvaluationsAggregatesJobs): see [`PostAnalyticsEvaluationsAggregatesJobs`]."]
     pub fn post_analytics_evaluations_aggregates_jobs(&self, body: ::models::EvaluationAsyncAggregationQuery) -> PostAnalyticsEvaluationsAggregatesJobs {
         PostAnalyticsEvaluationsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for evaluation aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query` (postAnalyticsEvaluationsAggregatesQuery): see [`PostAnalyticsEvaluationsAggregatesQuery`]."]
     pub fn post_analytics_evaluations_aggregates_query(&self, body: ::models::EvaluationAggregationQuery) -> PostAnalyticsEvaluationsAggregatesQuery {
         PostAnalyticsEvaluationsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow execution aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/jobs` (postAnalyticsFlowexecutionsAggregatesJobs): see [`PostAnalyticsFlowexecutionsAggregatesJobs`]."]
     pub fn post_analytics_flowexecutions_aggregates_jobs(&self, body: ::models::FlowExecutionAsyncAggregationQuery) -> PostAnalyticsFlowexecutionsAggregatesJobs {
         PostAnalyticsFlowexecutionsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow execution aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/query` (postAnalyticsFlowexecutionsAggregatesQuery): see [`PostAnalyticsFlowexecutionsAggregatesQuery`]."]
     pub fn post_analytics_flowexecutions_aggregates_query(&self, body: ::models::FlowExecutionAggregationQuery) -> PostAnalyticsFlowexecutionsAggregatesQuery {
         PostAnalyticsFlowexecutionsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/activity/query` (postAnalyticsFlowsActivityQuery): see [`PostAnalyticsFlowsActivityQuery`]."]
     pub fn post_analytics_flows_activity_query(&self, body: ::models::FlowActivityQuery) -> PostAnalyticsFlowsActivityQuery {
         PostAnalyticsFlowsActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/aggregates/jobs` (postAnalyticsFlowsAggregatesJobs): see [`PostAnalyticsFlowsAggregatesJobs`]."]
     pub fn post_analytics_flows_aggregates_jobs(&self, body: ::models::FlowAsyncAggregationQuery) -> PostAnalyticsFlowsAggregatesJobs {
         PostAnalyticsFlowsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/aggregates/query` (postAnalyticsFlowsAggregatesQuery): see [`PostAnalyticsFlowsAggregatesQuery`]."]
     pub fn post_analytics_flows_aggregates_query(&self, body: ::models::FlowAggregationQuery) -> PostAnalyticsFlowsAggregatesQuery {
         PostAnalyticsFlowsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/observations/query` (postAnalyticsFlowsObservationsQuery): see [`PostAnalyticsFlowsObservationsQuery`]."]
     pub fn post_analytics_flows_observations_query(&self, body: ::models::FlowObservationQuery) -> PostAnalyticsFlowsObservationsQuery {
         PostAnalyticsFlowsObservationsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for journey aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs` (postAnalyticsJourneysAggregatesJobs): see [`PostAnalyticsJourneysAggregatesJobs`]."]
     pub fn post_analytics_journeys_aggregates_jobs(&self, body: ::models::JourneyAsyncAggregationQuery) -> PostAnalyticsJourneysAggregatesJobs {
         PostAnalyticsJourneysAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for journey aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/query` (postAnalyticsJourneysAggregatesQuery): see [`PostAnalyticsJourneysAggregatesQuery`]."]
     pub fn post_analytics_journeys_aggregates_query(&self, body: ::models::JourneyAggregationQuery) -> PostAnalyticsJourneysAggregatesQuery {
         PostAnalyticsJourneysAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for knowledge aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/knowledge/aggregates/jobs` (postAnalyticsKnowledgeAggregatesJobs): see [`PostAnalyticsKnowledgeAggregatesJobs`]."]
     pub fn post_analytics_knowledge_aggregates_jobs(&self, body: ::models::KnowledgeAsyncAggregationQuery) -> PostAnalyticsKnowledgeAggregatesJobs {
         PostAnalyticsKnowledgeAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for knowledge aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/knowledge/aggregates/query` (postAnalyticsKnowledgeAggregatesQuery): see [`PostAnalyticsKnowledgeAggregatesQuery`]."]
     pub fn post_analytics_knowledge_aggregates_query(&self, body: ::models::KnowledgeAggregationQuery) -> PostAnalyticsKnowledgeAggregatesQuery {
         PostAnalyticsKnowledgeAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for queue observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/queues/observations/query` (postAnalyticsQueuesObservationsQuery): see [`PostAnalyticsQueuesObservationsQuery`]."]
     pub fn post_analytics_queues_observations_query(&self, body: ::models::QueueObservationQuery) -> PostAnalyticsQueuesObservationsQuery {
         PostAnalyticsQueuesObservationsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for limits rate limit aggregates. Data populated when limits reach 90% of the maximum. Not a source of truth for limits hit but a best effort estimate."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/ratelimits/aggregates/query` (postAnalyticsRatelimitsAggregatesQuery): see [`PostAnalyticsRatelimitsAggregatesQuery`]."]
     pub fn post_analytics_ratelimits_aggregates_query(&self, body: ::models::RateLimitAggregationQuery) -> PostAnalyticsRatelimitsAggregatesQuery {
         PostAnalyticsRatelimitsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk soft delete dashboards owned by other user(s)"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/reporting/dashboards/users/bulk/remove` (postAnalyticsReportingDashboardsUsersBulkRemove): see [`PostAnalyticsReportingDashboardsUsersBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `body`: List of userIds"]
     pub fn post_analytics_reporting_dashboards_users_bulk_remove(&self, body: ::std::vec::Vec<::std::string::String>) -> PostAnalyticsReportingDashboardsUsersBulkRemove {
         PostAnalyticsReportingDashboardsUsersBulkRemove::new(self.executor.clone(), body)
     }
+    #[doc = " Generate a view export request"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/reporting/exports` (postAnalyticsReportingExports): see [`PostAnalyticsReportingExports`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ReportingExportJobRequest"]
     pub fn post_analytics_reporting_exports(&self, body: ::models::ReportingExportJobRequest) -> PostAnalyticsReportingExports {
         PostAnalyticsReportingExports::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk soft delete dashboard configurations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/bulk/remove` (postAnalyticsReportingSettingsDashboardsBulkRemove): see [`PostAnalyticsReportingSettingsDashboardsBulkRemove`]."]
     pub fn post_analytics_reporting_settings_dashboards_bulk_remove(&self, body: ::models::DashboardConfigurationBulkRequest) -> PostAnalyticsReportingSettingsDashboardsBulkRemove {
         PostAnalyticsReportingSettingsDashboardsBulkRemove::new(self.executor.clone(), body)
     }
+    #[doc = " Query dashboard configurations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/query` (postAnalyticsReportingSettingsDashboardsQuery): see [`PostAnalyticsReportingSettingsDashboardsQuery`]."]
     pub fn post_analytics_reporting_settings_dashboards_query(&self, body: ::models::DashboardConfigurationQueryRequest) -> PostAnalyticsReportingSettingsDashboardsQuery {
         PostAnalyticsReportingSettingsDashboardsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for resolution aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/resolutions/aggregates/jobs` (postAnalyticsResolutionsAggregatesJobs): see [`PostAnalyticsResolutionsAggregatesJobs`]."]
     pub fn post_analytics_resolutions_aggregates_jobs(&self, body: ::models::ResolutionAsyncAggregationQuery) -> PostAnalyticsResolutionsAggregatesJobs {
         PostAnalyticsResolutionsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for resolution aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/resolutions/aggregates/query` (postAnalyticsResolutionsAggregatesQuery): see [`PostAnalyticsResolutionsAggregatesQuery`]."]
     pub fn post_analytics_resolutions_aggregates_query(&self, body: ::models::ResolutionAggregationQuery) -> PostAnalyticsResolutionsAggregatesQuery {
         PostAnalyticsResolutionsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/routing/activity/query` (postAnalyticsRoutingActivityQuery): see [`PostAnalyticsRoutingActivityQuery`]."]
     pub fn post_analytics_routing_activity_query(&self, body: ::models::RoutingActivityQuery) -> PostAnalyticsRoutingActivityQuery {
         PostAnalyticsRoutingActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for summary aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/summaries/aggregates/jobs` (postAnalyticsSummariesAggregatesJobs): see [`PostAnalyticsSummariesAggregatesJobs`]."]
     pub fn post_analytics_summaries_aggregates_jobs(&self, body: ::models::SummaryAsyncAggregationQuery) -> PostAnalyticsSummariesAggregatesJobs {
         PostAnalyticsSummariesAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for summary aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/summaries/aggregates/query` (postAnalyticsSummariesAggregatesQuery): see [`PostAnalyticsSummariesAggregatesQuery`]."]
     pub fn post_analytics_summaries_aggregates_query(&self, body: ::models::SummaryAggregationQuery) -> PostAnalyticsSummariesAggregatesQuery {
         PostAnalyticsSummariesAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for survey aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs` (postAnalyticsSurveysAggregatesJobs): see [`PostAnalyticsSurveysAggregatesJobs`]."]
     pub fn post_analytics_surveys_aggregates_jobs(&self, body: ::models::SurveyAsyncAggregationQuery) -> PostAnalyticsSurveysAggregatesJobs {
         PostAnalyticsSurveysAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for survey aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/query` (postAnalyticsSurveysAggregatesQuery): see [`PostAnalyticsSurveysAggregatesQuery`]."]
     pub fn post_analytics_surveys_aggregates_query(&self, body: ::models::SurveyAggregationQuery) -> PostAnalyticsSurveysAggregatesQuery {
         PostAnalyticsSurveysAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for task management aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/jobs` (postAnalyticsTaskmanagementAggregatesJobs): see [`PostAnalyticsTaskmanagementAggregatesJobs`]."]
     pub fn post_analytics_taskmanagement_aggregates_jobs(&self, body: ::models::TaskManagementAsyncAggregationQuery) -> PostAnalyticsTaskmanagementAggregatesJobs {
         PostAnalyticsTaskmanagementAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for task management aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/query` (postAnalyticsTaskmanagementAggregatesQuery): see [`PostAnalyticsTaskmanagementAggregatesQuery`]."]
     pub fn post_analytics_taskmanagement_aggregates_query(&self, body: ::models::TaskManagementAggregationQuery) -> PostAnalyticsTaskmanagementAggregatesQuery {
         PostAnalyticsTaskmanagementAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for task management observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/taskmanagement/metrics/query` (postAnalyticsTaskmanagementMetricsQuery): see [`PostAnalyticsTaskmanagementMetricsQuery`]."]
     pub fn post_analytics_taskmanagement_metrics_query(&self, body: ::models::TaskManagementObservationQuery) -> PostAnalyticsTaskmanagementMetricsQuery {
         PostAnalyticsTaskmanagementMetricsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for team activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/teams/activity/query` (postAnalyticsTeamsActivityQuery): see [`PostAnalyticsTeamsActivityQuery`]."]
     pub fn post_analytics_teams_activity_query(&self, body: ::models::TeamActivityQuery) -> PostAnalyticsTeamsActivityQuery {
         PostAnalyticsTeamsActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for transcript aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/transcripts/aggregates/jobs` (postAnalyticsTranscriptsAggregatesJobs): see [`PostAnalyticsTranscriptsAggregatesJobs`]."]
     pub fn post_analytics_transcripts_aggregates_jobs(&self, body: ::models::TranscriptAsyncAggregationQuery) -> PostAnalyticsTranscriptsAggregatesJobs {
         PostAnalyticsTranscriptsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for transcript aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/transcripts/aggregates/query` (postAnalyticsTranscriptsAggregatesQuery): see [`PostAnalyticsTranscriptsAggregatesQuery`]."]
     pub fn post_analytics_transcripts_aggregates_query(&self, body: ::models::TranscriptAggregationQuery) -> PostAnalyticsTranscriptsAggregatesQuery {
         PostAnalyticsTranscriptsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/activity/query` (postAnalyticsUsersActivityQuery): see [`PostAnalyticsUsersActivityQuery`]."]
     pub fn post_analytics_users_activity_query(&self, body: ::models::UserActivityQuery) -> PostAnalyticsUsersActivityQuery {
         PostAnalyticsUsersActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/jobs` (postAnalyticsUsersAggregatesJobs): see [`PostAnalyticsUsersAggregatesJobs`]."]
     pub fn post_analytics_users_aggregates_jobs(&self, body: ::models::UserAsyncAggregationQuery) -> PostAnalyticsUsersAggregatesJobs {
         PostAnalyticsUsersAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/query` (postAnalyticsUsersAggregatesQuery): see [`PostAnalyticsUsersAggregatesQuery`]."]
     pub fn post_analytics_users_aggregates_query(&self, body: ::models::UserAggregationQuery) -> PostAnalyticsUsersAggregatesQuery {
         PostAnalyticsUsersAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user details asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/jobs` (postAnalyticsUsersDetailsJobs): see [`PostAnalyticsUsersDetailsJobs`]."]
     pub fn post_analytics_users_details_jobs(&self, body: ::models::AsyncUserDetailsQuery) -> PostAnalyticsUsersDetailsJobs {
         PostAnalyticsUsersDetailsJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user details"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/query` (postAnalyticsUsersDetailsQuery): see [`PostAnalyticsUsersDetailsQuery`]."]
     pub fn post_analytics_users_details_query(&self, body: ::models::UserDetailsQuery) -> PostAnalyticsUsersDetailsQuery {
         PostAnalyticsUsersDetailsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/observations/query` (postAnalyticsUsersObservationsQuery): see [`PostAnalyticsUsersObservationsQuery`]."]
     pub fn post_analytics_users_observations_query(&self, body: ::models::UserObservationQuery) -> PostAnalyticsUsersObservationsQuery {
         PostAnalyticsUsersObservationsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Update analytics data retention setting"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/analytics/dataretention/settings` (putAnalyticsDataretentionSettings): see [`PutAnalyticsDataretentionSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: retentionDays"]
     pub fn put_analytics_dataretention_settings(&self, body: ::models::UpdateAnalyticsDataRetentionRequest) -> PutAnalyticsDataretentionSettings {
         PutAnalyticsDataretentionSettings::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_ANALYTICS_ACTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsActionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/actions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for action aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/actions/aggregates/jobs/{jobId}`: the `deleteAnalyticsActionsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-actions-aggregates-jobs--jobId->."]
@@ -638,6 +1065,8 @@ impl DeleteAnalyticsActionsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsAgentcopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for agent copilot aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}`: the `deleteAnalyticsAgentcopilotsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-agentcopilots-aggregates-jobs--jobId->."]
@@ -705,6 +1134,8 @@ impl DeleteAnalyticsAgentcopilotsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsAgentutilizationsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete/cancel an async request for agent utilization aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}`: the `deleteAnalyticsAgentutilizationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-agentutilizations-aggregates-jobs--jobId->."]
@@ -774,6 +1205,8 @@ impl DeleteAnalyticsAgentutilizationsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_BOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsBotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/bots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for bot aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/bots/aggregates/jobs/{jobId}`: the `deleteAnalyticsBotsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-bots-aggregates-jobs--jobId->."]
@@ -841,6 +1274,8 @@ impl DeleteAnalyticsBotsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsCasemanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/casemanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for case management aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}`: the `deleteAnalyticsCasemanagementAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-casemanagement-aggregates-jobs--jobId->."]
@@ -908,6 +1343,8 @@ impl DeleteAnalyticsCasemanagementAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for conversation aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `deleteAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
@@ -975,6 +1412,8 @@ impl DeleteAnalyticsConversationsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async details job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/conversations/details/jobs/{jobId}`: the `deleteAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-details-jobs--jobId->."]
@@ -1042,6 +1481,8 @@ impl DeleteAnalyticsConversationsDetailsJob {
     }
 }
 static META_DELETE_ANALYTICS_COPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsCopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/copilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for copilot aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/copilots/aggregates/jobs/{jobId}`: the `deleteAnalyticsCopilotsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-copilots-aggregates-jobs--jobId->."]
@@ -1109,6 +1550,8 @@ impl DeleteAnalyticsCopilotsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for evaluation aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `deleteAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
@@ -1176,6 +1619,8 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsFlowexecutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for flow execution aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}`: the `deleteAnalyticsFlowexecutionsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-flowexecutions-aggregates-jobs--jobId->."]
@@ -1243,6 +1688,8 @@ impl DeleteAnalyticsFlowexecutionsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for flow aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `deleteAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-flows-aggregates-jobs--jobId->."]
@@ -1310,6 +1757,8 @@ impl DeleteAnalyticsFlowsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for journey aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `deleteAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
@@ -1377,6 +1826,8 @@ impl DeleteAnalyticsJourneysAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsKnowledgeAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/knowledge/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for knowledge aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/knowledge/aggregates/jobs/{jobId}`: the `deleteAnalyticsKnowledgeAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-knowledge-aggregates-jobs--jobId->."]
@@ -1444,6 +1895,8 @@ impl DeleteAnalyticsKnowledgeAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsResolutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/resolutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for resolution aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/resolutions/aggregates/jobs/{jobId}`: the `deleteAnalyticsResolutionsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-resolutions-aggregates-jobs--jobId->."]
@@ -1511,6 +1964,8 @@ impl DeleteAnalyticsResolutionsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_SUMMARIES_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsSummariesAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/summaries/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for summary aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/summaries/aggregates/jobs/{jobId}`: the `deleteAnalyticsSummariesAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-summaries-aggregates-jobs--jobId->."]
@@ -1578,6 +2033,8 @@ impl DeleteAnalyticsSummariesAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for survey aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `deleteAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
@@ -1645,6 +2102,8 @@ impl DeleteAnalyticsSurveysAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsTaskmanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for task management aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}`: the `deleteAnalyticsTaskmanagementAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-taskmanagement-aggregates-jobs--jobId->."]
@@ -1712,6 +2171,8 @@ impl DeleteAnalyticsTaskmanagementAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsTranscriptsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/transcripts/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for transcript aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/transcripts/aggregates/jobs/{jobId}`: the `deleteAnalyticsTranscriptsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-transcripts-aggregates-jobs--jobId->."]
@@ -1779,6 +2240,8 @@ impl DeleteAnalyticsTranscriptsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for user aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `deleteAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-aggregates-jobs--jobId->."]
@@ -1846,6 +2309,8 @@ impl DeleteAnalyticsUsersAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}`: the `deleteAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-details-jobs--jobId->."]
@@ -1913,6 +2378,8 @@ impl DeleteAnalyticsUsersDetailsJob {
     }
 }
 static META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsActionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/actions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for action aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}`: the `getAnalyticsActionsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-actions-aggregates-jobs--jobId->."]
@@ -1980,6 +2447,8 @@ impl GetAnalyticsActionsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsActionsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/actions/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}/results`: the `getAnalyticsActionsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-actions-aggregates-jobs--jobId--results>."]
@@ -2030,6 +2499,8 @@ impl GetAnalyticsActionsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -2056,6 +2527,8 @@ impl GetAnalyticsActionsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_AGENT_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentStatus", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agents/{userId}/status", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an agent and their active sessions by user ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/agents/{userId}/status`: the `getAnalyticsAgentStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agents--userId--status>."]
@@ -2123,6 +2596,8 @@ impl GetAnalyticsAgentStatus {
     }
 }
 static META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentcopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for agent copilot aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}`: the `getAnalyticsAgentcopilotsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentcopilots-aggregates-jobs--jobId->."]
@@ -2190,6 +2665,8 @@ impl GetAnalyticsAgentcopilotsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentcopilotsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}/results`: the `getAnalyticsAgentcopilotsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentcopilots-aggregates-jobs--jobId--results>."]
@@ -2240,6 +2717,8 @@ impl GetAnalyticsAgentcopilotsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -2266,6 +2745,8 @@ impl GetAnalyticsAgentcopilotsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentutilizationsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get status for async query for agent utilization aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}`: the `getAnalyticsAgentutilizationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentutilizations-aggregates-jobs--jobId->."]
@@ -2335,6 +2816,8 @@ impl GetAnalyticsAgentutilizationsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsAgentutilizationsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, true, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}/results`: the `getAnalyticsAgentutilizationsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-agentutilizations-aggregates-jobs--jobId--results>."]
@@ -2387,6 +2870,8 @@ impl GetAnalyticsAgentutilizationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -2413,6 +2898,10 @@ impl GetAnalyticsAgentutilizationsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_BOTFLOW_DIVISIONS_REPORTINGTURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotflowDivisionsReportingturns", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/botflows/{botFlowId}/divisions/reportingturns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get Reporting Turns (division aware)."]
+#[doc = ""]
+#[doc = " Returns the reporting turns for the specified flow, filtered by the clients divisions and grouped by session, in reverse chronological order from the date the session was created, with the reporting turns from the most recent session appearing at the start of the list. It is expected that the client will URL encode the request URI once only. For pagination, clients should keep sending requests using the value of 'nextUri' in the response, until it's no longer present, only then have all items have been returned. The 'nextUri' value in the response is already URL encoded (so it doesn't need to be encoded again). Note: resources returned by this endpoint are not persisted indefinitely, as they are deleted after approximately, but not before, 10 days."]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/divisions/reportingturns`: the `getAnalyticsBotflowDivisionsReportingturns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-botflows--botFlowId--divisions-reportingturns>."]
@@ -2471,36 +2960,50 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, action_id: ::std::option::Option::None, session_id: ::std::option::Option::None, language: ::std::option::Option::None, ask_action_results: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the ID of the last item in the list of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Max number of entities to return. Maximum of 250"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Date range filter based on the date the individual resources were completed. UTC is the default if no TZ is supplied, however alternate timezones can be used e.g: '2022-11-22T09:11:11.111+08:00/2022-11-30T07:17:44.586-07'. . Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional action ID to get the reporting turns associated to a particular flow action"]
+    #[doc = ""]
     #[doc = " Query parameter `actionId`: string."]
     pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.action_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional session ID to get the reporting turns for a particular session. Specifying a session ID alongside an action ID or a language or any ask action results is not allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `sessionId`: string."]
     pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.session_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional language code to get the reporting turns for a particular language"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional case-insensitive comma separated list of ask action results to filter the reporting turns."]
+    #[doc = ""]
     #[doc = " Query parameter `askActionResults`: string."]
     pub fn ask_action_results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ask_action_results = ::std::option::Option::Some(value.into());
@@ -2557,6 +3060,10 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     }
 }
 static META_GET_ANALYTICS_BOTFLOW_REPORTINGTURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotflowReportingturns", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/botflows/{botFlowId}/reportingturns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), true, false, true);
+#[doc = " Get Reporting Turns."]
+#[doc = ""]
+#[doc = " Deprecated: Please use GET /analytics/botflows/{botFlowId}/divisions/reportingturns instead. Returns the reporting turns grouped by session, in reverse chronological order from the date the session was created, with the reporting turns from the most recent session appearing at the start of the list. It is expected that the client will URL encode the request URI once only. For pagination, clients should keep sending requests using the value of 'nextUri' in the response, until it's no longer present, only then have all items have been returned. The 'nextUri' value in the response is already URL encoded (so it doesn't need to be encoded again). Note: resources returned by this endpoint are not persisted indefinitely, as they are deleted after approximately, but not before, 10 days."]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/reportingturns`: the `getAnalyticsBotflowReportingturns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-botflows--botFlowId--reportingturns>."]
@@ -2618,36 +3125,50 @@ impl GetAnalyticsBotflowReportingturns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, action_id: ::std::option::Option::None, session_id: ::std::option::Option::None, language: ::std::option::Option::None, ask_action_results: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the ID of the last item in the list of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Max number of entities to return. Maximum of 250"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Date range filter based on the date the individual resources were completed. UTC is the default if no TZ is supplied, however alternate timezones can be used e.g: '2022-11-22T09:11:11.111+08:00/2022-11-30T07:17:44.586-07'. . Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional action ID to get the reporting turns associated to a particular flow action"]
+    #[doc = ""]
     #[doc = " Query parameter `actionId`: string."]
     pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.action_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional session ID to get the reporting turns for a particular session. Specifying a session ID alongside an action ID or a language or any ask action results is not allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `sessionId`: string."]
     pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.session_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional language code to get the reporting turns for a particular language"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional case-insensitive comma separated list of ask action results to filter the reporting turns."]
+    #[doc = ""]
     #[doc = " Query parameter `askActionResults`: string."]
     pub fn ask_action_results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ask_action_results = ::std::option::Option::Some(value.into());
@@ -2704,6 +3225,10 @@ impl GetAnalyticsBotflowReportingturns {
     }
 }
 static META_GET_ANALYTICS_BOTFLOW_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotflowSessions", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/botflows/{botFlowId}/sessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get Bot Flow Sessions."]
+#[doc = ""]
+#[doc = " Returns the bot flow sessions in reverse chronological order from the date they were created. It is expected that the client will URL encode the request URI once only. For pagination, clients should keep sending requests using the value of 'nextUri' in the response, until it's no longer present, only then have all items have been returned. The 'nextUri' value in the response is already URL encoded (so it doesn't need to be encoded again). Note: resources returned by this endpoint are not persisted indefinitely, as they are deleted after approximately, but not before, 10 days."]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/sessions`: the `getAnalyticsBotflowSessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-botflows--botFlowId--sessions>."]
@@ -2760,26 +3285,36 @@ impl GetAnalyticsBotflowSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, bot_result_categories: ::std::option::Option::None, end_language: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the ID of the last item in the list of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Max number of entities to return. Maximum of 250"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Date range filter based on the date the individual resources were completed. UTC is the default if no TZ is supplied, however alternate timezones can be used e.g: '2022-11-22T09:11:11.111+08:00/2022-11-30T07:17:44.586-07'. . Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional case-insensitive comma separated list of Bot Result Categories to filter sessions by."]
+    #[doc = ""]
     #[doc = " Query parameter `botResultCategories`: string."]
     pub fn bot_result_categories(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.bot_result_categories = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optional case-insensitive language code to filter sessions by the language the sessions ended in."]
+    #[doc = ""]
     #[doc = " Query parameter `endLanguage`: string."]
     pub fn end_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.end_language = ::std::option::Option::Some(value.into());
@@ -2830,6 +3365,8 @@ impl GetAnalyticsBotflowSessions {
     }
 }
 static META_GET_ANALYTICS_BOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/bots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for bot aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}`: the `getAnalyticsBotsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-bots-aggregates-jobs--jobId->."]
@@ -2897,6 +3434,8 @@ impl GetAnalyticsBotsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_BOTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsBotsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/bots/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}/results`: the `getAnalyticsBotsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-bots-aggregates-jobs--jobId--results>."]
@@ -2947,6 +3486,8 @@ impl GetAnalyticsBotsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -2973,6 +3514,8 @@ impl GetAnalyticsBotsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCasemanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/casemanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for case management aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}`: the `getAnalyticsCasemanagementAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-casemanagement-aggregates-jobs--jobId->."]
@@ -3040,6 +3583,8 @@ impl GetAnalyticsCasemanagementAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCasemanagementAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/casemanagement/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async case management query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}/results`: the `getAnalyticsCasemanagementAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-casemanagement-aggregates-jobs--jobId--results>."]
@@ -3090,6 +3635,8 @@ impl GetAnalyticsCasemanagementAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -3116,6 +3663,8 @@ impl GetAnalyticsCasemanagementAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_CONVERSATION_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/{conversationId}/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a conversation by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/{conversationId}/details`: the `getAnalyticsConversationDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations--conversationId--details>."]
@@ -3183,6 +3732,8 @@ impl GetAnalyticsConversationDetails {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for conversation aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `getAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
@@ -3250,6 +3801,8 @@ impl GetAnalyticsConversationsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}/results`: the `getAnalyticsConversationsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId--results>."]
@@ -3300,6 +3853,8 @@ impl GetAnalyticsConversationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -3326,6 +3881,8 @@ impl GetAnalyticsConversationsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets multiple conversations by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details`: the `getAnalyticsConversationsDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details>."]
@@ -3375,6 +3932,8 @@ impl GetAnalyticsConversationsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " Comma-separated conversation ids"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3400,6 +3959,8 @@ impl GetAnalyticsConversationsDetails {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for conversation details"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}`: the `getAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId->."]
@@ -3467,6 +4028,8 @@ impl GetAnalyticsConversationsDetailsJob {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async details job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results`: the `getAnalyticsConversationsDetailsJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId--results>."]
@@ -3518,11 +4081,15 @@ impl GetAnalyticsConversationsDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired maximum number of results"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3552,6 +4119,8 @@ impl GetAnalyticsConversationsDetailsJobResults {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobsAvailability", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
+#[doc = " Lookup the datalake availability date and time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/availability`: the `getAnalyticsConversationsDetailsJobsAvailability` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs-availability>."]
@@ -3617,6 +4186,8 @@ impl GetAnalyticsConversationsDetailsJobsAvailability {
     }
 }
 static META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCopilotsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/copilots/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for copilot aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}`: the `getAnalyticsCopilotsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-copilots-aggregates-jobs--jobId->."]
@@ -3684,6 +4255,8 @@ impl GetAnalyticsCopilotsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsCopilotsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/copilots/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}/results`: the `getAnalyticsCopilotsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-copilots-aggregates-jobs--jobId--results>."]
@@ -3734,6 +4307,8 @@ impl GetAnalyticsCopilotsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -3760,6 +4335,8 @@ impl GetAnalyticsCopilotsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_DATAEXTRACTION_DOWNLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsDataextractionDownload", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/dataextraction/downloads/{downloadId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get analytics data warehouse file download"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/dataextraction/downloads/{downloadId}`: the `getAnalyticsDataextractionDownload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-dataextraction-downloads--downloadId->."]
@@ -3827,6 +4404,8 @@ impl GetAnalyticsDataextractionDownload {
     }
 }
 static META_GET_ANALYTICS_DATAEXTRACTION_DOWNLOADS_METADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsDataextractionDownloadsMetadata", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/dataextraction/downloads/metadata", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get metadata on files available for extraction"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/dataextraction/downloads/metadata`: the `getAnalyticsDataextractionDownloadsMetadata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-dataextraction-downloads-metadata>."]
@@ -3883,31 +4462,43 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, data_schema: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Data schema like conversations"]
+    #[doc = ""]
     #[doc = " Query parameter `dataSchema`: string."]
     pub fn data_schema(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.data_schema = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Start DateTime filter. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date-time."]
     pub fn date_start(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End DateTime filter. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date-time."]
     pub fn date_end(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_end = ::std::option::Option::Some(value);
@@ -3960,6 +4551,8 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
     }
 }
 static META_GET_ANALYTICS_DATARETENTION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsDataretentionSettings", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/dataretention/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get analytics data retention setting"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/dataretention/settings`: the `getAnalyticsDataretentionSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-dataretention-settings>."]
@@ -4025,6 +4618,8 @@ impl GetAnalyticsDataretentionSettings {
     }
 }
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for evaluation aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `getAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
@@ -4092,6 +4687,8 @@ impl GetAnalyticsEvaluationsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results`: the `getAnalyticsEvaluationsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId--results>."]
@@ -4142,6 +4739,8 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -4168,6 +4767,8 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowexecutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for flow execution aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}`: the `getAnalyticsFlowexecutionsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flowexecutions-aggregates-jobs--jobId->."]
@@ -4235,6 +4836,8 @@ impl GetAnalyticsFlowexecutionsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowexecutionsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}/results`: the `getAnalyticsFlowexecutionsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flowexecutions-aggregates-jobs--jobId--results>."]
@@ -4285,6 +4888,8 @@ impl GetAnalyticsFlowexecutionsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -4311,6 +4916,8 @@ impl GetAnalyticsFlowexecutionsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for Flow aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `getAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId->."]
@@ -4378,6 +4985,8 @@ impl GetAnalyticsFlowsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJobResults", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}/results`: the `getAnalyticsFlowsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId--results>."]
@@ -4428,6 +5037,8 @@ impl GetAnalyticsFlowsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -4454,6 +5065,8 @@ impl GetAnalyticsFlowsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for journey aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `getAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
@@ -4521,6 +5134,8 @@ impl GetAnalyticsJourneysAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJobResults", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results`: the `getAnalyticsJourneysAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId--results>."]
@@ -4571,6 +5186,8 @@ impl GetAnalyticsJourneysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -4597,6 +5214,8 @@ impl GetAnalyticsJourneysAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsKnowledgeAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/knowledge/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for knowledge aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}`: the `getAnalyticsKnowledgeAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-knowledge-aggregates-jobs--jobId->."]
@@ -4664,6 +5283,8 @@ impl GetAnalyticsKnowledgeAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsKnowledgeAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/knowledge/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}/results`: the `getAnalyticsKnowledgeAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-knowledge-aggregates-jobs--jobId--results>."]
@@ -4714,6 +5335,8 @@ impl GetAnalyticsKnowledgeAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -4740,6 +5363,8 @@ impl GetAnalyticsKnowledgeAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_REPORTING_DASHBOARDS_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingDashboardsUser", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/dashboards/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get dashboards summary for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/reporting/dashboards/users/{userId}`: the `getAnalyticsReportingDashboardsUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-dashboards-users--userId->."]
@@ -4807,6 +5432,8 @@ impl GetAnalyticsReportingDashboardsUser {
     }
 }
 static META_GET_ANALYTICS_REPORTING_DASHBOARDS_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingDashboardsUsers", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/dashboards/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get dashboards summary for users in a org"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/reporting/dashboards/users`: the `getAnalyticsReportingDashboardsUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-dashboards-users>."]
@@ -4878,16 +5505,22 @@ impl GetAnalyticsReportingDashboardsUsers {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " A list of user IDs to fetch by bulk"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Only list users of this state"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Only list users with deleted dashboards"]
+    #[doc = ""]
     #[doc = " Query parameter `deletedOnly`: boolean."]
     pub fn deleted_only(mut self, value: bool) -> Self {
         self.deleted_only = ::std::option::Option::Some(value);
@@ -4940,6 +5573,8 @@ impl GetAnalyticsReportingDashboardsUsers {
     }
 }
 static META_GET_ANALYTICS_REPORTING_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingExports", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all view export requests for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/reporting/exports`: the `getAnalyticsReportingExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-exports>."]
@@ -4992,11 +5627,15 @@ impl GetAnalyticsReportingExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -5037,6 +5676,8 @@ impl GetAnalyticsReportingExports {
     }
 }
 static META_GET_ANALYTICS_REPORTING_EXPORTS_METADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingExportsMetadata", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/exports/metadata", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all export metadata"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/reporting/exports/metadata`: the `getAnalyticsReportingExportsMetadata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-exports-metadata>."]
@@ -5116,6 +5757,8 @@ impl GetAnalyticsReportingExportsMetadata {
     }
 }
 static META_GET_ANALYTICS_REPORTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingSettings", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get AnalyticsReportingSettings for an organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/reporting/settings`: the `getAnalyticsReportingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-settings>."]
@@ -5181,6 +5824,8 @@ impl GetAnalyticsReportingSettings {
     }
 }
 static META_GET_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingSettingsDashboardsQuery", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/settings/dashboards/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of dashboard configurations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/reporting/settings/dashboards/query`: the `getAnalyticsReportingSettingsDashboardsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-settings-dashboards-query>."]
@@ -5238,21 +5883,29 @@ impl GetAnalyticsReportingSettingsDashboardsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dashboard_type: ::std::option::Option::None, dashboard_access_filter: ::std::option::Option::None, name: ::std::option::Option::None, dashboard_state: ::std::option::Option::None, sort_by: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " List dashboard of given type"]
+    #[doc = ""]
     #[doc = " Query parameter `dashboardType`: string, required (the call fails with a build error without it)."]
     pub fn dashboard_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dashboard_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter dashboard based on the owner of dashboard"]
+    #[doc = ""]
     #[doc = " Query parameter `dashboardAccessFilter`: string, required (the call fails with a build error without it)."]
     pub fn dashboard_access_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dashboard_access_filter = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " name of the dashboard"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List dashboard of given state"]
+    #[doc = ""]
     #[doc = " Query parameter `dashboardState`: string."]
     pub fn dashboard_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dashboard_state = ::std::option::Option::Some(value.into());
@@ -5325,6 +5978,8 @@ impl GetAnalyticsReportingSettingsDashboardsQuery {
     }
 }
 static META_GET_ANALYTICS_REPORTING_SETTINGS_USER_DASHBOARDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsReportingSettingsUserDashboards", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/reporting/settings/users/{userId}/dashboards", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of dashboards for an user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/reporting/settings/users/{userId}/dashboards`: the `getAnalyticsReportingSettingsUserDashboards` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-reporting-settings-users--userId--dashboards>."]
@@ -5398,21 +6053,29 @@ impl GetAnalyticsReportingSettingsUserDashboards {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If true, retrieve only public dashboards"]
+    #[doc = ""]
     #[doc = " Query parameter `publicOnly`: boolean."]
     pub fn public_only(mut self, value: bool) -> Self {
         self.public_only = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If true, retrieve only favorite dashboards"]
+    #[doc = ""]
     #[doc = " Query parameter `favoriteOnly`: boolean."]
     pub fn favorite_only(mut self, value: bool) -> Self {
         self.favorite_only = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If true, retrieve only deleted dashboards that are still recoverable"]
+    #[doc = ""]
     #[doc = " Query parameter `deletedOnly`: boolean."]
     pub fn deleted_only(mut self, value: bool) -> Self {
         self.deleted_only = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " retrieve dashboards that match with given name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -5469,6 +6132,8 @@ impl GetAnalyticsReportingSettingsUserDashboards {
     }
 }
 static META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsResolutionsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/resolutions/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for resolution aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}`: the `getAnalyticsResolutionsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-resolutions-aggregates-jobs--jobId->."]
@@ -5536,6 +6201,8 @@ impl GetAnalyticsResolutionsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsResolutionsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/resolutions/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}/results`: the `getAnalyticsResolutionsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-resolutions-aggregates-jobs--jobId--results>."]
@@ -5586,6 +6253,8 @@ impl GetAnalyticsResolutionsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -5612,6 +6281,8 @@ impl GetAnalyticsResolutionsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSummariesAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/summaries/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for summary aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}`: the `getAnalyticsSummariesAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-summaries-aggregates-jobs--jobId->."]
@@ -5679,6 +6350,8 @@ impl GetAnalyticsSummariesAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSummariesAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/summaries/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}/results`: the `getAnalyticsSummariesAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-summaries-aggregates-jobs--jobId--results>."]
@@ -5729,6 +6402,8 @@ impl GetAnalyticsSummariesAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -5755,6 +6430,8 @@ impl GetAnalyticsSummariesAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for survey aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `getAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
@@ -5822,6 +6499,8 @@ impl GetAnalyticsSurveysAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results`: the `getAnalyticsSurveysAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId--results>."]
@@ -5872,6 +6551,8 @@ impl GetAnalyticsSurveysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -5898,6 +6579,8 @@ impl GetAnalyticsSurveysAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTaskmanagementAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for task management aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}`: the `getAnalyticsTaskmanagementAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-taskmanagement-aggregates-jobs--jobId->."]
@@ -5965,6 +6648,8 @@ impl GetAnalyticsTaskmanagementAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTaskmanagementAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async task management query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}/results`: the `getAnalyticsTaskmanagementAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-taskmanagement-aggregates-jobs--jobId--results>."]
@@ -6015,6 +6700,8 @@ impl GetAnalyticsTaskmanagementAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -6041,6 +6728,8 @@ impl GetAnalyticsTaskmanagementAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTranscriptsAggregatesJob", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/transcripts/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for transcript aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}`: the `getAnalyticsTranscriptsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-transcripts-aggregates-jobs--jobId->."]
@@ -6108,6 +6797,8 @@ impl GetAnalyticsTranscriptsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsTranscriptsAggregatesJobResults", &["Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/transcripts/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}/results`: the `getAnalyticsTranscriptsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-transcripts-aggregates-jobs--jobId--results>."]
@@ -6158,6 +6849,8 @@ impl GetAnalyticsTranscriptsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -6184,6 +6877,8 @@ impl GetAnalyticsTranscriptsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for user aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `getAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId->."]
@@ -6251,6 +6946,8 @@ impl GetAnalyticsUsersAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results`: the `getAnalyticsUsersAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId--results>."]
@@ -6301,6 +6998,8 @@ impl GetAnalyticsUsersAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -6327,6 +7026,8 @@ impl GetAnalyticsUsersAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for user details"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}`: the `getAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId->."]
@@ -6394,6 +7095,8 @@ impl GetAnalyticsUsersDetailsJob {
     }
 }
 static META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results`: the `getAnalyticsUsersDetailsJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId--results>."]
@@ -6445,11 +7148,15 @@ impl GetAnalyticsUsersDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired maximum number of results"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -6479,6 +7186,8 @@ impl GetAnalyticsUsersDetailsJobResults {
     }
 }
 static META_GET_ANALYTICS_USERS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobsAvailability", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
+#[doc = " Lookup the datalake availability date and time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/details/jobs/availability`: the `getAnalyticsUsersDetailsJobsAvailability` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs-availability>."]
@@ -6544,6 +7253,8 @@ impl GetAnalyticsUsersDetailsJobsAvailability {
     }
 }
 static META_PATCH_ANALYTICS_REPORTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAnalyticsReportingSettings", &["Analytics"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/analytics/reporting/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch AnalyticsReportingSettings values for an organization"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/analytics/reporting/settings`: the `patchAnalyticsReportingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-analytics-reporting-settings>."]
@@ -6611,6 +7322,8 @@ impl PatchAnalyticsReportingSettings {
     }
 }
 static META_POST_ANALYTICS_ACTIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsActionsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/actions/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for action aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/actions/aggregates/jobs`: the `postAnalyticsActionsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-actions-aggregates-jobs>."]
@@ -6678,6 +7391,8 @@ impl PostAnalyticsActionsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_ACTIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsActionsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/actions/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for action aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/actions/aggregates/query`: the `postAnalyticsActionsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-actions-aggregates-query>."]
@@ -6745,6 +7460,8 @@ impl PostAnalyticsActionsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentcopilotsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentcopilots/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for agent copilot aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/jobs`: the `postAnalyticsAgentcopilotsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentcopilots-aggregates-jobs>."]
@@ -6812,6 +7529,8 @@ impl PostAnalyticsAgentcopilotsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_AGENTCOPILOTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentcopilotsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentcopilots/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for agent copilot aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/query`: the `postAnalyticsAgentcopilotsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentcopilots-aggregates-query>."]
@@ -6879,6 +7598,8 @@ impl PostAnalyticsAgentcopilotsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_AGENTS_STATUS_COUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentsStatusCounts", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agents/status/counts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Count agents by different groupings"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/agents/status/counts`: the `postAnalyticsAgentsStatusCounts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agents-status-counts>."]
@@ -6929,6 +7650,8 @@ impl PostAnalyticsAgentsStatusCounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentStateCountsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_by: ::std::option::Option::None, body }
     }
+    #[doc = " Include to choose which groupings to count by and return. If not included it will return only counts grouped by segmentType"]
+    #[doc = ""]
     #[doc = " Query parameter `groupBy`: array of string (multi)."]
     pub fn group_by(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.group_by = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6955,6 +7678,8 @@ impl PostAnalyticsAgentsStatusCounts {
     }
 }
 static META_POST_ANALYTICS_AGENTS_STATUS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentsStatusQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agents/status/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve the top 50 agents matching the query filters"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/agents/status/query`: the `postAnalyticsAgentsStatusQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agents-status-query>."]
@@ -7022,6 +7747,8 @@ impl PostAnalyticsAgentsStatusQuery {
     }
 }
 static META_POST_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentutilizationsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentutilizations/aggregates/jobs", false, ::std::option::Option::None, false, true, true);
+#[doc = " Query for agent utilization aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/jobs`: the `postAnalyticsAgentutilizationsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentutilizations-aggregates-jobs>."]
@@ -7091,6 +7818,8 @@ impl PostAnalyticsAgentutilizationsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsAgentutilizationsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/agentutilizations/aggregates/query", true, ::std::option::Option::None, false, true, true);
+#[doc = " Query for agent utilization aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/query`: the `postAnalyticsAgentutilizationsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-agentutilizations-aggregates-query>."]
@@ -7160,6 +7889,8 @@ impl PostAnalyticsAgentutilizationsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_BOTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsBotsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/bots/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for bot aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/bots/aggregates/jobs`: the `postAnalyticsBotsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-bots-aggregates-jobs>."]
@@ -7227,6 +7958,8 @@ impl PostAnalyticsBotsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_BOTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsBotsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/bots/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for bot aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/bots/aggregates/query`: the `postAnalyticsBotsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-bots-aggregates-query>."]
@@ -7294,6 +8027,8 @@ impl PostAnalyticsBotsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCasemanagementAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/casemanagement/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for case management aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/jobs`: the `postAnalyticsCasemanagementAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-casemanagement-aggregates-jobs>."]
@@ -7361,6 +8096,8 @@ impl PostAnalyticsCasemanagementAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_CASEMANAGEMENT_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCasemanagementAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/casemanagement/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for case management aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/query`: the `postAnalyticsCasemanagementAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-casemanagement-aggregates-query>."]
@@ -7428,6 +8165,8 @@ impl PostAnalyticsCasemanagementAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_CONVERSATION_DETAILS_PROPERTIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationDetailsProperties", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/{conversationId}/details/properties", false, ::std::option::Option::None, false, false, true);
+#[doc = " Index conversation properties"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/{conversationId}/details/properties`: the `postAnalyticsConversationDetailsProperties` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations--conversationId--details-properties>."]
@@ -7497,6 +8236,8 @@ impl PostAnalyticsConversationDetailsProperties {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsActivityQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/activity/query`: the `postAnalyticsConversationsActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-activity-query>."]
@@ -7548,11 +8289,15 @@ impl PostAnalyticsConversationsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -7582,6 +8327,8 @@ impl PostAnalyticsConversationsActivityQuery {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/jobs`: the `postAnalyticsConversationsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-jobs>."]
@@ -7649,6 +8396,8 @@ impl PostAnalyticsConversationsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/query`: the `postAnalyticsConversationsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-query>."]
@@ -7716,6 +8465,8 @@ impl PostAnalyticsConversationsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation details asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/details/jobs`: the `postAnalyticsConversationsDetailsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-jobs>."]
@@ -7783,6 +8534,8 @@ impl PostAnalyticsConversationsDetailsJobs {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation details"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/details/query`: the `postAnalyticsConversationsDetailsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-query>."]
@@ -7850,6 +8603,8 @@ impl PostAnalyticsConversationsDetailsQuery {
     }
 }
 static META_POST_ANALYTICS_COPILOTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCopilotsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/copilots/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for copilot aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/copilots/aggregates/jobs`: the `postAnalyticsCopilotsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-copilots-aggregates-jobs>."]
@@ -7917,6 +8672,8 @@ impl PostAnalyticsCopilotsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_COPILOTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsCopilotsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/copilots/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for copilot aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/copilots/aggregates/query`: the `postAnalyticsCopilotsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-copilots-aggregates-query>."]
@@ -7984,6 +8741,8 @@ impl PostAnalyticsCopilotsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_DATAEXTRACTION_DOWNLOADS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsDataextractionDownloadsBulk", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/dataextraction/downloads/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get download URLs for analytics data warehouse files"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/dataextraction/downloads/bulk`: the `postAnalyticsDataextractionDownloadsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-dataextraction-downloads-bulk>."]
@@ -8051,6 +8810,8 @@ impl PostAnalyticsDataextractionDownloadsBulk {
     }
 }
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for evaluation aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs`: the `postAnalyticsEvaluationsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-jobs>."]
@@ -8118,6 +8879,8 @@ impl PostAnalyticsEvaluationsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for evaluation aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query`: the `postAnalyticsEvaluationsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-query>."]
@@ -8185,6 +8948,8 @@ impl PostAnalyticsEvaluationsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowexecutionsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flowexecutions/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow execution aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/jobs`: the `postAnalyticsFlowexecutionsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flowexecutions-aggregates-jobs>."]
@@ -8252,6 +9017,8 @@ impl PostAnalyticsFlowexecutionsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowexecutionsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flowexecutions/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow execution aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/query`: the `postAnalyticsFlowexecutionsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flowexecutions-aggregates-query>."]
@@ -8319,6 +9086,8 @@ impl PostAnalyticsFlowexecutionsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_FLOWS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsActivityQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/activity/query`: the `postAnalyticsFlowsActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-activity-query>."]
@@ -8370,11 +9139,15 @@ impl PostAnalyticsFlowsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -8404,6 +9177,8 @@ impl PostAnalyticsFlowsActivityQuery {
     }
 }
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesJobs", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/aggregates/jobs`: the `postAnalyticsFlowsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-jobs>."]
@@ -8471,6 +9246,8 @@ impl PostAnalyticsFlowsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/aggregates/query`: the `postAnalyticsFlowsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-query>."]
@@ -8538,6 +9315,8 @@ impl PostAnalyticsFlowsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_FLOWS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsObservationsQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/observations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/observations/query`: the `postAnalyticsFlowsObservationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-observations-query>."]
@@ -8605,6 +9384,8 @@ impl PostAnalyticsFlowsObservationsQuery {
     }
 }
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesJobs", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for journey aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs`: the `postAnalyticsJourneysAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-jobs>."]
@@ -8672,6 +9453,8 @@ impl PostAnalyticsJourneysAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesQuery", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for journey aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/query`: the `postAnalyticsJourneysAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-query>."]
@@ -8739,6 +9522,8 @@ impl PostAnalyticsJourneysAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_KNOWLEDGE_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsKnowledgeAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/knowledge/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for knowledge aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/knowledge/aggregates/jobs`: the `postAnalyticsKnowledgeAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-knowledge-aggregates-jobs>."]
@@ -8806,6 +9591,8 @@ impl PostAnalyticsKnowledgeAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_KNOWLEDGE_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsKnowledgeAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/knowledge/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for knowledge aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/knowledge/aggregates/query`: the `postAnalyticsKnowledgeAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-knowledge-aggregates-query>."]
@@ -8873,6 +9660,8 @@ impl PostAnalyticsKnowledgeAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_QUEUES_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsQueuesObservationsQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/queues/observations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for queue observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/queues/observations/query`: the `postAnalyticsQueuesObservationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-queues-observations-query>."]
@@ -8940,6 +9729,10 @@ impl PostAnalyticsQueuesObservationsQuery {
     }
 }
 static META_POST_ANALYTICS_RATELIMITS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsRatelimitsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/ratelimits/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for limits rate limit aggregates. Data populated when limits reach 90% of the maximum. Not a source of truth for limits hit but a best effort estimate."]
+#[doc = ""]
+#[doc = " The 'max' property can be used to determine estimated rate limit value hit. See <https://developer.genesys.cloud/organization/organization/limits#available-limits> for limits that are trackable (Operational Events Enabled)."]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/ratelimits/aggregates/query`: the `postAnalyticsRatelimitsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-ratelimits-aggregates-query>."]
@@ -9007,6 +9800,8 @@ impl PostAnalyticsRatelimitsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_REPORTING_DASHBOARDS_USERS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingDashboardsUsersBulkRemove", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/dashboards/users/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk soft delete dashboards owned by other user(s)"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/reporting/dashboards/users/bulk/remove`: the `postAnalyticsReportingDashboardsUsersBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-dashboards-users-bulk-remove>."]
@@ -9074,6 +9869,10 @@ impl PostAnalyticsReportingDashboardsUsersBulkRemove {
     }
 }
 static META_POST_ANALYTICS_REPORTING_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingExports", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/exports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate a view export request"]
+#[doc = ""]
+#[doc = " This API creates a reporting export but the desired way to export analytics data is to use the analytics query APIs instead"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/reporting/exports`: the `postAnalyticsReportingExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-exports>."]
@@ -9141,6 +9940,8 @@ impl PostAnalyticsReportingExports {
     }
 }
 static META_POST_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingSettingsDashboardsBulkRemove", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/settings/dashboards/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk soft delete dashboard configurations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/bulk/remove`: the `postAnalyticsReportingSettingsDashboardsBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-settings-dashboards-bulk-remove>."]
@@ -9208,6 +10009,8 @@ impl PostAnalyticsReportingSettingsDashboardsBulkRemove {
     }
 }
 static META_POST_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsReportingSettingsDashboardsQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/reporting/settings/dashboards/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query dashboard configurations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/query`: the `postAnalyticsReportingSettingsDashboardsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-reporting-settings-dashboards-query>."]
@@ -9289,6 +10092,8 @@ impl PostAnalyticsReportingSettingsDashboardsQuery {
     }
 }
 static META_POST_ANALYTICS_RESOLUTIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsResolutionsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/resolutions/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for resolution aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/resolutions/aggregates/jobs`: the `postAnalyticsResolutionsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-resolutions-aggregates-jobs>."]
@@ -9356,6 +10161,8 @@ impl PostAnalyticsResolutionsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_RESOLUTIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsResolutionsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/resolutions/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for resolution aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/resolutions/aggregates/query`: the `postAnalyticsResolutionsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-resolutions-aggregates-query>."]
@@ -9423,6 +10230,8 @@ impl PostAnalyticsResolutionsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_ROUTING_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsRoutingActivityQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/routing/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/routing/activity/query`: the `postAnalyticsRoutingActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-routing-activity-query>."]
@@ -9474,11 +10283,15 @@ impl PostAnalyticsRoutingActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -9508,6 +10321,8 @@ impl PostAnalyticsRoutingActivityQuery {
     }
 }
 static META_POST_ANALYTICS_SUMMARIES_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSummariesAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/summaries/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for summary aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/summaries/aggregates/jobs`: the `postAnalyticsSummariesAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-summaries-aggregates-jobs>."]
@@ -9575,6 +10390,8 @@ impl PostAnalyticsSummariesAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_SUMMARIES_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSummariesAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/summaries/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for summary aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/summaries/aggregates/query`: the `postAnalyticsSummariesAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-summaries-aggregates-query>."]
@@ -9642,6 +10459,8 @@ impl PostAnalyticsSummariesAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for survey aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs`: the `postAnalyticsSurveysAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-jobs>."]
@@ -9709,6 +10528,8 @@ impl PostAnalyticsSurveysAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for survey aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/query`: the `postAnalyticsSurveysAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-query>."]
@@ -9776,6 +10597,8 @@ impl PostAnalyticsSurveysAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTaskmanagementAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/taskmanagement/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for task management aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/jobs`: the `postAnalyticsTaskmanagementAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-taskmanagement-aggregates-jobs>."]
@@ -9843,6 +10666,8 @@ impl PostAnalyticsTaskmanagementAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_TASKMANAGEMENT_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTaskmanagementAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/taskmanagement/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for task management aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/query`: the `postAnalyticsTaskmanagementAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-taskmanagement-aggregates-query>."]
@@ -9910,6 +10735,8 @@ impl PostAnalyticsTaskmanagementAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_TASKMANAGEMENT_METRICS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTaskmanagementMetricsQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/taskmanagement/metrics/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for task management observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/taskmanagement/metrics/query`: the `postAnalyticsTaskmanagementMetricsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-taskmanagement-metrics-query>."]
@@ -9961,11 +10788,15 @@ impl PostAnalyticsTaskmanagementMetricsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TaskManagementObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned. Used for pagination."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -9995,6 +10826,8 @@ impl PostAnalyticsTaskmanagementMetricsQuery {
     }
 }
 static META_POST_ANALYTICS_TEAMS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTeamsActivityQuery", &["Analytics", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/teams/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for team activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/teams/activity/query`: the `postAnalyticsTeamsActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-teams-activity-query>."]
@@ -10046,11 +10879,15 @@ impl PostAnalyticsTeamsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -10080,6 +10917,8 @@ impl PostAnalyticsTeamsActivityQuery {
     }
 }
 static META_POST_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTranscriptsAggregatesJobs", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/transcripts/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for transcript aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/transcripts/aggregates/jobs`: the `postAnalyticsTranscriptsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-transcripts-aggregates-jobs>."]
@@ -10147,6 +10986,8 @@ impl PostAnalyticsTranscriptsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_TRANSCRIPTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTranscriptsAggregatesQuery", &["Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/transcripts/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for transcript aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/transcripts/aggregates/query`: the `postAnalyticsTranscriptsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-transcripts-aggregates-query>."]
@@ -10214,6 +11055,8 @@ impl PostAnalyticsTranscriptsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_USERS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersActivityQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/activity/query`: the `postAnalyticsUsersActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-activity-query>."]
@@ -10265,11 +11108,15 @@ impl PostAnalyticsUsersActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -10299,6 +11146,8 @@ impl PostAnalyticsUsersActivityQuery {
     }
 }
 static META_POST_ANALYTICS_USERS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/aggregates/jobs`: the `postAnalyticsUsersAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-jobs>."]
@@ -10366,6 +11215,8 @@ impl PostAnalyticsUsersAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_USERS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/aggregates/query`: the `postAnalyticsUsersAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-query>."]
@@ -10433,6 +11284,8 @@ impl PostAnalyticsUsersAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_USERS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user details asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/details/jobs`: the `postAnalyticsUsersDetailsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-jobs>."]
@@ -10500,6 +11353,8 @@ impl PostAnalyticsUsersDetailsJobs {
     }
 }
 static META_POST_ANALYTICS_USERS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user details"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/details/query`: the `postAnalyticsUsersDetailsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-query>."]
@@ -10567,6 +11422,8 @@ impl PostAnalyticsUsersDetailsQuery {
     }
 }
 static META_POST_ANALYTICS_USERS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersObservationsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/observations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/observations/query`: the `postAnalyticsUsersObservationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-observations-query>."]
@@ -10634,6 +11491,8 @@ impl PostAnalyticsUsersObservationsQuery {
     }
 }
 static META_PUT_ANALYTICS_DATARETENTION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAnalyticsDataretentionSettings", &["Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/analytics/dataretention/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update analytics data retention setting"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/analytics/dataretention/settings`: the `putAnalyticsDataretentionSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-analytics-dataretention-settings>."]

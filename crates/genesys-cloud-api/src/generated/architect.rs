@@ -16,613 +16,1142 @@ impl ArchitectApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Deletes a emergency group by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/emergencygroups/{emergencyGroupId}` (deleteArchitectEmergencygroup): see [`DeleteArchitectEmergencygroup`]."]
+    #[doc = ""]
+    #[doc = " - `emergency_group_id`: Emergency group ID"]
     pub fn delete_architect_emergencygroup(&self, emergency_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectEmergencygroup {
         DeleteArchitectEmergencygroup::new(self.executor.clone(), emergency_group_id.into())
     }
+    #[doc = " Delete a grammar."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}` (deleteArchitectGrammar): see [`DeleteArchitectGrammar`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: grammar ID"]
     pub fn delete_architect_grammar(&self, grammar_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammar {
         DeleteArchitectGrammar::new(self.executor.clone(), grammar_id.into())
     }
+    #[doc = " Delete specified grammar language"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}` (deleteArchitectGrammarLanguage): see [`DeleteArchitectGrammarLanguage`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn delete_architect_grammar_language(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammarLanguage {
         DeleteArchitectGrammarLanguage::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
+    #[doc = " Clear the DTMF mode file for the grammar language if there is one"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf` (deleteArchitectGrammarLanguageFilesDtmf): see [`DeleteArchitectGrammarLanguageFilesDtmf`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn delete_architect_grammar_language_files_dtmf(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammarLanguageFilesDtmf {
         DeleteArchitectGrammarLanguageFilesDtmf::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
+    #[doc = " Clear the voice mode file for the grammar language if there is one"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice` (deleteArchitectGrammarLanguageFilesVoice): see [`DeleteArchitectGrammarLanguageFilesVoice`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn delete_architect_grammar_language_files_voice(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammarLanguageFilesVoice {
         DeleteArchitectGrammarLanguageFilesVoice::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
+    #[doc = " Delete an IVR Config."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/ivrs/{ivrId}` (deleteArchitectIvr): see [`DeleteArchitectIvr`]."]
+    #[doc = ""]
+    #[doc = " - `ivr_id`: IVR id"]
     pub fn delete_architect_ivr(&self, ivr_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectIvr {
         DeleteArchitectIvr::new(self.executor.clone(), ivr_id.into())
     }
+    #[doc = " Delete specified user prompt"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/prompts/{promptId}` (deleteArchitectPrompt): see [`DeleteArchitectPrompt`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn delete_architect_prompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectPrompt {
         DeleteArchitectPrompt::new(self.executor.clone(), prompt_id.into())
     }
+    #[doc = " Delete specified user prompt resource"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/prompts/{promptId}/resources/{languageCode}` (deleteArchitectPromptResource): see [`DeleteArchitectPromptResource`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn delete_architect_prompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectPromptResource {
         DeleteArchitectPromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
+    #[doc = " Delete specified user prompt resource audio"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/prompts/{promptId}/resources/{languageCode}/audio` (deleteArchitectPromptResourceAudio): see [`DeleteArchitectPromptResourceAudio`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn delete_architect_prompt_resource_audio(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectPromptResourceAudio {
         DeleteArchitectPromptResourceAudio::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
+    #[doc = " Batch-delete a list of prompts"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/prompts` (deleteArchitectPrompts): see [`DeleteArchitectPrompts`]."]
     pub fn delete_architect_prompts(&self) -> DeleteArchitectPrompts {
         DeleteArchitectPrompts::new(self.executor.clone())
     }
+    #[doc = " Delete a schedule by id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/schedules/{scheduleId}` (deleteArchitectSchedule): see [`DeleteArchitectSchedule`]."]
+    #[doc = ""]
+    #[doc = " - `schedule_id`: Schedule ID"]
     pub fn delete_architect_schedule(&self, schedule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectSchedule {
         DeleteArchitectSchedule::new(self.executor.clone(), schedule_id.into())
     }
+    #[doc = " Deletes a schedule group by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/schedulegroups/{scheduleGroupId}` (deleteArchitectSchedulegroup): see [`DeleteArchitectSchedulegroup`]."]
+    #[doc = ""]
+    #[doc = " - `schedule_group_id`: Schedule group ID"]
     pub fn delete_architect_schedulegroup(&self, schedule_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectSchedulegroup {
         DeleteArchitectSchedulegroup::new(self.executor.clone(), schedule_group_id.into())
     }
+    #[doc = " Delete a system prompt resource override."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}` (deleteArchitectSystempromptResource): see [`DeleteArchitectSystempromptResource`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn delete_architect_systemprompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectSystempromptResource {
         DeleteArchitectSystempromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
+    #[doc = " Delete flow"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/flows/{flowId}` (deleteFlow): see [`DeleteFlow`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
     pub fn delete_flow(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlow {
         DeleteFlow::new(self.executor.clone(), flow_id.into())
     }
+    #[doc = " Deletes a log level for a flow by flow id."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/flows/{flowId}/instances/settings/loglevels` (deleteFlowInstancesSettingsLoglevels): see [`DeleteFlowInstancesSettingsLoglevels`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: The flow id to delete the loglevel for"]
     pub fn delete_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowInstancesSettingsLoglevels {
         DeleteFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into())
     }
+    #[doc = " Batch-delete a list of flows"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/flows` (deleteFlows): see [`DeleteFlows`]."]
     pub fn delete_flows(&self) -> DeleteFlows {
         DeleteFlows::new(self.executor.clone())
     }
+    #[doc = " deletes a specific datatable by id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/flows/datatables/{datatableId}` (deleteFlowsDatatable): see [`DeleteFlowsDatatable`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
     pub fn delete_flows_datatable(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowsDatatable {
         DeleteFlowsDatatable::new(self.executor.clone(), datatable_id.into())
     }
+    #[doc = " Delete a row entry"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/flows/datatables/{datatableId}/rows/{rowId}` (deleteFlowsDatatableRow): see [`DeleteFlowsDatatableRow`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `row_id`: the key for the row"]
     pub fn delete_flows_datatable_row(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, row_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowsDatatableRow {
         DeleteFlowsDatatableRow::new(self.executor.clone(), datatable_id.into(), row_id.into())
     }
+    #[doc = " Resets the org log level to default, base"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/flows/instances/settings/loglevels/default` (deleteFlowsInstancesSettingsLoglevelsDefault): see [`DeleteFlowsInstancesSettingsLoglevelsDefault`]."]
     pub fn delete_flows_instances_settings_loglevels_default(&self) -> DeleteFlowsInstancesSettingsLoglevelsDefault {
         DeleteFlowsInstancesSettingsLoglevelsDefault::new(self.executor.clone())
     }
+    #[doc = " Delete a flow milestone."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/flows/milestones/{milestoneId}` (deleteFlowsMilestone): see [`DeleteFlowsMilestone`]."]
+    #[doc = ""]
+    #[doc = " - `milestone_id`: flow milestone ID"]
     pub fn delete_flows_milestone(&self, milestone_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowsMilestone {
         DeleteFlowsMilestone::new(self.executor.clone(), milestone_id.into())
     }
+    #[doc = " Get Dependency Tracking objects that have a given display name"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking` (getArchitectDependencytracking): see [`GetArchitectDependencytracking`]."]
     pub fn get_architect_dependencytracking(&self) -> GetArchitectDependencytracking {
         GetArchitectDependencytracking::new(self.executor.clone())
     }
+    #[doc = " Get Dependency Tracking build status for an organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/build` (getArchitectDependencytrackingBuild): see [`GetArchitectDependencytrackingBuild`]."]
     pub fn get_architect_dependencytracking_build(&self) -> GetArchitectDependencytrackingBuild {
         GetArchitectDependencytrackingBuild::new(self.executor.clone())
     }
+    #[doc = " Get resources that are consumed by a given Dependency Tracking object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/consumedresources` (getArchitectDependencytrackingConsumedresources): see [`GetArchitectDependencytrackingConsumedresources`]."]
     pub fn get_architect_dependencytracking_consumedresources(&self) -> GetArchitectDependencytrackingConsumedresources {
         GetArchitectDependencytrackingConsumedresources::new(self.executor.clone())
     }
+    #[doc = " Get resources that consume a given Dependency Tracking object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/consumingresources` (getArchitectDependencytrackingConsumingresources): see [`GetArchitectDependencytrackingConsumingresources`]."]
     pub fn get_architect_dependencytracking_consumingresources(&self) -> GetArchitectDependencytrackingConsumingresources {
         GetArchitectDependencytrackingConsumingresources::new(self.executor.clone())
     }
+    #[doc = " Get Dependency Tracking objects that consume deleted resources"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/deletedresourceconsumers` (getArchitectDependencytrackingDeletedresourceconsumers): see [`GetArchitectDependencytrackingDeletedresourceconsumers`]."]
     pub fn get_architect_dependencytracking_deletedresourceconsumers(&self) -> GetArchitectDependencytrackingDeletedresourceconsumers {
         GetArchitectDependencytrackingDeletedresourceconsumers::new(self.executor.clone())
     }
+    #[doc = " Get a Dependency Tracking object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/object` (getArchitectDependencytrackingObject): see [`GetArchitectDependencytrackingObject`]."]
     pub fn get_architect_dependencytracking_object(&self) -> GetArchitectDependencytrackingObject {
         GetArchitectDependencytrackingObject::new(self.executor.clone())
     }
+    #[doc = " Get a Dependency Tracking type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/types/{typeId}` (getArchitectDependencytrackingType): see [`GetArchitectDependencytrackingType`]."]
+    #[doc = ""]
+    #[doc = " - `type_id`: Type ID"]
     pub fn get_architect_dependencytracking_type(&self, type_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectDependencytrackingType {
         GetArchitectDependencytrackingType::new(self.executor.clone(), type_id.into())
     }
+    #[doc = " Get Dependency Tracking types."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/types` (getArchitectDependencytrackingTypes): see [`GetArchitectDependencytrackingTypes`]."]
     pub fn get_architect_dependencytracking_types(&self) -> GetArchitectDependencytrackingTypes {
         GetArchitectDependencytrackingTypes::new(self.executor.clone())
     }
+    #[doc = " Get Dependency Tracking objects that depend on updated resources"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/updatedresourceconsumers` (getArchitectDependencytrackingUpdatedresourceconsumers): see [`GetArchitectDependencytrackingUpdatedresourceconsumers`]."]
     pub fn get_architect_dependencytracking_updatedresourceconsumers(&self) -> GetArchitectDependencytrackingUpdatedresourceconsumers {
         GetArchitectDependencytrackingUpdatedresourceconsumers::new(self.executor.clone())
     }
+    #[doc = " Gets a emergency group by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/emergencygroups/{emergencyGroupId}` (getArchitectEmergencygroup): see [`GetArchitectEmergencygroup`]."]
+    #[doc = ""]
+    #[doc = " - `emergency_group_id`: Emergency group ID"]
     pub fn get_architect_emergencygroup(&self, emergency_group_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectEmergencygroup {
         GetArchitectEmergencygroup::new(self.executor.clone(), emergency_group_id.into())
     }
+    #[doc = " Get a list of emergency groups."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/emergencygroups` (getArchitectEmergencygroups): see [`GetArchitectEmergencygroups`]."]
     pub fn get_architect_emergencygroups(&self) -> GetArchitectEmergencygroups {
         GetArchitectEmergencygroups::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic emergency group objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/emergencygroups/divisionviews` (getArchitectEmergencygroupsDivisionviews): see [`GetArchitectEmergencygroupsDivisionviews`]."]
     pub fn get_architect_emergencygroups_divisionviews(&self) -> GetArchitectEmergencygroupsDivisionviews {
         GetArchitectEmergencygroupsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a grammar"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/grammars/{grammarId}` (getArchitectGrammar): see [`GetArchitectGrammar`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: grammar ID"]
     pub fn get_architect_grammar(&self, grammar_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectGrammar {
         GetArchitectGrammar::new(self.executor.clone(), grammar_id.into())
     }
+    #[doc = " Get a grammar language."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/grammars/{grammarId}/languages/{languageCode}` (getArchitectGrammarLanguage): see [`GetArchitectGrammarLanguage`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn get_architect_grammar_language(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> GetArchitectGrammarLanguage {
         GetArchitectGrammarLanguage::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
+    #[doc = " Get a pageable list of grammars, filtered by query parameters"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/grammars` (getArchitectGrammars): see [`GetArchitectGrammars`]."]
     pub fn get_architect_grammars(&self) -> GetArchitectGrammars {
         GetArchitectGrammars::new(self.executor.clone())
     }
+    #[doc = " Get an IVR config."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/ivrs/{ivrId}` (getArchitectIvr): see [`GetArchitectIvr`]."]
+    #[doc = ""]
+    #[doc = " - `ivr_id`: IVR id"]
     pub fn get_architect_ivr(&self, ivr_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectIvr {
         GetArchitectIvr::new(self.executor.clone(), ivr_id.into())
     }
+    #[doc = " Get an IVR IdentityResolutionConfig."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/ivrs/{ivrId}/identityresolution` (getArchitectIvrIdentityresolution): see [`GetArchitectIvrIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `ivr_id`: IVR id"]
     pub fn get_architect_ivr_identityresolution(&self, ivr_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectIvrIdentityresolution {
         GetArchitectIvrIdentityresolution::new(self.executor.clone(), ivr_id.into())
     }
+    #[doc = " Get IVR configs."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/ivrs` (getArchitectIvrs): see [`GetArchitectIvrs`]."]
     pub fn get_architect_ivrs(&self) -> GetArchitectIvrs {
         GetArchitectIvrs::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic ivr configuration information objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/ivrs/divisionviews` (getArchitectIvrsDivisionviews): see [`GetArchitectIvrsDivisionviews`]."]
     pub fn get_architect_ivrs_divisionviews(&self) -> GetArchitectIvrsDivisionviews {
         GetArchitectIvrsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get specified user prompt"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/prompts/{promptId}` (getArchitectPrompt): see [`GetArchitectPrompt`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn get_architect_prompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPrompt {
         GetArchitectPrompt::new(self.executor.clone(), prompt_id.into())
     }
+    #[doc = " Get generated prompt history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/prompts/{promptId}/history/{historyId}` (getArchitectPromptHistoryHistoryId): see [`GetArchitectPromptHistoryHistoryId`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `history_id`: History request ID"]
     pub fn get_architect_prompt_history_history_id(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, history_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPromptHistoryHistoryId {
         GetArchitectPromptHistoryHistoryId::new(self.executor.clone(), prompt_id.into(), history_id.into())
     }
+    #[doc = " Get specified user prompt resource"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/prompts/{promptId}/resources/{languageCode}` (getArchitectPromptResource): see [`GetArchitectPromptResource`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn get_architect_prompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPromptResource {
         GetArchitectPromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
+    #[doc = " Get a pageable list of user prompt resources"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/prompts/{promptId}/resources` (getArchitectPromptResources): see [`GetArchitectPromptResources`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn get_architect_prompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPromptResources {
         GetArchitectPromptResources::new(self.executor.clone(), prompt_id.into())
     }
+    #[doc = " Get a pageable list of user prompts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/prompts` (getArchitectPrompts): see [`GetArchitectPrompts`]."]
     pub fn get_architect_prompts(&self) -> GetArchitectPrompts {
         GetArchitectPrompts::new(self.executor.clone())
     }
+    #[doc = " Get a schedule by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedules/{scheduleId}` (getArchitectSchedule): see [`GetArchitectSchedule`]."]
+    #[doc = ""]
+    #[doc = " - `schedule_id`: Schedule ID"]
     pub fn get_architect_schedule(&self, schedule_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSchedule {
         GetArchitectSchedule::new(self.executor.clone(), schedule_id.into())
     }
+    #[doc = " Gets a schedule group by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedulegroups/{scheduleGroupId}` (getArchitectSchedulegroup): see [`GetArchitectSchedulegroup`]."]
+    #[doc = ""]
+    #[doc = " - `schedule_group_id`: Schedule group ID"]
     pub fn get_architect_schedulegroup(&self, schedule_group_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSchedulegroup {
         GetArchitectSchedulegroup::new(self.executor.clone(), schedule_group_id.into())
     }
+    #[doc = " Get a list of schedule groups."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedulegroups` (getArchitectSchedulegroups): see [`GetArchitectSchedulegroups`]."]
     pub fn get_architect_schedulegroups(&self) -> GetArchitectSchedulegroups {
         GetArchitectSchedulegroups::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic schedule group configuration information objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedulegroups/divisionviews` (getArchitectSchedulegroupsDivisionviews): see [`GetArchitectSchedulegroupsDivisionviews`]."]
     pub fn get_architect_schedulegroups_divisionviews(&self) -> GetArchitectSchedulegroupsDivisionviews {
         GetArchitectSchedulegroupsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a list of schedules."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedules` (getArchitectSchedules): see [`GetArchitectSchedules`]."]
     pub fn get_architect_schedules(&self) -> GetArchitectSchedules {
         GetArchitectSchedules::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic schedule configuration information objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedules/divisionviews` (getArchitectSchedulesDivisionviews): see [`GetArchitectSchedulesDivisionviews`]."]
     pub fn get_architect_schedules_divisionviews(&self) -> GetArchitectSchedulesDivisionviews {
         GetArchitectSchedulesDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a system prompt"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/systemprompts/{promptId}` (getArchitectSystemprompt): see [`GetArchitectSystemprompt`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: promptId"]
     pub fn get_architect_systemprompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystemprompt {
         GetArchitectSystemprompt::new(self.executor.clone(), prompt_id.into())
     }
+    #[doc = " Get generated prompt history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/history/{historyId}` (getArchitectSystempromptHistoryHistoryId): see [`GetArchitectSystempromptHistoryHistoryId`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: promptId"]
+    #[doc = " - `history_id`: History request ID"]
     pub fn get_architect_systemprompt_history_history_id(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, history_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystempromptHistoryHistoryId {
         GetArchitectSystempromptHistoryHistoryId::new(self.executor.clone(), prompt_id.into(), history_id.into())
     }
+    #[doc = " Get a system prompt resource."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}` (getArchitectSystempromptResource): see [`GetArchitectSystempromptResource`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn get_architect_systemprompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystempromptResource {
         GetArchitectSystempromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
+    #[doc = " Get system prompt resources."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/resources` (getArchitectSystempromptResources): see [`GetArchitectSystempromptResources`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn get_architect_systemprompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystempromptResources {
         GetArchitectSystempromptResources::new(self.executor.clone(), prompt_id.into())
     }
+    #[doc = " Get System Prompts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/architect/systemprompts` (getArchitectSystemprompts): see [`GetArchitectSystemprompts`]."]
     pub fn get_architect_systemprompts(&self) -> GetArchitectSystemprompts {
         GetArchitectSystemprompts::new(self.executor.clone())
     }
+    #[doc = " Get flow"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}` (getFlow): see [`GetFlow`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
     pub fn get_flow(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlow {
         GetFlow::new(self.executor.clone(), flow_id.into())
     }
+    #[doc = " Get generated flow history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/history/{historyId}` (getFlowHistoryHistoryId): see [`GetFlowHistoryHistoryId`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
+    #[doc = " - `history_id`: History request ID"]
     pub fn get_flow_history_history_id(&self, flow_id: impl ::std::convert::Into<::std::string::String>, history_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowHistoryHistoryId {
         GetFlowHistoryHistoryId::new(self.executor.clone(), flow_id.into(), history_id.into())
     }
+    #[doc = " Retrieves the log level for a flow by flow id."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/instances/settings/loglevels` (getFlowInstancesSettingsLoglevels): see [`GetFlowInstancesSettingsLoglevels`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: The flow id to get the loglevel for"]
     pub fn get_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowInstancesSettingsLoglevels {
         GetFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into())
     }
+    #[doc = " Get the latest configuration for flow"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/latestconfiguration` (getFlowLatestconfiguration): see [`GetFlowLatestconfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
     pub fn get_flow_latestconfiguration(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowLatestconfiguration {
         GetFlowLatestconfiguration::new(self.executor.clone(), flow_id.into())
     }
+    #[doc = " Get flow version"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}` (getFlowVersion): see [`GetFlowVersion`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
+    #[doc = " - `version_id`: Version ID"]
     pub fn get_flow_version(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersion {
         GetFlowVersion::new(self.executor.clone(), flow_id.into(), version_id.into())
     }
+    #[doc = " Get flow version configuration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/configuration` (getFlowVersionConfiguration): see [`GetFlowVersionConfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
+    #[doc = " - `version_id`: Version ID"]
     pub fn get_flow_version_configuration(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionConfiguration {
         GetFlowVersionConfiguration::new(self.executor.clone(), flow_id.into(), version_id.into())
     }
+    #[doc = " Get overall health scores for all intents present in the NLU domain version associated with the bot flow version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/health` (getFlowVersionHealth): see [`GetFlowVersionHealth`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID."]
+    #[doc = " - `version_id`: Version ID."]
     pub fn get_flow_version_health(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionHealth {
         GetFlowVersionHealth::new(self.executor.clone(), flow_id.into(), version_id.into())
     }
+    #[doc = " Get health scores and other health metrics for a specific intent. This includes the health metrics for each utterance in an intent."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/health` (getFlowVersionIntentHealth): see [`GetFlowVersionIntentHealth`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID."]
+    #[doc = " - `version_id`: Version ID."]
+    #[doc = " - `intent_id`: Intent ID."]
     pub fn get_flow_version_intent_health(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, intent_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionIntentHealth {
         GetFlowVersionIntentHealth::new(self.executor.clone(), flow_id.into(), version_id.into(), intent_id.into())
     }
+    #[doc = " Get health metrics associated with a specific utterance of an intent."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/utterances/{utteranceId}/health` (getFlowVersionIntentUtteranceHealth): see [`GetFlowVersionIntentUtteranceHealth`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID."]
+    #[doc = " - `version_id`: Version ID."]
+    #[doc = " - `intent_id`: Intent ID."]
+    #[doc = " - `utterance_id`: Utterance ID."]
     pub fn get_flow_version_intent_utterance_health(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, intent_id: impl ::std::convert::Into<::std::string::String>, utterance_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionIntentUtteranceHealth {
         GetFlowVersionIntentUtteranceHealth::new(self.executor.clone(), flow_id.into(), version_id.into(), intent_id.into(), utterance_id.into())
     }
+    #[doc = " Get flow version list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/{flowId}/versions` (getFlowVersions): see [`GetFlowVersions`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
     pub fn get_flow_versions(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersions {
         GetFlowVersions::new(self.executor.clone(), flow_id.into())
     }
+    #[doc = " Get a pageable list of flows, filtered by query parameters"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows` (getFlows): see [`GetFlows`]."]
     pub fn get_flows(&self) -> GetFlows {
         GetFlows::new(self.executor.clone())
     }
+    #[doc = " Returns a specific datatable by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}` (getFlowsDatatable): see [`GetFlowsDatatable`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
     pub fn get_flows_datatable(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatable {
         GetFlowsDatatable::new(self.executor.clone(), datatable_id.into())
     }
+    #[doc = " Returns the state information about an export job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}/export/jobs/{exportJobId}` (getFlowsDatatableExportJob): see [`GetFlowsDatatableExportJob`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `export_job_id`: id of export job"]
     pub fn get_flows_datatable_export_job(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableExportJob {
         GetFlowsDatatableExportJob::new(self.executor.clone(), datatable_id.into(), export_job_id.into())
     }
+    #[doc = " Returns the state information about an import job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}/import/jobs/{importJobId}` (getFlowsDatatableImportJob): see [`GetFlowsDatatableImportJob`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `import_job_id`: id of import job"]
     pub fn get_flows_datatable_import_job(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableImportJob {
         GetFlowsDatatableImportJob::new(self.executor.clone(), datatable_id.into(), import_job_id.into())
     }
+    #[doc = " Get all recent import jobs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}/import/jobs` (getFlowsDatatableImportJobs): see [`GetFlowsDatatableImportJobs`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
     pub fn get_flows_datatable_import_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableImportJobs {
         GetFlowsDatatableImportJobs::new(self.executor.clone(), datatable_id.into())
     }
+    #[doc = " Returns a specific row for the datatable"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}/rows/{rowId}` (getFlowsDatatableRow): see [`GetFlowsDatatableRow`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `row_id`: The key for the row"]
     pub fn get_flows_datatable_row(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, row_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableRow {
         GetFlowsDatatableRow::new(self.executor.clone(), datatable_id.into(), row_id.into())
     }
+    #[doc = " Returns the rows for the datatable with the given id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}/rows` (getFlowsDatatableRows): see [`GetFlowsDatatableRows`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
     pub fn get_flows_datatable_rows(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableRows {
         GetFlowsDatatableRows::new(self.executor.clone(), datatable_id.into())
     }
+    #[doc = " Retrieve a list of datatables for the org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables` (getFlowsDatatables): see [`GetFlowsDatatables`]."]
     pub fn get_flows_datatables(&self) -> GetFlowsDatatables {
         GetFlowsDatatables::new(self.executor.clone())
     }
+    #[doc = " Returns a specific datatable by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/divisionviews/{datatableId}` (getFlowsDatatablesDivisionview): see [`GetFlowsDatatablesDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
     pub fn get_flows_datatables_divisionview(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatablesDivisionview {
         GetFlowsDatatablesDivisionview::new(self.executor.clone(), datatable_id.into())
     }
+    #[doc = " Retrieve a list of datatables for the org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/divisionviews` (getFlowsDatatablesDivisionviews): see [`GetFlowsDatatablesDivisionviews`]."]
     pub fn get_flows_datatables_divisionviews(&self) -> GetFlowsDatatablesDivisionviews {
         GetFlowsDatatablesDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic flow information objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/divisionviews` (getFlowsDivisionviews): see [`GetFlowsDivisionviews`]."]
     pub fn get_flows_divisionviews(&self) -> GetFlowsDivisionviews {
         GetFlowsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a flow execution's details. Flow execution details are available for several days after the flow is started."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/executions/{flowExecutionId}` (getFlowsExecution): see [`GetFlowsExecution`]."]
+    #[doc = ""]
+    #[doc = " - `flow_execution_id`: flow execution ID"]
     pub fn get_flows_execution(&self, flow_execution_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsExecution {
         GetFlowsExecution::new(self.executor.clone(), flow_execution_id.into())
     }
+    #[doc = " Fetch Architect Export Job Status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/export/jobs/{jobId}` (getFlowsExportJob): see [`GetFlowsExportJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_flows_export_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsExportJob {
         GetFlowsExportJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Start a process (job) to prepare a download of a singular flow execution data instance by Id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/{instanceId}` (getFlowsInstance): see [`GetFlowsInstance`]."]
+    #[doc = ""]
+    #[doc = " - `instance_id`: Instance ID"]
     pub fn get_flows_instance(&self, instance_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsInstance {
         GetFlowsInstance::new(self.executor.clone(), instance_id.into())
     }
+    #[doc = " Get the status and/or results of an asynchronous flow execution data retrieval job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/jobs/{jobId}` (getFlowsInstancesJob): see [`GetFlowsInstancesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The asynchronous job ID"]
     pub fn get_flows_instances_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsInstancesJob {
         GetFlowsInstancesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Retrieve a list of capabilities that the org can use to query for execution data"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/querycapabilities` (getFlowsInstancesQuerycapabilities): see [`GetFlowsInstancesQuerycapabilities`]."]
     pub fn get_flows_instances_querycapabilities(&self) -> GetFlowsInstancesQuerycapabilities {
         GetFlowsInstancesQuerycapabilities::new(self.executor.clone())
     }
+    #[doc = " Get the execution history enabled setting."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/executiondata` (getFlowsInstancesSettingsExecutiondata): see [`GetFlowsInstancesSettingsExecutiondata`]."]
     pub fn get_flows_instances_settings_executiondata(&self) -> GetFlowsInstancesSettingsExecutiondata {
         GetFlowsInstancesSettingsExecutiondata::new(self.executor.clone())
     }
+    #[doc = " Retrieve a list of LogLevels for the organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/loglevels` (getFlowsInstancesSettingsLoglevels): see [`GetFlowsInstancesSettingsLoglevels`]."]
     pub fn get_flows_instances_settings_loglevels(&self) -> GetFlowsInstancesSettingsLoglevels {
         GetFlowsInstancesSettingsLoglevels::new(self.executor.clone())
     }
+    #[doc = " Gets the available flow log level characteristics for this organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/loglevels/characteristics` (getFlowsInstancesSettingsLoglevelsCharacteristics): see [`GetFlowsInstancesSettingsLoglevelsCharacteristics`]."]
     pub fn get_flows_instances_settings_loglevels_characteristics(&self) -> GetFlowsInstancesSettingsLoglevelsCharacteristics {
         GetFlowsInstancesSettingsLoglevelsCharacteristics::new(self.executor.clone())
     }
+    #[doc = " Returns the flow default log level."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/loglevels/default` (getFlowsInstancesSettingsLoglevelsDefault): see [`GetFlowsInstancesSettingsLoglevelsDefault`]."]
     pub fn get_flows_instances_settings_loglevels_default(&self) -> GetFlowsInstancesSettingsLoglevelsDefault {
         GetFlowsInstancesSettingsLoglevelsDefault::new(self.executor.clone())
     }
+    #[doc = " Fetch Architect Job Status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/jobs/{jobId}` (getFlowsJob): see [`GetFlowsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_flows_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsJob {
         GetFlowsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Look up flows by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/lookup` (getFlowsLookup): see [`GetFlowsLookup`]."]
     pub fn get_flows_lookup(&self) -> GetFlowsLookup {
         GetFlowsLookup::new(self.executor.clone())
     }
+    #[doc = " Get a flow milestone"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/milestones/{milestoneId}` (getFlowsMilestone): see [`GetFlowsMilestone`]."]
+    #[doc = ""]
+    #[doc = " - `milestone_id`: flow milestone ID"]
     pub fn get_flows_milestone(&self, milestone_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsMilestone {
         GetFlowsMilestone::new(self.executor.clone(), milestone_id.into())
     }
+    #[doc = " Get a pageable list of flow milestones, filtered by query parameters"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/milestones` (getFlowsMilestones): see [`GetFlowsMilestones`]."]
     pub fn get_flows_milestones(&self) -> GetFlowsMilestones {
         GetFlowsMilestones::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic flow milestone information objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/milestones/divisionviews` (getFlowsMilestonesDivisionviews): see [`GetFlowsMilestonesDivisionviews`]."]
     pub fn get_flows_milestones_divisionviews(&self) -> GetFlowsMilestonesDivisionviews {
         GetFlowsMilestonesDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a flow outcome"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/outcomes/{flowOutcomeId}` (getFlowsOutcome): see [`GetFlowsOutcome`]."]
+    #[doc = ""]
+    #[doc = " - `flow_outcome_id`: flow outcome ID"]
     pub fn get_flows_outcome(&self, flow_outcome_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsOutcome {
         GetFlowsOutcome::new(self.executor.clone(), flow_outcome_id.into())
     }
+    #[doc = " Get a pageable list of flow outcomes, filtered by query parameters"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/outcomes` (getFlowsOutcomes): see [`GetFlowsOutcomes`]."]
     pub fn get_flows_outcomes(&self) -> GetFlowsOutcomes {
         GetFlowsOutcomes::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic flow outcome information objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/outcomes/divisionviews` (getFlowsOutcomesDivisionviews): see [`GetFlowsOutcomesDivisionviews`]."]
     pub fn get_flows_outcomes_divisionviews(&self) -> GetFlowsOutcomesDivisionviews {
         GetFlowsOutcomesDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Fetch Architect Validate Job Status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/flows/validate/jobs/{jobId}` (getFlowsValidateJob): see [`GetFlowsValidateJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_flows_validate_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsValidateJob {
         GetFlowsValidateJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Updates a grammar"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/architect/grammars/{grammarId}` (patchArchitectGrammar): see [`PatchArchitectGrammar`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: grammar ID"]
     pub fn patch_architect_grammar(&self, grammar_id: impl ::std::convert::Into<::std::string::String>) -> PatchArchitectGrammar {
         PatchArchitectGrammar::new(self.executor.clone(), grammar_id.into())
     }
+    #[doc = " Updates a grammar language"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/architect/grammars/{grammarId}/languages/{languageCode}` (patchArchitectGrammarLanguage): see [`PatchArchitectGrammarLanguage`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn patch_architect_grammar_language(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> PatchArchitectGrammarLanguage {
         PatchArchitectGrammarLanguage::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
+    #[doc = " Edit the execution history enabled setting."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/flows/instances/settings/executiondata` (patchFlowsInstancesSettingsExecutiondata): see [`PatchFlowsInstancesSettingsExecutiondata`]."]
+    #[doc = ""]
+    #[doc = " - `body`: New Execution Data Setting"]
     pub fn patch_flows_instances_settings_executiondata(&self, body: ::models::ExecutionDataSettingsRequest) -> PatchFlowsInstancesSettingsExecutiondata {
         PatchFlowsInstancesSettingsExecutiondata::new(self.executor.clone(), body)
     }
+    #[doc = " Rebuild Dependency Tracking data for an organization"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/dependencytracking/build` (postArchitectDependencytrackingBuild): see [`PostArchitectDependencytrackingBuild`]."]
     pub fn post_architect_dependencytracking_build(&self) -> PostArchitectDependencytrackingBuild {
         PostArchitectDependencytrackingBuild::new(self.executor.clone())
     }
+    #[doc = " Creates a new emergency group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/emergencygroups` (postArchitectEmergencygroups): see [`PostArchitectEmergencygroups`]."]
     pub fn post_architect_emergencygroups(&self, body: ::models::EmergencyGroup) -> PostArchitectEmergencygroups {
         PostArchitectEmergencygroups::new(self.executor.clone(), body)
     }
+    #[doc = " Creates a presigned URL for uploading a grammar DTMF mode file"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf` (postArchitectGrammarLanguageFilesDtmf): see [`PostArchitectGrammarLanguageFilesDtmf`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn post_architect_grammar_language_files_dtmf(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::GrammarFileUploadRequest) -> PostArchitectGrammarLanguageFilesDtmf {
         PostArchitectGrammarLanguageFilesDtmf::new(self.executor.clone(), grammar_id.into(), language_code.into(), body)
     }
+    #[doc = " Creates a presigned URL for uploading a grammar voice mode file"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice` (postArchitectGrammarLanguageFilesVoice): see [`PostArchitectGrammarLanguageFilesVoice`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn post_architect_grammar_language_files_voice(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::GrammarFileUploadRequest) -> PostArchitectGrammarLanguageFilesVoice {
         PostArchitectGrammarLanguageFilesVoice::new(self.executor.clone(), grammar_id.into(), language_code.into(), body)
     }
+    #[doc = " Create a new language for a given grammar"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages` (postArchitectGrammarLanguages): see [`PostArchitectGrammarLanguages`]."]
+    #[doc = ""]
+    #[doc = " - `grammar_id`: Grammar ID"]
     pub fn post_architect_grammar_languages(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GrammarLanguage) -> PostArchitectGrammarLanguages {
         PostArchitectGrammarLanguages::new(self.executor.clone(), grammar_id.into(), body)
     }
+    #[doc = " Create a new grammar"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/grammars` (postArchitectGrammars): see [`PostArchitectGrammars`]."]
     pub fn post_architect_grammars(&self, body: ::models::Grammar) -> PostArchitectGrammars {
         PostArchitectGrammars::new(self.executor.clone(), body)
     }
+    #[doc = " Create IVR config."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/ivrs` (postArchitectIvrs): see [`PostArchitectIvrs`]."]
     pub fn post_architect_ivrs(&self, body: ::models::IVR) -> PostArchitectIvrs {
         PostArchitectIvrs::new(self.executor.clone(), body)
     }
+    #[doc = " Generate prompt history"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/prompts/{promptId}/history` (postArchitectPromptHistory): see [`PostArchitectPromptHistory`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn post_architect_prompt_history(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> PostArchitectPromptHistory {
         PostArchitectPromptHistory::new(self.executor.clone(), prompt_id.into())
     }
+    #[doc = " Creates a presigned URL for uploading a user prompt file"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/prompts/{promptId}/resources/{languageCode}/uploads` (postArchitectPromptResourceUploads): see [`PostArchitectPromptResourceUploads`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn post_architect_prompt_resource_uploads(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> PostArchitectPromptResourceUploads {
         PostArchitectPromptResourceUploads::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
+    #[doc = " Create a new user prompt resource"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/prompts/{promptId}/resources` (postArchitectPromptResources): see [`PostArchitectPromptResources`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn post_architect_prompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PromptAssetCreate) -> PostArchitectPromptResources {
         PostArchitectPromptResources::new(self.executor.clone(), prompt_id.into(), body)
     }
+    #[doc = " Create a new user prompt"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/prompts` (postArchitectPrompts): see [`PostArchitectPrompts`]."]
     pub fn post_architect_prompts(&self, body: ::models::Prompt) -> PostArchitectPrompts {
         PostArchitectPrompts::new(self.executor.clone(), body)
     }
+    #[doc = " Creates a new schedule group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/schedulegroups` (postArchitectSchedulegroups): see [`PostArchitectSchedulegroups`]."]
     pub fn post_architect_schedulegroups(&self, body: ::models::ScheduleGroup) -> PostArchitectSchedulegroups {
         PostArchitectSchedulegroups::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new schedule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/schedules` (postArchitectSchedules): see [`PostArchitectSchedules`]."]
     pub fn post_architect_schedules(&self, body: ::models::Schedule) -> PostArchitectSchedules {
         PostArchitectSchedules::new(self.executor.clone(), body)
     }
+    #[doc = " Generate system prompt history"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/history` (postArchitectSystempromptHistory): see [`PostArchitectSystempromptHistory`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: promptId"]
     pub fn post_architect_systemprompt_history(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> PostArchitectSystempromptHistory {
         PostArchitectSystempromptHistory::new(self.executor.clone(), prompt_id.into())
     }
+    #[doc = " Creates a presigned URL for uploading a system prompt file"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}/uploads` (postArchitectSystempromptResourceUploads): see [`PostArchitectSystempromptResourceUploads`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn post_architect_systemprompt_resource_uploads(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> PostArchitectSystempromptResourceUploads {
         PostArchitectSystempromptResourceUploads::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
+    #[doc = " Create system prompt resource override."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/resources` (postArchitectSystempromptResources): see [`PostArchitectSystempromptResources`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn post_architect_systemprompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SystemPromptAsset) -> PostArchitectSystempromptResources {
         PostArchitectSystempromptResources::new(self.executor.clone(), prompt_id.into(), body)
     }
+    #[doc = " Generate flow history"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/{flowId}/history` (postFlowHistory): see [`PostFlowHistory`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
     pub fn post_flow_history(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> PostFlowHistory {
         PostFlowHistory::new(self.executor.clone(), flow_id.into())
     }
+    #[doc = " Set the logLevel for a particular flow id"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/{flowId}/instances/settings/loglevels` (postFlowInstancesSettingsLoglevels): see [`PostFlowInstancesSettingsLoglevels`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: The flow id to set the loglevel for"]
+    #[doc = " - `body`: New LogLevel settings"]
     pub fn post_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FlowLogLevelRequest) -> PostFlowInstancesSettingsLoglevels {
         PostFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into(), body)
     }
+    #[doc = " Create flow version"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/{flowId}/versions` (postFlowVersions): see [`PostFlowVersions`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
     pub fn post_flow_versions(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostFlowVersions {
         PostFlowVersions::new(self.executor.clone(), flow_id.into(), body)
     }
+    #[doc = " Create flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows` (postFlows): see [`PostFlows`]."]
     pub fn post_flows(&self, body: ::models::Flow) -> PostFlows {
         PostFlows::new(self.executor.clone(), body)
     }
+    #[doc = " Check-in flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/checkin` (postFlowsActionsCheckin): see [`PostFlowsActionsCheckin`]."]
     pub fn post_flows_actions_checkin(&self) -> PostFlowsActionsCheckin {
         PostFlowsActionsCheckin::new(self.executor.clone())
     }
+    #[doc = " Check-out flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/checkout` (postFlowsActionsCheckout): see [`PostFlowsActionsCheckout`]."]
     pub fn post_flows_actions_checkout(&self) -> PostFlowsActionsCheckout {
         PostFlowsActionsCheckout::new(self.executor.clone())
     }
+    #[doc = " Deactivate flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/deactivate` (postFlowsActionsDeactivate): see [`PostFlowsActionsDeactivate`]."]
     pub fn post_flows_actions_deactivate(&self) -> PostFlowsActionsDeactivate {
         PostFlowsActionsDeactivate::new(self.executor.clone())
     }
+    #[doc = " Publish flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/publish` (postFlowsActionsPublish): see [`PostFlowsActionsPublish`]."]
     pub fn post_flows_actions_publish(&self) -> PostFlowsActionsPublish {
         PostFlowsActionsPublish::new(self.executor.clone())
     }
+    #[doc = " Revert flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/revert` (postFlowsActionsRevert): see [`PostFlowsActionsRevert`]."]
     pub fn post_flows_actions_revert(&self) -> PostFlowsActionsRevert {
         PostFlowsActionsRevert::new(self.executor.clone())
     }
+    #[doc = " Unlock flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/unlock` (postFlowsActionsUnlock): see [`PostFlowsActionsUnlock`]."]
     pub fn post_flows_actions_unlock(&self) -> PostFlowsActionsUnlock {
         PostFlowsActionsUnlock::new(self.executor.clone())
     }
+    #[doc = " Begin an export process for exporting all rows from a datatable"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/datatables/{datatableId}/export/jobs` (postFlowsDatatableExportJobs): see [`PostFlowsDatatableExportJobs`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
     pub fn post_flows_datatable_export_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> PostFlowsDatatableExportJobs {
         PostFlowsDatatableExportJobs::new(self.executor.clone(), datatable_id.into())
     }
+    #[doc = " Begin an import process for importing rows from a CSV file into a datatable. CSV file is uploaded by performing a PUT request against the URL in the returned 'uploadURI' field. Headers for the PUT request must contain all headers contained in the returned 'uploadHeaders' field."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/datatables/{datatableId}/import/csv/jobs` (postFlowsDatatableImportCsvJobs): see [`PostFlowsDatatableImportCsvJobs`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `body`: import job information"]
     pub fn post_flows_datatable_import_csv_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataTableImportJob) -> PostFlowsDatatableImportCsvJobs {
         PostFlowsDatatableImportCsvJobs::new(self.executor.clone(), datatable_id.into(), body)
     }
+    #[doc = " Begin an import process for importing rows into a datatable. Apps should migrate to use POST /api/v2/flows/datatables/{datatableId}/import/csv/jobs instead"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/datatables/{datatableId}/import/jobs` (postFlowsDatatableImportJobs): see [`PostFlowsDatatableImportJobs`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `body`: import job information"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_flows_datatable_import_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataTableImportJob) -> PostFlowsDatatableImportJobs {
         PostFlowsDatatableImportJobs::new(self.executor.clone(), datatable_id.into(), body)
     }
+    #[doc = " Create a new row entry for the datatable."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/datatables/{datatableId}/rows` (postFlowsDatatableRows): see [`PostFlowsDatatableRows`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
     pub fn post_flows_datatable_rows(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostFlowsDatatableRows {
         PostFlowsDatatableRows::new(self.executor.clone(), datatable_id.into(), body)
     }
+    #[doc = " Create a new datatable with the specified json-schema definition"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/datatables` (postFlowsDatatables): see [`PostFlowsDatatables`]."]
+    #[doc = ""]
+    #[doc = " - `body`: datatable json-schema"]
     pub fn post_flows_datatables(&self, body: ::models::DataTable) -> PostFlowsDatatables {
         PostFlowsDatatables::new(self.executor.clone(), body)
     }
+    #[doc = " Launch an instance of a flow definition, for flow types that support it such as the 'workflow' type."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/executions` (postFlowsExecutions): see [`PostFlowsExecutions`]."]
     pub fn post_flows_executions(&self, body: ::models::FlowExecutionLaunchRequest) -> PostFlowsExecutions {
         PostFlowsExecutions::new(self.executor.clone(), body)
     }
+    #[doc = " Register Architect Export Job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/export/jobs` (postFlowsExportJobs): see [`PostFlowsExportJobs`]."]
     pub fn post_flows_export_jobs(&self, body: ::models::RegisterArchitectExportJob) -> PostFlowsExportJobs {
         PostFlowsExportJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Start a process (job) that will prepare a list of execution data IDs for download."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/instances/jobs` (postFlowsInstancesJobs): see [`PostFlowsInstancesJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Requested Flow Ids"]
     pub fn post_flows_instances_jobs(&self, body: ::models::ExecutionDataRequest) -> PostFlowsInstancesJobs {
         PostFlowsInstancesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query the database of existing flow histories to look for particular flow criteria"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/instances/query` (postFlowsInstancesQuery): see [`PostFlowsInstancesQuery`]."]
     pub fn post_flows_instances_query(&self, body: ::models::CriteriaQuery) -> PostFlowsInstancesQuery {
         PostFlowsInstancesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Register Architect Job. Returns a URL where a file, such as an Architect flow YAML file, can be PUT which will then initiate the job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/jobs` (postFlowsJobs): see [`PostFlowsJobs`]."]
     pub fn post_flows_jobs(&self) -> PostFlowsJobs {
         PostFlowsJobs::new(self.executor.clone())
     }
+    #[doc = " Create a flow milestone"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/milestones` (postFlowsMilestones): see [`PostFlowsMilestones`]."]
     pub fn post_flows_milestones(&self) -> PostFlowsMilestones {
         PostFlowsMilestones::new(self.executor.clone())
     }
+    #[doc = " Create a flow outcome"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/outcomes` (postFlowsOutcomes): see [`PostFlowsOutcomes`]."]
     pub fn post_flows_outcomes(&self) -> PostFlowsOutcomes {
         PostFlowsOutcomes::new(self.executor.clone())
     }
+    #[doc = " Register Architect Validate Job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/flows/validate/jobs` (postFlowsValidateJobs): see [`PostFlowsValidateJobs`]."]
     pub fn post_flows_validate_jobs(&self, body: ::models::RegisterArchitectValidateJob) -> PostFlowsValidateJobs {
         PostFlowsValidateJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Updates a emergency group by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/emergencygroups/{emergencyGroupId}` (putArchitectEmergencygroup): see [`PutArchitectEmergencygroup`]."]
+    #[doc = ""]
+    #[doc = " - `emergency_group_id`: Emergency group ID"]
     pub fn put_architect_emergencygroup(&self, emergency_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmergencyGroup) -> PutArchitectEmergencygroup {
         PutArchitectEmergencygroup::new(self.executor.clone(), emergency_group_id.into(), body)
     }
+    #[doc = " Update an IVR Config."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}` (putArchitectIvr): see [`PutArchitectIvr`]."]
+    #[doc = ""]
+    #[doc = " - `ivr_id`: IVR id"]
     pub fn put_architect_ivr(&self, ivr_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IVR) -> PutArchitectIvr {
         PutArchitectIvr::new(self.executor.clone(), ivr_id.into(), body)
     }
+    #[doc = " Update an IVR IdentityResolutionConfig."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}/identityresolution` (putArchitectIvrIdentityresolution): see [`PutArchitectIvrIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `ivr_id`: IVR id"]
     pub fn put_architect_ivr_identityresolution(&self, ivr_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IVRIdentityResolutionConfig) -> PutArchitectIvrIdentityresolution {
         PutArchitectIvrIdentityresolution::new(self.executor.clone(), ivr_id.into(), body)
     }
+    #[doc = " Update specified user prompt"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/prompts/{promptId}` (putArchitectPrompt): see [`PutArchitectPrompt`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
     pub fn put_architect_prompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Prompt) -> PutArchitectPrompt {
         PutArchitectPrompt::new(self.executor.clone(), prompt_id.into(), body)
     }
+    #[doc = " Update specified user prompt resource"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/prompts/{promptId}/resources/{languageCode}` (putArchitectPromptResource): see [`PutArchitectPromptResource`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn put_architect_prompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::PromptAsset) -> PutArchitectPromptResource {
         PutArchitectPromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into(), body)
     }
+    #[doc = " Update schedule by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/schedules/{scheduleId}` (putArchitectSchedule): see [`PutArchitectSchedule`]."]
+    #[doc = ""]
+    #[doc = " - `schedule_id`: Schedule ID"]
     pub fn put_architect_schedule(&self, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Schedule) -> PutArchitectSchedule {
         PutArchitectSchedule::new(self.executor.clone(), schedule_id.into(), body)
     }
+    #[doc = " Updates a schedule group by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/schedulegroups/{scheduleGroupId}` (putArchitectSchedulegroup): see [`PutArchitectSchedulegroup`]."]
+    #[doc = ""]
+    #[doc = " - `schedule_group_id`: Schedule group ID"]
     pub fn put_architect_schedulegroup(&self, schedule_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScheduleGroup) -> PutArchitectSchedulegroup {
         PutArchitectSchedulegroup::new(self.executor.clone(), schedule_group_id.into(), body)
     }
+    #[doc = " Updates a system prompt resource override."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}` (putArchitectSystempromptResource): see [`PutArchitectSystempromptResource`]."]
+    #[doc = ""]
+    #[doc = " - `prompt_id`: Prompt ID"]
+    #[doc = " - `language_code`: Language"]
     pub fn put_architect_systemprompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::SystemPromptAsset) -> PutArchitectSystempromptResource {
         PutArchitectSystempromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into(), body)
     }
+    #[doc = " Update flow"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/flows/{flowId}` (putFlow): see [`PutFlow`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: Flow ID"]
     pub fn put_flow(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Flow) -> PutFlow {
         PutFlow::new(self.executor.clone(), flow_id.into(), body)
     }
+    #[doc = " Edit the logLevel for a particular flow id"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/flows/{flowId}/instances/settings/loglevels` (putFlowInstancesSettingsLoglevels): see [`PutFlowInstancesSettingsLoglevels`]."]
+    #[doc = ""]
+    #[doc = " - `flow_id`: The flow id to edit the loglevel for"]
+    #[doc = " - `body`: New LogLevel settings"]
     pub fn put_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FlowLogLevelRequest) -> PutFlowInstancesSettingsLoglevels {
         PutFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into(), body)
     }
+    #[doc = " Updates a specific datatable by id"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/flows/datatables/{datatableId}` (putFlowsDatatable): see [`PutFlowsDatatable`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `body`: datatable json-schema"]
     pub fn put_flows_datatable(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataTable) -> PutFlowsDatatable {
         PutFlowsDatatable::new(self.executor.clone(), datatable_id.into(), body)
     }
+    #[doc = " Update a row entry"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/flows/datatables/{datatableId}/rows/{rowId}` (putFlowsDatatableRow): see [`PutFlowsDatatableRow`]."]
+    #[doc = ""]
+    #[doc = " - `datatable_id`: id of datatable"]
+    #[doc = " - `row_id`: the key for the row"]
     pub fn put_flows_datatable_row(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, row_id: impl ::std::convert::Into<::std::string::String>) -> PutFlowsDatatableRow {
         PutFlowsDatatableRow::new(self.executor.clone(), datatable_id.into(), row_id.into())
     }
+    #[doc = " Edit the flow default log level."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/flows/instances/settings/loglevels/default` (putFlowsInstancesSettingsLoglevelsDefault): see [`PutFlowsInstancesSettingsLoglevelsDefault`]."]
+    #[doc = ""]
+    #[doc = " - `body`: New LogLevel settings"]
     pub fn put_flows_instances_settings_loglevels_default(&self, body: ::models::FlowLogLevelRequest) -> PutFlowsInstancesSettingsLoglevelsDefault {
         PutFlowsInstancesSettingsLoglevelsDefault::new(self.executor.clone(), body)
     }
+    #[doc = " Updates a flow milestone"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/flows/milestones/{milestoneId}` (putFlowsMilestone): see [`PutFlowsMilestone`]."]
+    #[doc = ""]
+    #[doc = " - `milestone_id`: flow milestone ID"]
     pub fn put_flows_milestone(&self, milestone_id: impl ::std::convert::Into<::std::string::String>) -> PutFlowsMilestone {
         PutFlowsMilestone::new(self.executor.clone(), milestone_id.into())
     }
+    #[doc = " Updates a flow outcome"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/flows/outcomes/{flowOutcomeId}` (putFlowsOutcome): see [`PutFlowsOutcome`]."]
+    #[doc = ""]
+    #[doc = " - `flow_outcome_id`: flow outcome ID"]
     pub fn put_flows_outcome(&self, flow_outcome_id: impl ::std::convert::Into<::std::string::String>) -> PutFlowsOutcome {
         PutFlowsOutcome::new(self.executor.clone(), flow_outcome_id.into())
     }
 }
 static META_DELETE_ARCHITECT_EMERGENCYGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectEmergencygroup", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/emergencygroups/{emergencyGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a emergency group by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/emergencygroups/{emergencyGroupId}`: the `deleteArchitectEmergencygroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-emergencygroups--emergencyGroupId->."]
@@ -690,6 +1219,8 @@ impl DeleteArchitectEmergencygroup {
     }
 }
 static META_DELETE_ARCHITECT_GRAMMAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammar", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a grammar."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}`: the `deleteArchitectGrammar` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId->."]
@@ -757,6 +1288,8 @@ impl DeleteArchitectGrammar {
     }
 }
 static META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammarLanguage", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete specified grammar language"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}`: the `deleteArchitectGrammarLanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId--languages--languageCode->."]
@@ -826,6 +1359,8 @@ impl DeleteArchitectGrammarLanguage {
     }
 }
 static META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE_FILES_DTMF: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammarLanguageFilesDtmf", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf", true, ::std::option::Option::None, false, false, true);
+#[doc = " Clear the DTMF mode file for the grammar language if there is one"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf`: the `deleteArchitectGrammarLanguageFilesDtmf` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId--languages--languageCode--files-dtmf>."]
@@ -895,6 +1430,8 @@ impl DeleteArchitectGrammarLanguageFilesDtmf {
     }
 }
 static META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE_FILES_VOICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectGrammarLanguageFilesVoice", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice", true, ::std::option::Option::None, false, false, true);
+#[doc = " Clear the voice mode file for the grammar language if there is one"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice`: the `deleteArchitectGrammarLanguageFilesVoice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-grammars--grammarId--languages--languageCode--files-voice>."]
@@ -964,6 +1501,8 @@ impl DeleteArchitectGrammarLanguageFilesVoice {
     }
 }
 static META_DELETE_ARCHITECT_IVR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectIvr", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/ivrs/{ivrId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an IVR Config."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/ivrs/{ivrId}`: the `deleteArchitectIvr` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-ivrs--ivrId->."]
@@ -1031,6 +1570,8 @@ impl DeleteArchitectIvr {
     }
 }
 static META_DELETE_ARCHITECT_PROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPrompt", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts/{promptId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete specified user prompt"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/prompts/{promptId}`: the `deleteArchitectPrompt` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts--promptId->."]
@@ -1081,6 +1622,8 @@ impl DeleteArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, all_resources: ::std::option::Option::None }
     }
+    #[doc = " Whether or not to delete all the prompt resources"]
+    #[doc = ""]
     #[doc = " Query parameter `allResources`: boolean."]
     pub fn all_resources(mut self, value: bool) -> Self {
         self.all_resources = ::std::option::Option::Some(value);
@@ -1107,6 +1650,8 @@ impl DeleteArchitectPrompt {
     }
 }
 static META_DELETE_ARCHITECT_PROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPromptResource", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete specified user prompt resource"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/prompts/{promptId}/resources/{languageCode}`: the `deleteArchitectPromptResource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts--promptId--resources--languageCode->."]
@@ -1176,6 +1721,8 @@ impl DeleteArchitectPromptResource {
     }
 }
 static META_DELETE_ARCHITECT_PROMPT_RESOURCE_AUDIO: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPromptResourceAudio", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}/audio", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete specified user prompt resource audio"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/prompts/{promptId}/resources/{languageCode}/audio`: the `deleteArchitectPromptResourceAudio` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts--promptId--resources--languageCode--audio>."]
@@ -1245,6 +1792,10 @@ impl DeleteArchitectPromptResourceAudio {
     }
 }
 static META_DELETE_ARCHITECT_PROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectPrompts", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/prompts", true, ::std::option::Option::None, false, false, true);
+#[doc = " Batch-delete a list of prompts"]
+#[doc = ""]
+#[doc = " Multiple IDs can be specified, in which case all specified prompts will be deleted. Asynchronous. Notification topic: v2.architect.prompts.{promptId}"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/prompts`: the `deleteArchitectPrompts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-prompts>."]
@@ -1294,6 +1845,8 @@ impl DeleteArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " List of Prompt IDs"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1320,6 +1873,8 @@ impl DeleteArchitectPrompts {
     }
 }
 static META_DELETE_ARCHITECT_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectSchedule", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schedule by id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/schedules/{scheduleId}`: the `deleteArchitectSchedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-schedules--scheduleId->."]
@@ -1387,6 +1942,8 @@ impl DeleteArchitectSchedule {
     }
 }
 static META_DELETE_ARCHITECT_SCHEDULEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectSchedulegroup", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/schedulegroups/{scheduleGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a schedule group by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/schedulegroups/{scheduleGroupId}`: the `deleteArchitectSchedulegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-schedulegroups--scheduleGroupId->."]
@@ -1454,6 +2011,8 @@ impl DeleteArchitectSchedulegroup {
     }
 }
 static META_DELETE_ARCHITECT_SYSTEMPROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteArchitectSystempromptResource", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a system prompt resource override."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}`: the `deleteArchitectSystempromptResource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-architect-systemprompts--promptId--resources--languageCode->."]
@@ -1523,6 +2082,8 @@ impl DeleteArchitectSystempromptResource {
     }
 }
 static META_DELETE_FLOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlow", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/{flowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete flow"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/flows/{flowId}`: the `deleteFlow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows--flowId->."]
@@ -1590,6 +2151,10 @@ impl DeleteFlow {
     }
 }
 static META_DELETE_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/{flowId}/instances/settings/loglevels", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a log level for a flow by flow id."]
+#[doc = ""]
+#[doc = " Deletes the associated log level for a flow by flow id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/flows/{flowId}/instances/settings/loglevels`: the `deleteFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows--flowId--instances-settings-loglevels>."]
@@ -1657,6 +2222,10 @@ impl DeleteFlowInstancesSettingsLoglevels {
     }
 }
 static META_DELETE_FLOWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlows", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows", true, ::std::option::Option::None, false, false, true);
+#[doc = " Batch-delete a list of flows"]
+#[doc = ""]
+#[doc = " Multiple IDs can be specified, in which case all specified flows will be deleted. Asynchronous. Notification topic: v2.flows.{flowId}"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/flows`: the `deleteFlows` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows>."]
@@ -1706,6 +2275,8 @@ impl DeleteFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " List of Flow IDs"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1732,6 +2303,10 @@ impl DeleteFlows {
     }
 }
 static META_DELETE_FLOWS_DATATABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsDatatable", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/datatables/{datatableId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " deletes a specific datatable by id"]
+#[doc = ""]
+#[doc = " Deletes an entire datatable (including the schema and data) with a given datatableId"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/flows/datatables/{datatableId}`: the `deleteFlowsDatatable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-datatables--datatableId->."]
@@ -1782,6 +2357,8 @@ impl DeleteFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, force: ::std::option::Option::None }
     }
+    #[doc = " force delete, even if in use"]
+    #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
@@ -1808,6 +2385,10 @@ impl DeleteFlowsDatatable {
     }
 }
 static META_DELETE_FLOWS_DATATABLE_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsDatatableRow", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/datatables/{datatableId}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a row entry"]
+#[doc = ""]
+#[doc = " Deletes a row with a given rowId (the value of the key field)."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/flows/datatables/{datatableId}/rows/{rowId}`: the `deleteFlowsDatatableRow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-datatables--datatableId--rows--rowId->."]
@@ -1877,6 +2458,10 @@ impl DeleteFlowsDatatableRow {
     }
 }
 static META_DELETE_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsInstancesSettingsLoglevelsDefault", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/instances/settings/loglevels/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Resets the org log level to default, base"]
+#[doc = ""]
+#[doc = " Resets the org log level to default, base"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/flows/instances/settings/loglevels/default`: the `deleteFlowsInstancesSettingsLoglevelsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-instances-settings-loglevels-default>."]
@@ -1942,6 +2527,8 @@ impl DeleteFlowsInstancesSettingsLoglevelsDefault {
     }
 }
 static META_DELETE_FLOWS_MILESTONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFlowsMilestone", &["Architect"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/flows/milestones/{milestoneId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a flow milestone."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/flows/milestones/{milestoneId}`: the `deleteFlowsMilestone` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-flows-milestones--milestoneId->."]
@@ -2009,6 +2596,8 @@ impl DeleteFlowsMilestone {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytracking", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Dependency Tracking objects that have a given display name"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking`: the `getArchitectDependencytracking` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking>."]
@@ -2067,41 +2656,57 @@ impl GetArchitectDependencytracking {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None }
     }
+    #[doc = " Object name to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string, required (the call fails with a build error without it)."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Object type(s) to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `objectType`: array of string (multi)."]
     pub fn object_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Include resources each result item consumes"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include resources that consume each result item"]
+    #[doc = ""]
     #[doc = " Query parameter `consumingResources`: boolean."]
     pub fn consuming_resources(mut self, value: bool) -> Self {
         self.consuming_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Types of consumed resources to return, if consumed resources are requested"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Types of consuming resources to return, if consuming resources are requested"]
+    #[doc = ""]
     #[doc = " Query parameter `consumingResourceType`: array of string (multi)."]
     pub fn consuming_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consuming_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2161,6 +2766,8 @@ impl GetArchitectDependencytracking {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_BUILD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingBuild", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/build", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Dependency Tracking build status for an organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/build`: the `getArchitectDependencytrackingBuild` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-build>."]
@@ -2226,6 +2833,8 @@ impl GetArchitectDependencytrackingBuild {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_CONSUMEDRESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingConsumedresources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/consumedresources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get resources that are consumed by a given Dependency Tracking object"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/consumedresources`: the `getArchitectDependencytrackingConsumedresources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-consumedresources>."]
@@ -2282,31 +2891,43 @@ impl GetArchitectDependencytrackingConsumedresources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Consuming object ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: string, required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Consuming object version"]
+    #[doc = ""]
     #[doc = " Query parameter `version`: string, required (the call fails with a build error without it)."]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Consuming object type. Only versioned types are allowed here."]
+    #[doc = ""]
     #[doc = " Query parameter `objectType`: string, required (the call fails with a build error without it)."]
     pub fn object_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Types of consumed resources to show."]
+    #[doc = ""]
     #[doc = " Query parameter `resourceType`: array of string (multi)."]
     pub fn resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2362,6 +2983,8 @@ impl GetArchitectDependencytrackingConsumedresources {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_CONSUMINGRESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingConsumingresources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/consumingresources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get resources that consume a given Dependency Tracking object"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/consumingresources`: the `getArchitectDependencytrackingConsumingresources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-consumingresources>."]
@@ -2419,36 +3042,50 @@ impl GetArchitectDependencytrackingConsumingresources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, version: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, flow_filter: ::std::option::Option::None }
     }
+    #[doc = " Consumed object ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: string, required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Consumed object type"]
+    #[doc = ""]
     #[doc = " Query parameter `objectType`: string, required (the call fails with a build error without it)."]
     pub fn object_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Types of consuming resources to show. Only versioned types are allowed here."]
+    #[doc = ""]
     #[doc = " Query parameter `resourceType`: array of string (multi)."]
     pub fn resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Object version"]
+    #[doc = ""]
     #[doc = " Query parameter `version`: string."]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Show only checkedIn or published flows"]
+    #[doc = ""]
     #[doc = " Query parameter `flowFilter`: string."]
     pub fn flow_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_filter = ::std::option::Option::Some(value.into());
@@ -2506,6 +3143,8 @@ impl GetArchitectDependencytrackingConsumingresources {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_DELETEDRESOURCECONSUMERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingDeletedresourceconsumers", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/deletedresourceconsumers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Dependency Tracking objects that consume deleted resources"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/deletedresourceconsumers`: the `getArchitectDependencytrackingDeletedresourceconsumers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-deletedresourceconsumers>."]
@@ -2563,36 +3202,50 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, flow_filter: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Name to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Object type(s) to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `objectType`: array of string (multi)."]
     pub fn object_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Show only checkedIn or published flows"]
+    #[doc = ""]
     #[doc = " Query parameter `flowFilter`: string."]
     pub fn flow_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_filter = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Return consumed resources?"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Resource type(s) to return"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2648,6 +3301,8 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_OBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingObject", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/object", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Dependency Tracking object"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/object`: the `getArchitectDependencytrackingObject` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-object>."]
@@ -2704,41 +3359,57 @@ impl GetArchitectDependencytrackingObject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None, consumed_resource_request: ::std::option::Option::None }
     }
+    #[doc = " Object ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: string, required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Object version"]
+    #[doc = ""]
     #[doc = " Query parameter `version`: string."]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Object type"]
+    #[doc = ""]
     #[doc = " Query parameter `objectType`: string."]
     pub fn object_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include resources this item consumes"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include resources that consume this item"]
+    #[doc = ""]
     #[doc = " Query parameter `consumingResources`: boolean."]
     pub fn consuming_resources(mut self, value: bool) -> Self {
         self.consuming_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Types of consumed resources to return, if consumed resources are requested"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Types of consuming resources to return, if consuming resources are requested"]
+    #[doc = ""]
     #[doc = " Query parameter `consumingResourceType`: array of string (multi)."]
     pub fn consuming_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consuming_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicate that this is going to look up a consumed resource object"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResourceRequest`: boolean."]
     pub fn consumed_resource_request(mut self, value: bool) -> Self {
         self.consumed_resource_request = ::std::option::Option::Some(value);
@@ -2786,6 +3457,8 @@ impl GetArchitectDependencytrackingObject {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_TYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingType", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/types/{typeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Dependency Tracking type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/types/{typeId}`: the `getArchitectDependencytrackingType` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-types--typeId->."]
@@ -2853,6 +3526,8 @@ impl GetArchitectDependencytrackingType {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_TYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingTypes", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/types", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Dependency Tracking types."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/types`: the `getArchitectDependencytrackingTypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-types>."]
@@ -2905,11 +3580,15 @@ impl GetArchitectDependencytrackingTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2950,6 +3629,8 @@ impl GetArchitectDependencytrackingTypes {
     }
 }
 static META_GET_ARCHITECT_DEPENDENCYTRACKING_UPDATEDRESOURCECONSUMERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectDependencytrackingUpdatedresourceconsumers", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/dependencytracking/updatedresourceconsumers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Dependency Tracking objects that depend on updated resources"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/dependencytracking/updatedresourceconsumers`: the `getArchitectDependencytrackingUpdatedresourceconsumers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-dependencytracking-updatedresourceconsumers>."]
@@ -3006,31 +3687,43 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Name to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Object type(s) to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `objectType`: array of string (multi)."]
     pub fn object_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Return consumed resources?"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Resource type(s) to return"]
+    #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3083,6 +3776,8 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     }
 }
 static META_GET_ARCHITECT_EMERGENCYGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectEmergencygroup", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/emergencygroups/{emergencyGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a emergency group by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/emergencygroups/{emergencyGroupId}`: the `getArchitectEmergencygroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-emergencygroups--emergencyGroupId->."]
@@ -3150,6 +3845,8 @@ impl GetArchitectEmergencygroup {
     }
 }
 static META_GET_ARCHITECT_EMERGENCYGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectEmergencygroups", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/emergencygroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of emergency groups."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/emergencygroups`: the `getArchitectEmergencygroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-emergencygroups>."]
@@ -3205,26 +3902,36 @@ impl GetArchitectEmergencygroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name of the Emergency Group to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -3274,6 +3981,10 @@ impl GetArchitectEmergencygroups {
     }
 }
 static META_GET_ARCHITECT_EMERGENCYGROUPS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectEmergencygroupsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/emergencygroups/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic emergency group objects filterable by query parameters."]
+#[doc = ""]
+#[doc = " This returns emergency groups consisting of name and division. If one or more IDs are specified, the search will fetch emergency groups that match the given ID(s) and not use any additional supplied query parameters in the search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/emergencygroups/divisionviews`: the `getArchitectEmergencygroupsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-emergencygroups-divisionviews>."]
@@ -3331,36 +4042,50 @@ impl GetArchitectEmergencygroupsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID of the Emergency Groups to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name of the Emergency Group to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3416,6 +4141,10 @@ impl GetArchitectEmergencygroupsDivisionviews {
     }
 }
 static META_GET_ARCHITECT_GRAMMAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectGrammar", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/grammars/{grammarId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a grammar"]
+#[doc = ""]
+#[doc = " Returns a specified grammar"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/grammars/{grammarId}`: the `getArchitectGrammar` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-grammars--grammarId->."]
@@ -3466,6 +4195,8 @@ impl GetArchitectGrammar {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, include_file_urls: ::std::option::Option::None }
     }
+    #[doc = " Include grammar language file URLs"]
+    #[doc = ""]
     #[doc = " Query parameter `includeFileUrls`: boolean."]
     pub fn include_file_urls(mut self, value: bool) -> Self {
         self.include_file_urls = ::std::option::Option::Some(value);
@@ -3492,6 +4223,8 @@ impl GetArchitectGrammar {
     }
 }
 static META_GET_ARCHITECT_GRAMMAR_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectGrammarLanguage", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a grammar language."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/grammars/{grammarId}/languages/{languageCode}`: the `getArchitectGrammarLanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-grammars--grammarId--languages--languageCode->."]
@@ -3561,6 +4294,10 @@ impl GetArchitectGrammarLanguage {
     }
 }
 static META_GET_ARCHITECT_GRAMMARS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectGrammars", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/grammars", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of grammars, filtered by query parameters"]
+#[doc = ""]
+#[doc = " Multiple IDs can be specified, in which case all matching grammars will be returned, and no other parameters will be evaluated."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/grammars`: the `getArchitectGrammars` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-grammars>."]
@@ -3620,46 +4357,64 @@ impl GetArchitectGrammars {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_file_urls: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Description"]
+    #[doc = ""]
     #[doc = " Query parameter `description`: string."]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name or description"]
+    #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include grammar language file URLs"]
+    #[doc = ""]
     #[doc = " Query parameter `includeFileUrls`: boolean."]
     pub fn include_file_urls(mut self, value: bool) -> Self {
         self.include_file_urls = ::std::option::Option::Some(value);
@@ -3721,6 +4476,8 @@ impl GetArchitectGrammars {
     }
 }
 static META_GET_ARCHITECT_IVR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvr", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs/{ivrId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an IVR config."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/ivrs/{ivrId}`: the `getArchitectIvr` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs--ivrId->."]
@@ -3788,6 +4545,8 @@ impl GetArchitectIvr {
     }
 }
 static META_GET_ARCHITECT_IVR_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvrIdentityresolution", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs/{ivrId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an IVR IdentityResolutionConfig."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/ivrs/{ivrId}/identityresolution`: the `getArchitectIvrIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs--ivrId--identityresolution>."]
@@ -3855,6 +4614,8 @@ impl GetArchitectIvrIdentityresolution {
     }
 }
 static META_GET_ARCHITECT_IVRS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvrs", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get IVR configs."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/ivrs`: the `getArchitectIvrs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs>."]
@@ -3913,41 +4674,57 @@ impl GetArchitectIvrs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, dnis: ::std::option::Option::None, schedule_group: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name of the IVR to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The phone number of the IVR to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `dnis`: string."]
     pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnis = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The Schedule Group of the IVR to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `scheduleGroup`: string."]
     pub fn schedule_group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.schedule_group = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4006,6 +4783,8 @@ impl GetArchitectIvrs {
     }
 }
 static META_GET_ARCHITECT_IVRS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectIvrsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/ivrs/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic ivr configuration information objects filterable by query parameters."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/ivrs/divisionviews`: the `getArchitectIvrsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-ivrs-divisionviews>."]
@@ -4063,36 +4842,50 @@ impl GetArchitectIvrsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID of the IVR to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name of the IVR to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4148,6 +4941,8 @@ impl GetArchitectIvrsDivisionviews {
     }
 }
 static META_GET_ARCHITECT_PROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPrompt", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get specified user prompt"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/prompts/{promptId}`: the `getArchitectPrompt` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId->."]
@@ -4200,16 +4995,22 @@ impl GetArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
     }
+    #[doc = " Include the media URIs for each resource"]
+    #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include the resources for each system prompt"]
+    #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter the resources down to the provided languages"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4242,6 +5043,8 @@ impl GetArchitectPrompt {
     }
 }
 static META_GET_ARCHITECT_PROMPT_HISTORY_HISTORY_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPromptHistoryHistoryId", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}/history/{historyId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get generated prompt history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/prompts/{promptId}/history/{historyId}`: the `getArchitectPromptHistoryHistoryId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId--history--historyId->."]
@@ -4299,26 +5102,36 @@ impl GetArchitectPromptHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Flow actions to include (omit to include all)"]
+    #[doc = ""]
     #[doc = " Query parameter `action`: array of string (multi)."]
     pub fn action(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4370,6 +5183,8 @@ impl GetArchitectPromptHistoryHistoryId {
     }
 }
 static META_GET_ARCHITECT_PROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPromptResource", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get specified user prompt resource"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/prompts/{promptId}/resources/{languageCode}`: the `getArchitectPromptResource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId--resources--languageCode->."]
@@ -4439,6 +5254,10 @@ impl GetArchitectPromptResource {
     }
 }
 static META_GET_ARCHITECT_PROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPromptResources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts/{promptId}/resources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of user prompt resources"]
+#[doc = ""]
+#[doc = " The returned list is pageable, and query parameters can be used for filtering."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/prompts/{promptId}/resources`: the `getArchitectPromptResources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts--promptId--resources>."]
@@ -4492,11 +5311,15 @@ impl GetArchitectPromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -4538,6 +5361,10 @@ impl GetArchitectPromptResources {
     }
 }
 static META_GET_ARCHITECT_PROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectPrompts", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/prompts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of user prompts"]
+#[doc = ""]
+#[doc = " The returned list is pageable, and query parameters can be used for filtering. Multiple names can be specified, in which case all matching prompts will be returned, and no other filters will be evaluated."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/prompts`: the `getArchitectPrompts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-prompts>."]
@@ -4599,56 +5426,78 @@ impl GetArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: array of string (multi)."]
     pub fn name(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.name = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Description"]
+    #[doc = ""]
     #[doc = " Query parameter `description`: string."]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name or description"]
+    #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include the media URIs for each resource"]
+    #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include the resources for each system prompt"]
+    #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter the resources down to the provided languages"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4716,6 +5565,8 @@ impl GetArchitectPrompts {
     }
 }
 static META_GET_ARCHITECT_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedule", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schedule by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/schedules/{scheduleId}`: the `getArchitectSchedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedules--scheduleId->."]
@@ -4783,6 +5634,8 @@ impl GetArchitectSchedule {
     }
 }
 static META_GET_ARCHITECT_SCHEDULEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulegroup", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedulegroups/{scheduleGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a schedule group by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/schedulegroups/{scheduleGroupId}`: the `getArchitectSchedulegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedulegroups--scheduleGroupId->."]
@@ -4850,6 +5703,8 @@ impl GetArchitectSchedulegroup {
     }
 }
 static META_GET_ARCHITECT_SCHEDULEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulegroups", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedulegroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of schedule groups."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/schedulegroups`: the `getArchitectSchedulegroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedulegroups>."]
@@ -4907,36 +5762,50 @@ impl GetArchitectSchedulegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, schedule_ids: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name of the Schedule Group to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " A comma-delimited list of Schedule IDs to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `scheduleIds`: string."]
     pub fn schedule_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.schedule_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4992,6 +5861,8 @@ impl GetArchitectSchedulegroups {
     }
 }
 static META_GET_ARCHITECT_SCHEDULEGROUPS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulegroupsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedulegroups/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic schedule group configuration information objects filterable by query parameters."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/schedulegroups/divisionviews`: the `getArchitectSchedulegroupsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedulegroups-divisionviews>."]
@@ -5049,36 +5920,50 @@ impl GetArchitectSchedulegroupsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID of the schedule group to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name of the schedule group to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5134,6 +6019,8 @@ impl GetArchitectSchedulegroupsDivisionviews {
     }
 }
 static META_GET_ARCHITECT_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedules", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of schedules."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/schedules`: the `getArchitectSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedules>."]
@@ -5190,31 +6077,43 @@ impl GetArchitectSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name of the Schedule to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5267,6 +6166,8 @@ impl GetArchitectSchedules {
     }
 }
 static META_GET_ARCHITECT_SCHEDULES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSchedulesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/schedules/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic schedule configuration information objects filterable by query parameters."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/schedules/divisionviews`: the `getArchitectSchedulesDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-schedules-divisionviews>."]
@@ -5324,36 +6225,50 @@ impl GetArchitectSchedulesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID of the schedule group to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name of the schedule group to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5409,6 +6324,8 @@ impl GetArchitectSchedulesDivisionviews {
     }
 }
 static META_GET_ARCHITECT_SYSTEMPROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystemprompt", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a system prompt"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}`: the `getArchitectSystemprompt` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId->."]
@@ -5461,16 +6378,22 @@ impl GetArchitectSystemprompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
     }
+    #[doc = " Include the media URIs for each resource"]
+    #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include the resources for each system prompt"]
+    #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter the resources down to the provided languages"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5503,6 +6426,8 @@ impl GetArchitectSystemprompt {
     }
 }
 static META_GET_ARCHITECT_SYSTEMPROMPT_HISTORY_HISTORY_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystempromptHistoryHistoryId", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}/history/{historyId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get generated prompt history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/history/{historyId}`: the `getArchitectSystempromptHistoryHistoryId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId--history--historyId->."]
@@ -5560,26 +6485,36 @@ impl GetArchitectSystempromptHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Flow actions to include (omit to include all)"]
+    #[doc = ""]
     #[doc = " Query parameter `action`: array of string (multi)."]
     pub fn action(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5631,6 +6566,8 @@ impl GetArchitectSystempromptHistoryHistoryId {
     }
 }
 static META_GET_ARCHITECT_SYSTEMPROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystempromptResource", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a system prompt resource."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}`: the `getArchitectSystempromptResource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId--resources--languageCode->."]
@@ -5700,6 +6637,8 @@ impl GetArchitectSystempromptResource {
     }
 }
 static META_GET_ARCHITECT_SYSTEMPROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystempromptResources", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts/{promptId}/resources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get system prompt resources."]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/resources`: the `getArchitectSystempromptResources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts--promptId--resources>."]
@@ -5755,21 +6694,29 @@ impl GetArchitectSystempromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -5817,6 +6764,8 @@ impl GetArchitectSystempromptResources {
     }
 }
 static META_GET_ARCHITECT_SYSTEMPROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getArchitectSystemprompts", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/architect/systemprompts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get System Prompts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/architect/systemprompts`: the `getArchitectSystemprompts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-architect-systemprompts>."]
@@ -5877,51 +6826,71 @@ impl GetArchitectSystemprompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Description"]
+    #[doc = ""]
     #[doc = " Query parameter `description`: string."]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name or description"]
+    #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include the media URIs for each resource"]
+    #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include the resources for each system prompt"]
+    #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter the resources down to the provided languages"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5986,6 +6955,8 @@ impl GetArchitectSystemprompts {
     }
 }
 static META_GET_FLOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlow", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get flow"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}`: the `getFlow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId->."]
@@ -6036,6 +7007,8 @@ impl GetFlow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
     }
+    #[doc = " Deleted flows"]
+    #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
@@ -6062,6 +7035,8 @@ impl GetFlow {
     }
 }
 static META_GET_FLOW_HISTORY_HISTORY_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowHistoryHistoryId", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/history/{historyId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get generated flow history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/history/{historyId}`: the `getFlowHistoryHistoryId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--history--historyId->."]
@@ -6119,26 +7094,36 @@ impl GetFlowHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Flow actions to include (omit to include all)"]
+    #[doc = ""]
     #[doc = " Query parameter `action`: array of string (multi)."]
     pub fn action(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6190,6 +7175,10 @@ impl GetFlowHistoryHistoryId {
     }
 }
 static META_GET_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/instances/settings/loglevels", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves the log level for a flow by flow id."]
+#[doc = ""]
+#[doc = " Retrieves the log level for a flow by flow id."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/instances/settings/loglevels`: the `getFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--instances-settings-loglevels>."]
@@ -6240,6 +7229,8 @@ impl GetFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6266,6 +7257,8 @@ impl GetFlowInstancesSettingsLoglevels {
     }
 }
 static META_GET_FLOW_LATESTCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowLatestconfiguration", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/latestconfiguration", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the latest configuration for flow"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/latestconfiguration`: the `getFlowLatestconfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--latestconfiguration>."]
@@ -6316,6 +7309,8 @@ impl GetFlowLatestconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
     }
+    #[doc = " Deleted flows"]
+    #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
@@ -6342,6 +7337,8 @@ impl GetFlowLatestconfiguration {
     }
 }
 static META_GET_FLOW_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersion", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get flow version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}`: the `getFlowVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId->."]
@@ -6393,6 +7390,8 @@ impl GetFlowVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
     }
+    #[doc = " Deleted flows"]
+    #[doc = ""]
     #[doc = " Query parameter `deleted`: string."]
     pub fn deleted(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deleted = ::std::option::Option::Some(value.into());
@@ -6420,6 +7419,8 @@ impl GetFlowVersion {
     }
 }
 static META_GET_FLOW_VERSION_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionConfiguration", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/configuration", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get flow version configuration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/configuration`: the `getFlowVersionConfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--configuration>."]
@@ -6471,6 +7472,8 @@ impl GetFlowVersionConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
     }
+    #[doc = " Deleted flows"]
+    #[doc = ""]
     #[doc = " Query parameter `deleted`: string."]
     pub fn deleted(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deleted = ::std::option::Option::Some(value.into());
@@ -6498,6 +7501,8 @@ impl GetFlowVersionConfiguration {
     }
 }
 static META_GET_FLOW_VERSION_HEALTH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionHealth", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/health", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get overall health scores for all intents present in the NLU domain version associated with the bot flow version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/health`: the `getFlowVersionHealth` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--health>."]
@@ -6549,6 +7554,8 @@ impl GetFlowVersionHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, language: ::std::option::Option::None }
     }
+    #[doc = " Language to filter for"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -6576,6 +7583,8 @@ impl GetFlowVersionHealth {
     }
 }
 static META_GET_FLOW_VERSION_INTENT_HEALTH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionIntentHealth", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/health", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get health scores and other health metrics for a specific intent. This includes the health metrics for each utterance in an intent."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/health`: the `getFlowVersionIntentHealth` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--intents--intentId--health>."]
@@ -6628,6 +7637,8 @@ impl GetFlowVersionIntentHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, language: ::std::option::Option::None }
     }
+    #[doc = " Language to filter for"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -6657,6 +7668,8 @@ impl GetFlowVersionIntentHealth {
     }
 }
 static META_GET_FLOW_VERSION_INTENT_UTTERANCE_HEALTH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersionIntentUtteranceHealth", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/utterances/{utteranceId}/health", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get health metrics associated with a specific utterance of an intent."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/versions/{versionId}/intents/{intentId}/utterances/{utteranceId}/health`: the `getFlowVersionIntentUtteranceHealth` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions--versionId--intents--intentId--utterances--utteranceId--health>."]
@@ -6710,6 +7723,8 @@ impl GetFlowVersionIntentUtteranceHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String, utterance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, utterance_id, language: ::std::option::Option::None }
     }
+    #[doc = " Language to filter for"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -6740,6 +7755,8 @@ impl GetFlowVersionIntentUtteranceHealth {
     }
 }
 static META_GET_FLOW_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowVersions", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/{flowId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get flow version list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/{flowId}/versions`: the `getFlowVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows--flowId--versions>."]
@@ -6794,16 +7811,22 @@ impl GetFlowVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, deleted: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include Deleted flows"]
+    #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
@@ -6848,6 +7871,10 @@ impl GetFlowVersions {
     }
 }
 static META_GET_FLOWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlows", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of flows, filtered by query parameters"]
+#[doc = ""]
+#[doc = " If one or more IDs are specified, the search will fetch flows that match the given ID(s) and not use any additional supplied query parameters in the search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows`: the `getFlows` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows>."]
@@ -6918,101 +7945,141 @@ impl GetFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, editable_by: ::std::option::Option::None, locked_by: ::std::option::Option::None, locked_by_client_id: ::std::option::Option::None, secure: ::std::option::Option::None, deleted: ::std::option::Option::None, include_schemas: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: array of string (multi)."]
     pub fn r#type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID. Deprecated, use GET /api/v2/flows/lookup with the ids parameter instead"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Description"]
+    #[doc = ""]
     #[doc = " Query parameter `description`: string."]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name or description"]
+    #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Publish version ID"]
+    #[doc = ""]
     #[doc = " Query parameter `publishVersionId`: string."]
     pub fn publish_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.publish_version_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Editable by"]
+    #[doc = ""]
     #[doc = " Query parameter `editableBy`: string."]
     pub fn editable_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.editable_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Locked by"]
+    #[doc = ""]
     #[doc = " Query parameter `lockedBy`: string."]
     pub fn locked_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locked_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Locked by client ID"]
+    #[doc = ""]
     #[doc = " Query parameter `lockedByClientId`: string."]
     pub fn locked_by_client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locked_by_client_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Secure"]
+    #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include deleted"]
+    #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include variable schemas"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSchemas`: boolean."]
     pub fn include_schemas(mut self, value: bool) -> Self {
         self.include_schemas = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include/exclude virtual agent flows"]
+    #[doc = ""]
     #[doc = " Query parameter `virtualAgentEnabled`: boolean."]
     pub fn virtual_agent_enabled(mut self, value: bool) -> Self {
         self.virtual_agent_enabled = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Published after"]
+    #[doc = ""]
     #[doc = " Query parameter `publishedAfter`: string."]
     pub fn published_after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Published before"]
+    #[doc = ""]
     #[doc = " Query parameter `publishedBefore`: string."]
     pub fn published_before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -7107,6 +8174,10 @@ impl GetFlows {
     }
 }
 static META_GET_FLOWS_DATATABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatable", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a specific datatable by id"]
+#[doc = ""]
+#[doc = " Given a datatableId returns the datatable object and schema associated with it."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}`: the `getFlowsDatatable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId->."]
@@ -7157,6 +8228,8 @@ impl GetFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -7183,6 +8256,10 @@ impl GetFlowsDatatable {
     }
 }
 static META_GET_FLOWS_DATATABLE_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableExportJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/export/jobs/{exportJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns the state information about an export job"]
+#[doc = ""]
+#[doc = " Returns the state information about an export job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/export/jobs/{exportJobId}`: the `getFlowsDatatableExportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--export-jobs--exportJobId->."]
@@ -7252,6 +8329,10 @@ impl GetFlowsDatatableExportJob {
     }
 }
 static META_GET_FLOWS_DATATABLE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableImportJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/import/jobs/{importJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns the state information about an import job"]
+#[doc = ""]
+#[doc = " Returns the state information about an import job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/import/jobs/{importJobId}`: the `getFlowsDatatableImportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--import-jobs--importJobId->."]
@@ -7321,6 +8402,10 @@ impl GetFlowsDatatableImportJob {
     }
 }
 static META_GET_FLOWS_DATATABLE_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableImportJobs", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/import/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all recent import jobs"]
+#[doc = ""]
+#[doc = " Get all recent import jobs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/import/jobs`: the `getFlowsDatatableImportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--import-jobs>."]
@@ -7374,11 +8459,15 @@ impl GetFlowsDatatableImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -7420,6 +8509,10 @@ impl GetFlowsDatatableImportJobs {
     }
 }
 static META_GET_FLOWS_DATATABLE_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableRow", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a specific row for the datatable"]
+#[doc = ""]
+#[doc = " Given a datatableId and a rowId (the value of the key field) this will return the full row contents for that rowId."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/rows/{rowId}`: the `getFlowsDatatableRow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--rows--rowId->."]
@@ -7471,6 +8564,8 @@ impl GetFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, showbrief: ::std::option::Option::None }
     }
+    #[doc = " if true returns just the key field for the row"]
+    #[doc = ""]
     #[doc = " Query parameter `showbrief`: boolean."]
     pub fn showbrief(mut self, value: bool) -> Self {
         self.showbrief = ::std::option::Option::Some(value);
@@ -7498,6 +8593,10 @@ impl GetFlowsDatatableRow {
     }
 }
 static META_GET_FLOWS_DATATABLE_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatableRows", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/{datatableId}/rows", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Returns the rows for the datatable with the given id"]
+#[doc = ""]
+#[doc = " Returns all of the rows for the datatable with the given datatableId. By default this will just be a truncated list returning the key for each row. Set showBrief to false to return all of the row contents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/{datatableId}/rows`: the `getFlowsDatatableRows` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables--datatableId--rows>."]
@@ -7553,21 +8652,29 @@ impl GetFlowsDatatableRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, showbrief: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If true returns just the key value of the row"]
+    #[doc = ""]
     #[doc = " Query parameter `showbrief`: boolean."]
     pub fn showbrief(mut self, value: bool) -> Self {
         self.showbrief = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -7615,6 +8722,10 @@ impl GetFlowsDatatableRows {
     }
 }
 static META_GET_FLOWS_DATATABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatables", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve a list of datatables for the org"]
+#[doc = ""]
+#[doc = " Returns a metadata list of the datatables associated with this org, including datatableId, name and description."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables`: the `getFlowsDatatables` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables>."]
@@ -7672,36 +8783,50 @@ impl GetFlowsDatatables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by Name. The wildcard character \\* is supported within the filter. Matches are case-insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -7757,6 +8882,10 @@ impl GetFlowsDatatables {
     }
 }
 static META_GET_FLOWS_DATATABLES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatablesDivisionview", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/divisionviews/{datatableId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a specific datatable by id"]
+#[doc = ""]
+#[doc = " Given a datatableId returns the datatable object and schema associated with it."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/divisionviews/{datatableId}`: the `getFlowsDatatablesDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables-divisionviews--datatableId->."]
@@ -7807,6 +8936,8 @@ impl GetFlowsDatatablesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -7833,6 +8964,10 @@ impl GetFlowsDatatablesDivisionview {
     }
 }
 static META_GET_FLOWS_DATATABLES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDatatablesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/datatables/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve a list of datatables for the org"]
+#[doc = ""]
+#[doc = " Returns a metadata list of the datatables associated with this org, including datatableId, name and description."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/datatables/divisionviews`: the `getFlowsDatatablesDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-datatables-divisionviews>."]
@@ -7890,36 +9025,50 @@ impl GetFlowsDatatablesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by Name. The wildcard character \\* is supported within the filter. Matches are case-insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -7975,6 +9124,10 @@ impl GetFlowsDatatablesDivisionviews {
     }
 }
 static META_GET_FLOWS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic flow information objects filterable by query parameters."]
+#[doc = ""]
+#[doc = " This returns a simplified version of /flow consisting of name and type. If one or more IDs are specified, the search will fetch flows that match the given ID(s) and not use any additional supplied query parameters in the search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/divisionviews`: the `getFlowsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-divisionviews>."]
@@ -8037,61 +9190,85 @@ impl GetFlowsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None, include_schemas: ::std::option::Option::None }
     }
+    #[doc = " Type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: array of string (multi)."]
     pub fn r#type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Publish version ID"]
+    #[doc = ""]
     #[doc = " Query parameter `publishVersionId`: string."]
     pub fn publish_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.publish_version_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Published after"]
+    #[doc = ""]
     #[doc = " Query parameter `publishedAfter`: string."]
     pub fn published_after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Published before"]
+    #[doc = ""]
     #[doc = " Query parameter `publishedBefore`: string."]
     pub fn published_before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Include variable schemas"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSchemas`: boolean."]
     pub fn include_schemas(mut self, value: bool) -> Self {
         self.include_schemas = ::std::option::Option::Some(value);
@@ -8162,6 +9339,8 @@ impl GetFlowsDivisionviews {
     }
 }
 static META_GET_FLOWS_EXECUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsExecution", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/executions/{flowExecutionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a flow execution's details. Flow execution details are available for several days after the flow is started."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/executions/{flowExecutionId}`: the `getFlowsExecution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-executions--flowExecutionId->."]
@@ -8229,6 +9408,8 @@ impl GetFlowsExecution {
     }
 }
 static META_GET_FLOWS_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsExportJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/export/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch Architect Export Job Status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/export/jobs/{jobId}`: the `getFlowsExportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-export-jobs--jobId->."]
@@ -8279,6 +9460,8 @@ impl GetFlowsExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8305,6 +9488,10 @@ impl GetFlowsExportJob {
     }
 }
 static META_GET_FLOWS_INSTANCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstance", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/{instanceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Start a process (job) to prepare a download of a singular flow execution data instance by Id"]
+#[doc = ""]
+#[doc = " Returns a JobResult object that contains an ID that can be used to check status and/or download links when the process (job) is complete."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/instances/{instanceId}`: the `getFlowsInstance` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances--instanceId->."]
@@ -8355,6 +9542,8 @@ impl GetFlowsInstance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, instance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), instance_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand various details."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -8381,6 +9570,8 @@ impl GetFlowsInstance {
     }
 }
 static META_GET_FLOWS_INSTANCES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status and/or results of an asynchronous flow execution data retrieval job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/instances/jobs/{jobId}`: the `getFlowsInstancesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-jobs--jobId->."]
@@ -8448,6 +9639,10 @@ impl GetFlowsInstancesJob {
     }
 }
 static META_GET_FLOWS_INSTANCES_QUERYCAPABILITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesQuerycapabilities", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/querycapabilities", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a list of capabilities that the org can use to query for execution data"]
+#[doc = ""]
+#[doc = " Returns the queryable parameters that can be used to build a query for execution data."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/instances/querycapabilities`: the `getFlowsInstancesQuerycapabilities` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-querycapabilities>."]
@@ -8497,6 +9692,8 @@ impl GetFlowsInstancesQuerycapabilities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
+    #[doc = " Expand various query types."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -8522,6 +9719,10 @@ impl GetFlowsInstancesQuerycapabilities {
     }
 }
 static META_GET_FLOWS_INSTANCES_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsExecutiondata", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/executiondata", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the execution history enabled setting."]
+#[doc = ""]
+#[doc = " Get the execution history enabled setting."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/instances/settings/executiondata`: the `getFlowsInstancesSettingsExecutiondata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-executiondata>."]
@@ -8587,6 +9788,10 @@ impl GetFlowsInstancesSettingsExecutiondata {
     }
 }
 static META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/loglevels", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve a list of LogLevels for the organization."]
+#[doc = ""]
+#[doc = " Returns a paged set of LogLevels per flow id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/instances/settings/loglevels`: the `getFlowsInstancesSettingsLoglevels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-loglevels>."]
@@ -8640,16 +9845,22 @@ impl GetFlowsInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -8693,6 +9904,10 @@ impl GetFlowsInstancesSettingsLoglevels {
     }
 }
 static META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_CHARACTERISTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsLoglevelsCharacteristics", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/loglevels/characteristics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the available flow log level characteristics for this organization."]
+#[doc = ""]
+#[doc = " Log levels can be customized and this returns the set of available characteristics that can be enabled/disabled."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/instances/settings/loglevels/characteristics`: the `getFlowsInstancesSettingsLoglevelsCharacteristics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-loglevels-characteristics>."]
@@ -8758,6 +9973,10 @@ impl GetFlowsInstancesSettingsLoglevelsCharacteristics {
     }
 }
 static META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsInstancesSettingsLoglevelsDefault", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/instances/settings/loglevels/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns the flow default log level."]
+#[doc = ""]
+#[doc = " Returns the flow default log level which will be used if no specific flow id log level is found."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/instances/settings/loglevels/default`: the `getFlowsInstancesSettingsLoglevelsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-instances-settings-loglevels-default>."]
@@ -8807,6 +10026,8 @@ impl GetFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8832,6 +10053,8 @@ impl GetFlowsInstancesSettingsLoglevelsDefault {
     }
 }
 static META_GET_FLOWS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch Architect Job Status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/jobs/{jobId}`: the `getFlowsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-jobs--jobId->."]
@@ -8882,6 +10105,8 @@ impl GetFlowsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8908,6 +10133,10 @@ impl GetFlowsJob {
     }
 }
 static META_GET_FLOWS_LOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsLookup", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/lookup", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Look up flows by ID"]
+#[doc = ""]
+#[doc = " Returns only flows matching the specified ID(s). Returns an empty listing if no flows match the given IDs."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/lookup`: the `getFlowsLookup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-lookup>."]
@@ -8963,26 +10192,36 @@ impl GetFlowsLookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Flow ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -9033,6 +10272,10 @@ impl GetFlowsLookup {
     }
 }
 static META_GET_FLOWS_MILESTONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsMilestone", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/milestones/{milestoneId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a flow milestone"]
+#[doc = ""]
+#[doc = " Returns a specified flow milestone"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/milestones/{milestoneId}`: the `getFlowsMilestone` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-milestones--milestoneId->."]
@@ -9100,6 +10343,10 @@ impl GetFlowsMilestone {
     }
 }
 static META_GET_FLOWS_MILESTONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsMilestones", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/milestones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of flow milestones, filtered by query parameters"]
+#[doc = ""]
+#[doc = " Multiple IDs can be specified, in which case all matching flow milestones will be returned, and no other parameters will be evaluated."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/milestones`: the `getFlowsMilestones` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-milestones>."]
@@ -9159,46 +10406,64 @@ impl GetFlowsMilestones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Description"]
+    #[doc = ""]
     #[doc = " Query parameter `description`: string."]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name or description"]
+    #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9260,6 +10525,10 @@ impl GetFlowsMilestones {
     }
 }
 static META_GET_FLOWS_MILESTONES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsMilestonesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/milestones/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic flow milestone information objects filterable by query parameters."]
+#[doc = ""]
+#[doc = " This returns flow milestones consisting of name and division. If one or more IDs are specified, the search will fetch flow milestones that match the given ID(s) and not use any additional supplied query parameters in the search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/milestones/divisionviews`: the `getFlowsMilestonesDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-milestones-divisionviews>."]
@@ -9317,36 +10586,50 @@ impl GetFlowsMilestonesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9402,6 +10685,10 @@ impl GetFlowsMilestonesDivisionviews {
     }
 }
 static META_GET_FLOWS_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsOutcome", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/outcomes/{flowOutcomeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a flow outcome"]
+#[doc = ""]
+#[doc = " Returns a specified flow outcome"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/outcomes/{flowOutcomeId}`: the `getFlowsOutcome` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-outcomes--flowOutcomeId->."]
@@ -9469,6 +10756,10 @@ impl GetFlowsOutcome {
     }
 }
 static META_GET_FLOWS_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsOutcomes", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/outcomes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of flow outcomes, filtered by query parameters"]
+#[doc = ""]
+#[doc = " Multiple IDs can be specified, in which case all matching flow outcomes will be returned, and no other parameters will be evaluated."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/outcomes`: the `getFlowsOutcomes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-outcomes>."]
@@ -9528,46 +10819,64 @@ impl GetFlowsOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Description"]
+    #[doc = ""]
     #[doc = " Query parameter `description`: string."]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name or description"]
+    #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9629,6 +10938,10 @@ impl GetFlowsOutcomes {
     }
 }
 static META_GET_FLOWS_OUTCOMES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsOutcomesDivisionviews", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/outcomes/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic flow outcome information objects filterable by query parameters."]
+#[doc = ""]
+#[doc = " This returns flow outcomes consisting of name and division. If one or more IDs are specified, the search will fetch flow outcomes that match the given ID(s) and not use any additional supplied query parameters in the search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/outcomes/divisionviews`: the `getFlowsOutcomesDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-outcomes-divisionviews>."]
@@ -9686,36 +10999,50 @@ impl GetFlowsOutcomesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9771,6 +11098,8 @@ impl GetFlowsOutcomesDivisionviews {
     }
 }
 static META_GET_FLOWS_VALIDATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFlowsValidateJob", &["Architect"], ::genesys_cloud_core::http::Method::GET, "/api/v2/flows/validate/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Fetch Architect Validate Job Status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/flows/validate/jobs/{jobId}`: the `getFlowsValidateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-flows-validate-jobs--jobId->."]
@@ -9823,6 +11152,8 @@ impl GetFlowsValidateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9849,6 +11180,8 @@ impl GetFlowsValidateJob {
     }
 }
 static META_PATCH_ARCHITECT_GRAMMAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchArchitectGrammar", &["Architect"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/architect/grammars/{grammarId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a grammar"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/architect/grammars/{grammarId}`: the `patchArchitectGrammar` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-architect-grammars--grammarId->."]
@@ -9925,6 +11258,8 @@ impl PatchArchitectGrammar {
     }
 }
 static META_PATCH_ARCHITECT_GRAMMAR_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchArchitectGrammarLanguage", &["Architect"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a grammar language"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/architect/grammars/{grammarId}/languages/{languageCode}`: the `patchArchitectGrammarLanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-architect-grammars--grammarId--languages--languageCode->."]
@@ -10003,6 +11338,10 @@ impl PatchArchitectGrammarLanguage {
     }
 }
 static META_PATCH_FLOWS_INSTANCES_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchFlowsInstancesSettingsExecutiondata", &["Architect"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/flows/instances/settings/executiondata", false, ::std::option::Option::None, false, false, true);
+#[doc = " Edit the execution history enabled setting."]
+#[doc = ""]
+#[doc = " Edit the execution history enabled setting."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/flows/instances/settings/executiondata`: the `patchFlowsInstancesSettingsExecutiondata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-flows-instances-settings-executiondata>."]
@@ -10070,6 +11409,10 @@ impl PatchFlowsInstancesSettingsExecutiondata {
     }
 }
 static META_POST_ARCHITECT_DEPENDENCYTRACKING_BUILD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectDependencytrackingBuild", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/dependencytracking/build", false, ::std::option::Option::None, false, false, true);
+#[doc = " Rebuild Dependency Tracking data for an organization"]
+#[doc = ""]
+#[doc = " Asynchronous. Notification topic: v2.architect.dependencytracking.build"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/dependencytracking/build`: the `postArchitectDependencytrackingBuild` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-dependencytracking-build>."]
@@ -10135,6 +11478,8 @@ impl PostArchitectDependencytrackingBuild {
     }
 }
 static META_POST_ARCHITECT_EMERGENCYGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectEmergencygroups", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/emergencygroups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a new emergency group"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/emergencygroups`: the `postArchitectEmergencygroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-emergencygroups>."]
@@ -10202,6 +11547,8 @@ impl PostArchitectEmergencygroups {
     }
 }
 static META_POST_ARCHITECT_GRAMMAR_LANGUAGE_FILES_DTMF: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammarLanguageFilesDtmf", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a presigned URL for uploading a grammar DTMF mode file"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/dtmf`: the `postArchitectGrammarLanguageFilesDtmf` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars--grammarId--languages--languageCode--files-dtmf>."]
@@ -10273,6 +11620,8 @@ impl PostArchitectGrammarLanguageFilesDtmf {
     }
 }
 static META_POST_ARCHITECT_GRAMMAR_LANGUAGE_FILES_VOICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammarLanguageFilesVoice", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a presigned URL for uploading a grammar voice mode file"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages/{languageCode}/files/voice`: the `postArchitectGrammarLanguageFilesVoice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars--grammarId--languages--languageCode--files-voice>."]
@@ -10344,6 +11693,8 @@ impl PostArchitectGrammarLanguageFilesVoice {
     }
 }
 static META_POST_ARCHITECT_GRAMMAR_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammarLanguages", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars/{grammarId}/languages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new language for a given grammar"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages`: the `postArchitectGrammarLanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars--grammarId--languages>."]
@@ -10413,6 +11764,8 @@ impl PostArchitectGrammarLanguages {
     }
 }
 static META_POST_ARCHITECT_GRAMMARS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectGrammars", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/grammars", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new grammar"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/grammars`: the `postArchitectGrammars` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-grammars>."]
@@ -10480,6 +11833,8 @@ impl PostArchitectGrammars {
     }
 }
 static META_POST_ARCHITECT_IVRS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectIvrs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/ivrs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create IVR config."]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/ivrs`: the `postArchitectIvrs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-ivrs>."]
@@ -10547,6 +11902,10 @@ impl PostArchitectIvrs {
     }
 }
 static META_POST_ARCHITECT_PROMPT_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPromptHistory", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts/{promptId}/history", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate prompt history"]
+#[doc = ""]
+#[doc = " Asynchronous. Notification topic: v2.architect.prompts.{promptId}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/prompts/{promptId}/history`: the `postArchitectPromptHistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts--promptId--history>."]
@@ -10614,6 +11973,8 @@ impl PostArchitectPromptHistory {
     }
 }
 static META_POST_ARCHITECT_PROMPT_RESOURCE_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPromptResourceUploads", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}/uploads", false, ::std::option::Option::None, false, true, true);
+#[doc = " Creates a presigned URL for uploading a user prompt file"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/prompts/{promptId}/resources/{languageCode}/uploads`: the `postArchitectPromptResourceUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts--promptId--resources--languageCode--uploads>."]
@@ -10685,6 +12046,8 @@ impl PostArchitectPromptResourceUploads {
     }
 }
 static META_POST_ARCHITECT_PROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPromptResources", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts/{promptId}/resources", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new user prompt resource"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/prompts/{promptId}/resources`: the `postArchitectPromptResources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts--promptId--resources>."]
@@ -10754,6 +12117,8 @@ impl PostArchitectPromptResources {
     }
 }
 static META_POST_ARCHITECT_PROMPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectPrompts", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/prompts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new user prompt"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/prompts`: the `postArchitectPrompts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-prompts>."]
@@ -10821,6 +12186,8 @@ impl PostArchitectPrompts {
     }
 }
 static META_POST_ARCHITECT_SCHEDULEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSchedulegroups", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/schedulegroups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a new schedule group"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/schedulegroups`: the `postArchitectSchedulegroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-schedulegroups>."]
@@ -10888,6 +12255,8 @@ impl PostArchitectSchedulegroups {
     }
 }
 static META_POST_ARCHITECT_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSchedules", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/schedules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new schedule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/schedules`: the `postArchitectSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-schedules>."]
@@ -10955,6 +12324,10 @@ impl PostArchitectSchedules {
     }
 }
 static META_POST_ARCHITECT_SYSTEMPROMPT_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSystempromptHistory", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/systemprompts/{promptId}/history", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate system prompt history"]
+#[doc = ""]
+#[doc = " Asynchronous. Notification topic: v2.architect.systemprompts.{systemPromptId}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/history`: the `postArchitectSystempromptHistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-systemprompts--promptId--history>."]
@@ -11022,6 +12395,8 @@ impl PostArchitectSystempromptHistory {
     }
 }
 static META_POST_ARCHITECT_SYSTEMPROMPT_RESOURCE_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSystempromptResourceUploads", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}/uploads", false, ::std::option::Option::None, false, true, true);
+#[doc = " Creates a presigned URL for uploading a system prompt file"]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}/uploads`: the `postArchitectSystempromptResourceUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-systemprompts--promptId--resources--languageCode--uploads>."]
@@ -11093,6 +12468,8 @@ impl PostArchitectSystempromptResourceUploads {
     }
 }
 static META_POST_ARCHITECT_SYSTEMPROMPT_RESOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postArchitectSystempromptResources", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/architect/systemprompts/{promptId}/resources", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create system prompt resource override."]
+#[doc = ""]
 #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/resources`: the `postArchitectSystempromptResources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-architect-systemprompts--promptId--resources>."]
@@ -11162,6 +12539,10 @@ impl PostArchitectSystempromptResources {
     }
 }
 static META_POST_FLOW_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowHistory", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/{flowId}/history", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate flow history"]
+#[doc = ""]
+#[doc = " Asynchronous. Notification topic: v2.flows.{flowId}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/{flowId}/history`: the `postFlowHistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows--flowId--history>."]
@@ -11229,6 +12610,10 @@ impl PostFlowHistory {
     }
 }
 static META_POST_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/{flowId}/instances/settings/loglevels", false, ::std::option::Option::None, false, false, true);
+#[doc = " Set the logLevel for a particular flow id"]
+#[doc = ""]
+#[doc = " Assigns a new loglevel to a flow id"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/{flowId}/instances/settings/loglevels`: the `postFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows--flowId--instances-settings-loglevels>."]
@@ -11280,6 +12665,8 @@ impl PostFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -11307,6 +12694,8 @@ impl PostFlowInstancesSettingsLoglevels {
     }
 }
 static META_POST_FLOW_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowVersions", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/{flowId}/versions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create flow version"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/{flowId}/versions`: the `postFlowVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows--flowId--versions>."]
@@ -11376,6 +12765,8 @@ impl PostFlowVersions {
     }
 }
 static META_POST_FLOWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlows", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create flow"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows`: the `postFlows` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows>."]
@@ -11426,6 +12817,8 @@ impl PostFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Flow) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None, body }
     }
+    #[doc = " Language"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -11452,6 +12845,10 @@ impl PostFlows {
     }
 }
 static META_POST_FLOWS_ACTIONS_CHECKIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsCheckin", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/checkin", false, ::std::option::Option::None, false, false, true);
+#[doc = " Check-in flow"]
+#[doc = ""]
+#[doc = " Asynchronous. Notification topic: v2.flows.{flowId}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/actions/checkin`: the `postFlowsActionsCheckin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-checkin>."]
@@ -11501,6 +12898,8 @@ impl PostFlowsActionsCheckin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
+    #[doc = " Flow ID"]
+    #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
@@ -11527,6 +12926,8 @@ impl PostFlowsActionsCheckin {
     }
 }
 static META_POST_FLOWS_ACTIONS_CHECKOUT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsCheckout", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/checkout", false, ::std::option::Option::None, false, false, true);
+#[doc = " Check-out flow"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/actions/checkout`: the `postFlowsActionsCheckout` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-checkout>."]
@@ -11576,6 +12977,8 @@ impl PostFlowsActionsCheckout {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
+    #[doc = " Flow ID"]
+    #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
@@ -11602,6 +13005,8 @@ impl PostFlowsActionsCheckout {
     }
 }
 static META_POST_FLOWS_ACTIONS_DEACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsDeactivate", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/deactivate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Deactivate flow"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/actions/deactivate`: the `postFlowsActionsDeactivate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-deactivate>."]
@@ -11651,6 +13056,8 @@ impl PostFlowsActionsDeactivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
+    #[doc = " Flow ID"]
+    #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
@@ -11677,6 +13084,10 @@ impl PostFlowsActionsDeactivate {
     }
 }
 static META_POST_FLOWS_ACTIONS_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsPublish", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/publish", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish flow"]
+#[doc = ""]
+#[doc = " Asynchronous. Notification topic: v2.flows.{flowId}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/actions/publish`: the `postFlowsActionsPublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-publish>."]
@@ -11727,11 +13138,15 @@ impl PostFlowsActionsPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None, version: ::std::option::Option::None }
     }
+    #[doc = " Flow ID"]
+    #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " version"]
+    #[doc = ""]
     #[doc = " Query parameter `version`: string."]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
@@ -11761,6 +13176,8 @@ impl PostFlowsActionsPublish {
     }
 }
 static META_POST_FLOWS_ACTIONS_REVERT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsRevert", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/revert", false, ::std::option::Option::None, false, false, true);
+#[doc = " Revert flow"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/actions/revert`: the `postFlowsActionsRevert` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-revert>."]
@@ -11810,6 +13227,8 @@ impl PostFlowsActionsRevert {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
+    #[doc = " Flow ID"]
+    #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
@@ -11836,6 +13255,10 @@ impl PostFlowsActionsRevert {
     }
 }
 static META_POST_FLOWS_ACTIONS_UNLOCK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsActionsUnlock", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/actions/unlock", false, ::std::option::Option::None, false, false, true);
+#[doc = " Unlock flow"]
+#[doc = ""]
+#[doc = " Allows for unlocking a flow in the case where there is no flow configuration available, and thus a check-in will not unlock the flow. The user must have Architect Admin permissions to perform this action."]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/actions/unlock`: the `postFlowsActionsUnlock` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-actions-unlock>."]
@@ -11885,6 +13308,8 @@ impl PostFlowsActionsUnlock {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
+    #[doc = " Flow ID"]
+    #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
@@ -11911,6 +13336,10 @@ impl PostFlowsActionsUnlock {
     }
 }
 static META_POST_FLOWS_DATATABLE_EXPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableExportJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/export/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Begin an export process for exporting all rows from a datatable"]
+#[doc = ""]
+#[doc = " Create an export job for exporting rows. The caller can then poll for status of the export using the token returned in the response"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/export/jobs`: the `postFlowsDatatableExportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--export-jobs>."]
@@ -11978,6 +13407,10 @@ impl PostFlowsDatatableExportJobs {
     }
 }
 static META_POST_FLOWS_DATATABLE_IMPORT_CSV_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableImportCsvJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/import/csv/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Begin an import process for importing rows from a CSV file into a datatable. CSV file is uploaded by performing a PUT request against the URL in the returned 'uploadURI' field. Headers for the PUT request must contain all headers contained in the returned 'uploadHeaders' field."]
+#[doc = ""]
+#[doc = " Create an import job for importing rows from a CSV file. The caller can then poll for status of the import using the token returned in the response"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/import/csv/jobs`: the `postFlowsDatatableImportCsvJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--import-csv-jobs>."]
@@ -12047,6 +13480,10 @@ impl PostFlowsDatatableImportCsvJobs {
     }
 }
 static META_POST_FLOWS_DATATABLE_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableImportJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/import/jobs", false, ::std::option::Option::None, true, false, true);
+#[doc = " Begin an import process for importing rows into a datatable. Apps should migrate to use POST /api/v2/flows/datatables/{datatableId}/import/csv/jobs instead"]
+#[doc = ""]
+#[doc = " Create an import job for importing rows. The caller can then poll for status of the import using the token returned in the response"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/import/jobs`: the `postFlowsDatatableImportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--import-jobs>."]
@@ -12119,6 +13556,10 @@ impl PostFlowsDatatableImportJobs {
     }
 }
 static META_POST_FLOWS_DATATABLE_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatableRows", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables/{datatableId}/rows", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new row entry for the datatable."]
+#[doc = ""]
+#[doc = " Will add the passed in row entry to the datatable with the given datatableId after verifying it against the schema. When building the request body within API Explorer, Pro mode should be used. The DataTableRow should be a json-ized' stream of key -\\> value pairs { \"Field1\": \"XYZZY\", \"Field2\": false, \"KEY\": \"27272\" }"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/datatables/{datatableId}/rows`: the `postFlowsDatatableRows` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables--datatableId--rows>."]
@@ -12188,6 +13629,10 @@ impl PostFlowsDatatableRows {
     }
 }
 static META_POST_FLOWS_DATATABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsDatatables", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/datatables", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new datatable with the specified json-schema definition"]
+#[doc = ""]
+#[doc = " This will create a new datatable with fields that match the property definitions in the JSON schema. The schema's title field will be overridden by the name field in the DataTable object. See also <http://json-schema.org/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/datatables`: the `postFlowsDatatables` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-datatables>."]
@@ -12255,6 +13700,10 @@ impl PostFlowsDatatables {
     }
 }
 static META_POST_FLOWS_EXECUTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsExecutions", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/executions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Launch an instance of a flow definition, for flow types that support it such as the 'workflow' type."]
+#[doc = ""]
+#[doc = " The launch is asynchronous, it returns as soon as the flow starts. You can use the returned ID to query its status if you need."]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/executions`: the `postFlowsExecutions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-executions>."]
@@ -12322,6 +13771,8 @@ impl PostFlowsExecutions {
     }
 }
 static META_POST_FLOWS_EXPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsExportJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/export/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Register Architect Export Job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/export/jobs`: the `postFlowsExportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-export-jobs>."]
@@ -12389,6 +13840,10 @@ impl PostFlowsExportJobs {
     }
 }
 static META_POST_FLOWS_INSTANCES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsInstancesJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/instances/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start a process (job) that will prepare a list of execution data IDs for download."]
+#[doc = ""]
+#[doc = " Returns a JobResult object that contains an ID that can be used to check status and/or download links when the process (job) is complete."]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/instances/jobs`: the `postFlowsInstancesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-instances-jobs>."]
@@ -12439,6 +13894,8 @@ impl PostFlowsInstancesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand various query types."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -12465,6 +13922,10 @@ impl PostFlowsInstancesJobs {
     }
 }
 static META_POST_FLOWS_INSTANCES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsInstancesQuery", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/instances/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query the database of existing flow histories to look for particular flow criteria"]
+#[doc = ""]
+#[doc = " Returns a list of matching flow histories up to 200 max."]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/instances/query`: the `postFlowsInstancesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-instances-query>."]
@@ -12518,11 +13979,15 @@ impl PostFlowsInstancesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), index_only: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " indexes only"]
+    #[doc = ""]
     #[doc = " Query parameter `indexOnly`: boolean."]
     pub fn index_only(mut self, value: bool) -> Self {
         self.index_only = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " number of results to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -12564,6 +14029,8 @@ impl PostFlowsInstancesQuery {
     }
 }
 static META_POST_FLOWS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Register Architect Job. Returns a URL where a file, such as an Architect flow YAML file, can be PUT which will then initiate the job."]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/jobs`: the `postFlowsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-jobs>."]
@@ -12638,6 +14105,8 @@ impl PostFlowsJobs {
     }
 }
 static META_POST_FLOWS_MILESTONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsMilestones", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/milestones", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a flow milestone"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/milestones`: the `postFlowsMilestones` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-milestones>."]
@@ -12712,6 +14181,10 @@ impl PostFlowsMilestones {
     }
 }
 static META_POST_FLOWS_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsOutcomes", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/outcomes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a flow outcome"]
+#[doc = ""]
+#[doc = " Asynchronous. Notification topic: v2.flows.outcomes.{flowOutcomeId}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/outcomes`: the `postFlowsOutcomes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-outcomes>."]
@@ -12786,6 +14259,8 @@ impl PostFlowsOutcomes {
     }
 }
 static META_POST_FLOWS_VALIDATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postFlowsValidateJobs", &["Architect"], ::genesys_cloud_core::http::Method::POST, "/api/v2/flows/validate/jobs", false, ::std::option::Option::None, false, true, true);
+#[doc = " Register Architect Validate Job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/flows/validate/jobs`: the `postFlowsValidateJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-flows-validate-jobs>."]
@@ -12855,6 +14330,8 @@ impl PostFlowsValidateJobs {
     }
 }
 static META_PUT_ARCHITECT_EMERGENCYGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectEmergencygroup", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/emergencygroups/{emergencyGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a emergency group by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/emergencygroups/{emergencyGroupId}`: the `putArchitectEmergencygroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-emergencygroups--emergencyGroupId->."]
@@ -12924,6 +14401,8 @@ impl PutArchitectEmergencygroup {
     }
 }
 static META_PUT_ARCHITECT_IVR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectIvr", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/ivrs/{ivrId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an IVR Config."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}`: the `putArchitectIvr` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-ivrs--ivrId->."]
@@ -12993,6 +14472,8 @@ impl PutArchitectIvr {
     }
 }
 static META_PUT_ARCHITECT_IVR_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectIvrIdentityresolution", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/ivrs/{ivrId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an IVR IdentityResolutionConfig."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}/identityresolution`: the `putArchitectIvrIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-ivrs--ivrId--identityresolution>."]
@@ -13062,6 +14543,8 @@ impl PutArchitectIvrIdentityresolution {
     }
 }
 static META_PUT_ARCHITECT_PROMPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectPrompt", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/prompts/{promptId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update specified user prompt"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/prompts/{promptId}`: the `putArchitectPrompt` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-prompts--promptId->."]
@@ -13131,6 +14614,8 @@ impl PutArchitectPrompt {
     }
 }
 static META_PUT_ARCHITECT_PROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectPromptResource", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/prompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update specified user prompt resource"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/prompts/{promptId}/resources/{languageCode}`: the `putArchitectPromptResource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-prompts--promptId--resources--languageCode->."]
@@ -13202,6 +14687,8 @@ impl PutArchitectPromptResource {
     }
 }
 static META_PUT_ARCHITECT_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectSchedule", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update schedule by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/schedules/{scheduleId}`: the `putArchitectSchedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-schedules--scheduleId->."]
@@ -13271,6 +14758,8 @@ impl PutArchitectSchedule {
     }
 }
 static META_PUT_ARCHITECT_SCHEDULEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectSchedulegroup", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/schedulegroups/{scheduleGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a schedule group by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/schedulegroups/{scheduleGroupId}`: the `putArchitectSchedulegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-schedulegroups--scheduleGroupId->."]
@@ -13340,6 +14829,8 @@ impl PutArchitectSchedulegroup {
     }
 }
 static META_PUT_ARCHITECT_SYSTEMPROMPT_RESOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putArchitectSystempromptResource", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/architect/systemprompts/{promptId}/resources/{languageCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a system prompt resource override."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/architect/systemprompts/{promptId}/resources/{languageCode}`: the `putArchitectSystempromptResource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-architect-systemprompts--promptId--resources--languageCode->."]
@@ -13411,6 +14902,8 @@ impl PutArchitectSystempromptResource {
     }
 }
 static META_PUT_FLOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlow", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/{flowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update flow"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/flows/{flowId}`: the `putFlow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows--flowId->."]
@@ -13480,6 +14973,10 @@ impl PutFlow {
     }
 }
 static META_PUT_FLOW_INSTANCES_SETTINGS_LOGLEVELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowInstancesSettingsLoglevels", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/{flowId}/instances/settings/loglevels", true, ::std::option::Option::None, false, false, true);
+#[doc = " Edit the logLevel for a particular flow id"]
+#[doc = ""]
+#[doc = " Updates the loglevel for a flow id"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/flows/{flowId}/instances/settings/loglevels`: the `putFlowInstancesSettingsLoglevels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows--flowId--instances-settings-loglevels>."]
@@ -13531,6 +15028,8 @@ impl PutFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -13558,6 +15057,10 @@ impl PutFlowInstancesSettingsLoglevels {
     }
 }
 static META_PUT_FLOWS_DATATABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsDatatable", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/datatables/{datatableId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a specific datatable by id"]
+#[doc = ""]
+#[doc = " Updates a schema for a datatable with the given datatableId -updates allow only new fields to be added in the schema, no changes or removals of existing fields."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/flows/datatables/{datatableId}`: the `putFlowsDatatable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-datatables--datatableId->."]
@@ -13609,6 +15112,8 @@ impl PutFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTable) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -13636,6 +15141,10 @@ impl PutFlowsDatatable {
     }
 }
 static META_PUT_FLOWS_DATATABLE_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsDatatableRow", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/datatables/{datatableId}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a row entry"]
+#[doc = ""]
+#[doc = " Updates a row with the given rowId (the value of the key field) to the new values. When building the request body within API Explorer, Pro mode should be used. The DataTableRow should be a json-ized' stream of key -\\> value pairs { \"Field1\": \"XYZZY\", \"Field2\": false, \"KEY\": \"27272\" }"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/flows/datatables/{datatableId}/rows/{rowId}`: the `putFlowsDatatableRow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-datatables--datatableId--rows--rowId->."]
@@ -13687,6 +15196,8 @@ impl PutFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, body: ::std::option::Option::None }
     }
+    #[doc = " datatable row"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::serde_json::Value) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -13714,6 +15225,10 @@ impl PutFlowsDatatableRow {
     }
 }
 static META_PUT_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsInstancesSettingsLoglevelsDefault", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/instances/settings/loglevels/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Edit the flow default log level."]
+#[doc = ""]
+#[doc = " Edit the flow default log level."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/flows/instances/settings/loglevels/default`: the `putFlowsInstancesSettingsLoglevelsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-instances-settings-loglevels-default>."]
@@ -13764,6 +15279,8 @@ impl PutFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand instructions for the result"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -13790,6 +15307,8 @@ impl PutFlowsInstancesSettingsLoglevelsDefault {
     }
 }
 static META_PUT_FLOWS_MILESTONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsMilestone", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/milestones/{milestoneId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a flow milestone"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/flows/milestones/{milestoneId}`: the `putFlowsMilestone` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-milestones--milestoneId->."]
@@ -13866,6 +15385,10 @@ impl PutFlowsMilestone {
     }
 }
 static META_PUT_FLOWS_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFlowsOutcome", &["Architect"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/flows/outcomes/{flowOutcomeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a flow outcome"]
+#[doc = ""]
+#[doc = " Updates a flow outcome. Asynchronous. Notification topic: v2.flowoutcomes.{flowoutcomeId}"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/flows/outcomes/{flowOutcomeId}`: the `putFlowsOutcome` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-flows-outcomes--flowOutcomeId->."]

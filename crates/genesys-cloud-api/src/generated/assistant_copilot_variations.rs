@@ -16,28 +16,53 @@ impl AssistantCopilotVariationsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete assistant copilot variation by id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/assistants/{assistantId}/variations/{variationId}` (deleteAssistantVariation): see [`DeleteAssistantVariation`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `variation_id`: Variation ID"]
     pub fn delete_assistant_variation(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantVariation {
         DeleteAssistantVariation::new(self.executor.clone(), assistant_id.into(), variation_id.into())
     }
+    #[doc = " Get assistant copilot variation by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/{assistantId}/variations/{variationId}` (getAssistantVariation): see [`GetAssistantVariation`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `variation_id`: Variation ID"]
     pub fn get_assistant_variation(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantVariation {
         GetAssistantVariation::new(self.executor.clone(), assistant_id.into(), variation_id.into())
     }
+    #[doc = " Get variations of an assistant copilot"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/assistants/{assistantId}/variations` (getAssistantVariations): see [`GetAssistantVariations`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn get_assistant_variations(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantVariations {
         GetAssistantVariations::new(self.executor.clone(), assistant_id.into())
     }
+    #[doc = " Create assistant copilot variation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/assistants/{assistantId}/variations` (postAssistantVariations): see [`PostAssistantVariations`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
     pub fn post_assistant_variations(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantCopilotVariation) -> PostAssistantVariations {
         PostAssistantVariations::new(self.executor.clone(), assistant_id.into(), body)
     }
+    #[doc = " Update assistant copilot variation by id"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/assistants/{assistantId}/variations/{variationId}` (putAssistantVariation): see [`PutAssistantVariation`]."]
+    #[doc = ""]
+    #[doc = " - `assistant_id`: Assistant ID"]
+    #[doc = " - `variation_id`: Variation ID"]
     pub fn put_assistant_variation(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantCopilotVariation) -> PutAssistantVariation {
         PutAssistantVariation::new(self.executor.clone(), assistant_id.into(), variation_id.into(), body)
     }
 }
 static META_DELETE_ASSISTANT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAssistantVariation", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/assistants/{assistantId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete assistant copilot variation by id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/assistants/{assistantId}/variations/{variationId}`: the `deleteAssistantVariation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-assistants--assistantId--variations--variationId->."]
@@ -107,6 +132,8 @@ impl DeleteAssistantVariation {
     }
 }
 static META_GET_ASSISTANT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantVariation", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get assistant copilot variation by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/{assistantId}/variations/{variationId}`: the `getAssistantVariation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--variations--variationId->."]
@@ -176,6 +203,8 @@ impl GetAssistantVariation {
     }
 }
 static META_GET_ASSISTANT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAssistantVariations", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/assistants/{assistantId}/variations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get variations of an assistant copilot"]
+#[doc = ""]
 #[doc = " `GET /api/v2/assistants/{assistantId}/variations`: the `getAssistantVariations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-assistants--assistantId--variations>."]
@@ -257,6 +286,8 @@ impl GetAssistantVariations {
     }
 }
 static META_POST_ASSISTANT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAssistantVariations", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/assistants/{assistantId}/variations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create assistant copilot variation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/assistants/{assistantId}/variations`: the `postAssistantVariations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-assistants--assistantId--variations>."]
@@ -326,6 +357,8 @@ impl PostAssistantVariations {
     }
 }
 static META_PUT_ASSISTANT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAssistantVariation", &["Assistant Copilot Variations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/assistants/{assistantId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update assistant copilot variation by id"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/assistants/{assistantId}/variations/{variationId}`: the `putAssistantVariation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-assistants--assistantId--variations--variationId->."]

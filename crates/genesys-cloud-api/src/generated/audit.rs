@@ -16,36 +16,56 @@ impl AuditApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get service mapping information used in realtime audits."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/audits/query/realtime/servicemapping` (getAuditsQueryRealtimeServicemapping): see [`GetAuditsQueryRealtimeServicemapping`]."]
     pub fn get_audits_query_realtime_servicemapping(&self) -> GetAuditsQueryRealtimeServicemapping {
         GetAuditsQueryRealtimeServicemapping::new(self.executor.clone())
     }
+    #[doc = " Get service mapping information used in audits."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/audits/query/servicemapping` (getAuditsQueryServicemapping): see [`GetAuditsQueryServicemapping`]."]
     pub fn get_audits_query_servicemapping(&self) -> GetAuditsQueryServicemapping {
         GetAuditsQueryServicemapping::new(self.executor.clone())
     }
+    #[doc = " Get status of audit query execution"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/audits/query/{transactionId}` (getAuditsQueryTransactionId): see [`GetAuditsQueryTransactionId`]."]
+    #[doc = ""]
+    #[doc = " - `transaction_id`: Transaction ID"]
     pub fn get_audits_query_transaction_id(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetAuditsQueryTransactionId {
         GetAuditsQueryTransactionId::new(self.executor.clone(), transaction_id.into())
     }
+    #[doc = " Get results of audit query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/audits/query/{transactionId}/results` (getAuditsQueryTransactionIdResults): see [`GetAuditsQueryTransactionIdResults`]."]
+    #[doc = ""]
+    #[doc = " - `transaction_id`: Transaction ID"]
     pub fn get_audits_query_transaction_id_results(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetAuditsQueryTransactionIdResults {
         GetAuditsQueryTransactionIdResults::new(self.executor.clone(), transaction_id.into())
     }
+    #[doc = " Create audit query execution"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/audits/query` (postAuditsQuery): see [`PostAuditsQuery`]."]
     pub fn post_audits_query(&self, body: ::models::AuditQueryRequest) -> PostAuditsQuery {
         PostAuditsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " This endpoint will only retrieve 14 days worth of audits for certain services. Please use /query to get a full list and older audits."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/audits/query/realtime` (postAuditsQueryRealtime): see [`PostAuditsQueryRealtime`]."]
     pub fn post_audits_query_realtime(&self, body: ::models::AuditRealtimeQueryRequest) -> PostAuditsQueryRealtime {
         PostAuditsQueryRealtime::new(self.executor.clone(), body)
     }
+    #[doc = " Often a single action results in multiple audits. The endpoint retrieves all audits created by the same action as the given audit id."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/audits/query/realtime/related` (postAuditsQueryRealtimeRelated): see [`PostAuditsQueryRealtimeRelated`]."]
     pub fn post_audits_query_realtime_related(&self, body: ::models::AuditRealtimeRelatedRequest) -> PostAuditsQueryRealtimeRelated {
         PostAuditsQueryRealtimeRelated::new(self.executor.clone(), body)
     }
 }
 static META_GET_AUDITS_QUERY_REALTIME_SERVICEMAPPING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryRealtimeServicemapping", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/realtime/servicemapping", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get service mapping information used in realtime audits."]
+#[doc = ""]
 #[doc = " `GET /api/v2/audits/query/realtime/servicemapping`: the `getAuditsQueryRealtimeServicemapping` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query-realtime-servicemapping>."]
@@ -111,6 +131,8 @@ impl GetAuditsQueryRealtimeServicemapping {
     }
 }
 static META_GET_AUDITS_QUERY_SERVICEMAPPING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryServicemapping", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/servicemapping", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get service mapping information used in audits."]
+#[doc = ""]
 #[doc = " `GET /api/v2/audits/query/servicemapping`: the `getAuditsQueryServicemapping` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query-servicemapping>."]
@@ -176,6 +198,8 @@ impl GetAuditsQueryServicemapping {
     }
 }
 static META_GET_AUDITS_QUERY_TRANSACTION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryTransactionId", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/{transactionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status of audit query execution"]
+#[doc = ""]
 #[doc = " `GET /api/v2/audits/query/{transactionId}`: the `getAuditsQueryTransactionId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query--transactionId->."]
@@ -243,6 +267,8 @@ impl GetAuditsQueryTransactionId {
     }
 }
 static META_GET_AUDITS_QUERY_TRANSACTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuditsQueryTransactionIdResults", &["Audit"], ::genesys_cloud_core::http::Method::GET, "/api/v2/audits/query/{transactionId}/results", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::Cursor), false, false, true);
+#[doc = " Get results of audit query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/audits/query/{transactionId}/results`: the `getAuditsQueryTransactionIdResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-audits-query--transactionId--results>."]
@@ -298,21 +324,29 @@ impl GetAuditsQueryTransactionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None, allow_redirect: ::std::option::Option::None }
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Indicates maximum number of results in response. Default page size is 25 results. The maximum page size is 500."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Result sets with large amounts of data will respond with a download url"]
+    #[doc = ""]
     #[doc = " Query parameter `allowRedirect`: boolean."]
     pub fn allow_redirect(mut self, value: bool) -> Self {
         self.allow_redirect = ::std::option::Option::Some(value);
@@ -360,6 +394,10 @@ impl GetAuditsQueryTransactionIdResults {
     }
 }
 static META_POST_AUDITS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuditsQuery", &["Audit"], ::genesys_cloud_core::http::Method::POST, "/api/v2/audits/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create audit query execution"]
+#[doc = ""]
+#[doc = " Use /api/v2/audits/query/servicemapping endpoint for a list of valid values"]
+#[doc = ""]
 #[doc = " `POST /api/v2/audits/query`: the `postAuditsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-audits-query>."]
@@ -427,6 +465,10 @@ impl PostAuditsQuery {
     }
 }
 static META_POST_AUDITS_QUERY_REALTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuditsQueryRealtime", &["Audit"], ::genesys_cloud_core::http::Method::POST, "/api/v2/audits/query/realtime", false, ::std::option::Option::None, false, false, true);
+#[doc = " This endpoint will only retrieve 14 days worth of audits for certain services. Please use /query to get a full list and older audits."]
+#[doc = ""]
+#[doc = " Use /api/v2/audits/query/realtime/servicemapping endpoint for a list of valid values"]
+#[doc = ""]
 #[doc = " `POST /api/v2/audits/query/realtime`: the `postAuditsQueryRealtime` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-audits-query-realtime>."]
@@ -477,6 +519,8 @@ impl PostAuditsQueryRealtime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditRealtimeQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -503,6 +547,8 @@ impl PostAuditsQueryRealtime {
     }
 }
 static META_POST_AUDITS_QUERY_REALTIME_RELATED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuditsQueryRealtimeRelated", &["Audit"], ::genesys_cloud_core::http::Method::POST, "/api/v2/audits/query/realtime/related", false, ::std::option::Option::None, false, false, true);
+#[doc = " Often a single action results in multiple audits. The endpoint retrieves all audits created by the same action as the given audit id."]
+#[doc = ""]
 #[doc = " `POST /api/v2/audits/query/realtime/related`: the `postAuditsQueryRealtimeRelated` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-audits-query-realtime-related>."]
@@ -553,6 +599,8 @@ impl PostAuditsQueryRealtimeRelated {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditRealtimeRelatedRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());

@@ -16,246 +16,477 @@ impl AuthorizationApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a division."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}` (deleteAuthorizationDivision): see [`DeleteAuthorizationDivision`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
     pub fn delete_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationDivision {
         DeleteAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
+    #[doc = " Delete an access control policy"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}` (deleteAuthorizationPoliciesTargetSubjectSubjectId): see [`DeleteAuthorizationPoliciesTargetSubjectSubjectId`]."]
+    #[doc = ""]
+    #[doc = " - `target_name`: The domain:entity:action target to which the policy is applied"]
+    #[doc = " - `subject_id`: The ID of the subject to which the policy is applied"]
     pub fn delete_authorization_policies_target_subject_subject_id(&self, target_name: impl ::std::convert::Into<::std::string::String>, subject_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationPoliciesTargetSubjectSubjectId {
         DeleteAuthorizationPoliciesTargetSubjectSubjectId::new(self.executor.clone(), target_name.into(), subject_id.into())
     }
+    #[doc = " Delete an organization role."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/authorization/roles/{roleId}` (deleteAuthorizationRole): see [`DeleteAuthorizationRole`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
     pub fn delete_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationRole {
         DeleteAuthorizationRole::new(self.executor.clone(), role_id.into())
     }
+    #[doc = " Delete a grant of a role in a division"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}` (deleteAuthorizationSubjectDivisionRole): see [`DeleteAuthorizationSubjectDivisionRole`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `division_id`: the id of the division of the grant"]
+    #[doc = " - `role_id`: the id of the role of the grant"]
     pub fn delete_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationSubjectDivisionRole {
         DeleteAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
+    #[doc = " Returns an authorization division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/{divisionId}` (getAuthorizationDivision): see [`GetAuthorizationDivision`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
     pub fn get_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivision {
         GetAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
+    #[doc = " Gets all grants for a given division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/{divisionId}/grants` (getAuthorizationDivisionGrants): see [`GetAuthorizationDivisionGrants`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
     pub fn get_authorization_division_grants(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivisionGrants {
         GetAuthorizationDivisionGrants::new(self.executor.clone(), division_id.into())
     }
+    #[doc = " Retrieve a list of all divisions defined for the organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions` (getAuthorizationDivisions): see [`GetAuthorizationDivisions`]."]
     pub fn get_authorization_divisions(&self) -> GetAuthorizationDivisions {
         GetAuthorizationDivisions::new(self.executor.clone())
     }
+    #[doc = " Get a list of soft deleted divisions for the org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/deleted` (getAuthorizationDivisionsDeleted): see [`GetAuthorizationDivisionsDeleted`]."]
     pub fn get_authorization_divisions_deleted(&self) -> GetAuthorizationDivisionsDeleted {
         GetAuthorizationDivisionsDeleted::new(self.executor.clone())
     }
+    #[doc = " Retrieve the home division for the organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/home` (getAuthorizationDivisionsHome): see [`GetAuthorizationDivisionsHome`]."]
     pub fn get_authorization_divisions_home(&self) -> GetAuthorizationDivisionsHome {
         GetAuthorizationDivisionsHome::new(self.executor.clone())
     }
+    #[doc = " Returns the maximum allowed number of divisions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/limit` (getAuthorizationDivisionsLimit): see [`GetAuthorizationDivisionsLimit`]."]
     pub fn get_authorization_divisions_limit(&self) -> GetAuthorizationDivisionsLimit {
         GetAuthorizationDivisionsLimit::new(self.executor.clone())
     }
+    #[doc = " Retrieve a list of all divisions defined for the organization with cursor"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/query` (getAuthorizationDivisionsQuery): see [`GetAuthorizationDivisionsQuery`]."]
     pub fn get_authorization_divisions_query(&self) -> GetAuthorizationDivisionsQuery {
         GetAuthorizationDivisionsQuery::new(self.executor.clone())
     }
+    #[doc = " Returns which divisions the current user has the given permission in."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/me` (getAuthorizationDivisionspermittedMe): see [`GetAuthorizationDivisionspermittedMe`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_authorization_divisionspermitted_me(&self) -> GetAuthorizationDivisionspermittedMe {
         GetAuthorizationDivisionspermittedMe::new(self.executor.clone())
     }
+    #[doc = " Returns which divisions the current user has the given permission in."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me` (getAuthorizationDivisionspermittedPagedMe): see [`GetAuthorizationDivisionspermittedPagedMe`]."]
     pub fn get_authorization_divisionspermitted_paged_me(&self) -> GetAuthorizationDivisionspermittedPagedMe {
         GetAuthorizationDivisionspermittedPagedMe::new(self.executor.clone())
     }
+    #[doc = " Returns which divisions the specified user has the given permission in."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/{subjectId}` (getAuthorizationDivisionspermittedPagedSubjectId): see [`GetAuthorizationDivisionspermittedPagedSubjectId`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_authorization_divisionspermitted_paged_subject_id(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivisionspermittedPagedSubjectId {
         GetAuthorizationDivisionspermittedPagedSubjectId::new(self.executor.clone(), subject_id.into())
     }
+    #[doc = " Get all permissions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/permissions` (getAuthorizationPermissions): see [`GetAuthorizationPermissions`]."]
     pub fn get_authorization_permissions(&self) -> GetAuthorizationPermissions {
         GetAuthorizationPermissions::new(self.executor.clone())
     }
+    #[doc = " Get a page of access policies for an organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies` (getAuthorizationPolicies): see [`GetAuthorizationPolicies`]."]
     pub fn get_authorization_policies(&self) -> GetAuthorizationPolicies {
         GetAuthorizationPolicies::new(self.executor.clone())
     }
+    #[doc = " Get a page of access policies for a given subject"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies/subject/{subjectId}` (getAuthorizationPoliciesSubjectSubjectId): see [`GetAuthorizationPoliciesSubjectSubjectId`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: The ID of the subject to which policies are applied"]
     pub fn get_authorization_policies_subject_subject_id(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPoliciesSubjectSubjectId {
         GetAuthorizationPoliciesSubjectSubjectId::new(self.executor.clone(), subject_id.into())
     }
+    #[doc = " Get a page of access policies for a given policy target"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies/targets/{targetName}` (getAuthorizationPoliciesTarget): see [`GetAuthorizationPoliciesTarget`]."]
+    #[doc = ""]
+    #[doc = " - `target_name`: The domain:entity:action resource target to which policies are applied"]
     pub fn get_authorization_policies_target(&self, target_name: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPoliciesTarget {
         GetAuthorizationPoliciesTarget::new(self.executor.clone(), target_name.into())
     }
+    #[doc = " Get an access control policy for a specified resource target and subject"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}` (getAuthorizationPoliciesTargetSubjectSubjectId): see [`GetAuthorizationPoliciesTargetSubjectSubjectId`]."]
+    #[doc = ""]
+    #[doc = " - `target_name`: The domain:entity:action resource target to which the policy is applied"]
+    #[doc = " - `subject_id`: The ID of the subject to which the policy is applied"]
     pub fn get_authorization_policies_target_subject_subject_id(&self, target_name: impl ::std::convert::Into<::std::string::String>, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPoliciesTargetSubjectSubjectId {
         GetAuthorizationPoliciesTargetSubjectSubjectId::new(self.executor.clone(), target_name.into(), subject_id.into())
     }
+    #[doc = " Get a map of policy targets to valid attributes for those targets"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies/targets` (getAuthorizationPoliciesTargets): see [`GetAuthorizationPoliciesTargets`]."]
     pub fn get_authorization_policies_targets(&self) -> GetAuthorizationPoliciesTargets {
         GetAuthorizationPoliciesTargets::new(self.executor.clone())
     }
+    #[doc = " Get an access control policy with the specified policy ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies/{policyId}` (getAuthorizationPolicy): see [`GetAuthorizationPolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: The ID of the policy to retrieve"]
     pub fn get_authorization_policy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPolicy {
         GetAuthorizationPolicy::new(self.executor.clone(), policy_id.into())
     }
+    #[doc = " Get the list of attributes used to evaluate an access control policy with the specified policy ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies/{policyId}/attributes` (getAuthorizationPolicyAttributes): see [`GetAuthorizationPolicyAttributes`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: The ID of the policy to retrieve attributes"]
     pub fn get_authorization_policy_attributes(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPolicyAttributes {
         GetAuthorizationPolicyAttributes::new(self.executor.clone(), policy_id.into())
     }
+    #[doc = " Get the list of enabled products"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/products` (getAuthorizationProducts): see [`GetAuthorizationProducts`]."]
     pub fn get_authorization_products(&self) -> GetAuthorizationProducts {
         GetAuthorizationProducts::new(self.executor.clone())
     }
+    #[doc = " Get a single organization role."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles/{roleId}` (getAuthorizationRole): see [`GetAuthorizationRole`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
     pub fn get_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRole {
         GetAuthorizationRole::new(self.executor.clone(), role_id.into())
     }
+    #[doc = " Get an org role to default role comparison"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}` (getAuthorizationRoleComparedefaultRightRoleId): see [`GetAuthorizationRoleComparedefaultRightRoleId`]."]
+    #[doc = ""]
+    #[doc = " - `left_role_id`: Left Role ID"]
+    #[doc = " - `right_role_id`: Right Role id"]
     pub fn get_authorization_role_comparedefault_right_role_id(&self, left_role_id: impl ::std::convert::Into<::std::string::String>, right_role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRoleComparedefaultRightRoleId {
         GetAuthorizationRoleComparedefaultRightRoleId::new(self.executor.clone(), left_role_id.into(), right_role_id.into())
     }
+    #[doc = " Get the subjects' granted divisions in the specified role."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles/{roleId}/subjectgrants` (getAuthorizationRoleSubjectgrants): see [`GetAuthorizationRoleSubjectgrants`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
     pub fn get_authorization_role_subjectgrants(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRoleSubjectgrants {
         GetAuthorizationRoleSubjectgrants::new(self.executor.clone(), role_id.into())
     }
+    #[doc = " Get a list of the users in a specified role."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles/{roleId}/users` (getAuthorizationRoleUsers): see [`GetAuthorizationRoleUsers`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
     pub fn get_authorization_role_users(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRoleUsers {
         GetAuthorizationRoleUsers::new(self.executor.clone(), role_id.into())
     }
+    #[doc = " Retrieve a list of all roles defined for the organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles` (getAuthorizationRoles): see [`GetAuthorizationRoles`]."]
     pub fn get_authorization_roles(&self) -> GetAuthorizationRoles {
         GetAuthorizationRoles::new(self.executor.clone())
     }
+    #[doc = " Get authorization role settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles/settings` (getAuthorizationRolesSettings): see [`GetAuthorizationRolesSettings`]."]
     pub fn get_authorization_roles_settings(&self) -> GetAuthorizationRolesSettings {
         GetAuthorizationRolesSettings::new(self.executor.clone())
     }
+    #[doc = " Get authorization settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/settings` (getAuthorizationSettings): see [`GetAuthorizationSettings`]."]
     pub fn get_authorization_settings(&self) -> GetAuthorizationSettings {
         GetAuthorizationSettings::new(self.executor.clone())
     }
+    #[doc = " Returns a listing of roles and permissions for a user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/{subjectId}` (getAuthorizationSubject): see [`GetAuthorizationSubject`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
     pub fn get_authorization_subject(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationSubject {
         GetAuthorizationSubject::new(self.executor.clone(), subject_id.into())
     }
+    #[doc = " Returns a listing of roles and permissions for the currently authenticated user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/me` (getAuthorizationSubjectsMe): see [`GetAuthorizationSubjectsMe`]."]
     pub fn get_authorization_subjects_me(&self) -> GetAuthorizationSubjectsMe {
         GetAuthorizationSubjectsMe::new(self.executor.clone())
     }
+    #[doc = " Get the count of roles granted to a list of subjects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/rolecounts` (getAuthorizationSubjectsRolecounts): see [`GetAuthorizationSubjectsRolecounts`]."]
     pub fn get_authorization_subjects_rolecounts(&self) -> GetAuthorizationSubjectsRolecounts {
         GetAuthorizationSubjectsRolecounts::new(self.executor.clone())
     }
+    #[doc = " Returns a listing of roles and permissions for a user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{subjectId}/roles` (getUserRoles): see [`GetUserRoles`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: User ID"]
     pub fn get_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoles {
         GetUserRoles::new(self.executor.clone(), subject_id.into())
     }
+    #[doc = " Patch Organization Role for needsUpdate Field"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/authorization/roles/{roleId}` (patchAuthorizationRole): see [`PatchAuthorizationRole`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
+    #[doc = " - `body`: Organization role"]
     pub fn patch_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainOrganizationRole) -> PatchAuthorizationRole {
         PatchAuthorizationRole::new(self.executor.clone(), role_id.into(), body)
     }
+    #[doc = " Change authorization settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/authorization/settings` (patchAuthorizationSettings): see [`PatchAuthorizationSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Authorization Settings"]
     pub fn patch_authorization_settings(&self, body: ::models::AuthorizationSettings) -> PatchAuthorizationSettings {
         PatchAuthorizationSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Assign a list of objects to a division"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/objects/{objectType}` (postAuthorizationDivisionObject): see [`PostAuthorizationDivisionObject`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
+    #[doc = " - `object_type`: The type of the objects. Must be one of the valid object types"]
+    #[doc = " - `body`: Object Id List"]
     pub fn post_authorization_division_object(&self, division_id: impl ::std::convert::Into<::std::string::String>, object_type: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostAuthorizationDivisionObject {
         PostAuthorizationDivisionObject::new(self.executor.clone(), division_id.into(), object_type.into(), body)
     }
+    #[doc = " Recreate a previously deleted division."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/restore` (postAuthorizationDivisionRestore): see [`PostAuthorizationDivisionRestore`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
+    #[doc = " - `body`: Recreated division data"]
     pub fn post_authorization_division_restore(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PostAuthorizationDivisionRestore {
         PostAuthorizationDivisionRestore::new(self.executor.clone(), division_id.into(), body)
     }
+    #[doc = " Create a division."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/divisions` (postAuthorizationDivisions): see [`PostAuthorizationDivisions`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Division"]
     pub fn post_authorization_divisions(&self, body: ::models::AuthzDivision) -> PostAuthorizationDivisions {
         PostAuthorizationDivisions::new(self.executor.clone(), body)
     }
+    #[doc = " Add an access control policy for a specified resource target and subject"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/policies/targets/{targetName}` (postAuthorizationPoliciesTarget): see [`PostAuthorizationPoliciesTarget`]."]
+    #[doc = ""]
+    #[doc = " - `target_name`: The domain:entity:action target to which the policy will be applied"]
+    #[doc = " - `body`: Access control policy"]
     pub fn post_authorization_policies_target(&self, target_name: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PostAuthorizationPoliciesTarget {
         PostAuthorizationPoliciesTarget::new(self.executor.clone(), target_name.into(), body)
     }
+    #[doc = " Validate the conditions and attributes of an access control policy for a specified resource target"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/policies/targets/{targetName}/validate` (postAuthorizationPoliciesTargetValidate): see [`PostAuthorizationPoliciesTargetValidate`]."]
+    #[doc = ""]
+    #[doc = " - `target_name`: The domain:entity:action target to which the policy will be applied"]
+    #[doc = " - `body`: Access control policy"]
     pub fn post_authorization_policies_target_validate(&self, target_name: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PostAuthorizationPoliciesTargetValidate {
         PostAuthorizationPoliciesTargetValidate::new(self.executor.clone(), target_name.into(), body)
     }
+    #[doc = " Simulate a request and evaluate the specified policy ID against the provided values"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/policies/{policyId}/simulate` (postAuthorizationPolicySimulate): see [`PostAuthorizationPolicySimulate`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: The ID of the policy to test the simulated data against"]
+    #[doc = " - `body`: A map of attribute names to type and simulated data value"]
     pub fn post_authorization_policy_simulate(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PolicyTestPayload) -> PostAuthorizationPolicySimulate {
         PostAuthorizationPolicySimulate::new(self.executor.clone(), policy_id.into(), body)
     }
+    #[doc = " Bulk-grant subjects and divisions with an organization role."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/roles/{roleId}` (postAuthorizationRole): see [`PostAuthorizationRole`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
+    #[doc = " - `body`: Subjects and Divisions"]
     pub fn post_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SubjectDivisions) -> PostAuthorizationRole {
         PostAuthorizationRole::new(self.executor.clone(), role_id.into(), body)
     }
+    #[doc = " Get an unsaved org role to default role comparison"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}` (postAuthorizationRoleComparedefaultRightRoleId): see [`PostAuthorizationRoleComparedefaultRightRoleId`]."]
+    #[doc = ""]
+    #[doc = " - `left_role_id`: Left Role ID"]
+    #[doc = " - `right_role_id`: Right Role id"]
+    #[doc = " - `body`: Organization role"]
     pub fn post_authorization_role_comparedefault_right_role_id(&self, left_role_id: impl ::std::convert::Into<::std::string::String>, right_role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainOrganizationRole) -> PostAuthorizationRoleComparedefaultRightRoleId {
         PostAuthorizationRoleComparedefaultRightRoleId::new(self.executor.clone(), left_role_id.into(), right_role_id.into(), body)
     }
+    #[doc = " Create an organization role."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/roles` (postAuthorizationRoles): see [`PostAuthorizationRoles`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organization role"]
     pub fn post_authorization_roles(&self, body: ::models::DomainOrganizationRoleCreate) -> PostAuthorizationRoles {
         PostAuthorizationRoles::new(self.executor.clone(), body)
     }
+    #[doc = " Restores all default roles"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/roles/default` (postAuthorizationRolesDefault): see [`PostAuthorizationRolesDefault`]."]
     pub fn post_authorization_roles_default(&self) -> PostAuthorizationRolesDefault {
         PostAuthorizationRolesDefault::new(self.executor.clone())
     }
+    #[doc = " Bulk-grant roles and divisions to a subject."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkadd` (postAuthorizationSubjectBulkadd): see [`PostAuthorizationSubjectBulkadd`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `body`: Pairs of role and division IDs"]
     pub fn post_authorization_subject_bulkadd(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkadd {
         PostAuthorizationSubjectBulkadd::new(self.executor.clone(), subject_id.into(), body)
     }
+    #[doc = " Bulk-remove grants from a subject."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkremove` (postAuthorizationSubjectBulkremove): see [`PostAuthorizationSubjectBulkremove`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `body`: Pairs of role and division IDs"]
     pub fn post_authorization_subject_bulkremove(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkremove {
         PostAuthorizationSubjectBulkremove::new(self.executor.clone(), subject_id.into(), body)
     }
+    #[doc = " Replace subject's roles and divisions with the exact list supplied in the request."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkreplace` (postAuthorizationSubjectBulkreplace): see [`PostAuthorizationSubjectBulkreplace`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `body`: Pairs of role and division IDs"]
     pub fn post_authorization_subject_bulkreplace(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkreplace {
         PostAuthorizationSubjectBulkreplace::new(self.executor.clone(), subject_id.into(), body)
     }
+    #[doc = " Make a grant of a role in a division"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}` (postAuthorizationSubjectDivisionRole): see [`PostAuthorizationSubjectDivisionRole`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `division_id`: the id of the division to which to make the grant"]
+    #[doc = " - `role_id`: the id of the role to grant"]
     pub fn post_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> PostAuthorizationSubjectDivisionRole {
         PostAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
+    #[doc = " Update a division."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/divisions/{divisionId}` (putAuthorizationDivision): see [`PutAuthorizationDivision`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
+    #[doc = " - `body`: Updated division data"]
     pub fn put_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PutAuthorizationDivision {
         PutAuthorizationDivision::new(self.executor.clone(), division_id.into(), body)
     }
+    #[doc = " Add an access control policy for a specified resource target and subject, overwriting any existing policy"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/policies/targets/{targetName}` (putAuthorizationPoliciesTarget): see [`PutAuthorizationPoliciesTarget`]."]
+    #[doc = ""]
+    #[doc = " - `target_name`: The domain:entity:action target to which the policy will be applied"]
+    #[doc = " - `body`: Access control policy"]
     pub fn put_authorization_policies_target(&self, target_name: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PutAuthorizationPoliciesTarget {
         PutAuthorizationPoliciesTarget::new(self.executor.clone(), target_name.into(), body)
     }
+    #[doc = " Update an access control policy with a given ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/policies/{policyId}` (putAuthorizationPolicy): see [`PutAuthorizationPolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: The ID of the policy to update"]
+    #[doc = " - `body`: Access control policy"]
     pub fn put_authorization_policy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PutAuthorizationPolicy {
         PutAuthorizationPolicy::new(self.executor.clone(), policy_id.into(), body)
     }
+    #[doc = " Update an organization role."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/roles/{roleId}` (putAuthorizationRole): see [`PutAuthorizationRole`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
+    #[doc = " - `body`: Organization role"]
     pub fn put_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainOrganizationRoleUpdate) -> PutAuthorizationRole {
         PutAuthorizationRole::new(self.executor.clone(), role_id.into(), body)
     }
+    #[doc = " Sets the users for the role"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/roles/{roleId}/users/add` (putAuthorizationRoleUsersAdd): see [`PutAuthorizationRoleUsersAdd`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
+    #[doc = " - `body`: List of user IDs"]
     pub fn put_authorization_role_users_add(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutAuthorizationRoleUsersAdd {
         PutAuthorizationRoleUsersAdd::new(self.executor.clone(), role_id.into(), body)
     }
+    #[doc = " Removes the users from the role"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/roles/{roleId}/users/remove` (putAuthorizationRoleUsersRemove): see [`PutAuthorizationRoleUsersRemove`]."]
+    #[doc = ""]
+    #[doc = " - `role_id`: Role ID"]
+    #[doc = " - `body`: List of user IDs"]
     pub fn put_authorization_role_users_remove(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutAuthorizationRoleUsersRemove {
         PutAuthorizationRoleUsersRemove::new(self.executor.clone(), role_id.into(), body)
     }
+    #[doc = " Restore specified default roles"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/roles/default` (putAuthorizationRolesDefault): see [`PutAuthorizationRolesDefault`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organization roles list"]
     pub fn put_authorization_roles_default(&self, body: ::std::vec::Vec<::models::DomainOrganizationRole>) -> PutAuthorizationRolesDefault {
         PutAuthorizationRolesDefault::new(self.executor.clone(), body)
     }
+    #[doc = " Change authorization role settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/roles/settings` (putAuthorizationRolesSettings): see [`PutAuthorizationRolesSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Authorization Role Settings"]
     pub fn put_authorization_roles_settings(&self, body: ::models::RoleSettings) -> PutAuthorizationRolesSettings {
         PutAuthorizationRolesSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Sets the user's roles"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{subjectId}/roles` (putUserRoles): see [`PutUserRoles`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: User ID"]
+    #[doc = " - `body`: List of roles"]
     pub fn put_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutUserRoles {
         PutUserRoles::new(self.executor.clone(), subject_id.into(), body)
     }
 }
 static META_DELETE_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a division."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}`: the `deleteAuthorizationDivision` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-divisions--divisionId->."]
@@ -306,6 +537,8 @@ impl DeleteAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, force: ::std::option::Option::None }
     }
+    #[doc = " DEPRECATED - Force delete this division. Warning: This option may cause any remaining objects in this division to be inaccessible."]
+    #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
@@ -332,6 +565,8 @@ impl DeleteAuthorizationDivision {
     }
 }
 static META_DELETE_AUTHORIZATION_POLICIES_TARGET_SUBJECT_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationPoliciesTargetSubjectSubjectId", &["Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an access control policy"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}`: the `deleteAuthorizationPoliciesTargetSubjectSubjectId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-policies-targets--targetName--subject--subjectId->."]
@@ -401,6 +636,8 @@ impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
     }
 }
 static META_DELETE_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an organization role."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/authorization/roles/{roleId}`: the `deleteAuthorizationRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-roles--roleId->."]
@@ -468,6 +705,8 @@ impl DeleteAuthorizationRole {
     }
 }
 static META_DELETE_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a grant of a role in a division"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `deleteAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
@@ -539,6 +778,8 @@ impl DeleteAuthorizationSubjectDivisionRole {
     }
 }
 static META_GET_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns an authorization division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/{divisionId}`: the `getAuthorizationDivision` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions--divisionId->."]
@@ -589,6 +830,8 @@ impl GetAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_count: ::std::option::Option::None }
     }
+    #[doc = " Get count of objects in this division, grouped by type"]
+    #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
@@ -615,6 +858,10 @@ impl GetAuthorizationDivision {
     }
 }
 static META_GET_AUTHORIZATION_DIVISION_GRANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionGrants", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/{divisionId}/grants", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets all grants for a given division."]
+#[doc = ""]
+#[doc = " Returns all grants assigned to a given division. Maximum page size is 500."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/{divisionId}/grants`: the `getAuthorizationDivisionGrants` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions--divisionId--grants>."]
@@ -668,11 +915,15 @@ impl GetAuthorizationDivisionGrants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -714,6 +965,10 @@ impl GetAuthorizationDivisionGrants {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve a list of all divisions defined for the organization"]
+#[doc = ""]
+#[doc = " Request specific divisions by id using a query param \"id\", e.g. ?id=5f777167-63be-4c24-ad41-374155d9e28b\\&id=72e9fb25-c484-488d-9312-7acba82435b3"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions`: the `getAuthorizationDivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions>."]
@@ -773,46 +1028,64 @@ impl GetAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, object_count: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include the count of objects contained in the division"]
+    #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Optionally request specific divisions by their IDs"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Search term to filter by division name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -874,6 +1147,8 @@ impl GetAuthorizationDivisions {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_DELETED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsDeleted", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/deleted", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of soft deleted divisions for the org"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/deleted`: the `getAuthorizationDivisionsDeleted` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-deleted>."]
@@ -926,11 +1201,15 @@ impl GetAuthorizationDivisionsDeleted {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -971,6 +1250,10 @@ impl GetAuthorizationDivisionsDeleted {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_HOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsHome", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/home", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve the home division for the organization."]
+#[doc = ""]
+#[doc = " Will not include object counts."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/home`: the `getAuthorizationDivisionsHome` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-home>."]
@@ -1036,6 +1319,8 @@ impl GetAuthorizationDivisionsHome {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_LIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsLimit", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/limit", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns the maximum allowed number of divisions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/limit`: the `getAuthorizationDivisionsLimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-limit>."]
@@ -1101,6 +1386,10 @@ impl GetAuthorizationDivisionsLimit {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsQuery", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve a list of all divisions defined for the organization with cursor"]
+#[doc = ""]
+#[doc = " Use \"after\" and \"before\" param to fetch next/previous page}"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/query`: the `getAuthorizationDivisionsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-query>."]
@@ -1156,26 +1445,36 @@ impl GetAuthorizationDivisionsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size (max 200, default 25)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optionally request specific divisions by their IDs"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Optionally request specific divisions by division name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -1225,6 +1524,10 @@ impl GetAuthorizationDivisionsQuery {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/me", true, ::std::option::Option::None, true, false, true);
+#[doc = " Returns which divisions the current user has the given permission in."]
+#[doc = ""]
+#[doc = " This route is deprecated, use authorization/divisionspermitted/paged/me instead."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisionspermitted/me`: the `getAuthorizationDivisionspermittedMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-me>."]
@@ -1278,11 +1581,15 @@ impl GetAuthorizationDivisionspermittedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
+    #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search term to filter by division name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -1312,6 +1619,8 @@ impl GetAuthorizationDivisionspermittedMe {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Returns which divisions the current user has the given permission in."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me`: the `getAuthorizationDivisionspermittedPagedMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged-me>."]
@@ -1365,16 +1674,22 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
+    #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1419,6 +1734,10 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedSubjectId", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/{subjectId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Returns which divisions the specified user has the given permission in."]
+#[doc = ""]
+#[doc = " This route is deprecated, use authorization/divisionspermitted/paged/me instead."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/{subjectId}`: the `getAuthorizationDivisionspermittedPagedSubjectId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged--subjectId->."]
@@ -1476,16 +1795,22 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
+    #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1531,6 +1856,10 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     }
 }
 static META_GET_AUTHORIZATION_PERMISSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPermissions", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/permissions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all permissions."]
+#[doc = ""]
+#[doc = " Retrieve a list of all permission defined in the system."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/permissions`: the `getAuthorizationPermissions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-permissions>."]
@@ -1585,21 +1914,29 @@ impl GetAuthorizationPermissions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_type: ::std::option::Option::None, query: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Query filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `queryType`: string."]
     pub fn query_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma-separated list of permissions or domains to query"]
+    #[doc = ""]
     #[doc = " Query parameter `query`: string."]
     pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query = ::std::option::Option::Some(value.into());
@@ -1646,6 +1983,8 @@ impl GetAuthorizationPermissions {
     }
 }
 static META_GET_AUTHORIZATION_POLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPolicies", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a page of access policies for an organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/policies`: the `getAuthorizationPolicies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies>."]
@@ -1698,11 +2037,15 @@ impl GetAuthorizationPolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1743,6 +2086,8 @@ impl GetAuthorizationPolicies {
     }
 }
 static META_GET_AUTHORIZATION_POLICIES_SUBJECT_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesSubjectSubjectId", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/subject/{subjectId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a page of access policies for a given subject"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/policies/subject/{subjectId}`: the `getAuthorizationPoliciesSubjectSubjectId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-subject--subjectId->."]
@@ -1796,11 +2141,15 @@ impl GetAuthorizationPoliciesSubjectSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1842,6 +2191,8 @@ impl GetAuthorizationPoliciesSubjectSubjectId {
     }
 }
 static META_GET_AUTHORIZATION_POLICIES_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesTarget", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/targets/{targetName}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a page of access policies for a given policy target"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/policies/targets/{targetName}`: the `getAuthorizationPoliciesTarget` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-targets--targetName->."]
@@ -1895,11 +2246,15 @@ impl GetAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1941,6 +2296,8 @@ impl GetAuthorizationPoliciesTarget {
     }
 }
 static META_GET_AUTHORIZATION_POLICIES_TARGET_SUBJECT_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesTargetSubjectSubjectId", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an access control policy for a specified resource target and subject"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/policies/targets/{targetName}/subject/{subjectId}`: the `getAuthorizationPoliciesTargetSubjectSubjectId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-targets--targetName--subject--subjectId->."]
@@ -2010,6 +2367,8 @@ impl GetAuthorizationPoliciesTargetSubjectSubjectId {
     }
 }
 static META_GET_AUTHORIZATION_POLICIES_TARGETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPoliciesTargets", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/targets", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a map of policy targets to valid attributes for those targets"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/policies/targets`: the `getAuthorizationPoliciesTargets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies-targets>."]
@@ -2075,6 +2434,8 @@ impl GetAuthorizationPoliciesTargets {
     }
 }
 static META_GET_AUTHORIZATION_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPolicy", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an access control policy with the specified policy ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/policies/{policyId}`: the `getAuthorizationPolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies--policyId->."]
@@ -2142,6 +2503,8 @@ impl GetAuthorizationPolicy {
     }
 }
 static META_GET_AUTHORIZATION_POLICY_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationPolicyAttributes", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/policies/{policyId}/attributes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of attributes used to evaluate an access control policy with the specified policy ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/policies/{policyId}/attributes`: the `getAuthorizationPolicyAttributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-policies--policyId--attributes>."]
@@ -2209,6 +2572,10 @@ impl GetAuthorizationPolicyAttributes {
     }
 }
 static META_GET_AUTHORIZATION_PRODUCTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationProducts", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/products", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of enabled products"]
+#[doc = ""]
+#[doc = " Gets the list of enabled products. Some example product names are: collaborateFree, collaboratePro, communicate, and engage."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/products`: the `getAuthorizationProducts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-products>."]
@@ -2274,6 +2641,10 @@ impl GetAuthorizationProducts {
     }
 }
 static META_GET_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single organization role."]
+#[doc = ""]
+#[doc = " Get the organization role specified by its ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/roles/{roleId}`: the `getAuthorizationRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--roleId->."]
@@ -2325,11 +2696,15 @@ impl GetAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, user_count: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Fetch the count of users who have this role granted in at least one division. Setting this value or defaulting to 'true' can lead to slower load times or timeouts for role queries with large member counts."]
+    #[doc = ""]
     #[doc = " Query parameter `userCount`: boolean."]
     pub fn user_count(mut self, value: bool) -> Self {
         self.user_count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand. \"unusedPermissions\" returns the permissions not used for the role"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2359,6 +2734,10 @@ impl GetAuthorizationRole {
     }
 }
 static META_GET_AUTHORIZATION_ROLE_COMPAREDEFAULT_RIGHT_ROLE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoleComparedefaultRightRoleId", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an org role to default role comparison"]
+#[doc = ""]
+#[doc = " Compares any organization role to a default role id and show differences"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}`: the `getAuthorizationRoleComparedefaultRightRoleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--leftRoleId--comparedefault--rightRoleId->."]
@@ -2428,6 +2807,10 @@ impl GetAuthorizationRoleComparedefaultRightRoleId {
     }
 }
 static META_GET_AUTHORIZATION_ROLE_SUBJECTGRANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoleSubjectgrants", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{roleId}/subjectgrants", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the subjects' granted divisions in the specified role."]
+#[doc = ""]
+#[doc = " Includes the divisions for which the subject has a grant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/roles/{roleId}/subjectgrants`: the `getAuthorizationRoleSubjectgrants` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--roleId--subjectgrants>."]
@@ -2485,31 +2868,43 @@ impl GetAuthorizationRoleSubjectgrants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
@@ -2563,6 +2958,10 @@ impl GetAuthorizationRoleSubjectgrants {
     }
 }
 static META_GET_AUTHORIZATION_ROLE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoleUsers", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/{roleId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of the users in a specified role."]
+#[doc = ""]
+#[doc = " Get an array of the UUIDs of the users in the specified role."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/roles/{roleId}/users`: the `getAuthorizationRoleUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles--roleId--users>."]
@@ -2616,11 +3015,15 @@ impl GetAuthorizationRoleUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2662,6 +3065,8 @@ impl GetAuthorizationRoleUsers {
     }
 }
 static META_GET_AUTHORIZATION_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRoles", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve a list of all roles defined for the organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/roles`: the `getAuthorizationRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles>."]
@@ -2723,31 +3128,43 @@ impl GetAuthorizationRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, default_role_id: ::std::option::Option::None, user_count: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
@@ -2773,6 +3190,8 @@ impl GetAuthorizationRoles {
         self.user_count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2840,6 +3259,8 @@ impl GetAuthorizationRoles {
     }
 }
 static META_GET_AUTHORIZATION_ROLES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationRolesSettings", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/roles/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get authorization role settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/roles/settings`: the `getAuthorizationRolesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-roles-settings>."]
@@ -2905,6 +3326,8 @@ impl GetAuthorizationRolesSettings {
     }
 }
 static META_GET_AUTHORIZATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSettings", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get authorization settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/settings`: the `getAuthorizationSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-settings>."]
@@ -2970,6 +3393,8 @@ impl GetAuthorizationSettings {
     }
 }
 static META_GET_AUTHORIZATION_SUBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubject", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/{subjectId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a listing of roles and permissions for a user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/subjects/{subjectId}`: the `getAuthorizationSubject` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects--subjectId->."]
@@ -3021,11 +3446,15 @@ impl GetAuthorizationSubject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
+    #[doc = " Include multiple entries with the same role and division but different subjects"]
+    #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include full role data with permission policies for each grant"]
+    #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
@@ -3055,6 +3484,8 @@ impl GetAuthorizationSubject {
     }
 }
 static META_GET_AUTHORIZATION_SUBJECTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubjectsMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a listing of roles and permissions for the currently authenticated user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/subjects/me`: the `getAuthorizationSubjectsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects-me>."]
@@ -3105,11 +3536,15 @@ impl GetAuthorizationSubjectsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
+    #[doc = " Include multiple entries with the same role and division but different subjects"]
+    #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include full role data with permission policies for each grant"]
+    #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
@@ -3138,6 +3573,8 @@ impl GetAuthorizationSubjectsMe {
     }
 }
 static META_GET_AUTHORIZATION_SUBJECTS_ROLECOUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubjectsRolecounts", &["Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/rolecounts", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the count of roles granted to a list of subjects"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/subjects/rolecounts`: the `getAuthorizationSubjectsRolecounts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects-rolecounts>."]
@@ -3187,6 +3624,8 @@ impl GetAuthorizationSubjectsRolecounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3212,6 +3651,8 @@ impl GetAuthorizationSubjectsRolecounts {
     }
 }
 static META_GET_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a listing of roles and permissions for a user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{subjectId}/roles`: the `getUserRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--subjectId--roles>."]
@@ -3279,6 +3720,10 @@ impl GetUserRoles {
     }
 }
 static META_PATCH_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/authorization/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch Organization Role for needsUpdate Field"]
+#[doc = ""]
+#[doc = " Patch Organization Role for needsUpdate Field"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/authorization/roles/{roleId}`: the `patchAuthorizationRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-authorization-roles--roleId->."]
@@ -3348,6 +3793,10 @@ impl PatchAuthorizationRole {
     }
 }
 static META_PATCH_AUTHORIZATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAuthorizationSettings", &["Authorization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/authorization/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Change authorization settings"]
+#[doc = ""]
+#[doc = " Change authorization settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/authorization/settings`: the `patchAuthorizationSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-authorization-settings>."]
@@ -3415,6 +3864,10 @@ impl PatchAuthorizationSettings {
     }
 }
 static META_POST_AUTHORIZATION_DIVISION_OBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionObject", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/objects/{objectType}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign a list of objects to a division"]
+#[doc = ""]
+#[doc = " Set the division of a specified list of objects. The objects must all be of the same type, one of: CAMPAIGN, MANAGEMENTUNIT, FLOW, QUEUE, DATATABLES or USER. The body of the request is a list of object IDs, which are expected to be GUIDs, e.g. \\[\"206ce31f-61ec-40ed-a8b1-be6f06303998\",\"250a754e-f5e4-4f51-800f-a92f09d3bf8c\"\\]"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/objects/{objectType}`: the `postAuthorizationDivisionObject` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--objects--objectType->."]
@@ -3486,6 +3939,8 @@ impl PostAuthorizationDivisionObject {
     }
 }
 static META_POST_AUTHORIZATION_DIVISION_RESTORE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionRestore", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/restore", false, ::std::option::Option::None, false, false, true);
+#[doc = " Recreate a previously deleted division."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/restore`: the `postAuthorizationDivisionRestore` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--restore>."]
@@ -3555,6 +4010,8 @@ impl PostAuthorizationDivisionRestore {
     }
 }
 static META_POST_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a division."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/divisions`: the `postAuthorizationDivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions>."]
@@ -3622,6 +4079,8 @@ impl PostAuthorizationDivisions {
     }
 }
 static META_POST_AUTHORIZATION_POLICIES_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationPoliciesTarget", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/policies/targets/{targetName}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add an access control policy for a specified resource target and subject"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/policies/targets/{targetName}`: the `postAuthorizationPoliciesTarget` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-policies-targets--targetName->."]
@@ -3673,6 +4132,8 @@ impl PostAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
     }
+    #[doc = " Skip lockout check; if true, policy will not be evaluated against current context for lockout risk"]
+    #[doc = ""]
     #[doc = " Query parameter `skipLockoutCheck`: boolean."]
     pub fn skip_lockout_check(mut self, value: bool) -> Self {
         self.skip_lockout_check = ::std::option::Option::Some(value);
@@ -3700,6 +4161,8 @@ impl PostAuthorizationPoliciesTarget {
     }
 }
 static META_POST_AUTHORIZATION_POLICIES_TARGET_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationPoliciesTargetValidate", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/policies/targets/{targetName}/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate the conditions and attributes of an access control policy for a specified resource target"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/policies/targets/{targetName}/validate`: the `postAuthorizationPoliciesTargetValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-policies-targets--targetName--validate>."]
@@ -3769,6 +4232,8 @@ impl PostAuthorizationPoliciesTargetValidate {
     }
 }
 static META_POST_AUTHORIZATION_POLICY_SIMULATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationPolicySimulate", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/policies/{policyId}/simulate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Simulate a request and evaluate the specified policy ID against the provided values"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/policies/{policyId}/simulate`: the `postAuthorizationPolicySimulate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-policies--policyId--simulate>."]
@@ -3838,6 +4303,8 @@ impl PostAuthorizationPolicySimulate {
     }
 }
 static META_POST_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk-grant subjects and divisions with an organization role."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/roles/{roleId}`: the `postAuthorizationRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles--roleId->."]
@@ -3889,6 +4356,8 @@ impl PostAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::SubjectDivisions) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, subject_type: ::std::option::Option::None, body }
     }
+    #[doc = " what the type of the subjects are (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
+    #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
@@ -3916,6 +4385,10 @@ impl PostAuthorizationRole {
     }
 }
 static META_POST_AUTHORIZATION_ROLE_COMPAREDEFAULT_RIGHT_ROLE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRoleComparedefaultRightRoleId", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get an unsaved org role to default role comparison"]
+#[doc = ""]
+#[doc = " Allows users to compare their existing roles in an unsaved state to its default role"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/roles/{leftRoleId}/comparedefault/{rightRoleId}`: the `postAuthorizationRoleComparedefaultRightRoleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles--leftRoleId--comparedefault--rightRoleId->."]
@@ -3987,6 +4460,8 @@ impl PostAuthorizationRoleComparedefaultRightRoleId {
     }
 }
 static META_POST_AUTHORIZATION_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRoles", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an organization role."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/roles`: the `postAuthorizationRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles>."]
@@ -4054,6 +4529,10 @@ impl PostAuthorizationRoles {
     }
 }
 static META_POST_AUTHORIZATION_ROLES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationRolesDefault", &["Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/roles/default", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Restores all default roles"]
+#[doc = ""]
+#[doc = " This endpoint serves several purposes. 1. It provides the org with default roles. This is important for default roles that will be added after go-live (they can retroactively add the new default-role). Note: When not using a query param of force=true, it only adds the default roles not configured for the org; it does not overwrite roles. 2. Using the query param force=true, you can restore all default roles. Note: This does not have an effect on custom roles."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/roles/default`: the `postAuthorizationRolesDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-roles-default>."]
@@ -4105,6 +4584,8 @@ impl PostAuthorizationRolesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), force: ::std::option::Option::None }
     }
+    #[doc = " Restore default roles"]
+    #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
@@ -4142,6 +4623,8 @@ impl PostAuthorizationRolesDefault {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_BULKADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkadd", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkadd", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk-grant roles and divisions to a subject."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkadd`: the `postAuthorizationSubjectBulkadd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkadd>."]
@@ -4193,6 +4676,8 @@ impl PostAuthorizationSubjectBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
+    #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
+    #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
@@ -4220,6 +4705,8 @@ impl PostAuthorizationSubjectBulkadd {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkremove", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkremove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk-remove grants from a subject."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkremove`: the `postAuthorizationSubjectBulkremove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkremove>."]
@@ -4289,6 +4776,10 @@ impl PostAuthorizationSubjectBulkremove {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkreplace", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkreplace", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace subject's roles and divisions with the exact list supplied in the request."]
+#[doc = ""]
+#[doc = " This operation will not remove grants that are inherited from group membership. It will only set the grants directly applied to the subject."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkreplace`: the `postAuthorizationSubjectBulkreplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkreplace>."]
@@ -4340,6 +4831,8 @@ impl PostAuthorizationSubjectBulkreplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
+    #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
+    #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
@@ -4367,6 +4860,8 @@ impl PostAuthorizationSubjectBulkreplace {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Make a grant of a role in a division"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `postAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
@@ -4419,6 +4914,8 @@ impl PostAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id, subject_type: ::std::option::Option::None }
     }
+    #[doc = " what the type of the subject is: PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT (note: for cross-org authorization, please use the Organization Authorization endpoints)"]
+    #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
@@ -4447,6 +4944,8 @@ impl PostAuthorizationSubjectDivisionRole {
     }
 }
 static META_PUT_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a division."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/divisions/{divisionId}`: the `putAuthorizationDivision` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-divisions--divisionId->."]
@@ -4516,6 +5015,8 @@ impl PutAuthorizationDivision {
     }
 }
 static META_PUT_AUTHORIZATION_POLICIES_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationPoliciesTarget", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/policies/targets/{targetName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Add an access control policy for a specified resource target and subject, overwriting any existing policy"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/policies/targets/{targetName}`: the `putAuthorizationPoliciesTarget` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-policies-targets--targetName->."]
@@ -4567,6 +5068,8 @@ impl PutAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
     }
+    #[doc = " Skip lockout check; if true, policy will not be evaluated against current context for lockout risk"]
+    #[doc = ""]
     #[doc = " Query parameter `skipLockoutCheck`: boolean."]
     pub fn skip_lockout_check(mut self, value: bool) -> Self {
         self.skip_lockout_check = ::std::option::Option::Some(value);
@@ -4594,6 +5097,8 @@ impl PutAuthorizationPoliciesTarget {
     }
 }
 static META_PUT_AUTHORIZATION_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationPolicy", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/policies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an access control policy with a given ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/policies/{policyId}`: the `putAuthorizationPolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-policies--policyId->."]
@@ -4645,6 +5150,8 @@ impl PutAuthorizationPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, skip_lockout_check: ::std::option::Option::None, body }
     }
+    #[doc = " Skip lockout check; if true, policy will not be evaluated against current context for lockout risk"]
+    #[doc = ""]
     #[doc = " Query parameter `skipLockoutCheck`: boolean."]
     pub fn skip_lockout_check(mut self, value: bool) -> Self {
         self.skip_lockout_check = ::std::option::Option::Some(value);
@@ -4672,6 +5179,10 @@ impl PutAuthorizationPolicy {
     }
 }
 static META_PUT_AUTHORIZATION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRole", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an organization role."]
+#[doc = ""]
+#[doc = " Update"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/roles/{roleId}`: the `putAuthorizationRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles--roleId->."]
@@ -4741,6 +5252,8 @@ impl PutAuthorizationRole {
     }
 }
 static META_PUT_AUTHORIZATION_ROLE_USERS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRoleUsersAdd", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/{roleId}/users/add", true, ::std::option::Option::None, false, false, true);
+#[doc = " Sets the users for the role"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/roles/{roleId}/users/add`: the `putAuthorizationRoleUsersAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles--roleId--users-add>."]
@@ -4810,6 +5323,8 @@ impl PutAuthorizationRoleUsersAdd {
     }
 }
 static META_PUT_AUTHORIZATION_ROLE_USERS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRoleUsersRemove", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/{roleId}/users/remove", true, ::std::option::Option::None, false, false, true);
+#[doc = " Removes the users from the role"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/roles/{roleId}/users/remove`: the `putAuthorizationRoleUsersRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles--roleId--users-remove>."]
@@ -4879,6 +5394,8 @@ impl PutAuthorizationRoleUsersRemove {
     }
 }
 static META_PUT_AUTHORIZATION_ROLES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRolesDefault", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/default", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Restore specified default roles"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/roles/default`: the `putAuthorizationRolesDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles-default>."]
@@ -4960,6 +5477,10 @@ impl PutAuthorizationRolesDefault {
     }
 }
 static META_PUT_AUTHORIZATION_ROLES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationRolesSettings", &["Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/roles/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Change authorization role settings"]
+#[doc = ""]
+#[doc = " Change role settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/roles/settings`: the `putAuthorizationRolesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-roles-settings>."]
@@ -5027,6 +5548,8 @@ impl PutAuthorizationRolesSettings {
     }
 }
 static META_PUT_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Sets the user's roles"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{subjectId}/roles`: the `putUserRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--subjectId--roles>."]

@@ -16,16 +16,22 @@ impl BackgroundAssistantApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Sign identifying information for Genesys Cloud Background Assistant"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/backgroundassistant/token` (postBackgroundassistantToken): see [`PostBackgroundassistantToken`]."]
     pub fn post_backgroundassistant_token(&self) -> PostBackgroundassistantToken {
         PostBackgroundassistantToken::new(self.executor.clone())
     }
+    #[doc = " Sign identifying information for screen recording"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/screenrecording/token` (postScreenrecordingToken): see [`PostScreenrecordingToken`]."]
     pub fn post_screenrecording_token(&self) -> PostScreenrecordingToken {
         PostScreenrecordingToken::new(self.executor.clone())
     }
 }
 static META_POST_BACKGROUNDASSISTANT_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBackgroundassistantToken", &["Background Assistant"], ::genesys_cloud_core::http::Method::POST, "/api/v2/backgroundassistant/token", false, ::std::option::Option::None, false, true, true);
+#[doc = " Sign identifying information for Genesys Cloud Background Assistant"]
+#[doc = ""]
 #[doc = " `POST /api/v2/backgroundassistant/token`: the `postBackgroundassistantToken` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-backgroundassistant-token>."]
@@ -102,6 +108,8 @@ impl PostBackgroundassistantToken {
     }
 }
 static META_POST_SCREENRECORDING_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScreenrecordingToken", &["Background Assistant"], ::genesys_cloud_core::http::Method::POST, "/api/v2/screenrecording/token", false, ::std::option::Option::None, false, false, true);
+#[doc = " Sign identifying information for screen recording"]
+#[doc = ""]
 #[doc = " `POST /api/v2/screenrecording/token`: the `postScreenrecordingToken` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-screenrecording-token>."]

@@ -16,40 +16,71 @@ impl BillingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get billing contract"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts/{contractId}` (getBillingContract): see [`GetBillingContract`]."]
+    #[doc = ""]
+    #[doc = " - `contract_id`: The contract number."]
     pub fn get_billing_contract(&self, contract_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContract {
         GetBillingContract::new(self.executor.clone(), contract_id.into())
     }
+    #[doc = " Get contract billing period"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts/{contractId}/billingperiods/{billingPeriodId}` (getBillingContractBillingperiod): see [`GetBillingContractBillingperiod`]."]
+    #[doc = ""]
+    #[doc = " - `contract_id`: The contract number."]
+    #[doc = " - `billing_period_id`: The Billing Period Id for the Org."]
     pub fn get_billing_contract_billingperiod(&self, contract_id: impl ::std::convert::Into<::std::string::String>, billing_period_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContractBillingperiod {
         GetBillingContractBillingperiod::new(self.executor.clone(), contract_id.into(), billing_period_id.into())
     }
+    #[doc = " Get billing contracts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts` (getBillingContracts): see [`GetBillingContracts`]."]
     pub fn get_billing_contracts(&self) -> GetBillingContracts {
         GetBillingContracts::new(self.executor.clone())
     }
+    #[doc = " Get invoice document"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/document` (getBillingContractsInvoiceDocument): see [`GetBillingContractsInvoiceDocument`]."]
+    #[doc = ""]
+    #[doc = " - `invoice_id`: invoiceId"]
     pub fn get_billing_contracts_invoice_document(&self, invoice_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContractsInvoiceDocument {
         GetBillingContractsInvoiceDocument::new(self.executor.clone(), invoice_id.into())
     }
+    #[doc = " Get invoice lines"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/lines` (getBillingContractsInvoiceLines): see [`GetBillingContractsInvoiceLines`]."]
+    #[doc = ""]
+    #[doc = " - `invoice_id`: invoiceId"]
     pub fn get_billing_contracts_invoice_lines(&self, invoice_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContractsInvoiceLines {
         GetBillingContractsInvoiceLines::new(self.executor.clone(), invoice_id.into())
     }
+    #[doc = " Get invoices"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts/invoices` (getBillingContractsInvoices): see [`GetBillingContractsInvoices`]."]
     pub fn get_billing_contracts_invoices(&self) -> GetBillingContractsInvoices {
         GetBillingContractsInvoices::new(self.executor.clone())
     }
+    #[doc = " Get a report of the billable license usages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/reports/billableusage` (getBillingReportsBillableusage): see [`GetBillingReportsBillableusage`]."]
     pub fn get_billing_reports_billableusage(&self) -> GetBillingReportsBillableusage {
         GetBillingReportsBillableusage::new(self.executor.clone())
     }
+    #[doc = " Get the billing overview for an organization that is managed by a partner."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/billing/trusteebillingoverview/{trustorOrgId}` (getBillingTrusteebillingoverviewTrustorOrgId): see [`GetBillingTrusteebillingoverviewTrustorOrgId`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: The organization ID of the trustor (customer) organization."]
     pub fn get_billing_trusteebillingoverview_trustor_org_id(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingTrusteebillingoverviewTrustorOrgId {
         GetBillingTrusteebillingoverviewTrustorOrgId::new(self.executor.clone(), trustor_org_id.into())
     }
 }
 static META_GET_BILLING_CONTRACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContract", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/{contractId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get billing contract"]
+#[doc = ""]
+#[doc = " Retrieve a single contract from the system."]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/contracts/{contractId}`: the `getBillingContract` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts--contractId->."]
@@ -119,6 +150,10 @@ impl GetBillingContract {
     }
 }
 static META_GET_BILLING_CONTRACT_BILLINGPERIOD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractBillingperiod", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/{contractId}/billingperiods/{billingPeriodId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get contract billing period"]
+#[doc = ""]
+#[doc = " Fetch the billing information for a given Organization by billing period."]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/contracts/{contractId}/billingperiods/{billingPeriodId}`: the `getBillingContractBillingperiod` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts--contractId--billingperiods--billingPeriodId->."]
@@ -190,6 +225,10 @@ impl GetBillingContractBillingperiod {
     }
 }
 static META_GET_BILLING_CONTRACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContracts", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
+#[doc = " Get billing contracts"]
+#[doc = ""]
+#[doc = " Retrieve a list of contracts stored in the system."]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/contracts`: the `getBillingContracts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts>."]
@@ -249,36 +288,50 @@ impl GetBillingContracts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, external_number: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 10."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by the status of contracts"]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by the unique external number."]
+    #[doc = ""]
     #[doc = " Query parameter `externalNumber`: string."]
     pub fn external_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_number = ::std::option::Option::Some(value.into());
@@ -334,6 +387,10 @@ impl GetBillingContracts {
     }
 }
 static META_GET_BILLING_CONTRACTS_INVOICE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractsInvoiceDocument", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/invoices/{invoiceId}/document", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get invoice document"]
+#[doc = ""]
+#[doc = " Fetch the document for a specific invoice."]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/document`: the `getBillingContractsInvoiceDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts-invoices--invoiceId--document>."]
@@ -403,6 +460,10 @@ impl GetBillingContractsInvoiceDocument {
     }
 }
 static META_GET_BILLING_CONTRACTS_INVOICE_LINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractsInvoiceLines", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/invoices/{invoiceId}/lines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
+#[doc = " Get invoice lines"]
+#[doc = ""]
+#[doc = " Fetch a list of all bills for the specified account."]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/lines`: the `getBillingContractsInvoiceLines` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts-invoices--invoiceId--lines>."]
@@ -459,16 +520,22 @@ impl GetBillingContractsInvoiceLines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, invoice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), invoice_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -513,6 +580,10 @@ impl GetBillingContractsInvoiceLines {
     }
 }
 static META_GET_BILLING_CONTRACTS_INVOICES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingContractsInvoices", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/contracts/invoices", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
+#[doc = " Get invoices"]
+#[doc = ""]
+#[doc = " Retrieve a list of invoices stored in the system."]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/contracts/invoices`: the `getBillingContractsInvoices` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-contracts-invoices>."]
@@ -571,31 +642,43 @@ impl GetBillingContractsInvoices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, payment_status: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Payment Status"]
+    #[doc = ""]
     #[doc = " Query parameter `paymentStatus`: string."]
     pub fn payment_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.payment_status = ::std::option::Option::Some(value.into());
@@ -648,6 +731,10 @@ impl GetBillingContractsInvoices {
     }
 }
 static META_GET_BILLING_REPORTS_BILLABLEUSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingReportsBillableusage", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/reports/billableusage", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a report of the billable license usages"]
+#[doc = ""]
+#[doc = " Report is of the billable usages (e.g. licenses and devices utilized) for a given period. If response's status is InProgress, wait a few seconds, then try the same request again."]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/reports/billableusage`: the `getBillingReportsBillableusage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-reports-billableusage>."]
@@ -698,11 +785,15 @@ impl GetBillingReportsBillableusage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_date: ::std::option::Option::None, end_date: ::std::option::Option::None }
     }
+    #[doc = " The period start date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `startDate`: date-time, required (the call fails with a build error without it)."]
     pub fn start_date(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_date = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The period end date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `endDate`: date-time, required (the call fails with a build error without it)."]
     pub fn end_date(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_date = ::std::option::Option::Some(value);
@@ -733,6 +824,10 @@ impl GetBillingReportsBillableusage {
     }
 }
 static META_GET_BILLING_TRUSTEEBILLINGOVERVIEW_TRUSTOR_ORG_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBillingTrusteebillingoverviewTrustorOrgId", &["Billing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/billing/trusteebillingoverview/{trustorOrgId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the billing overview for an organization that is managed by a partner."]
+#[doc = ""]
+#[doc = " Tax Disclaimer: Prices returned by this API do not include applicable taxes. It is the responsibility of the customer to pay all taxes that are appropriate in their jurisdiction. See the PureCloud API Documentation in the Developer Center for more information about this API: <https://developer.mypurecloud.com/api/rest/v2/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/billing/trusteebillingoverview/{trustorOrgId}`: the `getBillingTrusteebillingoverviewTrustorOrgId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-billing-trusteebillingoverview--trustorOrgId->."]
@@ -783,6 +878,8 @@ impl GetBillingTrusteebillingoverviewTrustorOrgId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, billing_period_index: ::std::option::Option::None }
     }
+    #[doc = " 0 for active period (overview data may change until period closes). 1 for prior completed billing period. 2 for two billing cycles prior, and so on."]
+    #[doc = ""]
     #[doc = " Query parameter `billingPeriodIndex`: integer."]
     pub fn billing_period_index(mut self, value: i64) -> Self {
         self.billing_period_index = ::std::option::Option::Some(value);

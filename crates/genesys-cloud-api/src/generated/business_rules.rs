@@ -16,192 +16,413 @@ impl BusinessRulesApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a decision table"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}` (deleteBusinessrulesDecisiontable): see [`DeleteBusinessrulesDecisiontable`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
     pub fn delete_businessrules_decisiontable(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontable {
         DeleteBusinessrulesDecisiontable::new(self.executor.clone(), table_id.into())
     }
+    #[doc = " Delete an export job for a decision table"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}` (deleteBusinessrulesDecisiontableExport): see [`DeleteBusinessrulesDecisiontableExport`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `export_job_id`: Export Job ID"]
     pub fn delete_businessrules_decisiontable_export(&self, table_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontableExport {
         DeleteBusinessrulesDecisiontableExport::new(self.executor.clone(), table_id.into(), export_job_id.into())
     }
+    #[doc = " Delete decision table row import job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}` (deleteBusinessrulesDecisiontableImport): see [`DeleteBusinessrulesDecisiontableImport`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `import_job_id`: Import job ID"]
     pub fn delete_businessrules_decisiontable_import(&self, table_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontableImport {
         DeleteBusinessrulesDecisiontableImport::new(self.executor.clone(), table_id.into(), import_job_id.into())
     }
+    #[doc = " Delete a decision table version"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}` (deleteBusinessrulesDecisiontableVersion): see [`DeleteBusinessrulesDecisiontableVersion`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn delete_businessrules_decisiontable_version(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> DeleteBusinessrulesDecisiontableVersion {
         DeleteBusinessrulesDecisiontableVersion::new(self.executor.clone(), table_id.into(), table_version)
     }
+    #[doc = " Delete a decision table row"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}` (deleteBusinessrulesDecisiontableVersionRow): see [`DeleteBusinessrulesDecisiontableVersionRow`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `row_id`: Row ID"]
     pub fn delete_businessrules_decisiontable_version_row(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, row_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontableVersionRow {
         DeleteBusinessrulesDecisiontableVersionRow::new(self.executor.clone(), table_id.into(), table_version, row_id.into())
     }
+    #[doc = " Deletes a decision table version snapshot"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot` (deleteBusinessrulesDecisiontableVersionSnapshot): see [`DeleteBusinessrulesDecisiontableVersionSnapshot`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn delete_businessrules_decisiontable_version_snapshot(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> DeleteBusinessrulesDecisiontableVersionSnapshot {
         DeleteBusinessrulesDecisiontableVersionSnapshot::new(self.executor.clone(), table_id.into(), table_version)
     }
+    #[doc = " Delete a schema"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/businessrules/schemas/{schemaId}` (deleteBusinessrulesSchema): see [`DeleteBusinessrulesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn delete_businessrules_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesSchema {
         DeleteBusinessrulesSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a decision table"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}` (getBusinessrulesDecisiontable): see [`GetBusinessrulesDecisiontable`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
     pub fn get_businessrules_decisiontable(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontable {
         GetBusinessrulesDecisiontable::new(self.executor.clone(), table_id.into())
     }
+    #[doc = " Get an export job for a decision table"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}` (getBusinessrulesDecisiontableExport): see [`GetBusinessrulesDecisiontableExport`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `export_job_id`: Export Job ID"]
     pub fn get_businessrules_decisiontable_export(&self, table_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableExport {
         GetBusinessrulesDecisiontableExport::new(self.executor.clone(), table_id.into(), export_job_id.into())
     }
+    #[doc = " List export jobs for a decision table"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/exports` (getBusinessrulesDecisiontableExports): see [`GetBusinessrulesDecisiontableExports`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
     pub fn get_businessrules_decisiontable_exports(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableExports {
         GetBusinessrulesDecisiontableExports::new(self.executor.clone(), table_id.into())
     }
+    #[doc = " Get decision table row import job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}` (getBusinessrulesDecisiontableImport): see [`GetBusinessrulesDecisiontableImport`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `import_job_id`: Import job ID"]
     pub fn get_businessrules_decisiontable_import(&self, table_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableImport {
         GetBusinessrulesDecisiontableImport::new(self.executor.clone(), table_id.into(), import_job_id.into())
     }
+    #[doc = " List decision table row import jobs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/imports` (getBusinessrulesDecisiontableImports): see [`GetBusinessrulesDecisiontableImports`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
     pub fn get_businessrules_decisiontable_imports(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableImports {
         GetBusinessrulesDecisiontableImports::new(self.executor.clone(), table_id.into())
     }
+    #[doc = " Get a decision table version"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}` (getBusinessrulesDecisiontableVersion): see [`GetBusinessrulesDecisiontableVersion`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn get_businessrules_decisiontable_version(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> GetBusinessrulesDecisiontableVersion {
         GetBusinessrulesDecisiontableVersion::new(self.executor.clone(), table_id.into(), table_version)
     }
+    #[doc = " Get a decision table row"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}` (getBusinessrulesDecisiontableVersionRow): see [`GetBusinessrulesDecisiontableVersionRow`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `row_id`: Row ID"]
     pub fn get_businessrules_decisiontable_version_row(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, row_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableVersionRow {
         GetBusinessrulesDecisiontableVersionRow::new(self.executor.clone(), table_id.into(), table_version, row_id.into())
     }
+    #[doc = " Get a list of decision table rows."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows` (getBusinessrulesDecisiontableVersionRows): see [`GetBusinessrulesDecisiontableVersionRows`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn get_businessrules_decisiontable_version_rows(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> GetBusinessrulesDecisiontableVersionRows {
         GetBusinessrulesDecisiontableVersionRows::new(self.executor.clone(), table_id.into(), table_version)
     }
+    #[doc = " Get a list of decision table versions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions` (getBusinessrulesDecisiontableVersions): see [`GetBusinessrulesDecisiontableVersions`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
     pub fn get_businessrules_decisiontable_versions(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableVersions {
         GetBusinessrulesDecisiontableVersions::new(self.executor.clone(), table_id.into())
     }
+    #[doc = " Get a list of decision tables."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables` (getBusinessrulesDecisiontables): see [`GetBusinessrulesDecisiontables`]."]
     pub fn get_businessrules_decisiontables(&self) -> GetBusinessrulesDecisiontables {
         GetBusinessrulesDecisiontables::new(self.executor.clone())
     }
+    #[doc = " Search for decision tables."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/search` (getBusinessrulesDecisiontablesSearch): see [`GetBusinessrulesDecisiontablesSearch`]."]
     pub fn get_businessrules_decisiontables_search(&self) -> GetBusinessrulesDecisiontablesSearch {
         GetBusinessrulesDecisiontablesSearch::new(self.executor.clone())
     }
+    #[doc = " Get a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}` (getBusinessrulesSchema): see [`GetBusinessrulesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_businessrules_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchema {
         GetBusinessrulesSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a schema version"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}/versions/{schemaVersion}` (getBusinessrulesSchemaVersion): see [`GetBusinessrulesSchemaVersion`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `schema_version`: Schema version number"]
     pub fn get_businessrules_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, schema_version: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchemaVersion {
         GetBusinessrulesSchemaVersion::new(self.executor.clone(), schema_id.into(), schema_version.into())
     }
+    #[doc = " List schema versions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}/versions` (getBusinessrulesSchemaVersions): see [`GetBusinessrulesSchemaVersions`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_businessrules_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchemaVersions {
         GetBusinessrulesSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of schemas."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas` (getBusinessrulesSchemas): see [`GetBusinessrulesSchemas`]."]
     pub fn get_businessrules_schemas(&self) -> GetBusinessrulesSchemas {
         GetBusinessrulesSchemas::new(self.executor.clone())
     }
+    #[doc = " Get a specific named core type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas/coretypes/{coreTypeName}` (getBusinessrulesSchemasCoretype): see [`GetBusinessrulesSchemasCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `core_type_name`: The core type's name"]
     pub fn get_businessrules_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchemasCoretype {
         GetBusinessrulesSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
+    #[doc = " Get the core types from which all schemas are built."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas/coretypes` (getBusinessrulesSchemasCoretypes): see [`GetBusinessrulesSchemasCoretypes`]."]
     pub fn get_businessrules_schemas_coretypes(&self) -> GetBusinessrulesSchemasCoretypes {
         GetBusinessrulesSchemasCoretypes::new(self.executor.clone())
     }
+    #[doc = " Update a decision table"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}` (patchBusinessrulesDecisiontable): see [`PatchBusinessrulesDecisiontable`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `body`: Decision Table"]
     pub fn patch_businessrules_decisiontable(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateDecisionTableRequest) -> PatchBusinessrulesDecisiontable {
         PatchBusinessrulesDecisiontable::new(self.executor.clone(), table_id.into(), body)
     }
+    #[doc = " Update decision table row import job"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}` (patchBusinessrulesDecisiontableImport): see [`PatchBusinessrulesDecisiontableImport`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `import_job_id`: Import job ID"]
+    #[doc = " - `body`: Import job update request"]
     pub fn patch_businessrules_decisiontable_import(&self, table_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateDecisionTableImportJobRequest) -> PatchBusinessrulesDecisiontableImport {
         PatchBusinessrulesDecisiontableImport::new(self.executor.clone(), table_id.into(), import_job_id.into(), body)
     }
+    #[doc = " Update a decision table version"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}` (patchBusinessrulesDecisiontableVersion): see [`PatchBusinessrulesDecisiontableVersion`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Decision Table"]
     pub fn patch_businessrules_decisiontable_version(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::UpdateDecisionTableVersionRequest) -> PatchBusinessrulesDecisiontableVersion {
         PatchBusinessrulesDecisiontableVersion::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Execute a published decision table"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/execute` (postBusinessrulesDecisiontableExecute): see [`PostBusinessrulesDecisiontableExecute`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `body`: Decision Table"]
     pub fn post_businessrules_decisiontable_execute(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DecisionTableExecutionRequest) -> PostBusinessrulesDecisiontableExecute {
         PostBusinessrulesDecisiontableExecute::new(self.executor.clone(), table_id.into(), body)
     }
+    #[doc = " Create an export job for a decision table version"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/exports` (postBusinessrulesDecisiontableExports): see [`PostBusinessrulesDecisiontableExports`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `body`: Export job request"]
     pub fn post_businessrules_decisiontable_exports(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DecisionTableExportJobRequest) -> PostBusinessrulesDecisiontableExports {
         PostBusinessrulesDecisiontableExports::new(self.executor.clone(), table_id.into(), body)
     }
+    #[doc = " Create a decision table row import job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/imports` (postBusinessrulesDecisiontableImports): see [`PostBusinessrulesDecisiontableImports`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `body`: Import job create request"]
     pub fn post_businessrules_decisiontable_imports(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateDecisionTableImportJobRequest) -> PostBusinessrulesDecisiontableImports {
         PostBusinessrulesDecisiontableImports::new(self.executor.clone(), table_id.into(), body)
     }
+    #[doc = " Copy a decision table version"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/copy` (postBusinessrulesDecisiontableVersionCopy): see [`PostBusinessrulesDecisiontableVersionCopy`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Decision Table"]
     pub fn post_businessrules_decisiontable_version_copy(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::CopyDecisionTableRequest) -> PostBusinessrulesDecisiontableVersionCopy {
         PostBusinessrulesDecisiontableVersionCopy::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Execute a decision table version"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/execute` (postBusinessrulesDecisiontableVersionExecute): see [`PostBusinessrulesDecisiontableVersionExecute`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Decision Table"]
     pub fn post_businessrules_decisiontable_version_execute(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::DecisionTableExecutionRequest) -> PostBusinessrulesDecisiontableVersionExecute {
         PostBusinessrulesDecisiontableVersionExecute::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Re-publish a superseded decision table version as the current published version"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rollback` (postBusinessrulesDecisiontableVersionRollback): see [`PostBusinessrulesDecisiontableVersionRollback`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn post_businessrules_decisiontable_version_rollback(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> PostBusinessrulesDecisiontableVersionRollback {
         PostBusinessrulesDecisiontableVersionRollback::new(self.executor.clone(), table_id.into(), table_version)
     }
+    #[doc = " Create a decision table row"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows` (postBusinessrulesDecisiontableVersionRows): see [`PostBusinessrulesDecisiontableVersionRows`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Create decision table row request"]
     pub fn post_businessrules_decisiontable_version_rows(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::CreateDecisionTableRowRequest) -> PostBusinessrulesDecisiontableVersionRows {
         PostBusinessrulesDecisiontableVersionRows::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Bulk add decision table rows"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/add` (postBusinessrulesDecisiontableVersionRowsBulkAdd): see [`PostBusinessrulesDecisiontableVersionRowsBulkAdd`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Bulk add decision table rows request"]
     pub fn post_businessrules_decisiontable_version_rows_bulk_add(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::BulkAddDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsBulkAdd {
         PostBusinessrulesDecisiontableVersionRowsBulkAdd::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Bulk delete decision table rows"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/remove` (postBusinessrulesDecisiontableVersionRowsBulkRemove): see [`PostBusinessrulesDecisiontableVersionRowsBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn post_businessrules_decisiontable_version_rows_bulk_remove(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::BulkDeleteDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsBulkRemove {
         PostBusinessrulesDecisiontableVersionRowsBulkRemove::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Bulk update decision table rows"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/update` (postBusinessrulesDecisiontableVersionRowsBulkUpdate): see [`PostBusinessrulesDecisiontableVersionRowsBulkUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Bulk update decision table rows request"]
     pub fn post_businessrules_decisiontable_version_rows_bulk_update(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::BulkUpdateDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
         PostBusinessrulesDecisiontableVersionRowsBulkUpdate::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Search for decision table rows"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/search` (postBusinessrulesDecisiontableVersionRowsSearch): see [`PostBusinessrulesDecisiontableVersionRowsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Search decision table rows request"]
     pub fn post_businessrules_decisiontable_version_rows_search(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::SearchDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsSearch {
         PostBusinessrulesDecisiontableVersionRowsSearch::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Creates a decision table version snapshot"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot` (postBusinessrulesDecisiontableVersionSnapshot): see [`PostBusinessrulesDecisiontableVersionSnapshot`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `body`: Snapshot request"]
     pub fn post_businessrules_decisiontable_version_snapshot(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::CreateDecisionTableSnapshotRequest) -> PostBusinessrulesDecisiontableVersionSnapshot {
         PostBusinessrulesDecisiontableVersionSnapshot::new(self.executor.clone(), table_id.into(), table_version, body)
     }
+    #[doc = " Update the Business Rules Schema to the latest version for a given decision table version"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/sync` (postBusinessrulesDecisiontableVersionSync): see [`PostBusinessrulesDecisiontableVersionSync`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn post_businessrules_decisiontable_version_sync(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> PostBusinessrulesDecisiontableVersionSync {
         PostBusinessrulesDecisiontableVersionSync::new(self.executor.clone(), table_id.into(), table_version)
     }
+    #[doc = " Create a new decision table version. When sourceVersion is not provided, the draft is created from the published version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions` (postBusinessrulesDecisiontableVersions): see [`PostBusinessrulesDecisiontableVersions`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
     pub fn post_businessrules_decisiontable_versions(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> PostBusinessrulesDecisiontableVersions {
         PostBusinessrulesDecisiontableVersions::new(self.executor.clone(), table_id.into())
     }
+    #[doc = " Create a decision table"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/decisiontables` (postBusinessrulesDecisiontables): see [`PostBusinessrulesDecisiontables`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Decision Table"]
     pub fn post_businessrules_decisiontables(&self, body: ::models::CreateDecisionTableRequest) -> PostBusinessrulesDecisiontables {
         PostBusinessrulesDecisiontables::new(self.executor.clone(), body)
     }
+    #[doc = " Create a schema"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/businessrules/schemas` (postBusinessrulesSchemas): see [`PostBusinessrulesSchemas`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Business Rules Schema Create Request"]
     pub fn post_businessrules_schemas(&self, body: ::models::BusinessRulesSchemaCreateRequest) -> PostBusinessrulesSchemas {
         PostBusinessrulesSchemas::new(self.executor.clone(), body)
     }
+    #[doc = " Publish a decision table version"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/publish` (putBusinessrulesDecisiontableVersionPublish): see [`PutBusinessrulesDecisiontableVersionPublish`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
     pub fn put_businessrules_decisiontable_version_publish(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> PutBusinessrulesDecisiontableVersionPublish {
         PutBusinessrulesDecisiontableVersionPublish::new(self.executor.clone(), table_id.into(), table_version)
     }
+    #[doc = " Full update a decision table row"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}` (putBusinessrulesDecisiontableVersionRow): see [`PutBusinessrulesDecisiontableVersionRow`]."]
+    #[doc = ""]
+    #[doc = " - `table_id`: Table ID"]
+    #[doc = " - `table_version`: Table Version"]
+    #[doc = " - `row_id`: Row ID"]
+    #[doc = " - `body`: Full update decision table row request"]
     pub fn put_businessrules_decisiontable_version_row(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, row_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PutDecisionTableRowRequest) -> PutBusinessrulesDecisiontableVersionRow {
         PutBusinessrulesDecisiontableVersionRow::new(self.executor.clone(), table_id.into(), table_version, row_id.into(), body)
     }
+    #[doc = " Update a schema"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/businessrules/schemas/{schemaId}` (putBusinessrulesSchema): see [`PutBusinessrulesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `body`: Business Rules Schema Update Request"]
     pub fn put_businessrules_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BusinessRulesSchemaUpdateRequest) -> PutBusinessrulesSchema {
         PutBusinessrulesSchema::new(self.executor.clone(), schema_id.into(), body)
     }
 }
 static META_DELETE_BUSINESSRULES_DECISIONTABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontable", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a decision table"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}`: the `deleteBusinessrulesDecisiontable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId->."]
@@ -252,6 +473,8 @@ impl DeleteBusinessrulesDecisiontable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, force_delete: ::std::option::Option::None }
     }
+    #[doc = " Force delete decision table (under certain conditions)"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
@@ -278,6 +501,8 @@ impl DeleteBusinessrulesDecisiontable {
     }
 }
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableExport", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an export job for a decision table"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}`: the `deleteBusinessrulesDecisiontableExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--exports--exportJobId->."]
@@ -347,6 +572,8 @@ impl DeleteBusinessrulesDecisiontableExport {
     }
 }
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableImport", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete decision table row import job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}`: the `deleteBusinessrulesDecisiontableImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--imports--importJobId->."]
@@ -416,6 +643,8 @@ impl DeleteBusinessrulesDecisiontableImport {
     }
 }
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a decision table version"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}`: the `deleteBusinessrulesDecisiontableVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--versions--tableVersion->."]
@@ -484,6 +713,10 @@ impl DeleteBusinessrulesDecisiontableVersion {
     }
 }
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableVersionRow", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a decision table row"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}`: the `deleteBusinessrulesDecisiontableVersionRow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows--rowId->."]
@@ -554,6 +787,8 @@ impl DeleteBusinessrulesDecisiontableVersionRow {
     }
 }
 static META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesDecisiontableVersionSnapshot", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a decision table version snapshot"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot`: the `deleteBusinessrulesDecisiontableVersionSnapshot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--snapshot>."]
@@ -622,6 +857,8 @@ impl DeleteBusinessrulesDecisiontableVersionSnapshot {
     }
 }
 static META_DELETE_BUSINESSRULES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteBusinessrulesSchema", &["Business Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/businessrules/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schema"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/businessrules/schemas/{schemaId}`: the `deleteBusinessrulesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-businessrules-schemas--schemaId->."]
@@ -689,6 +926,8 @@ impl DeleteBusinessrulesSchema {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontable", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a decision table"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}`: the `getBusinessrulesDecisiontable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId->."]
@@ -756,6 +995,8 @@ impl GetBusinessrulesDecisiontable {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableExport", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an export job for a decision table"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/exports/{exportJobId}`: the `getBusinessrulesDecisiontableExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--exports--exportJobId->."]
@@ -825,6 +1066,8 @@ impl GetBusinessrulesDecisiontableExport {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableExports", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List export jobs for a decision table"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/exports`: the `getBusinessrulesDecisiontableExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--exports>."]
@@ -878,11 +1121,15 @@ impl GetBusinessrulesDecisiontableExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -924,6 +1171,8 @@ impl GetBusinessrulesDecisiontableExports {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableImport", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get decision table row import job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}`: the `getBusinessrulesDecisiontableImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--imports--importJobId->."]
@@ -993,6 +1242,8 @@ impl GetBusinessrulesDecisiontableImport {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_IMPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableImports", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/imports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List decision table row import jobs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/imports`: the `getBusinessrulesDecisiontableImports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--imports>."]
@@ -1046,11 +1297,15 @@ impl GetBusinessrulesDecisiontableImports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -1092,6 +1347,8 @@ impl GetBusinessrulesDecisiontableImports {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a decision table version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}`: the `getBusinessrulesDecisiontableVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions--tableVersion->."]
@@ -1160,6 +1417,8 @@ impl GetBusinessrulesDecisiontableVersion {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSION_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersionRow", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a decision table row"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}`: the `getBusinessrulesDecisiontableVersionRow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows--rowId->."]
@@ -1230,6 +1489,8 @@ impl GetBusinessrulesDecisiontableVersionRow {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersionRows", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of decision table rows."]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows`: the `getBusinessrulesDecisiontableVersionRows` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows>."]
@@ -1284,11 +1545,15 @@ impl GetBusinessrulesDecisiontableVersionRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number of the entities to return. Defaults to 1."]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: string."]
     pub fn page_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_number = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100. Defaults to 25."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -1330,6 +1595,8 @@ impl GetBusinessrulesDecisiontableVersionRows {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontableVersions", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/{tableId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of decision table versions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions`: the `getBusinessrulesDecisiontableVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables--tableId--versions>."]
@@ -1385,21 +1652,29 @@ impl GetBusinessrulesDecisiontableVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, has_snapshot: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by version status. Repeatable."]
+    #[doc = ""]
     #[doc = " Query parameter `status`: array of string (multi)."]
     pub fn status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " When true, returns only versions that have snapshot metadata."]
+    #[doc = ""]
     #[doc = " Query parameter `hasSnapshot`: boolean."]
     pub fn has_snapshot(mut self, value: bool) -> Self {
         self.has_snapshot = ::std::option::Option::Some(value);
@@ -1447,6 +1722,8 @@ impl GetBusinessrulesDecisiontableVersions {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontables", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of decision tables."]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables`: the `getBusinessrulesDecisiontables` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables>."]
@@ -1501,21 +1778,29 @@ impl GetBusinessrulesDecisiontables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " One or more comma separated divisions to filters decision tables by. If nothing is provided, the decision tables associated with the list of divisions that the user has access to will be returned."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Search for decision tables with a name that contains the given search string. Search is case insensitive and will match any table that contains this string in any part of the name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -1562,6 +1847,8 @@ impl GetBusinessrulesDecisiontables {
     }
 }
 static META_GET_BUSINESSRULES_DECISIONTABLES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesDecisiontablesSearch", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/decisiontables/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Search for decision tables."]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/decisiontables/search`: the `getBusinessrulesDecisiontablesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-decisiontables-search>."]
@@ -1619,36 +1906,50 @@ impl GetBusinessrulesDecisiontablesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, schema_id: ::std::option::Option::None, name: ::std::option::Option::None, with_published_version: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search for decision tables that use the schema with this ID. Cannot be combined with name search. Search results will not be paginated if used."]
+    #[doc = ""]
     #[doc = " Query parameter `schemaId`: string."]
     pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.schema_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search for decision tables with a name that contains the given search string. Search is case insensitive and will match any table that contains this string in any part of the name. Cannot be combined with schema search. Search results will not be paginated if used."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filters results to only decision tables that have at least one version in Published status"]
+    #[doc = ""]
     #[doc = " Query parameter `withPublishedVersion`: boolean."]
     pub fn with_published_version(mut self, value: bool) -> Self {
         self.with_published_version = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Fields to expand in response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Decision table IDs to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1704,6 +2005,8 @@ impl GetBusinessrulesDecisiontablesSearch {
     }
 }
 static META_GET_BUSINESSRULES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchema", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}`: the `getBusinessrulesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas--schemaId->."]
@@ -1771,6 +2074,8 @@ impl GetBusinessrulesSchema {
     }
 }
 static META_GET_BUSINESSRULES_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemaVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/{schemaId}/versions/{schemaVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}/versions/{schemaVersion}`: the `getBusinessrulesSchemaVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas--schemaId--versions--schemaVersion->."]
@@ -1840,6 +2145,8 @@ impl GetBusinessrulesSchemaVersion {
     }
 }
 static META_GET_BUSINESSRULES_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemaVersions", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/{schemaId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List schema versions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}/versions`: the `getBusinessrulesSchemaVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas--schemaId--versions>."]
@@ -1894,16 +2201,22 @@ impl GetBusinessrulesSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of items per page (must be between 1 and 100)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -1948,6 +2261,8 @@ impl GetBusinessrulesSchemaVersions {
     }
 }
 static META_GET_BUSINESSRULES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemas", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of schemas."]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/schemas`: the `getBusinessrulesSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas>."]
@@ -2027,6 +2342,8 @@ impl GetBusinessrulesSchemas {
     }
 }
 static META_GET_BUSINESSRULES_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemasCoretype", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific named core type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/schemas/coretypes/{coreTypeName}`: the `getBusinessrulesSchemasCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas-coretypes--coreTypeName->."]
@@ -2094,6 +2411,8 @@ impl GetBusinessrulesSchemasCoretype {
     }
 }
 static META_GET_BUSINESSRULES_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getBusinessrulesSchemasCoretypes", &["Business Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/businessrules/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the core types from which all schemas are built."]
+#[doc = ""]
 #[doc = " `GET /api/v2/businessrules/schemas/coretypes`: the `getBusinessrulesSchemasCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-businessrules-schemas-coretypes>."]
@@ -2159,6 +2478,10 @@ impl GetBusinessrulesSchemasCoretypes {
     }
 }
 static META_PATCH_BUSINESSRULES_DECISIONTABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchBusinessrulesDecisiontable", &["Business Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/businessrules/decisiontables/{tableId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a decision table"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}`: the `patchBusinessrulesDecisiontable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-businessrules-decisiontables--tableId->."]
@@ -2228,6 +2551,10 @@ impl PatchBusinessrulesDecisiontable {
     }
 }
 static META_PATCH_BUSINESSRULES_DECISIONTABLE_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchBusinessrulesDecisiontableImport", &["Business Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update decision table row import job"]
+#[doc = ""]
+#[doc = " Cancels an in-progress import job by supplying a status of Cancelled. Cancellation is idempotent: cancelling a job that is already Cancelled returns 200 with the cancelled job. Cancelling a job that is still Uploading or Processing returns 200. A job that has already finished (Complete or Failed) can no longer be cancelled."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}/imports/{importJobId}`: the `patchBusinessrulesDecisiontableImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-businessrules-decisiontables--tableId--imports--importJobId->."]
@@ -2299,6 +2626,8 @@ impl PatchBusinessrulesDecisiontableImport {
     }
 }
 static META_PATCH_BUSINESSRULES_DECISIONTABLE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchBusinessrulesDecisiontableVersion", &["Business Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a decision table version"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}`: the `patchBusinessrulesDecisiontableVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-businessrules-decisiontables--tableId--versions--tableVersion->."]
@@ -2369,6 +2698,10 @@ impl PatchBusinessrulesDecisiontableVersion {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableExecute", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/execute", false, ::std::option::Option::None, false, false, true);
+#[doc = " Execute a published decision table"]
+#[doc = ""]
+#[doc = " Example request payload: {\"inputs\":{\"schemaPropertykey1\":\"inputValue1\",\"schemaPropertykey2\":\"inputValue2\"}}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/execute`: the `postBusinessrulesDecisiontableExecute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--execute>."]
@@ -2438,6 +2771,8 @@ impl PostBusinessrulesDecisiontableExecute {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableExports", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/exports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an export job for a decision table version"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/exports`: the `postBusinessrulesDecisiontableExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--exports>."]
@@ -2507,6 +2842,8 @@ impl PostBusinessrulesDecisiontableExports {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_IMPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableImports", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/imports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a decision table row import job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/imports`: the `postBusinessrulesDecisiontableImports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--imports>."]
@@ -2576,6 +2913,8 @@ impl PostBusinessrulesDecisiontableImports {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionCopy", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy a decision table version"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/copy`: the `postBusinessrulesDecisiontableVersionCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--copy>."]
@@ -2646,6 +2985,10 @@ impl PostBusinessrulesDecisiontableVersionCopy {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionExecute", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/execute", false, ::std::option::Option::None, false, false, true);
+#[doc = " Execute a decision table version"]
+#[doc = ""]
+#[doc = " Example request payload: {\"inputs\":{\"schemaPropertykey1\":\"inputValue1\",\"schemaPropertykey2\":\"inputValue2\"}}"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/execute`: the `postBusinessrulesDecisiontableVersionExecute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--execute>."]
@@ -2716,6 +3059,8 @@ impl PostBusinessrulesDecisiontableVersionExecute {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROLLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRollback", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rollback", false, ::std::option::Option::None, false, false, true);
+#[doc = " Re-publish a superseded decision table version as the current published version"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rollback`: the `postBusinessrulesDecisiontableVersionRollback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rollback>."]
@@ -2767,6 +3112,8 @@ impl PostBusinessrulesDecisiontableVersionRollback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body: ::std::option::Option::None }
     }
+    #[doc = " Rollback request"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::RollbackDecisionTableVersionRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -2793,6 +3140,10 @@ impl PostBusinessrulesDecisiontableVersionRollback {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRows", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a decision table row"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows`: the `postBusinessrulesDecisiontableVersionRows` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows>."]
@@ -2863,6 +3214,10 @@ impl PostBusinessrulesDecisiontableVersionRows {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsBulkAdd", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add decision table rows"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/add`: the `postBusinessrulesDecisiontableVersionRowsBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-bulk-add>."]
@@ -2933,6 +3288,10 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsBulkRemove", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk delete decision table rows"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/remove`: the `postBusinessrulesDecisiontableVersionRowsBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-bulk-remove>."]
@@ -3003,6 +3362,10 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsBulkUpdate", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update decision table rows"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/bulk/update`: the `postBusinessrulesDecisiontableVersionRowsBulkUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-bulk-update>."]
@@ -3073,6 +3436,8 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionRowsSearch", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Search for decision table rows"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/search`: the `postBusinessrulesDecisiontableVersionRowsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows-search>."]
@@ -3128,11 +3493,15 @@ impl PostBusinessrulesDecisiontableVersionRowsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::SearchDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " Page number of the entities to return. Defaults to 1."]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: string."]
     pub fn page_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_number = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100. Defaults to 25."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -3175,6 +3544,8 @@ impl PostBusinessrulesDecisiontableVersionRowsSearch {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionSnapshot", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a decision table version snapshot"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/snapshot`: the `postBusinessrulesDecisiontableVersionSnapshot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--snapshot>."]
@@ -3245,6 +3616,8 @@ impl PostBusinessrulesDecisiontableVersionSnapshot {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SYNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersionSync", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/sync", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Business Rules Schema to the latest version for a given decision table version"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/sync`: the `postBusinessrulesDecisiontableVersionSync` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--sync>."]
@@ -3313,6 +3686,8 @@ impl PostBusinessrulesDecisiontableVersionSync {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontableVersions", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables/{tableId}/versions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new decision table version. When sourceVersion is not provided, the draft is created from the published version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions`: the `postBusinessrulesDecisiontableVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables--tableId--versions>."]
@@ -3363,6 +3738,8 @@ impl PostBusinessrulesDecisiontableVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body: ::std::option::Option::None }
     }
+    #[doc = " Decision Table Version"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::CreateDecisionTableVersionRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -3389,6 +3766,10 @@ impl PostBusinessrulesDecisiontableVersions {
     }
 }
 static META_POST_BUSINESSRULES_DECISIONTABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesDecisiontables", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/decisiontables", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a decision table"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/decisiontables`: the `postBusinessrulesDecisiontables` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-decisiontables>."]
@@ -3456,6 +3837,8 @@ impl PostBusinessrulesDecisiontables {
     }
 }
 static META_POST_BUSINESSRULES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postBusinessrulesSchemas", &["Business Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/businessrules/schemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a schema"]
+#[doc = ""]
 #[doc = " `POST /api/v2/businessrules/schemas`: the `postBusinessrulesSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-businessrules-schemas>."]
@@ -3523,6 +3906,8 @@ impl PostBusinessrulesSchemas {
     }
 }
 static META_PUT_BUSINESSRULES_DECISIONTABLE_VERSION_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putBusinessrulesDecisiontableVersionPublish", &["Business Rules"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/publish", true, ::std::option::Option::None, false, false, true);
+#[doc = " Publish a decision table version"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/publish`: the `putBusinessrulesDecisiontableVersionPublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--publish>."]
@@ -3591,6 +3976,10 @@ impl PutBusinessrulesDecisiontableVersionPublish {
     }
 }
 static META_PUT_BUSINESSRULES_DECISIONTABLE_VERSION_ROW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putBusinessrulesDecisiontableVersionRow", &["Business Rules"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Full update a decision table row"]
+#[doc = ""]
+#[doc = " Required permissions depend on table content: if the table or row contains queue references, routing:queue:view is required in each queue's division. Future platform objects will require their associated permissions in the relevant divisions when the table or row contains references to them."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/businessrules/decisiontables/{tableId}/versions/{tableVersion}/rows/{rowId}`: the `putBusinessrulesDecisiontableVersionRow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-businessrules-decisiontables--tableId--versions--tableVersion--rows--rowId->."]
@@ -3663,6 +4052,8 @@ impl PutBusinessrulesDecisiontableVersionRow {
     }
 }
 static META_PUT_BUSINESSRULES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putBusinessrulesSchema", &["Business Rules"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/businessrules/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schema"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/businessrules/schemas/{schemaId}`: the `putBusinessrulesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-businessrules-schemas--schemaId->."]

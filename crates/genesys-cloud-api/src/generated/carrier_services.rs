@@ -16,16 +16,22 @@ impl CarrierServicesApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get location for the logged in user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/carrierservices/integrations/emergencylocations/me` (getCarrierservicesIntegrationsEmergencylocationsMe): see [`GetCarrierservicesIntegrationsEmergencylocationsMe`]."]
     pub fn get_carrierservices_integrations_emergencylocations_me(&self) -> GetCarrierservicesIntegrationsEmergencylocationsMe {
         GetCarrierservicesIntegrationsEmergencylocationsMe::new(self.executor.clone())
     }
+    #[doc = " Set current location for the logged in user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/carrierservices/integrations/emergencylocations/me` (postCarrierservicesIntegrationsEmergencylocationsMe): see [`PostCarrierservicesIntegrationsEmergencylocationsMe`]."]
     pub fn post_carrierservices_integrations_emergencylocations_me(&self) -> PostCarrierservicesIntegrationsEmergencylocationsMe {
         PostCarrierservicesIntegrationsEmergencylocationsMe::new(self.executor.clone())
     }
 }
 static META_GET_CARRIERSERVICES_INTEGRATIONS_EMERGENCYLOCATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCarrierservicesIntegrationsEmergencylocationsMe", &["Carrier Services"], ::genesys_cloud_core::http::Method::GET, "/api/v2/carrierservices/integrations/emergencylocations/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get location for the logged in user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/carrierservices/integrations/emergencylocations/me`: the `getCarrierservicesIntegrationsEmergencylocationsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-carrierservices-integrations-emergencylocations-me>."]
@@ -75,6 +81,8 @@ impl GetCarrierservicesIntegrationsEmergencylocationsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number: ::std::option::Option::None }
     }
+    #[doc = " Phone number in E164 format"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneNumber`: string, required (the call fails with a build error without it)."]
     pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number = ::std::option::Option::Some(value.into());
@@ -101,6 +109,8 @@ impl GetCarrierservicesIntegrationsEmergencylocationsMe {
     }
 }
 static META_POST_CARRIERSERVICES_INTEGRATIONS_EMERGENCYLOCATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCarrierservicesIntegrationsEmergencylocationsMe", &["Carrier Services"], ::genesys_cloud_core::http::Method::POST, "/api/v2/carrierservices/integrations/emergencylocations/me", false, ::std::option::Option::None, false, false, true);
+#[doc = " Set current location for the logged in user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/carrierservices/integrations/emergencylocations/me`: the `postCarrierservicesIntegrationsEmergencylocationsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-carrierservices-integrations-emergencylocations-me>."]

@@ -16,216 +16,466 @@ impl CaseManagementApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a Case."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/casemanagement/cases/{caseId}` (deleteCasemanagementCase): see [`DeleteCasemanagementCase`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
     pub fn delete_casemanagement_case(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCase {
         DeleteCasemanagementCase::new(self.executor.clone(), case_id.into())
     }
+    #[doc = " Delete my Comment."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/casemanagement/cases/{caseId}/comments/me/{commentId}` (deleteCasemanagementCaseCommentsMeCommentId): see [`DeleteCasemanagementCaseCommentsMeCommentId`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `comment_id`: Comment identifier."]
     pub fn delete_casemanagement_case_comments_me_comment_id(&self, case_id: impl ::std::convert::Into<::std::string::String>, comment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseCommentsMeCommentId {
         DeleteCasemanagementCaseCommentsMeCommentId::new(self.executor.clone(), case_id.into(), comment_id.into())
     }
+    #[doc = " Delete a Caseplan."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}` (deleteCasemanagementCaseplan): see [`DeleteCasemanagementCaseplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
     pub fn delete_casemanagement_caseplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseplan {
         DeleteCasemanagementCaseplan::new(self.executor.clone(), caseplan_id.into())
     }
+    #[doc = " Remove a data schema from a draft Caseplan."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}` (deleteCasemanagementCaseplanDataschema): see [`DeleteCasemanagementCaseplanDataschema`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `schema_key_name`: Schema key (for example \"default\")."]
     pub fn delete_casemanagement_caseplan_dataschema(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, schema_key_name: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseplanDataschema {
         DeleteCasemanagementCaseplanDataschema::new(self.executor.clone(), caseplan_id.into(), schema_key_name.into())
     }
+    #[doc = " Delete a Stageplan from a draft Caseplan."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}` (deleteCasemanagementCaseplanStageplan): see [`DeleteCasemanagementCaseplanStageplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `stageplan_id`: Stageplan identifier."]
     pub fn delete_casemanagement_caseplan_stageplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseplanStageplan {
         DeleteCasemanagementCaseplanStageplan::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into())
     }
+    #[doc = " Get a Case."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}` (getCasemanagementCase): see [`GetCasemanagementCase`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
     pub fn get_casemanagement_case(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCase {
         GetCasemanagementCase::new(self.executor.clone(), case_id.into())
     }
+    #[doc = " Get a Case Association."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/associations/{associationId}` (getCasemanagementCaseAssociation): see [`GetCasemanagementCaseAssociation`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `association_id`: Case association identifier."]
     pub fn get_casemanagement_case_association(&self, case_id: impl ::std::convert::Into<::std::string::String>, association_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseAssociation {
         GetCasemanagementCaseAssociation::new(self.executor.clone(), case_id.into(), association_id.into())
     }
+    #[doc = " Get a list of Case associations for the Case."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/associations` (getCasemanagementCaseAssociations): see [`GetCasemanagementCaseAssociations`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
     pub fn get_casemanagement_case_associations(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseAssociations {
         GetCasemanagementCaseAssociations::new(self.executor.clone(), case_id.into())
     }
+    #[doc = " Get a Comment."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/comments/{commentId}` (getCasemanagementCaseComment): see [`GetCasemanagementCaseComment`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `comment_id`: Comment identifier."]
     pub fn get_casemanagement_case_comment(&self, case_id: impl ::std::convert::Into<::std::string::String>, comment_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseComment {
         GetCasemanagementCaseComment::new(self.executor.clone(), case_id.into(), comment_id.into())
     }
+    #[doc = " Get comments for a Case."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/comments` (getCasemanagementCaseComments): see [`GetCasemanagementCaseComments`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
     pub fn get_casemanagement_case_comments(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseComments {
         GetCasemanagementCaseComments::new(self.executor.clone(), case_id.into())
     }
+    #[doc = " Get a Stage."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}` (getCasemanagementCaseStage): see [`GetCasemanagementCaseStage`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `stage_id`: Stage identifier."]
     pub fn get_casemanagement_case_stage(&self, case_id: impl ::std::convert::Into<::std::string::String>, stage_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStage {
         GetCasemanagementCaseStage::new(self.executor.clone(), case_id.into(), stage_id.into())
     }
+    #[doc = " Get a Step."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps/{stepId}` (getCasemanagementCaseStageStep): see [`GetCasemanagementCaseStageStep`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `stage_id`: Stage identifier."]
+    #[doc = " - `step_id`: Step identifier."]
     pub fn get_casemanagement_case_stage_step(&self, case_id: impl ::std::convert::Into<::std::string::String>, stage_id: impl ::std::convert::Into<::std::string::String>, step_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStageStep {
         GetCasemanagementCaseStageStep::new(self.executor.clone(), case_id.into(), stage_id.into(), step_id.into())
     }
+    #[doc = " Get a list of Steps."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps` (getCasemanagementCaseStageSteps): see [`GetCasemanagementCaseStageSteps`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `stage_id`: Stage identifier."]
     pub fn get_casemanagement_case_stage_steps(&self, case_id: impl ::std::convert::Into<::std::string::String>, stage_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStageSteps {
         GetCasemanagementCaseStageSteps::new(self.executor.clone(), case_id.into(), stage_id.into())
     }
+    #[doc = " Get a list of Stages."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages` (getCasemanagementCaseStages): see [`GetCasemanagementCaseStages`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
     pub fn get_casemanagement_case_stages(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStages {
         GetCasemanagementCaseStages::new(self.executor.clone(), case_id.into())
     }
+    #[doc = " Get a Terminate Job for a Case."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/terminate/jobs/{jobId}` (getCasemanagementCaseTerminateJob): see [`GetCasemanagementCaseTerminateJob`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `job_id`: Terminate Job identifier."]
     pub fn get_casemanagement_case_terminate_job(&self, case_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseTerminateJob {
         GetCasemanagementCaseTerminateJob::new(self.executor.clone(), case_id.into(), job_id.into())
     }
+    #[doc = " Get a Caseplan."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}` (getCasemanagementCaseplan): see [`GetCasemanagementCaseplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
     pub fn get_casemanagement_caseplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplan {
         GetCasemanagementCaseplan::new(self.executor.clone(), caseplan_id.into())
     }
+    #[doc = " Get a Caseplan version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}` (getCasemanagementCaseplanVersion): see [`GetCasemanagementCaseplanVersion`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `version_id`: Caseplan version identifier."]
     pub fn get_casemanagement_caseplan_version(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersion {
         GetCasemanagementCaseplanVersion::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
+    #[doc = " Get the data schemas for a Caseplan version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/dataschemas` (getCasemanagementCaseplanVersionDataschemas): see [`GetCasemanagementCaseplanVersionDataschemas`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `version_id`: Caseplan version identifier."]
     pub fn get_casemanagement_caseplan_version_dataschemas(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionDataschemas {
         GetCasemanagementCaseplanVersionDataschemas::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
+    #[doc = " Get the intake settings for a Caseplan version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/intakesettings` (getCasemanagementCaseplanVersionIntakesettings): see [`GetCasemanagementCaseplanVersionIntakesettings`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `version_id`: Caseplan version identifier."]
     pub fn get_casemanagement_caseplan_version_intakesettings(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionIntakesettings {
         GetCasemanagementCaseplanVersionIntakesettings::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
+    #[doc = " Get a Stageplan."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}` (getCasemanagementCaseplanVersionStageplan): see [`GetCasemanagementCaseplanVersionStageplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `version_id`: Caseplan version identifier."]
+    #[doc = " - `stageplan_id`: Stageplan identifier."]
     pub fn get_casemanagement_caseplan_version_stageplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplan {
         GetCasemanagementCaseplanVersionStageplan::new(self.executor.clone(), caseplan_id.into(), version_id.into(), stageplan_id.into())
     }
+    #[doc = " Get a Stepplan."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans/{stepplanId}` (getCasemanagementCaseplanVersionStageplanStepplan): see [`GetCasemanagementCaseplanVersionStageplanStepplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `version_id`: Caseplan version identifier."]
+    #[doc = " - `stageplan_id`: Stageplan identifier."]
+    #[doc = " - `stepplan_id`: Stepplan identifier."]
     pub fn get_casemanagement_caseplan_version_stageplan_stepplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, stepplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplanStepplan {
         GetCasemanagementCaseplanVersionStageplanStepplan::new(self.executor.clone(), caseplan_id.into(), version_id.into(), stageplan_id.into(), stepplan_id.into())
     }
+    #[doc = " Get a list of Stepplans."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans` (getCasemanagementCaseplanVersionStageplanStepplans): see [`GetCasemanagementCaseplanVersionStageplanStepplans`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `version_id`: Caseplan version identifier."]
+    #[doc = " - `stageplan_id`: Stageplan identifier."]
     pub fn get_casemanagement_caseplan_version_stageplan_stepplans(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplanStepplans {
         GetCasemanagementCaseplanVersionStageplanStepplans::new(self.executor.clone(), caseplan_id.into(), version_id.into(), stageplan_id.into())
     }
+    #[doc = " Get a list of Stageplans."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans` (getCasemanagementCaseplanVersionStageplans): see [`GetCasemanagementCaseplanVersionStageplans`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `version_id`: Caseplan version identifier."]
     pub fn get_casemanagement_caseplan_version_stageplans(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplans {
         GetCasemanagementCaseplanVersionStageplans::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
+    #[doc = " Get a list of Caseplans."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans` (getCasemanagementCaseplans): see [`GetCasemanagementCaseplans`]."]
     pub fn get_casemanagement_caseplans(&self) -> GetCasemanagementCaseplans {
         GetCasemanagementCaseplans::new(self.executor.clone())
     }
+    #[doc = " Get a list of Cases for an External Contact."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/externalcontacts/{externalContactId}` (getCasemanagementCasesExternalcontact): see [`GetCasemanagementCasesExternalcontact`]."]
+    #[doc = ""]
+    #[doc = " - `external_contact_id`: External contact identifier."]
     pub fn get_casemanagement_cases_externalcontact(&self, external_contact_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesExternalcontact {
         GetCasemanagementCasesExternalcontact::new(self.executor.clone(), external_contact_id.into())
     }
+    #[doc = " Get a case query job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}` (getCasemanagementCasesQueryJob): see [`GetCasemanagementCasesQueryJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_casemanagement_cases_query_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesQueryJob {
         GetCasemanagementCasesQueryJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get results for a case query job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}/results` (getCasemanagementCasesQueryJobResults): see [`GetCasemanagementCasesQueryJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_casemanagement_cases_query_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesQueryJobResults {
         GetCasemanagementCasesQueryJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a Case by reference."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/cases/references/{referenceId}` (getCasemanagementCasesReference): see [`GetCasemanagementCasesReference`]."]
+    #[doc = ""]
+    #[doc = " - `reference_id`: Case reference."]
     pub fn get_casemanagement_cases_reference(&self, reference_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesReference {
         GetCasemanagementCasesReference::new(self.executor.clone(), reference_id.into())
     }
+    #[doc = " Update the due date of a Case."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/datedue` (patchCasemanagementCaseDatedue): see [`PatchCasemanagementCaseDatedue`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: Due date update."]
     pub fn patch_casemanagement_case_datedue(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseDateDueUpdate) -> PatchCasemanagementCaseDatedue {
         PatchCasemanagementCaseDatedue::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Update the description of a Case."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/description` (patchCasemanagementCaseDescription): see [`PatchCasemanagementCaseDescription`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: Description update."]
     pub fn patch_casemanagement_case_description(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseDescriptionUpdate) -> PatchCasemanagementCaseDescription {
         PatchCasemanagementCaseDescription::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Update the external identifier of a Case."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/externalid` (patchCasemanagementCaseExternalid): see [`PatchCasemanagementCaseExternalid`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: External identifier update."]
     pub fn patch_casemanagement_case_externalid(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseExternalIdUpdate) -> PatchCasemanagementCaseExternalid {
         PatchCasemanagementCaseExternalid::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Update the ownerId of a Case"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/owner` (patchCasemanagementCaseOwner): see [`PatchCasemanagementCaseOwner`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: OwnerId"]
     pub fn patch_casemanagement_case_owner(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseOwnerUpdate) -> PatchCasemanagementCaseOwner {
         PatchCasemanagementCaseOwner::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Update priority of a Case."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/priority` (patchCasemanagementCasePriority): see [`PatchCasemanagementCasePriority`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: Priority update."]
     pub fn patch_casemanagement_case_priority(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CasePriorityUpdate) -> PatchCasemanagementCasePriority {
         PatchCasemanagementCasePriority::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Update summary of a Case."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/summary` (patchCasemanagementCaseSummary): see [`PatchCasemanagementCaseSummary`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: Summary update."]
     pub fn patch_casemanagement_case_summary(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseSummaryUpdate) -> PatchCasemanagementCaseSummary {
         PatchCasemanagementCaseSummary::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Update the attributes of a Caseplan."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}` (patchCasemanagementCaseplan): see [`PatchCasemanagementCaseplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `body`: Caseplan update."]
     pub fn patch_casemanagement_caseplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseplanUpdate) -> PatchCasemanagementCaseplan {
         PatchCasemanagementCaseplan::new(self.executor.clone(), caseplan_id.into(), body)
     }
+    #[doc = " Update the attributes of a Stageplan."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}` (patchCasemanagementCaseplanStageplan): see [`PatchCasemanagementCaseplanStageplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `stageplan_id`: Stageplan identifier."]
+    #[doc = " - `body`: Stageplan update."]
     pub fn patch_casemanagement_caseplan_stageplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StageplanUpdate) -> PatchCasemanagementCaseplanStageplan {
         PatchCasemanagementCaseplanStageplan::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into(), body)
     }
+    #[doc = " Update the attributes of a Stepplan."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/stepplans/{stepplanId}` (patchCasemanagementCaseplanStageplanStepplan): see [`PatchCasemanagementCaseplanStageplanStepplan`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `stageplan_id`: Stageplan identifier."]
+    #[doc = " - `stepplan_id`: Stepplan identifier."]
+    #[doc = " - `body`: Stepplan update."]
     pub fn patch_casemanagement_caseplan_stageplan_stepplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, stepplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StepplanUpdate) -> PatchCasemanagementCaseplanStageplanStepplan {
         PatchCasemanagementCaseplanStageplanStepplan::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into(), stepplan_id.into(), body)
     }
+    #[doc = " Create a Case association."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/associations` (postCasemanagementCaseAssociations): see [`PostCasemanagementCaseAssociations`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: Case association create request."]
     pub fn post_casemanagement_case_associations(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseAssociationCreate) -> PostCasemanagementCaseAssociations {
         PostCasemanagementCaseAssociations::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Add a comment to a Case."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/comments` (postCasemanagementCaseComments): see [`PostCasemanagementCaseComments`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
+    #[doc = " - `body`: Comment create request."]
     pub fn post_casemanagement_case_comments(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CommentCreate) -> PostCasemanagementCaseComments {
         PostCasemanagementCaseComments::new(self.executor.clone(), case_id.into(), body)
     }
+    #[doc = " Create a Terminate Job for a Case."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/terminate/jobs` (postCasemanagementCaseTerminateJobs): see [`PostCasemanagementCaseTerminateJobs`]."]
+    #[doc = ""]
+    #[doc = " - `case_id`: Case identifier."]
     pub fn post_casemanagement_case_terminate_jobs(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> PostCasemanagementCaseTerminateJobs {
         PostCasemanagementCaseTerminateJobs::new(self.executor.clone(), case_id.into())
     }
+    #[doc = " Add a data schema to a draft Caseplan."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas` (postCasemanagementCaseplanDataschemas): see [`PostCasemanagementCaseplanDataschemas`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `body`: Data schema reference."]
     pub fn post_casemanagement_caseplan_dataschemas(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseplanDataSchemaRequest) -> PostCasemanagementCaseplanDataschemas {
         PostCasemanagementCaseplanDataschemas::new(self.executor.clone(), caseplan_id.into(), body)
     }
+    #[doc = " Publish Caseplan."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/publish` (postCasemanagementCaseplanPublish): see [`PostCasemanagementCaseplanPublish`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
     pub fn post_casemanagement_caseplan_publish(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> PostCasemanagementCaseplanPublish {
         PostCasemanagementCaseplanPublish::new(self.executor.clone(), caseplan_id.into())
     }
+    #[doc = " Reposition a Stageplan within a draft Caseplan."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/reposition` (postCasemanagementCaseplanStageplanReposition): see [`PostCasemanagementCaseplanStageplanReposition`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `stageplan_id`: Stageplan identifier."]
+    #[doc = " - `body`: Stageplan reposition request."]
     pub fn post_casemanagement_caseplan_stageplan_reposition(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StageplanReposition) -> PostCasemanagementCaseplanStageplanReposition {
         PostCasemanagementCaseplanStageplanReposition::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into(), body)
     }
+    #[doc = " Create a Stageplan on a draft Caseplan."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/stageplans` (postCasemanagementCaseplanStageplans): see [`PostCasemanagementCaseplanStageplans`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `body`: Stageplan create request."]
     pub fn post_casemanagement_caseplan_stageplans(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StageplanCreate) -> PostCasemanagementCaseplanStageplans {
         PostCasemanagementCaseplanStageplans::new(self.executor.clone(), caseplan_id.into(), body)
     }
+    #[doc = " Create Caseplan version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/versions` (postCasemanagementCaseplanVersions): see [`PostCasemanagementCaseplanVersions`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
     pub fn post_casemanagement_caseplan_versions(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> PostCasemanagementCaseplanVersions {
         PostCasemanagementCaseplanVersions::new(self.executor.clone(), caseplan_id.into())
     }
+    #[doc = " Create a Caseplan."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/caseplans` (postCasemanagementCaseplans): see [`PostCasemanagementCaseplans`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Caseplan create request."]
     pub fn post_casemanagement_caseplans(&self, body: ::models::CaseplanCreate) -> PostCasemanagementCaseplans {
         PostCasemanagementCaseplans::new(self.executor.clone(), body)
     }
+    #[doc = " Query for Caseplans."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/caseplans/query` (postCasemanagementCaseplansQuery): see [`PostCasemanagementCaseplansQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Caseplan query request."]
     pub fn post_casemanagement_caseplans_query(&self, body: ::models::CaseplanQueryRequest) -> PostCasemanagementCaseplansQuery {
         PostCasemanagementCaseplansQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Case."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/cases` (postCasemanagementCases): see [`PostCasemanagementCases`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Case create request."]
     pub fn post_casemanagement_cases(&self, body: ::models::CaseCreate) -> PostCasemanagementCases {
         PostCasemanagementCases::new(self.executor.clone(), body)
     }
+    #[doc = " Query for Case associations by interaction."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/cases/associations/query` (postCasemanagementCasesAssociationsQuery): see [`PostCasemanagementCasesAssociationsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Case association query request."]
     pub fn post_casemanagement_cases_associations_query(&self, body: ::models::CaseAssociationQuery) -> PostCasemanagementCasesAssociationsQuery {
         PostCasemanagementCasesAssociationsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Case query job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/casemanagement/cases/query/jobs` (postCasemanagementCasesQueryJobs): see [`PostCasemanagementCasesQueryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Case query job create request."]
     pub fn post_casemanagement_cases_query_jobs(&self, body: ::models::CaseQueryJobCreate) -> PostCasemanagementCasesQueryJobs {
         PostCasemanagementCasesQueryJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Update a data schema on a draft Caseplan."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}` (putCasemanagementCaseplanDataschema): see [`PutCasemanagementCaseplanDataschema`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `schema_key_name`: Schema key (for example \"default\")."]
+    #[doc = " - `body`: Data schema reference."]
     pub fn put_casemanagement_caseplan_dataschema(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, schema_key_name: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseplanDataSchemaRequest) -> PutCasemanagementCaseplanDataschema {
         PutCasemanagementCaseplanDataschema::new(self.executor.clone(), caseplan_id.into(), schema_key_name.into(), body)
     }
+    #[doc = " Update the intake settings for a Caseplan."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/casemanagement/caseplans/{caseplanId}/intakesettings` (putCasemanagementCaseplanIntakesettings): see [`PutCasemanagementCaseplanIntakesettings`]."]
+    #[doc = ""]
+    #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[doc = " - `body`: Intake settings update."]
     pub fn put_casemanagement_caseplan_intakesettings(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IntakeSettingsUpdate) -> PutCasemanagementCaseplanIntakesettings {
         PutCasemanagementCaseplanIntakesettings::new(self.executor.clone(), caseplan_id.into(), body)
     }
 }
 static META_DELETE_CASEMANAGEMENT_CASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCase", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/cases/{caseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Case."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/casemanagement/cases/{caseId}`: the `deleteCasemanagementCase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-cases--caseId->."]
@@ -293,6 +543,8 @@ impl DeleteCasemanagementCase {
     }
 }
 static META_DELETE_CASEMANAGEMENT_CASE_COMMENTS_ME_COMMENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseCommentsMeCommentId", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/cases/{caseId}/comments/me/{commentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete my Comment."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/casemanagement/cases/{caseId}/comments/me/{commentId}`: the `deleteCasemanagementCaseCommentsMeCommentId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-cases--caseId--comments-me--commentId->."]
@@ -362,6 +614,8 @@ impl DeleteCasemanagementCaseCommentsMeCommentId {
     }
 }
 static META_DELETE_CASEMANAGEMENT_CASEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseplan", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/caseplans/{caseplanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Caseplan."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}`: the `deleteCasemanagementCaseplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-caseplans--caseplanId->."]
@@ -429,6 +683,8 @@ impl DeleteCasemanagementCaseplan {
     }
 }
 static META_DELETE_CASEMANAGEMENT_CASEPLAN_DATASCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseplanDataschema", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a data schema from a draft Caseplan."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}`: the `deleteCasemanagementCaseplanDataschema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-caseplans--caseplanId--dataschemas--schemaKeyName->."]
@@ -498,6 +754,8 @@ impl DeleteCasemanagementCaseplanDataschema {
     }
 }
 static META_DELETE_CASEMANAGEMENT_CASEPLAN_STAGEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCasemanagementCaseplanStageplan", &["Case Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete a Stageplan from a draft Caseplan."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}`: the `deleteCasemanagementCaseplanStageplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId->."]
@@ -569,6 +827,8 @@ impl DeleteCasemanagementCaseplanStageplan {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCase", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Case."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}`: the `getCasemanagementCase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId->."]
@@ -619,6 +879,8 @@ impl GetCasemanagementCase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, expands: ::std::option::Option::None }
     }
+    #[doc = " Attributes to expand. Comma-separated if more than one."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -645,6 +907,8 @@ impl GetCasemanagementCase {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_ASSOCIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseAssociation", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/associations/{associationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Case Association."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/associations/{associationId}`: the `getCasemanagementCaseAssociation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--associations--associationId->."]
@@ -714,6 +978,8 @@ impl GetCasemanagementCaseAssociation {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_ASSOCIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseAssociations", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/associations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of Case associations for the Case."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/associations`: the `getCasemanagementCaseAssociations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--associations>."]
@@ -768,16 +1034,22 @@ impl GetCasemanagementCaseAssociations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -822,6 +1094,8 @@ impl GetCasemanagementCaseAssociations {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_COMMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseComment", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/comments/{commentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Comment."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/comments/{commentId}`: the `getCasemanagementCaseComment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--comments--commentId->."]
@@ -891,6 +1165,8 @@ impl GetCasemanagementCaseComment {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_COMMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseComments", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/comments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get comments for a Case."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/comments`: the `getCasemanagementCaseComments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--comments>."]
@@ -945,16 +1221,22 @@ impl GetCasemanagementCaseComments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Cursor pointing to the end of the previously returned page of comments."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of comments to return. Maximum is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -999,6 +1281,8 @@ impl GetCasemanagementCaseComments {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_STAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStage", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages/{stageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Stage."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}`: the `getCasemanagementCaseStage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages--stageId->."]
@@ -1068,6 +1352,8 @@ impl GetCasemanagementCaseStage {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_STAGE_STEP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStageStep", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps/{stepId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Step."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps/{stepId}`: the `getCasemanagementCaseStageStep` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages--stageId--steps--stepId->."]
@@ -1139,6 +1425,8 @@ impl GetCasemanagementCaseStageStep {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_STAGE_STEPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStageSteps", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of Steps."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages/{stageId}/steps`: the `getCasemanagementCaseStageSteps` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages--stageId--steps>."]
@@ -1194,16 +1482,22 @@ impl GetCasemanagementCaseStageSteps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -1249,6 +1543,8 @@ impl GetCasemanagementCaseStageSteps {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_STAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseStages", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/stages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of Stages."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages`: the `getCasemanagementCaseStages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--stages>."]
@@ -1303,16 +1599,22 @@ impl GetCasemanagementCaseStages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -1357,6 +1659,8 @@ impl GetCasemanagementCaseStages {
     }
 }
 static META_GET_CASEMANAGEMENT_CASE_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseTerminateJob", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/{caseId}/terminate/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Terminate Job for a Case."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/terminate/jobs/{jobId}`: the `getCasemanagementCaseTerminateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases--caseId--terminate-jobs--jobId->."]
@@ -1426,6 +1730,8 @@ impl GetCasemanagementCaseTerminateJob {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplan", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Caseplan."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}`: the `getCasemanagementCaseplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId->."]
@@ -1493,6 +1799,8 @@ impl GetCasemanagementCaseplan {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersion", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Caseplan version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}`: the `getCasemanagementCaseplanVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId->."]
@@ -1562,6 +1870,8 @@ impl GetCasemanagementCaseplanVersion {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_DATASCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionDataschemas", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/dataschemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the data schemas for a Caseplan version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/dataschemas`: the `getCasemanagementCaseplanVersionDataschemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--dataschemas>."]
@@ -1631,6 +1941,8 @@ impl GetCasemanagementCaseplanVersionDataschemas {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_INTAKESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionIntakesettings", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/intakesettings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the intake settings for a Caseplan version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/intakesettings`: the `getCasemanagementCaseplanVersionIntakesettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--intakesettings>."]
@@ -1700,6 +2012,8 @@ impl GetCasemanagementCaseplanVersionIntakesettings {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplan", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Stageplan."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}`: the `getCasemanagementCaseplanVersionStageplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans--stageplanId->."]
@@ -1752,6 +2066,8 @@ impl GetCasemanagementCaseplanVersionStageplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, expands: ::std::option::Option::None }
     }
+    #[doc = " Fields to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1780,6 +2096,8 @@ impl GetCasemanagementCaseplanVersionStageplan {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN_STEPPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplanStepplan", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans/{stepplanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Stepplan."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans/{stepplanId}`: the `getCasemanagementCaseplanVersionStageplanStepplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans--stageplanId--stepplans--stepplanId->."]
@@ -1833,6 +2151,8 @@ impl GetCasemanagementCaseplanVersionStageplanStepplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String, stepplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, stepplan_id, expands: ::std::option::Option::None }
     }
+    #[doc = " Fields to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1862,6 +2182,8 @@ impl GetCasemanagementCaseplanVersionStageplanStepplan {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN_STEPPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplanStepplans", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of Stepplans."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans/{stageplanId}/stepplans`: the `getCasemanagementCaseplanVersionStageplanStepplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans--stageplanId--stepplans>."]
@@ -1919,21 +2241,29 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1983,6 +2313,8 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplanVersionStageplans", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of Stageplans."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}/versions/{versionId}/stageplans`: the `getCasemanagementCaseplanVersionStageplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans--caseplanId--versions--versionId--stageplans>."]
@@ -2039,21 +2371,29 @@ impl GetCasemanagementCaseplanVersionStageplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2102,6 +2442,8 @@ impl GetCasemanagementCaseplanVersionStageplans {
     }
 }
 static META_GET_CASEMANAGEMENT_CASEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCaseplans", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/caseplans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of Caseplans."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/caseplans`: the `getCasemanagementCaseplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-caseplans>."]
@@ -2156,21 +2498,29 @@ impl GetCasemanagementCaseplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, customer_intent_id: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
+    #[doc = " Cursor that points to the end of the previously returned set of Caseplans."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of Caseplans to return. Maximum is 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by customer intent."]
+    #[doc = ""]
     #[doc = " Query parameter `customerIntentId`: string."]
     pub fn customer_intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.customer_intent_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by divisions."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
@@ -2217,6 +2567,8 @@ impl GetCasemanagementCaseplans {
     }
 }
 static META_GET_CASEMANAGEMENT_CASES_EXTERNALCONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesExternalcontact", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/externalcontacts/{externalContactId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of Cases for an External Contact."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/externalcontacts/{externalContactId}`: the `getCasemanagementCasesExternalcontact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-externalcontacts--externalContactId->."]
@@ -2272,21 +2624,29 @@ impl GetCasemanagementCasesExternalcontact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, expands: ::std::option::Option::None }
     }
+    #[doc = " Cursor pointing to the end of the previously returned page of Cases."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of Cases to return (maximum 200)."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by divisions."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2334,6 +2694,8 @@ impl GetCasemanagementCasesExternalcontact {
     }
 }
 static META_GET_CASEMANAGEMENT_CASES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesQueryJob", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a case query job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}`: the `getCasemanagementCasesQueryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-query-jobs--jobId->."]
@@ -2401,6 +2763,8 @@ impl GetCasemanagementCasesQueryJob {
     }
 }
 static META_GET_CASEMANAGEMENT_CASES_QUERY_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesQueryJobResults", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/query/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get results for a case query job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}/results`: the `getCasemanagementCasesQueryJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-query-jobs--jobId--results>."]
@@ -2468,6 +2832,8 @@ impl GetCasemanagementCasesQueryJobResults {
     }
 }
 static META_GET_CASEMANAGEMENT_CASES_REFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCasemanagementCasesReference", &["Case Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/casemanagement/cases/references/{referenceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Case by reference."]
+#[doc = ""]
 #[doc = " `GET /api/v2/casemanagement/cases/references/{referenceId}`: the `getCasemanagementCasesReference` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-casemanagement-cases-references--referenceId->."]
@@ -2518,6 +2884,8 @@ impl GetCasemanagementCasesReference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, reference_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), reference_id, expands: ::std::option::Option::None }
     }
+    #[doc = " Attributes to expand. Comma-separated if more than one."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2544,6 +2912,8 @@ impl GetCasemanagementCasesReference {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASE_DATEDUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseDatedue", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/datedue", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the due date of a Case."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/datedue`: the `patchCasemanagementCaseDatedue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--datedue>."]
@@ -2613,6 +2983,8 @@ impl PatchCasemanagementCaseDatedue {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASE_DESCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseDescription", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/description", false, ::std::option::Option::None, false, true, true);
+#[doc = " Update the description of a Case."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/description`: the `patchCasemanagementCaseDescription` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--description>."]
@@ -2684,6 +3056,8 @@ impl PatchCasemanagementCaseDescription {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASE_EXTERNALID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseExternalid", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/externalid", false, ::std::option::Option::None, false, true, true);
+#[doc = " Update the external identifier of a Case."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/externalid`: the `patchCasemanagementCaseExternalid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--externalid>."]
@@ -2755,6 +3129,8 @@ impl PatchCasemanagementCaseExternalid {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASE_OWNER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseOwner", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/owner", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the ownerId of a Case"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/owner`: the `patchCasemanagementCaseOwner` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--owner>."]
@@ -2824,6 +3200,8 @@ impl PatchCasemanagementCaseOwner {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASE_PRIORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCasePriority", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/priority", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update priority of a Case."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/priority`: the `patchCasemanagementCasePriority` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--priority>."]
@@ -2893,6 +3271,8 @@ impl PatchCasemanagementCasePriority {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASE_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseSummary", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/cases/{caseId}/summary", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update summary of a Case."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/cases/{caseId}/summary`: the `patchCasemanagementCaseSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-cases--caseId--summary>."]
@@ -2962,6 +3342,8 @@ impl PatchCasemanagementCaseSummary {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseplan", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/caseplans/{caseplanId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a Caseplan."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}`: the `patchCasemanagementCaseplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-caseplans--caseplanId->."]
@@ -3031,6 +3413,8 @@ impl PatchCasemanagementCaseplan {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASEPLAN_STAGEPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseplanStageplan", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a Stageplan."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}`: the `patchCasemanagementCaseplanStageplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId->."]
@@ -3102,6 +3486,8 @@ impl PatchCasemanagementCaseplanStageplan {
     }
 }
 static META_PATCH_CASEMANAGEMENT_CASEPLAN_STAGEPLAN_STEPPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCasemanagementCaseplanStageplanStepplan", &["Case Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/stepplans/{stepplanId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a Stepplan."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/stepplans/{stepplanId}`: the `patchCasemanagementCaseplanStageplanStepplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId--stepplans--stepplanId->."]
@@ -3175,6 +3561,8 @@ impl PatchCasemanagementCaseplanStageplanStepplan {
     }
 }
 static META_POST_CASEMANAGEMENT_CASE_ASSOCIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseAssociations", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/{caseId}/associations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Case association."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/associations`: the `postCasemanagementCaseAssociations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases--caseId--associations>."]
@@ -3244,6 +3632,8 @@ impl PostCasemanagementCaseAssociations {
     }
 }
 static META_POST_CASEMANAGEMENT_CASE_COMMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseComments", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/{caseId}/comments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a comment to a Case."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/comments`: the `postCasemanagementCaseComments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases--caseId--comments>."]
@@ -3313,6 +3703,8 @@ impl PostCasemanagementCaseComments {
     }
 }
 static META_POST_CASEMANAGEMENT_CASE_TERMINATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseTerminateJobs", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/{caseId}/terminate/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Terminate Job for a Case."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/terminate/jobs`: the `postCasemanagementCaseTerminateJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases--caseId--terminate-jobs>."]
@@ -3380,6 +3772,8 @@ impl PostCasemanagementCaseTerminateJobs {
     }
 }
 static META_POST_CASEMANAGEMENT_CASEPLAN_DATASCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanDataschemas", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/dataschemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a data schema to a draft Caseplan."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas`: the `postCasemanagementCaseplanDataschemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--dataschemas>."]
@@ -3449,6 +3843,8 @@ impl PostCasemanagementCaseplanDataschemas {
     }
 }
 static META_POST_CASEMANAGEMENT_CASEPLAN_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanPublish", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/publish", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish Caseplan."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/publish`: the `postCasemanagementCaseplanPublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--publish>."]
@@ -3516,6 +3912,8 @@ impl PostCasemanagementCaseplanPublish {
     }
 }
 static META_POST_CASEMANAGEMENT_CASEPLAN_STAGEPLAN_REPOSITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanStageplanReposition", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/reposition", false, ::std::option::Option::None, false, true, true);
+#[doc = " Reposition a Stageplan within a draft Caseplan."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/stageplans/{stageplanId}/reposition`: the `postCasemanagementCaseplanStageplanReposition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--stageplans--stageplanId--reposition>."]
@@ -3589,6 +3987,8 @@ impl PostCasemanagementCaseplanStageplanReposition {
     }
 }
 static META_POST_CASEMANAGEMENT_CASEPLAN_STAGEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanStageplans", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/stageplans", false, ::std::option::Option::None, false, true, true);
+#[doc = " Create a Stageplan on a draft Caseplan."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/stageplans`: the `postCasemanagementCaseplanStageplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--stageplans>."]
@@ -3660,6 +4060,8 @@ impl PostCasemanagementCaseplanStageplans {
     }
 }
 static META_POST_CASEMANAGEMENT_CASEPLAN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplanVersions", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/{caseplanId}/versions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Caseplan version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/versions`: the `postCasemanagementCaseplanVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans--caseplanId--versions>."]
@@ -3727,6 +4129,8 @@ impl PostCasemanagementCaseplanVersions {
     }
 }
 static META_POST_CASEMANAGEMENT_CASEPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplans", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Caseplan."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/caseplans`: the `postCasemanagementCaseplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans>."]
@@ -3794,6 +4198,10 @@ impl PostCasemanagementCaseplans {
     }
 }
 static META_POST_CASEMANAGEMENT_CASEPLANS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCaseplansQuery", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/caseplans/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for Caseplans."]
+#[doc = ""]
+#[doc = " This endpoint supports two filtering modes. The recommended approach uses 'filters' (generic filter model) and 'attributes' (field projection). During the migration period, the legacy fields 'name', 'nameSearchType', and 'divisionIds' remain available as an alternative."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/caseplans/query`: the `postCasemanagementCaseplansQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-caseplans-query>."]
@@ -3875,6 +4283,8 @@ impl PostCasemanagementCaseplansQuery {
     }
 }
 static META_POST_CASEMANAGEMENT_CASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCases", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Case."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/cases`: the `postCasemanagementCases` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases>."]
@@ -3942,6 +4352,8 @@ impl PostCasemanagementCases {
     }
 }
 static META_POST_CASEMANAGEMENT_CASES_ASSOCIATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCasesAssociationsQuery", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/associations/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for Case associations by interaction."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/cases/associations/query`: the `postCasemanagementCasesAssociationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases-associations-query>."]
@@ -4023,6 +4435,8 @@ impl PostCasemanagementCasesAssociationsQuery {
     }
 }
 static META_POST_CASEMANAGEMENT_CASES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCasemanagementCasesQueryJobs", &["Case Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/casemanagement/cases/query/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Case query job."]
+#[doc = ""]
 #[doc = " `POST /api/v2/casemanagement/cases/query/jobs`: the `postCasemanagementCasesQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-casemanagement-cases-query-jobs>."]
@@ -4090,6 +4504,8 @@ impl PostCasemanagementCasesQueryJobs {
     }
 }
 static META_PUT_CASEMANAGEMENT_CASEPLAN_DATASCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putCasemanagementCaseplanDataschema", &["Case Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a data schema on a draft Caseplan."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/casemanagement/caseplans/{caseplanId}/dataschemas/{schemaKeyName}`: the `putCasemanagementCaseplanDataschema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-casemanagement-caseplans--caseplanId--dataschemas--schemaKeyName->."]
@@ -4161,6 +4577,8 @@ impl PutCasemanagementCaseplanDataschema {
     }
 }
 static META_PUT_CASEMANAGEMENT_CASEPLAN_INTAKESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putCasemanagementCaseplanIntakesettings", &["Case Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/casemanagement/caseplans/{caseplanId}/intakesettings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the intake settings for a Caseplan."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/casemanagement/caseplans/{caseplanId}/intakesettings`: the `putCasemanagementCaseplanIntakesettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-casemanagement-caseplans--caseplanId--intakesettings>."]

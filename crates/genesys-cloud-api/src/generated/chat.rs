@@ -16,144 +16,291 @@ impl ChatApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a message in a room"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/messages/{messageId}` (deleteChatsRoomMessage): see [`DeleteChatsRoomMessage`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomId"]
+    #[doc = " - `message_id`: messageId"]
     pub fn delete_chats_room_message(&self, room_jid: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsRoomMessage {
         DeleteChatsRoomMessage::new(self.executor.clone(), room_jid.into(), message_id.into())
     }
+    #[doc = " Remove a pinned message from a room"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/messages/pins/{pinnedMessageId}` (deleteChatsRoomMessagesPin): see [`DeleteChatsRoomMessagesPin`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
+    #[doc = " - `pinned_message_id`: pinnedMessageId"]
     pub fn delete_chats_room_messages_pin(&self, room_jid: impl ::std::convert::Into<::std::string::String>, pinned_message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsRoomMessagesPin {
         DeleteChatsRoomMessagesPin::new(self.executor.clone(), room_jid.into(), pinned_message_id.into())
     }
+    #[doc = " Remove a user from a room."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/participants/{userId}` (deleteChatsRoomParticipant): see [`DeleteChatsRoomParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
+    #[doc = " - `user_id`: userId"]
     pub fn delete_chats_room_participant(&self, room_jid: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsRoomParticipant {
         DeleteChatsRoomParticipant::new(self.executor.clone(), room_jid.into(), user_id.into())
     }
+    #[doc = " Delete a message to a user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/chats/users/{userId}/messages/{messageId}` (deleteChatsUserMessage): see [`DeleteChatsUserMessage`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `message_id`: messageId"]
     pub fn delete_chats_user_message(&self, user_id: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsUserMessage {
         DeleteChatsUserMessage::new(self.executor.clone(), user_id.into(), message_id.into())
     }
+    #[doc = " Remove a pinned message from a 1on1"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/chats/users/{userId}/messages/pins/{pinnedMessageId}` (deleteChatsUserMessagesPin): see [`DeleteChatsUserMessagesPin`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `pinned_message_id`: pinnedMessageId"]
     pub fn delete_chats_user_messages_pin(&self, user_id: impl ::std::convert::Into<::std::string::String>, pinned_message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsUserMessagesPin {
         DeleteChatsUserMessagesPin::new(self.executor.clone(), user_id.into(), pinned_message_id.into())
     }
+    #[doc = " Delete a user's chat settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/chats/users/me/settings` (deleteChatsUsersMeSettings): see [`DeleteChatsUsersMeSettings`]."]
     pub fn delete_chats_users_me_settings(&self) -> DeleteChatsUsersMeSettings {
         DeleteChatsUsersMeSettings::new(self.executor.clone())
     }
+    #[doc = " Get a message"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/messages/{messageId}` (getChatsMessage): see [`GetChatsMessage`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: messageId"]
     pub fn get_chats_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsMessage {
         GetChatsMessage::new(self.executor.clone(), message_id.into())
     }
+    #[doc = " Get a room"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}` (getChatsRoom): see [`GetChatsRoom`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
     pub fn get_chats_room(&self, room_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoom {
         GetChatsRoom::new(self.executor.clone(), room_jid.into())
     }
+    #[doc = " Get messages by id(s) from a room"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}/messages/{messageIds}` (getChatsRoomMessage): see [`GetChatsRoomMessage`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
+    #[doc = " - `message_ids`: messageIds, comma separated"]
     pub fn get_chats_room_message(&self, room_jid: impl ::std::convert::Into<::std::string::String>, message_ids: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomMessage {
         GetChatsRoomMessage::new(self.executor.clone(), room_jid.into(), message_ids.into())
     }
+    #[doc = " Get a room's message history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}/messages` (getChatsRoomMessages): see [`GetChatsRoomMessages`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
     pub fn get_chats_room_messages(&self, room_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomMessages {
         GetChatsRoomMessages::new(self.executor.clone(), room_jid.into())
     }
+    #[doc = " Get a room participant"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}/participants/{participantJid}` (getChatsRoomParticipant): see [`GetChatsRoomParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
+    #[doc = " - `participant_jid`: participantJid"]
     pub fn get_chats_room_participant(&self, room_jid: impl ::std::convert::Into<::std::string::String>, participant_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomParticipant {
         GetChatsRoomParticipant::new(self.executor.clone(), room_jid.into(), participant_jid.into())
     }
+    #[doc = " Get room participants in a room"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}/participants` (getChatsRoomParticipants): see [`GetChatsRoomParticipants`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
     pub fn get_chats_room_participants(&self, room_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomParticipants {
         GetChatsRoomParticipants::new(self.executor.clone(), room_jid.into())
     }
+    #[doc = " Get Chat Settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/settings` (getChatsSettings): see [`GetChatsSettings`]."]
     pub fn get_chats_settings(&self) -> GetChatsSettings {
         GetChatsSettings::new(self.executor.clone())
     }
+    #[doc = " Get history by thread"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/threads/{threadId}/messages` (getChatsThreadMessages): see [`GetChatsThreadMessages`]."]
+    #[doc = ""]
+    #[doc = " - `thread_id`: threadId"]
     pub fn get_chats_thread_messages(&self, thread_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsThreadMessages {
         GetChatsThreadMessages::new(self.executor.clone(), thread_id.into())
     }
+    #[doc = " Get information for a 1on1"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/users/{userId}` (getChatsUser): see [`GetChatsUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
     pub fn get_chats_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsUser {
         GetChatsUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get messages by id(s) from a 1on1"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/users/{userId}/messages/{messageIds}` (getChatsUserMessage): see [`GetChatsUserMessage`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `message_ids`: messageIds, comma separated"]
     pub fn get_chats_user_message(&self, user_id: impl ::std::convert::Into<::std::string::String>, message_ids: impl ::std::convert::Into<::std::string::String>) -> GetChatsUserMessage {
         GetChatsUserMessage::new(self.executor.clone(), user_id.into(), message_ids.into())
     }
+    #[doc = " Get 1on1 History between a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/users/{userId}/messages` (getChatsUserMessages): see [`GetChatsUserMessages`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
     pub fn get_chats_user_messages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsUserMessages {
         GetChatsUserMessages::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a user's chat settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/users/{userId}/settings` (getChatsUserSettings): see [`GetChatsUserSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_chats_user_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsUserSettings {
         GetChatsUserSettings::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a user's chat settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/chats/users/me/settings` (getChatsUsersMeSettings): see [`GetChatsUsersMeSettings`]."]
     pub fn get_chats_users_me_settings(&self) -> GetChatsUsersMeSettings {
         GetChatsUsersMeSettings::new(self.executor.clone())
     }
+    #[doc = " Set properties for a room"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/chats/rooms/{roomJid}` (patchChatsRoom): see [`PatchChatsRoom`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
+    #[doc = " - `body`: Room properties"]
     pub fn patch_chats_room(&self, room_jid: impl ::std::convert::Into<::std::string::String>, body: ::models::RoomUpdateRequest) -> PatchChatsRoom {
         PatchChatsRoom::new(self.executor.clone(), room_jid.into(), body)
     }
+    #[doc = " Edit a message in a room"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/chats/rooms/{roomJid}/messages/{messageId}` (patchChatsRoomMessage): see [`PatchChatsRoomMessage`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomId"]
+    #[doc = " - `message_id`: messageId"]
+    #[doc = " - `body`: messageBody"]
     pub fn patch_chats_room_message(&self, room_jid: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PatchChatsRoomMessage {
         PatchChatsRoomMessage::new(self.executor.clone(), room_jid.into(), message_id.into(), body)
     }
+    #[doc = " Patch Chat Settings."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/chats/settings` (patchChatsSettings): see [`PatchChatsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Chat"]
     pub fn patch_chats_settings(&self, body: ::models::ChatSettings) -> PatchChatsSettings {
         PatchChatsSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Edit a message to a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/chats/users/{userId}/messages/{messageId}` (patchChatsUserMessage): see [`PatchChatsUserMessage`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `message_id`: messageId"]
+    #[doc = " - `body`: message body"]
     pub fn patch_chats_user_message(&self, user_id: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PatchChatsUserMessage {
         PatchChatsUserMessage::new(self.executor.clone(), user_id.into(), message_id.into(), body)
     }
+    #[doc = " Update a user's chat settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/chats/users/{userId}/settings` (patchChatsUserSettings): see [`PatchChatsUserSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn patch_chats_user_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChatUserSettings) -> PatchChatsUserSettings {
         PatchChatsUserSettings::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update a user's chat settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/chats/users/me/settings` (patchChatsUsersMeSettings): see [`PatchChatsUsersMeSettings`]."]
     pub fn patch_chats_users_me_settings(&self, body: ::models::UserSettingsForChat) -> PatchChatsUsersMeSettings {
         PatchChatsUsersMeSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Send a message to a room"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/chats/rooms/{roomJid}/messages` (postChatsRoomMessages): see [`PostChatsRoomMessages`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomId"]
+    #[doc = " - `body`: messageBody"]
     pub fn post_chats_room_messages(&self, room_jid: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PostChatsRoomMessages {
         PostChatsRoomMessages::new(self.executor.clone(), room_jid.into(), body)
     }
+    #[doc = " Add pinned messages for a room, up to a maximum of 5 pinned messages"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/chats/rooms/{roomJid}/messages/pins` (postChatsRoomMessagesPins): see [`PostChatsRoomMessagesPins`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
+    #[doc = " - `body`: Pinned Message Ids"]
     pub fn post_chats_room_messages_pins(&self, room_jid: impl ::std::convert::Into<::std::string::String>, body: ::models::PinnedMessageRequest) -> PostChatsRoomMessagesPins {
         PostChatsRoomMessagesPins::new(self.executor.clone(), room_jid.into(), body)
     }
+    #[doc = " Join a room"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/chats/rooms/{roomJid}/participants/{userId}` (postChatsRoomParticipant): see [`PostChatsRoomParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `room_jid`: roomJid"]
+    #[doc = " - `user_id`: userId"]
     pub fn post_chats_room_participant(&self, room_jid: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> PostChatsRoomParticipant {
         PostChatsRoomParticipant::new(self.executor.clone(), room_jid.into(), user_id.into())
     }
+    #[doc = " Create an adhoc room"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/chats/rooms` (postChatsRooms): see [`PostChatsRooms`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Room properties"]
     pub fn post_chats_rooms(&self, body: ::models::CreateRoomRequest) -> PostChatsRooms {
         PostChatsRooms::new(self.executor.clone(), body)
     }
+    #[doc = " Send a message to a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/chats/users/{userId}/messages` (postChatsUserMessages): see [`PostChatsUserMessages`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `body`: message body"]
     pub fn post_chats_user_messages(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PostChatsUserMessages {
         PostChatsUserMessages::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Add pinned messages for a 1on1, up to a maximum of 5 pinned messages"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/chats/users/{userId}/messages/pins` (postChatsUserMessagesPins): see [`PostChatsUserMessagesPins`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `body`: Pinned Message Ids"]
     pub fn post_chats_user_messages_pins(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PinnedMessageRequest) -> PostChatsUserMessagesPins {
         PostChatsUserMessagesPins::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Create a user's chat settings"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/chats/users/me/settings` (postChatsUsersMeSettings): see [`PostChatsUsersMeSettings`]."]
     pub fn post_chats_users_me_settings(&self, body: ::models::UserChatSettingsPost) -> PostChatsUsersMeSettings {
         PostChatsUsersMeSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Update reactions to a message"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/chats/messages/{messageId}/reactions` (putChatsMessageReactions): see [`PutChatsMessageReactions`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: messageId"]
+    #[doc = " - `body`: reactionUpdate"]
     pub fn put_chats_message_reactions(&self, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChatReactionUpdate) -> PutChatsMessageReactions {
         PutChatsMessageReactions::new(self.executor.clone(), message_id.into(), body)
     }
+    #[doc = " Update Chat Settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/chats/settings` (putChatsSettings): see [`PutChatsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Chat"]
     pub fn put_chats_settings(&self, body: ::models::ChatSettings) -> PutChatsSettings {
         PutChatsSettings::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_CHATS_ROOM_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsRoomMessage", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/rooms/{roomJid}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a message in a room"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/messages/{messageId}`: the `deleteChatsRoomMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-rooms--roomJid--messages--messageId->."]
@@ -223,6 +370,8 @@ impl DeleteChatsRoomMessage {
     }
 }
 static META_DELETE_CHATS_ROOM_MESSAGES_PIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsRoomMessagesPin", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/rooms/{roomJid}/messages/pins/{pinnedMessageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a pinned message from a room"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/messages/pins/{pinnedMessageId}`: the `deleteChatsRoomMessagesPin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-rooms--roomJid--messages-pins--pinnedMessageId->."]
@@ -292,6 +441,8 @@ impl DeleteChatsRoomMessagesPin {
     }
 }
 static META_DELETE_CHATS_ROOM_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsRoomParticipant", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/rooms/{roomJid}/participants/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a user from a room."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/chats/rooms/{roomJid}/participants/{userId}`: the `deleteChatsRoomParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-rooms--roomJid--participants--userId->."]
@@ -361,6 +512,8 @@ impl DeleteChatsRoomParticipant {
     }
 }
 static META_DELETE_CHATS_USER_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsUserMessage", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/users/{userId}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a message to a user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/chats/users/{userId}/messages/{messageId}`: the `deleteChatsUserMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-users--userId--messages--messageId->."]
@@ -430,6 +583,8 @@ impl DeleteChatsUserMessage {
     }
 }
 static META_DELETE_CHATS_USER_MESSAGES_PIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsUserMessagesPin", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/users/{userId}/messages/pins/{pinnedMessageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a pinned message from a 1on1"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/chats/users/{userId}/messages/pins/{pinnedMessageId}`: the `deleteChatsUserMessagesPin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-users--userId--messages-pins--pinnedMessageId->."]
@@ -499,6 +654,8 @@ impl DeleteChatsUserMessagesPin {
     }
 }
 static META_DELETE_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/chats/users/me/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a user's chat settings"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/chats/users/me/settings`: the `deleteChatsUsersMeSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-chats-users-me-settings>."]
@@ -564,6 +721,8 @@ impl DeleteChatsUsersMeSettings {
     }
 }
 static META_GET_CHATS_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsMessage", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a message"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/messages/{messageId}`: the `getChatsMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-messages--messageId->."]
@@ -631,6 +790,8 @@ impl GetChatsMessage {
     }
 }
 static META_GET_CHATS_ROOM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoom", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a room"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}`: the `getChatsRoom` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid->."]
@@ -698,6 +859,8 @@ impl GetChatsRoom {
     }
 }
 static META_GET_CHATS_ROOM_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomMessage", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/messages/{messageIds}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get messages by id(s) from a room"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/messages/{messageIds}`: the `getChatsRoomMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--messages--messageIds->."]
@@ -767,6 +930,8 @@ impl GetChatsRoomMessage {
     }
 }
 static META_GET_CHATS_ROOM_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomMessages", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/messages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a room's message history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/messages`: the `getChatsRoomMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--messages>."]
@@ -820,21 +985,29 @@ impl GetChatsRoomMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
     }
+    #[doc = " The maximum number of messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cutoff date for messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The beginning date for messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Whether to exclude metadata for messages"]
+    #[doc = ""]
     #[doc = " Query parameter `excludeMetadata`: boolean."]
     pub fn exclude_metadata(mut self, value: bool) -> Self {
         self.exclude_metadata = ::std::option::Option::Some(value);
@@ -870,6 +1043,8 @@ impl GetChatsRoomMessages {
     }
 }
 static META_GET_CHATS_ROOM_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomParticipant", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/participants/{participantJid}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a room participant"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/participants/{participantJid}`: the `getChatsRoomParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--participants--participantJid->."]
@@ -939,6 +1114,8 @@ impl GetChatsRoomParticipant {
     }
 }
 static META_GET_CHATS_ROOM_PARTICIPANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsRoomParticipants", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/rooms/{roomJid}/participants", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get room participants in a room"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/rooms/{roomJid}/participants`: the `getChatsRoomParticipants` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-rooms--roomJid--participants>."]
@@ -989,6 +1166,8 @@ impl GetChatsRoomParticipants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, notify: ::std::option::Option::None }
     }
+    #[doc = " Whether to get users to notify"]
+    #[doc = ""]
     #[doc = " Query parameter `notify`: boolean."]
     pub fn notify(mut self, value: bool) -> Self {
         self.notify = ::std::option::Option::Some(value);
@@ -1015,6 +1194,8 @@ impl GetChatsRoomParticipants {
     }
 }
 static META_GET_CHATS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsSettings", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Chat Settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/settings`: the `getChatsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-settings>."]
@@ -1080,6 +1261,8 @@ impl GetChatsSettings {
     }
 }
 static META_GET_CHATS_THREAD_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsThreadMessages", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/threads/{threadId}/messages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get history by thread"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/threads/{threadId}/messages`: the `getChatsThreadMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-threads--threadId--messages>."]
@@ -1133,21 +1316,29 @@ impl GetChatsThreadMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, thread_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), thread_id, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
     }
+    #[doc = " The maximum number of messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cutoff date for messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The beginning date for messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Whether to exclude metadata for messages"]
+    #[doc = ""]
     #[doc = " Query parameter `excludeMetadata`: boolean."]
     pub fn exclude_metadata(mut self, value: bool) -> Self {
         self.exclude_metadata = ::std::option::Option::Some(value);
@@ -1183,6 +1374,8 @@ impl GetChatsThreadMessages {
     }
 }
 static META_GET_CHATS_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUser", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get information for a 1on1"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/users/{userId}`: the `getChatsUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId->."]
@@ -1250,6 +1443,8 @@ impl GetChatsUser {
     }
 }
 static META_GET_CHATS_USER_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUserMessage", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}/messages/{messageIds}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get messages by id(s) from a 1on1"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/users/{userId}/messages/{messageIds}`: the `getChatsUserMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId--messages--messageIds->."]
@@ -1319,6 +1514,8 @@ impl GetChatsUserMessage {
     }
 }
 static META_GET_CHATS_USER_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUserMessages", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}/messages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get 1on1 History between a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/users/{userId}/messages`: the `getChatsUserMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId--messages>."]
@@ -1372,21 +1569,29 @@ impl GetChatsUserMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
     }
+    #[doc = " The maximum number of messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cutoff date for messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The beginning date for messages to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Whether to exclude metadata for messages"]
+    #[doc = ""]
     #[doc = " Query parameter `excludeMetadata`: boolean."]
     pub fn exclude_metadata(mut self, value: bool) -> Self {
         self.exclude_metadata = ::std::option::Option::Some(value);
@@ -1422,6 +1627,8 @@ impl GetChatsUserMessages {
     }
 }
 static META_GET_CHATS_USER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUserSettings", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/{userId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's chat settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/users/{userId}/settings`: the `getChatsUserSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users--userId--settings>."]
@@ -1489,6 +1696,8 @@ impl GetChatsUserSettings {
     }
 }
 static META_GET_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::GET, "/api/v2/chats/users/me/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's chat settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/chats/users/me/settings`: the `getChatsUsersMeSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-chats-users-me-settings>."]
@@ -1554,6 +1763,8 @@ impl GetChatsUsersMeSettings {
     }
 }
 static META_PATCH_CHATS_ROOM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsRoom", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/rooms/{roomJid}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Set properties for a room"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/chats/rooms/{roomJid}`: the `patchChatsRoom` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-rooms--roomJid->."]
@@ -1623,6 +1834,8 @@ impl PatchChatsRoom {
     }
 }
 static META_PATCH_CHATS_ROOM_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsRoomMessage", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/rooms/{roomJid}/messages/{messageId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Edit a message in a room"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/chats/rooms/{roomJid}/messages/{messageId}`: the `patchChatsRoomMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-rooms--roomJid--messages--messageId->."]
@@ -1694,6 +1907,8 @@ impl PatchChatsRoomMessage {
     }
 }
 static META_PATCH_CHATS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsSettings", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch Chat Settings."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/chats/settings`: the `patchChatsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-settings>."]
@@ -1761,6 +1976,8 @@ impl PatchChatsSettings {
     }
 }
 static META_PATCH_CHATS_USER_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsUserMessage", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/users/{userId}/messages/{messageId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Edit a message to a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/chats/users/{userId}/messages/{messageId}`: the `patchChatsUserMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-users--userId--messages--messageId->."]
@@ -1832,6 +2049,8 @@ impl PatchChatsUserMessage {
     }
 }
 static META_PATCH_CHATS_USER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsUserSettings", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/users/{userId}/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a user's chat settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/chats/users/{userId}/settings`: the `patchChatsUserSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-users--userId--settings>."]
@@ -1901,6 +2120,8 @@ impl PatchChatsUserSettings {
     }
 }
 static META_PATCH_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/chats/users/me/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a user's chat settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/chats/users/me/settings`: the `patchChatsUsersMeSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-chats-users-me-settings>."]
@@ -1968,6 +2189,8 @@ impl PatchChatsUsersMeSettings {
     }
 }
 static META_POST_CHATS_ROOM_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRoomMessages", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms/{roomJid}/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send a message to a room"]
+#[doc = ""]
 #[doc = " `POST /api/v2/chats/rooms/{roomJid}/messages`: the `postChatsRoomMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms--roomJid--messages>."]
@@ -2037,6 +2260,8 @@ impl PostChatsRoomMessages {
     }
 }
 static META_POST_CHATS_ROOM_MESSAGES_PINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRoomMessagesPins", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms/{roomJid}/messages/pins", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add pinned messages for a room, up to a maximum of 5 pinned messages"]
+#[doc = ""]
 #[doc = " `POST /api/v2/chats/rooms/{roomJid}/messages/pins`: the `postChatsRoomMessagesPins` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms--roomJid--messages-pins>."]
@@ -2106,6 +2331,8 @@ impl PostChatsRoomMessagesPins {
     }
 }
 static META_POST_CHATS_ROOM_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRoomParticipant", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms/{roomJid}/participants/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Join a room"]
+#[doc = ""]
 #[doc = " `POST /api/v2/chats/rooms/{roomJid}/participants/{userId}`: the `postChatsRoomParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms--roomJid--participants--userId->."]
@@ -2175,6 +2402,8 @@ impl PostChatsRoomParticipant {
     }
 }
 static META_POST_CHATS_ROOMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsRooms", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/rooms", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an adhoc room"]
+#[doc = ""]
 #[doc = " `POST /api/v2/chats/rooms`: the `postChatsRooms` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-rooms>."]
@@ -2242,6 +2471,8 @@ impl PostChatsRooms {
     }
 }
 static META_POST_CHATS_USER_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsUserMessages", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/users/{userId}/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send a message to a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/chats/users/{userId}/messages`: the `postChatsUserMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-users--userId--messages>."]
@@ -2311,6 +2542,8 @@ impl PostChatsUserMessages {
     }
 }
 static META_POST_CHATS_USER_MESSAGES_PINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsUserMessagesPins", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/users/{userId}/messages/pins", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add pinned messages for a 1on1, up to a maximum of 5 pinned messages"]
+#[doc = ""]
 #[doc = " `POST /api/v2/chats/users/{userId}/messages/pins`: the `postChatsUserMessagesPins` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-users--userId--messages-pins>."]
@@ -2380,6 +2613,8 @@ impl PostChatsUserMessagesPins {
     }
 }
 static META_POST_CHATS_USERS_ME_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postChatsUsersMeSettings", &["Chat"], ::genesys_cloud_core::http::Method::POST, "/api/v2/chats/users/me/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a user's chat settings"]
+#[doc = ""]
 #[doc = " `POST /api/v2/chats/users/me/settings`: the `postChatsUsersMeSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-chats-users-me-settings>."]
@@ -2447,6 +2682,8 @@ impl PostChatsUsersMeSettings {
     }
 }
 static META_PUT_CHATS_MESSAGE_REACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putChatsMessageReactions", &["Chat"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/chats/messages/{messageId}/reactions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update reactions to a message"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/chats/messages/{messageId}/reactions`: the `putChatsMessageReactions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-chats-messages--messageId--reactions>."]
@@ -2516,6 +2753,8 @@ impl PutChatsMessageReactions {
     }
 }
 static META_PUT_CHATS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putChatsSettings", &["Chat"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/chats/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Chat Settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/chats/settings`: the `putChatsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-chats-settings>."]

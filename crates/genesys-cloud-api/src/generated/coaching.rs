@@ -16,92 +16,182 @@ impl CoachingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an existing appointment"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/coaching/appointments/{appointmentId}` (deleteCoachingAppointment): see [`DeleteCoachingAppointment`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     pub fn delete_coaching_appointment(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCoachingAppointment {
         DeleteCoachingAppointment::new(self.executor.clone(), appointment_id.into())
     }
+    #[doc = " Delete an existing annotation"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}` (deleteCoachingAppointmentAnnotation): see [`DeleteCoachingAppointmentAnnotation`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[doc = " - `annotation_id`: The ID of the annotation."]
     pub fn delete_coaching_appointment_annotation(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCoachingAppointmentAnnotation {
         DeleteCoachingAppointmentAnnotation::new(self.executor.clone(), appointment_id.into(), annotation_id.into())
     }
+    #[doc = " Retrieve an appointment"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}` (getCoachingAppointment): see [`GetCoachingAppointment`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     pub fn get_coaching_appointment(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointment {
         GetCoachingAppointment::new(self.executor.clone(), appointment_id.into())
     }
+    #[doc = " Retrieve an annotation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}` (getCoachingAppointmentAnnotation): see [`GetCoachingAppointmentAnnotation`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[doc = " - `annotation_id`: The ID of the annotation."]
     pub fn get_coaching_appointment_annotation(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointmentAnnotation {
         GetCoachingAppointmentAnnotation::new(self.executor.clone(), appointment_id.into(), annotation_id.into())
     }
+    #[doc = " Get a list of annotations."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/annotations` (getCoachingAppointmentAnnotations): see [`GetCoachingAppointmentAnnotations`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     pub fn get_coaching_appointment_annotations(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointmentAnnotations {
         GetCoachingAppointmentAnnotations::new(self.executor.clone(), appointment_id.into())
     }
+    #[doc = " Get the list of status changes for a coaching appointment."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/statuses` (getCoachingAppointmentStatuses): see [`GetCoachingAppointmentStatuses`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     pub fn get_coaching_appointment_statuses(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointmentStatuses {
         GetCoachingAppointmentStatuses::new(self.executor.clone(), appointment_id.into())
     }
+    #[doc = " Get appointments for users and optional date range"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments` (getCoachingAppointments): see [`GetCoachingAppointments`]."]
     pub fn get_coaching_appointments(&self) -> GetCoachingAppointments {
         GetCoachingAppointments::new(self.executor.clone())
     }
+    #[doc = " Get my appointments for a given date range"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments/me` (getCoachingAppointmentsMe): see [`GetCoachingAppointmentsMe`]."]
     pub fn get_coaching_appointments_me(&self) -> GetCoachingAppointmentsMe {
         GetCoachingAppointmentsMe::new(self.executor.clone())
     }
+    #[doc = " Get an existing notification"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/notifications/{notificationId}` (getCoachingNotification): see [`GetCoachingNotification`]."]
+    #[doc = ""]
+    #[doc = " - `notification_id`: The ID of the notification."]
     pub fn get_coaching_notification(&self, notification_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingNotification {
         GetCoachingNotification::new(self.executor.clone(), notification_id.into())
     }
+    #[doc = " Retrieve the list of your notifications."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/notifications` (getCoachingNotifications): see [`GetCoachingNotifications`]."]
     pub fn get_coaching_notifications(&self) -> GetCoachingNotifications {
         GetCoachingNotifications::new(self.executor.clone())
     }
+    #[doc = " Retrieve the status of the job for the slots where a coaching appointment can be scheduled."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/coaching/scheduleslots/jobs/{jobId}` (getCoachingScheduleslotsJob): see [`GetCoachingScheduleslotsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of job"]
     pub fn get_coaching_scheduleslots_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingScheduleslotsJob {
         GetCoachingScheduleslotsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Update an existing appointment"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}` (patchCoachingAppointment): see [`PatchCoachingAppointment`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[doc = " - `body`: The new version of the appointment"]
     pub fn patch_coaching_appointment(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateCoachingAppointmentRequest) -> PatchCoachingAppointment {
         PatchCoachingAppointment::new(self.executor.clone(), appointment_id.into(), body)
     }
+    #[doc = " Update an existing annotation."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}` (patchCoachingAppointmentAnnotation): see [`PatchCoachingAppointmentAnnotation`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[doc = " - `annotation_id`: The ID of the annotation."]
+    #[doc = " - `body`: The new version of the annotation"]
     pub fn patch_coaching_appointment_annotation(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingAnnotation) -> PatchCoachingAppointmentAnnotation {
         PatchCoachingAppointmentAnnotation::new(self.executor.clone(), appointment_id.into(), annotation_id.into(), body)
     }
+    #[doc = " Update the status of a coaching appointment"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}/status` (patchCoachingAppointmentStatus): see [`PatchCoachingAppointmentStatus`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[doc = " - `body`: Updated status of the coaching appointment"]
     pub fn patch_coaching_appointment_status(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingAppointmentStatusRequest) -> PatchCoachingAppointmentStatus {
         PatchCoachingAppointmentStatus::new(self.executor.clone(), appointment_id.into(), body)
     }
+    #[doc = " Update an existing notification."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/coaching/notifications/{notificationId}` (patchCoachingNotification): see [`PatchCoachingNotification`]."]
+    #[doc = ""]
+    #[doc = " - `notification_id`: The ID of the notification."]
+    #[doc = " - `body`: Change the read state of a notification"]
     pub fn patch_coaching_notification(&self, notification_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingNotification) -> PatchCoachingNotification {
         PatchCoachingNotification::new(self.executor.clone(), notification_id.into(), body)
     }
+    #[doc = " Create a new annotation."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/coaching/appointments/{appointmentId}/annotations` (postCoachingAppointmentAnnotations): see [`PostCoachingAppointmentAnnotations`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[doc = " - `body`: The annotation to add"]
     pub fn post_coaching_appointment_annotations(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingAnnotationCreateRequest) -> PostCoachingAppointmentAnnotations {
         PostCoachingAppointmentAnnotations::new(self.executor.clone(), appointment_id.into(), body)
     }
+    #[doc = " Add a conversation to an appointment"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/coaching/appointments/{appointmentId}/conversations` (postCoachingAppointmentConversations): see [`PostCoachingAppointmentConversations`]."]
+    #[doc = ""]
+    #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     pub fn post_coaching_appointment_conversations(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AddConversationRequest) -> PostCoachingAppointmentConversations {
         PostCoachingAppointmentConversations::new(self.executor.clone(), appointment_id.into(), body)
     }
+    #[doc = " Create a new appointment"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/coaching/appointments` (postCoachingAppointments): see [`PostCoachingAppointments`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The appointment to add"]
     pub fn post_coaching_appointments(&self, body: ::models::CreateCoachingAppointmentRequest) -> PostCoachingAppointments {
         PostCoachingAppointments::new(self.executor.clone(), body)
     }
+    #[doc = " Retrieve aggregated appointment data"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/coaching/appointments/aggregates/query` (postCoachingAppointmentsAggregatesQuery): see [`PostCoachingAppointmentsAggregatesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Aggregate Request"]
     pub fn post_coaching_appointments_aggregates_query(&self, body: ::models::CoachingAppointmentAggregateRequest) -> PostCoachingAppointmentsAggregatesQuery {
         PostCoachingAppointmentsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Start job to retrieve the slots where a coaching appointment can be scheduled."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/coaching/scheduleslots/jobs` (postCoachingScheduleslotsJobs): see [`PostCoachingScheduleslotsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The slots search request"]
     pub fn post_coaching_scheduleslots_jobs(&self, body: ::models::CoachingScheduleSlotsJobRequest) -> PostCoachingScheduleslotsJobs {
         PostCoachingScheduleslotsJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Get list of possible slots where a coaching appointment can be scheduled."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/coaching/scheduleslots/query` (postCoachingScheduleslotsQuery): see [`PostCoachingScheduleslotsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The slot search request"]
     pub fn post_coaching_scheduleslots_query(&self, body: ::models::CoachingSlotsRequest) -> PostCoachingScheduleslotsQuery {
         PostCoachingScheduleslotsQuery::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_COACHING_APPOINTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCoachingAppointment", &["Coaching"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/coaching/appointments/{appointmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an existing appointment"]
+#[doc = ""]
+#[doc = " Permission not required if you are the creator of the appointment"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/coaching/appointments/{appointmentId}`: the `deleteCoachingAppointment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-coaching-appointments--appointmentId->."]
@@ -169,6 +259,10 @@ impl DeleteCoachingAppointment {
     }
 }
 static META_DELETE_COACHING_APPOINTMENT_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteCoachingAppointmentAnnotation", &["Coaching"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an existing annotation"]
+#[doc = ""]
+#[doc = " You must have the appropriate permission for the type of annotation you are updating. Permission not required if you are the creator or facilitator of the appointment"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}`: the `deleteCoachingAppointmentAnnotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-coaching-appointments--appointmentId--annotations--annotationId->."]
@@ -238,6 +332,10 @@ impl DeleteCoachingAppointmentAnnotation {
     }
 }
 static META_GET_COACHING_APPOINTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointment", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve an appointment"]
+#[doc = ""]
+#[doc = " Permission not required if you are the attendee, creator or facilitator of the appointment"]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}`: the `getCoachingAppointment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId->."]
@@ -305,6 +403,10 @@ impl GetCoachingAppointment {
     }
 }
 static META_GET_COACHING_APPOINTMENT_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentAnnotation", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve an annotation."]
+#[doc = ""]
+#[doc = " You must have the appropriate permission for the type of annotation you are creating. Permission not required if you are related to the appointment (only the creator or facilitator can view private annotations)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}`: the `getCoachingAppointmentAnnotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId--annotations--annotationId->."]
@@ -374,6 +476,10 @@ impl GetCoachingAppointmentAnnotation {
     }
 }
 static META_GET_COACHING_APPOINTMENT_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentAnnotations", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}/annotations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of annotations."]
+#[doc = ""]
+#[doc = " You must have the appropriate permission for the type of annotation you are creating. Permission not required if you are related to the appointment (only the creator or facilitator can view private annotations)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/annotations`: the `getCoachingAppointmentAnnotations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId--annotations>."]
@@ -427,11 +533,15 @@ impl GetCoachingAppointmentAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -473,6 +583,10 @@ impl GetCoachingAppointmentAnnotations {
     }
 }
 static META_GET_COACHING_APPOINTMENT_STATUSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentStatuses", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/{appointmentId}/statuses", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of status changes for a coaching appointment."]
+#[doc = ""]
+#[doc = " Permission not required if you are an attendee, creator or facilitator of the appointment"]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/statuses`: the `getCoachingAppointmentStatuses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments--appointmentId--statuses>."]
@@ -526,11 +640,15 @@ impl GetCoachingAppointmentStatuses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -572,6 +690,8 @@ impl GetCoachingAppointmentStatuses {
     }
 }
 static META_GET_COACHING_APPOINTMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointments", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get appointments for users and optional date range"]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/appointments`: the `getCoachingAppointments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments>."]
@@ -633,56 +753,78 @@ impl GetCoachingAppointments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
     }
+    #[doc = " The user IDs for which to retrieve appointments"]
+    #[doc = ""]
     #[doc = " Query parameter `userIds`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn user_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Interval to filter data by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Appointment Statuses to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The facilitator IDs for which to retrieve appointments"]
+    #[doc = ""]
     #[doc = " Query parameter `facilitatorIds`: array of string (multi)."]
     pub fn facilitator_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.facilitator_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort (by due date) either Asc or Desc"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Relationships to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `relationships`: array of string (multi)."]
     pub fn relationships(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationships = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Appointment completion start and end to filter by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Overdue status to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter condition for interval"]
+    #[doc = ""]
     #[doc = " Query parameter `intervalCondition`: string."]
     pub fn interval_condition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval_condition = ::std::option::Option::Some(value.into());
@@ -751,6 +893,8 @@ impl GetCoachingAppointments {
     }
 }
 static META_GET_COACHING_APPOINTMENTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingAppointmentsMe", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/appointments/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get my appointments for a given date range"]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/appointments/me`: the `getCoachingAppointmentsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-appointments-me>."]
@@ -811,51 +955,71 @@ impl GetCoachingAppointmentsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
     }
+    #[doc = " Interval to filter data by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Appointment Statuses to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The facilitator IDs for which to retrieve appointments"]
+    #[doc = ""]
     #[doc = " Query parameter `facilitatorIds`: array of string (multi)."]
     pub fn facilitator_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.facilitator_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort (by due date) either Asc or Desc"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Relationships to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `relationships`: array of string (multi)."]
     pub fn relationships(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationships = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Appointment completion start and end to filter by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Overdue status to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter condition for interval"]
+    #[doc = ""]
     #[doc = " Query parameter `intervalCondition`: string."]
     pub fn interval_condition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval_condition = ::std::option::Option::Some(value.into());
@@ -920,6 +1084,10 @@ impl GetCoachingAppointmentsMe {
     }
 }
 static META_GET_COACHING_NOTIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingNotification", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/notifications/{notificationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an existing notification"]
+#[doc = ""]
+#[doc = " Permission not required if you are the owner of the notification."]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/notifications/{notificationId}`: the `getCoachingNotification` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-notifications--notificationId->."]
@@ -970,6 +1138,8 @@ impl GetCoachingNotification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, notification_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), notification_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Indicates a field in the response which should be expanded."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -996,6 +1166,8 @@ impl GetCoachingNotification {
     }
 }
 static META_GET_COACHING_NOTIFICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingNotifications", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/notifications", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve the list of your notifications."]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/notifications`: the `getCoachingNotifications` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-notifications>."]
@@ -1049,16 +1221,22 @@ impl GetCoachingNotifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates a field in the response which should be expanded."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1102,6 +1280,8 @@ impl GetCoachingNotifications {
     }
 }
 static META_GET_COACHING_SCHEDULESLOTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getCoachingScheduleslotsJob", &["Coaching"], ::genesys_cloud_core::http::Method::GET, "/api/v2/coaching/scheduleslots/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve the status of the job for the slots where a coaching appointment can be scheduled."]
+#[doc = ""]
 #[doc = " `GET /api/v2/coaching/scheduleslots/jobs/{jobId}`: the `getCoachingScheduleslotsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-coaching-scheduleslots-jobs--jobId->."]
@@ -1169,6 +1349,10 @@ impl GetCoachingScheduleslotsJob {
     }
 }
 static META_PATCH_COACHING_APPOINTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingAppointment", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/appointments/{appointmentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an existing appointment"]
+#[doc = ""]
+#[doc = " Permission not required if you are the creator or facilitator of the appointment"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}`: the `patchCoachingAppointment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-appointments--appointmentId->."]
@@ -1238,6 +1422,10 @@ impl PatchCoachingAppointment {
     }
 }
 static META_PATCH_COACHING_APPOINTMENT_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingAppointmentAnnotation", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an existing annotation."]
+#[doc = ""]
+#[doc = " You must have the appropriate permission for the type of annotation you are updating. Permission not required if you are the creator or facilitator of the appointment"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}/annotations/{annotationId}`: the `patchCoachingAppointmentAnnotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-appointments--appointmentId--annotations--annotationId->."]
@@ -1309,6 +1497,10 @@ impl PatchCoachingAppointmentAnnotation {
     }
 }
 static META_PATCH_COACHING_APPOINTMENT_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingAppointmentStatus", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/appointments/{appointmentId}/status", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the status of a coaching appointment"]
+#[doc = ""]
+#[doc = " Permission not required if you are an attendee, creator or facilitator of the appointment"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/coaching/appointments/{appointmentId}/status`: the `patchCoachingAppointmentStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-appointments--appointmentId--status>."]
@@ -1378,6 +1570,10 @@ impl PatchCoachingAppointmentStatus {
     }
 }
 static META_PATCH_COACHING_NOTIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchCoachingNotification", &["Coaching"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/coaching/notifications/{notificationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an existing notification."]
+#[doc = ""]
+#[doc = " Can only update your own notifications."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/coaching/notifications/{notificationId}`: the `patchCoachingNotification` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-coaching-notifications--notificationId->."]
@@ -1447,6 +1643,10 @@ impl PatchCoachingNotification {
     }
 }
 static META_POST_COACHING_APPOINTMENT_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointmentAnnotations", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments/{appointmentId}/annotations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new annotation."]
+#[doc = ""]
+#[doc = " You must have the appropriate permission for the type of annotation you are creating. Permission not required if you are related to the appointment (only the creator or facilitator can create private annotations)."]
+#[doc = ""]
 #[doc = " `POST /api/v2/coaching/appointments/{appointmentId}/annotations`: the `postCoachingAppointmentAnnotations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments--appointmentId--annotations>."]
@@ -1516,6 +1716,10 @@ impl PostCoachingAppointmentAnnotations {
     }
 }
 static META_POST_COACHING_APPOINTMENT_CONVERSATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointmentConversations", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments/{appointmentId}/conversations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a conversation to an appointment"]
+#[doc = ""]
+#[doc = " Permission not required if you are the creator or facilitator of the appointment"]
+#[doc = ""]
 #[doc = " `POST /api/v2/coaching/appointments/{appointmentId}/conversations`: the `postCoachingAppointmentConversations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments--appointmentId--conversations>."]
@@ -1585,6 +1789,8 @@ impl PostCoachingAppointmentConversations {
     }
 }
 static META_POST_COACHING_APPOINTMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointments", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new appointment"]
+#[doc = ""]
 #[doc = " `POST /api/v2/coaching/appointments`: the `postCoachingAppointments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments>."]
@@ -1652,6 +1858,8 @@ impl PostCoachingAppointments {
     }
 }
 static META_POST_COACHING_APPOINTMENTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingAppointmentsAggregatesQuery", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/appointments/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve aggregated appointment data"]
+#[doc = ""]
 #[doc = " `POST /api/v2/coaching/appointments/aggregates/query`: the `postCoachingAppointmentsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-appointments-aggregates-query>."]
@@ -1719,6 +1927,8 @@ impl PostCoachingAppointmentsAggregatesQuery {
     }
 }
 static META_POST_COACHING_SCHEDULESLOTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingScheduleslotsJobs", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/scheduleslots/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start job to retrieve the slots where a coaching appointment can be scheduled."]
+#[doc = ""]
 #[doc = " `POST /api/v2/coaching/scheduleslots/jobs`: the `postCoachingScheduleslotsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-scheduleslots-jobs>."]
@@ -1786,6 +1996,8 @@ impl PostCoachingScheduleslotsJobs {
     }
 }
 static META_POST_COACHING_SCHEDULESLOTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCoachingScheduleslotsQuery", &["Coaching"], ::genesys_cloud_core::http::Method::POST, "/api/v2/coaching/scheduleslots/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of possible slots where a coaching appointment can be scheduled."]
+#[doc = ""]
 #[doc = " `POST /api/v2/coaching/scheduleslots/query`: the `postCoachingScheduleslotsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-coaching-scheduleslots-query>."]

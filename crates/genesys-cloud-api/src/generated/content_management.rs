@@ -16,153 +16,297 @@ impl ContentManagementApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a document."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/contentmanagement/documents/{documentId}` (deleteContentmanagementDocument): see [`DeleteContentmanagementDocument`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
     pub fn delete_contentmanagement_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementDocument {
         DeleteContentmanagementDocument::new(self.executor.clone(), document_id.into())
     }
+    #[doc = " Deletes an existing share."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/contentmanagement/shares/{shareId}` (deleteContentmanagementShare): see [`DeleteContentmanagementShare`]."]
+    #[doc = ""]
+    #[doc = " - `share_id`: Share ID"]
     pub fn delete_contentmanagement_share(&self, share_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementShare {
         DeleteContentmanagementShare::new(self.executor.clone(), share_id.into())
     }
+    #[doc = " Cancel the command for this status"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/contentmanagement/status/{statusId}` (deleteContentmanagementStatusStatusId): see [`DeleteContentmanagementStatusStatusId`]."]
+    #[doc = ""]
+    #[doc = " - `status_id`: Status ID"]
     pub fn delete_contentmanagement_status_status_id(&self, status_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementStatusStatusId {
         DeleteContentmanagementStatusStatusId::new(self.executor.clone(), status_id.into())
     }
+    #[doc = " Delete a workspace"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}` (deleteContentmanagementWorkspace): see [`DeleteContentmanagementWorkspace`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
     pub fn delete_contentmanagement_workspace(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementWorkspace {
         DeleteContentmanagementWorkspace::new(self.executor.clone(), workspace_id.into())
     }
+    #[doc = " Delete a member from a workspace"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}` (deleteContentmanagementWorkspaceMember): see [`DeleteContentmanagementWorkspaceMember`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `member_id`: Member ID"]
     pub fn delete_contentmanagement_workspace_member(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementWorkspaceMember {
         DeleteContentmanagementWorkspaceMember::new(self.executor.clone(), workspace_id.into(), member_id.into())
     }
+    #[doc = " Delete workspace tag"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}` (deleteContentmanagementWorkspaceTagvalue): see [`DeleteContentmanagementWorkspaceTagvalue`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `tag_id`: Tag ID"]
     pub fn delete_contentmanagement_workspace_tagvalue(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, tag_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementWorkspaceTagvalue {
         DeleteContentmanagementWorkspaceTagvalue::new(self.executor.clone(), workspace_id.into(), tag_id.into())
     }
+    #[doc = " Get a document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}` (getContentmanagementDocument): see [`GetContentmanagementDocument`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
     pub fn get_contentmanagement_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementDocument {
         GetContentmanagementDocument::new(self.executor.clone(), document_id.into())
     }
+    #[doc = " Download a document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}/content` (getContentmanagementDocumentContent): see [`GetContentmanagementDocumentContent`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
     pub fn get_contentmanagement_document_content(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementDocumentContent {
         GetContentmanagementDocumentContent::new(self.executor.clone(), document_id.into())
     }
+    #[doc = " Get a list of documents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/documents` (getContentmanagementDocuments): see [`GetContentmanagementDocuments`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_contentmanagement_documents(&self) -> GetContentmanagementDocuments {
         GetContentmanagementDocuments::new(self.executor.clone())
     }
+    #[doc = " Query content"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/query` (getContentmanagementQuery): see [`GetContentmanagementQuery`]."]
     pub fn get_contentmanagement_query(&self) -> GetContentmanagementQuery {
         GetContentmanagementQuery::new(self.executor.clone())
     }
+    #[doc = " Get a Security Profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/securityprofiles/{securityProfileId}` (getContentmanagementSecurityprofile): see [`GetContentmanagementSecurityprofile`]."]
+    #[doc = ""]
+    #[doc = " - `security_profile_id`: Security Profile Id"]
     pub fn get_contentmanagement_securityprofile(&self, security_profile_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementSecurityprofile {
         GetContentmanagementSecurityprofile::new(self.executor.clone(), security_profile_id.into())
     }
+    #[doc = " Get a List of Security Profiles"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/securityprofiles` (getContentmanagementSecurityprofiles): see [`GetContentmanagementSecurityprofiles`]."]
     pub fn get_contentmanagement_securityprofiles(&self) -> GetContentmanagementSecurityprofiles {
         GetContentmanagementSecurityprofiles::new(self.executor.clone())
     }
+    #[doc = " Retrieve details about an existing share."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/shares/{shareId}` (getContentmanagementShare): see [`GetContentmanagementShare`]."]
+    #[doc = ""]
+    #[doc = " - `share_id`: Share ID"]
     pub fn get_contentmanagement_share(&self, share_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementShare {
         GetContentmanagementShare::new(self.executor.clone(), share_id.into())
     }
+    #[doc = " Get shared documents. Securely download a shared document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/shared/{sharedId}` (getContentmanagementSharedSharedId): see [`GetContentmanagementSharedSharedId`]."]
+    #[doc = ""]
+    #[doc = " - `shared_id`: Shared ID"]
     pub fn get_contentmanagement_shared_shared_id(&self, shared_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementSharedSharedId {
         GetContentmanagementSharedSharedId::new(self.executor.clone(), shared_id.into())
     }
+    #[doc = " Gets a list of shares. You must specify at least one filter (e.g. entityId)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/shares` (getContentmanagementShares): see [`GetContentmanagementShares`]."]
     pub fn get_contentmanagement_shares(&self) -> GetContentmanagementShares {
         GetContentmanagementShares::new(self.executor.clone())
     }
+    #[doc = " Get a list of statuses for pending operations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/status` (getContentmanagementStatus): see [`GetContentmanagementStatus`]."]
     pub fn get_contentmanagement_status(&self) -> GetContentmanagementStatus {
         GetContentmanagementStatus::new(self.executor.clone())
     }
+    #[doc = " Get a status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/status/{statusId}` (getContentmanagementStatusStatusId): see [`GetContentmanagementStatusStatusId`]."]
+    #[doc = ""]
+    #[doc = " - `status_id`: Status ID"]
     pub fn get_contentmanagement_status_status_id(&self, status_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementStatusStatusId {
         GetContentmanagementStatusStatusId::new(self.executor.clone(), status_id.into())
     }
+    #[doc = " Get usage details."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/usage` (getContentmanagementUsage): see [`GetContentmanagementUsage`]."]
     pub fn get_contentmanagement_usage(&self) -> GetContentmanagementUsage {
         GetContentmanagementUsage::new(self.executor.clone())
     }
+    #[doc = " Get a workspace."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}` (getContentmanagementWorkspace): see [`GetContentmanagementWorkspace`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
     pub fn get_contentmanagement_workspace(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspace {
         GetContentmanagementWorkspace::new(self.executor.clone(), workspace_id.into())
     }
+    #[doc = " Get a list of documents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/documents` (getContentmanagementWorkspaceDocuments): see [`GetContentmanagementWorkspaceDocuments`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
     pub fn get_contentmanagement_workspace_documents(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceDocuments {
         GetContentmanagementWorkspaceDocuments::new(self.executor.clone(), workspace_id.into())
     }
+    #[doc = " Get a workspace member"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}` (getContentmanagementWorkspaceMember): see [`GetContentmanagementWorkspaceMember`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `member_id`: Member ID"]
     pub fn get_contentmanagement_workspace_member(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceMember {
         GetContentmanagementWorkspaceMember::new(self.executor.clone(), workspace_id.into(), member_id.into())
     }
+    #[doc = " Get a list workspace members"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/members` (getContentmanagementWorkspaceMembers): see [`GetContentmanagementWorkspaceMembers`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
     pub fn get_contentmanagement_workspace_members(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceMembers {
         GetContentmanagementWorkspaceMembers::new(self.executor.clone(), workspace_id.into())
     }
+    #[doc = " Get a workspace tag"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}` (getContentmanagementWorkspaceTagvalue): see [`GetContentmanagementWorkspaceTagvalue`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `tag_id`: Tag ID"]
     pub fn get_contentmanagement_workspace_tagvalue(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, tag_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceTagvalue {
         GetContentmanagementWorkspaceTagvalue::new(self.executor.clone(), workspace_id.into(), tag_id.into())
     }
+    #[doc = " Get a list of workspace tags"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues` (getContentmanagementWorkspaceTagvalues): see [`GetContentmanagementWorkspaceTagvalues`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
     pub fn get_contentmanagement_workspace_tagvalues(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceTagvalues {
         GetContentmanagementWorkspaceTagvalues::new(self.executor.clone(), workspace_id.into())
     }
+    #[doc = " Get a list of workspaces."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces` (getContentmanagementWorkspaces): see [`GetContentmanagementWorkspaces`]."]
     pub fn get_contentmanagement_workspaces(&self) -> GetContentmanagementWorkspaces {
         GetContentmanagementWorkspaces::new(self.executor.clone())
     }
+    #[doc = " Update a document."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/documents/{documentId}` (postContentmanagementDocument): see [`PostContentmanagementDocument`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
+    #[doc = " - `body`: Document"]
     pub fn post_contentmanagement_document(&self, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DocumentUpdate) -> PostContentmanagementDocument {
         PostContentmanagementDocument::new(self.executor.clone(), document_id.into(), body)
     }
+    #[doc = " Replace the contents of a document."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/documents/{documentId}/content` (postContentmanagementDocumentContent): see [`PostContentmanagementDocumentContent`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
+    #[doc = " - `body`: Replace Request"]
     pub fn post_contentmanagement_document_content(&self, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ReplaceRequest) -> PostContentmanagementDocumentContent {
         PostContentmanagementDocumentContent::new(self.executor.clone(), document_id.into(), body)
     }
+    #[doc = " Add a document."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/documents` (postContentmanagementDocuments): see [`PostContentmanagementDocuments`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Document"]
     pub fn post_contentmanagement_documents(&self, body: ::models::DocumentUpload) -> PostContentmanagementDocuments {
         PostContentmanagementDocuments::new(self.executor.clone(), body)
     }
+    #[doc = " Query content"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/query` (postContentmanagementQuery): see [`PostContentmanagementQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Allows for a filtered query returning facet information"]
     pub fn post_contentmanagement_query(&self, body: ::models::QueryRequest) -> PostContentmanagementQuery {
         PostContentmanagementQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Creates a new share or updates an existing share if the entity has already been shared"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/shares` (postContentmanagementShares): see [`PostContentmanagementShares`]."]
+    #[doc = ""]
+    #[doc = " - `body`: CreateShareRequest - entity id and type and a single member or list of members are required"]
     pub fn post_contentmanagement_shares(&self, body: ::models::CreateShareRequest) -> PostContentmanagementShares {
         PostContentmanagementShares::new(self.executor.clone(), body)
     }
+    #[doc = " Create a workspace tag"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues` (postContentmanagementWorkspaceTagvalues): see [`PostContentmanagementWorkspaceTagvalues`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `body`: tag"]
     pub fn post_contentmanagement_workspace_tagvalues(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TagValue) -> PostContentmanagementWorkspaceTagvalues {
         PostContentmanagementWorkspaceTagvalues::new(self.executor.clone(), workspace_id.into(), body)
     }
+    #[doc = " Perform a prefix query on tags in the workspace"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/query` (postContentmanagementWorkspaceTagvaluesQuery): see [`PostContentmanagementWorkspaceTagvaluesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
     pub fn post_contentmanagement_workspace_tagvalues_query(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TagQueryRequest) -> PostContentmanagementWorkspaceTagvaluesQuery {
         PostContentmanagementWorkspaceTagvaluesQuery::new(self.executor.clone(), workspace_id.into(), body)
     }
+    #[doc = " Create a group workspace"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/contentmanagement/workspaces` (postContentmanagementWorkspaces): see [`PostContentmanagementWorkspaces`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Workspace"]
     pub fn post_contentmanagement_workspaces(&self, body: ::models::WorkspaceCreate) -> PostContentmanagementWorkspaces {
         PostContentmanagementWorkspaces::new(self.executor.clone(), body)
     }
+    #[doc = " Update a workspace"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}` (putContentmanagementWorkspace): see [`PutContentmanagementWorkspace`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `body`: Workspace"]
     pub fn put_contentmanagement_workspace(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Workspace) -> PutContentmanagementWorkspace {
         PutContentmanagementWorkspace::new(self.executor.clone(), workspace_id.into(), body)
     }
+    #[doc = " Add a member to a workspace"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}` (putContentmanagementWorkspaceMember): see [`PutContentmanagementWorkspaceMember`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `member_id`: Member ID"]
+    #[doc = " - `body`: Workspace Member"]
     pub fn put_contentmanagement_workspace_member(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkspaceMember) -> PutContentmanagementWorkspaceMember {
         PutContentmanagementWorkspaceMember::new(self.executor.clone(), workspace_id.into(), member_id.into(), body)
     }
+    #[doc = " Update a workspace tag. Will update all documents with the new tag value."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}` (putContentmanagementWorkspaceTagvalue): see [`PutContentmanagementWorkspaceTagvalue`]."]
+    #[doc = ""]
+    #[doc = " - `workspace_id`: Workspace ID"]
+    #[doc = " - `tag_id`: Tag ID"]
+    #[doc = " - `body`: Workspace"]
     pub fn put_contentmanagement_workspace_tagvalue(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, tag_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TagValue) -> PutContentmanagementWorkspaceTagvalue {
         PutContentmanagementWorkspaceTagvalue::new(self.executor.clone(), workspace_id.into(), tag_id.into(), body)
     }
 }
 static META_DELETE_CONTENTMANAGEMENT_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementDocument", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a document."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/contentmanagement/documents/{documentId}`: the `deleteContentmanagementDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-documents--documentId->."]
@@ -213,6 +357,8 @@ impl DeleteContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None }
     }
+    #[doc = " Override any lock on the document"]
+    #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
@@ -239,6 +385,10 @@ impl DeleteContentmanagementDocument {
     }
 }
 static META_DELETE_CONTENTMANAGEMENT_SHARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementShare", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/shares/{shareId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes an existing share."]
+#[doc = ""]
+#[doc = " This revokes sharing rights specified in the share record"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/contentmanagement/shares/{shareId}`: the `deleteContentmanagementShare` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-shares--shareId->."]
@@ -306,6 +456,8 @@ impl DeleteContentmanagementShare {
     }
 }
 static META_DELETE_CONTENTMANAGEMENT_STATUS_STATUS_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementStatusStatusId", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/status/{statusId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Cancel the command for this status"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/contentmanagement/status/{statusId}`: the `deleteContentmanagementStatusStatusId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-status--statusId->."]
@@ -373,6 +525,8 @@ impl DeleteContentmanagementStatusStatusId {
     }
 }
 static META_DELETE_CONTENTMANAGEMENT_WORKSPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementWorkspace", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/workspaces/{workspaceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a workspace"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}`: the `deleteContentmanagementWorkspace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-workspaces--workspaceId->."]
@@ -423,6 +577,8 @@ impl DeleteContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, move_children_to_workspace_id: ::std::option::Option::None }
     }
+    #[doc = " New location for objects in deleted workspace."]
+    #[doc = ""]
     #[doc = " Query parameter `moveChildrenToWorkspaceId`: string."]
     pub fn move_children_to_workspace_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.move_children_to_workspace_id = ::std::option::Option::Some(value.into());
@@ -449,6 +605,8 @@ impl DeleteContentmanagementWorkspace {
     }
 }
 static META_DELETE_CONTENTMANAGEMENT_WORKSPACE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementWorkspaceMember", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a member from a workspace"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}`: the `deleteContentmanagementWorkspaceMember` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-workspaces--workspaceId--members--memberId->."]
@@ -518,6 +676,10 @@ impl DeleteContentmanagementWorkspaceMember {
     }
 }
 static META_DELETE_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteContentmanagementWorkspaceTagvalue", &["Content Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete workspace tag"]
+#[doc = ""]
+#[doc = " Delete a tag from a workspace. Will remove this tag from all documents."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}`: the `deleteContentmanagementWorkspaceTagvalue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-contentmanagement-workspaces--workspaceId--tagvalues--tagId->."]
@@ -587,6 +749,8 @@ impl DeleteContentmanagementWorkspaceTagvalue {
     }
 }
 static META_GET_CONTENTMANAGEMENT_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementDocument", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a document."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}`: the `getContentmanagementDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-documents--documentId->."]
@@ -637,6 +801,8 @@ impl GetContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -663,6 +829,8 @@ impl GetContentmanagementDocument {
     }
 }
 static META_GET_CONTENTMANAGEMENT_DOCUMENT_CONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementDocumentContent", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/documents/{documentId}/content", true, ::std::option::Option::None, false, false, true);
+#[doc = " Download a document."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}/content`: the `getContentmanagementDocumentContent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-documents--documentId--content>."]
@@ -714,11 +882,15 @@ impl GetContentmanagementDocumentContent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None }
     }
+    #[doc = " Request how the content will be downloaded: a file attachment or inline. Default is attachment."]
+    #[doc = ""]
     #[doc = " Query parameter `disposition`: string."]
     pub fn disposition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.disposition = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The requested format for the specified document. If supported, the document will be returned in that format. Example contentType=audio/wav"]
+    #[doc = ""]
     #[doc = " Query parameter `contentType`: string."]
     pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_type = ::std::option::Option::Some(value.into());
@@ -748,6 +920,8 @@ impl GetContentmanagementDocumentContent {
     }
 }
 static META_GET_CONTENTMANAGEMENT_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementDocuments", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get a list of documents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/documents`: the `getContentmanagementDocuments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-documents>."]
@@ -808,36 +982,50 @@ impl GetContentmanagementDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Workspace ID"]
+    #[doc = ""]
     #[doc = " Query parameter `workspaceId`: string, required (the call fails with a build error without it)."]
     pub fn workspace_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.workspace_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " name or dateCreated"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ascending or descending"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -894,6 +1082,8 @@ impl GetContentmanagementDocuments {
     }
 }
 static META_GET_CONTENTMANAGEMENT_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementQuery", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query content"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/query`: the `getContentmanagementQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-query>."]
@@ -948,31 +1138,43 @@ impl GetContentmanagementQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), query_phrase: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Phrase tokens are ANDed together over all searchable fields"]
+    #[doc = ""]
     #[doc = " Query parameter `queryPhrase`: string, required (the call fails with a build error without it)."]
     pub fn query_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_phrase = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " name or dateCreated"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ascending or descending"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1014,6 +1216,8 @@ impl GetContentmanagementQuery {
     }
 }
 static META_GET_CONTENTMANAGEMENT_SECURITYPROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementSecurityprofile", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/securityprofiles/{securityProfileId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Security Profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/securityprofiles/{securityProfileId}`: the `getContentmanagementSecurityprofile` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-securityprofiles--securityProfileId->."]
@@ -1081,6 +1285,8 @@ impl GetContentmanagementSecurityprofile {
     }
 }
 static META_GET_CONTENTMANAGEMENT_SECURITYPROFILES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementSecurityprofiles", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/securityprofiles", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a List of Security Profiles"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/securityprofiles`: the `getContentmanagementSecurityprofiles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-securityprofiles>."]
@@ -1160,6 +1366,8 @@ impl GetContentmanagementSecurityprofiles {
     }
 }
 static META_GET_CONTENTMANAGEMENT_SHARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementShare", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/shares/{shareId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve details about an existing share."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/shares/{shareId}`: the `getContentmanagementShare` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-shares--shareId->."]
@@ -1210,6 +1418,8 @@ impl GetContentmanagementShare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, share_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), share_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1236,6 +1446,10 @@ impl GetContentmanagementShare {
     }
 }
 static META_GET_CONTENTMANAGEMENT_SHARED_SHARED_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementSharedSharedId", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/shared/{sharedId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get shared documents. Securely download a shared document."]
+#[doc = ""]
+#[doc = " This method requires the download sharing URI obtained in the get document response (downloadSharingUri). Documents may be shared between users in the same workspace. Documents may also be shared between any user by creating a content management share."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/shared/{sharedId}`: the `getContentmanagementSharedSharedId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-shared--sharedId->."]
@@ -1288,16 +1502,22 @@ impl GetContentmanagementSharedSharedId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, shared_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), shared_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Request how the share content will be downloaded: attached as a file or inline. Default is attachment."]
+    #[doc = ""]
     #[doc = " Query parameter `disposition`: string."]
     pub fn disposition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.disposition = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The requested format for the specified document. If supported, the document will be returned in that format. Example contentType=audio/wav"]
+    #[doc = ""]
     #[doc = " Query parameter `contentType`: string."]
     pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Expand some document fields"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1330,6 +1550,10 @@ impl GetContentmanagementSharedSharedId {
     }
 }
 static META_GET_CONTENTMANAGEMENT_SHARES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementShares", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/shares", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets a list of shares. You must specify at least one filter (e.g. entityId)."]
+#[doc = ""]
+#[doc = " Failing to specify a filter will return 400."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/shares`: the `getContentmanagementShares` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-shares>."]
@@ -1384,21 +1608,29 @@ impl GetContentmanagementShares {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_id: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Filters the shares returned to only the entity specified by the value of this parameter."]
+    #[doc = ""]
     #[doc = " Query parameter `entityId`: string."]
     pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.entity_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1445,6 +1677,8 @@ impl GetContentmanagementShares {
     }
 }
 static META_GET_CONTENTMANAGEMENT_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementStatus", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/status", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of statuses for pending operations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/status`: the `getContentmanagementStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-status>."]
@@ -1497,11 +1731,15 @@ impl GetContentmanagementStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1542,6 +1780,8 @@ impl GetContentmanagementStatus {
     }
 }
 static META_GET_CONTENTMANAGEMENT_STATUS_STATUS_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementStatusStatusId", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/status/{statusId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a status."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/status/{statusId}`: the `getContentmanagementStatusStatusId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-status--statusId->."]
@@ -1609,6 +1849,8 @@ impl GetContentmanagementStatusStatusId {
     }
 }
 static META_GET_CONTENTMANAGEMENT_USAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementUsage", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/usage", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get usage details."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/usage`: the `getContentmanagementUsage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-usage>."]
@@ -1674,6 +1916,8 @@ impl GetContentmanagementUsage {
     }
 }
 static META_GET_CONTENTMANAGEMENT_WORKSPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspace", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a workspace."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}`: the `getContentmanagementWorkspace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId->."]
@@ -1724,6 +1968,8 @@ impl GetContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1750,6 +1996,8 @@ impl GetContentmanagementWorkspace {
     }
 }
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceDocuments", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of documents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/documents`: the `getContentmanagementWorkspaceDocuments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--documents>."]
@@ -1806,26 +2054,36 @@ impl GetContentmanagementWorkspaceDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " name or dateCreated"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ascending or descending"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1876,6 +2134,8 @@ impl GetContentmanagementWorkspaceDocuments {
     }
 }
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceMember", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a workspace member"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}`: the `getContentmanagementWorkspaceMember` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--members--memberId->."]
@@ -1927,6 +2187,8 @@ impl GetContentmanagementWorkspaceMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1954,6 +2216,8 @@ impl GetContentmanagementWorkspaceMember {
     }
 }
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceMembers", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list workspace members"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/members`: the `getContentmanagementWorkspaceMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--members>."]
@@ -2008,16 +2272,22 @@ impl GetContentmanagementWorkspaceMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2062,6 +2332,8 @@ impl GetContentmanagementWorkspaceMembers {
     }
 }
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceTagvalue", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a workspace tag"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}`: the `getContentmanagementWorkspaceTagvalue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--tagvalues--tagId->."]
@@ -2113,6 +2385,8 @@ impl GetContentmanagementWorkspaceTagvalue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2140,6 +2414,8 @@ impl GetContentmanagementWorkspaceTagvalue {
     }
 }
 static META_GET_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaceTagvalues", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of workspace tags"]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues`: the `getContentmanagementWorkspaceTagvalues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces--workspaceId--tagvalues>."]
@@ -2195,21 +2471,29 @@ impl GetContentmanagementWorkspaceTagvalues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, value: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " filter the list of tags returned"]
+    #[doc = ""]
     #[doc = " Query parameter `value`: string."]
     pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.value = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2257,6 +2541,10 @@ impl GetContentmanagementWorkspaceTagvalues {
     }
 }
 static META_GET_CONTENTMANAGEMENT_WORKSPACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getContentmanagementWorkspaces", &["Content Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/contentmanagement/workspaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of workspaces."]
+#[doc = ""]
+#[doc = " Specifying 'content' access will return all workspaces the user has document access to, while 'admin' access will return all group workspaces the user has administrative rights to."]
+#[doc = ""]
 #[doc = " `GET /api/v2/contentmanagement/workspaces`: the `getContentmanagementWorkspaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-contentmanagement-workspaces>."]
@@ -2311,21 +2599,29 @@ impl GetContentmanagementWorkspaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, access: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Requested access level."]
+    #[doc = ""]
     #[doc = " Query parameter `access`: array of string (multi)."]
     pub fn access(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.access = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2372,6 +2668,8 @@ impl GetContentmanagementWorkspaces {
     }
 }
 static META_POST_CONTENTMANAGEMENT_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementDocument", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/documents/{documentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a document."]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/documents/{documentId}`: the `postContentmanagementDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-documents--documentId->."]
@@ -2424,11 +2722,15 @@ impl PostContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::DocumentUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
     }
+    #[doc = " Expand some document fields"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Override any lock on the document"]
+    #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
@@ -2459,6 +2761,8 @@ impl PostContentmanagementDocument {
     }
 }
 static META_POST_CONTENTMANAGEMENT_DOCUMENT_CONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementDocumentContent", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/documents/{documentId}/content", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace the contents of a document."]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/documents/{documentId}/content`: the `postContentmanagementDocumentContent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-documents--documentId--content>."]
@@ -2510,6 +2814,8 @@ impl PostContentmanagementDocumentContent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::ReplaceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None, body }
     }
+    #[doc = " Override any lock on the document"]
+    #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
@@ -2537,6 +2843,8 @@ impl PostContentmanagementDocumentContent {
     }
 }
 static META_POST_CONTENTMANAGEMENT_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementDocuments", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/documents", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a document."]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/documents`: the `postContentmanagementDocuments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-documents>."]
@@ -2589,16 +2897,22 @@ impl PostContentmanagementDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentUpload) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_source: ::std::option::Option::None, move_source: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
     }
+    #[doc = " Copy a document within a workspace or to a new workspace. Provide a document ID as the copy source."]
+    #[doc = ""]
     #[doc = " Query parameter `copySource`: string."]
     pub fn copy_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.copy_source = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Move a document to a new workspace. Provide a document ID as the move source."]
+    #[doc = ""]
     #[doc = " Query parameter `moveSource`: string."]
     pub fn move_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.move_source = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Override any lock on the source document"]
+    #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
@@ -2631,6 +2945,8 @@ impl PostContentmanagementDocuments {
     }
 }
 static META_POST_CONTENTMANAGEMENT_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementQuery", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query content"]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/query`: the `postContentmanagementQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-query>."]
@@ -2681,6 +2997,8 @@ impl PostContentmanagementQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand some document fields"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -2707,6 +3025,8 @@ impl PostContentmanagementQuery {
     }
 }
 static META_POST_CONTENTMANAGEMENT_SHARES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementShares", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/shares", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a new share or updates an existing share if the entity has already been shared"]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/shares`: the `postContentmanagementShares` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-shares>."]
@@ -2774,6 +3094,8 @@ impl PostContentmanagementShares {
     }
 }
 static META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementWorkspaceTagvalues", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a workspace tag"]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues`: the `postContentmanagementWorkspaceTagvalues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-workspaces--workspaceId--tagvalues>."]
@@ -2843,6 +3165,8 @@ impl PostContentmanagementWorkspaceTagvalues {
     }
 }
 static META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementWorkspaceTagvaluesQuery", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Perform a prefix query on tags in the workspace"]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/query`: the `postContentmanagementWorkspaceTagvaluesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-workspaces--workspaceId--tagvalues-query>."]
@@ -2896,6 +3220,8 @@ impl PostContentmanagementWorkspaceTagvaluesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::TagQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2935,6 +3261,8 @@ impl PostContentmanagementWorkspaceTagvaluesQuery {
     }
 }
 static META_POST_CONTENTMANAGEMENT_WORKSPACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postContentmanagementWorkspaces", &["Content Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/contentmanagement/workspaces", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a group workspace"]
+#[doc = ""]
 #[doc = " `POST /api/v2/contentmanagement/workspaces`: the `postContentmanagementWorkspaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-contentmanagement-workspaces>."]
@@ -3002,6 +3330,8 @@ impl PostContentmanagementWorkspaces {
     }
 }
 static META_PUT_CONTENTMANAGEMENT_WORKSPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putContentmanagementWorkspace", &["Content Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/contentmanagement/workspaces/{workspaceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a workspace"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}`: the `putContentmanagementWorkspace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-contentmanagement-workspaces--workspaceId->."]
@@ -3071,6 +3401,8 @@ impl PutContentmanagementWorkspace {
     }
 }
 static META_PUT_CONTENTMANAGEMENT_WORKSPACE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putContentmanagementWorkspaceMember", &["Content Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Add a member to a workspace"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}/members/{memberId}`: the `putContentmanagementWorkspaceMember` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-contentmanagement-workspaces--workspaceId--members--memberId->."]
@@ -3142,6 +3474,8 @@ impl PutContentmanagementWorkspaceMember {
     }
 }
 static META_PUT_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putContentmanagementWorkspaceTagvalue", &["Content Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a workspace tag. Will update all documents with the new tag value."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/{tagId}`: the `putContentmanagementWorkspaceTagvalue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-contentmanagement-workspaces--workspaceId--tagvalues--tagId->."]

@@ -16,1285 +16,2716 @@ impl ConversationsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete/cancel an async request for conversation aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/conversations/aggregates/jobs/{jobId}` (deleteAnalyticsConversationsAggregatesJob): see [`DeleteAnalyticsConversationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_conversations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsConversationsAggregatesJob {
         DeleteAnalyticsConversationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async details job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/conversations/details/jobs/{jobId}` (deleteAnalyticsConversationsDetailsJob): see [`DeleteAnalyticsConversationsDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_conversations_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsConversationsDetailsJob {
         DeleteAnalyticsConversationsDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Update a conversation by disconnecting all of the participants"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/{conversationId}` (deleteConversation): see [`DeleteConversation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn delete_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversation {
         DeleteConversation::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Delete a custom attributes record."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/{conversationId}/customattributes/{attributesId}` (deleteConversationCustomattribute): see [`DeleteConversationCustomattribute`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `attributes_id`: attributesId"]
     pub fn delete_conversation_customattribute(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, attributes_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationCustomattribute {
         DeleteConversationCustomattribute::new(self.executor.clone(), conversation_id.into(), attributes_id.into())
     }
+    #[doc = " Delete a code used to add a communication to this participant"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/codes/{addCommunicationCode}` (deleteConversationParticipantCode): see [`DeleteConversationParticipantCode`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `add_communication_code`: addCommunicationCode"]
     pub fn delete_conversation_participant_code(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, add_communication_code: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationParticipantCode {
         DeleteConversationParticipantCode::new(self.executor.clone(), conversation_id.into(), participant_id.into(), add_communication_code.into())
     }
+    #[doc = " Remove flagged reason from conversation participant."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason` (deleteConversationParticipantFlaggedreason): see [`DeleteConversationParticipantFlaggedreason`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn delete_conversation_participant_flaggedreason(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationParticipantFlaggedreason {
         DeleteConversationParticipantFlaggedreason::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Remove mandatory post call actions."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction` (deleteConversationsCallParticipantCommunicationPostflowaction): see [`DeleteConversationsCallParticipantCommunicationPostflowaction`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn delete_conversations_call_participant_communication_postflowaction(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsCallParticipantCommunicationPostflowaction {
         DeleteConversationsCallParticipantCommunicationPostflowaction::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Cancel the transfer"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult` (deleteConversationsCallParticipantConsult): see [`DeleteConversationsCallParticipantConsult`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn delete_conversations_call_participant_consult(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsCallParticipantConsult {
         DeleteConversationsCallParticipantConsult::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Delete attachment from draft"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/{attachmentId}` (deleteConversationsEmailMessagesDraftAttachment): see [`DeleteConversationsEmailMessagesDraftAttachment`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `attachment_id`: attachmentId"]
     pub fn delete_conversations_email_messages_draft_attachment(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, attachment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsEmailMessagesDraftAttachment {
         DeleteConversationsEmailMessagesDraftAttachment::new(self.executor.clone(), conversation_id.into(), attachment_id.into())
     }
+    #[doc = " Remove a cached media item asychronously"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}` (deleteConversationsMessagesCachedmediaCachedMediaItemId): see [`DeleteConversationsMessagesCachedmediaCachedMediaItemId`]."]
+    #[doc = ""]
+    #[doc = " - `cached_media_item_id`: cachedMediaItemId"]
     pub fn delete_conversations_messages_cachedmedia_cached_media_item_id(&self, cached_media_item_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagesCachedmediaCachedMediaItemId {
         DeleteConversationsMessagesCachedmediaCachedMediaItemId::new(self.executor.clone(), cached_media_item_id.into())
     }
+    #[doc = " Delete an Apple messaging integration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/integrations/apple/{integrationId}` (deleteConversationsMessagingIntegrationsAppleIntegrationId): see [`DeleteConversationsMessagingIntegrationsAppleIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn delete_conversations_messaging_integrations_apple_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingIntegrationsAppleIntegrationId {
         DeleteConversationsMessagingIntegrationsAppleIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete a Facebook messaging integration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/integrations/facebook/{integrationId}` (deleteConversationsMessagingIntegrationsFacebookIntegrationId): see [`DeleteConversationsMessagingIntegrationsFacebookIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn delete_conversations_messaging_integrations_facebook_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
         DeleteConversationsMessagingIntegrationsFacebookIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete Instagram messaging integration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/integrations/instagram/{integrationId}` (deleteConversationsMessagingIntegrationsInstagramIntegrationId): see [`DeleteConversationsMessagingIntegrationsInstagramIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn delete_conversations_messaging_integrations_instagram_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
         DeleteConversationsMessagingIntegrationsInstagramIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete an Open messaging integration with the Google Business Profile extension"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}` (deleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId): see [`DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn delete_conversations_messaging_integrations_open_extensions_googlebusinessprofile_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
         DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete an Open messaging integration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/integrations/open/{integrationId}` (deleteConversationsMessagingIntegrationsOpenIntegrationId): see [`DeleteConversationsMessagingIntegrationsOpenIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn delete_conversations_messaging_integrations_open_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingIntegrationsOpenIntegrationId {
         DeleteConversationsMessagingIntegrationsOpenIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete Twitter messaging integration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/integrations/twitter/{integrationId}` (deleteConversationsMessagingIntegrationsTwitterIntegrationId): see [`DeleteConversationsMessagingIntegrationsTwitterIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn delete_conversations_messaging_integrations_twitter_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
         DeleteConversationsMessagingIntegrationsTwitterIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete a WhatsApp messaging integration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}` (deleteConversationsMessagingIntegrationsWhatsappIntegrationId): see [`DeleteConversationsMessagingIntegrationsWhatsappIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn delete_conversations_messaging_integrations_whatsapp_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
         DeleteConversationsMessagingIntegrationsWhatsappIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete a messaging setting"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/settings/{messageSettingId}` (deleteConversationsMessagingSetting): see [`DeleteConversationsMessagingSetting`]."]
+    #[doc = ""]
+    #[doc = " - `message_setting_id`: Message Setting ID"]
     pub fn delete_conversations_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingSetting {
         DeleteConversationsMessagingSetting::new(self.executor.clone(), message_setting_id.into())
     }
+    #[doc = " Delete the organization's default setting, a global default will be applied to integrations without settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/settings/default` (deleteConversationsMessagingSettingsDefault): see [`DeleteConversationsMessagingSettingsDefault`]."]
     pub fn delete_conversations_messaging_settings_default(&self) -> DeleteConversationsMessagingSettingsDefault {
         DeleteConversationsMessagingSettingsDefault::new(self.executor.clone())
     }
+    #[doc = " Delete a supported content profile"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/messaging/supportedcontent/{supportedContentId}` (deleteConversationsMessagingSupportedcontentSupportedContentId): see [`DeleteConversationsMessagingSupportedcontentSupportedContentId`]."]
+    #[doc = ""]
+    #[doc = " - `supported_content_id`: Supported Content ID"]
     pub fn delete_conversations_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsMessagingSupportedcontentSupportedContentId {
         DeleteConversationsMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into())
     }
+    #[doc = " Get a conversation by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/{conversationId}/details` (getAnalyticsConversationDetails): see [`GetAnalyticsConversationDetails`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_analytics_conversation_details(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationDetails {
         GetAnalyticsConversationDetails::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get status for async query for conversation aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}` (getAnalyticsConversationsAggregatesJob): see [`GetAnalyticsConversationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsAggregatesJob {
         GetAnalyticsConversationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}/results` (getAnalyticsConversationsAggregatesJobResults): see [`GetAnalyticsConversationsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsAggregatesJobResults {
         GetAnalyticsConversationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Gets multiple conversations by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details` (getAnalyticsConversationsDetails): see [`GetAnalyticsConversationsDetails`]."]
     pub fn get_analytics_conversations_details(&self) -> GetAnalyticsConversationsDetails {
         GetAnalyticsConversationsDetails::new(self.executor.clone())
     }
+    #[doc = " Get status for async query for conversation details"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}` (getAnalyticsConversationsDetailsJob): see [`GetAnalyticsConversationsDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsDetailsJob {
         GetAnalyticsConversationsDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async details job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results` (getAnalyticsConversationsDetailsJobResults): see [`GetAnalyticsConversationsDetailsJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_conversations_details_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsDetailsJobResults {
         GetAnalyticsConversationsDetailsJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Lookup the datalake availability date and time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/availability` (getAnalyticsConversationsDetailsJobsAvailability): see [`GetAnalyticsConversationsDetailsJobsAvailability`]."]
     pub fn get_analytics_conversations_details_jobs_availability(&self) -> GetAnalyticsConversationsDetailsJobsAvailability {
         GetAnalyticsConversationsDetailsJobsAvailability::new(self.executor.clone())
     }
+    #[doc = " Get conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}` (getConversation): see [`GetConversation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn get_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversation {
         GetConversation::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the access attributes on a conversation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/accessattributes` (getConversationAccessattributes): see [`GetConversationAccessattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn get_conversation_accessattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationAccessattributes {
         GetConversationAccessattributes::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get copilot context values for a conversation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/assistant/copilotcontext` (getConversationAssistantCopilotcontext): see [`GetConversationAssistantCopilotcontext`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID."]
     pub fn get_conversation_assistant_copilotcontext(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationAssistantCopilotcontext {
         GetConversationAssistantCopilotcontext::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get checklist info for a single checklist."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}` (getConversationCommunicationAgentchecklist): see [`GetConversationCommunicationAgentchecklist`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
     pub fn get_conversation_communication_agentchecklist(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, agent_checklist_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationCommunicationAgentchecklist {
         GetConversationCommunicationAgentchecklist::new(self.executor.clone(), conversation_id.into(), communication_id.into(), agent_checklist_id.into())
     }
+    #[doc = " Get inference job status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs/{jobId}` (getConversationCommunicationAgentchecklistJob): see [`GetConversationCommunicationAgentchecklistJob`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
+    #[doc = " - `job_id`: Inference Job ID"]
     pub fn get_conversation_communication_agentchecklist_job(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, agent_checklist_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationCommunicationAgentchecklistJob {
         GetConversationCommunicationAgentchecklistJob::new(self.executor.clone(), conversation_id.into(), communication_id.into(), agent_checklist_id.into(), job_id.into())
     }
+    #[doc = " Get information of all checklists associated with a conversation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists` (getConversationCommunicationAgentchecklists): see [`GetConversationCommunicationAgentchecklists`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
     pub fn get_conversation_communication_agentchecklists(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationCommunicationAgentchecklists {
         GetConversationCommunicationAgentchecklists::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Get message"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages/{messageId}` (getConversationCommunicationInternalmessage): see [`GetConversationCommunicationInternalmessage`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `message_id`: messageId"]
     pub fn get_conversation_communication_internalmessage(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationCommunicationInternalmessage {
         GetConversationCommunicationInternalmessage::new(self.executor.clone(), conversation_id.into(), communication_id.into(), message_id.into())
     }
+    #[doc = " Get messages for communication"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages` (getConversationCommunicationInternalmessages): see [`GetConversationCommunicationInternalmessages`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversation_communication_internalmessages(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationCommunicationInternalmessages {
         GetConversationCommunicationInternalmessages::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Get custom attributes by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/customattributes/{attributesId}` (getConversationCustomattribute): see [`GetConversationCustomattribute`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `attributes_id`: attributesId"]
     pub fn get_conversation_customattribute(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, attributes_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationCustomattribute {
         GetConversationCustomattribute::new(self.executor.clone(), conversation_id.into(), attributes_id.into())
     }
+    #[doc = " Get a list of custom attributes for a conversation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/customattributes` (getConversationCustomattributes): see [`GetConversationCustomattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn get_conversation_customattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationCustomattributes {
         GetConversationCustomattributes::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Fetch info on a secure session"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions/{secureSessionId}` (getConversationParticipantSecureivrsession): see [`GetConversationParticipantSecureivrsession`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `secure_session_id`: secure IVR session ID"]
     pub fn get_conversation_participant_secureivrsession(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, secure_session_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationParticipantSecureivrsession {
         GetConversationParticipantSecureivrsession::new(self.executor.clone(), conversation_id.into(), participant_id.into(), secure_session_id.into())
     }
+    #[doc = " Get a list of secure sessions for this participant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions` (getConversationParticipantSecureivrsessions): see [`GetConversationParticipantSecureivrsessions`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn get_conversation_participant_secureivrsessions(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationParticipantSecureivrsessions {
         GetConversationParticipantSecureivrsessions::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation participant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/wrapup` (getConversationParticipantWrapup): see [`GetConversationParticipantWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn get_conversation_participant_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationParticipantWrapup {
         GetConversationParticipantWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get list of wrapup codes for this conversation participant"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/wrapupcodes` (getConversationParticipantWrapupcodes): see [`GetConversationParticipantWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn get_conversation_participant_wrapupcodes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationParticipantWrapupcodes {
         GetConversationParticipantWrapupcodes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get the secure attributes on a conversation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/secureattributes` (getConversationSecureattributes): see [`GetConversationSecureattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn get_conversation_secureattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationSecureattributes {
         GetConversationSecureattributes::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get Suggestion."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/suggestions/{suggestionId}` (getConversationSuggestion): see [`GetConversationSuggestion`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `suggestion_id`: Suggestion ID"]
     pub fn get_conversation_suggestion(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, suggestion_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationSuggestion {
         GetConversationSuggestion::new(self.executor.clone(), conversation_id.into(), suggestion_id.into())
     }
+    #[doc = " Get all suggestions for a conversation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/suggestions` (getConversationSuggestions): see [`GetConversationSuggestions`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
     pub fn get_conversation_suggestions(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationSuggestions {
         GetConversationSuggestions::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the summaries of the conversation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/summaries` (getConversationSummaries): see [`GetConversationSummaries`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
     pub fn get_conversation_summaries(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationSummaries {
         GetConversationSummaries::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get active conversations for the logged in user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations` (getConversations): see [`GetConversations`]."]
     pub fn get_conversations(&self) -> GetConversations {
         GetConversations::new(self.executor.clone())
     }
+    #[doc = " Get call conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/calls/{conversationId}` (getConversationsCall): see [`GetConversationsCall`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_call(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCall {
         GetConversationsCall::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsCallParticipantCommunicationWrapup): see [`GetConversationsCallParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversations_call_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCallParticipantCommunicationWrapup {
         GetConversationsCallParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation participant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapup` (getConversationsCallParticipantWrapup): see [`GetConversationsCallParticipantWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_call_participant_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCallParticipantWrapup {
         GetConversationsCallParticipantWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get list of wrapup codes for this conversation participant"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapupcodes` (getConversationsCallParticipantWrapupcodes): see [`GetConversationsCallParticipantWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_call_participant_wrapupcodes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCallParticipantWrapupcodes {
         GetConversationsCallParticipantWrapupcodes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get callback conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}` (getConversationsCallback): see [`GetConversationsCallback`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_callback(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCallback {
         GetConversationsCallback::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsCallbackParticipantCommunicationWrapup): see [`GetConversationsCallbackParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversations_callback_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCallbackParticipantCommunicationWrapup {
         GetConversationsCallbackParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation participant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapup` (getConversationsCallbackParticipantWrapup): see [`GetConversationsCallbackParticipantWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_callback_participant_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCallbackParticipantWrapup {
         GetConversationsCallbackParticipantWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get list of wrapup codes for this conversation participant"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapupcodes` (getConversationsCallbackParticipantWrapupcodes): see [`GetConversationsCallbackParticipantWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_callback_participant_wrapupcodes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCallbackParticipantWrapupcodes {
         GetConversationsCallbackParticipantWrapupcodes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get the logged-in user's active conversations and their Callback participants state."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/callbacks` (getConversationsCallbacks): see [`GetConversationsCallbacks`]."]
     pub fn get_conversations_callbacks(&self) -> GetConversationsCallbacks {
         GetConversationsCallbacks::new(self.executor.clone())
     }
+    #[doc = " Get the logged-in user's active conversations and their Call participants state."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/calls` (getConversationsCalls): see [`GetConversationsCalls`]."]
     pub fn get_conversations_calls(&self) -> GetConversationsCalls {
         GetConversationsCalls::new(self.executor.clone())
     }
+    #[doc = " Get call history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/calls/history` (getConversationsCallsHistory): see [`GetConversationsCallsHistory`]."]
     pub fn get_conversations_calls_history(&self) -> GetConversationsCallsHistory {
         GetConversationsCallsHistory::new(self.executor.clone())
     }
+    #[doc = " Get the maximum number of participants that this user can have on a conference"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/calls/maximumconferenceparties` (getConversationsCallsMaximumconferenceparties): see [`GetConversationsCallsMaximumconferenceparties`]."]
     pub fn get_conversations_calls_maximumconferenceparties(&self) -> GetConversationsCallsMaximumconferenceparties {
         GetConversationsCallsMaximumconferenceparties::new(self.executor.clone())
     }
+    #[doc = " Get cobrowse conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}` (getConversationsCobrowsesession): see [`GetConversationsCobrowsesession`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_cobrowsesession(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCobrowsesession {
         GetConversationsCobrowsesession::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsCobrowsesessionParticipantCommunicationWrapup): see [`GetConversationsCobrowsesessionParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_conversations_cobrowsesession_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCobrowsesessionParticipantCommunicationWrapup {
         GetConversationsCobrowsesessionParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation participant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapup` (getConversationsCobrowsesessionParticipantWrapup): see [`GetConversationsCobrowsesessionParticipantWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_conversations_cobrowsesession_participant_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCobrowsesessionParticipantWrapup {
         GetConversationsCobrowsesessionParticipantWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get list of wrapup codes for this conversation participant"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapupcodes` (getConversationsCobrowsesessionParticipantWrapupcodes): see [`GetConversationsCobrowsesessionParticipantWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_conversations_cobrowsesession_participant_wrapupcodes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCobrowsesessionParticipantWrapupcodes {
         GetConversationsCobrowsesessionParticipantWrapupcodes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get active cobrowse conversations for the logged in user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/cobrowsesessions` (getConversationsCobrowsesessions): see [`GetConversationsCobrowsesessions`]."]
     pub fn get_conversations_cobrowsesessions(&self) -> GetConversationsCobrowsesessions {
         GetConversationsCobrowsesessions::new(self.executor.clone())
     }
+    #[doc = " Get a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}` (getConversationsCustomattributesSchema): see [`GetConversationsCustomattributesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_conversations_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCustomattributesSchema {
         GetConversationsCustomattributesSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a specific version of a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}/versions/{versionId}` (getConversationsCustomattributesSchemaVersion): see [`GetConversationsCustomattributesSchemaVersion`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `version_id`: Schema version"]
     pub fn get_conversations_customattributes_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCustomattributesSchemaVersion {
         GetConversationsCustomattributesSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
+    #[doc = " Get all versions of a CCA schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}/versions` (getConversationsCustomattributesSchemaVersions): see [`GetConversationsCustomattributesSchemaVersions`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_conversations_customattributes_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCustomattributesSchemaVersions {
         GetConversationsCustomattributesSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of schemas."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/customattributes/schemas` (getConversationsCustomattributesSchemas): see [`GetConversationsCustomattributesSchemas`]."]
     pub fn get_conversations_customattributes_schemas(&self) -> GetConversationsCustomattributesSchemas {
         GetConversationsCustomattributesSchemas::new(self.executor.clone())
     }
+    #[doc = " Get the core types from which all schemas are built."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/customattributes/schemas/coretypes/{coreTypeName}` (getConversationsCustomattributesSchemasCoretype): see [`GetConversationsCustomattributesSchemasCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `core_type_name`: Name of the core type"]
     pub fn get_conversations_customattributes_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetConversationsCustomattributesSchemasCoretype {
         GetConversationsCustomattributesSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
+    #[doc = " Get the list of core types enabled for a specific namespace."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/customattributes/schemas/coretypes` (getConversationsCustomattributesSchemasCoretypes): see [`GetConversationsCustomattributesSchemasCoretypes`]."]
     pub fn get_conversations_customattributes_schemas_coretypes(&self) -> GetConversationsCustomattributesSchemasCoretypes {
         GetConversationsCustomattributesSchemasCoretypes::new(self.executor.clone())
     }
+    #[doc = " Get quantitative limits on schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/customattributes/schemas/limits` (getConversationsCustomattributesSchemasLimits): see [`GetConversationsCustomattributesSchemasLimits`]."]
     pub fn get_conversations_customattributes_schemas_limits(&self) -> GetConversationsCustomattributesSchemasLimits {
         GetConversationsCustomattributesSchemasLimits::new(self.executor.clone())
     }
+    #[doc = " Get email conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}` (getConversationsEmail): see [`GetConversationsEmail`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_email(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmail {
         GetConversationsEmail::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get conversation message"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages/{messageId}` (getConversationsEmailMessage): see [`GetConversationsEmailMessage`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `message_id`: messageId"]
     pub fn get_conversations_email_message(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmailMessage {
         GetConversationsEmailMessage::new(self.executor.clone(), conversation_id.into(), message_id.into())
     }
+    #[doc = " Get conversation messages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages` (getConversationsEmailMessages): see [`GetConversationsEmailMessages`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_email_messages(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmailMessages {
         GetConversationsEmailMessages::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get conversation draft reply"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages/draft` (getConversationsEmailMessagesDraft): see [`GetConversationsEmailMessagesDraft`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_email_messages_draft(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmailMessagesDraft {
         GetConversationsEmailMessagesDraft::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsEmailParticipantCommunicationWrapup): see [`GetConversationsEmailParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversations_email_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmailParticipantCommunicationWrapup {
         GetConversationsEmailParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation participant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapup` (getConversationsEmailParticipantWrapup): see [`GetConversationsEmailParticipantWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_email_participant_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmailParticipantWrapup {
         GetConversationsEmailParticipantWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get list of wrapup codes for this conversation participant"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapupcodes` (getConversationsEmailParticipantWrapupcodes): see [`GetConversationsEmailParticipantWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_email_participant_wrapupcodes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmailParticipantWrapupcodes {
         GetConversationsEmailParticipantWrapupcodes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get emails settings for a given conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails/{conversationId}/settings` (getConversationsEmailSettings): see [`GetConversationsEmailSettings`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_email_settings(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsEmailSettings {
         GetConversationsEmailSettings::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the logged-in user's active conversations and their Email participants state."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/emails` (getConversationsEmails): see [`GetConversationsEmails`]."]
     pub fn get_conversations_emails(&self) -> GetConversationsEmails {
         GetConversationsEmails::new(self.executor.clone())
     }
+    #[doc = " Get internal message conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/internalmessages/{conversationId}` (getConversationsInternalmessage): see [`GetConversationsInternalmessage`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_internalmessage(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsInternalmessage {
         GetConversationsInternalmessage::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the logged-in user's active conversations and their InternalMessage participants state."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/internalmessages` (getConversationsInternalmessages): see [`GetConversationsInternalmessages`]."]
     pub fn get_conversations_internalmessages(&self) -> GetConversationsInternalmessages {
         GetConversationsInternalmessages::new(self.executor.clone())
     }
+    #[doc = " Get the encryption key configurations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/keyconfigurations/{keyconfigurationsId}` (getConversationsKeyconfiguration): see [`GetConversationsKeyconfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `keyconfigurations_id`: Key Configurations Id"]
     pub fn get_conversations_keyconfiguration(&self, keyconfigurations_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsKeyconfiguration {
         GetConversationsKeyconfiguration::new(self.executor.clone(), keyconfigurations_id.into())
     }
+    #[doc = " Get a list of key configurations data"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/keyconfigurations` (getConversationsKeyconfigurations): see [`GetConversationsKeyconfigurations`]."]
     pub fn get_conversations_keyconfigurations(&self) -> GetConversationsKeyconfigurations {
         GetConversationsKeyconfigurations::new(self.executor.clone())
     }
+    #[doc = " Get message conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{conversationId}` (getConversationsMessage): see [`GetConversationsMessage`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_conversations_message(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessage {
         GetConversationsMessage::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get message media list by status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media` (getConversationsMessageCommunicationMessagesMedia): see [`GetConversationsMessageCommunicationMessagesMedia`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversations_message_communication_messages_media(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessageCommunicationMessagesMedia {
         GetConversationsMessageCommunicationMessagesMedia::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Get media"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/{mediaId}` (getConversationsMessageCommunicationMessagesMediaMediaId): see [`GetConversationsMessageCommunicationMessagesMediaMediaId`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `media_id`: mediaId"]
     pub fn get_conversations_message_communication_messages_media_media_id(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, media_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessageCommunicationMessagesMediaMediaId {
         GetConversationsMessageCommunicationMessagesMediaMediaId::new(self.executor.clone(), conversation_id.into(), communication_id.into(), media_id.into())
     }
+    #[doc = " Get message"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{messageId}/details` (getConversationsMessageDetails): see [`GetConversationsMessageDetails`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: messageId"]
     pub fn get_conversations_message_details(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessageDetails {
         GetConversationsMessageDetails::new(self.executor.clone(), message_id.into())
     }
+    #[doc = " Get conversation message"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}` (getConversationsMessageMessage): see [`GetConversationsMessageMessage`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `message_id`: messageId"]
     pub fn get_conversations_message_message(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessageMessage {
         GetConversationsMessageMessage::new(self.executor.clone(), conversation_id.into(), message_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsMessageParticipantCommunicationWrapup): see [`GetConversationsMessageParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversations_message_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessageParticipantCommunicationWrapup {
         GetConversationsMessageParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation participant."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapup` (getConversationsMessageParticipantWrapup): see [`GetConversationsMessageParticipantWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_message_participant_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessageParticipantWrapup {
         GetConversationsMessageParticipantWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get list of wrapup codes for this conversation participant"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapupcodes` (getConversationsMessageParticipantWrapupcodes): see [`GetConversationsMessageParticipantWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn get_conversations_message_participant_wrapupcodes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessageParticipantWrapupcodes {
         GetConversationsMessageParticipantWrapupcodes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get the logged-in user's active conversations and their Message participants state."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages` (getConversationsMessages): see [`GetConversationsMessages`]."]
     pub fn get_conversations_messages(&self) -> GetConversationsMessages {
         GetConversationsMessages::new(self.executor.clone())
     }
+    #[doc = " Get a list of cached media items"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/cachedmedia` (getConversationsMessagesCachedmedia): see [`GetConversationsMessagesCachedmedia`]."]
     pub fn get_conversations_messages_cachedmedia(&self) -> GetConversationsMessagesCachedmedia {
         GetConversationsMessagesCachedmedia::new(self.executor.clone())
     }
+    #[doc = " Get a cached media item"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}` (getConversationsMessagesCachedmediaCachedMediaItemId): see [`GetConversationsMessagesCachedmediaCachedMediaItemId`]."]
+    #[doc = ""]
+    #[doc = " - `cached_media_item_id`: cachedMediaItemId"]
     pub fn get_conversations_messages_cachedmedia_cached_media_item_id(&self, cached_media_item_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagesCachedmediaCachedMediaItemId {
         GetConversationsMessagesCachedmediaCachedMediaItemId::new(self.executor.clone(), cached_media_item_id.into())
     }
+    #[doc = " Get Genesys Facebook App Id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/facebook/app` (getConversationsMessagingFacebookApp): see [`GetConversationsMessagingFacebookApp`]."]
     pub fn get_conversations_messaging_facebook_app(&self) -> GetConversationsMessagingFacebookApp {
         GetConversationsMessagingFacebookApp::new(self.executor.clone())
     }
+    #[doc = " Get a list of Facebook Permissions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/facebook/permissions` (getConversationsMessagingFacebookPermissions): see [`GetConversationsMessagingFacebookPermissions`]."]
     pub fn get_conversations_messaging_facebook_permissions(&self) -> GetConversationsMessagingFacebookPermissions {
         GetConversationsMessagingFacebookPermissions::new(self.executor.clone())
     }
+    #[doc = " Get Apple messaging integration identity resolution settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}` (getConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId): see [`GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_identityresolution_integrations_apple_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
         GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get Facebook messaging integration identity resolution settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}` (getConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId): see [`GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_identityresolution_integrations_facebook_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
         GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get an Instagram integration identity resolution settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}` (getConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId): see [`GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_identityresolution_integrations_instagram_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
         GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get an open messaging integration Identity Resolution settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}` (getConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId): see [`GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_identityresolution_integrations_open_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
         GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get X (Formally Twitter) messaging integration identity resolution settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}` (getConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId): see [`GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id"]
     pub fn get_conversations_messaging_identityresolution_integrations_twitter_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
         GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a whatsApp integration Identity Resolution settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}` (getConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId): see [`GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_identityresolution_integrations_whatsapp_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
         GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get twitter oauth settings to patch an integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/{integrationId}/twitter/oauth/settings` (getConversationsMessagingIntegrationTwitterOauthSettings): see [`GetConversationsMessagingIntegrationTwitterOauthSettings`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id of an existing integration that needs to be patched with new oauth settings"]
     pub fn get_conversations_messaging_integration_twitter_oauth_settings(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationTwitterOauthSettings {
         GetConversationsMessagingIntegrationTwitterOauthSettings::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a list of Integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations` (getConversationsMessagingIntegrations): see [`GetConversationsMessagingIntegrations`]."]
     pub fn get_conversations_messaging_integrations(&self) -> GetConversationsMessagingIntegrations {
         GetConversationsMessagingIntegrations::new(self.executor.clone())
     }
+    #[doc = " Get a list of Apple Integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/apple` (getConversationsMessagingIntegrationsApple): see [`GetConversationsMessagingIntegrationsApple`]."]
     pub fn get_conversations_messaging_integrations_apple(&self) -> GetConversationsMessagingIntegrationsApple {
         GetConversationsMessagingIntegrationsApple::new(self.executor.clone())
     }
+    #[doc = " Get an Apple messaging integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/apple/{integrationId}` (getConversationsMessagingIntegrationsAppleIntegrationId): see [`GetConversationsMessagingIntegrationsAppleIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_integrations_apple_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsAppleIntegrationId {
         GetConversationsMessagingIntegrationsAppleIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a list of Facebook Integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/facebook` (getConversationsMessagingIntegrationsFacebook): see [`GetConversationsMessagingIntegrationsFacebook`]."]
     pub fn get_conversations_messaging_integrations_facebook(&self) -> GetConversationsMessagingIntegrationsFacebook {
         GetConversationsMessagingIntegrationsFacebook::new(self.executor.clone())
     }
+    #[doc = " Get a Facebook messaging integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/facebook/{integrationId}` (getConversationsMessagingIntegrationsFacebookIntegrationId): see [`GetConversationsMessagingIntegrationsFacebookIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_integrations_facebook_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsFacebookIntegrationId {
         GetConversationsMessagingIntegrationsFacebookIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a list of Instagram Integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/instagram` (getConversationsMessagingIntegrationsInstagram): see [`GetConversationsMessagingIntegrationsInstagram`]."]
     pub fn get_conversations_messaging_integrations_instagram(&self) -> GetConversationsMessagingIntegrationsInstagram {
         GetConversationsMessagingIntegrationsInstagram::new(self.executor.clone())
     }
+    #[doc = " Get Instagram messaging integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/instagram/{integrationId}` (getConversationsMessagingIntegrationsInstagramIntegrationId): see [`GetConversationsMessagingIntegrationsInstagramIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_integrations_instagram_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsInstagramIntegrationId {
         GetConversationsMessagingIntegrationsInstagramIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a list of Open messaging integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/open` (getConversationsMessagingIntegrationsOpen): see [`GetConversationsMessagingIntegrationsOpen`]."]
     pub fn get_conversations_messaging_integrations_open(&self) -> GetConversationsMessagingIntegrationsOpen {
         GetConversationsMessagingIntegrationsOpen::new(self.executor.clone())
     }
+    #[doc = " Get an Open messaging integration with the Google Business Profile extension"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}` (getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId): see [`GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_integrations_open_extensions_googlebusinessprofile_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
         GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get Google Business Profile OAuth 2 settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/oauth/settings` (getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings): see [`GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings`]."]
     pub fn get_conversations_messaging_integrations_open_extensions_googlebusinessprofile_oauth_settings(&self) -> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings {
         GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings::new(self.executor.clone())
     }
+    #[doc = " Get a Google Auth Token"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}` (getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken): see [`GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken`]."]
+    #[doc = ""]
+    #[doc = " - `token_id`: Token ID"]
     pub fn get_conversations_messaging_integrations_open_extensions_googlebusinessprofile_token(&self, token_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken {
         GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken::new(self.executor.clone(), token_id.into())
     }
+    #[doc = " Get Google Business Profile accounts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}/accounts` (getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts): see [`GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts`]."]
+    #[doc = ""]
+    #[doc = " - `token_id`: Token ID"]
     pub fn get_conversations_messaging_integrations_open_extensions_googlebusinessprofile_token_accounts(&self, token_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts {
         GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts::new(self.executor.clone(), token_id.into())
     }
+    #[doc = " Get an Open messaging integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/open/{integrationId}` (getConversationsMessagingIntegrationsOpenIntegrationId): see [`GetConversationsMessagingIntegrationsOpenIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_integrations_open_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsOpenIntegrationId {
         GetConversationsMessagingIntegrationsOpenIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a list of Twitter Integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter` (getConversationsMessagingIntegrationsTwitter): see [`GetConversationsMessagingIntegrationsTwitter`]."]
     pub fn get_conversations_messaging_integrations_twitter(&self) -> GetConversationsMessagingIntegrationsTwitter {
         GetConversationsMessagingIntegrationsTwitter::new(self.executor.clone())
     }
+    #[doc = " Get Twitter messaging integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter/{integrationId}` (getConversationsMessagingIntegrationsTwitterIntegrationId): see [`GetConversationsMessagingIntegrationsTwitterIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_integrations_twitter_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsTwitterIntegrationId {
         GetConversationsMessagingIntegrationsTwitterIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get twitter oauth settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter/oauth/settings` (getConversationsMessagingIntegrationsTwitterOauthSettings): see [`GetConversationsMessagingIntegrationsTwitterOauthSettings`]."]
     pub fn get_conversations_messaging_integrations_twitter_oauth_settings(&self) -> GetConversationsMessagingIntegrationsTwitterOauthSettings {
         GetConversationsMessagingIntegrationsTwitterOauthSettings::new(self.executor.clone())
     }
+    #[doc = " Get a list of WhatsApp Integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/whatsapp` (getConversationsMessagingIntegrationsWhatsapp): see [`GetConversationsMessagingIntegrationsWhatsapp`]."]
     pub fn get_conversations_messaging_integrations_whatsapp(&self) -> GetConversationsMessagingIntegrationsWhatsapp {
         GetConversationsMessagingIntegrationsWhatsapp::new(self.executor.clone())
     }
+    #[doc = " Get a WhatsApp messaging integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}` (getConversationsMessagingIntegrationsWhatsappIntegrationId): see [`GetConversationsMessagingIntegrationsWhatsappIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_conversations_messaging_integrations_whatsapp_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingIntegrationsWhatsappIntegrationId {
         GetConversationsMessagingIntegrationsWhatsappIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Call Authentication provider callback to validate state and code"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/oauth/apple/callback` (getConversationsMessagingOauthAppleCallback): see [`GetConversationsMessagingOauthAppleCallback`]."]
     pub fn get_conversations_messaging_oauth_apple_callback(&self) -> GetConversationsMessagingOauthAppleCallback {
         GetConversationsMessagingOauthAppleCallback::new(self.executor.clone())
     }
+    #[doc = " Get a messaging setting"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/settings/{messageSettingId}` (getConversationsMessagingSetting): see [`GetConversationsMessagingSetting`]."]
+    #[doc = ""]
+    #[doc = " - `message_setting_id`: Message Setting ID"]
     pub fn get_conversations_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingSetting {
         GetConversationsMessagingSetting::new(self.executor.clone(), message_setting_id.into())
     }
+    #[doc = " Get a list of messaging settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/settings` (getConversationsMessagingSettings): see [`GetConversationsMessagingSettings`]."]
     pub fn get_conversations_messaging_settings(&self) -> GetConversationsMessagingSettings {
         GetConversationsMessagingSettings::new(self.executor.clone())
     }
+    #[doc = " Get the organization's default settings that will be used as the default when creating an integration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/settings/default` (getConversationsMessagingSettingsDefault): see [`GetConversationsMessagingSettingsDefault`]."]
     pub fn get_conversations_messaging_settings_default(&self) -> GetConversationsMessagingSettingsDefault {
         GetConversationsMessagingSettingsDefault::new(self.executor.clone())
     }
+    #[doc = " Get a list of Supported Content profiles"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/supportedcontent` (getConversationsMessagingSupportedcontent): see [`GetConversationsMessagingSupportedcontent`]."]
     pub fn get_conversations_messaging_supportedcontent(&self) -> GetConversationsMessagingSupportedcontent {
         GetConversationsMessagingSupportedcontent::new(self.executor.clone())
     }
+    #[doc = " Get the organization's default supported content profile that will be used as the default when creating an integration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/supportedcontent/default` (getConversationsMessagingSupportedcontentDefault): see [`GetConversationsMessagingSupportedcontentDefault`]."]
     pub fn get_conversations_messaging_supportedcontent_default(&self) -> GetConversationsMessagingSupportedcontentDefault {
         GetConversationsMessagingSupportedcontentDefault::new(self.executor.clone())
     }
+    #[doc = " Get a supported content profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/supportedcontent/{supportedContentId}` (getConversationsMessagingSupportedcontentSupportedContentId): see [`GetConversationsMessagingSupportedcontentSupportedContentId`]."]
+    #[doc = ""]
+    #[doc = " - `supported_content_id`: Supported Content ID"]
     pub fn get_conversations_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsMessagingSupportedcontentSupportedContentId {
         GetConversationsMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into())
     }
+    #[doc = " Get conversation threading window timeline for each messaging type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/messaging/threadingtimeline` (getConversationsMessagingThreadingtimeline): see [`GetConversationsMessagingThreadingtimeline`]."]
     pub fn get_conversations_messaging_threadingtimeline(&self) -> GetConversationsMessagingThreadingtimeline {
         GetConversationsMessagingThreadingtimeline::new(self.executor.clone())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsScreenshareParticipantCommunicationWrapup): see [`GetConversationsScreenshareParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_conversations_screenshare_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsScreenshareParticipantCommunicationWrapup {
         GetConversationsScreenshareParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Get Settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/settings` (getConversationsSettings): see [`GetConversationsSettings`]."]
     pub fn get_conversations_settings(&self) -> GetConversationsSettings {
         GetConversationsSettings::new(self.executor.clone())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsSocialParticipantCommunicationWrapup): see [`GetConversationsSocialParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversations_social_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsSocialParticipantCommunicationWrapup {
         GetConversationsSocialParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Get video conference details (e.g. the current number of active participants)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/videos/{conferenceId}/details` (getConversationsVideoDetails): see [`GetConversationsVideoDetails`]."]
+    #[doc = ""]
+    #[doc = " - `conference_id`: conferenceId"]
     pub fn get_conversations_video_details(&self, conference_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsVideoDetails {
         GetConversationsVideoDetails::new(self.executor.clone(), conference_id.into())
     }
+    #[doc = " Get the wrap-up for this conversation communication."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (getConversationsVideoParticipantCommunicationWrapup): see [`GetConversationsVideoParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn get_conversations_video_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsVideoParticipantCommunicationWrapup {
         GetConversationsVideoParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Gets a record for a given meetingId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/videos/meetings/{meetingId}` (getConversationsVideosMeeting): see [`GetConversationsVideosMeeting`]."]
+    #[doc = ""]
+    #[doc = " - `meeting_id`: meetingId"]
     pub fn get_conversations_videos_meeting(&self, meeting_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsVideosMeeting {
         GetConversationsVideosMeeting::new(self.executor.clone(), meeting_id.into())
     }
+    #[doc = " Update a single custom attributes record by amending the data with only the provided fields."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/customattributes` (patchConversationCustomattributes): see [`PatchConversationCustomattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn patch_conversation_customattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationCustomattributes {
         PatchConversationCustomattributes::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Update a list of custom attributes record by amending the data with only the provided fields."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/customattributes/bulk` (patchConversationCustomattributesBulk): see [`PatchConversationCustomattributesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn patch_conversation_customattributes_bulk(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationCustomattributesBulk {
         PatchConversationCustomattributesBulk::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Update a participant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}` (patchConversationParticipant): see [`PatchConversationParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Update request"]
     pub fn patch_conversation_participant(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationParticipant {
         PatchConversationParticipant::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update the attributes on a conversation participant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes` (patchConversationParticipantAttributes): see [`PatchConversationParticipantAttributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Participant attributes"]
     pub fn patch_conversation_participant_attributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ParticipantAttributes) -> PatchConversationParticipantAttributes {
         PatchConversationParticipantAttributes::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/recordingstate` (patchConversationRecordingstate): see [`PatchConversationRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `body`: SetRecordingState"]
     pub fn patch_conversation_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PatchConversationRecordingstate {
         PatchConversationRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update the secure attributes on a conversation."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/secureattributes` (patchConversationSecureattributes): see [`PatchConversationSecureattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `body`: Conversation Secure Attributes"]
     pub fn patch_conversation_secureattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationSecureAttributes) -> PatchConversationSecureattributes {
         PatchConversationSecureattributes::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a suggestion."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/suggestions/{suggestionId}` (patchConversationSuggestion): see [`PatchConversationSuggestion`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `suggestion_id`: Suggestion ID"]
     pub fn patch_conversation_suggestion(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, suggestion_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SuggestionPatchRequest) -> PatchConversationSuggestion {
         PatchConversationSuggestion::new(self.executor.clone(), conversation_id.into(), suggestion_id.into(), body)
     }
+    #[doc = " Update agent's engagement for the summary."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/summaries/{summaryId}/engagements` (patchConversationSummaryEngagements): see [`PatchConversationSummaryEngagements`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `summary_id`: Summary ID"]
     pub fn patch_conversation_summary_engagements(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, summary_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationSummaryEngagements {
         PatchConversationSummaryEngagements::new(self.executor.clone(), conversation_id.into(), summary_id.into())
     }
+    #[doc = " Update the feedback for the summary."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback` (patchConversationSummaryFeedback): see [`PatchConversationSummaryFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `summary_id`: Summary ID"]
     pub fn patch_conversation_summary_feedback(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, summary_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationSummaryFeedback {
         PatchConversationSummaryFeedback::new(self.executor.clone(), conversation_id.into(), summary_id.into())
     }
+    #[doc = " Update the utilization label on a conversation. When there is no value provided, the system default label is applied"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/{conversationId}/utilizationlabel` (patchConversationUtilizationlabel): see [`PatchConversationUtilizationlabel`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `body`: Conversation Utilization Label"]
     pub fn patch_conversation_utilizationlabel(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationUtilizationLabelUpdate) -> PatchConversationUtilizationlabel {
         PatchConversationUtilizationlabel::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update after-call work for this conversation communication."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/aftercallwork/{conversationId}/participants/{participantId}/communications/{communicationId}` (patchConversationsAftercallworkConversationIdParticipantCommunication): see [`PatchConversationsAftercallworkConversationIdParticipantCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: AfterCallWorkUpdate"]
     pub fn patch_conversations_aftercallwork_conversation_id_participant_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AfterCallWorkUpdate) -> PatchConversationsAftercallworkConversationIdParticipantCommunication {
         PatchConversationsAftercallworkConversationIdParticipantCommunication::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state, merging in other conversations to create a conference, or disconnecting all of the participants"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}` (patchConversationsCall): see [`PatchConversationsCall`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Conversation"]
     pub fn patch_conversations_call(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Conversation) -> PatchConversationsCall {
         PatchConversationsCall::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a conversation by merging in other conversations to create a conference"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/conference` (patchConversationsCallConference): see [`PatchConversationsCallConference`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: UpdateConferenceRequest"]
     pub fn patch_conversations_call_conference(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateConferenceRequest) -> PatchConversationsCallConference {
         PatchConversationsCallConference::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update conversation participant"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}` (patchConversationsCallParticipant): see [`PatchConversationsCallParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Participant request"]
     pub fn patch_conversations_call_participant(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsCallParticipant {
         PatchConversationsCallParticipant::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update the attributes on a conversation participant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes` (patchConversationsCallParticipantAttributes): see [`PatchConversationsCallParticipantAttributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Participant attributes"]
     pub fn patch_conversations_call_participant_attributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ParticipantAttributes) -> PatchConversationsCallParticipantAttributes {
         PatchConversationsCallParticipantAttributes::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update conversation participant's communication by disconnecting it. This endpoint does not update wrapup."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}` (patchConversationsCallParticipantCommunication): see [`PatchConversationsCallParticipantCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Participant"]
     pub fn patch_conversations_call_participant_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsCallParticipantCommunication {
         PatchConversationsCallParticipantCommunication::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into(), body)
     }
+    #[doc = " Set mandatory post call actions. If both values are null or blank error will occur."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction` (patchConversationsCallParticipantCommunicationPostflowaction): see [`PatchConversationsCallParticipantCommunicationPostflowaction`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn patch_conversations_call_participant_communication_postflowaction(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationsCallParticipantCommunicationPostflowaction {
         PatchConversationsCallParticipantCommunicationPostflowaction::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Change who can speak"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult` (patchConversationsCallParticipantConsult): see [`PatchConversationsCallParticipantConsult`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: new speak to"]
     pub fn patch_conversations_call_participant_consult(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConsultTransferUpdate) -> PatchConversationsCallParticipantConsult {
         PatchConversationsCallParticipantConsult::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update conversation participant on behalf of a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/user/{userId}` (patchConversationsCallParticipantUserUserId): see [`PatchConversationsCallParticipantUserUserId`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `body`: Participant request"]
     pub fn patch_conversations_call_participant_user_user_id(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsCallParticipantUserUserId {
         PatchConversationsCallParticipantUserUserId::new(self.executor.clone(), conversation_id.into(), participant_id.into(), user_id.into(), body)
     }
+    #[doc = " Update a conversation by disconnecting all of the participants"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}` (patchConversationsCallback): see [`PatchConversationsCallback`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Conversation"]
     pub fn patch_conversations_callback(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Conversation) -> PatchConversationsCallback {
         PatchConversationsCallback::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update conversation participant"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}` (patchConversationsCallbackParticipant): see [`PatchConversationsCallbackParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Participant"]
     pub fn patch_conversations_callback_participant(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsCallbackParticipant {
         PatchConversationsCallbackParticipant::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update the attributes on a conversation participant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/attributes` (patchConversationsCallbackParticipantAttributes): see [`PatchConversationsCallbackParticipantAttributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Attributes"]
     pub fn patch_conversations_callback_participant_attributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ParticipantAttributes) -> PatchConversationsCallbackParticipantAttributes {
         PatchConversationsCallbackParticipantAttributes::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update conversation participant's communication by disconnecting it."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}` (patchConversationsCallbackParticipantCommunication): see [`PatchConversationsCallbackParticipantCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Participant"]
     pub fn patch_conversations_callback_participant_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsCallbackParticipantCommunication {
         PatchConversationsCallbackParticipantCommunication::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into(), body)
     }
+    #[doc = " Update a scheduled callback"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/callbacks` (patchConversationsCallbacks): see [`PatchConversationsCallbacks`]."]
+    #[doc = ""]
+    #[doc = " - `body`: PatchCallbackRequest"]
     pub fn patch_conversations_callbacks(&self, body: ::models::PatchCallbackRequest) -> PatchConversationsCallbacks {
         PatchConversationsCallbacks::new(self.executor.clone(), body)
     }
+    #[doc = " Update a conversation by disconnecting all of the participants"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}` (patchConversationsCobrowsesession): see [`PatchConversationsCobrowsesession`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Conversation"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_conversations_cobrowsesession(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Conversation) -> PatchConversationsCobrowsesession {
         PatchConversationsCobrowsesession::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update conversation participant"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}` (patchConversationsCobrowsesessionParticipant): see [`PatchConversationsCobrowsesessionParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_conversations_cobrowsesession_participant(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationsCobrowsesessionParticipant {
         PatchConversationsCobrowsesessionParticipant::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Update the attributes on a conversation participant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/attributes` (patchConversationsCobrowsesessionParticipantAttributes): see [`PatchConversationsCobrowsesessionParticipantAttributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_conversations_cobrowsesession_participant_attributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationsCobrowsesessionParticipantAttributes {
         PatchConversationsCobrowsesessionParticipantAttributes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Update conversation participant's communication by disconnecting it."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}` (patchConversationsCobrowsesessionParticipantCommunication): see [`PatchConversationsCobrowsesessionParticipantCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Participant"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_conversations_cobrowsesession_participant_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsCobrowsesessionParticipantCommunication {
         PatchConversationsCobrowsesessionParticipantCommunication::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into(), body)
     }
+    #[doc = " Update a conversation by disconnecting all of the participants"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}` (patchConversationsEmail): see [`PatchConversationsEmail`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Conversation"]
     pub fn patch_conversations_email(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Conversation) -> PatchConversationsEmail {
         PatchConversationsEmail::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Reset conversation draft to its initial state and/or auto-fill draft content"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/messages/draft` (patchConversationsEmailMessagesDraft): see [`PatchConversationsEmailMessagesDraft`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn patch_conversations_email_messages_draft(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationsEmailMessagesDraft {
         PatchConversationsEmailMessagesDraft::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Update conversation participant"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}` (patchConversationsEmailParticipant): see [`PatchConversationsEmailParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Update request"]
     pub fn patch_conversations_email_participant(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsEmailParticipant {
         PatchConversationsEmailParticipant::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update the attributes on a conversation participant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/attributes` (patchConversationsEmailParticipantAttributes): see [`PatchConversationsEmailParticipantAttributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Participant attributes"]
     pub fn patch_conversations_email_participant_attributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ParticipantAttributes) -> PatchConversationsEmailParticipantAttributes {
         PatchConversationsEmailParticipantAttributes::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update conversation participant's communication by disconnecting it. This endpoint does not update wrapup."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}` (patchConversationsEmailParticipantCommunication): see [`PatchConversationsEmailParticipantCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Participant"]
     pub fn patch_conversations_email_participant_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsEmailParticipantCommunication {
         PatchConversationsEmailParticipantCommunication::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into(), body)
     }
+    #[doc = " Update conversation by setting its parking state"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/parkingstate` (patchConversationsEmailParticipantParkingstate): see [`PatchConversationsEmailParticipantParkingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Parking update request"]
     pub fn patch_conversations_email_participant_parkingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ParkingStateRequest) -> PatchConversationsEmailParticipantParkingstate {
         PatchConversationsEmailParticipantParkingstate::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update a conversation by disconnecting all of the participants"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}` (patchConversationsMessage): see [`PatchConversationsMessage`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Conversation"]
     pub fn patch_conversations_message(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Conversation) -> PatchConversationsMessage {
         PatchConversationsMessage::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update conversation participant"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}` (patchConversationsMessageParticipant): see [`PatchConversationsMessageParticipant`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn patch_conversations_message_participant(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationsMessageParticipant {
         PatchConversationsMessageParticipant::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Update the attributes on a conversation participant."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes` (patchConversationsMessageParticipantAttributes): see [`PatchConversationsMessageParticipantAttributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn patch_conversations_message_participant_attributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PatchConversationsMessageParticipantAttributes {
         PatchConversationsMessageParticipantAttributes::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Update conversation participant's communication by disconnecting it. This endpoint does not update wrapup."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}` (patchConversationsMessageParticipantCommunication): see [`PatchConversationsMessageParticipantCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Participant"]
     pub fn patch_conversations_message_participant_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MediaParticipantRequest) -> PatchConversationsMessageParticipantCommunication {
         PatchConversationsMessageParticipantCommunication::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into(), body)
     }
+    #[doc = " Update conversation by setting its parking state"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/parkingstate` (patchConversationsMessageParticipantParkingstate): see [`PatchConversationsMessageParticipantParkingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Parking update request"]
     pub fn patch_conversations_message_participant_parkingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ParkingStateRequest) -> PatchConversationsMessageParticipantParkingstate {
         PatchConversationsMessageParticipantParkingstate::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Update an Apple messaging integration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/apple/{integrationId}` (patchConversationsMessagingIntegrationsAppleIntegrationId): see [`PatchConversationsMessagingIntegrationsAppleIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: AppleIntegrationUpdateRequest"]
     pub fn patch_conversations_messaging_integrations_apple_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AppleIntegrationUpdateRequest) -> PatchConversationsMessagingIntegrationsAppleIntegrationId {
         PatchConversationsMessagingIntegrationsAppleIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update Facebook messaging integration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/facebook/{integrationId}` (patchConversationsMessagingIntegrationsFacebookIntegrationId): see [`PatchConversationsMessagingIntegrationsFacebookIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: FacebookIntegrationUpdateRequest"]
     pub fn patch_conversations_messaging_integrations_facebook_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FacebookIntegrationUpdateRequest) -> PatchConversationsMessagingIntegrationsFacebookIntegrationId {
         PatchConversationsMessagingIntegrationsFacebookIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update Instagram messaging integration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/instagram/{integrationId}` (patchConversationsMessagingIntegrationsInstagramIntegrationId): see [`PatchConversationsMessagingIntegrationsInstagramIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: InstagramIntegrationUpdateRequest"]
     pub fn patch_conversations_messaging_integrations_instagram_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InstagramIntegrationUpdateRequest) -> PatchConversationsMessagingIntegrationsInstagramIntegrationId {
         PatchConversationsMessagingIntegrationsInstagramIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update an Open messaging integration with the Google Business Profile extension"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}` (patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId): see [`PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: GoogleBusinessProfileOpenIntegrationUpdateRequest"]
     pub fn patch_conversations_messaging_integrations_open_extensions_googlebusinessprofile_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GoogleBusinessProfileOpenIntegrationUpdateRequest) -> PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
         PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update an Open messaging integration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/open/{integrationId}` (patchConversationsMessagingIntegrationsOpenIntegrationId): see [`PatchConversationsMessagingIntegrationsOpenIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: OpenIntegrationUpdateRequest"]
     pub fn patch_conversations_messaging_integrations_open_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenIntegrationUpdateRequest) -> PatchConversationsMessagingIntegrationsOpenIntegrationId {
         PatchConversationsMessagingIntegrationsOpenIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update a Twitter messaging integration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/twitter/{integrationId}` (patchConversationsMessagingIntegrationsTwitterIntegrationId): see [`PatchConversationsMessagingIntegrationsTwitterIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: TwitterIntegrationUpdateRequest"]
     pub fn patch_conversations_messaging_integrations_twitter_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TwitterIntegrationUpdateRequest) -> PatchConversationsMessagingIntegrationsTwitterIntegrationId {
         PatchConversationsMessagingIntegrationsTwitterIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Activate a WhatsApp messaging integration created using the WhatsApp embedded signup flow"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup/{integrationId}` (patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId): see [`PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: WhatsAppEmbeddedSignupIntegrationActivationRequest"]
     pub fn patch_conversations_messaging_integrations_whatsapp_embeddedsignup_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WhatsAppEmbeddedSignupIntegrationActivationRequest) -> PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId {
         PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update a WhatsApp messaging integration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}` (patchConversationsMessagingIntegrationsWhatsappIntegrationId): see [`PatchConversationsMessagingIntegrationsWhatsappIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: WhatsAppIntegrationUpdateRequest"]
     pub fn patch_conversations_messaging_integrations_whatsapp_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WhatsAppIntegrationUpdateRequest) -> PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
         PatchConversationsMessagingIntegrationsWhatsappIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update a messaging setting"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/settings/{messageSettingId}` (patchConversationsMessagingSetting): see [`PatchConversationsMessagingSetting`]."]
+    #[doc = ""]
+    #[doc = " - `message_setting_id`: Message Setting ID"]
+    #[doc = " - `body`: MessagingSetting"]
     pub fn patch_conversations_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingSettingPatchRequest) -> PatchConversationsMessagingSetting {
         PatchConversationsMessagingSetting::new(self.executor.clone(), message_setting_id.into(), body)
     }
+    #[doc = " Update a supported content profile"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/messaging/supportedcontent/{supportedContentId}` (patchConversationsMessagingSupportedcontentSupportedContentId): see [`PatchConversationsMessagingSupportedcontentSupportedContentId`]."]
+    #[doc = ""]
+    #[doc = " - `supported_content_id`: Supported Content ID"]
+    #[doc = " - `body`: SupportedContent"]
     pub fn patch_conversations_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SupportedContent) -> PatchConversationsMessagingSupportedcontentSupportedContentId {
         PatchConversationsMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into(), body)
     }
+    #[doc = " Update Settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/conversations/settings` (patchConversationsSettings): see [`PatchConversationsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Settings"]
     pub fn patch_conversations_settings(&self, body: ::models::Settings) -> PatchConversationsSettings {
         PatchConversationsSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Index conversation properties"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/{conversationId}/details/properties` (postAnalyticsConversationDetailsProperties): see [`PostAnalyticsConversationDetailsProperties`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: request"]
     pub fn post_analytics_conversation_details_properties(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PropertyIndexRequest) -> PostAnalyticsConversationDetailsProperties {
         PostAnalyticsConversationDetailsProperties::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Query for conversation activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/activity/query` (postAnalyticsConversationsActivityQuery): see [`PostAnalyticsConversationsActivityQuery`]."]
     pub fn post_analytics_conversations_activity_query(&self, body: ::models::ConversationActivityQuery) -> PostAnalyticsConversationsActivityQuery {
         PostAnalyticsConversationsActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/aggregates/jobs` (postAnalyticsConversationsAggregatesJobs): see [`PostAnalyticsConversationsAggregatesJobs`]."]
     pub fn post_analytics_conversations_aggregates_jobs(&self, body: ::models::ConversationAsyncAggregationQuery) -> PostAnalyticsConversationsAggregatesJobs {
         PostAnalyticsConversationsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/aggregates/query` (postAnalyticsConversationsAggregatesQuery): see [`PostAnalyticsConversationsAggregatesQuery`]."]
     pub fn post_analytics_conversations_aggregates_query(&self, body: ::models::ConversationAggregationQuery) -> PostAnalyticsConversationsAggregatesQuery {
         PostAnalyticsConversationsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation details asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/details/jobs` (postAnalyticsConversationsDetailsJobs): see [`PostAnalyticsConversationsDetailsJobs`]."]
     pub fn post_analytics_conversations_details_jobs(&self, body: ::models::AsyncConversationQuery) -> PostAnalyticsConversationsDetailsJobs {
         PostAnalyticsConversationsDetailsJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for conversation details"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/details/query` (postAnalyticsConversationsDetailsQuery): see [`PostAnalyticsConversationsDetailsQuery`]."]
     pub fn post_analytics_conversations_details_query(&self, body: ::models::ConversationQuery) -> PostAnalyticsConversationsDetailsQuery {
         PostAnalyticsConversationsDetailsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Attempts to manually assign a specified conversation to a specified user. Ignores bullseye ring, PAR score, skills, and languages."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/assign` (postConversationAssign): see [`PostConversationAssign`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `body`: Targeted user"]
     pub fn post_conversation_assign(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationUser) -> PostConversationAssign {
         PostConversationAssign::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Barge a conversation creating a barged in conference of connected participants."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/barge` (postConversationBarge): see [`PostConversationBarge`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn post_conversation_barge(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationBarge {
         PostConversationBarge::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Creates a cobrowse session. Requires \"conversation:cobrowse:add\" (for web messaging) or \"conversation:cobrowsevoice:add\" permission."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/cobrowse` (postConversationCobrowse): see [`PostConversationCobrowse`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
     pub fn post_conversation_cobrowse(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationCobrowse {
         PostConversationCobrowse::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Agent Checklist activation API"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}` (postConversationCommunicationAgentchecklist): see [`PostConversationCommunicationAgentchecklist`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
+    #[doc = " - `body`: Agent checklist activation payload"]
     pub fn post_conversation_communication_agentchecklist(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, agent_checklist_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChecklistActivationPayload) -> PostConversationCommunicationAgentchecklist {
         PostConversationCommunicationAgentchecklist::new(self.executor.clone(), conversation_id.into(), communication_id.into(), agent_checklist_id.into(), body)
     }
+    #[doc = " API invoked to capture an agent action."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/agentaction` (postConversationCommunicationAgentchecklistAgentaction): see [`PostConversationCommunicationAgentchecklistAgentaction`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
+    #[doc = " - `body`: Agent action payload"]
     pub fn post_conversation_communication_agentchecklist_agentaction(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, agent_checklist_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentActionPayload) -> PostConversationCommunicationAgentchecklistAgentaction {
         PostConversationCommunicationAgentchecklistAgentaction::new(self.executor.clone(), conversation_id.into(), communication_id.into(), agent_checklist_id.into(), body)
     }
+    #[doc = " Create inference job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs` (postConversationCommunicationAgentchecklistJobs): see [`PostConversationCommunicationAgentchecklistJobs`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
+    #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
+    #[doc = " - `body`: Agent checklist inference job payload"]
     pub fn post_conversation_communication_agentchecklist_jobs(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, agent_checklist_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChecklistInferenceJobPayload) -> PostConversationCommunicationAgentchecklistJobs {
         PostConversationCommunicationAgentchecklistJobs::new(self.executor.clone(), conversation_id.into(), communication_id.into(), agent_checklist_id.into(), body)
     }
+    #[doc = " API invoked to finalize agent checklist evaluation."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/finalize` (postConversationCommunicationAgentchecklistsFinalize): see [`PostConversationCommunicationAgentchecklistsFinalize`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
+    #[doc = " - `body`: Agent checklist finalize payload"]
     pub fn post_conversation_communication_agentchecklists_finalize(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChecklistFinalizePayload) -> PostConversationCommunicationAgentchecklistsFinalize {
         PostConversationCommunicationAgentchecklistsFinalize::new(self.executor.clone(), conversation_id.into(), communication_id.into(), body)
     }
+    #[doc = " Send internal message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages` (postConversationCommunicationInternalmessages): see [`PostConversationCommunicationInternalmessages`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Message"]
     pub fn post_conversation_communication_internalmessages(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InternalMessageRequest) -> PostConversationCommunicationInternalmessages {
         PostConversationCommunicationInternalmessages::new(self.executor.clone(), conversation_id.into(), communication_id.into(), body)
     }
+    #[doc = " Performs a full conversation teardown. Issues disconnect requests for any connected media. Applies a system wrap-up code to any participants that are pending wrap-up. This is not intended to be the normal way of ending interactions but is available in the event of problems with the application to allow a resynchronization of state across all components. It is recommended that users submit a support case if they are relying on this endpoint systematically as there is likely something that needs investigation."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/disconnect` (postConversationDisconnect): see [`PostConversationDisconnect`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn post_conversation_disconnect(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationDisconnect {
         PostConversationDisconnect::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Create a new callback for the specified participant on the conversation."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/callbacks` (postConversationParticipantCallbacks): see [`PostConversationParticipantCallbacks`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn post_conversation_participant_callbacks(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationParticipantCallbacks {
         PostConversationParticipantCallbacks::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Sends DTMF to the participant"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/digits` (postConversationParticipantDigits): see [`PostConversationParticipantDigits`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn post_conversation_participant_digits(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationParticipantDigits {
         PostConversationParticipantDigits::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Setup internal message communication with user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/internalmessages/users/communications` (postConversationParticipantInternalmessagesUsersCommunications): see [`PostConversationParticipantInternalmessagesUsersCommunications`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Confer request"]
     pub fn post_conversation_participant_internalmessages_users_communications(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingConferWithUserRequest) -> PostConversationParticipantInternalmessagesUsersCommunications {
         PostConversationParticipantInternalmessagesUsersCommunications::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Replace this participant (Deprecated)"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace` (postConversationParticipantReplace): see [`PostConversationParticipantReplace`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Transfer request"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversation_participant_replace(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferRequest) -> PostConversationParticipantReplace {
         PostConversationParticipantReplace::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Replace this participant with the specified agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/agent` (postConversationParticipantReplaceAgent): see [`PostConversationParticipantReplaceAgent`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversation_participant_replace_agent(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferToAgentRequest) -> PostConversationParticipantReplaceAgent {
         PostConversationParticipantReplaceAgent::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Replace this participant with the an external contact"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/contact/external` (postConversationParticipantReplaceContactExternal): see [`PostConversationParticipantReplaceContactExternal`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversation_participant_replace_contact_external(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferToExternalContactRequest) -> PostConversationParticipantReplaceContactExternal {
         PostConversationParticipantReplaceContactExternal::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Replace this participant with the an external contact (Deprecated)"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/external` (postConversationParticipantReplaceExternal): see [`PostConversationParticipantReplaceExternal`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Transfer request"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversation_participant_replace_external(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferToExternalRequest) -> PostConversationParticipantReplaceExternal {
         PostConversationParticipantReplaceExternal::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Replace this participant with the specified queue"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/queue` (postConversationParticipantReplaceQueue): see [`PostConversationParticipantReplaceQueue`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversation_participant_replace_queue(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferToQueueRequest) -> PostConversationParticipantReplaceQueue {
         PostConversationParticipantReplaceQueue::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Create secure IVR session. Only a participant in the conversation can invoke a secure IVR."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions` (postConversationParticipantSecureivrsessions): see [`PostConversationParticipantSecureivrsessions`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn post_conversation_participant_secureivrsessions(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationParticipantSecureivrsessions {
         PostConversationParticipantSecureivrsessions::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Replace this participant by another one using the address of the destination."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/transfer` (postConversationParticipantTransfer): see [`PostConversationParticipantTransfer`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversation_participant_transfer(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferToAddressRequest) -> PostConversationParticipantTransfer {
         PostConversationParticipantTransfer::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Save an engagement on the suggestion."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/suggestions/{suggestionId}/engagement` (postConversationSuggestionEngagement): see [`PostConversationSuggestionEngagement`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `suggestion_id`: Suggestion ID"]
     pub fn post_conversation_suggestion_engagement(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, suggestion_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SuggestionEngagement) -> PostConversationSuggestionEngagement {
         PostConversationSuggestionEngagement::new(self.executor.clone(), conversation_id.into(), suggestion_id.into(), body)
     }
+    #[doc = " Suggestion feedback."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/suggestions/feedback` (postConversationSuggestionsFeedback): see [`PostConversationSuggestionsFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `body`: SuggestionFeedback"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversation_suggestions_feedback(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Feedback) -> PostConversationSuggestionsFeedback {
         PostConversationSuggestionsFeedback::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Submit feedback for the summary."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback` (postConversationSummaryFeedback): see [`PostConversationSummaryFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `summary_id`: Summary ID"]
     pub fn post_conversation_summary_feedback(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, summary_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationSummaryFeedback {
         PostConversationSummaryFeedback::new(self.executor.clone(), conversation_id.into(), summary_id.into())
     }
+    #[doc = " Place a new call as part of a callback conversation."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}` (postConversationsCall): see [`PostConversationsCall`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Conversation"]
     pub fn post_conversations_call(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CallCommand) -> PostConversationsCall {
         PostConversationsCall::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Barge a given participant's call creating a barged in conference of connected participants."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/barge` (postConversationsCallParticipantBarge): see [`PostConversationsCallParticipantBarge`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn post_conversations_call_participant_barge(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCallParticipantBarge {
         PostConversationsCallParticipantBarge::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Listen in on the conversation from the point of view of a given participant while speaking to just the given participant."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/coach` (postConversationsCallParticipantCoach): see [`PostConversationsCallParticipantCoach`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn post_conversations_call_participant_coach(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCallParticipantCoach {
         PostConversationsCallParticipantCoach::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Request an on-demand summary for a call communication."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries` (postConversationsCallParticipantCommunicationSummaries): see [`PostConversationsCallParticipantCommunicationSummaries`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `participant_id`: Participant ID"]
+    #[doc = " - `communication_id`: Communication ID"]
     pub fn post_conversations_call_participant_communication_summaries(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCallParticipantCommunicationSummaries {
         PostConversationsCallParticipantCommunicationSummaries::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsCallParticipantCommunicationWrapup): see [`PostConversationsCallParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn post_conversations_call_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCallParticipantCommunicationWrapup {
         PostConversationsCallParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Initiate and update consult transfer (Deprecated)"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult` (postConversationsCallParticipantConsult): see [`PostConversationsCallParticipantConsult`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Destination address \\& initial speak to"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_call_participant_consult(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConsultTransfer) -> PostConversationsCallParticipantConsult {
         PostConversationsCallParticipantConsult::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Initiate a consult transfer to an agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/agent` (postConversationsCallParticipantConsultAgent): see [`PostConversationsCallParticipantConsultAgent`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Destination agent \\& initial speak to"]
     pub fn post_conversations_call_participant_consult_agent(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConsultTransferToAgent) -> PostConversationsCallParticipantConsultAgent {
         PostConversationsCallParticipantConsultAgent::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Initiate a consult transfer to an external contact"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/contact/external` (postConversationsCallParticipantConsultContactExternal): see [`PostConversationsCallParticipantConsultContactExternal`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Destination address \\& initial speak to"]
     pub fn post_conversations_call_participant_consult_contact_external(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConsultTransferToExternalContact) -> PostConversationsCallParticipantConsultContactExternal {
         PostConversationsCallParticipantConsultContactExternal::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Initiate a consult transfer to an external contact (Deprecated)"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/external` (postConversationsCallParticipantConsultExternal): see [`PostConversationsCallParticipantConsultExternal`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Destination address \\& initial speak to"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_call_participant_consult_external(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConsultTransferToExternal) -> PostConversationsCallParticipantConsultExternal {
         PostConversationsCallParticipantConsultExternal::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Initiate a consult transfer to a queue"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/queue` (postConversationsCallParticipantConsultQueue): see [`PostConversationsCallParticipantConsultQueue`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Destination queue \\& initial speak to"]
     pub fn post_conversations_call_participant_consult_queue(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConsultTransferToQueue) -> PostConversationsCallParticipantConsultQueue {
         PostConversationsCallParticipantConsultQueue::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Listen in on the conversation from the point of view of a given participant."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/monitor` (postConversationsCallParticipantMonitor): see [`PostConversationsCallParticipantMonitor`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn post_conversations_call_participant_monitor(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCallParticipantMonitor {
         PostConversationsCallParticipantMonitor::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Replace this participant with the specified user and/or address"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/replace` (postConversationsCallParticipantReplace): see [`PostConversationsCallParticipantReplace`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversations_call_participant_replace(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferRequest) -> PostConversationsCallParticipantReplace {
         PostConversationsCallParticipantReplace::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Start/stop the snippet recording for a participant"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/snippet/record` (postConversationsCallParticipantSnippetRecord): see [`PostConversationsCallParticipantSnippetRecord`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: snippetRecordingRequest"]
     pub fn post_conversations_call_participant_snippet_record(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SnippetRecordingRequest) -> PostConversationsCallParticipantSnippetRecord {
         PostConversationsCallParticipantSnippetRecord::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Initiate voice consult transfer"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/voice/consult` (postConversationsCallParticipantVoiceConsult): see [`PostConversationsCallParticipantVoiceConsult`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Destination address \\& initial speak to"]
     pub fn post_conversations_call_participant_voice_consult(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConsultTransferToAddress) -> PostConversationsCallParticipantVoiceConsult {
         PostConversationsCallParticipantVoiceConsult::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Add participants to a conversation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants` (postConversationsCallParticipants): see [`PostConversationsCallParticipants`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Conversation"]
     pub fn post_conversations_call_participants(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Conversation) -> PostConversationsCallParticipants {
         PostConversationsCallParticipants::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Add participants to a conversation on behalf of a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/user/{userId}` (postConversationsCallParticipantsUserUserId): see [`PostConversationsCallParticipantsUserUserId`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `body`: Conversation"]
     pub fn post_conversations_call_participants_user_user_id(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Conversation) -> PostConversationsCallParticipantsUserUserId {
         PostConversationsCallParticipantsUserUserId::new(self.executor.clone(), conversation_id.into(), user_id.into(), body)
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsCallbackParticipantCommunicationWrapup): see [`PostConversationsCallbackParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn post_conversations_callback_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCallbackParticipantCommunicationWrapup {
         PostConversationsCallbackParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Replace this participant with the specified user and/or address"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/replace` (postConversationsCallbackParticipantReplace): see [`PostConversationsCallbackParticipantReplace`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversations_callback_participant_replace(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferRequest) -> PostConversationsCallbackParticipantReplace {
         PostConversationsCallbackParticipantReplace::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Create a Callback"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/callbacks` (postConversationsCallbacks): see [`PostConversationsCallbacks`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Callback"]
     pub fn post_conversations_callbacks(&self, body: ::models::CreateCallbackCommand) -> PostConversationsCallbacks {
         PostConversationsCallbacks::new(self.executor.clone(), body)
     }
+    #[doc = " Disconnect multiple scheduled callbacks"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/callbacks/bulk/disconnect` (postConversationsCallbacksBulkDisconnect): see [`PostConversationsCallbacksBulkDisconnect`]."]
+    #[doc = ""]
+    #[doc = " - `body`: BulkCallbackDisconnectRequest"]
     pub fn post_conversations_callbacks_bulk_disconnect(&self, body: ::models::BulkCallbackDisconnectRequest) -> PostConversationsCallbacksBulkDisconnect {
         PostConversationsCallbacksBulkDisconnect::new(self.executor.clone(), body)
     }
+    #[doc = " Update multiple scheduled callbacks"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/callbacks/bulk/update` (postConversationsCallbacksBulkUpdate): see [`PostConversationsCallbacksBulkUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: BulkCallbackPatchRequest"]
     pub fn post_conversations_callbacks_bulk_update(&self, body: ::models::BulkCallbackPatchRequest) -> PostConversationsCallbacksBulkUpdate {
         PostConversationsCallbacksBulkUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Create a call conversation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls` (postConversationsCalls): see [`PostConversationsCalls`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Call request"]
     pub fn post_conversations_calls(&self, body: ::models::CreateCallRequest) -> PostConversationsCalls {
         PostConversationsCalls::new(self.executor.clone(), body)
     }
+    #[doc = " Create a call conversation on behalf of a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/calls/user/{userId}` (postConversationsCallsUserUserId): see [`PostConversationsCallsUserUserId`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
+    #[doc = " - `body`: Call request"]
     pub fn post_conversations_calls_user_user_id(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateCallRequest) -> PostConversationsCallsUserUserId {
         PostConversationsCallsUserUserId::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsCobrowsesessionParticipantCommunicationWrapup): see [`PostConversationsCobrowsesessionParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_cobrowsesession_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCobrowsesessionParticipantCommunicationWrapup {
         PostConversationsCobrowsesessionParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Replace this participant with the specified user and/or address"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/replace` (postConversationsCobrowsesessionParticipantReplace): see [`PostConversationsCobrowsesessionParticipantReplace`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_cobrowsesession_participant_replace(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsCobrowsesessionParticipantReplace {
         PostConversationsCobrowsesessionParticipantReplace::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Create a schema"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/customattributes/schemas` (postConversationsCustomattributesSchemas): see [`PostConversationsCustomattributesSchemas`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Schema create request body"]
     pub fn post_conversations_customattributes_schemas(&self, body: ::models::ConversationJsonSchemaRequest) -> PostConversationsCustomattributesSchemas {
         PostConversationsCustomattributesSchemas::new(self.executor.clone(), body)
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/customattributes/search` (postConversationsCustomattributesSearch): see [`PostConversationsCustomattributesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_conversations_customattributes_search(&self, body: ::models::ConversationCustomAttributesSearchRequest) -> PostConversationsCustomattributesSearch {
         PostConversationsCustomattributesSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Send an email to an external conversation. An external conversation is one where the provider is not PureCloud based. This endpoint allows the sender of the external email to reply or send a new message to the existing conversation. The new message will be treated as part of the existing conversation and chained to it."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/{conversationId}/inboundmessages` (postConversationsEmailInboundmessages): see [`PostConversationsEmailInboundmessages`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Send external email reply"]
     pub fn post_conversations_email_inboundmessages(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundMessageRequest) -> PostConversationsEmailInboundmessages {
         PostConversationsEmailInboundmessages::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Send an email reply"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages` (postConversationsEmailMessages): see [`PostConversationsEmailMessages`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Reply"]
     pub fn post_conversations_email_messages(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmailMessage) -> PostConversationsEmailMessages {
         PostConversationsEmailMessages::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Copy attachments from an email message to the current draft."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/copy` (postConversationsEmailMessagesDraftAttachmentsCopy): see [`PostConversationsEmailMessagesDraftAttachmentsCopy`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Copy Attachment Request"]
     pub fn post_conversations_email_messages_draft_attachments_copy(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CopyAttachmentsRequest) -> PostConversationsEmailMessagesDraftAttachmentsCopy {
         PostConversationsEmailMessagesDraftAttachmentsCopy::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Create a URL to upload a message attachment file"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/uploads` (postConversationsEmailMessagesDraftAttachmentsUploads): see [`PostConversationsEmailMessagesDraftAttachmentsUploads`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Create attachment pre-signed URL request"]
     pub fn post_conversations_email_messages_draft_attachments_uploads(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UploadAttachmentRequest) -> PostConversationsEmailMessagesDraftAttachmentsUploads {
         PostConversationsEmailMessagesDraftAttachmentsUploads::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsEmailParticipantCommunicationWrapup): see [`PostConversationsEmailParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn post_conversations_email_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsEmailParticipantCommunicationWrapup {
         PostConversationsEmailParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Replace this participant with the specified user and/or address"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/{conversationId}/participants/{participantId}/replace` (postConversationsEmailParticipantReplace): see [`PostConversationsEmailParticipantReplace`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversations_email_participant_replace(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferRequest) -> PostConversationsEmailParticipantReplace {
         PostConversationsEmailParticipantReplace::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " Reconnect the user to the most recently disconnected customer on a fully disconnected email conversation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/{conversationId}/reconnect` (postConversationsEmailReconnect): see [`PostConversationsEmailReconnect`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn post_conversations_email_reconnect(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsEmailReconnect {
         PostConversationsEmailReconnect::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Create an email conversation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails` (postConversationsEmails): see [`PostConversationsEmails`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Create email request"]
     pub fn post_conversations_emails(&self, body: ::models::CreateEmailRequest) -> PostConversationsEmails {
         PostConversationsEmails::new(self.executor.clone(), body)
     }
+    #[doc = " Create an email conversation, per API"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/emails/agentless` (postConversationsEmailsAgentless): see [`PostConversationsEmailsAgentless`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Create agentless email request"]
     pub fn post_conversations_emails_agentless(&self, body: ::models::AgentlessEmailSendRequestDto) -> PostConversationsEmailsAgentless {
         PostConversationsEmailsAgentless::new(self.executor.clone(), body)
     }
+    #[doc = " Create Fax Conversation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/faxes` (postConversationsFaxes): see [`PostConversationsFaxes`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Fax"]
     pub fn post_conversations_faxes(&self, body: ::models::FaxSendRequest) -> PostConversationsFaxes {
         PostConversationsFaxes::new(self.executor.clone(), body)
     }
+    #[doc = " Setup configurations for encryption key creation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/keyconfigurations` (postConversationsKeyconfigurations): see [`PostConversationsKeyconfigurations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Encryption Configuration"]
     pub fn post_conversations_keyconfigurations(&self, body: ::models::ConversationEncryptionConfiguration) -> PostConversationsKeyconfigurations {
         PostConversationsKeyconfigurations::new(self.executor.clone(), body)
     }
+    #[doc = " Validate encryption key configurations without saving it"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/keyconfigurations/validate` (postConversationsKeyconfigurationsValidate): see [`PostConversationsKeyconfigurationsValidate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Encryption Configuration"]
     pub fn post_conversations_keyconfigurations_validate(&self, body: ::models::ConversationEncryptionConfiguration) -> PostConversationsKeyconfigurationsValidate {
         PostConversationsKeyconfigurationsValidate::new(self.executor.clone(), body)
     }
+    #[doc = " Send message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages` (postConversationsMessageCommunicationMessages): see [`PostConversationsMessageCommunicationMessages`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Message"]
     pub fn post_conversations_message_communication_messages(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AdditionalMessage) -> PostConversationsMessageCommunicationMessages {
         PostConversationsMessageCommunicationMessages::new(self.executor.clone(), conversation_id.into(), communication_id.into(), body)
     }
+    #[doc = " Create media"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media` (postConversationsMessageCommunicationMessagesMedia): see [`PostConversationsMessageCommunicationMessagesMedia`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_message_communication_messages_media(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsMessageCommunicationMessagesMedia {
         PostConversationsMessageCommunicationMessagesMedia::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Create a URL to upload a message media file"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads` (postConversationsMessageCommunicationMessagesMediaUploads): see [`PostConversationsMessageCommunicationMessagesMediaUploads`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: request"]
     pub fn post_conversations_message_communication_messages_media_uploads(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UploadMediaRequest) -> PostConversationsMessageCommunicationMessagesMediaUploads {
         PostConversationsMessageCommunicationMessagesMediaUploads::new(self.executor.clone(), conversation_id.into(), communication_id.into(), body)
     }
+    #[doc = " Send a social media message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/socialmedia/messages` (postConversationsMessageCommunicationSocialmediaMessages): see [`PostConversationsMessageCommunicationSocialmediaMessages`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: Message"]
     pub fn post_conversations_message_communication_socialmedia_messages(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AdditionalSocialMediaMessage) -> PostConversationsMessageCommunicationSocialmediaMessages {
         PostConversationsMessageCommunicationSocialmediaMessages::new(self.executor.clone(), conversation_id.into(), communication_id.into(), body)
     }
+    #[doc = " Send message typing event"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/typing` (postConversationsMessageCommunicationTyping): see [`PostConversationsMessageCommunicationTyping`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: MessageTypingEvent"]
     pub fn post_conversations_message_communication_typing(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessageTypingEventRequest) -> PostConversationsMessageCommunicationTyping {
         PostConversationsMessageCommunicationTyping::new(self.executor.clone(), conversation_id.into(), communication_id.into(), body)
     }
+    #[doc = " Send an inbound Open Event Message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/event` (postConversationsMessageInboundOpenEvent): see [`PostConversationsMessageInboundOpenEvent`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: integrationId"]
+    #[doc = " - `body`: NormalizedMessage"]
     pub fn post_conversations_message_inbound_open_event(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenInboundNormalizedEvent) -> PostConversationsMessageInboundOpenEvent {
         PostConversationsMessageInboundOpenEvent::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Send inbound Open Message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/message` (postConversationsMessageInboundOpenMessage): see [`PostConversationsMessageInboundOpenMessage`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: integrationId"]
+    #[doc = " - `body`: NormalizedMessage"]
     pub fn post_conversations_message_inbound_open_message(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenInboundNormalizedMessage) -> PostConversationsMessageInboundOpenMessage {
         PostConversationsMessageInboundOpenMessage::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Send an inbound Open Receipt Message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/receipt` (postConversationsMessageInboundOpenReceipt): see [`PostConversationsMessageInboundOpenReceipt`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: integrationId"]
+    #[doc = " - `body`: NormalizedMessage"]
     pub fn post_conversations_message_inbound_open_receipt(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenInboundNormalizedReceipt) -> PostConversationsMessageInboundOpenReceipt {
         PostConversationsMessageInboundOpenReceipt::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Send inbound Open Response"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/structured/response` (postConversationsMessageInboundOpenStructuredResponse): see [`PostConversationsMessageInboundOpenStructuredResponse`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: integrationId"]
+    #[doc = " - `body`: OpenInboundStructuredResponseMessage"]
     pub fn post_conversations_message_inbound_open_structured_response(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenInboundStructuredResponseMessage) -> PostConversationsMessageInboundOpenStructuredResponse {
         PostConversationsMessageInboundOpenStructuredResponse::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Get messages in batch"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/messages/bulk` (postConversationsMessageMessagesBulk): see [`PostConversationsMessageMessagesBulk`]."]
     pub fn post_conversations_message_messages_bulk(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsMessageMessagesBulk {
         PostConversationsMessageMessagesBulk::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Request an on-demand summary for a message communication."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries` (postConversationsMessageParticipantCommunicationSummaries): see [`PostConversationsMessageParticipantCommunicationSummaries`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `participant_id`: Participant ID"]
+    #[doc = " - `communication_id`: Communication ID"]
     pub fn post_conversations_message_participant_communication_summaries(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsMessageParticipantCommunicationSummaries {
         PostConversationsMessageParticipantCommunicationSummaries::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsMessageParticipantCommunicationWrapup): see [`PostConversationsMessageParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn post_conversations_message_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsMessageParticipantCommunicationWrapup {
         PostConversationsMessageParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Listen in on the conversation from the point of view of a given participant."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/monitor` (postConversationsMessageParticipantMonitor): see [`PostConversationsMessageParticipantMonitor`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
     pub fn post_conversations_message_participant_monitor(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsMessageParticipantMonitor {
         PostConversationsMessageParticipantMonitor::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Replace this participant with the specified user and/or address"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/replace` (postConversationsMessageParticipantReplace): see [`PostConversationsMessageParticipantReplace`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `body`: Transfer request"]
     pub fn post_conversations_message_participant_replace(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TransferRequest) -> PostConversationsMessageParticipantReplace {
         PostConversationsMessageParticipantReplace::new(self.executor.clone(), conversation_id.into(), participant_id.into(), body)
     }
+    #[doc = " The User performing this action will takeover the conversation from the participant specified."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/takeover` (postConversationsMessageParticipantTakeover): see [`PostConversationsMessageParticipantTakeover`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: The id of the conversation being taken over"]
+    #[doc = " - `participant_id`: The id of the participant being taken over."]
     pub fn post_conversations_message_participant_takeover(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsMessageParticipantTakeover {
         PostConversationsMessageParticipantTakeover::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Create an outbound messaging conversation."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages` (postConversationsMessages): see [`PostConversationsMessages`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Create outbound messaging conversation"]
     pub fn post_conversations_messages(&self, body: ::models::CreateOutboundMessagingConversationRequest) -> PostConversationsMessages {
         PostConversationsMessages::new(self.executor.clone(), body)
     }
+    #[doc = " Send an agentless outbound message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/agentless` (postConversationsMessagesAgentless): see [`PostConversationsMessagesAgentless`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Create agentless outbound messaging request"]
     pub fn post_conversations_messages_agentless(&self, body: ::models::SendAgentlessOutboundMessageRequest) -> PostConversationsMessagesAgentless {
         PostConversationsMessagesAgentless::new(self.executor.clone(), body)
     }
+    #[doc = " Send an inbound Open Message"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messages/inbound/open` (postConversationsMessagesInboundOpen): see [`PostConversationsMessagesInboundOpen`]."]
+    #[doc = ""]
+    #[doc = " - `body`: NormalizedMessage"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_messages_inbound_open(&self, body: ::models::OpenNormalizedMessage) -> PostConversationsMessagesInboundOpen {
         PostConversationsMessagesInboundOpen::new(self.executor.clone(), body)
     }
+    #[doc = " Create Apple Integration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/apple` (postConversationsMessagingIntegrationsApple): see [`PostConversationsMessagingIntegrationsApple`]."]
+    #[doc = ""]
+    #[doc = " - `body`: AppleIntegrationRequest"]
     pub fn post_conversations_messaging_integrations_apple(&self, body: ::models::AppleIntegrationRequest) -> PostConversationsMessagingIntegrationsApple {
         PostConversationsMessagingIntegrationsApple::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Facebook Integration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/facebook` (postConversationsMessagingIntegrationsFacebook): see [`PostConversationsMessagingIntegrationsFacebook`]."]
+    #[doc = ""]
+    #[doc = " - `body`: FacebookIntegrationRequest"]
     pub fn post_conversations_messaging_integrations_facebook(&self, body: ::models::FacebookIntegrationRequest) -> PostConversationsMessagingIntegrationsFacebook {
         PostConversationsMessagingIntegrationsFacebook::new(self.executor.clone(), body)
     }
+    #[doc = " Create Instagram Integration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/instagram` (postConversationsMessagingIntegrationsInstagram): see [`PostConversationsMessagingIntegrationsInstagram`]."]
+    #[doc = ""]
+    #[doc = " - `body`: InstagramIntegrationRequest"]
     pub fn post_conversations_messaging_integrations_instagram(&self, body: ::models::InstagramIntegrationRequest) -> PostConversationsMessagingIntegrationsInstagram {
         PostConversationsMessagingIntegrationsInstagram::new(self.executor.clone(), body)
     }
+    #[doc = " Create an Open messaging integration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/open` (postConversationsMessagingIntegrationsOpen): see [`PostConversationsMessagingIntegrationsOpen`]."]
+    #[doc = ""]
+    #[doc = " - `body`: OpenIntegrationRequest"]
     pub fn post_conversations_messaging_integrations_open(&self, body: ::models::OpenIntegrationRequest) -> PostConversationsMessagingIntegrationsOpen {
         PostConversationsMessagingIntegrationsOpen::new(self.executor.clone(), body)
     }
+    #[doc = " Create an Open messaging integration with the Google Business Profile extension"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile` (postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile): see [`PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile`]."]
+    #[doc = ""]
+    #[doc = " - `body`: GoogleBusinessProfileOpenIntegrationRequest"]
     pub fn post_conversations_messaging_integrations_open_extensions_googlebusinessprofile(&self, body: ::models::GoogleBusinessProfileOpenIntegrationRequest) -> PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile {
         PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Google Auth Token by exchanging the one-time auth code retrieved from Google"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens` (postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens): see [`PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens`]."]
+    #[doc = ""]
+    #[doc = " - `body`: GoogleAuthTokenRequest"]
     pub fn post_conversations_messaging_integrations_open_extensions_googlebusinessprofile_tokens(&self, body: ::models::GoogleAuthTokenRequest) -> PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens {
         PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens::new(self.executor.clone(), body)
     }
+    #[doc = " Create Twitter Integration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/twitter` (postConversationsMessagingIntegrationsTwitter): see [`PostConversationsMessagingIntegrationsTwitter`]."]
+    #[doc = ""]
+    #[doc = " - `body`: TwitterIntegrationRequest"]
     pub fn post_conversations_messaging_integrations_twitter(&self, body: ::models::TwitterIntegrationRequest) -> PostConversationsMessagingIntegrationsTwitter {
         PostConversationsMessagingIntegrationsTwitter::new(self.executor.clone(), body)
     }
+    #[doc = " \\[This API is deprecated. Use POST /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup instead\\] Create a WhatsApp Integration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/whatsapp` (postConversationsMessagingIntegrationsWhatsapp): see [`PostConversationsMessagingIntegrationsWhatsapp`]."]
+    #[doc = ""]
+    #[doc = " - `body`: WhatsAppIntegrationRequest"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_messaging_integrations_whatsapp(&self, body: ::models::WhatsAppIntegrationRequest) -> PostConversationsMessagingIntegrationsWhatsapp {
         PostConversationsMessagingIntegrationsWhatsapp::new(self.executor.clone(), body)
     }
+    #[doc = " Create a WhatsApp Integration using the WhatsApp embedded signup flow"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup` (postConversationsMessagingIntegrationsWhatsappEmbeddedsignup): see [`PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup`]."]
+    #[doc = ""]
+    #[doc = " - `body`: WhatsAppEmbeddedSignupIntegrationRequest"]
     pub fn post_conversations_messaging_integrations_whatsapp_embeddedsignup(&self, body: ::models::WhatsAppEmbeddedSignupIntegrationRequest) -> PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup {
         PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup::new(self.executor.clone(), body)
     }
+    #[doc = " Create a messaging setting"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/settings` (postConversationsMessagingSettings): see [`PostConversationsMessagingSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: MessagingSetting"]
     pub fn post_conversations_messaging_settings(&self, body: ::models::MessagingSettingRequest) -> PostConversationsMessagingSettings {
         PostConversationsMessagingSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Supported Content profile"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/messaging/supportedcontent` (postConversationsMessagingSupportedcontent): see [`PostConversationsMessagingSupportedcontent`]."]
+    #[doc = ""]
+    #[doc = " - `body`: SupportedContent"]
     pub fn post_conversations_messaging_supportedcontent(&self, body: ::models::SupportedContent) -> PostConversationsMessagingSupportedcontent {
         PostConversationsMessagingSupportedcontent::new(self.executor.clone(), body)
     }
+    #[doc = " Search conversations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/participants/attributes/search` (postConversationsParticipantsAttributesSearch): see [`PostConversationsParticipantsAttributesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_conversations_participants_attributes_search(&self, body: ::models::ConversationParticipantSearchRequest) -> PostConversationsParticipantsAttributesSearch {
         PostConversationsParticipantsAttributesSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsScreenshareParticipantCommunicationWrapup): see [`PostConversationsScreenshareParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_conversations_screenshare_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsScreenshareParticipantCommunicationWrapup {
         PostConversationsScreenshareParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsSocialParticipantCommunicationWrapup): see [`PostConversationsSocialParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn post_conversations_social_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsSocialParticipantCommunicationWrapup {
         PostConversationsSocialParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Create an Agent-Type video conference and assign an agent to it"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/videos/{conversationId}/agentconference/communications/{communicationId}` (postConversationsVideoAgentconferenceCommunication): see [`PostConversationsVideoAgentconferenceCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn post_conversations_video_agentconference_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsVideoAgentconferenceCommunication {
         PostConversationsVideoAgentconferenceCommunication::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Apply wrap-up for this conversation communication"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup` (postConversationsVideoParticipantCommunicationWrapup): see [`PostConversationsVideoParticipantCommunicationWrapup`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
     pub fn post_conversations_video_participant_communication_wrapup(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationsVideoParticipantCommunicationWrapup {
         PostConversationsVideoParticipantCommunicationWrapup::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into())
     }
+    #[doc = " Generate a meetingId for a given conferenceId"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/videos/meetings` (postConversationsVideosMeetings): see [`PostConversationsVideosMeetings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: MeetingIdRequest"]
     pub fn post_conversations_videos_meetings(&self, body: ::models::GenerateMeetingIdRequest) -> PostConversationsVideosMeetings {
         PostConversationsVideosMeetings::new(self.executor.clone(), body)
     }
+    #[doc = " Set the access attributes on a conversation."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/accessattributes` (putConversationAccessattributes): see [`PutConversationAccessattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `body`: Conversation Access Attributes"]
     pub fn put_conversation_accessattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationAccessAttributesUpdate) -> PutConversationAccessattributes {
         PutConversationAccessattributes::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Create or update a single custom attributes record. Updating replaces all data with the provided fields."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/customattributes` (putConversationCustomattributes): see [`PutConversationCustomattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn put_conversation_customattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PutConversationCustomattributes {
         PutConversationCustomattributes::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Create or update a list of custom attributes records. Updating replaces all data with the provided fields."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/customattributes/bulk` (putConversationCustomattributesBulk): see [`PutConversationCustomattributesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
     pub fn put_conversation_customattributes_bulk(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PutConversationCustomattributesBulk {
         PutConversationCustomattributesBulk::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Set flagged reason on conversation participant to indicate bad conversation quality."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason` (putConversationParticipantFlaggedreason): see [`PutConversationParticipantFlaggedreason`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `participant_id`: participant ID"]
     pub fn put_conversation_participant_flaggedreason(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PutConversationParticipantFlaggedreason {
         PutConversationParticipantFlaggedreason::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Set the secure attributes on a conversation."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/secureattributes` (putConversationSecureattributes): see [`PutConversationSecureattributes`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `body`: Conversation Secure Attributes"]
     pub fn put_conversation_secureattributes(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationSecureAttributes) -> PutConversationSecureattributes {
         PutConversationSecureattributes::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update the tags on a conversation."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/tags` (putConversationTags): see [`PutConversationTags`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversation ID"]
+    #[doc = " - `body`: Conversation Tags"]
     pub fn put_conversation_tags(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationTagsUpdate) -> PutConversationTags {
         PutConversationTags::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Set uuiData to be sent on future commands."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/uuidata` (putConversationsCallParticipantCommunicationUuidata): see [`PutConversationsCallParticipantCommunicationUuidata`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `participant_id`: participantId"]
+    #[doc = " - `communication_id`: communicationId"]
+    #[doc = " - `body`: UUIData Request"]
     pub fn put_conversations_call_participant_communication_uuidata(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetUuiDataRequest) -> PutConversationsCallParticipantCommunicationUuidata {
         PutConversationsCallParticipantCommunicationUuidata::new(self.executor.clone(), conversation_id.into(), participant_id.into(), communication_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/calls/{conversationId}/recordingstate` (putConversationsCallRecordingstate): see [`PutConversationsCallRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     pub fn put_conversations_call_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsCallRecordingstate {
         PutConversationsCallRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/callbacks/{conversationId}/recordingstate` (putConversationsCallbackRecordingstate): see [`PutConversationsCallbackRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     pub fn put_conversations_callback_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsCallbackRecordingstate {
         PutConversationsCallbackRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/cobrowsesessions/{conversationId}/recordingstate` (putConversationsCobrowsesessionRecordingstate): see [`PutConversationsCobrowsesessionRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_conversations_cobrowsesession_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsCobrowsesessionRecordingstate {
         PutConversationsCobrowsesessionRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a schema"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/customattributes/schemas/{schemaId}` (putConversationsCustomattributesSchema): see [`PutConversationsCustomattributesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `body`: Schema update request body"]
     pub fn put_conversations_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationSchemaUpdateRequest) -> PutConversationsCustomattributesSchema {
         PutConversationsCustomattributesSchema::new(self.executor.clone(), schema_id.into(), body)
     }
+    #[doc = " Update conversation draft reply"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/emails/{conversationId}/messages/draft` (putConversationsEmailMessagesDraft): see [`PutConversationsEmailMessagesDraft`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: Draft"]
     pub fn put_conversations_email_messages_draft(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmailMessage) -> PutConversationsEmailMessagesDraft {
         PutConversationsEmailMessagesDraft::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/emails/{conversationId}/recordingstate` (putConversationsEmailRecordingstate): see [`PutConversationsEmailRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     pub fn put_conversations_email_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsEmailRecordingstate {
         PutConversationsEmailRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update the encryption key configurations"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/keyconfigurations/{keyconfigurationsId}` (putConversationsKeyconfiguration): see [`PutConversationsKeyconfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `keyconfigurations_id`: Key Configurations Id"]
+    #[doc = " - `body`: Encryption key configuration metadata"]
     pub fn put_conversations_keyconfiguration(&self, keyconfigurations_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationEncryptionConfiguration) -> PutConversationsKeyconfiguration {
         PutConversationsKeyconfiguration::new(self.executor.clone(), keyconfigurations_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messages/{conversationId}/recordingstate` (putConversationsMessageRecordingstate): see [`PutConversationsMessageRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     pub fn put_conversations_message_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsMessageRecordingstate {
         PutConversationsMessageRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Create an identity resolution settings for a Apple messaging integration"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}` (putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId): see [`PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: IdentityResolutionConfig"]
     pub fn put_conversations_messaging_identityresolution_integrations_apple_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AppleIdentityResolutionConfig) -> PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
         PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Create an identity resolution settings for a Facebook messaging integration"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}` (putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId): see [`PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: IdentityResolutionConfig"]
     pub fn put_conversations_messaging_identityresolution_integrations_facebook_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FacebookIdentityResolutionConfig) -> PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
         PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Create identity resolution settings for an Instagram messaging integration"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}` (putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId): see [`PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
+    #[doc = " - `body`: IdentityResolutionConfig"]
     pub fn put_conversations_messaging_identityresolution_integrations_instagram_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InstagramIdentityResolutionConfig) -> PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
         PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update an open messaging integration Identity Resolution settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}` (putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId): see [`PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn put_conversations_messaging_identityresolution_integrations_open_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenMessagingIdentityResolutionConfig) -> PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
         PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Create an identity resolution settings for an X (Formally Twitter) messaging integration"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}` (putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId): see [`PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id"]
+    #[doc = " - `body`: IdentityResolutionConfig"]
     pub fn put_conversations_messaging_identityresolution_integrations_twitter_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TwitterIdentityResolutionConfig) -> PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
         PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update a whatsApp integration Identity Resolution settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}` (putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId): see [`PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn put_conversations_messaging_identityresolution_integrations_whatsapp_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WhatsAppIdentityResolutionConfig) -> PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
         PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Set the organization's default setting that may be applied to to integrations without settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/settings/default` (putConversationsMessagingSettingsDefault): see [`PutConversationsMessagingSettingsDefault`]."]
+    #[doc = ""]
+    #[doc = " - `body`: MessagingSetting"]
     pub fn put_conversations_messaging_settings_default(&self, body: ::models::MessagingSettingDefaultRequest) -> PutConversationsMessagingSettingsDefault {
         PutConversationsMessagingSettingsDefault::new(self.executor.clone(), body)
     }
+    #[doc = " Set the organization's default supported content profile that may be assigned to an integration when it is created."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/supportedcontent/default` (putConversationsMessagingSupportedcontentDefault): see [`PutConversationsMessagingSupportedcontentDefault`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Reference to supported content profile"]
     pub fn put_conversations_messaging_supportedcontent_default(&self, body: ::models::SupportedContentReference) -> PutConversationsMessagingSupportedcontentDefault {
         PutConversationsMessagingSupportedcontentDefault::new(self.executor.clone(), body)
     }
+    #[doc = " Update conversation threading window timeline for each messaging type"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/messaging/threadingtimeline` (putConversationsMessagingThreadingtimeline): see [`PutConversationsMessagingThreadingtimeline`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ConversationThreadingWindowRequest"]
     pub fn put_conversations_messaging_threadingtimeline(&self, body: ::models::ConversationThreadingWindow) -> PutConversationsMessagingThreadingtimeline {
         PutConversationsMessagingThreadingtimeline::new(self.executor.clone(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/screenshares/{conversationId}/recordingstate` (putConversationsScreenshareRecordingstate): see [`PutConversationsScreenshareRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_conversations_screenshare_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsScreenshareRecordingstate {
         PutConversationsScreenshareRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/socials/{conversationId}/recordingstate` (putConversationsSocialRecordingstate): see [`PutConversationsSocialRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     pub fn put_conversations_social_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsSocialRecordingstate {
         PutConversationsSocialRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update a conversation by setting its recording state"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/videos/{conversationId}/recordingstate` (putConversationsVideoRecordingstate): see [`PutConversationsVideoRecordingstate`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: SetRecordingState"]
     pub fn put_conversations_video_recordingstate(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetRecordingState) -> PutConversationsVideoRecordingstate {
         PutConversationsVideoRecordingstate::new(self.executor.clone(), conversation_id.into(), body)
     }
 }
 static META_DELETE_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for conversation aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `deleteAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
@@ -1362,6 +2793,8 @@ impl DeleteAnalyticsConversationsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async details job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/conversations/details/jobs/{jobId}`: the `deleteAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-conversations-details-jobs--jobId->."]
@@ -1429,6 +2862,8 @@ impl DeleteAnalyticsConversationsDetailsJob {
     }
 }
 static META_DELETE_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversation", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by disconnecting all of the participants"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/{conversationId}`: the `deleteConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId->."]
@@ -1496,6 +2931,8 @@ impl DeleteConversation {
     }
 }
 static META_DELETE_CONVERSATION_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationCustomattribute", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/customattributes/{attributesId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a custom attributes record."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/customattributes/{attributesId}`: the `deleteConversationCustomattribute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--customattributes--attributesId->."]
@@ -1565,6 +3002,8 @@ impl DeleteConversationCustomattribute {
     }
 }
 static META_DELETE_CONVERSATION_PARTICIPANT_CODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationParticipantCode", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/participants/{participantId}/codes/{addCommunicationCode}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a code used to add a communication to this participant"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/codes/{addCommunicationCode}`: the `deleteConversationParticipantCode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--participants--participantId--codes--addCommunicationCode->."]
@@ -1636,6 +3075,8 @@ impl DeleteConversationParticipantCode {
     }
 }
 static META_DELETE_CONVERSATION_PARTICIPANT_FLAGGEDREASON: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationParticipantFlaggedreason", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove flagged reason from conversation participant."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason`: the `deleteConversationParticipantFlaggedreason` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--participants--participantId--flaggedreason>."]
@@ -1705,6 +3146,8 @@ impl DeleteConversationParticipantFlaggedreason {
     }
 }
 static META_DELETE_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_POSTFLOWACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsCallParticipantCommunicationPostflowaction", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove mandatory post call actions."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction`: the `deleteConversationsCallParticipantCommunicationPostflowaction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--postflowaction>."]
@@ -1776,6 +3219,8 @@ impl DeleteConversationsCallParticipantCommunicationPostflowaction {
     }
 }
 static META_DELETE_CONVERSATIONS_CALL_PARTICIPANT_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsCallParticipantConsult", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult", true, ::std::option::Option::None, false, false, true);
+#[doc = " Cancel the transfer"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult`: the `deleteConversationsCallParticipantConsult` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-calls--conversationId--participants--participantId--consult>."]
@@ -1845,6 +3290,8 @@ impl DeleteConversationsCallParticipantConsult {
     }
 }
 static META_DELETE_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsEmailMessagesDraftAttachment", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/emails/{conversationId}/messages/draft/attachments/{attachmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete attachment from draft"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/{attachmentId}`: the `deleteConversationsEmailMessagesDraftAttachment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-emails--conversationId--messages-draft-attachments--attachmentId->."]
@@ -1914,6 +3361,8 @@ impl DeleteConversationsEmailMessagesDraftAttachment {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGES_CACHEDMEDIA_CACHED_MEDIA_ITEM_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagesCachedmediaCachedMediaItemId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a cached media item asychronously"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}`: the `deleteConversationsMessagesCachedmediaCachedMediaItemId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messages-cachedmedia--cachedMediaItemId->."]
@@ -1981,6 +3430,8 @@ impl DeleteConversationsMessagesCachedmediaCachedMediaItemId {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an Apple messaging integration"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/apple/{integrationId}`: the `deleteConversationsMessagingIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-apple--integrationId->."]
@@ -2048,6 +3499,8 @@ impl DeleteConversationsMessagingIntegrationsAppleIntegrationId {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Facebook messaging integration"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/facebook/{integrationId}`: the `deleteConversationsMessagingIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-facebook--integrationId->."]
@@ -2115,6 +3568,8 @@ impl DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Instagram messaging integration"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/instagram/{integrationId}`: the `deleteConversationsMessagingIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-instagram--integrationId->."]
@@ -2182,6 +3637,10 @@ impl DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete an Open messaging integration with the Google Business Profile extension"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}`: the `deleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile--integrationId->."]
@@ -2251,6 +3710,10 @@ impl DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an Open messaging integration"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/open/{integrationId}`: the `deleteConversationsMessagingIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-open--integrationId->."]
@@ -2318,6 +3781,8 @@ impl DeleteConversationsMessagingIntegrationsOpenIntegrationId {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Twitter messaging integration"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/twitter/{integrationId}`: the `deleteConversationsMessagingIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-twitter--integrationId->."]
@@ -2385,6 +3850,8 @@ impl DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a WhatsApp messaging integration"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}`: the `deleteConversationsMessagingIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-integrations-whatsapp--integrationId->."]
@@ -2452,6 +3919,8 @@ impl DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingSetting", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/settings/{messageSettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a messaging setting"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/settings/{messageSettingId}`: the `deleteConversationsMessagingSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-settings--messageSettingId->."]
@@ -2519,6 +3988,10 @@ impl DeleteConversationsMessagingSetting {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingSettingsDefault", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/settings/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the organization's default setting, a global default will be applied to integrations without settings"]
+#[doc = ""]
+#[doc = " When an integration is created a settings ID may be assigned to it. If the settings ID is not supplied, the default settings will be assigned to it."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/settings/default`: the `deleteConversationsMessagingSettingsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-settings-default>."]
@@ -2584,6 +4057,8 @@ impl DeleteConversationsMessagingSettingsDefault {
     }
 }
 static META_DELETE_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationsMessagingSupportedcontentSupportedContentId", &["Conversations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/messaging/supportedcontent/{supportedContentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a supported content profile"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/messaging/supportedcontent/{supportedContentId}`: the `deleteConversationsMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations-messaging-supportedcontent--supportedContentId->."]
@@ -2651,6 +4126,8 @@ impl DeleteConversationsMessagingSupportedcontentSupportedContentId {
     }
 }
 static META_GET_ANALYTICS_CONVERSATION_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/{conversationId}/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a conversation by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/{conversationId}/details`: the `getAnalyticsConversationDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations--conversationId--details>."]
@@ -2718,6 +4195,8 @@ impl GetAnalyticsConversationDetails {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for conversation aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}`: the `getAnalyticsConversationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId->."]
@@ -2785,6 +4264,8 @@ impl GetAnalyticsConversationsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsAggregatesJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}/results`: the `getAnalyticsConversationsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-aggregates-jobs--jobId--results>."]
@@ -2835,6 +4316,8 @@ impl GetAnalyticsConversationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -2861,6 +4344,8 @@ impl GetAnalyticsConversationsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetails", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets multiple conversations by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details`: the `getAnalyticsConversationsDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details>."]
@@ -2910,6 +4395,8 @@ impl GetAnalyticsConversationsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " Comma-separated conversation ids"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2935,6 +4422,8 @@ impl GetAnalyticsConversationsDetails {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJob", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for conversation details"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}`: the `getAnalyticsConversationsDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId->."]
@@ -3002,6 +4491,8 @@ impl GetAnalyticsConversationsDetailsJob {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobResults", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async details job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results`: the `getAnalyticsConversationsDetailsJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs--jobId--results>."]
@@ -3053,11 +4544,15 @@ impl GetAnalyticsConversationsDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired maximum number of results"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3087,6 +4582,8 @@ impl GetAnalyticsConversationsDetailsJobResults {
     }
 }
 static META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsConversationsDetailsJobsAvailability", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/conversations/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
+#[doc = " Lookup the datalake availability date and time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/conversations/details/jobs/availability`: the `getAnalyticsConversationsDetailsJobsAvailability` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-conversations-details-jobs-availability>."]
@@ -3152,6 +4649,8 @@ impl GetAnalyticsConversationsDetailsJobsAvailability {
     }
 }
 static META_GET_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversation", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}`: the `getConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId->."]
@@ -3219,6 +4718,8 @@ impl GetConversation {
     }
 }
 static META_GET_CONVERSATION_ACCESSATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationAccessattributes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/accessattributes", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get the access attributes on a conversation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/accessattributes`: the `getConversationAccessattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--accessattributes>."]
@@ -3288,6 +4789,8 @@ impl GetConversationAccessattributes {
     }
 }
 static META_GET_CONVERSATION_ASSISTANT_COPILOTCONTEXT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationAssistantCopilotcontext", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/assistant/copilotcontext", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get copilot context values for a conversation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/assistant/copilotcontext`: the `getConversationAssistantCopilotcontext` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--assistant-copilotcontext>."]
@@ -3357,6 +4860,8 @@ impl GetConversationAssistantCopilotcontext {
     }
 }
 static META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationAgentchecklist", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get checklist info for a single checklist."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}`: the `getConversationCommunicationAgentchecklist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId->."]
@@ -3428,6 +4933,8 @@ impl GetConversationCommunicationAgentchecklist {
     }
 }
 static META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationAgentchecklistJob", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get inference job status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs/{jobId}`: the `getConversationCommunicationAgentchecklistJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId--jobs--jobId->."]
@@ -3501,6 +5008,8 @@ impl GetConversationCommunicationAgentchecklistJob {
     }
 }
 static META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationAgentchecklists", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get information of all checklists associated with a conversation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists`: the `getConversationCommunicationAgentchecklists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--agentchecklists>."]
@@ -3584,6 +5093,8 @@ impl GetConversationCommunicationAgentchecklists {
     }
 }
 static META_GET_CONVERSATION_COMMUNICATION_INTERNALMESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationInternalmessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get message"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages/{messageId}`: the `getConversationCommunicationInternalmessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--internalmessages--messageId->."]
@@ -3655,6 +5166,8 @@ impl GetConversationCommunicationInternalmessage {
     }
 }
 static META_GET_CONVERSATION_COMMUNICATION_INTERNALMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCommunicationInternalmessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get messages for communication"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages`: the `getConversationCommunicationInternalmessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--communications--communicationId--internalmessages>."]
@@ -3709,11 +5222,15 @@ impl GetConversationCommunicationInternalmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Indicates maximum number of results in response. Default page size is 25 results. The maximum page size is 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -3756,6 +5273,8 @@ impl GetConversationCommunicationInternalmessages {
     }
 }
 static META_GET_CONVERSATION_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCustomattribute", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/customattributes/{attributesId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get custom attributes by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/customattributes/{attributesId}`: the `getConversationCustomattribute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--customattributes--attributesId->."]
@@ -3825,6 +5344,8 @@ impl GetConversationCustomattribute {
     }
 }
 static META_GET_CONVERSATION_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationCustomattributes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/customattributes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of custom attributes for a conversation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/customattributes`: the `getConversationCustomattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--customattributes>."]
@@ -3892,6 +5413,8 @@ impl GetConversationCustomattributes {
     }
 }
 static META_GET_CONVERSATION_PARTICIPANT_SECUREIVRSESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantSecureivrsession", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions/{secureSessionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch info on a secure session"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions/{secureSessionId}`: the `getConversationParticipantSecureivrsession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--secureivrsessions--secureSessionId->."]
@@ -3963,6 +5486,8 @@ impl GetConversationParticipantSecureivrsession {
     }
 }
 static META_GET_CONVERSATION_PARTICIPANT_SECUREIVRSESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantSecureivrsessions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of secure sessions for this participant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions`: the `getConversationParticipantSecureivrsessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--secureivrsessions>."]
@@ -4032,6 +5557,8 @@ impl GetConversationParticipantSecureivrsessions {
     }
 }
 static META_GET_CONVERSATION_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation participant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/wrapup`: the `getConversationParticipantWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--wrapup>."]
@@ -4083,6 +5610,8 @@ impl GetConversationParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates if the wrap-up code is provisional."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -4110,6 +5639,8 @@ impl GetConversationParticipantWrapup {
     }
 }
 static META_GET_CONVERSATION_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of wrapup codes for this conversation participant"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationParticipantWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--wrapupcodes>."]
@@ -4179,6 +5710,8 @@ impl GetConversationParticipantWrapupcodes {
     }
 }
 static META_GET_CONVERSATION_SECUREATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSecureattributes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/secureattributes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the secure attributes on a conversation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/secureattributes`: the `getConversationSecureattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--secureattributes>."]
@@ -4246,6 +5779,8 @@ impl GetConversationSecureattributes {
     }
 }
 static META_GET_CONVERSATION_SUGGESTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSuggestion", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/suggestions/{suggestionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Suggestion."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/suggestions/{suggestionId}`: the `getConversationSuggestion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--suggestions--suggestionId->."]
@@ -4315,6 +5850,8 @@ impl GetConversationSuggestion {
     }
 }
 static META_GET_CONVERSATION_SUGGESTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSuggestions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/suggestions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all suggestions for a conversation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/suggestions`: the `getConversationSuggestions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--suggestions>."]
@@ -4371,26 +5908,36 @@ impl GetConversationSuggestions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, r#type: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Suggestion type to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Suggestion state to filter Copilot suggestions."]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -4441,6 +5988,8 @@ impl GetConversationSuggestions {
     }
 }
 static META_GET_CONVERSATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationSummaries", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/summaries", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the summaries of the conversation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/summaries`: the `getConversationSummaries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--summaries>."]
@@ -4508,6 +6057,8 @@ impl GetConversationSummaries {
     }
 }
 static META_GET_CONVERSATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversations", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get active conversations for the logged in user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations`: the `getConversations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations>."]
@@ -4559,6 +6110,8 @@ impl GetConversations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), communication_type: ::std::option::Option::None }
     }
+    #[doc = " Call or Chat communication filtering"]
+    #[doc = ""]
     #[doc = " Query parameter `communicationType`: string."]
     pub fn communication_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.communication_type = ::std::option::Option::Some(value.into());
@@ -4596,6 +6149,8 @@ impl GetConversations {
     }
 }
 static META_GET_CONVERSATIONS_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCall", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get call conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}`: the `getConversationsCall` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId->."]
@@ -4663,6 +6218,8 @@ impl GetConversationsCall {
     }
 }
 static META_GET_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsCallParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -4715,6 +6272,8 @@ impl GetConversationsCallParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -4743,6 +6302,8 @@ impl GetConversationsCallParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_CALL_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation participant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsCallParticipantWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId--participants--participantId--wrapup>."]
@@ -4794,6 +6355,8 @@ impl GetConversationsCallParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -4821,6 +6384,8 @@ impl GetConversationsCallParticipantWrapup {
     }
 }
 static META_GET_CONVERSATIONS_CALL_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of wrapup codes for this conversation participant"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/calls/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsCallParticipantWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls--conversationId--participants--participantId--wrapupcodes>."]
@@ -4890,6 +6455,8 @@ impl GetConversationsCallParticipantWrapupcodes {
     }
 }
 static META_GET_CONVERSATIONS_CALLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallback", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get callback conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}`: the `getConversationsCallback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId->."]
@@ -4957,6 +6524,8 @@ impl GetConversationsCallback {
     }
 }
 static META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbackParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsCallbackParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -5009,6 +6578,8 @@ impl GetConversationsCallbackParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -5037,6 +6608,8 @@ impl GetConversationsCallbackParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbackParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation participant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsCallbackParticipantWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId--participants--participantId--wrapup>."]
@@ -5088,6 +6661,8 @@ impl GetConversationsCallbackParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -5115,6 +6690,8 @@ impl GetConversationsCallbackParticipantWrapup {
     }
 }
 static META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbackParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of wrapup codes for this conversation participant"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsCallbackParticipantWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks--conversationId--participants--participantId--wrapupcodes>."]
@@ -5184,6 +6761,10 @@ impl GetConversationsCallbackParticipantWrapupcodes {
     }
 }
 static META_GET_CONVERSATIONS_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/callbacks", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the logged-in user's active conversations and their Callback participants state."]
+#[doc = ""]
+#[doc = " This endpoint answers three questions:- Is the user involved in any active conversation? - Does that active conversation include Callbacks? - Is the user directly participating in a Callback within that conversation?"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/callbacks`: the `getConversationsCallbacks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-callbacks>."]
@@ -5263,6 +6844,10 @@ impl GetConversationsCallbacks {
     }
 }
 static META_GET_CONVERSATIONS_CALLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCalls", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the logged-in user's active conversations and their Call participants state."]
+#[doc = ""]
+#[doc = " This endpoint answers three questions:- Is the user involved in any active conversation? - Does that active conversation include Calls? - Is the user directly participating in a Call within that conversation?"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/calls`: the `getConversationsCalls` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls>."]
@@ -5342,6 +6927,8 @@ impl GetConversationsCalls {
     }
 }
 static META_GET_CONVERSATIONS_CALLS_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallsHistory", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get call history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/calls/history`: the `getConversationsCallsHistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls-history>."]
@@ -5396,21 +6983,29 @@ impl GetConversationsCallsHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, interval: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size, maximum 50"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Interval string; format is ISO-8601. Separate start and end times with forward slash '/'"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5457,6 +7052,8 @@ impl GetConversationsCallsHistory {
     }
 }
 static META_GET_CONVERSATIONS_CALLS_MAXIMUMCONFERENCEPARTIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCallsMaximumconferenceparties", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/calls/maximumconferenceparties", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the maximum number of participants that this user can have on a conference"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/calls/maximumconferenceparties`: the `getConversationsCallsMaximumconferenceparties` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-calls-maximumconferenceparties>."]
@@ -5522,6 +7119,8 @@ impl GetConversationsCallsMaximumconferenceparties {
     }
 }
 static META_GET_CONVERSATIONS_COBROWSESESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesession", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get cobrowse conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}`: the `getConversationsCobrowsesession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId->."]
@@ -5589,6 +7188,10 @@ impl GetConversationsCobrowsesession {
     }
 }
 static META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessionParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsCobrowsesessionParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -5644,6 +7247,8 @@ impl GetConversationsCobrowsesessionParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -5672,6 +7277,10 @@ impl GetConversationsCobrowsesessionParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessionParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get the wrap-up for this conversation participant."]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsCobrowsesessionParticipantWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--wrapup>."]
@@ -5726,6 +7335,8 @@ impl GetConversationsCobrowsesessionParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -5753,6 +7364,10 @@ impl GetConversationsCobrowsesessionParticipantWrapup {
     }
 }
 static META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessionParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get list of wrapup codes for this conversation participant"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsCobrowsesessionParticipantWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--wrapupcodes>."]
@@ -5825,6 +7440,8 @@ impl GetConversationsCobrowsesessionParticipantWrapupcodes {
     }
 }
 static META_GET_CONVERSATIONS_COBROWSESESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCobrowsesessions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/cobrowsesessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get active cobrowse conversations for the logged in user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/cobrowsesessions`: the `getConversationsCobrowsesessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-cobrowsesessions>."]
@@ -5904,6 +7521,8 @@ impl GetConversationsCobrowsesessions {
     }
 }
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchema", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}`: the `getConversationsCustomattributesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas--schemaId->."]
@@ -5971,6 +7590,8 @@ impl GetConversationsCustomattributesSchema {
     }
 }
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemaVersion", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific version of a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}/versions/{versionId}`: the `getConversationsCustomattributesSchemaVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas--schemaId--versions--versionId->."]
@@ -6040,6 +7661,8 @@ impl GetConversationsCustomattributesSchemaVersion {
     }
 }
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemaVersions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all versions of a CCA schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/{schemaId}/versions`: the `getConversationsCustomattributesSchemaVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas--schemaId--versions>."]
@@ -6107,6 +7730,8 @@ impl GetConversationsCustomattributesSchemaVersions {
     }
 }
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemas", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of schemas."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/customattributes/schemas`: the `getConversationsCustomattributesSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas>."]
@@ -6172,6 +7797,8 @@ impl GetConversationsCustomattributesSchemas {
     }
 }
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemasCoretype", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the core types from which all schemas are built."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/coretypes/{coreTypeName}`: the `getConversationsCustomattributesSchemasCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas-coretypes--coreTypeName->."]
@@ -6239,6 +7866,8 @@ impl GetConversationsCustomattributesSchemasCoretype {
     }
 }
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemasCoretypes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of core types enabled for a specific namespace."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/coretypes`: the `getConversationsCustomattributesSchemasCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas-coretypes>."]
@@ -6304,6 +7933,8 @@ impl GetConversationsCustomattributesSchemasCoretypes {
     }
 }
 static META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsCustomattributesSchemasLimits", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/customattributes/schemas/limits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get quantitative limits on schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/customattributes/schemas/limits`: the `getConversationsCustomattributesSchemasLimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-customattributes-schemas-limits>."]
@@ -6369,6 +8000,8 @@ impl GetConversationsCustomattributesSchemasLimits {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmail", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get email conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}`: the `getConversationsEmail` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId->."]
@@ -6436,6 +8069,8 @@ impl GetConversationsEmail {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailMessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get conversation message"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages/{messageId}`: the `getConversationsEmailMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--messages--messageId->."]
@@ -6505,6 +8140,8 @@ impl GetConversationsEmailMessage {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailMessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get conversation messages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages`: the `getConversationsEmailMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--messages>."]
@@ -6557,6 +8194,8 @@ impl GetConversationsEmailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, include_agentless_stitched_messages: ::std::option::Option::None }
     }
+    #[doc = " Whether to include Agentless 'api' type of messages, on stitched conversations. If you provide a conversationId in the agentless email request (/api/v2/conversations/emails/agentless) that matches an existing conversation, then that's a stitched agentless message."]
+    #[doc = ""]
     #[doc = " Query parameter `includeAgentlessStitchedMessages`: boolean."]
     pub fn include_agentless_stitched_messages(mut self, value: bool) -> Self {
         self.include_agentless_stitched_messages = ::std::option::Option::Some(value);
@@ -6595,6 +8234,8 @@ impl GetConversationsEmailMessages {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL_MESSAGES_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailMessagesDraft", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/messages/draft", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get conversation draft reply"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/messages/draft`: the `getConversationsEmailMessagesDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--messages-draft>."]
@@ -6662,6 +8303,8 @@ impl GetConversationsEmailMessagesDraft {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsEmailParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -6714,6 +8357,8 @@ impl GetConversationsEmailParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -6742,6 +8387,8 @@ impl GetConversationsEmailParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation participant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsEmailParticipantWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--participants--participantId--wrapup>."]
@@ -6793,6 +8440,8 @@ impl GetConversationsEmailParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -6820,6 +8469,8 @@ impl GetConversationsEmailParticipantWrapup {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of wrapup codes for this conversation participant"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsEmailParticipantWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--participants--participantId--wrapupcodes>."]
@@ -6889,6 +8540,8 @@ impl GetConversationsEmailParticipantWrapupcodes {
     }
 }
 static META_GET_CONVERSATIONS_EMAIL_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmailSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails/{conversationId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get emails settings for a given conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails/{conversationId}/settings`: the `getConversationsEmailSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails--conversationId--settings>."]
@@ -6956,6 +8609,10 @@ impl GetConversationsEmailSettings {
     }
 }
 static META_GET_CONVERSATIONS_EMAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsEmails", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/emails", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the logged-in user's active conversations and their Email participants state."]
+#[doc = ""]
+#[doc = " This endpoint answers three questions:- Is the user involved in any active conversation? - Does that active conversation include Emails? - Is the user directly participating in an Email within that conversation?"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/emails`: the `getConversationsEmails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-emails>."]
@@ -7035,6 +8692,8 @@ impl GetConversationsEmails {
     }
 }
 static META_GET_CONVERSATIONS_INTERNALMESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsInternalmessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/internalmessages/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get internal message conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/internalmessages/{conversationId}`: the `getConversationsInternalmessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-internalmessages--conversationId->."]
@@ -7102,6 +8761,10 @@ impl GetConversationsInternalmessage {
     }
 }
 static META_GET_CONVERSATIONS_INTERNALMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsInternalmessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/internalmessages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the logged-in user's active conversations and their InternalMessage participants state."]
+#[doc = ""]
+#[doc = " This endpoint answers three questions:- Is the user involved in any active conversation? - Does that active conversation include InternalMessages? - Is the user directly participating in an InternalMessage within that conversation?"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/internalmessages`: the `getConversationsInternalmessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-internalmessages>."]
@@ -7181,6 +8844,8 @@ impl GetConversationsInternalmessages {
     }
 }
 static META_GET_CONVERSATIONS_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsKeyconfiguration", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/keyconfigurations/{keyconfigurationsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the encryption key configurations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/keyconfigurations/{keyconfigurationsId}`: the `getConversationsKeyconfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-keyconfigurations--keyconfigurationsId->."]
@@ -7248,6 +8913,8 @@ impl GetConversationsKeyconfiguration {
     }
 }
 static META_GET_CONVERSATIONS_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsKeyconfigurations", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/keyconfigurations", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of key configurations data"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/keyconfigurations`: the `getConversationsKeyconfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-keyconfigurations>."]
@@ -7313,6 +8980,8 @@ impl GetConversationsKeyconfigurations {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get message conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}`: the `getConversationsMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId->."]
@@ -7380,6 +9049,8 @@ impl GetConversationsMessage {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageCommunicationMessagesMedia", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get message media list by status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media`: the `getConversationsMessageCommunicationMessagesMedia` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media>."]
@@ -7435,16 +9106,22 @@ impl GetConversationsMessageCommunicationMessagesMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, status: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The status on which to filter the response."]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -7490,6 +9167,10 @@ impl GetConversationsMessageCommunicationMessagesMedia {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA_MEDIA_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageCommunicationMessagesMediaMediaId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/{mediaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get media"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/commdigital/digital/messagemediaupload/> for example usage."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/{mediaId}`: the `getConversationsMessageCommunicationMessagesMediaMediaId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media--mediaId->."]
@@ -7561,6 +9242,8 @@ impl GetConversationsMessageCommunicationMessagesMediaMediaId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageDetails", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{messageId}/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get message"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{messageId}/details`: the `getConversationsMessageDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--messageId--details>."]
@@ -7628,6 +9311,8 @@ impl GetConversationsMessageDetails {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageMessage", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get conversation message"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}`: the `getConversationsMessageMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--messages--messageId->."]
@@ -7697,6 +9382,8 @@ impl GetConversationsMessageMessage {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsMessageParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -7749,6 +9436,8 @@ impl GetConversationsMessageParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -7777,6 +9466,8 @@ impl GetConversationsMessageParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageParticipantWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation participant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapup`: the `getConversationsMessageParticipantWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--participants--participantId--wrapup>."]
@@ -7828,6 +9519,8 @@ impl GetConversationsMessageParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -7855,6 +9548,8 @@ impl GetConversationsMessageParticipantWrapup {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessageParticipantWrapupcodes", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapupcodes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of wrapup codes for this conversation participant"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/{conversationId}/participants/{participantId}/wrapupcodes`: the `getConversationsMessageParticipantWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages--conversationId--participants--participantId--wrapupcodes>."]
@@ -7924,6 +9619,10 @@ impl GetConversationsMessageParticipantWrapupcodes {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessages", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the logged-in user's active conversations and their Message participants state."]
+#[doc = ""]
+#[doc = " This endpoint answers three questions:- Is the user involved in any active conversation? - Does that active conversation include Messages? - Is the user directly participating in a Message within that conversation?"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages`: the `getConversationsMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages>."]
@@ -8003,6 +9702,8 @@ impl GetConversationsMessages {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGES_CACHEDMEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagesCachedmedia", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/cachedmedia", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of cached media items"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/cachedmedia`: the `getConversationsMessagesCachedmedia` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages-cachedmedia>."]
@@ -8056,16 +9757,22 @@ impl GetConversationsMessagesCachedmedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, url: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " URL to search for"]
+    #[doc = ""]
     #[doc = " Query parameter `url`: string."]
     pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.url = ::std::option::Option::Some(value.into());
@@ -8109,6 +9816,8 @@ impl GetConversationsMessagesCachedmedia {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGES_CACHEDMEDIA_CACHED_MEDIA_ITEM_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagesCachedmediaCachedMediaItemId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a cached media item"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messages/cachedmedia/{cachedMediaItemId}`: the `getConversationsMessagesCachedmediaCachedMediaItemId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messages-cachedmedia--cachedMediaItemId->."]
@@ -8176,6 +9885,8 @@ impl GetConversationsMessagesCachedmediaCachedMediaItemId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_FACEBOOK_APP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingFacebookApp", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/facebook/app", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Genesys Facebook App Id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/facebook/app`: the `getConversationsMessagingFacebookApp` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-facebook-app>."]
@@ -8241,6 +9952,8 @@ impl GetConversationsMessagingFacebookApp {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_FACEBOOK_PERMISSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingFacebookPermissions", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/facebook/permissions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Facebook Permissions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/facebook/permissions`: the `getConversationsMessagingFacebookPermissions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-facebook-permissions>."]
@@ -8306,6 +10019,8 @@ impl GetConversationsMessagingFacebookPermissions {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Apple messaging integration identity resolution settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-apple--integrationId->."]
@@ -8373,6 +10088,8 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Facebook messaging integration identity resolution settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-facebook--integrationId->."]
@@ -8440,6 +10157,8 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationI
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Instagram integration identity resolution settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-instagram--integrationId->."]
@@ -8507,6 +10226,8 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegration
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an open messaging integration Identity Resolution settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-open--integrationId->."]
@@ -8574,6 +10295,8 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get X (Formally Twitter) messaging integration identity resolution settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-twitter--integrationId->."]
@@ -8641,6 +10364,8 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a whatsApp integration Identity Resolution settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}`: the `getConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-identityresolution-integrations-whatsapp--integrationId->."]
@@ -8708,6 +10433,8 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationI
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATION_TWITTER_OAUTH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationTwitterOauthSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/{integrationId}/twitter/oauth/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get twitter oauth settings to patch an integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/{integrationId}/twitter/oauth/settings`: the `getConversationsMessagingIntegrationTwitterOauthSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations--integrationId--twitter-oauth-settings>."]
@@ -8775,6 +10502,8 @@ impl GetConversationsMessagingIntegrationTwitterOauthSettings {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrations", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations`: the `getConversationsMessagingIntegrations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations>."]
@@ -8830,26 +10559,36 @@ impl GetConversationsMessagingIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter integrations returned based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the setting ID"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingSetting.id`: string."]
     pub fn messaging_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_setting_id = ::std::option::Option::Some(value.into());
@@ -8899,6 +10638,8 @@ impl GetConversationsMessagingIntegrations {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsApple", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/apple", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Apple Integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/apple`: the `getConversationsMessagingIntegrationsApple` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-apple>."]
@@ -8954,26 +10695,36 @@ impl GetConversationsMessagingIntegrationsApple {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the setting ID"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingSetting.id`: string."]
     pub fn messaging_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_setting_id = ::std::option::Option::Some(value.into());
@@ -9023,6 +10774,8 @@ impl GetConversationsMessagingIntegrationsApple {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Apple messaging integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/apple/{integrationId}`: the `getConversationsMessagingIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-apple--integrationId->."]
@@ -9073,6 +10826,8 @@ impl GetConversationsMessagingIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -9099,6 +10854,8 @@ impl GetConversationsMessagingIntegrationsAppleIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsFacebook", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/facebook", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Facebook Integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/facebook`: the `getConversationsMessagingIntegrationsFacebook` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-facebook>."]
@@ -9154,26 +10911,36 @@ impl GetConversationsMessagingIntegrationsFacebook {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the setting ID"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingSetting.id`: string."]
     pub fn messaging_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_setting_id = ::std::option::Option::Some(value.into());
@@ -9223,6 +10990,8 @@ impl GetConversationsMessagingIntegrationsFacebook {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Facebook messaging integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/facebook/{integrationId}`: the `getConversationsMessagingIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-facebook--integrationId->."]
@@ -9273,6 +11042,8 @@ impl GetConversationsMessagingIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -9299,6 +11070,8 @@ impl GetConversationsMessagingIntegrationsFacebookIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsInstagram", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/instagram", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Instagram Integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/instagram`: the `getConversationsMessagingIntegrationsInstagram` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-instagram>."]
@@ -9354,26 +11127,36 @@ impl GetConversationsMessagingIntegrationsInstagram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the setting ID"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingSetting.id`: string."]
     pub fn messaging_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_setting_id = ::std::option::Option::Some(value.into());
@@ -9423,6 +11206,8 @@ impl GetConversationsMessagingIntegrationsInstagram {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Instagram messaging integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/instagram/{integrationId}`: the `getConversationsMessagingIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-instagram--integrationId->."]
@@ -9473,6 +11258,8 @@ impl GetConversationsMessagingIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -9499,6 +11286,10 @@ impl GetConversationsMessagingIntegrationsInstagramIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpen", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Open messaging integrations"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open`: the `getConversationsMessagingIntegrationsOpen` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open>."]
@@ -9554,26 +11345,36 @@ impl GetConversationsMessagingIntegrationsOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the setting ID"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingSetting.id`: string."]
     pub fn messaging_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_setting_id = ::std::option::Option::Some(value.into());
@@ -9623,6 +11424,10 @@ impl GetConversationsMessagingIntegrationsOpen {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get an Open messaging integration with the Google Business Profile extension"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile--integrationId->."]
@@ -9675,6 +11480,8 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileInt
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -9701,6 +11508,10 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileInt
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_OAUTH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/oauth/settings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get Google Business Profile OAuth 2 settings"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/oauth/settings`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-oauth-settings>."]
@@ -9768,6 +11579,10 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOau
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get a Google Auth Token"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-tokens--tokenId->."]
@@ -9837,6 +11652,10 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTok
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKEN_ACCOUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}/accounts", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get Google Business Profile accounts"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{tokenId}/accounts`: the `getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-tokens--tokenId--accounts>."]
@@ -9906,6 +11725,10 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTok
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Open messaging integration"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/open/{integrationId}`: the `getConversationsMessagingIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-open--integrationId->."]
@@ -9956,6 +11779,8 @@ impl GetConversationsMessagingIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -9982,6 +11807,8 @@ impl GetConversationsMessagingIntegrationsOpenIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsTwitter", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/twitter", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Twitter Integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter`: the `getConversationsMessagingIntegrationsTwitter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-twitter>."]
@@ -10037,26 +11864,36 @@ impl GetConversationsMessagingIntegrationsTwitter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the setting ID"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingSetting.id`: string."]
     pub fn messaging_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_setting_id = ::std::option::Option::Some(value.into());
@@ -10106,6 +11943,8 @@ impl GetConversationsMessagingIntegrationsTwitter {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Twitter messaging integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter/{integrationId}`: the `getConversationsMessagingIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-twitter--integrationId->."]
@@ -10156,6 +11995,8 @@ impl GetConversationsMessagingIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -10182,6 +12023,8 @@ impl GetConversationsMessagingIntegrationsTwitterIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_OAUTH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsTwitterOauthSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/twitter/oauth/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get twitter oauth settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/twitter/oauth/settings`: the `getConversationsMessagingIntegrationsTwitterOauthSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-twitter-oauth-settings>."]
@@ -10247,6 +12090,8 @@ impl GetConversationsMessagingIntegrationsTwitterOauthSettings {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsWhatsapp", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/whatsapp", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of WhatsApp Integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/whatsapp`: the `getConversationsMessagingIntegrationsWhatsapp` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-whatsapp>."]
@@ -10302,26 +12147,36 @@ impl GetConversationsMessagingIntegrationsWhatsapp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations returned based on the setting ID"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingSetting.id`: string."]
     pub fn messaging_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_setting_id = ::std::option::Option::Some(value.into());
@@ -10371,6 +12226,8 @@ impl GetConversationsMessagingIntegrationsWhatsapp {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a WhatsApp messaging integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}`: the `getConversationsMessagingIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-integrations-whatsapp--integrationId->."]
@@ -10421,6 +12278,8 @@ impl GetConversationsMessagingIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -10447,6 +12306,8 @@ impl GetConversationsMessagingIntegrationsWhatsappIntegrationId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_OAUTH_APPLE_CALLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingOauthAppleCallback", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/oauth/apple/callback", true, ::std::option::Option::None, false, false, false);
+#[doc = " Call Authentication provider callback to validate state and code"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/oauth/apple/callback`: the `getConversationsMessagingOauthAppleCallback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-oauth-apple-callback>."]
@@ -10500,16 +12361,22 @@ impl GetConversationsMessagingOauthAppleCallback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), code: ::std::option::Option::None, state: ::std::option::Option::None, error: ::std::option::Option::None }
     }
+    #[doc = " The authorization code to be sent to the authentication server during the token request."]
+    #[doc = ""]
     #[doc = " Query parameter `code`: string, required (the call fails with a build error without it)."]
     pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.code = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The state/nonce value generated by Genesys Auth-Client Service."]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string, required (the call fails with a build error without it)."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Error parameter from OAuth provider"]
+    #[doc = ""]
     #[doc = " Query parameter `error`: string."]
     pub fn error(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.error = ::std::option::Option::Some(value.into());
@@ -10543,6 +12410,8 @@ impl GetConversationsMessagingOauthAppleCallback {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSetting", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/settings/{messageSettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a messaging setting"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/settings/{messageSettingId}`: the `getConversationsMessagingSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-settings--messageSettingId->."]
@@ -10610,6 +12479,8 @@ impl GetConversationsMessagingSetting {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of messaging settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/settings`: the `getConversationsMessagingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-settings>."]
@@ -10662,11 +12533,15 @@ impl GetConversationsMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -10707,6 +12582,10 @@ impl GetConversationsMessagingSettings {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSettingsDefault", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/settings/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the organization's default settings that will be used as the default when creating an integration."]
+#[doc = ""]
+#[doc = " When an integration is created a settings ID may be assigned to it. If the settings ID is not supplied, the default settings will be assigned to it."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/settings/default`: the `getConversationsMessagingSettingsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-settings-default>."]
@@ -10772,6 +12651,8 @@ impl GetConversationsMessagingSettingsDefault {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSupportedcontent", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/supportedcontent", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Supported Content profiles"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/supportedcontent`: the `getConversationsMessagingSupportedcontent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-supportedcontent>."]
@@ -10824,11 +12705,15 @@ impl GetConversationsMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -10869,6 +12754,10 @@ impl GetConversationsMessagingSupportedcontent {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSupportedcontentDefault", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/supportedcontent/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the organization's default supported content profile that will be used as the default when creating an integration."]
+#[doc = ""]
+#[doc = " When an integration is created a supported content ID may be assigned to it. If the supported content ID is not supplied, the default supported content profile will be assigned to it."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/supportedcontent/default`: the `getConversationsMessagingSupportedcontentDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-supportedcontent-default>."]
@@ -10934,6 +12823,8 @@ impl GetConversationsMessagingSupportedcontentDefault {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingSupportedcontentSupportedContentId", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/supportedcontent/{supportedContentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a supported content profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/supportedcontent/{supportedContentId}`: the `getConversationsMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-supportedcontent--supportedContentId->."]
@@ -11001,6 +12892,10 @@ impl GetConversationsMessagingSupportedcontentSupportedContentId {
     }
 }
 static META_GET_CONVERSATIONS_MESSAGING_THREADINGTIMELINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsMessagingThreadingtimeline", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/messaging/threadingtimeline", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get conversation threading window timeline for each messaging type"]
+#[doc = ""]
+#[doc = " Conversation messaging threading timeline is a setting defined for each messenger type in your organization. This setting will dictate whether a new message is added to the most recent existing conversation, or creates a new Conversation. If the existing Conversation is still in a connected state the threading timeline setting will never play a role. After the conversation is disconnected, if an inbound message is received or an outbound message is sent after the setting for threading timeline expires, a new conversation is created."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/messaging/threadingtimeline`: the `getConversationsMessagingThreadingtimeline` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-messaging-threadingtimeline>."]
@@ -11066,6 +12961,10 @@ impl GetConversationsMessagingThreadingtimeline {
     }
 }
 static META_GET_CONVERSATIONS_SCREENSHARE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsScreenshareParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsScreenshareParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-screenshares--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -11121,6 +13020,8 @@ impl GetConversationsScreenshareParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -11149,6 +13050,8 @@ impl GetConversationsScreenshareParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSettings", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/settings`: the `getConversationsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-settings>."]
@@ -11214,6 +13117,8 @@ impl GetConversationsSettings {
     }
 }
 static META_GET_CONVERSATIONS_SOCIAL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsSocialParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsSocialParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-socials--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -11266,6 +13171,8 @@ impl GetConversationsSocialParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -11294,6 +13201,8 @@ impl GetConversationsSocialParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_VIDEO_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsVideoDetails", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/videos/{conferenceId}/details", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get video conference details (e.g. the current number of active participants)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/videos/{conferenceId}/details`: the `getConversationsVideoDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-videos--conferenceId--details>."]
@@ -11363,6 +13272,8 @@ impl GetConversationsVideoDetails {
     }
 }
 static META_GET_CONVERSATIONS_VIDEO_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsVideoParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the wrap-up for this conversation communication."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `getConversationsVideoParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-videos--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -11415,6 +13326,8 @@ impl GetConversationsVideoParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether or not to fetch provisional wrap-up code."]
+    #[doc = ""]
     #[doc = " Query parameter `provisional`: boolean."]
     pub fn provisional(mut self, value: bool) -> Self {
         self.provisional = ::std::option::Option::Some(value);
@@ -11443,6 +13356,8 @@ impl GetConversationsVideoParticipantCommunicationWrapup {
     }
 }
 static META_GET_CONVERSATIONS_VIDEOS_MEETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationsVideosMeeting", &["Conversations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/videos/meetings/{meetingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a record for a given meetingId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/videos/meetings/{meetingId}`: the `getConversationsVideosMeeting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations-videos-meetings--meetingId->."]
@@ -11510,6 +13425,8 @@ impl GetConversationsVideosMeeting {
     }
 }
 static META_PATCH_CONVERSATION_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationCustomattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/customattributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a single custom attributes record by amending the data with only the provided fields."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/customattributes`: the `patchConversationCustomattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--customattributes>."]
@@ -11586,6 +13503,8 @@ impl PatchConversationCustomattributes {
     }
 }
 static META_PATCH_CONVERSATION_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationCustomattributesBulk", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/customattributes/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a list of custom attributes record by amending the data with only the provided fields."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/customattributes/bulk`: the `patchConversationCustomattributesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--customattributes-bulk>."]
@@ -11662,6 +13581,10 @@ impl PatchConversationCustomattributesBulk {
     }
 }
 static META_PATCH_CONVERSATION_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a participant."]
+#[doc = ""]
+#[doc = " Update conversation participant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}`: the `patchConversationParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--participants--participantId->."]
@@ -11733,6 +13656,8 @@ impl PatchConversationParticipant {
     }
 }
 static META_PATCH_CONVERSATION_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes on a conversation participant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes`: the `patchConversationParticipantAttributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--participants--participantId--attributes>."]
@@ -11804,6 +13729,8 @@ impl PatchConversationParticipantAttributes {
     }
 }
 static META_PATCH_CONVERSATION_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/recordingstate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/recordingstate`: the `patchConversationRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--recordingstate>."]
@@ -11873,6 +13800,8 @@ impl PatchConversationRecordingstate {
     }
 }
 static META_PATCH_CONVERSATION_SECUREATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSecureattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/secureattributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the secure attributes on a conversation."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/secureattributes`: the `patchConversationSecureattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--secureattributes>."]
@@ -11942,6 +13871,8 @@ impl PatchConversationSecureattributes {
     }
 }
 static META_PATCH_CONVERSATION_SUGGESTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSuggestion", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/suggestions/{suggestionId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a suggestion."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/suggestions/{suggestionId}`: the `patchConversationSuggestion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--suggestions--suggestionId->."]
@@ -12013,6 +13944,8 @@ impl PatchConversationSuggestion {
     }
 }
 static META_PATCH_CONVERSATION_SUMMARY_ENGAGEMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSummaryEngagements", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/summaries/{summaryId}/engagements", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update agent's engagement for the summary."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/summaries/{summaryId}/engagements`: the `patchConversationSummaryEngagements` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--summaries--summaryId--engagements>."]
@@ -12091,6 +14024,8 @@ impl PatchConversationSummaryEngagements {
     }
 }
 static META_PATCH_CONVERSATION_SUMMARY_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationSummaryFeedback", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the feedback for the summary."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback`: the `patchConversationSummaryFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--summaries--summaryId--feedback>."]
@@ -12169,6 +14104,8 @@ impl PatchConversationSummaryFeedback {
     }
 }
 static META_PATCH_CONVERSATION_UTILIZATIONLABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationUtilizationlabel", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/{conversationId}/utilizationlabel", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the utilization label on a conversation. When there is no value provided, the system default label is applied"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/{conversationId}/utilizationlabel`: the `patchConversationUtilizationlabel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations--conversationId--utilizationlabel>."]
@@ -12238,6 +14175,8 @@ impl PatchConversationUtilizationlabel {
     }
 }
 static META_PATCH_CONVERSATIONS_AFTERCALLWORK_CONVERSATION_ID_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsAftercallworkConversationIdParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/aftercallwork/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update after-call work for this conversation communication."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/aftercallwork/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsAftercallworkConversationIdParticipantCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-aftercallwork--conversationId--participants--participantId--communications--communicationId->."]
@@ -12311,6 +14250,8 @@ impl PatchConversationsAftercallworkConversationIdParticipantCommunication {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCall", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state, merging in other conversations to create a conference, or disconnecting all of the participants"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}`: the `patchConversationsCall` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId->."]
@@ -12380,6 +14321,8 @@ impl PatchConversationsCall {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL_CONFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallConference", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/conference", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by merging in other conversations to create a conference"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/conference`: the `patchConversationsCallConference` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--conference>."]
@@ -12449,6 +14392,8 @@ impl PatchConversationsCallConference {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}`: the `patchConversationsCallParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId->."]
@@ -12520,6 +14465,8 @@ impl PatchConversationsCallParticipant {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes on a conversation participant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsCallParticipantAttributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--attributes>."]
@@ -12591,6 +14538,8 @@ impl PatchConversationsCallParticipantAttributes {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant's communication by disconnecting it. This endpoint does not update wrapup."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsCallParticipantCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId->."]
@@ -12664,6 +14613,8 @@ impl PatchConversationsCallParticipantCommunication {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_POSTFLOWACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantCommunicationPostflowaction", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction", false, ::std::option::Option::None, false, false, true);
+#[doc = " Set mandatory post call actions. If both values are null or blank error will occur."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/postflowaction`: the `patchConversationsCallParticipantCommunicationPostflowaction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--postflowaction>."]
@@ -12716,6 +14667,8 @@ impl PatchConversationsCallParticipantCommunicationPostflowaction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Action"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::MandatoryPostCallActionInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -12744,6 +14697,8 @@ impl PatchConversationsCallParticipantCommunicationPostflowaction {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantConsult", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult", false, ::std::option::Option::None, false, false, true);
+#[doc = " Change who can speak"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult`: the `patchConversationsCallParticipantConsult` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--consult>."]
@@ -12815,6 +14770,8 @@ impl PatchConversationsCallParticipantConsult {
     }
 }
 static META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_USER_USER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallParticipantUserUserId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/user/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant on behalf of a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/user/{userId}`: the `patchConversationsCallParticipantUserUserId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-calls--conversationId--participants--participantId--user--userId->."]
@@ -12888,6 +14845,8 @@ impl PatchConversationsCallParticipantUserUserId {
     }
 }
 static META_PATCH_CONVERSATIONS_CALLBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallback", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by disconnecting all of the participants"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}`: the `patchConversationsCallback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId->."]
@@ -12957,6 +14916,8 @@ impl PatchConversationsCallback {
     }
 }
 static META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbackParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}`: the `patchConversationsCallbackParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId--participants--participantId->."]
@@ -13028,6 +14989,8 @@ impl PatchConversationsCallbackParticipant {
     }
 }
 static META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbackParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes on a conversation participant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsCallbackParticipantAttributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId--participants--participantId--attributes>."]
@@ -13099,6 +15062,8 @@ impl PatchConversationsCallbackParticipantAttributes {
     }
 }
 static META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbackParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant's communication by disconnecting it."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsCallbackParticipantCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks--conversationId--participants--participantId--communications--communicationId->."]
@@ -13172,6 +15137,8 @@ impl PatchConversationsCallbackParticipantCommunication {
     }
 }
 static META_PATCH_CONVERSATIONS_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/callbacks", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a scheduled callback"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/callbacks`: the `patchConversationsCallbacks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-callbacks>."]
@@ -13239,6 +15206,10 @@ impl PatchConversationsCallbacks {
     }
 }
 static META_PATCH_CONVERSATIONS_COBROWSESESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesession", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Update a conversation by disconnecting all of the participants"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}`: the `patchConversationsCobrowsesession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId->."]
@@ -13311,6 +15282,10 @@ impl PatchConversationsCobrowsesession {
     }
 }
 static META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesessionParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Update conversation participant"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}`: the `patchConversationsCobrowsesessionParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId->."]
@@ -13392,6 +15367,10 @@ impl PatchConversationsCobrowsesessionParticipant {
     }
 }
 static META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesessionParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, true, false, true);
+#[doc = " Update the attributes on a conversation participant."]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsCobrowsesessionParticipantAttributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--attributes>."]
@@ -13473,6 +15452,10 @@ impl PatchConversationsCobrowsesessionParticipantAttributes {
     }
 }
 static META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsCobrowsesessionParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Update conversation participant's communication by disconnecting it."]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsCobrowsesessionParticipantCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--communications--communicationId->."]
@@ -13549,6 +15532,8 @@ impl PatchConversationsCobrowsesessionParticipantCommunication {
     }
 }
 static META_PATCH_CONVERSATIONS_EMAIL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmail", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by disconnecting all of the participants"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}`: the `patchConversationsEmail` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId->."]
@@ -13618,6 +15603,8 @@ impl PatchConversationsEmail {
     }
 }
 static META_PATCH_CONVERSATIONS_EMAIL_MESSAGES_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailMessagesDraft", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/messages/draft", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reset conversation draft to its initial state and/or auto-fill draft content"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/messages/draft`: the `patchConversationsEmailMessagesDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--messages-draft>."]
@@ -13670,16 +15657,22 @@ impl PatchConversationsEmailMessagesDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, auto_fill: ::std::option::Option::None, discard: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " autoFill"]
+    #[doc = ""]
     #[doc = " Query parameter `autoFill`: boolean."]
     pub fn auto_fill(mut self, value: bool) -> Self {
         self.auto_fill = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " discard"]
+    #[doc = ""]
     #[doc = " Query parameter `discard`: boolean."]
     pub fn discard(mut self, value: bool) -> Self {
         self.discard = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Draft Manipulation Request"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::DraftManipulationRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -13712,6 +15705,8 @@ impl PatchConversationsEmailMessagesDraft {
     }
 }
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}`: the `patchConversationsEmailParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId->."]
@@ -13783,6 +15778,8 @@ impl PatchConversationsEmailParticipant {
     }
 }
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes on a conversation participant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsEmailParticipantAttributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId--attributes>."]
@@ -13854,6 +15851,8 @@ impl PatchConversationsEmailParticipantAttributes {
     }
 }
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant's communication by disconnecting it. This endpoint does not update wrapup."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsEmailParticipantCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId--communications--communicationId->."]
@@ -13927,6 +15926,8 @@ impl PatchConversationsEmailParticipantCommunication {
     }
 }
 static META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_PARKINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsEmailParticipantParkingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/parkingstate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation by setting its parking state"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/emails/{conversationId}/participants/{participantId}/parkingstate`: the `patchConversationsEmailParticipantParkingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-emails--conversationId--participants--participantId--parkingstate>."]
@@ -13998,6 +15999,8 @@ impl PatchConversationsEmailParticipantParkingstate {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessage", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by disconnecting all of the participants"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}`: the `patchConversationsMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId->."]
@@ -14067,6 +16070,8 @@ impl PatchConversationsMessage {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipant", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}`: the `patchConversationsMessageParticipant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId->."]
@@ -14145,6 +16150,8 @@ impl PatchConversationsMessageParticipant {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_ATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipantAttributes", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes on a conversation participant."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes`: the `patchConversationsMessageParticipantAttributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId--attributes>."]
@@ -14223,6 +16230,8 @@ impl PatchConversationsMessageParticipantAttributes {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipantCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation participant's communication by disconnecting it. This endpoint does not update wrapup."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}`: the `patchConversationsMessageParticipantCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId->."]
@@ -14296,6 +16305,8 @@ impl PatchConversationsMessageParticipantCommunication {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_PARKINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessageParticipantParkingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/parkingstate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation by setting its parking state"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/parkingstate`: the `patchConversationsMessageParticipantParkingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messages--conversationId--participants--participantId--parkingstate>."]
@@ -14367,6 +16378,8 @@ impl PatchConversationsMessageParticipantParkingstate {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/apple/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an Apple messaging integration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/apple/{integrationId}`: the `patchConversationsMessagingIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-apple--integrationId->."]
@@ -14436,6 +16449,8 @@ impl PatchConversationsMessagingIntegrationsAppleIntegrationId {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/facebook/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Facebook messaging integration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/facebook/{integrationId}`: the `patchConversationsMessagingIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-facebook--integrationId->."]
@@ -14505,6 +16520,8 @@ impl PatchConversationsMessagingIntegrationsFacebookIntegrationId {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/instagram/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Instagram messaging integration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/instagram/{integrationId}`: the `patchConversationsMessagingIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-instagram--integrationId->."]
@@ -14574,6 +16591,10 @@ impl PatchConversationsMessagingIntegrationsInstagramIntegrationId {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}", false, ::std::option::Option::None, false, true, true);
+#[doc = " Update an Open messaging integration with the Google Business Profile extension"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{integrationId}`: the `patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile--integrationId->."]
@@ -14645,6 +16666,10 @@ impl PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileI
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/open/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an Open messaging integration"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/open/{integrationId}`: the `patchConversationsMessagingIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-open--integrationId->."]
@@ -14714,6 +16739,8 @@ impl PatchConversationsMessagingIntegrationsOpenIntegrationId {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/twitter/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Twitter messaging integration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/twitter/{integrationId}`: the `patchConversationsMessagingIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-twitter--integrationId->."]
@@ -14783,6 +16810,10 @@ impl PatchConversationsMessagingIntegrationsTwitterIntegrationId {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_EMBEDDEDSIGNUP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Activate a WhatsApp messaging integration created using the WhatsApp embedded signup flow"]
+#[doc = ""]
+#[doc = " Supply the two-step verification PIN. Embedded Signup v2: phoneNumber (E.164 from availablePhoneNumbers) and pin. Embedded Signup v4: pin and name are required; the name replaces the temporary name the backend assigned at creation with the desired integration name. Poll GET until status is Active."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup/{integrationId}`: the `patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-whatsapp-embeddedsignup--integrationId->."]
@@ -14852,6 +16883,8 @@ impl PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId 
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/integrations/whatsapp/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a WhatsApp messaging integration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/integrations/whatsapp/{integrationId}`: the `patchConversationsMessagingIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-integrations-whatsapp--integrationId->."]
@@ -14921,6 +16954,8 @@ impl PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingSetting", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/settings/{messageSettingId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a messaging setting"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/settings/{messageSettingId}`: the `patchConversationsMessagingSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-settings--messageSettingId->."]
@@ -14990,6 +17025,8 @@ impl PatchConversationsMessagingSetting {
     }
 }
 static META_PATCH_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsMessagingSupportedcontentSupportedContentId", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/messaging/supportedcontent/{supportedContentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a supported content profile"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/messaging/supportedcontent/{supportedContentId}`: the `patchConversationsMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-messaging-supportedcontent--supportedContentId->."]
@@ -15059,6 +17096,8 @@ impl PatchConversationsMessagingSupportedcontentSupportedContentId {
     }
 }
 static META_PATCH_CONVERSATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchConversationsSettings", &["Conversations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/conversations/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/conversations/settings`: the `patchConversationsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-conversations-settings>."]
@@ -15126,6 +17165,8 @@ impl PatchConversationsSettings {
     }
 }
 static META_POST_ANALYTICS_CONVERSATION_DETAILS_PROPERTIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationDetailsProperties", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/{conversationId}/details/properties", false, ::std::option::Option::None, false, false, true);
+#[doc = " Index conversation properties"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/{conversationId}/details/properties`: the `postAnalyticsConversationDetailsProperties` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations--conversationId--details-properties>."]
@@ -15195,6 +17236,8 @@ impl PostAnalyticsConversationDetailsProperties {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsActivityQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/activity/query`: the `postAnalyticsConversationsActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-activity-query>."]
@@ -15246,11 +17289,15 @@ impl PostAnalyticsConversationsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -15280,6 +17327,8 @@ impl PostAnalyticsConversationsActivityQuery {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/jobs`: the `postAnalyticsConversationsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-jobs>."]
@@ -15347,6 +17396,8 @@ impl PostAnalyticsConversationsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsAggregatesQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/aggregates/query`: the `postAnalyticsConversationsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-aggregates-query>."]
@@ -15414,6 +17465,8 @@ impl PostAnalyticsConversationsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsJobs", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation details asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/details/jobs`: the `postAnalyticsConversationsDetailsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-jobs>."]
@@ -15481,6 +17534,8 @@ impl PostAnalyticsConversationsDetailsJobs {
     }
 }
 static META_POST_ANALYTICS_CONVERSATIONS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsConversationsDetailsQuery", &["Analytics", "Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/conversations/details/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for conversation details"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/conversations/details/query`: the `postAnalyticsConversationsDetailsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-conversations-details-query>."]
@@ -15548,6 +17603,8 @@ impl PostAnalyticsConversationsDetailsQuery {
     }
 }
 static META_POST_CONVERSATION_ASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationAssign", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/assign", false, ::std::option::Option::None, false, false, true);
+#[doc = " Attempts to manually assign a specified conversation to a specified user. Ignores bullseye ring, PAR score, skills, and languages."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/assign`: the `postConversationAssign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--assign>."]
@@ -15617,6 +17674,8 @@ impl PostConversationAssign {
     }
 }
 static META_POST_CONVERSATION_BARGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationBarge", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/barge", false, ::std::option::Option::None, false, false, true);
+#[doc = " Barge a conversation creating a barged in conference of connected participants."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/barge`: the `postConversationBarge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--barge>."]
@@ -15684,6 +17743,8 @@ impl PostConversationBarge {
     }
 }
 static META_POST_CONVERSATION_COBROWSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCobrowse", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/cobrowse", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a cobrowse session. Requires \"conversation:cobrowse:add\" (for web messaging) or \"conversation:cobrowsevoice:add\" permission."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/cobrowse`: the `postConversationCobrowse` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--cobrowse>."]
@@ -15751,6 +17812,8 @@ impl PostConversationCobrowse {
     }
 }
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklist", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Agent Checklist activation API"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}`: the `postConversationCommunicationAgentchecklist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId->."]
@@ -15824,6 +17887,8 @@ impl PostConversationCommunicationAgentchecklist {
     }
 }
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_AGENTACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklistAgentaction", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/agentaction", false, ::std::option::Option::None, false, false, true);
+#[doc = " API invoked to capture an agent action."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/agentaction`: the `postConversationCommunicationAgentchecklistAgentaction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId--agentaction>."]
@@ -15897,6 +17962,8 @@ impl PostConversationCommunicationAgentchecklistAgentaction {
     }
 }
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklistJobs", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create inference job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/{agentChecklistId}/jobs`: the `postConversationCommunicationAgentchecklistJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists--agentChecklistId--jobs>."]
@@ -15970,6 +18037,8 @@ impl PostConversationCommunicationAgentchecklistJobs {
     }
 }
 static META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLISTS_FINALIZE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationAgentchecklistsFinalize", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/finalize", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " API invoked to finalize agent checklist evaluation."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/agentchecklists/finalize`: the `postConversationCommunicationAgentchecklistsFinalize` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--agentchecklists-finalize>."]
@@ -16055,6 +18124,10 @@ impl PostConversationCommunicationAgentchecklistsFinalize {
     }
 }
 static META_POST_CONVERSATION_COMMUNICATION_INTERNALMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationCommunicationInternalmessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send internal message"]
+#[doc = ""]
+#[doc = " Send a new internal message for an existing communication."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/communications/{communicationId}/internalmessages`: the `postConversationCommunicationInternalmessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--communications--communicationId--internalmessages>."]
@@ -16126,6 +18199,8 @@ impl PostConversationCommunicationInternalmessages {
     }
 }
 static META_POST_CONVERSATION_DISCONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationDisconnect", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/disconnect", false, ::std::option::Option::None, false, false, true);
+#[doc = " Performs a full conversation teardown. Issues disconnect requests for any connected media. Applies a system wrap-up code to any participants that are pending wrap-up. This is not intended to be the normal way of ending interactions but is available in the event of problems with the application to allow a resynchronization of state across all components. It is recommended that users submit a support case if they are relying on this endpoint systematically as there is likely something that needs investigation."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/disconnect`: the `postConversationDisconnect` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--disconnect>."]
@@ -16193,6 +18268,8 @@ impl PostConversationDisconnect {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/callbacks", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new callback for the specified participant on the conversation."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/callbacks`: the `postConversationParticipantCallbacks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--callbacks>."]
@@ -16271,6 +18348,8 @@ impl PostConversationParticipantCallbacks {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_DIGITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantDigits", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/digits", false, ::std::option::Option::None, false, false, true);
+#[doc = " Sends DTMF to the participant"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/digits`: the `postConversationParticipantDigits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--digits>."]
@@ -16322,6 +18401,8 @@ impl PostConversationParticipantDigits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
     }
+    #[doc = " Digits"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::Digits) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -16349,6 +18430,10 @@ impl PostConversationParticipantDigits {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_INTERNALMESSAGES_USERS_COMMUNICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantInternalmessagesUsersCommunications", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/internalmessages/users/communications", false, ::std::option::Option::None, false, false, true);
+#[doc = " Setup internal message communication with user"]
+#[doc = ""]
+#[doc = " The target user of the digital consultation must have the `conversation:internalMessaging:accept` permission."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/internalmessages/users/communications`: the `postConversationParticipantInternalmessagesUsersCommunications` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--internalmessages-users-communications>."]
@@ -16420,6 +18505,10 @@ impl PostConversationParticipantInternalmessagesUsersCommunications {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, true, false, true);
+#[doc = " Replace this participant (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Use one of the following endpoints instead: /transfer, /replace/agent, /replace/queue, or /replace/contact/external."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace`: the `postConversationParticipantReplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace>."]
@@ -16494,6 +18583,8 @@ impl PostConversationParticipantReplace {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceAgent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/agent", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant with the specified agent"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/agent`: the `postConversationParticipantReplaceAgent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-agent>."]
@@ -16565,6 +18656,8 @@ impl PostConversationParticipantReplaceAgent {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_CONTACT_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceContactExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/contact/external", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant with the an external contact"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/contact/external`: the `postConversationParticipantReplaceContactExternal` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-contact-external>."]
@@ -16636,6 +18729,10 @@ impl PostConversationParticipantReplaceContactExternal {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/external", false, ::std::option::Option::None, true, false, true);
+#[doc = " Replace this participant with the an external contact (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Use /replace/contact/external endpoint instead."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/external`: the `postConversationParticipantReplaceExternal` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-external>."]
@@ -16710,6 +18807,8 @@ impl PostConversationParticipantReplaceExternal {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_REPLACE_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantReplaceQueue", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/replace/queue", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant with the specified queue"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/replace/queue`: the `postConversationParticipantReplaceQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--replace-queue>."]
@@ -16781,6 +18880,8 @@ impl PostConversationParticipantReplaceQueue {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_SECUREIVRSESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantSecureivrsessions", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create secure IVR session. Only a participant in the conversation can invoke a secure IVR."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/secureivrsessions`: the `postConversationParticipantSecureivrsessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--secureivrsessions>."]
@@ -16859,6 +18960,8 @@ impl PostConversationParticipantSecureivrsessions {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_TRANSFER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantTransfer", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/transfer", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant by another one using the address of the destination."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/transfer`: the `postConversationParticipantTransfer` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--transfer>."]
@@ -16930,6 +19033,8 @@ impl PostConversationParticipantTransfer {
     }
 }
 static META_POST_CONVERSATION_SUGGESTION_ENGAGEMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationSuggestionEngagement", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/suggestions/{suggestionId}/engagement", false, ::std::option::Option::None, false, false, true);
+#[doc = " Save an engagement on the suggestion."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/suggestions/{suggestionId}/engagement`: the `postConversationSuggestionEngagement` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--suggestions--suggestionId--engagement>."]
@@ -17001,6 +19106,10 @@ impl PostConversationSuggestionEngagement {
     }
 }
 static META_POST_CONVERSATION_SUGGESTIONS_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationSuggestionsFeedback", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/suggestions/feedback", false, ::std::option::Option::None, true, false, true);
+#[doc = " Suggestion feedback."]
+#[doc = ""]
+#[doc = " Google Agent Assist offering within Genesys will no longer be supported"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/suggestions/feedback`: the `postConversationSuggestionsFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--suggestions-feedback>."]
@@ -17073,6 +19182,8 @@ impl PostConversationSuggestionsFeedback {
     }
 }
 static META_POST_CONVERSATION_SUMMARY_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationSummaryFeedback", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback", false, ::std::option::Option::None, false, false, true);
+#[doc = " Submit feedback for the summary."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/summaries/{summaryId}/feedback`: the `postConversationSummaryFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--summaries--summaryId--feedback>."]
@@ -17151,6 +19262,8 @@ impl PostConversationSummaryFeedback {
     }
 }
 static META_POST_CONVERSATIONS_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCall", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Place a new call as part of a callback conversation."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}`: the `postConversationsCall` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId->."]
@@ -17220,6 +19333,8 @@ impl PostConversationsCall {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_BARGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantBarge", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/barge", false, ::std::option::Option::None, false, false, true);
+#[doc = " Barge a given participant's call creating a barged in conference of connected participants."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/barge`: the `postConversationsCallParticipantBarge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--barge>."]
@@ -17289,6 +19404,8 @@ impl PostConversationsCallParticipantBarge {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_COACH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantCoach", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/coach", false, ::std::option::Option::None, false, false, true);
+#[doc = " Listen in on the conversation from the point of view of a given participant while speaking to just the given participant."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/coach`: the `postConversationsCallParticipantCoach` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--coach>."]
@@ -17358,6 +19475,8 @@ impl PostConversationsCallParticipantCoach {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantCommunicationSummaries", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request an on-demand summary for a call communication."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries`: the `postConversationsCallParticipantCommunicationSummaries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--summaries>."]
@@ -17410,6 +19529,8 @@ impl PostConversationsCallParticipantCommunicationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " On-demand summary request"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::OnDemandConversationSummaryRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -17438,6 +19559,8 @@ impl PostConversationsCallParticipantCommunicationSummaries {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsCallParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -17490,6 +19613,8 @@ impl PostConversationsCallParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -17518,6 +19643,10 @@ impl PostConversationsCallParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsult", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult", false, ::std::option::Option::None, true, false, true);
+#[doc = " Initiate and update consult transfer (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Use one of the following endpoints instead: /voice/consult, /consult/agent, /consult/queue, or /consult/contact/external."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult`: the `postConversationsCallParticipantConsult` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult>."]
@@ -17592,6 +19721,8 @@ impl PostConversationsCallParticipantConsult {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultAgent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/agent", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiate a consult transfer to an agent"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/agent`: the `postConversationsCallParticipantConsultAgent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-agent>."]
@@ -17663,6 +19794,8 @@ impl PostConversationsCallParticipantConsultAgent {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_CONTACT_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultContactExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/contact/external", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiate a consult transfer to an external contact"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/contact/external`: the `postConversationsCallParticipantConsultContactExternal` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-contact-external>."]
@@ -17734,6 +19867,10 @@ impl PostConversationsCallParticipantConsultContactExternal {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultExternal", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/external", false, ::std::option::Option::None, true, false, true);
+#[doc = " Initiate a consult transfer to an external contact (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Use /consult/contact/external endpoints instead."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/external`: the `postConversationsCallParticipantConsultExternal` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-external>."]
@@ -17808,6 +19945,8 @@ impl PostConversationsCallParticipantConsultExternal {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantConsultQueue", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/queue", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiate a consult transfer to a queue"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/consult/queue`: the `postConversationsCallParticipantConsultQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--consult-queue>."]
@@ -17879,6 +20018,8 @@ impl PostConversationsCallParticipantConsultQueue {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_MONITOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantMonitor", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/monitor", false, ::std::option::Option::None, false, false, true);
+#[doc = " Listen in on the conversation from the point of view of a given participant."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/monitor`: the `postConversationsCallParticipantMonitor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--monitor>."]
@@ -17948,6 +20089,8 @@ impl PostConversationsCallParticipantMonitor {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant with the specified user and/or address"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/replace`: the `postConversationsCallParticipantReplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--replace>."]
@@ -18019,6 +20162,8 @@ impl PostConversationsCallParticipantReplace {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_SNIPPET_RECORD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantSnippetRecord", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/snippet/record", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start/stop the snippet recording for a participant"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/snippet/record`: the `postConversationsCallParticipantSnippetRecord` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--snippet-record>."]
@@ -18090,6 +20235,8 @@ impl PostConversationsCallParticipantSnippetRecord {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANT_VOICE_CONSULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantVoiceConsult", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/voice/consult", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiate voice consult transfer"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/voice/consult`: the `postConversationsCallParticipantVoiceConsult` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants--participantId--voice-consult>."]
@@ -18161,6 +20308,8 @@ impl PostConversationsCallParticipantVoiceConsult {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipants", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add participants to a conversation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants`: the `postConversationsCallParticipants` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants>."]
@@ -18230,6 +20379,8 @@ impl PostConversationsCallParticipants {
     }
 }
 static META_POST_CONVERSATIONS_CALL_PARTICIPANTS_USER_USER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallParticipantsUserUserId", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/{conversationId}/participants/user/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add participants to a conversation on behalf of a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/{conversationId}/participants/user/{userId}`: the `postConversationsCallParticipantsUserUserId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls--conversationId--participants-user--userId->."]
@@ -18301,6 +20452,8 @@ impl PostConversationsCallParticipantsUserUserId {
     }
 }
 static META_POST_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbackParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsCallbackParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -18353,6 +20506,8 @@ impl PostConversationsCallbackParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -18381,6 +20536,8 @@ impl PostConversationsCallbackParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_CALLBACK_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbackParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant with the specified user and/or address"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/callbacks/{conversationId}/participants/{participantId}/replace`: the `postConversationsCallbackParticipantReplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks--conversationId--participants--participantId--replace>."]
@@ -18452,6 +20609,8 @@ impl PostConversationsCallbackParticipantReplace {
     }
 }
 static META_POST_CONVERSATIONS_CALLBACKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbacks", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Callback"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/callbacks`: the `postConversationsCallbacks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks>."]
@@ -18519,6 +20678,8 @@ impl PostConversationsCallbacks {
     }
 }
 static META_POST_CONVERSATIONS_CALLBACKS_BULK_DISCONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbacksBulkDisconnect", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/bulk/disconnect", false, ::std::option::Option::None, false, false, true);
+#[doc = " Disconnect multiple scheduled callbacks"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/callbacks/bulk/disconnect`: the `postConversationsCallbacksBulkDisconnect` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks-bulk-disconnect>."]
@@ -18586,6 +20747,8 @@ impl PostConversationsCallbacksBulkDisconnect {
     }
 }
 static META_POST_CONVERSATIONS_CALLBACKS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallbacksBulkUpdate", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/callbacks/bulk/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update multiple scheduled callbacks"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/callbacks/bulk/update`: the `postConversationsCallbacksBulkUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-callbacks-bulk-update>."]
@@ -18653,6 +20816,8 @@ impl PostConversationsCallbacksBulkUpdate {
     }
 }
 static META_POST_CONVERSATIONS_CALLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCalls", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a call conversation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls`: the `postConversationsCalls` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls>."]
@@ -18720,6 +20885,8 @@ impl PostConversationsCalls {
     }
 }
 static META_POST_CONVERSATIONS_CALLS_USER_USER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCallsUserUserId", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/calls/user/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a call conversation on behalf of a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/calls/user/{userId}`: the `postConversationsCallsUserUserId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-calls-user--userId->."]
@@ -18789,6 +20956,10 @@ impl PostConversationsCallsUserUserId {
     }
 }
 static META_POST_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCobrowsesessionParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, true, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsCobrowsesessionParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -18844,6 +21015,8 @@ impl PostConversationsCobrowsesessionParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -18872,6 +21045,10 @@ impl PostConversationsCobrowsesessionParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCobrowsesessionParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, true, false, true);
+#[doc = " Replace this participant with the specified user and/or address"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/cobrowsesessions/{conversationId}/participants/{participantId}/replace`: the `postConversationsCobrowsesessionParticipantReplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-cobrowsesessions--conversationId--participants--participantId--replace>."]
@@ -18953,6 +21130,8 @@ impl PostConversationsCobrowsesessionParticipantReplace {
     }
 }
 static META_POST_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCustomattributesSchemas", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/customattributes/schemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a schema"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/customattributes/schemas`: the `postConversationsCustomattributesSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-customattributes-schemas>."]
@@ -19020,6 +21199,8 @@ impl PostConversationsCustomattributesSchemas {
     }
 }
 static META_POST_CONVERSATIONS_CUSTOMATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCustomattributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/customattributes/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/customattributes/search`: the `postConversationsCustomattributesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-customattributes-search>."]
@@ -19087,6 +21268,8 @@ impl PostConversationsCustomattributesSearch {
     }
 }
 static META_POST_CONVERSATIONS_EMAIL_INBOUNDMESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailInboundmessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/inboundmessages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send an email to an external conversation. An external conversation is one where the provider is not PureCloud based. This endpoint allows the sender of the external email to reply or send a new message to the existing conversation. The new message will be treated as part of the existing conversation and chained to it."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/inboundmessages`: the `postConversationsEmailInboundmessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--inboundmessages>."]
@@ -19156,6 +21339,8 @@ impl PostConversationsEmailInboundmessages {
     }
 }
 static META_POST_CONVERSATIONS_EMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send an email reply"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages`: the `postConversationsEmailMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--messages>."]
@@ -19225,6 +21410,8 @@ impl PostConversationsEmailMessages {
     }
 }
 static META_POST_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENTS_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailMessagesDraftAttachmentsCopy", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/messages/draft/attachments/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy attachments from an email message to the current draft."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/copy`: the `postConversationsEmailMessagesDraftAttachmentsCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--messages-draft-attachments-copy>."]
@@ -19294,6 +21481,10 @@ impl PostConversationsEmailMessagesDraftAttachmentsCopy {
     }
 }
 static META_POST_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENTS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailMessagesDraftAttachmentsUploads", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/messages/draft/attachments/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a URL to upload a message attachment file"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/analyticsdatamanagement/uploads/upload-email-attachment-files> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/messages/draft/attachments/uploads`: the `postConversationsEmailMessagesDraftAttachmentsUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--messages-draft-attachments-uploads>."]
@@ -19363,6 +21554,8 @@ impl PostConversationsEmailMessagesDraftAttachmentsUploads {
     }
 }
 static META_POST_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsEmailParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -19415,6 +21608,8 @@ impl PostConversationsEmailParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -19443,6 +21638,8 @@ impl PostConversationsEmailParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_EMAIL_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant with the specified user and/or address"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/participants/{participantId}/replace`: the `postConversationsEmailParticipantReplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--participants--participantId--replace>."]
@@ -19514,6 +21711,10 @@ impl PostConversationsEmailParticipantReplace {
     }
 }
 static META_POST_CONVERSATIONS_EMAIL_RECONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailReconnect", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/{conversationId}/reconnect", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reconnect the user to the most recently disconnected customer on a fully disconnected email conversation"]
+#[doc = ""]
+#[doc = " This request is not valid when using the Client Credentials OAuth grant."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/{conversationId}/reconnect`: the `postConversationsEmailReconnect` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails--conversationId--reconnect>."]
@@ -19581,6 +21782,10 @@ impl PostConversationsEmailReconnect {
     }
 }
 static META_POST_CONVERSATIONS_EMAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmails", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an email conversation"]
+#[doc = ""]
+#[doc = " If the direction of the request is INBOUND, this will create an external conversation with a third party provider. If the direction of the the request is OUTBOUND, this will create a conversation to send outbound emails on behalf of a queue."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails`: the `postConversationsEmails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails>."]
@@ -19648,6 +21853,8 @@ impl PostConversationsEmails {
     }
 }
 static META_POST_CONVERSATIONS_EMAILS_AGENTLESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsEmailsAgentless", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/emails/agentless", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an email conversation, per API"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/emails/agentless`: the `postConversationsEmailsAgentless` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-emails-agentless>."]
@@ -19715,6 +21922,8 @@ impl PostConversationsEmailsAgentless {
     }
 }
 static META_POST_CONVERSATIONS_FAXES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsFaxes", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/faxes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Fax Conversation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/faxes`: the `postConversationsFaxes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-faxes>."]
@@ -19782,6 +21991,8 @@ impl PostConversationsFaxes {
     }
 }
 static META_POST_CONVERSATIONS_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsKeyconfigurations", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/keyconfigurations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Setup configurations for encryption key creation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/keyconfigurations`: the `postConversationsKeyconfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-keyconfigurations>."]
@@ -19849,6 +22060,8 @@ impl PostConversationsKeyconfigurations {
     }
 }
 static META_POST_CONVERSATIONS_KEYCONFIGURATIONS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsKeyconfigurationsValidate", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/keyconfigurations/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate encryption key configurations without saving it"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/keyconfigurations/validate`: the `postConversationsKeyconfigurationsValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-keyconfigurations-validate>."]
@@ -19916,6 +22129,10 @@ impl PostConversationsKeyconfigurationsValidate {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send message"]
+#[doc = ""]
+#[doc = " Send message on existing conversation/communication. Only one message body field can be accepted, per request. Example: 1 textBody, 1 mediaId, or 1 messageTemplate."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages`: the `postConversationsMessageCommunicationMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--messages>."]
@@ -19987,6 +22204,10 @@ impl PostConversationsMessageCommunicationMessages {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationMessagesMedia", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media", false, ::std::option::Option::None, true, false, true);
+#[doc = " Create media"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/rest/v2/conversations/messaging-media-upload> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media`: the `postConversationsMessageCommunicationMessagesMedia` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media>."]
@@ -20059,6 +22280,10 @@ impl PostConversationsMessageCommunicationMessagesMedia {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationMessagesMediaUploads", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a URL to upload a message media file"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/commdigital/digital/messagemediaupload/> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads`: the `postConversationsMessageCommunicationMessagesMediaUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--messages-media-uploads>."]
@@ -20130,6 +22355,10 @@ impl PostConversationsMessageCommunicationMessagesMediaUploads {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_SOCIALMEDIA_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationSocialmediaMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/socialmedia/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send a social media message"]
+#[doc = ""]
+#[doc = " Send a social media message on existing conversation/communication."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/socialmedia/messages`: the `postConversationsMessageCommunicationSocialmediaMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--socialmedia-messages>."]
@@ -20201,6 +22430,10 @@ impl PostConversationsMessageCommunicationSocialmediaMessages {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_TYPING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageCommunicationTyping", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/typing", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send message typing event"]
+#[doc = ""]
+#[doc = " Send message typing event for existing conversation/communication."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/communications/{communicationId}/typing`: the `postConversationsMessageCommunicationTyping` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--communications--communicationId--typing>."]
@@ -20272,6 +22505,10 @@ impl PostConversationsMessageCommunicationTyping {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_EVENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenEvent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/event", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send an inbound Open Event Message"]
+#[doc = ""]
+#[doc = " Send an inbound event message to an Open Messaging integration. In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least messaging scope. This will either generate a new Conversation, or be a part of an existing conversation. See <https://developer.genesys.cloud/api/digital/openmessaging/> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/event`: the `postConversationsMessageInboundOpenEvent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-event>."]
@@ -20341,6 +22578,10 @@ impl PostConversationsMessageInboundOpenEvent {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenMessage", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/message", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send inbound Open Message"]
+#[doc = ""]
+#[doc = " Send an inbound message to an Open Messaging integration. In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least messaging scope. This will either generate a new Conversation, or be a part of an existing conversation. See <https://developer.genesys.cloud/api/digital/openmessaging/> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/message`: the `postConversationsMessageInboundOpenMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-message>."]
@@ -20392,6 +22633,8 @@ impl PostConversationsMessageInboundOpenMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundNormalizedMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, prefetch_conversation_id: ::std::option::Option::None, body }
     }
+    #[doc = " Indicates whether or not to prefetch conversationId"]
+    #[doc = ""]
     #[doc = " Query parameter `prefetchConversationId`: boolean."]
     pub fn prefetch_conversation_id(mut self, value: bool) -> Self {
         self.prefetch_conversation_id = ::std::option::Option::Some(value);
@@ -20419,6 +22662,10 @@ impl PostConversationsMessageInboundOpenMessage {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_RECEIPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenReceipt", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/receipt", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send an inbound Open Receipt Message"]
+#[doc = ""]
+#[doc = " Send an inbound open Receipt to an Open Messaging integration. In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least messaging scope. This will either generate a new Conversation, or be a part of an existing conversation. See <https://developer.genesys.cloud/api/digital/openmessaging/> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/receipt`: the `postConversationsMessageInboundOpenReceipt` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-receipt>."]
@@ -20488,6 +22735,10 @@ impl PostConversationsMessageInboundOpenReceipt {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_STRUCTURED_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageInboundOpenStructuredResponse", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{integrationId}/inbound/open/structured/response", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send inbound Open Response"]
+#[doc = ""]
+#[doc = " Send an inbound response for a structured message to an Open Messaging integration. In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least messaging scope. This will be a part of an existing conversation. See <https://developer.genesys.cloud/api/digital/openmessaging/> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{integrationId}/inbound/open/structured/response`: the `postConversationsMessageInboundOpenStructuredResponse` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--integrationId--inbound-open-structured-response>."]
@@ -20557,6 +22808,10 @@ impl PostConversationsMessageInboundOpenStructuredResponse {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_MESSAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageMessagesBulk", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/messages/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get messages in batch"]
+#[doc = ""]
+#[doc = " The path parameter \\[conversationId\\] should contain the conversationId of the conversation being filtered. The body should contain the messageId(s) of messages being requested. For example: \\[\"a3069a33b-bbb1-4703-9d68-061d9e9db96e\", \"55bc6be3-078c-4a49-a4e6-1e05776ed7e8\"\\]. The max messages you can request in the body is 1,000. Best practice is to limit to only the messages you need in each request, rather than request large batches by default."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/messages/bulk`: the `postConversationsMessageMessagesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--messages-bulk>."]
@@ -20607,6 +22862,8 @@ impl PostConversationsMessageMessagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
     }
+    #[doc = " messageIds"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -20633,6 +22890,8 @@ impl PostConversationsMessageMessagesBulk {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantCommunicationSummaries", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request an on-demand summary for a message communication."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/summaries`: the `postConversationsMessageParticipantCommunicationSummaries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId--summaries>."]
@@ -20685,6 +22944,8 @@ impl PostConversationsMessageParticipantCommunicationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " On-demand summary request"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::OnDemandConversationSummaryRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -20713,6 +22974,8 @@ impl PostConversationsMessageParticipantCommunicationSummaries {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsMessageParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -20765,6 +23028,8 @@ impl PostConversationsMessageParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -20793,6 +23058,8 @@ impl PostConversationsMessageParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_MONITOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantMonitor", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/monitor", false, ::std::option::Option::None, false, false, true);
+#[doc = " Listen in on the conversation from the point of view of a given participant."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/monitor`: the `postConversationsMessageParticipantMonitor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--monitor>."]
@@ -20862,6 +23129,8 @@ impl PostConversationsMessageParticipantMonitor {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_REPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantReplace", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/replace", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace this participant with the specified user and/or address"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/replace`: the `postConversationsMessageParticipantReplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--replace>."]
@@ -20933,6 +23202,10 @@ impl PostConversationsMessageParticipantReplace {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_TAKEOVER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessageParticipantTakeover", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/takeover", false, ::std::option::Option::None, false, false, true);
+#[doc = " The User performing this action will takeover the conversation from the participant specified."]
+#[doc = ""]
+#[doc = " This operation allows a user performing the action to take over a conversation from the participant specified. The user must be monitoring the participant and must have the necessary permissions to perform the takeover action."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/{conversationId}/participants/{participantId}/takeover`: the `postConversationsMessageParticipantTakeover` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages--conversationId--participants--participantId--takeover>."]
@@ -21002,6 +23275,10 @@ impl PostConversationsMessageParticipantTakeover {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessages", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an outbound messaging conversation."]
+#[doc = ""]
+#[doc = " If there is an existing conversation between the remote address and the address associated with the queue specified in createOutboundRequest then the result of this request depends on the state of that conversation and the useExistingConversation field of createOutboundRequest. If the existing conversation is in alerting or connected state, then the request will fail. If the existing conversation is disconnected but still within the conversation window then the request will fail unless useExistingConversation is set to true."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages`: the `postConversationsMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages>."]
@@ -21069,6 +23346,10 @@ impl PostConversationsMessages {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGES_AGENTLESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagesAgentless", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/agentless", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send an agentless outbound message"]
+#[doc = ""]
+#[doc = " Send an agentless (api participant) outbound message using a client credential grant. In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least messaging scope. If there is already a connected conversation between the 'fromAddress' and recipient specified, the 'useExistingActiveConversation' param can be used to barge in to the ongoing conversation."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/agentless`: the `postConversationsMessagesAgentless` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages-agentless>."]
@@ -21136,6 +23417,10 @@ impl PostConversationsMessagesAgentless {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGES_INBOUND_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagesInboundOpen", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messages/inbound/open", false, ::std::option::Option::None, true, false, true);
+#[doc = " Send an inbound Open Message"]
+#[doc = ""]
+#[doc = " \\[This API is deprecated. Instead, use 1. POST /api/v2/conversations/messages/{integrationId}/inbound/open/event, if you want to send an inbound Open Event Message 2. POST /api/v2/conversations/messages/{integrationId}/inbound/open/message, if you want to send an inbound Open Message 3. POST /api/v2/conversations/messages/{integrationId}/inbound/open/receipt, to send an inbound Open Receipt Message\\] In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least messaging scope. This will either generate a new Conversation, or be a part of an existing conversation. See <https://developer.genesys.cloud/api/digital/openmessaging/> for example usage."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messages/inbound/open`: the `postConversationsMessagesInboundOpen` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messages-inbound-open>."]
@@ -21206,6 +23491,8 @@ impl PostConversationsMessagesInboundOpen {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsApple", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/apple", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Apple Integration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/apple`: the `postConversationsMessagingIntegrationsApple` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-apple>."]
@@ -21273,6 +23560,8 @@ impl PostConversationsMessagingIntegrationsApple {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsFacebook", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/facebook", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Facebook Integration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/facebook`: the `postConversationsMessagingIntegrationsFacebook` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-facebook>."]
@@ -21340,6 +23629,8 @@ impl PostConversationsMessagingIntegrationsFacebook {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsInstagram", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/instagram", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Instagram Integration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/instagram`: the `postConversationsMessagingIntegrationsInstagram` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-instagram>."]
@@ -21407,6 +23698,10 @@ impl PostConversationsMessagingIntegrationsInstagram {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsOpen", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/open", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an Open messaging integration"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/open`: the `postConversationsMessagingIntegrationsOpen` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-open>."]
@@ -21474,6 +23769,10 @@ impl PostConversationsMessagingIntegrationsOpen {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile", false, ::std::option::Option::None, false, true, true);
+#[doc = " Create an Open messaging integration with the Google Business Profile extension"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile`: the `postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile>."]
@@ -21543,6 +23842,10 @@ impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKENS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens", false, ::std::option::Option::None, false, true, true);
+#[doc = " Create a Google Auth Token by exchanging the one-time auth code retrieved from Google"]
+#[doc = ""]
+#[doc = " See <https://developer.genesys.cloud/api/digital/openmessaging/> for more information."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens`: the `postConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-open-extensions-googlebusinessprofile-tokens>."]
@@ -21612,6 +23915,8 @@ impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTo
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsTwitter", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/twitter", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Twitter Integration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/twitter`: the `postConversationsMessagingIntegrationsTwitter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-twitter>."]
@@ -21679,6 +23984,10 @@ impl PostConversationsMessagingIntegrationsTwitter {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsWhatsapp", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/whatsapp", false, ::std::option::Option::None, true, false, true);
+#[doc = " \\[This API is deprecated. Use POST /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup instead\\] Create a WhatsApp Integration"]
+#[doc = ""]
+#[doc = " \\[This API is deprecated. Use POST /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup instead\\] You must be approved by WhatsApp to use this feature. Your approved e164-formatted phone number and valid WhatsApp certificate for your number are required. Your WhatsApp certificate must have valid base64 encoding. Please paste carefully and do not add any leading or trailing spaces. Do not alter any characters. An integration must be activated within 7 days of certificate generation. If you cannot complete the addition and activation of the number within 7 days, please obtain a new certificate before creating the integration. Integrations created with an invalid number or certificate may immediately incur additional integration fees. Please carefully enter your number and certificate as described."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/whatsapp`: the `postConversationsMessagingIntegrationsWhatsapp` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-whatsapp>."]
@@ -21749,6 +24058,10 @@ impl PostConversationsMessagingIntegrationsWhatsapp {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_EMBEDDEDSIGNUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingIntegrationsWhatsappEmbeddedsignup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a WhatsApp Integration using the WhatsApp embedded signup flow"]
+#[doc = ""]
+#[doc = " Use the access token (Embedded Signup v2) or the OAuth code and session\\_info IDs (Embedded Signup v4) from the embedded signup flow. Creation is asynchronous; poll GET until createStatus is Completed. Embedded Signup v2: name is required; select an E.164 number from availablePhoneNumbers and pass it to PATCH. Embedded Signup v4: name is optional; activate with pin only."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup`: the `postConversationsMessagingIntegrationsWhatsappEmbeddedsignup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-integrations-whatsapp-embeddedsignup>."]
@@ -21816,6 +24129,8 @@ impl PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingSettings", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a messaging setting"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/settings`: the `postConversationsMessagingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-settings>."]
@@ -21883,6 +24198,8 @@ impl PostConversationsMessagingSettings {
     }
 }
 static META_POST_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsMessagingSupportedcontent", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/messaging/supportedcontent", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Supported Content profile"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/messaging/supportedcontent`: the `postConversationsMessagingSupportedcontent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-messaging-supportedcontent>."]
@@ -21950,6 +24267,8 @@ impl PostConversationsMessagingSupportedcontent {
     }
 }
 static META_POST_CONVERSATIONS_PARTICIPANTS_ATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsParticipantsAttributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/participants/attributes/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search conversations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/participants/attributes/search`: the `postConversationsParticipantsAttributesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-participants-attributes-search>."]
@@ -22017,6 +24336,10 @@ impl PostConversationsParticipantsAttributesSearch {
     }
 }
 static META_POST_CONVERSATIONS_SCREENSHARE_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsScreenshareParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, true, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/screenshares/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsScreenshareParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-screenshares--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -22072,6 +24395,8 @@ impl PostConversationsScreenshareParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -22100,6 +24425,8 @@ impl PostConversationsScreenshareParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_SOCIAL_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsSocialParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/socials/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsSocialParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-socials--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -22152,6 +24479,8 @@ impl PostConversationsSocialParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -22180,6 +24509,8 @@ impl PostConversationsSocialParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_VIDEO_AGENTCONFERENCE_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsVideoAgentconferenceCommunication", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/videos/{conversationId}/agentconference/communications/{communicationId}", false, ::std::option::Option::None, false, true, true);
+#[doc = " Create an Agent-Type video conference and assign an agent to it"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/videos/{conversationId}/agentconference/communications/{communicationId}`: the `postConversationsVideoAgentconferenceCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-videos--conversationId--agentconference-communications--communicationId->."]
@@ -22251,6 +24582,8 @@ impl PostConversationsVideoAgentconferenceCommunication {
     }
 }
 static META_POST_CONVERSATIONS_VIDEO_PARTICIPANT_COMMUNICATION_WRAPUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsVideoParticipantCommunicationWrapup", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Apply wrap-up for this conversation communication"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/videos/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup`: the `postConversationsVideoParticipantCommunicationWrapup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-videos--conversationId--participants--participantId--communications--communicationId--wrapup>."]
@@ -22303,6 +24636,8 @@ impl PostConversationsVideoParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
     }
+    #[doc = " Wrap-up"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WrapupInput) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -22331,6 +24666,8 @@ impl PostConversationsVideoParticipantCommunicationWrapup {
     }
 }
 static META_POST_CONVERSATIONS_VIDEOS_MEETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsVideosMeetings", &["Conversations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/videos/meetings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate a meetingId for a given conferenceId"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/videos/meetings`: the `postConversationsVideosMeetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-videos-meetings>."]
@@ -22398,6 +24735,8 @@ impl PostConversationsVideosMeetings {
     }
 }
 static META_PUT_CONVERSATION_ACCESSATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationAccessattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/accessattributes", true, ::std::option::Option::None, false, true, true);
+#[doc = " Set the access attributes on a conversation."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/accessattributes`: the `putConversationAccessattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--accessattributes>."]
@@ -22469,6 +24808,8 @@ impl PutConversationAccessattributes {
     }
 }
 static META_PUT_CONVERSATION_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationCustomattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/customattributes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create or update a single custom attributes record. Updating replaces all data with the provided fields."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/customattributes`: the `putConversationCustomattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--customattributes>."]
@@ -22545,6 +24886,8 @@ impl PutConversationCustomattributes {
     }
 }
 static META_PUT_CONVERSATION_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationCustomattributesBulk", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/customattributes/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create or update a list of custom attributes records. Updating replaces all data with the provided fields."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/customattributes/bulk`: the `putConversationCustomattributesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--customattributes-bulk>."]
@@ -22621,6 +24964,8 @@ impl PutConversationCustomattributesBulk {
     }
 }
 static META_PUT_CONVERSATION_PARTICIPANT_FLAGGEDREASON: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationParticipantFlaggedreason", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set flagged reason on conversation participant to indicate bad conversation quality."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/participants/{participantId}/flaggedreason`: the `putConversationParticipantFlaggedreason` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--participants--participantId--flaggedreason>."]
@@ -22690,6 +25035,8 @@ impl PutConversationParticipantFlaggedreason {
     }
 }
 static META_PUT_CONVERSATION_SECUREATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationSecureattributes", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/secureattributes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set the secure attributes on a conversation."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/secureattributes`: the `putConversationSecureattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--secureattributes>."]
@@ -22759,6 +25106,8 @@ impl PutConversationSecureattributes {
     }
 }
 static META_PUT_CONVERSATION_TAGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationTags", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/tags", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the tags on a conversation."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/tags`: the `putConversationTags` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--tags>."]
@@ -22828,6 +25177,8 @@ impl PutConversationTags {
     }
 }
 static META_PUT_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_UUIDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCallParticipantCommunicationUuidata", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/uuidata", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set uuiData to be sent on future commands."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/uuidata`: the `putConversationsCallParticipantCommunicationUuidata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-calls--conversationId--participants--participantId--communications--communicationId--uuidata>."]
@@ -22901,6 +25252,8 @@ impl PutConversationsCallParticipantCommunicationUuidata {
     }
 }
 static META_PUT_CONVERSATIONS_CALL_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCallRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/calls/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/calls/{conversationId}/recordingstate`: the `putConversationsCallRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-calls--conversationId--recordingstate>."]
@@ -22970,6 +25323,8 @@ impl PutConversationsCallRecordingstate {
     }
 }
 static META_PUT_CONVERSATIONS_CALLBACK_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCallbackRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/callbacks/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/callbacks/{conversationId}/recordingstate`: the `putConversationsCallbackRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-callbacks--conversationId--recordingstate>."]
@@ -23039,6 +25394,10 @@ impl PutConversationsCallbackRecordingstate {
     }
 }
 static META_PUT_CONVERSATIONS_COBROWSESESSION_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCobrowsesessionRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/cobrowsesessions/{conversationId}/recordingstate", true, ::std::option::Option::None, true, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/cobrowsesessions/{conversationId}/recordingstate`: the `putConversationsCobrowsesessionRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-cobrowsesessions--conversationId--recordingstate>."]
@@ -23111,6 +25470,8 @@ impl PutConversationsCobrowsesessionRecordingstate {
     }
 }
 static META_PUT_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsCustomattributesSchema", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schema"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/customattributes/schemas/{schemaId}`: the `putConversationsCustomattributesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-customattributes-schemas--schemaId->."]
@@ -23180,6 +25541,8 @@ impl PutConversationsCustomattributesSchema {
     }
 }
 static META_PUT_CONVERSATIONS_EMAIL_MESSAGES_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsEmailMessagesDraft", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/emails/{conversationId}/messages/draft", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation draft reply"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/emails/{conversationId}/messages/draft`: the `putConversationsEmailMessagesDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-emails--conversationId--messages-draft>."]
@@ -23249,6 +25612,8 @@ impl PutConversationsEmailMessagesDraft {
     }
 }
 static META_PUT_CONVERSATIONS_EMAIL_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsEmailRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/emails/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/emails/{conversationId}/recordingstate`: the `putConversationsEmailRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-emails--conversationId--recordingstate>."]
@@ -23318,6 +25683,8 @@ impl PutConversationsEmailRecordingstate {
     }
 }
 static META_PUT_CONVERSATIONS_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsKeyconfiguration", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/keyconfigurations/{keyconfigurationsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the encryption key configurations"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/keyconfigurations/{keyconfigurationsId}`: the `putConversationsKeyconfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-keyconfigurations--keyconfigurationsId->."]
@@ -23387,6 +25754,8 @@ impl PutConversationsKeyconfiguration {
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGE_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessageRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messages/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messages/{conversationId}/recordingstate`: the `putConversationsMessageRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messages--conversationId--recordingstate>."]
@@ -23456,6 +25825,8 @@ impl PutConversationsMessageRecordingstate {
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_APPLE_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create an identity resolution settings for a Apple messaging integration"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/apple/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-apple--integrationId->."]
@@ -23525,6 +25896,8 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_FACEBOOK_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create an identity resolution settings for a Facebook messaging integration"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/facebook/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-facebook--integrationId->."]
@@ -23594,6 +25967,8 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationI
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create identity resolution settings for an Instagram messaging integration"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/instagram/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-instagram--integrationId->."]
@@ -23663,6 +26038,8 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegration
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_OPEN_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an open messaging integration Identity Resolution settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/open/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-open--integrationId->."]
@@ -23732,6 +26109,8 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_TWITTER_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create an identity resolution settings for an X (Formally Twitter) messaging integration"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/twitter/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-twitter--integrationId->."]
@@ -23801,6 +26180,8 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_WHATSAPP_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a whatsApp integration Identity Resolution settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{integrationId}`: the `putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-identityresolution-integrations-whatsapp--integrationId->."]
@@ -23870,6 +26251,10 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationI
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingSettingsDefault", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/settings/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set the organization's default setting that may be applied to to integrations without settings"]
+#[doc = ""]
+#[doc = " When an integration is created a settings ID may be assigned to it. If the settings ID is not supplied, the default settings will be assigned to it."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/settings/default`: the `putConversationsMessagingSettingsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-settings-default>."]
@@ -23937,6 +26322,10 @@ impl PutConversationsMessagingSettingsDefault {
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingSupportedcontentDefault", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/supportedcontent/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set the organization's default supported content profile that may be assigned to an integration when it is created."]
+#[doc = ""]
+#[doc = " When an integration is created a supported content ID may be assigned to it. If the supported content ID is not supplied, the default supported content profile will be assigned to it."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/supportedcontent/default`: the `putConversationsMessagingSupportedcontentDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-supportedcontent-default>."]
@@ -24004,6 +26393,10 @@ impl PutConversationsMessagingSupportedcontentDefault {
     }
 }
 static META_PUT_CONVERSATIONS_MESSAGING_THREADINGTIMELINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsMessagingThreadingtimeline", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/messaging/threadingtimeline", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update conversation threading window timeline for each messaging type"]
+#[doc = ""]
+#[doc = " PUT Conversation messaging threading timeline is intended to set the conversation threading settings for ALL messengerTypes. If you omit a messengerType in the request body then the setting for that messengerType will use the platform default value. The PUT replaces the existing setting(s) that were previously set for each messengerType."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/messaging/threadingtimeline`: the `putConversationsMessagingThreadingtimeline` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-messaging-threadingtimeline>."]
@@ -24071,6 +26464,10 @@ impl PutConversationsMessagingThreadingtimeline {
     }
 }
 static META_PUT_CONVERSATIONS_SCREENSHARE_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsScreenshareRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/screenshares/{conversationId}/recordingstate", true, ::std::option::Option::None, true, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the article <https://help.genesys.cloud/articles/deprecation-legacy-co-browse-and-screenshare/>"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/screenshares/{conversationId}/recordingstate`: the `putConversationsScreenshareRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-screenshares--conversationId--recordingstate>."]
@@ -24143,6 +26540,8 @@ impl PutConversationsScreenshareRecordingstate {
     }
 }
 static META_PUT_CONVERSATIONS_SOCIAL_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsSocialRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/socials/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/socials/{conversationId}/recordingstate`: the `putConversationsSocialRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-socials--conversationId--recordingstate>."]
@@ -24212,6 +26611,8 @@ impl PutConversationsSocialRecordingstate {
     }
 }
 static META_PUT_CONVERSATIONS_VIDEO_RECORDINGSTATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationsVideoRecordingstate", &["Conversations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/videos/{conversationId}/recordingstate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a conversation by setting its recording state"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/videos/{conversationId}/recordingstate`: the `putConversationsVideoRecordingstate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations-videos--conversationId--recordingstate>."]

@@ -16,20 +16,30 @@ impl DataExtensionsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get a specific named core type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dataextensions/coretypes/{coretypeName}` (getDataextensionsCoretype): see [`GetDataextensionsCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `coretype_name`: The core type's name"]
     pub fn get_dataextensions_coretype(&self, coretype_name: impl ::std::convert::Into<::std::string::String>) -> GetDataextensionsCoretype {
         GetDataextensionsCoretype::new(self.executor.clone(), coretype_name.into())
     }
+    #[doc = " Get the core types from which all schemas are built."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dataextensions/coretypes` (getDataextensionsCoretypes): see [`GetDataextensionsCoretypes`]."]
     pub fn get_dataextensions_coretypes(&self) -> GetDataextensionsCoretypes {
         GetDataextensionsCoretypes::new(self.executor.clone())
     }
+    #[doc = " Get quantitative limits on schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dataextensions/limits` (getDataextensionsLimits): see [`GetDataextensionsLimits`]."]
     pub fn get_dataextensions_limits(&self) -> GetDataextensionsLimits {
         GetDataextensionsLimits::new(self.executor.clone())
     }
 }
 static META_GET_DATAEXTENSIONS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataextensionsCoretype", &["Data Extensions"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataextensions/coretypes/{coretypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific named core type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/dataextensions/coretypes/{coretypeName}`: the `getDataextensionsCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataextensions-coretypes--coretypeName->."]
@@ -97,6 +107,8 @@ impl GetDataextensionsCoretype {
     }
 }
 static META_GET_DATAEXTENSIONS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataextensionsCoretypes", &["Data Extensions"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataextensions/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the core types from which all schemas are built."]
+#[doc = ""]
 #[doc = " `GET /api/v2/dataextensions/coretypes`: the `getDataextensionsCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataextensions-coretypes>."]
@@ -162,6 +174,8 @@ impl GetDataextensionsCoretypes {
     }
 }
 static META_GET_DATAEXTENSIONS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataextensionsLimits", &["Data Extensions"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataextensions/limits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get quantitative limits on schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/dataextensions/limits`: the `getDataextensionsLimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataextensions-limits>."]

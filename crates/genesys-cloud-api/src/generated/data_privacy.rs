@@ -16,32 +16,56 @@ impl DataPrivacyApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a masking rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/dataprivacy/maskingrules/{ruleId}` (deleteDataprivacyMaskingrule): see [`DeleteDataprivacyMaskingrule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn delete_dataprivacy_maskingrule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteDataprivacyMaskingrule {
         DeleteDataprivacyMaskingrule::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Fetch details about a masking rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dataprivacy/maskingrules/{ruleId}` (getDataprivacyMaskingrule): see [`GetDataprivacyMaskingrule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn get_dataprivacy_maskingrule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetDataprivacyMaskingrule {
         GetDataprivacyMaskingrule::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Retrieve the list of masking rules."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dataprivacy/maskingrules` (getDataprivacyMaskingrules): see [`GetDataprivacyMaskingrules`]."]
     pub fn get_dataprivacy_maskingrules(&self) -> GetDataprivacyMaskingrules {
         GetDataprivacyMaskingrules::new(self.executor.clone())
     }
+    #[doc = " Update information about a masking rule."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/dataprivacy/maskingrules/{ruleId}` (patchDataprivacyMaskingrule): see [`PatchDataprivacyMaskingrule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn patch_dataprivacy_maskingrule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchDataprivacyMaskingrule {
         PatchDataprivacyMaskingrule::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Create a new masking rule resource."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/dataprivacy/maskingrules` (postDataprivacyMaskingrules): see [`PostDataprivacyMaskingrules`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Details for creating masking rule resource"]
     pub fn post_dataprivacy_maskingrules(&self, body: ::models::MaskingRule) -> PostDataprivacyMaskingrules {
         PostDataprivacyMaskingrules::new(self.executor.clone(), body)
     }
+    #[doc = " Validate masking before creating."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/dataprivacy/maskingrules/validate` (postDataprivacyMaskingrulesValidate): see [`PostDataprivacyMaskingrulesValidate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Text to be masked"]
     pub fn post_dataprivacy_maskingrules_validate(&self, body: ::models::MaskingRuleValidateRequest) -> PostDataprivacyMaskingrulesValidate {
         PostDataprivacyMaskingrulesValidate::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_DATAPRIVACY_MASKINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteDataprivacyMaskingrule", &["Data Privacy"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/dataprivacy/maskingrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a masking rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/dataprivacy/maskingrules/{ruleId}`: the `deleteDataprivacyMaskingrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-dataprivacy-maskingrules--ruleId->."]
@@ -109,6 +133,8 @@ impl DeleteDataprivacyMaskingrule {
     }
 }
 static META_GET_DATAPRIVACY_MASKINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataprivacyMaskingrule", &["Data Privacy"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataprivacy/maskingrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch details about a masking rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/dataprivacy/maskingrules/{ruleId}`: the `getDataprivacyMaskingrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataprivacy-maskingrules--ruleId->."]
@@ -176,6 +202,8 @@ impl GetDataprivacyMaskingrule {
     }
 }
 static META_GET_DATAPRIVACY_MASKINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDataprivacyMaskingrules", &["Data Privacy"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dataprivacy/maskingrules", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve the list of masking rules."]
+#[doc = ""]
 #[doc = " `GET /api/v2/dataprivacy/maskingrules`: the `getDataprivacyMaskingrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dataprivacy-maskingrules>."]
@@ -241,6 +269,8 @@ impl GetDataprivacyMaskingrules {
     }
 }
 static META_PATCH_DATAPRIVACY_MASKINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchDataprivacyMaskingrule", &["Data Privacy"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/dataprivacy/maskingrules/{ruleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update information about a masking rule."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/dataprivacy/maskingrules/{ruleId}`: the `patchDataprivacyMaskingrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-dataprivacy-maskingrules--ruleId->."]
@@ -317,6 +347,8 @@ impl PatchDataprivacyMaskingrule {
     }
 }
 static META_POST_DATAPRIVACY_MASKINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDataprivacyMaskingrules", &["Data Privacy"], ::genesys_cloud_core::http::Method::POST, "/api/v2/dataprivacy/maskingrules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new masking rule resource."]
+#[doc = ""]
 #[doc = " `POST /api/v2/dataprivacy/maskingrules`: the `postDataprivacyMaskingrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-dataprivacy-maskingrules>."]
@@ -384,6 +416,8 @@ impl PostDataprivacyMaskingrules {
     }
 }
 static META_POST_DATAPRIVACY_MASKINGRULES_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDataprivacyMaskingrulesValidate", &["Data Privacy"], ::genesys_cloud_core::http::Method::POST, "/api/v2/dataprivacy/maskingrules/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate masking before creating."]
+#[doc = ""]
 #[doc = " `POST /api/v2/dataprivacy/maskingrules/validate`: the `postDataprivacyMaskingrulesValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-dataprivacy-maskingrules-validate>."]

@@ -16,20 +16,37 @@ impl DependenciesApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get entities that require the given entity"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredby` (getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby): see [`GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby`]."]
+    #[doc = ""]
+    #[doc = " - `entity_type`: Entity type"]
+    #[doc = " - `entity_id`: Entity ID"]
     pub fn get_dependencies_type_entity_type_id_entity_id_connections_requiredby(&self, entity_type: impl ::std::convert::Into<::std::string::String>, entity_id: impl ::std::convert::Into<::std::string::String>) -> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
         GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby::new(self.executor.clone(), entity_type.into(), entity_id.into())
     }
+    #[doc = " An estimated count of entities that depend on this entity, including indirect dependencies."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredbycounts` (getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts): see [`GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts`]."]
+    #[doc = ""]
+    #[doc = " - `entity_type`: Entity type"]
+    #[doc = " - `entity_id`: Entity ID"]
     pub fn get_dependencies_type_entity_type_id_entity_id_connections_requiredbycounts(&self, entity_type: impl ::std::convert::Into<::std::string::String>, entity_id: impl ::std::convert::Into<::std::string::String>) -> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
         GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts::new(self.executor.clone(), entity_type.into(), entity_id.into())
     }
+    #[doc = " Get entities that the given entity requires"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requires` (getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires): see [`GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires`]."]
+    #[doc = ""]
+    #[doc = " - `entity_type`: Entity type"]
+    #[doc = " - `entity_id`: Entity ID"]
     pub fn get_dependencies_type_entity_type_id_entity_id_connections_requires(&self, entity_type: impl ::std::convert::Into<::std::string::String>, entity_id: impl ::std::convert::Into<::std::string::String>) -> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
         GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires::new(self.executor.clone(), entity_type.into(), entity_id.into())
     }
 }
 static META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIREDBY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby", &["Dependencies"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredby", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get entities that require the given entity"]
+#[doc = ""]
 #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredby`: the `getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dependencies-type--entityType--id--entityId--connections-requiredby>."]
@@ -87,26 +104,36 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }
     }
+    #[doc = " Page size (max 100)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for previous page"]
+    #[doc = ""]
     #[doc = " Query parameter `beforeSourceType`: string."]
     pub fn before_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for previous page"]
+    #[doc = ""]
     #[doc = " Query parameter `beforeSourceId`: string."]
     pub fn before_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for next page"]
+    #[doc = ""]
     #[doc = " Query parameter `afterSourceType`: string."]
     pub fn after_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for next page"]
+    #[doc = ""]
     #[doc = " Query parameter `afterSourceId`: string."]
     pub fn after_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_id = ::std::option::Option::Some(value.into());
@@ -158,6 +185,8 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     }
 }
 static META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIREDBYCOUNTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts", &["Dependencies"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredbycounts", true, ::std::option::Option::None, false, false, true);
+#[doc = " An estimated count of entities that depend on this entity, including indirect dependencies."]
+#[doc = ""]
 #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requiredbycounts`: the `getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dependencies-type--entityType--id--entityId--connections-requiredbycounts>."]
@@ -227,6 +256,8 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
     }
 }
 static META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIRES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires", &["Dependencies"], ::genesys_cloud_core::http::Method::GET, "/api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requires", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get entities that the given entity requires"]
+#[doc = ""]
 #[doc = " `GET /api/v2/dependencies/type/{entityType}/id/{entityId}/connections/requires`: the `getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-dependencies-type--entityType--id--entityId--connections-requires>."]
@@ -284,26 +315,36 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }
     }
+    #[doc = " Page size (max 100)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for previous page"]
+    #[doc = ""]
     #[doc = " Query parameter `beforeSourceType`: string."]
     pub fn before_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for previous page"]
+    #[doc = ""]
     #[doc = " Query parameter `beforeSourceId`: string."]
     pub fn before_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for next page"]
+    #[doc = ""]
     #[doc = " Query parameter `afterSourceType`: string."]
     pub fn after_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Cursor for next page"]
+    #[doc = ""]
     #[doc = " Query parameter `afterSourceId`: string."]
     pub fn after_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_id = ::std::option::Option::Some(value.into());

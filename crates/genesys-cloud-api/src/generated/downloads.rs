@@ -16,12 +16,20 @@ impl DownloadsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Issues a redirect to a signed secure download URL for specified download"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/downloads/{downloadId}` (getDownload): see [`GetDownload`]."]
+    #[doc = ""]
+    #[doc = " - `download_id`: Download ID"]
     pub fn get_download(&self, download_id: impl ::std::convert::Into<::std::string::String>) -> GetDownload {
         GetDownload::new(self.executor.clone(), download_id.into())
     }
 }
 static META_GET_DOWNLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDownload", &["Downloads"], ::genesys_cloud_core::http::Method::GET, "/api/v2/downloads/{downloadId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Issues a redirect to a signed secure download URL for specified download"]
+#[doc = ""]
+#[doc = " this method will issue a redirect to the url to the content"]
+#[doc = ""]
 #[doc = " `GET /api/v2/downloads/{downloadId}`: the `getDownload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-downloads--downloadId->."]

@@ -16,28 +16,40 @@ impl EmailsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Reset email threading settings to default"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/emails/settings/threading` (deleteEmailsSettingsThreading): see [`DeleteEmailsSettingsThreading`]."]
     pub fn delete_emails_settings_threading(&self) -> DeleteEmailsSettingsThreading {
         DeleteEmailsSettingsThreading::new(self.executor.clone())
     }
+    #[doc = " Get email Contact Center settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/emails/settings` (getEmailsSettings): see [`GetEmailsSettings`]."]
     pub fn get_emails_settings(&self) -> GetEmailsSettings {
         GetEmailsSettings::new(self.executor.clone())
     }
+    #[doc = " Get email threading settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/emails/settings/threading` (getEmailsSettingsThreading): see [`GetEmailsSettingsThreading`]."]
     pub fn get_emails_settings_threading(&self) -> GetEmailsSettingsThreading {
         GetEmailsSettingsThreading::new(self.executor.clone())
     }
+    #[doc = " Patch email Contact Center settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/emails/settings` (patchEmailsSettings): see [`PatchEmailsSettings`]."]
     pub fn patch_emails_settings(&self) -> PatchEmailsSettings {
         PatchEmailsSettings::new(self.executor.clone())
     }
+    #[doc = " Patch email threading settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/emails/settings/threading` (patchEmailsSettingsThreading): see [`PatchEmailsSettingsThreading`]."]
     pub fn patch_emails_settings_threading(&self) -> PatchEmailsSettingsThreading {
         PatchEmailsSettingsThreading::new(self.executor.clone())
     }
 }
 static META_DELETE_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
+#[doc = " Reset email threading settings to default"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/emails/settings/threading`: the `deleteEmailsSettingsThreading` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-emails-settings-threading>."]
@@ -103,6 +115,8 @@ impl DeleteEmailsSettingsThreading {
     }
 }
 static META_GET_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get email Contact Center settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/emails/settings`: the `getEmailsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings>."]
@@ -168,6 +182,8 @@ impl GetEmailsSettings {
     }
 }
 static META_GET_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get email threading settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/emails/settings/threading`: the `getEmailsSettingsThreading` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings-threading>."]
@@ -233,6 +249,8 @@ impl GetEmailsSettingsThreading {
     }
 }
 static META_PATCH_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch email Contact Center settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/emails/settings`: the `patchEmailsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings>."]
@@ -307,6 +325,8 @@ impl PatchEmailsSettings {
     }
 }
 static META_PATCH_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings/threading", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch email threading settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/emails/settings/threading`: the `patchEmailsSettingsThreading` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings-threading>."]

@@ -16,32 +16,55 @@ impl EmployeeEngagementApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Deletes a celebration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/employeeengagement/celebrations/{celebrationId}` (deleteEmployeeengagementCelebration): see [`DeleteEmployeeengagementCelebration`]."]
+    #[doc = ""]
+    #[doc = " - `celebration_id`: The ID of the celebration"]
     pub fn delete_employeeengagement_celebration(&self, celebration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteEmployeeengagementCelebration {
         DeleteEmployeeengagementCelebration::new(self.executor.clone(), celebration_id.into())
     }
+    #[doc = " Get all celebrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/employeeengagement/celebrations` (getEmployeeengagementCelebrations): see [`GetEmployeeengagementCelebrations`]."]
     pub fn get_employeeengagement_celebrations(&self) -> GetEmployeeengagementCelebrations {
         GetEmployeeengagementCelebrations::new(self.executor.clone())
     }
+    #[doc = " Gets a single recognition"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/employeeengagement/recognitions/{recognitionId}` (getEmployeeengagementRecognition): see [`GetEmployeeengagementRecognition`]."]
+    #[doc = ""]
+    #[doc = " - `recognition_id`: The Recognition ID"]
     pub fn get_employeeengagement_recognition(&self, recognition_id: impl ::std::convert::Into<::std::string::String>) -> GetEmployeeengagementRecognition {
         GetEmployeeengagementRecognition::new(self.executor.clone(), recognition_id.into())
     }
+    #[doc = " Gets sent recognitions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/employeeengagement/recognitions` (getEmployeeengagementRecognitions): see [`GetEmployeeengagementRecognitions`]."]
     pub fn get_employeeengagement_recognitions(&self) -> GetEmployeeengagementRecognitions {
         GetEmployeeengagementRecognitions::new(self.executor.clone())
     }
+    #[doc = " Set a state for a celebration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/employeeengagement/celebrations/{celebrationId}` (patchEmployeeengagementCelebration): see [`PatchEmployeeengagementCelebration`]."]
+    #[doc = ""]
+    #[doc = " - `celebration_id`: The ID of the celebration"]
+    #[doc = " - `body`: Patch Celebration state"]
     pub fn patch_employeeengagement_celebration(&self, celebration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CelebrationStateParam) -> PatchEmployeeengagementCelebration {
         PatchEmployeeengagementCelebration::new(self.executor.clone(), celebration_id.into(), body)
     }
+    #[doc = " Creates a recognition"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/employeeengagement/recognitions` (postEmployeeengagementRecognitions): see [`PostEmployeeengagementRecognitions`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Create Recognition"]
     pub fn post_employeeengagement_recognitions(&self, body: ::models::CreateRecognition) -> PostEmployeeengagementRecognitions {
         PostEmployeeengagementRecognitions::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_EMPLOYEEENGAGEMENT_CELEBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmployeeengagementCelebration", &["Employee Engagement"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/employeeengagement/celebrations/{celebrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a celebration"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/employeeengagement/celebrations/{celebrationId}`: the `deleteEmployeeengagementCelebration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-employeeengagement-celebrations--celebrationId->."]
@@ -109,6 +132,8 @@ impl DeleteEmployeeengagementCelebration {
     }
 }
 static META_GET_EMPLOYEEENGAGEMENT_CELEBRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeengagementCelebrations", &["Employee Engagement"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeengagement/celebrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all celebrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/employeeengagement/celebrations`: the `getEmployeeengagementCelebrations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeengagement-celebrations>."]
@@ -206,6 +231,8 @@ impl GetEmployeeengagementCelebrations {
     }
 }
 static META_GET_EMPLOYEEENGAGEMENT_RECOGNITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeengagementRecognition", &["Employee Engagement"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeengagement/recognitions/{recognitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a single recognition"]
+#[doc = ""]
 #[doc = " `GET /api/v2/employeeengagement/recognitions/{recognitionId}`: the `getEmployeeengagementRecognition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeengagement-recognitions--recognitionId->."]
@@ -273,6 +300,8 @@ impl GetEmployeeengagementRecognition {
     }
 }
 static META_GET_EMPLOYEEENGAGEMENT_RECOGNITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeengagementRecognitions", &["Employee Engagement"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeengagement/recognitions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets sent recognitions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/employeeengagement/recognitions`: the `getEmployeeengagementRecognitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeengagement-recognitions>."]
@@ -329,31 +358,43 @@ impl GetEmployeeengagementRecognitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), direction: ::std::option::Option::None, recipient: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " The direction of the recognitions."]
+    #[doc = ""]
     #[doc = " Query parameter `direction`: string."]
     pub fn direction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.direction = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The ID of the recipient (when direction is sent)."]
+    #[doc = ""]
     #[doc = " Query parameter `recipient`: string."]
     pub fn recipient(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.recipient = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start date of the search range. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date-time."]
     pub fn date_start(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end date of the search range. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date-time."]
     pub fn date_end(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -406,6 +447,8 @@ impl GetEmployeeengagementRecognitions {
     }
 }
 static META_PATCH_EMPLOYEEENGAGEMENT_CELEBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmployeeengagementCelebration", &["Employee Engagement"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/employeeengagement/celebrations/{celebrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Set a state for a celebration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/employeeengagement/celebrations/{celebrationId}`: the `patchEmployeeengagementCelebration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-employeeengagement-celebrations--celebrationId->."]
@@ -475,6 +518,8 @@ impl PatchEmployeeengagementCelebration {
     }
 }
 static META_POST_EMPLOYEEENGAGEMENT_RECOGNITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEmployeeengagementRecognitions", &["Employee Engagement"], ::genesys_cloud_core::http::Method::POST, "/api/v2/employeeengagement/recognitions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a recognition"]
+#[doc = ""]
 #[doc = " `POST /api/v2/employeeengagement/recognitions`: the `postEmployeeengagementRecognitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-employeeengagement-recognitions>."]

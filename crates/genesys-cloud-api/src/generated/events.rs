@@ -16,24 +16,42 @@ impl EventsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Publish Conversation Batch Events"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/events/conversations` (postEventsConversations): see [`PostEventsConversations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: batchRequest"]
     pub fn post_events_conversations(&self, body: ::models::BatchConversationEventRequest) -> PostEventsConversations {
         PostEventsConversations::new(self.executor.clone(), body)
     }
+    #[doc = " Publish Predictive Routing Custom Kpi Attribution Batch Events"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/events/routing/customkpiattributions` (postEventsRoutingCustomkpiattributions): see [`PostEventsRoutingCustomkpiattributions`]."]
+    #[doc = ""]
+    #[doc = " - `body`: batchRequest"]
     pub fn post_events_routing_customkpiattributions(&self, body: ::models::BatchPredictiveRoutingCustomKpiAttributionEventRequest) -> PostEventsRoutingCustomkpiattributions {
         PostEventsRoutingCustomkpiattributions::new(self.executor.clone(), body)
     }
+    #[doc = " Publish User Presence Status Batch Events"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/events/users/presence` (postEventsUsersPresence): see [`PostEventsUsersPresence`]."]
+    #[doc = ""]
+    #[doc = " - `body`: batchRequest"]
     pub fn post_events_users_presence(&self, body: ::models::BatchUserPresenceEventRequest) -> PostEventsUsersPresence {
         PostEventsUsersPresence::new(self.executor.clone(), body)
     }
+    #[doc = " Publish Agent Routing Status Batch Events"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/events/users/routingstatus` (postEventsUsersRoutingstatus): see [`PostEventsUsersRoutingstatus`]."]
+    #[doc = ""]
+    #[doc = " - `body`: batchRequest"]
     pub fn post_events_users_routingstatus(&self, body: ::models::BatchUserRoutingStatusEventRequest) -> PostEventsUsersRoutingstatus {
         PostEventsUsersRoutingstatus::new(self.executor.clone(), body)
     }
 }
 static META_POST_EVENTS_CONVERSATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsConversations", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/conversations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish Conversation Batch Events"]
+#[doc = ""]
 #[doc = " `POST /api/v2/events/conversations`: the `postEventsConversations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-conversations>."]
@@ -101,6 +119,8 @@ impl PostEventsConversations {
     }
 }
 static META_POST_EVENTS_ROUTING_CUSTOMKPIATTRIBUTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsRoutingCustomkpiattributions", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/routing/customkpiattributions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish Predictive Routing Custom Kpi Attribution Batch Events"]
+#[doc = ""]
 #[doc = " `POST /api/v2/events/routing/customkpiattributions`: the `postEventsRoutingCustomkpiattributions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-routing-customkpiattributions>."]
@@ -168,6 +188,8 @@ impl PostEventsRoutingCustomkpiattributions {
     }
 }
 static META_POST_EVENTS_USERS_PRESENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsUsersPresence", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/users/presence", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish User Presence Status Batch Events"]
+#[doc = ""]
 #[doc = " `POST /api/v2/events/users/presence`: the `postEventsUsersPresence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-users-presence>."]
@@ -235,6 +257,8 @@ impl PostEventsUsersPresence {
     }
 }
 static META_POST_EVENTS_USERS_ROUTINGSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEventsUsersRoutingstatus", &["Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/events/users/routingstatus", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish Agent Routing Status Batch Events"]
+#[doc = ""]
 #[doc = " `POST /api/v2/events/users/routingstatus`: the `postEventsUsersRoutingstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-events-users-routingstatus>."]

@@ -16,590 +16,1142 @@ impl ExternalContactsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an external contact"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/contacts/{contactId}` (deleteExternalcontactsContact): see [`DeleteExternalcontactsContact`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn delete_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsContact {
         DeleteExternalcontactsContact::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Delete a note for an external contact"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}` (deleteExternalcontactsContactNote): see [`DeleteExternalcontactsContactNote`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact Id"]
+    #[doc = " - `note_id`: Note Id"]
     pub fn delete_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsContactNote {
         DeleteExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into())
     }
+    #[doc = " Delete a schema"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/contacts/schemas/{schemaId}` (deleteExternalcontactsContactsSchema): see [`DeleteExternalcontactsContactsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn delete_externalcontacts_contacts_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsContactsSchema {
         DeleteExternalcontactsContactsSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Delete an External Source. WARNING: Any records that reference this External Source will not be automatically cleaned up. Those records will still be editable, but their External IDs may not be fully viewable."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/externalsources/{externalSourceId}` (deleteExternalcontactsExternalsource): see [`DeleteExternalcontactsExternalsource`]."]
+    #[doc = ""]
+    #[doc = " - `external_source_id`: External Source ID"]
     pub fn delete_externalcontacts_externalsource(&self, external_source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsExternalsource {
         DeleteExternalcontactsExternalsource::new(self.executor.clone(), external_source_id.into())
     }
+    #[doc = " Delete settings for CSV import"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/import/csv/settings/{settingsId}` (deleteExternalcontactsImportCsvSetting): see [`DeleteExternalcontactsImportCsvSetting`]."]
+    #[doc = ""]
+    #[doc = " - `settings_id`: Settings id"]
     pub fn delete_externalcontacts_import_csv_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsImportCsvSetting {
         DeleteExternalcontactsImportCsvSetting::new(self.executor.clone(), settings_id.into())
     }
+    #[doc = " Delete Settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/import/settings/{settingsId}` (deleteExternalcontactsImportSetting): see [`DeleteExternalcontactsImportSetting`]."]
+    #[doc = ""]
+    #[doc = " - `settings_id`: Settings id"]
     pub fn delete_externalcontacts_import_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsImportSetting {
         DeleteExternalcontactsImportSetting::new(self.executor.clone(), settings_id.into())
     }
+    #[doc = " Delete an external organization"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}` (deleteExternalcontactsOrganization): see [`DeleteExternalcontactsOrganization`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
     pub fn delete_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsOrganization {
         DeleteExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into())
     }
+    #[doc = " Delete a note for an external organization"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}` (deleteExternalcontactsOrganizationNote): see [`DeleteExternalcontactsOrganizationNote`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization Id"]
+    #[doc = " - `note_id`: Note Id"]
     pub fn delete_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsOrganizationNote {
         DeleteExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into())
     }
+    #[doc = " Unlink the Trustor for this External Organization"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor` (deleteExternalcontactsOrganizationTrustor): see [`DeleteExternalcontactsOrganizationTrustor`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
     pub fn delete_externalcontacts_organization_trustor(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsOrganizationTrustor {
         DeleteExternalcontactsOrganizationTrustor::new(self.executor.clone(), external_organization_id.into())
     }
+    #[doc = " Delete a relationship"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/relationships/{relationshipId}` (deleteExternalcontactsRelationship): see [`DeleteExternalcontactsRelationship`]."]
+    #[doc = ""]
+    #[doc = " - `relationship_id`: Relationship Id"]
     pub fn delete_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsRelationship {
         DeleteExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into())
     }
+    #[doc = " Fetch an external contact"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}` (getExternalcontactsContact): see [`GetExternalcontactsContact`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn get_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContact {
         GetExternalcontactsContact::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " List the identifiers for a contact"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/identifiers` (getExternalcontactsContactIdentifiers): see [`GetExternalcontactsContactIdentifiers`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn get_externalcontacts_contact_identifiers(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactIdentifiers {
         GetExternalcontactsContactIdentifiers::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Retrieve segment assignments by external contact ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (getExternalcontactsContactJourneySegments): see [`GetExternalcontactsContactJourneySegments`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn get_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySegments {
         GetExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Retrieve all sessions for a given external contact."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions` (getExternalcontactsContactJourneySessions): see [`GetExternalcontactsContactJourneySessions`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn get_externalcontacts_contact_journey_sessions(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySessions {
         GetExternalcontactsContactJourneySessions::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Fetch a note for an external contact"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}` (getExternalcontactsContactNote): see [`GetExternalcontactsContactNote`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact Id"]
+    #[doc = " - `note_id`: Note Id"]
     pub fn get_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactNote {
         GetExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into())
     }
+    #[doc = " List notes for an external contact"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/notes` (getExternalcontactsContactNotes): see [`GetExternalcontactsContactNotes`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact Id"]
     pub fn get_externalcontacts_contact_notes(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactNotes {
         GetExternalcontactsContactNotes::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Fetch an unresolved external contact"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/unresolved` (getExternalcontactsContactUnresolved): see [`GetExternalcontactsContactUnresolved`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn get_externalcontacts_contact_unresolved(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactUnresolved {
         GetExternalcontactsContactUnresolved::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Search for external contacts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts` (getExternalcontactsContacts): see [`GetExternalcontactsContacts`]."]
     pub fn get_externalcontacts_contacts(&self) -> GetExternalcontactsContacts {
         GetExternalcontactsContacts::new(self.executor.clone())
     }
+    #[doc = " Get export for exportId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/exports/{exportId}` (getExternalcontactsContactsExport): see [`GetExternalcontactsContactsExport`]."]
+    #[doc = ""]
+    #[doc = " - `export_id`: Export id"]
     pub fn get_externalcontacts_contacts_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsExport {
         GetExternalcontactsContactsExport::new(self.executor.clone(), export_id.into())
     }
+    #[doc = " List contact exports for organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/exports` (getExternalcontactsContactsExports): see [`GetExternalcontactsContactsExports`]."]
     pub fn get_externalcontacts_contacts_exports(&self) -> GetExternalcontactsContactsExports {
         GetExternalcontactsContactsExports::new(self.executor.clone())
     }
+    #[doc = " Get a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}` (getExternalcontactsContactsSchema): see [`GetExternalcontactsContactsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_externalcontacts_contacts_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchema {
         GetExternalcontactsContactsSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a specific version of a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}/versions/{versionId}` (getExternalcontactsContactsSchemaVersion): see [`GetExternalcontactsContactsSchemaVersion`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `version_id`: Schema version"]
     pub fn get_externalcontacts_contacts_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchemaVersion {
         GetExternalcontactsContactsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
+    #[doc = " Get all versions of an external contact's schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}/versions` (getExternalcontactsContactsSchemaVersions): see [`GetExternalcontactsContactsSchemaVersions`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_externalcontacts_contacts_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchemaVersions {
         GetExternalcontactsContactsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of schemas."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas` (getExternalcontactsContactsSchemas): see [`GetExternalcontactsContactsSchemas`]."]
     pub fn get_externalcontacts_contacts_schemas(&self) -> GetExternalcontactsContactsSchemas {
         GetExternalcontactsContactsSchemas::new(self.executor.clone())
     }
+    #[doc = " Get a specific named core type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes/{coreTypeName}` (getExternalcontactsContactsSchemasCoretype): see [`GetExternalcontactsContactsSchemasCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `core_type_name`: Name of the core type"]
     pub fn get_externalcontacts_contacts_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchemasCoretype {
         GetExternalcontactsContactsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
+    #[doc = " Get the core types from which all schemas are built."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes` (getExternalcontactsContactsSchemasCoretypes): see [`GetExternalcontactsContactsSchemasCoretypes`]."]
     pub fn get_externalcontacts_contacts_schemas_coretypes(&self) -> GetExternalcontactsContactsSchemasCoretypes {
         GetExternalcontactsContactsSchemasCoretypes::new(self.executor.clone())
     }
+    #[doc = " Get quantitative limits on schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/limits` (getExternalcontactsContactsSchemasLimits): see [`GetExternalcontactsContactsSchemasLimits`]."]
     pub fn get_externalcontacts_contacts_schemas_limits(&self) -> GetExternalcontactsContactsSchemasLimits {
         GetExternalcontactsContactsSchemasLimits::new(self.executor.clone())
     }
+    #[doc = " Fetch an External Source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/externalsources/{externalSourceId}` (getExternalcontactsExternalsource): see [`GetExternalcontactsExternalsource`]."]
+    #[doc = ""]
+    #[doc = " - `external_source_id`: External Source ID"]
     pub fn get_externalcontacts_externalsource(&self, external_source_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsExternalsource {
         GetExternalcontactsExternalsource::new(self.executor.clone(), external_source_id.into())
     }
+    #[doc = " Fetch a list of External Sources"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/externalsources` (getExternalcontactsExternalsources): see [`GetExternalcontactsExternalsources`]."]
     pub fn get_externalcontacts_externalsources(&self) -> GetExternalcontactsExternalsources {
         GetExternalcontactsExternalsources::new(self.executor.clone())
     }
+    #[doc = " Returns a single cluster scan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}` (getExternalcontactsGraphsClusterscan): see [`GetExternalcontactsGraphsClusterscan`]."]
+    #[doc = ""]
+    #[doc = " - `scan_id`: Cluster scan ID"]
     pub fn get_externalcontacts_graphs_clusterscan(&self, scan_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscan {
         GetExternalcontactsGraphsClusterscan::new(self.executor.clone(), scan_id.into())
     }
+    #[doc = " Returns a single cluster found by a scan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}` (getExternalcontactsGraphsClusterscanCluster): see [`GetExternalcontactsGraphsClusterscanCluster`]."]
+    #[doc = ""]
+    #[doc = " - `scan_id`: Cluster scan ID"]
+    #[doc = " - `cluster_id`: Cluster ID"]
     pub fn get_externalcontacts_graphs_clusterscan_cluster(&self, scan_id: impl ::std::convert::Into<::std::string::String>, cluster_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscanCluster {
         GetExternalcontactsGraphsClusterscanCluster::new(self.executor.clone(), scan_id.into(), cluster_id.into())
     }
+    #[doc = " Returns a list of clusters found by a scan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters` (getExternalcontactsGraphsClusterscanClusters): see [`GetExternalcontactsGraphsClusterscanClusters`]."]
+    #[doc = ""]
+    #[doc = " - `scan_id`: Cluster scan ID"]
     pub fn get_externalcontacts_graphs_clusterscan_clusters(&self, scan_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscanClusters {
         GetExternalcontactsGraphsClusterscanClusters::new(self.executor.clone(), scan_id.into())
     }
+    #[doc = " Returns the statistics about a single cluster scan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/statistics` (getExternalcontactsGraphsClusterscanStatistics): see [`GetExternalcontactsGraphsClusterscanStatistics`]."]
+    #[doc = ""]
+    #[doc = " - `scan_id`: Cluster scan ID"]
     pub fn get_externalcontacts_graphs_clusterscan_statistics(&self, scan_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscanStatistics {
         GetExternalcontactsGraphsClusterscanStatistics::new(self.executor.clone(), scan_id.into())
     }
+    #[doc = " Returns a list of cluster scans"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans` (getExternalcontactsGraphsClusterscans): see [`GetExternalcontactsGraphsClusterscans`]."]
     pub fn get_externalcontacts_graphs_clusterscans(&self) -> GetExternalcontactsGraphsClusterscans {
         GetExternalcontactsGraphsClusterscans::new(self.executor.clone())
     }
+    #[doc = " Returns the latest cluster scan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest` (getExternalcontactsGraphsClusterscansLatest): see [`GetExternalcontactsGraphsClusterscansLatest`]."]
     pub fn get_externalcontacts_graphs_clusterscans_latest(&self) -> GetExternalcontactsGraphsClusterscansLatest {
         GetExternalcontactsGraphsClusterscansLatest::new(self.executor.clone())
     }
+    #[doc = " Returns the statistics about the latest cluster scan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest/statistics` (getExternalcontactsGraphsClusterscansLatestStatistics): see [`GetExternalcontactsGraphsClusterscansLatestStatistics`]."]
     pub fn get_externalcontacts_graphs_clusterscans_latest_statistics(&self) -> GetExternalcontactsGraphsClusterscansLatestStatistics {
         GetExternalcontactsGraphsClusterscansLatestStatistics::new(self.executor.clone())
     }
+    #[doc = " Returns the org-wide settings for ExternalContact graph operations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/settings` (getExternalcontactsGraphsSettings): see [`GetExternalcontactsGraphsSettings`]."]
     pub fn get_externalcontacts_graphs_settings(&self) -> GetExternalcontactsGraphsSettings {
         GetExternalcontactsGraphsSettings::new(self.executor.clone())
     }
+    #[doc = " Get settings for CSV import"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/csv/settings/{settingsId}` (getExternalcontactsImportCsvSetting): see [`GetExternalcontactsImportCsvSetting`]."]
+    #[doc = ""]
+    #[doc = " - `settings_id`: Settings id"]
     pub fn get_externalcontacts_import_csv_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportCsvSetting {
         GetExternalcontactsImportCsvSetting::new(self.executor.clone(), settings_id.into())
     }
+    #[doc = " Retrieve all settings for organization filtered by externalSettingsId if provided"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/csv/settings` (getExternalcontactsImportCsvSettings): see [`GetExternalcontactsImportCsvSettings`]."]
     pub fn get_externalcontacts_import_csv_settings(&self) -> GetExternalcontactsImportCsvSettings {
         GetExternalcontactsImportCsvSettings::new(self.executor.clone())
     }
+    #[doc = " Get details for CSV upload"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/details` (getExternalcontactsImportCsvUploadDetails): see [`GetExternalcontactsImportCsvUploadDetails`]."]
+    #[doc = ""]
+    #[doc = " - `upload_id`: Upload id"]
     pub fn get_externalcontacts_import_csv_upload_details(&self, upload_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportCsvUploadDetails {
         GetExternalcontactsImportCsvUploadDetails::new(self.executor.clone(), upload_id.into())
     }
+    #[doc = " Get preview for CSV upload"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/preview` (getExternalcontactsImportCsvUploadPreview): see [`GetExternalcontactsImportCsvUploadPreview`]."]
+    #[doc = ""]
+    #[doc = " - `upload_id`: Upload id"]
     pub fn get_externalcontacts_import_csv_upload_preview(&self, upload_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportCsvUploadPreview {
         GetExternalcontactsImportCsvUploadPreview::new(self.executor.clone(), upload_id.into())
     }
+    #[doc = " Get job based on id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/jobs/{jobId}` (getExternalcontactsImportJob): see [`GetExternalcontactsImportJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job id"]
     pub fn get_externalcontacts_import_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportJob {
         GetExternalcontactsImportJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " List jobs for organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/jobs` (getExternalcontactsImportJobs): see [`GetExternalcontactsImportJobs`]."]
     pub fn get_externalcontacts_import_jobs(&self) -> GetExternalcontactsImportJobs {
         GetExternalcontactsImportJobs::new(self.executor.clone())
     }
+    #[doc = " Get setting based on id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/settings/{settingsId}` (getExternalcontactsImportSetting): see [`GetExternalcontactsImportSetting`]."]
+    #[doc = ""]
+    #[doc = " - `settings_id`: Settings id"]
     pub fn get_externalcontacts_import_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportSetting {
         GetExternalcontactsImportSetting::new(self.executor.clone(), settings_id.into())
     }
+    #[doc = " List settings for organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/settings` (getExternalcontactsImportSettings): see [`GetExternalcontactsImportSettings`]."]
     pub fn get_externalcontacts_import_settings(&self) -> GetExternalcontactsImportSettings {
         GetExternalcontactsImportSettings::new(self.executor.clone())
     }
+    #[doc = " Get notes export for exportId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/notes/exports/{exportId}` (getExternalcontactsNotesExport): see [`GetExternalcontactsNotesExport`]."]
+    #[doc = ""]
+    #[doc = " - `export_id`: Export id"]
     pub fn get_externalcontacts_notes_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsNotesExport {
         GetExternalcontactsNotesExport::new(self.executor.clone(), export_id.into())
     }
+    #[doc = " List note exports for organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/notes/exports` (getExternalcontactsNotesExports): see [`GetExternalcontactsNotesExports`]."]
     pub fn get_externalcontacts_notes_exports(&self) -> GetExternalcontactsNotesExports {
         GetExternalcontactsNotesExports::new(self.executor.clone())
     }
+    #[doc = " Fetch an external organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}` (getExternalcontactsOrganization): see [`GetExternalcontactsOrganization`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
     pub fn get_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganization {
         GetExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into())
     }
+    #[doc = " Search for external contacts in an external organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/contacts` (getExternalcontactsOrganizationContacts): see [`GetExternalcontactsOrganizationContacts`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
     pub fn get_externalcontacts_organization_contacts(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationContacts {
         GetExternalcontactsOrganizationContacts::new(self.executor.clone(), external_organization_id.into())
     }
+    #[doc = " List the identifiers for an external organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers` (getExternalcontactsOrganizationIdentifiers): see [`GetExternalcontactsOrganizationIdentifiers`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
     pub fn get_externalcontacts_organization_identifiers(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationIdentifiers {
         GetExternalcontactsOrganizationIdentifiers::new(self.executor.clone(), external_organization_id.into())
     }
+    #[doc = " Fetch a note for an external organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}` (getExternalcontactsOrganizationNote): see [`GetExternalcontactsOrganizationNote`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization Id"]
+    #[doc = " - `note_id`: Note Id"]
     pub fn get_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationNote {
         GetExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into())
     }
+    #[doc = " List notes for an external organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes` (getExternalcontactsOrganizationNotes): see [`GetExternalcontactsOrganizationNotes`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization Id"]
     pub fn get_externalcontacts_organization_notes(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationNotes {
         GetExternalcontactsOrganizationNotes::new(self.executor.clone(), external_organization_id.into())
     }
+    #[doc = " Fetch a relationship for an external organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/relationships` (getExternalcontactsOrganizationRelationships): see [`GetExternalcontactsOrganizationRelationships`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
     pub fn get_externalcontacts_organization_relationships(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationRelationships {
         GetExternalcontactsOrganizationRelationships::new(self.executor.clone(), external_organization_id.into())
     }
+    #[doc = " Search for external organizations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations` (getExternalcontactsOrganizations): see [`GetExternalcontactsOrganizations`]."]
     pub fn get_externalcontacts_organizations(&self) -> GetExternalcontactsOrganizations {
         GetExternalcontactsOrganizations::new(self.executor.clone())
     }
+    #[doc = " Get organizations export for exportId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/exports/{exportId}` (getExternalcontactsOrganizationsExport): see [`GetExternalcontactsOrganizationsExport`]."]
+    #[doc = ""]
+    #[doc = " - `export_id`: Export id"]
     pub fn get_externalcontacts_organizations_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsExport {
         GetExternalcontactsOrganizationsExport::new(self.executor.clone(), export_id.into())
     }
+    #[doc = " List organization exports for organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/exports` (getExternalcontactsOrganizationsExports): see [`GetExternalcontactsOrganizationsExports`]."]
     pub fn get_externalcontacts_organizations_exports(&self) -> GetExternalcontactsOrganizationsExports {
         GetExternalcontactsOrganizationsExports::new(self.executor.clone())
     }
+    #[doc = " Get a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}` (getExternalcontactsOrganizationsSchema): see [`GetExternalcontactsOrganizationsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_externalcontacts_organizations_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchema {
         GetExternalcontactsOrganizationsSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a specific version of a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}/versions/{versionId}` (getExternalcontactsOrganizationsSchemaVersion): see [`GetExternalcontactsOrganizationsSchemaVersion`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `version_id`: Schema version"]
     pub fn get_externalcontacts_organizations_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchemaVersion {
         GetExternalcontactsOrganizationsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
+    #[doc = " Get all versions of an external organization's schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}/versions` (getExternalcontactsOrganizationsSchemaVersions): see [`GetExternalcontactsOrganizationsSchemaVersions`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_externalcontacts_organizations_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchemaVersions {
         GetExternalcontactsOrganizationsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of schemas."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas` (getExternalcontactsOrganizationsSchemas): see [`GetExternalcontactsOrganizationsSchemas`]."]
     pub fn get_externalcontacts_organizations_schemas(&self) -> GetExternalcontactsOrganizationsSchemas {
         GetExternalcontactsOrganizationsSchemas::new(self.executor.clone())
     }
+    #[doc = " Get a specific named core type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes/{coreTypeName}` (getExternalcontactsOrganizationsSchemasCoretype): see [`GetExternalcontactsOrganizationsSchemasCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `core_type_name`: Name of the core type"]
     pub fn get_externalcontacts_organizations_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchemasCoretype {
         GetExternalcontactsOrganizationsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
+    #[doc = " Get the core types from which all schemas are built."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes` (getExternalcontactsOrganizationsSchemasCoretypes): see [`GetExternalcontactsOrganizationsSchemasCoretypes`]."]
     pub fn get_externalcontacts_organizations_schemas_coretypes(&self) -> GetExternalcontactsOrganizationsSchemasCoretypes {
         GetExternalcontactsOrganizationsSchemasCoretypes::new(self.executor.clone())
     }
+    #[doc = " Get quantitative limits on schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/limits` (getExternalcontactsOrganizationsSchemasLimits): see [`GetExternalcontactsOrganizationsSchemasLimits`]."]
     pub fn get_externalcontacts_organizations_schemas_limits(&self) -> GetExternalcontactsOrganizationsSchemasLimits {
         GetExternalcontactsOrganizationsSchemasLimits::new(self.executor.clone())
     }
+    #[doc = " Fetch a relationship"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/relationships/{relationshipId}` (getExternalcontactsRelationship): see [`GetExternalcontactsRelationship`]."]
+    #[doc = ""]
+    #[doc = " - `relationship_id`: Relationship Id"]
     pub fn get_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsRelationship {
         GetExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into())
     }
+    #[doc = " Get relationships export for exportId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/relationships/exports/{exportId}` (getExternalcontactsRelationshipsExport): see [`GetExternalcontactsRelationshipsExport`]."]
+    #[doc = ""]
+    #[doc = " - `export_id`: Export id"]
     pub fn get_externalcontacts_relationships_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsRelationshipsExport {
         GetExternalcontactsRelationshipsExport::new(self.executor.clone(), export_id.into())
     }
+    #[doc = " List relationship exports for organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/relationships/exports` (getExternalcontactsRelationshipsExports): see [`GetExternalcontactsRelationshipsExports`]."]
     pub fn get_externalcontacts_relationships_exports(&self) -> GetExternalcontactsRelationshipsExports {
         GetExternalcontactsRelationshipsExports::new(self.executor.clone())
     }
+    #[doc = " Look up contacts based on an attribute. Maximum of 25 values returned."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/reversewhitepageslookup` (getExternalcontactsReversewhitepageslookup): see [`GetExternalcontactsReversewhitepageslookup`]."]
     pub fn get_externalcontacts_reversewhitepageslookup(&self) -> GetExternalcontactsReversewhitepageslookup {
         GetExternalcontactsReversewhitepageslookup::new(self.executor.clone())
     }
+    #[doc = " Scan for external contacts using paging"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/contacts` (getExternalcontactsScanContacts): see [`GetExternalcontactsScanContacts`]."]
     pub fn get_externalcontacts_scan_contacts(&self) -> GetExternalcontactsScanContacts {
         GetExternalcontactsScanContacts::new(self.executor.clone())
     }
+    #[doc = " Scan for external contacts using paging"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/contacts/divisionviews/all` (getExternalcontactsScanContactsDivisionviewsAll): see [`GetExternalcontactsScanContactsDivisionviewsAll`]."]
     pub fn get_externalcontacts_scan_contacts_divisionviews_all(&self) -> GetExternalcontactsScanContactsDivisionviewsAll {
         GetExternalcontactsScanContactsDivisionviewsAll::new(self.executor.clone())
     }
+    #[doc = " Scan for notes using paging"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/notes` (getExternalcontactsScanNotes): see [`GetExternalcontactsScanNotes`]."]
     pub fn get_externalcontacts_scan_notes(&self) -> GetExternalcontactsScanNotes {
         GetExternalcontactsScanNotes::new(self.executor.clone())
     }
+    #[doc = " Scan for notes using paging"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/notes/divisionviews/all` (getExternalcontactsScanNotesDivisionviewsAll): see [`GetExternalcontactsScanNotesDivisionviewsAll`]."]
     pub fn get_externalcontacts_scan_notes_divisionviews_all(&self) -> GetExternalcontactsScanNotesDivisionviewsAll {
         GetExternalcontactsScanNotesDivisionviewsAll::new(self.executor.clone())
     }
+    #[doc = " Scan for external organizations using paging"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/organizations` (getExternalcontactsScanOrganizations): see [`GetExternalcontactsScanOrganizations`]."]
     pub fn get_externalcontacts_scan_organizations(&self) -> GetExternalcontactsScanOrganizations {
         GetExternalcontactsScanOrganizations::new(self.executor.clone())
     }
+    #[doc = " Scan for external organizations using paging"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/organizations/divisionviews/all` (getExternalcontactsScanOrganizationsDivisionviewsAll): see [`GetExternalcontactsScanOrganizationsDivisionviewsAll`]."]
     pub fn get_externalcontacts_scan_organizations_divisionviews_all(&self) -> GetExternalcontactsScanOrganizationsDivisionviewsAll {
         GetExternalcontactsScanOrganizationsDivisionviewsAll::new(self.executor.clone())
     }
+    #[doc = " Scan for relationships"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/relationships` (getExternalcontactsScanRelationships): see [`GetExternalcontactsScanRelationships`]."]
     pub fn get_externalcontacts_scan_relationships(&self) -> GetExternalcontactsScanRelationships {
         GetExternalcontactsScanRelationships::new(self.executor.clone())
     }
+    #[doc = " Scan for relationships"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/relationships/divisionviews/all` (getExternalcontactsScanRelationshipsDivisionviewsAll): see [`GetExternalcontactsScanRelationshipsDivisionviewsAll`]."]
     pub fn get_externalcontacts_scan_relationships_divisionviews_all(&self) -> GetExternalcontactsScanRelationshipsDivisionviewsAll {
         GetExternalcontactsScanRelationshipsDivisionviewsAll::new(self.executor.clone())
     }
+    #[doc = " Update specific fields of an external contact"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}` (patchExternalcontactsContact): see [`PatchExternalcontactsContact`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
+    #[doc = " - `body`: Contact fields to update"]
     pub fn patch_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsContact {
         PatchExternalcontactsContact::new(self.executor.clone(), contact_id.into(), body)
     }
+    #[doc = " Claim or release identifiers for a contact"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}/identifiers` (patchExternalcontactsContactIdentifiers): see [`PatchExternalcontactsContactIdentifiers`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
+    #[doc = " - `body`: ClaimRequest"]
     pub fn patch_externalcontacts_contact_identifiers(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IdentifierClaimRequest) -> PatchExternalcontactsContactIdentifiers {
         PatchExternalcontactsContactIdentifiers::new(self.executor.clone(), contact_id.into(), body)
     }
+    #[doc = " Update a Contact Note"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}` (patchExternalcontactsContactNote): see [`PatchExternalcontactsContactNote`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact Id"]
+    #[doc = " - `note_id`: Note Id"]
+    #[doc = " - `body`: Note field to update"]
     pub fn patch_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsContactNote {
         PatchExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into(), body)
     }
+    #[doc = " Update specific fields of an external organization"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}` (patchExternalcontactsOrganization): see [`PatchExternalcontactsOrganization`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
+    #[doc = " - `body`: External Organization fields to update"]
     pub fn patch_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsOrganization {
         PatchExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into(), body)
     }
+    #[doc = " Claim or release identifiers for an external organization"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers` (patchExternalcontactsOrganizationIdentifiers): see [`PatchExternalcontactsOrganizationIdentifiers`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
+    #[doc = " - `body`: ClaimRequest"]
     pub fn patch_externalcontacts_organization_identifiers(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalOrganizationIdentifierClaimRequest) -> PatchExternalcontactsOrganizationIdentifiers {
         PatchExternalcontactsOrganizationIdentifiers::new(self.executor.clone(), external_organization_id.into(), body)
     }
+    #[doc = " Update an External Organization Note"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}` (patchExternalcontactsOrganizationNote): see [`PatchExternalcontactsOrganizationNote`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization Id"]
+    #[doc = " - `note_id`: Note Id"]
+    #[doc = " - `body`: Note field to update"]
     pub fn patch_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsOrganizationNote {
         PatchExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into(), body)
     }
+    #[doc = " Update specific fields of a relationship"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/externalcontacts/relationships/{relationshipId}` (patchExternalcontactsRelationship): see [`PatchExternalcontactsRelationship`]."]
+    #[doc = ""]
+    #[doc = " - `relationship_id`: Relationship Id"]
+    #[doc = " - `body`: Relationship fields to update"]
     pub fn patch_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsRelationship {
         PatchExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into(), body)
     }
+    #[doc = " Bulk fetch contacts"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts` (postExternalcontactsBulkContacts): see [`PostExternalcontactsBulkContacts`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contact ids"]
     pub fn post_externalcontacts_bulk_contacts(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContacts {
         PostExternalcontactsBulkContacts::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk add contacts"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/add` (postExternalcontactsBulkContactsAdd): see [`PostExternalcontactsBulkContactsAdd`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contacts"]
     pub fn post_externalcontacts_bulk_contacts_add(&self, body: ::models::BulkContactsRequest) -> PostExternalcontactsBulkContactsAdd {
         PostExternalcontactsBulkContactsAdd::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk fetch contacts across divisions"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/divisionviews` (postExternalcontactsBulkContactsDivisionviews): see [`PostExternalcontactsBulkContactsDivisionviews`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contact ids"]
     pub fn post_externalcontacts_bulk_contacts_divisionviews(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContactsDivisionviews {
         PostExternalcontactsBulkContactsDivisionviews::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk Enrich Contacts - Run up to 10 Enrich operations per request"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/enrich` (postExternalcontactsBulkContactsEnrich): see [`PostExternalcontactsBulkContactsEnrich`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contact Enrich Requests"]
     pub fn post_externalcontacts_bulk_contacts_enrich(&self, body: ::models::BulkContactsEnrichRequest) -> PostExternalcontactsBulkContactsEnrich {
         PostExternalcontactsBulkContactsEnrich::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk remove contacts"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/remove` (postExternalcontactsBulkContactsRemove): see [`PostExternalcontactsBulkContactsRemove`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contact ids"]
     pub fn post_externalcontacts_bulk_contacts_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContactsRemove {
         PostExternalcontactsBulkContactsRemove::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk fetch unresolved ancestor contacts"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/unresolved` (postExternalcontactsBulkContactsUnresolved): see [`PostExternalcontactsBulkContactsUnresolved`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contact ids"]
     pub fn post_externalcontacts_bulk_contacts_unresolved(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContactsUnresolved {
         PostExternalcontactsBulkContactsUnresolved::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk update contacts"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/update` (postExternalcontactsBulkContactsUpdate): see [`PostExternalcontactsBulkContactsUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contacts"]
     pub fn post_externalcontacts_bulk_contacts_update(&self, body: ::models::BulkContactsRequest) -> PostExternalcontactsBulkContactsUpdate {
         PostExternalcontactsBulkContactsUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk fetch notes"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes` (postExternalcontactsBulkNotes): see [`PostExternalcontactsBulkNotes`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Note ids"]
     pub fn post_externalcontacts_bulk_notes(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkNotes {
         PostExternalcontactsBulkNotes::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk add notes"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes/add` (postExternalcontactsBulkNotesAdd): see [`PostExternalcontactsBulkNotesAdd`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Notes"]
     pub fn post_externalcontacts_bulk_notes_add(&self, body: ::models::BulkNotesRequest) -> PostExternalcontactsBulkNotesAdd {
         PostExternalcontactsBulkNotesAdd::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk remove notes"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes/remove` (postExternalcontactsBulkNotesRemove): see [`PostExternalcontactsBulkNotesRemove`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Note ids"]
     pub fn post_externalcontacts_bulk_notes_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkNotesRemove {
         PostExternalcontactsBulkNotesRemove::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk update notes"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes/update` (postExternalcontactsBulkNotesUpdate): see [`PostExternalcontactsBulkNotesUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Notes"]
     pub fn post_externalcontacts_bulk_notes_update(&self, body: ::models::BulkNotesRequest) -> PostExternalcontactsBulkNotesUpdate {
         PostExternalcontactsBulkNotesUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk fetch organizations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations` (postExternalcontactsBulkOrganizations): see [`PostExternalcontactsBulkOrganizations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organizations ids"]
     pub fn post_externalcontacts_bulk_organizations(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkOrganizations {
         PostExternalcontactsBulkOrganizations::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk add organizations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/add` (postExternalcontactsBulkOrganizationsAdd): see [`PostExternalcontactsBulkOrganizationsAdd`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organizations"]
     pub fn post_externalcontacts_bulk_organizations_add(&self, body: ::models::BulkOrganizationsRequest) -> PostExternalcontactsBulkOrganizationsAdd {
         PostExternalcontactsBulkOrganizationsAdd::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk fetch organizations across divisions"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/divisionviews` (postExternalcontactsBulkOrganizationsDivisionviews): see [`PostExternalcontactsBulkOrganizationsDivisionviews`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organizations ids"]
     pub fn post_externalcontacts_bulk_organizations_divisionviews(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkOrganizationsDivisionviews {
         PostExternalcontactsBulkOrganizationsDivisionviews::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk enrich external organizations - Run up to 10 Enrich operations per request"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/enrich` (postExternalcontactsBulkOrganizationsEnrich): see [`PostExternalcontactsBulkOrganizationsEnrich`]."]
+    #[doc = ""]
+    #[doc = " - `body`: External Organization Enrich Requests"]
     pub fn post_externalcontacts_bulk_organizations_enrich(&self, body: ::models::BulkOrganizationsEnrichRequest) -> PostExternalcontactsBulkOrganizationsEnrich {
         PostExternalcontactsBulkOrganizationsEnrich::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk remove organizations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/remove` (postExternalcontactsBulkOrganizationsRemove): see [`PostExternalcontactsBulkOrganizationsRemove`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organization ids"]
     pub fn post_externalcontacts_bulk_organizations_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkOrganizationsRemove {
         PostExternalcontactsBulkOrganizationsRemove::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk update organizations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/update` (postExternalcontactsBulkOrganizationsUpdate): see [`PostExternalcontactsBulkOrganizationsUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organizations"]
     pub fn post_externalcontacts_bulk_organizations_update(&self, body: ::models::BulkOrganizationsRequest) -> PostExternalcontactsBulkOrganizationsUpdate {
         PostExternalcontactsBulkOrganizationsUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk fetch relationships"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships` (postExternalcontactsBulkRelationships): see [`PostExternalcontactsBulkRelationships`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Relationships ids"]
     pub fn post_externalcontacts_bulk_relationships(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkRelationships {
         PostExternalcontactsBulkRelationships::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk add relationships"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/add` (postExternalcontactsBulkRelationshipsAdd): see [`PostExternalcontactsBulkRelationshipsAdd`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Relationships"]
     pub fn post_externalcontacts_bulk_relationships_add(&self, body: ::models::BulkRelationshipsRequest) -> PostExternalcontactsBulkRelationshipsAdd {
         PostExternalcontactsBulkRelationshipsAdd::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk remove relationships"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/remove` (postExternalcontactsBulkRelationshipsRemove): see [`PostExternalcontactsBulkRelationshipsRemove`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Relationships ids"]
     pub fn post_externalcontacts_bulk_relationships_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkRelationshipsRemove {
         PostExternalcontactsBulkRelationshipsRemove::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk update relationships"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/update` (postExternalcontactsBulkRelationshipsUpdate): see [`PostExternalcontactsBulkRelationshipsUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Relationships"]
     pub fn post_externalcontacts_bulk_relationships_update(&self, body: ::models::BulkRelationshipsRequest) -> PostExternalcontactsBulkRelationshipsUpdate {
         PostExternalcontactsBulkRelationshipsUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Assign/Unassign up to 10 segments to/from an external contact or, if a segment is already assigned, update the expiry date of the segment assignment. Any unprocessed segment assignments are returned in the body for the client to retry, in the event of a partial success."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (postExternalcontactsContactJourneySegments): see [`PostExternalcontactsContactJourneySegments`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn post_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> PostExternalcontactsContactJourneySegments {
         PostExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Create a note for an external contact"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/notes` (postExternalcontactsContactNotes): see [`PostExternalcontactsContactNotes`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact Id"]
+    #[doc = " - `body`: ExternalContact"]
     pub fn post_externalcontacts_contact_notes(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PostExternalcontactsContactNotes {
         PostExternalcontactsContactNotes::new(self.executor.clone(), contact_id.into(), body)
     }
+    #[doc = " Promote an observed contact (ephemeral or identified) to a curated contact"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/promotion` (postExternalcontactsContactPromotion): see [`PostExternalcontactsContactPromotion`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn post_externalcontacts_contact_promotion(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> PostExternalcontactsContactPromotion {
         PostExternalcontactsContactPromotion::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Create an external contact"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts` (postExternalcontactsContacts): see [`PostExternalcontactsContacts`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ExternalContact"]
     pub fn post_externalcontacts_contacts(&self, body: ::models::ExternalContact) -> PostExternalcontactsContacts {
         PostExternalcontactsContacts::new(self.executor.clone(), body)
     }
+    #[doc = " Modify or create an External Contact, with powerful behaviors for finding and combining data with pre-existing Contacts."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/enrich` (postExternalcontactsContactsEnrich): see [`PostExternalcontactsContactsEnrich`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ContactEnrichRequest"]
     pub fn post_externalcontacts_contacts_enrich(&self, body: ::models::ContactEnrichRequest) -> PostExternalcontactsContactsEnrich {
         PostExternalcontactsContactsEnrich::new(self.executor.clone(), body)
     }
+    #[doc = " Create bulk export"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/exports` (postExternalcontactsContactsExports): see [`PostExternalcontactsContactsExports`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Export"]
     pub fn post_externalcontacts_contacts_exports(&self, body: ::models::ContactsExport) -> PostExternalcontactsContactsExports {
         PostExternalcontactsContactsExports::new(self.executor.clone(), body)
     }
+    #[doc = " Merge up to 25 contacts into a new contact record"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/merge` (postExternalcontactsContactsMerge): see [`PostExternalcontactsContactsMerge`]."]
+    #[doc = ""]
+    #[doc = " - `body`: MergeRequest"]
     pub fn post_externalcontacts_contacts_merge(&self, body: ::models::MergeContactsRequest) -> PostExternalcontactsContactsMerge {
         PostExternalcontactsContactsMerge::new(self.executor.clone(), body)
     }
+    #[doc = " Create a schema"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/schemas` (postExternalcontactsContactsSchemas): see [`PostExternalcontactsContactsSchemas`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Schema"]
     pub fn post_externalcontacts_contacts_schemas(&self, body: ::models::DataSchema) -> PostExternalcontactsContactsSchemas {
         PostExternalcontactsContactsSchemas::new(self.executor.clone(), body)
     }
+    #[doc = " Search for external contacts"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/search` (postExternalcontactsContactsSearch): see [`PostExternalcontactsContactsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request"]
     pub fn post_externalcontacts_contacts_search(&self, body: ::models::ContactSearchRequest) -> PostExternalcontactsContactsSearch {
         PostExternalcontactsContactsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Create an External Source"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/externalsources` (postExternalcontactsExternalsources): see [`PostExternalcontactsExternalsources`]."]
+    #[doc = ""]
+    #[doc = " - `body`: External Source"]
     pub fn post_externalcontacts_externalsources(&self, body: ::models::ExternalSource) -> PostExternalcontactsExternalsources {
         PostExternalcontactsExternalsources::new(self.executor.clone(), body)
     }
+    #[doc = " Fetch a contact using an identifier type and value."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/identifierlookup` (postExternalcontactsIdentifierlookup): see [`PostExternalcontactsIdentifierlookup`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_externalcontacts_identifierlookup(&self, body: ::models::ContactIdentifier) -> PostExternalcontactsIdentifierlookup {
         PostExternalcontactsIdentifierlookup::new(self.executor.clone(), body)
     }
+    #[doc = " Fetch a contact using an identifier type and value."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/identifierlookup/contacts` (postExternalcontactsIdentifierlookupContacts): see [`PostExternalcontactsIdentifierlookupContacts`]."]
     pub fn post_externalcontacts_identifierlookup_contacts(&self, body: ::models::ContactIdentifier) -> PostExternalcontactsIdentifierlookupContacts {
         PostExternalcontactsIdentifierlookupContacts::new(self.executor.clone(), body)
     }
+    #[doc = " Fetch an external organization using an identifier type and value."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/identifierlookup/organizations` (postExternalcontactsIdentifierlookupOrganizations): see [`PostExternalcontactsIdentifierlookupOrganizations`]."]
     pub fn post_externalcontacts_identifierlookup_organizations(&self, body: ::models::ExternalOrganizationIdentifier) -> PostExternalcontactsIdentifierlookupOrganizations {
         PostExternalcontactsIdentifierlookupOrganizations::new(self.executor.clone(), body)
     }
+    #[doc = " Create CSV import job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/import/csv/jobs` (postExternalcontactsImportCsvJobs): see [`PostExternalcontactsImportCsvJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ImportRequest"]
     pub fn post_externalcontacts_import_csv_jobs(&self, body: ::models::CsvJobRequest) -> PostExternalcontactsImportCsvJobs {
         PostExternalcontactsImportCsvJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create settings for CSV import"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/import/csv/settings` (postExternalcontactsImportCsvSettings): see [`PostExternalcontactsImportCsvSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Settings"]
     pub fn post_externalcontacts_import_csv_settings(&self, body: ::models::CsvSettings) -> PostExternalcontactsImportCsvSettings {
         PostExternalcontactsImportCsvSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Get url for CSV upload"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/import/csv/uploads` (postExternalcontactsImportCsvUploads): see [`PostExternalcontactsImportCsvUploads`]."]
+    #[doc = ""]
+    #[doc = " - `body`: UploadRequest"]
     pub fn post_externalcontacts_import_csv_uploads(&self, body: ::models::CsvUploadRequest) -> PostExternalcontactsImportCsvUploads {
         PostExternalcontactsImportCsvUploads::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/import/jobs` (postExternalcontactsImportJobs): see [`PostExternalcontactsImportJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Job"]
     pub fn post_externalcontacts_import_jobs(&self, body: ::models::ContactImportJobRequest) -> PostExternalcontactsImportJobs {
         PostExternalcontactsImportJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new settings"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/import/settings` (postExternalcontactsImportSettings): see [`PostExternalcontactsImportSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Setting"]
     pub fn post_externalcontacts_import_settings(&self, body: ::models::ContactImportSettings) -> PostExternalcontactsImportSettings {
         PostExternalcontactsImportSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Merge two contacts into a new contact record"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/merge/contacts` (postExternalcontactsMergeContacts): see [`PostExternalcontactsMergeContacts`]."]
+    #[doc = ""]
+    #[doc = " - `body`: MergeRequest"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_externalcontacts_merge_contacts(&self, body: ::models::MergeRequest) -> PostExternalcontactsMergeContacts {
         PostExternalcontactsMergeContacts::new(self.executor.clone(), body)
     }
+    #[doc = " Create notes export"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/notes/exports` (postExternalcontactsNotesExports): see [`PostExternalcontactsNotesExports`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Export"]
     pub fn post_externalcontacts_notes_exports(&self, body: ::models::NotesExport) -> PostExternalcontactsNotesExports {
         PostExternalcontactsNotesExports::new(self.executor.clone(), body)
     }
+    #[doc = " Create a note for an external organization"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes` (postExternalcontactsOrganizationNotes): see [`PostExternalcontactsOrganizationNotes`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization Id"]
+    #[doc = " - `body`: ExternalContact"]
     pub fn post_externalcontacts_organization_notes(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PostExternalcontactsOrganizationNotes {
         PostExternalcontactsOrganizationNotes::new(self.executor.clone(), external_organization_id.into(), body)
     }
+    #[doc = " Create an external organization"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/organizations` (postExternalcontactsOrganizations): see [`PostExternalcontactsOrganizations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ExternalOrganization"]
     pub fn post_externalcontacts_organizations(&self, body: ::models::ExternalOrganization) -> PostExternalcontactsOrganizations {
         PostExternalcontactsOrganizations::new(self.executor.clone(), body)
     }
+    #[doc = " Modify or create an External Org, with powerful behaviors for finding and combining data with pre-existing External Orgs."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/organizations/enrich` (postExternalcontactsOrganizationsEnrich): see [`PostExternalcontactsOrganizationsEnrich`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ExternalOrgEnrichRequest"]
     pub fn post_externalcontacts_organizations_enrich(&self, body: ::models::ExternalOrganizationEnrichRequest) -> PostExternalcontactsOrganizationsEnrich {
         PostExternalcontactsOrganizationsEnrich::new(self.executor.clone(), body)
     }
+    #[doc = " Create organizations export"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/organizations/exports` (postExternalcontactsOrganizationsExports): see [`PostExternalcontactsOrganizationsExports`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Export"]
     pub fn post_externalcontacts_organizations_exports(&self, body: ::models::OrganizationsExport) -> PostExternalcontactsOrganizationsExports {
         PostExternalcontactsOrganizationsExports::new(self.executor.clone(), body)
     }
+    #[doc = " Create a schema"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/organizations/schemas` (postExternalcontactsOrganizationsSchemas): see [`PostExternalcontactsOrganizationsSchemas`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Schema"]
     pub fn post_externalcontacts_organizations_schemas(&self, body: ::models::DataSchema) -> PostExternalcontactsOrganizationsSchemas {
         PostExternalcontactsOrganizationsSchemas::new(self.executor.clone(), body)
     }
+    #[doc = " Create a relationship"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/relationships` (postExternalcontactsRelationships): see [`PostExternalcontactsRelationships`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Relationship"]
     pub fn post_externalcontacts_relationships(&self, body: ::models::Relationship) -> PostExternalcontactsRelationships {
         PostExternalcontactsRelationships::new(self.executor.clone(), body)
     }
+    #[doc = " Create relationships export"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/relationships/exports` (postExternalcontactsRelationshipsExports): see [`PostExternalcontactsRelationshipsExports`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Export"]
     pub fn post_externalcontacts_relationships_exports(&self, body: ::models::RelationshipsExport) -> PostExternalcontactsRelationshipsExports {
         PostExternalcontactsRelationshipsExports::new(self.executor.clone(), body)
     }
+    #[doc = " Update an external contact"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/contacts/{contactId}` (putExternalcontactsContact): see [`PutExternalcontactsContact`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
+    #[doc = " - `body`: ExternalContact"]
     pub fn put_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContact) -> PutExternalcontactsContact {
         PutExternalcontactsContact::new(self.executor.clone(), contact_id.into(), body)
     }
+    #[doc = " Update a note for an external contact"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}` (putExternalcontactsContactNote): see [`PutExternalcontactsContactNote`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact Id"]
+    #[doc = " - `note_id`: Note Id"]
+    #[doc = " - `body`: Note"]
     pub fn put_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PutExternalcontactsContactNote {
         PutExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into(), body)
     }
+    #[doc = " Update a schema"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/contacts/schemas/{schemaId}` (putExternalcontactsContactsSchema): see [`PutExternalcontactsContactsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `body`: Data Schema"]
     pub fn put_externalcontacts_contacts_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutExternalcontactsContactsSchema {
         PutExternalcontactsContactsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
+    #[doc = " Associate/disassociate an external contact with a conversation"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/conversations/{conversationId}` (putExternalcontactsConversation): see [`PutExternalcontactsConversation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `body`: ConversationAssociation"]
     pub fn put_externalcontacts_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationAssociation) -> PutExternalcontactsConversation {
         PutExternalcontactsConversation::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update an External Source"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/externalsources/{externalSourceId}` (putExternalcontactsExternalsource): see [`PutExternalcontactsExternalsource`]."]
+    #[doc = ""]
+    #[doc = " - `external_source_id`: External Source ID"]
+    #[doc = " - `body`: External Source"]
     pub fn put_externalcontacts_externalsource(&self, external_source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalSource) -> PutExternalcontactsExternalsource {
         PutExternalcontactsExternalsource::new(self.executor.clone(), external_source_id.into(), body)
     }
+    #[doc = " Merge a single cluster found by a scan"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}/merge` (putExternalcontactsGraphsClusterscanClusterMerge): see [`PutExternalcontactsGraphsClusterscanClusterMerge`]."]
+    #[doc = ""]
+    #[doc = " - `scan_id`: Cluster scan ID"]
+    #[doc = " - `cluster_id`: Cluster ID"]
     pub fn put_externalcontacts_graphs_clusterscan_cluster_merge(&self, scan_id: impl ::std::convert::Into<::std::string::String>, cluster_id: impl ::std::convert::Into<::std::string::String>) -> PutExternalcontactsGraphsClusterscanClusterMerge {
         PutExternalcontactsGraphsClusterscanClusterMerge::new(self.executor.clone(), scan_id.into(), cluster_id.into())
     }
+    #[doc = " Updates the org-wide settings for ExternalContact graph operations"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/graphs/settings` (putExternalcontactsGraphsSettings): see [`PutExternalcontactsGraphsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: OrgConfiguration"]
     pub fn put_externalcontacts_graphs_settings(&self, body: ::models::GraphSettings) -> PutExternalcontactsGraphsSettings {
         PutExternalcontactsGraphsSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Update settings for CSV import"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/import/csv/settings/{settingsId}` (putExternalcontactsImportCsvSetting): see [`PutExternalcontactsImportCsvSetting`]."]
+    #[doc = ""]
+    #[doc = " - `settings_id`: Settings id"]
+    #[doc = " - `body`: Settings"]
     pub fn put_externalcontacts_import_csv_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CsvSettings) -> PutExternalcontactsImportCsvSetting {
         PutExternalcontactsImportCsvSetting::new(self.executor.clone(), settings_id.into(), body)
     }
+    #[doc = " Update Job's workflow status"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/import/jobs/{jobId}` (putExternalcontactsImportJob): see [`PutExternalcontactsImportJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job id"]
+    #[doc = " - `body`: Status of the Job's workflow"]
     pub fn put_externalcontacts_import_job(&self, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactImportJobStatusUpdateRequest) -> PutExternalcontactsImportJob {
         PutExternalcontactsImportJob::new(self.executor.clone(), job_id.into(), body)
     }
+    #[doc = " Update settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/import/settings/{settingsId}` (putExternalcontactsImportSetting): see [`PutExternalcontactsImportSetting`]."]
+    #[doc = ""]
+    #[doc = " - `settings_id`: Settings id"]
+    #[doc = " - `body`: Setting"]
     pub fn put_externalcontacts_import_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactImportSettings) -> PutExternalcontactsImportSetting {
         PutExternalcontactsImportSetting::new(self.executor.clone(), settings_id.into(), body)
     }
+    #[doc = " Update an external organization"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}` (putExternalcontactsOrganization): see [`PutExternalcontactsOrganization`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
+    #[doc = " - `body`: ExternalOrganization"]
     pub fn put_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalOrganization) -> PutExternalcontactsOrganization {
         PutExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into(), body)
     }
+    #[doc = " Update a note for an external organization"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}` (putExternalcontactsOrganizationNote): see [`PutExternalcontactsOrganizationNote`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization Id"]
+    #[doc = " - `note_id`: Note Id"]
+    #[doc = " - `body`: Note"]
     pub fn put_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PutExternalcontactsOrganizationNote {
         PutExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into(), body)
     }
+    #[doc = " Links a Trustor with an External Organization"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor/{trustorId}` (putExternalcontactsOrganizationTrustorTrustorId): see [`PutExternalcontactsOrganizationTrustorTrustorId`]."]
+    #[doc = ""]
+    #[doc = " - `external_organization_id`: External Organization ID"]
+    #[doc = " - `trustor_id`: Trustor ID"]
     pub fn put_externalcontacts_organization_trustor_trustor_id(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, trustor_id: impl ::std::convert::Into<::std::string::String>) -> PutExternalcontactsOrganizationTrustorTrustorId {
         PutExternalcontactsOrganizationTrustorTrustorId::new(self.executor.clone(), external_organization_id.into(), trustor_id.into())
     }
+    #[doc = " Update a schema"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/organizations/schemas/{schemaId}` (putExternalcontactsOrganizationsSchema): see [`PutExternalcontactsOrganizationsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `body`: Data Schema"]
     pub fn put_externalcontacts_organizations_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutExternalcontactsOrganizationsSchema {
         PutExternalcontactsOrganizationsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
+    #[doc = " Update a relationship"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/relationships/{relationshipId}` (putExternalcontactsRelationship): see [`PutExternalcontactsRelationship`]."]
+    #[doc = ""]
+    #[doc = " - `relationship_id`: Relationship Id"]
+    #[doc = " - `body`: Relationship"]
     pub fn put_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Relationship) -> PutExternalcontactsRelationship {
         PutExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into(), body)
     }
 }
 static META_DELETE_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an external contact"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/contacts/{contactId}`: the `deleteExternalcontactsContact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-contacts--contactId->."]
@@ -667,6 +1219,8 @@ impl DeleteExternalcontactsContact {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a note for an external contact"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `deleteExternalcontactsContactNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
@@ -736,6 +1290,8 @@ impl DeleteExternalcontactsContactNote {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_CONTACTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsContactsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/contacts/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schema"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/contacts/schemas/{schemaId}`: the `deleteExternalcontactsContactsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-contacts-schemas--schemaId->."]
@@ -803,6 +1359,8 @@ impl DeleteExternalcontactsContactsSchema {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_EXTERNALSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsExternalsource", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/externalsources/{externalSourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an External Source. WARNING: Any records that reference this External Source will not be automatically cleaned up. Those records will still be editable, but their External IDs may not be fully viewable."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/externalsources/{externalSourceId}`: the `deleteExternalcontactsExternalsource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-externalsources--externalSourceId->."]
@@ -870,6 +1428,8 @@ impl DeleteExternalcontactsExternalsource {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_IMPORT_CSV_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsImportCsvSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/import/csv/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete settings for CSV import"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/import/csv/settings/{settingsId}`: the `deleteExternalcontactsImportCsvSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-import-csv-settings--settingsId->."]
@@ -937,6 +1497,8 @@ impl DeleteExternalcontactsImportCsvSetting {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_IMPORT_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsImportSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/import/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Settings"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/import/settings/{settingsId}`: the `deleteExternalcontactsImportSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-import-settings--settingsId->."]
@@ -1004,6 +1566,8 @@ impl DeleteExternalcontactsImportSetting {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an external organization"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `deleteExternalcontactsOrganization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-organizations--externalOrganizationId->."]
@@ -1071,6 +1635,8 @@ impl DeleteExternalcontactsOrganization {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a note for an external organization"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `deleteExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
@@ -1140,6 +1706,8 @@ impl DeleteExternalcontactsOrganizationNote {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_ORGANIZATION_TRUSTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsOrganizationTrustor", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor", true, ::std::option::Option::None, false, false, true);
+#[doc = " Unlink the Trustor for this External Organization"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor`: the `deleteExternalcontactsOrganizationTrustor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-organizations--externalOrganizationId--trustor>."]
@@ -1207,6 +1775,8 @@ impl DeleteExternalcontactsOrganizationTrustor {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/relationships/{relationshipId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a relationship"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/relationships/{relationshipId}`: the `deleteExternalcontactsRelationship` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-relationships--relationshipId->."]
@@ -1274,6 +1844,8 @@ impl DeleteExternalcontactsRelationship {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch an external contact"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}`: the `getExternalcontactsContact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId->."]
@@ -1324,6 +1896,8 @@ impl GetExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1350,6 +1924,8 @@ impl GetExternalcontactsContact {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/identifiers", true, ::std::option::Option::None, false, false, true);
+#[doc = " List the identifiers for a contact"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/identifiers`: the `getExternalcontactsContactIdentifiers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--identifiers>."]
@@ -1417,6 +1993,8 @@ impl GetExternalcontactsContactIdentifiers {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve segment assignments by external contact ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `getExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
@@ -1468,11 +2046,15 @@ impl GetExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, include_merged: ::std::option::Option::None, limit: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether to return segment assignments from all external contacts in the merge-set of the given one."]
+    #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Number of entities to return. Default of 25, maximum of 500."]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
@@ -1502,6 +2084,8 @@ impl GetExternalcontactsContactJourneySegments {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySessions", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/sessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve all sessions for a given external contact."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions`: the `getExternalcontactsContactJourneySessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-sessions>."]
@@ -1556,16 +2140,22 @@ impl GetExternalcontactsContactJourneySessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, include_merged: ::std::option::Option::None }
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Indicates whether to return sessions from all external contacts in the merge-set of the given one."]
+    #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
@@ -1610,6 +2200,8 @@ impl GetExternalcontactsContactJourneySessions {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a note for an external contact"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `getExternalcontactsContactNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
@@ -1661,6 +2253,8 @@ impl GetExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1688,6 +2282,8 @@ impl GetExternalcontactsContactNote {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/notes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List notes for an external contact"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/notes`: the `getExternalcontactsContactNotes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--notes>."]
@@ -1743,21 +2339,29 @@ impl GetExternalcontactsContactNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size (limited to fetching first 1,000 records; pageSize \\<= 100; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The Note field to sort by. Any of: \\[createDate\\]. Direction: \\[asc, desc\\]. e.g. \"createDate:asc\", \"createDate:desc\""]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which fields, if any, to expand. mergeset will include notes attached to ancestor contacts which have been merged into this one."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1805,6 +2409,8 @@ impl GetExternalcontactsContactNotes {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_UNRESOLVED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactUnresolved", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/unresolved", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch an unresolved external contact"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/unresolved`: the `getExternalcontactsContactUnresolved` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--unresolved>."]
@@ -1855,6 +2461,8 @@ impl GetExternalcontactsContactUnresolved {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1881,6 +2489,8 @@ impl GetExternalcontactsContactUnresolved {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Search for external contacts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts`: the `getExternalcontactsContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts>."]
@@ -1937,31 +2547,43 @@ impl GetExternalcontactsContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
+    #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " User supplied search keywords (no special syntax is currently supported)"]
+    #[doc = ""]
     #[doc = " Query parameter `q`: string."]
     pub fn q(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The External Contact field to sort by. Any of: \\[firstName, lastName, middleName, title\\]. Direction: \\[asc, desc\\]. e.g. \"firstName:asc\", \"title:desc\""]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " which divisions to search, up to 50"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2014,6 +2636,8 @@ impl GetExternalcontactsContacts {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get export for exportId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/exports/{exportId}`: the `getExternalcontactsContactsExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-exports--exportId->."]
@@ -2081,6 +2705,8 @@ impl GetExternalcontactsContactsExport {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List contact exports for organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/exports`: the `getExternalcontactsContactsExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-exports>."]
@@ -2134,16 +2760,22 @@ impl GetExternalcontactsContactsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Division IDs of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2187,6 +2819,8 @@ impl GetExternalcontactsContactsExports {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}`: the `getExternalcontactsContactsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas--schemaId->."]
@@ -2254,6 +2888,8 @@ impl GetExternalcontactsContactsSchema {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemaVersion", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific version of a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}/versions/{versionId}`: the `getExternalcontactsContactsSchemaVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas--schemaId--versions--versionId->."]
@@ -2323,6 +2959,8 @@ impl GetExternalcontactsContactsSchemaVersion {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemaVersions", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all versions of an external contact's schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}/versions`: the `getExternalcontactsContactsSchemaVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas--schemaId--versions>."]
@@ -2390,6 +3028,8 @@ impl GetExternalcontactsContactsSchemaVersions {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of schemas."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas`: the `getExternalcontactsContactsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas>."]
@@ -2455,6 +3095,8 @@ impl GetExternalcontactsContactsSchemas {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemasCoretype", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific named core type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes/{coreTypeName}`: the `getExternalcontactsContactsSchemasCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas-coretypes--coreTypeName->."]
@@ -2522,6 +3164,8 @@ impl GetExternalcontactsContactsSchemasCoretype {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemasCoretypes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the core types from which all schemas are built."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes`: the `getExternalcontactsContactsSchemasCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas-coretypes>."]
@@ -2587,6 +3231,8 @@ impl GetExternalcontactsContactsSchemasCoretypes {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactsSchemasLimits", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/schemas/limits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get quantitative limits on schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/limits`: the `getExternalcontactsContactsSchemasLimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts-schemas-limits>."]
@@ -2652,6 +3298,8 @@ impl GetExternalcontactsContactsSchemasLimits {
     }
 }
 static META_GET_EXTERNALCONTACTS_EXTERNALSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsExternalsource", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/externalsources/{externalSourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch an External Source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/externalsources/{externalSourceId}`: the `getExternalcontactsExternalsource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-externalsources--externalSourceId->."]
@@ -2719,6 +3367,8 @@ impl GetExternalcontactsExternalsource {
     }
 }
 static META_GET_EXTERNALCONTACTS_EXTERNALSOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsExternalsources", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/externalsources", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Fetch a list of External Sources"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/externalsources`: the `getExternalcontactsExternalsources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-externalsources>."]
@@ -2773,21 +3423,29 @@ impl GetExternalcontactsExternalsources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), cursor: ::std::option::Option::None, limit: ::std::option::Option::None, name: ::std::option::Option::None, active: ::std::option::Option::None }
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The number of ExternalSources per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by external source name. Filtering is prefix filtering and not an exact match"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by active status of external source"]
+    #[doc = ""]
     #[doc = " Query parameter `active`: boolean."]
     pub fn active(mut self, value: bool) -> Self {
         self.active = ::std::option::Option::Some(value);
@@ -2834,6 +3492,8 @@ impl GetExternalcontactsExternalsources {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscan", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Returns a single cluster scan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}`: the `getExternalcontactsGraphsClusterscan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId->."]
@@ -2886,6 +3546,8 @@ impl GetExternalcontactsGraphsClusterscan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2912,6 +3574,8 @@ impl GetExternalcontactsGraphsClusterscan {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscanCluster", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Returns a single cluster found by a scan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}`: the `getExternalcontactsGraphsClusterscanCluster` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId--clusters--clusterId->."]
@@ -2983,6 +3647,8 @@ impl GetExternalcontactsGraphsClusterscanCluster {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscanClusters", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
+#[doc = " Returns a list of clusters found by a scan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters`: the `getExternalcontactsGraphsClusterscanClusters` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId--clusters>."]
@@ -3040,21 +3706,29 @@ impl GetExternalcontactsGraphsClusterscanClusters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_ids: ::std::option::Option::None, merge_info_status: ::std::option::Option::None }
     }
+    #[doc = " Max number of records to return (must be between 1 and 100)"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Cursor to continue scanning"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which divisions to filter results to, up to 50 (defaults to all divisions use has access to)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " which merge statuses to filter results to"]
+    #[doc = ""]
     #[doc = " Query parameter `mergeInfo.status`: string."]
     pub fn merge_info_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.merge_info_status = ::std::option::Option::Some(value.into());
@@ -3102,6 +3776,8 @@ impl GetExternalcontactsGraphsClusterscanClusters {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_STATISTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscanStatistics", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/statistics", true, ::std::option::Option::None, false, true, true);
+#[doc = " Returns the statistics about a single cluster scan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/statistics`: the `getExternalcontactsGraphsClusterscanStatistics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans--scanId--statistics>."]
@@ -3171,6 +3847,8 @@ impl GetExternalcontactsGraphsClusterscanStatistics {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscans", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, true, true);
+#[doc = " Returns a list of cluster scans"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans`: the `getExternalcontactsGraphsClusterscans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans>."]
@@ -3226,16 +3904,22 @@ impl GetExternalcontactsGraphsClusterscans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Max number of records to return (must be between 1 and 100)"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Cursor to continue scanning"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3279,6 +3963,8 @@ impl GetExternalcontactsGraphsClusterscans {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS_LATEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscansLatest", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/latest", true, ::std::option::Option::None, false, true, true);
+#[doc = " Returns the latest cluster scan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest`: the `getExternalcontactsGraphsClusterscansLatest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans-latest>."]
@@ -3330,6 +4016,8 @@ impl GetExternalcontactsGraphsClusterscansLatest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3355,6 +4043,8 @@ impl GetExternalcontactsGraphsClusterscansLatest {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS_LATEST_STATISTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsClusterscansLatestStatistics", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/clusterscans/latest/statistics", true, ::std::option::Option::None, false, true, true);
+#[doc = " Returns the statistics about the latest cluster scan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest/statistics`: the `getExternalcontactsGraphsClusterscansLatestStatistics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-clusterscans-latest-statistics>."]
@@ -3422,6 +4112,8 @@ impl GetExternalcontactsGraphsClusterscansLatestStatistics {
     }
 }
 static META_GET_EXTERNALCONTACTS_GRAPHS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsGraphsSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/graphs/settings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Returns the org-wide settings for ExternalContact graph operations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/graphs/settings`: the `getExternalcontactsGraphsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-graphs-settings>."]
@@ -3489,6 +4181,8 @@ impl GetExternalcontactsGraphsSettings {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get settings for CSV import"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/csv/settings/{settingsId}`: the `getExternalcontactsImportCsvSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-settings--settingsId->."]
@@ -3556,6 +4250,8 @@ impl GetExternalcontactsImportCsvSetting {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve all settings for organization filtered by externalSettingsId if provided"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/csv/settings`: the `getExternalcontactsImportCsvSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-settings>."]
@@ -3609,16 +4305,22 @@ impl GetExternalcontactsImportCsvSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, external_settings_id: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " External Settings Id to filter the list."]
+    #[doc = ""]
     #[doc = " Query parameter `externalSettingsId`: string."]
     pub fn external_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_settings_id = ::std::option::Option::Some(value.into());
@@ -3662,6 +4364,8 @@ impl GetExternalcontactsImportCsvSettings {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvUploadDetails", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/uploads/{uploadId}/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details for CSV upload"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/details`: the `getExternalcontactsImportCsvUploadDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-uploads--uploadId--details>."]
@@ -3729,6 +4433,8 @@ impl GetExternalcontactsImportCsvUploadDetails {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportCsvUploadPreview", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/csv/uploads/{uploadId}/preview", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get preview for CSV upload"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/preview`: the `getExternalcontactsImportCsvUploadPreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-csv-uploads--uploadId--preview>."]
@@ -3796,6 +4502,8 @@ impl GetExternalcontactsImportCsvUploadPreview {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportJob", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get job based on id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/jobs/{jobId}`: the `getExternalcontactsImportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-jobs--jobId->."]
@@ -3846,6 +4554,8 @@ impl GetExternalcontactsImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3872,6 +4582,8 @@ impl GetExternalcontactsImportJob {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportJobs", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List jobs for organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/jobs`: the `getExternalcontactsImportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-jobs>."]
@@ -3927,26 +4639,36 @@ impl GetExternalcontactsImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, job_status: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Direction of sorting."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search term to filter by jobStatus"]
+    #[doc = ""]
     #[doc = " Query parameter `jobStatus`: string."]
     pub fn job_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.job_status = ::std::option::Option::Some(value.into());
@@ -3996,6 +4718,8 @@ impl GetExternalcontactsImportJobs {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get setting based on id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/settings/{settingsId}`: the `getExternalcontactsImportSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-settings--settingsId->."]
@@ -4063,6 +4787,8 @@ impl GetExternalcontactsImportSetting {
     }
 }
 static META_GET_EXTERNALCONTACTS_IMPORT_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsImportSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/import/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List settings for organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/import/settings`: the `getExternalcontactsImportSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-import-settings>."]
@@ -4117,21 +4843,29 @@ impl GetExternalcontactsImportSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Direction of sorting."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search term to filter by settings name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -4178,6 +4912,8 @@ impl GetExternalcontactsImportSettings {
     }
 }
 static META_GET_EXTERNALCONTACTS_NOTES_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsNotesExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/notes/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get notes export for exportId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/notes/exports/{exportId}`: the `getExternalcontactsNotesExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-notes-exports--exportId->."]
@@ -4245,6 +4981,8 @@ impl GetExternalcontactsNotesExport {
     }
 }
 static META_GET_EXTERNALCONTACTS_NOTES_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsNotesExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/notes/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List note exports for organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/notes/exports`: the `getExternalcontactsNotesExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-notes-exports>."]
@@ -4298,16 +5036,22 @@ impl GetExternalcontactsNotesExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Division IDs of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -4351,6 +5095,8 @@ impl GetExternalcontactsNotesExports {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch an external organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `getExternalcontactsOrganization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId->."]
@@ -4402,11 +5148,15 @@ impl GetExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " (true or false) whether or not to include trustor information embedded in the externalOrganization"]
+    #[doc = ""]
     #[doc = " Query parameter `includeTrustors`: boolean."]
     pub fn include_trustors(mut self, value: bool) -> Self {
         self.include_trustors = ::std::option::Option::Some(value);
@@ -4436,6 +5186,8 @@ impl GetExternalcontactsOrganization {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/contacts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Search for external contacts in an external organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/contacts`: the `getExternalcontactsOrganizationContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--contacts>."]
@@ -4492,26 +5244,36 @@ impl GetExternalcontactsOrganizationContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " User supplied search keywords (no special syntax is currently supported)"]
+    #[doc = ""]
     #[doc = " Query parameter `q`: string."]
     pub fn q(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The External Contact field to sort by. Any of: \\[firstName, lastName, middleName, title\\]. Direction: \\[asc, desc\\]. e.g. \"firstName:asc\", \"title:desc\""]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4562,6 +5324,8 @@ impl GetExternalcontactsOrganizationContacts {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers", true, ::std::option::Option::None, false, false, true);
+#[doc = " List the identifiers for an external organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers`: the `getExternalcontactsOrganizationIdentifiers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--identifiers>."]
@@ -4629,6 +5393,8 @@ impl GetExternalcontactsOrganizationIdentifiers {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a note for an external organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `getExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
@@ -4680,6 +5446,8 @@ impl GetExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4707,6 +5475,8 @@ impl GetExternalcontactsOrganizationNote {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List notes for an external organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes`: the `getExternalcontactsOrganizationNotes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--notes>."]
@@ -4762,21 +5532,29 @@ impl GetExternalcontactsOrganizationNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The Note field to sort by. Any of: \\[createDate\\]. Direction: \\[asc, desc\\]. e.g. \"createDate:asc\", \"createDate:desc\""]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4824,6 +5602,8 @@ impl GetExternalcontactsOrganizationNotes {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATION_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/relationships", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Fetch a relationship for an external organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/relationships`: the `getExternalcontactsOrganizationRelationships` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations--externalOrganizationId--relationships>."]
@@ -4879,21 +5659,29 @@ impl GetExternalcontactsOrganizationRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The Relationship field to sort by. Any of: \\[createDate, relationship\\]. Direction: \\[asc, desc\\]. e.g. \"createDate:asc\", \"relationship:desc\""]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -4941,6 +5729,8 @@ impl GetExternalcontactsOrganizationRelationships {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Search for external organizations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations`: the `getExternalcontactsOrganizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations>."]
@@ -4999,41 +5789,57 @@ impl GetExternalcontactsOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, trustor_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
+    #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Search query"]
+    #[doc = ""]
     #[doc = " Query parameter `q`: string."]
     pub fn q(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search for external organizations by trustorIds (limit 25). If supplied, the 'q' parameters is ignored. Items are returned in the order requested"]
+    #[doc = ""]
     #[doc = " Query parameter `trustorId`: array of string (multi)."]
     pub fn trustor_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.trustor_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The Organization field to sort by. Any of: \\[companyType, industry, name\\]. Direction: \\[asc, desc\\]. e.g. \"companyType:asc\", \"industry:desc\""]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " (true or false) whether or not to include trustor information embedded in the externalOrganization"]
+    #[doc = ""]
     #[doc = " Query parameter `includeTrustors`: boolean."]
     pub fn include_trustors(mut self, value: bool) -> Self {
         self.include_trustors = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " which divisions to search, up to 50"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5092,6 +5898,8 @@ impl GetExternalcontactsOrganizations {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get organizations export for exportId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/exports/{exportId}`: the `getExternalcontactsOrganizationsExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-exports--exportId->."]
@@ -5159,6 +5967,8 @@ impl GetExternalcontactsOrganizationsExport {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List organization exports for organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/exports`: the `getExternalcontactsOrganizationsExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-exports>."]
@@ -5212,16 +6022,22 @@ impl GetExternalcontactsOrganizationsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Division IDs of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -5265,6 +6081,8 @@ impl GetExternalcontactsOrganizationsExports {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}`: the `getExternalcontactsOrganizationsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas--schemaId->."]
@@ -5332,6 +6150,8 @@ impl GetExternalcontactsOrganizationsSchema {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemaVersion", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific version of a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}/versions/{versionId}`: the `getExternalcontactsOrganizationsSchemaVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas--schemaId--versions--versionId->."]
@@ -5401,6 +6221,8 @@ impl GetExternalcontactsOrganizationsSchemaVersion {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemaVersions", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all versions of an external organization's schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}/versions`: the `getExternalcontactsOrganizationsSchemaVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas--schemaId--versions>."]
@@ -5468,6 +6290,8 @@ impl GetExternalcontactsOrganizationsSchemaVersions {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of schemas."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas`: the `getExternalcontactsOrganizationsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas>."]
@@ -5533,6 +6357,8 @@ impl GetExternalcontactsOrganizationsSchemas {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemasCoretype", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific named core type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes/{coreTypeName}`: the `getExternalcontactsOrganizationsSchemasCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas-coretypes--coreTypeName->."]
@@ -5600,6 +6426,8 @@ impl GetExternalcontactsOrganizationsSchemasCoretype {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemasCoretypes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the core types from which all schemas are built."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes`: the `getExternalcontactsOrganizationsSchemasCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas-coretypes>."]
@@ -5665,6 +6493,8 @@ impl GetExternalcontactsOrganizationsSchemasCoretypes {
     }
 }
 static META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsOrganizationsSchemasLimits", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/organizations/schemas/limits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get quantitative limits on schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/limits`: the `getExternalcontactsOrganizationsSchemasLimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-organizations-schemas-limits>."]
@@ -5730,6 +6560,8 @@ impl GetExternalcontactsOrganizationsSchemasLimits {
     }
 }
 static META_GET_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/relationships/{relationshipId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a relationship"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/relationships/{relationshipId}`: the `getExternalcontactsRelationship` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-relationships--relationshipId->."]
@@ -5780,6 +6612,8 @@ impl GetExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5806,6 +6640,8 @@ impl GetExternalcontactsRelationship {
     }
 }
 static META_GET_EXTERNALCONTACTS_RELATIONSHIPS_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsRelationshipsExport", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/relationships/exports/{exportId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get relationships export for exportId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/relationships/exports/{exportId}`: the `getExternalcontactsRelationshipsExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-relationships-exports--exportId->."]
@@ -5873,6 +6709,8 @@ impl GetExternalcontactsRelationshipsExport {
     }
 }
 static META_GET_EXTERNALCONTACTS_RELATIONSHIPS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsRelationshipsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/relationships/exports", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List relationship exports for organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/relationships/exports`: the `getExternalcontactsRelationshipsExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-relationships-exports>."]
@@ -5926,16 +6764,22 @@ impl GetExternalcontactsRelationshipsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Division IDs of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -5979,6 +6823,8 @@ impl GetExternalcontactsRelationshipsExports {
     }
 }
 static META_GET_EXTERNALCONTACTS_REVERSEWHITEPAGESLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsReversewhitepageslookup", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/reversewhitepageslookup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Look up contacts based on an attribute. Maximum of 25 values returned."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/reversewhitepageslookup`: the `getExternalcontactsReversewhitepageslookup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-reversewhitepageslookup>."]
@@ -6030,16 +6876,22 @@ impl GetExternalcontactsReversewhitepageslookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), lookup_val: ::std::option::Option::None, expand: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " User supplied value to lookup contacts (supports email addresses, e164 phone numbers, Twitter screen names)"]
+    #[doc = ""]
     #[doc = " Query parameter `lookupVal`: string, required (the call fails with a build error without it)."]
     pub fn lookup_val(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lookup_val = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " which field, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies which division to lookup contacts in, for the given lookup value"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -6072,6 +6924,8 @@ impl GetExternalcontactsReversewhitepageslookup {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/contacts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for external contacts using paging"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/contacts`: the `getExternalcontactsScanContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-contacts>."]
@@ -6125,16 +6979,22 @@ impl GetExternalcontactsScanContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " The number of contacts per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The division to scan over"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -6178,6 +7038,8 @@ impl GetExternalcontactsScanContacts {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_CONTACTS_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanContactsDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/contacts/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for external contacts using paging"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/contacts/divisionviews/all`: the `getExternalcontactsScanContactsDivisionviewsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-contacts-divisionviews-all>."]
@@ -6230,11 +7092,15 @@ impl GetExternalcontactsScanContactsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
+    #[doc = " The number of contacts per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -6275,6 +7141,8 @@ impl GetExternalcontactsScanContactsDivisionviewsAll {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/notes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for notes using paging"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/notes`: the `getExternalcontactsScanNotes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-notes>."]
@@ -6328,16 +7196,22 @@ impl GetExternalcontactsScanNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " The number of notes per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The division to scan over"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -6381,6 +7255,8 @@ impl GetExternalcontactsScanNotes {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_NOTES_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanNotesDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/notes/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for notes using paging"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/notes/divisionviews/all`: the `getExternalcontactsScanNotesDivisionviewsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-notes-divisionviews-all>."]
@@ -6433,11 +7309,15 @@ impl GetExternalcontactsScanNotesDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
+    #[doc = " The number of notes per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -6478,6 +7358,8 @@ impl GetExternalcontactsScanNotesDivisionviewsAll {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/organizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for external organizations using paging"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/organizations`: the `getExternalcontactsScanOrganizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-organizations>."]
@@ -6531,16 +7413,22 @@ impl GetExternalcontactsScanOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " The number of organizations per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The division to scan over"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -6584,6 +7472,8 @@ impl GetExternalcontactsScanOrganizations {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_ORGANIZATIONS_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanOrganizationsDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/organizations/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for external organizations using paging"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/organizations/divisionviews/all`: the `getExternalcontactsScanOrganizationsDivisionviewsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-organizations-divisionviews-all>."]
@@ -6636,11 +7526,15 @@ impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
+    #[doc = " The number of organizations per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -6681,6 +7575,8 @@ impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/relationships", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for relationships"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/relationships`: the `getExternalcontactsScanRelationships` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-relationships>."]
@@ -6734,16 +7630,22 @@ impl GetExternalcontactsScanRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " The number of relationships per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The division to scan over"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -6787,6 +7689,8 @@ impl GetExternalcontactsScanRelationships {
     }
 }
 static META_GET_EXTERNALCONTACTS_SCAN_RELATIONSHIPS_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsScanRelationshipsDivisionviewsAll", &["External Contacts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/scan/relationships/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Scan for relationships"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/scan/relationships/divisionviews/all`: the `getExternalcontactsScanRelationshipsDivisionviewsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-scan-relationships-divisionviews-all>."]
@@ -6839,11 +7743,15 @@ impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
+    #[doc = " The number of relationships per page; must be between 10 and 200, default is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -6884,6 +7792,8 @@ impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
     }
 }
 static META_PATCH_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/contacts/{contactId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update specific fields of an external contact"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}`: the `patchExternalcontactsContact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-contacts--contactId->."]
@@ -6953,6 +7863,8 @@ impl PatchExternalcontactsContact {
     }
 }
 static META_PATCH_EXTERNALCONTACTS_CONTACT_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsContactIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/contacts/{contactId}/identifiers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Claim or release identifiers for a contact"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}/identifiers`: the `patchExternalcontactsContactIdentifiers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-contacts--contactId--identifiers>."]
@@ -7022,6 +7934,8 @@ impl PatchExternalcontactsContactIdentifiers {
     }
 }
 static META_PATCH_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Contact Note"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `patchExternalcontactsContactNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
@@ -7093,6 +8007,8 @@ impl PatchExternalcontactsContactNote {
     }
 }
 static META_PATCH_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update specific fields of an external organization"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `patchExternalcontactsOrganization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-organizations--externalOrganizationId->."]
@@ -7162,6 +8078,8 @@ impl PatchExternalcontactsOrganization {
     }
 }
 static META_PATCH_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsOrganizationIdentifiers", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Claim or release identifiers for an external organization"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers`: the `patchExternalcontactsOrganizationIdentifiers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-organizations--externalOrganizationId--identifiers>."]
@@ -7231,6 +8149,8 @@ impl PatchExternalcontactsOrganizationIdentifiers {
     }
 }
 static META_PATCH_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an External Organization Note"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `patchExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
@@ -7302,6 +8222,8 @@ impl PatchExternalcontactsOrganizationNote {
     }
 }
 static META_PATCH_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/externalcontacts/relationships/{relationshipId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update specific fields of a relationship"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/externalcontacts/relationships/{relationshipId}`: the `patchExternalcontactsRelationship` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-externalcontacts-relationships--relationshipId->."]
@@ -7371,6 +8293,8 @@ impl PatchExternalcontactsRelationship {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk fetch contacts"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts`: the `postExternalcontactsBulkContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts>."]
@@ -7438,6 +8362,8 @@ impl PostExternalcontactsBulkContacts {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add contacts"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/add`: the `postExternalcontactsBulkContactsAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-add>."]
@@ -7505,6 +8431,8 @@ impl PostExternalcontactsBulkContactsAdd {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsDivisionviews", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/divisionviews", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk fetch contacts across divisions"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/divisionviews`: the `postExternalcontactsBulkContactsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-divisionviews>."]
@@ -7572,6 +8500,10 @@ impl PostExternalcontactsBulkContactsDivisionviews {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/enrich", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk Enrich Contacts - Run up to 10 Enrich operations per request"]
+#[doc = ""]
+#[doc = " See the API endpoint /externalcontacts/contacts/enrich for docs on individual Enrich operations."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/enrich`: the `postExternalcontactsBulkContactsEnrich` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-enrich>."]
@@ -7622,6 +8554,8 @@ impl PostExternalcontactsBulkContactsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
+    #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
+    #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
@@ -7648,6 +8582,8 @@ impl PostExternalcontactsBulkContactsEnrich {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove contacts"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/remove`: the `postExternalcontactsBulkContactsRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-remove>."]
@@ -7715,6 +8651,8 @@ impl PostExternalcontactsBulkContactsRemove {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_UNRESOLVED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsUnresolved", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/unresolved", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk fetch unresolved ancestor contacts"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/unresolved`: the `postExternalcontactsBulkContactsUnresolved` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-unresolved>."]
@@ -7782,6 +8720,8 @@ impl PostExternalcontactsBulkContactsUnresolved {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_CONTACTS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkContactsUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/contacts/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update contacts"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/update`: the `postExternalcontactsBulkContactsUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-contacts-update>."]
@@ -7849,6 +8789,8 @@ impl PostExternalcontactsBulkContactsUpdate {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk fetch notes"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes`: the `postExternalcontactsBulkNotes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes>."]
@@ -7916,6 +8858,8 @@ impl PostExternalcontactsBulkNotes {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_NOTES_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotesAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add notes"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes/add`: the `postExternalcontactsBulkNotesAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes-add>."]
@@ -7983,6 +8927,8 @@ impl PostExternalcontactsBulkNotesAdd {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_NOTES_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotesRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove notes"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes/remove`: the `postExternalcontactsBulkNotesRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes-remove>."]
@@ -8050,6 +8996,8 @@ impl PostExternalcontactsBulkNotesRemove {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_NOTES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkNotesUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/notes/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update notes"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/notes/update`: the `postExternalcontactsBulkNotesUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-notes-update>."]
@@ -8117,6 +9065,8 @@ impl PostExternalcontactsBulkNotesUpdate {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk fetch organizations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations`: the `postExternalcontactsBulkOrganizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations>."]
@@ -8184,6 +9134,8 @@ impl PostExternalcontactsBulkOrganizations {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add organizations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/add`: the `postExternalcontactsBulkOrganizationsAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-add>."]
@@ -8251,6 +9203,8 @@ impl PostExternalcontactsBulkOrganizationsAdd {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsDivisionviews", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/divisionviews", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk fetch organizations across divisions"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/divisionviews`: the `postExternalcontactsBulkOrganizationsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-divisionviews>."]
@@ -8318,6 +9272,10 @@ impl PostExternalcontactsBulkOrganizationsDivisionviews {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/enrich", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk enrich external organizations - Run up to 10 Enrich operations per request"]
+#[doc = ""]
+#[doc = " See the API endpoint /externalcontacts/organizations/enrich for docs on individual Enrich operations."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/enrich`: the `postExternalcontactsBulkOrganizationsEnrich` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-enrich>."]
@@ -8368,6 +9326,8 @@ impl PostExternalcontactsBulkOrganizationsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
+    #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
+    #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
@@ -8394,6 +9354,8 @@ impl PostExternalcontactsBulkOrganizationsEnrich {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove organizations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/remove`: the `postExternalcontactsBulkOrganizationsRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-remove>."]
@@ -8461,6 +9423,8 @@ impl PostExternalcontactsBulkOrganizationsRemove {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkOrganizationsUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/organizations/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update organizations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/update`: the `postExternalcontactsBulkOrganizationsUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-organizations-update>."]
@@ -8528,6 +9492,8 @@ impl PostExternalcontactsBulkOrganizationsUpdate {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk fetch relationships"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships`: the `postExternalcontactsBulkRelationships` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships>."]
@@ -8595,6 +9561,8 @@ impl PostExternalcontactsBulkRelationships {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationshipsAdd", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add relationships"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/add`: the `postExternalcontactsBulkRelationshipsAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships-add>."]
@@ -8662,6 +9630,8 @@ impl PostExternalcontactsBulkRelationshipsAdd {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationshipsRemove", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove relationships"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/remove`: the `postExternalcontactsBulkRelationshipsRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships-remove>."]
@@ -8729,6 +9699,8 @@ impl PostExternalcontactsBulkRelationshipsRemove {
     }
 }
 static META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsBulkRelationshipsUpdate", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/bulk/relationships/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update relationships"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/update`: the `postExternalcontactsBulkRelationshipsUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-bulk-relationships-update>."]
@@ -8796,6 +9768,8 @@ impl PostExternalcontactsBulkRelationshipsUpdate {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign/Unassign up to 10 segments to/from an external contact or, if a segment is already assigned, update the expiry date of the segment assignment. Any unprocessed segment assignments are returned in the body for the client to retry, in the event of a partial success."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `postExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
@@ -8872,6 +9846,8 @@ impl PostExternalcontactsContactJourneySegments {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACT_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/notes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a note for an external contact"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/notes`: the `postExternalcontactsContactNotes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--notes>."]
@@ -8941,6 +9917,8 @@ impl PostExternalcontactsContactNotes {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACT_PROMOTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactPromotion", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/promotion", false, ::std::option::Option::None, false, false, true);
+#[doc = " Promote an observed contact (ephemeral or identified) to a curated contact"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/promotion`: the `postExternalcontactsContactPromotion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--promotion>."]
@@ -9008,6 +9986,8 @@ impl PostExternalcontactsContactPromotion {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an external contact"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts`: the `postExternalcontactsContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts>."]
@@ -9075,6 +10055,10 @@ impl PostExternalcontactsContacts {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACTS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/enrich", false, ::std::option::Option::None, false, false, true);
+#[doc = " Modify or create an External Contact, with powerful behaviors for finding and combining data with pre-existing Contacts."]
+#[doc = ""]
+#[doc = " You may also submit multiple Enrich operations in one request via the Bulk Enrich API at /externalcontacts/bulk/contacts. A 201 response status indicates that a new Contact was created, whereas a 200 status indicates that a Contact was updated or a merge occurred."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/enrich`: the `postExternalcontactsContactsEnrich` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-enrich>."]
@@ -9125,6 +10109,8 @@ impl PostExternalcontactsContactsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
+    #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
+    #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
@@ -9151,6 +10137,8 @@ impl PostExternalcontactsContactsEnrich {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACTS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/exports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create bulk export"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/exports`: the `postExternalcontactsContactsExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-exports>."]
@@ -9218,6 +10206,10 @@ impl PostExternalcontactsContactsExports {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACTS_MERGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsMerge", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/merge", false, ::std::option::Option::None, false, false, true);
+#[doc = " Merge up to 25 contacts into a new contact record"]
+#[doc = ""]
+#[doc = " Merge operation may fail if the resulting mergeset exceeds our default limit of 52. The valueOverride field lets you override any of the Contact fields post-merge. If any Contact field is left null in `valueOverride`, it will be taken from the most recently-modified contact in the merge set. Exception for \\*phone/\\*email fields: Conflicting data will be moved to any other available phone/email fields in the merged contact."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/merge`: the `postExternalcontactsContactsMerge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-merge>."]
@@ -9285,6 +10277,8 @@ impl PostExternalcontactsContactsMerge {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/schemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a schema"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/schemas`: the `postExternalcontactsContactsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-schemas>."]
@@ -9352,6 +10346,8 @@ impl PostExternalcontactsContactsSchemas {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactsSearch", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Search for external contacts"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/search`: the `postExternalcontactsContactsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts-search>."]
@@ -9433,6 +10429,8 @@ impl PostExternalcontactsContactsSearch {
     }
 }
 static META_POST_EXTERNALCONTACTS_EXTERNALSOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsExternalsources", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/externalsources", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an External Source"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/externalsources`: the `postExternalcontactsExternalsources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-externalsources>."]
@@ -9500,6 +10498,10 @@ impl PostExternalcontactsExternalsources {
     }
 }
 static META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsIdentifierlookup", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/identifierlookup", false, ::std::option::Option::None, true, false, true);
+#[doc = " Fetch a contact using an identifier type and value."]
+#[doc = ""]
+#[doc = " NOTE: Deprecated. Please use /api/v2/externalcontacts/identifierlookup/contacts as an alternative endpoint instead. Phone number identifier values must be provided with the country code and a leading '+' symbol. Example: \"+1 704 298 4733\""]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/identifierlookup`: the `postExternalcontactsIdentifierlookup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-identifierlookup>."]
@@ -9553,6 +10555,8 @@ impl PostExternalcontactsIdentifierlookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " which field, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9579,6 +10583,10 @@ impl PostExternalcontactsIdentifierlookup {
     }
 }
 static META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsIdentifierlookupContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/identifierlookup/contacts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a contact using an identifier type and value."]
+#[doc = ""]
+#[doc = " Phone number identifier values must be provided with the country code and a leading '+' symbol. Example: \"+1 704 298 4733\""]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/identifierlookup/contacts`: the `postExternalcontactsIdentifierlookupContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-identifierlookup-contacts>."]
@@ -9629,6 +10637,8 @@ impl PostExternalcontactsIdentifierlookupContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " which field, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9655,6 +10665,10 @@ impl PostExternalcontactsIdentifierlookupContacts {
     }
 }
 static META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsIdentifierlookupOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/identifierlookup/organizations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch an external organization using an identifier type and value."]
+#[doc = ""]
+#[doc = " This endpoint will only accept ExternalId type identifiers."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/identifierlookup/organizations`: the `postExternalcontactsIdentifierlookupOrganizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-identifierlookup-organizations>."]
@@ -9705,6 +10719,8 @@ impl PostExternalcontactsIdentifierlookupOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " which field, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9731,6 +10747,8 @@ impl PostExternalcontactsIdentifierlookupOrganizations {
     }
 }
 static META_POST_EXTERNALCONTACTS_IMPORT_CSV_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportCsvJobs", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/csv/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create CSV import job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/import/csv/jobs`: the `postExternalcontactsImportCsvJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-csv-jobs>."]
@@ -9798,6 +10816,8 @@ impl PostExternalcontactsImportCsvJobs {
     }
 }
 static META_POST_EXTERNALCONTACTS_IMPORT_CSV_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportCsvSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/csv/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create settings for CSV import"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/import/csv/settings`: the `postExternalcontactsImportCsvSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-csv-settings>."]
@@ -9865,6 +10885,8 @@ impl PostExternalcontactsImportCsvSettings {
     }
 }
 static META_POST_EXTERNALCONTACTS_IMPORT_CSV_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportCsvUploads", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/csv/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get url for CSV upload"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/import/csv/uploads`: the `postExternalcontactsImportCsvUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-csv-uploads>."]
@@ -9932,6 +10954,8 @@ impl PostExternalcontactsImportCsvUploads {
     }
 }
 static META_POST_EXTERNALCONTACTS_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportJobs", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/import/jobs`: the `postExternalcontactsImportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-jobs>."]
@@ -9999,6 +11023,8 @@ impl PostExternalcontactsImportJobs {
     }
 }
 static META_POST_EXTERNALCONTACTS_IMPORT_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsImportSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/import/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new settings"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/import/settings`: the `postExternalcontactsImportSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-import-settings>."]
@@ -10066,6 +11092,10 @@ impl PostExternalcontactsImportSettings {
     }
 }
 static META_POST_EXTERNALCONTACTS_MERGE_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsMergeContacts", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/merge/contacts", false, ::std::option::Option::None, true, false, true);
+#[doc = " Merge two contacts into a new contact record"]
+#[doc = ""]
+#[doc = " Two curated contacts cannot be merged. Refer to the Contact Merging article on the Developer Center for details. Deprecated: This API has been superseded by a new merge API. You are encouraged to instead use /api/v2/externalcontacts/contacts/merge, which supports merging up to 25 Contacts of any type, and overriding specific fields in the resulting Contact."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/merge/contacts`: the `postExternalcontactsMergeContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-merge-contacts>."]
@@ -10136,6 +11166,8 @@ impl PostExternalcontactsMergeContacts {
     }
 }
 static META_POST_EXTERNALCONTACTS_NOTES_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsNotesExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/notes/exports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create notes export"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/notes/exports`: the `postExternalcontactsNotesExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-notes-exports>."]
@@ -10203,6 +11235,8 @@ impl PostExternalcontactsNotesExports {
     }
 }
 static META_POST_EXTERNALCONTACTS_ORGANIZATION_NOTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationNotes", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a note for an external organization"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes`: the `postExternalcontactsOrganizationNotes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations--externalOrganizationId--notes>."]
@@ -10272,6 +11306,8 @@ impl PostExternalcontactsOrganizationNotes {
     }
 }
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizations", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an external organization"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/organizations`: the `postExternalcontactsOrganizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations>."]
@@ -10339,6 +11375,10 @@ impl PostExternalcontactsOrganizations {
     }
 }
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS_ENRICH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationsEnrich", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/enrich", false, ::std::option::Option::None, false, false, true);
+#[doc = " Modify or create an External Org, with powerful behaviors for finding and combining data with pre-existing External Orgs."]
+#[doc = ""]
+#[doc = " You may also submit multiple Enrich operations in one request via the Bulk Enrich API at /externalcontacts/bulk/organizations. A 201 response status indicates that a new External Organization was created, whereas a 200 status indicates that an External Organization was updated"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/organizations/enrich`: the `postExternalcontactsOrganizationsEnrich` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations-enrich>."]
@@ -10389,6 +11429,8 @@ impl PostExternalcontactsOrganizationsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
+    #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
+    #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
@@ -10415,6 +11457,8 @@ impl PostExternalcontactsOrganizationsEnrich {
     }
 }
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/exports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create organizations export"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/organizations/exports`: the `postExternalcontactsOrganizationsExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations-exports>."]
@@ -10482,6 +11526,8 @@ impl PostExternalcontactsOrganizationsExports {
     }
 }
 static META_POST_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsOrganizationsSchemas", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/organizations/schemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a schema"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/organizations/schemas`: the `postExternalcontactsOrganizationsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-organizations-schemas>."]
@@ -10549,6 +11595,8 @@ impl PostExternalcontactsOrganizationsSchemas {
     }
 }
 static META_POST_EXTERNALCONTACTS_RELATIONSHIPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsRelationships", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/relationships", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a relationship"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/relationships`: the `postExternalcontactsRelationships` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-relationships>."]
@@ -10616,6 +11664,8 @@ impl PostExternalcontactsRelationships {
     }
 }
 static META_POST_EXTERNALCONTACTS_RELATIONSHIPS_EXPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsRelationshipsExports", &["External Contacts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/relationships/exports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create relationships export"]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/relationships/exports`: the `postExternalcontactsRelationshipsExports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-relationships-exports>."]
@@ -10683,6 +11733,8 @@ impl PostExternalcontactsRelationshipsExports {
     }
 }
 static META_PUT_EXTERNALCONTACTS_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsContact", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an external contact"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/contacts/{contactId}`: the `putExternalcontactsContact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-contacts--contactId->."]
@@ -10752,6 +11804,8 @@ impl PutExternalcontactsContact {
     }
 }
 static META_PUT_EXTERNALCONTACTS_CONTACT_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsContactNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a note for an external contact"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/contacts/{contactId}/notes/{noteId}`: the `putExternalcontactsContactNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-contacts--contactId--notes--noteId->."]
@@ -10823,6 +11877,8 @@ impl PutExternalcontactsContactNote {
     }
 }
 static META_PUT_EXTERNALCONTACTS_CONTACTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsContactsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/contacts/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schema"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/contacts/schemas/{schemaId}`: the `putExternalcontactsContactsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-contacts-schemas--schemaId->."]
@@ -10892,6 +11948,10 @@ impl PutExternalcontactsContactsSchema {
     }
 }
 static META_PUT_EXTERNALCONTACTS_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsConversation", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Associate/disassociate an external contact with a conversation"]
+#[doc = ""]
+#[doc = " To associate, supply a value for the externalContactId. To disassociate, do not include the property at all."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/conversations/{conversationId}`: the `putExternalcontactsConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-conversations--conversationId->."]
@@ -10961,6 +12021,8 @@ impl PutExternalcontactsConversation {
     }
 }
 static META_PUT_EXTERNALCONTACTS_EXTERNALSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsExternalsource", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/externalsources/{externalSourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an External Source"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/externalsources/{externalSourceId}`: the `putExternalcontactsExternalsource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-externalsources--externalSourceId->."]
@@ -11030,6 +12092,8 @@ impl PutExternalcontactsExternalsource {
     }
 }
 static META_PUT_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTER_MERGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsGraphsClusterscanClusterMerge", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}/merge", true, ::std::option::Option::None, false, true, true);
+#[doc = " Merge a single cluster found by a scan"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters/{clusterId}/merge`: the `putExternalcontactsGraphsClusterscanClusterMerge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-graphs-clusterscans--scanId--clusters--clusterId--merge>."]
@@ -11101,6 +12165,8 @@ impl PutExternalcontactsGraphsClusterscanClusterMerge {
     }
 }
 static META_PUT_EXTERNALCONTACTS_GRAPHS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsGraphsSettings", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/graphs/settings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Updates the org-wide settings for ExternalContact graph operations"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/graphs/settings`: the `putExternalcontactsGraphsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-graphs-settings>."]
@@ -11170,6 +12236,8 @@ impl PutExternalcontactsGraphsSettings {
     }
 }
 static META_PUT_EXTERNALCONTACTS_IMPORT_CSV_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsImportCsvSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/import/csv/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update settings for CSV import"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/import/csv/settings/{settingsId}`: the `putExternalcontactsImportCsvSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-import-csv-settings--settingsId->."]
@@ -11239,6 +12307,8 @@ impl PutExternalcontactsImportCsvSetting {
     }
 }
 static META_PUT_EXTERNALCONTACTS_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsImportJob", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/import/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Job's workflow status"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/import/jobs/{jobId}`: the `putExternalcontactsImportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-import-jobs--jobId->."]
@@ -11308,6 +12378,8 @@ impl PutExternalcontactsImportJob {
     }
 }
 static META_PUT_EXTERNALCONTACTS_IMPORT_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsImportSetting", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/import/settings/{settingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/import/settings/{settingsId}`: the `putExternalcontactsImportSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-import-settings--settingsId->."]
@@ -11377,6 +12449,8 @@ impl PutExternalcontactsImportSetting {
     }
 }
 static META_PUT_EXTERNALCONTACTS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganization", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/{externalOrganizationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an external organization"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}`: the `putExternalcontactsOrganization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations--externalOrganizationId->."]
@@ -11446,6 +12520,8 @@ impl PutExternalcontactsOrganization {
     }
 }
 static META_PUT_EXTERNALCONTACTS_ORGANIZATION_NOTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganizationNote", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a note for an external organization"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes/{noteId}`: the `putExternalcontactsOrganizationNote` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations--externalOrganizationId--notes--noteId->."]
@@ -11517,6 +12593,8 @@ impl PutExternalcontactsOrganizationNote {
     }
 }
 static META_PUT_EXTERNALCONTACTS_ORGANIZATION_TRUSTOR_TRUSTOR_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganizationTrustorTrustorId", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor/{trustorId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Links a Trustor with an External Organization"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor/{trustorId}`: the `putExternalcontactsOrganizationTrustorTrustorId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations--externalOrganizationId--trustor--trustorId->."]
@@ -11586,6 +12664,8 @@ impl PutExternalcontactsOrganizationTrustorTrustorId {
     }
 }
 static META_PUT_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsOrganizationsSchema", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/organizations/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schema"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/organizations/schemas/{schemaId}`: the `putExternalcontactsOrganizationsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-organizations-schemas--schemaId->."]
@@ -11655,6 +12735,8 @@ impl PutExternalcontactsOrganizationsSchema {
     }
 }
 static META_PUT_EXTERNALCONTACTS_RELATIONSHIP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsRelationship", &["External Contacts"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/relationships/{relationshipId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a relationship"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/relationships/{relationshipId}`: the `putExternalcontactsRelationship` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-relationships--relationshipId->."]

@@ -16,44 +16,75 @@ impl FaxApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a fax document."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/fax/documents/{documentId}` (deleteFaxDocument): see [`DeleteFaxDocument`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
     pub fn delete_fax_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFaxDocument {
         DeleteFaxDocument::new(self.executor.clone(), document_id.into())
     }
+    #[doc = " Get a document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fax/documents/{documentId}` (getFaxDocument): see [`GetFaxDocument`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
     pub fn get_fax_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetFaxDocument {
         GetFaxDocument::new(self.executor.clone(), document_id.into())
     }
+    #[doc = " Download a fax document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fax/documents/{documentId}/content` (getFaxDocumentContent): see [`GetFaxDocumentContent`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
     pub fn get_fax_document_content(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetFaxDocumentContent {
         GetFaxDocumentContent::new(self.executor.clone(), document_id.into())
     }
+    #[doc = " Get a list of fax documents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fax/documents` (getFaxDocuments): see [`GetFaxDocuments`]."]
     pub fn get_fax_documents(&self) -> GetFaxDocuments {
         GetFaxDocuments::new(self.executor.clone())
     }
+    #[doc = " Get fax status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fax/{faxId}/status` (getFaxFaxIdStatus): see [`GetFaxFaxIdStatus`]."]
+    #[doc = ""]
+    #[doc = " - `fax_id`: Fax ID of an outbound fax sent by the authenticated user only."]
     pub fn get_fax_fax_id_status(&self, fax_id: impl ::std::convert::Into<::std::string::String>) -> GetFaxFaxIdStatus {
         GetFaxFaxIdStatus::new(self.executor.clone(), fax_id.into())
     }
+    #[doc = " Get organization config for given organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fax/settings` (getFaxSettings): see [`GetFaxSettings`]."]
     pub fn get_fax_settings(&self) -> GetFaxSettings {
         GetFaxSettings::new(self.executor.clone())
     }
+    #[doc = " Get fax summary"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fax/summary` (getFaxSummary): see [`GetFaxSummary`]."]
     pub fn get_fax_summary(&self) -> GetFaxSummary {
         GetFaxSummary::new(self.executor.clone())
     }
+    #[doc = " Update a fax document."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/fax/documents/{documentId}` (putFaxDocument): see [`PutFaxDocument`]."]
+    #[doc = ""]
+    #[doc = " - `document_id`: Document ID"]
+    #[doc = " - `body`: Document"]
     pub fn put_fax_document(&self, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FaxDocument) -> PutFaxDocument {
         PutFaxDocument::new(self.executor.clone(), document_id.into(), body)
     }
+    #[doc = " Update/write organization config for given organization"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/fax/settings` (putFaxSettings): see [`PutFaxSettings`]."]
     pub fn put_fax_settings(&self) -> PutFaxSettings {
         PutFaxSettings::new(self.executor.clone())
     }
 }
 static META_DELETE_FAX_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteFaxDocument", &["Fax"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/fax/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a fax document."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/fax/documents/{documentId}`: the `deleteFaxDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-fax-documents--documentId->."]
@@ -121,6 +152,8 @@ impl DeleteFaxDocument {
     }
 }
 static META_GET_FAX_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxDocument", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a document."]
+#[doc = ""]
 #[doc = " `GET /api/v2/fax/documents/{documentId}`: the `getFaxDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-documents--documentId->."]
@@ -188,6 +221,8 @@ impl GetFaxDocument {
     }
 }
 static META_GET_FAX_DOCUMENT_CONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxDocumentContent", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/documents/{documentId}/content", true, ::std::option::Option::None, false, false, true);
+#[doc = " Download a fax document."]
+#[doc = ""]
 #[doc = " `GET /api/v2/fax/documents/{documentId}/content`: the `getFaxDocumentContent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-documents--documentId--content>."]
@@ -255,6 +290,8 @@ impl GetFaxDocumentContent {
     }
 }
 static META_GET_FAX_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxDocuments", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of fax documents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/fax/documents`: the `getFaxDocuments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-documents>."]
@@ -307,11 +344,15 @@ impl GetFaxDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -352,6 +393,10 @@ impl GetFaxDocuments {
     }
 }
 static META_GET_FAX_FAX_ID_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxFaxIdStatus", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/{faxId}/status", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get fax status"]
+#[doc = ""]
+#[doc = " Retrieves status for an outbound (sent) fax. Only the authenticated user who sent the fax can fetch its status; this operation does not expose inbound or other users' faxes. When the `result` field is present on the response body, it describes the terminal outcome of \\*\\*transmitting\\*\\* the fax to the remote endpoint (e.g. SUCCESS or FAILURE)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/fax/{faxId}/status`: the `getFaxFaxIdStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax--faxId--status>."]
@@ -419,6 +464,8 @@ impl GetFaxFaxIdStatus {
     }
 }
 static META_GET_FAX_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxSettings", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get organization config for given organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/fax/settings`: the `getFaxSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-settings>."]
@@ -484,6 +531,8 @@ impl GetFaxSettings {
     }
 }
 static META_GET_FAX_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFaxSummary", &["Fax"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fax/summary", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get fax summary"]
+#[doc = ""]
 #[doc = " `GET /api/v2/fax/summary`: the `getFaxSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fax-summary>."]
@@ -549,6 +598,8 @@ impl GetFaxSummary {
     }
 }
 static META_PUT_FAX_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFaxDocument", &["Fax"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/fax/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a fax document."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/fax/documents/{documentId}`: the `putFaxDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-fax-documents--documentId->."]
@@ -618,6 +669,8 @@ impl PutFaxDocument {
     }
 }
 static META_PUT_FAX_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putFaxSettings", &["Fax"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/fax/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/write organization config for given organization"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/fax/settings`: the `putFaxSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-fax-settings>."]

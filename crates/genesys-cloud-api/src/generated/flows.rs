@@ -16,36 +16,58 @@ impl FlowsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete/cancel an async request for flow aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/flows/aggregates/jobs/{jobId}` (deleteAnalyticsFlowsAggregatesJob): see [`DeleteAnalyticsFlowsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_flows_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsFlowsAggregatesJob {
         DeleteAnalyticsFlowsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for Flow aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}` (getAnalyticsFlowsAggregatesJob): see [`GetAnalyticsFlowsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_flows_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowsAggregatesJob {
         GetAnalyticsFlowsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}/results` (getAnalyticsFlowsAggregatesJobResults): see [`GetAnalyticsFlowsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_flows_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowsAggregatesJobResults {
         GetAnalyticsFlowsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Query for flow activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/activity/query` (postAnalyticsFlowsActivityQuery): see [`PostAnalyticsFlowsActivityQuery`]."]
     pub fn post_analytics_flows_activity_query(&self, body: ::models::FlowActivityQuery) -> PostAnalyticsFlowsActivityQuery {
         PostAnalyticsFlowsActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/aggregates/jobs` (postAnalyticsFlowsAggregatesJobs): see [`PostAnalyticsFlowsAggregatesJobs`]."]
     pub fn post_analytics_flows_aggregates_jobs(&self, body: ::models::FlowAsyncAggregationQuery) -> PostAnalyticsFlowsAggregatesJobs {
         PostAnalyticsFlowsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/aggregates/query` (postAnalyticsFlowsAggregatesQuery): see [`PostAnalyticsFlowsAggregatesQuery`]."]
     pub fn post_analytics_flows_aggregates_query(&self, body: ::models::FlowAggregationQuery) -> PostAnalyticsFlowsAggregatesQuery {
         PostAnalyticsFlowsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/observations/query` (postAnalyticsFlowsObservationsQuery): see [`PostAnalyticsFlowsObservationsQuery`]."]
     pub fn post_analytics_flows_observations_query(&self, body: ::models::FlowObservationQuery) -> PostAnalyticsFlowsObservationsQuery {
         PostAnalyticsFlowsObservationsQuery::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for flow aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `deleteAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-flows-aggregates-jobs--jobId->."]
@@ -113,6 +135,8 @@ impl DeleteAnalyticsFlowsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJob", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for Flow aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}`: the `getAnalyticsFlowsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId->."]
@@ -180,6 +204,8 @@ impl GetAnalyticsFlowsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsFlowsAggregatesJobResults", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/flows/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}/results`: the `getAnalyticsFlowsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-flows-aggregates-jobs--jobId--results>."]
@@ -230,6 +256,8 @@ impl GetAnalyticsFlowsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -256,6 +284,8 @@ impl GetAnalyticsFlowsAggregatesJobResults {
     }
 }
 static META_POST_ANALYTICS_FLOWS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsActivityQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/activity/query`: the `postAnalyticsFlowsActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-activity-query>."]
@@ -307,11 +337,15 @@ impl PostAnalyticsFlowsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -341,6 +375,8 @@ impl PostAnalyticsFlowsActivityQuery {
     }
 }
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesJobs", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/aggregates/jobs`: the `postAnalyticsFlowsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-jobs>."]
@@ -408,6 +444,8 @@ impl PostAnalyticsFlowsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_FLOWS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsAggregatesQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/aggregates/query`: the `postAnalyticsFlowsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-aggregates-query>."]
@@ -475,6 +513,8 @@ impl PostAnalyticsFlowsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_FLOWS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsFlowsObservationsQuery", &["Analytics", "Flows"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/flows/observations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/flows/observations/query`: the `postAnalyticsFlowsObservationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-flows-observations-query>."]

@@ -16,320 +16,568 @@ impl GamificationApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an External Metric Definition"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/employeeperformance/externalmetrics/definitions/{metricId}` (deleteEmployeeperformanceExternalmetricsDefinition): see [`DeleteEmployeeperformanceExternalmetricsDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `metric_id`: Specifies the External Metric Definition ID"]
     pub fn delete_employeeperformance_externalmetrics_definition(&self, metric_id: impl ::std::convert::Into<::std::string::String>) -> DeleteEmployeeperformanceExternalmetricsDefinition {
         DeleteEmployeeperformanceExternalmetricsDefinition::new(self.executor.clone(), metric_id.into())
     }
+    #[doc = " Delete a Contest by Id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/gamification/contests/{contestId}` (deleteGamificationContest): see [`DeleteGamificationContest`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
     pub fn delete_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGamificationContest {
         DeleteGamificationContest::new(self.executor.clone(), contest_id.into())
     }
+    #[doc = " Get an External Metric Definition"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions/{metricId}` (getEmployeeperformanceExternalmetricsDefinition): see [`GetEmployeeperformanceExternalmetricsDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `metric_id`: Specifies the External Metric Definition ID"]
     pub fn get_employeeperformance_externalmetrics_definition(&self, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetEmployeeperformanceExternalmetricsDefinition {
         GetEmployeeperformanceExternalmetricsDefinition::new(self.executor.clone(), metric_id.into())
     }
+    #[doc = " Get a list of External Metric Definitions of an organization, sorted by name in ascending order"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions` (getEmployeeperformanceExternalmetricsDefinitions): see [`GetEmployeeperformanceExternalmetricsDefinitions`]."]
     pub fn get_employeeperformance_externalmetrics_definitions(&self) -> GetEmployeeperformanceExternalmetricsDefinitions {
         GetEmployeeperformanceExternalmetricsDefinitions::new(self.executor.clone())
     }
+    #[doc = " Get a Contest by Id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/{contestId}` (getGamificationContest): see [`GetGamificationContest`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
     pub fn get_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContest {
         GetGamificationContest::new(self.executor.clone(), contest_id.into())
     }
+    #[doc = " Get Contest Scores (Admin)"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores` (getGamificationContestAgentsScores): see [`GetGamificationContestAgentsScores`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
     pub fn get_gamification_contest_agents_scores(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScores {
         GetGamificationContestAgentsScores::new(self.executor.clone(), contest_id.into())
     }
+    #[doc = " Get Contest Scores for the requesting Agent/Supervisor"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/me` (getGamificationContestAgentsScoresMe): see [`GetGamificationContestAgentsScoresMe`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
     pub fn get_gamification_contest_agents_scores_me(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScoresMe {
         GetGamificationContestAgentsScoresMe::new(self.executor.clone(), contest_id.into())
     }
+    #[doc = " Get a Contest Score Trend (Average Trend)"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends` (getGamificationContestAgentsScoresTrends): see [`GetGamificationContestAgentsScoresTrends`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
     pub fn get_gamification_contest_agents_scores_trends(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScoresTrends {
         GetGamificationContestAgentsScoresTrends::new(self.executor.clone(), contest_id.into())
     }
+    #[doc = " Get a Contest Score Trend for the requesting Agent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends/me` (getGamificationContestAgentsScoresTrendsMe): see [`GetGamificationContestAgentsScoresTrendsMe`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
     pub fn get_gamification_contest_agents_scores_trends_me(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScoresTrendsMe {
         GetGamificationContestAgentsScoresTrendsMe::new(self.executor.clone(), contest_id.into())
     }
+    #[doc = " Get a Contest Prize Image by Id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/prizeimages/{prizeImageId}` (getGamificationContestPrizeimage): see [`GetGamificationContestPrizeimage`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
+    #[doc = " - `prize_image_id`: The ID of the prize image"]
     pub fn get_gamification_contest_prizeimage(&self, contest_id: impl ::std::convert::Into<::std::string::String>, prize_image_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestPrizeimage {
         GetGamificationContestPrizeimage::new(self.executor.clone(), contest_id.into(), prize_image_id.into())
     }
+    #[doc = " Get a List of Contests (Admin)"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests` (getGamificationContests): see [`GetGamificationContests`]."]
     pub fn get_gamification_contests(&self) -> GetGamificationContests {
         GetGamificationContests::new(self.executor.clone())
     }
+    #[doc = " Get a List of Contests (Agent/Supervisor)"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/me` (getGamificationContestsMe): see [`GetGamificationContestsMe`]."]
     pub fn get_gamification_contests_me(&self) -> GetGamificationContestsMe {
         GetGamificationContestsMe::new(self.executor.clone())
     }
+    #[doc = " Get insights summary"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights` (getGamificationInsights): see [`GetGamificationInsights`]."]
     pub fn get_gamification_insights(&self) -> GetGamificationInsights {
         GetGamificationInsights::new(self.executor.clone())
     }
+    #[doc = " Get insights details for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/details` (getGamificationInsightsDetails): see [`GetGamificationInsightsDetails`]."]
     pub fn get_gamification_insights_details(&self) -> GetGamificationInsightsDetails {
         GetGamificationInsightsDetails::new(self.executor.clone())
     }
+    #[doc = " Get insights overall trend for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/groups/trends` (getGamificationInsightsGroupsTrends): see [`GetGamificationInsightsGroupsTrends`]."]
     pub fn get_gamification_insights_groups_trends(&self) -> GetGamificationInsightsGroupsTrends {
         GetGamificationInsightsGroupsTrends::new(self.executor.clone())
     }
+    #[doc = " Get insights overall trend"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/groups/trends/all` (getGamificationInsightsGroupsTrendsAll): see [`GetGamificationInsightsGroupsTrendsAll`]."]
     pub fn get_gamification_insights_groups_trends_all(&self) -> GetGamificationInsightsGroupsTrendsAll {
         GetGamificationInsightsGroupsTrendsAll::new(self.executor.clone())
     }
+    #[doc = " Query managers in a profile during a period of time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/managers` (getGamificationInsightsManagers): see [`GetGamificationInsightsManagers`]."]
     pub fn get_gamification_insights_managers(&self) -> GetGamificationInsightsManagers {
         GetGamificationInsightsManagers::new(self.executor.clone())
     }
+    #[doc = " Query users in a profile during a period of time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/members` (getGamificationInsightsMembers): see [`GetGamificationInsightsMembers`]."]
     pub fn get_gamification_insights_members(&self) -> GetGamificationInsightsMembers {
         GetGamificationInsightsMembers::new(self.executor.clone())
     }
+    #[doc = " Get insights rankings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/rankings` (getGamificationInsightsRankings): see [`GetGamificationInsightsRankings`]."]
     pub fn get_gamification_insights_rankings(&self) -> GetGamificationInsightsRankings {
         GetGamificationInsightsRankings::new(self.executor.clone())
     }
+    #[doc = " Get insights user trend for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/trends` (getGamificationInsightsTrends): see [`GetGamificationInsightsTrends`]."]
     pub fn get_gamification_insights_trends(&self) -> GetGamificationInsightsTrends {
         GetGamificationInsightsTrends::new(self.executor.clone())
     }
+    #[doc = " Get insights details for the user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/users/{userId}/details` (getGamificationInsightsUserDetails): see [`GetGamificationInsightsUserDetails`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user."]
     pub fn get_gamification_insights_user_details(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationInsightsUserDetails {
         GetGamificationInsightsUserDetails::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get insights user trend for the user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/users/{userId}/trends` (getGamificationInsightsUserTrends): see [`GetGamificationInsightsUserTrends`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user."]
     pub fn get_gamification_insights_user_trends(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationInsightsUserTrends {
         GetGamificationInsightsUserTrends::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Leaderboard of the requesting user's division or performance profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard` (getGamificationLeaderboard): see [`GetGamificationLeaderboard`]."]
     pub fn get_gamification_leaderboard(&self) -> GetGamificationLeaderboard {
         GetGamificationLeaderboard::new(self.executor.clone())
     }
+    #[doc = " Leaderboard by filter type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard/all` (getGamificationLeaderboardAll): see [`GetGamificationLeaderboardAll`]."]
     pub fn get_gamification_leaderboard_all(&self) -> GetGamificationLeaderboardAll {
         GetGamificationLeaderboardAll::new(self.executor.clone())
     }
+    #[doc = " Best Points by division or performance profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard/all/bestpoints` (getGamificationLeaderboardAllBestpoints): see [`GetGamificationLeaderboardAllBestpoints`]."]
     pub fn get_gamification_leaderboard_all_bestpoints(&self) -> GetGamificationLeaderboardAllBestpoints {
         GetGamificationLeaderboardAllBestpoints::new(self.executor.clone())
     }
+    #[doc = " Best Points of the requesting user's current performance profile or division"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard/bestpoints` (getGamificationLeaderboardBestpoints): see [`GetGamificationLeaderboardBestpoints`]."]
     pub fn get_gamification_leaderboard_bestpoints(&self) -> GetGamificationLeaderboardBestpoints {
         GetGamificationLeaderboardBestpoints::new(self.executor.clone())
     }
+    #[doc = " Metric definition by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/metricdefinitions/{metricDefinitionId}` (getGamificationMetricdefinition): see [`GetGamificationMetricdefinition`]."]
+    #[doc = ""]
+    #[doc = " - `metric_definition_id`: metric definition id"]
     pub fn get_gamification_metricdefinition(&self, metric_definition_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationMetricdefinition {
         GetGamificationMetricdefinition::new(self.executor.clone(), metric_definition_id.into())
     }
+    #[doc = " All metric definitions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/metricdefinitions` (getGamificationMetricdefinitions): see [`GetGamificationMetricdefinitions`]."]
     pub fn get_gamification_metricdefinitions(&self) -> GetGamificationMetricdefinitions {
         GetGamificationMetricdefinitions::new(self.executor.clone())
     }
+    #[doc = " Performance profile by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}` (getGamificationProfile): see [`GetGamificationProfile`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: performanceProfileId"]
     pub fn get_gamification_profile(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfile {
         GetGamificationProfile::new(self.executor.clone(), profile_id.into())
     }
+    #[doc = " Members of a given performance profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}/members` (getGamificationProfileMembers): see [`GetGamificationProfileMembers`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Profile Id"]
     pub fn get_gamification_profile_members(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMembers {
         GetGamificationProfileMembers::new(self.executor.clone(), profile_id.into())
     }
+    #[doc = " Performance profile gamified metric by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics/{metricId}` (getGamificationProfileMetric): see [`GetGamificationProfileMetric`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Performance Profile Id"]
+    #[doc = " - `metric_id`: Metric Id"]
     pub fn get_gamification_profile_metric(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMetric {
         GetGamificationProfileMetric::new(self.executor.clone(), profile_id.into(), metric_id.into())
     }
+    #[doc = " All gamified metrics for a given performance profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics` (getGamificationProfileMetrics): see [`GetGamificationProfileMetrics`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Performance Profile Id"]
     pub fn get_gamification_profile_metrics(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMetrics {
         GetGamificationProfileMetrics::new(self.executor.clone(), profile_id.into())
     }
+    #[doc = " All metrics for a given performance profile with objective details such as order and maxPoints"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics/objectivedetails` (getGamificationProfileMetricsObjectivedetails): see [`GetGamificationProfileMetricsObjectivedetails`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Performance Profile Id"]
     pub fn get_gamification_profile_metrics_objectivedetails(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMetricsObjectivedetails {
         GetGamificationProfileMetricsObjectivedetails::new(self.executor.clone(), profile_id.into())
     }
+    #[doc = " All performance profiles"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles` (getGamificationProfiles): see [`GetGamificationProfiles`]."]
     pub fn get_gamification_profiles(&self) -> GetGamificationProfiles {
         GetGamificationProfiles::new(self.executor.clone())
     }
+    #[doc = " Performance profile of a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/users/{userId}` (getGamificationProfilesUser): see [`GetGamificationProfilesUser`]."]
     pub fn get_gamification_profiles_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfilesUser {
         GetGamificationProfilesUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Performance profile of the requesting user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/users/me` (getGamificationProfilesUsersMe): see [`GetGamificationProfilesUsersMe`]."]
     pub fn get_gamification_profiles_users_me(&self) -> GetGamificationProfilesUsersMe {
         GetGamificationProfilesUsersMe::new(self.executor.clone())
     }
+    #[doc = " Workday performance metrics of the requesting user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards` (getGamificationScorecards): see [`GetGamificationScorecards`]."]
     pub fn get_gamification_scorecards(&self) -> GetGamificationScorecards {
         GetGamificationScorecards::new(self.executor.clone())
     }
+    #[doc = " Attendance status metrics of the requesting user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/attendance` (getGamificationScorecardsAttendance): see [`GetGamificationScorecardsAttendance`]."]
     pub fn get_gamification_scorecards_attendance(&self) -> GetGamificationScorecardsAttendance {
         GetGamificationScorecardsAttendance::new(self.executor.clone())
     }
+    #[doc = " Best points of the requesting user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/bestpoints` (getGamificationScorecardsBestpoints): see [`GetGamificationScorecardsBestpoints`]."]
     pub fn get_gamification_scorecards_bestpoints(&self) -> GetGamificationScorecardsBestpoints {
         GetGamificationScorecardsBestpoints::new(self.executor.clone())
     }
+    #[doc = " All-time points of the requesting user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/points/alltime` (getGamificationScorecardsPointsAlltime): see [`GetGamificationScorecardsPointsAlltime`]."]
     pub fn get_gamification_scorecards_points_alltime(&self) -> GetGamificationScorecardsPointsAlltime {
         GetGamificationScorecardsPointsAlltime::new(self.executor.clone())
     }
+    #[doc = " Average points of the requesting user's division or performance profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/points/average` (getGamificationScorecardsPointsAverage): see [`GetGamificationScorecardsPointsAverage`]."]
     pub fn get_gamification_scorecards_points_average(&self) -> GetGamificationScorecardsPointsAverage {
         GetGamificationScorecardsPointsAverage::new(self.executor.clone())
     }
+    #[doc = " Points trends of the requesting user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/points/trends` (getGamificationScorecardsPointsTrends): see [`GetGamificationScorecardsPointsTrends`]."]
     pub fn get_gamification_scorecards_points_trends(&self) -> GetGamificationScorecardsPointsTrends {
         GetGamificationScorecardsPointsTrends::new(self.executor.clone())
     }
+    #[doc = " Average performance values trends by metric of a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/{userId}/values/trends` (getGamificationScorecardsProfileMetricUserValuesTrends): see [`GetGamificationScorecardsProfileMetricUserValuesTrends`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: performanceProfileId"]
+    #[doc = " - `metric_id`: metricId"]
     pub fn get_gamification_scorecards_profile_metric_user_values_trends(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsProfileMetricUserValuesTrends {
         GetGamificationScorecardsProfileMetricUserValuesTrends::new(self.executor.clone(), profile_id.into(), metric_id.into(), user_id.into())
     }
+    #[doc = " Average performance values trends by metric of a division or a performance profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/values/trends` (getGamificationScorecardsProfileMetricUsersValuesTrends): see [`GetGamificationScorecardsProfileMetricUsersValuesTrends`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: performanceProfileId"]
+    #[doc = " - `metric_id`: metricId"]
     pub fn get_gamification_scorecards_profile_metric_users_values_trends(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsProfileMetricUsersValuesTrends {
         GetGamificationScorecardsProfileMetricUsersValuesTrends::new(self.executor.clone(), profile_id.into(), metric_id.into())
     }
+    #[doc = " Average performance values trends by metric of the requesting user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/values/trends` (getGamificationScorecardsProfileMetricValuesTrends): see [`GetGamificationScorecardsProfileMetricValuesTrends`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: performanceProfileId"]
+    #[doc = " - `metric_id`: metricId"]
     pub fn get_gamification_scorecards_profile_metric_values_trends(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsProfileMetricValuesTrends {
         GetGamificationScorecardsProfileMetricValuesTrends::new(self.executor.clone(), profile_id.into(), metric_id.into())
     }
+    #[doc = " Workday performance metrics for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}` (getGamificationScorecardsUser): see [`GetGamificationScorecardsUser`]."]
     pub fn get_gamification_scorecards_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUser {
         GetGamificationScorecardsUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Attendance status metrics for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/attendance` (getGamificationScorecardsUserAttendance): see [`GetGamificationScorecardsUserAttendance`]."]
     pub fn get_gamification_scorecards_user_attendance(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserAttendance {
         GetGamificationScorecardsUserAttendance::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Best points of a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/bestpoints` (getGamificationScorecardsUserBestpoints): see [`GetGamificationScorecardsUserBestpoints`]."]
     pub fn get_gamification_scorecards_user_bestpoints(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserBestpoints {
         GetGamificationScorecardsUserBestpoints::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " All-time points for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/alltime` (getGamificationScorecardsUserPointsAlltime): see [`GetGamificationScorecardsUserPointsAlltime`]."]
     pub fn get_gamification_scorecards_user_points_alltime(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserPointsAlltime {
         GetGamificationScorecardsUserPointsAlltime::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Points trend for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/trends` (getGamificationScorecardsUserPointsTrends): see [`GetGamificationScorecardsUserPointsTrends`]."]
     pub fn get_gamification_scorecards_user_points_trends(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserPointsTrends {
         GetGamificationScorecardsUserPointsTrends::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Values trends of a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/values/trends` (getGamificationScorecardsUserValuesTrends): see [`GetGamificationScorecardsUserValuesTrends`]."]
     pub fn get_gamification_scorecards_user_values_trends(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserValuesTrends {
         GetGamificationScorecardsUserValuesTrends::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Workday average points by target group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/points/average` (getGamificationScorecardsUsersPointsAverage): see [`GetGamificationScorecardsUsersPointsAverage`]."]
     pub fn get_gamification_scorecards_users_points_average(&self) -> GetGamificationScorecardsUsersPointsAverage {
         GetGamificationScorecardsUsersPointsAverage::new(self.executor.clone())
     }
+    #[doc = " Workday average values by target group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/values/average` (getGamificationScorecardsUsersValuesAverage): see [`GetGamificationScorecardsUsersValuesAverage`]."]
     pub fn get_gamification_scorecards_users_values_average(&self) -> GetGamificationScorecardsUsersValuesAverage {
         GetGamificationScorecardsUsersValuesAverage::new(self.executor.clone())
     }
+    #[doc = " Values trend by target group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/values/trends` (getGamificationScorecardsUsersValuesTrends): see [`GetGamificationScorecardsUsersValuesTrends`]."]
     pub fn get_gamification_scorecards_users_values_trends(&self) -> GetGamificationScorecardsUsersValuesTrends {
         GetGamificationScorecardsUsersValuesTrends::new(self.executor.clone())
     }
+    #[doc = " Average values of the requesting user's division or performance profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/values/average` (getGamificationScorecardsValuesAverage): see [`GetGamificationScorecardsValuesAverage`]."]
     pub fn get_gamification_scorecards_values_average(&self) -> GetGamificationScorecardsValuesAverage {
         GetGamificationScorecardsValuesAverage::new(self.executor.clone())
     }
+    #[doc = " Values trends of the requesting user or group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/values/trends` (getGamificationScorecardsValuesTrends): see [`GetGamificationScorecardsValuesTrends`]."]
     pub fn get_gamification_scorecards_values_trends(&self) -> GetGamificationScorecardsValuesTrends {
         GetGamificationScorecardsValuesTrends::new(self.executor.clone())
     }
+    #[doc = " Gamification activation status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/status` (getGamificationStatus): see [`GetGamificationStatus`]."]
     pub fn get_gamification_status(&self) -> GetGamificationStatus {
         GetGamificationStatus::new(self.executor.clone())
     }
+    #[doc = " Objective template by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/templates/{templateId}` (getGamificationTemplate): see [`GetGamificationTemplate`]."]
+    #[doc = ""]
+    #[doc = " - `template_id`: template id"]
     pub fn get_gamification_template(&self, template_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationTemplate {
         GetGamificationTemplate::new(self.executor.clone(), template_id.into())
     }
+    #[doc = " All objective templates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gamification/templates` (getGamificationTemplates): see [`GetGamificationTemplates`]."]
     pub fn get_gamification_templates(&self) -> GetGamificationTemplates {
         GetGamificationTemplates::new(self.executor.clone())
     }
+    #[doc = " Update External Metric Definition"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/employeeperformance/externalmetrics/definitions/{metricId}` (patchEmployeeperformanceExternalmetricsDefinition): see [`PatchEmployeeperformanceExternalmetricsDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `metric_id`: Specifies the metric definition ID"]
+    #[doc = " - `body`: The External Metric Definition parameters to be updated"]
     pub fn patch_employeeperformance_externalmetrics_definition(&self, metric_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalMetricDefinitionUpdateRequest) -> PatchEmployeeperformanceExternalmetricsDefinition {
         PatchEmployeeperformanceExternalmetricsDefinition::new(self.executor.clone(), metric_id.into(), body)
     }
+    #[doc = " Finalize a Contest by Id"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/gamification/contests/{contestId}` (patchGamificationContest): see [`PatchGamificationContest`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
+    #[doc = " - `body`: Finalize Contest"]
     pub fn patch_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContestsFinalizeRequest) -> PatchGamificationContest {
         PatchGamificationContest::new(self.executor.clone(), contest_id.into(), body)
     }
+    #[doc = " Write External Metric Data"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/employeeperformance/externalmetrics/data` (postEmployeeperformanceExternalmetricsData): see [`PostEmployeeperformanceExternalmetricsData`]."]
     pub fn post_employeeperformance_externalmetrics_data(&self) -> PostEmployeeperformanceExternalmetricsData {
         PostEmployeeperformanceExternalmetricsData::new(self.executor.clone())
     }
+    #[doc = " Create External Metric Definition"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/employeeperformance/externalmetrics/definitions` (postEmployeeperformanceExternalmetricsDefinitions): see [`PostEmployeeperformanceExternalmetricsDefinitions`]."]
     pub fn post_employeeperformance_externalmetrics_definitions(&self) -> PostEmployeeperformanceExternalmetricsDefinitions {
         PostEmployeeperformanceExternalmetricsDefinitions::new(self.executor.clone())
     }
+    #[doc = " Creates a Contest"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/contests` (postGamificationContests): see [`PostGamificationContests`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Create Contest"]
     pub fn post_gamification_contests(&self, body: ::models::ContestsCreateRequest) -> PostGamificationContests {
         PostGamificationContests::new(self.executor.clone(), body)
     }
+    #[doc = " Generates pre-signed URL to upload a prize image for gamification contests"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages` (postGamificationContestsUploadsPrizeimages): see [`PostGamificationContestsUploadsPrizeimages`]."]
     pub fn post_gamification_contests_uploads_prizeimages(&self, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> PostGamificationContestsUploadsPrizeimages {
         PostGamificationContestsUploadsPrizeimages::new(self.executor.clone(), body)
     }
+    #[doc = " Activate a performance profile"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/{profileId}/activate` (postGamificationProfileActivate): see [`PostGamificationProfileActivate`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: performanceProfileId"]
     pub fn post_gamification_profile_activate(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> PostGamificationProfileActivate {
         PostGamificationProfileActivate::new(self.executor.clone(), profile_id.into())
     }
+    #[doc = " Deactivate a performance profile"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/{profileId}/deactivate` (postGamificationProfileDeactivate): see [`PostGamificationProfileDeactivate`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: performanceProfileId"]
     pub fn post_gamification_profile_deactivate(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> PostGamificationProfileDeactivate {
         PostGamificationProfileDeactivate::new(self.executor.clone(), profile_id.into())
     }
+    #[doc = " Assign members to a given performance profile"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/{profileId}/members` (postGamificationProfileMembers): see [`PostGamificationProfileMembers`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Profile Id"]
+    #[doc = " - `body`: assignUsers"]
     pub fn post_gamification_profile_members(&self, profile_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssignUsers) -> PostGamificationProfileMembers {
         PostGamificationProfileMembers::new(self.executor.clone(), profile_id.into(), body)
     }
+    #[doc = " Validate member assignment"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/{profileId}/members/validate` (postGamificationProfileMembersValidate): see [`PostGamificationProfileMembersValidate`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Profile Id"]
+    #[doc = " - `body`: memberAssignments"]
     pub fn post_gamification_profile_members_validate(&self, profile_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ValidateAssignUsers) -> PostGamificationProfileMembersValidate {
         PostGamificationProfileMembersValidate::new(self.executor.clone(), profile_id.into(), body)
     }
+    #[doc = " Creates a linked metric"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/{sourceProfileId}/metrics/{sourceMetricId}/link` (postGamificationProfileMetricLink): see [`PostGamificationProfileMetricLink`]."]
+    #[doc = ""]
+    #[doc = " - `source_profile_id`: Source Performance Profile Id"]
+    #[doc = " - `source_metric_id`: Source Metric Id"]
+    #[doc = " - `body`: linkedMetric"]
     pub fn post_gamification_profile_metric_link(&self, source_profile_id: impl ::std::convert::Into<::std::string::String>, source_metric_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TargetPerformanceProfile) -> PostGamificationProfileMetricLink {
         PostGamificationProfileMetricLink::new(self.executor.clone(), source_profile_id.into(), source_metric_id.into(), body)
     }
+    #[doc = " Creates a gamified metric with a given metric definition and metric objective under in a performance profile"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/{profileId}/metrics` (postGamificationProfileMetrics): see [`PostGamificationProfileMetrics`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Performance Profile Id"]
+    #[doc = " - `body`: Metric"]
     pub fn post_gamification_profile_metrics(&self, profile_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateMetric) -> PostGamificationProfileMetrics {
         PostGamificationProfileMetrics::new(self.executor.clone(), profile_id.into(), body)
     }
+    #[doc = " Create a new custom performance profile"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles` (postGamificationProfiles): see [`PostGamificationProfiles`]."]
+    #[doc = ""]
+    #[doc = " - `body`: performanceProfile"]
     pub fn post_gamification_profiles(&self, body: ::models::CreatePerformanceProfile) -> PostGamificationProfiles {
         PostGamificationProfiles::new(self.executor.clone(), body)
     }
+    #[doc = " Query performance profiles in date range for a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/users/{userId}/query` (postGamificationProfilesUserQuery): see [`PostGamificationProfilesUserQuery`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user."]
+    #[doc = " - `body`: The date range of work day."]
     pub fn post_gamification_profiles_user_query(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserProfilesInDateRangeRequest) -> PostGamificationProfilesUserQuery {
         PostGamificationProfilesUserQuery::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Query performance profiles in date range for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/profiles/users/me/query` (postGamificationProfilesUsersMeQuery): see [`PostGamificationProfilesUsersMeQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The date range of work day."]
     pub fn post_gamification_profiles_users_me_query(&self, body: ::models::UserProfilesInDateRangeRequest) -> PostGamificationProfilesUsersMeQuery {
         PostGamificationProfilesUsersMeQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Update a Contest by Id"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/gamification/contests/{contestId}` (putGamificationContest): see [`PutGamificationContest`]."]
+    #[doc = ""]
+    #[doc = " - `contest_id`: The ID of the contest"]
+    #[doc = " - `body`: Contest"]
     pub fn put_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContestsCreateRequest) -> PutGamificationContest {
         PutGamificationContest::new(self.executor.clone(), contest_id.into(), body)
     }
+    #[doc = " Updates a performance profile"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/gamification/profiles/{profileId}` (putGamificationProfile): see [`PutGamificationProfile`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: performanceProfileId"]
     pub fn put_gamification_profile(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> PutGamificationProfile {
         PutGamificationProfile::new(self.executor.clone(), profile_id.into())
     }
+    #[doc = " Updates a metric in performance profile"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/gamification/profiles/{profileId}/metrics/{metricId}` (putGamificationProfileMetric): see [`PutGamificationProfileMetric`]."]
+    #[doc = ""]
+    #[doc = " - `profile_id`: Performance Profile Id"]
+    #[doc = " - `metric_id`: Metric Id"]
+    #[doc = " - `body`: Metric"]
     pub fn put_gamification_profile_metric(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateMetric) -> PutGamificationProfileMetric {
         PutGamificationProfileMetric::new(self.executor.clone(), profile_id.into(), metric_id.into(), body)
     }
+    #[doc = " Update gamification activation status"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/gamification/status` (putGamificationStatus): see [`PutGamificationStatus`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Gamification status"]
     pub fn put_gamification_status(&self, body: ::models::GamificationStatus) -> PutGamificationStatus {
         PutGamificationStatus::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmployeeperformanceExternalmetricsDefinition", &["Gamification"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/employeeperformance/externalmetrics/definitions/{metricId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an External Metric Definition"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/employeeperformance/externalmetrics/definitions/{metricId}`: the `deleteEmployeeperformanceExternalmetricsDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-employeeperformance-externalmetrics-definitions--metricId->."]
@@ -397,6 +645,8 @@ impl DeleteEmployeeperformanceExternalmetricsDefinition {
     }
 }
 static META_DELETE_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/gamification/contests/{contestId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Contest by Id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/gamification/contests/{contestId}`: the `deleteGamificationContest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-gamification-contests--contestId->."]
@@ -464,6 +714,8 @@ impl DeleteGamificationContest {
     }
 }
 static META_GET_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeperformanceExternalmetricsDefinition", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeperformance/externalmetrics/definitions/{metricId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an External Metric Definition"]
+#[doc = ""]
 #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions/{metricId}`: the `getEmployeeperformanceExternalmetricsDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeperformance-externalmetrics-definitions--metricId->."]
@@ -531,6 +783,8 @@ impl GetEmployeeperformanceExternalmetricsDefinition {
     }
 }
 static META_GET_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmployeeperformanceExternalmetricsDefinitions", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/employeeperformance/externalmetrics/definitions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of External Metric Definitions of an organization, sorted by name in ascending order"]
+#[doc = ""]
 #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions`: the `getEmployeeperformanceExternalmetricsDefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-employeeperformance-externalmetrics-definitions>."]
@@ -583,11 +837,15 @@ impl GetEmployeeperformanceExternalmetricsDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -628,6 +886,8 @@ impl GetEmployeeperformanceExternalmetricsDefinitions {
     }
 }
 static META_GET_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Contest by Id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests/{contestId}`: the `getGamificationContest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId->."]
@@ -695,6 +955,8 @@ impl GetGamificationContest {
     }
 }
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScores", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Contest Scores (Admin)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores`: the `getGamificationContestAgentsScores` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores>."]
@@ -760,11 +1022,15 @@ impl GetGamificationContestAgentsScores {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Desired response results"]
+    #[doc = ""]
     #[doc = " Query parameter `returnsView`: string."]
     pub fn returns_view(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.returns_view = ::std::option::Option::Some(value.into());
@@ -812,6 +1078,8 @@ impl GetGamificationContestAgentsScores {
     }
 }
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScoresMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Contest Scores for the requesting Agent/Supervisor"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/me`: the `getGamificationContestAgentsScoresMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores-me>."]
@@ -877,11 +1145,15 @@ impl GetGamificationContestAgentsScoresMe {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Desired response results (Supervisor Only)"]
+    #[doc = ""]
     #[doc = " Query parameter `returnsView`: string."]
     pub fn returns_view(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.returns_view = ::std::option::Option::Some(value.into());
@@ -929,6 +1201,8 @@ impl GetGamificationContestAgentsScoresMe {
     }
 }
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScoresTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Contest Score Trend (Average Trend)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends`: the `getGamificationContestAgentsScoresTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores-trends>."]
@@ -996,6 +1270,8 @@ impl GetGamificationContestAgentsScoresTrends {
     }
 }
 static META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestAgentsScoresTrendsMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/agents/scores/trends/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Contest Score Trend for the requesting Agent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends/me`: the `getGamificationContestAgentsScoresTrendsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--agents-scores-trends-me>."]
@@ -1063,6 +1339,8 @@ impl GetGamificationContestAgentsScoresTrendsMe {
     }
 }
 static META_GET_GAMIFICATION_CONTEST_PRIZEIMAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestPrizeimage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/{contestId}/prizeimages/{prizeImageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Contest Prize Image by Id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests/{contestId}/prizeimages/{prizeImageId}`: the `getGamificationContestPrizeimage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests--contestId--prizeimages--prizeImageId->."]
@@ -1132,6 +1410,8 @@ impl GetGamificationContestPrizeimage {
     }
 }
 static META_GET_GAMIFICATION_CONTESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContests", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a List of Contests (Admin)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests`: the `getGamificationContests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests>."]
@@ -1199,11 +1479,15 @@ impl GetGamificationContests {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
@@ -1274,6 +1558,8 @@ impl GetGamificationContests {
     }
 }
 static META_GET_GAMIFICATION_CONTESTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationContestsMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/contests/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a List of Contests (Agent/Supervisor)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/contests/me`: the `getGamificationContestsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-contests-me>."]
@@ -1342,11 +1628,15 @@ impl GetGamificationContestsMe {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
@@ -1425,6 +1715,8 @@ impl GetGamificationContestsMe {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsights", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get insights summary"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights`: the `getGamificationInsights` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights>."]
@@ -1487,61 +1779,85 @@ impl GetGamificationInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort key"]
+    #[doc = ""]
     #[doc = " Query parameter `sortKey`: string."]
     pub fn sort_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_key = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort Metric Id"]
+    #[doc = ""]
     #[doc = " Query parameter `sortMetricId`: string."]
     pub fn sort_metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_metric_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " A list of up to 100 comma-separated user Ids"]
+    #[doc = ""]
     #[doc = " Query parameter `userIds`: string."]
     pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The reportsTo used by ABAC policies."]
+    #[doc = ""]
     #[doc = " Query parameter `reportsTo`: string."]
     pub fn reports_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reports_to = ::std::option::Option::Some(value.into());
@@ -1617,6 +1933,8 @@ impl GetGamificationInsights {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsDetails", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get insights details for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/details`: the `getGamificationInsightsDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-details>."]
@@ -1670,26 +1988,36 @@ impl GetGamificationInsightsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
@@ -1732,6 +2060,8 @@ impl GetGamificationInsightsDetails {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_GROUPS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsGroupsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/groups/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get insights overall trend for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/groups/trends`: the `getGamificationInsightsGroupsTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-groups-trends>."]
@@ -1787,36 +2117,50 @@ impl GetGamificationInsightsGroupsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
@@ -1867,6 +2211,8 @@ impl GetGamificationInsightsGroupsTrends {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_GROUPS_TRENDS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsGroupsTrendsAll", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/groups/trends/all", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get insights overall trend"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/groups/trends/all`: the `getGamificationInsightsGroupsTrendsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-groups-trends-all>."]
@@ -1922,36 +2268,50 @@ impl GetGamificationInsightsGroupsTrendsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
@@ -2002,6 +2362,8 @@ impl GetGamificationInsightsGroupsTrendsAll {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_MANAGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsManagers", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/managers", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query managers in a profile during a period of time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/managers`: the `getGamificationInsightsManagers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-managers>."]
@@ -2056,31 +2418,43 @@ impl GetGamificationInsightsManagers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2125,6 +2499,8 @@ impl GetGamificationInsightsManagers {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsMembers", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/members", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query users in a profile during a period of time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/members`: the `getGamificationInsightsMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-members>."]
@@ -2178,26 +2554,36 @@ impl GetGamificationInsightsMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, reports_to: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The reportsTo used by ABAC policies."]
+    #[doc = ""]
     #[doc = " Query parameter `reportsTo`: string."]
     pub fn reports_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reports_to = ::std::option::Option::Some(value.into());
@@ -2239,6 +2625,8 @@ impl GetGamificationInsightsMembers {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_RANKINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsRankings", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/rankings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get insights rankings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/rankings`: the `getGamificationInsightsRankings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-rankings>."]
@@ -2297,51 +2685,71 @@ impl GetGamificationInsightsRankings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, section_size: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort key"]
+    #[doc = ""]
     #[doc = " Query parameter `sortKey`: string, required (the call fails with a build error without it)."]
     pub fn sort_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_key = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort Metric Id"]
+    #[doc = ""]
     #[doc = " Query parameter `sortMetricId`: string."]
     pub fn sort_metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_metric_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The number of top and bottom users to return before ties"]
+    #[doc = ""]
     #[doc = " Query parameter `sectionSize`: integer."]
     pub fn section_size(mut self, value: i64) -> Self {
         self.section_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " A list of up to 100 comma-separated user Ids"]
+    #[doc = ""]
     #[doc = " Query parameter `userIds`: string."]
     pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The reportsTo used by ABAC policies."]
+    #[doc = ""]
     #[doc = " Query parameter `reportsTo`: string."]
     pub fn reports_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reports_to = ::std::option::Option::Some(value.into());
@@ -2400,6 +2808,8 @@ impl GetGamificationInsightsRankings {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get insights user trend for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/trends`: the `getGamificationInsightsTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-trends>."]
@@ -2455,36 +2865,50 @@ impl GetGamificationInsightsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
@@ -2535,6 +2959,8 @@ impl GetGamificationInsightsTrends {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_USER_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsUserDetails", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/users/{userId}/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get insights details for the user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/users/{userId}/details`: the `getGamificationInsightsUserDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-users--userId--details>."]
@@ -2589,26 +3015,36 @@ impl GetGamificationInsightsUserDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
@@ -2652,6 +3088,8 @@ impl GetGamificationInsightsUserDetails {
     }
 }
 static META_GET_GAMIFICATION_INSIGHTS_USER_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationInsightsUserTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/insights/users/{userId}/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get insights user trend for the user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/insights/users/{userId}/trends`: the `getGamificationInsightsUserTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-insights-users--userId--trends>."]
@@ -2708,36 +3146,50 @@ impl GetGamificationInsightsUserTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
@@ -2789,6 +3241,8 @@ impl GetGamificationInsightsUserTrends {
     }
 }
 static META_GET_GAMIFICATION_LEADERBOARD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboard", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard", true, ::std::option::Option::None, false, false, true);
+#[doc = " Leaderboard of the requesting user's division or performance profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/leaderboard`: the `getGamificationLeaderboard` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard>."]
@@ -2840,16 +3294,22 @@ impl GetGamificationLeaderboard {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
     }
+    #[doc = " Start workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Metric Id for which the leaderboard is to be generated. The total points is used if nothing is given."]
+    #[doc = ""]
     #[doc = " Query parameter `metricId`: string."]
     pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_id = ::std::option::Option::Some(value.into());
@@ -2883,6 +3343,8 @@ impl GetGamificationLeaderboard {
     }
 }
 static META_GET_GAMIFICATION_LEADERBOARD_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboardAll", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard/all", true, ::std::option::Option::None, false, false, true);
+#[doc = " Leaderboard by filter type"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/leaderboard/all`: the `getGamificationLeaderboardAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard-all>."]
@@ -2936,26 +3398,36 @@ impl GetGamificationLeaderboardAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type. For example, division or performance profile Id"]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Start workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Metric Id for which the leaderboard is to be generated. The total points is used if nothing is given."]
+    #[doc = ""]
     #[doc = " Query parameter `metricId`: string."]
     pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_id = ::std::option::Option::Some(value.into());
@@ -2997,6 +3469,8 @@ impl GetGamificationLeaderboardAll {
     }
 }
 static META_GET_GAMIFICATION_LEADERBOARD_ALL_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboardAllBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard/all/bestpoints", true, ::std::option::Option::None, false, false, true);
+#[doc = " Best Points by division or performance profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/leaderboard/all/bestpoints`: the `getGamificationLeaderboardAllBestpoints` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard-all-bestpoints>."]
@@ -3047,11 +3521,15 @@ impl GetGamificationLeaderboardAllBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type. For example, division or performance profile Id"]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
@@ -3082,6 +3560,8 @@ impl GetGamificationLeaderboardAllBestpoints {
     }
 }
 static META_GET_GAMIFICATION_LEADERBOARD_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationLeaderboardBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/leaderboard/bestpoints", true, ::std::option::Option::None, false, false, true);
+#[doc = " Best Points of the requesting user's current performance profile or division"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/leaderboard/bestpoints`: the `getGamificationLeaderboardBestpoints` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-leaderboard-bestpoints>."]
@@ -3147,6 +3627,8 @@ impl GetGamificationLeaderboardBestpoints {
     }
 }
 static META_GET_GAMIFICATION_METRICDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationMetricdefinition", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/metricdefinitions/{metricDefinitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Metric definition by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/metricdefinitions/{metricDefinitionId}`: the `getGamificationMetricdefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-metricdefinitions--metricDefinitionId->."]
@@ -3214,6 +3696,10 @@ impl GetGamificationMetricdefinition {
     }
 }
 static META_GET_GAMIFICATION_METRICDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationMetricdefinitions", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/metricdefinitions", true, ::std::option::Option::None, false, false, true);
+#[doc = " All metric definitions"]
+#[doc = ""]
+#[doc = " Retrieves the metric definitions and their corresponding default objectives used to create a gamified metric"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/metricdefinitions`: the `getGamificationMetricdefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-metricdefinitions>."]
@@ -3279,6 +3765,8 @@ impl GetGamificationMetricdefinitions {
     }
 }
 static META_GET_GAMIFICATION_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfile", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Performance profile by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}`: the `getGamificationProfile` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId->."]
@@ -3346,6 +3834,8 @@ impl GetGamificationProfile {
     }
 }
 static META_GET_GAMIFICATION_PROFILE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMembers", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/members", true, ::std::option::Option::None, false, false, true);
+#[doc = " Members of a given performance profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/members`: the `getGamificationProfileMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--members>."]
@@ -3413,6 +3903,8 @@ impl GetGamificationProfileMembers {
     }
 }
 static META_GET_GAMIFICATION_PROFILE_METRIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMetric", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/metrics/{metricId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Performance profile gamified metric by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics/{metricId}`: the `getGamificationProfileMetric` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--metrics--metricId->."]
@@ -3464,6 +3956,8 @@ impl GetGamificationProfileMetric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, workday: ::std::option::Option::None }
     }
+    #[doc = " The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
@@ -3491,6 +3985,8 @@ impl GetGamificationProfileMetric {
     }
 }
 static META_GET_GAMIFICATION_PROFILE_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMetrics", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/metrics", true, ::std::option::Option::None, false, false, true);
+#[doc = " All gamified metrics for a given performance profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics`: the `getGamificationProfileMetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--metrics>."]
@@ -3543,16 +4039,22 @@ impl GetGamificationProfileMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, expand: ::std::option::Option::None, workday: ::std::option::Option::None, metric_ids: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " List of metric ids to filter the response (Optional, comma-separated)."]
+    #[doc = ""]
     #[doc = " Query parameter `metricIds`: string."]
     pub fn metric_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_ids = ::std::option::Option::Some(value.into());
@@ -3585,6 +4087,8 @@ impl GetGamificationProfileMetrics {
     }
 }
 static META_GET_GAMIFICATION_PROFILE_METRICS_OBJECTIVEDETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfileMetricsObjectivedetails", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/{profileId}/metrics/objectivedetails", true, ::std::option::Option::None, false, false, true);
+#[doc = " All metrics for a given performance profile with objective details such as order and maxPoints"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics/objectivedetails`: the `getGamificationProfileMetricsObjectivedetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles--profileId--metrics-objectivedetails>."]
@@ -3635,6 +4139,8 @@ impl GetGamificationProfileMetricsObjectivedetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, workday: ::std::option::Option::None }
     }
+    #[doc = " The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
@@ -3661,6 +4167,8 @@ impl GetGamificationProfileMetricsObjectivedetails {
     }
 }
 static META_GET_GAMIFICATION_PROFILES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfiles", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles", true, ::std::option::Option::None, false, false, true);
+#[doc = " All performance profiles"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles`: the `getGamificationProfiles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles>."]
@@ -3726,6 +4234,8 @@ impl GetGamificationProfiles {
     }
 }
 static META_GET_GAMIFICATION_PROFILES_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfilesUser", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Performance profile of a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles/users/{userId}`: the `getGamificationProfilesUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles-users--userId->."]
@@ -3776,6 +4286,8 @@ impl GetGamificationProfilesUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None }
     }
+    #[doc = " Target querying workday. If not provided, then queries the current performance profile. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
@@ -3802,6 +4314,8 @@ impl GetGamificationProfilesUser {
     }
 }
 static META_GET_GAMIFICATION_PROFILES_USERS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationProfilesUsersMe", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/profiles/users/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Performance profile of the requesting user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/profiles/users/me`: the `getGamificationProfilesUsersMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-profiles-users-me>."]
@@ -3851,6 +4365,8 @@ impl GetGamificationProfilesUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
     }
+    #[doc = " Target querying workday. If not provided, then queries the current performance profile. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
@@ -3876,6 +4392,8 @@ impl GetGamificationProfilesUsersMe {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecards", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards", true, ::std::option::Option::None, false, false, true);
+#[doc = " Workday performance metrics of the requesting user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards`: the `getGamificationScorecards` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards>."]
@@ -3926,11 +4444,15 @@ impl GetGamificationScorecards {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3960,6 +4482,8 @@ impl GetGamificationScorecards {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_ATTENDANCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsAttendance", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/attendance", true, ::std::option::Option::None, false, false, true);
+#[doc = " Attendance status metrics of the requesting user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/attendance`: the `getGamificationScorecardsAttendance` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-attendance>."]
@@ -4010,11 +4534,15 @@ impl GetGamificationScorecardsAttendance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
@@ -4045,6 +4573,8 @@ impl GetGamificationScorecardsAttendance {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/bestpoints", true, ::std::option::Option::None, false, false, true);
+#[doc = " Best points of the requesting user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/bestpoints`: the `getGamificationScorecardsBestpoints` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-bestpoints>."]
@@ -4110,6 +4640,8 @@ impl GetGamificationScorecardsBestpoints {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_POINTS_ALLTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsPointsAlltime", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/points/alltime", true, ::std::option::Option::None, false, false, true);
+#[doc = " All-time points of the requesting user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/points/alltime`: the `getGamificationScorecardsPointsAlltime` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-points-alltime>."]
@@ -4159,6 +4691,8 @@ impl GetGamificationScorecardsPointsAlltime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), end_workday: ::std::option::Option::None }
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
@@ -4185,6 +4719,8 @@ impl GetGamificationScorecardsPointsAlltime {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_POINTS_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsPointsAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/points/average", true, ::std::option::Option::None, false, false, true);
+#[doc = " Average points of the requesting user's division or performance profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/points/average`: the `getGamificationScorecardsPointsAverage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-points-average>."]
@@ -4234,6 +4770,8 @@ impl GetGamificationScorecardsPointsAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
     }
+    #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
@@ -4260,6 +4798,8 @@ impl GetGamificationScorecardsPointsAverage {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_POINTS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsPointsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/points/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Points trends of the requesting user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/points/trends`: the `getGamificationScorecardsPointsTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-points-trends>."]
@@ -4311,16 +4851,22 @@ impl GetGamificationScorecardsPointsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Optional filter to specify which day of weeks to be included in the response"]
+    #[doc = ""]
     #[doc = " Query parameter `dayOfWeek`: string."]
     pub fn day_of_week(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.day_of_week = ::std::option::Option::Some(value.into());
@@ -4354,6 +4900,8 @@ impl GetGamificationScorecardsPointsTrends {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_USER_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsProfileMetricUserValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/{userId}/values/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Average performance values trends by metric of a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/{userId}/values/trends`: the `getGamificationScorecardsProfileMetricUserValuesTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-profiles--profileId--metrics--metricId--users--userId--values-trends>."]
@@ -4409,21 +4957,29 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Reference workday for the trend. Used to determine the associated metric definition. If not set, then the value of endWorkday is used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -4463,6 +5019,8 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_USERS_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsProfileMetricUsersValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/values/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Average performance values trends by metric of a division or a performance profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/users/values/trends`: the `getGamificationScorecardsProfileMetricUsersValuesTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-profiles--profileId--metrics--metricId--users-values-trends>."]
@@ -4519,31 +5077,43 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, filter_type: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_id: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " ID for the filter type. Only required when filterType is Division."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Reference workday for the trend. Used to determine the associated metric definition. If not set, then the value of endWorkday is used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -4589,6 +5159,8 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsProfileMetricValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/values/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Average performance values trends by metric of the requesting user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/profiles/{profileId}/metrics/{metricId}/values/trends`: the `getGamificationScorecardsProfileMetricValuesTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-profiles--profileId--metrics--metricId--values-trends>."]
@@ -4644,26 +5216,36 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type for the query request. If not set, returns the values trends of the requesting user"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Reference workday for the trend. Used to determine the associated metric definition. If not set, then the value of endWorkday is used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -4705,6 +5287,8 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUser", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Workday performance metrics for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}`: the `getGamificationScorecardsUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId->."]
@@ -4756,11 +5340,15 @@ impl GetGamificationScorecardsUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4791,6 +5379,8 @@ impl GetGamificationScorecardsUser {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USER_ATTENDANCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserAttendance", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/attendance", true, ::std::option::Option::None, false, false, true);
+#[doc = " Attendance status metrics for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/attendance`: the `getGamificationScorecardsUserAttendance` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--attendance>."]
@@ -4842,11 +5432,15 @@ impl GetGamificationScorecardsUserAttendance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
@@ -4878,6 +5472,8 @@ impl GetGamificationScorecardsUserAttendance {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USER_BESTPOINTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserBestpoints", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/bestpoints", true, ::std::option::Option::None, false, false, true);
+#[doc = " Best points of a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/bestpoints`: the `getGamificationScorecardsUserBestpoints` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--bestpoints>."]
@@ -4945,6 +5541,8 @@ impl GetGamificationScorecardsUserBestpoints {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_ALLTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserPointsAlltime", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/points/alltime", true, ::std::option::Option::None, false, false, true);
+#[doc = " All-time points for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/alltime`: the `getGamificationScorecardsUserPointsAlltime` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--points-alltime>."]
@@ -4995,6 +5593,8 @@ impl GetGamificationScorecardsUserPointsAlltime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, end_workday: ::std::option::Option::None }
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
@@ -5022,6 +5622,8 @@ impl GetGamificationScorecardsUserPointsAlltime {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserPointsTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/points/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Points trend for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/trends`: the `getGamificationScorecardsUserPointsTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--points-trends>."]
@@ -5074,16 +5676,22 @@ impl GetGamificationScorecardsUserPointsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Optional filter to specify which day of weeks to be included in the response"]
+    #[doc = ""]
     #[doc = " Query parameter `dayOfWeek`: string."]
     pub fn day_of_week(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.day_of_week = ::std::option::Option::Some(value.into());
@@ -5118,6 +5726,8 @@ impl GetGamificationScorecardsUserPointsTrends {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USER_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUserValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/{userId}/values/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Values trends of a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/values/trends`: the `getGamificationScorecardsUserValuesTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users--userId--values-trends>."]
@@ -5170,16 +5780,22 @@ impl GetGamificationScorecardsUserValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -5214,6 +5830,8 @@ impl GetGamificationScorecardsUserValuesTrends {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USERS_POINTS_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUsersPointsAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/points/average", true, ::std::option::Option::None, false, false, true);
+#[doc = " Workday average points by target group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/points/average`: the `getGamificationScorecardsUsersPointsAverage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users-points-average>."]
@@ -5265,16 +5883,22 @@ impl GetGamificationScorecardsUsersPointsAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
@@ -5309,6 +5933,8 @@ impl GetGamificationScorecardsUsersPointsAverage {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USERS_VALUES_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUsersValuesAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/values/average", true, ::std::option::Option::None, false, false, true);
+#[doc = " Workday average values by target group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/values/average`: the `getGamificationScorecardsUsersValuesAverage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users-values-average>."]
@@ -5361,21 +5987,29 @@ impl GetGamificationScorecardsUsersValuesAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type. For example, division Id"]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -5413,6 +6047,8 @@ impl GetGamificationScorecardsUsersValuesAverage {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_USERS_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsUsersValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/users/values/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Values trend by target group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/users/values/trends`: the `getGamificationScorecardsUsersValuesTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-users-values-trends>."]
@@ -5466,26 +6102,36 @@ impl GetGamificationScorecardsUsersValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " Filter type for the query request."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID for the filter type."]
+    #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -5527,6 +6173,8 @@ impl GetGamificationScorecardsUsersValuesTrends {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_VALUES_AVERAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsValuesAverage", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/values/average", true, ::std::option::Option::None, false, false, true);
+#[doc = " Average values of the requesting user's division or performance profile"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/values/average`: the `getGamificationScorecardsValuesAverage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-values-average>."]
@@ -5577,11 +6225,15 @@ impl GetGamificationScorecardsValuesAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -5611,6 +6263,8 @@ impl GetGamificationScorecardsValuesAverage {
     }
 }
 static META_GET_GAMIFICATION_SCORECARDS_VALUES_TRENDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationScorecardsValuesTrends", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/scorecards/values/trends", true, ::std::option::Option::None, false, false, true);
+#[doc = " Values trends of the requesting user or group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/scorecards/values/trends`: the `getGamificationScorecardsValuesTrends` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-scorecards-values-trends>."]
@@ -5664,26 +6318,36 @@ impl GetGamificationScorecardsValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
+    #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type for the query request. If not set, then the request is for the requesting user."]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Reference workday for the trend. Used to determine the profile of the user as of this date. If not set, then the user's current profile will be used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timezone for the workday. Defaults to UTC"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
@@ -5723,6 +6387,8 @@ impl GetGamificationScorecardsValuesTrends {
     }
 }
 static META_GET_GAMIFICATION_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationStatus", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/status", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gamification activation status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/status`: the `getGamificationStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-status>."]
@@ -5788,6 +6454,8 @@ impl GetGamificationStatus {
     }
 }
 static META_GET_GAMIFICATION_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationTemplate", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/templates/{templateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Objective template by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/templates/{templateId}`: the `getGamificationTemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-templates--templateId->."]
@@ -5855,6 +6523,8 @@ impl GetGamificationTemplate {
     }
 }
 static META_GET_GAMIFICATION_TEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGamificationTemplates", &["Gamification"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gamification/templates", true, ::std::option::Option::None, false, false, true);
+#[doc = " All objective templates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gamification/templates`: the `getGamificationTemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gamification-templates>."]
@@ -5920,6 +6590,8 @@ impl GetGamificationTemplates {
     }
 }
 static META_PATCH_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmployeeperformanceExternalmetricsDefinition", &["Gamification"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/employeeperformance/externalmetrics/definitions/{metricId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update External Metric Definition"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/employeeperformance/externalmetrics/definitions/{metricId}`: the `patchEmployeeperformanceExternalmetricsDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-employeeperformance-externalmetrics-definitions--metricId->."]
@@ -5989,6 +6661,8 @@ impl PatchEmployeeperformanceExternalmetricsDefinition {
     }
 }
 static META_PATCH_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/gamification/contests/{contestId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Finalize a Contest by Id"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/gamification/contests/{contestId}`: the `patchGamificationContest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-gamification-contests--contestId->."]
@@ -6058,6 +6732,8 @@ impl PatchGamificationContest {
     }
 }
 static META_POST_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEmployeeperformanceExternalmetricsData", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/employeeperformance/externalmetrics/data", false, ::std::option::Option::None, false, false, true);
+#[doc = " Write External Metric Data"]
+#[doc = ""]
 #[doc = " `POST /api/v2/employeeperformance/externalmetrics/data`: the `postEmployeeperformanceExternalmetricsData` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-employeeperformance-externalmetrics-data>."]
@@ -6107,6 +6783,8 @@ impl PostEmployeeperformanceExternalmetricsData {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The External Metric Data to be added"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::ExternalMetricDataWriteRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -6132,6 +6810,8 @@ impl PostEmployeeperformanceExternalmetricsData {
     }
 }
 static META_POST_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postEmployeeperformanceExternalmetricsDefinitions", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/employeeperformance/externalmetrics/definitions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create External Metric Definition"]
+#[doc = ""]
 #[doc = " `POST /api/v2/employeeperformance/externalmetrics/definitions`: the `postEmployeeperformanceExternalmetricsDefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-employeeperformance-externalmetrics-definitions>."]
@@ -6181,6 +6861,8 @@ impl PostEmployeeperformanceExternalmetricsDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The External Metric Definition to be created"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::ExternalMetricDefinitionCreateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -6206,6 +6888,8 @@ impl PostEmployeeperformanceExternalmetricsDefinitions {
     }
 }
 static META_POST_GAMIFICATION_CONTESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationContests", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/contests", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a Contest"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/contests`: the `postGamificationContests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-contests>."]
@@ -6273,6 +6957,8 @@ impl PostGamificationContests {
     }
 }
 static META_POST_GAMIFICATION_CONTESTS_UPLOADS_PRIZEIMAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationContestsUploadsPrizeimages", &["Gamification", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/contests/uploads/prizeimages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generates pre-signed URL to upload a prize image for gamification contests"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages`: the `postGamificationContestsUploadsPrizeimages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-contests-uploads-prizeimages>."]
@@ -6340,6 +7026,8 @@ impl PostGamificationContestsUploadsPrizeimages {
     }
 }
 static META_POST_GAMIFICATION_PROFILE_ACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileActivate", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/activate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Activate a performance profile"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/activate`: the `postGamificationProfileActivate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--activate>."]
@@ -6407,6 +7095,8 @@ impl PostGamificationProfileActivate {
     }
 }
 static META_POST_GAMIFICATION_PROFILE_DEACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileDeactivate", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/deactivate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Deactivate a performance profile"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/deactivate`: the `postGamificationProfileDeactivate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--deactivate>."]
@@ -6474,6 +7164,8 @@ impl PostGamificationProfileDeactivate {
     }
 }
 static META_POST_GAMIFICATION_PROFILE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMembers", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/members", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign members to a given performance profile"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/members`: the `postGamificationProfileMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--members>."]
@@ -6543,6 +7235,8 @@ impl PostGamificationProfileMembers {
     }
 }
 static META_POST_GAMIFICATION_PROFILE_MEMBERS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMembersValidate", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/members/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate member assignment"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/members/validate`: the `postGamificationProfileMembersValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--members-validate>."]
@@ -6612,6 +7306,8 @@ impl PostGamificationProfileMembersValidate {
     }
 }
 static META_POST_GAMIFICATION_PROFILE_METRIC_LINK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMetricLink", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{sourceProfileId}/metrics/{sourceMetricId}/link", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a linked metric"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/{sourceProfileId}/metrics/{sourceMetricId}/link`: the `postGamificationProfileMetricLink` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--sourceProfileId--metrics--sourceMetricId--link>."]
@@ -6683,6 +7379,8 @@ impl PostGamificationProfileMetricLink {
     }
 }
 static META_POST_GAMIFICATION_PROFILE_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfileMetrics", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/{profileId}/metrics", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a gamified metric with a given metric definition and metric objective under in a performance profile"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/{profileId}/metrics`: the `postGamificationProfileMetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles--profileId--metrics>."]
@@ -6752,6 +7450,8 @@ impl PostGamificationProfileMetrics {
     }
 }
 static META_POST_GAMIFICATION_PROFILES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfiles", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new custom performance profile"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles`: the `postGamificationProfiles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles>."]
@@ -6802,6 +7502,8 @@ impl PostGamificationProfiles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreatePerformanceProfile) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_metrics: ::std::option::Option::None, body }
     }
+    #[doc = " Flag to copy metrics. If set to false, there will be no metrics associated with the new profile. If set to true or is absent (the default behavior), all metrics from the default profile will be copied over into the new profile."]
+    #[doc = ""]
     #[doc = " Query parameter `copyMetrics`: boolean."]
     pub fn copy_metrics(mut self, value: bool) -> Self {
         self.copy_metrics = ::std::option::Option::Some(value);
@@ -6828,6 +7530,8 @@ impl PostGamificationProfiles {
     }
 }
 static META_POST_GAMIFICATION_PROFILES_USER_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfilesUserQuery", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/users/{userId}/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query performance profiles in date range for a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/users/{userId}/query`: the `postGamificationProfilesUserQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles-users--userId--query>."]
@@ -6897,6 +7601,8 @@ impl PostGamificationProfilesUserQuery {
     }
 }
 static META_POST_GAMIFICATION_PROFILES_USERS_ME_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationProfilesUsersMeQuery", &["Gamification"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/profiles/users/me/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query performance profiles in date range for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/profiles/users/me/query`: the `postGamificationProfilesUsersMeQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-profiles-users-me-query>."]
@@ -6964,6 +7670,8 @@ impl PostGamificationProfilesUsersMeQuery {
     }
 }
 static META_PUT_GAMIFICATION_CONTEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationContest", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/contests/{contestId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Contest by Id"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/gamification/contests/{contestId}`: the `putGamificationContest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-contests--contestId->."]
@@ -7033,6 +7741,8 @@ impl PutGamificationContest {
     }
 }
 static META_PUT_GAMIFICATION_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationProfile", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/profiles/{profileId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a performance profile"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/gamification/profiles/{profileId}`: the `putGamificationProfile` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-profiles--profileId->."]
@@ -7083,6 +7793,8 @@ impl PutGamificationProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body: ::std::option::Option::None }
     }
+    #[doc = " performanceProfile"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::PerformanceProfile) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -7109,6 +7821,8 @@ impl PutGamificationProfile {
     }
 }
 static META_PUT_GAMIFICATION_PROFILE_METRIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationProfileMetric", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/profiles/{profileId}/metrics/{metricId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a metric in performance profile"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/gamification/profiles/{profileId}/metrics/{metricId}`: the `putGamificationProfileMetric` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-profiles--profileId--metrics--metricId->."]
@@ -7180,6 +7894,8 @@ impl PutGamificationProfileMetric {
     }
 }
 static META_PUT_GAMIFICATION_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGamificationStatus", &["Gamification"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/gamification/status", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update gamification activation status"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/gamification/status`: the `putGamificationStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-gamification-status>."]

@@ -16,24 +16,38 @@ impl GeneralDataProtectionRegulationApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get an existing GDPR request"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gdpr/requests/{requestId}` (getGdprRequest): see [`GetGdprRequest`]."]
+    #[doc = ""]
+    #[doc = " - `request_id`: Request id"]
     pub fn get_gdpr_request(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> GetGdprRequest {
         GetGdprRequest::new(self.executor.clone(), request_id.into())
     }
+    #[doc = " Get all GDPR requests"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gdpr/requests` (getGdprRequests): see [`GetGdprRequests`]."]
     pub fn get_gdpr_requests(&self) -> GetGdprRequests {
         GetGdprRequests::new(self.executor.clone())
     }
+    #[doc = " Get GDPR subjects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/gdpr/subjects` (getGdprSubjects): see [`GetGdprSubjects`]."]
     pub fn get_gdpr_subjects(&self) -> GetGdprSubjects {
         GetGdprSubjects::new(self.executor.clone())
     }
+    #[doc = " Submit a new GDPR request"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gdpr/requests` (postGdprRequests): see [`PostGdprRequests`]."]
+    #[doc = ""]
+    #[doc = " - `body`: GDPR request"]
     pub fn post_gdpr_requests(&self, body: ::models::GDPRRequest) -> PostGdprRequests {
         PostGdprRequests::new(self.executor.clone(), body)
     }
 }
 static META_GET_GDPR_REQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGdprRequest", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gdpr/requests/{requestId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an existing GDPR request"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gdpr/requests/{requestId}`: the `getGdprRequest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gdpr-requests--requestId->."]
@@ -101,6 +115,8 @@ impl GetGdprRequest {
     }
 }
 static META_GET_GDPR_REQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGdprRequests", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gdpr/requests", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all GDPR requests"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gdpr/requests`: the `getGdprRequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gdpr-requests>."]
@@ -153,11 +169,15 @@ impl GetGdprRequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -198,6 +218,8 @@ impl GetGdprRequests {
     }
 }
 static META_GET_GDPR_SUBJECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGdprSubjects", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/gdpr/subjects", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get GDPR subjects"]
+#[doc = ""]
 #[doc = " `GET /api/v2/gdpr/subjects`: the `getGdprSubjects` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-gdpr-subjects>."]
@@ -250,11 +272,15 @@ impl GetGdprSubjects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), search_type: ::std::option::Option::None, search_value: ::std::option::Option::None }
     }
+    #[doc = " Search Type"]
+    #[doc = ""]
     #[doc = " Query parameter `searchType`: string, required (the call fails with a build error without it)."]
     pub fn search_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search Value"]
+    #[doc = ""]
     #[doc = " Query parameter `searchValue`: string, required (the call fails with a build error without it)."]
     pub fn search_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_value = ::std::option::Option::Some(value.into());
@@ -297,6 +323,8 @@ impl GetGdprSubjects {
     }
 }
 static META_POST_GDPR_REQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGdprRequests", &["General Data Protection Regulation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gdpr/requests", false, ::std::option::Option::None, false, false, true);
+#[doc = " Submit a new GDPR request"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gdpr/requests`: the `postGdprRequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gdpr-requests>."]
@@ -347,6 +375,8 @@ impl PostGdprRequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GDPRRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), delete_confirmed: ::std::option::Option::None, body }
     }
+    #[doc = " Confirm delete"]
+    #[doc = ""]
     #[doc = " Query parameter `deleteConfirmed`: boolean."]
     pub fn delete_confirmed(mut self, value: bool) -> Self {
         self.delete_confirmed = ::std::option::Option::Some(value);

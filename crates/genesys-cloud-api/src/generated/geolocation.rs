@@ -16,24 +16,43 @@ impl GeolocationApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get a organization's GeolocationSettings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/geolocations/settings` (getGeolocationsSettings): see [`GetGeolocationsSettings`]."]
     pub fn get_geolocations_settings(&self) -> GetGeolocationsSettings {
         GetGeolocationsSettings::new(self.executor.clone())
     }
+    #[doc = " Get a user's Geolocation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/geolocations/{clientId}` (getUserGeolocation): see [`GetUserGeolocation`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user Id"]
+    #[doc = " - `client_id`: client Id"]
     pub fn get_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGeolocation {
         GetUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into())
     }
+    #[doc = " Patch a organization's GeolocationSettings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/geolocations/settings` (patchGeolocationsSettings): see [`PatchGeolocationsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Geolocation settings"]
     pub fn patch_geolocations_settings(&self, body: ::models::GeolocationSettings) -> PatchGeolocationsSettings {
         PatchGeolocationsSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Patch a user's Geolocation"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/geolocations/{clientId}` (patchUserGeolocation): see [`PatchUserGeolocation`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user Id"]
+    #[doc = " - `client_id`: client Id"]
+    #[doc = " - `body`: Geolocation"]
     pub fn patch_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Geolocation) -> PatchUserGeolocation {
         PatchUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into(), body)
     }
 }
 static META_GET_GEOLOCATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGeolocationsSettings", &["Geolocation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/geolocations/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a organization's GeolocationSettings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/geolocations/settings`: the `getGeolocationsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-geolocations-settings>."]
@@ -99,6 +118,8 @@ impl GetGeolocationsSettings {
     }
 }
 static META_GET_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/geolocations/{clientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's Geolocation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/geolocations/{clientId}`: the `getUserGeolocation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--geolocations--clientId->."]
@@ -168,6 +189,8 @@ impl GetUserGeolocation {
     }
 }
 static META_PATCH_GEOLOCATIONS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchGeolocationsSettings", &["Geolocation"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/geolocations/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a organization's GeolocationSettings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/geolocations/settings`: the `patchGeolocationsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-geolocations-settings>."]
@@ -235,6 +258,10 @@ impl PatchGeolocationsSettings {
     }
 }
 static META_PATCH_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/geolocations/{clientId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a user's Geolocation"]
+#[doc = ""]
+#[doc = " The geolocation object can be patched one of three ways. Option 1: Set the 'primary' property to true. This will set the client as the user's primary geolocation source. Option 2: Provide the 'latitude' and 'longitude' values. This will enqueue an asynchronous update of the 'city', 'region', and 'country', generating a notification. A subsequent GET operation will include the new values for 'city', 'region' and 'country'. Option 3: Provide the 'city', 'region', 'country' values. Option 1 can be combined with Option 2 or Option 3. For example, update the client as primary and provide latitude and longitude values."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/geolocations/{clientId}`: the `patchUserGeolocation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--geolocations--clientId->."]

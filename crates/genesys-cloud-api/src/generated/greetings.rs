@@ -16,84 +16,163 @@ impl GreetingsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Deletes a Greeting with the given GreetingId"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/greetings/{greetingId}` (deleteGreeting): see [`DeleteGreeting`]."]
+    #[doc = ""]
+    #[doc = " - `greeting_id`: Greeting ID"]
     pub fn delete_greeting(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGreeting {
         DeleteGreeting::new(self.executor.clone(), greeting_id.into())
     }
+    #[doc = " Get a Greeting with the given GreetingId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/greetings/{greetingId}` (getGreeting): see [`GetGreeting`]."]
+    #[doc = ""]
+    #[doc = " - `greeting_id`: Greeting ID"]
     pub fn get_greeting(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreeting {
         GetGreeting::new(self.executor.clone(), greeting_id.into())
     }
+    #[doc = " Download a organization greeting recording"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/greetings/{greetingId}/downloads` (getGreetingDownloads): see [`GetGreetingDownloads`]."]
+    #[doc = ""]
+    #[doc = " - `greeting_id`: Greeting ID"]
     pub fn get_greeting_downloads(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingDownloads {
         GetGreetingDownloads::new(self.executor.clone(), greeting_id.into())
     }
+    #[doc = " Download a group greeting recording"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/greetings/{greetingId}/groups/downloads` (getGreetingGroupsDownloads): see [`GetGreetingGroupsDownloads`]."]
+    #[doc = ""]
+    #[doc = " - `greeting_id`: Greeting ID"]
     pub fn get_greeting_groups_downloads(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingGroupsDownloads {
         GetGreetingGroupsDownloads::new(self.executor.clone(), greeting_id.into())
     }
+    #[doc = " Get media playback URI for this greeting"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/greetings/{greetingId}/media` (getGreetingMedia): see [`GetGreetingMedia`]."]
+    #[doc = ""]
+    #[doc = " - `greeting_id`: Greeting ID"]
     pub fn get_greeting_media(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingMedia {
         GetGreetingMedia::new(self.executor.clone(), greeting_id.into())
     }
+    #[doc = " Download a user greeting recording"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/greetings/{greetingId}/users/downloads` (getGreetingUsersDownloads): see [`GetGreetingUsersDownloads`]."]
+    #[doc = ""]
+    #[doc = " - `greeting_id`: Greeting ID"]
     pub fn get_greeting_users_downloads(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingUsersDownloads {
         GetGreetingUsersDownloads::new(self.executor.clone(), greeting_id.into())
     }
+    #[doc = " Gets an Organization's Greetings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/greetings` (getGreetings): see [`GetGreetings`]."]
     pub fn get_greetings(&self) -> GetGreetings {
         GetGreetings::new(self.executor.clone())
     }
+    #[doc = " Get an Organization's DefaultGreetingList"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/greetings/defaults` (getGreetingsDefaults): see [`GetGreetingsDefaults`]."]
     pub fn get_greetings_defaults(&self) -> GetGreetingsDefaults {
         GetGreetingsDefaults::new(self.executor.clone())
     }
+    #[doc = " Get a list of the Group's Greetings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/{groupId}/greetings` (getGroupGreetings): see [`GetGroupGreetings`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_group_greetings(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupGreetings {
         GetGroupGreetings::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Grabs the list of Default Greetings given a Group's ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/{groupId}/greetings/defaults` (getGroupGreetingsDefaults): see [`GetGroupGreetingsDefaults`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_group_greetings_defaults(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupGreetingsDefaults {
         GetGroupGreetingsDefaults::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get a list of the User's Greetings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/greetings` (getUserGreetings): see [`GetUserGreetings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_greetings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGreetings {
         GetUserGreetings::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Grabs the list of Default Greetings given a User's ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/greetings/defaults` (getUserGreetingsDefaults): see [`GetUserGreetingsDefaults`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_greetings_defaults(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGreetingsDefaults {
         GetUserGreetingsDefaults::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Create a Greeting for an Organization"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/greetings` (postGreetings): see [`PostGreetings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The Greeting to create"]
     pub fn post_greetings(&self, body: ::models::Greeting) -> PostGreetings {
         PostGreetings::new(self.executor.clone(), body)
     }
+    #[doc = " Creates a Greeting for a Group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/groups/{groupId}/greetings` (postGroupGreetings): see [`PostGroupGreetings`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
+    #[doc = " - `body`: The Greeting to create"]
     pub fn post_group_greetings(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Greeting) -> PostGroupGreetings {
         PostGroupGreetings::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Creates a Greeting for a User"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/greetings` (postUserGreetings): see [`PostUserGreetings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: The Greeting to create"]
     pub fn post_user_greetings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Greeting) -> PostUserGreetings {
         PostUserGreetings::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Updates the Greeting with the given GreetingId"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/greetings/{greetingId}` (putGreeting): see [`PutGreeting`]."]
+    #[doc = ""]
+    #[doc = " - `greeting_id`: Greeting ID"]
+    #[doc = " - `body`: The updated Greeting"]
     pub fn put_greeting(&self, greeting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Greeting) -> PutGreeting {
         PutGreeting::new(self.executor.clone(), greeting_id.into(), body)
     }
+    #[doc = " Update an Organization's DefaultGreetingList"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/greetings/defaults` (putGreetingsDefaults): see [`PutGreetingsDefaults`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The updated defaultGreetingList"]
     pub fn put_greetings_defaults(&self, body: ::models::DefaultGreetingList) -> PutGreetingsDefaults {
         PutGreetingsDefaults::new(self.executor.clone(), body)
     }
+    #[doc = " Updates the DefaultGreetingList of the specified Group"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/groups/{groupId}/greetings/defaults` (putGroupGreetingsDefaults): see [`PutGroupGreetingsDefaults`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
+    #[doc = " - `body`: The updated defaultGreetingList"]
     pub fn put_group_greetings_defaults(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DefaultGreetingList) -> PutGroupGreetingsDefaults {
         PutGroupGreetingsDefaults::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Updates the DefaultGreetingList of the specified User"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/greetings/defaults` (putUserGreetingsDefaults): see [`PutUserGreetingsDefaults`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: The updated defaultGreetingList"]
     pub fn put_user_greetings_defaults(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DefaultGreetingList) -> PutUserGreetingsDefaults {
         PutUserGreetingsDefaults::new(self.executor.clone(), user_id.into(), body)
     }
 }
 static META_DELETE_GREETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGreeting", &["Greetings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/greetings/{greetingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a Greeting with the given GreetingId"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/greetings/{greetingId}`: the `deleteGreeting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-greetings--greetingId->."]
@@ -161,6 +240,8 @@ impl DeleteGreeting {
     }
 }
 static META_GET_GREETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreeting", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Greeting with the given GreetingId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/greetings/{greetingId}`: the `getGreeting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId->."]
@@ -228,6 +309,8 @@ impl GetGreeting {
     }
 }
 static META_GET_GREETING_DOWNLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingDownloads", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/downloads", true, ::std::option::Option::None, false, false, true);
+#[doc = " Download a organization greeting recording"]
+#[doc = ""]
 #[doc = " `GET /api/v2/greetings/{greetingId}/downloads`: the `getGreetingDownloads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--downloads>."]
@@ -278,6 +361,8 @@ impl GetGreetingDownloads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
+    #[doc = " The desired media format."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
@@ -304,6 +389,8 @@ impl GetGreetingDownloads {
     }
 }
 static META_GET_GREETING_GROUPS_DOWNLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingGroupsDownloads", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/groups/downloads", true, ::std::option::Option::None, false, false, true);
+#[doc = " Download a group greeting recording"]
+#[doc = ""]
 #[doc = " `GET /api/v2/greetings/{greetingId}/groups/downloads`: the `getGreetingGroupsDownloads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--groups-downloads>."]
@@ -354,6 +441,8 @@ impl GetGreetingGroupsDownloads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
+    #[doc = " The desired media format."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
@@ -380,6 +469,10 @@ impl GetGreetingGroupsDownloads {
     }
 }
 static META_GET_GREETING_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingMedia", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/media", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get media playback URI for this greeting"]
+#[doc = ""]
+#[doc = " API should migrate to use GET api/v2/greetings/{greetingId}/downloads"]
+#[doc = ""]
 #[doc = " `GET /api/v2/greetings/{greetingId}/media`: the `getGreetingMedia` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--media>."]
@@ -430,6 +523,8 @@ impl GetGreetingMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
+    #[doc = " The desired media format."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
@@ -456,6 +551,8 @@ impl GetGreetingMedia {
     }
 }
 static META_GET_GREETING_USERS_DOWNLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingUsersDownloads", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/{greetingId}/users/downloads", true, ::std::option::Option::None, false, false, true);
+#[doc = " Download a user greeting recording"]
+#[doc = ""]
 #[doc = " `GET /api/v2/greetings/{greetingId}/users/downloads`: the `getGreetingUsersDownloads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings--greetingId--users-downloads>."]
@@ -506,6 +603,8 @@ impl GetGreetingUsersDownloads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
+    #[doc = " The desired media format."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
@@ -532,6 +631,8 @@ impl GetGreetingUsersDownloads {
     }
 }
 static META_GET_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets an Organization's Greetings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/greetings`: the `getGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings>."]
@@ -584,11 +685,15 @@ impl GetGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -629,6 +734,8 @@ impl GetGreetings {
     }
 }
 static META_GET_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/greetings/defaults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Organization's DefaultGreetingList"]
+#[doc = ""]
 #[doc = " `GET /api/v2/greetings/defaults`: the `getGreetingsDefaults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-greetings-defaults>."]
@@ -694,6 +801,8 @@ impl GetGreetingsDefaults {
     }
 }
 static META_GET_GROUP_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/greetings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of the Group's Greetings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/{groupId}/greetings`: the `getGroupGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--greetings>."]
@@ -747,11 +856,15 @@ impl GetGroupGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -793,6 +906,8 @@ impl GetGroupGreetings {
     }
 }
 static META_GET_GROUP_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Grabs the list of Default Greetings given a Group's ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/{groupId}/greetings/defaults`: the `getGroupGreetingsDefaults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--greetings-defaults>."]
@@ -860,6 +975,8 @@ impl GetGroupGreetingsDefaults {
     }
 }
 static META_GET_USER_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/greetings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of the User's Greetings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/greetings`: the `getUserGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--greetings>."]
@@ -913,11 +1030,15 @@ impl GetUserGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -959,6 +1080,8 @@ impl GetUserGreetings {
     }
 }
 static META_GET_USER_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Grabs the list of Default Greetings given a User's ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/greetings/defaults`: the `getUserGreetingsDefaults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--greetings-defaults>."]
@@ -1026,6 +1149,8 @@ impl GetUserGreetingsDefaults {
     }
 }
 static META_POST_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::POST, "/api/v2/greetings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Greeting for an Organization"]
+#[doc = ""]
 #[doc = " `POST /api/v2/greetings`: the `postGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-greetings>."]
@@ -1093,6 +1218,8 @@ impl PostGreetings {
     }
 }
 static META_POST_GROUP_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/{groupId}/greetings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a Greeting for a Group"]
+#[doc = ""]
 #[doc = " `POST /api/v2/groups/{groupId}/greetings`: the `postGroupGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups--groupId--greetings>."]
@@ -1162,6 +1289,8 @@ impl PostGroupGreetings {
     }
 }
 static META_POST_USER_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserGreetings", &["Greetings"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/greetings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a Greeting for a User"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/greetings`: the `postUserGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--greetings>."]
@@ -1231,6 +1360,8 @@ impl PostUserGreetings {
     }
 }
 static META_PUT_GREETING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGreeting", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/greetings/{greetingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates the Greeting with the given GreetingId"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/greetings/{greetingId}`: the `putGreeting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-greetings--greetingId->."]
@@ -1300,6 +1431,8 @@ impl PutGreeting {
     }
 }
 static META_PUT_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/greetings/defaults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an Organization's DefaultGreetingList"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/greetings/defaults`: the `putGreetingsDefaults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-greetings-defaults>."]
@@ -1367,6 +1500,8 @@ impl PutGreetingsDefaults {
     }
 }
 static META_PUT_GROUP_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGroupGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/groups/{groupId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates the DefaultGreetingList of the specified Group"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/groups/{groupId}/greetings/defaults`: the `putGroupGreetingsDefaults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-groups--groupId--greetings-defaults>."]
@@ -1436,6 +1571,8 @@ impl PutGroupGreetingsDefaults {
     }
 }
 static META_PUT_USER_GREETINGS_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserGreetingsDefaults", &["Greetings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/greetings/defaults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates the DefaultGreetingList of the specified User"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/greetings/defaults`: the `putUserGreetingsDefaults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--greetings-defaults>."]

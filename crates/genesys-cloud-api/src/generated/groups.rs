@@ -16,84 +16,152 @@ impl GroupsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete group"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/groups/{groupId}` (deleteGroup): see [`DeleteGroup`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn delete_group(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGroup {
         DeleteGroup::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Remove dynamic group definition"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/groups/{groupId}/dynamicsettings` (deleteGroupDynamicsettings): see [`DeleteGroupDynamicsettings`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn delete_group_dynamicsettings(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGroupDynamicsettings {
         DeleteGroupDynamicsettings::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Remove members"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/groups/{groupId}/members` (deleteGroupMembers): see [`DeleteGroupMembers`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn delete_group_members(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGroupMembers {
         DeleteGroupMembers::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Fetch field config for an entity type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fieldconfig` (getFieldconfig): see [`GetFieldconfig`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_fieldconfig(&self) -> GetFieldconfig {
         GetFieldconfig::new(self.executor.clone())
     }
+    #[doc = " Get group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/{groupId}` (getGroup): see [`GetGroup`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_group(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroup {
         GetGroup::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get dynamic group definition"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/{groupId}/dynamicsettings` (getGroupDynamicsettings): see [`GetGroupDynamicsettings`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_group_dynamicsettings(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupDynamicsettings {
         GetGroupDynamicsettings::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get all individuals associated with the group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/{groupId}/individuals` (getGroupIndividuals): see [`GetGroupIndividuals`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_group_individuals(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupIndividuals {
         GetGroupIndividuals::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get group members, includes individuals, owners, and dynamically included people"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/{groupId}/members` (getGroupMembers): see [`GetGroupMembers`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_group_members(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupMembers {
         GetGroupMembers::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get group profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/{groupId}/profile` (getGroupProfile): see [`GetGroupProfile`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: groupId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_group_profile(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupProfile {
         GetGroupProfile::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get a group list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups` (getGroups): see [`GetGroups`]."]
     pub fn get_groups(&self) -> GetGroups {
         GetGroups::new(self.executor.clone())
     }
+    #[doc = " Search groups using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/search` (getGroupsSearch): see [`GetGroupsSearch`]."]
     pub fn get_groups_search(&self) -> GetGroupsSearch {
         GetGroupsSearch::new(self.executor.clone())
     }
+    #[doc = " Get group profile listing"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/profiles/groups` (getProfilesGroups): see [`GetProfilesGroups`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_profiles_groups(&self) -> GetProfilesGroups {
         GetProfilesGroups::new(self.executor.clone())
     }
+    #[doc = " Add members"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/groups/{groupId}/members` (postGroupMembers): see [`PostGroupMembers`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
+    #[doc = " - `body`: Add members"]
     pub fn post_group_members(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GroupMembersUpdate) -> PostGroupMembers {
         PostGroupMembers::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Create a group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/groups` (postGroups): see [`PostGroups`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Group"]
     pub fn post_groups(&self, body: ::models::GroupCreate) -> PostGroups {
         PostGroups::new(self.executor.clone(), body)
     }
+    #[doc = " Preview the number of users selected for a dynamic group definition query"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/groups/dynamicsettings/preview` (postGroupsDynamicsettingsPreview): see [`PostGroupsDynamicsettingsPreview`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Group query to preview"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_groups_dynamicsettings_preview(&self, body: ::models::DynamicGroupQuery) -> PostGroupsDynamicsettingsPreview {
         PostGroupsDynamicsettingsPreview::new(self.executor.clone(), body)
     }
+    #[doc = " Search groups"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/groups/search` (postGroupsSearch): see [`PostGroupsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_groups_search(&self, body: ::models::GroupSearchRequest) -> PostGroupsSearch {
         PostGroupsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Update group"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/groups/{groupId}` (putGroup): see [`PutGroup`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn put_group(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> PutGroup {
         PutGroup::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Create / Update dynamic group definition"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/groups/{groupId}/dynamicsettings` (putGroupDynamicsettings): see [`PutGroupDynamicsettings`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
+    #[doc = " - `body`: Create/Update dynamic groups"]
     pub fn put_group_dynamicsettings(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DynamicGroupQuery) -> PutGroupDynamicsettings {
         PutGroupDynamicsettings::new(self.executor.clone(), group_id.into(), body)
     }
 }
 static META_DELETE_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGroup", &["Groups"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete group"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/groups/{groupId}`: the `deleteGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-groups--groupId->."]
@@ -161,6 +229,8 @@ impl DeleteGroup {
     }
 }
 static META_DELETE_GROUP_DYNAMICSETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGroupDynamicsettings", &["Groups"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/groups/{groupId}/dynamicsettings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Remove dynamic group definition"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/groups/{groupId}/dynamicsettings`: the `deleteGroupDynamicsettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-groups--groupId--dynamicsettings>."]
@@ -230,6 +300,8 @@ impl DeleteGroupDynamicsettings {
     }
 }
 static META_DELETE_GROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteGroupMembers", &["Groups"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/groups/{groupId}/members", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove members"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/groups/{groupId}/members`: the `deleteGroupMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-groups--groupId--members>."]
@@ -280,6 +352,8 @@ impl DeleteGroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, ids: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of userIds to remove. A maximum of 50 members are allowed per request."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: string, required (the call fails with a build error without it)."]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
@@ -307,6 +381,8 @@ impl DeleteGroupMembers {
     }
 }
 static META_GET_FIELDCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFieldconfig", &["Groups", "Organization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fieldconfig", true, ::std::option::Option::None, true, false, true);
+#[doc = " Fetch field config for an entity type"]
+#[doc = ""]
 #[doc = " `GET /api/v2/fieldconfig`: the `getFieldconfig` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fieldconfig>."]
@@ -359,6 +435,8 @@ impl GetFieldconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
     }
+    #[doc = " Field type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
@@ -385,6 +463,8 @@ impl GetFieldconfig {
     }
 }
 static META_GET_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroup", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/{groupId}`: the `getGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId->."]
@@ -452,6 +532,8 @@ impl GetGroup {
     }
 }
 static META_GET_GROUP_DYNAMICSETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupDynamicsettings", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/dynamicsettings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get dynamic group definition"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/{groupId}/dynamicsettings`: the `getGroupDynamicsettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--dynamicsettings>."]
@@ -521,6 +603,8 @@ impl GetGroupDynamicsettings {
     }
 }
 static META_GET_GROUP_INDIVIDUALS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupIndividuals", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/individuals", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all individuals associated with the group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/{groupId}/individuals`: the `getGroupIndividuals` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--individuals>."]
@@ -602,6 +686,8 @@ impl GetGroupIndividuals {
     }
 }
 static META_GET_GROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupMembers", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get group members, includes individuals, owners, and dynamically included people"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/{groupId}/members`: the `getGroupMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--members>."]
@@ -657,21 +743,29 @@ impl GetGroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -719,6 +813,10 @@ impl GetGroupMembers {
     }
 }
 static META_GET_GROUP_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupProfile", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/{groupId}/profile", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get group profile"]
+#[doc = ""]
+#[doc = " This api is deprecated. Use /api/v2/groups instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/{groupId}/profile`: the `getGroupProfile` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups--groupId--profile>."]
@@ -772,6 +870,8 @@ impl GetGroupProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, fields: ::std::option::Option::None }
     }
+    #[doc = " Comma separated fields to return. Allowable values can be found by querying /api/v2/fieldconfig?type=group and using the key for the elements returned by the fieldList"]
+    #[doc = ""]
     #[doc = " Query parameter `fields`: string."]
     pub fn fields(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.fields = ::std::option::Option::Some(value.into());
@@ -798,6 +898,8 @@ impl GetGroupProfile {
     }
 }
 static META_GET_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroups", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a group list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups`: the `getGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups>."]
@@ -853,26 +955,36 @@ impl GetGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jabber_id: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " A list of jabberIds to fetch by bulk (cannot be used with the \"id\" parameter)"]
+    #[doc = ""]
     #[doc = " Query parameter `jabberId`: array of string (multi)."]
     pub fn jabber_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.jabber_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -922,6 +1034,8 @@ impl GetGroups {
     }
 }
 static META_GET_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search groups using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/search`: the `getGroupsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups-search>."]
@@ -972,11 +1086,15 @@ impl GetGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1006,6 +1124,10 @@ impl GetGroupsSearch {
     }
 }
 static META_GET_PROFILES_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProfilesGroups", &["Groups"], ::genesys_cloud_core::http::Method::GET, "/api/v2/profiles/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get group profile listing"]
+#[doc = ""]
+#[doc = " This api is deprecated. Use /api/v2/groups instead."]
+#[doc = ""]
 #[doc = " `GET /api/v2/profiles/groups`: the `getProfilesGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-profiles-groups>."]
@@ -1064,26 +1186,36 @@ impl GetProfilesGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jabber_id: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " A list of jabberIds to fetch by bulk (cannot be used with the \"id\" parameter)"]
+    #[doc = ""]
     #[doc = " Query parameter `jabberId`: array of string (multi)."]
     pub fn jabber_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.jabber_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1133,6 +1265,8 @@ impl GetProfilesGroups {
     }
 }
 static META_POST_GROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupMembers", &["Groups"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/{groupId}/members", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add members"]
+#[doc = ""]
 #[doc = " `POST /api/v2/groups/{groupId}/members`: the `postGroupMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups--groupId--members>."]
@@ -1202,6 +1336,8 @@ impl PostGroupMembers {
     }
 }
 static META_POST_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroups", &["Groups"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a group"]
+#[doc = ""]
 #[doc = " `POST /api/v2/groups`: the `postGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups>."]
@@ -1269,6 +1405,8 @@ impl PostGroups {
     }
 }
 static META_POST_GROUPS_DYNAMICSETTINGS_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupsDynamicsettingsPreview", &["Groups"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/dynamicsettings/preview", false, ::std::option::Option::None, true, true, true);
+#[doc = " Preview the number of users selected for a dynamic group definition query"]
+#[doc = ""]
 #[doc = " `POST /api/v2/groups/dynamicsettings/preview`: the `postGroupsDynamicsettingsPreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups-dynamicsettings-preview>."]
@@ -1341,6 +1479,8 @@ impl PostGroupsDynamicsettingsPreview {
     }
 }
 static META_POST_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search groups"]
+#[doc = ""]
 #[doc = " `POST /api/v2/groups/search`: the `postGroupsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups-search>."]
@@ -1408,6 +1548,8 @@ impl PostGroupsSearch {
     }
 }
 static META_PUT_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGroup", &["Groups"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update group"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/groups/{groupId}`: the `putGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-groups--groupId->."]
@@ -1458,6 +1600,8 @@ impl PutGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body: ::std::option::Option::None }
     }
+    #[doc = " Group"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::GroupUpdate) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -1484,6 +1628,8 @@ impl PutGroup {
     }
 }
 static META_PUT_GROUP_DYNAMICSETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putGroupDynamicsettings", &["Groups"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/groups/{groupId}/dynamicsettings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Create / Update dynamic group definition"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/groups/{groupId}/dynamicsettings`: the `putGroupDynamicsettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-groups--groupId--dynamicsettings>."]

@@ -16,160 +16,269 @@ impl IdentityProviderApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/{providerId}` (deleteIdentityprovider): see [`DeleteIdentityprovider`]."]
+    #[doc = ""]
+    #[doc = " - `provider_id`: Provider ID"]
     pub fn delete_identityprovider(&self, provider_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIdentityprovider {
         DeleteIdentityprovider::new(self.executor.clone(), provider_id.into())
     }
+    #[doc = " Delete ADFS Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/adfs` (deleteIdentityprovidersAdfs): see [`DeleteIdentityprovidersAdfs`]."]
     pub fn delete_identityproviders_adfs(&self) -> DeleteIdentityprovidersAdfs {
         DeleteIdentityprovidersAdfs::new(self.executor.clone())
     }
+    #[doc = " Delete Customer Interaction Center (CIC) Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/cic` (deleteIdentityprovidersCic): see [`DeleteIdentityprovidersCic`]."]
     pub fn delete_identityproviders_cic(&self) -> DeleteIdentityprovidersCic {
         DeleteIdentityprovidersCic::new(self.executor.clone())
     }
+    #[doc = " Delete Generic SAML Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/generic` (deleteIdentityprovidersGeneric): see [`DeleteIdentityprovidersGeneric`]."]
     pub fn delete_identityproviders_generic(&self) -> DeleteIdentityprovidersGeneric {
         DeleteIdentityprovidersGeneric::new(self.executor.clone())
     }
+    #[doc = " Delete G Suite Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/gsuite` (deleteIdentityprovidersGsuite): see [`DeleteIdentityprovidersGsuite`]."]
     pub fn delete_identityproviders_gsuite(&self) -> DeleteIdentityprovidersGsuite {
         DeleteIdentityprovidersGsuite::new(self.executor.clone())
     }
+    #[doc = " Delete IdentityNow Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/identitynow` (deleteIdentityprovidersIdentitynow): see [`DeleteIdentityprovidersIdentitynow`]."]
     pub fn delete_identityproviders_identitynow(&self) -> DeleteIdentityprovidersIdentitynow {
         DeleteIdentityprovidersIdentitynow::new(self.executor.clone())
     }
+    #[doc = " Delete Okta Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/okta` (deleteIdentityprovidersOkta): see [`DeleteIdentityprovidersOkta`]."]
     pub fn delete_identityproviders_okta(&self) -> DeleteIdentityprovidersOkta {
         DeleteIdentityprovidersOkta::new(self.executor.clone())
     }
+    #[doc = " Delete OneLogin Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/onelogin` (deleteIdentityprovidersOnelogin): see [`DeleteIdentityprovidersOnelogin`]."]
     pub fn delete_identityproviders_onelogin(&self) -> DeleteIdentityprovidersOnelogin {
         DeleteIdentityprovidersOnelogin::new(self.executor.clone())
     }
+    #[doc = " Delete Ping Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/ping` (deleteIdentityprovidersPing): see [`DeleteIdentityprovidersPing`]."]
     pub fn delete_identityproviders_ping(&self) -> DeleteIdentityprovidersPing {
         DeleteIdentityprovidersPing::new(self.executor.clone())
     }
+    #[doc = " Delete PureCloud Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/purecloud` (deleteIdentityprovidersPurecloud): see [`DeleteIdentityprovidersPurecloud`]."]
     pub fn delete_identityproviders_purecloud(&self) -> DeleteIdentityprovidersPurecloud {
         DeleteIdentityprovidersPurecloud::new(self.executor.clone())
     }
+    #[doc = " Delete PureEngage Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/pureengage` (deleteIdentityprovidersPureengage): see [`DeleteIdentityprovidersPureengage`]."]
     pub fn delete_identityproviders_pureengage(&self) -> DeleteIdentityprovidersPureengage {
         DeleteIdentityprovidersPureengage::new(self.executor.clone())
     }
+    #[doc = " Delete Salesforce Identity Provider"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/salesforce` (deleteIdentityprovidersSalesforce): see [`DeleteIdentityprovidersSalesforce`]."]
     pub fn delete_identityproviders_salesforce(&self) -> DeleteIdentityprovidersSalesforce {
         DeleteIdentityprovidersSalesforce::new(self.executor.clone())
     }
+    #[doc = " Get Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/{providerId}` (getIdentityprovider): see [`GetIdentityprovider`]."]
+    #[doc = ""]
+    #[doc = " - `provider_id`: Provider ID"]
     pub fn get_identityprovider(&self, provider_id: impl ::std::convert::Into<::std::string::String>) -> GetIdentityprovider {
         GetIdentityprovider::new(self.executor.clone(), provider_id.into())
     }
+    #[doc = " The list of identity providers"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders` (getIdentityproviders): see [`GetIdentityproviders`]."]
     pub fn get_identityproviders(&self) -> GetIdentityproviders {
         GetIdentityproviders::new(self.executor.clone())
     }
+    #[doc = " Get ADFS Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/adfs` (getIdentityprovidersAdfs): see [`GetIdentityprovidersAdfs`]."]
     pub fn get_identityproviders_adfs(&self) -> GetIdentityprovidersAdfs {
         GetIdentityprovidersAdfs::new(self.executor.clone())
     }
+    #[doc = " Get Customer Interaction Center (CIC) Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/cic` (getIdentityprovidersCic): see [`GetIdentityprovidersCic`]."]
     pub fn get_identityproviders_cic(&self) -> GetIdentityprovidersCic {
         GetIdentityprovidersCic::new(self.executor.clone())
     }
+    #[doc = " Get Generic SAML Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/generic` (getIdentityprovidersGeneric): see [`GetIdentityprovidersGeneric`]."]
     pub fn get_identityproviders_generic(&self) -> GetIdentityprovidersGeneric {
         GetIdentityprovidersGeneric::new(self.executor.clone())
     }
+    #[doc = " Get G Suite Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/gsuite` (getIdentityprovidersGsuite): see [`GetIdentityprovidersGsuite`]."]
     pub fn get_identityproviders_gsuite(&self) -> GetIdentityprovidersGsuite {
         GetIdentityprovidersGsuite::new(self.executor.clone())
     }
+    #[doc = " Get IdentityNow Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/identitynow` (getIdentityprovidersIdentitynow): see [`GetIdentityprovidersIdentitynow`]."]
     pub fn get_identityproviders_identitynow(&self) -> GetIdentityprovidersIdentitynow {
         GetIdentityprovidersIdentitynow::new(self.executor.clone())
     }
+    #[doc = " Get Okta Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/okta` (getIdentityprovidersOkta): see [`GetIdentityprovidersOkta`]."]
     pub fn get_identityproviders_okta(&self) -> GetIdentityprovidersOkta {
         GetIdentityprovidersOkta::new(self.executor.clone())
     }
+    #[doc = " Get OneLogin Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/onelogin` (getIdentityprovidersOnelogin): see [`GetIdentityprovidersOnelogin`]."]
     pub fn get_identityproviders_onelogin(&self) -> GetIdentityprovidersOnelogin {
         GetIdentityprovidersOnelogin::new(self.executor.clone())
     }
+    #[doc = " Get Ping Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/ping` (getIdentityprovidersPing): see [`GetIdentityprovidersPing`]."]
     pub fn get_identityproviders_ping(&self) -> GetIdentityprovidersPing {
         GetIdentityprovidersPing::new(self.executor.clone())
     }
+    #[doc = " Get PureCloud Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/purecloud` (getIdentityprovidersPurecloud): see [`GetIdentityprovidersPurecloud`]."]
     pub fn get_identityproviders_purecloud(&self) -> GetIdentityprovidersPurecloud {
         GetIdentityprovidersPurecloud::new(self.executor.clone())
     }
+    #[doc = " Get PureEngage Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/pureengage` (getIdentityprovidersPureengage): see [`GetIdentityprovidersPureengage`]."]
     pub fn get_identityproviders_pureengage(&self) -> GetIdentityprovidersPureengage {
         GetIdentityprovidersPureengage::new(self.executor.clone())
     }
+    #[doc = " Get Salesforce Identity Provider"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/salesforce` (getIdentityprovidersSalesforce): see [`GetIdentityprovidersSalesforce`]."]
     pub fn get_identityproviders_salesforce(&self) -> GetIdentityprovidersSalesforce {
         GetIdentityprovidersSalesforce::new(self.executor.clone())
     }
+    #[doc = " Create Identity Provider"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/identityproviders` (postIdentityproviders): see [`PostIdentityproviders`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn post_identityproviders(&self, body: ::models::CustomProvider) -> PostIdentityproviders {
         PostIdentityproviders::new(self.executor.clone(), body)
     }
+    #[doc = " Update Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/{providerId}` (putIdentityprovider): see [`PutIdentityprovider`]."]
+    #[doc = ""]
+    #[doc = " - `provider_id`: Provider ID"]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityprovider(&self, provider_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CustomProvider) -> PutIdentityprovider {
         PutIdentityprovider::new(self.executor.clone(), provider_id.into(), body)
     }
+    #[doc = " Update/Create ADFS Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/adfs` (putIdentityprovidersAdfs): see [`PutIdentityprovidersAdfs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_adfs(&self, body: ::models::ADFS) -> PutIdentityprovidersAdfs {
         PutIdentityprovidersAdfs::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create Customer Interaction Center (CIC) Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/cic` (putIdentityprovidersCic): see [`PutIdentityprovidersCic`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_cic(&self, body: ::models::CustomerInteractionCenter) -> PutIdentityprovidersCic {
         PutIdentityprovidersCic::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create Generic SAML Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/generic` (putIdentityprovidersGeneric): see [`PutIdentityprovidersGeneric`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_generic(&self, body: ::models::GenericSAML) -> PutIdentityprovidersGeneric {
         PutIdentityprovidersGeneric::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create G Suite Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/gsuite` (putIdentityprovidersGsuite): see [`PutIdentityprovidersGsuite`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_gsuite(&self, body: ::models::GSuite) -> PutIdentityprovidersGsuite {
         PutIdentityprovidersGsuite::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create IdentityNow Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/identitynow` (putIdentityprovidersIdentitynow): see [`PutIdentityprovidersIdentitynow`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_identitynow(&self, body: ::models::IdentityNow) -> PutIdentityprovidersIdentitynow {
         PutIdentityprovidersIdentitynow::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create Okta Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/okta` (putIdentityprovidersOkta): see [`PutIdentityprovidersOkta`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_okta(&self, body: ::models::Okta) -> PutIdentityprovidersOkta {
         PutIdentityprovidersOkta::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create OneLogin Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/onelogin` (putIdentityprovidersOnelogin): see [`PutIdentityprovidersOnelogin`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_onelogin(&self, body: ::models::OneLogin) -> PutIdentityprovidersOnelogin {
         PutIdentityprovidersOnelogin::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create Ping Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/ping` (putIdentityprovidersPing): see [`PutIdentityprovidersPing`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_ping(&self, body: ::models::PingIdentity) -> PutIdentityprovidersPing {
         PutIdentityprovidersPing::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create PureCloud Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/purecloud` (putIdentityprovidersPurecloud): see [`PutIdentityprovidersPurecloud`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_purecloud(&self, body: ::models::PureCloud) -> PutIdentityprovidersPurecloud {
         PutIdentityprovidersPurecloud::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create PureEngage Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/pureengage` (putIdentityprovidersPureengage): see [`PutIdentityprovidersPureengage`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_pureengage(&self, body: ::models::PureEngage) -> PutIdentityprovidersPureengage {
         PutIdentityprovidersPureengage::new(self.executor.clone(), body)
     }
+    #[doc = " Update/Create Salesforce Identity Provider"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/identityproviders/salesforce` (putIdentityprovidersSalesforce): see [`PutIdentityprovidersSalesforce`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Provider"]
     pub fn put_identityproviders_salesforce(&self, body: ::models::Salesforce) -> PutIdentityprovidersSalesforce {
         PutIdentityprovidersSalesforce::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_IDENTITYPROVIDER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovider", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/{providerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/{providerId}`: the `deleteIdentityprovider` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders--providerId->."]
@@ -237,6 +346,8 @@ impl DeleteIdentityprovider {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_ADFS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersAdfs", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/adfs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete ADFS Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/adfs`: the `deleteIdentityprovidersAdfs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-adfs>."]
@@ -302,6 +413,8 @@ impl DeleteIdentityprovidersAdfs {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_CIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersCic", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/cic", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Customer Interaction Center (CIC) Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/cic`: the `deleteIdentityprovidersCic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-cic>."]
@@ -367,6 +480,8 @@ impl DeleteIdentityprovidersCic {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_GENERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersGeneric", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/generic", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Generic SAML Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/generic`: the `deleteIdentityprovidersGeneric` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-generic>."]
@@ -432,6 +547,8 @@ impl DeleteIdentityprovidersGeneric {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_GSUITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersGsuite", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/gsuite", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete G Suite Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/gsuite`: the `deleteIdentityprovidersGsuite` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-gsuite>."]
@@ -497,6 +614,8 @@ impl DeleteIdentityprovidersGsuite {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_IDENTITYNOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersIdentitynow", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/identitynow", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete IdentityNow Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/identitynow`: the `deleteIdentityprovidersIdentitynow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-identitynow>."]
@@ -562,6 +681,8 @@ impl DeleteIdentityprovidersIdentitynow {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_OKTA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersOkta", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/okta", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Okta Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/okta`: the `deleteIdentityprovidersOkta` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-okta>."]
@@ -627,6 +748,8 @@ impl DeleteIdentityprovidersOkta {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_ONELOGIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersOnelogin", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/onelogin", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete OneLogin Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/onelogin`: the `deleteIdentityprovidersOnelogin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-onelogin>."]
@@ -692,6 +815,8 @@ impl DeleteIdentityprovidersOnelogin {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersPing", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/ping", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Ping Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/ping`: the `deleteIdentityprovidersPing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-ping>."]
@@ -757,6 +882,8 @@ impl DeleteIdentityprovidersPing {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersPurecloud", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/purecloud", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete PureCloud Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/purecloud`: the `deleteIdentityprovidersPurecloud` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-purecloud>."]
@@ -822,6 +949,8 @@ impl DeleteIdentityprovidersPurecloud {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_PUREENGAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersPureengage", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/pureengage", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete PureEngage Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/pureengage`: the `deleteIdentityprovidersPureengage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-pureengage>."]
@@ -887,6 +1016,8 @@ impl DeleteIdentityprovidersPureengage {
     }
 }
 static META_DELETE_IDENTITYPROVIDERS_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIdentityprovidersSalesforce", &["Identity Provider"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/identityproviders/salesforce", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Salesforce Identity Provider"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/identityproviders/salesforce`: the `deleteIdentityprovidersSalesforce` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-identityproviders-salesforce>."]
@@ -952,6 +1083,8 @@ impl DeleteIdentityprovidersSalesforce {
     }
 }
 static META_GET_IDENTITYPROVIDER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovider", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/{providerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/{providerId}`: the `getIdentityprovider` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders--providerId->."]
@@ -1019,6 +1152,8 @@ impl GetIdentityprovider {
     }
 }
 static META_GET_IDENTITYPROVIDERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityproviders", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " The list of identity providers"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders`: the `getIdentityproviders` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders>."]
@@ -1098,6 +1233,8 @@ impl GetIdentityproviders {
     }
 }
 static META_GET_IDENTITYPROVIDERS_ADFS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersAdfs", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/adfs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get ADFS Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/adfs`: the `getIdentityprovidersAdfs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-adfs>."]
@@ -1163,6 +1300,8 @@ impl GetIdentityprovidersAdfs {
     }
 }
 static META_GET_IDENTITYPROVIDERS_CIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersCic", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/cic", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Customer Interaction Center (CIC) Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/cic`: the `getIdentityprovidersCic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-cic>."]
@@ -1228,6 +1367,8 @@ impl GetIdentityprovidersCic {
     }
 }
 static META_GET_IDENTITYPROVIDERS_GENERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersGeneric", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/generic", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Generic SAML Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/generic`: the `getIdentityprovidersGeneric` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-generic>."]
@@ -1293,6 +1434,8 @@ impl GetIdentityprovidersGeneric {
     }
 }
 static META_GET_IDENTITYPROVIDERS_GSUITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersGsuite", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/gsuite", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get G Suite Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/gsuite`: the `getIdentityprovidersGsuite` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-gsuite>."]
@@ -1358,6 +1501,8 @@ impl GetIdentityprovidersGsuite {
     }
 }
 static META_GET_IDENTITYPROVIDERS_IDENTITYNOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersIdentitynow", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/identitynow", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get IdentityNow Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/identitynow`: the `getIdentityprovidersIdentitynow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-identitynow>."]
@@ -1423,6 +1568,8 @@ impl GetIdentityprovidersIdentitynow {
     }
 }
 static META_GET_IDENTITYPROVIDERS_OKTA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersOkta", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/okta", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Okta Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/okta`: the `getIdentityprovidersOkta` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-okta>."]
@@ -1488,6 +1635,8 @@ impl GetIdentityprovidersOkta {
     }
 }
 static META_GET_IDENTITYPROVIDERS_ONELOGIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersOnelogin", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/onelogin", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get OneLogin Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/onelogin`: the `getIdentityprovidersOnelogin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-onelogin>."]
@@ -1553,6 +1702,8 @@ impl GetIdentityprovidersOnelogin {
     }
 }
 static META_GET_IDENTITYPROVIDERS_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersPing", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/ping", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Ping Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/ping`: the `getIdentityprovidersPing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-ping>."]
@@ -1618,6 +1769,8 @@ impl GetIdentityprovidersPing {
     }
 }
 static META_GET_IDENTITYPROVIDERS_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersPurecloud", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/purecloud", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get PureCloud Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/purecloud`: the `getIdentityprovidersPurecloud` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-purecloud>."]
@@ -1683,6 +1836,8 @@ impl GetIdentityprovidersPurecloud {
     }
 }
 static META_GET_IDENTITYPROVIDERS_PUREENGAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersPureengage", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/pureengage", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get PureEngage Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/pureengage`: the `getIdentityprovidersPureengage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-pureengage>."]
@@ -1748,6 +1903,8 @@ impl GetIdentityprovidersPureengage {
     }
 }
 static META_GET_IDENTITYPROVIDERS_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIdentityprovidersSalesforce", &["Identity Provider"], ::genesys_cloud_core::http::Method::GET, "/api/v2/identityproviders/salesforce", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Salesforce Identity Provider"]
+#[doc = ""]
 #[doc = " `GET /api/v2/identityproviders/salesforce`: the `getIdentityprovidersSalesforce` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-identityproviders-salesforce>."]
@@ -1813,6 +1970,8 @@ impl GetIdentityprovidersSalesforce {
     }
 }
 static META_POST_IDENTITYPROVIDERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIdentityproviders", &["Identity Provider"], ::genesys_cloud_core::http::Method::POST, "/api/v2/identityproviders", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Identity Provider"]
+#[doc = ""]
 #[doc = " `POST /api/v2/identityproviders`: the `postIdentityproviders` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-identityproviders>."]
@@ -1880,6 +2039,8 @@ impl PostIdentityproviders {
     }
 }
 static META_PUT_IDENTITYPROVIDER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovider", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/{providerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/{providerId}`: the `putIdentityprovider` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders--providerId->."]
@@ -1949,6 +2110,8 @@ impl PutIdentityprovider {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_ADFS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersAdfs", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/adfs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create ADFS Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/adfs`: the `putIdentityprovidersAdfs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-adfs>."]
@@ -2016,6 +2179,8 @@ impl PutIdentityprovidersAdfs {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_CIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersCic", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/cic", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create Customer Interaction Center (CIC) Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/cic`: the `putIdentityprovidersCic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-cic>."]
@@ -2083,6 +2248,8 @@ impl PutIdentityprovidersCic {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_GENERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersGeneric", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/generic", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create Generic SAML Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/generic`: the `putIdentityprovidersGeneric` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-generic>."]
@@ -2150,6 +2317,8 @@ impl PutIdentityprovidersGeneric {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_GSUITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersGsuite", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/gsuite", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create G Suite Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/gsuite`: the `putIdentityprovidersGsuite` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-gsuite>."]
@@ -2217,6 +2386,8 @@ impl PutIdentityprovidersGsuite {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_IDENTITYNOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersIdentitynow", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/identitynow", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create IdentityNow Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/identitynow`: the `putIdentityprovidersIdentitynow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-identitynow>."]
@@ -2284,6 +2455,8 @@ impl PutIdentityprovidersIdentitynow {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_OKTA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersOkta", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/okta", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create Okta Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/okta`: the `putIdentityprovidersOkta` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-okta>."]
@@ -2351,6 +2524,8 @@ impl PutIdentityprovidersOkta {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_ONELOGIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersOnelogin", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/onelogin", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create OneLogin Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/onelogin`: the `putIdentityprovidersOnelogin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-onelogin>."]
@@ -2418,6 +2593,8 @@ impl PutIdentityprovidersOnelogin {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersPing", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/ping", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create Ping Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/ping`: the `putIdentityprovidersPing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-ping>."]
@@ -2485,6 +2662,8 @@ impl PutIdentityprovidersPing {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersPurecloud", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/purecloud", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create PureCloud Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/purecloud`: the `putIdentityprovidersPurecloud` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-purecloud>."]
@@ -2552,6 +2731,8 @@ impl PutIdentityprovidersPurecloud {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_PUREENGAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersPureengage", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/pureengage", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create PureEngage Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/pureengage`: the `putIdentityprovidersPureengage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-pureengage>."]
@@ -2619,6 +2800,8 @@ impl PutIdentityprovidersPureengage {
     }
 }
 static META_PUT_IDENTITYPROVIDERS_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIdentityprovidersSalesforce", &["Identity Provider"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/identityproviders/salesforce", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update/Create Salesforce Identity Provider"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/identityproviders/salesforce`: the `putIdentityprovidersSalesforce` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-identityproviders-salesforce>."]

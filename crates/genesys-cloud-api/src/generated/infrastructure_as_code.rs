@@ -16,28 +16,46 @@ impl InfrastructureAsCodeApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get information about an accelerator"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/infrastructureascode/accelerators/{acceleratorId}` (getInfrastructureascodeAccelerator): see [`GetInfrastructureascodeAccelerator`]."]
+    #[doc = ""]
+    #[doc = " - `accelerator_id`: Accelerator ID"]
     pub fn get_infrastructureascode_accelerator(&self, accelerator_id: impl ::std::convert::Into<::std::string::String>) -> GetInfrastructureascodeAccelerator {
         GetInfrastructureascodeAccelerator::new(self.executor.clone(), accelerator_id.into())
     }
+    #[doc = " Get a list of available accelerators"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/infrastructureascode/accelerators` (getInfrastructureascodeAccelerators): see [`GetInfrastructureascodeAccelerators`]."]
     pub fn get_infrastructureascode_accelerators(&self) -> GetInfrastructureascodeAccelerators {
         GetInfrastructureascodeAccelerators::new(self.executor.clone())
     }
+    #[doc = " Get job status and results"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/infrastructureascode/jobs/{jobId}` (getInfrastructureascodeJob): see [`GetInfrastructureascodeJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_infrastructureascode_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetInfrastructureascodeJob {
         GetInfrastructureascodeJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get job history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/infrastructureascode/jobs` (getInfrastructureascodeJobs): see [`GetInfrastructureascodeJobs`]."]
     pub fn get_infrastructureascode_jobs(&self) -> GetInfrastructureascodeJobs {
         GetInfrastructureascodeJobs::new(self.executor.clone())
     }
+    #[doc = " Create a Job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/infrastructureascode/jobs` (postInfrastructureascodeJobs): see [`PostInfrastructureascodeJobs`]."]
     pub fn post_infrastructureascode_jobs(&self, body: ::models::AcceleratorInput) -> PostInfrastructureascodeJobs {
         PostInfrastructureascodeJobs::new(self.executor.clone(), body)
     }
 }
 static META_GET_INFRASTRUCTUREASCODE_ACCELERATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeAccelerator", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/accelerators/{acceleratorId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get information about an accelerator"]
+#[doc = ""]
+#[doc = " Get the complete metadata specification for an accelerator, including requirements and parameters."]
+#[doc = ""]
 #[doc = " `GET /api/v2/infrastructureascode/accelerators/{acceleratorId}`: the `getInfrastructureascodeAccelerator` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-accelerators--acceleratorId->."]
@@ -88,6 +106,8 @@ impl GetInfrastructureascodeAccelerator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, accelerator_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), accelerator_id, preferred_language: ::std::option::Option::None }
     }
+    #[doc = " Preferred Language"]
+    #[doc = ""]
     #[doc = " Query parameter `preferredLanguage`: string."]
     pub fn preferred_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.preferred_language = ::std::option::Option::Some(value.into());
@@ -114,6 +134,10 @@ impl GetInfrastructureascodeAccelerator {
     }
 }
 static META_GET_INFRASTRUCTUREASCODE_ACCELERATORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeAccelerators", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/accelerators", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of available accelerators"]
+#[doc = ""]
+#[doc = " Search for accelerators that can be run."]
+#[doc = ""]
 #[doc = " `GET /api/v2/infrastructureascode/accelerators`: the `getInfrastructureascodeAccelerators` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-accelerators>."]
@@ -174,51 +198,71 @@ impl GetInfrastructureascodeAccelerators {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, origin: ::std::option::Option::None, r#type: ::std::option::Option::None, classification: ::std::option::Option::None, tags: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by description"]
+    #[doc = ""]
     #[doc = " Query parameter `description`: string."]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by origin"]
+    #[doc = ""]
     #[doc = " Query parameter `origin`: string."]
     pub fn origin(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.origin = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by classification"]
+    #[doc = ""]
     #[doc = " Query parameter `classification`: string."]
     pub fn classification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.classification = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by tags"]
+    #[doc = ""]
     #[doc = " Query parameter `tags`: string."]
     pub fn tags(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.tags = ::std::option::Option::Some(value.into());
@@ -283,6 +327,10 @@ impl GetInfrastructureascodeAccelerators {
     }
 }
 static META_GET_INFRASTRUCTUREASCODE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeJob", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get job status and results"]
+#[doc = ""]
+#[doc = " Get the execution status of a submitted job, optionally including results and error details."]
+#[doc = ""]
 #[doc = " `GET /api/v2/infrastructureascode/jobs/{jobId}`: the `getInfrastructureascodeJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-jobs--jobId->."]
@@ -333,6 +381,8 @@ impl GetInfrastructureascodeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, details: ::std::option::Option::None }
     }
+    #[doc = " Include details of execution, including job results or error information"]
+    #[doc = ""]
     #[doc = " Query parameter `details`: boolean."]
     pub fn details(mut self, value: bool) -> Self {
         self.details = ::std::option::Option::Some(value);
@@ -359,6 +409,10 @@ impl GetInfrastructureascodeJob {
     }
 }
 static META_GET_INFRASTRUCTUREASCODE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getInfrastructureascodeJobs", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::GET, "/api/v2/infrastructureascode/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get job history"]
+#[doc = ""]
+#[doc = " Get a history of submitted jobs, optionally including error messages."]
+#[doc = ""]
 #[doc = " `GET /api/v2/infrastructureascode/jobs`: the `getInfrastructureascodeJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-infrastructureascode-jobs>."]
@@ -414,36 +468,50 @@ impl GetInfrastructureascodeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), max_results: ::std::option::Option::None, include_errors: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, accelerator_id: ::std::option::Option::None, submitted_by: ::std::option::Option::None, status: ::std::option::Option::None }
     }
+    #[doc = " Number of jobs to show"]
+    #[doc = ""]
     #[doc = " Query parameter `maxResults`: integer."]
     pub fn max_results(mut self, value: i64) -> Self {
         self.max_results = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include error messages"]
+    #[doc = ""]
     #[doc = " Query parameter `includeErrors`: boolean."]
     pub fn include_errors(mut self, value: bool) -> Self {
         self.include_errors = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Find only jobs associated with this accelerator"]
+    #[doc = ""]
     #[doc = " Query parameter `acceleratorId`: string."]
     pub fn accelerator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accelerator_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Find only jobs submitted by this user"]
+    #[doc = ""]
     #[doc = " Query parameter `submittedBy`: string."]
     pub fn submitted_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.submitted_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Find only jobs in this state"]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
@@ -487,6 +555,10 @@ impl GetInfrastructureascodeJobs {
     }
 }
 static META_POST_INFRASTRUCTUREASCODE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postInfrastructureascodeJobs", &["Infrastructure As Code"], ::genesys_cloud_core::http::Method::POST, "/api/v2/infrastructureascode/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Job"]
+#[doc = ""]
+#[doc = " Create and submit a job for remote execution or see job planning results."]
+#[doc = ""]
 #[doc = " `POST /api/v2/infrastructureascode/jobs`: the `postInfrastructureascodeJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-infrastructureascode-jobs>."]

@@ -16,373 +16,718 @@ impl IntegrationsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete integration."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/integrations/{integrationId}` (deleteIntegration): see [`DeleteIntegration`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id"]
     pub fn delete_integration(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegration {
         DeleteIntegration::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Delete an Action"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/integrations/actions/{actionId}` (deleteIntegrationsAction): see [`DeleteIntegrationsAction`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn delete_integrations_action(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegrationsAction {
         DeleteIntegrationsAction::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Delete a Draft"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/integrations/actions/{actionId}/draft` (deleteIntegrationsActionDraft): see [`DeleteIntegrationsActionDraft`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn delete_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegrationsActionDraft {
         DeleteIntegrationsActionDraft::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Delete a set of credentials"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/integrations/credentials/{credentialId}` (deleteIntegrationsCredential): see [`DeleteIntegrationsCredential`]."]
+    #[doc = ""]
+    #[doc = " - `credential_id`: Credential ID"]
     pub fn delete_integrations_credential(&self, credential_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegrationsCredential {
         DeleteIntegrationsCredential::new(self.executor.clone(), credential_id.into())
     }
+    #[doc = " Get integration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/{integrationId}` (getIntegration): see [`GetIntegration`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id"]
     pub fn get_integration(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegration {
         GetIntegration::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get integration configuration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/{integrationId}/config/current` (getIntegrationConfigCurrent): see [`GetIntegrationConfigCurrent`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id"]
     pub fn get_integration_config_current(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationConfigCurrent {
         GetIntegrationConfigCurrent::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " List integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations` (getIntegrations): see [`GetIntegrations`]."]
     pub fn get_integrations(&self) -> GetIntegrations {
         GetIntegrations::new(self.executor.clone())
     }
+    #[doc = " Retrieves a single Action matching id."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}` (getIntegrationsAction): see [`GetIntegrationsAction`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn get_integrations_action(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsAction {
         GetIntegrationsAction::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Retrieve a Draft"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft` (getIntegrationsActionDraft): see [`GetIntegrationsActionDraft`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn get_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraft {
         GetIntegrationsActionDraft::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Get draft function settings for Action"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/function` (getIntegrationsActionDraftFunction): see [`GetIntegrationsActionDraftFunction`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn get_integrations_action_draft_function(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftFunction {
         GetIntegrationsActionDraftFunction::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Retrieve schema for a Draft based on filename."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/schemas/{fileName}` (getIntegrationsActionDraftSchema): see [`GetIntegrationsActionDraftSchema`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `file_name`: Name of schema file to be retrieved for this draft."]
     pub fn get_integrations_action_draft_schema(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftSchema {
         GetIntegrationsActionDraftSchema::new(self.executor.clone(), action_id.into(), file_name.into())
     }
+    #[doc = " Retrieve templates for a Draft based on filename."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/templates/{fileName}` (getIntegrationsActionDraftTemplate): see [`GetIntegrationsActionDraftTemplate`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `file_name`: Name of template file to be retrieved for this action draft."]
     pub fn get_integrations_action_draft_template(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftTemplate {
         GetIntegrationsActionDraftTemplate::new(self.executor.clone(), action_id.into(), file_name.into())
     }
+    #[doc = " Validate current Draft configuration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/validation` (getIntegrationsActionDraftValidation): see [`GetIntegrationsActionDraftValidation`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn get_integrations_action_draft_validation(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftValidation {
         GetIntegrationsActionDraftValidation::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Get published function settings for Action"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/function` (getIntegrationsActionFunction): see [`GetIntegrationsActionFunction`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn get_integrations_action_function(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionFunction {
         GetIntegrationsActionFunction::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Retrieve schema for an action based on filename."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/schemas/{fileName}` (getIntegrationsActionSchema): see [`GetIntegrationsActionSchema`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `file_name`: Name of schema file to be retrieved for this action."]
     pub fn get_integrations_action_schema(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionSchema {
         GetIntegrationsActionSchema::new(self.executor.clone(), action_id.into(), file_name.into())
     }
+    #[doc = " Retrieve text of templates for an action based on filename."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/templates/{fileName}` (getIntegrationsActionTemplate): see [`GetIntegrationsActionTemplate`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `file_name`: Name of template file to be retrieved for this action."]
     pub fn get_integrations_action_template(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionTemplate {
         GetIntegrationsActionTemplate::new(self.executor.clone(), action_id.into(), file_name.into())
     }
+    #[doc = " Retrieves all actions associated with filters passed in via query param."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions` (getIntegrationsActions): see [`GetIntegrationsActions`]."]
     pub fn get_integrations_actions(&self) -> GetIntegrationsActions {
         GetIntegrationsActions::new(self.executor.clone())
     }
+    #[doc = " Retrieves all categories of available Actions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/categories` (getIntegrationsActionsCategories): see [`GetIntegrationsActionsCategories`]."]
     pub fn get_integrations_actions_categories(&self) -> GetIntegrationsActionsCategories {
         GetIntegrationsActionsCategories::new(self.executor.clone())
     }
+    #[doc = " Retrieves the available mTLS client certificates in use. This endpoint will return inconsistent results while a certificate rotation is in progress."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/certificates` (getIntegrationsActionsCertificates): see [`GetIntegrationsActionsCertificates`]."]
     pub fn get_integrations_actions_certificates(&self) -> GetIntegrationsActionsCertificates {
         GetIntegrationsActionsCertificates::new(self.executor.clone())
     }
+    #[doc = " Retrieves basic info about trusted root CA certificates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/certificates/truststore` (getIntegrationsActionsCertificatesTruststore): see [`GetIntegrationsActionsCertificatesTruststore`]."]
     pub fn get_integrations_actions_certificates_truststore(&self) -> GetIntegrationsActionsCertificatesTruststore {
         GetIntegrationsActionsCertificatesTruststore::new(self.executor.clone())
     }
+    #[doc = " Retrieves all action drafts associated with the filters passed in via query param."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/drafts` (getIntegrationsActionsDrafts): see [`GetIntegrationsActionsDrafts`]."]
     pub fn get_integrations_actions_drafts(&self) -> GetIntegrationsActionsDrafts {
         GetIntegrationsActionsDrafts::new(self.executor.clone())
     }
+    #[doc = " Get action function settings for Action"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/functions/runtimes` (getIntegrationsActionsFunctionsRuntimes): see [`GetIntegrationsActionsFunctionsRuntimes`]."]
     pub fn get_integrations_actions_functions_runtimes(&self) -> GetIntegrationsActionsFunctionsRuntimes {
         GetIntegrationsActionsFunctionsRuntimes::new(self.executor.clone())
     }
+    #[doc = " Get a specific Bot details"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots/{botId}` (getIntegrationsBotconnectorBot): see [`GetIntegrationsBotconnectorBot`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `bot_id`: The bot ID for this bot"]
     pub fn get_integrations_botconnector_bot(&self, integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorBot {
         GetIntegrationsBotconnectorBot::new(self.executor.clone(), integration_id.into(), bot_id.into())
     }
+    #[doc = " Get the list of bots for this integration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots` (getIntegrationsBotconnectorBots): see [`GetIntegrationsBotconnectorBots`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this group of bots."]
     pub fn get_integrations_botconnector_bots(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorBots {
         GetIntegrationsBotconnectorBots::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get the summary list of bots for this integration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots/summaries` (getIntegrationsBotconnectorBotsSummaries): see [`GetIntegrationsBotconnectorBotsSummaries`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this group of bots."]
     pub fn get_integrations_botconnector_bots_summaries(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorBotsSummaries {
         GetIntegrationsBotconnectorBotsSummaries::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a specific botConnector bot, plus versions, for this integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/{botId}` (getIntegrationsBotconnectorIntegrationIdBot): see [`GetIntegrationsBotconnectorIntegrationIdBot`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `bot_id`: The botID for this bot"]
     pub fn get_integrations_botconnector_integration_id_bot(&self, integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBot {
         GetIntegrationsBotconnectorIntegrationIdBot::new(self.executor.clone(), integration_id.into(), bot_id.into())
     }
+    #[doc = " Get a list of bot versions for a bot"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/{botId}/versions` (getIntegrationsBotconnectorIntegrationIdBotVersions): see [`GetIntegrationsBotconnectorIntegrationIdBotVersions`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this bot group"]
+    #[doc = " - `bot_id`: The botID for this bot"]
     pub fn get_integrations_botconnector_integration_id_bot_versions(&self, integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBotVersions {
         GetIntegrationsBotconnectorIntegrationIdBotVersions::new(self.executor.clone(), integration_id.into(), bot_id.into())
     }
+    #[doc = " Get a list of botConnector bots for this integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots` (getIntegrationsBotconnectorIntegrationIdBots): see [`GetIntegrationsBotconnectorIntegrationIdBots`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this group of bots"]
     pub fn get_integrations_botconnector_integration_id_bots(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBots {
         GetIntegrationsBotconnectorIntegrationIdBots::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get a summary list of botConnector bots for this integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/summaries` (getIntegrationsBotconnectorIntegrationIdBotsSummaries): see [`GetIntegrationsBotconnectorIntegrationIdBotsSummaries`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this group of bots"]
     pub fn get_integrations_botconnector_integration_id_bots_summaries(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
         GetIntegrationsBotconnectorIntegrationIdBotsSummaries::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " List permitted client app integrations for the logged in user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/clientapps` (getIntegrationsClientapps): see [`GetIntegrationsClientapps`]."]
     pub fn get_integrations_clientapps(&self) -> GetIntegrationsClientapps {
         GetIntegrationsClientapps::new(self.executor.clone())
     }
+    #[doc = " Get a single credential with sensitive fields redacted"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/credentials/{credentialId}` (getIntegrationsCredential): see [`GetIntegrationsCredential`]."]
+    #[doc = ""]
+    #[doc = " - `credential_id`: Credential ID"]
     pub fn get_integrations_credential(&self, credential_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsCredential {
         GetIntegrationsCredential::new(self.executor.clone(), credential_id.into())
     }
+    #[doc = " List multiple sets of credentials"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/credentials` (getIntegrationsCredentials): see [`GetIntegrationsCredentials`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_integrations_credentials(&self) -> GetIntegrationsCredentials {
         GetIntegrationsCredentials::new(self.executor.clone())
     }
+    #[doc = " List multiple sets of credentials using cursor-based paging"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/credentials/listing` (getIntegrationsCredentialsListing): see [`GetIntegrationsCredentialsListing`]."]
     pub fn get_integrations_credentials_listing(&self) -> GetIntegrationsCredentialsListing {
         GetIntegrationsCredentialsListing::new(self.executor.clone())
     }
+    #[doc = " List all credential types"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/credentials/types` (getIntegrationsCredentialsTypes): see [`GetIntegrationsCredentialsTypes`]."]
     pub fn get_integrations_credentials_types(&self) -> GetIntegrationsCredentialsTypes {
         GetIntegrationsCredentialsTypes::new(self.executor.clone())
     }
+    #[doc = " Get a list of Audio Connector integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/audioconnector` (getIntegrationsSpeechAudioconnector): see [`GetIntegrationsSpeechAudioconnector`]."]
     pub fn get_integrations_speech_audioconnector(&self) -> GetIntegrationsSpeechAudioconnector {
         GetIntegrationsSpeechAudioconnector::new(self.executor.clone())
     }
+    #[doc = " Get an Audio Connector integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/audioconnector/{integrationId}` (getIntegrationsSpeechAudioconnectorIntegrationId): see [`GetIntegrationsSpeechAudioconnectorIntegrationId`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID"]
     pub fn get_integrations_speech_audioconnector_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechAudioconnectorIntegrationId {
         GetIntegrationsSpeechAudioconnectorIntegrationId::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get details about a Dialogflow agent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents/{agentId}` (getIntegrationsSpeechDialogflowAgent): see [`GetIntegrationsSpeechDialogflowAgent`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent ID"]
     pub fn get_integrations_speech_dialogflow_agent(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechDialogflowAgent {
         GetIntegrationsSpeechDialogflowAgent::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Get a list of Dialogflow agents in the customers' Google accounts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents` (getIntegrationsSpeechDialogflowAgents): see [`GetIntegrationsSpeechDialogflowAgents`]."]
     pub fn get_integrations_speech_dialogflow_agents(&self) -> GetIntegrationsSpeechDialogflowAgents {
         GetIntegrationsSpeechDialogflowAgents::new(self.executor.clone())
     }
+    #[doc = " Get details about a Dialogflow CX agent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents/{agentId}` (getIntegrationsSpeechDialogflowcxAgent): see [`GetIntegrationsSpeechDialogflowcxAgent`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent ID"]
     pub fn get_integrations_speech_dialogflowcx_agent(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechDialogflowcxAgent {
         GetIntegrationsSpeechDialogflowcxAgent::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Get a list of Dialogflow CX agents in the customers' Google accounts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents` (getIntegrationsSpeechDialogflowcxAgents): see [`GetIntegrationsSpeechDialogflowcxAgents`]."]
     pub fn get_integrations_speech_dialogflowcx_agents(&self) -> GetIntegrationsSpeechDialogflowcxAgents {
         GetIntegrationsSpeechDialogflowcxAgents::new(self.executor.clone())
     }
+    #[doc = " Get details about a Lex bot alias"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lex/bot/alias/{aliasId}` (getIntegrationsSpeechLexBotAlias): see [`GetIntegrationsSpeechLexBotAlias`]."]
+    #[doc = ""]
+    #[doc = " - `alias_id`: The alias ID"]
     pub fn get_integrations_speech_lex_bot_alias(&self, alias_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexBotAlias {
         GetIntegrationsSpeechLexBotAlias::new(self.executor.clone(), alias_id.into())
     }
+    #[doc = " Get a list of aliases for a bot in the customer's AWS accounts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lex/bot/{botId}/aliases` (getIntegrationsSpeechLexBotBotIdAliases): see [`GetIntegrationsSpeechLexBotBotIdAliases`]."]
+    #[doc = ""]
+    #[doc = " - `bot_id`: The bot ID"]
     pub fn get_integrations_speech_lex_bot_bot_id_aliases(&self, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexBotBotIdAliases {
         GetIntegrationsSpeechLexBotBotIdAliases::new(self.executor.clone(), bot_id.into())
     }
+    #[doc = " Get a list of Lex bots in the customers' AWS accounts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lex/bots` (getIntegrationsSpeechLexBots): see [`GetIntegrationsSpeechLexBots`]."]
     pub fn get_integrations_speech_lex_bots(&self) -> GetIntegrationsSpeechLexBots {
         GetIntegrationsSpeechLexBots::new(self.executor.clone())
     }
+    #[doc = " Get details about a Lex V2 bot alias"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/alias/{aliasId}` (getIntegrationsSpeechLexv2BotAlias): see [`GetIntegrationsSpeechLexv2BotAlias`]."]
+    #[doc = ""]
+    #[doc = " - `alias_id`: The Alias ID"]
     pub fn get_integrations_speech_lexv2_bot_alias(&self, alias_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexv2BotAlias {
         GetIntegrationsSpeechLexv2BotAlias::new(self.executor.clone(), alias_id.into())
     }
+    #[doc = " Get a list of aliases for a Lex V2 bot"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/{botId}/aliases` (getIntegrationsSpeechLexv2BotBotIdAliases): see [`GetIntegrationsSpeechLexv2BotBotIdAliases`]."]
+    #[doc = ""]
+    #[doc = " - `bot_id`: The Bot ID"]
     pub fn get_integrations_speech_lexv2_bot_bot_id_aliases(&self, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexv2BotBotIdAliases {
         GetIntegrationsSpeechLexv2BotBotIdAliases::new(self.executor.clone(), bot_id.into())
     }
+    #[doc = " Get a list of Lex V2 bots"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lexv2/bots` (getIntegrationsSpeechLexv2Bots): see [`GetIntegrationsSpeechLexv2Bots`]."]
     pub fn get_integrations_speech_lexv2_bots(&self) -> GetIntegrationsSpeechLexv2Bots {
         GetIntegrationsSpeechLexv2Bots::new(self.executor.clone())
     }
+    #[doc = " Get a Nuance bot in the specified Integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}` (getIntegrationsSpeechNuanceNuanceIntegrationIdBot): see [`GetIntegrationsSpeechNuanceNuanceIntegrationIdBot`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `bot_id`: The Nuance bot ID to get"]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bot(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBot::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into())
     }
+    #[doc = " Get the status of an asynchronous Nuance bot GET job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}` (getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob): see [`GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `bot_id`: The Nuance bot ID"]
+    #[doc = " - `job_id`: The asynchronous job ID"]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bot_job(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into(), job_id.into())
     }
+    #[doc = " Get the result of an asynchronous Nuance bot GET job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}/results` (getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults): see [`GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `bot_id`: The Nuance bot ID"]
+    #[doc = " - `job_id`: The asynchronous job ID"]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bot_job_results(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into(), job_id.into())
     }
+    #[doc = " Get a list of Nuance bots available in the specified Integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots` (getIntegrationsSpeechNuanceNuanceIntegrationIdBots): see [`GetIntegrationsSpeechNuanceNuanceIntegrationIdBots`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bots(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBots::new(self.executor.clone(), nuance_integration_id.into())
     }
+    #[doc = " Get the status of an asynchronous Nuance bots GET job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}` (getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob): see [`GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `job_id`: The asynchronous job ID"]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bots_job(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob::new(self.executor.clone(), nuance_integration_id.into(), job_id.into())
     }
+    #[doc = " Get the result of an asynchronous Nuance bots GET job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}/results` (getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults): see [`GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `job_id`: The asynchronous job ID"]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bots_job_results(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults::new(self.executor.clone(), nuance_integration_id.into(), job_id.into())
     }
+    #[doc = " Get details about a STT engine"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/stt/engines/{engineId}` (getIntegrationsSpeechSttEngine): see [`GetIntegrationsSpeechSttEngine`]."]
+    #[doc = ""]
+    #[doc = " - `engine_id`: The engine ID"]
     pub fn get_integrations_speech_stt_engine(&self, engine_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechSttEngine {
         GetIntegrationsSpeechSttEngine::new(self.executor.clone(), engine_id.into())
     }
+    #[doc = " Get a list of STT engines enabled for org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/stt/engines` (getIntegrationsSpeechSttEngines): see [`GetIntegrationsSpeechSttEngines`]."]
     pub fn get_integrations_speech_stt_engines(&self) -> GetIntegrationsSpeechSttEngines {
         GetIntegrationsSpeechSttEngines::new(self.executor.clone())
     }
+    #[doc = " Get details about a TTS engine"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}` (getIntegrationsSpeechTtsEngine): see [`GetIntegrationsSpeechTtsEngine`]."]
+    #[doc = ""]
+    #[doc = " - `engine_id`: The engine ID"]
     pub fn get_integrations_speech_tts_engine(&self, engine_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechTtsEngine {
         GetIntegrationsSpeechTtsEngine::new(self.executor.clone(), engine_id.into())
     }
+    #[doc = " Get details about a specific voice for a TTS engine"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}/voices/{voiceId}` (getIntegrationsSpeechTtsEngineVoice): see [`GetIntegrationsSpeechTtsEngineVoice`]."]
+    #[doc = ""]
+    #[doc = " - `engine_id`: The engine ID"]
+    #[doc = " - `voice_id`: The voice ID"]
     pub fn get_integrations_speech_tts_engine_voice(&self, engine_id: impl ::std::convert::Into<::std::string::String>, voice_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechTtsEngineVoice {
         GetIntegrationsSpeechTtsEngineVoice::new(self.executor.clone(), engine_id.into(), voice_id.into())
     }
+    #[doc = " Get a list of voices for a TTS engine"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}/voices` (getIntegrationsSpeechTtsEngineVoices): see [`GetIntegrationsSpeechTtsEngineVoices`]."]
+    #[doc = ""]
+    #[doc = " - `engine_id`: The engine ID"]
     pub fn get_integrations_speech_tts_engine_voices(&self, engine_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechTtsEngineVoices {
         GetIntegrationsSpeechTtsEngineVoices::new(self.executor.clone(), engine_id.into())
     }
+    #[doc = " Get a list of TTS engines enabled for org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/tts/engines` (getIntegrationsSpeechTtsEngines): see [`GetIntegrationsSpeechTtsEngines`]."]
     pub fn get_integrations_speech_tts_engines(&self) -> GetIntegrationsSpeechTtsEngines {
         GetIntegrationsSpeechTtsEngines::new(self.executor.clone())
     }
+    #[doc = " Get TTS settings for an org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/tts/settings` (getIntegrationsSpeechTtsSettings): see [`GetIntegrationsSpeechTtsSettings`]."]
     pub fn get_integrations_speech_tts_settings(&self) -> GetIntegrationsSpeechTtsSettings {
         GetIntegrationsSpeechTtsSettings::new(self.executor.clone())
     }
+    #[doc = " Get integration type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/types/{typeId}` (getIntegrationsType): see [`GetIntegrationsType`]."]
+    #[doc = ""]
+    #[doc = " - `type_id`: Integration Type Id"]
     pub fn get_integrations_type(&self, type_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsType {
         GetIntegrationsType::new(self.executor.clone(), type_id.into())
     }
+    #[doc = " Get properties config schema for an integration type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/types/{typeId}/configschemas/{configType}` (getIntegrationsTypeConfigschema): see [`GetIntegrationsTypeConfigschema`]."]
+    #[doc = ""]
+    #[doc = " - `type_id`: Integration Type Id"]
+    #[doc = " - `config_type`: Config schema type"]
     pub fn get_integrations_type_configschema(&self, type_id: impl ::std::convert::Into<::std::string::String>, config_type: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsTypeConfigschema {
         GetIntegrationsTypeConfigschema::new(self.executor.clone(), type_id.into(), config_type.into())
     }
+    #[doc = " List integration types"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/types` (getIntegrationsTypes): see [`GetIntegrationsTypes`]."]
     pub fn get_integrations_types(&self) -> GetIntegrationsTypes {
         GetIntegrationsTypes::new(self.executor.clone())
     }
+    #[doc = " UC integration client application configuration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps/{ucIntegrationId}` (getIntegrationsUnifiedcommunicationsClientapp): see [`GetIntegrationsUnifiedcommunicationsClientapp`]."]
+    #[doc = ""]
+    #[doc = " - `uc_integration_id`: 3rd Party Service Type"]
     pub fn get_integrations_unifiedcommunications_clientapp(&self, uc_integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsUnifiedcommunicationsClientapp {
         GetIntegrationsUnifiedcommunicationsClientapp::new(self.executor.clone(), uc_integration_id.into())
     }
+    #[doc = " List UC integration client application configurations."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps` (getIntegrationsUnifiedcommunicationsClientapps): see [`GetIntegrationsUnifiedcommunicationsClientapps`]."]
     pub fn get_integrations_unifiedcommunications_clientapps(&self) -> GetIntegrationsUnifiedcommunicationsClientapps {
         GetIntegrationsUnifiedcommunicationsClientapps::new(self.executor.clone())
     }
+    #[doc = " List permitted user app integrations for the logged in user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/integrations/userapps` (getIntegrationsUserapps): see [`GetIntegrationsUserapps`]."]
     pub fn get_integrations_userapps(&self) -> GetIntegrationsUserapps {
         GetIntegrationsUserapps::new(self.executor.clone())
     }
+    #[doc = " Update an integration."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/integrations/{integrationId}` (patchIntegration): see [`PatchIntegration`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id"]
     pub fn patch_integration(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> PatchIntegration {
         PatchIntegration::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Patch an Action"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/integrations/actions/{actionId}` (patchIntegrationsAction): see [`PatchIntegrationsAction`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Input used to patch the Action."]
     pub fn patch_integrations_action(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateActionInput) -> PatchIntegrationsAction {
         PatchIntegrationsAction::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Update an existing Draft"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/integrations/actions/{actionId}/draft` (patchIntegrationsActionDraft): see [`PatchIntegrationsActionDraft`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Input used to patch the Action Draft."]
     pub fn patch_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateDraftInput) -> PatchIntegrationsActionDraft {
         PatchIntegrationsActionDraft::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Create an integration."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations` (postIntegrations): see [`PostIntegrations`]."]
     pub fn post_integrations(&self) -> PostIntegrations {
         PostIntegrations::new(self.executor.clone())
     }
+    #[doc = " Create a new Draft from existing Action"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft` (postIntegrationsActionDraft): see [`PostIntegrationsActionDraft`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
     pub fn post_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> PostIntegrationsActionDraft {
         PostIntegrationsActionDraft::new(self.executor.clone(), action_id.into())
     }
+    #[doc = " Create upload presigned URL for draft function package file."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/function/upload` (postIntegrationsActionDraftFunctionUpload): see [`PostIntegrationsActionDraftFunctionUpload`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Input used to request URL upload."]
     pub fn post_integrations_action_draft_function_upload(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FunctionUploadRequest) -> PostIntegrationsActionDraftFunctionUpload {
         PostIntegrationsActionDraftFunctionUpload::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Publish a Draft and make it the active Action configuration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/publish` (postIntegrationsActionDraftPublish): see [`PostIntegrationsActionDraftPublish`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Input used to patch the Action."]
     pub fn post_integrations_action_draft_publish(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PublishDraftInput) -> PostIntegrationsActionDraftPublish {
         PostIntegrationsActionDraftPublish::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Test the execution of a draft. Responses will show execution steps broken out with intermediate results to help in debugging."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/test` (postIntegrationsActionDraftTest): see [`PostIntegrationsActionDraftTest`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Map of parameters used for variable substitution."]
     pub fn post_integrations_action_draft_test(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsActionDraftTest {
         PostIntegrationsActionDraftTest::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Execute Action and return response from 3rd party. Responses will follow the schemas defined on the Action for success and error."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/execute` (postIntegrationsActionExecute): see [`PostIntegrationsActionExecute`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Map of parameters used for variable substitution."]
     pub fn post_integrations_action_execute(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsActionExecute {
         PostIntegrationsActionExecute::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Test the execution of an action. Responses will show execution steps broken out with intermediate results to help in debugging."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/test` (postIntegrationsActionTest): see [`PostIntegrationsActionTest`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Map of parameters used for variable substitution."]
     pub fn post_integrations_action_test(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsActionTest {
         PostIntegrationsActionTest::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Create a new Action. Not supported for 'Function Integration' actions. Function integrations must be created as drafts to allow managing of uploading required ZIP function package before they may be used as a published action."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions` (postIntegrationsActions): see [`PostIntegrationsActions`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Input used to create Action."]
     pub fn post_integrations_actions(&self, body: ::models::PostActionInput) -> PostIntegrationsActions {
         PostIntegrationsActions::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new Draft"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/drafts` (postIntegrationsActionsDrafts): see [`PostIntegrationsActionsDrafts`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Input used to create Action Draft."]
     pub fn post_integrations_actions_drafts(&self, body: ::models::PostActionInput) -> PostIntegrationsActionsDrafts {
         PostIntegrationsActionsDrafts::new(self.executor.clone(), body)
     }
+    #[doc = " Send an incoming message to the bot."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/botconnectors/incoming/messages` (postIntegrationsBotconnectorsIncomingMessages): see [`PostIntegrationsBotconnectorsIncomingMessages`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Incoming Message Request"]
     pub fn post_integrations_botconnectors_incoming_messages(&self, body: ::models::IncomingMessageRequest) -> PostIntegrationsBotconnectorsIncomingMessages {
         PostIntegrationsBotconnectorsIncomingMessages::new(self.executor.clone(), body)
     }
+    #[doc = " Send an outgoing message to the end user."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/botconnectors/outgoing/messages` (postIntegrationsBotconnectorsOutgoingMessages): see [`PostIntegrationsBotconnectorsOutgoingMessages`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Outgoing Message Request"]
     pub fn post_integrations_botconnectors_outgoing_messages(&self, body: ::models::OutgoingMessageRequest) -> PostIntegrationsBotconnectorsOutgoingMessages {
         PostIntegrationsBotconnectorsOutgoingMessages::new(self.executor.clone(), body)
     }
+    #[doc = " Create a set of credentials"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/credentials` (postIntegrationsCredentials): see [`PostIntegrationsCredentials`]."]
     pub fn post_integrations_credentials(&self) -> PostIntegrationsCredentials {
         PostIntegrationsCredentials::new(self.executor.clone())
     }
+    #[doc = " Get a Nuance bot in the specified Integration asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs` (postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs): see [`PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[doc = " - `bot_id`: The Nuance bot ID"]
     pub fn post_integrations_speech_nuance_nuance_integration_id_bot_jobs(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
         PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into())
     }
+    #[doc = " Get a list of Nuance bots in the specified Integration asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs` (postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs): see [`PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     pub fn post_integrations_speech_nuance_nuance_integration_id_bots_jobs(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>) -> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
         PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs::new(self.executor.clone(), nuance_integration_id.into())
     }
+    #[doc = " Try out a single credential for a Nuance bot to know if the secret is correct"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/validate` (postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate): see [`PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     pub fn post_integrations_speech_nuance_nuance_integration_id_bots_launch_validate(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BotExecutionConfiguration) -> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
         PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate::new(self.executor.clone(), nuance_integration_id.into(), body)
     }
+    #[doc = " Invoke Webhook"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/webhooks/{tokenId}/events` (postIntegrationsWebhookEvents): see [`PostIntegrationsWebhookEvents`]."]
+    #[doc = ""]
+    #[doc = " - `token_id`: The token of the webhook to be invoked"]
+    #[doc = " - `body`: Webhook Invocation Payload"]
     pub fn post_integrations_webhook_events(&self, token_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsWebhookEvents {
         PostIntegrationsWebhookEvents::new(self.executor.clone(), token_id.into(), body)
     }
+    #[doc = " Update integration configuration."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/integrations/{integrationId}/config/current` (putIntegrationConfigCurrent): see [`PutIntegrationConfigCurrent`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration Id"]
     pub fn put_integration_config_current(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> PutIntegrationConfigCurrent {
         PutIntegrationConfigCurrent::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Update draft function settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/integrations/actions/{actionId}/draft/function` (putIntegrationsActionDraftFunction): see [`PutIntegrationsActionDraftFunction`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Input used to update function settings."]
     pub fn put_integrations_action_draft_function(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Function) -> PutIntegrationsActionDraftFunction {
         PutIntegrationsActionDraftFunction::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Set a list of botConnector bots plus versions for this integration"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/integrations/botconnector/{integrationId}/bots` (putIntegrationsBotconnectorIntegrationIdBots): see [`PutIntegrationsBotconnectorIntegrationIdBots`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: The integration ID for this group of bots"]
     pub fn put_integrations_botconnector_integration_id_bots(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BotList) -> PutIntegrationsBotconnectorIntegrationIdBots {
         PutIntegrationsBotconnectorIntegrationIdBots::new(self.executor.clone(), integration_id.into(), body)
     }
+    #[doc = " Update a set of credentials"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/integrations/credentials/{credentialId}` (putIntegrationsCredential): see [`PutIntegrationsCredential`]."]
+    #[doc = ""]
+    #[doc = " - `credential_id`: Credential ID"]
     pub fn put_integrations_credential(&self, credential_id: impl ::std::convert::Into<::std::string::String>) -> PutIntegrationsCredential {
         PutIntegrationsCredential::new(self.executor.clone(), credential_id.into())
     }
+    #[doc = " Update the Nuance bot list for the specific bots made available to Genesys Cloud in the specified Integration"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/settings` (putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings): see [`PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings`]."]
+    #[doc = ""]
+    #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     pub fn put_integrations_speech_nuance_nuance_integration_id_bots_launch_settings(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NuanceBotLaunchSettings) -> PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
         PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings::new(self.executor.clone(), nuance_integration_id.into(), body)
     }
+    #[doc = " Update TTS settings for an org"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/integrations/speech/tts/settings` (putIntegrationsSpeechTtsSettings): see [`PutIntegrationsSpeechTtsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Updated TtsSettings"]
     pub fn put_integrations_speech_tts_settings(&self, body: ::models::TtsSettings) -> PutIntegrationsSpeechTtsSettings {
         PutIntegrationsSpeechTtsSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk integration presence ingestion"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/integrations/unifiedcommunications/{ucIntegrationId}/thirdpartypresences` (putIntegrationsUnifiedcommunicationThirdpartypresences): see [`PutIntegrationsUnifiedcommunicationThirdpartypresences`]."]
+    #[doc = ""]
+    #[doc = " - `uc_integration_id`: UC Integration ID"]
+    #[doc = " - `body`: List of User presences"]
     pub fn put_integrations_unifiedcommunication_thirdpartypresences(&self, uc_integration_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UCThirdPartyPresence>) -> PutIntegrationsUnifiedcommunicationThirdpartypresences {
         PutIntegrationsUnifiedcommunicationThirdpartypresences::new(self.executor.clone(), uc_integration_id.into(), body)
     }
 }
 static META_DELETE_INTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegration", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete integration."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/integrations/{integrationId}`: the `deleteIntegration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations--integrationId->."]
@@ -450,6 +795,8 @@ impl DeleteIntegration {
     }
 }
 static META_DELETE_INTEGRATIONS_ACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegrationsAction", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/actions/{actionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an Action"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/integrations/actions/{actionId}`: the `deleteIntegrationsAction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations-actions--actionId->."]
@@ -517,6 +864,8 @@ impl DeleteIntegrationsAction {
     }
 }
 static META_DELETE_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/actions/{actionId}/draft", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Draft"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/integrations/actions/{actionId}/draft`: the `deleteIntegrationsActionDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations-actions--actionId--draft>."]
@@ -584,6 +933,8 @@ impl DeleteIntegrationsActionDraft {
     }
 }
 static META_DELETE_INTEGRATIONS_CREDENTIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntegrationsCredential", &["Integrations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/integrations/credentials/{credentialId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a set of credentials"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/integrations/credentials/{credentialId}`: the `deleteIntegrationsCredential` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-integrations-credentials--credentialId->."]
@@ -651,6 +1002,8 @@ impl DeleteIntegrationsCredential {
     }
 }
 static META_GET_INTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegration", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get integration."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/{integrationId}`: the `getIntegration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations--integrationId->."]
@@ -706,31 +1059,43 @@ impl GetIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
@@ -772,6 +1137,8 @@ impl GetIntegration {
     }
 }
 static META_GET_INTEGRATION_CONFIG_CURRENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationConfigCurrent", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/{integrationId}/config/current", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get integration configuration."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/{integrationId}/config/current`: the `getIntegrationConfigCurrent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations--integrationId--config-current>."]
@@ -839,6 +1206,8 @@ impl GetIntegrationConfigCurrent {
     }
 }
 static META_GET_INTEGRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrations", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations`: the `getIntegrations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations>."]
@@ -899,51 +1268,71 @@ impl GetIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, ids: ::std::option::Option::None, integration_type: ::std::option::Option::None, reported_state: ::std::option::Option::None, credential_id: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma-separated list of integration IDs to filter by (max 100)"]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter integrations by integration type ID"]
+    #[doc = ""]
     #[doc = " Query parameter `integrationType`: string."]
     pub fn integration_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations by reported state (case-insensitive)"]
+    #[doc = ""]
     #[doc = " Query parameter `reportedState`: string."]
     pub fn reported_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reported_state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter integrations by credential ID"]
+    #[doc = ""]
     #[doc = " Query parameter `credentialId`: string."]
     pub fn credential_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.credential_id = ::std::option::Option::Some(value.into());
@@ -1008,6 +1397,8 @@ impl GetIntegrations {
     }
 }
 static META_GET_INTEGRATIONS_ACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsAction", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves a single Action matching id."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}`: the `getIntegrationsAction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId->."]
@@ -1060,16 +1451,22 @@ impl GetIntegrationsAction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
+    #[doc = " Indicates a field in the response which should be expanded."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
+    #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Return config in response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
@@ -1102,6 +1499,8 @@ impl GetIntegrationsAction {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a Draft"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft`: the `getIntegrationsActionDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft>."]
@@ -1154,16 +1553,22 @@ impl GetIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
+    #[doc = " Indicates a field in the response which should be expanded."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
+    #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Return config in response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
@@ -1196,6 +1601,8 @@ impl GetIntegrationsActionDraft {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_DRAFT_FUNCTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftFunction", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/function", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get draft function settings for Action"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/function`: the `getIntegrationsActionDraftFunction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-function>."]
@@ -1263,6 +1670,8 @@ impl GetIntegrationsActionDraftFunction {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_DRAFT_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftSchema", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/schemas/{fileName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve schema for a Draft based on filename."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/schemas/{fileName}`: the `getIntegrationsActionDraftSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-schemas--fileName->."]
@@ -1314,6 +1723,8 @@ impl GetIntegrationsActionDraftSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
     }
+    #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
+    #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
@@ -1341,6 +1752,8 @@ impl GetIntegrationsActionDraftSchema {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_DRAFT_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/templates/{fileName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve templates for a Draft based on filename."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/templates/{fileName}`: the `getIntegrationsActionDraftTemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-templates--fileName->."]
@@ -1410,6 +1823,8 @@ impl GetIntegrationsActionDraftTemplate {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_DRAFT_VALIDATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftValidation", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/validation", true, ::std::option::Option::None, false, false, true);
+#[doc = " Validate current Draft configuration."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/validation`: the `getIntegrationsActionDraftValidation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--draft-validation>."]
@@ -1477,6 +1892,8 @@ impl GetIntegrationsActionDraftValidation {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_FUNCTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionFunction", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/function", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get published function settings for Action"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/function`: the `getIntegrationsActionFunction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--function>."]
@@ -1544,6 +1961,8 @@ impl GetIntegrationsActionFunction {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionSchema", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/schemas/{fileName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve schema for an action based on filename."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/schemas/{fileName}`: the `getIntegrationsActionSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--schemas--fileName->."]
@@ -1595,6 +2014,8 @@ impl GetIntegrationsActionSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
     }
+    #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
+    #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
@@ -1622,6 +2043,8 @@ impl GetIntegrationsActionSchema {
     }
 }
 static META_GET_INTEGRATIONS_ACTION_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/templates/{fileName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve text of templates for an action based on filename."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/templates/{fileName}`: the `getIntegrationsActionTemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions--actionId--templates--fileName->."]
@@ -1691,6 +2114,8 @@ impl GetIntegrationsActionTemplate {
     }
 }
 static META_GET_INTEGRATIONS_ACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActions", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieves all actions associated with filters passed in via query param."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions`: the `getIntegrationsActions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions>."]
@@ -1753,61 +2178,85 @@ impl GetIntegrationsActions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Root level field name to sort on."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Direction to sort 'sortBy' field."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by category name."]
+    #[doc = ""]
     #[doc = " Query parameter `category`: string."]
     pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by partial or complete action name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by action Id. Can be a comma separated list to request multiple actions. Limit of 50 Ids."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: string."]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter based on 'secure' configuration option. True will only return actions marked as secure. False will return only non-secure actions. Do not use filter if you want all Actions."]
+    #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Whether or not to include authentication actions in the response. These actions are not directly executable. Some integrations create them and will run them as needed to refresh authentication information for other actions."]
+    #[doc = ""]
     #[doc = " Query parameter `includeAuthActions`: string."]
     pub fn include_auth_actions(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_auth_actions = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Return config in response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
@@ -1878,6 +2327,8 @@ impl GetIntegrationsActions {
     }
 }
 static META_GET_INTEGRATIONS_ACTIONS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsCategories", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieves all categories of available Actions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/categories`: the `getIntegrationsActionsCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-categories>."]
@@ -1935,36 +2386,50 @@ impl GetIntegrationsActionsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, secure: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Root level field name to sort on. Only 'name' is supported on this endpoint."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Direction to sort 'sortBy' field."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter to only include secure actions. True will only include actions marked secured. False will include only unsecure actions. Do not use filter if you want all Actions."]
+    #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
@@ -2020,6 +2485,8 @@ impl GetIntegrationsActionsCategories {
     }
 }
 static META_GET_INTEGRATIONS_ACTIONS_CERTIFICATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsCertificates", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/certificates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieves the available mTLS client certificates in use. This endpoint will return inconsistent results while a certificate rotation is in progress."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/certificates`: the `getIntegrationsActionsCertificates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-certificates>."]
@@ -2072,11 +2539,15 @@ impl GetIntegrationsActionsCertificates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), status: ::std::option::Option::None, r#type: ::std::option::Option::None }
     }
+    #[doc = " Indicates the validity of the certificate in question."]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Indicates the type of the certificate."]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
@@ -2117,6 +2588,8 @@ impl GetIntegrationsActionsCertificates {
     }
 }
 static META_GET_INTEGRATIONS_ACTIONS_CERTIFICATES_TRUSTSTORE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsCertificatesTruststore", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/certificates/truststore", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves basic info about trusted root CA certificates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/certificates/truststore`: the `getIntegrationsActionsCertificatesTruststore` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-certificates-truststore>."]
@@ -2182,6 +2655,8 @@ impl GetIntegrationsActionsCertificatesTruststore {
     }
 }
 static META_GET_INTEGRATIONS_ACTIONS_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsDrafts", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/drafts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieves all action drafts associated with the filters passed in via query param."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/drafts`: the `getIntegrationsActionsDrafts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-drafts>."]
@@ -2244,61 +2719,85 @@ impl GetIntegrationsActionsDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Root level field name to sort on."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Direction to sort 'sortBy' field."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by category name."]
+    #[doc = ""]
     #[doc = " Query parameter `category`: string."]
     pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by partial or complete action name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by action Id. Can be a comma separated list to request multiple actions. Limit of 50 Ids."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: string."]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter based on 'secure' configuration option. True will only return actions marked as secure. False will return only non-secure actions. Do not use filter if you want all Actions."]
+    #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Whether or not to include authentication actions in the response. These actions are not directly executable. Some integrations create them and will run them as needed to refresh authentication information for other actions."]
+    #[doc = ""]
     #[doc = " Query parameter `includeAuthActions`: string."]
     pub fn include_auth_actions(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_auth_actions = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Return config in response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
@@ -2369,6 +2868,8 @@ impl GetIntegrationsActionsDrafts {
     }
 }
 static META_GET_INTEGRATIONS_ACTIONS_FUNCTIONS_RUNTIMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionsFunctionsRuntimes", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/functions/runtimes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get action function settings for Action"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/functions/runtimes`: the `getIntegrationsActionsFunctionsRuntimes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-actions-functions-runtimes>."]
@@ -2434,6 +2935,8 @@ impl GetIntegrationsActionsFunctionsRuntimes {
     }
 }
 static META_GET_INTEGRATIONS_BOTCONNECTOR_BOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorBot", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnectors/{integrationId}/bots/{botId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get a specific Bot details"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots/{botId}`: the `getIntegrationsBotconnectorBot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnectors--integrationId--bots--botId->."]
@@ -2487,6 +2990,8 @@ impl GetIntegrationsBotconnectorBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
     }
+    #[doc = " Specific Version"]
+    #[doc = ""]
     #[doc = " Query parameter `version`: string."]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
@@ -2514,6 +3019,8 @@ impl GetIntegrationsBotconnectorBot {
     }
 }
 static META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnectors/{integrationId}/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
+#[doc = " Get the list of bots for this integration."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots`: the `getIntegrationsBotconnectorBots` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnectors--integrationId--bots>."]
@@ -2569,11 +3076,15 @@ impl GetIntegrationsBotconnectorBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2615,6 +3126,8 @@ impl GetIntegrationsBotconnectorBots {
     }
 }
 static META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorBotsSummaries", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnectors/{integrationId}/bots/summaries", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
+#[doc = " Get the summary list of bots for this integration."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots/summaries`: the `getIntegrationsBotconnectorBotsSummaries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnectors--integrationId--bots-summaries>."]
@@ -2670,11 +3183,15 @@ impl GetIntegrationsBotconnectorBotsSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2716,6 +3233,8 @@ impl GetIntegrationsBotconnectorBotsSummaries {
     }
 }
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBot", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots/{botId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific botConnector bot, plus versions, for this integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/{botId}`: the `getIntegrationsBotconnectorIntegrationIdBot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots--botId->."]
@@ -2767,6 +3286,8 @@ impl GetIntegrationsBotconnectorIntegrationIdBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
     }
+    #[doc = " Specific Version"]
+    #[doc = ""]
     #[doc = " Query parameter `version`: string."]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
@@ -2794,6 +3315,8 @@ impl GetIntegrationsBotconnectorIntegrationIdBot {
     }
 }
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOT_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBotVersions", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots/{botId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of bot versions for a bot"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/{botId}/versions`: the `getIntegrationsBotconnectorIntegrationIdBotVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots--botId--versions>."]
@@ -2848,11 +3371,15 @@ impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2895,6 +3422,8 @@ impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
     }
 }
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of botConnector bots for this integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots`: the `getIntegrationsBotconnectorIntegrationIdBots` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots>."]
@@ -2962,6 +3491,8 @@ impl GetIntegrationsBotconnectorIntegrationIdBots {
     }
 }
 static META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsBotconnectorIntegrationIdBotsSummaries", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/botconnector/{integrationId}/bots/summaries", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a summary list of botConnector bots for this integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/summaries`: the `getIntegrationsBotconnectorIntegrationIdBotsSummaries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-botconnector--integrationId--bots-summaries>."]
@@ -3015,11 +3546,15 @@ impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3061,6 +3596,8 @@ impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     }
 }
 static META_GET_INTEGRATIONS_CLIENTAPPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsClientapps", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/clientapps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List permitted client app integrations for the logged in user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/clientapps`: the `getIntegrationsClientapps` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-clientapps>."]
@@ -3117,31 +3654,43 @@ impl GetIntegrationsClientapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
@@ -3194,6 +3743,8 @@ impl GetIntegrationsClientapps {
     }
 }
 static META_GET_INTEGRATIONS_CREDENTIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredential", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials/{credentialId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single credential with sensitive fields redacted"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/credentials/{credentialId}`: the `getIntegrationsCredential` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials--credentialId->."]
@@ -3261,6 +3812,10 @@ impl GetIntegrationsCredential {
     }
 }
 static META_GET_INTEGRATIONS_CREDENTIALS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredentials", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " List multiple sets of credentials"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the Listing API (GET /api/v2/integrations/credentials/listing)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/credentials`: the `getIntegrationsCredentials` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials>."]
@@ -3316,11 +3871,15 @@ impl GetIntegrationsCredentials {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3361,6 +3920,8 @@ impl GetIntegrationsCredentials {
     }
 }
 static META_GET_INTEGRATIONS_CREDENTIALS_LISTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredentialsListing", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials/listing", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List multiple sets of credentials using cursor-based paging"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/credentials/listing`: the `getIntegrationsCredentialsListing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials-listing>."]
@@ -3414,16 +3975,22 @@ impl GetIntegrationsCredentialsListing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -3467,6 +4034,8 @@ impl GetIntegrationsCredentialsListing {
     }
 }
 static META_GET_INTEGRATIONS_CREDENTIALS_TYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsCredentialsTypes", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/credentials/types", true, ::std::option::Option::None, false, false, true);
+#[doc = " List all credential types"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/credentials/types`: the `getIntegrationsCredentialsTypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-credentials-types>."]
@@ -3532,6 +4101,8 @@ impl GetIntegrationsCredentialsTypes {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_AUDIOCONNECTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechAudioconnector", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/audioconnector", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Audio Connector integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/audioconnector`: the `getIntegrationsSpeechAudioconnector` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-audioconnector>."]
@@ -3584,11 +4155,15 @@ impl GetIntegrationsSpeechAudioconnector {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3629,6 +4204,8 @@ impl GetIntegrationsSpeechAudioconnector {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_AUDIOCONNECTOR_INTEGRATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechAudioconnectorIntegrationId", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/audioconnector/{integrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Audio Connector integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/audioconnector/{integrationId}`: the `getIntegrationsSpeechAudioconnectorIntegrationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-audioconnector--integrationId->."]
@@ -3696,6 +4273,8 @@ impl GetIntegrationsSpeechAudioconnectorIntegrationId {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOW_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowAgent", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflow/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about a Dialogflow agent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents/{agentId}`: the `getIntegrationsSpeechDialogflowAgent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflow-agents--agentId->."]
@@ -3763,6 +4342,8 @@ impl GetIntegrationsSpeechDialogflowAgent {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOW_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowAgents", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflow/agents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Dialogflow agents in the customers' Google accounts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents`: the `getIntegrationsSpeechDialogflowAgents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflow-agents>."]
@@ -3816,16 +4397,22 @@ impl GetIntegrationsSpeechDialogflowAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on agent name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -3869,6 +4456,8 @@ impl GetIntegrationsSpeechDialogflowAgents {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOWCX_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowcxAgent", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflowcx/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about a Dialogflow CX agent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents/{agentId}`: the `getIntegrationsSpeechDialogflowcxAgent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflowcx-agents--agentId->."]
@@ -3936,6 +4525,8 @@ impl GetIntegrationsSpeechDialogflowcxAgent {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_DIALOGFLOWCX_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechDialogflowcxAgents", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/dialogflowcx/agents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Dialogflow CX agents in the customers' Google accounts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents`: the `getIntegrationsSpeechDialogflowcxAgents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-dialogflowcx-agents>."]
@@ -3989,16 +4580,22 @@ impl GetIntegrationsSpeechDialogflowcxAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on agent name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -4042,6 +4639,8 @@ impl GetIntegrationsSpeechDialogflowcxAgents {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_LEX_BOT_ALIAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexBotAlias", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lex/bot/alias/{aliasId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about a Lex bot alias"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/lex/bot/alias/{aliasId}`: the `getIntegrationsSpeechLexBotAlias` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lex-bot-alias--aliasId->."]
@@ -4109,6 +4708,8 @@ impl GetIntegrationsSpeechLexBotAlias {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_LEX_BOT_BOT_ID_ALIASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexBotBotIdAliases", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lex/bot/{botId}/aliases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of aliases for a bot in the customer's AWS accounts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/lex/bot/{botId}/aliases`: the `getIntegrationsSpeechLexBotBotIdAliases` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lex-bot--botId--aliases>."]
@@ -4164,21 +4765,29 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on alias status"]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter on alias name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -4226,6 +4835,8 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_LEX_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lex/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Lex bots in the customers' AWS accounts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/lex/bots`: the `getIntegrationsSpeechLexBots` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lex-bots>."]
@@ -4279,16 +4890,22 @@ impl GetIntegrationsSpeechLexBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on bot name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -4332,6 +4949,8 @@ impl GetIntegrationsSpeechLexBots {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_ALIAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexv2BotAlias", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lexv2/bot/alias/{aliasId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about a Lex V2 bot alias"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/alias/{aliasId}`: the `getIntegrationsSpeechLexv2BotAlias` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lexv2-bot-alias--aliasId->."]
@@ -4399,6 +5018,8 @@ impl GetIntegrationsSpeechLexv2BotAlias {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_BOT_ID_ALIASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexv2BotBotIdAliases", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lexv2/bot/{botId}/aliases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of aliases for a Lex V2 bot"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/{botId}/aliases`: the `getIntegrationsSpeechLexv2BotBotIdAliases` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lexv2-bot--botId--aliases>."]
@@ -4454,21 +5075,29 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on alias status"]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter on alias name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -4516,6 +5145,8 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_LEXV2_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechLexv2Bots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/lexv2/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Lex V2 bots"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/lexv2/bots`: the `getIntegrationsSpeechLexv2Bots` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-lexv2-bots>."]
@@ -4569,16 +5200,22 @@ impl GetIntegrationsSpeechLexv2Bots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on bot name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -4622,6 +5259,8 @@ impl GetIntegrationsSpeechLexv2Bots {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBot", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Nuance bot in the specified Integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId->."]
@@ -4674,11 +5313,15 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, target_channel: ::std::option::Option::None }
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " targetChannel"]
+    #[doc = ""]
     #[doc = " Query parameter `targetChannel`: string."]
     pub fn target_channel(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.target_channel = ::std::option::Option::Some(value.into());
@@ -4709,6 +5352,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status of an asynchronous Nuance bot GET job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId--jobs--jobId->."]
@@ -4780,6 +5425,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the result of an asynchronous Nuance bot GET job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}/results`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId--jobs--jobId--results>."]
@@ -4851,6 +5498,10 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBots", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Nuance bots available in the specified Integration"]
+#[doc = ""]
+#[doc = " If the 'onlyRegisteredBots' param is set, the returned data will only include the Nuance bots which have configured client secrets within the Integration, otherwise all of the Nuance bots available to the Integration's configured discovery credentials are returned."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBots` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots>."]
@@ -4905,16 +5556,22 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Limit bots to the ones configured for Genesys Cloud usage"]
+    #[doc = ""]
     #[doc = " Query parameter `onlyRegisteredBots`: boolean."]
     pub fn only_registered_bots(mut self, value: bool) -> Self {
         self.only_registered_bots = ::std::option::Option::Some(value);
@@ -4959,6 +5616,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status of an asynchronous Nuance bots GET job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-jobs--jobId->."]
@@ -5028,6 +5687,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}/results", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the result of an asynchronous Nuance bots GET job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}/results`: the `getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-jobs--jobId--results>."]
@@ -5111,6 +5772,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_STT_ENGINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechSttEngine", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/stt/engines/{engineId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about a STT engine"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/stt/engines/{engineId}`: the `getIntegrationsSpeechSttEngine` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-stt-engines--engineId->."]
@@ -5178,6 +5841,8 @@ impl GetIntegrationsSpeechSttEngine {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_STT_ENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechSttEngines", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/stt/engines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of STT engines enabled for org"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/stt/engines`: the `getIntegrationsSpeechSttEngines` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-stt-engines>."]
@@ -5231,16 +5896,22 @@ impl GetIntegrationsSpeechSttEngines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on engine name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -5284,6 +5955,8 @@ impl GetIntegrationsSpeechSttEngines {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngine", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines/{engineId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about a TTS engine"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}`: the `getIntegrationsSpeechTtsEngine` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines--engineId->."]
@@ -5334,6 +6007,8 @@ impl GetIntegrationsSpeechTtsEngine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, include_voices: ::std::option::Option::None }
     }
+    #[doc = " Include voices for the engine"]
+    #[doc = ""]
     #[doc = " Query parameter `includeVoices`: boolean."]
     pub fn include_voices(mut self, value: bool) -> Self {
         self.include_voices = ::std::option::Option::Some(value);
@@ -5360,6 +6035,8 @@ impl GetIntegrationsSpeechTtsEngine {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE_VOICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngineVoice", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines/{engineId}/voices/{voiceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about a specific voice for a TTS engine"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}/voices/{voiceId}`: the `getIntegrationsSpeechTtsEngineVoice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines--engineId--voices--voiceId->."]
@@ -5429,6 +6106,8 @@ impl GetIntegrationsSpeechTtsEngineVoice {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE_VOICES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngineVoices", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines/{engineId}/voices", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of voices for a TTS engine"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}/voices`: the `getIntegrationsSpeechTtsEngineVoices` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines--engineId--voices>."]
@@ -5482,11 +6161,15 @@ impl GetIntegrationsSpeechTtsEngineVoices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -5528,6 +6211,8 @@ impl GetIntegrationsSpeechTtsEngineVoices {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_TTS_ENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsEngines", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/engines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of TTS engines enabled for org"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/tts/engines`: the `getIntegrationsSpeechTtsEngines` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-engines>."]
@@ -5583,26 +6268,36 @@ impl GetIntegrationsSpeechTtsEngines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_voices: ::std::option::Option::None, name: ::std::option::Option::None, language: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include voices for the engine"]
+    #[doc = ""]
     #[doc = " Query parameter `includeVoices`: boolean."]
     pub fn include_voices(mut self, value: bool) -> Self {
         self.include_voices = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter on engine name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter on supported language. If includeVoices=true then the voices are also filtered."]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -5652,6 +6347,8 @@ impl GetIntegrationsSpeechTtsEngines {
     }
 }
 static META_GET_INTEGRATIONS_SPEECH_TTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsSpeechTtsSettings", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/speech/tts/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get TTS settings for an org"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/speech/tts/settings`: the `getIntegrationsSpeechTtsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-speech-tts-settings>."]
@@ -5717,6 +6414,8 @@ impl GetIntegrationsSpeechTtsSettings {
     }
 }
 static META_GET_INTEGRATIONS_TYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsType", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/types/{typeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get integration type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/types/{typeId}`: the `getIntegrationsType` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-types--typeId->."]
@@ -5784,6 +6483,8 @@ impl GetIntegrationsType {
     }
 }
 static META_GET_INTEGRATIONS_TYPE_CONFIGSCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsTypeConfigschema", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/types/{typeId}/configschemas/{configType}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get properties config schema for an integration type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/types/{typeId}/configschemas/{configType}`: the `getIntegrationsTypeConfigschema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-types--typeId--configschemas--configType->."]
@@ -5853,6 +6554,8 @@ impl GetIntegrationsTypeConfigschema {
     }
 }
 static META_GET_INTEGRATIONS_TYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsTypes", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/types", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List integration types"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/types`: the `getIntegrationsTypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-types>."]
@@ -5909,31 +6612,43 @@ impl GetIntegrationsTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
@@ -5986,6 +6701,10 @@ impl GetIntegrationsTypes {
     }
 }
 static META_GET_INTEGRATIONS_UNIFIEDCOMMUNICATIONS_CLIENTAPP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsUnifiedcommunicationsClientapp", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/unifiedcommunications/clientapps/{ucIntegrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " UC integration client application configuration."]
+#[doc = ""]
+#[doc = " This endpoint returns basic UI configuration data for the specified Unified Communications integration client application."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps/{ucIntegrationId}`: the `getIntegrationsUnifiedcommunicationsClientapp` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-unifiedcommunications-clientapps--ucIntegrationId->."]
@@ -6053,6 +6772,10 @@ impl GetIntegrationsUnifiedcommunicationsClientapp {
     }
 }
 static META_GET_INTEGRATIONS_UNIFIEDCOMMUNICATIONS_CLIENTAPPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsUnifiedcommunicationsClientapps", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/unifiedcommunications/clientapps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List UC integration client application configurations."]
+#[doc = ""]
+#[doc = " This endpoint returns basic UI configuration data for all Unified Communications integrations client applications enabled."]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps`: the `getIntegrationsUnifiedcommunicationsClientapps` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-unifiedcommunications-clientapps>."]
@@ -6109,31 +6832,43 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
@@ -6186,6 +6921,8 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
     }
 }
 static META_GET_INTEGRATIONS_USERAPPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsUserapps", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/userapps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List permitted user app integrations for the logged in user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/integrations/userapps`: the `getIntegrationsUserapps` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-integrations-userapps>."]
@@ -6243,36 +6980,50 @@ impl GetIntegrationsUserapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, app_host: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The type of UserApp to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `appHost`: string."]
     pub fn app_host(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_host = ::std::option::Option::Some(value.into());
@@ -6328,6 +7079,8 @@ impl GetIntegrationsUserapps {
     }
 }
 static META_PATCH_INTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntegration", &["Integrations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/integrations/{integrationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an integration."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/integrations/{integrationId}`: the `patchIntegration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-integrations--integrationId->."]
@@ -6384,36 +7137,50 @@ impl PatchIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Integration Update"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::Integration) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -6458,6 +7225,8 @@ impl PatchIntegration {
     }
 }
 static META_PATCH_INTEGRATIONS_ACTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntegrationsAction", &["Integrations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/integrations/actions/{actionId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch an Action"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/integrations/actions/{actionId}`: the `patchIntegrationsAction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-integrations-actions--actionId->."]
@@ -6527,6 +7296,8 @@ impl PatchIntegrationsAction {
     }
 }
 static META_PATCH_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/integrations/actions/{actionId}/draft", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an existing Draft"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/integrations/actions/{actionId}/draft`: the `patchIntegrationsActionDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-integrations-actions--actionId--draft>."]
@@ -6596,6 +7367,8 @@ impl PatchIntegrationsActionDraft {
     }
 }
 static META_POST_INTEGRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrations", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an integration."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations`: the `postIntegrations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations>."]
@@ -6645,6 +7418,8 @@ impl PostIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " Integration"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::CreateIntegrationRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -6670,6 +7445,8 @@ impl PostIntegrations {
     }
 }
 static META_POST_INTEGRATIONS_ACTION_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraft", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new Draft from existing Action"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft`: the `postIntegrationsActionDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft>."]
@@ -6737,6 +7514,8 @@ impl PostIntegrationsActionDraft {
     }
 }
 static META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftFunctionUpload", &["Integrations", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/function/upload", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create upload presigned URL for draft function package file."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/function/upload`: the `postIntegrationsActionDraftFunctionUpload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-function-upload>."]
@@ -6806,6 +7585,8 @@ impl PostIntegrationsActionDraftFunctionUpload {
     }
 }
 static META_POST_INTEGRATIONS_ACTION_DRAFT_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftPublish", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/publish", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish a Draft and make it the active Action configuration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/publish`: the `postIntegrationsActionDraftPublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-publish>."]
@@ -6875,6 +7656,8 @@ impl PostIntegrationsActionDraftPublish {
     }
 }
 static META_POST_INTEGRATIONS_ACTION_DRAFT_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftTest", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/test", false, ::std::option::Option::None, false, false, true);
+#[doc = " Test the execution of a draft. Responses will show execution steps broken out with intermediate results to help in debugging."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/test`: the `postIntegrationsActionDraftTest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-test>."]
@@ -6926,6 +7709,8 @@ impl PostIntegrationsActionDraftTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
     }
+    #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
+    #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
@@ -6953,6 +7738,8 @@ impl PostIntegrationsActionDraftTest {
     }
 }
 static META_POST_INTEGRATIONS_ACTION_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionExecute", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/execute", false, ::std::option::Option::None, false, false, true);
+#[doc = " Execute Action and return response from 3rd party. Responses will follow the schemas defined on the Action for success and error."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/execute`: the `postIntegrationsActionExecute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--execute>."]
@@ -7004,6 +7791,8 @@ impl PostIntegrationsActionExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
     }
+    #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
+    #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
@@ -7031,6 +7820,8 @@ impl PostIntegrationsActionExecute {
     }
 }
 static META_POST_INTEGRATIONS_ACTION_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionTest", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/test", false, ::std::option::Option::None, false, false, true);
+#[doc = " Test the execution of an action. Responses will show execution steps broken out with intermediate results to help in debugging."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/test`: the `postIntegrationsActionTest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--test>."]
@@ -7082,6 +7873,8 @@ impl PostIntegrationsActionTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
     }
+    #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
+    #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
@@ -7109,6 +7902,8 @@ impl PostIntegrationsActionTest {
     }
 }
 static META_POST_INTEGRATIONS_ACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActions", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new Action. Not supported for 'Function Integration' actions. Function integrations must be created as drafts to allow managing of uploading required ZIP function package before they may be used as a published action."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions`: the `postIntegrationsActions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions>."]
@@ -7176,6 +7971,8 @@ impl PostIntegrationsActions {
     }
 }
 static META_POST_INTEGRATIONS_ACTIONS_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionsDrafts", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/drafts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new Draft"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/drafts`: the `postIntegrationsActionsDrafts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions-drafts>."]
@@ -7243,6 +8040,8 @@ impl PostIntegrationsActionsDrafts {
     }
 }
 static META_POST_INTEGRATIONS_BOTCONNECTORS_INCOMING_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsBotconnectorsIncomingMessages", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/botconnectors/incoming/messages", false, ::std::option::Option::None, false, true, true);
+#[doc = " Send an incoming message to the bot."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/botconnectors/incoming/messages`: the `postIntegrationsBotconnectorsIncomingMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-botconnectors-incoming-messages>."]
@@ -7312,6 +8111,8 @@ impl PostIntegrationsBotconnectorsIncomingMessages {
     }
 }
 static META_POST_INTEGRATIONS_BOTCONNECTORS_OUTGOING_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsBotconnectorsOutgoingMessages", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/botconnectors/outgoing/messages", false, ::std::option::Option::None, false, true, true);
+#[doc = " Send an outgoing message to the end user."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/botconnectors/outgoing/messages`: the `postIntegrationsBotconnectorsOutgoingMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-botconnectors-outgoing-messages>."]
@@ -7381,6 +8182,8 @@ impl PostIntegrationsBotconnectorsOutgoingMessages {
     }
 }
 static META_POST_INTEGRATIONS_CREDENTIALS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsCredentials", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/credentials", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a set of credentials"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/credentials`: the `postIntegrationsCredentials` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-credentials>."]
@@ -7430,6 +8233,8 @@ impl PostIntegrationsCredentials {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " Credential"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::Credential) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -7455,6 +8260,8 @@ impl PostIntegrationsCredentials {
     }
 }
 static META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Nuance bot in the specified Integration asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs`: the `postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots--botId--jobs>."]
@@ -7507,11 +8314,15 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " targetChannel"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::string::String) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -7542,6 +8353,8 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     }
 }
 static META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Nuance bots in the specified Integration asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs`: the `postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-jobs>."]
@@ -7594,16 +8407,22 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Limit bots to the ones configured for Genesys Cloud usage"]
+    #[doc = ""]
     #[doc = " Query parameter `onlyRegisteredBots`: boolean."]
     pub fn only_registered_bots(mut self, value: bool) -> Self {
         self.only_registered_bots = ::std::option::Option::Some(value);
@@ -7636,6 +8455,8 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     }
 }
 static META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Try out a single credential for a Nuance bot to know if the secret is correct"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/validate`: the `postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-launch-validate>."]
@@ -7705,6 +8526,8 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
     }
 }
 static META_POST_INTEGRATIONS_WEBHOOK_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsWebhookEvents", &["Integrations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/webhooks/{tokenId}/events", false, ::std::option::Option::None, false, false, false);
+#[doc = " Invoke Webhook"]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/webhooks/{tokenId}/events`: the `postIntegrationsWebhookEvents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-webhooks--tokenId--events>."]
@@ -7776,6 +8599,8 @@ impl PostIntegrationsWebhookEvents {
     }
 }
 static META_PUT_INTEGRATION_CONFIG_CURRENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationConfigCurrent", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/{integrationId}/config/current", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update integration configuration."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/integrations/{integrationId}/config/current`: the `putIntegrationConfigCurrent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations--integrationId--config-current>."]
@@ -7826,6 +8651,8 @@ impl PutIntegrationConfigCurrent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body: ::std::option::Option::None }
     }
+    #[doc = " Integration Configuration"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::IntegrationConfiguration) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -7852,6 +8679,8 @@ impl PutIntegrationConfigCurrent {
     }
 }
 static META_PUT_INTEGRATIONS_ACTION_DRAFT_FUNCTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsActionDraftFunction", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/actions/{actionId}/draft/function", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update draft function settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/integrations/actions/{actionId}/draft/function`: the `putIntegrationsActionDraftFunction` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-actions--actionId--draft-function>."]
@@ -7921,6 +8750,8 @@ impl PutIntegrationsActionDraftFunction {
     }
 }
 static META_PUT_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsBotconnectorIntegrationIdBots", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/botconnector/{integrationId}/bots", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set a list of botConnector bots plus versions for this integration"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/integrations/botconnector/{integrationId}/bots`: the `putIntegrationsBotconnectorIntegrationIdBots` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-botconnector--integrationId--bots>."]
@@ -7990,6 +8821,8 @@ impl PutIntegrationsBotconnectorIntegrationIdBots {
     }
 }
 static META_PUT_INTEGRATIONS_CREDENTIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsCredential", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/credentials/{credentialId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a set of credentials"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/integrations/credentials/{credentialId}`: the `putIntegrationsCredential` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-credentials--credentialId->."]
@@ -8040,6 +8873,8 @@ impl PutIntegrationsCredential {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id, body: ::std::option::Option::None }
     }
+    #[doc = " Credential"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::Credential) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -8066,6 +8901,8 @@ impl PutIntegrationsCredential {
     }
 }
 static META_PUT_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Nuance bot list for the specific bots made available to Genesys Cloud in the specified Integration"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/settings`: the `putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-speech-nuance--nuanceIntegrationId--bots-launch-settings>."]
@@ -8135,6 +8972,8 @@ impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
     }
 }
 static META_PUT_INTEGRATIONS_SPEECH_TTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsSpeechTtsSettings", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/speech/tts/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update TTS settings for an org"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/integrations/speech/tts/settings`: the `putIntegrationsSpeechTtsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-speech-tts-settings>."]
@@ -8202,6 +9041,10 @@ impl PutIntegrationsSpeechTtsSettings {
     }
 }
 static META_PUT_INTEGRATIONS_UNIFIEDCOMMUNICATION_THIRDPARTYPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putIntegrationsUnifiedcommunicationThirdpartypresences", &["Integrations"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/integrations/unifiedcommunications/{ucIntegrationId}/thirdpartypresences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk integration presence ingestion"]
+#[doc = ""]
+#[doc = " This endpoint accepts bulk presence updates from a 3rd-party presence integration and maps the 3rd-party user to a Genesys Cloud user via the matching email address. The 3rd-party presence value will be mapped to a Genesys Cloud organization presence definition value."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/integrations/unifiedcommunications/{ucIntegrationId}/thirdpartypresences`: the `putIntegrationsUnifiedcommunicationThirdpartypresences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-integrations-unifiedcommunications--ucIntegrationId--thirdpartypresences>."]

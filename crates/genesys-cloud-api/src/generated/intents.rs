@@ -16,76 +16,146 @@ impl IntentsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete category for categoryId"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/intents/categories/{categoryId}` (deleteIntentsCategory): see [`DeleteIntentsCategory`]."]
+    #[doc = ""]
+    #[doc = " - `category_id`: Category id"]
     pub fn delete_intents_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntentsCategory {
         DeleteIntentsCategory::new(self.executor.clone(), category_id.into())
     }
+    #[doc = " Delete customer intent for customerIntentId"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/intents/customerintents/{customerIntentId}` (deleteIntentsCustomerintent): see [`DeleteIntentsCustomerintent`]."]
+    #[doc = ""]
+    #[doc = " - `customer_intent_id`: Customer Intent id"]
     pub fn delete_intents_customerintent(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntentsCustomerintent {
         DeleteIntentsCustomerintent::new(self.executor.clone(), customer_intent_id.into())
     }
+    #[doc = " Get customer intent assignments for externalContactId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/intents/assignments/externalcontacts/{externalContactId}` (getIntentsAssignmentsExternalcontact): see [`GetIntentsAssignmentsExternalcontact`]."]
+    #[doc = ""]
+    #[doc = " - `external_contact_id`: External Contact id"]
     pub fn get_intents_assignments_externalcontact(&self, external_contact_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsAssignmentsExternalcontact {
         GetIntentsAssignmentsExternalcontact::new(self.executor.clone(), external_contact_id.into())
     }
+    #[doc = " Get categories"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/intents/categories` (getIntentsCategories): see [`GetIntentsCategories`]."]
     pub fn get_intents_categories(&self) -> GetIntentsCategories {
         GetIntentsCategories::new(self.executor.clone())
     }
+    #[doc = " Get category for categoryId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/intents/categories/{categoryId}` (getIntentsCategory): see [`GetIntentsCategory`]."]
+    #[doc = ""]
+    #[doc = " - `category_id`: Category id"]
     pub fn get_intents_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsCategory {
         GetIntentsCategory::new(self.executor.clone(), category_id.into())
     }
+    #[doc = " Get customer intent for customerIntentId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}` (getIntentsCustomerintent): see [`GetIntentsCustomerintent`]."]
+    #[doc = ""]
+    #[doc = " - `customer_intent_id`: Customer Intent id"]
     pub fn get_intents_customerintent(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsCustomerintent {
         GetIntentsCustomerintent::new(self.executor.clone(), customer_intent_id.into())
     }
+    #[doc = " Get source intents mapped to a customer intent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}/sourceintents` (getIntentsCustomerintentSourceintents): see [`GetIntentsCustomerintentSourceintents`]."]
+    #[doc = ""]
+    #[doc = " - `customer_intent_id`: Customer Intent id"]
     pub fn get_intents_customerintent_sourceintents(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsCustomerintentSourceintents {
         GetIntentsCustomerintentSourceintents::new(self.executor.clone(), customer_intent_id.into())
     }
+    #[doc = " Get customer intents"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/intents/customerintents` (getIntentsCustomerintents): see [`GetIntentsCustomerintents`]."]
     pub fn get_intents_customerintents(&self) -> GetIntentsCustomerintents {
         GetIntentsCustomerintents::new(self.executor.clone())
     }
+    #[doc = " Get all mapped source intents by type. If no type selected default is type Segment"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/intents/sourceintents` (getIntentsSourceintents): see [`GetIntentsSourceintents`]."]
     pub fn get_intents_sourceintents(&self) -> GetIntentsSourceintents {
         GetIntentsSourceintents::new(self.executor.clone())
     }
+    #[doc = " Patch category for categoryId"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/intents/categories/{categoryId}` (patchIntentsCategory): see [`PatchIntentsCategory`]."]
+    #[doc = ""]
+    #[doc = " - `category_id`: Category id"]
+    #[doc = " - `body`: category"]
     pub fn patch_intents_category(&self, category_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IntentsCategoryPatch) -> PatchIntentsCategory {
         PatchIntentsCategory::new(self.executor.clone(), category_id.into(), body)
     }
+    #[doc = " Patch customer intent for customerIntentId"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/intents/customerintents/{customerIntentId}` (patchIntentsCustomerintent): see [`PatchIntentsCustomerintent`]."]
+    #[doc = ""]
+    #[doc = " - `customer_intent_id`: Customer Intent id"]
+    #[doc = " - `body`: Customer intent"]
     pub fn patch_intents_customerintent(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CustomerIntentPatch) -> PatchIntentsCustomerintent {
         PatchIntentsCustomerintent::new(self.executor.clone(), customer_intent_id.into(), body)
     }
+    #[doc = " Create customer intent assignment for external contact"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/intents/assignments/externalcontacts/{externalContactId}/customerintents/{customerIntentId}/assignment` (postIntentsAssignmentsExternalcontactCustomerintentAssignment): see [`PostIntentsAssignmentsExternalcontactCustomerintentAssignment`]."]
+    #[doc = ""]
+    #[doc = " - `external_contact_id`: External Contact id"]
+    #[doc = " - `customer_intent_id`: Customer Intent id"]
+    #[doc = " - `body`: Customer intent assignment"]
     pub fn post_intents_assignments_externalcontact_customerintent_assignment(&self, external_contact_id: impl ::std::convert::Into<::std::string::String>, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CustomerIntentAssignmentRequest) -> PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
         PostIntentsAssignmentsExternalcontactCustomerintentAssignment::new(self.executor.clone(), external_contact_id.into(), customer_intent_id.into(), body)
     }
+    #[doc = " Create category"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/intents/categories` (postIntentsCategories): see [`PostIntentsCategories`]."]
+    #[doc = ""]
+    #[doc = " - `body`: category"]
     pub fn post_intents_categories(&self, body: ::models::IntentsCategory) -> PostIntentsCategories {
         PostIntentsCategories::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk add source intents to a customer intent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/add` (postIntentsCustomerintentSourceintentsBulkAdd): see [`PostIntentsCustomerintentSourceintentsBulkAdd`]."]
+    #[doc = ""]
+    #[doc = " - `customer_intent_id`: Customer Intent id"]
+    #[doc = " - `body`: Source intents to be added"]
     pub fn post_intents_customerintent_sourceintents_bulk_add(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkAddSourceIntentsRequest) -> PostIntentsCustomerintentSourceintentsBulkAdd {
         PostIntentsCustomerintentSourceintentsBulkAdd::new(self.executor.clone(), customer_intent_id.into(), body)
     }
+    #[doc = " Bulk remove source intents mapped to a customer intent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/remove` (postIntentsCustomerintentSourceintentsBulkRemove): see [`PostIntentsCustomerintentSourceintentsBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `customer_intent_id`: Customer Intent id"]
+    #[doc = " - `body`: Source intents to be removed"]
     pub fn post_intents_customerintent_sourceintents_bulk_remove(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkRemoveSourceIntentsRequest) -> PostIntentsCustomerintentSourceintentsBulkRemove {
         PostIntentsCustomerintentSourceintentsBulkRemove::new(self.executor.clone(), customer_intent_id.into(), body)
     }
+    #[doc = " Create customer intents"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/intents/customerintents` (postIntentsCustomerintents): see [`PostIntentsCustomerintents`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Customer intent"]
     pub fn post_intents_customerintents(&self, body: ::models::CustomerIntent) -> PostIntentsCustomerintents {
         PostIntentsCustomerintents::new(self.executor.clone(), body)
     }
+    #[doc = " Get customer intents by IDs"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/intents/customerintents/bulk/retrieve` (postIntentsCustomerintentsBulkRetrieve): see [`PostIntentsCustomerintentsBulkRetrieve`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Customer intent IDs to retrieve"]
     pub fn post_intents_customerintents_bulk_retrieve(&self, body: ::models::BatchGetCustomerIntentsRequest) -> PostIntentsCustomerintentsBulkRetrieve {
         PostIntentsCustomerintentsBulkRetrieve::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_INTENTS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntentsCategory", &["Intents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/intents/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete category for categoryId"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/intents/categories/{categoryId}`: the `deleteIntentsCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-intents-categories--categoryId->."]
@@ -153,6 +223,8 @@ impl DeleteIntentsCategory {
     }
 }
 static META_DELETE_INTENTS_CUSTOMERINTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteIntentsCustomerintent", &["Intents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/intents/customerintents/{customerIntentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete customer intent for customerIntentId"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/intents/customerintents/{customerIntentId}`: the `deleteIntentsCustomerintent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-intents-customerintents--customerIntentId->."]
@@ -220,6 +292,8 @@ impl DeleteIntentsCustomerintent {
     }
 }
 static META_GET_INTENTS_ASSIGNMENTS_EXTERNALCONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsAssignmentsExternalcontact", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/assignments/externalcontacts/{externalContactId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get customer intent assignments for externalContactId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/intents/assignments/externalcontacts/{externalContactId}`: the `getIntentsAssignmentsExternalcontact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-assignments-externalcontacts--externalContactId->."]
@@ -273,11 +347,15 @@ impl GetIntentsAssignmentsExternalcontact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -319,6 +397,8 @@ impl GetIntentsAssignmentsExternalcontact {
     }
 }
 static META_GET_INTENTS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCategories", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get categories"]
+#[doc = ""]
 #[doc = " `GET /api/v2/intents/categories`: the `getIntentsCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-categories>."]
@@ -372,16 +452,22 @@ impl GetIntentsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Search query value to filter results by"]
+    #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
@@ -425,6 +511,8 @@ impl GetIntentsCategories {
     }
 }
 static META_GET_INTENTS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCategory", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get category for categoryId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/intents/categories/{categoryId}`: the `getIntentsCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-categories--categoryId->."]
@@ -492,6 +580,8 @@ impl GetIntentsCategory {
     }
 }
 static META_GET_INTENTS_CUSTOMERINTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCustomerintent", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/customerintents/{customerIntentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get customer intent for customerIntentId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}`: the `getIntentsCustomerintent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-customerintents--customerIntentId->."]
@@ -559,6 +649,8 @@ impl GetIntentsCustomerintent {
     }
 }
 static META_GET_INTENTS_CUSTOMERINTENT_SOURCEINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCustomerintentSourceintents", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/customerintents/{customerIntentId}/sourceintents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get source intents mapped to a customer intent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}/sourceintents`: the `getIntentsCustomerintentSourceintents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-customerintents--customerIntentId--sourceintents>."]
@@ -613,16 +705,22 @@ impl GetIntentsCustomerintentSourceintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Search query value to filter results by"]
+    #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
@@ -667,6 +765,8 @@ impl GetIntentsCustomerintentSourceintents {
     }
 }
 static META_GET_INTENTS_CUSTOMERINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsCustomerintents", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/customerintents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get customer intents"]
+#[doc = ""]
 #[doc = " `GET /api/v2/intents/customerintents`: the `getIntentsCustomerintents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-customerintents>."]
@@ -721,21 +821,29 @@ impl GetIntentsCustomerintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None, category_id: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Search query value to filter results by"]
+    #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " CategoryId to filter query by"]
+    #[doc = ""]
     #[doc = " Query parameter `categoryId`: string."]
     pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category_id = ::std::option::Option::Some(value.into());
@@ -782,6 +890,8 @@ impl GetIntentsCustomerintents {
     }
 }
 static META_GET_INTENTS_SOURCEINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntentsSourceintents", &["Intents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/intents/sourceintents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all mapped source intents by type. If no type selected default is type Segment"]
+#[doc = ""]
 #[doc = " `GET /api/v2/intents/sourceintents`: the `getIntentsSourceintents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-intents-sourceintents>."]
@@ -836,21 +946,29 @@ impl GetIntentsSourceintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, r#type: ::std::option::Option::None, source_id: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Source Type to query by. If none selected default response will be for type Segment."]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Source Id to query by. Only required for sourceType: Copilot, Bot, Digitalbot"]
+    #[doc = ""]
     #[doc = " Query parameter `sourceId`: string."]
     pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.source_id = ::std::option::Option::Some(value.into());
@@ -897,6 +1015,8 @@ impl GetIntentsSourceintents {
     }
 }
 static META_PATCH_INTENTS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntentsCategory", &["Intents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/intents/categories/{categoryId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch category for categoryId"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/intents/categories/{categoryId}`: the `patchIntentsCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-intents-categories--categoryId->."]
@@ -966,6 +1086,8 @@ impl PatchIntentsCategory {
     }
 }
 static META_PATCH_INTENTS_CUSTOMERINTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchIntentsCustomerintent", &["Intents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/intents/customerintents/{customerIntentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch customer intent for customerIntentId"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/intents/customerintents/{customerIntentId}`: the `patchIntentsCustomerintent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-intents-customerintents--customerIntentId->."]
@@ -1035,6 +1157,8 @@ impl PatchIntentsCustomerintent {
     }
 }
 static META_POST_INTENTS_ASSIGNMENTS_EXTERNALCONTACT_CUSTOMERINTENT_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsAssignmentsExternalcontactCustomerintentAssignment", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/assignments/externalcontacts/{externalContactId}/customerintents/{customerIntentId}/assignment", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create customer intent assignment for external contact"]
+#[doc = ""]
 #[doc = " `POST /api/v2/intents/assignments/externalcontacts/{externalContactId}/customerintents/{customerIntentId}/assignment`: the `postIntentsAssignmentsExternalcontactCustomerintentAssignment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-assignments-externalcontacts--externalContactId--customerintents--customerIntentId--assignment>."]
@@ -1106,6 +1230,8 @@ impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
     }
 }
 static META_POST_INTENTS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCategories", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/categories", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create category"]
+#[doc = ""]
 #[doc = " `POST /api/v2/intents/categories`: the `postIntentsCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-categories>."]
@@ -1173,6 +1299,8 @@ impl PostIntentsCategories {
     }
 }
 static META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintentSourceintentsBulkAdd", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add source intents to a customer intent"]
+#[doc = ""]
 #[doc = " `POST /api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/add`: the `postIntentsCustomerintentSourceintentsBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents--customerIntentId--sourceintents-bulk-add>."]
@@ -1242,6 +1370,8 @@ impl PostIntentsCustomerintentSourceintentsBulkAdd {
     }
 }
 static META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintentSourceintentsBulkRemove", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove source intents mapped to a customer intent"]
+#[doc = ""]
 #[doc = " `POST /api/v2/intents/customerintents/{customerIntentId}/sourceintents/bulk/remove`: the `postIntentsCustomerintentSourceintentsBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents--customerIntentId--sourceintents-bulk-remove>."]
@@ -1311,6 +1441,8 @@ impl PostIntentsCustomerintentSourceintentsBulkRemove {
     }
 }
 static META_POST_INTENTS_CUSTOMERINTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintents", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create customer intents"]
+#[doc = ""]
 #[doc = " `POST /api/v2/intents/customerintents`: the `postIntentsCustomerintents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents>."]
@@ -1378,6 +1510,8 @@ impl PostIntentsCustomerintents {
     }
 }
 static META_POST_INTENTS_CUSTOMERINTENTS_BULK_RETRIEVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntentsCustomerintentsBulkRetrieve", &["Intents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/intents/customerintents/bulk/retrieve", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get customer intents by IDs"]
+#[doc = ""]
 #[doc = " `POST /api/v2/intents/customerintents/bulk/retrieve`: the `postIntentsCustomerintentsBulkRetrieve` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-intents-customerintents-bulk-retrieve>."]

@@ -16,402 +16,748 @@ impl JourneyApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete/cancel an async request for journey aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (deleteAnalyticsJourneysAggregatesJob): see [`DeleteAnalyticsJourneysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsJourneysAggregatesJob {
         DeleteAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete single action map."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/actionmaps/{actionMapId}` (deleteJourneyActionmap): see [`DeleteJourneyActionmap`]."]
+    #[doc = ""]
+    #[doc = " - `action_map_id`: ID of the action map."]
     pub fn delete_journey_actionmap(&self, action_map_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyActionmap {
         DeleteJourneyActionmap::new(self.executor.clone(), action_map_id.into())
     }
+    #[doc = " Delete a single action template."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/actiontemplates/{actionTemplateId}` (deleteJourneyActiontemplate): see [`DeleteJourneyActiontemplate`]."]
+    #[doc = ""]
+    #[doc = " - `action_template_id`: ID of the action template."]
     pub fn delete_journey_actiontemplate(&self, action_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyActiontemplate {
         DeleteJourneyActiontemplate::new(self.executor.clone(), action_template_id.into())
     }
+    #[doc = " Delete an external events configuration."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/externalevents/configurations/{configId}` (deleteJourneyExternaleventsConfiguration): see [`DeleteJourneyExternaleventsConfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `config_id`: The ID of the external event configuration."]
     pub fn delete_journey_externalevents_configuration(&self, config_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyExternaleventsConfiguration {
         DeleteJourneyExternaleventsConfiguration::new(self.executor.clone(), config_id.into())
     }
+    #[doc = " Delete a schema"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/externalevents/schemas/{schemaId}` (deleteJourneyExternaleventsSchema): see [`DeleteJourneyExternaleventsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn delete_journey_externalevents_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyExternaleventsSchema {
         DeleteJourneyExternaleventsSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Deprecated. Delete an outcome."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/outcomes/{outcomeId}` (deleteJourneyOutcome): see [`DeleteJourneyOutcome`]."]
+    #[doc = ""]
+    #[doc = " - `outcome_id`: ID of the outcome."]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_journey_outcome(&self, outcome_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyOutcome {
         DeleteJourneyOutcome::new(self.executor.clone(), outcome_id.into())
     }
+    #[doc = " Deprecated. Delete an outcome predictor."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/outcomes/predictors/{predictorId}` (deleteJourneyOutcomesPredictor): see [`DeleteJourneyOutcomesPredictor`]."]
+    #[doc = ""]
+    #[doc = " - `predictor_id`: ID of predictor"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_journey_outcomes_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyOutcomesPredictor {
         DeleteJourneyOutcomesPredictor::new(self.executor.clone(), predictor_id.into())
     }
+    #[doc = " Delete a segment."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/segments/{segmentId}` (deleteJourneySegment): see [`DeleteJourneySegment`]."]
+    #[doc = ""]
+    #[doc = " - `segment_id`: ID of the segment."]
     pub fn delete_journey_segment(&self, segment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneySegment {
         DeleteJourneySegment::new(self.executor.clone(), segment_id.into())
     }
+    #[doc = " Delete a Journey View by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/views/{viewId}` (deleteJourneyView): see [`DeleteJourneyView`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: viewId"]
     pub fn delete_journey_view(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyView {
         DeleteJourneyView::new(self.executor.clone(), view_id.into())
     }
+    #[doc = " Delete the Schedule of a JourneyView"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/journey/views/{viewId}/schedules` (deleteJourneyViewSchedules): see [`DeleteJourneyViewSchedules`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
     pub fn delete_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyViewSchedules {
         DeleteJourneyViewSchedules::new(self.executor.clone(), view_id.into())
     }
+    #[doc = " Get status for async query for journey aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (getAnalyticsJourneysAggregatesJob): see [`GetAnalyticsJourneysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJob {
         GetAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results` (getAnalyticsJourneysAggregatesJobResults): see [`GetAnalyticsJourneysAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_journeys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJobResults {
         GetAnalyticsJourneysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Retrieve segment assignments by external contact ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (getExternalcontactsContactJourneySegments): see [`GetExternalcontactsContactJourneySegments`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn get_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySegments {
         GetExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Retrieve all sessions for a given external contact."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions` (getExternalcontactsContactJourneySessions): see [`GetExternalcontactsContactJourneySessions`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn get_externalcontacts_contact_journey_sessions(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySessions {
         GetExternalcontactsContactJourneySessions::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Retrieve a single action map."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actionmaps/{actionMapId}` (getJourneyActionmap): see [`GetJourneyActionmap`]."]
+    #[doc = ""]
+    #[doc = " - `action_map_id`: ID of the action map."]
     pub fn get_journey_actionmap(&self, action_map_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActionmap {
         GetJourneyActionmap::new(self.executor.clone(), action_map_id.into())
     }
+    #[doc = " Retrieve all action maps."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actionmaps` (getJourneyActionmaps): see [`GetJourneyActionmaps`]."]
     pub fn get_journey_actionmaps(&self) -> GetJourneyActionmaps {
         GetJourneyActionmaps::new(self.executor.clone())
     }
+    #[doc = " Deprecated. Get status of job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actionmaps/estimates/jobs/{jobId}` (getJourneyActionmapsEstimatesJob): see [`GetJourneyActionmapsEstimatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_actionmaps_estimates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActionmapsEstimatesJob {
         GetJourneyActionmapsEstimatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Deprecated. Get estimates from completed job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actionmaps/estimates/jobs/{jobId}/results` (getJourneyActionmapsEstimatesJobResults): see [`GetJourneyActionmapsEstimatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_actionmaps_estimates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActionmapsEstimatesJobResults {
         GetJourneyActionmapsEstimatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Deprecated. Retrieve a single action target."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actiontargets/{actionTargetId}` (getJourneyActiontarget): see [`GetJourneyActiontarget`]."]
+    #[doc = ""]
+    #[doc = " - `action_target_id`: ID of the action target."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_actiontarget(&self, action_target_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActiontarget {
         GetJourneyActiontarget::new(self.executor.clone(), action_target_id.into())
     }
+    #[doc = " Deprecated. Retrieve all action targets."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actiontargets` (getJourneyActiontargets): see [`GetJourneyActiontargets`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_actiontargets(&self) -> GetJourneyActiontargets {
         GetJourneyActiontargets::new(self.executor.clone())
     }
+    #[doc = " Retrieve a single action template."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actiontemplates/{actionTemplateId}` (getJourneyActiontemplate): see [`GetJourneyActiontemplate`]."]
+    #[doc = ""]
+    #[doc = " - `action_template_id`: ID of the action template."]
     pub fn get_journey_actiontemplate(&self, action_template_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActiontemplate {
         GetJourneyActiontemplate::new(self.executor.clone(), action_template_id.into())
     }
+    #[doc = " Retrieve all action templates."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/actiontemplates` (getJourneyActiontemplates): see [`GetJourneyActiontemplates`]."]
     pub fn get_journey_actiontemplates(&self) -> GetJourneyActiontemplates {
         GetJourneyActiontemplates::new(self.executor.clone())
     }
+    #[doc = " Send a ping."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/deployments/{deploymentId}/customers/{customerCookieId}/ping` (getJourneyDeploymentCustomerPing): see [`GetJourneyDeploymentCustomerPing`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The ID of the deployment sending the ping."]
+    #[doc = " - `customer_cookie_id`: ID of the customer associated with the ping."]
     pub fn get_journey_deployment_customer_ping(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, customer_cookie_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyDeploymentCustomerPing {
         GetJourneyDeploymentCustomerPing::new(self.executor.clone(), deployment_id.into(), customer_cookie_id.into())
     }
+    #[doc = " Get an external events configuration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/configurations/{configId}` (getJourneyExternaleventsConfiguration): see [`GetJourneyExternaleventsConfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `config_id`: The ID of the external event configuration."]
     pub fn get_journey_externalevents_configuration(&self, config_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsConfiguration {
         GetJourneyExternaleventsConfiguration::new(self.executor.clone(), config_id.into())
     }
+    #[doc = " Get all external event configurations."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/configurations` (getJourneyExternaleventsConfigurations): see [`GetJourneyExternaleventsConfigurations`]."]
     pub fn get_journey_externalevents_configurations(&self) -> GetJourneyExternaleventsConfigurations {
         GetJourneyExternaleventsConfigurations::new(self.executor.clone())
     }
+    #[doc = " Get a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}` (getJourneyExternaleventsSchema): see [`GetJourneyExternaleventsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_journey_externalevents_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchema {
         GetJourneyExternaleventsSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a specific version of a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}/versions/{versionId}` (getJourneyExternaleventsSchemaVersion): see [`GetJourneyExternaleventsSchemaVersion`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `version_id`: Schema version"]
     pub fn get_journey_externalevents_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchemaVersion {
         GetJourneyExternaleventsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
+    #[doc = " Get all versions of a External Events schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}/versions` (getJourneyExternaleventsSchemaVersions): see [`GetJourneyExternaleventsSchemaVersions`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_journey_externalevents_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchemaVersions {
         GetJourneyExternaleventsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of schemas."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas` (getJourneyExternaleventsSchemas): see [`GetJourneyExternaleventsSchemas`]."]
     pub fn get_journey_externalevents_schemas(&self) -> GetJourneyExternaleventsSchemas {
         GetJourneyExternaleventsSchemas::new(self.executor.clone())
     }
+    #[doc = " Get a core type from which all schemas are built"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes/{coreTypeName}` (getJourneyExternaleventsSchemasCoretype): see [`GetJourneyExternaleventsSchemasCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `core_type_name`: Name of core type"]
     pub fn get_journey_externalevents_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchemasCoretype {
         GetJourneyExternaleventsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
+    #[doc = " Get the list of core types enabled for a specific namespace."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes` (getJourneyExternaleventsSchemasCoretypes): see [`GetJourneyExternaleventsSchemasCoretypes`]."]
     pub fn get_journey_externalevents_schemas_coretypes(&self) -> GetJourneyExternaleventsSchemasCoretypes {
         GetJourneyExternaleventsSchemasCoretypes::new(self.executor.clone())
     }
+    #[doc = " Get quantitative limits on schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/limits` (getJourneyExternaleventsSchemasLimits): see [`GetJourneyExternaleventsSchemasLimits`]."]
     pub fn get_journey_externalevents_schemas_limits(&self) -> GetJourneyExternaleventsSchemasLimits {
         GetJourneyExternaleventsSchemasLimits::new(self.executor.clone())
     }
+    #[doc = " Deprecated. Retrieve a single outcome."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes/{outcomeId}` (getJourneyOutcome): see [`GetJourneyOutcome`]."]
+    #[doc = ""]
+    #[doc = " - `outcome_id`: ID of the outcome."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_outcome(&self, outcome_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcome {
         GetJourneyOutcome::new(self.executor.clone(), outcome_id.into())
     }
+    #[doc = " Deprecated. Retrieve all outcomes."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes` (getJourneyOutcomes): see [`GetJourneyOutcomes`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_outcomes(&self) -> GetJourneyOutcomes {
         GetJourneyOutcomes::new(self.executor.clone())
     }
+    #[doc = " Deprecated. Get job status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes/attributions/jobs/{jobId}` (getJourneyOutcomesAttributionsJob): see [`GetJourneyOutcomesAttributionsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_outcomes_attributions_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcomesAttributionsJob {
         GetJourneyOutcomesAttributionsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Deprecated. Get outcome attribution entities from completed job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes/attributions/jobs/{jobId}/results` (getJourneyOutcomesAttributionsJobResults): see [`GetJourneyOutcomesAttributionsJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_outcomes_attributions_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcomesAttributionsJobResults {
         GetJourneyOutcomesAttributionsJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Deprecated. Retrieve a single outcome predictor."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes/predictors/{predictorId}` (getJourneyOutcomesPredictor): see [`GetJourneyOutcomesPredictor`]."]
+    #[doc = ""]
+    #[doc = " - `predictor_id`: ID of predictor"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_outcomes_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcomesPredictor {
         GetJourneyOutcomesPredictor::new(self.executor.clone(), predictor_id.into())
     }
+    #[doc = " Deprecated. Retrieve all outcome predictors."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes/predictors` (getJourneyOutcomesPredictors): see [`GetJourneyOutcomesPredictors`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_outcomes_predictors(&self) -> GetJourneyOutcomesPredictors {
         GetJourneyOutcomesPredictors::new(self.executor.clone())
     }
+    #[doc = " Retrieve a single segment."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/segments/{segmentId}` (getJourneySegment): see [`GetJourneySegment`]."]
+    #[doc = ""]
+    #[doc = " - `segment_id`: ID of the segment."]
     pub fn get_journey_segment(&self, segment_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySegment {
         GetJourneySegment::new(self.executor.clone(), segment_id.into())
     }
+    #[doc = " Retrieve all segments."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/segments` (getJourneySegments): see [`GetJourneySegments`]."]
     pub fn get_journey_segments(&self) -> GetJourneySegments {
         GetJourneySegments::new(self.executor.clone())
     }
+    #[doc = " Retrieve a single session."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/sessions/{sessionId}` (getJourneySession): see [`GetJourneySession`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: ID of the session."]
     pub fn get_journey_session(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySession {
         GetJourneySession::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Retrieve all events for a given session."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/sessions/{sessionId}/events` (getJourneySessionEvents): see [`GetJourneySessionEvents`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: System-generated UUID that represents the session the event is a part of."]
     pub fn get_journey_session_events(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySessionEvents {
         GetJourneySessionEvents::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Deprecated. Retrieve latest outcome score associated with a session for all outcomes."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/sessions/{sessionId}/outcomescores` (getJourneySessionOutcomescores): see [`GetJourneySessionOutcomescores`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: ID of the session."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_journey_session_outcomescores(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySessionOutcomescores {
         GetJourneySessionOutcomescores::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Get a Journey View by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}` (getJourneyView): see [`GetJourneyView`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: viewId"]
     pub fn get_journey_view(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyView {
         GetJourneyView::new(self.executor.clone(), view_id.into())
     }
+    #[doc = " Get the Schedule for a JourneyView"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/schedules` (getJourneyViewSchedules): see [`GetJourneyViewSchedules`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
     pub fn get_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewSchedules {
         GetJourneyViewSchedules::new(self.executor.clone(), view_id.into())
     }
+    #[doc = " Get a Journey View by ID and version"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{versionId}` (getJourneyViewVersion): see [`GetJourneyViewVersion`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: viewId"]
+    #[doc = " - `version_id`: versionId"]
     pub fn get_journey_view_version(&self, view_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersion {
         GetJourneyViewVersion::new(self.executor.clone(), view_id.into(), version_id.into())
     }
+    #[doc = " Get a Chart by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}` (getJourneyViewVersionChart): see [`GetJourneyViewVersionChart`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: viewId"]
+    #[doc = " - `journey_view_version`: Journey View Version"]
+    #[doc = " - `chart_id`: chartId"]
     pub fn get_journey_view_version_chart(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_view_version: impl ::std::convert::Into<::std::string::String>, chart_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionChart {
         GetJourneyViewVersionChart::new(self.executor.clone(), view_id.into(), journey_view_version.into(), chart_id.into())
     }
+    #[doc = " Get a Chart by ID and version"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}/versions/{chartVersion}` (getJourneyViewVersionChartVersion): see [`GetJourneyViewVersionChartVersion`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: viewId"]
+    #[doc = " - `journey_view_version`: Journey View Version"]
+    #[doc = " - `chart_id`: chartId"]
+    #[doc = " - `chart_version`: chartVersion"]
     pub fn get_journey_view_version_chart_version(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_view_version: impl ::std::convert::Into<::std::string::String>, chart_id: impl ::std::convert::Into<::std::string::String>, chart_version: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionChartVersion {
         GetJourneyViewVersionChartVersion::new(self.executor.clone(), view_id.into(), journey_view_version.into(), chart_id.into(), chart_version.into())
     }
+    #[doc = " Get the job for a journey view version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}` (getJourneyViewVersionJob): see [`GetJourneyViewVersionJob`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
+    #[doc = " - `journey_version_id`: Journey View Version"]
+    #[doc = " - `job_id`: JobId"]
     pub fn get_journey_view_version_job(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJob {
         GetJourneyViewVersionJob::new(self.executor.clone(), view_id.into(), journey_version_id.into(), job_id.into())
     }
+    #[doc = " Get the result of a job for a journey view version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/jobs/{jobId}/results` (getJourneyViewVersionJobResults): see [`GetJourneyViewVersionJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: JourneyViewResult id"]
+    #[doc = " - `journey_view_version`: Journey View Version"]
+    #[doc = " - `job_id`: Id of the executing job"]
     pub fn get_journey_view_version_job_results(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_view_version: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJobResults {
         GetJourneyViewVersionJobResults::new(self.executor.clone(), view_id.into(), journey_view_version.into(), job_id.into())
     }
+    #[doc = " Get the chart result associated with a journey view job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}/results/charts/{chartId}` (getJourneyViewVersionJobResultsChart): see [`GetJourneyViewVersionJobResultsChart`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
+    #[doc = " - `journey_version_id`: Journey View Version"]
+    #[doc = " - `job_id`: JobId"]
+    #[doc = " - `chart_id`: ChartId"]
     pub fn get_journey_view_version_job_results_chart(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>, chart_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJobResultsChart {
         GetJourneyViewVersionJobResultsChart::new(self.executor.clone(), view_id.into(), journey_version_id.into(), job_id.into(), chart_id.into())
     }
+    #[doc = " Get the latest job of a journey view version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/latest` (getJourneyViewVersionJobsLatest): see [`GetJourneyViewVersionJobsLatest`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
+    #[doc = " - `journey_version_id`: Journey View Version"]
     pub fn get_journey_view_version_jobs_latest(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJobsLatest {
         GetJourneyViewVersionJobsLatest::new(self.executor.clone(), view_id.into(), journey_version_id.into())
     }
+    #[doc = " Get a list of Journey Views"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views` (getJourneyViews): see [`GetJourneyViews`]."]
     pub fn get_journey_views(&self) -> GetJourneyViews {
         GetJourneyViews::new(self.executor.clone())
     }
+    #[doc = " Get details about the data available for journey queries including oldest and newest event dates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/data/details` (getJourneyViewsDataDetails): see [`GetJourneyViewsDataDetails`]."]
     pub fn get_journey_views_data_details(&self) -> GetJourneyViewsDataDetails {
         GetJourneyViewsDataDetails::new(self.executor.clone())
     }
+    #[doc = " Get an Event Definition"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/eventdefinitions/{eventDefinitionId}` (getJourneyViewsEventdefinition): see [`GetJourneyViewsEventdefinition`]."]
+    #[doc = ""]
+    #[doc = " - `event_definition_id`: Event Definition ID"]
     pub fn get_journey_views_eventdefinition(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewsEventdefinition {
         GetJourneyViewsEventdefinition::new(self.executor.clone(), event_definition_id.into())
     }
+    #[doc = " Get a list of Event Definitions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/eventdefinitions` (getJourneyViewsEventdefinitions): see [`GetJourneyViewsEventdefinitions`]."]
     pub fn get_journey_views_eventdefinitions(&self) -> GetJourneyViewsEventdefinitions {
         GetJourneyViewsEventdefinitions::new(self.executor.clone())
     }
+    #[doc = " Get external events for journey views"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/eventdefinitions/external` (getJourneyViewsEventdefinitionsExternal): see [`GetJourneyViewsEventdefinitionsExternal`]."]
     pub fn get_journey_views_eventdefinitions_external(&self) -> GetJourneyViewsEventdefinitionsExternal {
         GetJourneyViewsEventdefinitionsExternal::new(self.executor.clone())
     }
+    #[doc = " Get changes in external event definitions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/eventdefinitions/external/changes` (getJourneyViewsEventdefinitionsExternalChanges): see [`GetJourneyViewsEventdefinitionsExternalChanges`]."]
     pub fn get_journey_views_eventdefinitions_external_changes(&self) -> GetJourneyViewsEventdefinitionsExternalChanges {
         GetJourneyViewsEventdefinitionsExternalChanges::new(self.executor.clone())
     }
+    #[doc = " Get the jobs for an organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/jobs` (getJourneyViewsJobs): see [`GetJourneyViewsJobs`]."]
     pub fn get_journey_views_jobs(&self) -> GetJourneyViewsJobs {
         GetJourneyViewsJobs::new(self.executor.clone())
     }
+    #[doc = " Get my jobs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/jobs/me` (getJourneyViewsJobsMe): see [`GetJourneyViewsJobsMe`]."]
     pub fn get_journey_views_jobs_me(&self) -> GetJourneyViewsJobsMe {
         GetJourneyViewsJobsMe::new(self.executor.clone())
     }
+    #[doc = " Get the journey schedules for an organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/schedules` (getJourneyViewsSchedules): see [`GetJourneyViewsSchedules`]."]
     pub fn get_journey_views_schedules(&self) -> GetJourneyViewsSchedules {
         GetJourneyViewsSchedules::new(self.executor.clone())
     }
+    #[doc = " Update single action map."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/journey/actionmaps/{actionMapId}` (patchJourneyActionmap): see [`PatchJourneyActionmap`]."]
+    #[doc = ""]
+    #[doc = " - `action_map_id`: ID of the action map."]
     pub fn patch_journey_actionmap(&self, action_map_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyActionmap {
         PatchJourneyActionmap::new(self.executor.clone(), action_map_id.into())
     }
+    #[doc = " Update a single action template."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/journey/actiontemplates/{actionTemplateId}` (patchJourneyActiontemplate): see [`PatchJourneyActiontemplate`]."]
+    #[doc = ""]
+    #[doc = " - `action_template_id`: ID of the action template."]
     pub fn patch_journey_actiontemplate(&self, action_template_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyActiontemplate {
         PatchJourneyActiontemplate::new(self.executor.clone(), action_template_id.into())
     }
+    #[doc = " Update an external events configuration."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/journey/externalevents/configurations/{configId}` (patchJourneyExternaleventsConfiguration): see [`PatchJourneyExternaleventsConfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `config_id`: The ID of the external event configuration."]
     pub fn patch_journey_externalevents_configuration(&self, config_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyExternaleventsConfiguration {
         PatchJourneyExternaleventsConfiguration::new(self.executor.clone(), config_id.into())
     }
+    #[doc = " Deprecated. Update an outcome."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/journey/outcomes/{outcomeId}` (patchJourneyOutcome): see [`PatchJourneyOutcome`]."]
+    #[doc = ""]
+    #[doc = " - `outcome_id`: ID of the outcome."]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_journey_outcome(&self, outcome_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyOutcome {
         PatchJourneyOutcome::new(self.executor.clone(), outcome_id.into())
     }
+    #[doc = " Update a segment."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/journey/segments/{segmentId}` (patchJourneySegment): see [`PatchJourneySegment`]."]
+    #[doc = ""]
+    #[doc = " - `segment_id`: ID of the segment."]
     pub fn patch_journey_segment(&self, segment_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneySegment {
         PatchJourneySegment::new(self.executor.clone(), segment_id.into())
     }
+    #[doc = " Update the job for a journey view version. Only the status can be changed and only to Cancelled"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}` (patchJourneyViewVersionJob): see [`PatchJourneyViewVersionJob`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
+    #[doc = " - `journey_version_id`: Journey View Version"]
+    #[doc = " - `job_id`: JobId"]
+    #[doc = " - `body`: journeyViewJob"]
     pub fn patch_journey_view_version_job(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyViewJob) -> PatchJourneyViewVersionJob {
         PatchJourneyViewVersionJob::new(self.executor.clone(), view_id.into(), journey_version_id.into(), job_id.into(), body)
     }
+    #[doc = " Query for journey aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs` (postAnalyticsJourneysAggregatesJobs): see [`PostAnalyticsJourneysAggregatesJobs`]."]
     pub fn post_analytics_journeys_aggregates_jobs(&self, body: ::models::JourneyAsyncAggregationQuery) -> PostAnalyticsJourneysAggregatesJobs {
         PostAnalyticsJourneysAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for journey aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/query` (postAnalyticsJourneysAggregatesQuery): see [`PostAnalyticsJourneysAggregatesQuery`]."]
     pub fn post_analytics_journeys_aggregates_query(&self, body: ::models::JourneyAggregationQuery) -> PostAnalyticsJourneysAggregatesQuery {
         PostAnalyticsJourneysAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Assign/Unassign up to 10 segments to/from an external contact or, if a segment is already assigned, update the expiry date of the segment assignment. Any unprocessed segment assignments are returned in the body for the client to retry, in the event of a partial success."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (postExternalcontactsContactJourneySegments): see [`PostExternalcontactsContactJourneySegments`]."]
+    #[doc = ""]
+    #[doc = " - `contact_id`: ExternalContact ID"]
     pub fn post_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> PostExternalcontactsContactJourneySegments {
         PostExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
+    #[doc = " Create an action map."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/actionmaps` (postJourneyActionmaps): see [`PostJourneyActionmaps`]."]
     pub fn post_journey_actionmaps(&self) -> PostJourneyActionmaps {
         PostJourneyActionmaps::new(self.executor.clone())
     }
+    #[doc = " Deprecated. Query for estimates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/actionmaps/estimates/jobs` (postJourneyActionmapsEstimatesJobs): see [`PostJourneyActionmapsEstimatesJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: audience estimator request"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_journey_actionmaps_estimates_jobs(&self, body: ::models::ActionMapEstimateRequest) -> PostJourneyActionmapsEstimatesJobs {
         PostJourneyActionmapsEstimatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create a single action template."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/actiontemplates` (postJourneyActiontemplates): see [`PostJourneyActiontemplates`]."]
     pub fn post_journey_actiontemplates(&self) -> PostJourneyActiontemplates {
         PostJourneyActiontemplates::new(self.executor.clone())
     }
+    #[doc = " Sends an action event, which is used for changing the state of actions that have been offered to the user."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/actionevent` (postJourneyDeploymentActionevent): see [`PostJourneyDeploymentActionevent`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The ID of the deployment sending the beacon."]
     pub fn post_journey_deployment_actionevent(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ActionEventRequest) -> PostJourneyDeploymentActionevent {
         PostJourneyDeploymentActionevent::new(self.executor.clone(), deployment_id.into(), body)
     }
+    #[doc = " Send a journey app event, used for tracking customer activity on an application."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/appevents` (postJourneyDeploymentAppevents): see [`PostJourneyDeploymentAppevents`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The ID of the deployment sending the app event."]
     pub fn post_journey_deployment_appevents(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyDeploymentAppevents {
         PostJourneyDeploymentAppevents::new(self.executor.clone(), deployment_id.into())
     }
+    #[doc = " Send a journey web event, used for tracking customer activity on a website."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/webevents` (postJourneyDeploymentWebevents): see [`PostJourneyDeploymentWebevents`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The ID of the deployment sending the web event."]
     pub fn post_journey_deployment_webevents(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyDeploymentWebevents {
         PostJourneyDeploymentWebevents::new(self.executor.clone(), deployment_id.into())
     }
+    #[doc = " Create external events"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/externalevents/configurations/{configurationId}/events` (postJourneyExternaleventsConfigurationEvents): see [`PostJourneyExternaleventsConfigurationEvents`]."]
+    #[doc = ""]
+    #[doc = " - `configuration_id`: The ID of the external event configuration."]
     pub fn post_journey_externalevents_configuration_events(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyExternaleventsConfigurationEvents {
         PostJourneyExternaleventsConfigurationEvents::new(self.executor.clone(), configuration_id.into())
     }
+    #[doc = " Create an external events configuration."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/externalevents/configurations` (postJourneyExternaleventsConfigurations): see [`PostJourneyExternaleventsConfigurations`]."]
     pub fn post_journey_externalevents_configurations(&self) -> PostJourneyExternaleventsConfigurations {
         PostJourneyExternaleventsConfigurations::new(self.executor.clone())
     }
+    #[doc = " Create a schema"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/externalevents/schemas` (postJourneyExternaleventsSchemas): see [`PostJourneyExternaleventsSchemas`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Schema create request body"]
     pub fn post_journey_externalevents_schemas(&self, body: ::models::JourneyJsonSchemaRequest) -> PostJourneyExternaleventsSchemas {
         PostJourneyExternaleventsSchemas::new(self.executor.clone(), body)
     }
+    #[doc = " Query for flow paths."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/flows/paths/query` (postJourneyFlowsPathsQuery): see [`PostJourneyFlowsPathsQuery`]."]
     pub fn post_journey_flows_paths_query(&self) -> PostJourneyFlowsPathsQuery {
         PostJourneyFlowsPathsQuery::new(self.executor.clone())
     }
+    #[doc = " Deprecated. Create an outcome."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/outcomes` (postJourneyOutcomes): see [`PostJourneyOutcomes`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_journey_outcomes(&self) -> PostJourneyOutcomes {
         PostJourneyOutcomes::new(self.executor.clone())
     }
+    #[doc = " Deprecated. Create Outcome Attributions"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/outcomes/attributions/jobs` (postJourneyOutcomesAttributionsJobs): see [`PostJourneyOutcomesAttributionsJobs`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_journey_outcomes_attributions_jobs(&self) -> PostJourneyOutcomesAttributionsJobs {
         PostJourneyOutcomesAttributionsJobs::new(self.executor.clone())
     }
+    #[doc = " Deprecated. Create an outcome predictor."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/outcomes/predictors` (postJourneyOutcomesPredictors): see [`PostJourneyOutcomesPredictors`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_journey_outcomes_predictors(&self) -> PostJourneyOutcomesPredictors {
         PostJourneyOutcomesPredictors::new(self.executor.clone())
     }
+    #[doc = " Create a segment."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/segments` (postJourneySegments): see [`PostJourneySegments`]."]
     pub fn post_journey_segments(&self) -> PostJourneySegments {
         PostJourneySegments::new(self.executor.clone())
     }
+    #[doc = " Add a new Schedule to a JourneyView"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/views/{viewId}/schedules` (postJourneyViewSchedules): see [`PostJourneyViewSchedules`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
+    #[doc = " - `body`: journeyViewSchedule"]
     pub fn post_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyViewSchedule) -> PostJourneyViewSchedules {
         PostJourneyViewSchedules::new(self.executor.clone(), view_id.into(), body)
     }
+    #[doc = " Submit a job request for a journey view version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs` (postJourneyViewVersionJobs): see [`PostJourneyViewVersionJobs`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
+    #[doc = " - `journey_version_id`: Journey View Version"]
     pub fn post_journey_view_version_jobs(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyViewVersionJobs {
         PostJourneyViewVersionJobs::new(self.executor.clone(), view_id.into(), journey_version_id.into())
     }
+    #[doc = " Update a Journey View by ID"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/views/{viewId}/versions` (postJourneyViewVersions): see [`PostJourneyViewVersions`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: viewId"]
+    #[doc = " - `body`: JourneyView"]
     pub fn post_journey_view_versions(&self, view_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyView) -> PostJourneyViewVersions {
         PostJourneyViewVersions::new(self.executor.clone(), view_id.into(), body)
     }
+    #[doc = " Create a new Journey View"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/views` (postJourneyViews): see [`PostJourneyViews`]."]
+    #[doc = ""]
+    #[doc = " - `body`: JourneyView"]
     pub fn post_journey_views(&self, body: ::models::JourneyView) -> PostJourneyViews {
         PostJourneyViews::new(self.executor.clone(), body)
     }
+    #[doc = " Validate whether an encoding exist for a label/value combination."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/journey/views/encodings/validate` (postJourneyViewsEncodingsValidate): see [`PostJourneyViewsEncodingsValidate`]."]
     pub fn post_journey_views_encodings_validate(&self) -> PostJourneyViewsEncodingsValidate {
         PostJourneyViewsEncodingsValidate::new(self.executor.clone())
     }
+    #[doc = " Update a schema"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/journey/externalevents/schemas/{schemaId}` (putJourneyExternaleventsSchema): see [`PutJourneyExternaleventsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `body`: Schema update request body"]
     pub fn put_journey_externalevents_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneySchemaUpdateRequest) -> PutJourneyExternaleventsSchema {
         PutJourneyExternaleventsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
+    #[doc = " Update the Schedule for a JourneyView"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/journey/views/{viewId}/schedules` (putJourneyViewSchedules): see [`PutJourneyViewSchedules`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: Journey View Id"]
+    #[doc = " - `body`: journeyViewSchedule"]
     pub fn put_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyViewSchedule) -> PutJourneyViewSchedules {
         PutJourneyViewSchedules::new(self.executor.clone(), view_id.into(), body)
     }
+    #[doc = " Update a Journey View by ID and version"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/journey/views/{viewId}/versions/{versionId}` (putJourneyViewVersion): see [`PutJourneyViewVersion`]."]
+    #[doc = ""]
+    #[doc = " - `view_id`: viewId"]
+    #[doc = " - `version_id`: versionId"]
+    #[doc = " - `body`: JourneyView"]
     pub fn put_journey_view_version(&self, view_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyView) -> PutJourneyViewVersion {
         PutJourneyViewVersion::new(self.executor.clone(), view_id.into(), version_id.into(), body)
     }
+    #[doc = " Update external event for journey views"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}` (putJourneyViewsEventdefinition): see [`PutJourneyViewsEventdefinition`]."]
+    #[doc = ""]
+    #[doc = " - `event_definition_id`: Event Definition ID"]
     pub fn put_journey_views_eventdefinition(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> PutJourneyViewsEventdefinition {
         PutJourneyViewsEventdefinition::new(self.executor.clone(), event_definition_id.into())
     }
+    #[doc = " Activate external event for journey views"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}/activate` (putJourneyViewsEventdefinitionActivate): see [`PutJourneyViewsEventdefinitionActivate`]."]
+    #[doc = ""]
+    #[doc = " - `event_definition_id`: Event Definition ID"]
     pub fn put_journey_views_eventdefinition_activate(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> PutJourneyViewsEventdefinitionActivate {
         PutJourneyViewsEventdefinitionActivate::new(self.executor.clone(), event_definition_id.into())
     }
 }
 static META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for journey aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `deleteAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
@@ -479,6 +825,8 @@ impl DeleteAnalyticsJourneysAggregatesJob {
     }
 }
 static META_DELETE_JOURNEY_ACTIONMAP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyActionmap", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/actionmaps/{actionMapId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete single action map."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/actionmaps/{actionMapId}`: the `deleteJourneyActionmap` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-actionmaps--actionMapId->."]
@@ -546,6 +894,8 @@ impl DeleteJourneyActionmap {
     }
 }
 static META_DELETE_JOURNEY_ACTIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyActiontemplate", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/actiontemplates/{actionTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a single action template."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/actiontemplates/{actionTemplateId}`: the `deleteJourneyActiontemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-actiontemplates--actionTemplateId->."]
@@ -596,6 +946,8 @@ impl DeleteJourneyActiontemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_template_id, hard_delete: ::std::option::Option::None }
     }
+    #[doc = " Determines whether Action Template should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
+    #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
@@ -622,6 +974,8 @@ impl DeleteJourneyActiontemplate {
     }
 }
 static META_DELETE_JOURNEY_EXTERNALEVENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyExternaleventsConfiguration", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/externalevents/configurations/{configId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an external events configuration."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/externalevents/configurations/{configId}`: the `deleteJourneyExternaleventsConfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-externalevents-configurations--configId->."]
@@ -689,6 +1043,8 @@ impl DeleteJourneyExternaleventsConfiguration {
     }
 }
 static META_DELETE_JOURNEY_EXTERNALEVENTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyExternaleventsSchema", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/externalevents/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schema"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/externalevents/schemas/{schemaId}`: the `deleteJourneyExternaleventsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-externalevents-schemas--schemaId->."]
@@ -756,6 +1112,10 @@ impl DeleteJourneyExternaleventsSchema {
     }
 }
 static META_DELETE_JOURNEY_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyOutcome", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/outcomes/{outcomeId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Delete an outcome."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/outcomes/{outcomeId}`: the `deleteJourneyOutcome` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-outcomes--outcomeId->."]
@@ -826,6 +1186,10 @@ impl DeleteJourneyOutcome {
     }
 }
 static META_DELETE_JOURNEY_OUTCOMES_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyOutcomesPredictor", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/outcomes/predictors/{predictorId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Delete an outcome predictor."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/outcomes/predictors/{predictorId}`: the `deleteJourneyOutcomesPredictor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-outcomes-predictors--predictorId->."]
@@ -896,6 +1260,8 @@ impl DeleteJourneyOutcomesPredictor {
     }
 }
 static META_DELETE_JOURNEY_SEGMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneySegment", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/segments/{segmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a segment."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/segments/{segmentId}`: the `deleteJourneySegment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-segments--segmentId->."]
@@ -963,6 +1329,10 @@ impl DeleteJourneySegment {
     }
 }
 static META_DELETE_JOURNEY_VIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyView", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/views/{viewId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Journey View by ID"]
+#[doc = ""]
+#[doc = " deletes all versions"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/views/{viewId}`: the `deleteJourneyView` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-views--viewId->."]
@@ -1030,6 +1400,8 @@ impl DeleteJourneyView {
     }
 }
 static META_DELETE_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/journey/views/{viewId}/schedules", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the Schedule of a JourneyView"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/journey/views/{viewId}/schedules`: the `deleteJourneyViewSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-journey-views--viewId--schedules>."]
@@ -1097,6 +1469,8 @@ impl DeleteJourneyViewSchedules {
     }
 }
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJob", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for journey aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}`: the `getAnalyticsJourneysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId->."]
@@ -1164,6 +1538,8 @@ impl GetAnalyticsJourneysAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsJourneysAggregatesJobResults", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/journeys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results`: the `getAnalyticsJourneysAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-journeys-aggregates-jobs--jobId--results>."]
@@ -1214,6 +1590,8 @@ impl GetAnalyticsJourneysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -1240,6 +1618,8 @@ impl GetAnalyticsJourneysAggregatesJobResults {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve segment assignments by external contact ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `getExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
@@ -1291,11 +1671,15 @@ impl GetExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, include_merged: ::std::option::Option::None, limit: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether to return segment assignments from all external contacts in the merge-set of the given one."]
+    #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Number of entities to return. Default of 25, maximum of 500."]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
@@ -1325,6 +1709,8 @@ impl GetExternalcontactsContactJourneySegments {
     }
 }
 static META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsContactJourneySessions", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/contacts/{contactId}/journey/sessions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve all sessions for a given external contact."]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions`: the `getExternalcontactsContactJourneySessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-contacts--contactId--journey-sessions>."]
@@ -1379,16 +1765,22 @@ impl GetExternalcontactsContactJourneySessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, include_merged: ::std::option::Option::None }
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Indicates whether to return sessions from all external contacts in the merge-set of the given one."]
+    #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
@@ -1433,6 +1825,8 @@ impl GetExternalcontactsContactJourneySessions {
     }
 }
 static META_GET_JOURNEY_ACTIONMAP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmap", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps/{actionMapId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single action map."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actionmaps/{actionMapId}`: the `getJourneyActionmap` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps--actionMapId->."]
@@ -1500,6 +1894,8 @@ impl GetJourneyActionmap {
     }
 }
 static META_GET_JOURNEY_ACTIONMAPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmaps", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve all action maps."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actionmaps`: the `getJourneyActionmaps` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps>."]
@@ -1558,41 +1954,57 @@ impl GetJourneyActionmaps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, filter_field: ::std::option::Option::None, filter_value: ::std::option::Option::None, action_map_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Field(s) to sort by. Prefix with '-' for descending (e.g. sortBy=displayName,-createdDate)."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Field to filter by (e.g. filterField=weight or filterField=action.actionTemplate.id). Requires 'filterField' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `filterField`: string."]
     pub fn filter_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_field = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Value to filter by. Requires 'filterValue' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `filterValue`: string."]
     pub fn filter_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_value = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " IDs of action maps to return. Use of this parameter is not compatible with pagination, filtering, sorting or querying. A maximum of 100 action maps are allowed per request."]
+    #[doc = ""]
     #[doc = " Query parameter `actionMapIds`: array of string (multi)."]
     pub fn action_map_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action_map_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Action Map field(s) to query on. Requires 'queryValue' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
@@ -1651,6 +2063,10 @@ impl GetJourneyActionmaps {
     }
 }
 static META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmapsEstimatesJob", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps/estimates/jobs/{jobId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Get status of job."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actionmaps/estimates/jobs/{jobId}`: the `getJourneyActionmapsEstimatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps-estimates-jobs--jobId->."]
@@ -1721,6 +2137,10 @@ impl GetJourneyActionmapsEstimatesJob {
     }
 }
 static META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActionmapsEstimatesJobResults", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actionmaps/estimates/jobs/{jobId}/results", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Get estimates from completed job."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actionmaps/estimates/jobs/{jobId}/results`: the `getJourneyActionmapsEstimatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actionmaps-estimates-jobs--jobId--results>."]
@@ -1791,6 +2211,10 @@ impl GetJourneyActionmapsEstimatesJobResults {
     }
 }
 static META_GET_JOURNEY_ACTIONTARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontarget", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontargets/{actionTargetId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Retrieve a single action target."]
+#[doc = ""]
+#[doc = " ACD Chat v2.0 in Genesys Predictive Engagement is deprecated and being removed. See <https://community.genesys.com/discussion/deprecation-acd-chat-v20-support-in-genesys-predictive-engagement>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actiontargets/{actionTargetId}`: the `getJourneyActiontarget` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontargets--actionTargetId->."]
@@ -1861,6 +2285,10 @@ impl GetJourneyActiontarget {
     }
 }
 static META_GET_JOURNEY_ACTIONTARGETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontargets", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontargets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Deprecated. Retrieve all action targets."]
+#[doc = ""]
+#[doc = " ACD Chat v2.0 in Genesys Predictive Engagement is deprecated and being removed. See <https://community.genesys.com/discussion/deprecation-acd-chat-v20-support-in-genesys-predictive-engagement>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actiontargets`: the `getJourneyActiontargets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontargets>."]
@@ -1916,11 +2344,15 @@ impl GetJourneyActiontargets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1961,6 +2393,8 @@ impl GetJourneyActiontargets {
     }
 }
 static META_GET_JOURNEY_ACTIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontemplate", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontemplates/{actionTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single action template."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actiontemplates/{actionTemplateId}`: the `getJourneyActiontemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontemplates--actionTemplateId->."]
@@ -2028,6 +2462,8 @@ impl GetJourneyActiontemplate {
     }
 }
 static META_GET_JOURNEY_ACTIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyActiontemplates", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/actiontemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve all action templates."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/actiontemplates`: the `getJourneyActiontemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-actiontemplates>."]
@@ -2085,36 +2521,50 @@ impl GetJourneyActiontemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, media_type: ::std::option::Option::None, state: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Field(s) to sort by. Prefix with '-' for descending (e.g. sortBy=name,-createdDate)."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Media type"]
+    #[doc = ""]
     #[doc = " Query parameter `mediaType`: string."]
     pub fn media_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.media_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Action template state."]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ActionTemplate field(s) to query on. Requires 'queryValue' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
@@ -2170,6 +2620,8 @@ impl GetJourneyActiontemplates {
     }
 }
 static META_GET_JOURNEY_DEPLOYMENT_CUSTOMER_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyDeploymentCustomerPing", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/deployments/{deploymentId}/customers/{customerCookieId}/ping", true, ::std::option::Option::None, false, false, false);
+#[doc = " Send a ping."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/deployments/{deploymentId}/customers/{customerCookieId}/ping`: the `getJourneyDeploymentCustomerPing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-deployments--deploymentId--customers--customerCookieId--ping>."]
@@ -2227,26 +2679,36 @@ impl GetJourneyDeploymentCustomerPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, customer_cookie_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, customer_cookie_id, dl: ::std::option::Option::None, dt: ::std::option::Option::None, app_namespace: ::std::option::Option::None, session_id: ::std::option::Option::None, since_last_beacon_milliseconds: ::std::option::Option::None }
     }
+    #[doc = " Document Location: 1) Web Page URL if overridden or URL fragment identifier (window.location.hash). OR 2) Application screen name that the ping request was sent from in the app. e.g. 'home' or 'help. Pings without this parameter will not return actions."]
+    #[doc = ""]
     #[doc = " Query parameter `dl`: string."]
     pub fn dl(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dl = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Document Title. A human readable name for the page or screen"]
+    #[doc = ""]
     #[doc = " Query parameter `dt`: string."]
     pub fn dt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dt = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Namespace of the application (e.g. com.genesys.bancodinero). Used for domain filtering in application sessions"]
+    #[doc = ""]
     #[doc = " Query parameter `appNamespace`: string."]
     pub fn app_namespace(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_namespace = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " UUID of the customer session. Use the same Session Id for all pings, AppEvents and ActionEvents in the session"]
+    #[doc = ""]
     #[doc = " Query parameter `sessionId`: string."]
     pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.session_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " How long (milliseconds) since the last app event or beacon was sent. The response may return a pollInternvalMilliseconds to reduce the frequency of pings."]
+    #[doc = ""]
     #[doc = " Query parameter `sinceLastBeaconMilliseconds`: integer."]
     pub fn since_last_beacon_milliseconds(mut self, value: i64) -> Self {
         self.since_last_beacon_milliseconds = ::std::option::Option::Some(value);
@@ -2286,6 +2748,8 @@ impl GetJourneyDeploymentCustomerPing {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsConfiguration", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/configurations/{configId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an external events configuration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/configurations/{configId}`: the `getJourneyExternaleventsConfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-configurations--configId->."]
@@ -2353,6 +2817,8 @@ impl GetJourneyExternaleventsConfiguration {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsConfigurations", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/configurations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all external event configurations."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/configurations`: the `getJourneyExternaleventsConfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-configurations>."]
@@ -2405,11 +2871,15 @@ impl GetJourneyExternaleventsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2450,6 +2920,8 @@ impl GetJourneyExternaleventsConfigurations {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchema", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}`: the `getJourneyExternaleventsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas--schemaId->."]
@@ -2517,6 +2989,8 @@ impl GetJourneyExternaleventsSchema {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemaVersion", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific version of a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}/versions/{versionId}`: the `getJourneyExternaleventsSchemaVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas--schemaId--versions--versionId->."]
@@ -2586,6 +3060,8 @@ impl GetJourneyExternaleventsSchemaVersion {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemaVersions", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all versions of a External Events schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}/versions`: the `getJourneyExternaleventsSchemaVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas--schemaId--versions>."]
@@ -2653,6 +3129,8 @@ impl GetJourneyExternaleventsSchemaVersions {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemas", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of schemas."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/schemas`: the `getJourneyExternaleventsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas>."]
@@ -2718,6 +3196,8 @@ impl GetJourneyExternaleventsSchemas {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemasCoretype", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a core type from which all schemas are built"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes/{coreTypeName}`: the `getJourneyExternaleventsSchemasCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas-coretypes--coreTypeName->."]
@@ -2785,6 +3265,8 @@ impl GetJourneyExternaleventsSchemasCoretype {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemasCoretypes", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of core types enabled for a specific namespace."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes`: the `getJourneyExternaleventsSchemasCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas-coretypes>."]
@@ -2850,6 +3332,8 @@ impl GetJourneyExternaleventsSchemasCoretypes {
     }
 }
 static META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyExternaleventsSchemasLimits", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/externalevents/schemas/limits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get quantitative limits on schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/externalevents/schemas/limits`: the `getJourneyExternaleventsSchemasLimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-externalevents-schemas-limits>."]
@@ -2915,6 +3399,10 @@ impl GetJourneyExternaleventsSchemasLimits {
     }
 }
 static META_GET_JOURNEY_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcome", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/{outcomeId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Retrieve a single outcome."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/outcomes/{outcomeId}`: the `getJourneyOutcome` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes--outcomeId->."]
@@ -2985,6 +3473,10 @@ impl GetJourneyOutcome {
     }
 }
 static META_GET_JOURNEY_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomes", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Deprecated. Retrieve all outcomes."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/outcomes`: the `getJourneyOutcomes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes>."]
@@ -3044,31 +3536,43 @@ impl GetJourneyOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, outcome_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Field(s) to sort by. The response can be sorted by any first level property on the Outcome response. Prefix with '-' for descending (e.g. sortBy=displayName,-createdDate)."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " IDs of outcomes to return. Use of this parameter is not compatible with pagination, sorting or querying. A maximum of 20 outcomes are allowed per request."]
+    #[doc = ""]
     #[doc = " Query parameter `outcomeIds`: array of string (multi)."]
     pub fn outcome_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.outcome_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Outcome field(s) to query on. Requires 'queryValue' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
@@ -3121,6 +3625,10 @@ impl GetJourneyOutcomes {
     }
 }
 static META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesAttributionsJob", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/attributions/jobs/{jobId}", true, ::std::option::Option::None, true, true, true);
+#[doc = " Deprecated. Get job status."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/outcomes/attributions/jobs/{jobId}`: the `getJourneyOutcomesAttributionsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-attributions-jobs--jobId->."]
@@ -3193,6 +3701,10 @@ impl GetJourneyOutcomesAttributionsJob {
     }
 }
 static META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesAttributionsJobResults", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/attributions/jobs/{jobId}/results", true, ::std::option::Option::None, true, true, true);
+#[doc = " Deprecated. Get outcome attribution entities from completed job."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/outcomes/attributions/jobs/{jobId}/results`: the `getJourneyOutcomesAttributionsJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-attributions-jobs--jobId--results>."]
@@ -3265,6 +3777,10 @@ impl GetJourneyOutcomesAttributionsJobResults {
     }
 }
 static META_GET_JOURNEY_OUTCOMES_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesPredictor", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/predictors/{predictorId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Retrieve a single outcome predictor."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/outcomes/predictors/{predictorId}`: the `getJourneyOutcomesPredictor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-predictors--predictorId->."]
@@ -3335,6 +3851,10 @@ impl GetJourneyOutcomesPredictor {
     }
 }
 static META_GET_JOURNEY_OUTCOMES_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyOutcomesPredictors", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/outcomes/predictors", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Retrieve all outcome predictors."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/outcomes/predictors`: the `getJourneyOutcomesPredictors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-outcomes-predictors>."]
@@ -3403,6 +3923,8 @@ impl GetJourneyOutcomesPredictors {
     }
 }
 static META_GET_JOURNEY_SEGMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySegment", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/segments/{segmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single segment."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/segments/{segmentId}`: the `getJourneySegment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-segments--segmentId->."]
@@ -3470,6 +3992,8 @@ impl GetJourneySegment {
     }
 }
 static META_GET_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySegments", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/segments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve all segments."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/segments`: the `getJourneySegments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-segments>."]
@@ -3527,36 +4051,50 @@ impl GetJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), sort_by: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, is_active: ::std::option::Option::None, segment_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
+    #[doc = " Field(s) to sort by. The response can be sorted by any first level property on the Outcome response. Prefix with '-' for descending (e.g. sortBy=displayName,-createdDate)."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Determines whether or not to show only active segments."]
+    #[doc = ""]
     #[doc = " Query parameter `isActive`: boolean."]
     pub fn is_active(mut self, value: bool) -> Self {
         self.is_active = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " IDs of segments to return. Use of this parameter is not compatible with pagination, sorting or querying. A maximum of 100 segments are allowed per request."]
+    #[doc = ""]
     #[doc = " Query parameter `segmentIds`: array of string (multi)."]
     pub fn segment_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.segment_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Segment field(s) to query on. Requires 'queryValue' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
@@ -3612,6 +4150,8 @@ impl GetJourneySegments {
     }
 }
 static META_GET_JOURNEY_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySession", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/sessions/{sessionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single session."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/sessions/{sessionId}`: the `getJourneySession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-sessions--sessionId->."]
@@ -3679,6 +4219,8 @@ impl GetJourneySession {
     }
 }
 static META_GET_JOURNEY_SESSION_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySessionEvents", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/sessions/{sessionId}/events", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve all events for a given session."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/sessions/{sessionId}/events`: the `getJourneySessionEvents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-sessions--sessionId--events>."]
@@ -3733,16 +4275,22 @@ impl GetJourneySessionEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, event_type: ::std::option::Option::None }
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " A comma separated list of journey event types to include in the results."]
+    #[doc = ""]
     #[doc = " Query parameter `eventType`: string."]
     pub fn event_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.event_type = ::std::option::Option::Some(value.into());
@@ -3787,6 +4335,10 @@ impl GetJourneySessionEvents {
     }
 }
 static META_GET_JOURNEY_SESSION_OUTCOMESCORES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneySessionOutcomescores", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/sessions/{sessionId}/outcomescores", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Retrieve latest outcome score associated with a session for all outcomes."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/sessions/{sessionId}/outcomescores`: the `getJourneySessionOutcomescores` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-sessions--sessionId--outcomescores>."]
@@ -3857,6 +4409,10 @@ impl GetJourneySessionOutcomescores {
     }
 }
 static META_GET_JOURNEY_VIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyView", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Journey View by ID"]
+#[doc = ""]
+#[doc = " returns the latest version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}`: the `getJourneyView` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId->."]
@@ -3924,6 +4480,8 @@ impl GetJourneyView {
     }
 }
 static META_GET_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/schedules", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the Schedule for a JourneyView"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/schedules`: the `getJourneyViewSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--schedules>."]
@@ -3991,6 +4549,8 @@ impl GetJourneyViewSchedules {
     }
 }
 static META_GET_JOURNEY_VIEW_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersion", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Journey View by ID and version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{versionId}`: the `getJourneyViewVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--versionId->."]
@@ -4060,6 +4620,10 @@ impl GetJourneyViewVersion {
     }
 }
 static META_GET_JOURNEY_VIEW_VERSION_CHART: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionChart", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Chart by ID"]
+#[doc = ""]
+#[doc = " returns the latest version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}`: the `getJourneyViewVersionChart` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyViewVersion--charts--chartId->."]
@@ -4131,6 +4695,8 @@ impl GetJourneyViewVersionChart {
     }
 }
 static META_GET_JOURNEY_VIEW_VERSION_CHART_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionChartVersion", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}/versions/{chartVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Chart by ID and version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/charts/{chartId}/versions/{chartVersion}`: the `getJourneyViewVersionChartVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyViewVersion--charts--chartId--versions--chartVersion->."]
@@ -4204,6 +4770,8 @@ impl GetJourneyViewVersionChartVersion {
     }
 }
 static META_GET_JOURNEY_VIEW_VERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJob", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the job for a journey view version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}`: the `getJourneyViewVersionJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyVersionId--jobs--jobId->."]
@@ -4275,6 +4843,8 @@ impl GetJourneyViewVersionJob {
     }
 }
 static META_GET_JOURNEY_VIEW_VERSION_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJobResults", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the result of a job for a journey view version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyViewVersion}/jobs/{jobId}/results`: the `getJourneyViewVersionJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyViewVersion--jobs--jobId--results>."]
@@ -4346,6 +4916,8 @@ impl GetJourneyViewVersionJobResults {
     }
 }
 static META_GET_JOURNEY_VIEW_VERSION_JOB_RESULTS_CHART: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJobResultsChart", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}/results/charts/{chartId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the chart result associated with a journey view job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}/results/charts/{chartId}`: the `getJourneyViewVersionJobResultsChart` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyVersionId--jobs--jobId--results-charts--chartId->."]
@@ -4419,6 +4991,8 @@ impl GetJourneyViewVersionJobResultsChart {
     }
 }
 static META_GET_JOURNEY_VIEW_VERSION_JOBS_LATEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewVersionJobsLatest", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/latest", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the latest job of a journey view version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/latest`: the `getJourneyViewVersionJobsLatest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views--viewId--versions--journeyVersionId--jobs-latest>."]
@@ -4488,6 +5062,8 @@ impl GetJourneyViewVersionJobsLatest {
     }
 }
 static META_GET_JOURNEY_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViews", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Journey Views"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views`: the `getJourneyViews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views>."]
@@ -4543,26 +5119,36 @@ impl GetJourneyViews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name_or_created_by: ::std::option::Option::None, expand: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Journey View Name or Created By"]
+    #[doc = ""]
     #[doc = " Query parameter `nameOrCreatedBy`: string."]
     pub fn name_or_created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_created_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Parameter to request additional data to return in Journey payload"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Parameter to request a list of Journey Views by id, separated by commas. Limit of 100 items."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: string."]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
@@ -4612,6 +5198,8 @@ impl GetJourneyViews {
     }
 }
 static META_GET_JOURNEY_VIEWS_DATA_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsDataDetails", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/data/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about the data available for journey queries including oldest and newest event dates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/data/details`: the `getJourneyViewsDataDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-data-details>."]
@@ -4677,6 +5265,8 @@ impl GetJourneyViewsDataDetails {
     }
 }
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinition", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions/{eventDefinitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Event Definition"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/eventdefinitions/{eventDefinitionId}`: the `getJourneyViewsEventdefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions--eventDefinitionId->."]
@@ -4744,6 +5334,8 @@ impl GetJourneyViewsEventdefinition {
     }
 }
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinitions", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Event Definitions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/eventdefinitions`: the `getJourneyViewsEventdefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions>."]
@@ -4809,6 +5401,8 @@ impl GetJourneyViewsEventdefinitions {
     }
 }
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS_EXTERNAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinitionsExternal", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions/external", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get external events for journey views"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/eventdefinitions/external`: the `getJourneyViewsEventdefinitionsExternal` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions-external>."]
@@ -4874,6 +5468,8 @@ impl GetJourneyViewsEventdefinitionsExternal {
     }
 }
 static META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS_EXTERNAL_CHANGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsEventdefinitionsExternalChanges", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/eventdefinitions/external/changes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get changes in external event definitions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/eventdefinitions/external/changes`: the `getJourneyViewsEventdefinitionsExternalChanges` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-eventdefinitions-external-changes>."]
@@ -4939,6 +5535,8 @@ impl GetJourneyViewsEventdefinitionsExternalChanges {
     }
 }
 static META_GET_JOURNEY_VIEWS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsJobs", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the jobs for an organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/jobs`: the `getJourneyViewsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-jobs>."]
@@ -4993,21 +5591,29 @@ impl GetJourneyViewsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, statuses: ::std::option::Option::None }
     }
+    #[doc = " The number of the page to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Max number of entities to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " An absolute timeframe for filtering the jobs, expressed as an ISO 8601 interval."]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Job statuses to filter for"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: string."]
     pub fn statuses(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into());
@@ -5054,6 +5660,8 @@ impl GetJourneyViewsJobs {
     }
 }
 static META_GET_JOURNEY_VIEWS_JOBS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsJobsMe", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/jobs/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get my jobs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/jobs/me`: the `getJourneyViewsJobsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-jobs-me>."]
@@ -5108,21 +5716,29 @@ impl GetJourneyViewsJobsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, statuses: ::std::option::Option::None }
     }
+    #[doc = " The number of the page to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Max number of entities to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " An absolute timeframe for filtering the jobs, expressed as an ISO 8601 interval."]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Job statuses to filter for"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: string."]
     pub fn statuses(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into());
@@ -5169,6 +5785,8 @@ impl GetJourneyViewsJobsMe {
     }
 }
 static META_GET_JOURNEY_VIEWS_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getJourneyViewsSchedules", &["Journey"], ::genesys_cloud_core::http::Method::GET, "/api/v2/journey/views/schedules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the journey schedules for an organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/journey/views/schedules`: the `getJourneyViewsSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-journey-views-schedules>."]
@@ -5221,11 +5839,15 @@ impl GetJourneyViewsSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The number of the page to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Max number of entities to return"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -5266,6 +5888,8 @@ impl GetJourneyViewsSchedules {
     }
 }
 static META_PATCH_JOURNEY_ACTIONMAP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyActionmap", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/actionmaps/{actionMapId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update single action map."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/journey/actionmaps/{actionMapId}`: the `patchJourneyActionmap` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-actionmaps--actionMapId->."]
@@ -5342,6 +5966,8 @@ impl PatchJourneyActionmap {
     }
 }
 static META_PATCH_JOURNEY_ACTIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyActiontemplate", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/actiontemplates/{actionTemplateId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a single action template."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/journey/actiontemplates/{actionTemplateId}`: the `patchJourneyActiontemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-actiontemplates--actionTemplateId->."]
@@ -5418,6 +6044,8 @@ impl PatchJourneyActiontemplate {
     }
 }
 static META_PATCH_JOURNEY_EXTERNALEVENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyExternaleventsConfiguration", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/externalevents/configurations/{configId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an external events configuration."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/journey/externalevents/configurations/{configId}`: the `patchJourneyExternaleventsConfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-externalevents-configurations--configId->."]
@@ -5494,6 +6122,10 @@ impl PatchJourneyExternaleventsConfiguration {
     }
 }
 static META_PATCH_JOURNEY_OUTCOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyOutcome", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/outcomes/{outcomeId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Update an outcome."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/journey/outcomes/{outcomeId}`: the `patchJourneyOutcome` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-outcomes--outcomeId->."]
@@ -5573,6 +6205,8 @@ impl PatchJourneyOutcome {
     }
 }
 static META_PATCH_JOURNEY_SEGMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneySegment", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/segments/{segmentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a segment."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/journey/segments/{segmentId}`: the `patchJourneySegment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-segments--segmentId->."]
@@ -5649,6 +6283,8 @@ impl PatchJourneySegment {
     }
 }
 static META_PATCH_JOURNEY_VIEW_VERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchJourneyViewVersionJob", &["Journey"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the job for a journey view version. Only the status can be changed and only to Cancelled"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs/{jobId}`: the `patchJourneyViewVersionJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-journey-views--viewId--versions--journeyVersionId--jobs--jobId->."]
@@ -5722,6 +6358,8 @@ impl PatchJourneyViewVersionJob {
     }
 }
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesJobs", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for journey aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs`: the `postAnalyticsJourneysAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-jobs>."]
@@ -5789,6 +6427,8 @@ impl PostAnalyticsJourneysAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_JOURNEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsJourneysAggregatesQuery", &["Analytics", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/journeys/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for journey aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/journeys/aggregates/query`: the `postAnalyticsJourneysAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-journeys-aggregates-query>."]
@@ -5856,6 +6496,8 @@ impl PostAnalyticsJourneysAggregatesQuery {
     }
 }
 static META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postExternalcontactsContactJourneySegments", &["External Contacts", "Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/externalcontacts/contacts/{contactId}/journey/segments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign/Unassign up to 10 segments to/from an external contact or, if a segment is already assigned, update the expiry date of the segment assignment. Any unprocessed segment assignments are returned in the body for the client to retry, in the event of a partial success."]
+#[doc = ""]
 #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments`: the `postExternalcontactsContactJourneySegments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-externalcontacts-contacts--contactId--journey-segments>."]
@@ -5932,6 +6574,8 @@ impl PostExternalcontactsContactJourneySegments {
     }
 }
 static META_POST_JOURNEY_ACTIONMAPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyActionmaps", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/actionmaps", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an action map."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/actionmaps`: the `postJourneyActionmaps` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-actionmaps>."]
@@ -6006,6 +6650,10 @@ impl PostJourneyActionmaps {
     }
 }
 static META_POST_JOURNEY_ACTIONMAPS_ESTIMATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyActionmapsEstimatesJobs", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/actionmaps/estimates/jobs", false, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Query for estimates"]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/actionmaps/estimates/jobs`: the `postJourneyActionmapsEstimatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-actionmaps-estimates-jobs>."]
@@ -6076,6 +6724,8 @@ impl PostJourneyActionmapsEstimatesJobs {
     }
 }
 static META_POST_JOURNEY_ACTIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyActiontemplates", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/actiontemplates", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a single action template."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/actiontemplates`: the `postJourneyActiontemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-actiontemplates>."]
@@ -6150,6 +6800,8 @@ impl PostJourneyActiontemplates {
     }
 }
 static META_POST_JOURNEY_DEPLOYMENT_ACTIONEVENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyDeploymentActionevent", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/deployments/{deploymentId}/actionevent", false, ::std::option::Option::None, false, false, false);
+#[doc = " Sends an action event, which is used for changing the state of actions that have been offered to the user."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/actionevent`: the `postJourneyDeploymentActionevent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-deployments--deploymentId--actionevent>."]
@@ -6221,6 +6873,8 @@ impl PostJourneyDeploymentActionevent {
     }
 }
 static META_POST_JOURNEY_DEPLOYMENT_APPEVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyDeploymentAppevents", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/deployments/{deploymentId}/appevents", false, ::std::option::Option::None, false, false, false);
+#[doc = " Send a journey app event, used for tracking customer activity on an application."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/appevents`: the `postJourneyDeploymentAppevents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-deployments--deploymentId--appevents>."]
@@ -6299,6 +6953,8 @@ impl PostJourneyDeploymentAppevents {
     }
 }
 static META_POST_JOURNEY_DEPLOYMENT_WEBEVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyDeploymentWebevents", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/deployments/{deploymentId}/webevents", false, ::std::option::Option::None, false, false, false);
+#[doc = " Send a journey web event, used for tracking customer activity on a website."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/webevents`: the `postJourneyDeploymentWebevents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-deployments--deploymentId--webevents>."]
@@ -6377,6 +7033,8 @@ impl PostJourneyDeploymentWebevents {
     }
 }
 static META_POST_JOURNEY_EXTERNALEVENTS_CONFIGURATION_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyExternaleventsConfigurationEvents", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/externalevents/configurations/{configurationId}/events", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create external events"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/externalevents/configurations/{configurationId}/events`: the `postJourneyExternaleventsConfigurationEvents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-externalevents-configurations--configurationId--events>."]
@@ -6453,6 +7111,8 @@ impl PostJourneyExternaleventsConfigurationEvents {
     }
 }
 static META_POST_JOURNEY_EXTERNALEVENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyExternaleventsConfigurations", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/externalevents/configurations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an external events configuration."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/externalevents/configurations`: the `postJourneyExternaleventsConfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-externalevents-configurations>."]
@@ -6527,6 +7187,8 @@ impl PostJourneyExternaleventsConfigurations {
     }
 }
 static META_POST_JOURNEY_EXTERNALEVENTS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyExternaleventsSchemas", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/externalevents/schemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a schema"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/externalevents/schemas`: the `postJourneyExternaleventsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-externalevents-schemas>."]
@@ -6594,6 +7256,8 @@ impl PostJourneyExternaleventsSchemas {
     }
 }
 static META_POST_JOURNEY_FLOWS_PATHS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyFlowsPathsQuery", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/flows/paths/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for flow paths."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/flows/paths/query`: the `postJourneyFlowsPathsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-flows-paths-query>."]
@@ -6668,6 +7332,10 @@ impl PostJourneyFlowsPathsQuery {
     }
 }
 static META_POST_JOURNEY_OUTCOMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyOutcomes", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/outcomes", false, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Create an outcome."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/outcomes`: the `postJourneyOutcomes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-outcomes>."]
@@ -6745,6 +7413,10 @@ impl PostJourneyOutcomes {
     }
 }
 static META_POST_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyOutcomesAttributionsJobs", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/outcomes/attributions/jobs", false, ::std::option::Option::None, true, true, true);
+#[doc = " Deprecated. Create Outcome Attributions"]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/outcomes/attributions/jobs`: the `postJourneyOutcomesAttributionsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-outcomes-attributions-jobs>."]
@@ -6799,6 +7471,8 @@ impl PostJourneyOutcomesAttributionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " outcome attribution request"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::OutcomeAttributionListing) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -6824,6 +7498,10 @@ impl PostJourneyOutcomesAttributionsJobs {
     }
 }
 static META_POST_JOURNEY_OUTCOMES_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyOutcomesPredictors", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/outcomes/predictors", false, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Create an outcome predictor."]
+#[doc = ""]
+#[doc = " Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/outcomes/predictors`: the `postJourneyOutcomesPredictors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-outcomes-predictors>."]
@@ -6901,6 +7579,8 @@ impl PostJourneyOutcomesPredictors {
     }
 }
 static META_POST_JOURNEY_SEGMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneySegments", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/segments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a segment."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/segments`: the `postJourneySegments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-segments>."]
@@ -6975,6 +7655,8 @@ impl PostJourneySegments {
     }
 }
 static META_POST_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/{viewId}/schedules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a new Schedule to a JourneyView"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/views/{viewId}/schedules`: the `postJourneyViewSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views--viewId--schedules>."]
@@ -7044,6 +7726,8 @@ impl PostJourneyViewSchedules {
     }
 }
 static META_POST_JOURNEY_VIEW_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewVersionJobs", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Submit a job request for a journey view version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/views/{viewId}/versions/{journeyVersionId}/jobs`: the `postJourneyViewVersionJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views--viewId--versions--journeyVersionId--jobs>."]
@@ -7113,6 +7797,10 @@ impl PostJourneyViewVersionJobs {
     }
 }
 static META_POST_JOURNEY_VIEW_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewVersions", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/{viewId}/versions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Journey View by ID"]
+#[doc = ""]
+#[doc = " creates a new version"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/views/{viewId}/versions`: the `postJourneyViewVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views--viewId--versions>."]
@@ -7182,6 +7870,8 @@ impl PostJourneyViewVersions {
     }
 }
 static META_POST_JOURNEY_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViews", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new Journey View"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/views`: the `postJourneyViews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views>."]
@@ -7249,6 +7939,10 @@ impl PostJourneyViews {
     }
 }
 static META_POST_JOURNEY_VIEWS_ENCODINGS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postJourneyViewsEncodingsValidate", &["Journey"], ::genesys_cloud_core::http::Method::POST, "/api/v2/journey/views/encodings/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate whether an encoding exist for a label/value combination."]
+#[doc = ""]
+#[doc = " True indicates a valid encoding"]
+#[doc = ""]
 #[doc = " `POST /api/v2/journey/views/encodings/validate`: the `postJourneyViewsEncodingsValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-journey-views-encodings-validate>."]
@@ -7323,6 +8017,8 @@ impl PostJourneyViewsEncodingsValidate {
     }
 }
 static META_PUT_JOURNEY_EXTERNALEVENTS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyExternaleventsSchema", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/externalevents/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schema"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/journey/externalevents/schemas/{schemaId}`: the `putJourneyExternaleventsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-externalevents-schemas--schemaId->."]
@@ -7392,6 +8088,8 @@ impl PutJourneyExternaleventsSchema {
     }
 }
 static META_PUT_JOURNEY_VIEW_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewSchedules", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/{viewId}/schedules", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Schedule for a JourneyView"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/journey/views/{viewId}/schedules`: the `putJourneyViewSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views--viewId--schedules>."]
@@ -7461,6 +8159,10 @@ impl PutJourneyViewSchedules {
     }
 }
 static META_PUT_JOURNEY_VIEW_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewVersion", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/{viewId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Journey View by ID and version"]
+#[doc = ""]
+#[doc = " does not create a new version"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/journey/views/{viewId}/versions/{versionId}`: the `putJourneyViewVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views--viewId--versions--versionId->."]
@@ -7532,6 +8234,8 @@ impl PutJourneyViewVersion {
     }
 }
 static META_PUT_JOURNEY_VIEWS_EVENTDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewsEventdefinition", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/eventdefinitions/{eventDefinitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update external event for journey views"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}`: the `putJourneyViewsEventdefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views-eventdefinitions--eventDefinitionId->."]
@@ -7608,6 +8312,8 @@ impl PutJourneyViewsEventdefinition {
     }
 }
 static META_PUT_JOURNEY_VIEWS_EVENTDEFINITION_ACTIVATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putJourneyViewsEventdefinitionActivate", &["Journey"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/journey/views/eventdefinitions/{eventDefinitionId}/activate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Activate external event for journey views"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}/activate`: the `putJourneyViewsEventdefinitionActivate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-journey-views-eventdefinitions--eventDefinitionId--activate>."]

@@ -16,516 +16,1082 @@ impl KnowledgeApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete connection"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/connections/{connectionId}` (deleteKnowledgeConnection): see [`DeleteKnowledgeConnection`]."]
+    #[doc = ""]
+    #[doc = " - `connection_id`: Connection ID"]
     pub fn delete_knowledge_connection(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeConnection {
         DeleteKnowledgeConnection::new(self.executor.clone(), connection_id.into())
     }
+    #[doc = " Delete knowledge base"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}` (deleteKnowledgeKnowledgebase): see [`DeleteKnowledgeKnowledgebase`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn delete_knowledge_knowledgebase(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebase {
         DeleteKnowledgeKnowledgebase::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Delete category"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}` (deleteKnowledgeKnowledgebaseCategory): see [`DeleteKnowledgeKnowledgebaseCategory`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `category_id`: Category ID"]
     pub fn delete_knowledge_knowledgebase_category(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, category_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseCategory {
         DeleteKnowledgeKnowledgebaseCategory::new(self.executor.clone(), knowledge_base_id.into(), category_id.into())
     }
+    #[doc = " Delete document."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}` (deleteKnowledgeKnowledgebaseDocument): see [`DeleteKnowledgeKnowledgebaseDocument`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn delete_knowledge_knowledgebase_document(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseDocument {
         DeleteKnowledgeKnowledgebaseDocument::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Delete a variation for a document."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}` (deleteKnowledgeKnowledgebaseDocumentVariation): see [`DeleteKnowledgeKnowledgebaseDocumentVariation`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for a knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for a document."]
+    #[doc = " - `document_variation_id`: Globally unique identifier for a document variation."]
     pub fn delete_knowledge_knowledgebase_document_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, document_variation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseDocumentVariation {
         DeleteKnowledgeKnowledgebaseDocumentVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), document_variation_id.into())
     }
+    #[doc = " Delete export job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}` (deleteKnowledgeKnowledgebaseExportJob): see [`DeleteKnowledgeKnowledgebaseExportJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `export_job_id`: Export job ID"]
     pub fn delete_knowledge_knowledgebase_export_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseExportJob {
         DeleteKnowledgeKnowledgebaseExportJob::new(self.executor.clone(), knowledge_base_id.into(), export_job_id.into())
     }
+    #[doc = " Delete import job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}` (deleteKnowledgeKnowledgebaseImportJob): see [`DeleteKnowledgeKnowledgebaseImportJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `import_job_id`: Import job ID"]
     pub fn delete_knowledge_knowledgebase_import_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseImportJob {
         DeleteKnowledgeKnowledgebaseImportJob::new(self.executor.clone(), knowledge_base_id.into(), import_job_id.into())
     }
+    #[doc = " Delete label"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}` (deleteKnowledgeKnowledgebaseLabel): see [`DeleteKnowledgeKnowledgebaseLabel`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `label_id`: Label ID"]
     pub fn delete_knowledge_knowledgebase_label(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, label_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseLabel {
         DeleteKnowledgeKnowledgebaseLabel::new(self.executor.clone(), knowledge_base_id.into(), label_id.into())
     }
+    #[doc = " Delete Salesforce Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}` (deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId): see [`DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn delete_knowledge_knowledgebase_sources_salesforce_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
+    #[doc = " Delete ServiceNow Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}` (deleteKnowledgeKnowledgebaseSourcesServicenowSourceId): see [`DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn delete_knowledge_knowledgebase_sources_servicenow_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
         DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
+    #[doc = " Delete synchronization job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}` (deleteKnowledgeKnowledgebaseSynchronizeJob): see [`DeleteKnowledgeKnowledgebaseSynchronizeJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `sync_job_id`: Synchronization job ID"]
     pub fn delete_knowledge_knowledgebase_synchronize_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, sync_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseSynchronizeJob {
         DeleteKnowledgeKnowledgebaseSynchronizeJob::new(self.executor.clone(), knowledge_base_id.into(), sync_job_id.into())
     }
+    #[doc = " Delete Knowledge setting."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/settings/{knowledgeSettingId}` (deleteKnowledgeSetting): see [`DeleteKnowledgeSetting`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_setting_id`: Knowledge Setting ID."]
     pub fn delete_knowledge_setting(&self, knowledge_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSetting {
         DeleteKnowledgeSetting::new(self.executor.clone(), knowledge_setting_id.into())
     }
+    #[doc = " Delete source"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}` (deleteKnowledgeSource): see [`DeleteKnowledgeSource`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
     pub fn delete_knowledge_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSource {
         DeleteKnowledgeSource::new(self.executor.clone(), source_id.into())
     }
+    #[doc = " Remove a deletion entry associated with the synchronization"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}` (deleteKnowledgeSourceSynchronizationDeletion): see [`DeleteKnowledgeSourceSynchronizationDeletion`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[doc = " - `file_id`: File ID"]
     pub fn delete_knowledge_source_synchronization_deletion(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSourceSynchronizationDeletion {
         DeleteKnowledgeSourceSynchronizationDeletion::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
+    #[doc = " Remove a file upload entry associated with the synchronization"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}` (deleteKnowledgeSourceSynchronizationUpload): see [`DeleteKnowledgeSourceSynchronizationUpload`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[doc = " - `file_id`: File ID"]
     pub fn delete_knowledge_source_synchronization_upload(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSourceSynchronizationUpload {
         DeleteKnowledgeSourceSynchronizationUpload::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
+    #[doc = " Get connection"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/connections/{connectionId}` (getKnowledgeConnection): see [`GetKnowledgeConnection`]."]
+    #[doc = ""]
+    #[doc = " - `connection_id`: Connection ID"]
     pub fn get_knowledge_connection(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeConnection {
         GetKnowledgeConnection::new(self.executor.clone(), connection_id.into())
     }
+    #[doc = " Get connection options"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/connections/{connectionId}/options` (getKnowledgeConnectionOptions): see [`GetKnowledgeConnectionOptions`]."]
+    #[doc = ""]
+    #[doc = " - `connection_id`: Connection ID"]
     pub fn get_knowledge_connection_options(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeConnectionOptions {
         GetKnowledgeConnectionOptions::new(self.executor.clone(), connection_id.into())
     }
+    #[doc = " Get connections"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/connections` (getKnowledgeConnections): see [`GetKnowledgeConnections`]."]
     pub fn get_knowledge_connections(&self) -> GetKnowledgeConnections {
         GetKnowledgeConnections::new(self.executor.clone())
     }
+    #[doc = " Get categories"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/categories` (getKnowledgeGuestSessionCategories): see [`GetKnowledgeGuestSessionCategories`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
     pub fn get_knowledge_guest_session_categories(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeGuestSessionCategories {
         GetKnowledgeGuestSessionCategories::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Get a knowledge document by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}` (getKnowledgeGuestSessionDocument): see [`GetKnowledgeGuestSessionDocument`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[doc = " - `document_id`: Document ID"]
     pub fn get_knowledge_guest_session_document(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeGuestSessionDocument {
         GetKnowledgeGuestSessionDocument::new(self.executor.clone(), session_id.into(), document_id.into())
     }
+    #[doc = " Get documents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents` (getKnowledgeGuestSessionDocuments): see [`GetKnowledgeGuestSessionDocuments`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
     pub fn get_knowledge_guest_session_documents(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeGuestSessionDocuments {
         GetKnowledgeGuestSessionDocuments::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Get sync options available for a knowledge-connect integration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/integrations/{integrationId}/options` (getKnowledgeIntegrationOptions): see [`GetKnowledgeIntegrationOptions`]."]
+    #[doc = ""]
+    #[doc = " - `integration_id`: Integration ID"]
     pub fn get_knowledge_integration_options(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeIntegrationOptions {
         GetKnowledgeIntegrationOptions::new(self.executor.clone(), integration_id.into())
     }
+    #[doc = " Get knowledge base"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}` (getKnowledgeKnowledgebase): see [`GetKnowledgeKnowledgebase`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebase {
         GetKnowledgeKnowledgebase::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get categories"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories` (getKnowledgeKnowledgebaseCategories): see [`GetKnowledgeKnowledgebaseCategories`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase_categories(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseCategories {
         GetKnowledgeKnowledgebaseCategories::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get category"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}` (getKnowledgeKnowledgebaseCategory): see [`GetKnowledgeKnowledgebaseCategory`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `category_id`: Category ID"]
     pub fn get_knowledge_knowledgebase_category(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, category_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseCategory {
         GetKnowledgeKnowledgebaseCategory::new(self.executor.clone(), knowledge_base_id.into(), category_id.into())
     }
+    #[doc = " Get document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}` (getKnowledgeKnowledgebaseDocument): see [`GetKnowledgeKnowledgebaseDocument`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn get_knowledge_knowledgebase_document(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocument {
         GetKnowledgeKnowledgebaseDocument::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Get a list of feedback records given on a document"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback` (getKnowledgeKnowledgebaseDocumentFeedback): see [`GetKnowledgeKnowledgebaseDocumentFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn get_knowledge_knowledgebase_document_feedback(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentFeedback {
         GetKnowledgeKnowledgebaseDocumentFeedback::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Get a single feedback record given on a document"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}` (getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId): see [`GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
+    #[doc = " - `feedback_id`: Feedback ID."]
     pub fn get_knowledge_knowledgebase_document_feedback_feedback_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
         GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), feedback_id.into())
     }
+    #[doc = " Get a variation for a document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}` (getKnowledgeKnowledgebaseDocumentVariation): see [`GetKnowledgeKnowledgebaseDocumentVariation`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for a knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for a document."]
+    #[doc = " - `document_variation_id`: Globally unique identifier for a document variation."]
     pub fn get_knowledge_knowledgebase_document_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, document_variation_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVariation {
         GetKnowledgeKnowledgebaseDocumentVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), document_variation_id.into())
     }
+    #[doc = " Get variations for a document."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations` (getKnowledgeKnowledgebaseDocumentVariations): see [`GetKnowledgeKnowledgebaseDocumentVariations`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for the document."]
     pub fn get_knowledge_knowledgebase_document_variations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVariations {
         GetKnowledgeKnowledgebaseDocumentVariations::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Get document version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}` (getKnowledgeKnowledgebaseDocumentVersion): see [`GetKnowledgeKnowledgebaseDocumentVersion`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for the document."]
+    #[doc = " - `version_id`: Globally unique identifier for the document version."]
     pub fn get_knowledge_knowledgebase_document_version(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersion {
         GetKnowledgeKnowledgebaseDocumentVersion::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), version_id.into())
     }
+    #[doc = " Get variation for the given document version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations/{variationId}` (getKnowledgeKnowledgebaseDocumentVersionVariation): see [`GetKnowledgeKnowledgebaseDocumentVersionVariation`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for the document."]
+    #[doc = " - `version_id`: Globally unique identifier for the document version."]
+    #[doc = " - `variation_id`: Globally unique identifier for the document version variation."]
     pub fn get_knowledge_knowledgebase_document_version_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersionVariation {
         GetKnowledgeKnowledgebaseDocumentVersionVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), version_id.into(), variation_id.into())
     }
+    #[doc = " Get variations for the given document version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations` (getKnowledgeKnowledgebaseDocumentVersionVariations): see [`GetKnowledgeKnowledgebaseDocumentVersionVariations`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for the document."]
+    #[doc = " - `version_id`: Globally unique identifier for the document version."]
     pub fn get_knowledge_knowledgebase_document_version_variations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersionVariations {
         GetKnowledgeKnowledgebaseDocumentVersionVariations::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), version_id.into())
     }
+    #[doc = " Get document versions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions` (getKnowledgeKnowledgebaseDocumentVersions): see [`GetKnowledgeKnowledgebaseDocumentVersions`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for the document."]
     pub fn get_knowledge_knowledgebase_document_versions(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersions {
         GetKnowledgeKnowledgebaseDocumentVersions::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Get documents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents` (getKnowledgeKnowledgebaseDocuments): see [`GetKnowledgeKnowledgebaseDocuments`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase_documents(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocuments {
         GetKnowledgeKnowledgebaseDocuments::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get a list of feedback records given on documents in a knowledge base"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/feedback` (getKnowledgeKnowledgebaseDocumentsFeedback): see [`GetKnowledgeKnowledgebaseDocumentsFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     pub fn get_knowledge_knowledgebase_documents_feedback(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentsFeedback {
         GetKnowledgeKnowledgebaseDocumentsFeedback::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get export job report"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}` (getKnowledgeKnowledgebaseExportJob): see [`GetKnowledgeKnowledgebaseExportJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `export_job_id`: Export job ID"]
     pub fn get_knowledge_knowledgebase_export_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseExportJob {
         GetKnowledgeKnowledgebaseExportJob::new(self.executor.clone(), knowledge_base_id.into(), export_job_id.into())
     }
+    #[doc = " Get import job report"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}` (getKnowledgeKnowledgebaseImportJob): see [`GetKnowledgeKnowledgebaseImportJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `import_job_id`: Import job ID"]
     pub fn get_knowledge_knowledgebase_import_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseImportJob {
         GetKnowledgeKnowledgebaseImportJob::new(self.executor.clone(), knowledge_base_id.into(), import_job_id.into())
     }
+    #[doc = " Get label"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}` (getKnowledgeKnowledgebaseLabel): see [`GetKnowledgeKnowledgebaseLabel`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `label_id`: Label ID"]
     pub fn get_knowledge_knowledgebase_label(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, label_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseLabel {
         GetKnowledgeKnowledgebaseLabel::new(self.executor.clone(), knowledge_base_id.into(), label_id.into())
     }
+    #[doc = " Get labels"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels` (getKnowledgeKnowledgebaseLabels): see [`GetKnowledgeKnowledgebaseLabels`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase_labels(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseLabels {
         GetKnowledgeKnowledgebaseLabels::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get operations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations` (getKnowledgeKnowledgebaseOperations): see [`GetKnowledgeKnowledgebaseOperations`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase_operations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseOperations {
         GetKnowledgeKnowledgebaseOperations::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get ids of operation creator users and oauth clients"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations/users/query` (getKnowledgeKnowledgebaseOperationsUsersQuery): see [`GetKnowledgeKnowledgebaseOperationsUsersQuery`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase_operations_users_query(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseOperationsUsersQuery {
         GetKnowledgeKnowledgebaseOperationsUsersQuery::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get parse job report"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}` (getKnowledgeKnowledgebaseParseJob): see [`GetKnowledgeKnowledgebaseParseJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `parse_job_id`: Parse job ID"]
     pub fn get_knowledge_knowledgebase_parse_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, parse_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseParseJob {
         GetKnowledgeKnowledgebaseParseJob::new(self.executor.clone(), knowledge_base_id.into(), parse_job_id.into())
     }
+    #[doc = " Get Knowledge integration sources"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources` (getKnowledgeKnowledgebaseSources): see [`GetKnowledgeKnowledgebaseSources`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase_sources(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSources {
         GetKnowledgeKnowledgebaseSources::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get Salesforce Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}` (getKnowledgeKnowledgebaseSourcesSalesforceSourceId): see [`GetKnowledgeKnowledgebaseSourcesSalesforceSourceId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn get_knowledge_knowledgebase_sources_salesforce_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         GetKnowledgeKnowledgebaseSourcesSalesforceSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
+    #[doc = " Get ServiceNow Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}` (getKnowledgeKnowledgebaseSourcesServicenowSourceId): see [`GetKnowledgeKnowledgebaseSourcesServicenowSourceId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn get_knowledge_knowledgebase_sources_servicenow_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
         GetKnowledgeKnowledgebaseSourcesServicenowSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
+    #[doc = " Get synchronization job report"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}` (getKnowledgeKnowledgebaseSynchronizeJob): see [`GetKnowledgeKnowledgebaseSynchronizeJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `sync_job_id`: Synchronization job ID"]
     pub fn get_knowledge_knowledgebase_synchronize_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, sync_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSynchronizeJob {
         GetKnowledgeKnowledgebaseSynchronizeJob::new(self.executor.clone(), knowledge_base_id.into(), sync_job_id.into())
     }
+    #[doc = " Get knowledge base unanswered group for a particular groupId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}` (getKnowledgeKnowledgebaseUnansweredGroup): see [`GetKnowledgeKnowledgebaseUnansweredGroup`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `group_id`: The ID of the group to be retrieved."]
     pub fn get_knowledge_knowledgebase_unanswered_group(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, group_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUnansweredGroup {
         GetKnowledgeKnowledgebaseUnansweredGroup::new(self.executor.clone(), knowledge_base_id.into(), group_id.into())
     }
+    #[doc = " Get knowledge base unanswered phrase group for a particular phraseGroupId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}` (getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup): see [`GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `group_id`: The ID of the group to be retrieved."]
+    #[doc = " - `phrase_group_id`: The ID of the phraseGroup to be retrieved."]
     pub fn get_knowledge_knowledgebase_unanswered_group_phrasegroup(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, group_id: impl ::std::convert::Into<::std::string::String>, phrase_group_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
         GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup::new(self.executor.clone(), knowledge_base_id.into(), group_id.into(), phrase_group_id.into())
     }
+    #[doc = " Get knowledge base unanswered groups"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups` (getKnowledgeKnowledgebaseUnansweredGroups): see [`GetKnowledgeKnowledgebaseUnansweredGroups`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn get_knowledge_knowledgebase_unanswered_groups(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUnansweredGroups {
         GetKnowledgeKnowledgebaseUnansweredGroups::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Get content upload from URL job status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}` (getKnowledgeKnowledgebaseUploadsUrlsJob): see [`GetKnowledgeKnowledgebaseUploadsUrlsJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `job_id`: Upload job ID"]
     pub fn get_knowledge_knowledgebase_uploads_urls_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUploadsUrlsJob {
         GetKnowledgeKnowledgebaseUploadsUrlsJob::new(self.executor.clone(), knowledge_base_id.into(), job_id.into())
     }
+    #[doc = " Get knowledge bases"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases` (getKnowledgeKnowledgebases): see [`GetKnowledgeKnowledgebases`]."]
     pub fn get_knowledge_knowledgebases(&self) -> GetKnowledgeKnowledgebases {
         GetKnowledgeKnowledgebases::new(self.executor.clone())
     }
+    #[doc = " Get Knowledge setting."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/settings/{knowledgeSettingId}` (getKnowledgeSetting): see [`GetKnowledgeSetting`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_setting_id`: Knowledge Setting ID."]
     pub fn get_knowledge_setting(&self, knowledge_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSetting {
         GetKnowledgeSetting::new(self.executor.clone(), knowledge_setting_id.into())
     }
+    #[doc = " Get Knowledge settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/settings` (getKnowledgeSettings): see [`GetKnowledgeSettings`]."]
     pub fn get_knowledge_settings(&self) -> GetKnowledgeSettings {
         GetKnowledgeSettings::new(self.executor.clone())
     }
+    #[doc = " Get source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}` (getKnowledgeSource): see [`GetKnowledgeSource`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
     pub fn get_knowledge_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSource {
         GetKnowledgeSource::new(self.executor.clone(), source_id.into())
     }
+    #[doc = " Get a specific synchronization of a source."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}` (getKnowledgeSourceSynchronization): see [`GetKnowledgeSourceSynchronization`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
     pub fn get_knowledge_source_synchronization(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronization {
         GetKnowledgeSourceSynchronization::new(self.executor.clone(), source_id.into(), synchronization_id.into())
     }
+    #[doc = " Get a deletion entry associated with the synchronization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}` (getKnowledgeSourceSynchronizationDeletion): see [`GetKnowledgeSourceSynchronizationDeletion`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[doc = " - `file_id`: File ID"]
     pub fn get_knowledge_source_synchronization_deletion(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationDeletion {
         GetKnowledgeSourceSynchronizationDeletion::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
+    #[doc = " Get deletion entries associated with the synchronization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions` (getKnowledgeSourceSynchronizationDeletions): see [`GetKnowledgeSourceSynchronizationDeletions`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
     pub fn get_knowledge_source_synchronization_deletions(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationDeletions {
         GetKnowledgeSourceSynchronizationDeletions::new(self.executor.clone(), source_id.into(), synchronization_id.into())
     }
+    #[doc = " Get a file upload entry associated with the synchronization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}` (getKnowledgeSourceSynchronizationUpload): see [`GetKnowledgeSourceSynchronizationUpload`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[doc = " - `file_id`: File ID"]
     pub fn get_knowledge_source_synchronization_upload(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationUpload {
         GetKnowledgeSourceSynchronizationUpload::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
+    #[doc = " Get file upload entries associated with the synchronization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads` (getKnowledgeSourceSynchronizationUploads): see [`GetKnowledgeSourceSynchronizationUploads`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
     pub fn get_knowledge_source_synchronization_uploads(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationUploads {
         GetKnowledgeSourceSynchronizationUploads::new(self.executor.clone(), source_id.into(), synchronization_id.into())
     }
+    #[doc = " Get synchronizations of a source."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations` (getKnowledgeSourceSynchronizations): see [`GetKnowledgeSourceSynchronizations`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
     pub fn get_knowledge_source_synchronizations(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizations {
         GetKnowledgeSourceSynchronizations::new(self.executor.clone(), source_id.into())
     }
+    #[doc = " List sources"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources` (getKnowledgeSources): see [`GetKnowledgeSources`]."]
     pub fn get_knowledge_sources(&self) -> GetKnowledgeSources {
         GetKnowledgeSources::new(self.executor.clone())
     }
+    #[doc = " Get synchronizations of all sources of the organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/synchronizations` (getKnowledgeSourcesSynchronizations): see [`GetKnowledgeSourcesSynchronizations`]."]
     pub fn get_knowledge_sources_synchronizations(&self) -> GetKnowledgeSourcesSynchronizations {
         GetKnowledgeSourcesSynchronizations::new(self.executor.clone())
     }
+    #[doc = " Update connection"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/connections/{connectionId}` (patchKnowledgeConnection): see [`PatchKnowledgeConnection`]."]
+    #[doc = ""]
+    #[doc = " - `connection_id`: Connection ID"]
     pub fn patch_knowledge_connection(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeConnection {
         PatchKnowledgeConnection::new(self.executor.clone(), connection_id.into())
     }
+    #[doc = " Update search result."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/{searchId}` (patchKnowledgeGuestSessionDocumentsSearchSearchId): see [`PatchKnowledgeGuestSessionDocumentsSearchSearchId`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[doc = " - `search_id`: Search Result ID"]
     pub fn patch_knowledge_guest_session_documents_search_search_id(&self, session_id: impl ::std::convert::Into<::std::string::String>, search_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SearchUpdateRequest) -> PatchKnowledgeGuestSessionDocumentsSearchSearchId {
         PatchKnowledgeGuestSessionDocumentsSearchSearchId::new(self.executor.clone(), session_id.into(), search_id.into(), body)
     }
+    #[doc = " Update knowledge base"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}` (patchKnowledgeKnowledgebase): see [`PatchKnowledgeKnowledgebase`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn patch_knowledge_knowledgebase(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeBaseUpdateRequest) -> PatchKnowledgeKnowledgebase {
         PatchKnowledgeKnowledgebase::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Update category"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}` (patchKnowledgeKnowledgebaseCategory): see [`PatchKnowledgeKnowledgebaseCategory`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `category_id`: Category ID"]
     pub fn patch_knowledge_knowledgebase_category(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, category_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CategoryUpdateRequest) -> PatchKnowledgeKnowledgebaseCategory {
         PatchKnowledgeKnowledgebaseCategory::new(self.executor.clone(), knowledge_base_id.into(), category_id.into(), body)
     }
+    #[doc = " Register chunk search result."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search/{searchId}` (patchKnowledgeKnowledgebaseChunksSearchSearchId): see [`PatchKnowledgeKnowledgebaseChunksSearchSearchId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge Base ID"]
+    #[doc = " - `search_id`: Unique identifier of search request"]
     pub fn patch_knowledge_knowledgebase_chunks_search_search_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, search_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeKnowledgebaseChunksSearchSearchId {
         PatchKnowledgeKnowledgebaseChunksSearchSearchId::new(self.executor.clone(), knowledge_base_id.into(), search_id.into())
     }
+    #[doc = " Update document."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}` (patchKnowledgeKnowledgebaseDocument): see [`PatchKnowledgeKnowledgebaseDocument`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn patch_knowledge_knowledgebase_document(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentReq) -> PatchKnowledgeKnowledgebaseDocument {
         PatchKnowledgeKnowledgebaseDocument::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), body)
     }
+    #[doc = " Update feedback on a document"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}` (patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId): see [`PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
+    #[doc = " - `feedback_id`: Feedback ID."]
     pub fn patch_knowledge_knowledgebase_document_feedback_feedback_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
         PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), feedback_id.into())
     }
+    #[doc = " Update a variation for a document."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}` (patchKnowledgeKnowledgebaseDocumentVariation): see [`PatchKnowledgeKnowledgebaseDocumentVariation`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for a knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for a document."]
+    #[doc = " - `document_variation_id`: Globally unique identifier for a document variation."]
     pub fn patch_knowledge_knowledgebase_document_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, document_variation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DocumentVariationRequest) -> PatchKnowledgeKnowledgebaseDocumentVariation {
         PatchKnowledgeKnowledgebaseDocumentVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), document_variation_id.into(), body)
     }
+    #[doc = " Update search result."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/{searchId}` (patchKnowledgeKnowledgebaseDocumentsSearchSearchId): see [`PatchKnowledgeKnowledgebaseDocumentsSearchSearchId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: The ID of knowledge base containing the documents to query."]
+    #[doc = " - `search_id`: Search Result ID"]
     pub fn patch_knowledge_knowledgebase_documents_search_search_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, search_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
         PatchKnowledgeKnowledgebaseDocumentsSearchSearchId::new(self.executor.clone(), knowledge_base_id.into(), search_id.into())
     }
+    #[doc = " Start import job"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}` (patchKnowledgeKnowledgebaseImportJob): see [`PatchKnowledgeKnowledgebaseImportJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `import_job_id`: Import job ID"]
     pub fn patch_knowledge_knowledgebase_import_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ImportStatusRequest) -> PatchKnowledgeKnowledgebaseImportJob {
         PatchKnowledgeKnowledgebaseImportJob::new(self.executor.clone(), knowledge_base_id.into(), import_job_id.into(), body)
     }
+    #[doc = " Update label"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}` (patchKnowledgeKnowledgebaseLabel): see [`PatchKnowledgeKnowledgebaseLabel`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `label_id`: Label ID"]
     pub fn patch_knowledge_knowledgebase_label(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, label_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LabelUpdateRequest) -> PatchKnowledgeKnowledgebaseLabel {
         PatchKnowledgeKnowledgebaseLabel::new(self.executor.clone(), knowledge_base_id.into(), label_id.into(), body)
     }
+    #[doc = " Send update to the parse operation"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}` (patchKnowledgeKnowledgebaseParseJob): see [`PatchKnowledgeKnowledgebaseParseJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `parse_job_id`: Parse job ID"]
     pub fn patch_knowledge_knowledgebase_parse_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, parse_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeParseJobRequestPatch) -> PatchKnowledgeKnowledgebaseParseJob {
         PatchKnowledgeKnowledgebaseParseJob::new(self.executor.clone(), knowledge_base_id.into(), parse_job_id.into(), body)
     }
+    #[doc = " Update synchronization job"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}` (patchKnowledgeKnowledgebaseSynchronizeJob): see [`PatchKnowledgeKnowledgebaseSynchronizeJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `sync_job_id`: Synchronization job ID"]
     pub fn patch_knowledge_knowledgebase_synchronize_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, sync_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SyncStatusRequest) -> PatchKnowledgeKnowledgebaseSynchronizeJob {
         PatchKnowledgeKnowledgebaseSynchronizeJob::new(self.executor.clone(), knowledge_base_id.into(), sync_job_id.into(), body)
     }
+    #[doc = " Update a Knowledge base unanswered phrase group"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}` (patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup): see [`PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `group_id`: The ID of the group to be updated."]
+    #[doc = " - `phrase_group_id`: The ID of the phraseGroup to be updated."]
+    #[doc = " - `body`: Request body of the update unanswered group endpoint."]
     pub fn patch_knowledge_knowledgebase_unanswered_group_phrasegroup(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, group_id: impl ::std::convert::Into<::std::string::String>, phrase_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UnansweredPhraseGroupPatchRequestBody) -> PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
         PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup::new(self.executor.clone(), knowledge_base_id.into(), group_id.into(), phrase_group_id.into(), body)
     }
+    #[doc = " Update Knowledge setting."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/settings/{knowledgeSettingId}` (patchKnowledgeSetting): see [`PatchKnowledgeSetting`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_setting_id`: Knowledge Setting ID."]
     pub fn patch_knowledge_setting(&self, knowledge_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeSettingsRequest) -> PatchKnowledgeSetting {
         PatchKnowledgeSetting::new(self.executor.clone(), knowledge_setting_id.into(), body)
     }
+    #[doc = " Update synchronization."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}` (patchKnowledgeSourceSynchronization): see [`PatchKnowledgeSourceSynchronization`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
     pub fn patch_knowledge_source_synchronization(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SynchronizationUpdateRequest) -> PatchKnowledgeSourceSynchronization {
         PatchKnowledgeSourceSynchronization::new(self.executor.clone(), source_id.into(), synchronization_id.into(), body)
     }
+    #[doc = " Create new connection"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/connections` (postKnowledgeConnections): see [`PostKnowledgeConnections`]."]
     pub fn post_knowledge_connections(&self, body: ::models::ConnectionCreateRequest) -> PostKnowledgeConnections {
         PostKnowledgeConnections::new(self.executor.clone(), body)
     }
+    #[doc = " Creates a presigned URL for uploading a knowledge import file with a set of documents"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/documentuploads` (postKnowledgeDocumentuploads): see [`PostKnowledgeDocumentuploads`]."]
     pub fn post_knowledge_documentuploads(&self, body: ::models::UploadUrlRequest) -> PostKnowledgeDocumentuploads {
         PostKnowledgeDocumentuploads::new(self.executor.clone(), body)
     }
+    #[doc = " Indicate that the document was copied by the user."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/copies` (postKnowledgeGuestSessionDocumentCopies): see [`PostKnowledgeGuestSessionDocumentCopies`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[doc = " - `document_id`: Document ID"]
     pub fn post_knowledge_guest_session_document_copies(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentCopies {
         PostKnowledgeGuestSessionDocumentCopies::new(self.executor.clone(), session_id.into(), document_id.into())
     }
+    #[doc = " Give feedback on a document"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/feedback` (postKnowledgeGuestSessionDocumentFeedback): see [`PostKnowledgeGuestSessionDocumentFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn post_knowledge_guest_session_document_feedback(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentFeedback {
         PostKnowledgeGuestSessionDocumentFeedback::new(self.executor.clone(), session_id.into(), document_id.into())
     }
+    #[doc = " Create view event for a document."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/views` (postKnowledgeGuestSessionDocumentViews): see [`PostKnowledgeGuestSessionDocumentViews`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[doc = " - `document_id`: Document ID"]
     pub fn post_knowledge_guest_session_document_views(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentViews {
         PostKnowledgeGuestSessionDocumentViews::new(self.executor.clone(), session_id.into(), document_id.into())
     }
+    #[doc = " Answer documents."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/answers` (postKnowledgeGuestSessionDocumentsAnswers): see [`PostKnowledgeGuestSessionDocumentsAnswers`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
     pub fn post_knowledge_guest_session_documents_answers(&self, session_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentsAnswerFilter) -> PostKnowledgeGuestSessionDocumentsAnswers {
         PostKnowledgeGuestSessionDocumentsAnswers::new(self.executor.clone(), session_id.into(), body)
     }
+    #[doc = " Indicate that documents were presented to the user."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/presentations` (postKnowledgeGuestSessionDocumentsPresentations): see [`PostKnowledgeGuestSessionDocumentsPresentations`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
     pub fn post_knowledge_guest_session_documents_presentations(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentsPresentations {
         PostKnowledgeGuestSessionDocumentsPresentations::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Search the documents in a guest session."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search` (postKnowledgeGuestSessionDocumentsSearch): see [`PostKnowledgeGuestSessionDocumentsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
     pub fn post_knowledge_guest_session_documents_search(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentsSearch {
         PostKnowledgeGuestSessionDocumentsSearch::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Query the knowledge documents to provide suggestions for auto completion."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions` (postKnowledgeGuestSessionDocumentsSearchSuggestions): see [`PostKnowledgeGuestSessionDocumentsSearchSuggestions`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: Knowledge guest session ID."]
     pub fn post_knowledge_guest_session_documents_search_suggestions(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentsSearchSuggestions {
         PostKnowledgeGuestSessionDocumentsSearchSuggestions::new(self.executor.clone(), session_id.into())
     }
+    #[doc = " Create guest session"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions` (postKnowledgeGuestSessions): see [`PostKnowledgeGuestSessions`]."]
     pub fn post_knowledge_guest_sessions(&self, body: ::models::KnowledgeGuestSession) -> PostKnowledgeGuestSessions {
         PostKnowledgeGuestSessions::new(self.executor.clone(), body)
     }
+    #[doc = " Create new category"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories` (postKnowledgeKnowledgebaseCategories): see [`PostKnowledgeKnowledgebaseCategories`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_categories(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CategoryCreateRequest) -> PostKnowledgeKnowledgebaseCategories {
         PostKnowledgeKnowledgebaseCategories::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Search for chunks in a knowledge base"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search` (postKnowledgeKnowledgebaseChunksSearch): see [`PostKnowledgeKnowledgebaseChunksSearch`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge Base ID"]
     pub fn post_knowledge_knowledgebase_chunks_search(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseChunksSearch {
         PostKnowledgeKnowledgebaseChunksSearch::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Indicate that the document was copied by the user."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/copies` (postKnowledgeKnowledgebaseDocumentCopies): see [`PostKnowledgeKnowledgebaseDocumentCopies`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn post_knowledge_knowledgebase_document_copies(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentCopies {
         PostKnowledgeKnowledgebaseDocumentCopies::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Give feedback on a document"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback` (postKnowledgeKnowledgebaseDocumentFeedback): see [`PostKnowledgeKnowledgebaseDocumentFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn post_knowledge_knowledgebase_document_feedback(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentFeedback {
         PostKnowledgeKnowledgebaseDocumentFeedback::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Create a variation for a document."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations` (postKnowledgeKnowledgebaseDocumentVariations): see [`PostKnowledgeKnowledgebaseDocumentVariations`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for the document."]
     pub fn post_knowledge_knowledgebase_document_variations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DocumentVariationRequest) -> PostKnowledgeKnowledgebaseDocumentVariations {
         PostKnowledgeKnowledgebaseDocumentVariations::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), body)
     }
+    #[doc = " Creates or restores a document version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions` (postKnowledgeKnowledgebaseDocumentVersions): see [`PostKnowledgeKnowledgebaseDocumentVersions`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
+    #[doc = " - `document_id`: Globally unique identifier for the document."]
     pub fn post_knowledge_knowledgebase_document_versions(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentVersion) -> PostKnowledgeKnowledgebaseDocumentVersions {
         PostKnowledgeKnowledgebaseDocumentVersions::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), body)
     }
+    #[doc = " Create view for a document."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/views` (postKnowledgeKnowledgebaseDocumentViews): see [`PostKnowledgeKnowledgebaseDocumentViews`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[doc = " - `document_id`: Document ID."]
     pub fn post_knowledge_knowledgebase_document_views(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentViews {
         PostKnowledgeKnowledgebaseDocumentViews::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
+    #[doc = " Create document."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents` (postKnowledgeKnowledgebaseDocuments): see [`PostKnowledgeKnowledgebaseDocuments`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_documents(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentReq) -> PostKnowledgeKnowledgebaseDocuments {
         PostKnowledgeKnowledgebaseDocuments::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Answer documents."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/answers` (postKnowledgeKnowledgebaseDocumentsAnswers): see [`PostKnowledgeKnowledgebaseDocumentsAnswers`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_documents_answers(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentsAnswerFilter) -> PostKnowledgeKnowledgebaseDocumentsAnswers {
         PostKnowledgeKnowledgebaseDocumentsAnswers::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Bulk remove documents."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/remove` (postKnowledgeKnowledgebaseDocumentsBulkRemove): see [`PostKnowledgeKnowledgebaseDocumentsBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_documents_bulk_remove(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentBulkRemoveRequest) -> PostKnowledgeKnowledgebaseDocumentsBulkRemove {
         PostKnowledgeKnowledgebaseDocumentsBulkRemove::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Bulk update documents."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/update` (postKnowledgeKnowledgebaseDocumentsBulkUpdate): see [`PostKnowledgeKnowledgebaseDocumentsBulkUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_documents_bulk_update(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentBulkUpdateRequest) -> PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
         PostKnowledgeKnowledgebaseDocumentsBulkUpdate::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Indicate that documents were presented to the user."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/presentations` (postKnowledgeKnowledgebaseDocumentsPresentations): see [`PostKnowledgeKnowledgebaseDocumentsPresentations`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     pub fn post_knowledge_knowledgebase_documents_presentations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsPresentations {
         PostKnowledgeKnowledgebaseDocumentsPresentations::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Query for knowledge documents."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/query` (postKnowledgeKnowledgebaseDocumentsQuery): see [`PostKnowledgeKnowledgebaseDocumentsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge Base ID"]
     pub fn post_knowledge_knowledgebase_documents_query(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsQuery {
         PostKnowledgeKnowledgebaseDocumentsQuery::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Search the documents in a knowledge base."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search` (postKnowledgeKnowledgebaseDocumentsSearch): see [`PostKnowledgeKnowledgebaseDocumentsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: The ID of knowledge base containing the documents to query."]
     pub fn post_knowledge_knowledgebase_documents_search(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsSearch {
         PostKnowledgeKnowledgebaseDocumentsSearch::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Query the knowledge documents to provide suggestions for auto completion."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/suggestions` (postKnowledgeKnowledgebaseDocumentsSearchSuggestions): see [`PostKnowledgeKnowledgebaseDocumentsSearchSuggestions`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: The ID of knowledge base containing the documents to query."]
     pub fn post_knowledge_knowledgebase_documents_search_suggestions(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
         PostKnowledgeKnowledgebaseDocumentsSearchSuggestions::new(self.executor.clone(), knowledge_base_id.into())
     }
+    #[doc = " Bulk add document versions."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/versions/bulk/add` (postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd): see [`PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_documents_versions_bulk_add(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentBulkVersionAddRequest) -> PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
         PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Create export job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs` (postKnowledgeKnowledgebaseExportJobs): see [`PostKnowledgeKnowledgebaseExportJobs`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_export_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeExportJobRequest) -> PostKnowledgeKnowledgebaseExportJobs {
         PostKnowledgeKnowledgebaseExportJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Create import job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs` (postKnowledgeKnowledgebaseImportJobs): see [`PostKnowledgeKnowledgebaseImportJobs`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_import_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeImportJobRequest) -> PostKnowledgeKnowledgebaseImportJobs {
         PostKnowledgeKnowledgebaseImportJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Create new label"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels` (postKnowledgeKnowledgebaseLabels): see [`PostKnowledgeKnowledgebaseLabels`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_labels(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LabelCreateRequest) -> PostKnowledgeKnowledgebaseLabels {
         PostKnowledgeKnowledgebaseLabels::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Import the parsed articles"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}/import` (postKnowledgeKnowledgebaseParseJobImport): see [`PostKnowledgeKnowledgebaseParseJobImport`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `parse_job_id`: Parse job ID"]
     pub fn post_knowledge_knowledgebase_parse_job_import(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, parse_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeParseJobRequestImport) -> PostKnowledgeKnowledgebaseParseJobImport {
         PostKnowledgeKnowledgebaseParseJobImport::new(self.executor.clone(), knowledge_base_id.into(), parse_job_id.into(), body)
     }
+    #[doc = " Create parse job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs` (postKnowledgeKnowledgebaseParseJobs): see [`PostKnowledgeKnowledgebaseParseJobs`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_parse_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeParseJobRequest) -> PostKnowledgeKnowledgebaseParseJobs {
         PostKnowledgeKnowledgebaseParseJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Create Salesforce Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce` (postKnowledgeKnowledgebaseSourcesSalesforce): see [`PostKnowledgeKnowledgebaseSourcesSalesforce`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_sources_salesforce(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SalesforceSourceRequest) -> PostKnowledgeKnowledgebaseSourcesSalesforce {
         PostKnowledgeKnowledgebaseSourcesSalesforce::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Start sync on Salesforce Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}/sync` (postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync): see [`PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn post_knowledge_knowledgebase_sources_salesforce_source_id_sync(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
         PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
+    #[doc = " Create ServiceNow Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow` (postKnowledgeKnowledgebaseSourcesServicenow): see [`PostKnowledgeKnowledgebaseSourcesServicenow`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_sources_servicenow(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ServiceNowSourceRequest) -> PostKnowledgeKnowledgebaseSourcesServicenow {
         PostKnowledgeKnowledgebaseSourcesServicenow::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Start synchronization on ServiceNow Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}/sync` (postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync): see [`PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn post_knowledge_knowledgebase_sources_servicenow_source_id_sync(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
         PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
+    #[doc = " Create synchronization job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs` (postKnowledgeKnowledgebaseSynchronizeJobs): see [`PostKnowledgeKnowledgebaseSynchronizeJobs`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     pub fn post_knowledge_knowledgebase_synchronize_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeSyncJobRequest) -> PostKnowledgeKnowledgebaseSynchronizeJobs {
         PostKnowledgeKnowledgebaseSynchronizeJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Create content upload from URL job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs` (postKnowledgeKnowledgebaseUploadsUrlsJobs): see [`PostKnowledgeKnowledgebaseUploadsUrlsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `body`: uploadRequest"]
     pub fn post_knowledge_knowledgebase_uploads_urls_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateUploadSourceUrlJobRequest) -> PostKnowledgeKnowledgebaseUploadsUrlsJobs {
         PostKnowledgeKnowledgebaseUploadsUrlsJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Create new knowledge base"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases` (postKnowledgeKnowledgebases): see [`PostKnowledgeKnowledgebases`]."]
     pub fn post_knowledge_knowledgebases(&self, body: ::models::KnowledgeBaseCreateRequest) -> PostKnowledgeKnowledgebases {
         PostKnowledgeKnowledgebases::new(self.executor.clone(), body)
     }
+    #[doc = " Get Knowledge Search"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/search` (postKnowledgeSearch): see [`PostKnowledgeSearch`]."]
     pub fn post_knowledge_search(&self) -> PostKnowledgeSearch {
         PostKnowledgeSearch::new(self.executor.clone())
     }
+    #[doc = " Get Knowledge Search Preview"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/search/preview` (postKnowledgeSearchPreview): see [`PostKnowledgeSearchPreview`]."]
     pub fn post_knowledge_search_preview(&self) -> PostKnowledgeSearchPreview {
         PostKnowledgeSearchPreview::new(self.executor.clone())
     }
+    #[doc = " Create Knowledge setting."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/settings` (postKnowledgeSettings): see [`PostKnowledgeSettings`]."]
     pub fn post_knowledge_settings(&self) -> PostKnowledgeSettings {
         PostKnowledgeSettings::new(self.executor.clone())
     }
+    #[doc = " Mark a previously synced file for deletion in the synchronization."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions` (postKnowledgeSourceSynchronizationDeletions): see [`PostKnowledgeSourceSynchronizationDeletions`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
     pub fn post_knowledge_source_synchronization_deletions(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SynchronizationFileDeletionRequest) -> PostKnowledgeSourceSynchronizationDeletions {
         PostKnowledgeSourceSynchronizationDeletions::new(self.executor.clone(), source_id.into(), synchronization_id.into(), body)
     }
+    #[doc = " Create presigned URL for uploading a file in the synchronization."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads` (postKnowledgeSourceSynchronizationUploads): see [`PostKnowledgeSourceSynchronizationUploads`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
+    #[doc = " - `synchronization_id`: Synchronization ID"]
     pub fn post_knowledge_source_synchronization_uploads(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SynchronizationUploadUrlRequest) -> PostKnowledgeSourceSynchronizationUploads {
         PostKnowledgeSourceSynchronizationUploads::new(self.executor.clone(), source_id.into(), synchronization_id.into(), body)
     }
+    #[doc = " Start a manual synchronization from a source."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations` (postKnowledgeSourceSynchronizations): see [`PostKnowledgeSourceSynchronizations`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
     pub fn post_knowledge_source_synchronizations(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeSourceSynchronizations {
         PostKnowledgeSourceSynchronizations::new(self.executor.clone(), source_id.into())
     }
+    #[doc = " Create a new source"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/sources` (postKnowledgeSources): see [`PostKnowledgeSources`]."]
     pub fn post_knowledge_sources(&self, body: ::models::V3SourceCreateRequest) -> PostKnowledgeSources {
         PostKnowledgeSources::new(self.executor.clone(), body)
     }
+    #[doc = " Update Salesforce Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}` (putKnowledgeKnowledgebaseSourcesSalesforceSourceId): see [`PutKnowledgeKnowledgebaseSourcesSalesforceSourceId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn put_knowledge_knowledgebase_sources_salesforce_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SalesforceSourceRequest) -> PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         PutKnowledgeKnowledgebaseSourcesSalesforceSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into(), body)
     }
+    #[doc = " Update ServiceNow Knowledge integration source"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}` (putKnowledgeKnowledgebaseSourcesServicenowSourceId): see [`PutKnowledgeKnowledgebaseSourcesServicenowSourceId`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `source_id`: Source ID"]
     pub fn put_knowledge_knowledgebase_sources_servicenow_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ServiceNowSourceRequest) -> PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
         PutKnowledgeKnowledgebaseSourcesServicenowSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into(), body)
     }
+    #[doc = " Update the source"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/knowledge/sources/{sourceId}` (putKnowledgeSource): see [`PutKnowledgeSource`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Source ID"]
     pub fn put_knowledge_source(&self, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SourceUpdateRequest) -> PutKnowledgeSource {
         PutKnowledgeSource::new(self.executor.clone(), source_id.into(), body)
     }
 }
 static META_DELETE_KNOWLEDGE_CONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeConnection", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/connections/{connectionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete connection"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/connections/{connectionId}`: the `deleteKnowledgeConnection` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-connections--connectionId->."]
@@ -593,6 +1159,8 @@ impl DeleteKnowledgeConnection {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebase", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete knowledge base"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}`: the `deleteKnowledgeKnowledgebase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId->."]
@@ -660,6 +1228,8 @@ impl DeleteKnowledgeKnowledgebase {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseCategory", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete category"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}`: the `deleteKnowledgeKnowledgebaseCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories--categoryId->."]
@@ -729,6 +1299,8 @@ impl DeleteKnowledgeKnowledgebaseCategory {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete document."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}`: the `deleteKnowledgeKnowledgebaseDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId->."]
@@ -798,6 +1370,8 @@ impl DeleteKnowledgeKnowledgebaseDocument {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseDocumentVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a variation for a document."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}`: the `deleteKnowledgeKnowledgebaseDocumentVariation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations--documentVariationId->."]
@@ -869,6 +1443,8 @@ impl DeleteKnowledgeKnowledgebaseDocumentVariation {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseExportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete export job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}`: the `deleteKnowledgeKnowledgebaseExportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--export-jobs--exportJobId->."]
@@ -938,6 +1514,8 @@ impl DeleteKnowledgeKnowledgebaseExportJob {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseImportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete import job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}`: the `deleteKnowledgeKnowledgebaseImportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs--importJobId->."]
@@ -1007,6 +1585,8 @@ impl DeleteKnowledgeKnowledgebaseImportJob {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseLabel", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete label"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}`: the `deleteKnowledgeKnowledgebaseLabel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels--labelId->."]
@@ -1076,6 +1656,8 @@ impl DeleteKnowledgeKnowledgebaseLabel {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Salesforce Knowledge integration source"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}`: the `deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId->."]
@@ -1145,6 +1727,8 @@ impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete ServiceNow Knowledge integration source"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}`: the `deleteKnowledgeKnowledgebaseSourcesServicenowSourceId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId->."]
@@ -1214,6 +1798,8 @@ impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
     }
 }
 static META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeKnowledgebaseSynchronizeJob", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete synchronization job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}`: the `deleteKnowledgeKnowledgebaseSynchronizeJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs--syncJobId->."]
@@ -1283,6 +1869,8 @@ impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
     }
 }
 static META_DELETE_KNOWLEDGE_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSetting", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/settings/{knowledgeSettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Knowledge setting."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/settings/{knowledgeSettingId}`: the `deleteKnowledgeSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-settings--knowledgeSettingId->."]
@@ -1350,6 +1938,8 @@ impl DeleteKnowledgeSetting {
     }
 }
 static META_DELETE_KNOWLEDGE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSource", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete source"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}`: the `deleteKnowledgeSource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-sources--sourceId->."]
@@ -1417,6 +2007,8 @@ impl DeleteKnowledgeSource {
     }
 }
 static META_DELETE_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSourceSynchronizationDeletion", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a deletion entry associated with the synchronization"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}`: the `deleteKnowledgeSourceSynchronizationDeletion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions--fileId->."]
@@ -1488,6 +2080,8 @@ impl DeleteKnowledgeSourceSynchronizationDeletion {
     }
 }
 static META_DELETE_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteKnowledgeSourceSynchronizationUpload", &["Knowledge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a file upload entry associated with the synchronization"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}`: the `deleteKnowledgeSourceSynchronizationUpload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads--fileId->."]
@@ -1559,6 +2153,8 @@ impl DeleteKnowledgeSourceSynchronizationUpload {
     }
 }
 static META_GET_KNOWLEDGE_CONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeConnection", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/connections/{connectionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get connection"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/connections/{connectionId}`: the `getKnowledgeConnection` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-connections--connectionId->."]
@@ -1609,6 +2205,8 @@ impl GetKnowledgeConnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, expand: ::std::option::Option::None }
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1635,6 +2233,8 @@ impl GetKnowledgeConnection {
     }
 }
 static META_GET_KNOWLEDGE_CONNECTION_OPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeConnectionOptions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/connections/{connectionId}/options", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get connection options"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/connections/{connectionId}/options`: the `getKnowledgeConnectionOptions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-connections--connectionId--options>."]
@@ -1689,16 +2289,22 @@ impl GetKnowledgeConnectionOptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of results per page. Minimum: 25, Maximum: 500."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The id of the parent option whose children to be listed."]
+    #[doc = ""]
     #[doc = " Query parameter `parentId`: string."]
     pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.parent_id = ::std::option::Option::Some(value.into());
@@ -1743,6 +2349,8 @@ impl GetKnowledgeConnectionOptions {
     }
 }
 static META_GET_KNOWLEDGE_CONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeConnections", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/connections", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get connections"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/connections`: the `getKnowledgeConnections` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-connections>."]
@@ -1808,6 +2416,8 @@ impl GetKnowledgeConnections {
     }
 }
 static META_GET_KNOWLEDGE_GUEST_SESSION_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeGuestSessionCategories", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/guest/sessions/{sessionId}/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, false);
+#[doc = " Get categories"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/categories`: the `getKnowledgeGuestSessionCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-guest-sessions--sessionId--categories>."]
@@ -1870,46 +2480,64 @@ impl GetKnowledgeGuestSessionCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves the children categories by parent category ID."]
+    #[doc = ""]
     #[doc = " Query parameter `parentId`: string."]
     pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.parent_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves only the root categories."]
+    #[doc = ""]
     #[doc = " Query parameter `isRoot`: boolean."]
     pub fn is_root(mut self, value: bool) -> Self {
         self.is_root = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter to return the categories that starts with the given category name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name: sort by category names alphabetically; Hierarchy: sort by the full path of hierarchical category names alphabetically"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The specified entity attribute will be filled. Supported value:\"Ancestors\": every ancestors will be filled via the parent attribute recursively,but only the id, name, parentId will be present for the ancestors."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves the number of documents related to category."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDocumentCount`: boolean."]
     pub fn include_document_count(mut self, value: bool) -> Self {
         self.include_document_count = ::std::option::Option::Some(value);
@@ -1972,6 +2600,8 @@ impl GetKnowledgeGuestSessionCategories {
     }
 }
 static META_GET_KNOWLEDGE_GUEST_SESSION_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeGuestSessionDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}", true, ::std::option::Option::None, false, false, false);
+#[doc = " Get a knowledge document by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}`: the `getKnowledgeGuestSessionDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-guest-sessions--sessionId--documents--documentId->."]
@@ -2043,6 +2673,8 @@ impl GetKnowledgeGuestSessionDocument {
     }
 }
 static META_GET_KNOWLEDGE_GUEST_SESSION_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeGuestSessionDocuments", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/guest/sessions/{sessionId}/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, false);
+#[doc = " Get documents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents`: the `getKnowledgeGuestSessionDocuments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-guest-sessions--sessionId--documents>."]
@@ -2098,11 +2730,15 @@ impl GetKnowledgeGuestSessionDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, category_id: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " If specified, retrieves documents associated with category ids, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `categoryId`: array of string (multi)."]
     pub fn category_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.category_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2144,6 +2780,8 @@ impl GetKnowledgeGuestSessionDocuments {
     }
 }
 static META_GET_KNOWLEDGE_INTEGRATION_OPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeIntegrationOptions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/integrations/{integrationId}/options", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get sync options available for a knowledge-connect integration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/integrations/{integrationId}/options`: the `getKnowledgeIntegrationOptions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-integrations--integrationId--options>."]
@@ -2194,6 +2832,8 @@ impl GetKnowledgeIntegrationOptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, knowledge_base_ids: ::std::option::Option::None }
     }
+    #[doc = " Narrowing down filtering option results by knowledge base."]
+    #[doc = ""]
     #[doc = " Query parameter `knowledgeBaseIds`: array of string (multi)."]
     pub fn knowledge_base_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.knowledge_base_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2220,6 +2860,8 @@ impl GetKnowledgeIntegrationOptions {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebase", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get knowledge base"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}`: the `getKnowledgeKnowledgebase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId->."]
@@ -2287,6 +2929,8 @@ impl GetKnowledgeKnowledgebase {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseCategories", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get categories"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories`: the `getKnowledgeKnowledgebaseCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories>."]
@@ -2347,46 +2991,64 @@ impl GetKnowledgeKnowledgebaseCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves the children categories by parent category ID."]
+    #[doc = ""]
     #[doc = " Query parameter `parentId`: string."]
     pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.parent_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves only the root categories."]
+    #[doc = ""]
     #[doc = " Query parameter `isRoot`: boolean."]
     pub fn is_root(mut self, value: bool) -> Self {
         self.is_root = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter to return the categories that starts with the given category name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name: sort by category names alphabetically; Hierarchy: sort by the full path of hierarchical category names alphabetically"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The specified entity attribute will be filled. Supported value:\"Ancestors\": every ancestors will be filled via the parent attribute recursively,but only the id, name, parentId will be present for the ancestors."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves the number of documents related to category."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDocumentCount`: boolean."]
     pub fn include_document_count(mut self, value: bool) -> Self {
         self.include_document_count = ::std::option::Option::Some(value);
@@ -2449,6 +3111,8 @@ impl GetKnowledgeKnowledgebaseCategories {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseCategory", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get category"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}`: the `getKnowledgeKnowledgebaseCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories--categoryId->."]
@@ -2518,6 +3182,8 @@ impl GetKnowledgeKnowledgebaseCategory {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get document."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}`: the `getKnowledgeKnowledgebaseDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId->."]
@@ -2570,11 +3236,15 @@ impl GetKnowledgeKnowledgebaseDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, expand: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected. Max No. of variations that can be returned on expand is 20."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " \"when state is \"Draft\", draft version of the document is returned,otherwise by default published version is returned in the response."]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -2605,6 +3275,8 @@ impl GetKnowledgeKnowledgebaseDocument {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of feedback records given on a document"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback`: the `getKnowledgeKnowledgebaseDocumentFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback>."]
@@ -2668,56 +3340,78 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If true, only feedback records that have comment are returned. If false, feedback records with and without comment are returned. Default: false."]
+    #[doc = ""]
     #[doc = " Query parameter `onlyCommented`: boolean."]
     pub fn only_commented(mut self, value: bool) -> Self {
         self.only_commented = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Document version ID to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `documentVersionId`: string."]
     pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_version_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Document variation ID to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `documentVariationId`: string."]
     pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_variation_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Application type to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `appType`: string."]
     pub fn app_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Query type to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryType`: string."]
     pub fn query_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The ID of the user, who created the feedback, to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `userId`: string."]
     pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Queue ID to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `queueId`: string."]
     pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " State to filter by. Supported only if onlyCommented=true is set. Default: Final"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -2787,6 +3481,8 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single feedback record given on a document"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}`: the `getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback--feedbackId->."]
@@ -2858,6 +3554,8 @@ impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a variation for a document."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}`: the `getKnowledgeKnowledgebaseDocumentVariation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations--documentVariationId->."]
@@ -2911,11 +3609,15 @@ impl GetKnowledgeKnowledgebaseDocumentVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The state of the document."]
+    #[doc = ""]
     #[doc = " Query parameter `documentState`: string."]
     pub fn document_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2947,6 +3649,8 @@ impl GetKnowledgeKnowledgebaseDocumentVariation {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVariations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get variations for a document."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations`: the `getKnowledgeKnowledgebaseDocumentVariations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations>."]
@@ -3004,26 +3708,36 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The state of the document."]
+    #[doc = ""]
     #[doc = " Query parameter `documentState`: string."]
     pub fn document_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3075,6 +3789,8 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersion", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get document version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}`: the `getKnowledgeKnowledgebaseDocumentVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions--versionId->."]
@@ -3127,6 +3843,8 @@ impl GetKnowledgeKnowledgebaseDocumentVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, expand: ::std::option::Option::None }
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3155,6 +3873,8 @@ impl GetKnowledgeKnowledgebaseDocumentVersion {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersionVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations/{variationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get variation for the given document version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations/{variationId}`: the `getKnowledgeKnowledgebaseDocumentVersionVariation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions--versionId--variations--variationId->."]
@@ -3228,6 +3948,8 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersionVariations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get variations for the given document version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions/{versionId}/variations`: the `getKnowledgeKnowledgebaseDocumentVersionVariations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions--versionId--variations>."]
@@ -3284,16 +4006,22 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -3340,6 +4068,8 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentVersions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get document versions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions`: the `getKnowledgeKnowledgebaseDocumentVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions>."]
@@ -3396,21 +4126,29 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3459,6 +4197,8 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocuments", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get documents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents`: the `getKnowledgeKnowledgebaseDocuments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents>."]
@@ -3521,56 +4261,78 @@ impl GetKnowledgeKnowledgebaseDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, document_id: ::std::option::Option::None, category_id: ::std::option::Option::None, include_subcategories: ::std::option::Option::None, include_drafts: ::std::option::Option::None, label_ids: ::std::option::Option::None, expand: ::std::option::Option::None, external_ids: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Retrieves the documents modified in specified date and time range. If the after and before cursor parameters are within this interval, it would return valid data, otherwise it throws an error.The dates in the interval are represented in ISO-8601 format: YYYY-MM-DDThh:mm:ssZ/YYYY-MM-DDThh:mm:ssZ"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Retrieves the specified documents, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `documentId`: array of string (multi)."]
     pub fn document_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.document_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " If specified, retrieves documents associated with category ids, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `categoryId`: array of string (multi)."]
     pub fn category_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.category_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Works along with 'categoryId' query parameter. If specified, retrieves documents associated with category ids and its children categories."]
+    #[doc = ""]
     #[doc = " Query parameter `includeSubcategories`: boolean."]
     pub fn include_subcategories(mut self, value: bool) -> Self {
         self.include_subcategories = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If includeDrafts is true, Documents in the draft state are also returned in the response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDrafts`: boolean."]
     pub fn include_drafts(mut self, value: bool) -> Self {
         self.include_drafts = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If specified, retrieves documents associated with label ids, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `labelIds`: array of string (multi)."]
     pub fn label_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.label_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " If specified, retrieves documents associated with external ids, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `externalIds`: array of string (multi)."]
     pub fn external_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.external_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3639,6 +4401,8 @@ impl GetKnowledgeKnowledgebaseDocuments {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseDocumentsFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/feedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a list of feedback records given on documents in a knowledge base"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/feedback`: the `getKnowledgeKnowledgebaseDocumentsFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-feedback>."]
@@ -3701,56 +4465,78 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If true, only feedback records that have comment are returned. If false, feedback records with and without comment are returned. Default: false."]
+    #[doc = ""]
     #[doc = " Query parameter `onlyCommented`: boolean."]
     pub fn only_commented(mut self, value: bool) -> Self {
         self.only_commented = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Document version ID to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `documentVersionId`: string."]
     pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_version_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Document variation ID to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `documentVariationId`: string."]
     pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_variation_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Application type to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `appType`: string."]
     pub fn app_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Query type to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `queryType`: string."]
     pub fn query_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The ID of the user, who created the feedback, to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `userId`: string."]
     pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Queue ID to filter by. Supported only if onlyCommented=true is set."]
+    #[doc = ""]
     #[doc = " Query parameter `queueId`: string."]
     pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " State to filter by. Supported only if onlyCommented=true is set. Default: Final"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -3819,6 +4605,8 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseExportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get export job report"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs/{exportJobId}`: the `getKnowledgeKnowledgebaseExportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--export-jobs--exportJobId->."]
@@ -3888,6 +4676,8 @@ impl GetKnowledgeKnowledgebaseExportJob {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseImportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get import job report"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}`: the `getKnowledgeKnowledgebaseImportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs--importJobId->."]
@@ -3939,6 +4729,8 @@ impl GetKnowledgeKnowledgebaseImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id, expand: ::std::option::Option::None }
     }
+    #[doc = " If expand contains 'urls' downloadURL and failedEntitiesURL will be filled."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3966,6 +4758,8 @@ impl GetKnowledgeKnowledgebaseImportJob {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseLabel", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get label"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}`: the `getKnowledgeKnowledgebaseLabel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels--labelId->."]
@@ -4035,6 +4829,8 @@ impl GetKnowledgeKnowledgebaseLabel {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseLabels", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get labels"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels`: the `getKnowledgeKnowledgebaseLabels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels>."]
@@ -4091,26 +4887,36 @@ impl GetKnowledgeKnowledgebaseLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter to return the labels that contains the given phrase in the name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves the number of documents related to label."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDocumentCount`: boolean."]
     pub fn include_document_count(mut self, value: bool) -> Self {
         self.include_document_count = ::std::option::Option::Some(value);
@@ -4161,6 +4967,8 @@ impl GetKnowledgeKnowledgebaseLabels {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseOperations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get operations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations`: the `getKnowledgeKnowledgebaseOperations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--operations>."]
@@ -4220,41 +5028,57 @@ impl GetKnowledgeKnowledgebaseOperations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, user_id: ::std::option::Option::None, r#type: ::std::option::Option::None, status: ::std::option::Option::None, interval: ::std::option::Option::None, source_id: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves operations associated with user ids, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `userId`: array of string (multi)."]
     pub fn user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " If specified, retrieves operations with specified operation type, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `type`: array of string (multi)."]
     pub fn r#type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " If specified, retrieves operations with specified operation status, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `status`: array of string (multi)."]
     pub fn status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Retrieves the operations modified in specified date and time range. If the after and before cursor parameters are within this interval, it would return valid data, otherwise it throws an error.The dates in the interval are represented in ISO-8601 format: YYYY-MM-DDThh:mm:ssZ/YYYY-MM-DDThh:mm:ssZ"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, retrieves operations associated with source ids, comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `sourceId`: array of string (multi)."]
     pub fn source_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.source_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4314,6 +5138,8 @@ impl GetKnowledgeKnowledgebaseOperations {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS_USERS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseOperationsUsersQuery", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations/users/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get ids of operation creator users and oauth clients"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations/users/query`: the `getKnowledgeKnowledgebaseOperationsUsersQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--operations-users-query>."]
@@ -4381,6 +5207,8 @@ impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseParseJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get parse job report"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}`: the `getKnowledgeKnowledgebaseParseJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs--parseJobId->."]
@@ -4432,6 +5260,8 @@ impl GetKnowledgeKnowledgebaseParseJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, expand: ::std::option::Option::None }
     }
+    #[doc = " If expand contains 'urls' downloadURL and failedEntitiesURL will be filled."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4459,6 +5289,8 @@ impl GetKnowledgeKnowledgebaseParseJob {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSources", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Knowledge integration sources"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources`: the `getKnowledgeKnowledgebaseSources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources>."]
@@ -4511,16 +5343,22 @@ impl GetKnowledgeKnowledgebaseSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
+    #[doc = " If specified, retrieves integration sources with specified integration type."]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " If specified, retrieves integration sources with specified IDs."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4553,6 +5391,8 @@ impl GetKnowledgeKnowledgebaseSources {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSourcesSalesforceSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Salesforce Knowledge integration source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}`: the `getKnowledgeKnowledgebaseSourcesSalesforceSourceId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId->."]
@@ -4604,6 +5444,8 @@ impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4631,6 +5473,8 @@ impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSourcesServicenowSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get ServiceNow Knowledge integration source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}`: the `getKnowledgeKnowledgebaseSourcesServicenowSourceId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId->."]
@@ -4682,6 +5526,8 @@ impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4709,6 +5555,8 @@ impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseSynchronizeJob", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get synchronization job report"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}`: the `getKnowledgeKnowledgebaseSynchronizeJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs--syncJobId->."]
@@ -4778,6 +5626,8 @@ impl GetKnowledgeKnowledgebaseSynchronizeJob {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUnansweredGroup", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get knowledge base unanswered group for a particular groupId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}`: the `getKnowledgeKnowledgebaseUnansweredGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups--groupId->."]
@@ -4831,16 +5681,22 @@ impl GetKnowledgeKnowledgebaseUnansweredGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
+    #[doc = " The app value to be used for filtering phrases."]
+    #[doc = ""]
     #[doc = " Query parameter `app`: string."]
     pub fn app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
@@ -4874,6 +5730,8 @@ impl GetKnowledgeKnowledgebaseUnansweredGroup {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP_PHRASEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get knowledge base unanswered phrase group for a particular phraseGroupId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}`: the `getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups--groupId--phrasegroups--phraseGroupId->."]
@@ -4928,16 +5786,22 @@ impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String, phrase_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, phrase_group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
+    #[doc = " The app value to be used for filtering phrases."]
+    #[doc = ""]
     #[doc = " Query parameter `app`: string."]
     pub fn app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
@@ -4972,6 +5836,8 @@ impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUnansweredGroups", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get knowledge base unanswered groups"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups`: the `getKnowledgeKnowledgebaseUnansweredGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups>."]
@@ -5024,16 +5890,22 @@ impl GetKnowledgeKnowledgebaseUnansweredGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
+    #[doc = " The app value to be used for filtering phrases."]
+    #[doc = ""]
     #[doc = " Query parameter `app`: string."]
     pub fn app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
@@ -5066,6 +5938,8 @@ impl GetKnowledgeKnowledgebaseUnansweredGroups {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUploadsUrlsJob", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get content upload from URL job status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}`: the `getKnowledgeKnowledgebaseUploadsUrlsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs--jobId->."]
@@ -5135,6 +6009,8 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebases", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get knowledge bases"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases`: the `getKnowledgeKnowledgebases` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases>."]
@@ -5194,46 +6070,64 @@ impl GetKnowledgeKnowledgebases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, core_language: ::std::option::Option::None, published: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100. Deprecated in favour of pageSize"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by Name."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by core language."]
+    #[doc = ""]
     #[doc = " Query parameter `coreLanguage`: string."]
     pub fn core_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.core_language = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by published status."]
+    #[doc = ""]
     #[doc = " Query parameter `published`: boolean."]
     pub fn published(mut self, value: bool) -> Self {
         self.published = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort Order."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -5295,6 +6189,8 @@ impl GetKnowledgeKnowledgebases {
     }
 }
 static META_GET_KNOWLEDGE_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSetting", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/settings/{knowledgeSettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Knowledge setting."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/settings/{knowledgeSettingId}`: the `getKnowledgeSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-settings--knowledgeSettingId->."]
@@ -5362,6 +6258,8 @@ impl GetKnowledgeSetting {
     }
 }
 static META_GET_KNOWLEDGE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSettings", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get Knowledge settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/settings`: the `getKnowledgeSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-settings>."]
@@ -5419,36 +6317,50 @@ impl GetKnowledgeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, source_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Knowledge setting name to search upon."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Source ID to filter knowledge settings by."]
+    #[doc = ""]
     #[doc = " Query parameter `sourceId`: string."]
     pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.source_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Field to sort the knowledge settings on."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sorting order for knowledge settings."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -5504,6 +6416,8 @@ impl GetKnowledgeSettings {
     }
 }
 static META_GET_KNOWLEDGE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSource", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}`: the `getKnowledgeSource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId->."]
@@ -5554,6 +6468,8 @@ impl GetKnowledgeSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Optional fields to expand for the Source."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5580,6 +6496,8 @@ impl GetKnowledgeSource {
     }
 }
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronization", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific synchronization of a source."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}`: the `getKnowledgeSourceSynchronization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId->."]
@@ -5649,6 +6567,8 @@ impl GetKnowledgeSourceSynchronization {
     }
 }
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationDeletion", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a deletion entry associated with the synchronization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions/{fileId}`: the `getKnowledgeSourceSynchronizationDeletion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions--fileId->."]
@@ -5720,6 +6640,8 @@ impl GetKnowledgeSourceSynchronizationDeletion {
     }
 }
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationDeletions", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get deletion entries associated with the synchronization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions`: the `getKnowledgeSourceSynchronizationDeletions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions>."]
@@ -5775,16 +6697,22 @@ impl GetKnowledgeSourceSynchronizationDeletions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -5830,6 +6758,8 @@ impl GetKnowledgeSourceSynchronizationDeletions {
     }
 }
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationUpload", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a file upload entry associated with the synchronization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads/{fileId}`: the `getKnowledgeSourceSynchronizationUpload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads--fileId->."]
@@ -5901,6 +6831,8 @@ impl GetKnowledgeSourceSynchronizationUpload {
     }
 }
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizationUploads", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get file upload entries associated with the synchronization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads`: the `getKnowledgeSourceSynchronizationUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads>."]
@@ -5956,16 +6888,22 @@ impl GetKnowledgeSourceSynchronizationUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -6011,6 +6949,8 @@ impl GetKnowledgeSourceSynchronizationUploads {
     }
 }
 static META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourceSynchronizations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/{sourceId}/synchronizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get synchronizations of a source."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations`: the `getKnowledgeSourceSynchronizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources--sourceId--synchronizations>."]
@@ -6065,16 +7005,22 @@ impl GetKnowledgeSourceSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -6119,6 +7065,8 @@ impl GetKnowledgeSourceSynchronizations {
     }
 }
 static META_GET_KNOWLEDGE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSources", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources", true, ::std::option::Option::None, false, false, true);
+#[doc = " List sources"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources`: the `getKnowledgeSources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources>."]
@@ -6168,6 +7116,8 @@ impl GetKnowledgeSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
+    #[doc = " Optional fields to expand for the Source."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6193,6 +7143,8 @@ impl GetKnowledgeSources {
     }
 }
 static META_GET_KNOWLEDGE_SOURCES_SYNCHRONIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeSourcesSynchronizations", &["Knowledge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/sources/synchronizations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get synchronizations of all sources of the organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/sources/synchronizations`: the `getKnowledgeSourcesSynchronizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-sources-synchronizations>."]
@@ -6246,16 +7198,22 @@ impl GetKnowledgeSourcesSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -6299,6 +7257,8 @@ impl GetKnowledgeSourcesSynchronizations {
     }
 }
 static META_PATCH_KNOWLEDGE_CONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeConnection", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/connections/{connectionId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update connection"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/connections/{connectionId}`: the `patchKnowledgeConnection` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-connections--connectionId->."]
@@ -6375,6 +7335,8 @@ impl PatchKnowledgeConnection {
     }
 }
 static META_PATCH_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH_SEARCH_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeGuestSessionDocumentsSearchSearchId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search/{searchId}", false, ::std::option::Option::None, false, false, false);
+#[doc = " Update search result."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/{searchId}`: the `patchKnowledgeGuestSessionDocumentsSearchSearchId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-guest-sessions--sessionId--documents-search--searchId->."]
@@ -6448,6 +7410,8 @@ impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebase", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update knowledge base"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}`: the `patchKnowledgeKnowledgebase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId->."]
@@ -6517,6 +7481,8 @@ impl PatchKnowledgeKnowledgebase {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseCategory", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update category"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories/{categoryId}`: the `patchKnowledgeKnowledgebaseCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories--categoryId->."]
@@ -6588,6 +7554,8 @@ impl PatchKnowledgeKnowledgebaseCategory {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_CHUNKS_SEARCH_SEARCH_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseChunksSearchSearchId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search/{searchId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Register chunk search result."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search/{searchId}`: the `patchKnowledgeKnowledgebaseChunksSearchSearchId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--chunks-search--searchId->."]
@@ -6666,6 +7634,8 @@ impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocument", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update document."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}`: the `patchKnowledgeKnowledgebaseDocument` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId->."]
@@ -6737,6 +7707,8 @@ impl PatchKnowledgeKnowledgebaseDocument {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update feedback on a document"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback/{feedbackId}`: the `patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback--feedbackId->."]
@@ -6817,6 +7789,8 @@ impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocumentVariation", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a variation for a document."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations/{documentVariationId}`: the `patchKnowledgeKnowledgebaseDocumentVariation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations--documentVariationId->."]
@@ -6890,6 +7864,8 @@ impl PatchKnowledgeKnowledgebaseDocumentVariation {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH_SEARCH_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseDocumentsSearchSearchId", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/{searchId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update search result."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/{searchId}`: the `patchKnowledgeKnowledgebaseDocumentsSearchSearchId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-search--searchId->."]
@@ -6968,6 +7944,8 @@ impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseImportJob", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start import job"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs/{importJobId}`: the `patchKnowledgeKnowledgebaseImportJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs--importJobId->."]
@@ -7039,6 +8017,8 @@ impl PatchKnowledgeKnowledgebaseImportJob {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseLabel", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update label"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels/{labelId}`: the `patchKnowledgeKnowledgebaseLabel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels--labelId->."]
@@ -7110,6 +8090,8 @@ impl PatchKnowledgeKnowledgebaseLabel {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseParseJob", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send update to the parse operation"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}`: the `patchKnowledgeKnowledgebaseParseJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs--parseJobId->."]
@@ -7181,6 +8163,8 @@ impl PatchKnowledgeKnowledgebaseParseJob {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseSynchronizeJob", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update synchronization job"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs/{syncJobId}`: the `patchKnowledgeKnowledgebaseSynchronizeJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs--syncJobId->."]
@@ -7252,6 +8236,8 @@ impl PatchKnowledgeKnowledgebaseSynchronizeJob {
     }
 }
 static META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP_PHRASEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Knowledge base unanswered phrase group"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups/{groupId}/phrasegroups/{phraseGroupId}`: the `patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-knowledgebases--knowledgeBaseId--unanswered-groups--groupId--phrasegroups--phraseGroupId->."]
@@ -7325,6 +8311,8 @@ impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     }
 }
 static META_PATCH_KNOWLEDGE_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeSetting", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/settings/{knowledgeSettingId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Knowledge setting."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/settings/{knowledgeSettingId}`: the `patchKnowledgeSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-settings--knowledgeSettingId->."]
@@ -7394,6 +8382,8 @@ impl PatchKnowledgeSetting {
     }
 }
 static META_PATCH_KNOWLEDGE_SOURCE_SYNCHRONIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchKnowledgeSourceSynchronization", &["Knowledge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update synchronization."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}`: the `patchKnowledgeSourceSynchronization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId->."]
@@ -7465,6 +8455,8 @@ impl PatchKnowledgeSourceSynchronization {
     }
 }
 static META_POST_KNOWLEDGE_CONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeConnections", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/connections", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new connection"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/connections`: the `postKnowledgeConnections` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-connections>."]
@@ -7532,6 +8524,8 @@ impl PostKnowledgeConnections {
     }
 }
 static META_POST_KNOWLEDGE_DOCUMENTUPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeDocumentuploads", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/documentuploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a presigned URL for uploading a knowledge import file with a set of documents"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/documentuploads`: the `postKnowledgeDocumentuploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-documentuploads>."]
@@ -7599,6 +8593,8 @@ impl PostKnowledgeDocumentuploads {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_COPIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentCopies", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/copies", false, ::std::option::Option::None, false, false, false);
+#[doc = " Indicate that the document was copied by the user."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/copies`: the `postKnowledgeGuestSessionDocumentCopies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents--documentId--copies>."]
@@ -7679,6 +8675,8 @@ impl PostKnowledgeGuestSessionDocumentCopies {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/feedback", false, ::std::option::Option::None, false, false, false);
+#[doc = " Give feedback on a document"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/feedback`: the `postKnowledgeGuestSessionDocumentFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents--documentId--feedback>."]
@@ -7759,6 +8757,8 @@ impl PostKnowledgeGuestSessionDocumentFeedback {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentViews", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/views", false, ::std::option::Option::None, false, false, false);
+#[doc = " Create view event for a document."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/views`: the `postKnowledgeGuestSessionDocumentViews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents--documentId--views>."]
@@ -7839,6 +8839,8 @@ impl PostKnowledgeGuestSessionDocumentViews {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_ANSWERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsAnswers", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/answers", false, ::std::option::Option::None, false, false, false);
+#[doc = " Answer documents."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/answers`: the `postKnowledgeGuestSessionDocumentsAnswers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-answers>."]
@@ -7910,6 +8912,8 @@ impl PostKnowledgeGuestSessionDocumentsAnswers {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_PRESENTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsPresentations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/presentations", false, ::std::option::Option::None, false, false, false);
+#[doc = " Indicate that documents were presented to the user."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/presentations`: the `postKnowledgeGuestSessionDocumentsPresentations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-presentations>."]
@@ -7988,6 +8992,8 @@ impl PostKnowledgeGuestSessionDocumentsPresentations {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search", true, ::std::option::Option::None, false, false, false);
+#[doc = " Search the documents in a guest session."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search`: the `postKnowledgeGuestSessionDocumentsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-search>."]
@@ -8041,6 +9047,8 @@ impl PostKnowledgeGuestSessionDocumentsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " Fields, if any, to expand for each document in the search result matching the query."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8075,6 +9083,8 @@ impl PostKnowledgeGuestSessionDocumentsSearch {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH_SUGGESTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessionDocumentsSearchSuggestions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions", false, ::std::option::Option::None, false, false, false);
+#[doc = " Query the knowledge documents to provide suggestions for auto completion."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions`: the `postKnowledgeGuestSessionDocumentsSearchSuggestions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions--sessionId--documents-search-suggestions>."]
@@ -8153,6 +9163,8 @@ impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
     }
 }
 static META_POST_KNOWLEDGE_GUEST_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeGuestSessions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/guest/sessions", false, ::std::option::Option::None, false, false, false);
+#[doc = " Create guest session"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/guest/sessions`: the `postKnowledgeGuestSessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-guest-sessions>."]
@@ -8222,6 +9234,8 @@ impl PostKnowledgeGuestSessions {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseCategories", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new category"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories`: the `postKnowledgeKnowledgebaseCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--categories>."]
@@ -8291,6 +9305,8 @@ impl PostKnowledgeKnowledgebaseCategories {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_CHUNKS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseChunksSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search for chunks in a knowledge base"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search`: the `postKnowledgeKnowledgebaseChunksSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--chunks-search>."]
@@ -8367,6 +9383,8 @@ impl PostKnowledgeKnowledgebaseChunksSearch {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_COPIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentCopies", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/copies", false, ::std::option::Option::None, false, false, true);
+#[doc = " Indicate that the document was copied by the user."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/copies`: the `postKnowledgeKnowledgebaseDocumentCopies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--copies>."]
@@ -8445,6 +9463,8 @@ impl PostKnowledgeKnowledgebaseDocumentCopies {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentFeedback", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback", false, ::std::option::Option::None, false, false, true);
+#[doc = " Give feedback on a document"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/feedback`: the `postKnowledgeKnowledgebaseDocumentFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--feedback>."]
@@ -8523,6 +9543,8 @@ impl PostKnowledgeKnowledgebaseDocumentFeedback {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentVariations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a variation for a document."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/variations`: the `postKnowledgeKnowledgebaseDocumentVariations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--variations>."]
@@ -8594,6 +9616,8 @@ impl PostKnowledgeKnowledgebaseDocumentVariations {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentVersions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates or restores a document version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/versions`: the `postKnowledgeKnowledgebaseDocumentVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--versions>."]
@@ -8665,6 +9689,8 @@ impl PostKnowledgeKnowledgebaseDocumentVersions {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentViews", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/views", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create view for a document."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/{documentId}/views`: the `postKnowledgeKnowledgebaseDocumentViews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents--documentId--views>."]
@@ -8743,6 +9769,8 @@ impl PostKnowledgeKnowledgebaseDocumentViews {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocuments", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create document."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents`: the `postKnowledgeKnowledgebaseDocuments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents>."]
@@ -8812,6 +9840,8 @@ impl PostKnowledgeKnowledgebaseDocuments {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_ANSWERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsAnswers", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/answers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Answer documents."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/answers`: the `postKnowledgeKnowledgebaseDocumentsAnswers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-answers>."]
@@ -8881,6 +9911,8 @@ impl PostKnowledgeKnowledgebaseDocumentsAnswers {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsBulkRemove", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove documents."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/remove`: the `postKnowledgeKnowledgebaseDocumentsBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-bulk-remove>."]
@@ -8950,6 +9982,8 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsBulkUpdate", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update documents."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/update`: the `postKnowledgeKnowledgebaseDocumentsBulkUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-bulk-update>."]
@@ -9019,6 +10053,8 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_PRESENTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsPresentations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/presentations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Indicate that documents were presented to the user."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/presentations`: the `postKnowledgeKnowledgebaseDocumentsPresentations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-presentations>."]
@@ -9095,6 +10131,8 @@ impl PostKnowledgeKnowledgebaseDocumentsPresentations {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsQuery", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for knowledge documents."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/query`: the `postKnowledgeKnowledgebaseDocumentsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-query>."]
@@ -9146,6 +10184,8 @@ impl PostKnowledgeKnowledgebaseDocumentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " Fields, if any, to expand for each document in the search result matching the query."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9180,6 +10220,8 @@ impl PostKnowledgeKnowledgebaseDocumentsQuery {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search the documents in a knowledge base."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search`: the `postKnowledgeKnowledgebaseDocumentsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-search>."]
@@ -9231,6 +10273,8 @@ impl PostKnowledgeKnowledgebaseDocumentsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " Fields, if any, to expand for each document in the search result matching the query."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9265,6 +10309,8 @@ impl PostKnowledgeKnowledgebaseDocumentsSearch {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH_SUGGESTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsSearchSuggestions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/suggestions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query the knowledge documents to provide suggestions for auto completion."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/suggestions`: the `postKnowledgeKnowledgebaseDocumentsSearchSuggestions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-search-suggestions>."]
@@ -9341,6 +10387,8 @@ impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_VERSIONS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/versions/bulk/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add document versions."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/versions/bulk/add`: the `postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--documents-versions-bulk-add>."]
@@ -9410,6 +10458,8 @@ impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseExportJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create export job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs`: the `postKnowledgeKnowledgebaseExportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--export-jobs>."]
@@ -9479,6 +10529,8 @@ impl PostKnowledgeKnowledgebaseExportJobs {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseImportJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create import job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs`: the `postKnowledgeKnowledgebaseImportJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--import-jobs>."]
@@ -9548,6 +10600,8 @@ impl PostKnowledgeKnowledgebaseImportJobs {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseLabels", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new label"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels`: the `postKnowledgeKnowledgebaseLabels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--labels>."]
@@ -9617,6 +10671,8 @@ impl PostKnowledgeKnowledgebaseLabels {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseParseJobImport", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}/import", false, ::std::option::Option::None, false, false, true);
+#[doc = " Import the parsed articles"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs/{parseJobId}/import`: the `postKnowledgeKnowledgebaseParseJobImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs--parseJobId--import>."]
@@ -9688,6 +10744,8 @@ impl PostKnowledgeKnowledgebaseParseJobImport {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseParseJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create parse job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs`: the `postKnowledgeKnowledgebaseParseJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--parse-jobs>."]
@@ -9757,6 +10815,8 @@ impl PostKnowledgeKnowledgebaseParseJobs {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesSalesforce", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Salesforce Knowledge integration source"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce`: the `postKnowledgeKnowledgebaseSourcesSalesforce` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce>."]
@@ -9826,6 +10886,8 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforce {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID_SYNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}/sync", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start sync on Salesforce Knowledge integration source"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}/sync`: the `postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId--sync>."]
@@ -9904,6 +10966,8 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesServicenow", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create ServiceNow Knowledge integration source"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow`: the `postKnowledgeKnowledgebaseSourcesServicenow` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow>."]
@@ -9973,6 +11037,8 @@ impl PostKnowledgeKnowledgebaseSourcesServicenow {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID_SYNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}/sync", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start synchronization on ServiceNow Knowledge integration source"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}/sync`: the `postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId--sync>."]
@@ -10051,6 +11117,8 @@ impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseSynchronizeJobs", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create synchronization job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs`: the `postKnowledgeKnowledgebaseSynchronizeJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--synchronize-jobs>."]
@@ -10120,6 +11188,8 @@ impl PostKnowledgeKnowledgebaseSynchronizeJobs {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseUploadsUrlsJobs", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create content upload from URL job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs`: the `postKnowledgeKnowledgebaseUploadsUrlsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs>."]
@@ -10189,6 +11259,8 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebases", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new knowledge base"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases`: the `postKnowledgeKnowledgebases` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases>."]
@@ -10256,6 +11328,8 @@ impl PostKnowledgeKnowledgebases {
     }
 }
 static META_POST_KNOWLEDGE_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSearch", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Knowledge Search"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/search`: the `postKnowledgeSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-search>."]
@@ -10330,6 +11404,8 @@ impl PostKnowledgeSearch {
     }
 }
 static META_POST_KNOWLEDGE_SEARCH_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSearchPreview", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/search/preview", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get Knowledge Search Preview"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/search/preview`: the `postKnowledgeSearchPreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-search-preview>."]
@@ -10404,6 +11480,8 @@ impl PostKnowledgeSearchPreview {
     }
 }
 static META_POST_KNOWLEDGE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSettings", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Knowledge setting."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/settings`: the `postKnowledgeSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-settings>."]
@@ -10478,6 +11556,8 @@ impl PostKnowledgeSettings {
     }
 }
 static META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSourceSynchronizationDeletions", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Mark a previously synced file for deletion in the synchronization."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/deletions`: the `postKnowledgeSourceSynchronizationDeletions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--deletions>."]
@@ -10549,6 +11629,8 @@ impl PostKnowledgeSourceSynchronizationDeletions {
     }
 }
 static META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSourceSynchronizationUploads", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create presigned URL for uploading a file in the synchronization."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations/{synchronizationId}/uploads`: the `postKnowledgeSourceSynchronizationUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources--sourceId--synchronizations--synchronizationId--uploads>."]
@@ -10620,6 +11702,8 @@ impl PostKnowledgeSourceSynchronizationUploads {
     }
 }
 static META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSourceSynchronizations", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources/{sourceId}/synchronizations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start a manual synchronization from a source."]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations`: the `postKnowledgeSourceSynchronizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources--sourceId--synchronizations>."]
@@ -10696,6 +11780,8 @@ impl PostKnowledgeSourceSynchronizations {
     }
 }
 static META_POST_KNOWLEDGE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeSources", &["Knowledge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/sources", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new source"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/sources`: the `postKnowledgeSources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-sources>."]
@@ -10763,6 +11849,8 @@ impl PostKnowledgeSources {
     }
 }
 static META_PUT_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putKnowledgeKnowledgebaseSourcesSalesforceSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Salesforce Knowledge integration source"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce/{sourceId}`: the `putKnowledgeKnowledgebaseSourcesSalesforceSourceId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-salesforce--sourceId->."]
@@ -10834,6 +11922,8 @@ impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     }
 }
 static META_PUT_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putKnowledgeKnowledgebaseSourcesServicenowSourceId", &["Knowledge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update ServiceNow Knowledge integration source"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow/{sourceId}`: the `putKnowledgeKnowledgebaseSourcesServicenowSourceId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-knowledge-knowledgebases--knowledgeBaseId--sources-servicenow--sourceId->."]
@@ -10905,6 +11995,8 @@ impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
     }
 }
 static META_PUT_KNOWLEDGE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putKnowledgeSource", &["Knowledge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/knowledge/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the source"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/knowledge/sources/{sourceId}`: the `putKnowledgeSource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-knowledge-sources--sourceId->."]

@@ -16,168 +16,350 @@ impl LanguageUnderstandingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an NLU Domain."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}` (deleteLanguageunderstandingDomain): see [`DeleteLanguageunderstandingDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
     pub fn delete_languageunderstanding_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingDomain {
         DeleteLanguageunderstandingDomain::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Delete the feedback on the NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}` (deleteLanguageunderstandingDomainFeedbackFeedbackId): see [`DeleteLanguageunderstandingDomainFeedbackFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `feedback_id`: ID of the Feedback"]
     pub fn delete_languageunderstanding_domain_feedback_feedback_id(&self, domain_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingDomainFeedbackFeedbackId {
         DeleteLanguageunderstandingDomainFeedbackFeedbackId::new(self.executor.clone(), domain_id.into(), feedback_id.into())
     }
+    #[doc = " Delete an NLU Domain Version"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}` (deleteLanguageunderstandingDomainVersion): see [`DeleteLanguageunderstandingDomainVersion`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `domain_version_id`: ID of the NLU domain version."]
     pub fn delete_languageunderstanding_domain_version(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingDomainVersion {
         DeleteLanguageunderstandingDomainVersion::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
+    #[doc = " Delete a miner."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/languageunderstanding/miners/{minerId}` (deleteLanguageunderstandingMiner): see [`DeleteLanguageunderstandingMiner`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
     pub fn delete_languageunderstanding_miner(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingMiner {
         DeleteLanguageunderstandingMiner::new(self.executor.clone(), miner_id.into())
     }
+    #[doc = " Delete a draft"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}` (deleteLanguageunderstandingMinerDraft): see [`DeleteLanguageunderstandingMinerDraft`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
+    #[doc = " - `draft_id`: Draft ID"]
     pub fn delete_languageunderstanding_miner_draft(&self, miner_id: impl ::std::convert::Into<::std::string::String>, draft_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingMinerDraft {
         DeleteLanguageunderstandingMinerDraft::new(self.executor.clone(), miner_id.into(), draft_id.into())
     }
+    #[doc = " Find an NLU Domain."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}` (getLanguageunderstandingDomain): see [`GetLanguageunderstandingDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
     pub fn get_languageunderstanding_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomain {
         GetLanguageunderstandingDomain::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get all feedback in the given NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/feedback` (getLanguageunderstandingDomainFeedback): see [`GetLanguageunderstandingDomainFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
     pub fn get_languageunderstanding_domain_feedback(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainFeedback {
         GetLanguageunderstandingDomainFeedback::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Find a Feedback"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}` (getLanguageunderstandingDomainFeedbackFeedbackId): see [`GetLanguageunderstandingDomainFeedbackFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `feedback_id`: ID of the Feedback"]
     pub fn get_languageunderstanding_domain_feedback_feedback_id(&self, domain_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainFeedbackFeedbackId {
         GetLanguageunderstandingDomainFeedbackFeedbackId::new(self.executor.clone(), domain_id.into(), feedback_id.into())
     }
+    #[doc = " Find an NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}` (getLanguageunderstandingDomainVersion): see [`GetLanguageunderstandingDomainVersion`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `domain_version_id`: ID of the NLU domain version."]
     pub fn get_languageunderstanding_domain_version(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainVersion {
         GetLanguageunderstandingDomainVersion::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
+    #[doc = " Retrieved quality report for the specified NLU Domain Version"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/report` (getLanguageunderstandingDomainVersionReport): see [`GetLanguageunderstandingDomainVersionReport`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `domain_version_id`: ID of the NLU domain version."]
     pub fn get_languageunderstanding_domain_version_report(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainVersionReport {
         GetLanguageunderstandingDomainVersionReport::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
+    #[doc = " Get all NLU Domain Versions for a given Domain."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions` (getLanguageunderstandingDomainVersions): see [`GetLanguageunderstandingDomainVersions`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
     pub fn get_languageunderstanding_domain_versions(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainVersions {
         GetLanguageunderstandingDomainVersions::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get all NLU Domains."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains` (getLanguageunderstandingDomains): see [`GetLanguageunderstandingDomains`]."]
     pub fn get_languageunderstanding_domains(&self) -> GetLanguageunderstandingDomains {
         GetLanguageunderstandingDomains::new(self.executor.clone())
     }
+    #[doc = " Get list of all ignored phrases of the specified language code"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/ignorephrases/{languageCode}` (getLanguageunderstandingIgnorephrase): see [`GetLanguageunderstandingIgnorephrase`]."]
+    #[doc = ""]
+    #[doc = " - `language_code`: Language Code"]
     pub fn get_languageunderstanding_ignorephrase(&self, language_code: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingIgnorephrase {
         GetLanguageunderstandingIgnorephrase::new(self.executor.clone(), language_code.into())
     }
+    #[doc = " Get list of all ignored topics of the specified language code"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/ignoretopics/{languageCode}` (getLanguageunderstandingIgnoretopic): see [`GetLanguageunderstandingIgnoretopic`]."]
+    #[doc = ""]
+    #[doc = " - `language_code`: Language Code"]
     pub fn get_languageunderstanding_ignoretopic(&self, language_code: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingIgnoretopic {
         GetLanguageunderstandingIgnoretopic::new(self.executor.clone(), language_code.into())
     }
+    #[doc = " Get information about a miner."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}` (getLanguageunderstandingMiner): see [`GetLanguageunderstandingMiner`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
     pub fn get_languageunderstanding_miner(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMiner {
         GetLanguageunderstandingMiner::new(self.executor.clone(), miner_id.into())
     }
+    #[doc = " Get information about a draft."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}` (getLanguageunderstandingMinerDraft): see [`GetLanguageunderstandingMinerDraft`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
+    #[doc = " - `draft_id`: Draft ID"]
     pub fn get_languageunderstanding_miner_draft(&self, miner_id: impl ::std::convert::Into<::std::string::String>, draft_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerDraft {
         GetLanguageunderstandingMinerDraft::new(self.executor.clone(), miner_id.into(), draft_id.into())
     }
+    #[doc = " Retrieve the list of drafts created."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/drafts` (getLanguageunderstandingMinerDrafts): see [`GetLanguageunderstandingMinerDrafts`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
     pub fn get_languageunderstanding_miner_drafts(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerDrafts {
         GetLanguageunderstandingMinerDrafts::new(self.executor.clone(), miner_id.into())
     }
+    #[doc = " Get information about a mined intent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/intents/{intentId}` (getLanguageunderstandingMinerIntent): see [`GetLanguageunderstandingMinerIntent`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
+    #[doc = " - `intent_id`: The ID of the intent to be retrieved."]
     pub fn get_languageunderstanding_miner_intent(&self, miner_id: impl ::std::convert::Into<::std::string::String>, intent_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerIntent {
         GetLanguageunderstandingMinerIntent::new(self.executor.clone(), miner_id.into(), intent_id.into())
     }
+    #[doc = " Retrieve a list of mined intents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/intents` (getLanguageunderstandingMinerIntents): see [`GetLanguageunderstandingMinerIntents`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
     pub fn get_languageunderstanding_miner_intents(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerIntents {
         GetLanguageunderstandingMinerIntents::new(self.executor.clone(), miner_id.into())
     }
+    #[doc = " Retrieves details of a particular topic."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}` (getLanguageunderstandingMinerTopic): see [`GetLanguageunderstandingMinerTopic`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
+    #[doc = " - `topic_id`: The ID of the topic to be retrieved."]
     pub fn get_languageunderstanding_miner_topic(&self, miner_id: impl ::std::convert::Into<::std::string::String>, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerTopic {
         GetLanguageunderstandingMinerTopic::new(self.executor.clone(), miner_id.into(), topic_id.into())
     }
+    #[doc = " Retrieves utterances related to a phrase in a topic."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}/phrases/{phraseId}` (getLanguageunderstandingMinerTopicPhrase): see [`GetLanguageunderstandingMinerTopicPhrase`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
+    #[doc = " - `topic_id`: The ID of the topic to be retrieved."]
+    #[doc = " - `phrase_id`: The ID of the phrase to be retrieved."]
     pub fn get_languageunderstanding_miner_topic_phrase(&self, miner_id: impl ::std::convert::Into<::std::string::String>, topic_id: impl ::std::convert::Into<::std::string::String>, phrase_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerTopicPhrase {
         GetLanguageunderstandingMinerTopicPhrase::new(self.executor.clone(), miner_id.into(), topic_id.into(), phrase_id.into())
     }
+    #[doc = " Retrieve a list of mined topics."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics` (getLanguageunderstandingMinerTopics): see [`GetLanguageunderstandingMinerTopics`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
     pub fn get_languageunderstanding_miner_topics(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerTopics {
         GetLanguageunderstandingMinerTopics::new(self.executor.clone(), miner_id.into())
     }
+    #[doc = " Retrieve the list of miners created."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners` (getLanguageunderstandingMiners): see [`GetLanguageunderstandingMiners`]."]
     pub fn get_languageunderstanding_miners(&self) -> GetLanguageunderstandingMiners {
         GetLanguageunderstandingMiners::new(self.executor.clone())
     }
+    #[doc = " Get Organization Configuration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/settings` (getLanguageunderstandingSettings): see [`GetLanguageunderstandingSettings`]."]
     pub fn get_languageunderstanding_settings(&self) -> GetLanguageunderstandingSettings {
         GetLanguageunderstandingSettings::new(self.executor.clone())
     }
+    #[doc = " Update an NLU Domain."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/languageunderstanding/domains/{domainId}` (patchLanguageunderstandingDomain): see [`PatchLanguageunderstandingDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `body`: The updated NLU Domain."]
     pub fn patch_languageunderstanding_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDomain) -> PatchLanguageunderstandingDomain {
         PatchLanguageunderstandingDomain::new(self.executor.clone(), domain_id.into(), body)
     }
+    #[doc = " Save information for the draft. Either topic draft or intent draft should be sent."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}` (patchLanguageunderstandingMinerDraft): see [`PatchLanguageunderstandingMinerDraft`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
+    #[doc = " - `draft_id`: Draft ID"]
     pub fn patch_languageunderstanding_miner_draft(&self, miner_id: impl ::std::convert::Into<::std::string::String>, draft_id: impl ::std::convert::Into<::std::string::String>) -> PatchLanguageunderstandingMinerDraft {
         PatchLanguageunderstandingMinerDraft::new(self.executor.clone(), miner_id.into(), draft_id.into())
     }
+    #[doc = " Create feedback for the NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/feedback` (postLanguageunderstandingDomainFeedback): see [`PostLanguageunderstandingDomainFeedback`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `body`: The Feedback to create."]
     pub fn post_languageunderstanding_domain_feedback(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluFeedbackRequest) -> PostLanguageunderstandingDomainFeedback {
         PostLanguageunderstandingDomainFeedback::new(self.executor.clone(), domain_id.into(), body)
     }
+    #[doc = " Detect intent, entities, etc. in the submitted text using the specified NLU domain version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/detect` (postLanguageunderstandingDomainVersionDetect): see [`PostLanguageunderstandingDomainVersionDetect`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `domain_version_id`: ID of the NLU domain version."]
+    #[doc = " - `body`: The input data to perform detection on."]
     pub fn post_languageunderstanding_domain_version_detect(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDetectionRequest) -> PostLanguageunderstandingDomainVersionDetect {
         PostLanguageunderstandingDomainVersionDetect::new(self.executor.clone(), domain_id.into(), domain_version_id.into(), body)
     }
+    #[doc = " Publish the draft NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/publish` (postLanguageunderstandingDomainVersionPublish): see [`PostLanguageunderstandingDomainVersionPublish`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `domain_version_id`: ID of the NLU domain version."]
     pub fn post_languageunderstanding_domain_version_publish(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> PostLanguageunderstandingDomainVersionPublish {
         PostLanguageunderstandingDomainVersionPublish::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
+    #[doc = " Train the draft NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/train` (postLanguageunderstandingDomainVersionTrain): see [`PostLanguageunderstandingDomainVersionTrain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `domain_version_id`: ID of the NLU domain version."]
     pub fn post_languageunderstanding_domain_version_train(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> PostLanguageunderstandingDomainVersionTrain {
         PostLanguageunderstandingDomainVersionTrain::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
+    #[doc = " Create an NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions` (postLanguageunderstandingDomainVersions): see [`PostLanguageunderstandingDomainVersions`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `body`: The NLU Domain Version to create."]
     pub fn post_languageunderstanding_domain_versions(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDomainVersion) -> PostLanguageunderstandingDomainVersions {
         PostLanguageunderstandingDomainVersions::new(self.executor.clone(), domain_id.into(), body)
     }
+    #[doc = " Create an NLU Domain."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/domains` (postLanguageunderstandingDomains): see [`PostLanguageunderstandingDomains`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The NLU Domain to create."]
     pub fn post_languageunderstanding_domains(&self, body: ::models::NluDomain) -> PostLanguageunderstandingDomains {
         PostLanguageunderstandingDomains::new(self.executor.clone(), body)
     }
+    #[doc = " Add phrases to the ignored phrases list"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/ignorephrases/{languageCode}` (postLanguageunderstandingIgnorephrase): see [`PostLanguageunderstandingIgnorephrase`]."]
+    #[doc = ""]
+    #[doc = " - `language_code`: Language Code"]
+    #[doc = " - `body`: Request body containing phrases to be ignored"]
     pub fn post_languageunderstanding_ignorephrase(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::IgnorePhrasesRequest) -> PostLanguageunderstandingIgnorephrase {
         PostLanguageunderstandingIgnorephrase::new(self.executor.clone(), language_code.into(), body)
     }
+    #[doc = " Delete ignored phrases"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/ignorephrases/{languageCode}/remove` (postLanguageunderstandingIgnorephraseRemove): see [`PostLanguageunderstandingIgnorephraseRemove`]."]
+    #[doc = ""]
+    #[doc = " - `language_code`: Language Code"]
+    #[doc = " - `body`: Request body containing entities to be removed"]
     pub fn post_languageunderstanding_ignorephrase_remove(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::RemoveEntitiesRequest) -> PostLanguageunderstandingIgnorephraseRemove {
         PostLanguageunderstandingIgnorephraseRemove::new(self.executor.clone(), language_code.into(), body)
     }
+    #[doc = " Add topics to the ignored topics list"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/ignoretopics/{languageCode}` (postLanguageunderstandingIgnoretopic): see [`PostLanguageunderstandingIgnoretopic`]."]
+    #[doc = ""]
+    #[doc = " - `language_code`: Language Code"]
+    #[doc = " - `body`: Request body containing topics to be ignored"]
     pub fn post_languageunderstanding_ignoretopic(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::IgnoreTopicsRequest) -> PostLanguageunderstandingIgnoretopic {
         PostLanguageunderstandingIgnoretopic::new(self.executor.clone(), language_code.into(), body)
     }
+    #[doc = " Delete ignored topics"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/ignoretopics/{languageCode}/remove` (postLanguageunderstandingIgnoretopicRemove): see [`PostLanguageunderstandingIgnoretopicRemove`]."]
+    #[doc = ""]
+    #[doc = " - `language_code`: Language Code"]
+    #[doc = " - `body`: Request body containing entities to be removed"]
     pub fn post_languageunderstanding_ignoretopic_remove(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::RemoveEntitiesRequest) -> PostLanguageunderstandingIgnoretopicRemove {
         PostLanguageunderstandingIgnoretopicRemove::new(self.executor.clone(), language_code.into(), body)
     }
+    #[doc = " Create a new draft resource."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/drafts` (postLanguageunderstandingMinerDrafts): see [`PostLanguageunderstandingMinerDrafts`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
+    #[doc = " - `body`: Details for creating draft resource"]
     pub fn post_languageunderstanding_miner_drafts(&self, miner_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Draft) -> PostLanguageunderstandingMinerDrafts {
         PostLanguageunderstandingMinerDrafts::new(self.executor.clone(), miner_id.into(), body)
     }
+    #[doc = " Start the mining process. Specify date range pair with mediaType, queueIds, participantType for mining data from Genesys Cloud. Specify only uploadKey for mining through an external file."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/execute` (postLanguageunderstandingMinerExecute): see [`PostLanguageunderstandingMinerExecute`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
     pub fn post_languageunderstanding_miner_execute(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> PostLanguageunderstandingMinerExecute {
         PostLanguageunderstandingMinerExecute::new(self.executor.clone(), miner_id.into())
     }
+    #[doc = " Create a unique miner."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/miners` (postLanguageunderstandingMiners): see [`PostLanguageunderstandingMiners`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Details for creating a new miner resource."]
     pub fn post_languageunderstanding_miners(&self, body: ::models::Miner) -> PostLanguageunderstandingMiners {
         PostLanguageunderstandingMiners::new(self.executor.clone(), body)
     }
+    #[doc = " Update an NLU Domain Version."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}` (putLanguageunderstandingDomainVersion): see [`PutLanguageunderstandingDomainVersion`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[doc = " - `domain_version_id`: ID of the NLU domain version."]
+    #[doc = " - `body`: The updated NLU Domain Version."]
     pub fn put_languageunderstanding_domain_version(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDomainVersion) -> PutLanguageunderstandingDomainVersion {
         PutLanguageunderstandingDomainVersion::new(self.executor.clone(), domain_id.into(), domain_version_id.into(), body)
     }
 }
 static META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingDomain", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an NLU Domain."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}`: the `deleteLanguageunderstandingDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-domains--domainId->."]
@@ -245,6 +427,8 @@ impl DeleteLanguageunderstandingDomain {
     }
 }
 static META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingDomainFeedbackFeedbackId", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the feedback on the NLU Domain Version."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}`: the `deleteLanguageunderstandingDomainFeedbackFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-domains--domainId--feedback--feedbackId->."]
@@ -314,6 +498,8 @@ impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
     }
 }
 static META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingDomainVersion", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an NLU Domain Version"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}`: the `deleteLanguageunderstandingDomainVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId->."]
@@ -383,6 +569,8 @@ impl DeleteLanguageunderstandingDomainVersion {
     }
 }
 static META_DELETE_LANGUAGEUNDERSTANDING_MINER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingMiner", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/miners/{minerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a miner."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/languageunderstanding/miners/{minerId}`: the `deleteLanguageunderstandingMiner` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-miners--minerId->."]
@@ -450,6 +638,8 @@ impl DeleteLanguageunderstandingMiner {
     }
 }
 static META_DELETE_LANGUAGEUNDERSTANDING_MINER_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguageunderstandingMinerDraft", &["Language Understanding"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a draft"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}`: the `deleteLanguageunderstandingMinerDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languageunderstanding-miners--minerId--drafts--draftId->."]
@@ -519,6 +709,8 @@ impl DeleteLanguageunderstandingMinerDraft {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomain", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Find an NLU Domain."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}`: the `getLanguageunderstandingDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId->."]
@@ -586,6 +778,8 @@ impl GetLanguageunderstandingDomain {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainFeedback", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/feedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all feedback in the given NLU Domain Version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/feedback`: the `getLanguageunderstandingDomainFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--feedback>."]
@@ -649,61 +843,85 @@ impl GetLanguageunderstandingDomainFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, intent_name: ::std::option::Option::None, assessment: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, include_deleted: ::std::option::Option::None, language: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, enable_cursor_pagination: ::std::option::Option::None, include_training_utterances: ::std::option::Option::None, after: ::std::option::Option::None, fields: ::std::option::Option::None }
     }
+    #[doc = " The top intent name to retrieve feedback for."]
+    #[doc = ""]
     #[doc = " Query parameter `intentName`: string."]
     pub fn intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.intent_name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The top assessment to retrieve feedback for."]
+    #[doc = ""]
     #[doc = " Query parameter `assessment`: string."]
     pub fn assessment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.assessment = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Begin of time window as ISO-8601 date."]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End of time window as ISO-8601 date."]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to filter response based on the language, e.g. en-us, pt-br."]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Enable Cursor Pagination"]
+    #[doc = ""]
     #[doc = " Query parameter `enableCursorPagination`: boolean."]
     pub fn enable_cursor_pagination(mut self, value: bool) -> Self {
         self.enable_cursor_pagination = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include Training Utterances. By default they're included."]
+    #[doc = ""]
     #[doc = " Query parameter `includeTrainingUtterances`: boolean."]
     pub fn include_training_utterances(mut self, value: bool) -> Self {
         self.include_training_utterances = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned. This is considered only when enableCursorPagination=true"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields and properties to get, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -775,6 +993,8 @@ impl GetLanguageunderstandingDomainFeedback {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainFeedbackFeedbackId", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Find a Feedback"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/feedback/{feedbackId}`: the `getLanguageunderstandingDomainFeedbackFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--feedback--feedbackId->."]
@@ -826,6 +1046,8 @@ impl GetLanguageunderstandingDomainFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, feedback_id, fields: ::std::option::Option::None }
     }
+    #[doc = " Fields and properties to get, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -853,6 +1075,8 @@ impl GetLanguageunderstandingDomainFeedbackFeedbackId {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainVersion", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Find an NLU Domain Version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}`: the `getLanguageunderstandingDomainVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId->."]
@@ -904,6 +1128,8 @@ impl GetLanguageunderstandingDomainVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, include_utterances: ::std::option::Option::None }
     }
+    #[doc = " Whether utterances for intent definition should be included when marshalling response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeUtterances`: boolean."]
     pub fn include_utterances(mut self, value: bool) -> Self {
         self.include_utterances = ::std::option::Option::Some(value);
@@ -931,6 +1157,8 @@ impl GetLanguageunderstandingDomainVersion {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_REPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainVersionReport", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/report", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieved quality report for the specified NLU Domain Version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/report`: the `getLanguageunderstandingDomainVersionReport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--report>."]
@@ -1000,6 +1228,8 @@ impl GetLanguageunderstandingDomainVersionReport {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomainVersions", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains/{domainId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all NLU Domain Versions for a given Domain."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions`: the `getLanguageunderstandingDomainVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains--domainId--versions>."]
@@ -1054,16 +1284,22 @@ impl GetLanguageunderstandingDomainVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Whether utterances for intent definition should be included when marshalling response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeUtterances`: boolean."]
     pub fn include_utterances(mut self, value: bool) -> Self {
         self.include_utterances = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1108,6 +1344,8 @@ impl GetLanguageunderstandingDomainVersions {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingDomains", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/domains", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all NLU Domains."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/domains`: the `getLanguageunderstandingDomains` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-domains>."]
@@ -1160,11 +1398,15 @@ impl GetLanguageunderstandingDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1205,6 +1447,8 @@ impl GetLanguageunderstandingDomains {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_IGNOREPHRASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingIgnorephrase", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/ignorephrases/{languageCode}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of all ignored phrases of the specified language code"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/ignorephrases/{languageCode}`: the `getLanguageunderstandingIgnorephrase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-ignorephrases--languageCode->."]
@@ -1261,26 +1505,36 @@ impl GetLanguageunderstandingIgnorephrase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
+    #[doc = " The page size for the listing. The max that will be returned is 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The phrase text filter applied to the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `text`: string."]
     pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.text = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The sort order for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The field to sort by for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
@@ -1331,6 +1585,8 @@ impl GetLanguageunderstandingIgnorephrase {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_IGNORETOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingIgnoretopic", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/ignoretopics/{languageCode}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of all ignored topics of the specified language code"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/ignoretopics/{languageCode}`: the `getLanguageunderstandingIgnoretopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-ignoretopics--languageCode->."]
@@ -1387,26 +1643,36 @@ impl GetLanguageunderstandingIgnoretopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
+    #[doc = " The page size for the listing. The max that will be returned is 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The topic text filter applied to the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `text`: string."]
     pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.text = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The sort order for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The field to sort by for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
@@ -1457,6 +1723,8 @@ impl GetLanguageunderstandingIgnoretopic {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMiner", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get information about a miner."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}`: the `getLanguageunderstandingMiner` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId->."]
@@ -1524,6 +1792,8 @@ impl GetLanguageunderstandingMiner {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerDraft", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get information about a draft."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}`: the `getLanguageunderstandingMinerDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--drafts--draftId->."]
@@ -1576,11 +1846,15 @@ impl GetLanguageunderstandingMinerDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id, draft_intent_id: ::std::option::Option::None, draft_topic_id: ::std::option::Option::None }
     }
+    #[doc = " Parameter to filter a specific intent."]
+    #[doc = ""]
     #[doc = " Query parameter `draftIntentId`: string."]
     pub fn draft_intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.draft_intent_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Parameter to filter a specific topic."]
+    #[doc = ""]
     #[doc = " Query parameter `draftTopicId`: string."]
     pub fn draft_topic_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.draft_topic_id = ::std::option::Option::Some(value.into());
@@ -1611,6 +1885,8 @@ impl GetLanguageunderstandingMinerDraft {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerDrafts", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/drafts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve the list of drafts created."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/drafts`: the `getLanguageunderstandingMinerDrafts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--drafts>."]
@@ -1692,6 +1968,8 @@ impl GetLanguageunderstandingMinerDrafts {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER_INTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerIntent", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/intents/{intentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get information about a mined intent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/intents/{intentId}`: the `getLanguageunderstandingMinerIntent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--intents--intentId->."]
@@ -1743,6 +2021,8 @@ impl GetLanguageunderstandingMinerIntent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, intent_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Option to fetch utterances"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1770,6 +2050,8 @@ impl GetLanguageunderstandingMinerIntent {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER_INTENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerIntents", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/intents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve a list of mined intents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/intents`: the `getLanguageunderstandingMinerIntents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--intents>."]
@@ -1822,6 +2104,8 @@ impl GetLanguageunderstandingMinerIntents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Option to fetch utterances."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1860,6 +2144,8 @@ impl GetLanguageunderstandingMinerIntents {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerTopic", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves details of a particular topic."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}`: the `getLanguageunderstandingMinerTopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--topics--topicId->."]
@@ -1911,6 +2197,8 @@ impl GetLanguageunderstandingMinerTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, topic_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Option to fetch phrases"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1938,6 +2226,8 @@ impl GetLanguageunderstandingMinerTopic {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER_TOPIC_PHRASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerTopicPhrase", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}/phrases/{phraseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves utterances related to a phrase in a topic."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics/{topicId}/phrases/{phraseId}`: the `getLanguageunderstandingMinerTopicPhrase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--topics--topicId--phrases--phraseId->."]
@@ -2009,6 +2299,8 @@ impl GetLanguageunderstandingMinerTopicPhrase {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINER_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMinerTopics", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners/{minerId}/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve a list of mined topics."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics`: the `getLanguageunderstandingMinerTopics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners--minerId--topics>."]
@@ -2090,6 +2382,8 @@ impl GetLanguageunderstandingMinerTopics {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_MINERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingMiners", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/miners", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve the list of miners created."]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/miners`: the `getLanguageunderstandingMiners` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-miners>."]
@@ -2141,6 +2435,8 @@ impl GetLanguageunderstandingMiners {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_type: ::std::option::Option::None }
     }
+    #[doc = " Type of miner, either intent or topic"]
+    #[doc = ""]
     #[doc = " Query parameter `minerType`: string."]
     pub fn miner_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.miner_type = ::std::option::Option::Some(value.into());
@@ -2178,6 +2474,8 @@ impl GetLanguageunderstandingMiners {
     }
 }
 static META_GET_LANGUAGEUNDERSTANDING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguageunderstandingSettings", &["Language Understanding"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languageunderstanding/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Organization Configuration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languageunderstanding/settings`: the `getLanguageunderstandingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languageunderstanding-settings>."]
@@ -2243,6 +2541,8 @@ impl GetLanguageunderstandingSettings {
     }
 }
 static META_PATCH_LANGUAGEUNDERSTANDING_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLanguageunderstandingDomain", &["Language Understanding"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/languageunderstanding/domains/{domainId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an NLU Domain."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/languageunderstanding/domains/{domainId}`: the `patchLanguageunderstandingDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-languageunderstanding-domains--domainId->."]
@@ -2312,6 +2612,8 @@ impl PatchLanguageunderstandingDomain {
     }
 }
 static META_PATCH_LANGUAGEUNDERSTANDING_MINER_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLanguageunderstandingMinerDraft", &["Language Understanding"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Save information for the draft. Either topic draft or intent draft should be sent."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/languageunderstanding/miners/{minerId}/drafts/{draftId}`: the `patchLanguageunderstandingMinerDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-languageunderstanding-miners--minerId--drafts--draftId->."]
@@ -2390,6 +2692,8 @@ impl PatchLanguageunderstandingMinerDraft {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainFeedback", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/feedback", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create feedback for the NLU Domain Version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/feedback`: the `postLanguageunderstandingDomainFeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--feedback>."]
@@ -2459,6 +2763,8 @@ impl PostLanguageunderstandingDomainFeedback {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_DETECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersionDetect", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/detect", false, ::std::option::Option::None, false, false, true);
+#[doc = " Detect intent, entities, etc. in the submitted text using the specified NLU domain version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/detect`: the `postLanguageunderstandingDomainVersionDetect` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--detect>."]
@@ -2530,6 +2836,8 @@ impl PostLanguageunderstandingDomainVersionDetect {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersionPublish", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/publish", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish the draft NLU Domain Version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/publish`: the `postLanguageunderstandingDomainVersionPublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--publish>."]
@@ -2599,6 +2907,8 @@ impl PostLanguageunderstandingDomainVersionPublish {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_TRAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersionTrain", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/train", false, ::std::option::Option::None, false, false, true);
+#[doc = " Train the draft NLU Domain Version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}/train`: the `postLanguageunderstandingDomainVersionTrain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId--train>."]
@@ -2668,6 +2978,8 @@ impl PostLanguageunderstandingDomainVersionTrain {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomainVersions", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains/{domainId}/versions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an NLU Domain Version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/domains/{domainId}/versions`: the `postLanguageunderstandingDomainVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains--domainId--versions>."]
@@ -2719,6 +3031,8 @@ impl PostLanguageunderstandingDomainVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluDomainVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, body }
     }
+    #[doc = " Whether utterances for intent definition should be included when marshalling response."]
+    #[doc = ""]
     #[doc = " Query parameter `includeUtterances`: boolean."]
     pub fn include_utterances(mut self, value: bool) -> Self {
         self.include_utterances = ::std::option::Option::Some(value);
@@ -2746,6 +3060,8 @@ impl PostLanguageunderstandingDomainVersions {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingDomains", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/domains", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an NLU Domain."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/domains`: the `postLanguageunderstandingDomains` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-domains>."]
@@ -2813,6 +3129,8 @@ impl PostLanguageunderstandingDomains {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnorephrase", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignorephrases/{languageCode}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add phrases to the ignored phrases list"]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/ignorephrases/{languageCode}`: the `postLanguageunderstandingIgnorephrase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignorephrases--languageCode->."]
@@ -2882,6 +3200,8 @@ impl PostLanguageunderstandingIgnorephrase {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnorephraseRemove", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignorephrases/{languageCode}/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Delete ignored phrases"]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/ignorephrases/{languageCode}/remove`: the `postLanguageunderstandingIgnorephraseRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignorephrases--languageCode--remove>."]
@@ -2951,6 +3271,8 @@ impl PostLanguageunderstandingIgnorephraseRemove {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnoretopic", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignoretopics/{languageCode}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add topics to the ignored topics list"]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/ignoretopics/{languageCode}`: the `postLanguageunderstandingIgnoretopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignoretopics--languageCode->."]
@@ -3020,6 +3342,8 @@ impl PostLanguageunderstandingIgnoretopic {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingIgnoretopicRemove", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/ignoretopics/{languageCode}/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Delete ignored topics"]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/ignoretopics/{languageCode}/remove`: the `postLanguageunderstandingIgnoretopicRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-ignoretopics--languageCode--remove>."]
@@ -3089,6 +3413,8 @@ impl PostLanguageunderstandingIgnoretopicRemove {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_MINER_DRAFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMinerDrafts", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners/{minerId}/drafts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new draft resource."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/drafts`: the `postLanguageunderstandingMinerDrafts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners--minerId--drafts>."]
@@ -3158,6 +3484,8 @@ impl PostLanguageunderstandingMinerDrafts {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_MINER_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMinerExecute", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners/{minerId}/execute", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start the mining process. Specify date range pair with mediaType, queueIds, participantType for mining data from Genesys Cloud. Specify only uploadKey for mining through an external file."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/execute`: the `postLanguageunderstandingMinerExecute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners--minerId--execute>."]
@@ -3234,6 +3562,8 @@ impl PostLanguageunderstandingMinerExecute {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_MINERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMiners", &["Language Understanding"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a unique miner."]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/miners`: the `postLanguageunderstandingMiners` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners>."]
@@ -3301,6 +3631,8 @@ impl PostLanguageunderstandingMiners {
     }
 }
 static META_PUT_LANGUAGEUNDERSTANDING_DOMAIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLanguageunderstandingDomainVersion", &["Language Understanding"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an NLU Domain Version."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/languageunderstanding/domains/{domainId}/versions/{domainVersionId}`: the `putLanguageunderstandingDomainVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-languageunderstanding-domains--domainId--versions--domainVersionId->."]

@@ -16,44 +16,72 @@ impl LanguagesApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete Language (Deprecated)"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/languages/{languageId}` (deleteLanguage): see [`DeleteLanguage`]."]
+    #[doc = ""]
+    #[doc = " - `language_id`: Language ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguage {
         DeleteLanguage::new(self.executor.clone(), language_id.into())
     }
+    #[doc = " Get Language (Deprecated)"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languages/{languageId}` (getLanguage): see [`GetLanguage`]."]
+    #[doc = ""]
+    #[doc = " - `language_id`: Language ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguage {
         GetLanguage::new(self.executor.clone(), language_id.into())
     }
+    #[doc = " Get the list of supported languages. (Deprecated)"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languages` (getLanguages): see [`GetLanguages`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_languages(&self) -> GetLanguages {
         GetLanguages::new(self.executor.clone())
     }
+    #[doc = " Get all available languages for translation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languages/translations` (getLanguagesTranslations): see [`GetLanguagesTranslations`]."]
     pub fn get_languages_translations(&self) -> GetLanguagesTranslations {
         GetLanguagesTranslations::new(self.executor.clone())
     }
+    #[doc = " Get the builtin translation for a language"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languages/translations/builtin` (getLanguagesTranslationsBuiltin): see [`GetLanguagesTranslationsBuiltin`]."]
     pub fn get_languages_translations_builtin(&self) -> GetLanguagesTranslationsBuiltin {
         GetLanguagesTranslationsBuiltin::new(self.executor.clone())
     }
+    #[doc = " Get effective translation for an organization by language"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languages/translations/organization` (getLanguagesTranslationsOrganization): see [`GetLanguagesTranslationsOrganization`]."]
     pub fn get_languages_translations_organization(&self) -> GetLanguagesTranslationsOrganization {
         GetLanguagesTranslationsOrganization::new(self.executor.clone())
     }
+    #[doc = " Get effective language translation for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/languages/translations/users/{userId}` (getLanguagesTranslationsUser): see [`GetLanguagesTranslationsUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The user id"]
     pub fn get_languages_translations_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguagesTranslationsUser {
         GetLanguagesTranslationsUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Create Language (Deprecated)"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languages` (postLanguages): see [`PostLanguages`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Language"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_languages(&self, body: ::models::Language) -> PostLanguages {
         PostLanguages::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLanguage", &["Languages"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/languages/{languageId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Delete Language (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the Routing API (DELETE /api/v2/routing/languages/{languageId})"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/languages/{languageId}`: the `deleteLanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-languages--languageId->."]
@@ -124,6 +152,10 @@ impl DeleteLanguage {
     }
 }
 static META_GET_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguage", &["Languages"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languages/{languageId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get Language (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the Routing API (GET /api/v2/routing/languages/{languageId})"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languages/{languageId}`: the `getLanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languages--languageId->."]
@@ -194,6 +226,10 @@ impl GetLanguage {
     }
 }
 static META_GET_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguages", &["Languages"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get the list of supported languages. (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the Routing API (GET /api/v2/routing/languages)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languages`: the `getLanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languages>."]
@@ -251,21 +287,29 @@ impl GetLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -312,6 +356,8 @@ impl GetLanguages {
     }
 }
 static META_GET_LANGUAGES_TRANSLATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguagesTranslations", &["Languages"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languages/translations", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all available languages for translation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languages/translations`: the `getLanguagesTranslations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languages-translations>."]
@@ -377,6 +423,8 @@ impl GetLanguagesTranslations {
     }
 }
 static META_GET_LANGUAGES_TRANSLATIONS_BUILTIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguagesTranslationsBuiltin", &["Languages"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languages/translations/builtin", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the builtin translation for a language"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languages/translations/builtin`: the `getLanguagesTranslationsBuiltin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languages-translations-builtin>."]
@@ -426,6 +474,8 @@ impl GetLanguagesTranslationsBuiltin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
     }
+    #[doc = " The language of the builtin translation to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -452,6 +502,8 @@ impl GetLanguagesTranslationsBuiltin {
     }
 }
 static META_GET_LANGUAGES_TRANSLATIONS_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguagesTranslationsOrganization", &["Languages"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languages/translations/organization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get effective translation for an organization by language"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languages/translations/organization`: the `getLanguagesTranslationsOrganization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languages-translations-organization>."]
@@ -501,6 +553,8 @@ impl GetLanguagesTranslationsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
     }
+    #[doc = " The language of the translation to retrieve for the organization"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -527,6 +581,8 @@ impl GetLanguagesTranslationsOrganization {
     }
 }
 static META_GET_LANGUAGES_TRANSLATIONS_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLanguagesTranslationsUser", &["Languages"], ::genesys_cloud_core::http::Method::GET, "/api/v2/languages/translations/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get effective language translation for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/languages/translations/users/{userId}`: the `getLanguagesTranslationsUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-languages-translations-users--userId->."]
@@ -594,6 +650,10 @@ impl GetLanguagesTranslationsUser {
     }
 }
 static META_POST_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguages", &["Languages"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languages", false, ::std::option::Option::None, true, false, true);
+#[doc = " Create Language (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated. Please see the Routing API. (POST /api/v2/routing/languages"]
+#[doc = ""]
 #[doc = " `POST /api/v2/languages`: the `postLanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languages>."]

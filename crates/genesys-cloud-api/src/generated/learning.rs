@@ -16,160 +16,308 @@ impl LearningApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a learning assignment"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/learning/assignments/{assignmentId}` (deleteLearningAssignment): see [`DeleteLearningAssignment`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The Learning Assignment ID"]
     pub fn delete_learning_assignment(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLearningAssignment {
         DeleteLearningAssignment::new(self.executor.clone(), assignment_id.into())
     }
+    #[doc = " Delete a learning module"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/learning/modules/{moduleId}` (deleteLearningModule): see [`DeleteLearningModule`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
     pub fn delete_learning_module(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLearningModule {
         DeleteLearningModule::new(self.executor.clone(), module_id.into())
     }
+    #[doc = " Get Learning Assignment"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/assignments/{assignmentId}` (getLearningAssignment): see [`GetLearningAssignment`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The ID of Learning Assignment"]
     pub fn get_learning_assignment(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningAssignment {
         GetLearningAssignment::new(self.executor.clone(), assignment_id.into())
     }
+    #[doc = " Get Learning Assignment Step"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/assignments/{assignmentId}/steps/{stepId}` (getLearningAssignmentStep): see [`GetLearningAssignmentStep`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The ID of Learning Assignment"]
+    #[doc = " - `step_id`: The ID of Learning Assignment Step"]
     pub fn get_learning_assignment_step(&self, assignment_id: impl ::std::convert::Into<::std::string::String>, step_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningAssignmentStep {
         GetLearningAssignmentStep::new(self.executor.clone(), assignment_id.into(), step_id.into())
     }
+    #[doc = " List of Learning module Assignments"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/assignments` (getLearningAssignments): see [`GetLearningAssignments`]."]
     pub fn get_learning_assignments(&self) -> GetLearningAssignments {
         GetLearningAssignments::new(self.executor.clone())
     }
+    #[doc = " List of Learning Assignments assigned to current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/assignments/me` (getLearningAssignmentsMe): see [`GetLearningAssignmentsMe`]."]
     pub fn get_learning_assignments_me(&self) -> GetLearningAssignmentsMe {
         GetLearningAssignmentsMe::new(self.executor.clone())
     }
+    #[doc = " Get a learning module"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/{moduleId}` (getLearningModule): see [`GetLearningModule`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
     pub fn get_learning_module(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModule {
         GetLearningModule::new(self.executor.clone(), module_id.into())
     }
+    #[doc = " Get a specific Learning Module job status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/{moduleId}/jobs/{jobId}` (getLearningModuleJob): see [`GetLearningModuleJob`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
+    #[doc = " - `job_id`: The ID of the learning module job"]
     pub fn get_learning_module_job(&self, module_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModuleJob {
         GetLearningModuleJob::new(self.executor.clone(), module_id.into(), job_id.into())
     }
+    #[doc = " Get a learning module preview"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/{moduleId}/preview` (getLearningModulePreview): see [`GetLearningModulePreview`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
     pub fn get_learning_module_preview(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModulePreview {
         GetLearningModulePreview::new(self.executor.clone(), module_id.into())
     }
+    #[doc = " Get a learning module rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/{moduleId}/rule` (getLearningModuleRule): see [`GetLearningModuleRule`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
     pub fn get_learning_module_rule(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModuleRule {
         GetLearningModuleRule::new(self.executor.clone(), module_id.into())
     }
+    #[doc = " Get specific version of a published module"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/{moduleId}/versions/{versionId}` (getLearningModuleVersion): see [`GetLearningModuleVersion`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
+    #[doc = " - `version_id`: The version of learning module"]
     pub fn get_learning_module_version(&self, module_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModuleVersion {
         GetLearningModuleVersion::new(self.executor.clone(), module_id.into(), version_id.into())
     }
+    #[doc = " Get all learning modules of an organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules` (getLearningModules): see [`GetLearningModules`]."]
     pub fn get_learning_modules(&self) -> GetLearningModules {
         GetLearningModules::new(self.executor.clone())
     }
+    #[doc = " Get all learning modules of an organization including assignments for a specific user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/assignments` (getLearningModulesAssignments): see [`GetLearningModulesAssignments`]."]
     pub fn get_learning_modules_assignments(&self) -> GetLearningModulesAssignments {
         GetLearningModulesAssignments::new(self.executor.clone())
     }
+    #[doc = " Get a specific Learning Module cover art using ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/coverart/{coverArtId}` (getLearningModulesCoverartCoverArtId): see [`GetLearningModulesCoverartCoverArtId`]."]
+    #[doc = ""]
+    #[doc = " - `cover_art_id`: Key identifier for the cover art"]
     pub fn get_learning_modules_coverart_cover_art_id(&self, cover_art_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModulesCoverartCoverArtId {
         GetLearningModulesCoverartCoverArtId::new(self.executor.clone(), cover_art_id.into())
     }
+    #[doc = " Retrieve the status of the job for the slots where a learning activity can be scheduled."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/scheduleslots/jobs/{jobId}` (getLearningScheduleslotsJob): see [`GetLearningScheduleslotsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_learning_scheduleslots_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningScheduleslotsJob {
         GetLearningScheduleslotsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get Learning SCORM Result"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/learning/scorm/{scormId}` (getLearningScormScormId): see [`GetLearningScormScormId`]."]
+    #[doc = ""]
+    #[doc = " - `scorm_id`: The ID of the SCORM package"]
     pub fn get_learning_scorm_scorm_id(&self, scorm_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningScormScormId {
         GetLearningScormScormId::new(self.executor.clone(), scorm_id.into())
     }
+    #[doc = " Update Learning Assignment"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}` (patchLearningAssignment): see [`PatchLearningAssignment`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The ID of Learning Assignment"]
     pub fn patch_learning_assignment(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PatchLearningAssignment {
         PatchLearningAssignment::new(self.executor.clone(), assignment_id.into())
     }
+    #[doc = " Reschedule Learning Assignment"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}/reschedule` (patchLearningAssignmentReschedule): see [`PatchLearningAssignmentReschedule`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The ID of Learning Assignment"]
     pub fn patch_learning_assignment_reschedule(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PatchLearningAssignmentReschedule {
         PatchLearningAssignmentReschedule::new(self.executor.clone(), assignment_id.into())
     }
+    #[doc = " Update Learning Assignment Step"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}/steps/{stepId}` (patchLearningAssignmentStep): see [`PatchLearningAssignmentStep`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The ID of Learning Assignment"]
+    #[doc = " - `step_id`: The ID of Learning Assignment Step"]
     pub fn patch_learning_assignment_step(&self, assignment_id: impl ::std::convert::Into<::std::string::String>, step_id: impl ::std::convert::Into<::std::string::String>) -> PatchLearningAssignmentStep {
         PatchLearningAssignmentStep::new(self.executor.clone(), assignment_id.into(), step_id.into())
     }
+    #[doc = " Update an external assignment for a specific user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/learning/modules/{moduleId}/users/{userId}/assignments` (patchLearningModuleUserAssignments): see [`PatchLearningModuleUserAssignments`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: Key identifier for the module"]
+    #[doc = " - `user_id`: Key identifier for the user"]
+    #[doc = " - `body`: The learning request for updating the assignment"]
     pub fn patch_learning_module_user_assignments(&self, module_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningAssignmentExternalUpdate) -> PatchLearningModuleUserAssignments {
         PatchLearningModuleUserAssignments::new(self.executor.clone(), module_id.into(), user_id.into(), body)
     }
+    #[doc = " Score learning assessment for preview"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/assessments/scoring` (postLearningAssessmentsScoring): see [`PostLearningAssessmentsScoring`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Assessment form and answers to score"]
     pub fn post_learning_assessments_scoring(&self, body: ::models::LearningAssessmentScoringRequest) -> PostLearningAssessmentsScoring {
         PostLearningAssessmentsScoring::new(self.executor.clone(), body)
     }
+    #[doc = " Reassign Learning Assignment"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reassign` (postLearningAssignmentReassign): see [`PostLearningAssignmentReassign`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The Learning Assignment ID"]
     pub fn post_learning_assignment_reassign(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningAssignmentReassign {
         PostLearningAssignmentReassign::new(self.executor.clone(), assignment_id.into())
     }
+    #[doc = " Reset Learning Assignment"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reset` (postLearningAssignmentReset): see [`PostLearningAssignmentReset`]."]
+    #[doc = ""]
+    #[doc = " - `assignment_id`: The Learning Assignment ID"]
     pub fn post_learning_assignment_reset(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningAssignmentReset {
         PostLearningAssignmentReset::new(self.executor.clone(), assignment_id.into())
     }
+    #[doc = " Create Learning Assignment"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments` (postLearningAssignments): see [`PostLearningAssignments`]."]
     pub fn post_learning_assignments(&self) -> PostLearningAssignments {
         PostLearningAssignments::new(self.executor.clone())
     }
+    #[doc = " Retrieve aggregated assignment data"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments/aggregates/query` (postLearningAssignmentsAggregatesQuery): see [`PostLearningAssignmentsAggregatesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Aggregate Request"]
     pub fn post_learning_assignments_aggregates_query(&self, body: ::models::LearningAssignmentAggregateParam) -> PostLearningAssignmentsAggregatesQuery {
         PostLearningAssignmentsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Add multiple learning assignments"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments/bulkadd` (postLearningAssignmentsBulkadd): see [`PostLearningAssignmentsBulkadd`]."]
     pub fn post_learning_assignments_bulkadd(&self) -> PostLearningAssignmentsBulkadd {
         PostLearningAssignmentsBulkadd::new(self.executor.clone())
     }
+    #[doc = " Remove multiple Learning Assignments"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments/bulkremove` (postLearningAssignmentsBulkremove): see [`PostLearningAssignmentsBulkremove`]."]
     pub fn post_learning_assignments_bulkremove(&self) -> PostLearningAssignmentsBulkremove {
         PostLearningAssignmentsBulkremove::new(self.executor.clone())
     }
+    #[doc = " Starts a specified operation on learning module"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/modules/{moduleId}/jobs` (postLearningModuleJobs): see [`PostLearningModuleJobs`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
+    #[doc = " - `body`: The learning module job request"]
     pub fn post_learning_module_jobs(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModuleJobRequest) -> PostLearningModuleJobs {
         PostLearningModuleJobs::new(self.executor.clone(), module_id.into(), body)
     }
+    #[doc = " Publish a Learning module"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/modules/{moduleId}/publish` (postLearningModulePublish): see [`PostLearningModulePublish`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
     pub fn post_learning_module_publish(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningModulePublish {
         PostLearningModulePublish::new(self.executor.clone(), module_id.into())
     }
+    #[doc = " Migrate a legacy learning module rule to a users rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/modules/{moduleId}/rule/migrate` (postLearningModuleRuleMigrate): see [`PostLearningModuleRuleMigrate`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
     pub fn post_learning_module_rule_migrate(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningModuleRuleMigrate {
         PostLearningModuleRuleMigrate::new(self.executor.clone(), module_id.into())
     }
+    #[doc = " Create a new learning module"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/modules` (postLearningModules): see [`PostLearningModules`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The learning module to be created"]
     pub fn post_learning_modules(&self, body: ::models::LearningModuleRequest) -> PostLearningModules {
         PostLearningModules::new(self.executor.clone(), body)
     }
+    #[doc = " Get users for learning module rule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/rules/query` (postLearningRulesQuery): see [`PostLearningRulesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The learning module rule to fetch users"]
     pub fn post_learning_rules_query(&self, body: ::models::LearningAssignmentUserQuery) -> PostLearningRulesQuery {
         PostLearningRulesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Start job to retrieve slots where a learning activity can be scheduled."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/scheduleslots/jobs` (postLearningScheduleslotsJobs): see [`PostLearningScheduleslotsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The slots search request"]
     pub fn post_learning_scheduleslots_jobs(&self, body: ::models::LearningScheduleSlotsJobRequest) -> PostLearningScheduleslotsJobs {
         PostLearningScheduleslotsJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Get list of possible slots where a learning activity can be scheduled."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/scheduleslots/query` (postLearningScheduleslotsQuery): see [`PostLearningScheduleslotsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The slot search request"]
     pub fn post_learning_scheduleslots_query(&self, body: ::models::LearningScheduleSlotsQueryRequest) -> PostLearningScheduleslotsQuery {
         PostLearningScheduleslotsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Create a SCORM package upload request"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/learning/scorm` (postLearningScorm): see [`PostLearningScorm`]."]
     pub fn post_learning_scorm(&self) -> PostLearningScorm {
         PostLearningScorm::new(self.executor.clone())
     }
+    #[doc = " Update a learning module"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/learning/modules/{moduleId}` (putLearningModule): see [`PutLearningModule`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
+    #[doc = " - `body`: The learning module to be updated"]
     pub fn put_learning_module(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModuleRequest) -> PutLearningModule {
         PutLearningModule::new(self.executor.clone(), module_id.into(), body)
     }
+    #[doc = " Update a learning module preview"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/learning/modules/{moduleId}/preview` (putLearningModulePreview): see [`PutLearningModulePreview`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
+    #[doc = " - `body`: The learning module to be updated"]
     pub fn put_learning_module_preview(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModulePreviewUpdateRequest) -> PutLearningModulePreview {
         PutLearningModulePreview::new(self.executor.clone(), module_id.into(), body)
     }
+    #[doc = " Update a learning module rule"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/learning/modules/{moduleId}/rule` (putLearningModuleRule): see [`PutLearningModuleRule`]."]
+    #[doc = ""]
+    #[doc = " - `module_id`: The ID of the learning module"]
+    #[doc = " - `body`: The learning module rule to be updated"]
     pub fn put_learning_module_rule(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModuleRule) -> PutLearningModuleRule {
         PutLearningModuleRule::new(self.executor.clone(), module_id.into(), body)
     }
 }
 static META_DELETE_LEARNING_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLearningAssignment", &["Learning"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/learning/assignments/{assignmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a learning assignment"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/learning/assignments/{assignmentId}`: the `deleteLearningAssignment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-learning-assignments--assignmentId->."]
@@ -237,6 +385,10 @@ impl DeleteLearningAssignment {
     }
 }
 static META_DELETE_LEARNING_MODULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLearningModule", &["Learning"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/learning/modules/{moduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a learning module"]
+#[doc = ""]
+#[doc = " This will delete a learning module if it is unpublished or it will delete a published and archived learning module"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/learning/modules/{moduleId}`: the `deleteLearningModule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-learning-modules--moduleId->."]
@@ -304,6 +456,10 @@ impl DeleteLearningModule {
     }
 }
 static META_GET_LEARNING_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignment", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments/{assignmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Learning Assignment"]
+#[doc = ""]
+#[doc = " Permission not required if you are the assigned user of the learning assignment"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/assignments/{assignmentId}`: the `getLearningAssignment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments--assignmentId->."]
@@ -354,6 +510,8 @@ impl GetLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Fields to expand in response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -380,6 +538,10 @@ impl GetLearningAssignment {
     }
 }
 static META_GET_LEARNING_ASSIGNMENT_STEP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignmentStep", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments/{assignmentId}/steps/{stepId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Learning Assignment Step"]
+#[doc = ""]
+#[doc = " Permission not required if you are the assigned user of the learning assignment"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/assignments/{assignmentId}/steps/{stepId}`: the `getLearningAssignmentStep` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments--assignmentId--steps--stepId->."]
@@ -433,16 +595,22 @@ impl GetLearningAssignmentStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, shareable_content_object_id: ::std::option::Option::None, default_shareable_content_object: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The ID of SCO to load"]
+    #[doc = ""]
     #[doc = " Query parameter `shareableContentObjectId`: string."]
     pub fn shareable_content_object_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.shareable_content_object_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The default SCO to retrieve"]
+    #[doc = ""]
     #[doc = " Query parameter `defaultShareableContentObject`: string."]
     pub fn default_shareable_content_object(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.default_shareable_content_object = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand in response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -476,6 +644,10 @@ impl GetLearningAssignmentStep {
     }
 }
 static META_GET_LEARNING_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignments", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List of Learning module Assignments"]
+#[doc = ""]
+#[doc = " Either moduleId or user value is required"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/assignments`: the `getLearningAssignments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments>."]
@@ -541,76 +713,106 @@ impl GetLearningAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, user_id: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Specifies the ID of the learning module. Fetch assignments for learning module ID"]
+    #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the range of dueDates to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies if only the non-overdue (overdue is \"False\") or overdue (overdue is \"True\") assignments are returned. If overdue is \"Any\" or if the overdue parameter is not supplied, all assignments are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") assignments (completed with assessment)are returned. If pass is \"Any\" or if the pass parameter is not supplied, all assignments are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The minimum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
+    #[doc = ""]
     #[doc = " Query parameter `minPercentageScore`: number."]
     pub fn min_percentage_score(mut self, value: f64) -> Self {
         self.min_percentage_score = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The maximum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
+    #[doc = ""]
     #[doc = " Query parameter `maxPercentageScore`: number."]
     pub fn max_percentage_score(mut self, value: f64) -> Self {
         self.max_percentage_score = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Specifies result set sort order; if not specified, default sort order is descending (Desc)"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies which field to sort the results by, default sort is by recommendedCompletionDate"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the list of user IDs to be queried, up to 100 user IDs."]
+    #[doc = ""]
     #[doc = " Query parameter `userId`: array of string (multi)."]
     pub fn user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the module types to filter by. Informational, AssessedContent and Assessment are deprecated"]
+    #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the assignment states to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `states`: array of string (multi)."]
     pub fn states(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.states = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the expand option for returning additional information"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -690,6 +892,8 @@ impl GetLearningAssignments {
     }
 }
 static META_GET_LEARNING_ASSIGNMENTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningAssignmentsMe", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/assignments/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List of Learning Assignments assigned to current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/assignments/me`: the `getLearningAssignmentsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-assignments-me>."]
@@ -754,71 +958,99 @@ impl GetLearningAssignmentsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Specifies the ID of the learning module. Fetch assignments for learning module ID"]
+    #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the range of dueDates to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies if only the non-overdue (overdue is \"False\") or overdue (overdue is \"True\") assignments are returned. If overdue is \"Any\" or if the overdue parameter is not supplied, all assignments are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") assignments (completed with assessment)are returned. If pass is \"Any\" or if the pass parameter is not supplied, all assignments are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The minimum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
+    #[doc = ""]
     #[doc = " Query parameter `minPercentageScore`: number."]
     pub fn min_percentage_score(mut self, value: f64) -> Self {
         self.min_percentage_score = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The maximum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
+    #[doc = ""]
     #[doc = " Query parameter `maxPercentageScore`: number."]
     pub fn max_percentage_score(mut self, value: f64) -> Self {
         self.max_percentage_score = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Specifies result set sort order; if not specified, default sort order is descending (Desc)"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies which field to sort the results by, default sort is by recommendedCompletionDate"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the module types to filter by. Informational, AssessedContent and Assessment are deprecated"]
+    #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the assignment states to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `states`: array of string (multi)."]
     pub fn states(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.states = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the expand option for returning additional information"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -895,6 +1127,8 @@ impl GetLearningAssignmentsMe {
     }
 }
 static META_GET_LEARNING_MODULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModule", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a learning module"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules/{moduleId}`: the `getLearningModule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId->."]
@@ -945,6 +1179,8 @@ impl GetLearningModule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Fields to expand in response(case insensitive)"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -971,6 +1207,8 @@ impl GetLearningModule {
     }
 }
 static META_GET_LEARNING_MODULE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModuleJob", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific Learning Module job status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/jobs/{jobId}`: the `getLearningModuleJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--jobs--jobId->."]
@@ -1040,6 +1278,8 @@ impl GetLearningModuleJob {
     }
 }
 static META_GET_LEARNING_MODULE_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModulePreview", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/preview", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a learning module preview"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/preview`: the `getLearningModulePreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--preview>."]
@@ -1107,6 +1347,8 @@ impl GetLearningModulePreview {
     }
 }
 static META_GET_LEARNING_MODULE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModuleRule", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/rule", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a learning module rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/rule`: the `getLearningModuleRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--rule>."]
@@ -1174,6 +1416,8 @@ impl GetLearningModuleRule {
     }
 }
 static META_GET_LEARNING_MODULE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModuleVersion", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/{moduleId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get specific version of a published module"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules/{moduleId}/versions/{versionId}`: the `getLearningModuleVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules--moduleId--versions--versionId->."]
@@ -1225,6 +1469,8 @@ impl GetLearningModuleVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, version_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Fields to expand in response(case insensitive)"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1252,6 +1498,8 @@ impl GetLearningModuleVersion {
     }
 }
 static META_GET_LEARNING_MODULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModules", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all learning modules of an organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules`: the `getLearningModules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules>."]
@@ -1311,46 +1559,64 @@ impl GetLearningModules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, search_term: ::std::option::Option::None, expand: ::std::option::Option::None, statuses: ::std::option::Option::None, external_ids: ::std::option::Option::None }
     }
+    #[doc = " Specifies the module types. Informational, AssessedContent and Assessment are deprecated"]
+    #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search Term (searchable by name)"]
+    #[doc = ""]
     #[doc = " Query parameter `searchTerm`: string."]
     pub fn search_term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_term = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand in response(case insensitive)"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the module statuses to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the module external IDs to filter by. Only one ID is allowed"]
+    #[doc = ""]
     #[doc = " Query parameter `externalIds`: array of string (multi)."]
     pub fn external_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.external_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1412,6 +1678,8 @@ impl GetLearningModules {
     }
 }
 static META_GET_LEARNING_MODULES_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModulesAssignments", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/assignments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all learning modules of an organization including assignments for a specific user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules/assignments`: the `getLearningModulesAssignments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules-assignments>."]
@@ -1469,36 +1737,50 @@ impl GetLearningModulesAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, search_term: ::std::option::Option::None, overdue: ::std::option::Option::None, assignment_states: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The IDs of the users to include"]
+    #[doc = ""]
     #[doc = " Query parameter `userIds`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn user_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Search Term (searches by name and description)"]
+    #[doc = ""]
     #[doc = " Query parameter `searchTerm`: string."]
     pub fn search_term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_term = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies if only modules with overdue/not overdue (overdue is \"True\" or \"False\") assignments are returned. If overdue is \"Any\" or omitted, both are returned and can including modules that are unassigned."]
+    #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the assignment states to return."]
+    #[doc = ""]
     #[doc = " Query parameter `assignmentStates`: array of string (multi)."]
     pub fn assignment_states(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.assignment_states = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Fields to expand in response(case insensitive)"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1555,6 +1837,8 @@ impl GetLearningModulesAssignments {
     }
 }
 static META_GET_LEARNING_MODULES_COVERART_COVER_ART_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningModulesCoverartCoverArtId", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/modules/coverart/{coverArtId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific Learning Module cover art using ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/modules/coverart/{coverArtId}`: the `getLearningModulesCoverartCoverArtId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-modules-coverart--coverArtId->."]
@@ -1622,6 +1906,8 @@ impl GetLearningModulesCoverartCoverArtId {
     }
 }
 static META_GET_LEARNING_SCHEDULESLOTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningScheduleslotsJob", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/scheduleslots/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve the status of the job for the slots where a learning activity can be scheduled."]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/scheduleslots/jobs/{jobId}`: the `getLearningScheduleslotsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-scheduleslots-jobs--jobId->."]
@@ -1689,6 +1975,8 @@ impl GetLearningScheduleslotsJob {
     }
 }
 static META_GET_LEARNING_SCORM_SCORM_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLearningScormScormId", &["Learning"], ::genesys_cloud_core::http::Method::GET, "/api/v2/learning/scorm/{scormId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Learning SCORM Result"]
+#[doc = ""]
 #[doc = " `GET /api/v2/learning/scorm/{scormId}`: the `getLearningScormScormId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-learning-scorm--scormId->."]
@@ -1756,6 +2044,8 @@ impl GetLearningScormScormId {
     }
 }
 static META_PATCH_LEARNING_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningAssignment", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/assignments/{assignmentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Learning Assignment"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}`: the `patchLearningAssignment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-assignments--assignmentId->."]
@@ -1806,6 +2096,8 @@ impl PatchLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
     }
+    #[doc = " The Learning Assignment to be updated"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::LearningAssignmentUpdate) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -1832,6 +2124,8 @@ impl PatchLearningAssignment {
     }
 }
 static META_PATCH_LEARNING_ASSIGNMENT_RESCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningAssignmentReschedule", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/assignments/{assignmentId}/reschedule", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reschedule Learning Assignment"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}/reschedule`: the `patchLearningAssignmentReschedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-assignments--assignmentId--reschedule>."]
@@ -1882,6 +2176,8 @@ impl PatchLearningAssignmentReschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
     }
+    #[doc = " The Learning assignment reschedule model"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::LearningAssignmentReschedule) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -1908,6 +2204,10 @@ impl PatchLearningAssignmentReschedule {
     }
 }
 static META_PATCH_LEARNING_ASSIGNMENT_STEP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningAssignmentStep", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/assignments/{assignmentId}/steps/{stepId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Learning Assignment Step"]
+#[doc = ""]
+#[doc = " Permission not required if you are the assigned user of the learning assignment"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}/steps/{stepId}`: the `patchLearningAssignmentStep` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-assignments--assignmentId--steps--stepId->."]
@@ -1959,6 +2259,8 @@ impl PatchLearningAssignmentStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, body: ::std::option::Option::None }
     }
+    #[doc = " The Learning Assignment Step to be updated"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::LearningAssignmentStep) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -1986,6 +2288,8 @@ impl PatchLearningAssignmentStep {
     }
 }
 static META_PATCH_LEARNING_MODULE_USER_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLearningModuleUserAssignments", &["Learning"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/learning/modules/{moduleId}/users/{userId}/assignments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an external assignment for a specific user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/learning/modules/{moduleId}/users/{userId}/assignments`: the `patchLearningModuleUserAssignments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-learning-modules--moduleId--users--userId--assignments>."]
@@ -2057,6 +2361,8 @@ impl PatchLearningModuleUserAssignments {
     }
 }
 static META_POST_LEARNING_ASSESSMENTS_SCORING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssessmentsScoring", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assessments/scoring", false, ::std::option::Option::None, false, false, true);
+#[doc = " Score learning assessment for preview"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/assessments/scoring`: the `postLearningAssessmentsScoring` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assessments-scoring>."]
@@ -2124,6 +2430,10 @@ impl PostLearningAssessmentsScoring {
     }
 }
 static META_POST_LEARNING_ASSIGNMENT_REASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentReassign", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/{assignmentId}/reassign", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reassign Learning Assignment"]
+#[doc = ""]
+#[doc = " This will reassign the state of the assignment to 'Assigned' and update the assignment to the latest version of the module"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reassign`: the `postLearningAssignmentReassign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments--assignmentId--reassign>."]
@@ -2191,6 +2501,10 @@ impl PostLearningAssignmentReassign {
     }
 }
 static META_POST_LEARNING_ASSIGNMENT_RESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentReset", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/{assignmentId}/reset", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reset Learning Assignment"]
+#[doc = ""]
+#[doc = " This will reset the state of the assignment to 'Assigned' and remove the version of Learning module associated with the assignment"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reset`: the `postLearningAssignmentReset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments--assignmentId--reset>."]
@@ -2258,6 +2572,8 @@ impl PostLearningAssignmentReset {
     }
 }
 static META_POST_LEARNING_ASSIGNMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignments", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Learning Assignment"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/assignments`: the `postLearningAssignments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments>."]
@@ -2307,6 +2623,8 @@ impl PostLearningAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The Learning Assignment to be created"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::LearningAssignmentCreate) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -2332,6 +2650,8 @@ impl PostLearningAssignments {
     }
 }
 static META_POST_LEARNING_ASSIGNMENTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentsAggregatesQuery", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve aggregated assignment data"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/assignments/aggregates/query`: the `postLearningAssignmentsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments-aggregates-query>."]
@@ -2399,6 +2719,8 @@ impl PostLearningAssignmentsAggregatesQuery {
     }
 }
 static META_POST_LEARNING_ASSIGNMENTS_BULKADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentsBulkadd", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/bulkadd", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add multiple learning assignments"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/assignments/bulkadd`: the `postLearningAssignmentsBulkadd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments-bulkadd>."]
@@ -2448,6 +2770,8 @@ impl PostLearningAssignmentsBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The learning assignments to be created"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::vec::Vec<::models::LearningAssignmentItem>) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -2473,6 +2797,8 @@ impl PostLearningAssignmentsBulkadd {
     }
 }
 static META_POST_LEARNING_ASSIGNMENTS_BULKREMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningAssignmentsBulkremove", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/assignments/bulkremove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Remove multiple Learning Assignments"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/assignments/bulkremove`: the `postLearningAssignmentsBulkremove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-assignments-bulkremove>."]
@@ -2522,6 +2848,8 @@ impl PostLearningAssignmentsBulkremove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The IDs of the learning assignments to be removed"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -2547,6 +2875,10 @@ impl PostLearningAssignmentsBulkremove {
     }
 }
 static META_POST_LEARNING_MODULE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModuleJobs", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules/{moduleId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Starts a specified operation on learning module"]
+#[doc = ""]
+#[doc = " This will initiate operation specified in the request body for a learning module"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/modules/{moduleId}/jobs`: the `postLearningModuleJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules--moduleId--jobs>."]
@@ -2616,6 +2948,8 @@ impl PostLearningModuleJobs {
     }
 }
 static META_POST_LEARNING_MODULE_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModulePublish", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules/{moduleId}/publish", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish a Learning module"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/modules/{moduleId}/publish`: the `postLearningModulePublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules--moduleId--publish>."]
@@ -2666,6 +3000,8 @@ impl PostLearningModulePublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body: ::std::option::Option::None }
     }
+    #[doc = " The request body"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::LearningModulePublishRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -2692,6 +3028,8 @@ impl PostLearningModulePublish {
     }
 }
 static META_POST_LEARNING_MODULE_RULE_MIGRATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModuleRuleMigrate", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules/{moduleId}/rule/migrate", false, ::std::option::Option::None, false, true, true);
+#[doc = " Migrate a legacy learning module rule to a users rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/modules/{moduleId}/rule/migrate`: the `postLearningModuleRuleMigrate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules--moduleId--rule-migrate>."]
@@ -2761,6 +3099,10 @@ impl PostLearningModuleRuleMigrate {
     }
 }
 static META_POST_LEARNING_MODULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningModules", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/modules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new learning module"]
+#[doc = ""]
+#[doc = " This will create a new unpublished learning module with the specified fields."]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/modules`: the `postLearningModules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-modules>."]
@@ -2828,6 +3170,10 @@ impl PostLearningModules {
     }
 }
 static META_POST_LEARNING_RULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningRulesQuery", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/rules/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get users for learning module rule"]
+#[doc = ""]
+#[doc = " This will get the users who matches the given rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/rules/query`: the `postLearningRulesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-rules-query>."]
@@ -2881,11 +3227,15 @@ impl PostLearningRulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssignmentUserQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer, required (the call fails with a build error without it)."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer, required (the call fails with a build error without it)."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2929,6 +3279,8 @@ impl PostLearningRulesQuery {
     }
 }
 static META_POST_LEARNING_SCHEDULESLOTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningScheduleslotsJobs", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/scheduleslots/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start job to retrieve slots where a learning activity can be scheduled."]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/scheduleslots/jobs`: the `postLearningScheduleslotsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-scheduleslots-jobs>."]
@@ -2996,6 +3348,8 @@ impl PostLearningScheduleslotsJobs {
     }
 }
 static META_POST_LEARNING_SCHEDULESLOTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningScheduleslotsQuery", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/scheduleslots/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of possible slots where a learning activity can be scheduled."]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/scheduleslots/query`: the `postLearningScheduleslotsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-scheduleslots-query>."]
@@ -3063,6 +3417,8 @@ impl PostLearningScheduleslotsQuery {
     }
 }
 static META_POST_LEARNING_SCORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLearningScorm", &["Learning"], ::genesys_cloud_core::http::Method::POST, "/api/v2/learning/scorm", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a SCORM package upload request"]
+#[doc = ""]
 #[doc = " `POST /api/v2/learning/scorm`: the `postLearningScorm` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-learning-scorm>."]
@@ -3112,6 +3468,8 @@ impl PostLearningScorm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The SCORM package to be uploaded"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::LearningScormUploadRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -3137,6 +3495,10 @@ impl PostLearningScorm {
     }
 }
 static META_PUT_LEARNING_MODULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLearningModule", &["Learning"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/learning/modules/{moduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a learning module"]
+#[doc = ""]
+#[doc = " This will update the name, description, completion time in days and inform steps for a learning module"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/learning/modules/{moduleId}`: the `putLearningModule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-learning-modules--moduleId->."]
@@ -3206,6 +3568,10 @@ impl PutLearningModule {
     }
 }
 static META_PUT_LEARNING_MODULE_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLearningModulePreview", &["Learning"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/learning/modules/{moduleId}/preview", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a learning module preview"]
+#[doc = ""]
+#[doc = " This will update a learning module preview"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/learning/modules/{moduleId}/preview`: the `putLearningModulePreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-learning-modules--moduleId--preview>."]
@@ -3275,6 +3641,10 @@ impl PutLearningModulePreview {
     }
 }
 static META_PUT_LEARNING_MODULE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putLearningModuleRule", &["Learning"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/learning/modules/{moduleId}/rule", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a learning module rule"]
+#[doc = ""]
+#[doc = " This will update a learning module rule with the specified fields."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/learning/modules/{moduleId}/rule`: the `putLearningModuleRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-learning-modules--moduleId--rule>."]
@@ -3326,6 +3696,8 @@ impl PutLearningModuleRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, assign: ::std::option::Option::None, body }
     }
+    #[doc = " Whether to assign the module to users or not"]
+    #[doc = ""]
     #[doc = " Query parameter `assign`: boolean."]
     pub fn assign(mut self, value: bool) -> Self {
         self.assign = ::std::option::Option::Some(value);

@@ -16,48 +16,78 @@ impl LicenseApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get PureCloud license definition."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/license/definitions/{licenseId}` (getLicenseDefinition): see [`GetLicenseDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `license_id`: ID"]
     pub fn get_license_definition(&self, license_id: impl ::std::convert::Into<::std::string::String>) -> GetLicenseDefinition {
         GetLicenseDefinition::new(self.executor.clone(), license_id.into())
     }
+    #[doc = " Get all PureCloud license definitions available for the organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/license/definitions` (getLicenseDefinitions): see [`GetLicenseDefinitions`]."]
     pub fn get_license_definitions(&self) -> GetLicenseDefinitions {
         GetLicenseDefinitions::new(self.executor.clone())
     }
+    #[doc = " Deprecated - no alternative required. This operation will always return 'true' for requested toggles"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/license/toggles/{featureName}` (getLicenseToggle): see [`GetLicenseToggle`]."]
+    #[doc = ""]
+    #[doc = " - `feature_name`: featureName"]
     pub fn get_license_toggle(&self, feature_name: impl ::std::convert::Into<::std::string::String>) -> GetLicenseToggle {
         GetLicenseToggle::new(self.executor.clone(), feature_name.into())
     }
+    #[doc = " Get licenses for specified user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/license/users/{userId}` (getLicenseUser): see [`GetLicenseUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: ID"]
     pub fn get_license_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetLicenseUser {
         GetLicenseUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a page of users and their licenses"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/license/users` (getLicenseUsers): see [`GetLicenseUsers`]."]
     pub fn get_license_users(&self) -> GetLicenseUsers {
         GetLicenseUsers::new(self.executor.clone())
     }
+    #[doc = " Get a list of licenses inferred based on a list of roleIds"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/license/infer` (postLicenseInfer): see [`PostLicenseInfer`]."]
     pub fn post_license_infer(&self) -> PostLicenseInfer {
         PostLicenseInfer::new(self.executor.clone())
     }
+    #[doc = " Get a list of licenses inferred based on a list of permissions"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/license/infer/permissions` (postLicenseInferPermissions): see [`PostLicenseInferPermissions`]."]
     pub fn post_license_infer_permissions(&self) -> PostLicenseInferPermissions {
         PostLicenseInferPermissions::new(self.executor.clone())
     }
+    #[doc = " Update the organization's license assignments in a batch."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/license/organization` (postLicenseOrganization): see [`PostLicenseOrganization`]."]
     pub fn post_license_organization(&self) -> PostLicenseOrganization {
         PostLicenseOrganization::new(self.executor.clone())
     }
+    #[doc = " Deprecated. No alternative required - this endpoint has no effect"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/license/toggles/{featureName}` (postLicenseToggle): see [`PostLicenseToggle`]."]
+    #[doc = ""]
+    #[doc = " - `feature_name`: featureName"]
     pub fn post_license_toggle(&self, feature_name: impl ::std::convert::Into<::std::string::String>) -> PostLicenseToggle {
         PostLicenseToggle::new(self.executor.clone(), feature_name.into())
     }
+    #[doc = " Fetch user licenses in a batch."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/license/users` (postLicenseUsers): see [`PostLicenseUsers`]."]
     pub fn post_license_users(&self) -> PostLicenseUsers {
         PostLicenseUsers::new(self.executor.clone())
     }
 }
 static META_GET_LICENSE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseDefinition", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/definitions/{licenseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get PureCloud license definition."]
+#[doc = ""]
 #[doc = " `GET /api/v2/license/definitions/{licenseId}`: the `getLicenseDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-definitions--licenseId->."]
@@ -125,6 +155,8 @@ impl GetLicenseDefinition {
     }
 }
 static META_GET_LICENSE_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseDefinitions", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/definitions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all PureCloud license definitions available for the organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/license/definitions`: the `getLicenseDefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-definitions>."]
@@ -190,6 +222,8 @@ impl GetLicenseDefinitions {
     }
 }
 static META_GET_LICENSE_TOGGLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseToggle", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/toggles/{featureName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deprecated - no alternative required. This operation will always return 'true' for requested toggles"]
+#[doc = ""]
 #[doc = " `GET /api/v2/license/toggles/{featureName}`: the `getLicenseToggle` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-toggles--featureName->."]
@@ -257,6 +291,8 @@ impl GetLicenseToggle {
     }
 }
 static META_GET_LICENSE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseUser", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get licenses for specified user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/license/users/{userId}`: the `getLicenseUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-users--userId->."]
@@ -324,6 +360,10 @@ impl GetLicenseUser {
     }
 }
 static META_GET_LICENSE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLicenseUsers", &["License"], ::genesys_cloud_core::http::Method::GET, "/api/v2/license/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a page of users and their licenses"]
+#[doc = ""]
+#[doc = " Retrieve a page of users in an organization along with the licenses they possess."]
+#[doc = ""]
 #[doc = " `GET /api/v2/license/users`: the `getLicenseUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-license-users>."]
@@ -376,11 +416,15 @@ impl GetLicenseUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -421,6 +465,8 @@ impl GetLicenseUsers {
     }
 }
 static META_POST_LICENSE_INFER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseInfer", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/infer", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of licenses inferred based on a list of roleIds"]
+#[doc = ""]
 #[doc = " `POST /api/v2/license/infer`: the `postLicenseInfer` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-infer>."]
@@ -470,6 +516,8 @@ impl PostLicenseInfer {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The roleIds to use while inferring licenses"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -495,6 +543,8 @@ impl PostLicenseInfer {
     }
 }
 static META_POST_LICENSE_INFER_PERMISSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseInferPermissions", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/infer/permissions", false, ::std::option::Option::None, false, true, true);
+#[doc = " Get a list of licenses inferred based on a list of permissions"]
+#[doc = ""]
 #[doc = " `POST /api/v2/license/infer/permissions`: the `postLicenseInferPermissions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-infer-permissions>."]
@@ -546,6 +596,8 @@ impl PostLicenseInferPermissions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The permissions to use while inferring licenses"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -571,6 +623,8 @@ impl PostLicenseInferPermissions {
     }
 }
 static META_POST_LICENSE_ORGANIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseOrganization", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/organization", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the organization's license assignments in a batch."]
+#[doc = ""]
 #[doc = " `POST /api/v2/license/organization`: the `postLicenseOrganization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-organization>."]
@@ -620,6 +674,8 @@ impl PostLicenseOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The license assignments to update."]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::LicenseBatchAssignmentRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -645,6 +701,8 @@ impl PostLicenseOrganization {
     }
 }
 static META_POST_LICENSE_TOGGLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseToggle", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/toggles/{featureName}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Deprecated. No alternative required - this endpoint has no effect"]
+#[doc = ""]
 #[doc = " `POST /api/v2/license/toggles/{featureName}`: the `postLicenseToggle` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-toggles--featureName->."]
@@ -712,6 +770,8 @@ impl PostLicenseToggle {
     }
 }
 static META_POST_LICENSE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLicenseUsers", &["License"], ::genesys_cloud_core::http::Method::POST, "/api/v2/license/users", false, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch user licenses in a batch."]
+#[doc = ""]
 #[doc = " `POST /api/v2/license/users`: the `postLicenseUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-license-users>."]
@@ -761,6 +821,8 @@ impl PostLicenseUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " The user IDs to fetch."]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);

@@ -16,40 +16,71 @@ impl LocationsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a location"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/locations/{locationId}` (deleteLocation): see [`DeleteLocation`]."]
+    #[doc = ""]
+    #[doc = " - `location_id`: Location ID"]
     pub fn delete_location(&self, location_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLocation {
         DeleteLocation::new(self.executor.clone(), location_id.into())
     }
+    #[doc = " Get Location by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/locations/{locationId}` (getLocation): see [`GetLocation`]."]
+    #[doc = ""]
+    #[doc = " - `location_id`: Location ID"]
     pub fn get_location(&self, location_id: impl ::std::convert::Into<::std::string::String>) -> GetLocation {
         GetLocation::new(self.executor.clone(), location_id.into())
     }
+    #[doc = " Get sublocations for location ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/locations/{locationId}/sublocations` (getLocationSublocations): see [`GetLocationSublocations`]."]
+    #[doc = ""]
+    #[doc = " - `location_id`: Location ID"]
     pub fn get_location_sublocations(&self, location_id: impl ::std::convert::Into<::std::string::String>) -> GetLocationSublocations {
         GetLocationSublocations::new(self.executor.clone(), location_id.into())
     }
+    #[doc = " Get a list of all locations."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/locations` (getLocations): see [`GetLocations`]."]
     pub fn get_locations(&self) -> GetLocations {
         GetLocations::new(self.executor.clone())
     }
+    #[doc = " Search locations using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/locations/search` (getLocationsSearch): see [`GetLocationsSearch`]."]
     pub fn get_locations_search(&self) -> GetLocationsSearch {
         GetLocationsSearch::new(self.executor.clone())
     }
+    #[doc = " Update a location"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/locations/{locationId}` (patchLocation): see [`PatchLocation`]."]
+    #[doc = ""]
+    #[doc = " - `location_id`: Location ID"]
+    #[doc = " - `body`: Location"]
     pub fn patch_location(&self, location_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LocationUpdateDefinition) -> PatchLocation {
         PatchLocation::new(self.executor.clone(), location_id.into(), body)
     }
+    #[doc = " Create a location"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/locations` (postLocations): see [`PostLocations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Location"]
     pub fn post_locations(&self, body: ::models::LocationCreateDefinition) -> PostLocations {
         PostLocations::new(self.executor.clone(), body)
     }
+    #[doc = " Search locations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/locations/search` (postLocationsSearch): see [`PostLocationsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_locations_search(&self, body: ::models::LocationSearchRequest) -> PostLocationsSearch {
         PostLocationsSearch::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_LOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteLocation", &["Locations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/locations/{locationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a location"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/locations/{locationId}`: the `deleteLocation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-locations--locationId->."]
@@ -117,6 +148,8 @@ impl DeleteLocation {
     }
 }
 static META_GET_LOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocation", &["Locations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/{locationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Location by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/locations/{locationId}`: the `getLocation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations--locationId->."]
@@ -167,6 +200,8 @@ impl GetLocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, location_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), location_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -193,6 +228,8 @@ impl GetLocation {
     }
 }
 static META_GET_LOCATION_SUBLOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocationSublocations", &["Locations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/{locationId}/sublocations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get sublocations for location ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/locations/{locationId}/sublocations`: the `getLocationSublocations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations--locationId--sublocations>."]
@@ -274,6 +311,8 @@ impl GetLocationSublocations {
     }
 }
 static META_GET_LOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocations", &["Locations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of all locations."]
+#[doc = ""]
 #[doc = " `GET /api/v2/locations`: the `getLocations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations>."]
@@ -328,21 +367,29 @@ impl GetLocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -389,6 +436,8 @@ impl GetLocations {
     }
 }
 static META_GET_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search locations using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/locations/search`: the `getLocationsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations-search>."]
@@ -439,11 +488,15 @@ impl GetLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Provides more details about a specified resource"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -473,6 +526,8 @@ impl GetLocationsSearch {
     }
 }
 static META_PATCH_LOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchLocation", &["Locations"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/locations/{locationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a location"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/locations/{locationId}`: the `patchLocation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-locations--locationId->."]
@@ -542,6 +597,8 @@ impl PatchLocation {
     }
 }
 static META_POST_LOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLocations", &["Locations"], ::genesys_cloud_core::http::Method::POST, "/api/v2/locations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a location"]
+#[doc = ""]
 #[doc = " `POST /api/v2/locations`: the `postLocations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-locations>."]
@@ -609,6 +666,8 @@ impl PostLocations {
     }
 }
 static META_POST_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search locations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/locations/search`: the `postLocationsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-locations-search>."]

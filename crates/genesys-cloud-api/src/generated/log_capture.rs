@@ -16,36 +16,60 @@ impl LogCaptureApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Disable browser log capture for the user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/diagnostics/logcapture/browser/users/{userId}` (deleteDiagnosticsLogcaptureBrowserUser): see [`DeleteDiagnosticsLogcaptureBrowserUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The id of the user to disable browser log capture"]
     pub fn delete_diagnostics_logcapture_browser_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteDiagnosticsLogcaptureBrowserUser {
         DeleteDiagnosticsLogcaptureBrowserUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Gets status of async download execution"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/diagnostics/logcapture/browser/entries/download/jobs/{jobId}` (getDiagnosticsLogcaptureBrowserEntriesDownloadJob): see [`GetDiagnosticsLogcaptureBrowserEntriesDownloadJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_diagnostics_logcapture_browser_entries_download_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
         GetDiagnosticsLogcaptureBrowserEntriesDownloadJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get log capture configuration for the user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users/{userId}` (getDiagnosticsLogcaptureBrowserUser): see [`GetDiagnosticsLogcaptureBrowserUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The id of the user to get browser log capture configuration"]
     pub fn get_diagnostics_logcapture_browser_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetDiagnosticsLogcaptureBrowserUser {
         GetDiagnosticsLogcaptureBrowserUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get all log capture enabled users for an org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users` (getDiagnosticsLogcaptureBrowserUsers): see [`GetDiagnosticsLogcaptureBrowserUsers`]."]
     pub fn get_diagnostics_logcapture_browser_users(&self) -> GetDiagnosticsLogcaptureBrowserUsers {
         GetDiagnosticsLogcaptureBrowserUsers::new(self.executor.clone())
     }
+    #[doc = " Creates an async download execution"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/download/jobs` (postDiagnosticsLogcaptureBrowserEntriesDownloadJobs): see [`PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs`]."]
     pub fn post_diagnostics_logcapture_browser_entries_download_jobs(&self) -> PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
         PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs::new(self.executor.clone())
     }
+    #[doc = " Query collected log entries. It returns a limited amount of records, to get all records use download endpoint."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/query` (postDiagnosticsLogcaptureBrowserEntriesQuery): see [`PostDiagnosticsLogcaptureBrowserEntriesQuery`]."]
     pub fn post_diagnostics_logcapture_browser_entries_query(&self) -> PostDiagnosticsLogcaptureBrowserEntriesQuery {
         PostDiagnosticsLogcaptureBrowserEntriesQuery::new(self.executor.clone())
     }
+    #[doc = " Enable log capture for a user or update expiration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/diagnostics/logcapture/browser/users/{userId}` (postDiagnosticsLogcaptureBrowserUser): see [`PostDiagnosticsLogcaptureBrowserUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The id of the user to enable browser log capture"]
     pub fn post_diagnostics_logcapture_browser_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> PostDiagnosticsLogcaptureBrowserUser {
         PostDiagnosticsLogcaptureBrowserUser::new(self.executor.clone(), user_id.into())
     }
 }
 static META_DELETE_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteDiagnosticsLogcaptureBrowserUser", &["Log Capture"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/diagnostics/logcapture/browser/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Disable browser log capture for the user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/diagnostics/logcapture/browser/users/{userId}`: the `deleteDiagnosticsLogcaptureBrowserUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-diagnostics-logcapture-browser-users--userId->."]
@@ -113,6 +137,8 @@ impl DeleteDiagnosticsLogcaptureBrowserUser {
     }
 }
 static META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDiagnosticsLogcaptureBrowserEntriesDownloadJob", &["Log Capture"], ::genesys_cloud_core::http::Method::GET, "/api/v2/diagnostics/logcapture/browser/entries/download/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets status of async download execution"]
+#[doc = ""]
 #[doc = " `GET /api/v2/diagnostics/logcapture/browser/entries/download/jobs/{jobId}`: the `getDiagnosticsLogcaptureBrowserEntriesDownloadJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-diagnostics-logcapture-browser-entries-download-jobs--jobId->."]
@@ -180,6 +206,8 @@ impl GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
     }
 }
 static META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDiagnosticsLogcaptureBrowserUser", &["Log Capture"], ::genesys_cloud_core::http::Method::GET, "/api/v2/diagnostics/logcapture/browser/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get log capture configuration for the user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users/{userId}`: the `getDiagnosticsLogcaptureBrowserUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-diagnostics-logcapture-browser-users--userId->."]
@@ -247,6 +275,8 @@ impl GetDiagnosticsLogcaptureBrowserUser {
     }
 }
 static META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDiagnosticsLogcaptureBrowserUsers", &["Log Capture"], ::genesys_cloud_core::http::Method::GET, "/api/v2/diagnostics/logcapture/browser/users", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all log capture enabled users for an org"]
+#[doc = ""]
 #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users`: the `getDiagnosticsLogcaptureBrowserUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-diagnostics-logcapture-browser-users>."]
@@ -296,6 +326,8 @@ impl GetDiagnosticsLogcaptureBrowserUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_expired: ::std::option::Option::None }
     }
+    #[doc = " Include expired users with log captures still available for search or download"]
+    #[doc = ""]
     #[doc = " Query parameter `includeExpired`: boolean."]
     pub fn include_expired(mut self, value: bool) -> Self {
         self.include_expired = ::std::option::Option::Some(value);
@@ -321,6 +353,8 @@ impl GetDiagnosticsLogcaptureBrowserUsers {
     }
 }
 static META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDiagnosticsLogcaptureBrowserEntriesDownloadJobs", &["Log Capture"], ::genesys_cloud_core::http::Method::POST, "/api/v2/diagnostics/logcapture/browser/entries/download/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates an async download execution"]
+#[doc = ""]
 #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/download/jobs`: the `postDiagnosticsLogcaptureBrowserEntriesDownloadJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-diagnostics-logcapture-browser-entries-download-jobs>."]
@@ -395,6 +429,8 @@ impl PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
     }
 }
 static META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDiagnosticsLogcaptureBrowserEntriesQuery", &["Log Capture"], ::genesys_cloud_core::http::Method::POST, "/api/v2/diagnostics/logcapture/browser/entries/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query collected log entries. It returns a limited amount of records, to get all records use download endpoint."]
+#[doc = ""]
 #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/query`: the `postDiagnosticsLogcaptureBrowserEntriesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-diagnostics-logcapture-browser-entries-query>."]
@@ -448,11 +484,15 @@ impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -501,6 +541,8 @@ impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
     }
 }
 static META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDiagnosticsLogcaptureBrowserUser", &["Log Capture"], ::genesys_cloud_core::http::Method::POST, "/api/v2/diagnostics/logcapture/browser/users/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Enable log capture for a user or update expiration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/diagnostics/logcapture/browser/users/{userId}`: the `postDiagnosticsLogcaptureBrowserUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-diagnostics-logcapture-browser-users--userId->."]

@@ -16,73 +16,121 @@ impl MessagingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a messaging setting"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/messaging/settings/{messageSettingId}` (deleteMessagingSetting): see [`DeleteMessagingSetting`]."]
+    #[doc = ""]
+    #[doc = " - `message_setting_id`: Message Settings ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteMessagingSetting {
         DeleteMessagingSetting::new(self.executor.clone(), message_setting_id.into())
     }
+    #[doc = " Delete the organization's default setting, a global default will be applied to integrations without settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/messaging/settings/default` (deleteMessagingSettingsDefault): see [`DeleteMessagingSettingsDefault`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_messaging_settings_default(&self) -> DeleteMessagingSettingsDefault {
         DeleteMessagingSettingsDefault::new(self.executor.clone())
     }
+    #[doc = " Delete a supported content profile"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/messaging/supportedcontent/{supportedContentId}` (deleteMessagingSupportedcontentSupportedContentId): see [`DeleteMessagingSupportedcontentSupportedContentId`]."]
+    #[doc = ""]
+    #[doc = " - `supported_content_id`: Supported Content ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>) -> DeleteMessagingSupportedcontentSupportedContentId {
         DeleteMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into())
     }
+    #[doc = " Get a messaging setting"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/messaging/settings/{messageSettingId}` (getMessagingSetting): see [`GetMessagingSetting`]."]
+    #[doc = ""]
+    #[doc = " - `message_setting_id`: Message Settings ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetMessagingSetting {
         GetMessagingSetting::new(self.executor.clone(), message_setting_id.into())
     }
+    #[doc = " Get a list of messaging settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/messaging/settings` (getMessagingSettings): see [`GetMessagingSettings`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_messaging_settings(&self) -> GetMessagingSettings {
         GetMessagingSettings::new(self.executor.clone())
     }
+    #[doc = " Get the organization's default settings that will be used as the default when creating an integration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/messaging/settings/default` (getMessagingSettingsDefault): see [`GetMessagingSettingsDefault`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_messaging_settings_default(&self) -> GetMessagingSettingsDefault {
         GetMessagingSettingsDefault::new(self.executor.clone())
     }
+    #[doc = " Get a list of Supported Content profiles"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/messaging/supportedcontent` (getMessagingSupportedcontent): see [`GetMessagingSupportedcontent`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_messaging_supportedcontent(&self) -> GetMessagingSupportedcontent {
         GetMessagingSupportedcontent::new(self.executor.clone())
     }
+    #[doc = " Get a supported content profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/messaging/supportedcontent/{supportedContentId}` (getMessagingSupportedcontentSupportedContentId): see [`GetMessagingSupportedcontentSupportedContentId`]."]
+    #[doc = ""]
+    #[doc = " - `supported_content_id`: Supported Content ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>) -> GetMessagingSupportedcontentSupportedContentId {
         GetMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into())
     }
+    #[doc = " Update a messaging setting"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/messaging/settings/{messageSettingId}` (patchMessagingSetting): see [`PatchMessagingSetting`]."]
+    #[doc = ""]
+    #[doc = " - `message_setting_id`: Message Settings ID"]
+    #[doc = " - `body`: MessagingSetting"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingSettingRequest) -> PatchMessagingSetting {
         PatchMessagingSetting::new(self.executor.clone(), message_setting_id.into(), body)
     }
+    #[doc = " Update a supported content profile"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/messaging/supportedcontent/{supportedContentId}` (patchMessagingSupportedcontentSupportedContentId): see [`PatchMessagingSupportedcontentSupportedContentId`]."]
+    #[doc = ""]
+    #[doc = " - `supported_content_id`: Supported Content ID"]
+    #[doc = " - `body`: SupportedContent"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SupportedContent) -> PatchMessagingSupportedcontentSupportedContentId {
         PatchMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into(), body)
     }
+    #[doc = " Create a messaging setting"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/messaging/settings` (postMessagingSettings): see [`PostMessagingSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: MessagingSetting"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_messaging_settings(&self, body: ::models::MessagingSettingRequest) -> PostMessagingSettings {
         PostMessagingSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Supported Content profile"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/messaging/supportedcontent` (postMessagingSupportedcontent): see [`PostMessagingSupportedcontent`]."]
+    #[doc = ""]
+    #[doc = " - `body`: SupportedContent"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_messaging_supportedcontent(&self, body: ::models::SupportedContent) -> PostMessagingSupportedcontent {
         PostMessagingSupportedcontent::new(self.executor.clone(), body)
     }
+    #[doc = " Set the organization's default settings that may be applied to an integration when it is created."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/messaging/settings/default` (putMessagingSettingsDefault): see [`PutMessagingSettingsDefault`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Messaging Setting ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_messaging_settings_default(&self, body: ::models::MessagingSettingDefaultRequest) -> PutMessagingSettingsDefault {
         PutMessagingSettingsDefault::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteMessagingSetting", &["Messaging"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/messaging/settings/{messageSettingId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Delete a messaging setting"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/messaging/settings/{messageSettingId}`: the `deleteMessagingSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-messaging-settings--messageSettingId->."]
@@ -153,6 +201,10 @@ impl DeleteMessagingSetting {
     }
 }
 static META_DELETE_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteMessagingSettingsDefault", &["Messaging"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/messaging/settings/default", true, ::std::option::Option::None, true, false, true);
+#[doc = " Delete the organization's default setting, a global default will be applied to integrations without settings"]
+#[doc = ""]
+#[doc = " When an integration is created a settings ID may be assigned to it. If the settings ID is not supplied, the default settings will be applied to it."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/messaging/settings/default`: the `deleteMessagingSettingsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-messaging-settings-default>."]
@@ -221,6 +273,10 @@ impl DeleteMessagingSettingsDefault {
     }
 }
 static META_DELETE_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteMessagingSupportedcontentSupportedContentId", &["Messaging"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/messaging/supportedcontent/{supportedContentId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Delete a supported content profile"]
+#[doc = ""]
+#[doc = " Deprecated - use DELETE /api/v2/conversations/messaging/supportedcontent/{supportedContentId} as replacement"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/messaging/supportedcontent/{supportedContentId}`: the `deleteMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-messaging-supportedcontent--supportedContentId->."]
@@ -291,6 +347,8 @@ impl DeleteMessagingSupportedcontentSupportedContentId {
     }
 }
 static META_GET_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getMessagingSetting", &["Messaging"], ::genesys_cloud_core::http::Method::GET, "/api/v2/messaging/settings/{messageSettingId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get a messaging setting"]
+#[doc = ""]
 #[doc = " `GET /api/v2/messaging/settings/{messageSettingId}`: the `getMessagingSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-messaging-settings--messageSettingId->."]
@@ -361,6 +419,8 @@ impl GetMessagingSetting {
     }
 }
 static META_GET_MESSAGING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getMessagingSettings", &["Messaging"], ::genesys_cloud_core::http::Method::GET, "/api/v2/messaging/settings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get a list of messaging settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/messaging/settings`: the `getMessagingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-messaging-settings>."]
@@ -416,11 +476,15 @@ impl GetMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -461,6 +525,10 @@ impl GetMessagingSettings {
     }
 }
 static META_GET_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getMessagingSettingsDefault", &["Messaging"], ::genesys_cloud_core::http::Method::GET, "/api/v2/messaging/settings/default", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get the organization's default settings that will be used as the default when creating an integration."]
+#[doc = ""]
+#[doc = " When an integration is created a settings ID may be assigned to it. If the settings ID is not supplied, the default settings will be applied to it."]
+#[doc = ""]
 #[doc = " `GET /api/v2/messaging/settings/default`: the `getMessagingSettingsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-messaging-settings-default>."]
@@ -529,6 +597,10 @@ impl GetMessagingSettingsDefault {
     }
 }
 static META_GET_MESSAGING_SUPPORTEDCONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getMessagingSupportedcontent", &["Messaging"], ::genesys_cloud_core::http::Method::GET, "/api/v2/messaging/supportedcontent", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get a list of Supported Content profiles"]
+#[doc = ""]
+#[doc = " Deprecated - use GET /api/v2/conversations/messaging/supportedcontent as replacement"]
+#[doc = ""]
 #[doc = " `GET /api/v2/messaging/supportedcontent`: the `getMessagingSupportedcontent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-messaging-supportedcontent>."]
@@ -584,11 +656,15 @@ impl GetMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -629,6 +705,10 @@ impl GetMessagingSupportedcontent {
     }
 }
 static META_GET_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getMessagingSupportedcontentSupportedContentId", &["Messaging"], ::genesys_cloud_core::http::Method::GET, "/api/v2/messaging/supportedcontent/{supportedContentId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get a supported content profile"]
+#[doc = ""]
+#[doc = " Deprecated - use GET /api/v2/conversations/messaging/supportedcontent/{supportedContentId} as replacement"]
+#[doc = ""]
 #[doc = " `GET /api/v2/messaging/supportedcontent/{supportedContentId}`: the `getMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-messaging-supportedcontent--supportedContentId->."]
@@ -699,6 +779,8 @@ impl GetMessagingSupportedcontentSupportedContentId {
     }
 }
 static META_PATCH_MESSAGING_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchMessagingSetting", &["Messaging"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/messaging/settings/{messageSettingId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Update a messaging setting"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/messaging/settings/{messageSettingId}`: the `patchMessagingSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-messaging-settings--messageSettingId->."]
@@ -771,6 +853,10 @@ impl PatchMessagingSetting {
     }
 }
 static META_PATCH_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchMessagingSupportedcontentSupportedContentId", &["Messaging"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/messaging/supportedcontent/{supportedContentId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Update a supported content profile"]
+#[doc = ""]
+#[doc = " Deprecated - use PATCH /api/v2/conversations/messaging/supportedcontent/{supportedContentId} as replacement"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/messaging/supportedcontent/{supportedContentId}`: the `patchMessagingSupportedcontentSupportedContentId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-messaging-supportedcontent--supportedContentId->."]
@@ -843,6 +929,8 @@ impl PatchMessagingSupportedcontentSupportedContentId {
     }
 }
 static META_POST_MESSAGING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postMessagingSettings", &["Messaging"], ::genesys_cloud_core::http::Method::POST, "/api/v2/messaging/settings", false, ::std::option::Option::None, true, false, true);
+#[doc = " Create a messaging setting"]
+#[doc = ""]
 #[doc = " `POST /api/v2/messaging/settings`: the `postMessagingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-messaging-settings>."]
@@ -913,6 +1001,10 @@ impl PostMessagingSettings {
     }
 }
 static META_POST_MESSAGING_SUPPORTEDCONTENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postMessagingSupportedcontent", &["Messaging"], ::genesys_cloud_core::http::Method::POST, "/api/v2/messaging/supportedcontent", false, ::std::option::Option::None, true, false, true);
+#[doc = " Create a Supported Content profile"]
+#[doc = ""]
+#[doc = " Deprecated - use POST /api/v2/conversations/messaging/supportedcontent as replacement"]
+#[doc = ""]
 #[doc = " `POST /api/v2/messaging/supportedcontent`: the `postMessagingSupportedcontent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-messaging-supportedcontent>."]
@@ -983,6 +1075,10 @@ impl PostMessagingSupportedcontent {
     }
 }
 static META_PUT_MESSAGING_SETTINGS_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putMessagingSettingsDefault", &["Messaging"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/messaging/settings/default", true, ::std::option::Option::None, true, false, true);
+#[doc = " Set the organization's default settings that may be applied to an integration when it is created."]
+#[doc = ""]
+#[doc = " When an integration is created a settings ID may be assigned to it. If the settings ID is not supplied, the default settings will be applied to it."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/messaging/settings/default`: the `putMessagingSettingsDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-messaging-settings-default>."]

@@ -16,33 +16,53 @@ impl MobileDevicesApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " (Deprecated, see <https://apicentral.genesys.cloud/api-explorer#webmessaging> for alternative) Delete device"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/mobiledevices/{deviceId}` (deleteMobiledevice): see [`DeleteMobiledevice`]."]
+    #[doc = ""]
+    #[doc = " - `device_id`: Device ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_mobiledevice(&self, device_id: impl ::std::convert::Into<::std::string::String>) -> DeleteMobiledevice {
         DeleteMobiledevice::new(self.executor.clone(), device_id.into())
     }
+    #[doc = " (Deprecated) Get device"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/mobiledevices/{deviceId}` (getMobiledevice): see [`GetMobiledevice`]."]
+    #[doc = ""]
+    #[doc = " - `device_id`: Device ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_mobiledevice(&self, device_id: impl ::std::convert::Into<::std::string::String>) -> GetMobiledevice {
         GetMobiledevice::new(self.executor.clone(), device_id.into())
     }
+    #[doc = " (Deprecated) Get a list of all devices."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/mobiledevices` (getMobiledevices): see [`GetMobiledevices`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_mobiledevices(&self) -> GetMobiledevices {
         GetMobiledevices::new(self.executor.clone())
     }
+    #[doc = " (Deprecated, see <https://apicentral.genesys.cloud/api-explorer#webmessaging> for alternative) Create User device"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/mobiledevices` (postMobiledevices): see [`PostMobiledevices`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Device"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_mobiledevices(&self, body: ::models::UserDevice) -> PostMobiledevices {
         PostMobiledevices::new(self.executor.clone(), body)
     }
+    #[doc = " (Deprecated, see <https://apicentral.genesys.cloud/api-explorer#webmessaging> for alternative) Update device"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/mobiledevices/{deviceId}` (putMobiledevice): see [`PutMobiledevice`]."]
+    #[doc = ""]
+    #[doc = " - `device_id`: Device ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_mobiledevice(&self, device_id: impl ::std::convert::Into<::std::string::String>) -> PutMobiledevice {
         PutMobiledevice::new(self.executor.clone(), device_id.into())
     }
 }
 static META_DELETE_MOBILEDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteMobiledevice", &["Mobile Devices"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/mobiledevices/{deviceId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " (Deprecated, see <https://apicentral.genesys.cloud/api-explorer#webmessaging> for alternative) Delete device"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/mobiledevices/{deviceId}`: the `deleteMobiledevice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-mobiledevices--deviceId->."]
@@ -113,6 +133,8 @@ impl DeleteMobiledevice {
     }
 }
 static META_GET_MOBILEDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getMobiledevice", &["Mobile Devices"], ::genesys_cloud_core::http::Method::GET, "/api/v2/mobiledevices/{deviceId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " (Deprecated) Get device"]
+#[doc = ""]
 #[doc = " `GET /api/v2/mobiledevices/{deviceId}`: the `getMobiledevice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-mobiledevices--deviceId->."]
@@ -183,6 +205,8 @@ impl GetMobiledevice {
     }
 }
 static META_GET_MOBILEDEVICES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getMobiledevices", &["Mobile Devices"], ::genesys_cloud_core::http::Method::GET, "/api/v2/mobiledevices", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " (Deprecated) Get a list of all devices."]
+#[doc = ""]
 #[doc = " `GET /api/v2/mobiledevices`: the `getMobiledevices` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-mobiledevices>."]
@@ -239,16 +263,22 @@ impl GetMobiledevices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -292,6 +322,8 @@ impl GetMobiledevices {
     }
 }
 static META_POST_MOBILEDEVICES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postMobiledevices", &["Mobile Devices"], ::genesys_cloud_core::http::Method::POST, "/api/v2/mobiledevices", false, ::std::option::Option::None, true, false, true);
+#[doc = " (Deprecated, see <https://apicentral.genesys.cloud/api-explorer#webmessaging> for alternative) Create User device"]
+#[doc = ""]
 #[doc = " `POST /api/v2/mobiledevices`: the `postMobiledevices` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-mobiledevices>."]
@@ -362,6 +394,8 @@ impl PostMobiledevices {
     }
 }
 static META_PUT_MOBILEDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putMobiledevice", &["Mobile Devices"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/mobiledevices/{deviceId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " (Deprecated, see <https://apicentral.genesys.cloud/api-explorer#webmessaging> for alternative) Update device"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/mobiledevices/{deviceId}`: the `putMobiledevice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-mobiledevices--deviceId->."]
@@ -415,6 +449,8 @@ impl PutMobiledevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, device_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), device_id, body: ::std::option::Option::None }
     }
+    #[doc = " Device"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::UserDevice) -> Self {
         self.body = ::std::option::Option::Some(value);

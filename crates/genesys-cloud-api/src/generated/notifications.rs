@@ -16,40 +16,68 @@ impl NotificationsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Remove all subscriptions"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/notifications/channels/{channelId}/subscriptions` (deleteNotificationsChannelSubscriptions): see [`DeleteNotificationsChannelSubscriptions`]."]
+    #[doc = ""]
+    #[doc = " - `channel_id`: Channel ID"]
     pub fn delete_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>) -> DeleteNotificationsChannelSubscriptions {
         DeleteNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into())
     }
+    #[doc = " Get available notification topics."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/notifications/availabletopics` (getNotificationsAvailabletopics): see [`GetNotificationsAvailabletopics`]."]
     pub fn get_notifications_availabletopics(&self) -> GetNotificationsAvailabletopics {
         GetNotificationsAvailabletopics::new(self.executor.clone())
     }
+    #[doc = " The list of all subscriptions for this channel"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/notifications/channels/{channelId}/subscriptions` (getNotificationsChannelSubscriptions): see [`GetNotificationsChannelSubscriptions`]."]
+    #[doc = ""]
+    #[doc = " - `channel_id`: Channel ID"]
     pub fn get_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>) -> GetNotificationsChannelSubscriptions {
         GetNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into())
     }
+    #[doc = " The list of existing channels"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/notifications/channels` (getNotificationsChannels): see [`GetNotificationsChannels`]."]
     pub fn get_notifications_channels(&self) -> GetNotificationsChannels {
         GetNotificationsChannels::new(self.executor.clone())
     }
+    #[doc = " Verify a channel still exists and is valid"]
+    #[doc = ""]
     #[doc = " `HEAD /api/v2/notifications/channels/{channelId}` (headNotificationsChannel): see [`HeadNotificationsChannel`]."]
+    #[doc = ""]
+    #[doc = " - `channel_id`: Channel ID"]
     pub fn head_notifications_channel(&self, channel_id: impl ::std::convert::Into<::std::string::String>) -> HeadNotificationsChannel {
         HeadNotificationsChannel::new(self.executor.clone(), channel_id.into())
     }
+    #[doc = " Add a list of subscriptions to the existing list of subscriptions"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/notifications/channels/{channelId}/subscriptions` (postNotificationsChannelSubscriptions): see [`PostNotificationsChannelSubscriptions`]."]
+    #[doc = ""]
+    #[doc = " - `channel_id`: Channel ID"]
     pub fn post_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::ChannelTopic>) -> PostNotificationsChannelSubscriptions {
         PostNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into(), body)
     }
+    #[doc = " Create a new channel"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/notifications/channels` (postNotificationsChannels): see [`PostNotificationsChannels`]."]
     pub fn post_notifications_channels(&self) -> PostNotificationsChannels {
         PostNotificationsChannels::new(self.executor.clone())
     }
+    #[doc = " Replace the current list of subscriptions with a new list."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/notifications/channels/{channelId}/subscriptions` (putNotificationsChannelSubscriptions): see [`PutNotificationsChannelSubscriptions`]."]
+    #[doc = ""]
+    #[doc = " - `channel_id`: Channel ID"]
     pub fn put_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::ChannelTopic>) -> PutNotificationsChannelSubscriptions {
         PutNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into(), body)
     }
 }
 static META_DELETE_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/notifications/channels/{channelId}/subscriptions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove all subscriptions"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/notifications/channels/{channelId}/subscriptions`: the `deleteNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-notifications-channels--channelId--subscriptions>."]
@@ -117,6 +145,8 @@ impl DeleteNotificationsChannelSubscriptions {
     }
 }
 static META_GET_NOTIFICATIONS_AVAILABLETOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getNotificationsAvailabletopics", &["Notifications"], ::genesys_cloud_core::http::Method::GET, "/api/v2/notifications/availabletopics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get available notification topics."]
+#[doc = ""]
 #[doc = " `GET /api/v2/notifications/availabletopics`: the `getNotificationsAvailabletopics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-notifications-availabletopics>."]
@@ -167,11 +197,15 @@ impl GetNotificationsAvailabletopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, include_preview: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Whether or not to include Preview topics"]
+    #[doc = ""]
     #[doc = " Query parameter `includePreview`: boolean."]
     pub fn include_preview(mut self, value: bool) -> Self {
         self.include_preview = ::std::option::Option::Some(value);
@@ -200,6 +234,8 @@ impl GetNotificationsAvailabletopics {
     }
 }
 static META_GET_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::GET, "/api/v2/notifications/channels/{channelId}/subscriptions", true, ::std::option::Option::None, false, false, true);
+#[doc = " The list of all subscriptions for this channel"]
+#[doc = ""]
 #[doc = " `GET /api/v2/notifications/channels/{channelId}/subscriptions`: the `getNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-notifications-channels--channelId--subscriptions>."]
@@ -267,6 +303,8 @@ impl GetNotificationsChannelSubscriptions {
     }
 }
 static META_GET_NOTIFICATIONS_CHANNELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getNotificationsChannels", &["Notifications"], ::genesys_cloud_core::http::Method::GET, "/api/v2/notifications/channels", true, ::std::option::Option::None, false, false, true);
+#[doc = " The list of existing channels"]
+#[doc = ""]
 #[doc = " `GET /api/v2/notifications/channels`: the `getNotificationsChannels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-notifications-channels>."]
@@ -316,6 +354,8 @@ impl GetNotificationsChannels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), includechannels: ::std::option::Option::None }
     }
+    #[doc = " Show user's channels for this specific token or across all tokens for this user and app. Channel Ids for other access tokens will not be shown, but will be presented to show their existence."]
+    #[doc = ""]
     #[doc = " Query parameter `includechannels`: string."]
     pub fn includechannels(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.includechannels = ::std::option::Option::Some(value.into());
@@ -341,6 +381,10 @@ impl GetNotificationsChannels {
     }
 }
 static META_HEAD_NOTIFICATIONS_CHANNEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("headNotificationsChannel", &["Notifications"], ::genesys_cloud_core::http::Method::HEAD, "/api/v2/notifications/channels/{channelId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Verify a channel still exists and is valid"]
+#[doc = ""]
+#[doc = " Returns a 200 OK if channel exists, and a 404 Not Found if it doesn't"]
+#[doc = ""]
 #[doc = " `HEAD /api/v2/notifications/channels/{channelId}`: the `headNotificationsChannel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#head-api-v2-notifications-channels--channelId->."]
@@ -408,6 +452,8 @@ impl HeadNotificationsChannel {
     }
 }
 static META_POST_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::POST, "/api/v2/notifications/channels/{channelId}/subscriptions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a list of subscriptions to the existing list of subscriptions"]
+#[doc = ""]
 #[doc = " `POST /api/v2/notifications/channels/{channelId}/subscriptions`: the `postNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-notifications-channels--channelId--subscriptions>."]
@@ -459,6 +505,8 @@ impl PostNotificationsChannelSubscriptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String, body: ::std::vec::Vec<::models::ChannelTopic>) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id, ignore_errors: ::std::option::Option::None, body }
     }
+    #[doc = " Optionally prevent throwing of errors for failed permissions checks."]
+    #[doc = ""]
     #[doc = " Query parameter `ignoreErrors`: boolean."]
     pub fn ignore_errors(mut self, value: bool) -> Self {
         self.ignore_errors = ::std::option::Option::Some(value);
@@ -486,6 +534,10 @@ impl PostNotificationsChannelSubscriptions {
     }
 }
 static META_POST_NOTIFICATIONS_CHANNELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postNotificationsChannels", &["Notifications"], ::genesys_cloud_core::http::Method::POST, "/api/v2/notifications/channels", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new channel"]
+#[doc = ""]
+#[doc = " There is a limit of 20 channels per user/app combination. Creating a 21st channel will remove the channel with oldest last used date. Channels without an active connection will be removed first."]
+#[doc = ""]
 #[doc = " `POST /api/v2/notifications/channels`: the `postNotificationsChannels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-notifications-channels>."]
@@ -551,6 +603,8 @@ impl PostNotificationsChannels {
     }
 }
 static META_PUT_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putNotificationsChannelSubscriptions", &["Notifications"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/notifications/channels/{channelId}/subscriptions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Replace the current list of subscriptions with a new list."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/notifications/channels/{channelId}/subscriptions`: the `putNotificationsChannelSubscriptions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-notifications-channels--channelId--subscriptions>."]
@@ -602,6 +656,8 @@ impl PutNotificationsChannelSubscriptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String, body: ::std::vec::Vec<::models::ChannelTopic>) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id, ignore_errors: ::std::option::Option::None, body }
     }
+    #[doc = " Optionally prevent throwing of errors for failed permissions checks."]
+    #[doc = ""]
     #[doc = " Query parameter `ignoreErrors`: boolean."]
     pub fn ignore_errors(mut self, value: bool) -> Self {
         self.ignore_errors = ::std::option::Option::Some(value);

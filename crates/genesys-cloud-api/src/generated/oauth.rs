@@ -16,60 +16,110 @@ impl OAuthApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete OAuth Client"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/oauth/clients/{clientId}` (deleteOauthClient): see [`DeleteOauthClient`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
     pub fn delete_oauth_client(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOauthClient {
         DeleteOauthClient::new(self.executor.clone(), client_id.into())
     }
+    #[doc = " Get a client that is authorized by the resource owner"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/authorizations/{clientId}` (getOauthAuthorization): see [`GetOauthAuthorization`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: The ID of client"]
     pub fn get_oauth_authorization(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthAuthorization {
         GetOauthAuthorization::new(self.executor.clone(), client_id.into())
     }
+    #[doc = " List clients that have been authorized, requested, or revoked by the resource owner"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/authorizations` (getOauthAuthorizations): see [`GetOauthAuthorizations`]."]
     pub fn get_oauth_authorizations(&self) -> GetOauthAuthorizations {
         GetOauthAuthorizations::new(self.executor.clone())
     }
+    #[doc = " Get OAuth Client"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/clients/{clientId}` (getOauthClient): see [`GetOauthClient`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
     pub fn get_oauth_client(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClient {
         GetOauthClient::new(self.executor.clone(), client_id.into())
     }
+    #[doc = " Get the results of a usage query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}` (getOauthClientUsageQueryResult): see [`GetOauthClientUsageQueryResult`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
+    #[doc = " - `execution_id`: ID of the query execution"]
     pub fn get_oauth_client_usage_query_result(&self, client_id: impl ::std::convert::Into<::std::string::String>, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageQueryResult {
         GetOauthClientUsageQueryResult::new(self.executor.clone(), client_id.into(), execution_id.into())
     }
+    #[doc = " Get a summary of OAuth client API usage"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary` (getOauthClientUsageSummary): see [`GetOauthClientUsageSummary`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
     pub fn get_oauth_client_usage_summary(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageSummary {
         GetOauthClientUsageSummary::new(self.executor.clone(), client_id.into())
     }
+    #[doc = " The list of OAuth clients"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/clients` (getOauthClients): see [`GetOauthClients`]."]
     pub fn get_oauth_clients(&self) -> GetOauthClients {
         GetOauthClients::new(self.executor.clone())
     }
+    #[doc = " An OAuth scope"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/scopes/{scopeId}` (getOauthScope): see [`GetOauthScope`]."]
+    #[doc = ""]
+    #[doc = " - `scope_id`: Scope ID"]
     pub fn get_oauth_scope(&self, scope_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthScope {
         GetOauthScope::new(self.executor.clone(), scope_id.into())
     }
+    #[doc = " The list of OAuth scopes"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/scopes` (getOauthScopes): see [`GetOauthScopes`]."]
     pub fn get_oauth_scopes(&self) -> GetOauthScopes {
         GetOauthScopes::new(self.executor.clone())
     }
+    #[doc = " Regenerate Client Secret"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/oauth/clients/{clientId}/secret` (postOauthClientSecret): see [`PostOauthClientSecret`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
     pub fn post_oauth_client_secret(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> PostOauthClientSecret {
         PostOauthClientSecret::new(self.executor.clone(), client_id.into())
     }
+    #[doc = " Query for OAuth client API usage"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query` (postOauthClientUsageQuery): see [`PostOauthClientUsageQuery`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
     pub fn post_oauth_client_usage_query(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ApiUsageClientQuery) -> PostOauthClientUsageQuery {
         PostOauthClientUsageQuery::new(self.executor.clone(), client_id.into(), body)
     }
+    #[doc = " Create OAuth client"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/oauth/clients` (postOauthClients): see [`PostOauthClients`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Client"]
     pub fn post_oauth_clients(&self, body: ::models::OAuthClientRequest) -> PostOauthClients {
         PostOauthClients::new(self.executor.clone(), body)
     }
+    #[doc = " Update OAuth Client"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/oauth/clients/{clientId}` (putOauthClient): see [`PutOauthClient`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
+    #[doc = " - `body`: Client"]
     pub fn put_oauth_client(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OAuthClientRequest) -> PutOauthClient {
         PutOauthClient::new(self.executor.clone(), client_id.into(), body)
     }
 }
 static META_DELETE_OAUTH_CLIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOauthClient", &["OAuth"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/oauth/clients/{clientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete OAuth Client"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/oauth/clients/{clientId}`: the `deleteOauthClient` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-oauth-clients--clientId->."]
@@ -137,6 +187,8 @@ impl DeleteOauthClient {
     }
 }
 static META_GET_OAUTH_AUTHORIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthAuthorization", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/authorizations/{clientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a client that is authorized by the resource owner"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/authorizations/{clientId}`: the `getOauthAuthorization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-authorizations--clientId->."]
@@ -187,6 +239,8 @@ impl GetOauthAuthorization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, accept_language: ::std::option::Option::None }
     }
+    #[doc = " The language in which to display the client descriptions."]
+    #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
@@ -213,6 +267,8 @@ impl GetOauthAuthorization {
     }
 }
 static META_GET_OAUTH_AUTHORIZATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthAuthorizations", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/authorizations", true, ::std::option::Option::None, false, false, true);
+#[doc = " List clients that have been authorized, requested, or revoked by the resource owner"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/authorizations`: the `getOauthAuthorizations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-authorizations>."]
@@ -262,6 +318,8 @@ impl GetOauthAuthorizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), accept_language: ::std::option::Option::None }
     }
+    #[doc = " The language in which to display the client descriptions."]
+    #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
@@ -287,6 +345,8 @@ impl GetOauthAuthorizations {
     }
 }
 static META_GET_OAUTH_CLIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClient", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get OAuth Client"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/clients/{clientId}`: the `getOauthClient` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId->."]
@@ -354,6 +414,8 @@ impl GetOauthClient {
     }
 }
 static META_GET_OAUTH_CLIENT_USAGE_QUERY_RESULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageQueryResult", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the results of a usage query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}`: the `getOauthClientUsageQueryResult` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-query-results--executionId->."]
@@ -423,6 +485,10 @@ impl GetOauthClientUsageQueryResult {
     }
 }
 static META_GET_OAUTH_CLIENT_USAGE_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageSummary", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/summary", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a summary of OAuth client API usage"]
+#[doc = ""]
+#[doc = " After calling this method, you will then need to poll for the query results based on the returned execution Id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary`: the `getOauthClientUsageSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-summary>."]
@@ -473,6 +539,8 @@ impl GetOauthClientUsageSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, days: ::std::option::Option::None }
     }
+    #[doc = " Previous number of days to query"]
+    #[doc = ""]
     #[doc = " Query parameter `days`: string."]
     pub fn days(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.days = ::std::option::Option::Some(value.into());
@@ -499,6 +567,8 @@ impl GetOauthClientUsageSummary {
     }
 }
 static META_GET_OAUTH_CLIENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClients", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " The list of OAuth clients"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/clients`: the `getOauthClients` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients>."]
@@ -578,6 +648,8 @@ impl GetOauthClients {
     }
 }
 static META_GET_OAUTH_SCOPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthScope", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/scopes/{scopeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " An OAuth scope"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/scopes/{scopeId}`: the `getOauthScope` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-scopes--scopeId->."]
@@ -628,6 +700,8 @@ impl GetOauthScope {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scope_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scope_id, accept_language: ::std::option::Option::None }
     }
+    #[doc = " The language with which to display the scope description."]
+    #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
@@ -654,6 +728,8 @@ impl GetOauthScope {
     }
 }
 static META_GET_OAUTH_SCOPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthScopes", &["OAuth"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/scopes", true, ::std::option::Option::None, false, false, true);
+#[doc = " The list of OAuth scopes"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/scopes`: the `getOauthScopes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-scopes>."]
@@ -703,6 +779,8 @@ impl GetOauthScopes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), accept_language: ::std::option::Option::None }
     }
+    #[doc = " The language with which to display the scope descriptions."]
+    #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
@@ -728,6 +806,10 @@ impl GetOauthScopes {
     }
 }
 static META_POST_OAUTH_CLIENT_SECRET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClientSecret", &["OAuth"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients/{clientId}/secret", false, ::std::option::Option::None, false, false, true);
+#[doc = " Regenerate Client Secret"]
+#[doc = ""]
+#[doc = " This operation will set the client secret to a randomly generated cryptographically random value. All clients must be updated with the new secret. This operation should be used with caution."]
+#[doc = ""]
 #[doc = " `POST /api/v2/oauth/clients/{clientId}/secret`: the `postOauthClientSecret` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients--clientId--secret>."]
@@ -795,6 +877,10 @@ impl PostOauthClientSecret {
     }
 }
 static META_POST_OAUTH_CLIENT_USAGE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClientUsageQuery", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients/{clientId}/usage/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for OAuth client API usage"]
+#[doc = ""]
+#[doc = " After calling this method, you will then need to poll for the query results based on the returned execution Id"]
+#[doc = ""]
 #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query`: the `postOauthClientUsageQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients--clientId--usage-query>."]
@@ -864,6 +950,10 @@ impl PostOauthClientUsageQuery {
     }
 }
 static META_POST_OAUTH_CLIENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClients", &["OAuth"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create OAuth client"]
+#[doc = ""]
+#[doc = " The OAuth Grant/Client is required in order to create an authentication token and gain access to PureCloud. The preferred authorizedGrantTypes is 'CODE' which requires applications to send a client ID and client secret. This is typically a web server. If the client is unable to secure the client secret then the 'TOKEN' grant type aka IMPLICIT should be used. This is would be for browser or mobile apps. If a client is to be used outside of the context of a user then the 'CLIENT-CREDENTIALS' grant may be used. In this case the client must be granted roles via the 'roleIds' field."]
+#[doc = ""]
 #[doc = " `POST /api/v2/oauth/clients`: the `postOauthClients` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients>."]
@@ -931,6 +1021,8 @@ impl PostOauthClients {
     }
 }
 static META_PUT_OAUTH_CLIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOauthClient", &["OAuth"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/oauth/clients/{clientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update OAuth Client"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/oauth/clients/{clientId}`: the `putOauthClient` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-oauth-clients--clientId->."]

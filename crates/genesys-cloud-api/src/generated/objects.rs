@@ -16,52 +16,92 @@ impl ObjectsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a division."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}` (deleteAuthorizationDivision): see [`DeleteAuthorizationDivision`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
     pub fn delete_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationDivision {
         DeleteAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
+    #[doc = " Returns an authorization division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/{divisionId}` (getAuthorizationDivision): see [`GetAuthorizationDivision`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
     pub fn get_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivision {
         GetAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
+    #[doc = " Retrieve a list of all divisions defined for the organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions` (getAuthorizationDivisions): see [`GetAuthorizationDivisions`]."]
     pub fn get_authorization_divisions(&self) -> GetAuthorizationDivisions {
         GetAuthorizationDivisions::new(self.executor.clone())
     }
+    #[doc = " Get a list of soft deleted divisions for the org"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/deleted` (getAuthorizationDivisionsDeleted): see [`GetAuthorizationDivisionsDeleted`]."]
     pub fn get_authorization_divisions_deleted(&self) -> GetAuthorizationDivisionsDeleted {
         GetAuthorizationDivisionsDeleted::new(self.executor.clone())
     }
+    #[doc = " Retrieve the home division for the organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/home` (getAuthorizationDivisionsHome): see [`GetAuthorizationDivisionsHome`]."]
     pub fn get_authorization_divisions_home(&self) -> GetAuthorizationDivisionsHome {
         GetAuthorizationDivisionsHome::new(self.executor.clone())
     }
+    #[doc = " Returns the maximum allowed number of divisions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/limit` (getAuthorizationDivisionsLimit): see [`GetAuthorizationDivisionsLimit`]."]
     pub fn get_authorization_divisions_limit(&self) -> GetAuthorizationDivisionsLimit {
         GetAuthorizationDivisionsLimit::new(self.executor.clone())
     }
+    #[doc = " Retrieve a list of all divisions defined for the organization with cursor"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/query` (getAuthorizationDivisionsQuery): see [`GetAuthorizationDivisionsQuery`]."]
     pub fn get_authorization_divisions_query(&self) -> GetAuthorizationDivisionsQuery {
         GetAuthorizationDivisionsQuery::new(self.executor.clone())
     }
+    #[doc = " Assign a list of objects to a division"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/objects/{objectType}` (postAuthorizationDivisionObject): see [`PostAuthorizationDivisionObject`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
+    #[doc = " - `object_type`: The type of the objects. Must be one of the valid object types"]
+    #[doc = " - `body`: Object Id List"]
     pub fn post_authorization_division_object(&self, division_id: impl ::std::convert::Into<::std::string::String>, object_type: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostAuthorizationDivisionObject {
         PostAuthorizationDivisionObject::new(self.executor.clone(), division_id.into(), object_type.into(), body)
     }
+    #[doc = " Recreate a previously deleted division."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/restore` (postAuthorizationDivisionRestore): see [`PostAuthorizationDivisionRestore`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
+    #[doc = " - `body`: Recreated division data"]
     pub fn post_authorization_division_restore(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PostAuthorizationDivisionRestore {
         PostAuthorizationDivisionRestore::new(self.executor.clone(), division_id.into(), body)
     }
+    #[doc = " Create a division."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/divisions` (postAuthorizationDivisions): see [`PostAuthorizationDivisions`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Division"]
     pub fn post_authorization_divisions(&self, body: ::models::AuthzDivision) -> PostAuthorizationDivisions {
         PostAuthorizationDivisions::new(self.executor.clone(), body)
     }
+    #[doc = " Update a division."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/authorization/divisions/{divisionId}` (putAuthorizationDivision): see [`PutAuthorizationDivision`]."]
+    #[doc = ""]
+    #[doc = " - `division_id`: Division ID"]
+    #[doc = " - `body`: Updated division data"]
     pub fn put_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PutAuthorizationDivision {
         PutAuthorizationDivision::new(self.executor.clone(), division_id.into(), body)
     }
 }
 static META_DELETE_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a division."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}`: the `deleteAuthorizationDivision` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-divisions--divisionId->."]
@@ -112,6 +152,8 @@ impl DeleteAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, force: ::std::option::Option::None }
     }
+    #[doc = " DEPRECATED - Force delete this division. Warning: This option may cause any remaining objects in this division to be inaccessible."]
+    #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
@@ -138,6 +180,8 @@ impl DeleteAuthorizationDivision {
     }
 }
 static META_GET_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns an authorization division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/{divisionId}`: the `getAuthorizationDivision` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions--divisionId->."]
@@ -188,6 +232,8 @@ impl GetAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_count: ::std::option::Option::None }
     }
+    #[doc = " Get count of objects in this division, grouped by type"]
+    #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
@@ -214,6 +260,10 @@ impl GetAuthorizationDivision {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve a list of all divisions defined for the organization"]
+#[doc = ""]
+#[doc = " Request specific divisions by id using a query param \"id\", e.g. ?id=5f777167-63be-4c24-ad41-374155d9e28b\\&id=72e9fb25-c484-488d-9312-7acba82435b3"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions`: the `getAuthorizationDivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions>."]
@@ -273,46 +323,64 @@ impl GetAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, object_count: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include the count of objects contained in the division"]
+    #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Optionally request specific divisions by their IDs"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Search term to filter by division name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -374,6 +442,8 @@ impl GetAuthorizationDivisions {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_DELETED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsDeleted", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/deleted", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of soft deleted divisions for the org"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/deleted`: the `getAuthorizationDivisionsDeleted` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-deleted>."]
@@ -426,11 +496,15 @@ impl GetAuthorizationDivisionsDeleted {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -471,6 +545,10 @@ impl GetAuthorizationDivisionsDeleted {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_HOME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsHome", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/home", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve the home division for the organization."]
+#[doc = ""]
+#[doc = " Will not include object counts."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/home`: the `getAuthorizationDivisionsHome` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-home>."]
@@ -536,6 +614,8 @@ impl GetAuthorizationDivisionsHome {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_LIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsLimit", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/limit", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns the maximum allowed number of divisions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/limit`: the `getAuthorizationDivisionsLimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-limit>."]
@@ -601,6 +681,10 @@ impl GetAuthorizationDivisionsLimit {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionsQuery", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisions/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve a list of all divisions defined for the organization with cursor"]
+#[doc = ""]
+#[doc = " Use \"after\" and \"before\" param to fetch next/previous page}"]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisions/query`: the `getAuthorizationDivisionsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisions-query>."]
@@ -656,26 +740,36 @@ impl GetAuthorizationDivisionsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size (max 200, default 25)"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Optionally request specific divisions by their IDs"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Optionally request specific divisions by division name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -725,6 +819,10 @@ impl GetAuthorizationDivisionsQuery {
     }
 }
 static META_POST_AUTHORIZATION_DIVISION_OBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionObject", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/objects/{objectType}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign a list of objects to a division"]
+#[doc = ""]
+#[doc = " Set the division of a specified list of objects. The objects must all be of the same type, one of: CAMPAIGN, MANAGEMENTUNIT, FLOW, QUEUE, DATATABLES or USER. The body of the request is a list of object IDs, which are expected to be GUIDs, e.g. \\[\"206ce31f-61ec-40ed-a8b1-be6f06303998\",\"250a754e-f5e4-4f51-800f-a92f09d3bf8c\"\\]"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/objects/{objectType}`: the `postAuthorizationDivisionObject` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--objects--objectType->."]
@@ -796,6 +894,8 @@ impl PostAuthorizationDivisionObject {
     }
 }
 static META_POST_AUTHORIZATION_DIVISION_RESTORE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisionRestore", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions/{divisionId}/restore", false, ::std::option::Option::None, false, false, true);
+#[doc = " Recreate a previously deleted division."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/divisions/{divisionId}/restore`: the `postAuthorizationDivisionRestore` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions--divisionId--restore>."]
@@ -865,6 +965,8 @@ impl PostAuthorizationDivisionRestore {
     }
 }
 static META_POST_AUTHORIZATION_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationDivisions", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/divisions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a division."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/divisions`: the `postAuthorizationDivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-divisions>."]
@@ -932,6 +1034,8 @@ impl PostAuthorizationDivisions {
     }
 }
 static META_PUT_AUTHORIZATION_DIVISION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putAuthorizationDivision", &["Authorization", "Objects"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/authorization/divisions/{divisionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a division."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/authorization/divisions/{divisionId}`: the `putAuthorizationDivision` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-authorization-divisions--divisionId->."]

@@ -16,24 +16,36 @@ impl OperationalEventsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get an operational event definition by its id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/usage/events/definitions/{eventDefinitionId}` (getUsageEventsDefinition): see [`GetUsageEventsDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `event_definition_id`: EventDefinition id"]
     pub fn get_usage_events_definition(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageEventsDefinition {
         GetUsageEventsDefinition::new(self.executor.clone(), event_definition_id.into())
     }
+    #[doc = " Get all operational event definitions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/usage/events/definitions` (getUsageEventsDefinitions): see [`GetUsageEventsDefinitions`]."]
     pub fn get_usage_events_definitions(&self) -> GetUsageEventsDefinitions {
         GetUsageEventsDefinitions::new(self.executor.clone())
     }
+    #[doc = " Get aggregates for operational events in a timeframe."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/usage/events/aggregates/query` (postUsageEventsAggregatesQuery): see [`PostUsageEventsAggregatesQuery`]."]
     pub fn post_usage_events_aggregates_query(&self) -> PostUsageEventsAggregatesQuery {
         PostUsageEventsAggregatesQuery::new(self.executor.clone())
     }
+    #[doc = " Query operational events in a timeframe."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/usage/events/query` (postUsageEventsQuery): see [`PostUsageEventsQuery`]."]
     pub fn post_usage_events_query(&self) -> PostUsageEventsQuery {
         PostUsageEventsQuery::new(self.executor.clone())
     }
 }
 static META_GET_USAGE_EVENTS_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageEventsDefinition", &["Operational Events"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/events/definitions/{eventDefinitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an operational event definition by its id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/usage/events/definitions/{eventDefinitionId}`: the `getUsageEventsDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-events-definitions--eventDefinitionId->."]
@@ -101,6 +113,8 @@ impl GetUsageEventsDefinition {
     }
 }
 static META_GET_USAGE_EVENTS_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageEventsDefinitions", &["Operational Events"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/events/definitions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all operational event definitions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/usage/events/definitions`: the `getUsageEventsDefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-events-definitions>."]
@@ -166,6 +180,8 @@ impl GetUsageEventsDefinitions {
     }
 }
 static META_POST_USAGE_EVENTS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageEventsAggregatesQuery", &["Operational Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/events/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get aggregates for operational events in a timeframe."]
+#[doc = ""]
 #[doc = " `POST /api/v2/usage/events/aggregates/query`: the `postUsageEventsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-events-aggregates-query>."]
@@ -240,6 +256,8 @@ impl PostUsageEventsAggregatesQuery {
     }
 }
 static META_POST_USAGE_EVENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageEventsQuery", &["Operational Events"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/events/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query operational events in a timeframe."]
+#[doc = ""]
 #[doc = " `POST /api/v2/usage/events/query`: the `postUsageEventsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-events-query>."]
@@ -294,16 +312,22 @@ impl PostUsageEventsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());

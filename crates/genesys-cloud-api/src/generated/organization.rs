@@ -16,91 +16,148 @@ impl OrganizationApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Fetch field config for an entity type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fieldconfig` (getFieldconfig): see [`GetFieldconfig`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_fieldconfig(&self) -> GetFieldconfig {
         GetFieldconfig::new(self.executor.clone())
     }
+    #[doc = " Gets the organization's settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/authentication/settings` (getOrganizationsAuthenticationSettings): see [`GetOrganizationsAuthenticationSettings`]."]
     pub fn get_organizations_authentication_settings(&self) -> GetOrganizationsAuthenticationSettings {
         GetOrganizationsAuthenticationSettings::new(self.executor.clone())
     }
+    #[doc = " Get the list of domains that will be allowed to embed PureCloud applications"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/embeddedintegration` (getOrganizationsEmbeddedintegration): see [`GetOrganizationsEmbeddedintegration`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_organizations_embeddedintegration(&self) -> GetOrganizationsEmbeddedintegration {
         GetOrganizationsEmbeddedintegration::new(self.executor.clone())
     }
+    #[doc = " Get organization IP address whitelist settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/ipaddressauthentication` (getOrganizationsIpaddressauthentication): see [`GetOrganizationsIpaddressauthentication`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_organizations_ipaddressauthentication(&self) -> GetOrganizationsIpaddressauthentication {
         GetOrganizationsIpaddressauthentication::new(self.executor.clone())
     }
+    #[doc = " Get a limit change request"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/changerequests/{requestId}` (getOrganizationsLimitsChangerequest): see [`GetOrganizationsLimitsChangerequest`]."]
+    #[doc = ""]
+    #[doc = " - `request_id`: Unique id for the limit change request"]
     pub fn get_organizations_limits_changerequest(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> GetOrganizationsLimitsChangerequest {
         GetOrganizationsLimitsChangerequest::new(self.executor.clone(), request_id.into())
     }
+    #[doc = " Get the available limit change requests"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/changerequests` (getOrganizationsLimitsChangerequests): see [`GetOrganizationsLimitsChangerequests`]."]
     pub fn get_organizations_limits_changerequests(&self) -> GetOrganizationsLimitsChangerequests {
         GetOrganizationsLimitsChangerequests::new(self.executor.clone())
     }
+    #[doc = " Get limit documentation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/docs` (getOrganizationsLimitsDocs): see [`GetOrganizationsLimitsDocs`]."]
     pub fn get_organizations_limits_docs(&self) -> GetOrganizationsLimitsDocs {
         GetOrganizationsLimitsDocs::new(self.executor.clone())
     }
+    #[doc = " Get free trial limit documentation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/docs/freetrial` (getOrganizationsLimitsDocsFreetrial): see [`GetOrganizationsLimitsDocsFreetrial`]."]
     pub fn get_organizations_limits_docs_freetrial(&self) -> GetOrganizationsLimitsDocsFreetrial {
         GetOrganizationsLimitsDocsFreetrial::new(self.executor.clone())
     }
+    #[doc = " Get the effective limits in a namespace for an organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}` (getOrganizationsLimitsNamespace): see [`GetOrganizationsLimitsNamespace`]."]
+    #[doc = ""]
+    #[doc = " - `namespace_name`: The namespace to fetch limits for"]
     pub fn get_organizations_limits_namespace(&self, namespace_name: impl ::std::convert::Into<::std::string::String>) -> GetOrganizationsLimitsNamespace {
         GetOrganizationsLimitsNamespace::new(self.executor.clone(), namespace_name.into())
     }
+    #[doc = " Get the default limits in a namespace for an organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}/defaults` (getOrganizationsLimitsNamespaceDefaults): see [`GetOrganizationsLimitsNamespaceDefaults`]."]
+    #[doc = ""]
+    #[doc = " - `namespace_name`: The namespace to fetch defaults limits for"]
     pub fn get_organizations_limits_namespace_defaults(&self, namespace_name: impl ::std::convert::Into<::std::string::String>) -> GetOrganizationsLimitsNamespaceDefaults {
         GetOrganizationsLimitsNamespaceDefaults::new(self.executor.clone(), namespace_name.into())
     }
+    #[doc = " Get the available limit namespaces"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/namespaces` (getOrganizationsLimitsNamespaces): see [`GetOrganizationsLimitsNamespaces`]."]
     pub fn get_organizations_limits_namespaces(&self) -> GetOrganizationsLimitsNamespaces {
         GetOrganizationsLimitsNamespaces::new(self.executor.clone())
     }
+    #[doc = " Get organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/me` (getOrganizationsMe): see [`GetOrganizationsMe`]."]
     pub fn get_organizations_me(&self) -> GetOrganizationsMe {
         GetOrganizationsMe::new(self.executor.clone())
     }
+    #[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/organizations/whitelist` (getOrganizationsWhitelist): see [`GetOrganizationsWhitelist`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_organizations_whitelist(&self) -> GetOrganizationsWhitelist {
         GetOrganizationsWhitelist::new(self.executor.clone())
     }
+    #[doc = " Update the organization's settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/organizations/authentication/settings` (patchOrganizationsAuthenticationSettings): see [`PatchOrganizationsAuthenticationSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Org settings"]
     pub fn patch_organizations_authentication_settings(&self, body: ::models::OrgAuthSettings) -> PatchOrganizationsAuthenticationSettings {
         PatchOrganizationsAuthenticationSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Update organization"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/organizations/features/{featureName}` (patchOrganizationsFeature): see [`PatchOrganizationsFeature`]."]
+    #[doc = ""]
+    #[doc = " - `feature_name`: Organization feature"]
+    #[doc = " - `body`: New state of feature"]
     pub fn patch_organizations_feature(&self, feature_name: impl ::std::convert::Into<::std::string::String>, body: ::models::FeatureState) -> PatchOrganizationsFeature {
         PatchOrganizationsFeature::new(self.executor.clone(), feature_name.into(), body)
     }
+    #[doc = " Update the list of domains that will be allowed to embed PureCloud applications"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/organizations/embeddedintegration` (putOrganizationsEmbeddedintegration): see [`PutOrganizationsEmbeddedintegration`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Whitelist settings"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_organizations_embeddedintegration(&self, body: ::models::EmbeddedIntegration) -> PutOrganizationsEmbeddedintegration {
         PutOrganizationsEmbeddedintegration::new(self.executor.clone(), body)
     }
+    #[doc = " Update organization IP address whitelist settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/organizations/ipaddressauthentication` (putOrganizationsIpaddressauthentication): see [`PutOrganizationsIpaddressauthentication`]."]
+    #[doc = ""]
+    #[doc = " - `body`: IP address Whitelist settings"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_organizations_ipaddressauthentication(&self, body: ::models::IpAddressAuthentication) -> PutOrganizationsIpaddressauthentication {
         PutOrganizationsIpaddressauthentication::new(self.executor.clone(), body)
     }
+    #[doc = " Update organization."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/organizations/me` (putOrganizationsMe): see [`PutOrganizationsMe`]."]
     pub fn put_organizations_me(&self) -> PutOrganizationsMe {
         PutOrganizationsMe::new(self.executor.clone())
     }
+    #[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/organizations/whitelist` (putOrganizationsWhitelist): see [`PutOrganizationsWhitelist`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Whitelist settings"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_organizations_whitelist(&self, body: ::models::OrgWhitelistSettings) -> PutOrganizationsWhitelist {
         PutOrganizationsWhitelist::new(self.executor.clone(), body)
     }
 }
 static META_GET_FIELDCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFieldconfig", &["Groups", "Organization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fieldconfig", true, ::std::option::Option::None, true, false, true);
+#[doc = " Fetch field config for an entity type"]
+#[doc = ""]
 #[doc = " `GET /api/v2/fieldconfig`: the `getFieldconfig` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fieldconfig>."]
@@ -153,6 +210,8 @@ impl GetFieldconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
     }
+    #[doc = " Field type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
@@ -179,6 +238,8 @@ impl GetFieldconfig {
     }
 }
 static META_GET_ORGANIZATIONS_AUTHENTICATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsAuthenticationSettings", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/authentication/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the organization's settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/authentication/settings`: the `getOrganizationsAuthenticationSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-authentication-settings>."]
@@ -244,6 +305,10 @@ impl GetOrganizationsAuthenticationSettings {
     }
 }
 static META_GET_ORGANIZATIONS_EMBEDDEDINTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsEmbeddedintegration", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/embeddedintegration", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get the list of domains that will be allowed to embed PureCloud applications"]
+#[doc = ""]
+#[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/embeddedintegration`: the `getOrganizationsEmbeddedintegration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-embeddedintegration>."]
@@ -312,6 +377,10 @@ impl GetOrganizationsEmbeddedintegration {
     }
 }
 static META_GET_ORGANIZATIONS_IPADDRESSAUTHENTICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsIpaddressauthentication", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/ipaddressauthentication", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get organization IP address whitelist settings"]
+#[doc = ""]
+#[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/ipaddressauthentication`: the `getOrganizationsIpaddressauthentication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-ipaddressauthentication>."]
@@ -380,6 +449,8 @@ impl GetOrganizationsIpaddressauthentication {
     }
 }
 static META_GET_ORGANIZATIONS_LIMITS_CHANGEREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsChangerequest", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/changerequests/{requestId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a limit change request"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/limits/changerequests/{requestId}`: the `getOrganizationsLimitsChangerequest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-changerequests--requestId->."]
@@ -447,6 +518,10 @@ impl GetOrganizationsLimitsChangerequest {
     }
 }
 static META_GET_ORGANIZATIONS_LIMITS_CHANGEREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsChangerequests", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/changerequests", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the available limit change requests"]
+#[doc = ""]
+#[doc = " Timestamp interval defaults to the last 365 days if both query parameters are omitted. If only one parameter is omitted, the interval will default to a 180 day range in the specified direction."]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/limits/changerequests`: the `getOrganizationsLimitsChangerequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-changerequests>."]
@@ -502,26 +577,36 @@ impl GetOrganizationsLimitsChangerequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, before: ::std::option::Option::None, status: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Timestamp indicating the date to begin after when searching for requests."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: integer."]
     pub fn after(mut self, value: i64) -> Self {
         self.after = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Timestamp indicating the date to end before when searching for requests."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: integer."]
     pub fn before(mut self, value: i64) -> Self {
         self.before = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Status of the request to be filtered by"]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page Size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -571,6 +656,8 @@ impl GetOrganizationsLimitsChangerequests {
     }
 }
 static META_GET_ORGANIZATIONS_LIMITS_DOCS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsDocs", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/docs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get limit documentation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/limits/docs`: the `getOrganizationsLimitsDocs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-docs>."]
@@ -636,6 +723,8 @@ impl GetOrganizationsLimitsDocs {
     }
 }
 static META_GET_ORGANIZATIONS_LIMITS_DOCS_FREETRIAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsDocsFreetrial", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/docs/freetrial", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get free trial limit documentation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/limits/docs/freetrial`: the `getOrganizationsLimitsDocsFreetrial` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-docs-freetrial>."]
@@ -701,6 +790,8 @@ impl GetOrganizationsLimitsDocsFreetrial {
     }
 }
 static META_GET_ORGANIZATIONS_LIMITS_NAMESPACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsNamespace", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/namespaces/{namespaceName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the effective limits in a namespace for an organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}`: the `getOrganizationsLimitsNamespace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-namespaces--namespaceName->."]
@@ -768,6 +859,8 @@ impl GetOrganizationsLimitsNamespace {
     }
 }
 static META_GET_ORGANIZATIONS_LIMITS_NAMESPACE_DEFAULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsNamespaceDefaults", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/namespaces/{namespaceName}/defaults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the default limits in a namespace for an organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}/defaults`: the `getOrganizationsLimitsNamespaceDefaults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-namespaces--namespaceName--defaults>."]
@@ -835,6 +928,8 @@ impl GetOrganizationsLimitsNamespaceDefaults {
     }
 }
 static META_GET_ORGANIZATIONS_LIMITS_NAMESPACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsLimitsNamespaces", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/limits/namespaces", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the available limit namespaces"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/limits/namespaces`: the `getOrganizationsLimitsNamespaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-limits-namespaces>."]
@@ -885,11 +980,15 @@ impl GetOrganizationsLimitsNamespaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -918,6 +1017,8 @@ impl GetOrganizationsLimitsNamespaces {
     }
 }
 static META_GET_ORGANIZATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsMe", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/me`: the `getOrganizationsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-me>."]
@@ -983,6 +1084,8 @@ impl GetOrganizationsMe {
     }
 }
 static META_GET_ORGANIZATIONS_WHITELIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrganizationsWhitelist", &["Organization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/organizations/whitelist", true, ::std::option::Option::None, true, false, true);
+#[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/organizations/whitelist`: the `getOrganizationsWhitelist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-organizations-whitelist>."]
@@ -1051,6 +1154,8 @@ impl GetOrganizationsWhitelist {
     }
 }
 static META_PATCH_ORGANIZATIONS_AUTHENTICATION_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOrganizationsAuthenticationSettings", &["Organization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/organizations/authentication/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the organization's settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/organizations/authentication/settings`: the `patchOrganizationsAuthenticationSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-organizations-authentication-settings>."]
@@ -1118,6 +1223,8 @@ impl PatchOrganizationsAuthenticationSettings {
     }
 }
 static META_PATCH_ORGANIZATIONS_FEATURE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOrganizationsFeature", &["Organization"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/organizations/features/{featureName}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update organization"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/organizations/features/{featureName}`: the `patchOrganizationsFeature` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-organizations-features--featureName->."]
@@ -1187,6 +1294,10 @@ impl PatchOrganizationsFeature {
     }
 }
 static META_PUT_ORGANIZATIONS_EMBEDDEDINTEGRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsEmbeddedintegration", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/embeddedintegration", true, ::std::option::Option::None, true, false, true);
+#[doc = " Update the list of domains that will be allowed to embed PureCloud applications"]
+#[doc = ""]
+#[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/organizations/embeddedintegration`: the `putOrganizationsEmbeddedintegration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-embeddedintegration>."]
@@ -1257,6 +1368,10 @@ impl PutOrganizationsEmbeddedintegration {
     }
 }
 static META_PUT_ORGANIZATIONS_IPADDRESSAUTHENTICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsIpaddressauthentication", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/ipaddressauthentication", true, ::std::option::Option::None, true, false, true);
+#[doc = " Update organization IP address whitelist settings"]
+#[doc = ""]
+#[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/organizations/ipaddressauthentication`: the `putOrganizationsIpaddressauthentication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-ipaddressauthentication>."]
@@ -1327,6 +1442,8 @@ impl PutOrganizationsIpaddressauthentication {
     }
 }
 static META_PUT_ORGANIZATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsMe", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update organization."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/organizations/me`: the `putOrganizationsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-me>."]
@@ -1376,6 +1493,8 @@ impl PutOrganizationsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
+    #[doc = " Organization"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::Organization) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -1401,6 +1520,8 @@ impl PutOrganizationsMe {
     }
 }
 static META_PUT_ORGANIZATIONS_WHITELIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrganizationsWhitelist", &["Organization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/organizations/whitelist", true, ::std::option::Option::None, true, false, true);
+#[doc = " This route is deprecated, please use /api/v2/organizations/authentication/settings instead"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/organizations/whitelist`: the `putOrganizationsWhitelist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-organizations-whitelist>."]

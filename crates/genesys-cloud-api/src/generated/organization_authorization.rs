@@ -16,200 +16,407 @@ impl OrganizationAuthorizationApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete Org Trust"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}` (deleteOrgauthorizationTrustee): see [`DeleteOrgauthorizationTrustee`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     pub fn delete_orgauthorization_trustee(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustee {
         DeleteOrgauthorizationTrustee::new(self.executor.clone(), trustee_org_id.into())
     }
+    #[doc = " Deletes cloned user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers/{trusteeUserId}` (deleteOrgauthorizationTrusteeCloneduser): see [`DeleteOrgauthorizationTrusteeCloneduser`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_user_id`: Id of the cloned user to delete"]
     pub fn delete_orgauthorization_trustee_cloneduser(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeCloneduser {
         DeleteOrgauthorizationTrusteeCloneduser::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " Delete Trustee Group"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}` (deleteOrgauthorizationTrusteeGroup): see [`DeleteOrgauthorizationTrusteeGroup`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_group_id`: Trustee Group Id"]
     pub fn delete_orgauthorization_trustee_group(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeGroup {
         DeleteOrgauthorizationTrusteeGroup::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
+    #[doc = " Delete Trustee Group Roles"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles` (deleteOrgauthorizationTrusteeGroupRoles): see [`DeleteOrgauthorizationTrusteeGroupRoles`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_group_id`: Trustee Group Id"]
     pub fn delete_orgauthorization_trustee_group_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeGroupRoles {
         DeleteOrgauthorizationTrusteeGroupRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
+    #[doc = " Delete Trustee User"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}` (deleteOrgauthorizationTrusteeUser): see [`DeleteOrgauthorizationTrusteeUser`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn delete_orgauthorization_trustee_user(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeUser {
         DeleteOrgauthorizationTrusteeUser::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " Delete Trustee User Roles"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles` (deleteOrgauthorizationTrusteeUserRoles): see [`DeleteOrgauthorizationTrusteeUserRoles`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn delete_orgauthorization_trustee_user_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeUserRoles {
         DeleteOrgauthorizationTrusteeUserRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " Delete Bulk Org Trustees"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees` (deleteOrgauthorizationTrustees): see [`DeleteOrgauthorizationTrustees`]."]
     pub fn delete_orgauthorization_trustees(&self) -> DeleteOrgauthorizationTrustees {
         DeleteOrgauthorizationTrustees::new(self.executor.clone())
     }
+    #[doc = " Delete Org Trust"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}` (deleteOrgauthorizationTrustor): see [`DeleteOrgauthorizationTrustor`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     pub fn delete_orgauthorization_trustor(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustor {
         DeleteOrgauthorizationTrustor::new(self.executor.clone(), trustor_org_id.into())
     }
+    #[doc = " Delete Cloned User"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}` (deleteOrgauthorizationTrustorCloneduser): see [`DeleteOrgauthorizationTrustorCloneduser`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn delete_orgauthorization_trustor_cloneduser(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustorCloneduser {
         DeleteOrgauthorizationTrustorCloneduser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " Delete Trustee Group"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}` (deleteOrgauthorizationTrustorGroup): see [`DeleteOrgauthorizationTrustorGroup`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustor_group_id`: Trustor Group Id"]
     pub fn delete_orgauthorization_trustor_group(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustor_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustorGroup {
         DeleteOrgauthorizationTrustorGroup::new(self.executor.clone(), trustor_org_id.into(), trustor_group_id.into())
     }
+    #[doc = " Delete Trustee User"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}` (deleteOrgauthorizationTrustorUser): see [`DeleteOrgauthorizationTrustorUser`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn delete_orgauthorization_trustor_user(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustorUser {
         DeleteOrgauthorizationTrustorUser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " Delete Bulk Org Trustors"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustors` (deleteOrgauthorizationTrustors): see [`DeleteOrgauthorizationTrustors`]."]
     pub fn delete_orgauthorization_trustors(&self) -> DeleteOrgauthorizationTrustors {
         DeleteOrgauthorizationTrustors::new(self.executor.clone())
     }
+    #[doc = " Get Pairing Info"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/pairings/{pairingId}` (getOrgauthorizationPairing): see [`GetOrgauthorizationPairing`]."]
+    #[doc = ""]
+    #[doc = " - `pairing_id`: Pairing Id"]
     pub fn get_orgauthorization_pairing(&self, pairing_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationPairing {
         GetOrgauthorizationPairing::new(self.executor.clone(), pairing_id.into())
     }
+    #[doc = " Get Org Trust"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}` (getOrgauthorizationTrustee): see [`GetOrgauthorizationTrustee`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     pub fn get_orgauthorization_trustee(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustee {
         GetOrgauthorizationTrustee::new(self.executor.clone(), trustee_org_id.into())
     }
+    #[doc = " The list of cloned users from the trustee organization (i.e. users with a native user record)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers` (getOrgauthorizationTrusteeClonedusers): see [`GetOrgauthorizationTrusteeClonedusers`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     pub fn get_orgauthorization_trustee_clonedusers(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeClonedusers {
         GetOrgauthorizationTrusteeClonedusers::new(self.executor.clone(), trustee_org_id.into())
     }
+    #[doc = " Get Trustee Group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}` (getOrgauthorizationTrusteeGroup): see [`GetOrgauthorizationTrusteeGroup`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_group_id`: Trustee Group Id"]
     pub fn get_orgauthorization_trustee_group(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeGroup {
         GetOrgauthorizationTrusteeGroup::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
+    #[doc = " Get Trustee Group Roles"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles` (getOrgauthorizationTrusteeGroupRoles): see [`GetOrgauthorizationTrusteeGroupRoles`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_group_id`: Trustee Group Id"]
     pub fn get_orgauthorization_trustee_group_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeGroupRoles {
         GetOrgauthorizationTrusteeGroupRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
+    #[doc = " The list of trustee groups for this organization (i.e. groups granted access to this organization)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups` (getOrgauthorizationTrusteeGroups): see [`GetOrgauthorizationTrusteeGroups`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     pub fn get_orgauthorization_trustee_groups(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeGroups {
         GetOrgauthorizationTrusteeGroups::new(self.executor.clone(), trustee_org_id.into())
     }
+    #[doc = " Get Trustee User"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}` (getOrgauthorizationTrusteeUser): see [`GetOrgauthorizationTrusteeUser`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn get_orgauthorization_trustee_user(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeUser {
         GetOrgauthorizationTrusteeUser::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " Get Trustee User Roles"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles` (getOrgauthorizationTrusteeUserRoles): see [`GetOrgauthorizationTrusteeUserRoles`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn get_orgauthorization_trustee_user_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeUserRoles {
         GetOrgauthorizationTrusteeUserRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " The list of trustee users for this organization (i.e. users granted access to this organization)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users` (getOrgauthorizationTrusteeUsers): see [`GetOrgauthorizationTrusteeUsers`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     pub fn get_orgauthorization_trustee_users(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeUsers {
         GetOrgauthorizationTrusteeUsers::new(self.executor.clone(), trustee_org_id.into())
     }
+    #[doc = " The list of trustees for this organization (i.e. organizations granted access to this organization)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees` (getOrgauthorizationTrustees): see [`GetOrgauthorizationTrustees`]."]
     pub fn get_orgauthorization_trustees(&self) -> GetOrgauthorizationTrustees {
         GetOrgauthorizationTrustees::new(self.executor.clone())
     }
+    #[doc = " Get Customer Care organization ids."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/care` (getOrgauthorizationTrusteesCare): see [`GetOrgauthorizationTrusteesCare`]."]
     pub fn get_orgauthorization_trustees_care(&self) -> GetOrgauthorizationTrusteesCare {
         GetOrgauthorizationTrusteesCare::new(self.executor.clone())
     }
+    #[doc = " Get organization authorization trust with Customer Care, if one exists."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/default` (getOrgauthorizationTrusteesDefault): see [`GetOrgauthorizationTrusteesDefault`]."]
     pub fn get_orgauthorization_trustees_default(&self) -> GetOrgauthorizationTrusteesDefault {
         GetOrgauthorizationTrusteesDefault::new(self.executor.clone())
     }
+    #[doc = " Get Org Trust"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}` (getOrgauthorizationTrustor): see [`GetOrgauthorizationTrustor`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     pub fn get_orgauthorization_trustor(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustor {
         GetOrgauthorizationTrustor::new(self.executor.clone(), trustor_org_id.into())
     }
+    #[doc = " Get Cloned User"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}` (getOrgauthorizationTrustorCloneduser): see [`GetOrgauthorizationTrustorCloneduser`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn get_orgauthorization_trustor_cloneduser(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorCloneduser {
         GetOrgauthorizationTrustorCloneduser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " The list of cloned users in the trustor organization (i.e. users with a native user record)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers` (getOrgauthorizationTrustorClonedusers): see [`GetOrgauthorizationTrustorClonedusers`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     pub fn get_orgauthorization_trustor_clonedusers(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorClonedusers {
         GetOrgauthorizationTrustorClonedusers::new(self.executor.clone(), trustor_org_id.into())
     }
+    #[doc = " Get Trustee Group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}` (getOrgauthorizationTrustorGroup): see [`GetOrgauthorizationTrustorGroup`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustor_group_id`: Trustor Group Id"]
     pub fn get_orgauthorization_trustor_group(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustor_group_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorGroup {
         GetOrgauthorizationTrustorGroup::new(self.executor.clone(), trustor_org_id.into(), trustor_group_id.into())
     }
+    #[doc = " The list of groups in the trustor organization (i.e. groups granted access)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/groups` (getOrgauthorizationTrustorGroups): see [`GetOrgauthorizationTrustorGroups`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustee Organization Id"]
     pub fn get_orgauthorization_trustor_groups(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorGroups {
         GetOrgauthorizationTrustorGroups::new(self.executor.clone(), trustor_org_id.into())
     }
+    #[doc = " Get Trustee User"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}` (getOrgauthorizationTrustorUser): see [`GetOrgauthorizationTrustorUser`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn get_orgauthorization_trustor_user(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorUser {
         GetOrgauthorizationTrustorUser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " The list of users in the trustor organization (i.e. users granted access)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/users` (getOrgauthorizationTrustorUsers): see [`GetOrgauthorizationTrustorUsers`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustee Organization Id"]
     pub fn get_orgauthorization_trustor_users(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorUsers {
         GetOrgauthorizationTrustorUsers::new(self.executor.clone(), trustor_org_id.into())
     }
+    #[doc = " The list of organizations that have authorized/trusted your organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors` (getOrgauthorizationTrustors): see [`GetOrgauthorizationTrustors`]."]
     pub fn get_orgauthorization_trustors(&self) -> GetOrgauthorizationTrustors {
         GetOrgauthorizationTrustors::new(self.executor.clone())
     }
+    #[doc = " A pairing id is created by the trustee and given to the trustor to create a trust."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/pairings` (postOrgauthorizationPairings): see [`PostOrgauthorizationPairings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Pairing Info"]
     pub fn post_orgauthorization_pairings(&self, body: ::models::TrustRequestCreate) -> PostOrgauthorizationPairings {
         PostOrgauthorizationPairings::new(self.executor.clone(), body)
     }
+    #[doc = " Add a group to the trust."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups` (postOrgauthorizationTrusteeGroups): see [`PostOrgauthorizationTrusteeGroups`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `body`: Trust"]
     pub fn post_orgauthorization_trustee_groups(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrustMemberCreate) -> PostOrgauthorizationTrusteeGroups {
         PostOrgauthorizationTrusteeGroups::new(self.executor.clone(), trustee_org_id.into(), body)
     }
+    #[doc = " Add a user to the trust."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees/{trusteeOrgId}/users` (postOrgauthorizationTrusteeUsers): see [`PostOrgauthorizationTrusteeUsers`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `body`: Trust"]
     pub fn post_orgauthorization_trustee_users(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrustMemberCreate) -> PostOrgauthorizationTrusteeUsers {
         PostOrgauthorizationTrusteeUsers::new(self.executor.clone(), trustee_org_id.into(), body)
     }
+    #[doc = " Create a new organization authorization trust. This is required to grant other organizations access to your organization."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees` (postOrgauthorizationTrustees): see [`PostOrgauthorizationTrustees`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Trust"]
     pub fn post_orgauthorization_trustees(&self, body: ::models::TrustCreate) -> PostOrgauthorizationTrustees {
         PostOrgauthorizationTrustees::new(self.executor.clone(), body)
     }
+    #[doc = " Get Org Trustee Audits"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees/audits` (postOrgauthorizationTrusteesAudits): see [`PostOrgauthorizationTrusteesAudits`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Values to scope the request."]
     pub fn post_orgauthorization_trustees_audits(&self, body: ::models::TrusteeAuditQueryRequest) -> PostOrgauthorizationTrusteesAudits {
         PostOrgauthorizationTrusteesAudits::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new organization authorization trust with Customer Care. This is required to grant your regional Customer Care organization access to your organization."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees/care` (postOrgauthorizationTrusteesCare): see [`PostOrgauthorizationTrusteesCare`]."]
     pub fn post_orgauthorization_trustees_care(&self) -> PostOrgauthorizationTrusteesCare {
         PostOrgauthorizationTrusteesCare::new(self.executor.clone())
     }
+    #[doc = " Create a new organization authorization trust with Customer Care. This is required to grant your regional Customer Care organization access to your organization."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees/default` (postOrgauthorizationTrusteesDefault): see [`PostOrgauthorizationTrusteesDefault`]."]
     pub fn post_orgauthorization_trustees_default(&self) -> PostOrgauthorizationTrusteesDefault {
         PostOrgauthorizationTrusteesDefault::new(self.executor.clone())
     }
+    #[doc = " Get Org Trustor Audits"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustor/audits` (postOrgauthorizationTrustorAudits): see [`PostOrgauthorizationTrustorAudits`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Values to scope the request."]
     pub fn post_orgauthorization_trustor_audits(&self, body: ::models::TrustorAuditQueryRequest) -> PostOrgauthorizationTrustorAudits {
         PostOrgauthorizationTrustorAudits::new(self.executor.clone(), body)
     }
+    #[doc = " Update Org Trust"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}` (putOrgauthorizationTrustee): see [`PutOrgauthorizationTrustee`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `body`: Client"]
     pub fn put_orgauthorization_trustee(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrustUpdate) -> PutOrgauthorizationTrustee {
         PutOrgauthorizationTrustee::new(self.executor.clone(), trustee_org_id.into(), body)
     }
+    #[doc = " Update Trustee Group Roles"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions` (putOrgauthorizationTrusteeGroupRoledivisions): see [`PutOrgauthorizationTrusteeGroupRoledivisions`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_group_id`: Trustee Group Id"]
+    #[doc = " - `body`: Set of roles with corresponding divisions to apply"]
     pub fn put_orgauthorization_trustee_group_roledivisions(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PutOrgauthorizationTrusteeGroupRoledivisions {
         PutOrgauthorizationTrusteeGroupRoledivisions::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into(), body)
     }
+    #[doc = " Update Trustee Group Roles"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles` (putOrgauthorizationTrusteeGroupRoles): see [`PutOrgauthorizationTrusteeGroupRoles`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_group_id`: Trustee Group Id"]
+    #[doc = " - `body`: List of roles"]
     pub fn put_orgauthorization_trustee_group_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutOrgauthorizationTrusteeGroupRoles {
         PutOrgauthorizationTrusteeGroupRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into(), body)
     }
+    #[doc = " Update Trustee User Roles"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions` (putOrgauthorizationTrusteeUserRoledivisions): see [`PutOrgauthorizationTrusteeUserRoledivisions`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[doc = " - `body`: Set of roles with corresponding divisions to apply"]
     pub fn put_orgauthorization_trustee_user_roledivisions(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PutOrgauthorizationTrusteeUserRoledivisions {
         PutOrgauthorizationTrusteeUserRoledivisions::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into(), body)
     }
+    #[doc = " Update Trustee User Roles"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles` (putOrgauthorizationTrusteeUserRoles): see [`PutOrgauthorizationTrusteeUserRoles`]."]
+    #[doc = ""]
+    #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[doc = " - `body`: List of roles"]
     pub fn put_orgauthorization_trustee_user_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutOrgauthorizationTrusteeUserRoles {
         PutOrgauthorizationTrusteeUserRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into(), body)
     }
+    #[doc = " Creates a clone of the trustee user in the trustor org."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}` (putOrgauthorizationTrustorCloneduser): see [`PutOrgauthorizationTrustorCloneduser`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn put_orgauthorization_trustor_cloneduser(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> PutOrgauthorizationTrustorCloneduser {
         PutOrgauthorizationTrustorCloneduser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
+    #[doc = " Add a Trustee Group to the trust."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}` (putOrgauthorizationTrustorGroup): see [`PutOrgauthorizationTrustorGroup`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustor_group_id`: Trustor Group Id"]
     pub fn put_orgauthorization_trustor_group(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustor_group_id: impl ::std::convert::Into<::std::string::String>) -> PutOrgauthorizationTrustorGroup {
         PutOrgauthorizationTrustorGroup::new(self.executor.clone(), trustor_org_id.into(), trustor_group_id.into())
     }
+    #[doc = " Add a Trustee user to the trust."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}` (putOrgauthorizationTrustorUser): see [`PutOrgauthorizationTrustorUser`]."]
+    #[doc = ""]
+    #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[doc = " - `trustee_user_id`: Trustee User Id"]
     pub fn put_orgauthorization_trustor_user(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> PutOrgauthorizationTrustorUser {
         PutOrgauthorizationTrustorUser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustee", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Org Trust"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}`: the `deleteOrgauthorizationTrustee` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId->."]
@@ -277,6 +484,8 @@ impl DeleteOrgauthorizationTrustee {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes cloned user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers/{trusteeUserId}`: the `deleteOrgauthorizationTrusteeCloneduser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--clonedusers--trusteeUserId->."]
@@ -346,6 +555,8 @@ impl DeleteOrgauthorizationTrusteeCloneduser {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Trustee Group"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}`: the `deleteOrgauthorizationTrusteeGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId->."]
@@ -415,6 +626,8 @@ impl DeleteOrgauthorizationTrusteeGroup {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeGroupRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Trustee Group Roles"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles`: the `deleteOrgauthorizationTrusteeGroupRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roles>."]
@@ -484,6 +697,8 @@ impl DeleteOrgauthorizationTrusteeGroupRoles {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Trustee User"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}`: the `deleteOrgauthorizationTrusteeUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId->."]
@@ -553,6 +768,8 @@ impl DeleteOrgauthorizationTrusteeUser {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTEE_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrusteeUserRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Trustee User Roles"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles`: the `deleteOrgauthorizationTrusteeUserRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roles>."]
@@ -622,6 +839,8 @@ impl DeleteOrgauthorizationTrusteeUserRoles {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTEES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustees", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustees", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete Bulk Org Trustees"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustees`: the `deleteOrgauthorizationTrustees` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustees>."]
@@ -673,6 +892,8 @@ impl DeleteOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of trustee ids to remove"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -699,6 +920,8 @@ impl DeleteOrgauthorizationTrustees {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustor", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Org Trust"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}`: the `deleteOrgauthorizationTrustor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId->."]
@@ -766,6 +989,8 @@ impl DeleteOrgauthorizationTrustor {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustorCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Cloned User"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}`: the `deleteOrgauthorizationTrustorCloneduser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers--trusteeUserId->."]
@@ -835,6 +1060,8 @@ impl DeleteOrgauthorizationTrustorCloneduser {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustorGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Trustee Group"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}`: the `deleteOrgauthorizationTrustorGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId--groups--trustorGroupId->."]
@@ -904,6 +1131,8 @@ impl DeleteOrgauthorizationTrustorGroup {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTOR_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustorUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Trustee User"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}`: the `deleteOrgauthorizationTrustorUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors--trustorOrgId--users--trusteeUserId->."]
@@ -973,6 +1202,8 @@ impl DeleteOrgauthorizationTrustorUser {
     }
 }
 static META_DELETE_ORGAUTHORIZATION_TRUSTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrgauthorizationTrustors", &["Organization Authorization"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orgauthorization/trustors", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete Bulk Org Trustors"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orgauthorization/trustors`: the `deleteOrgauthorizationTrustors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orgauthorization-trustors>."]
@@ -1024,6 +1255,8 @@ impl DeleteOrgauthorizationTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of trustor ids to remove"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1050,6 +1283,8 @@ impl DeleteOrgauthorizationTrustors {
     }
 }
 static META_GET_ORGAUTHORIZATION_PAIRING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationPairing", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/pairings/{pairingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Pairing Info"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/pairings/{pairingId}`: the `getOrgauthorizationPairing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-pairings--pairingId->."]
@@ -1117,6 +1352,8 @@ impl GetOrgauthorizationPairing {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustee", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Org Trust"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}`: the `getOrgauthorizationTrustee` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId->."]
@@ -1184,6 +1421,10 @@ impl GetOrgauthorizationTrustee {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE_CLONEDUSERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeClonedusers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers", true, ::std::option::Option::None, false, false, true);
+#[doc = " The list of cloned users from the trustee organization (i.e. users with a native user record)."]
+#[doc = ""]
+#[doc = " There can be no more than 5 cloned users per organization, so results are represented as simple list and not paged"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers`: the `getOrgauthorizationTrusteeClonedusers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--clonedusers>."]
@@ -1251,6 +1492,8 @@ impl GetOrgauthorizationTrusteeClonedusers {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Trustee Group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}`: the `getOrgauthorizationTrusteeGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId->."]
@@ -1320,6 +1563,8 @@ impl GetOrgauthorizationTrusteeGroup {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeGroupRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Trustee Group Roles"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles`: the `getOrgauthorizationTrusteeGroupRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roles>."]
@@ -1389,6 +1634,8 @@ impl GetOrgauthorizationTrusteeGroupRoles {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeGroups", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " The list of trustee groups for this organization (i.e. groups granted access to this organization)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups`: the `getOrgauthorizationTrusteeGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--groups>."]
@@ -1442,11 +1689,15 @@ impl GetOrgauthorizationTrusteeGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1488,6 +1739,8 @@ impl GetOrgauthorizationTrusteeGroups {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Trustee User"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}`: the `getOrgauthorizationTrusteeUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId->."]
@@ -1557,6 +1810,8 @@ impl GetOrgauthorizationTrusteeUser {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeUserRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Trustee User Roles"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles`: the `getOrgauthorizationTrusteeUserRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roles>."]
@@ -1626,6 +1881,8 @@ impl GetOrgauthorizationTrusteeUserRoles {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteeUsers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " The list of trustee users for this organization (i.e. users granted access to this organization)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users`: the `getOrgauthorizationTrusteeUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees--trusteeOrgId--users>."]
@@ -1679,11 +1936,15 @@ impl GetOrgauthorizationTrusteeUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1725,6 +1986,8 @@ impl GetOrgauthorizationTrusteeUsers {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustees", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " The list of trustees for this organization (i.e. organizations granted access to this organization)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees`: the `getOrgauthorizationTrustees` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees>."]
@@ -1777,11 +2040,15 @@ impl GetOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1822,6 +2089,8 @@ impl GetOrgauthorizationTrustees {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEES_CARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteesCare", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/care", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Customer Care organization ids."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/care`: the `getOrgauthorizationTrusteesCare` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees-care>."]
@@ -1887,6 +2156,8 @@ impl GetOrgauthorizationTrusteesCare {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTEES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrusteesDefault", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustees/default", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get organization authorization trust with Customer Care, if one exists."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustees/default`: the `getOrgauthorizationTrusteesDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustees-default>."]
@@ -1952,6 +2223,8 @@ impl GetOrgauthorizationTrusteesDefault {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustor", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Org Trust"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}`: the `getOrgauthorizationTrustor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId->."]
@@ -2019,6 +2292,8 @@ impl GetOrgauthorizationTrustor {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Cloned User"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}`: the `getOrgauthorizationTrustorCloneduser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers--trusteeUserId->."]
@@ -2088,6 +2363,8 @@ impl GetOrgauthorizationTrustorCloneduser {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTOR_CLONEDUSERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorClonedusers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers", true, ::std::option::Option::None, false, false, true);
+#[doc = " The list of cloned users in the trustor organization (i.e. users with a native user record)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers`: the `getOrgauthorizationTrustorClonedusers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers>."]
@@ -2155,6 +2432,8 @@ impl GetOrgauthorizationTrustorClonedusers {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTOR_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Trustee Group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}`: the `getOrgauthorizationTrustorGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--groups--trustorGroupId->."]
@@ -2224,6 +2503,8 @@ impl GetOrgauthorizationTrustorGroup {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTOR_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorGroups", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " The list of groups in the trustor organization (i.e. groups granted access)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/groups`: the `getOrgauthorizationTrustorGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--groups>."]
@@ -2277,11 +2558,15 @@ impl GetOrgauthorizationTrustorGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2323,6 +2608,8 @@ impl GetOrgauthorizationTrustorGroups {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTOR_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Trustee User"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}`: the `getOrgauthorizationTrustorUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--users--trusteeUserId->."]
@@ -2392,6 +2679,8 @@ impl GetOrgauthorizationTrustorUser {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTOR_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustorUsers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " The list of users in the trustor organization (i.e. users granted access)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/users`: the `getOrgauthorizationTrustorUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors--trustorOrgId--users>."]
@@ -2445,11 +2734,15 @@ impl GetOrgauthorizationTrustorUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2491,6 +2784,8 @@ impl GetOrgauthorizationTrustorUsers {
     }
 }
 static META_GET_ORGAUTHORIZATION_TRUSTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrgauthorizationTrustors", &["Organization Authorization"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orgauthorization/trustors", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " The list of organizations that have authorized/trusted your organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orgauthorization/trustors`: the `getOrgauthorizationTrustors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orgauthorization-trustors>."]
@@ -2543,11 +2838,15 @@ impl GetOrgauthorizationTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2588,6 +2887,8 @@ impl GetOrgauthorizationTrustors {
     }
 }
 static META_POST_ORGAUTHORIZATION_PAIRINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationPairings", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/pairings", false, ::std::option::Option::None, false, false, true);
+#[doc = " A pairing id is created by the trustee and given to the trustor to create a trust."]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/pairings`: the `postOrgauthorizationPairings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-pairings>."]
@@ -2655,6 +2956,8 @@ impl PostOrgauthorizationPairings {
     }
 }
 static META_POST_ORGAUTHORIZATION_TRUSTEE_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteeGroups", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a group to the trust."]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups`: the `postOrgauthorizationTrusteeGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees--trusteeOrgId--groups>."]
@@ -2724,6 +3027,8 @@ impl PostOrgauthorizationTrusteeGroups {
     }
 }
 static META_POST_ORGAUTHORIZATION_TRUSTEE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteeUsers", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a user to the trust."]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/trustees/{trusteeOrgId}/users`: the `postOrgauthorizationTrusteeUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees--trusteeOrgId--users>."]
@@ -2793,6 +3098,8 @@ impl PostOrgauthorizationTrusteeUsers {
     }
 }
 static META_POST_ORGAUTHORIZATION_TRUSTEES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrustees", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new organization authorization trust. This is required to grant other organizations access to your organization."]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/trustees`: the `postOrgauthorizationTrustees` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees>."]
@@ -2860,6 +3167,8 @@ impl PostOrgauthorizationTrustees {
     }
 }
 static META_POST_ORGAUTHORIZATION_TRUSTEES_AUDITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteesAudits", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/audits", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get Org Trustee Audits"]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/trustees/audits`: the `postOrgauthorizationTrusteesAudits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees-audits>."]
@@ -2913,21 +3222,29 @@ impl PostOrgauthorizationTrusteesAudits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrusteeAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -2963,6 +3280,8 @@ impl PostOrgauthorizationTrusteesAudits {
     }
 }
 static META_POST_ORGAUTHORIZATION_TRUSTEES_CARE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteesCare", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/care", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Create a new organization authorization trust with Customer Care. This is required to grant your regional Customer Care organization access to your organization."]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/trustees/care`: the `postOrgauthorizationTrusteesCare` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees-care>."]
@@ -3017,21 +3336,29 @@ impl PostOrgauthorizationTrusteesCare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None, assign_full_access: ::std::option::Option::None, allow_trusted_user_access: ::std::option::Option::None }
     }
+    #[doc = " Assign Admin role to default pairing with Customer Care"]
+    #[doc = ""]
     #[doc = " Query parameter `assignDefaultRole`: boolean."]
     pub fn assign_default_role(mut self, value: bool) -> Self {
         self.assign_default_role = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Automatically expire pairing after 30 days"]
+    #[doc = ""]
     #[doc = " Query parameter `autoExpire`: boolean."]
     pub fn auto_expire(mut self, value: bool) -> Self {
         self.auto_expire = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Grant Customer Care full access to the organization"]
+    #[doc = ""]
     #[doc = " Query parameter `assignFullAccess`: boolean."]
     pub fn assign_full_access(mut self, value: bool) -> Self {
         self.assign_full_access = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Make Customer Care a Trusted User"]
+    #[doc = ""]
     #[doc = " Query parameter `allowTrustedUserAccess`: boolean."]
     pub fn allow_trusted_user_access(mut self, value: bool) -> Self {
         self.allow_trusted_user_access = ::std::option::Option::Some(value);
@@ -3078,6 +3405,8 @@ impl PostOrgauthorizationTrusteesCare {
     }
 }
 static META_POST_ORGAUTHORIZATION_TRUSTEES_DEFAULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrusteesDefault", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustees/default", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new organization authorization trust with Customer Care. This is required to grant your regional Customer Care organization access to your organization."]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/trustees/default`: the `postOrgauthorizationTrusteesDefault` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustees-default>."]
@@ -3128,11 +3457,15 @@ impl PostOrgauthorizationTrusteesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None }
     }
+    #[doc = " Assign Admin role to default pairing with Customer Care"]
+    #[doc = ""]
     #[doc = " Query parameter `assignDefaultRole`: boolean."]
     pub fn assign_default_role(mut self, value: bool) -> Self {
         self.assign_default_role = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Automatically expire pairing after 30 days"]
+    #[doc = ""]
     #[doc = " Query parameter `autoExpire`: boolean."]
     pub fn auto_expire(mut self, value: bool) -> Self {
         self.auto_expire = ::std::option::Option::Some(value);
@@ -3161,6 +3494,8 @@ impl PostOrgauthorizationTrusteesDefault {
     }
 }
 static META_POST_ORGAUTHORIZATION_TRUSTOR_AUDITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOrgauthorizationTrustorAudits", &["Organization Authorization"], ::genesys_cloud_core::http::Method::POST, "/api/v2/orgauthorization/trustor/audits", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get Org Trustor Audits"]
+#[doc = ""]
 #[doc = " `POST /api/v2/orgauthorization/trustor/audits`: the `postOrgauthorizationTrustorAudits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-orgauthorization-trustor-audits>."]
@@ -3214,21 +3549,29 @@ impl PostOrgauthorizationTrustorAudits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustorAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3264,6 +3607,8 @@ impl PostOrgauthorizationTrustorAudits {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTEE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustee", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Org Trust"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}`: the `putOrgauthorizationTrustee` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId->."]
@@ -3333,6 +3678,8 @@ impl PutOrgauthorizationTrustee {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLEDIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeGroupRoledivisions", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Trustee Group Roles"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions`: the `putOrgauthorizationTrusteeGroupRoledivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roledivisions>."]
@@ -3404,6 +3751,8 @@ impl PutOrgauthorizationTrusteeGroupRoledivisions {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeGroupRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Trustee Group Roles"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles`: the `putOrgauthorizationTrusteeGroupRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--groups--trusteeGroupId--roles>."]
@@ -3475,6 +3824,8 @@ impl PutOrgauthorizationTrusteeGroupRoles {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_USER_ROLEDIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeUserRoledivisions", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Trustee User Roles"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions`: the `putOrgauthorizationTrusteeUserRoledivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roledivisions>."]
@@ -3546,6 +3897,8 @@ impl PutOrgauthorizationTrusteeUserRoledivisions {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTEE_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrusteeUserRoles", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Trustee User Roles"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles`: the `putOrgauthorizationTrusteeUserRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustees--trusteeOrgId--users--trusteeUserId--roles>."]
@@ -3617,6 +3970,8 @@ impl PutOrgauthorizationTrusteeUserRoles {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustorCloneduser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a clone of the trustee user in the trustor org."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers/{trusteeUserId}`: the `putOrgauthorizationTrustorCloneduser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustors--trustorOrgId--clonedusers--trusteeUserId->."]
@@ -3686,6 +4041,8 @@ impl PutOrgauthorizationTrustorCloneduser {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTOR_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustorGroup", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Add a Trustee Group to the trust."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/groups/{trustorGroupId}`: the `putOrgauthorizationTrustorGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustors--trustorOrgId--groups--trustorGroupId->."]
@@ -3755,6 +4112,8 @@ impl PutOrgauthorizationTrustorGroup {
     }
 }
 static META_PUT_ORGAUTHORIZATION_TRUSTOR_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrgauthorizationTrustorUser", &["Organization Authorization"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Add a Trustee user to the trust."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orgauthorization/trustors/{trustorOrgId}/users/{trusteeUserId}`: the `putOrgauthorizationTrustorUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orgauthorization-trustors--trustorOrgId--users--trusteeUserId->."]

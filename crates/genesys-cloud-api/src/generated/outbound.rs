@@ -16,717 +16,1401 @@ impl OutboundApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete attempt limits"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/attemptlimits/{attemptLimitsId}` (deleteOutboundAttemptlimit): see [`DeleteOutboundAttemptlimit`]."]
+    #[doc = ""]
+    #[doc = " - `attempt_limits_id`: Attempt limits ID"]
     pub fn delete_outbound_attemptlimit(&self, attempt_limits_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundAttemptlimit {
         DeleteOutboundAttemptlimit::new(self.executor.clone(), attempt_limits_id.into())
     }
+    #[doc = " Delete callable time set"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/callabletimesets/{callableTimeSetId}` (deleteOutboundCallabletimeset): see [`DeleteOutboundCallabletimeset`]."]
+    #[doc = ""]
+    #[doc = " - `callable_time_set_id`: Callable Time Set ID"]
     pub fn delete_outbound_callabletimeset(&self, callable_time_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCallabletimeset {
         DeleteOutboundCallabletimeset::new(self.executor.clone(), callable_time_set_id.into())
     }
+    #[doc = " Delete a dialer call analysis response set."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}` (deleteOutboundCallanalysisresponseset): see [`DeleteOutboundCallanalysisresponseset`]."]
+    #[doc = ""]
+    #[doc = " - `call_analysis_set_id`: Call Analysis Response Set ID"]
     pub fn delete_outbound_callanalysisresponseset(&self, call_analysis_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCallanalysisresponseset {
         DeleteOutboundCallanalysisresponseset::new(self.executor.clone(), call_analysis_set_id.into())
     }
+    #[doc = " Delete a campaign."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}` (deleteOutboundCampaign): see [`DeleteOutboundCampaign`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn delete_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCampaign {
         DeleteOutboundCampaign::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Reset campaign progress and recycle the campaign"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}/progress` (deleteOutboundCampaignProgress): see [`DeleteOutboundCampaignProgress`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn delete_outbound_campaign_progress(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCampaignProgress {
         DeleteOutboundCampaignProgress::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Delete Campaign Rule"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/campaignrules/{campaignRuleId}` (deleteOutboundCampaignrule): see [`DeleteOutboundCampaignrule`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_rule_id`: Campaign Rule ID"]
     pub fn delete_outbound_campaignrule(&self, campaign_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCampaignrule {
         DeleteOutboundCampaignrule::new(self.executor.clone(), campaign_rule_id.into())
     }
+    #[doc = " Delete a contact list."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}` (deleteOutboundContactlist): see [`DeleteOutboundContactlist`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: ContactList ID"]
     pub fn delete_outbound_contactlist(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlist {
         DeleteOutboundContactlist::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Delete a contact."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}` (deleteOutboundContactlistContact): see [`DeleteOutboundContactlistContact`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `contact_id`: Contact ID"]
     pub fn delete_outbound_contactlist_contact(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, contact_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlistContact {
         DeleteOutboundContactlistContact::new(self.executor.clone(), contact_list_id.into(), contact_id.into())
     }
+    #[doc = " Delete contacts from a contact list. Only contacts that are not in use by any campaign will be deleted"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}/contacts` (deleteOutboundContactlistContacts): see [`DeleteOutboundContactlistContacts`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
     pub fn delete_outbound_contactlist_contacts(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlistContacts {
         DeleteOutboundContactlistContacts::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Delete Contact List Filter"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlistfilters/{contactListFilterId}` (deleteOutboundContactlistfilter): see [`DeleteOutboundContactlistfilter`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_filter_id`: Contact List Filter ID"]
     pub fn delete_outbound_contactlistfilter(&self, contact_list_filter_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlistfilter {
         DeleteOutboundContactlistfilter::new(self.executor.clone(), contact_list_filter_id.into())
     }
+    #[doc = " Delete multiple contact lists."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlists` (deleteOutboundContactlists): see [`DeleteOutboundContactlists`]."]
     pub fn delete_outbound_contactlists(&self) -> DeleteOutboundContactlists {
         DeleteOutboundContactlists::new(self.executor.clone())
     }
+    #[doc = " Delete Contact List Template"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlisttemplates/{contactListTemplateId}` (deleteOutboundContactlisttemplate): see [`DeleteOutboundContactlisttemplate`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_template_id`: ContactListTemplate ID"]
     pub fn delete_outbound_contactlisttemplate(&self, contact_list_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlisttemplate {
         DeleteOutboundContactlisttemplate::new(self.executor.clone(), contact_list_template_id.into())
     }
+    #[doc = " Delete multiple contact list templates."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlisttemplates` (deleteOutboundContactlisttemplates): see [`DeleteOutboundContactlisttemplates`]."]
     pub fn delete_outbound_contactlisttemplates(&self) -> DeleteOutboundContactlisttemplates {
         DeleteOutboundContactlisttemplates::new(self.executor.clone())
     }
+    #[doc = " Delete an Outbound Digital Rule Set"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/digitalrulesets/{digitalRuleSetId}` (deleteOutboundDigitalruleset): see [`DeleteOutboundDigitalruleset`]."]
+    #[doc = ""]
+    #[doc = " - `digital_rule_set_id`: The Digital Rule Set ID"]
     pub fn delete_outbound_digitalruleset(&self, digital_rule_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDigitalruleset {
         DeleteOutboundDigitalruleset::new(self.executor.clone(), digital_rule_set_id.into())
     }
+    #[doc = " Delete dialer DNC list"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}` (deleteOutboundDnclist): see [`DeleteOutboundDnclist`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn delete_outbound_dnclist(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclist {
         DeleteOutboundDnclist::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Deletes all or expired custom exclusion column entries from a DNC list."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns` (deleteOutboundDnclistCustomexclusioncolumns): see [`DeleteOutboundDnclistCustomexclusioncolumns`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn delete_outbound_dnclist_customexclusioncolumns(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistCustomexclusioncolumns {
         DeleteOutboundDnclistCustomexclusioncolumns::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Deletes all or expired email addresses from a DNC list."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/emailaddresses` (deleteOutboundDnclistEmailaddresses): see [`DeleteOutboundDnclistEmailaddresses`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn delete_outbound_dnclist_emailaddresses(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistEmailaddresses {
         DeleteOutboundDnclistEmailaddresses::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Deletes all or expired phone numbers from a DNC list."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/phonenumbers` (deleteOutboundDnclistPhonenumbers): see [`DeleteOutboundDnclistPhonenumbers`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn delete_outbound_dnclist_phonenumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistPhonenumbers {
         DeleteOutboundDnclistPhonenumbers::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Deletes all or expired whatsApp numbers from a DNC list."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/whatsappnumbers` (deleteOutboundDnclistWhatsappnumbers): see [`DeleteOutboundDnclistWhatsappnumbers`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn delete_outbound_dnclist_whatsappnumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistWhatsappnumbers {
         DeleteOutboundDnclistWhatsappnumbers::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Delete File Specification Template"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}` (deleteOutboundFilespecificationtemplate): see [`DeleteOutboundFilespecificationtemplate`]."]
+    #[doc = ""]
+    #[doc = " - `file_specification_template_id`: File Specification Template ID"]
     pub fn delete_outbound_filespecificationtemplate(&self, file_specification_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundFilespecificationtemplate {
         DeleteOutboundFilespecificationtemplate::new(self.executor.clone(), file_specification_template_id.into())
     }
+    #[doc = " Delete multiple file specification templates."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/bulk` (deleteOutboundFilespecificationtemplatesBulk): see [`DeleteOutboundFilespecificationtemplatesBulk`]."]
     pub fn delete_outbound_filespecificationtemplates_bulk(&self) -> DeleteOutboundFilespecificationtemplatesBulk {
         DeleteOutboundFilespecificationtemplatesBulk::new(self.executor.clone())
     }
+    #[doc = " Delete Import Template"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/importtemplates/{importTemplateId}` (deleteOutboundImporttemplate): see [`DeleteOutboundImporttemplate`]."]
+    #[doc = ""]
+    #[doc = " - `import_template_id`: Import Template ID"]
     pub fn delete_outbound_importtemplate(&self, import_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundImporttemplate {
         DeleteOutboundImporttemplate::new(self.executor.clone(), import_template_id.into())
     }
+    #[doc = " Delete multiple import templates."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/importtemplates` (deleteOutboundImporttemplates): see [`DeleteOutboundImporttemplates`]."]
     pub fn delete_outbound_importtemplates(&self) -> DeleteOutboundImporttemplates {
         DeleteOutboundImporttemplates::new(self.executor.clone())
     }
+    #[doc = " Delete an Outbound Messaging Campaign"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}` (deleteOutboundMessagingcampaign): see [`DeleteOutboundMessagingcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn delete_outbound_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundMessagingcampaign {
         DeleteOutboundMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Reset messaging campaign progress and recycle the messaging campaign"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress` (deleteOutboundMessagingcampaignProgress): see [`DeleteOutboundMessagingcampaignProgress`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn delete_outbound_messagingcampaign_progress(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundMessagingcampaignProgress {
         DeleteOutboundMessagingcampaignProgress::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Delete a Rule Set."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/rulesets/{ruleSetId}` (deleteOutboundRuleset): see [`DeleteOutboundRuleset`]."]
+    #[doc = ""]
+    #[doc = " - `rule_set_id`: Rule Set ID"]
     pub fn delete_outbound_ruleset(&self, rule_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundRuleset {
         DeleteOutboundRuleset::new(self.executor.clone(), rule_set_id.into())
     }
+    #[doc = " Delete a dialer campaign schedule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/schedules/campaigns/{campaignId}` (deleteOutboundSchedulesCampaign): see [`DeleteOutboundSchedulesCampaign`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn delete_outbound_schedules_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesCampaign {
         DeleteOutboundSchedulesCampaign::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Delete an email campaign schedule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}` (deleteOutboundSchedulesEmailcampaign): see [`DeleteOutboundSchedulesEmailcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `email_campaign_id`: Email Campaign ID"]
     pub fn delete_outbound_schedules_emailcampaign(&self, email_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesEmailcampaign {
         DeleteOutboundSchedulesEmailcampaign::new(self.executor.clone(), email_campaign_id.into())
     }
+    #[doc = " Delete a messaging campaign schedule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}` (deleteOutboundSchedulesMessagingcampaign): see [`DeleteOutboundSchedulesMessagingcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: Messaging Campaign ID"]
     pub fn delete_outbound_schedules_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesMessagingcampaign {
         DeleteOutboundSchedulesMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Delete a dialer sequence schedule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/schedules/sequences/{sequenceId}` (deleteOutboundSchedulesSequence): see [`DeleteOutboundSchedulesSequence`]."]
+    #[doc = ""]
+    #[doc = " - `sequence_id`: Sequence ID"]
     pub fn delete_outbound_schedules_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesSequence {
         DeleteOutboundSchedulesSequence::new(self.executor.clone(), sequence_id.into())
     }
+    #[doc = " Delete a WhatsApp campaign schedule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}` (deleteOutboundSchedulesWhatsappcampaign): see [`DeleteOutboundSchedulesWhatsappcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `whats_app_campaign_id`: WhatsApp Campaign ID"]
     pub fn delete_outbound_schedules_whatsappcampaign(&self, whats_app_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesWhatsappcampaign {
         DeleteOutboundSchedulesWhatsappcampaign::new(self.executor.clone(), whats_app_campaign_id.into())
     }
+    #[doc = " Delete a dialer campaign sequence."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/sequences/{sequenceId}` (deleteOutboundSequence): see [`DeleteOutboundSequence`]."]
+    #[doc = ""]
+    #[doc = " - `sequence_id`: Campaign Sequence ID"]
     pub fn delete_outbound_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSequence {
         DeleteOutboundSequence::new(self.executor.clone(), sequence_id.into())
     }
+    #[doc = " Get attempt limits"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/attemptlimits/{attemptLimitsId}` (getOutboundAttemptlimit): see [`GetOutboundAttemptlimit`]."]
+    #[doc = ""]
+    #[doc = " - `attempt_limits_id`: Attempt limits ID"]
     pub fn get_outbound_attemptlimit(&self, attempt_limits_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundAttemptlimit {
         GetOutboundAttemptlimit::new(self.executor.clone(), attempt_limits_id.into())
     }
+    #[doc = " Query attempt limits list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/attemptlimits` (getOutboundAttemptlimits): see [`GetOutboundAttemptlimits`]."]
     pub fn get_outbound_attemptlimits(&self) -> GetOutboundAttemptlimits {
         GetOutboundAttemptlimits::new(self.executor.clone())
     }
+    #[doc = " Get callable time set"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/callabletimesets/{callableTimeSetId}` (getOutboundCallabletimeset): see [`GetOutboundCallabletimeset`]."]
+    #[doc = ""]
+    #[doc = " - `callable_time_set_id`: Callable Time Set ID"]
     pub fn get_outbound_callabletimeset(&self, callable_time_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCallabletimeset {
         GetOutboundCallabletimeset::new(self.executor.clone(), callable_time_set_id.into())
     }
+    #[doc = " Query callable time set list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/callabletimesets` (getOutboundCallabletimesets): see [`GetOutboundCallabletimesets`]."]
     pub fn get_outbound_callabletimesets(&self) -> GetOutboundCallabletimesets {
         GetOutboundCallabletimesets::new(self.executor.clone())
     }
+    #[doc = " Get a dialer call analysis response set."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}` (getOutboundCallanalysisresponseset): see [`GetOutboundCallanalysisresponseset`]."]
+    #[doc = ""]
+    #[doc = " - `call_analysis_set_id`: Call Analysis Response Set ID"]
     pub fn get_outbound_callanalysisresponseset(&self, call_analysis_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCallanalysisresponseset {
         GetOutboundCallanalysisresponseset::new(self.executor.clone(), call_analysis_set_id.into())
     }
+    #[doc = " Query a list of dialer call analysis response sets."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/callanalysisresponsesets` (getOutboundCallanalysisresponsesets): see [`GetOutboundCallanalysisresponsesets`]."]
     pub fn get_outbound_callanalysisresponsesets(&self) -> GetOutboundCallanalysisresponsesets {
         GetOutboundCallanalysisresponsesets::new(self.executor.clone())
     }
+    #[doc = " Get dialer campaign."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}` (getOutboundCampaign): see [`GetOutboundCampaign`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaign {
         GetOutboundCampaign::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get a preview of how agents will be mapped to this campaign's contact list."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview/results` (getOutboundCampaignAgentownedmappingpreviewResults): see [`GetOutboundCampaignAgentownedmappingpreviewResults`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign_agentownedmappingpreview_results(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignAgentownedmappingpreviewResults {
         GetOutboundCampaignAgentownedmappingpreviewResults::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get campaign diagnostics"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/diagnostics` (getOutboundCampaignDiagnostics): see [`GetOutboundCampaignDiagnostics`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign_diagnostics(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignDiagnostics {
         GetOutboundCampaignDiagnostics::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get dialer campaign interactions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/interactions` (getOutboundCampaignInteractions): see [`GetOutboundCampaignInteractions`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign_interactions(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignInteractions {
         GetOutboundCampaignInteractions::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get line distribution information for campaigns using same Edge Group or Site as given campaign"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/linedistribution` (getOutboundCampaignLinedistribution): see [`GetOutboundCampaignLinedistribution`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign_linedistribution(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignLinedistribution {
         GetOutboundCampaignLinedistribution::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get campaign progress"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/progress` (getOutboundCampaignProgress): see [`GetOutboundCampaignProgress`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign_progress(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignProgress {
         GetOutboundCampaignProgress::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get the remaining and total contact count for each skill combination in a skills campaign"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/skillcombinations` (getOutboundCampaignSkillcombinations): see [`GetOutboundCampaignSkillcombinations`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign_skillcombinations(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignSkillcombinations {
         GetOutboundCampaignSkillcombinations::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get statistics about a Dialer Campaign"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/stats` (getOutboundCampaignStats): see [`GetOutboundCampaignStats`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaign_stats(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignStats {
         GetOutboundCampaignStats::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get Campaign Rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaignrules/{campaignRuleId}` (getOutboundCampaignrule): see [`GetOutboundCampaignrule`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_rule_id`: Campaign Rule ID"]
     pub fn get_outbound_campaignrule(&self, campaign_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignrule {
         GetOutboundCampaignrule::new(self.executor.clone(), campaign_rule_id.into())
     }
+    #[doc = " Query Campaign Rule list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaignrules` (getOutboundCampaignrules): see [`GetOutboundCampaignrules`]."]
     pub fn get_outbound_campaignrules(&self) -> GetOutboundCampaignrules {
         GetOutboundCampaignrules::new(self.executor.clone())
     }
+    #[doc = " Query a list of dialer campaigns."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns` (getOutboundCampaigns): see [`GetOutboundCampaigns`]."]
     pub fn get_outbound_campaigns(&self) -> GetOutboundCampaigns {
         GetOutboundCampaigns::new(self.executor.clone())
     }
+    #[doc = " Query across all types of campaigns by division"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/all` (getOutboundCampaignsAll): see [`GetOutboundCampaignsAll`]."]
     pub fn get_outbound_campaigns_all(&self) -> GetOutboundCampaignsAll {
         GetOutboundCampaignsAll::new(self.executor.clone())
     }
+    #[doc = " Query across all types of campaigns"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/all/divisionviews` (getOutboundCampaignsAllDivisionviews): see [`GetOutboundCampaignsAllDivisionviews`]."]
     pub fn get_outbound_campaigns_all_divisionviews(&self) -> GetOutboundCampaignsAllDivisionviews {
         GetOutboundCampaignsAllDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a basic Campaign information object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/divisionviews/{campaignId}` (getOutboundCampaignsDivisionview): see [`GetOutboundCampaignsDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_campaigns_divisionview(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignsDivisionview {
         GetOutboundCampaignsDivisionview::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Query a list of basic Campaign information objects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/divisionviews` (getOutboundCampaignsDivisionviews): see [`GetOutboundCampaignsDivisionviews`]."]
     pub fn get_outbound_campaigns_divisionviews(&self) -> GetOutboundCampaignsDivisionviews {
         GetOutboundCampaignsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a dialer contact list."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}` (getOutboundContactlist): see [`GetOutboundContactlist`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: ContactList ID"]
     pub fn get_outbound_contactlist(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlist {
         GetOutboundContactlist::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Get a contact."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}` (getOutboundContactlistContact): see [`GetOutboundContactlistContact`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `contact_id`: Contact ID"]
     pub fn get_outbound_contactlist_contact(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistContact {
         GetOutboundContactlistContact::new(self.executor.clone(), contact_list_id.into(), contact_id.into())
     }
+    #[doc = " Get bulk operation job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs/{jobId}` (getOutboundContactlistContactsBulkJob): see [`GetOutboundContactlistContactsBulkJob`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_outbound_contactlist_contacts_bulk_job(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistContactsBulkJob {
         GetOutboundContactlistContactsBulkJob::new(self.executor.clone(), contact_list_id.into(), job_id.into())
     }
+    #[doc = " Get 10 most recent bulk operation jobs associated with contact list."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs` (getOutboundContactlistContactsBulkJobs): see [`GetOutboundContactlistContactsBulkJobs`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
     pub fn get_outbound_contactlist_contacts_bulk_jobs(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistContactsBulkJobs {
         GetOutboundContactlistContactsBulkJobs::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Get the URI of a contact list export."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/export` (getOutboundContactlistExport): see [`GetOutboundContactlistExport`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: ContactList ID"]
     pub fn get_outbound_contactlist_export(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistExport {
         GetOutboundContactlistExport::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Get dialer contactList import status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/importstatus` (getOutboundContactlistImportstatus): see [`GetOutboundContactlistImportstatus`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: ContactList ID"]
     pub fn get_outbound_contactlist_importstatus(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistImportstatus {
         GetOutboundContactlistImportstatus::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Preview the result of applying Automatic Time Zone Mapping to a contact list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/timezonemappingpreview` (getOutboundContactlistTimezonemappingpreview): see [`GetOutboundContactlistTimezonemappingpreview`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: ContactList ID"]
     pub fn get_outbound_contactlist_timezonemappingpreview(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistTimezonemappingpreview {
         GetOutboundContactlistTimezonemappingpreview::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Get Contact list filter"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlistfilters/{contactListFilterId}` (getOutboundContactlistfilter): see [`GetOutboundContactlistfilter`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_filter_id`: Contact List Filter ID"]
     pub fn get_outbound_contactlistfilter(&self, contact_list_filter_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistfilter {
         GetOutboundContactlistfilter::new(self.executor.clone(), contact_list_filter_id.into())
     }
+    #[doc = " Query Contact list filters"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlistfilters` (getOutboundContactlistfilters): see [`GetOutboundContactlistfilters`]."]
     pub fn get_outbound_contactlistfilters(&self) -> GetOutboundContactlistfilters {
         GetOutboundContactlistfilters::new(self.executor.clone())
     }
+    #[doc = " Query a list of contact lists."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists` (getOutboundContactlists): see [`GetOutboundContactlists`]."]
     pub fn get_outbound_contactlists(&self) -> GetOutboundContactlists {
         GetOutboundContactlists::new(self.executor.clone())
     }
+    #[doc = " Get a basic ContactList information object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/divisionviews/{contactListId}` (getOutboundContactlistsDivisionview): see [`GetOutboundContactlistsDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contactlist ID"]
     pub fn get_outbound_contactlists_divisionview(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistsDivisionview {
         GetOutboundContactlistsDivisionview::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Query a list of simplified contact list objects."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/divisionviews` (getOutboundContactlistsDivisionviews): see [`GetOutboundContactlistsDivisionviews`]."]
     pub fn get_outbound_contactlists_divisionviews(&self) -> GetOutboundContactlistsDivisionviews {
         GetOutboundContactlistsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get Contact List Template"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlisttemplates/{contactListTemplateId}` (getOutboundContactlisttemplate): see [`GetOutboundContactlisttemplate`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_template_id`: ContactListTemplate ID"]
     pub fn get_outbound_contactlisttemplate(&self, contact_list_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlisttemplate {
         GetOutboundContactlisttemplate::new(self.executor.clone(), contact_list_template_id.into())
     }
+    #[doc = " Query a list of contact list templates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlisttemplates` (getOutboundContactlisttemplates): see [`GetOutboundContactlisttemplates`]."]
     pub fn get_outbound_contactlisttemplates(&self) -> GetOutboundContactlisttemplates {
         GetOutboundContactlisttemplates::new(self.executor.clone())
     }
+    #[doc = " Get diagnostic summary for a single campaign"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/diagnostics/campaigns/{campaignId}/summary` (getOutboundDiagnosticsCampaignSummary): see [`GetOutboundDiagnosticsCampaignSummary`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_diagnostics_campaign_summary(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDiagnosticsCampaignSummary {
         GetOutboundDiagnosticsCampaignSummary::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Get an Outbound Digital Rule Set"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/digitalrulesets/{digitalRuleSetId}` (getOutboundDigitalruleset): see [`GetOutboundDigitalruleset`]."]
+    #[doc = ""]
+    #[doc = " - `digital_rule_set_id`: The Digital Rule Set ID"]
     pub fn get_outbound_digitalruleset(&self, digital_rule_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDigitalruleset {
         GetOutboundDigitalruleset::new(self.executor.clone(), digital_rule_set_id.into())
     }
+    #[doc = " Query a list of Outbound Digital Rule Sets"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/digitalrulesets` (getOutboundDigitalrulesets): see [`GetOutboundDigitalrulesets`]."]
     pub fn get_outbound_digitalrulesets(&self) -> GetOutboundDigitalrulesets {
         GetOutboundDigitalrulesets::new(self.executor.clone())
     }
+    #[doc = " Get dialer DNC list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}` (getOutboundDnclist): see [`GetOutboundDnclist`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn get_outbound_dnclist(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclist {
         GetOutboundDnclist::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Get the URI of a DNC list export."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/export` (getOutboundDnclistExport): see [`GetOutboundDnclistExport`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn get_outbound_dnclist_export(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclistExport {
         GetOutboundDnclistExport::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Get dialer dncList import status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/importstatus` (getOutboundDnclistImportstatus): see [`GetOutboundDnclistImportstatus`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn get_outbound_dnclist_importstatus(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclistImportstatus {
         GetOutboundDnclistImportstatus::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Query dialer DNC lists"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists` (getOutboundDnclists): see [`GetOutboundDnclists`]."]
     pub fn get_outbound_dnclists(&self) -> GetOutboundDnclists {
         GetOutboundDnclists::new(self.executor.clone())
     }
+    #[doc = " Get a basic DncList information object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists/divisionviews/{dncListId}` (getOutboundDnclistsDivisionview): see [`GetOutboundDnclistsDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: Dnclist ID"]
     pub fn get_outbound_dnclists_divisionview(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclistsDivisionview {
         GetOutboundDnclistsDivisionview::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Query a list of simplified dnc list objects."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists/divisionviews` (getOutboundDnclistsDivisionviews): see [`GetOutboundDnclistsDivisionviews`]."]
     pub fn get_outbound_dnclists_divisionviews(&self) -> GetOutboundDnclistsDivisionviews {
         GetOutboundDnclistsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get Dialer Event"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/events/{eventId}` (getOutboundEvent): see [`GetOutboundEvent`]."]
+    #[doc = ""]
+    #[doc = " - `event_id`: Event Log ID"]
     pub fn get_outbound_event(&self, event_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundEvent {
         GetOutboundEvent::new(self.executor.clone(), event_id.into())
     }
+    #[doc = " Query Event Logs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/events` (getOutboundEvents): see [`GetOutboundEvents`]."]
     pub fn get_outbound_events(&self) -> GetOutboundEvents {
         GetOutboundEvents::new(self.executor.clone())
     }
+    #[doc = " Get File Specification Template"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}` (getOutboundFilespecificationtemplate): see [`GetOutboundFilespecificationtemplate`]."]
+    #[doc = ""]
+    #[doc = " - `file_specification_template_id`: File Specification Template ID"]
     pub fn get_outbound_filespecificationtemplate(&self, file_specification_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundFilespecificationtemplate {
         GetOutboundFilespecificationtemplate::new(self.executor.clone(), file_specification_template_id.into())
     }
+    #[doc = " Query File Specification Templates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/filespecificationtemplates` (getOutboundFilespecificationtemplates): see [`GetOutboundFilespecificationtemplates`]."]
     pub fn get_outbound_filespecificationtemplates(&self) -> GetOutboundFilespecificationtemplates {
         GetOutboundFilespecificationtemplates::new(self.executor.clone())
     }
+    #[doc = " Get Import Template"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}` (getOutboundImporttemplate): see [`GetOutboundImporttemplate`]."]
+    #[doc = ""]
+    #[doc = " - `import_template_id`: Import Template ID"]
     pub fn get_outbound_importtemplate(&self, import_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundImporttemplate {
         GetOutboundImporttemplate::new(self.executor.clone(), import_template_id.into())
     }
+    #[doc = " Get the import status for an import template."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}/importstatus` (getOutboundImporttemplateImportstatus): see [`GetOutboundImporttemplateImportstatus`]."]
+    #[doc = ""]
+    #[doc = " - `import_template_id`: importTemplateId"]
     pub fn get_outbound_importtemplate_importstatus(&self, import_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundImporttemplateImportstatus {
         GetOutboundImporttemplateImportstatus::new(self.executor.clone(), import_template_id.into())
     }
+    #[doc = " Query Import Templates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/importtemplates` (getOutboundImporttemplates): see [`GetOutboundImporttemplates`]."]
     pub fn get_outbound_importtemplates(&self) -> GetOutboundImporttemplates {
         GetOutboundImporttemplates::new(self.executor.clone())
     }
+    #[doc = " Get an Outbound Messaging Campaign"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}` (getOutboundMessagingcampaign): see [`GetOutboundMessagingcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn get_outbound_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaign {
         GetOutboundMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Get messaging campaign diagnostics"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/diagnostics` (getOutboundMessagingcampaignDiagnostics): see [`GetOutboundMessagingcampaignDiagnostics`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn get_outbound_messagingcampaign_diagnostics(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaignDiagnostics {
         GetOutboundMessagingcampaignDiagnostics::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Get messaging campaign's progress"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress` (getOutboundMessagingcampaignProgress): see [`GetOutboundMessagingcampaignProgress`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn get_outbound_messagingcampaign_progress(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaignProgress {
         GetOutboundMessagingcampaignProgress::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Query a list of Messaging Campaigns"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns` (getOutboundMessagingcampaigns): see [`GetOutboundMessagingcampaigns`]."]
     pub fn get_outbound_messagingcampaigns(&self) -> GetOutboundMessagingcampaigns {
         GetOutboundMessagingcampaigns::new(self.executor.clone())
     }
+    #[doc = " Get a basic Messaging Campaign information object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews/{messagingCampaignId}` (getOutboundMessagingcampaignsDivisionview): see [`GetOutboundMessagingcampaignsDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn get_outbound_messagingcampaigns_divisionview(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaignsDivisionview {
         GetOutboundMessagingcampaignsDivisionview::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Query a list of basic Messaging Campaign information objects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews` (getOutboundMessagingcampaignsDivisionviews): see [`GetOutboundMessagingcampaignsDivisionviews`]."]
     pub fn get_outbound_messagingcampaigns_divisionviews(&self) -> GetOutboundMessagingcampaignsDivisionviews {
         GetOutboundMessagingcampaignsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a Rule Set by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/rulesets/{ruleSetId}` (getOutboundRuleset): see [`GetOutboundRuleset`]."]
+    #[doc = ""]
+    #[doc = " - `rule_set_id`: Rule Set ID"]
     pub fn get_outbound_ruleset(&self, rule_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundRuleset {
         GetOutboundRuleset::new(self.executor.clone(), rule_set_id.into())
     }
+    #[doc = " Query a list of Rule Sets."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/rulesets` (getOutboundRulesets): see [`GetOutboundRulesets`]."]
     pub fn get_outbound_rulesets(&self) -> GetOutboundRulesets {
         GetOutboundRulesets::new(self.executor.clone())
     }
+    #[doc = " Get a dialer campaign schedule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/campaigns/{campaignId}` (getOutboundSchedulesCampaign): see [`GetOutboundSchedulesCampaign`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn get_outbound_schedules_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesCampaign {
         GetOutboundSchedulesCampaign::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Query for a list of dialer campaign schedules."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/campaigns` (getOutboundSchedulesCampaigns): see [`GetOutboundSchedulesCampaigns`]."]
     pub fn get_outbound_schedules_campaigns(&self) -> GetOutboundSchedulesCampaigns {
         GetOutboundSchedulesCampaigns::new(self.executor.clone())
     }
+    #[doc = " Get an email campaign schedule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}` (getOutboundSchedulesEmailcampaign): see [`GetOutboundSchedulesEmailcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `email_campaign_id`: Email Campaign ID"]
     pub fn get_outbound_schedules_emailcampaign(&self, email_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesEmailcampaign {
         GetOutboundSchedulesEmailcampaign::new(self.executor.clone(), email_campaign_id.into())
     }
+    #[doc = " Query for a list of email campaign schedules."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns` (getOutboundSchedulesEmailcampaigns): see [`GetOutboundSchedulesEmailcampaigns`]."]
     pub fn get_outbound_schedules_emailcampaigns(&self) -> GetOutboundSchedulesEmailcampaigns {
         GetOutboundSchedulesEmailcampaigns::new(self.executor.clone())
     }
+    #[doc = " Get a messaging campaign schedule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}` (getOutboundSchedulesMessagingcampaign): see [`GetOutboundSchedulesMessagingcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: Messaging Campaign ID"]
     pub fn get_outbound_schedules_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesMessagingcampaign {
         GetOutboundSchedulesMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Query for a list of messaging campaign schedules."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns` (getOutboundSchedulesMessagingcampaigns): see [`GetOutboundSchedulesMessagingcampaigns`]."]
     pub fn get_outbound_schedules_messagingcampaigns(&self) -> GetOutboundSchedulesMessagingcampaigns {
         GetOutboundSchedulesMessagingcampaigns::new(self.executor.clone())
     }
+    #[doc = " Get a dialer sequence schedule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/sequences/{sequenceId}` (getOutboundSchedulesSequence): see [`GetOutboundSchedulesSequence`]."]
+    #[doc = ""]
+    #[doc = " - `sequence_id`: Sequence ID"]
     pub fn get_outbound_schedules_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesSequence {
         GetOutboundSchedulesSequence::new(self.executor.clone(), sequence_id.into())
     }
+    #[doc = " Query for a list of dialer sequence schedules."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/sequences` (getOutboundSchedulesSequences): see [`GetOutboundSchedulesSequences`]."]
     pub fn get_outbound_schedules_sequences(&self) -> GetOutboundSchedulesSequences {
         GetOutboundSchedulesSequences::new(self.executor.clone())
     }
+    #[doc = " Get a WhatsApp campaign schedule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}` (getOutboundSchedulesWhatsappcampaign): see [`GetOutboundSchedulesWhatsappcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `whats_app_campaign_id`: WhatsApp Campaign ID"]
     pub fn get_outbound_schedules_whatsappcampaign(&self, whats_app_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesWhatsappcampaign {
         GetOutboundSchedulesWhatsappcampaign::new(self.executor.clone(), whats_app_campaign_id.into())
     }
+    #[doc = " Query for a list of WhatsApp campaign schedules."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns` (getOutboundSchedulesWhatsappcampaigns): see [`GetOutboundSchedulesWhatsappcampaigns`]."]
     pub fn get_outbound_schedules_whatsappcampaigns(&self) -> GetOutboundSchedulesWhatsappcampaigns {
         GetOutboundSchedulesWhatsappcampaigns::new(self.executor.clone())
     }
+    #[doc = " Get a dialer campaign sequence."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/sequences/{sequenceId}` (getOutboundSequence): see [`GetOutboundSequence`]."]
+    #[doc = ""]
+    #[doc = " - `sequence_id`: Campaign Sequence ID"]
     pub fn get_outbound_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSequence {
         GetOutboundSequence::new(self.executor.clone(), sequence_id.into())
     }
+    #[doc = " Query a list of dialer campaign sequences."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/sequences` (getOutboundSequences): see [`GetOutboundSequences`]."]
     pub fn get_outbound_sequences(&self) -> GetOutboundSequences {
         GetOutboundSequences::new(self.executor.clone())
     }
+    #[doc = " Get the outbound settings for this organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/settings` (getOutboundSettings): see [`GetOutboundSettings`]."]
     pub fn get_outbound_settings(&self) -> GetOutboundSettings {
         GetOutboundSettings::new(self.executor.clone())
     }
+    #[doc = " Get the Dialer wrap up code mapping."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/outbound/wrapupcodemappings` (getOutboundWrapupcodemappings): see [`GetOutboundWrapupcodemappings`]."]
     pub fn get_outbound_wrapupcodemappings(&self) -> GetOutboundWrapupcodemappings {
         GetOutboundWrapupcodemappings::new(self.executor.clone())
     }
+    #[doc = " Update a campaign."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/outbound/campaigns/{campaignId}` (patchOutboundCampaign): see [`PatchOutboundCampaign`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
+    #[doc = " - `body`: CampaignPatchRequest"]
     pub fn patch_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignPatchRequest) -> PatchOutboundCampaign {
         PatchOutboundCampaign::new(self.executor.clone(), campaign_id.into(), body)
     }
+    #[doc = " Add entries to or delete entries from a DNC list."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns` (patchOutboundDnclistCustomexclusioncolumns): see [`PatchOutboundDnclistCustomexclusioncolumns`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
+    #[doc = " - `body`: DNC Custom exclusion column entries"]
     pub fn patch_outbound_dnclist_customexclusioncolumns(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchCustomExclusionColumnsRequest) -> PatchOutboundDnclistCustomexclusioncolumns {
         PatchOutboundDnclistCustomexclusioncolumns::new(self.executor.clone(), dnc_list_id.into(), body)
     }
+    #[doc = " Add emails to or Delete emails from a DNC list."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/emailaddresses` (patchOutboundDnclistEmailaddresses): see [`PatchOutboundDnclistEmailaddresses`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
+    #[doc = " - `body`: DNC Emails"]
     pub fn patch_outbound_dnclist_emailaddresses(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchEmailsRequest) -> PatchOutboundDnclistEmailaddresses {
         PatchOutboundDnclistEmailaddresses::new(self.executor.clone(), dnc_list_id.into(), body)
     }
+    #[doc = " Add numbers to or delete numbers from a DNC list."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/phonenumbers` (patchOutboundDnclistPhonenumbers): see [`PatchOutboundDnclistPhonenumbers`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
+    #[doc = " - `body`: DNC Phone Numbers"]
     pub fn patch_outbound_dnclist_phonenumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchPhoneNumbersRequest) -> PatchOutboundDnclistPhonenumbers {
         PatchOutboundDnclistPhonenumbers::new(self.executor.clone(), dnc_list_id.into(), body)
     }
+    #[doc = " Add entries to or delete entries from a DNC list."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/whatsappnumbers` (patchOutboundDnclistWhatsappnumbers): see [`PatchOutboundDnclistWhatsappnumbers`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
+    #[doc = " - `body`: DNC whatsApp numbers"]
     pub fn patch_outbound_dnclist_whatsappnumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchWhatsAppNumbersRequest) -> PatchOutboundDnclistWhatsappnumbers {
         PatchOutboundDnclistWhatsappnumbers::new(self.executor.clone(), dnc_list_id.into(), body)
     }
+    #[doc = " Update the outbound settings for this organization"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/outbound/settings` (patchOutboundSettings): see [`PatchOutboundSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: outboundSettings"]
     pub fn patch_outbound_settings(&self, body: ::models::OutboundSettings) -> PatchOutboundSettings {
         PatchOutboundSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Create attempt limits"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/attemptlimits` (postOutboundAttemptlimits): see [`PostOutboundAttemptlimits`]."]
+    #[doc = ""]
+    #[doc = " - `body`: AttemptLimits"]
     pub fn post_outbound_attemptlimits(&self, body: ::models::AttemptLimits) -> PostOutboundAttemptlimits {
         PostOutboundAttemptlimits::new(self.executor.clone(), body)
     }
+    #[doc = " Create callable time set"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/callabletimesets` (postOutboundCallabletimesets): see [`PostOutboundCallabletimesets`]."]
+    #[doc = ""]
+    #[doc = " - `body`: DialerCallableTimeSet"]
     pub fn post_outbound_callabletimesets(&self, body: ::models::CallableTimeSet) -> PostOutboundCallabletimesets {
         PostOutboundCallabletimesets::new(self.executor.clone(), body)
     }
+    #[doc = " Create a dialer call analysis response set."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/callanalysisresponsesets` (postOutboundCallanalysisresponsesets): see [`PostOutboundCallanalysisresponsesets`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ResponseSet"]
     pub fn post_outbound_callanalysisresponsesets(&self, body: ::models::ResponseSet) -> PostOutboundCallanalysisresponsesets {
         PostOutboundCallanalysisresponsesets::new(self.executor.clone(), body)
     }
+    #[doc = " Initiate request for a preview of how agents will be mapped to this campaign's contact list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview` (postOutboundCampaignAgentownedmappingpreview): see [`PostOutboundCampaignAgentownedmappingpreview`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn post_outbound_campaign_agentownedmappingpreview(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundCampaignAgentownedmappingpreview {
         PostOutboundCampaignAgentownedmappingpreview::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Schedule a Callback for a Dialer Campaign (Deprecated)"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/callback/schedule` (postOutboundCampaignCallbackSchedule): see [`PostOutboundCampaignCallbackSchedule`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
+    #[doc = " - `body`: ContactCallbackRequest"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_outbound_campaign_callback_schedule(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactCallbackRequest) -> PostOutboundCampaignCallbackSchedule {
         PostOutboundCampaignCallbackSchedule::new(self.executor.clone(), campaign_id.into(), body)
     }
+    #[doc = " Start the campaign"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/start` (postOutboundCampaignStart): see [`PostOutboundCampaignStart`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn post_outbound_campaign_start(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundCampaignStart {
         PostOutboundCampaignStart::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Stop the campaign"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/stop` (postOutboundCampaignStop): see [`PostOutboundCampaignStop`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
     pub fn post_outbound_campaign_stop(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundCampaignStop {
         PostOutboundCampaignStop::new(self.executor.clone(), campaign_id.into())
     }
+    #[doc = " Create Campaign Rule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaignrules` (postOutboundCampaignrules): see [`PostOutboundCampaignrules`]."]
+    #[doc = ""]
+    #[doc = " - `body`: CampaignRule"]
     pub fn post_outbound_campaignrules(&self, body: ::models::CampaignRule) -> PostOutboundCampaignrules {
         PostOutboundCampaignrules::new(self.executor.clone(), body)
     }
+    #[doc = " Create a campaign."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaigns` (postOutboundCampaigns): see [`PostOutboundCampaigns`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Campaign"]
     pub fn post_outbound_campaigns(&self, body: ::models::Campaign) -> PostOutboundCampaigns {
         PostOutboundCampaigns::new(self.executor.clone(), body)
     }
+    #[doc = " Get performance data for a list of campaigns"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaigns/performance/query` (postOutboundCampaignsPerformanceQuery): see [`PostOutboundCampaignsPerformanceQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Campaign IDs. Maximum of 50 IDs allowed."]
     pub fn post_outbound_campaigns_performance_query(&self, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundCampaignsPerformanceQuery {
         PostOutboundCampaignsPerformanceQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Get progress for a list of campaigns"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/campaigns/progress` (postOutboundCampaignsProgress): see [`PostOutboundCampaignsProgress`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Campaign IDs"]
     pub fn post_outbound_campaigns_progress(&self, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundCampaignsProgress {
         PostOutboundCampaignsProgress::new(self.executor.clone(), body)
     }
+    #[doc = " Deletes all contacts out of a list. All outstanding recalls or rule-scheduled callbacks for non-preview campaigns configured with the contactlist will be cancelled."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/clear` (postOutboundContactlistClear): see [`PostOutboundContactlistClear`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
     pub fn post_outbound_contactlist_clear(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundContactlistClear {
         PostOutboundContactlistClear::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Add contacts to a contact list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts` (postOutboundContactlistContacts): see [`PostOutboundContactlistContacts`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `body`: Contact"]
     pub fn post_outbound_contactlist_contacts(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WritableDialerContact>) -> PostOutboundContactlistContacts {
         PostOutboundContactlistContacts::new(self.executor.clone(), contact_list_id.into(), body)
     }
+    #[doc = " Get contacts from a contact list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk` (postOutboundContactlistContactsBulk): see [`PostOutboundContactlistContactsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `body`: ContactIds to get."]
     pub fn post_outbound_contactlist_contacts_bulk(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundContactlistContactsBulk {
         PostOutboundContactlistContactsBulk::new(self.executor.clone(), contact_list_id.into(), body)
     }
+    #[doc = " Start an async job to delete contacts using a filter."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/remove` (postOutboundContactlistContactsBulkRemove): see [`PostOutboundContactlistContactsBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `body`: Contact filter information."]
     pub fn post_outbound_contactlist_contacts_bulk_remove(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactBulkSearchParameters) -> PostOutboundContactlistContactsBulkRemove {
         PostOutboundContactlistContactsBulkRemove::new(self.executor.clone(), contact_list_id.into(), body)
     }
+    #[doc = " Start an async job to bulk edit contacts."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/update` (postOutboundContactlistContactsBulkUpdate): see [`PostOutboundContactlistContactsBulkUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `body`: Contact bulk edit request information."]
     pub fn post_outbound_contactlist_contacts_bulk_update(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactBulkEditRequest) -> PostOutboundContactlistContactsBulkUpdate {
         PostOutboundContactlistContactsBulkUpdate::new(self.executor.clone(), contact_list_id.into(), body)
     }
+    #[doc = " Query contacts from a contact list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/search` (postOutboundContactlistContactsSearch): see [`PostOutboundContactlistContactsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `body`: Contact search parameters."]
     pub fn post_outbound_contactlist_contacts_search(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactListingRequest) -> PostOutboundContactlistContactsSearch {
         PostOutboundContactlistContactsSearch::new(self.executor.clone(), contact_list_id.into(), body)
     }
+    #[doc = " Initiate the export of a contact list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/export` (postOutboundContactlistExport): see [`PostOutboundContactlistExport`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: ContactList ID"]
     pub fn post_outbound_contactlist_export(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundContactlistExport {
         PostOutboundContactlistExport::new(self.executor.clone(), contact_list_id.into())
     }
+    #[doc = " Create Contact List Filter"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlistfilters` (postOutboundContactlistfilters): see [`PostOutboundContactlistfilters`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ContactListFilter"]
     pub fn post_outbound_contactlistfilters(&self, body: ::models::ContactListFilter) -> PostOutboundContactlistfilters {
         PostOutboundContactlistfilters::new(self.executor.clone(), body)
     }
+    #[doc = " Retrieve multiple contact list filters"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlistfilters/bulk/retrieve` (postOutboundContactlistfiltersBulkRetrieve): see [`PostOutboundContactlistfiltersBulkRetrieve`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The contact list filters to retrieve"]
     pub fn post_outbound_contactlistfilters_bulk_retrieve(&self, body: ::models::ContactListFilterBulkRetrieveBody) -> PostOutboundContactlistfiltersBulkRetrieve {
         PostOutboundContactlistfiltersBulkRetrieve::new(self.executor.clone(), body)
     }
+    #[doc = " Get a preview of the output of a contact list filter"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlistfilters/preview` (postOutboundContactlistfiltersPreview): see [`PostOutboundContactlistfiltersPreview`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ContactListFilter"]
     pub fn post_outbound_contactlistfilters_preview(&self, body: ::models::ContactListFilter) -> PostOutboundContactlistfiltersPreview {
         PostOutboundContactlistfiltersPreview::new(self.executor.clone(), body)
     }
+    #[doc = " Create a contact List."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists` (postOutboundContactlists): see [`PostOutboundContactlists`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ContactList"]
     pub fn post_outbound_contactlists(&self, body: ::models::ContactList) -> PostOutboundContactlists {
         PostOutboundContactlists::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk update contact lists."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/bulk/update` (postOutboundContactlistsBulkUpdate): see [`PostOutboundContactlistsBulkUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contact lists bulk edit request."]
     pub fn post_outbound_contactlists_bulk_update(&self, body: ::models::ContactListsBulkEditRequest) -> PostOutboundContactlistsBulkUpdate {
         PostOutboundContactlistsBulkUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Generate presigned upload URL for contact list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlists/uploads` (postOutboundContactlistsUploads): see [`PostOutboundContactlistsUploads`]."]
+    #[doc = ""]
+    #[doc = " - `body`: contactListUploadUrlRequest"]
     pub fn post_outbound_contactlists_uploads(&self, body: ::models::ContactListUploadUrlRequest) -> PostOutboundContactlistsUploads {
         PostOutboundContactlistsUploads::new(self.executor.clone(), body)
     }
+    #[doc = " Create Contact List Template"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlisttemplates` (postOutboundContactlisttemplates): see [`PostOutboundContactlisttemplates`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ContactListTemplate"]
     pub fn post_outbound_contactlisttemplates(&self, body: ::models::ContactListTemplate) -> PostOutboundContactlisttemplates {
         PostOutboundContactlisttemplates::new(self.executor.clone(), body)
     }
+    #[doc = " Add multiple contact list templates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/add` (postOutboundContactlisttemplatesBulkAdd): see [`PostOutboundContactlisttemplatesBulkAdd`]."]
+    #[doc = ""]
+    #[doc = " - `body`: contact list template(s) to add"]
     pub fn post_outbound_contactlisttemplates_bulk_add(&self, body: ::std::vec::Vec<::models::ContactListTemplate>) -> PostOutboundContactlisttemplatesBulkAdd {
         PostOutboundContactlisttemplatesBulkAdd::new(self.executor.clone(), body)
     }
+    #[doc = " Get multiple contact list templates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/retrieve` (postOutboundContactlisttemplatesBulkRetrieve): see [`PostOutboundContactlisttemplatesBulkRetrieve`]."]
+    #[doc = ""]
+    #[doc = " - `body`: contact list templates to get"]
     pub fn post_outbound_contactlisttemplates_bulk_retrieve(&self, body: ::models::ContactListTemplateBulkRetrieveBody) -> PostOutboundContactlisttemplatesBulkRetrieve {
         PostOutboundContactlisttemplatesBulkRetrieve::new(self.executor.clone(), body)
     }
+    #[doc = " Add phone numbers to a Dialer DNC list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/conversations/{conversationId}/dnc` (postOutboundConversationDnc): see [`PostOutboundConversationDnc`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
     pub fn post_outbound_conversation_dnc(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundConversationDnc {
         PostOutboundConversationDnc::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Create an Outbound Digital Rule Set"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/digitalrulesets` (postOutboundDigitalrulesets): see [`PostOutboundDigitalrulesets`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Digital Rule Set"]
     pub fn post_outbound_digitalrulesets(&self, body: ::models::DigitalRuleSet) -> PostOutboundDigitalrulesets {
         PostOutboundDigitalrulesets::new(self.executor.clone(), body)
     }
+    #[doc = " Add email addresses to a DNC list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/emailaddresses` (postOutboundDnclistEmailaddresses): see [`PostOutboundDnclistEmailaddresses`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
+    #[doc = " - `body`: DNC email addresses"]
     pub fn post_outbound_dnclist_emailaddresses(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundDnclistEmailaddresses {
         PostOutboundDnclistEmailaddresses::new(self.executor.clone(), dnc_list_id.into(), body)
     }
+    #[doc = " Initiate the export of a dnc list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/export` (postOutboundDnclistExport): see [`PostOutboundDnclistExport`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
     pub fn post_outbound_dnclist_export(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundDnclistExport {
         PostOutboundDnclistExport::new(self.executor.clone(), dnc_list_id.into())
     }
+    #[doc = " Add phone numbers to a DNC list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/phonenumbers` (postOutboundDnclistPhonenumbers): see [`PostOutboundDnclistPhonenumbers`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
+    #[doc = " - `body`: DNC Phone Numbers"]
     pub fn post_outbound_dnclist_phonenumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundDnclistPhonenumbers {
         PostOutboundDnclistPhonenumbers::new(self.executor.clone(), dnc_list_id.into(), body)
     }
+    #[doc = " Create dialer DNC list"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/dnclists` (postOutboundDnclists): see [`PostOutboundDnclists`]."]
+    #[doc = ""]
+    #[doc = " - `body`: DncList"]
     pub fn post_outbound_dnclists(&self, body: ::models::DncListCreate) -> PostOutboundDnclists {
         PostOutboundDnclists::new(self.executor.clone(), body)
     }
+    #[doc = " Generate presigned upload URL for dnc list."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/dnclists/uploads` (postOutboundDnclistsUploads): see [`PostOutboundDnclistsUploads`]."]
+    #[doc = ""]
+    #[doc = " - `body`: dncListUploadUrlRequest"]
     pub fn post_outbound_dnclists_uploads(&self, body: ::models::DNCListUploadUrlRequest) -> PostOutboundDnclistsUploads {
         PostOutboundDnclistsUploads::new(self.executor.clone(), body)
     }
+    #[doc = " Create File Specification Template"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/filespecificationtemplates` (postOutboundFilespecificationtemplates): see [`PostOutboundFilespecificationtemplates`]."]
+    #[doc = ""]
+    #[doc = " - `body`: FileSpecificationTemplate"]
     pub fn post_outbound_filespecificationtemplates(&self, body: ::models::FileSpecificationTemplate) -> PostOutboundFilespecificationtemplates {
         PostOutboundFilespecificationtemplates::new(self.executor.clone(), body)
     }
+    #[doc = " Create Import Template"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/importtemplates` (postOutboundImporttemplates): see [`PostOutboundImporttemplates`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ImportTemplate"]
     pub fn post_outbound_importtemplates(&self, body: ::models::ImportTemplate) -> PostOutboundImporttemplates {
         PostOutboundImporttemplates::new(self.executor.clone(), body)
     }
+    #[doc = " Add multiple import templates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/importtemplates/bulk/add` (postOutboundImporttemplatesBulkAdd): see [`PostOutboundImporttemplatesBulkAdd`]."]
+    #[doc = ""]
+    #[doc = " - `body`: import template(s) to add"]
     pub fn post_outbound_importtemplates_bulk_add(&self, body: ::std::vec::Vec<::models::ImportTemplate>) -> PostOutboundImporttemplatesBulkAdd {
         PostOutboundImporttemplatesBulkAdd::new(self.executor.clone(), body)
     }
+    #[doc = " Start the campaign"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/start` (postOutboundMessagingcampaignStart): see [`PostOutboundMessagingcampaignStart`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn post_outbound_messagingcampaign_start(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundMessagingcampaignStart {
         PostOutboundMessagingcampaignStart::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Stop the campaign"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/stop` (postOutboundMessagingcampaignStop): see [`PostOutboundMessagingcampaignStop`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     pub fn post_outbound_messagingcampaign_stop(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundMessagingcampaignStop {
         PostOutboundMessagingcampaignStop::new(self.executor.clone(), messaging_campaign_id.into())
     }
+    #[doc = " Create a Messaging Campaign"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/messagingcampaigns` (postOutboundMessagingcampaigns): see [`PostOutboundMessagingcampaigns`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Messaging Campaign"]
     pub fn post_outbound_messagingcampaigns(&self, body: ::models::MessagingCampaign) -> PostOutboundMessagingcampaigns {
         PostOutboundMessagingcampaigns::new(self.executor.clone(), body)
     }
+    #[doc = " Get progress for a list of messaging campaigns"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/messagingcampaigns/progress` (postOutboundMessagingcampaignsProgress): see [`PostOutboundMessagingcampaignsProgress`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Messaging Campaign IDs"]
     pub fn post_outbound_messagingcampaigns_progress(&self, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundMessagingcampaignsProgress {
         PostOutboundMessagingcampaignsProgress::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Rule Set."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/rulesets` (postOutboundRulesets): see [`PostOutboundRulesets`]."]
+    #[doc = ""]
+    #[doc = " - `body`: RuleSet"]
     pub fn post_outbound_rulesets(&self, body: ::models::RuleSet) -> PostOutboundRulesets {
         PostOutboundRulesets::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new campaign sequence."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/outbound/sequences` (postOutboundSequences): see [`PostOutboundSequences`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organization"]
     pub fn post_outbound_sequences(&self, body: ::models::CampaignSequence) -> PostOutboundSequences {
         PostOutboundSequences::new(self.executor.clone(), body)
     }
+    #[doc = " Update attempt limits"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/attemptlimits/{attemptLimitsId}` (putOutboundAttemptlimit): see [`PutOutboundAttemptlimit`]."]
+    #[doc = ""]
+    #[doc = " - `attempt_limits_id`: Attempt limits ID"]
+    #[doc = " - `body`: AttemptLimits"]
     pub fn put_outbound_attemptlimit(&self, attempt_limits_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AttemptLimits) -> PutOutboundAttemptlimit {
         PutOutboundAttemptlimit::new(self.executor.clone(), attempt_limits_id.into(), body)
     }
+    #[doc = " Update callable time set"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/callabletimesets/{callableTimeSetId}` (putOutboundCallabletimeset): see [`PutOutboundCallabletimeset`]."]
+    #[doc = ""]
+    #[doc = " - `callable_time_set_id`: Callable Time Set ID"]
+    #[doc = " - `body`: DialerCallableTimeSet"]
     pub fn put_outbound_callabletimeset(&self, callable_time_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CallableTimeSet) -> PutOutboundCallabletimeset {
         PutOutboundCallabletimeset::new(self.executor.clone(), callable_time_set_id.into(), body)
     }
+    #[doc = " Update a dialer call analysis response set."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}` (putOutboundCallanalysisresponseset): see [`PutOutboundCallanalysisresponseset`]."]
+    #[doc = ""]
+    #[doc = " - `call_analysis_set_id`: Call Analysis Response Set ID"]
+    #[doc = " - `body`: ResponseSet"]
     pub fn put_outbound_callanalysisresponseset(&self, call_analysis_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ResponseSet) -> PutOutboundCallanalysisresponseset {
         PutOutboundCallanalysisresponseset::new(self.executor.clone(), call_analysis_set_id.into(), body)
     }
+    #[doc = " Update a campaign."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/campaigns/{campaignId}` (putOutboundCampaign): see [`PutOutboundCampaign`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
+    #[doc = " - `body`: Campaign"]
     pub fn put_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Campaign) -> PutOutboundCampaign {
         PutOutboundCampaign::new(self.executor.clone(), campaign_id.into(), body)
     }
+    #[doc = " Send notification that an agent's state changed"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/campaigns/{campaignId}/agents/{userId}` (putOutboundCampaignAgent): see [`PutOutboundCampaignAgent`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
+    #[doc = " - `user_id`: Agent's user ID"]
+    #[doc = " - `body`: agent"]
     pub fn put_outbound_campaign_agent(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Agent) -> PutOutboundCampaignAgent {
         PutOutboundCampaignAgent::new(self.executor.clone(), campaign_id.into(), user_id.into(), body)
     }
+    #[doc = " Update Campaign Rule"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/campaignrules/{campaignRuleId}` (putOutboundCampaignrule): see [`PutOutboundCampaignrule`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_rule_id`: Campaign Rule ID"]
+    #[doc = " - `body`: CampaignRule"]
     pub fn put_outbound_campaignrule(&self, campaign_rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignRule) -> PutOutboundCampaignrule {
         PutOutboundCampaignrule::new(self.executor.clone(), campaign_rule_id.into(), body)
     }
+    #[doc = " Update a contact list."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/contactlists/{contactListId}` (putOutboundContactlist): see [`PutOutboundContactlist`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: ContactList ID"]
+    #[doc = " - `body`: ContactList"]
     pub fn put_outbound_contactlist(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactList) -> PutOutboundContactlist {
         PutOutboundContactlist::new(self.executor.clone(), contact_list_id.into(), body)
     }
+    #[doc = " Update a contact."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}` (putOutboundContactlistContact): see [`PutOutboundContactlistContact`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_id`: Contact List ID"]
+    #[doc = " - `contact_id`: Contact ID"]
+    #[doc = " - `body`: Contact"]
     pub fn put_outbound_contactlist_contact(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DialerContact) -> PutOutboundContactlistContact {
         PutOutboundContactlistContact::new(self.executor.clone(), contact_list_id.into(), contact_id.into(), body)
     }
+    #[doc = " Update Contact List Filter"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/contactlistfilters/{contactListFilterId}` (putOutboundContactlistfilter): see [`PutOutboundContactlistfilter`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_filter_id`: Contact List Filter ID"]
+    #[doc = " - `body`: ContactListFilter"]
     pub fn put_outbound_contactlistfilter(&self, contact_list_filter_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactListFilter) -> PutOutboundContactlistfilter {
         PutOutboundContactlistfilter::new(self.executor.clone(), contact_list_filter_id.into(), body)
     }
+    #[doc = " Update a contact list template."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/contactlisttemplates/{contactListTemplateId}` (putOutboundContactlisttemplate): see [`PutOutboundContactlisttemplate`]."]
+    #[doc = ""]
+    #[doc = " - `contact_list_template_id`: ContactListTemplate ID"]
+    #[doc = " - `body`: ContactListTemplate"]
     pub fn put_outbound_contactlisttemplate(&self, contact_list_template_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactListTemplate) -> PutOutboundContactlisttemplate {
         PutOutboundContactlisttemplate::new(self.executor.clone(), contact_list_template_id.into(), body)
     }
+    #[doc = " Update an Outbound Digital Rule Set"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/digitalrulesets/{digitalRuleSetId}` (putOutboundDigitalruleset): see [`PutOutboundDigitalruleset`]."]
+    #[doc = ""]
+    #[doc = " - `digital_rule_set_id`: The Digital Rule Set ID"]
+    #[doc = " - `body`: Digital Rule Set"]
     pub fn put_outbound_digitalruleset(&self, digital_rule_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DigitalRuleSet) -> PutOutboundDigitalruleset {
         PutOutboundDigitalruleset::new(self.executor.clone(), digital_rule_set_id.into(), body)
     }
+    #[doc = " Update dialer DNC list"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/dnclists/{dncListId}` (putOutboundDnclist): see [`PutOutboundDnclist`]."]
+    #[doc = ""]
+    #[doc = " - `dnc_list_id`: DncList ID"]
+    #[doc = " - `body`: DncList"]
     pub fn put_outbound_dnclist(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncList) -> PutOutboundDnclist {
         PutOutboundDnclist::new(self.executor.clone(), dnc_list_id.into(), body)
     }
+    #[doc = " Update File Specification Template"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}` (putOutboundFilespecificationtemplate): see [`PutOutboundFilespecificationtemplate`]."]
+    #[doc = ""]
+    #[doc = " - `file_specification_template_id`: File Specification Template ID"]
+    #[doc = " - `body`: fileSpecificationTemplate"]
     pub fn put_outbound_filespecificationtemplate(&self, file_specification_template_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FileSpecificationTemplate) -> PutOutboundFilespecificationtemplate {
         PutOutboundFilespecificationtemplate::new(self.executor.clone(), file_specification_template_id.into(), body)
     }
+    #[doc = " Update Import Template"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/importtemplates/{importTemplateId}` (putOutboundImporttemplate): see [`PutOutboundImporttemplate`]."]
+    #[doc = ""]
+    #[doc = " - `import_template_id`: Import Template ID"]
+    #[doc = " - `body`: importTemplate"]
     pub fn put_outbound_importtemplate(&self, import_template_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ImportTemplate) -> PutOutboundImporttemplate {
         PutOutboundImporttemplate::new(self.executor.clone(), import_template_id.into(), body)
     }
+    #[doc = " Update an Outbound Messaging Campaign"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/messagingcampaigns/{messagingCampaignId}` (putOutboundMessagingcampaign): see [`PutOutboundMessagingcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[doc = " - `body`: MessagingCampaign"]
     pub fn put_outbound_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingCampaign) -> PutOutboundMessagingcampaign {
         PutOutboundMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into(), body)
     }
+    #[doc = " Update a Rule Set."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/rulesets/{ruleSetId}` (putOutboundRuleset): see [`PutOutboundRuleset`]."]
+    #[doc = ""]
+    #[doc = " - `rule_set_id`: Rule Set ID"]
+    #[doc = " - `body`: RuleSet"]
     pub fn put_outbound_ruleset(&self, rule_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RuleSet) -> PutOutboundRuleset {
         PutOutboundRuleset::new(self.executor.clone(), rule_set_id.into(), body)
     }
+    #[doc = " Update a new campaign schedule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/schedules/campaigns/{campaignId}` (putOutboundSchedulesCampaign): see [`PutOutboundSchedulesCampaign`]."]
+    #[doc = ""]
+    #[doc = " - `campaign_id`: Campaign ID"]
+    #[doc = " - `body`: CampaignSchedule"]
     pub fn put_outbound_schedules_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignSchedule) -> PutOutboundSchedulesCampaign {
         PutOutboundSchedulesCampaign::new(self.executor.clone(), campaign_id.into(), body)
     }
+    #[doc = " Update an email campaign schedule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}` (putOutboundSchedulesEmailcampaign): see [`PutOutboundSchedulesEmailcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `email_campaign_id`: Email Campaign ID"]
+    #[doc = " - `body`: EmailCampaignSchedule"]
     pub fn put_outbound_schedules_emailcampaign(&self, email_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmailCampaignSchedule) -> PutOutboundSchedulesEmailcampaign {
         PutOutboundSchedulesEmailcampaign::new(self.executor.clone(), email_campaign_id.into(), body)
     }
+    #[doc = " Update a new messaging campaign schedule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}` (putOutboundSchedulesMessagingcampaign): see [`PutOutboundSchedulesMessagingcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `messaging_campaign_id`: Messaging Campaign ID"]
+    #[doc = " - `body`: MessagingCampaignSchedule"]
     pub fn put_outbound_schedules_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingCampaignSchedule) -> PutOutboundSchedulesMessagingcampaign {
         PutOutboundSchedulesMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into(), body)
     }
+    #[doc = " Update a new sequence schedule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/schedules/sequences/{sequenceId}` (putOutboundSchedulesSequence): see [`PutOutboundSchedulesSequence`]."]
+    #[doc = ""]
+    #[doc = " - `sequence_id`: Sequence ID"]
+    #[doc = " - `body`: SequenceSchedule"]
     pub fn put_outbound_schedules_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SequenceSchedule) -> PutOutboundSchedulesSequence {
         PutOutboundSchedulesSequence::new(self.executor.clone(), sequence_id.into(), body)
     }
+    #[doc = " Update a WhatsApp campaign schedule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}` (putOutboundSchedulesWhatsappcampaign): see [`PutOutboundSchedulesWhatsappcampaign`]."]
+    #[doc = ""]
+    #[doc = " - `whats_app_campaign_id`: WhatsApp Campaign ID"]
+    #[doc = " - `body`: WhatsAppCampaignSchedule"]
     pub fn put_outbound_schedules_whatsappcampaign(&self, whats_app_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WhatsAppCampaignSchedule) -> PutOutboundSchedulesWhatsappcampaign {
         PutOutboundSchedulesWhatsappcampaign::new(self.executor.clone(), whats_app_campaign_id.into(), body)
     }
+    #[doc = " Update a new campaign sequence."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/sequences/{sequenceId}` (putOutboundSequence): see [`PutOutboundSequence`]."]
+    #[doc = ""]
+    #[doc = " - `sequence_id`: Campaign Sequence ID"]
+    #[doc = " - `body`: Organization"]
     pub fn put_outbound_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignSequence) -> PutOutboundSequence {
         PutOutboundSequence::new(self.executor.clone(), sequence_id.into(), body)
     }
+    #[doc = " Update the Dialer wrap up code mapping."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/outbound/wrapupcodemappings` (putOutboundWrapupcodemappings): see [`PutOutboundWrapupcodemappings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: wrapUpCodeMapping"]
     pub fn put_outbound_wrapupcodemappings(&self, body: ::models::WrapUpCodeMapping) -> PutOutboundWrapupcodemappings {
         PutOutboundWrapupcodemappings::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_OUTBOUND_ATTEMPTLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundAttemptlimit", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/attemptlimits/{attemptLimitsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete attempt limits"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/attemptlimits/{attemptLimitsId}`: the `deleteOutboundAttemptlimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-attemptlimits--attemptLimitsId->."]
@@ -794,6 +1478,8 @@ impl DeleteOutboundAttemptlimit {
     }
 }
 static META_DELETE_OUTBOUND_CALLABLETIMESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCallabletimeset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/callabletimesets/{callableTimeSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete callable time set"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/callabletimesets/{callableTimeSetId}`: the `deleteOutboundCallabletimeset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-callabletimesets--callableTimeSetId->."]
@@ -861,6 +1547,8 @@ impl DeleteOutboundCallabletimeset {
     }
 }
 static META_DELETE_OUTBOUND_CALLANALYSISRESPONSESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCallanalysisresponseset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a dialer call analysis response set."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}`: the `deleteOutboundCallanalysisresponseset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-callanalysisresponsesets--callAnalysisSetId->."]
@@ -928,6 +1616,8 @@ impl DeleteOutboundCallanalysisresponseset {
     }
 }
 static META_DELETE_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a campaign."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}`: the `deleteOutboundCampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-campaigns--campaignId->."]
@@ -995,6 +1685,8 @@ impl DeleteOutboundCampaign {
     }
 }
 static META_DELETE_OUTBOUND_CAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/campaigns/{campaignId}/progress", true, ::std::option::Option::None, false, false, true);
+#[doc = " Reset campaign progress and recycle the campaign"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}/progress`: the `deleteOutboundCampaignProgress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-campaigns--campaignId--progress>."]
@@ -1062,6 +1754,8 @@ impl DeleteOutboundCampaignProgress {
     }
 }
 static META_DELETE_OUTBOUND_CAMPAIGNRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundCampaignrule", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/campaignrules/{campaignRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Campaign Rule"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/campaignrules/{campaignRuleId}`: the `deleteOutboundCampaignrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-campaignrules--campaignRuleId->."]
@@ -1129,6 +1823,8 @@ impl DeleteOutboundCampaignrule {
     }
 }
 static META_DELETE_OUTBOUND_CONTACTLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlist", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists/{contactListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a contact list."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}`: the `deleteOutboundContactlist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists--contactListId->."]
@@ -1196,6 +1892,8 @@ impl DeleteOutboundContactlist {
     }
 }
 static META_DELETE_OUTBOUND_CONTACTLIST_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlistContact", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a contact."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}`: the `deleteOutboundContactlistContact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists--contactListId--contacts--contactId->."]
@@ -1265,6 +1963,8 @@ impl DeleteOutboundContactlistContact {
     }
 }
 static META_DELETE_OUTBOUND_CONTACTLIST_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlistContacts", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists/{contactListId}/contacts", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete contacts from a contact list. Only contacts that are not in use by any campaign will be deleted"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}/contacts`: the `deleteOutboundContactlistContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists--contactListId--contacts>."]
@@ -1315,6 +2015,8 @@ impl DeleteOutboundContactlistContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_ids: ::std::option::Option::None }
     }
+    #[doc = " ContactIds to delete."]
+    #[doc = ""]
     #[doc = " Query parameter `contactIds`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn contact_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.contact_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1342,6 +2044,8 @@ impl DeleteOutboundContactlistContacts {
     }
 }
 static META_DELETE_OUTBOUND_CONTACTLISTFILTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlistfilter", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlistfilters/{contactListFilterId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Contact List Filter"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/contactlistfilters/{contactListFilterId}`: the `deleteOutboundContactlistfilter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlistfilters--contactListFilterId->."]
@@ -1409,6 +2113,8 @@ impl DeleteOutboundContactlistfilter {
     }
 }
 static META_DELETE_OUTBOUND_CONTACTLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlists", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlists", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete multiple contact lists."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/contactlists`: the `deleteOutboundContactlists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlists>."]
@@ -1458,6 +2164,8 @@ impl DeleteOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " contact list id(s) to delete"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1484,6 +2192,8 @@ impl DeleteOutboundContactlists {
     }
 }
 static META_DELETE_OUTBOUND_CONTACTLISTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlisttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlisttemplates/{contactListTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Contact List Template"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/contactlisttemplates/{contactListTemplateId}`: the `deleteOutboundContactlisttemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlisttemplates--contactListTemplateId->."]
@@ -1551,6 +2261,8 @@ impl DeleteOutboundContactlisttemplate {
     }
 }
 static META_DELETE_OUTBOUND_CONTACTLISTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundContactlisttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/contactlisttemplates", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete multiple contact list templates."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/contactlisttemplates`: the `deleteOutboundContactlisttemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-contactlisttemplates>."]
@@ -1600,6 +2312,8 @@ impl DeleteOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " contact list template id(s) to delete"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1626,6 +2340,8 @@ impl DeleteOutboundContactlisttemplates {
     }
 }
 static META_DELETE_OUTBOUND_DIGITALRULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDigitalruleset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/digitalrulesets/{digitalRuleSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an Outbound Digital Rule Set"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/digitalrulesets/{digitalRuleSetId}`: the `deleteOutboundDigitalruleset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-digitalrulesets--digitalRuleSetId->."]
@@ -1693,6 +2409,8 @@ impl DeleteOutboundDigitalruleset {
     }
 }
 static META_DELETE_OUTBOUND_DNCLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclist", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete dialer DNC list"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}`: the `deleteOutboundDnclist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId->."]
@@ -1760,6 +2478,10 @@ impl DeleteOutboundDnclist {
     }
 }
 static META_DELETE_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistCustomexclusioncolumns", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes all or expired custom exclusion column entries from a DNC list."]
+#[doc = ""]
+#[doc = " This operation is only for Internal DNC lists of custom exclusion column entries"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns`: the `deleteOutboundDnclistCustomexclusioncolumns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--customexclusioncolumns>."]
@@ -1810,6 +2532,8 @@ impl DeleteOutboundDnclistCustomexclusioncolumns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
+    #[doc = " Set to true to only remove DNC entries that are expired"]
+    #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
@@ -1836,6 +2560,10 @@ impl DeleteOutboundDnclistCustomexclusioncolumns {
     }
 }
 static META_DELETE_OUTBOUND_DNCLIST_EMAILADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistEmailaddresses", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/emailaddresses", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes all or expired email addresses from a DNC list."]
+#[doc = ""]
+#[doc = " This operation is Only for Internal DNC lists of email addresses"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/emailaddresses`: the `deleteOutboundDnclistEmailaddresses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--emailaddresses>."]
@@ -1886,6 +2614,8 @@ impl DeleteOutboundDnclistEmailaddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
+    #[doc = " Set to true to only remove DNC entries that are expired"]
+    #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
@@ -1912,6 +2642,10 @@ impl DeleteOutboundDnclistEmailaddresses {
     }
 }
 static META_DELETE_OUTBOUND_DNCLIST_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistPhonenumbers", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/phonenumbers", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes all or expired phone numbers from a DNC list."]
+#[doc = ""]
+#[doc = " This operation is Only for Internal DNC lists of phone numbers"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/phonenumbers`: the `deleteOutboundDnclistPhonenumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--phonenumbers>."]
@@ -1962,6 +2696,8 @@ impl DeleteOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
+    #[doc = " Set to true to only remove DNC entries that are expired"]
+    #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
@@ -1988,6 +2724,10 @@ impl DeleteOutboundDnclistPhonenumbers {
     }
 }
 static META_DELETE_OUTBOUND_DNCLIST_WHATSAPPNUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundDnclistWhatsappnumbers", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/dnclists/{dncListId}/whatsappnumbers", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes all or expired whatsApp numbers from a DNC list."]
+#[doc = ""]
+#[doc = " This operation is only for Internal DNC lists of whatsApp numbers"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/whatsappnumbers`: the `deleteOutboundDnclistWhatsappnumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-dnclists--dncListId--whatsappnumbers>."]
@@ -2038,6 +2778,8 @@ impl DeleteOutboundDnclistWhatsappnumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
+    #[doc = " Set to true to only remove DNC whatsApp numbers that are expired"]
+    #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
@@ -2064,6 +2806,8 @@ impl DeleteOutboundDnclistWhatsappnumbers {
     }
 }
 static META_DELETE_OUTBOUND_FILESPECIFICATIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundFilespecificationtemplate", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete File Specification Template"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}`: the `deleteOutboundFilespecificationtemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-filespecificationtemplates--fileSpecificationTemplateId->."]
@@ -2131,6 +2875,8 @@ impl DeleteOutboundFilespecificationtemplate {
     }
 }
 static META_DELETE_OUTBOUND_FILESPECIFICATIONTEMPLATES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundFilespecificationtemplatesBulk", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/filespecificationtemplates/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete multiple file specification templates."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/bulk`: the `deleteOutboundFilespecificationtemplatesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-filespecificationtemplates-bulk>."]
@@ -2180,6 +2926,8 @@ impl DeleteOutboundFilespecificationtemplatesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " File Specification template id(s) to delete"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2206,6 +2954,8 @@ impl DeleteOutboundFilespecificationtemplatesBulk {
     }
 }
 static META_DELETE_OUTBOUND_IMPORTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundImporttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/importtemplates/{importTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Import Template"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/importtemplates/{importTemplateId}`: the `deleteOutboundImporttemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-importtemplates--importTemplateId->."]
@@ -2273,6 +3023,8 @@ impl DeleteOutboundImporttemplate {
     }
 }
 static META_DELETE_OUTBOUND_IMPORTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundImporttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/importtemplates", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete multiple import templates."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/importtemplates`: the `deleteOutboundImporttemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-importtemplates>."]
@@ -2322,6 +3074,8 @@ impl DeleteOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " import template id(s) to delete"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2348,6 +3102,8 @@ impl DeleteOutboundImporttemplates {
     }
 }
 static META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an Outbound Messaging Campaign"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}`: the `deleteOutboundMessagingcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-messagingcampaigns--messagingCampaignId->."]
@@ -2415,6 +3171,10 @@ impl DeleteOutboundMessagingcampaign {
     }
 }
 static META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundMessagingcampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress", true, ::std::option::Option::None, false, false, true);
+#[doc = " Reset messaging campaign progress and recycle the messaging campaign"]
+#[doc = ""]
+#[doc = " Documented permissions are applicable based on campaign type."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress`: the `deleteOutboundMessagingcampaignProgress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-messagingcampaigns--messagingCampaignId--progress>."]
@@ -2482,6 +3242,8 @@ impl DeleteOutboundMessagingcampaignProgress {
     }
 }
 static META_DELETE_OUTBOUND_RULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundRuleset", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/rulesets/{ruleSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Rule Set."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/rulesets/{ruleSetId}`: the `deleteOutboundRuleset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-rulesets--ruleSetId->."]
@@ -2549,6 +3311,8 @@ impl DeleteOutboundRuleset {
     }
 }
 static META_DELETE_OUTBOUND_SCHEDULES_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a dialer campaign schedule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/schedules/campaigns/{campaignId}`: the `deleteOutboundSchedulesCampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-campaigns--campaignId->."]
@@ -2616,6 +3380,8 @@ impl DeleteOutboundSchedulesCampaign {
     }
 }
 static META_DELETE_OUTBOUND_SCHEDULES_EMAILCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesEmailcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an email campaign schedule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}`: the `deleteOutboundSchedulesEmailcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-emailcampaigns--emailCampaignId->."]
@@ -2683,6 +3449,8 @@ impl DeleteOutboundSchedulesEmailcampaign {
     }
 }
 static META_DELETE_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a messaging campaign schedule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}`: the `deleteOutboundSchedulesMessagingcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-messagingcampaigns--messagingCampaignId->."]
@@ -2750,6 +3518,8 @@ impl DeleteOutboundSchedulesMessagingcampaign {
     }
 }
 static META_DELETE_OUTBOUND_SCHEDULES_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesSequence", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a dialer sequence schedule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/schedules/sequences/{sequenceId}`: the `deleteOutboundSchedulesSequence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-sequences--sequenceId->."]
@@ -2817,6 +3587,8 @@ impl DeleteOutboundSchedulesSequence {
     }
 }
 static META_DELETE_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSchedulesWhatsappcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a WhatsApp campaign schedule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}`: the `deleteOutboundSchedulesWhatsappcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-schedules-whatsappcampaigns--whatsAppCampaignId->."]
@@ -2884,6 +3656,8 @@ impl DeleteOutboundSchedulesWhatsappcampaign {
     }
 }
 static META_DELETE_OUTBOUND_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOutboundSequence", &["Outbound"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/outbound/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a dialer campaign sequence."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/outbound/sequences/{sequenceId}`: the `deleteOutboundSequence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-outbound-sequences--sequenceId->."]
@@ -2951,6 +3725,8 @@ impl DeleteOutboundSequence {
     }
 }
 static META_GET_OUTBOUND_ATTEMPTLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundAttemptlimit", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/attemptlimits/{attemptLimitsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get attempt limits"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/attemptlimits/{attemptLimitsId}`: the `getOutboundAttemptlimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-attemptlimits--attemptLimitsId->."]
@@ -3018,6 +3794,8 @@ impl GetOutboundAttemptlimit {
     }
 }
 static META_GET_OUTBOUND_ATTEMPTLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundAttemptlimits", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/attemptlimits", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query attempt limits list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/attemptlimits`: the `getOutboundAttemptlimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-attemptlimits>."]
@@ -3075,36 +3853,50 @@ impl GetOutboundAttemptlimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3160,6 +3952,8 @@ impl GetOutboundAttemptlimits {
     }
 }
 static META_GET_OUTBOUND_CALLABLETIMESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallabletimeset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callabletimesets/{callableTimeSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get callable time set"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/callabletimesets/{callableTimeSetId}`: the `getOutboundCallabletimeset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callabletimesets--callableTimeSetId->."]
@@ -3227,6 +4021,8 @@ impl GetOutboundCallabletimeset {
     }
 }
 static META_GET_OUTBOUND_CALLABLETIMESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallabletimesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callabletimesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query callable time set list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/callabletimesets`: the `getOutboundCallabletimesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callabletimesets>."]
@@ -3284,36 +4080,50 @@ impl GetOutboundCallabletimesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3369,6 +4179,8 @@ impl GetOutboundCallabletimesets {
     }
 }
 static META_GET_OUTBOUND_CALLANALYSISRESPONSESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallanalysisresponseset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a dialer call analysis response set."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}`: the `getOutboundCallanalysisresponseset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callanalysisresponsesets--callAnalysisSetId->."]
@@ -3436,6 +4248,8 @@ impl GetOutboundCallanalysisresponseset {
     }
 }
 static META_GET_OUTBOUND_CALLANALYSISRESPONSESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCallanalysisresponsesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/callanalysisresponsesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of dialer call analysis response sets."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/callanalysisresponsesets`: the `getOutboundCallanalysisresponsesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-callanalysisresponsesets>."]
@@ -3493,36 +4307,50 @@ impl GetOutboundCallanalysisresponsesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3578,6 +4406,8 @@ impl GetOutboundCallanalysisresponsesets {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get dialer campaign."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}`: the `getOutboundCampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId->."]
@@ -3645,6 +4475,8 @@ impl GetOutboundCampaign {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignAgentownedmappingpreviewResults", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a preview of how agents will be mapped to this campaign's contact list."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview/results`: the `getOutboundCampaignAgentownedmappingpreviewResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--agentownedmappingpreview-results>."]
@@ -3712,6 +4544,8 @@ impl GetOutboundCampaignAgentownedmappingpreviewResults {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN_DIAGNOSTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignDiagnostics", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/diagnostics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get campaign diagnostics"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/diagnostics`: the `getOutboundCampaignDiagnostics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--diagnostics>."]
@@ -3779,6 +4613,8 @@ impl GetOutboundCampaignDiagnostics {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN_INTERACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignInteractions", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/interactions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get dialer campaign interactions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/interactions`: the `getOutboundCampaignInteractions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--interactions>."]
@@ -3846,6 +4682,8 @@ impl GetOutboundCampaignInteractions {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN_LINEDISTRIBUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignLinedistribution", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/linedistribution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get line distribution information for campaigns using same Edge Group or Site as given campaign"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/linedistribution`: the `getOutboundCampaignLinedistribution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--linedistribution>."]
@@ -3901,31 +4739,43 @@ impl GetOutboundCampaignLinedistribution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, include_only_active_campaigns: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, site_id: ::std::option::Option::None, use_weight: ::std::option::Option::None, relative_weight: ::std::option::Option::None, outbound_line_count: ::std::option::Option::None }
     }
+    #[doc = " If true will return only active Campaigns"]
+    #[doc = ""]
     #[doc = " Query parameter `includeOnlyActiveCampaigns`: boolean."]
     pub fn include_only_active_campaigns(mut self, value: bool) -> Self {
         self.include_only_active_campaigns = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Edge group to be used in line distribution calculations instead of current Campaign's Edge Group. Campaign's Site and Edge Group are mutually exclusive."]
+    #[doc = ""]
     #[doc = " Query parameter `edgeGroupId`: string."]
     pub fn edge_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_group_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Site to be used in line distribution calculations instead of current Campaign's Site. Campaign's Site and Edge Group are mutually exclusive."]
+    #[doc = ""]
     #[doc = " Query parameter `siteId`: string."]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Enable usage of weight, this value overrides current Campaign's setting in line distribution calculations"]
+    #[doc = ""]
     #[doc = " Query parameter `useWeight`: boolean."]
     pub fn use_weight(mut self, value: bool) -> Self {
         self.use_weight = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Relative weight to be used in line distribution calculations instead of current Campaign's relative weight"]
+    #[doc = ""]
     #[doc = " Query parameter `relativeWeight`: integer."]
     pub fn relative_weight(mut self, value: i64) -> Self {
         self.relative_weight = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The number of outbound lines to be used in line distribution calculations, instead of current Campaign's Outbound Lines Count"]
+    #[doc = ""]
     #[doc = " Query parameter `outboundLineCount`: integer."]
     pub fn outbound_line_count(mut self, value: i64) -> Self {
         self.outbound_line_count = ::std::option::Option::Some(value);
@@ -3967,6 +4817,8 @@ impl GetOutboundCampaignLinedistribution {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/progress", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get campaign progress"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/progress`: the `getOutboundCampaignProgress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--progress>."]
@@ -4034,6 +4886,8 @@ impl GetOutboundCampaignProgress {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN_SKILLCOMBINATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignSkillcombinations", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/skillcombinations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the remaining and total contact count for each skill combination in a skills campaign"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/skillcombinations`: the `getOutboundCampaignSkillcombinations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--skillcombinations>."]
@@ -4087,11 +4941,15 @@ impl GetOutboundCampaignSkillcombinations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -4133,6 +4991,8 @@ impl GetOutboundCampaignSkillcombinations {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGN_STATS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignStats", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/{campaignId}/stats", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get statistics about a Dialer Campaign"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/stats`: the `getOutboundCampaignStats` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns--campaignId--stats>."]
@@ -4200,6 +5060,8 @@ impl GetOutboundCampaignStats {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGNRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignrule", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaignrules/{campaignRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Campaign Rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaignrules/{campaignRuleId}`: the `getOutboundCampaignrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaignrules--campaignRuleId->."]
@@ -4267,6 +5129,8 @@ impl GetOutboundCampaignrule {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGNRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignrules", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaignrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query Campaign Rule list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaignrules`: the `getOutboundCampaignrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaignrules>."]
@@ -4324,36 +5188,50 @@ impl GetOutboundCampaignrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -4409,6 +5287,8 @@ impl GetOutboundCampaignrules {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of dialer campaigns."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns`: the `getOutboundCampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns>."]
@@ -4472,66 +5352,92 @@ impl GetOutboundCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, dnc_list_ids: ::std::option::Option::None, distribution_queue_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, call_analysis_response_set_id: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Contact List ID"]
+    #[doc = ""]
     #[doc = " Query parameter `contactListId`: string."]
     pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " DNC list ID"]
+    #[doc = ""]
     #[doc = " Query parameter `dncListIds`: string."]
     pub fn dnc_list_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnc_list_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Distribution queue ID"]
+    #[doc = ""]
     #[doc = " Query parameter `distributionQueueId`: string."]
     pub fn distribution_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.distribution_queue_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Edge group ID"]
+    #[doc = ""]
     #[doc = " Query parameter `edgeGroupId`: string."]
     pub fn edge_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_group_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Call analysis response set ID"]
+    #[doc = ""]
     #[doc = " Query parameter `callAnalysisResponseSetId`: string."]
     pub fn call_analysis_response_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.call_analysis_response_set_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -4605,6 +5511,8 @@ impl GetOutboundCampaigns {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGNS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsAll", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query across all types of campaigns by division"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/all`: the `getOutboundCampaignsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-all>."]
@@ -4662,36 +5570,50 @@ impl GetOutboundCampaignsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Campaign ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Campaign name(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Media type(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `mediaType`: array of string (multi)."]
     pub fn media_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -4747,6 +5669,8 @@ impl GetOutboundCampaignsAll {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGNS_ALL_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsAllDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/all/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query across all types of campaigns"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/all/divisionviews`: the `getOutboundCampaignsAllDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-all-divisionviews>."]
@@ -4804,36 +5728,50 @@ impl GetOutboundCampaignsAllDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Campaign ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Campaign name(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Media type(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `mediaType`: array of string (multi)."]
     pub fn media_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -4889,6 +5827,10 @@ impl GetOutboundCampaignsAllDivisionviews {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGNS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/divisionviews/{campaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a basic Campaign information object"]
+#[doc = ""]
+#[doc = " This returns a simplified version of a Campaign, consisting of name and division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/divisionviews/{campaignId}`: the `getOutboundCampaignsDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-divisionviews--campaignId->."]
@@ -4956,6 +5898,10 @@ impl GetOutboundCampaignsDivisionview {
     }
 }
 static META_GET_OUTBOUND_CAMPAIGNS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundCampaignsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/campaigns/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of basic Campaign information objects"]
+#[doc = ""]
+#[doc = " This returns a simplified version of a Campaign, consisting of name and division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/campaigns/divisionviews`: the `getOutboundCampaignsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-campaigns-divisionviews>."]
@@ -5013,36 +5959,50 @@ impl GetOutboundCampaignsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -5098,6 +6058,8 @@ impl GetOutboundCampaignsDivisionviews {
     }
 }
 static META_GET_OUTBOUND_CONTACTLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlist", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a dialer contact list."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}`: the `getOutboundContactlist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId->."]
@@ -5149,11 +6111,15 @@ impl GetOutboundContactlist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
+    #[doc = " Import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
@@ -5183,6 +6149,8 @@ impl GetOutboundContactlist {
     }
 }
 static META_GET_OUTBOUND_CONTACTLIST_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistContact", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a contact."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}`: the `getOutboundContactlistContact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--contacts--contactId->."]
@@ -5252,6 +6220,8 @@ impl GetOutboundContactlistContact {
     }
 }
 static META_GET_OUTBOUND_CONTACTLIST_CONTACTS_BULK_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistContactsBulkJob", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get bulk operation job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs/{jobId}`: the `getOutboundContactlistContactsBulkJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--contacts-bulk-jobs--jobId->."]
@@ -5321,6 +6291,8 @@ impl GetOutboundContactlistContactsBulkJob {
     }
 }
 static META_GET_OUTBOUND_CONTACTLIST_CONTACTS_BULK_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistContactsBulkJobs", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get 10 most recent bulk operation jobs associated with contact list."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs`: the `getOutboundContactlistContactsBulkJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--contacts-bulk-jobs>."]
@@ -5388,6 +6360,8 @@ impl GetOutboundContactlistContactsBulkJobs {
     }
 }
 static META_GET_OUTBOUND_CONTACTLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistExport", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/export", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the URI of a contact list export."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/export`: the `getOutboundContactlistExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--export>."]
@@ -5438,6 +6412,8 @@ impl GetOutboundContactlistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, download: ::std::option::Option::None }
     }
+    #[doc = " Redirect to download uri"]
+    #[doc = ""]
     #[doc = " Query parameter `download`: string."]
     pub fn download(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.download = ::std::option::Option::Some(value.into());
@@ -5464,6 +6440,8 @@ impl GetOutboundContactlistExport {
     }
 }
 static META_GET_OUTBOUND_CONTACTLIST_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistImportstatus", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/importstatus", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get dialer contactList import status."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/importstatus`: the `getOutboundContactlistImportstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--importstatus>."]
@@ -5531,6 +6509,8 @@ impl GetOutboundContactlistImportstatus {
     }
 }
 static META_GET_OUTBOUND_CONTACTLIST_TIMEZONEMAPPINGPREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistTimezonemappingpreview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/{contactListId}/timezonemappingpreview", true, ::std::option::Option::None, false, false, true);
+#[doc = " Preview the result of applying Automatic Time Zone Mapping to a contact list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/timezonemappingpreview`: the `getOutboundContactlistTimezonemappingpreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists--contactListId--timezonemappingpreview>."]
@@ -5598,6 +6578,8 @@ impl GetOutboundContactlistTimezonemappingpreview {
     }
 }
 static META_GET_OUTBOUND_CONTACTLISTFILTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistfilter", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlistfilters/{contactListFilterId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Contact list filter"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlistfilters/{contactListFilterId}`: the `getOutboundContactlistfilter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlistfilters--contactListFilterId->."]
@@ -5665,6 +6647,8 @@ impl GetOutboundContactlistfilter {
     }
 }
 static META_GET_OUTBOUND_CONTACTLISTFILTERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistfilters", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlistfilters", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query Contact list filters"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlistfilters`: the `getOutboundContactlistfilters` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlistfilters>."]
@@ -5723,41 +6707,57 @@ impl GetOutboundContactlistfilters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_id: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Contact List ID"]
+    #[doc = ""]
     #[doc = " Query parameter `contactListId`: string."]
     pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_id = ::std::option::Option::Some(value.into());
@@ -5816,6 +6816,10 @@ impl GetOutboundContactlistfilters {
     }
 }
 static META_GET_OUTBOUND_CONTACTLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlists", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of contact lists."]
+#[doc = ""]
+#[doc = " Any ContactList field can be used as a query parameter to filter results. Multiple values can be specified for a field, and filter type prefixes can be used inline. Example: dateCreated=greaterthan:2025-01-01T00:00:00.000Z\\&dateCreated=lessthan:2027-01-01T00:00:00.000Z. See <https://developer.genesys.cloud/routing/outbound/filter-type> for available filter types."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists`: the `getOutboundContactlists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists>."]
@@ -5879,66 +6883,92 @@ impl GetOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, time_zone: ::std::option::Option::None, date_expiration: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Include import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by time zone"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by expiration date. Supports filter type prefixes, e.g. greaterthan:2025-01-01T00:00:00Z. Multiple values narrow the range. See <https://developer.genesys.cloud/routing/outbound/filter-type>"]
+    #[doc = ""]
     #[doc = " Query parameter `dateExpiration`: array of string (multi)."]
     pub fn date_expiration(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.date_expiration = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -6012,6 +7042,10 @@ impl GetOutboundContactlists {
     }
 }
 static META_GET_OUTBOUND_CONTACTLISTS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/divisionviews/{contactListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a basic ContactList information object"]
+#[doc = ""]
+#[doc = " This returns a simplified version of a ContactList, consisting of the name, division, column names, phone columns, import status, and size."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/divisionviews/{contactListId}`: the `getOutboundContactlistsDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists-divisionviews--contactListId->."]
@@ -6063,11 +7097,15 @@ impl GetOutboundContactlistsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
+    #[doc = " Include import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
@@ -6097,6 +7135,10 @@ impl GetOutboundContactlistsDivisionview {
     }
 }
 static META_GET_OUTBOUND_CONTACTLISTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlistsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlists/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of simplified contact list objects."]
+#[doc = ""]
+#[doc = " This return a simplified version of contact lists, consisting of the name, division, column names, phone columns, import status, and size."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlists/divisionviews`: the `getOutboundContactlistsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlists-divisionviews>."]
@@ -6156,46 +7198,64 @@ impl GetOutboundContactlistsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Include import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -6257,6 +7317,8 @@ impl GetOutboundContactlistsDivisionviews {
     }
 }
 static META_GET_OUTBOUND_CONTACTLISTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlisttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlisttemplates/{contactListTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Contact List Template"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlisttemplates/{contactListTemplateId}`: the `getOutboundContactlisttemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlisttemplates--contactListTemplateId->."]
@@ -6324,6 +7386,8 @@ impl GetOutboundContactlisttemplate {
     }
 }
 static META_GET_OUTBOUND_CONTACTLISTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundContactlisttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/contactlisttemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of contact list templates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/contactlisttemplates`: the `getOutboundContactlisttemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-contactlisttemplates>."]
@@ -6382,41 +7446,57 @@ impl GetOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, time_zone: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by time zone"]
+    #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -6475,6 +7555,8 @@ impl GetOutboundContactlisttemplates {
     }
 }
 static META_GET_OUTBOUND_DIAGNOSTICS_CAMPAIGN_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDiagnosticsCampaignSummary", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/diagnostics/campaigns/{campaignId}/summary", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get diagnostic summary for a single campaign"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/diagnostics/campaigns/{campaignId}/summary`: the `getOutboundDiagnosticsCampaignSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-diagnostics-campaigns--campaignId--summary>."]
@@ -6526,11 +7608,15 @@ impl GetOutboundDiagnosticsCampaignSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, start: ::std::option::Option::None, end: ::std::option::Option::None }
     }
+    #[doc = " Start datetime (ISO 8601 or Unix epoch)"]
+    #[doc = ""]
     #[doc = " Query parameter `start`: string, required (the call fails with a build error without it)."]
     pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.start = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " End datetime (ISO 8601 or Unix epoch)"]
+    #[doc = ""]
     #[doc = " Query parameter `end`: string, required (the call fails with a build error without it)."]
     pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.end = ::std::option::Option::Some(value.into());
@@ -6562,6 +7648,8 @@ impl GetOutboundDiagnosticsCampaignSummary {
     }
 }
 static META_GET_OUTBOUND_DIGITALRULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDigitalruleset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/digitalrulesets/{digitalRuleSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Outbound Digital Rule Set"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/digitalrulesets/{digitalRuleSetId}`: the `getOutboundDigitalruleset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-digitalrulesets--digitalRuleSetId->."]
@@ -6629,6 +7717,8 @@ impl GetOutboundDigitalruleset {
     }
 }
 static META_GET_OUTBOUND_DIGITALRULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDigitalrulesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/digitalrulesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of Outbound Digital Rule Sets"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/digitalrulesets`: the `getOutboundDigitalrulesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-digitalrulesets>."]
@@ -6685,31 +7775,43 @@ impl GetOutboundDigitalrulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The field to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The direction to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " A list of digital rule set ids to bulk fetch"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6762,6 +7864,8 @@ impl GetOutboundDigitalrulesets {
     }
 }
 static META_GET_OUTBOUND_DNCLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclist", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/{dncListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get dialer DNC list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}`: the `getOutboundDnclist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists--dncListId->."]
@@ -6813,11 +7917,15 @@ impl GetOutboundDnclist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
+    #[doc = " Import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
@@ -6847,6 +7955,8 @@ impl GetOutboundDnclist {
     }
 }
 static META_GET_OUTBOUND_DNCLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistExport", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/{dncListId}/export", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the URI of a DNC list export."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/export`: the `getOutboundDnclistExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists--dncListId--export>."]
@@ -6897,6 +8007,8 @@ impl GetOutboundDnclistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, download: ::std::option::Option::None }
     }
+    #[doc = " Redirect to download uri"]
+    #[doc = ""]
     #[doc = " Query parameter `download`: string."]
     pub fn download(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.download = ::std::option::Option::Some(value.into());
@@ -6923,6 +8035,8 @@ impl GetOutboundDnclistExport {
     }
 }
 static META_GET_OUTBOUND_DNCLIST_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistImportstatus", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/{dncListId}/importstatus", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get dialer dncList import status."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/importstatus`: the `getOutboundDnclistImportstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists--dncListId--importstatus>."]
@@ -6990,6 +8104,8 @@ impl GetOutboundDnclistImportstatus {
     }
 }
 static META_GET_OUTBOUND_DNCLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclists", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query dialer DNC lists"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/dnclists`: the `getOutboundDnclists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists>."]
@@ -7051,56 +8167,78 @@ impl GetOutboundDnclists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " DncSourceType"]
+    #[doc = ""]
     #[doc = " Query parameter `dncSourceType`: string."]
     pub fn dnc_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnc_source_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -7168,6 +8306,10 @@ impl GetOutboundDnclists {
     }
 }
 static META_GET_OUTBOUND_DNCLISTS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/divisionviews/{dncListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a basic DncList information object"]
+#[doc = ""]
+#[doc = " This returns a simplified version of a DncList, consisting of the name, division, import status, and size."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/dnclists/divisionviews/{dncListId}`: the `getOutboundDnclistsDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists-divisionviews--dncListId->."]
@@ -7219,11 +8361,15 @@ impl GetOutboundDnclistsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
+    #[doc = " Include import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
@@ -7253,6 +8399,10 @@ impl GetOutboundDnclistsDivisionview {
     }
 }
 static META_GET_OUTBOUND_DNCLISTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundDnclistsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/dnclists/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of simplified dnc list objects."]
+#[doc = ""]
+#[doc = " This return a simplified version of dnc lists, consisting of the name, division, import status, and size."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/dnclists/divisionviews`: the `getOutboundDnclistsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-dnclists-divisionviews>."]
@@ -7313,51 +8463,71 @@ impl GetOutboundDnclistsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Include import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include size"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " DncSourceType"]
+    #[doc = ""]
     #[doc = " Query parameter `dncSourceType`: string."]
     pub fn dnc_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnc_source_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -7422,6 +8592,8 @@ impl GetOutboundDnclistsDivisionviews {
     }
 }
 static META_GET_OUTBOUND_EVENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundEvent", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/events/{eventId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Dialer Event"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/events/{eventId}`: the `getOutboundEvent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-events--eventId->."]
@@ -7489,6 +8661,8 @@ impl GetOutboundEvent {
     }
 }
 static META_GET_OUTBOUND_EVENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundEvents", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/events", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query Event Logs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/events`: the `getOutboundEvents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-events>."]
@@ -7546,36 +8720,50 @@ impl GetOutboundEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, category: ::std::option::Option::None, level: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Category"]
+    #[doc = ""]
     #[doc = " Query parameter `category`: string."]
     pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Level"]
+    #[doc = ""]
     #[doc = " Query parameter `level`: string."]
     pub fn level(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.level = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -7631,6 +8819,8 @@ impl GetOutboundEvents {
     }
 }
 static META_GET_OUTBOUND_FILESPECIFICATIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundFilespecificationtemplate", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get File Specification Template"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}`: the `getOutboundFilespecificationtemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-filespecificationtemplates--fileSpecificationTemplateId->."]
@@ -7698,6 +8888,8 @@ impl GetOutboundFilespecificationtemplate {
     }
 }
 static META_GET_OUTBOUND_FILESPECIFICATIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundFilespecificationtemplates", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/filespecificationtemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query File Specification Templates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/filespecificationtemplates`: the `getOutboundFilespecificationtemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-filespecificationtemplates>."]
@@ -7755,36 +8947,50 @@ impl GetOutboundFilespecificationtemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -7840,6 +9046,8 @@ impl GetOutboundFilespecificationtemplates {
     }
 }
 static META_GET_OUTBOUND_IMPORTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundImporttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/importtemplates/{importTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Import Template"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}`: the `getOutboundImporttemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-importtemplates--importTemplateId->."]
@@ -7890,6 +9098,8 @@ impl GetOutboundImporttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, include_import_status: ::std::option::Option::None }
     }
+    #[doc = " Import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
@@ -7916,6 +9126,8 @@ impl GetOutboundImporttemplate {
     }
 }
 static META_GET_OUTBOUND_IMPORTTEMPLATE_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundImporttemplateImportstatus", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/importtemplates/{importTemplateId}/importstatus", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the import status for an import template."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}/importstatus`: the `getOutboundImporttemplateImportstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-importtemplates--importTemplateId--importstatus>."]
@@ -7966,6 +9178,8 @@ impl GetOutboundImporttemplateImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, list_name_prefix: ::std::option::Option::None }
     }
+    #[doc = " listNamePrefix"]
+    #[doc = ""]
     #[doc = " Query parameter `listNamePrefix`: string."]
     pub fn list_name_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.list_name_prefix = ::std::option::Option::Some(value.into());
@@ -7992,6 +9206,8 @@ impl GetOutboundImporttemplateImportstatus {
     }
 }
 static META_GET_OUTBOUND_IMPORTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundImporttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/importtemplates", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query Import Templates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/importtemplates`: the `getOutboundImporttemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-importtemplates>."]
@@ -8051,46 +9267,64 @@ impl GetOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_template_id: ::std::option::Option::None }
     }
+    #[doc = " Import status"]
+    #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Contact List Template ID"]
+    #[doc = ""]
     #[doc = " Query parameter `contactListTemplateId`: string."]
     pub fn contact_list_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_template_id = ::std::option::Option::Some(value.into());
@@ -8152,6 +9386,8 @@ impl GetOutboundImporttemplates {
     }
 }
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Outbound Messaging Campaign"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}`: the `getOutboundMessagingcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns--messagingCampaignId->."]
@@ -8219,6 +9455,8 @@ impl GetOutboundMessagingcampaign {
     }
 }
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGN_DIAGNOSTICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignDiagnostics", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/diagnostics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get messaging campaign diagnostics"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/diagnostics`: the `getOutboundMessagingcampaignDiagnostics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns--messagingCampaignId--diagnostics>."]
@@ -8286,6 +9524,8 @@ impl GetOutboundMessagingcampaignDiagnostics {
     }
 }
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignProgress", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get messaging campaign's progress"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress`: the `getOutboundMessagingcampaignProgress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns--messagingCampaignId--progress>."]
@@ -8353,6 +9593,8 @@ impl GetOutboundMessagingcampaignProgress {
     }
 }
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of Messaging Campaigns"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/messagingcampaigns`: the `getOutboundMessagingcampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns>."]
@@ -8416,66 +9658,92 @@ impl GetOutboundMessagingcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, division_id: ::std::option::Option::None, r#type: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, id: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None, rule_set_ids: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The field to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The direction to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Contact List ID"]
+    #[doc = ""]
     #[doc = " Query parameter `contactListId`: string."]
     pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Campaign Type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sender SMS Phone Number"]
+    #[doc = ""]
     #[doc = " Query parameter `senderSmsPhoneNumber`: string."]
     pub fn sender_sms_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sender_sms_phone_number = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " A list of messaging campaign ids to bulk fetch"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Content template ID"]
+    #[doc = ""]
     #[doc = " Query parameter `contentTemplateId`: string."]
     pub fn content_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_template_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Campaign Status"]
+    #[doc = ""]
     #[doc = " Query parameter `campaignStatus`: string."]
     pub fn campaign_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.campaign_status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Ruleset ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `ruleSetIds`: array of string (multi)."]
     pub fn rule_set_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.rule_set_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8549,6 +9817,10 @@ impl GetOutboundMessagingcampaigns {
     }
 }
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGNS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignsDivisionview", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/divisionviews/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a basic Messaging Campaign information object"]
+#[doc = ""]
+#[doc = " This returns a simplified version of a Messaging Campaign, consisting of id, name, and division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews/{messagingCampaignId}`: the `getOutboundMessagingcampaignsDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns-divisionviews--messagingCampaignId->."]
@@ -8616,6 +9888,10 @@ impl GetOutboundMessagingcampaignsDivisionview {
     }
 }
 static META_GET_OUTBOUND_MESSAGINGCAMPAIGNS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundMessagingcampaignsDivisionviews", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/messagingcampaigns/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of basic Messaging Campaign information objects"]
+#[doc = ""]
+#[doc = " This returns a listing of simplified Messaging Campaigns, each consisting of id, name, and division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews`: the `getOutboundMessagingcampaignsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-messagingcampaigns-divisionviews>."]
@@ -8675,46 +9951,64 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, r#type: ::std::option::Option::None, id: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The direction to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Campaign Type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sender SMS Phone Number"]
+    #[doc = ""]
     #[doc = " Query parameter `senderSmsPhoneNumber`: string."]
     pub fn sender_sms_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sender_sms_phone_number = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Content template ID"]
+    #[doc = ""]
     #[doc = " Query parameter `contentTemplateId`: string."]
     pub fn content_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_template_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Campaign Status"]
+    #[doc = ""]
     #[doc = " Query parameter `campaignStatus`: string."]
     pub fn campaign_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.campaign_status = ::std::option::Option::Some(value.into());
@@ -8776,6 +10070,8 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     }
 }
 static META_GET_OUTBOUND_RULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundRuleset", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/rulesets/{ruleSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Rule Set by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/rulesets/{ruleSetId}`: the `getOutboundRuleset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-rulesets--ruleSetId->."]
@@ -8843,6 +10139,8 @@ impl GetOutboundRuleset {
     }
 }
 static META_GET_OUTBOUND_RULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundRulesets", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/rulesets", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of Rule Sets."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/rulesets`: the `getOutboundRulesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-rulesets>."]
@@ -8900,36 +10198,50 @@ impl GetOutboundRulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -8985,6 +10297,8 @@ impl GetOutboundRulesets {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a dialer campaign schedule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/campaigns/{campaignId}`: the `getOutboundSchedulesCampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-campaigns--campaignId->."]
@@ -9052,6 +10366,8 @@ impl GetOutboundSchedulesCampaign {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_CAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesCampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/campaigns", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for a list of dialer campaign schedules."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/campaigns`: the `getOutboundSchedulesCampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-campaigns>."]
@@ -9117,6 +10433,8 @@ impl GetOutboundSchedulesCampaigns {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_EMAILCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesEmailcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an email campaign schedule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}`: the `getOutboundSchedulesEmailcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-emailcampaigns--emailCampaignId->."]
@@ -9184,6 +10502,8 @@ impl GetOutboundSchedulesEmailcampaign {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_EMAILCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesEmailcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/emailcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for a list of email campaign schedules."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns`: the `getOutboundSchedulesEmailcampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-emailcampaigns>."]
@@ -9263,6 +10583,8 @@ impl GetOutboundSchedulesEmailcampaigns {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a messaging campaign schedule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}`: the `getOutboundSchedulesMessagingcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-messagingcampaigns--messagingCampaignId->."]
@@ -9330,6 +10652,8 @@ impl GetOutboundSchedulesMessagingcampaign {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesMessagingcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/messagingcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for a list of messaging campaign schedules."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns`: the `getOutboundSchedulesMessagingcampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-messagingcampaigns>."]
@@ -9409,6 +10733,8 @@ impl GetOutboundSchedulesMessagingcampaigns {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesSequence", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a dialer sequence schedule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/sequences/{sequenceId}`: the `getOutboundSchedulesSequence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-sequences--sequenceId->."]
@@ -9476,6 +10802,8 @@ impl GetOutboundSchedulesSequence {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_SEQUENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesSequences", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/sequences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for a list of dialer sequence schedules."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/sequences`: the `getOutboundSchedulesSequences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-sequences>."]
@@ -9541,6 +10869,8 @@ impl GetOutboundSchedulesSequences {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesWhatsappcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a WhatsApp campaign schedule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}`: the `getOutboundSchedulesWhatsappcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-whatsappcampaigns--whatsAppCampaignId->."]
@@ -9608,6 +10938,8 @@ impl GetOutboundSchedulesWhatsappcampaign {
     }
 }
 static META_GET_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSchedulesWhatsappcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/schedules/whatsappcampaigns", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for a list of WhatsApp campaign schedules."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns`: the `getOutboundSchedulesWhatsappcampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-schedules-whatsappcampaigns>."]
@@ -9687,6 +11019,8 @@ impl GetOutboundSchedulesWhatsappcampaigns {
     }
 }
 static META_GET_OUTBOUND_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSequence", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a dialer campaign sequence."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/sequences/{sequenceId}`: the `getOutboundSequence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-sequences--sequenceId->."]
@@ -9754,6 +11088,8 @@ impl GetOutboundSequence {
     }
 }
 static META_GET_OUTBOUND_SEQUENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSequences", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/sequences", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query a list of dialer campaign sequences."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/sequences`: the `getOutboundSequences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-sequences>."]
@@ -9811,36 +11147,50 @@ impl GetOutboundSequences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to return an empty page when there are no results for that page"]
+    #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter type"]
+    #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -9896,6 +11246,8 @@ impl GetOutboundSequences {
     }
 }
 static META_GET_OUTBOUND_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundSettings", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the outbound settings for this organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/settings`: the `getOutboundSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-settings>."]
@@ -9961,6 +11313,8 @@ impl GetOutboundSettings {
     }
 }
 static META_GET_OUTBOUND_WRAPUPCODEMAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOutboundWrapupcodemappings", &["Outbound"], ::genesys_cloud_core::http::Method::GET, "/api/v2/outbound/wrapupcodemappings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the Dialer wrap up code mapping."]
+#[doc = ""]
 #[doc = " `GET /api/v2/outbound/wrapupcodemappings`: the `getOutboundWrapupcodemappings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-outbound-wrapupcodemappings>."]
@@ -10026,6 +11380,8 @@ impl GetOutboundWrapupcodemappings {
     }
 }
 static META_PATCH_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/campaigns/{campaignId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a campaign."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/outbound/campaigns/{campaignId}`: the `patchOutboundCampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-campaigns--campaignId->."]
@@ -10095,6 +11451,10 @@ impl PatchOutboundCampaign {
     }
 }
 static META_PATCH_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistCustomexclusioncolumns", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add entries to or delete entries from a DNC list."]
+#[doc = ""]
+#[doc = " Only Internal DNC lists may be deleted from"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns`: the `patchOutboundDnclistCustomexclusioncolumns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--customexclusioncolumns>."]
@@ -10164,6 +11524,10 @@ impl PatchOutboundDnclistCustomexclusioncolumns {
     }
 }
 static META_PATCH_OUTBOUND_DNCLIST_EMAILADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistEmailaddresses", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/emailaddresses", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add emails to or Delete emails from a DNC list."]
+#[doc = ""]
+#[doc = " Only Internal DNC lists may be added to or deleted from"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/emailaddresses`: the `patchOutboundDnclistEmailaddresses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--emailaddresses>."]
@@ -10233,6 +11597,10 @@ impl PatchOutboundDnclistEmailaddresses {
     }
 }
 static META_PATCH_OUTBOUND_DNCLIST_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistPhonenumbers", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/phonenumbers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add numbers to or delete numbers from a DNC list."]
+#[doc = ""]
+#[doc = " Only Internal DNC lists may be added to deleted from"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/phonenumbers`: the `patchOutboundDnclistPhonenumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--phonenumbers>."]
@@ -10302,6 +11670,10 @@ impl PatchOutboundDnclistPhonenumbers {
     }
 }
 static META_PATCH_OUTBOUND_DNCLIST_WHATSAPPNUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundDnclistWhatsappnumbers", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/dnclists/{dncListId}/whatsappnumbers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add entries to or delete entries from a DNC list."]
+#[doc = ""]
+#[doc = " Only Internal DNC lists may be deleted from"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/outbound/dnclists/{dncListId}/whatsappnumbers`: the `patchOutboundDnclistWhatsappnumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-dnclists--dncListId--whatsappnumbers>."]
@@ -10371,6 +11743,8 @@ impl PatchOutboundDnclistWhatsappnumbers {
     }
 }
 static META_PATCH_OUTBOUND_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchOutboundSettings", &["Outbound"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/outbound/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the outbound settings for this organization"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/outbound/settings`: the `patchOutboundSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-outbound-settings>."]
@@ -10421,6 +11795,8 @@ impl PatchOutboundSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
     }
+    #[doc = " Use maxCallsPerAgent with decimal precision"]
+    #[doc = ""]
     #[doc = " Query parameter `useMaxCallsPerAgentDecimal`: boolean."]
     pub fn use_max_calls_per_agent_decimal(mut self, value: bool) -> Self {
         self.use_max_calls_per_agent_decimal = ::std::option::Option::Some(value);
@@ -10447,6 +11823,8 @@ impl PatchOutboundSettings {
     }
 }
 static META_POST_OUTBOUND_ATTEMPTLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundAttemptlimits", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/attemptlimits", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create attempt limits"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/attemptlimits`: the `postOutboundAttemptlimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-attemptlimits>."]
@@ -10514,6 +11892,8 @@ impl PostOutboundAttemptlimits {
     }
 }
 static META_POST_OUTBOUND_CALLABLETIMESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCallabletimesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/callabletimesets", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create callable time set"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/callabletimesets`: the `postOutboundCallabletimesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-callabletimesets>."]
@@ -10581,6 +11961,8 @@ impl PostOutboundCallabletimesets {
     }
 }
 static META_POST_OUTBOUND_CALLANALYSISRESPONSESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCallanalysisresponsesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/callanalysisresponsesets", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a dialer call analysis response set."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/callanalysisresponsesets`: the `postOutboundCallanalysisresponsesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-callanalysisresponsesets>."]
@@ -10648,6 +12030,8 @@ impl PostOutboundCallanalysisresponsesets {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignAgentownedmappingpreview", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiate request for a preview of how agents will be mapped to this campaign's contact list."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview`: the `postOutboundCampaignAgentownedmappingpreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--agentownedmappingpreview>."]
@@ -10715,6 +12099,10 @@ impl PostOutboundCampaignAgentownedmappingpreview {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGN_CALLBACK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignCallbackSchedule", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/callback/schedule", false, ::std::option::Option::None, true, false, true);
+#[doc = " Schedule a Callback for a Dialer Campaign (Deprecated)"]
+#[doc = ""]
+#[doc = " This endpoint is deprecated and may have unexpected results. Please use \"/conversations/{conversationId}/participants/{participantId}/callbacks instead.\""]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/callback/schedule`: the `postOutboundCampaignCallbackSchedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--callback-schedule>."]
@@ -10787,6 +12175,8 @@ impl PostOutboundCampaignCallbackSchedule {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGN_START: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignStart", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/start", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start the campaign"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/start`: the `postOutboundCampaignStart` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--start>."]
@@ -10854,6 +12244,8 @@ impl PostOutboundCampaignStart {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGN_STOP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignStop", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/{campaignId}/stop", false, ::std::option::Option::None, false, false, true);
+#[doc = " Stop the campaign"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/stop`: the `postOutboundCampaignStop` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns--campaignId--stop>."]
@@ -10921,6 +12313,8 @@ impl PostOutboundCampaignStop {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGNRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignrules", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaignrules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Campaign Rule"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaignrules`: the `postOutboundCampaignrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaignrules>."]
@@ -10988,6 +12382,8 @@ impl PostOutboundCampaignrules {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a campaign."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaigns`: the `postOutboundCampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns>."]
@@ -11038,6 +12434,8 @@ impl PostOutboundCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
     }
+    #[doc = " Use maxCallsPerAgent with decimal precision"]
+    #[doc = ""]
     #[doc = " Query parameter `useMaxCallsPerAgentDecimal`: boolean."]
     pub fn use_max_calls_per_agent_decimal(mut self, value: bool) -> Self {
         self.use_max_calls_per_agent_decimal = ::std::option::Option::Some(value);
@@ -11064,6 +12462,8 @@ impl PostOutboundCampaigns {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGNS_PERFORMANCE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignsPerformanceQuery", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/performance/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get performance data for a list of campaigns"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaigns/performance/query`: the `postOutboundCampaignsPerformanceQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns-performance-query>."]
@@ -11131,6 +12531,8 @@ impl PostOutboundCampaignsPerformanceQuery {
     }
 }
 static META_POST_OUTBOUND_CAMPAIGNS_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundCampaignsProgress", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/campaigns/progress", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get progress for a list of campaigns"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/campaigns/progress`: the `postOutboundCampaignsProgress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-campaigns-progress>."]
@@ -11198,6 +12600,8 @@ impl PostOutboundCampaignsProgress {
     }
 }
 static META_POST_OUTBOUND_CONTACTLIST_CLEAR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistClear", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/clear", false, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes all contacts out of a list. All outstanding recalls or rule-scheduled callbacks for non-preview campaigns configured with the contactlist will be cancelled."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/clear`: the `postOutboundContactlistClear` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--clear>."]
@@ -11265,6 +12669,8 @@ impl PostOutboundContactlistClear {
     }
 }
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContacts", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add contacts to a contact list."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts`: the `postOutboundContactlistContacts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts>."]
@@ -11318,16 +12724,22 @@ impl PostOutboundContactlistContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableDialerContact>) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, priority: ::std::option::Option::None, clear_system_data: ::std::option::Option::None, do_not_queue: ::std::option::Option::None, body }
     }
+    #[doc = " Contact priority. True means the contact(s) will be dialed next; false means the contact will go to the end of the contact queue."]
+    #[doc = ""]
     #[doc = " Query parameter `priority`: boolean."]
     pub fn priority(mut self, value: bool) -> Self {
         self.priority = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Clear system data. True means the system columns (attempts, callable status, etc) stored on the contact will be cleared if the contact already exists; false means they won't."]
+    #[doc = ""]
     #[doc = " Query parameter `clearSystemData`: boolean."]
     pub fn clear_system_data(mut self, value: bool) -> Self {
         self.clear_system_data = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Do not queue. True means that updated contacts will not have their positions in the queue altered, so contacts that have already been dialed will not be redialed. For new contacts, this parameter has no effect; False means that updated contacts will be re-queued, according to the 'priority' parameter."]
+    #[doc = ""]
     #[doc = " Query parameter `doNotQueue`: boolean."]
     pub fn do_not_queue(mut self, value: bool) -> Self {
         self.do_not_queue = ::std::option::Option::Some(value);
@@ -11361,6 +12773,8 @@ impl PostOutboundContactlistContacts {
     }
 }
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsBulk", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get contacts from a contact list."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk`: the `postOutboundContactlistContactsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-bulk>."]
@@ -11430,6 +12844,8 @@ impl PostOutboundContactlistContactsBulk {
     }
 }
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsBulkRemove", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start an async job to delete contacts using a filter."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/remove`: the `postOutboundContactlistContactsBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-bulk-remove>."]
@@ -11499,6 +12915,8 @@ impl PostOutboundContactlistContactsBulkRemove {
     }
 }
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsBulkUpdate", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/bulk/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start an async job to bulk edit contacts."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/update`: the `postOutboundContactlistContactsBulkUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-bulk-update>."]
@@ -11568,6 +12986,8 @@ impl PostOutboundContactlistContactsBulkUpdate {
     }
 }
 static META_POST_OUTBOUND_CONTACTLIST_CONTACTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistContactsSearch", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/contacts/search", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query contacts from a contact list."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/contacts/search`: the `postOutboundContactlistContactsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--contacts-search>."]
@@ -11651,6 +13071,10 @@ impl PostOutboundContactlistContactsSearch {
     }
 }
 static META_POST_OUTBOUND_CONTACTLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistExport", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/{contactListId}/export", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiate the export of a contact list."]
+#[doc = ""]
+#[doc = " Returns 200 if received OK."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/export`: the `postOutboundContactlistExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists--contactListId--export>."]
@@ -11701,6 +13125,8 @@ impl PostOutboundContactlistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body: ::std::option::Option::None }
     }
+    #[doc = " Export information to get"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::ContactsExportRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -11727,6 +13153,8 @@ impl PostOutboundContactlistExport {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTFILTERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistfilters", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlistfilters", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Contact List Filter"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlistfilters`: the `postOutboundContactlistfilters` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlistfilters>."]
@@ -11794,6 +13222,8 @@ impl PostOutboundContactlistfilters {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTFILTERS_BULK_RETRIEVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistfiltersBulkRetrieve", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlistfilters/bulk/retrieve", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve multiple contact list filters"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlistfilters/bulk/retrieve`: the `postOutboundContactlistfiltersBulkRetrieve` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlistfilters-bulk-retrieve>."]
@@ -11875,6 +13305,8 @@ impl PostOutboundContactlistfiltersBulkRetrieve {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTFILTERS_PREVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistfiltersPreview", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlistfilters/preview", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get a preview of the output of a contact list filter"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlistfilters/preview`: the `postOutboundContactlistfiltersPreview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlistfilters-preview>."]
@@ -11942,6 +13374,8 @@ impl PostOutboundContactlistfiltersPreview {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlists", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a contact List."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists`: the `postOutboundContactlists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists>."]
@@ -12009,6 +13443,10 @@ impl PostOutboundContactlists {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTS_BULK_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistsBulkUpdate", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/bulk/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update contact lists."]
+#[doc = ""]
+#[doc = " A maximum of 100 contact lists can be updated per request."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/bulk/update`: the `postOutboundContactlistsBulkUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists-bulk-update>."]
@@ -12076,6 +13514,8 @@ impl PostOutboundContactlistsBulkUpdate {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlistsUploads", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlists/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate presigned upload URL for contact list."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlists/uploads`: the `postOutboundContactlistsUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlists-uploads>."]
@@ -12143,6 +13583,8 @@ impl PostOutboundContactlistsUploads {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlisttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlisttemplates", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Contact List Template"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlisttemplates`: the `postOutboundContactlisttemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlisttemplates>."]
@@ -12210,6 +13652,8 @@ impl PostOutboundContactlisttemplates {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTTEMPLATES_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlisttemplatesBulkAdd", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlisttemplates/bulk/add", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Add multiple contact list templates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/add`: the `postOutboundContactlisttemplatesBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlisttemplates-bulk-add>."]
@@ -12291,6 +13735,8 @@ impl PostOutboundContactlisttemplatesBulkAdd {
     }
 }
 static META_POST_OUTBOUND_CONTACTLISTTEMPLATES_BULK_RETRIEVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundContactlisttemplatesBulkRetrieve", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/contactlisttemplates/bulk/retrieve", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get multiple contact list templates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/retrieve`: the `postOutboundContactlisttemplatesBulkRetrieve` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-contactlisttemplates-bulk-retrieve>."]
@@ -12372,6 +13818,8 @@ impl PostOutboundContactlisttemplatesBulkRetrieve {
     }
 }
 static META_POST_OUTBOUND_CONVERSATION_DNC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundConversationDnc", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/conversations/{conversationId}/dnc", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add phone numbers to a Dialer DNC list."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/conversations/{conversationId}/dnc`: the `postOutboundConversationDnc` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-conversations--conversationId--dnc>."]
@@ -12439,6 +13887,8 @@ impl PostOutboundConversationDnc {
     }
 }
 static META_POST_OUTBOUND_DIGITALRULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDigitalrulesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/digitalrulesets", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an Outbound Digital Rule Set"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/digitalrulesets`: the `postOutboundDigitalrulesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-digitalrulesets>."]
@@ -12506,6 +13956,10 @@ impl PostOutboundDigitalrulesets {
     }
 }
 static META_POST_OUTBOUND_DNCLIST_EMAILADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistEmailaddresses", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/{dncListId}/emailaddresses", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add email addresses to a DNC list."]
+#[doc = ""]
+#[doc = " Only Internal DNC lists may be appended to"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/emailaddresses`: the `postOutboundDnclistEmailaddresses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists--dncListId--emailaddresses>."]
@@ -12575,6 +14029,10 @@ impl PostOutboundDnclistEmailaddresses {
     }
 }
 static META_POST_OUTBOUND_DNCLIST_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistExport", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/{dncListId}/export", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiate the export of a dnc list."]
+#[doc = ""]
+#[doc = " Returns 200 if received OK."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/export`: the `postOutboundDnclistExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists--dncListId--export>."]
@@ -12642,6 +14100,10 @@ impl PostOutboundDnclistExport {
     }
 }
 static META_POST_OUTBOUND_DNCLIST_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistPhonenumbers", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/{dncListId}/phonenumbers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add phone numbers to a DNC list."]
+#[doc = ""]
+#[doc = " Only Internal DNC lists may be appended to"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/phonenumbers`: the `postOutboundDnclistPhonenumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists--dncListId--phonenumbers>."]
@@ -12693,6 +14155,8 @@ impl PostOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expiration_date_time: ::std::option::Option::None, body }
     }
+    #[doc = " Expiration date for DNC phone numbers in yyyy-MM-ddTHH:mmZ format"]
+    #[doc = ""]
     #[doc = " Query parameter `expirationDateTime`: string."]
     pub fn expiration_date_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expiration_date_time = ::std::option::Option::Some(value.into());
@@ -12720,6 +14184,8 @@ impl PostOutboundDnclistPhonenumbers {
     }
 }
 static META_POST_OUTBOUND_DNCLISTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclists", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create dialer DNC list"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/dnclists`: the `postOutboundDnclists` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists>."]
@@ -12787,6 +14253,8 @@ impl PostOutboundDnclists {
     }
 }
 static META_POST_OUTBOUND_DNCLISTS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundDnclistsUploads", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/dnclists/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate presigned upload URL for dnc list."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/dnclists/uploads`: the `postOutboundDnclistsUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-dnclists-uploads>."]
@@ -12854,6 +14322,8 @@ impl PostOutboundDnclistsUploads {
     }
 }
 static META_POST_OUTBOUND_FILESPECIFICATIONTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundFilespecificationtemplates", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/filespecificationtemplates", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create File Specification Template"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/filespecificationtemplates`: the `postOutboundFilespecificationtemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-filespecificationtemplates>."]
@@ -12921,6 +14391,8 @@ impl PostOutboundFilespecificationtemplates {
     }
 }
 static META_POST_OUTBOUND_IMPORTTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundImporttemplates", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/importtemplates", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Import Template"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/importtemplates`: the `postOutboundImporttemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-importtemplates>."]
@@ -12988,6 +14460,8 @@ impl PostOutboundImporttemplates {
     }
 }
 static META_POST_OUTBOUND_IMPORTTEMPLATES_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundImporttemplatesBulkAdd", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/importtemplates/bulk/add", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Add multiple import templates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/importtemplates/bulk/add`: the `postOutboundImporttemplatesBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-importtemplates-bulk-add>."]
@@ -13069,6 +14543,10 @@ impl PostOutboundImporttemplatesBulkAdd {
     }
 }
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGN_START: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaignStart", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/start", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start the campaign"]
+#[doc = ""]
+#[doc = " Documented permissions are applicable based on campaign type."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/start`: the `postOutboundMessagingcampaignStart` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns--messagingCampaignId--start>."]
@@ -13136,6 +14614,10 @@ impl PostOutboundMessagingcampaignStart {
     }
 }
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGN_STOP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaignStop", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}/stop", false, ::std::option::Option::None, false, false, true);
+#[doc = " Stop the campaign"]
+#[doc = ""]
+#[doc = " Documented permissions are applicable based on campaign type."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/stop`: the `postOutboundMessagingcampaignStop` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns--messagingCampaignId--stop>."]
@@ -13203,6 +14685,8 @@ impl PostOutboundMessagingcampaignStop {
     }
 }
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaigns", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Messaging Campaign"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/messagingcampaigns`: the `postOutboundMessagingcampaigns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns>."]
@@ -13270,6 +14754,8 @@ impl PostOutboundMessagingcampaigns {
     }
 }
 static META_POST_OUTBOUND_MESSAGINGCAMPAIGNS_PROGRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundMessagingcampaignsProgress", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/messagingcampaigns/progress", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get progress for a list of messaging campaigns"]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/messagingcampaigns/progress`: the `postOutboundMessagingcampaignsProgress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-messagingcampaigns-progress>."]
@@ -13337,6 +14823,8 @@ impl PostOutboundMessagingcampaignsProgress {
     }
 }
 static META_POST_OUTBOUND_RULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundRulesets", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/rulesets", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Rule Set."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/rulesets`: the `postOutboundRulesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-rulesets>."]
@@ -13404,6 +14892,8 @@ impl PostOutboundRulesets {
     }
 }
 static META_POST_OUTBOUND_SEQUENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOutboundSequences", &["Outbound"], ::genesys_cloud_core::http::Method::POST, "/api/v2/outbound/sequences", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new campaign sequence."]
+#[doc = ""]
 #[doc = " `POST /api/v2/outbound/sequences`: the `postOutboundSequences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-outbound-sequences>."]
@@ -13471,6 +14961,8 @@ impl PostOutboundSequences {
     }
 }
 static META_PUT_OUTBOUND_ATTEMPTLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundAttemptlimit", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/attemptlimits/{attemptLimitsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update attempt limits"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/attemptlimits/{attemptLimitsId}`: the `putOutboundAttemptlimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-attemptlimits--attemptLimitsId->."]
@@ -13540,6 +15032,8 @@ impl PutOutboundAttemptlimit {
     }
 }
 static META_PUT_OUTBOUND_CALLABLETIMESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCallabletimeset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/callabletimesets/{callableTimeSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update callable time set"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/callabletimesets/{callableTimeSetId}`: the `putOutboundCallabletimeset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-callabletimesets--callableTimeSetId->."]
@@ -13609,6 +15103,8 @@ impl PutOutboundCallabletimeset {
     }
 }
 static META_PUT_OUTBOUND_CALLANALYSISRESPONSESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCallanalysisresponseset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a dialer call analysis response set."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}`: the `putOutboundCallanalysisresponseset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-callanalysisresponsesets--callAnalysisSetId->."]
@@ -13678,6 +15174,8 @@ impl PutOutboundCallanalysisresponseset {
     }
 }
 static META_PUT_OUTBOUND_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a campaign."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/campaigns/{campaignId}`: the `putOutboundCampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-campaigns--campaignId->."]
@@ -13729,6 +15227,8 @@ impl PutOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
     }
+    #[doc = " Use maxCallsPerAgent with decimal precision"]
+    #[doc = ""]
     #[doc = " Query parameter `useMaxCallsPerAgentDecimal`: boolean."]
     pub fn use_max_calls_per_agent_decimal(mut self, value: bool) -> Self {
         self.use_max_calls_per_agent_decimal = ::std::option::Option::Some(value);
@@ -13756,6 +15256,10 @@ impl PutOutboundCampaign {
     }
 }
 static META_PUT_OUTBOUND_CAMPAIGN_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCampaignAgent", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/campaigns/{campaignId}/agents/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Send notification that an agent's state changed"]
+#[doc = ""]
+#[doc = " New agent state."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/campaigns/{campaignId}/agents/{userId}`: the `putOutboundCampaignAgent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-campaigns--campaignId--agents--userId->."]
@@ -13827,6 +15331,8 @@ impl PutOutboundCampaignAgent {
     }
 }
 static META_PUT_OUTBOUND_CAMPAIGNRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundCampaignrule", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/campaignrules/{campaignRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Campaign Rule"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/campaignrules/{campaignRuleId}`: the `putOutboundCampaignrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-campaignrules--campaignRuleId->."]
@@ -13896,6 +15402,8 @@ impl PutOutboundCampaignrule {
     }
 }
 static META_PUT_OUTBOUND_CONTACTLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlist", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlists/{contactListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a contact list."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/contactlists/{contactListId}`: the `putOutboundContactlist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlists--contactListId->."]
@@ -13965,6 +15473,8 @@ impl PutOutboundContactlist {
     }
 }
 static META_PUT_OUTBOUND_CONTACTLIST_CONTACT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlistContact", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a contact."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/contactlists/{contactListId}/contacts/{contactId}`: the `putOutboundContactlistContact` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlists--contactListId--contacts--contactId->."]
@@ -14036,6 +15546,8 @@ impl PutOutboundContactlistContact {
     }
 }
 static META_PUT_OUTBOUND_CONTACTLISTFILTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlistfilter", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlistfilters/{contactListFilterId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Contact List Filter"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/contactlistfilters/{contactListFilterId}`: the `putOutboundContactlistfilter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlistfilters--contactListFilterId->."]
@@ -14105,6 +15617,8 @@ impl PutOutboundContactlistfilter {
     }
 }
 static META_PUT_OUTBOUND_CONTACTLISTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundContactlisttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/contactlisttemplates/{contactListTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a contact list template."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/contactlisttemplates/{contactListTemplateId}`: the `putOutboundContactlisttemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-contactlisttemplates--contactListTemplateId->."]
@@ -14174,6 +15688,8 @@ impl PutOutboundContactlisttemplate {
     }
 }
 static META_PUT_OUTBOUND_DIGITALRULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundDigitalruleset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/digitalrulesets/{digitalRuleSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an Outbound Digital Rule Set"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/digitalrulesets/{digitalRuleSetId}`: the `putOutboundDigitalruleset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-digitalrulesets--digitalRuleSetId->."]
@@ -14243,6 +15759,8 @@ impl PutOutboundDigitalruleset {
     }
 }
 static META_PUT_OUTBOUND_DNCLIST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundDnclist", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/dnclists/{dncListId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update dialer DNC list"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/dnclists/{dncListId}`: the `putOutboundDnclist` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-dnclists--dncListId->."]
@@ -14312,6 +15830,8 @@ impl PutOutboundDnclist {
     }
 }
 static META_PUT_OUTBOUND_FILESPECIFICATIONTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundFilespecificationtemplate", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update File Specification Template"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}`: the `putOutboundFilespecificationtemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-filespecificationtemplates--fileSpecificationTemplateId->."]
@@ -14381,6 +15901,8 @@ impl PutOutboundFilespecificationtemplate {
     }
 }
 static META_PUT_OUTBOUND_IMPORTTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundImporttemplate", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/importtemplates/{importTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Import Template"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/importtemplates/{importTemplateId}`: the `putOutboundImporttemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-importtemplates--importTemplateId->."]
@@ -14450,6 +15972,8 @@ impl PutOutboundImporttemplate {
     }
 }
 static META_PUT_OUTBOUND_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an Outbound Messaging Campaign"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/messagingcampaigns/{messagingCampaignId}`: the `putOutboundMessagingcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-messagingcampaigns--messagingCampaignId->."]
@@ -14519,6 +16043,8 @@ impl PutOutboundMessagingcampaign {
     }
 }
 static META_PUT_OUTBOUND_RULESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundRuleset", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/rulesets/{ruleSetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Rule Set."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/rulesets/{ruleSetId}`: the `putOutboundRuleset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-rulesets--ruleSetId->."]
@@ -14588,6 +16114,8 @@ impl PutOutboundRuleset {
     }
 }
 static META_PUT_OUTBOUND_SCHEDULES_CAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesCampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/campaigns/{campaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a new campaign schedule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/schedules/campaigns/{campaignId}`: the `putOutboundSchedulesCampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-campaigns--campaignId->."]
@@ -14657,6 +16185,8 @@ impl PutOutboundSchedulesCampaign {
     }
 }
 static META_PUT_OUTBOUND_SCHEDULES_EMAILCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesEmailcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an email campaign schedule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}`: the `putOutboundSchedulesEmailcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-emailcampaigns--emailCampaignId->."]
@@ -14726,6 +16256,8 @@ impl PutOutboundSchedulesEmailcampaign {
     }
 }
 static META_PUT_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesMessagingcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a new messaging campaign schedule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}`: the `putOutboundSchedulesMessagingcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-messagingcampaigns--messagingCampaignId->."]
@@ -14795,6 +16327,8 @@ impl PutOutboundSchedulesMessagingcampaign {
     }
 }
 static META_PUT_OUTBOUND_SCHEDULES_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesSequence", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a new sequence schedule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/schedules/sequences/{sequenceId}`: the `putOutboundSchedulesSequence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-sequences--sequenceId->."]
@@ -14864,6 +16398,8 @@ impl PutOutboundSchedulesSequence {
     }
 }
 static META_PUT_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSchedulesWhatsappcampaign", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a WhatsApp campaign schedule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}`: the `putOutboundSchedulesWhatsappcampaign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-schedules-whatsappcampaigns--whatsAppCampaignId->."]
@@ -14933,6 +16469,8 @@ impl PutOutboundSchedulesWhatsappcampaign {
     }
 }
 static META_PUT_OUTBOUND_SEQUENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundSequence", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/sequences/{sequenceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a new campaign sequence."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/sequences/{sequenceId}`: the `putOutboundSequence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-sequences--sequenceId->."]
@@ -15002,6 +16540,8 @@ impl PutOutboundSequence {
     }
 }
 static META_PUT_OUTBOUND_WRAPUPCODEMAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOutboundWrapupcodemappings", &["Outbound"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/outbound/wrapupcodemappings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Dialer wrap up code mapping."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/outbound/wrapupcodemappings`: the `putOutboundWrapupcodemappings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-outbound-wrapupcodemappings>."]

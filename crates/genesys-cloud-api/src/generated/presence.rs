@@ -16,121 +16,227 @@ impl PresenceApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a Presence Definition"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/presence/definitions/{definitionId}` (deletePresenceDefinition): see [`DeletePresenceDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `definition_id`: Presence Definition ID"]
     pub fn delete_presence_definition(&self, definition_id: impl ::std::convert::Into<::std::string::String>) -> DeletePresenceDefinition {
         DeletePresenceDefinition::new(self.executor.clone(), definition_id.into())
     }
+    #[doc = " Delete a Presence Source"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/presence/sources/{sourceId}` (deletePresenceSource): see [`DeletePresenceSource`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Presence Source ID"]
     pub fn delete_presence_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> DeletePresenceSource {
         DeletePresenceSource::new(self.executor.clone(), source_id.into())
     }
+    #[doc = " Delete a Presence Definition. Apps should migrate to use DELETE /api/v2/presence/definitions/{definitionId} instead"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/presencedefinitions/{presenceId}` (deletePresencedefinition): see [`DeletePresencedefinition`]."]
+    #[doc = ""]
+    #[doc = " - `presence_id`: Organization Presence ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_presencedefinition(&self, presence_id: impl ::std::convert::Into<::std::string::String>) -> DeletePresencedefinition {
         DeletePresencedefinition::new(self.executor.clone(), presence_id.into())
     }
+    #[doc = " Get a Presence Definition"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presence/definitions/{definitionId}` (getPresenceDefinition): see [`GetPresenceDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `definition_id`: Presence Definition ID"]
     pub fn get_presence_definition(&self, definition_id: impl ::std::convert::Into<::std::string::String>) -> GetPresenceDefinition {
         GetPresenceDefinition::new(self.executor.clone(), definition_id.into())
     }
+    #[doc = " Get a list of Presence Definitions. View permission enforcement only applies to presence definitions assigned to a division"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presence/definitions` (getPresenceDefinitions): see [`GetPresenceDefinitions`]."]
     pub fn get_presence_definitions(&self) -> GetPresenceDefinitions {
         GetPresenceDefinitions::new(self.executor.clone())
     }
+    #[doc = " Get the presence settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presence/settings` (getPresenceSettings): see [`GetPresenceSettings`]."]
     pub fn get_presence_settings(&self) -> GetPresenceSettings {
         GetPresenceSettings::new(self.executor.clone())
     }
+    #[doc = " Get a Presence Source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presence/sources/{sourceId}` (getPresenceSource): see [`GetPresenceSource`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Presence Source ID"]
     pub fn get_presence_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetPresenceSource {
         GetPresenceSource::new(self.executor.clone(), source_id.into())
     }
+    #[doc = " Get a list of Presence Sources"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presence/sources` (getPresenceSources): see [`GetPresenceSources`]."]
     pub fn get_presence_sources(&self) -> GetPresenceSources {
         GetPresenceSources::new(self.executor.clone())
     }
+    #[doc = " Get a user's Primary Presence Source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presence/users/{userId}/primarysource` (getPresenceUserPrimarysource): see [`GetPresenceUserPrimarysource`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
     pub fn get_presence_user_primarysource(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetPresenceUserPrimarysource {
         GetPresenceUserPrimarysource::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a Presence Definition. Apps should migrate to use GET /api/v2/presence/definitions/{definitionId} instead"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presencedefinitions/{presenceId}` (getPresencedefinition): see [`GetPresencedefinition`]."]
+    #[doc = ""]
+    #[doc = " - `presence_id`: Organization Presence ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_presencedefinition(&self, presence_id: impl ::std::convert::Into<::std::string::String>) -> GetPresencedefinition {
         GetPresencedefinition::new(self.executor.clone(), presence_id.into())
     }
+    #[doc = " Get an Organization's list of Presence Definitions. Apps should migrate to use GET /api/v2/presence/definitions instead"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/presencedefinitions` (getPresencedefinitions): see [`GetPresencedefinitions`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_presencedefinitions(&self) -> GetPresencedefinitions {
         GetPresencedefinitions::new(self.executor.clone())
     }
+    #[doc = " Get the list of SystemPresences"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/systempresences` (getSystempresences): see [`GetSystempresences`]."]
     pub fn get_systempresences(&self) -> GetSystempresences {
         GetSystempresences::new(self.executor.clone())
     }
+    #[doc = " Get a user's Presence"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/presences/{sourceId}` (getUserPresence): see [`GetUserPresence`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID (UUID)"]
+    #[doc = " - `source_id`: Presence source ID"]
     pub fn get_user_presence(&self, user_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> GetUserPresence {
         GetUserPresence::new(self.executor.clone(), user_id.into(), source_id.into())
     }
+    #[doc = " Get a user's Genesys Cloud presence."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/presences/purecloud` (getUserPresencesPurecloud): see [`GetUserPresencesPurecloud`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID (UUID)"]
     pub fn get_user_presences_purecloud(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserPresencesPurecloud {
         GetUserPresencesPurecloud::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get bulk user presences for a single presence source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/presences/{sourceId}/bulk` (getUsersPresenceBulk): see [`GetUsersPresenceBulk`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: The requested presence source ID."]
     pub fn get_users_presence_bulk(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersPresenceBulk {
         GetUsersPresenceBulk::new(self.executor.clone(), source_id.into())
     }
+    #[doc = " Get bulk user presences for a Genesys Cloud (PURECLOUD) presence source"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/presences/purecloud/bulk` (getUsersPresencesPurecloudBulk): see [`GetUsersPresencesPurecloudBulk`]."]
     pub fn get_users_presences_purecloud_bulk(&self) -> GetUsersPresencesPurecloudBulk {
         GetUsersPresencesPurecloudBulk::new(self.executor.clone())
     }
+    #[doc = " Patch a user's Presence"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/presences/{sourceId}` (patchUserPresence): see [`PatchUserPresence`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID (UUID)"]
+    #[doc = " - `source_id`: Presence source ID"]
+    #[doc = " - `body`: User presence"]
     pub fn patch_user_presence(&self, user_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserPresence) -> PatchUserPresence {
         PatchUserPresence::new(self.executor.clone(), user_id.into(), source_id.into(), body)
     }
+    #[doc = " Patch a Genesys Cloud user's presence"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/presences/purecloud` (patchUserPresencesPurecloud): see [`PatchUserPresencesPurecloud`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID (UUID)"]
+    #[doc = " - `body`: User presence"]
     pub fn patch_user_presences_purecloud(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserPresence) -> PatchUserPresencesPurecloud {
         PatchUserPresencesPurecloud::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Create a Presence Definition"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/presence/definitions` (postPresenceDefinitions): see [`PostPresenceDefinitions`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The Presence Definition to create"]
     pub fn post_presence_definitions(&self, body: ::models::OrganizationPresenceDefinition) -> PostPresenceDefinitions {
         PostPresenceDefinitions::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Presence Source"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/presence/sources` (postPresenceSources): see [`PostPresenceSources`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The Presence Source to create"]
     pub fn post_presence_sources(&self, body: ::models::Source) -> PostPresenceSources {
         PostPresenceSources::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Presence Definition. Apps should migrate to use POST /api/v2/presence/definitions instead"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/presencedefinitions` (postPresencedefinitions): see [`PostPresencedefinitions`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The Presence Definition to create"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_presencedefinitions(&self, body: ::models::OrganizationPresence) -> PostPresencedefinitions {
         PostPresencedefinitions::new(self.executor.clone(), body)
     }
+    #[doc = " Update a Presence Definition"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/presence/definitions/{definitionId}` (putPresenceDefinition): see [`PutPresenceDefinition`]."]
+    #[doc = ""]
+    #[doc = " - `definition_id`: Presence Definition ID"]
+    #[doc = " - `body`: The updated Presence Definition"]
     pub fn put_presence_definition(&self, definition_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OrganizationPresenceDefinition) -> PutPresenceDefinition {
         PutPresenceDefinition::new(self.executor.clone(), definition_id.into(), body)
     }
+    #[doc = " Update the presence settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/presence/settings` (putPresenceSettings): see [`PutPresenceSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Presence Settings"]
     pub fn put_presence_settings(&self, body: ::models::PresenceSettings) -> PutPresenceSettings {
         PutPresenceSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Update a Presence Source"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/presence/sources/{sourceId}` (putPresenceSource): see [`PutPresenceSource`]."]
+    #[doc = ""]
+    #[doc = " - `source_id`: Presence Source ID"]
+    #[doc = " - `body`: The updated Presence Source"]
     pub fn put_presence_source(&self, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Source) -> PutPresenceSource {
         PutPresenceSource::new(self.executor.clone(), source_id.into(), body)
     }
+    #[doc = " Update a user's Primary Presence Source"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/presence/users/{userId}/primarysource` (putPresenceUserPrimarysource): see [`PutPresenceUserPrimarysource`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
+    #[doc = " - `body`: Primary Source"]
     pub fn put_presence_user_primarysource(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserPrimarySource) -> PutPresenceUserPrimarysource {
         PutPresenceUserPrimarysource::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update a Presence Definition. Apps should migrate to use PUT /api/v2/presence/definitions/{definitionId} instead)"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/presencedefinitions/{presenceId}` (putPresencedefinition): see [`PutPresencedefinition`]."]
+    #[doc = ""]
+    #[doc = " - `presence_id`: Organization Presence ID"]
+    #[doc = " - `body`: The OrganizationPresence to update"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_presencedefinition(&self, presence_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OrganizationPresence) -> PutPresencedefinition {
         PutPresencedefinition::new(self.executor.clone(), presence_id.into(), body)
     }
+    #[doc = " Update bulk user Presences"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/presences/bulk` (putUsersPresencesBulk): see [`PutUsersPresencesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `body`: List of User presences"]
     pub fn put_users_presences_bulk(&self, body: ::std::vec::Vec<::models::MutableUserPresence>) -> PutUsersPresencesBulk {
         PutUsersPresencesBulk::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_PRESENCE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deletePresenceDefinition", &["Presence"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/presence/definitions/{definitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Presence Definition"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/presence/definitions/{definitionId}`: the `deletePresenceDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-presence-definitions--definitionId->."]
@@ -198,6 +304,8 @@ impl DeletePresenceDefinition {
     }
 }
 static META_DELETE_PRESENCE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deletePresenceSource", &["Presence"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/presence/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Presence Source"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/presence/sources/{sourceId}`: the `deletePresenceSource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-presence-sources--sourceId->."]
@@ -265,6 +373,8 @@ impl DeletePresenceSource {
     }
 }
 static META_DELETE_PRESENCEDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deletePresencedefinition", &["Presence"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/presencedefinitions/{presenceId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Delete a Presence Definition. Apps should migrate to use DELETE /api/v2/presence/definitions/{definitionId} instead"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/presencedefinitions/{presenceId}`: the `deletePresencedefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-presencedefinitions--presenceId->."]
@@ -335,6 +445,8 @@ impl DeletePresencedefinition {
     }
 }
 static META_GET_PRESENCE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceDefinition", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/definitions/{definitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Presence Definition"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presence/definitions/{definitionId}`: the `getPresenceDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-definitions--definitionId->."]
@@ -385,6 +497,8 @@ impl GetPresenceDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), definition_id, locale_code: ::std::option::Option::None }
     }
+    #[doc = " The locale code to fetch for the presence definition. Use ALL to fetch everything."]
+    #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
@@ -411,6 +525,8 @@ impl GetPresenceDefinition {
     }
 }
 static META_GET_PRESENCE_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceDefinitions", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/definitions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Presence Definitions. View permission enforcement only applies to presence definitions assigned to a division"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presence/definitions`: the `getPresenceDefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-definitions>."]
@@ -462,16 +578,22 @@ impl GetPresenceDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), deactivated: ::std::option::Option::None, division_id: ::std::option::Option::None, locale_code: ::std::option::Option::None }
     }
+    #[doc = " Deactivated query can be TRUE or FALSE"]
+    #[doc = ""]
     #[doc = " Query parameter `deactivated`: string."]
     pub fn deactivated(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deactivated = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " One or more division IDs. If nothing is provided, the definitions associated withthe list of divisions that the user has access to will be returned."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The locale code to fetch for the presence definition. Use ALL to fetch everything."]
+    #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
@@ -503,6 +625,8 @@ impl GetPresenceDefinitions {
     }
 }
 static META_GET_PRESENCE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceSettings", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the presence settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presence/settings`: the `getPresenceSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-settings>."]
@@ -568,6 +692,8 @@ impl GetPresenceSettings {
     }
 }
 static META_GET_PRESENCE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceSource", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Presence Source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presence/sources/{sourceId}`: the `getPresenceSource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-sources--sourceId->."]
@@ -635,6 +761,8 @@ impl GetPresenceSource {
     }
 }
 static META_GET_PRESENCE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceSources", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/sources", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Presence Sources"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presence/sources`: the `getPresenceSources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-sources>."]
@@ -684,6 +812,8 @@ impl GetPresenceSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), deactivated: ::std::option::Option::None }
     }
+    #[doc = " Deactivated query can be TRUE or FALSE"]
+    #[doc = ""]
     #[doc = " Query parameter `deactivated`: string."]
     pub fn deactivated(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deactivated = ::std::option::Option::Some(value.into());
@@ -709,6 +839,8 @@ impl GetPresenceSources {
     }
 }
 static META_GET_PRESENCE_USER_PRIMARYSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresenceUserPrimarysource", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presence/users/{userId}/primarysource", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's Primary Presence Source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presence/users/{userId}/primarysource`: the `getPresenceUserPrimarysource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presence-users--userId--primarysource>."]
@@ -776,6 +908,8 @@ impl GetPresenceUserPrimarysource {
     }
 }
 static META_GET_PRESENCEDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresencedefinition", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presencedefinitions/{presenceId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get a Presence Definition. Apps should migrate to use GET /api/v2/presence/definitions/{definitionId} instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presencedefinitions/{presenceId}`: the `getPresencedefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presencedefinitions--presenceId->."]
@@ -829,6 +963,8 @@ impl GetPresencedefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, presence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), presence_id, locale_code: ::std::option::Option::None }
     }
+    #[doc = " The locale code to fetch for the presence definition. Use ALL to fetch everything."]
+    #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
@@ -855,6 +991,8 @@ impl GetPresencedefinition {
     }
 }
 static META_GET_PRESENCEDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPresencedefinitions", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/presencedefinitions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get an Organization's list of Presence Definitions. Apps should migrate to use GET /api/v2/presence/definitions instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/presencedefinitions`: the `getPresencedefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-presencedefinitions>."]
@@ -912,21 +1050,29 @@ impl GetPresencedefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, deleted: ::std::option::Option::None, locale_code: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Deleted query can be TRUE, FALSE or ALL"]
+    #[doc = ""]
     #[doc = " Query parameter `deleted`: string."]
     pub fn deleted(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deleted = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The locale code to fetch for each presence definition. Use ALL to fetch everything."]
+    #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
@@ -973,6 +1119,8 @@ impl GetPresencedefinitions {
     }
 }
 static META_GET_SYSTEMPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSystempresences", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/systempresences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of SystemPresences"]
+#[doc = ""]
 #[doc = " `GET /api/v2/systempresences`: the `getSystempresences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-systempresences>."]
@@ -1038,6 +1186,10 @@ impl GetSystempresences {
     }
 }
 static META_GET_USER_PRESENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserPresence", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/presences/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's Presence"]
+#[doc = ""]
+#[doc = " Get a user's presence for the specified source that is not specifically listed. Used to support custom presence sources. This endpoint does not support registered presence sources."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/presences/{sourceId}`: the `getUserPresence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--presences--sourceId->."]
@@ -1107,6 +1259,10 @@ impl GetUserPresence {
     }
 }
 static META_GET_USER_PRESENCES_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserPresencesPurecloud", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/presences/purecloud", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's Genesys Cloud presence."]
+#[doc = ""]
+#[doc = " Get the default Genesys Cloud user presence source PURECLOUD"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/presences/purecloud`: the `getUserPresencesPurecloud` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--presences-purecloud>."]
@@ -1174,6 +1330,8 @@ impl GetUserPresencesPurecloud {
     }
 }
 static META_GET_USERS_PRESENCE_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersPresenceBulk", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/presences/{sourceId}/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get bulk user presences for a single presence source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/presences/{sourceId}/bulk`: the `getUsersPresenceBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-presences--sourceId--bulk>."]
@@ -1224,6 +1382,8 @@ impl GetUsersPresenceBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, id: ::std::option::Option::None }
     }
+    #[doc = " A comma separated list of user IDs to fetch their presence status in bulk. Limit 50."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1250,6 +1410,8 @@ impl GetUsersPresenceBulk {
     }
 }
 static META_GET_USERS_PRESENCES_PURECLOUD_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersPresencesPurecloudBulk", &["Presence"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/presences/purecloud/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get bulk user presences for a Genesys Cloud (PURECLOUD) presence source"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/presences/purecloud/bulk`: the `getUsersPresencesPurecloudBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-presences-purecloud-bulk>."]
@@ -1299,6 +1461,8 @@ impl GetUsersPresencesPurecloudBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " A comma separated list of user IDs to fetch their presence status in bulk. Limit 50."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1324,6 +1488,10 @@ impl GetUsersPresencesPurecloudBulk {
     }
 }
 static META_PATCH_USER_PRESENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserPresence", &["Presence"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/presences/{sourceId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a user's Presence"]
+#[doc = ""]
+#[doc = " Patch a user's presence for the specified source that is not specifically listed. This endpoint does not support registered presence sources. The presence object can be patched one of three ways. Option 1: Set the 'primary' property to true. This will set the 'source' defined in the path as the user's primary presence source. Option 2: Provide the presenceDefinition value. The 'id' is the only value required within the presenceDefinition. Option 3: Provide the message value. Option 1 can be combined with Option 2 and/or Option 3."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/presences/{sourceId}`: the `patchUserPresence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--presences--sourceId->."]
@@ -1395,6 +1563,10 @@ impl PatchUserPresence {
     }
 }
 static META_PATCH_USER_PRESENCES_PURECLOUD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserPresencesPurecloud", &["Presence"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/presences/purecloud", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a Genesys Cloud user's presence"]
+#[doc = ""]
+#[doc = " The presence object can be patched one of three ways. Option 1: Set the 'primary' property to true. This will set the PURECLOUD source as the user's primary presence source. Option 2: Provide the presenceDefinition value. The 'id' is the only value required within the presenceDefinition. Option 3: Provide the message value. Option 1 can be combined with Option 2 and/or Option 3."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/presences/purecloud`: the `patchUserPresencesPurecloud` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--presences-purecloud>."]
@@ -1464,6 +1636,8 @@ impl PatchUserPresencesPurecloud {
     }
 }
 static META_POST_PRESENCE_DEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postPresenceDefinitions", &["Presence"], ::genesys_cloud_core::http::Method::POST, "/api/v2/presence/definitions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Presence Definition"]
+#[doc = ""]
 #[doc = " `POST /api/v2/presence/definitions`: the `postPresenceDefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-presence-definitions>."]
@@ -1531,6 +1705,8 @@ impl PostPresenceDefinitions {
     }
 }
 static META_POST_PRESENCE_SOURCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postPresenceSources", &["Presence"], ::genesys_cloud_core::http::Method::POST, "/api/v2/presence/sources", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Presence Source"]
+#[doc = ""]
 #[doc = " `POST /api/v2/presence/sources`: the `postPresenceSources` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-presence-sources>."]
@@ -1598,6 +1774,8 @@ impl PostPresenceSources {
     }
 }
 static META_POST_PRESENCEDEFINITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postPresencedefinitions", &["Presence"], ::genesys_cloud_core::http::Method::POST, "/api/v2/presencedefinitions", false, ::std::option::Option::None, true, false, true);
+#[doc = " Create a Presence Definition. Apps should migrate to use POST /api/v2/presence/definitions instead"]
+#[doc = ""]
 #[doc = " `POST /api/v2/presencedefinitions`: the `postPresencedefinitions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-presencedefinitions>."]
@@ -1668,6 +1846,8 @@ impl PostPresencedefinitions {
     }
 }
 static META_PUT_PRESENCE_DEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceDefinition", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/definitions/{definitionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Presence Definition"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/presence/definitions/{definitionId}`: the `putPresenceDefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-definitions--definitionId->."]
@@ -1737,6 +1917,8 @@ impl PutPresenceDefinition {
     }
 }
 static META_PUT_PRESENCE_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceSettings", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the presence settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/presence/settings`: the `putPresenceSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-settings>."]
@@ -1804,6 +1986,8 @@ impl PutPresenceSettings {
     }
 }
 static META_PUT_PRESENCE_SOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceSource", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/sources/{sourceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Presence Source"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/presence/sources/{sourceId}`: the `putPresenceSource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-sources--sourceId->."]
@@ -1873,6 +2057,8 @@ impl PutPresenceSource {
     }
 }
 static META_PUT_PRESENCE_USER_PRIMARYSOURCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresenceUserPrimarysource", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presence/users/{userId}/primarysource", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a user's Primary Presence Source"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/presence/users/{userId}/primarysource`: the `putPresenceUserPrimarysource` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presence-users--userId--primarysource>."]
@@ -1942,6 +2128,8 @@ impl PutPresenceUserPrimarysource {
     }
 }
 static META_PUT_PRESENCEDEFINITION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putPresencedefinition", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/presencedefinitions/{presenceId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Update a Presence Definition. Apps should migrate to use PUT /api/v2/presence/definitions/{definitionId} instead)"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/presencedefinitions/{presenceId}`: the `putPresencedefinition` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-presencedefinitions--presenceId->."]
@@ -2014,6 +2202,8 @@ impl PutPresencedefinition {
     }
 }
 static META_PUT_USERS_PRESENCES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersPresencesBulk", &["Presence"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/presences/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update bulk user Presences"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/presences/bulk`: the `putUsersPresencesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-presences-bulk>."]

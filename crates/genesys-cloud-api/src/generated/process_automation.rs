@@ -16,60 +16,110 @@ impl ProcessAutomationApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a Scheduled Trigger"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}` (deleteProcessautomationScheduledtrigger): see [`DeleteProcessautomationScheduledtrigger`]."]
+    #[doc = ""]
+    #[doc = " - `scheduled_trigger_id`: scheduledTriggerId"]
     pub fn delete_processautomation_scheduledtrigger(&self, scheduled_trigger_id: impl ::std::convert::Into<::std::string::String>) -> DeleteProcessautomationScheduledtrigger {
         DeleteProcessautomationScheduledtrigger::new(self.executor.clone(), scheduled_trigger_id.into())
     }
+    #[doc = " Delete a Trigger"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/processautomation/triggers/{triggerId}` (deleteProcessautomationTrigger): see [`DeleteProcessautomationTrigger`]."]
+    #[doc = ""]
+    #[doc = " - `trigger_id`: triggerId"]
     pub fn delete_processautomation_trigger(&self, trigger_id: impl ::std::convert::Into<::std::string::String>) -> DeleteProcessautomationTrigger {
         DeleteProcessautomationTrigger::new(self.executor.clone(), trigger_id.into())
     }
+    #[doc = " Retrieve a single Scheduled Trigger matching id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}` (getProcessautomationScheduledtrigger): see [`GetProcessautomationScheduledtrigger`]."]
+    #[doc = ""]
+    #[doc = " - `scheduled_trigger_id`: scheduledTriggerId"]
     pub fn get_processautomation_scheduledtrigger(&self, scheduled_trigger_id: impl ::std::convert::Into<::std::string::String>) -> GetProcessautomationScheduledtrigger {
         GetProcessautomationScheduledtrigger::new(self.executor.clone(), scheduled_trigger_id.into())
     }
+    #[doc = " Retrieves all scheduled triggers, optionally filtered by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/scheduledtriggers` (getProcessautomationScheduledtriggers): see [`GetProcessautomationScheduledtriggers`]."]
     pub fn get_processautomation_scheduledtriggers(&self) -> GetProcessautomationScheduledtriggers {
         GetProcessautomationScheduledtriggers::new(self.executor.clone())
     }
+    #[doc = " Retrieve a single Trigger matching id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/triggers/{triggerId}` (getProcessautomationTrigger): see [`GetProcessautomationTrigger`]."]
+    #[doc = ""]
+    #[doc = " - `trigger_id`: triggerId"]
     pub fn get_processautomation_trigger(&self, trigger_id: impl ::std::convert::Into<::std::string::String>) -> GetProcessautomationTrigger {
         GetProcessautomationTrigger::new(self.executor.clone(), trigger_id.into())
     }
+    #[doc = " Retrieves all triggers, optionally filtered by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/triggers` (getProcessautomationTriggers): see [`GetProcessautomationTriggers`]."]
     pub fn get_processautomation_triggers(&self) -> GetProcessautomationTriggers {
         GetProcessautomationTriggers::new(self.executor.clone())
     }
+    #[doc = " Get topics available for organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/triggers/topics` (getProcessautomationTriggersTopics): see [`GetProcessautomationTriggersTopics`]."]
     pub fn get_processautomation_triggers_topics(&self) -> GetProcessautomationTriggersTopics {
         GetProcessautomationTriggersTopics::new(self.executor.clone())
     }
+    #[doc = " Create a scheduled Trigger"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/processautomation/scheduledtriggers` (postProcessautomationScheduledtriggers): see [`PostProcessautomationScheduledtriggers`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Input used to create a Scheduled Trigger"]
     pub fn post_processautomation_scheduledtriggers(&self, body: ::models::CreateScheduledTriggerRequest) -> PostProcessautomationScheduledtriggers {
         PostProcessautomationScheduledtriggers::new(self.executor.clone(), body)
     }
+    #[doc = " Test the matching of a Trigger based on provided event body"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/processautomation/triggers/{triggerId}/test` (postProcessautomationTriggerTest): see [`PostProcessautomationTriggerTest`]."]
+    #[doc = ""]
+    #[doc = " - `trigger_id`: triggerId"]
     pub fn post_processautomation_trigger_test(&self, trigger_id: impl ::std::convert::Into<::std::string::String>) -> PostProcessautomationTriggerTest {
         PostProcessautomationTriggerTest::new(self.executor.clone(), trigger_id.into())
     }
+    #[doc = " Create a Trigger"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/processautomation/triggers` (postProcessautomationTriggers): see [`PostProcessautomationTriggers`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Input used to create a Trigger."]
     pub fn post_processautomation_triggers(&self, body: ::models::CreateTriggerRequest) -> PostProcessautomationTriggers {
         PostProcessautomationTriggers::new(self.executor.clone(), body)
     }
+    #[doc = " Test the matching of all organization Triggers on given topic using provided event body"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/processautomation/triggers/topics/{topicName}/test` (postProcessautomationTriggersTopicTest): see [`PostProcessautomationTriggersTopicTest`]."]
+    #[doc = ""]
+    #[doc = " - `topic_name`: topicName"]
     pub fn post_processautomation_triggers_topic_test(&self, topic_name: impl ::std::convert::Into<::std::string::String>) -> PostProcessautomationTriggersTopicTest {
         PostProcessautomationTriggersTopicTest::new(self.executor.clone(), topic_name.into())
     }
+    #[doc = " Update a Scheduled Trigger"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}` (putProcessautomationScheduledtrigger): see [`PutProcessautomationScheduledtrigger`]."]
+    #[doc = ""]
+    #[doc = " - `scheduled_trigger_id`: scheduledTriggerId"]
+    #[doc = " - `body`: Input to update Scheduled Trigger."]
     pub fn put_processautomation_scheduledtrigger(&self, scheduled_trigger_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateScheduledTriggerRequest) -> PutProcessautomationScheduledtrigger {
         PutProcessautomationScheduledtrigger::new(self.executor.clone(), scheduled_trigger_id.into(), body)
     }
+    #[doc = " Update a Trigger"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/processautomation/triggers/{triggerId}` (putProcessautomationTrigger): see [`PutProcessautomationTrigger`]."]
+    #[doc = ""]
+    #[doc = " - `trigger_id`: triggerId"]
+    #[doc = " - `body`: Input to update Trigger. (topicName cannot be updated, a new trigger must be created to use a new topicName)"]
     pub fn put_processautomation_trigger(&self, trigger_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateTriggerRequest) -> PutProcessautomationTrigger {
         PutProcessautomationTrigger::new(self.executor.clone(), trigger_id.into(), body)
     }
 }
 static META_DELETE_PROCESSAUTOMATION_SCHEDULEDTRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteProcessautomationScheduledtrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Scheduled Trigger"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}`: the `deleteProcessautomationScheduledtrigger` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-processautomation-scheduledtriggers--scheduledTriggerId->."]
@@ -137,6 +187,8 @@ impl DeleteProcessautomationScheduledtrigger {
     }
 }
 static META_DELETE_PROCESSAUTOMATION_TRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteProcessautomationTrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/processautomation/triggers/{triggerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Trigger"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/processautomation/triggers/{triggerId}`: the `deleteProcessautomationTrigger` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-processautomation-triggers--triggerId->."]
@@ -204,6 +256,8 @@ impl DeleteProcessautomationTrigger {
     }
 }
 static META_GET_PROCESSAUTOMATION_SCHEDULEDTRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationScheduledtrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single Scheduled Trigger matching id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}`: the `getProcessautomationScheduledtrigger` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-scheduledtriggers--scheduledTriggerId->."]
@@ -271,6 +325,8 @@ impl GetProcessautomationScheduledtrigger {
     }
 }
 static META_GET_PROCESSAUTOMATION_SCHEDULEDTRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationScheduledtriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/scheduledtriggers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieves all scheduled triggers, optionally filtered by query parameters."]
+#[doc = ""]
 #[doc = " `GET /api/v2/processautomation/scheduledtriggers`: the `getProcessautomationScheduledtriggers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-scheduledtriggers>."]
@@ -325,21 +381,29 @@ impl GetProcessautomationScheduledtriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, enabled: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Boolean indicating desired enabled state of scheduled triggers"]
+    #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
@@ -386,6 +450,8 @@ impl GetProcessautomationScheduledtriggers {
     }
 }
 static META_GET_PROCESSAUTOMATION_TRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationTrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/triggers/{triggerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single Trigger matching id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/processautomation/triggers/{triggerId}`: the `getProcessautomationTrigger` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-triggers--triggerId->."]
@@ -453,6 +519,8 @@ impl GetProcessautomationTrigger {
     }
 }
 static META_GET_PROCESSAUTOMATION_TRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationTriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/triggers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieves all triggers, optionally filtered by query parameters."]
+#[doc = ""]
 #[doc = " `GET /api/v2/processautomation/triggers`: the `getProcessautomationTriggers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-triggers>."]
@@ -509,31 +577,43 @@ impl GetProcessautomationTriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, topic_name: ::std::option::Option::None, enabled: ::std::option::Option::None, has_delay_by: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Topic name(s). Separated by commas"]
+    #[doc = ""]
     #[doc = " Query parameter `topicName`: string."]
     pub fn topic_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.topic_name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Boolean indicating desired enabled state of triggers"]
+    #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Boolean to filter based on delayBySeconds being set in triggers. Default returns all, true returns only those with delayBySeconds set, false returns those without delayBySeconds set."]
+    #[doc = ""]
     #[doc = " Query parameter `hasDelayBy`: boolean."]
     pub fn has_delay_by(mut self, value: bool) -> Self {
         self.has_delay_by = ::std::option::Option::Some(value);
@@ -586,6 +666,8 @@ impl GetProcessautomationTriggers {
     }
 }
 static META_GET_PROCESSAUTOMATION_TRIGGERS_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProcessautomationTriggersTopics", &["Process Automation"], ::genesys_cloud_core::http::Method::GET, "/api/v2/processautomation/triggers/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get topics available for organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/processautomation/triggers/topics`: the `getProcessautomationTriggersTopics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-processautomation-triggers-topics>."]
@@ -639,16 +721,22 @@ impl GetProcessautomationTriggersTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -692,6 +780,8 @@ impl GetProcessautomationTriggersTopics {
     }
 }
 static META_POST_PROCESSAUTOMATION_SCHEDULEDTRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationScheduledtriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/scheduledtriggers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a scheduled Trigger"]
+#[doc = ""]
 #[doc = " `POST /api/v2/processautomation/scheduledtriggers`: the `postProcessautomationScheduledtriggers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-scheduledtriggers>."]
@@ -759,6 +849,8 @@ impl PostProcessautomationScheduledtriggers {
     }
 }
 static META_POST_PROCESSAUTOMATION_TRIGGER_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationTriggerTest", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/triggers/{triggerId}/test", false, ::std::option::Option::None, false, false, true);
+#[doc = " Test the matching of a Trigger based on provided event body"]
+#[doc = ""]
 #[doc = " `POST /api/v2/processautomation/triggers/{triggerId}/test`: the `postProcessautomationTriggerTest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-triggers--triggerId--test>."]
@@ -809,6 +901,8 @@ impl PostProcessautomationTriggerTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id, body: ::std::option::Option::None }
     }
+    #[doc = " eventBody"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::string::String) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -835,6 +929,8 @@ impl PostProcessautomationTriggerTest {
     }
 }
 static META_POST_PROCESSAUTOMATION_TRIGGERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationTriggers", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/triggers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Trigger"]
+#[doc = ""]
 #[doc = " `POST /api/v2/processautomation/triggers`: the `postProcessautomationTriggers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-triggers>."]
@@ -902,6 +998,8 @@ impl PostProcessautomationTriggers {
     }
 }
 static META_POST_PROCESSAUTOMATION_TRIGGERS_TOPIC_TEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postProcessautomationTriggersTopicTest", &["Process Automation"], ::genesys_cloud_core::http::Method::POST, "/api/v2/processautomation/triggers/topics/{topicName}/test", false, ::std::option::Option::None, false, false, true);
+#[doc = " Test the matching of all organization Triggers on given topic using provided event body"]
+#[doc = ""]
 #[doc = " `POST /api/v2/processautomation/triggers/topics/{topicName}/test`: the `postProcessautomationTriggersTopicTest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-processautomation-triggers-topics--topicName--test>."]
@@ -952,6 +1050,8 @@ impl PostProcessautomationTriggersTopicTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_name, body: ::std::option::Option::None }
     }
+    #[doc = " eventBody"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::std::string::String) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -978,6 +1078,8 @@ impl PostProcessautomationTriggersTopicTest {
     }
 }
 static META_PUT_PROCESSAUTOMATION_SCHEDULEDTRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putProcessautomationScheduledtrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Scheduled Trigger"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}`: the `putProcessautomationScheduledtrigger` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-processautomation-scheduledtriggers--scheduledTriggerId->."]
@@ -1047,6 +1149,8 @@ impl PutProcessautomationScheduledtrigger {
     }
 }
 static META_PUT_PROCESSAUTOMATION_TRIGGER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putProcessautomationTrigger", &["Process Automation"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/processautomation/triggers/{triggerId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Trigger"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/processautomation/triggers/{triggerId}`: the `putProcessautomationTrigger` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-processautomation-triggers--triggerId->."]

@@ -16,321 +16,597 @@ impl QualityApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete/cancel an async request for evaluation aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (deleteAnalyticsEvaluationsAggregatesJob): see [`DeleteAnalyticsEvaluationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsEvaluationsAggregatesJob {
         DeleteAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request for survey aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (deleteAnalyticsSurveysAggregatesJob): see [`DeleteAnalyticsSurveysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsSurveysAggregatesJob {
         DeleteAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete a calibration by id."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/quality/calibrations/{calibrationId}` (deleteQualityCalibration): see [`DeleteQualityCalibration`]."]
+    #[doc = ""]
+    #[doc = " - `calibration_id`: Calibration ID"]
     pub fn delete_quality_calibration(&self, calibration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityCalibration {
         DeleteQualityCalibration::new(self.executor.clone(), calibration_id.into())
     }
+    #[doc = " Delete an evaluation"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}` (deleteQualityConversationEvaluation): see [`DeleteQualityConversationEvaluation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `evaluation_id`: evaluationId"]
     pub fn delete_quality_conversation_evaluation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, evaluation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityConversationEvaluation {
         DeleteQualityConversationEvaluation::new(self.executor.clone(), conversation_id.into(), evaluation_id.into())
     }
+    #[doc = " Delete an evaluation form."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/quality/forms/{formId}` (deleteQualityForm): see [`DeleteQualityForm`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_quality_form(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityForm {
         DeleteQualityForm::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Delete an evaluation form."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/quality/forms/evaluations/{formId}` (deleteQualityFormsEvaluation): see [`DeleteQualityFormsEvaluation`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn delete_quality_forms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityFormsEvaluation {
         DeleteQualityFormsEvaluation::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Delete a survey form."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/quality/forms/surveys/{formId}` (deleteQualityFormsSurvey): see [`DeleteQualityFormsSurvey`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn delete_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityFormsSurvey {
         DeleteQualityFormsSurvey::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Delete an Agent Scoring Rule"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}` (deleteQualityProgramAgentscoringrule): see [`DeleteQualityProgramAgentscoringrule`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
+    #[doc = " - `rule_id`: Agent Scoring Rule ID"]
     pub fn delete_quality_program_agentscoringrule(&self, program_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityProgramAgentscoringrule {
         DeleteQualityProgramAgentscoringrule::new(self.executor.clone(), program_id.into(), rule_id.into())
     }
+    #[doc = " Get status for async query for evaluation aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (getAnalyticsEvaluationsAggregatesJob): see [`GetAnalyticsEvaluationsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJob {
         GetAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results` (getAnalyticsEvaluationsAggregatesJobResults): see [`GetAnalyticsEvaluationsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_evaluations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJobResults {
         GetAnalyticsEvaluationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for survey aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (getAnalyticsSurveysAggregatesJob): see [`GetAnalyticsSurveysAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJob {
         GetAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results` (getAnalyticsSurveysAggregatesJobResults): see [`GetAnalyticsSurveysAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_surveys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJobResults {
         GetAnalyticsSurveysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Gets a list of Agent Activities"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/agents/activity` (getQualityAgentsActivity): see [`GetQualityAgentsActivity`]."]
     pub fn get_quality_agents_activity(&self) -> GetQualityAgentsActivity {
         GetQualityAgentsActivity::new(self.executor.clone())
     }
+    #[doc = " Get a calibration by id. Requires either calibrator id or conversation id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/calibrations/{calibrationId}` (getQualityCalibration): see [`GetQualityCalibration`]."]
+    #[doc = ""]
+    #[doc = " - `calibration_id`: Calibration ID"]
     pub fn get_quality_calibration(&self, calibration_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityCalibration {
         GetQualityCalibration::new(self.executor.clone(), calibration_id.into())
     }
+    #[doc = " Get the list of calibrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/calibrations` (getQualityCalibrations): see [`GetQualityCalibrations`]."]
     pub fn get_quality_calibrations(&self) -> GetQualityCalibrations {
         GetQualityCalibrations::new(self.executor.clone())
     }
+    #[doc = " Get an evaluation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}` (getQualityConversationEvaluation): see [`GetQualityConversationEvaluation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `evaluation_id`: evaluationId"]
     pub fn get_quality_conversation_evaluation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, evaluation_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationEvaluation {
         GetQualityConversationEvaluation::new(self.executor.clone(), conversation_id.into(), evaluation_id.into())
     }
+    #[doc = " Get the surveys for a conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/conversations/{conversationId}/surveys` (getQualityConversationSurveys): see [`GetQualityConversationSurveys`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
     pub fn get_quality_conversation_surveys(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationSurveys {
         GetQualityConversationSurveys::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get status of audit query execution"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}` (getQualityConversationsAuditsQueryTransactionId): see [`GetQualityConversationsAuditsQueryTransactionId`]."]
+    #[doc = ""]
+    #[doc = " - `transaction_id`: Transaction ID"]
     pub fn get_quality_conversations_audits_query_transaction_id(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationsAuditsQueryTransactionId {
         GetQualityConversationsAuditsQueryTransactionId::new(self.executor.clone(), transaction_id.into())
     }
+    #[doc = " Get results of audit query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}/results` (getQualityConversationsAuditsQueryTransactionIdResults): see [`GetQualityConversationsAuditsQueryTransactionIdResults`]."]
+    #[doc = ""]
+    #[doc = " - `transaction_id`: Transaction ID"]
     pub fn get_quality_conversations_audits_query_transaction_id_results(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationsAuditsQueryTransactionIdResults {
         GetQualityConversationsAuditsQueryTransactionIdResults::new(self.executor.clone(), transaction_id.into())
     }
+    #[doc = " Queries Evaluations and returns a paged list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/evaluations/query` (getQualityEvaluationsQuery): see [`GetQualityEvaluationsQuery`]."]
     pub fn get_quality_evaluations_query(&self) -> GetQualityEvaluationsQuery {
         GetQualityEvaluationsQuery::new(self.executor.clone())
     }
+    #[doc = " Get an evaluator activity. To ensure optimal performance and prevent timeouts when processing large datasets, startTime and endTime fields are highly recommended for all requests."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/evaluators/activity` (getQualityEvaluatorsActivity): see [`GetQualityEvaluatorsActivity`]."]
     pub fn get_quality_evaluators_activity(&self) -> GetQualityEvaluatorsActivity {
         GetQualityEvaluatorsActivity::new(self.executor.clone())
     }
+    #[doc = " Get an evaluation form"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/{formId}` (getQualityForm): see [`GetQualityForm`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_quality_form(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityForm {
         GetQualityForm::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Gets all the revisions for a specific evaluation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/{formId}/versions` (getQualityFormVersions): see [`GetQualityFormVersions`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_quality_form_versions(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormVersions {
         GetQualityFormVersions::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Get the list of evaluation forms. If you set \"expand=publishHistory\", then you will be able to get published versions for each corresponding evaluation form."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms` (getQualityForms): see [`GetQualityForms`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_quality_forms(&self) -> GetQualityForms {
         GetQualityForms::new(self.executor.clone())
     }
+    #[doc = " Get an evaluation form"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}` (getQualityFormsEvaluation): see [`GetQualityFormsEvaluation`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn get_quality_forms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsEvaluation {
         GetQualityFormsEvaluation::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Gets all the revisions for a specific evaluation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}/versions` (getQualityFormsEvaluationVersions): see [`GetQualityFormsEvaluationVersions`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn get_quality_forms_evaluation_versions(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsEvaluationVersions {
         GetQualityFormsEvaluationVersions::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Get the list of evaluation forms"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations` (getQualityFormsEvaluations): see [`GetQualityFormsEvaluations`]."]
     pub fn get_quality_forms_evaluations(&self) -> GetQualityFormsEvaluations {
         GetQualityFormsEvaluations::new(self.executor.clone())
     }
+    #[doc = " Retrieve a list of evaluation forms by their ids"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations/bulk` (getQualityFormsEvaluationsBulk): see [`GetQualityFormsEvaluationsBulk`]."]
     pub fn get_quality_forms_evaluations_bulk(&self) -> GetQualityFormsEvaluationsBulk {
         GetQualityFormsEvaluationsBulk::new(self.executor.clone())
     }
+    #[doc = " Retrieve a list of the latest published evaluation form versions by context ids"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations/bulk/contexts` (getQualityFormsEvaluationsBulkContexts): see [`GetQualityFormsEvaluationsBulkContexts`]."]
     pub fn get_quality_forms_evaluations_bulk_contexts(&self) -> GetQualityFormsEvaluationsBulkContexts {
         GetQualityFormsEvaluationsBulkContexts::new(self.executor.clone())
     }
+    #[doc = " Get a survey form"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys/{formId}` (getQualityFormsSurvey): see [`GetQualityFormsSurvey`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn get_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsSurvey {
         GetQualityFormsSurvey::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Gets all the revisions for a specific survey."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys/{formId}/versions` (getQualityFormsSurveyVersions): see [`GetQualityFormsSurveyVersions`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn get_quality_forms_survey_versions(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsSurveyVersions {
         GetQualityFormsSurveyVersions::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Get the list of survey forms. If you set \"expand=publishHistory\", then you will be able to get published versions for each corresponding survey form."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys` (getQualityFormsSurveys): see [`GetQualityFormsSurveys`]."]
     pub fn get_quality_forms_surveys(&self) -> GetQualityFormsSurveys {
         GetQualityFormsSurveys::new(self.executor.clone())
     }
+    #[doc = " Retrieve a list of survey forms by their ids"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys/bulk` (getQualityFormsSurveysBulk): see [`GetQualityFormsSurveysBulk`]."]
     pub fn get_quality_forms_surveys_bulk(&self) -> GetQualityFormsSurveysBulk {
         GetQualityFormsSurveysBulk::new(self.executor.clone())
     }
+    #[doc = " Retrieve a list of the latest form versions by context ids"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys/bulk/contexts` (getQualityFormsSurveysBulkContexts): see [`GetQualityFormsSurveysBulkContexts`]."]
     pub fn get_quality_forms_surveys_bulk_contexts(&self) -> GetQualityFormsSurveysBulkContexts {
         GetQualityFormsSurveysBulkContexts::new(self.executor.clone())
     }
+    #[doc = " Get an Agent Scoring Rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}` (getQualityProgramAgentscoringrule): see [`GetQualityProgramAgentscoringrule`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
+    #[doc = " - `rule_id`: Agent Scoring Rule ID"]
     pub fn get_quality_program_agentscoringrule(&self, program_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityProgramAgentscoringrule {
         GetQualityProgramAgentscoringrule::new(self.executor.clone(), program_id.into(), rule_id.into())
     }
+    #[doc = " Get Agent Scoring Rules for a program"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/programs/{programId}/agentscoringrules` (getQualityProgramAgentscoringrules): see [`GetQualityProgramAgentscoringrules`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
     pub fn get_quality_program_agentscoringrules(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityProgramAgentscoringrules {
         GetQualityProgramAgentscoringrules::new(self.executor.clone(), program_id.into())
     }
+    #[doc = " Get the published evaluation forms."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/{formId}` (getQualityPublishedform): see [`GetQualityPublishedform`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_quality_publishedform(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedform {
         GetQualityPublishedform::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Get the published evaluation forms."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms` (getQualityPublishedforms): see [`GetQualityPublishedforms`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_quality_publishedforms(&self) -> GetQualityPublishedforms {
         GetQualityPublishedforms::new(self.executor.clone())
     }
+    #[doc = " Get the most recent published version of an evaluation form."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations/{formId}` (getQualityPublishedformsEvaluation): see [`GetQualityPublishedformsEvaluation`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn get_quality_publishedforms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsEvaluation {
         GetQualityPublishedformsEvaluation::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Get the published evaluation forms."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations` (getQualityPublishedformsEvaluations): see [`GetQualityPublishedformsEvaluations`]."]
     pub fn get_quality_publishedforms_evaluations(&self) -> GetQualityPublishedformsEvaluations {
         GetQualityPublishedformsEvaluations::new(self.executor.clone())
     }
+    #[doc = " Get the most recent published version of an evaluation form across any division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews/{evaluationFormId}` (getQualityPublishedformsEvaluationsDivisionview): see [`GetQualityPublishedformsEvaluationsDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `evaluation_form_id`: Evaluation Form ID"]
     pub fn get_quality_publishedforms_evaluations_divisionview(&self, evaluation_form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsEvaluationsDivisionview {
         GetQualityPublishedformsEvaluationsDivisionview::new(self.executor.clone(), evaluation_form_id.into())
     }
+    #[doc = " Get the published evaluation forms across any division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews` (getQualityPublishedformsEvaluationsDivisionviews): see [`GetQualityPublishedformsEvaluationsDivisionviews`]."]
     pub fn get_quality_publishedforms_evaluations_divisionviews(&self) -> GetQualityPublishedformsEvaluationsDivisionviews {
         GetQualityPublishedformsEvaluationsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get the most recent published version of a survey form."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/surveys/{formId}` (getQualityPublishedformsSurvey): see [`GetQualityPublishedformsSurvey`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
     pub fn get_quality_publishedforms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsSurvey {
         GetQualityPublishedformsSurvey::new(self.executor.clone(), form_id.into())
     }
+    #[doc = " Get the published survey forms."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/surveys` (getQualityPublishedformsSurveys): see [`GetQualityPublishedformsSurveys`]."]
     pub fn get_quality_publishedforms_surveys(&self) -> GetQualityPublishedformsSurveys {
         GetQualityPublishedformsSurveys::new(self.executor.clone())
     }
+    #[doc = " Get the most recent published version of an enabled survey form across any division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews/{surveyFormId}` (getQualityPublishedformsSurveysDivisionview): see [`GetQualityPublishedformsSurveysDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `survey_form_id`: Survey Form ID"]
     pub fn get_quality_publishedforms_surveys_divisionview(&self, survey_form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsSurveysDivisionview {
         GetQualityPublishedformsSurveysDivisionview::new(self.executor.clone(), survey_form_id.into())
     }
+    #[doc = " Get the published and enabled survey forms across any division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews` (getQualityPublishedformsSurveysDivisionviews): see [`GetQualityPublishedformsSurveysDivisionviews`]."]
     pub fn get_quality_publishedforms_surveys_divisionviews(&self) -> GetQualityPublishedformsSurveysDivisionviews {
         GetQualityPublishedformsSurveysDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a survey for a conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/surveys/{surveyId}` (getQualitySurvey): see [`GetQualitySurvey`]."]
+    #[doc = ""]
+    #[doc = " - `survey_id`: surveyId"]
     pub fn get_quality_survey(&self, survey_id: impl ::std::convert::Into<::std::string::String>) -> GetQualitySurvey {
         GetQualitySurvey::new(self.executor.clone(), survey_id.into())
     }
+    #[doc = " Get a survey as an end-customer, for the purposes of scoring it."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/quality/surveys/scorable` (getQualitySurveysScorable): see [`GetQualitySurveysScorable`]."]
     pub fn get_quality_surveys_scorable(&self) -> GetQualitySurveysScorable {
         GetQualitySurveysScorable::new(self.executor.clone())
     }
+    #[doc = " Disable a particular version of a survey form and invalidates any invitations that have already been sent to customers using this version of the form."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/quality/forms/surveys/{formId}` (patchQualityFormsSurvey): see [`PatchQualityFormsSurvey`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
+    #[doc = " - `body`: Survey form"]
     pub fn patch_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SurveyForm) -> PatchQualityFormsSurvey {
         PatchQualityFormsSurvey::new(self.executor.clone(), form_id.into(), body)
     }
+    #[doc = " Query for evaluation aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs` (postAnalyticsEvaluationsAggregatesJobs): see [`PostAnalyticsEvaluationsAggregatesJobs`]."]
     pub fn post_analytics_evaluations_aggregates_jobs(&self, body: ::models::EvaluationAsyncAggregationQuery) -> PostAnalyticsEvaluationsAggregatesJobs {
         PostAnalyticsEvaluationsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for evaluation aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query` (postAnalyticsEvaluationsAggregatesQuery): see [`PostAnalyticsEvaluationsAggregatesQuery`]."]
     pub fn post_analytics_evaluations_aggregates_query(&self, body: ::models::EvaluationAggregationQuery) -> PostAnalyticsEvaluationsAggregatesQuery {
         PostAnalyticsEvaluationsAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for survey aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs` (postAnalyticsSurveysAggregatesJobs): see [`PostAnalyticsSurveysAggregatesJobs`]."]
     pub fn post_analytics_surveys_aggregates_jobs(&self, body: ::models::SurveyAsyncAggregationQuery) -> PostAnalyticsSurveysAggregatesJobs {
         PostAnalyticsSurveysAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for survey aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/query` (postAnalyticsSurveysAggregatesQuery): see [`PostAnalyticsSurveysAggregatesQuery`]."]
     pub fn post_analytics_surveys_aggregates_query(&self, body: ::models::SurveyAggregationQuery) -> PostAnalyticsSurveysAggregatesQuery {
         PostAnalyticsSurveysAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Create a calibration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/calibrations` (postQualityCalibrations): see [`PostQualityCalibrations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: calibration"]
     pub fn post_quality_calibrations(&self, body: ::models::CalibrationCreate) -> PostQualityCalibrations {
         PostQualityCalibrations::new(self.executor.clone(), body)
     }
+    #[doc = " Create an evaluation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/conversations/{conversationId}/evaluations` (postQualityConversationEvaluations): see [`PostQualityConversationEvaluations`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `body`: evaluation"]
     pub fn post_quality_conversation_evaluations(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EvaluationCreateBody) -> PostQualityConversationEvaluations {
         PostQualityConversationEvaluations::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Create audit query execution"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/conversations/audits/query` (postQualityConversationsAuditsQuery): see [`PostQualityConversationsAuditsQuery`]."]
     pub fn post_quality_conversations_audits_query(&self, body: ::models::QMAuditQueryRequest) -> PostQualityConversationsAuditsQuery {
         PostQualityConversationsAuditsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for evaluation aggregates for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/evaluations/aggregates/query/me` (postQualityEvaluationsAggregatesQueryMe): see [`PostQualityEvaluationsAggregatesQueryMe`]."]
     pub fn post_quality_evaluations_aggregates_query_me(&self, body: ::models::EvaluationAggregationQueryMe) -> PostQualityEvaluationsAggregatesQueryMe {
         PostQualityEvaluationsAggregatesQueryMe::new(self.executor.clone(), body)
     }
+    #[doc = " Score evaluation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/evaluations/scoring` (postQualityEvaluationsScoring): see [`PostQualityEvaluationsScoring`]."]
+    #[doc = ""]
+    #[doc = " - `body`: evaluationAndScoringSet"]
     pub fn post_quality_evaluations_scoring(&self, body: ::models::EvaluationFormAndScoringSet) -> PostQualityEvaluationsScoring {
         PostQualityEvaluationsScoring::new(self.executor.clone(), body)
     }
+    #[doc = " Search evaluations based along specified criteria"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/evaluations/search` (postQualityEvaluationsSearch): see [`PostQualityEvaluationsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Evaluation search request"]
     pub fn post_quality_evaluations_search(&self, body: ::models::EvaluationSearchRequestDTO) -> PostQualityEvaluationsSearch {
         PostQualityEvaluationsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Create an evaluation form."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/forms` (postQualityForms): see [`PostQualityForms`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Evaluation form"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_quality_forms(&self, body: ::models::EvaluationForm) -> PostQualityForms {
         PostQualityForms::new(self.executor.clone(), body)
     }
+    #[doc = " Create an evaluation form."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/forms/evaluations` (postQualityFormsEvaluations): see [`PostQualityFormsEvaluations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Evaluation form"]
     pub fn post_quality_forms_evaluations(&self, body: ::models::EvaluationForm) -> PostQualityFormsEvaluations {
         PostQualityFormsEvaluations::new(self.executor.clone(), body)
     }
+    #[doc = " Create a survey form."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/forms/surveys` (postQualityFormsSurveys): see [`PostQualityFormsSurveys`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Survey form"]
     pub fn post_quality_forms_surveys(&self, body: ::models::SurveyForm) -> PostQualityFormsSurveys {
         PostQualityFormsSurveys::new(self.executor.clone(), body)
     }
+    #[doc = " Create an Agent Scoring Rule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/programs/{programId}/agentscoringrules` (postQualityProgramAgentscoringrules): see [`PostQualityProgramAgentscoringrules`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
+    #[doc = " - `body`: Agent Scoring Rule"]
     pub fn post_quality_program_agentscoringrules(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentScoringRule) -> PostQualityProgramAgentscoringrules {
         PostQualityProgramAgentscoringrules::new(self.executor.clone(), program_id.into(), body)
     }
+    #[doc = " Publish an evaluation form."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/publishedforms` (postQualityPublishedforms): see [`PostQualityPublishedforms`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Publish request containing id of form to publish"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_quality_publishedforms(&self, body: ::models::PublishForm) -> PostQualityPublishedforms {
         PostQualityPublishedforms::new(self.executor.clone(), body)
     }
+    #[doc = " Publish an evaluation form."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/publishedforms/evaluations` (postQualityPublishedformsEvaluations): see [`PostQualityPublishedformsEvaluations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Publish request containing id of form to publish"]
     pub fn post_quality_publishedforms_evaluations(&self, body: ::models::PublishForm) -> PostQualityPublishedformsEvaluations {
         PostQualityPublishedformsEvaluations::new(self.executor.clone(), body)
     }
+    #[doc = " Publish a survey form."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/publishedforms/surveys` (postQualityPublishedformsSurveys): see [`PostQualityPublishedformsSurveys`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Survey form"]
     pub fn post_quality_publishedforms_surveys(&self, body: ::models::PublishForm) -> PostQualityPublishedformsSurveys {
         PostQualityPublishedformsSurveys::new(self.executor.clone(), body)
     }
+    #[doc = " Create a survey for a conversation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/surveys` (postQualitySurveys): see [`PostQualitySurveys`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Survey creation request"]
     pub fn post_quality_surveys(&self, body: ::models::CreateSurveyRequest) -> PostQualitySurveys {
         PostQualitySurveys::new(self.executor.clone(), body)
     }
+    #[doc = " Score survey"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/quality/surveys/scoring` (postQualitySurveysScoring): see [`PostQualitySurveysScoring`]."]
+    #[doc = ""]
+    #[doc = " - `body`: surveyAndScoringSet"]
     pub fn post_quality_surveys_scoring(&self, body: ::models::SurveyFormAndScoringSet) -> PostQualitySurveysScoring {
         PostQualitySurveysScoring::new(self.executor.clone(), body)
     }
+    #[doc = " Update a calibration to the specified calibration via PUT. Editable fields include: evaluators, expertEvaluator, and scoringIndex"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/calibrations/{calibrationId}` (putQualityCalibration): see [`PutQualityCalibration`]."]
+    #[doc = ""]
+    #[doc = " - `calibration_id`: Calibration ID"]
+    #[doc = " - `body`: Calibration"]
     pub fn put_quality_calibration(&self, calibration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Calibration) -> PutQualityCalibration {
         PutQualityCalibration::new(self.executor.clone(), calibration_id.into(), body)
     }
+    #[doc = " Update an evaluation"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}` (putQualityConversationEvaluation): see [`PutQualityConversationEvaluation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: conversationId"]
+    #[doc = " - `evaluation_id`: evaluationId"]
+    #[doc = " - `body`: evaluation"]
     pub fn put_quality_conversation_evaluation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, evaluation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Evaluation) -> PutQualityConversationEvaluation {
         PutQualityConversationEvaluation::new(self.executor.clone(), conversation_id.into(), evaluation_id.into(), body)
     }
+    #[doc = " Update an evaluation form."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/forms/{formId}` (putQualityForm): see [`PutQualityForm`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
+    #[doc = " - `body`: Evaluation form"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_quality_form(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EvaluationForm) -> PutQualityForm {
         PutQualityForm::new(self.executor.clone(), form_id.into(), body)
     }
+    #[doc = " Update an evaluation form."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/forms/evaluations/{formId}` (putQualityFormsEvaluation): see [`PutQualityFormsEvaluation`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
+    #[doc = " - `body`: Evaluation form"]
     pub fn put_quality_forms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EvaluationForm) -> PutQualityFormsEvaluation {
         PutQualityFormsEvaluation::new(self.executor.clone(), form_id.into(), body)
     }
+    #[doc = " Update the AI Scoring settings of an evaluation form."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/forms/evaluations/{formId}/aiscoring/settings` (putQualityFormsEvaluationAiscoringSettings): see [`PutQualityFormsEvaluationAiscoringSettings`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
+    #[doc = " - `body`: AI Scoring Settings"]
     pub fn put_quality_forms_evaluation_aiscoring_settings(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AiScoringSettings) -> PutQualityFormsEvaluationAiscoringSettings {
         PutQualityFormsEvaluationAiscoringSettings::new(self.executor.clone(), form_id.into(), body)
     }
+    #[doc = " Update a survey form."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/forms/surveys/{formId}` (putQualityFormsSurvey): see [`PutQualityFormsSurvey`]."]
+    #[doc = ""]
+    #[doc = " - `form_id`: Form ID"]
+    #[doc = " - `body`: Survey form"]
     pub fn put_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SurveyForm) -> PutQualityFormsSurvey {
         PutQualityFormsSurvey::new(self.executor.clone(), form_id.into(), body)
     }
+    #[doc = " Update an Agent Scoring Rule"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}` (putQualityProgramAgentscoringrule): see [`PutQualityProgramAgentscoringrule`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
+    #[doc = " - `rule_id`: Agent Scoring Rule ID"]
+    #[doc = " - `body`: Agent Scoring Rule"]
     pub fn put_quality_program_agentscoringrule(&self, program_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentScoringRule) -> PutQualityProgramAgentscoringrule {
         PutQualityProgramAgentscoringrule::new(self.executor.clone(), program_id.into(), rule_id.into(), body)
     }
+    #[doc = " Update a survey as an end-customer, for the purposes of scoring it."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/quality/surveys/scorable` (putQualitySurveysScorable): see [`PutQualitySurveysScorable`]."]
+    #[doc = ""]
+    #[doc = " - `body`: survey"]
     pub fn put_quality_surveys_scorable(&self, body: ::models::ScorableSurvey) -> PutQualitySurveysScorable {
         PutQualitySurveysScorable::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for evaluation aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `deleteAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
@@ -398,6 +674,8 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for survey aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `deleteAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
@@ -465,6 +743,8 @@ impl DeleteAnalyticsSurveysAggregatesJob {
     }
 }
 static META_DELETE_QUALITY_CALIBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityCalibration", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/calibrations/{calibrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a calibration by id."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/quality/calibrations/{calibrationId}`: the `deleteQualityCalibration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-calibrations--calibrationId->."]
@@ -515,6 +795,8 @@ impl DeleteQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None }
     }
+    #[doc = " calibratorId"]
+    #[doc = ""]
     #[doc = " Query parameter `calibratorId`: string, required (the call fails with a build error without it)."]
     pub fn calibrator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.calibrator_id = ::std::option::Option::Some(value.into());
@@ -542,6 +824,8 @@ impl DeleteQualityCalibration {
     }
 }
 static META_DELETE_QUALITY_CONVERSATION_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityConversationEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an evaluation"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}`: the `deleteQualityConversationEvaluation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-conversations--conversationId--evaluations--evaluationId->."]
@@ -593,6 +877,8 @@ impl DeleteQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
     }
+    #[doc = " evaluatorId, evaluationForm"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -620,6 +906,8 @@ impl DeleteQualityConversationEvaluation {
     }
 }
 static META_DELETE_QUALITY_FORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityForm", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/forms/{formId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Delete an evaluation form."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/quality/forms/{formId}`: the `deleteQualityForm` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-forms--formId->."]
@@ -690,6 +978,8 @@ impl DeleteQualityForm {
     }
 }
 static META_DELETE_QUALITY_FORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityFormsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/forms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an evaluation form."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/quality/forms/evaluations/{formId}`: the `deleteQualityFormsEvaluation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-forms-evaluations--formId->."]
@@ -757,6 +1047,8 @@ impl DeleteQualityFormsEvaluation {
     }
 }
 static META_DELETE_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/forms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a survey form."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/quality/forms/surveys/{formId}`: the `deleteQualityFormsSurvey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-forms-surveys--formId->."]
@@ -824,6 +1116,8 @@ impl DeleteQualityFormsSurvey {
     }
 }
 static META_DELETE_QUALITY_PROGRAM_AGENTSCORINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteQualityProgramAgentscoringrule", &["Quality"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an Agent Scoring Rule"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}`: the `deleteQualityProgramAgentscoringrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-quality-programs--programId--agentscoringrules--ruleId->."]
@@ -893,6 +1187,8 @@ impl DeleteQualityProgramAgentscoringrule {
     }
 }
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for evaluation aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}`: the `getAnalyticsEvaluationsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId->."]
@@ -960,6 +1256,8 @@ impl GetAnalyticsEvaluationsAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsEvaluationsAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results`: the `getAnalyticsEvaluationsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-evaluations-aggregates-jobs--jobId--results>."]
@@ -1010,6 +1308,8 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -1036,6 +1336,8 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJob", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for survey aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}`: the `getAnalyticsSurveysAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId->."]
@@ -1103,6 +1405,8 @@ impl GetAnalyticsSurveysAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsSurveysAggregatesJobResults", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/surveys/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results`: the `getAnalyticsSurveysAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-surveys-aggregates-jobs--jobId--results>."]
@@ -1153,6 +1457,8 @@ impl GetAnalyticsSurveysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -1179,6 +1485,10 @@ impl GetAnalyticsSurveysAggregatesJobResults {
     }
 }
 static META_GET_QUALITY_AGENTS_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityAgentsActivity", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/agents/activity", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets a list of Agent Activities"]
+#[doc = ""]
+#[doc = " Each item on the list shows one agent's evaluation activity comprised of the number of evaluations and the highest, average, and lowest standard and critical scores, as well as a sub list showing the number and average score of evaluations for each evaluator for that agent. evaluatorUserId, startTime, and endTime are all filtering criteria. If specified, the only evaluations used to compile the agent activity response will be ones that match the filtering criteria. agentUserId, name, group, and agentTeamId are all agent selection criteria. criteria. If one or more agent selection criteria are specified, then the returned activity will include users that match the criteria even if those users did not have any agent activity or evaluations that do not match any filtering criteria. If no agent selection criteria are specified but an evaluatorUserId is, then the returned activity will be only for those agents that had evaluations where the evaluator is the evaluatorUserId. If no agent selection criteria are specified and no evaluatorUserId is specified, then the returned activity will be for all users"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/agents/activity`: the `getQualityAgentsActivity` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-agents-activity>."]
@@ -1244,76 +1554,106 @@ impl GetQualityAgentsActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, name: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, form_context_id: ::std::option::Option::None, user_state: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Start time of agent activity based on assigned date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `startTime`: date-time."]
     pub fn start_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_time = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End time of agent activity based on assigned date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `endTime`: date-time."]
     pub fn end_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_time = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " user id of agent requested"]
+    #[doc = ""]
     #[doc = " Query parameter `agentUserId`: array of string (multi)."]
     pub fn agent_user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.agent_user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " user id of the evaluator"]
+    #[doc = ""]
     #[doc = " Query parameter `evaluatorUserId`: string."]
     pub fn evaluator_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.evaluator_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " group id"]
+    #[doc = ""]
     #[doc = " Query parameter `group`: string."]
     pub fn group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.group = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " team id of agents requested"]
+    #[doc = ""]
     #[doc = " Query parameter `agentTeamId`: string."]
     pub fn agent_team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_team_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " shared id between form versions"]
+    #[doc = ""]
     #[doc = " Query parameter `formContextId`: string."]
     pub fn form_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.form_context_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " 'Legacy' fetches active and inactive users when evaluatorUserId or no user filters are supplied; otherwise fetches active users. 'Any' fetches users of 'active', 'inactive' and 'deleted' states."]
+    #[doc = ""]
     #[doc = " Query parameter `userState`: string."]
     pub fn user_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_state = ::std::option::Option::Some(value.into());
@@ -1393,6 +1733,8 @@ impl GetQualityAgentsActivity {
     }
 }
 static META_GET_QUALITY_CALIBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityCalibration", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/calibrations/{calibrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a calibration by id. Requires either calibrator id or conversation id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/calibrations/{calibrationId}`: the `getQualityCalibration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-calibrations--calibrationId->."]
@@ -1444,11 +1786,15 @@ impl GetQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None, conversation_id: ::std::option::Option::None }
     }
+    #[doc = " calibratorId"]
+    #[doc = ""]
     #[doc = " Query parameter `calibratorId`: string."]
     pub fn calibrator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.calibrator_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " conversationId"]
+    #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
@@ -1478,6 +1824,10 @@ impl GetQualityCalibration {
     }
 }
 static META_GET_QUALITY_CALIBRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityCalibrations", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/calibrations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of calibrations"]
+#[doc = ""]
+#[doc = " NOTE: The count for total and pageCount might not be accurate when querying for a large number of calibrations. nextUri, if present, will indicate that there are more calibrations to fetch."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/calibrations`: the `getQualityCalibrations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-calibrations>."]
@@ -1538,51 +1888,71 @@ impl GetQualityCalibrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibrator_id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None }
     }
+    #[doc = " user id of calibrator"]
+    #[doc = ""]
     #[doc = " Query parameter `calibratorId`: string, required (the call fails with a build error without it)."]
     pub fn calibrator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.calibrator_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " conversation id"]
+    #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Beginning of the calibration query. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `startTime`: date-time."]
     pub fn start_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_time = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " end of the calibration query. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `endTime`: date-time."]
     pub fn end_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_time = ::std::option::Option::Some(value);
@@ -1648,6 +2018,8 @@ impl GetQualityCalibrations {
     }
 }
 static META_GET_QUALITY_CONVERSATION_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an evaluation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}`: the `getQualityConversationEvaluation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations--conversationId--evaluations--evaluationId->."]
@@ -1699,6 +2071,8 @@ impl GetQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
     }
+    #[doc = " agent, assignee, evaluator, evaluationForm"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1726,6 +2100,8 @@ impl GetQualityConversationEvaluation {
     }
 }
 static META_GET_QUALITY_CONVERSATION_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationSurveys", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/{conversationId}/surveys", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the surveys for a conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/conversations/{conversationId}/surveys`: the `getQualityConversationSurveys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations--conversationId--surveys>."]
@@ -1793,6 +2169,8 @@ impl GetQualityConversationSurveys {
     }
 }
 static META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationsAuditsQueryTransactionId", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/audits/query/{transactionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status of audit query execution"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}`: the `getQualityConversationsAuditsQueryTransactionId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations-audits-query--transactionId->."]
@@ -1860,6 +2238,8 @@ impl GetQualityConversationsAuditsQueryTransactionId {
     }
 }
 static META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityConversationsAuditsQueryTransactionIdResults", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/conversations/audits/query/{transactionId}/results", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::Cursor), false, false, true);
+#[doc = " Get results of audit query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}/results`: the `getQualityConversationsAuditsQueryTransactionIdResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-conversations-audits-query--transactionId--results>."]
@@ -1914,16 +2294,22 @@ impl GetQualityConversationsAuditsQueryTransactionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1968,6 +2354,10 @@ impl GetQualityConversationsAuditsQueryTransactionIdResults {
     }
 }
 static META_GET_QUALITY_EVALUATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityEvaluationsQuery", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/evaluations/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Queries Evaluations and returns a paged list"]
+#[doc = ""]
+#[doc = " Query params must include one of conversationId, evaluatorUserId, agentUserId or assigneeUserId. When querying by agentUserId (and not conversationId or evaluatorUserId), the results are sorted by release date. Evaluations set to 'Never Release' are omitted in this case. When querying by evaluatorUserId or conversationId (including when combined with agentUserId), the results are sorted by assigned date. NOTE: The count for total and pageCount might not be accurate when querying for a large number of evaluations. nextUri, if present, will indicate that there are more evaluations to fetch. The evaluation entities contained in the response might only contain a subset of all the properties listed below. It is often because a given property's value has not yet been populated or is not applicable in the current state of the evaluation. It might also be because the missing property in the response was not requested by the user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/evaluations/query`: the `getQualityEvaluationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-evaluations-query>."]
@@ -2038,66 +2428,92 @@ impl GetQualityEvaluationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, assignee_user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, form_context_id: ::std::option::Option::None, evaluation_state: ::std::option::Option::None, is_released: ::std::option::Option::None, agent_has_read: ::std::option::Option::None, expand_answer_total_scores: ::std::option::Option::None, maximum: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_deleted_users: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " conversationId specified"]
+    #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " user id of the agent"]
+    #[doc = ""]
     #[doc = " Query parameter `agentUserId`: string."]
     pub fn agent_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " team id of the agent"]
+    #[doc = ""]
     #[doc = " Query parameter `agentTeamId`: string."]
     pub fn agent_team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_team_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " evaluator user id"]
+    #[doc = ""]
     #[doc = " Query parameter `evaluatorUserId`: string."]
     pub fn evaluator_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.evaluator_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " assignee user id"]
+    #[doc = ""]
     #[doc = " Query parameter `assigneeUserId`: string."]
     pub fn assignee_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.assignee_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " queue id"]
+    #[doc = ""]
     #[doc = " Query parameter `queueId`: string."]
     pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " start time of the evaluation query"]
+    #[doc = ""]
     #[doc = " Query parameter `startTime`: string."]
     pub fn start_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.start_time = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " end time of the evaluation query"]
+    #[doc = ""]
     #[doc = " Query parameter `endTime`: string."]
     pub fn end_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.end_time = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " shared id between form versions"]
+    #[doc = ""]
     #[doc = " Query parameter `formContextId`: string."]
     pub fn form_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.form_context_id = ::std::option::Option::Some(value.into());
@@ -2108,31 +2524,43 @@ impl GetQualityEvaluationsQuery {
         self.evaluation_state = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " the evaluation has been released"]
+    #[doc = ""]
     #[doc = " Query parameter `isReleased`: boolean."]
     pub fn is_released(mut self, value: bool) -> Self {
         self.is_released = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " agent has the evaluation"]
+    #[doc = ""]
     #[doc = " Query parameter `agentHasRead`: boolean."]
     pub fn agent_has_read(mut self, value: bool) -> Self {
         self.agent_has_read = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " get the total scores for evaluations. NOTE: The answers will only be populated if this parameter is set to true in the request."]
+    #[doc = ""]
     #[doc = " Query parameter `expandAnswerTotalScores`: boolean."]
     pub fn expand_answer_total_scores(mut self, value: bool) -> Self {
         self.expand_answer_total_scores = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " the maximum number of results to return"]
+    #[doc = ""]
     #[doc = " Query parameter `maximum`: integer."]
     pub fn maximum(mut self, value: i64) -> Self {
         self.maximum = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " NOTE: Does not work when conversationId is supplied."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Allow returning an agent or evaluator user with a 'delete' status. Defaults to false."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeletedUsers`: boolean."]
     pub fn include_deleted_users(mut self, value: bool) -> Self {
         self.include_deleted_users = ::std::option::Option::Some(value);
@@ -2227,6 +2655,8 @@ impl GetQualityEvaluationsQuery {
     }
 }
 static META_GET_QUALITY_EVALUATORS_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityEvaluatorsActivity", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/evaluators/activity", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get an evaluator activity. To ensure optimal performance and prevent timeouts when processing large datasets, startTime and endTime fields are highly recommended for all requests."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/evaluators/activity`: the `getQualityEvaluatorsActivity` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-evaluators-activity>."]
@@ -2289,61 +2719,85 @@ impl GetQualityEvaluatorsActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start time specified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `startTime`: date-time."]
     pub fn start_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_time = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The end time specified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `endTime`: date-time."]
     pub fn end_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_time = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Evaluator name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " permission strings"]
+    #[doc = ""]
     #[doc = " Query parameter `permission`: array of string (multi)."]
     pub fn permission(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.permission = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " group id"]
+    #[doc = ""]
     #[doc = " Query parameter `group`: string."]
     pub fn group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.group = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " team id of agents to be considered"]
+    #[doc = ""]
     #[doc = " Query parameter `agentTeamId`: string."]
     pub fn agent_team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_team_id = ::std::option::Option::Some(value.into());
@@ -2414,6 +2868,8 @@ impl GetQualityEvaluatorsActivity {
     }
 }
 static META_GET_QUALITY_FORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityForm", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/{formId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get an evaluation form"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/{formId}`: the `getQualityForm` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms--formId->."]
@@ -2484,6 +2940,8 @@ impl GetQualityForm {
     }
 }
 static META_GET_QUALITY_FORM_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormVersions", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/{formId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Gets all the revisions for a specific evaluation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/{formId}/versions`: the `getQualityFormVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms--formId--versions>."]
@@ -2541,16 +2999,22 @@ impl GetQualityFormVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -2595,6 +3059,8 @@ impl GetQualityFormVersions {
     }
 }
 static META_GET_QUALITY_FORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityForms", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get the list of evaluation forms. If you set \"expand=publishHistory\", then you will be able to get published versions for each corresponding evaluation form."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms`: the `getQualityForms` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms>."]
@@ -2656,41 +3122,57 @@ impl GetQualityForms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If 'expand=publishHistory', then each unpublished evaluation form includes a listing of its published versions"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Order to sort results, either asc or desc"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -2749,6 +3231,8 @@ impl GetQualityForms {
     }
 }
 static META_GET_QUALITY_FORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an evaluation form"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}`: the `getQualityFormsEvaluation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations--formId->."]
@@ -2816,6 +3300,8 @@ impl GetQualityFormsEvaluation {
     }
 }
 static META_GET_QUALITY_FORMS_EVALUATION_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluationVersions", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/{formId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets all the revisions for a specific evaluation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}/versions`: the `getQualityFormsEvaluationVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations--formId--versions>."]
@@ -2870,16 +3356,22 @@ impl GetQualityFormsEvaluationVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -2924,6 +3416,10 @@ impl GetQualityFormsEvaluationVersions {
     }
 }
 static META_GET_QUALITY_FORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of evaluation forms"]
+#[doc = ""]
+#[doc = " By default, \"published\" field is always returned as false for all evaluation forms. If you set \"expand=publishHistory\", then you will be able to get published versions for each corresponding evaluation form. In addition, \"questionGroups\", the detailed information about evaluation form, is not returned. We will enhance this field in a future release."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/evaluations`: the `getQualityFormsEvaluations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations>."]
@@ -2982,41 +3478,57 @@ impl GetQualityFormsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If 'expand=publishHistory', then each unpublished evaluation form includes a listing of its published versions"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Order to sort results, either asc or desc"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3075,6 +3587,8 @@ impl GetQualityFormsEvaluations {
     }
 }
 static META_GET_QUALITY_FORMS_EVALUATIONS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluationsBulk", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve a list of evaluation forms by their ids"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/evaluations/bulk`: the `getQualityFormsEvaluationsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations-bulk>."]
@@ -3127,11 +3641,15 @@ impl GetQualityFormsEvaluationsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, include_latest_version_form_name: ::std::option::Option::None }
     }
+    #[doc = " A comma-delimited list of valid evaluation form ids. The maximum number of ids allowed in this list is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Whether to include the name of the form's most recently published version"]
+    #[doc = ""]
     #[doc = " Query parameter `includeLatestVersionFormName`: boolean."]
     pub fn include_latest_version_form_name(mut self, value: bool) -> Self {
         self.include_latest_version_form_name = ::std::option::Option::Some(value);
@@ -3173,6 +3691,8 @@ impl GetQualityFormsEvaluationsBulk {
     }
 }
 static META_GET_QUALITY_FORMS_EVALUATIONS_BULK_CONTEXTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsEvaluationsBulkContexts", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/evaluations/bulk/contexts", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a list of the latest published evaluation form versions by context ids"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/evaluations/bulk/contexts`: the `getQualityFormsEvaluationsBulkContexts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-evaluations-bulk-contexts>."]
@@ -3222,6 +3742,8 @@ impl GetQualityFormsEvaluationsBulkContexts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None }
     }
+    #[doc = " A comma-delimited list of valid evaluation form context ids"]
+    #[doc = ""]
     #[doc = " Query parameter `contextId`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn context_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.context_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3248,6 +3770,8 @@ impl GetQualityFormsEvaluationsBulkContexts {
     }
 }
 static META_GET_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a survey form"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/surveys/{formId}`: the `getQualityFormsSurvey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys--formId->."]
@@ -3315,6 +3839,8 @@ impl GetQualityFormsSurvey {
     }
 }
 static META_GET_QUALITY_FORMS_SURVEY_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveyVersions", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/{formId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets all the revisions for a specific survey."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/surveys/{formId}/versions`: the `getQualityFormsSurveyVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys--formId--versions>."]
@@ -3368,11 +3894,15 @@ impl GetQualityFormsSurveyVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -3414,6 +3944,8 @@ impl GetQualityFormsSurveyVersions {
     }
 }
 static META_GET_QUALITY_FORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of survey forms. If you set \"expand=publishHistory\", then you will be able to get published versions for each corresponding survey form."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/surveys`: the `getQualityFormsSurveys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys>."]
@@ -3472,41 +4004,57 @@ impl GetQualityFormsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If 'expand=publishHistory', then each unpublished evaluation form includes a listing of its published versions"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Order to sort results, either asc or desc"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3565,6 +4113,8 @@ impl GetQualityFormsSurveys {
     }
 }
 static META_GET_QUALITY_FORMS_SURVEYS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveysBulk", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve a list of survey forms by their ids"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/surveys/bulk`: the `getQualityFormsSurveysBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys-bulk>."]
@@ -3616,6 +4166,8 @@ impl GetQualityFormsSurveysBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " A comma-delimited list of valid survey form ids"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3654,6 +4206,8 @@ impl GetQualityFormsSurveysBulk {
     }
 }
 static META_GET_QUALITY_FORMS_SURVEYS_BULK_CONTEXTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityFormsSurveysBulkContexts", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/forms/surveys/bulk/contexts", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a list of the latest form versions by context ids"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/forms/surveys/bulk/contexts`: the `getQualityFormsSurveysBulkContexts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-forms-surveys-bulk-contexts>."]
@@ -3704,11 +4258,15 @@ impl GetQualityFormsSurveysBulkContexts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None, published: ::std::option::Option::None }
     }
+    #[doc = " A comma-delimited list of valid survey form context ids. The maximum number of ids allowed in this list is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `contextId`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn context_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.context_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " If true, the latest published version will be included. If false, only the unpublished version will be included."]
+    #[doc = ""]
     #[doc = " Query parameter `published`: boolean."]
     pub fn published(mut self, value: bool) -> Self {
         self.published = ::std::option::Option::Some(value);
@@ -3738,6 +4296,8 @@ impl GetQualityFormsSurveysBulkContexts {
     }
 }
 static META_GET_QUALITY_PROGRAM_AGENTSCORINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityProgramAgentscoringrule", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Agent Scoring Rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}`: the `getQualityProgramAgentscoringrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-programs--programId--agentscoringrules--ruleId->."]
@@ -3807,6 +4367,8 @@ impl GetQualityProgramAgentscoringrule {
     }
 }
 static META_GET_QUALITY_PROGRAM_AGENTSCORINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityProgramAgentscoringrules", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/programs/{programId}/agentscoringrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get Agent Scoring Rules for a program"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/programs/{programId}/agentscoringrules`: the `getQualityProgramAgentscoringrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-programs--programId--agentscoringrules>."]
@@ -3888,6 +4450,8 @@ impl GetQualityProgramAgentscoringrules {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedform", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/{formId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get the published evaluation forms."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/{formId}`: the `getQualityPublishedform` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms--formId->."]
@@ -3958,6 +4522,8 @@ impl GetQualityPublishedform {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedforms", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get the published evaluation forms."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms`: the `getQualityPublishedforms` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms>."]
@@ -4015,21 +4581,29 @@ impl GetQualityPublishedforms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " onlyLatestPerContext"]
+    #[doc = ""]
     #[doc = " Query parameter `onlyLatestPerContext`: boolean."]
     pub fn only_latest_per_context(mut self, value: bool) -> Self {
         self.only_latest_per_context = ::std::option::Option::Some(value);
@@ -4076,6 +4650,8 @@ impl GetQualityPublishedforms {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the most recent published version of an evaluation form."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations/{formId}`: the `getQualityPublishedformsEvaluation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations--formId->."]
@@ -4143,6 +4719,8 @@ impl GetQualityPublishedformsEvaluation {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the published evaluation forms."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations`: the `getQualityPublishedformsEvaluations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations>."]
@@ -4197,21 +4775,29 @@ impl GetQualityPublishedformsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " onlyLatestPerContext"]
+    #[doc = ""]
     #[doc = " Query parameter `onlyLatestPerContext`: boolean."]
     pub fn only_latest_per_context(mut self, value: bool) -> Self {
         self.only_latest_per_context = ::std::option::Option::Some(value);
@@ -4258,6 +4844,8 @@ impl GetQualityPublishedformsEvaluations {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluationsDivisionview", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations/divisionviews/{evaluationFormId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the most recent published version of an evaluation form across any division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews/{evaluationFormId}`: the `getQualityPublishedformsEvaluationsDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations-divisionviews--evaluationFormId->."]
@@ -4325,6 +4913,8 @@ impl GetQualityPublishedformsEvaluationsDivisionview {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsEvaluationsDivisionviews", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/evaluations/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the published evaluation forms across any division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews`: the `getQualityPublishedformsEvaluationsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-evaluations-divisionviews>."]
@@ -4380,26 +4970,36 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " A comma-delimited list of valid, published evaluation form ids"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " divisionId"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -4450,6 +5050,8 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the most recent published version of a survey form."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/surveys/{formId}`: the `getQualityPublishedformsSurvey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys--formId->."]
@@ -4517,6 +5119,8 @@ impl GetQualityPublishedformsSurvey {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the published survey forms."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/surveys`: the `getQualityPublishedformsSurveys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys>."]
@@ -4571,21 +5175,29 @@ impl GetQualityPublishedformsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_enabled_per_context: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " onlyLatestEnabledPerContext"]
+    #[doc = ""]
     #[doc = " Query parameter `onlyLatestEnabledPerContext`: boolean."]
     pub fn only_latest_enabled_per_context(mut self, value: bool) -> Self {
         self.only_latest_enabled_per_context = ::std::option::Option::Some(value);
@@ -4632,6 +5244,8 @@ impl GetQualityPublishedformsSurveys {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurveysDivisionview", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys/divisionviews/{surveyFormId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the most recent published version of an enabled survey form across any division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews/{surveyFormId}`: the `getQualityPublishedformsSurveysDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys-divisionviews--surveyFormId->."]
@@ -4699,6 +5313,8 @@ impl GetQualityPublishedformsSurveysDivisionview {
     }
 }
 static META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualityPublishedformsSurveysDivisionviews", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/publishedforms/surveys/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the published and enabled survey forms across any division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews`: the `getQualityPublishedformsSurveysDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-publishedforms-surveys-divisionviews>."]
@@ -4754,26 +5370,36 @@ impl GetQualityPublishedformsSurveysDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " A comma-delimited list of valid, published evaluation form ids"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " divisionId"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -4824,6 +5450,8 @@ impl GetQualityPublishedformsSurveysDivisionviews {
     }
 }
 static META_GET_QUALITY_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualitySurvey", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/surveys/{surveyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a survey for a conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/surveys/{surveyId}`: the `getQualitySurvey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-surveys--surveyId->."]
@@ -4891,6 +5519,8 @@ impl GetQualitySurvey {
     }
 }
 static META_GET_QUALITY_SURVEYS_SCORABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQualitySurveysScorable", &["Quality"], ::genesys_cloud_core::http::Method::GET, "/api/v2/quality/surveys/scorable", true, ::std::option::Option::None, false, false, false);
+#[doc = " Get a survey as an end-customer, for the purposes of scoring it."]
+#[doc = ""]
 #[doc = " `GET /api/v2/quality/surveys/scorable`: the `getQualitySurveysScorable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-quality-surveys-scorable>."]
@@ -4942,6 +5572,8 @@ impl GetQualitySurveysScorable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None }
     }
+    #[doc = " customerSurveyUrl"]
+    #[doc = ""]
     #[doc = " Query parameter `customerSurveyUrl`: string, required (the call fails with a build error without it)."]
     pub fn customer_survey_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.customer_survey_url = ::std::option::Option::Some(value.into());
@@ -4968,6 +5600,8 @@ impl GetQualitySurveysScorable {
     }
 }
 static META_PATCH_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/quality/forms/surveys/{formId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Disable a particular version of a survey form and invalidates any invitations that have already been sent to customers using this version of the form."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/quality/forms/surveys/{formId}`: the `patchQualityFormsSurvey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-quality-forms-surveys--formId->."]
@@ -5037,6 +5671,8 @@ impl PatchQualityFormsSurvey {
     }
 }
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for evaluation aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs`: the `postAnalyticsEvaluationsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-jobs>."]
@@ -5104,6 +5740,8 @@ impl PostAnalyticsEvaluationsAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsEvaluationsAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/evaluations/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for evaluation aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query`: the `postAnalyticsEvaluationsAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-evaluations-aggregates-query>."]
@@ -5171,6 +5809,8 @@ impl PostAnalyticsEvaluationsAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesJobs", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for survey aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs`: the `postAnalyticsSurveysAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-jobs>."]
@@ -5238,6 +5878,8 @@ impl PostAnalyticsSurveysAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_SURVEYS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsSurveysAggregatesQuery", &["Analytics", "Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/surveys/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for survey aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/surveys/aggregates/query`: the `postAnalyticsSurveysAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-surveys-aggregates-query>."]
@@ -5305,6 +5947,8 @@ impl PostAnalyticsSurveysAggregatesQuery {
     }
 }
 static META_POST_QUALITY_CALIBRATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityCalibrations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/calibrations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a calibration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/calibrations`: the `postQualityCalibrations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-calibrations>."]
@@ -5355,6 +5999,8 @@ impl PostQualityCalibrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CalibrationCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " calibratorId"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -5381,6 +6027,8 @@ impl PostQualityCalibrations {
     }
 }
 static META_POST_QUALITY_CONVERSATION_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityConversationEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/conversations/{conversationId}/evaluations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an evaluation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/conversations/{conversationId}/evaluations`: the `postQualityConversationEvaluations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-conversations--conversationId--evaluations>."]
@@ -5433,11 +6081,15 @@ impl PostQualityConversationEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EvaluationCreateBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, idempotency_key: ::std::option::Option::None, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Idempotency key for request deduplication"]
+    #[doc = ""]
     #[doc = " Header parameter `Idempotency-Key`: string."]
     pub fn idempotency_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.idempotency_key = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " evaluatorId"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -5468,6 +6120,8 @@ impl PostQualityConversationEvaluations {
     }
 }
 static META_POST_QUALITY_CONVERSATIONS_AUDITS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityConversationsAuditsQuery", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/conversations/audits/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create audit query execution"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/conversations/audits/query`: the `postQualityConversationsAuditsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-conversations-audits-query>."]
@@ -5535,6 +6189,8 @@ impl PostQualityConversationsAuditsQuery {
     }
 }
 static META_POST_QUALITY_EVALUATIONS_AGGREGATES_QUERY_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityEvaluationsAggregatesQueryMe", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/evaluations/aggregates/query/me", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for evaluation aggregates for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/evaluations/aggregates/query/me`: the `postQualityEvaluationsAggregatesQueryMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-evaluations-aggregates-query-me>."]
@@ -5602,6 +6258,8 @@ impl PostQualityEvaluationsAggregatesQueryMe {
     }
 }
 static META_POST_QUALITY_EVALUATIONS_SCORING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityEvaluationsScoring", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/evaluations/scoring", false, ::std::option::Option::None, false, false, true);
+#[doc = " Score evaluation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/evaluations/scoring`: the `postQualityEvaluationsScoring` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-evaluations-scoring>."]
@@ -5669,6 +6327,10 @@ impl PostQualityEvaluationsScoring {
     }
 }
 static META_POST_QUALITY_EVALUATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityEvaluationsSearch", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/evaluations/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search evaluations based along specified criteria"]
+#[doc = ""]
+#[doc = " Search Rules: 1. Time Range - Time Range: Max 3 months (required) 2. Question Group Level Query: Use at least one field containing 'questionGroup' in name + exactly one questionGroupId 3. Question Level Query: Use at least one field containing 'question' in name + exactly one questionId 4. Mixed Queries: questionId alone is sufficient 5. Search Logic: - Multiple criteria: AND operation - Multiple values per criterion: OR operation EXAMPLE: (agentId₁ OR agentId₂) AND (evaluatorId₁ OR evaluatorId₂) 5. Aggregations: - Omit or set pageSize = 0 - Choose: multiple aggregations OR single aggregation with multiple sub-aggregations - To aggregate against question fields, one must query by either a questionId OR a single top level TERM questionId aggregation AND query by a single formID or questionGroupId, or list of questionIds - To aggregate against question group fields, one must query either a questionId/questionGroupId OR a single top level TERM questionGroupId aggregation AND query by a single formID or list of questionGroupIds"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/evaluations/search`: the `postQualityEvaluationsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-evaluations-search>."]
@@ -5736,6 +6398,8 @@ impl PostQualityEvaluationsSearch {
     }
 }
 static META_POST_QUALITY_FORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityForms", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/forms", false, ::std::option::Option::None, true, false, true);
+#[doc = " Create an evaluation form."]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/forms`: the `postQualityForms` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-forms>."]
@@ -5806,6 +6470,8 @@ impl PostQualityForms {
     }
 }
 static META_POST_QUALITY_FORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityFormsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/forms/evaluations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an evaluation form."]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/forms/evaluations`: the `postQualityFormsEvaluations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-forms-evaluations>."]
@@ -5873,6 +6539,8 @@ impl PostQualityFormsEvaluations {
     }
 }
 static META_POST_QUALITY_FORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityFormsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/forms/surveys", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a survey form."]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/forms/surveys`: the `postQualityFormsSurveys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-forms-surveys>."]
@@ -5940,6 +6608,10 @@ impl PostQualityFormsSurveys {
     }
 }
 static META_POST_QUALITY_PROGRAM_AGENTSCORINGRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityProgramAgentscoringrules", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/programs/{programId}/agentscoringrules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an Agent Scoring Rule"]
+#[doc = ""]
+#[doc = " Creates a new Agent Scoring Rule for AI-powered automated evaluation of agent interactions. The rule defines how interactions should be selected and evaluated using the specified evaluation form."]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/programs/{programId}/agentscoringrules`: the `postQualityProgramAgentscoringrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-programs--programId--agentscoringrules>."]
@@ -6009,6 +6681,8 @@ impl PostQualityProgramAgentscoringrules {
     }
 }
 static META_POST_QUALITY_PUBLISHEDFORMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityPublishedforms", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/publishedforms", false, ::std::option::Option::None, true, false, true);
+#[doc = " Publish an evaluation form."]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/publishedforms`: the `postQualityPublishedforms` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-publishedforms>."]
@@ -6079,6 +6753,8 @@ impl PostQualityPublishedforms {
     }
 }
 static META_POST_QUALITY_PUBLISHEDFORMS_EVALUATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityPublishedformsEvaluations", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/publishedforms/evaluations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish an evaluation form."]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/publishedforms/evaluations`: the `postQualityPublishedformsEvaluations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-publishedforms-evaluations>."]
@@ -6146,6 +6822,8 @@ impl PostQualityPublishedformsEvaluations {
     }
 }
 static META_POST_QUALITY_PUBLISHEDFORMS_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualityPublishedformsSurveys", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/publishedforms/surveys", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish a survey form."]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/publishedforms/surveys`: the `postQualityPublishedformsSurveys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-publishedforms-surveys>."]
@@ -6213,6 +6891,8 @@ impl PostQualityPublishedformsSurveys {
     }
 }
 static META_POST_QUALITY_SURVEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualitySurveys", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/surveys", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a survey for a conversation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/surveys`: the `postQualitySurveys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-surveys>."]
@@ -6280,6 +6960,8 @@ impl PostQualitySurveys {
     }
 }
 static META_POST_QUALITY_SURVEYS_SCORING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postQualitySurveysScoring", &["Quality"], ::genesys_cloud_core::http::Method::POST, "/api/v2/quality/surveys/scoring", false, ::std::option::Option::None, false, false, true);
+#[doc = " Score survey"]
+#[doc = ""]
 #[doc = " `POST /api/v2/quality/surveys/scoring`: the `postQualitySurveysScoring` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-quality-surveys-scoring>."]
@@ -6347,6 +7029,8 @@ impl PostQualitySurveysScoring {
     }
 }
 static META_PUT_QUALITY_CALIBRATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityCalibration", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/calibrations/{calibrationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a calibration to the specified calibration via PUT. Editable fields include: evaluators, expertEvaluator, and scoringIndex"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/calibrations/{calibrationId}`: the `putQualityCalibration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-calibrations--calibrationId->."]
@@ -6416,6 +7100,10 @@ impl PutQualityCalibration {
     }
 }
 static META_PUT_QUALITY_CONVERSATION_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityConversationEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an evaluation"]
+#[doc = ""]
+#[doc = " The quality:evaluation:edit permission allows modification of most fields, while the quality:evaluation:editScore permission allows an evaluator to change just the question scores, and the quality:evaluation:editAgentSignoff permission allows an agent to change the agent comments and sign off on the evaluation. authorizedActions is not returned for this PUT request, and is only returned for GET requests to this endpoint."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/conversations/{conversationId}/evaluations/{evaluationId}`: the `putQualityConversationEvaluation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-conversations--conversationId--evaluations--evaluationId->."]
@@ -6468,6 +7156,8 @@ impl PutQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String, body: ::models::Evaluation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " evaluatorId, evaluationForm, assignee, evaluator"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -6496,6 +7186,8 @@ impl PutQualityConversationEvaluation {
     }
 }
 static META_PUT_QUALITY_FORM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityForm", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/{formId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Update an evaluation form."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/forms/{formId}`: the `putQualityForm` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms--formId->."]
@@ -6568,6 +7260,8 @@ impl PutQualityForm {
     }
 }
 static META_PUT_QUALITY_FORMS_EVALUATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityFormsEvaluation", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/evaluations/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an evaluation form."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/forms/evaluations/{formId}`: the `putQualityFormsEvaluation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms-evaluations--formId->."]
@@ -6637,6 +7331,8 @@ impl PutQualityFormsEvaluation {
     }
 }
 static META_PUT_QUALITY_FORMS_EVALUATION_AISCORING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityFormsEvaluationAiscoringSettings", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/evaluations/{formId}/aiscoring/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the AI Scoring settings of an evaluation form."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/forms/evaluations/{formId}/aiscoring/settings`: the `putQualityFormsEvaluationAiscoringSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms-evaluations--formId--aiscoring-settings>."]
@@ -6706,6 +7402,8 @@ impl PutQualityFormsEvaluationAiscoringSettings {
     }
 }
 static META_PUT_QUALITY_FORMS_SURVEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityFormsSurvey", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/forms/surveys/{formId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a survey form."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/forms/surveys/{formId}`: the `putQualityFormsSurvey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-forms-surveys--formId->."]
@@ -6775,6 +7473,8 @@ impl PutQualityFormsSurvey {
     }
 }
 static META_PUT_QUALITY_PROGRAM_AGENTSCORINGRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualityProgramAgentscoringrule", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an Agent Scoring Rule"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/programs/{programId}/agentscoringrules/{ruleId}`: the `putQualityProgramAgentscoringrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-programs--programId--agentscoringrules--ruleId->."]
@@ -6846,6 +7546,8 @@ impl PutQualityProgramAgentscoringrule {
     }
 }
 static META_PUT_QUALITY_SURVEYS_SCORABLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putQualitySurveysScorable", &["Quality"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/quality/surveys/scorable", true, ::std::option::Option::None, false, false, false);
+#[doc = " Update a survey as an end-customer, for the purposes of scoring it."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/quality/surveys/scorable`: the `putQualitySurveysScorable` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-quality-surveys-scorable>."]
@@ -6898,6 +7600,8 @@ impl PutQualitySurveysScorable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScorableSurvey) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None, body }
     }
+    #[doc = " customerSurveyUrl"]
+    #[doc = ""]
     #[doc = " Query parameter `customerSurveyUrl`: string, required (the call fails with a build error without it)."]
     pub fn customer_survey_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.customer_survey_url = ::std::option::Option::Some(value.into());

@@ -16,236 +16,455 @@ impl RecordingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete annotation"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}` (deleteConversationRecordingAnnotation): see [`DeleteConversationRecordingAnnotation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
+    #[doc = " - `annotation_id`: Annotation ID"]
     pub fn delete_conversation_recording_annotation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationRecordingAnnotation {
         DeleteConversationRecordingAnnotation::new(self.executor.clone(), conversation_id.into(), recording_id.into(), annotation_id.into())
     }
+    #[doc = " Deletes a single orphan recording"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/orphanrecordings/{orphanId}` (deleteOrphanrecording): see [`DeleteOrphanrecording`]."]
+    #[doc = ""]
+    #[doc = " - `orphan_id`: Orphan ID"]
     pub fn delete_orphanrecording(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrphanrecording {
         DeleteOrphanrecording::new(self.executor.clone(), orphan_id.into())
     }
+    #[doc = " Delete media retention policies"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies` (deleteRecordingCrossplatformMediaretentionpolicies): see [`DeleteRecordingCrossplatformMediaretentionpolicies`]."]
     pub fn delete_recording_crossplatform_mediaretentionpolicies(&self) -> DeleteRecordingCrossplatformMediaretentionpolicies {
         DeleteRecordingCrossplatformMediaretentionpolicies::new(self.executor.clone())
     }
+    #[doc = " Delete a media retention policy"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}` (deleteRecordingCrossplatformMediaretentionpolicy): see [`DeleteRecordingCrossplatformMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
     pub fn delete_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRecordingCrossplatformMediaretentionpolicy {
         DeleteRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
+    #[doc = " Delete the recording bulk job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/recording/jobs/{jobId}` (deleteRecordingJob): see [`DeleteRecordingJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_recording_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRecordingJob {
         DeleteRecordingJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete media retention policies"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies` (deleteRecordingMediaretentionpolicies): see [`DeleteRecordingMediaretentionpolicies`]."]
     pub fn delete_recording_mediaretentionpolicies(&self) -> DeleteRecordingMediaretentionpolicies {
         DeleteRecordingMediaretentionpolicies::new(self.executor.clone())
     }
+    #[doc = " Delete a media retention policy"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies/{policyId}` (deleteRecordingMediaretentionpolicy): see [`DeleteRecordingMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
     pub fn delete_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRecordingMediaretentionpolicy {
         DeleteRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
+    #[doc = " Gets a specific recording."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}` (getConversationRecording): see [`GetConversationRecording`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
     pub fn get_conversation_recording(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecording {
         GetConversationRecording::new(self.executor.clone(), conversation_id.into(), recording_id.into())
     }
+    #[doc = " Get annotation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}` (getConversationRecordingAnnotation): see [`GetConversationRecordingAnnotation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
+    #[doc = " - `annotation_id`: Annotation ID"]
     pub fn get_conversation_recording_annotation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingAnnotation {
         GetConversationRecordingAnnotation::new(self.executor.clone(), conversation_id.into(), recording_id.into(), annotation_id.into())
     }
+    #[doc = " Get annotations for recording"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations` (getConversationRecordingAnnotations): see [`GetConversationRecordingAnnotations`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
     pub fn get_conversation_recording_annotations(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingAnnotations {
         GetConversationRecordingAnnotations::new(self.executor.clone(), conversation_id.into(), recording_id.into())
     }
+    #[doc = " Get recording metadata for a conversation. Does not return playable media nor system annotations. Bookmark annotations will be excluded if either recording:recording:view or recording:annotation:view permission is missing."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordingmetadata` (getConversationRecordingmetadata): see [`GetConversationRecordingmetadata`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
     pub fn get_conversation_recordingmetadata(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingmetadata {
         GetConversationRecordingmetadata::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get metadata for a specific recording. Does not return playable media. Bookmark annotations will be excluded if either recording:recording:view or recording:annotation:view permission is missing."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordingmetadata/{recordingId}` (getConversationRecordingmetadataRecordingId): see [`GetConversationRecordingmetadataRecordingId`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
     pub fn get_conversation_recordingmetadata_recording_id(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingmetadataRecordingId {
         GetConversationRecordingmetadataRecordingId::new(self.executor.clone(), conversation_id.into(), recording_id.into())
     }
+    #[doc = " Get all of a Conversation's Recordings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordings` (getConversationRecordings): see [`GetConversationRecordings`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
     pub fn get_conversation_recordings(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordings {
         GetConversationRecordings::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Gets a single orphan recording"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orphanrecordings/{orphanId}` (getOrphanrecording): see [`GetOrphanrecording`]."]
+    #[doc = ""]
+    #[doc = " - `orphan_id`: Orphan ID"]
     pub fn get_orphanrecording(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> GetOrphanrecording {
         GetOrphanrecording::new(self.executor.clone(), orphan_id.into())
     }
+    #[doc = " Gets the media of a single orphan recording"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orphanrecordings/{orphanId}/media` (getOrphanrecordingMedia): see [`GetOrphanrecordingMedia`]."]
+    #[doc = ""]
+    #[doc = " - `orphan_id`: Orphan ID"]
     pub fn get_orphanrecording_media(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> GetOrphanrecordingMedia {
         GetOrphanrecordingMedia::new(self.executor.clone(), orphan_id.into())
     }
+    #[doc = " Gets all orphan recordings. When querying without 'hasConversation = true', the results are capped at 500 orphan recordings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/orphanrecordings` (getOrphanrecordings): see [`GetOrphanrecordings`]."]
     pub fn get_orphanrecordings(&self) -> GetOrphanrecordings {
         GetOrphanrecordings::new(self.executor.clone())
     }
+    #[doc = " Get the status and results for a batch request job, only the user that submitted the job may retrieve results. Each result may contain either a URL to a recording or an error; additionally, a recording could be associated with multiple results."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/batchrequests/{jobId}` (getRecordingBatchrequest): see [`GetRecordingBatchrequest`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_recording_batchrequest(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingBatchrequest {
         GetRecordingBatchrequest::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Gets media retention policy list with query options to filter on name and enabled."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies` (getRecordingCrossplatformMediaretentionpolicies): see [`GetRecordingCrossplatformMediaretentionpolicies`]."]
     pub fn get_recording_crossplatform_mediaretentionpolicies(&self) -> GetRecordingCrossplatformMediaretentionpolicies {
         GetRecordingCrossplatformMediaretentionpolicies::new(self.executor.clone())
     }
+    #[doc = " Get a media retention policy"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}` (getRecordingCrossplatformMediaretentionpolicy): see [`GetRecordingCrossplatformMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
     pub fn get_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingCrossplatformMediaretentionpolicy {
         GetRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
+    #[doc = " Get the status of the job associated with the job id."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/jobs/{jobId}` (getRecordingJob): see [`GetRecordingJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_recording_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingJob {
         GetRecordingJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get IDs of recordings that the bulk job failed for"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/jobs/{jobId}/failedrecordings` (getRecordingJobFailedrecordings): see [`GetRecordingJobFailedrecordings`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_recording_job_failedrecordings(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingJobFailedrecordings {
         GetRecordingJobFailedrecordings::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get the status of all jobs within the user's organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/jobs` (getRecordingJobs): see [`GetRecordingJobs`]."]
     pub fn get_recording_jobs(&self) -> GetRecordingJobs {
         GetRecordingJobs::new(self.executor.clone())
     }
+    #[doc = " Get the encryption key configurations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/keyconfigurations/{keyConfigurationId}` (getRecordingKeyconfiguration): see [`GetRecordingKeyconfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `key_configuration_id`: Key Configurations Id"]
     pub fn get_recording_keyconfiguration(&self, key_configuration_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingKeyconfiguration {
         GetRecordingKeyconfiguration::new(self.executor.clone(), key_configuration_id.into())
     }
+    #[doc = " Get a list of key configurations data"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/keyconfigurations` (getRecordingKeyconfigurations): see [`GetRecordingKeyconfigurations`]."]
     pub fn get_recording_keyconfigurations(&self) -> GetRecordingKeyconfigurations {
         GetRecordingKeyconfigurations::new(self.executor.clone())
     }
+    #[doc = " Gets media retention policy list with query options to filter on name and enabled."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/mediaretentionpolicies` (getRecordingMediaretentionpolicies): see [`GetRecordingMediaretentionpolicies`]."]
     pub fn get_recording_mediaretentionpolicies(&self) -> GetRecordingMediaretentionpolicies {
         GetRecordingMediaretentionpolicies::new(self.executor.clone())
     }
+    #[doc = " Get a media retention policy"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/mediaretentionpolicies/{policyId}` (getRecordingMediaretentionpolicy): see [`GetRecordingMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
     pub fn get_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingMediaretentionpolicy {
         GetRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
+    #[doc = " Get encryption key list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/recordingkeys` (getRecordingRecordingkeys): see [`GetRecordingRecordingkeys`]."]
     pub fn get_recording_recordingkeys(&self) -> GetRecordingRecordingkeys {
         GetRecordingRecordingkeys::new(self.executor.clone())
     }
+    #[doc = " Get key rotation schedule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/recordingkeys/rotationschedule` (getRecordingRecordingkeysRotationschedule): see [`GetRecordingRecordingkeysRotationschedule`]."]
     pub fn get_recording_recordingkeys_rotationschedule(&self) -> GetRecordingRecordingkeysRotationschedule {
         GetRecordingRecordingkeysRotationschedule::new(self.executor.clone())
     }
+    #[doc = " Get the Recording Settings for the Organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/settings` (getRecordingSettings): see [`GetRecordingSettings`]."]
     pub fn get_recording_settings(&self) -> GetRecordingSettings {
         GetRecordingSettings::new(self.executor.clone())
     }
+    #[doc = " Get the status of a recording upload status report"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recording/uploads/reports/{reportId}` (getRecordingUploadsReport): see [`GetRecordingUploadsReport`]."]
+    #[doc = ""]
+    #[doc = " - `report_id`: reportId"]
     pub fn get_recording_uploads_report(&self, report_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingUploadsReport {
         GetRecordingUploadsReport::new(self.executor.clone(), report_id.into())
     }
+    #[doc = " Query for recording retention data"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recordings/retention/query` (getRecordingsRetentionQuery): see [`GetRecordingsRetentionQuery`]."]
     pub fn get_recordings_retention_query(&self) -> GetRecordingsRetentionQuery {
         GetRecordingsRetentionQuery::new(self.executor.clone())
     }
+    #[doc = " Retrieves an object containing the total number of concurrent active screen recordings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/recordings/screensessions/details` (getRecordingsScreensessionsDetails): see [`GetRecordingsScreensessionsDetails`]."]
     pub fn get_recordings_screensessions_details(&self) -> GetRecordingsScreensessionsDetails {
         GetRecordingsScreensessionsDetails::new(self.executor.clone())
     }
+    #[doc = " Patch a media retention policy"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}` (patchRecordingCrossplatformMediaretentionpolicy): see [`PatchRecordingCrossplatformMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
+    #[doc = " - `body`: Policy"]
     pub fn patch_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CrossPlatformPolicyUpdate) -> PatchRecordingCrossplatformMediaretentionpolicy {
         PatchRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
+    #[doc = " Patch a media retention policy"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/recording/mediaretentionpolicies/{policyId}` (patchRecordingMediaretentionpolicy): see [`PatchRecordingMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
+    #[doc = " - `body`: Policy"]
     pub fn patch_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PolicyUpdate) -> PatchRecordingMediaretentionpolicy {
         PatchRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
+    #[doc = " Create annotation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations` (postConversationRecordingAnnotations): see [`PostConversationRecordingAnnotations`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
+    #[doc = " - `body`: annotation"]
     pub fn post_conversation_recording_annotations(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Annotation) -> PostConversationRecordingAnnotations {
         PostConversationRecordingAnnotations::new(self.executor.clone(), conversation_id.into(), recording_id.into(), body)
     }
+    #[doc = " Submit a batch download request for recordings. Recordings in response will be in their original format/codec - configured in the Trunk configuration. If the recording:recording:viewSensitiveData permission is missing and the organization has sensitive data redaction enabled, recordings with sensitive data will be excluded from the batch download."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/batchrequests` (postRecordingBatchrequests): see [`PostRecordingBatchrequests`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Job submission criteria"]
     pub fn post_recording_batchrequests(&self, body: ::models::BatchDownloadJobSubmission) -> PostRecordingBatchrequests {
         PostRecordingBatchrequests::new(self.executor.clone(), body)
     }
+    #[doc = " Create media retention policy"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/crossplatform/mediaretentionpolicies` (postRecordingCrossplatformMediaretentionpolicies): see [`PostRecordingCrossplatformMediaretentionpolicies`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Policy"]
     pub fn post_recording_crossplatform_mediaretentionpolicies(&self, body: ::models::CrossPlatformPolicyCreate) -> PostRecordingCrossplatformMediaretentionpolicies {
         PostRecordingCrossplatformMediaretentionpolicies::new(self.executor.clone(), body)
     }
+    #[doc = " Create a recording bulk job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/jobs` (postRecordingJobs): see [`PostRecordingJobs`]."]
     pub fn post_recording_jobs(&self, body: ::models::RecordingJobsQuery) -> PostRecordingJobs {
         PostRecordingJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Setup configurations for encryption key creation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/keyconfigurations` (postRecordingKeyconfigurations): see [`PostRecordingKeyconfigurations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Encryption Configuration"]
     pub fn post_recording_keyconfigurations(&self, body: ::models::RecordingEncryptionConfiguration) -> PostRecordingKeyconfigurations {
         PostRecordingKeyconfigurations::new(self.executor.clone(), body)
     }
+    #[doc = " Validate encryption key configurations without saving it"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/keyconfigurations/validate` (postRecordingKeyconfigurationsValidate): see [`PostRecordingKeyconfigurationsValidate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Encryption Configuration"]
     pub fn post_recording_keyconfigurations_validate(&self, body: ::models::RecordingEncryptionConfiguration) -> PostRecordingKeyconfigurationsValidate {
         PostRecordingKeyconfigurationsValidate::new(self.executor.clone(), body)
     }
+    #[doc = " create a local key management recording key"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/localkeys` (postRecordingLocalkeys): see [`PostRecordingLocalkeys`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Local Encryption body"]
     pub fn post_recording_localkeys(&self, body: ::models::LocalEncryptionKeyRequest) -> PostRecordingLocalkeys {
         PostRecordingLocalkeys::new(self.executor.clone(), body)
     }
+    #[doc = " Create media retention policy"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/mediaretentionpolicies` (postRecordingMediaretentionpolicies): see [`PostRecordingMediaretentionpolicies`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Policy"]
     pub fn post_recording_mediaretentionpolicies(&self, body: ::models::PolicyCreate) -> PostRecordingMediaretentionpolicies {
         PostRecordingMediaretentionpolicies::new(self.executor.clone(), body)
     }
+    #[doc = " Create encryption key"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/recordingkeys` (postRecordingRecordingkeys): see [`PostRecordingRecordingkeys`]."]
     pub fn post_recording_recordingkeys(&self) -> PostRecordingRecordingkeys {
         PostRecordingRecordingkeys::new(self.executor.clone())
     }
+    #[doc = " Creates a recording upload status report"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recording/uploads/reports` (postRecordingUploadsReports): see [`PostRecordingUploadsReports`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Report parameters"]
     pub fn post_recording_uploads_reports(&self, body: ::models::RecordingUploadReportRequest) -> PostRecordingUploadsReports {
         PostRecordingUploadsReports::new(self.executor.clone(), body)
     }
+    #[doc = " Get a list of conversations with protected recordings"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recordings/deletionprotection` (postRecordingsDeletionprotection): see [`PostRecordingsDeletionprotection`]."]
+    #[doc = ""]
+    #[doc = " - `body`: conversationIds"]
     pub fn post_recordings_deletionprotection(&self, body: ::models::ConversationDeletionProtectionQuery) -> PostRecordingsDeletionprotection {
         PostRecordingsDeletionprotection::new(self.executor.clone(), body)
     }
+    #[doc = " Acknowledge a screen recording."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recordings/screensessions/acknowledge` (postRecordingsScreensessionsAcknowledge): see [`PostRecordingsScreensessionsAcknowledge`]."]
+    #[doc = ""]
+    #[doc = " - `body`: AcknowledgeScreenRecordingRequest"]
     pub fn post_recordings_screensessions_acknowledge(&self, body: ::models::AcknowledgeScreenRecordingRequest) -> PostRecordingsScreensessionsAcknowledge {
         PostRecordingsScreensessionsAcknowledge::new(self.executor.clone(), body)
     }
+    #[doc = " Provide meta-data a screen recording."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/recordings/screensessions/metadata` (postRecordingsScreensessionsMetadata): see [`PostRecordingsScreensessionsMetadata`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ScreenRecordingMetaDataRequest"]
     pub fn post_recordings_screensessions_metadata(&self, body: ::models::ScreenRecordingMetaDataRequest) -> PostRecordingsScreensessionsMetadata {
         PostRecordingsScreensessionsMetadata::new(self.executor.clone(), body)
     }
+    #[doc = " Updates the retention records on a recording."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/recordings/{recordingId}` (putConversationRecording): see [`PutConversationRecording`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
+    #[doc = " - `body`: recording"]
     pub fn put_conversation_recording(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Recording) -> PutConversationRecording {
         PutConversationRecording::new(self.executor.clone(), conversation_id.into(), recording_id.into(), body)
     }
+    #[doc = " Update annotation"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}` (putConversationRecordingAnnotation): see [`PutConversationRecordingAnnotation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `recording_id`: Recording ID"]
+    #[doc = " - `annotation_id`: Annotation ID"]
+    #[doc = " - `body`: annotation"]
     pub fn put_conversation_recording_annotation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Annotation) -> PutConversationRecordingAnnotation {
         PutConversationRecordingAnnotation::new(self.executor.clone(), conversation_id.into(), recording_id.into(), annotation_id.into(), body)
     }
+    #[doc = " Updates an orphan recording to a regular recording with retention values"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/orphanrecordings/{orphanId}` (putOrphanrecording): see [`PutOrphanrecording`]."]
+    #[doc = ""]
+    #[doc = " - `orphan_id`: Orphan ID"]
     pub fn put_orphanrecording(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> PutOrphanrecording {
         PutOrphanrecording::new(self.executor.clone(), orphan_id.into())
     }
+    #[doc = " Update a media retention policy"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}` (putRecordingCrossplatformMediaretentionpolicy): see [`PutRecordingCrossplatformMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
+    #[doc = " - `body`: Policy"]
     pub fn put_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CrossPlatformPolicy) -> PutRecordingCrossplatformMediaretentionpolicy {
         PutRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
+    #[doc = " Execute the recording bulk job."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/recording/jobs/{jobId}` (putRecordingJob): see [`PutRecordingJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn put_recording_job(&self, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExecuteRecordingJobsQuery) -> PutRecordingJob {
         PutRecordingJob::new(self.executor.clone(), job_id.into(), body)
     }
+    #[doc = " Update the encryption key configurations"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/recording/keyconfigurations/{keyConfigurationId}` (putRecordingKeyconfiguration): see [`PutRecordingKeyconfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `key_configuration_id`: Key Configurations Id"]
+    #[doc = " - `body`: Encryption key configuration metadata"]
     pub fn put_recording_keyconfiguration(&self, key_configuration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RecordingEncryptionConfiguration) -> PutRecordingKeyconfiguration {
         PutRecordingKeyconfiguration::new(self.executor.clone(), key_configuration_id.into(), body)
     }
+    #[doc = " Update a media retention policy"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/recording/mediaretentionpolicies/{policyId}` (putRecordingMediaretentionpolicy): see [`PutRecordingMediaretentionpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `policy_id`: Policy ID"]
+    #[doc = " - `body`: Policy"]
     pub fn put_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Policy) -> PutRecordingMediaretentionpolicy {
         PutRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
+    #[doc = " Update key rotation schedule"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/recording/recordingkeys/rotationschedule` (putRecordingRecordingkeysRotationschedule): see [`PutRecordingRecordingkeysRotationschedule`]."]
+    #[doc = ""]
+    #[doc = " - `body`: KeyRotationSchedule"]
     pub fn put_recording_recordingkeys_rotationschedule(&self, body: ::models::KeyRotationSchedule) -> PutRecordingRecordingkeysRotationschedule {
         PutRecordingRecordingkeysRotationschedule::new(self.executor.clone(), body)
     }
+    #[doc = " Update the Recording Settings for the Organization"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/recording/settings` (putRecordingSettings): see [`PutRecordingSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Recording settings"]
     pub fn put_recording_settings(&self, body: ::models::RecordingSettings) -> PutRecordingSettings {
         PutRecordingSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Apply or revoke recording protection for conversations"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/recordings/deletionprotection` (putRecordingsDeletionprotection): see [`PutRecordingsDeletionprotection`]."]
     pub fn put_recordings_deletionprotection(&self) -> PutRecordingsDeletionprotection {
         PutRecordingsDeletionprotection::new(self.executor.clone())
     }
 }
 static META_DELETE_CONVERSATION_RECORDING_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationRecordingAnnotation", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete annotation"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}`: the `deleteConversationRecordingAnnotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--recordings--recordingId--annotations--annotationId->."]
@@ -317,6 +536,8 @@ impl DeleteConversationRecordingAnnotation {
     }
 }
 static META_DELETE_ORPHANRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteOrphanrecording", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/orphanrecordings/{orphanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a single orphan recording"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/orphanrecordings/{orphanId}`: the `deleteOrphanrecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-orphanrecordings--orphanId->."]
@@ -384,6 +605,10 @@ impl DeleteOrphanrecording {
     }
 }
 static META_DELETE_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingCrossplatformMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/crossplatform/mediaretentionpolicies", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete media retention policies"]
+#[doc = ""]
+#[doc = " Bulk delete of media retention policies, this will only delete the polices that match the ids specified in the query param."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies`: the `deleteRecordingCrossplatformMediaretentionpolicies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-crossplatform-mediaretentionpolicies>."]
@@ -459,6 +684,8 @@ impl DeleteRecordingCrossplatformMediaretentionpolicies {
     }
 }
 static META_DELETE_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a media retention policy"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `deleteRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
@@ -526,6 +753,8 @@ impl DeleteRecordingCrossplatformMediaretentionpolicy {
     }
 }
 static META_DELETE_RECORDING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingJob", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the recording bulk job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/recording/jobs/{jobId}`: the `deleteRecordingJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-jobs--jobId->."]
@@ -593,6 +822,10 @@ impl DeleteRecordingJob {
     }
 }
 static META_DELETE_RECORDING_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/mediaretentionpolicies", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete media retention policies"]
+#[doc = ""]
+#[doc = " Bulk delete of media retention policies, this will only delete the polices that match the ids specified in the query param."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies`: the `deleteRecordingMediaretentionpolicies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-mediaretentionpolicies>."]
@@ -668,6 +901,8 @@ impl DeleteRecordingMediaretentionpolicies {
     }
 }
 static META_DELETE_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/recording/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a media retention policy"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies/{policyId}`: the `deleteRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-recording-mediaretentionpolicies--policyId->."]
@@ -735,6 +970,10 @@ impl DeleteRecordingMediaretentionpolicy {
     }
 }
 static META_GET_CONVERSATION_RECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecording", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a specific recording."]
+#[doc = ""]
+#[doc = " Bookmark annotations will be excluded if recording:annotation:view permission is missing. If the recording:recording:viewSensitiveData permission is missing and the organization has sensitive data redaction enabled, recordings with sensitive data will be redacted."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}`: the `getConversationRecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings--recordingId->."]
@@ -793,41 +1032,57 @@ impl GetConversationRecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
     }
+    #[doc = " The desired media format. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3,NONE"]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string. Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`, `NONE`."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired media format when downloading an email recording. Valid values:EML,NONE"]
+    #[doc = ""]
     #[doc = " Query parameter `emailFormatId`: string. Values: `EML`, `NONE`."]
     pub fn email_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.email_format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired media format when downloading a chat recording. Valid values:ZIP,NONE"]
+    #[doc = ""]
     #[doc = " Query parameter `chatFormatId`: string. Values: `ZIP`, `NONE`."]
     pub fn chat_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.chat_format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired media format when downloading a message recording. Valid values:ZIP,NONE"]
+    #[doc = ""]
     #[doc = " Query parameter `messageFormatId`: string. Values: `ZIP`, `NONE`."]
     pub fn message_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.message_format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " requesting a download format of the recording. Valid values:true,false"]
+    #[doc = ""]
     #[doc = " Query parameter `download`: boolean."]
     pub fn download(mut self, value: bool) -> Self {
         self.download = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " the name of the downloaded fileName"]
+    #[doc = ""]
     #[doc = " Query parameter `fileName`: string."]
     pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.file_name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The locale for the requested file when downloading or for redacting sensitive information in requested files, as an ISO 639-1 code"]
+    #[doc = ""]
     #[doc = " Query parameter `locale`: string."]
     pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " All acceptable media formats. Overrides formatId. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3"]
+    #[doc = ""]
     #[doc = " Query parameter `mediaFormats`: array of string (multi). Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`."]
     pub fn media_formats(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_formats = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -876,6 +1131,8 @@ impl GetConversationRecording {
     }
 }
 static META_GET_CONVERSATION_RECORDING_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingAnnotation", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get annotation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}`: the `getConversationRecordingAnnotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings--recordingId--annotations--annotationId->."]
@@ -947,6 +1204,8 @@ impl GetConversationRecordingAnnotation {
     }
 }
 static META_GET_CONVERSATION_RECORDING_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingAnnotations", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get annotations for recording"]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations`: the `getConversationRecordingAnnotations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings--recordingId--annotations>."]
@@ -1016,6 +1275,8 @@ impl GetConversationRecordingAnnotations {
     }
 }
 static META_GET_CONVERSATION_RECORDINGMETADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingmetadata", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordingmetadata", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get recording metadata for a conversation. Does not return playable media nor system annotations. Bookmark annotations will be excluded if either recording:recording:view or recording:annotation:view permission is missing."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordingmetadata`: the `getConversationRecordingmetadata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordingmetadata>."]
@@ -1083,6 +1344,8 @@ impl GetConversationRecordingmetadata {
     }
 }
 static META_GET_CONVERSATION_RECORDINGMETADATA_RECORDING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordingmetadataRecordingId", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordingmetadata/{recordingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get metadata for a specific recording. Does not return playable media. Bookmark annotations will be excluded if either recording:recording:view or recording:annotation:view permission is missing."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordingmetadata/{recordingId}`: the `getConversationRecordingmetadataRecordingId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordingmetadata--recordingId->."]
@@ -1152,6 +1415,10 @@ impl GetConversationRecordingmetadataRecordingId {
     }
 }
 static META_GET_CONVERSATION_RECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationRecordings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/recordings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all of a Conversation's Recordings."]
+#[doc = ""]
+#[doc = " Bookmark annotations will be excluded if recording:annotation:view permission is missing. If the recording:recording:viewSensitiveData permission is missing and the organization has sensitive data redaction enabled, recordings with sensitive data will be redacted."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/recordings`: the `getConversationRecordings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--recordings>."]
@@ -1206,26 +1473,36 @@ impl GetConversationRecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, max_wait_ms: ::std::option::Option::None, format_id: ::std::option::Option::None, media_formats: ::std::option::Option::None, locale: ::std::option::Option::None, include_pause_annotations_for_screen_recordings: ::std::option::Option::None }
     }
+    #[doc = " The maximum number of milliseconds to wait for the recording to be ready. Must be a positive value."]
+    #[doc = ""]
     #[doc = " Query parameter `maxWaitMs`: integer."]
     pub fn max_wait_ms(mut self, value: i64) -> Self {
         self.max_wait_ms = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired media format. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3,NONE."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string. Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`, `NONE`."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " All acceptable media formats. Overrides formatId. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3."]
+    #[doc = ""]
     #[doc = " Query parameter `mediaFormats`: array of string (multi). Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`."]
     pub fn media_formats(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_formats = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The locale used for redacting sensitive information in requested files, as an ISO 639-1 code"]
+    #[doc = ""]
     #[doc = " Query parameter `locale`: string."]
     pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include applicable Secure Pause annotations from all audio recordings to all screen recordings"]
+    #[doc = ""]
     #[doc = " Query parameter `includePauseAnnotationsForScreenRecordings`: boolean."]
     pub fn include_pause_annotations_for_screen_recordings(mut self, value: bool) -> Self {
         self.include_pause_annotations_for_screen_recordings = ::std::option::Option::Some(value);
@@ -1264,6 +1541,8 @@ impl GetConversationRecordings {
     }
 }
 static META_GET_ORPHANRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrphanrecording", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orphanrecordings/{orphanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a single orphan recording"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orphanrecordings/{orphanId}`: the `getOrphanrecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orphanrecordings--orphanId->."]
@@ -1331,6 +1610,10 @@ impl GetOrphanrecording {
     }
 }
 static META_GET_ORPHANRECORDING_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrphanrecordingMedia", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orphanrecordings/{orphanId}/media", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the media of a single orphan recording"]
+#[doc = ""]
+#[doc = " A 202 response means the orphaned media is currently transcoding and will be available shortly.A 200 response denotes the transcoded orphan media is available now and is contained in the response body."]
+#[doc = ""]
 #[doc = " `GET /api/v2/orphanrecordings/{orphanId}/media`: the `getOrphanrecordingMedia` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orphanrecordings--orphanId--media>."]
@@ -1388,41 +1671,57 @@ impl GetOrphanrecordingMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
     }
+    #[doc = " The desired media format."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired media format when downloading an email recording."]
+    #[doc = ""]
     #[doc = " Query parameter `emailFormatId`: string."]
     pub fn email_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.email_format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired media format when downloading a chat recording."]
+    #[doc = ""]
     #[doc = " Query parameter `chatFormatId`: string."]
     pub fn chat_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.chat_format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired media format when downloading a message recording."]
+    #[doc = ""]
     #[doc = " Query parameter `messageFormatId`: string."]
     pub fn message_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.message_format_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " requesting a download format of the recording"]
+    #[doc = ""]
     #[doc = " Query parameter `download`: boolean."]
     pub fn download(mut self, value: bool) -> Self {
         self.download = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " the name of the downloaded fileName"]
+    #[doc = ""]
     #[doc = " Query parameter `fileName`: string."]
     pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.file_name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The locale for the requested file when downloading, as an ISO 639-1 code"]
+    #[doc = ""]
     #[doc = " Query parameter `locale`: string."]
     pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " All acceptable media formats. Overrides formatId. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3"]
+    #[doc = ""]
     #[doc = " Query parameter `mediaFormats`: array of string (multi). Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`."]
     pub fn media_formats(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_formats = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1470,6 +1769,8 @@ impl GetOrphanrecordingMedia {
     }
 }
 static META_GET_ORPHANRECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOrphanrecordings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/orphanrecordings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets all orphan recordings. When querying without 'hasConversation = true', the results are capped at 500 orphan recordings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/orphanrecordings`: the `getOrphanrecordings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-orphanrecordings>."]
@@ -1528,41 +1829,57 @@ impl GetOrphanrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, has_conversation: ::std::option::Option::None, media: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter resulting orphans by whether the conversation is known. False returns all orphans for the organization, capped at 500 results."]
+    #[doc = ""]
     #[doc = " Query parameter `hasConversation`: boolean."]
     pub fn has_conversation(mut self, value: bool) -> Self {
         self.has_conversation = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter resulting orphans based on their media type"]
+    #[doc = ""]
     #[doc = " Query parameter `media`: string."]
     pub fn media(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.media = ::std::option::Option::Some(value.into());
@@ -1621,6 +1938,8 @@ impl GetOrphanrecordings {
     }
 }
 static META_GET_RECORDING_BATCHREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingBatchrequest", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/batchrequests/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status and results for a batch request job, only the user that submitted the job may retrieve results. Each result may contain either a URL to a recording or an error; additionally, a recording could be associated with multiple results."]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/batchrequests/{jobId}`: the `getRecordingBatchrequest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-batchrequests--jobId->."]
@@ -1688,6 +2007,10 @@ impl GetRecordingBatchrequest {
     }
 }
 static META_GET_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingCrossplatformMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/crossplatform/mediaretentionpolicies", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets media retention policy list with query options to filter on name and enabled."]
+#[doc = ""]
+#[doc = " for a less verbose response, add summary=true to this endpoint"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies`: the `getRecordingCrossplatformMediaretentionpolicies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-crossplatform-mediaretentionpolicies>."]
@@ -1749,56 +2072,78 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " the policy name - used for filtering results in searches."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " checks to see if policy is enabled - use enabled = true or enabled = false"]
+    #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " provides a less verbose response of policy lists."]
+    #[doc = ""]
     #[doc = " Query parameter `summary`: boolean."]
     pub fn summary(mut self, value: bool) -> Self {
         self.summary = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " provides a way to fetch all policies with errors or policies that do not have errors"]
+    #[doc = ""]
     #[doc = " Query parameter `hasErrors`: boolean."]
     pub fn has_errors(mut self, value: bool) -> Self {
         self.has_errors = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " provides a way to fetch all policies with any actions having deleteDays exceeding the provided value"]
+    #[doc = ""]
     #[doc = " Query parameter `deleteDaysThreshold`: integer."]
     pub fn delete_days_threshold(mut self, value: i64) -> Self {
         self.delete_days_threshold = ::std::option::Option::Some(value);
@@ -1866,6 +2211,8 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     }
 }
 static META_GET_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a media retention policy"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `getRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
@@ -1933,6 +2280,8 @@ impl GetRecordingCrossplatformMediaretentionpolicy {
     }
 }
 static META_GET_RECORDING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingJob", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status of the job associated with the job id."]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/jobs/{jobId}`: the `getRecordingJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-jobs--jobId->."]
@@ -2000,6 +2349,8 @@ impl GetRecordingJob {
     }
 }
 static META_GET_RECORDING_JOB_FAILEDRECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingJobFailedrecordings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/jobs/{jobId}/failedrecordings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get IDs of recordings that the bulk job failed for"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/jobs/{jobId}/failedrecordings`: the `getRecordingJobFailedrecordings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-jobs--jobId--failedrecordings>."]
@@ -2055,21 +2406,29 @@ impl GetRecordingJobFailedrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
+    #[doc = " Page size. Maximum is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If false, cursor will be used to locate the page instead of pageNumber. It is recommended to set it to false for improved performance."]
+    #[doc = ""]
     #[doc = " Query parameter `includeTotal`: boolean."]
     pub fn include_total(mut self, value: bool) -> Self {
         self.include_total = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -2117,6 +2476,8 @@ impl GetRecordingJobFailedrecordings {
     }
 }
 static META_GET_RECORDING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingJobs", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the status of all jobs within the user's organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/jobs`: the `getRecordingJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-jobs>."]
@@ -2175,41 +2536,57 @@ impl GetRecordingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, state: ::std::option::Option::None, show_only_my_jobs: ::std::option::Option::None, job_type: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by state"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Show only my jobs"]
+    #[doc = ""]
     #[doc = " Query parameter `showOnlyMyJobs`: boolean."]
     pub fn show_only_my_jobs(mut self, value: bool) -> Self {
         self.show_only_my_jobs = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Job Type (Can be left empty for both)"]
+    #[doc = ""]
     #[doc = " Query parameter `jobType`: string."]
     pub fn job_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.job_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If false, cursor will be used to locate the page instead of pageNumber. It is recommended to set it to false for improved performance."]
+    #[doc = ""]
     #[doc = " Query parameter `includeTotal`: boolean."]
     pub fn include_total(mut self, value: bool) -> Self {
         self.include_total = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -2268,6 +2645,8 @@ impl GetRecordingJobs {
     }
 }
 static META_GET_RECORDING_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingKeyconfiguration", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/keyconfigurations/{keyConfigurationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the encryption key configurations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/keyconfigurations/{keyConfigurationId}`: the `getRecordingKeyconfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-keyconfigurations--keyConfigurationId->."]
@@ -2335,6 +2714,8 @@ impl GetRecordingKeyconfiguration {
     }
 }
 static META_GET_RECORDING_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingKeyconfigurations", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/keyconfigurations", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of key configurations data"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/keyconfigurations`: the `getRecordingKeyconfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-keyconfigurations>."]
@@ -2400,6 +2781,10 @@ impl GetRecordingKeyconfigurations {
     }
 }
 static META_GET_RECORDING_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/mediaretentionpolicies", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets media retention policy list with query options to filter on name and enabled."]
+#[doc = ""]
+#[doc = " for a less verbose response, add summary=true to this endpoint"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/mediaretentionpolicies`: the `getRecordingMediaretentionpolicies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-mediaretentionpolicies>."]
@@ -2461,56 +2846,78 @@ impl GetRecordingMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
     }
+    #[doc = " The total page size requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " variable name requested to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " variable name requested by expand list"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " next page token"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Previous page token"]
+    #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " the policy name - used for filtering results in searches."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " checks to see if policy is enabled - use enabled = true or enabled = false"]
+    #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " provides a less verbose response of policy lists."]
+    #[doc = ""]
     #[doc = " Query parameter `summary`: boolean."]
     pub fn summary(mut self, value: bool) -> Self {
         self.summary = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " provides a way to fetch all policies with errors or policies that do not have errors"]
+    #[doc = ""]
     #[doc = " Query parameter `hasErrors`: boolean."]
     pub fn has_errors(mut self, value: bool) -> Self {
         self.has_errors = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " provides a way to fetch all policies with any actions having deleteDays exceeding the provided value"]
+    #[doc = ""]
     #[doc = " Query parameter `deleteDaysThreshold`: integer."]
     pub fn delete_days_threshold(mut self, value: i64) -> Self {
         self.delete_days_threshold = ::std::option::Option::Some(value);
@@ -2578,6 +2985,8 @@ impl GetRecordingMediaretentionpolicies {
     }
 }
 static META_GET_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a media retention policy"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/mediaretentionpolicies/{policyId}`: the `getRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-mediaretentionpolicies--policyId->."]
@@ -2645,6 +3054,8 @@ impl GetRecordingMediaretentionpolicy {
     }
 }
 static META_GET_RECORDING_RECORDINGKEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingRecordingkeys", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/recordingkeys", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get encryption key list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/recordingkeys`: the `getRecordingRecordingkeys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-recordingkeys>."]
@@ -2697,11 +3108,15 @@ impl GetRecordingRecordingkeys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -2742,6 +3157,8 @@ impl GetRecordingRecordingkeys {
     }
 }
 static META_GET_RECORDING_RECORDINGKEYS_ROTATIONSCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingRecordingkeysRotationschedule", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/recordingkeys/rotationschedule", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get key rotation schedule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/recordingkeys/rotationschedule`: the `getRecordingRecordingkeysRotationschedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-recordingkeys-rotationschedule>."]
@@ -2807,6 +3224,8 @@ impl GetRecordingRecordingkeysRotationschedule {
     }
 }
 static META_GET_RECORDING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingSettings", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the Recording Settings for the Organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/settings`: the `getRecordingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-settings>."]
@@ -2856,6 +3275,8 @@ impl GetRecordingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), create_default: ::std::option::Option::None }
     }
+    #[doc = " If no settings are found, a new one is created with default values"]
+    #[doc = ""]
     #[doc = " Query parameter `createDefault`: boolean."]
     pub fn create_default(mut self, value: bool) -> Self {
         self.create_default = ::std::option::Option::Some(value);
@@ -2881,6 +3302,8 @@ impl GetRecordingSettings {
     }
 }
 static META_GET_RECORDING_UPLOADS_REPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingUploadsReport", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recording/uploads/reports/{reportId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the status of a recording upload status report"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recording/uploads/reports/{reportId}`: the `getRecordingUploadsReport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recording-uploads-reports--reportId->."]
@@ -2948,6 +3371,8 @@ impl GetRecordingUploadsReport {
     }
 }
 static META_GET_RECORDINGS_RETENTION_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingsRetentionQuery", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recordings/retention/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for recording retention data"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recordings/retention/query`: the `getRecordingsRetentionQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recordings-retention-query>."]
@@ -3001,16 +3426,22 @@ impl GetRecordingsRetentionQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), retention_threshold_days: ::std::option::Option::None, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Fetch retention data for recordings retained for more days than the provided value."]
+    #[doc = ""]
     #[doc = " Query parameter `retentionThresholdDays`: integer, required (the call fails with a build error without it)."]
     pub fn retention_threshold_days(mut self, value: i64) -> Self {
         self.retention_threshold_days = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size. Maximum is 500."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3055,6 +3486,8 @@ impl GetRecordingsRetentionQuery {
     }
 }
 static META_GET_RECORDINGS_SCREENSESSIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRecordingsScreensessionsDetails", &["Recording"], ::genesys_cloud_core::http::Method::GET, "/api/v2/recordings/screensessions/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves an object containing the total number of concurrent active screen recordings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/recordings/screensessions/details`: the `getRecordingsScreensessionsDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-recordings-screensessions-details>."]
@@ -3120,6 +3553,8 @@ impl GetRecordingsScreensessionsDetails {
     }
 }
 static META_PATCH_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a media retention policy"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `patchRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
@@ -3189,6 +3624,8 @@ impl PatchRecordingCrossplatformMediaretentionpolicy {
     }
 }
 static META_PATCH_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/recording/mediaretentionpolicies/{policyId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a media retention policy"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/recording/mediaretentionpolicies/{policyId}`: the `patchRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-recording-mediaretentionpolicies--policyId->."]
@@ -3258,6 +3695,10 @@ impl PatchRecordingMediaretentionpolicy {
     }
 }
 static META_POST_CONVERSATION_RECORDING_ANNOTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationRecordingAnnotations", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create annotation"]
+#[doc = ""]
+#[doc = " If the annotation does not exist on the recording, it is created. If it already exists, it is updated. The recording:annotation:add permission is required for creates, and recording:annotation:edit is required for updates."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations`: the `postConversationRecordingAnnotations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--recordings--recordingId--annotations>."]
@@ -3329,6 +3770,8 @@ impl PostConversationRecordingAnnotations {
     }
 }
 static META_POST_RECORDING_BATCHREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingBatchrequests", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/batchrequests", false, ::std::option::Option::None, false, false, true);
+#[doc = " Submit a batch download request for recordings. Recordings in response will be in their original format/codec - configured in the Trunk configuration. If the recording:recording:viewSensitiveData permission is missing and the organization has sensitive data redaction enabled, recordings with sensitive data will be excluded from the batch download."]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/batchrequests`: the `postRecordingBatchrequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-batchrequests>."]
@@ -3396,6 +3839,10 @@ impl PostRecordingBatchrequests {
     }
 }
 static META_POST_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingCrossplatformMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/crossplatform/mediaretentionpolicies", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create media retention policy"]
+#[doc = ""]
+#[doc = " Policy does not work retroactively"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/crossplatform/mediaretentionpolicies`: the `postRecordingCrossplatformMediaretentionpolicies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-crossplatform-mediaretentionpolicies>."]
@@ -3463,6 +3910,10 @@ impl PostRecordingCrossplatformMediaretentionpolicies {
     }
 }
 static META_POST_RECORDING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingJobs", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a recording bulk job."]
+#[doc = ""]
+#[doc = " Each organization can run up to a maximum of two concurrent jobs that are either in pending or processing state. Furthermore, the recording:recording:viewSensitiveData permission is required to access recordings with PCI DSS and/or PII data when redaction is enabled for their organization. If the requester does not have that permission and includeRecordingsWithSensitiveData is set to true, then their request will be rejected. It is recommended to query over smaller time periods so your request does not time out."]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/jobs`: the `postRecordingJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-jobs>."]
@@ -3530,6 +3981,8 @@ impl PostRecordingJobs {
     }
 }
 static META_POST_RECORDING_KEYCONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingKeyconfigurations", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/keyconfigurations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Setup configurations for encryption key creation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/keyconfigurations`: the `postRecordingKeyconfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-keyconfigurations>."]
@@ -3597,6 +4050,8 @@ impl PostRecordingKeyconfigurations {
     }
 }
 static META_POST_RECORDING_KEYCONFIGURATIONS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingKeyconfigurationsValidate", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/keyconfigurations/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate encryption key configurations without saving it"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/keyconfigurations/validate`: the `postRecordingKeyconfigurationsValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-keyconfigurations-validate>."]
@@ -3664,6 +4119,8 @@ impl PostRecordingKeyconfigurationsValidate {
     }
 }
 static META_POST_RECORDING_LOCALKEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingLocalkeys", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/localkeys", false, ::std::option::Option::None, false, false, true);
+#[doc = " create a local key management recording key"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/localkeys`: the `postRecordingLocalkeys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-localkeys>."]
@@ -3731,6 +4188,10 @@ impl PostRecordingLocalkeys {
     }
 }
 static META_POST_RECORDING_MEDIARETENTIONPOLICIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingMediaretentionpolicies", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/mediaretentionpolicies", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create media retention policy"]
+#[doc = ""]
+#[doc = " Policy does not work retroactively"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/mediaretentionpolicies`: the `postRecordingMediaretentionpolicies` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-mediaretentionpolicies>."]
@@ -3798,6 +4259,8 @@ impl PostRecordingMediaretentionpolicies {
     }
 }
 static META_POST_RECORDING_RECORDINGKEYS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingRecordingkeys", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/recordingkeys", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create encryption key"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/recordingkeys`: the `postRecordingRecordingkeys` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-recordingkeys>."]
@@ -3863,6 +4326,8 @@ impl PostRecordingRecordingkeys {
     }
 }
 static META_POST_RECORDING_UPLOADS_REPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingUploadsReports", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recording/uploads/reports", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a recording upload status report"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recording/uploads/reports`: the `postRecordingUploadsReports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recording-uploads-reports>."]
@@ -3930,6 +4395,8 @@ impl PostRecordingUploadsReports {
     }
 }
 static META_POST_RECORDINGS_DELETIONPROTECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingsDeletionprotection", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recordings/deletionprotection", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of conversations with protected recordings"]
+#[doc = ""]
 #[doc = " `POST /api/v2/recordings/deletionprotection`: the `postRecordingsDeletionprotection` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recordings-deletionprotection>."]
@@ -3997,6 +4464,8 @@ impl PostRecordingsDeletionprotection {
     }
 }
 static META_POST_RECORDINGS_SCREENSESSIONS_ACKNOWLEDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingsScreensessionsAcknowledge", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recordings/screensessions/acknowledge", false, ::std::option::Option::None, false, false, true);
+#[doc = " Acknowledge a screen recording."]
+#[doc = ""]
 #[doc = " `POST /api/v2/recordings/screensessions/acknowledge`: the `postRecordingsScreensessionsAcknowledge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recordings-screensessions-acknowledge>."]
@@ -4064,6 +4533,8 @@ impl PostRecordingsScreensessionsAcknowledge {
     }
 }
 static META_POST_RECORDINGS_SCREENSESSIONS_METADATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRecordingsScreensessionsMetadata", &["Recording"], ::genesys_cloud_core::http::Method::POST, "/api/v2/recordings/screensessions/metadata", false, ::std::option::Option::None, false, false, true);
+#[doc = " Provide meta-data a screen recording."]
+#[doc = ""]
 #[doc = " `POST /api/v2/recordings/screensessions/metadata`: the `postRecordingsScreensessionsMetadata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-recordings-screensessions-metadata>."]
@@ -4131,6 +4602,10 @@ impl PostRecordingsScreensessionsMetadata {
     }
 }
 static META_PUT_CONVERSATION_RECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationRecording", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/recordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates the retention records on a recording."]
+#[doc = ""]
+#[doc = " Currently supports updating and removing both archive and delete dates for eligible recordings. A request to change the archival date of an archived recording will result in a restoration of the recording until the new date set. Required permissions depend on the operation: view (recording, screenRecording, or snippetRecording) is always required; editRetention is required when updating retention dates except for restoration; restore is required when restoring an archived recording."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/recordings/{recordingId}`: the `putConversationRecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--recordings--recordingId->."]
@@ -4183,6 +4658,8 @@ impl PutConversationRecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, body: ::models::Recording) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, clear_export: ::std::option::Option::None, body }
     }
+    #[doc = " Whether to clear the pending export for the recording"]
+    #[doc = ""]
     #[doc = " Query parameter `clearExport`: boolean."]
     pub fn clear_export(mut self, value: bool) -> Self {
         self.clear_export = ::std::option::Option::Some(value);
@@ -4211,6 +4688,10 @@ impl PutConversationRecording {
     }
 }
 static META_PUT_CONVERSATION_RECORDING_ANNOTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putConversationRecordingAnnotation", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update annotation"]
+#[doc = ""]
+#[doc = " If the annotation does not exist on the recording, it is created. If it already exists, it is updated. The recording:annotation:add permission is required for creates, and recording:annotation:edit is required for updates."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations/{annotationId}`: the `putConversationRecordingAnnotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-conversations--conversationId--recordings--recordingId--annotations--annotationId->."]
@@ -4284,6 +4765,10 @@ impl PutConversationRecordingAnnotation {
     }
 }
 static META_PUT_ORPHANRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putOrphanrecording", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/orphanrecordings/{orphanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates an orphan recording to a regular recording with retention values"]
+#[doc = ""]
+#[doc = " If this operation is successful the orphan will no longer exist. It will be replaced by the resulting recording in the response. This replacement recording is accessible by the normal Recording api."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/orphanrecordings/{orphanId}`: the `putOrphanrecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-orphanrecordings--orphanId->."]
@@ -4360,6 +4845,10 @@ impl PutOrphanrecording {
     }
 }
 static META_PUT_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingCrossplatformMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a media retention policy"]
+#[doc = ""]
+#[doc = " Policy does not work retroactively"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}`: the `putRecordingCrossplatformMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-crossplatform-mediaretentionpolicies--policyId->."]
@@ -4429,6 +4918,10 @@ impl PutRecordingCrossplatformMediaretentionpolicy {
     }
 }
 static META_PUT_RECORDING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingJob", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Execute the recording bulk job."]
+#[doc = ""]
+#[doc = " Each organization can run up to a maximum of two concurrent jobs that are either in pending or processing state. A job must be executed by the same user whom originally created the job. In addition, the user must have permission to update the recording's retention."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/recording/jobs/{jobId}`: the `putRecordingJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-jobs--jobId->."]
@@ -4498,6 +4991,8 @@ impl PutRecordingJob {
     }
 }
 static META_PUT_RECORDING_KEYCONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingKeyconfiguration", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/keyconfigurations/{keyConfigurationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the encryption key configurations"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/recording/keyconfigurations/{keyConfigurationId}`: the `putRecordingKeyconfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-keyconfigurations--keyConfigurationId->."]
@@ -4567,6 +5062,10 @@ impl PutRecordingKeyconfiguration {
     }
 }
 static META_PUT_RECORDING_MEDIARETENTIONPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingMediaretentionpolicy", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/mediaretentionpolicies/{policyId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a media retention policy"]
+#[doc = ""]
+#[doc = " Policy does not work retroactively. In the conditions.forUsers section, each user object can include the 'id' field containing the user's unique identifier. Example: \\[{\"id\":\"\\<userId\\>\"}\\]."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/recording/mediaretentionpolicies/{policyId}`: the `putRecordingMediaretentionpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-mediaretentionpolicies--policyId->."]
@@ -4636,6 +5135,8 @@ impl PutRecordingMediaretentionpolicy {
     }
 }
 static META_PUT_RECORDING_RECORDINGKEYS_ROTATIONSCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingRecordingkeysRotationschedule", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/recordingkeys/rotationschedule", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update key rotation schedule"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/recording/recordingkeys/rotationschedule`: the `putRecordingRecordingkeysRotationschedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-recordingkeys-rotationschedule>."]
@@ -4703,6 +5204,8 @@ impl PutRecordingRecordingkeysRotationschedule {
     }
 }
 static META_PUT_RECORDING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingSettings", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recording/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Recording Settings for the Organization"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/recording/settings`: the `putRecordingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recording-settings>."]
@@ -4770,6 +5273,8 @@ impl PutRecordingSettings {
     }
 }
 static META_PUT_RECORDINGS_DELETIONPROTECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRecordingsDeletionprotection", &["Recording"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/recordings/deletionprotection", true, ::std::option::Option::None, false, false, true);
+#[doc = " Apply or revoke recording protection for conversations"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/recordings/deletionprotection`: the `putRecordingsDeletionprotection` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-recordings-deletionprotection>."]
@@ -4820,6 +5325,8 @@ impl PutRecordingsDeletionprotection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), protect: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " Check for apply, uncheck for revoke (each action requires the respective permission)"]
+    #[doc = ""]
     #[doc = " Query parameter `protect`: boolean."]
     pub fn protect(mut self, value: bool) -> Self {
         self.protect = ::std::option::Option::Some(value);

@@ -16,104 +16,201 @@ impl ResponseManagementApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an existing response library."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/responsemanagement/libraries/{libraryId}` (deleteResponsemanagementLibrary): see [`DeleteResponsemanagementLibrary`]."]
+    #[doc = ""]
+    #[doc = " - `library_id`: Library ID"]
     pub fn delete_responsemanagement_library(&self, library_id: impl ::std::convert::Into<::std::string::String>) -> DeleteResponsemanagementLibrary {
         DeleteResponsemanagementLibrary::new(self.executor.clone(), library_id.into())
     }
+    #[doc = " Delete an existing response."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/responsemanagement/responses/{responseId}` (deleteResponsemanagementResponse): see [`DeleteResponsemanagementResponse`]."]
+    #[doc = ""]
+    #[doc = " - `response_id`: Response ID"]
     pub fn delete_responsemanagement_response(&self, response_id: impl ::std::convert::Into<::std::string::String>) -> DeleteResponsemanagementResponse {
         DeleteResponsemanagementResponse::new(self.executor.clone(), response_id.into())
     }
+    #[doc = " Delete response asset"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/responsemanagement/responseassets/{responseAssetId}` (deleteResponsemanagementResponseasset): see [`DeleteResponsemanagementResponseasset`]."]
+    #[doc = ""]
+    #[doc = " - `response_asset_id`: Asset Id"]
     pub fn delete_responsemanagement_responseasset(&self, response_asset_id: impl ::std::convert::Into<::std::string::String>) -> DeleteResponsemanagementResponseasset {
         DeleteResponsemanagementResponseasset::new(self.executor.clone(), response_asset_id.into())
     }
+    #[doc = " Gets a list of existing response libraries."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/libraries` (getResponsemanagementLibraries): see [`GetResponsemanagementLibraries`]."]
     pub fn get_responsemanagement_libraries(&self) -> GetResponsemanagementLibraries {
         GetResponsemanagementLibraries::new(self.executor.clone())
     }
+    #[doc = " Get details about an existing response library."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews/{libraryId}` (getResponsemanagementLibrariesDivisionview): see [`GetResponsemanagementLibrariesDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `library_id`: Library ID"]
     pub fn get_responsemanagement_libraries_divisionview(&self, library_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementLibrariesDivisionview {
         GetResponsemanagementLibrariesDivisionview::new(self.executor.clone(), library_id.into())
     }
+    #[doc = " Gets a list of existing response libraries."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews` (getResponsemanagementLibrariesDivisionviews): see [`GetResponsemanagementLibrariesDivisionviews`]."]
     pub fn get_responsemanagement_libraries_divisionviews(&self) -> GetResponsemanagementLibrariesDivisionviews {
         GetResponsemanagementLibrariesDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get details about an existing response library."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/libraries/{libraryId}` (getResponsemanagementLibrary): see [`GetResponsemanagementLibrary`]."]
+    #[doc = ""]
+    #[doc = " - `library_id`: Library ID"]
     pub fn get_responsemanagement_library(&self, library_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementLibrary {
         GetResponsemanagementLibrary::new(self.executor.clone(), library_id.into())
     }
+    #[doc = " Get details about an existing response."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/responses/{responseId}` (getResponsemanagementResponse): see [`GetResponsemanagementResponse`]."]
+    #[doc = ""]
+    #[doc = " - `response_id`: Response ID"]
     pub fn get_responsemanagement_response(&self, response_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponse {
         GetResponsemanagementResponse::new(self.executor.clone(), response_id.into())
     }
+    #[doc = " Get response asset information"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/responseassets/{responseAssetId}` (getResponsemanagementResponseasset): see [`GetResponsemanagementResponseasset`]."]
+    #[doc = ""]
+    #[doc = " - `response_asset_id`: Asset Id"]
     pub fn get_responsemanagement_responseasset(&self, response_asset_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponseasset {
         GetResponsemanagementResponseasset::new(self.executor.clone(), response_asset_id.into())
     }
+    #[doc = " Get response asset upload status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/responseassets/status/{statusId}` (getResponsemanagementResponseassetsStatusStatusId): see [`GetResponsemanagementResponseassetsStatusStatusId`]."]
+    #[doc = ""]
+    #[doc = " - `status_id`: Status Id"]
     pub fn get_responsemanagement_responseassets_status_status_id(&self, status_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponseassetsStatusStatusId {
         GetResponsemanagementResponseassetsStatusStatusId::new(self.executor.clone(), status_id.into())
     }
+    #[doc = " Gets a list of existing responses."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/responses` (getResponsemanagementResponses): see [`GetResponsemanagementResponses`]."]
     pub fn get_responsemanagement_responses(&self) -> GetResponsemanagementResponses {
         GetResponsemanagementResponses::new(self.executor.clone())
     }
+    #[doc = " Get details about an existing response."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/responses/divisionviews/{responseId}` (getResponsemanagementResponsesDivisionview): see [`GetResponsemanagementResponsesDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `response_id`: Response ID"]
     pub fn get_responsemanagement_responses_divisionview(&self, response_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponsesDivisionview {
         GetResponsemanagementResponsesDivisionview::new(self.executor.clone(), response_id.into())
     }
+    #[doc = " Create a response library."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/libraries` (postResponsemanagementLibraries): see [`PostResponsemanagementLibraries`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Library"]
     pub fn post_responsemanagement_libraries(&self, body: ::models::Library) -> PostResponsemanagementLibraries {
         PostResponsemanagementLibraries::new(self.executor.clone(), body)
     }
+    #[doc = " Get response libraries."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/libraries/bulk` (postResponsemanagementLibrariesBulk): see [`PostResponsemanagementLibrariesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `body`: LibraryIDs (max allowed 50)"]
     pub fn post_responsemanagement_libraries_bulk(&self, body: ::models::LibraryBatchRequest) -> PostResponsemanagementLibrariesBulk {
         PostResponsemanagementLibrariesBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Query libraries using criteria. Users can set DivisionId parameter as '\\*' to fetch libraries that aren't associated with any divisions."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/libraries/query` (postResponsemanagementLibrariesQuery): see [`PostResponsemanagementLibrariesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Query criteria"]
     pub fn post_responsemanagement_libraries_query(&self, body: ::models::QueryCriteriaQuery) -> PostResponsemanagementLibrariesQuery {
         PostResponsemanagementLibrariesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Get response assets."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/responseassets/bulk` (postResponsemanagementResponseassetsBulk): see [`PostResponsemanagementResponseassetsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Asset IDs (max allowed 50)"]
     pub fn post_responsemanagement_responseassets_bulk(&self, body: ::models::ResponseAssetBulkRequest) -> PostResponsemanagementResponseassetsBulk {
         PostResponsemanagementResponseassetsBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Search response assets"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/responseassets/search` (postResponsemanagementResponseassetsSearch): see [`PostResponsemanagementResponseassetsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: request"]
     pub fn post_responsemanagement_responseassets_search(&self, body: ::models::ResponseAssetSearchRequest) -> PostResponsemanagementResponseassetsSearch {
         PostResponsemanagementResponseassetsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Creates pre-signed url for uploading response asset"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/responseassets/uploads` (postResponsemanagementResponseassetsUploads): see [`PostResponsemanagementResponseassetsUploads`]."]
+    #[doc = ""]
+    #[doc = " - `body`: request"]
     pub fn post_responsemanagement_responseassets_uploads(&self, body: ::models::CreateResponseAssetRequest) -> PostResponsemanagementResponseassetsUploads {
         PostResponsemanagementResponseassetsUploads::new(self.executor.clone(), body)
     }
+    #[doc = " Create a response."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/responses` (postResponsemanagementResponses): see [`PostResponsemanagementResponses`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Response"]
     pub fn post_responsemanagement_responses(&self, body: ::models::Response) -> PostResponsemanagementResponses {
         PostResponsemanagementResponses::new(self.executor.clone(), body)
     }
+    #[doc = " Query responses"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/responses/divisionviews/query` (postResponsemanagementResponsesDivisionviewsQuery): see [`PostResponsemanagementResponsesDivisionviewsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Response"]
     pub fn post_responsemanagement_responses_divisionviews_query(&self, body: ::models::ResponseQueryRequest) -> PostResponsemanagementResponsesDivisionviewsQuery {
         PostResponsemanagementResponsesDivisionviewsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query responses"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/responsemanagement/responses/query` (postResponsemanagementResponsesQuery): see [`PostResponsemanagementResponsesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Response"]
     pub fn post_responsemanagement_responses_query(&self, body: ::models::ResponseQueryRequest) -> PostResponsemanagementResponsesQuery {
         PostResponsemanagementResponsesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Update an existing response library."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/responsemanagement/libraries/{libraryId}` (putResponsemanagementLibrary): see [`PutResponsemanagementLibrary`]."]
+    #[doc = ""]
+    #[doc = " - `library_id`: Library ID"]
+    #[doc = " - `body`: Library"]
     pub fn put_responsemanagement_library(&self, library_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Library) -> PutResponsemanagementLibrary {
         PutResponsemanagementLibrary::new(self.executor.clone(), library_id.into(), body)
     }
+    #[doc = " Update an existing response."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/responsemanagement/responses/{responseId}` (putResponsemanagementResponse): see [`PutResponsemanagementResponse`]."]
+    #[doc = ""]
+    #[doc = " - `response_id`: Response ID"]
+    #[doc = " - `body`: Response"]
     pub fn put_responsemanagement_response(&self, response_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Response) -> PutResponsemanagementResponse {
         PutResponsemanagementResponse::new(self.executor.clone(), response_id.into(), body)
     }
+    #[doc = " Update response asset"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/responsemanagement/responseassets/{responseAssetId}` (putResponsemanagementResponseasset): see [`PutResponsemanagementResponseasset`]."]
+    #[doc = ""]
+    #[doc = " - `response_asset_id`: Asset Id"]
+    #[doc = " - `body`: request"]
     pub fn put_responsemanagement_responseasset(&self, response_asset_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ResponseAssetRequest) -> PutResponsemanagementResponseasset {
         PutResponsemanagementResponseasset::new(self.executor.clone(), response_asset_id.into(), body)
     }
 }
 static META_DELETE_RESPONSEMANAGEMENT_LIBRARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteResponsemanagementLibrary", &["Response Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/responsemanagement/libraries/{libraryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an existing response library."]
+#[doc = ""]
+#[doc = " This will remove any responses associated with the library."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/responsemanagement/libraries/{libraryId}`: the `deleteResponsemanagementLibrary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-responsemanagement-libraries--libraryId->."]
@@ -181,6 +278,10 @@ impl DeleteResponsemanagementLibrary {
     }
 }
 static META_DELETE_RESPONSEMANAGEMENT_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteResponsemanagementResponse", &["Response Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/responsemanagement/responses/{responseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an existing response."]
+#[doc = ""]
+#[doc = " This will remove the response from any libraries associated with it."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/responsemanagement/responses/{responseId}`: the `deleteResponsemanagementResponse` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-responsemanagement-responses--responseId->."]
@@ -248,6 +349,8 @@ impl DeleteResponsemanagementResponse {
     }
 }
 static META_DELETE_RESPONSEMANAGEMENT_RESPONSEASSET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteResponsemanagementResponseasset", &["Response Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/responsemanagement/responseassets/{responseAssetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete response asset"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/responsemanagement/responseassets/{responseAssetId}`: the `deleteResponsemanagementResponseasset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-responsemanagement-responseassets--responseAssetId->."]
@@ -315,6 +418,8 @@ impl DeleteResponsemanagementResponseasset {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_LIBRARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibraries", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets a list of existing response libraries."]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/libraries`: the `getResponsemanagementLibraries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries>."]
@@ -369,21 +474,29 @@ impl GetResponsemanagementLibraries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Returns a list of libraries that contain responses with at least one messaging template defined for a specific message channel"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingTemplateFilter`: string."]
     pub fn messaging_template_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_template_filter = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Returns a list of libraries that contain the prefix provided"]
+    #[doc = ""]
     #[doc = " Query parameter `libraryPrefix`: string."]
     pub fn library_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.library_prefix = ::std::option::Option::Some(value.into());
@@ -430,6 +543,8 @@ impl GetResponsemanagementLibraries {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_LIBRARIES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibrariesDivisionview", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries/divisionviews/{libraryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about an existing response library."]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews/{libraryId}`: the `getResponsemanagementLibrariesDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries-divisionviews--libraryId->."]
@@ -497,6 +612,8 @@ impl GetResponsemanagementLibrariesDivisionview {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_LIBRARIES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibrariesDivisionviews", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets a list of existing response libraries."]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews`: the `getResponsemanagementLibrariesDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries-divisionviews>."]
@@ -551,21 +668,29 @@ impl GetResponsemanagementLibrariesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Returns a list of libraries that contain responses with at least one messaging template defined for a specific message channel"]
+    #[doc = ""]
     #[doc = " Query parameter `messagingTemplateFilter`: string."]
     pub fn messaging_template_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_template_filter = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Returns a list of libraries that contain the prefix provided"]
+    #[doc = ""]
     #[doc = " Query parameter `libraryPrefix`: string."]
     pub fn library_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.library_prefix = ::std::option::Option::Some(value.into());
@@ -612,6 +737,8 @@ impl GetResponsemanagementLibrariesDivisionviews {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_LIBRARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementLibrary", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/libraries/{libraryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about an existing response library."]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/libraries/{libraryId}`: the `getResponsemanagementLibrary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-libraries--libraryId->."]
@@ -679,6 +806,8 @@ impl GetResponsemanagementLibrary {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponse", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responses/{responseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about an existing response."]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/responses/{responseId}`: the `getResponsemanagementResponse` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responses--responseId->."]
@@ -729,6 +858,8 @@ impl GetResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -755,6 +886,8 @@ impl GetResponsemanagementResponse {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_RESPONSEASSET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponseasset", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responseassets/{responseAssetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get response asset information"]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/responseassets/{responseAssetId}`: the `getResponsemanagementResponseasset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responseassets--responseAssetId->."]
@@ -822,6 +955,8 @@ impl GetResponsemanagementResponseasset {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_RESPONSEASSETS_STATUS_STATUS_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponseassetsStatusStatusId", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responseassets/status/{statusId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get response asset upload status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/responseassets/status/{statusId}`: the `getResponsemanagementResponseassetsStatusStatusId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responseassets-status--statusId->."]
@@ -889,6 +1024,8 @@ impl GetResponsemanagementResponseassetsStatusStatusId {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_RESPONSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponses", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responses", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Gets a list of existing responses."]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/responses`: the `getResponsemanagementResponses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responses>."]
@@ -943,21 +1080,29 @@ impl GetResponsemanagementResponses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Library ID"]
+    #[doc = ""]
     #[doc = " Query parameter `libraryId`: string, required (the call fails with a build error without it)."]
     pub fn library_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.library_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1005,6 +1150,8 @@ impl GetResponsemanagementResponses {
     }
 }
 static META_GET_RESPONSEMANAGEMENT_RESPONSES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getResponsemanagementResponsesDivisionview", &["Response Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/responsemanagement/responses/divisionviews/{responseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about an existing response."]
+#[doc = ""]
 #[doc = " `GET /api/v2/responsemanagement/responses/divisionviews/{responseId}`: the `getResponsemanagementResponsesDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-responsemanagement-responses-divisionviews--responseId->."]
@@ -1072,6 +1219,8 @@ impl GetResponsemanagementResponsesDivisionview {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_LIBRARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementLibraries", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/libraries", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a response library."]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/libraries`: the `postResponsemanagementLibraries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-libraries>."]
@@ -1139,6 +1288,8 @@ impl PostResponsemanagementLibraries {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_LIBRARIES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementLibrariesBulk", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/libraries/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get response libraries."]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/libraries/bulk`: the `postResponsemanagementLibrariesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-libraries-bulk>."]
@@ -1220,6 +1371,8 @@ impl PostResponsemanagementLibrariesBulk {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_LIBRARIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementLibrariesQuery", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/libraries/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Query libraries using criteria. Users can set DivisionId parameter as '\\*' to fetch libraries that aren't associated with any divisions."]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/libraries/query`: the `postResponsemanagementLibrariesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-libraries-query>."]
@@ -1273,11 +1426,15 @@ impl PostResponsemanagementLibrariesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryCriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1319,6 +1476,8 @@ impl PostResponsemanagementLibrariesQuery {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponseassetsBulk", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responseassets/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get response assets."]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/responseassets/bulk`: the `postResponsemanagementResponseassetsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responseassets-bulk>."]
@@ -1386,6 +1545,8 @@ impl PostResponsemanagementResponseassetsBulk {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponseassetsSearch", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responseassets/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search response assets"]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/responseassets/search`: the `postResponsemanagementResponseassetsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responseassets-search>."]
@@ -1436,6 +1597,8 @@ impl PostResponsemanagementResponseassetsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseAssetSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1462,6 +1625,8 @@ impl PostResponsemanagementResponseassetsSearch {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponseassetsUploads", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responseassets/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates pre-signed url for uploading response asset"]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/responseassets/uploads`: the `postResponsemanagementResponseassetsUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responseassets-uploads>."]
@@ -1529,6 +1694,8 @@ impl PostResponsemanagementResponseassetsUploads {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_RESPONSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponses", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responses", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a response."]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/responses`: the `postResponsemanagementResponses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responses>."]
@@ -1579,6 +1746,8 @@ impl PostResponsemanagementResponses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1605,6 +1774,8 @@ impl PostResponsemanagementResponses {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_RESPONSES_DIVISIONVIEWS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponsesDivisionviewsQuery", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responses/divisionviews/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query responses"]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/responses/divisionviews/query`: the `postResponsemanagementResponsesDivisionviewsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responses-divisionviews-query>."]
@@ -1672,6 +1843,8 @@ impl PostResponsemanagementResponsesDivisionviewsQuery {
     }
 }
 static META_POST_RESPONSEMANAGEMENT_RESPONSES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postResponsemanagementResponsesQuery", &["Response Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/responsemanagement/responses/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query responses"]
+#[doc = ""]
 #[doc = " `POST /api/v2/responsemanagement/responses/query`: the `postResponsemanagementResponsesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-responsemanagement-responses-query>."]
@@ -1739,6 +1912,10 @@ impl PostResponsemanagementResponsesQuery {
     }
 }
 static META_PUT_RESPONSEMANAGEMENT_LIBRARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putResponsemanagementLibrary", &["Response Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/responsemanagement/libraries/{libraryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an existing response library."]
+#[doc = ""]
+#[doc = " Fields that can be updated: name. The most recent version is required for updates."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/responsemanagement/libraries/{libraryId}`: the `putResponsemanagementLibrary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-responsemanagement-libraries--libraryId->."]
@@ -1808,6 +1985,10 @@ impl PutResponsemanagementLibrary {
     }
 }
 static META_PUT_RESPONSEMANAGEMENT_RESPONSE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putResponsemanagementResponse", &["Response Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/responsemanagement/responses/{responseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an existing response."]
+#[doc = ""]
+#[doc = " Fields that can be updated: name, libraries, and texts. The most recent version is required for updates."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/responsemanagement/responses/{responseId}`: the `putResponsemanagementResponse` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-responsemanagement-responses--responseId->."]
@@ -1859,6 +2040,8 @@ impl PutResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Expand instructions for the return value."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1886,6 +2069,8 @@ impl PutResponsemanagementResponse {
     }
 }
 static META_PUT_RESPONSEMANAGEMENT_RESPONSEASSET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putResponsemanagementResponseasset", &["Response Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/responsemanagement/responseassets/{responseAssetId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update response asset"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/responsemanagement/responseassets/{responseAssetId}`: the `putResponsemanagementResponseasset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-responsemanagement-responseassets--responseAssetId->."]

@@ -16,713 +16,1388 @@ impl RoutingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete single benefit assessment."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/assessments/{assessmentId}` (deleteRoutingAssessment): see [`DeleteRoutingAssessment`]."]
+    #[doc = ""]
+    #[doc = " - `assessment_id`: Benefit Assessment ID"]
     pub fn delete_routing_assessment(&self, assessment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingAssessment {
         DeleteRoutingAssessment::new(self.executor.clone(), assessment_id.into())
     }
+    #[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me` (deleteRoutingDirectroutingbackupSettingsMe): see [`DeleteRoutingDirectroutingbackupSettingsMe`]."]
     pub fn delete_routing_directroutingbackup_settings_me(&self) -> DeleteRoutingDirectroutingbackupSettingsMe {
         DeleteRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
+    #[doc = " Delete a domain"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/email/domains/{domainId}` (deleteRoutingEmailDomain): see [`DeleteRoutingEmailDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn delete_routing_email_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailDomain {
         DeleteRoutingEmailDomain::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Delete a route"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/email/domains/{domainName}/routes/{routeId}` (deleteRoutingEmailDomainRoute): see [`DeleteRoutingEmailDomainRoute`]."]
+    #[doc = ""]
+    #[doc = " - `domain_name`: email domain"]
+    #[doc = " - `route_id`: route ID"]
     pub fn delete_routing_email_domain_route(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailDomainRoute {
         DeleteRoutingEmailDomainRoute::new(self.executor.clone(), domain_name.into(), route_id.into())
     }
+    #[doc = " Delete an outbound domain"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/email/outbound/domains/{domainId}` (deleteRoutingEmailOutboundDomain): see [`DeleteRoutingEmailOutboundDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn delete_routing_email_outbound_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailOutboundDomain {
         DeleteRoutingEmailOutboundDomain::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Delete an email setting. Removes the email setting and its associated settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/email/setting/{emailSettingId}` (deleteRoutingEmailSettingEmailSettingId): see [`DeleteRoutingEmailSettingEmailSettingId`]."]
+    #[doc = ""]
+    #[doc = " - `email_setting_id`: Email Setting ID"]
     pub fn delete_routing_email_setting_email_setting_id(&self, email_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailSettingEmailSettingId {
         DeleteRoutingEmailSettingEmailSettingId::new(self.executor.clone(), email_setting_id.into())
     }
+    #[doc = " Delete a routing language"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/languages/{languageId}` (deleteRoutingLanguage): see [`DeleteRoutingLanguage`]."]
+    #[doc = ""]
+    #[doc = " - `language_id`: Language ID"]
     pub fn delete_routing_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingLanguage {
         DeleteRoutingLanguage::new(self.executor.clone(), language_id.into())
     }
+    #[doc = " Delete single predictor."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/predictors/{predictorId}` (deleteRoutingPredictor): see [`DeleteRoutingPredictor`]."]
+    #[doc = ""]
+    #[doc = " - `predictor_id`: Predictor ID"]
     pub fn delete_routing_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingPredictor {
         DeleteRoutingPredictor::new(self.executor.clone(), predictor_id.into())
     }
+    #[doc = " Delete a custom Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/predictors/keyperformanceindicators/{kpiId}` (deleteRoutingPredictorsKeyperformanceindicator): see [`DeleteRoutingPredictorsKeyperformanceindicator`]."]
+    #[doc = ""]
+    #[doc = " - `kpi_id`: Key Performance Indicator ID"]
     pub fn delete_routing_predictors_keyperformanceindicator(&self, kpi_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingPredictorsKeyperformanceindicator {
         DeleteRoutingPredictorsKeyperformanceindicator::new(self.executor.clone(), kpi_id.into())
     }
+    #[doc = " Delete a queue"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/queues/{queueId}` (deleteRoutingQueue): see [`DeleteRoutingQueue`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn delete_routing_queue(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueue {
         DeleteRoutingQueue::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Delete a queue member."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/queues/{queueId}/members/{memberId}` (deleteRoutingQueueMember): see [`DeleteRoutingQueueMember`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `member_id`: Member ID"]
     pub fn delete_routing_queue_member(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueueMember {
         DeleteRoutingQueueMember::new(self.executor.clone(), queue_id.into(), member_id.into())
     }
+    #[doc = " DEPRECATED: use DELETE /routing/queues/{queueId}/members/{memberId}. Delete queue member."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/queues/{queueId}/users/{memberId}` (deleteRoutingQueueUser): see [`DeleteRoutingQueueUser`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `member_id`: Member ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_routing_queue_user(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueueUser {
         DeleteRoutingQueueUser::new(self.executor.clone(), queue_id.into(), member_id.into())
     }
+    #[doc = " Delete a wrap-up code from a queue"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/queues/{queueId}/wrapupcodes/{codeId}` (deleteRoutingQueueWrapupcode): see [`DeleteRoutingQueueWrapupcode`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `code_id`: Code ID"]
     pub fn delete_routing_queue_wrapupcode(&self, queue_id: impl ::std::convert::Into<::std::string::String>, code_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueueWrapupcode {
         DeleteRoutingQueueWrapupcode::new(self.executor.clone(), queue_id.into(), code_id.into())
     }
+    #[doc = " Delete an organization's routing settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/settings` (deleteRoutingSettings): see [`DeleteRoutingSettings`]."]
     pub fn delete_routing_settings(&self) -> DeleteRoutingSettings {
         DeleteRoutingSettings::new(self.executor.clone())
     }
+    #[doc = " Delete Routing Skill"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/skills/{skillId}` (deleteRoutingSkill): see [`DeleteRoutingSkill`]."]
+    #[doc = ""]
+    #[doc = " - `skill_id`: Skill ID"]
     pub fn delete_routing_skill(&self, skill_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSkill {
         DeleteRoutingSkill::new(self.executor.clone(), skill_id.into())
     }
+    #[doc = " Archive a skill expression to remove it from the set of active expressions"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/skillexpressions/{expressionId}` (deleteRoutingSkillexpression): see [`DeleteRoutingSkillexpression`]."]
+    #[doc = ""]
+    #[doc = " - `expression_id`: Expression ID"]
     pub fn delete_routing_skillexpression(&self, expression_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSkillexpression {
         DeleteRoutingSkillexpression::new(self.executor.clone(), expression_id.into())
     }
+    #[doc = " Archive a set of skill expressions to remove them from the set of active expressions"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/skillexpressions` (deleteRoutingSkillexpressions): see [`DeleteRoutingSkillexpressions`]."]
     pub fn delete_routing_skillexpressions(&self) -> DeleteRoutingSkillexpressions {
         DeleteRoutingSkillexpressions::new(self.executor.clone())
     }
+    #[doc = " Remove skill group definition"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/skillgroups/{skillGroupId}` (deleteRoutingSkillgroup): see [`DeleteRoutingSkillgroup`]."]
+    #[doc = ""]
+    #[doc = " - `skill_group_id`: Skill Group ID"]
     pub fn delete_routing_skillgroup(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSkillgroup {
         DeleteRoutingSkillgroup::new(self.executor.clone(), skill_group_id.into())
     }
+    #[doc = " Delete an Address by Id for SMS"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/sms/addresses/{addressId}` (deleteRoutingSmsAddress): see [`DeleteRoutingSmsAddress`]."]
+    #[doc = ""]
+    #[doc = " - `address_id`: Address ID"]
     pub fn delete_routing_sms_address(&self, address_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSmsAddress {
         DeleteRoutingSmsAddress::new(self.executor.clone(), address_id.into())
     }
+    #[doc = " Delete a phone number provisioned for SMS."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/sms/phonenumbers/{phoneNumberId}` (deleteRoutingSmsPhonenumber): see [`DeleteRoutingSmsPhonenumber`]."]
+    #[doc = ""]
+    #[doc = " - `phone_number_id`: phone number"]
     pub fn delete_routing_sms_phonenumber(&self, phone_number_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSmsPhonenumber {
         DeleteRoutingSmsPhonenumber::new(self.executor.clone(), phone_number_id.into())
     }
+    #[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings` (deleteRoutingUserDirectroutingbackupSettings): see [`DeleteRoutingUserDirectroutingbackupSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserDirectroutingbackupSettings {
         DeleteRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete the user's max utilization settings and revert to the organization-wide default."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization` (deleteRoutingUserUtilization): see [`DeleteRoutingUserUtilization`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserUtilization {
         DeleteRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete the organization-wide max utilization settings and revert to the system default."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/utilization` (deleteRoutingUtilization): see [`DeleteRoutingUtilization`]."]
     pub fn delete_routing_utilization(&self) -> DeleteRoutingUtilization {
         DeleteRoutingUtilization::new(self.executor.clone())
     }
+    #[doc = " Delete a utilization label"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/utilization/labels/{labelId}` (deleteRoutingUtilizationLabel): see [`DeleteRoutingUtilizationLabel`]."]
+    #[doc = ""]
+    #[doc = " - `label_id`: Utilization Label ID"]
     pub fn delete_routing_utilization_label(&self, label_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUtilizationLabel {
         DeleteRoutingUtilizationLabel::new(self.executor.clone(), label_id.into())
     }
+    #[doc = " Delete wrap-up code"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/wrapupcodes/{codeId}` (deleteRoutingWrapupcode): see [`DeleteRoutingWrapupcode`]."]
+    #[doc = ""]
+    #[doc = " - `code_id`: Wrapup Code ID"]
     pub fn delete_routing_wrapupcode(&self, code_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingWrapupcode {
         DeleteRoutingWrapupcode::new(self.executor.clone(), code_id.into())
     }
+    #[doc = " Remove a routing language from a user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/routinglanguages/{languageId}` (deleteUserRoutinglanguage): see [`DeleteUserRoutinglanguage`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `language_id`: languageId"]
     pub fn delete_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutinglanguage {
         DeleteUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into())
     }
+    #[doc = " Remove a routing skill from a user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/routingskills/{skillId}` (deleteUserRoutingskill): see [`DeleteUserRoutingskill`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `skill_id`: skillId"]
     pub fn delete_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutingskill {
         DeleteUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into())
     }
+    #[doc = " Retrieve a single benefit assessment."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/assessments/{assessmentId}` (getRoutingAssessment): see [`GetRoutingAssessment`]."]
+    #[doc = ""]
+    #[doc = " - `assessment_id`: Benefit Assessment ID"]
     pub fn get_routing_assessment(&self, assessment_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingAssessment {
         GetRoutingAssessment::new(self.executor.clone(), assessment_id.into())
     }
+    #[doc = " Retrieve all benefit assessments."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/assessments` (getRoutingAssessments): see [`GetRoutingAssessments`]."]
     pub fn get_routing_assessments(&self) -> GetRoutingAssessments {
         GetRoutingAssessments::new(self.executor.clone())
     }
+    #[doc = " Retrieve a single benefit assessments job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/assessments/jobs/{jobId}` (getRoutingAssessmentsJob): see [`GetRoutingAssessmentsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: Benefit Assessment Job ID"]
     pub fn get_routing_assessments_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingAssessmentsJob {
         GetRoutingAssessmentsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Retrieve all benefit assessment jobs."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/assessments/jobs` (getRoutingAssessmentsJobs): see [`GetRoutingAssessmentsJobs`]."]
     pub fn get_routing_assessments_jobs(&self) -> GetRoutingAssessmentsJobs {
         GetRoutingAssessmentsJobs::new(self.executor.clone())
     }
+    #[doc = " Get available media types"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/availablemediatypes` (getRoutingAvailablemediatypes): see [`GetRoutingAvailablemediatypes`]."]
     pub fn get_routing_availablemediatypes(&self) -> GetRoutingAvailablemediatypes {
         GetRoutingAvailablemediatypes::new(self.executor.clone())
     }
+    #[doc = " Get the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me` (getRoutingDirectroutingbackupSettingsMe): see [`GetRoutingDirectroutingbackupSettingsMe`]."]
     pub fn get_routing_directroutingbackup_settings_me(&self) -> GetRoutingDirectroutingbackupSettingsMe {
         GetRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
+    #[doc = " Get domain"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}` (getRoutingEmailDomain): see [`GetRoutingEmailDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn get_routing_email_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomain {
         GetRoutingEmailDomain::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get domain dkim settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}/dkim` (getRoutingEmailDomainDkim): see [`GetRoutingEmailDomainDkim`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn get_routing_email_domain_dkim(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainDkim {
         GetRoutingEmailDomainDkim::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get domain mail from settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}/mailfrom` (getRoutingEmailDomainMailfrom): see [`GetRoutingEmailDomainMailfrom`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn get_routing_email_domain_mailfrom(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainMailfrom {
         GetRoutingEmailDomainMailfrom::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get a route"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes/{routeId}` (getRoutingEmailDomainRoute): see [`GetRoutingEmailDomainRoute`]."]
+    #[doc = ""]
+    #[doc = " - `domain_name`: email domain"]
+    #[doc = " - `route_id`: route ID"]
     pub fn get_routing_email_domain_route(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainRoute {
         GetRoutingEmailDomainRoute::new(self.executor.clone(), domain_name.into(), route_id.into())
     }
+    #[doc = " Get a route identity resolution setting."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution` (getRoutingEmailDomainRouteIdentityresolution): see [`GetRoutingEmailDomainRouteIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `domain_name`: email domain"]
+    #[doc = " - `route_id`: route ID"]
     pub fn get_routing_email_domain_route_identityresolution(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainRouteIdentityresolution {
         GetRoutingEmailDomainRouteIdentityresolution::new(self.executor.clone(), domain_name.into(), route_id.into())
     }
+    #[doc = " Get routes"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes` (getRoutingEmailDomainRoutes): see [`GetRoutingEmailDomainRoutes`]."]
+    #[doc = ""]
+    #[doc = " - `domain_name`: email domain"]
     pub fn get_routing_email_domain_routes(&self, domain_name: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainRoutes {
         GetRoutingEmailDomainRoutes::new(self.executor.clone(), domain_name.into())
     }
+    #[doc = " Get domain verification settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}/verification` (getRoutingEmailDomainVerification): see [`GetRoutingEmailDomainVerification`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn get_routing_email_domain_verification(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainVerification {
         GetRoutingEmailDomainVerification::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get domains"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains` (getRoutingEmailDomains): see [`GetRoutingEmailDomains`]."]
     pub fn get_routing_email_domains(&self) -> GetRoutingEmailDomains {
         GetRoutingEmailDomains::new(self.executor.clone())
     }
+    #[doc = " Get domain"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}` (getRoutingEmailOutboundDomain): see [`GetRoutingEmailOutboundDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn get_routing_email_outbound_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailOutboundDomain {
         GetRoutingEmailOutboundDomain::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get activation status (cname + dkim) of an outbound domain"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}/activation` (getRoutingEmailOutboundDomainActivation): see [`GetRoutingEmailOutboundDomainActivation`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn get_routing_email_outbound_domain_activation(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailOutboundDomainActivation {
         GetRoutingEmailOutboundDomainActivation::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Get outbound domains"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/outbound/domains` (getRoutingEmailOutboundDomains): see [`GetRoutingEmailOutboundDomains`]."]
     pub fn get_routing_email_outbound_domains(&self) -> GetRoutingEmailOutboundDomains {
         GetRoutingEmailOutboundDomains::new(self.executor.clone())
     }
+    #[doc = " Get a paged list of email routing settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/setting` (getRoutingEmailSetting): see [`GetRoutingEmailSetting`]."]
     pub fn get_routing_email_setting(&self) -> GetRoutingEmailSetting {
         GetRoutingEmailSetting::new(self.executor.clone())
     }
+    #[doc = " Get email setting. Returns the specified email setting that defines settings for email"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/setting/{emailSettingId}` (getRoutingEmailSettingEmailSettingId): see [`GetRoutingEmailSettingEmailSettingId`]."]
+    #[doc = ""]
+    #[doc = " - `email_setting_id`: Email Setting ID"]
     pub fn get_routing_email_setting_email_setting_id(&self, email_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailSettingEmailSettingId {
         GetRoutingEmailSettingEmailSettingId::new(self.executor.clone(), email_setting_id.into())
     }
+    #[doc = " Get email setup"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/setup` (getRoutingEmailSetup): see [`GetRoutingEmailSetup`]."]
     pub fn get_routing_email_setup(&self) -> GetRoutingEmailSetup {
         GetRoutingEmailSetup::new(self.executor.clone())
     }
+    #[doc = " Get a routing language"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/languages/{languageId}` (getRoutingLanguage): see [`GetRoutingLanguage`]."]
+    #[doc = ""]
+    #[doc = " - `language_id`: Language ID"]
     pub fn get_routing_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingLanguage {
         GetRoutingLanguage::new(self.executor.clone(), language_id.into())
     }
+    #[doc = " Get the list of supported languages."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/languages` (getRoutingLanguages): see [`GetRoutingLanguages`]."]
     pub fn get_routing_languages(&self) -> GetRoutingLanguages {
         GetRoutingLanguages::new(self.executor.clone())
     }
+    #[doc = " Get a recipient"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/message/recipients/{recipientId}` (getRoutingMessageRecipient): see [`GetRoutingMessageRecipient`]."]
+    #[doc = ""]
+    #[doc = " - `recipient_id`: Recipient ID"]
     pub fn get_routing_message_recipient(&self, recipient_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingMessageRecipient {
         GetRoutingMessageRecipient::new(self.executor.clone(), recipient_id.into())
     }
+    #[doc = " Get recipients"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/message/recipients` (getRoutingMessageRecipients): see [`GetRoutingMessageRecipients`]."]
     pub fn get_routing_message_recipients(&self) -> GetRoutingMessageRecipients {
         GetRoutingMessageRecipients::new(self.executor.clone())
     }
+    #[doc = " Retrieve a single predictor."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/{predictorId}` (getRoutingPredictor): see [`GetRoutingPredictor`]."]
+    #[doc = ""]
+    #[doc = " - `predictor_id`: Predictor ID"]
     pub fn get_routing_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictor {
         GetRoutingPredictor::new(self.executor.clone(), predictor_id.into())
     }
+    #[doc = " Retrieve Predictor Model Features."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/{predictorId}/models/{modelId}/features` (getRoutingPredictorModelFeatures): see [`GetRoutingPredictorModelFeatures`]."]
+    #[doc = ""]
+    #[doc = " - `predictor_id`: Predictor ID"]
+    #[doc = " - `model_id`: Model ID"]
     pub fn get_routing_predictor_model_features(&self, predictor_id: impl ::std::convert::Into<::std::string::String>, model_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictorModelFeatures {
         GetRoutingPredictorModelFeatures::new(self.executor.clone(), predictor_id.into(), model_id.into())
     }
+    #[doc = " Retrieve Predictor Models and Top Features."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/{predictorId}/models` (getRoutingPredictorModels): see [`GetRoutingPredictorModels`]."]
+    #[doc = ""]
+    #[doc = " - `predictor_id`: Predictor ID"]
     pub fn get_routing_predictor_models(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictorModels {
         GetRoutingPredictorModels::new(self.executor.clone(), predictor_id.into())
     }
+    #[doc = " Retrieve all predictors."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors` (getRoutingPredictors): see [`GetRoutingPredictors`]."]
     pub fn get_routing_predictors(&self) -> GetRoutingPredictors {
         GetRoutingPredictors::new(self.executor.clone())
     }
+    #[doc = " Retrieve a single Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators/{kpiId}` (getRoutingPredictorsKeyperformanceindicator): see [`GetRoutingPredictorsKeyperformanceindicator`]."]
+    #[doc = ""]
+    #[doc = " - `kpi_id`: Key Performance Indicator ID"]
     pub fn get_routing_predictors_keyperformanceindicator(&self, kpi_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictorsKeyperformanceindicator {
         GetRoutingPredictorsKeyperformanceindicator::new(self.executor.clone(), kpi_id.into())
     }
+    #[doc = " Get a list of Key Performance Indicators"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators` (getRoutingPredictorsKeyperformanceindicators): see [`GetRoutingPredictorsKeyperformanceindicators`]."]
     pub fn get_routing_predictors_keyperformanceindicators(&self) -> GetRoutingPredictorsKeyperformanceindicators {
         GetRoutingPredictorsKeyperformanceindicators::new(self.executor.clone())
     }
+    #[doc = " Get a list of Key Performance Indicators Types available."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicatortypes` (getRoutingPredictorsKeyperformanceindicatortypes): see [`GetRoutingPredictorsKeyperformanceindicatortypes`]."]
     pub fn get_routing_predictors_keyperformanceindicatortypes(&self) -> GetRoutingPredictorsKeyperformanceindicatortypes {
         GetRoutingPredictorsKeyperformanceindicatortypes::new(self.executor.clone())
     }
+    #[doc = " Get details about this queue."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}` (getRoutingQueue): see [`GetRoutingQueue`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_routing_queue(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueue {
         GetRoutingQueue::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get an assistant associated with a queue."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/assistant` (getRoutingQueueAssistant): see [`GetRoutingQueueAssistant`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_routing_queue_assistant(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueAssistant {
         GetRoutingQueueAssistant::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get a Comparison Period."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/comparisonperiods/{comparisonPeriodId}` (getRoutingQueueComparisonperiod): see [`GetRoutingQueueComparisonperiod`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue id"]
+    #[doc = " - `comparison_period_id`: ComparisonPeriod id"]
     pub fn get_routing_queue_comparisonperiod(&self, queue_id: impl ::std::convert::Into<::std::string::String>, comparison_period_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueComparisonperiod {
         GetRoutingQueueComparisonperiod::new(self.executor.clone(), queue_id.into(), comparison_period_id.into())
     }
+    #[doc = " Get list of comparison periods"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/comparisonperiods` (getRoutingQueueComparisonperiods): see [`GetRoutingQueueComparisonperiods`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue id"]
     pub fn get_routing_queue_comparisonperiods(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueComparisonperiods {
         GetRoutingQueueComparisonperiods::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get Estimated Wait Time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/estimatedwaittime` (getRoutingQueueEstimatedwaittime): see [`GetRoutingQueueEstimatedwaittime`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: queueId"]
     pub fn get_routing_queue_estimatedwaittime(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueEstimatedwaittime {
         GetRoutingQueueEstimatedwaittime::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get Queue IdentityResolution Settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/identityresolution` (getRoutingQueueIdentityresolution): see [`GetRoutingQueueIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_routing_queue_identityresolution(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueIdentityresolution {
         GetRoutingQueueIdentityresolution::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get Estimated Wait Time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime` (getRoutingQueueMediatypeEstimatedwaittime): see [`GetRoutingQueueMediatypeEstimatedwaittime`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: queueId"]
+    #[doc = " - `media_type`: mediaType"]
     pub fn get_routing_queue_mediatype_estimatedwaittime(&self, queue_id: impl ::std::convert::Into<::std::string::String>, media_type: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueMediatypeEstimatedwaittime {
         GetRoutingQueueMediatypeEstimatedwaittime::new(self.executor.clone(), queue_id.into(), media_type.into())
     }
+    #[doc = " Get the members of this queue."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/members` (getRoutingQueueMembers): see [`GetRoutingQueueMembers`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_routing_queue_members(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueMembers {
         GetRoutingQueueMembers::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " DEPRECATED: use GET /routing/queues/{queueId}/members. Get the members of this queue."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/users` (getRoutingQueueUsers): see [`GetRoutingQueueUsers`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_routing_queue_users(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueUsers {
         GetRoutingQueueUsers::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get the wrap-up codes for a queue"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/{queueId}/wrapupcodes` (getRoutingQueueWrapupcodes): see [`GetRoutingQueueWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_routing_queue_wrapupcodes(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueWrapupcodes {
         GetRoutingQueueWrapupcodes::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get list of queues."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues` (getRoutingQueues): see [`GetRoutingQueues`]."]
     pub fn get_routing_queues(&self) -> GetRoutingQueues {
         GetRoutingQueues::new(self.executor.clone())
     }
+    #[doc = " Get a paged listing of simplified queue objects, filterable by name, queue ID(s), or division ID(s)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/divisionviews` (getRoutingQueuesDivisionviews): see [`GetRoutingQueuesDivisionviews`]."]
     pub fn get_routing_queues_divisionviews(&self) -> GetRoutingQueuesDivisionviews {
         GetRoutingQueuesDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a paged listing of simplified queue objects, sorted by name. Can be used to get a digest of all queues in an organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/divisionviews/all` (getRoutingQueuesDivisionviewsAll): see [`GetRoutingQueuesDivisionviewsAll`]."]
     pub fn get_routing_queues_divisionviews_all(&self) -> GetRoutingQueuesDivisionviewsAll {
         GetRoutingQueuesDivisionviewsAll::new(self.executor.clone())
     }
+    #[doc = " Get a paged listing of queues the user is a member of."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/me` (getRoutingQueuesMe): see [`GetRoutingQueuesMe`]."]
     pub fn get_routing_queues_me(&self) -> GetRoutingQueuesMe {
         GetRoutingQueuesMe::new(self.executor.clone())
     }
+    #[doc = " Get an organization's routing settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/settings` (getRoutingSettings): see [`GetRoutingSettings`]."]
     pub fn get_routing_settings(&self) -> GetRoutingSettings {
         GetRoutingSettings::new(self.executor.clone())
     }
+    #[doc = " Get Contact Center Settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/settings/contactcenter` (getRoutingSettingsContactcenter): see [`GetRoutingSettingsContactcenter`]."]
     pub fn get_routing_settings_contactcenter(&self) -> GetRoutingSettingsContactcenter {
         GetRoutingSettingsContactcenter::new(self.executor.clone())
     }
+    #[doc = " Get Transcription Settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/settings/transcription` (getRoutingSettingsTranscription): see [`GetRoutingSettingsTranscription`]."]
     pub fn get_routing_settings_transcription(&self) -> GetRoutingSettingsTranscription {
         GetRoutingSettingsTranscription::new(self.executor.clone())
     }
+    #[doc = " Get Routing Skill"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skills/{skillId}` (getRoutingSkill): see [`GetRoutingSkill`]."]
+    #[doc = ""]
+    #[doc = " - `skill_id`: Skill ID"]
     pub fn get_routing_skill(&self, skill_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkill {
         GetRoutingSkill::new(self.executor.clone(), skill_id.into())
     }
+    #[doc = " Get a skill expression by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillexpressions/{expressionId}` (getRoutingSkillexpression): see [`GetRoutingSkillexpression`]."]
+    #[doc = ""]
+    #[doc = " - `expression_id`: Expression ID"]
     pub fn get_routing_skillexpression(&self, expression_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillexpression {
         GetRoutingSkillexpression::new(self.executor.clone(), expression_id.into())
     }
+    #[doc = " Get skill expressions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillexpressions` (getRoutingSkillexpressions): see [`GetRoutingSkillexpressions`]."]
     pub fn get_routing_skillexpressions(&self) -> GetRoutingSkillexpressions {
         GetRoutingSkillexpressions::new(self.executor.clone())
     }
+    #[doc = " Get skill expressions associated with a queue"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillexpressions/queue/{queueId}` (getRoutingSkillexpressionsQueueQueueId): see [`GetRoutingSkillexpressionsQueueQueueId`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_routing_skillexpressions_queue_queue_id(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillexpressionsQueueQueueId {
         GetRoutingSkillexpressionsQueueQueueId::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Get skill group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}` (getRoutingSkillgroup): see [`GetRoutingSkillgroup`]."]
+    #[doc = ""]
+    #[doc = " - `skill_group_id`: Skill Group ID"]
     pub fn get_routing_skillgroup(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillgroup {
         GetRoutingSkillgroup::new(self.executor.clone(), skill_group_id.into())
     }
+    #[doc = " Get skill group members"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members` (getRoutingSkillgroupMembers): see [`GetRoutingSkillgroupMembers`]."]
+    #[doc = ""]
+    #[doc = " - `skill_group_id`: Skill Group ID"]
     pub fn get_routing_skillgroup_members(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillgroupMembers {
         GetRoutingSkillgroupMembers::new(self.executor.clone(), skill_group_id.into())
     }
+    #[doc = " Get list of member divisions for this skill group."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members/divisions` (getRoutingSkillgroupMembersDivisions): see [`GetRoutingSkillgroupMembersDivisions`]."]
+    #[doc = ""]
+    #[doc = " - `skill_group_id`: Skill Group ID"]
     pub fn get_routing_skillgroup_members_divisions(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillgroupMembersDivisions {
         GetRoutingSkillgroupMembersDivisions::new(self.executor.clone(), skill_group_id.into())
     }
+    #[doc = " Get skill group listing"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillgroups` (getRoutingSkillgroups): see [`GetRoutingSkillgroups`]."]
     pub fn get_routing_skillgroups(&self) -> GetRoutingSkillgroups {
         GetRoutingSkillgroups::new(self.executor.clone())
     }
+    #[doc = " Get the list of routing skills. View permission enforcement only applies to skills assigned to a division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/skills` (getRoutingSkills): see [`GetRoutingSkills`]."]
     pub fn get_routing_skills(&self) -> GetRoutingSkills {
         GetRoutingSkills::new(self.executor.clone())
     }
+    #[doc = " Get an Address by Id for SMS"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/addresses/{addressId}` (getRoutingSmsAddress): see [`GetRoutingSmsAddress`]."]
+    #[doc = ""]
+    #[doc = " - `address_id`: Address ID"]
     pub fn get_routing_sms_address(&self, address_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSmsAddress {
         GetRoutingSmsAddress::new(self.executor.clone(), address_id.into())
     }
+    #[doc = " Get a list of Addresses for SMS"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/addresses` (getRoutingSmsAddresses): see [`GetRoutingSmsAddresses`]."]
     pub fn get_routing_sms_addresses(&self) -> GetRoutingSmsAddresses {
         GetRoutingSmsAddresses::new(self.executor.clone())
     }
+    #[doc = " Get a list of available phone numbers for SMS provisioning."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/availablephonenumbers` (getRoutingSmsAvailablephonenumbers): see [`GetRoutingSmsAvailablephonenumbers`]."]
     pub fn get_routing_sms_availablephonenumbers(&self) -> GetRoutingSmsAvailablephonenumbers {
         GetRoutingSmsAvailablephonenumbers::new(self.executor.clone())
     }
+    #[doc = " Get a SMS identity resolution settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}` (getRoutingSmsIdentityresolutionPhonenumber): see [`GetRoutingSmsIdentityresolutionPhonenumber`]."]
+    #[doc = ""]
+    #[doc = " - `address_id`: Address ID"]
     pub fn get_routing_sms_identityresolution_phonenumber(&self, address_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSmsIdentityresolutionPhonenumber {
         GetRoutingSmsIdentityresolutionPhonenumber::new(self.executor.clone(), address_id.into())
     }
+    #[doc = " Get a phone number provisioned for SMS."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/phonenumbers/{phoneNumberId}` (getRoutingSmsPhonenumber): see [`GetRoutingSmsPhonenumber`]."]
+    #[doc = ""]
+    #[doc = " - `phone_number_id`: phone number"]
     pub fn get_routing_sms_phonenumber(&self, phone_number_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSmsPhonenumber {
         GetRoutingSmsPhonenumber::new(self.executor.clone(), phone_number_id.into())
     }
+    #[doc = " Get a list of provisioned phone numbers."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/phonenumbers` (getRoutingSmsPhonenumbers): see [`GetRoutingSmsPhonenumbers`]."]
     pub fn get_routing_sms_phonenumbers(&self) -> GetRoutingSmsPhonenumbers {
         GetRoutingSmsPhonenumbers::new(self.executor.clone())
     }
+    #[doc = " Get the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings` (getRoutingUserDirectroutingbackupSettings): see [`GetRoutingUserDirectroutingbackupSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserDirectroutingbackupSettings {
         GetRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get the user's max utilization settings. If not configured, the organization-wide default is returned."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/users/{userId}/utilization` (getRoutingUserUtilization): see [`GetRoutingUserUtilization`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserUtilization {
         GetRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get the organization-wide max utilization settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/utilization` (getRoutingUtilization): see [`GetRoutingUtilization`]."]
     pub fn get_routing_utilization(&self) -> GetRoutingUtilization {
         GetRoutingUtilization::new(self.executor.clone())
     }
+    #[doc = " Get details about this utilization label"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}` (getRoutingUtilizationLabel): see [`GetRoutingUtilizationLabel`]."]
+    #[doc = ""]
+    #[doc = " - `label_id`: Utilization Label ID"]
     pub fn get_routing_utilization_label(&self, label_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUtilizationLabel {
         GetRoutingUtilizationLabel::new(self.executor.clone(), label_id.into())
     }
+    #[doc = " Get list of agent ids associated with a utilization label"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}/agents` (getRoutingUtilizationLabelAgents): see [`GetRoutingUtilizationLabelAgents`]."]
+    #[doc = ""]
+    #[doc = " - `label_id`: Utilization Label ID"]
     pub fn get_routing_utilization_label_agents(&self, label_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUtilizationLabelAgents {
         GetRoutingUtilizationLabelAgents::new(self.executor.clone(), label_id.into())
     }
+    #[doc = " Get list of utilization labels"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/utilization/labels` (getRoutingUtilizationLabels): see [`GetRoutingUtilizationLabels`]."]
     pub fn get_routing_utilization_labels(&self) -> GetRoutingUtilizationLabels {
         GetRoutingUtilizationLabels::new(self.executor.clone())
     }
+    #[doc = " Get details about this wrap-up code."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/wrapupcodes/{codeId}` (getRoutingWrapupcode): see [`GetRoutingWrapupcode`]."]
+    #[doc = ""]
+    #[doc = " - `code_id`: Wrapup Code ID"]
     pub fn get_routing_wrapupcode(&self, code_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingWrapupcode {
         GetRoutingWrapupcode::new(self.executor.clone(), code_id.into())
     }
+    #[doc = " Get list of wrapup codes."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/wrapupcodes` (getRoutingWrapupcodes): see [`GetRoutingWrapupcodes`]."]
     pub fn get_routing_wrapupcodes(&self) -> GetRoutingWrapupcodes {
         GetRoutingWrapupcodes::new(self.executor.clone())
     }
+    #[doc = " Get a simplified wrap-up code."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews/{codeId}` (getRoutingWrapupcodesDivisionview): see [`GetRoutingWrapupcodesDivisionview`]."]
+    #[doc = ""]
+    #[doc = " - `code_id`: Wrapup Code ID"]
     pub fn get_routing_wrapupcodes_divisionview(&self, code_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingWrapupcodesDivisionview {
         GetRoutingWrapupcodesDivisionview::new(self.executor.clone(), code_id.into())
     }
+    #[doc = " Get a paged listing of simplified wrapup code objects, filterable by name, wrapup code ID(s), or division ID(s)."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews` (getRoutingWrapupcodesDivisionviews): see [`GetRoutingWrapupcodesDivisionviews`]."]
     pub fn get_routing_wrapupcodes_divisionviews(&self) -> GetRoutingWrapupcodesDivisionviews {
         GetRoutingWrapupcodesDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get queues for user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/queues` (getUserQueues): see [`GetUserQueues`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserQueues {
         GetUserQueues::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " List routing languages assigned to a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/routinglanguages` (getUserRoutinglanguages): see [`GetUserRoutinglanguages`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutinglanguages {
         GetUserRoutinglanguages::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " List routing skills assigned to a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/routingskills` (getUserRoutingskills): see [`GetUserRoutingskills`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutingskills {
         GetUserRoutingskills::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get skill groups for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/skillgroups` (getUserSkillgroups): see [`GetUserSkillgroups`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_skillgroups(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserSkillgroups {
         GetUserSkillgroups::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Update attributes of an in-queue conversation"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/conversations/{conversationId}` (patchRoutingConversation): see [`PatchRoutingConversation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `body`: Conversation Attributes"]
     pub fn patch_routing_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoutingConversationAttributesRequest) -> PatchRoutingConversation {
         PatchRoutingConversation::new(self.executor.clone(), conversation_id.into(), body)
     }
+    #[doc = " Update domain settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/email/domains/{domainId}` (patchRoutingEmailDomain): see [`PatchRoutingEmailDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
+    #[doc = " - `body`: Domain settings"]
     pub fn patch_routing_email_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundDomainPatchRequest) -> PatchRoutingEmailDomain {
         PatchRoutingEmailDomain::new(self.executor.clone(), domain_id.into(), body)
     }
+    #[doc = " Validate domain settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/email/domains/{domainId}/validate` (patchRoutingEmailDomainValidate): see [`PatchRoutingEmailDomainValidate`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
+    #[doc = " - `body`: Domain settings"]
     pub fn patch_routing_email_domain_validate(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundDomainPatchRequest) -> PatchRoutingEmailDomainValidate {
         PatchRoutingEmailDomainValidate::new(self.executor.clone(), domain_id.into(), body)
     }
+    #[doc = " Update configurable settings for an email domain, such as changing the sending method (e.g., to or from SMTP)."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/email/outbound/domains/{domainId}` (patchRoutingEmailOutboundDomain): see [`PatchRoutingEmailOutboundDomain`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
+    #[doc = " - `body`: Domain settings"]
     pub fn patch_routing_email_outbound_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutboundDomainPatchRequest) -> PatchRoutingEmailOutboundDomain {
         PatchRoutingEmailOutboundDomain::new(self.executor.clone(), domain_id.into(), body)
     }
+    #[doc = " Update an email setting. Modifies the settings for email setting"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/email/setting/{emailSettingId}` (patchRoutingEmailSettingEmailSettingId): see [`PatchRoutingEmailSettingEmailSettingId`]."]
+    #[doc = ""]
+    #[doc = " - `email_setting_id`: Email Setting ID"]
+    #[doc = " - `body`: EmailSetting"]
     pub fn patch_routing_email_setting_email_setting_id(&self, email_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmailSetting) -> PatchRoutingEmailSettingEmailSettingId {
         PatchRoutingEmailSettingEmailSettingId::new(self.executor.clone(), email_setting_id.into(), body)
     }
+    #[doc = " Update single predictor."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/predictors/{predictorId}` (patchRoutingPredictor): see [`PatchRoutingPredictor`]."]
+    #[doc = ""]
+    #[doc = " - `predictor_id`: Predictor ID"]
     pub fn patch_routing_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> PatchRoutingPredictor {
         PatchRoutingPredictor::new(self.executor.clone(), predictor_id.into())
     }
+    #[doc = " Update a custom Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/predictors/keyperformanceindicators/{kpiId}` (patchRoutingPredictorsKeyperformanceindicator): see [`PatchRoutingPredictorsKeyperformanceindicator`]."]
+    #[doc = ""]
+    #[doc = " - `kpi_id`: Key Performance Indicator ID"]
     pub fn patch_routing_predictors_keyperformanceindicator(&self, kpi_id: impl ::std::convert::Into<::std::string::String>) -> PatchRoutingPredictorsKeyperformanceindicator {
         PatchRoutingPredictorsKeyperformanceindicator::new(self.executor.clone(), kpi_id.into())
     }
+    #[doc = " Update the ring number OR joined status for a queue member."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/queues/{queueId}/members/{memberId}` (patchRoutingQueueMember): see [`PatchRoutingQueueMember`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `member_id`: Member ID"]
+    #[doc = " - `body`: Queue Member"]
     pub fn patch_routing_queue_member(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueueMember) -> PatchRoutingQueueMember {
         PatchRoutingQueueMember::new(self.executor.clone(), queue_id.into(), member_id.into(), body)
     }
+    #[doc = " Join or unjoin a set of up to 100 users for a queue"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/queues/{queueId}/members` (patchRoutingQueueMembers): see [`PatchRoutingQueueMembers`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: Queue Members"]
     pub fn patch_routing_queue_members(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::QueueMember>) -> PatchRoutingQueueMembers {
         PatchRoutingQueueMembers::new(self.executor.clone(), queue_id.into(), body)
     }
+    #[doc = " DEPRECATED: use PATCH /routing/queues/{queueId}/members/{memberId}. Update the ring number OR joined status for a User in a Queue."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/queues/{queueId}/users/{memberId}` (patchRoutingQueueUser): see [`PatchRoutingQueueUser`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `member_id`: Member ID"]
+    #[doc = " - `body`: Queue Member"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_routing_queue_user(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueueMember) -> PatchRoutingQueueUser {
         PatchRoutingQueueUser::new(self.executor.clone(), queue_id.into(), member_id.into(), body)
     }
+    #[doc = " DEPRECATED: use PATCH /routing/queues/{queueId}/members. Join or unjoin a set of users for a queue."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/queues/{queueId}/users` (patchRoutingQueueUsers): see [`PatchRoutingQueueUsers`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: Queue Members"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_routing_queue_users(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::QueueMember>) -> PatchRoutingQueueUsers {
         PatchRoutingQueueUsers::new(self.executor.clone(), queue_id.into(), body)
     }
+    #[doc = " Update Contact Center Settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/settings/contactcenter` (patchRoutingSettingsContactcenter): see [`PatchRoutingSettingsContactcenter`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Contact Center Settings"]
     pub fn patch_routing_settings_contactcenter(&self, body: ::models::ContactCenterSettings) -> PatchRoutingSettingsContactcenter {
         PatchRoutingSettingsContactcenter::new(self.executor.clone(), body)
     }
+    #[doc = " Patch Transcription Settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/settings/transcription` (patchRoutingSettingsTranscription): see [`PatchRoutingSettingsTranscription`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organization Settings"]
     pub fn patch_routing_settings_transcription(&self, body: ::models::TranscriptionSettings) -> PatchRoutingSettingsTranscription {
         PatchRoutingSettingsTranscription::new(self.executor.clone(), body)
     }
+    #[doc = " Update Routing Skill Division"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/skills/{skillId}` (patchRoutingSkill): see [`PatchRoutingSkill`]."]
+    #[doc = ""]
+    #[doc = " - `skill_id`: Skill ID"]
+    #[doc = " - `body`: updateSkillDivisionRequest"]
     pub fn patch_routing_skill(&self, skill_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateSkillDivisionRequest) -> PatchRoutingSkill {
         PatchRoutingSkill::new(self.executor.clone(), skill_id.into(), body)
     }
+    #[doc = " Update skill group definition"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/skillgroups/{skillGroupId}` (patchRoutingSkillgroup): see [`PatchRoutingSkillgroup`]."]
+    #[doc = ""]
+    #[doc = " - `skill_group_id`: Skill Group ID"]
+    #[doc = " - `body`: Update skill groups"]
     pub fn patch_routing_skillgroup(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SkillGroup) -> PatchRoutingSkillgroup {
         PatchRoutingSkillgroup::new(self.executor.clone(), skill_group_id.into(), body)
     }
+    #[doc = " Update a phone number provisioned for SMS."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/routing/sms/phonenumbers/{phoneNumberId}` (patchRoutingSmsPhonenumber): see [`PatchRoutingSmsPhonenumber`]."]
+    #[doc = ""]
+    #[doc = " - `phone_number_id`: phone number"]
+    #[doc = " - `body`: SmsPhoneNumberPatchRequest"]
     pub fn patch_routing_sms_phonenumber(&self, phone_number_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SmsPhoneNumberPatchRequest) -> PatchRoutingSmsPhonenumber {
         PatchRoutingSmsPhonenumber::new(self.executor.clone(), phone_number_id.into(), body)
     }
+    #[doc = " Join or unjoin a queue for a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/queues/{queueId}` (patchUserQueue): see [`PatchUserQueue`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: Queue Member"]
     pub fn patch_user_queue(&self, user_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserQueue) -> PatchUserQueue {
         PatchUserQueue::new(self.executor.clone(), user_id.into(), queue_id.into(), body)
     }
+    #[doc = " Join or unjoin a set of queues for a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/queues` (patchUserQueues): see [`PatchUserQueues`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: User Queues"]
     pub fn patch_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserQueue>) -> PatchUserQueues {
         PatchUserQueues::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update an assigned routing language's proficiency"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/{languageId}` (patchUserRoutinglanguage): see [`PatchUserRoutinglanguage`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `language_id`: languageId"]
+    #[doc = " - `body`: Language"]
     pub fn patch_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguage) -> PatchUserRoutinglanguage {
         PatchUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into(), body)
     }
+    #[doc = " Assign multiple routing languages to a user. Max 50 routing languages in request body"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/bulk` (patchUserRoutinglanguagesBulk): see [`PatchUserRoutinglanguagesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Language"]
     pub fn patch_user_routinglanguages_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> PatchUserRoutinglanguagesBulk {
         PatchUserRoutinglanguagesBulk::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Assign multiple routing skills to a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/routingskills/bulk` (patchUserRoutingskillsBulk): see [`PatchUserRoutingskillsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Skill"]
     pub fn patch_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PatchUserRoutingskillsBulk {
         PatchUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Query for queue observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/queues/observations/query` (postAnalyticsQueuesObservationsQuery): see [`PostAnalyticsQueuesObservationsQuery`]."]
     pub fn post_analytics_queues_observations_query(&self, body: ::models::QueueObservationQuery) -> PostAnalyticsQueuesObservationsQuery {
         PostAnalyticsQueuesObservationsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/routing/activity/query` (postAnalyticsRoutingActivityQuery): see [`PostAnalyticsRoutingActivityQuery`]."]
     pub fn post_analytics_routing_activity_query(&self, body: ::models::RoutingActivityQuery) -> PostAnalyticsRoutingActivityQuery {
         PostAnalyticsRoutingActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Create a benefit assessment."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/assessments` (postRoutingAssessments): see [`PostRoutingAssessments`]."]
     pub fn post_routing_assessments(&self) -> PostRoutingAssessments {
         PostRoutingAssessments::new(self.executor.clone())
     }
+    #[doc = " Create a benefit assessment job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/assessments/jobs` (postRoutingAssessmentsJobs): see [`PostRoutingAssessmentsJobs`]."]
     pub fn post_routing_assessments_jobs(&self) -> PostRoutingAssessmentsJobs {
         PostRoutingAssessmentsJobs::new(self.executor.clone())
     }
+    #[doc = " Restart domain dkim"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/domains/{domainId}/dkim` (postRoutingEmailDomainDkim): see [`PostRoutingEmailDomainDkim`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn post_routing_email_domain_dkim(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailDomainDkim {
         PostRoutingEmailDomainDkim::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Set domain mail from settings"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/domains/{domainId}/mailfrom` (postRoutingEmailDomainMailfrom): see [`PostRoutingEmailDomainMailfrom`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
+    #[doc = " - `body`: Mail From Settings"]
     pub fn post_routing_email_domain_mailfrom(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MailFromResult) -> PostRoutingEmailDomainMailfrom {
         PostRoutingEmailDomainMailfrom::new(self.executor.clone(), domain_id.into(), body)
     }
+    #[doc = " Create a route"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/domains/{domainName}/routes` (postRoutingEmailDomainRoutes): see [`PostRoutingEmailDomainRoutes`]."]
+    #[doc = ""]
+    #[doc = " - `domain_name`: email domain"]
+    #[doc = " - `body`: Route"]
     pub fn post_routing_email_domain_routes(&self, domain_name: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundRoute) -> PostRoutingEmailDomainRoutes {
         PostRoutingEmailDomainRoutes::new(self.executor.clone(), domain_name.into(), body)
     }
+    #[doc = " Tests the custom SMTP server integration connection set on this ACD domain"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/domains/{domainId}/testconnection` (postRoutingEmailDomainTestconnection): see [`PostRoutingEmailDomainTestconnection`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn post_routing_email_domain_testconnection(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailDomainTestconnection {
         PostRoutingEmailDomainTestconnection::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Restart domain verification"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/domains/{domainId}/verification` (postRoutingEmailDomainVerification): see [`PostRoutingEmailDomainVerification`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn post_routing_email_domain_verification(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailDomainVerification {
         PostRoutingEmailDomainVerification::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Create a domain"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/domains` (postRoutingEmailDomains): see [`PostRoutingEmailDomains`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Domain"]
     pub fn post_routing_email_domains(&self, body: ::models::InboundDomainCreateRequest) -> PostRoutingEmailDomains {
         PostRoutingEmailDomains::new(self.executor.clone(), body)
     }
+    #[doc = " Tests the custom SMTP server integration connection set on this outbound domain"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/outbound/domains/{domainId}/testconnection` (postRoutingEmailOutboundDomainTestconnection): see [`PostRoutingEmailOutboundDomainTestconnection`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn post_routing_email_outbound_domain_testconnection(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailOutboundDomainTestconnection {
         PostRoutingEmailOutboundDomainTestconnection::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Create a domain"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/outbound/domains` (postRoutingEmailOutboundDomains): see [`PostRoutingEmailOutboundDomains`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Domain"]
     pub fn post_routing_email_outbound_domains(&self, body: ::models::OutboundDomainCreateRequest) -> PostRoutingEmailOutboundDomains {
         PostRoutingEmailOutboundDomains::new(self.executor.clone(), body)
     }
+    #[doc = " Create a simulated domain"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/outbound/domains/simulated` (postRoutingEmailOutboundDomainsSimulated): see [`PostRoutingEmailOutboundDomainsSimulated`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Domain"]
     pub fn post_routing_email_outbound_domains_simulated(&self, body: ::models::OutboundDomainCreateRequest) -> PostRoutingEmailOutboundDomainsSimulated {
         PostRoutingEmailOutboundDomainsSimulated::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new email setting. Used to define various settings, that can then be associated with email domains"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/email/setting` (postRoutingEmailSetting): see [`PostRoutingEmailSetting`]."]
+    #[doc = ""]
+    #[doc = " - `body`: EmailSetting"]
     pub fn post_routing_email_setting(&self, body: ::models::EmailSetting) -> PostRoutingEmailSetting {
         PostRoutingEmailSetting::new(self.executor.clone(), body)
     }
+    #[doc = " Create Language"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/languages` (postRoutingLanguages): see [`PostRoutingLanguages`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Language"]
     pub fn post_routing_languages(&self, body: ::models::Language) -> PostRoutingLanguages {
         PostRoutingLanguages::new(self.executor.clone(), body)
     }
+    #[doc = " Create a predictor."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/predictors` (postRoutingPredictors): see [`PostRoutingPredictors`]."]
     pub fn post_routing_predictors(&self) -> PostRoutingPredictors {
         PostRoutingPredictors::new(self.executor.clone())
     }
+    #[doc = " Create a custom Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/predictors/keyperformanceindicators` (postRoutingPredictorsKeyperformanceindicators): see [`PostRoutingPredictorsKeyperformanceindicators`]."]
+    #[doc = ""]
+    #[doc = " - `body`: request"]
     pub fn post_routing_predictors_keyperformanceindicators(&self, body: ::models::CreateKpiRequest) -> PostRoutingPredictorsKeyperformanceindicators {
         PostRoutingPredictorsKeyperformanceindicators::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk add or delete up to 100 queue members"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/queues/{queueId}/members` (postRoutingQueueMembers): see [`PostRoutingQueueMembers`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: Queue Members"]
     pub fn post_routing_queue_members(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WritableEntity>) -> PostRoutingQueueMembers {
         PostRoutingQueueMembers::new(self.executor.clone(), queue_id.into(), body)
     }
+    #[doc = " DEPRECATED: use POST /routing/queues/{queueId}/members. Bulk add or delete up to 100 queue members."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/queues/{queueId}/users` (postRoutingQueueUsers): see [`PostRoutingQueueUsers`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: Queue Members"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_routing_queue_users(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WritableEntity>) -> PostRoutingQueueUsers {
         PostRoutingQueueUsers::new(self.executor.clone(), queue_id.into(), body)
     }
+    #[doc = " Add up to 100 wrap-up codes to a queue"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/queues/{queueId}/wrapupcodes` (postRoutingQueueWrapupcodes): see [`PostRoutingQueueWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: List of wrapup codes"]
     pub fn post_routing_queue_wrapupcodes(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WrapUpCodeReference>) -> PostRoutingQueueWrapupcodes {
         PostRoutingQueueWrapupcodes::new(self.executor.clone(), queue_id.into(), body)
     }
+    #[doc = " Create a queue"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/queues` (postRoutingQueues): see [`PostRoutingQueues`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Queue"]
     pub fn post_routing_queues(&self, body: ::models::CreateQueueRequest) -> PostRoutingQueues {
         PostRoutingQueues::new(self.executor.clone(), body)
     }
+    #[doc = " Validate and normalize a skill expression"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/skillexpressions/validate` (postRoutingSkillexpressionsValidate): see [`PostRoutingSkillexpressionsValidate`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Skill expression data to validate"]
     pub fn post_routing_skillexpressions_validate(&self, body: ::models::SkillExpressionData) -> PostRoutingSkillexpressionsValidate {
         PostRoutingSkillexpressionsValidate::new(self.executor.clone(), body)
     }
+    #[doc = " Add or remove member divisions for this skill group."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/skillgroups/{skillGroupId}/members/divisions` (postRoutingSkillgroupMembersDivisions): see [`PostRoutingSkillgroupMembersDivisions`]."]
+    #[doc = ""]
+    #[doc = " - `skill_group_id`: Skill Group ID"]
     pub fn post_routing_skillgroup_members_divisions(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingSkillgroupMembersDivisions {
         PostRoutingSkillgroupMembersDivisions::new(self.executor.clone(), skill_group_id.into())
     }
+    #[doc = " Create a skill group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/skillgroups` (postRoutingSkillgroups): see [`PostRoutingSkillgroups`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Create skill group"]
     pub fn post_routing_skillgroups(&self, body: ::models::SkillGroupWithMemberDivisions) -> PostRoutingSkillgroups {
         PostRoutingSkillgroups::new(self.executor.clone(), body)
     }
+    #[doc = " Create Skill"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/skills` (postRoutingSkills): see [`PostRoutingSkills`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Skill"]
     pub fn post_routing_skills(&self, body: ::models::CreateRoutingSkill) -> PostRoutingSkills {
         PostRoutingSkills::new(self.executor.clone(), body)
     }
+    #[doc = " Provision an Address for SMS"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/sms/addresses` (postRoutingSmsAddresses): see [`PostRoutingSmsAddresses`]."]
+    #[doc = ""]
+    #[doc = " - `body`: SmsAddress"]
     pub fn post_routing_sms_addresses(&self, body: ::models::SmsAddressProvision) -> PostRoutingSmsAddresses {
         PostRoutingSmsAddresses::new(self.executor.clone(), body)
     }
+    #[doc = " Provision a phone number for SMS"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/sms/phonenumbers` (postRoutingSmsPhonenumbers): see [`PostRoutingSmsPhonenumbers`]."]
+    #[doc = ""]
+    #[doc = " - `body`: SmsPhoneNumber"]
     pub fn post_routing_sms_phonenumbers(&self, body: ::models::SmsPhoneNumberProvision) -> PostRoutingSmsPhonenumbers {
         PostRoutingSmsPhonenumbers::new(self.executor.clone(), body)
     }
+    #[doc = " Provision an alphanumeric number for SMS"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/sms/phonenumbers/alphanumeric` (postRoutingSmsPhonenumbersAlphanumeric): see [`PostRoutingSmsPhonenumbersAlphanumeric`]."]
+    #[doc = ""]
+    #[doc = " - `body`: SmsPhoneNumber"]
     pub fn post_routing_sms_phonenumbers_alphanumeric(&self, body: ::models::SmsAlphanumericProvision) -> PostRoutingSmsPhonenumbersAlphanumeric {
         PostRoutingSmsPhonenumbersAlphanumeric::new(self.executor.clone(), body)
     }
+    #[doc = " Imports a phone number for SMS"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/sms/phonenumbers/import` (postRoutingSmsPhonenumbersImport): see [`PostRoutingSmsPhonenumbersImport`]."]
+    #[doc = ""]
+    #[doc = " - `body`: SmsPhoneNumber"]
     pub fn post_routing_sms_phonenumbers_import(&self, body: ::models::SmsPhoneNumberImport) -> PostRoutingSmsPhonenumbersImport {
         PostRoutingSmsPhonenumbersImport::new(self.executor.clone(), body)
     }
+    #[doc = " Create a utilization label"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/utilization/labels` (postRoutingUtilizationLabels): see [`PostRoutingUtilizationLabels`]."]
+    #[doc = ""]
+    #[doc = " - `body`: UtilizationLabel"]
     pub fn post_routing_utilization_labels(&self, body: ::models::CreateUtilizationLabelRequest) -> PostRoutingUtilizationLabels {
         PostRoutingUtilizationLabels::new(self.executor.clone(), body)
     }
+    #[doc = " Create a wrap-up code"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/routing/wrapupcodes` (postRoutingWrapupcodes): see [`PostRoutingWrapupcodes`]."]
+    #[doc = ""]
+    #[doc = " - `body`: WrapupCode"]
     pub fn post_routing_wrapupcodes(&self, body: ::models::WrapupCodeRequest) -> PostRoutingWrapupcodes {
         PostRoutingWrapupcodes::new(self.executor.clone(), body)
     }
+    #[doc = " Assign a routing language to a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/routinglanguages` (postUserRoutinglanguages): see [`PostUserRoutinglanguages`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Language"]
     pub fn post_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguagePost) -> PostUserRoutinglanguages {
         PostUserRoutinglanguages::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Assign a routing skill to a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/routingskills` (postUserRoutingskills): see [`PostUserRoutingskills`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Skill"]
     pub fn post_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkillPost) -> PostUserRoutingskills {
         PostUserRoutingskills::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me` (putRoutingDirectroutingbackupSettingsMe): see [`PutRoutingDirectroutingbackupSettingsMe`]."]
+    #[doc = ""]
+    #[doc = " - `body`: directRoutingBackup"]
     pub fn put_routing_directroutingbackup_settings_me(&self, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingDirectroutingbackupSettingsMe {
         PutRoutingDirectroutingbackupSettingsMe::new(self.executor.clone(), body)
     }
+    #[doc = " Update a route"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/email/domains/{domainName}/routes/{routeId}` (putRoutingEmailDomainRoute): see [`PutRoutingEmailDomainRoute`]."]
+    #[doc = ""]
+    #[doc = " - `domain_name`: email domain"]
+    #[doc = " - `route_id`: route ID"]
+    #[doc = " - `body`: Route"]
     pub fn put_routing_email_domain_route(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundRoute) -> PutRoutingEmailDomainRoute {
         PutRoutingEmailDomainRoute::new(self.executor.clone(), domain_name.into(), route_id.into(), body)
     }
+    #[doc = " Update identity resolution settings for a route."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution` (putRoutingEmailDomainRouteIdentityresolution): see [`PutRoutingEmailDomainRouteIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `domain_name`: email domain"]
+    #[doc = " - `route_id`: route ID"]
     pub fn put_routing_email_domain_route_identityresolution(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RouteIdentityResolutionConfig) -> PutRoutingEmailDomainRouteIdentityresolution {
         PutRoutingEmailDomainRouteIdentityresolution::new(self.executor.clone(), domain_name.into(), route_id.into(), body)
     }
+    #[doc = " Request an activation status (cname + dkim) update of an outbound domain"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/email/outbound/domains/{domainId}/activation` (putRoutingEmailOutboundDomainActivation): see [`PutRoutingEmailOutboundDomainActivation`]."]
+    #[doc = ""]
+    #[doc = " - `domain_id`: domain ID"]
     pub fn put_routing_email_outbound_domain_activation(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PutRoutingEmailOutboundDomainActivation {
         PutRoutingEmailOutboundDomainActivation::new(self.executor.clone(), domain_id.into())
     }
+    #[doc = " Update a recipient"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/message/recipients/{recipientId}` (putRoutingMessageRecipient): see [`PutRoutingMessageRecipient`]."]
+    #[doc = ""]
+    #[doc = " - `recipient_id`: Recipient ID"]
+    #[doc = " - `body`: Recipient"]
     pub fn put_routing_message_recipient(&self, recipient_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RecipientRequest) -> PutRoutingMessageRecipient {
         PutRoutingMessageRecipient::new(self.executor.clone(), recipient_id.into(), body)
     }
+    #[doc = " Update a queue"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/queues/{queueId}` (putRoutingQueue): see [`PutRoutingQueue`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: Queue"]
     pub fn put_routing_queue(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueueRequest) -> PutRoutingQueue {
         PutRoutingQueue::new(self.executor.clone(), queue_id.into(), body)
     }
+    #[doc = " Update Queue IdentityResolution Settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/queues/{queueId}/identityresolution` (putRoutingQueueIdentityresolution): see [`PutRoutingQueueIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn put_routing_queue_identityresolution(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IdentityResolutionQueueConfig) -> PutRoutingQueueIdentityresolution {
         PutRoutingQueueIdentityresolution::new(self.executor.clone(), queue_id.into(), body)
     }
+    #[doc = " Update an organization's routing settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/settings` (putRoutingSettings): see [`PutRoutingSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organization Settings"]
     pub fn put_routing_settings(&self, body: ::models::RoutingSettings) -> PutRoutingSettings {
         PutRoutingSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Update Transcription Settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/settings/transcription` (putRoutingSettingsTranscription): see [`PutRoutingSettingsTranscription`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Organization Settings"]
     pub fn put_routing_settings_transcription(&self, body: ::models::TranscriptionSettings) -> PutRoutingSettingsTranscription {
         PutRoutingSettingsTranscription::new(self.executor.clone(), body)
     }
+    #[doc = " Update an SMS identity resolution settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}` (putRoutingSmsIdentityresolutionPhonenumber): see [`PutRoutingSmsIdentityresolutionPhonenumber`]."]
+    #[doc = ""]
+    #[doc = " - `address_id`: Address ID"]
     pub fn put_routing_sms_identityresolution_phonenumber(&self, address_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SmsIdentityResolutionConfig) -> PutRoutingSmsIdentityresolutionPhonenumber {
         PutRoutingSmsIdentityresolutionPhonenumber::new(self.executor.clone(), address_id.into(), body)
     }
+    #[doc = " Update the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/users/{userId}/directroutingbackup/settings` (putRoutingUserDirectroutingbackupSettings): see [`PutRoutingUserDirectroutingbackupSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: directRoutingBackup"]
     pub fn put_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingUserDirectroutingbackupSettings {
         PutRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update the user's max utilization settings. Include only those media types requiring custom configuration. Any omitted media types will be set to the organization's default values."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/users/{userId}/utilization` (putRoutingUserUtilization): see [`PutRoutingUserUtilization`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: utilization"]
     pub fn put_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UtilizationRequest) -> PutRoutingUserUtilization {
         PutRoutingUserUtilization::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update the organization-wide max utilization settings. Include only those media types requiring custom configuration. Any omitted media types will be set to the system default values."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/utilization` (putRoutingUtilization): see [`PutRoutingUtilization`]."]
+    #[doc = ""]
+    #[doc = " - `body`: utilization"]
     pub fn put_routing_utilization(&self, body: ::models::UtilizationRequest) -> PutRoutingUtilization {
         PutRoutingUtilization::new(self.executor.clone(), body)
     }
+    #[doc = " Update a utilization label"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/utilization/labels/{labelId}` (putRoutingUtilizationLabel): see [`PutRoutingUtilizationLabel`]."]
+    #[doc = ""]
+    #[doc = " - `label_id`: Utilization Label ID"]
+    #[doc = " - `body`: UtilizationLabel"]
     pub fn put_routing_utilization_label(&self, label_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateUtilizationLabelRequest) -> PutRoutingUtilizationLabel {
         PutRoutingUtilizationLabel::new(self.executor.clone(), label_id.into(), body)
     }
+    #[doc = " Update wrap-up code"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/wrapupcodes/{codeId}` (putRoutingWrapupcode): see [`PutRoutingWrapupcode`]."]
+    #[doc = ""]
+    #[doc = " - `code_id`: Wrapup Code ID"]
+    #[doc = " - `body`: WrapupCode"]
     pub fn put_routing_wrapupcode(&self, code_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WrapupCodeRequest) -> PutRoutingWrapupcode {
         PutRoutingWrapupcode::new(self.executor.clone(), code_id.into(), body)
     }
+    #[doc = " Update an assigned routing skill's proficiency"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/routingskills/{skillId}` (putUserRoutingskill): see [`PutUserRoutingskill`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `skill_id`: skillId"]
+    #[doc = " - `body`: Skill"]
     pub fn put_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkill) -> PutUserRoutingskill {
         PutUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into(), body)
     }
+    #[doc = " Assign multiple routing skills to a user, replacing any current assignments"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/routingskills/bulk` (putUserRoutingskillsBulk): see [`PutUserRoutingskillsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Skill"]
     pub fn put_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PutUserRoutingskillsBulk {
         PutUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
 }
 static META_DELETE_ROUTING_ASSESSMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingAssessment", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/assessments/{assessmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete single benefit assessment."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/assessments/{assessmentId}`: the `deleteRoutingAssessment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-assessments--assessmentId->."]
@@ -790,6 +1465,8 @@ impl DeleteRoutingAssessment {
     }
 }
 static META_DELETE_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me`: the `deleteRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-directroutingbackup-settings-me>."]
@@ -855,6 +1532,8 @@ impl DeleteRoutingDirectroutingbackupSettingsMe {
     }
 }
 static META_DELETE_ROUTING_EMAIL_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailDomain", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a domain"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/email/domains/{domainId}`: the `deleteRoutingEmailDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-domains--domainId->."]
@@ -922,6 +1601,8 @@ impl DeleteRoutingEmailDomain {
     }
 }
 static META_DELETE_ROUTING_EMAIL_DOMAIN_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailDomainRoute", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a route"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/email/domains/{domainName}/routes/{routeId}`: the `deleteRoutingEmailDomainRoute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-domains--domainName--routes--routeId->."]
@@ -991,6 +1672,8 @@ impl DeleteRoutingEmailDomainRoute {
     }
 }
 static META_DELETE_ROUTING_EMAIL_OUTBOUND_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailOutboundDomain", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/outbound/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an outbound domain"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/email/outbound/domains/{domainId}`: the `deleteRoutingEmailOutboundDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-outbound-domains--domainId->."]
@@ -1058,6 +1741,8 @@ impl DeleteRoutingEmailOutboundDomain {
     }
 }
 static META_DELETE_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingEmailSettingEmailSettingId", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/email/setting/{emailSettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an email setting. Removes the email setting and its associated settings"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/email/setting/{emailSettingId}`: the `deleteRoutingEmailSettingEmailSettingId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-email-setting--emailSettingId->."]
@@ -1125,6 +1810,8 @@ impl DeleteRoutingEmailSettingEmailSettingId {
     }
 }
 static META_DELETE_ROUTING_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingLanguage", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/languages/{languageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a routing language"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/languages/{languageId}`: the `deleteRoutingLanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-languages--languageId->."]
@@ -1192,6 +1879,8 @@ impl DeleteRoutingLanguage {
     }
 }
 static META_DELETE_ROUTING_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingPredictor", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/predictors/{predictorId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete single predictor."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/predictors/{predictorId}`: the `deleteRoutingPredictor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-predictors--predictorId->."]
@@ -1259,6 +1948,8 @@ impl DeleteRoutingPredictor {
     }
 }
 static META_DELETE_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingPredictorsKeyperformanceindicator", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/predictors/keyperformanceindicators/{kpiId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a custom Key Performance Indicator."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/predictors/keyperformanceindicators/{kpiId}`: the `deleteRoutingPredictorsKeyperformanceindicator` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-predictors-keyperformanceindicators--kpiId->."]
@@ -1326,6 +2017,8 @@ impl DeleteRoutingPredictorsKeyperformanceindicator {
     }
 }
 static META_DELETE_ROUTING_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueue", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a queue"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}`: the `deleteRoutingQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId->."]
@@ -1376,6 +2069,8 @@ impl DeleteRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, force_delete: ::std::option::Option::None }
     }
+    #[doc = " forceDelete"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
@@ -1402,6 +2097,8 @@ impl DeleteRoutingQueue {
     }
 }
 static META_DELETE_ROUTING_QUEUE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueueMember", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}/members/{memberId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a queue member."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}/members/{memberId}`: the `deleteRoutingQueueMember` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId--members--memberId->."]
@@ -1471,6 +2168,8 @@ impl DeleteRoutingQueueMember {
     }
 }
 static META_DELETE_ROUTING_QUEUE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueueUser", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}/users/{memberId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " DEPRECATED: use DELETE /routing/queues/{queueId}/members/{memberId}. Delete queue member."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}/users/{memberId}`: the `deleteRoutingQueueUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId--users--memberId->."]
@@ -1543,6 +2242,8 @@ impl DeleteRoutingQueueUser {
     }
 }
 static META_DELETE_ROUTING_QUEUE_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingQueueWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/queues/{queueId}/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a wrap-up code from a queue"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/queues/{queueId}/wrapupcodes/{codeId}`: the `deleteRoutingQueueWrapupcode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-queues--queueId--wrapupcodes--codeId->."]
@@ -1612,6 +2313,8 @@ impl DeleteRoutingQueueWrapupcode {
     }
 }
 static META_DELETE_ROUTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSettings", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an organization's routing settings"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/settings`: the `deleteRoutingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-settings>."]
@@ -1677,6 +2380,8 @@ impl DeleteRoutingSettings {
     }
 }
 static META_DELETE_ROUTING_SKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkill", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skills/{skillId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Routing Skill"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/skills/{skillId}`: the `deleteRoutingSkill` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skills--skillId->."]
@@ -1744,6 +2449,8 @@ impl DeleteRoutingSkill {
     }
 }
 static META_DELETE_ROUTING_SKILLEXPRESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkillexpression", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skillexpressions/{expressionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Archive a skill expression to remove it from the set of active expressions"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/skillexpressions/{expressionId}`: the `deleteRoutingSkillexpression` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skillexpressions--expressionId->."]
@@ -1811,6 +2518,8 @@ impl DeleteRoutingSkillexpression {
     }
 }
 static META_DELETE_ROUTING_SKILLEXPRESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkillexpressions", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skillexpressions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Archive a set of skill expressions to remove them from the set of active expressions"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/skillexpressions`: the `deleteRoutingSkillexpressions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skillexpressions>."]
@@ -1860,6 +2569,8 @@ impl DeleteRoutingSkillexpressions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
+    #[doc = " Expression ID(s) to filter. Repeat for multiple or use comma-separated list."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1885,6 +2596,8 @@ impl DeleteRoutingSkillexpressions {
     }
 }
 static META_DELETE_ROUTING_SKILLGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSkillgroup", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/skillgroups/{skillGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove skill group definition"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/skillgroups/{skillGroupId}`: the `deleteRoutingSkillgroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-skillgroups--skillGroupId->."]
@@ -1952,6 +2665,8 @@ impl DeleteRoutingSkillgroup {
     }
 }
 static META_DELETE_ROUTING_SMS_ADDRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSmsAddress", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/sms/addresses/{addressId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an Address by Id for SMS"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/sms/addresses/{addressId}`: the `deleteRoutingSmsAddress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-sms-addresses--addressId->."]
@@ -2019,6 +2734,8 @@ impl DeleteRoutingSmsAddress {
     }
 }
 static META_DELETE_ROUTING_SMS_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingSmsPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/sms/phonenumbers/{phoneNumberId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a phone number provisioned for SMS."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/sms/phonenumbers/{phoneNumberId}`: the `deleteRoutingSmsPhonenumber` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-sms-phonenumbers--phoneNumberId->."]
@@ -2086,6 +2803,8 @@ impl DeleteRoutingSmsPhonenumber {
     }
 }
 static META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `deleteRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--directroutingbackup-settings>."]
@@ -2153,6 +2872,8 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
     }
 }
 static META_DELETE_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the user's max utilization settings and revert to the organization-wide default."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization`: the `deleteRoutingUserUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--utilization>."]
@@ -2220,6 +2941,8 @@ impl DeleteRoutingUserUtilization {
     }
 }
 static META_DELETE_ROUTING_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUtilization", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the organization-wide max utilization settings and revert to the system default."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/utilization`: the `deleteRoutingUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-utilization>."]
@@ -2285,6 +3008,8 @@ impl DeleteRoutingUtilization {
     }
 }
 static META_DELETE_ROUTING_UTILIZATION_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUtilizationLabel", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/utilization/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a utilization label"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/utilization/labels/{labelId}`: the `deleteRoutingUtilizationLabel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-utilization-labels--labelId->."]
@@ -2335,6 +3060,8 @@ impl DeleteRoutingUtilizationLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id, force_delete: ::std::option::Option::None }
     }
+    #[doc = " Remove all label usages (if found) without warning"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
@@ -2361,6 +3088,8 @@ impl DeleteRoutingUtilizationLabel {
     }
 }
 static META_DELETE_ROUTING_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete wrap-up code"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/wrapupcodes/{codeId}`: the `deleteRoutingWrapupcode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-wrapupcodes--codeId->."]
@@ -2428,6 +3157,8 @@ impl DeleteRoutingWrapupcode {
     }
 }
 static META_DELETE_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routinglanguages/{languageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a routing language from a user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/routinglanguages/{languageId}`: the `deleteUserRoutinglanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routinglanguages--languageId->."]
@@ -2497,6 +3228,8 @@ impl DeleteUserRoutinglanguage {
     }
 }
 static META_DELETE_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a routing skill from a user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/routingskills/{skillId}`: the `deleteUserRoutingskill` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routingskills--skillId->."]
@@ -2566,6 +3299,8 @@ impl DeleteUserRoutingskill {
     }
 }
 static META_GET_ROUTING_ASSESSMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessment", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments/{assessmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single benefit assessment."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/assessments/{assessmentId}`: the `getRoutingAssessment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments--assessmentId->."]
@@ -2633,6 +3368,8 @@ impl GetRoutingAssessment {
     }
 }
 static META_GET_ROUTING_ASSESSMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessments", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve all benefit assessments."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/assessments`: the `getRoutingAssessments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments>."]
@@ -2688,26 +3425,36 @@ impl GetRoutingAssessments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200. Deprecated in favour of pageSize"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Queue ID(s) to filter assessments by."]
+    #[doc = ""]
     #[doc = " Query parameter `queueId`: array of string (multi)."]
     pub fn queue_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2757,6 +3504,8 @@ impl GetRoutingAssessments {
     }
 }
 static META_GET_ROUTING_ASSESSMENTS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessmentsJob", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single benefit assessments job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/assessments/jobs/{jobId}`: the `getRoutingAssessmentsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments-jobs--jobId->."]
@@ -2824,6 +3573,8 @@ impl GetRoutingAssessmentsJob {
     }
 }
 static META_GET_ROUTING_ASSESSMENTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAssessmentsJobs", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/assessments/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve all benefit assessment jobs."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/assessments/jobs`: the `getRoutingAssessmentsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-assessments-jobs>."]
@@ -2873,6 +3624,8 @@ impl GetRoutingAssessmentsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
     }
+    #[doc = " Division ID(s) to filter assessment jobs by."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2898,6 +3651,8 @@ impl GetRoutingAssessmentsJobs {
     }
 }
 static META_GET_ROUTING_AVAILABLEMEDIATYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingAvailablemediatypes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/availablemediatypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get available media types"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/availablemediatypes`: the `getRoutingAvailablemediatypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-availablemediatypes>."]
@@ -2963,6 +3718,8 @@ impl GetRoutingAvailablemediatypes {
     }
 }
 static META_GET_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me`: the `getRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-directroutingbackup-settings-me>."]
@@ -3028,6 +3785,8 @@ impl GetRoutingDirectroutingbackupSettingsMe {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomain", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get domain"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}`: the `getRoutingEmailDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId->."]
@@ -3078,6 +3837,8 @@ impl GetRoutingEmailDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand options. Valid values: settings"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -3104,6 +3865,8 @@ impl GetRoutingEmailDomain {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAIN_DKIM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainDkim", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}/dkim", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get domain dkim settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}/dkim`: the `getRoutingEmailDomainDkim` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId--dkim>."]
@@ -3171,6 +3934,8 @@ impl GetRoutingEmailDomainDkim {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAIN_MAILFROM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainMailfrom", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}/mailfrom", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get domain mail from settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}/mailfrom`: the `getRoutingEmailDomainMailfrom` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId--mailfrom>."]
@@ -3238,6 +4003,8 @@ impl GetRoutingEmailDomainMailfrom {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAIN_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainRoute", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a route"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes/{routeId}`: the `getRoutingEmailDomainRoute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainName--routes--routeId->."]
@@ -3289,6 +4056,8 @@ impl GetRoutingEmailDomainRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3316,6 +4085,8 @@ impl GetRoutingEmailDomainRoute {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAIN_ROUTE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainRouteIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a route identity resolution setting."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution`: the `getRoutingEmailDomainRouteIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainName--routes--routeId--identityresolution>."]
@@ -3385,6 +4156,8 @@ impl GetRoutingEmailDomainRouteIdentityresolution {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAIN_ROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainRoutes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainName}/routes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get routes"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes`: the `getRoutingEmailDomainRoutes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainName--routes>."]
@@ -3440,21 +4213,29 @@ impl GetRoutingEmailDomainRoutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pattern: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter routes by the route's pattern property"]
+    #[doc = ""]
     #[doc = " Query parameter `pattern`: string."]
     pub fn pattern(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pattern = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3502,6 +4283,8 @@ impl GetRoutingEmailDomainRoutes {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAIN_VERIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomainVerification", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains/{domainId}/verification", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get domain verification settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains/{domainId}/verification`: the `getRoutingEmailDomainVerification` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains--domainId--verification>."]
@@ -3569,6 +4352,8 @@ impl GetRoutingEmailDomainVerification {
     }
 }
 static META_GET_ROUTING_EMAIL_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailDomains", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/domains", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get domains"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/domains`: the `getRoutingEmailDomains` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-domains>."]
@@ -3624,26 +4409,36 @@ impl GetRoutingEmailDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, exclude_status: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Exclude MX record data"]
+    #[doc = ""]
     #[doc = " Query parameter `excludeStatus`: boolean."]
     pub fn exclude_status(mut self, value: bool) -> Self {
         self.exclude_status = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Optional search filter that, if defined, use the \\*\\*filter\\*\\* syntax, eg: \\*\\*mySearchedPattern\\*\\*. Note that \\*\\*\\*\\* is considered no filter."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Expand options. Valid values: settings"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -3693,6 +4488,8 @@ impl GetRoutingEmailDomains {
     }
 }
 static META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailOutboundDomain", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/outbound/domains/{domainId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get domain"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}`: the `getRoutingEmailOutboundDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-outbound-domains--domainId->."]
@@ -3743,6 +4540,8 @@ impl GetRoutingEmailOutboundDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand options. Valid values: settings"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -3769,6 +4568,8 @@ impl GetRoutingEmailOutboundDomain {
     }
 }
 static META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailOutboundDomainActivation", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/outbound/domains/{domainId}/activation", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get activation status (cname + dkim) of an outbound domain"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}/activation`: the `getRoutingEmailOutboundDomainActivation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-outbound-domains--domainId--activation>."]
@@ -3836,6 +4637,8 @@ impl GetRoutingEmailOutboundDomainActivation {
     }
 }
 static META_GET_ROUTING_EMAIL_OUTBOUND_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailOutboundDomains", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/outbound/domains", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get outbound domains"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/outbound/domains`: the `getRoutingEmailOutboundDomains` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-outbound-domains>."]
@@ -3890,21 +4693,29 @@ impl GetRoutingEmailOutboundDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Optional search filter that, if defined, use the \\*\\*filter\\*\\* syntax, eg: \\*\\*mySearchedPattern\\*\\*. Note that \\*\\*\\*\\* is considered no filter."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Expand options. Valid values: settings"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -3951,6 +4762,8 @@ impl GetRoutingEmailOutboundDomains {
     }
 }
 static META_GET_ROUTING_EMAIL_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailSetting", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/setting", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a paged list of email routing settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/setting`: the `getRoutingEmailSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-setting>."]
@@ -4003,11 +4816,15 @@ impl GetRoutingEmailSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -4048,6 +4865,8 @@ impl GetRoutingEmailSetting {
     }
 }
 static META_GET_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailSettingEmailSettingId", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/setting/{emailSettingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get email setting. Returns the specified email setting that defines settings for email"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/setting/{emailSettingId}`: the `getRoutingEmailSettingEmailSettingId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-setting--emailSettingId->."]
@@ -4115,6 +4934,8 @@ impl GetRoutingEmailSettingEmailSettingId {
     }
 }
 static META_GET_ROUTING_EMAIL_SETUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingEmailSetup", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/email/setup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get email setup"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/email/setup`: the `getRoutingEmailSetup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-email-setup>."]
@@ -4180,6 +5001,8 @@ impl GetRoutingEmailSetup {
     }
 }
 static META_GET_ROUTING_LANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingLanguage", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/languages/{languageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a routing language"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/languages/{languageId}`: the `getRoutingLanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-languages--languageId->."]
@@ -4247,6 +5070,8 @@ impl GetRoutingLanguage {
     }
 }
 static META_GET_ROUTING_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingLanguages", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/languages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of supported languages."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/languages`: the `getRoutingLanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-languages>."]
@@ -4302,26 +5127,36 @@ impl GetRoutingLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4371,6 +5206,8 @@ impl GetRoutingLanguages {
     }
 }
 static META_GET_ROUTING_MESSAGE_RECIPIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingMessageRecipient", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/message/recipients/{recipientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a recipient"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/message/recipients/{recipientId}`: the `getRoutingMessageRecipient` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-message-recipients--recipientId->."]
@@ -4438,6 +5275,8 @@ impl GetRoutingMessageRecipient {
     }
 }
 static META_GET_ROUTING_MESSAGE_RECIPIENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingMessageRecipients", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/message/recipients", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get recipients"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/message/recipients`: the `getRoutingMessageRecipients` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-message-recipients>."]
@@ -4492,21 +5331,29 @@ impl GetRoutingMessageRecipients {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), messenger_type: ::std::option::Option::None, name: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Messenger Type"]
+    #[doc = ""]
     #[doc = " Query parameter `messengerType`: string."]
     pub fn messenger_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messenger_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Recipient Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -4553,6 +5400,8 @@ impl GetRoutingMessageRecipients {
     }
 }
 static META_GET_ROUTING_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictor", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/{predictorId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single predictor."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/predictors/{predictorId}`: the `getRoutingPredictor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors--predictorId->."]
@@ -4620,6 +5469,8 @@ impl GetRoutingPredictor {
     }
 }
 static META_GET_ROUTING_PREDICTOR_MODEL_FEATURES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorModelFeatures", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/{predictorId}/models/{modelId}/features", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve Predictor Model Features."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/predictors/{predictorId}/models/{modelId}/features`: the `getRoutingPredictorModelFeatures` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors--predictorId--models--modelId--features>."]
@@ -4689,6 +5540,8 @@ impl GetRoutingPredictorModelFeatures {
     }
 }
 static META_GET_ROUTING_PREDICTOR_MODELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorModels", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/{predictorId}/models", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve Predictor Models and Top Features."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/predictors/{predictorId}/models`: the `getRoutingPredictorModels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors--predictorId--models>."]
@@ -4756,6 +5609,8 @@ impl GetRoutingPredictorModels {
     }
 }
 static META_GET_ROUTING_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictors", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve all predictors."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/predictors`: the `getRoutingPredictors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors>."]
@@ -4813,36 +5668,50 @@ impl GetRoutingPredictors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None, kpi_id: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200. Deprecated in favour of pageSize"]
+    #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma-separated list of queue Ids to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `queueId`: array of string (multi)."]
     pub fn queue_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Standard or custom KPI id used to filter predictors."]
+    #[doc = ""]
     #[doc = " Query parameter `kpiId`: string."]
     pub fn kpi_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.kpi_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The state used to filter predictors."]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -4898,6 +5767,8 @@ impl GetRoutingPredictors {
     }
 }
 static META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorsKeyperformanceindicator", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/keyperformanceindicators/{kpiId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve a single Key Performance Indicator."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators/{kpiId}`: the `getRoutingPredictorsKeyperformanceindicator` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors-keyperformanceindicators--kpiId->."]
@@ -4948,6 +5819,8 @@ impl GetRoutingPredictorsKeyperformanceindicator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Parameter to request additional data to return in KPI payload"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4974,6 +5847,8 @@ impl GetRoutingPredictorsKeyperformanceindicator {
     }
 }
 static META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorsKeyperformanceindicators", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/keyperformanceindicators", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Key Performance Indicators"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators`: the `getRoutingPredictorsKeyperformanceindicators` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors-keyperformanceindicators>."]
@@ -5024,11 +5899,15 @@ impl GetRoutingPredictorsKeyperformanceindicators {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_group: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The Group of Key Performance Indicators to return"]
+    #[doc = ""]
     #[doc = " Query parameter `kpiGroup`: string."]
     pub fn kpi_group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.kpi_group = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Parameter to request additional data to return in KPI payload"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5057,6 +5936,8 @@ impl GetRoutingPredictorsKeyperformanceindicators {
     }
 }
 static META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORTYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingPredictorsKeyperformanceindicatortypes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/predictors/keyperformanceindicatortypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Key Performance Indicators Types available."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicatortypes`: the `getRoutingPredictorsKeyperformanceindicatortypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-predictors-keyperformanceindicatortypes>."]
@@ -5122,6 +6003,8 @@ impl GetRoutingPredictorsKeyperformanceindicatortypes {
     }
 }
 static META_GET_ROUTING_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueue", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about this queue."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}`: the `getRoutingQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId->."]
@@ -5172,6 +6055,8 @@ impl GetRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5198,6 +6083,8 @@ impl GetRoutingQueue {
     }
 }
 static META_GET_ROUTING_QUEUE_ASSISTANT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueAssistant", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/assistant", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an assistant associated with a queue."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/assistant`: the `getRoutingQueueAssistant` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--assistant>."]
@@ -5250,16 +6137,22 @@ impl GetRoutingQueueAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Language variation"]
+    #[doc = ""]
     #[doc = " Query parameter `languageVariation`: string."]
     pub fn language_variation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language_variation = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fall back to primary assistant if specified variation is not found"]
+    #[doc = ""]
     #[doc = " Query parameter `fallbackToPrimaryAssistant`: boolean."]
     pub fn fallback_to_primary_assistant(mut self, value: bool) -> Self {
         self.fallback_to_primary_assistant = ::std::option::Option::Some(value);
@@ -5292,6 +6185,8 @@ impl GetRoutingQueueAssistant {
     }
 }
 static META_GET_ROUTING_QUEUE_COMPARISONPERIOD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueComparisonperiod", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/comparisonperiods/{comparisonPeriodId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Comparison Period."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/comparisonperiods/{comparisonPeriodId}`: the `getRoutingQueueComparisonperiod` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--comparisonperiods--comparisonPeriodId->."]
@@ -5361,6 +6256,8 @@ impl GetRoutingQueueComparisonperiod {
     }
 }
 static META_GET_ROUTING_QUEUE_COMPARISONPERIODS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueComparisonperiods", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/comparisonperiods", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of comparison periods"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/comparisonperiods`: the `getRoutingQueueComparisonperiods` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--comparisonperiods>."]
@@ -5428,6 +6325,8 @@ impl GetRoutingQueueComparisonperiods {
     }
 }
 static META_GET_ROUTING_QUEUE_ESTIMATEDWAITTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueEstimatedwaittime", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/estimatedwaittime", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Estimated Wait Time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/estimatedwaittime`: the `getRoutingQueueEstimatedwaittime` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--estimatedwaittime>."]
@@ -5478,6 +6377,8 @@ impl GetRoutingQueueEstimatedwaittime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, conversation_id: ::std::option::Option::None }
     }
+    #[doc = " conversationId"]
+    #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
@@ -5504,6 +6405,8 @@ impl GetRoutingQueueEstimatedwaittime {
     }
 }
 static META_GET_ROUTING_QUEUE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Queue IdentityResolution Settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/identityresolution`: the `getRoutingQueueIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--identityresolution>."]
@@ -5571,6 +6474,8 @@ impl GetRoutingQueueIdentityresolution {
     }
 }
 static META_GET_ROUTING_QUEUE_MEDIATYPE_ESTIMATEDWAITTIME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueMediatypeEstimatedwaittime", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Estimated Wait Time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime`: the `getRoutingQueueMediatypeEstimatedwaittime` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--mediatypes--mediaType--estimatedwaittime>."]
@@ -5622,6 +6527,8 @@ impl GetRoutingQueueMediatypeEstimatedwaittime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, media_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, media_type, label_id: ::std::option::Option::None }
     }
+    #[doc = " Unique id that represents the interaction label used with media type for EWT calculation"]
+    #[doc = ""]
     #[doc = " Query parameter `labelId`: string."]
     pub fn label_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.label_id = ::std::option::Option::Some(value.into());
@@ -5649,6 +6556,8 @@ impl GetRoutingQueueMediatypeEstimatedwaittime {
     }
 }
 static META_GET_ROUTING_QUEUE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueMembers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the members of this queue."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/members`: the `getRoutingQueueMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--members>."]
@@ -5717,56 +6626,78 @@ impl GetRoutingQueueMembers {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Max value is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Note: results are sorted by name."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by queue member name (contains-style search)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by profile skill (contains-style search)"]
+    #[doc = ""]
     #[doc = " Query parameter `profileSkills`: array of string (multi)."]
     pub fn profile_skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.profile_skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by skill (contains-style search)"]
+    #[doc = ""]
     #[doc = " Query parameter `skills`: array of string (multi)."]
     pub fn skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by language (contains-style search)"]
+    #[doc = ""]
     #[doc = " Query parameter `languages`: array of string (multi)."]
     pub fn languages(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.languages = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by routing status"]
+    #[doc = ""]
     #[doc = " Query parameter `routingStatus`: array of string (multi)."]
     pub fn routing_status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.routing_status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by presence"]
+    #[doc = ""]
     #[doc = " Query parameter `presence`: array of string (multi)."]
     pub fn presence(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.presence = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by member type"]
+    #[doc = ""]
     #[doc = " Query parameter `memberBy`: string."]
     pub fn member_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.member_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by joined status"]
+    #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
@@ -5838,6 +6769,8 @@ impl GetRoutingQueueMembers {
     }
 }
 static META_GET_ROUTING_QUEUE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueUsers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " DEPRECATED: use GET /routing/queues/{queueId}/members. Get the members of this queue."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/users`: the `getRoutingQueueUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--users>."]
@@ -5908,51 +6841,71 @@ impl GetRoutingQueueUsers {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Max value is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Note: results are sorted by name."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by joined status"]
+    #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by queue member name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by profile skill"]
+    #[doc = ""]
     #[doc = " Query parameter `profileSkills`: array of string (multi)."]
     pub fn profile_skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.profile_skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by skill"]
+    #[doc = ""]
     #[doc = " Query parameter `skills`: array of string (multi)."]
     pub fn skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by language"]
+    #[doc = ""]
     #[doc = " Query parameter `languages`: array of string (multi)."]
     pub fn languages(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.languages = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by routing status"]
+    #[doc = ""]
     #[doc = " Query parameter `routingStatus`: array of string (multi)."]
     pub fn routing_status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.routing_status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by presence"]
+    #[doc = ""]
     #[doc = " Query parameter `presence`: array of string (multi)."]
     pub fn presence(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.presence = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6021,6 +6974,8 @@ impl GetRoutingQueueUsers {
     }
 }
 static META_GET_ROUTING_QUEUE_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueueWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/{queueId}/wrapupcodes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the wrap-up codes for a queue"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/{queueId}/wrapupcodes`: the `getRoutingQueueWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues--queueId--wrapupcodes>."]
@@ -6075,16 +7030,22 @@ impl GetRoutingQueueWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Wrapup code's name (trailing asterisks allowed)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -6129,6 +7090,8 @@ impl GetRoutingQueueWrapupcodes {
     }
 }
 static META_GET_ROUTING_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueues", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of queues."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues`: the `getRoutingQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues>."]
@@ -6189,51 +7152,71 @@ impl GetRoutingQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, peer_id: ::std::option::Option::None, canned_response_library_id: ::std::option::Option::None, has_peer: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Note: results are sorted by name."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include only queues with the given name (leading and trailing asterisks allowed)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include only queues with the specified ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Include only queues in the specified division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Include only queues with the specified peer ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `peerId`: array of string (multi)."]
     pub fn peer_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.peer_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Include only queues explicitly associated with the specified canned response library ID"]
+    #[doc = ""]
     #[doc = " Query parameter `cannedResponseLibraryId`: string."]
     pub fn canned_response_library_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.canned_response_library_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include only queues with a peer ID"]
+    #[doc = ""]
     #[doc = " Query parameter `hasPeer`: boolean."]
     pub fn has_peer(mut self, value: bool) -> Self {
         self.has_peer = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6298,6 +7281,8 @@ impl GetRoutingQueues {
     }
 }
 static META_GET_ROUTING_QUEUES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueuesDivisionviews", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a paged listing of simplified queue objects, filterable by name, queue ID(s), or division ID(s)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/divisionviews`: the `getRoutingQueuesDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues-divisionviews>."]
@@ -6355,36 +7340,50 @@ impl GetRoutingQueuesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page size \\[max value is 100\\]"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number \\[max value is 5\\]"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Queue ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Division ID(s). Including '\\*' will query for all divisions"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6440,6 +7439,8 @@ impl GetRoutingQueuesDivisionviews {
     }
 }
 static META_GET_ROUTING_QUEUES_DIVISIONVIEWS_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueuesDivisionviewsAll", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/divisionviews/all", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a paged listing of simplified queue objects, sorted by name. Can be used to get a digest of all queues in an organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/divisionviews/all`: the `getRoutingQueuesDivisionviewsAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues-divisionviews-all>."]
@@ -6493,16 +7494,22 @@ impl GetRoutingQueuesDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size \\[max value is 500\\]"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -6546,6 +7553,8 @@ impl GetRoutingQueuesDivisionviewsAll {
     }
 }
 static META_GET_ROUTING_QUEUES_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingQueuesMe", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/queues/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a paged listing of queues the user is a member of."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/queues/me`: the `getRoutingQueuesMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-queues-me>."]
@@ -6600,21 +7609,29 @@ impl GetRoutingQueuesMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, joined: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by joined status."]
+    #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Note: results are sorted by name."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -6661,6 +7678,8 @@ impl GetRoutingQueuesMe {
     }
 }
 static META_GET_ROUTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSettings", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an organization's routing settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/settings`: the `getRoutingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-settings>."]
@@ -6726,6 +7745,8 @@ impl GetRoutingSettings {
     }
 }
 static META_GET_ROUTING_SETTINGS_CONTACTCENTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSettingsContactcenter", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/settings/contactcenter", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Contact Center Settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/settings/contactcenter`: the `getRoutingSettingsContactcenter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-settings-contactcenter>."]
@@ -6791,6 +7812,8 @@ impl GetRoutingSettingsContactcenter {
     }
 }
 static META_GET_ROUTING_SETTINGS_TRANSCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSettingsTranscription", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/settings/transcription", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Transcription Settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/settings/transcription`: the `getRoutingSettingsTranscription` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-settings-transcription>."]
@@ -6856,6 +7879,8 @@ impl GetRoutingSettingsTranscription {
     }
 }
 static META_GET_ROUTING_SKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkill", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skills/{skillId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Routing Skill"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skills/{skillId}`: the `getRoutingSkill` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skills--skillId->."]
@@ -6923,6 +7948,8 @@ impl GetRoutingSkill {
     }
 }
 static META_GET_ROUTING_SKILLEXPRESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillexpression", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillexpressions/{expressionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a skill expression by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skillexpressions/{expressionId}`: the `getRoutingSkillexpression` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillexpressions--expressionId->."]
@@ -6974,11 +8001,15 @@ impl GetRoutingSkillexpression {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, expression_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), expression_id, include_archived: ::std::option::Option::None, format: ::std::option::Option::None }
     }
+    #[doc = " Include archived"]
+    #[doc = ""]
     #[doc = " Query parameter `includeArchived`: boolean."]
     pub fn include_archived(mut self, value: bool) -> Self {
         self.include_archived = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Response format: raw expression or normalized"]
+    #[doc = ""]
     #[doc = " Query parameter `format`: string."]
     pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format = ::std::option::Option::Some(value.into());
@@ -7008,6 +8039,8 @@ impl GetRoutingSkillexpression {
     }
 }
 static META_GET_ROUTING_SKILLEXPRESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillexpressions", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillexpressions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get skill expressions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skillexpressions`: the `getRoutingSkillexpressions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillexpressions>."]
@@ -7061,16 +8094,22 @@ impl GetRoutingSkillexpressions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), format: ::std::option::Option::None, include_archived: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " Response format: raw expression or normalized"]
+    #[doc = ""]
     #[doc = " Query parameter `format`: string."]
     pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include archived"]
+    #[doc = ""]
     #[doc = " Query parameter `includeArchived`: boolean."]
     pub fn include_archived(mut self, value: bool) -> Self {
         self.include_archived = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expression ID(s) to filter. Repeat for multiple or use comma-separated list."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -7114,6 +8153,8 @@ impl GetRoutingSkillexpressions {
     }
 }
 static META_GET_ROUTING_SKILLEXPRESSIONS_QUEUE_QUEUE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillexpressionsQueueQueueId", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillexpressions/queue/{queueId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get skill expressions associated with a queue"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skillexpressions/queue/{queueId}`: the `getRoutingSkillexpressionsQueueQueueId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillexpressions-queue--queueId->."]
@@ -7167,11 +8208,15 @@ impl GetRoutingSkillexpressionsQueueQueueId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, format: ::std::option::Option::None, include_archived: ::std::option::Option::None }
     }
+    #[doc = " Response format: raw expression or normalized"]
+    #[doc = ""]
     #[doc = " Query parameter `format`: string."]
     pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Include archived"]
+    #[doc = ""]
     #[doc = " Query parameter `includeArchived`: boolean."]
     pub fn include_archived(mut self, value: bool) -> Self {
         self.include_archived = ::std::option::Option::Some(value);
@@ -7213,6 +8258,8 @@ impl GetRoutingSkillexpressionsQueueQueueId {
     }
 }
 static META_GET_ROUTING_SKILLGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroup", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups/{skillGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get skill group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}`: the `getRoutingSkillgroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups--skillGroupId->."]
@@ -7280,6 +8327,8 @@ impl GetRoutingSkillgroup {
     }
 }
 static META_GET_ROUTING_SKILLGROUP_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroupMembers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups/{skillGroupId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get skill group members"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members`: the `getRoutingSkillgroupMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups--skillGroupId--members>."]
@@ -7335,21 +8384,29 @@ impl GetRoutingSkillgroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The cursor that points to the next item"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the previous item"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Expand the name on each user"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -7397,6 +8454,8 @@ impl GetRoutingSkillgroupMembers {
     }
 }
 static META_GET_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroupMembersDivisions", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups/{skillGroupId}/members/divisions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of member divisions for this skill group."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members/divisions`: the `getRoutingSkillgroupMembersDivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups--skillGroupId--members-divisions>."]
@@ -7447,6 +8506,8 @@ impl GetRoutingSkillgroupMembersDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand the name on each user"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -7473,6 +8534,8 @@ impl GetRoutingSkillgroupMembersDivisions {
     }
 }
 static META_GET_ROUTING_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkillgroups", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skillgroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get skill group listing"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skillgroups`: the `getRoutingSkillgroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skillgroups>."]
@@ -7527,21 +8590,29 @@ impl GetRoutingSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, name: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Return only skill group names whose names start with this value (case-insensitive matching)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the next item"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the previous item"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
@@ -7588,6 +8659,8 @@ impl GetRoutingSkillgroups {
     }
 }
 static META_GET_ROUTING_SKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSkills", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/skills", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of routing skills. View permission enforcement only applies to skills assigned to a division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/skills`: the `getRoutingSkills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-skills>."]
@@ -7642,21 +8715,29 @@ impl GetRoutingSkills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter for results that start with this value"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -7703,6 +8784,8 @@ impl GetRoutingSkills {
     }
 }
 static META_GET_ROUTING_SMS_ADDRESS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsAddress", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/addresses/{addressId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Address by Id for SMS"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/sms/addresses/{addressId}`: the `getRoutingSmsAddress` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-addresses--addressId->."]
@@ -7770,6 +8853,8 @@ impl GetRoutingSmsAddress {
     }
 }
 static META_GET_ROUTING_SMS_ADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsAddresses", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/addresses", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Addresses for SMS"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/sms/addresses`: the `getRoutingSmsAddresses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-addresses>."]
@@ -7822,11 +8907,15 @@ impl GetRoutingSmsAddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -7867,6 +8956,10 @@ impl GetRoutingSmsAddresses {
     }
 }
 static META_GET_ROUTING_SMS_AVAILABLEPHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsAvailablephonenumbers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/availablephonenumbers", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of available phone numbers for SMS provisioning."]
+#[doc = ""]
+#[doc = " This request will return up to 30 random phone numbers matching the criteria specified. To get additional phone numbers repeat the request."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/sms/availablephonenumbers`: the `getRoutingSmsAvailablephonenumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-availablephonenumbers>."]
@@ -7922,36 +9015,50 @@ impl GetRoutingSmsAvailablephonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), country_code: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, region: ::std::option::Option::None, city: ::std::option::Option::None, area_code: ::std::option::Option::None, pattern: ::std::option::Option::None, address_requirement: ::std::option::Option::None }
     }
+    #[doc = " The ISO 3166-1 alpha-2 country code of the county for which available phone numbers should be returned"]
+    #[doc = ""]
     #[doc = " Query parameter `countryCode`: string, required (the call fails with a build error without it)."]
     pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.country_code = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Type of available phone numbers searched"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneNumberType`: string, required (the call fails with a build error without it)."]
     pub fn phone_number_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number_type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Region/province/state that can be used to restrict the numbers returned"]
+    #[doc = ""]
     #[doc = " Query parameter `region`: string."]
     pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.region = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " City that can be used to restrict the numbers returned"]
+    #[doc = ""]
     #[doc = " Query parameter `city`: string."]
     pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.city = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Area code that can be used to restrict the numbers returned"]
+    #[doc = ""]
     #[doc = " Query parameter `areaCode`: string."]
     pub fn area_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.area_code = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " A pattern to match phone numbers. Valid characters are '\\*' and \\[0-9a-zA-Z\\]. The '\\*' character will match any single digit."]
+    #[doc = ""]
     #[doc = " Query parameter `pattern`: string."]
     pub fn pattern(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pattern = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " This indicates whether the phone number requires to have an Address registered."]
+    #[doc = ""]
     #[doc = " Query parameter `addressRequirement`: string."]
     pub fn address_requirement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.address_requirement = ::std::option::Option::Some(value.into());
@@ -7997,6 +9104,8 @@ impl GetRoutingSmsAvailablephonenumbers {
     }
 }
 static META_GET_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsIdentityresolutionPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/identityresolution/phonenumbers/{addressId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a SMS identity resolution settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}`: the `getRoutingSmsIdentityresolutionPhonenumber` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-identityresolution-phonenumbers--addressId->."]
@@ -8064,6 +9173,10 @@ impl GetRoutingSmsIdentityresolutionPhonenumber {
     }
 }
 static META_GET_ROUTING_SMS_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/phonenumbers/{phoneNumberId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a phone number provisioned for SMS."]
+#[doc = ""]
+#[doc = " When no supported content profile is explicitly set on an MMS-capable phone number, the system uses the \"SMS Default\" profile. This default profile allows all media types (\\*/\\*) for inbound messages and specific image types (image/gif, image/jpeg, image/png) for outbound messages. The \"SMS Default\" profile does not have an ID and cannot be modified. To customize media filtering, create and assign a custom supported content profile using the PATCH endpoint."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/sms/phonenumbers/{phoneNumberId}`: the `getRoutingSmsPhonenumber` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-phonenumbers--phoneNumberId->."]
@@ -8114,6 +9227,8 @@ impl GetRoutingSmsPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand response with additional information"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -8140,6 +9255,10 @@ impl GetRoutingSmsPhonenumber {
     }
 }
 static META_GET_ROUTING_SMS_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingSmsPhonenumbers", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/sms/phonenumbers", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of provisioned phone numbers."]
+#[doc = ""]
+#[doc = " When no supported content profile is explicitly set, the system uses the \"SMS Default\" profile. This default profile allows all media types (\\*/\\*) for inbound messages and specific image types (image/gif, image/jpeg, image/png) for outbound messages. The \"SMS Default\" profile does not have an ID and cannot be modified. To customize media filtering, create and assign a custom supported content profile."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/sms/phonenumbers`: the `getRoutingSmsPhonenumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-sms-phonenumbers>."]
@@ -8202,61 +9321,85 @@ impl GetRoutingSmsPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, phone_number_status: ::std::option::Option::None, country_code: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, integration_id: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Filter on phone number address. Allowable characters are the digits '0-9' and the wild card character '\\\\\\*'. If just digits are present, a contains search is done on the address pattern. For example, '317' could be matched anywhere in the address. An '\\\\\\*' will match multiple digits. For example, to match a specific area code within the US a pattern like '1317\\*' could be used."]
+    #[doc = ""]
     #[doc = " Query parameter `phoneNumber`: string."]
     pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter on phone number type"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneNumberType`: array of string (multi)."]
     pub fn phone_number_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.phone_number_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter on phone number status"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneNumberStatus`: array of string (multi)."]
     pub fn phone_number_status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.phone_number_status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter on country code"]
+    #[doc = ""]
     #[doc = " Query parameter `countryCode`: array of string (multi)."]
     pub fn country_code(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.country_code = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Optional field to sort results"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " A language tag (which is sometimes referred to as a \"locale identifier\") to use to localize country field and sort operations"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter on the Genesys Cloud integration id to which the phone number belongs to"]
+    #[doc = ""]
     #[doc = " Query parameter `integration.id`: string."]
     pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter based on the supported content ID"]
+    #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8327,6 +9470,8 @@ impl GetRoutingSmsPhonenumbers {
     }
 }
 static META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `getRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--directroutingbackup-settings>."]
@@ -8394,6 +9539,8 @@ impl GetRoutingUserDirectroutingbackupSettings {
     }
 }
 static META_GET_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the user's max utilization settings. If not configured, the organization-wide default is returned."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/users/{userId}/utilization`: the `getRoutingUserUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--utilization>."]
@@ -8461,6 +9608,8 @@ impl GetRoutingUserUtilization {
     }
 }
 static META_GET_ROUTING_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilization", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the organization-wide max utilization settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/utilization`: the `getRoutingUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization>."]
@@ -8526,6 +9675,8 @@ impl GetRoutingUtilization {
     }
 }
 static META_GET_ROUTING_UTILIZATION_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilizationLabel", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about this utilization label"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}`: the `getRoutingUtilizationLabel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization-labels--labelId->."]
@@ -8593,6 +9744,8 @@ impl GetRoutingUtilizationLabel {
     }
 }
 static META_GET_ROUTING_UTILIZATION_LABEL_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilizationLabelAgents", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization/labels/{labelId}/agents", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of agent ids associated with a utilization label"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}/agents`: the `getRoutingUtilizationLabelAgents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization-labels--labelId--agents>."]
@@ -8660,6 +9813,8 @@ impl GetRoutingUtilizationLabelAgents {
     }
 }
 static META_GET_ROUTING_UTILIZATION_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUtilizationLabels", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/utilization/labels", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of utilization labels"]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/utilization/labels`: the `getRoutingUtilizationLabels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-utilization-labels>."]
@@ -8714,21 +9869,29 @@ impl GetRoutingUtilizationLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order by name"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Utilization label's name (Wildcard is supported, e.g., 'label1\\*', '\\*label\\*'"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -8775,6 +9938,8 @@ impl GetRoutingUtilizationLabels {
     }
 }
 static META_GET_ROUTING_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get details about this wrap-up code."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/wrapupcodes/{codeId}`: the `getRoutingWrapupcode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes--codeId->."]
@@ -8842,6 +10007,8 @@ impl GetRoutingWrapupcode {
     }
 }
 static META_GET_ROUTING_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of wrapup codes."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/wrapupcodes`: the `getRoutingWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes>."]
@@ -8899,36 +10066,50 @@ impl GetRoutingWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Wrapup code's name ('Sort by' param is ignored unless this field is provided)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by wrapup code ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filter by division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8984,6 +10165,8 @@ impl GetRoutingWrapupcodes {
     }
 }
 static META_GET_ROUTING_WRAPUPCODES_DIVISIONVIEW: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcodesDivisionview", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes/divisionviews/{codeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a simplified wrap-up code."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews/{codeId}`: the `getRoutingWrapupcodesDivisionview` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes-divisionviews--codeId->."]
@@ -9051,6 +10234,10 @@ impl GetRoutingWrapupcodesDivisionview {
     }
 }
 static META_GET_ROUTING_WRAPUPCODES_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingWrapupcodesDivisionviews", &["Routing"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/wrapupcodes/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a paged listing of simplified wrapup code objects, filterable by name, wrapup code ID(s), or division ID(s)."]
+#[doc = ""]
+#[doc = " Specifying both name and ID parameters is not supported."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews`: the `getRoutingWrapupcodesDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-wrapupcodes-divisionviews>."]
@@ -9107,31 +10294,43 @@ impl GetRoutingWrapupcodesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, include_state: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name (trailing asterisks allowed)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Wrapup code ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Wrapup code state(s) to include"]
+    #[doc = ""]
     #[doc = " Query parameter `includeState`: string."]
     pub fn include_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_state = ::std::option::Option::Some(value.into());
@@ -9184,6 +10383,8 @@ impl GetRoutingWrapupcodesDivisionviews {
     }
 }
 static META_GET_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get queues for user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/queues`: the `getUserQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--queues>."]
@@ -9239,21 +10440,29 @@ impl GetUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, joined: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Is joined to the queue"]
+    #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9301,6 +10510,8 @@ impl GetUserQueues {
     }
 }
 static META_GET_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routinglanguages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List routing languages assigned to a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/routinglanguages`: the `getUserRoutinglanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routinglanguages>."]
@@ -9355,16 +10566,22 @@ impl GetUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -9409,6 +10626,8 @@ impl GetUserRoutinglanguages {
     }
 }
 static META_GET_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routingskills", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List routing skills assigned to a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/routingskills`: the `getUserRoutingskills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routingskills>."]
@@ -9463,16 +10682,22 @@ impl GetUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -9517,6 +10742,8 @@ impl GetUserRoutingskills {
     }
 }
 static META_GET_USER_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserSkillgroups", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/skillgroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get skill groups for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/skillgroups`: the `getUserSkillgroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--skillgroups>."]
@@ -9571,16 +10798,22 @@ impl GetUserSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The cursor that points to the next page"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the previous page"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
@@ -9625,6 +10858,10 @@ impl GetUserSkillgroups {
     }
 }
 static META_PATCH_ROUTING_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingConversation", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/conversations/{conversationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update attributes of an in-queue conversation"]
+#[doc = ""]
+#[doc = " Returns an object indicating the updated values of all settable attributes. Supported attributes: skillIds, skillExpression, languageId, and priority."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/conversations/{conversationId}`: the `patchRoutingConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-conversations--conversationId->."]
@@ -9694,6 +10931,8 @@ impl PatchRoutingConversation {
     }
 }
 static META_PATCH_ROUTING_EMAIL_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailDomain", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/domains/{domainId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update domain settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/email/domains/{domainId}`: the `patchRoutingEmailDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-domains--domainId->."]
@@ -9763,6 +11002,8 @@ impl PatchRoutingEmailDomain {
     }
 }
 static META_PATCH_ROUTING_EMAIL_DOMAIN_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailDomainValidate", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/domains/{domainId}/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate domain settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/email/domains/{domainId}/validate`: the `patchRoutingEmailDomainValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-domains--domainId--validate>."]
@@ -9832,6 +11073,8 @@ impl PatchRoutingEmailDomainValidate {
     }
 }
 static META_PATCH_ROUTING_EMAIL_OUTBOUND_DOMAIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailOutboundDomain", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/outbound/domains/{domainId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update configurable settings for an email domain, such as changing the sending method (e.g., to or from SMTP)."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/email/outbound/domains/{domainId}`: the `patchRoutingEmailOutboundDomain` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-outbound-domains--domainId->."]
@@ -9901,6 +11144,8 @@ impl PatchRoutingEmailOutboundDomain {
     }
 }
 static META_PATCH_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingEmailSettingEmailSettingId", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/email/setting/{emailSettingId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an email setting. Modifies the settings for email setting"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/email/setting/{emailSettingId}`: the `patchRoutingEmailSettingEmailSettingId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-email-setting--emailSettingId->."]
@@ -9970,6 +11215,8 @@ impl PatchRoutingEmailSettingEmailSettingId {
     }
 }
 static META_PATCH_ROUTING_PREDICTOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingPredictor", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/predictors/{predictorId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update single predictor."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/predictors/{predictorId}`: the `patchRoutingPredictor` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-predictors--predictorId->."]
@@ -10046,6 +11293,8 @@ impl PatchRoutingPredictor {
     }
 }
 static META_PATCH_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingPredictorsKeyperformanceindicator", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/predictors/keyperformanceindicators/{kpiId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a custom Key Performance Indicator."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/predictors/keyperformanceindicators/{kpiId}`: the `patchRoutingPredictorsKeyperformanceindicator` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-predictors-keyperformanceindicators--kpiId->."]
@@ -10122,6 +11371,8 @@ impl PatchRoutingPredictorsKeyperformanceindicator {
     }
 }
 static META_PATCH_ROUTING_QUEUE_MEMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueMember", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/members/{memberId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the ring number OR joined status for a queue member."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/members/{memberId}`: the `patchRoutingQueueMember` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--members--memberId->."]
@@ -10193,6 +11444,10 @@ impl PatchRoutingQueueMember {
     }
 }
 static META_PATCH_ROUTING_QUEUE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueMembers", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/members", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Join or unjoin a set of up to 100 users for a queue"]
+#[doc = ""]
+#[doc = " Users can only be joined to queues where they have membership. Non-member user-queue pairs in the request will be disregarded. Note: This operation is processed asynchronously and the response data may not reflect the final state. Changes may take time to propagate. Query the GET endpoint after a delay to retrieve the current membership status."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/members`: the `patchRoutingQueueMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--members>."]
@@ -10276,6 +11531,8 @@ impl PatchRoutingQueueMembers {
     }
 }
 static META_PATCH_ROUTING_QUEUE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueUser", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/users/{memberId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " DEPRECATED: use PATCH /routing/queues/{queueId}/members/{memberId}. Update the ring number OR joined status for a User in a Queue."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/users/{memberId}`: the `patchRoutingQueueUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--users--memberId->."]
@@ -10350,6 +11607,8 @@ impl PatchRoutingQueueUser {
     }
 }
 static META_PATCH_ROUTING_QUEUE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingQueueUsers", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/queues/{queueId}/users", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), true, false, true);
+#[doc = " DEPRECATED: use PATCH /routing/queues/{queueId}/members. Join or unjoin a set of users for a queue."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/queues/{queueId}/users`: the `patchRoutingQueueUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-queues--queueId--users>."]
@@ -10436,6 +11695,8 @@ impl PatchRoutingQueueUsers {
     }
 }
 static META_PATCH_ROUTING_SETTINGS_CONTACTCENTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSettingsContactcenter", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/settings/contactcenter", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Contact Center Settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/settings/contactcenter`: the `patchRoutingSettingsContactcenter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-settings-contactcenter>."]
@@ -10503,6 +11764,8 @@ impl PatchRoutingSettingsContactcenter {
     }
 }
 static META_PATCH_ROUTING_SETTINGS_TRANSCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSettingsTranscription", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/settings/transcription", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch Transcription Settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/settings/transcription`: the `patchRoutingSettingsTranscription` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-settings-transcription>."]
@@ -10570,6 +11833,8 @@ impl PatchRoutingSettingsTranscription {
     }
 }
 static META_PATCH_ROUTING_SKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSkill", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/skills/{skillId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update Routing Skill Division"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/skills/{skillId}`: the `patchRoutingSkill` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-skills--skillId->."]
@@ -10639,6 +11904,8 @@ impl PatchRoutingSkill {
     }
 }
 static META_PATCH_ROUTING_SKILLGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSkillgroup", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/skillgroups/{skillGroupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update skill group definition"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/skillgroups/{skillGroupId}`: the `patchRoutingSkillgroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-skillgroups--skillGroupId->."]
@@ -10708,6 +11975,10 @@ impl PatchRoutingSkillgroup {
     }
 }
 static META_PATCH_ROUTING_SMS_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchRoutingSmsPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/routing/sms/phonenumbers/{phoneNumberId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a phone number provisioned for SMS."]
+#[doc = ""]
+#[doc = " Use this endpoint to assign a custom supported content profile to an MMS-capable phone number. If no supported content profile is set, the phone number uses the \"SMS Default\" profile, which allows all media types (\\*/\\*) for inbound messages and specific image types (image/gif, image/jpeg, image/png) for outbound messages. To customize media filtering, provide a supported content profile ID in the request body."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/routing/sms/phonenumbers/{phoneNumberId}`: the `patchRoutingSmsPhonenumber` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-routing-sms-phonenumbers--phoneNumberId->."]
@@ -10777,6 +12048,8 @@ impl PatchRoutingSmsPhonenumber {
     }
 }
 static META_PATCH_USER_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueue", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues/{queueId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Join or unjoin a queue for a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/queues/{queueId}`: the `patchUserQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues--queueId->."]
@@ -10848,6 +12121,10 @@ impl PatchUserQueue {
     }
 }
 static META_PATCH_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Join or unjoin a set of queues for a user"]
+#[doc = ""]
+#[doc = " Users can only be joined to queues where they have membership. Non-member user-queue pairs in the request will be disregarded. Note: This operation is processed asynchronously and the response data may not reflect the final state. Changes may take time to propagate. Query the GET endpoint after a delay to retrieve the current membership status."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/queues`: the `patchUserQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues>."]
@@ -10901,6 +12178,8 @@ impl PatchUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, division_id: ::std::option::Option::None, body }
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -10940,6 +12219,8 @@ impl PatchUserQueues {
     }
 }
 static META_PATCH_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/{languageId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an assigned routing language's proficiency"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/{languageId}`: the `patchUserRoutinglanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages--languageId->."]
@@ -11011,6 +12292,8 @@ impl PatchUserRoutinglanguage {
     }
 }
 static META_PATCH_USER_ROUTINGLANGUAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguagesBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Assign multiple routing languages to a user. Max 50 routing languages in request body"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/bulk`: the `patchUserRoutinglanguagesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages-bulk>."]
@@ -11094,6 +12377,8 @@ impl PatchUserRoutinglanguagesBulk {
     }
 }
 static META_PATCH_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routingskills/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Assign multiple routing skills to a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/routingskills/bulk`: the `patchUserRoutingskillsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routingskills-bulk>."]
@@ -11177,6 +12462,8 @@ impl PatchUserRoutingskillsBulk {
     }
 }
 static META_POST_ANALYTICS_QUEUES_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsQueuesObservationsQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/queues/observations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for queue observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/queues/observations/query`: the `postAnalyticsQueuesObservationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-queues-observations-query>."]
@@ -11244,6 +12531,8 @@ impl PostAnalyticsQueuesObservationsQuery {
     }
 }
 static META_POST_ANALYTICS_ROUTING_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsRoutingActivityQuery", &["Analytics", "Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/routing/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/routing/activity/query`: the `postAnalyticsRoutingActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-routing-activity-query>."]
@@ -11295,11 +12584,15 @@ impl PostAnalyticsRoutingActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -11329,6 +12622,8 @@ impl PostAnalyticsRoutingActivityQuery {
     }
 }
 static META_POST_ROUTING_ASSESSMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingAssessments", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/assessments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a benefit assessment."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/assessments`: the `postRoutingAssessments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-assessments>."]
@@ -11403,6 +12698,10 @@ impl PostRoutingAssessments {
     }
 }
 static META_POST_ROUTING_ASSESSMENTS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingAssessmentsJobs", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/assessments/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a benefit assessment job."]
+#[doc = ""]
+#[doc = " Queues with Benefit Assessment results less than 7 days old are skipped. If every queue in the requested divisions has recent results, the request is rejected."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/assessments/jobs`: the `postRoutingAssessmentsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-assessments-jobs>."]
@@ -11477,6 +12776,8 @@ impl PostRoutingAssessmentsJobs {
     }
 }
 static META_POST_ROUTING_EMAIL_DOMAIN_DKIM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainDkim", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/dkim", false, ::std::option::Option::None, false, false, true);
+#[doc = " Restart domain dkim"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/dkim`: the `postRoutingEmailDomainDkim` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--dkim>."]
@@ -11544,6 +12845,8 @@ impl PostRoutingEmailDomainDkim {
     }
 }
 static META_POST_ROUTING_EMAIL_DOMAIN_MAILFROM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainMailfrom", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/mailfrom", false, ::std::option::Option::None, false, false, true);
+#[doc = " Set domain mail from settings"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/mailfrom`: the `postRoutingEmailDomainMailfrom` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--mailfrom>."]
@@ -11613,6 +12916,8 @@ impl PostRoutingEmailDomainMailfrom {
     }
 }
 static META_POST_ROUTING_EMAIL_DOMAIN_ROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainRoutes", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainName}/routes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a route"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/domains/{domainName}/routes`: the `postRoutingEmailDomainRoutes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainName--routes>."]
@@ -11682,6 +12987,10 @@ impl PostRoutingEmailDomainRoutes {
     }
 }
 static META_POST_ROUTING_EMAIL_DOMAIN_TESTCONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainTestconnection", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/testconnection", false, ::std::option::Option::None, false, false, true);
+#[doc = " Tests the custom SMTP server integration connection set on this ACD domain"]
+#[doc = ""]
+#[doc = " The request body is optional. If omitted, this endpoint will just test the connection of the Custom SMTP Server used by the ACD domain. If the body is specified, there will be an attempt to send an email message to the server."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/testconnection`: the `postRoutingEmailDomainTestconnection` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--testconnection>."]
@@ -11732,6 +13041,8 @@ impl PostRoutingEmailDomainTestconnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
     }
+    #[doc = " TestMessage"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::TestMessage) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -11758,6 +13069,8 @@ impl PostRoutingEmailDomainTestconnection {
     }
 }
 static META_POST_ROUTING_EMAIL_DOMAIN_VERIFICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomainVerification", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains/{domainId}/verification", false, ::std::option::Option::None, false, false, true);
+#[doc = " Restart domain verification"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/domains/{domainId}/verification`: the `postRoutingEmailDomainVerification` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains--domainId--verification>."]
@@ -11825,6 +13138,8 @@ impl PostRoutingEmailDomainVerification {
     }
 }
 static META_POST_ROUTING_EMAIL_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailDomains", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/domains", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a domain"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/domains`: the `postRoutingEmailDomains` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-domains>."]
@@ -11892,6 +13207,10 @@ impl PostRoutingEmailDomains {
     }
 }
 static META_POST_ROUTING_EMAIL_OUTBOUND_DOMAIN_TESTCONNECTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailOutboundDomainTestconnection", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/outbound/domains/{domainId}/testconnection", false, ::std::option::Option::None, false, false, true);
+#[doc = " Tests the custom SMTP server integration connection set on this outbound domain"]
+#[doc = ""]
+#[doc = " The request body is optional. If omitted, this endpoint will just test the connection of the Custom SMTP Server for the outbound domain. If the body is specified, there will be an attempt to send an email message to the server."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/outbound/domains/{domainId}/testconnection`: the `postRoutingEmailOutboundDomainTestconnection` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-outbound-domains--domainId--testconnection>."]
@@ -11942,6 +13261,8 @@ impl PostRoutingEmailOutboundDomainTestconnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
     }
+    #[doc = " TestMessage"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::TestMessage) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -11968,6 +13289,8 @@ impl PostRoutingEmailOutboundDomainTestconnection {
     }
 }
 static META_POST_ROUTING_EMAIL_OUTBOUND_DOMAINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailOutboundDomains", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/outbound/domains", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a domain"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/outbound/domains`: the `postRoutingEmailOutboundDomains` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-outbound-domains>."]
@@ -12035,6 +13358,8 @@ impl PostRoutingEmailOutboundDomains {
     }
 }
 static META_POST_ROUTING_EMAIL_OUTBOUND_DOMAINS_SIMULATED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailOutboundDomainsSimulated", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/outbound/domains/simulated", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a simulated domain"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/outbound/domains/simulated`: the `postRoutingEmailOutboundDomainsSimulated` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-outbound-domains-simulated>."]
@@ -12102,6 +13427,8 @@ impl PostRoutingEmailOutboundDomainsSimulated {
     }
 }
 static META_POST_ROUTING_EMAIL_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingEmailSetting", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/email/setting", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new email setting. Used to define various settings, that can then be associated with email domains"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/email/setting`: the `postRoutingEmailSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-email-setting>."]
@@ -12169,6 +13496,8 @@ impl PostRoutingEmailSetting {
     }
 }
 static META_POST_ROUTING_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingLanguages", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/languages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Language"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/languages`: the `postRoutingLanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-languages>."]
@@ -12236,6 +13565,8 @@ impl PostRoutingLanguages {
     }
 }
 static META_POST_ROUTING_PREDICTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingPredictors", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/predictors", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a predictor."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/predictors`: the `postRoutingPredictors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-predictors>."]
@@ -12310,6 +13641,8 @@ impl PostRoutingPredictors {
     }
 }
 static META_POST_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingPredictorsKeyperformanceindicators", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/predictors/keyperformanceindicators", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a custom Key Performance Indicator."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/predictors/keyperformanceindicators`: the `postRoutingPredictorsKeyperformanceindicators` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-predictors-keyperformanceindicators>."]
@@ -12377,6 +13710,8 @@ impl PostRoutingPredictorsKeyperformanceindicators {
     }
 }
 static META_POST_ROUTING_QUEUE_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueueMembers", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues/{queueId}/members", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add or delete up to 100 queue members"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/queues/{queueId}/members`: the `postRoutingQueueMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues--queueId--members>."]
@@ -12428,6 +13763,8 @@ impl PostRoutingQueueMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
     }
+    #[doc = " True to delete queue members"]
+    #[doc = ""]
     #[doc = " Query parameter `delete`: boolean."]
     pub fn delete(mut self, value: bool) -> Self {
         self.delete = ::std::option::Option::Some(value);
@@ -12455,6 +13792,8 @@ impl PostRoutingQueueMembers {
     }
 }
 static META_POST_ROUTING_QUEUE_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueueUsers", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues/{queueId}/users", false, ::std::option::Option::None, true, false, true);
+#[doc = " DEPRECATED: use POST /routing/queues/{queueId}/members. Bulk add or delete up to 100 queue members."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/queues/{queueId}/users`: the `postRoutingQueueUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues--queueId--users>."]
@@ -12509,6 +13848,8 @@ impl PostRoutingQueueUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
     }
+    #[doc = " True to delete queue members"]
+    #[doc = ""]
     #[doc = " Query parameter `delete`: boolean."]
     pub fn delete(mut self, value: bool) -> Self {
         self.delete = ::std::option::Option::Some(value);
@@ -12536,6 +13877,8 @@ impl PostRoutingQueueUsers {
     }
 }
 static META_POST_ROUTING_QUEUE_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueueWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues/{queueId}/wrapupcodes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add up to 100 wrap-up codes to a queue"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/queues/{queueId}/wrapupcodes`: the `postRoutingQueueWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues--queueId--wrapupcodes>."]
@@ -12605,6 +13948,8 @@ impl PostRoutingQueueWrapupcodes {
     }
 }
 static META_POST_ROUTING_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingQueues", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/queues", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a queue"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/queues`: the `postRoutingQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-queues>."]
@@ -12672,6 +14017,8 @@ impl PostRoutingQueues {
     }
 }
 static META_POST_ROUTING_SKILLEXPRESSIONS_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkillexpressionsValidate", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skillexpressions/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate and normalize a skill expression"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/skillexpressions/validate`: the `postRoutingSkillexpressionsValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skillexpressions-validate>."]
@@ -12739,6 +14086,8 @@ impl PostRoutingSkillexpressionsValidate {
     }
 }
 static META_POST_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkillgroupMembersDivisions", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skillgroups/{skillGroupId}/members/divisions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add or remove member divisions for this skill group."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/skillgroups/{skillGroupId}/members/divisions`: the `postRoutingSkillgroupMembersDivisions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skillgroups--skillGroupId--members-divisions>."]
@@ -12815,6 +14164,8 @@ impl PostRoutingSkillgroupMembersDivisions {
     }
 }
 static META_POST_ROUTING_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkillgroups", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skillgroups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a skill group"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/skillgroups`: the `postRoutingSkillgroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skillgroups>."]
@@ -12882,6 +14233,8 @@ impl PostRoutingSkillgroups {
     }
 }
 static META_POST_ROUTING_SKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSkills", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/skills", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create Skill"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/skills`: the `postRoutingSkills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-skills>."]
@@ -12949,6 +14302,8 @@ impl PostRoutingSkills {
     }
 }
 static META_POST_ROUTING_SMS_ADDRESSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsAddresses", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/addresses", false, ::std::option::Option::None, false, false, true);
+#[doc = " Provision an Address for SMS"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/sms/addresses`: the `postRoutingSmsAddresses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-addresses>."]
@@ -13016,6 +14371,10 @@ impl PostRoutingSmsAddresses {
     }
 }
 static META_POST_ROUTING_SMS_PHONENUMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsPhonenumbers", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/phonenumbers", false, ::std::option::Option::None, false, false, true);
+#[doc = " Provision a phone number for SMS"]
+#[doc = ""]
+#[doc = " When provisioning an MMS-capable phone number, if no supported content profile is specified in the request, the system automatically assigns the \"SMS Default\" profile. This default profile allows all media types (\\*/\\*) for inbound messages and specific image types (image/gif, image/jpeg, image/png) for outbound messages. To use custom media filtering, specify a supported content profile ID in the request body."]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/sms/phonenumbers`: the `postRoutingSmsPhonenumbers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-phonenumbers>."]
@@ -13083,6 +14442,8 @@ impl PostRoutingSmsPhonenumbers {
     }
 }
 static META_POST_ROUTING_SMS_PHONENUMBERS_ALPHANUMERIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsPhonenumbersAlphanumeric", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/phonenumbers/alphanumeric", false, ::std::option::Option::None, false, true, true);
+#[doc = " Provision an alphanumeric number for SMS"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/sms/phonenumbers/alphanumeric`: the `postRoutingSmsPhonenumbersAlphanumeric` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-phonenumbers-alphanumeric>."]
@@ -13152,6 +14513,8 @@ impl PostRoutingSmsPhonenumbersAlphanumeric {
     }
 }
 static META_POST_ROUTING_SMS_PHONENUMBERS_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingSmsPhonenumbersImport", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/sms/phonenumbers/import", false, ::std::option::Option::None, false, false, true);
+#[doc = " Imports a phone number for SMS"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/sms/phonenumbers/import`: the `postRoutingSmsPhonenumbersImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-sms-phonenumbers-import>."]
@@ -13219,6 +14582,8 @@ impl PostRoutingSmsPhonenumbersImport {
     }
 }
 static META_POST_ROUTING_UTILIZATION_LABELS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingUtilizationLabels", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/utilization/labels", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a utilization label"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/utilization/labels`: the `postRoutingUtilizationLabels` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-utilization-labels>."]
@@ -13286,6 +14651,8 @@ impl PostRoutingUtilizationLabels {
     }
 }
 static META_POST_ROUTING_WRAPUPCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postRoutingWrapupcodes", &["Routing"], ::genesys_cloud_core::http::Method::POST, "/api/v2/routing/wrapupcodes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a wrap-up code"]
+#[doc = ""]
 #[doc = " `POST /api/v2/routing/wrapupcodes`: the `postRoutingWrapupcodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-routing-wrapupcodes>."]
@@ -13353,6 +14720,8 @@ impl PostRoutingWrapupcodes {
     }
 }
 static META_POST_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routinglanguages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign a routing language to a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/routinglanguages`: the `postUserRoutinglanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routinglanguages>."]
@@ -13422,6 +14791,8 @@ impl PostUserRoutinglanguages {
     }
 }
 static META_POST_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routingskills", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign a routing skill to a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/routingskills`: the `postUserRoutingskills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routingskills>."]
@@ -13491,6 +14862,8 @@ impl PostUserRoutingskills {
     }
 }
 static META_PUT_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me`: the `putRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-directroutingbackup-settings-me>."]
@@ -13558,6 +14931,8 @@ impl PutRoutingDirectroutingbackupSettingsMe {
     }
 }
 static META_PUT_ROUTING_EMAIL_DOMAIN_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingEmailDomainRoute", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a route"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/email/domains/{domainName}/routes/{routeId}`: the `putRoutingEmailDomainRoute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-email-domains--domainName--routes--routeId->."]
@@ -13629,6 +15004,8 @@ impl PutRoutingEmailDomainRoute {
     }
 }
 static META_PUT_ROUTING_EMAIL_DOMAIN_ROUTE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingEmailDomainRouteIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update identity resolution settings for a route."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/email/domains/{domainName}/routes/{routeId}/identityresolution`: the `putRoutingEmailDomainRouteIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-email-domains--domainName--routes--routeId--identityresolution>."]
@@ -13700,6 +15077,8 @@ impl PutRoutingEmailDomainRouteIdentityresolution {
     }
 }
 static META_PUT_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingEmailOutboundDomainActivation", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/email/outbound/domains/{domainId}/activation", true, ::std::option::Option::None, false, false, true);
+#[doc = " Request an activation status (cname + dkim) update of an outbound domain"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/email/outbound/domains/{domainId}/activation`: the `putRoutingEmailOutboundDomainActivation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-email-outbound-domains--domainId--activation>."]
@@ -13767,6 +15146,8 @@ impl PutRoutingEmailOutboundDomainActivation {
     }
 }
 static META_PUT_ROUTING_MESSAGE_RECIPIENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingMessageRecipient", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/message/recipients/{recipientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a recipient"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/message/recipients/{recipientId}`: the `putRoutingMessageRecipient` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-message-recipients--recipientId->."]
@@ -13836,6 +15217,8 @@ impl PutRoutingMessageRecipient {
     }
 }
 static META_PUT_ROUTING_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingQueue", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/queues/{queueId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a queue"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/queues/{queueId}`: the `putRoutingQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-queues--queueId->."]
@@ -13905,6 +15288,8 @@ impl PutRoutingQueue {
     }
 }
 static META_PUT_ROUTING_QUEUE_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingQueueIdentityresolution", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/queues/{queueId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Queue IdentityResolution Settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/queues/{queueId}/identityresolution`: the `putRoutingQueueIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-queues--queueId--identityresolution>."]
@@ -13974,6 +15359,8 @@ impl PutRoutingQueueIdentityresolution {
     }
 }
 static META_PUT_ROUTING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingSettings", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an organization's routing settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/settings`: the `putRoutingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-settings>."]
@@ -14041,6 +15428,8 @@ impl PutRoutingSettings {
     }
 }
 static META_PUT_ROUTING_SETTINGS_TRANSCRIPTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingSettingsTranscription", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/settings/transcription", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Transcription Settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/settings/transcription`: the `putRoutingSettingsTranscription` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-settings-transcription>."]
@@ -14108,6 +15497,8 @@ impl PutRoutingSettingsTranscription {
     }
 }
 static META_PUT_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingSmsIdentityresolutionPhonenumber", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/sms/identityresolution/phonenumbers/{addressId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an SMS identity resolution settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}`: the `putRoutingSmsIdentityresolutionPhonenumber` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-sms-identityresolution-phonenumbers--addressId->."]
@@ -14177,6 +15568,8 @@ impl PutRoutingSmsIdentityresolutionPhonenumber {
     }
 }
 static META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `putRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--directroutingbackup-settings>."]
@@ -14246,6 +15639,8 @@ impl PutRoutingUserDirectroutingbackupSettings {
     }
 }
 static META_PUT_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the user's max utilization settings. Include only those media types requiring custom configuration. Any omitted media types will be set to the organization's default values."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/users/{userId}/utilization`: the `putRoutingUserUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--utilization>."]
@@ -14315,6 +15710,8 @@ impl PutRoutingUserUtilization {
     }
 }
 static META_PUT_ROUTING_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUtilization", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the organization-wide max utilization settings. Include only those media types requiring custom configuration. Any omitted media types will be set to the system default values."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/utilization`: the `putRoutingUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-utilization>."]
@@ -14382,6 +15779,8 @@ impl PutRoutingUtilization {
     }
 }
 static META_PUT_ROUTING_UTILIZATION_LABEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUtilizationLabel", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/utilization/labels/{labelId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a utilization label"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/utilization/labels/{labelId}`: the `putRoutingUtilizationLabel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-utilization-labels--labelId->."]
@@ -14451,6 +15850,8 @@ impl PutRoutingUtilizationLabel {
     }
 }
 static META_PUT_ROUTING_WRAPUPCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingWrapupcode", &["Routing"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/wrapupcodes/{codeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update wrap-up code"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/wrapupcodes/{codeId}`: the `putRoutingWrapupcode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-wrapupcodes--codeId->."]
@@ -14520,6 +15921,8 @@ impl PutRoutingWrapupcode {
     }
 }
 static META_PUT_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an assigned routing skill's proficiency"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/{skillId}`: the `putUserRoutingskill` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills--skillId->."]
@@ -14591,6 +15994,8 @@ impl PutUserRoutingskill {
     }
 }
 static META_PUT_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Assign multiple routing skills to a user, replacing any current assignments"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/bulk`: the `putUserRoutingskillsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills-bulk>."]

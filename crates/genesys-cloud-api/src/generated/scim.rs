@@ -16,128 +16,238 @@ impl ScimApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/scim/users/{userId}` (deleteScimUser): see [`DeleteScimUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
     pub fn delete_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteScimUser {
         DeleteScimUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete a user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/scim/v2/users/{userId}` (deleteScimV2User): see [`DeleteScimV2User`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
     pub fn delete_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteScimV2User {
         DeleteScimV2User::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/groups/{groupId}` (getScimGroup): see [`GetScimGroup`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/groups."]
     pub fn get_scim_group(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetScimGroup {
         GetScimGroup::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get a list of groups"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/groups` (getScimGroups): see [`GetScimGroups`]."]
     pub fn get_scim_groups(&self) -> GetScimGroups {
         GetScimGroups::new(self.executor.clone())
     }
+    #[doc = " Get a resource type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/resourcetypes/{resourceType}` (getScimResourcetype): see [`GetScimResourcetype`]."]
+    #[doc = ""]
+    #[doc = " - `resource_type`: The type of resource. Returned with GET /api/v2/scim/resourcetypes."]
     pub fn get_scim_resourcetype(&self, resource_type: impl ::std::convert::Into<::std::string::String>) -> GetScimResourcetype {
         GetScimResourcetype::new(self.executor.clone(), resource_type.into())
     }
+    #[doc = " Get a list of resource types"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/resourcetypes` (getScimResourcetypes): see [`GetScimResourcetypes`]."]
     pub fn get_scim_resourcetypes(&self) -> GetScimResourcetypes {
         GetScimResourcetypes::new(self.executor.clone())
     }
+    #[doc = " Get a SCIM schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/schemas/{schemaId}` (getScimSchema): see [`GetScimSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: The ID of a schema. Returned with GET /api/v2/scim/schemas."]
     pub fn get_scim_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetScimSchema {
         GetScimSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of SCIM schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/schemas` (getScimSchemas): see [`GetScimSchemas`]."]
     pub fn get_scim_schemas(&self) -> GetScimSchemas {
         GetScimSchemas::new(self.executor.clone())
     }
+    #[doc = " Get a service provider's configuration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/serviceproviderconfig` (getScimServiceproviderconfig): see [`GetScimServiceproviderconfig`]."]
     pub fn get_scim_serviceproviderconfig(&self) -> GetScimServiceproviderconfig {
         GetScimServiceproviderconfig::new(self.executor.clone())
     }
+    #[doc = " Get a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/users/{userId}` (getScimUser): see [`GetScimUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
     pub fn get_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetScimUser {
         GetScimUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a list of users"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/users` (getScimUsers): see [`GetScimUsers`]."]
     pub fn get_scim_users(&self) -> GetScimUsers {
         GetScimUsers::new(self.executor.clone())
     }
+    #[doc = " Get a group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/groups/{groupId}` (getScimV2Group): see [`GetScimV2Group`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/v2/groups."]
     pub fn get_scim_v2_group(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetScimV2Group {
         GetScimV2Group::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get a list of groups"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/groups` (getScimV2Groups): see [`GetScimV2Groups`]."]
     pub fn get_scim_v2_groups(&self) -> GetScimV2Groups {
         GetScimV2Groups::new(self.executor.clone())
     }
+    #[doc = " Get a resource type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/resourcetypes/{resourceType}` (getScimV2Resourcetype): see [`GetScimV2Resourcetype`]."]
+    #[doc = ""]
+    #[doc = " - `resource_type`: The type of resource. Returned with GET /api/v2/scim/v2/resourcetypes."]
     pub fn get_scim_v2_resourcetype(&self, resource_type: impl ::std::convert::Into<::std::string::String>) -> GetScimV2Resourcetype {
         GetScimV2Resourcetype::new(self.executor.clone(), resource_type.into())
     }
+    #[doc = " Get a list of resource types"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/resourcetypes` (getScimV2Resourcetypes): see [`GetScimV2Resourcetypes`]."]
     pub fn get_scim_v2_resourcetypes(&self) -> GetScimV2Resourcetypes {
         GetScimV2Resourcetypes::new(self.executor.clone())
     }
+    #[doc = " Get a SCIM schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/schemas/{schemaId}` (getScimV2Schema): see [`GetScimV2Schema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: The ID of a schema. Returned with GET /api/v2/scim/v2/schemas."]
     pub fn get_scim_v2_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetScimV2Schema {
         GetScimV2Schema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of SCIM schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/schemas` (getScimV2Schemas): see [`GetScimV2Schemas`]."]
     pub fn get_scim_v2_schemas(&self) -> GetScimV2Schemas {
         GetScimV2Schemas::new(self.executor.clone())
     }
+    #[doc = " Get a service provider's configuration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/serviceproviderconfig` (getScimV2Serviceproviderconfig): see [`GetScimV2Serviceproviderconfig`]."]
     pub fn get_scim_v2_serviceproviderconfig(&self) -> GetScimV2Serviceproviderconfig {
         GetScimV2Serviceproviderconfig::new(self.executor.clone())
     }
+    #[doc = " Get a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/users/{userId}` (getScimV2User): see [`GetScimV2User`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
     pub fn get_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetScimV2User {
         GetScimV2User::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a list of users"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/users` (getScimV2Users): see [`GetScimV2Users`]."]
     pub fn get_scim_v2_users(&self) -> GetScimV2Users {
         GetScimV2Users::new(self.executor.clone())
     }
+    #[doc = " Modify a group"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/scim/groups/{groupId}` (patchScimGroup): see [`PatchScimGroup`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/groups."]
+    #[doc = " - `body`: The information used to modify a group."]
     pub fn patch_scim_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimGroup {
         PatchScimGroup::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Modify a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/scim/users/{userId}` (patchScimUser): see [`PatchScimUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
+    #[doc = " - `body`: The information used to modify a user."]
     pub fn patch_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimUser {
         PatchScimUser::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Modify a group"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/scim/v2/groups/{groupId}` (patchScimV2Group): see [`PatchScimV2Group`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/v2/groups."]
+    #[doc = " - `body`: The information used to modify a group."]
     pub fn patch_scim_v2_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimV2Group {
         PatchScimV2Group::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Modify a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/scim/v2/users/{userId}` (patchScimV2User): see [`PatchScimV2User`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
+    #[doc = " - `body`: The information used to modify a user."]
     pub fn patch_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimV2User {
         PatchScimV2User::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Create a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/scim/users` (postScimUsers): see [`PostScimUsers`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The information used to create a user."]
     pub fn post_scim_users(&self, body: ::models::ScimV2CreateUser) -> PostScimUsers {
         PostScimUsers::new(self.executor.clone(), body)
     }
+    #[doc = " Create a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/scim/v2/users` (postScimV2Users): see [`PostScimV2Users`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The information used to create a user."]
     pub fn post_scim_v2_users(&self, body: ::models::ScimV2CreateUser) -> PostScimV2Users {
         PostScimV2Users::new(self.executor.clone(), body)
     }
+    #[doc = " Replace a group"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/scim/groups/{groupId}` (putScimGroup): see [`PutScimGroup`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/groups."]
+    #[doc = " - `body`: The information used to replace a group."]
     pub fn put_scim_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2Group) -> PutScimGroup {
         PutScimGroup::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Replace a user"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/scim/users/{userId}` (putScimUser): see [`PutScimUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
+    #[doc = " - `body`: The information used to replace a user."]
     pub fn put_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2User) -> PutScimUser {
         PutScimUser::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Replace a group"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/scim/v2/groups/{groupId}` (putScimV2Group): see [`PutScimV2Group`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/v2/groups."]
+    #[doc = " - `body`: The information used to replace a group."]
     pub fn put_scim_v2_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2Group) -> PutScimV2Group {
         PutScimV2Group::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Replace a user"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/scim/v2/users/{userId}` (putScimV2User): see [`PutScimV2User`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
+    #[doc = " - `body`: The information used to replace a user."]
     pub fn put_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2User) -> PutScimV2User {
         PutScimV2User::new(self.executor.clone(), user_id.into(), body)
     }
 }
 static META_DELETE_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/scim/users/{userId}`: the `deleteScimUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-scim-users--userId->."]
@@ -188,6 +298,8 @@ impl DeleteScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -214,6 +326,8 @@ impl DeleteScimUser {
     }
 }
 static META_DELETE_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/scim/v2/users/{userId}`: the `deleteScimV2User` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-scim-v2-users--userId->."]
@@ -264,6 +378,8 @@ impl DeleteScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -290,6 +406,8 @@ impl DeleteScimV2User {
     }
 }
 static META_GET_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/groups/{groupId}`: the `getScimGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-groups--groupId->."]
@@ -342,16 +460,22 @@ impl GetScimGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
+    #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
@@ -384,6 +508,8 @@ impl GetScimGroup {
     }
 }
 static META_GET_SCIM_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of groups"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/groups`: the `getScimGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-groups>."]
@@ -437,26 +563,36 @@ impl GetScimGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
     }
+    #[doc = " The 1-based index of the first query result."]
+    #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
+    #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filters results. If nothing is specified, returns all groups. Examples of valid values: \"id eq 5f4bc742-a019-4e38-8e2a-d39d5bc0b0f3\", \"displayname eq Sales\"."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
@@ -494,6 +630,8 @@ impl GetScimGroups {
     }
 }
 static META_GET_SCIM_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a resource type"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/resourcetypes/{resourceType}`: the `getScimResourcetype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-resourcetypes--resourceType->."]
@@ -561,6 +699,8 @@ impl GetScimResourcetype {
     }
 }
 static META_GET_SCIM_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of resource types"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/resourcetypes`: the `getScimResourcetypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-resourcetypes>."]
@@ -626,6 +766,8 @@ impl GetScimResourcetypes {
     }
 }
 static META_GET_SCIM_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a SCIM schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/schemas/{schemaId}`: the `getScimSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-schemas--schemaId->."]
@@ -693,6 +835,8 @@ impl GetScimSchema {
     }
 }
 static META_GET_SCIM_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of SCIM schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/schemas`: the `getScimSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-schemas>."]
@@ -742,6 +886,8 @@ impl GetScimSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None }
     }
+    #[doc = " Filtered results are invalid and return 403 Unauthorized."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
@@ -767,6 +913,8 @@ impl GetScimSchemas {
     }
 }
 static META_GET_SCIM_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimServiceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/serviceproviderconfig", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a service provider's configuration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/serviceproviderconfig`: the `getScimServiceproviderconfig` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-serviceproviderconfig>."]
@@ -816,6 +964,8 @@ impl GetScimServiceproviderconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), if_none_match: ::std::option::Option::None }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/serviceproviderconfig. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
+    #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
@@ -841,6 +991,8 @@ impl GetScimServiceproviderconfig {
     }
 }
 static META_GET_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/users/{userId}`: the `getScimUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-users--userId->."]
@@ -893,16 +1045,22 @@ impl GetScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
+    #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
@@ -935,6 +1093,10 @@ impl GetScimUser {
     }
 }
 static META_GET_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of users"]
+#[doc = ""]
+#[doc = " To return all active users, do not use the filter parameter. To return inactive users, set the filter parameter to \"active eq false\". By default, returns SCIM attributes \"externalId\", \"enterprise-user:manager\", and \"roles\". To exclude these attributes, set the attributes parameter to \"id,active\" or the excludeAttributes parameter to \"externalId,roles,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division\"."]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/users`: the `getScimUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-users>."]
@@ -988,26 +1150,36 @@ impl GetScimUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
     }
+    #[doc = " The 1-based index of the first query result."]
+    #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
+    #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filters results. If nothing is specified, returns all active users. Examples of valid values: \"id eq 857449b0-d9e7-4cd0-acbf-a6adfb9ef1e9\", \"userName eq search@sample.org\", \"manager eq 16e10e2f-1136-43fe-bb84-eac073168a49\", \"email eq search@sample.org\", \"division eq divisionName\", \"externalId eq 167844\", \"active eq false\", \"employeeNumber eq 9876543210\"."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
@@ -1045,6 +1217,8 @@ impl GetScimUsers {
     }
 }
 static META_GET_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/groups/{groupId}`: the `getScimV2Group` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-groups--groupId->."]
@@ -1097,16 +1271,22 @@ impl GetScimV2Group {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
+    #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
@@ -1139,6 +1319,8 @@ impl GetScimV2Group {
     }
 }
 static META_GET_SCIM_V2_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Groups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of groups"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/groups`: the `getScimV2Groups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-groups>."]
@@ -1192,26 +1374,36 @@ impl GetScimV2Groups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None, start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None }
     }
+    #[doc = " Filters results. If nothing is specified, returns all groups. Examples of valid values: \"id eq 5f4bc742-a019-4e38-8e2a-d39d5bc0b0f3\", \"displayname eq Sales\"."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string, required (the call fails with a build error without it)."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The 1-based index of the first query result."]
+    #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
+    #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1250,6 +1442,8 @@ impl GetScimV2Groups {
     }
 }
 static META_GET_SCIM_V2_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a resource type"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/resourcetypes/{resourceType}`: the `getScimV2Resourcetype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-resourcetypes--resourceType->."]
@@ -1317,6 +1511,8 @@ impl GetScimV2Resourcetype {
     }
 }
 static META_GET_SCIM_V2_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of resource types"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/resourcetypes`: the `getScimV2Resourcetypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-resourcetypes>."]
@@ -1382,6 +1578,8 @@ impl GetScimV2Resourcetypes {
     }
 }
 static META_GET_SCIM_V2_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a SCIM schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/schemas/{schemaId}`: the `getScimV2Schema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-schemas--schemaId->."]
@@ -1449,6 +1647,8 @@ impl GetScimV2Schema {
     }
 }
 static META_GET_SCIM_V2_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of SCIM schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/schemas`: the `getScimV2Schemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-schemas>."]
@@ -1498,6 +1698,8 @@ impl GetScimV2Schemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None }
     }
+    #[doc = " Filtered results are invalid and return 403 Unauthorized."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
@@ -1523,6 +1725,8 @@ impl GetScimV2Schemas {
     }
 }
 static META_GET_SCIM_V2_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Serviceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/serviceproviderconfig", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a service provider's configuration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/serviceproviderconfig`: the `getScimV2Serviceproviderconfig` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-serviceproviderconfig>."]
@@ -1572,6 +1776,8 @@ impl GetScimV2Serviceproviderconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), if_none_match: ::std::option::Option::None }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/serviceproviderconfig. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
+    #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
@@ -1597,6 +1803,8 @@ impl GetScimV2Serviceproviderconfig {
     }
 }
 static META_GET_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/users/{userId}`: the `getScimV2User` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-users--userId->."]
@@ -1649,16 +1857,22 @@ impl GetScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
+    #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
@@ -1691,6 +1905,10 @@ impl GetScimV2User {
     }
 }
 static META_GET_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of users"]
+#[doc = ""]
+#[doc = " To return all active users, do not use the filter parameter. To return inactive users, set the filter parameter to \"active eq false\". By default, returns SCIM attributes \"externalId\", \"enterprise-user:manager\", and \"roles\". To exclude these attributes, set the attributes parameter to \"id,active\" or the excludeAttributes parameter to \"externalId,roles,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division\"."]
+#[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/users`: the `getScimV2Users` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scim-v2-users>."]
@@ -1744,26 +1962,36 @@ impl GetScimV2Users {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
     }
+    #[doc = " The 1-based index of the first query result."]
+    #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
+    #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
+    #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Filters results. If nothing is specified, returns all active users. Examples of valid values: \"id eq 857449b0-d9e7-4cd0-acbf-a6adfb9ef1e9\", \"userName eq search@sample.org\", \"manager eq 16e10e2f-1136-43fe-bb84-eac073168a49\", \"email eq search@sample.org\", \"division eq divisionName\", \"externalId eq 167844\", \"active eq false\", \"employeeNumber eq 9876543210\"."]
+    #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
@@ -1801,6 +2029,8 @@ impl GetScimV2Users {
     }
 }
 static META_PATCH_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/groups/{groupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Modify a group"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/scim/groups/{groupId}`: the `patchScimGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-groups--groupId->."]
@@ -1852,6 +2082,8 @@ impl PatchScimGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -1879,6 +2111,8 @@ impl PatchScimGroup {
     }
 }
 static META_PATCH_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/users/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Modify a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/scim/users/{userId}`: the `patchScimUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-users--userId->."]
@@ -1930,6 +2164,8 @@ impl PatchScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -1957,6 +2193,8 @@ impl PatchScimUser {
     }
 }
 static META_PATCH_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/groups/{groupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Modify a group"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/scim/v2/groups/{groupId}`: the `patchScimV2Group` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-v2-groups--groupId->."]
@@ -2008,6 +2246,8 @@ impl PatchScimV2Group {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -2035,6 +2275,8 @@ impl PatchScimV2Group {
     }
 }
 static META_PATCH_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/users/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Modify a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/scim/v2/users/{userId}`: the `patchScimV2User` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-scim-v2-users--userId->."]
@@ -2086,6 +2328,8 @@ impl PatchScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -2113,6 +2357,8 @@ impl PatchScimV2User {
     }
 }
 static META_POST_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/users", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/scim/users`: the `postScimUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scim-users>."]
@@ -2180,6 +2426,8 @@ impl PostScimUsers {
     }
 }
 static META_POST_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/v2/users", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/scim/v2/users`: the `postScimV2Users` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scim-v2-users>."]
@@ -2247,6 +2495,8 @@ impl PostScimV2Users {
     }
 }
 static META_PUT_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Replace a group"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/scim/groups/{groupId}`: the `putScimGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-groups--groupId->."]
@@ -2298,6 +2548,8 @@ impl PutScimGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2Group) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -2325,6 +2577,8 @@ impl PutScimGroup {
     }
 }
 static META_PUT_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Replace a user"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/scim/users/{userId}`: the `putScimUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-users--userId->."]
@@ -2376,6 +2630,8 @@ impl PutScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2User) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -2403,6 +2659,8 @@ impl PutScimUser {
     }
 }
 static META_PUT_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Replace a group"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/scim/v2/groups/{groupId}`: the `putScimV2Group` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-v2-groups--groupId->."]
@@ -2454,6 +2712,8 @@ impl PutScimV2Group {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2Group) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
@@ -2481,6 +2741,8 @@ impl PutScimV2Group {
     }
 }
 static META_PUT_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Replace a user"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/scim/v2/users/{userId}`: the `putScimV2User` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-scim-v2-users--userId->."]
@@ -2532,6 +2794,8 @@ impl PutScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2User) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
+    #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
+    #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());

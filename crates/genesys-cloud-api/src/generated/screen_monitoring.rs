@@ -16,52 +16,101 @@ impl ScreenMonitoringApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Stop a conversation-level screen monitoring session."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}` (deleteConversationParticipantScreenmonitorsSession): see [`DeleteConversationParticipantScreenmonitorsSession`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `participant_id`: Participant ID"]
+    #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
     pub fn delete_conversation_participant_screenmonitors_session(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationParticipantScreenmonitorsSession {
         DeleteConversationParticipantScreenmonitorsSession::new(self.executor.clone(), conversation_id.into(), participant_id.into(), screen_monitoring_id.into())
     }
+    #[doc = " Stop an agent-level screen monitoring session."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}` (deleteUserScreenmonitorsSession): see [`DeleteUserScreenmonitorsSession`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
     pub fn delete_user_screenmonitors_session(&self, user_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserScreenmonitorsSession {
         DeleteUserScreenmonitorsSession::new(self.executor.clone(), user_id.into(), screen_monitoring_id.into())
     }
+    #[doc = " Get a conversation-level screen monitoring session object using the supplied screenMonitoringId."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}` (getConversationParticipantScreenmonitorsSession): see [`GetConversationParticipantScreenmonitorsSession`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `participant_id`: Participant ID"]
+    #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
     pub fn get_conversation_participant_screenmonitors_session(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationParticipantScreenmonitorsSession {
         GetConversationParticipantScreenmonitorsSession::new(self.executor.clone(), conversation_id.into(), participant_id.into(), screen_monitoring_id.into())
     }
+    #[doc = " Get the details of all screen monitoring sessions for the current organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/screenmonitors/sessions/details` (getScreenmonitorsSessionsDetails): see [`GetScreenmonitorsSessionsDetails`]."]
     pub fn get_screenmonitors_sessions_details(&self) -> GetScreenmonitorsSessionsDetails {
         GetScreenmonitorsSessionsDetails::new(self.executor.clone())
     }
+    #[doc = " Get the Screen Monitor Settings for the Organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/screenmonitors/settings` (getScreenmonitorsSettings): see [`GetScreenmonitorsSettings`]."]
     pub fn get_screenmonitors_settings(&self) -> GetScreenmonitorsSettings {
         GetScreenmonitorsSettings::new(self.executor.clone())
     }
+    #[doc = " Get all screen monitoring sessions for the supplied userId."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/screenmonitors/users/{userId}/sessions` (getScreenmonitorsUserSessions): see [`GetScreenmonitorsUserSessions`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_screenmonitors_user_sessions(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetScreenmonitorsUserSessions {
         GetScreenmonitorsUserSessions::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get an agent-level screen monitoring session object using the supplied screenMonitoringId."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}` (getUserScreenmonitorsSession): see [`GetUserScreenmonitorsSession`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
     pub fn get_user_screenmonitors_session(&self, user_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> GetUserScreenmonitorsSession {
         GetUserScreenmonitorsSession::new(self.executor.clone(), user_id.into(), screen_monitoring_id.into())
     }
+    #[doc = " Start a conversation-level screen monitoring session."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions` (postConversationParticipantScreenmonitorsSessions): see [`PostConversationParticipantScreenmonitorsSessions`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `participant_id`: Participant ID"]
     pub fn post_conversation_participant_screenmonitors_sessions(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationParticipantScreenmonitorsSessions {
         PostConversationParticipantScreenmonitorsSessions::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
+    #[doc = " Get screen monitor session details for one or more users."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/screenmonitors/sessions/users/details` (postScreenmonitorsSessionsUsersDetails): see [`PostScreenmonitorsSessionsUsersDetails`]."]
+    #[doc = ""]
+    #[doc = " - `body`: List of target user IDs"]
     pub fn post_screenmonitors_sessions_users_details(&self, body: ::std::vec::Vec<::std::string::String>) -> PostScreenmonitorsSessionsUsersDetails {
         PostScreenmonitorsSessionsUsersDetails::new(self.executor.clone(), body)
     }
+    #[doc = " Start an agent-level screen monitoring session."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/screenmonitors/sessions` (postUserScreenmonitorsSessions): see [`PostUserScreenmonitorsSessions`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn post_user_screenmonitors_sessions(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> PostUserScreenmonitorsSessions {
         PostUserScreenmonitorsSessions::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Update the Screen Monitor Settings for the Organization"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/screenmonitors/settings` (putScreenmonitorsSettings): see [`PutScreenmonitorsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Screen Monitor settings"]
     pub fn put_screenmonitors_settings(&self, body: ::models::ScreenMonitorSettings) -> PutScreenmonitorsSettings {
         PutScreenmonitorsSettings::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteConversationParticipantScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Stop a conversation-level screen monitoring session."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}`: the `deleteConversationParticipantScreenmonitorsSession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-conversations--conversationId--participants--participantId--screenmonitors-sessions--screenMonitoringId->."]
@@ -133,6 +182,8 @@ impl DeleteConversationParticipantScreenmonitorsSession {
     }
 }
 static META_DELETE_USER_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Stop an agent-level screen monitoring session."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}`: the `deleteUserScreenmonitorsSession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--screenmonitors-sessions--screenMonitoringId->."]
@@ -202,6 +253,8 @@ impl DeleteUserScreenmonitorsSession {
     }
 }
 static META_GET_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getConversationParticipantScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a conversation-level screen monitoring session object using the supplied screenMonitoringId."]
+#[doc = ""]
 #[doc = " `GET /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions/{screenMonitoringId}`: the `getConversationParticipantScreenmonitorsSession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-conversations--conversationId--participants--participantId--screenmonitors-sessions--screenMonitoringId->."]
@@ -273,6 +326,8 @@ impl GetConversationParticipantScreenmonitorsSession {
     }
 }
 static META_GET_SCREENMONITORS_SESSIONS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScreenmonitorsSessionsDetails", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/screenmonitors/sessions/details", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the details of all screen monitoring sessions for the current organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/screenmonitors/sessions/details`: the `getScreenmonitorsSessionsDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-screenmonitors-sessions-details>."]
@@ -338,6 +393,8 @@ impl GetScreenmonitorsSessionsDetails {
     }
 }
 static META_GET_SCREENMONITORS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScreenmonitorsSettings", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/screenmonitors/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the Screen Monitor Settings for the Organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/screenmonitors/settings`: the `getScreenmonitorsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-screenmonitors-settings>."]
@@ -403,6 +460,8 @@ impl GetScreenmonitorsSettings {
     }
 }
 static META_GET_SCREENMONITORS_USER_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScreenmonitorsUserSessions", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/screenmonitors/users/{userId}/sessions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all screen monitoring sessions for the supplied userId."]
+#[doc = ""]
 #[doc = " `GET /api/v2/screenmonitors/users/{userId}/sessions`: the `getScreenmonitorsUserSessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-screenmonitors-users--userId--sessions>."]
@@ -470,6 +529,8 @@ impl GetScreenmonitorsUserSessions {
     }
 }
 static META_GET_USER_SCREENMONITORS_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserScreenmonitorsSession", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an agent-level screen monitoring session object using the supplied screenMonitoringId."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/screenmonitors/sessions/{screenMonitoringId}`: the `getUserScreenmonitorsSession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--screenmonitors-sessions--screenMonitoringId->."]
@@ -539,6 +600,8 @@ impl GetUserScreenmonitorsSession {
     }
 }
 static META_POST_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationParticipantScreenmonitorsSessions", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start a conversation-level screen monitoring session."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/{conversationId}/participants/{participantId}/screenmonitors/sessions`: the `postConversationParticipantScreenmonitorsSessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations--conversationId--participants--participantId--screenmonitors-sessions>."]
@@ -608,6 +671,8 @@ impl PostConversationParticipantScreenmonitorsSessions {
     }
 }
 static META_POST_SCREENMONITORS_SESSIONS_USERS_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScreenmonitorsSessionsUsersDetails", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::POST, "/api/v2/screenmonitors/sessions/users/details", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get screen monitor session details for one or more users."]
+#[doc = ""]
 #[doc = " `POST /api/v2/screenmonitors/sessions/users/details`: the `postScreenmonitorsSessionsUsersDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-screenmonitors-sessions-users-details>."]
@@ -675,6 +740,8 @@ impl PostScreenmonitorsSessionsUsersDetails {
     }
 }
 static META_POST_USER_SCREENMONITORS_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserScreenmonitorsSessions", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/screenmonitors/sessions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start an agent-level screen monitoring session."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/screenmonitors/sessions`: the `postUserScreenmonitorsSessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--screenmonitors-sessions>."]
@@ -742,6 +809,8 @@ impl PostUserScreenmonitorsSessions {
     }
 }
 static META_PUT_SCREENMONITORS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScreenmonitorsSettings", &["Screen Monitoring"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/screenmonitors/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Screen Monitor Settings for the Organization"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/screenmonitors/settings`: the `putScreenmonitorsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-screenmonitors-settings>."]

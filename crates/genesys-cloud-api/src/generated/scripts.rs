@@ -16,68 +16,122 @@ impl ScriptsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get a script"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/{scriptId}` (getScript): see [`GetScript`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
     pub fn get_script(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScript {
         GetScript::new(self.executor.clone(), script_id.into())
     }
+    #[doc = " Get a page"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/{scriptId}/pages/{pageId}` (getScriptPage): see [`GetScriptPage`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
+    #[doc = " - `page_id`: Page ID"]
     pub fn get_script_page(&self, script_id: impl ::std::convert::Into<::std::string::String>, page_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptPage {
         GetScriptPage::new(self.executor.clone(), script_id.into(), page_id.into())
     }
+    #[doc = " Get the list of pages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/{scriptId}/pages` (getScriptPages): see [`GetScriptPages`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
     pub fn get_script_pages(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptPages {
         GetScriptPages::new(self.executor.clone(), script_id.into())
     }
+    #[doc = " Get the list of scripts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts` (getScripts): see [`GetScripts`]."]
     pub fn get_scripts(&self) -> GetScripts {
         GetScripts::new(self.executor.clone())
     }
+    #[doc = " Get the metadata for a list of scripts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/divisionviews` (getScriptsDivisionviews): see [`GetScriptsDivisionviews`]."]
     pub fn get_scripts_divisionviews(&self) -> GetScriptsDivisionviews {
         GetScriptsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get the published scripts."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published` (getScriptsPublished): see [`GetScriptsPublished`]."]
     pub fn get_scripts_published(&self) -> GetScriptsPublished {
         GetScriptsPublished::new(self.executor.clone())
     }
+    #[doc = " Get the published variables"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published/divisionviews/{scriptId}/variables` (getScriptsPublishedDivisionviewVariables): see [`GetScriptsPublishedDivisionviewVariables`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
     pub fn get_scripts_published_divisionview_variables(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedDivisionviewVariables {
         GetScriptsPublishedDivisionviewVariables::new(self.executor.clone(), script_id.into())
     }
+    #[doc = " Get the published scripts metadata."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published/divisionviews` (getScriptsPublishedDivisionviews): see [`GetScriptsPublishedDivisionviews`]."]
     pub fn get_scripts_published_divisionviews(&self) -> GetScriptsPublishedDivisionviews {
         GetScriptsPublishedDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get the published script."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published/{scriptId}` (getScriptsPublishedScriptId): see [`GetScriptsPublishedScriptId`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
     pub fn get_scripts_published_script_id(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptId {
         GetScriptsPublishedScriptId::new(self.executor.clone(), script_id.into())
     }
+    #[doc = " Get the published page."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published/{scriptId}/pages/{pageId}` (getScriptsPublishedScriptIdPage): see [`GetScriptsPublishedScriptIdPage`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
+    #[doc = " - `page_id`: Page ID"]
     pub fn get_scripts_published_script_id_page(&self, script_id: impl ::std::convert::Into<::std::string::String>, page_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptIdPage {
         GetScriptsPublishedScriptIdPage::new(self.executor.clone(), script_id.into(), page_id.into())
     }
+    #[doc = " Get the list of published pages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published/{scriptId}/pages` (getScriptsPublishedScriptIdPages): see [`GetScriptsPublishedScriptIdPages`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
     pub fn get_scripts_published_script_id_pages(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptIdPages {
         GetScriptsPublishedScriptIdPages::new(self.executor.clone(), script_id.into())
     }
+    #[doc = " Get the published variables"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published/{scriptId}/variables` (getScriptsPublishedScriptIdVariables): see [`GetScriptsPublishedScriptIdVariables`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
     pub fn get_scripts_published_script_id_variables(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptIdVariables {
         GetScriptsPublishedScriptIdVariables::new(self.executor.clone(), script_id.into())
     }
+    #[doc = " Get the upload status of an imported script"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/scripts/uploads/{uploadId}/status` (getScriptsUploadStatus): see [`GetScriptsUploadStatus`]."]
+    #[doc = ""]
+    #[doc = " - `upload_id`: Upload ID"]
     pub fn get_scripts_upload_status(&self, upload_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsUploadStatus {
         GetScriptsUploadStatus::new(self.executor.clone(), upload_id.into())
     }
+    #[doc = " Export a script via download service."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/scripts/{scriptId}/export` (postScriptExport): see [`PostScriptExport`]."]
+    #[doc = ""]
+    #[doc = " - `script_id`: Script ID"]
     pub fn post_script_export(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> PostScriptExport {
         PostScriptExport::new(self.executor.clone(), script_id.into())
     }
+    #[doc = " Publish a script."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/scripts/published` (postScriptsPublished): see [`PostScriptsPublished`]."]
     pub fn post_scripts_published(&self) -> PostScriptsPublished {
         PostScriptsPublished::new(self.executor.clone())
     }
 }
 static META_GET_SCRIPT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScript", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/{scriptId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a script"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/{scriptId}`: the `getScript` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts--scriptId->."]
@@ -145,6 +199,8 @@ impl GetScript {
     }
 }
 static META_GET_SCRIPT_PAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptPage", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/{scriptId}/pages/{pageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a page"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/{scriptId}/pages/{pageId}`: the `getScriptPage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts--scriptId--pages--pageId->."]
@@ -196,6 +252,8 @@ impl GetScriptPage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
@@ -223,6 +281,8 @@ impl GetScriptPage {
     }
 }
 static META_GET_SCRIPT_PAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptPages", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/{scriptId}/pages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of pages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/{scriptId}/pages`: the `getScriptPages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts--scriptId--pages>."]
@@ -273,6 +333,8 @@ impl GetScriptPages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
@@ -299,6 +361,8 @@ impl GetScriptPages {
     }
 }
 static META_GET_SCRIPTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScripts", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of scripts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts`: the `getScripts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts>."]
@@ -359,51 +423,71 @@ impl GetScripts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name filter"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Feature filter"]
+    #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Secure flow id filter"]
+    #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " SortBy"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " SortOrder"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filters scripts to requested divisionIds"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
@@ -468,6 +552,8 @@ impl GetScripts {
     }
 }
 static META_GET_SCRIPTS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsDivisionviews", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the metadata for a list of scripts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/divisionviews`: the `getScriptsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-divisionviews>."]
@@ -528,51 +614,71 @@ impl GetScriptsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name filter"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Feature filter"]
+    #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Secure flow id filter"]
+    #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " SortBy"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " SortOrder"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filters scripts to requested divisionIds"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
@@ -637,6 +743,8 @@ impl GetScriptsDivisionviews {
     }
 }
 static META_GET_SCRIPTS_PUBLISHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublished", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the published scripts."]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/published`: the `getScriptsPublished` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published>."]
@@ -695,41 +803,57 @@ impl GetScriptsPublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name filter"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Feature filter"]
+    #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Secure flow id filter"]
+    #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filters scripts to requested divisionIds"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
@@ -788,6 +912,8 @@ impl GetScriptsPublished {
     }
 }
 static META_GET_SCRIPTS_PUBLISHED_DIVISIONVIEW_VARIABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedDivisionviewVariables", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/divisionviews/{scriptId}/variables", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the published variables"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/published/divisionviews/{scriptId}/variables`: the `getScriptsPublishedDivisionviewVariables` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published-divisionviews--scriptId--variables>."]
@@ -841,21 +967,29 @@ impl GetScriptsPublishedDivisionviewVariables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
     }
+    #[doc = " input"]
+    #[doc = ""]
     #[doc = " Query parameter `input`: string."]
     pub fn input(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.input = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " output"]
+    #[doc = ""]
     #[doc = " Query parameter `output`: string."]
     pub fn output(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.output = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
@@ -891,6 +1025,8 @@ impl GetScriptsPublishedDivisionviewVariables {
     }
 }
 static META_GET_SCRIPTS_PUBLISHED_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedDivisionviews", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the published scripts metadata."]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/published/divisionviews`: the `getScriptsPublishedDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published-divisionviews>."]
@@ -949,41 +1085,57 @@ impl GetScriptsPublishedDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name filter"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Feature filter"]
+    #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Secure flow id filter"]
+    #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filters scripts to requested divisionIds"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
@@ -1042,6 +1194,8 @@ impl GetScriptsPublishedDivisionviews {
     }
 }
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptId", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the published script."]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/published/{scriptId}`: the `getScriptsPublishedScriptId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId->."]
@@ -1092,6 +1246,8 @@ impl GetScriptsPublishedScriptId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
@@ -1118,6 +1274,8 @@ impl GetScriptsPublishedScriptId {
     }
 }
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_PAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptIdPage", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}/pages/{pageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the published page."]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/published/{scriptId}/pages/{pageId}`: the `getScriptsPublishedScriptIdPage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId--pages--pageId->."]
@@ -1169,6 +1327,8 @@ impl GetScriptsPublishedScriptIdPage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
@@ -1196,6 +1356,8 @@ impl GetScriptsPublishedScriptIdPage {
     }
 }
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_PAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptIdPages", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}/pages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of published pages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/published/{scriptId}/pages`: the `getScriptsPublishedScriptIdPages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId--pages>."]
@@ -1246,6 +1408,8 @@ impl GetScriptsPublishedScriptIdPages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
@@ -1272,6 +1436,8 @@ impl GetScriptsPublishedScriptIdPages {
     }
 }
 static META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_VARIABLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsPublishedScriptIdVariables", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/published/{scriptId}/variables", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the published variables"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/published/{scriptId}/variables`: the `getScriptsPublishedScriptIdVariables` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-published--scriptId--variables>."]
@@ -1325,21 +1491,29 @@ impl GetScriptsPublishedScriptIdVariables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
     }
+    #[doc = " input"]
+    #[doc = ""]
     #[doc = " Query parameter `input`: string."]
     pub fn input(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.input = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " output"]
+    #[doc = ""]
     #[doc = " Query parameter `output`: string."]
     pub fn output(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.output = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
@@ -1375,6 +1549,8 @@ impl GetScriptsPublishedScriptIdVariables {
     }
 }
 static META_GET_SCRIPTS_UPLOAD_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScriptsUploadStatus", &["Scripts"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scripts/uploads/{uploadId}/status", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the upload status of an imported script"]
+#[doc = ""]
 #[doc = " `GET /api/v2/scripts/uploads/{uploadId}/status`: the `getScriptsUploadStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-scripts-uploads--uploadId--status>."]
@@ -1425,6 +1601,8 @@ impl GetScriptsUploadStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id, long_poll: ::std::option::Option::None }
     }
+    #[doc = " Enable longPolling endpoint"]
+    #[doc = ""]
     #[doc = " Query parameter `longPoll`: boolean."]
     pub fn long_poll(mut self, value: bool) -> Self {
         self.long_poll = ::std::option::Option::Some(value);
@@ -1451,6 +1629,8 @@ impl GetScriptsUploadStatus {
     }
 }
 static META_POST_SCRIPT_EXPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScriptExport", &["Scripts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scripts/{scriptId}/export", false, ::std::option::Option::None, false, false, true);
+#[doc = " Export a script via download service."]
+#[doc = ""]
 #[doc = " `POST /api/v2/scripts/{scriptId}/export`: the `postScriptExport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scripts--scriptId--export>."]
@@ -1527,6 +1707,8 @@ impl PostScriptExport {
     }
 }
 static META_POST_SCRIPTS_PUBLISHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScriptsPublished", &["Scripts"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scripts/published", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish a script."]
+#[doc = ""]
 #[doc = " `POST /api/v2/scripts/published`: the `postScriptsPublished` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-scripts-published>."]
@@ -1577,6 +1759,8 @@ impl PostScriptsPublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_data_version: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " Advanced usage - controls the data version of the script"]
+    #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());

@@ -16,112 +16,200 @@ impl SearchApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Search gkn documentation using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/documentation/gkn/search` (getDocumentationGknSearch): see [`GetDocumentationGknSearch`]."]
     pub fn get_documentation_gkn_search(&self) -> GetDocumentationGknSearch {
         GetDocumentationGknSearch::new(self.executor.clone())
     }
+    #[doc = " Search documentation using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/documentation/search` (getDocumentationSearch): see [`GetDocumentationSearch`]."]
     pub fn get_documentation_search(&self) -> GetDocumentationSearch {
         GetDocumentationSearch::new(self.executor.clone())
     }
+    #[doc = " Search groups using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/groups/search` (getGroupsSearch): see [`GetGroupsSearch`]."]
     pub fn get_groups_search(&self) -> GetGroupsSearch {
         GetGroupsSearch::new(self.executor.clone())
     }
+    #[doc = " Search locations using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/locations/search` (getLocationsSearch): see [`GetLocationsSearch`]."]
     pub fn get_locations_search(&self) -> GetLocationsSearch {
         GetLocationsSearch::new(self.executor.clone())
     }
+    #[doc = " Search using the q64 value returned from a previous search."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/search` (getSearch): see [`GetSearch`]."]
     pub fn get_search(&self) -> GetSearch {
         GetSearch::new(self.executor.clone())
     }
+    #[doc = " Suggest resources using the q64 value returned from a previous suggest query."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/search/suggest` (getSearchSuggest): see [`GetSearchSuggest`]."]
     pub fn get_search_suggest(&self) -> GetSearchSuggest {
         GetSearchSuggest::new(self.executor.clone())
     }
+    #[doc = " Search sites using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/search` (getTelephonyProvidersEdgesSitesSearch): see [`GetTelephonyProvidersEdgesSitesSearch`]."]
     pub fn get_telephony_providers_edges_sites_search(&self) -> GetTelephonyProvidersEdgesSitesSearch {
         GetTelephonyProvidersEdgesSitesSearch::new(self.executor.clone())
     }
+    #[doc = " Search users using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/search` (getUsersSearch): see [`GetUsersSearch`]."]
     pub fn get_users_search(&self) -> GetUsersSearch {
         GetUsersSearch::new(self.executor.clone())
     }
+    #[doc = " Search voicemails using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/search` (getVoicemailSearch): see [`GetVoicemailSearch`]."]
     pub fn get_voicemail_search(&self) -> GetVoicemailSearch {
         GetVoicemailSearch::new(self.executor.clone())
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/customattributes/search` (postConversationsCustomattributesSearch): see [`PostConversationsCustomattributesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_conversations_customattributes_search(&self, body: ::models::ConversationCustomAttributesSearchRequest) -> PostConversationsCustomattributesSearch {
         PostConversationsCustomattributesSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search conversations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/conversations/participants/attributes/search` (postConversationsParticipantsAttributesSearch): see [`PostConversationsParticipantsAttributesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_conversations_participants_attributes_search(&self, body: ::models::ConversationParticipantSearchRequest) -> PostConversationsParticipantsAttributesSearch {
         PostConversationsParticipantsAttributesSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search all documents"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/documentation/all/search` (postDocumentationAllSearch): see [`PostDocumentationAllSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_documentation_all_search(&self, body: ::models::DocumentationV2SearchRequest) -> PostDocumentationAllSearch {
         PostDocumentationAllSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search gkn documentation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/documentation/gkn/search` (postDocumentationGknSearch): see [`PostDocumentationGknSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_documentation_gkn_search(&self, body: ::models::GKNDocumentationSearchRequest) -> PostDocumentationGknSearch {
         PostDocumentationGknSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search documentation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/documentation/search` (postDocumentationSearch): see [`PostDocumentationSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_documentation_search(&self, body: ::models::DocumentationSearchRequest) -> PostDocumentationSearch {
         PostDocumentationSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search groups"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/groups/search` (postGroupsSearch): see [`PostGroupsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_groups_search(&self, body: ::models::GroupSearchRequest) -> PostGroupsSearch {
         PostGroupsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search locations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/locations/search` (postLocationsSearch): see [`PostLocationsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_locations_search(&self, body: ::models::LocationSearchRequest) -> PostLocationsSearch {
         PostLocationsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/search` (postSearch): see [`PostSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_search(&self, body: ::models::SearchRequest) -> PostSearch {
         PostSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Suggest resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/search/suggest` (postSearchSuggest): see [`PostSearchSuggest`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_search_suggest(&self, body: ::models::SuggestSearchRequest) -> PostSearchSuggest {
         PostSearchSuggest::new(self.executor.clone(), body)
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search` (postSpeechandtextanalyticsTranscriptsSearch): see [`PostSpeechandtextanalyticsTranscriptsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_speechandtextanalytics_transcripts_search(&self, body: ::models::TranscriptSearchRequest) -> PostSpeechandtextanalyticsTranscriptsSearch {
         PostSpeechandtextanalyticsTranscriptsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/teams/search` (postTeamsSearch): see [`PostTeamsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_teams_search(&self, body: ::models::TeamSearchRequest) -> PostTeamsSearch {
         PostTeamsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search sites"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/sites/search` (postTelephonyProvidersEdgesSitesSearch): see [`PostTelephonyProvidersEdgesSitesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_telephony_providers_edges_sites_search(&self, body: ::models::SiteSearchRequest) -> PostTelephonyProvidersEdgesSitesSearch {
         PostTelephonyProvidersEdgesSitesSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search users"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search` (postUsersSearch): see [`PostUsersSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search(&self, body: ::models::UserSearchRequest) -> PostUsersSearch {
         PostUsersSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search users as conversation targets"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search/conversation/target` (postUsersSearchConversationTarget): see [`PostUsersSearchConversationTarget`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search_conversation_target(&self, body: ::models::UserSearchRequest) -> PostUsersSearchConversationTarget {
         PostUsersSearchConversationTarget::new(self.executor.clone(), body)
     }
+    #[doc = " Search manage queue member"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search/queuemembers/manage` (postUsersSearchQueuemembersManage): see [`PostUsersSearchQueuemembersManage`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search_queuemembers_manage(&self, body: ::models::UserSearchRequest) -> PostUsersSearchQueuemembersManage {
         PostUsersSearchQueuemembersManage::new(self.executor.clone(), body)
     }
+    #[doc = " Search users assigned to teams"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search/teams/assign` (postUsersSearchTeamsAssign): see [`PostUsersSearchTeamsAssign`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search_teams_assign(&self, body: ::models::UserSearchRequest) -> PostUsersSearchTeamsAssign {
         PostUsersSearchTeamsAssign::new(self.executor.clone(), body)
     }
+    #[doc = " Search voicemails"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/voicemail/search` (postVoicemailSearch): see [`PostVoicemailSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_voicemail_search(&self, body: ::models::VoicemailSearchRequest) -> PostVoicemailSearch {
         PostVoicemailSearch::new(self.executor.clone(), body)
     }
 }
 static META_GET_DOCUMENTATION_GKN_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDocumentationGknSearch", &["Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/documentation/gkn/search", true, ::std::option::Option::None, false, false, false);
+#[doc = " Search gkn documentation using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/documentation/gkn/search`: the `getDocumentationGknSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-documentation-gkn-search>."]
@@ -173,6 +261,8 @@ impl GetDocumentationGknSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
@@ -199,6 +289,8 @@ impl GetDocumentationGknSearch {
     }
 }
 static META_GET_DOCUMENTATION_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDocumentationSearch", &["Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/documentation/search", true, ::std::option::Option::None, false, false, false);
+#[doc = " Search documentation using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/documentation/search`: the `getDocumentationSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-documentation-search>."]
@@ -250,6 +342,8 @@ impl GetDocumentationSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
@@ -276,6 +370,8 @@ impl GetDocumentationSearch {
     }
 }
 static META_GET_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search groups using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/groups/search`: the `getGroupsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-groups-search>."]
@@ -326,11 +422,15 @@ impl GetGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -360,6 +460,8 @@ impl GetGroupsSearch {
     }
 }
 static META_GET_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::GET, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search locations using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/locations/search`: the `getLocationsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-locations-search>."]
@@ -410,11 +512,15 @@ impl GetLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Provides more details about a specified resource"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -444,6 +550,8 @@ impl GetLocationsSearch {
     }
 }
 static META_GET_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search using the q64 value returned from a previous search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/search`: the `getSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search>."]
@@ -495,16 +603,22 @@ impl GetSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
@@ -537,6 +651,8 @@ impl GetSearch {
     }
 }
 static META_GET_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search/suggest", true, ::std::option::Option::None, false, false, true);
+#[doc = " Suggest resources using the q64 value returned from a previous suggest query."]
+#[doc = ""]
 #[doc = " `GET /api/v2/search/suggest`: the `getSearchSuggest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search-suggest>."]
@@ -588,16 +704,22 @@ impl GetSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
@@ -630,6 +752,8 @@ impl GetSearchSuggest {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search sites using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/search`: the `getTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites-search>."]
@@ -680,11 +804,15 @@ impl GetTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -714,6 +842,8 @@ impl GetTelephonyProvidersEdgesSitesSearch {
     }
 }
 static META_GET_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search users using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/search`: the `getUsersSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-search>."]
@@ -765,16 +895,22 @@ impl GetUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " integrationPresenceSource"]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
@@ -807,6 +943,8 @@ impl GetUsersSearch {
     }
 }
 static META_GET_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search voicemails using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/search`: the `getVoicemailSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-search>."]
@@ -857,11 +995,15 @@ impl GetVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -891,6 +1033,8 @@ impl GetVoicemailSearch {
     }
 }
 static META_POST_CONVERSATIONS_CUSTOMATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsCustomattributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/customattributes/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/customattributes/search`: the `postConversationsCustomattributesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-customattributes-search>."]
@@ -958,6 +1102,8 @@ impl PostConversationsCustomattributesSearch {
     }
 }
 static META_POST_CONVERSATIONS_PARTICIPANTS_ATTRIBUTES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postConversationsParticipantsAttributesSearch", &["Conversations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/conversations/participants/attributes/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search conversations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/conversations/participants/attributes/search`: the `postConversationsParticipantsAttributesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-conversations-participants-attributes-search>."]
@@ -1025,6 +1171,8 @@ impl PostConversationsParticipantsAttributesSearch {
     }
 }
 static META_POST_DOCUMENTATION_ALL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDocumentationAllSearch", &["Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/documentation/all/search", true, ::std::option::Option::None, false, true, false);
+#[doc = " Search all documents"]
+#[doc = ""]
 #[doc = " `POST /api/v2/documentation/all/search`: the `postDocumentationAllSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-documentation-all-search>."]
@@ -1096,6 +1244,8 @@ impl PostDocumentationAllSearch {
     }
 }
 static META_POST_DOCUMENTATION_GKN_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDocumentationGknSearch", &["Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/documentation/gkn/search", true, ::std::option::Option::None, false, false, false);
+#[doc = " Search gkn documentation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/documentation/gkn/search`: the `postDocumentationGknSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-documentation-gkn-search>."]
@@ -1165,6 +1315,8 @@ impl PostDocumentationGknSearch {
     }
 }
 static META_POST_DOCUMENTATION_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postDocumentationSearch", &["Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/documentation/search", true, ::std::option::Option::None, false, false, false);
+#[doc = " Search documentation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/documentation/search`: the `postDocumentationSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-documentation-search>."]
@@ -1234,6 +1386,8 @@ impl PostDocumentationSearch {
     }
 }
 static META_POST_GROUPS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGroupsSearch", &["Groups", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/groups/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search groups"]
+#[doc = ""]
 #[doc = " `POST /api/v2/groups/search`: the `postGroupsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-groups-search>."]
@@ -1301,6 +1455,8 @@ impl PostGroupsSearch {
     }
 }
 static META_POST_LOCATIONS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLocationsSearch", &["Locations", "Search"], ::genesys_cloud_core::http::Method::POST, "/api/v2/locations/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search locations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/locations/search`: the `postLocationsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-locations-search>."]
@@ -1368,6 +1524,8 @@ impl PostLocationsSearch {
     }
 }
 static META_POST_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/search`: the `postSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search>."]
@@ -1418,6 +1576,8 @@ impl PostSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
@@ -1444,6 +1604,8 @@ impl PostSearch {
     }
 }
 static META_POST_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search/suggest", false, ::std::option::Option::None, false, false, true);
+#[doc = " Suggest resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/search/suggest`: the `postSearchSuggest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search-suggest>."]
@@ -1494,6 +1656,8 @@ impl PostSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SuggestSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
@@ -1520,6 +1684,8 @@ impl PostSearchSuggest {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_TRANSCRIPTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTranscriptsSearch", &["Search", "Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/transcripts/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search`: the `postSpeechandtextanalyticsTranscriptsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-transcripts-search>."]
@@ -1587,6 +1753,8 @@ impl PostSpeechandtextanalyticsTranscriptsSearch {
     }
 }
 static META_POST_TEAMS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeamsSearch", &["Search", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/teams/search`: the `postTeamsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams-search>."]
@@ -1654,6 +1822,8 @@ impl PostTeamsSearch {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search sites"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/sites/search`: the `postTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites-search>."]
@@ -1721,6 +1891,8 @@ impl PostTelephonyProvidersEdgesSitesSearch {
     }
 }
 static META_POST_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search users"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search`: the `postUsersSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search>."]
@@ -1788,6 +1960,8 @@ impl PostUsersSearch {
     }
 }
 static META_POST_USERS_SEARCH_CONVERSATION_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchConversationTarget", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/conversation/target", false, ::std::option::Option::None, false, true, true);
+#[doc = " Search users as conversation targets"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search/conversation/target`: the `postUsersSearchConversationTarget` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-conversation-target>."]
@@ -1857,6 +2031,8 @@ impl PostUsersSearchConversationTarget {
     }
 }
 static META_POST_USERS_SEARCH_QUEUEMEMBERS_MANAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchQueuemembersManage", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/queuemembers/manage", false, ::std::option::Option::None, false, true, true);
+#[doc = " Search manage queue member"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search/queuemembers/manage`: the `postUsersSearchQueuemembersManage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-queuemembers-manage>."]
@@ -1926,6 +2102,8 @@ impl PostUsersSearchQueuemembersManage {
     }
 }
 static META_POST_USERS_SEARCH_TEAMS_ASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchTeamsAssign", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/teams/assign", false, ::std::option::Option::None, false, false, true);
+#[doc = " Search users assigned to teams"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search/teams/assign`: the `postUsersSearchTeamsAssign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-teams-assign>."]
@@ -1993,6 +2171,8 @@ impl PostUsersSearchTeamsAssign {
     }
 }
 static META_POST_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::POST, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search voicemails"]
+#[doc = ""]
 #[doc = " `POST /api/v2/voicemail/search`: the `postVoicemailSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-voicemail-search>."]

@@ -16,64 +16,106 @@ impl SettingsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Reset email threading settings to default"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/emails/settings/threading` (deleteEmailsSettingsThreading): see [`DeleteEmailsSettingsThreading`]."]
     pub fn delete_emails_settings_threading(&self) -> DeleteEmailsSettingsThreading {
         DeleteEmailsSettingsThreading::new(self.executor.clone())
     }
+    #[doc = " Delete settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/settings` (deleteExternalcontactsSettings): see [`DeleteExternalcontactsSettings`]."]
     pub fn delete_externalcontacts_settings(&self) -> DeleteExternalcontactsSettings {
         DeleteExternalcontactsSettings::new(self.executor.clone())
     }
+    #[doc = " Delete agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (deleteUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     pub fn delete_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
         DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Get email Contact Center settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/emails/settings` (getEmailsSettings): see [`GetEmailsSettings`]."]
     pub fn get_emails_settings(&self) -> GetEmailsSettings {
         GetEmailsSettings::new(self.executor.clone())
     }
+    #[doc = " Get email threading settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/emails/settings/threading` (getEmailsSettingsThreading): see [`GetEmailsSettingsThreading`]."]
     pub fn get_emails_settings_threading(&self) -> GetEmailsSettingsThreading {
         GetEmailsSettingsThreading::new(self.executor.clone())
     }
+    #[doc = " Get settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/settings` (getExternalcontactsSettings): see [`GetExternalcontactsSettings`]."]
     pub fn get_externalcontacts_settings(&self) -> GetExternalcontactsSettings {
         GetExternalcontactsSettings::new(self.executor.clone())
     }
+    #[doc = " Get the execution history enabled setting."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/settings/executiondata` (getSettingsExecutiondata): see [`GetSettingsExecutiondata`]."]
     pub fn get_settings_executiondata(&self) -> GetSettingsExecutiondata {
         GetSettingsExecutiondata::new(self.executor.clone())
     }
+    #[doc = " Get agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (getUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`GetUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     pub fn get_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
         GetUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Patch email Contact Center settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/emails/settings` (patchEmailsSettings): see [`PatchEmailsSettings`]."]
     pub fn patch_emails_settings(&self) -> PatchEmailsSettings {
         PatchEmailsSettings::new(self.executor.clone())
     }
+    #[doc = " Patch email threading settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/emails/settings/threading` (patchEmailsSettingsThreading): see [`PatchEmailsSettingsThreading`]."]
     pub fn patch_emails_settings_threading(&self) -> PatchEmailsSettingsThreading {
         PatchEmailsSettingsThreading::new(self.executor.clone())
     }
+    #[doc = " Edit the execution history on off setting."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/settings/executiondata` (patchSettingsExecutiondata): see [`PatchSettingsExecutiondata`]."]
+    #[doc = ""]
+    #[doc = " - `body`: New Execution Data Setting"]
     pub fn patch_settings_executiondata(&self, body: ::models::ExecutionDataSettingsRequest) -> PatchSettingsExecutiondata {
         PatchSettingsExecutiondata::new(self.executor.clone(), body)
     }
+    #[doc = " Update agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (patchUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`PatchUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[doc = " - `body`: AutoAnswerSettings"]
     pub fn patch_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PatchUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Set settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/settings` (putExternalcontactsSettings): see [`PutExternalcontactsSettings`]."]
     pub fn put_externalcontacts_settings(&self) -> PutExternalcontactsSettings {
         PutExternalcontactsSettings::new(self.executor.clone())
     }
+    #[doc = " Set agent auto answer settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (putUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`PutUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[doc = " - `body`: AutoAnswerSettings"]
     pub fn put_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PutUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
 }
 static META_DELETE_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
+#[doc = " Reset email threading settings to default"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/emails/settings/threading`: the `deleteEmailsSettingsThreading` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-emails-settings-threading>."]
@@ -139,6 +181,8 @@ impl DeleteEmailsSettingsThreading {
     }
 }
 static META_DELETE_EXTERNALCONTACTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteExternalcontactsSettings", &["Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/externalcontacts/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete settings"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/externalcontacts/settings`: the `deleteExternalcontactsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-externalcontacts-settings>."]
@@ -204,6 +248,8 @@ impl DeleteExternalcontactsSettings {
     }
 }
 static META_DELETE_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete agent auto answer settings"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `deleteUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
@@ -271,6 +317,8 @@ impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
 }
 static META_GET_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get email Contact Center settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/emails/settings`: the `getEmailsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings>."]
@@ -336,6 +384,8 @@ impl GetEmailsSettings {
     }
 }
 static META_GET_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/emails/settings/threading", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get email threading settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/emails/settings/threading`: the `getEmailsSettingsThreading` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-emails-settings-threading>."]
@@ -401,6 +451,8 @@ impl GetEmailsSettingsThreading {
     }
 }
 static META_GET_EXTERNALCONTACTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getExternalcontactsSettings", &["Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/externalcontacts/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/externalcontacts/settings`: the `getExternalcontactsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-externalcontacts-settings>."]
@@ -466,6 +518,10 @@ impl GetExternalcontactsSettings {
     }
 }
 static META_GET_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSettingsExecutiondata", &["Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/settings/executiondata", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the execution history enabled setting."]
+#[doc = ""]
+#[doc = " Get the execution history enabled setting."]
+#[doc = ""]
 #[doc = " `GET /api/v2/settings/executiondata`: the `getSettingsExecutiondata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-settings-executiondata>."]
@@ -531,6 +587,8 @@ impl GetSettingsExecutiondata {
     }
 }
 static META_GET_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get agent auto answer settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `getUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
@@ -598,6 +656,8 @@ impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
 }
 static META_PATCH_EMAILS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettings", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch email Contact Center settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/emails/settings`: the `patchEmailsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings>."]
@@ -672,6 +732,8 @@ impl PatchEmailsSettings {
     }
 }
 static META_PATCH_EMAILS_SETTINGS_THREADING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchEmailsSettingsThreading", &["Emails", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/emails/settings/threading", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch email threading settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/emails/settings/threading`: the `patchEmailsSettingsThreading` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-emails-settings-threading>."]
@@ -746,6 +808,10 @@ impl PatchEmailsSettingsThreading {
     }
 }
 static META_PATCH_SETTINGS_EXECUTIONDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSettingsExecutiondata", &["Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/settings/executiondata", false, ::std::option::Option::None, false, false, true);
+#[doc = " Edit the execution history on off setting."]
+#[doc = ""]
+#[doc = " Edit the execution history on off setting."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/settings/executiondata`: the `patchSettingsExecutiondata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-settings-executiondata>."]
@@ -813,6 +879,8 @@ impl PatchSettingsExecutiondata {
     }
 }
 static META_PATCH_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update agent auto answer settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `patchUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]
@@ -882,6 +950,8 @@ impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
 }
 static META_PUT_EXTERNALCONTACTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putExternalcontactsSettings", &["Settings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/externalcontacts/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/externalcontacts/settings`: the `putExternalcontactsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-externalcontacts-settings>."]
@@ -956,6 +1026,8 @@ impl PutExternalcontactsSettings {
     }
 }
 static META_PUT_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersAgentuiAgentsAutoanswerAgentIdSettings", &["Agent UI", "Settings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/agentui/agents/autoanswer/{agentId}/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set agent auto answer settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/agentui/agents/autoanswer/{agentId}/settings`: the `putUsersAgentuiAgentsAutoanswerAgentIdSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-agentui-agents-autoanswer--agentId--settings>."]

@@ -16,236 +16,491 @@ impl SocialMediaApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an escalation rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/escalationrules/{escalationRuleId}` (deleteSocialmediaEscalationrule): see [`DeleteSocialmediaEscalationrule`]."]
+    #[doc = ""]
+    #[doc = " - `escalation_rule_id`: escalationRuleId"]
     pub fn delete_socialmedia_escalationrule(&self, escalation_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaEscalationrule {
         DeleteSocialmediaEscalationrule::new(self.executor.clone(), escalation_rule_id.into())
     }
+    #[doc = " Delete a social media message."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/messages/{messageId}` (deleteSocialmediaMessage): see [`DeleteSocialmediaMessage`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: messageId"]
     pub fn delete_socialmedia_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaMessage {
         DeleteSocialmediaMessage::new(self.executor.clone(), message_id.into())
     }
+    #[doc = " Delete a social topic."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}` (deleteSocialmediaTopic): see [`DeleteSocialmediaTopic`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn delete_socialmedia_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopic {
         DeleteSocialmediaTopic::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Delete a Facebook data ingestion rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}` (deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId): see [`DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
     pub fn delete_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
+    #[doc = " Delete a Google Business Profile data ingestion rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}` (deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId): see [`DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
     pub fn delete_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
+    #[doc = " Delete a Instagram data ingestion rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}` (deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId): see [`DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
     pub fn delete_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
+    #[doc = " Delete a open data ingestion rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}` (deleteSocialmediaTopicDataingestionrulesOpenOpenId): see [`DeleteSocialmediaTopicDataingestionrulesOpenOpenId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `open_id`: openId"]
     pub fn delete_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
         DeleteSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
+    #[doc = " Delete a X (formally Twitter) data ingestion rule."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}` (deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId): see [`DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
     pub fn delete_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
+    #[doc = " Get status for async query for social media aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}` (getSocialmediaAnalyticsAggregatesJob): see [`GetSocialmediaAnalyticsAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_socialmedia_analytics_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsAggregatesJob {
         GetSocialmediaAnalyticsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async social media query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}/results` (getSocialmediaAnalyticsAggregatesJobResults): see [`GetSocialmediaAnalyticsAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_socialmedia_analytics_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsAggregatesJobResults {
         GetSocialmediaAnalyticsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for social media messages job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}` (getSocialmediaAnalyticsMessagesJob): see [`GetSocialmediaAnalyticsMessagesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_socialmedia_analytics_messages_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsMessagesJob {
         GetSocialmediaAnalyticsMessagesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async social media messages query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}/results` (getSocialmediaAnalyticsMessagesJobResults): see [`GetSocialmediaAnalyticsMessagesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_socialmedia_analytics_messages_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsMessagesJobResults {
         GetSocialmediaAnalyticsMessagesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a single escalation rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/escalationrules/{escalationRuleId}` (getSocialmediaEscalationrule): see [`GetSocialmediaEscalationrule`]."]
+    #[doc = ""]
+    #[doc = " - `escalation_rule_id`: escalationRuleId"]
     pub fn get_socialmedia_escalationrule(&self, escalation_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaEscalationrule {
         GetSocialmediaEscalationrule::new(self.executor.clone(), escalation_rule_id.into())
     }
+    #[doc = " Retrieve all escalation rules for a division."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/escalationrules` (getSocialmediaEscalationrules): see [`GetSocialmediaEscalationrules`]."]
     pub fn get_socialmedia_escalationrules(&self) -> GetSocialmediaEscalationrules {
         GetSocialmediaEscalationrules::new(self.executor.clone())
     }
+    #[doc = " Get a single social topic."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}` (getSocialmediaTopic): see [`GetSocialmediaTopic`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn get_socialmedia_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopic {
         GetSocialmediaTopic::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Retrieve all social topic data ingestion rules with pagination."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules` (getSocialmediaTopicDataingestionrules): see [`GetSocialmediaTopicDataingestionrules`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn get_socialmedia_topic_dataingestionrules(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrules {
         GetSocialmediaTopicDataingestionrules::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Get a single Facebook data ingestion rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}` (getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId): see [`GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
+    #[doc = " Get a single Facebook data ingestion rule version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions/{dataIngestionRuleVersion}` (getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion): see [`GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
+    #[doc = " - `data_ingestion_rule_version`: version"]
     pub fn get_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
+    #[doc = " Get the Facebook data ingestion rule versions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions` (getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions): see [`GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
+    #[doc = " Get a single Google Business Profile data ingestion rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}` (getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId): see [`GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
+    #[doc = " Get a single Google Business Profile data ingestion rule version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions/{dataIngestionRuleVersion}` (getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion): see [`GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
+    #[doc = " - `data_ingestion_rule_version`: version"]
     pub fn get_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
+    #[doc = " Get the Google Business Profile data ingestion rule versions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions` (getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions): see [`GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
+    #[doc = " Get a single Instagram data ingestion rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}` (getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId): see [`GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
+    #[doc = " Get a single Instagram data ingestion rule version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions/{dataIngestionRuleVersion}` (getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion): see [`GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
+    #[doc = " - `data_ingestion_rule_version`: version"]
     pub fn get_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
+    #[doc = " Get the Instagram data ingestion rule versions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions` (getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions): see [`GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
+    #[doc = " Get a single open data ingestion rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}` (getSocialmediaTopicDataingestionrulesOpenOpenId): see [`GetSocialmediaTopicDataingestionrulesOpenOpenId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `open_id`: openId"]
     pub fn get_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesOpenOpenId {
         GetSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
+    #[doc = " Get a single Open data ingestion rule version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions/{dataIngestionRuleVersion}` (getSocialmediaTopicDataingestionrulesOpenOpenIdVersion): see [`GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `open_id`: openId"]
+    #[doc = " - `data_ingestion_rule_version`: version"]
     pub fn get_socialmedia_topic_dataingestionrules_open_open_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
         GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion::new(self.executor.clone(), topic_id.into(), open_id.into(), data_ingestion_rule_version.into())
     }
+    #[doc = " Get the Open data ingestion rule versions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions` (getSocialmediaTopicDataingestionrulesOpenOpenIdVersions): see [`GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `open_id`: openId"]
     pub fn get_socialmedia_topic_dataingestionrules_open_open_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
         GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
+    #[doc = " Get a single X (formally Twitter) data ingestion rule."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}` (getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId): see [`GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
+    #[doc = " Get a single X (formally Twitter) data ingestion rule version."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions/{dataIngestionRuleVersion}` (getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion): see [`GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
+    #[doc = " - `data_ingestion_rule_version`: version"]
     pub fn get_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
+    #[doc = " Get the Open data ingestion rule versions."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions` (getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions): see [`GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
     pub fn get_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
+    #[doc = " Retrieve all social topics."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics` (getSocialmediaTopics): see [`GetSocialmediaTopics`]."]
     pub fn get_socialmedia_topics(&self) -> GetSocialmediaTopics {
         GetSocialmediaTopics::new(self.executor.clone())
     }
+    #[doc = " Update a social topic."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}` (patchSocialmediaTopic): see [`PatchSocialmediaTopic`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn patch_socialmedia_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopic {
         PatchSocialmediaTopic::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Update the status of a Facebook data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}` (patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId): see [`PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
     pub fn patch_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
+    #[doc = " Update the status of a Google Business Profile data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}` (patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId): see [`PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
     pub fn patch_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
+    #[doc = " Update the status of a Instagram data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}` (patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId): see [`PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
     pub fn patch_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
+    #[doc = " Update the status of a open data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}` (patchSocialmediaTopicDataingestionrulesOpenOpenId): see [`PatchSocialmediaTopicDataingestionrulesOpenOpenId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `open_id`: openId"]
     pub fn patch_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesOpenOpenId {
         PatchSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
+    #[doc = " Update the status of a X (formally Twitter) data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}` (patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId): see [`PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
     pub fn patch_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
+    #[doc = " Query for social media aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/analytics/aggregates/jobs` (postSocialmediaAnalyticsAggregatesJobs): see [`PostSocialmediaAnalyticsAggregatesJobs`]."]
     pub fn post_socialmedia_analytics_aggregates_jobs(&self, body: ::models::SocialMediaAsyncAggregationQuery) -> PostSocialmediaAnalyticsAggregatesJobs {
         PostSocialmediaAnalyticsAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for social media messages asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/analytics/messages/jobs` (postSocialmediaAnalyticsMessagesJobs): see [`PostSocialmediaAnalyticsMessagesJobs`]."]
     pub fn post_socialmedia_analytics_messages_jobs(&self, body: ::models::SocialMediaAsyncDetailQuery) -> PostSocialmediaAnalyticsMessagesJobs {
         PostSocialmediaAnalyticsMessagesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create an escalation rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/escalationrules` (postSocialmediaEscalationrules): see [`PostSocialmediaEscalationrules`]."]
     pub fn post_socialmedia_escalationrules(&self) -> PostSocialmediaEscalationrules {
         PostSocialmediaEscalationrules::new(self.executor.clone())
     }
+    #[doc = " Escalate message to a conversation manually"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/escalations/messages` (postSocialmediaEscalationsMessages): see [`PostSocialmediaEscalationsMessages`]."]
     pub fn post_socialmedia_escalations_messages(&self) -> PostSocialmediaEscalationsMessages {
         PostSocialmediaEscalationsMessages::new(self.executor.clone())
     }
+    #[doc = " Create an Facebook data ingestion rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook` (postSocialmediaTopicDataingestionrulesFacebook): see [`PostSocialmediaTopicDataingestionrulesFacebook`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn post_socialmedia_topic_dataingestionrules_facebook(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesFacebook {
         PostSocialmediaTopicDataingestionrulesFacebook::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Create a Google Business Profile data ingestion rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile` (postSocialmediaTopicDataingestionrulesGooglebusinessprofile): see [`PostSocialmediaTopicDataingestionrulesGooglebusinessprofile`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn post_socialmedia_topic_dataingestionrules_googlebusinessprofile(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
         PostSocialmediaTopicDataingestionrulesGooglebusinessprofile::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Create an Instagram data ingestion rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram` (postSocialmediaTopicDataingestionrulesInstagram): see [`PostSocialmediaTopicDataingestionrulesInstagram`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn post_socialmedia_topic_dataingestionrules_instagram(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesInstagram {
         PostSocialmediaTopicDataingestionrulesInstagram::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Create an open data ingestion rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open` (postSocialmediaTopicDataingestionrulesOpen): see [`PostSocialmediaTopicDataingestionrulesOpen`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn post_socialmedia_topic_dataingestionrules_open(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesOpen {
         PostSocialmediaTopicDataingestionrulesOpen::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Ingest a list of Open Social Messages"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/messages/bulk` (postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk): see [`PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: Topic ID"]
+    #[doc = " - `rule_id`: Data Ingestion Rule ID"]
+    #[doc = " - `body`: NormalizedMessage"]
     pub fn post_socialmedia_topic_dataingestionrules_open_rule_id_messages_bulk(&self, topic_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::OpenSocialMediaNormalizedMessage>) -> PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
         PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk::new(self.executor.clone(), topic_id.into(), rule_id.into(), body)
     }
+    #[doc = " Ingest a list of Open Social Reactions"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/reactions/bulk` (postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk): see [`PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: Topic ID"]
+    #[doc = " - `rule_id`: Data Ingestion Rule ID"]
+    #[doc = " - `body`: NormalizedEvent"]
     pub fn post_socialmedia_topic_dataingestionrules_open_rule_id_reactions_bulk(&self, topic_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenSocialMediaReactionsRequest) -> PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
         PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk::new(self.executor.clone(), topic_id.into(), rule_id.into(), body)
     }
+    #[doc = " Create an twitter data ingestion rule."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter` (postSocialmediaTopicDataingestionrulesTwitter): see [`PostSocialmediaTopicDataingestionrulesTwitter`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
     pub fn post_socialmedia_topic_dataingestionrules_twitter(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesTwitter {
         PostSocialmediaTopicDataingestionrulesTwitter::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Create a social topic."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics` (postSocialmediaTopics): see [`PostSocialmediaTopics`]."]
     pub fn post_socialmedia_topics(&self) -> PostSocialmediaTopics {
         PostSocialmediaTopics::new(self.executor.clone())
     }
+    #[doc = " Retrieves historical tweet count for search terms, optional countries list and the current limit and usage for the organization."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/twitter/historical/tweets` (postSocialmediaTwitterHistoricalTweets): see [`PostSocialmediaTwitterHistoricalTweets`]."]
+    #[doc = ""]
+    #[doc = " - `body`: TwitterDataHistoricalTweetRequest"]
     pub fn post_socialmedia_twitter_historical_tweets(&self, body: ::models::TwitterDataHistoricalTweetRequest) -> PostSocialmediaTwitterHistoricalTweets {
         PostSocialmediaTwitterHistoricalTweets::new(self.executor.clone(), body)
     }
+    #[doc = " Update the escalation rule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/socialmedia/escalationrules/{escalationRuleId}` (putSocialmediaEscalationrule): see [`PutSocialmediaEscalationrule`]."]
+    #[doc = ""]
+    #[doc = " - `escalation_rule_id`: escalationRuleId"]
     pub fn put_socialmedia_escalationrule(&self, escalation_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaEscalationrule {
         PutSocialmediaEscalationrule::new(self.executor.clone(), escalation_rule_id.into())
     }
+    #[doc = " Update the Facebook data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}` (putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId): see [`PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
     pub fn put_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
+    #[doc = " Update the Google Business Profile data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}` (putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId): see [`PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
     pub fn put_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
+    #[doc = " Update the Instagram data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}` (putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId): see [`PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
     pub fn put_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
+    #[doc = " Update the open data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}` (putSocialmediaTopicDataingestionrulesOpenOpenId): see [`PutSocialmediaTopicDataingestionrulesOpenOpenId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `open_id`: openId"]
     pub fn put_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesOpenOpenId {
         PutSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
+    #[doc = " Update the X (formally Twitter) data ingestion rule."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}` (putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId): see [`PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: topicId"]
+    #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
     pub fn put_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
 }
 static META_DELETE_SOCIALMEDIA_ESCALATIONRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaEscalationrule", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/escalationrules/{escalationRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an escalation rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/escalationrules/{escalationRuleId}`: the `deleteSocialmediaEscalationrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-escalationrules--escalationRuleId->."]
@@ -313,6 +568,8 @@ impl DeleteSocialmediaEscalationrule {
     }
 }
 static META_DELETE_SOCIALMEDIA_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaMessage", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/messages/{messageId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete a social media message."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/messages/{messageId}`: the `deleteSocialmediaMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-messages--messageId->."]
@@ -382,6 +639,8 @@ impl DeleteSocialmediaMessage {
     }
 }
 static META_DELETE_SOCIALMEDIA_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopic", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a social topic."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}`: the `deleteSocialmediaTopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId->."]
@@ -432,6 +691,8 @@ impl DeleteSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, hard_delete: ::std::option::Option::None }
     }
+    #[doc = " Determines whether a Social topic should be soft-deleted or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
+    #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
@@ -458,6 +719,8 @@ impl DeleteSocialmediaTopic {
     }
 }
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Facebook data ingestion rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
@@ -509,6 +772,8 @@ impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
+    #[doc = " Determines whether a Facebook data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
+    #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
@@ -536,6 +801,8 @@ impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
 }
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete a Google Business Profile data ingestion rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
@@ -589,6 +856,8 @@ impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusiness
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
+    #[doc = " Determines whether a Google Business Profile data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
+    #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
@@ -616,6 +885,8 @@ impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusiness
     }
 }
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Instagram data ingestion rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
@@ -667,6 +938,8 @@ impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
+    #[doc = " Determines whether a Instagram data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
+    #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
@@ -694,6 +967,8 @@ impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
 }
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a open data ingestion rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `deleteSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
@@ -745,6 +1020,8 @@ impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, hard_delete: ::std::option::Option::None }
     }
+    #[doc = " Determines whether a open data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
+    #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
@@ -772,6 +1049,8 @@ impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
     }
 }
 static META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a X (formally Twitter) data ingestion rule."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]
@@ -823,6 +1102,8 @@ impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
+    #[doc = " Determines whether a X (formally Twitter) data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
+    #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
@@ -850,6 +1131,8 @@ impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     }
 }
 static META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsAggregatesJob", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for social media aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}`: the `getSocialmediaAnalyticsAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-aggregates-jobs--jobId->."]
@@ -917,6 +1200,8 @@ impl GetSocialmediaAnalyticsAggregatesJob {
     }
 }
 static META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsAggregatesJobResults", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async social media query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}/results`: the `getSocialmediaAnalyticsAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-aggregates-jobs--jobId--results>."]
@@ -967,6 +1252,8 @@ impl GetSocialmediaAnalyticsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -993,6 +1280,8 @@ impl GetSocialmediaAnalyticsAggregatesJobResults {
     }
 }
 static META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsMessagesJob", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/messages/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for social media messages job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}`: the `getSocialmediaAnalyticsMessagesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-messages-jobs--jobId->."]
@@ -1060,6 +1349,8 @@ impl GetSocialmediaAnalyticsMessagesJob {
     }
 }
 static META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaAnalyticsMessagesJobResults", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/analytics/messages/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async social media messages query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}/results`: the `getSocialmediaAnalyticsMessagesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-analytics-messages-jobs--jobId--results>."]
@@ -1110,6 +1401,8 @@ impl GetSocialmediaAnalyticsMessagesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -1136,6 +1429,8 @@ impl GetSocialmediaAnalyticsMessagesJobResults {
     }
 }
 static META_GET_SOCIALMEDIA_ESCALATIONRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaEscalationrule", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/escalationrules/{escalationRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single escalation rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/escalationrules/{escalationRuleId}`: the `getSocialmediaEscalationrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-escalationrules--escalationRuleId->."]
@@ -1186,6 +1481,8 @@ impl GetSocialmediaEscalationrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id, expand: ::std::option::Option::None }
     }
+    #[doc = " which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -1212,6 +1509,8 @@ impl GetSocialmediaEscalationrule {
     }
 }
 static META_GET_SOCIALMEDIA_ESCALATIONRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaEscalationrules", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/escalationrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve all escalation rules for a division."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/escalationrules`: the `getSocialmediaEscalationrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-escalationrules>."]
@@ -1265,16 +1564,22 @@ impl GetSocialmediaEscalationrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " One division ID"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string, required (the call fails with a build error without it)."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1319,6 +1624,8 @@ impl GetSocialmediaEscalationrules {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopic", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single social topic."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}`: the `getSocialmediaTopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId->."]
@@ -1369,6 +1676,8 @@ impl GetSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -1395,6 +1704,8 @@ impl GetSocialmediaTopic {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrules", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve all social topic data ingestion rules with pagination."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules`: the `getSocialmediaTopicDataingestionrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules>."]
@@ -1449,16 +1760,22 @@ impl GetSocialmediaTopicDataingestionrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -1503,6 +1820,8 @@ impl GetSocialmediaTopicDataingestionrules {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single Facebook data ingestion rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
@@ -1554,6 +1873,8 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -1581,6 +1902,8 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single Facebook data ingestion rule version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId--versions--dataIngestionRuleVersion->."]
@@ -1633,6 +1956,8 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted item in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -1661,6 +1986,8 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the Facebook data ingestion rule versions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId--versions>."]
@@ -1716,16 +2043,22 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -1771,6 +2104,8 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get a single Google Business Profile data ingestion rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
@@ -1824,6 +2159,8 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -1851,6 +2188,8 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get a single Google Business Profile data ingestion rule version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId--versions--dataIngestionRuleVersion->."]
@@ -1905,6 +2244,8 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted item in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -1933,6 +2274,8 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
+#[doc = " Get the Google Business Profile data ingestion rule versions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId--versions>."]
@@ -1990,16 +2333,22 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2045,6 +2394,8 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single Instagram data ingestion rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
@@ -2096,6 +2447,8 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2123,6 +2476,8 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single Instagram data ingestion rule version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId--versions--dataIngestionRuleVersion->."]
@@ -2175,6 +2530,8 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted item in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2203,6 +2560,8 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the Instagram data ingestion rule versions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId--versions>."]
@@ -2258,16 +2617,22 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2313,6 +2678,8 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single open data ingestion rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `getSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
@@ -2364,6 +2731,8 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2391,6 +2760,8 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single Open data ingestion rule version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesOpenOpenIdVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId--versions--dataIngestionRuleVersion->."]
@@ -2443,6 +2814,8 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted item in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2471,6 +2844,8 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the Open data ingestion rule versions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}/versions`: the `getSocialmediaTopicDataingestionrulesOpenOpenIdVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId--versions>."]
@@ -2526,16 +2901,22 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2581,6 +2962,8 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single X (formally Twitter) data ingestion rule."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]
@@ -2632,6 +3015,8 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2659,6 +3044,8 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions/{dataIngestionRuleVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a single X (formally Twitter) data ingestion rule version."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions/{dataIngestionRuleVersion}`: the `getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId--versions--dataIngestionRuleVersion->."]
@@ -2711,6 +3098,8 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Determines whether to include soft-deleted item in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2739,6 +3128,8 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
     }
 }
 static META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the Open data ingestion rule versions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}/versions`: the `getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId--versions>."]
@@ -2794,16 +3185,22 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions 
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
@@ -2849,6 +3246,8 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions 
     }
 }
 static META_GET_SOCIALMEDIA_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSocialmediaTopics", &["Social Media"], ::genesys_cloud_core::http::Method::GET, "/api/v2/socialmedia/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Retrieve all social topics."]
+#[doc = ""]
 #[doc = " `GET /api/v2/socialmedia/topics`: the `getSocialmediaTopics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-socialmedia-topics>."]
@@ -2905,31 +3304,43 @@ impl GetSocialmediaTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, include_deleted: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " One or more division IDs. If nothing is provided, the social topics associated withthe list of divisions that the user has access to will be returned."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Determines whether to include soft-deleted items in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Search for topic by name that contains the given search string, search is case insensitive"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " One or more topic IDs to search through the topics."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2982,6 +3393,8 @@ impl GetSocialmediaTopics {
     }
 }
 static META_PATCH_SOCIALMEDIA_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopic", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a social topic."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}`: the `patchSocialmediaTopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId->."]
@@ -3058,6 +3471,8 @@ impl PatchSocialmediaTopic {
     }
 }
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the status of a Facebook data ingestion rule."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
@@ -3136,6 +3551,8 @@ impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
 }
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", false, ::std::option::Option::None, false, true, true);
+#[doc = " Update the status of a Google Business Profile data ingestion rule."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
@@ -3216,6 +3633,8 @@ impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessP
     }
 }
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the status of a Instagram data ingestion rule."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
@@ -3294,6 +3713,8 @@ impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
 }
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the status of a open data ingestion rule."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `patchSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
@@ -3372,6 +3793,8 @@ impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
     }
 }
 static META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the status of a X (formally Twitter) data ingestion rule."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]
@@ -3450,6 +3873,8 @@ impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     }
 }
 static META_POST_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaAnalyticsAggregatesJobs", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/analytics/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for social media aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/analytics/aggregates/jobs`: the `postSocialmediaAnalyticsAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-analytics-aggregates-jobs>."]
@@ -3517,6 +3942,8 @@ impl PostSocialmediaAnalyticsAggregatesJobs {
     }
 }
 static META_POST_SOCIALMEDIA_ANALYTICS_MESSAGES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaAnalyticsMessagesJobs", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/analytics/messages/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for social media messages asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/analytics/messages/jobs`: the `postSocialmediaAnalyticsMessagesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-analytics-messages-jobs>."]
@@ -3584,6 +4011,8 @@ impl PostSocialmediaAnalyticsMessagesJobs {
     }
 }
 static META_POST_SOCIALMEDIA_ESCALATIONRULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaEscalationrules", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/escalationrules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an escalation rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/escalationrules`: the `postSocialmediaEscalationrules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-escalationrules>."]
@@ -3658,6 +4087,8 @@ impl PostSocialmediaEscalationrules {
     }
 }
 static META_POST_SOCIALMEDIA_ESCALATIONS_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaEscalationsMessages", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/escalations/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Escalate message to a conversation manually"]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/escalations/messages`: the `postSocialmediaEscalationsMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-escalations-messages>."]
@@ -3708,6 +4139,8 @@ impl PostSocialmediaEscalationsMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " One division ID"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string, required (the call fails with a build error without it)."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -3742,6 +4175,8 @@ impl PostSocialmediaEscalationsMessages {
     }
 }
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesFacebook", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an Facebook data ingestion rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook`: the `postSocialmediaTopicDataingestionrulesFacebook` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook>."]
@@ -3818,6 +4253,8 @@ impl PostSocialmediaTopicDataingestionrulesFacebook {
     }
 }
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesGooglebusinessprofile", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile", false, ::std::option::Option::None, false, true, true);
+#[doc = " Create a Google Business Profile data ingestion rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile`: the `postSocialmediaTopicDataingestionrulesGooglebusinessprofile` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile>."]
@@ -3896,6 +4333,8 @@ impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
     }
 }
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesInstagram", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an Instagram data ingestion rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram`: the `postSocialmediaTopicDataingestionrulesInstagram` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram>."]
@@ -3972,6 +4411,8 @@ impl PostSocialmediaTopicDataingestionrulesInstagram {
     }
 }
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesOpen", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an open data ingestion rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open`: the `postSocialmediaTopicDataingestionrulesOpen` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-open>."]
@@ -4048,6 +4489,10 @@ impl PostSocialmediaTopicDataingestionrulesOpen {
     }
 }
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_RULE_ID_MESSAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/messages/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Ingest a list of Open Social Messages"]
+#[doc = ""]
+#[doc = " Ingest a list of open social messages to an ingestion rule on a topic. This endpoint will ingest and enrich these messages. In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least social scope."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/messages/bulk`: the `postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-open--ruleId--messages-bulk>."]
@@ -4133,6 +4578,10 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
     }
 }
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_RULE_ID_REACTIONS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/reactions/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Ingest a list of Open Social Reactions"]
+#[doc = ""]
+#[doc = " Ingest a list of open social reactions to an ingestion rule on a topic. This endpoint will ingest these reactions. In order to call this endpoint you will need OAuth token generated using OAuth client credentials authorized with at least social scope."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{ruleId}/reactions/bulk`: the `postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-open--ruleId--reactions-bulk>."]
@@ -4218,6 +4667,8 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
     }
 }
 static META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopicDataingestionrulesTwitter", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an twitter data ingestion rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter`: the `postSocialmediaTopicDataingestionrulesTwitter` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter>."]
@@ -4294,6 +4745,8 @@ impl PostSocialmediaTopicDataingestionrulesTwitter {
     }
 }
 static META_POST_SOCIALMEDIA_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTopics", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/topics", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a social topic."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/topics`: the `postSocialmediaTopics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-topics>."]
@@ -4368,6 +4821,8 @@ impl PostSocialmediaTopics {
     }
 }
 static META_POST_SOCIALMEDIA_TWITTER_HISTORICAL_TWEETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSocialmediaTwitterHistoricalTweets", &["Social Media"], ::genesys_cloud_core::http::Method::POST, "/api/v2/socialmedia/twitter/historical/tweets", false, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves historical tweet count for search terms, optional countries list and the current limit and usage for the organization."]
+#[doc = ""]
 #[doc = " `POST /api/v2/socialmedia/twitter/historical/tweets`: the `postSocialmediaTwitterHistoricalTweets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-socialmedia-twitter-historical-tweets>."]
@@ -4435,6 +4890,8 @@ impl PostSocialmediaTwitterHistoricalTweets {
     }
 }
 static META_PUT_SOCIALMEDIA_ESCALATIONRULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaEscalationrule", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/escalationrules/{escalationRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the escalation rule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/socialmedia/escalationrules/{escalationRuleId}`: the `putSocialmediaEscalationrule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-escalationrules--escalationRuleId->."]
@@ -4511,6 +4968,8 @@ impl PutSocialmediaEscalationrule {
     }
 }
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Facebook data ingestion rule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook/{facebookIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-facebook--facebookIngestionRuleId->."]
@@ -4589,6 +5048,8 @@ impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
 }
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Update the Google Business Profile data ingestion rule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile/{googleBusinessProfileIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-googlebusinessprofile--googleBusinessProfileIngestionRuleId->."]
@@ -4669,6 +5130,8 @@ impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
 }
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the Instagram data ingestion rule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram/{instagramIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-instagram--instagramIngestionRuleId->."]
@@ -4747,6 +5210,8 @@ impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
 }
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesOpenOpenId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the open data ingestion rule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open/{openId}`: the `putSocialmediaTopicDataingestionrulesOpenOpenId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-open--openId->."]
@@ -4825,6 +5290,8 @@ impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
     }
 }
 static META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", &["Social Media"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the X (formally Twitter) data ingestion rule."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter/{twitterIngestionRuleId}`: the `putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-socialmedia-topics--topicId--dataingestionrules-twitter--twitterIngestionRuleId->."]

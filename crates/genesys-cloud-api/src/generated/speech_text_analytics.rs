@@ -16,284 +16,536 @@ impl SpeechTextAnalyticsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a Speech \\& Text Analytics category by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/categories/{categoryId}` (deleteSpeechandtextanalyticsCategory): see [`DeleteSpeechandtextanalyticsCategory`]."]
+    #[doc = ""]
+    #[doc = " - `category_id`: The id of the category"]
     pub fn delete_speechandtextanalytics_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsCategory {
         DeleteSpeechandtextanalyticsCategory::new(self.executor.clone(), category_id.into())
     }
+    #[doc = " Delete a Speech \\& Text Analytics DictionaryFeedback by Id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}` (deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId): see [`DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `dictionary_feedback_id`: The Id of the Dictionary Feedback"]
     pub fn delete_speechandtextanalytics_dictionaryfeedback_dictionary_feedback_id(&self, dictionary_feedback_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId::new(self.executor.clone(), dictionary_feedback_id.into())
     }
+    #[doc = " Delete a Speech \\& Text Analytics program by id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/programs/{programId}` (deleteSpeechandtextanalyticsProgram): see [`DeleteSpeechandtextanalyticsProgram`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
     pub fn delete_speechandtextanalytics_program(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsProgram {
         DeleteSpeechandtextanalyticsProgram::new(self.executor.clone(), program_id.into())
     }
+    #[doc = " Delete a Speech \\& Text Analytics Reprocessing job by Id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}` (deleteSpeechandtextanalyticsReprocessingJob): see [`DeleteSpeechandtextanalyticsReprocessingJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The Id of the Reprocessing job"]
     pub fn delete_speechandtextanalytics_reprocessing_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsReprocessingJob {
         DeleteSpeechandtextanalyticsReprocessingJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete All Speech \\& Text Analytics SentimentFeedback"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback` (deleteSpeechandtextanalyticsSentimentfeedback): see [`DeleteSpeechandtextanalyticsSentimentfeedback`]."]
     pub fn delete_speechandtextanalytics_sentimentfeedback(&self) -> DeleteSpeechandtextanalyticsSentimentfeedback {
         DeleteSpeechandtextanalyticsSentimentfeedback::new(self.executor.clone())
     }
+    #[doc = " Delete a Speech \\& Text Analytics SentimentFeedback by Id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback/{sentimentFeedbackId}` (deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId): see [`DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `sentiment_feedback_id`: The Id of the SentimentFeedback"]
     pub fn delete_speechandtextanalytics_sentimentfeedback_sentiment_feedback_id(&self, sentiment_feedback_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
         DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId::new(self.executor.clone(), sentiment_feedback_id.into())
     }
+    #[doc = " Delete a Speech \\& Text Analytics topic by id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/topics/{topicId}` (deleteSpeechandtextanalyticsTopic): see [`DeleteSpeechandtextanalyticsTopic`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: The id of the topic"]
     pub fn delete_speechandtextanalytics_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsTopic {
         DeleteSpeechandtextanalyticsTopic::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Get the list of Speech and Text Analytics categories"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/categories` (getSpeechandtextanalyticsCategories): see [`GetSpeechandtextanalyticsCategories`]."]
     pub fn get_speechandtextanalytics_categories(&self) -> GetSpeechandtextanalyticsCategories {
         GetSpeechandtextanalyticsCategories::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics Category by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/categories/{categoryId}` (getSpeechandtextanalyticsCategory): see [`GetSpeechandtextanalyticsCategory`]."]
+    #[doc = ""]
+    #[doc = " - `category_id`: The id of the category"]
     pub fn get_speechandtextanalytics_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsCategory {
         GetSpeechandtextanalyticsCategory::new(self.executor.clone(), category_id.into())
     }
+    #[doc = " Get Speech and Text Analytics for a specific conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}` (getSpeechandtextanalyticsConversation): see [`GetSpeechandtextanalyticsConversation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation Id"]
     pub fn get_speechandtextanalytics_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversation {
         GetSpeechandtextanalyticsConversation::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the list of detected Speech and Text Analytics categories of conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/categories` (getSpeechandtextanalyticsConversationCategories): see [`GetSpeechandtextanalyticsConversationCategories`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: The id of the conversation"]
     pub fn get_speechandtextanalytics_conversation_categories(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationCategories {
         GetSpeechandtextanalyticsConversationCategories::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the pre-signed S3 URL for the transcript of a specific communication of a conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturl` (getSpeechandtextanalyticsConversationCommunicationTranscripturl): see [`GetSpeechandtextanalyticsConversationCommunicationTranscripturl`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
     pub fn get_speechandtextanalytics_conversation_communication_transcripturl(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
         GetSpeechandtextanalyticsConversationCommunicationTranscripturl::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Get the list of pre-signed S3 URL for the transcripts of a specific communication of a conversation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturls` (getSpeechandtextanalyticsConversationCommunicationTranscripturls): see [`GetSpeechandtextanalyticsConversationCommunicationTranscripturls`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation ID"]
+    #[doc = " - `communication_id`: Communication ID"]
     pub fn get_speechandtextanalytics_conversation_communication_transcripturls(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
         GetSpeechandtextanalyticsConversationCommunicationTranscripturls::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Get sentiment data"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/sentiments` (getSpeechandtextanalyticsConversationSentiments): see [`GetSpeechandtextanalyticsConversationSentiments`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: The conversation ID of the sentiment data"]
     pub fn get_speechandtextanalytics_conversation_sentiments(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationSentiments {
         GetSpeechandtextanalyticsConversationSentiments::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get conversation summaries by conversation id."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/summaries` (getSpeechandtextanalyticsConversationSummaries): see [`GetSpeechandtextanalyticsConversationSummaries`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: The conversation ID of the summaries"]
     pub fn get_speechandtextanalytics_conversation_summaries(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationSummaries {
         GetSpeechandtextanalyticsConversationSummaries::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics dictionary feedbacks"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback` (getSpeechandtextanalyticsDictionaryfeedback): see [`GetSpeechandtextanalyticsDictionaryfeedback`]."]
     pub fn get_speechandtextanalytics_dictionaryfeedback(&self) -> GetSpeechandtextanalyticsDictionaryfeedback {
         GetSpeechandtextanalyticsDictionaryfeedback::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics dictionary feedback by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}` (getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId): see [`GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `dictionary_feedback_id`: The Id of the Dictionary Feedback"]
     pub fn get_speechandtextanalytics_dictionaryfeedback_dictionary_feedback_id(&self, dictionary_feedback_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId::new(self.executor.clone(), dictionary_feedback_id.into())
     }
+    #[doc = " Get a Speech \\& Text Analytics program by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}` (getSpeechandtextanalyticsProgram): see [`GetSpeechandtextanalyticsProgram`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
     pub fn get_speechandtextanalytics_program(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgram {
         GetSpeechandtextanalyticsProgram::new(self.executor.clone(), program_id.into())
     }
+    #[doc = " Get Speech \\& Text Analytics program mappings to queues and flows by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/mappings` (getSpeechandtextanalyticsProgramMappings): see [`GetSpeechandtextanalyticsProgramMappings`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
     pub fn get_speechandtextanalytics_program_mappings(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramMappings {
         GetSpeechandtextanalyticsProgramMappings::new(self.executor.clone(), program_id.into())
     }
+    #[doc = " Get AI Insights settings of a program"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/insights` (getSpeechandtextanalyticsProgramSettingsInsights): see [`GetSpeechandtextanalyticsProgramSettingsInsights`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
     pub fn get_speechandtextanalytics_program_settings_insights(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramSettingsInsights {
         GetSpeechandtextanalyticsProgramSettingsInsights::new(self.executor.clone(), program_id.into())
     }
+    #[doc = " Get program processing settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/processing` (getSpeechandtextanalyticsProgramSettingsProcessing): see [`GetSpeechandtextanalyticsProgramSettingsProcessing`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
     pub fn get_speechandtextanalytics_program_settings_processing(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramSettingsProcessing {
         GetSpeechandtextanalyticsProgramSettingsProcessing::new(self.executor.clone(), program_id.into())
     }
+    #[doc = " Get transcription engine settings of a program"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines` (getSpeechandtextanalyticsProgramTranscriptionengines): see [`GetSpeechandtextanalyticsProgramTranscriptionengines`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
     pub fn get_speechandtextanalytics_program_transcriptionengines(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramTranscriptionengines {
         GetSpeechandtextanalyticsProgramTranscriptionengines::new(self.executor.clone(), program_id.into())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics programs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs` (getSpeechandtextanalyticsPrograms): see [`GetSpeechandtextanalyticsPrograms`]."]
     pub fn get_speechandtextanalytics_programs(&self) -> GetSpeechandtextanalyticsPrograms {
         GetSpeechandtextanalyticsPrograms::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics general program job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/general/jobs/{jobId}` (getSpeechandtextanalyticsProgramsGeneralJob): see [`GetSpeechandtextanalyticsProgramsGeneralJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The id of the publish programs job"]
     pub fn get_speechandtextanalytics_programs_general_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramsGeneralJob {
         GetSpeechandtextanalyticsProgramsGeneralJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics programs mappings to queues and flows"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/mappings` (getSpeechandtextanalyticsProgramsMappings): see [`GetSpeechandtextanalyticsProgramsMappings`]."]
     pub fn get_speechandtextanalytics_programs_mappings(&self) -> GetSpeechandtextanalyticsProgramsMappings {
         GetSpeechandtextanalyticsProgramsMappings::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics publish programs job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/publishjobs/{jobId}` (getSpeechandtextanalyticsProgramsPublishjob): see [`GetSpeechandtextanalyticsProgramsPublishjob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The id of the publish programs job"]
     pub fn get_speechandtextanalytics_programs_publishjob(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramsPublishjob {
         GetSpeechandtextanalyticsProgramsPublishjob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get the list of program AI Insights settings for the organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/insights` (getSpeechandtextanalyticsProgramsSettingsInsights): see [`GetSpeechandtextanalyticsProgramsSettingsInsights`]."]
     pub fn get_speechandtextanalytics_programs_settings_insights(&self) -> GetSpeechandtextanalyticsProgramsSettingsInsights {
         GetSpeechandtextanalyticsProgramsSettingsInsights::new(self.executor.clone())
     }
+    #[doc = " Get the list of program processing settings for the organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/processing` (getSpeechandtextanalyticsProgramsSettingsProcessing): see [`GetSpeechandtextanalyticsProgramsSettingsProcessing`]."]
     pub fn get_speechandtextanalytics_programs_settings_processing(&self) -> GetSpeechandtextanalyticsProgramsSettingsProcessing {
         GetSpeechandtextanalyticsProgramsSettingsProcessing::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics program-topic links job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/topiclinks/jobs/{jobId}` (getSpeechandtextanalyticsProgramsTopiclinksJob): see [`GetSpeechandtextanalyticsProgramsTopiclinksJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The id of the program-topic links job"]
     pub fn get_speechandtextanalytics_programs_topiclinks_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramsTopiclinksJob {
         GetSpeechandtextanalyticsProgramsTopiclinksJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get supported dialects for each transcription engine"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/transcriptionengines/dialects` (getSpeechandtextanalyticsProgramsTranscriptionenginesDialects): see [`GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects`]."]
     pub fn get_speechandtextanalytics_programs_transcriptionengines_dialects(&self) -> GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
         GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects::new(self.executor.clone())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics unpublished programs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/unpublished` (getSpeechandtextanalyticsProgramsUnpublished): see [`GetSpeechandtextanalyticsProgramsUnpublished`]."]
     pub fn get_speechandtextanalytics_programs_unpublished(&self) -> GetSpeechandtextanalyticsProgramsUnpublished {
         GetSpeechandtextanalyticsProgramsUnpublished::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics reprocess job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}` (getSpeechandtextanalyticsReprocessingJob): see [`GetSpeechandtextanalyticsReprocessingJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The Id of the Reprocessing job"]
     pub fn get_speechandtextanalytics_reprocessing_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsReprocessingJob {
         GetSpeechandtextanalyticsReprocessingJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a Speech \\& Text Analytics Reprocessing interactions statuses by job id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}/interactions` (getSpeechandtextanalyticsReprocessingJobInteractions): see [`GetSpeechandtextanalyticsReprocessingJobInteractions`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The Id of the Reprocessing job"]
     pub fn get_speechandtextanalytics_reprocessing_job_interactions(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsReprocessingJobInteractions {
         GetSpeechandtextanalyticsReprocessingJobInteractions::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics reprocess jobs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs` (getSpeechandtextanalyticsReprocessingJobs): see [`GetSpeechandtextanalyticsReprocessingJobs`]."]
     pub fn get_speechandtextanalytics_reprocessing_jobs(&self) -> GetSpeechandtextanalyticsReprocessingJobs {
         GetSpeechandtextanalyticsReprocessingJobs::new(self.executor.clone())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics sentiment supported dialects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/sentiment/dialects` (getSpeechandtextanalyticsSentimentDialects): see [`GetSpeechandtextanalyticsSentimentDialects`]."]
     pub fn get_speechandtextanalytics_sentiment_dialects(&self) -> GetSpeechandtextanalyticsSentimentDialects {
         GetSpeechandtextanalyticsSentimentDialects::new(self.executor.clone())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics SentimentFeedback"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/sentimentfeedback` (getSpeechandtextanalyticsSentimentfeedback): see [`GetSpeechandtextanalyticsSentimentfeedback`]."]
     pub fn get_speechandtextanalytics_sentimentfeedback(&self) -> GetSpeechandtextanalyticsSentimentfeedback {
         GetSpeechandtextanalyticsSentimentfeedback::new(self.executor.clone())
     }
+    #[doc = " Get Speech And Text Analytics Settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/settings` (getSpeechandtextanalyticsSettings): see [`GetSpeechandtextanalyticsSettings`]."]
     pub fn get_speechandtextanalytics_settings(&self) -> GetSpeechandtextanalyticsSettings {
         GetSpeechandtextanalyticsSettings::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics topic by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/{topicId}` (getSpeechandtextanalyticsTopic): see [`GetSpeechandtextanalyticsTopic`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: The id of the topic"]
     pub fn get_speechandtextanalytics_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopic {
         GetSpeechandtextanalyticsTopic::new(self.executor.clone(), topic_id.into())
     }
+    #[doc = " Get the list of Speech \\& Text Analytics topics"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics` (getSpeechandtextanalyticsTopics): see [`GetSpeechandtextanalyticsTopics`]."]
     pub fn get_speechandtextanalytics_topics(&self) -> GetSpeechandtextanalyticsTopics {
         GetSpeechandtextanalyticsTopics::new(self.executor.clone())
     }
+    #[doc = " Get list of supported Speech \\& Text Analytics topics dialects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/dialects` (getSpeechandtextanalyticsTopicsDialects): see [`GetSpeechandtextanalyticsTopicsDialects`]."]
     pub fn get_speechandtextanalytics_topics_dialects(&self) -> GetSpeechandtextanalyticsTopicsDialects {
         GetSpeechandtextanalyticsTopicsDialects::new(self.executor.clone())
     }
+    #[doc = " Get the Speech \\& Text Analytics general topics for a given dialect"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/general` (getSpeechandtextanalyticsTopicsGeneral): see [`GetSpeechandtextanalyticsTopicsGeneral`]."]
     pub fn get_speechandtextanalytics_topics_general(&self) -> GetSpeechandtextanalyticsTopicsGeneral {
         GetSpeechandtextanalyticsTopicsGeneral::new(self.executor.clone())
     }
+    #[doc = " Get the list of general topics from the org and the system with their current status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/general/status` (getSpeechandtextanalyticsTopicsGeneralStatus): see [`GetSpeechandtextanalyticsTopicsGeneralStatus`]."]
     pub fn get_speechandtextanalytics_topics_general_status(&self) -> GetSpeechandtextanalyticsTopicsGeneralStatus {
         GetSpeechandtextanalyticsTopicsGeneralStatus::new(self.executor.clone())
     }
+    #[doc = " Get a Speech \\& Text Analytics GenAI phrases job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{jobId}` (getSpeechandtextanalyticsTopicsGeneratedphrasesJob): see [`GetSpeechandtextanalyticsTopicsGeneratedphrasesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: the id of the GenAI phrases job"]
     pub fn get_speechandtextanalytics_topics_generatedphrases_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
         GetSpeechandtextanalyticsTopicsGeneratedphrasesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a Speech \\& Text Analytics publish topics job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/publishjobs/{jobId}` (getSpeechandtextanalyticsTopicsPublishjob): see [`GetSpeechandtextanalyticsTopicsPublishjob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The id of the publish topics job"]
     pub fn get_speechandtextanalytics_topics_publishjob(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopicsPublishjob {
         GetSpeechandtextanalyticsTopicsPublishjob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a Speech \\& Text Analytics test topics phrase job by id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/testphrase/jobs/{jobId}` (getSpeechandtextanalyticsTopicsTestphraseJob): see [`GetSpeechandtextanalyticsTopicsTestphraseJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: the id of the test topic phrase job"]
     pub fn get_speechandtextanalytics_topics_testphrase_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopicsTestphraseJob {
         GetSpeechandtextanalyticsTopicsTestphraseJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Translate a single interaction recording (or an email conversation)"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/translations/languages/{languageId}/conversations/{conversationId}` (getSpeechandtextanalyticsTranslationsLanguageConversation): see [`GetSpeechandtextanalyticsTranslationsLanguageConversation`]."]
+    #[doc = ""]
+    #[doc = " - `language_id`: Target translation language"]
+    #[doc = " - `conversation_id`: Conversation id"]
     pub fn get_speechandtextanalytics_translations_language_conversation(&self, language_id: impl ::std::convert::Into<::std::string::String>, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTranslationsLanguageConversation {
         GetSpeechandtextanalyticsTranslationsLanguageConversation::new(self.executor.clone(), language_id.into(), conversation_id.into())
     }
+    #[doc = " Get supported translation languages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/translations/languages` (getSpeechandtextanalyticsTranslationsLanguages): see [`GetSpeechandtextanalyticsTranslationsLanguages`]."]
     pub fn get_speechandtextanalytics_translations_languages(&self) -> GetSpeechandtextanalyticsTranslationsLanguages {
         GetSpeechandtextanalyticsTranslationsLanguages::new(self.executor.clone())
     }
+    #[doc = " Update program processing settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/speechandtextanalytics/programs/{programId}/settings/processing` (patchSpeechandtextanalyticsProgramSettingsProcessing): see [`PatchSpeechandtextanalyticsProgramSettingsProcessing`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
+    #[doc = " - `body`: Program processing settings"]
     pub fn patch_speechandtextanalytics_program_settings_processing(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ProcessingSettingsRequest) -> PatchSpeechandtextanalyticsProgramSettingsProcessing {
         PatchSpeechandtextanalyticsProgramSettingsProcessing::new(self.executor.clone(), program_id.into(), body)
     }
+    #[doc = " Patch Speech And Text Analytics Settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/speechandtextanalytics/settings` (patchSpeechandtextanalyticsSettings): see [`PatchSpeechandtextanalyticsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Speech And Text Analytics Settings"]
     pub fn patch_speechandtextanalytics_settings(&self, body: ::models::SpeechTextAnalyticsSettingsRequest) -> PatchSpeechandtextanalyticsSettings {
         PatchSpeechandtextanalyticsSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics category"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/categories` (postSpeechandtextanalyticsCategories): see [`PostSpeechandtextanalyticsCategories`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The category to create"]
     pub fn post_speechandtextanalytics_categories(&self, body: ::models::CategoryRequest) -> PostSpeechandtextanalyticsCategories {
         PostSpeechandtextanalyticsCategories::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Speech \\& Text Analytics DictionaryFeedback"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/dictionaryfeedback` (postSpeechandtextanalyticsDictionaryfeedback): see [`PostSpeechandtextanalyticsDictionaryfeedback`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The DictionaryFeedback to create"]
     pub fn post_speechandtextanalytics_dictionaryfeedback(&self, body: ::models::DictionaryFeedback) -> PostSpeechandtextanalyticsDictionaryfeedback {
         PostSpeechandtextanalyticsDictionaryfeedback::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics program"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/programs` (postSpeechandtextanalyticsPrograms): see [`PostSpeechandtextanalyticsPrograms`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The program to create"]
     pub fn post_speechandtextanalytics_programs(&self, body: ::models::ProgramRequest) -> PostSpeechandtextanalyticsPrograms {
         PostSpeechandtextanalyticsPrograms::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics general program job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/programs/general/jobs` (postSpeechandtextanalyticsProgramsGeneralJobs): see [`PostSpeechandtextanalyticsProgramsGeneralJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The general programs job to create"]
     pub fn post_speechandtextanalytics_programs_general_jobs(&self, body: ::models::GeneralProgramJobRequest) -> PostSpeechandtextanalyticsProgramsGeneralJobs {
         PostSpeechandtextanalyticsProgramsGeneralJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics publish programs job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/programs/publishjobs` (postSpeechandtextanalyticsProgramsPublishjobs): see [`PostSpeechandtextanalyticsProgramsPublishjobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The publish programs job to create"]
     pub fn post_speechandtextanalytics_programs_publishjobs(&self, body: ::models::ProgramJobRequest) -> PostSpeechandtextanalyticsProgramsPublishjobs {
         PostSpeechandtextanalyticsProgramsPublishjobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Speech \\& Text Analytics reprocess job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/reprocessing/jobs` (postSpeechandtextanalyticsReprocessingJobs): see [`PostSpeechandtextanalyticsReprocessingJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The ReprocessJob to create"]
     pub fn post_speechandtextanalytics_reprocessing_jobs(&self, body: ::models::CreateReprocessJobRequest) -> PostSpeechandtextanalyticsReprocessingJobs {
         PostSpeechandtextanalyticsReprocessingJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Speech \\& Text Analytics SentimentFeedback"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/sentimentfeedback` (postSpeechandtextanalyticsSentimentfeedback): see [`PostSpeechandtextanalyticsSentimentfeedback`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The SentimentFeedback to create"]
     pub fn post_speechandtextanalytics_sentimentfeedback(&self, body: ::models::SentimentFeedback) -> PostSpeechandtextanalyticsSentimentfeedback {
         PostSpeechandtextanalyticsSentimentfeedback::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics topic"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/topics` (postSpeechandtextanalyticsTopics): see [`PostSpeechandtextanalyticsTopics`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The topic to create"]
     pub fn post_speechandtextanalytics_topics(&self, body: ::models::TopicRequest) -> PostSpeechandtextanalyticsTopics {
         PostSpeechandtextanalyticsTopics::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics GenAI topic phrases generation job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/topics/generatedphrases/jobs` (postSpeechandtextanalyticsTopicsGeneratedphrasesJobs): see [`PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The GenAI topic phrases generation job to create"]
     pub fn post_speechandtextanalytics_topics_generatedphrases_jobs(&self, body: ::models::GenAIPhrasesJobRequest) -> PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
         PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics publish topics job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/topics/publishjobs` (postSpeechandtextanalyticsTopicsPublishjobs): see [`PostSpeechandtextanalyticsTopicsPublishjobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The publish topics job to create"]
     pub fn post_speechandtextanalytics_topics_publishjobs(&self, body: ::models::TopicJobRequest) -> PostSpeechandtextanalyticsTopicsPublishjobs {
         PostSpeechandtextanalyticsTopicsPublishjobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create new Speech \\& Text Analytics test topic phrase job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/topics/testphrase/jobs` (postSpeechandtextanalyticsTopicsTestphraseJobs): see [`PostSpeechandtextanalyticsTopicsTestphraseJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The publish test topic phrase job to create"]
     pub fn post_speechandtextanalytics_topics_testphrase_jobs(&self, body: ::models::TestTopicPhraseJobRequest) -> PostSpeechandtextanalyticsTopicsTestphraseJobs {
         PostSpeechandtextanalyticsTopicsTestphraseJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search` (postSpeechandtextanalyticsTranscriptsSearch): see [`PostSpeechandtextanalyticsTranscriptsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_speechandtextanalytics_transcripts_search(&self, body: ::models::TranscriptSearchRequest) -> PostSpeechandtextanalyticsTranscriptsSearch {
         PostSpeechandtextanalyticsTranscriptsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Update a Speech \\& Text Analytics category by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/categories/{categoryId}` (putSpeechandtextanalyticsCategory): see [`PutSpeechandtextanalyticsCategory`]."]
+    #[doc = ""]
+    #[doc = " - `category_id`: The id of the category"]
+    #[doc = " - `body`: The updated category"]
     pub fn put_speechandtextanalytics_category(&self, category_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CategoryRequest) -> PutSpeechandtextanalyticsCategory {
         PutSpeechandtextanalyticsCategory::new(self.executor.clone(), category_id.into(), body)
     }
+    #[doc = " Update existing Speech \\& Text Analytics dictionary feedback by id"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}` (putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId): see [`PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId`]."]
+    #[doc = ""]
+    #[doc = " - `dictionary_feedback_id`: The Id of the Dictionary Feedback"]
     pub fn put_speechandtextanalytics_dictionaryfeedback_dictionary_feedback_id(&self, dictionary_feedback_id: impl ::std::convert::Into<::std::string::String>) -> PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId::new(self.executor.clone(), dictionary_feedback_id.into())
     }
+    #[doc = " Update existing Speech \\& Text Analytics program"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}` (putSpeechandtextanalyticsProgram): see [`PutSpeechandtextanalyticsProgram`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
+    #[doc = " - `body`: The program to update"]
     pub fn put_speechandtextanalytics_program(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ProgramRequest) -> PutSpeechandtextanalyticsProgram {
         PutSpeechandtextanalyticsProgram::new(self.executor.clone(), program_id.into(), body)
     }
+    #[doc = " Set Speech \\& Text Analytics program mappings to queues and flows"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/mappings` (putSpeechandtextanalyticsProgramMappings): see [`PutSpeechandtextanalyticsProgramMappings`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
+    #[doc = " - `body`: The program to set mappings for"]
     pub fn put_speechandtextanalytics_program_mappings(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ProgramMappingsRequest) -> PutSpeechandtextanalyticsProgramMappings {
         PutSpeechandtextanalyticsProgramMappings::new(self.executor.clone(), program_id.into(), body)
     }
+    #[doc = " Update AI Insights settings of a program"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/settings/insights` (putSpeechandtextanalyticsProgramSettingsInsights): see [`PutSpeechandtextanalyticsProgramSettingsInsights`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
+    #[doc = " - `body`: Program AI Insights setting"]
     pub fn put_speechandtextanalytics_program_settings_insights(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InsightsSettingsRequest) -> PutSpeechandtextanalyticsProgramSettingsInsights {
         PutSpeechandtextanalyticsProgramSettingsInsights::new(self.executor.clone(), program_id.into(), body)
     }
+    #[doc = " Update transcription engine settings of a program"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines` (putSpeechandtextanalyticsProgramTranscriptionengines): see [`PutSpeechandtextanalyticsProgramTranscriptionengines`]."]
+    #[doc = ""]
+    #[doc = " - `program_id`: The id of the program"]
+    #[doc = " - `body`: Program transcription engine setting"]
     pub fn put_speechandtextanalytics_program_transcriptionengines(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TranscriptionEnginesRequest) -> PutSpeechandtextanalyticsProgramTranscriptionengines {
         PutSpeechandtextanalyticsProgramTranscriptionengines::new(self.executor.clone(), program_id.into(), body)
     }
+    #[doc = " Update Speech And Text Analytics Settings"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/settings` (putSpeechandtextanalyticsSettings): see [`PutSpeechandtextanalyticsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Speech And Text Analytics Settings"]
     pub fn put_speechandtextanalytics_settings(&self, body: ::models::SpeechTextAnalyticsSettingsRequest) -> PutSpeechandtextanalyticsSettings {
         PutSpeechandtextanalyticsSettings::new(self.executor.clone(), body)
     }
+    #[doc = " Update existing Speech \\& Text Analytics topic"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/speechandtextanalytics/topics/{topicId}` (putSpeechandtextanalyticsTopic): see [`PutSpeechandtextanalyticsTopic`]."]
+    #[doc = ""]
+    #[doc = " - `topic_id`: The id of the topic"]
+    #[doc = " - `body`: The topic to update"]
     pub fn put_speechandtextanalytics_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TopicRequest) -> PutSpeechandtextanalyticsTopic {
         PutSpeechandtextanalyticsTopic::new(self.executor.clone(), topic_id.into(), body)
     }
 }
 static META_DELETE_SPEECHANDTEXTANALYTICS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsCategory", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Speech \\& Text Analytics category by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/speechandtextanalytics/categories/{categoryId}`: the `deleteSpeechandtextanalyticsCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-categories--categoryId->."]
@@ -361,6 +613,8 @@ impl DeleteSpeechandtextanalyticsCategory {
     }
 }
 static META_DELETE_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Speech \\& Text Analytics DictionaryFeedback by Id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}`: the `deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-dictionaryfeedback--dictionaryFeedbackId->."]
@@ -428,6 +682,8 @@ impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     }
 }
 static META_DELETE_SPEECHANDTEXTANALYTICS_PROGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsProgram", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/programs/{programId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Speech \\& Text Analytics program by id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/speechandtextanalytics/programs/{programId}`: the `deleteSpeechandtextanalyticsProgram` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-programs--programId->."]
@@ -478,6 +734,8 @@ impl DeleteSpeechandtextanalyticsProgram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, force_delete: ::std::option::Option::None }
     }
+    #[doc = " Indicates whether the program is forced to be deleted or not. Required when the program to delete is the default program."]
+    #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
@@ -504,6 +762,8 @@ impl DeleteSpeechandtextanalyticsProgram {
     }
 }
 static META_DELETE_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsReprocessingJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Delete a Speech \\& Text Analytics Reprocessing job by Id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}`: the `deleteSpeechandtextanalyticsReprocessingJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-reprocessing-jobs--jobId->."]
@@ -573,6 +833,8 @@ impl DeleteSpeechandtextanalyticsReprocessingJob {
     }
 }
 static META_DELETE_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsSentimentfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/sentimentfeedback", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete All Speech \\& Text Analytics SentimentFeedback"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback`: the `deleteSpeechandtextanalyticsSentimentfeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-sentimentfeedback>."]
@@ -638,6 +900,8 @@ impl DeleteSpeechandtextanalyticsSentimentfeedback {
     }
 }
 static META_DELETE_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK_SENTIMENT_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/sentimentfeedback/{sentimentFeedbackId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Speech \\& Text Analytics SentimentFeedback by Id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback/{sentimentFeedbackId}`: the `deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-sentimentfeedback--sentimentFeedbackId->."]
@@ -705,6 +969,8 @@ impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
     }
 }
 static META_DELETE_SPEECHANDTEXTANALYTICS_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteSpeechandtextanalyticsTopic", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/speechandtextanalytics/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Speech \\& Text Analytics topic by id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/speechandtextanalytics/topics/{topicId}`: the `deleteSpeechandtextanalyticsTopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-speechandtextanalytics-topics--topicId->."]
@@ -772,6 +1038,8 @@ impl DeleteSpeechandtextanalyticsTopic {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsCategories", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of Speech and Text Analytics categories"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/categories`: the `getSpeechandtextanalyticsCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-categories>."]
@@ -828,31 +1096,43 @@ impl GetSpeechandtextanalyticsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
+    #[doc = " The page size for the listing. The max that will be returned is 25."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The category name filter applied to the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The sort order for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The field to sort by for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma separated Category IDs to filter by. Cannot be used with other filters. Maximum of 25 IDs allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -905,6 +1185,8 @@ impl GetSpeechandtextanalyticsCategories {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsCategory", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics Category by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/categories/{categoryId}`: the `getSpeechandtextanalyticsCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-categories--categoryId->."]
@@ -972,6 +1254,8 @@ impl GetSpeechandtextanalyticsCategory {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversation", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Speech and Text Analytics for a specific conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}`: the `getSpeechandtextanalyticsConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId->."]
@@ -1039,6 +1323,8 @@ impl GetSpeechandtextanalyticsConversation {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationCategories", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/categories", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of detected Speech and Text Analytics categories of conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/categories`: the `getSpeechandtextanalyticsConversationCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--categories>."]
@@ -1092,11 +1378,15 @@ impl GetSpeechandtextanalyticsConversationCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " The page size for the listing. The max that will be returned is 50."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1138,6 +1428,8 @@ impl GetSpeechandtextanalyticsConversationCategories {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_COMMUNICATION_TRANSCRIPTURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationCommunicationTranscripturl", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturl", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the pre-signed S3 URL for the transcript of a specific communication of a conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturl`: the `getSpeechandtextanalyticsConversationCommunicationTranscripturl` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--communications--communicationId--transcripturl>."]
@@ -1207,6 +1499,8 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_COMMUNICATION_TRANSCRIPTURLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationCommunicationTranscripturls", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturls", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of pre-signed S3 URL for the transcripts of a specific communication of a conversation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/communications/{communicationId}/transcripturls`: the `getSpeechandtextanalyticsConversationCommunicationTranscripturls` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--communications--communicationId--transcripturls>."]
@@ -1276,6 +1570,8 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SENTIMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationSentiments", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/sentiments", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get sentiment data"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/sentiments`: the `getSpeechandtextanalyticsConversationSentiments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--sentiments>."]
@@ -1343,6 +1639,8 @@ impl GetSpeechandtextanalyticsConversationSentiments {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SUMMARIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsConversationSummaries", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/conversations/{conversationId}/summaries", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get conversation summaries by conversation id."]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/summaries`: the `getSpeechandtextanalyticsConversationSummaries` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-conversations--conversationId--summaries>."]
@@ -1410,6 +1708,8 @@ impl GetSpeechandtextanalyticsConversationSummaries {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsDictionaryfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/dictionaryfeedback", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the list of Speech \\& Text Analytics dictionary feedbacks"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback`: the `getSpeechandtextanalyticsDictionaryfeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-dictionaryfeedback>."]
@@ -1464,21 +1764,29 @@ impl GetSpeechandtextanalyticsDictionaryfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None, transcription_engine: ::std::option::Option::None, next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The key for filter the listing by dialect, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
+    #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by transcription engine, If not provided, all transcription engines will be considered"]
+    #[doc = ""]
     #[doc = " Query parameter `transcriptionEngine`: string."]
     pub fn transcription_engine(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.transcription_engine = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The key for listing the next page"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing. Default is 500 per page. Note: organizations may store up to 1000 dictionary terms per dialect; use nextPage to paginate beyond the first page when listing a full dialect vocabulary."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1525,6 +1833,8 @@ impl GetSpeechandtextanalyticsDictionaryfeedback {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics dictionary feedback by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}`: the `getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-dictionaryfeedback--dictionaryFeedbackId->."]
@@ -1592,6 +1902,8 @@ impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgram", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics program by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}`: the `getSpeechandtextanalyticsProgram` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId->."]
@@ -1659,6 +1971,8 @@ impl GetSpeechandtextanalyticsProgram {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramMappings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/mappings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Speech \\& Text Analytics program mappings to queues and flows by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/mappings`: the `getSpeechandtextanalyticsProgramMappings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--mappings>."]
@@ -1726,6 +2040,8 @@ impl GetSpeechandtextanalyticsProgramMappings {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramSettingsInsights", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/settings/insights", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get AI Insights settings of a program"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/insights`: the `getSpeechandtextanalyticsProgramSettingsInsights` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--settings-insights>."]
@@ -1793,6 +2109,8 @@ impl GetSpeechandtextanalyticsProgramSettingsInsights {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramSettingsProcessing", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/settings/processing", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get program processing settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/processing`: the `getSpeechandtextanalyticsProgramSettingsProcessing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--settings-processing>."]
@@ -1860,6 +2178,8 @@ impl GetSpeechandtextanalyticsProgramSettingsProcessing {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramTranscriptionengines", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get transcription engine settings of a program"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines`: the `getSpeechandtextanalyticsProgramTranscriptionengines` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs--programId--transcriptionengines>."]
@@ -1927,6 +2247,8 @@ impl GetSpeechandtextanalyticsProgramTranscriptionengines {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsPrograms", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the list of Speech \\& Text Analytics programs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs`: the `getSpeechandtextanalyticsPrograms` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs>."]
@@ -1984,36 +2306,50 @@ impl GetSpeechandtextanalyticsPrograms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The key for listing the next page"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Program state. Defaults to Latest"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Case insensitive partial name to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma separated Program IDs to filter by. Cannot be used with pagination params. Maximum of 50 IDs allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort results by. Defaults to name"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order. Defaults to asc"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -2069,6 +2405,8 @@ impl GetSpeechandtextanalyticsPrograms {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsGeneralJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/general/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics general program job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/general/jobs/{jobId}`: the `getSpeechandtextanalyticsProgramsGeneralJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-general-jobs--jobId->."]
@@ -2136,6 +2474,8 @@ impl GetSpeechandtextanalyticsProgramsGeneralJob {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_MAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsMappings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/mappings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the list of Speech \\& Text Analytics programs mappings to queues and flows"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/mappings`: the `getSpeechandtextanalyticsProgramsMappings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-mappings>."]
@@ -2188,11 +2528,15 @@ impl GetSpeechandtextanalyticsProgramsMappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The key for listing the next page"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2233,6 +2577,8 @@ impl GetSpeechandtextanalyticsProgramsMappings {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_PUBLISHJOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsPublishjob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/publishjobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics publish programs job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/publishjobs/{jobId}`: the `getSpeechandtextanalyticsProgramsPublishjob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-publishjobs--jobId->."]
@@ -2300,6 +2646,8 @@ impl GetSpeechandtextanalyticsProgramsPublishjob {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_SETTINGS_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsSettingsInsights", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/settings/insights", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of program AI Insights settings for the organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/insights`: the `getSpeechandtextanalyticsProgramsSettingsInsights` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-settings-insights>."]
@@ -2353,16 +2701,22 @@ impl GetSpeechandtextanalyticsProgramsSettingsInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
     }
+    #[doc = " The page size for the listing. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Comma separated Program IDs to filter by. Maximum of 50 IDs allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `programIds`: array of string (multi)."]
     pub fn program_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.program_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2406,6 +2760,8 @@ impl GetSpeechandtextanalyticsProgramsSettingsInsights {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_SETTINGS_PROCESSING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsSettingsProcessing", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/settings/processing", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of program processing settings for the organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/processing`: the `getSpeechandtextanalyticsProgramsSettingsProcessing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-settings-processing>."]
@@ -2459,16 +2815,22 @@ impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
     }
+    #[doc = " The page size for the listing. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Comma separated Program IDs to filter by. Maximum of 50 IDs allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `programIds`: array of string (multi)."]
     pub fn program_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.program_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -2512,6 +2874,8 @@ impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_TOPICLINKS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsTopiclinksJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/topiclinks/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics program-topic links job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/topiclinks/jobs/{jobId}`: the `getSpeechandtextanalyticsProgramsTopiclinksJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-topiclinks-jobs--jobId->."]
@@ -2579,6 +2943,8 @@ impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_TRANSCRIPTIONENGINES_DIALECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsTranscriptionenginesDialects", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/transcriptionengines/dialects", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get supported dialects for each transcription engine"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/transcriptionengines/dialects`: the `getSpeechandtextanalyticsProgramsTranscriptionenginesDialects` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-transcriptionengines-dialects>."]
@@ -2644,6 +3010,8 @@ impl GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_UNPUBLISHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsProgramsUnpublished", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/programs/unpublished", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the list of Speech \\& Text Analytics unpublished programs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/programs/unpublished`: the `getSpeechandtextanalyticsProgramsUnpublished` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-programs-unpublished>."]
@@ -2696,11 +3064,15 @@ impl GetSpeechandtextanalyticsProgramsUnpublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The key for listing the next page"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2741,6 +3113,8 @@ impl GetSpeechandtextanalyticsProgramsUnpublished {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsReprocessingJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get a Speech \\& Text Analytics reprocess job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}`: the `getSpeechandtextanalyticsReprocessingJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-reprocessing-jobs--jobId->."]
@@ -2810,6 +3184,8 @@ impl GetSpeechandtextanalyticsReprocessingJob {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB_INTERACTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsReprocessingJobInteractions", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}/interactions", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get a Speech \\& Text Analytics Reprocessing interactions statuses by job id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}/interactions`: the `getSpeechandtextanalyticsReprocessingJobInteractions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-reprocessing-jobs--jobId--interactions>."]
@@ -2879,6 +3255,8 @@ impl GetSpeechandtextanalyticsReprocessingJobInteractions {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsReprocessingJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/reprocessing/jobs", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, true, true);
+#[doc = " Get the list of Speech \\& Text Analytics reprocess jobs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs`: the `getSpeechandtextanalyticsReprocessingJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-reprocessing-jobs>."]
@@ -2935,21 +3313,29 @@ impl GetSpeechandtextanalyticsReprocessingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The page size for the listing. The max that will be returned is 100. Default is 25."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing. Defaults to 1."]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Results are sorted by dateCreated. Please choose the sort order. The default is descending (desc)."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Case insensitive partial name to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -2996,6 +3382,8 @@ impl GetSpeechandtextanalyticsReprocessingJobs {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_SENTIMENT_DIALECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsSentimentDialects", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/sentiment/dialects", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of Speech \\& Text Analytics sentiment supported dialects"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/sentiment/dialects`: the `getSpeechandtextanalyticsSentimentDialects` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-sentiment-dialects>."]
@@ -3061,6 +3449,8 @@ impl GetSpeechandtextanalyticsSentimentDialects {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsSentimentfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/sentimentfeedback", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of Speech \\& Text Analytics SentimentFeedback"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/sentimentfeedback`: the `getSpeechandtextanalyticsSentimentfeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-sentimentfeedback>."]
@@ -3110,6 +3500,8 @@ impl GetSpeechandtextanalyticsSentimentfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
     }
+    #[doc = " The key for filter the listing by dialect, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
+    #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
@@ -3135,6 +3527,8 @@ impl GetSpeechandtextanalyticsSentimentfeedback {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsSettings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Speech And Text Analytics Settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/settings`: the `getSpeechandtextanalyticsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-settings>."]
@@ -3200,6 +3594,8 @@ impl GetSpeechandtextanalyticsSettings {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopic", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics topic by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/{topicId}`: the `getSpeechandtextanalyticsTopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics--topicId->."]
@@ -3267,6 +3663,8 @@ impl GetSpeechandtextanalyticsTopic {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopics", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the list of Speech \\& Text Analytics topics"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics`: the `getSpeechandtextanalyticsTopics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics>."]
@@ -3326,46 +3724,64 @@ impl GetSpeechandtextanalyticsTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, dialects: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The key for listing the next page"]
+    #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing. The max that will be returned is 500."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The page number for the listing"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Topic state. Defaults to latest"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Case insensitive partial name to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma separated Topic IDs to filter by. Cannot be used with other filters. Maximum of 50 IDs allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Comma separated dialect strings to filter by. Maximum of 15 dialects allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `dialects`: array of string (multi)."]
     pub fn dialects(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.dialects = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Sort results by. Defaults to name"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order. Defaults to asc"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3427,6 +3843,8 @@ impl GetSpeechandtextanalyticsTopics {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_DIALECTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsDialects", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/dialects", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of supported Speech \\& Text Analytics topics dialects"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/dialects`: the `getSpeechandtextanalyticsTopicsDialects` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-dialects>."]
@@ -3492,6 +3910,8 @@ impl GetSpeechandtextanalyticsTopicsDialects {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsGeneral", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/general", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the Speech \\& Text Analytics general topics for a given dialect"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/general`: the `getSpeechandtextanalyticsTopicsGeneral` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-general>."]
@@ -3541,6 +3961,8 @@ impl GetSpeechandtextanalyticsTopicsGeneral {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
     }
+    #[doc = " The dialect of the general topics, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
+    #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
@@ -3566,6 +3988,8 @@ impl GetSpeechandtextanalyticsTopicsGeneral {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERAL_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsGeneralStatus", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/general/status", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of general topics from the org and the system with their current status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/general/status`: the `getSpeechandtextanalyticsTopicsGeneralStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-general-status>."]
@@ -3615,6 +4039,8 @@ impl GetSpeechandtextanalyticsTopicsGeneralStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
     }
+    #[doc = " The dialect of the general topics, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
+    #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
@@ -3640,6 +4066,8 @@ impl GetSpeechandtextanalyticsTopicsGeneralStatus {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsGeneratedphrasesJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics GenAI phrases job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{jobId}`: the `getSpeechandtextanalyticsTopicsGeneratedphrasesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-generatedphrases-jobs--jobId->."]
@@ -3707,6 +4135,8 @@ impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_PUBLISHJOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsPublishjob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/publishjobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics publish topics job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/publishjobs/{jobId}`: the `getSpeechandtextanalyticsTopicsPublishjob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-publishjobs--jobId->."]
@@ -3774,6 +4204,8 @@ impl GetSpeechandtextanalyticsTopicsPublishjob {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTopicsTestphraseJob", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/topics/testphrase/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Speech \\& Text Analytics test topics phrase job by id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/topics/testphrase/jobs/{jobId}`: the `getSpeechandtextanalyticsTopicsTestphraseJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-topics-testphrase-jobs--jobId->."]
@@ -3841,6 +4273,8 @@ impl GetSpeechandtextanalyticsTopicsTestphraseJob {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TRANSLATIONS_LANGUAGE_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTranslationsLanguageConversation", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/translations/languages/{languageId}/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Translate a single interaction recording (or an email conversation)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/translations/languages/{languageId}/conversations/{conversationId}`: the `getSpeechandtextanalyticsTranslationsLanguageConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-translations-languages--languageId--conversations--conversationId->."]
@@ -3893,11 +4327,15 @@ impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id, conversation_id, communication_id: ::std::option::Option::None, recording_id: ::std::option::Option::None }
     }
+    #[doc = " Communication id associated with the conversation. Please provide a valid communicationId when requesting non-email interactions."]
+    #[doc = ""]
     #[doc = " Query parameter `communicationId`: string."]
     pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.communication_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Recording id associated with the communication. Please provide a valid recordingId when requesting voice interactions."]
+    #[doc = ""]
     #[doc = " Query parameter `recordingId`: string."]
     pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.recording_id = ::std::option::Option::Some(value.into());
@@ -3928,6 +4366,8 @@ impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
     }
 }
 static META_GET_SPEECHANDTEXTANALYTICS_TRANSLATIONS_LANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSpeechandtextanalyticsTranslationsLanguages", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::GET, "/api/v2/speechandtextanalytics/translations/languages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get supported translation languages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/speechandtextanalytics/translations/languages`: the `getSpeechandtextanalyticsTranslationsLanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-speechandtextanalytics-translations-languages>."]
@@ -3993,6 +4433,8 @@ impl GetSpeechandtextanalyticsTranslationsLanguages {
     }
 }
 static META_PATCH_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSpeechandtextanalyticsProgramSettingsProcessing", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/speechandtextanalytics/programs/{programId}/settings/processing", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update program processing settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/speechandtextanalytics/programs/{programId}/settings/processing`: the `patchSpeechandtextanalyticsProgramSettingsProcessing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-speechandtextanalytics-programs--programId--settings-processing>."]
@@ -4062,6 +4504,8 @@ impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
     }
 }
 static META_PATCH_SPEECHANDTEXTANALYTICS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchSpeechandtextanalyticsSettings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/speechandtextanalytics/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch Speech And Text Analytics Settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/speechandtextanalytics/settings`: the `patchSpeechandtextanalyticsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-speechandtextanalytics-settings>."]
@@ -4129,6 +4573,8 @@ impl PatchSpeechandtextanalyticsSettings {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_CATEGORIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsCategories", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/categories", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics category"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/categories`: the `postSpeechandtextanalyticsCategories` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-categories>."]
@@ -4196,6 +4642,8 @@ impl PostSpeechandtextanalyticsCategories {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsDictionaryfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/dictionaryfeedback", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Speech \\& Text Analytics DictionaryFeedback"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/dictionaryfeedback`: the `postSpeechandtextanalyticsDictionaryfeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-dictionaryfeedback>."]
@@ -4263,6 +4711,8 @@ impl PostSpeechandtextanalyticsDictionaryfeedback {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsPrograms", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/programs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics program"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/programs`: the `postSpeechandtextanalyticsPrograms` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-programs>."]
@@ -4330,6 +4780,8 @@ impl PostSpeechandtextanalyticsPrograms {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsProgramsGeneralJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/programs/general/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics general program job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/programs/general/jobs`: the `postSpeechandtextanalyticsProgramsGeneralJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-programs-general-jobs>."]
@@ -4397,6 +4849,8 @@ impl PostSpeechandtextanalyticsProgramsGeneralJobs {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS_PUBLISHJOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsProgramsPublishjobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/programs/publishjobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics publish programs job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/programs/publishjobs`: the `postSpeechandtextanalyticsProgramsPublishjobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-programs-publishjobs>."]
@@ -4464,6 +4918,8 @@ impl PostSpeechandtextanalyticsProgramsPublishjobs {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_REPROCESSING_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsReprocessingJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/reprocessing/jobs", false, ::std::option::Option::None, false, true, true);
+#[doc = " Create a Speech \\& Text Analytics reprocess job."]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/reprocessing/jobs`: the `postSpeechandtextanalyticsReprocessingJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-reprocessing-jobs>."]
@@ -4533,6 +4989,8 @@ impl PostSpeechandtextanalyticsReprocessingJobs {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsSentimentfeedback", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/sentimentfeedback", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Speech \\& Text Analytics SentimentFeedback"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/sentimentfeedback`: the `postSpeechandtextanalyticsSentimentfeedback` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-sentimentfeedback>."]
@@ -4600,6 +5058,8 @@ impl PostSpeechandtextanalyticsSentimentfeedback {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopics", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics topic"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/topics`: the `postSpeechandtextanalyticsTopics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics>."]
@@ -4667,6 +5127,8 @@ impl PostSpeechandtextanalyticsTopics {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopicsGeneratedphrasesJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics/generatedphrases/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics GenAI topic phrases generation job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/topics/generatedphrases/jobs`: the `postSpeechandtextanalyticsTopicsGeneratedphrasesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics-generatedphrases-jobs>."]
@@ -4734,6 +5196,8 @@ impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS_PUBLISHJOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopicsPublishjobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics/publishjobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics publish topics job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/topics/publishjobs`: the `postSpeechandtextanalyticsTopicsPublishjobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics-publishjobs>."]
@@ -4801,6 +5265,8 @@ impl PostSpeechandtextanalyticsTopicsPublishjobs {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTopicsTestphraseJobs", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/topics/testphrase/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create new Speech \\& Text Analytics test topic phrase job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/topics/testphrase/jobs`: the `postSpeechandtextanalyticsTopicsTestphraseJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-topics-testphrase-jobs>."]
@@ -4868,6 +5334,8 @@ impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
     }
 }
 static META_POST_SPEECHANDTEXTANALYTICS_TRANSCRIPTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSpeechandtextanalyticsTranscriptsSearch", &["Search", "Speech Text Analytics"], ::genesys_cloud_core::http::Method::POST, "/api/v2/speechandtextanalytics/transcripts/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search`: the `postSpeechandtextanalyticsTranscriptsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-speechandtextanalytics-transcripts-search>."]
@@ -4935,6 +5403,8 @@ impl PostSpeechandtextanalyticsTranscriptsSearch {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_CATEGORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsCategory", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/categories/{categoryId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Speech \\& Text Analytics category by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/categories/{categoryId}`: the `putSpeechandtextanalyticsCategory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-categories--categoryId->."]
@@ -5004,6 +5474,8 @@ impl PutSpeechandtextanalyticsCategory {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update existing Speech \\& Text Analytics dictionary feedback by id"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}`: the `putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-dictionaryfeedback--dictionaryFeedbackId->."]
@@ -5080,6 +5552,8 @@ impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgram", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update existing Speech \\& Text Analytics program"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}`: the `putSpeechandtextanalyticsProgram` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId->."]
@@ -5149,6 +5623,8 @@ impl PutSpeechandtextanalyticsProgram {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgramMappings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}/mappings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set Speech \\& Text Analytics program mappings to queues and flows"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/mappings`: the `putSpeechandtextanalyticsProgramMappings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId--mappings>."]
@@ -5218,6 +5694,8 @@ impl PutSpeechandtextanalyticsProgramMappings {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgramSettingsInsights", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}/settings/insights", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update AI Insights settings of a program"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/settings/insights`: the `putSpeechandtextanalyticsProgramSettingsInsights` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId--settings-insights>."]
@@ -5287,6 +5765,8 @@ impl PutSpeechandtextanalyticsProgramSettingsInsights {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsProgramTranscriptionengines", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update transcription engine settings of a program"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines`: the `putSpeechandtextanalyticsProgramTranscriptionengines` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-programs--programId--transcriptionengines>."]
@@ -5356,6 +5836,8 @@ impl PutSpeechandtextanalyticsProgramTranscriptionengines {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsSettings", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update Speech And Text Analytics Settings"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/settings`: the `putSpeechandtextanalyticsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-settings>."]
@@ -5423,6 +5905,8 @@ impl PutSpeechandtextanalyticsSettings {
     }
 }
 static META_PUT_SPEECHANDTEXTANALYTICS_TOPIC: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putSpeechandtextanalyticsTopic", &["Speech Text Analytics"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/speechandtextanalytics/topics/{topicId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update existing Speech \\& Text Analytics topic"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/speechandtextanalytics/topics/{topicId}`: the `putSpeechandtextanalyticsTopic` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-speechandtextanalytics-topics--topicId->."]

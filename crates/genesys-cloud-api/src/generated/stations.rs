@@ -16,20 +16,32 @@ impl StationsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Unassigns the user assigned to this station"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/stations/{stationId}/associateduser` (deleteStationAssociateduser): see [`DeleteStationAssociateduser`]."]
+    #[doc = ""]
+    #[doc = " - `station_id`: Station ID"]
     pub fn delete_station_associateduser(&self, station_id: impl ::std::convert::Into<::std::string::String>) -> DeleteStationAssociateduser {
         DeleteStationAssociateduser::new(self.executor.clone(), station_id.into())
     }
+    #[doc = " Get station."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/stations/{stationId}` (getStation): see [`GetStation`]."]
+    #[doc = ""]
+    #[doc = " - `station_id`: Station ID"]
     pub fn get_station(&self, station_id: impl ::std::convert::Into<::std::string::String>) -> GetStation {
         GetStation::new(self.executor.clone(), station_id.into())
     }
+    #[doc = " Get the list of available stations."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/stations` (getStations): see [`GetStations`]."]
     pub fn get_stations(&self) -> GetStations {
         GetStations::new(self.executor.clone())
     }
 }
 static META_DELETE_STATION_ASSOCIATEDUSER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteStationAssociateduser", &["Stations"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/stations/{stationId}/associateduser", true, ::std::option::Option::None, false, false, true);
+#[doc = " Unassigns the user assigned to this station"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/stations/{stationId}/associateduser`: the `deleteStationAssociateduser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-stations--stationId--associateduser>."]
@@ -97,6 +109,8 @@ impl DeleteStationAssociateduser {
     }
 }
 static META_GET_STATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getStation", &["Stations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/stations/{stationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get station."]
+#[doc = ""]
 #[doc = " `GET /api/v2/stations/{stationId}`: the `getStation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-stations--stationId->."]
@@ -164,6 +178,8 @@ impl GetStation {
     }
 }
 static META_GET_STATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getStations", &["Stations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/stations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of available stations."]
+#[doc = ""]
 #[doc = " `GET /api/v2/stations`: the `getStations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-stations>."]
@@ -222,41 +238,57 @@ impl GetStations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, name: ::std::option::Option::None, user_selectable: ::std::option::Option::None, web_rtc_user_id: ::std::option::Option::None, id: ::std::option::Option::None, line_appearance_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " True for stations that the user can select otherwise false"]
+    #[doc = ""]
     #[doc = " Query parameter `userSelectable`: string."]
     pub fn user_selectable(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_selectable = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter for the webRtc station of the webRtcUserId"]
+    #[doc = ""]
     #[doc = " Query parameter `webRtcUserId`: string."]
     pub fn web_rtc_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.web_rtc_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma separated list of stationIds"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: string."]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " lineAppearanceId"]
+    #[doc = ""]
     #[doc = " Query parameter `lineAppearanceId`: string."]
     pub fn line_appearance_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.line_appearance_id = ::std::option::Option::Some(value.into());

@@ -16,24 +16,38 @@ impl SuggestApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Search using the q64 value returned from a previous search."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/search` (getSearch): see [`GetSearch`]."]
     pub fn get_search(&self) -> GetSearch {
         GetSearch::new(self.executor.clone())
     }
+    #[doc = " Suggest resources using the q64 value returned from a previous suggest query."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/search/suggest` (getSearchSuggest): see [`GetSearchSuggest`]."]
     pub fn get_search_suggest(&self) -> GetSearchSuggest {
         GetSearchSuggest::new(self.executor.clone())
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/search` (postSearch): see [`PostSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_search(&self, body: ::models::SearchRequest) -> PostSearch {
         PostSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Suggest resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/search/suggest` (postSearchSuggest): see [`PostSearchSuggest`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_search_suggest(&self, body: ::models::SuggestSearchRequest) -> PostSearchSuggest {
         PostSearchSuggest::new(self.executor.clone(), body)
     }
 }
 static META_GET_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search using the q64 value returned from a previous search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/search`: the `getSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search>."]
@@ -85,16 +99,22 @@ impl GetSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
@@ -127,6 +147,8 @@ impl GetSearch {
     }
 }
 static META_GET_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::GET, "/api/v2/search/suggest", true, ::std::option::Option::None, false, false, true);
+#[doc = " Suggest resources using the q64 value returned from a previous suggest query."]
+#[doc = ""]
 #[doc = " `GET /api/v2/search/suggest`: the `getSearchSuggest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-search-suggest>."]
@@ -178,16 +200,22 @@ impl GetSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
@@ -220,6 +248,8 @@ impl GetSearchSuggest {
     }
 }
 static META_POST_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearch", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/search`: the `postSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search>."]
@@ -270,6 +300,8 @@ impl PostSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
@@ -296,6 +328,8 @@ impl PostSearch {
     }
 }
 static META_POST_SEARCH_SUGGEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postSearchSuggest", &["Search", "Suggest"], ::genesys_cloud_core::http::Method::POST, "/api/v2/search/suggest", false, ::std::option::Option::None, false, false, true);
+#[doc = " Suggest resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/search/suggest`: the `postSearchSuggest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-search-suggest>."]
@@ -346,6 +380,8 @@ impl PostSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SuggestSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
+    #[doc = " profile"]
+    #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);

@@ -16,312 +16,645 @@ impl TaskManagementApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a workbin"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/workbins/{workbinId}` (deleteTaskmanagementWorkbin): see [`DeleteTaskmanagementWorkbin`]."]
+    #[doc = ""]
+    #[doc = " - `workbin_id`: Workbin ID"]
     pub fn delete_taskmanagement_workbin(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkbin {
         DeleteTaskmanagementWorkbin::new(self.executor.clone(), workbin_id.into())
     }
+    #[doc = " Delete a workitem"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/{workitemId}` (deleteTaskmanagementWorkitem): see [`DeleteTaskmanagementWorkitem`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
     pub fn delete_taskmanagement_workitem(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitem {
         DeleteTaskmanagementWorkitem::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Delete a bulk add job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}` (deleteTaskmanagementWorkitemsBulkAddJob): see [`DeleteTaskmanagementWorkitemsBulkAddJob`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
     pub fn delete_taskmanagement_workitems_bulk_add_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitemsBulkAddJob {
         DeleteTaskmanagementWorkitemsBulkAddJob::new(self.executor.clone(), bulk_job_id.into())
     }
+    #[doc = " Delete a Bulk job"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}` (deleteTaskmanagementWorkitemsBulkTerminateJob): see [`DeleteTaskmanagementWorkitemsBulkTerminateJob`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
     pub fn delete_taskmanagement_workitems_bulk_terminate_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitemsBulkTerminateJob {
         DeleteTaskmanagementWorkitemsBulkTerminateJob::new(self.executor.clone(), bulk_job_id.into())
     }
+    #[doc = " Delete a schema"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/schemas/{schemaId}` (deleteTaskmanagementWorkitemsSchema): see [`DeleteTaskmanagementWorkitemsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn delete_taskmanagement_workitems_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitemsSchema {
         DeleteTaskmanagementWorkitemsSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Delete a worktype"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}` (deleteTaskmanagementWorktype): see [`DeleteTaskmanagementWorktype`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn delete_taskmanagement_worktype(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktype {
         DeleteTaskmanagementWorktype::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Delete a date based rule"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}` (deleteTaskmanagementWorktypeFlowsDatebasedRule): see [`DeleteTaskmanagementWorktypeFlowsDatebasedRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn delete_taskmanagement_worktype_flows_datebased_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeFlowsDatebasedRule {
         DeleteTaskmanagementWorktypeFlowsDatebasedRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
+    #[doc = " Delete a rule"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}` (deleteTaskmanagementWorktypeFlowsOnattributechangeRule): see [`DeleteTaskmanagementWorktypeFlowsOnattributechangeRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn delete_taskmanagement_worktype_flows_onattributechange_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
         DeleteTaskmanagementWorktypeFlowsOnattributechangeRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
+    #[doc = " Delete a rule"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}` (deleteTaskmanagementWorktypeFlowsOncreateRule): see [`DeleteTaskmanagementWorktypeFlowsOncreateRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn delete_taskmanagement_worktype_flows_oncreate_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeFlowsOncreateRule {
         DeleteTaskmanagementWorktypeFlowsOncreateRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
+    #[doc = " Delete a status"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}` (deleteTaskmanagementWorktypeStatus): see [`DeleteTaskmanagementWorktypeStatus`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `status_id`: Status id"]
     pub fn delete_taskmanagement_worktype_status(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, status_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeStatus {
         DeleteTaskmanagementWorktypeStatus::new(self.executor.clone(), worktype_id.into(), status_id.into())
     }
+    #[doc = " Get a workbin"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}` (getTaskmanagementWorkbin): see [`GetTaskmanagementWorkbin`]."]
+    #[doc = ""]
+    #[doc = " - `workbin_id`: Workbin ID"]
     pub fn get_taskmanagement_workbin(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkbin {
         GetTaskmanagementWorkbin::new(self.executor.clone(), workbin_id.into())
     }
+    #[doc = " Get a listing of a workbin's attribute change history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/history` (getTaskmanagementWorkbinHistory): see [`GetTaskmanagementWorkbinHistory`]."]
+    #[doc = ""]
+    #[doc = " - `workbin_id`: Workbin ID"]
     pub fn get_taskmanagement_workbin_history(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkbinHistory {
         GetTaskmanagementWorkbinHistory::new(self.executor.clone(), workbin_id.into())
     }
+    #[doc = " Get a version of a workbin"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/versions/{entityVersion}` (getTaskmanagementWorkbinVersion): see [`GetTaskmanagementWorkbinVersion`]."]
+    #[doc = ""]
+    #[doc = " - `workbin_id`: Workbin ID"]
+    #[doc = " - `entity_version`: Workbin version"]
     pub fn get_taskmanagement_workbin_version(&self, workbin_id: impl ::std::convert::Into<::std::string::String>, entity_version: i64) -> GetTaskmanagementWorkbinVersion {
         GetTaskmanagementWorkbinVersion::new(self.executor.clone(), workbin_id.into(), entity_version)
     }
+    #[doc = " Get all versions of a workbin"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/versions` (getTaskmanagementWorkbinVersions): see [`GetTaskmanagementWorkbinVersions`]."]
+    #[doc = ""]
+    #[doc = " - `workbin_id`: Workbin ID"]
     pub fn get_taskmanagement_workbin_versions(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkbinVersions {
         GetTaskmanagementWorkbinVersions::new(self.executor.clone(), workbin_id.into())
     }
+    #[doc = " Get a workitem"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}` (getTaskmanagementWorkitem): see [`GetTaskmanagementWorkitem`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
     pub fn get_taskmanagement_workitem(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitem {
         GetTaskmanagementWorkitem::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Get a listing of a workitem's attribute change history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/history` (getTaskmanagementWorkitemHistory): see [`GetTaskmanagementWorkitemHistory`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
     pub fn get_taskmanagement_workitem_history(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemHistory {
         GetTaskmanagementWorkitemHistory::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Get all wrapup codes added for the given user for a workitem."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups` (getTaskmanagementWorkitemUserWrapups): see [`GetTaskmanagementWorkitemUserWrapups`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: The ID of the Workitem."]
+    #[doc = " - `user_id`: The ID of the user"]
     pub fn get_taskmanagement_workitem_user_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemUserWrapups {
         GetTaskmanagementWorkitemUserWrapups::new(self.executor.clone(), workitem_id.into(), user_id.into())
     }
+    #[doc = " Get a version of a workitem"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/versions/{entityVersion}` (getTaskmanagementWorkitemVersion): see [`GetTaskmanagementWorkitemVersion`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
+    #[doc = " - `entity_version`: Workitem version"]
     pub fn get_taskmanagement_workitem_version(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, entity_version: i64) -> GetTaskmanagementWorkitemVersion {
         GetTaskmanagementWorkitemVersion::new(self.executor.clone(), workitem_id.into(), entity_version)
     }
+    #[doc = " Get all versions of a workitem"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/versions` (getTaskmanagementWorkitemVersions): see [`GetTaskmanagementWorkitemVersions`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
     pub fn get_taskmanagement_workitem_versions(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemVersions {
         GetTaskmanagementWorkitemVersions::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Get all wrapup codes added for all users for a workitem."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/wrapups` (getTaskmanagementWorkitemWrapups): see [`GetTaskmanagementWorkitemWrapups`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: The ID of the Workitem."]
     pub fn get_taskmanagement_workitem_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemWrapups {
         GetTaskmanagementWorkitemWrapups::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Get the bulk add job associated with the job id."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}` (getTaskmanagementWorkitemsBulkAddJob): see [`GetTaskmanagementWorkitemsBulkAddJob`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
     pub fn get_taskmanagement_workitems_bulk_add_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkAddJob {
         GetTaskmanagementWorkitemsBulkAddJob::new(self.executor.clone(), bulk_job_id.into())
     }
+    #[doc = " Get bulk add job results."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}/results` (getTaskmanagementWorkitemsBulkAddJobResults): see [`GetTaskmanagementWorkitemsBulkAddJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
     pub fn get_taskmanagement_workitems_bulk_add_job_results(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkAddJobResults {
         GetTaskmanagementWorkitemsBulkAddJobResults::new(self.executor.clone(), bulk_job_id.into())
     }
+    #[doc = " Get bulk jobs created by the currently logged in user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/jobs/users/me` (getTaskmanagementWorkitemsBulkJobsUsersMe): see [`GetTaskmanagementWorkitemsBulkJobsUsersMe`]."]
     pub fn get_taskmanagement_workitems_bulk_jobs_users_me(&self) -> GetTaskmanagementWorkitemsBulkJobsUsersMe {
         GetTaskmanagementWorkitemsBulkJobsUsersMe::new(self.executor.clone())
     }
+    #[doc = " Get the bulk job associated with the job id."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}` (getTaskmanagementWorkitemsBulkTerminateJob): see [`GetTaskmanagementWorkitemsBulkTerminateJob`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
     pub fn get_taskmanagement_workitems_bulk_terminate_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkTerminateJob {
         GetTaskmanagementWorkitemsBulkTerminateJob::new(self.executor.clone(), bulk_job_id.into())
     }
+    #[doc = " Get bulk terminate job results."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}/results` (getTaskmanagementWorkitemsBulkTerminateJobResults): see [`GetTaskmanagementWorkitemsBulkTerminateJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
     pub fn get_taskmanagement_workitems_bulk_terminate_job_results(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkTerminateJobResults {
         GetTaskmanagementWorkitemsBulkTerminateJobResults::new(self.executor.clone(), bulk_job_id.into())
     }
+    #[doc = " Get the workitem query job associated with the job id."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}` (getTaskmanagementWorkitemsQueryJob): see [`GetTaskmanagementWorkitemsQueryJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_taskmanagement_workitems_query_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsQueryJob {
         GetTaskmanagementWorkitemsQueryJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get results from for workitem query job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}/results` (getTaskmanagementWorkitemsQueryJobResults): see [`GetTaskmanagementWorkitemsQueryJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_taskmanagement_workitems_query_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsQueryJobResults {
         GetTaskmanagementWorkitemsQueryJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}` (getTaskmanagementWorkitemsSchema): see [`GetTaskmanagementWorkitemsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_taskmanagement_workitems_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchema {
         GetTaskmanagementWorkitemsSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a specific version of a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}/versions/{versionId}` (getTaskmanagementWorkitemsSchemaVersion): see [`GetTaskmanagementWorkitemsSchemaVersion`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `version_id`: Schema version"]
     pub fn get_taskmanagement_workitems_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchemaVersion {
         GetTaskmanagementWorkitemsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
+    #[doc = " Get all versions of a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}/versions` (getTaskmanagementWorkitemsSchemaVersions): see [`GetTaskmanagementWorkitemsSchemaVersions`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_taskmanagement_workitems_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchemaVersions {
         GetTaskmanagementWorkitemsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of schemas."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas` (getTaskmanagementWorkitemsSchemas): see [`GetTaskmanagementWorkitemsSchemas`]."]
     pub fn get_taskmanagement_workitems_schemas(&self) -> GetTaskmanagementWorkitemsSchemas {
         GetTaskmanagementWorkitemsSchemas::new(self.executor.clone())
     }
+    #[doc = " Get a specific named core type."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes/{coreTypeName}` (getTaskmanagementWorkitemsSchemasCoretype): see [`GetTaskmanagementWorkitemsSchemasCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `core_type_name`: Name of the core type"]
     pub fn get_taskmanagement_workitems_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchemasCoretype {
         GetTaskmanagementWorkitemsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
+    #[doc = " Get the core types from which all schemas are built."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes` (getTaskmanagementWorkitemsSchemasCoretypes): see [`GetTaskmanagementWorkitemsSchemasCoretypes`]."]
     pub fn get_taskmanagement_workitems_schemas_coretypes(&self) -> GetTaskmanagementWorkitemsSchemasCoretypes {
         GetTaskmanagementWorkitemsSchemasCoretypes::new(self.executor.clone())
     }
+    #[doc = " Get quantitative limits on schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/limits` (getTaskmanagementWorkitemsSchemasLimits): see [`GetTaskmanagementWorkitemsSchemasLimits`]."]
     pub fn get_taskmanagement_workitems_schemas_limits(&self) -> GetTaskmanagementWorkitemsSchemasLimits {
         GetTaskmanagementWorkitemsSchemasLimits::new(self.executor.clone())
     }
+    #[doc = " Get a worktype"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}` (getTaskmanagementWorktype): see [`GetTaskmanagementWorktype`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn get_taskmanagement_worktype(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktype {
         GetTaskmanagementWorktype::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Get a date based rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}` (getTaskmanagementWorktypeFlowsDatebasedRule): see [`GetTaskmanagementWorktypeFlowsDatebasedRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn get_taskmanagement_worktype_flows_datebased_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsDatebasedRule {
         GetTaskmanagementWorktypeFlowsDatebasedRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
+    #[doc = " Get all date based rules for a worktype"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules` (getTaskmanagementWorktypeFlowsDatebasedRules): see [`GetTaskmanagementWorktypeFlowsDatebasedRules`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn get_taskmanagement_worktype_flows_datebased_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsDatebasedRules {
         GetTaskmanagementWorktypeFlowsDatebasedRules::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Get an attribute change rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}` (getTaskmanagementWorktypeFlowsOnattributechangeRule): see [`GetTaskmanagementWorktypeFlowsOnattributechangeRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn get_taskmanagement_worktype_flows_onattributechange_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOnattributechangeRule {
         GetTaskmanagementWorktypeFlowsOnattributechangeRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
+    #[doc = " Get all attribute-change rules for a worktype"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules` (getTaskmanagementWorktypeFlowsOnattributechangeRules): see [`GetTaskmanagementWorktypeFlowsOnattributechangeRules`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn get_taskmanagement_worktype_flows_onattributechange_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOnattributechangeRules {
         GetTaskmanagementWorktypeFlowsOnattributechangeRules::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Get an on-create rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}` (getTaskmanagementWorktypeFlowsOncreateRule): see [`GetTaskmanagementWorktypeFlowsOncreateRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
     pub fn get_taskmanagement_worktype_flows_oncreate_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOncreateRule {
         GetTaskmanagementWorktypeFlowsOncreateRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
+    #[doc = " Get all on-create rules for a worktype"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules` (getTaskmanagementWorktypeFlowsOncreateRules): see [`GetTaskmanagementWorktypeFlowsOncreateRules`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn get_taskmanagement_worktype_flows_oncreate_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOncreateRules {
         GetTaskmanagementWorktypeFlowsOncreateRules::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Get a listing of a worktype's attribute change history"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/history` (getTaskmanagementWorktypeHistory): see [`GetTaskmanagementWorktypeHistory`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn get_taskmanagement_worktype_history(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeHistory {
         GetTaskmanagementWorktypeHistory::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Get a status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}` (getTaskmanagementWorktypeStatus): see [`GetTaskmanagementWorktypeStatus`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `status_id`: Status id"]
     pub fn get_taskmanagement_worktype_status(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, status_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeStatus {
         GetTaskmanagementWorktypeStatus::new(self.executor.clone(), worktype_id.into(), status_id.into())
     }
+    #[doc = " Get list of statuses for this worktype."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses` (getTaskmanagementWorktypeStatuses): see [`GetTaskmanagementWorktypeStatuses`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn get_taskmanagement_worktype_statuses(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeStatuses {
         GetTaskmanagementWorktypeStatuses::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Get a version of a worktype"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/versions/{entityVersion}` (getTaskmanagementWorktypeVersion): see [`GetTaskmanagementWorktypeVersion`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `entity_version`: Worktype version"]
     pub fn get_taskmanagement_worktype_version(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, entity_version: i64) -> GetTaskmanagementWorktypeVersion {
         GetTaskmanagementWorktypeVersion::new(self.executor.clone(), worktype_id.into(), entity_version)
     }
+    #[doc = " Get all versions of a worktype"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/versions` (getTaskmanagementWorktypeVersions): see [`GetTaskmanagementWorktypeVersions`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
     pub fn get_taskmanagement_worktype_versions(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeVersions {
         GetTaskmanagementWorktypeVersions::new(self.executor.clone(), worktype_id.into())
     }
+    #[doc = " Update the attributes of a workbin"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/workbins/{workbinId}` (patchTaskmanagementWorkbin): see [`PatchTaskmanagementWorkbin`]."]
+    #[doc = ""]
+    #[doc = " - `workbin_id`: Workbin ID"]
+    #[doc = " - `body`: Json with attributes and their new values: {\"description\":\"new description\", \"name\":\"new name\"}."]
     pub fn patch_taskmanagement_workbin(&self, workbin_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkbinUpdate) -> PatchTaskmanagementWorkbin {
         PatchTaskmanagementWorkbin::new(self.executor.clone(), workbin_id.into(), body)
     }
+    #[doc = " Update the attributes of a workitem"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}` (patchTaskmanagementWorkitem): see [`PatchTaskmanagementWorkitem`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
+    #[doc = " - `body`: Workitem"]
     pub fn patch_taskmanagement_workitem(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemUpdate) -> PatchTaskmanagementWorkitem {
         PatchTaskmanagementWorkitem::new(self.executor.clone(), workitem_id.into(), body)
     }
+    #[doc = " Attempts to manually assign a specified workitem to a specified user. Ignores bullseye ring, PAR score, skills, and languages."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/assignment` (patchTaskmanagementWorkitemAssignment): see [`PatchTaskmanagementWorkitemAssignment`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
+    #[doc = " - `body`: Targeted user"]
     pub fn patch_taskmanagement_workitem_assignment(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemManualAssign) -> PatchTaskmanagementWorkitemAssignment {
         PatchTaskmanagementWorkitemAssignment::new(self.executor.clone(), workitem_id.into(), body)
     }
+    #[doc = " Add/Remove a wrapup code for a given user in a workitem."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups` (patchTaskmanagementWorkitemUserWrapups): see [`PatchTaskmanagementWorkitemUserWrapups`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: The ID of the Workitem."]
+    #[doc = " - `user_id`: The ID of the user"]
+    #[doc = " - `body`: Request body to add/remove a wrapup code for a workitem"]
     pub fn patch_taskmanagement_workitem_user_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemWrapupUpdate) -> PatchTaskmanagementWorkitemUserWrapups {
         PatchTaskmanagementWorkitemUserWrapups::new(self.executor.clone(), workitem_id.into(), user_id.into(), body)
     }
+    #[doc = " Add/Remove a wrapup code for the current user in a workitem."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/users/me/wrapups` (patchTaskmanagementWorkitemUsersMeWrapups): see [`PatchTaskmanagementWorkitemUsersMeWrapups`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: The ID of the Workitem."]
+    #[doc = " - `body`: Request body to add/remove the wrapup code for workitem"]
     pub fn patch_taskmanagement_workitem_users_me_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemWrapupUpdate) -> PatchTaskmanagementWorkitemUsersMeWrapups {
         PatchTaskmanagementWorkitemUsersMeWrapups::new(self.executor.clone(), workitem_id.into(), body)
     }
+    #[doc = " Update workitem bulk add job."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}` (patchTaskmanagementWorkitemsBulkAddJob): see [`PatchTaskmanagementWorkitemsBulkAddJob`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[doc = " - `body`: Bulk add job update request"]
     pub fn patch_taskmanagement_workitems_bulk_add_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkJobUpdate) -> PatchTaskmanagementWorkitemsBulkAddJob {
         PatchTaskmanagementWorkitemsBulkAddJob::new(self.executor.clone(), bulk_job_id.into(), body)
     }
+    #[doc = " Update workitem bulk terminate job."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}` (patchTaskmanagementWorkitemsBulkTerminateJob): see [`PatchTaskmanagementWorkitemsBulkTerminateJob`]."]
+    #[doc = ""]
+    #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[doc = " - `body`: Bulk job update request"]
     pub fn patch_taskmanagement_workitems_bulk_terminate_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkJobUpdate) -> PatchTaskmanagementWorkitemsBulkTerminateJob {
         PatchTaskmanagementWorkitemsBulkTerminateJob::new(self.executor.clone(), bulk_job_id.into(), body)
     }
+    #[doc = " Update the attributes of a worktype"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}` (patchTaskmanagementWorktype): see [`PatchTaskmanagementWorktype`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `body`: Worktype"]
     pub fn patch_taskmanagement_worktype(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorktypeUpdate) -> PatchTaskmanagementWorktype {
         PatchTaskmanagementWorktype::new(self.executor.clone(), worktype_id.into(), body)
     }
+    #[doc = " Update the attributes of a date based rule"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}` (patchTaskmanagementWorktypeFlowsDatebasedRule): see [`PatchTaskmanagementWorktypeFlowsDatebasedRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
+    #[doc = " - `body`: Rule"]
     pub fn patch_taskmanagement_worktype_flows_datebased_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemDateBasedRuleUpdate) -> PatchTaskmanagementWorktypeFlowsDatebasedRule {
         PatchTaskmanagementWorktypeFlowsDatebasedRule::new(self.executor.clone(), worktype_id.into(), rule_id.into(), body)
     }
+    #[doc = " Update the attributes of a rule"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}` (patchTaskmanagementWorktypeFlowsOnattributechangeRule): see [`PatchTaskmanagementWorktypeFlowsOnattributechangeRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
+    #[doc = " - `body`: Rule"]
     pub fn patch_taskmanagement_worktype_flows_onattributechange_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnAttributeChangeRuleUpdate) -> PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
         PatchTaskmanagementWorktypeFlowsOnattributechangeRule::new(self.executor.clone(), worktype_id.into(), rule_id.into(), body)
     }
+    #[doc = " Update the attributes of a rule"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}` (patchTaskmanagementWorktypeFlowsOncreateRule): see [`PatchTaskmanagementWorktypeFlowsOncreateRule`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `rule_id`: ruleId"]
+    #[doc = " - `body`: Rule"]
     pub fn patch_taskmanagement_worktype_flows_oncreate_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnCreateRuleUpdate) -> PatchTaskmanagementWorktypeFlowsOncreateRule {
         PatchTaskmanagementWorktypeFlowsOncreateRule::new(self.executor.clone(), worktype_id.into(), rule_id.into(), body)
     }
+    #[doc = " Update the attributes of a status"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}` (patchTaskmanagementWorktypeStatus): see [`PatchTaskmanagementWorktypeStatus`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `status_id`: Status id"]
+    #[doc = " - `body`: Status"]
     pub fn patch_taskmanagement_worktype_status(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, status_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemStatusUpdate) -> PatchTaskmanagementWorktypeStatus {
         PatchTaskmanagementWorktypeStatus::new(self.executor.clone(), worktype_id.into(), status_id.into(), body)
     }
+    #[doc = " Create a workbin"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workbins` (postTaskmanagementWorkbins): see [`PostTaskmanagementWorkbins`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Workbin"]
     pub fn post_taskmanagement_workbins(&self, body: ::models::WorkbinCreate) -> PostTaskmanagementWorkbins {
         PostTaskmanagementWorkbins::new(self.executor.clone(), body)
     }
+    #[doc = " Query for workbins"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workbins/query` (postTaskmanagementWorkbinsQuery): see [`PostTaskmanagementWorkbinsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: QueryPostRequest"]
     pub fn post_taskmanagement_workbins_query(&self, body: ::models::WorkbinQueryRequest) -> PostTaskmanagementWorkbinsQuery {
         PostTaskmanagementWorkbinsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Cancel the assignment process for a workitem that is currently queued for assignment through ACD."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/acd/cancel` (postTaskmanagementWorkitemAcdCancel): see [`PostTaskmanagementWorkitemAcdCancel`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
     pub fn post_taskmanagement_workitem_acd_cancel(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> PostTaskmanagementWorkitemAcdCancel {
         PostTaskmanagementWorkitemAcdCancel::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Disconnect the assignee of the workitem"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/disconnect` (postTaskmanagementWorkitemDisconnect): see [`PostTaskmanagementWorkitemDisconnect`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
     pub fn post_taskmanagement_workitem_disconnect(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> PostTaskmanagementWorkitemDisconnect {
         PostTaskmanagementWorkitemDisconnect::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Terminate a workitem"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/terminate` (postTaskmanagementWorkitemTerminate): see [`PostTaskmanagementWorkitemTerminate`]."]
+    #[doc = ""]
+    #[doc = " - `workitem_id`: Workitem ID"]
     pub fn post_taskmanagement_workitem_terminate(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> PostTaskmanagementWorkitemTerminate {
         PostTaskmanagementWorkitemTerminate::new(self.executor.clone(), workitem_id.into())
     }
+    #[doc = " Create a workitem"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems` (postTaskmanagementWorkitems): see [`PostTaskmanagementWorkitems`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Workitem"]
     pub fn post_taskmanagement_workitems(&self, body: ::models::WorkitemCreate) -> PostTaskmanagementWorkitems {
         PostTaskmanagementWorkitems::new(self.executor.clone(), body)
     }
+    #[doc = " Create a workitem bulk add job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/add/jobs` (postTaskmanagementWorkitemsBulkAddJobs): see [`PostTaskmanagementWorkitemsBulkAddJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Bulk job definition."]
     pub fn post_taskmanagement_workitems_bulk_add_jobs(&self, body: ::models::BulkJobAddRequest) -> PostTaskmanagementWorkitemsBulkAddJobs {
         PostTaskmanagementWorkitemsBulkAddJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create a workitem bulk terminate job."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/terminate/jobs` (postTaskmanagementWorkitemsBulkTerminateJobs): see [`PostTaskmanagementWorkitemsBulkTerminateJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Bulk job definition."]
     pub fn post_taskmanagement_workitems_bulk_terminate_jobs(&self, body: ::models::BulkJobTerminateRequest) -> PostTaskmanagementWorkitemsBulkTerminateJobs {
         PostTaskmanagementWorkitemsBulkTerminateJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for workitems"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/query` (postTaskmanagementWorkitemsQuery): see [`PostTaskmanagementWorkitemsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: WorkitemQueryPostRequest"]
     pub fn post_taskmanagement_workitems_query(&self, body: ::models::WorkitemQueryPostRequest) -> PostTaskmanagementWorkitemsQuery {
         PostTaskmanagementWorkitemsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Create a workitem query job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/query/jobs` (postTaskmanagementWorkitemsQueryJobs): see [`PostTaskmanagementWorkitemsQueryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: WorkitemQueryJobCreate"]
     pub fn post_taskmanagement_workitems_query_jobs(&self, body: ::models::WorkitemQueryJobCreate) -> PostTaskmanagementWorkitemsQueryJobs {
         PostTaskmanagementWorkitemsQueryJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create a schema"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/workitems/schemas` (postTaskmanagementWorkitemsSchemas): see [`PostTaskmanagementWorkitemsSchemas`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Schema"]
     pub fn post_taskmanagement_workitems_schemas(&self, body: ::models::DataSchema) -> PostTaskmanagementWorkitemsSchemas {
         PostTaskmanagementWorkitemsSchemas::new(self.executor.clone(), body)
     }
+    #[doc = " Add a date based rule to a worktype"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules` (postTaskmanagementWorktypeFlowsDatebasedRules): see [`PostTaskmanagementWorktypeFlowsDatebasedRules`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `body`: Rule"]
     pub fn post_taskmanagement_worktype_flows_datebased_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemDateBasedRuleCreate) -> PostTaskmanagementWorktypeFlowsDatebasedRules {
         PostTaskmanagementWorktypeFlowsDatebasedRules::new(self.executor.clone(), worktype_id.into(), body)
     }
+    #[doc = " Add an attribute-change rule to a worktype"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules` (postTaskmanagementWorktypeFlowsOnattributechangeRules): see [`PostTaskmanagementWorktypeFlowsOnattributechangeRules`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `body`: Rule"]
     pub fn post_taskmanagement_worktype_flows_onattributechange_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnAttributeChangeRuleCreate) -> PostTaskmanagementWorktypeFlowsOnattributechangeRules {
         PostTaskmanagementWorktypeFlowsOnattributechangeRules::new(self.executor.clone(), worktype_id.into(), body)
     }
+    #[doc = " Add an on-create rule to a worktype"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules` (postTaskmanagementWorktypeFlowsOncreateRules): see [`PostTaskmanagementWorktypeFlowsOncreateRules`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `body`: Rule"]
     pub fn post_taskmanagement_worktype_flows_oncreate_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnCreateRuleCreate) -> PostTaskmanagementWorktypeFlowsOncreateRules {
         PostTaskmanagementWorktypeFlowsOncreateRules::new(self.executor.clone(), worktype_id.into(), body)
     }
+    #[doc = " Add a status to a worktype"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/statuses` (postTaskmanagementWorktypeStatuses): see [`PostTaskmanagementWorktypeStatuses`]."]
+    #[doc = ""]
+    #[doc = " - `worktype_id`: Worktype id"]
+    #[doc = " - `body`: Status"]
     pub fn post_taskmanagement_worktype_statuses(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemStatusCreate) -> PostTaskmanagementWorktypeStatuses {
         PostTaskmanagementWorktypeStatuses::new(self.executor.clone(), worktype_id.into(), body)
     }
+    #[doc = " Create a worktype"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/worktypes` (postTaskmanagementWorktypes): see [`PostTaskmanagementWorktypes`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Worktype"]
     pub fn post_taskmanagement_worktypes(&self, body: ::models::WorktypeCreate) -> PostTaskmanagementWorktypes {
         PostTaskmanagementWorktypes::new(self.executor.clone(), body)
     }
+    #[doc = " Query for worktypes"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/taskmanagement/worktypes/query` (postTaskmanagementWorktypesQuery): see [`PostTaskmanagementWorktypesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: QueryPostRequest"]
     pub fn post_taskmanagement_worktypes_query(&self, body: ::models::WorktypeQueryRequest) -> PostTaskmanagementWorktypesQuery {
         PostTaskmanagementWorktypesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Update a schema"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/taskmanagement/workitems/schemas/{schemaId}` (putTaskmanagementWorkitemsSchema): see [`PutTaskmanagementWorkitemsSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `body`: Data Schema"]
     pub fn put_taskmanagement_workitems_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutTaskmanagementWorkitemsSchema {
         PutTaskmanagementWorkitemsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKBIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkbin", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workbins/{workbinId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a workbin"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/workbins/{workbinId}`: the `deleteTaskmanagementWorkbin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workbins--workbinId->."]
@@ -389,6 +722,8 @@ impl DeleteTaskmanagementWorkbin {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKITEM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitem", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/{workitemId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a workitem"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/{workitemId}`: the `deleteTaskmanagementWorkitem` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems--workitemId->."]
@@ -456,6 +791,8 @@ impl DeleteTaskmanagementWorkitem {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitemsBulkAddJob", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a bulk add job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}`: the `deleteTaskmanagementWorkitemsBulkAddJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId->."]
@@ -523,6 +860,8 @@ impl DeleteTaskmanagementWorkitemsBulkAddJob {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitemsBulkTerminateJob", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Bulk job"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}`: the `deleteTaskmanagementWorkitemsBulkTerminateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId->."]
@@ -590,6 +929,8 @@ impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKITEMS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorkitemsSchema", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/workitems/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schema"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/workitems/schemas/{schemaId}`: the `deleteTaskmanagementWorkitemsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-workitems-schemas--schemaId->."]
@@ -657,6 +998,8 @@ impl DeleteTaskmanagementWorkitemsSchema {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKTYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktype", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a worktype"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}`: the `deleteTaskmanagementWorktype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId->."]
@@ -724,6 +1067,8 @@ impl DeleteTaskmanagementWorktype {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeFlowsDatebasedRule", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a date based rule"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}`: the `deleteTaskmanagementWorktypeFlowsDatebasedRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules--ruleId->."]
@@ -793,6 +1138,8 @@ impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeFlowsOnattributechangeRule", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a rule"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}`: the `deleteTaskmanagementWorktypeFlowsOnattributechangeRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules--ruleId->."]
@@ -862,6 +1209,8 @@ impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeFlowsOncreateRule", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a rule"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}`: the `deleteTaskmanagementWorktypeFlowsOncreateRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules--ruleId->."]
@@ -931,6 +1280,8 @@ impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
     }
 }
 static META_DELETE_TASKMANAGEMENT_WORKTYPE_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTaskmanagementWorktypeStatus", &["Task Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a status"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}`: the `deleteTaskmanagementWorktypeStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-taskmanagement-worktypes--worktypeId--statuses--statusId->."]
@@ -1000,6 +1351,8 @@ impl DeleteTaskmanagementWorktypeStatus {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKBIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbin", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a workbin"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}`: the `getTaskmanagementWorkbin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId->."]
@@ -1067,6 +1420,8 @@ impl GetTaskmanagementWorkbin {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKBIN_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbinHistory", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a listing of a workbin's attribute change history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/history`: the `getTaskmanagementWorkbinHistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId--history>."]
@@ -1121,16 +1476,22 @@ impl GetTaskmanagementWorkbinHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1175,6 +1536,8 @@ impl GetTaskmanagementWorkbinHistory {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKBIN_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbinVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}/versions/{entityVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a version of a workbin"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/versions/{entityVersion}`: the `getTaskmanagementWorkbinVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId--versions--entityVersion->."]
@@ -1243,6 +1606,8 @@ impl GetTaskmanagementWorkbinVersion {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKBIN_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkbinVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workbins/{workbinId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all versions of a workbin"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/versions`: the `getTaskmanagementWorkbinVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workbins--workbinId--versions>."]
@@ -1297,16 +1662,22 @@ impl GetTaskmanagementWorkbinVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1351,6 +1722,8 @@ impl GetTaskmanagementWorkbinVersions {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitem", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a workitem"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}`: the `getTaskmanagementWorkitem` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId->."]
@@ -1401,6 +1774,8 @@ impl GetTaskmanagementWorkitem {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None }
     }
+    #[doc = " Which fields to expand. Comma separated if more than one."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1427,6 +1802,8 @@ impl GetTaskmanagementWorkitem {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEM_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemHistory", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a listing of a workitem's attribute change history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/history`: the `getTaskmanagementWorkitemHistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--history>."]
@@ -1481,16 +1858,22 @@ impl GetTaskmanagementWorkitemHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1535,6 +1918,8 @@ impl GetTaskmanagementWorkitemHistory {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEM_USER_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemUserWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all wrapup codes added for the given user for a workitem."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups`: the `getTaskmanagementWorkitemUserWrapups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--users--userId--wrapups>."]
@@ -1591,21 +1976,29 @@ impl GetTaskmanagementWorkitemUserWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, user_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: string."]
     pub fn expands(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expands = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 50."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1654,6 +2047,8 @@ impl GetTaskmanagementWorkitemUserWrapups {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEM_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/versions/{entityVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a version of a workitem"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/versions/{entityVersion}`: the `getTaskmanagementWorkitemVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--versions--entityVersion->."]
@@ -1722,6 +2117,8 @@ impl GetTaskmanagementWorkitemVersion {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEM_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all versions of a workitem"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/versions`: the `getTaskmanagementWorkitemVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--versions>."]
@@ -1776,16 +2173,22 @@ impl GetTaskmanagementWorkitemVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1830,6 +2233,8 @@ impl GetTaskmanagementWorkitemVersions {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEM_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/{workitemId}/wrapups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all wrapup codes added for all users for a workitem."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/wrapups`: the `getTaskmanagementWorkitemWrapups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems--workitemId--wrapups>."]
@@ -1885,21 +2290,29 @@ impl GetTaskmanagementWorkitemWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: string."]
     pub fn expands(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expands = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 50."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -1947,6 +2360,8 @@ impl GetTaskmanagementWorkitemWrapups {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkAddJob", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the bulk add job associated with the job id."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}`: the `getTaskmanagementWorkitemsBulkAddJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId->."]
@@ -2014,6 +2429,8 @@ impl GetTaskmanagementWorkitemsBulkAddJob {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkAddJobResults", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get bulk add job results."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}/results`: the `getTaskmanagementWorkitemsBulkAddJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId--results>."]
@@ -2081,6 +2498,8 @@ impl GetTaskmanagementWorkitemsBulkAddJobResults {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_JOBS_USERS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkJobsUsersMe", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/jobs/users/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get bulk jobs created by the currently logged in user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/jobs/users/me`: the `getTaskmanagementWorkitemsBulkJobsUsersMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-jobs-users-me>."]
@@ -2135,21 +2554,29 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, action: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The bulk job action."]
+    #[doc = ""]
     #[doc = " Query parameter `action`: string."]
     pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.action = ::std::option::Option::Some(value.into());
@@ -2196,6 +2623,8 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkTerminateJob", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the bulk job associated with the job id."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}`: the `getTaskmanagementWorkitemsBulkTerminateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId->."]
@@ -2263,6 +2692,8 @@ impl GetTaskmanagementWorkitemsBulkTerminateJob {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsBulkTerminateJobResults", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get bulk terminate job results."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}/results`: the `getTaskmanagementWorkitemsBulkTerminateJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId--results>."]
@@ -2330,6 +2761,8 @@ impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsQueryJob", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the workitem query job associated with the job id."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}`: the `getTaskmanagementWorkitemsQueryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-query-jobs--jobId->."]
@@ -2397,6 +2830,8 @@ impl GetTaskmanagementWorkitemsQueryJob {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsQueryJobResults", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/query/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get results from for workitem query job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}/results`: the `getTaskmanagementWorkitemsQueryJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-query-jobs--jobId--results>."]
@@ -2464,6 +2899,8 @@ impl GetTaskmanagementWorkitemsQueryJobResults {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchema", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}`: the `getTaskmanagementWorkitemsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas--schemaId->."]
@@ -2531,6 +2968,8 @@ impl GetTaskmanagementWorkitemsSchema {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemaVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific version of a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}/versions/{versionId}`: the `getTaskmanagementWorkitemsSchemaVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas--schemaId--versions--versionId->."]
@@ -2600,6 +3039,8 @@ impl GetTaskmanagementWorkitemsSchemaVersion {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemaVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all versions of a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}/versions`: the `getTaskmanagementWorkitemsSchemaVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas--schemaId--versions>."]
@@ -2667,6 +3108,8 @@ impl GetTaskmanagementWorkitemsSchemaVersions {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemas", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of schemas."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas`: the `getTaskmanagementWorkitemsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas>."]
@@ -2732,6 +3175,8 @@ impl GetTaskmanagementWorkitemsSchemas {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemasCoretype", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific named core type."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes/{coreTypeName}`: the `getTaskmanagementWorkitemsSchemasCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas-coretypes--coreTypeName->."]
@@ -2799,6 +3244,8 @@ impl GetTaskmanagementWorkitemsSchemasCoretype {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemasCoretypes", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the core types from which all schemas are built."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes`: the `getTaskmanagementWorkitemsSchemasCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas-coretypes>."]
@@ -2864,6 +3311,8 @@ impl GetTaskmanagementWorkitemsSchemasCoretypes {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorkitemsSchemasLimits", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/workitems/schemas/limits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get quantitative limits on schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/limits`: the `getTaskmanagementWorkitemsSchemasLimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-workitems-schemas-limits>."]
@@ -2929,6 +3378,8 @@ impl GetTaskmanagementWorkitemsSchemasLimits {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktype", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a worktype"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}`: the `getTaskmanagementWorktype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId->."]
@@ -2979,6 +3430,8 @@ impl GetTaskmanagementWorktype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, expands: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3005,6 +3458,8 @@ impl GetTaskmanagementWorktype {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsDatebasedRule", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a date based rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}`: the `getTaskmanagementWorktypeFlowsDatebasedRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules--ruleId->."]
@@ -3074,6 +3529,8 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRule {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsDatebasedRules", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all date based rules for a worktype"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules`: the `getTaskmanagementWorktypeFlowsDatebasedRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules>."]
@@ -3127,11 +3584,15 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3173,6 +3634,8 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRules {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOnattributechangeRule", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an attribute change rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}`: the `getTaskmanagementWorktypeFlowsOnattributechangeRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules--ruleId->."]
@@ -3242,6 +3705,8 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOnattributechangeRules", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all attribute-change rules for a worktype"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules`: the `getTaskmanagementWorktypeFlowsOnattributechangeRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules>."]
@@ -3295,11 +3760,15 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3341,6 +3810,8 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOncreateRule", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an on-create rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}`: the `getTaskmanagementWorktypeFlowsOncreateRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules--ruleId->."]
@@ -3410,6 +3881,8 @@ impl GetTaskmanagementWorktypeFlowsOncreateRule {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeFlowsOncreateRules", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all on-create rules for a worktype"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules`: the `getTaskmanagementWorktypeFlowsOncreateRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules>."]
@@ -3463,11 +3936,15 @@ impl GetTaskmanagementWorktypeFlowsOncreateRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -3509,6 +3986,8 @@ impl GetTaskmanagementWorktypeFlowsOncreateRules {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_HISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeHistory", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/history", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get a listing of a worktype's attribute change history"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/history`: the `getTaskmanagementWorktypeHistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--history>."]
@@ -3564,21 +4043,29 @@ impl GetTaskmanagementWorktypeHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, fields: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Comma-separated list of fields. The response will contain only versions created as a result of changes to these fields."]
+    #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3626,6 +4113,8 @@ impl GetTaskmanagementWorktypeHistory {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeStatus", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}`: the `getTaskmanagementWorktypeStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--statuses--statusId->."]
@@ -3695,6 +4184,8 @@ impl GetTaskmanagementWorktypeStatus {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_STATUSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeStatuses", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of statuses for this worktype."]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses`: the `getTaskmanagementWorktypeStatuses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--statuses>."]
@@ -3762,6 +4253,8 @@ impl GetTaskmanagementWorktypeStatuses {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeVersion", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/versions/{entityVersion}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a version of a worktype"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/versions/{entityVersion}`: the `getTaskmanagementWorktypeVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--versions--entityVersion->."]
@@ -3830,6 +4323,8 @@ impl GetTaskmanagementWorktypeVersion {
     }
 }
 static META_GET_TASKMANAGEMENT_WORKTYPE_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTaskmanagementWorktypeVersions", &["Task Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/taskmanagement/worktypes/{worktypeId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all versions of a worktype"]
+#[doc = ""]
 #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/versions`: the `getTaskmanagementWorktypeVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-taskmanagement-worktypes--worktypeId--versions>."]
@@ -3884,16 +4379,22 @@ impl GetTaskmanagementWorktypeVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3938,6 +4439,8 @@ impl GetTaskmanagementWorktypeVersions {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKBIN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkbin", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workbins/{workbinId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a workbin"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/workbins/{workbinId}`: the `patchTaskmanagementWorkbin` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workbins--workbinId->."]
@@ -4007,6 +4510,8 @@ impl PatchTaskmanagementWorkbin {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKITEM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitem", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a workitem"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}`: the `patchTaskmanagementWorkitem` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId->."]
@@ -4076,6 +4581,8 @@ impl PatchTaskmanagementWorkitem {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKITEM_ASSIGNMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemAssignment", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}/assignment", false, ::std::option::Option::None, false, false, true);
+#[doc = " Attempts to manually assign a specified workitem to a specified user. Ignores bullseye ring, PAR score, skills, and languages."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/assignment`: the `patchTaskmanagementWorkitemAssignment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId--assignment>."]
@@ -4145,6 +4652,8 @@ impl PatchTaskmanagementWorkitemAssignment {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKITEM_USER_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemUserWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add/Remove a wrapup code for a given user in a workitem."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/users/{userId}/wrapups`: the `patchTaskmanagementWorkitemUserWrapups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId--users--userId--wrapups>."]
@@ -4216,6 +4725,8 @@ impl PatchTaskmanagementWorkitemUserWrapups {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKITEM_USERS_ME_WRAPUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemUsersMeWrapups", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/{workitemId}/users/me/wrapups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add/Remove a wrapup code for the current user in a workitem."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/{workitemId}/users/me/wrapups`: the `patchTaskmanagementWorkitemUsersMeWrapups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems--workitemId--users-me-wrapups>."]
@@ -4285,6 +4796,8 @@ impl PatchTaskmanagementWorkitemUsersMeWrapups {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemsBulkAddJob", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update workitem bulk add job."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}`: the `patchTaskmanagementWorkitemsBulkAddJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems-bulk-add-jobs--bulkJobId->."]
@@ -4354,6 +4867,8 @@ impl PatchTaskmanagementWorkitemsBulkAddJob {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorkitemsBulkTerminateJob", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update workitem bulk terminate job."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}`: the `patchTaskmanagementWorkitemsBulkTerminateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-workitems-bulk-terminate-jobs--bulkJobId->."]
@@ -4423,6 +4938,8 @@ impl PatchTaskmanagementWorkitemsBulkTerminateJob {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKTYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktype", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a worktype"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}`: the `patchTaskmanagementWorktype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId->."]
@@ -4492,6 +5009,8 @@ impl PatchTaskmanagementWorktype {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeFlowsDatebasedRule", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a date based rule"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules/{ruleId}`: the `patchTaskmanagementWorktypeFlowsDatebasedRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules--ruleId->."]
@@ -4563,6 +5082,8 @@ impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeFlowsOnattributechangeRule", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a rule"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules/{ruleId}`: the `patchTaskmanagementWorktypeFlowsOnattributechangeRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules--ruleId->."]
@@ -4634,6 +5155,8 @@ impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeFlowsOncreateRule", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a rule"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules/{ruleId}`: the `patchTaskmanagementWorktypeFlowsOncreateRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules--ruleId->."]
@@ -4705,6 +5228,8 @@ impl PatchTaskmanagementWorktypeFlowsOncreateRule {
     }
 }
 static META_PATCH_TASKMANAGEMENT_WORKTYPE_STATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTaskmanagementWorktypeStatus", &["Task Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the attributes of a status"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/taskmanagement/worktypes/{worktypeId}/statuses/{statusId}`: the `patchTaskmanagementWorktypeStatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-taskmanagement-worktypes--worktypeId--statuses--statusId->."]
@@ -4776,6 +5301,8 @@ impl PatchTaskmanagementWorktypeStatus {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKBINS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkbins", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workbins", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a workbin"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workbins`: the `postTaskmanagementWorkbins` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workbins>."]
@@ -4843,6 +5370,8 @@ impl PostTaskmanagementWorkbins {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKBINS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkbinsQuery", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workbins/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for workbins"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workbins/query`: the `postTaskmanagementWorkbinsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workbins-query>."]
@@ -4924,6 +5453,8 @@ impl PostTaskmanagementWorkbinsQuery {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEM_ACD_CANCEL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemAcdCancel", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/{workitemId}/acd/cancel", false, ::std::option::Option::None, false, false, true);
+#[doc = " Cancel the assignment process for a workitem that is currently queued for assignment through ACD."]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/acd/cancel`: the `postTaskmanagementWorkitemAcdCancel` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems--workitemId--acd-cancel>."]
@@ -4991,6 +5522,8 @@ impl PostTaskmanagementWorkitemAcdCancel {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEM_DISCONNECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemDisconnect", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/{workitemId}/disconnect", false, ::std::option::Option::None, false, false, true);
+#[doc = " Disconnect the assignee of the workitem"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/disconnect`: the `postTaskmanagementWorkitemDisconnect` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems--workitemId--disconnect>."]
@@ -5058,6 +5591,8 @@ impl PostTaskmanagementWorkitemDisconnect {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEM_TERMINATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemTerminate", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/{workitemId}/terminate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Terminate a workitem"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/terminate`: the `postTaskmanagementWorkitemTerminate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems--workitemId--terminate>."]
@@ -5108,6 +5643,8 @@ impl PostTaskmanagementWorkitemTerminate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body: ::std::option::Option::None }
     }
+    #[doc = " Terminated request"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::WorkitemTerminate) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -5134,6 +5671,8 @@ impl PostTaskmanagementWorkitemTerminate {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitems", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a workitem"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems`: the `postTaskmanagementWorkitems` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems>."]
@@ -5201,6 +5740,8 @@ impl PostTaskmanagementWorkitems {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsBulkAddJobs", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/bulk/add/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a workitem bulk add job."]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/add/jobs`: the `postTaskmanagementWorkitemsBulkAddJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-bulk-add-jobs>."]
@@ -5268,6 +5809,8 @@ impl PostTaskmanagementWorkitemsBulkAddJobs {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsBulkTerminateJobs", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/bulk/terminate/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a workitem bulk terminate job."]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/terminate/jobs`: the `postTaskmanagementWorkitemsBulkTerminateJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-bulk-terminate-jobs>."]
@@ -5335,6 +5878,10 @@ impl PostTaskmanagementWorkitemsBulkTerminateJobs {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEMS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsQuery", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for workitems"]
+#[doc = ""]
+#[doc = " This query requires at least one EQ filter on the workbinId, assigneeId, queueId or typeId attributes. A maximum of three filters are allowed."]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/query`: the `postTaskmanagementWorkitemsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-query>."]
@@ -5416,6 +5963,8 @@ impl PostTaskmanagementWorkitemsQuery {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEMS_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsQueryJobs", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/query/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a workitem query job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/query/jobs`: the `postTaskmanagementWorkitemsQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-query-jobs>."]
@@ -5483,6 +6032,8 @@ impl PostTaskmanagementWorkitemsQueryJobs {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKITEMS_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorkitemsSchemas", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/workitems/schemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a schema"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/workitems/schemas`: the `postTaskmanagementWorkitemsSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-workitems-schemas>."]
@@ -5550,6 +6101,8 @@ impl PostTaskmanagementWorkitemsSchemas {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeFlowsDatebasedRules", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a date based rule to a worktype"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules`: the `postTaskmanagementWorktypeFlowsDatebasedRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--flows-datebased-rules>."]
@@ -5619,6 +6172,8 @@ impl PostTaskmanagementWorktypeFlowsDatebasedRules {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeFlowsOnattributechangeRules", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add an attribute-change rule to a worktype"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules`: the `postTaskmanagementWorktypeFlowsOnattributechangeRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--flows-onattributechange-rules>."]
@@ -5688,6 +6243,8 @@ impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeFlowsOncreateRules", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add an on-create rule to a worktype"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules`: the `postTaskmanagementWorktypeFlowsOncreateRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--flows-oncreate-rules>."]
@@ -5757,6 +6314,8 @@ impl PostTaskmanagementWorktypeFlowsOncreateRules {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKTYPE_STATUSES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypeStatuses", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/{worktypeId}/statuses", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a status to a worktype"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/worktypes/{worktypeId}/statuses`: the `postTaskmanagementWorktypeStatuses` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes--worktypeId--statuses>."]
@@ -5826,6 +6385,8 @@ impl PostTaskmanagementWorktypeStatuses {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKTYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypes", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a worktype"]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/worktypes`: the `postTaskmanagementWorktypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes>."]
@@ -5893,6 +6454,10 @@ impl PostTaskmanagementWorktypes {
     }
 }
 static META_POST_TASKMANAGEMENT_WORKTYPES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTaskmanagementWorktypesQuery", &["Task Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/taskmanagement/worktypes/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query for worktypes"]
+#[doc = ""]
+#[doc = " Optional request field 'expands' may include 'schema' to populate the name on each worktype's schema reference."]
+#[doc = ""]
 #[doc = " `POST /api/v2/taskmanagement/worktypes/query`: the `postTaskmanagementWorktypesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-taskmanagement-worktypes-query>."]
@@ -5974,6 +6539,8 @@ impl PostTaskmanagementWorktypesQuery {
     }
 }
 static META_PUT_TASKMANAGEMENT_WORKITEMS_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTaskmanagementWorkitemsSchema", &["Task Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/taskmanagement/workitems/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schema"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/taskmanagement/workitems/schemas/{schemaId}`: the `putTaskmanagementWorkitemsSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-taskmanagement-workitems-schemas--schemaId->."]

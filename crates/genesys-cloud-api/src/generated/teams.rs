@@ -16,48 +16,88 @@ impl TeamsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete team"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/teams/{teamId}` (deleteTeam): see [`DeleteTeam`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: Team ID"]
     pub fn delete_team(&self, team_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTeam {
         DeleteTeam::new(self.executor.clone(), team_id.into())
     }
+    #[doc = " Delete team members"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/teams/{teamId}/members` (deleteTeamMembers): see [`DeleteTeamMembers`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: Team ID"]
     pub fn delete_team_members(&self, team_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTeamMembers {
         DeleteTeamMembers::new(self.executor.clone(), team_id.into())
     }
+    #[doc = " Get team"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/teams/{teamId}` (getTeam): see [`GetTeam`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: Team ID"]
     pub fn get_team(&self, team_id: impl ::std::convert::Into<::std::string::String>) -> GetTeam {
         GetTeam::new(self.executor.clone(), team_id.into())
     }
+    #[doc = " Get team membership"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/teams/{teamId}/members` (getTeamMembers): see [`GetTeamMembers`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: Team ID"]
     pub fn get_team_members(&self, team_id: impl ::std::convert::Into<::std::string::String>) -> GetTeamMembers {
         GetTeamMembers::new(self.executor.clone(), team_id.into())
     }
+    #[doc = " Get Team listing"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/teams` (getTeams): see [`GetTeams`]."]
     pub fn get_teams(&self) -> GetTeams {
         GetTeams::new(self.executor.clone())
     }
+    #[doc = " Update team"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/teams/{teamId}` (patchTeam): see [`PatchTeam`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: Team ID"]
+    #[doc = " - `body`: Team"]
     pub fn patch_team(&self, team_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Team) -> PatchTeam {
         PatchTeam::new(self.executor.clone(), team_id.into(), body)
     }
+    #[doc = " Query for team activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/teams/activity/query` (postAnalyticsTeamsActivityQuery): see [`PostAnalyticsTeamsActivityQuery`]."]
     pub fn post_analytics_teams_activity_query(&self, body: ::models::TeamActivityQuery) -> PostAnalyticsTeamsActivityQuery {
         PostAnalyticsTeamsActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Add team members"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/teams/{teamId}/members` (postTeamMembers): see [`PostTeamMembers`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: Team ID"]
+    #[doc = " - `body`: TeamMembers"]
     pub fn post_team_members(&self, team_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TeamMembers) -> PostTeamMembers {
         PostTeamMembers::new(self.executor.clone(), team_id.into(), body)
     }
+    #[doc = " Create a team"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/teams` (postTeams): see [`PostTeams`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Team"]
     pub fn post_teams(&self, body: ::models::Team) -> PostTeams {
         PostTeams::new(self.executor.clone(), body)
     }
+    #[doc = " Search resources."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/teams/search` (postTeamsSearch): see [`PostTeamsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_teams_search(&self, body: ::models::TeamSearchRequest) -> PostTeamsSearch {
         PostTeamsSearch::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_TEAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTeam", &["Teams"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/teams/{teamId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete team"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/teams/{teamId}`: the `deleteTeam` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-teams--teamId->."]
@@ -125,6 +165,8 @@ impl DeleteTeam {
     }
 }
 static META_DELETE_TEAM_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTeamMembers", &["Teams"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/teams/{teamId}/members", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete team members"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/teams/{teamId}/members`: the `deleteTeamMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-teams--teamId--members>."]
@@ -175,6 +217,8 @@ impl DeleteTeamMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, id: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of member ids to remove"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: string, required (the call fails with a build error without it)."]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
@@ -202,6 +246,8 @@ impl DeleteTeamMembers {
     }
 }
 static META_GET_TEAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTeam", &["Teams"], ::genesys_cloud_core::http::Method::GET, "/api/v2/teams/{teamId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get team"]
+#[doc = ""]
 #[doc = " `GET /api/v2/teams/{teamId}`: the `getTeam` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-teams--teamId->."]
@@ -252,6 +298,8 @@ impl GetTeam {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Expand the division name"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -278,6 +326,8 @@ impl GetTeam {
     }
 }
 static META_GET_TEAM_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTeamMembers", &["Teams"], ::genesys_cloud_core::http::Method::GET, "/api/v2/teams/{teamId}/members", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get team membership"]
+#[doc = ""]
 #[doc = " `GET /api/v2/teams/{teamId}/members`: the `getTeamMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-teams--teamId--members>."]
@@ -333,21 +383,29 @@ impl GetTeamMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The cursor that points to the previous item in the complete list of teams"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the next item in the complete list of teams"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Expand the name on each user"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -395,6 +453,8 @@ impl GetTeamMembers {
     }
 }
 static META_GET_TEAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTeams", &["Teams"], ::genesys_cloud_core::http::Method::GET, "/api/v2/teams", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get Team listing"]
+#[doc = ""]
 #[doc = " `GET /api/v2/teams`: the `getTeams` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-teams>."]
@@ -450,26 +510,36 @@ impl GetTeams {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, name: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Return only teams whose names start with this value (case-insensitive matching)"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the next item in the complete list of teams"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the previous item in the complete list of teams"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Expand the division on each team"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -519,6 +589,8 @@ impl GetTeams {
     }
 }
 static META_PATCH_TEAM: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTeam", &["Teams"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/teams/{teamId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update team"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/teams/{teamId}`: the `patchTeam` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-teams--teamId->."]
@@ -588,6 +660,8 @@ impl PatchTeam {
     }
 }
 static META_POST_ANALYTICS_TEAMS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsTeamsActivityQuery", &["Analytics", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/teams/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for team activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/teams/activity/query`: the `postAnalyticsTeamsActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-teams-activity-query>."]
@@ -639,11 +713,15 @@ impl PostAnalyticsTeamsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -673,6 +751,8 @@ impl PostAnalyticsTeamsActivityQuery {
     }
 }
 static META_POST_TEAM_MEMBERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeamMembers", &["Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams/{teamId}/members", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add team members"]
+#[doc = ""]
 #[doc = " `POST /api/v2/teams/{teamId}/members`: the `postTeamMembers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams--teamId--members>."]
@@ -742,6 +822,8 @@ impl PostTeamMembers {
     }
 }
 static META_POST_TEAMS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeams", &["Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a team"]
+#[doc = ""]
 #[doc = " `POST /api/v2/teams`: the `postTeams` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams>."]
@@ -809,6 +891,8 @@ impl PostTeams {
     }
 }
 static META_POST_TEAMS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTeamsSearch", &["Search", "Teams"], ::genesys_cloud_core::http::Method::POST, "/api/v2/teams/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search resources."]
+#[doc = ""]
 #[doc = " `POST /api/v2/teams/search`: the `postTeamsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-teams-search>."]

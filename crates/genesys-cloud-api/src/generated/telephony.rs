@@ -16,108 +16,190 @@ impl TelephonyApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a link"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/organization/link/{targetOrganizationId}` (deleteTelephonyOrganizationLinkTargetOrganizationId): see [`DeleteTelephonyOrganizationLinkTargetOrganizationId`]."]
+    #[doc = ""]
+    #[doc = " - `target_organization_id`: targetOrganizationId"]
     pub fn delete_telephony_organization_link_target_organization_id(&self, target_organization_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyOrganizationLinkTargetOrganizationId {
         DeleteTelephonyOrganizationLinkTargetOrganizationId::new(self.executor.clone(), target_organization_id.into())
     }
+    #[doc = " Get an agent's greetings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/agents/{agentId}/greetings` (getTelephonyAgentGreetings): see [`GetTelephonyAgentGreetings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: User ID"]
     pub fn get_telephony_agent_greetings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyAgentGreetings {
         GetTelephonyAgentGreetings::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Get the agent's own greetings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/agents/greetings/me` (getTelephonyAgentsGreetingsMe): see [`GetTelephonyAgentsGreetingsMe`]."]
     pub fn get_telephony_agents_greetings_me(&self) -> GetTelephonyAgentsGreetingsMe {
         GetTelephonyAgentsGreetingsMe::new(self.executor.clone())
     }
+    #[doc = " Get the concurrent call metrics for a given organization."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/calls/metrics` (getTelephonyCallsMetrics): see [`GetTelephonyCallsMetrics`]."]
     pub fn get_telephony_calls_metrics(&self) -> GetTelephonyCallsMetrics {
         GetTelephonyCallsMetrics::new(self.executor.clone())
     }
+    #[doc = " Retrieve the list of AWS regions media can stream through."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/mediaregions` (getTelephonyMediaregions): see [`GetTelephonyMediaregions`]."]
     pub fn get_telephony_mediaregions(&self) -> GetTelephonyMediaregions {
         GetTelephonyMediaregions::new(self.executor.clone())
     }
+    #[doc = " Get Number Routings by organizationId"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/numbers/routing` (getTelephonyNumbersRouting): see [`GetTelephonyNumbersRouting`]."]
     pub fn get_telephony_numbers_routing(&self) -> GetTelephonyNumbersRouting {
         GetTelephonyNumbersRouting::new(self.executor.clone())
     }
+    #[doc = " Get organization links"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/organization/link` (getTelephonyOrganizationLink): see [`GetTelephonyOrganizationLink`]."]
     pub fn get_telephony_organization_link(&self) -> GetTelephonyOrganizationLink {
         GetTelephonyOrganizationLink::new(self.executor.clone())
     }
+    #[doc = " Get all the replica regions by primary region"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/organization/link/regions` (getTelephonyOrganizationLinkRegions): see [`GetTelephonyOrganizationLinkRegions`]."]
     pub fn get_telephony_organization_link_regions(&self) -> GetTelephonyOrganizationLinkRegions {
         GetTelephonyOrganizationLinkRegions::new(self.executor.clone())
     }
+    #[doc = " Get prefixes"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/prefixes` (getTelephonyPrefixes): see [`GetTelephonyPrefixes`]."]
     pub fn get_telephony_prefixes(&self) -> GetTelephonyPrefixes {
         GetTelephonyPrefixes::new(self.executor.clone())
     }
+    #[doc = " Simulate call to test fraud prefix functionality"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/prefixes/simulate/call` (getTelephonyPrefixesSimulateCall): see [`GetTelephonyPrefixesSimulateCall`]."]
     pub fn get_telephony_prefixes_simulate_call(&self) -> GetTelephonyPrefixesSimulateCall {
         GetTelephonyPrefixesSimulateCall::new(self.executor.clone())
     }
+    #[doc = " Get the global telephony configuration."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/settings` (getTelephonySettings): see [`GetTelephonySettings`]."]
     pub fn get_telephony_settings(&self) -> GetTelephonySettings {
         GetTelephonySettings::new(self.executor.clone())
     }
+    #[doc = " Get a SIP message."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}` (getTelephonySipmessagesConversation): see [`GetTelephonySipmessagesConversation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation id"]
     pub fn get_telephony_sipmessages_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonySipmessagesConversation {
         GetTelephonySipmessagesConversation::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get SIP headers."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}/headers` (getTelephonySipmessagesConversationHeaders): see [`GetTelephonySipmessagesConversationHeaders`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Conversation id"]
     pub fn get_telephony_sipmessages_conversation_headers(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonySipmessagesConversationHeaders {
         GetTelephonySipmessagesConversationHeaders::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Fetch SIP metadata"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/siptraces` (getTelephonySiptraces): see [`GetTelephonySiptraces`]."]
     pub fn get_telephony_siptraces(&self) -> GetTelephonySiptraces {
         GetTelephonySiptraces::new(self.executor.clone())
     }
+    #[doc = " Get signed S3 URL for a pcap download"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/siptraces/download/{downloadId}` (getTelephonySiptracesDownloadDownloadId): see [`GetTelephonySiptracesDownloadDownloadId`]."]
+    #[doc = ""]
+    #[doc = " - `download_id`: unique id for the downloaded file in S3"]
     pub fn get_telephony_siptraces_download_download_id(&self, download_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonySiptracesDownloadDownloadId {
         GetTelephonySiptracesDownloadDownloadId::new(self.executor.clone(), download_id.into())
     }
+    #[doc = " Approving a requested link"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/telephony/organization/link/approve/{requestingOrganizationId}` (patchTelephonyOrganizationLinkApproveRequestingOrganizationId): see [`PatchTelephonyOrganizationLinkApproveRequestingOrganizationId`]."]
+    #[doc = ""]
+    #[doc = " - `requesting_organization_id`: requestingOrganizationId"]
+    #[doc = " - `body`: Approval request body"]
     pub fn patch_telephony_organization_link_approve_requesting_organization_id(&self, requesting_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OrganizationLinkApprovalRequest) -> PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
         PatchTelephonyOrganizationLinkApproveRequestingOrganizationId::new(self.executor.clone(), requesting_organization_id.into(), body)
     }
+    #[doc = " Update the routing of numbers for one or multiple organizations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/numbers/routing` (postTelephonyNumbersRouting): see [`PostTelephonyNumbersRouting`]."]
+    #[doc = ""]
+    #[doc = " - `body`: drRoutingList"]
     pub fn post_telephony_numbers_routing(&self, body: ::std::vec::Vec<::models::NumberRoutingRequest>) -> PostTelephonyNumbersRouting {
         PostTelephonyNumbersRouting::new(self.executor.clone(), body)
     }
+    #[doc = " Re-route all numbers on an organization"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/numbers/routing/all` (postTelephonyNumbersRoutingAll): see [`PostTelephonyNumbersRoutingAll`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Value for all routing request body"]
     pub fn post_telephony_numbers_routing_all(&self, body: ::models::DisasterRecoveryAllRoutingRequest) -> PostTelephonyNumbersRoutingAll {
         PostTelephonyNumbersRoutingAll::new(self.executor.clone(), body)
     }
+    #[doc = " Reset routing for organization"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/numbers/routing/reset` (postTelephonyNumbersRoutingReset): see [`PostTelephonyNumbersRoutingReset`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Value for bulk routing request body"]
     pub fn post_telephony_numbers_routing_reset(&self, body: ::models::NumberRoutingResetOrganizationRequest) -> PostTelephonyNumbersRoutingReset {
         PostTelephonyNumbersRoutingReset::new(self.executor.clone(), body)
     }
+    #[doc = " Create a link with an organization"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/organization/link` (postTelephonyOrganizationLink): see [`PostTelephonyOrganizationLink`]."]
+    #[doc = ""]
+    #[doc = " - `body`: CreateLinkOrg body"]
     pub fn post_telephony_organization_link(&self, body: ::models::CreateOrganizationLink) -> PostTelephonyOrganizationLink {
         PostTelephonyOrganizationLink::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk save prefixes"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/prefixes/bulk` (postTelephonyPrefixesBulk): see [`PostTelephonyPrefixesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Bulk save request with list of prefixes"]
     pub fn post_telephony_prefixes_bulk(&self, body: ::models::BulkPrefixesRequest) -> PostTelephonyPrefixesBulk {
         PostTelephonyPrefixesBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Request a download of a pcap file to S3"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/siptraces/download` (postTelephonySiptracesDownload): see [`PostTelephonySiptracesDownload`]."]
     pub fn post_telephony_siptraces_download(&self, body: ::models::SIPSearchPublicRequest) -> PostTelephonySiptracesDownload {
         PostTelephonySiptracesDownload::new(self.executor.clone(), body)
     }
+    #[doc = " Updates an agent's greetings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/agents/{agentId}/greetings` (putTelephonyAgentGreetings): see [`PutTelephonyAgentGreetings`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: User ID"]
+    #[doc = " - `body`: Agent Greeting"]
     pub fn put_telephony_agent_greetings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentGreeting) -> PutTelephonyAgentGreetings {
         PutTelephonyAgentGreetings::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Updates the agent's own greetings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/agents/greetings/me` (putTelephonyAgentsGreetingsMe): see [`PutTelephonyAgentsGreetingsMe`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Agent Greeting"]
     pub fn put_telephony_agents_greetings_me(&self, body: ::models::SelfAgentGreeting) -> PutTelephonyAgentsGreetingsMe {
         PutTelephonyAgentsGreetingsMe::new(self.executor.clone(), body)
     }
+    #[doc = " Update the global telephony configuration."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/settings` (putTelephonySettings): see [`PutTelephonySettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Telephony"]
     pub fn put_telephony_settings(&self, body: ::models::TelephonySettings) -> PutTelephonySettings {
         PutTelephonySettings::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_TELEPHONY_ORGANIZATION_LINK_TARGET_ORGANIZATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyOrganizationLinkTargetOrganizationId", &["Telephony"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/organization/link/{targetOrganizationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a link"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/organization/link/{targetOrganizationId}`: the `deleteTelephonyOrganizationLinkTargetOrganizationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-organization-link--targetOrganizationId->."]
@@ -185,6 +267,8 @@ impl DeleteTelephonyOrganizationLinkTargetOrganizationId {
     }
 }
 static META_GET_TELEPHONY_AGENT_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyAgentGreetings", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/agents/{agentId}/greetings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an agent's greetings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/agents/{agentId}/greetings`: the `getTelephonyAgentGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-agents--agentId--greetings>."]
@@ -252,6 +336,8 @@ impl GetTelephonyAgentGreetings {
     }
 }
 static META_GET_TELEPHONY_AGENTS_GREETINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyAgentsGreetingsMe", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/agents/greetings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the agent's own greetings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/agents/greetings/me`: the `getTelephonyAgentsGreetingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-agents-greetings-me>."]
@@ -317,6 +403,8 @@ impl GetTelephonyAgentsGreetingsMe {
     }
 }
 static META_GET_TELEPHONY_CALLS_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyCallsMetrics", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/calls/metrics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the concurrent call metrics for a given organization."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/calls/metrics`: the `getTelephonyCallsMetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-calls-metrics>."]
@@ -366,6 +454,8 @@ impl GetTelephonyCallsMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_type: ::std::option::Option::None }
     }
+    #[doc = " Flag to indicate metric type to fetch."]
+    #[doc = ""]
     #[doc = " Query parameter `metricType`: string."]
     pub fn metric_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_type = ::std::option::Option::Some(value.into());
@@ -391,6 +481,8 @@ impl GetTelephonyCallsMetrics {
     }
 }
 static META_GET_TELEPHONY_MEDIAREGIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyMediaregions", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/mediaregions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve the list of AWS regions media can stream through."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/mediaregions`: the `getTelephonyMediaregions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-mediaregions>."]
@@ -456,6 +548,8 @@ impl GetTelephonyMediaregions {
     }
 }
 static META_GET_TELEPHONY_NUMBERS_ROUTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyNumbersRouting", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/numbers/routing", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get Number Routings by organizationId"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/numbers/routing`: the `getTelephonyNumbersRouting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-numbers-routing>."]
@@ -513,36 +607,50 @@ impl GetTelephonyNumbersRouting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, number_id: ::std::option::Option::None, active_routing_organization_id: ::std::option::Option::None, owner_organization_id: ::std::option::Option::None, status: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " numberId"]
+    #[doc = ""]
     #[doc = " Query parameter `numberId`: string."]
     pub fn number_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " activeRoutingOrganizationId"]
+    #[doc = ""]
     #[doc = " Query parameter `activeRoutingOrganizationId`: string."]
     pub fn active_routing_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.active_routing_organization_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ownerOrganizationId"]
+    #[doc = ""]
     #[doc = " Query parameter `ownerOrganizationId`: string."]
     pub fn owner_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.owner_organization_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " status"]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
@@ -598,6 +706,8 @@ impl GetTelephonyNumbersRouting {
     }
 }
 static META_GET_TELEPHONY_ORGANIZATION_LINK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyOrganizationLink", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/organization/link", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get organization links"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/organization/link`: the `getTelephonyOrganizationLink` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-organization-link>."]
@@ -663,6 +773,8 @@ impl GetTelephonyOrganizationLink {
     }
 }
 static META_GET_TELEPHONY_ORGANIZATION_LINK_REGIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyOrganizationLinkRegions", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/organization/link/regions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all the replica regions by primary region"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/organization/link/regions`: the `getTelephonyOrganizationLinkRegions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-organization-link-regions>."]
@@ -728,6 +840,8 @@ impl GetTelephonyOrganizationLinkRegions {
     }
 }
 static META_GET_TELEPHONY_PREFIXES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyPrefixes", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/prefixes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get prefixes"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/prefixes`: the `getTelephonyPrefixes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-prefixes>."]
@@ -783,26 +897,36 @@ impl GetTelephonyPrefixes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, prefix: ::std::option::Option::None }
     }
+    #[doc = " Filter by prefix type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Number of entities to return. Maximum of 200."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by phone number prefix"]
+    #[doc = ""]
     #[doc = " Query parameter `prefix`: string."]
     pub fn prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.prefix = ::std::option::Option::Some(value.into());
@@ -853,6 +977,8 @@ impl GetTelephonyPrefixes {
     }
 }
 static META_GET_TELEPHONY_PREFIXES_SIMULATE_CALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyPrefixesSimulateCall", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/prefixes/simulate/call", true, ::std::option::Option::None, false, false, true);
+#[doc = " Simulate call to test fraud prefix functionality"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/prefixes/simulate/call`: the `getTelephonyPrefixesSimulateCall` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-prefixes-simulate-call>."]
@@ -902,6 +1028,8 @@ impl GetTelephonyPrefixesSimulateCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), number: ::std::option::Option::None }
     }
+    #[doc = " Phone number to simulate"]
+    #[doc = ""]
     #[doc = " Query parameter `number`: string, required (the call fails with a build error without it)."]
     pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number = ::std::option::Option::Some(value.into());
@@ -928,6 +1056,8 @@ impl GetTelephonyPrefixesSimulateCall {
     }
 }
 static META_GET_TELEPHONY_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySettings", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the global telephony configuration."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/settings`: the `getTelephonySettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-settings>."]
@@ -993,6 +1123,10 @@ impl GetTelephonySettings {
     }
 }
 static META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySipmessagesConversation", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/sipmessages/conversations/{conversationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a SIP message."]
+#[doc = ""]
+#[doc = " Get the raw form of the SIP message"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}`: the `getTelephonySipmessagesConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-sipmessages-conversations--conversationId->."]
@@ -1060,6 +1194,10 @@ impl GetTelephonySipmessagesConversation {
     }
 }
 static META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION_HEADERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySipmessagesConversationHeaders", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/sipmessages/conversations/{conversationId}/headers", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get SIP headers."]
+#[doc = ""]
+#[doc = " Get parsed SIP headers. Returns specific headers if key query parameters are added."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}/headers`: the `getTelephonySipmessagesConversationHeaders` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-sipmessages-conversations--conversationId--headers>."]
@@ -1110,6 +1248,8 @@ impl GetTelephonySipmessagesConversationHeaders {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, keys: ::std::option::Option::None }
     }
+    #[doc = " comma-separated list of header identifiers to query. e.g. ruri,to,from"]
+    #[doc = ""]
     #[doc = " Query parameter `keys`: array of string (multi)."]
     pub fn keys(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.keys = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1136,6 +1276,10 @@ impl GetTelephonySipmessagesConversationHeaders {
     }
 }
 static META_GET_TELEPHONY_SIPTRACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySiptraces", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/siptraces", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch SIP metadata"]
+#[doc = ""]
+#[doc = " Fetch SIP metadata that matches a given parameter. If exactMatch is passed as a parameter only sip records that have exactly that value will be returned. For example, some records contain conversationId but not all relevant records for that call may contain the conversationId so only a partial view of the call will be reflected"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/siptraces`: the `getTelephonySiptraces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-siptraces>."]
@@ -1190,31 +1334,43 @@ impl GetTelephonySiptraces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, call_id: ::std::option::Option::None, to_user: ::std::option::Option::None, from_user: ::std::option::Option::None, conversation_id: ::std::option::Option::None }
     }
+    #[doc = " Start date of the search. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `dateStart`: date-time, required (the call fails with a build error without it)."]
     pub fn date_start(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " End date of the search. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date-time, required (the call fails with a build error without it)."]
     pub fn date_end(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " unique identification of the placed call"]
+    #[doc = ""]
     #[doc = " Query parameter `callId`: string."]
     pub fn call_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.call_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " User to who the call was placed"]
+    #[doc = ""]
     #[doc = " Query parameter `toUser`: string."]
     pub fn to_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.to_user = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " user who placed the call"]
+    #[doc = ""]
     #[doc = " Query parameter `fromUser`: string."]
     pub fn from_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.from_user = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Unique identification of the conversation"]
+    #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
@@ -1257,6 +1413,8 @@ impl GetTelephonySiptraces {
     }
 }
 static META_GET_TELEPHONY_SIPTRACES_DOWNLOAD_DOWNLOAD_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonySiptracesDownloadDownloadId", &["Telephony"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/siptraces/download/{downloadId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get signed S3 URL for a pcap download"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/siptraces/download/{downloadId}`: the `getTelephonySiptracesDownloadDownloadId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-siptraces-download--downloadId->."]
@@ -1324,6 +1482,8 @@ impl GetTelephonySiptracesDownloadDownloadId {
     }
 }
 static META_PATCH_TELEPHONY_ORGANIZATION_LINK_APPROVE_REQUESTING_ORGANIZATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTelephonyOrganizationLinkApproveRequestingOrganizationId", &["Telephony"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/telephony/organization/link/approve/{requestingOrganizationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Approving a requested link"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/telephony/organization/link/approve/{requestingOrganizationId}`: the `patchTelephonyOrganizationLinkApproveRequestingOrganizationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-telephony-organization-link-approve--requestingOrganizationId->."]
@@ -1393,6 +1553,8 @@ impl PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
     }
 }
 static META_POST_TELEPHONY_NUMBERS_ROUTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyNumbersRouting", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/numbers/routing", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the routing of numbers for one or multiple organizations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/numbers/routing`: the `postTelephonyNumbersRouting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-numbers-routing>."]
@@ -1460,6 +1622,8 @@ impl PostTelephonyNumbersRouting {
     }
 }
 static META_POST_TELEPHONY_NUMBERS_ROUTING_ALL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyNumbersRoutingAll", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/numbers/routing/all", false, ::std::option::Option::None, false, false, true);
+#[doc = " Re-route all numbers on an organization"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/numbers/routing/all`: the `postTelephonyNumbersRoutingAll` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-numbers-routing-all>."]
@@ -1527,6 +1691,8 @@ impl PostTelephonyNumbersRoutingAll {
     }
 }
 static META_POST_TELEPHONY_NUMBERS_ROUTING_RESET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyNumbersRoutingReset", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/numbers/routing/reset", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reset routing for organization"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/numbers/routing/reset`: the `postTelephonyNumbersRoutingReset` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-numbers-routing-reset>."]
@@ -1594,6 +1760,8 @@ impl PostTelephonyNumbersRoutingReset {
     }
 }
 static META_POST_TELEPHONY_ORGANIZATION_LINK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyOrganizationLink", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/organization/link", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a link with an organization"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/organization/link`: the `postTelephonyOrganizationLink` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-organization-link>."]
@@ -1661,6 +1829,8 @@ impl PostTelephonyOrganizationLink {
     }
 }
 static META_POST_TELEPHONY_PREFIXES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyPrefixesBulk", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/prefixes/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk save prefixes"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/prefixes/bulk`: the `postTelephonyPrefixesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-prefixes-bulk>."]
@@ -1728,6 +1898,8 @@ impl PostTelephonyPrefixesBulk {
     }
 }
 static META_POST_TELEPHONY_SIPTRACES_DOWNLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonySiptracesDownload", &["Telephony"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/siptraces/download", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a download of a pcap file to S3"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/siptraces/download`: the `postTelephonySiptracesDownload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-siptraces-download>."]
@@ -1795,6 +1967,8 @@ impl PostTelephonySiptracesDownload {
     }
 }
 static META_PUT_TELEPHONY_AGENT_GREETINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyAgentGreetings", &["Telephony"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/agents/{agentId}/greetings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates an agent's greetings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/agents/{agentId}/greetings`: the `putTelephonyAgentGreetings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-agents--agentId--greetings>."]
@@ -1864,6 +2038,8 @@ impl PutTelephonyAgentGreetings {
     }
 }
 static META_PUT_TELEPHONY_AGENTS_GREETINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyAgentsGreetingsMe", &["Telephony"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/agents/greetings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Updates the agent's own greetings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/agents/greetings/me`: the `putTelephonyAgentsGreetingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-agents-greetings-me>."]
@@ -1931,6 +2107,8 @@ impl PutTelephonyAgentsGreetingsMe {
     }
 }
 static META_PUT_TELEPHONY_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonySettings", &["Telephony"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the global telephony configuration."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/settings`: the `putTelephonySettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-settings>."]

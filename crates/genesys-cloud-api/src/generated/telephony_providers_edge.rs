@@ -16,524 +16,1012 @@ impl TelephonyProvidersEdgeApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a edge."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}` (deleteTelephonyProvidersEdge): see [`DeleteTelephonyProvidersEdge`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn delete_telephony_providers_edge(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdge {
         DeleteTelephonyProvidersEdge::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Delete an edge logical interface"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}` (deleteTelephonyProvidersEdgeLogicalinterface): see [`DeleteTelephonyProvidersEdgeLogicalinterface`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `interface_id`: Interface ID"]
     pub fn delete_telephony_providers_edge_logicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgeLogicalinterface {
         DeleteTelephonyProvidersEdgeLogicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into())
     }
+    #[doc = " Cancels any in-progress update for this edge."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}/softwareupdate` (deleteTelephonyProvidersEdgeSoftwareupdate): see [`DeleteTelephonyProvidersEdgeSoftwareupdate`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn delete_telephony_providers_edge_softwareupdate(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgeSoftwareupdate {
         DeleteTelephonyProvidersEdgeSoftwareupdate::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Deletes alertable presences overrides."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/alertablepresences` (deleteTelephonyProvidersEdgesAlertablepresences): see [`DeleteTelephonyProvidersEdgesAlertablepresences`]."]
     pub fn delete_telephony_providers_edges_alertablepresences(&self) -> DeleteTelephonyProvidersEdgesAlertablepresences {
         DeleteTelephonyProvidersEdgesAlertablepresences::new(self.executor.clone())
     }
+    #[doc = " Delete a certificate authority."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}` (deleteTelephonyProvidersEdgesCertificateauthority): see [`DeleteTelephonyProvidersEdgesCertificateauthority`]."]
+    #[doc = ""]
+    #[doc = " - `certificate_id`: Certificate ID"]
     pub fn delete_telephony_providers_edges_certificateauthority(&self, certificate_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesCertificateauthority {
         DeleteTelephonyProvidersEdgesCertificateauthority::new(self.executor.clone(), certificate_id.into())
     }
+    #[doc = " Delete a DID Pool by ID."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/didpools/{didPoolId}` (deleteTelephonyProvidersEdgesDidpool): see [`DeleteTelephonyProvidersEdgesDidpool`]."]
+    #[doc = ""]
+    #[doc = " - `did_pool_id`: DID pool ID"]
     pub fn delete_telephony_providers_edges_didpool(&self, did_pool_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesDidpool {
         DeleteTelephonyProvidersEdgesDidpool::new(self.executor.clone(), did_pool_id.into())
     }
+    #[doc = " Delete an edge group."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}` (deleteTelephonyProvidersEdgesEdgegroup): see [`DeleteTelephonyProvidersEdgesEdgegroup`]."]
+    #[doc = ""]
+    #[doc = " - `edge_group_id`: Edge group ID"]
     pub fn delete_telephony_providers_edges_edgegroup(&self, edge_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesEdgegroup {
         DeleteTelephonyProvidersEdgesEdgegroup::new(self.executor.clone(), edge_group_id.into())
     }
+    #[doc = " Delete an extension pool by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}` (deleteTelephonyProvidersEdgesExtensionpool): see [`DeleteTelephonyProvidersEdgesExtensionpool`]."]
+    #[doc = ""]
+    #[doc = " - `extension_pool_id`: Extension pool ID"]
     pub fn delete_telephony_providers_edges_extensionpool(&self, extension_pool_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesExtensionpool {
         DeleteTelephonyProvidersEdgesExtensionpool::new(self.executor.clone(), extension_pool_id.into())
     }
+    #[doc = " Delete a Phone by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/phones/{phoneId}` (deleteTelephonyProvidersEdgesPhone): see [`DeleteTelephonyProvidersEdgesPhone`]."]
+    #[doc = ""]
+    #[doc = " - `phone_id`: Phone ID"]
     pub fn delete_telephony_providers_edges_phone(&self, phone_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesPhone {
         DeleteTelephonyProvidersEdgesPhone::new(self.executor.clone(), phone_id.into())
     }
+    #[doc = " Delete a Phone Base Settings by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}` (deleteTelephonyProvidersEdgesPhonebasesetting): see [`DeleteTelephonyProvidersEdgesPhonebasesetting`]."]
+    #[doc = ""]
+    #[doc = " - `phone_base_id`: Phone base ID"]
     pub fn delete_telephony_providers_edges_phonebasesetting(&self, phone_base_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesPhonebasesetting {
         DeleteTelephonyProvidersEdgesPhonebasesetting::new(self.executor.clone(), phone_base_id.into())
     }
+    #[doc = " Delete a Site by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/sites/{siteId}` (deleteTelephonyProvidersEdgesSite): see [`DeleteTelephonyProvidersEdgesSite`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
     pub fn delete_telephony_providers_edges_site(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesSite {
         DeleteTelephonyProvidersEdgesSite::new(self.executor.clone(), site_id.into())
     }
+    #[doc = " Delete Outbound Route"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}` (deleteTelephonyProvidersEdgesSiteOutboundroute): see [`DeleteTelephonyProvidersEdgesSiteOutboundroute`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `outbound_route_id`: Outbound route ID"]
     pub fn delete_telephony_providers_edges_site_outboundroute(&self, site_id: impl ::std::convert::Into<::std::string::String>, outbound_route_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesSiteOutboundroute {
         DeleteTelephonyProvidersEdgesSiteOutboundroute::new(self.executor.clone(), site_id.into(), outbound_route_id.into())
     }
+    #[doc = " Delete a Trunk Base Settings object by ID"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}` (deleteTelephonyProvidersEdgesTrunkbasesetting): see [`DeleteTelephonyProvidersEdgesTrunkbasesetting`]."]
+    #[doc = ""]
+    #[doc = " - `trunk_base_settings_id`: Trunk Base ID"]
     pub fn delete_telephony_providers_edges_trunkbasesetting(&self, trunk_base_settings_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesTrunkbasesetting {
         DeleteTelephonyProvidersEdgesTrunkbasesetting::new(self.executor.clone(), trunk_base_settings_id.into())
     }
+    #[doc = " Get edge."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}` (getTelephonyProvidersEdge): see [`GetTelephonyProvidersEdge`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn get_telephony_providers_edge(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdge {
         GetTelephonyProvidersEdge::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup` (getTelephonyProvidersEdgeDiagnosticNslookup): see [`GetTelephonyProvidersEdgeDiagnosticNslookup`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
     pub fn get_telephony_providers_edge_diagnostic_nslookup(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticNslookup {
         GetTelephonyProvidersEdgeDiagnosticNslookup::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping` (getTelephonyProvidersEdgeDiagnosticPing): see [`GetTelephonyProvidersEdgeDiagnosticPing`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
     pub fn get_telephony_providers_edge_diagnostic_ping(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticPing {
         GetTelephonyProvidersEdgeDiagnosticPing::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/route` (getTelephonyProvidersEdgeDiagnosticRoute): see [`GetTelephonyProvidersEdgeDiagnosticRoute`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
     pub fn get_telephony_providers_edge_diagnostic_route(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticRoute {
         GetTelephonyProvidersEdgeDiagnosticRoute::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath` (getTelephonyProvidersEdgeDiagnosticTracepath): see [`GetTelephonyProvidersEdgeDiagnosticTracepath`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
     pub fn get_telephony_providers_edge_diagnostic_tracepath(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticTracepath {
         GetTelephonyProvidersEdgeDiagnosticTracepath::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get an edge logical interface"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}` (getTelephonyProvidersEdgeLogicalinterface): see [`GetTelephonyProvidersEdgeLogicalinterface`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `interface_id`: Interface ID"]
     pub fn get_telephony_providers_edge_logicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeLogicalinterface {
         GetTelephonyProvidersEdgeLogicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into())
     }
+    #[doc = " Get edge logical interfaces."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces` (getTelephonyProvidersEdgeLogicalinterfaces): see [`GetTelephonyProvidersEdgeLogicalinterfaces`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn get_telephony_providers_edge_logicalinterfaces(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeLogicalinterfaces {
         GetTelephonyProvidersEdgeLogicalinterfaces::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get an Edge logs job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}` (getTelephonyProvidersEdgeLogsJob): see [`GetTelephonyProvidersEdgeLogsJob`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `job_id`: Job ID"]
     pub fn get_telephony_providers_edge_logs_job(&self, edge_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeLogsJob {
         GetTelephonyProvidersEdgeLogsJob::new(self.executor.clone(), edge_id.into(), job_id.into())
     }
+    #[doc = " Get the edge metrics."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/metrics` (getTelephonyProvidersEdgeMetrics): see [`GetTelephonyProvidersEdgeMetrics`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
     pub fn get_telephony_providers_edge_metrics(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeMetrics {
         GetTelephonyProvidersEdgeMetrics::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get edge physical interface."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces/{interfaceId}` (getTelephonyProvidersEdgePhysicalinterface): see [`GetTelephonyProvidersEdgePhysicalinterface`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `interface_id`: Interface ID"]
     pub fn get_telephony_providers_edge_physicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgePhysicalinterface {
         GetTelephonyProvidersEdgePhysicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into())
     }
+    #[doc = " Retrieve a list of all configured physical interfaces from a specific edge."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces` (getTelephonyProvidersEdgePhysicalinterfaces): see [`GetTelephonyProvidersEdgePhysicalinterfaces`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn get_telephony_providers_edge_physicalinterfaces(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgePhysicalinterfaces {
         GetTelephonyProvidersEdgePhysicalinterfaces::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get the setup package for a locally deployed edge device. This is needed to complete the setup process for the virtual edge."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/setuppackage` (getTelephonyProvidersEdgeSetuppackage): see [`GetTelephonyProvidersEdgeSetuppackage`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn get_telephony_providers_edge_setuppackage(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeSetuppackage {
         GetTelephonyProvidersEdgeSetuppackage::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Gets software update status information about any edge."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareupdate` (getTelephonyProvidersEdgeSoftwareupdate): see [`GetTelephonyProvidersEdgeSoftwareupdate`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn get_telephony_providers_edge_softwareupdate(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeSoftwareupdate {
         GetTelephonyProvidersEdgeSoftwareupdate::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Gets all the available software versions for this edge."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareversions` (getTelephonyProvidersEdgeSoftwareversions): see [`GetTelephonyProvidersEdgeSoftwareversions`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn get_telephony_providers_edge_softwareversions(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeSoftwareversions {
         GetTelephonyProvidersEdgeSoftwareversions::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get the list of available trunks for the given Edge."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/trunks` (getTelephonyProvidersEdgeTrunks): see [`GetTelephonyProvidersEdgeTrunks`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn get_telephony_providers_edge_trunks(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeTrunks {
         GetTelephonyProvidersEdgeTrunks::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Get the list of edges."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges` (getTelephonyProvidersEdges): see [`GetTelephonyProvidersEdges`]."]
     pub fn get_telephony_providers_edges(&self) -> GetTelephonyProvidersEdges {
         GetTelephonyProvidersEdges::new(self.executor.clone())
     }
+    #[doc = " Get the list alertable presences. The 'type' query parameter can be used to If there are any overrides, this is the list of overrides; if there are no overrides, it is the default list."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/alertablepresences` (getTelephonyProvidersEdgesAlertablepresences): see [`GetTelephonyProvidersEdgesAlertablepresences`]."]
     pub fn get_telephony_providers_edges_alertablepresences(&self) -> GetTelephonyProvidersEdgesAlertablepresences {
         GetTelephonyProvidersEdgesAlertablepresences::new(self.executor.clone())
     }
+    #[doc = " Get the list of certificate authorities."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities` (getTelephonyProvidersEdgesCertificateauthorities): see [`GetTelephonyProvidersEdgesCertificateauthorities`]."]
     pub fn get_telephony_providers_edges_certificateauthorities(&self) -> GetTelephonyProvidersEdgesCertificateauthorities {
         GetTelephonyProvidersEdgesCertificateauthorities::new(self.executor.clone())
     }
+    #[doc = " Get a certificate authority."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}` (getTelephonyProvidersEdgesCertificateauthority): see [`GetTelephonyProvidersEdgesCertificateauthority`]."]
+    #[doc = ""]
+    #[doc = " - `certificate_id`: Certificate ID"]
     pub fn get_telephony_providers_edges_certificateauthority(&self, certificate_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesCertificateauthority {
         GetTelephonyProvidersEdgesCertificateauthority::new(self.executor.clone(), certificate_id.into())
     }
+    #[doc = " Get a DID by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/dids/{didId}` (getTelephonyProvidersEdgesDid): see [`GetTelephonyProvidersEdgesDid`]."]
+    #[doc = ""]
+    #[doc = " - `did_id`: DID ID"]
     pub fn get_telephony_providers_edges_did(&self, did_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesDid {
         GetTelephonyProvidersEdgesDid::new(self.executor.clone(), did_id.into())
     }
+    #[doc = " Get a DID Pool by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/didpools/{didPoolId}` (getTelephonyProvidersEdgesDidpool): see [`GetTelephonyProvidersEdgesDidpool`]."]
+    #[doc = ""]
+    #[doc = " - `did_pool_id`: DID pool ID"]
     pub fn get_telephony_providers_edges_didpool(&self, did_pool_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesDidpool {
         GetTelephonyProvidersEdgesDidpool::new(self.executor.clone(), did_pool_id.into())
     }
+    #[doc = " Get a listing of DID Pools"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/didpools` (getTelephonyProvidersEdgesDidpools): see [`GetTelephonyProvidersEdgesDidpools`]."]
     pub fn get_telephony_providers_edges_didpools(&self) -> GetTelephonyProvidersEdgesDidpools {
         GetTelephonyProvidersEdgesDidpools::new(self.executor.clone())
     }
+    #[doc = " Get a listing of unassigned and/or assigned numbers in a set of DID Pools."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/didpools/dids` (getTelephonyProvidersEdgesDidpoolsDids): see [`GetTelephonyProvidersEdgesDidpoolsDids`]."]
     pub fn get_telephony_providers_edges_didpools_dids(&self) -> GetTelephonyProvidersEdgesDidpoolsDids {
         GetTelephonyProvidersEdgesDidpoolsDids::new(self.executor.clone())
     }
+    #[doc = " Get a listing of DIDs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/dids` (getTelephonyProvidersEdgesDids): see [`GetTelephonyProvidersEdgesDids`]."]
     pub fn get_telephony_providers_edges_dids(&self) -> GetTelephonyProvidersEdgesDids {
         GetTelephonyProvidersEdgesDids::new(self.executor.clone())
     }
+    #[doc = " Get edge group."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}` (getTelephonyProvidersEdgesEdgegroup): see [`GetTelephonyProvidersEdgesEdgegroup`]."]
+    #[doc = ""]
+    #[doc = " - `edge_group_id`: Edge group ID"]
     pub fn get_telephony_providers_edges_edgegroup(&self, edge_group_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesEdgegroup {
         GetTelephonyProvidersEdgesEdgegroup::new(self.executor.clone(), edge_group_id.into())
     }
+    #[doc = " Gets the edge trunk base associated with the edge group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}` (getTelephonyProvidersEdgesEdgegroupEdgetrunkbase): see [`GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase`]."]
+    #[doc = ""]
+    #[doc = " - `edgegroup_id`: Edge Group ID"]
+    #[doc = " - `edgetrunkbase_id`: Edge Trunk Base ID"]
     pub fn get_telephony_providers_edges_edgegroup_edgetrunkbase(&self, edgegroup_id: impl ::std::convert::Into<::std::string::String>, edgetrunkbase_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
         GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase::new(self.executor.clone(), edgegroup_id.into(), edgetrunkbase_id.into())
     }
+    #[doc = " Get the list of edge groups."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups` (getTelephonyProvidersEdgesEdgegroups): see [`GetTelephonyProvidersEdgesEdgegroups`]."]
     pub fn get_telephony_providers_edges_edgegroups(&self) -> GetTelephonyProvidersEdgesEdgegroups {
         GetTelephonyProvidersEdgesEdgegroups::new(self.executor.clone())
     }
+    #[doc = " Get the edge version report."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/edgeversionreport` (getTelephonyProvidersEdgesEdgeversionreport): see [`GetTelephonyProvidersEdgesEdgeversionreport`]."]
     pub fn get_telephony_providers_edges_edgeversionreport(&self) -> GetTelephonyProvidersEdgesEdgeversionreport {
         GetTelephonyProvidersEdgesEdgeversionreport::new(self.executor.clone())
     }
+    #[doc = " List of edges more than 4 edge versions behind the latest software."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/expired` (getTelephonyProvidersEdgesExpired): see [`GetTelephonyProvidersEdgesExpired`]."]
     pub fn get_telephony_providers_edges_expired(&self) -> GetTelephonyProvidersEdgesExpired {
         GetTelephonyProvidersEdgesExpired::new(self.executor.clone())
     }
+    #[doc = " Get an extension by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensions/{extensionId}` (getTelephonyProvidersEdgesExtension): see [`GetTelephonyProvidersEdgesExtension`]."]
+    #[doc = ""]
+    #[doc = " - `extension_id`: Extension ID"]
     pub fn get_telephony_providers_edges_extension(&self, extension_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesExtension {
         GetTelephonyProvidersEdgesExtension::new(self.executor.clone(), extension_id.into())
     }
+    #[doc = " Get an extension pool by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}` (getTelephonyProvidersEdgesExtensionpool): see [`GetTelephonyProvidersEdgesExtensionpool`]."]
+    #[doc = ""]
+    #[doc = " - `extension_pool_id`: Extension pool ID"]
     pub fn get_telephony_providers_edges_extensionpool(&self, extension_pool_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesExtensionpool {
         GetTelephonyProvidersEdgesExtensionpool::new(self.executor.clone(), extension_pool_id.into())
     }
+    #[doc = " Get a listing of extension pools"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools` (getTelephonyProvidersEdgesExtensionpools): see [`GetTelephonyProvidersEdgesExtensionpools`]."]
     pub fn get_telephony_providers_edges_extensionpools(&self) -> GetTelephonyProvidersEdgesExtensionpools {
         GetTelephonyProvidersEdgesExtensionpools::new(self.executor.clone())
     }
+    #[doc = " Get a pageable list of basic extension pool objects filterable by query parameters."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/divisionviews` (getTelephonyProvidersEdgesExtensionpoolsDivisionviews): see [`GetTelephonyProvidersEdgesExtensionpoolsDivisionviews`]."]
     pub fn get_telephony_providers_edges_extensionpools_divisionviews(&self) -> GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
         GetTelephonyProvidersEdgesExtensionpoolsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a listing of extensions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensions` (getTelephonyProvidersEdgesExtensions): see [`GetTelephonyProvidersEdgesExtensions`]."]
     pub fn get_telephony_providers_edges_extensions(&self) -> GetTelephonyProvidersEdgesExtensions {
         GetTelephonyProvidersEdgesExtensions::new(self.executor.clone())
     }
+    #[doc = " Get a Line by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/lines/{lineId}` (getTelephonyProvidersEdgesLine): see [`GetTelephonyProvidersEdgesLine`]."]
+    #[doc = ""]
+    #[doc = " - `line_id`: Line ID"]
     pub fn get_telephony_providers_edges_line(&self, line_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesLine {
         GetTelephonyProvidersEdgesLine::new(self.executor.clone(), line_id.into())
     }
+    #[doc = " Get a line base settings object by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings/{lineBaseId}` (getTelephonyProvidersEdgesLinebasesetting): see [`GetTelephonyProvidersEdgesLinebasesetting`]."]
+    #[doc = ""]
+    #[doc = " - `line_base_id`: Line base ID"]
     pub fn get_telephony_providers_edges_linebasesetting(&self, line_base_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesLinebasesetting {
         GetTelephonyProvidersEdgesLinebasesetting::new(self.executor.clone(), line_base_id.into())
     }
+    #[doc = " Get a listing of line base settings objects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings` (getTelephonyProvidersEdgesLinebasesettings): see [`GetTelephonyProvidersEdgesLinebasesettings`]."]
     pub fn get_telephony_providers_edges_linebasesettings(&self) -> GetTelephonyProvidersEdgesLinebasesettings {
         GetTelephonyProvidersEdgesLinebasesettings::new(self.executor.clone())
     }
+    #[doc = " Get a list of Lines"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/lines` (getTelephonyProvidersEdgesLines): see [`GetTelephonyProvidersEdgesLines`]."]
     pub fn get_telephony_providers_edges_lines(&self) -> GetTelephonyProvidersEdgesLines {
         GetTelephonyProvidersEdgesLines::new(self.executor.clone())
     }
+    #[doc = " Get a Line instance template based on a Line Base Settings object. This object can then be modified and saved as a new Line instance"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/lines/template` (getTelephonyProvidersEdgesLinesTemplate): see [`GetTelephonyProvidersEdgesLinesTemplate`]."]
     pub fn get_telephony_providers_edges_lines_template(&self) -> GetTelephonyProvidersEdgesLinesTemplate {
         GetTelephonyProvidersEdgesLinesTemplate::new(self.executor.clone())
     }
+    #[doc = " Get edge logical interfaces."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/logicalinterfaces` (getTelephonyProvidersEdgesLogicalinterfaces): see [`GetTelephonyProvidersEdgesLogicalinterfaces`]."]
     pub fn get_telephony_providers_edges_logicalinterfaces(&self) -> GetTelephonyProvidersEdgesLogicalinterfaces {
         GetTelephonyProvidersEdgesLogicalinterfaces::new(self.executor.clone())
     }
+    #[doc = " Get media endpoint statistics events."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}` (getTelephonyProvidersEdgesMediastatisticsConversation): see [`GetTelephonyProvidersEdgesMediastatisticsConversation`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Identifier of the conversation"]
     pub fn get_telephony_providers_edges_mediastatistics_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesMediastatisticsConversation {
         GetTelephonyProvidersEdgesMediastatisticsConversation::new(self.executor.clone(), conversation_id.into())
     }
+    #[doc = " Get media endpoint statistics event."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}/communications/{communicationId}` (getTelephonyProvidersEdgesMediastatisticsConversationCommunication): see [`GetTelephonyProvidersEdgesMediastatisticsConversationCommunication`]."]
+    #[doc = ""]
+    #[doc = " - `conversation_id`: Identifier of the conversation"]
+    #[doc = " - `communication_id`: Identifier of the media session"]
     pub fn get_telephony_providers_edges_mediastatistics_conversation_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
         GetTelephonyProvidersEdgesMediastatisticsConversationCommunication::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
+    #[doc = " Get the metrics for a list of edges."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/metrics` (getTelephonyProvidersEdgesMetrics): see [`GetTelephonyProvidersEdgesMetrics`]."]
     pub fn get_telephony_providers_edges_metrics(&self) -> GetTelephonyProvidersEdgesMetrics {
         GetTelephonyProvidersEdgesMetrics::new(self.executor.clone())
     }
+    #[doc = " Get outbound routes"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/outboundroutes` (getTelephonyProvidersEdgesOutboundroutes): see [`GetTelephonyProvidersEdgesOutboundroutes`]."]
     pub fn get_telephony_providers_edges_outboundroutes(&self) -> GetTelephonyProvidersEdgesOutboundroutes {
         GetTelephonyProvidersEdgesOutboundroutes::new(self.executor.clone())
     }
+    #[doc = " Get a Phone by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phones/{phoneId}` (getTelephonyProvidersEdgesPhone): see [`GetTelephonyProvidersEdgesPhone`]."]
+    #[doc = ""]
+    #[doc = " - `phone_id`: Phone ID"]
     pub fn get_telephony_providers_edges_phone(&self, phone_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesPhone {
         GetTelephonyProvidersEdgesPhone::new(self.executor.clone(), phone_id.into())
     }
+    #[doc = " Get a Phone Base Settings object by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}` (getTelephonyProvidersEdgesPhonebasesetting): see [`GetTelephonyProvidersEdgesPhonebasesetting`]."]
+    #[doc = ""]
+    #[doc = " - `phone_base_id`: Phone base ID"]
     pub fn get_telephony_providers_edges_phonebasesetting(&self, phone_base_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesPhonebasesetting {
         GetTelephonyProvidersEdgesPhonebasesetting::new(self.executor.clone(), phone_base_id.into())
     }
+    #[doc = " Get a list of Phone Base Settings objects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings` (getTelephonyProvidersEdgesPhonebasesettings): see [`GetTelephonyProvidersEdgesPhonebasesettings`]."]
     pub fn get_telephony_providers_edges_phonebasesettings(&self) -> GetTelephonyProvidersEdgesPhonebasesettings {
         GetTelephonyProvidersEdgesPhonebasesettings::new(self.executor.clone())
     }
+    #[doc = " Get a list of available makes and models to create a new Phone Base Settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/availablemetabases` (getTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases): see [`GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases`]."]
     pub fn get_telephony_providers_edges_phonebasesettings_availablemetabases(&self) -> GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
         GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases::new(self.executor.clone())
     }
+    #[doc = " Get a Phone Base Settings instance template from a given make and model. This object can then be modified and saved as a new Phone Base Settings instance"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/template` (getTelephonyProvidersEdgesPhonebasesettingsTemplate): see [`GetTelephonyProvidersEdgesPhonebasesettingsTemplate`]."]
     pub fn get_telephony_providers_edges_phonebasesettings_template(&self) -> GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
         GetTelephonyProvidersEdgesPhonebasesettingsTemplate::new(self.executor.clone())
     }
+    #[doc = " Get a list of Phone Instances. A maximum of 10,000 results is returned when filtering the results or sorting by a field other than the ID. Sorting by only the ID has no result limit. Each filter supports a wildcard, \\*, as a value to search for partial values."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phones` (getTelephonyProvidersEdgesPhones): see [`GetTelephonyProvidersEdgesPhones`]."]
     pub fn get_telephony_providers_edges_phones(&self) -> GetTelephonyProvidersEdgesPhones {
         GetTelephonyProvidersEdgesPhones::new(self.executor.clone())
     }
+    #[doc = " Get a Phone instance template based on a Phone Base Settings object. This object can then be modified and saved as a new Phone instance"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phones/template` (getTelephonyProvidersEdgesPhonesTemplate): see [`GetTelephonyProvidersEdgesPhonesTemplate`]."]
     pub fn get_telephony_providers_edges_phones_template(&self) -> GetTelephonyProvidersEdgesPhonesTemplate {
         GetTelephonyProvidersEdgesPhonesTemplate::new(self.executor.clone())
     }
+    #[doc = " Get physical interfaces for edges."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/physicalinterfaces` (getTelephonyProvidersEdgesPhysicalinterfaces): see [`GetTelephonyProvidersEdgesPhysicalinterfaces`]."]
     pub fn get_telephony_providers_edges_physicalinterfaces(&self) -> GetTelephonyProvidersEdgesPhysicalinterfaces {
         GetTelephonyProvidersEdgesPhysicalinterfaces::new(self.executor.clone())
     }
+    #[doc = " Get a Site by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}` (getTelephonyProvidersEdgesSite): see [`GetTelephonyProvidersEdgesSite`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
     pub fn get_telephony_providers_edges_site(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSite {
         GetTelephonyProvidersEdgesSite::new(self.executor.clone(), site_id.into())
     }
+    #[doc = " Get a Number Plan by ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans/{numberPlanId}` (getTelephonyProvidersEdgesSiteNumberplan): see [`GetTelephonyProvidersEdgesSiteNumberplan`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `number_plan_id`: Number Plan ID"]
     pub fn get_telephony_providers_edges_site_numberplan(&self, site_id: impl ::std::convert::Into<::std::string::String>, number_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteNumberplan {
         GetTelephonyProvidersEdgesSiteNumberplan::new(self.executor.clone(), site_id.into(), number_plan_id.into())
     }
+    #[doc = " Get the list of Number Plans for this Site. Only fetches the first 200 records."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans` (getTelephonyProvidersEdgesSiteNumberplans): see [`GetTelephonyProvidersEdgesSiteNumberplans`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
     pub fn get_telephony_providers_edges_site_numberplans(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteNumberplans {
         GetTelephonyProvidersEdgesSiteNumberplans::new(self.executor.clone(), site_id.into())
     }
+    #[doc = " Get a list of Classifications for this Site"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans/classifications` (getTelephonyProvidersEdgesSiteNumberplansClassifications): see [`GetTelephonyProvidersEdgesSiteNumberplansClassifications`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
     pub fn get_telephony_providers_edges_site_numberplans_classifications(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteNumberplansClassifications {
         GetTelephonyProvidersEdgesSiteNumberplansClassifications::new(self.executor.clone(), site_id.into())
     }
+    #[doc = " Get an outbound route"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}` (getTelephonyProvidersEdgesSiteOutboundroute): see [`GetTelephonyProvidersEdgesSiteOutboundroute`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `outbound_route_id`: Outbound route ID"]
     pub fn get_telephony_providers_edges_site_outboundroute(&self, site_id: impl ::std::convert::Into<::std::string::String>, outbound_route_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteOutboundroute {
         GetTelephonyProvidersEdgesSiteOutboundroute::new(self.executor.clone(), site_id.into(), outbound_route_id.into())
     }
+    #[doc = " Get outbound routes"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes` (getTelephonyProvidersEdgesSiteOutboundroutes): see [`GetTelephonyProvidersEdgesSiteOutboundroutes`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
     pub fn get_telephony_providers_edges_site_outboundroutes(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteOutboundroutes {
         GetTelephonyProvidersEdgesSiteOutboundroutes::new(self.executor.clone(), site_id.into())
     }
+    #[doc = " Get site connections for a site."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections` (getTelephonyProvidersEdgesSiteSiteconnections): see [`GetTelephonyProvidersEdgesSiteSiteconnections`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
     pub fn get_telephony_providers_edges_site_siteconnections(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteSiteconnections {
         GetTelephonyProvidersEdgesSiteSiteconnections::new(self.executor.clone(), site_id.into())
     }
+    #[doc = " Get the list of Sites."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites` (getTelephonyProvidersEdgesSites): see [`GetTelephonyProvidersEdgesSites`]."]
     pub fn get_telephony_providers_edges_sites(&self) -> GetTelephonyProvidersEdgesSites {
         GetTelephonyProvidersEdgesSites::new(self.executor.clone())
     }
+    #[doc = " Search sites using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/search` (getTelephonyProvidersEdgesSitesSearch): see [`GetTelephonyProvidersEdgesSitesSearch`]."]
     pub fn get_telephony_providers_edges_sites_search(&self) -> GetTelephonyProvidersEdgesSitesSearch {
         GetTelephonyProvidersEdgesSitesSearch::new(self.executor.clone())
     }
+    #[doc = " Get a list of Edge-compatible time zones"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/timezones` (getTelephonyProvidersEdgesTimezones): see [`GetTelephonyProvidersEdgesTimezones`]."]
     pub fn get_telephony_providers_edges_timezones(&self) -> GetTelephonyProvidersEdgesTimezones {
         GetTelephonyProvidersEdgesTimezones::new(self.executor.clone())
     }
+    #[doc = " Get a Trunk by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}` (getTelephonyProvidersEdgesTrunk): see [`GetTelephonyProvidersEdgesTrunk`]."]
+    #[doc = ""]
+    #[doc = " - `trunk_id`: Trunk ID"]
     pub fn get_telephony_providers_edges_trunk(&self, trunk_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunk {
         GetTelephonyProvidersEdgesTrunk::new(self.executor.clone(), trunk_id.into())
     }
+    #[doc = " Get the trunk metrics."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}/metrics` (getTelephonyProvidersEdgesTrunkMetrics): see [`GetTelephonyProvidersEdgesTrunkMetrics`]."]
+    #[doc = ""]
+    #[doc = " - `trunk_id`: Trunk Id"]
     pub fn get_telephony_providers_edges_trunk_metrics(&self, trunk_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunkMetrics {
         GetTelephonyProvidersEdgesTrunkMetrics::new(self.executor.clone(), trunk_id.into())
     }
+    #[doc = " Get a Trunk Base Settings object by ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}` (getTelephonyProvidersEdgesTrunkbasesetting): see [`GetTelephonyProvidersEdgesTrunkbasesetting`]."]
+    #[doc = ""]
+    #[doc = " - `trunk_base_settings_id`: Trunk Base ID"]
     pub fn get_telephony_providers_edges_trunkbasesetting(&self, trunk_base_settings_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunkbasesetting {
         GetTelephonyProvidersEdgesTrunkbasesetting::new(self.executor.clone(), trunk_base_settings_id.into())
     }
+    #[doc = " Get Trunk Base Settings listing"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings` (getTelephonyProvidersEdgesTrunkbasesettings): see [`GetTelephonyProvidersEdgesTrunkbasesettings`]."]
     pub fn get_telephony_providers_edges_trunkbasesettings(&self) -> GetTelephonyProvidersEdgesTrunkbasesettings {
         GetTelephonyProvidersEdgesTrunkbasesettings::new(self.executor.clone())
     }
+    #[doc = " Get a list of available makes and models to create a new Trunk Base Settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/availablemetabases` (getTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases): see [`GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases`]."]
     pub fn get_telephony_providers_edges_trunkbasesettings_availablemetabases(&self) -> GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
         GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases::new(self.executor.clone())
     }
+    #[doc = " Get Trunk Base Settings listing for site"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/site/{siteId}` (getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId): see [`GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID for trunk bases"]
     pub fn get_telephony_providers_edges_trunkbasesettings_site_site_id(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
         GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId::new(self.executor.clone(), site_id.into())
     }
+    #[doc = " Get a Trunk Base Settings instance template from a given make and model. This object can then be modified and saved as a new Trunk Base Settings instance"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/template` (getTelephonyProvidersEdgesTrunkbasesettingsTemplate): see [`GetTelephonyProvidersEdgesTrunkbasesettingsTemplate`]."]
     pub fn get_telephony_providers_edges_trunkbasesettings_template(&self) -> GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
         GetTelephonyProvidersEdgesTrunkbasesettingsTemplate::new(self.executor.clone())
     }
+    #[doc = " Get the list of available trunks."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks` (getTelephonyProvidersEdgesTrunks): see [`GetTelephonyProvidersEdgesTrunks`]."]
     pub fn get_telephony_providers_edges_trunks(&self) -> GetTelephonyProvidersEdgesTrunks {
         GetTelephonyProvidersEdgesTrunks::new(self.executor.clone())
     }
+    #[doc = " Get the metrics for a list of trunks."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks/metrics` (getTelephonyProvidersEdgesTrunksMetrics): see [`GetTelephonyProvidersEdgesTrunksMetrics`]."]
     pub fn get_telephony_providers_edges_trunks_metrics(&self) -> GetTelephonyProvidersEdgesTrunksMetrics {
         GetTelephonyProvidersEdgesTrunksMetrics::new(self.executor.clone())
     }
+    #[doc = " Get Counts of trunks that have recording disabled or enabled"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkswithrecording` (getTelephonyProvidersEdgesTrunkswithrecording): see [`GetTelephonyProvidersEdgesTrunkswithrecording`]."]
     pub fn get_telephony_providers_edges_trunkswithrecording(&self) -> GetTelephonyProvidersEdgesTrunkswithrecording {
         GetTelephonyProvidersEdgesTrunkswithrecording::new(self.executor.clone())
     }
+    #[doc = " Disable site connections for a site."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections` (patchTelephonyProvidersEdgesSiteSiteconnections): see [`PatchTelephonyProvidersEdgesSiteSiteconnections`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `body`: Site"]
     pub fn patch_telephony_providers_edges_site_siteconnections(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DisableSiteConnectionsRequest) -> PatchTelephonyProvidersEdgesSiteSiteconnections {
         PatchTelephonyProvidersEdgesSiteSiteconnections::new(self.executor.clone(), site_id.into(), body)
     }
+    #[doc = " Nslookup request command to collect networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup` (postTelephonyProvidersEdgeDiagnosticNslookup): see [`PostTelephonyProvidersEdgeDiagnosticNslookup`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
+    #[doc = " - `body`: request payload to get network diagnostic"]
     pub fn post_telephony_providers_edge_diagnostic_nslookup(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticNslookup {
         PostTelephonyProvidersEdgeDiagnosticNslookup::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Ping Request command to collect networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping` (postTelephonyProvidersEdgeDiagnosticPing): see [`PostTelephonyProvidersEdgeDiagnosticPing`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
+    #[doc = " - `body`: request payload to get network diagnostic"]
     pub fn post_telephony_providers_edge_diagnostic_ping(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticPing {
         PostTelephonyProvidersEdgeDiagnosticPing::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Route request command to collect networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/route` (postTelephonyProvidersEdgeDiagnosticRoute): see [`PostTelephonyProvidersEdgeDiagnosticRoute`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
+    #[doc = " - `body`: request payload to get network diagnostic"]
     pub fn post_telephony_providers_edge_diagnostic_route(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticRoute {
         PostTelephonyProvidersEdgeDiagnosticRoute::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Tracepath request command to collect networking-related information from an Edge for a target IP or host."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath` (postTelephonyProvidersEdgeDiagnosticTracepath): see [`PostTelephonyProvidersEdgeDiagnosticTracepath`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
+    #[doc = " - `body`: request payload to get network diagnostic"]
     pub fn post_telephony_providers_edge_diagnostic_tracepath(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticTracepath {
         PostTelephonyProvidersEdgeDiagnosticTracepath::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Create an edge logical interface."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces` (postTelephonyProvidersEdgeLogicalinterfaces): see [`PostTelephonyProvidersEdgeLogicalinterfaces`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `body`: Logical interface"]
     pub fn post_telephony_providers_edge_logicalinterfaces(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainLogicalInterface) -> PostTelephonyProvidersEdgeLogicalinterfaces {
         PostTelephonyProvidersEdgeLogicalinterfaces::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Request that the specified fileIds be uploaded from the Edge."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}/upload` (postTelephonyProvidersEdgeLogsJobUpload): see [`PostTelephonyProvidersEdgeLogsJobUpload`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `job_id`: Job ID"]
+    #[doc = " - `body`: Log upload request"]
     pub fn post_telephony_providers_edge_logs_job_upload(&self, edge_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeLogsJobUploadRequest) -> PostTelephonyProvidersEdgeLogsJobUpload {
         PostTelephonyProvidersEdgeLogsJobUpload::new(self.executor.clone(), edge_id.into(), job_id.into(), body)
     }
+    #[doc = " Create a job to upload a list of Edge logs."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logs/jobs` (postTelephonyProvidersEdgeLogsJobs): see [`PostTelephonyProvidersEdgeLogsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `body`: EdgeLogsJobRequest"]
     pub fn post_telephony_providers_edge_logs_jobs(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeLogsJobRequest) -> PostTelephonyProvidersEdgeLogsJobs {
         PostTelephonyProvidersEdgeLogsJobs::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Create a file that can be used to configure a hardware Edge's settings."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/offlineconfiguration` (postTelephonyProvidersEdgeOfflineconfiguration): see [`PostTelephonyProvidersEdgeOfflineconfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
+    #[doc = " - `body`: EdgeOfflineConfiguration"]
     pub fn post_telephony_providers_edge_offlineconfiguration(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeOfflineConfiguration) -> PostTelephonyProvidersEdgeOfflineconfiguration {
         PostTelephonyProvidersEdgeOfflineconfiguration::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Reboot an Edge"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/reboot` (postTelephonyProvidersEdgeReboot): see [`PostTelephonyProvidersEdgeReboot`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn post_telephony_providers_edge_reboot(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgeReboot {
         PostTelephonyProvidersEdgeReboot::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Starts a software update for this edge."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/softwareupdate` (postTelephonyProvidersEdgeSoftwareupdate): see [`PostTelephonyProvidersEdgeSoftwareupdate`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `body`: Software update request"]
     pub fn post_telephony_providers_edge_softwareupdate(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainEdgeSoftwareUpdateDto) -> PostTelephonyProvidersEdgeSoftwareupdate {
         PostTelephonyProvidersEdgeSoftwareupdate::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Take an Edge in or out of service"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/statuscode` (postTelephonyProvidersEdgeStatuscode): see [`PostTelephonyProvidersEdgeStatuscode`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
     pub fn post_telephony_providers_edge_statuscode(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgeStatuscode {
         PostTelephonyProvidersEdgeStatuscode::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Unpair an Edge"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/unpair` (postTelephonyProvidersEdgeUnpair): see [`PostTelephonyProvidersEdgeUnpair`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge Id"]
     pub fn post_telephony_providers_edge_unpair(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgeUnpair {
         PostTelephonyProvidersEdgeUnpair::new(self.executor.clone(), edge_id.into())
     }
+    #[doc = " Create an edge."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges` (postTelephonyProvidersEdges): see [`PostTelephonyProvidersEdges`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Edge"]
     pub fn post_telephony_providers_edges(&self, body: ::models::Edge) -> PostTelephonyProvidersEdges {
         PostTelephonyProvidersEdges::new(self.executor.clone(), body)
     }
+    #[doc = " Validates a street address"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/addressvalidation` (postTelephonyProvidersEdgesAddressvalidation): see [`PostTelephonyProvidersEdgesAddressvalidation`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Address"]
     pub fn post_telephony_providers_edges_addressvalidation(&self, body: ::models::ValidateAddressRequest) -> PostTelephonyProvidersEdgesAddressvalidation {
         PostTelephonyProvidersEdgesAddressvalidation::new(self.executor.clone(), body)
     }
+    #[doc = " Create a certificate authority."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/certificateauthorities` (postTelephonyProvidersEdgesCertificateauthorities): see [`PostTelephonyProvidersEdgesCertificateauthorities`]."]
+    #[doc = ""]
+    #[doc = " - `body`: CertificateAuthority"]
     pub fn post_telephony_providers_edges_certificateauthorities(&self, body: ::models::DomainCertificateAuthority) -> PostTelephonyProvidersEdgesCertificateauthorities {
         PostTelephonyProvidersEdgesCertificateauthorities::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new DID pool"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/didpools` (postTelephonyProvidersEdgesDidpools): see [`PostTelephonyProvidersEdgesDidpools`]."]
+    #[doc = ""]
+    #[doc = " - `body`: DID pool"]
     pub fn post_telephony_providers_edges_didpools(&self, body: ::models::DIDPool) -> PostTelephonyProvidersEdgesDidpools {
         PostTelephonyProvidersEdgesDidpools::new(self.executor.clone(), body)
     }
+    #[doc = " Create an edge group."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/edgegroups` (postTelephonyProvidersEdgesEdgegroups): see [`PostTelephonyProvidersEdgesEdgegroups`]."]
+    #[doc = ""]
+    #[doc = " - `body`: EdgeGroup"]
     pub fn post_telephony_providers_edges_edgegroups(&self, body: ::models::EdgeGroup) -> PostTelephonyProvidersEdgesEdgegroups {
         PostTelephonyProvidersEdgesEdgegroups::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new extension pool"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/extensionpools` (postTelephonyProvidersEdgesExtensionpools): see [`PostTelephonyProvidersEdgesExtensionpools`]."]
+    #[doc = ""]
+    #[doc = " - `body`: ExtensionPool"]
     pub fn post_telephony_providers_edges_extensionpools(&self, body: ::models::ExtensionPool) -> PostTelephonyProvidersEdgesExtensionpools {
         PostTelephonyProvidersEdgesExtensionpools::new(self.executor.clone(), body)
     }
+    #[doc = " Reboot a Phone"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/phones/{phoneId}/reboot` (postTelephonyProvidersEdgesPhoneReboot): see [`PostTelephonyProvidersEdgesPhoneReboot`]."]
+    #[doc = ""]
+    #[doc = " - `phone_id`: Phone Id"]
     pub fn post_telephony_providers_edges_phone_reboot(&self, phone_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgesPhoneReboot {
         PostTelephonyProvidersEdgesPhoneReboot::new(self.executor.clone(), phone_id.into())
     }
+    #[doc = " Create a new Phone Base Settings object"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/phonebasesettings` (postTelephonyProvidersEdgesPhonebasesettings): see [`PostTelephonyProvidersEdgesPhonebasesettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Phone base settings"]
     pub fn post_telephony_providers_edges_phonebasesettings(&self, body: ::models::PhoneBase) -> PostTelephonyProvidersEdgesPhonebasesettings {
         PostTelephonyProvidersEdgesPhonebasesettings::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new Phone"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/phones` (postTelephonyProvidersEdgesPhones): see [`PostTelephonyProvidersEdgesPhones`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Phone"]
     pub fn post_telephony_providers_edges_phones(&self, body: ::models::Phone) -> PostTelephonyProvidersEdgesPhones {
         PostTelephonyProvidersEdgesPhones::new(self.executor.clone(), body)
     }
+    #[doc = " Reboot Multiple Phones"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/phones/reboot` (postTelephonyProvidersEdgesPhonesReboot): see [`PostTelephonyProvidersEdgesPhonesReboot`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Phones"]
     pub fn post_telephony_providers_edges_phones_reboot(&self, body: ::models::PhonesReboot) -> PostTelephonyProvidersEdgesPhonesReboot {
         PostTelephonyProvidersEdgesPhonesReboot::new(self.executor.clone(), body)
     }
+    #[doc = " Create outbound route"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes` (postTelephonyProvidersEdgesSiteOutboundroutes): see [`PostTelephonyProvidersEdgesSiteOutboundroutes`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `body`: OutboundRoute"]
     pub fn post_telephony_providers_edges_site_outboundroutes(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutboundRouteBase) -> PostTelephonyProvidersEdgesSiteOutboundroutes {
         PostTelephonyProvidersEdgesSiteOutboundroutes::new(self.executor.clone(), site_id.into(), body)
     }
+    #[doc = " Create a Site."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/sites` (postTelephonyProvidersEdgesSites): see [`PostTelephonyProvidersEdgesSites`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Site"]
     pub fn post_telephony_providers_edges_sites(&self, body: ::models::Site) -> PostTelephonyProvidersEdgesSites {
         PostTelephonyProvidersEdgesSites::new(self.executor.clone(), body)
     }
+    #[doc = " Search sites"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/sites/search` (postTelephonyProvidersEdgesSitesSearch): see [`PostTelephonyProvidersEdgesSitesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_telephony_providers_edges_sites_search(&self, body: ::models::SiteSearchRequest) -> PostTelephonyProvidersEdgesSitesSearch {
         PostTelephonyProvidersEdgesSitesSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Create a Trunk Base Settings object"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings` (postTelephonyProvidersEdgesTrunkbasesettings): see [`PostTelephonyProvidersEdgesTrunkbasesettings`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Trunk base settings"]
     pub fn post_telephony_providers_edges_trunkbasesettings(&self, body: ::models::TrunkBase) -> PostTelephonyProvidersEdgesTrunkbasesettings {
         PostTelephonyProvidersEdgesTrunkbasesettings::new(self.executor.clone(), body)
     }
+    #[doc = " Search Trunk Base Settings"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings/search` (postTelephonyProvidersEdgesTrunkbasesettingsSearch): see [`PostTelephonyProvidersEdgesTrunkbasesettingsSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Telephony search request"]
     pub fn post_telephony_providers_edges_trunkbasesettings_search(&self, body: ::models::TelephonySearchRequest) -> PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
         PostTelephonyProvidersEdgesTrunkbasesettingsSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search for trunks"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/telephony/providers/edges/trunks/search` (postTelephonyProvidersEdgesTrunksSearch): see [`PostTelephonyProvidersEdgesTrunksSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Telephony search request"]
     pub fn post_telephony_providers_edges_trunks_search(&self, body: ::models::TelephonySearchRequest) -> PostTelephonyProvidersEdgesTrunksSearch {
         PostTelephonyProvidersEdgesTrunksSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Update a edge."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/{edgeId}` (putTelephonyProvidersEdge): see [`PutTelephonyProvidersEdge`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `body`: Edge"]
     pub fn put_telephony_providers_edge(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Edge) -> PutTelephonyProvidersEdge {
         PutTelephonyProvidersEdge::new(self.executor.clone(), edge_id.into(), body)
     }
+    #[doc = " Update an edge logical interface."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}` (putTelephonyProvidersEdgeLogicalinterface): see [`PutTelephonyProvidersEdgeLogicalinterface`]."]
+    #[doc = ""]
+    #[doc = " - `edge_id`: Edge ID"]
+    #[doc = " - `interface_id`: Interface ID"]
+    #[doc = " - `body`: Logical interface"]
     pub fn put_telephony_providers_edge_logicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainLogicalInterface) -> PutTelephonyProvidersEdgeLogicalinterface {
         PutTelephonyProvidersEdgeLogicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into(), body)
     }
+    #[doc = " Creates or updates alertable presences overrides."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/alertablepresences` (putTelephonyProvidersEdgesAlertablepresences): see [`PutTelephonyProvidersEdgesAlertablepresences`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Alertable Presences Overrides"]
     pub fn put_telephony_providers_edges_alertablepresences(&self, body: ::models::AlertablePresences) -> PutTelephonyProvidersEdgesAlertablepresences {
         PutTelephonyProvidersEdgesAlertablepresences::new(self.executor.clone(), body)
     }
+    #[doc = " Update a certificate authority."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}` (putTelephonyProvidersEdgesCertificateauthority): see [`PutTelephonyProvidersEdgesCertificateauthority`]."]
+    #[doc = ""]
+    #[doc = " - `certificate_id`: Certificate ID"]
+    #[doc = " - `body`: Certificate authority"]
     pub fn put_telephony_providers_edges_certificateauthority(&self, certificate_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainCertificateAuthority) -> PutTelephonyProvidersEdgesCertificateauthority {
         PutTelephonyProvidersEdgesCertificateauthority::new(self.executor.clone(), certificate_id.into(), body)
     }
+    #[doc = " Update a DID Pool by ID."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/didpools/{didPoolId}` (putTelephonyProvidersEdgesDidpool): see [`PutTelephonyProvidersEdgesDidpool`]."]
+    #[doc = ""]
+    #[doc = " - `did_pool_id`: DID pool ID"]
+    #[doc = " - `body`: DID pool"]
     pub fn put_telephony_providers_edges_didpool(&self, did_pool_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DIDPool) -> PutTelephonyProvidersEdgesDidpool {
         PutTelephonyProvidersEdgesDidpool::new(self.executor.clone(), did_pool_id.into(), body)
     }
+    #[doc = " Update an edge group."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}` (putTelephonyProvidersEdgesEdgegroup): see [`PutTelephonyProvidersEdgesEdgegroup`]."]
+    #[doc = ""]
+    #[doc = " - `edge_group_id`: Edge group ID"]
+    #[doc = " - `body`: EdgeGroup"]
     pub fn put_telephony_providers_edges_edgegroup(&self, edge_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeGroup) -> PutTelephonyProvidersEdgesEdgegroup {
         PutTelephonyProvidersEdgesEdgegroup::new(self.executor.clone(), edge_group_id.into(), body)
     }
+    #[doc = " Update the edge trunk base associated with the edge group"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}` (putTelephonyProvidersEdgesEdgegroupEdgetrunkbase): see [`PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase`]."]
+    #[doc = ""]
+    #[doc = " - `edgegroup_id`: Edge Group ID"]
+    #[doc = " - `edgetrunkbase_id`: Edge Trunk Base ID"]
+    #[doc = " - `body`: EdgeTrunkBase"]
     pub fn put_telephony_providers_edges_edgegroup_edgetrunkbase(&self, edgegroup_id: impl ::std::convert::Into<::std::string::String>, edgetrunkbase_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeTrunkBase) -> PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
         PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase::new(self.executor.clone(), edgegroup_id.into(), edgetrunkbase_id.into(), body)
     }
+    #[doc = " Update an extension pool by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}` (putTelephonyProvidersEdgesExtensionpool): see [`PutTelephonyProvidersEdgesExtensionpool`]."]
+    #[doc = ""]
+    #[doc = " - `extension_pool_id`: Extension pool ID"]
+    #[doc = " - `body`: ExtensionPool"]
     pub fn put_telephony_providers_edges_extensionpool(&self, extension_pool_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExtensionPool) -> PutTelephonyProvidersEdgesExtensionpool {
         PutTelephonyProvidersEdgesExtensionpool::new(self.executor.clone(), extension_pool_id.into(), body)
     }
+    #[doc = " Update a Phone by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/phones/{phoneId}` (putTelephonyProvidersEdgesPhone): see [`PutTelephonyProvidersEdgesPhone`]."]
+    #[doc = ""]
+    #[doc = " - `phone_id`: Phone ID"]
+    #[doc = " - `body`: Phone"]
     pub fn put_telephony_providers_edges_phone(&self, phone_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Phone) -> PutTelephonyProvidersEdgesPhone {
         PutTelephonyProvidersEdgesPhone::new(self.executor.clone(), phone_id.into(), body)
     }
+    #[doc = " Update a Phone Base Settings by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}` (putTelephonyProvidersEdgesPhonebasesetting): see [`PutTelephonyProvidersEdgesPhonebasesetting`]."]
+    #[doc = ""]
+    #[doc = " - `phone_base_id`: Phone base ID"]
+    #[doc = " - `body`: Phone base settings"]
     pub fn put_telephony_providers_edges_phonebasesetting(&self, phone_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PhoneBase) -> PutTelephonyProvidersEdgesPhonebasesetting {
         PutTelephonyProvidersEdgesPhonebasesetting::new(self.executor.clone(), phone_base_id.into(), body)
     }
+    #[doc = " Update a Site by ID."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}` (putTelephonyProvidersEdgesSite): see [`PutTelephonyProvidersEdgesSite`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `body`: Site"]
     pub fn put_telephony_providers_edges_site(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Site) -> PutTelephonyProvidersEdgesSite {
         PutTelephonyProvidersEdgesSite::new(self.executor.clone(), site_id.into(), body)
     }
+    #[doc = " Update the list of Number Plans. A user can update maximum 200 number plans at a time."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/numberplans` (putTelephonyProvidersEdgesSiteNumberplans): see [`PutTelephonyProvidersEdgesSiteNumberplans`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `body`: List of number plans"]
     pub fn put_telephony_providers_edges_site_numberplans(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::NumberPlan>) -> PutTelephonyProvidersEdgesSiteNumberplans {
         PutTelephonyProvidersEdgesSiteNumberplans::new(self.executor.clone(), site_id.into(), body)
     }
+    #[doc = " Update outbound route"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}` (putTelephonyProvidersEdgesSiteOutboundroute): see [`PutTelephonyProvidersEdgesSiteOutboundroute`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `outbound_route_id`: Outbound route ID"]
+    #[doc = " - `body`: OutboundRoute"]
     pub fn put_telephony_providers_edges_site_outboundroute(&self, site_id: impl ::std::convert::Into<::std::string::String>, outbound_route_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutboundRouteBase) -> PutTelephonyProvidersEdgesSiteOutboundroute {
         PutTelephonyProvidersEdgesSiteOutboundroute::new(self.executor.clone(), site_id.into(), outbound_route_id.into(), body)
     }
+    #[doc = " Update site connections for a site."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections` (putTelephonyProvidersEdgesSiteSiteconnections): see [`PutTelephonyProvidersEdgesSiteSiteconnections`]."]
+    #[doc = ""]
+    #[doc = " - `site_id`: Site ID"]
+    #[doc = " - `body`: Site"]
     pub fn put_telephony_providers_edges_site_siteconnections(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SiteConnections) -> PutTelephonyProvidersEdgesSiteSiteconnections {
         PutTelephonyProvidersEdgesSiteSiteconnections::new(self.executor.clone(), site_id.into(), body)
     }
+    #[doc = " Update a Trunk Base Settings object by ID"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}` (putTelephonyProvidersEdgesTrunkbasesetting): see [`PutTelephonyProvidersEdgesTrunkbasesetting`]."]
+    #[doc = ""]
+    #[doc = " - `trunk_base_settings_id`: Trunk Base ID"]
+    #[doc = " - `body`: Trunk base settings"]
     pub fn put_telephony_providers_edges_trunkbasesetting(&self, trunk_base_settings_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrunkBase) -> PutTelephonyProvidersEdgesTrunkbasesetting {
         PutTelephonyProvidersEdgesTrunkbasesetting::new(self.executor.clone(), trunk_base_settings_id.into(), body)
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdge", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/{edgeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a edge."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}`: the `deleteTelephonyProvidersEdge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges--edgeId->."]
@@ -601,6 +1089,8 @@ impl DeleteTelephonyProvidersEdge {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgeLogicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an edge logical interface"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}`: the `deleteTelephonyProvidersEdgeLogicalinterface` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges--edgeId--logicalinterfaces--interfaceId->."]
@@ -670,6 +1160,8 @@ impl DeleteTelephonyProvidersEdgeLogicalinterface {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgeSoftwareupdate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/{edgeId}/softwareupdate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Cancels any in-progress update for this edge."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}/softwareupdate`: the `deleteTelephonyProvidersEdgeSoftwareupdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges--edgeId--softwareupdate>."]
@@ -737,6 +1229,8 @@ impl DeleteTelephonyProvidersEdgeSoftwareupdate {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesAlertablepresences", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/alertablepresences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes alertable presences overrides."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/alertablepresences`: the `deleteTelephonyProvidersEdgesAlertablepresences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-alertablepresences>."]
@@ -802,6 +1296,8 @@ impl DeleteTelephonyProvidersEdgesAlertablepresences {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesCertificateauthority", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/certificateauthorities/{certificateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a certificate authority."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}`: the `deleteTelephonyProvidersEdgesCertificateauthority` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-certificateauthorities--certificateId->."]
@@ -869,6 +1365,8 @@ impl DeleteTelephonyProvidersEdgesCertificateauthority {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_DIDPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesDidpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/didpools/{didPoolId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a DID Pool by ID."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/didpools/{didPoolId}`: the `deleteTelephonyProvidersEdgesDidpool` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-didpools--didPoolId->."]
@@ -936,6 +1434,8 @@ impl DeleteTelephonyProvidersEdgesDidpool {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesEdgegroup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an edge group."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}`: the `deleteTelephonyProvidersEdgesEdgegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-edgegroups--edgeGroupId->."]
@@ -1003,6 +1503,8 @@ impl DeleteTelephonyProvidersEdgesEdgegroup {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesExtensionpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an extension pool by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}`: the `deleteTelephonyProvidersEdgesExtensionpool` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-extensionpools--extensionPoolId->."]
@@ -1070,6 +1572,8 @@ impl DeleteTelephonyProvidersEdgesExtensionpool {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesPhone", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/phones/{phoneId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Phone by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/phones/{phoneId}`: the `deleteTelephonyProvidersEdgesPhone` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-phones--phoneId->."]
@@ -1137,6 +1641,8 @@ impl DeleteTelephonyProvidersEdgesPhone {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesPhonebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Phone Base Settings by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}`: the `deleteTelephonyProvidersEdgesPhonebasesetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-phonebasesettings--phoneBaseId->."]
@@ -1204,6 +1710,8 @@ impl DeleteTelephonyProvidersEdgesPhonebasesetting {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_SITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesSite", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/sites/{siteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Site by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/sites/{siteId}`: the `deleteTelephonyProvidersEdgesSite` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-sites--siteId->."]
@@ -1271,6 +1779,8 @@ impl DeleteTelephonyProvidersEdgesSite {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesSiteOutboundroute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete Outbound Route"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}`: the `deleteTelephonyProvidersEdgesSiteOutboundroute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-sites--siteId--outboundroutes--outboundRouteId->."]
@@ -1340,6 +1850,8 @@ impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
     }
 }
 static META_DELETE_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTelephonyProvidersEdgesTrunkbasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a Trunk Base Settings object by ID"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}`: the `deleteTelephonyProvidersEdgesTrunkbasesetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-telephony-providers-edges-trunkbasesettings--trunkBaseSettingsId->."]
@@ -1407,6 +1919,8 @@ impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdge", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get edge."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}`: the `getTelephonyProvidersEdge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId->."]
@@ -1457,6 +1971,8 @@ impl GetTelephonyProvidersEdge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Fields to expand in the response, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1483,6 +1999,8 @@ impl GetTelephonyProvidersEdge {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticNslookup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup`: the `getTelephonyProvidersEdgeDiagnosticNslookup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-nslookup>."]
@@ -1550,6 +2068,8 @@ impl GetTelephonyProvidersEdgeDiagnosticNslookup {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticPing", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping`: the `getTelephonyProvidersEdgeDiagnosticPing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-ping>."]
@@ -1617,6 +2137,8 @@ impl GetTelephonyProvidersEdgeDiagnosticPing {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticRoute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/route", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/route`: the `getTelephonyProvidersEdgeDiagnosticRoute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-route>."]
@@ -1684,6 +2206,8 @@ impl GetTelephonyProvidersEdgeDiagnosticRoute {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeDiagnosticTracepath", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath`: the `getTelephonyProvidersEdgeDiagnosticTracepath` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--diagnostic-tracepath>."]
@@ -1751,6 +2275,8 @@ impl GetTelephonyProvidersEdgeDiagnosticTracepath {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeLogicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an edge logical interface"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}`: the `getTelephonyProvidersEdgeLogicalinterface` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--logicalinterfaces--interfaceId->."]
@@ -1802,6 +2328,8 @@ impl GetTelephonyProvidersEdgeLogicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Field to expand in the response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1829,6 +2357,10 @@ impl GetTelephonyProvidersEdgeLogicalinterface {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeLogicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get edge logical interfaces."]
+#[doc = ""]
+#[doc = " Retrieve a list of all configured logical interfaces from a specific edge."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces`: the `getTelephonyProvidersEdgeLogicalinterfaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--logicalinterfaces>."]
@@ -1881,6 +2413,8 @@ impl GetTelephonyProvidersEdgeLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Field to expand in the response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1919,6 +2453,8 @@ impl GetTelephonyProvidersEdgeLogicalinterfaces {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_LOGS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeLogsJob", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an Edge logs job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}`: the `getTelephonyProvidersEdgeLogsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--logs-jobs--jobId->."]
@@ -1988,6 +2524,8 @@ impl GetTelephonyProvidersEdgeLogsJob {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/metrics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the edge metrics."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/metrics`: the `getTelephonyProvidersEdgeMetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--metrics>."]
@@ -2055,6 +2593,10 @@ impl GetTelephonyProvidersEdgeMetrics {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_PHYSICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgePhysicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get edge physical interface."]
+#[doc = ""]
+#[doc = " Retrieve a physical interface from a specific edge."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces/{interfaceId}`: the `getTelephonyProvidersEdgePhysicalinterface` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--physicalinterfaces--interfaceId->."]
@@ -2124,6 +2666,8 @@ impl GetTelephonyProvidersEdgePhysicalinterface {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_PHYSICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgePhysicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Retrieve a list of all configured physical interfaces from a specific edge."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces`: the `getTelephonyProvidersEdgePhysicalinterfaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--physicalinterfaces>."]
@@ -2205,6 +2749,8 @@ impl GetTelephonyProvidersEdgePhysicalinterfaces {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_SETUPPACKAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeSetuppackage", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/setuppackage", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the setup package for a locally deployed edge device. This is needed to complete the setup process for the virtual edge."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/setuppackage`: the `getTelephonyProvidersEdgeSetuppackage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--setuppackage>."]
@@ -2272,6 +2818,8 @@ impl GetTelephonyProvidersEdgeSetuppackage {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeSoftwareupdate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/softwareupdate", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets software update status information about any edge."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareupdate`: the `getTelephonyProvidersEdgeSoftwareupdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--softwareupdate>."]
@@ -2339,6 +2887,8 @@ impl GetTelephonyProvidersEdgeSoftwareupdate {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREVERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeSoftwareversions", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/softwareversions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Gets all the available software versions for this edge."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareversions`: the `getTelephonyProvidersEdgeSoftwareversions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--softwareversions>."]
@@ -2420,6 +2970,10 @@ impl GetTelephonyProvidersEdgeSoftwareversions {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGE_TRUNKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgeTrunks", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/{edgeId}/trunks", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of available trunks for the given Edge."]
+#[doc = ""]
+#[doc = " Trunks are created by assigning trunk base settings to an Edge or Edge Group."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/trunks`: the `getTelephonyProvidersEdgeTrunks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges--edgeId--trunks>."]
@@ -2477,31 +3031,43 @@ impl GetTelephonyProvidersEdgeTrunks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Value by which to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by Trunk Base Ids"]
+    #[doc = ""]
     #[doc = " Query parameter `trunkBase.id`: string."]
     pub fn trunk_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_base_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by a Trunk type"]
+    #[doc = ""]
     #[doc = " Query parameter `trunkType`: string."]
     pub fn trunk_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_type = ::std::option::Option::Some(value.into());
@@ -2555,6 +3121,8 @@ impl GetTelephonyProvidersEdgeTrunks {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdges", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of edges."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges`: the `getTelephonyProvidersEdges` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges>."]
@@ -2613,41 +3181,57 @@ impl GetTelephonyProvidersEdges {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None, show_cloud_media: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by site.id"]
+    #[doc = ""]
     #[doc = " Query parameter `site.id`: string."]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by edgeGroup.id"]
+    #[doc = ""]
     #[doc = " Query parameter `edgeGroup.id`: string."]
     pub fn edge_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_group_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by managed"]
+    #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " True to show the cloud media devices in the result."]
+    #[doc = ""]
     #[doc = " Query parameter `showCloudMedia`: boolean."]
     pub fn show_cloud_media(mut self, value: bool) -> Self {
         self.show_cloud_media = ::std::option::Option::Some(value);
@@ -2706,6 +3290,8 @@ impl GetTelephonyProvidersEdges {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesAlertablepresences", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/alertablepresences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list alertable presences. The 'type' query parameter can be used to If there are any overrides, this is the list of overrides; if there are no overrides, it is the default list."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/alertablepresences`: the `getTelephonyProvidersEdgesAlertablepresences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-alertablepresences>."]
@@ -2780,6 +3366,8 @@ impl GetTelephonyProvidersEdgesAlertablepresences {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesCertificateauthorities", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/certificateauthorities", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the list of certificate authorities."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities`: the `getTelephonyProvidersEdgesCertificateauthorities` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-certificateauthorities>."]
@@ -2859,6 +3447,8 @@ impl GetTelephonyProvidersEdgesCertificateauthorities {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesCertificateauthority", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/certificateauthorities/{certificateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a certificate authority."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}`: the `getTelephonyProvidersEdgesCertificateauthority` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-certificateauthorities--certificateId->."]
@@ -2926,6 +3516,8 @@ impl GetTelephonyProvidersEdgesCertificateauthority {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDid", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/dids/{didId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a DID by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/dids/{didId}`: the `getTelephonyProvidersEdgesDid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-dids--didId->."]
@@ -2993,6 +3585,8 @@ impl GetTelephonyProvidersEdgesDid {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDidpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/didpools/{didPoolId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a DID Pool by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/didpools/{didPoolId}`: the `getTelephonyProvidersEdgesDidpool` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-didpools--didPoolId->."]
@@ -3060,6 +3654,8 @@ impl GetTelephonyProvidersEdgesDidpool {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDidpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/didpools", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a listing of DID Pools"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/didpools`: the `getTelephonyProvidersEdgesDidpools` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-didpools>."]
@@ -3114,21 +3710,29 @@ impl GetTelephonyProvidersEdgesDidpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by a specific list of ID's"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3175,6 +3779,8 @@ impl GetTelephonyProvidersEdgesDidpools {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS_DIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDidpoolsDids", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/didpools/dids", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a listing of unassigned and/or assigned numbers in a set of DID Pools."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/didpools/dids`: the `getTelephonyProvidersEdgesDidpoolsDids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-didpools-dids>."]
@@ -3231,31 +3837,43 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, id: ::std::option::Option::None, number_match: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The type of numbers to return."]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by a specific list of DID Pools. If this is not provided, numbers from all DID Pools will be returned."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " A number to filter the results by."]
+    #[doc = ""]
     #[doc = " Query parameter `numberMatch`: string."]
     pub fn number_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number_match = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -3309,6 +3927,8 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_DIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesDids", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/dids", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a listing of DIDs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/dids`: the `getTelephonyProvidersEdgesDids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-dids>."]
@@ -3367,41 +3987,57 @@ impl GetTelephonyProvidersEdgesDids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, phone_number: ::std::option::Option::None, owner_id: ::std::option::Option::None, did_pool_id: ::std::option::Option::None, id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by phoneNumber"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneNumber`: string."]
     pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by the owner of a phone number"]
+    #[doc = ""]
     #[doc = " Query parameter `owner.id`: string."]
     pub fn owner_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.owner_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by the DID Pool assignment"]
+    #[doc = ""]
     #[doc = " Query parameter `didPool.id`: string."]
     pub fn did_pool_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.did_pool_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by a specific list of ID's"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3460,6 +4096,8 @@ impl GetTelephonyProvidersEdgesDids {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgegroup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get edge group."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}`: the `getTelephonyProvidersEdgesEdgegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgegroups--edgeGroupId->."]
@@ -3510,6 +4148,8 @@ impl GetTelephonyProvidersEdgesEdgegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Fields to expand in the response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3536,6 +4176,8 @@ impl GetTelephonyProvidersEdgesEdgegroup {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP_EDGETRUNKBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the edge trunk base associated with the edge group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}`: the `getTelephonyProvidersEdgesEdgegroupEdgetrunkbase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgegroups--edgegroupId--edgetrunkbases--edgetrunkbaseId->."]
@@ -3605,6 +4247,8 @@ impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgegroups", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgegroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of edge groups."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups`: the `getTelephonyProvidersEdgesEdgegroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgegroups>."]
@@ -3660,26 +4304,36 @@ impl GetTelephonyProvidersEdgesEdgegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by managed"]
+    #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
@@ -3729,6 +4383,10 @@ impl GetTelephonyProvidersEdgesEdgegroups {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEVERSIONREPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesEdgeversionreport", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/edgeversionreport", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the edge version report."]
+#[doc = ""]
+#[doc = " The report will not have consistent data about the edge version(s) until all edges have been reset."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/edgeversionreport`: the `getTelephonyProvidersEdgesEdgeversionreport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-edgeversionreport>."]
@@ -3794,6 +4452,8 @@ impl GetTelephonyProvidersEdgesEdgeversionreport {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXPIRED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExpired", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/expired", true, ::std::option::Option::None, false, false, true);
+#[doc = " List of edges more than 4 edge versions behind the latest software."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/expired`: the `getTelephonyProvidersEdgesExpired` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-expired>."]
@@ -3859,6 +4519,8 @@ impl GetTelephonyProvidersEdgesExpired {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtension", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensions/{extensionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an extension by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/extensions/{extensionId}`: the `getTelephonyProvidersEdgesExtension` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensions--extensionId->."]
@@ -3926,6 +4588,8 @@ impl GetTelephonyProvidersEdgesExtension {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensionpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an extension pool by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}`: the `getTelephonyProvidersEdgesExtensionpool` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensionpools--extensionPoolId->."]
@@ -3993,6 +4657,8 @@ impl GetTelephonyProvidersEdgesExtensionpool {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensionpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensionpools", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a listing of extension pools"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools`: the `getTelephonyProvidersEdgesExtensionpools` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensionpools>."]
@@ -4048,26 +4714,36 @@ impl GetTelephonyProvidersEdgesExtensionpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, number: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Deprecated, filtering by number not supported"]
+    #[doc = ""]
     #[doc = " Query parameter `number`: string."]
     pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4117,6 +4793,10 @@ impl GetTelephonyProvidersEdgesExtensionpools {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensionpoolsDivisionviews", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensionpools/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a pageable list of basic extension pool objects filterable by query parameters."]
+#[doc = ""]
+#[doc = " This returns extension pools consisting of name and division. If one or more IDs are specified, the search will fetch extension pools that match the given ID(s) and not use any additional supplied query parameters in the search."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/divisionviews`: the `getTelephonyProvidersEdgesExtensionpoolsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensionpools-divisionviews>."]
@@ -4174,36 +4854,50 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " ID of the Extension Pools to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name of the Extension Pools to filter by."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " List of divisionIds on which to filter."]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4259,6 +4953,8 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesExtensions", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/extensions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a listing of extensions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/extensions`: the `getTelephonyProvidersEdgesExtensions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-extensions>."]
@@ -4314,26 +5010,36 @@ impl GetTelephonyProvidersEdgesExtensions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by number"]
+    #[doc = ""]
     #[doc = " Query parameter `number`: string."]
     pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number = ::std::option::Option::Some(value.into());
@@ -4383,6 +5089,8 @@ impl GetTelephonyProvidersEdgesExtensions {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLine", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/lines/{lineId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Line by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/lines/{lineId}`: the `getTelephonyProvidersEdgesLine` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-lines--lineId->."]
@@ -4450,6 +5158,8 @@ impl GetTelephonyProvidersEdgesLine {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLinebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/linebasesettings/{lineBaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a line base settings object by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings/{lineBaseId}`: the `getTelephonyProvidersEdgesLinebasesetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-linebasesettings--lineBaseId->."]
@@ -4517,6 +5227,8 @@ impl GetTelephonyProvidersEdgesLinebasesetting {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINEBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLinebasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/linebasesettings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a listing of line base settings objects"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings`: the `getTelephonyProvidersEdgesLinebasesettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-linebasesettings>."]
@@ -4572,26 +5284,36 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Value by which to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand in the response, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4641,6 +5363,8 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLines", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/lines", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Lines"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/lines`: the `getTelephonyProvidersEdgesLines` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-lines>."]
@@ -4696,26 +5420,36 @@ impl GetTelephonyProvidersEdgesLines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Value by which to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand in the response, comma-separated. The edgeGroup value is deprecated."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4765,6 +5499,8 @@ impl GetTelephonyProvidersEdgesLines {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LINES_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLinesTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/lines/template", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Line instance template based on a Line Base Settings object. This object can then be modified and saved as a new Line instance"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/lines/template`: the `getTelephonyProvidersEdgesLinesTemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-lines-template>."]
@@ -4814,6 +5550,8 @@ impl GetTelephonyProvidersEdgesLinesTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_base_settings_id: ::std::option::Option::None }
     }
+    #[doc = " The id of a Line Base Settings object upon which to base this Line"]
+    #[doc = ""]
     #[doc = " Query parameter `lineBaseSettingsId`: string, required (the call fails with a build error without it)."]
     pub fn line_base_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.line_base_settings_id = ::std::option::Option::Some(value.into());
@@ -4840,6 +5578,10 @@ impl GetTelephonyProvidersEdgesLinesTemplate {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_LOGICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesLogicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/logicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get edge logical interfaces."]
+#[doc = ""]
+#[doc = " Retrieve the configured logical interfaces for a list edges. Only 100 edges can be requested at a time."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/logicalinterfaces`: the `getTelephonyProvidersEdgesLogicalinterfaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-logicalinterfaces>."]
@@ -4892,11 +5634,15 @@ impl GetTelephonyProvidersEdgesLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of Edge Id's"]
+    #[doc = ""]
     #[doc = " Query parameter `edgeIds`: string, required (the call fails with a build error without it)."]
     pub fn edge_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Field to expand in the response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4938,6 +5684,8 @@ impl GetTelephonyProvidersEdgesLogicalinterfaces {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_MEDIASTATISTICS_CONVERSATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesMediastatisticsConversation", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get media endpoint statistics events."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}`: the `getTelephonyProvidersEdgesMediastatisticsConversation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-mediastatistics-conversations--conversationId->."]
@@ -5007,6 +5755,8 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversation {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_MEDIASTATISTICS_CONVERSATION_COMMUNICATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesMediastatisticsConversationCommunication", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}/communications/{communicationId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get media endpoint statistics event."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}/communications/{communicationId}`: the `getTelephonyProvidersEdgesMediastatisticsConversationCommunication` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-mediastatistics-conversations--conversationId--communications--communicationId->."]
@@ -5078,6 +5828,8 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/metrics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the metrics for a list of edges."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/metrics`: the `getTelephonyProvidersEdgesMetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-metrics>."]
@@ -5127,6 +5879,8 @@ impl GetTelephonyProvidersEdgesMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of Edge Id's. Maximum of 100 edge ids allowed."]
+    #[doc = ""]
     #[doc = " Query parameter `edgeIds`: string, required (the call fails with a build error without it)."]
     pub fn edge_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_ids = ::std::option::Option::Some(value.into());
@@ -5153,6 +5907,8 @@ impl GetTelephonyProvidersEdgesMetrics {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_OUTBOUNDROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesOutboundroutes", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/outboundroutes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get outbound routes"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/outboundroutes`: the `getTelephonyProvidersEdgesOutboundroutes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-outboundroutes>."]
@@ -5209,31 +5965,43 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by site.id"]
+    #[doc = ""]
     #[doc = " Query parameter `site.id`: string."]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by externalTrunkBases.ids"]
+    #[doc = ""]
     #[doc = " Query parameter `externalTrunkBases.ids`: string."]
     pub fn external_trunk_bases_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_trunk_bases_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
@@ -5286,6 +6054,8 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhone", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phones/{phoneId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Phone by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/phones/{phoneId}`: the `getTelephonyProvidersEdgesPhone` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phones--phoneId->."]
@@ -5353,6 +6123,8 @@ impl GetTelephonyProvidersEdgesPhone {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Phone Base Settings object by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}`: the `getTelephonyProvidersEdgesPhonebasesetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings--phoneBaseId->."]
@@ -5420,6 +6192,8 @@ impl GetTelephonyProvidersEdgesPhonebasesetting {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Phone Base Settings objects"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings`: the `getTelephonyProvidersEdgesPhonebasesettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings>."]
@@ -5476,31 +6250,43 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Value by which to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand in the response, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -5553,6 +6339,8 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS_AVAILABLEMETABASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings/availablemetabases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of available makes and models to create a new Phone Base Settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/availablemetabases`: the `getTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings-availablemetabases>."]
@@ -5605,11 +6393,15 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -5650,6 +6442,8 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonebasesettingsTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phonebasesettings/template", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Phone Base Settings instance template from a given make and model. This object can then be modified and saved as a new Phone Base Settings instance"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/template`: the `getTelephonyProvidersEdgesPhonebasesettingsTemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phonebasesettings-template>."]
@@ -5699,6 +6493,8 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_metabase_id: ::std::option::Option::None }
     }
+    #[doc = " The id of a metabase object upon which to base this Phone Base Settings"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneMetabaseId`: string, required (the call fails with a build error without it)."]
     pub fn phone_metabase_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_metabase_id = ::std::option::Option::Some(value.into());
@@ -5725,6 +6521,8 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhones", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Phone Instances. A maximum of 10,000 results is returned when filtering the results or sorting by a field other than the ID. Sorting by only the ID has no result limit. Each filter supports a wildcard, \\*, as a value to search for partial values."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/phones`: the `getTelephonyProvidersEdgesPhones` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phones>."]
@@ -5792,86 +6590,120 @@ impl GetTelephonyProvidersEdgesPhones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, site_id: ::std::option::Option::None, web_rtc_user_id: ::std::option::Option::None, phone_base_settings_id: ::std::option::Option::None, lines_logged_in_user_id: ::std::option::Option::None, lines_default_for_user_id: ::std::option::Option::None, phone_hardware_id: ::std::option::Option::None, lines_id: ::std::option::Option::None, lines_name: ::std::option::Option::None, name: ::std::option::Option::None, status_operational_status: ::std::option::Option::None, secondary_status_operational_status: ::std::option::Option::None, expand: ::std::option::Option::None, fields: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The field to sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by site.id"]
+    #[doc = ""]
     #[doc = " Query parameter `site.id`: string."]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by webRtcUser.id"]
+    #[doc = ""]
     #[doc = " Query parameter `webRtcUser.id`: string."]
     pub fn web_rtc_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.web_rtc_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by phoneBaseSettings.id"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneBaseSettings.id`: string."]
     pub fn phone_base_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_base_settings_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by lines.loggedInUser.id"]
+    #[doc = ""]
     #[doc = " Query parameter `lines.loggedInUser.id`: string."]
     pub fn lines_logged_in_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_logged_in_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by lines.defaultForUser.id"]
+    #[doc = ""]
     #[doc = " Query parameter `lines.defaultForUser.id`: string."]
     pub fn lines_default_for_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_default_for_user_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by phone\\_hardwareId"]
+    #[doc = ""]
     #[doc = " Query parameter `phone_hardwareId`: string."]
     pub fn phone_hardware_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_hardware_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by lines.id"]
+    #[doc = ""]
     #[doc = " Query parameter `lines.id`: string."]
     pub fn lines_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by lines.name"]
+    #[doc = ""]
     #[doc = " Query parameter `lines.name`: string."]
     pub fn lines_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name of the Phone to filter by, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The primary status to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `status.operationalStatus`: string."]
     pub fn status_operational_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status_operational_status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The secondary status to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `secondaryStatus.operationalStatus`: string."]
     pub fn secondary_status_operational_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secondary_status_operational_status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Fields to expand in the response, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Fields and properties to get, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5957,6 +6789,8 @@ impl GetTelephonyProvidersEdgesPhones {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHONES_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhonesTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/phones/template", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Phone instance template based on a Phone Base Settings object. This object can then be modified and saved as a new Phone instance"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/phones/template`: the `getTelephonyProvidersEdgesPhonesTemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-phones-template>."]
@@ -6006,6 +6840,8 @@ impl GetTelephonyProvidersEdgesPhonesTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_settings_id: ::std::option::Option::None }
     }
+    #[doc = " The id of a Phone Base Settings object upon which to base this Phone"]
+    #[doc = ""]
     #[doc = " Query parameter `phoneBaseSettingsId`: string, required (the call fails with a build error without it)."]
     pub fn phone_base_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_base_settings_id = ::std::option::Option::Some(value.into());
@@ -6032,6 +6868,10 @@ impl GetTelephonyProvidersEdgesPhonesTemplate {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_PHYSICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesPhysicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/physicalinterfaces", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get physical interfaces for edges."]
+#[doc = ""]
+#[doc = " Retrieves a list of all configured physical interfaces for a list of edges. Only 100 edges can be requested at a time."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/physicalinterfaces`: the `getTelephonyProvidersEdgesPhysicalinterfaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-physicalinterfaces>."]
@@ -6083,6 +6923,8 @@ impl GetTelephonyProvidersEdgesPhysicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of Edge Id's"]
+    #[doc = ""]
     #[doc = " Query parameter `edgeIds`: string, required (the call fails with a build error without it)."]
     pub fn edge_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_ids = ::std::option::Option::Some(value.into());
@@ -6121,6 +6963,8 @@ impl GetTelephonyProvidersEdgesPhysicalinterfaces {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSite", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Site by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}`: the `getTelephonyProvidersEdgesSite` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId->."]
@@ -6188,6 +7032,8 @@ impl GetTelephonyProvidersEdgesSite {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteNumberplan", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans/{numberPlanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Number Plan by ID."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans/{numberPlanId}`: the `getTelephonyProvidersEdgesSiteNumberplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--numberplans--numberPlanId->."]
@@ -6257,6 +7103,8 @@ impl GetTelephonyProvidersEdgesSiteNumberplan {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteNumberplans", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of Number Plans for this Site. Only fetches the first 200 records."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans`: the `getTelephonyProvidersEdgesSiteNumberplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--numberplans>."]
@@ -6324,6 +7172,8 @@ impl GetTelephonyProvidersEdgesSiteNumberplans {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS_CLASSIFICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteNumberplansClassifications", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans/classifications", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of Classifications for this Site"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans/classifications`: the `getTelephonyProvidersEdgesSiteNumberplansClassifications` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--numberplans-classifications>."]
@@ -6374,6 +7224,8 @@ impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, classification: ::std::option::Option::None }
     }
+    #[doc = " Classification"]
+    #[doc = ""]
     #[doc = " Query parameter `classification`: string."]
     pub fn classification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.classification = ::std::option::Option::Some(value.into());
@@ -6400,6 +7252,8 @@ impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteOutboundroute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an outbound route"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}`: the `getTelephonyProvidersEdgesSiteOutboundroute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--outboundroutes--outboundRouteId->."]
@@ -6469,6 +7323,8 @@ impl GetTelephonyProvidersEdgesSiteOutboundroute {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteOutboundroutes", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get outbound routes"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes`: the `getTelephonyProvidersEdgesSiteOutboundroutes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--outboundroutes>."]
@@ -6525,26 +7381,36 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " externalTrunkBases.ids"]
+    #[doc = ""]
     #[doc = " Query parameter `externalTrunkBases.ids`: string."]
     pub fn external_trunk_bases_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_trunk_bases_ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
@@ -6595,6 +7461,8 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSiteSiteconnections", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/{siteId}/siteconnections", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get site connections for a site."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections`: the `getTelephonyProvidersEdgesSiteSiteconnections` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites--siteId--siteconnections>."]
@@ -6662,6 +7530,8 @@ impl GetTelephonyProvidersEdgesSiteSiteconnections {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSites", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of Sites."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites`: the `getTelephonyProvidersEdgesSites` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites>."]
@@ -6720,41 +7590,57 @@ impl GetTelephonyProvidersEdgesSites {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, location_id: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort by"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Location Id"]
+    #[doc = ""]
     #[doc = " Query parameter `location.id`: string."]
     pub fn location_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.location_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by managed"]
+    #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Fields to expand in the response, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6813,6 +7699,8 @@ impl GetTelephonyProvidersEdgesSites {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search sites using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/sites/search`: the `getTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-sites-search>."]
@@ -6863,11 +7751,15 @@ impl GetTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6897,6 +7789,8 @@ impl GetTelephonyProvidersEdgesSitesSearch {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TIMEZONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTimezones", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/timezones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of Edge-compatible time zones"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/timezones`: the `getTelephonyProvidersEdgesTimezones` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-timezones>."]
@@ -6949,11 +7843,15 @@ impl GetTelephonyProvidersEdgesTimezones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -6994,6 +7892,8 @@ impl GetTelephonyProvidersEdgesTimezones {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunk", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks/{trunkId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Trunk by ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}`: the `getTelephonyProvidersEdgesTrunk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks--trunkId->."]
@@ -7061,6 +7961,8 @@ impl GetTelephonyProvidersEdgesTrunk {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks/{trunkId}/metrics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the trunk metrics."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}/metrics`: the `getTelephonyProvidersEdgesTrunkMetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks--trunkId--metrics>."]
@@ -7128,6 +8030,10 @@ impl GetTelephonyProvidersEdgesTrunkMetrics {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Trunk Base Settings object by ID"]
+#[doc = ""]
+#[doc = " Managed properties will not be returned unless the user is assigned the internal:trunk:edit permission."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}`: the `getTelephonyProvidersEdgesTrunkbasesetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings--trunkBaseSettingsId->."]
@@ -7178,6 +8084,8 @@ impl GetTelephonyProvidersEdgesTrunkbasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id, ignore_hidden: ::std::option::Option::None }
     }
+    #[doc = " Set this to true to not receive trunk properties that are meant to be hidden or for internal system usage only."]
+    #[doc = ""]
     #[doc = " Query parameter `ignoreHidden`: boolean."]
     pub fn ignore_hidden(mut self, value: bool) -> Self {
         self.ignore_hidden = ::std::option::Option::Some(value);
@@ -7204,6 +8112,10 @@ impl GetTelephonyProvidersEdgesTrunkbasesetting {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Trunk Base Settings listing"]
+#[doc = ""]
+#[doc = " Managed properties will not be returned unless the user is assigned the internal:trunk:edit permission."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings`: the `getTelephonyProvidersEdgesTrunkbasesettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings>."]
@@ -7263,46 +8175,64 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, recording_enabled: ::std::option::Option::None, ignore_hidden: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Value by which to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter trunks by recording enabled"]
+    #[doc = ""]
     #[doc = " Query parameter `recordingEnabled`: boolean."]
     pub fn recording_enabled(mut self, value: bool) -> Self {
         self.recording_enabled = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Set this to true to not receive trunk properties that are meant to be hidden or for internal system usage only."]
+    #[doc = ""]
     #[doc = " Query parameter `ignoreHidden`: boolean."]
     pub fn ignore_hidden(mut self, value: bool) -> Self {
         self.ignore_hidden = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Filter by managed"]
+    #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Fields to expand in the response, comma-separated"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Name of the TrunkBase to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -7364,6 +8294,8 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_AVAILABLEMETABASES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/availablemetabases", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of available makes and models to create a new Trunk Base Settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/availablemetabases`: the `getTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings-availablemetabases>."]
@@ -7470,6 +8402,10 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_SITE_SITE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/site/{siteId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get Trunk Base Settings listing for site"]
+#[doc = ""]
+#[doc = " Managed properties will not be returned unless the user is assigned the internal:trunk:edit permission."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/site/{siteId}`: the `getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings-site--siteId->."]
@@ -7525,21 +8461,29 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Value by which to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -7587,6 +8531,8 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkbasesettingsTemplate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkbasesettings/template", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Trunk Base Settings instance template from a given make and model. This object can then be modified and saved as a new Trunk Base Settings instance"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/template`: the `getTelephonyProvidersEdgesTrunkbasesettingsTemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkbasesettings-template>."]
@@ -7636,6 +8582,8 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_metabase_id: ::std::option::Option::None }
     }
+    #[doc = " The id of a metabase object upon which to base this Trunk Base Settings"]
+    #[doc = ""]
     #[doc = " Query parameter `trunkMetabaseId`: string, required (the call fails with a build error without it)."]
     pub fn trunk_metabase_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_metabase_id = ::std::option::Option::Some(value.into());
@@ -7662,6 +8610,10 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunks", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of available trunks."]
+#[doc = ""]
+#[doc = " Trunks are created by assigning trunk base settings to an Edge or Edge Group."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks`: the `getTelephonyProvidersEdgesTrunks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks>."]
@@ -7719,36 +8671,50 @@ impl GetTelephonyProvidersEdgesTrunks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, edge_id: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Value by which to sort"]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by Edge Ids"]
+    #[doc = ""]
     #[doc = " Query parameter `edge.id`: string."]
     pub fn edge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by Trunk Base Ids"]
+    #[doc = ""]
     #[doc = " Query parameter `trunkBase.id`: string."]
     pub fn trunk_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_base_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by a Trunk type"]
+    #[doc = ""]
     #[doc = " Query parameter `trunkType`: string."]
     pub fn trunk_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_type = ::std::option::Option::Some(value.into());
@@ -7804,6 +8770,8 @@ impl GetTelephonyProvidersEdgesTrunks {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKS_METRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunksMetrics", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunks/metrics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the metrics for a list of trunks."]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunks/metrics`: the `getTelephonyProvidersEdgesTrunksMetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunks-metrics>."]
@@ -7853,6 +8821,8 @@ impl GetTelephonyProvidersEdgesTrunksMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_ids: ::std::option::Option::None }
     }
+    #[doc = " Comma separated list of Trunk Id's"]
+    #[doc = ""]
     #[doc = " Query parameter `trunkIds`: string, required (the call fails with a build error without it)."]
     pub fn trunk_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_ids = ::std::option::Option::Some(value.into());
@@ -7879,6 +8849,8 @@ impl GetTelephonyProvidersEdgesTrunksMetrics {
     }
 }
 static META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKSWITHRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTelephonyProvidersEdgesTrunkswithrecording", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::GET, "/api/v2/telephony/providers/edges/trunkswithrecording", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get Counts of trunks that have recording disabled or enabled"]
+#[doc = ""]
 #[doc = " `GET /api/v2/telephony/providers/edges/trunkswithrecording`: the `getTelephonyProvidersEdgesTrunkswithrecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-telephony-providers-edges-trunkswithrecording>."]
@@ -7928,6 +8900,8 @@ impl GetTelephonyProvidersEdgesTrunkswithrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_type: ::std::option::Option::None }
     }
+    #[doc = " The type of this trunk base."]
+    #[doc = ""]
     #[doc = " Query parameter `trunkType`: string."]
     pub fn trunk_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_type = ::std::option::Option::Some(value.into());
@@ -7953,6 +8927,8 @@ impl GetTelephonyProvidersEdgesTrunkswithrecording {
     }
 }
 static META_PATCH_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchTelephonyProvidersEdgesSiteSiteconnections", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/telephony/providers/edges/sites/{siteId}/siteconnections", false, ::std::option::Option::None, false, false, true);
+#[doc = " Disable site connections for a site."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections`: the `patchTelephonyProvidersEdgesSiteSiteconnections` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-telephony-providers-edges-sites--siteId--siteconnections>."]
@@ -8022,6 +8998,8 @@ impl PatchTelephonyProvidersEdgesSiteSiteconnections {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticNslookup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup", false, ::std::option::Option::None, false, false, true);
+#[doc = " Nslookup request command to collect networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup`: the `postTelephonyProvidersEdgeDiagnosticNslookup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-nslookup>."]
@@ -8091,6 +9069,8 @@ impl PostTelephonyProvidersEdgeDiagnosticNslookup {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticPing", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping", false, ::std::option::Option::None, false, false, true);
+#[doc = " Ping Request command to collect networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping`: the `postTelephonyProvidersEdgeDiagnosticPing` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-ping>."]
@@ -8160,6 +9140,8 @@ impl PostTelephonyProvidersEdgeDiagnosticPing {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticRoute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/route", false, ::std::option::Option::None, false, false, true);
+#[doc = " Route request command to collect networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/route`: the `postTelephonyProvidersEdgeDiagnosticRoute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-route>."]
@@ -8229,6 +9211,8 @@ impl PostTelephonyProvidersEdgeDiagnosticRoute {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeDiagnosticTracepath", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath", false, ::std::option::Option::None, false, false, true);
+#[doc = " Tracepath request command to collect networking-related information from an Edge for a target IP or host."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath`: the `postTelephonyProvidersEdgeDiagnosticTracepath` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--diagnostic-tracepath>."]
@@ -8298,6 +9282,10 @@ impl PostTelephonyProvidersEdgeDiagnosticTracepath {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeLogicalinterfaces", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an edge logical interface."]
+#[doc = ""]
+#[doc = " Create"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces`: the `postTelephonyProvidersEdgeLogicalinterfaces` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--logicalinterfaces>."]
@@ -8367,6 +9355,8 @@ impl PostTelephonyProvidersEdgeLogicalinterfaces {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_LOGS_JOB_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeLogsJobUpload", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}/upload", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request that the specified fileIds be uploaded from the Edge."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logs/jobs/{jobId}/upload`: the `postTelephonyProvidersEdgeLogsJobUpload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--logs-jobs--jobId--upload>."]
@@ -8438,6 +9428,8 @@ impl PostTelephonyProvidersEdgeLogsJobUpload {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_LOGS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeLogsJobs", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/logs/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a job to upload a list of Edge logs."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/logs/jobs`: the `postTelephonyProvidersEdgeLogsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--logs-jobs>."]
@@ -8507,6 +9499,8 @@ impl PostTelephonyProvidersEdgeLogsJobs {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_OFFLINECONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeOfflineconfiguration", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/offlineconfiguration", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a file that can be used to configure a hardware Edge's settings."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/offlineconfiguration`: the `postTelephonyProvidersEdgeOfflineconfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--offlineconfiguration>."]
@@ -8576,6 +9570,8 @@ impl PostTelephonyProvidersEdgeOfflineconfiguration {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_REBOOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeReboot", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/reboot", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reboot an Edge"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/reboot`: the `postTelephonyProvidersEdgeReboot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--reboot>."]
@@ -8626,6 +9622,8 @@ impl PostTelephonyProvidersEdgeReboot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
     }
+    #[doc = " Parameters for the edge reboot"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::EdgeRebootParameters) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -8652,6 +9650,8 @@ impl PostTelephonyProvidersEdgeReboot {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeSoftwareupdate", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/softwareupdate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Starts a software update for this edge."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/softwareupdate`: the `postTelephonyProvidersEdgeSoftwareupdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--softwareupdate>."]
@@ -8721,6 +9721,8 @@ impl PostTelephonyProvidersEdgeSoftwareupdate {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_STATUSCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeStatuscode", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/statuscode", false, ::std::option::Option::None, false, false, true);
+#[doc = " Take an Edge in or out of service"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/statuscode`: the `postTelephonyProvidersEdgeStatuscode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--statuscode>."]
@@ -8771,6 +9773,8 @@ impl PostTelephonyProvidersEdgeStatuscode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
     }
+    #[doc = " Edge Service State"]
+    #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
     pub fn body(mut self, value: ::models::EdgeServiceStateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
@@ -8797,6 +9801,8 @@ impl PostTelephonyProvidersEdgeStatuscode {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGE_UNPAIR: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgeUnpair", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/{edgeId}/unpair", false, ::std::option::Option::None, false, false, true);
+#[doc = " Unpair an Edge"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/unpair`: the `postTelephonyProvidersEdgeUnpair` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges--edgeId--unpair>."]
@@ -8864,6 +9870,8 @@ impl PostTelephonyProvidersEdgeUnpair {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdges", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an edge."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges`: the `postTelephonyProvidersEdges` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges>."]
@@ -8931,6 +9939,8 @@ impl PostTelephonyProvidersEdges {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_ADDRESSVALIDATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesAddressvalidation", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/addressvalidation", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validates a street address"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/addressvalidation`: the `postTelephonyProvidersEdgesAddressvalidation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-addressvalidation>."]
@@ -8998,6 +10008,8 @@ impl PostTelephonyProvidersEdgesAddressvalidation {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesCertificateauthorities", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/certificateauthorities", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a certificate authority."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/certificateauthorities`: the `postTelephonyProvidersEdgesCertificateauthorities` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-certificateauthorities>."]
@@ -9065,6 +10077,8 @@ impl PostTelephonyProvidersEdgesCertificateauthorities {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesDidpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/didpools", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new DID pool"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/didpools`: the `postTelephonyProvidersEdgesDidpools` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-didpools>."]
@@ -9132,6 +10146,8 @@ impl PostTelephonyProvidersEdgesDidpools {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_EDGEGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesEdgegroups", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/edgegroups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an edge group."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/edgegroups`: the `postTelephonyProvidersEdgesEdgegroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-edgegroups>."]
@@ -9199,6 +10215,8 @@ impl PostTelephonyProvidersEdgesEdgegroups {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesExtensionpools", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/extensionpools", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new extension pool"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/extensionpools`: the `postTelephonyProvidersEdgesExtensionpools` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-extensionpools>."]
@@ -9266,6 +10284,8 @@ impl PostTelephonyProvidersEdgesExtensionpools {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONE_REBOOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhoneReboot", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phones/{phoneId}/reboot", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reboot a Phone"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/phones/{phoneId}/reboot`: the `postTelephonyProvidersEdgesPhoneReboot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phones--phoneId--reboot>."]
@@ -9333,6 +10353,8 @@ impl PostTelephonyProvidersEdgesPhoneReboot {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhonebasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phonebasesettings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new Phone Base Settings object"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/phonebasesettings`: the `postTelephonyProvidersEdgesPhonebasesettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phonebasesettings>."]
@@ -9400,6 +10422,8 @@ impl PostTelephonyProvidersEdgesPhonebasesettings {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhones", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phones", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new Phone"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/phones`: the `postTelephonyProvidersEdgesPhones` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phones>."]
@@ -9467,6 +10491,8 @@ impl PostTelephonyProvidersEdgesPhones {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_PHONES_REBOOT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesPhonesReboot", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/phones/reboot", false, ::std::option::Option::None, false, false, true);
+#[doc = " Reboot Multiple Phones"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/phones/reboot`: the `postTelephonyProvidersEdgesPhonesReboot` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-phones-reboot>."]
@@ -9534,6 +10560,8 @@ impl PostTelephonyProvidersEdgesPhonesReboot {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSiteOutboundroutes", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create outbound route"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes`: the `postTelephonyProvidersEdgesSiteOutboundroutes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites--siteId--outboundroutes>."]
@@ -9603,6 +10631,8 @@ impl PostTelephonyProvidersEdgesSiteOutboundroutes {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSites", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Site."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/sites`: the `postTelephonyProvidersEdgesSites` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites>."]
@@ -9670,6 +10700,8 @@ impl PostTelephonyProvidersEdgesSites {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesSitesSearch", &["Search", "Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/sites/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search sites"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/sites/search`: the `postTelephonyProvidersEdgesSitesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-sites-search>."]
@@ -9737,6 +10769,8 @@ impl PostTelephonyProvidersEdgesSitesSearch {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesTrunkbasesettings", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/trunkbasesettings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a Trunk Base Settings object"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings`: the `postTelephonyProvidersEdgesTrunkbasesettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-trunkbasesettings>."]
@@ -9804,6 +10838,10 @@ impl PostTelephonyProvidersEdgesTrunkbasesettings {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesTrunkbasesettingsSearch", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/trunkbasesettings/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search Trunk Base Settings"]
+#[doc = ""]
+#[doc = " Managed properties will not be returned unless the user is assigned the internal:trunk:edit permission."]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings/search`: the `postTelephonyProvidersEdgesTrunkbasesettingsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-trunkbasesettings-search>."]
@@ -9871,6 +10909,8 @@ impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
     }
 }
 static META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTelephonyProvidersEdgesTrunksSearch", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::POST, "/api/v2/telephony/providers/edges/trunks/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search for trunks"]
+#[doc = ""]
 #[doc = " `POST /api/v2/telephony/providers/edges/trunks/search`: the `postTelephonyProvidersEdgesTrunksSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-telephony-providers-edges-trunks-search>."]
@@ -9938,6 +10978,8 @@ impl PostTelephonyProvidersEdgesTrunksSearch {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdge", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/{edgeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a edge."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/{edgeId}`: the `putTelephonyProvidersEdge` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges--edgeId->."]
@@ -10007,6 +11049,8 @@ impl PutTelephonyProvidersEdge {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgeLogicalinterface", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an edge logical interface."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces/{interfaceId}`: the `putTelephonyProvidersEdgeLogicalinterface` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges--edgeId--logicalinterfaces--interfaceId->."]
@@ -10078,6 +11122,8 @@ impl PutTelephonyProvidersEdgeLogicalinterface {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesAlertablepresences", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/alertablepresences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Creates or updates alertable presences overrides."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/alertablepresences`: the `putTelephonyProvidersEdgesAlertablepresences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-alertablepresences>."]
@@ -10145,6 +11191,8 @@ impl PutTelephonyProvidersEdgesAlertablepresences {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesCertificateauthority", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/certificateauthorities/{certificateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a certificate authority."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}`: the `putTelephonyProvidersEdgesCertificateauthority` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-certificateauthorities--certificateId->."]
@@ -10214,6 +11262,8 @@ impl PutTelephonyProvidersEdgesCertificateauthority {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_DIDPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesDidpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/didpools/{didPoolId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a DID Pool by ID."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/didpools/{didPoolId}`: the `putTelephonyProvidersEdgesDidpool` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-didpools--didPoolId->."]
@@ -10283,6 +11333,8 @@ impl PutTelephonyProvidersEdgesDidpool {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesEdgegroup", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an edge group."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}`: the `putTelephonyProvidersEdgesEdgegroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-edgegroups--edgeGroupId->."]
@@ -10352,6 +11404,8 @@ impl PutTelephonyProvidersEdgesEdgegroup {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP_EDGETRUNKBASE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the edge trunk base associated with the edge group"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/edgegroups/{edgegroupId}/edgetrunkbases/{edgetrunkbaseId}`: the `putTelephonyProvidersEdgesEdgegroupEdgetrunkbase` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-edgegroups--edgegroupId--edgetrunkbases--edgetrunkbaseId->."]
@@ -10423,6 +11477,8 @@ impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesExtensionpool", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an extension pool by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}`: the `putTelephonyProvidersEdgesExtensionpool` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-extensionpools--extensionPoolId->."]
@@ -10492,6 +11548,8 @@ impl PutTelephonyProvidersEdgesExtensionpool {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesPhone", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/phones/{phoneId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Phone by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/phones/{phoneId}`: the `putTelephonyProvidersEdgesPhone` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-phones--phoneId->."]
@@ -10561,6 +11619,8 @@ impl PutTelephonyProvidersEdgesPhone {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesPhonebasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Phone Base Settings by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}`: the `putTelephonyProvidersEdgesPhonebasesetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-phonebasesettings--phoneBaseId->."]
@@ -10630,6 +11690,8 @@ impl PutTelephonyProvidersEdgesPhonebasesetting {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSite", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Site by ID."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}`: the `putTelephonyProvidersEdgesSite` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId->."]
@@ -10699,6 +11761,8 @@ impl PutTelephonyProvidersEdgesSite {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSiteNumberplans", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}/numberplans", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the list of Number Plans. A user can update maximum 200 number plans at a time."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/numberplans`: the `putTelephonyProvidersEdgesSiteNumberplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId--numberplans>."]
@@ -10768,6 +11832,8 @@ impl PutTelephonyProvidersEdgesSiteNumberplans {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSiteOutboundroute", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update outbound route"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes/{outboundRouteId}`: the `putTelephonyProvidersEdgesSiteOutboundroute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId--outboundroutes--outboundRouteId->."]
@@ -10839,6 +11905,8 @@ impl PutTelephonyProvidersEdgesSiteOutboundroute {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesSiteSiteconnections", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/sites/{siteId}/siteconnections", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update site connections for a site."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections`: the `putTelephonyProvidersEdgesSiteSiteconnections` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-sites--siteId--siteconnections>."]
@@ -10908,6 +11976,8 @@ impl PutTelephonyProvidersEdgesSiteSiteconnections {
     }
 }
 static META_PUT_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTelephonyProvidersEdgesTrunkbasesetting", &["Telephony Providers Edge"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a Trunk Base Settings object by ID"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}`: the `putTelephonyProvidersEdgesTrunkbasesetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-telephony-providers-edges-trunkbasesettings--trunkBaseSettingsId->."]

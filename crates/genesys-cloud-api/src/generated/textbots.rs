@@ -16,24 +16,38 @@ impl TextbotsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Find bots using the currently configured friendly name or ID."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/textbots/bots/search` (getTextbotsBotsSearch): see [`GetTextbotsBotsSearch`]."]
     pub fn get_textbots_bots_search(&self) -> GetTextbotsBotsSearch {
         GetTextbotsBotsSearch::new(self.executor.clone())
     }
+    #[doc = " Issue a bot flow turn event"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/textbots/botflows/sessions/{sessionId}/turns` (postTextbotsBotflowsSessionTurns): see [`PostTextbotsBotflowsSessionTurns`]."]
+    #[doc = ""]
+    #[doc = " - `session_id`: The bot flow session ID, typically obtained from 'POST /api/v2/textbots/botflows/sessions'"]
     pub fn post_textbots_botflows_session_turns(&self, session_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TextBotFlowTurnRequest) -> PostTextbotsBotflowsSessionTurns {
         PostTextbotsBotflowsSessionTurns::new(self.executor.clone(), session_id.into(), body)
     }
+    #[doc = " Create an execution instance of a bot flow definition."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/textbots/botflows/sessions` (postTextbotsBotflowsSessions): see [`PostTextbotsBotflowsSessions`]."]
     pub fn post_textbots_botflows_sessions(&self, body: ::models::TextBotFlowLaunchRequest) -> PostTextbotsBotflowsSessions {
         PostTextbotsBotflowsSessions::new(self.executor.clone(), body)
     }
+    #[doc = " Send an intent to a bot to start a dialog/interact with it via text"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/textbots/bots/execute` (postTextbotsBotsExecute): see [`PostTextbotsBotsExecute`]."]
     pub fn post_textbots_bots_execute(&self, body: ::models::PostTextRequest) -> PostTextbotsBotsExecute {
         PostTextbotsBotsExecute::new(self.executor.clone(), body)
     }
 }
 static META_GET_TEXTBOTS_BOTS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTextbotsBotsSearch", &["Textbots"], ::genesys_cloud_core::http::Method::GET, "/api/v2/textbots/bots/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Find bots using the currently configured friendly name or ID."]
+#[doc = ""]
+#[doc = " The name does allow case-insensitive partial string matches or by IDs (up to 50), but not both at the same time. Optionally you can limit the scope of the search by providing one or more bot types. You can specify the maximum results to return, up to a limit of 100"]
+#[doc = ""]
 #[doc = " `GET /api/v2/textbots/bots/search`: the `getTextbotsBotsSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-textbots-bots-search>."]
@@ -87,26 +101,36 @@ impl GetTextbotsBotsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_type: ::std::option::Option::None, bot_name: ::std::option::Option::None, bot_id: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Bot types"]
+    #[doc = ""]
     #[doc = " Query parameter `botType`: array of string (multi)."]
     pub fn bot_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.bot_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Bot name"]
+    #[doc = ""]
     #[doc = " Query parameter `botName`: string."]
     pub fn bot_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.bot_name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Bot IDs. Maximum of 50"]
+    #[doc = ""]
     #[doc = " Query parameter `botId`: array of string (multi)."]
     pub fn bot_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.bot_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Include or exclude virtual agent flows, only applies to GenesysBotFlows or GenesysDigitalBotFlows"]
+    #[doc = ""]
     #[doc = " Query parameter `virtualAgentEnabled`: boolean."]
     pub fn virtual_agent_enabled(mut self, value: bool) -> Self {
         self.virtual_agent_enabled = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The maximum results to return. Maximum of 100"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -144,6 +168,10 @@ impl GetTextbotsBotsSearch {
     }
 }
 static META_POST_TEXTBOTS_BOTFLOWS_SESSION_TURNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTextbotsBotflowsSessionTurns", &["Textbots"], ::genesys_cloud_core::http::Method::POST, "/api/v2/textbots/botflows/sessions/{sessionId}/turns", false, ::std::option::Option::None, false, false, true);
+#[doc = " Issue a bot flow turn event"]
+#[doc = ""]
+#[doc = " Send a turn event to an executing bot flow and produce the next action to take."]
+#[doc = ""]
 #[doc = " `POST /api/v2/textbots/botflows/sessions/{sessionId}/turns`: the `postTextbotsBotflowsSessionTurns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-textbots-botflows-sessions--sessionId--turns>."]
@@ -213,6 +241,10 @@ impl PostTextbotsBotflowsSessionTurns {
     }
 }
 static META_POST_TEXTBOTS_BOTFLOWS_SESSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTextbotsBotflowsSessions", &["Textbots"], ::genesys_cloud_core::http::Method::POST, "/api/v2/textbots/botflows/sessions", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an execution instance of a bot flow definition."]
+#[doc = ""]
+#[doc = " The launch is asynchronous; use the returned instance ID to post turns to it using 'POST /api/v2/textbots/botflows/sessions/{sessionId}/turns'."]
+#[doc = ""]
 #[doc = " `POST /api/v2/textbots/botflows/sessions`: the `postTextbotsBotflowsSessions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-textbots-botflows-sessions>."]
@@ -280,6 +312,10 @@ impl PostTextbotsBotflowsSessions {
     }
 }
 static META_POST_TEXTBOTS_BOTS_EXECUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postTextbotsBotsExecute", &["Textbots"], ::genesys_cloud_core::http::Method::POST, "/api/v2/textbots/bots/execute", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send an intent to a bot to start a dialog/interact with it via text"]
+#[doc = ""]
+#[doc = " This will either start a bot with the given id or relay a communication to an existing bot session."]
+#[doc = ""]
 #[doc = " `POST /api/v2/textbots/bots/execute`: the `postTextbotsBotsExecute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-textbots-bots-execute>."]

@@ -16,32 +16,48 @@ impl TokensApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete all auth tokens for the specified user."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/tokens/{userId}` (deleteToken): see [`DeleteToken`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_token(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteToken {
         DeleteToken::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete auth token used to make the request."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/tokens/me` (deleteTokensMe): see [`DeleteTokensMe`]."]
     pub fn delete_tokens_me(&self) -> DeleteTokensMe {
         DeleteTokensMe::new(self.executor.clone())
     }
+    #[doc = " Fetch information about the current token"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/tokens/me` (getTokensMe): see [`GetTokensMe`]."]
     pub fn get_tokens_me(&self) -> GetTokensMe {
         GetTokensMe::new(self.executor.clone())
     }
+    #[doc = " Get the current Idle Token Timeout Value"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/tokens/timeout` (getTokensTimeout): see [`GetTokensTimeout`]."]
     pub fn get_tokens_timeout(&self) -> GetTokensTimeout {
         GetTokensTimeout::new(self.executor.clone())
     }
+    #[doc = " Verify user token"]
+    #[doc = ""]
     #[doc = " `HEAD /api/v2/tokens/me` (headTokensMe): see [`HeadTokensMe`]."]
     pub fn head_tokens_me(&self) -> HeadTokensMe {
         HeadTokensMe::new(self.executor.clone())
     }
+    #[doc = " Update or Enable/Disable the Idle Token Timeout"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/tokens/timeout` (putTokensTimeout): see [`PutTokensTimeout`]."]
     pub fn put_tokens_timeout(&self) -> PutTokensTimeout {
         PutTokensTimeout::new(self.executor.clone())
     }
 }
 static META_DELETE_TOKEN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteToken", &["Tokens"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/tokens/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete all auth tokens for the specified user."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/tokens/{userId}`: the `deleteToken` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-tokens--userId->."]
@@ -109,6 +125,8 @@ impl DeleteToken {
     }
 }
 static META_DELETE_TOKENS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteTokensMe", &["Tokens"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/tokens/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete auth token used to make the request."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/tokens/me`: the `deleteTokensMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-tokens-me>."]
@@ -174,6 +192,8 @@ impl DeleteTokensMe {
     }
 }
 static META_GET_TOKENS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTokensMe", &["Tokens"], ::genesys_cloud_core::http::Method::GET, "/api/v2/tokens/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch information about the current token"]
+#[doc = ""]
 #[doc = " `GET /api/v2/tokens/me`: the `getTokensMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-tokens-me>."]
@@ -223,6 +243,8 @@ impl GetTokensMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), preserve_idle_ttl: ::std::option::Option::None }
     }
+    #[doc = " preserveIdleTTL indicates whether the idle token timeout should be reset or preserved. If preserveIdleTTL is true, then TTL value is not reset. If unset or false, the value is reset."]
+    #[doc = ""]
     #[doc = " Query parameter `preserveIdleTTL`: boolean."]
     pub fn preserve_idle_ttl(mut self, value: bool) -> Self {
         self.preserve_idle_ttl = ::std::option::Option::Some(value);
@@ -248,6 +270,8 @@ impl GetTokensMe {
     }
 }
 static META_GET_TOKENS_TIMEOUT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTokensTimeout", &["Tokens"], ::genesys_cloud_core::http::Method::GET, "/api/v2/tokens/timeout", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the current Idle Token Timeout Value"]
+#[doc = ""]
 #[doc = " `GET /api/v2/tokens/timeout`: the `getTokensTimeout` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-tokens-timeout>."]
@@ -313,6 +337,8 @@ impl GetTokensTimeout {
     }
 }
 static META_HEAD_TOKENS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("headTokensMe", &["Tokens"], ::genesys_cloud_core::http::Method::HEAD, "/api/v2/tokens/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Verify user token"]
+#[doc = ""]
 #[doc = " `HEAD /api/v2/tokens/me`: the `headTokensMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#head-api-v2-tokens-me>."]
@@ -378,6 +404,8 @@ impl HeadTokensMe {
     }
 }
 static META_PUT_TOKENS_TIMEOUT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putTokensTimeout", &["Tokens"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/tokens/timeout", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update or Enable/Disable the Idle Token Timeout"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/tokens/timeout`: the `putTokensTimeout` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-tokens-timeout>."]

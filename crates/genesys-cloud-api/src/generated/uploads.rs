@@ -16,52 +16,87 @@ impl UploadsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get content upload from URL job status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}` (getKnowledgeKnowledgebaseUploadsUrlsJob): see [`GetKnowledgeKnowledgebaseUploadsUrlsJob`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `job_id`: Upload job ID"]
     pub fn get_knowledge_knowledgebase_uploads_urls_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUploadsUrlsJob {
         GetKnowledgeKnowledgebaseUploadsUrlsJob::new(self.executor.clone(), knowledge_base_id.into(), job_id.into())
     }
+    #[doc = " Generates pre-signed URL to upload a prize image for gamification contests"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages` (postGamificationContestsUploadsPrizeimages): see [`PostGamificationContestsUploadsPrizeimages`]."]
     pub fn post_gamification_contests_uploads_prizeimages(&self, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> PostGamificationContestsUploadsPrizeimages {
         PostGamificationContestsUploadsPrizeimages::new(self.executor.clone(), body)
     }
+    #[doc = " Generate presigned URL for uploading a file content to generate guide"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/guides/uploads` (postGuidesUploads): see [`PostGuidesUploads`]."]
     pub fn post_guides_uploads(&self, body: ::models::UploadUrlRequest) -> PostGuidesUploads {
         PostGuidesUploads::new(self.executor.clone(), body)
     }
+    #[doc = " Create upload presigned URL for draft function package file."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/function/upload` (postIntegrationsActionDraftFunctionUpload): see [`PostIntegrationsActionDraftFunctionUpload`]."]
+    #[doc = ""]
+    #[doc = " - `action_id`: actionId"]
+    #[doc = " - `body`: Input used to request URL upload."]
     pub fn post_integrations_action_draft_function_upload(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FunctionUploadRequest) -> PostIntegrationsActionDraftFunctionUpload {
         PostIntegrationsActionDraftFunctionUpload::new(self.executor.clone(), action_id.into(), body)
     }
+    #[doc = " Creates a presigned URL for uploading a knowledge import file with a set of documents"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/documentuploads` (postKnowledgeDocumentuploads): see [`PostKnowledgeDocumentuploads`]."]
     pub fn post_knowledge_documentuploads(&self, body: ::models::UploadUrlRequest) -> PostKnowledgeDocumentuploads {
         PostKnowledgeDocumentuploads::new(self.executor.clone(), body)
     }
+    #[doc = " Create content upload from URL job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs` (postKnowledgeKnowledgebaseUploadsUrlsJobs): see [`PostKnowledgeKnowledgebaseUploadsUrlsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[doc = " - `body`: uploadRequest"]
     pub fn post_knowledge_knowledgebase_uploads_urls_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateUploadSourceUrlJobRequest) -> PostKnowledgeKnowledgebaseUploadsUrlsJobs {
         PostKnowledgeKnowledgebaseUploadsUrlsJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
+    #[doc = " Creates a presigned URL for uploading a chat corpus which will be used for mining by intent miner"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/uploads` (postLanguageunderstandingMinerUploads): see [`PostLanguageunderstandingMinerUploads`]."]
+    #[doc = ""]
+    #[doc = " - `miner_id`: Miner ID"]
     pub fn post_languageunderstanding_miner_uploads(&self, miner_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Empty) -> PostLanguageunderstandingMinerUploads {
         PostLanguageunderstandingMinerUploads::new(self.executor.clone(), miner_id.into(), body)
     }
+    #[doc = " Generates pre-signed URL to upload cover art for learning modules"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/uploads/learning/coverart` (postUploadsLearningCoverart): see [`PostUploadsLearningCoverart`]."]
     pub fn post_uploads_learning_coverart(&self, body: ::models::LearningCoverArtUploadUrlRequest) -> PostUploadsLearningCoverart {
         PostUploadsLearningCoverart::new(self.executor.clone(), body)
     }
+    #[doc = " Creates presigned url for uploading a public asset image"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/uploads/publicassets/images` (postUploadsPublicassetsImages): see [`PostUploadsPublicassetsImages`]."]
     pub fn post_uploads_publicassets_images(&self, body: ::models::UploadUrlRequest) -> PostUploadsPublicassetsImages {
         PostUploadsPublicassetsImages::new(self.executor.clone(), body)
     }
+    #[doc = " Creates presigned url for uploading a recording file"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/uploads/recordings` (postUploadsRecordings): see [`PostUploadsRecordings`]."]
     pub fn post_uploads_recordings(&self, body: ::models::UploadUrlRequest) -> PostUploadsRecordings {
         PostUploadsRecordings::new(self.executor.clone(), body)
     }
+    #[doc = " Creates presigned url for uploading WFM historical data file. Requires data in csv format."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/uploads/workforcemanagement/historicaldata/csv` (postUploadsWorkforcemanagementHistoricaldataCsv): see [`PostUploadsWorkforcemanagementHistoricaldataCsv`]."]
     pub fn post_uploads_workforcemanagement_historicaldata_csv(&self, body: ::models::UploadUrlRequest) -> PostUploadsWorkforcemanagementHistoricaldataCsv {
         PostUploadsWorkforcemanagementHistoricaldataCsv::new(self.executor.clone(), body)
     }
 }
 static META_GET_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getKnowledgeKnowledgebaseUploadsUrlsJob", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::GET, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get content upload from URL job status"]
+#[doc = ""]
 #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs/{jobId}`: the `getKnowledgeKnowledgebaseUploadsUrlsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs--jobId->."]
@@ -131,6 +166,8 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     }
 }
 static META_POST_GAMIFICATION_CONTESTS_UPLOADS_PRIZEIMAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGamificationContestsUploadsPrizeimages", &["Gamification", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/gamification/contests/uploads/prizeimages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generates pre-signed URL to upload a prize image for gamification contests"]
+#[doc = ""]
 #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages`: the `postGamificationContestsUploadsPrizeimages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-gamification-contests-uploads-prizeimages>."]
@@ -198,6 +235,8 @@ impl PostGamificationContestsUploadsPrizeimages {
     }
 }
 static META_POST_GUIDES_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postGuidesUploads", &["AI Studio", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/guides/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate presigned URL for uploading a file content to generate guide"]
+#[doc = ""]
 #[doc = " `POST /api/v2/guides/uploads`: the `postGuidesUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-guides-uploads>."]
@@ -265,6 +304,8 @@ impl PostGuidesUploads {
     }
 }
 static META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postIntegrationsActionDraftFunctionUpload", &["Integrations", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/integrations/actions/{actionId}/draft/function/upload", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create upload presigned URL for draft function package file."]
+#[doc = ""]
 #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft/function/upload`: the `postIntegrationsActionDraftFunctionUpload` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-integrations-actions--actionId--draft-function-upload>."]
@@ -334,6 +375,8 @@ impl PostIntegrationsActionDraftFunctionUpload {
     }
 }
 static META_POST_KNOWLEDGE_DOCUMENTUPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeDocumentuploads", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/documentuploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a presigned URL for uploading a knowledge import file with a set of documents"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/documentuploads`: the `postKnowledgeDocumentuploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-documentuploads>."]
@@ -401,6 +444,8 @@ impl PostKnowledgeDocumentuploads {
     }
 }
 static META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postKnowledgeKnowledgebaseUploadsUrlsJobs", &["Knowledge", "Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create content upload from URL job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/uploads/urls/jobs`: the `postKnowledgeKnowledgebaseUploadsUrlsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-knowledge-knowledgebases--knowledgeBaseId--uploads-urls-jobs>."]
@@ -470,6 +515,8 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     }
 }
 static META_POST_LANGUAGEUNDERSTANDING_MINER_UPLOADS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postLanguageunderstandingMinerUploads", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/languageunderstanding/miners/{minerId}/uploads", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a presigned URL for uploading a chat corpus which will be used for mining by intent miner"]
+#[doc = ""]
 #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/uploads`: the `postLanguageunderstandingMinerUploads` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-languageunderstanding-miners--minerId--uploads>."]
@@ -539,6 +586,8 @@ impl PostLanguageunderstandingMinerUploads {
     }
 }
 static META_POST_UPLOADS_LEARNING_COVERART: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsLearningCoverart", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/learning/coverart", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generates pre-signed URL to upload cover art for learning modules"]
+#[doc = ""]
 #[doc = " `POST /api/v2/uploads/learning/coverart`: the `postUploadsLearningCoverart` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-learning-coverart>."]
@@ -606,6 +655,8 @@ impl PostUploadsLearningCoverart {
     }
 }
 static META_POST_UPLOADS_PUBLICASSETS_IMAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsPublicassetsImages", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/publicassets/images", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates presigned url for uploading a public asset image"]
+#[doc = ""]
 #[doc = " `POST /api/v2/uploads/publicassets/images`: the `postUploadsPublicassetsImages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-publicassets-images>."]
@@ -673,6 +724,8 @@ impl PostUploadsPublicassetsImages {
     }
 }
 static META_POST_UPLOADS_RECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsRecordings", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/recordings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates presigned url for uploading a recording file"]
+#[doc = ""]
 #[doc = " `POST /api/v2/uploads/recordings`: the `postUploadsRecordings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-recordings>."]
@@ -740,6 +793,8 @@ impl PostUploadsRecordings {
     }
 }
 static META_POST_UPLOADS_WORKFORCEMANAGEMENT_HISTORICALDATA_CSV: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUploadsWorkforcemanagementHistoricaldataCsv", &["Uploads"], ::genesys_cloud_core::http::Method::POST, "/api/v2/uploads/workforcemanagement/historicaldata/csv", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates presigned url for uploading WFM historical data file. Requires data in csv format."]
+#[doc = ""]
 #[doc = " `POST /api/v2/uploads/workforcemanagement/historicaldata/csv`: the `postUploadsWorkforcemanagementHistoricaldataCsv` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-uploads-workforcemanagement-historicaldata-csv>."]

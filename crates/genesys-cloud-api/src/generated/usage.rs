@@ -16,52 +16,96 @@ impl UsageApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get the results of a usage query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}` (getOauthClientUsageQueryResult): see [`GetOauthClientUsageQueryResult`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
+    #[doc = " - `execution_id`: ID of the query execution"]
     pub fn get_oauth_client_usage_query_result(&self, client_id: impl ::std::convert::Into<::std::string::String>, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageQueryResult {
         GetOauthClientUsageQueryResult::new(self.executor.clone(), client_id.into(), execution_id.into())
     }
+    #[doc = " Get a summary of OAuth client API usage"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary` (getOauthClientUsageSummary): see [`GetOauthClientUsageSummary`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
     pub fn get_oauth_client_usage_summary(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageSummary {
         GetOauthClientUsageSummary::new(self.executor.clone(), client_id.into())
     }
+    #[doc = " Get the status and results of the usage query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/usage/aggregates/query/jobs/{jobId}` (getUsageAggregatesQueryJob): see [`GetUsageAggregatesQueryJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_usage_aggregates_query_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageAggregatesQueryJob {
         GetUsageAggregatesQueryJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get the status and results of the usage query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/usage/client/{clientId}/aggregates/query/jobs/{jobId}` (getUsageClientClientIdAggregatesQueryJob): see [`GetUsageClientClientIdAggregatesQueryJob`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: clientId"]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_usage_client_client_id_aggregates_query_job(&self, client_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageClientClientIdAggregatesQueryJob {
         GetUsageClientClientIdAggregatesQueryJob::new(self.executor.clone(), client_id.into(), job_id.into())
     }
+    #[doc = " Get the results of a usage query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/usage/query/{executionId}/results` (getUsageQueryExecutionIdResults): see [`GetUsageQueryExecutionIdResults`]."]
+    #[doc = ""]
+    #[doc = " - `execution_id`: ID of the query execution"]
     pub fn get_usage_query_execution_id_results(&self, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageQueryExecutionIdResults {
         GetUsageQueryExecutionIdResults::new(self.executor.clone(), execution_id.into())
     }
+    #[doc = " Get the results of a usage search. Number of records to be returned is limited to 20,000 results."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/usage/simplesearch/{executionId}/results` (getUsageSimplesearchExecutionIdResults): see [`GetUsageSimplesearchExecutionIdResults`]."]
+    #[doc = ""]
+    #[doc = " - `execution_id`: ID of the search execution"]
     pub fn get_usage_simplesearch_execution_id_results(&self, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageSimplesearchExecutionIdResults {
         GetUsageSimplesearchExecutionIdResults::new(self.executor.clone(), execution_id.into())
     }
+    #[doc = " Query for OAuth client API usage"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query` (postOauthClientUsageQuery): see [`PostOauthClientUsageQuery`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: Client ID"]
     pub fn post_oauth_client_usage_query(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ApiUsageClientQuery) -> PostOauthClientUsageQuery {
         PostOauthClientUsageQuery::new(self.executor.clone(), client_id.into(), body)
     }
+    #[doc = " Query your organization's public api usage."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/usage/aggregates/query/jobs` (postUsageAggregatesQueryJobs): see [`PostUsageAggregatesQueryJobs`]."]
     pub fn post_usage_aggregates_query_jobs(&self, body: ::models::OrganizationPublicApiUsageQueryRequest) -> PostUsageAggregatesQueryJobs {
         PostUsageAggregatesQueryJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query your client's public api usage."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/usage/client/{clientId}/aggregates/query/jobs` (postUsageClientClientIdAggregatesQueryJobs): see [`PostUsageClientClientIdAggregatesQueryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `client_id`: clientId"]
     pub fn post_usage_client_client_id_aggregates_query_jobs(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ClientPublicApiUsageQueryRequest) -> PostUsageClientClientIdAggregatesQueryJobs {
         PostUsageClientClientIdAggregatesQueryJobs::new(self.executor.clone(), client_id.into(), body)
     }
+    #[doc = " Query organization API Usage -"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/usage/query` (postUsageQuery): see [`PostUsageQuery`]."]
     pub fn post_usage_query(&self, body: ::models::ApiUsageOrganizationQuery) -> PostUsageQuery {
         PostUsageQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Search organization API Usage"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/usage/simplesearch` (postUsageSimplesearch): see [`PostUsageSimplesearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: SimpleSearch"]
     pub fn post_usage_simplesearch(&self, body: ::models::ApiUsageSimpleSearch) -> PostUsageSimplesearch {
         PostUsageSimplesearch::new(self.executor.clone(), body)
     }
 }
 static META_GET_OAUTH_CLIENT_USAGE_QUERY_RESULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageQueryResult", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the results of a usage query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/query/results/{executionId}`: the `getOauthClientUsageQueryResult` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-query-results--executionId->."]
@@ -131,6 +175,10 @@ impl GetOauthClientUsageQueryResult {
     }
 }
 static META_GET_OAUTH_CLIENT_USAGE_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getOauthClientUsageSummary", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/oauth/clients/{clientId}/usage/summary", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a summary of OAuth client API usage"]
+#[doc = ""]
+#[doc = " After calling this method, you will then need to poll for the query results based on the returned execution Id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary`: the `getOauthClientUsageSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-oauth-clients--clientId--usage-summary>."]
@@ -181,6 +229,8 @@ impl GetOauthClientUsageSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, days: ::std::option::Option::None }
     }
+    #[doc = " Previous number of days to query"]
+    #[doc = ""]
     #[doc = " Query parameter `days`: string."]
     pub fn days(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.days = ::std::option::Option::Some(value.into());
@@ -207,6 +257,8 @@ impl GetOauthClientUsageSummary {
     }
 }
 static META_GET_USAGE_AGGREGATES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageAggregatesQueryJob", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/aggregates/query/jobs/{jobId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the status and results of the usage query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/usage/aggregates/query/jobs/{jobId}`: the `getUsageAggregatesQueryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-aggregates-query-jobs--jobId->."]
@@ -260,11 +312,15 @@ impl GetUsageAggregatesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
     }
+    #[doc = " Page size of the results. Max is 1000."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
@@ -306,6 +362,8 @@ impl GetUsageAggregatesQueryJob {
     }
 }
 static META_GET_USAGE_CLIENT_CLIENT_ID_AGGREGATES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageClientClientIdAggregatesQueryJob", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/client/{clientId}/aggregates/query/jobs/{jobId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the status and results of the usage query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/usage/client/{clientId}/aggregates/query/jobs/{jobId}`: the `getUsageClientClientIdAggregatesQueryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-client--clientId--aggregates-query-jobs--jobId->."]
@@ -360,11 +418,15 @@ impl GetUsageClientClientIdAggregatesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
     }
+    #[doc = " Page size of the results. Max is 1000."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
@@ -407,6 +469,8 @@ impl GetUsageClientClientIdAggregatesQueryJob {
     }
 }
 static META_GET_USAGE_QUERY_EXECUTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageQueryExecutionIdResults", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/query/{executionId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the results of a usage query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/usage/query/{executionId}/results`: the `getUsageQueryExecutionIdResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-query--executionId--results>."]
@@ -474,6 +538,8 @@ impl GetUsageQueryExecutionIdResults {
     }
 }
 static META_GET_USAGE_SIMPLESEARCH_EXECUTION_ID_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsageSimplesearchExecutionIdResults", &["Usage"], ::genesys_cloud_core::http::Method::GET, "/api/v2/usage/simplesearch/{executionId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the results of a usage search. Number of records to be returned is limited to 20,000 results."]
+#[doc = ""]
 #[doc = " `GET /api/v2/usage/simplesearch/{executionId}/results`: the `getUsageSimplesearchExecutionIdResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-usage-simplesearch--executionId--results>."]
@@ -525,11 +591,15 @@ impl GetUsageSimplesearchExecutionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), execution_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The max number of entities to be returned per request. Maximum page size of 1000"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -559,6 +629,10 @@ impl GetUsageSimplesearchExecutionIdResults {
     }
 }
 static META_POST_OAUTH_CLIENT_USAGE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postOauthClientUsageQuery", &["OAuth", "Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/oauth/clients/{clientId}/usage/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for OAuth client API usage"]
+#[doc = ""]
+#[doc = " After calling this method, you will then need to poll for the query results based on the returned execution Id"]
+#[doc = ""]
 #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query`: the `postOauthClientUsageQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-oauth-clients--clientId--usage-query>."]
@@ -628,6 +702,10 @@ impl PostOauthClientUsageQuery {
     }
 }
 static META_POST_USAGE_AGGREGATES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageAggregatesQueryJobs", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/aggregates/query/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query your organization's public api usage."]
+#[doc = ""]
+#[doc = " After calling this method, you will need to save the queryExecutionId from the response and use it in a call to the results endpoint to get the results"]
+#[doc = ""]
 #[doc = " `POST /api/v2/usage/aggregates/query/jobs`: the `postUsageAggregatesQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-aggregates-query-jobs>."]
@@ -695,6 +773,10 @@ impl PostUsageAggregatesQueryJobs {
     }
 }
 static META_POST_USAGE_CLIENT_CLIENT_ID_AGGREGATES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageClientClientIdAggregatesQueryJobs", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/client/{clientId}/aggregates/query/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query your client's public api usage."]
+#[doc = ""]
+#[doc = " After calling this method, you will need to save the queryExecutionId from the response and use it in a call to the results endpoint to get the results"]
+#[doc = ""]
 #[doc = " `POST /api/v2/usage/client/{clientId}/aggregates/query/jobs`: the `postUsageClientClientIdAggregatesQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-client--clientId--aggregates-query-jobs>."]
@@ -764,6 +846,10 @@ impl PostUsageClientClientIdAggregatesQueryJobs {
     }
 }
 static META_POST_USAGE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageQuery", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query organization API Usage -"]
+#[doc = ""]
+#[doc = " After calling this method, you will then need to poll for the query results based on the returned execution Id"]
+#[doc = ""]
 #[doc = " `POST /api/v2/usage/query`: the `postUsageQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-query>."]
@@ -831,6 +917,10 @@ impl PostUsageQuery {
     }
 }
 static META_POST_USAGE_SIMPLESEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsageSimplesearch", &["Usage"], ::genesys_cloud_core::http::Method::POST, "/api/v2/usage/simplesearch", false, ::std::option::Option::None, false, false, true);
+#[doc = " Search organization API Usage"]
+#[doc = ""]
+#[doc = " After calling this method, you will then need to poll for the query results based on the returned execution Id. The number of records is limited to 20,000 results"]
+#[doc = ""]
 #[doc = " `POST /api/v2/usage/simplesearch`: the `postUsageSimplesearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-usage-simplesearch>."]

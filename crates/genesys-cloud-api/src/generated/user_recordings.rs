@@ -16,32 +16,55 @@ impl UserRecordingsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a user recording."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/userrecordings/{recordingId}` (deleteUserrecording): see [`DeleteUserrecording`]."]
+    #[doc = ""]
+    #[doc = " - `recording_id`: User Recording ID"]
     pub fn delete_userrecording(&self, recording_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserrecording {
         DeleteUserrecording::new(self.executor.clone(), recording_id.into())
     }
+    #[doc = " Get a user recording."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/userrecordings/{recordingId}` (getUserrecording): see [`GetUserrecording`]."]
+    #[doc = ""]
+    #[doc = " - `recording_id`: User Recording ID"]
     pub fn get_userrecording(&self, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetUserrecording {
         GetUserrecording::new(self.executor.clone(), recording_id.into())
     }
+    #[doc = " Download a user recording."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/userrecordings/{recordingId}/transcoding` (getUserrecordingTranscoding): see [`GetUserrecordingTranscoding`]."]
+    #[doc = ""]
+    #[doc = " - `recording_id`: User Recording ID"]
     pub fn get_userrecording_transcoding(&self, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetUserrecordingTranscoding {
         GetUserrecordingTranscoding::new(self.executor.clone(), recording_id.into())
     }
+    #[doc = " Get a list of user recordings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/userrecordings` (getUserrecordings): see [`GetUserrecordings`]."]
     pub fn get_userrecordings(&self) -> GetUserrecordings {
         GetUserrecordings::new(self.executor.clone())
     }
+    #[doc = " Get user recording summary"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/userrecordings/summary` (getUserrecordingsSummary): see [`GetUserrecordingsSummary`]."]
     pub fn get_userrecordings_summary(&self) -> GetUserrecordingsSummary {
         GetUserrecordingsSummary::new(self.executor.clone())
     }
+    #[doc = " Update a user recording."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/userrecordings/{recordingId}` (putUserrecording): see [`PutUserrecording`]."]
+    #[doc = ""]
+    #[doc = " - `recording_id`: User Recording ID"]
+    #[doc = " - `body`: UserRecording"]
     pub fn put_userrecording(&self, recording_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRecording) -> PutUserrecording {
         PutUserrecording::new(self.executor.clone(), recording_id.into(), body)
     }
 }
 static META_DELETE_USERRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserrecording", &["User Recordings"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/userrecordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a user recording."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/userrecordings/{recordingId}`: the `deleteUserrecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-userrecordings--recordingId->."]
@@ -109,6 +132,8 @@ impl DeleteUserrecording {
     }
 }
 static META_GET_USERRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecording", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user recording."]
+#[doc = ""]
 #[doc = " `GET /api/v2/userrecordings/{recordingId}`: the `getUserrecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings--recordingId->."]
@@ -159,6 +184,8 @@ impl GetUserrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -185,6 +212,8 @@ impl GetUserrecording {
     }
 }
 static META_GET_USERRECORDING_TRANSCODING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecordingTranscoding", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings/{recordingId}/transcoding", true, ::std::option::Option::None, false, false, true);
+#[doc = " Download a user recording."]
+#[doc = ""]
 #[doc = " `GET /api/v2/userrecordings/{recordingId}/transcoding`: the `getUserrecordingTranscoding` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings--recordingId--transcoding>."]
@@ -235,6 +264,8 @@ impl GetUserrecordingTranscoding {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, format_id: ::std::option::Option::None }
     }
+    #[doc = " The desired media format."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
@@ -261,6 +292,8 @@ impl GetUserrecordingTranscoding {
     }
 }
 static META_GET_USERRECORDINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecordings", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get a list of user recordings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/userrecordings`: the `getUserrecordings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings>."]
@@ -314,16 +347,22 @@ impl GetUserrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -367,6 +406,8 @@ impl GetUserrecordings {
     }
 }
 static META_GET_USERRECORDINGS_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserrecordingsSummary", &["User Recordings"], ::genesys_cloud_core::http::Method::GET, "/api/v2/userrecordings/summary", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get user recording summary"]
+#[doc = ""]
 #[doc = " `GET /api/v2/userrecordings/summary`: the `getUserrecordingsSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-userrecordings-summary>."]
@@ -432,6 +473,8 @@ impl GetUserrecordingsSummary {
     }
 }
 static META_PUT_USERRECORDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserrecording", &["User Recordings"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/userrecordings/{recordingId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a user recording."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/userrecordings/{recordingId}`: the `putUserrecording` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-userrecordings--recordingId->."]
@@ -483,6 +526,8 @@ impl PutUserrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String, body: ::models::UserRecording) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, expand: ::std::option::Option::None, body }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());

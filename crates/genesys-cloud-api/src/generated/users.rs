@@ -16,534 +16,1050 @@ impl UsersApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete/cancel an async request for user aggregates"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}` (deleteAnalyticsUsersAggregatesJob): see [`DeleteAnalyticsUsersAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersAggregatesJob {
         DeleteAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete/cancel an async request"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}` (deleteAnalyticsUsersDetailsJob): see [`DeleteAnalyticsUsersDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn delete_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersDetailsJob {
         DeleteAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Delete a grant of a role in a division"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}` (deleteAuthorizationSubjectDivisionRole): see [`DeleteAuthorizationSubjectDivisionRole`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `division_id`: the id of the division of the grant"]
+    #[doc = " - `role_id`: the id of the role of the grant"]
     pub fn delete_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationSubjectDivisionRole {
         DeleteAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
+    #[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me` (deleteRoutingDirectroutingbackupSettingsMe): see [`DeleteRoutingDirectroutingbackupSettingsMe`]."]
     pub fn delete_routing_directroutingbackup_settings_me(&self) -> DeleteRoutingDirectroutingbackupSettingsMe {
         DeleteRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
+    #[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings` (deleteRoutingUserDirectroutingbackupSettings): see [`DeleteRoutingUserDirectroutingbackupSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserDirectroutingbackupSettings {
         DeleteRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete the user's max utilization settings and revert to the organization-wide default."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization` (deleteRoutingUserUtilization): see [`DeleteRoutingUserUtilization`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserUtilization {
         DeleteRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}` (deleteUser): see [`DeleteUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUser {
         DeleteUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete a custom attributes record."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/customattributes/{schemaId}` (deleteUserCustomattribute): see [`DeleteUserCustomattribute`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
+    #[doc = " - `schema_id`: schemaId"]
     pub fn delete_user_customattribute(&self, user_id: impl ::std::convert::Into<::std::string::String>, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserCustomattribute {
         DeleteUserCustomattribute::new(self.executor.clone(), user_id.into(), schema_id.into())
     }
+    #[doc = " Delete the external identifier for user."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/externalid/{authorityName}/{externalKey}` (deleteUserExternalidAuthorityNameExternalKey): see [`DeleteUserExternalidAuthorityNameExternalKey`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `authority_name`: Authority Name"]
+    #[doc = " - `external_key`: External Key"]
     pub fn delete_user_externalid_authority_name_external_key(&self, user_id: impl ::std::convert::Into<::std::string::String>, authority_name: impl ::std::convert::Into<::std::string::String>, external_key: impl ::std::convert::Into<::std::string::String>) -> DeleteUserExternalidAuthorityNameExternalKey {
         DeleteUserExternalidAuthorityNameExternalKey::new(self.executor.clone(), user_id.into(), authority_name.into(), external_key.into())
     }
+    #[doc = " Remove a routing language from a user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/routinglanguages/{languageId}` (deleteUserRoutinglanguage): see [`DeleteUserRoutinglanguage`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `language_id`: languageId"]
     pub fn delete_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutinglanguage {
         DeleteUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into())
     }
+    #[doc = " Remove a routing skill from a user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/routingskills/{skillId}` (deleteUserRoutingskill): see [`DeleteUserRoutingskill`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `skill_id`: skillId"]
     pub fn delete_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutingskill {
         DeleteUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into())
     }
+    #[doc = " Clear associated station"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/station/associatedstation` (deleteUserStationAssociatedstation): see [`DeleteUserStationAssociatedstation`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_user_station_associatedstation(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserStationAssociatedstation {
         DeleteUserStationAssociatedstation::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Clear default station"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/station/defaultstation` (deleteUserStationDefaultstation): see [`DeleteUserStationDefaultstation`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn delete_user_station_defaultstation(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserStationDefaultstation {
         DeleteUserStationDefaultstation::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Delete a verifier"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/{userId}/verifiers/{verifierId}` (deleteUserVerifier): see [`DeleteUserVerifier`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `verifier_id`: Verifier ID"]
     pub fn delete_user_verifier(&self, user_id: impl ::std::convert::Into<::std::string::String>, verifier_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserVerifier {
         DeleteUserVerifier::new(self.executor.clone(), user_id.into(), verifier_id.into())
     }
+    #[doc = " Delete a schema"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/customattributes/schemas/{schemaId}` (deleteUsersCustomattributesSchema): see [`DeleteUsersCustomattributesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn delete_users_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersCustomattributesSchema {
         DeleteUsersCustomattributesSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Delete a verifier"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/me/verifiers/{verifierId}` (deleteUsersMeVerifier): see [`DeleteUsersMeVerifier`]."]
+    #[doc = ""]
+    #[doc = " - `verifier_id`: Verifier ID"]
     pub fn delete_users_me_verifier(&self, verifier_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersMeVerifier {
         DeleteUsersMeVerifier::new(self.executor.clone(), verifier_id.into())
     }
+    #[doc = " Clear self associated station"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/stations/me/associatedstation` (deleteUsersStationsMeAssociatedstation): see [`DeleteUsersStationsMeAssociatedstation`]."]
     pub fn delete_users_stations_me_associatedstation(&self) -> DeleteUsersStationsMeAssociatedstation {
         DeleteUsersStationsMeAssociatedstation::new(self.executor.clone())
     }
+    #[doc = " Get status for async query for user aggregates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}` (getAnalyticsUsersAggregatesJob): see [`GetAnalyticsUsersAggregatesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJob {
         GetAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async aggregates query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results` (getAnalyticsUsersAggregatesJobResults): see [`GetAnalyticsUsersAggregatesJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJobResults {
         GetAnalyticsUsersAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get status for async query for user details"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}` (getAnalyticsUsersDetailsJob): see [`GetAnalyticsUsersDetailsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJob {
         GetAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Fetch a page of results for an async query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results` (getAnalyticsUsersDetailsJobResults): see [`GetAnalyticsUsersDetailsJobResults`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_analytics_users_details_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJobResults {
         GetAnalyticsUsersDetailsJobResults::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Lookup the datalake availability date and time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/availability` (getAnalyticsUsersDetailsJobsAvailability): see [`GetAnalyticsUsersDetailsJobsAvailability`]."]
     pub fn get_analytics_users_details_jobs_availability(&self) -> GetAnalyticsUsersDetailsJobsAvailability {
         GetAnalyticsUsersDetailsJobsAvailability::new(self.executor.clone())
     }
+    #[doc = " Returns which divisions the current user has the given permission in."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/me` (getAuthorizationDivisionspermittedMe): see [`GetAuthorizationDivisionspermittedMe`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_authorization_divisionspermitted_me(&self) -> GetAuthorizationDivisionspermittedMe {
         GetAuthorizationDivisionspermittedMe::new(self.executor.clone())
     }
+    #[doc = " Returns which divisions the current user has the given permission in."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me` (getAuthorizationDivisionspermittedPagedMe): see [`GetAuthorizationDivisionspermittedPagedMe`]."]
     pub fn get_authorization_divisionspermitted_paged_me(&self) -> GetAuthorizationDivisionspermittedPagedMe {
         GetAuthorizationDivisionspermittedPagedMe::new(self.executor.clone())
     }
+    #[doc = " Returns which divisions the specified user has the given permission in."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/{subjectId}` (getAuthorizationDivisionspermittedPagedSubjectId): see [`GetAuthorizationDivisionspermittedPagedSubjectId`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_authorization_divisionspermitted_paged_subject_id(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivisionspermittedPagedSubjectId {
         GetAuthorizationDivisionspermittedPagedSubjectId::new(self.executor.clone(), subject_id.into())
     }
+    #[doc = " Returns a listing of roles and permissions for a user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/{subjectId}` (getAuthorizationSubject): see [`GetAuthorizationSubject`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
     pub fn get_authorization_subject(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationSubject {
         GetAuthorizationSubject::new(self.executor.clone(), subject_id.into())
     }
+    #[doc = " Returns a listing of roles and permissions for the currently authenticated user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/me` (getAuthorizationSubjectsMe): see [`GetAuthorizationSubjectsMe`]."]
     pub fn get_authorization_subjects_me(&self) -> GetAuthorizationSubjectsMe {
         GetAuthorizationSubjectsMe::new(self.executor.clone())
     }
+    #[doc = " Fetch field config for an entity type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/fieldconfig` (getFieldconfig): see [`GetFieldconfig`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_fieldconfig(&self) -> GetFieldconfig {
         GetFieldconfig::new(self.executor.clone())
     }
+    #[doc = " Get a user profile listing"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/profiles/users` (getProfilesUsers): see [`GetProfilesUsers`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_profiles_users(&self) -> GetProfilesUsers {
         GetProfilesUsers::new(self.executor.clone())
     }
+    #[doc = " Get the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me` (getRoutingDirectroutingbackupSettingsMe): see [`GetRoutingDirectroutingbackupSettingsMe`]."]
     pub fn get_routing_directroutingbackup_settings_me(&self) -> GetRoutingDirectroutingbackupSettingsMe {
         GetRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
+    #[doc = " Get the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings` (getRoutingUserDirectroutingbackupSettings): see [`GetRoutingUserDirectroutingbackupSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserDirectroutingbackupSettings {
         GetRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get the user's max utilization settings. If not configured, the organization-wide default is returned."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/routing/users/{userId}/utilization` (getRoutingUserUtilization): see [`GetRoutingUserUtilization`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserUtilization {
         GetRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}` (getUser): see [`GetUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUser {
         GetUser::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get adjacents"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/adjacents` (getUserAdjacents): see [`GetUserAdjacents`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_adjacents(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserAdjacents {
         GetUserAdjacents::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a user's CallForwarding"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/callforwarding` (getUserCallforwarding): see [`GetUserCallforwarding`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_callforwarding(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserCallforwarding {
         GetUserCallforwarding::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get custom attributes by schema id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/customattributes/{schemaId}` (getUserCustomattribute): see [`GetUserCustomattribute`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
+    #[doc = " - `schema_id`: schemaId"]
     pub fn get_user_customattribute(&self, user_id: impl ::std::convert::Into<::std::string::String>, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetUserCustomattribute {
         GetUserCustomattribute::new(self.executor.clone(), user_id.into(), schema_id.into())
     }
+    #[doc = " Get multiple custom attributes records by schema ids"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/customattributes/bulk` (getUserCustomattributesBulk): see [`GetUserCustomattributesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
     pub fn get_user_customattributes_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserCustomattributesBulk {
         GetUserCustomattributesBulk::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get direct reports"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/directreports` (getUserDirectreports): see [`GetUserDirectreports`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_directreports(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserDirectreports {
         GetUserDirectreports::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get the external identifiers for a user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/externalid` (getUserExternalid): see [`GetUserExternalid`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_externalid(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserExternalid {
         GetUserExternalid::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get the external identifier of user for an authority."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/externalid/{authorityName}` (getUserExternalidAuthorityName): see [`GetUserExternalidAuthorityName`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `authority_name`: Authority Name"]
     pub fn get_user_externalid_authority_name(&self, user_id: impl ::std::convert::Into<::std::string::String>, authority_name: impl ::std::convert::Into<::std::string::String>) -> GetUserExternalidAuthorityName {
         GetUserExternalidAuthorityName::new(self.executor.clone(), user_id.into(), authority_name.into())
     }
+    #[doc = " Deprecated; will be revived with new contract"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/favorites` (getUserFavorites): see [`GetUserFavorites`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_user_favorites(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserFavorites {
         GetUserFavorites::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a user's Geolocation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/geolocations/{clientId}` (getUserGeolocation): see [`GetUserGeolocation`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user Id"]
+    #[doc = " - `client_id`: client Id"]
     pub fn get_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGeolocation {
         GetUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into())
     }
+    #[doc = " Get a OutOfOffice"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/outofoffice` (getUserOutofoffice): see [`GetUserOutofoffice`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_outofoffice(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserOutofoffice {
         GetUserOutofoffice::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get user profile"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/profile` (getUserProfile): see [`GetUserProfile`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_user_profile(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserProfile {
         GetUserProfile::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " List profile skills for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/profileskills` (getUserProfileskills): see [`GetUserProfileskills`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_profileskills(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserProfileskills {
         GetUserProfileskills::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get queues for user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/queues` (getUserQueues): see [`GetUserQueues`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserQueues {
         GetUserQueues::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Returns a listing of roles and permissions for a user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{subjectId}/roles` (getUserRoles): see [`GetUserRoles`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: User ID"]
     pub fn get_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoles {
         GetUserRoles::new(self.executor.clone(), subject_id.into())
     }
+    #[doc = " List routing languages assigned to a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/routinglanguages` (getUserRoutinglanguages): see [`GetUserRoutinglanguages`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutinglanguages {
         GetUserRoutinglanguages::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " List routing skills assigned to a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/routingskills` (getUserRoutingskills): see [`GetUserRoutingskills`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutingskills {
         GetUserRoutingskills::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Fetch the routing status of a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/routingstatus` (getUserRoutingstatus): see [`GetUserRoutingstatus`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_routingstatus(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutingstatus {
         GetUserRoutingstatus::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get skill groups for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/skillgroups` (getUserSkillgroups): see [`GetUserSkillgroups`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_skillgroups(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserSkillgroups {
         GetUserSkillgroups::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get user state information."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/state` (getUserState): see [`GetUserState`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_state(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserState {
         GetUserState::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get station information for user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/station` (getUserStation): see [`GetUserStation`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_station(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserStation {
         GetUserStation::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get superiors"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/superiors` (getUserSuperiors): see [`GetUserSuperiors`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_superiors(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserSuperiors {
         GetUserSuperiors::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " List the organizations that have authorized/trusted the user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/trustors` (getUserTrustors): see [`GetUserTrustors`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_trustors(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserTrustors {
         GetUserTrustors::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a list of verifiers"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/{userId}/verifiers` (getUserVerifiers): see [`GetUserVerifiers`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_user_verifiers(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserVerifiers {
         GetUserVerifiers::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get the list of available users."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users` (getUsers): see [`GetUsers`]."]
     pub fn get_users(&self) -> GetUsers {
         GetUsers::new(self.executor.clone())
     }
+    #[doc = " Get chats for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/chats/me` (getUsersChatsMe): see [`GetUsersChatsMe`]."]
     pub fn get_users_chats_me(&self) -> GetUsersChatsMe {
         GetUsersChatsMe::new(self.executor.clone())
     }
+    #[doc = " Get a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}` (getUsersCustomattributesSchema): see [`GetUsersCustomattributesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_users_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchema {
         GetUsersCustomattributesSchema::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a specific version of a schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}/versions/{versionId}` (getUsersCustomattributesSchemaVersion): see [`GetUsersCustomattributesSchemaVersion`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `version_id`: Schema version"]
     pub fn get_users_customattributes_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchemaVersion {
         GetUsersCustomattributesSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
+    #[doc = " Get all versions of a user schema"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}/versions` (getUsersCustomattributesSchemaVersions): see [`GetUsersCustomattributesSchemaVersions`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
     pub fn get_users_customattributes_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchemaVersions {
         GetUsersCustomattributesSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
+    #[doc = " Get a list of schemas."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas` (getUsersCustomattributesSchemas): see [`GetUsersCustomattributesSchemas`]."]
     pub fn get_users_customattributes_schemas(&self) -> GetUsersCustomattributesSchemas {
         GetUsersCustomattributesSchemas::new(self.executor.clone())
     }
+    #[doc = " Get the core types from which all schemas are built."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes/{coreTypeName}` (getUsersCustomattributesSchemasCoretype): see [`GetUsersCustomattributesSchemasCoretype`]."]
+    #[doc = ""]
+    #[doc = " - `core_type_name`: Name of the core type"]
     pub fn get_users_customattributes_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchemasCoretype {
         GetUsersCustomattributesSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
+    #[doc = " Get the list of core types enabled for a specific namespace."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes` (getUsersCustomattributesSchemasCoretypes): see [`GetUsersCustomattributesSchemasCoretypes`]."]
     pub fn get_users_customattributes_schemas_coretypes(&self) -> GetUsersCustomattributesSchemasCoretypes {
         GetUsersCustomattributesSchemasCoretypes::new(self.executor.clone())
     }
+    #[doc = " Get quantitative limits on schemas"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/limits` (getUsersCustomattributesSchemasLimits): see [`GetUsersCustomattributesSchemasLimits`]."]
     pub fn get_users_customattributes_schemas_limits(&self) -> GetUsersCustomattributesSchemasLimits {
         GetUsersCustomattributesSchemasLimits::new(self.executor.clone())
     }
+    #[doc = " Get list of Development Activities"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/development/activities` (getUsersDevelopmentActivities): see [`GetUsersDevelopmentActivities`]."]
     pub fn get_users_development_activities(&self) -> GetUsersDevelopmentActivities {
         GetUsersDevelopmentActivities::new(self.executor.clone())
     }
+    #[doc = " Get list of Development Activities for current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/development/activities/me` (getUsersDevelopmentActivitiesMe): see [`GetUsersDevelopmentActivitiesMe`]."]
     pub fn get_users_development_activities_me(&self) -> GetUsersDevelopmentActivitiesMe {
         GetUsersDevelopmentActivitiesMe::new(self.executor.clone())
     }
+    #[doc = " Get a Development Activity"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/development/activities/{activityId}` (getUsersDevelopmentActivity): see [`GetUsersDevelopmentActivity`]."]
+    #[doc = ""]
+    #[doc = " - `activity_id`: Specifies the activity ID, maps to either assignment or appointment ID"]
     pub fn get_users_development_activity(&self, activity_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersDevelopmentActivity {
         GetUsersDevelopmentActivity::new(self.executor.clone(), activity_id.into())
     }
+    #[doc = " Get the user associated with external identifier."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/externalid/{authorityName}/{externalKey}` (getUsersExternalidAuthorityNameExternalKey): see [`GetUsersExternalidAuthorityNameExternalKey`]."]
+    #[doc = ""]
+    #[doc = " - `authority_name`: Authority Name"]
+    #[doc = " - `external_key`: External Key"]
     pub fn get_users_externalid_authority_name_external_key(&self, authority_name: impl ::std::convert::Into<::std::string::String>, external_key: impl ::std::convert::Into<::std::string::String>) -> GetUsersExternalidAuthorityNameExternalKey {
         GetUsersExternalidAuthorityNameExternalKey::new(self.executor.clone(), authority_name.into(), external_key.into())
     }
+    #[doc = " Get current user details."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/me` (getUsersMe): see [`GetUsersMe`]."]
     pub fn get_users_me(&self) -> GetUsersMe {
         GetUsersMe::new(self.executor.clone())
     }
+    #[doc = " Get a list of my verifiers"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/me/verifiers` (getUsersMeVerifiers): see [`GetUsersMeVerifiers`]."]
     pub fn get_users_me_verifiers(&self) -> GetUsersMeVerifiers {
         GetUsersMeVerifiers::new(self.executor.clone())
     }
+    #[doc = " Get list of available users, paged by cursor token, No division filtering available so directory:user:view permission for all divisions is required"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/query` (getUsersQuery): see [`GetUsersQuery`]."]
     pub fn get_users_query(&self) -> GetUsersQuery {
         GetUsersQuery::new(self.executor.clone())
     }
+    #[doc = " Search users using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/search` (getUsersSearch): see [`GetUsersSearch`]."]
     pub fn get_users_search(&self) -> GetUsersSearch {
         GetUsersSearch::new(self.executor.clone())
     }
+    #[doc = " Get station information for self"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/stations/me` (getUsersStationsMe): see [`GetUsersStationsMe`]."]
     pub fn get_users_stations_me(&self) -> GetUsersStationsMe {
         GetUsersStationsMe::new(self.executor.clone())
     }
+    #[doc = " Update user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}` (patchUser): see [`PatchUser`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: User"]
     pub fn patch_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateUser) -> PatchUser {
         PatchUser::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Patch a user's CallForwarding"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/callforwarding` (patchUserCallforwarding): see [`PatchUserCallforwarding`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Call forwarding"]
     pub fn patch_user_callforwarding(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CallForwarding) -> PatchUserCallforwarding {
         PatchUserCallforwarding::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update a single custom attributes record by amending the data with only the provided fields."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/customattributes` (patchUserCustomattributes): see [`PatchUserCustomattributes`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
     pub fn patch_user_customattributes(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserCustomAttributesUpdateRequest) -> PatchUserCustomattributes {
         PatchUserCustomattributes::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update multiple custom attributes records by amending the data with only the provided fields."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/customattributes/bulk` (patchUserCustomattributesBulk): see [`PatchUserCustomattributesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
     pub fn patch_user_customattributes_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserCustomAttributesUpdateRequest>) -> PatchUserCustomattributesBulk {
         PatchUserCustomattributesBulk::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Patch a user's Geolocation"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/geolocations/{clientId}` (patchUserGeolocation): see [`PatchUserGeolocation`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user Id"]
+    #[doc = " - `client_id`: client Id"]
+    #[doc = " - `body`: Geolocation"]
     pub fn patch_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Geolocation) -> PatchUserGeolocation {
         PatchUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into(), body)
     }
+    #[doc = " Join or unjoin a queue for a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/queues/{queueId}` (patchUserQueue): see [`PatchUserQueue`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `queue_id`: Queue ID"]
+    #[doc = " - `body`: Queue Member"]
     pub fn patch_user_queue(&self, user_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserQueue) -> PatchUserQueue {
         PatchUserQueue::new(self.executor.clone(), user_id.into(), queue_id.into(), body)
     }
+    #[doc = " Join or unjoin a set of queues for a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/queues` (patchUserQueues): see [`PatchUserQueues`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: User Queues"]
     pub fn patch_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserQueue>) -> PatchUserQueues {
         PatchUserQueues::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update an assigned routing language's proficiency"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/{languageId}` (patchUserRoutinglanguage): see [`PatchUserRoutinglanguage`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `language_id`: languageId"]
+    #[doc = " - `body`: Language"]
     pub fn patch_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguage) -> PatchUserRoutinglanguage {
         PatchUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into(), body)
     }
+    #[doc = " Assign multiple routing languages to a user. Max 50 routing languages in request body"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/bulk` (patchUserRoutinglanguagesBulk): see [`PatchUserRoutinglanguagesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Language"]
     pub fn patch_user_routinglanguages_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> PatchUserRoutinglanguagesBulk {
         PatchUserRoutinglanguagesBulk::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Assign multiple routing skills to a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/{userId}/routingskills/bulk` (patchUserRoutingskillsBulk): see [`PatchUserRoutingskillsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Skill"]
     pub fn patch_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PatchUserRoutingskillsBulk {
         PatchUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update bulk acd autoanswer on users. Max 50 users can be updated at a time."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/bulk` (patchUsersBulk): see [`PatchUsersBulk`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Users"]
     pub fn patch_users_bulk(&self, body: ::std::vec::Vec<::models::PatchUser>) -> PatchUsersBulk {
         PatchUsersBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user activity observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/activity/query` (postAnalyticsUsersActivityQuery): see [`PostAnalyticsUsersActivityQuery`]."]
     pub fn post_analytics_users_activity_query(&self, body: ::models::UserActivityQuery) -> PostAnalyticsUsersActivityQuery {
         PostAnalyticsUsersActivityQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user aggregates asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/jobs` (postAnalyticsUsersAggregatesJobs): see [`PostAnalyticsUsersAggregatesJobs`]."]
     pub fn post_analytics_users_aggregates_jobs(&self, body: ::models::UserAsyncAggregationQuery) -> PostAnalyticsUsersAggregatesJobs {
         PostAnalyticsUsersAggregatesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user aggregates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/query` (postAnalyticsUsersAggregatesQuery): see [`PostAnalyticsUsersAggregatesQuery`]."]
     pub fn post_analytics_users_aggregates_query(&self, body: ::models::UserAggregationQuery) -> PostAnalyticsUsersAggregatesQuery {
         PostAnalyticsUsersAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user details asynchronously"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/jobs` (postAnalyticsUsersDetailsJobs): see [`PostAnalyticsUsersDetailsJobs`]."]
     pub fn post_analytics_users_details_jobs(&self, body: ::models::AsyncUserDetailsQuery) -> PostAnalyticsUsersDetailsJobs {
         PostAnalyticsUsersDetailsJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user details"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/query` (postAnalyticsUsersDetailsQuery): see [`PostAnalyticsUsersDetailsQuery`]."]
     pub fn post_analytics_users_details_query(&self, body: ::models::UserDetailsQuery) -> PostAnalyticsUsersDetailsQuery {
         PostAnalyticsUsersDetailsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Query for user observations"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/observations/query` (postAnalyticsUsersObservationsQuery): see [`PostAnalyticsUsersObservationsQuery`]."]
     pub fn post_analytics_users_observations_query(&self, body: ::models::UserObservationQuery) -> PostAnalyticsUsersObservationsQuery {
         PostAnalyticsUsersObservationsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk-grant roles and divisions to a subject."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkadd` (postAuthorizationSubjectBulkadd): see [`PostAuthorizationSubjectBulkadd`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `body`: Pairs of role and division IDs"]
     pub fn post_authorization_subject_bulkadd(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkadd {
         PostAuthorizationSubjectBulkadd::new(self.executor.clone(), subject_id.into(), body)
     }
+    #[doc = " Bulk-remove grants from a subject."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkremove` (postAuthorizationSubjectBulkremove): see [`PostAuthorizationSubjectBulkremove`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `body`: Pairs of role and division IDs"]
     pub fn post_authorization_subject_bulkremove(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkremove {
         PostAuthorizationSubjectBulkremove::new(self.executor.clone(), subject_id.into(), body)
     }
+    #[doc = " Replace subject's roles and divisions with the exact list supplied in the request."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkreplace` (postAuthorizationSubjectBulkreplace): see [`PostAuthorizationSubjectBulkreplace`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `body`: Pairs of role and division IDs"]
     pub fn post_authorization_subject_bulkreplace(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkreplace {
         PostAuthorizationSubjectBulkreplace::new(self.executor.clone(), subject_id.into(), body)
     }
+    #[doc = " Make a grant of a role in a division"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}` (postAuthorizationSubjectDivisionRole): see [`PostAuthorizationSubjectDivisionRole`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[doc = " - `division_id`: the id of the division to which to make the grant"]
+    #[doc = " - `role_id`: the id of the role to grant"]
     pub fn post_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> PostAuthorizationSubjectDivisionRole {
         PostAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
+    #[doc = " Create mapping between external identifier and user. Limit 100 per entity."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/externalid` (postUserExternalid): see [`PostUserExternalid`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn post_user_externalid(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserExternalIdentifier) -> PostUserExternalid {
         PostUserExternalid::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Send an activation email to the user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/invite` (postUserInvite): see [`PostUserInvite`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn post_user_invite(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> PostUserInvite {
         PostUserInvite::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Change a users password"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/password` (postUserPassword): see [`PostUserPassword`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Password"]
     pub fn post_user_password(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChangePasswordRequest) -> PostUserPassword {
         PostUserPassword::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Assign a routing language to a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/routinglanguages` (postUserRoutinglanguages): see [`PostUserRoutinglanguages`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Language"]
     pub fn post_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguagePost) -> PostUserRoutinglanguages {
         PostUserRoutinglanguages::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Assign a routing skill to a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/{userId}/routingskills` (postUserRoutingskills): see [`PostUserRoutingskills`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Skill"]
     pub fn post_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkillPost) -> PostUserRoutingskills {
         PostUserRoutingskills::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Create user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users` (postUsers): see [`PostUsers`]."]
+    #[doc = ""]
+    #[doc = " - `body`: User"]
     pub fn post_users(&self, body: ::models::CreateUser) -> PostUsers {
         PostUsers::new(self.executor.clone(), body)
     }
+    #[doc = " Create a schema"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/customattributes/schemas` (postUsersCustomattributesSchemas): see [`PostUsersCustomattributesSchemas`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Schema"]
     pub fn post_users_customattributes_schemas(&self, body: ::models::DataSchema) -> PostUsersCustomattributesSchemas {
         PostUsersCustomattributesSchemas::new(self.executor.clone(), body)
     }
+    #[doc = " Retrieve aggregated development activity data"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/development/activities/aggregates/query` (postUsersDevelopmentActivitiesAggregatesQuery): see [`PostUsersDevelopmentActivitiesAggregatesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Aggregate Request"]
     pub fn post_users_development_activities_aggregates_query(&self, body: ::models::DevelopmentActivityAggregateParam) -> PostUsersDevelopmentActivitiesAggregatesQuery {
         PostUsersDevelopmentActivitiesAggregatesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Change your password"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/me/password` (postUsersMePassword): see [`PostUsersMePassword`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Password"]
     pub fn post_users_me_password(&self, body: ::models::ChangeMyPasswordRequest) -> PostUsersMePassword {
         PostUsersMePassword::new(self.executor.clone(), body)
     }
+    #[doc = " Add a new TOTP verifier"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/me/verifiers/totp` (postUsersMeVerifiersTotp): see [`PostUsersMeVerifiersTotp`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Verifier"]
     pub fn post_users_me_verifiers_totp(&self, body: ::models::CreateVerifierRequest) -> PostUsersMeVerifiersTotp {
         PostUsersMeVerifiersTotp::new(self.executor.clone(), body)
     }
+    #[doc = " Validate a TOTP verifier"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/me/verifiers/totp/{verifierId}` (postUsersMeVerifiersTotpVerifierId): see [`PostUsersMeVerifiersTotpVerifierId`]."]
+    #[doc = ""]
+    #[doc = " - `verifier_id`: Verifier ID"]
+    #[doc = " - `body`: Verifier Validate"]
     pub fn post_users_me_verifiers_totp_verifier_id(&self, verifier_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ValidateVerifierRequest) -> PostUsersMeVerifiersTotpVerifierId {
         PostUsersMeVerifiersTotpVerifierId::new(self.executor.clone(), verifier_id.into(), body)
     }
+    #[doc = " Finish WebAuthn verifier registration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register` (postUsersMeVerifiersWebauthnRegister): see [`PostUsersMeVerifiersWebauthnRegister`]."]
+    #[doc = ""]
+    #[doc = " - `body`: WebAuthn registration result"]
     pub fn post_users_me_verifiers_webauthn_register(&self, body: ::models::FinishWebAuthnRegistrationRequest) -> PostUsersMeVerifiersWebauthnRegister {
         PostUsersMeVerifiersWebauthnRegister::new(self.executor.clone(), body)
     }
+    #[doc = " Begin WebAuthn verifier registration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register/options` (postUsersMeVerifiersWebauthnRegisterOptions): see [`PostUsersMeVerifiersWebauthnRegisterOptions`]."]
     pub fn post_users_me_verifiers_webauthn_register_options(&self) -> PostUsersMeVerifiersWebauthnRegisterOptions {
         PostUsersMeVerifiersWebauthnRegisterOptions::new(self.executor.clone())
     }
+    #[doc = " Search users"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search` (postUsersSearch): see [`PostUsersSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search(&self, body: ::models::UserSearchRequest) -> PostUsersSearch {
         PostUsersSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Search users as conversation targets"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search/conversation/target` (postUsersSearchConversationTarget): see [`PostUsersSearchConversationTarget`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search_conversation_target(&self, body: ::models::UserSearchRequest) -> PostUsersSearchConversationTarget {
         PostUsersSearchConversationTarget::new(self.executor.clone(), body)
     }
+    #[doc = " Search manage queue member"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search/queuemembers/manage` (postUsersSearchQueuemembersManage): see [`PostUsersSearchQueuemembersManage`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search_queuemembers_manage(&self, body: ::models::UserSearchRequest) -> PostUsersSearchQueuemembersManage {
         PostUsersSearchQueuemembersManage::new(self.executor.clone(), body)
     }
+    #[doc = " Search users assigned to teams"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/search/teams/assign` (postUsersSearchTeamsAssign): see [`PostUsersSearchTeamsAssign`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_users_search_teams_assign(&self, body: ::models::UserSearchRequest) -> PostUsersSearchTeamsAssign {
         PostUsersSearchTeamsAssign::new(self.executor.clone(), body)
     }
+    #[doc = " Update the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me` (putRoutingDirectroutingbackupSettingsMe): see [`PutRoutingDirectroutingbackupSettingsMe`]."]
+    #[doc = ""]
+    #[doc = " - `body`: directRoutingBackup"]
     pub fn put_routing_directroutingbackup_settings_me(&self, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingDirectroutingbackupSettingsMe {
         PutRoutingDirectroutingbackupSettingsMe::new(self.executor.clone(), body)
     }
+    #[doc = " Update the user's Direct Routing Backup settings."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/users/{userId}/directroutingbackup/settings` (putRoutingUserDirectroutingbackupSettings): see [`PutRoutingUserDirectroutingbackupSettings`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: directRoutingBackup"]
     pub fn put_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingUserDirectroutingbackupSettings {
         PutRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update the user's max utilization settings. Include only those media types requiring custom configuration. Any omitted media types will be set to the organization's default values."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/routing/users/{userId}/utilization` (putRoutingUserUtilization): see [`PutRoutingUserUtilization`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: utilization"]
     pub fn put_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UtilizationRequest) -> PutRoutingUserUtilization {
         PutRoutingUserUtilization::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update a user's CallForwarding"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/callforwarding` (putUserCallforwarding): see [`PutUserCallforwarding`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Call forwarding"]
     pub fn put_user_callforwarding(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CallForwarding) -> PutUserCallforwarding {
         PutUserCallforwarding::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Create or update a single custom attributes record. Updating replaces all data with the provided fields."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/customattributes` (putUserCustomattributes): see [`PutUserCustomattributes`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: user ID"]
     pub fn put_user_customattributes(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserCustomAttributesUpdateRequest) -> PutUserCustomattributes {
         PutUserCustomattributes::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update an OutOfOffice"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/outofoffice` (putUserOutofoffice): see [`PutUserOutofoffice`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: The updated OutOffOffice"]
     pub fn put_user_outofoffice(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutOfOffice) -> PutUserOutofoffice {
         PutUserOutofoffice::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update profile skills for a user"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/profileskills` (putUserProfileskills): see [`PutUserProfileskills`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Skills"]
     pub fn put_user_profileskills(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutUserProfileskills {
         PutUserProfileskills::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Sets the user's roles"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{subjectId}/roles` (putUserRoles): see [`PutUserRoles`]."]
+    #[doc = ""]
+    #[doc = " - `subject_id`: User ID"]
+    #[doc = " - `body`: List of roles"]
     pub fn put_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutUserRoles {
         PutUserRoles::new(self.executor.clone(), subject_id.into(), body)
     }
+    #[doc = " Update an assigned routing skill's proficiency"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/routingskills/{skillId}` (putUserRoutingskill): see [`PutUserRoutingskill`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `skill_id`: skillId"]
+    #[doc = " - `body`: Skill"]
     pub fn put_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkill) -> PutUserRoutingskill {
         PutUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into(), body)
     }
+    #[doc = " Assign multiple routing skills to a user, replacing any current assignments"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/routingskills/bulk` (putUserRoutingskillsBulk): see [`PutUserRoutingskillsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Skill"]
     pub fn put_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PutUserRoutingskillsBulk {
         PutUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update the routing status of a user"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/routingstatus` (putUserRoutingstatus): see [`PutUserRoutingstatus`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: Routing Status"]
     pub fn put_user_routingstatus(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoutingStatus) -> PutUserRoutingstatus {
         PutUserRoutingstatus::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update user state information."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/state` (putUserState): see [`PutUserState`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: User"]
     pub fn put_user_state(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserState) -> PutUserState {
         PutUserState::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Set associated station"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/station/associatedstation/{stationId}` (putUserStationAssociatedstationStationId): see [`PutUserStationAssociatedstationStationId`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `station_id`: stationId"]
     pub fn put_user_station_associatedstation_station_id(&self, user_id: impl ::std::convert::Into<::std::string::String>, station_id: impl ::std::convert::Into<::std::string::String>) -> PutUserStationAssociatedstationStationId {
         PutUserStationAssociatedstationStationId::new(self.executor.clone(), user_id.into(), station_id.into())
     }
+    #[doc = " Set default station"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/station/defaultstation/{stationId}` (putUserStationDefaultstationStationId): see [`PutUserStationDefaultstationStationId`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `station_id`: stationId"]
     pub fn put_user_station_defaultstation_station_id(&self, user_id: impl ::std::convert::Into<::std::string::String>, station_id: impl ::std::convert::Into<::std::string::String>) -> PutUserStationDefaultstationStationId {
         PutUserStationDefaultstationStationId::new(self.executor.clone(), user_id.into(), station_id.into())
     }
+    #[doc = " Update a verifier"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/{userId}/verifiers/{verifierId}` (putUserVerifier): see [`PutUserVerifier`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `verifier_id`: Verifier ID"]
+    #[doc = " - `body`: Verifier Update"]
     pub fn put_user_verifier(&self, user_id: impl ::std::convert::Into<::std::string::String>, verifier_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateVerifierRequest) -> PutUserVerifier {
         PutUserVerifier::new(self.executor.clone(), user_id.into(), verifier_id.into(), body)
     }
+    #[doc = " Update a schema"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/customattributes/schemas/{schemaId}` (putUsersCustomattributesSchema): see [`PutUsersCustomattributesSchema`]."]
+    #[doc = ""]
+    #[doc = " - `schema_id`: Schema ID"]
+    #[doc = " - `body`: Data Schema"]
     pub fn put_users_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutUsersCustomattributesSchema {
         PutUsersCustomattributesSchema::new(self.executor.clone(), schema_id.into(), body)
     }
+    #[doc = " Update a verifier"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/me/verifiers/{verifierId}` (putUsersMeVerifier): see [`PutUsersMeVerifier`]."]
+    #[doc = ""]
+    #[doc = " - `verifier_id`: Verifier ID"]
+    #[doc = " - `body`: Verifier Update"]
     pub fn put_users_me_verifier(&self, verifier_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateVerifierRequest) -> PutUsersMeVerifier {
         PutUsersMeVerifier::new(self.executor.clone(), verifier_id.into(), body)
     }
+    #[doc = " Set self associated station"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/users/stations/me/associatedstation/{stationId}` (putUsersStationsMeAssociatedstationStationId): see [`PutUsersStationsMeAssociatedstationStationId`]."]
+    #[doc = ""]
+    #[doc = " - `station_id`: stationId"]
     pub fn put_users_stations_me_associatedstation_station_id(&self, station_id: impl ::std::convert::Into<::std::string::String>) -> PutUsersStationsMeAssociatedstationStationId {
         PutUsersStationsMeAssociatedstationStationId::new(self.executor.clone(), station_id.into())
     }
 }
 static META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request for user aggregates"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `deleteAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-aggregates-jobs--jobId->."]
@@ -611,6 +1127,8 @@ impl DeleteAnalyticsUsersAggregatesJob {
     }
 }
 static META_DELETE_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete/cancel an async request"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}`: the `deleteAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-analytics-users-details-jobs--jobId->."]
@@ -678,6 +1196,8 @@ impl DeleteAnalyticsUsersDetailsJob {
     }
 }
 static META_DELETE_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a grant of a role in a division"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `deleteAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
@@ -749,6 +1269,8 @@ impl DeleteAuthorizationSubjectDivisionRole {
     }
 }
 static META_DELETE_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me`: the `deleteRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-directroutingbackup-settings-me>."]
@@ -814,6 +1336,8 @@ impl DeleteRoutingDirectroutingbackupSettingsMe {
     }
 }
 static META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `deleteRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--directroutingbackup-settings>."]
@@ -881,6 +1405,8 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
     }
 }
 static META_DELETE_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the user's max utilization settings and revert to the organization-wide default."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization`: the `deleteRoutingUserUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-routing-users--userId--utilization>."]
@@ -948,6 +1474,8 @@ impl DeleteRoutingUserUtilization {
     }
 }
 static META_DELETE_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUser", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}`: the `deleteUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId->."]
@@ -1015,6 +1543,8 @@ impl DeleteUser {
     }
 }
 static META_DELETE_USER_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserCustomattribute", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/customattributes/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a custom attributes record."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/customattributes/{schemaId}`: the `deleteUserCustomattribute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--customattributes--schemaId->."]
@@ -1084,6 +1614,8 @@ impl DeleteUserCustomattribute {
     }
 }
 static META_DELETE_USER_EXTERNALID_AUTHORITY_NAME_EXTERNAL_KEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserExternalidAuthorityNameExternalKey", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/externalid/{authorityName}/{externalKey}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the external identifier for user."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/externalid/{authorityName}/{externalKey}`: the `deleteUserExternalidAuthorityNameExternalKey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--externalid--authorityName---externalKey->."]
@@ -1155,6 +1687,8 @@ impl DeleteUserExternalidAuthorityNameExternalKey {
     }
 }
 static META_DELETE_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routinglanguages/{languageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a routing language from a user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/routinglanguages/{languageId}`: the `deleteUserRoutinglanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routinglanguages--languageId->."]
@@ -1224,6 +1758,8 @@ impl DeleteUserRoutinglanguage {
     }
 }
 static META_DELETE_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Remove a routing skill from a user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/routingskills/{skillId}`: the `deleteUserRoutingskill` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--routingskills--skillId->."]
@@ -1293,6 +1829,8 @@ impl DeleteUserRoutingskill {
     }
 }
 static META_DELETE_USER_STATION_ASSOCIATEDSTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserStationAssociatedstation", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/station/associatedstation", true, ::std::option::Option::None, false, false, true);
+#[doc = " Clear associated station"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/station/associatedstation`: the `deleteUserStationAssociatedstation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--station-associatedstation>."]
@@ -1360,6 +1898,8 @@ impl DeleteUserStationAssociatedstation {
     }
 }
 static META_DELETE_USER_STATION_DEFAULTSTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserStationDefaultstation", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/station/defaultstation", true, ::std::option::Option::None, false, false, true);
+#[doc = " Clear default station"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/station/defaultstation`: the `deleteUserStationDefaultstation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--station-defaultstation>."]
@@ -1427,6 +1967,8 @@ impl DeleteUserStationDefaultstation {
     }
 }
 static META_DELETE_USER_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUserVerifier", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/{userId}/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a verifier"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/{userId}/verifiers/{verifierId}`: the `deleteUserVerifier` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users--userId--verifiers--verifierId->."]
@@ -1496,6 +2038,8 @@ impl DeleteUserVerifier {
     }
 }
 static META_DELETE_USERS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersCustomattributesSchema", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schema"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/customattributes/schemas/{schemaId}`: the `deleteUsersCustomattributesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-customattributes-schemas--schemaId->."]
@@ -1563,6 +2107,8 @@ impl DeleteUsersCustomattributesSchema {
     }
 }
 static META_DELETE_USERS_ME_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersMeVerifier", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/me/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a verifier"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/me/verifiers/{verifierId}`: the `deleteUsersMeVerifier` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-me-verifiers--verifierId->."]
@@ -1630,6 +2176,8 @@ impl DeleteUsersMeVerifier {
     }
 }
 static META_DELETE_USERS_STATIONS_ME_ASSOCIATEDSTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersStationsMeAssociatedstation", &["Users"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/stations/me/associatedstation", true, ::std::option::Option::None, false, false, true);
+#[doc = " Clear self associated station"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/stations/me/associatedstation`: the `deleteUsersStationsMeAssociatedstation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-stations-me-associatedstation>."]
@@ -1695,6 +2243,8 @@ impl DeleteUsersStationsMeAssociatedstation {
     }
 }
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for user aggregates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}`: the `getAnalyticsUsersAggregatesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId->."]
@@ -1762,6 +2312,8 @@ impl GetAnalyticsUsersAggregatesJob {
     }
 }
 static META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersAggregatesJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/aggregates/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async aggregates query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results`: the `getAnalyticsUsersAggregatesJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-aggregates-jobs--jobId--results>."]
@@ -1812,6 +2364,8 @@ impl GetAnalyticsUsersAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
@@ -1838,6 +2392,8 @@ impl GetAnalyticsUsersAggregatesJobResults {
     }
 }
 static META_GET_ANALYTICS_USERS_DETAILS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJob", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status for async query for user details"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}`: the `getAnalyticsUsersDetailsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId->."]
@@ -1905,6 +2461,8 @@ impl GetAnalyticsUsersDetailsJob {
     }
 }
 static META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobResults", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/{jobId}/results", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch a page of results for an async query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results`: the `getAnalyticsUsersDetailsJobResults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs--jobId--results>."]
@@ -1956,11 +2514,15 @@ impl GetAnalyticsUsersDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Indicates where to resume query results (not required for first page)"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The desired maximum number of results"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -1990,6 +2552,8 @@ impl GetAnalyticsUsersDetailsJobResults {
     }
 }
 static META_GET_ANALYTICS_USERS_DETAILS_JOBS_AVAILABILITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAnalyticsUsersDetailsJobsAvailability", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/analytics/users/details/jobs/availability", true, ::std::option::Option::None, false, false, true);
+#[doc = " Lookup the datalake availability date and time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/analytics/users/details/jobs/availability`: the `getAnalyticsUsersDetailsJobsAvailability` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-analytics-users-details-jobs-availability>."]
@@ -2055,6 +2619,10 @@ impl GetAnalyticsUsersDetailsJobsAvailability {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/me", true, ::std::option::Option::None, true, false, true);
+#[doc = " Returns which divisions the current user has the given permission in."]
+#[doc = ""]
+#[doc = " This route is deprecated, use authorization/divisionspermitted/paged/me instead."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisionspermitted/me`: the `getAuthorizationDivisionspermittedMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-me>."]
@@ -2108,11 +2676,15 @@ impl GetAuthorizationDivisionspermittedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, name: ::std::option::Option::None }
     }
+    #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
+    #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Search term to filter by division name"]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
@@ -2142,6 +2714,8 @@ impl GetAuthorizationDivisionspermittedMe {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Returns which divisions the current user has the given permission in."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me`: the `getAuthorizationDivisionspermittedPagedMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged-me>."]
@@ -2195,16 +2769,22 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
+    #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2249,6 +2829,10 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     }
 }
 static META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationDivisionspermittedPagedSubjectId", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/divisionspermitted/paged/{subjectId}", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Returns which divisions the specified user has the given permission in."]
+#[doc = ""]
+#[doc = " This route is deprecated, use authorization/divisionspermitted/paged/me instead."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/{subjectId}`: the `getAuthorizationDivisionspermittedPagedSubjectId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-divisionspermitted-paged--subjectId->."]
@@ -2306,16 +2890,22 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
+    #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -2361,6 +2951,8 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     }
 }
 static META_GET_AUTHORIZATION_SUBJECT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubject", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/{subjectId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a listing of roles and permissions for a user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/subjects/{subjectId}`: the `getAuthorizationSubject` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects--subjectId->."]
@@ -2412,11 +3004,15 @@ impl GetAuthorizationSubject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
+    #[doc = " Include multiple entries with the same role and division but different subjects"]
+    #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include full role data with permission policies for each grant"]
+    #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
@@ -2446,6 +3042,8 @@ impl GetAuthorizationSubject {
     }
 }
 static META_GET_AUTHORIZATION_SUBJECTS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAuthorizationSubjectsMe", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/authorization/subjects/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a listing of roles and permissions for the currently authenticated user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/authorization/subjects/me`: the `getAuthorizationSubjectsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-authorization-subjects-me>."]
@@ -2496,11 +3094,15 @@ impl GetAuthorizationSubjectsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
+    #[doc = " Include multiple entries with the same role and division but different subjects"]
+    #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include full role data with permission policies for each grant"]
+    #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
@@ -2529,6 +3131,8 @@ impl GetAuthorizationSubjectsMe {
     }
 }
 static META_GET_FIELDCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getFieldconfig", &["Groups", "Organization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/fieldconfig", true, ::std::option::Option::None, true, false, true);
+#[doc = " Fetch field config for an entity type"]
+#[doc = ""]
 #[doc = " `GET /api/v2/fieldconfig`: the `getFieldconfig` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-fieldconfig>."]
@@ -2581,6 +3185,8 @@ impl GetFieldconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
     }
+    #[doc = " Field type"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
@@ -2607,6 +3213,10 @@ impl GetFieldconfig {
     }
 }
 static META_GET_PROFILES_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getProfilesUsers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/profiles/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Get a user profile listing"]
+#[doc = ""]
+#[doc = " This api is deprecated. User /api/v2/users"]
+#[doc = ""]
 #[doc = " `GET /api/v2/profiles/users`: the `getProfilesUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-profiles-users>."]
@@ -2667,36 +3277,50 @@ impl GetProfilesUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jid: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " id"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " jid"]
+    #[doc = ""]
     #[doc = " Query parameter `jid`: array of string (multi)."]
     pub fn jid(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.jid = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Gets an integration presence for users instead of their defaults. This parameter will only be used when presence is provided as an \"expand\"."]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
@@ -2752,6 +3376,8 @@ impl GetProfilesUsers {
     }
 }
 static META_GET_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me`: the `getRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-directroutingbackup-settings-me>."]
@@ -2817,6 +3443,8 @@ impl GetRoutingDirectroutingbackupSettingsMe {
     }
 }
 static META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `getRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--directroutingbackup-settings>."]
@@ -2884,6 +3512,8 @@ impl GetRoutingUserDirectroutingbackupSettings {
     }
 }
 static META_GET_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the user's max utilization settings. If not configured, the organization-wide default is returned."]
+#[doc = ""]
 #[doc = " `GET /api/v2/routing/users/{userId}/utilization`: the `getRoutingUserUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-routing-users--userId--utilization>."]
@@ -2951,6 +3581,8 @@ impl GetRoutingUserUtilization {
     }
 }
 static META_GET_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUser", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}`: the `getUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId->."]
@@ -3004,21 +3636,29 @@ impl GetUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand. Note, expand parameters are resolved with a best effort approach and not guaranteed to be returned. If requested expand information is absolutely required, it's recommended to use specific API requests instead."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Gets an integration presence for a user instead of their default."]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Search for a user with this state"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -3054,6 +3694,8 @@ impl GetUser {
     }
 }
 static META_GET_USER_ADJACENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserAdjacents", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/adjacents", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get adjacents"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/adjacents`: the `getUserAdjacents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--adjacents>."]
@@ -3104,6 +3746,8 @@ impl GetUserAdjacents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3130,6 +3774,8 @@ impl GetUserAdjacents {
     }
 }
 static META_GET_USER_CALLFORWARDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserCallforwarding", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/callforwarding", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's CallForwarding"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/callforwarding`: the `getUserCallforwarding` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--callforwarding>."]
@@ -3197,6 +3843,8 @@ impl GetUserCallforwarding {
     }
 }
 static META_GET_USER_CUSTOMATTRIBUTE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserCustomattribute", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/customattributes/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get custom attributes by schema id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/customattributes/{schemaId}`: the `getUserCustomattribute` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--customattributes--schemaId->."]
@@ -3266,6 +3914,8 @@ impl GetUserCustomattribute {
     }
 }
 static META_GET_USER_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserCustomattributesBulk", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/customattributes/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get multiple custom attributes records by schema ids"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/customattributes/bulk`: the `getUserCustomattributesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--customattributes-bulk>."]
@@ -3343,6 +3993,8 @@ impl GetUserCustomattributesBulk {
     }
 }
 static META_GET_USER_DIRECTREPORTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserDirectreports", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/directreports", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get direct reports"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/directreports`: the `getUserDirectreports` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--directreports>."]
@@ -3393,6 +4045,8 @@ impl GetUserDirectreports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3419,6 +4073,8 @@ impl GetUserDirectreports {
     }
 }
 static META_GET_USER_EXTERNALID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserExternalid", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/externalid", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the external identifiers for a user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/externalid`: the `getUserExternalid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--externalid>."]
@@ -3486,6 +4142,10 @@ impl GetUserExternalid {
     }
 }
 static META_GET_USER_EXTERNALID_AUTHORITY_NAME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserExternalidAuthorityName", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/externalid/{authorityName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the external identifier of user for an authority."]
+#[doc = ""]
+#[doc = " Authority name and external key are case sensitive."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/externalid/{authorityName}`: the `getUserExternalidAuthorityName` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--externalid--authorityName->."]
@@ -3555,6 +4215,8 @@ impl GetUserExternalidAuthorityName {
     }
 }
 static META_GET_USER_FAVORITES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserFavorites", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/favorites", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), true, false, true);
+#[doc = " Deprecated; will be revived with new contract"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/favorites`: the `getUserFavorites` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--favorites>."]
@@ -3613,21 +4275,29 @@ impl GetUserFavorites {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3675,6 +4345,8 @@ impl GetUserFavorites {
     }
 }
 static META_GET_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/geolocations/{clientId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's Geolocation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/geolocations/{clientId}`: the `getUserGeolocation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--geolocations--clientId->."]
@@ -3744,6 +4416,8 @@ impl GetUserGeolocation {
     }
 }
 static META_GET_USER_OUTOFOFFICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserOutofoffice", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/outofoffice", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a OutOfOffice"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/outofoffice`: the `getUserOutofoffice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--outofoffice>."]
@@ -3811,6 +4485,10 @@ impl GetUserOutofoffice {
     }
 }
 static META_GET_USER_PROFILE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserProfile", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/profile", true, ::std::option::Option::None, true, false, true);
+#[doc = " Get user profile"]
+#[doc = ""]
+#[doc = " This api has been deprecated. Use api/v2/users instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/profile`: the `getUserProfile` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--profile>."]
@@ -3865,11 +4543,15 @@ impl GetUserProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Gets an integration presence for a user instead of their default."]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
@@ -3899,6 +4581,8 @@ impl GetUserProfile {
     }
 }
 static META_GET_USER_PROFILESKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserProfileskills", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/profileskills", true, ::std::option::Option::None, false, false, true);
+#[doc = " List profile skills for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/profileskills`: the `getUserProfileskills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--profileskills>."]
@@ -3966,6 +4650,8 @@ impl GetUserProfileskills {
     }
 }
 static META_GET_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/queues", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get queues for user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/queues`: the `getUserQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--queues>."]
@@ -4021,21 +4707,29 @@ impl GetUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, joined: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Is joined to the queue"]
+    #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4083,6 +4777,8 @@ impl GetUserQueues {
     }
 }
 static META_GET_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Returns a listing of roles and permissions for a user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{subjectId}/roles`: the `getUserRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--subjectId--roles>."]
@@ -4150,6 +4846,8 @@ impl GetUserRoles {
     }
 }
 static META_GET_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routinglanguages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List routing languages assigned to a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/routinglanguages`: the `getUserRoutinglanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routinglanguages>."]
@@ -4204,16 +4902,22 @@ impl GetUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -4258,6 +4962,8 @@ impl GetUserRoutinglanguages {
     }
 }
 static META_GET_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routingskills", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List routing skills assigned to a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/routingskills`: the `getUserRoutingskills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routingskills>."]
@@ -4312,16 +5018,22 @@ impl GetUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -4366,6 +5078,8 @@ impl GetUserRoutingskills {
     }
 }
 static META_GET_USER_ROUTINGSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserRoutingstatus", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/routingstatus", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch the routing status of a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/routingstatus`: the `getUserRoutingstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--routingstatus>."]
@@ -4433,6 +5147,8 @@ impl GetUserRoutingstatus {
     }
 }
 static META_GET_USER_SKILLGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserSkillgroups", &["Routing", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/skillgroups", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get skill groups for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/skillgroups`: the `getUserSkillgroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--skillgroups>."]
@@ -4487,16 +5203,22 @@ impl GetUserSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The cursor that points to the next page"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the previous page"]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
@@ -4541,6 +5263,8 @@ impl GetUserSkillgroups {
     }
 }
 static META_GET_USER_STATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserState", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/state", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get user state information."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/state`: the `getUserState` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--state>."]
@@ -4608,6 +5332,8 @@ impl GetUserState {
     }
 }
 static META_GET_USER_STATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserStation", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/station", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get station information for user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/station`: the `getUserStation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--station>."]
@@ -4675,6 +5401,8 @@ impl GetUserStation {
     }
 }
 static META_GET_USER_SUPERIORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserSuperiors", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/superiors", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get superiors"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/superiors`: the `getUserSuperiors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--superiors>."]
@@ -4725,6 +5453,8 @@ impl GetUserSuperiors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -4751,6 +5481,8 @@ impl GetUserSuperiors {
     }
 }
 static META_GET_USER_TRUSTORS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserTrustors", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/trustors", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List the organizations that have authorized/trusted the user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/trustors`: the `getUserTrustors` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--trustors>."]
@@ -4804,11 +5536,15 @@ impl GetUserTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -4850,6 +5586,8 @@ impl GetUserTrustors {
     }
 }
 static META_GET_USER_VERIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUserVerifiers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/{userId}/verifiers", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of verifiers"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/{userId}/verifiers`: the `getUserVerifiers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users--userId--verifiers>."]
@@ -4917,6 +5655,8 @@ impl GetUserVerifiers {
     }
 }
 static META_GET_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of available users."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users`: the `getUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users>."]
@@ -4976,46 +5716,64 @@ impl GetUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jabber_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " A list of user IDs to fetch by bulk"]
+    #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " A list of jabberIds to fetch by bulk (cannot be used with the \"id\" parameter)"]
+    #[doc = ""]
     #[doc = " Query parameter `jabberId`: array of string (multi)."]
     pub fn jabber_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.jabber_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand. Note, expand parameters are resolved with a best effort approach and not guaranteed to be returned. If requested expand information is absolutely required, it's recommended to use specific API requests instead."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Gets an integration presence for users instead of their defaults. This parameter will only be used when presence is provided as an \"expand\". When using this parameter the maximum number of users that can be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 5"]
+    #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Only list users of this state"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -5077,6 +5835,8 @@ impl GetUsers {
     }
 }
 static META_GET_USERS_CHATS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersChatsMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/chats/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get chats for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/chats/me`: the `getUsersChatsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-chats-me>."]
@@ -5131,21 +5891,29 @@ impl GetUsersChatsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), exclude_closed: ::std::option::Option::None, include_presence: ::std::option::Option::None, include_room_owners: ::std::option::Option::None, after: ::std::option::Option::None }
     }
+    #[doc = " Whether or not to exclude closed chats"]
+    #[doc = ""]
     #[doc = " Query parameter `excludeClosed`: boolean."]
     pub fn exclude_closed(mut self, value: bool) -> Self {
         self.exclude_closed = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether or not to include user presence"]
+    #[doc = ""]
     #[doc = " Query parameter `includePresence`: boolean."]
     pub fn include_presence(mut self, value: bool) -> Self {
         self.include_presence = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether or not to include room owners"]
+    #[doc = ""]
     #[doc = " Query parameter `includeRoomOwners`: boolean."]
     pub fn include_room_owners(mut self, value: bool) -> Self {
         self.include_room_owners = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The key to start after"]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
@@ -5192,6 +5960,8 @@ impl GetUsersChatsMe {
     }
 }
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchema", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}`: the `getUsersCustomattributesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas--schemaId->."]
@@ -5259,6 +6029,8 @@ impl GetUsersCustomattributesSchema {
     }
 }
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemaVersion", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/{schemaId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a specific version of a schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}/versions/{versionId}`: the `getUsersCustomattributesSchemaVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas--schemaId--versions--versionId->."]
@@ -5328,6 +6100,8 @@ impl GetUsersCustomattributesSchemaVersion {
     }
 }
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemaVersions", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/{schemaId}/versions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get all versions of a user schema"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}/versions`: the `getUsersCustomattributesSchemaVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas--schemaId--versions>."]
@@ -5395,6 +6169,8 @@ impl GetUsersCustomattributesSchemaVersions {
     }
 }
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemas", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of schemas."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/customattributes/schemas`: the `getUsersCustomattributesSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas>."]
@@ -5460,6 +6236,8 @@ impl GetUsersCustomattributesSchemas {
     }
 }
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemasCoretype", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/coretypes/{coreTypeName}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the core types from which all schemas are built."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes/{coreTypeName}`: the `getUsersCustomattributesSchemasCoretype` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas-coretypes--coreTypeName->."]
@@ -5527,6 +6305,8 @@ impl GetUsersCustomattributesSchemasCoretype {
     }
 }
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemasCoretypes", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/coretypes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of core types enabled for a specific namespace."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes`: the `getUsersCustomattributesSchemasCoretypes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas-coretypes>."]
@@ -5592,6 +6372,8 @@ impl GetUsersCustomattributesSchemasCoretypes {
     }
 }
 static META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_LIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersCustomattributesSchemasLimits", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/customattributes/schemas/limits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get quantitative limits on schemas"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/customattributes/schemas/limits`: the `getUsersCustomattributesSchemasLimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-customattributes-schemas-limits>."]
@@ -5657,6 +6439,10 @@ impl GetUsersCustomattributesSchemasLimits {
     }
 }
 static META_GET_USERS_DEVELOPMENT_ACTIVITIES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersDevelopmentActivities", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/development/activities", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of Development Activities"]
+#[doc = ""]
+#[doc = " Either moduleId or userId is required. Results are filtered based on the applicable permissions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/development/activities`: the `getUsersDevelopmentActivities` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-development-activities>."]
@@ -5719,61 +6505,85 @@ impl GetUsersDevelopmentActivities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id: ::std::option::Option::None, module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, pass: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, types: ::std::option::Option::None, statuses: ::std::option::Option::None, relationship: ::std::option::Option::None }
     }
+    #[doc = " Specifies the list of user IDs to be queried, up to 100 user IDs. It searches for any relationship for the userId."]
+    #[doc = ""]
     #[doc = " Query parameter `userId`: array of string (multi)."]
     pub fn user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the ID of the learning module."]
+    #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the dateDue range to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies if non-overdue, overdue, or all activities are returned. If not specified, all activities are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") activities are returned. If pass is \"Any\" or if the pass parameter is not supplied, all activities are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Specifies result set sort order sorted by the date due; if not specified, default sort order is descending (Desc)"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the activity types. Informational, AssessedContent and Assessment are deprecated"]
+    #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the activity statuses to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies how the current user relation should be interpreted, and filters the activities returned to only the activities that have the specified relationship. If a value besides Attendee is specified, it will only return Coaching Appointments. If not specified, no filtering is applied."]
+    #[doc = ""]
     #[doc = " Query parameter `relationship`: array of string (multi)."]
     pub fn relationship(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationship = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5844,6 +6654,10 @@ impl GetUsersDevelopmentActivities {
     }
 }
 static META_GET_USERS_DEVELOPMENT_ACTIVITIES_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersDevelopmentActivitiesMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/development/activities/me", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get list of Development Activities for current user"]
+#[doc = ""]
+#[doc = " Results are filtered based on the applicable permissions."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/development/activities/me`: the `getUsersDevelopmentActivitiesMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-development-activities-me>."]
@@ -5905,56 +6719,78 @@ impl GetUsersDevelopmentActivitiesMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, pass: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, types: ::std::option::Option::None, statuses: ::std::option::Option::None, relationship: ::std::option::Option::None }
     }
+    #[doc = " Specifies the ID of the learning module."]
+    #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the dateDue range to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies if non-overdue, overdue, or all activities are returned. If not specified, all activities are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") activities are returned. If pass is \"Any\" or if the pass parameter is not supplied, all activities are returned"]
+    #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Specifies result set sort order sorted by the date due; if not specified, default sort order is descending (Desc)"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Specifies the activity types. Informational, AssessedContent and Assessment are deprecated"]
+    #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies the activity statuses to filter by"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Specifies how the current user relation should be interpreted, and filters the activities returned to only the activities that have the specified relationship. If a value besides Attendee is specified, it will only return Coaching Appointments. If not specified, no filtering is applied."]
+    #[doc = ""]
     #[doc = " Query parameter `relationship`: array of string (multi)."]
     pub fn relationship(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationship = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6022,6 +6858,10 @@ impl GetUsersDevelopmentActivitiesMe {
     }
 }
 static META_GET_USERS_DEVELOPMENT_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersDevelopmentActivity", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/development/activities/{activityId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a Development Activity"]
+#[doc = ""]
+#[doc = " Permission not required if you are the attendee, creator or facilitator of the coaching appointment or you are the assigned user of the learning assignment."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/development/activities/{activityId}`: the `getUsersDevelopmentActivity` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-development-activities--activityId->."]
@@ -6072,6 +6912,8 @@ impl GetUsersDevelopmentActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, activity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), activity_id, r#type: ::std::option::Option::None }
     }
+    #[doc = " Specifies the activity type. Informational, AssessedContent and Assessment are deprecated"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
@@ -6099,6 +6941,10 @@ impl GetUsersDevelopmentActivity {
     }
 }
 static META_GET_USERS_EXTERNALID_AUTHORITY_NAME_EXTERNAL_KEY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersExternalidAuthorityNameExternalKey", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/externalid/{authorityName}/{externalKey}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the user associated with external identifier."]
+#[doc = ""]
+#[doc = " Authority name and external key are case sensitive."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/externalid/{authorityName}/{externalKey}`: the `getUsersExternalidAuthorityNameExternalKey` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-externalid--authorityName---externalKey->."]
@@ -6150,6 +6996,8 @@ impl GetUsersExternalidAuthorityNameExternalKey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, authority_name: ::std::string::String, external_key: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), authority_name, external_key, expand: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6177,6 +7025,10 @@ impl GetUsersExternalidAuthorityNameExternalKey {
     }
 }
 static META_GET_USERS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get current user details."]
+#[doc = ""]
+#[doc = " This request is not valid when using the Client Credentials OAuth grant."]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/me`: the `getUsersMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-me>."]
@@ -6228,16 +7080,22 @@ impl GetUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Get your presence for a given integration. This parameter will only be used when presence is provided as an \"expand\"."]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 100"]
+    #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -6269,6 +7127,8 @@ impl GetUsersMe {
     }
 }
 static META_GET_USERS_ME_VERIFIERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersMeVerifiers", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/me/verifiers", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of my verifiers"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/me/verifiers`: the `getUsersMeVerifiers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-me-verifiers>."]
@@ -6334,6 +7194,8 @@ impl GetUsersMeVerifiers {
     }
 }
 static META_GET_USERS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersQuery", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get list of available users, paged by cursor token, No division filtering available so directory:user:view permission for all divisions is required"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/query`: the `getUsersQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-query>."]
@@ -6391,36 +7253,50 @@ impl GetUsersQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
     }
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Ascending or descending sort order"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Which fields, if any, to expand. Note, expand parameters are resolved with a best effort approach and not guaranteed to be returned. If requested expand information is absolutely required, it's recommended to use specific API requests instead."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Gets an integration presence for users instead of their defaults. This parameter will only be used when presence is provided as an \"expand\". When using this parameter the maximum number of users that can be returned is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 5"]
+    #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Only list users of this state"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -6476,6 +7352,8 @@ impl GetUsersQuery {
     }
 }
 static META_GET_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search users using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/search`: the `getUsersSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-search>."]
@@ -6527,16 +7405,22 @@ impl GetUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " integrationPresenceSource"]
+    #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
@@ -6569,6 +7453,8 @@ impl GetUsersSearch {
     }
 }
 static META_GET_USERS_STATIONS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersStationsMe", &["Users"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/stations/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get station information for self"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/stations/me`: the `getUsersStationsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-stations-me>."]
@@ -6634,6 +7520,10 @@ impl GetUsersStationsMe {
     }
 }
 static META_PATCH_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUser", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update user"]
+#[doc = ""]
+#[doc = " Updating some fields, like a user's extension, requires the telephony:extension:assign permission for the relevant division. Without it, the request will return 403 Forbidden."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}`: the `patchUser` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId->."]
@@ -6703,6 +7593,8 @@ impl PatchUser {
     }
 }
 static META_PATCH_USER_CALLFORWARDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserCallforwarding", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/callforwarding", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a user's CallForwarding"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/callforwarding`: the `patchUserCallforwarding` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--callforwarding>."]
@@ -6772,6 +7664,8 @@ impl PatchUserCallforwarding {
     }
 }
 static META_PATCH_USER_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserCustomattributes", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/customattributes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a single custom attributes record by amending the data with only the provided fields."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/customattributes`: the `patchUserCustomattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--customattributes>."]
@@ -6841,6 +7735,8 @@ impl PatchUserCustomattributes {
     }
 }
 static META_PATCH_USER_CUSTOMATTRIBUTES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserCustomattributesBulk", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/customattributes/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update multiple custom attributes records by amending the data with only the provided fields."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/customattributes/bulk`: the `patchUserCustomattributesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--customattributes-bulk>."]
@@ -6910,6 +7806,10 @@ impl PatchUserCustomattributesBulk {
     }
 }
 static META_PATCH_USER_GEOLOCATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserGeolocation", &["Geolocation", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/geolocations/{clientId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Patch a user's Geolocation"]
+#[doc = ""]
+#[doc = " The geolocation object can be patched one of three ways. Option 1: Set the 'primary' property to true. This will set the client as the user's primary geolocation source. Option 2: Provide the 'latitude' and 'longitude' values. This will enqueue an asynchronous update of the 'city', 'region', and 'country', generating a notification. A subsequent GET operation will include the new values for 'city', 'region' and 'country'. Option 3: Provide the 'city', 'region', 'country' values. Option 1 can be combined with Option 2 or Option 3. For example, update the client as primary and provide latitude and longitude values."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/geolocations/{clientId}`: the `patchUserGeolocation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--geolocations--clientId->."]
@@ -6981,6 +7881,8 @@ impl PatchUserGeolocation {
     }
 }
 static META_PATCH_USER_QUEUE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueue", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues/{queueId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Join or unjoin a queue for a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/queues/{queueId}`: the `patchUserQueue` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues--queueId->."]
@@ -7052,6 +7954,10 @@ impl PatchUserQueue {
     }
 }
 static META_PATCH_USER_QUEUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserQueues", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/queues", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Join or unjoin a set of queues for a user"]
+#[doc = ""]
+#[doc = " Users can only be joined to queues where they have membership. Non-member user-queue pairs in the request will be disregarded. Note: This operation is processed asynchronously and the response data may not reflect the final state. Changes may take time to propagate. Query the GET endpoint after a delay to retrieve the current membership status."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/queues`: the `patchUserQueues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--queues>."]
@@ -7105,6 +8011,8 @@ impl PatchUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, division_id: ::std::option::Option::None, body }
     }
+    #[doc = " Division ID(s)"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -7144,6 +8052,8 @@ impl PatchUserQueues {
     }
 }
 static META_PATCH_USER_ROUTINGLANGUAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguage", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/{languageId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an assigned routing language's proficiency"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/{languageId}`: the `patchUserRoutinglanguage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages--languageId->."]
@@ -7215,6 +8125,8 @@ impl PatchUserRoutinglanguage {
     }
 }
 static META_PATCH_USER_ROUTINGLANGUAGES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutinglanguagesBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routinglanguages/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Assign multiple routing languages to a user. Max 50 routing languages in request body"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/routinglanguages/bulk`: the `patchUserRoutinglanguagesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routinglanguages-bulk>."]
@@ -7298,6 +8210,8 @@ impl PatchUserRoutinglanguagesBulk {
     }
 }
 static META_PATCH_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/{userId}/routingskills/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Assign multiple routing skills to a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/{userId}/routingskills/bulk`: the `patchUserRoutingskillsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users--userId--routingskills-bulk>."]
@@ -7381,6 +8295,8 @@ impl PatchUserRoutingskillsBulk {
     }
 }
 static META_PATCH_USERS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersBulk", &["Users"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/bulk", false, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Update bulk acd autoanswer on users. Max 50 users can be updated at a time."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/bulk`: the `patchUsersBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-bulk>."]
@@ -7462,6 +8378,8 @@ impl PatchUsersBulk {
     }
 }
 static META_POST_ANALYTICS_USERS_ACTIVITY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersActivityQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/activity/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user activity observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/activity/query`: the `postAnalyticsUsersActivityQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-activity-query>."]
@@ -7513,11 +8431,15 @@ impl PostAnalyticsUsersActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
+    #[doc = " The desired page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The desired page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -7547,6 +8469,8 @@ impl PostAnalyticsUsersActivityQuery {
     }
 }
 static META_POST_ANALYTICS_USERS_AGGREGATES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user aggregates asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/aggregates/jobs`: the `postAnalyticsUsersAggregatesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-jobs>."]
@@ -7614,6 +8538,8 @@ impl PostAnalyticsUsersAggregatesJobs {
     }
 }
 static META_POST_ANALYTICS_USERS_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersAggregatesQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user aggregates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/aggregates/query`: the `postAnalyticsUsersAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-aggregates-query>."]
@@ -7681,6 +8607,8 @@ impl PostAnalyticsUsersAggregatesQuery {
     }
 }
 static META_POST_ANALYTICS_USERS_DETAILS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsJobs", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user details asynchronously"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/details/jobs`: the `postAnalyticsUsersDetailsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-jobs>."]
@@ -7748,6 +8676,8 @@ impl PostAnalyticsUsersDetailsJobs {
     }
 }
 static META_POST_ANALYTICS_USERS_DETAILS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersDetailsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/details/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user details"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/details/query`: the `postAnalyticsUsersDetailsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-details-query>."]
@@ -7815,6 +8745,8 @@ impl PostAnalyticsUsersDetailsQuery {
     }
 }
 static META_POST_ANALYTICS_USERS_OBSERVATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAnalyticsUsersObservationsQuery", &["Analytics", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/analytics/users/observations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query for user observations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/analytics/users/observations/query`: the `postAnalyticsUsersObservationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-analytics-users-observations-query>."]
@@ -7882,6 +8814,8 @@ impl PostAnalyticsUsersObservationsQuery {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_BULKADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkadd", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkadd", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk-grant roles and divisions to a subject."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkadd`: the `postAuthorizationSubjectBulkadd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkadd>."]
@@ -7933,6 +8867,8 @@ impl PostAuthorizationSubjectBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
+    #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
+    #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
@@ -7960,6 +8896,8 @@ impl PostAuthorizationSubjectBulkadd {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkremove", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkremove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk-remove grants from a subject."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkremove`: the `postAuthorizationSubjectBulkremove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkremove>."]
@@ -8029,6 +8967,10 @@ impl PostAuthorizationSubjectBulkremove {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectBulkreplace", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/bulkreplace", false, ::std::option::Option::None, false, false, true);
+#[doc = " Replace subject's roles and divisions with the exact list supplied in the request."]
+#[doc = ""]
+#[doc = " This operation will not remove grants that are inherited from group membership. It will only set the grants directly applied to the subject."]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/bulkreplace`: the `postAuthorizationSubjectBulkreplace` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--bulkreplace>."]
@@ -8080,6 +9022,8 @@ impl PostAuthorizationSubjectBulkreplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
+    #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
+    #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
@@ -8107,6 +9051,8 @@ impl PostAuthorizationSubjectBulkreplace {
     }
 }
 static META_POST_AUTHORIZATION_SUBJECT_DIVISION_ROLE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAuthorizationSubjectDivisionRole", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Make a grant of a role in a division"]
+#[doc = ""]
 #[doc = " `POST /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`: the `postAuthorizationSubjectDivisionRole` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-authorization-subjects--subjectId--divisions--divisionId--roles--roleId->."]
@@ -8159,6 +9105,8 @@ impl PostAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id, subject_type: ::std::option::Option::None }
     }
+    #[doc = " what the type of the subject is: PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT (note: for cross-org authorization, please use the Organization Authorization endpoints)"]
+    #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
@@ -8187,6 +9135,10 @@ impl PostAuthorizationSubjectDivisionRole {
     }
 }
 static META_POST_USER_EXTERNALID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserExternalid", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/externalid", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create mapping between external identifier and user. Limit 100 per entity."]
+#[doc = ""]
+#[doc = " Authority Name and External key are case sensitive."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/externalid`: the `postUserExternalid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--externalid>."]
@@ -8256,6 +9208,8 @@ impl PostUserExternalid {
     }
 }
 static META_POST_USER_INVITE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserInvite", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/invite", false, ::std::option::Option::None, false, false, true);
+#[doc = " Send an activation email to the user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/invite`: the `postUserInvite` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--invite>."]
@@ -8306,6 +9260,8 @@ impl PostUserInvite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, force: ::std::option::Option::None }
     }
+    #[doc = " Resend the invitation even if one is already outstanding"]
+    #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
@@ -8332,6 +9288,8 @@ impl PostUserInvite {
     }
 }
 static META_POST_USER_PASSWORD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserPassword", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/password", false, ::std::option::Option::None, false, false, true);
+#[doc = " Change a users password"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/password`: the `postUserPassword` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--password>."]
@@ -8401,6 +9359,8 @@ impl PostUserPassword {
     }
 }
 static META_POST_USER_ROUTINGLANGUAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutinglanguages", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routinglanguages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign a routing language to a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/routinglanguages`: the `postUserRoutinglanguages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routinglanguages>."]
@@ -8470,6 +9430,8 @@ impl PostUserRoutinglanguages {
     }
 }
 static META_POST_USER_ROUTINGSKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUserRoutingskills", &["Routing", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/{userId}/routingskills", false, ::std::option::Option::None, false, false, true);
+#[doc = " Assign a routing skill to a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/{userId}/routingskills`: the `postUserRoutingskills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users--userId--routingskills>."]
@@ -8539,6 +9501,10 @@ impl PostUserRoutingskills {
     }
 }
 static META_POST_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsers", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create user"]
+#[doc = ""]
+#[doc = " If user creation is successful but the provided password is invalid or configuration fails, POST api/v2/users/{userId}/password can be used to re-attempt password configuration."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users`: the `postUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users>."]
@@ -8606,6 +9572,8 @@ impl PostUsers {
     }
 }
 static META_POST_USERS_CUSTOMATTRIBUTES_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersCustomattributesSchemas", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/customattributes/schemas", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a schema"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/customattributes/schemas`: the `postUsersCustomattributesSchemas` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-customattributes-schemas>."]
@@ -8673,6 +9641,10 @@ impl PostUsersCustomattributesSchemas {
     }
 }
 static META_POST_USERS_DEVELOPMENT_ACTIVITIES_AGGREGATES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersDevelopmentActivitiesAggregatesQuery", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/development/activities/aggregates/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve aggregated development activity data"]
+#[doc = ""]
+#[doc = " Results are filtered based on the applicable permissions."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/development/activities/aggregates/query`: the `postUsersDevelopmentActivitiesAggregatesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-development-activities-aggregates-query>."]
@@ -8740,6 +9712,8 @@ impl PostUsersDevelopmentActivitiesAggregatesQuery {
     }
 }
 static META_POST_USERS_ME_PASSWORD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMePassword", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/password", false, ::std::option::Option::None, false, false, true);
+#[doc = " Change your password"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/me/password`: the `postUsersMePassword` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-password>."]
@@ -8807,6 +9781,8 @@ impl PostUsersMePassword {
     }
 }
 static META_POST_USERS_ME_VERIFIERS_TOTP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersTotp", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/totp", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a new TOTP verifier"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/me/verifiers/totp`: the `postUsersMeVerifiersTotp` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-totp>."]
@@ -8874,6 +9850,8 @@ impl PostUsersMeVerifiersTotp {
     }
 }
 static META_POST_USERS_ME_VERIFIERS_TOTP_VERIFIER_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersTotpVerifierId", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/totp/{verifierId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate a TOTP verifier"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/me/verifiers/totp/{verifierId}`: the `postUsersMeVerifiersTotpVerifierId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-totp--verifierId->."]
@@ -8943,6 +9921,10 @@ impl PostUsersMeVerifiersTotpVerifierId {
     }
 }
 static META_POST_USERS_ME_VERIFIERS_WEBAUTHN_REGISTER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersWebauthnRegister", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/webauthn/register", false, ::std::option::Option::None, false, false, true);
+#[doc = " Finish WebAuthn verifier registration"]
+#[doc = ""]
+#[doc = " Completes registration of a new WebAuthn authenticator by submitting the credential creation response produced by navigator.credentials.create()."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register`: the `postUsersMeVerifiersWebauthnRegister` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-webauthn-register>."]
@@ -9010,6 +9992,10 @@ impl PostUsersMeVerifiersWebauthnRegister {
     }
 }
 static META_POST_USERS_ME_VERIFIERS_WEBAUTHN_REGISTER_OPTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersMeVerifiersWebauthnRegisterOptions", &["Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/me/verifiers/webauthn/register/options", false, ::std::option::Option::None, false, false, true);
+#[doc = " Begin WebAuthn verifier registration"]
+#[doc = ""]
+#[doc = " Returns the public key credential creation options the client passes to navigator.credentials.create() to start registering a new WebAuthn authenticator."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register/options`: the `postUsersMeVerifiersWebauthnRegisterOptions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-me-verifiers-webauthn-register-options>."]
@@ -9075,6 +10061,8 @@ impl PostUsersMeVerifiersWebauthnRegisterOptions {
     }
 }
 static META_POST_USERS_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearch", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search users"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search`: the `postUsersSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search>."]
@@ -9142,6 +10130,8 @@ impl PostUsersSearch {
     }
 }
 static META_POST_USERS_SEARCH_CONVERSATION_TARGET: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchConversationTarget", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/conversation/target", false, ::std::option::Option::None, false, true, true);
+#[doc = " Search users as conversation targets"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search/conversation/target`: the `postUsersSearchConversationTarget` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-conversation-target>."]
@@ -9211,6 +10201,8 @@ impl PostUsersSearchConversationTarget {
     }
 }
 static META_POST_USERS_SEARCH_QUEUEMEMBERS_MANAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchQueuemembersManage", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/queuemembers/manage", false, ::std::option::Option::None, false, true, true);
+#[doc = " Search manage queue member"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search/queuemembers/manage`: the `postUsersSearchQueuemembersManage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-queuemembers-manage>."]
@@ -9280,6 +10272,8 @@ impl PostUsersSearchQueuemembersManage {
     }
 }
 static META_POST_USERS_SEARCH_TEAMS_ASSIGN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersSearchTeamsAssign", &["Search", "Users"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/search/teams/assign", false, ::std::option::Option::None, false, false, true);
+#[doc = " Search users assigned to teams"]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/search/teams/assign`: the `postUsersSearchTeamsAssign` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-search-teams-assign>."]
@@ -9347,6 +10341,8 @@ impl PostUsersSearchTeamsAssign {
     }
 }
 static META_PUT_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingDirectroutingbackupSettingsMe", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/directroutingbackup/settings/me", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me`: the `putRoutingDirectroutingbackupSettingsMe` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-directroutingbackup-settings-me>."]
@@ -9414,6 +10410,8 @@ impl PutRoutingDirectroutingbackupSettingsMe {
     }
 }
 static META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserDirectroutingbackupSettings", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/directroutingbackup/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the user's Direct Routing Backup settings."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/users/{userId}/directroutingbackup/settings`: the `putRoutingUserDirectroutingbackupSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--directroutingbackup-settings>."]
@@ -9483,6 +10481,8 @@ impl PutRoutingUserDirectroutingbackupSettings {
     }
 }
 static META_PUT_ROUTING_USER_UTILIZATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putRoutingUserUtilization", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/routing/users/{userId}/utilization", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the user's max utilization settings. Include only those media types requiring custom configuration. Any omitted media types will be set to the organization's default values."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/routing/users/{userId}/utilization`: the `putRoutingUserUtilization` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-routing-users--userId--utilization>."]
@@ -9552,6 +10552,8 @@ impl PutRoutingUserUtilization {
     }
 }
 static META_PUT_USER_CALLFORWARDING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserCallforwarding", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/callforwarding", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a user's CallForwarding"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/callforwarding`: the `putUserCallforwarding` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--callforwarding>."]
@@ -9621,6 +10623,8 @@ impl PutUserCallforwarding {
     }
 }
 static META_PUT_USER_CUSTOMATTRIBUTES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserCustomattributes", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/customattributes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Create or update a single custom attributes record. Updating replaces all data with the provided fields."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/customattributes`: the `putUserCustomattributes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--customattributes>."]
@@ -9690,6 +10694,8 @@ impl PutUserCustomattributes {
     }
 }
 static META_PUT_USER_OUTOFOFFICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserOutofoffice", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/outofoffice", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an OutOfOffice"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/outofoffice`: the `putUserOutofoffice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--outofoffice>."]
@@ -9759,6 +10765,8 @@ impl PutUserOutofoffice {
     }
 }
 static META_PUT_USER_PROFILESKILLS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserProfileskills", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/profileskills", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update profile skills for a user"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/profileskills`: the `putUserProfileskills` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--profileskills>."]
@@ -9828,6 +10836,8 @@ impl PutUserProfileskills {
     }
 }
 static META_PUT_USER_ROLES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoles", &["Authorization", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{subjectId}/roles", true, ::std::option::Option::None, false, false, true);
+#[doc = " Sets the user's roles"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{subjectId}/roles`: the `putUserRoles` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--subjectId--roles>."]
@@ -9897,6 +10907,8 @@ impl PutUserRoles {
     }
 }
 static META_PUT_USER_ROUTINGSKILL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskill", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/{skillId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an assigned routing skill's proficiency"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/{skillId}`: the `putUserRoutingskill` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills--skillId->."]
@@ -9968,6 +10980,8 @@ impl PutUserRoutingskill {
     }
 }
 static META_PUT_USER_ROUTINGSKILLS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingskillsBulk", &["Routing", "Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingskills/bulk", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Assign multiple routing skills to a user, replacing any current assignments"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/routingskills/bulk`: the `putUserRoutingskillsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingskills-bulk>."]
@@ -10051,6 +11065,8 @@ impl PutUserRoutingskillsBulk {
     }
 }
 static META_PUT_USER_ROUTINGSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserRoutingstatus", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/routingstatus", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the routing status of a user"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/routingstatus`: the `putUserRoutingstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--routingstatus>."]
@@ -10120,6 +11136,8 @@ impl PutUserRoutingstatus {
     }
 }
 static META_PUT_USER_STATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserState", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/state", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update user state information."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/state`: the `putUserState` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--state>."]
@@ -10189,6 +11207,8 @@ impl PutUserState {
     }
 }
 static META_PUT_USER_STATION_ASSOCIATEDSTATION_STATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserStationAssociatedstationStationId", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/station/associatedstation/{stationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set associated station"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/station/associatedstation/{stationId}`: the `putUserStationAssociatedstationStationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--station-associatedstation--stationId->."]
@@ -10258,6 +11278,8 @@ impl PutUserStationAssociatedstationStationId {
     }
 }
 static META_PUT_USER_STATION_DEFAULTSTATION_STATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserStationDefaultstationStationId", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/station/defaultstation/{stationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set default station"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/station/defaultstation/{stationId}`: the `putUserStationDefaultstationStationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--station-defaultstation--stationId->."]
@@ -10327,6 +11349,8 @@ impl PutUserStationDefaultstationStationId {
     }
 }
 static META_PUT_USER_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUserVerifier", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/{userId}/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a verifier"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/{userId}/verifiers/{verifierId}`: the `putUserVerifier` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users--userId--verifiers--verifierId->."]
@@ -10398,6 +11422,8 @@ impl PutUserVerifier {
     }
 }
 static META_PUT_USERS_CUSTOMATTRIBUTES_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersCustomattributesSchema", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/customattributes/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schema"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/customattributes/schemas/{schemaId}`: the `putUsersCustomattributesSchema` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-customattributes-schemas--schemaId->."]
@@ -10467,6 +11493,8 @@ impl PutUsersCustomattributesSchema {
     }
 }
 static META_PUT_USERS_ME_VERIFIER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersMeVerifier", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/me/verifiers/{verifierId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a verifier"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/me/verifiers/{verifierId}`: the `putUsersMeVerifier` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-me-verifiers--verifierId->."]
@@ -10536,6 +11564,8 @@ impl PutUsersMeVerifier {
     }
 }
 static META_PUT_USERS_STATIONS_ME_ASSOCIATEDSTATION_STATION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putUsersStationsMeAssociatedstationStationId", &["Users"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/users/stations/me/associatedstation/{stationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Set self associated station"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/users/stations/me/associatedstation/{stationId}`: the `putUsersStationsMeAssociatedstationStationId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-users-stations-me-associatedstation--stationId->."]

@@ -16,44 +16,83 @@ impl UsersRulesApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an existing users rule"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/users/rules/{ruleId}` (deleteUsersRule): see [`DeleteUsersRule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: The id of the rule"]
     pub fn delete_users_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersRule {
         DeleteUsersRule::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Get a users rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/rules/{ruleId}` (getUsersRule): see [`GetUsersRule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: The ID of the rule to retrieve"]
     pub fn get_users_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersRule {
         GetUsersRule::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Get dependent of a users rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/rules/{ruleId}/dependents/{ruleType}/{typeId}` (getUsersRuleDependentTypeId): see [`GetUsersRuleDependentTypeId`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: The ID of the rule for which to retrieve dependents"]
+    #[doc = " - `rule_type`: The type of the dependent"]
+    #[doc = " - `type_id`: The type ID of the dependent"]
     pub fn get_users_rule_dependent_type_id(&self, rule_id: impl ::std::convert::Into<::std::string::String>, rule_type: impl ::std::convert::Into<::std::string::String>, type_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersRuleDependentTypeId {
         GetUsersRuleDependentTypeId::new(self.executor.clone(), rule_id.into(), rule_type.into(), type_id.into())
     }
+    #[doc = " Get dependents for a users rule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/rules/{ruleId}/dependents` (getUsersRuleDependents): see [`GetUsersRuleDependents`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: The ID of the rule for which to retrieve dependents"]
     pub fn get_users_rule_dependents(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersRuleDependents {
         GetUsersRuleDependents::new(self.executor.clone(), rule_id.into())
     }
+    #[doc = " Get the list of users rules"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/rules` (getUsersRules): see [`GetUsersRules`]."]
     pub fn get_users_rules(&self) -> GetUsersRules {
         GetUsersRules::new(self.executor.clone())
     }
+    #[doc = " Get the settings for a specific users rule type"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/users/rules/settings/{ruleType}` (getUsersRulesSetting): see [`GetUsersRulesSetting`]."]
+    #[doc = ""]
+    #[doc = " - `rule_type`: The type of the rule"]
     pub fn get_users_rules_setting(&self, rule_type: impl ::std::convert::Into<::std::string::String>) -> GetUsersRulesSetting {
         GetUsersRulesSetting::new(self.executor.clone(), rule_type.into())
     }
+    #[doc = " Update an existing users rule"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/users/rules/{ruleId}` (patchUsersRule): see [`PatchUsersRule`]."]
+    #[doc = ""]
+    #[doc = " - `rule_id`: The ID of the rule to update"]
+    #[doc = " - `body`: updateRuleRequest"]
     pub fn patch_users_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UsersRulesUpdateRuleRequest) -> PatchUsersRule {
         PatchUsersRule::new(self.executor.clone(), rule_id.into(), body)
     }
+    #[doc = " Create a new rule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/rules` (postUsersRules): see [`PostUsersRules`]."]
+    #[doc = ""]
+    #[doc = " - `body`: usersRulesCreateRuleRequest"]
     pub fn post_users_rules(&self, body: ::models::UsersRulesCreateRuleRequest) -> PostUsersRules {
         PostUsersRules::new(self.executor.clone(), body)
     }
+    #[doc = " Query the result of a users rule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/users/rules/query` (postUsersRulesQuery): see [`PostUsersRulesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: usersRulesQueryRuleRequest"]
     pub fn post_users_rules_query(&self, body: ::models::UsersRulesQueryRuleRequest) -> PostUsersRulesQuery {
         PostUsersRulesQuery::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_USERS_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteUsersRule", &["Users Rules"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/users/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an existing users rule"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/users/rules/{ruleId}`: the `deleteUsersRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-users-rules--ruleId->."]
@@ -121,6 +160,8 @@ impl DeleteUsersRule {
     }
 }
 static META_GET_USERS_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRule", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/{ruleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a users rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/rules/{ruleId}`: the `getUsersRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules--ruleId->."]
@@ -188,6 +229,8 @@ impl GetUsersRule {
     }
 }
 static META_GET_USERS_RULE_DEPENDENT_TYPE_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRuleDependentTypeId", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/{ruleId}/dependents/{ruleType}/{typeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get dependent of a users rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/rules/{ruleId}/dependents/{ruleType}/{typeId}`: the `getUsersRuleDependentTypeId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules--ruleId--dependents--ruleType---typeId->."]
@@ -259,6 +302,8 @@ impl GetUsersRuleDependentTypeId {
     }
 }
 static META_GET_USERS_RULE_DEPENDENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRuleDependents", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/{ruleId}/dependents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get dependents for a users rule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/rules/{ruleId}/dependents`: the `getUsersRuleDependents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules--ruleId--dependents>."]
@@ -313,16 +358,22 @@ impl GetUsersRuleDependents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " Number of results per page"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Sort order for dependents (by last run date, then created date)"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -367,6 +418,8 @@ impl GetUsersRuleDependents {
     }
 }
 static META_GET_USERS_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRules", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get the list of users rules"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/rules`: the `getUsersRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules>."]
@@ -424,36 +477,50 @@ impl GetUsersRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None, enabled: ::std::option::Option::None, search_term: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
+    #[doc = " The types of the rule"]
+    #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Number of results per page"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Fields to expand in response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Whether to list enabled or disabled rules"]
+    #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " a search term for finding a rule by name"]
+    #[doc = ""]
     #[doc = " Query parameter `searchTerm`: string."]
     pub fn search_term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_term = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " sort rules by name, ascending, descending"]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
@@ -510,6 +577,8 @@ impl GetUsersRules {
     }
 }
 static META_GET_USERS_RULES_SETTING: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getUsersRulesSetting", &["Users Rules"], ::genesys_cloud_core::http::Method::GET, "/api/v2/users/rules/settings/{ruleType}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the settings for a specific users rule type"]
+#[doc = ""]
 #[doc = " `GET /api/v2/users/rules/settings/{ruleType}`: the `getUsersRulesSetting` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-users-rules-settings--ruleType->."]
@@ -577,6 +646,10 @@ impl GetUsersRulesSetting {
     }
 }
 static META_PATCH_USERS_RULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchUsersRule", &["Users Rules"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/users/rules/{ruleId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an existing users rule"]
+#[doc = ""]
+#[doc = " This will update an existing users rule with the specified fields."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/users/rules/{ruleId}`: the `patchUsersRule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-users-rules--ruleId->."]
@@ -646,6 +719,10 @@ impl PatchUsersRule {
     }
 }
 static META_POST_USERS_RULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersRules", &["Users Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/rules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new rule"]
+#[doc = ""]
+#[doc = " This will create a new rule with the specified fields."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/rules`: the `postUsersRules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-rules>."]
@@ -713,6 +790,10 @@ impl PostUsersRules {
     }
 }
 static META_POST_USERS_RULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postUsersRulesQuery", &["Users Rules"], ::genesys_cloud_core::http::Method::POST, "/api/v2/users/rules/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query the result of a users rule"]
+#[doc = ""]
+#[doc = " This will query the result of a rule."]
+#[doc = ""]
 #[doc = " `POST /api/v2/users/rules/query`: the `postUsersRulesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-users-rules-query>."]
@@ -766,11 +847,15 @@ impl PostUsersRulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersRulesQueryRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Number of results per page"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);

@@ -16,24 +16,36 @@ impl UtilitiesApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Get the current system date/time"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/date` (getDate): see [`GetDate`]."]
     pub fn get_date(&self) -> GetDate {
         GetDate::new(self.executor.clone())
     }
+    #[doc = " Get public ip address ranges for Genesys Cloud"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/ipranges` (getIpranges): see [`GetIpranges`]."]
     pub fn get_ipranges(&self) -> GetIpranges {
         GetIpranges::new(self.executor.clone())
     }
+    #[doc = " Get time zones list"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/timezones` (getTimezones): see [`GetTimezones`]."]
     pub fn get_timezones(&self) -> GetTimezones {
         GetTimezones::new(self.executor.clone())
     }
+    #[doc = " Returns the information about an X509 PEM encoded certificate or certificate chain."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/certificate/details` (postCertificateDetails): see [`PostCertificateDetails`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Certificate"]
     pub fn post_certificate_details(&self, body: ::models::Certificate) -> PostCertificateDetails {
         PostCertificateDetails::new(self.executor.clone(), body)
     }
 }
 static META_GET_DATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getDate", &["Utilities"], ::genesys_cloud_core::http::Method::GET, "/api/v2/date", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the current system date/time"]
+#[doc = ""]
 #[doc = " `GET /api/v2/date`: the `getDate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-date>."]
@@ -99,6 +111,8 @@ impl GetDate {
     }
 }
 static META_GET_IPRANGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIpranges", &["Utilities"], ::genesys_cloud_core::http::Method::GET, "/api/v2/ipranges", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get public ip address ranges for Genesys Cloud"]
+#[doc = ""]
 #[doc = " `GET /api/v2/ipranges`: the `getIpranges` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-ipranges>."]
@@ -164,6 +178,8 @@ impl GetIpranges {
     }
 }
 static META_GET_TIMEZONES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getTimezones", &["Utilities"], ::genesys_cloud_core::http::Method::GET, "/api/v2/timezones", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get time zones list"]
+#[doc = ""]
 #[doc = " `GET /api/v2/timezones`: the `getTimezones` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-timezones>."]
@@ -216,11 +232,15 @@ impl GetTimezones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -261,6 +281,8 @@ impl GetTimezones {
     }
 }
 static META_POST_CERTIFICATE_DETAILS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postCertificateDetails", &["Utilities"], ::genesys_cloud_core::http::Method::POST, "/api/v2/certificate/details", false, ::std::option::Option::None, false, false, true);
+#[doc = " Returns the information about an X509 PEM encoded certificate or certificate chain."]
+#[doc = ""]
 #[doc = " `POST /api/v2/certificate/details`: the `postCertificateDetails` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-certificate-details>."]

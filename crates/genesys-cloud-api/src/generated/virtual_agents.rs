@@ -16,36 +16,64 @@ impl VirtualAgentsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Start the deletion of a virtualAgent."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs` (deleteAgenticVirtualagentJobs): see [`DeleteAgenticVirtualagentJobs`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     pub fn delete_agentic_virtualagent_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAgenticVirtualagentJobs {
         DeleteAgenticVirtualagentJobs::new(self.executor.clone(), virtual_agent_id.into())
     }
+    #[doc = " Get virtual agent."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}` (getAgenticVirtualagent): see [`GetAgenticVirtualagent`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     pub fn get_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagent {
         GetAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into())
     }
+    #[doc = " Get a virtualAgent job."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}` (getAgenticVirtualagentJob): see [`GetAgenticVirtualagentJob`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_agentic_virtualagent_job(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagentJob {
         GetAgenticVirtualagentJob::new(self.executor.clone(), virtual_agent_id.into(), job_id.into())
     }
+    #[doc = " Get all virtual agents."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents` (getAgenticVirtualagents): see [`GetAgenticVirtualagents`]."]
     pub fn get_agentic_virtualagents(&self) -> GetAgenticVirtualagents {
         GetAgenticVirtualagents::new(self.executor.clone())
     }
+    #[doc = " Update a virtual agent."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}` (patchAgenticVirtualagent): see [`PatchAgenticVirtualagent`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     pub fn patch_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAgenticVirtualAgent) -> PatchAgenticVirtualagent {
         PatchAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into(), body)
     }
+    #[doc = " Start the publishing of a virtual agent version."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs` (postAgenticVirtualagentVersionJobs): see [`PostAgenticVirtualagentVersionJobs`]."]
+    #[doc = ""]
+    #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[doc = " - `version_id`: Version ID"]
     pub fn post_agentic_virtualagent_version_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> PostAgenticVirtualagentVersionJobs {
         PostAgenticVirtualagentVersionJobs::new(self.executor.clone(), virtual_agent_id.into(), version_id.into(), body)
     }
+    #[doc = " Create a virtual agent."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/agentic/virtualagents` (postAgenticVirtualagents): see [`PostAgenticVirtualagents`]."]
     pub fn post_agentic_virtualagents(&self, body: ::models::CreateAgenticVirtualAgent) -> PostAgenticVirtualagents {
         PostAgenticVirtualagents::new(self.executor.clone(), body)
     }
 }
 static META_DELETE_AGENTIC_VIRTUALAGENT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteAgenticVirtualagentJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Start the deletion of a virtualAgent."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs`: the `deleteAgenticVirtualagentJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-agentic-virtualagents--virtualAgentId--jobs>."]
@@ -113,6 +141,8 @@ impl DeleteAgenticVirtualagentJobs {
     }
 }
 static META_GET_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get virtual agent."]
+#[doc = ""]
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}`: the `getAgenticVirtualagent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId->."]
@@ -180,6 +210,8 @@ impl GetAgenticVirtualagent {
     }
 }
 static META_GET_AGENTIC_VIRTUALAGENT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagentJob", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a virtualAgent job."]
+#[doc = ""]
 #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}/jobs/{jobId}`: the `getAgenticVirtualagentJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents--virtualAgentId--jobs--jobId->."]
@@ -249,6 +281,8 @@ impl GetAgenticVirtualagentJob {
     }
 }
 static META_GET_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::GET, "/api/v2/agentic/virtualagents", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get all virtual agents."]
+#[doc = ""]
 #[doc = " `GET /api/v2/agentic/virtualagents`: the `getAgenticVirtualagents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-agentic-virtualagents>."]
@@ -306,36 +340,50 @@ impl GetAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
+    #[doc = " Filter by matching name - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `name`: string."]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by name contains - case insensitive."]
+    #[doc = ""]
     #[doc = " Query parameter `nameContains`: string."]
     pub fn name_contains(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_contains = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by status."]
+    #[doc = ""]
     #[doc = " Query parameter `status`: string."]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort by. Default value dateModified."]
+    #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Sort Order. Default value desc."]
+    #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Page number."]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page size. The maximum page size is 100."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
@@ -391,6 +439,8 @@ impl GetAgenticVirtualagents {
     }
 }
 static META_PATCH_AGENTIC_VIRTUALAGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchAgenticVirtualagent", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/agentic/virtualagents/{virtualAgentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a virtual agent."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}`: the `patchAgenticVirtualagent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-agentic-virtualagents--virtualAgentId->."]
@@ -460,6 +510,8 @@ impl PatchAgenticVirtualagent {
     }
 }
 static META_POST_AGENTIC_VIRTUALAGENT_VERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagentVersionJobs", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start the publishing of a virtual agent version."]
+#[doc = ""]
 #[doc = " `POST /api/v2/agentic/virtualagents/{virtualAgentId}/versions/{versionId}/jobs`: the `postAgenticVirtualagentVersionJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents--virtualAgentId--versions--versionId--jobs>."]
@@ -531,6 +583,8 @@ impl PostAgenticVirtualagentVersionJobs {
     }
 }
 static META_POST_AGENTIC_VIRTUALAGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postAgenticVirtualagents", &["AI Studio", "Virtual Agents"], ::genesys_cloud_core::http::Method::POST, "/api/v2/agentic/virtualagents", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a virtual agent."]
+#[doc = ""]
 #[doc = " `POST /api/v2/agentic/virtualagents`: the `postAgenticVirtualagents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-agentic-virtualagents>."]

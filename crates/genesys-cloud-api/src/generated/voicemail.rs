@@ -16,116 +16,215 @@ impl VoicemailApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete a voicemail message."]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/voicemail/messages/{messageId}` (deleteVoicemailMessage): see [`DeleteVoicemailMessage`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: Message ID"]
     pub fn delete_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteVoicemailMessage {
         DeleteVoicemailMessage::new(self.executor.clone(), message_id.into())
     }
+    #[doc = " Delete all voicemail messages"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/voicemail/messages` (deleteVoicemailMessages): see [`DeleteVoicemailMessages`]."]
     pub fn delete_voicemail_messages(&self) -> DeleteVoicemailMessages {
         DeleteVoicemailMessages::new(self.executor.clone())
     }
+    #[doc = " Get the group's mailbox information"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/groups/{groupId}/mailbox` (getVoicemailGroupMailbox): see [`GetVoicemailGroupMailbox`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: groupId"]
     pub fn get_voicemail_group_mailbox(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailGroupMailbox {
         GetVoicemailGroupMailbox::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " List voicemail messages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/groups/{groupId}/messages` (getVoicemailGroupMessages): see [`GetVoicemailGroupMessages`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_voicemail_group_messages(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailGroupMessages {
         GetVoicemailGroupMessages::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get a group's voicemail policy"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/groups/{groupId}/policy` (getVoicemailGroupPolicy): see [`GetVoicemailGroupPolicy`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
     pub fn get_voicemail_group_policy(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailGroupPolicy {
         GetVoicemailGroupPolicy::new(self.executor.clone(), group_id.into())
     }
+    #[doc = " Get the current user's mailbox information"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/mailbox` (getVoicemailMailbox): see [`GetVoicemailMailbox`]."]
     pub fn get_voicemail_mailbox(&self) -> GetVoicemailMailbox {
         GetVoicemailMailbox::new(self.executor.clone())
     }
+    #[doc = " Get the current user's mailbox information"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/me/mailbox` (getVoicemailMeMailbox): see [`GetVoicemailMeMailbox`]."]
     pub fn get_voicemail_me_mailbox(&self) -> GetVoicemailMeMailbox {
         GetVoicemailMeMailbox::new(self.executor.clone())
     }
+    #[doc = " List voicemail messages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/me/messages` (getVoicemailMeMessages): see [`GetVoicemailMeMessages`]."]
     pub fn get_voicemail_me_messages(&self) -> GetVoicemailMeMessages {
         GetVoicemailMeMessages::new(self.executor.clone())
     }
+    #[doc = " Get the current user's voicemail policy"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/me/policy` (getVoicemailMePolicy): see [`GetVoicemailMePolicy`]."]
     pub fn get_voicemail_me_policy(&self) -> GetVoicemailMePolicy {
         GetVoicemailMePolicy::new(self.executor.clone())
     }
+    #[doc = " Get a voicemail message"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/messages/{messageId}` (getVoicemailMessage): see [`GetVoicemailMessage`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: Message ID"]
     pub fn get_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailMessage {
         GetVoicemailMessage::new(self.executor.clone(), message_id.into())
     }
+    #[doc = " Get media playback URI for this voicemail message"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/messages/{messageId}/media` (getVoicemailMessageMedia): see [`GetVoicemailMessageMedia`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: Message ID"]
     pub fn get_voicemail_message_media(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailMessageMedia {
         GetVoicemailMessageMedia::new(self.executor.clone(), message_id.into())
     }
+    #[doc = " List voicemail messages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/messages` (getVoicemailMessages): see [`GetVoicemailMessages`]."]
     pub fn get_voicemail_messages(&self) -> GetVoicemailMessages {
         GetVoicemailMessages::new(self.executor.clone())
     }
+    #[doc = " Get a policy"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/policy` (getVoicemailPolicy): see [`GetVoicemailPolicy`]."]
     pub fn get_voicemail_policy(&self) -> GetVoicemailPolicy {
         GetVoicemailPolicy::new(self.executor.clone())
     }
+    #[doc = " List voicemail messages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/queues/{queueId}/messages` (getVoicemailQueueMessages): see [`GetVoicemailQueueMessages`]."]
+    #[doc = ""]
+    #[doc = " - `queue_id`: Queue ID"]
     pub fn get_voicemail_queue_messages(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailQueueMessages {
         GetVoicemailQueueMessages::new(self.executor.clone(), queue_id.into())
     }
+    #[doc = " Search voicemails using the q64 value returned from a previous search"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/search` (getVoicemailSearch): see [`GetVoicemailSearch`]."]
     pub fn get_voicemail_search(&self) -> GetVoicemailSearch {
         GetVoicemailSearch::new(self.executor.clone())
     }
+    #[doc = " Get a user's mailbox information"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/users/{userId}/mailbox` (getVoicemailUserMailbox): see [`GetVoicemailUserMailbox`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: userId"]
     pub fn get_voicemail_user_mailbox(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailUserMailbox {
         GetVoicemailUserMailbox::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " List voicemail messages"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/users/{userId}/messages` (getVoicemailUserMessages): see [`GetVoicemailUserMessages`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_voicemail_user_messages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailUserMessages {
         GetVoicemailUserMessages::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Get a user's voicemail policy"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/userpolicies/{userId}` (getVoicemailUserpolicy): see [`GetVoicemailUserpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
     pub fn get_voicemail_userpolicy(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailUserpolicy {
         GetVoicemailUserpolicy::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Update a group's voicemail policy"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/voicemail/groups/{groupId}/policy` (patchVoicemailGroupPolicy): see [`PatchVoicemailGroupPolicy`]."]
+    #[doc = ""]
+    #[doc = " - `group_id`: Group ID"]
+    #[doc = " - `body`: The group's voicemail policy"]
     pub fn patch_voicemail_group_policy(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailGroupPolicy) -> PatchVoicemailGroupPolicy {
         PatchVoicemailGroupPolicy::new(self.executor.clone(), group_id.into(), body)
     }
+    #[doc = " Update the current user's voicemail policy"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/voicemail/me/policy` (patchVoicemailMePolicy): see [`PatchVoicemailMePolicy`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The user's voicemail policy"]
     pub fn patch_voicemail_me_policy(&self, body: ::models::VoicemailUserPolicy) -> PatchVoicemailMePolicy {
         PatchVoicemailMePolicy::new(self.executor.clone(), body)
     }
+    #[doc = " Update a voicemail message"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/voicemail/messages/{messageId}` (patchVoicemailMessage): see [`PatchVoicemailMessage`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: Message ID"]
+    #[doc = " - `body`: VoicemailMessage"]
     pub fn patch_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailMessage) -> PatchVoicemailMessage {
         PatchVoicemailMessage::new(self.executor.clone(), message_id.into(), body)
     }
+    #[doc = " Update a user's voicemail policy"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/voicemail/userpolicies/{userId}` (patchVoicemailUserpolicy): see [`PatchVoicemailUserpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: The user's voicemail policy"]
     pub fn patch_voicemail_userpolicy(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailUserPolicy) -> PatchVoicemailUserpolicy {
         PatchVoicemailUserpolicy::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Copy a voicemail message to a user or group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/voicemail/messages` (postVoicemailMessages): see [`PostVoicemailMessages`]."]
     pub fn post_voicemail_messages(&self) -> PostVoicemailMessages {
         PostVoicemailMessages::new(self.executor.clone())
     }
+    #[doc = " Search voicemails"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/voicemail/search` (postVoicemailSearch): see [`PostVoicemailSearch`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Search request options"]
     pub fn post_voicemail_search(&self, body: ::models::VoicemailSearchRequest) -> PostVoicemailSearch {
         PostVoicemailSearch::new(self.executor.clone(), body)
     }
+    #[doc = " Update a voicemail message"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/voicemail/messages/{messageId}` (putVoicemailMessage): see [`PutVoicemailMessage`]."]
+    #[doc = ""]
+    #[doc = " - `message_id`: Message ID"]
+    #[doc = " - `body`: VoicemailMessage"]
     pub fn put_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailMessage) -> PutVoicemailMessage {
         PutVoicemailMessage::new(self.executor.clone(), message_id.into(), body)
     }
+    #[doc = " Update a policy"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/voicemail/policy` (putVoicemailPolicy): see [`PutVoicemailPolicy`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Policy"]
     pub fn put_voicemail_policy(&self, body: ::models::VoicemailOrganizationPolicy) -> PutVoicemailPolicy {
         PutVoicemailPolicy::new(self.executor.clone(), body)
     }
+    #[doc = " Update a user's voicemail policy"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/voicemail/userpolicies/{userId}` (putVoicemailUserpolicy): see [`PutVoicemailUserpolicy`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: User ID"]
+    #[doc = " - `body`: The user's voicemail policy"]
     pub fn put_voicemail_userpolicy(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailUserPolicy) -> PutVoicemailUserpolicy {
         PutVoicemailUserpolicy::new(self.executor.clone(), user_id.into(), body)
     }
 }
 static META_DELETE_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/voicemail/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a voicemail message."]
+#[doc = ""]
+#[doc = " A user voicemail can only be deleted by its associated user. A group voicemail can only be deleted by a user that is a member of the group. A queue voicemail can only be deleted by a user with the acd voicemail delete permission."]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/voicemail/messages/{messageId}`: the `deleteVoicemailMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-voicemail-messages--messageId->."]
@@ -193,6 +292,8 @@ impl DeleteVoicemailMessage {
     }
 }
 static META_DELETE_VOICEMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteVoicemailMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/voicemail/messages", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete all voicemail messages"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/voicemail/messages`: the `deleteVoicemailMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-voicemail-messages>."]
@@ -258,6 +359,8 @@ impl DeleteVoicemailMessages {
     }
 }
 static META_GET_VOICEMAIL_GROUP_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailGroupMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/groups/{groupId}/mailbox", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the group's mailbox information"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/groups/{groupId}/mailbox`: the `getVoicemailGroupMailbox` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-groups--groupId--mailbox>."]
@@ -325,6 +428,8 @@ impl GetVoicemailGroupMailbox {
     }
 }
 static META_GET_VOICEMAIL_GROUP_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailGroupMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/groups/{groupId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List voicemail messages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/groups/{groupId}/messages`: the `getVoicemailGroupMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-groups--groupId--messages>."]
@@ -378,11 +483,15 @@ impl GetVoicemailGroupMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -424,6 +533,8 @@ impl GetVoicemailGroupMessages {
     }
 }
 static META_GET_VOICEMAIL_GROUP_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailGroupPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/groups/{groupId}/policy", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a group's voicemail policy"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/groups/{groupId}/policy`: the `getVoicemailGroupPolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-groups--groupId--policy>."]
@@ -491,6 +602,8 @@ impl GetVoicemailGroupPolicy {
     }
 }
 static META_GET_VOICEMAIL_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/mailbox", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the current user's mailbox information"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/mailbox`: the `getVoicemailMailbox` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-mailbox>."]
@@ -556,6 +669,8 @@ impl GetVoicemailMailbox {
     }
 }
 static META_GET_VOICEMAIL_ME_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMeMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/me/mailbox", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the current user's mailbox information"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/me/mailbox`: the `getVoicemailMeMailbox` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-me-mailbox>."]
@@ -621,6 +736,8 @@ impl GetVoicemailMeMailbox {
     }
 }
 static META_GET_VOICEMAIL_ME_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMeMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/me/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List voicemail messages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/me/messages`: the `getVoicemailMeMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-me-messages>."]
@@ -673,11 +790,15 @@ impl GetVoicemailMeMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -718,6 +839,8 @@ impl GetVoicemailMeMessages {
     }
 }
 static META_GET_VOICEMAIL_ME_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMePolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/me/policy", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the current user's voicemail policy"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/me/policy`: the `getVoicemailMePolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-me-policy>."]
@@ -783,6 +906,8 @@ impl GetVoicemailMePolicy {
     }
 }
 static META_GET_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a voicemail message"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/messages/{messageId}`: the `getVoicemailMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-messages--messageId->."]
@@ -833,6 +958,8 @@ impl GetVoicemailMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, expand: ::std::option::Option::None }
     }
+    #[doc = " If the caller is a known user, which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -859,6 +986,10 @@ impl GetVoicemailMessage {
     }
 }
 static META_GET_VOICEMAIL_MESSAGE_MEDIA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMessageMedia", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/messages/{messageId}/media", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get media playback URI for this voicemail message"]
+#[doc = ""]
+#[doc = " API should migrate to use GET api/v2/voicemail/messages/{messageId}/downloads"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/messages/{messageId}/media`: the `getVoicemailMessageMedia` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-messages--messageId--media>."]
@@ -909,6 +1040,8 @@ impl GetVoicemailMessageMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, format_id: ::std::option::Option::None }
     }
+    #[doc = " The desired media format."]
+    #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
@@ -935,6 +1068,8 @@ impl GetVoicemailMessageMedia {
     }
 }
 static META_GET_VOICEMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " List voicemail messages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/messages`: the `getVoicemailMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-messages>."]
@@ -987,11 +1122,15 @@ impl GetVoicemailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " An optional comma separated list of VoicemailMessage ids"]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: string."]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If the caller is a known user, which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1032,6 +1171,8 @@ impl GetVoicemailMessages {
     }
 }
 static META_GET_VOICEMAIL_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/policy", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a policy"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/policy`: the `getVoicemailPolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-policy>."]
@@ -1097,6 +1238,8 @@ impl GetVoicemailPolicy {
     }
 }
 static META_GET_VOICEMAIL_QUEUE_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailQueueMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/queues/{queueId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List voicemail messages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/queues/{queueId}/messages`: the `getVoicemailQueueMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-queues--queueId--messages>."]
@@ -1150,11 +1293,15 @@ impl GetVoicemailQueueMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1196,6 +1343,8 @@ impl GetVoicemailQueueMessages {
     }
 }
 static META_GET_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search voicemails using the q64 value returned from a previous search"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/search`: the `getVoicemailSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-search>."]
@@ -1246,11 +1395,15 @@ impl GetVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " q64"]
+    #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1280,6 +1433,8 @@ impl GetVoicemailSearch {
     }
 }
 static META_GET_VOICEMAIL_USER_MAILBOX: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailUserMailbox", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/users/{userId}/mailbox", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's mailbox information"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/users/{userId}/mailbox`: the `getVoicemailUserMailbox` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-users--userId--mailbox>."]
@@ -1347,6 +1502,8 @@ impl GetVoicemailUserMailbox {
     }
 }
 static META_GET_VOICEMAIL_USER_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailUserMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/users/{userId}/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " List voicemail messages"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/users/{userId}/messages`: the `getVoicemailUserMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-users--userId--messages>."]
@@ -1400,11 +1557,15 @@ impl GetVoicemailUserMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -1446,6 +1607,8 @@ impl GetVoicemailUserMessages {
     }
 }
 static META_GET_VOICEMAIL_USERPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getVoicemailUserpolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::GET, "/api/v2/voicemail/userpolicies/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a user's voicemail policy"]
+#[doc = ""]
 #[doc = " `GET /api/v2/voicemail/userpolicies/{userId}`: the `getVoicemailUserpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-voicemail-userpolicies--userId->."]
@@ -1513,6 +1676,8 @@ impl GetVoicemailUserpolicy {
     }
 }
 static META_PATCH_VOICEMAIL_GROUP_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailGroupPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/groups/{groupId}/policy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a group's voicemail policy"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/voicemail/groups/{groupId}/policy`: the `patchVoicemailGroupPolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-groups--groupId--policy>."]
@@ -1582,6 +1747,8 @@ impl PatchVoicemailGroupPolicy {
     }
 }
 static META_PATCH_VOICEMAIL_ME_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailMePolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/me/policy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the current user's voicemail policy"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/voicemail/me/policy`: the `patchVoicemailMePolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-me-policy>."]
@@ -1649,6 +1816,10 @@ impl PatchVoicemailMePolicy {
     }
 }
 static META_PATCH_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/messages/{messageId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a voicemail message"]
+#[doc = ""]
+#[doc = " A user voicemail can only be modified by its associated user. A group voicemail can only be modified by a user that is a member of the group. A queue voicemail can only be modified by a participant of the conversation the voicemail is associated with."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/voicemail/messages/{messageId}`: the `patchVoicemailMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-messages--messageId->."]
@@ -1718,6 +1889,8 @@ impl PatchVoicemailMessage {
     }
 }
 static META_PATCH_VOICEMAIL_USERPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchVoicemailUserpolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/voicemail/userpolicies/{userId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a user's voicemail policy"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/voicemail/userpolicies/{userId}`: the `patchVoicemailUserpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-voicemail-userpolicies--userId->."]
@@ -1787,6 +1960,8 @@ impl PatchVoicemailUserpolicy {
     }
 }
 static META_POST_VOICEMAIL_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postVoicemailMessages", &["Voicemail"], ::genesys_cloud_core::http::Method::POST, "/api/v2/voicemail/messages", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy a voicemail message to a user or group"]
+#[doc = ""]
 #[doc = " `POST /api/v2/voicemail/messages`: the `postVoicemailMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-voicemail-messages>."]
@@ -1861,6 +2036,8 @@ impl PostVoicemailMessages {
     }
 }
 static META_POST_VOICEMAIL_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postVoicemailSearch", &["Search", "Voicemail"], ::genesys_cloud_core::http::Method::POST, "/api/v2/voicemail/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search voicemails"]
+#[doc = ""]
 #[doc = " `POST /api/v2/voicemail/search`: the `postVoicemailSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-voicemail-search>."]
@@ -1928,6 +2105,10 @@ impl PostVoicemailSearch {
     }
 }
 static META_PUT_VOICEMAIL_MESSAGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putVoicemailMessage", &["Voicemail"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/voicemail/messages/{messageId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a voicemail message"]
+#[doc = ""]
+#[doc = " A user voicemail can only be modified by its associated user. A group voicemail can only be modified by a user that is a member of the group. A queue voicemail can only be modified by a participant of the conversation the voicemail is associated with."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/voicemail/messages/{messageId}`: the `putVoicemailMessage` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-voicemail-messages--messageId->."]
@@ -1997,6 +2178,8 @@ impl PutVoicemailMessage {
     }
 }
 static META_PUT_VOICEMAIL_POLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putVoicemailPolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/voicemail/policy", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a policy"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/voicemail/policy`: the `putVoicemailPolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-voicemail-policy>."]
@@ -2064,6 +2247,8 @@ impl PutVoicemailPolicy {
     }
 }
 static META_PUT_VOICEMAIL_USERPOLICY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putVoicemailUserpolicy", &["Voicemail"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/voicemail/userpolicies/{userId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a user's voicemail policy"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/voicemail/userpolicies/{userId}`: the `putVoicemailUserpolicy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-voicemail-userpolicies--userId->."]

@@ -16,92 +16,169 @@ impl WebDeploymentsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete all versions of a configuration"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/webdeployments/configurations/{configurationId}` (deleteWebdeploymentsConfiguration): see [`DeleteWebdeploymentsConfiguration`]."]
+    #[doc = ""]
+    #[doc = " - `configuration_id`: The configuration version ID"]
     pub fn delete_webdeployments_configuration(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebdeploymentsConfiguration {
         DeleteWebdeploymentsConfiguration::new(self.executor.clone(), configuration_id.into())
     }
+    #[doc = " Delete a deployment"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/webdeployments/deployments/{deploymentId}` (deleteWebdeploymentsDeployment): see [`DeleteWebdeploymentsDeployment`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The deployment ID"]
     pub fn delete_webdeployments_deployment(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebdeploymentsDeployment {
         DeleteWebdeploymentsDeployment::new(self.executor.clone(), deployment_id.into())
     }
+    #[doc = " Deletes a cobrowse session"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}` (deleteWebdeploymentsDeploymentCobrowseSessionId): see [`DeleteWebdeploymentsDeploymentCobrowseSessionId`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: WebMessaging deployment ID"]
+    #[doc = " - `session_id`: Cobrowse session id or join code"]
     pub fn delete_webdeployments_deployment_cobrowse_session_id(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebdeploymentsDeploymentCobrowseSessionId {
         DeleteWebdeploymentsDeploymentCobrowseSessionId::new(self.executor.clone(), deployment_id.into(), session_id.into())
     }
+    #[doc = " Invalidate JWT"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/webdeployments/token/revoke` (deleteWebdeploymentsTokenRevoke): see [`DeleteWebdeploymentsTokenRevoke`]."]
     pub fn delete_webdeployments_token_revoke(&self) -> DeleteWebdeploymentsTokenRevoke {
         DeleteWebdeploymentsTokenRevoke::new(self.executor.clone())
     }
+    #[doc = " Get a configuration version"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions/{versionId}` (getWebdeploymentsConfigurationVersion): see [`GetWebdeploymentsConfigurationVersion`]."]
+    #[doc = ""]
+    #[doc = " - `configuration_id`: The configuration version ID"]
+    #[doc = " - `version_id`: The version of the configuration to get"]
     pub fn get_webdeployments_configuration_version(&self, configuration_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsConfigurationVersion {
         GetWebdeploymentsConfigurationVersion::new(self.executor.clone(), configuration_id.into(), version_id.into())
     }
+    #[doc = " Get the versions of a configuration"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions` (getWebdeploymentsConfigurationVersions): see [`GetWebdeploymentsConfigurationVersions`]."]
+    #[doc = ""]
+    #[doc = " - `configuration_id`: The configuration version ID"]
     pub fn get_webdeployments_configuration_versions(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsConfigurationVersions {
         GetWebdeploymentsConfigurationVersions::new(self.executor.clone(), configuration_id.into())
     }
+    #[doc = " Get the configuration draft"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions/draft` (getWebdeploymentsConfigurationVersionsDraft): see [`GetWebdeploymentsConfigurationVersionsDraft`]."]
+    #[doc = ""]
+    #[doc = " - `configuration_id`: The configuration version ID"]
     pub fn get_webdeployments_configuration_versions_draft(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsConfigurationVersionsDraft {
         GetWebdeploymentsConfigurationVersionsDraft::new(self.executor.clone(), configuration_id.into())
     }
+    #[doc = " View configuration drafts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/configurations` (getWebdeploymentsConfigurations): see [`GetWebdeploymentsConfigurations`]."]
     pub fn get_webdeployments_configurations(&self) -> GetWebdeploymentsConfigurations {
         GetWebdeploymentsConfigurations::new(self.executor.clone())
     }
+    #[doc = " Get a deployment"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}` (getWebdeploymentsDeployment): see [`GetWebdeploymentsDeployment`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The deployment ID"]
     pub fn get_webdeployments_deployment(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeployment {
         GetWebdeploymentsDeployment::new(self.executor.clone(), deployment_id.into())
     }
+    #[doc = " Retrieves a cobrowse session"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}` (getWebdeploymentsDeploymentCobrowseSessionId): see [`GetWebdeploymentsDeploymentCobrowseSessionId`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: WebMessaging deployment ID"]
+    #[doc = " - `session_id`: Cobrowse session id or join code"]
     pub fn get_webdeployments_deployment_cobrowse_session_id(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeploymentCobrowseSessionId {
         GetWebdeploymentsDeploymentCobrowseSessionId::new(self.executor.clone(), deployment_id.into(), session_id.into())
     }
+    #[doc = " Get active configuration for a given deployment"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/configurations` (getWebdeploymentsDeploymentConfigurations): see [`GetWebdeploymentsDeploymentConfigurations`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The deployment ID"]
     pub fn get_webdeployments_deployment_configurations(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeploymentConfigurations {
         GetWebdeploymentsDeploymentConfigurations::new(self.executor.clone(), deployment_id.into())
     }
+    #[doc = " Get a deployment identity resolution setting."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/identityresolution` (getWebdeploymentsDeploymentIdentityresolution): see [`GetWebdeploymentsDeploymentIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The deployment ID"]
     pub fn get_webdeployments_deployment_identityresolution(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeploymentIdentityresolution {
         GetWebdeploymentsDeploymentIdentityresolution::new(self.executor.clone(), deployment_id.into())
     }
+    #[doc = " Get deployments"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/deployments` (getWebdeploymentsDeployments): see [`GetWebdeploymentsDeployments`]."]
     pub fn get_webdeployments_deployments(&self) -> GetWebdeploymentsDeployments {
         GetWebdeploymentsDeployments::new(self.executor.clone())
     }
+    #[doc = " Publish the configuration draft and create a new version"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/configurations/{configurationId}/versions/draft/publish` (postWebdeploymentsConfigurationVersionsDraftPublish): see [`PostWebdeploymentsConfigurationVersionsDraftPublish`]."]
+    #[doc = ""]
+    #[doc = " - `configuration_id`: The configuration version ID"]
     pub fn post_webdeployments_configuration_versions_draft_publish(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> PostWebdeploymentsConfigurationVersionsDraftPublish {
         PostWebdeploymentsConfigurationVersionsDraftPublish::new(self.executor.clone(), configuration_id.into())
     }
+    #[doc = " Create a configuration draft"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/configurations` (postWebdeploymentsConfigurations): see [`PostWebdeploymentsConfigurations`]."]
     pub fn post_webdeployments_configurations(&self, body: ::models::WebDeploymentConfigurationVersion) -> PostWebdeploymentsConfigurations {
         PostWebdeploymentsConfigurations::new(self.executor.clone(), body)
     }
+    #[doc = " Create a deployment"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/deployments` (postWebdeploymentsDeployments): see [`PostWebdeploymentsDeployments`]."]
     pub fn post_webdeployments_deployments(&self, body: ::models::WebDeployment) -> PostWebdeploymentsDeployments {
         PostWebdeploymentsDeployments::new(self.executor.clone(), body)
     }
+    #[doc = " Exchange an oAuth code (obtained using the Authorization Code Flow or Implicit flow) for a JWT that can be used by webdeployments."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/token/oauthcodegrantjwtexchange` (postWebdeploymentsTokenOauthcodegrantjwtexchange): see [`PostWebdeploymentsTokenOauthcodegrantjwtexchange`]."]
+    #[doc = ""]
+    #[doc = " - `body`: webDeploymentsOAuthExchangeRequest"]
     pub fn post_webdeployments_token_oauthcodegrantjwtexchange(&self, body: ::models::WebDeploymentsOAuthExchangeRequest) -> PostWebdeploymentsTokenOauthcodegrantjwtexchange {
         PostWebdeploymentsTokenOauthcodegrantjwtexchange::new(self.executor.clone(), body)
     }
+    #[doc = " Refresh a JWT."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/token/refresh` (postWebdeploymentsTokenRefresh): see [`PostWebdeploymentsTokenRefresh`]."]
     pub fn post_webdeployments_token_refresh(&self) -> PostWebdeploymentsTokenRefresh {
         PostWebdeploymentsTokenRefresh::new(self.executor.clone())
     }
+    #[doc = " Update the configuration draft"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/webdeployments/configurations/{configurationId}/versions/draft` (putWebdeploymentsConfigurationVersionsDraft): see [`PutWebdeploymentsConfigurationVersionsDraft`]."]
+    #[doc = ""]
+    #[doc = " - `configuration_id`: The configuration version ID"]
     pub fn put_webdeployments_configuration_versions_draft(&self, configuration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WebDeploymentConfigurationVersion) -> PutWebdeploymentsConfigurationVersionsDraft {
         PutWebdeploymentsConfigurationVersionsDraft::new(self.executor.clone(), configuration_id.into(), body)
     }
+    #[doc = " Update a deployment"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}` (putWebdeploymentsDeployment): see [`PutWebdeploymentsDeployment`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The deployment ID"]
     pub fn put_webdeployments_deployment(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WebDeployment) -> PutWebdeploymentsDeployment {
         PutWebdeploymentsDeployment::new(self.executor.clone(), deployment_id.into(), body)
     }
+    #[doc = " Update identity resolution settings for a deployment."]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}/identityresolution` (putWebdeploymentsDeploymentIdentityresolution): see [`PutWebdeploymentsDeploymentIdentityresolution`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: The deployment ID"]
     pub fn put_webdeployments_deployment_identityresolution(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DeploymentIdentityResolutionConfig) -> PutWebdeploymentsDeploymentIdentityresolution {
         PutWebdeploymentsDeploymentIdentityresolution::new(self.executor.clone(), deployment_id.into(), body)
     }
 }
 static META_DELETE_WEBDEPLOYMENTS_CONFIGURATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsConfiguration", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/configurations/{configurationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete all versions of a configuration"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/webdeployments/configurations/{configurationId}`: the `deleteWebdeploymentsConfiguration` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-configurations--configurationId->."]
@@ -169,6 +246,8 @@ impl DeleteWebdeploymentsConfiguration {
     }
 }
 static META_DELETE_WEBDEPLOYMENTS_DEPLOYMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsDeployment", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/deployments/{deploymentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a deployment"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/webdeployments/deployments/{deploymentId}`: the `deleteWebdeploymentsDeployment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-deployments--deploymentId->."]
@@ -236,6 +315,8 @@ impl DeleteWebdeploymentsDeployment {
     }
 }
 static META_DELETE_WEBDEPLOYMENTS_DEPLOYMENT_COBROWSE_SESSION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsDeploymentCobrowseSessionId", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}", true, ::std::option::Option::None, false, false, false);
+#[doc = " Deletes a cobrowse session"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}`: the `deleteWebdeploymentsDeploymentCobrowseSessionId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-deployments--deploymentId--cobrowse--sessionId->."]
@@ -307,6 +388,8 @@ impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
     }
 }
 static META_DELETE_WEBDEPLOYMENTS_TOKEN_REVOKE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebdeploymentsTokenRevoke", &["Web Deployments"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webdeployments/token/revoke", true, ::std::option::Option::None, false, false, false);
+#[doc = " Invalidate JWT"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/webdeployments/token/revoke`: the `deleteWebdeploymentsTokenRevoke` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webdeployments-token-revoke>."]
@@ -359,11 +442,15 @@ impl DeleteWebdeploymentsTokenRevoke {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), x_journey_session_id: ::std::option::Option::None, x_journey_session_type: ::std::option::Option::None }
     }
+    #[doc = " The Customer's journey sessionId."]
+    #[doc = ""]
     #[doc = " Header parameter `X-Journey-Session-Id`: string."]
     pub fn x_journey_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.x_journey_session_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The Customer's journey session type."]
+    #[doc = ""]
     #[doc = " Header parameter `X-Journey-Session-Type`: string."]
     pub fn x_journey_session_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.x_journey_session_type = ::std::option::Option::Some(value.into());
@@ -392,6 +479,8 @@ impl DeleteWebdeploymentsTokenRevoke {
     }
 }
 static META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurationVersion", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations/{configurationId}/versions/{versionId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a configuration version"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions/{versionId}`: the `getWebdeploymentsConfigurationVersion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations--configurationId--versions--versionId->."]
@@ -461,6 +550,8 @@ impl GetWebdeploymentsConfigurationVersion {
     }
 }
 static META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurationVersions", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations/{configurationId}/versions", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get the versions of a configuration"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions`: the `getWebdeploymentsConfigurationVersions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations--configurationId--versions>."]
@@ -515,16 +606,22 @@ impl GetWebdeploymentsConfigurationVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None }
     }
+    #[doc = " Number of entities to return. Defaults to 300."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
@@ -569,6 +666,8 @@ impl GetWebdeploymentsConfigurationVersions {
     }
 }
 static META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurationVersionsDraft", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations/{configurationId}/versions/draft", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the configuration draft"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions/draft`: the `getWebdeploymentsConfigurationVersionsDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations--configurationId--versions-draft>."]
@@ -636,6 +735,8 @@ impl GetWebdeploymentsConfigurationVersionsDraft {
     }
 }
 static META_GET_WEBDEPLOYMENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsConfigurations", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/configurations", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " View configuration drafts"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/configurations`: the `getWebdeploymentsConfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-configurations>."]
@@ -690,21 +791,29 @@ impl GetWebdeploymentsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, show_only_published: ::std::option::Option::None }
     }
+    #[doc = " Number of entities to return. Defaults to 300."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Filter by published status."]
+    #[doc = ""]
     #[doc = " Query parameter `showOnlyPublished`: boolean."]
     pub fn show_only_published(mut self, value: bool) -> Self {
         self.show_only_published = ::std::option::Option::Some(value);
@@ -751,6 +860,8 @@ impl GetWebdeploymentsConfigurations {
     }
 }
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeployment", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a deployment"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}`: the `getWebdeploymentsDeployment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId->."]
@@ -801,6 +912,8 @@ impl GetWebdeploymentsDeployment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, expand: ::std::option::Option::None }
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -827,6 +940,8 @@ impl GetWebdeploymentsDeployment {
     }
 }
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT_COBROWSE_SESSION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeploymentCobrowseSessionId", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}", true, ::std::option::Option::None, false, false, false);
+#[doc = " Retrieves a cobrowse session"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}`: the `getWebdeploymentsDeploymentCobrowseSessionId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId--cobrowse--sessionId->."]
@@ -898,6 +1013,8 @@ impl GetWebdeploymentsDeploymentCobrowseSessionId {
     }
 }
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeploymentConfigurations", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}/configurations", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get active configuration for a given deployment"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/configurations`: the `getWebdeploymentsDeploymentConfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId--configurations>."]
@@ -949,11 +1066,15 @@ impl GetWebdeploymentsDeploymentConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Get active configuration on a deployment"]
+    #[doc = ""]
     #[doc = " Query parameter `type`: string."]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Expand instructions for the return value"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -983,6 +1104,8 @@ impl GetWebdeploymentsDeploymentConfigurations {
     }
 }
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeploymentIdentityresolution", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments/{deploymentId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a deployment identity resolution setting."]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/identityresolution`: the `getWebdeploymentsDeploymentIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments--deploymentId--identityresolution>."]
@@ -1050,6 +1173,8 @@ impl GetWebdeploymentsDeploymentIdentityresolution {
     }
 }
 static META_GET_WEBDEPLOYMENTS_DEPLOYMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebdeploymentsDeployments", &["Web Deployments"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webdeployments/deployments", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get deployments"]
+#[doc = ""]
 #[doc = " `GET /api/v2/webdeployments/deployments`: the `getWebdeploymentsDeployments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webdeployments-deployments>."]
@@ -1104,21 +1229,29 @@ impl GetWebdeploymentsDeployments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Number of entities to return. Defaults to 300."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1165,6 +1298,8 @@ impl GetWebdeploymentsDeployments {
     }
 }
 static META_POST_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsConfigurationVersionsDraftPublish", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/configurations/{configurationId}/versions/draft/publish", false, ::std::option::Option::None, false, false, true);
+#[doc = " Publish the configuration draft and create a new version"]
+#[doc = ""]
 #[doc = " `POST /api/v2/webdeployments/configurations/{configurationId}/versions/draft/publish`: the `postWebdeploymentsConfigurationVersionsDraftPublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-configurations--configurationId--versions-draft-publish>."]
@@ -1232,6 +1367,8 @@ impl PostWebdeploymentsConfigurationVersionsDraftPublish {
     }
 }
 static META_POST_WEBDEPLOYMENTS_CONFIGURATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsConfigurations", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/configurations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a configuration draft"]
+#[doc = ""]
 #[doc = " `POST /api/v2/webdeployments/configurations`: the `postWebdeploymentsConfigurations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-configurations>."]
@@ -1299,6 +1436,8 @@ impl PostWebdeploymentsConfigurations {
     }
 }
 static META_POST_WEBDEPLOYMENTS_DEPLOYMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsDeployments", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/deployments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a deployment"]
+#[doc = ""]
 #[doc = " `POST /api/v2/webdeployments/deployments`: the `postWebdeploymentsDeployments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-deployments>."]
@@ -1366,6 +1505,8 @@ impl PostWebdeploymentsDeployments {
     }
 }
 static META_POST_WEBDEPLOYMENTS_TOKEN_OAUTHCODEGRANTJWTEXCHANGE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsTokenOauthcodegrantjwtexchange", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/token/oauthcodegrantjwtexchange", false, ::std::option::Option::None, false, false, false);
+#[doc = " Exchange an oAuth code (obtained using the Authorization Code Flow or Implicit flow) for a JWT that can be used by webdeployments."]
+#[doc = ""]
 #[doc = " `POST /api/v2/webdeployments/token/oauthcodegrantjwtexchange`: the `postWebdeploymentsTokenOauthcodegrantjwtexchange` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-token-oauthcodegrantjwtexchange>."]
@@ -1435,6 +1576,8 @@ impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
     }
 }
 static META_POST_WEBDEPLOYMENTS_TOKEN_REFRESH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebdeploymentsTokenRefresh", &["Web Deployments"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webdeployments/token/refresh", false, ::std::option::Option::None, false, false, false);
+#[doc = " Refresh a JWT."]
+#[doc = ""]
 #[doc = " `POST /api/v2/webdeployments/token/refresh`: the `postWebdeploymentsTokenRefresh` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webdeployments-token-refresh>."]
@@ -1511,6 +1654,8 @@ impl PostWebdeploymentsTokenRefresh {
     }
 }
 static META_PUT_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWebdeploymentsConfigurationVersionsDraft", &["Web Deployments"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/webdeployments/configurations/{configurationId}/versions/draft", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update the configuration draft"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/webdeployments/configurations/{configurationId}/versions/draft`: the `putWebdeploymentsConfigurationVersionsDraft` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-webdeployments-configurations--configurationId--versions-draft>."]
@@ -1580,6 +1725,8 @@ impl PutWebdeploymentsConfigurationVersionsDraft {
     }
 }
 static META_PUT_WEBDEPLOYMENTS_DEPLOYMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWebdeploymentsDeployment", &["Web Deployments"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/webdeployments/deployments/{deploymentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update a deployment"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}`: the `putWebdeploymentsDeployment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-webdeployments-deployments--deploymentId->."]
@@ -1649,6 +1796,8 @@ impl PutWebdeploymentsDeployment {
     }
 }
 static META_PUT_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWebdeploymentsDeploymentIdentityresolution", &["Web Deployments"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/webdeployments/deployments/{deploymentId}/identityresolution", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update identity resolution settings for a deployment."]
+#[doc = ""]
 #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}/identityresolution`: the `putWebdeploymentsDeploymentIdentityresolution` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-webdeployments-deployments--deploymentId--identityresolution>."]

@@ -16,24 +16,45 @@ impl WebMessagingApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete device information"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}` (deleteWebmessagingDeploymentPushdevice): see [`DeleteWebmessagingDeploymentPushdevice`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: WebMessaging deployment id"]
+    #[doc = " - `token_id`: Device token id or cookie id"]
     pub fn delete_webmessaging_deployment_pushdevice(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, token_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebmessagingDeploymentPushdevice {
         DeleteWebmessagingDeploymentPushdevice::new(self.executor.clone(), deployment_id.into(), token_id.into())
     }
+    #[doc = " Get the messages for a web messaging session."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/webmessaging/messages` (getWebmessagingMessages): see [`GetWebmessagingMessages`]."]
     pub fn get_webmessaging_messages(&self) -> GetWebmessagingMessages {
         GetWebmessagingMessages::new(self.executor.clone())
     }
+    #[doc = " Edit device information"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}` (patchWebmessagingDeploymentPushdevice): see [`PatchWebmessagingDeploymentPushdevice`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: WebMessaging deployment id"]
+    #[doc = " - `token_id`: Device token id or cookie id"]
+    #[doc = " - `body`: Request body"]
     pub fn patch_webmessaging_deployment_pushdevice(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, token_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PushDeviceUpdateRequest) -> PatchWebmessagingDeploymentPushdevice {
         PatchWebmessagingDeploymentPushdevice::new(self.executor.clone(), deployment_id.into(), token_id.into(), body)
     }
+    #[doc = " Add a new device information"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}` (postWebmessagingDeploymentPushdevice): see [`PostWebmessagingDeploymentPushdevice`]."]
+    #[doc = ""]
+    #[doc = " - `deployment_id`: WebMessaging deployment id"]
+    #[doc = " - `token_id`: Device token id or cookie id"]
+    #[doc = " - `body`: Request body"]
     pub fn post_webmessaging_deployment_pushdevice(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, token_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PushDeviceInsertRequest) -> PostWebmessagingDeploymentPushdevice {
         PostWebmessagingDeploymentPushdevice::new(self.executor.clone(), deployment_id.into(), token_id.into(), body)
     }
 }
 static META_DELETE_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWebmessagingDeploymentPushdevice", &["Web Messaging"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}", true, ::std::option::Option::None, false, false, false);
+#[doc = " Delete device information"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`: the `deleteWebmessagingDeploymentPushdevice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-webmessaging-deployments--deploymentId--pushdevices--tokenId->."]
@@ -105,6 +126,8 @@ impl DeleteWebmessagingDeploymentPushdevice {
     }
 }
 static META_GET_WEBMESSAGING_MESSAGES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWebmessagingMessages", &["Web Messaging"], ::genesys_cloud_core::http::Method::GET, "/api/v2/webmessaging/messages", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, false);
+#[doc = " Get the messages for a web messaging session."]
+#[doc = ""]
 #[doc = " `GET /api/v2/webmessaging/messages`: the `getWebmessagingMessages` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-webmessaging-messages>."]
@@ -159,11 +182,15 @@ impl GetWebmessagingMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
+    #[doc = " Page size"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Page number"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
@@ -204,6 +231,8 @@ impl GetWebmessagingMessages {
     }
 }
 static META_PATCH_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWebmessagingDeploymentPushdevice", &["Web Messaging"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}", false, ::std::option::Option::None, false, false, false);
+#[doc = " Edit device information"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`: the `patchWebmessagingDeploymentPushdevice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-webmessaging-deployments--deploymentId--pushdevices--tokenId->."]
@@ -277,6 +306,8 @@ impl PatchWebmessagingDeploymentPushdevice {
     }
 }
 static META_POST_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWebmessagingDeploymentPushdevice", &["Web Messaging"], ::genesys_cloud_core::http::Method::POST, "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}", false, ::std::option::Option::None, false, false, false);
+#[doc = " Add a new device information"]
+#[doc = ""]
 #[doc = " `POST /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`: the `postWebmessagingDeploymentPushdevice` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-webmessaging-deployments--deploymentId--pushdevices--tokenId->."]

@@ -16,1579 +16,3260 @@ impl WorkforceManagementApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " Delete an adherence adjustment for the current user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}` (deleteWorkforcemanagementAdherenceAdjustment): see [`DeleteWorkforcemanagementAdherenceAdjustment`]."]
+    #[doc = ""]
+    #[doc = " - `adjustment_id`: The ID of the adherence adjustment to delete"]
     pub fn delete_workforcemanagement_adherence_adjustment(&self, adjustment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementAdherenceAdjustment {
         DeleteWorkforcemanagementAdherenceAdjustment::new(self.executor.clone(), adjustment_id.into())
     }
+    #[doc = " Delete business unit"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}` (deleteWorkforcemanagementBusinessunit): see [`DeleteWorkforcemanagementBusinessunit`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
     pub fn delete_workforcemanagement_businessunit(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunit {
         DeleteWorkforcemanagementBusinessunit::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Deletes an activity code"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}` (deleteWorkforcemanagementBusinessunitActivitycode): see [`DeleteWorkforcemanagementBusinessunitActivitycode`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
+    #[doc = " - `activity_code_id`: The ID of the activity code to delete"]
     pub fn delete_workforcemanagement_businessunit_activitycode(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_code_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitActivitycode {
         DeleteWorkforcemanagementBusinessunitActivitycode::new(self.executor.clone(), business_unit_id.into(), activity_code_id.into())
     }
+    #[doc = " Delete an adherence adjustment reason code for a business unit"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}` (deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode): see [`DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `reason_code_id`: The ID of the reason code to delete"]
     pub fn delete_workforcemanagement_businessunit_adherence_adjustments_reasoncode(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, reason_code_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
         DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode::new(self.executor.clone(), business_unit_id.into(), reason_code_id.into())
     }
+    #[doc = " Delete adherence adjustment reason codes in bulk for a business unit"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk` (deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk): see [`DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn delete_workforcemanagement_businessunit_adherence_adjustments_reasoncodes_bulk(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
         DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Delete staffing group allocations history created for a capacity plan before the given date"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory` (deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory): see [`DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn delete_workforcemanagement_businessunit_capacityplan_staffinggroupallocationshistory(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory {
         DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into())
     }
+    #[doc = " Deletes the planning group"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}` (deleteWorkforcemanagementBusinessunitPlanninggroup): see [`DeleteWorkforcemanagementBusinessunitPlanninggroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
+    #[doc = " - `planning_group_id`: The ID of a planning group to delete"]
     pub fn delete_workforcemanagement_businessunit_planninggroup(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, planning_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitPlanninggroup {
         DeleteWorkforcemanagementBusinessunitPlanninggroup::new(self.executor.clone(), business_unit_id.into(), planning_group_id.into())
     }
+    #[doc = " Delete a schedule bid"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}` (deleteWorkforcemanagementBusinessunitSchedulebid): see [`DeleteWorkforcemanagementBusinessunitSchedulebid`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid"]
     pub fn delete_workforcemanagement_businessunit_schedulebid(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitSchedulebid {
         DeleteWorkforcemanagementBusinessunitSchedulebid::new(self.executor.clone(), business_unit_id.into(), bid_id.into())
     }
+    #[doc = " Delete a schedule bid group by bid group Id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}` (deleteWorkforcemanagementBusinessunitSchedulebidGroup): see [`DeleteWorkforcemanagementBusinessunitSchedulebidGroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid associated with the bid groups"]
+    #[doc = " - `bid_group_id`: Schedule Bid Group id"]
     pub fn delete_workforcemanagement_businessunit_schedulebid_group(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
         DeleteWorkforcemanagementBusinessunitSchedulebidGroup::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into())
     }
+    #[doc = " Cancel a scheduling run"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}` (deleteWorkforcemanagementBusinessunitSchedulingRun): see [`DeleteWorkforcemanagementBusinessunitSchedulingRun`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `run_id`: The ID of the schedule run"]
     pub fn delete_workforcemanagement_businessunit_scheduling_run(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, run_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitSchedulingRun {
         DeleteWorkforcemanagementBusinessunitSchedulingRun::new(self.executor.clone(), business_unit_id.into(), run_id.into())
     }
+    #[doc = " Delete a service goal template"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}` (deleteWorkforcemanagementBusinessunitServicegoaltemplate): see [`DeleteWorkforcemanagementBusinessunitServicegoaltemplate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
+    #[doc = " - `service_goal_template_id`: The ID of the service goal template to delete"]
     pub fn delete_workforcemanagement_businessunit_servicegoaltemplate(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, service_goal_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
         DeleteWorkforcemanagementBusinessunitServicegoaltemplate::new(self.executor.clone(), business_unit_id.into(), service_goal_template_id.into())
     }
+    #[doc = " Deletes a staffing group"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}` (deleteWorkforcemanagementBusinessunitStaffinggroup): see [`DeleteWorkforcemanagementBusinessunitStaffinggroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `staffing_group_id`: The ID of the staffing group to delete"]
     pub fn delete_workforcemanagement_businessunit_staffinggroup(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, staffing_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitStaffinggroup {
         DeleteWorkforcemanagementBusinessunitStaffinggroup::new(self.executor.clone(), business_unit_id.into(), staffing_group_id.into())
     }
+    #[doc = " Deletes a time-off limit object"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}` (deleteWorkforcemanagementBusinessunitTimeofflimit): see [`DeleteWorkforcemanagementBusinessunitTimeofflimit`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit object to delete"]
     pub fn delete_workforcemanagement_businessunit_timeofflimit(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitTimeofflimit {
         DeleteWorkforcemanagementBusinessunitTimeofflimit::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into())
     }
+    #[doc = " Deletes a time-off plan"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}` (deleteWorkforcemanagementBusinessunitTimeoffplan): see [`DeleteWorkforcemanagementBusinessunitTimeoffplan`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_plan_id`: The ID of the time-off plan to delete"]
     pub fn delete_workforcemanagement_businessunit_timeoffplan(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_plan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitTimeoffplan {
         DeleteWorkforcemanagementBusinessunitTimeoffplan::new(self.executor.clone(), business_unit_id.into(), time_off_plan_id.into())
     }
+    #[doc = " Delete a schedule"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}` (deleteWorkforcemanagementBusinessunitWeekSchedule): see [`DeleteWorkforcemanagementBusinessunitWeekSchedule`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn delete_workforcemanagement_businessunit_week_schedule(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitWeekSchedule {
         DeleteWorkforcemanagementBusinessunitWeekSchedule::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into())
     }
+    #[doc = " Delete a short term forecast"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}` (deleteWorkforcemanagementBusinessunitWeekShorttermforecast): see [`DeleteWorkforcemanagementBusinessunitWeekShorttermforecast`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast"]
     pub fn delete_workforcemanagement_businessunit_week_shorttermforecast(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
         DeleteWorkforcemanagementBusinessunitWeekShorttermforecast::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Delete a work plan bid"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}` (deleteWorkforcemanagementBusinessunitWorkplanbid): see [`DeleteWorkforcemanagementBusinessunitWorkplanbid`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the work plan bid"]
     pub fn delete_workforcemanagement_businessunit_workplanbid(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitWorkplanbid {
         DeleteWorkforcemanagementBusinessunitWorkplanbid::new(self.executor.clone(), business_unit_id.into(), bid_id.into())
     }
+    #[doc = " Delete a bid group by bid group Id"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}` (deleteWorkforcemanagementBusinessunitWorkplanbidGroup): see [`DeleteWorkforcemanagementBusinessunitWorkplanbidGroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The work plan bid id of the bid groups"]
+    #[doc = " - `bid_group_id`: Work Plan Bid Group id"]
     pub fn delete_workforcemanagement_businessunit_workplanbid_group(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
         DeleteWorkforcemanagementBusinessunitWorkplanbidGroup::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into())
     }
+    #[doc = " Disable generated calendar link for the current user"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/calendar/url/ics` (deleteWorkforcemanagementCalendarUrlIcs): see [`DeleteWorkforcemanagementCalendarUrlIcs`]."]
     pub fn delete_workforcemanagement_calendar_url_ics(&self) -> DeleteWorkforcemanagementCalendarUrlIcs {
         DeleteWorkforcemanagementCalendarUrlIcs::new(self.executor.clone())
     }
+    #[doc = " Delete management unit"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}` (deleteWorkforcemanagementManagementunit): see [`DeleteWorkforcemanagementManagementunit`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn delete_workforcemanagement_managementunit(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementManagementunit {
         DeleteWorkforcemanagementManagementunit::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Deletes a time off limit object. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId} instead"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}` (deleteWorkforcemanagementManagementunitTimeofflimit): see [`DeleteWorkforcemanagementManagementunitTimeofflimit`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
+    #[doc = " - `time_off_limit_id`: The ID of the time off limit object to delete"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_workforcemanagement_managementunit_timeofflimit(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementManagementunitTimeofflimit {
         DeleteWorkforcemanagementManagementunitTimeofflimit::new(self.executor.clone(), management_unit_id.into(), time_off_limit_id.into())
     }
+    #[doc = " Deletes a time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId} instead"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}` (deleteWorkforcemanagementManagementunitTimeoffplan): see [`DeleteWorkforcemanagementManagementunitTimeoffplan`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
+    #[doc = " - `time_off_plan_id`: The ID of the time off plan to delete"]
     #[deprecated(note = "deprecated in the API")]
     pub fn delete_workforcemanagement_managementunit_timeoffplan(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_plan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementManagementunitTimeoffplan {
         DeleteWorkforcemanagementManagementunitTimeoffplan::new(self.executor.clone(), management_unit_id.into(), time_off_plan_id.into())
     }
+    #[doc = " Delete a work plan"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}` (deleteWorkforcemanagementManagementunitWorkplan): see [`DeleteWorkforcemanagementManagementunitWorkplan`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_id`: The ID of the work plan to delete"]
     pub fn delete_workforcemanagement_managementunit_workplan(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementManagementunitWorkplan {
         DeleteWorkforcemanagementManagementunitWorkplan::new(self.executor.clone(), management_unit_id.into(), work_plan_id.into())
     }
+    #[doc = " Delete a work plan rotation"]
+    #[doc = ""]
     #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}` (deleteWorkforcemanagementManagementunitWorkplanrotation): see [`DeleteWorkforcemanagementManagementunitWorkplanrotation`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_rotation_id`: The ID of the work plan rotation to be deleted"]
     pub fn delete_workforcemanagement_managementunit_workplanrotation(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_rotation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWorkforcemanagementManagementunitWorkplanrotation {
         DeleteWorkforcemanagementManagementunitWorkplanrotation::new(self.executor.clone(), management_unit_id.into(), work_plan_rotation_id.into())
     }
+    #[doc = " Get a list of UserScheduleAdherence records for the requested users"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/adherence` (getWorkforcemanagementAdherence): see [`GetWorkforcemanagementAdherence`]."]
     pub fn get_workforcemanagement_adherence(&self) -> GetWorkforcemanagementAdherence {
         GetWorkforcemanagementAdherence::new(self.executor.clone())
     }
+    #[doc = " Get an adherence adjustment for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}` (getWorkforcemanagementAdherenceAdjustment): see [`GetWorkforcemanagementAdherenceAdjustment`]."]
+    #[doc = ""]
+    #[doc = " - `adjustment_id`: The ID of the adherence adjustment"]
     pub fn get_workforcemanagement_adherence_adjustment(&self, adjustment_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAdherenceAdjustment {
         GetWorkforcemanagementAdherenceAdjustment::new(self.executor.clone(), adjustment_id.into())
     }
+    #[doc = " Get an adherence explanation for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/adherence/explanations/{explanationId}` (getWorkforcemanagementAdherenceExplanation): see [`GetWorkforcemanagementAdherenceExplanation`]."]
+    #[doc = ""]
+    #[doc = " - `explanation_id`: The ID of the explanation to update"]
     pub fn get_workforcemanagement_adherence_explanation(&self, explanation_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAdherenceExplanation {
         GetWorkforcemanagementAdherenceExplanation::new(self.executor.clone(), explanation_id.into())
     }
+    #[doc = " Query the status of an adherence explanation operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/adherence/explanations/jobs/{jobId}` (getWorkforcemanagementAdherenceExplanationsJob): see [`GetWorkforcemanagementAdherenceExplanationsJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_adherence_explanations_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAdherenceExplanationsJob {
         GetWorkforcemanagementAdherenceExplanationsJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Request to fetch the status of the historical adherence bulk job. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/adherence/historical/bulk/jobs/{jobId}` (getWorkforcemanagementAdherenceHistoricalBulkJob): see [`GetWorkforcemanagementAdherenceHistoricalBulkJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: ID of the job to get"]
     pub fn get_workforcemanagement_adherence_historical_bulk_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAdherenceHistoricalBulkJob {
         GetWorkforcemanagementAdherenceHistoricalBulkJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Query the status of a historical adherence request operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/adherence/historical/jobs/{jobId}` (getWorkforcemanagementAdherenceHistoricalJob): see [`GetWorkforcemanagementAdherenceHistoricalJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_workforcemanagement_adherence_historical_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAdherenceHistoricalJob {
         GetWorkforcemanagementAdherenceHistoricalJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get an adherence adjustment for the requested agent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}` (getWorkforcemanagementAgentAdherenceAdjustment): see [`GetWorkforcemanagementAgentAdherenceAdjustment`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent"]
+    #[doc = " - `adjustment_id`: The ID of the adherence adjustment"]
     pub fn get_workforcemanagement_agent_adherence_adjustment(&self, agent_id: impl ::std::convert::Into<::std::string::String>, adjustment_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAgentAdherenceAdjustment {
         GetWorkforcemanagementAgentAdherenceAdjustment::new(self.executor.clone(), agent_id.into(), adjustment_id.into())
     }
+    #[doc = " Get an adherence explanation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}` (getWorkforcemanagementAgentAdherenceExplanation): see [`GetWorkforcemanagementAgentAdherenceExplanation`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent to query"]
+    #[doc = " - `explanation_id`: The ID of the explanation to update"]
     pub fn get_workforcemanagement_agent_adherence_explanation(&self, agent_id: impl ::std::convert::Into<::std::string::String>, explanation_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAgentAdherenceExplanation {
         GetWorkforcemanagementAgentAdherenceExplanation::new(self.executor.clone(), agent_id.into(), explanation_id.into())
     }
+    #[doc = " Get the management unit to which the agent belongs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/managementunit` (getWorkforcemanagementAgentManagementunit): see [`GetWorkforcemanagementAgentManagementunit`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent to look up"]
     pub fn get_workforcemanagement_agent_managementunit(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAgentManagementunit {
         GetWorkforcemanagementAgentManagementunit::new(self.executor.clone(), agent_id.into())
     }
+    #[doc = " Request to fetch the status of the agent adherence job. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/agents/me/adherence/historical/jobs/{jobId}` (getWorkforcemanagementAgentsMeAdherenceHistoricalJob): see [`GetWorkforcemanagementAgentsMeAdherenceHistoricalJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: ID of the job to get"]
     pub fn get_workforcemanagement_agents_me_adherence_historical_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
         GetWorkforcemanagementAgentsMeAdherenceHistoricalJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get the management unit to which the currently logged in agent belongs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/agents/me/managementunit` (getWorkforcemanagementAgentsMeManagementunit): see [`GetWorkforcemanagementAgentsMeManagementunit`]."]
     pub fn get_workforcemanagement_agents_me_managementunit(&self) -> GetWorkforcemanagementAgentsMeManagementunit {
         GetWorkforcemanagementAgentsMeManagementunit::new(self.executor.clone())
     }
+    #[doc = " Query the status of an alternative shift offers operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/offers/jobs/{jobId}` (getWorkforcemanagementAlternativeshiftsOffersJob): see [`GetWorkforcemanagementAlternativeshiftsOffersJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_alternativeshifts_offers_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAlternativeshiftsOffersJob {
         GetWorkforcemanagementAlternativeshiftsOffersJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Query the status of an alternative shift search offers operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/offers/search/jobs/{jobId}` (getWorkforcemanagementAlternativeshiftsOffersSearchJob): see [`GetWorkforcemanagementAlternativeshiftsOffersSearchJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_alternativeshifts_offers_search_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
         GetWorkforcemanagementAlternativeshiftsOffersSearchJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get alternative shifts settings from the current logged in agent’s business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/settings` (getWorkforcemanagementAlternativeshiftsSettings): see [`GetWorkforcemanagementAlternativeshiftsSettings`]."]
     pub fn get_workforcemanagement_alternativeshifts_settings(&self) -> GetWorkforcemanagementAlternativeshiftsSettings {
         GetWorkforcemanagementAlternativeshiftsSettings::new(self.executor.clone())
     }
+    #[doc = " Get my alternative shift trade by trade ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}` (getWorkforcemanagementAlternativeshiftsTrade): see [`GetWorkforcemanagementAlternativeshiftsTrade`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the alternative shift trade"]
     pub fn get_workforcemanagement_alternativeshifts_trade(&self, trade_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAlternativeshiftsTrade {
         GetWorkforcemanagementAlternativeshiftsTrade::new(self.executor.clone(), trade_id.into())
     }
+    #[doc = " Get a list of my alternative shifts trades"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades` (getWorkforcemanagementAlternativeshiftsTrades): see [`GetWorkforcemanagementAlternativeshiftsTrades`]."]
     pub fn get_workforcemanagement_alternativeshifts_trades(&self) -> GetWorkforcemanagementAlternativeshiftsTrades {
         GetWorkforcemanagementAlternativeshiftsTrades::new(self.executor.clone())
     }
+    #[doc = " Query the status of an alternative shift trades operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/jobs/{jobId}` (getWorkforcemanagementAlternativeshiftsTradesJob): see [`GetWorkforcemanagementAlternativeshiftsTradesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_alternativeshifts_trades_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAlternativeshiftsTradesJob {
         GetWorkforcemanagementAlternativeshiftsTradesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Query the status of an alternative shift trade state operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/state/jobs/{jobId}` (getWorkforcemanagementAlternativeshiftsTradesStateJob): see [`GetWorkforcemanagementAlternativeshiftsTradesStateJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_alternativeshifts_trades_state_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementAlternativeshiftsTradesStateJob {
         GetWorkforcemanagementAlternativeshiftsTradesStateJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}` (getWorkforcemanagementBusinessunit): see [`GetWorkforcemanagementBusinessunit`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
     pub fn get_workforcemanagement_businessunit(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunit {
         GetWorkforcemanagementBusinessunit::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get an activity code"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}` (getWorkforcemanagementBusinessunitActivitycode): see [`GetWorkforcemanagementBusinessunitActivitycode`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
+    #[doc = " - `activity_code_id`: The ID of the activity code to fetch"]
     pub fn get_workforcemanagement_businessunit_activitycode(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_code_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivitycode {
         GetWorkforcemanagementBusinessunitActivitycode::new(self.executor.clone(), business_unit_id.into(), activity_code_id.into())
     }
+    #[doc = " Get activity codes"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes` (getWorkforcemanagementBusinessunitActivitycodes): see [`GetWorkforcemanagementBusinessunitActivitycodes`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
     pub fn get_workforcemanagement_businessunit_activitycodes(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivitycodes {
         GetWorkforcemanagementBusinessunitActivitycodes::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get an activity plan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}` (getWorkforcemanagementBusinessunitActivityplan): see [`GetWorkforcemanagementBusinessunitActivityplan`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan to fetch"]
     pub fn get_workforcemanagement_businessunit_activityplan(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplan {
         GetWorkforcemanagementBusinessunitActivityplan::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into())
     }
+    #[doc = " Gets an activity plan deletion job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs/{jobId}` (getWorkforcemanagementBusinessunitActivityplanDeletionsJob): see [`GetWorkforcemanagementBusinessunitActivityplanDeletionsJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan associated with the deletion job"]
+    #[doc = " - `job_id`: The ID of the activity plan deletion job"]
     pub fn get_workforcemanagement_businessunit_activityplan_deletions_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
         GetWorkforcemanagementBusinessunitActivityplanDeletionsJob::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), job_id.into())
     }
+    #[doc = " Gets the latest job for an activity plan in the business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/jobs` (getWorkforcemanagementBusinessunitActivityplanJobs): see [`GetWorkforcemanagementBusinessunitActivityplanJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan associated with the run job"]
     pub fn get_workforcemanagement_businessunit_activityplan_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplanJobs {
         GetWorkforcemanagementBusinessunitActivityplanJobs::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into())
     }
+    #[doc = " Gets a session users deletion job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs/{jobId}` (getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob): see [`GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan"]
+    #[doc = " - `occurrence_id`: The ID of the activity plan occurrence"]
+    #[doc = " - `session_id`: The ID of the activity plan occurrence session"]
+    #[doc = " - `job_id`: The ID of the activity plan occurrence session users deletion job"]
     pub fn get_workforcemanagement_businessunit_activityplan_occurrence_session_users_deletions_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, occurrence_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob {
         GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), occurrence_id.into(), session_id.into(), job_id.into())
     }
+    #[doc = " Gets an activity plan sessions deletion job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs/{jobId}` (getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob): see [`GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan"]
+    #[doc = " - `occurrence_id`: The ID of the activity plan occurrence"]
+    #[doc = " - `job_id`: The ID of the activity plan sessions deletion job"]
     pub fn get_workforcemanagement_businessunit_activityplan_occurrence_sessions_deletions_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, occurrence_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob {
         GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), occurrence_id.into(), job_id.into())
     }
+    #[doc = " Gets an occurrences deletion job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs/{jobId}` (getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob): see [`GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan"]
+    #[doc = " - `job_id`: The ID of the activity plan occurrences deletion job"]
     pub fn get_workforcemanagement_businessunit_activityplan_occurrences_deletions_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
         GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), job_id.into())
     }
+    #[doc = " Gets an activity plan run job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs/{jobId}` (getWorkforcemanagementBusinessunitActivityplanRunsJob): see [`GetWorkforcemanagementBusinessunitActivityplanRunsJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan associated with the run job"]
+    #[doc = " - `job_id`: The ID of the activity plan run job"]
     pub fn get_workforcemanagement_businessunit_activityplan_runs_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplanRunsJob {
         GetWorkforcemanagementBusinessunitActivityplanRunsJob::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), job_id.into())
     }
+    #[doc = " Get activity plans"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans` (getWorkforcemanagementBusinessunitActivityplans): see [`GetWorkforcemanagementBusinessunitActivityplans`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_activityplans(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplans {
         GetWorkforcemanagementBusinessunitActivityplans::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Gets the latest job for all activity plans in the business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/jobs` (getWorkforcemanagementBusinessunitActivityplansJobs): see [`GetWorkforcemanagementBusinessunitActivityplansJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_activityplans_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitActivityplansJobs {
         GetWorkforcemanagementBusinessunitActivityplansJobs::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get adherence adjustments in bulk by ID for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk` (getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk): see [`GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_adherence_adjustments_bulk(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
         GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Query the status of an async adherence adjustments query job. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs/{jobId}` (getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob): see [`GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the query job"]
     pub fn get_workforcemanagement_businessunit_adherence_adjustments_query_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
         GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " Get query job history for the logged in user."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs` (getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs): see [`GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_adherence_adjustments_query_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
         GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get an adherence adjustment reason code for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}` (getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode): see [`GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `reason_code_id`: The ID of the reason code to fetch"]
     pub fn get_workforcemanagement_businessunit_adherence_adjustments_reasoncode(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, reason_code_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
         GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode::new(self.executor.clone(), business_unit_id.into(), reason_code_id.into())
     }
+    #[doc = " Get adherence adjustment reason codes for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes` (getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes): see [`GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_adherence_adjustments_reasoncodes(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
         GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get adherence adjustment reason codes in bulk by ID for a business unit. This API can return deleted reason codes."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk` (getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk): see [`GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_adherence_adjustments_reasoncodes_bulk(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
         GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get adherence adjustments settings for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings` (getWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings): see [`GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_adherence_adjustments_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
         GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get alternative shifts settings for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings` (getWorkforcemanagementBusinessunitAlternativeshiftsSettings): see [`GetWorkforcemanagementBusinessunitAlternativeshiftsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_alternativeshifts_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
         GetWorkforcemanagementBusinessunitAlternativeshiftsSettings::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get an alternative shifts trade in a business unit for a given trade ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/{tradeId}` (getWorkforcemanagementBusinessunitAlternativeshiftsTrade): see [`GetWorkforcemanagementBusinessunitAlternativeshiftsTrade`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `trade_id`: The ID of the alternative shift trade"]
     pub fn get_workforcemanagement_businessunit_alternativeshifts_trade(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, trade_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
         GetWorkforcemanagementBusinessunitAlternativeshiftsTrade::new(self.executor.clone(), business_unit_id.into(), trade_id.into())
     }
+    #[doc = " Query the status of an alternative shift search trade operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search/jobs/{jobId}` (getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob): see [`GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_businessunit_alternativeshifts_trades_search_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
         GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " Get a capacity plan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}` (getWorkforcemanagementBusinessunitCapacityplan): see [`GetWorkforcemanagementBusinessunitCapacityplan`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn get_workforcemanagement_businessunit_capacityplan(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitCapacityplan {
         GetWorkforcemanagementBusinessunitCapacityplan::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into())
     }
+    #[doc = " Get a capacity plan's forecast inputs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/forecast` (getWorkforcemanagementBusinessunitCapacityplanForecast): see [`GetWorkforcemanagementBusinessunitCapacityplanForecast`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn get_workforcemanagement_businessunit_capacityplan_forecast(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitCapacityplanForecast {
         GetWorkforcemanagementBusinessunitCapacityplanForecast::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into())
     }
+    #[doc = " Get a capacity plan's staffing group allocations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations` (getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations): see [`GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn get_workforcemanagement_businessunit_capacityplan_staffinggroupallocations(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
         GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into())
     }
+    #[doc = " Get a capacity plan's staffing requirements"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffingrequirements` (getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements): see [`GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn get_workforcemanagement_businessunit_capacityplan_staffingrequirements(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
         GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into())
     }
+    #[doc = " Get the latest long term staffing requirements for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}` (getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast): see [`GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast`]."]
+    #[doc = ""]
+    #[doc = " - `week_date_id`: weekDateId of forecast, format yyyy-MM-dd. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: forecastId of forecast"]
     pub fn get_workforcemanagement_businessunit_capacityplanning_longtermrequirements_automaticbestmethod_week_forecast(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast {
         GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Get list of capacity plans for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans` (getWorkforcemanagementBusinessunitCapacityplans): see [`GetWorkforcemanagementBusinessunitCapacityplans`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_capacityplans(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitCapacityplans {
         GetWorkforcemanagementBusinessunitCapacityplans::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Gets the status of the given job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/jobs/{jobId}` (getWorkforcemanagementBusinessunitDecisionmetricsJob): see [`GetWorkforcemanagementBusinessunitDecisionmetricsJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the update job"]
     pub fn get_workforcemanagement_businessunit_decisionmetrics_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitDecisionmetricsJob {
         GetWorkforcemanagementBusinessunitDecisionmetricsJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " Get intraday planning groups for the given date"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday/planninggroups` (getWorkforcemanagementBusinessunitIntradayPlanninggroups): see [`GetWorkforcemanagementBusinessunitIntradayPlanninggroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_intraday_planninggroups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
         GetWorkforcemanagementBusinessunitIntradayPlanninggroups::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get the latest session for the business unit ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session` (getWorkforcemanagementBusinessunitMainforecastContinuousforecastSession): see [`GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession`]."]
     pub fn get_workforcemanagement_businessunit_mainforecast_continuousforecast_session(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
         GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get status of the session export job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs/{jobId}` (getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob): see [`GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The job ID"]
     pub fn get_workforcemanagement_businessunit_mainforecast_continuousforecast_session_export_forecast_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob {
         GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " Get status of the historical export job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs/{jobId}` (getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob): see [`GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The job ID"]
     pub fn get_workforcemanagement_businessunit_mainforecast_continuousforecast_session_export_historical_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob {
         GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " Get status of the snapshot export job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs/{jobId}` (getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob): see [`GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The job ID"]
     pub fn get_workforcemanagement_businessunit_mainforecast_continuousforecast_session_export_snapshot_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob {
         GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " Get the session details for the session ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}` (getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId): see [`GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId`]."]
     pub fn get_workforcemanagement_businessunit_mainforecast_continuousforecast_session_session_id(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId {
         GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId::new(self.executor.clone(), business_unit_id.into(), session_id.into())
     }
+    #[doc = " Get the snapshot details for the snapshot ID"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}/snapshot/{snapshotId}` (getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId): see [`GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId`]."]
     pub fn get_workforcemanagement_businessunit_mainforecast_continuousforecast_session_session_id_snapshot_snapshot_id(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>, snapshot_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId {
         GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId::new(self.executor.clone(), business_unit_id.into(), session_id.into(), snapshot_id.into())
     }
+    #[doc = " Get all authorized management units in the business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/managementunits` (getWorkforcemanagementBusinessunitManagementunits): see [`GetWorkforcemanagementBusinessunitManagementunits`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
     pub fn get_workforcemanagement_businessunit_managementunits(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitManagementunits {
         GetWorkforcemanagementBusinessunitManagementunits::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get minimum staffing settings for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings` (getWorkforcemanagementBusinessunitMinimumstaffingSettings): see [`GetWorkforcemanagementBusinessunitMinimumstaffingSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_minimumstaffing_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
         GetWorkforcemanagementBusinessunitMinimumstaffingSettings::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get opportunity details"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}` (getWorkforcemanagementBusinessunitOpportunity): see [`GetWorkforcemanagementBusinessunitOpportunity`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `opportunity_id`: The ID of the opportunity"]
     pub fn get_workforcemanagement_businessunit_opportunity(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, opportunity_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitOpportunity {
         GetWorkforcemanagementBusinessunitOpportunity::new(self.executor.clone(), business_unit_id.into(), opportunity_id.into())
     }
+    #[doc = " Get a planning group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}` (getWorkforcemanagementBusinessunitPlanninggroup): see [`GetWorkforcemanagementBusinessunitPlanninggroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
+    #[doc = " - `planning_group_id`: The ID of a planning group to fetch"]
     pub fn get_workforcemanagement_businessunit_planninggroup(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, planning_group_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitPlanninggroup {
         GetWorkforcemanagementBusinessunitPlanninggroup::new(self.executor.clone(), business_unit_id.into(), planning_group_id.into())
     }
+    #[doc = " Gets list of planning groups"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups` (getWorkforcemanagementBusinessunitPlanninggroups): see [`GetWorkforcemanagementBusinessunitPlanninggroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
     pub fn get_workforcemanagement_businessunit_planninggroups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitPlanninggroups {
         GetWorkforcemanagementBusinessunitPlanninggroups::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get a schedule bid"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}` (getWorkforcemanagementBusinessunitSchedulebid): see [`GetWorkforcemanagementBusinessunitSchedulebid`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid"]
     pub fn get_workforcemanagement_businessunit_schedulebid(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulebid {
         GetWorkforcemanagementBusinessunitSchedulebid::new(self.executor.clone(), business_unit_id.into(), bid_id.into())
     }
+    #[doc = " Get a schedule bid group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}` (getWorkforcemanagementBusinessunitSchedulebidGroup): see [`GetWorkforcemanagementBusinessunitSchedulebidGroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid associated with the bid groups"]
+    #[doc = " - `bid_group_id`: Schedule Bid Group id"]
     pub fn get_workforcemanagement_businessunit_schedulebid_group(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulebidGroup {
         GetWorkforcemanagementBusinessunitSchedulebidGroup::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into())
     }
+    #[doc = " Get agents schedule bid preferences for a bid group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences` (getWorkforcemanagementBusinessunitSchedulebidGroupPreferences): see [`GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid associated with the bid groups"]
+    #[doc = " - `bid_group_id`: The ID of the schedule bid group"]
     pub fn get_workforcemanagement_businessunit_schedulebid_group_preferences(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
         GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into())
     }
+    #[doc = " Get summary of bid groups that belong to a schedule bid"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/summary` (getWorkforcemanagementBusinessunitSchedulebidGroupsSummary): see [`GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid associated with the bid groups"]
     pub fn get_workforcemanagement_businessunit_schedulebid_groups_summary(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
         GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary::new(self.executor.clone(), business_unit_id.into(), bid_id.into())
     }
+    #[doc = " Get list of schedule bids"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids` (getWorkforcemanagementBusinessunitSchedulebids): see [`GetWorkforcemanagementBusinessunitSchedulebids`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_schedulebids(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulebids {
         GetWorkforcemanagementBusinessunitSchedulebids::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get scheduler settings for a business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings` (getWorkforcemanagementBusinessunitSchedulerSettings): see [`GetWorkforcemanagementBusinessunitSchedulerSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_scheduler_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulerSettings {
         GetWorkforcemanagementBusinessunitSchedulerSettings::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get a scheduling run"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}` (getWorkforcemanagementBusinessunitSchedulingRun): see [`GetWorkforcemanagementBusinessunitSchedulingRun`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `run_id`: The ID of the schedule run"]
     pub fn get_workforcemanagement_businessunit_scheduling_run(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, run_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulingRun {
         GetWorkforcemanagementBusinessunitSchedulingRun::new(self.executor.clone(), business_unit_id.into(), run_id.into())
     }
+    #[doc = " Get the result of a rescheduling operation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}/result` (getWorkforcemanagementBusinessunitSchedulingRunResult): see [`GetWorkforcemanagementBusinessunitSchedulingRunResult`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `run_id`: The ID of the schedule run"]
     pub fn get_workforcemanagement_businessunit_scheduling_run_result(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, run_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulingRunResult {
         GetWorkforcemanagementBusinessunitSchedulingRunResult::new(self.executor.clone(), business_unit_id.into(), run_id.into())
     }
+    #[doc = " Get the list of scheduling runs"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs` (getWorkforcemanagementBusinessunitSchedulingRuns): see [`GetWorkforcemanagementBusinessunitSchedulingRuns`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_scheduling_runs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulingRuns {
         GetWorkforcemanagementBusinessunitSchedulingRuns::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get business unit scheduling preferences settings"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings` (getWorkforcemanagementBusinessunitSchedulingpreferencesSettings): see [`GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_schedulingpreferences_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
         GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get a service goal template"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}` (getWorkforcemanagementBusinessunitServicegoaltemplate): see [`GetWorkforcemanagementBusinessunitServicegoaltemplate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
+    #[doc = " - `service_goal_template_id`: The ID of a service goal template to fetch"]
     pub fn get_workforcemanagement_businessunit_servicegoaltemplate(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, service_goal_template_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitServicegoaltemplate {
         GetWorkforcemanagementBusinessunitServicegoaltemplate::new(self.executor.clone(), business_unit_id.into(), service_goal_template_id.into())
     }
+    #[doc = " Gets list of service goal templates"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates` (getWorkforcemanagementBusinessunitServicegoaltemplates): see [`GetWorkforcemanagementBusinessunitServicegoaltemplates`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
     pub fn get_workforcemanagement_businessunit_servicegoaltemplates(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitServicegoaltemplates {
         GetWorkforcemanagementBusinessunitServicegoaltemplates::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " View results of the evaluate shift trades in a management unit per week operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs/{jobId}` (getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob): see [`GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_businessunit_shifttrading_trades_evaluate_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
         GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " View results of the query shift trades in a management unit per user operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs/{jobId}` (getWorkforcemanagementBusinessunitShifttradingTradesQueryJob): see [`GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_businessunit_shifttrading_trades_query_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
         GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " View results of bulk update trades states operation. Only the user who started the operation can query the status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs/{jobId}` (getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob): see [`GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_businessunit_shifttrading_trades_state_bulk_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
         GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " View result of potential shift trade matches for the current user. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs/{jobId}` (getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob): see [`GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_businessunit_shifttrading_unmatched_search_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
         GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " View results of the retrieve the summary of shift trades in a matched state per week operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs/{jobId}` (getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob): see [`GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_businessunit_shifttrading_weeks_summary_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
         GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob::new(self.executor.clone(), business_unit_id.into(), job_id.into())
     }
+    #[doc = " Gets a staffing group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}` (getWorkforcemanagementBusinessunitStaffinggroup): see [`GetWorkforcemanagementBusinessunitStaffinggroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `staffing_group_id`: The ID of the staffing group to fetch"]
     pub fn get_workforcemanagement_businessunit_staffinggroup(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, staffing_group_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitStaffinggroup {
         GetWorkforcemanagementBusinessunitStaffinggroup::new(self.executor.clone(), business_unit_id.into(), staffing_group_id.into())
     }
+    #[doc = " Gets a list of staffing groups"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups` (getWorkforcemanagementBusinessunitStaffinggroups): see [`GetWorkforcemanagementBusinessunitStaffinggroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_staffinggroups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitStaffinggroups {
         GetWorkforcemanagementBusinessunitStaffinggroups::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Gets a time-off limit object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}` (getWorkforcemanagementBusinessunitTimeofflimit): see [`GetWorkforcemanagementBusinessunitTimeofflimit`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit to fetch"]
     pub fn get_workforcemanagement_businessunit_timeofflimit(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitTimeofflimit {
         GetWorkforcemanagementBusinessunitTimeofflimit::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into())
     }
+    #[doc = " Query the convert time-off limit granularity job operation. Only the user who started the operation can query the status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs/{jobId}` (getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob): see [`GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit"]
+    #[doc = " - `job_id`: The ID of the convert time off limit granularity job"]
     pub fn get_workforcemanagement_businessunit_timeofflimit_granularityconversion_job(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
         GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into(), job_id.into())
     }
+    #[doc = " Query the list of convert time-off limit granularity job operation."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs` (getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs): see [`GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit"]
     pub fn get_workforcemanagement_businessunit_timeofflimit_granularityconversion_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
         GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into())
     }
+    #[doc = " Gets a list of time-off limit objects"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits` (getWorkforcemanagementBusinessunitTimeofflimits): see [`GetWorkforcemanagementBusinessunitTimeofflimits`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_timeofflimits(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitTimeofflimits {
         GetWorkforcemanagementBusinessunitTimeofflimits::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Gets a time-off plan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}` (getWorkforcemanagementBusinessunitTimeoffplan): see [`GetWorkforcemanagementBusinessunitTimeoffplan`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_plan_id`: The ID of the time-off plan to fetch"]
     pub fn get_workforcemanagement_businessunit_timeoffplan(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitTimeoffplan {
         GetWorkforcemanagementBusinessunitTimeoffplan::new(self.executor.clone(), business_unit_id.into(), time_off_plan_id.into())
     }
+    #[doc = " Gets a list of time-off plans"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans` (getWorkforcemanagementBusinessunitTimeoffplans): see [`GetWorkforcemanagementBusinessunitTimeoffplans`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_timeoffplans(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitTimeoffplans {
         GetWorkforcemanagementBusinessunitTimeoffplans::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get users in the business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/users` (getWorkforcemanagementBusinessunitUsers): see [`GetWorkforcemanagementBusinessunitUsers`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_users(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitUsers {
         GetWorkforcemanagementBusinessunitUsers::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get the metadata for the schedule, describing which management units and agents are in the scheduleSchedule data can then be loaded with the query route"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}` (getWorkforcemanagementBusinessunitWeekSchedule): see [`GetWorkforcemanagementBusinessunitWeekSchedule`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn get_workforcemanagement_businessunit_week_schedule(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekSchedule {
         GetWorkforcemanagementBusinessunitWeekSchedule::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into())
     }
+    #[doc = " Get the generation results for a generated schedule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/generationresults` (getWorkforcemanagementBusinessunitWeekScheduleGenerationresults): see [`GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn get_workforcemanagement_businessunit_week_schedule_generationresults(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
         GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into())
     }
+    #[doc = " Get the headcount forecast by planning group for the schedule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/headcountforecast` (getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast): see [`GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn get_workforcemanagement_businessunit_week_schedule_headcountforecast(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
         GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into())
     }
+    #[doc = " Loads agent's schedule history."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/history/agents/{agentId}` (getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent): see [`GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
+    #[doc = " - `agent_id`: THe ID of the agent"]
     pub fn get_workforcemanagement_businessunit_week_schedule_history_agent(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
         GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into(), agent_id.into())
     }
+    #[doc = " Get the performance prediction for the associated schedule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions` (getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions): see [`GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the performance prediction belongs"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format"]
+    #[doc = " - `schedule_id`: The ID of the schedule the performance prediction belongs to"]
     pub fn get_workforcemanagement_businessunit_week_schedule_performancepredictions(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: impl ::std::convert::Into<::std::string::String>, schedule_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
         GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions::new(self.executor.clone(), business_unit_id.into(), week_id.into(), schedule_id.into())
     }
+    #[doc = " Get recalculated performance prediction result"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/{recalculationId}` (getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation): see [`GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the performance prediction belongs"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format"]
+    #[doc = " - `schedule_id`: The ID of the schedule the recalculation belongs to"]
+    #[doc = " - `recalculation_id`: The ID of the recalculation request"]
     pub fn get_workforcemanagement_businessunit_week_schedule_performancepredictions_recalculation(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: impl ::std::convert::Into<::std::string::String>, schedule_id: impl ::std::convert::Into<::std::string::String>, recalculation_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation {
         GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation::new(self.executor.clone(), business_unit_id.into(), week_id.into(), schedule_id.into(), recalculation_id.into())
     }
+    #[doc = " Get the list of week schedules for the specified week"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules` (getWorkforcemanagementBusinessunitWeekSchedules): see [`GetWorkforcemanagementBusinessunitWeekSchedules`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format, or 'recent' (without quotes) to get recent schedules"]
     pub fn get_workforcemanagement_businessunit_week_schedules(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekSchedules {
         GetWorkforcemanagementBusinessunitWeekSchedules::new(self.executor.clone(), business_unit_id.into(), week_id.into())
     }
+    #[doc = " Get a short term forecast"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}` (getWorkforcemanagementBusinessunitWeekShorttermforecast): see [`GetWorkforcemanagementBusinessunitWeekShorttermforecast`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast"]
     pub fn get_workforcemanagement_businessunit_week_shorttermforecast(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekShorttermforecast {
         GetWorkforcemanagementBusinessunitWeekShorttermforecast::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Get the result of a short term forecast calculation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/data` (getWorkforcemanagementBusinessunitWeekShorttermforecastData): see [`GetWorkforcemanagementBusinessunitWeekShorttermforecastData`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast"]
     pub fn get_workforcemanagement_businessunit_week_shorttermforecast_data(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
         GetWorkforcemanagementBusinessunitWeekShorttermforecastData::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Gets the forecast generation results"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/generationresults` (getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults): see [`GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast"]
     pub fn get_workforcemanagement_businessunit_week_shorttermforecast_generationresults(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
         GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Get the result of a long term forecast calculation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/longtermforecastdata` (getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata): see [`GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast"]
     pub fn get_workforcemanagement_businessunit_week_shorttermforecast_longtermforecastdata(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata {
         GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Gets the forecast planning group snapshot"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/planninggroups` (getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups): see [`GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast"]
     pub fn get_workforcemanagement_businessunit_week_shorttermforecast_planninggroups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
         GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Get the staffing requirement by planning group for a forecast"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/staffingrequirement` (getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement): see [`GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast"]
     pub fn get_workforcemanagement_businessunit_week_shorttermforecast_staffingrequirement(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement {
         GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Get short term forecasts"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts` (getWorkforcemanagementBusinessunitWeekShorttermforecasts): see [`GetWorkforcemanagementBusinessunitWeekShorttermforecasts`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format or 'recent' (without quotes) to fetch recent forecasts"]
     pub fn get_workforcemanagement_businessunit_week_shorttermforecasts(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
         GetWorkforcemanagementBusinessunitWeekShorttermforecasts::new(self.executor.clone(), business_unit_id.into(), week_date_id.into())
     }
+    #[doc = " Get a work plan bid"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}` (getWorkforcemanagementBusinessunitWorkplanbid): see [`GetWorkforcemanagementBusinessunitWorkplanbid`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The id of the workplanbid"]
     pub fn get_workforcemanagement_businessunit_workplanbid(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWorkplanbid {
         GetWorkforcemanagementBusinessunitWorkplanbid::new(self.executor.clone(), business_unit_id.into(), bid_id.into())
     }
+    #[doc = " Get a bid group by bid group Id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}` (getWorkforcemanagementBusinessunitWorkplanbidGroup): see [`GetWorkforcemanagementBusinessunitWorkplanbidGroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The work plan bid id of the bid groups"]
+    #[doc = " - `bid_group_id`: Work Plan Bid Group id"]
     pub fn get_workforcemanagement_businessunit_workplanbid_group(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWorkplanbidGroup {
         GetWorkforcemanagementBusinessunitWorkplanbidGroup::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into())
     }
+    #[doc = " Gets the work plan preferences of all the agents in the work plan bid group"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences` (getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences): see [`GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The work plan bid id of the bid groups"]
+    #[doc = " - `bid_group_id`: The ID of the work plan bid group"]
     pub fn get_workforcemanagement_businessunit_workplanbid_group_preferences(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
         GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into())
     }
+    #[doc = " Get summary of bid groups that belong to a work plan bid"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/summary` (getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary): see [`GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The work plan bid id of the bid groups"]
     pub fn get_workforcemanagement_businessunit_workplanbid_groups_summary(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
         GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary::new(self.executor.clone(), business_unit_id.into(), bid_id.into())
     }
+    #[doc = " Get list of work plan bids"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids` (getWorkforcemanagementBusinessunitWorkplanbids): see [`GetWorkforcemanagementBusinessunitWorkplanbids`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn get_workforcemanagement_businessunit_workplanbids(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementBusinessunitWorkplanbids {
         GetWorkforcemanagementBusinessunitWorkplanbids::new(self.executor.clone(), business_unit_id.into())
     }
+    #[doc = " Get business units"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits` (getWorkforcemanagementBusinessunits): see [`GetWorkforcemanagementBusinessunits`]."]
     pub fn get_workforcemanagement_businessunits(&self) -> GetWorkforcemanagementBusinessunits {
         GetWorkforcemanagementBusinessunits::new(self.executor.clone())
     }
+    #[doc = " Get business units across divisions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/businessunits/divisionviews` (getWorkforcemanagementBusinessunitsDivisionviews): see [`GetWorkforcemanagementBusinessunitsDivisionviews`]."]
     pub fn get_workforcemanagement_businessunits_divisionviews(&self) -> GetWorkforcemanagementBusinessunitsDivisionviews {
         GetWorkforcemanagementBusinessunitsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get ics formatted calendar based on shareable link"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/calendar/data/ics` (getWorkforcemanagementCalendarDataIcs): see [`GetWorkforcemanagementCalendarDataIcs`]."]
     pub fn get_workforcemanagement_calendar_data_ics(&self) -> GetWorkforcemanagementCalendarDataIcs {
         GetWorkforcemanagementCalendarDataIcs::new(self.executor.clone())
     }
+    #[doc = " Get existing calendar link for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/calendar/url/ics` (getWorkforcemanagementCalendarUrlIcs): see [`GetWorkforcemanagementCalendarUrlIcs`]."]
     pub fn get_workforcemanagement_calendar_url_ics(&self) -> GetWorkforcemanagementCalendarUrlIcs {
         GetWorkforcemanagementCalendarUrlIcs::new(self.executor.clone())
     }
+    #[doc = " Retrieves delete job status for historical data imports associated with the job id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs/{jobId}` (getWorkforcemanagementHistoricaldataBulkRemoveJob): see [`GetWorkforcemanagementHistoricaldataBulkRemoveJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The job ID of the historical data delete request"]
     pub fn get_workforcemanagement_historicaldata_bulk_remove_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementHistoricaldataBulkRemoveJob {
         GetWorkforcemanagementHistoricaldataBulkRemoveJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Retrieves all delete job status for historical data"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs` (getWorkforcemanagementHistoricaldataBulkRemoveJobs): see [`GetWorkforcemanagementHistoricaldataBulkRemoveJobs`]."]
     pub fn get_workforcemanagement_historicaldata_bulk_remove_jobs(&self) -> GetWorkforcemanagementHistoricaldataBulkRemoveJobs {
         GetWorkforcemanagementHistoricaldataBulkRemoveJobs::new(self.executor.clone())
     }
+    #[doc = " Retrieves status of the historical data imports of the organization"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/historicaldata/importstatus` (getWorkforcemanagementHistoricaldataImportstatus): see [`GetWorkforcemanagementHistoricaldataImportstatus`]."]
     pub fn get_workforcemanagement_historicaldata_importstatus(&self) -> GetWorkforcemanagementHistoricaldataImportstatus {
         GetWorkforcemanagementHistoricaldataImportstatus::new(self.executor.clone())
     }
+    #[doc = " Retrieves status of the historical data imports associated with job id"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/historicaldata/importstatus/{jobId}` (getWorkforcemanagementHistoricaldataImportstatusJobId): see [`GetWorkforcemanagementHistoricaldataImportstatusJobId`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The job Id of the historical data import request"]
     pub fn get_workforcemanagement_historicaldata_importstatus_job_id(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementHistoricaldataImportstatusJobId {
         GetWorkforcemanagementHistoricaldataImportstatusJobId::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get integrations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/integrations/hris` (getWorkforcemanagementIntegrationsHris): see [`GetWorkforcemanagementIntegrationsHris`]."]
     pub fn get_workforcemanagement_integrations_hris(&self) -> GetWorkforcemanagementIntegrationsHris {
         GetWorkforcemanagementIntegrationsHris::new(self.executor.clone())
     }
+    #[doc = " Query the results of time off types job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/integrations/hris/timeofftypes/jobs/{jobId}` (getWorkforcemanagementIntegrationsHrisTimeofftypesJob): see [`GetWorkforcemanagementIntegrationsHrisTimeofftypesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job."]
     pub fn get_workforcemanagement_integrations_hris_timeofftypes_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
         GetWorkforcemanagementIntegrationsHrisTimeofftypesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get management unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}` (getWorkforcemanagementManagementunit): see [`GetWorkforcemanagementManagementunit`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn get_workforcemanagement_managementunit(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunit {
         GetWorkforcemanagementManagementunit::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Deprecated: Instead use /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes. Get the list of activity codes"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/activitycodes` (getWorkforcemanagementManagementunitActivitycodes): see [`GetWorkforcemanagementManagementunitActivitycodes`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_activitycodes(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitActivitycodes {
         GetWorkforcemanagementManagementunitActivitycodes::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Get a list of user schedule adherence records for the requested management unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence` (getWorkforcemanagementManagementunitAdherence): see [`GetWorkforcemanagementManagementunitAdherence`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
     pub fn get_workforcemanagement_managementunit_adherence(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitAdherence {
         GetWorkforcemanagementManagementunitAdherence::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Get data for agent in the management unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}` (getWorkforcemanagementManagementunitAgent): see [`GetWorkforcemanagementManagementunitAgent`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `agent_id`: The agent id"]
     pub fn get_workforcemanagement_managementunit_agent(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitAgent {
         GetWorkforcemanagementManagementunitAgent::new(self.executor.clone(), management_unit_id.into(), agent_id.into())
     }
+    #[doc = " Gets all the shift trades for a given agent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}/shifttrades` (getWorkforcemanagementManagementunitAgentShifttrades): see [`GetWorkforcemanagementManagementunitAgentShifttrades`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `agent_id`: The agent id"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_agent_shifttrades(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitAgentShifttrades {
         GetWorkforcemanagementManagementunitAgentShifttrades::new(self.executor.clone(), management_unit_id.into(), agent_id.into())
     }
+    #[doc = " Gets the decision metrics of all user in given management unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/decisionmetrics` (getWorkforcemanagementManagementunitDecisionmetrics): see [`GetWorkforcemanagementManagementunitDecisionmetrics`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
     pub fn get_workforcemanagement_managementunit_decisionmetrics(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitDecisionmetrics {
         GetWorkforcemanagementManagementunitDecisionmetrics::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Gets a summary of all shift trades in the matched state"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/matched` (getWorkforcemanagementManagementunitShifttradesMatched): see [`GetWorkforcemanagementManagementunitShifttradesMatched`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_shifttrades_matched(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitShifttradesMatched {
         GetWorkforcemanagementManagementunitShifttradesMatched::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Gets list of users available for whom you can send direct shift trade requests"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/users` (getWorkforcemanagementManagementunitShifttradesUsers): see [`GetWorkforcemanagementManagementunitShifttradesUsers`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn get_workforcemanagement_managementunit_shifttrades_users(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitShifttradesUsers {
         GetWorkforcemanagementManagementunitShifttradesUsers::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Gets a time off limit object"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}` (getWorkforcemanagementManagementunitTimeofflimit): see [`GetWorkforcemanagementManagementunitTimeofflimit`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
+    #[doc = " - `time_off_limit_id`: The ID of the time off limit to fetch"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_timeofflimit(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitTimeofflimit {
         GetWorkforcemanagementManagementunitTimeofflimit::new(self.executor.clone(), management_unit_id.into(), time_off_limit_id.into())
     }
+    #[doc = " Gets a list of time off limit objects under management unit."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits` (getWorkforcemanagementManagementunitTimeofflimits): see [`GetWorkforcemanagementManagementunitTimeofflimits`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_timeofflimits(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitTimeofflimits {
         GetWorkforcemanagementManagementunitTimeofflimits::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Gets a time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId} instead"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}` (getWorkforcemanagementManagementunitTimeoffplan): see [`GetWorkforcemanagementManagementunitTimeoffplan`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
+    #[doc = " - `time_off_plan_id`: The ID of the time off plan to fetch"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_timeoffplan(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitTimeoffplan {
         GetWorkforcemanagementManagementunitTimeoffplan::new(self.executor.clone(), management_unit_id.into(), time_off_plan_id.into())
     }
+    #[doc = " Gets a list of time off plans. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans instead"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans` (getWorkforcemanagementManagementunitTimeoffplans): see [`GetWorkforcemanagementManagementunitTimeoffplans`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_timeoffplans(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitTimeoffplans {
         GetWorkforcemanagementManagementunitTimeoffplans::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Get a time off request"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}` (getWorkforcemanagementManagementunitUserTimeoffrequest): see [`GetWorkforcemanagementManagementunitUserTimeoffrequest`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `user_id`: The userId to whom the Time Off Request applies."]
+    #[doc = " - `time_off_request_id`: Time Off Request Id"]
     pub fn get_workforcemanagement_managementunit_user_timeoffrequest(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, time_off_request_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitUserTimeoffrequest {
         GetWorkforcemanagementManagementunitUserTimeoffrequest::new(self.executor.clone(), management_unit_id.into(), user_id.into(), time_off_request_id.into())
     }
+    #[doc = " Retrieves time off limit, allocated and waitlisted values according to specific time off request"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeofflimits` (getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits): see [`GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
+    #[doc = " - `user_id`: The userId to whom the time off request applies."]
+    #[doc = " - `time_off_request_id`: The ID of the time off request, which dates and activityCodeId determine limit values to retrieve"]
     pub fn get_workforcemanagement_managementunit_user_timeoffrequest_timeofflimits(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, time_off_request_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
         GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits::new(self.executor.clone(), management_unit_id.into(), user_id.into(), time_off_request_id.into())
     }
+    #[doc = " Get a list of time off requests for a given user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests` (getWorkforcemanagementManagementunitUserTimeoffrequests): see [`GetWorkforcemanagementManagementunitUserTimeoffrequests`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `user_id`: The userId to whom the Time Off Request applies."]
     pub fn get_workforcemanagement_managementunit_user_timeoffrequests(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitUserTimeoffrequests {
         GetWorkforcemanagementManagementunitUserTimeoffrequests::new(self.executor.clone(), management_unit_id.into(), user_id.into())
     }
+    #[doc = " Get users in the management unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users` (getWorkforcemanagementManagementunitUsers): see [`GetWorkforcemanagementManagementunitUsers`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn get_workforcemanagement_managementunit_users(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitUsers {
         GetWorkforcemanagementManagementunitUsers::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Deprecated. Use the equivalent business unit resource instead. Get a week schedule"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules/{scheduleId}` (getWorkforcemanagementManagementunitWeekSchedule): see [`GetWorkforcemanagementManagementunitWeekSchedule`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format."]
+    #[doc = " - `schedule_id`: The ID of the schedule to fetch"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_week_schedule(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: impl ::std::convert::Into<::std::string::String>, schedule_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitWeekSchedule {
         GetWorkforcemanagementManagementunitWeekSchedule::new(self.executor.clone(), management_unit_id.into(), week_id.into(), schedule_id.into())
     }
+    #[doc = " Deprecated. Use the equivalent business unit resource instead. Get the list of schedules in a week in management unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules` (getWorkforcemanagementManagementunitWeekSchedules): see [`GetWorkforcemanagementManagementunitWeekSchedules`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_week_schedules(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitWeekSchedules {
         GetWorkforcemanagementManagementunitWeekSchedules::new(self.executor.clone(), management_unit_id.into(), week_id.into())
     }
+    #[doc = " Gets all the shift trades for a given week"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades` (getWorkforcemanagementManagementunitWeekShifttrades): see [`GetWorkforcemanagementManagementunitWeekShifttrades`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_date_id`: The start week date of the initiating shift in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_managementunit_week_shifttrades(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate) -> GetWorkforcemanagementManagementunitWeekShifttrades {
         GetWorkforcemanagementManagementunitWeekShifttrades::new(self.executor.clone(), management_unit_id.into(), week_date_id)
     }
+    #[doc = " Get a work plan"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}` (getWorkforcemanagementManagementunitWorkplan): see [`GetWorkforcemanagementManagementunitWorkplan`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_id`: The ID of the work plan to fetch"]
     pub fn get_workforcemanagement_managementunit_workplan(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitWorkplan {
         GetWorkforcemanagementManagementunitWorkplan::new(self.executor.clone(), management_unit_id.into(), work_plan_id.into())
     }
+    #[doc = " Get a work plan rotation"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}` (getWorkforcemanagementManagementunitWorkplanrotation): see [`GetWorkforcemanagementManagementunitWorkplanrotation`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_rotation_id`: The ID of the work plan rotation to fetch"]
     pub fn get_workforcemanagement_managementunit_workplanrotation(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_rotation_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitWorkplanrotation {
         GetWorkforcemanagementManagementunitWorkplanrotation::new(self.executor.clone(), management_unit_id.into(), work_plan_rotation_id.into())
     }
+    #[doc = " Get work plan rotations"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations` (getWorkforcemanagementManagementunitWorkplanrotations): see [`GetWorkforcemanagementManagementunitWorkplanrotations`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn get_workforcemanagement_managementunit_workplanrotations(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitWorkplanrotations {
         GetWorkforcemanagementManagementunitWorkplanrotations::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Get work plans"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans` (getWorkforcemanagementManagementunitWorkplans): see [`GetWorkforcemanagementManagementunitWorkplans`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn get_workforcemanagement_managementunit_workplans(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementManagementunitWorkplans {
         GetWorkforcemanagementManagementunitWorkplans::new(self.executor.clone(), management_unit_id.into())
     }
+    #[doc = " Get management units"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits` (getWorkforcemanagementManagementunits): see [`GetWorkforcemanagementManagementunits`]."]
     pub fn get_workforcemanagement_managementunits(&self) -> GetWorkforcemanagementManagementunits {
         GetWorkforcemanagementManagementunits::new(self.executor.clone())
     }
+    #[doc = " Get management units across divisions"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/managementunits/divisionviews` (getWorkforcemanagementManagementunitsDivisionviews): see [`GetWorkforcemanagementManagementunitsDivisionviews`]."]
     pub fn get_workforcemanagement_managementunits_divisionviews(&self) -> GetWorkforcemanagementManagementunitsDivisionviews {
         GetWorkforcemanagementManagementunitsDivisionviews::new(self.executor.clone())
     }
+    #[doc = " Get a list of notifications for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/notifications` (getWorkforcemanagementNotifications): see [`GetWorkforcemanagementNotifications`]."]
     pub fn get_workforcemanagement_notifications(&self) -> GetWorkforcemanagementNotifications {
         GetWorkforcemanagementNotifications::new(self.executor.clone())
     }
+    #[doc = " Gets an agent's schedule bidding preference"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/schedulebids/{bidId}/preference` (getWorkforcemanagementSchedulebidPreference): see [`GetWorkforcemanagementSchedulebidPreference`]."]
+    #[doc = ""]
+    #[doc = " - `bid_id`: The ID of the schedule bid"]
     pub fn get_workforcemanagement_schedulebid_preference(&self, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementSchedulebidPreference {
         GetWorkforcemanagementSchedulebidPreference::new(self.executor.clone(), bid_id.into())
     }
+    #[doc = " Gets an agent's schedule sets for a bid"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/schedulebids/{bidId}/schedulesets` (getWorkforcemanagementSchedulebidSchedulesets): see [`GetWorkforcemanagementSchedulebidSchedulesets`]."]
+    #[doc = ""]
+    #[doc = " - `bid_id`: The ID of the schedule bid"]
     pub fn get_workforcemanagement_schedulebid_schedulesets(&self, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementSchedulebidSchedulesets {
         GetWorkforcemanagementSchedulebidSchedulesets::new(self.executor.clone(), bid_id.into())
     }
+    #[doc = " Gets the list of schedule bids that belong to an agent. It will fetch an open bid or upcoming bid or a bid that is closed recently"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/schedulebids` (getWorkforcemanagementSchedulebids): see [`GetWorkforcemanagementSchedulebids`]."]
     pub fn get_workforcemanagement_schedulebids(&self) -> GetWorkforcemanagementSchedulebids {
         GetWorkforcemanagementSchedulebids::new(self.executor.clone())
     }
+    #[doc = " Get status of the scheduling job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/schedulingjobs/{jobId}` (getWorkforcemanagementSchedulingjob): see [`GetWorkforcemanagementSchedulingjob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The id of the scheduling job"]
     pub fn get_workforcemanagement_schedulingjob(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementSchedulingjob {
         GetWorkforcemanagementSchedulingjob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get scheduling preferences settings for the agent's business unit"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/schedulingpreferences/settings` (getWorkforcemanagementSchedulingpreferencesSettings): see [`GetWorkforcemanagementSchedulingpreferencesSettings`]."]
     pub fn get_workforcemanagement_schedulingpreferences_settings(&self) -> GetWorkforcemanagementSchedulingpreferencesSettings {
         GetWorkforcemanagementSchedulingpreferencesSettings::new(self.executor.clone())
     }
+    #[doc = " Gets all of my shift trades"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/shifttrades` (getWorkforcemanagementShifttrades): see [`GetWorkforcemanagementShifttrades`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn get_workforcemanagement_shifttrades(&self) -> GetWorkforcemanagementShifttrades {
         GetWorkforcemanagementShifttrades::new(self.executor.clone())
     }
+    #[doc = " View result of update trade operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs/{jobId}` (getWorkforcemanagementShifttradingTradeJob): see [`GetWorkforcemanagementShifttradingTradeJob`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the shift trade to update"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_shifttrading_trade_job(&self, trade_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementShifttradingTradeJob {
         GetWorkforcemanagementShifttradingTradeJob::new(self.executor.clone(), trade_id.into(), job_id.into())
     }
+    #[doc = " View result of match shift trade operation. Only the receiving user who started the operation can query the status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs/{jobId}` (getWorkforcemanagementShifttradingTradeMatchJob): see [`GetWorkforcemanagementShifttradingTradeMatchJob`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the shift trade to update"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_shifttrading_trade_match_job(&self, trade_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementShifttradingTradeMatchJob {
         GetWorkforcemanagementShifttradingTradeMatchJob::new(self.executor.clone(), trade_id.into(), job_id.into())
     }
+    #[doc = " View result of update trade state operation. Only the user who started the operation can query the status."]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs/{jobId}` (getWorkforcemanagementShifttradingTradeStateJob): see [`GetWorkforcemanagementShifttradingTradeStateJob`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the shift trade to update"]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_shifttrading_trade_state_job(&self, trade_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementShifttradingTradeStateJob {
         GetWorkforcemanagementShifttradingTradeStateJob::new(self.executor.clone(), trade_id.into(), job_id.into())
     }
+    #[doc = " View result of create trade operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/jobs/{jobId}` (getWorkforcemanagementShifttradingTradesJob): see [`GetWorkforcemanagementShifttradingTradesJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_shifttrading_trades_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementShifttradingTradesJob {
         GetWorkforcemanagementShifttradingTradesJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " View results of retrieve all my shift trade operation. Only the user who started the operation can query the status"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs/{jobId}` (getWorkforcemanagementShifttradingTradesMineQueryJob): see [`GetWorkforcemanagementShifttradingTradesMineQueryJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_shifttrading_trades_mine_query_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementShifttradingTradesMineQueryJob {
         GetWorkforcemanagementShifttradingTradesMineQueryJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Request to fetch the status of the historical shrinkage query"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/shrinkage/jobs/{jobId}` (getWorkforcemanagementShrinkageJob): see [`GetWorkforcemanagementShrinkageJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: jobId"]
     pub fn get_workforcemanagement_shrinkage_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementShrinkageJob {
         GetWorkforcemanagementShrinkageJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a list of user schedule adherence records for the requested team"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/teams/{teamId}/adherence` (getWorkforcemanagementTeamAdherence): see [`GetWorkforcemanagementTeamAdherence`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: The ID of the team"]
     pub fn get_workforcemanagement_team_adherence(&self, team_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementTeamAdherence {
         GetWorkforcemanagementTeamAdherence::new(self.executor.clone(), team_id.into())
     }
+    #[doc = " Query the results of time off types job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/timeoffbalance/jobs/{jobId}` (getWorkforcemanagementTimeoffbalanceJob): see [`GetWorkforcemanagementTimeoffbalanceJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job."]
     pub fn get_workforcemanagement_timeoffbalance_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementTimeoffbalanceJob {
         GetWorkforcemanagementTimeoffbalanceJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get a time off request for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}` (getWorkforcemanagementTimeoffrequest): see [`GetWorkforcemanagementTimeoffrequest`]."]
+    #[doc = ""]
+    #[doc = " - `time_off_request_id`: The ID of the time off request"]
     pub fn get_workforcemanagement_timeoffrequest(&self, time_off_request_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementTimeoffrequest {
         GetWorkforcemanagementTimeoffrequest::new(self.executor.clone(), time_off_request_id.into())
     }
+    #[doc = " Get the daily waitlist positions of a time off request for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}/waitlistpositions` (getWorkforcemanagementTimeoffrequestWaitlistpositions): see [`GetWorkforcemanagementTimeoffrequestWaitlistpositions`]."]
+    #[doc = ""]
+    #[doc = " - `time_off_request_id`: The ID of the time off request"]
     pub fn get_workforcemanagement_timeoffrequest_waitlistpositions(&self, time_off_request_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementTimeoffrequestWaitlistpositions {
         GetWorkforcemanagementTimeoffrequestWaitlistpositions::new(self.executor.clone(), time_off_request_id.into())
     }
+    #[doc = " Get a list of time off requests for the current user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests` (getWorkforcemanagementTimeoffrequests): see [`GetWorkforcemanagementTimeoffrequests`]."]
     pub fn get_workforcemanagement_timeoffrequests(&self) -> GetWorkforcemanagementTimeoffrequests {
         GetWorkforcemanagementTimeoffrequests::new(self.executor.clone())
     }
+    #[doc = " Get availability management unit's settings for agent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/unavailabletimes/settings` (getWorkforcemanagementUnavailabletimesSettings): see [`GetWorkforcemanagementUnavailabletimesSettings`]."]
     pub fn get_workforcemanagement_unavailabletimes_settings(&self) -> GetWorkforcemanagementUnavailabletimesSettings {
         GetWorkforcemanagementUnavailabletimesSettings::new(self.executor.clone())
     }
+    #[doc = " Query agent unavailable times validation job"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/unavailabletimes/validation/jobs/{jobId}` (getWorkforcemanagementUnavailabletimesValidationJob): see [`GetWorkforcemanagementUnavailabletimesValidationJob`]."]
+    #[doc = ""]
+    #[doc = " - `job_id`: The ID of the job"]
     pub fn get_workforcemanagement_unavailabletimes_validation_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementUnavailabletimesValidationJob {
         GetWorkforcemanagementUnavailabletimesValidationJob::new(self.executor.clone(), job_id.into())
     }
+    #[doc = " Get work plan bid ranks for a user"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/users/{userId}/workplanbidranks` (getWorkforcemanagementUserWorkplanbidranks): see [`GetWorkforcemanagementUserWorkplanbidranks`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The userId to whom the work plan bid ranks apply."]
     pub fn get_workforcemanagement_user_workplanbidranks(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementUserWorkplanbidranks {
         GetWorkforcemanagementUserWorkplanbidranks::new(self.executor.clone(), user_id.into())
     }
+    #[doc = " Gets an agent's work plan bidding preference"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/workplanbids/{bidId}/preferences` (getWorkforcemanagementWorkplanbidPreferences): see [`GetWorkforcemanagementWorkplanbidPreferences`]."]
+    #[doc = ""]
+    #[doc = " - `bid_id`: The ID of the work plan bid"]
     pub fn get_workforcemanagement_workplanbid_preferences(&self, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementWorkplanbidPreferences {
         GetWorkforcemanagementWorkplanbidPreferences::new(self.executor.clone(), bid_id.into())
     }
+    #[doc = " Gets an agent's work plans for a bid"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/workplanbids/{bidId}/workplans` (getWorkforcemanagementWorkplanbidWorkplans): see [`GetWorkforcemanagementWorkplanbidWorkplans`]."]
+    #[doc = ""]
+    #[doc = " - `bid_id`: The ID of the work plan bid"]
     pub fn get_workforcemanagement_workplanbid_workplans(&self, bid_id: impl ::std::convert::Into<::std::string::String>) -> GetWorkforcemanagementWorkplanbidWorkplans {
         GetWorkforcemanagementWorkplanbidWorkplans::new(self.executor.clone(), bid_id.into())
     }
+    #[doc = " Gets the list of work plan bids that belong to an agent"]
+    #[doc = ""]
     #[doc = " `GET /api/v2/workforcemanagement/workplanbids` (getWorkforcemanagementWorkplanbids): see [`GetWorkforcemanagementWorkplanbids`]."]
     pub fn get_workforcemanagement_workplanbids(&self) -> GetWorkforcemanagementWorkplanbids {
         GetWorkforcemanagementWorkplanbids::new(self.executor.clone())
     }
+    #[doc = " Update an adherence adjustment for the current user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}` (patchWorkforcemanagementAdherenceAdjustment): see [`PatchWorkforcemanagementAdherenceAdjustment`]."]
+    #[doc = ""]
+    #[doc = " - `adjustment_id`: The ID of the adherence adjustment to update"]
     pub fn patch_workforcemanagement_adherence_adjustment(&self, adjustment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAdherenceAdjustmentAgentRequest) -> PatchWorkforcemanagementAdherenceAdjustment {
         PatchWorkforcemanagementAdherenceAdjustment::new(self.executor.clone(), adjustment_id.into(), body)
     }
+    #[doc = " Update an adherence adjustment for the requested agent"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}` (patchWorkforcemanagementAgentAdherenceAdjustment): see [`PatchWorkforcemanagementAgentAdherenceAdjustment`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent"]
+    #[doc = " - `adjustment_id`: The ID of the adherence adjustment"]
     pub fn patch_workforcemanagement_agent_adherence_adjustment(&self, agent_id: impl ::std::convert::Into<::std::string::String>, adjustment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAdherenceAdjustmentAdminRequest) -> PatchWorkforcemanagementAgentAdherenceAdjustment {
         PatchWorkforcemanagementAgentAdherenceAdjustment::new(self.executor.clone(), agent_id.into(), adjustment_id.into(), body)
     }
+    #[doc = " Update an adherence explanation"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}` (patchWorkforcemanagementAgentAdherenceExplanation): see [`PatchWorkforcemanagementAgentAdherenceExplanation`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent to query"]
+    #[doc = " - `explanation_id`: The ID of the explanation to update"]
+    #[doc = " - `body`: The request body"]
     pub fn patch_workforcemanagement_agent_adherence_explanation(&self, agent_id: impl ::std::convert::Into<::std::string::String>, explanation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAdherenceExplanationStatusRequest) -> PatchWorkforcemanagementAgentAdherenceExplanation {
         PatchWorkforcemanagementAgentAdherenceExplanation::new(self.executor.clone(), agent_id.into(), explanation_id.into(), body)
     }
+    #[doc = " Update unavailable times for the requested agent"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/unavailabletimes` (patchWorkforcemanagementAgentUnavailabletimes): see [`PatchWorkforcemanagementAgentUnavailabletimes`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent"]
     pub fn patch_workforcemanagement_agent_unavailabletimes(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateUnavailableTimesRequest) -> PatchWorkforcemanagementAgentUnavailabletimes {
         PatchWorkforcemanagementAgentUnavailabletimes::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Update my alternative shifts trade by trade ID"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}` (patchWorkforcemanagementAlternativeshiftsTrade): see [`PatchWorkforcemanagementAlternativeshiftsTrade`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the alternative shift trade"]
     pub fn patch_workforcemanagement_alternativeshifts_trade(&self, trade_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentUpdateAlternativeShiftTradeRequest) -> PatchWorkforcemanagementAlternativeshiftsTrade {
         PatchWorkforcemanagementAlternativeshiftsTrade::new(self.executor.clone(), trade_id.into(), body)
     }
+    #[doc = " Bulk update alternative shift trade states"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/alternativeshifts/trades/state/jobs` (patchWorkforcemanagementAlternativeshiftsTradesStateJobs): see [`PatchWorkforcemanagementAlternativeshiftsTradesStateJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn patch_workforcemanagement_alternativeshifts_trades_state_jobs(&self, body: ::models::AdminBulkUpdateAlternativeShiftTradeStateRequest) -> PatchWorkforcemanagementAlternativeshiftsTradesStateJobs {
         PatchWorkforcemanagementAlternativeshiftsTradesStateJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Update business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}` (patchWorkforcemanagementBusinessunit): see [`PatchWorkforcemanagementBusinessunit`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
     pub fn patch_workforcemanagement_businessunit(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateBusinessUnitRequest) -> PatchWorkforcemanagementBusinessunit {
         PatchWorkforcemanagementBusinessunit::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Update an activity code"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}` (patchWorkforcemanagementBusinessunitActivitycode): see [`PatchWorkforcemanagementBusinessunitActivitycode`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
+    #[doc = " - `activity_code_id`: The ID of the activity code to update"]
     pub fn patch_workforcemanagement_businessunit_activitycode(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_code_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateActivityCodeRequest) -> PatchWorkforcemanagementBusinessunitActivitycode {
         PatchWorkforcemanagementBusinessunitActivitycode::new(self.executor.clone(), business_unit_id.into(), activity_code_id.into(), body)
     }
+    #[doc = " Update multiple activity codes"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/bulk` (patchWorkforcemanagementBusinessunitActivitycodesBulk): see [`PatchWorkforcemanagementBusinessunitActivitycodesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
     pub fn patch_workforcemanagement_businessunit_activitycodes_bulk(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkUpdateActivityCodeRequest) -> PatchWorkforcemanagementBusinessunitActivitycodesBulk {
         PatchWorkforcemanagementBusinessunitActivitycodesBulk::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Update an activity plan"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}` (patchWorkforcemanagementBusinessunitActivityplan): see [`PatchWorkforcemanagementBusinessunitActivityplan`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan to update"]
     pub fn patch_workforcemanagement_businessunit_activityplan(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateActivityPlanRequest) -> PatchWorkforcemanagementBusinessunitActivityplan {
         PatchWorkforcemanagementBusinessunitActivityplan::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), body)
     }
+    #[doc = " Update adherence adjustments in bulk for a business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk` (patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk): see [`PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn patch_workforcemanagement_businessunit_adherence_adjustments_bulk(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAdherenceAdjustmentsBulkRequest) -> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
         PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Update an adherence adjustment reason code for a business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}` (patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode): see [`PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `reason_code_id`: The ID of the reason code to update"]
     pub fn patch_workforcemanagement_businessunit_adherence_adjustments_reasoncode(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, reason_code_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAdherenceAdjustmentsReasonCodeRequest) -> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
         PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode::new(self.executor.clone(), business_unit_id.into(), reason_code_id.into(), body)
     }
+    #[doc = " Update adherence adjustment reason codes in bulk for a business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk` (patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk): see [`PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn patch_workforcemanagement_businessunit_adherence_adjustments_reasoncodes_bulk(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAdherenceAdjustmentsReasonCodesBulkRequest) -> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
         PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Update adherence adjustments settings for a business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings` (patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings): see [`PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn patch_workforcemanagement_businessunit_adherence_adjustments_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateBuAdherenceAdjustmentsSettingsRequest) -> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
         PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Update alternative shifts settings for a business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings` (patchWorkforcemanagementBusinessunitAlternativeshiftsSettings): see [`PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn patch_workforcemanagement_businessunit_alternativeshifts_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAlternativeShiftBuSettingsRequest) -> PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
         PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Update a capacity plan configuration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}` (patchWorkforcemanagementBusinessunitCapacityplan): see [`PatchWorkforcemanagementBusinessunitCapacityplan`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn patch_workforcemanagement_businessunit_capacityplan(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateCapacityPlanRequest) -> PatchWorkforcemanagementBusinessunitCapacityplan {
         PatchWorkforcemanagementBusinessunitCapacityplan::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into(), body)
     }
+    #[doc = " Update minimum staffing settings for a business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings` (patchWorkforcemanagementBusinessunitMinimumstaffingSettings): see [`PatchWorkforcemanagementBusinessunitMinimumstaffingSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn patch_workforcemanagement_businessunit_minimumstaffing_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MinimumStaffingRequest) -> PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
         PatchWorkforcemanagementBusinessunitMinimumstaffingSettings::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Update the opportunity"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}` (patchWorkforcemanagementBusinessunitOpportunity): see [`PatchWorkforcemanagementBusinessunitOpportunity`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `opportunity_id`: The ID of the opportunity"]
     pub fn patch_workforcemanagement_businessunit_opportunity(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, opportunity_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PatchOpportunityRequest) -> PatchWorkforcemanagementBusinessunitOpportunity {
         PatchWorkforcemanagementBusinessunitOpportunity::new(self.executor.clone(), business_unit_id.into(), opportunity_id.into(), body)
     }
+    #[doc = " Updates the planning group"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}` (patchWorkforcemanagementBusinessunitPlanninggroup): see [`PatchWorkforcemanagementBusinessunitPlanninggroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
+    #[doc = " - `planning_group_id`: The ID of a planning group to update"]
     pub fn patch_workforcemanagement_businessunit_planninggroup(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, planning_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdatePlanningGroupRequest) -> PatchWorkforcemanagementBusinessunitPlanninggroup {
         PatchWorkforcemanagementBusinessunitPlanninggroup::new(self.executor.clone(), business_unit_id.into(), planning_group_id.into(), body)
     }
+    #[doc = " Update a schedule bid"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}` (patchWorkforcemanagementBusinessunitSchedulebid): see [`PatchWorkforcemanagementBusinessunitSchedulebid`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid"]
+    #[doc = " - `body`: The schedule bid to be updated"]
     pub fn patch_workforcemanagement_businessunit_schedulebid(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateScheduleBid) -> PatchWorkforcemanagementBusinessunitSchedulebid {
         PatchWorkforcemanagementBusinessunitSchedulebid::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), body)
     }
+    #[doc = " Update a schedule bid group by bid group Id"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}` (patchWorkforcemanagementBusinessunitSchedulebidGroup): see [`PatchWorkforcemanagementBusinessunitSchedulebidGroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid associated with the bid groups"]
+    #[doc = " - `bid_group_id`: Schedule Bid Group id"]
     pub fn patch_workforcemanagement_businessunit_schedulebid_group(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScheduleBidGroupUpdate) -> PatchWorkforcemanagementBusinessunitSchedulebidGroup {
         PatchWorkforcemanagementBusinessunitSchedulebidGroup::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into(), body)
     }
+    #[doc = " Overrides the assigned schedule bid for the specified agents"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences` (patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences): see [`PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid associated with the bid groups"]
+    #[doc = " - `bid_group_id`: The ID of the schedule bid group"]
     pub fn patch_workforcemanagement_businessunit_schedulebid_group_preferences(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentsBidAssignedScheduleSetOverrideRequest) -> PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
         PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into(), body)
     }
+    #[doc = " Update scheduler settings for a business unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings` (patchWorkforcemanagementBusinessunitSchedulerSettings): see [`PatchWorkforcemanagementBusinessunitSchedulerSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn patch_workforcemanagement_businessunit_scheduler_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuSchedulerSettingsRequest) -> PatchWorkforcemanagementBusinessunitSchedulerSettings {
         PatchWorkforcemanagementBusinessunitSchedulerSettings::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Mark a schedule run as applied"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}` (patchWorkforcemanagementBusinessunitSchedulingRun): see [`PatchWorkforcemanagementBusinessunitSchedulingRun`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `run_id`: The ID of the schedule run"]
     pub fn patch_workforcemanagement_businessunit_scheduling_run(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, run_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PatchBuScheduleRunRequest) -> PatchWorkforcemanagementBusinessunitSchedulingRun {
         PatchWorkforcemanagementBusinessunitSchedulingRun::new(self.executor.clone(), business_unit_id.into(), run_id.into(), body)
     }
+    #[doc = " Update business unit scheduling preferences settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings` (patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings): see [`PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn patch_workforcemanagement_businessunit_schedulingpreferences_settings(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateBusinessUnitSchedulingPreferencesSettingsRequest) -> PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
         PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Updates a service goal template"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}` (patchWorkforcemanagementBusinessunitServicegoaltemplate): see [`PatchWorkforcemanagementBusinessunitServicegoaltemplate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
+    #[doc = " - `service_goal_template_id`: The ID of a service goal template to update"]
     pub fn patch_workforcemanagement_businessunit_servicegoaltemplate(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, service_goal_template_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateServiceGoalTemplate) -> PatchWorkforcemanagementBusinessunitServicegoaltemplate {
         PatchWorkforcemanagementBusinessunitServicegoaltemplate::new(self.executor.clone(), business_unit_id.into(), service_goal_template_id.into(), body)
     }
+    #[doc = " Updates a staffing group"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}` (patchWorkforcemanagementBusinessunitStaffinggroup): see [`PatchWorkforcemanagementBusinessunitStaffinggroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `staffing_group_id`: The ID of the staffing group to update"]
     pub fn patch_workforcemanagement_businessunit_staffinggroup(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, staffing_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateStaffingGroupRequest) -> PatchWorkforcemanagementBusinessunitStaffinggroup {
         PatchWorkforcemanagementBusinessunitStaffinggroup::new(self.executor.clone(), business_unit_id.into(), staffing_group_id.into(), body)
     }
+    #[doc = " Updates a time-off plan"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}` (patchWorkforcemanagementBusinessunitTimeoffplan): see [`PatchWorkforcemanagementBusinessunitTimeoffplan`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_plan_id`: The ID of the time-off plan to update"]
     pub fn patch_workforcemanagement_businessunit_timeoffplan(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuUpdateTimeOffPlanRequest) -> PatchWorkforcemanagementBusinessunitTimeoffplan {
         PatchWorkforcemanagementBusinessunitTimeoffplan::new(self.executor.clone(), business_unit_id.into(), time_off_plan_id.into(), body)
     }
+    #[doc = " Update work plan bid"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}` (patchWorkforcemanagementBusinessunitWorkplanbid): see [`PatchWorkforcemanagementBusinessunitWorkplanbid`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The id of the workplanbid"]
+    #[doc = " - `body`: The work plan bid to be updated"]
     pub fn patch_workforcemanagement_businessunit_workplanbid(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateWorkPlanBid) -> PatchWorkforcemanagementBusinessunitWorkplanbid {
         PatchWorkforcemanagementBusinessunitWorkplanbid::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), body)
     }
+    #[doc = " Update a bid group by bid group Id"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}` (patchWorkforcemanagementBusinessunitWorkplanbidGroup): see [`PatchWorkforcemanagementBusinessunitWorkplanbidGroup`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The work plan bid id of the bid groups"]
+    #[doc = " - `bid_group_id`: Work Plan Bid Group id"]
     pub fn patch_workforcemanagement_businessunit_workplanbid_group(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkPlanBidGroupUpdate) -> PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
         PatchWorkforcemanagementBusinessunitWorkplanbidGroup::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into(), body)
     }
+    #[doc = " Overrides the assigned work plan for the specified agents"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences` (patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences): see [`PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The work plan bid id of the bid groups"]
+    #[doc = " - `bid_group_id`: The ID of the work plan bid group"]
     pub fn patch_workforcemanagement_businessunit_workplanbid_group_preferences(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, bid_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentsBidAssignedWorkPlanOverrideRequest) -> PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
         PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), bid_group_id.into(), body)
     }
+    #[doc = " Update the requested management unit"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}` (patchWorkforcemanagementManagementunit): see [`PatchWorkforcemanagementManagementunit`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn patch_workforcemanagement_managementunit(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateManagementUnitRequest) -> PatchWorkforcemanagementManagementunit {
         PatchWorkforcemanagementManagementunit::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Update agent configurations"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents` (patchWorkforcemanagementManagementunitAgents): see [`PatchWorkforcemanagementManagementunitAgents`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn patch_workforcemanagement_managementunit_agents(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateMuAgentsRequest) -> PatchWorkforcemanagementManagementunitAgents {
         PatchWorkforcemanagementManagementunitAgents::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Updates agent work plan configuration"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/bulk` (patchWorkforcemanagementManagementunitAgentsWorkplansBulk): see [`PatchWorkforcemanagementManagementunitAgentsWorkplansBulk`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn patch_workforcemanagement_managementunit_agents_workplans_bulk(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateMuAgentWorkPlansBatchRequest) -> PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
         PatchWorkforcemanagementManagementunitAgentsWorkplansBulk::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Updates a time off limit object."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}` (patchWorkforcemanagementManagementunitTimeofflimit): see [`PatchWorkforcemanagementManagementunitTimeofflimit`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
+    #[doc = " - `time_off_limit_id`: The id of time off limit object to update"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_workforcemanagement_managementunit_timeofflimit(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateTimeOffLimitRequest) -> PatchWorkforcemanagementManagementunitTimeofflimit {
         PatchWorkforcemanagementManagementunitTimeofflimit::new(self.executor.clone(), management_unit_id.into(), time_off_limit_id.into(), body)
     }
+    #[doc = " Updates a time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId} instead"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}` (patchWorkforcemanagementManagementunitTimeoffplan): see [`PatchWorkforcemanagementManagementunitTimeoffplan`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
+    #[doc = " - `time_off_plan_id`: The ID of the time off plan to update"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_workforcemanagement_managementunit_timeoffplan(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateTimeOffPlanRequest) -> PatchWorkforcemanagementManagementunitTimeoffplan {
         PatchWorkforcemanagementManagementunitTimeoffplan::new(self.executor.clone(), management_unit_id.into(), time_off_plan_id.into(), body)
     }
+    #[doc = " Set integration status for a time off request."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/{timeOffRequestId}/users/{userId}/integrationstatus` (patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus): see [`PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
+    #[doc = " - `time_off_request_id`: The ID of the time off request."]
+    #[doc = " - `user_id`: The ID of user to whom the time off request belongs."]
     pub fn patch_workforcemanagement_managementunit_timeoffrequest_user_integrationstatus(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_request_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetTimeOffIntegrationStatusRequest) -> PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
         PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus::new(self.executor.clone(), management_unit_id.into(), time_off_request_id.into(), user_id.into(), body)
     }
+    #[doc = " Update management unit availability settings"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/unavailabletimes/settings` (patchWorkforcemanagementManagementunitUnavailabletimesSettings): see [`PatchWorkforcemanagementManagementunitUnavailabletimesSettings`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
     pub fn patch_workforcemanagement_managementunit_unavailabletimes_settings(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateManagementUnitsSettingsRequest) -> PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
         PatchWorkforcemanagementManagementunitUnavailabletimesSettings::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Update a time off request"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}` (patchWorkforcemanagementManagementunitUserTimeoffrequest): see [`PatchWorkforcemanagementManagementunitUserTimeoffrequest`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `user_id`: The id of the user the requested time off request belongs to"]
+    #[doc = " - `time_off_request_id`: The id of the time off request to update"]
     pub fn patch_workforcemanagement_managementunit_user_timeoffrequest(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, time_off_request_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AdminTimeOffRequestPatch) -> PatchWorkforcemanagementManagementunitUserTimeoffrequest {
         PatchWorkforcemanagementManagementunitUserTimeoffrequest::new(self.executor.clone(), management_unit_id.into(), user_id.into(), time_off_request_id.into(), body)
     }
+    #[doc = " Updates a shift trade. This route can only be called by the initiating agent"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}` (patchWorkforcemanagementManagementunitWeekShifttrade): see [`PatchWorkforcemanagementManagementunitWeekShifttrade`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_date_id`: The start week date of the initiating shift in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `trade_id`: The ID of the shift trade to update"]
     #[deprecated(note = "deprecated in the API")]
     pub fn patch_workforcemanagement_managementunit_week_shifttrade(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, trade_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PatchShiftTradeRequest) -> PatchWorkforcemanagementManagementunitWeekShifttrade {
         PatchWorkforcemanagementManagementunitWeekShifttrade::new(self.executor.clone(), management_unit_id.into(), week_date_id, trade_id.into(), body)
     }
+    #[doc = " Update a work plan"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}` (patchWorkforcemanagementManagementunitWorkplan): see [`PatchWorkforcemanagementManagementunitWorkplan`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_id`: The ID of the work plan to update"]
     pub fn patch_workforcemanagement_managementunit_workplan(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkPlan) -> PatchWorkforcemanagementManagementunitWorkplan {
         PatchWorkforcemanagementManagementunitWorkplan::new(self.executor.clone(), management_unit_id.into(), work_plan_id.into(), body)
     }
+    #[doc = " Update a work plan rotation"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}` (patchWorkforcemanagementManagementunitWorkplanrotation): see [`PatchWorkforcemanagementManagementunitWorkplanrotation`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_rotation_id`: The ID of the work plan rotation to update"]
     pub fn patch_workforcemanagement_managementunit_workplanrotation(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_rotation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateWorkPlanRotationRequest) -> PatchWorkforcemanagementManagementunitWorkplanrotation {
         PatchWorkforcemanagementManagementunitWorkplanrotation::new(self.executor.clone(), management_unit_id.into(), work_plan_rotation_id.into(), body)
     }
+    #[doc = " Update agent scheduling preferences"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/schedulingpreferences` (patchWorkforcemanagementSchedulingpreferences): see [`PatchWorkforcemanagementSchedulingpreferences`]."]
     pub fn patch_workforcemanagement_schedulingpreferences(&self, body: ::models::UpdateAgentSchedulingPreferencesRequest) -> PatchWorkforcemanagementSchedulingpreferences {
         PatchWorkforcemanagementSchedulingpreferences::new(self.executor.clone(), body)
     }
+    #[doc = " Update a time off request for the current user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}` (patchWorkforcemanagementTimeoffrequest): see [`PatchWorkforcemanagementTimeoffrequest`]."]
+    #[doc = ""]
+    #[doc = " - `time_off_request_id`: The ID of the time off request"]
     pub fn patch_workforcemanagement_timeoffrequest(&self, time_off_request_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentTimeOffRequestPatch) -> PatchWorkforcemanagementTimeoffrequest {
         PatchWorkforcemanagementTimeoffrequest::new(self.executor.clone(), time_off_request_id.into(), body)
     }
+    #[doc = " Update agent unavailable times"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/unavailabletimes` (patchWorkforcemanagementUnavailabletimes): see [`PatchWorkforcemanagementUnavailabletimes`]."]
     pub fn patch_workforcemanagement_unavailabletimes(&self, body: ::models::UpdateUnavailableTimesRequest) -> PatchWorkforcemanagementUnavailabletimes {
         PatchWorkforcemanagementUnavailabletimes::new(self.executor.clone(), body)
     }
+    #[doc = " Update work plan bid ranks for a user"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/users/{userId}/workplanbidranks` (patchWorkforcemanagementUserWorkplanbidranks): see [`PatchWorkforcemanagementUserWorkplanbidranks`]."]
+    #[doc = ""]
+    #[doc = " - `user_id`: The userId to whom the work plan bid ranks apply."]
     pub fn patch_workforcemanagement_user_workplanbidranks(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkPlanBidRanks) -> PatchWorkforcemanagementUserWorkplanbidranks {
         PatchWorkforcemanagementUserWorkplanbidranks::new(self.executor.clone(), user_id.into(), body)
     }
+    #[doc = " Update bulk work plan bid ranks on users. Max 50 users can be updated at a time."]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/users/workplanbidranks/bulk` (patchWorkforcemanagementUsersWorkplanbidranksBulk): see [`PatchWorkforcemanagementUsersWorkplanbidranksBulk`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Users"]
     pub fn patch_workforcemanagement_users_workplanbidranks_bulk(&self, body: ::std::vec::Vec<::models::WorkPlanBidRanks>) -> PatchWorkforcemanagementUsersWorkplanbidranksBulk {
         PatchWorkforcemanagementUsersWorkplanbidranksBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Update an agent's work plan bidding preference"]
+    #[doc = ""]
     #[doc = " `PATCH /api/v2/workforcemanagement/workplanbids/{bidId}/preferences` (patchWorkforcemanagementWorkplanbidPreferences): see [`PatchWorkforcemanagementWorkplanbidPreferences`]."]
+    #[doc = ""]
+    #[doc = " - `bid_id`: The ID of the work plan bid"]
     pub fn patch_workforcemanagement_workplanbid_preferences(&self, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAgentWorkPlanBiddingPreference) -> PatchWorkforcemanagementWorkplanbidPreferences {
         PatchWorkforcemanagementWorkplanbidPreferences::new(self.executor.clone(), bid_id.into(), body)
     }
+    #[doc = " Submit an adherence adjustment for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/adherence/adjustments` (postWorkforcemanagementAdherenceAdjustments): see [`PostWorkforcemanagementAdherenceAdjustments`]."]
     pub fn post_workforcemanagement_adherence_adjustments(&self, body: ::models::AddAdherenceAdjustmentAgentRequest) -> PostWorkforcemanagementAdherenceAdjustments {
         PostWorkforcemanagementAdherenceAdjustments::new(self.executor.clone(), body)
     }
+    #[doc = " Query adherence adjustments for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/adherence/adjustments/query` (postWorkforcemanagementAdherenceAdjustmentsQuery): see [`PostWorkforcemanagementAdherenceAdjustmentsQuery`]."]
     pub fn post_workforcemanagement_adherence_adjustments_query(&self, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> PostWorkforcemanagementAdherenceAdjustmentsQuery {
         PostWorkforcemanagementAdherenceAdjustmentsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Submit an adherence explanation for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/adherence/explanations` (postWorkforcemanagementAdherenceExplanations): see [`PostWorkforcemanagementAdherenceExplanations`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_adherence_explanations(&self, body: ::models::AddAdherenceExplanationAgentRequest) -> PostWorkforcemanagementAdherenceExplanations {
         PostWorkforcemanagementAdherenceExplanations::new(self.executor.clone(), body)
     }
+    #[doc = " Query adherence explanations for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/adherence/explanations/query` (postWorkforcemanagementAdherenceExplanationsQuery): see [`PostWorkforcemanagementAdherenceExplanationsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_adherence_explanations_query(&self, body: ::models::AgentQueryAdherenceExplanationsRequest) -> PostWorkforcemanagementAdherenceExplanationsQuery {
         PostWorkforcemanagementAdherenceExplanationsQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Request a historical adherence report in bulk"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/adherence/historical/bulk` (postWorkforcemanagementAdherenceHistoricalBulk): see [`PostWorkforcemanagementAdherenceHistoricalBulk`]."]
     pub fn post_workforcemanagement_adherence_historical_bulk(&self, body: ::models::WfmHistoricalAdherenceBulkQuery) -> PostWorkforcemanagementAdherenceHistoricalBulk {
         PostWorkforcemanagementAdherenceHistoricalBulk::new(self.executor.clone(), body)
     }
+    #[doc = " Query adherence adjustments for the requested agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/query` (postWorkforcemanagementAgentAdherenceAdjustmentsQuery): see [`PostWorkforcemanagementAgentAdherenceAdjustmentsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent"]
     pub fn post_workforcemanagement_agent_adherence_adjustments_query(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
         PostWorkforcemanagementAgentAdherenceAdjustmentsQuery::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Add an adherence explanation for the requested user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations` (postWorkforcemanagementAgentAdherenceExplanations): see [`PostWorkforcemanagementAgentAdherenceExplanations`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent to query"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_agent_adherence_explanations(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AddAdherenceExplanationAdminRequest) -> PostWorkforcemanagementAgentAdherenceExplanations {
         PostWorkforcemanagementAgentAdherenceExplanations::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Query adherence explanations for the given agent across a specified range"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/query` (postWorkforcemanagementAgentAdherenceExplanationsQuery): see [`PostWorkforcemanagementAgentAdherenceExplanationsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent to query"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_agent_adherence_explanations_query(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentQueryAdherenceExplanationsRequest) -> PostWorkforcemanagementAgentAdherenceExplanationsQuery {
         PostWorkforcemanagementAgentAdherenceExplanationsQuery::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Get agent scheduling preferences"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/schedulingpreferences/query` (postWorkforcemanagementAgentSchedulingpreferencesQuery): see [`PostWorkforcemanagementAgentSchedulingpreferencesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent"]
     pub fn post_workforcemanagement_agent_schedulingpreferences_query(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryAgentSchedulingPreferencesRequest) -> PostWorkforcemanagementAgentSchedulingpreferencesQuery {
         PostWorkforcemanagementAgentSchedulingpreferencesQuery::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Get agent unavailable times"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/unavailabletimes/query` (postWorkforcemanagementAgentUnavailabletimesQuery): see [`PostWorkforcemanagementAgentUnavailabletimesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent"]
     pub fn post_workforcemanagement_agent_unavailabletimes_query(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryAgentUnavailableTimesRequest) -> PostWorkforcemanagementAgentUnavailabletimesQuery {
         PostWorkforcemanagementAgentUnavailabletimesQuery::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Move agents in and out of management unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents` (postWorkforcemanagementAgents): see [`PostWorkforcemanagementAgents`]."]
     pub fn post_workforcemanagement_agents(&self, body: ::models::MoveAgentsRequest) -> PostWorkforcemanagementAgents {
         PostWorkforcemanagementAgents::new(self.executor.clone(), body)
     }
+    #[doc = " Query integrations for agents"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/integrations/hris/query` (postWorkforcemanagementAgentsIntegrationsHrisQuery): see [`PostWorkforcemanagementAgentsIntegrationsHrisQuery`]."]
     pub fn post_workforcemanagement_agents_integrations_hris_query(&self, body: ::models::QueryAgentsIntegrationsRequest) -> PostWorkforcemanagementAgentsIntegrationsHrisQuery {
         PostWorkforcemanagementAgentsIntegrationsHrisQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Request an agent historical adherence report"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/me/adherence/historical/jobs` (postWorkforcemanagementAgentsMeAdherenceHistoricalJobs): see [`PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs`]."]
     pub fn post_workforcemanagement_agents_me_adherence_historical_jobs(&self) -> PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
         PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs::new(self.executor.clone())
     }
+    #[doc = " Get agent possible work shifts for requested time frame"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/me/possibleworkshifts` (postWorkforcemanagementAgentsMePossibleworkshifts): see [`PostWorkforcemanagementAgentsMePossibleworkshifts`]."]
     pub fn post_workforcemanagement_agents_me_possibleworkshifts(&self, body: ::models::AgentPossibleWorkShiftsRequest) -> PostWorkforcemanagementAgentsMePossibleworkshifts {
         PostWorkforcemanagementAgentsMePossibleworkshifts::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk add enrollments to opportunities for the authenticated agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/add` (postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd): see [`PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd`]."]
     pub fn post_workforcemanagement_agents_opportunities_enrollments_bulk_add(&self, body: ::models::AgentBulkAddOpportunityEnrollmentsRequest) -> PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd {
         PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd::new(self.executor.clone(), body)
     }
+    #[doc = " Bulk update enrollment status for the authenticated agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/statuses/update` (postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate): see [`PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate`]."]
     pub fn post_workforcemanagement_agents_opportunities_enrollments_bulk_statuses_update(&self, body: ::models::AgentBulkStatusUpdateOpportunityEnrollmentsRequest) -> PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate {
         PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Query opportunities for the authenticated agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/query` (postWorkforcemanagementAgentsOpportunitiesQuery): see [`PostWorkforcemanagementAgentsOpportunitiesQuery`]."]
     pub fn post_workforcemanagement_agents_opportunities_query(&self, body: ::models::QueryOpportunitiesRequest) -> PostWorkforcemanagementAgentsOpportunitiesQuery {
         PostWorkforcemanagementAgentsOpportunitiesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Fetch agent schedules for the logged in user's management unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agentschedules/managementunits/mine` (postWorkforcemanagementAgentschedulesManagementunitsMine): see [`PostWorkforcemanagementAgentschedulesManagementunitsMine`]."]
     pub fn post_workforcemanagement_agentschedules_managementunits_mine(&self, body: ::models::AgentMuScheduleQuery) -> PostWorkforcemanagementAgentschedulesManagementunitsMine {
         PostWorkforcemanagementAgentschedulesManagementunitsMine::new(self.executor.clone(), body)
     }
+    #[doc = " Get published schedule for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/agentschedules/mine` (postWorkforcemanagementAgentschedulesMine): see [`PostWorkforcemanagementAgentschedulesMine`]."]
     pub fn post_workforcemanagement_agentschedules_mine(&self, body: ::models::BuGetCurrentAgentScheduleRequest) -> PostWorkforcemanagementAgentschedulesMine {
         PostWorkforcemanagementAgentschedulesMine::new(self.executor.clone(), body)
     }
+    #[doc = " Request a list of alternative shift offers for a given schedule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/offers/jobs` (postWorkforcemanagementAlternativeshiftsOffersJobs): see [`PostWorkforcemanagementAlternativeshiftsOffersJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_alternativeshifts_offers_jobs(&self, body: ::models::AlternativeShiftOffersRequest) -> PostWorkforcemanagementAlternativeshiftsOffersJobs {
         PostWorkforcemanagementAlternativeshiftsOffersJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Request a search of alternative shift offers for a given shift"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/offers/search/jobs` (postWorkforcemanagementAlternativeshiftsOffersSearchJobs): see [`PostWorkforcemanagementAlternativeshiftsOffersSearchJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_alternativeshifts_offers_search_jobs(&self, body: ::models::AlternativeShiftSearchOffersRequest) -> PostWorkforcemanagementAlternativeshiftsOffersSearchJobs {
         PostWorkforcemanagementAlternativeshiftsOffersSearchJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Create my alternative shift trade using an existing offer's jobId"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/trades` (postWorkforcemanagementAlternativeshiftsTrades): see [`PostWorkforcemanagementAlternativeshiftsTrades`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_alternativeshifts_trades(&self, body: ::models::CreateAlternativeShiftTradeRequest) -> PostWorkforcemanagementAlternativeshiftsTrades {
         PostWorkforcemanagementAlternativeshiftsTrades::new(self.executor.clone(), body)
     }
+    #[doc = " Create a new activity code"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes` (postWorkforcemanagementBusinessunitActivitycodes): see [`PostWorkforcemanagementBusinessunitActivitycodes`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit, or 'mine' for the business unit of the logged-in user."]
     pub fn post_workforcemanagement_businessunit_activitycodes(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateActivityCodeRequest) -> PostWorkforcemanagementBusinessunitActivitycodes {
         PostWorkforcemanagementBusinessunitActivitycodes::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Delete an activity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs` (postWorkforcemanagementBusinessunitActivityplanDeletionsJobs): see [`PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan to delete"]
     pub fn post_workforcemanagement_businessunit_activityplan_deletions_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>) -> PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
         PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into())
     }
+    #[doc = " Triggers a job to delete users from a session in the activity plan occurrence"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs` (postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs): see [`PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan"]
+    #[doc = " - `occurrence_id`: The ID of the activity plan occurrence"]
+    #[doc = " - `session_id`: The ID of the activity plan occurrence session"]
     pub fn post_workforcemanagement_businessunit_activityplan_occurrence_session_users_deletions_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, occurrence_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ActivityPlanDeletionSessionUserIds) -> PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs {
         PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), occurrence_id.into(), session_id.into(), body)
     }
+    #[doc = " Triggers a job to delete sessions for the activity plan occurrence"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs` (postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs): see [`PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan"]
+    #[doc = " - `occurrence_id`: The ID of the activity plan occurrence"]
     pub fn post_workforcemanagement_businessunit_activityplan_occurrence_sessions_deletions_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, occurrence_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ActivityPlanDeletionSessionIds) -> PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs {
         PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), occurrence_id.into(), body)
     }
+    #[doc = " Delete occurrences for the activity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs` (postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs): see [`PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan"]
     pub fn post_workforcemanagement_businessunit_activityplan_occurrences_deletions_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ActivityPlanDeletionOccurrenceIds) -> PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
         PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into(), body)
     }
+    #[doc = " Run an activity plan manually"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs` (postWorkforcemanagementBusinessunitActivityplanRunsJobs): see [`PostWorkforcemanagementBusinessunitActivityplanRunsJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `activity_plan_id`: The ID of the activity plan to run"]
     pub fn post_workforcemanagement_businessunit_activityplan_runs_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, activity_plan_id: impl ::std::convert::Into<::std::string::String>) -> PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
         PostWorkforcemanagementBusinessunitActivityplanRunsJobs::new(self.executor.clone(), business_unit_id.into(), activity_plan_id.into())
     }
+    #[doc = " Create an activity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans` (postWorkforcemanagementBusinessunitActivityplans): see [`PostWorkforcemanagementBusinessunitActivityplans`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_activityplans(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateActivityPlanRequest) -> PostWorkforcemanagementBusinessunitActivityplans {
         PostWorkforcemanagementBusinessunitActivityplans::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Query adherence adjustments for a business unit. Results will be returned using cursor pagination"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query` (postWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery): see [`PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_adherence_adjustments_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuQueryAdherenceAdjustmentsRequest) -> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
         PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Creates an async query job for adherence adjustments in a business unit."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs` (postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs): see [`PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_adherence_adjustments_query_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuQueryAdherenceAdjustmentsRequest) -> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
         PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Create an adherence adjustment reason code for a business unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes` (postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes): see [`PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_adherence_adjustments_reasoncodes(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateAdherenceAdjustmentsReasonCodeRequest) -> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
         PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Create adherence adjustment reason codes in bulk for a business unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk` (postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk): see [`PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_adherence_adjustments_reasoncodes_bulk(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateAdherenceAdjustmentsReasonCodesBulkRequest) -> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
         PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Query adherence explanations across an entire business unit for the requested period"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/explanations/query` (postWorkforcemanagementBusinessunitAdherenceExplanationsQuery): see [`PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_adherence_explanations_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuQueryAdherenceExplanationsRequest) -> PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
         PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Search published schedules"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/agentschedules/search` (postWorkforcemanagementBusinessunitAgentschedulesSearch): see [`PostWorkforcemanagementBusinessunitAgentschedulesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_agentschedules_search(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuSearchAgentSchedulesRequest) -> PostWorkforcemanagementBusinessunitAgentschedulesSearch {
         PostWorkforcemanagementBusinessunitAgentschedulesSearch::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " List alternative shifts trades for a given management unit or agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search` (postWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch): see [`PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_alternativeshifts_trades_search(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SearchAlternativeShiftTradesRequest) -> PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
         PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Copy a capacity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/copy` (postWorkforcemanagementBusinessunitCapacityplanCopy): see [`PostWorkforcemanagementBusinessunitCapacityplanCopy`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn post_workforcemanagement_businessunit_capacityplan_copy(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CopyCapacityPlanRequest) -> PostWorkforcemanagementBusinessunitCapacityplanCopy {
         PostWorkforcemanagementBusinessunitCapacityplanCopy::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into(), body)
     }
+    #[doc = " Regenerate requirements for capacity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/requirement/generate` (postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate): see [`PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn post_workforcemanagement_businessunit_capacityplan_requirement_generate(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>) -> PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
         PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into())
     }
+    #[doc = " Create staffing group allocations for a capacity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations` (postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations): see [`PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn post_workforcemanagement_businessunit_capacityplan_staffinggroupallocations(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateCapacityPlanStaffingGroupMetricChangeRequest) -> PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
         PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into(), body)
     }
+    #[doc = " Query staffing groups allocations history for a capacity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory/query` (postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery): see [`PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `capacity_plan_id`: The ID of the capacity plan"]
     pub fn post_workforcemanagement_businessunit_capacityplan_staffinggroupallocationshistory_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, capacity_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryCapacityPlanStaffingGroupMetricChangeHistory) -> PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery {
         PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery::new(self.executor.clone(), business_unit_id.into(), capacity_plan_id.into(), body)
     }
+    #[doc = " Force regenerate the latest long term staffing requirements for a business unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}/forceregenerate` (postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate): see [`PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate`]."]
+    #[doc = ""]
+    #[doc = " - `week_date_id`: weekDateId of forecast, format yyyy-MM-dd. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: forecastId of forecast"]
     pub fn post_workforcemanagement_businessunit_capacityplanning_longtermrequirements_automaticbestmethod_week_forecast_forceregenerate(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>) -> PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate {
         PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into())
     }
+    #[doc = " Create a new capacity plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans` (postWorkforcemanagementBusinessunitCapacityplans): see [`PostWorkforcemanagementBusinessunitCapacityplans`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_capacityplans(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CapacityPlanRequest) -> PostWorkforcemanagementBusinessunitCapacityplans {
         PostWorkforcemanagementBusinessunitCapacityplans::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Delete capacity plans in a business unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/bulk/remove` (postWorkforcemanagementBusinessunitCapacityplansBulkRemove): see [`PostWorkforcemanagementBusinessunitCapacityplansBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_capacityplans_bulk_remove(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CapacityPlanDeleteRequest) -> PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
         PostWorkforcemanagementBusinessunitCapacityplansBulkRemove::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Initiates the decision metrics update process"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update` (postWorkforcemanagementBusinessunitDecisionmetricsUpdate): see [`PostWorkforcemanagementBusinessunitDecisionmetricsUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_decisionmetrics_update(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DecisionMetricsUpdateJobRequest) -> PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
         PostWorkforcemanagementBusinessunitDecisionmetricsUpdate::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Creates a signed upload URL for updating decision metrics"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update/uploadurl` (postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl): see [`PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_decisionmetrics_update_uploadurl(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UploadUrlRequestBody) -> PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
         PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Get intraday data for the given date for the requested planningGroupIds"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday` (postWorkforcemanagementBusinessunitIntraday): see [`PostWorkforcemanagementBusinessunitIntraday`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_intraday(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IntradayPlanningGroupRequest) -> PostWorkforcemanagementBusinessunitIntraday {
         PostWorkforcemanagementBusinessunitIntraday::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Create a session export job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs` (postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs): see [`PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_mainforecast_continuousforecast_session_export_forecast_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AggregatedExportJobRequest) -> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs {
         PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Create a historical export job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs` (postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs): see [`PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_mainforecast_continuousforecast_session_export_historical_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AggregatedExportJobRequest) -> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs {
         PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Create a snapshot export job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs` (postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs): see [`PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_mainforecast_continuousforecast_session_export_snapshot_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AggregatedExportSnapshotJobRequest) -> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs {
         PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Bulk add opportunities"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/add` (postWorkforcemanagementBusinessunitOpportunitiesBulkAdd): see [`PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_bulk_add(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkAddOpportunitiesRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
         PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Bulk publish opportunities"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/publish` (postWorkforcemanagementBusinessunitOpportunitiesBulkPublish): see [`PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_bulk_publish(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkOpportunitiesRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
         PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Bulk remove opportunities"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/remove` (postWorkforcemanagementBusinessunitOpportunitiesBulkRemove): see [`PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_bulk_remove(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkOpportunitiesRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
         PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Bulk update opportunities status"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/statuses/update` (postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate): see [`PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_bulk_statuses_update(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkOpportunitiesStatusUpdateRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
         PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Bulk update enrollment status"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/bulk/statuses/update` (postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate): see [`PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_enrollments_bulk_statuses_update(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkOpportunityEnrollmentsStatusUpdateRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate {
         PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Query enrollments"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/query` (postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery): see [`PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_enrollments_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryOpportunityEnrollmentsRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
         PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Query opportunities by external activity IDs"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/externalactivities/query` (postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery): see [`PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_externalactivities_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkOpportunitiesExternalActivitiesRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
         PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Query opportunities within the specified date range"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/query` (postWorkforcemanagementBusinessunitOpportunitiesQuery): see [`PostWorkforcemanagementBusinessunitOpportunitiesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_opportunities_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryOpportunitiesRequest) -> PostWorkforcemanagementBusinessunitOpportunitiesQuery {
         PostWorkforcemanagementBusinessunitOpportunitiesQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Adds a new planning group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups` (postWorkforcemanagementBusinessunitPlanninggroups): see [`PostWorkforcemanagementBusinessunitPlanninggroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
     pub fn post_workforcemanagement_businessunit_planninggroups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreatePlanningGroupRequest) -> PostWorkforcemanagementBusinessunitPlanninggroups {
         PostWorkforcemanagementBusinessunitPlanninggroups::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Copy a schedule bid"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/copy` (postWorkforcemanagementBusinessunitSchedulebidCopy): see [`PostWorkforcemanagementBusinessunitSchedulebidCopy`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid to copy"]
     pub fn post_workforcemanagement_businessunit_schedulebid_copy(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CopyScheduleBid) -> PostWorkforcemanagementBusinessunitSchedulebidCopy {
         PostWorkforcemanagementBusinessunitSchedulebidCopy::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), body)
     }
+    #[doc = " Add a bid group in a given schedule bid"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups` (postWorkforcemanagementBusinessunitSchedulebidGroups): see [`PostWorkforcemanagementBusinessunitSchedulebidGroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the schedule bid associated with the bid groups"]
     pub fn post_workforcemanagement_businessunit_schedulebid_groups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScheduleBidGroupCreate) -> PostWorkforcemanagementBusinessunitSchedulebidGroups {
         PostWorkforcemanagementBusinessunitSchedulebidGroups::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), body)
     }
+    #[doc = " Create a new schedule bid"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids` (postWorkforcemanagementBusinessunitSchedulebids): see [`PostWorkforcemanagementBusinessunitSchedulebids`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The schedule bid to be created"]
     pub fn post_workforcemanagement_businessunit_schedulebids(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateScheduleBid) -> PostWorkforcemanagementBusinessunitSchedulebids {
         PostWorkforcemanagementBusinessunitSchedulebids::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Fetch all the agents with effective schedule set for the given BU"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/effectiveschedulesets` (postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets): see [`PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_schedulebids_effectiveschedulesets(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryEffectiveScheduleSetsRequest) -> PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
         PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Adds a new service goal template"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates` (postWorkforcemanagementBusinessunitServicegoaltemplates): see [`PostWorkforcemanagementBusinessunitServicegoaltemplates`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit."]
     pub fn post_workforcemanagement_businessunit_servicegoaltemplates(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateServiceGoalTemplate) -> PostWorkforcemanagementBusinessunitServicegoaltemplates {
         PostWorkforcemanagementBusinessunitServicegoaltemplates::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Queries and evaluates against shift trade configuration shift trades in a management unit per week"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs` (postWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs): see [`PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_shifttrading_trades_evaluate_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EvaluateShiftTradeListJobRequest) -> PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
         PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Queries shift trades in a management unit per user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs` (postWorkforcemanagementBusinessunitShifttradingTradesQueryJobs): see [`PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_shifttrading_trades_query_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryShiftTradeListJobRequest) -> PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
         PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Bulk update multiple trade states. Permits a supervisor to approve or deny multiple trades."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs` (postWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs): see [`PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_shifttrading_trades_state_bulk_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkUpdateShiftTradeListJobRequest) -> PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
         PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Start an async job to find potential shift trade matches for the current receiving user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs` (postWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs): see [`PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_shifttrading_unmatched_search_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SearchUnmatchedShiftTradeListJobRequest) -> PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
         PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Retrieves the summary of shift trades in a matched state per week"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs` (postWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs): see [`PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_businessunit_shifttrading_weeks_summary_jobs(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryWeekSummaryListJobRequest) -> PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
         PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Creates a new staffing group"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups` (postWorkforcemanagementBusinessunitStaffinggroups): see [`PostWorkforcemanagementBusinessunitStaffinggroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_staffinggroups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateStaffingGroupRequest) -> PostWorkforcemanagementBusinessunitStaffinggroups {
         PostWorkforcemanagementBusinessunitStaffinggroups::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Gets a list of planning group to staffing groups list association"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/planninggroups/query` (postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery): see [`PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_staffinggroups_planninggroups_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryPlanningGroupToStaffingGroupsRequest) -> PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
         PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Gets staffing group associations for a list of user IDs"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/query` (postWorkforcemanagementBusinessunitStaffinggroupsQuery): see [`PostWorkforcemanagementBusinessunitStaffinggroupsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_staffinggroups_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryUserStaffingGroupListRequest) -> PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
         PostWorkforcemanagementBusinessunitStaffinggroupsQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Converts existing time-off limit to another granularity."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion` (postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion): see [`PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit"]
     pub fn post_workforcemanagement_businessunit_timeofflimit_granularityconversion(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuConvertTimeOffLimitGranularityJobRequest) -> PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
         PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into(), body)
     }
+    #[doc = " Starts importing the uploaded time-off limit values"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import` (postWorkforcemanagementBusinessunitTimeofflimitValuesImport): see [`PostWorkforcemanagementBusinessunitTimeofflimitValuesImport`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit object to set limit values for"]
     pub fn post_workforcemanagement_businessunit_timeofflimit_values_import(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuImportTimeOffLimitValuesRequest) -> PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
         PostWorkforcemanagementBusinessunitTimeofflimitValuesImport::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into(), body)
     }
+    #[doc = " Creates a signed upload URL for importing values into time-off limit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import/uploadurl` (postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl): see [`PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit object to set values for"]
     pub fn post_workforcemanagement_businessunit_timeofflimit_values_import_uploadurl(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuTimeOffLimitValuesImportUploadUrlRequest) -> PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
         PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into(), body)
     }
+    #[doc = " Retrieves time-off limit related values based on a given set of filters."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query` (postWorkforcemanagementBusinessunitTimeofflimitValuesQuery): see [`PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit"]
     pub fn post_workforcemanagement_businessunit_timeofflimit_values_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryTimeOffLimitValuesForGranularityRequest) -> PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
         PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into(), body)
     }
+    #[doc = " Creates a new time-off limit object"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits` (postWorkforcemanagementBusinessunitTimeofflimits): see [`PostWorkforcemanagementBusinessunitTimeofflimits`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_timeofflimits(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuCreateTimeOffLimitRequest) -> PostWorkforcemanagementBusinessunitTimeofflimits {
         PostWorkforcemanagementBusinessunitTimeofflimits::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Retrieves time-off limit related values based on a given set of filters. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query instead"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/values/query` (postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery): see [`PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_businessunit_timeofflimits_values_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryTimeOffLimitValuesRequest) -> PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery {
         PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Creates a new time-off plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans` (postWorkforcemanagementBusinessunitTimeoffplans): see [`PostWorkforcemanagementBusinessunitTimeoffplans`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_timeoffplans(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuCreateTimeOffPlanRequest) -> PostWorkforcemanagementBusinessunitTimeoffplans {
         PostWorkforcemanagementBusinessunitTimeoffplans::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Get agent schedule generation unavailable times"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/schedules/query` (postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery): see [`PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_unavailabletimes_schedules_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryAgentScheduleUnavailableTimesRequest) -> PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
         PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Query availability management units settings"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/settings/query` (postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery): see [`PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
     pub fn post_workforcemanagement_businessunit_unavailabletimes_settings_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryAvailabilityManagementUnitsSettingsRequest) -> PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
         PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Loads agent schedule data from the schedule. Used in combination with the metadata route"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/agentschedules/query` (postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery): see [`PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn post_workforcemanagement_businessunit_week_schedule_agentschedules_query(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuQueryAgentSchedulesRequest) -> PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
         PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into(), body)
     }
+    #[doc = " Copy a schedule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/copy` (postWorkforcemanagementBusinessunitWeekScheduleCopy): see [`PostWorkforcemanagementBusinessunitWeekScheduleCopy`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule to copy"]
     pub fn post_workforcemanagement_businessunit_week_schedule_copy(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuCopyScheduleRequest) -> PostWorkforcemanagementBusinessunitWeekScheduleCopy {
         PostWorkforcemanagementBusinessunitWeekScheduleCopy::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into(), body)
     }
+    #[doc = " Request a daily recalculation of the performance prediction for the associated schedule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations` (postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations): see [`PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the performance prediction belongs"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format"]
+    #[doc = " - `schedule_id`: The ID of the schedule the performance prediction belongs to"]
     pub fn post_workforcemanagement_businessunit_week_schedule_performancepredictions_recalculations(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: impl ::std::convert::Into<::std::string::String>, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WfmProcessUploadRequest) -> PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations {
         PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations::new(self.executor.clone(), business_unit_id.into(), week_id.into(), schedule_id.into(), body)
     }
+    #[doc = " Upload daily activity changes to be able to request a performance prediction recalculation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/uploadurl` (postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl): see [`PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the performance prediction belongs"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format"]
+    #[doc = " - `schedule_id`: The ID of the schedule the performance prediction belongs to"]
     pub fn post_workforcemanagement_businessunit_week_schedule_performancepredictions_recalculations_uploadurl(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: impl ::std::convert::Into<::std::string::String>, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UploadUrlRequestBody) -> PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl {
         PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl::new(self.executor.clone(), business_unit_id.into(), week_id.into(), schedule_id.into(), body)
     }
+    #[doc = " Start a rescheduling run"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/reschedule` (postWorkforcemanagementBusinessunitWeekScheduleReschedule): see [`PostWorkforcemanagementBusinessunitWeekScheduleReschedule`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn post_workforcemanagement_businessunit_week_schedule_reschedule(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuRescheduleRequest) -> PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
         PostWorkforcemanagementBusinessunitWeekScheduleReschedule::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into(), body)
     }
+    #[doc = " Starts processing a schedule update"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update` (postWorkforcemanagementBusinessunitWeekScheduleUpdate): see [`PostWorkforcemanagementBusinessunitWeekScheduleUpdate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn post_workforcemanagement_businessunit_week_schedule_update(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ProcessScheduleUpdateUploadRequest) -> PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
         PostWorkforcemanagementBusinessunitWeekScheduleUpdate::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into(), body)
     }
+    #[doc = " Creates a signed upload URL for updating a schedule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update/uploadurl` (postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl): see [`PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `schedule_id`: The ID of the schedule"]
     pub fn post_workforcemanagement_businessunit_week_schedule_update_uploadurl(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UploadUrlRequestBody) -> PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
         PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl::new(self.executor.clone(), business_unit_id.into(), week_id, schedule_id.into(), body)
     }
+    #[doc = " Create a blank schedule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules` (postWorkforcemanagementBusinessunitWeekSchedules): see [`PostWorkforcemanagementBusinessunitWeekSchedules`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     pub fn post_workforcemanagement_businessunit_week_schedules(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, body: ::models::BuCreateBlankScheduleRequest) -> PostWorkforcemanagementBusinessunitWeekSchedules {
         PostWorkforcemanagementBusinessunitWeekSchedules::new(self.executor.clone(), business_unit_id.into(), week_id, body)
     }
+    #[doc = " Generate a schedule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/generate` (postWorkforcemanagementBusinessunitWeekSchedulesGenerate): see [`PostWorkforcemanagementBusinessunitWeekSchedulesGenerate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     pub fn post_workforcemanagement_businessunit_week_schedules_generate(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, body: ::models::BuGenerateScheduleRequest) -> PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
         PostWorkforcemanagementBusinessunitWeekSchedulesGenerate::new(self.executor.clone(), business_unit_id.into(), week_id, body)
     }
+    #[doc = " Starts processing a schedule import"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import` (postWorkforcemanagementBusinessunitWeekSchedulesImport): see [`PostWorkforcemanagementBusinessunitWeekSchedulesImport`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     pub fn post_workforcemanagement_businessunit_week_schedules_import(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, body: ::models::WfmProcessUploadRequest) -> PostWorkforcemanagementBusinessunitWeekSchedulesImport {
         PostWorkforcemanagementBusinessunitWeekSchedulesImport::new(self.executor.clone(), business_unit_id.into(), week_id, body)
     }
+    #[doc = " Creates a signed upload URL for importing a schedule"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import/uploadurl` (postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl): see [`PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `week_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     pub fn post_workforcemanagement_businessunit_week_schedules_import_uploadurl(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_id: ::chrono::NaiveDate, body: ::models::UploadUrlRequestBody) -> PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
         PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl::new(self.executor.clone(), business_unit_id.into(), week_id, body)
     }
+    #[doc = " Copy a short term forecast"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/copy` (postWorkforcemanagementBusinessunitWeekShorttermforecastCopy): see [`PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `forecast_id`: The ID of the forecast to copy"]
     pub fn post_workforcemanagement_businessunit_week_shorttermforecast_copy(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, forecast_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CopyBuForecastRequest) -> PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
         PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy::new(self.executor.clone(), business_unit_id.into(), week_date_id, forecast_id.into(), body)
     }
+    #[doc = " Generate a short term forecast"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/generate` (postWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate): see [`PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: The week start date of the forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     pub fn post_workforcemanagement_businessunit_week_shorttermforecasts_generate(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, body: ::models::GenerateBuForecastRequest) -> PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
         PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate::new(self.executor.clone(), business_unit_id.into(), week_date_id, body)
     }
+    #[doc = " Starts importing the uploaded short term forecast"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import` (postWorkforcemanagementBusinessunitWeekShorttermforecastsImport): see [`PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     pub fn post_workforcemanagement_businessunit_week_shorttermforecasts_import(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, body: ::models::WfmProcessUploadRequest) -> PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
         PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport::new(self.executor.clone(), business_unit_id.into(), week_date_id, body)
     }
+    #[doc = " Creates a signed upload URL for importing a short term forecast"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import/uploadurl` (postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl): see [`PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit to which the forecast belongs"]
+    #[doc = " - `week_date_id`: First day of schedule week in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     pub fn post_workforcemanagement_businessunit_week_shorttermforecasts_import_uploadurl(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, body: ::models::UploadUrlRequestBody) -> PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
         PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl::new(self.executor.clone(), business_unit_id.into(), week_date_id, body)
     }
+    #[doc = " Copy a work plan bid"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/copy` (postWorkforcemanagementBusinessunitWorkplanbidCopy): see [`PostWorkforcemanagementBusinessunitWorkplanbidCopy`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The ID of the work plan bid to copy"]
     pub fn post_workforcemanagement_businessunit_workplanbid_copy(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CopyWorkPlanBid) -> PostWorkforcemanagementBusinessunitWorkplanbidCopy {
         PostWorkforcemanagementBusinessunitWorkplanbidCopy::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), body)
     }
+    #[doc = " Add a bid group in a given work plan bid"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups` (postWorkforcemanagementBusinessunitWorkplanbidGroups): see [`PostWorkforcemanagementBusinessunitWorkplanbidGroups`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `bid_id`: The work plan bid id of the bid groups"]
     pub fn post_workforcemanagement_businessunit_workplanbid_groups(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkPlanBidGroupCreate) -> PostWorkforcemanagementBusinessunitWorkplanbidGroups {
         PostWorkforcemanagementBusinessunitWorkplanbidGroups::new(self.executor.clone(), business_unit_id.into(), bid_id.into(), body)
     }
+    #[doc = " Create a new work plan bid"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids` (postWorkforcemanagementBusinessunitWorkplanbids): see [`PostWorkforcemanagementBusinessunitWorkplanbids`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `body`: The work plan bid to be created"]
     pub fn post_workforcemanagement_businessunit_workplanbids(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateWorkPlanBid) -> PostWorkforcemanagementBusinessunitWorkplanbids {
         PostWorkforcemanagementBusinessunitWorkplanbids::new(self.executor.clone(), business_unit_id.into(), body)
     }
+    #[doc = " Add a new business unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/businessunits` (postWorkforcemanagementBusinessunits): see [`PostWorkforcemanagementBusinessunits`]."]
     pub fn post_workforcemanagement_businessunits(&self, body: ::models::CreateBusinessUnitRequest) -> PostWorkforcemanagementBusinessunits {
         PostWorkforcemanagementBusinessunits::new(self.executor.clone(), body)
     }
+    #[doc = " Create a newly generated calendar link for the current user; if the current user has previously generated one, the generated link will be returned"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/calendar/url/ics` (postWorkforcemanagementCalendarUrlIcs): see [`PostWorkforcemanagementCalendarUrlIcs`]."]
     pub fn post_workforcemanagement_calendar_url_ics(&self) -> PostWorkforcemanagementCalendarUrlIcs {
         PostWorkforcemanagementCalendarUrlIcs::new(self.executor.clone())
     }
+    #[doc = " Delete the list of the historical data import entries"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs` (postWorkforcemanagementHistoricaldataBulkRemoveJobs): see [`PostWorkforcemanagementHistoricaldataBulkRemoveJobs`]."]
     pub fn post_workforcemanagement_historicaldata_bulk_remove_jobs(&self, body: ::models::HistoricalImportDeleteFilesJobRequest) -> PostWorkforcemanagementHistoricaldataBulkRemoveJobs {
         PostWorkforcemanagementHistoricaldataBulkRemoveJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Trigger validation process for historical import"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/historicaldata/validate` (postWorkforcemanagementHistoricaldataValidate): see [`PostWorkforcemanagementHistoricaldataValidate`]."]
     pub fn post_workforcemanagement_historicaldata_validate(&self, body: ::models::ValidationServiceRequest) -> PostWorkforcemanagementHistoricaldataValidate {
         PostWorkforcemanagementHistoricaldataValidate::new(self.executor.clone(), body)
     }
+    #[doc = " Get list of time off types configured in integration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/integrations/hris/{hrisIntegrationId}/timeofftypes/jobs` (postWorkforcemanagementIntegrationsHriTimeofftypesJobs): see [`PostWorkforcemanagementIntegrationsHriTimeofftypesJobs`]."]
+    #[doc = ""]
+    #[doc = " - `hris_integration_id`: The ID of the HRIS integration for which time off types are queried."]
     pub fn post_workforcemanagement_integrations_hri_timeofftypes_jobs(&self, hris_integration_id: impl ::std::convert::Into<::std::string::String>) -> PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
         PostWorkforcemanagementIntegrationsHriTimeofftypesJobs::new(self.executor.clone(), hris_integration_id.into())
     }
+    #[doc = " Get agents work plans configuration"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/query` (postWorkforcemanagementManagementunitAgentsWorkplansQuery): see [`PostWorkforcemanagementManagementunitAgentsWorkplansQuery`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn post_workforcemanagement_managementunit_agents_workplans_query(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GetAgentsWorkPlansRequest) -> PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
         PostWorkforcemanagementManagementunitAgentsWorkplansQuery::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Query published schedules for given given time range for set of users"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/agentschedules/search` (postWorkforcemanagementManagementunitAgentschedulesSearch): see [`PostWorkforcemanagementManagementunitAgentschedulesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn post_workforcemanagement_managementunit_agentschedules_search(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuSearchAgentSchedulesRequest) -> PostWorkforcemanagementManagementunitAgentschedulesSearch {
         PostWorkforcemanagementManagementunitAgentschedulesSearch::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Request a historical adherence report"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/historicaladherencequery` (postWorkforcemanagementManagementunitHistoricaladherencequery): see [`PostWorkforcemanagementManagementunitHistoricaladherencequery`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
     pub fn post_workforcemanagement_managementunit_historicaladherencequery(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WfmHistoricalAdherenceQuery) -> PostWorkforcemanagementManagementunitHistoricaladherencequery {
         PostWorkforcemanagementManagementunitHistoricaladherencequery::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Move the requested management unit to a new business unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/move` (postWorkforcemanagementManagementunitMove): see [`PostWorkforcemanagementManagementunitMove`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn post_workforcemanagement_managementunit_move(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MoveManagementUnitRequest) -> PostWorkforcemanagementManagementunitMove {
         PostWorkforcemanagementManagementunitMove::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Query published schedules for given given time range for set of users"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/schedules/search` (postWorkforcemanagementManagementunitSchedulesSearch): see [`PostWorkforcemanagementManagementunitSchedulesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_schedules_search(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserListScheduleRequestBody) -> PostWorkforcemanagementManagementunitSchedulesSearch {
         PostWorkforcemanagementManagementunitSchedulesSearch::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Request a historical shrinkage report"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/shrinkage/jobs` (postWorkforcemanagementManagementunitShrinkageJobs): see [`PostWorkforcemanagementManagementunitShrinkageJobs`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
     pub fn post_workforcemanagement_managementunit_shrinkage_jobs(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WfmHistoricalShrinkageRequest) -> PostWorkforcemanagementManagementunitShrinkageJobs {
         PostWorkforcemanagementManagementunitShrinkageJobs::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Creates a new time off limit object under management unit."]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits` (postWorkforcemanagementManagementunitTimeofflimits): see [`PostWorkforcemanagementManagementunitTimeofflimits`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_timeofflimits(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateTimeOffLimitRequest) -> PostWorkforcemanagementManagementunitTimeofflimits {
         PostWorkforcemanagementManagementunitTimeofflimits::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Retrieves time off limit related values based on a given set of filters. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query instead"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/values/query` (postWorkforcemanagementManagementunitTimeofflimitsValuesQuery): see [`PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_timeofflimits_values_query(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryTimeOffLimitValuesRequest) -> PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery {
         PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Creates a new time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans instead"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans` (postWorkforcemanagementManagementunitTimeoffplans): see [`PostWorkforcemanagementManagementunitTimeoffplans`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_timeoffplans(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateTimeOffPlanRequest) -> PostWorkforcemanagementManagementunitTimeoffplans {
         PostWorkforcemanagementManagementunitTimeoffplans::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Create a new time off request"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests` (postWorkforcemanagementManagementunitTimeoffrequests): see [`PostWorkforcemanagementManagementunitTimeoffrequests`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn post_workforcemanagement_managementunit_timeoffrequests(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateAdminTimeOffRequest) -> PostWorkforcemanagementManagementunitTimeoffrequests {
         PostWorkforcemanagementManagementunitTimeoffrequests::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Retrieves integration statuses for a list of time off requests"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/integrationstatus/query` (postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery): see [`PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
     pub fn post_workforcemanagement_managementunit_timeoffrequests_integrationstatus_query(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryTimeOffIntegrationStatusRequest) -> PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery {
         PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Fetches time off requests matching the conditions specified in the request body"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/query` (postWorkforcemanagementManagementunitTimeoffrequestsQuery): see [`PostWorkforcemanagementManagementunitTimeoffrequestsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn post_workforcemanagement_managementunit_timeoffrequests_query(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TimeOffRequestQueryBody) -> PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
         PostWorkforcemanagementManagementunitTimeoffrequestsQuery::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Retrieves daily waitlist position for a list of time off requests"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/waitlistpositions/query` (postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery): see [`PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
     pub fn post_workforcemanagement_managementunit_timeoffrequests_waitlistpositions_query(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueryWaitlistPositionsRequest) -> PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery {
         PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Query time off balances for a given user for specified activity code and dates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffbalance/jobs` (postWorkforcemanagementManagementunitUserTimeoffbalanceJobs): see [`PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
+    #[doc = " - `user_id`: The ID of the user"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_managementunit_user_timeoffbalance_jobs(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TimeOffBalanceRequest) -> PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
         PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs::new(self.executor.clone(), management_unit_id.into(), user_id.into(), body)
     }
+    #[doc = " Query time off balances for dates spanned by a given time off request"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeoffbalance/jobs` (postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs): see [`PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
+    #[doc = " - `user_id`: The userId to whom the time off request applies."]
+    #[doc = " - `time_off_request_id`: The time off request id."]
     pub fn post_workforcemanagement_managementunit_user_timeoffrequest_timeoffbalance_jobs(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, time_off_request_id: impl ::std::convert::Into<::std::string::String>) -> PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
         PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs::new(self.executor.clone(), management_unit_id.into(), user_id.into(), time_off_request_id.into())
     }
+    #[doc = " Estimates available time off for an agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/estimate` (postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate): see [`PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit"]
+    #[doc = " - `user_id`: The id of the user for whom the time off request estimate is requested"]
     pub fn post_workforcemanagement_managementunit_user_timeoffrequests_estimate(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EstimateAvailableTimeOffRequest) -> PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
         PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate::new(self.executor.clone(), management_unit_id.into(), user_id.into(), body)
     }
+    #[doc = " Matches a shift trade. This route can only be called by the receiving agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}/match` (postWorkforcemanagementManagementunitWeekShifttradeMatch): see [`PostWorkforcemanagementManagementunitWeekShifttradeMatch`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_date_id`: The start week date of the initiating shift in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = " - `trade_id`: The ID of the shift trade to update"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_week_shifttrade_match(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, trade_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MatchShiftTradeRequest) -> PostWorkforcemanagementManagementunitWeekShifttradeMatch {
         PostWorkforcemanagementManagementunitWeekShifttradeMatch::new(self.executor.clone(), management_unit_id.into(), week_date_id, trade_id.into(), body)
     }
+    #[doc = " Adds a shift trade"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades` (postWorkforcemanagementManagementunitWeekShifttrades): see [`PostWorkforcemanagementManagementunitWeekShifttrades`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_date_id`: The start week date of the initiating shift in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_week_shifttrades(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, body: ::models::AddShiftTradeRequest) -> PostWorkforcemanagementManagementunitWeekShifttrades {
         PostWorkforcemanagementManagementunitWeekShifttrades::new(self.executor.clone(), management_unit_id.into(), week_date_id, body)
     }
+    #[doc = " Searches for potential shift trade matches for the current agent"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/search` (postWorkforcemanagementManagementunitWeekShifttradesSearch): see [`PostWorkforcemanagementManagementunitWeekShifttradesSearch`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_date_id`: The start week date of the initiating shift in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_week_shifttrades_search(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, body: ::models::SearchShiftTradesRequest) -> PostWorkforcemanagementManagementunitWeekShifttradesSearch {
         PostWorkforcemanagementManagementunitWeekShifttradesSearch::new(self.executor.clone(), management_unit_id.into(), week_date_id, body)
     }
+    #[doc = " Updates the state of a batch of shift trades"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/state/bulk` (postWorkforcemanagementManagementunitWeekShifttradesStateBulk): see [`PostWorkforcemanagementManagementunitWeekShifttradesStateBulk`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `week_date_id`: The start week date of the initiating shift in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_managementunit_week_shifttrades_state_bulk(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, week_date_id: ::chrono::NaiveDate, body: ::models::BulkShiftTradeStateUpdateRequest) -> PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
         PostWorkforcemanagementManagementunitWeekShifttradesStateBulk::new(self.executor.clone(), management_unit_id.into(), week_date_id, body)
     }
+    #[doc = " Create a copy of work plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/copy` (postWorkforcemanagementManagementunitWorkplanCopy): see [`PostWorkforcemanagementManagementunitWorkplanCopy`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_id`: The ID of the work plan to create a copy"]
     pub fn post_workforcemanagement_managementunit_workplan_copy(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CopyWorkPlan) -> PostWorkforcemanagementManagementunitWorkplanCopy {
         PostWorkforcemanagementManagementunitWorkplanCopy::new(self.executor.clone(), management_unit_id.into(), work_plan_id.into(), body)
     }
+    #[doc = " Validate Work Plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/validate` (postWorkforcemanagementManagementunitWorkplanValidate): see [`PostWorkforcemanagementManagementunitWorkplanValidate`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_id`: The ID of the work plan to validate. For new work plan, use the word 'new' for the ID."]
     pub fn post_workforcemanagement_managementunit_workplan_validate(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkPlanValidationRequest) -> PostWorkforcemanagementManagementunitWorkplanValidate {
         PostWorkforcemanagementManagementunitWorkplanValidate::new(self.executor.clone(), management_unit_id.into(), work_plan_id.into(), body)
     }
+    #[doc = " Create a copy of work plan rotation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}/copy` (postWorkforcemanagementManagementunitWorkplanrotationCopy): see [`PostWorkforcemanagementManagementunitWorkplanrotationCopy`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
+    #[doc = " - `work_plan_rotation_id`: The ID of the work plan rotation to create a copy"]
     pub fn post_workforcemanagement_managementunit_workplanrotation_copy(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, work_plan_rotation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CopyWorkPlanRotationRequest) -> PostWorkforcemanagementManagementunitWorkplanrotationCopy {
         PostWorkforcemanagementManagementunitWorkplanrotationCopy::new(self.executor.clone(), management_unit_id.into(), work_plan_rotation_id.into(), body)
     }
+    #[doc = " Create a new work plan rotation"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations` (postWorkforcemanagementManagementunitWorkplanrotations): see [`PostWorkforcemanagementManagementunitWorkplanrotations`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn post_workforcemanagement_managementunit_workplanrotations(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AddWorkPlanRotationRequest) -> PostWorkforcemanagementManagementunitWorkplanrotations {
         PostWorkforcemanagementManagementunitWorkplanrotations::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Create a new work plan"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans` (postWorkforcemanagementManagementunitWorkplans): see [`PostWorkforcemanagementManagementunitWorkplans`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit, or 'mine' for the management unit of the logged-in user."]
     pub fn post_workforcemanagement_managementunit_workplans(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateWorkPlan) -> PostWorkforcemanagementManagementunitWorkplans {
         PostWorkforcemanagementManagementunitWorkplans::new(self.executor.clone(), management_unit_id.into(), body)
     }
+    #[doc = " Add a management unit"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/managementunits` (postWorkforcemanagementManagementunits): see [`PostWorkforcemanagementManagementunits`]."]
     pub fn post_workforcemanagement_managementunits(&self, body: ::models::CreateManagementUnitApiRequest) -> PostWorkforcemanagementManagementunits {
         PostWorkforcemanagementManagementunits::new(self.executor.clone(), body)
     }
+    #[doc = " Mark a list of notifications as read or unread"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/notifications/update` (postWorkforcemanagementNotificationsUpdate): see [`PostWorkforcemanagementNotificationsUpdate`]."]
     pub fn post_workforcemanagement_notifications_update(&self, body: ::models::UpdateNotificationsRequest) -> PostWorkforcemanagementNotificationsUpdate {
         PostWorkforcemanagementNotificationsUpdate::new(self.executor.clone(), body)
     }
+    #[doc = " Get published schedule for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/schedules` (postWorkforcemanagementSchedules): see [`PostWorkforcemanagementSchedules`]."]
     #[deprecated(note = "deprecated in the API")]
     pub fn post_workforcemanagement_schedules(&self) -> PostWorkforcemanagementSchedules {
         PostWorkforcemanagementSchedules::new(self.executor.clone())
     }
+    #[doc = " Get agent scheduling preferences"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/schedulingpreferences/query` (postWorkforcemanagementSchedulingpreferencesQuery): see [`PostWorkforcemanagementSchedulingpreferencesQuery`]."]
     pub fn post_workforcemanagement_schedulingpreferences_query(&self, body: ::models::QueryAgentSchedulingPreferencesRequest) -> PostWorkforcemanagementSchedulingpreferencesQuery {
         PostWorkforcemanagementSchedulingpreferencesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Updates a shift trade. This route can only be called by the initiating user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs` (postWorkforcemanagementShifttradingTradeJobs): see [`PostWorkforcemanagementShifttradingTradeJobs`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the shift trade to update"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_shifttrading_trade_jobs(&self, trade_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateShiftTradeJobRequest) -> PostWorkforcemanagementShifttradingTradeJobs {
         PostWorkforcemanagementShifttradingTradeJobs::new(self.executor.clone(), trade_id.into(), body)
     }
+    #[doc = " Matches a shift trade. This route can only be called by the receiving user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs` (postWorkforcemanagementShifttradingTradeMatchJobs): see [`PostWorkforcemanagementShifttradingTradeMatchJobs`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the shift trade to match"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_shifttrading_trade_match_jobs(&self, trade_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MatchShiftTradeJobRequest) -> PostWorkforcemanagementShifttradingTradeMatchJobs {
         PostWorkforcemanagementShifttradingTradeMatchJobs::new(self.executor.clone(), trade_id.into(), body)
     }
+    #[doc = " Update trade state by a user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs` (postWorkforcemanagementShifttradingTradeStateJobs): see [`PostWorkforcemanagementShifttradingTradeStateJobs`]."]
+    #[doc = ""]
+    #[doc = " - `trade_id`: The ID of the shift trade to update state"]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_shifttrading_trade_state_jobs(&self, trade_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateShiftTradeStateJobRequest) -> PostWorkforcemanagementShifttradingTradeStateJobs {
         PostWorkforcemanagementShifttradingTradeStateJobs::new(self.executor.clone(), trade_id.into(), body)
     }
+    #[doc = " Add a shift trade job"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/jobs` (postWorkforcemanagementShifttradingTradesJobs): see [`PostWorkforcemanagementShifttradingTradesJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_shifttrading_trades_jobs(&self, body: ::models::AddShiftTradeJobRequest) -> PostWorkforcemanagementShifttradingTradesJobs {
         PostWorkforcemanagementShifttradingTradesJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Retrieve all my shift trades where I am either the initiating or receiving user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs` (postWorkforcemanagementShifttradingTradesMineQueryJobs): see [`PostWorkforcemanagementShifttradingTradesMineQueryJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_shifttrading_trades_mine_query_jobs(&self, body: ::models::QueryAgentShiftTradeListJobRequest) -> PostWorkforcemanagementShifttradingTradesMineQueryJobs {
         PostWorkforcemanagementShifttradingTradesMineQueryJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Request a teams historical adherence report"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/teams/{teamId}/adherence/historical` (postWorkforcemanagementTeamAdherenceHistorical): see [`PostWorkforcemanagementTeamAdherenceHistorical`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: The ID of the team"]
     pub fn post_workforcemanagement_team_adherence_historical(&self, team_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WfmHistoricalAdherenceQueryForTeams) -> PostWorkforcemanagementTeamAdherenceHistorical {
         PostWorkforcemanagementTeamAdherenceHistorical::new(self.executor.clone(), team_id.into(), body)
     }
+    #[doc = " Request a historical shrinkage report"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/teams/{teamId}/shrinkage/jobs` (postWorkforcemanagementTeamShrinkageJobs): see [`PostWorkforcemanagementTeamShrinkageJobs`]."]
+    #[doc = ""]
+    #[doc = " - `team_id`: The ID of the team"]
     pub fn post_workforcemanagement_team_shrinkage_jobs(&self, team_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WfmHistoricalShrinkageTeamsRequest) -> PostWorkforcemanagementTeamShrinkageJobs {
         PostWorkforcemanagementTeamShrinkageJobs::new(self.executor.clone(), team_id.into(), body)
     }
+    #[doc = " Query time off balances for the current user for specified activity code and dates"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/timeoffbalance/jobs` (postWorkforcemanagementTimeoffbalanceJobs): see [`PostWorkforcemanagementTimeoffbalanceJobs`]."]
+    #[doc = ""]
+    #[doc = " - `body`: The request body"]
     pub fn post_workforcemanagement_timeoffbalance_jobs(&self, body: ::models::TimeOffBalanceRequest) -> PostWorkforcemanagementTimeoffbalanceJobs {
         PostWorkforcemanagementTimeoffbalanceJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Queries available time off for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/timeofflimits/available/query` (postWorkforcemanagementTimeofflimitsAvailableQuery): see [`PostWorkforcemanagementTimeofflimitsAvailableQuery`]."]
     pub fn post_workforcemanagement_timeofflimits_available_query(&self, body: ::models::AvailableTimeOffRequest) -> PostWorkforcemanagementTimeofflimitsAvailableQuery {
         PostWorkforcemanagementTimeofflimitsAvailableQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Create a time off request for the current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests` (postWorkforcemanagementTimeoffrequests): see [`PostWorkforcemanagementTimeoffrequests`]."]
     pub fn post_workforcemanagement_timeoffrequests(&self, body: ::models::CreateAgentTimeOffRequest) -> PostWorkforcemanagementTimeoffrequests {
         PostWorkforcemanagementTimeoffrequests::new(self.executor.clone(), body)
     }
+    #[doc = " Estimates available time off for current user"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests/estimate` (postWorkforcemanagementTimeoffrequestsEstimate): see [`PostWorkforcemanagementTimeoffrequestsEstimate`]."]
     pub fn post_workforcemanagement_timeoffrequests_estimate(&self, body: ::models::EstimateAvailableTimeOffRequest) -> PostWorkforcemanagementTimeoffrequestsEstimate {
         PostWorkforcemanagementTimeoffrequestsEstimate::new(self.executor.clone(), body)
     }
+    #[doc = " Retrieves integration statuses for a list of current user time off requests"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests/integrationstatus/query` (postWorkforcemanagementTimeoffrequestsIntegrationstatusQuery): see [`PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery`]."]
     pub fn post_workforcemanagement_timeoffrequests_integrationstatus_query(&self, body: ::models::CurrentUserTimeOffIntegrationStatusRequest) -> PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery {
         PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Get agent unavailable times"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/unavailabletimes/query` (postWorkforcemanagementUnavailabletimesQuery): see [`PostWorkforcemanagementUnavailabletimesQuery`]."]
     pub fn post_workforcemanagement_unavailabletimes_query(&self, body: ::models::QueryAgentUnavailableTimesRequest) -> PostWorkforcemanagementUnavailabletimesQuery {
         PostWorkforcemanagementUnavailabletimesQuery::new(self.executor.clone(), body)
     }
+    #[doc = " Validates proposed changes to an agent's unavailable time spans against scheduling rules and constraints for a specific week"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/unavailabletimes/validation/jobs` (postWorkforcemanagementUnavailabletimesValidationJobs): see [`PostWorkforcemanagementUnavailabletimesValidationJobs`]."]
     pub fn post_workforcemanagement_unavailabletimes_validation_jobs(&self, body: ::models::ValidateAgentUnavailableTimesRequest) -> PostWorkforcemanagementUnavailabletimesValidationJobs {
         PostWorkforcemanagementUnavailabletimesValidationJobs::new(self.executor.clone(), body)
     }
+    #[doc = " Get a list of UserScheduleAdherence records for the requested users"]
+    #[doc = ""]
     #[doc = " `POST /api/v2/workforcemanagement/users/activity` (postWorkforcemanagementUsersActivity): see [`PostWorkforcemanagementUsersActivity`]."]
+    #[doc = ""]
+    #[doc = " - `body`: Request body"]
     pub fn post_workforcemanagement_users_activity(&self, body: ::models::UsersActivityRequest) -> PostWorkforcemanagementUsersActivity {
         PostWorkforcemanagementUsersActivity::new(self.executor.clone(), body)
     }
+    #[doc = " Update integrations for agent"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/workforcemanagement/agents/{agentId}/integrations/hris` (putWorkforcemanagementAgentIntegrationsHris): see [`PutWorkforcemanagementAgentIntegrationsHris`]."]
+    #[doc = ""]
+    #[doc = " - `agent_id`: The ID of the agent"]
     pub fn put_workforcemanagement_agent_integrations_hris(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentIntegrationsRequest) -> PutWorkforcemanagementAgentIntegrationsHris {
         PutWorkforcemanagementAgentIntegrationsHris::new(self.executor.clone(), agent_id.into(), body)
     }
+    #[doc = " Sets daily values for a date range of time-off limit object"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values` (putWorkforcemanagementBusinessunitTimeofflimitValues): see [`PutWorkforcemanagementBusinessunitTimeofflimitValues`]."]
+    #[doc = ""]
+    #[doc = " - `business_unit_id`: The ID of the business unit"]
+    #[doc = " - `time_off_limit_id`: The ID of the time-off limit object to set values for"]
     pub fn put_workforcemanagement_businessunit_timeofflimit_values(&self, business_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BuSetTimeOffLimitValuesRequest) -> PutWorkforcemanagementBusinessunitTimeofflimitValues {
         PutWorkforcemanagementBusinessunitTimeofflimitValues::new(self.executor.clone(), business_unit_id.into(), time_off_limit_id.into(), body)
     }
+    #[doc = " Sets daily values for a date range of time off limit object"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}/values` (putWorkforcemanagementManagementunitTimeofflimitValues): see [`PutWorkforcemanagementManagementunitTimeofflimitValues`]."]
+    #[doc = ""]
+    #[doc = " - `management_unit_id`: The ID of the management unit."]
+    #[doc = " - `time_off_limit_id`: The ID of the time off limit object to set values for"]
     #[deprecated(note = "deprecated in the API")]
     pub fn put_workforcemanagement_managementunit_timeofflimit_values(&self, management_unit_id: impl ::std::convert::Into<::std::string::String>, time_off_limit_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SetTimeOffLimitValuesRequest) -> PutWorkforcemanagementManagementunitTimeofflimitValues {
         PutWorkforcemanagementManagementunitTimeofflimitValues::new(self.executor.clone(), management_unit_id.into(), time_off_limit_id.into(), body)
     }
+    #[doc = " Update an agent's schedule set preference"]
+    #[doc = ""]
     #[doc = " `PUT /api/v2/workforcemanagement/schedulebids/{bidId}/preference` (putWorkforcemanagementSchedulebidPreference): see [`PutWorkforcemanagementSchedulebidPreference`]."]
+    #[doc = ""]
+    #[doc = " - `bid_id`: The ID of the schedule bid"]
     pub fn put_workforcemanagement_schedulebid_preference(&self, bid_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAgentScheduleBiddingPreference) -> PutWorkforcemanagementSchedulebidPreference {
         PutWorkforcemanagementSchedulebidPreference::new(self.executor.clone(), bid_id.into(), body)
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an adherence adjustment for the current user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}`: the `deleteWorkforcemanagementAdherenceAdjustment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-adherence-adjustments--adjustmentId->."]
@@ -1656,6 +3337,10 @@ impl DeleteWorkforcemanagementAdherenceAdjustment {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete business unit"]
+#[doc = ""]
+#[doc = " A business unit cannot be deleted if it contains one or more management units"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}`: the `deleteWorkforcemanagementBusinessunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId->."]
@@ -1723,6 +3408,8 @@ impl DeleteWorkforcemanagementBusinessunit {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitActivitycode", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes an activity code"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}`: the `deleteWorkforcemanagementBusinessunitActivitycode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes--activityCodeId->."]
@@ -1792,6 +3479,8 @@ impl DeleteWorkforcemanagementBusinessunitActivitycode {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an adherence adjustment reason code for a business unit"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}`: the `deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes--reasonCodeId->."]
@@ -1861,6 +3550,8 @@ impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete adherence adjustment reason codes in bulk for a business unit"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
@@ -1911,6 +3602,8 @@ impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, ids: ::std::option::Option::None }
     }
+    #[doc = " The IDs of the reason codes to delete"]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -1938,6 +3631,8 @@ impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONSHISTORY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete staffing group allocations history created for a capacity plan before the given date"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory`: the `deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocationshistory>."]
@@ -1989,6 +3684,8 @@ impl DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshi
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, before_date_id: ::std::option::Option::None }
     }
+    #[doc = " The date to delete records that are created on or before this date in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `beforeDateId`: date."]
     pub fn before_date_id(mut self, value: ::chrono::NaiveDate) -> Self {
         self.before_date_id = ::std::option::Option::Some(value);
@@ -2016,6 +3713,8 @@ impl DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshi
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitPlanninggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes the planning group"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}`: the `deleteWorkforcemanagementBusinessunitPlanninggroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups--planningGroupId->."]
@@ -2085,6 +3784,8 @@ impl DeleteWorkforcemanagementBusinessunitPlanninggroup {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitSchedulebid", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schedule bid"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}`: the `deleteWorkforcemanagementBusinessunitSchedulebid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId->."]
@@ -2154,6 +3855,8 @@ impl DeleteWorkforcemanagementBusinessunitSchedulebid {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitSchedulebidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schedule bid group by bid group Id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}`: the `deleteWorkforcemanagementBusinessunitSchedulebidGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId->."]
@@ -2225,6 +3928,8 @@ impl DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitSchedulingRun", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Cancel a scheduling run"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}`: the `deleteWorkforcemanagementBusinessunitSchedulingRun` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId->."]
@@ -2294,6 +3999,8 @@ impl DeleteWorkforcemanagementBusinessunitSchedulingRun {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitServicegoaltemplate", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a service goal template"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}`: the `deleteWorkforcemanagementBusinessunitServicegoaltemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates--serviceGoalTemplateId->."]
@@ -2363,6 +4070,8 @@ impl DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitStaffinggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a staffing group"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}`: the `deleteWorkforcemanagementBusinessunitStaffinggroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups--staffingGroupId->."]
@@ -2432,6 +4141,8 @@ impl DeleteWorkforcemanagementBusinessunitStaffinggroup {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a time-off limit object"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}`: the `deleteWorkforcemanagementBusinessunitTimeofflimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId->."]
@@ -2501,6 +4212,8 @@ impl DeleteWorkforcemanagementBusinessunitTimeofflimit {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Deletes a time-off plan"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}`: the `deleteWorkforcemanagementBusinessunitTimeoffplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans--timeOffPlanId->."]
@@ -2570,6 +4283,8 @@ impl DeleteWorkforcemanagementBusinessunitTimeoffplan {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWeekSchedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a schedule"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}`: the `deleteWorkforcemanagementBusinessunitWeekSchedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId->."]
@@ -2640,6 +4355,10 @@ impl DeleteWorkforcemanagementBusinessunitWeekSchedule {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWeekShorttermforecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a short term forecast"]
+#[doc = ""]
+#[doc = " Must not be tied to any schedules"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}`: the `deleteWorkforcemanagementBusinessunitWeekShorttermforecast` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId->."]
@@ -2710,6 +4429,8 @@ impl DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWorkplanbid", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a work plan bid"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}`: the `deleteWorkforcemanagementBusinessunitWorkplanbid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId->."]
@@ -2779,6 +4500,8 @@ impl DeleteWorkforcemanagementBusinessunitWorkplanbid {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementBusinessunitWorkplanbidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a bid group by bid group Id"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}`: the `deleteWorkforcemanagementBusinessunitWorkplanbidGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId->."]
@@ -2850,6 +4573,8 @@ impl DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_CALENDAR_URL_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementCalendarUrlIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/calendar/url/ics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Disable generated calendar link for the current user"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/calendar/url/ics`: the `deleteWorkforcemanagementCalendarUrlIcs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-calendar-url-ics>."]
@@ -2915,6 +4640,8 @@ impl DeleteWorkforcemanagementCalendarUrlIcs {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete management unit"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}`: the `deleteWorkforcemanagementManagementunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId->."]
@@ -2982,6 +4709,8 @@ impl DeleteWorkforcemanagementManagementunit {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deletes a time off limit object. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId} instead"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}`: the `deleteWorkforcemanagementManagementunitTimeofflimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId->."]
@@ -3054,6 +4783,8 @@ impl DeleteWorkforcemanagementManagementunitTimeofflimit {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deletes a time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId} instead"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}`: the `deleteWorkforcemanagementManagementunitTimeoffplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans--timeOffPlanId->."]
@@ -3126,6 +4857,8 @@ impl DeleteWorkforcemanagementManagementunitTimeoffplan {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitWorkplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a work plan"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}`: the `deleteWorkforcemanagementManagementunitWorkplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId->."]
@@ -3195,6 +4928,8 @@ impl DeleteWorkforcemanagementManagementunitWorkplan {
     }
 }
 static META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteWorkforcemanagementManagementunitWorkplanrotation", &["Workforce Management"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Delete a work plan rotation"]
+#[doc = ""]
 #[doc = " `DELETE /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}`: the `deleteWorkforcemanagementManagementunitWorkplanrotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#delete-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId->."]
@@ -3264,6 +4999,8 @@ impl DeleteWorkforcemanagementManagementunitWorkplanrotation {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherence", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of UserScheduleAdherence records for the requested users"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/adherence`: the `getWorkforcemanagementAdherence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence>."]
@@ -3313,6 +5050,8 @@ impl GetWorkforcemanagementAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id: ::std::option::Option::None }
     }
+    #[doc = " User Id(s) for which to fetch current schedule adherence information. Min 1, Max of 100 userIds per request"]
+    #[doc = ""]
     #[doc = " Query parameter `userId`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -3339,6 +5078,8 @@ impl GetWorkforcemanagementAdherence {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an adherence adjustment for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}`: the `getWorkforcemanagementAdherenceAdjustment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-adjustments--adjustmentId->."]
@@ -3406,6 +5147,8 @@ impl GetWorkforcemanagementAdherenceAdjustment {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceExplanation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/explanations/{explanationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an adherence explanation for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/adherence/explanations/{explanationId}`: the `getWorkforcemanagementAdherenceExplanation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-explanations--explanationId->."]
@@ -3473,6 +5216,10 @@ impl GetWorkforcemanagementAdherenceExplanation {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceExplanationsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/explanations/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of an adherence explanation operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/adherence/explanations/jobs/{jobId}`: the `getWorkforcemanagementAdherenceExplanationsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-explanations-jobs--jobId->."]
@@ -3540,6 +5287,10 @@ impl GetWorkforcemanagementAdherenceExplanationsJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_BULK_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceHistoricalBulkJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/historical/bulk/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Request to fetch the status of the historical adherence bulk job. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/adherence/historical/bulk/jobs/{jobId}`: the `getWorkforcemanagementAdherenceHistoricalBulkJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-historical-bulk-jobs--jobId->."]
@@ -3607,6 +5358,10 @@ impl GetWorkforcemanagementAdherenceHistoricalBulkJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAdherenceHistoricalJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/adherence/historical/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of a historical adherence request operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/adherence/historical/jobs/{jobId}`: the `getWorkforcemanagementAdherenceHistoricalJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-adherence-historical-jobs--jobId->."]
@@ -3674,6 +5429,8 @@ impl GetWorkforcemanagementAdherenceHistoricalJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an adherence adjustment for the requested agent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}`: the `getWorkforcemanagementAgentAdherenceAdjustment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents--agentId--adherence-adjustments--adjustmentId->."]
@@ -3743,6 +5500,8 @@ impl GetWorkforcemanagementAgentAdherenceAdjustment {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentAdherenceExplanation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an adherence explanation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}`: the `getWorkforcemanagementAgentAdherenceExplanation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents--agentId--adherence-explanations--explanationId->."]
@@ -3812,6 +5571,8 @@ impl GetWorkforcemanagementAgentAdherenceExplanation {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_AGENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/{agentId}/managementunit", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the management unit to which the agent belongs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/agents/{agentId}/managementunit`: the `getWorkforcemanagementAgentManagementunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents--agentId--managementunit>."]
@@ -3879,6 +5640,10 @@ impl GetWorkforcemanagementAgentManagementunit {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_AGENTS_ME_ADHERENCE_HISTORICAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentsMeAdherenceHistoricalJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/me/adherence/historical/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Request to fetch the status of the agent adherence job. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/agents/me/adherence/historical/jobs/{jobId}`: the `getWorkforcemanagementAgentsMeAdherenceHistoricalJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents-me-adherence-historical-jobs--jobId->."]
@@ -3946,6 +5711,8 @@ impl GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_AGENTS_ME_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAgentsMeManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/agents/me/managementunit", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the management unit to which the currently logged in agent belongs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/agents/me/managementunit`: the `getWorkforcemanagementAgentsMeManagementunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-agents-me-managementunit>."]
@@ -4011,6 +5778,10 @@ impl GetWorkforcemanagementAgentsMeManagementunit {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsOffersJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/offers/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of an alternative shift offers operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/offers/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsOffersJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-offers-jobs--jobId->."]
@@ -4078,6 +5849,10 @@ impl GetWorkforcemanagementAlternativeshiftsOffersJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_SEARCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsOffersSearchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/offers/search/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of an alternative shift search offers operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/offers/search/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsOffersSearchJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-offers-search-jobs--jobId->."]
@@ -4145,6 +5920,8 @@ impl GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get alternative shifts settings from the current logged in agent’s business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/settings`: the `getWorkforcemanagementAlternativeshiftsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-settings>."]
@@ -4210,6 +5987,8 @@ impl GetWorkforcemanagementAlternativeshiftsSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get my alternative shift trade by trade ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}`: the `getWorkforcemanagementAlternativeshiftsTrade` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades--tradeId->."]
@@ -4277,6 +6056,8 @@ impl GetWorkforcemanagementAlternativeshiftsTrade {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of my alternative shifts trades"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades`: the `getWorkforcemanagementAlternativeshiftsTrades` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades>."]
@@ -4326,6 +6107,8 @@ impl GetWorkforcemanagementAlternativeshiftsTrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -4351,6 +6134,10 @@ impl GetWorkforcemanagementAlternativeshiftsTrades {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTradesJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of an alternative shift trades operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsTradesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades-jobs--jobId->."]
@@ -4418,6 +6205,10 @@ impl GetWorkforcemanagementAlternativeshiftsTradesJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_STATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementAlternativeshiftsTradesStateJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/alternativeshifts/trades/state/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of an alternative shift trade state operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/alternativeshifts/trades/state/jobs/{jobId}`: the `getWorkforcemanagementAlternativeshiftsTradesStateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-alternativeshifts-trades-state-jobs--jobId->."]
@@ -4485,6 +6276,10 @@ impl GetWorkforcemanagementAlternativeshiftsTradesStateJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get business unit"]
+#[doc = ""]
+#[doc = " Expanding \"settings\" will retrieve all settings. All other expands will retrieve only the requested settings field(s)."]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}`: the `getWorkforcemanagementBusinessunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId->."]
@@ -4536,11 +6331,15 @@ impl GetWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None, include_scheduling_default_message_severities: ::std::option::Option::None }
     }
+    #[doc = " Include to access additional data on the business unit"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Whether to include scheduling default message severities"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSchedulingDefaultMessageSeverities`: boolean."]
     pub fn include_scheduling_default_message_severities(mut self, value: bool) -> Self {
         self.include_scheduling_default_message_severities = ::std::option::Option::Some(value);
@@ -4570,6 +6369,8 @@ impl GetWorkforcemanagementBusinessunit {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivitycode", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an activity code"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}`: the `getWorkforcemanagementBusinessunitActivitycode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes--activityCodeId->."]
@@ -4639,6 +6440,8 @@ impl GetWorkforcemanagementBusinessunitActivitycode {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivitycodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get activity codes"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes`: the `getWorkforcemanagementBusinessunitActivitycodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes>."]
@@ -4689,6 +6492,8 @@ impl GetWorkforcemanagementBusinessunitActivitycodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -4715,6 +6520,8 @@ impl GetWorkforcemanagementBusinessunitActivitycodes {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an activity plan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}`: the `getWorkforcemanagementBusinessunitActivityplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId->."]
@@ -4784,6 +6591,8 @@ impl GetWorkforcemanagementBusinessunitActivityplan {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an activity plan deletion job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanDeletionsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--deletions-jobs--jobId->."]
@@ -4855,6 +6664,8 @@ impl GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the latest job for an activity plan in the business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/jobs`: the `getWorkforcemanagementBusinessunitActivityplanJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--jobs>."]
@@ -4924,6 +6735,8 @@ impl GetWorkforcemanagementBusinessunitActivityplanJobs {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSION_USERS_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a session users deletion job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions--sessionId--users-deletions-jobs--jobId->."]
@@ -4999,6 +6812,8 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletio
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSIONS_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an activity plan sessions deletion job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions-deletions-jobs--jobId->."]
@@ -5072,6 +6887,8 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJo
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCES_DELETIONS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an occurrences deletion job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences-deletions-jobs--jobId->."]
@@ -5143,6 +6960,8 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_RUNS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplanRunsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an activity plan run job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitActivityplanRunsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--runs-jobs--jobId->."]
@@ -5214,6 +7033,8 @@ impl GetWorkforcemanagementBusinessunitActivityplanRunsJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get activity plans"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans`: the `getWorkforcemanagementBusinessunitActivityplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans>."]
@@ -5264,6 +7085,8 @@ impl GetWorkforcemanagementBusinessunitActivityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, state: ::std::option::Option::None }
     }
+    #[doc = " Optionally filter by activity plan state"]
+    #[doc = ""]
     #[doc = " Query parameter `state`: string."]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
@@ -5290,6 +7113,8 @@ impl GetWorkforcemanagementBusinessunitActivityplans {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitActivityplansJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the latest job for all activity plans in the business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/jobs`: the `getWorkforcemanagementBusinessunitActivityplansJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans-jobs>."]
@@ -5357,6 +7182,8 @@ impl GetWorkforcemanagementBusinessunitActivityplansJobs {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get adherence adjustments in bulk by ID for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-bulk>."]
@@ -5407,6 +7234,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, adjustment_ids: ::std::option::Option::None }
     }
+    #[doc = " The IDs of the adherence adjustments to fetch"]
+    #[doc = ""]
     #[doc = " Query parameter `adjustmentIds`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn adjustment_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.adjustment_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5434,6 +7263,10 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of an async adherence adjustments query job. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query-jobs--jobId->."]
@@ -5503,6 +7336,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get query job history for the logged in user."]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query-jobs>."]
@@ -5570,6 +7405,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an adherence adjustment reason code for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes--reasonCodeId->."]
@@ -5639,6 +7476,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get adherence adjustment reason codes for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes>."]
@@ -5706,6 +7545,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get adherence adjustment reason codes in bulk by ID for a business unit. This API can return deleted reason codes."]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
@@ -5756,6 +7597,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, ids: ::std::option::Option::None }
     }
+    #[doc = " The IDs of the reason codes to fetch"]
+    #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -5783,6 +7626,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get adherence adjustments settings for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings`: the `getWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-settings>."]
@@ -5850,6 +7695,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAlternativeshiftsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get alternative shifts settings for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings`: the `getWorkforcemanagementBusinessunitAlternativeshiftsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-settings>."]
@@ -5917,6 +7764,8 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAlternativeshiftsTrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/{tradeId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get an alternative shifts trade in a business unit for a given trade ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/{tradeId}`: the `getWorkforcemanagementBusinessunitAlternativeshiftsTrade` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-trades--tradeId->."]
@@ -5986,6 +7835,10 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADES_SEARCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the status of an alternative shift search trade operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-trades-search-jobs--jobId->."]
@@ -6055,6 +7908,8 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a capacity plan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}`: the `getWorkforcemanagementBusinessunitCapacityplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId->."]
@@ -6124,6 +7979,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplan {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_FORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanForecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/forecast", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a capacity plan's forecast inputs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/forecast`: the `getWorkforcemanagementBusinessunitCapacityplanForecast` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--forecast>."]
@@ -6175,6 +8032,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanForecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, granularity: ::std::option::Option::None }
     }
+    #[doc = " Granularity to access capacity plan forecast data, defaults to weekly"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
@@ -6202,6 +8061,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanForecast {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a capacity plan's staffing group allocations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations`: the `getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocations>."]
@@ -6253,6 +8114,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, granularity: ::std::option::Option::None }
     }
+    #[doc = " Granularity to access staffing group data, defaults to weekly"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
@@ -6280,6 +8143,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGREQUIREMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffingrequirements", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a capacity plan's staffing requirements"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffingrequirements`: the `getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffingrequirements>."]
@@ -6349,6 +8214,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANNING_LONGTERMREQUIREMENTS_AUTOMATICBESTMETHOD_WEEK_FORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the latest long term staffing requirements for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}`: the `getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplanning-longtermrequirements-automaticbestmethod-weeks--weekDateId--forecasts--forecastId->."]
@@ -6401,6 +8268,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutom
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, granularity: ::std::option::Option::None }
     }
+    #[doc = " Granularity to access staffing requirements data, defaults to weekly"]
+    #[doc = ""]
     #[doc = " Query parameter `granularity`: string."]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
@@ -6428,6 +8297,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutom
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitCapacityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of capacity plans for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans`: the `getWorkforcemanagementBusinessunitCapacityplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans>."]
@@ -6495,6 +8366,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplans {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitDecisionmetricsJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the status of the given job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitDecisionmetricsJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--decisionmetrics-jobs--jobId->."]
@@ -6564,6 +8437,8 @@ impl GetWorkforcemanagementBusinessunitDecisionmetricsJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_INTRADAY_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitIntradayPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday/planninggroups", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get intraday planning groups for the given date"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday/planninggroups`: the `getWorkforcemanagementBusinessunitIntradayPlanninggroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--intraday-planninggroups>."]
@@ -6614,6 +8489,8 @@ impl GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, date: ::std::option::Option::None }
     }
+    #[doc = " yyyy-MM-dd date string interpreted in the configured business unit time zone. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `date`: date, required (the call fails with a build error without it)."]
     pub fn date(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date = ::std::option::Option::Some(value);
@@ -6641,6 +8518,8 @@ impl GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSession", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get the latest session for the business unit ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSession` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session>."]
@@ -6710,6 +8589,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_FORECAST_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status of the session export job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-forecast-jobs--jobId->."]
@@ -6779,6 +8660,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_HISTORICAL_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status of the historical export job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-historical-jobs--jobId->."]
@@ -6848,6 +8731,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_SNAPSHOT_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status of the snapshot export job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-snapshot-jobs--jobId->."]
@@ -6917,6 +8802,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_SESSION_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get the session details for the session ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session--sessionId->."]
@@ -6988,6 +8875,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSess
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_SESSION_ID_SNAPSHOT_SNAPSHOT_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}/snapshot/{snapshotId}", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get the snapshot details for the snapshot ID"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/{sessionId}/snapshot/{snapshotId}`: the `getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session--sessionId--snapshot--snapshotId->."]
@@ -7061,6 +8950,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSess
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MANAGEMENTUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitManagementunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/managementunits", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get all authorized management units in the business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/managementunits`: the `getWorkforcemanagementBusinessunitManagementunits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--managementunits>."]
@@ -7114,11 +9005,15 @@ impl GetWorkforcemanagementBusinessunitManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " If specified, the list of management units for which the user is authorized to use the requested feature will be returned"]
+    #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, the list of management units belonging to the specified division will be returned"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -7160,6 +9055,8 @@ impl GetWorkforcemanagementBusinessunitManagementunits {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MINIMUMSTAFFING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitMinimumstaffingSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get minimum staffing settings for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings`: the `getWorkforcemanagementBusinessunitMinimumstaffingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--minimumstaffing-settings>."]
@@ -7227,6 +9124,8 @@ impl GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitOpportunity", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get opportunity details"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}`: the `getWorkforcemanagementBusinessunitOpportunity` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities--opportunityId->."]
@@ -7278,6 +9177,8 @@ impl GetWorkforcemanagementBusinessunitOpportunity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, opportunity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, opportunity_id, expand: ::std::option::Option::None }
     }
+    #[doc = " List of resources to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -7305,6 +9206,8 @@ impl GetWorkforcemanagementBusinessunitOpportunity {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitPlanninggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a planning group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}`: the `getWorkforcemanagementBusinessunitPlanninggroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups--planningGroupId->."]
@@ -7374,6 +9277,8 @@ impl GetWorkforcemanagementBusinessunitPlanninggroup {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets list of planning groups"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups`: the `getWorkforcemanagementBusinessunitPlanninggroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups>."]
@@ -7441,6 +9346,8 @@ impl GetWorkforcemanagementBusinessunitPlanninggroups {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebid", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schedule bid"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}`: the `getWorkforcemanagementBusinessunitSchedulebid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId->."]
@@ -7510,6 +9417,8 @@ impl GetWorkforcemanagementBusinessunitSchedulebid {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a schedule bid group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}`: the `getWorkforcemanagementBusinessunitSchedulebidGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId->."]
@@ -7581,6 +9490,8 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroup {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get agents schedule bid preferences for a bid group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences`: the `getWorkforcemanagementBusinessunitSchedulebidGroupPreferences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId--preferences>."]
@@ -7634,11 +9545,15 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, force_download_service: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include to fetch agents' preferences with priorities"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -7670,6 +9585,8 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUPS_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebidGroupsSummary", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/summary", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get summary of bid groups that belong to a schedule bid"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/summary`: the `getWorkforcemanagementBusinessunitSchedulebidGroupsSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups-summary>."]
@@ -7739,6 +9656,8 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulebids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of schedule bids"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids`: the `getWorkforcemanagementBusinessunitSchedulebids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids>."]
@@ -7806,6 +9725,8 @@ impl GetWorkforcemanagementBusinessunitSchedulebids {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulerSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get scheduler settings for a business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings`: the `getWorkforcemanagementBusinessunitSchedulerSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduler-settings>."]
@@ -7873,6 +9794,8 @@ impl GetWorkforcemanagementBusinessunitSchedulerSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingRun", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a scheduling run"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}`: the `getWorkforcemanagementBusinessunitSchedulingRun` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId->."]
@@ -7942,6 +9865,8 @@ impl GetWorkforcemanagementBusinessunitSchedulingRun {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN_RESULT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingRunResult", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}/result", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the result of a rescheduling operation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}/result`: the `getWorkforcemanagementBusinessunitSchedulingRunResult` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId--result>."]
@@ -7994,11 +9919,15 @@ impl GetWorkforcemanagementBusinessunitSchedulingRunResult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id, management_unit_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The IDs of the management units for which to fetch the reschedule results"]
+    #[doc = ""]
     #[doc = " Query parameter `managementUnitIds`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn management_unit_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.management_unit_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " The fields to expand. Omitting will return an empty response"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi), required (the call fails with a build error without it)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8031,6 +9960,8 @@ impl GetWorkforcemanagementBusinessunitSchedulingRunResult {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUNS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingRuns", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of scheduling runs"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs`: the `getWorkforcemanagementBusinessunitSchedulingRuns` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs>."]
@@ -8098,6 +10029,8 @@ impl GetWorkforcemanagementBusinessunitSchedulingRuns {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULINGPREFERENCES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitSchedulingpreferencesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get business unit scheduling preferences settings"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings`: the `getWorkforcemanagementBusinessunitSchedulingpreferencesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--schedulingpreferences-settings>."]
@@ -8167,6 +10100,8 @@ impl GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitServicegoaltemplate", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a service goal template"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}`: the `getWorkforcemanagementBusinessunitServicegoaltemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates--serviceGoalTemplateId->."]
@@ -8218,6 +10153,8 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, service_goal_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, service_goal_template_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Include to access additional data on the service goal template"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8245,6 +10182,8 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplate {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitServicegoaltemplates", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets list of service goal templates"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates`: the `getWorkforcemanagementBusinessunitServicegoaltemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates>."]
@@ -8295,6 +10234,8 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Include to access additional data on the service goal template"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -8321,6 +10262,10 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplates {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_EVALUATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View results of the evaluate shift trades in a management unit per week operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-evaluate-jobs--jobId->."]
@@ -8390,6 +10335,10 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingTradesQueryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View results of the query shift trades in a management unit per user operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingTradesQueryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-query-jobs--jobId->."]
@@ -8459,6 +10408,10 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_STATE_BULK_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View results of bulk update trades states operation. Only the user who started the operation can query the status."]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-state-bulk-jobs--jobId->."]
@@ -8528,6 +10481,10 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_UNMATCHED_SEARCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View result of potential shift trade matches for the current user. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-unmatched-search-jobs--jobId->."]
@@ -8597,6 +10554,10 @@ impl GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_WEEKS_SUMMARY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View results of the retrieve the summary of shift trades in a matched state per week operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-weeks-summary-jobs--jobId->."]
@@ -8666,6 +10627,8 @@ impl GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitStaffinggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a staffing group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}`: the `getWorkforcemanagementBusinessunitStaffinggroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups--staffingGroupId->."]
@@ -8735,6 +10698,8 @@ impl GetWorkforcemanagementBusinessunitStaffinggroup {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitStaffinggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a list of staffing groups"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups`: the `getWorkforcemanagementBusinessunitStaffinggroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups>."]
@@ -8786,11 +10751,15 @@ impl GetWorkforcemanagementBusinessunitStaffinggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
     }
+    #[doc = " The ID of the management unit to get management unit specific staffing groups"]
+    #[doc = ""]
     #[doc = " Query parameter `managementUnitId`: string."]
     pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.management_unit_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -8820,6 +10789,10 @@ impl GetWorkforcemanagementBusinessunitStaffinggroups {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a time-off limit object"]
+#[doc = ""]
+#[doc = " Returns properties of time-off limit object, but not daily values"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}`: the `getWorkforcemanagementBusinessunitTimeofflimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId->."]
@@ -8889,6 +10862,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimit {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the convert time-off limit granularity job operation. Only the user who started the operation can query the status."]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs/{jobId}`: the `getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--granularityconversion-jobs--jobId->."]
@@ -8960,6 +10935,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the list of convert time-off limit granularity job operation."]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion/jobs`: the `getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--granularityconversion-jobs>."]
@@ -9011,6 +10988,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, statuses: ::std::option::Option::None }
     }
+    #[doc = " Status to filter the list of jobs"]
+    #[doc = ""]
     #[doc = " Query parameter `statuses`: string."]
     pub fn statuses(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into());
@@ -9038,6 +11017,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a list of time-off limit objects"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits`: the `getWorkforcemanagementBusinessunitTimeofflimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits>."]
@@ -9088,6 +11069,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None }
     }
+    #[doc = " The ID of the management unit to get management unit specific time-off limit objects"]
+    #[doc = ""]
     #[doc = " Query parameter `managementUnitId`: string."]
     pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.management_unit_id = ::std::option::Option::Some(value.into());
@@ -9114,6 +11097,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimits {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a time-off plan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}`: the `getWorkforcemanagementBusinessunitTimeoffplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans--timeOffPlanId->."]
@@ -9183,6 +11168,8 @@ impl GetWorkforcemanagementBusinessunitTimeoffplan {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a list of time-off plans"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans`: the `getWorkforcemanagementBusinessunitTimeoffplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans>."]
@@ -9235,16 +11222,22 @@ impl GetWorkforcemanagementBusinessunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None, force_download_service: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The ID of the management unit to get management unit specific staffing groups"]
+    #[doc = ""]
     #[doc = " Query parameter `managementUnitId`: string."]
     pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.management_unit_id = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Include to access additional data for the time-off plans"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9277,6 +11270,8 @@ impl GetWorkforcemanagementBusinessunitTimeoffplans {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitUsers", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/users", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get users in the business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/users`: the `getWorkforcemanagementBusinessunitUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--users>."]
@@ -9327,6 +11322,8 @@ impl GetWorkforcemanagementBusinessunitUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_ids: ::std::option::Option::None }
     }
+    #[doc = " The IDs of the management units for which to retrieve users"]
+    #[doc = ""]
     #[doc = " Query parameter `managementUnitIds`: array of string (multi)."]
     pub fn management_unit_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.management_unit_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9353,6 +11350,8 @@ impl GetWorkforcemanagementBusinessunitUsers {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the metadata for the schedule, describing which management units and agents are in the scheduleSchedule data can then be loaded with the query route"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}`: the `getWorkforcemanagementBusinessunitWeekSchedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId->."]
@@ -9405,6 +11404,8 @@ impl GetWorkforcemanagementBusinessunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, expand: ::std::option::Option::None }
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -9432,6 +11433,8 @@ impl GetWorkforcemanagementBusinessunitWeekSchedule {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_GENERATIONRESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekScheduleGenerationresults", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/generationresults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the generation results for a generated schedule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/generationresults`: the `getWorkforcemanagementBusinessunitWeekScheduleGenerationresults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--generationresults>."]
@@ -9502,6 +11505,8 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_HEADCOUNTFORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/headcountforecast", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the headcount forecast by planning group for the schedule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/headcountforecast`: the `getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--headcountforecast>."]
@@ -9554,6 +11559,8 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, force_download: ::std::option::Option::None }
     }
+    #[doc = " Whether to force the result to come via download url. For testing purposes only"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownload`: boolean."]
     pub fn force_download(mut self, value: bool) -> Self {
         self.force_download = ::std::option::Option::Some(value);
@@ -9581,6 +11588,8 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_HISTORY_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/history/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Loads agent's schedule history."]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/history/agents/{agentId}`: the `getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--history-agents--agentId->."]
@@ -9653,6 +11662,8 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the performance prediction for the associated schedule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions`: the `getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions>."]
@@ -9724,6 +11735,8 @@ impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/{recalculationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get recalculated performance prediction result"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/{recalculationId}`: the `getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions-recalculations--recalculationId->."]
@@ -9797,6 +11810,10 @@ impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalcu
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the list of week schedules for the specified week"]
+#[doc = ""]
+#[doc = " Use \"recent\" (without quotes) for the `weekId` path parameter to fetch all schedules for up to +/- 26 weeks from the current date. Response will include any schedule which spans the specified week"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules`: the `getWorkforcemanagementBusinessunitWeekSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules>."]
@@ -9851,21 +11868,29 @@ impl GetWorkforcemanagementBusinessunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, earliest_week_date: ::std::option::Option::None, latest_week_date: ::std::option::Option::None, include_only_published: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " If weekId == 'recent', specify the earliest schedule start week date (inclusive) to include in the 'recent' range, in yyyy-MM-dd format. Ignored if weekId \\!= 'recent'. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `earliestWeekDate`: date."]
     pub fn earliest_week_date(mut self, value: ::chrono::NaiveDate) -> Self {
         self.earliest_week_date = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " If weekId == 'recent', specify the latest schedule start week date (inclusive) to include in the 'recent' range, in yyyy-MM-dd format. Ignored if weekId \\!= 'recent'. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " Query parameter `latestWeekDate`: date."]
     pub fn latest_week_date(mut self, value: ::chrono::NaiveDate) -> Self {
         self.latest_week_date = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " includeOnlyPublished"]
+    #[doc = ""]
     #[doc = " Query parameter `includeOnlyPublished`: boolean."]
     pub fn include_only_published(mut self, value: bool) -> Self {
         self.include_only_published = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
@@ -9902,6 +11927,8 @@ impl GetWorkforcemanagementBusinessunitWeekSchedules {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecast", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a short term forecast"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}`: the `getWorkforcemanagementBusinessunitWeekShorttermforecast` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId->."]
@@ -9954,6 +11981,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, expand: ::std::option::Option::None }
     }
+    #[doc = " Include to access additional data on the forecast"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -9981,6 +12010,10 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecast {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_DATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastData", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/data", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the result of a short term forecast calculation"]
+#[doc = ""]
+#[doc = " Includes modifications unless you pass the doNotApplyModifications query parameter"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/data`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastData` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--data>."]
@@ -10034,11 +12067,15 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, week_number: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
     }
+    #[doc = " The week number to fetch (for multi-week forecasts)"]
+    #[doc = ""]
     #[doc = " Query parameter `weekNumber`: integer."]
     pub fn week_number(mut self, value: i64) -> Self {
         self.week_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -10069,6 +12106,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_GENERATIONRESULTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/generationresults", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the forecast generation results"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/generationresults`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--generationresults>."]
@@ -10139,6 +12178,10 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_LONGTERMFORECASTDATA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/longtermforecastdata", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the result of a long term forecast calculation"]
+#[doc = ""]
+#[doc = " Includes modifications unless you pass the doNotApplyModifications query parameter"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/longtermforecastdata`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--longtermforecastdata>."]
@@ -10191,6 +12234,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, force_download_service: ::std::option::Option::None }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -10218,6 +12263,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/planninggroups", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the forecast planning group snapshot"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/planninggroups`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--planninggroups>."]
@@ -10288,6 +12335,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_STAFFINGREQUIREMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/staffingrequirement", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the staffing requirement by planning group for a forecast"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/staffingrequirement`: the `getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--staffingrequirement>."]
@@ -10341,11 +12390,15 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement 
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, week_numbers: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " The week numbers to fetch (for multi-week forecasts) staffing requirements. Returns all week data if the list is not specified"]
+    #[doc = ""]
     #[doc = " Query parameter `weekNumbers`: array of string (multi)."]
     pub fn week_numbers(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.week_numbers = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Expand to include minimum staffing values in (staffing requirement response or applied to base staffing requirement values)"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -10376,6 +12429,10 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement 
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWeekShorttermforecasts", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get short term forecasts"]
+#[doc = ""]
+#[doc = " Use \"recent\" (without quotes) for the `weekDateId` path parameter to fetch all forecasts for up to +/- 26 weeks from the current date. Response will include any forecast which spans the specified week"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts`: the `getWorkforcemanagementBusinessunitWeekShorttermforecasts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts>."]
@@ -10445,6 +12502,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbid", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a work plan bid"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}`: the `getWorkforcemanagementBusinessunitWorkplanbid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId->."]
@@ -10514,6 +12573,8 @@ impl GetWorkforcemanagementBusinessunitWorkplanbid {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a bid group by bid group Id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}`: the `getWorkforcemanagementBusinessunitWorkplanbidGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId->."]
@@ -10585,6 +12646,8 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroup {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the work plan preferences of all the agents in the work plan bid group"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences`: the `getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId--preferences>."]
@@ -10656,6 +12719,8 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUPS_SUMMARY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/summary", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get summary of bid groups that belong to a work plan bid"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/summary`: the `getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups-summary>."]
@@ -10725,6 +12790,8 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitWorkplanbids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of work plan bids"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids`: the `getWorkforcemanagementBusinessunitWorkplanbids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids>."]
@@ -10792,6 +12859,8 @@ impl GetWorkforcemanagementBusinessunitWorkplanbids {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get business units"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits`: the `getWorkforcemanagementBusinessunits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits>."]
@@ -10842,11 +12911,15 @@ impl GetWorkforcemanagementBusinessunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " If specified, the list of business units for which the user is authorized to use the requested feature will be returned"]
+    #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, the list of business units belonging to the specified division will be returned"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -10875,6 +12948,8 @@ impl GetWorkforcemanagementBusinessunits {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_BUSINESSUNITS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementBusinessunitsDivisionviews", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/businessunits/divisionviews", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get business units across divisions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/businessunits/divisionviews`: the `getWorkforcemanagementBusinessunitsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-businessunits-divisionviews>."]
@@ -10924,6 +12999,8 @@ impl GetWorkforcemanagementBusinessunitsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
     }
+    #[doc = " The divisionIds to filter by. If omitted, will return business units in all divisions"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -10949,6 +13026,8 @@ impl GetWorkforcemanagementBusinessunitsDivisionviews {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_CALENDAR_DATA_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementCalendarDataIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/calendar/data/ics", true, ::std::option::Option::None, false, false, false);
+#[doc = " Get ics formatted calendar based on shareable link"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/calendar/data/ics`: the `getWorkforcemanagementCalendarDataIcs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-calendar-data-ics>."]
@@ -11000,6 +13079,8 @@ impl GetWorkforcemanagementCalendarDataIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), calendar_id: ::std::option::Option::None }
     }
+    #[doc = " The id of the ics-formatted calendar"]
+    #[doc = ""]
     #[doc = " Query parameter `calendarId`: string, required (the call fails with a build error without it)."]
     pub fn calendar_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.calendar_id = ::std::option::Option::Some(value.into());
@@ -11026,6 +13107,8 @@ impl GetWorkforcemanagementCalendarDataIcs {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_CALENDAR_URL_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementCalendarUrlIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/calendar/url/ics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get existing calendar link for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/calendar/url/ics`: the `getWorkforcemanagementCalendarUrlIcs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-calendar-url-ics>."]
@@ -11091,6 +13174,8 @@ impl GetWorkforcemanagementCalendarUrlIcs {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataBulkRemoveJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/bulk/remove/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves delete job status for historical data imports associated with the job id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs/{jobId}`: the `getWorkforcemanagementHistoricaldataBulkRemoveJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-bulk-remove-jobs--jobId->."]
@@ -11158,6 +13243,8 @@ impl GetWorkforcemanagementHistoricaldataBulkRemoveJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataBulkRemoveJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/bulk/remove/jobs", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves all delete job status for historical data"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs`: the `getWorkforcemanagementHistoricaldataBulkRemoveJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-bulk-remove-jobs>."]
@@ -11223,6 +13310,8 @@ impl GetWorkforcemanagementHistoricaldataBulkRemoveJobs {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_IMPORTSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataImportstatus", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/importstatus", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves status of the historical data imports of the organization"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/importstatus`: the `getWorkforcemanagementHistoricaldataImportstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-importstatus>."]
@@ -11288,6 +13377,8 @@ impl GetWorkforcemanagementHistoricaldataImportstatus {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_IMPORTSTATUS_JOB_ID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementHistoricaldataImportstatusJobId", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/historicaldata/importstatus/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves status of the historical data imports associated with job id"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/historicaldata/importstatus/{jobId}`: the `getWorkforcemanagementHistoricaldataImportstatusJobId` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-historicaldata-importstatus--jobId->."]
@@ -11355,6 +13446,8 @@ impl GetWorkforcemanagementHistoricaldataImportstatusJobId {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_INTEGRATIONS_HRIS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementIntegrationsHris", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/integrations/hris", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get integrations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/integrations/hris`: the `getWorkforcemanagementIntegrationsHris` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-integrations-hris>."]
@@ -11420,6 +13513,8 @@ impl GetWorkforcemanagementIntegrationsHris {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_INTEGRATIONS_HRIS_TIMEOFFTYPES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementIntegrationsHrisTimeofftypesJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/integrations/hris/timeofftypes/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the results of time off types job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/integrations/hris/timeofftypes/jobs/{jobId}`: the `getWorkforcemanagementIntegrationsHrisTimeofftypesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-integrations-hris-timeofftypes-jobs--jobId->."]
@@ -11487,6 +13582,10 @@ impl GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get management unit"]
+#[doc = ""]
+#[doc = " settings.shortTermForecasting is deprecated and now lives on the business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}`: the `getWorkforcemanagementManagementunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId->."]
@@ -11563,6 +13662,8 @@ impl GetWorkforcemanagementManagementunit {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_ACTIVITYCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitActivitycodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/activitycodes", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated: Instead use /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes. Get the list of activity codes"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/activitycodes`: the `getWorkforcemanagementManagementunitActivitycodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--activitycodes>."]
@@ -11633,6 +13734,8 @@ impl GetWorkforcemanagementManagementunitActivitycodes {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_ADHERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitAdherence", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of user schedule adherence records for the requested management unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/adherence`: the `getWorkforcemanagementManagementunitAdherence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--adherence>."]
@@ -11683,6 +13786,8 @@ impl GetWorkforcemanagementManagementunitAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -11709,6 +13814,8 @@ impl GetWorkforcemanagementManagementunitAdherence {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitAgent", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get data for agent in the management unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}`: the `getWorkforcemanagementManagementunitAgent` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--agents--agentId->."]
@@ -11761,6 +13868,8 @@ impl GetWorkforcemanagementManagementunitAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, agent_id, exclude_capabilities: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
+    #[doc = " Excludes all capabilities of the agent such as queues, languages, and skills"]
+    #[doc = ""]
     #[doc = " Query parameter `excludeCapabilities`: boolean."]
     pub fn exclude_capabilities(mut self, value: bool) -> Self {
         self.exclude_capabilities = ::std::option::Option::Some(value);
@@ -11796,6 +13905,10 @@ impl GetWorkforcemanagementManagementunitAgent {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENT_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitAgentShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}/shifttrades", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets all the shift trades for a given agent"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/businessunits/{businessUnitId}/shifttrading/trades/query/jobs)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/{agentId}/shifttrades`: the `getWorkforcemanagementManagementunitAgentShifttrades` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--agents--agentId--shifttrades>."]
@@ -11868,6 +13981,8 @@ impl GetWorkforcemanagementManagementunitAgentShifttrades {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_DECISIONMETRICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitDecisionmetrics", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/decisionmetrics", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the decision metrics of all user in given management unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/decisionmetrics`: the `getWorkforcemanagementManagementunitDecisionmetrics` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--decisionmetrics>."]
@@ -11935,6 +14050,10 @@ impl GetWorkforcemanagementManagementunitDecisionmetrics {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHIFTTRADES_MATCHED: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitShifttradesMatched", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/matched", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets a summary of all shift trades in the matched state"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/matched`: the `getWorkforcemanagementManagementunitShifttradesMatched` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--shifttrades-matched>."]
@@ -12005,6 +14124,8 @@ impl GetWorkforcemanagementManagementunitShifttradesMatched {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHIFTTRADES_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitShifttradesUsers", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/users", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets list of users available for whom you can send direct shift trade requests"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/shifttrades/users`: the `getWorkforcemanagementManagementunitShifttradesUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--shifttrades-users>."]
@@ -12072,6 +14193,10 @@ impl GetWorkforcemanagementManagementunitShifttradesUsers {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets a time off limit object"]
+#[doc = ""]
+#[doc = " Returns properties of time off limit object, but not daily values. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId} instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}`: the `getWorkforcemanagementManagementunitTimeofflimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId->."]
@@ -12144,6 +14269,10 @@ impl GetWorkforcemanagementManagementunitTimeofflimit {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets a list of time off limit objects under management unit."]
+#[doc = ""]
+#[doc = " Currently only one time off limit object is allowed under management unit, so the list contains either 0 or 1 element. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits`: the `getWorkforcemanagementManagementunitTimeofflimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits>."]
@@ -12214,6 +14343,8 @@ impl GetWorkforcemanagementManagementunitTimeofflimits {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets a time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId} instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}`: the `getWorkforcemanagementManagementunitTimeoffplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans--timeOffPlanId->."]
@@ -12286,6 +14417,8 @@ impl GetWorkforcemanagementManagementunitTimeoffplan {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets a list of time off plans. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans instead"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans`: the `getWorkforcemanagementManagementunitTimeoffplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans>."]
@@ -12356,6 +14489,8 @@ impl GetWorkforcemanagementManagementunitTimeoffplans {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUserTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a time off request"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}`: the `getWorkforcemanagementManagementunitUserTimeoffrequest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId->."]
@@ -12427,6 +14562,8 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequest {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeofflimits", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves time off limit, allocated and waitlisted values according to specific time off request"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeofflimits`: the `getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId--timeofflimits>."]
@@ -12498,6 +14635,8 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUserTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of time off requests for a given user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests`: the `getWorkforcemanagementManagementunitUserTimeoffrequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests>."]
@@ -12567,6 +14706,8 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequests {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitUsers", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get users in the management unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users`: the `getWorkforcemanagementManagementunitUsers` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--users>."]
@@ -12634,6 +14775,8 @@ impl GetWorkforcemanagementManagementunitUsers {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWeekSchedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules/{scheduleId}", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Use the equivalent business unit resource instead. Get a week schedule"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules/{scheduleId}`: the `getWorkforcemanagementManagementunitWeekSchedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekId--schedules--scheduleId->."]
@@ -12690,11 +14833,15 @@ impl GetWorkforcemanagementManagementunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_id, schedule_id, expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -12726,6 +14873,8 @@ impl GetWorkforcemanagementManagementunitWeekSchedule {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWeekSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules", true, ::std::option::Option::None, true, false, true);
+#[doc = " Deprecated. Use the equivalent business unit resource instead. Get the list of schedules in a week in management unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekId}/schedules`: the `getWorkforcemanagementManagementunitWeekSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekId--schedules>."]
@@ -12782,16 +14931,22 @@ impl GetWorkforcemanagementManagementunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_id, include_only_published: ::std::option::Option::None, earliest_week_date: ::std::option::Option::None, latest_week_date: ::std::option::Option::None }
     }
+    #[doc = " Return only published schedules"]
+    #[doc = ""]
     #[doc = " Query parameter `includeOnlyPublished`: boolean."]
     pub fn include_only_published(mut self, value: bool) -> Self {
         self.include_only_published = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " The start date of the earliest week to query in yyyy-MM-dd format"]
+    #[doc = ""]
     #[doc = " Query parameter `earliestWeekDate`: string."]
     pub fn earliest_week_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.earliest_week_date = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The start date of the latest week to query in yyyy-MM-dd format"]
+    #[doc = ""]
     #[doc = " Query parameter `latestWeekDate`: string."]
     pub fn latest_week_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.latest_week_date = ::std::option::Option::Some(value.into());
@@ -12825,6 +14980,10 @@ impl GetWorkforcemanagementManagementunitWeekSchedules {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWeekShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets all the shift trades for a given week"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades`: the `getWorkforcemanagementManagementunitWeekShifttrades` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades>."]
@@ -12881,16 +15040,22 @@ impl GetWorkforcemanagementManagementunitWeekShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, evaluate_matches: ::std::option::Option::None, include_cross_week_shifts: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
     }
+    #[doc = " Whether to evaluate the matches for violations"]
+    #[doc = ""]
     #[doc = " Query parameter `evaluateMatches`: boolean."]
     pub fn evaluate_matches(mut self, value: bool) -> Self {
         self.evaluate_matches = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Whether to include all shift trades with either the initiating shift or the receiving shift in the week"]
+    #[doc = ""]
     #[doc = " Query parameter `includeCrossWeekShifts`: boolean."]
     pub fn include_cross_week_shifts(mut self, value: bool) -> Self {
         self.include_cross_week_shifts = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -12923,6 +15088,8 @@ impl GetWorkforcemanagementManagementunitWeekShifttrades {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a work plan"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}`: the `getWorkforcemanagementManagementunitWorkplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId->."]
@@ -12974,6 +15141,8 @@ impl GetWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, include_only: ::std::option::Option::None }
     }
+    #[doc = " limit response to the specified fields"]
+    #[doc = ""]
     #[doc = " Query parameter `includeOnly`: array of string (multi)."]
     pub fn include_only(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.include_only = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -13001,6 +15170,8 @@ impl GetWorkforcemanagementManagementunitWorkplan {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplanrotation", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a work plan rotation"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}`: the `getWorkforcemanagementManagementunitWorkplanrotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId->."]
@@ -13070,6 +15241,8 @@ impl GetWorkforcemanagementManagementunitWorkplanrotation {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplanrotations", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get work plan rotations"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations`: the `getWorkforcemanagementManagementunitWorkplanrotations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations>."]
@@ -13146,6 +15319,10 @@ impl GetWorkforcemanagementManagementunitWorkplanrotations {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitWorkplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get work plans"]
+#[doc = ""]
+#[doc = " \"expand=details\" is deprecated"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans`: the `getWorkforcemanagementManagementunitWorkplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits--managementUnitId--workplans>."]
@@ -13197,11 +15374,15 @@ impl GetWorkforcemanagementManagementunitWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, expand: ::std::option::Option::None, exclude: ::std::option::Option::None }
     }
+    #[doc = " Include to access additional data on the work plans"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
+    #[doc = " Exclude specific data on the work plans from the response"]
+    #[doc = ""]
     #[doc = " Query parameter `exclude`: array of string (multi)."]
     pub fn exclude(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.exclude = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -13231,6 +15412,8 @@ impl GetWorkforcemanagementManagementunitWorkplans {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::PageNumber), false, false, true);
+#[doc = " Get management units"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits`: the `getWorkforcemanagementManagementunits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits>."]
@@ -13286,26 +15469,36 @@ impl GetWorkforcemanagementManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Deprecated, expand settings on the single MU route"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, the list of management units for which the user is authorized to use the requested feature will be returned"]
+    #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " If specified, the list of management units belonging to the specified division will be returned"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
@@ -13355,6 +15548,8 @@ impl GetWorkforcemanagementManagementunits {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNITS_DIVISIONVIEWS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementManagementunitsDivisionviews", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/managementunits/divisionviews", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Get management units across divisions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/managementunits/divisionviews`: the `getWorkforcemanagementManagementunitsDivisionviews` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-managementunits-divisionviews>."]
@@ -13406,6 +15601,8 @@ impl GetWorkforcemanagementManagementunitsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
     }
+    #[doc = " The divisionIds to filter by. If omitted, will return all divisions"]
+    #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -13443,6 +15640,10 @@ impl GetWorkforcemanagementManagementunitsDivisionviews {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_NOTIFICATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementNotifications", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/notifications", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of notifications for the current user"]
+#[doc = ""]
+#[doc = " Notifications are only initially sent if you have the relevant Notify and Edit permissions"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/notifications`: the `getWorkforcemanagementNotifications` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-notifications>."]
@@ -13508,6 +15709,8 @@ impl GetWorkforcemanagementNotifications {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULEBID_PREFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulebidPreference", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulebids/{bidId}/preference", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an agent's schedule bidding preference"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/schedulebids/{bidId}/preference`: the `getWorkforcemanagementSchedulebidPreference` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulebids--bidId--preference>."]
@@ -13575,6 +15778,8 @@ impl GetWorkforcemanagementSchedulebidPreference {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULEBID_SCHEDULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulebidSchedulesets", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulebids/{bidId}/schedulesets", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an agent's schedule sets for a bid"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/schedulebids/{bidId}/schedulesets`: the `getWorkforcemanagementSchedulebidSchedulesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulebids--bidId--schedulesets>."]
@@ -13642,6 +15847,8 @@ impl GetWorkforcemanagementSchedulebidSchedulesets {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULEBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulebids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulebids", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the list of schedule bids that belong to an agent. It will fetch an open bid or upcoming bid or a bid that is closed recently"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/schedulebids`: the `getWorkforcemanagementSchedulebids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulebids>."]
@@ -13707,6 +15914,8 @@ impl GetWorkforcemanagementSchedulebids {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULINGJOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulingjob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulingjobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get status of the scheduling job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/schedulingjobs/{jobId}`: the `getWorkforcemanagementSchedulingjob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulingjobs--jobId->."]
@@ -13774,6 +15983,8 @@ impl GetWorkforcemanagementSchedulingjob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SCHEDULINGPREFERENCES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementSchedulingpreferencesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/schedulingpreferences/settings", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get scheduling preferences settings for the agent's business unit"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/schedulingpreferences/settings`: the `getWorkforcemanagementSchedulingpreferencesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-schedulingpreferences-settings>."]
@@ -13841,6 +16052,10 @@ impl GetWorkforcemanagementSchedulingpreferencesSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrades", true, ::std::option::Option::None, true, false, true);
+#[doc = " Gets all of my shift trades"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/shifttrading/trades/mine/query/jobs)"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/shifttrades`: the `getWorkforcemanagementShifttrades` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrades>."]
@@ -13909,6 +16124,10 @@ impl GetWorkforcemanagementShifttrades {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradeJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View result of update trade operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradeJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades--tradeId--jobs--jobId->."]
@@ -13978,6 +16197,10 @@ impl GetWorkforcemanagementShifttradingTradeJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_MATCH_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradeMatchJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View result of match shift trade operation. Only the receiving user who started the operation can query the status."]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradeMatchJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades--tradeId--match-jobs--jobId->."]
@@ -14047,6 +16270,10 @@ impl GetWorkforcemanagementShifttradingTradeMatchJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_STATE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradeStateJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View result of update trade state operation. Only the user who started the operation can query the status."]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradeStateJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades--tradeId--state-jobs--jobId->."]
@@ -14116,6 +16343,10 @@ impl GetWorkforcemanagementShifttradingTradeStateJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradesJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View result of create trade operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradesJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades-jobs--jobId->."]
@@ -14183,6 +16414,10 @@ impl GetWorkforcemanagementShifttradingTradesJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_MINE_QUERY_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShifttradingTradesMineQueryJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " View results of retrieve all my shift trade operation. Only the user who started the operation can query the status"]
+#[doc = ""]
+#[doc = " Job details are only retained if the initial request returned a 202 ACCEPTED response"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs/{jobId}`: the `getWorkforcemanagementShifttradingTradesMineQueryJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shifttrading-trades-mine-query-jobs--jobId->."]
@@ -14250,6 +16485,8 @@ impl GetWorkforcemanagementShifttradingTradesMineQueryJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_SHRINKAGE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementShrinkageJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/shrinkage/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Request to fetch the status of the historical shrinkage query"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/shrinkage/jobs/{jobId}`: the `getWorkforcemanagementShrinkageJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-shrinkage-jobs--jobId->."]
@@ -14317,6 +16554,8 @@ impl GetWorkforcemanagementShrinkageJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_TEAM_ADHERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTeamAdherence", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/teams/{teamId}/adherence", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of user schedule adherence records for the requested team"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/teams/{teamId}/adherence`: the `getWorkforcemanagementTeamAdherence` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-teams--teamId--adherence>."]
@@ -14384,6 +16623,8 @@ impl GetWorkforcemanagementTeamAdherence {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFBALANCE_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffbalanceJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffbalance/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query the results of time off types job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/timeoffbalance/jobs/{jobId}`: the `getWorkforcemanagementTimeoffbalanceJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffbalance-jobs--jobId->."]
@@ -14451,6 +16692,8 @@ impl GetWorkforcemanagementTimeoffbalanceJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a time off request for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}`: the `getWorkforcemanagementTimeoffrequest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffrequests--timeOffRequestId->."]
@@ -14518,6 +16761,8 @@ impl GetWorkforcemanagementTimeoffrequest {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUEST_WAITLISTPOSITIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffrequestWaitlistpositions", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}/waitlistpositions", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get the daily waitlist positions of a time off request for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}/waitlistpositions`: the `getWorkforcemanagementTimeoffrequestWaitlistpositions` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffrequests--timeOffRequestId--waitlistpositions>."]
@@ -14585,6 +16830,8 @@ impl GetWorkforcemanagementTimeoffrequestWaitlistpositions {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/timeoffrequests", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of time off requests for the current user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/timeoffrequests`: the `getWorkforcemanagementTimeoffrequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-timeoffrequests>."]
@@ -14650,6 +16897,8 @@ impl GetWorkforcemanagementTimeoffrequests {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementUnavailabletimesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/unavailabletimes/settings", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get availability management unit's settings for agent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/unavailabletimes/settings`: the `getWorkforcemanagementUnavailabletimesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-unavailabletimes-settings>."]
@@ -14715,6 +16964,8 @@ impl GetWorkforcemanagementUnavailabletimesSettings {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_VALIDATION_JOB: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementUnavailabletimesValidationJob", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/unavailabletimes/validation/jobs/{jobId}", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query agent unavailable times validation job"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/unavailabletimes/validation/jobs/{jobId}`: the `getWorkforcemanagementUnavailabletimesValidationJob` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-unavailabletimes-validation-jobs--jobId->."]
@@ -14782,6 +17033,8 @@ impl GetWorkforcemanagementUnavailabletimesValidationJob {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_USER_WORKPLANBIDRANKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementUserWorkplanbidranks", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/users/{userId}/workplanbidranks", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get work plan bid ranks for a user"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/users/{userId}/workplanbidranks`: the `getWorkforcemanagementUserWorkplanbidranks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-users--userId--workplanbidranks>."]
@@ -14849,6 +17102,8 @@ impl GetWorkforcemanagementUserWorkplanbidranks {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_WORKPLANBID_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementWorkplanbidPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/workplanbids/{bidId}/preferences", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an agent's work plan bidding preference"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/workplanbids/{bidId}/preferences`: the `getWorkforcemanagementWorkplanbidPreferences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-workplanbids--bidId--preferences>."]
@@ -14916,6 +17171,8 @@ impl GetWorkforcemanagementWorkplanbidPreferences {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_WORKPLANBID_WORKPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementWorkplanbidWorkplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/workplanbids/{bidId}/workplans", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets an agent's work plans for a bid"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/workplanbids/{bidId}/workplans`: the `getWorkforcemanagementWorkplanbidWorkplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-workplanbids--bidId--workplans>."]
@@ -14983,6 +17240,8 @@ impl GetWorkforcemanagementWorkplanbidWorkplans {
     }
 }
 static META_GET_WORKFORCEMANAGEMENT_WORKPLANBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementWorkplanbids", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/workplanbids", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets the list of work plan bids that belong to an agent"]
+#[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/workplanbids`: the `getWorkforcemanagementWorkplanbids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#get-api-v2-workforcemanagement-workplanbids>."]
@@ -15048,6 +17307,8 @@ impl GetWorkforcemanagementWorkplanbids {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an adherence adjustment for the current user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/adherence/adjustments/{adjustmentId}`: the `patchWorkforcemanagementAdherenceAdjustment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-adherence-adjustments--adjustmentId->."]
@@ -15117,6 +17378,8 @@ impl PatchWorkforcemanagementAdherenceAdjustment {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAgentAdherenceAdjustment", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an adherence adjustment for the requested agent"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/{adjustmentId}`: the `patchWorkforcemanagementAgentAdherenceAdjustment` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-agents--agentId--adherence-adjustments--adjustmentId->."]
@@ -15188,6 +17451,8 @@ impl PatchWorkforcemanagementAgentAdherenceAdjustment {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAgentAdherenceExplanation", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an adherence explanation"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/{explanationId}`: the `patchWorkforcemanagementAgentAdherenceExplanation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-agents--agentId--adherence-explanations--explanationId->."]
@@ -15259,6 +17524,10 @@ impl PatchWorkforcemanagementAgentAdherenceExplanation {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_AGENT_UNAVAILABLETIMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAgentUnavailabletimes", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/agents/{agentId}/unavailabletimes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update unavailable times for the requested agent"]
+#[doc = ""]
+#[doc = " Large requests will be partitioned into multiple internal processing batches. Validation will occur against each internal batch independently rather than against the final combined state represented by the entire request"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/agents/{agentId}/unavailabletimes`: the `patchWorkforcemanagementAgentUnavailabletimes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-agents--agentId--unavailabletimes>."]
@@ -15328,6 +17597,8 @@ impl PatchWorkforcemanagementAgentUnavailabletimes {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAlternativeshiftsTrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update my alternative shifts trade by trade ID"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/alternativeshifts/trades/{tradeId}`: the `patchWorkforcemanagementAlternativeshiftsTrade` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-alternativeshifts-trades--tradeId->."]
@@ -15397,6 +17668,8 @@ impl PatchWorkforcemanagementAlternativeshiftsTrade {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_STATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementAlternativeshiftsTradesStateJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/alternativeshifts/trades/state/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update alternative shift trade states"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/alternativeshifts/trades/state/jobs`: the `patchWorkforcemanagementAlternativeshiftsTradesStateJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-alternativeshifts-trades-state-jobs>."]
@@ -15464,6 +17737,8 @@ impl PatchWorkforcemanagementAlternativeshiftsTradesStateJobs {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}`: the `patchWorkforcemanagementBusinessunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId->."]
@@ -15515,6 +17790,8 @@ impl PatchWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateBusinessUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, include_scheduling_default_message_severities: ::std::option::Option::None, body }
     }
+    #[doc = " Whether to include scheduling default message severities"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSchedulingDefaultMessageSeverities`: boolean."]
     pub fn include_scheduling_default_message_severities(mut self, value: bool) -> Self {
         self.include_scheduling_default_message_severities = ::std::option::Option::Some(value);
@@ -15542,6 +17819,8 @@ impl PatchWorkforcemanagementBusinessunit {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitActivitycode", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an activity code"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/{activityCodeId}`: the `patchWorkforcemanagementBusinessunitActivitycode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes--activityCodeId->."]
@@ -15613,6 +17892,8 @@ impl PatchWorkforcemanagementBusinessunitActivitycode {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitActivitycodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update multiple activity codes"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes/bulk`: the `patchWorkforcemanagementBusinessunitActivitycodesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes-bulk>."]
@@ -15682,6 +17963,10 @@ impl PatchWorkforcemanagementBusinessunitActivitycodesBulk {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitActivityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an activity plan"]
+#[doc = ""]
+#[doc = " If a job associated with the activity plan is in 'Processing' state the activity plan cannot be updated"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}`: the `patchWorkforcemanagementBusinessunitActivityplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId->."]
@@ -15753,6 +18038,8 @@ impl PatchWorkforcemanagementBusinessunitActivityplan {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update adherence adjustments in bulk for a business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/bulk`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-bulk>."]
@@ -15822,6 +18109,8 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an adherence adjustment reason code for a business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/{reasonCodeId}`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes--reasonCodeId->."]
@@ -15893,6 +18182,8 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update adherence adjustment reason codes in bulk for a business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
@@ -15962,6 +18253,8 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update adherence adjustments settings for a business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/settings`: the `patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-settings>."]
@@ -16031,6 +18324,8 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitAlternativeshiftsSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update alternative shifts settings for a business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/settings`: the `patchWorkforcemanagementBusinessunitAlternativeshiftsSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-settings>."]
@@ -16100,6 +18395,8 @@ impl PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitCapacityplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a capacity plan configuration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}`: the `patchWorkforcemanagementBusinessunitCapacityplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId->."]
@@ -16171,6 +18468,8 @@ impl PatchWorkforcemanagementBusinessunitCapacityplan {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_MINIMUMSTAFFING_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitMinimumstaffingSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update minimum staffing settings for a business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/minimumstaffing/settings`: the `patchWorkforcemanagementBusinessunitMinimumstaffingSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--minimumstaffing-settings>."]
@@ -16240,6 +18539,10 @@ impl PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitOpportunity", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the opportunity"]
+#[doc = ""]
+#[doc = " Only opportunities with Draft status can be updated."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/{opportunityId}`: the `patchWorkforcemanagementBusinessunitOpportunity` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities--opportunityId->."]
@@ -16311,6 +18614,10 @@ impl PatchWorkforcemanagementBusinessunitOpportunity {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitPlanninggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates the planning group"]
+#[doc = ""]
+#[doc = " If the request body contains queue references in route paths, routing:queue:view is required in each referenced queue's division."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups/{planningGroupId}`: the `patchWorkforcemanagementBusinessunitPlanninggroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups--planningGroupId->."]
@@ -16382,6 +18689,8 @@ impl PatchWorkforcemanagementBusinessunitPlanninggroup {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulebid", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schedule bid"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}`: the `patchWorkforcemanagementBusinessunitSchedulebid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId->."]
@@ -16453,6 +18762,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulebid {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulebidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a schedule bid group by bid group Id"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}`: the `patchWorkforcemanagementBusinessunitSchedulebidGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId->."]
@@ -16526,6 +18837,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulebidGroup {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences", false, ::std::option::Option::None, false, false, true);
+#[doc = " Overrides the assigned schedule bid for the specified agents"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups/{bidGroupId}/preferences`: the `patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups--bidGroupId--preferences>."]
@@ -16599,6 +18912,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULER_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulerSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update scheduler settings for a business unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduler/settings`: the `patchWorkforcemanagementBusinessunitSchedulerSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--scheduler-settings>."]
@@ -16668,6 +18983,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulerSettings {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulingRun", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Mark a schedule run as applied"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/scheduling/runs/{runId}`: the `patchWorkforcemanagementBusinessunitSchedulingRun` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--scheduling-runs--runId->."]
@@ -16739,6 +19056,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulingRun {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULINGPREFERENCES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings", false, ::std::option::Option::None, false, true, true);
+#[doc = " Update business unit scheduling preferences settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulingpreferences/settings`: the `patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--schedulingpreferences-settings>."]
@@ -16810,6 +19129,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitServicegoaltemplate", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a service goal template"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates/{serviceGoalTemplateId}`: the `patchWorkforcemanagementBusinessunitServicegoaltemplate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates--serviceGoalTemplateId->."]
@@ -16881,6 +19202,8 @@ impl PatchWorkforcemanagementBusinessunitServicegoaltemplate {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitStaffinggroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a staffing group"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/{staffingGroupId}`: the `patchWorkforcemanagementBusinessunitStaffinggroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups--staffingGroupId->."]
@@ -16952,6 +19275,8 @@ impl PatchWorkforcemanagementBusinessunitStaffinggroup {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a time-off plan"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId}`: the `patchWorkforcemanagementBusinessunitTimeoffplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans--timeOffPlanId->."]
@@ -17023,6 +19348,8 @@ impl PatchWorkforcemanagementBusinessunitTimeoffplan {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitWorkplanbid", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update work plan bid"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}`: the `patchWorkforcemanagementBusinessunitWorkplanbid` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId->."]
@@ -17094,6 +19421,8 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbid {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitWorkplanbidGroup", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a bid group by bid group Id"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}`: the `patchWorkforcemanagementBusinessunitWorkplanbidGroup` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId->."]
@@ -17167,6 +19496,8 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences", false, ::std::option::Option::None, false, false, true);
+#[doc = " Overrides the assigned work plan for the specified agents"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups/{bidGroupId}/preferences`: the `patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups--bidGroupId--preferences>."]
@@ -17240,6 +19571,8 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunit", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update the requested management unit"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}`: the `patchWorkforcemanagementManagementunit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId->."]
@@ -17309,6 +19642,8 @@ impl PatchWorkforcemanagementManagementunit {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitAgents", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update agent configurations"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents`: the `patchWorkforcemanagementManagementunitAgents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--agents>."]
@@ -17378,6 +19713,8 @@ impl PatchWorkforcemanagementManagementunitAgents {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS_WORKPLANS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitAgentsWorkplansBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates agent work plan configuration"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/bulk`: the `patchWorkforcemanagementManagementunitAgentsWorkplansBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--agents-workplans-bulk>."]
@@ -17447,6 +19784,10 @@ impl PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitTimeofflimit", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Updates a time off limit object."]
+#[doc = ""]
+#[doc = " Updates time off limit object properties, but not daily values. Deprecated: Updating defaultLimitMinutes is no longer supported"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}`: the `patchWorkforcemanagementManagementunitTimeofflimit` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId->."]
@@ -17521,6 +19862,8 @@ impl PatchWorkforcemanagementManagementunitTimeofflimit {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitTimeoffplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Updates a time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans/{timeOffPlanId} instead"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans/{timeOffPlanId}`: the `patchWorkforcemanagementManagementunitTimeoffplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans--timeOffPlanId->."]
@@ -17595,6 +19938,8 @@ impl PatchWorkforcemanagementManagementunitTimeoffplan {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUEST_USER_INTEGRATIONSTATUS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/{timeOffRequestId}/users/{userId}/integrationstatus", false, ::std::option::Option::None, false, false, true);
+#[doc = " Set integration status for a time off request."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/{timeOffRequestId}/users/{userId}/integrationstatus`: the `patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests--timeOffRequestId--users--userId--integrationstatus>."]
@@ -17668,6 +20013,8 @@ impl PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_UNAVAILABLETIMES_SETTINGS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitUnavailabletimesSettings", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/unavailabletimes/settings", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update management unit availability settings"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/unavailabletimes/settings`: the `patchWorkforcemanagementManagementunitUnavailabletimesSettings` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--unavailabletimes-settings>."]
@@ -17737,6 +20084,8 @@ impl PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitUserTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a time off request"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}`: the `patchWorkforcemanagementManagementunitUserTimeoffrequest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId->."]
@@ -17810,6 +20159,10 @@ impl PatchWorkforcemanagementManagementunitUserTimeoffrequest {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitWeekShifttrade", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}", false, ::std::option::Option::None, true, false, true);
+#[doc = " Updates a shift trade. This route can only be called by the initiating agent"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/shifttrading/trades/{tradeId}/jobs)"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}`: the `patchWorkforcemanagementManagementunitWeekShifttrade` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades--tradeId->."]
@@ -17885,6 +20238,8 @@ impl PatchWorkforcemanagementManagementunitWeekShifttrade {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitWorkplan", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a work plan"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}`: the `patchWorkforcemanagementManagementunitWorkplan` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId->."]
@@ -17937,6 +20292,8 @@ impl PatchWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String, body: ::models::WorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, validation_mode: ::std::option::Option::None, body }
     }
+    #[doc = " Allows to update work plan even if validation result is invalid"]
+    #[doc = ""]
     #[doc = " Query parameter `validationMode`: string."]
     pub fn validation_mode(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.validation_mode = ::std::option::Option::Some(value.into());
@@ -17965,6 +20322,8 @@ impl PatchWorkforcemanagementManagementunitWorkplan {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementManagementunitWorkplanrotation", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a work plan rotation"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}`: the `patchWorkforcemanagementManagementunitWorkplanrotation` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId->."]
@@ -18036,6 +20395,8 @@ impl PatchWorkforcemanagementManagementunitWorkplanrotation {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_SCHEDULINGPREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementSchedulingpreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/schedulingpreferences", false, ::std::option::Option::None, false, true, true);
+#[doc = " Update agent scheduling preferences"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/schedulingpreferences`: the `patchWorkforcemanagementSchedulingpreferences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-schedulingpreferences>."]
@@ -18105,6 +20466,8 @@ impl PatchWorkforcemanagementSchedulingpreferences {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_TIMEOFFREQUEST: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementTimeoffrequest", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update a time off request for the current user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/timeoffrequests/{timeOffRequestId}`: the `patchWorkforcemanagementTimeoffrequest` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-timeoffrequests--timeOffRequestId->."]
@@ -18174,6 +20537,8 @@ impl PatchWorkforcemanagementTimeoffrequest {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_UNAVAILABLETIMES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementUnavailabletimes", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/unavailabletimes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update agent unavailable times"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/unavailabletimes`: the `patchWorkforcemanagementUnavailabletimes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-unavailabletimes>."]
@@ -18241,6 +20606,8 @@ impl PatchWorkforcemanagementUnavailabletimes {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_USER_WORKPLANBIDRANKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementUserWorkplanbidranks", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/users/{userId}/workplanbidranks", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update work plan bid ranks for a user"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/users/{userId}/workplanbidranks`: the `patchWorkforcemanagementUserWorkplanbidranks` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-users--userId--workplanbidranks>."]
@@ -18310,6 +20677,8 @@ impl PatchWorkforcemanagementUserWorkplanbidranks {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_USERS_WORKPLANBIDRANKS_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementUsersWorkplanbidranksBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/users/workplanbidranks/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update bulk work plan bid ranks on users. Max 50 users can be updated at a time."]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/users/workplanbidranks/bulk`: the `patchWorkforcemanagementUsersWorkplanbidranksBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-users-workplanbidranks-bulk>."]
@@ -18377,6 +20746,8 @@ impl PatchWorkforcemanagementUsersWorkplanbidranksBulk {
     }
 }
 static META_PATCH_WORKFORCEMANAGEMENT_WORKPLANBID_PREFERENCES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchWorkforcemanagementWorkplanbidPreferences", &["Workforce Management"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/workforcemanagement/workplanbids/{bidId}/preferences", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update an agent's work plan bidding preference"]
+#[doc = ""]
 #[doc = " `PATCH /api/v2/workforcemanagement/workplanbids/{bidId}/preferences`: the `patchWorkforcemanagementWorkplanbidPreferences` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#patch-api-v2-workforcemanagement-workplanbids--bidId--preferences>."]
@@ -18446,6 +20817,8 @@ impl PatchWorkforcemanagementWorkplanbidPreferences {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceAdjustments", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/adjustments", false, ::std::option::Option::None, false, false, true);
+#[doc = " Submit an adherence adjustment for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/adherence/adjustments`: the `postWorkforcemanagementAdherenceAdjustments` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-adjustments>."]
@@ -18513,6 +20886,8 @@ impl PostWorkforcemanagementAdherenceAdjustments {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceAdjustmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/adjustments/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query adherence adjustments for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/adherence/adjustments/query`: the `postWorkforcemanagementAdherenceAdjustmentsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-adjustments-query>."]
@@ -18567,16 +20942,22 @@ impl PostWorkforcemanagementAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing. The maximum page size is 500."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -18621,6 +21002,8 @@ impl PostWorkforcemanagementAdherenceAdjustmentsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceExplanations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/explanations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Submit an adherence explanation for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/adherence/explanations`: the `postWorkforcemanagementAdherenceExplanations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-explanations>."]
@@ -18688,6 +21071,8 @@ impl PostWorkforcemanagementAdherenceExplanations {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceExplanationsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/explanations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query adherence explanations for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/adherence/explanations/query`: the `postWorkforcemanagementAdherenceExplanationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-explanations-query>."]
@@ -18739,11 +21124,15 @@ impl PostWorkforcemanagementAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -18773,6 +21162,8 @@ impl PostWorkforcemanagementAdherenceExplanationsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAdherenceHistoricalBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/adherence/historical/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a historical adherence report in bulk"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/adherence/historical/bulk`: the `postWorkforcemanagementAdherenceHistoricalBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-adherence-historical-bulk>."]
@@ -18840,6 +21231,8 @@ impl PostWorkforcemanagementAdherenceHistoricalBulk {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentAdherenceAdjustmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query adherence adjustments for the requested agent"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/adjustments/query`: the `postWorkforcemanagementAgentAdherenceAdjustmentsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--adherence-adjustments-query>."]
@@ -18895,16 +21288,22 @@ impl PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing. The maximum page size is 500."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -18950,6 +21349,8 @@ impl PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentAdherenceExplanations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add an adherence explanation for the requested user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations`: the `postWorkforcemanagementAgentAdherenceExplanations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--adherence-explanations>."]
@@ -19019,6 +21420,8 @@ impl PostWorkforcemanagementAgentAdherenceExplanations {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentAdherenceExplanationsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query adherence explanations for the given agent across a specified range"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/adherence/explanations/query`: the `postWorkforcemanagementAgentAdherenceExplanationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--adherence-explanations-query>."]
@@ -19071,11 +21474,15 @@ impl PostWorkforcemanagementAgentAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -19106,6 +21513,8 @@ impl PostWorkforcemanagementAgentAdherenceExplanationsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENT_SCHEDULINGPREFERENCES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentSchedulingpreferencesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/schedulingpreferences/query", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get agent scheduling preferences"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/schedulingpreferences/query`: the `postWorkforcemanagementAgentSchedulingpreferencesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--schedulingpreferences-query>."]
@@ -19177,6 +21586,8 @@ impl PostWorkforcemanagementAgentSchedulingpreferencesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENT_UNAVAILABLETIMES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentUnavailabletimesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/{agentId}/unavailabletimes/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get agent unavailable times"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/{agentId}/unavailabletimes/query`: the `postWorkforcemanagementAgentUnavailabletimesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents--agentId--unavailabletimes-query>."]
@@ -19246,6 +21657,8 @@ impl PostWorkforcemanagementAgentUnavailabletimesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgents", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents", false, ::std::option::Option::None, false, false, true);
+#[doc = " Move agents in and out of management unit"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents`: the `postWorkforcemanagementAgents` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents>."]
@@ -19313,6 +21726,8 @@ impl PostWorkforcemanagementAgents {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_INTEGRATIONS_HRIS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsIntegrationsHrisQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/integrations/hris/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query integrations for agents"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/integrations/hris/query`: the `postWorkforcemanagementAgentsIntegrationsHrisQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-integrations-hris-query>."]
@@ -19380,6 +21795,10 @@ impl PostWorkforcemanagementAgentsIntegrationsHrisQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_ME_ADHERENCE_HISTORICAL_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsMeAdherenceHistoricalJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/me/adherence/historical/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request an agent historical adherence report"]
+#[doc = ""]
+#[doc = " The maximum supported range for historical adherence queries is 31 days, or 7 days when the expand query parameter includes any of the following: exceptionInfo, actuals, scheduledActivities"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/me/adherence/historical/jobs`: the `postWorkforcemanagementAgentsMeAdherenceHistoricalJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-me-adherence-historical-jobs>."]
@@ -19430,6 +21849,8 @@ impl PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
+    #[doc = " Which fields, if any, to expand with. wfm:AgentHistoricalAdherenceConformance:view permission is required for conformance, and wfm:agentSchedule:view permission is required for scheduledActivities."]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
@@ -19463,6 +21884,8 @@ impl PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_ME_POSSIBLEWORKSHIFTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsMePossibleworkshifts", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/me/possibleworkshifts", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get agent possible work shifts for requested time frame"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/me/possibleworkshifts`: the `postWorkforcemanagementAgentsMePossibleworkshifts` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-me-possibleworkshifts>."]
@@ -19530,6 +21953,10 @@ impl PostWorkforcemanagementAgentsMePossibleworkshifts {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_OPPORTUNITIES_ENROLLMENTS_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add enrollments to opportunities for the authenticated agent"]
+#[doc = ""]
+#[doc = " Allows an agent to enroll in opportunities. This endpoint can return partial success."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/add`: the `postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-opportunities-enrollments-bulk-add>."]
@@ -19597,6 +22024,10 @@ impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_OPPORTUNITIES_ENROLLMENTS_BULK_STATUSES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/statuses/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update enrollment status for the authenticated agent"]
+#[doc = ""]
+#[doc = " Allows an agent to update the status of their enrollments (e.g. withdraw). Returns partial success if some enrollments cannot be updated."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/enrollments/bulk/statuses/update`: the `postWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-opportunities-enrollments-bulk-statuses-update>."]
@@ -19664,6 +22095,10 @@ impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTS_OPPORTUNITIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentsOpportunitiesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agents/opportunities/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query opportunities for the authenticated agent"]
+#[doc = ""]
+#[doc = " Queries within the specified date range. Each opportunity includes the agent's enrollment details if they have enrolled."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agents/opportunities/query`: the `postWorkforcemanagementAgentsOpportunitiesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agents-opportunities-query>."]
@@ -19715,11 +22150,15 @@ impl PostWorkforcemanagementAgentsOpportunitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " List of resources to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -19749,6 +22188,8 @@ impl PostWorkforcemanagementAgentsOpportunitiesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTSCHEDULES_MANAGEMENTUNITS_MINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentschedulesManagementunitsMine", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agentschedules/managementunits/mine", false, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch agent schedules for the logged in user's management unit"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agentschedules/managementunits/mine`: the `postWorkforcemanagementAgentschedulesManagementunitsMine` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agentschedules-managementunits-mine>."]
@@ -19800,11 +22241,15 @@ impl PostWorkforcemanagementAgentschedulesManagementunitsMine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentMuScheduleQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -19834,6 +22279,8 @@ impl PostWorkforcemanagementAgentschedulesManagementunitsMine {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_AGENTSCHEDULES_MINE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAgentschedulesMine", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/agentschedules/mine", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get published schedule for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/agentschedules/mine`: the `postWorkforcemanagementAgentschedulesMine` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-agentschedules-mine>."]
@@ -19901,6 +22348,8 @@ impl PostWorkforcemanagementAgentschedulesMine {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAlternativeshiftsOffersJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/alternativeshifts/offers/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a list of alternative shift offers for a given schedule"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/offers/jobs`: the `postWorkforcemanagementAlternativeshiftsOffersJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-alternativeshifts-offers-jobs>."]
@@ -19968,6 +22417,8 @@ impl PostWorkforcemanagementAlternativeshiftsOffersJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_SEARCH_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAlternativeshiftsOffersSearchJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/alternativeshifts/offers/search/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a search of alternative shift offers for a given shift"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/offers/search/jobs`: the `postWorkforcemanagementAlternativeshiftsOffersSearchJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-alternativeshifts-offers-search-jobs>."]
@@ -20035,6 +22486,8 @@ impl PostWorkforcemanagementAlternativeshiftsOffersSearchJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementAlternativeshiftsTrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/alternativeshifts/trades", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create my alternative shift trade using an existing offer's jobId"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/alternativeshifts/trades`: the `postWorkforcemanagementAlternativeshiftsTrades` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-alternativeshifts-trades>."]
@@ -20102,6 +22555,8 @@ impl PostWorkforcemanagementAlternativeshiftsTrades {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivitycodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new activity code"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activitycodes`: the `postWorkforcemanagementBusinessunitActivitycodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activitycodes>."]
@@ -20171,6 +22626,10 @@ impl PostWorkforcemanagementBusinessunitActivitycodes {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Delete an activity plan"]
+#[doc = ""]
+#[doc = " Triggers a job to delete the activity plan. No further changes to the activity plan can be made"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanDeletionsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--deletions-jobs>."]
@@ -20240,6 +22699,8 @@ impl PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSION_USERS_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Triggers a job to delete users from a session in the activity plan occurrence"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/{sessionId}/users/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions--sessionId--users-deletions-jobs>."]
@@ -20315,6 +22776,8 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeleti
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSIONS_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Triggers a job to delete sessions for the activity plan occurrence"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/{occurrenceId}/sessions/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences--occurrenceId--sessions-deletions-jobs>."]
@@ -20388,6 +22851,10 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJ
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCES_DELETIONS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Delete occurrences for the activity plan"]
+#[doc = ""]
+#[doc = " Triggers a job to delete occurrences of the activity plan. The activity plan cannot be updated until the job completes"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/occurrences/deletions/jobs`: the `postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--occurrences-deletions-jobs>."]
@@ -20459,6 +22926,10 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_RUNS_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplanRunsJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Run an activity plan manually"]
+#[doc = ""]
+#[doc = " Triggers a job running the activity plan. The activity plan cannot be updated until the job completes"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans/{activityPlanId}/runs/jobs`: the `postWorkforcemanagementBusinessunitActivityplanRunsJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans--activityPlanId--runs-jobs>."]
@@ -20528,6 +22999,8 @@ impl PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitActivityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an activity plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/activityplans`: the `postWorkforcemanagementBusinessunitActivityplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--activityplans>."]
@@ -20597,6 +23070,8 @@ impl PostWorkforcemanagementBusinessunitActivityplans {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query", true, ::std::option::Option::Some(::genesys_cloud_core::PaginationKind::NextUri), false, false, true);
+#[doc = " Query adherence adjustments for a business unit. Results will be returned using cursor pagination"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query>."]
@@ -20652,16 +23127,22 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
+    #[doc = " The cursor that points to the start of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `before`: string."]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " Query parameter `after`: string."]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " The page size for the listing. The maximum page size is 500."]
+    #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
@@ -20707,6 +23188,8 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates an async query job for adherence adjustments in a business unit."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/query/jobs`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-query-jobs>."]
@@ -20776,6 +23259,8 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create an adherence adjustment reason code for a business unit"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes>."]
@@ -20845,6 +23330,8 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create adherence adjustment reason codes in bulk for a business unit"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/adjustments/reasoncodes/bulk`: the `postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-adjustments-reasoncodes-bulk>."]
@@ -20914,6 +23401,8 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_EXPLANATIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAdherenceExplanationsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/explanations/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query adherence explanations across an entire business unit for the requested period"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/adherence/explanations/query`: the `postWorkforcemanagementBusinessunitAdherenceExplanationsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--adherence-explanations-query>."]
@@ -20966,11 +23455,15 @@ impl PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -21001,6 +23494,8 @@ impl PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_AGENTSCHEDULES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAgentschedulesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/agentschedules/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Search published schedules"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/agentschedules/search`: the `postWorkforcemanagementBusinessunitAgentschedulesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--agentschedules-search>."]
@@ -21053,11 +23548,15 @@ impl PostWorkforcemanagementBusinessunitAgentschedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuSearchAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -21088,6 +23587,8 @@ impl PostWorkforcemanagementBusinessunitAgentschedulesSearch {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " List alternative shifts trades for a given management unit or agent"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/alternativeshifts/trades/search`: the `postWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--alternativeshifts-trades-search>."]
@@ -21139,6 +23640,8 @@ impl PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::SearchAlternativeShiftTradesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -21166,6 +23669,8 @@ impl PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy a capacity plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/copy`: the `postWorkforcemanagementBusinessunitCapacityplanCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--copy>."]
@@ -21237,6 +23742,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanCopy {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_REQUIREMENT_GENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/requirement/generate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Regenerate requirements for capacity plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/requirement/generate`: the `postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--requirement-generate>."]
@@ -21306,6 +23813,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create staffing group allocations for a capacity plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocations`: the `postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocations>."]
@@ -21377,6 +23886,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONSHISTORY_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query staffing groups allocations history for a capacity plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/{capacityPlanId}/staffinggroupallocationshistory/query`: the `postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans--capacityPlanId--staffinggroupallocationshistory-query>."]
@@ -21448,6 +23959,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshist
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANNING_LONGTERMREQUIREMENTS_AUTOMATICBESTMETHOD_WEEK_FORECAST_FORCEREGENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}/forceregenerate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Force regenerate the latest long term staffing requirements for a business unit"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{weekDateId}/forecasts/{forecastId}/forceregenerate`: the `postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplanning-longtermrequirements-automaticbestmethod-weeks--weekDateId--forecasts--forecastId--forceregenerate>."]
@@ -21518,6 +24031,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAuto
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new capacity plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans`: the `postWorkforcemanagementBusinessunitCapacityplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans>."]
@@ -21587,6 +24102,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplans {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitCapacityplansBulkRemove", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Delete capacity plans in a business unit"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/capacityplans/bulk/remove`: the `postWorkforcemanagementBusinessunitCapacityplansBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--capacityplans-bulk-remove>."]
@@ -21656,6 +24173,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitDecisionmetricsUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Initiates the decision metrics update process"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update`: the `postWorkforcemanagementBusinessunitDecisionmetricsUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--decisionmetrics-update>."]
@@ -21725,6 +24244,8 @@ impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_UPDATE_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update/uploadurl", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a signed upload URL for updating decision metrics"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/decisionmetrics/update/uploadurl`: the `postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--decisionmetrics-update-uploadurl>."]
@@ -21794,6 +24315,8 @@ impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_INTRADAY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitIntraday", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get intraday data for the given date for the requested planningGroupIds"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/intraday`: the `postWorkforcemanagementBusinessunitIntraday` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--intraday>."]
@@ -21845,6 +24368,8 @@ impl PostWorkforcemanagementBusinessunitIntraday {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::IntradayPlanningGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -21872,6 +24397,8 @@ impl PostWorkforcemanagementBusinessunitIntraday {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_FORECAST_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a session export job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/forecast/jobs`: the `postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-forecast-jobs>."]
@@ -21941,6 +24468,8 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_HISTORICAL_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a historical export job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/historical/jobs`: the `postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-historical-jobs>."]
@@ -22010,6 +24539,8 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_SNAPSHOT_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a snapshot export job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/mainforecast/continuousforecast/session/export/snapshot/jobs`: the `postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--mainforecast-continuousforecast-session-export-snapshot-jobs>."]
@@ -22079,6 +24610,8 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_ADD: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkAdd", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/add", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk add opportunities"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/add`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkAdd` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-add>."]
@@ -22148,6 +24681,10 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_PUBLISH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkPublish", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/publish", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk publish opportunities"]
+#[doc = ""]
+#[doc = " Published opportunities become available for agent enrollment when they open. Returns partial success if some opportunities cannot be published."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/publish`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkPublish` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-publish>."]
@@ -22217,6 +24754,10 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_REMOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkRemove", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/remove", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk remove opportunities"]
+#[doc = ""]
+#[doc = " This operation is permanent and cannot be undone. Returns partial success if some opportunities cannot be removed."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/remove`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkRemove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-remove>."]
@@ -22286,6 +24827,10 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_STATUSES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/statuses/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update opportunities status"]
+#[doc = ""]
+#[doc = " If status is Closed, pending enrollments are automatically denied; approved enrollments remain in schedules. Returns partial success if some opportunities cannot be updated."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/bulk/statuses/update`: the `postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-bulk-statuses-update>."]
@@ -22355,6 +24900,10 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_ENROLLMENTS_BULK_STATUSES_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/bulk/statuses/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update enrollment status"]
+#[doc = ""]
+#[doc = " Updates the status of enrollments (approve/deny). Returns partial success if some enrollments cannot be updated."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/bulk/statuses/update`: the `postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-enrollments-bulk-statuses-update>."]
@@ -22424,6 +24973,10 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpda
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_ENROLLMENTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query enrollments"]
+#[doc = ""]
+#[doc = " For more information about opportunities, use the expand parameter."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/enrollments/query`: the `postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-enrollments-query>."]
@@ -22476,11 +25029,15 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryOpportunityEnrollmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " List of resources to expand"]
+    #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -22511,6 +25068,8 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_EXTERNALACTIVITIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/externalactivities/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query opportunities by external activity IDs"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/externalactivities/query`: the `postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-externalactivities-query>."]
@@ -22580,6 +25139,8 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitOpportunitiesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query opportunities within the specified date range"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/opportunities/query`: the `postWorkforcemanagementBusinessunitOpportunitiesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--opportunities-query>."]
@@ -22631,6 +25192,8 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -22658,6 +25221,10 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitPlanninggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Adds a new planning group"]
+#[doc = ""]
+#[doc = " If the request body contains queue references in route paths, routing:queue:view is required in each referenced queue's division."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/planninggroups`: the `postWorkforcemanagementBusinessunitPlanninggroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--planninggroups>."]
@@ -22727,6 +25294,8 @@ impl PostWorkforcemanagementBusinessunitPlanninggroups {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebidCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy a schedule bid"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/copy`: the `postWorkforcemanagementBusinessunitSchedulebidCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--copy>."]
@@ -22798,6 +25367,8 @@ impl PostWorkforcemanagementBusinessunitSchedulebidCopy {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebidGroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a bid group in a given schedule bid"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/{bidId}/groups`: the `postWorkforcemanagementBusinessunitSchedulebidGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids--bidId--groups>."]
@@ -22869,6 +25440,8 @@ impl PostWorkforcemanagementBusinessunitSchedulebidGroups {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebids", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new schedule bid"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids`: the `postWorkforcemanagementBusinessunitSchedulebids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids>."]
@@ -22938,6 +25511,8 @@ impl PostWorkforcemanagementBusinessunitSchedulebids {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS_EFFECTIVESCHEDULESETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/effectiveschedulesets", false, ::std::option::Option::None, false, false, true);
+#[doc = " Fetch all the agents with effective schedule set for the given BU"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/schedulebids/effectiveschedulesets`: the `postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--schedulebids-effectiveschedulesets>."]
@@ -23007,6 +25582,8 @@ impl PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitServicegoaltemplates", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates", false, ::std::option::Option::None, false, false, true);
+#[doc = " Adds a new service goal template"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/servicegoaltemplates`: the `postWorkforcemanagementBusinessunitServicegoaltemplates` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--servicegoaltemplates>."]
@@ -23076,6 +25653,8 @@ impl PostWorkforcemanagementBusinessunitServicegoaltemplates {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_EVALUATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Queries and evaluates against shift trade configuration shift trades in a management unit per week"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/evaluate/jobs`: the `postWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-evaluate-jobs>."]
@@ -23128,11 +25707,15 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::EvaluateShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -23163,6 +25746,8 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingTradesQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Queries shift trades in a management unit per user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/query/jobs`: the `postWorkforcemanagementBusinessunitShifttradingTradesQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-query-jobs>."]
@@ -23215,11 +25800,15 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -23250,6 +25839,8 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_STATE_BULK_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Bulk update multiple trade states. Permits a supervisor to approve or deny multiple trades."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/trades/state/bulk/jobs`: the `postWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-trades-state-bulk-jobs>."]
@@ -23302,11 +25893,15 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkUpdateShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -23337,6 +25932,8 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_UNMATCHED_SEARCH_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start an async job to find potential shift trade matches for the current receiving user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs`: the `postWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-unmatched-search-jobs>."]
@@ -23389,11 +25986,15 @@ impl PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::SearchUnmatchedShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -23424,6 +26025,8 @@ impl PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_WEEKS_SUMMARY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves the summary of shift trades in a matched state per week"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/shifttrading/weeks/summary/jobs`: the `postWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--shifttrading-weeks-summary-jobs>."]
@@ -23475,6 +26078,8 @@ impl PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryWeekSummaryListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -23502,6 +26107,8 @@ impl PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitStaffinggroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a new staffing group"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups`: the `postWorkforcemanagementBusinessunitStaffinggroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups>."]
@@ -23571,6 +26178,8 @@ impl PostWorkforcemanagementBusinessunitStaffinggroups {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS_PLANNINGGROUPS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/planninggroups/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets a list of planning group to staffing groups list association"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/planninggroups/query`: the `postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups-planninggroups-query>."]
@@ -23640,6 +26249,8 @@ impl PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitStaffinggroupsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Gets staffing group associations for a list of user IDs"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/staffinggroups/query`: the `postWorkforcemanagementBusinessunitStaffinggroupsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--staffinggroups-query>."]
@@ -23691,6 +26302,8 @@ impl PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryUserStaffingGroupListRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent via download service"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -23718,6 +26331,8 @@ impl PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion", false, ::std::option::Option::None, false, false, true);
+#[doc = " Converts existing time-off limit to another granularity."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/granularityconversion`: the `postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--granularityconversion>."]
@@ -23789,6 +26404,10 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitValuesImport", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import", false, ::std::option::Option::None, false, false, true);
+#[doc = " Starts importing the uploaded time-off limit values"]
+#[doc = ""]
+#[doc = " Call after uploading the time-off limit values data to the url supplied by the /import/uploadurl route"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import`: the `postWorkforcemanagementBusinessunitTimeofflimitValuesImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values-import>."]
@@ -23860,6 +26479,10 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_IMPORT_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import/uploadurl", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a signed upload URL for importing values into time-off limit"]
+#[doc = ""]
+#[doc = " Once the upload is complete, call the /import route to start the import process"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/import/uploadurl`: the `postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values-import-uploadurl>."]
@@ -23931,6 +26554,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitValuesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves time-off limit related values based on a given set of filters."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query`: the `postWorkforcemanagementBusinessunitTimeofflimitValuesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values-query>."]
@@ -24002,6 +26627,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a new time-off limit object"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits`: the `postWorkforcemanagementBusinessunitTimeofflimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits>."]
@@ -24071,6 +26698,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimits {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS_VALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/values/query", true, ::std::option::Option::None, true, false, true);
+#[doc = " Retrieves time-off limit related values based on a given set of filters. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query instead"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/values/query`: the `postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits-values-query>."]
@@ -24143,6 +26772,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a new time-off plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans`: the `postWorkforcemanagementBusinessunitTimeoffplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--timeoffplans>."]
@@ -24212,6 +26843,8 @@ impl PostWorkforcemanagementBusinessunitTimeoffplans {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_UNAVAILABLETIMES_SCHEDULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/schedules/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get agent schedule generation unavailable times"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/schedules/query`: the `postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--unavailabletimes-schedules-query>."]
@@ -24281,6 +26914,8 @@ impl PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_UNAVAILABLETIMES_SETTINGS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/settings/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query availability management units settings"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/unavailabletimes/settings/query`: the `postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--unavailabletimes-settings-query>."]
@@ -24350,6 +26985,8 @@ impl PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_AGENTSCHEDULES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/agentschedules/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Loads agent schedule data from the schedule. Used in combination with the metadata route"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/agentschedules/query`: the `postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--agentschedules-query>."]
@@ -24404,11 +27041,15 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::BuQueryAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -24440,6 +27081,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy a schedule"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/copy`: the `postWorkforcemanagementBusinessunitWeekScheduleCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--copy>."]
@@ -24512,6 +27155,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleCopy {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a daily recalculation of the performance prediction for the associated schedule"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations`: the `postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions-recalculations>."]
@@ -24585,6 +27230,8 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalc
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATIONS_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/uploadurl", false, ::std::option::Option::None, false, false, true);
+#[doc = " Upload daily activity changes to be able to request a performance prediction recalculation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/performancepredictions/recalculations/uploadurl`: the `postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--performancepredictions-recalculations-uploadurl>."]
@@ -24658,6 +27305,8 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalc
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_RESCHEDULE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleReschedule", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/reschedule", false, ::std::option::Option::None, false, false, true);
+#[doc = " Start a rescheduling run"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/reschedule`: the `postWorkforcemanagementBusinessunitWeekScheduleReschedule` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--reschedule>."]
@@ -24730,6 +27379,10 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Starts processing a schedule update"]
+#[doc = ""]
+#[doc = " Call after uploading the schedule data to the url supplied by the /update/uploadurl route"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update`: the `postWorkforcemanagementBusinessunitWeekScheduleUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--update>."]
@@ -24802,6 +27455,10 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_UPDATE_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update/uploadurl", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a signed upload URL for updating a schedule"]
+#[doc = ""]
+#[doc = " Once the upload is complete, call the /{scheduleId}/update route to start the schedule update process"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/{scheduleId}/update/uploadurl`: the `postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules--scheduleId--update-uploadurl>."]
@@ -24874,6 +27531,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a blank schedule"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules`: the `postWorkforcemanagementBusinessunitWeekSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules>."]
@@ -24944,6 +27603,8 @@ impl PostWorkforcemanagementBusinessunitWeekSchedules {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_GENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulesGenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/generate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate a schedule"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/generate`: the `postWorkforcemanagementBusinessunitWeekSchedulesGenerate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules-generate>."]
@@ -25014,6 +27675,10 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulesImport", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import", false, ::std::option::Option::None, false, false, true);
+#[doc = " Starts processing a schedule import"]
+#[doc = ""]
+#[doc = " Call after uploading the schedule data to the url supplied by the /import/uploadurl route"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import`: the `postWorkforcemanagementBusinessunitWeekSchedulesImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules-import>."]
@@ -25084,6 +27749,10 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesImport {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_IMPORT_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import/uploadurl", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a signed upload URL for importing a schedule"]
+#[doc = ""]
+#[doc = " Once the upload is complete, call the /import route to start the schedule import process"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekId}/schedules/import/uploadurl`: the `postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekId--schedules-import-uploadurl>."]
@@ -25154,6 +27823,8 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy a short term forecast"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/{forecastId}/copy`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts--forecastId--copy>."]
@@ -25207,6 +27878,8 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String, body: ::models::CopyBuForecastRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -25235,6 +27908,8 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_GENERATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/generate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Generate a short term forecast"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/generate`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts-generate>."]
@@ -25287,6 +27962,8 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::GenerateBuForecastRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -25314,6 +27991,10 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_IMPORT: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastsImport", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import", false, ::std::option::Option::None, false, false, true);
+#[doc = " Starts importing the uploaded short term forecast"]
+#[doc = ""]
+#[doc = " Call after uploading the forecast data to the url supplied by the /import/uploadurl route"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastsImport` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts-import>."]
@@ -25384,6 +28065,10 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_IMPORT_UPLOADURL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import/uploadurl", false, ::std::option::Option::None, false, false, true);
+#[doc = " Creates a signed upload URL for importing a short term forecast"]
+#[doc = ""]
+#[doc = " Once the upload is complete, call the /import route to start the short term forecast import process"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/weeks/{weekDateId}/shorttermforecasts/import/uploadurl`: the `postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--weeks--weekDateId--shorttermforecasts-import-uploadurl>."]
@@ -25454,6 +28139,8 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWorkplanbidCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Copy a work plan bid"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/copy`: the `postWorkforcemanagementBusinessunitWorkplanbidCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--copy>."]
@@ -25525,6 +28212,8 @@ impl PostWorkforcemanagementBusinessunitWorkplanbidCopy {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWorkplanbidGroups", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a bid group in a given work plan bid"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids/{bidId}/groups`: the `postWorkforcemanagementBusinessunitWorkplanbidGroups` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids--bidId--groups>."]
@@ -25596,6 +28285,8 @@ impl PostWorkforcemanagementBusinessunitWorkplanbidGroups {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBIDS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunitWorkplanbids", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new work plan bid"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits/{businessUnitId}/workplanbids`: the `postWorkforcemanagementBusinessunitWorkplanbids` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits--businessUnitId--workplanbids>."]
@@ -25665,6 +28356,10 @@ impl PostWorkforcemanagementBusinessunitWorkplanbids {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_BUSINESSUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementBusinessunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/businessunits", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a new business unit"]
+#[doc = ""]
+#[doc = " It may take a minute or two for a new business unit to be available for api operations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/businessunits`: the `postWorkforcemanagementBusinessunits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-businessunits>."]
@@ -25715,6 +28410,8 @@ impl PostWorkforcemanagementBusinessunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateBusinessUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_scheduling_default_message_severities: ::std::option::Option::None, body }
     }
+    #[doc = " Whether to include scheduling default message severities"]
+    #[doc = ""]
     #[doc = " Query parameter `includeSchedulingDefaultMessageSeverities`: boolean."]
     pub fn include_scheduling_default_message_severities(mut self, value: bool) -> Self {
         self.include_scheduling_default_message_severities = ::std::option::Option::Some(value);
@@ -25741,6 +28438,8 @@ impl PostWorkforcemanagementBusinessunits {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_CALENDAR_URL_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementCalendarUrlIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/calendar/url/ics", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a newly generated calendar link for the current user; if the current user has previously generated one, the generated link will be returned"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/calendar/url/ics`: the `postWorkforcemanagementCalendarUrlIcs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-calendar-url-ics>."]
@@ -25790,6 +28489,8 @@ impl PostWorkforcemanagementCalendarUrlIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
     }
+    #[doc = " A language tag (which is sometimes referred to as a \"locale identifier\") to use to localize default activity code names in the ics-formatted calendar"]
+    #[doc = ""]
     #[doc = " Query parameter `language`: string."]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
@@ -25815,6 +28516,8 @@ impl PostWorkforcemanagementCalendarUrlIcs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementHistoricaldataBulkRemoveJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/historicaldata/bulk/remove/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Delete the list of the historical data import entries"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/historicaldata/bulk/remove/jobs`: the `postWorkforcemanagementHistoricaldataBulkRemoveJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-historicaldata-bulk-remove-jobs>."]
@@ -25882,6 +28585,8 @@ impl PostWorkforcemanagementHistoricaldataBulkRemoveJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_HISTORICALDATA_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementHistoricaldataValidate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/historicaldata/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Trigger validation process for historical import"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/historicaldata/validate`: the `postWorkforcemanagementHistoricaldataValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-historicaldata-validate>."]
@@ -25949,6 +28654,8 @@ impl PostWorkforcemanagementHistoricaldataValidate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_INTEGRATIONS_HRI_TIMEOFFTYPES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementIntegrationsHriTimeofftypesJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/integrations/hris/{hrisIntegrationId}/timeofftypes/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get list of time off types configured in integration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/integrations/hris/{hrisIntegrationId}/timeofftypes/jobs`: the `postWorkforcemanagementIntegrationsHriTimeofftypesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-integrations-hris--hrisIntegrationId--timeofftypes-jobs>."]
@@ -26016,6 +28723,8 @@ impl PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS_WORKPLANS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitAgentsWorkplansQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get agents work plans configuration"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/agents/workplans/query`: the `postWorkforcemanagementManagementunitAgentsWorkplansQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--agents-workplans-query>."]
@@ -26067,6 +28776,8 @@ impl PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::GetAgentsWorkPlansRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -26094,6 +28805,8 @@ impl PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTSCHEDULES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitAgentschedulesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/agentschedules/search", true, ::std::option::Option::None, false, false, true);
+#[doc = " Query published schedules for given given time range for set of users"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/agentschedules/search`: the `postWorkforcemanagementManagementunitAgentschedulesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--agentschedules-search>."]
@@ -26146,11 +28859,15 @@ impl PostWorkforcemanagementManagementunitAgentschedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::BuSearchAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -26181,6 +28898,10 @@ impl PostWorkforcemanagementManagementunitAgentschedulesSearch {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_HISTORICALADHERENCEQUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitHistoricaladherencequery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/historicaladherencequery", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a historical adherence report"]
+#[doc = ""]
+#[doc = " The maximum supported range for historical adherence queries is 31 days, or 7 days with includeExceptions = true"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/historicaladherencequery`: the `postWorkforcemanagementManagementunitHistoricaladherencequery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--historicaladherencequery>."]
@@ -26250,6 +28971,10 @@ impl PostWorkforcemanagementManagementunitHistoricaladherencequery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_MOVE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitMove", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/move", false, ::std::option::Option::None, false, false, true);
+#[doc = " Move the requested management unit to a new business unit"]
+#[doc = ""]
+#[doc = " Returns status 200 if the management unit is already in the requested business unit"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/move`: the `postWorkforcemanagementManagementunitMove` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--move>."]
@@ -26319,6 +29044,8 @@ impl PostWorkforcemanagementManagementunitMove {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SCHEDULES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitSchedulesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/schedules/search", true, ::std::option::Option::None, true, false, true);
+#[doc = " Query published schedules for given given time range for set of users"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/schedules/search`: the `postWorkforcemanagementManagementunitSchedulesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--schedules-search>."]
@@ -26391,6 +29118,10 @@ impl PostWorkforcemanagementManagementunitSchedulesSearch {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHRINKAGE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitShrinkageJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/shrinkage/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a historical shrinkage report"]
+#[doc = ""]
+#[doc = " The maximum supported range for historical shrinkage queries is up to 32 days. Historical Shrinkage for a given date range can be queried in two modes - granular and aggregated. To see granular shrinkage information, provide granularity in the request body."]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/shrinkage/jobs`: the `postWorkforcemanagementManagementunitShrinkageJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--shrinkage-jobs>."]
@@ -26460,6 +29191,10 @@ impl PostWorkforcemanagementManagementunitShrinkageJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeofflimits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits", false, ::std::option::Option::None, true, false, true);
+#[doc = " Creates a new time off limit object under management unit."]
+#[doc = ""]
+#[doc = " Only one limit object is allowed under management unit, so an attempt to create second object will fail. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits instead"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits`: the `postWorkforcemanagementManagementunitTimeofflimits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits>."]
@@ -26532,6 +29267,8 @@ impl PostWorkforcemanagementManagementunitTimeofflimits {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS_VALUES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeofflimitsValuesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/values/query", true, ::std::option::Option::None, true, false, true);
+#[doc = " Retrieves time off limit related values based on a given set of filters. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values/query instead"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/values/query`: the `postWorkforcemanagementManagementunitTimeofflimitsValuesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits-values-query>."]
@@ -26604,6 +29341,8 @@ impl PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans", false, ::std::option::Option::None, true, false, true);
+#[doc = " Creates a new time off plan. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeoffplans instead"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffplans`: the `postWorkforcemanagementManagementunitTimeoffplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffplans>."]
@@ -26676,6 +29415,8 @@ impl PostWorkforcemanagementManagementunitTimeoffplans {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new time off request"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests`: the `postWorkforcemanagementManagementunitTimeoffrequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests>."]
@@ -26745,6 +29486,8 @@ impl PostWorkforcemanagementManagementunitTimeoffrequests {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_INTEGRATIONSTATUS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/integrationstatus/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves integration statuses for a list of time off requests"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/integrationstatus/query`: the `postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests-integrationstatus-query>."]
@@ -26814,6 +29557,10 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery 
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequestsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Fetches time off requests matching the conditions specified in the request body"]
+#[doc = ""]
+#[doc = " Request body requires one of the following: statuses == \\[Pending\\] or date range to be specified and less than or equal to 33 days. All other fields are filters"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/query`: the `postWorkforcemanagementManagementunitTimeoffrequestsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests-query>."]
@@ -26865,6 +29612,8 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::TimeOffRequestQueryBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -26892,6 +29641,8 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_WAITLISTPOSITIONS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/waitlistpositions/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves daily waitlist position for a list of time off requests"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeoffrequests/waitlistpositions/query`: the `postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--timeoffrequests-waitlistpositions-query>."]
@@ -26961,6 +29712,8 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery 
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFBALANCE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitUserTimeoffbalanceJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffbalance/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query time off balances for a given user for specified activity code and dates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffbalance/jobs`: the `postWorkforcemanagementManagementunitUserTimeoffbalanceJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffbalance-jobs>."]
@@ -27032,6 +29785,8 @@ impl PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST_TIMEOFFBALANCE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeoffbalance/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query time off balances for dates spanned by a given time off request"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/{timeOffRequestId}/timeoffbalance/jobs`: the `postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests--timeOffRequestId--timeoffbalance-jobs>."]
@@ -27103,6 +29858,8 @@ impl PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUESTS_ESTIMATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/estimate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Estimates available time off for an agent"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/users/{userId}/timeoffrequests/estimate`: the `postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--users--userId--timeoffrequests-estimate>."]
@@ -27155,6 +29912,8 @@ impl PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, body: ::models::EstimateAvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, include_only: ::std::option::Option::None, body }
     }
+    #[doc = " Limit response to the specified field"]
+    #[doc = ""]
     #[doc = " Query parameter `includeOnly`: string."]
     pub fn include_only(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_only = ::std::option::Option::Some(value.into());
@@ -27183,6 +29942,10 @@ impl PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADE_MATCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttradeMatch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}/match", false, ::std::option::Option::None, true, false, true);
+#[doc = " Matches a shift trade. This route can only be called by the receiving agent"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/shifttrading/trades/{tradeId}/match/jobs)"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/{tradeId}/match`: the `postWorkforcemanagementManagementunitWeekShifttradeMatch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades--tradeId--match>."]
@@ -27258,6 +30021,10 @@ impl PostWorkforcemanagementManagementunitWeekShifttradeMatch {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttrades", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades", false, ::std::option::Option::None, true, false, true);
+#[doc = " Adds a shift trade"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/shifttrading/trades/jobs)"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades`: the `postWorkforcemanagementManagementunitWeekShifttrades` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades>."]
@@ -27331,6 +30098,10 @@ impl PostWorkforcemanagementManagementunitWeekShifttrades {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES_SEARCH: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttradesSearch", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/search", true, ::std::option::Option::None, true, false, true);
+#[doc = " Searches for potential shift trade matches for the current agent"]
+#[doc = ""]
+#[doc = " Deprecated. Use new route instead (/businessunits/{businessUnitId}/shifttrading/unmatched/search/jobs)"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/search`: the `postWorkforcemanagementManagementunitWeekShifttradesSearch` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades-search>."]
@@ -27386,6 +30157,8 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::SearchShiftTradesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -27413,6 +30186,10 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesSearch {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES_STATE_BULK: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWeekShifttradesStateBulk", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/state/bulk", false, ::std::option::Option::None, true, false, true);
+#[doc = " Updates the state of a batch of shift trades"]
+#[doc = ""]
+#[doc = " Admin functionality is not supported with \"mine\". Deprecated. Use new route instead (/businessunits/{buId}/shifttrading/trades/state/bulk/jobs)"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/weeks/{weekDateId}/shifttrades/state/bulk`: the `postWorkforcemanagementManagementunitWeekShifttradesStateBulk` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--weeks--weekDateId--shifttrades-state-bulk>."]
@@ -27468,6 +30245,8 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::BulkShiftTradeStateUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -27495,6 +30274,8 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a copy of work plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/copy`: the `postWorkforcemanagementManagementunitWorkplanCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId--copy>."]
@@ -27566,6 +30347,8 @@ impl PostWorkforcemanagementManagementunitWorkplanCopy {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN_VALIDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanValidate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/validate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validate Work Plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans/{workPlanId}/validate`: the `postWorkforcemanagementManagementunitWorkplanValidate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplans--workPlanId--validate>."]
@@ -27646,6 +30429,8 @@ impl PostWorkforcemanagementManagementunitWorkplanValidate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION_COPY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanrotationCopy", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}/copy", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a copy of work plan rotation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations/{workPlanRotationId}/copy`: the `postWorkforcemanagementManagementunitWorkplanrotationCopy` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations--workPlanRotationId--copy>."]
@@ -27717,6 +30502,8 @@ impl PostWorkforcemanagementManagementunitWorkplanrotationCopy {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATIONS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplanrotations", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new work plan rotation"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplanrotations`: the `postWorkforcemanagementManagementunitWorkplanrotations` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplanrotations>."]
@@ -27786,6 +30573,8 @@ impl PostWorkforcemanagementManagementunitWorkplanrotations {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunitWorkplans", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a new work plan"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits/{managementUnitId}/workplans`: the `postWorkforcemanagementManagementunitWorkplans` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits--managementUnitId--workplans>."]
@@ -27837,6 +30626,8 @@ impl PostWorkforcemanagementManagementunitWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateWorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, validation_mode: ::std::option::Option::None, body }
     }
+    #[doc = " Allows to create work plan even if the validation result is invalid"]
+    #[doc = ""]
     #[doc = " Query parameter `validationMode`: string."]
     pub fn validation_mode(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.validation_mode = ::std::option::Option::Some(value.into());
@@ -27864,6 +30655,10 @@ impl PostWorkforcemanagementManagementunitWorkplans {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNITS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementManagementunits", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/managementunits", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a management unit"]
+#[doc = ""]
+#[doc = " It may take a minute or two for a new management unit to be available for api operations"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/managementunits`: the `postWorkforcemanagementManagementunits` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-managementunits>."]
@@ -27931,6 +30726,8 @@ impl PostWorkforcemanagementManagementunits {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_NOTIFICATIONS_UPDATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementNotificationsUpdate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/notifications/update", false, ::std::option::Option::None, false, false, true);
+#[doc = " Mark a list of notifications as read or unread"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/notifications/update`: the `postWorkforcemanagementNotificationsUpdate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-notifications-update>."]
@@ -27998,6 +30795,8 @@ impl PostWorkforcemanagementNotificationsUpdate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_SCHEDULES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementSchedules", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/schedules", false, ::std::option::Option::None, true, false, true);
+#[doc = " Get published schedule for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/schedules`: the `postWorkforcemanagementSchedules` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-schedules>."]
@@ -28075,6 +30874,8 @@ impl PostWorkforcemanagementSchedules {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_SCHEDULINGPREFERENCES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementSchedulingpreferencesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/schedulingpreferences/query", true, ::std::option::Option::None, false, true, true);
+#[doc = " Get agent scheduling preferences"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/schedulingpreferences/query`: the `postWorkforcemanagementSchedulingpreferencesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-schedulingpreferences-query>."]
@@ -28144,6 +30945,8 @@ impl PostWorkforcemanagementSchedulingpreferencesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradeJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Updates a shift trade. This route can only be called by the initiating user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/jobs`: the `postWorkforcemanagementShifttradingTradeJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades--tradeId--jobs>."]
@@ -28195,6 +30998,8 @@ impl PostWorkforcemanagementShifttradingTradeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::UpdateShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -28222,6 +31027,8 @@ impl PostWorkforcemanagementShifttradingTradeJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_MATCH_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradeMatchJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Matches a shift trade. This route can only be called by the receiving user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/match/jobs`: the `postWorkforcemanagementShifttradingTradeMatchJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades--tradeId--match-jobs>."]
@@ -28273,6 +31080,8 @@ impl PostWorkforcemanagementShifttradingTradeMatchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::MatchShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -28300,6 +31109,8 @@ impl PostWorkforcemanagementShifttradingTradeMatchJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_STATE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradeStateJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Update trade state by a user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/{tradeId}/state/jobs`: the `postWorkforcemanagementShifttradingTradeStateJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades--tradeId--state-jobs>."]
@@ -28351,6 +31162,8 @@ impl PostWorkforcemanagementShifttradingTradeStateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::UpdateShiftTradeStateJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -28378,6 +31191,8 @@ impl PostWorkforcemanagementShifttradingTradeStateJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradesJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Add a shift trade job"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/jobs`: the `postWorkforcemanagementShifttradingTradesJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades-jobs>."]
@@ -28428,6 +31243,8 @@ impl PostWorkforcemanagementShifttradingTradesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AddShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
@@ -28454,6 +31271,8 @@ impl PostWorkforcemanagementShifttradingTradesJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_MINE_QUERY_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementShifttradingTradesMineQueryJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieve all my shift trades where I am either the initiating or receiving user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs`: the `postWorkforcemanagementShifttradingTradesMineQueryJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-shifttrading-trades-mine-query-jobs>."]
@@ -28505,11 +31324,15 @@ impl PostWorkforcemanagementShifttradingTradesMineQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
     }
+    #[doc = " Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceAsync`: boolean."]
     pub fn force_async(mut self, value: bool) -> Self {
         self.force_async = ::std::option::Option::Some(value);
         self
     }
+    #[doc = " Force the result of this operation to be sent via download service. For testing/app development purposes"]
+    #[doc = ""]
     #[doc = " Query parameter `forceDownloadService`: boolean."]
     pub fn force_download_service(mut self, value: bool) -> Self {
         self.force_download_service = ::std::option::Option::Some(value);
@@ -28539,6 +31362,10 @@ impl PostWorkforcemanagementShifttradingTradesMineQueryJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_TEAM_ADHERENCE_HISTORICAL: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTeamAdherenceHistorical", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/teams/{teamId}/adherence/historical", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a teams historical adherence report"]
+#[doc = ""]
+#[doc = " The maximum supported range for historical adherence queries is 31 days, or 7 days with includeExceptions = true"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/teams/{teamId}/adherence/historical`: the `postWorkforcemanagementTeamAdherenceHistorical` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-teams--teamId--adherence-historical>."]
@@ -28608,6 +31435,10 @@ impl PostWorkforcemanagementTeamAdherenceHistorical {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_TEAM_SHRINKAGE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTeamShrinkageJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/teams/{teamId}/shrinkage/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Request a historical shrinkage report"]
+#[doc = ""]
+#[doc = " The maximum supported range for historical shrinkage queries is up to 32 days"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/teams/{teamId}/shrinkage/jobs`: the `postWorkforcemanagementTeamShrinkageJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-teams--teamId--shrinkage-jobs>."]
@@ -28677,6 +31508,8 @@ impl PostWorkforcemanagementTeamShrinkageJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFBALANCE_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffbalanceJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffbalance/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Query time off balances for the current user for specified activity code and dates"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/timeoffbalance/jobs`: the `postWorkforcemanagementTimeoffbalanceJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffbalance-jobs>."]
@@ -28744,6 +31577,8 @@ impl PostWorkforcemanagementTimeoffbalanceJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFLIMITS_AVAILABLE_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeofflimitsAvailableQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeofflimits/available/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Queries available time off for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/timeofflimits/available/query`: the `postWorkforcemanagementTimeofflimitsAvailableQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeofflimits-available-query>."]
@@ -28811,6 +31646,8 @@ impl PostWorkforcemanagementTimeofflimitsAvailableQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffrequests", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffrequests", false, ::std::option::Option::None, false, false, true);
+#[doc = " Create a time off request for the current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests`: the `postWorkforcemanagementTimeoffrequests` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffrequests>."]
@@ -28878,6 +31715,8 @@ impl PostWorkforcemanagementTimeoffrequests {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS_ESTIMATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffrequestsEstimate", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffrequests/estimate", false, ::std::option::Option::None, false, false, true);
+#[doc = " Estimates available time off for current user"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests/estimate`: the `postWorkforcemanagementTimeoffrequestsEstimate` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffrequests-estimate>."]
@@ -28928,6 +31767,8 @@ impl PostWorkforcemanagementTimeoffrequestsEstimate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EstimateAvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_only: ::std::option::Option::None, body }
     }
+    #[doc = " Limit response to the specified field"]
+    #[doc = ""]
     #[doc = " Query parameter `includeOnly`: string."]
     pub fn include_only(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_only = ::std::option::Option::Some(value.into());
@@ -28954,6 +31795,8 @@ impl PostWorkforcemanagementTimeoffrequestsEstimate {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_TIMEOFFREQUESTS_INTEGRATIONSTATUS_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementTimeoffrequestsIntegrationstatusQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/timeoffrequests/integrationstatus/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Retrieves integration statuses for a list of current user time off requests"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/timeoffrequests/integrationstatus/query`: the `postWorkforcemanagementTimeoffrequestsIntegrationstatusQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-timeoffrequests-integrationstatus-query>."]
@@ -29021,6 +31864,8 @@ impl PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_QUERY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementUnavailabletimesQuery", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/unavailabletimes/query", true, ::std::option::Option::None, false, false, true);
+#[doc = " Get agent unavailable times"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/unavailabletimes/query`: the `postWorkforcemanagementUnavailabletimesQuery` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-unavailabletimes-query>."]
@@ -29088,6 +31933,8 @@ impl PostWorkforcemanagementUnavailabletimesQuery {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_VALIDATION_JOBS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementUnavailabletimesValidationJobs", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/unavailabletimes/validation/jobs", false, ::std::option::Option::None, false, false, true);
+#[doc = " Validates proposed changes to an agent's unavailable time spans against scheduling rules and constraints for a specific week"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/unavailabletimes/validation/jobs`: the `postWorkforcemanagementUnavailabletimesValidationJobs` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-unavailabletimes-validation-jobs>."]
@@ -29155,6 +32002,8 @@ impl PostWorkforcemanagementUnavailabletimesValidationJobs {
     }
 }
 static META_POST_WORKFORCEMANAGEMENT_USERS_ACTIVITY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postWorkforcemanagementUsersActivity", &["Workforce Management"], ::genesys_cloud_core::http::Method::POST, "/api/v2/workforcemanagement/users/activity", false, ::std::option::Option::None, false, false, true);
+#[doc = " Get a list of UserScheduleAdherence records for the requested users"]
+#[doc = ""]
 #[doc = " `POST /api/v2/workforcemanagement/users/activity`: the `postWorkforcemanagementUsersActivity` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#post-api-v2-workforcemanagement-users-activity>."]
@@ -29222,6 +32071,8 @@ impl PostWorkforcemanagementUsersActivity {
     }
 }
 static META_PUT_WORKFORCEMANAGEMENT_AGENT_INTEGRATIONS_HRIS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementAgentIntegrationsHris", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/agents/{agentId}/integrations/hris", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update integrations for agent"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/workforcemanagement/agents/{agentId}/integrations/hris`: the `putWorkforcemanagementAgentIntegrationsHris` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-agents--agentId--integrations-hris>."]
@@ -29291,6 +32142,10 @@ impl PutWorkforcemanagementAgentIntegrationsHris {
     }
 }
 static META_PUT_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementBusinessunitTimeofflimitValues", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values", true, ::std::option::Option::None, false, false, true);
+#[doc = " Sets daily values for a date range of time-off limit object"]
+#[doc = ""]
+#[doc = " Note that only limit daily values can be set through API, allocated and waitlisted values are read-only for time-off limit API"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values`: the `putWorkforcemanagementBusinessunitTimeofflimitValues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-businessunits--businessUnitId--timeofflimits--timeOffLimitId--values>."]
@@ -29362,6 +32217,10 @@ impl PutWorkforcemanagementBusinessunitTimeofflimitValues {
     }
 }
 static META_PUT_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT_VALUES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementManagementunitTimeofflimitValues", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}/values", true, ::std::option::Option::None, true, false, true);
+#[doc = " Sets daily values for a date range of time off limit object"]
+#[doc = ""]
+#[doc = " Note that only limit daily values can be set through API, allocated and waitlisted values are read-only for time off limit API. Deprecated: Use /api/v2/workforcemanagement/businessunits/{businessUnitId}/timeofflimits/{timeOffLimitId}/values instead"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/workforcemanagement/managementunits/{managementUnitId}/timeofflimits/{timeOffLimitId}/values`: the `putWorkforcemanagementManagementunitTimeofflimitValues` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-managementunits--managementUnitId--timeofflimits--timeOffLimitId--values>."]
@@ -29436,6 +32295,8 @@ impl PutWorkforcemanagementManagementunitTimeofflimitValues {
     }
 }
 static META_PUT_WORKFORCEMANAGEMENT_SCHEDULEBID_PREFERENCE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putWorkforcemanagementSchedulebidPreference", &["Workforce Management"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/workforcemanagement/schedulebids/{bidId}/preference", true, ::std::option::Option::None, false, false, true);
+#[doc = " Update an agent's schedule set preference"]
+#[doc = ""]
 #[doc = " `PUT /api/v2/workforcemanagement/schedulebids/{bidId}/preference`: the `putWorkforcemanagementSchedulebidPreference` operation."]
 #[doc = ""]
 #[doc = " In the API explorer: <https://developer.genesys.cloud/devapps/api-explorer#put-api-v2-workforcemanagement-schedulebids--bidId--preference>."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AcceleratorInput {
+    #[doc = " Accelerator ID"]
+    #[doc = ""]
     #[doc = " JSON `acceleratorId`: string, required by the spec."]
     pub accelerator_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Set this true to test the job without making any changes. Defaults to false."]
+    #[doc = ""]
     #[doc = " JSON `dryRun`: boolean."]
     pub dry_run: ::std::option::Option<bool>,
+    #[doc = " Parameters required for this accelerator"]
+    #[doc = ""]
     #[doc = " JSON `parameters`: array of [`AcceleratorParameter`](crate::AcceleratorParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::AcceleratorParameter>>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AcceleratorMetadata {
+    #[doc = " architectural classification into which the accelerator belongs"]
+    #[doc = ""]
     #[doc = " JSON `classification`: string."]
     pub classification: ::std::option::Option<::std::string::String>,
+    #[doc = " a description of the general purpose of this accelerator"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " name of this accelerator"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " where the accelerator originated"]
+    #[doc = ""]
     #[doc = " JSON `origin`: [`AcceleratorMetadataOrigin`](crate::AcceleratorMetadataOrigin), one of `Community`, `Partner`, `Genesys`."]
     pub origin: ::std::option::Option<crate::AcceleratorMetadataOrigin>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " tags"]
+    #[doc = ""]
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " type of the artifact"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AcceleratorMetadataType`](crate::AcceleratorMetadataType), one of `Module`, `Accelerator`, `Blueprint`."]
     pub r#type: ::std::option::Option<crate::AcceleratorMetadataType>,
     _nulls: crate::support::Extras,

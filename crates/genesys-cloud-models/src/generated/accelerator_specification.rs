@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AcceleratorSpecification {
+    #[doc = " architectural classification into which the accelerator belongs"]
+    #[doc = ""]
     #[doc = " JSON `classification`: string."]
     pub classification: ::std::option::Option<::std::string::String>,
+    #[doc = " a description of the general purpose of this accelerator"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " additional documentation about the artifact"]
+    #[doc = ""]
     #[doc = " JSON `documentation`: array of [`MetadataDocumentation`](crate::MetadataDocumentation)."]
     pub documentation: ::std::option::Option<::std::vec::Vec<crate::MetadataDocumentation>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " name of this accelerator"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " where the accelerator originated"]
+    #[doc = ""]
     #[doc = " JSON `origin`: [`AcceleratorSpecificationOrigin`](crate::AcceleratorSpecificationOrigin), one of `Community`, `Partner`, `Genesys`."]
     pub origin: ::std::option::Option<crate::AcceleratorSpecificationOrigin>,
+    #[doc = " Genesys Cloud permissions required to install the accelerator"]
+    #[doc = ""]
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " presentation of data fields to be gathered for the accelerator"]
+    #[doc = ""]
     #[doc = " JSON `presentation`: array of [`MetadataPresentation`](crate::MetadataPresentation)."]
     pub presentation: ::std::option::Option<::std::vec::Vec<crate::MetadataPresentation>>,
+    #[doc = " Genesys Cloud products required to install the accelerator"]
+    #[doc = ""]
     #[doc = " JSON `products`: array of string."]
     pub products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " resources created or modified as a result of running the accelerator"]
+    #[doc = ""]
     #[doc = " JSON `results`: [`MetadataResults`](crate::MetadataResults)."]
     pub results: ::std::option::Option<crate::MetadataResults>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " tags"]
+    #[doc = ""]
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " type of the artifact"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AcceleratorSpecificationType`](crate::AcceleratorSpecificationType), one of `Module`, `Accelerator`, `Blueprint`."]
     pub r#type: ::std::option::Option<crate::AcceleratorSpecificationType>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Action {
+    #[doc = " Category of Action"]
+    #[doc = ""]
     #[doc = " JSON `category`: string."]
     pub category: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration to support request and response processing"]
+    #[doc = ""]
     #[doc = " JSON `config`: [`ActionConfig`](crate::ActionConfig)."]
     pub config: ::std::option::Option<crate::ActionConfig>,
+    #[doc = " Action contract"]
+    #[doc = ""]
     #[doc = " JSON `contract`: [`ActionContract`](crate::ActionContract)."]
     pub contract: ::std::option::Option<crate::ActionContract>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the integration for which this action is associated"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indication of whether or not the action is designed to accept sensitive data"]
+    #[doc = ""]
     #[doc = " JSON `secure`: boolean."]
     pub secure: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of this action"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

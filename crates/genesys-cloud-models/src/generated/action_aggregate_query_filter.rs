@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ActionAggregateQueryClause`](crate::ActionAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ActionAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ActionAggregateQueryPredicate`](crate::ActionAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ActionAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ActionAggregateQueryFilterType`](crate::ActionAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ActionAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`ActionAggregationSortFunction`](crate::ActionAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::ActionAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`ActionAggregationSortName`](crate::ActionAggregationSortName), required by the spec, one of `tTotalExecution`."]
     pub name: ::std::option::Option<crate::ActionAggregationSortName>,
     _nulls: crate::support::Extras,

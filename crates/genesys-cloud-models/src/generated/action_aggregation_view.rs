@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`ActionAggregationViewFunction`](crate::ActionAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::ActionAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`ActionAggregationViewTarget`](crate::ActionAggregationViewTarget), required by the spec, one of `tTotalExecution`."]
     pub target: ::std::option::Option<crate::ActionAggregationViewTarget>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionCertificate {
+    #[doc = " The certificate string"]
+    #[doc = ""]
     #[doc = " JSON `certificate`: string."]
     pub certificate: ::std::option::Option<::std::string::String>,
+    #[doc = " The Signing Authority for the certificate"]
+    #[doc = ""]
     #[doc = " JSON `signingAuthority`: [`ActionCertificateSigningAuthority`](crate::ActionCertificateSigningAuthority), one of `DigiCert`, `Genesys`."]
     pub signing_authority: ::std::option::Option<crate::ActionCertificateSigningAuthority>,
+    #[doc = " The certificate status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ActionCertificateStatus`](crate::ActionCertificateStatus), one of `Current`, `Upcoming`."]
     pub status: ::std::option::Option<crate::ActionCertificateStatus>,
+    #[doc = " The certificate type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ActionCertificateType`](crate::ActionCertificateType), one of `Client`."]
     pub r#type: ::std::option::Option<crate::ActionCertificateType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionConfig {
+    #[doc = " Configuration of outbound request."]
+    #[doc = ""]
     #[doc = " JSON `request`: [`RequestConfig`](crate::RequestConfig)."]
     pub request: ::std::option::Option<crate::RequestConfig>,
+    #[doc = " Configuration of response processing."]
+    #[doc = ""]
     #[doc = " JSON `response`: [`ResponseConfig`](crate::ResponseConfig)."]
     pub response: ::std::option::Option<crate::ResponseConfig>,
+    #[doc = " Optional 1-60 second timeout enforced on the execution or test of this action. This setting is invalid for Custom Authentication Actions."]
+    #[doc = ""]
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

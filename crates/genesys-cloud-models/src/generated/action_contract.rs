@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionContract {
+    #[doc = " The input required when executing this action."]
+    #[doc = ""]
     #[doc = " JSON `input`: [`ActionInput`](crate::ActionInput)."]
     pub input: ::std::option::Option<crate::ActionInput>,
+    #[doc = " The output to expect when executing this action."]
+    #[doc = ""]
     #[doc = " JSON `output`: [`ActionOutput`](crate::ActionOutput)."]
     pub output: ::std::option::Option<crate::ActionOutput>,
     _nulls: crate::support::Extras,

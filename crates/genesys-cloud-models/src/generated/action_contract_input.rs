@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionContractInput {
+    #[doc = " Execution input contract"]
+    #[doc = ""]
     #[doc = " JSON `input`: [`PostInputContract`](crate::PostInputContract), required by the spec."]
     pub input: ::std::option::Option<crate::PostInputContract>,
+    #[doc = " Execution output contract"]
+    #[doc = ""]
     #[doc = " JSON `output`: [`PostOutputContract`](crate::PostOutputContract), required by the spec."]
     pub output: ::std::option::Option<crate::PostOutputContract>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionEventRequest {
+    #[doc = " UUID for the action, as returned by the Ping endpoint when the action was qualified."]
+    #[doc = ""]
     #[doc = " JSON `actionId`: string, required by the spec."]
     pub action_id: ::std::option::Option<::std::string::String>,
+    #[doc = " State the action is transitioning to."]
+    #[doc = ""]
     #[doc = " JSON `actionState`: [`ActionEventRequestActionState`](crate::ActionEventRequestActionState), required by the spec, one of `accepted`, `rejected`, `timedout`, `errored`, `ignored`, `qualified`, `offered`, `started`, `engaged`, `qualifiedOutsideSchedule`, `offeredOutsideSchedule`, `abandoned`, … (14 in all)."]
     pub action_state: ::std::option::Option<crate::ActionEventRequestActionState>,
+    #[doc = " Client defined error code (when state transitions to errored)"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Message of the error returned when the action fails (when state transitions to errored)"]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " UUID of the customer session for this action."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

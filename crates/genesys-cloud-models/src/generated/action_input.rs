@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionInput {
+    #[doc = " JSON Schema that defines the body of the request that the client (edge/architect/postman) is sending to the service, on the /execute path. If the 'flatten' query parameter is omitted or false, this field will be returned. Either inputSchema or inputSchemaFlattened will be returned, not both."]
+    #[doc = ""]
     #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " JSON Schema that defines the body of the request that the client (edge/architect/postman) is sending to the service, on the /execute path. The schema is transformed based on Architect's flattened format. If the 'flatten' query parameter is supplied as true, this field will be returned. Either inputSchema or inputSchemaFlattened will be returned, not both."]
+    #[doc = ""]
     #[doc = " JSON `inputSchemaFlattened`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema_flattened: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " The URI of the input schema"]
+    #[doc = ""]
     #[doc = " JSON `inputSchemaUri`: string."]
     pub input_schema_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

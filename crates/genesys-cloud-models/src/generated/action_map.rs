@@ -5,44 +5,84 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMap {
+    #[doc = " The action that will be executed if this action map is triggered."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ActionMapAction`](crate::ActionMapAction)."]
     pub action: ::std::option::Option<crate::ActionMapAction>,
+    #[doc = " The action map's associated schedule groups."]
+    #[doc = ""]
     #[doc = " JSON `actionMapScheduleGroups`: [`ActionMapScheduleGroups`](crate::ActionMapScheduleGroups)."]
     pub action_map_schedule_groups: ::std::option::Option<crate::ActionMapScheduleGroups>,
+    #[doc = " Type of activation."]
+    #[doc = ""]
     #[doc = " JSON `activation`: [`Activation`](crate::Activation)."]
     pub activation: ::std::option::Option<crate::Activation>,
+    #[doc = " Timestamp indicating when the action map was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Display name of the action map."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Timestamp at which the action map is scheduled to stop firing. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Override organization-level frequency cap and always offer web engagements from this action map."]
+    #[doc = ""]
     #[doc = " JSON `ignoreFrequencyCap`: boolean."]
     pub ignore_frequency_cap: ::std::option::Option<bool>,
+    #[doc = " Whether the action map is active."]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " Timestamp indicating when the action map was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " URL conditions that a page must match for web actions to be displayable."]
+    #[doc = ""]
     #[doc = " JSON `pageUrlConditions`: array of [`UrlCondition`](crate::UrlCondition)."]
     pub page_url_conditions: ::std::option::Option<::std::vec::Vec<crate::UrlCondition>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Timestamp at which the action map is scheduled to start firing. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " List of event conditions that must be satisfied to trigger the action map."]
+    #[doc = ""]
     #[doc = " JSON `triggerWithEventConditions`: array of [`EventCondition`](crate::EventCondition)."]
     pub trigger_with_event_conditions: ::std::option::Option<::std::vec::Vec<crate::EventCondition>>,
+    #[doc = " Deprecated. Percentile conditions for outcomes that must be satisfied to trigger the action map."]
+    #[doc = ""]
     #[doc = " JSON `triggerWithOutcomePercentileConditions`: array of [`OutcomePercentileCondition`](crate::OutcomePercentileCondition)."]
     pub trigger_with_outcome_percentile_conditions: ::std::option::Option<::std::vec::Vec<crate::OutcomePercentileCondition>>,
+    #[doc = " Deprecated. Probability conditions for outcomes that must be satisfied to trigger the action map."]
+    #[doc = ""]
     #[doc = " JSON `triggerWithOutcomeProbabilityConditions`: array of [`OutcomeProbabilityCondition`](crate::OutcomeProbabilityCondition)."]
     pub trigger_with_outcome_probability_conditions: ::std::option::Option<::std::vec::Vec<crate::OutcomeProbabilityCondition>>,
+    #[doc = " Deprecated. Quantile conditions for outcomes that must be satisfied to trigger the action map. Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+    #[doc = ""]
     #[doc = " JSON `triggerWithOutcomeQuantileConditions`: array of [`OutcomeQuantileCondition`](crate::OutcomeQuantileCondition)."]
     pub trigger_with_outcome_quantile_conditions: ::std::option::Option<::std::vec::Vec<crate::OutcomeQuantileCondition>>,
+    #[doc = " Trigger action map if any segment in the list is assigned to a given customer."]
+    #[doc = ""]
     #[doc = " JSON `triggerWithSegments`: array of string."]
     pub trigger_with_segments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The version of the action map."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " Weight of the action map with higher number denoting higher weight."]
+    #[doc = ""]
     #[doc = " JSON `weight`: integer (int64)."]
     pub weight: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

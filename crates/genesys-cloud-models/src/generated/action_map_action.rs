@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMapAction {
+    #[doc = " Action template associated with the action map."]
+    #[doc = ""]
     #[doc = " JSON `actionTemplate`: [`ActionMapActionTemplate`](crate::ActionMapActionTemplate)."]
     pub action_template: ::std::option::Option<crate::ActionMapActionTemplate>,
+    #[doc = " Architect Flow Id and input contract."]
+    #[doc = ""]
     #[doc = " JSON `architectFlowFields`: [`ArchitectFlowFields`](crate::ArchitectFlowFields)."]
     pub architect_flow_fields: ::std::option::Option<crate::ArchitectFlowFields>,
+    #[doc = " Media type of action."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ActionMapActionMediaType`](crate::ActionMapActionMediaType), one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::ActionMapActionMediaType>,
+    #[doc = " Admin-configurable fields of an open action."]
+    #[doc = ""]
     #[doc = " JSON `openActionFields`: [`OpenActionFields`](crate::OpenActionFields)."]
     pub open_action_fields: ::std::option::Option<crate::OpenActionFields>,
+    #[doc = " Admin-configurable fields of a web messaging offer action."]
+    #[doc = ""]
     #[doc = " JSON `webMessagingOfferFields`: [`WebMessagingOfferFields`](crate::WebMessagingOfferFields)."]
     pub web_messaging_offer_fields: ::std::option::Option<crate::WebMessagingOfferFields>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMapEstimateOutcomeCriteria {
+    #[doc = " Probability value for the selected outcome at or above which the action map will trigger."]
+    #[doc = ""]
     #[doc = " JSON `maxProbability`: number (double)."]
     pub max_probability: ::std::option::Option<f64>,
+    #[doc = " Represents the quantity of sessions that have a maximum probability less than the predicted session max probability."]
+    #[doc = ""]
     #[doc = " JSON `maxQuantile`: number (double)."]
     pub max_quantile: ::std::option::Option<f64>,
+    #[doc = " ID of outcome."]
+    #[doc = ""]
     #[doc = " JSON `outcomeId`: string, required by the spec."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional probability condition, where if set, the action map will trigger if the current outcome probability is lower or equal to the value."]
+    #[doc = ""]
     #[doc = " JSON `probability`: number (double)."]
     pub probability: ::std::option::Option<f64>,
+    #[doc = " Represents the quantity of sessions that have a maximum probability less than the predicted probability."]
+    #[doc = ""]
     #[doc = " JSON `quantile`: number (double)."]
     pub quantile: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMapEstimateRequest {
+    #[doc = " Outcome Criteria containing outcomeId and probability thresholds."]
+    #[doc = ""]
     #[doc = " JSON `outcomeCriteria`: [`ActionMapEstimateOutcomeCriteria`](crate::ActionMapEstimateOutcomeCriteria)."]
     pub outcome_criteria: ::std::option::Option<crate::ActionMapEstimateOutcomeCriteria>,
+    #[doc = " List of Segment IDs."]
+    #[doc = ""]
     #[doc = " JSON `segmentIds`: array of string."]
     pub segment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMapEstimateResult {
+    #[doc = " Difference made by outcome criteria to number of sessions qualified for Action map."]
+    #[doc = ""]
     #[doc = " JSON `outcomesScoresCount`: integer (int64)."]
     pub outcomes_scores_count: ::std::option::Option<i64>,
+    #[doc = " Number of sessions qualified for Action map per segment."]
+    #[doc = ""]
     #[doc = " JSON `perSegmentCounts`: array of [`SegmentEstimateCount`](crate::SegmentEstimateCount)."]
     pub per_segment_counts: ::std::option::Option<::std::vec::Vec<crate::SegmentEstimateCount>>,
+    #[doc = " Number of sessions qualified for Action map."]
+    #[doc = ""]
     #[doc = " JSON `qualifiedSessionCount`: integer (int64)."]
     pub qualified_session_count: ::std::option::Option<i64>,
+    #[doc = " Total number of sessions."]
+    #[doc = ""]
     #[doc = " JSON `totalSessionCount`: integer (int64)."]
     pub total_session_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

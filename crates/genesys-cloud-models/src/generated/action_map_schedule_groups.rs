@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMapScheduleGroups {
+    #[doc = " The actions map's associated schedule group."]
+    #[doc = ""]
     #[doc = " JSON `actionMapScheduleGroup`: [`ActionMapScheduleGroup`](crate::ActionMapScheduleGroup), required by the spec."]
     pub action_map_schedule_group: ::std::option::Option<crate::ActionMapScheduleGroup>,
+    #[doc = " The action map's associated emergency schedule group."]
+    #[doc = ""]
     #[doc = " JSON `emergencyActionMapScheduleGroup`: [`ActionMapScheduleGroup`](crate::ActionMapScheduleGroup)."]
     pub emergency_action_map_schedule_group: ::std::option::Option<crate::ActionMapScheduleGroup>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionOutput {
+    #[doc = " JSON schema that defines the body of response when request is not successful. If the 'flatten' query parameter is omitted or false, this field will be returned. Either errorSchema or errorSchemaFlattened will be returned, not both."]
+    #[doc = ""]
     #[doc = " JSON `errorSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub error_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " JSON schema that defines the body of response when request is not successful. The schema is transformed based on Architect's flattened format. If the 'flatten' query parameter is supplied as true, this field will be returned. Either errorSchema or errorSchemaFlattened will be returned, not both."]
+    #[doc = ""]
     #[doc = " JSON `errorSchemaFlattened`: [`FlattenedJsonSchemaDocument`](crate::FlattenedJsonSchemaDocument)."]
     pub error_schema_flattened: ::std::option::Option<crate::FlattenedJsonSchemaDocument>,
+    #[doc = " URI to retrieve error schema"]
+    #[doc = ""]
     #[doc = " JSON `errorSchemaUri`: string."]
     pub error_schema_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " JSON schema that defines the transformed, successful result that will be sent back to the caller. If the 'flatten' query parameter is omitted or false, this field will be returned. Either successSchema or successSchemaFlattened will be returned, not both."]
+    #[doc = ""]
     #[doc = " JSON `successSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub success_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " JSON schema that defines the transformed, successful result that will be sent back to the caller. The schema is transformed based on Architect's flattened format. If the 'flatten' query parameter is supplied as true, this field will be returned. Either successSchema or successSchemaFlattened will be returned, not both."]
+    #[doc = ""]
     #[doc = " JSON `successSchemaFlattened`: [`FlattenedJsonSchemaDocument`](crate::FlattenedJsonSchemaDocument)."]
     pub success_schema_flattened: ::std::option::Option<crate::FlattenedJsonSchemaDocument>,
+    #[doc = " URI to retrieve success schema"]
+    #[doc = ""]
     #[doc = " JSON `successSchemaUri`: string."]
     pub success_schema_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionTarget {
+    #[doc = " The date the target was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Description of the target."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the target was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Service Level of the action target. Chat offers for the target will be throttled with the aim of achieving this service level."]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
+    #[doc = " Indicates the non-default short abandon threshold"]
+    #[doc = ""]
     #[doc = " JSON `shortAbandonThreshold`: integer (int64)."]
     pub short_abandon_threshold: ::std::option::Option<i64>,
+    #[doc = " Indicates the state of the target."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ActionTargetState`](crate::ActionTargetState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::ActionTargetState>,
+    #[doc = " Supported media types of the target."]
+    #[doc = ""]
     #[doc = " JSON `supportedMediaTypes`: array of string."]
     pub supported_media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Additional user data associated with the target in key/value format."]
+    #[doc = ""]
     #[doc = " JSON `userData`: array of [`KeyValue`](crate::KeyValue)."]
     pub user_data: ::std::option::Option<::std::vec::Vec<crate::KeyValue>>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionTemplate {
+    #[doc = " Properties used to configure an action of type content offer"]
+    #[doc = ""]
     #[doc = " JSON `contentOffer`: [`ContentOffer`](crate::ContentOffer)."]
     pub content_offer: ::std::option::Option<crate::ContentOffer>,
+    #[doc = " Date when action template was created in ISO-8601 format."]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Description of the action template's functionality."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type of action described by the action template."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ActionTemplateMediaType`](crate::ActionTemplateMediaType), required by the spec, one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::ActionTemplateMediaType>,
+    #[doc = " Date when action template was last modified in ISO-8601 format."]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Name of the action template."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the action template is currently active, inactive or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ActionTemplateState`](crate::ActionTemplateState), required by the spec, one of `Active`, `Inactive`, `Deleted`."]
     pub state: ::std::option::Option<crate::ActionTemplateState>,
+    #[doc = " The version of the action template."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

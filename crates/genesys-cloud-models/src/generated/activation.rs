@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Activation {
+    #[doc = " Activation delay time amount."]
+    #[doc = ""]
     #[doc = " JSON `delayInSeconds`: integer (int64)."]
     pub delay_in_seconds: ::std::option::Option<i64>,
+    #[doc = " Type of activation."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivationTrigger {
+    #[doc = " The intent ID if checklist was triggered by an intent."]
+    #[doc = ""]
     #[doc = " JSON `intentId`: string."]
     pub intent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intent name if checklist was triggered by an intent."]
+    #[doc = ""]
     #[doc = " JSON `intentName`: string."]
     pub intent_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Date when the checklist was triggered. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `triggerDate`: date-time."]
     pub trigger_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Trigger type that activated this checklist."]
+    #[doc = ""]
     #[doc = " JSON `triggerType`: [`ActivationTriggerTriggerType`](crate::ActivationTriggerTriggerType), one of `Intent`, `ConversationStart`."]
     pub trigger_type: ::std::option::Option<crate::ActivationTriggerTriggerType>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityCode {
+    #[doc = " Whether an agent can select this activity code when creating or editing a time off request. Null if the activity's category is not time off."]
+    #[doc = ""]
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
+    #[doc = " The activity code's category."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`ActivityCodeCategory`](crate::ActivityCodeCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::ActivityCodeCategory>,
+    #[doc = " Whether an agent is paid while performing this activity"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " Indicates whether or not the activity should be counted as contiguous work time for calculating daily constraints"]
+    #[doc = ""]
     #[doc = " JSON `countsAsWorkTime`: boolean."]
     pub counts_as_work_time: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this activity code is active or has been deleted"]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " Whether this is a default activity code"]
+    #[doc = ""]
     #[doc = " JSON `isDefault`: boolean."]
     pub is_default: ::std::option::Option<bool>,
+    #[doc = " The default length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Version metadata for the associated management unit's list of activity codes"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the activity code. Default activity codes will be created with an empty name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

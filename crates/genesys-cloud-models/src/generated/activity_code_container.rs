@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityCodeContainer {
+    #[doc = " Map of activity code id to activity code"]
+    #[doc = ""]
     #[doc = " JSON `activityCodes`: map of [`ActivityCode`](crate::ActivityCode)."]
     pub activity_codes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ActivityCode>>,
+    #[doc = " Version metadata for the associated management unit's list of activity codes"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     _nulls: crate::support::Extras,

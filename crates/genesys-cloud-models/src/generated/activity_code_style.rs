@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityCodeStyle {
+    #[doc = " Background color for the activity code in hex format starting with \\# followed by 6 hexadecimal characters (0-9, a-f, A-F)"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string, required by the spec."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " Text color theme for the activity code"]
+    #[doc = ""]
     #[doc = " JSON `textColorTheme`: [`ActivityCodeStyleTextColorTheme`](crate::ActivityCodeStyleTextColorTheme), required by the spec, one of `Dark`, `Light`."]
     pub text_color_theme: ::std::option::Option<crate::ActivityCodeStyleTextColorTheme>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanAbandonRateImpactOverride {
+    #[doc = " Allowed abandon rate increase percent, from 0.0 to 100.0"]
+    #[doc = ""]
     #[doc = " JSON `increaseByPercent`: number (double), required by the spec."]
     pub increase_by_percent: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanDeletionSessionIds {
+    #[doc = " The session Ids to delete from this activity plan occurrence"]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of string."]
     pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

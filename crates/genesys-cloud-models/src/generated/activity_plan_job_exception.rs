@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanJobException {
+    #[doc = " The type of error"]
+    #[doc = ""]
     #[doc = " JSON `exceptionType`: [`ActivityPlanJobExceptionExceptionType`](crate::ActivityPlanJobExceptionExceptionType), required by the spec, one of `UnscheduledAttendees`, `SessionsNotDeleted`, `InvalidUserIds`, `InvalidFacilitatorId`, `RuleError`, `InvalidOccurrence`, `NoScheduleFound`, `SessionUsersNotRemoved`."]
     pub exception_type: ::std::option::Option<crate::ActivityPlanJobExceptionExceptionType>,
+    #[doc = " The occurrences in which this error occurred"]
+    #[doc = ""]
     #[doc = " JSON `occurrences`: array of [`ActivityPlanOccurrenceReference`](crate::ActivityPlanOccurrenceReference), required by the spec."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanOccurrenceReference>>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanListItem {
+    #[doc = " The activity code to which this activity plan applies. Note: It is recommended to load and cache the entire list of activity codes rather than look up individual codes"]
+    #[doc = ""]
     #[doc = " JSON `activityCode`: [`ActivityCodeReference`](crate::ActivityCodeReference), required by the spec."]
     pub activity_code: ::std::option::Option<crate::ActivityCodeReference>,
+    #[doc = " The user who created this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the activity plan was created, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial schedule period of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriodBase`](crate::SchedulingPeriodBase)."]
     pub initial_schedule_period: ::std::option::Option<crate::SchedulingPeriodBase>,
+    #[doc = " The last user to run this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `lastRunBy`: [`UserReference`](crate::UserReference)."]
     pub last_run_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date on which the activity plan was last manually run, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `lastRunDate`: date-time."]
     pub last_run_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The management units to which this activity plan applies. Empty list or null means this activity plan applies to all management units in the business unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ManagementUnitReference>>,
+    #[doc = " The last user to modify this activity plan. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the activity plan was modified, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The optimization objective of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `optimizationObjective`: [`ActivityPlanListItemOptimizationObjective`](crate::ActivityPlanListItemOptimizationObjective), required by the spec, one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::ActivityPlanListItemOptimizationObjective>,
+    #[doc = " Recurrence settings for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ActivityPlanListItemState`](crate::ActivityPlanListItemState), required by the spec, one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::ActivityPlanListItemState>,
+    #[doc = " The type of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ActivityPlanListItemType`](crate::ActivityPlanListItemType), required by the spec, one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::ActivityPlanListItemType>,
     _nulls: crate::support::Extras,

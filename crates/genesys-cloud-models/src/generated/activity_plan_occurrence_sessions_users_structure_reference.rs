@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanOccurrenceSessionsUsersStructureReference {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The sessions to delete from this activity plan occurrence"]
+    #[doc = ""]
     #[doc = " JSON `sessions`: array of [`ActivityPlanSessionStructureReference`](crate::ActivityPlanSessionStructureReference), required by the spec."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanSessionStructureReference>>,
     _nulls: crate::support::Extras,

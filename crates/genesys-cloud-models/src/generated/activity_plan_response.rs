@@ -5,58 +5,112 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanResponse {
+    #[doc = " The activity code associated with this activity plan. It is recommended to load and cache the entire list of activity codes rather than look up individual codes"]
+    #[doc = ""]
     #[doc = " JSON `activityCode`: [`ActivityCodeReference`](crate::ActivityCodeReference), required by the spec."]
     pub activity_code: ::std::option::Option<crate::ActivityCodeReference>,
+    #[doc = " Attendee search rule for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `attendeesSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub attendees_search_rule: ::std::option::Option<crate::UserSearchRule>,
+    #[doc = " Whether the activity should count as paid time"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean, required by the spec."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " The user who created this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the activity plan was created, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the sessions created by this activity plan should be facilitated"]
+    #[doc = ""]
     #[doc = " JSON `facilitated`: boolean, required by the spec."]
     pub facilitated: ::std::option::Option<bool>,
+    #[doc = " Facilitator search rule for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `facilitatorsSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub facilitators_search_rule: ::std::option::Option<crate::UserSearchRule>,
+    #[doc = " Fixed availability configuration for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `fixedAvailability`: array of [`FixedAvailability`](crate::FixedAvailability)."]
     pub fixed_availability: ::std::option::Option<::std::vec::Vec<crate::FixedAvailability>>,
+    #[doc = " Group settings for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `groupSettings`: [`GroupSettings`](crate::GroupSettings)."]
     pub group_settings: ::std::option::Option<crate::GroupSettings>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial schedule period of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriod`](crate::SchedulingPeriod), required by the spec."]
     pub initial_schedule_period: ::std::option::Option<crate::SchedulingPeriod>,
+    #[doc = " The last user to run this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `lastRunBy`: [`UserReference`](crate::UserReference)."]
     pub last_run_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date on which the activity plan was last manually run, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `lastRunDate`: date-time."]
     pub last_run_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The management units to which this activity plan applies. Empty list or null means this activity plan applies to the entire business unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ManagementUnitReference>>,
+    #[doc = " The last user to modify this activity plan. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the activity plan was modified, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The optimization objective of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `optimizationObjective`: [`ActivityPlanResponseOptimizationObjective`](crate::ActivityPlanResponseOptimizationObjective), required by the spec, one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::ActivityPlanResponseOptimizationObjective>,
+    #[doc = " Recurrence settings for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Allowable service goal impact override settings for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalImpactOverrides`: [`ActivityPlanServiceGoalImpactOverrides`](crate::ActivityPlanServiceGoalImpactOverrides)."]
     pub service_goal_impact_overrides: ::std::option::Option<crate::ActivityPlanServiceGoalImpactOverrides>,
+    #[doc = " The valid start times available when scheduling sessions"]
+    #[doc = ""]
     #[doc = " JSON `startTimeIncrementMinutes`: integer (int64)."]
     pub start_time_increment_minutes: ::std::option::Option<i64>,
+    #[doc = " The state of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ActivityPlanResponseState`](crate::ActivityPlanResponseState), required by the spec, one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::ActivityPlanResponseState>,
+    #[doc = " Transition time in minutes between facilitated sessions"]
+    #[doc = ""]
     #[doc = " JSON `transitionTimeMinutes`: integer (int64), required by the spec."]
     pub transition_time_minutes: ::std::option::Option<i64>,
+    #[doc = " The type of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ActivityPlanResponseType`](crate::ActivityPlanResponseType), required by the spec, one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::ActivityPlanResponseType>,
     _nulls: crate::support::Extras,

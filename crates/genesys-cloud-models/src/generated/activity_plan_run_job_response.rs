@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanRunJobResponse {
+    #[doc = " The activity plan associated with this job"]
+    #[doc = ""]
     #[doc = " JSON `activityPlan`: [`ActivityPlanReference`](crate::ActivityPlanReference), required by the spec."]
     pub activity_plan: ::std::option::Option<crate::ActivityPlanReference>,
+    #[doc = " Error details if status == 'Error'. These are errors that caused the job to fail to complete"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The list of exceptions that occurred while running this activity plan job. These are exceptions that affect individual occurrences but didn't prevent the job from completing"]
+    #[doc = ""]
     #[doc = " JSON `exceptions`: array of [`ActivityPlanJobException`](crate::ActivityPlanJobException), required by the spec."]
     pub exceptions: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanJobException>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ActivityPlanRunJobResponseStatus`](crate::ActivityPlanRunJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::ActivityPlanRunJobResponseStatus>,
     _nulls: crate::support::Extras,

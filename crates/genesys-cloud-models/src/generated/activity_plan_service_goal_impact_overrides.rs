@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanServiceGoalImpactOverrides {
+    #[doc = " Abandon rate service goal override for the associated activity plan"]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: [`ActivityPlanAbandonRateImpactOverride`](crate::ActivityPlanAbandonRateImpactOverride), required by the spec."]
     pub abandon_rate: ::std::option::Option<crate::ActivityPlanAbandonRateImpactOverride>,
+    #[doc = " Average speed of answer service goal override for the associated activity plan"]
+    #[doc = ""]
     #[doc = " JSON `averageSpeedOfAnswer`: [`ActivityPlanAsaImpactOverride`](crate::ActivityPlanAsaImpactOverride), required by the spec."]
     pub average_speed_of_answer: ::std::option::Option<crate::ActivityPlanAsaImpactOverride>,
+    #[doc = " Service level goal override for the associated activity plan"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`ActivityPlanServiceLevelImpactOverride`](crate::ActivityPlanServiceLevelImpactOverride), required by the spec."]
     pub service_level: ::std::option::Option<crate::ActivityPlanServiceLevelImpactOverride>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanServiceLevelImpactOverride {
+    #[doc = " Allowed service level decrease percent, from 0.0 to 100.0"]
+    #[doc = ""]
     #[doc = " JSON `decreaseByPercent`: number (double), required by the spec."]
     pub decrease_by_percent: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

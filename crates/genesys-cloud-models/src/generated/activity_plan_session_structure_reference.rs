@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanSessionStructureReference {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of users to delete from this session"]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     _nulls: crate::support::Extras,

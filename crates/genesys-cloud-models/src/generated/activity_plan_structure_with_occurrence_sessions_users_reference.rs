@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanStructureWithOccurrenceSessionsUsersReference {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The occurrences to delete from this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `occurrences`: array of [`ActivityPlanOccurrenceSessionsUsersStructureReference`](crate::ActivityPlanOccurrenceSessionsUsersStructureReference), required by the spec."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanOccurrenceSessionsUsersStructureReference>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

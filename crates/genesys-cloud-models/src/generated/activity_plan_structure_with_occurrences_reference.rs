@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanStructureWithOccurrencesReference {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The occurrences to delete from this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `occurrences`: array of [`ActivityPlanOccurrenceReference`](crate::ActivityPlanOccurrenceReference)."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanOccurrenceReference>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AcwSettings {
+    #[doc = " The amount of time the agent can stay in ACW (Min: 1 sec, Max: 60 min). Can only be used when ACW is AGENT\\_REQUESTED, MANDATORY\\_TIMEOUT or MANDATORY\\_FORCED\\_TIMEOUT."]
+    #[doc = ""]
     #[doc = " JSON `timeoutMs`: integer (int64)."]
     pub timeout_ms: ::std::option::Option<i64>,
+    #[doc = " This field controls how the UI prompts the agent for a wrapup."]
+    #[doc = ""]
     #[doc = " JSON `wrapupPrompt`: [`AcwSettingsWrapupPrompt`](crate::AcwSettingsWrapupPrompt), one of `MANDATORY`, `OPTIONAL`, `MANDATORY_TIMEOUT`, `MANDATORY_FORCED_TIMEOUT`, `AGENT_REQUESTED`."]
     pub wrapup_prompt: ::std::option::Option<crate::AcwSettingsWrapupPrompt>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddAdherenceAdjustmentAgentRequest {
+    #[doc = " The length of the adherence adjustment in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The ID of the reason code for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `reasonCodeId`: string."]
     pub reason_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start timestamp of the adherence adjustment in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Notes provided by the submitter for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `submitterNotes`: string."]
     pub submitter_notes: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddAdherenceExplanationAdminRequest {
+    #[doc = " The length of the adherence explanation in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Notes about the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The start timestamp of the adherence explanation in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The status of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AddAdherenceExplanationAdminRequestStatus`](crate::AddAdherenceExplanationAdminRequestStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::AddAdherenceExplanationAdminRequestStatus>,
+    #[doc = " The type of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AddAdherenceExplanationAdminRequestType`](crate::AddAdherenceExplanationAdminRequestType), required by the spec, one of `Late`."]
     pub r#type: ::std::option::Option<crate::AddAdherenceExplanationAdminRequestType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddConversationResponse {
+    #[doc = " The appointment reference"]
+    #[doc = ""]
     #[doc = " JSON `appointment`: [`CoachingAppointmentReference`](crate::CoachingAppointmentReference)."]
     pub appointment: ::std::option::Option<crate::CoachingAppointmentReference>,
+    #[doc = " The conversation reference"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
     _nulls: crate::support::Extras,

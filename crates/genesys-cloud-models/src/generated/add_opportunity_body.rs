@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddOpportunityBody {
+    #[doc = " The ID of the activity code associated with the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The approval type for enrollments"]
+    #[doc = ""]
     #[doc = " JSON `approvalType`: [`AddOpportunityBodyApprovalType`](crate::AddOpportunityBodyApprovalType), required by the spec, one of `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::AddOpportunityBodyApprovalType>,
+    #[doc = " The maximum capacity (enrollment slots) for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
+    #[doc = " The deadline date and time for enrollment in the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `deadlineDate`: date-time, required by the spec."]
     pub deadline_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Additional details describing the purpose or context of this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The date and time when the opportunity opens for enrollment in ISO-8601 format. If not provided or in the past, it will be automatically updated to the current time when the opportunity is published"]
+    #[doc = ""]
     #[doc = " JSON `openDate`: date-time."]
     pub open_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The start date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddShiftTradeJobRequest {
+    #[doc = " Time frames when the initiating user is willing to accept a shift in exchange. Empty means giving up the shift without taking on another one"]
+    #[doc = ""]
     #[doc = " JSON `acceptableIntervals`: array of [`RequiredDateRange`](crate::RequiredDateRange)."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<crate::RequiredDateRange>>,
+    #[doc = " When this shift trade will expire. Date time is represented as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The shift that the initiating user wants to give up in this trade"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShift`: [`InitiatingShiftRequestItem`](crate::InitiatingShiftRequestItem), required by the spec."]
     pub initiating_shift: ::std::option::Option<crate::InitiatingShiftRequestItem>,
+    #[doc = " Optional note from the initiating user for shift trade review"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional shift trade target, can be used for example for direct user to user trade"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`ShiftTradeTargetRequestItem`](crate::ShiftTradeTargetRequestItem)."]
     pub target: ::std::option::Option<crate::ShiftTradeTargetRequestItem>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddShiftTradeRequest {
+    #[doc = " The acceptable intervals the initiating user is willing to accept in trade. Empty indicates the user is giving up the shift. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `acceptableIntervals`: array of string."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " When this shift trade request should expire. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `expiration`: date-time."]
     pub expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the shift that the initiating user wants to give up"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShiftId`: string, required by the spec."]
     pub initiating_shift_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the user to whom to send the request (for use in direct trade requests)"]
+    #[doc = ""]
     #[doc = " JSON `receivingUserId`: string."]
     pub receiving_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the schedule to which the initiating and receiving shifts belong"]
+    #[doc = ""]
     #[doc = " JSON `scheduleId`: string, required by the spec."]
     pub schedule_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

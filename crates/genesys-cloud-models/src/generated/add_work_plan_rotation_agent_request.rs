@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddWorkPlanRotationAgentRequest {
+    #[doc = " The date range to which this agent is effective in the work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd), required by the spec."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
+    #[doc = " Start position of the work plan in the pattern for this agent in the work plan rotation. Position value starts from 0"]
+    #[doc = ""]
     #[doc = " JSON `position`: integer (int64), required by the spec."]
     pub position: ::std::option::Option<i64>,
+    #[doc = " The ID of an agent in this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

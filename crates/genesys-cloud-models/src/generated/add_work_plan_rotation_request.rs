@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddWorkPlanRotationRequest {
+    #[doc = " Agents in this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`AddWorkPlanRotationAgentRequest`](crate::AddWorkPlanRotationAgentRequest)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::AddWorkPlanRotationAgentRequest>>,
+    #[doc = " The date range to which this work plan rotation applies"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd), required by the spec."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
+    #[doc = " Name of this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Pattern with list of work plan IDs that rotate on a weekly basis"]
+    #[doc = ""]
     #[doc = " JSON `pattern`: [`WorkPlanPatternRequest`](crate::WorkPlanPatternRequest), required by the spec."]
     pub pattern: ::std::option::Option<crate::WorkPlanPatternRequest>,
     _nulls: crate::support::Extras,

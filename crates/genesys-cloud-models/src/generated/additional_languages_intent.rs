@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalLanguagesIntent {
+    #[doc = " ID of the intent for respective additional language"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Utterances list for additional language"]
+    #[doc = ""]
     #[doc = " JSON `utterances`: array of [`NluUtterance`](crate::NluUtterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::NluUtterance>>,
     _nulls: crate::support::Extras,

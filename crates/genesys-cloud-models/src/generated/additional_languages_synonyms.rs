@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalLanguagesSynonyms {
+    #[doc = " Synonyms for additional language"]
+    #[doc = ""]
     #[doc = " JSON `synonyms`: array of string."]
     pub synonyms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

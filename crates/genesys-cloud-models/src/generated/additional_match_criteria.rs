@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalMatchCriteria {
+    #[doc = " Escalate message based on media presence. Not setting any value will escalate all types of msg."]
+    #[doc = ""]
     #[doc = " JSON `mediaFilter`: [`AdditionalMatchCriteriaMediaFilter`](crate::AdditionalMatchCriteriaMediaFilter), one of `WithMedia`, `WithoutMedia`."]
     pub media_filter: ::std::option::Option<crate::AdditionalMatchCriteriaMediaFilter>,
+    #[doc = " List of topics with specific data ingestion rules to filter messages for escalation."]
+    #[doc = ""]
     #[doc = " JSON `topics`: array of [`TopicCriteria`](crate::TopicCriteria)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::TopicCriteria>>,
     _nulls: crate::support::Extras,

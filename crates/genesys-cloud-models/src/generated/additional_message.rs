@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalMessage {
+    #[doc = " The media ids associated with the text message. See <https://developer.genesys.cloud/api/rest/v2/conversations/messaging-media-upload> for example usage."]
+    #[doc = ""]
     #[doc = " JSON `mediaIds`: array of string."]
     pub media_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Pre-defined message templates for structured communications. Supports various template types including WhatsApp business messaging template and form"]
+    #[doc = ""]
     #[doc = " JSON `messagingTemplate`: [`SendMessagingTemplateRequest`](crate::SendMessagingTemplateRequest)."]
     pub messaging_template: ::std::option::Option<crate::SendMessagingTemplateRequest>,
+    #[doc = " The body of the text message. Maximum character counts are: SMS - 765 characters, other channels - 2000 characters."]
+    #[doc = ""]
     #[doc = " JSON `textBody`: string, required by the spec."]
     pub text_body: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

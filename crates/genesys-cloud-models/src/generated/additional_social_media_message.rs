@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalSocialMediaMessage {
+    #[doc = " The ID of the message to which this request is replying."]
+    #[doc = ""]
     #[doc = " JSON `inReplyToMessageId`: string, required by the spec."]
     pub in_reply_to_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The media ids associated with the text message. See <https://developer.genesys.cloud/api/rest/v2/conversations/messaging-media-upload> for example usage."]
+    #[doc = ""]
     #[doc = " JSON `mediaIds`: array of string."]
     pub media_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The body of the text message. Maximum character count is 2000 characters."]
+    #[doc = ""]
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Address {
+    #[doc = " The displayable address. This field is acquired from the Address Normalization Table. The addressRaw could have gone through some transformations, such as only using the numeric portion, before being run through the Address Normalization Table."]
+    #[doc = ""]
     #[doc = " JSON `addressDisplayable`: string."]
     pub address_displayable: ::std::option::Option<::std::string::String>,
+    #[doc = " The normalized address. This field is acquired from the Address Normalization Table. The addressRaw could have gone through some transformations, such as only using the numeric portion, before being run through the Address Normalization Table."]
+    #[doc = ""]
     #[doc = " JSON `addressNormalized`: string."]
     pub address_normalized: ::std::option::Option<::std::string::String>,
+    #[doc = " The address as close to the bits on the wire as possible."]
+    #[doc = ""]
     #[doc = " JSON `addressRaw`: string."]
     pub address_raw: ::std::option::Option<::std::string::String>,
+    #[doc = " This will be nameRaw if present, or a locality lookup of the address field otherwise."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The name as close to the bits on the wire as possible."]
+    #[doc = ""]
     #[doc = " JSON `nameRaw`: string."]
     pub name_raw: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceAdjustmentsReasonCode {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for the reason code"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the reason code"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AdherenceAdjustmentsReasonCodeState`](crate::AdherenceAdjustmentsReasonCodeState), one of `Active`, `Deleted`, `Inactive`."]
     pub state: ::std::option::Option<crate::AdherenceAdjustmentsReasonCodeState>,
     _nulls: crate::support::Extras,

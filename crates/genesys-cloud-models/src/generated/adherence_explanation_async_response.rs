@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationAsyncResponse {
+    #[doc = " A reference to the job that was started by the request"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`AdherenceExplanationJobReference`](crate::AdherenceExplanationJobReference)."]
     pub job: ::std::option::Option<crate::AdherenceExplanationJobReference>,
     _nulls: crate::support::Extras,

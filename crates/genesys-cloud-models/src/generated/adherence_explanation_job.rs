@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationJob {
+    #[doc = " The adherence explanation added or modified by the job once complete; may be null if status == 'Error'. Used if type is in \\[ 'AddExplanation', 'UpdateExplanation' \\]"]
+    #[doc = ""]
     #[doc = " JSON `adherenceExplanation`: [`AdherenceExplanationResponse`](crate::AdherenceExplanationResponse)."]
     pub adherence_explanation: ::std::option::Option<crate::AdherenceExplanationResponse>,
+    #[doc = " Schema template for deserializing data returned from the downloadUrl. Use if type == 'QueryAgentExplanations'"]
+    #[doc = ""]
     #[doc = " JSON `agentQueryResponseTemplate`: [`AdherenceExplanationListingAgentQueryResponse`](crate::AdherenceExplanationListingAgentQueryResponse)."]
     pub agent_query_response_template: ::std::option::Option<crate::AdherenceExplanationListingAgentQueryResponse>,
+    #[doc = " Schema template for deserializing data returned from the downloadUrl. Use if type == 'QueryBuExplanations'"]
+    #[doc = ""]
     #[doc = " JSON `buQueryResponseTemplate`: [`AdherenceExplanationListingBuQueryResponse`](crate::AdherenceExplanationListingBuQueryResponse)."]
     pub bu_query_response_template: ::std::option::Option<crate::AdherenceExplanationListingBuQueryResponse>,
+    #[doc = " A URL to fetch results of the job. Only set if status == 'Complete' and type is in \\[ 'QueryAgentExplanations', 'QueryBuExplanations' \\]"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Error details if status == 'Error'"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the adherence explanation job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AdherenceExplanationJobStatus`](crate::AdherenceExplanationJobStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationJobStatus>,
+    #[doc = " The type of the adherence explanation job"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AdherenceExplanationJobType`](crate::AdherenceExplanationJobType), one of `AddExplanation`, `UpdateExplanation`, `QueryAgentExplanations`, `QueryBuExplanations`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationJobType>,
     _nulls: crate::support::Extras,

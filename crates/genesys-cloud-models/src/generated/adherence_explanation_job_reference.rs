@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationJobReference {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the adherence explanation job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AdherenceExplanationJobReferenceStatus`](crate::AdherenceExplanationJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationJobReferenceStatus>,
+    #[doc = " The type of the adherence explanation job"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AdherenceExplanationJobReferenceType`](crate::AdherenceExplanationJobReferenceType), one of `AddExplanation`, `UpdateExplanation`, `QueryAgentExplanations`, `QueryBuExplanations`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationJobReferenceType>,
     _nulls: crate::support::Extras,

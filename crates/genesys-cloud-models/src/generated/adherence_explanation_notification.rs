@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationNotification {
+    #[doc = " The agent for whom the adherence explanation applies"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference)."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The business unit to which the agent belonged at the time the adherence explanation was submitted"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of the adherence explanation in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The management unit to which the agent belonged at the time the adherence explanation was submitted"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Notes about the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date of the adherence explanation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The status of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AdherenceExplanationNotificationStatus`](crate::AdherenceExplanationNotificationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationNotificationStatus>,
+    #[doc = " The type of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AdherenceExplanationNotificationType`](crate::AdherenceExplanationNotificationType), one of `Late`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationNotificationType>,
     _nulls: crate::support::Extras,

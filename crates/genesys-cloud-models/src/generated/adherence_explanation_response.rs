@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationResponse {
+    #[doc = " The agent to whom this adherence explanation applies"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The business unit to which the agent belonged at the time the adherence explanation was submitted"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of the adherence explanation in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The management unit to which the agent belonged at the time the adherence explanation was submitted"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Notes about the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who reviewed the adherence explanation, if applicable. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The timestamp for when the adherence explanation was reviewed, if applicable. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start timestamp of the adherence explanation in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The status of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AdherenceExplanationResponseStatus`](crate::AdherenceExplanationResponseStatus), required by the spec, one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::AdherenceExplanationResponseStatus>,
+    #[doc = " The type of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AdherenceExplanationResponseType`](crate::AdherenceExplanationResponseType), required by the spec, one of `Late`."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationResponseType>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceSettings {
+    #[doc = " The threshold in seconds for which agents should not be penalized for being momentarily out of adherence"]
+    #[doc = ""]
     #[doc = " JSON `adherenceExceptionThresholdSeconds`: integer (int64)."]
     pub adherence_exception_threshold_seconds: ::std::option::Option<i64>,
+    #[doc = " Target adherence percentage"]
+    #[doc = ""]
     #[doc = " JSON `adherenceTargetPercent`: integer (int64)."]
     pub adherence_target_percent: ::std::option::Option<i64>,
+    #[doc = " Activity categories that should be ignored for adherence purposes"]
+    #[doc = ""]
     #[doc = " JSON `ignoredActivityCategories`: [`IgnoredActivityCategories`](crate::IgnoredActivityCategories)."]
     pub ignored_activity_categories: ::std::option::Option<crate::IgnoredActivityCategories>,
+    #[doc = " Activity code IDs that should be ignored for adherence purposes"]
+    #[doc = ""]
     #[doc = " JSON `ignoredActivityCodeIds`: [`IgnoredActivityCodeIds`](crate::IgnoredActivityCodeIds)."]
     pub ignored_activity_code_ids: ::std::option::Option<crate::IgnoredActivityCodeIds>,
+    #[doc = " Whether to treat all non-on-queue activities as equivalent for adherence purposes"]
+    #[doc = ""]
     #[doc = " JSON `nonOnQueueActivitiesEquivalent`: boolean."]
     pub non_on_queue_activities_equivalent: ::std::option::Option<bool>,
+    #[doc = " The threshold in minutes where an alert will be triggered when an agent is considered severely out of adherence"]
+    #[doc = ""]
     #[doc = " JSON `severeAlertThresholdMinutes`: integer (int64)."]
     pub severe_alert_threshold_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether to track on-queue activities"]
+    #[doc = ""]
     #[doc = " JSON `trackOnQueueActivity`: boolean."]
     pub track_on_queue_activity: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

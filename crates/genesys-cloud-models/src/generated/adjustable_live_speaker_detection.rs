@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdjustableLiveSpeakerDetection {
+    #[doc = " The name of the event that triggered the ALSD evaluation (e.g., line.connect, speech.generic)."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The output of the ALSD detector, evaluating whether there is likely a person on the call based on the above inputs, and if so, a person is detected early (person disposition name and speech.person analyzer result) and the associated action taken (e.g., speech.person postconnect entry in the disposition table has the action to transfer to a queue)."]
+    #[doc = ""]
     #[doc = " JSON `isPersonLikely`: boolean."]
     pub is_person_likely: ::std::option::Option<bool>,
+    #[doc = " Protocol line connect received (answered by a person, machine, busy, fax)."]
+    #[doc = ""]
     #[doc = " JSON `lineConnected`: boolean."]
     pub line_connected: ::std::option::Option<bool>,
+    #[doc = " Modes to tune between speed to live speaker detection vs accuracy."]
+    #[doc = ""]
     #[doc = " JSON `mode`: [`AdjustableLiveSpeakerDetectionMode`](crate::AdjustableLiveSpeakerDetectionMode), one of `unknown`, `disabled`, `low`, `medium`, `high`."]
     pub mode: ::std::option::Option<crate::AdjustableLiveSpeakerDetectionMode>,
+    #[doc = " ISO 8601 formatted relative duration (e.g., PT30.8427419S for 30.8 seconds), calculated on line connect."]
+    #[doc = ""]
     #[doc = " JSON `preconnectDuration`: string."]
     pub preconnect_duration: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of tone.ring.\\* analyzer events detected during the call (expected mostly during pre-connect but the last ringback tone detection could potentially complete after line connect, which will increment totalRingbacks still)."]
+    #[doc = ""]
     #[doc = " JSON `totalRingbacks`: integer (int64)."]
     pub total_ringbacks: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

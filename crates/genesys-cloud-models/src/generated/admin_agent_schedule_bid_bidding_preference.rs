@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentScheduleBidBiddingPreference {
+    #[doc = " The agent to whom this schedule bid preference applies"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The agent schedule set preferences"]
+    #[doc = ""]
     #[doc = " JSON `agentScheduleBidPreferencePriorities`: array of [`AgentScheduleBiddingPreferencePriority`](crate::AgentScheduleBiddingPreferencePriority), required by the spec."]
     pub agent_schedule_bid_preference_priorities: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>,
+    #[doc = " The schedule set assigned to the agent by the bid process. This will be set after bid is processed"]
+    #[doc = ""]
     #[doc = " JSON `assignedScheduleSetId`: string."]
     pub assigned_schedule_set_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date of this scheduling set preference relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date."]
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The schedule set that overrides the assigned schedule set for the agent"]
+    #[doc = ""]
     #[doc = " JSON `overriddenScheduleSetId`: string."]
     pub overridden_schedule_set_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason the assigned schedule set has been overridden. This must be null if no override schedule is set"]
+    #[doc = ""]
     #[doc = " JSON `overrideReason`: [`AdminAgentScheduleBidBiddingPreferenceOverrideReason`](crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason>,
+    #[doc = " Indicates whether the preference has been submitted"]
+    #[doc = ""]
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

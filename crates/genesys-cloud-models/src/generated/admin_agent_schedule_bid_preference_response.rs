@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentScheduleBidPreferenceResponse {
+    #[doc = " URL to retrieve results when the response contains a large dataset. If provided, the downloaded data will follow the same schema as the result."]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The agents' schedule set preferences"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`AdminAgentScheduleSetPreferences`](crate::AdminAgentScheduleSetPreferences)."]
     pub result: ::std::option::Option<crate::AdminAgentScheduleSetPreferences>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentScheduleSetPreferences {
+    #[doc = " The agents' schedule bidding preferences"]
+    #[doc = ""]
     #[doc = " JSON `agentsScheduleBidPreferences`: array of [`AdminAgentScheduleBidBiddingPreference`](crate::AdminAgentScheduleBidBiddingPreference), required by the spec."]
     pub agents_schedule_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AdminAgentScheduleBidBiddingPreference>>,
+    #[doc = " The schedule bid"]
+    #[doc = ""]
     #[doc = " JSON `bid`: [`ScheduleBidReference`](crate::ScheduleBidReference)."]
     pub bid: ::std::option::Option<crate::ScheduleBidReference>,
+    #[doc = " The schedule bid group"]
+    #[doc = ""]
     #[doc = " JSON `bidGroup`: [`ScheduleBidGroupReference`](crate::ScheduleBidGroupReference)."]
     pub bid_group: ::std::option::Option<crate::ScheduleBidGroupReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentWorkPlanBiddingPreference {
+    #[doc = " The agent to whom this work plan bidding preference applies"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The work plan assigned to the agent by the bid process"]
+    #[doc = ""]
     #[doc = " JSON `assignedWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub assigned_work_plan: ::std::option::Option<crate::WorkPlanReference>,
+    #[doc = " The work plan that overrides the assigned work plan for the agent"]
+    #[doc = ""]
     #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub overridden_work_plan: ::std::option::Option<crate::WorkPlanReference>,
+    #[doc = " The reason why the assigned work plan has been overridden. This must be null without an override work plan"]
+    #[doc = ""]
     #[doc = " JSON `overrideReason`: [`AdminAgentWorkPlanBiddingPreferenceOverrideReason`](crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason>,
+    #[doc = " The agent priorities for the list of work plans. The index of the priorities should match with the list of work plans that belong to bid group. It contains null if priority is not set for the work plan"]
+    #[doc = ""]
     #[doc = " JSON `priorities`: array of integer (int64)."]
     pub priorities: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Whether the preference is submitted"]
+    #[doc = ""]
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

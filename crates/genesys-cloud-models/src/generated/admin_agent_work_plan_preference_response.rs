@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentWorkPlanPreferenceResponse {
+    #[doc = " The list of agents work plan bidding preferences"]
+    #[doc = ""]
     #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AdminAgentWorkPlanBiddingPreference`](crate::AdminAgentWorkPlanBiddingPreference), required by the spec."]
     pub agent_work_plan_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AdminAgentWorkPlanBiddingPreference>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of work plans that belong to this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
     _nulls: crate::support::Extras,

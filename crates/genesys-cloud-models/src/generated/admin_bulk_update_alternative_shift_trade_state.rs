@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminBulkUpdateAlternativeShiftTradeState {
+    #[doc = " Version metadata for this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The new alternative shift trade state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AdminBulkUpdateAlternativeShiftTradeStateState`](crate::AdminBulkUpdateAlternativeShiftTradeStateState), required by the spec, one of `Approved`, `Denied`."]
     pub state: ::std::option::Option<crate::AdminBulkUpdateAlternativeShiftTradeStateState>,
+    #[doc = " The ID of the trade for this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `tradeId`: string, required by the spec."]
     pub trade_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct AdminBulkUpdateAlternativeShiftTradeStateRequest {
     #[doc = " JSON `entities`: array of [`AdminBulkUpdateAlternativeShiftTradeState`](crate::AdminBulkUpdateAlternativeShiftTradeState)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AdminBulkUpdateAlternativeShiftTradeState>>,
+    #[doc = " The ID of the management unit for this alternative shift bulk trade update"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminTimeOffRequestPatch {
+    #[doc = " The ID of the activity code associated with this time off request. Activity code must be of the TimeOff category"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The daily duration of this time off request in minutes"]
+    #[doc = ""]
     #[doc = " JSON `dailyDurationMinutes`: integer (int64)."]
     pub daily_duration_minutes: ::std::option::Option<i64>,
+    #[doc = " Daily durations for each day of this time off request in minutes"]
+    #[doc = ""]
     #[doc = " JSON `durationMinutes`: array of integer (int64)."]
     pub duration_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Earliest start offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_earliest_start_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
+    #[doc = " Latest end offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayLatestEndOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_latest_end_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
+    #[doc = " A set of dates in yyyy-MM-dd format. Should be interpreted in the management unit's configured time zone"]
+    #[doc = ""]
     #[doc = " JSON `fullDayManagementUnitDates`: array of string."]
     pub full_day_management_unit_dates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Version metadata for the time off request"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Notes about the time off request"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this is a paid time off request"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " A set of start date-times in ISO-8601 format for partial day requests"]
+    #[doc = ""]
     #[doc = " JSON `partialDayStartDateTimes`: array of date-time."]
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
+    #[doc = " Payable minutes for each day of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: array of integer (int64)."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The status of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AdminTimeOffRequestPatchStatus`](crate::AdminTimeOffRequestPatchStatus), one of `PENDING`, `APPROVED`, `DENIED`."]
     pub status: ::std::option::Option<crate::AdminTimeOffRequestPatchStatus>,
     _nulls: crate::support::Extras,

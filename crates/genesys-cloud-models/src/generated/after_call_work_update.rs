@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AfterCallWorkUpdate {
+    #[doc = " Indicates whether or not after-call work must be completed for the communication. Can only be updated for connected communications."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean, required by the spec."]
     pub after_call_work_required: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

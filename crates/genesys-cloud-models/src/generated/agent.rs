@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Agent {
+    #[doc = " The current stage for this agent"]
+    #[doc = ""]
     #[doc = " JSON `stage`: string."]
     pub stage: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAction {
+    #[doc = " The agent action taken on a checklist item."]
+    #[doc = ""]
     #[doc = " JSON `agentAction`: [`AgentActionAgentAction`](crate::AgentActionAgentAction), required by the spec, one of `Ticked`, `Unticked`."]
     pub agent_action: ::std::option::Option<crate::AgentActionAgentAction>,
+    #[doc = " ID of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentActionPayload {
+    #[doc = " Boolean flag to indicate if the agent action is in ACW stage."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: boolean."]
     pub after_call_work: ::std::option::Option<bool>,
+    #[doc = " The list of checklist items and the agent action taken on each one of them."]
+    #[doc = ""]
     #[doc = " JSON `checklistItems`: array of [`AgentAction`](crate::AgentAction), required by the spec."]
     pub checklist_items: ::std::option::Option<::std::vec::Vec<crate::AgentAction>>,
     _nulls: crate::support::Extras,

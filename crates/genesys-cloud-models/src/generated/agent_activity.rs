@@ -17,6 +17,8 @@ pub struct AgentActivity {
     pub highest_critical_score: ::std::option::Option<f64>,
     #[doc = " JSON `highestEvaluationScore`: number (double)."]
     pub highest_evaluation_score: ::std::option::Option<f64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lowestCriticalScore`: number (double)."]
@@ -31,6 +33,8 @@ pub struct AgentActivity {
     pub num_evaluations: ::std::option::Option<i64>,
     #[doc = " JSON `numEvaluationsWithoutViewPermission`: integer (int64)."]
     pub num_evaluations_without_view_permission: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

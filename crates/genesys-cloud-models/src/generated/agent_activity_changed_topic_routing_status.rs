@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentActivityChangedTopicRoutingStatus {
+    #[doc = " The timestamp when the agent went into this state."]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates the Routing State of the agent."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentActivityChangedTopicRoutingStatusStatus`](crate::AgentActivityChangedTopicRoutingStatusStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub status: ::std::option::Option<crate::AgentActivityChangedTopicRoutingStatusStatus>,
     _nulls: crate::support::Extras,

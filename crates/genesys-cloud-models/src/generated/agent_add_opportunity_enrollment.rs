@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAddOpportunityEnrollment {
+    #[doc = " The ID of the opportunity in which to enroll the agent"]
+    #[doc = ""]
     #[doc = " JSON `opportunityId`: string, required by the spec."]
     pub opportunity_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAdherenceDayMetrics {
+    #[doc = " Total duration in seconds for all actually worked activities"]
+    #[doc = ""]
     #[doc = " JSON `actualLengthSeconds`: integer (int64), required by the spec."]
     pub actual_length_seconds: ::std::option::Option<i64>,
+    #[doc = " Total adherence percentage for this user, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `adherencePercentage`: number (double)."]
     pub adherence_percentage: ::std::option::Option<f64>,
+    #[doc = " Duration of schedule in seconds included for adherence percentage calculation"]
+    #[doc = ""]
     #[doc = " JSON `adherenceScheduleSeconds`: integer (int64), required by the spec."]
     pub adherence_schedule_seconds: ::std::option::Option<i64>,
+    #[doc = " Total actually worked duration in seconds for OnQueue activities"]
+    #[doc = ""]
     #[doc = " JSON `conformanceActualSeconds`: integer (int64)."]
     pub conformance_actual_seconds: ::std::option::Option<i64>,
+    #[doc = " Total conformance percentage for this user, in the scale of 0 - 100. Conformance percentage can be greater than 100 when the actual on queue time is greater than the scheduled on queue time for the same period."]
+    #[doc = ""]
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
+    #[doc = " Total scheduled duration in seconds for OnQueue activities"]
+    #[doc = ""]
     #[doc = " JSON `conformanceScheduleSeconds`: integer (int64)."]
     pub conformance_schedule_seconds: ::std::option::Option<i64>,
+    #[doc = " Start of day offset in seconds relative to query start time"]
+    #[doc = ""]
     #[doc = " JSON `dayStartOffsetSeconds`: integer (int64), required by the spec."]
     pub day_start_offset_seconds: ::std::option::Option<i64>,
+    #[doc = " Total number of adherence exceptions for this user"]
+    #[doc = ""]
     #[doc = " JSON `exceptionCount`: integer (int64), required by the spec."]
     pub exception_count: ::std::option::Option<i64>,
+    #[doc = " Total duration in seconds of adherence exceptions for this user"]
+    #[doc = ""]
     #[doc = " JSON `exceptionDurationSeconds`: integer (int64), required by the spec."]
     pub exception_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The impact duration in seconds of current adherence state for this user"]
+    #[doc = ""]
     #[doc = " JSON `impactSeconds`: integer (int64), required by the spec."]
     pub impact_seconds: ::std::option::Option<i64>,
+    #[doc = " Total duration in seconds for all scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `scheduleLengthSeconds`: integer (int64), required by the spec."]
     pub schedule_length_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAdherenceScheduledActivity {
+    #[doc = " The ID of the activity code from the schedule"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " End offset in seconds relative to query start time"]
+    #[doc = ""]
     #[doc = " JSON `endOffsetSeconds`: integer (int64), required by the spec."]
     pub end_offset_seconds: ::std::option::Option<i64>,
+    #[doc = " Start offset in seconds relative to query start time"]
+    #[doc = ""]
     #[doc = " JSON `startOffsetSeconds`: integer (int64), required by the spec."]
     pub start_offset_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

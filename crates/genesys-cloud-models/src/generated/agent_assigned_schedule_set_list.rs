@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAssignedScheduleSetList {
+    #[doc = " The shift sets, along with the assigned agents"]
+    #[doc = ""]
     #[doc = " JSON `agentAssignedShiftSets`: array of [`AgentAssignedShiftSet`](crate::AgentAssignedShiftSet), required by the spec."]
     pub agent_assigned_shift_sets: ::std::option::Option<::std::vec::Vec<crate::AgentAssignedShiftSet>>,
     _nulls: crate::support::Extras,

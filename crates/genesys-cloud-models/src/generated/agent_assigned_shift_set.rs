@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAssignedShiftSet {
+    #[doc = " The details of the agents assigned to this shift set"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`AssignedAgentDetails`](crate::AssignedAgentDetails), required by the spec."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::AssignedAgentDetails>>,
+    #[doc = " The work plan or work plan rotation used for generating the shift set"]
+    #[doc = ""]
     #[doc = " JSON `effectiveWorkPlan`: [`ShiftSetEffectiveWorkPlan`](crate::ShiftSetEffectiveWorkPlan), required by the spec."]
     pub effective_work_plan: ::std::option::Option<crate::ShiftSetEffectiveWorkPlan>,
+    #[doc = " The ID of the shift set"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The scheduled shifts"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`ScheduleBidScheduledShift`](crate::ScheduleBidScheduledShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::ScheduleBidScheduledShift>>,
     _nulls: crate::support::Extras,

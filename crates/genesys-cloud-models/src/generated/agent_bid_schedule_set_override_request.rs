@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBidScheduleSetOverrideRequest {
+    #[doc = " The ID of the agent"]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason the assigned schedule set has been overridden. This must be null if no override schedule is set"]
+    #[doc = ""]
     #[doc = " JSON `overrideReason`: [`AgentBidScheduleSetOverrideRequestOverrideReason`](crate::AgentBidScheduleSetOverrideRequestOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentBidScheduleSetOverrideRequestOverrideReason>,
+    #[doc = " If provided, the schedule set overrides the agent's assigned schedule set"]
+    #[doc = ""]
     #[doc = " JSON `overrideScheduleSetId`: string."]
     pub override_schedule_set_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBidWorkPlanOverrideRequest {
+    #[doc = " The ID of agent"]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason for overriding the assigned work plan. This must be null if overrideWorkPlanId is not specified"]
+    #[doc = ""]
     #[doc = " JSON `overrideReason`: [`AgentBidWorkPlanOverrideRequestOverrideReason`](crate::AgentBidWorkPlanOverrideRequestOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentBidWorkPlanOverrideRequestOverrideReason>,
+    #[doc = " The ID of the work plan that overrides the assigned work plan for the agent"]
+    #[doc = ""]
     #[doc = " JSON `overrideWorkPlanId`: string."]
     pub override_work_plan_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBulkAddOpportunityEnrollment {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the opportunity in which the agent was enrolled"]
+    #[doc = ""]
     #[doc = " JSON `opportunityId`: string, required by the spec."]
     pub opportunity_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBulkAddOpportunityEnrollmentResult {
+    #[doc = " The enrollment result that was added"]
+    #[doc = ""]
     #[doc = " JSON `enrollment`: [`AgentBulkAddOpportunityEnrollment`](crate::AgentBulkAddOpportunityEnrollment), required by the spec."]
     pub enrollment: ::std::option::Option<crate::AgentBulkAddOpportunityEnrollment>,
+    #[doc = " The error result if the operation failed"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
+    #[doc = " The status indicating the result of the bulk operation for this item"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentBulkAddOpportunityEnrollmentResultStatus`](crate::AgentBulkAddOpportunityEnrollmentResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AgentBulkAddOpportunityEnrollmentResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBulkAddOpportunityEnrollmentsRequest {
+    #[doc = " The list of the enrollments to add"]
+    #[doc = ""]
     #[doc = " JSON `enrollments`: array of [`AgentAddOpportunityEnrollment`](crate::AgentAddOpportunityEnrollment), required by the spec."]
     pub enrollments: ::std::option::Option<::std::vec::Vec<crate::AgentAddOpportunityEnrollment>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBulkStatusUpdateOpportunityEnrollmentsRequest {
+    #[doc = " The IDs of the enrollments to update"]
+    #[doc = ""]
     #[doc = " JSON `enrollmentIds`: array of string, required by the spec."]
     pub enrollment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The status to set for all enrollments specified in this request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus`](crate::AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus), required by the spec, one of `Withdrawn`."]
     pub status: ::std::option::Option<crate::AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBusinessUnitOpportunities {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The opportunities for the agent in this business unit"]
+    #[doc = ""]
     #[doc = " JSON `opportunities`: array of [`AgentQueryOpportunityResult`](crate::AgentQueryOpportunityResult), required by the spec."]
     pub opportunities: ::std::option::Option<::std::vec::Vec<crate::AgentQueryOpportunityResult>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentChecklistInfo {
+    #[doc = " List of individual Checklist Items."]
+    #[doc = ""]
     #[doc = " JSON `checklistItems`: array of [`ChecklistItem`](crate::ChecklistItem), required by the spec."]
     pub checklist_items: ::std::option::Option<::std::vec::Vec<crate::ChecklistItem>>,
+    #[doc = " ID of the checklist."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the checklist."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentChecklistItem {
+    #[doc = " Flag to indicate whether automated check is enabled for this checklist item."]
+    #[doc = ""]
     #[doc = " JSON `automatedCheckEnabled`: boolean."]
     pub automated_check_enabled: ::std::option::Option<bool>,
+    #[doc = " Description of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag to indicate whether exact phrase matching is applicable for this checklist item."]
+    #[doc = ""]
     #[doc = " JSON `exactPhraseMatch`: boolean."]
     pub exact_phrase_match: ::std::option::Option<bool>,
+    #[doc = " ID of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag to indicate whether this checklist item is marked as important."]
+    #[doc = ""]
     #[doc = " JSON `important`: boolean."]
     pub important: ::std::option::Option<bool>,
+    #[doc = " Name of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,48 +5,92 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentChecklistResponse {
+    #[doc = " List of triggers that activated this checklist."]
+    #[doc = ""]
     #[doc = " JSON `activationTriggers`: array of [`ActivationTrigger`](crate::ActivationTrigger)."]
     pub activation_triggers: ::std::option::Option<::std::vec::Vec<crate::ActivationTrigger>>,
+    #[doc = " Agent ID."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Assistant ID."]
+    #[doc = ""]
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of individual Checklist Items."]
+    #[doc = ""]
     #[doc = " JSON `checklistItems`: array of [`ChecklistItem`](crate::ChecklistItem), required by the spec."]
     pub checklist_items: ::std::option::Option<::std::vec::Vec<crate::ChecklistItem>>,
+    #[doc = " Direction of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`AgentChecklistResponseDirection`](crate::AgentChecklistResponseDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::AgentChecklistResponseDirection>,
+    #[doc = " Error code when success is false."]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Error message when success is false."]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Date when the checklist was finalized. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `evaluationFinalizedDate`: date-time."]
     pub evaluation_finalized_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the checklist was finalized with ACW. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `evaluationFinalizedWithAcwDate`: date-time."]
     pub evaluation_finalized_with_acw_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the checklist was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `evaluationLastModifiedDate`: date-time."]
     pub evaluation_last_modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the checklist evaluation began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `evaluationStartDate`: date-time."]
     pub evaluation_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Exit reason provided at the time of finalizing the checklist."]
+    #[doc = ""]
     #[doc = " JSON `exitReason`: string."]
     pub exit_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the checklist."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language associated with the checklist."]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`AgentChecklistResponseMediaType`](crate::AgentChecklistResponseMediaType), one of `Voice`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::AgentChecklistResponseMediaType>,
+    #[doc = " Name of the checklist."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Participant ID."]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this checklist session is a preview. Preview sessions use shorter TTL and do not publish runtime events."]
+    #[doc = ""]
     #[doc = " JSON `preview`: boolean."]
     pub preview: ::std::option::Option<bool>,
+    #[doc = " Queue ID."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The evaluation status of the checklist."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentChecklistResponseStatus`](crate::AgentChecklistResponseStatus), required by the spec, one of `EvaluationStarted`, `EvaluationInProgress`, `EvaluationFinalized`, `EvaluationFinalizedWithAcw`."]
     pub status: ::std::option::Option<crate::AgentChecklistResponseStatus>,
+    #[doc = " Whether activation succeeded for this checklist (bulk activation). Omitted for non-bulk responses."]
+    #[doc = ""]
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`AgentCopilotAggregateQueryClause`](crate::AgentCopilotAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`AgentCopilotAggregateQueryPredicate`](crate::AgentCopilotAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentCopilotAggregateQueryFilterType`](crate::AgentCopilotAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentCopilotAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

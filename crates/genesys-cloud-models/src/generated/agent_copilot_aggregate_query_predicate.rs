@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`AgentCopilotAggregateQueryPredicateDimension`](crate::AgentCopilotAggregateQueryPredicateDimension), one of `agentAssistantId`, `cannedResponseId`, `cannedResponseLibraryId`, `chunkCount`, `conversationId`, `engagementType`, `externalContactId`, `feedbackRating`, `hasAnswerHighlight`, `hasGeneratedAnswer`, `knowledgeBaseDocumentId`, `knowledgeBaseDocumentVersionId`, … (25 in all)."]
     pub dimension: ::std::option::Option<crate::AgentCopilotAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`AgentCopilotAggregateQueryPredicateOperator`](crate::AgentCopilotAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::AgentCopilotAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentCopilotAggregateQueryPredicateType`](crate::AgentCopilotAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::AgentCopilotAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`AgentCopilotAggregationSortFunction`](crate::AgentCopilotAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::AgentCopilotAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`AgentCopilotAggregationSortName`](crate::AgentCopilotAggregationSortName), required by the spec, one of `nCannedResponseSuggestions`, `nDistinctConversations`, `nDistinctSuggestions`, `nKnowledgeAnswerSuggestions`, `nKnowledgeArticleSuggestions`, `nKnowledgeSearchSuggestions`, `nScriptSuggestions`."]
     pub name: ::std::option::Option<crate::AgentCopilotAggregationSortName>,
     _nulls: crate::support::Extras,

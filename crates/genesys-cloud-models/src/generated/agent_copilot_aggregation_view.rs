@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`AgentCopilotAggregationViewFunction`](crate::AgentCopilotAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::AgentCopilotAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`AgentCopilotAggregationViewTarget`](crate::AgentCopilotAggregationViewTarget), required by the spec, one of `nCannedResponseSuggestions`, `nDistinctConversations`, `nDistinctSuggestions`, `nKnowledgeAnswerSuggestions`, `nKnowledgeArticleSuggestions`, `nKnowledgeSearchSuggestions`, `nScriptSuggestions`."]
     pub target: ::std::option::Option<crate::AgentCopilotAggregationViewTarget>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCountRange {
+    #[doc = " The maximum value of agent count per work plan"]
+    #[doc = ""]
     #[doc = " JSON `maximum`: integer (int64), required by the spec."]
     pub maximum: ::std::option::Option<i64>,
+    #[doc = " The minimum value of agent count per work plan"]
+    #[doc = ""]
     #[doc = " JSON `minimum`: integer (int64), required by the spec."]
     pub minimum: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentDirectRoutingBackupSettings {
+    #[doc = " Time (in seconds) that a Direct Routing interaction will wait for Direct Routing agent before going to selected backup. Valid range \\[60, 864000\\]."]
+    #[doc = ""]
     #[doc = " JSON `agentWaitSeconds`: integer (int64)."]
     pub agent_wait_seconds: ::std::option::Option<i64>,
+    #[doc = " Set of users that this user is a backup for."]
+    #[doc = ""]
     #[doc = " JSON `backedUpUsers`: array of string."]
     pub backed_up_users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " ID of queue to be used as backup. If queueId and userId are both specified, queue behaves as secondary backup."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of user to be used as backup. If queueId and userId are both specified, user behaves as primary backup."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag indicating if Direct Routing interactions should wait for Direct Routing agent or go immediately to selected backup."]
+    #[doc = ""]
     #[doc = " JSON `waitForAgent`: boolean."]
     pub wait_for_agent: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

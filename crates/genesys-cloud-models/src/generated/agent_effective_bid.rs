@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentEffectiveBid {
+    #[doc = " This field will always be null. Effective schedule sets are returned through the download URL. The schema is included here for documentation purposes"]
+    #[doc = ""]
     #[doc = " JSON `downloadTemplate`: [`AgentAssignedScheduleSetList`](crate::AgentAssignedScheduleSetList)."]
     pub download_template: ::std::option::Option<crate::AgentAssignedScheduleSetList>,
+    #[doc = " The download URL to fetch the list of schedule sets and the agents assigned to them"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The effective date of the bid relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date, required by the spec."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The end date of the bid, relative to the business unit time zone in yyyy-MM-dd format. Null denotes an active schedule bid. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date."]
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The ID of the schedule bid"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

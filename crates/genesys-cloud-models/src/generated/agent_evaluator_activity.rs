@@ -11,6 +11,8 @@ pub struct AgentEvaluatorActivity {
     pub average_evaluation_score: ::std::option::Option<i64>,
     #[doc = " JSON `evaluator`: [`User`](crate::User)."]
     pub evaluator: ::std::option::Option<crate::User>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
@@ -19,6 +21,8 @@ pub struct AgentEvaluatorActivity {
     pub num_evaluations: ::std::option::Option<i64>,
     #[doc = " JSON `numEvaluationsWithoutViewPermission`: integer (int64)."]
     pub num_evaluations_without_view_permission: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentIntegrationAssociationRequest {
+    #[doc = " The ID of the agent in external system"]
+    #[doc = ""]
     #[doc = " JSON `agentExternalId`: string, required by the spec."]
     pub agent_external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the integration associated with the agent"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether agentExternalId should be protected from update by automatic processes"]
+    #[doc = ""]
     #[doc = " JSON `locked`: boolean, required by the spec."]
     pub locked: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

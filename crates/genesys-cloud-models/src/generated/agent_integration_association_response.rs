@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentIntegrationAssociationResponse {
+    #[doc = " ID of the agent in external system"]
+    #[doc = ""]
     #[doc = " JSON `agentExternalId`: string, required by the spec."]
     pub agent_external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The integration associated with the agent"]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`WfmIntegrationReference`](crate::WfmIntegrationReference), required by the spec."]
     pub integration: ::std::option::Option<crate::WfmIntegrationReference>,
+    #[doc = " Whether agentExternalId should be protected from update by automatic processes"]
+    #[doc = ""]
     #[doc = " JSON `locked`: boolean, required by the spec."]
     pub locked: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

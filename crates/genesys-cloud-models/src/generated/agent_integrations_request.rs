@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentIntegrationsRequest {
+    #[doc = " The list of integrations associated with the agent"]
+    #[doc = ""]
     #[doc = " JSON `associatedIntegrations`: array of [`AgentIntegrationAssociationRequest`](crate::AgentIntegrationAssociationRequest), required by the spec."]
     pub associated_integrations: ::std::option::Option<::std::vec::Vec<crate::AgentIntegrationAssociationRequest>>,
+    #[doc = " The ID of the integration selected for the agent. If not set, no integration will be used for the agent"]
+    #[doc = ""]
     #[doc = " JSON `selectedIntegrationId`: string."]
     pub selected_integration_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

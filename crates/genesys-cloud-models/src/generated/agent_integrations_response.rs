@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentIntegrationsResponse {
+    #[doc = " The user associated with the integrations"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The list of integrations associated with the agent"]
+    #[doc = ""]
     #[doc = " JSON `associatedIntegrations`: array of [`AgentIntegrationAssociationResponse`](crate::AgentIntegrationAssociationResponse), required by the spec."]
     pub associated_integrations: ::std::option::Option<::std::vec::Vec<crate::AgentIntegrationAssociationResponse>>,
+    #[doc = " The integration selected for the agent. If not set, no integration will be used for the agent"]
+    #[doc = ""]
     #[doc = " JSON `selectedIntegration`: [`WfmIntegrationReference`](crate::WfmIntegrationReference)."]
     pub selected_integration: ::std::option::Option<crate::WfmIntegrationReference>,
+    #[doc = " Whether the integration association has been manually selected"]
+    #[doc = ""]
     #[doc = " JSON `userSelected`: boolean."]
     pub user_selected: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentMuQueryResponse {
+    #[doc = " The URL from which to download the result. The result will follow the schema documented by the result field"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Error details if status == 'Error'. Will always be null but the schema is documented in case of an error in an async notification"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The ID for the operation"]
+    #[doc = ""]
     #[doc = " JSON `operationId`: string, required by the spec."]
     pub operation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The schema of the result of the operation. Null if downloadUrl is populated, but defines the schema of the data that will be returned from the downloadUrl"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`AgentMuScheduleResult`](crate::AgentMuScheduleResult)."]
     pub result: ::std::option::Option<crate::AgentMuScheduleResult>,
+    #[doc = " The status of the operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentMuQueryResponseStatus`](crate::AgentMuQueryResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::AgentMuQueryResponseStatus>,
     _nulls: crate::support::Extras,

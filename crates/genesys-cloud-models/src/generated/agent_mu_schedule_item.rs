@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentMuScheduleItem {
+    #[doc = " The agent to whom this schedule applies. Note: selfUri will not be populated if retrieving result via downloadUrl"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The full day time off marker dates which apply to this agent schedule, interpreted in the time zone of the relevant business unit"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkerDates`: array of date, required by the spec."]
     pub full_day_time_off_marker_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
+    #[doc = " The shift definitions for this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`AgentMuScheduleShift`](crate::AgentMuScheduleShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::AgentMuScheduleShift>>,
     _nulls: crate::support::Extras,

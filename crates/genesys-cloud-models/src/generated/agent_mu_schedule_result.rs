@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentMuScheduleResult {
+    #[doc = " The list of agent schedules for the management unit"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`AgentMuScheduleItem`](crate::AgentMuScheduleItem), required by the spec."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::AgentMuScheduleItem>>,
+    #[doc = " The reference start date to use when calculating offsets for shifts and activities. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `referenceStartDate`: date-time, required by the spec."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

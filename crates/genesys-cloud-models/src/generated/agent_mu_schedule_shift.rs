@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentMuScheduleShift {
+    #[doc = " The activities associated with this shift"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`AgentScheduleShiftActivity`](crate::AgentScheduleShiftActivity), required by the spec."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleShiftActivity>>,
+    #[doc = " The length of the shift in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The start offset of the shift, relative to referenceStartDate at the top level"]
+    #[doc = ""]
     #[doc = " JSON `startOffsetMinutes`: integer (int64), required by the spec."]
     pub start_offset_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentOpportunityEnrollmentResult {
+    #[doc = " The denial code"]
+    #[doc = ""]
     #[doc = " JSON `denialCode`: [`AgentOpportunityEnrollmentResultDenialCode`](crate::AgentOpportunityEnrollmentResultDenialCode), one of `ManuallyDenied`, `AutomaticallyClosed`, `ManuallyClosed`, `CapacityFull`, `ScheduleConflict`."]
     pub denial_code: ::std::option::Option<crate::AgentOpportunityEnrollmentResultDenialCode>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata for the enrollment"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Supervisor's note explaining the agent's enrollment status change"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule on which the enrollment was added when this enrollment was approved"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
+    #[doc = " The current status of the enrollment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentOpportunityEnrollmentResultStatus`](crate::AgentOpportunityEnrollmentResultStatus), required by the spec, one of `Pending`, `Approved`, `Denied`, `Withdrawn`, `Processing`."]
     pub status: ::std::option::Option<crate::AgentOpportunityEnrollmentResultStatus>,
+    #[doc = " The system-generated message code about enrollment processing results or failures"]
+    #[doc = ""]
     #[doc = " JSON `systemMessageCode`: [`AgentOpportunityEnrollmentResultSystemMessageCode`](crate::AgentOpportunityEnrollmentResultSystemMessageCode), one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub system_message_code: ::std::option::Option<crate::AgentOpportunityEnrollmentResultSystemMessageCode>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentOwnedMappingPreview {
+    #[doc = " The raw value of the agent-owned column"]
+    #[doc = ""]
     #[doc = " JSON `agentOwnedColumn`: string."]
     pub agent_owned_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The email address of the user, if it exists"]
+    #[doc = ""]
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the user exists"]
+    #[doc = ""]
     #[doc = " JSON `exists`: boolean."]
     pub exists: ::std::option::Option<bool>,
+    #[doc = " Whether the user is a member of the campaign's queue"]
+    #[doc = ""]
     #[doc = " JSON `isQueueMember`: boolean."]
     pub is_queue_member: ::std::option::Option<bool>,
+    #[doc = " The number of contact records whose agent-owned column matches the raw value"]
+    #[doc = ""]
     #[doc = " JSON `recordCount`: integer (int64)."]
     pub record_count: ::std::option::Option<i64>,
+    #[doc = " The id of the user, if it exists"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

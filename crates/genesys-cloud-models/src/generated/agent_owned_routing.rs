@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentOwnedRouting {
+    #[doc = " Indicates if Agent Owned Callbacks are enabled for the queue"]
+    #[doc = ""]
     #[doc = " JSON `enableAgentOwnedCallbacks`: boolean."]
     pub enable_agent_owned_callbacks: ::std::option::Option<bool>,
+    #[doc = " The max amount of time a callback can be scheduled out into the future (in hours); Allowable range 1 - 720 hour(s) (inclusive)"]
+    #[doc = ""]
     #[doc = " JSON `maxOwnedCallbackDelayHours`: integer (int64)."]
     pub max_owned_callback_delay_hours: ::std::option::Option<i64>,
+    #[doc = " The max amount of time a callback can be owned (in hours); Allowable range 1 - 168 hour(s) (inclusive)"]
+    #[doc = ""]
     #[doc = " JSON `maxOwnedCallbackHours`: integer (int64)."]
     pub max_owned_callback_hours: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentPossibleWorkShiftsRequest {
+    #[doc = " Number of weeks for which to return possible work shifts"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
+    #[doc = " Start date of requested effective work plan, day of week will be in line with business unit start day of week. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekStartDate`: date, required by the spec."]
     pub week_start_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

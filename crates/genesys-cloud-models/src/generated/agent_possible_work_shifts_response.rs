@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentPossibleWorkShiftsResponse {
+    #[doc = " Each element is the ID of an effective work plan for a specific week"]
+    #[doc = ""]
     #[doc = " JSON `pattern`: array of integer (int64)."]
     pub pattern: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Number of minutes in each interval in the intervalScheduleProbabilities"]
+    #[doc = ""]
     #[doc = " JSON `schedulerIntervalLengthMinutes`: integer (int64)."]
     pub scheduler_interval_length_minutes: ::std::option::Option<i64>,
+    #[doc = " The time zone of the business unit"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " Start date of requested effective work plan. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekStartDate`: date."]
     pub week_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Each element is a weekly effective work plan that can be used for multiple weeks"]
+    #[doc = ""]
     #[doc = " JSON `weeklyPossibleWorkShifts`: array of [`PossibleWorkShiftsForWeek`](crate::PossibleWorkShiftsForWeek)."]
     pub weekly_possible_work_shifts: ::std::option::Option<::std::vec::Vec<crate::PossibleWorkShiftsForWeek>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentQueryAdherenceAdjustmentsRequest {
+    #[doc = " The end timestamp of the range to query in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A filter for the reason codes to include. Leave empty or omit entirely for all reason codes"]
+    #[doc = ""]
     #[doc = " JSON `reasonCodeIds`: array of string."]
     pub reason_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start timestamp of the range to query in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A filter for which adherence adjustment statuses to include. Leave empty or omit entirely for all statuses"]
+    #[doc = ""]
     #[doc = " JSON `statuses`: array of string."]
     pub statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

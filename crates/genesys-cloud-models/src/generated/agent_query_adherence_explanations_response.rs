@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentQueryAdherenceExplanationsResponse {
+    #[doc = " The URL from which to download the result. May come via notification"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The asynchronous job handling the query"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`AdherenceExplanationJobReference`](crate::AdherenceExplanationJobReference)."]
     pub job: ::std::option::Option<crate::AdherenceExplanationJobReference>,
+    #[doc = " The result of the query. May come via notification"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`AdherenceExplanationListingAgentQueryResponse`](crate::AdherenceExplanationListingAgentQueryResponse)."]
     pub result: ::std::option::Option<crate::AdherenceExplanationListingAgentQueryResponse>,
     _nulls: crate::support::Extras,

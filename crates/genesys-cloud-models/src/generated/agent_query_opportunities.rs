@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentQueryOpportunities {
+    #[doc = " The opportunities for the agent grouped by business unit"]
+    #[doc = ""]
     #[doc = " JSON `businessUnits`: array of [`AgentBusinessUnitOpportunities`](crate::AgentBusinessUnitOpportunities), required by the spec."]
     pub business_units: ::std::option::Option<::std::vec::Vec<crate::AgentBusinessUnitOpportunities>>,
+    #[doc = " The start date to use for the next query to retrieve additional results in ISO-8601 format. Null if there are no more results"]
+    #[doc = ""]
     #[doc = " JSON `nextStartDate`: date-time."]
     pub next_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

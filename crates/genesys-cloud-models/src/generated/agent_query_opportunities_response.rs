@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentQueryOpportunitiesResponse {
+    #[doc = " The URL used to retrieve large datasets. If present, the response conforms to the schema for the result field"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The query result. Null if downloadUrl is populated"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`AgentQueryOpportunities`](crate::AgentQueryOpportunities)."]
     pub result: ::std::option::Option<crate::AgentQueryOpportunities>,
     _nulls: crate::support::Extras,

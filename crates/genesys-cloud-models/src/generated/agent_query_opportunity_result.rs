@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentQueryOpportunityResult {
+    #[doc = " The ID of the activity code associated with the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum capacity for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
+    #[doc = " The deadline date and time for enrollment in the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `deadlineDate`: date-time, required by the spec."]
     pub deadline_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Additional details describing the purpose or context of this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The agent's enrollment in this opportunity, if enrolled"]
+    #[doc = ""]
     #[doc = " JSON `enrollment`: [`AgentOpportunityEnrollmentResult`](crate::AgentOpportunityEnrollmentResult)."]
     pub enrollment: ::std::option::Option<crate::AgentOpportunityEnrollmentResult>,
+    #[doc = " Subset of enrollment counts which are relevant to the agent"]
+    #[doc = ""]
     #[doc = " JSON `enrollmentCounts`: [`PendingAndApprovedOpportunityEnrollmentCounts`](crate::PendingAndApprovedOpportunityEnrollmentCounts), required by the spec."]
     pub enrollment_counts: ::std::option::Option<crate::PendingAndApprovedOpportunityEnrollmentCounts>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata for the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The current status of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentQueryOpportunityResultStatus`](crate::AgentQueryOpportunityResultStatus), required by the spec, one of `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::AgentQueryOpportunityResultStatus>,
     _nulls: crate::support::Extras,

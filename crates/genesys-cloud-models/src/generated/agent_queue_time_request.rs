@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentQueueTimeRequest {
+    #[doc = " ID of the agent"]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of on-queue activity code ids"]
+    #[doc = ""]
     #[doc = " JSON `onQueueActivityCodeIds`: array of string."]
     pub on_queue_activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of on-queue time lengths in minutes per interval of elements in startOffsetMinutes"]
+    #[doc = ""]
     #[doc = " JSON `onQueueLengthMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub on_queue_length_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " List of offsets in minutes from calculationStartDate"]
+    #[doc = ""]
     #[doc = " JSON `startOffsetMinutes`: array of integer (int64), required by the spec."]
     pub start_offset_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

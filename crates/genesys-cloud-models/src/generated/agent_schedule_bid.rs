@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBid {
+    #[doc = " The type of the bid"]
+    #[doc = ""]
     #[doc = " JSON `bidType`: [`AgentScheduleBidBidType`](crate::AgentScheduleBidBidType), required by the spec, one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::AgentScheduleBidBidType>,
+    #[doc = " The bid end date relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The bid start date when agents can start participating in schedule bidding relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowStartDate`: date, required by the spec."]
     pub bid_window_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when schedule sets would be effective for schedule generation relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date, required by the spec."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The ID of the schedule bid"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the bid"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentScheduleBidStatus`](crate::AgentScheduleBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::AgentScheduleBidStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBidScheduleSetResponse {
+    #[doc = " Schedule sets always come through downloadUrl, the schema included here is just for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadTemplate`: [`BidGroupScheduleSet`](crate::BidGroupScheduleSet)."]
     pub download_template: ::std::option::Option<crate::BidGroupScheduleSet>,
+    #[doc = " The download URL to fetch the schedule set of the bid group to which the agent belongs"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBiddingPreferencePriority {
+    #[doc = " The agent's priority for this schedule set. Lower numbers indicate higher priority, with 1 being the highest priority. Minimum value is 1. Null if priority is not set for the schedule set"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The ID of the schedule set that belongs to agent's bid group"]
+    #[doc = ""]
     #[doc = " JSON `scheduleSetId`: string, required by the spec."]
     pub schedule_set_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBiddingPreferenceResponse {
+    #[doc = " The schedule bidding preferences"]
+    #[doc = ""]
     #[doc = " JSON `agentScheduleBidPreferences`: array of [`AgentScheduleBiddingPreferencePriority`](crate::AgentScheduleBiddingPreferencePriority), required by the spec."]
     pub agent_schedule_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>,
+    #[doc = " The schedule set assigned to the agent by the bid process. Will be set after bid is processed"]
+    #[doc = ""]
     #[doc = " JSON `assignedScheduleSetId`: string."]
     pub assigned_schedule_set_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule set that overrides the assigned schedule set for the agent"]
+    #[doc = ""]
     #[doc = " JSON `overriddenScheduleSetId`: string."]
     pub overridden_schedule_set_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason why the assigned schedule set has been overridden. This must be null without an override schedule set"]
+    #[doc = ""]
     #[doc = " JSON `overrideReason`: [`AgentScheduleBiddingPreferenceResponseOverrideReason`](crate::AgentScheduleBiddingPreferenceResponseOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentScheduleBiddingPreferenceResponseOverrideReason>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the preference is submitted"]
+    #[doc = ""]
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBids {
+    #[doc = " Schedule bid summaries associated with this agent"]
+    #[doc = ""]
     #[doc = " JSON `agentScheduleBids`: array of [`AgentScheduleBid`](crate::AgentScheduleBid), required by the spec."]
     pub agent_schedule_bids: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBid>>,
+    #[doc = " The business unit to which the bids belong"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

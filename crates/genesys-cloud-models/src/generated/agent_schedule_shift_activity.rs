@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleShiftActivity {
+    #[doc = " The activity category for which the agent is scheduled"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`AgentScheduleShiftActivityActivityCategory`](crate::AgentScheduleShiftActivityActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::AgentScheduleShiftActivityActivityCategory>,
+    #[doc = " The length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The start offset of the activity, relative to referenceStartDate at the top level"]
+    #[doc = ""]
     #[doc = " JSON `startOffsetMinutes`: integer (int64), required by the spec."]
     pub start_offset_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

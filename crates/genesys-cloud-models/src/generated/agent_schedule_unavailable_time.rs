@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleUnavailableTime {
+    #[doc = " Comments explaining the unavailability time span"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Exact date, time and length of the unavailability time span"]
+    #[doc = ""]
     #[doc = " JSON `timeSpan`: [`WfmTimeSpan`](crate::WfmTimeSpan), required by the spec."]
     pub time_span: ::std::option::Option<crate::WfmTimeSpan>,
     _nulls: crate::support::Extras,

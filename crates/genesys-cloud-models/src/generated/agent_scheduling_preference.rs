@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentSchedulingPreference {
+    #[doc = " The globally unique identifier for the scheduling preference"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The preference level for this time span"]
+    #[doc = ""]
     #[doc = " JSON `preferenceLevel`: [`AgentSchedulingPreferencePreferenceLevel`](crate::AgentSchedulingPreferencePreferenceLevel), required by the spec, one of `StronglyPrefer`, `Prefer`, `Avoid`, `StronglyAvoid`."]
     pub preference_level: ::std::option::Option<crate::AgentSchedulingPreferencePreferenceLevel>,
+    #[doc = " Exact date, time and length of the scheduling preference time span"]
+    #[doc = ""]
     #[doc = " JSON `timeSpan`: [`WfmTimeSpan`](crate::WfmTimeSpan), required by the spec."]
     pub time_span: ::std::option::Option<crate::WfmTimeSpan>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScoringRule {
+    #[doc = " Which agent(s) to score. Valid values: First, Last, Each."]
+    #[doc = ""]
     #[doc = " JSON `agentToScore`: [`AgentScoringRuleAgentToScore`](crate::AgentScoringRuleAgentToScore), one of `First`, `Last`, `Each`."]
     pub agent_to_score: ::std::option::Option<crate::AgentScoringRuleAgentToScore>,
+    #[doc = " Date when the rule was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the rule was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether the rule is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The evaluation form contextID to use for scoring."]
+    #[doc = ""]
     #[doc = " JSON `evaluationFormContextId`: string, required by the spec."]
     pub evaluation_form_context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The evaluator for evaluations created by this rule."]
+    #[doc = ""]
     #[doc = " JSON `evaluator`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub evaluator: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The program ID that this rule belongs to. When provided in request body, this value is ignored in favor of the path parameter."]
+    #[doc = ""]
     #[doc = " JSON `programId`: string."]
     pub program_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the rule is published."]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " Percentage of interactions to evaluate (0.01-100.00). Required when samplingType is Percentage, null when All."]
+    #[doc = ""]
     #[doc = " JSON `samplingPercentage`: number (double), from 0.01 to 100."]
     pub sampling_percentage: ::std::option::Option<f64>,
+    #[doc = " Sampling type setting. Valid values: All, Percentage"]
+    #[doc = ""]
     #[doc = " JSON `samplingType`: [`AgentScoringRuleSamplingType`](crate::AgentScoringRuleSamplingType), required by the spec, one of `All`, `Percentage`."]
     pub sampling_type: ::std::option::Option<crate::AgentScoringRuleSamplingType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Submission type for evaluations. Valid values: Automated, Manual"]
+    #[doc = ""]
     #[doc = " JSON `submissionType`: [`AgentScoringRuleSubmissionType`](crate::AgentScoringRuleSubmissionType), required by the spec, one of `Automated`, `Manual`."]
     pub submission_type: ::std::option::Option<crate::AgentScoringRuleSubmissionType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateActivityCategoryCount {
+    #[doc = " Activity category"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`AgentStateActivityCategoryCountActivityCategory`](crate::AgentStateActivityCategoryCountActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`, `Unknown`."]
     pub activity_category: ::std::option::Option<crate::AgentStateActivityCategoryCountActivityCategory>,
+    #[doc = " Count of users with this activity category"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateAdherenceStateCount {
+    #[doc = " Adherence state"]
+    #[doc = ""]
     #[doc = " JSON `adherenceState`: [`AgentStateAdherenceStateCountAdherenceState`](crate::AgentStateAdherenceStateCountAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::AgentStateAdherenceStateCountAdherenceState>,
+    #[doc = " Count of users with this adherence state"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateAgentQueryClause {
+    #[doc = " Describes a \\<dimension\\> = \\<value\\> filter used to perform matching"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`AgentStateAgentQueryPredicate`](crate::AgentStateAgentQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateAgentQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentStateAgentQueryClauseType`](crate::AgentStateAgentQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateAgentQueryClauseType>,
     _nulls: crate::support::Extras,

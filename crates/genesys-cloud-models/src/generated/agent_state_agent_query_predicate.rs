@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateAgentQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`AgentStateAgentQueryPredicateDimension`](crate::AgentStateAgentQueryPredicateDimension), required by the spec, one of `activeQueueId`, `inactiveQueueId`, `queueId`, `assignedSkillId`, `assignedLanguageId`, `divisionId`, `userId`, `managerId`, `systemPresence`, `organizationPresenceId`, `routingStatus`, `isOutOfOffice`, … (21 in all)."]
     pub dimension: ::std::option::Option<crate::AgentStateAgentQueryPredicateDimension>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateCountsRequest {
+    #[doc = " Filters that target session-level data"]
+    #[doc = ""]
     #[doc = " JSON `sessionFilter`: [`AgentStateSessionFilter`](crate::AgentStateSessionFilter)."]
     pub session_filter: ::std::option::Option<crate::AgentStateSessionFilter>,
+    #[doc = " Filters that target user-level data"]
+    #[doc = ""]
     #[doc = " JSON `userFilter`: [`AgentStateUserFilter`](crate::AgentStateUserFilter)."]
     pub user_filter: ::std::option::Option<crate::AgentStateUserFilter>,
     _nulls: crate::support::Extras,

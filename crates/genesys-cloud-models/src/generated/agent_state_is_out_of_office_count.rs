@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateIsOutOfOfficeCount {
+    #[doc = " Count of users with this out of office state"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The out of office state"]
+    #[doc = ""]
     #[doc = " JSON `isOutOfOffice`: boolean."]
     pub is_out_of_office: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

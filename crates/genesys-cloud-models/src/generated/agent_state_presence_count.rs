@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStatePresenceCount {
+    #[doc = " Count of users with this system presence and organization presence"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The identifier for the organization presence"]
+    #[doc = ""]
     #[doc = " JSON `organizationPresenceId`: string."]
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
+    #[doc = " System presence"]
+    #[doc = ""]
     #[doc = " JSON `systemPresence`: [`AgentStatePresenceCountSystemPresence`](crate::AgentStatePresenceCountSystemPresence), one of `UNKNOWN`, `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::AgentStatePresenceCountSystemPresence>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateQueryRequest {
+    #[doc = " Filters that target session-level data"]
+    #[doc = ""]
     #[doc = " JSON `sessionFilter`: [`AgentStateSessionFilter`](crate::AgentStateSessionFilter)."]
     pub session_filter: ::std::option::Option<crate::AgentStateSessionFilter>,
+    #[doc = " Search session order direction; default to asc"]
+    #[doc = ""]
     #[doc = " JSON `sessionOrder`: [`AgentStateQueryRequestSessionOrder`](crate::AgentStateQueryRequestSessionOrder), one of `asc`, `desc`."]
     pub session_order: ::std::option::Option<crate::AgentStateQueryRequestSessionOrder>,
+    #[doc = " Search session order dimension names; default to segmentStart"]
+    #[doc = ""]
     #[doc = " JSON `sessionOrderBy`: [`AgentStateQueryRequestSessionOrderBy`](crate::AgentStateQueryRequestSessionOrderBy), one of `segmentStart`, `sessionStart`."]
     pub session_order_by: ::std::option::Option<crate::AgentStateQueryRequestSessionOrderBy>,
+    #[doc = " Filters that target user-level data"]
+    #[doc = ""]
     #[doc = " JSON `userFilter`: [`AgentStateUserFilter`](crate::AgentStateUserFilter)."]
     pub user_filter: ::std::option::Option<crate::AgentStateUserFilter>,
+    #[doc = " Search user order direction; default to asc"]
+    #[doc = ""]
     #[doc = " JSON `userOrder`: [`AgentStateQueryRequestUserOrder`](crate::AgentStateQueryRequestUserOrder), one of `asc`, `desc`."]
     pub user_order: ::std::option::Option<crate::AgentStateQueryRequestUserOrder>,
+    #[doc = " Search user order dimension names; default to userName"]
+    #[doc = ""]
     #[doc = " JSON `userOrderBy`: [`AgentStateQueryRequestUserOrderBy`](crate::AgentStateQueryRequestUserOrderBy), one of `userName`, `segmentStart`, `sessionStart`, `presenceDate`, `routingStatusDate`, `systemPresence`, `routingStatus`, `organizationPresenceId`, `adherenceDate`."]
     pub user_order_by: ::std::option::Option<crate::AgentStateQueryRequestUserOrderBy>,
     _nulls: crate::support::Extras,

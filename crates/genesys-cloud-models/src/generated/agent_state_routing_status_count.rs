@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateRoutingStatusCount {
+    #[doc = " Count of users with this routing status"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Routing status"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: [`AgentStateRoutingStatusCountRoutingStatus`](crate::AgentStateRoutingStatusCountRoutingStatus), one of `UNKNOWN`, `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::AgentStateRoutingStatusCountRoutingStatus>,
     _nulls: crate::support::Extras,

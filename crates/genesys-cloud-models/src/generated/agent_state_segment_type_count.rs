@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateSegmentTypeCount {
+    #[doc = " Count of segment type"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Segment type"]
+    #[doc = ""]
     #[doc = " JSON `segmentType`: [`AgentStateSegmentTypeCountSegmentType`](crate::AgentStateSegmentTypeCountSegmentType), one of `alert`, `barging`, `callback`, `coaching`, `contacting`, `converting`, `delay`, `dialing`, `hold`, `interact`, `ivr`, `monitoring`, … (22 in all)."]
     pub segment_type: ::std::option::Option<crate::AgentStateSegmentTypeCountSegmentType>,
     _nulls: crate::support::Extras,

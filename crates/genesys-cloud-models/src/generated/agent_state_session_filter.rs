@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateSessionFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`AgentStateSessionQueryClause`](crate::AgentStateSessionQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentStateSessionQueryClause>>,
+    #[doc = " Describes a \\<dimension\\> = \\<value\\> filter used to perform matching"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`AgentStateSessionQueryPredicate`](crate::AgentStateSessionQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateSessionQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentStateSessionFilterType`](crate::AgentStateSessionFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateSessionFilterType>,
     _nulls: crate::support::Extras,

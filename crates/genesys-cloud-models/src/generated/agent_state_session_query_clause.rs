@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateSessionQueryClause {
+    #[doc = " Describes a \\<dimension\\> = \\<value\\> filter used to perform matching"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`AgentStateSessionQueryPredicate`](crate::AgentStateSessionQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateSessionQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentStateSessionQueryClauseType`](crate::AgentStateSessionQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateSessionQueryClauseType>,
     _nulls: crate::support::Extras,

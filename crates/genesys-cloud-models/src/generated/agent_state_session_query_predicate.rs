@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateSessionQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`AgentStateSessionQueryPredicateDimension`](crate::AgentStateSessionQueryPredicateDimension), required by the spec, one of `mediaType`, `originatingDirection`, `requestedLanguageId`, `requestedRoutingSkillId`, `routedQueueId`, `segmentType`."]
     pub dimension: ::std::option::Option<crate::AgentStateSessionQueryPredicateDimension>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateUserFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`AgentStateAgentQueryClause`](crate::AgentStateAgentQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentStateAgentQueryClause>>,
+    #[doc = " Describes a \\<dimension\\> = \\<value\\> filter used to perform matching"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`AgentStateAgentQueryPredicate`](crate::AgentStateAgentQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentStateAgentQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentStateUserFilterType`](crate::AgentStateUserFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentStateUserFilterType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentTimeOffRequestPatch {
+    #[doc = " Earliest start offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_earliest_start_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
+    #[doc = " Latest end offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayLatestEndOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_latest_end_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
+    #[doc = " Whether this request has been read by the agent"]
+    #[doc = ""]
     #[doc = " JSON `markedAsRead`: boolean."]
     pub marked_as_read: ::std::option::Option<bool>,
+    #[doc = " Notes about the time off request. Can only be edited while the request is still pending"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of this time off request. Can only be canceled if the requested date has not already passed"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentTimeOffRequestPatchStatus`](crate::AgentTimeOffRequestPatchStatus), one of `CANCELED`."]
     pub status: ::std::option::Option<crate::AgentTimeOffRequestPatchStatus>,
     _nulls: crate::support::Extras,

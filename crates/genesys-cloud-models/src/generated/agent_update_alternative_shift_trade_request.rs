@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUpdateAlternativeShiftTradeRequest {
+    #[doc = " Version metadata for this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Optional note for supervisors to review during alternative shift trade approval"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
+    #[doc = " The new state of this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AgentUpdateAlternativeShiftTradeRequestState`](crate::AgentUpdateAlternativeShiftTradeRequestState), one of `Canceled`."]
     pub state: ::std::option::Option<crate::AgentUpdateAlternativeShiftTradeRequestState>,
     _nulls: crate::support::Extras,

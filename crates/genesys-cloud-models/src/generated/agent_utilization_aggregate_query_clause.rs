@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUtilizationAggregateQueryClause {
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`AgentUtilizationAggregateQueryPredicate`](crate::AgentUtilizationAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentUtilizationAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryClauseType`](crate::AgentUtilizationAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentUtilizationAggregateQueryClauseType>,
     _nulls: crate::support::Extras,

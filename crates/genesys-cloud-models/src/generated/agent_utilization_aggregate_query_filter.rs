@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUtilizationAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`AgentUtilizationAggregateQueryClause`](crate::AgentUtilizationAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentUtilizationAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`AgentUtilizationAggregateQueryPredicate`](crate::AgentUtilizationAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentUtilizationAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgentUtilizationAggregateQueryFilterType`](crate::AgentUtilizationAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::AgentUtilizationAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

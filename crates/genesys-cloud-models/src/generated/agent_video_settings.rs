@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentVideoSettings {
+    #[doc = " whether or not agent camera is allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowCamera`: boolean."]
     pub allow_camera: ::std::option::Option<bool>,
+    #[doc = " whether or not agent microphone is allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowMicrophone`: boolean."]
     pub allow_microphone: ::std::option::Option<bool>,
+    #[doc = " whether or not agent screen share is allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowScreenShare`: boolean."]
     pub allow_screen_share: ::std::option::Option<bool>,
+    #[doc = " background for agent"]
+    #[doc = ""]
     #[doc = " JSON `background`: [`AgentVideoSettingsBackground`](crate::AgentVideoSettingsBackground), one of `BLUR`, `NONE`, `IMAGE`."]
     pub background: ::std::option::Option<crate::AgentVideoSettingsBackground>,
+    #[doc = " background image settings for agent"]
+    #[doc = ""]
     #[doc = " JSON `backgroundImage`: [`BackgroundImageSettings`](crate::BackgroundImageSettings)."]
     pub background_image: ::std::option::Option<crate::BackgroundImageSettings>,
     _nulls: crate::support::Extras,

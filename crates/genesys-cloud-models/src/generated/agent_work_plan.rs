@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlan {
+    #[doc = " Whether the weekly paid time constraint is enabled for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `constrainWeeklyPaidTime`: boolean, required by the spec."]
     pub constrain_weekly_paid_time: ::std::option::Option<bool>,
+    #[doc = " Whether the weekly paid time constraint is flexible for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `flexibleWeeklyPaidTime`: boolean, required by the spec."]
     pub flexible_weekly_paid_time: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional days to schedule for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub optional_days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Shifts in this work plan"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`AgentWorkPlanShift`](crate::AgentWorkPlanShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanShift>>,
+    #[doc = " Exact weekly paid time in minutes for this work plan. Used if flexibleWeeklyPaidTime == false"]
+    #[doc = ""]
     #[doc = " JSON `weeklyExactPaidMinutes`: integer (int64), required by the spec."]
     pub weekly_exact_paid_minutes: ::std::option::Option<i64>,
+    #[doc = " Maximum weekly paid time in minutes for this work plan. Used if flexibleWeeklyPaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMaximumPaidMinutes`: integer (int64), required by the spec."]
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
+    #[doc = " Minimum weekly paid time in minutes for this work plan. Used if flexibleWeeklyPaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64), required by the spec."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

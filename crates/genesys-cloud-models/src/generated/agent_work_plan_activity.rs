@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanActivity {
+    #[doc = " Whether the activity is paid"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean, required by the spec."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " Length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBid {
+    #[doc = " The type of the bid"]
+    #[doc = ""]
     #[doc = " JSON `bidType`: [`AgentWorkPlanBidBidType`](crate::AgentWorkPlanBidBidType), one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::AgentWorkPlanBidBidType>,
+    #[doc = " The inclusive end date of a bid window. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when agents can start participating in work plan bidding. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowStartDate`: date, required by the spec."]
     pub bid_window_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when agents will be assigned to the new work plan. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date, required by the spec."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The ID of the work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the bid"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgentWorkPlanBidStatus`](crate::AgentWorkPlanBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::AgentWorkPlanBidStatus>,
+    #[doc = " The work plan fields visible to agents whenever work plan preferences are made"]
+    #[doc = ""]
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

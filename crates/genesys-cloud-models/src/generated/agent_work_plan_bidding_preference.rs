@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBiddingPreference {
+    #[doc = " The agent's priority for this work plan, with 1 being the best priority. Null if priority is not set for the work plan"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The work plan that belongs to the agent's bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
     _nulls: crate::support::Extras,

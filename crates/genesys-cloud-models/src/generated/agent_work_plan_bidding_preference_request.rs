@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBiddingPreferenceRequest {
+    #[doc = " The agent's priority for this work plan, with 1 being the best priority. Null if priority is not set for the work plan"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The ID of the work plan that belongs to agent's bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: string, required by the spec."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBiddingPreferenceResponse {
+    #[doc = " The list of work plan bidding preferences"]
+    #[doc = ""]
     #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AgentWorkPlanBiddingPreference`](crate::AgentWorkPlanBiddingPreference), required by the spec."]
     pub agent_work_plan_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanBiddingPreference>>,
+    #[doc = " The work plan assigned to the agent by the bid process"]
+    #[doc = ""]
     #[doc = " JSON `assignedWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub assigned_work_plan: ::std::option::Option<crate::WorkPlanReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The work plan that overrides the assigned work plan for the agent"]
+    #[doc = ""]
     #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub overridden_work_plan: ::std::option::Option<crate::WorkPlanReference>,
+    #[doc = " The reason why the assigned work plan has been overridden. This must be null without an override work plan"]
+    #[doc = ""]
     #[doc = " JSON `overrideReason`: [`AgentWorkPlanBiddingPreferenceResponseOverrideReason`](crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason), one of `UnableToBid`, `ChangeOfCircumstance`, `NewHire`, `EmployeeMove`."]
     pub override_reason: ::std::option::Option<crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the preference is submitted"]
+    #[doc = ""]
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

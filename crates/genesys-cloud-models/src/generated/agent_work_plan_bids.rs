@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBids {
+    #[doc = " Work plan bid summaries associated with this agent"]
+    #[doc = ""]
     #[doc = " JSON `agentWorkPlanBids`: array of [`AgentWorkPlanBid`](crate::AgentWorkPlanBid), required by the spec."]
     pub agent_work_plan_bids: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanBid>>,
+    #[doc = " The business unit to which the bids belong"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

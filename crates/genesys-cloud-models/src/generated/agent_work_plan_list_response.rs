@@ -7,6 +7,8 @@
 pub struct AgentWorkPlanListResponse {
     #[doc = " JSON `entities`: array of [`AgentWorkPlan`](crate::AgentWorkPlan)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlan>>,
+    #[doc = " The management unit of the work plans"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanShift {
+    #[doc = " Activities configured for this shift"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`AgentWorkPlanActivity`](crate::AgentWorkPlanActivity), required by the spec."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanActivity>>,
+    #[doc = " Whether the latest stop time constraint for the shift is enabled"]
+    #[doc = ""]
     #[doc = " JSON `constrainLatestStopTime`: boolean, required by the spec."]
     pub constrain_latest_stop_time: ::std::option::Option<bool>,
+    #[doc = " Days of the week applicable for this shift"]
+    #[doc = ""]
     #[doc = " JSON `days`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek), required by the spec."]
     pub days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
+    #[doc = " Earliest start time of the shift defined as offset minutes from midnight. Used if flexibleStartTime == true"]
+    #[doc = ""]
     #[doc = " JSON `earliestStartTimeMinutesFromMidnight`: integer (int64), required by the spec."]
     pub earliest_start_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " This is the earliest time a shift can end"]
+    #[doc = ""]
     #[doc = " JSON `earliestStopTimeMinutesFromMidnight`: integer (int64), required by the spec."]
     pub earliest_stop_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Exact paid time in minutes configured for the shift. Used if flexiblePaidTime == false"]
+    #[doc = ""]
     #[doc = " JSON `exactPaidTimeMinutes`: integer (int64), required by the spec."]
     pub exact_paid_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Exact start time of the shift defined as offset minutes from midnight. Used if flexibleStartTime == false"]
+    #[doc = ""]
     #[doc = " JSON `exactStartTimeMinutesFromMidnight`: integer (int64), required by the spec."]
     pub exact_start_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Whether the paid time setting for the shift is flexible"]
+    #[doc = ""]
     #[doc = " JSON `flexiblePaidTime`: boolean, required by the spec."]
     pub flexible_paid_time: ::std::option::Option<bool>,
+    #[doc = " Whether the start time of the shift is flexible"]
+    #[doc = ""]
     #[doc = " JSON `flexibleStartTime`: boolean, required by the spec."]
     pub flexible_start_time: ::std::option::Option<bool>,
+    #[doc = " Latest start time of the shift defined as offset minutes from midnight. Used if flexibleStartTime == true"]
+    #[doc = ""]
     #[doc = " JSON `latestStartTimeMinutesFromMidnight`: integer (int64), required by the spec."]
     pub latest_start_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Latest stop time of the shift defined as offset minutes from midnight. Used if constrainStopTime == true"]
+    #[doc = ""]
     #[doc = " JSON `latestStopTimeMinutesFromMidnight`: integer (int64), required by the spec."]
     pub latest_stop_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Maximum paid time in minutes configured for the shift. Used if flexiblePaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `maximumPaidTimeMinutes`: integer (int64), required by the spec."]
     pub maximum_paid_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Minimum paid time in minutes configured for the shift. Used if flexiblePaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `minimumPaidTimeMinutes`: integer (int64), required by the spec."]
     pub minimum_paid_time_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlans {
+    #[doc = " The user (agent) for whom the work plans were requested"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The list of weekly work plan lookup keys. Keys to be searched under workPlanLookup property at top level of result"]
+    #[doc = ""]
     #[doc = " JSON `workPlanLookupKeysPerWeek`: array of integer (int64), required by the spec."]
     pub work_plan_lookup_keys_per_week: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

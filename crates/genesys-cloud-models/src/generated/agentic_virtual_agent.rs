@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgent {
+    #[doc = " The date and time the virtual agent was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date and time the virtual agent was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI of the image for the virtual agent."]
+    #[doc = ""]
     #[doc = " JSON `imageUri`: string."]
     pub image_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The latest production ready version of the virtual agent."]
+    #[doc = ""]
     #[doc = " JSON `latestProductionReadyVersion`: [`AgenticVersionAddressableEntity`](crate::AgenticVersionAddressableEntity)."]
     pub latest_production_ready_version: ::std::option::Option<crate::AgenticVersionAddressableEntity>,
+    #[doc = " The latest saved version of the virtual agent."]
+    #[doc = ""]
     #[doc = " JSON `latestSavedVersion`: [`AgenticVersionAddressableEntity`](crate::AgenticVersionAddressableEntity)."]
     pub latest_saved_version: ::std::option::Option<crate::AgenticVersionAddressableEntity>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the virtual agent."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgenticVirtualAgentStatus`](crate::AgenticVirtualAgentStatus), one of `Draft`, `Published`."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentStatus>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentAgentCardSkill {
+    #[doc = " Detailed explanation of what the skill does."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Sample prompts or use cases."]
+    #[doc = ""]
     #[doc = " JSON `examples`: array of string."]
     pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Unique identifier for the skill."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Supported input media types."]
+    #[doc = ""]
     #[doc = " JSON `inputModes`: array of string."]
     pub input_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Human-readable name of the skill."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Supported output media types."]
+    #[doc = ""]
     #[doc = " JSON `outputModes`: array of string."]
     pub output_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Keywords for categorization and discovery."]
+    #[doc = ""]
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

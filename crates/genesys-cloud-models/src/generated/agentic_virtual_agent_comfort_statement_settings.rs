@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentComfortStatementSettings {
+    #[doc = " Whether comfort statements are enabled during eligible tool calls."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

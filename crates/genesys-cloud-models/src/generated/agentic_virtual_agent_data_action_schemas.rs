@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentDataActionSchemas {
+    #[doc = " Input JSON schema for the selected data action."]
+    #[doc = ""]
     #[doc = " JSON `inputs`: map of any JSON."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Output JSON schema for the selected data action."]
+    #[doc = ""]
     #[doc = " JSON `outputs`: map of any JSON."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentDynamicTurnInstructions {
+    #[doc = " Checks that can be configured to add dynamic instructions for the agent, if user / agent messages repeat."]
+    #[doc = ""]
     #[doc = " JSON `repetitionChecks`: array of [`AgenticVirtualAgentRepetitionCheck`](crate::AgenticVirtualAgentRepetitionCheck)."]
     pub repetition_checks: ::std::option::Option<::std::vec::Vec<crate::AgenticVirtualAgentRepetitionCheck>>,
     _nulls: crate::support::Extras,

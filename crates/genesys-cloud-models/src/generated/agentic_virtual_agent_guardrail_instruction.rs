@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentGuardrailInstruction {
+    #[doc = " Whether this custom guardrail rule is active."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Natural language rule describing user behavior to detect and block."]
+    #[doc = ""]
     #[doc = " JSON `instruction`: string, required by the spec."]
     pub instruction: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentGuardrails {
+    #[doc = " Custom guardrail rules used to detect and block matching user behavior."]
+    #[doc = ""]
     #[doc = " JSON `custom`: array of [`AgenticVirtualAgentGuardrailInstruction`](crate::AgenticVirtualAgentGuardrailInstruction)."]
     pub custom: ::std::option::Option<::std::vec::Vec<crate::AgenticVirtualAgentGuardrailInstruction>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentJob {
+    #[doc = " The list of errors in case of job failure."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgenticVirtualAgentJobStatus`](crate::AgenticVirtualAgentJobStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentJobStatus>,
     _nulls: crate::support::Extras,

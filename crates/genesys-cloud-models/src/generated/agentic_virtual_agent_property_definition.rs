@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentPropertyDefinition {
+    #[doc = " Additional context that helps the virtual agent understand what this property means."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of items in this array property. Applies when type is array."]
+    #[doc = ""]
     #[doc = " JSON `items`: string."]
     pub items: ::std::option::Option<::std::string::String>,
+    #[doc = " Path used to extract this output data property from a tool output. Only valid for output data properties. The path starts with a tool output type name, may contain only string property names or integer array indexes, and must resolve to a primitive value."]
+    #[doc = ""]
     #[doc = " JSON `mapping`: array of any JSON."]
     pub mapping: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+    #[doc = " Property name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this property must be supplied."]
+    #[doc = ""]
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
+    #[doc = " Property type name. The valid type depends on the containing type and related fields."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

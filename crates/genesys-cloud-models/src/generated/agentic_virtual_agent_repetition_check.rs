@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentRepetitionCheck {
+    #[doc = " The instruction added to the virtual agent's turn when message similarity matches the configured category."]
+    #[doc = ""]
     #[doc = " JSON `instruction`: string, required by the spec."]
     pub instruction: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of prior messages of the specified type to compare for repetition."]
+    #[doc = ""]
     #[doc = " JSON `messages`: integer (int64), required by the spec."]
     pub messages: ::std::option::Option<i64>,
+    #[doc = " The similarity category compared to the Levenshtein result that triggers this check's instruction."]
+    #[doc = ""]
     #[doc = " JSON `similarity`: [`AgenticVirtualAgentRepetitionCheckSimilarity`](crate::AgenticVirtualAgentRepetitionCheckSimilarity), required by the spec, one of `Loose`, `Moderate`, `Strict`, `VeryStrict`."]
     pub similarity: ::std::option::Option<crate::AgenticVirtualAgentRepetitionCheckSimilarity>,
+    #[doc = " Whether this check looks for repetition in user messages or agent responses."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgenticVirtualAgentRepetitionCheckType`](crate::AgenticVirtualAgentRepetitionCheckType), required by the spec, one of `User`, `Agent`."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentRepetitionCheckType>,
     _nulls: crate::support::Extras,

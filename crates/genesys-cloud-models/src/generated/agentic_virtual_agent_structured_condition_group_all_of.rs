@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentStructuredConditionGroupAllOf {
+    #[doc = " Logical operator used to combine the rules in this group."]
+    #[doc = ""]
     #[doc = " JSON `group`: [`AgenticVirtualAgentStructuredConditionGroupAllOfGroup`](crate::AgenticVirtualAgentStructuredConditionGroupAllOfGroup), one of `And`, `Or`."]
     pub group: ::std::option::Option<crate::AgenticVirtualAgentStructuredConditionGroupAllOfGroup>,
+    #[doc = " Structured rules or nested condition groups in this group."]
+    #[doc = ""]
     #[doc = " JSON `rules`: array of any JSON."]
     pub rules: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentStructuredOutputRule {
+    #[doc = " Path into the tool output type this rule applies to. Each element is a field name (string) or an array index (integer)."]
+    #[doc = ""]
     #[doc = " JSON `mapping`: array of any JSON."]
     pub mapping: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+    #[doc = " Operator to apply to the value at the mapped path."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredOutputRuleOperator`](crate::AgenticVirtualAgentStructuredOutputRuleOperator), one of `IsNull`, `IsNotNull`, `IsEmpty`, `IsNotEmpty`, `Equal`, `NotEqual`, `LessThan`, `LessThanOrEqual`, `GreaterThan`, `GreaterThanOrEqual`, `In`, `NotIn`, … (16 in all)."]
     pub operator: ::std::option::Option<crate::AgenticVirtualAgentStructuredOutputRuleOperator>,
+    #[doc = " Value to compare against. May be a string, integer, number, boolean, or null. Not required for 'IsNull', 'IsNotNull', 'IsEmpty', or 'IsNotEmpty' operators."]
+    #[doc = ""]
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentStructuredRule {
+    #[doc = " Target name of the tool input this rule applies to."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Operator to apply to the input value."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredRuleOperator`](crate::AgenticVirtualAgentStructuredRuleOperator), one of `IsNull`, `IsNotNull`, `IsEmpty`, `IsNotEmpty`, `Equal`, `NotEqual`, `LessThan`, `LessThanOrEqual`, `GreaterThan`, `GreaterThanOrEqual`, `In`, `NotIn`, … (16 in all)."]
     pub operator: ::std::option::Option<crate::AgenticVirtualAgentStructuredRuleOperator>,
+    #[doc = " Value to compare against. May be a string, integer, number, boolean, or null. Not required for 'IsNull' or 'IsNotNull' operators."]
+    #[doc = ""]
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentTargetDefinition {
+    #[doc = " The reference target object. Contains information on the Conversation Attributes schema."]
+    #[doc = ""]
     #[doc = " JSON `target`: [`AgenticVirtualAgentTargetReferenceDefinition`](crate::AgenticVirtualAgentTargetReferenceDefinition)."]
     pub target: ::std::option::Option<crate::AgenticVirtualAgentTargetReferenceDefinition>,
+    #[doc = " The type of target."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgenticVirtualAgentTargetDefinitionType`](crate::AgenticVirtualAgentTargetDefinitionType), required by the spec, one of `Request`, `Response`, `CustomConversationAttributes`."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentTargetDefinitionType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentToolError {
+    #[doc = " Instruction for how the virtual agent should handle this error."]
+    #[doc = ""]
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
+    #[doc = " Error type name as defined in the types list."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

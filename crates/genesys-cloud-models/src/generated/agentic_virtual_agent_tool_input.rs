@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentToolInput {
+    #[doc = " Whether the virtual agent should ask the user for this input value when it is not available from the configured source."]
+    #[doc = ""]
     #[doc = " JSON `fallbackToUser`: boolean."]
     pub fallback_to_user: ::std::option::Option<bool>,
+    #[doc = " Path used to extract this input from a previous tool output. Only valid when source is 'ToolOutput'. The path starts with a tool output type name, may contain only string property names or integer array indexes, and must resolve to a primitive value."]
+    #[doc = ""]
     #[doc = " JSON `mapping`: array of any JSON."]
     pub mapping: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+    #[doc = " Whether this input must be supplied."]
+    #[doc = ""]
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
+    #[doc = " Source of the input value."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`AgenticVirtualAgentToolInputSource`](crate::AgenticVirtualAgentToolInputSource), one of `User`, `ToolInput`, `ToolOutput`, `External`."]
     pub source: ::std::option::Option<crate::AgenticVirtualAgentToolInputSource>,
+    #[doc = " The unique name that identifies this input parameter within the tool"]
+    #[doc = ""]
     #[doc = " JSON `targetName`: string."]
     pub target_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Input type name. The valid referenced type depends on the input source."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

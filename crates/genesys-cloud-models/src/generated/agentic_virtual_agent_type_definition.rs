@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentTypeDefinition {
+    #[doc = " Default instruction for how the virtual agent should handle this error type when a tool references it without its own error instruction. Applies when type is DataActionHttpError."]
+    #[doc = ""]
     #[doc = " JSON `defaultInstruction`: string."]
     pub default_instruction: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional context that helps the virtual agent understand what this type is used for."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Intended direction of use for this type."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`AgenticVirtualAgentTypeDefinitionDirection`](crate::AgenticVirtualAgentTypeDefinitionDirection), one of `Input`, `Output`, `AgentInput`, `AgentOutput`."]
     pub direction: ::std::option::Option<crate::AgenticVirtualAgentTypeDefinitionDirection>,
+    #[doc = " Allowed enum values. Applies to enum types."]
+    #[doc = ""]
     #[doc = " JSON `enum`: array of string."]
     pub r#enum: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Type of items in this array type. Applies when type is array."]
+    #[doc = ""]
     #[doc = " JSON `items`: string."]
     pub items: ::std::option::Option<::std::string::String>,
+    #[doc = " Type name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Properties of this object type. Applies when type is object."]
+    #[doc = ""]
     #[doc = " JSON `properties`: array of [`AgenticVirtualAgentPropertyDefinition`](crate::AgenticVirtualAgentPropertyDefinition)."]
     pub properties: ::std::option::Option<::std::vec::Vec<crate::AgenticVirtualAgentPropertyDefinition>>,
+    #[doc = " HTTP 4xx or 5xx status codes this error type can handle. Applies when type is DataActionHttpError."]
+    #[doc = ""]
     #[doc = " JSON `statusCodes`: array of integer (int64)."]
     pub status_codes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Type value. The applicable fields depend on this value and related fields."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AgenticVirtualAgentTypeDefinitionType`](crate::AgenticVirtualAgentTypeDefinitionType), one of `string`, `integer`, `number`, `boolean`, `null`, `object`, `array`, `DataActionHttpError`."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentTypeDefinitionType>,
+    #[doc = " Whether values of this string type are hidden from the virtual agent and represented as opaque identifiers. Only valid when type is string."]
+    #[doc = ""]
     #[doc = " JSON `undisclosed`: boolean."]
     pub undisclosed: ::std::option::Option<bool>,
+    #[doc = " Whether values of this string type must be copied as a contiguous substring from recent user messages."]
+    #[doc = ""]
     #[doc = " JSON `userUtteranceSubstring`: boolean."]
     pub user_utterance_substring: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentVersionPublish {
+    #[doc = " The status of the virtual agent version to update as part of this publish job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AgenticVirtualAgentVersionPublishStatus`](crate::AgenticVirtualAgentVersionPublishStatus), required by the spec, one of `TestReady`, `ProductionReady`."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentVersionPublishStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentVersionPublishJobRequest {
+    #[doc = " The attributes of the virtual agent version to update as part of this publish job."]
+    #[doc = ""]
     #[doc = " JSON `virtualAgentVersion`: [`AgenticVirtualAgentVersionPublish`](crate::AgenticVirtualAgentVersionPublish), required by the spec."]
     pub virtual_agent_version: ::std::option::Option<crate::AgenticVirtualAgentVersionPublish>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentVersionSettings {
+    #[doc = " Comfort statement settings for tool calls."]
+    #[doc = ""]
     #[doc = " JSON `comfortStatement`: [`AgenticVirtualAgentComfortStatementSettings`](crate::AgenticVirtualAgentComfortStatementSettings)."]
     pub comfort_statement: ::std::option::Option<crate::AgenticVirtualAgentComfortStatementSettings>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentlessEmailSendRequestDto {
+    #[doc = " The identifier of the conversation. This must be an email interaction."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The sender of the message."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from_address: ::std::option::Option<crate::EmailAddress>,
+    #[doc = " The Content of the message, in HTML. Links, images and styles are allowed"]
+    #[doc = ""]
     #[doc = " JSON `htmlBody`: string."]
     pub html_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The address to use for reply."]
+    #[doc = ""]
     #[doc = " JSON `replyToAddress`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to_address: ::std::option::Option<crate::EmailAddress>,
+    #[doc = " The type of email domain used to send the agentless message."]
+    #[doc = ""]
     #[doc = " JSON `senderType`: [`AgentlessEmailSendRequestDtoSenderType`](crate::AgentlessEmailSendRequestDtoSenderType), required by the spec, one of `Outbound`."]
     pub sender_type: ::std::option::Option<crate::AgentlessEmailSendRequestDtoSenderType>,
+    #[doc = " The subject of the message."]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " The Content of the message, in plain text."]
+    #[doc = ""]
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient of the message. We currently support one recipient only."]
+    #[doc = ""]
     #[doc = " JSON `toAddresses`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to_addresses: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentlessEmailSendResponseDto {
+    #[doc = " The identifier of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The message creation timestamp. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The sender of the message."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from_address: ::std::option::Option<crate::EmailAddress>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The address to use for reply."]
+    #[doc = ""]
     #[doc = " JSON `replyToAddress`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to_address: ::std::option::Option<crate::EmailAddress>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifier of the external participant of the given conversation."]
+    #[doc = ""]
     #[doc = " JSON `senderType`: [`AgentlessEmailSendResponseDtoSenderType`](crate::AgentlessEmailSendResponseDtoSenderType), required by the spec, one of `Outbound`."]
     pub sender_type: ::std::option::Option<crate::AgentlessEmailSendResponseDtoSenderType>,
+    #[doc = " The subject of the message."]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient of the message. We currently support one recipient only."]
+    #[doc = ""]
     #[doc = " JSON `toAddresses`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to_addresses: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentsBidAssignedScheduleSetOverrideRequest {
+    #[doc = " The agent schedule set overrides"]
+    #[doc = ""]
     #[doc = " JSON `agentScheduleSetOverrides`: array of [`AgentBidScheduleSetOverrideRequest`](crate::AgentBidScheduleSetOverrideRequest), required by the spec."]
     pub agent_schedule_set_overrides: ::std::option::Option<::std::vec::Vec<crate::AgentBidScheduleSetOverrideRequest>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentsBidAssignedWorkPlanOverrideRequest {
+    #[doc = " The list of agent work plan overrides"]
+    #[doc = ""]
     #[doc = " JSON `agentWorkPlanOverrides`: array of [`AgentBidWorkPlanOverrideRequest`](crate::AgentBidWorkPlanOverrideRequest), required by the spec."]
     pub agent_work_plan_overrides: ::std::option::Option<::std::vec::Vec<crate::AgentBidWorkPlanOverrideRequest>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentsEffectiveScheduleSetResponse {
+    #[doc = " Bids that are effective from the startDate until the weekCount"]
+    #[doc = ""]
     #[doc = " JSON `effectiveBids`: array of [`AgentEffectiveBid`](crate::AgentEffectiveBid), required by the spec."]
     pub effective_bids: ::std::option::Option<::std::vec::Vec<crate::AgentEffectiveBid>>,
     _nulls: crate::support::Extras,

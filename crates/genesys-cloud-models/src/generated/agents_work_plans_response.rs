@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentsWorkPlansResponse {
+    #[doc = " URL from which to fetch results for requests with a large result set. If populated, the downloaded data will conform to the same schema as would normally be returned, excepting downloaded data will never itself contain a downloadUrl"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of agent(s) work plans query"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`MuAgentsWorkPlansResult`](crate::MuAgentsWorkPlansResult)."]
     pub result: ::std::option::Option<crate::MuAgentsWorkPlansResult>,
     _nulls: crate::support::Extras,

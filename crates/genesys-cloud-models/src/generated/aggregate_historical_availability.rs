@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AggregateHistoricalAvailability {
+    #[doc = " All available week offsets from the historical start date."]
+    #[doc = ""]
     #[doc = " JSON `weekly`: array of integer (int64)."]
     pub weekly: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " All available historical year offsets from the forecast start date."]
+    #[doc = ""]
     #[doc = " JSON `yearly`: array of integer (int64)."]
     pub yearly: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AggregatedExportJobRequest {
+    #[doc = " End date-time of the export range in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date-time of the export range in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The delimiter to use between fields in the export, defaults to comma"]
+    #[doc = ""]
     #[doc = " JSON `delimiter`: string."]
     pub delimiter: ::std::option::Option<::std::string::String>,
+    #[doc = " Granularity of the exported data, defaults to day"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`AggregatedExportJobRequestGranularity`](crate::AggregatedExportJobRequestGranularity), one of `FifteenMinutes`, `ThirtyMinutes`, `SixtyMinutes`, `Day`, `Week`."]
     pub granularity: ::std::option::Option<crate::AggregatedExportJobRequestGranularity>,
+    #[doc = " The IDs of the planning groups to include in the export, defaults to all planning groups in the business unit"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The requested time zone of the exported data, in Olson format. Defaults to business unit time zone"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

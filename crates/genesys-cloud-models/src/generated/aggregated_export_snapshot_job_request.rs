@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AggregatedExportSnapshotJobRequest {
+    #[doc = " End date-time of the export range in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date-time of the export range in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The delimiter to use between fields in the export, defaults to comma"]
+    #[doc = ""]
     #[doc = " JSON `delimiter`: string."]
     pub delimiter: ::std::option::Option<::std::string::String>,
+    #[doc = " Granularity of the exported data, defaults to day"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`AggregatedExportSnapshotJobRequestGranularity`](crate::AggregatedExportSnapshotJobRequestGranularity), one of `FifteenMinutes`, `ThirtyMinutes`, `SixtyMinutes`, `Day`, `Week`."]
     pub granularity: ::std::option::Option<crate::AggregatedExportSnapshotJobRequestGranularity>,
+    #[doc = " The IDs of the planning groups to include in the export, defaults to all planning groups in the business unit"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The ID of the snapshot to export"]
+    #[doc = ""]
     #[doc = " JSON `snapshotId`: [`AggregatedExportSnapshotJobRequestSnapshotId`](crate::AggregatedExportSnapshotJobRequestSnapshotId), required by the spec, one of `OneDayAgo`, `OneWeekAgo`, `OneMonthAgo`, `ThreeMonthsAgo`, `SixMonthsAgo`, `OneYearAgo`, `EighteenMonthsAgo`, `TwoYearsAgo`."]
     pub snapshot_id: ::std::option::Option<crate::AggregatedExportSnapshotJobRequestSnapshotId>,
+    #[doc = " The requested time zone of the exported data, in Olson format. Defaults to business unit time zone"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

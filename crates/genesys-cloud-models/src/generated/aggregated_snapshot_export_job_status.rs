@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AggregatedSnapshotExportJobStatus {
+    #[doc = " The download URL for the completed export. Populated when status is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Error details if the export failed. Populated when status is Error"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`CsvExportErrorDetails`](crate::CsvExportErrorDetails)."]
     pub error: ::std::option::Option<crate::CsvExportErrorDetails>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the export job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AggregatedSnapshotExportJobStatusStatus`](crate::AggregatedSnapshotExportJobStatusStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AggregatedSnapshotExportJobStatusStatus>,
     _nulls: crate::support::Extras,

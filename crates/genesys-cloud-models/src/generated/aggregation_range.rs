@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AggregationRange {
+    #[doc = " Greater than or equal to"]
+    #[doc = ""]
     #[doc = " JSON `gte`: number (double)."]
     pub gte: ::std::option::Option<f64>,
+    #[doc = " Less than"]
+    #[doc = ""]
     #[doc = " JSON `lt`: number (double)."]
     pub lt: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -7,8 +7,12 @@
 pub struct AggregationResult {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " For termFrequency aggregations"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: string."]
     pub dimension: ::std::option::Option<::std::string::String>,
+    #[doc = " For numericRange aggregations"]
+    #[doc = ""]
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `results`: array of [`AggregationResultEntry`](crate::AggregationResultEntry)."]

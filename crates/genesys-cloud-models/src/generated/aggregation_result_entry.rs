@@ -7,10 +7,16 @@
 pub struct AggregationResultEntry {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " For numericRange aggregations"]
+    #[doc = ""]
     #[doc = " JSON `gte`: number (double)."]
     pub gte: ::std::option::Option<f64>,
+    #[doc = " For numericRange aggregations"]
+    #[doc = ""]
     #[doc = " JSON `lt`: number (double)."]
     pub lt: ::std::option::Option<f64>,
+    #[doc = " For termFrequency aggregations"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

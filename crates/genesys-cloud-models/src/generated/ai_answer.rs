@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AiAnswer {
+    #[doc = " The unique identifier of the suggested AI answer."]
+    #[doc = ""]
     #[doc = " JSON `answerId`: string."]
     pub answer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " An explanation providing the reasoning behind the suggested answer."]
+    #[doc = ""]
     #[doc = " JSON `explanation`: string."]
     pub explanation: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the type of error associated with the AI answer."]
+    #[doc = ""]
     #[doc = " JSON `failureType`: [`AiAnswerFailureType`](crate::AiAnswerFailureType), one of `LowConfidenceError`, `ParsingError`, `ServiceError`, `LowHistoricalAccuracyError`."]
     pub failure_type: ::std::option::Option<crate::AiAnswerFailureType>,
+    #[doc = " Indicates whether the AI answer is marked as not applicable."]
+    #[doc = ""]
     #[doc = " JSON `markedNotApplicable`: boolean."]
     pub marked_not_applicable: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

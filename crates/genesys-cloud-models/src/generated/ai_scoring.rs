@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AiScoring {
+    #[doc = " The date when the AI scores were last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastChanged`: date-time."]
     pub date_last_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The type of error that occurred while processing AI scores. It is null where there is no error."]
+    #[doc = ""]
     #[doc = " JSON `failureType`: [`AiScoringFailureType`](crate::AiScoringFailureType), one of `QuotaReached`, `ParsingError`, `ServiceError`, `InvalidRequest`, `DuplicateFormSameAgent`, `Unauthorized`, `DuplicateAutomatedFormWithCopiedScore`."]
     pub failure_type: ::std::option::Option<crate::AiScoringFailureType>,
+    #[doc = " Indicates whether AI scoring is currently processing the evaluation."]
+    #[doc = ""]
     #[doc = " JSON `pending`: boolean."]
     pub pending: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlertNotification {
+    #[doc = " The locale whose language will be used when sending alerts. Locale should be in theformat language\\_COUNTRY where language is always lower case and country is always upper case."]
+    #[doc = ""]
     #[doc = " JSON `locale`: string."]
     pub locale: ::std::option::Option<::std::string::String>,
+    #[doc = " The notification types the user will receive."]
+    #[doc = ""]
     #[doc = " JSON `notificationTypes`: array of string, required by the spec."]
     pub notification_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The entity to receive the notification."]
+    #[doc = ""]
     #[doc = " JSON `recipient`: string, required by the spec."]
     pub recipient: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlertRequest {
+    #[doc = " The end date of the mute/snooze period. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The start date of the mute/snooze period. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The action being taken on the alert."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AlertRequestType`](crate::AlertRequestType), required by the spec, one of `Mute`, `Snooze`, `Unread`, `Close`."]
     pub r#type: ::std::option::Option<crate::AlertRequestType>,
+    #[doc = " The fields need for an unread update requests"]
+    #[doc = ""]
     #[doc = " JSON `unread`: [`UnreadFields`](crate::UnreadFields)."]
     pub unread: ::std::option::Option<crate::UnreadFields>,
     #[doc = " JSON `validRequest`: boolean."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlertRuleProperties {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the object."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of rule being alerted."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AlertRulePropertiesType`](crate::AlertRulePropertiesType), required by the spec, one of `ConversationMetrics`, `UserPresence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::AlertRulePropertiesType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlertSummary {
+    #[doc = " The id of the conversation that triggered the alert. Only used for alerts based on instance-based conversation metrics."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The entities who violated the rule condition over the duration of the alert."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`AlertSummaryEntity`](crate::AlertSummaryEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AlertSummaryEntity>>,
+    #[doc = " Flag that indicated whether or not the alert is for a rule with a condition for all members of a team."]
+    #[doc = ""]
     #[doc = " JSON `entitiesAreTeamMembers`: boolean, required by the spec."]
     pub entities_are_team_members: ::std::option::Option<bool>,
+    #[doc = " The metric type that is monitored."]
+    #[doc = ""]
     #[doc = " JSON `metricType`: [`AlertSummaryMetricType`](crate::AlertSummaryMetricType), required by the spec, one of `Interval`, `Instance`."]
     pub metric_type: ::std::option::Option<crate::AlertSummaryMetricType>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlertablePresences {
+    #[doc = " The list of alertable system presences."]
+    #[doc = ""]
     #[doc = " JSON `alertablePresences`: array of string, required by the spec."]
     pub alertable_presences: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlertingUnreadStatus {
+    #[doc = " True is alert is unread, false if it has not been."]
+    #[doc = ""]
     #[doc = " JSON `unread`: boolean, required by the spec."]
     pub unread: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AllocationOutputsTemplate {
+    #[doc = " Interval length of the response metrics"]
+    #[doc = ""]
     #[doc = " JSON `calculationIntervalLengthMinutes`: integer (int64), required by the spec."]
     pub calculation_interval_length_minutes: ::std::option::Option<i64>,
+    #[doc = " The beginning of the allocation results, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `calculationStartDate`: date-time, required by the spec."]
     pub calculation_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Planning group level allocation results"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupAllocationResults`: array of [`AllocationResultsTemplate`](crate::AllocationResultsTemplate), required by the spec."]
     pub planning_group_allocation_results: ::std::option::Option<::std::vec::Vec<crate::AllocationResultsTemplate>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AllocationResultsTemplate {
+    #[doc = " Assigned agent allocation per interval used to generate the performance prediction"]
+    #[doc = ""]
     #[doc = " JSON `assignedAgentsPerInterval`: array of number (double), required by the spec."]
     pub assigned_agents_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " Headcount multiplier per interval used to generate the performance prediction"]
+    #[doc = ""]
     #[doc = " JSON `headcountMultiplierPerInterval`: array of number (double), required by the spec."]
     pub headcount_multiplier_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The ID of the associated planning group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Alteration {
+    #[doc = " The end date of an alteration range as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date of an alteration range as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
+    #[doc = " Range type (Exclusion: used to exclude a specific time within the recurrence. Inclusion: used to include a specific time within the recurrence which will execute in addition to the normal recurrence. If both an exclusion and inclusion are specified, the inclusion will take precedence over the exclusion.)"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AlterationType`](crate::AlterationType), one of `Exclusion`, `Inclusion`."]
     pub r#type: ::std::option::Option<crate::AlterationType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftAgentScheduledShift {
+    #[doc = " A list of activities in this shift"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`](crate::BuAgentScheduleActivity), required by the spec."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleActivity>>,
+    #[doc = " The number of days since start of schedule"]
+    #[doc = ""]
     #[doc = " JSON `dayIndex`: integer (int64), required by the spec."]
     pub day_index: ::std::option::Option<i64>,
+    #[doc = " The length of this shift in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " A key generated for an offer to help facilitate alternative shift trading"]
+    #[doc = ""]
     #[doc = " JSON `referenceKey`: string, required by the spec."]
     pub reference_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date of this shift in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftAsyncResponse {
+    #[doc = " The job related to the async request"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`AlternativeShiftJobReference`](crate::AlternativeShiftJobReference), required by the spec."]
     pub job: ::std::option::Option<crate::AlternativeShiftJobReference>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftBuSettingsResponse {
+    #[doc = " The granularity at which alternative shifts is allowed. An empty list means Alternative Shifts is disabled"]
+    #[doc = ""]
     #[doc = " JSON `enabledGranularities`: array of string, required by the spec."]
     pub enabled_granularities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Version metadata for this business unit's alternative shift settings"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The minimum number of minutes before the start of a shift that an alternative shift can be automatically approved"]
+    #[doc = ""]
     #[doc = " JSON `minMinutesBeforeStartTime`: integer (int64), required by the spec."]
     pub min_minutes_before_start_time: ::std::option::Option<i64>,
+    #[doc = " Categories of activities that are required to remain at the same time slot for the alternative shifts offered. An empty list represents no retained activities"]
+    #[doc = ""]
     #[doc = " JSON `retainedActivityCategories`: array of string, required by the spec."]
     pub retained_activity_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

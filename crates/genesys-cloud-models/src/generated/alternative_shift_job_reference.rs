@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftJobReference {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the alternative shift job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AlternativeShiftJobReferenceStatus`](crate::AlternativeShiftJobReferenceStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AlternativeShiftJobReferenceStatus>,
+    #[doc = " The type of alternative shift asynchronous job"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AlternativeShiftJobReferenceType`](crate::AlternativeShiftJobReferenceType), required by the spec, one of `ListOffers`, `SearchOffers`, `ListUserTrades`, `SearchTrades`, `BulkUpdateTrades`."]
     pub r#type: ::std::option::Option<crate::AlternativeShiftJobReferenceType>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftJobResponse {
+    #[doc = " Schema template for deserializing data returned from the downloadUrl. Use if type == 'BulkUpdateTrades'"]
+    #[doc = ""]
     #[doc = " JSON `bulkUpdateTradesResults`: [`AlternativeShiftBulkUpdateTradesResponseTemplate`](crate::AlternativeShiftBulkUpdateTradesResponseTemplate)."]
     pub bulk_update_trades_results: ::std::option::Option<crate::AlternativeShiftBulkUpdateTradesResponseTemplate>,
+    #[doc = " The URL where completed results are available, only set if status == 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Any error information, only set if the status == 'Error'"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the alternative shift job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AlternativeShiftJobResponseStatus`](crate::AlternativeShiftJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::AlternativeShiftJobResponseStatus>,
+    #[doc = " The type of job"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AlternativeShiftJobResponseType`](crate::AlternativeShiftJobResponseType), required by the spec, one of `ListOffers`, `SearchOffers`, `ListUserTrades`, `SearchTrades`, `BulkUpdateTrades`."]
     pub r#type: ::std::option::Option<crate::AlternativeShiftJobResponseType>,
+    #[doc = " Schema template for deserializing data returned from the downloadUrl. Use if type == 'ListOffers' or 'SearchOffers'"]
+    #[doc = ""]
     #[doc = " JSON `viewOffersResults`: [`AlternativeShiftOffersViewResponseTemplate`](crate::AlternativeShiftOffersViewResponseTemplate)."]
     pub view_offers_results: ::std::option::Option<crate::AlternativeShiftOffersViewResponseTemplate>,
+    #[doc = " Schema template for deserializing data returned from the downloadUrl. Use if type == 'ListUserTrades' or 'SearchTrades'"]
+    #[doc = ""]
     #[doc = " JSON `viewTradesResults`: [`AlternativeShiftTradesViewResponseTemplate`](crate::AlternativeShiftTradesViewResponseTemplate)."]
     pub view_trades_results: ::std::option::Option<crate::AlternativeShiftTradesViewResponseTemplate>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftNotification {
+    #[doc = " The granularity of alternative shifts to be traded"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`AlternativeShiftNotificationGranularity`](crate::AlternativeShiftNotificationGranularity), required by the spec, one of `Daily`."]
     pub granularity: ::std::option::Option<crate::AlternativeShiftNotificationGranularity>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date and time of the initiating shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShiftDate`: date-time, required by the spec."]
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user who initiated the alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference), required by the spec."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The new state of the alternative shift trade, null if there was no change"]
+    #[doc = ""]
     #[doc = " JSON `newState`: [`AlternativeShiftNotificationNewState`](crate::AlternativeShiftNotificationNewState), one of `Canceled`, `Denied`, `Expired`, `Submitted`, `Approved`."]
     pub new_state: ::std::option::Option<crate::AlternativeShiftNotificationNewState>,
+    #[doc = " The start date and time of the receiving alternative shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftDate`: date-time."]
     pub receiving_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user on the receiving side of this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `receivingUser`: [`UserReference`](crate::UserReference)."]
     pub receiving_user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date of the schedule with which this trade is associated. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

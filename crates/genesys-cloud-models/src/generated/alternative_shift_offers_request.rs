@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftOffersRequest {
+    #[doc = " The start date for the week in this schedule in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `queryWeekDate`: date, required by the spec."]
     pub query_week_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The existing schedule being used to find alternative shift offers"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftOffersViewResponseTemplate {
+    #[doc = " The unique identifier of the agent for whom the offer was made"]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The offered alternative shift days in this week at the time the offer is created"]
+    #[doc = ""]
     #[doc = " JSON `alternativeDays`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub alternative_days: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
+    #[doc = " The unique identifier of the business unit to which the user (agent) belongs at the time the offer is created"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string, required by the spec."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of the async list job that created this file"]
+    #[doc = ""]
     #[doc = " JSON `jobId`: string, required by the spec."]
     pub job_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of the management unit to which the user (agent) belongs at the time the offer is created"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The first date of the week for the schedule we are querying in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `offerWeekDate`: date, required by the spec."]
     pub offer_week_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The existing schedule information associated with the offer"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
+    #[doc = " The shifts the agent is scheduled for at the time the offer is created"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftSearchOffersRequest {
+    #[doc = " The acceptable intervals in offers. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `acceptableIntervals`: array of string."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The shift a user puts up for alternative shift offers"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShift`: [`InitiatingAlternativeShift`](crate::InitiatingAlternativeShift), required by the spec."]
     pub initiating_shift: ::std::option::Option<crate::InitiatingAlternativeShift>,
+    #[doc = " The start date for the week in this schedule in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `queryWeekDate`: date, required by the spec."]
     pub query_week_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The existing schedule being used to find alternative shift offers"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
     _nulls: crate::support::Extras,

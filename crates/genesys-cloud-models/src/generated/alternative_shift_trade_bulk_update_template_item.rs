@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftTradeBulkUpdateTemplateItem {
+    #[doc = " The timestamp of when the trade request was manually reviewed by an admin in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `adminDateReviewed`: date-time."]
     pub admin_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The admin who manually reviewed this alternative shift trade after system denial"]
+    #[doc = ""]
     #[doc = " JSON `adminReviewedBy`: [`UserReference`](crate::UserReference)."]
     pub admin_reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The reason the update failed, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: [`AlternativeShiftTradeBulkUpdateTemplateItemFailureReason`](crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason), one of `TransitionNotAllowed`, `NotAuthorized`."]
     pub failure_reason: ::std::option::Option<crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason>,
+    #[doc = " Version metadata for this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The current state of this alternative shift trade request"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AlternativeShiftTradeBulkUpdateTemplateItemState`](crate::AlternativeShiftTradeBulkUpdateTemplateItemState), required by the spec, one of `Canceled`, `Denied`, `Expired`, `Submitted`, `Approved`."]
     pub state: ::std::option::Option<crate::AlternativeShiftTradeBulkUpdateTemplateItemState>,
+    #[doc = " The ID of this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `tradeId`: string, required by the spec."]
     pub trade_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

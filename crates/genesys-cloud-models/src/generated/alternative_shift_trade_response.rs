@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftTradeResponse {
+    #[doc = " The timestamp of when the trade request was reviewed by an admin in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `adminDateReviewed`: date-time."]
     pub admin_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The admin who reviewed this alternative shift trade after system denial"]
+    #[doc = ""]
     #[doc = " JSON `adminReviewedBy`: [`UserReference`](crate::UserReference)."]
     pub admin_reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The existing shifts from the offer, may be empty"]
+    #[doc = ""]
     #[doc = " JSON `existingShifts`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub existing_shifts: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
+    #[doc = " The date when the trade will expire in ISO-8601 format. The trade cannot be approved after expiration"]
+    #[doc = ""]
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The management unit of this alternative shift trade request"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Version metadata for this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The offered shifts from the offer, may be empty"]
+    #[doc = ""]
     #[doc = " JSON `offeredShifts`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub offered_shifts: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
+    #[doc = " The processing status of this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `processingStatus`: [`AlternativeShiftTradeResponseProcessingStatus`](crate::AlternativeShiftTradeResponseProcessingStatus), one of `Error`, `WaitingForScheduleUpdate`, `ScheduleUpdating`, `ScheduleUpdated`, `WaitingForReview`, `Reviewing`."]
     pub processing_status: ::std::option::Option<crate::AlternativeShiftTradeResponseProcessingStatus>,
+    #[doc = " Optional note from the initiating user for shift trade review"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
+    #[doc = " The existing schedule information associated with the trade"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The job ID of the alternative shift offer listing, from which the trade was chosen"]
+    #[doc = ""]
     #[doc = " JSON `shiftOfferJobId`: string, required by the spec."]
     pub shift_offer_job_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of this alternative shift trade"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AlternativeShiftTradeResponseState`](crate::AlternativeShiftTradeResponseState), required by the spec, one of `Canceled`, `Denied`, `Expired`, `Submitted`, `Approved`."]
     pub state: ::std::option::Option<crate::AlternativeShiftTradeResponseState>,
+    #[doc = " The timestamp of when the trade request was reviewed by the system in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `systemDateReviewed`: date-time."]
     pub system_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user who submitted the trade request"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " A list of trade match violations"]
+    #[doc = ""]
     #[doc = " JSON `violations`: array of string, required by the spec."]
     pub violations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start week date of the associated schedule in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

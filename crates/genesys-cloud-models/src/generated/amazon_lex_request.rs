@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AmazonLexRequest {
+    #[doc = " AttributeName/AttributeValue pairs of User Defined Request Attributes to be sent to the amazon bot See - <https://docs.aws.amazon.com/lex/latest/dg/context-mgmt.html#context-mgmt-request-attribs>"]
+    #[doc = ""]
     #[doc = " JSON `requestAttributes`: map of string."]
     pub request_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " AttributeName/AttributeValue pairs of Session Attributes to be sent to the amazon bot. See - <https://docs.aws.amazon.com/lex/latest/dg/context-mgmt.html#context-mgmt-session-attribs>"]
+    #[doc = ""]
     #[doc = " JSON `sessionAttributes`: map of string."]
     pub session_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

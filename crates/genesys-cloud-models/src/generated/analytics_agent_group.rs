@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentGroup {
+    #[doc = " Conditional group routing agent group identifier"]
+    #[doc = ""]
     #[doc = " JSON `agentGroupId`: string."]
     pub agent_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Conditional group routing agent group type"]
+    #[doc = ""]
     #[doc = " JSON `agentGroupType`: [`AnalyticsAgentGroupAgentGroupType`](crate::AnalyticsAgentGroupAgentGroupType), one of `Group`, `SkillGroup`, `Team`."]
     pub agent_group_type: ::std::option::Option<crate::AnalyticsAgentGroupAgentGroupType>,
     _nulls: crate::support::Extras,

@@ -5,44 +5,84 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentStateAgentResponse {
+    #[doc = " The user's actual activity category"]
+    #[doc = ""]
     #[doc = " JSON `actualActivityCategory`: [`AnalyticsAgentStateAgentResponseActualActivityCategory`](crate::AnalyticsAgentStateAgentResponseActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`, `Unknown`."]
     pub actual_activity_category: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseActualActivityCategory>,
+    #[doc = " The timestamp for when the user's adherence state began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `adherenceDate`: date-time."]
     pub adherence_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user's adherence impact"]
+    #[doc = ""]
     #[doc = " JSON `adherenceImpact`: [`AnalyticsAgentStateAgentResponseAdherenceImpact`](crate::AnalyticsAgentStateAgentResponseAdherenceImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub adherence_impact: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseAdherenceImpact>,
+    #[doc = " The user's adherence state"]
+    #[doc = ""]
     #[doc = " JSON `adherenceState`: [`AnalyticsAgentStateAgentResponseAdherenceState`](crate::AnalyticsAgentStateAgentResponseAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseAdherenceState>,
+    #[doc = " The id of the user's business unit"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Division Id"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the user is out of office"]
+    #[doc = ""]
     #[doc = " JSON `isOutOfOffice`: boolean."]
     pub is_out_of_office: ::std::option::Option<bool>,
+    #[doc = " The id of the user's management unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user that this user reports to"]
+    #[doc = ""]
     #[doc = " JSON `managerId`: string."]
     pub manager_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifier for the user's organization presence"]
+    #[doc = ""]
     #[doc = " JSON `organizationPresenceId`: string."]
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp for when the user's presence began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `presenceDate`: date-time."]
     pub presence_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user's routing status"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: [`AnalyticsAgentStateAgentResponseRoutingStatus`](crate::AnalyticsAgentStateAgentResponseRoutingStatus), one of `UNKNOWN`, `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseRoutingStatus>,
+    #[doc = " The timestamp for when the user's routing status began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `routingStatusDate`: date-time."]
     pub routing_status_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user's scheduled activity category"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivityCategory`: [`AnalyticsAgentStateAgentResponseScheduledActivityCategory`](crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`, `Unknown`."]
     pub scheduled_activity_category: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory>,
+    #[doc = " The id of the user's scheduled activity code"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivityCodeId`: string."]
     pub scheduled_activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The count of sessions"]
+    #[doc = ""]
     #[doc = " JSON `sessionCount`: integer (int64)."]
     pub session_count: ::std::option::Option<i64>,
+    #[doc = " List of sessions"]
+    #[doc = ""]
     #[doc = " JSON `sessions`: array of [`AnalyticsAgentStateAgentSessionResult`](crate::AnalyticsAgentStateAgentSessionResult)."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsAgentStateAgentSessionResult>>,
+    #[doc = " The user's system presence"]
+    #[doc = ""]
     #[doc = " JSON `systemPresence`: [`AnalyticsAgentStateAgentResponseSystemPresence`](crate::AnalyticsAgentStateAgentResponseSystemPresence), one of `UNKNOWN`, `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseSystemPresence>,
+    #[doc = " User Id - only returned if division is covered by agentStateNames permission"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " User name - only returned if division is covered by agentStateNames permission"]
+    #[doc = ""]
     #[doc = " JSON `userName`: string."]
     pub user_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

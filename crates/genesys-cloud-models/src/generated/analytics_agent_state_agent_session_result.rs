@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentStateAgentSessionResult {
+    #[doc = " Conversation Id"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`AnalyticsAgentStateAgentSessionResultMediaType`](crate::AnalyticsAgentStateAgentSessionResultMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultMediaType>,
+    #[doc = " Originating direction"]
+    #[doc = ""]
     #[doc = " JSON `originatingDirection`: [`AnalyticsAgentStateAgentSessionResultOriginatingDirection`](crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection), one of `inbound`, `outbound`."]
     pub originating_direction: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection>,
+    #[doc = " Requested language Id"]
+    #[doc = ""]
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of requested routing skill Id"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingSkillIds`: array of string."]
     pub requested_routing_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routed queue Id"]
+    #[doc = ""]
     #[doc = " JSON `routedQueueId`: string."]
     pub routed_queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Segment start datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `segmentStart`: date-time."]
     pub segment_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Segment type"]
+    #[doc = ""]
     #[doc = " JSON `segmentType`: [`AnalyticsAgentStateAgentSessionResultSegmentType`](crate::AnalyticsAgentStateAgentSessionResultSegmentType), one of `alert`, `barging`, `callback`, `coaching`, `contacting`, `converting`, `delay`, `dialing`, `hold`, `interact`, `ivr`, `monitoring`, … (22 in all)."]
     pub segment_type: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultSegmentType>,
+    #[doc = " Session Id"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session start datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `sessionStart`: date-time."]
     pub session_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

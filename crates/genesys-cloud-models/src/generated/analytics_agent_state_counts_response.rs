@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentStateCountsResponse {
+    #[doc = " List of count by actual activity category"]
+    #[doc = ""]
     #[doc = " JSON `actualActivityCategoryCounts`: array of [`AgentStateActivityCategoryCount`](crate::AgentStateActivityCategoryCount)."]
     pub actual_activity_category_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>,
+    #[doc = " List of count by adherence state"]
+    #[doc = ""]
     #[doc = " JSON `adherenceStateCounts`: array of [`AgentStateAdherenceStateCount`](crate::AgentStateAdherenceStateCount)."]
     pub adherence_state_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateAdherenceStateCount>>,
+    #[doc = " List of count by out of office states"]
+    #[doc = ""]
     #[doc = " JSON `isOutOfOfficeCounts`: array of [`AgentStateIsOutOfOfficeCount`](crate::AgentStateIsOutOfOfficeCount)."]
     pub is_out_of_office_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateIsOutOfOfficeCount>>,
+    #[doc = " List of count by presences"]
+    #[doc = ""]
     #[doc = " JSON `presenceCounts`: array of [`AgentStatePresenceCount`](crate::AgentStatePresenceCount)."]
     pub presence_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStatePresenceCount>>,
+    #[doc = " List of count by routing statuses"]
+    #[doc = ""]
     #[doc = " JSON `routingStatusCounts`: array of [`AgentStateRoutingStatusCount`](crate::AgentStateRoutingStatusCount)."]
     pub routing_status_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateRoutingStatusCount>>,
+    #[doc = " List of count by scheduled activity category"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivityCategoryCounts`: array of [`AgentStateActivityCategoryCount`](crate::AgentStateActivityCategoryCount)."]
     pub scheduled_activity_category_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>,
+    #[doc = " List of count by segment types"]
+    #[doc = ""]
     #[doc = " JSON `segmentCounts`: array of [`AgentStateSegmentTypeCount`](crate::AgentStateSegmentTypeCount)."]
     pub segment_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateSegmentTypeCount>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentStateQueryResponse {
+    #[doc = " List of agents"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`AnalyticsAgentStateAgentResponse`](crate::AnalyticsAgentStateAgentResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AnalyticsAgentStateAgentResponse>>,
     _nulls: crate::support::Extras,

@@ -5,48 +5,92 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsConversation {
+    #[doc = " Set of attributes that limit which users can access the conversation"]
+    #[doc = ""]
     #[doc = " JSON `accessAttributes`: array of string."]
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " ID of the conversation the initiator is signaling this new conversation is associated with"]
+    #[doc = ""]
     #[doc = " JSON `associatedConversationId`: string."]
     pub associated_conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start time of a conference call. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `conferenceStart`: date-time."]
     pub conference_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Set of conversationIds the initiator has signaled this conversation is associated with"]
+    #[doc = ""]
     #[doc = " JSON `consultationConversationIds`: array of string."]
     pub consultation_conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The end time of a conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `conversationEnd`: date-time."]
     pub conversation_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Unique identifier for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the participant purpose of the participant initiating a message conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationInitiator`: [`AnalyticsConversationConversationInitiator`](crate::AnalyticsConversationConversationInitiator), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub conversation_initiator: ::std::option::Option<crate::AnalyticsConversationConversationInitiator>,
+    #[doc = " The start time of a conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `conversationStart`: date-time."]
     pub conversation_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates a messaging conversation in which the customer participated by sending at least one message"]
+    #[doc = ""]
     #[doc = " JSON `customerParticipation`: boolean."]
     pub customer_participation: ::std::option::Option<bool>,
+    #[doc = " Identifier(s) of division(s) associated with a conversation"]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Evaluations associated with this conversation"]
+    #[doc = ""]
     #[doc = " JSON `evaluations`: array of [`AnalyticsEvaluation`](crate::AnalyticsEvaluation)."]
     pub evaluations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsEvaluation>>,
+    #[doc = " External tag for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " The time in the future, after which this conversation would be considered inactive. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeout`: date-time."]
     pub inactivity_timeout: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The unique identifier(s) of the knowledge base(s) used"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseIds`: array of string."]
     pub knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The lowest estimated average MOS among all the audio streams belonging to this conversation"]
+    #[doc = ""]
     #[doc = " JSON `mediaStatsMinConversationMos`: number (double)."]
     pub media_stats_min_conversation_mos: ::std::option::Option<f64>,
+    #[doc = " The lowest R-factor value among all of the audio streams belonging to this conversation"]
+    #[doc = ""]
     #[doc = " JSON `mediaStatsMinConversationRFactor`: number (double)."]
     pub media_stats_min_conversation_r_factor: ::std::option::Option<f64>,
+    #[doc = " The original direction of the conversation"]
+    #[doc = ""]
     #[doc = " JSON `originatingDirection`: [`AnalyticsConversationOriginatingDirection`](crate::AnalyticsConversationOriginatingDirection), one of `inbound`, `outbound`."]
     pub originating_direction: ::std::option::Option<crate::AnalyticsConversationOriginatingDirection>,
+    #[doc = " Indicates that the conversation originated from a public message on social media"]
+    #[doc = ""]
     #[doc = " JSON `originatingSocialMediaPublic`: boolean."]
     pub originating_social_media_public: ::std::option::Option<bool>,
+    #[doc = " Participants in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`AnalyticsParticipant`](crate::AnalyticsParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::AnalyticsParticipant>>,
+    #[doc = " Resolutions associated with this conversation"]
+    #[doc = ""]
     #[doc = " JSON `resolutions`: array of [`AnalyticsResolution`](crate::AnalyticsResolution)."]
     pub resolutions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsResolution>>,
+    #[doc = " Indicates whether all flow sessions were self serviced"]
+    #[doc = ""]
     #[doc = " JSON `selfServed`: boolean."]
     pub self_served: ::std::option::Option<bool>,
+    #[doc = " Surveys associated with this conversation"]
+    #[doc = ""]
     #[doc = " JSON `surveys`: array of [`AnalyticsSurvey`](crate::AnalyticsSurvey)."]
     pub surveys: ::std::option::Option<::std::vec::Vec<crate::AnalyticsSurvey>>,
     _nulls: crate::support::Extras,

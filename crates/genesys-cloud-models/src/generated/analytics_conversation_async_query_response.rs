@@ -7,8 +7,12 @@
 pub struct AnalyticsConversationAsyncQueryResponse {
     #[doc = " JSON `conversations`: array of [`AnalyticsConversation`](crate::AnalyticsConversation)."]
     pub conversations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsConversation>>,
+    #[doc = " Optional cursor to indicate where to resume the results"]
+    #[doc = ""]
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
+    #[doc = " Data available up to at least this datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dataAvailabilityDate`: date-time."]
     pub data_availability_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

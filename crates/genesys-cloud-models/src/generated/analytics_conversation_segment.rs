@@ -5,54 +5,104 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsConversationSegment {
+    #[doc = " Flag indicating if audio is muted or not (true/false)"]
+    #[doc = ""]
     #[doc = " JSON `audioMuted`: boolean."]
     pub audio_muted: ::std::option::Option<bool>,
+    #[doc = " Indicates whether the segment was a conference"]
+    #[doc = ""]
     #[doc = " JSON `conference`: boolean."]
     pub conference: ::std::option::Option<bool>,
+    #[doc = " The unique identifier of a new conversation when a conversation is ended for a conference"]
+    #[doc = ""]
     #[doc = " JSON `destinationConversationId`: string."]
     pub destination_conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of a new session when a session is ended for a conference"]
+    #[doc = ""]
     #[doc = " JSON `destinationSessionId`: string."]
     pub destination_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The session disconnect type"]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`AnalyticsConversationSegmentDisconnectType`](crate::AnalyticsConversationSegmentDisconnectType), one of `client`, `conferenceTransfer`, `consultTransfer`, `dndEndpoint`, `dndTransfer`, `endpoint`, `error`, `forwardTransfer`, `inactivity`, `noAnswerTransfer`, `notAvailableTransfer`, `other`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::AnalyticsConversationSegmentDisconnectType>,
+    #[doc = " A code corresponding to the error that occurred"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for a Genesys Cloud group"]
+    #[doc = ""]
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional segment properties"]
+    #[doc = ""]
     #[doc = " JSON `properties`: array of [`AnalyticsProperty`](crate::AnalyticsProperty)."]
     pub properties: ::std::option::Option<::std::vec::Vec<crate::AnalyticsProperty>>,
+    #[doc = " Q.850 response code(s)"]
+    #[doc = ""]
     #[doc = " JSON `q850ResponseCodes`: array of integer (int64)."]
     pub q850_response_codes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Queue identifier"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the language requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier(s) for skill(s) requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingSkillIds`: array of string."]
     pub requested_routing_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Unique identifier(s) for agent(s) requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingUserIds`: array of string."]
     pub requested_routing_user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Scored agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`AnalyticsScoredAgent`](crate::AnalyticsScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::AnalyticsScoredAgent>>,
+    #[doc = " The end time of a segment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `segmentEnd`: date-time."]
     pub segment_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The start time of a segment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `segmentStart`: date-time."]
     pub segment_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The activity that takes place in the segment, such as hold or interact"]
+    #[doc = ""]
     #[doc = " JSON `segmentType`: [`AnalyticsConversationSegmentSegmentType`](crate::AnalyticsConversationSegmentSegmentType), one of `alert`, `barging`, `callback`, `coaching`, `contacting`, `converting`, `delay`, `dialing`, `hold`, `interact`, `ivr`, `monitoring`, … (22 in all)."]
     pub segment_type: ::std::option::Option<crate::AnalyticsConversationSegmentSegmentType>,
+    #[doc = " SIP response code(s)"]
+    #[doc = ""]
     #[doc = " JSON `sipResponseCodes`: array of integer (int64)."]
     pub sip_response_codes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The unique identifier of the previous conversation when a new conversation is created for a conference"]
+    #[doc = ""]
     #[doc = " JSON `sourceConversationId`: string."]
     pub source_conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of the previous session when a new session is created for a conference"]
+    #[doc = ""]
     #[doc = " JSON `sourceSessionId`: string."]
     pub source_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The subject for the initial email that started this conversation"]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag indicating if video is muted/paused or not (true/false)"]
+    #[doc = ""]
     #[doc = " JSON `videoMuted`: boolean."]
     pub video_muted: ::std::option::Option<bool>,
+    #[doc = " Wrap up code"]
+    #[doc = ""]
     #[doc = " JSON `wrapUpCode`: string."]
     pub wrap_up_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Note entered by an agent during after-call work"]
+    #[doc = ""]
     #[doc = " JSON `wrapUpNote`: string."]
     pub wrap_up_note: ::std::option::Option<::std::string::String>,
+    #[doc = " Tag(s) assigned during after-call work"]
+    #[doc = ""]
     #[doc = " JSON `wrapUpTags`: array of string."]
     pub wrap_up_tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

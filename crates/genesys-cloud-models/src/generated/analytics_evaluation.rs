@@ -5,40 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsEvaluation {
+    #[doc = " Indicates whether an assignee is applicable for the evaluation. Set to false when assignee is not applicable"]
+    #[doc = ""]
     #[doc = " JSON `assigneeApplicable`: boolean."]
     pub assignee_applicable: ::std::option::Option<bool>,
+    #[doc = " UserId of the assignee"]
+    #[doc = ""]
     #[doc = " JSON `assigneeId`: string."]
     pub assignee_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The calibration ID used for the purpose of training evaluators"]
+    #[doc = ""]
     #[doc = " JSON `calibrationId`: string."]
     pub calibration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique identifier for an evaluation form, regardless of version"]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the evaluation has been deleted"]
+    #[doc = ""]
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
+    #[doc = " Unique identifier for the evaluation"]
+    #[doc = ""]
     #[doc = " JSON `evaluationId`: string."]
     pub evaluation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of evaluation"]
+    #[doc = ""]
     #[doc = " JSON `evaluationStatus`: [`AnalyticsEvaluationEvaluationStatus`](crate::AnalyticsEvaluationEvaluationStatus), one of `Finished`, `InProgress`, `InReview`, `Pending`, `Retracted`."]
     pub evaluation_status: ::std::option::Option<crate::AnalyticsEvaluationEvaluationStatus>,
+    #[doc = " A unique identifier of the user who evaluated the interaction"]
+    #[doc = ""]
     #[doc = " JSON `evaluatorId`: string."]
     pub evaluator_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Specifies when an evaluation occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " ID of the evaluation form used"]
+    #[doc = ""]
     #[doc = " JSON `formId`: string."]
     pub form_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the evaluation form used"]
+    #[doc = ""]
     #[doc = " JSON `formName`: string."]
     pub form_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oTotalCriticalScore`: integer (int64)."]
     pub o_total_critical_score: ::std::option::Option<i64>,
     #[doc = " JSON `oTotalScore`: integer (int64)."]
     pub o_total_score: ::std::option::Option<i64>,
+    #[doc = " The ID of the associated queue"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the evaluation has been released"]
+    #[doc = ""]
     #[doc = " JSON `released`: boolean."]
     pub released: ::std::option::Option<bool>,
+    #[doc = " Whether the evaluation has been rescored at least once"]
+    #[doc = ""]
     #[doc = " JSON `rescored`: boolean."]
     pub rescored: ::std::option::Option<bool>,
+    #[doc = " Whether the evaluation was auto submitted by the system"]
+    #[doc = ""]
     #[doc = " JSON `systemSubmitted`: boolean."]
     pub system_submitted: ::std::option::Option<bool>,
+    #[doc = " ID of the agent the evaluation was performed against"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsFlow {
+    #[doc = " Flow ending language, e.g. en-us"]
+    #[doc = ""]
     #[doc = " JSON `endingLanguage`: string."]
     pub ending_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The particular entry reason for this flow, e.g. an address, userId, or flowId"]
+    #[doc = ""]
     #[doc = " JSON `entryReason`: string."]
     pub entry_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The entry type for this flow, e.g. dnis, dialer, agent, flow, or direct"]
+    #[doc = ""]
     #[doc = " JSON `entryType`: [`AnalyticsFlowEntryType`](crate::AnalyticsFlowEntryType), one of `agent`, `direct`, `dnis`, `flow`, `outbound`."]
     pub entry_type: ::std::option::Option<crate::AnalyticsFlowEntryType>,
+    #[doc = " The exit reason for this flow, e.g. DISCONNECT"]
+    #[doc = ""]
     #[doc = " JSON `exitReason`: string."]
     pub exit_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of this flow"]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of this flow at the time of flow execution"]
+    #[doc = ""]
     #[doc = " JSON `flowName`: string."]
     pub flow_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of this flow"]
+    #[doc = ""]
     #[doc = " JSON `flowType`: [`AnalyticsFlowFlowType`](crate::AnalyticsFlowFlowType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub flow_type: ::std::option::Option<crate::AnalyticsFlowFlowType>,
+    #[doc = " The version of this flow"]
+    #[doc = ""]
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag indicating whether the flow issued a callback"]
+    #[doc = ""]
     #[doc = " JSON `issuedCallback`: boolean."]
     pub issued_callback: ::std::option::Option<bool>,
+    #[doc = " Flow outcomes"]
+    #[doc = ""]
     #[doc = " JSON `outcomes`: array of [`AnalyticsFlowOutcome`](crate::AnalyticsFlowOutcome)."]
     pub outcomes: ::std::option::Option<::std::vec::Vec<crate::AnalyticsFlowOutcome>>,
+    #[doc = " The recognition failure reason causing to exit/disconnect"]
+    #[doc = ""]
     #[doc = " JSON `recognitionFailureReason`: string."]
     pub recognition_failure_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " Flow starting language, e.g. en-us"]
+    #[doc = ""]
     #[doc = " JSON `startingLanguage`: string."]
     pub starting_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The address of a flow transfer target, e.g. a phone number, an email address, or a queueId"]
+    #[doc = ""]
     #[doc = " JSON `transferTargetAddress`: string."]
     pub transfer_target_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of a flow transfer target"]
+    #[doc = ""]
     #[doc = " JSON `transferTargetName`: string."]
     pub transfer_target_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of transfer for flows that ended with a transfer"]
+    #[doc = ""]
     #[doc = " JSON `transferType`: string."]
     pub transfer_type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

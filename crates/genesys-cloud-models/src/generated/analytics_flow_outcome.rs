@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsFlowOutcome {
+    #[doc = " Combination of unique flow outcome identifier and its value separated by colon"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcome`: string."]
     pub flow_outcome: ::std::option::Option<::std::string::String>,
+    #[doc = " The outcome ending timestamp in ISO 8601 format. This may be null if the outcome did not succeed."]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeEndTimestamp`: date-time."]
     pub flow_outcome_end_timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Unique identifier of a flow outcome"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeId`: string."]
     pub flow_outcome_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The outcome starting timestamp in ISO 8601 format"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeStartTimestamp`: date-time."]
     pub flow_outcome_start_timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Flow outcome value, e.g. SUCCESS"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeValue`: string."]
     pub flow_outcome_value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsMediaEndpointStat {
+    #[doc = " The MIME type(s) of the audio encodings used by the audio streams belonging to this endpoint"]
+    #[doc = ""]
     #[doc = " JSON `codecs`: array of string."]
     pub codecs: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The total number of packets received too late or too early, jitter queue overrun or underrun, for all audio streams belonging to this endpoint"]
+    #[doc = ""]
     #[doc = " JSON `discardedPackets`: integer (int64)."]
     pub discarded_packets: ::std::option::Option<i64>,
+    #[doc = " The total number of packets received with the same sequence number as another one recently received (window of 64 packets), for all audio streams belonging to this endpoint"]
+    #[doc = ""]
     #[doc = " JSON `duplicatePackets`: integer (int64)."]
     pub duplicate_packets: ::std::option::Option<i64>,
+    #[doc = " Specifies when an event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The total number of malformed or not RTP packets, unknown payload type, or discarded probation packets for all audio streams belonging to this endpoint"]
+    #[doc = ""]
     #[doc = " JSON `invalidPackets`: integer (int64)."]
     pub invalid_packets: ::std::option::Option<i64>,
+    #[doc = " The maximum latency experienced by any audio stream belonging to this endpoint, in milliseconds"]
+    #[doc = ""]
     #[doc = " JSON `maxLatencyMs`: integer (int64)."]
     pub max_latency_ms: ::std::option::Option<i64>,
+    #[doc = " The lowest estimated average MOS among all the audio streams belonging to this endpoint"]
+    #[doc = ""]
     #[doc = " JSON `minMos`: number (double)."]
     pub min_mos: ::std::option::Option<f64>,
+    #[doc = " The lowest R-factor value among all of the audio streams belonging to this endpoint"]
+    #[doc = ""]
     #[doc = " JSON `minRFactor`: number (double)."]
     pub min_r_factor: ::std::option::Option<f64>,
+    #[doc = " The total number of packets for which there was no room in the jitter queue when it was received, for all audio streams belonging to this endpoint (also counted in discarded)"]
+    #[doc = ""]
     #[doc = " JSON `overrunPackets`: integer (int64)."]
     pub overrun_packets: ::std::option::Option<i64>,
+    #[doc = " The total number of packets received for all audio streams belonging to this endpoint (includes invalid, duplicate, and discarded packets)"]
+    #[doc = ""]
     #[doc = " JSON `receivedPackets`: integer (int64)."]
     pub received_packets: ::std::option::Option<i64>,
+    #[doc = " The total number of packets received after their timestamp/seqnum has been played out, for all audio streams belonging to this endpoint (also counted in discarded)"]
+    #[doc = ""]
     #[doc = " JSON `underrunPackets`: integer (int64)."]
     pub underrun_packets: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsParticipantWithoutAttributes {
+    #[doc = " External contact identifier"]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " External organization identifier"]
+    #[doc = ""]
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Reason for which participant flagged conversation"]
+    #[doc = ""]
     #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantWithoutAttributesFlaggedReason`](crate::AnalyticsParticipantWithoutAttributesFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::AnalyticsParticipantWithoutAttributesFlaggedReason>,
+    #[doc = " Unique identifier for the participant"]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A human readable name identifying the participant"]
+    #[doc = ""]
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The participant's purpose"]
+    #[doc = ""]
     #[doc = " JSON `purpose`: [`AnalyticsParticipantWithoutAttributesPurpose`](crate::AnalyticsParticipantWithoutAttributesPurpose), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub purpose: ::std::option::Option<crate::AnalyticsParticipantWithoutAttributesPurpose>,
+    #[doc = " Flag determining if a screen recording was started or not"]
+    #[doc = ""]
     #[doc = " JSON `screenRecording`: boolean."]
     pub screen_recording: ::std::option::Option<bool>,
+    #[doc = " List of sessions associated to this participant"]
+    #[doc = ""]
     #[doc = " JSON `sessions`: array of [`AnalyticsSession`](crate::AnalyticsSession)."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsSession>>,
+    #[doc = " The team ID the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the user"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsProperty {
+    #[doc = " User-defined rather than intrinsic system-observed values. These are tagged onto segments by other components within PureCloud or by API users directly. This is the name of the user-defined property."]
+    #[doc = ""]
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates what the data type is (e.g. integer vs string) and therefore how to evaluate what would constitute a match"]
+    #[doc = ""]
     #[doc = " JSON `propertyType`: [`AnalyticsPropertyPropertyType`](crate::AnalyticsPropertyPropertyType), one of `bool`, `integer`, `real`, `date`, `string`, `uuid`."]
     pub property_type: ::std::option::Option<crate::AnalyticsPropertyPropertyType>,
+    #[doc = " What property value to match against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

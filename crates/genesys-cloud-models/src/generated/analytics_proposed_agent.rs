@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsProposedAgent {
+    #[doc = " Proposed agent rank for this conversation from predictive routing (lower is better)"]
+    #[doc = ""]
     #[doc = " JSON `agentRank`: integer (int64)."]
     pub agent_rank: ::std::option::Option<i64>,
+    #[doc = " Unique identifier for the agent that was proposed by predictive routing"]
+    #[doc = ""]
     #[doc = " JSON `proposedAgentId`: string."]
     pub proposed_agent_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsQueryAggregation {
+    #[doc = " For use with termFrequency aggregations"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: string."]
     pub dimension: ::std::option::Option<::std::string::String>,
+    #[doc = " For use with numericRange aggregations"]
+    #[doc = ""]
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
+    #[doc = " For use with numericRange aggregations"]
+    #[doc = ""]
     #[doc = " JSON `ranges`: array of [`AggregationRange`](crate::AggregationRange)."]
     pub ranges: ::std::option::Option<::std::vec::Vec<crate::AggregationRange>>,
+    #[doc = " For use with termFrequency aggregations"]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AnalyticsQueryAggregationType`](crate::AnalyticsQueryAggregationType), one of `termFrequency`, `numericRange`."]
     pub r#type: ::std::option::Option<crate::AnalyticsQueryAggregationType>,
     _nulls: crate::support::Extras,

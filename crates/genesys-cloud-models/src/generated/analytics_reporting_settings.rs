@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsReportingSettings {
+    #[doc = " Indicates whether PII data is masked in My Interaction export and the Analytics/Reporting UI"]
+    #[doc = ""]
     #[doc = " JSON `myInteractionsPiiMaskingEnabled`: boolean."]
     pub my_interactions_pii_masking_enabled: ::std::option::Option<bool>,
+    #[doc = " Indication of whether or not personal data is masked in data export and the Analytics/Reporting UI"]
+    #[doc = ""]
     #[doc = " JSON `piiMaskingEnabled`: boolean."]
     pub pii_masking_enabled: ::std::option::Option<bool>,
+    #[doc = " Indication of whether or not to obfuscate export data from the Queue Agent Details view based on User ACL"]
+    #[doc = ""]
     #[doc = " JSON `queueAgentAccessObfuscation`: boolean."]
     pub queue_agent_access_obfuscation: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsScoredAgent {
+    #[doc = " Assigned agent score for this conversation (0 - 100, higher being better)"]
+    #[doc = ""]
     #[doc = " JSON `agentScore`: integer (int64)."]
     pub agent_score: ::std::option::Option<i64>,
+    #[doc = " Unique identifier for the agent that was scored for this conversation"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgentId`: string."]
     pub scored_agent_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

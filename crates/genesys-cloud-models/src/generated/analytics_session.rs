@@ -5,182 +5,360 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsSession {
+    #[doc = " ID(s) of Skill(s) that are active on the conversation"]
+    #[doc = ""]
     #[doc = " JSON `activeSkillIds`: array of string."]
     pub active_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Marker for an agent that skipped after call work"]
+    #[doc = ""]
     #[doc = " JSON `acwSkipped`: boolean."]
     pub acw_skipped: ::std::option::Option<bool>,
+    #[doc = " The address that initiated an action"]
+    #[doc = ""]
     #[doc = " JSON `addressFrom`: string."]
     pub address_from: ::std::option::Option<::std::string::String>,
+    #[doc = " The email address for the participant on the other side of the email conversation"]
+    #[doc = ""]
     #[doc = " JSON `addressOther`: string."]
     pub address_other: ::std::option::Option<::std::string::String>,
+    #[doc = " The email address for the participant on this side of the email conversation"]
+    #[doc = ""]
     #[doc = " JSON `addressSelf`: string."]
     pub address_self: ::std::option::Option<::std::string::String>,
+    #[doc = " The address receiving an action"]
+    #[doc = ""]
     #[doc = " JSON `addressTo`: string."]
     pub address_to: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier of the active virtual agent assistant"]
+    #[doc = ""]
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Bullseye ring of the targeted agent"]
+    #[doc = ""]
     #[doc = " JSON `agentBullseyeRing`: integer (int64)."]
     pub agent_bullseye_ring: ::std::option::Option<i64>,
+    #[doc = " Conditional group routing agent groups"]
+    #[doc = ""]
     #[doc = " JSON `agentGroups`: array of [`AnalyticsAgentGroup`](crate::AnalyticsAgentGroup)."]
     pub agent_groups: ::std::option::Option<::std::vec::Vec<crate::AnalyticsAgentGroup>>,
+    #[doc = " Flag indicating an agent-owned callback"]
+    #[doc = ""]
     #[doc = " JSON `agentOwned`: boolean."]
     pub agent_owned: ::std::option::Option<bool>,
+    #[doc = " Automatic Number Identification (caller's number)"]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the user that manually assigned a conversation"]
+    #[doc = ""]
     #[doc = " JSON `assignerId`: string."]
     pub assigner_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag that indicates that the identity of the customer has been asserted as verified by the provider."]
+    #[doc = ""]
     #[doc = " JSON `authenticated`: boolean."]
     pub authenticated: ::std::option::Option<bool>,
+    #[doc = " The participantId being barged in on (if someone (e.g. an agent) is being barged in on, this would correspond to one of the other participantIds present in the conversation)"]
+    #[doc = ""]
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Blind carbon copy email address(es)"]
+    #[doc = ""]
     #[doc = " JSON `bcc`: array of string."]
     pub bcc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Callback phone number(s)"]
+    #[doc = ""]
     #[doc = " JSON `callbackNumbers`: array of string."]
     pub callback_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Scheduled callback date/time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `callbackScheduledTime`: date-time."]
     pub callback_scheduled_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the user requesting a call back"]
+    #[doc = ""]
     #[doc = " JSON `callbackUserName`: string."]
     pub callback_user_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Carbon copy email address(es)"]
+    #[doc = ""]
     #[doc = " JSON `cc`: array of string."]
     pub cc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Flag that indicates that the conversation has been cleared by the customer"]
+    #[doc = ""]
     #[doc = " JSON `cleared`: boolean."]
     pub cleared: ::std::option::Option<bool>,
+    #[doc = " The participantId being coached (if someone (e.g. an agent) is being coached, this would correspond to one of the other participantIds present in the conversation)"]
+    #[doc = ""]
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes side of the cobrowse (sharer or viewer)"]
+    #[doc = ""]
     #[doc = " JSON `cobrowseRole`: string."]
     pub cobrowse_role: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique identifier for a Genesys Cloud cobrowse room"]
+    #[doc = ""]
     #[doc = " JSON `cobrowseRoomId`: string."]
     pub cobrowse_room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag that indicates that the push delivery mechanism was used"]
+    #[doc = ""]
     #[doc = " JSON `deliveryPushed`: boolean."]
     pub delivery_pushed: ::std::option::Option<bool>,
+    #[doc = " The email or SMS delivery status"]
+    #[doc = ""]
     #[doc = " JSON `deliveryStatus`: [`AnalyticsSessionDeliveryStatus`](crate::AnalyticsSessionDeliveryStatus), one of `DeliveryFailed`, `DeliveryPushed`, `DeliverySuccess`, `Failed`, `Published`, `Queued`, `Read`, `Received`, `Sent`."]
     pub delivery_status: ::std::option::Option<crate::AnalyticsSessionDeliveryStatus>,
+    #[doc = " Date and time of the most recent delivery status change. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `deliveryStatusChangeDate`: date-time."]
     pub delivery_status_change_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Destination address(es) of transfers or consults"]
+    #[doc = ""]
     #[doc = " JSON `destinationAddresses`: array of string."]
     pub destination_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Absolute time when the speech ended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `detectedSpeechEnd`: date-time."]
     pub detected_speech_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Absolute time when the speech started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `detectedSpeechStart`: date-time."]
     pub detected_speech_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The direction of the communication"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`AnalyticsSessionDirection`](crate::AnalyticsSessionDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::AnalyticsSessionDirection>,
+    #[doc = " (Dialer) Analyzer (for example speech.person)"]
+    #[doc = ""]
     #[doc = " JSON `dispositionAnalyzer`: string."]
     pub disposition_analyzer: ::std::option::Option<::std::string::String>,
+    #[doc = " (Dialer) Result of the analysis (for example disposition.classification.callable.machine)"]
+    #[doc = ""]
     #[doc = " JSON `dispositionName`: string."]
     pub disposition_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Dialed number identification service (number dialed by the calling party)"]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier of the edge device"]
+    #[doc = ""]
     #[doc = " JSON `edgeId`: string."]
     pub edge_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of eligible agents for each predictive routing attempt"]
+    #[doc = ""]
     #[doc = " JSON `eligibleAgentCounts`: array of integer (int64)."]
     pub eligible_agent_counts: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Open Messaging engagement source type"]
+    #[doc = ""]
     #[doc = " JSON `engagementSource`: [`AnalyticsSessionEngagementSource`](crate::AnalyticsSessionEngagementSource), one of `AppleMessagesForBusiness`, `Discord`, `Email`, `Facebook`, `FacebookMessenger`, `Glassdoor`, `GoogleBusinessProfile`, `Instagram`, `KakaoTalk`, `Line`, `LinkedIn`, `MicrosoftTeams`, … (34 in all)."]
     pub engagement_source: ::std::option::Option<crate::AnalyticsSessionEngagementSource>,
+    #[doc = " Error code description extracted from the first disconnectReason"]
+    #[doc = ""]
     #[doc = " JSON `errorCodeDescription`: string."]
     pub error_code_description: ::std::option::Option<::std::string::String>,
+    #[doc = " Extended delivery status"]
+    #[doc = ""]
     #[doc = " JSON `extendedDeliveryStatus`: string."]
     pub extended_delivery_status: ::std::option::Option<::std::string::String>,
+    #[doc = " IVR flow execution associated with this session"]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`AnalyticsFlow`](crate::AnalyticsFlow)."]
     pub flow: ::std::option::Option<crate::AnalyticsFlow>,
+    #[doc = " Type of flow in that occurred when entering ACD."]
+    #[doc = ""]
     #[doc = " JSON `flowInType`: string."]
     pub flow_in_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of flow out that occurred when emitting tFlowOut."]
+    #[doc = ""]
     #[doc = " JSON `flowOutType`: string."]
     pub flow_out_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifier of the journey action."]
+    #[doc = ""]
     #[doc = " JSON `journeyActionId`: string."]
     pub journey_action_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifier of the journey action map that triggered the action."]
+    #[doc = ""]
     #[doc = " JSON `journeyActionMapId`: string."]
     pub journey_action_map_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of the journey action map that triggered the action."]
+    #[doc = ""]
     #[doc = " JSON `journeyActionMapVersion`: integer (int64)."]
     pub journey_action_map_version: ::std::option::Option<i64>,
+    #[doc = " Primary identifier of the journey customer in the source where the activities originate from."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerId`: string."]
     pub journey_customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of primary identifier of the journey customer (e.g. cookie)."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerIdType`: string."]
     pub journey_customer_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier of the journey session."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerSessionId`: string."]
     pub journey_customer_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type or category of journey sessions (e.g. web, ticket, delivery, atm)."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerSessionIdType`: string."]
     pub journey_customer_session_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Media bridge ID for the conference session consistent across all participants"]
+    #[doc = ""]
     #[doc = " JSON `mediaBridgeId`: string."]
     pub media_bridge_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Count of any media (images, files, etc) included in this session"]
+    #[doc = ""]
     #[doc = " JSON `mediaCount`: integer (int64)."]
     pub media_count: ::std::option::Option<i64>,
+    #[doc = " MediaEndpointStats associated with this session"]
+    #[doc = ""]
     #[doc = " JSON `mediaEndpointStats`: array of [`AnalyticsMediaEndpointStat`](crate::AnalyticsMediaEndpointStat)."]
     pub media_endpoint_stats: ::std::option::Option<::std::vec::Vec<crate::AnalyticsMediaEndpointStat>>,
+    #[doc = " The session media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`AnalyticsSessionMediaType`](crate::AnalyticsSessionMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::AnalyticsSessionMediaType>,
+    #[doc = " Message type for messaging services. E.g.: sms, facebook, twitter, line"]
+    #[doc = ""]
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
+    #[doc = " List of metrics for this session"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`AnalyticsSessionMetric`](crate::AnalyticsSessionMetric)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::AnalyticsSessionMetric>>,
+    #[doc = " The participantId being monitored (if someone (e.g. an agent) is being monitored, this would correspond to one of the other participantIds present in the conversation)"]
+    #[doc = ""]
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " (Dialer) Unique identifier of the outbound campaign"]
+    #[doc = ""]
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
+    #[doc = " (Dialer) Unique identifier of the contact"]
+    #[doc = ""]
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " (Dialer) Unique identifier of the contact list that this contact belongs to"]
+    #[doc = ""]
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
+    #[doc = " This identifies pairs of related sessions on a conversation. E.g. an external session’s peerId will be the session that the call originally connected to, e.g. if an IVR was dialed, the IVR session, which will also have the external session’s ID as its peer. After that point, any transfers of that session to other internal components (acd, agent, etc.) will all spawn new sessions whose peerIds point back to that original external session."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Proposed agents"]
+    #[doc = ""]
     #[doc = " JSON `proposedAgents`: array of [`AnalyticsProposedAgent`](crate::AnalyticsProposedAgent)."]
     pub proposed_agents: ::std::option::Option<::std::vec::Vec<crate::AnalyticsProposedAgent>>,
+    #[doc = " The original voice protocol call ID, e.g. a SIP call ID"]
+    #[doc = ""]
     #[doc = " JSON `protocolCallId`: string."]
     pub protocol_call_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the communication."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag determining if an audio recording was started or not"]
+    #[doc = ""]
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
+    #[doc = " Name, phone number, or email address of the remote party."]
+    #[doc = ""]
     #[doc = " JSON `remote`: string."]
     pub remote: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the remote party"]
+    #[doc = ""]
     #[doc = " JSON `remoteNameDisplayable`: string."]
     pub remote_name_displayable: ::std::option::Option<::std::string::String>,
+    #[doc = " ID(s) of Skill(s) that have been removed by bullseye routing"]
+    #[doc = ""]
     #[doc = " JSON `removedSkillIds`: array of string."]
     pub removed_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routing type(s) for requested/attempted routing methods."]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutings`: array of string."]
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Unique identifier for the room"]
+    #[doc = ""]
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Routing ring for bullseye or preferred agent routing"]
+    #[doc = ""]
     #[doc = " JSON `routingRing`: integer (int64)."]
     pub routing_ring: ::std::option::Option<i64>,
+    #[doc = " Routing rule for preferred, conditional and predictive routing type"]
+    #[doc = ""]
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
+    #[doc = " Routing rule type"]
+    #[doc = ""]
     #[doc = " JSON `routingRuleType`: [`AnalyticsSessionRoutingRuleType`](crate::AnalyticsSessionRoutingRuleType), one of `Bullseye`, `Conditional`, `Predictive`, `Preferred`."]
     pub routing_rule_type: ::std::option::Option<crate::AnalyticsSessionRoutingRuleType>,
+    #[doc = " The user ID for the participant who is being screen monitored."]
+    #[doc = ""]
     #[doc = " JSON `screenMonitoredUserId`: string."]
     pub screen_monitored_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Direct screen share address"]
+    #[doc = ""]
     #[doc = " JSON `screenShareAddressSelf`: string."]
     pub screen_share_address_self: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique identifier for a Genesys Cloud screen share room"]
+    #[doc = ""]
     #[doc = " JSON `screenShareRoomId`: string."]
     pub screen_share_room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique identifier for a script"]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of segments for this session"]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`AnalyticsConversationSegment`](crate::AnalyticsConversationSegment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::AnalyticsConversationSegment>>,
+    #[doc = " Selected agent ID"]
+    #[doc = ""]
     #[doc = " JSON `selectedAgentId`: string."]
     pub selected_agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Selected agent GPR rank"]
+    #[doc = ""]
     #[doc = " JSON `selectedAgentRank`: integer (int64)."]
     pub selected_agent_rank: ::std::option::Option<i64>,
+    #[doc = " Dialed number for the current session; this can be different from dnis, e.g. if the call was transferred"]
+    #[doc = ""]
     #[doc = " JSON `sessionDnis`: string."]
     pub session_dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of this session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag determining if screen share is started or not (true/false)"]
+    #[doc = ""]
     #[doc = " JSON `sharingScreen`: boolean."]
     pub sharing_screen: ::std::option::Option<bool>,
+    #[doc = " Unique identifier for the skill requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
+    #[doc = " (Dialer) Whether the agent can skip the dialer contact"]
+    #[doc = ""]
     #[doc = " JSON `skipEnabled`: boolean."]
     pub skip_enabled: ::std::option::Option<bool>,
+    #[doc = " Whether or not the conversation included a snippet being recorded."]
+    #[doc = ""]
     #[doc = " JSON `snippetRecording`: boolean."]
     pub snippet_recording: ::std::option::Option<bool>,
+    #[doc = " The number of seconds before Genesys Cloud begins the call for a call back (0 disables automatic calling)"]
+    #[doc = ""]
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " Complete routing method"]
+    #[doc = ""]
     #[doc = " JSON `usedRouting`: [`AnalyticsSessionUsedRouting`](crate::AnalyticsSessionUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::AnalyticsSessionUsedRouting>,
+    #[doc = " Direct Video address"]
+    #[doc = ""]
     #[doc = " JSON `videoAddressSelf`: string."]
     pub video_address_self: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique identifier for a Genesys Cloud video room"]
+    #[doc = ""]
     #[doc = " JSON `videoRoomId`: string."]
     pub video_room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of waiting interactions for each predictive routing attempt"]
+    #[doc = ""]
     #[doc = " JSON `waitingInteractionCounts`: array of integer (int64)."]
     pub waiting_interaction_counts: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

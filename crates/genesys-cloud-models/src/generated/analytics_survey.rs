@@ -5,30 +5,54 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsSurvey {
+    #[doc = " Specifies when an event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `oSurveyTotalScore`: integer (int64)."]
     pub o_survey_total_score: ::std::option::Option<i64>,
+    #[doc = " The ID of the associated queue"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Completion datetime of the survey in ISO 8601 format"]
+    #[doc = ""]
     #[doc = " JSON `surveyCompletedDate`: date-time."]
     pub survey_completed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Unique identifier for the survey form, regardless of version"]
+    #[doc = ""]
     #[doc = " JSON `surveyFormContextId`: string."]
     pub survey_form_context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the survey form used"]
+    #[doc = ""]
     #[doc = " JSON `surveyFormId`: string."]
     pub survey_form_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the survey form used"]
+    #[doc = ""]
     #[doc = " JSON `surveyFormName`: string."]
     pub survey_form_name: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the survey"]
+    #[doc = ""]
     #[doc = " JSON `surveyId`: string."]
     pub survey_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the survey was completed with any required questions unanswered."]
+    #[doc = ""]
     #[doc = " JSON `surveyPartialResponse`: boolean."]
     pub survey_partial_response: ::std::option::Option<bool>,
+    #[doc = " Score of the survey used with NPS"]
+    #[doc = ""]
     #[doc = " JSON `surveyPromoterScore`: integer (int64)."]
     pub survey_promoter_score: ::std::option::Option<i64>,
+    #[doc = " The status of the survey"]
+    #[doc = ""]
     #[doc = " JSON `surveyStatus`: string."]
     pub survey_status: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the survey"]
+    #[doc = ""]
     #[doc = " JSON `surveyType`: [`AnalyticsSurveySurveyType`](crate::AnalyticsSurveySurveyType), one of `Web`, `Voice`."]
     pub survey_type: ::std::option::Option<crate::AnalyticsSurveySurveyType>,
+    #[doc = " ID of the agent the survey was performed against"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

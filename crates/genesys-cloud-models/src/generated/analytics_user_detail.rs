@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsUserDetail {
+    #[doc = " The presence records for the user"]
+    #[doc = ""]
     #[doc = " JSON `primaryPresence`: array of [`AnalyticsUserPresenceRecord`](crate::AnalyticsUserPresenceRecord)."]
     pub primary_presence: ::std::option::Option<::std::vec::Vec<crate::AnalyticsUserPresenceRecord>>,
+    #[doc = " The ACD routing status records for the user"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: array of [`AnalyticsRoutingStatusRecord`](crate::AnalyticsRoutingStatusRecord)."]
     pub routing_status: ::std::option::Option<::std::vec::Vec<crate::AnalyticsRoutingStatusRecord>>,
+    #[doc = " The identifier for the user"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

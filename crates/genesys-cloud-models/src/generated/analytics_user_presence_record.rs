@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsUserPresenceRecord {
+    #[doc = " The end time of the record. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The identifier for the user's organization presence"]
+    #[doc = ""]
     #[doc = " JSON `organizationPresenceId`: string."]
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start time of the record. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user's system presence"]
+    #[doc = ""]
     #[doc = " JSON `systemPresence`: [`AnalyticsUserPresenceRecordSystemPresence`](crate::AnalyticsUserPresenceRecordSystemPresence), one of `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::AnalyticsUserPresenceRecordSystemPresence>,
     _nulls: crate::support::Extras,

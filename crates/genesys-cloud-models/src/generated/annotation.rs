@@ -5,34 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Annotation {
+    #[doc = " Duration of annotation (milliseconds)."]
+    #[doc = ""]
     #[doc = " JSON `absoluteDurationMs`: integer (int64)."]
     pub absolute_duration_ms: ::std::option::Option<i64>,
+    #[doc = " Offset of annotation (milliseconds) from start of recording (after removing the cumulative duration of all pauses)."]
+    #[doc = ""]
     #[doc = " JSON `absoluteLocation`: integer (int64)."]
     pub absolute_location: ::std::option::Option<i64>,
+    #[doc = " List of annotations"]
+    #[doc = ""]
     #[doc = " JSON `annotations`: array of [`Annotation`](crate::Annotation)."]
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
+    #[doc = " Text of annotation. Maximum character limit is 500."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Duration of annotation in milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
+    #[doc = " Annotation id. All pause annotations on a recording will share an ID value, bookmark annotations will have unique IDs, and hold annotations will have randomly generated UUIDs (i.e. the ID will change at each request)."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Offset of annotation in milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `location`: integer (int64)."]
     pub location: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Offset of annotation (milliseconds) from start of the recording before removing the cumulative duration of all pauses before this annotation"]
+    #[doc = ""]
     #[doc = " JSON `realtimeLocation`: integer (int64)."]
     pub realtime_location: ::std::option::Option<i64>,
+    #[doc = " Reason for a pause annotation. Valid values: Hold,SecurePause,FlowOrQueue,Pause"]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`AnnotationReason`](crate::AnnotationReason), one of `Hold`, `SecurePause`, `FlowOrQueue`, `Pause`."]
     pub reason: ::std::option::Option<crate::AnnotationReason>,
+    #[doc = " Duration of annotation (milliseconds), adjusted for any recording cuts."]
+    #[doc = ""]
     #[doc = " JSON `recordingDurationMs`: integer (int64)."]
     pub recording_duration_ms: ::std::option::Option<i64>,
+    #[doc = " Offset of annotation (milliseconds) from start of recording, adjusted for any recording cuts"]
+    #[doc = ""]
     #[doc = " JSON `recordingLocation`: integer (int64)."]
     pub recording_location: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " User that created this annotation (if any)."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnswerOption {
+    #[doc = " List of assistance conditions which are combined together with a logical AND operator. Eg ( assistanceCondtion1 \\&\\& assistanceCondition2 ) wherein assistanceCondition could be ( EXISTS topic1 \\|\\| topic2 \\|\\| ... ) or (NOTEXISTS topic3 \\|\\| topic4 \\|\\| ...)."]
+    #[doc = ""]
     #[doc = " JSON `assistanceConditions`: array of [`AssistanceCondition`](crate::AssistanceCondition)."]
     pub assistance_conditions: ::std::option::Option<::std::vec::Vec<crate::AssistanceCondition>>,
+    #[doc = " The built-in type of this answer option. Only used for built-in answer options such as selection states for Multiple Select answer options. Possible values include: Selected, Unselected"]
+    #[doc = ""]
     #[doc = " JSON `builtInType`: [`AnswerOptionBuiltInType`](crate::AnswerOptionBuiltInType), one of `Selected`, `Unselected`."]
     pub built_in_type: ::std::option::Option<crate::AnswerOptionBuiltInType>,
+    #[doc = " An identifier for this answer that stays the same across versions of the form."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageClientQuery {
+    #[doc = " Date granularity of the results"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`ApiUsageClientQueryGranularity`](crate::ApiUsageClientQueryGranularity), one of `Day`, `Week`, `Month`."]
     pub granularity: ::std::option::Option<crate::ApiUsageClientQueryGranularity>,
+    #[doc = " Behaves like a SQL GROUPBY. Allows for multiple levels of grouping as a list of dimensions. Partitions resulting aggregate computations into distinct named subgroups rather than across the entire result set as if it were one group."]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Behaves like one clause in a SQL WHERE. Specifies the date and time range of data being queried. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Behaves like a SQL SELECT clause. Enables retrieving only named metrics. If omitted, all metrics that are available will be returned (like SELECT \\*)."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageQueryResult {
+    #[doc = " Cursor tokens to be used for navigating paginated results"]
+    #[doc = ""]
     #[doc = " JSON `cursors`: [`Cursors`](crate::Cursors)."]
     pub cursors: ::std::option::Option<crate::Cursors>,
+    #[doc = " Query status"]
+    #[doc = ""]
     #[doc = " JSON `queryStatus`: [`ApiUsageQueryResultQueryStatus`](crate::ApiUsageQueryResultQueryStatus), one of `Complete`, `Failed`, `Running`."]
     pub query_status: ::std::option::Option<crate::ApiUsageQueryResultQueryStatus>,
+    #[doc = " Query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`ApiUsageRow`](crate::ApiUsageRow)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::ApiUsageRow>>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageRow {
+    #[doc = " Client Id associated with this query result"]
+    #[doc = ""]
     #[doc = " JSON `clientId`: string."]
     pub client_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Client Name associated with this query result"]
+    #[doc = ""]
     #[doc = " JSON `clientName`: string."]
     pub client_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Date of requests, based on granularity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `date`: date-time."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " HTTP Method associated with this query result"]
+    #[doc = ""]
     #[doc = " JSON `httpMethod`: string."]
     pub http_method: ::std::option::Option<::std::string::String>,
+    #[doc = " Organization Id associated with this query result"]
+    #[doc = ""]
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Total number of requests"]
+    #[doc = ""]
     #[doc = " JSON `requests`: integer (int64)."]
     pub requests: ::std::option::Option<i64>,
+    #[doc = " Number of requests resulting in a 2xx HTTP status code"]
+    #[doc = ""]
     #[doc = " JSON `status200`: integer (int64)."]
     pub status200: ::std::option::Option<i64>,
+    #[doc = " Number of requests resulting in a 3xx HTTP status code"]
+    #[doc = ""]
     #[doc = " JSON `status300`: integer (int64)."]
     pub status300: ::std::option::Option<i64>,
+    #[doc = " Number of requests resulting in a 4xx HTTP status code"]
+    #[doc = ""]
     #[doc = " JSON `status400`: integer (int64)."]
     pub status400: ::std::option::Option<i64>,
+    #[doc = " Number of requests resulting in a 429 HTTP status code, this is a subset of the count returned with status400"]
+    #[doc = ""]
     #[doc = " JSON `status429`: integer (int64)."]
     pub status429: ::std::option::Option<i64>,
+    #[doc = " Number of requests resulting in a 5xx HTTP status code"]
+    #[doc = ""]
     #[doc = " JSON `status500`: integer (int64)."]
     pub status500: ::std::option::Option<i64>,
+    #[doc = " Template Uri associated with this query result"]
+    #[doc = ""]
     #[doc = " JSON `templateUri`: string."]
     pub template_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " User Id associated with this query result"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

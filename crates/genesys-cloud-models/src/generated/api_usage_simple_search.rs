@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageSimpleSearch {
+    #[doc = " Behaves like a SQL WHERE with multiple IN operators. Specifies a list of HTTP methods to be queried."]
+    #[doc = ""]
     #[doc = " JSON `httpMethods`: array of string."]
     pub http_methods: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Behaves like one clause in a SQL WHERE. Specifies the date and time range of data being queried. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Behaves like a SQL SELECT clause. Enables retrieving only named metrics. If omitted, all metrics that are available will be returned (like SELECT \\*)."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Behaves like a SQL WHERE with multiple IN operators. Specifies a list of OAuth client names to be queried."]
+    #[doc = ""]
     #[doc = " JSON `oauthClientNames`: array of string."]
     pub oauth_client_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Behaves like a SQL WHERE with multiple IN operators. Specifies a list of Template Uris to be queried."]
+    #[doc = ""]
     #[doc = " JSON `templateUris`: array of string."]
     pub template_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

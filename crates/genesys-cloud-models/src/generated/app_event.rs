@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppEvent {
+    #[doc = " Application that the customer is interacting with."]
+    #[doc = ""]
     #[doc = " JSON `app`: [`JourneyApp`](crate::JourneyApp), required by the spec."]
     pub app: ::std::option::Option<crate::JourneyApp>,
+    #[doc = " User-defined attributes associated with a particular event."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`Device`](crate::Device), required by the spec."]
     pub device: ::std::option::Option<crate::Device>,
+    #[doc = " Represents the action the customer performed. A good event name is typically an object followed by the action performed in past tense (e.g. screen\\_viewed, order\\_completed, user\\_registered)."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's geolocation."]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
+    #[doc = " Customer's IP address. May be null if the business configures the tracker to not collect IP addresses."]
+    #[doc = ""]
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's IP-based organization or ISP name."]
+    #[doc = ""]
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
+    #[doc = " Marketing / traffic source information."]
+    #[doc = ""]
     #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
+    #[doc = " Information relating to the device's network connectivity."]
+    #[doc = ""]
     #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`](crate::NetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::NetworkConnectivity>,
+    #[doc = " The name of the screen in the app that the event took place."]
+    #[doc = ""]
     #[doc = " JSON `screenName`: string, required by the spec."]
     pub screen_name: ::std::option::Option<::std::string::String>,
+    #[doc = " SDK library used to generate the event."]
+    #[doc = ""]
     #[doc = " JSON `sdkLibrary`: [`SdkLibrary`](crate::SdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::SdkLibrary>,
+    #[doc = " Represents the keywords in a customer search query."]
+    #[doc = ""]
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
+    #[doc = " Traits are attributes intrinsic to the customer that may be sent in selected events. Examples are email, givenName, cellPhone."]
+    #[doc = ""]
     #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     _nulls: crate::support::Extras,

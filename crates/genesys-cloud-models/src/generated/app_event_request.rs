@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppEventRequest {
+    #[doc = " Application that the customer is interacting with."]
+    #[doc = ""]
     #[doc = " JSON `app`: [`JourneyApp`](crate::JourneyApp), required by the spec."]
     pub app: ::std::option::Option<crate::JourneyApp>,
+    #[doc = " User-defined attributes associated with a particular event. These attributes provide additional context about the event. For example, items\\_in\\_cart or subscription\\_level."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " UTC timestamp indicating when the event actually took place, events older than an hour will be rejected. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A UUID representing the customer associated with the app event. This is expected to be set per application install or device and can be used to identify a single customer across multiple sessions. This identifier, along with others passed as traits, is used for identity resolution."]
+    #[doc = ""]
     #[doc = " JSON `customerCookieId`: string, required by the spec."]
     pub customer_cookie_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`RequestDevice`](crate::RequestDevice), required by the spec."]
     pub device: ::std::option::Option<crate::RequestDevice>,
+    #[doc = " Represents the action the customer performed. Event types are created for each unique event name and can be faceted on in segment and outcome conditions. A valid event name must only contain alphanumeric characters and underscores. A good event name is typically an object followed by the action performed in past tense, e.g. screen\\_viewed, search\\_performed, user\\_registered."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " An external identifier for the customer."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information relating to the device's network connectivity."]
+    #[doc = ""]
     #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`](crate::NetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::NetworkConnectivity>,
+    #[doc = " The referrer URL of the first event in the app session."]
+    #[doc = ""]
     #[doc = " JSON `referrerUrl`: string."]
     pub referrer_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the screen, view, or fragment in the app where the event took place."]
+    #[doc = ""]
     #[doc = " JSON `screenName`: string, required by the spec."]
     pub screen_name: ::std::option::Option<::std::string::String>,
+    #[doc = " SDK library used to generate the event."]
+    #[doc = ""]
     #[doc = " JSON `sdkLibrary`: [`SdkLibrary`](crate::SdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::SdkLibrary>,
+    #[doc = " Represents the keywords in a customer search query."]
+    #[doc = ""]
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
+    #[doc = " Traits are attributes intrinsic to the customer that may be sent in selected events, (e.g. email, givenName, cellPhone). Traits are used to collect information for identity resolution. For example, the same person might be using an application on different devices which might create two sessions with different customerIds. Additional information can be provided as traits to help link those two sessions and customers to a single external contact through common identifiers that were submitted via a form fill, message, or other input in both sessions."]
+    #[doc = ""]
     #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     _nulls: crate::support::Extras,

@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppEventResponse {
+    #[doc = " Application that the customer is interacting with."]
+    #[doc = ""]
     #[doc = " JSON `app`: [`JourneyApp`](crate::JourneyApp), required by the spec."]
     pub app: ::std::option::Option<crate::JourneyApp>,
+    #[doc = " User-defined attributes associated with a particular event."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " UTC timestamp indicating when the event actually took place. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Identifier of the customer in the source of the event."]
+    #[doc = ""]
     #[doc = " JSON `customerId`: string, required by the spec."]
     pub customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of identifier for the customer ID (cookie, email etc.)."]
+    #[doc = ""]
     #[doc = " JSON `customerIdType`: string, required by the spec."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`Device`](crate::Device), required by the spec."]
     pub device: ::std::option::Option<crate::Device>,
+    #[doc = " Represents the action the customer performed. A good event name is typically an object followed by the action performed in past tense (e.g. screen\\_viewed, order\\_completed, user\\_registered)."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " An external identifier for the customer."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's geolocation."]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
+    #[doc = " System-generated UUID for the event."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's IP-based organization or ISP name."]
+    #[doc = ""]
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
+    #[doc = " Marketing / traffic source information."]
+    #[doc = ""]
     #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
+    #[doc = " Information relating to the device's network connectivity."]
+    #[doc = ""]
     #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`](crate::NetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::NetworkConnectivity>,
+    #[doc = " The name of the screen in the app that the event took place."]
+    #[doc = ""]
     #[doc = " JSON `screenName`: string, required by the spec."]
     pub screen_name: ::std::option::Option<::std::string::String>,
+    #[doc = " SDK library used to generate the event."]
+    #[doc = ""]
     #[doc = " JSON `sdkLibrary`: [`SdkLibrary`](crate::SdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::SdkLibrary>,
+    #[doc = " Represents the keywords in a customer search query."]
+    #[doc = ""]
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
+    #[doc = " The app session the event belongs to."]
+    #[doc = ""]
     #[doc = " JSON `session`: [`AppEventResponseSession`](crate::AppEventResponseSession), required by the spec."]
     pub session: ::std::option::Option<crate::AppEventResponseSession>,
+    #[doc = " Traits are attributes intrinsic to the customer that may be sent in selected events (e.g. email, givenName, cellPhone)."]
+    #[doc = ""]
     #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     _nulls: crate::support::Extras,

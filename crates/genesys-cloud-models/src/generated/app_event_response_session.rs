@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppEventResponseSession {
+    #[doc = " UTC timestamp of the session's first event, that is when the session starts. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates how long the customer has been in the app within this session."]
+    #[doc = ""]
     #[doc = " JSON `durationInSeconds`: integer (int64), required by the spec."]
     pub duration_in_seconds: ::std::option::Option<i64>,
+    #[doc = " The count of all events recorded during this session."]
+    #[doc = ""]
     #[doc = " JSON `eventCount`: integer (int64), required by the spec."]
     pub event_count: ::std::option::Option<i64>,
+    #[doc = " ID of the app session."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The referrer of the first event in the app session."]
+    #[doc = ""]
     #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
+    #[doc = " The count of all screen views recorded during this session."]
+    #[doc = ""]
     #[doc = " JSON `screenviewCount`: integer (int64), required by the spec."]
     pub screenview_count: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

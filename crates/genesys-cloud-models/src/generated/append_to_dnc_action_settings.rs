@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppendToDncActionSettings {
+    #[doc = " If 'expire' is set to true, how long to keep the record."]
+    #[doc = ""]
     #[doc = " JSON `expirationDuration`: string."]
     pub expiration_duration: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to expire the record appended to the DNC list."]
+    #[doc = ""]
     #[doc = " JSON `expire`: boolean, required by the spec."]
     pub expire: ::std::option::Option<bool>,
+    #[doc = " The Dnc List Type to append entries to"]
+    #[doc = ""]
     #[doc = " JSON `listType`: [`AppendToDncActionSettingsListType`](crate::AppendToDncActionSettingsListType), one of `Rds`, `RdsCustom`."]
     pub list_type: ::std::option::Option<crate::AppendToDncActionSettingsListType>,
     _nulls: crate::support::Extras,

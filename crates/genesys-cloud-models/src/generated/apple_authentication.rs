@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleAuthentication {
+    #[doc = " The Apple Messages for Business OAuth client id."]
+    #[doc = ""]
     #[doc = " JSON `oauthClientId`: string."]
     pub oauth_client_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Apple Messages for Business OAuth client secret."]
+    #[doc = ""]
     #[doc = " JSON `oauthClientSecret`: string."]
     pub oauth_client_secret: ::std::option::Option<::std::string::String>,
+    #[doc = " The Apple Messages for Business OAuth scope."]
+    #[doc = ""]
     #[doc = " JSON `oauthScope`: string."]
     pub oauth_scope: ::std::option::Option<::std::string::String>,
+    #[doc = " The Apple Messages for Business token URL."]
+    #[doc = ""]
     #[doc = " JSON `oauthTokenUrl`: string."]
     pub oauth_token_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

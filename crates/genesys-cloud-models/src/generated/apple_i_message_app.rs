@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleIMessageApp {
+    #[doc = " Application ID."]
+    #[doc = ""]
     #[doc = " JSON `applicationId`: string, required by the spec."]
     pub application_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Application Name."]
+    #[doc = ""]
     #[doc = " JSON `applicationName`: string, required by the spec."]
     pub application_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Bundle ID."]
+    #[doc = ""]
     #[doc = " JSON `bundleId`: string, required by the spec."]
     pub bundle_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,44 +5,82 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleIntegration {
+    #[doc = " The Apple Messages for Business authentication setting."]
+    #[doc = ""]
     #[doc = " JSON `appleAuthentication`: [`AppleAuthentication`](crate::AppleAuthentication)."]
     pub apple_authentication: ::std::option::Option<crate::AppleAuthentication>,
+    #[doc = " Interactive Application (iMessage App) Settings."]
+    #[doc = ""]
     #[doc = " JSON `appleIMessageApp`: [`AppleIMessageApp`](crate::AppleIMessageApp)."]
     pub apple_i_message_app: ::std::option::Option<crate::AppleIMessageApp>,
+    #[doc = " Apple Pay settings."]
+    #[doc = ""]
     #[doc = " JSON `applePay`: [`ApplePay`](crate::ApplePay)."]
     pub apple_pay: ::std::option::Option<crate::ApplePay>,
+    #[doc = " The name of the business."]
+    #[doc = ""]
     #[doc = " JSON `businessName`: string."]
     pub business_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Error information returned, if createStatus is set to Error"]
+    #[doc = ""]
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Status of asynchronous create operation"]
+    #[doc = ""]
     #[doc = " JSON `createStatus`: [`AppleIntegrationCreateStatus`](crate::AppleIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::AppleIntegrationCreateStatus>,
+    #[doc = " User reference that created this Integration"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this Integration was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this Integration was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique integration Id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The configuration to control identity resolution."]
+    #[doc = ""]
     #[doc = " JSON `identityResolution`: [`AppleIdentityResolutionConfig`](crate::AppleIdentityResolutionConfig)."]
     pub identity_resolution: ::std::option::Option<crate::AppleIdentityResolutionConfig>,
+    #[doc = " The url of the businesses logo."]
+    #[doc = ""]
     #[doc = " JSON `logoUrl`: string."]
     pub logo_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The Apple Messages for Business Id for the Apple messaging integration."]
+    #[doc = ""]
     #[doc = " JSON `messagesForBusinessId`: string, required by the spec."]
     pub messages_for_business_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
+    #[doc = " User reference that last modified this Integration"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The name of the Apple messaging integration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient associated to the Apple messaging Integration. This recipient is used to associate a flow to an integration"]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Apple Integration"]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     _nulls: crate::support::Extras,

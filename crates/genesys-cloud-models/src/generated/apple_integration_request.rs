@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleIntegrationRequest {
+    #[doc = " The Apple Messages for Business authentication setting."]
+    #[doc = ""]
     #[doc = " JSON `appleAuthentication`: [`AppleAuthentication`](crate::AppleAuthentication)."]
     pub apple_authentication: ::std::option::Option<crate::AppleAuthentication>,
+    #[doc = " Interactive Application (iMessage App) Settings."]
+    #[doc = ""]
     #[doc = " JSON `appleIMessageApp`: [`AppleIMessageApp`](crate::AppleIMessageApp)."]
     pub apple_i_message_app: ::std::option::Option<crate::AppleIMessageApp>,
+    #[doc = " Apple Pay settings."]
+    #[doc = ""]
     #[doc = " JSON `applePay`: [`ApplePay`](crate::ApplePay)."]
     pub apple_pay: ::std::option::Option<crate::ApplePay>,
+    #[doc = " The name of the business."]
+    #[doc = ""]
     #[doc = " JSON `businessName`: string."]
     pub business_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The url of the businesses logo."]
+    #[doc = ""]
     #[doc = " JSON `logoUrl`: string."]
     pub logo_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The Apple Messages for Business Id for the Apple messaging integration."]
+    #[doc = ""]
     #[doc = " JSON `messagesForBusinessId`: string, required by the spec."]
     pub messages_for_business_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the message settings to be applied for this integration"]
+    #[doc = ""]
     #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
+    #[doc = " The name of the Apple messaging integration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleInvitation {
+    #[doc = " The business name displayed in the invitation"]
+    #[doc = ""]
     #[doc = " JSON `businessName`: string, required by the spec."]
     pub business_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The locale for the invitation"]
+    #[doc = ""]
     #[doc = " JSON `locale`: string, required by the spec."]
     pub locale: ::std::option::Option<::std::string::String>,
+    #[doc = " The template type for the invitation. Only 'WithImage' is supported."]
+    #[doc = ""]
     #[doc = " JSON `templateType`: [`AppleInvitationTemplateType`](crate::AppleInvitationTemplateType), required by the spec, one of `WithImage`."]
     pub template_type: ::std::option::Option<crate::AppleInvitationTemplateType>,
+    #[doc = " The transcript message displayed in the invitation"]
+    #[doc = ""]
     #[doc = " JSON `transcriptMessage`: string, required by the spec."]
     pub transcript_message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleInvitationNotificationParameters {
+    #[doc = " An opaque, caller-supplied string that provides business context for the notification message (e.g., an order number or case ID). Max: 1000 characters. Must not be empty and must not contain '?' or apostrophe (') characters."]
+    #[doc = ""]
     #[doc = " JSON `referenceId`: string."]
     pub reference_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

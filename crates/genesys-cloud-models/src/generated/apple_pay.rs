@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApplePay {
+    #[doc = " The domain name associated with the merchant account."]
+    #[doc = ""]
     #[doc = " JSON `domainName`: string, required by the spec."]
     pub domain_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The url opened in a web browser if the customers device is unable to make payments using Apple Pay."]
+    #[doc = ""]
     #[doc = " JSON `fallbackUrl`: string."]
     pub fallback_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The stores merchant identifier."]
+    #[doc = ""]
     #[doc = " JSON `merchantId`: string, required by the spec."]
     pub merchant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The url called after completing the order to update the order information in your system"]
+    #[doc = ""]
     #[doc = " JSON `orderTrackingUrl`: string."]
     pub order_tracking_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The payment capabilities supported by the merchant."]
+    #[doc = ""]
     #[doc = " JSON `paymentCapabilities`: array of string, required by the spec."]
     pub payment_capabilities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The Genesys credentialId the payment certificates are stored under."]
+    #[doc = ""]
     #[doc = " JSON `paymentCertificateCredentialId`: string, required by the spec."]
     pub payment_certificate_credential_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The url used to process payments."]
+    #[doc = ""]
     #[doc = " JSON `paymentGatewayUrl`: string, required by the spec."]
     pub payment_gateway_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The url called when the customer changes their payment method."]
+    #[doc = ""]
     #[doc = " JSON `paymentMethodUpdateUrl`: string."]
     pub payment_method_update_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The url called when the customer changes their shipping address information."]
+    #[doc = ""]
     #[doc = " JSON `shippingContactUpdateUrl`: string."]
     pub shipping_contact_update_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The url called when the customer changes the shipping method."]
+    #[doc = ""]
     #[doc = " JSON `shippingMethodUpdateUrl`: string."]
     pub shipping_method_update_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the store."]
+    #[doc = ""]
     #[doc = " JSON `storeName`: string, required by the spec."]
     pub store_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The payment networks supported by the merchant."]
+    #[doc = ""]
     #[doc = " JSON `supportedPaymentNetworks`: array of string, required by the spec."]
     pub supported_payment_networks: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApprovalNamespace {
+    #[doc = " The namespace of the associated approvers."]
+    #[doc = ""]
     #[doc = " JSON `namespace`: [`ApprovalNamespaceNamespace`](crate::ApprovalNamespaceNamespace), one of `users.rules`, `voice.transcription`, `agent.assistant`, `agentic.virtual.agents`, `analytics.agents`, `analytics.alerting`, `analytics.data.extraction`, `analytics`, `analytics.realtime`, `analytics.reporting.settings`, `anomaly.detection`, `architect`, … (95 in all)."]
     pub namespace: ::std::option::Option<crate::ApprovalNamespaceNamespace>,
+    #[doc = " The current namespace approval status."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ApprovalNamespaceStatus`](crate::ApprovalNamespaceStatus), one of `Approved`, `Rejected`, `Rollback`, `Pending`, `Open`, `SecondaryApprovalNamespacesAdded`, `ReviewerApproved`, `ReviewerRejected`, `ReviewerRollback`, `ImplementingChange`, `ChangeImplemented`, `ImplementingRollback`, … (13 in all)."]
     pub status: ::std::option::Option<crate::ApprovalNamespaceStatus>,
+    #[doc = " The type of namespace approval."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ApprovalNamespaceType`](crate::ApprovalNamespaceType), one of `Primary`, `Secondary`, `System`."]
     pub r#type: ::std::option::Option<crate::ApprovalNamespaceType>,
     _nulls: crate::support::Extras,

@@ -7,8 +7,12 @@
 pub struct ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification {
     #[doc = " JSON `client`: [`ArchitectDependencyTrackingBuildNotificationClient`](crate::ArchitectDependencyTrackingBuildNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectDependencyTrackingBuildNotificationClient>,
+    #[doc = " The time the last build started, in ISO 8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The organization's new dependency tracking build status"]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `user`: [`ArchitectDependencyTrackingBuildNotificationUser`](crate::ArchitectDependencyTrackingBuildNotificationUser)."]

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectExportJobStateResponse {
+    #[doc = " The command executed by the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `command`: [`ArchitectExportJobStateResponseCommand`](crate::ArchitectExportJobStateResponseCommand), one of `Publish`, `Create`, `Update`, `Export`, `Validate`."]
     pub command: ::std::option::Option<crate::ArchitectExportJobStateResponseCommand>,
+    #[doc = " The signed URL for downloading exported Architect data. If more than one flow was exported as part of the job, the URL provides a zipped folder containing all flows."]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Warnings and Errors messages of the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`ArchitectJobMessage`](crate::ArchitectJobMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the Architect Export Job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ArchitectExportJobStateResponseStatus`](crate::ArchitectExportJobStateResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::ArchitectExportJobStateResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectFlowFields {
+    #[doc = " The architect flow."]
+    #[doc = ""]
     #[doc = " JSON `architectFlow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub architect_flow: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Collection of Architect Flow Request Mappings to use."]
+    #[doc = ""]
     #[doc = " JSON `flowRequestMappings`: array of [`RequestMapping`](crate::RequestMapping)."]
     pub flow_request_mappings: ::std::option::Option<::std::vec::Vec<crate::RequestMapping>>,
     _nulls: crate::support::Extras,

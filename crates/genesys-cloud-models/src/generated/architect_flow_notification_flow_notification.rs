@@ -9,16 +9,28 @@ pub struct ArchitectFlowNotificationFlowNotification {
     pub checked_in_version: ::std::option::Option<crate::ArchitectFlowNotificationFlowVersion>,
     #[doc = " JSON `currentOperation`: [`ArchitectFlowNotificationArchitectOperation`](crate::ArchitectFlowNotificationArchitectOperation)."]
     pub current_operation: ::std::option::Option<crate::ArchitectFlowNotificationArchitectOperation>,
+    #[doc = " The flow deleted state"]
+    #[doc = ""]
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
+    #[doc = " The flow description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A bare-bones flow version object"]
+    #[doc = ""]
     #[doc = " JSON `publishedVersion`: [`ArchitectFlowNotificationFlowVersion`](crate::ArchitectFlowNotificationFlowVersion)."]
     pub published_version: ::std::option::Option<crate::ArchitectFlowNotificationFlowVersion>,
+    #[doc = " A bare-bones flow version object"]
+    #[doc = ""]
     #[doc = " JSON `savedVersion`: [`ArchitectFlowNotificationFlowVersion`](crate::ArchitectFlowNotificationFlowVersion)."]
     pub saved_version: ::std::option::Option<crate::ArchitectFlowNotificationFlowVersion>,
     _nulls: crate::support::Extras,

@@ -7,10 +7,16 @@
 pub struct ArchitectFlowOutcomeNotificationFlowOutcomeNotification {
     #[doc = " JSON `currentOperation`: [`ArchitectFlowOutcomeNotificationArchitectOperation`](crate::ArchitectFlowOutcomeNotificationArchitectOperation)."]
     pub current_operation: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationArchitectOperation>,
+    #[doc = " The flow outcome description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow outcome ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow outcome name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

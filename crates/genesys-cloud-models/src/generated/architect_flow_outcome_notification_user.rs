@@ -7,8 +7,12 @@
 pub struct ArchitectFlowOutcomeNotificationUser {
     #[doc = " JSON `homeOrg`: [`ArchitectFlowOutcomeNotificationHomeOrganization`](crate::ArchitectFlowOutcomeNotificationHomeOrganization)."]
     pub home_org: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationHomeOrganization>,
+    #[doc = " The ID of the user."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the user, if available."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

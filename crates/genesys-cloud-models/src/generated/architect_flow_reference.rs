@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectFlowReference {
+    #[doc = " The flow identifier."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ArchitectFlowReferenceType`](crate::ArchitectFlowReferenceType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub r#type: ::std::option::Option<crate::ArchitectFlowReferenceType>,
+    #[doc = " The flow version."]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectJobMessage {
+    #[doc = " The DateTime when the message was generated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateTime`: date-time."]
     pub date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Structured information about the message, absent from the large majority of messages. Populated only by publish jobs, and only on errors raised when a Genesys Cloud entity reference in the flow definition could not be resolved. Export and validate jobs resolve an existing flow by id rather than processing a flow definition, so they never return it. Holds one entry per request captured within the failing lookup, ordered oldest request first, and more than one entry is normal. Entries for requests that succeeded are included alongside the request that failed. A lookup failure usually also produces a separate message with similar text and no details."]
+    #[doc = ""]
     #[doc = " JSON `details`: array of [`ArchitectJobMessageDetail`](crate::ArchitectJobMessageDetail)."]
     pub details: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessageDetail>>,
+    #[doc = " The text of the message."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ArchitectJobMessageType`](crate::ArchitectJobMessageType), one of `Error`, `Warning`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ArchitectJobMessageType>,
     _nulls: crate::support::Extras,

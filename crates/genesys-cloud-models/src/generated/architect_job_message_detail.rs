@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectJobMessageDetail {
+    #[doc = " The Genesys Cloud correlation id of the response, to quote when escalating to Genesys Cloud support. Set only when a response was received."]
+    #[doc = ""]
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The transport error code, such as ECONNRESET. Set only when the request failed before any HTTP response was received, and never alongside statusCode."]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The transport error message. Set only when the request failed before any HTTP response was received, and never alongside statusMessage."]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The HTTP method of the request."]
+    #[doc = ""]
     #[doc = " JSON `method`: string."]
     pub method: ::std::option::Option<::std::string::String>,
+    #[doc = " The body of the request, reported as sent and without redaction. Omitted when the request had no body, so it is absent for ordinary GET lookups and present for calls such as POST searches. Truncated to 4096 characters with a `...<truncated N chars>` suffix when longer."]
+    #[doc = ""]
     #[doc = " JSON `requestBody`: string."]
     pub request_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The body of the response, reported as received and without redaction. Because entries are captured for requests that succeeded as well, this can carry data returned by a lookup that was unrelated to the failure. Omitted when the response had no body. Truncated to 4096 characters with a `...<truncated N chars>` suffix when longer."]
+    #[doc = ""]
     #[doc = " JSON `responseBody`: string."]
     pub response_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The HTTP status code of the response. Set only when a response was received, and never alongside errorCode."]
+    #[doc = ""]
     #[doc = " JSON `statusCode`: integer (int64)."]
     pub status_code: ::std::option::Option<i64>,
+    #[doc = " The HTTP status message of the response. Set only when a response was received, and never alongside errorMessage."]
+    #[doc = ""]
     #[doc = " JSON `statusMessage`: string."]
     pub status_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The kind of information carried by this entry, which determines which of the other properties are set."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ArchitectJobMessageDetailType`](crate::ArchitectJobMessageDetailType), one of `NetworkDiagnostic`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ArchitectJobMessageDetailType>,
+    #[doc = " The URL of the request."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

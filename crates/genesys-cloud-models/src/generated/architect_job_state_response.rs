@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectJobStateResponse {
+    #[doc = " The command executed by the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `command`: [`ArchitectJobStateResponseCommand`](crate::ArchitectJobStateResponseCommand), one of `Publish`, `Create`, `Update`, `Export`, `Validate`."]
     pub command: ::std::option::Option<crate::ArchitectJobStateResponseCommand>,
+    #[doc = " Flow created from the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Warnings and Errors messages of the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`ArchitectJobMessage`](crate::ArchitectJobMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ArchitectJobStateResponseStatus`](crate::ArchitectJobStateResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::ArchitectJobStateResponseStatus>,
     _nulls: crate::support::Extras,

@@ -7,10 +7,16 @@
 pub struct ArchitectPromptNotificationPromptNotification {
     #[doc = " JSON `currentOperation`: [`ArchitectPromptNotificationArchitectOperation`](crate::ArchitectPromptNotificationArchitectOperation)."]
     pub current_operation: ::std::option::Option<crate::ArchitectPromptNotificationArchitectOperation>,
+    #[doc = " The prompt description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The prompt ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The prompt name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat {
+    #[doc = " Number of bits used to represent each audio sample (for example, 8 or 16)."]
+    #[doc = ""]
     #[doc = " JSON `bitsPerSample`: integer (int64)."]
     pub bits_per_sample: ::std::option::Option<i64>,
+    #[doc = " Number of audio channels (for example, 1 for mono or 2 for stereo)."]
+    #[doc = ""]
     #[doc = " JSON `channels`: integer (int64)."]
     pub channels: ::std::option::Option<i64>,
+    #[doc = " Audio encoding format."]
+    #[doc = ""]
     #[doc = " JSON `encoding`: [`ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding`](crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding), one of `ULAW`, `ALAW`, `PCM`."]
     pub encoding: ::std::option::Option<crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding>,
+    #[doc = " Sample rate in hertz (Hz), for example 8000 or 16000."]
+    #[doc = ""]
     #[doc = " JSON `sampleRate`: integer (int64)."]
     pub sample_rate: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,16 +7,28 @@
 pub struct ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification {
     #[doc = " JSON `audioFormat`: [`ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat`](crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat)."]
     pub audio_format: ::std::option::Option<crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat>,
+    #[doc = " Duration (in seconds) for the transcoded audio file."]
+    #[doc = ""]
     #[doc = " JSON `durationSeconds`: number (double)."]
     pub duration_seconds: ::std::option::Option<f64>,
+    #[doc = " Id of the prompt resource that this notification is for."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language resource that this notification is for."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Uri to the file for this system prompt resource."]
+    #[doc = ""]
     #[doc = " JSON `mediaUri`: string."]
     pub media_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the prompt that this notification is for."]
+    #[doc = ""]
     #[doc = " JSON `promptId`: string."]
     pub prompt_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Current upload status of the prompt resource (created, uploaded, transcoded, transcodeFailed)."]
+    #[doc = ""]
     #[doc = " JSON `uploadStatus`: string."]
     pub upload_status: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

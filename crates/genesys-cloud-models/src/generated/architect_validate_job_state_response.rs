@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectValidateJobStateResponse {
+    #[doc = " The command executed by the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `command`: [`ArchitectValidateJobStateResponseCommand`](crate::ArchitectValidateJobStateResponseCommand), one of `Publish`, `Create`, `Update`, `Export`, `Validate`."]
     pub command: ::std::option::Option<crate::ArchitectValidateJobStateResponseCommand>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Warnings and Errors messages of the Architect Job"]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`ArchitectJobMessage`](crate::ArchitectJobMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the Architect Validate Job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ArchitectValidateJobStateResponseStatus`](crate::ArchitectValidateJobStateResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::ArchitectValidateJobStateResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Article {
+    #[doc = " Value between 0 and 1. 1 corresponds to very confident, 0 to not confident at all."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " A map that contains custom metadata about the article answer."]
+    #[doc = ""]
     #[doc = " JSON `metadata`: map of [`MetadataAttribute`](crate::MetadataAttribute)."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MetadataAttribute>>,
+    #[doc = " This contains snippets of text from the article matching the query."]
+    #[doc = ""]
     #[doc = " JSON `snippets`: array of string."]
     pub snippets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The article title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for the article."]
+    #[doc = ""]
     #[doc = " JSON `uri`: string."]
     pub uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Variations of the Article."]
+    #[doc = ""]
     #[doc = " JSON `variations`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " The version of the Article."]
+    #[doc = ""]
     #[doc = " JSON `version`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub version: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

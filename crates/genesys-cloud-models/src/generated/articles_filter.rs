@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArticlesFilter {
+    #[doc = " The categories filter."]
+    #[doc = ""]
     #[doc = " JSON `categories`: [`CategoriesFilter`](crate::CategoriesFilter)."]
     pub categories: ::std::option::Option<crate::CategoriesFilter>,
+    #[doc = " The labels filter."]
+    #[doc = ""]
     #[doc = " JSON `labels`: [`LabelsFilter`](crate::LabelsFilter)."]
     pub labels: ::std::option::Option<crate::LabelsFilter>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssessmentForm {
+    #[doc = " The unique Id for all versions of this assessment form"]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Last modified date of the assessment form. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The pass percent for the assessment form"]
+    #[doc = ""]
     #[doc = " JSON `passPercent`: integer (int64), required by the spec."]
     pub pass_percent: ::std::option::Option<i64>,
+    #[doc = " If true, assessment form is published"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " A list of question groups"]
+    #[doc = ""]
     #[doc = " JSON `questionGroups`: array of [`AssessmentFormQuestionGroup`](crate::AssessmentFormQuestionGroup), required by the spec."]
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::AssessmentFormQuestionGroup>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

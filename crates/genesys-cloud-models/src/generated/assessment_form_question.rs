@@ -5,24 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssessmentFormQuestion {
+    #[doc = " Options from which to choose an answer for this question. Only used by Multiple Choice type questions."]
+    #[doc = ""]
     #[doc = " JSON `answerOptions`: array of [`AnswerOption`](crate::AnswerOption)."]
     pub answer_options: ::std::option::Option<::std::vec::Vec<crate::AnswerOption>>,
     #[doc = " JSON `commentsRequired`: boolean."]
     pub comments_required: ::std::option::Option<bool>,
+    #[doc = " An identifier for this question that stays the same across versions of the form."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `helpText`: string."]
     pub help_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Does this question contribute to the critical score. Only used by Multiple Choice type questions."]
+    #[doc = ""]
     #[doc = " JSON `isCritical`: boolean."]
     pub is_critical: ::std::option::Option<bool>,
+    #[doc = " Does an incorrect answer to this question mark the form as having a failed kill question. Only used by Multiple Choice type questions."]
+    #[doc = ""]
     #[doc = " JSON `isKill`: boolean."]
     pub is_kill: ::std::option::Option<bool>,
+    #[doc = " How many characters are allowed in the text response to this question. Used by Free Text question types."]
+    #[doc = ""]
     #[doc = " JSON `maxResponseCharacters`: integer (int64)."]
     pub max_response_characters: ::std::option::Option<i64>,
     #[doc = " JSON `naEnabled`: boolean."]
     pub na_enabled: ::std::option::Option<bool>,
+    #[doc = " The question text"]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: [`AssessmentFormQuestionType`](crate::AssessmentFormQuestionType), one of `multipleChoiceQuestion`, `freeTextQuestion`, `npsQuestion`, `readOnlyTextBlockQuestion`."]

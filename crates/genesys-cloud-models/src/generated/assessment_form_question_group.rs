@@ -5,24 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssessmentFormQuestionGroup {
+    #[doc = " An identifier for this question group that stays the same across versions of the form."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `defaultAnswersToHighest`: boolean."]
     pub default_answers_to_highest: ::std::option::Option<bool>,
     #[doc = " JSON `defaultAnswersToNA`: boolean."]
     pub default_answers_to_na: ::std::option::Option<bool>,
+    #[doc = " The ID of the question group,"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `manualWeight`: boolean."]
     pub manual_weight: ::std::option::Option<bool>,
     #[doc = " JSON `naEnabled`: boolean."]
     pub na_enabled: ::std::option::Option<bool>,
+    #[doc = " The question group name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of questions for this question group"]
+    #[doc = ""]
     #[doc = " JSON `questions`: array of [`AssessmentFormQuestion`](crate::AssessmentFormQuestion), required by the spec."]
     pub questions: ::std::option::Option<::std::vec::Vec<crate::AssessmentFormQuestion>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The question group type"]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]

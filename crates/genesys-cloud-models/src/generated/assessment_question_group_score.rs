@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssessmentQuestionGroupScore {
+    #[doc = " True if this question group is marked NA"]
+    #[doc = ""]
     #[doc = " JSON `markedNA`: boolean."]
     pub marked_na: ::std::option::Option<bool>,
+    #[doc = " The maximum total score for the critical questions"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalCriticalScore`: number (double)."]
     pub max_total_critical_score: ::std::option::Option<f64>,
+    #[doc = " The maximum unweighted total score for the critical questions"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalCriticalScoreUnweighted`: number (double)."]
     pub max_total_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " The maximum total score for the non-critical questions"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalNonCriticalScore`: number (double)."]
     pub max_total_non_critical_score: ::std::option::Option<f64>,
+    #[doc = " The maximum unweighted total score for the non-critical questions"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalNonCriticalScoreUnweighted`: number (double)."]
     pub max_total_non_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " The maximum total score for the questions"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalScore`: number (double)."]
     pub max_total_score: ::std::option::Option<f64>,
+    #[doc = " The maximum unweighted total score for this question group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalScoreUnweighted`: number (double)."]
     pub max_total_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " The ID of the question group"]
+    #[doc = ""]
     #[doc = " JSON `questionGroupId`: string, required by the spec."]
     pub question_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The individual question scores"]
+    #[doc = ""]
     #[doc = " JSON `questionScores`: array of [`AssessmentQuestionScore`](crate::AssessmentQuestionScore)."]
     pub question_scores: ::std::option::Option<::std::vec::Vec<crate::AssessmentQuestionScore>>,
+    #[doc = " If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false."]
+    #[doc = ""]
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
+    #[doc = " The total score for the critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalCriticalScore`: number (double)."]
     pub total_critical_score: ::std::option::Option<f64>,
+    #[doc = " The unweighted total score for the critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalCriticalScoreUnweighted`: number (double)."]
     pub total_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " The total score for the non-critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalNonCriticalScore`: number (double)."]
     pub total_non_critical_score: ::std::option::Option<f64>,
+    #[doc = " The total unweighted score for the non-critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalNonCriticalScoreUnweighted`: number (double)."]
     pub total_non_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " The total score for the questions"]
+    #[doc = ""]
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
+    #[doc = " The unweighted total score for this question group"]
+    #[doc = ""]
     #[doc = " JSON `totalScoreUnweighted`: number (double)."]
     pub total_score_unweighted: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

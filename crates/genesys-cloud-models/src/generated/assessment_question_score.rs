@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssessmentQuestionScore {
+    #[doc = " The ID of the selected answer"]
+    #[doc = ""]
     #[doc = " JSON `answerId`: string."]
     pub answer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Comments provided for the answer"]
+    #[doc = ""]
     #[doc = " JSON `comments`: string."]
     pub comments: ::std::option::Option<::std::string::String>,
+    #[doc = " True if this was a failed Kill question"]
+    #[doc = ""]
     #[doc = " JSON `failedKillQuestion`: boolean."]
     pub failed_kill_question: ::std::option::Option<bool>,
+    #[doc = " Answer for free text answer type"]
+    #[doc = ""]
     #[doc = " JSON `freeTextAnswer`: string."]
     pub free_text_answer: ::std::option::Option<::std::string::String>,
+    #[doc = " True if this question was marked as NA"]
+    #[doc = ""]
     #[doc = " JSON `markedNA`: boolean."]
     pub marked_na: ::std::option::Option<bool>,
+    #[doc = " The ID of the question"]
+    #[doc = ""]
     #[doc = " JSON `questionId`: string, required by the spec."]
     pub question_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The score received for this question"]
+    #[doc = ""]
     #[doc = " JSON `score`: integer (int64)."]
     pub score: ::std::option::Option<i64>,
+    #[doc = " If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false."]
+    #[doc = ""]
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssessmentScoringSet {
+    #[doc = " Comments provided by agent."]
+    #[doc = ""]
     #[doc = " JSON `agentComments`: string."]
     pub agent_comments: ::std::option::Option<::std::string::String>,
+    #[doc = " Comments provided for these answers."]
+    #[doc = ""]
     #[doc = " JSON `comments`: string."]
     pub comments: ::std::option::Option<::std::string::String>,
+    #[doc = " If the assessment was not passed, the reasons for failure."]
+    #[doc = ""]
     #[doc = " JSON `failureReasons`: array of string."]
     pub failure_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " True if the assessment was passed"]
+    #[doc = ""]
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
+    #[doc = " The individual scores for each question group"]
+    #[doc = ""]
     #[doc = " JSON `questionGroupScores`: array of [`AssessmentQuestionGroupScore`](crate::AssessmentQuestionGroupScore), required by the spec."]
     pub question_group_scores: ::std::option::Option<::std::vec::Vec<crate::AssessmentQuestionGroupScore>>,
+    #[doc = " The total score for the critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalCriticalScore`: number (double)."]
     pub total_critical_score: ::std::option::Option<f64>,
+    #[doc = " The total score for the non-critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalNonCriticalScore`: number (double)."]
     pub total_non_critical_score: ::std::option::Option<f64>,
+    #[doc = " The total score of the answers"]
+    #[doc = ""]
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssignUsers {
+    #[doc = " List of user ids to assign to a performance profile"]
+    #[doc = ""]
     #[doc = " JSON `membersToAssign`: array of string, required by the spec."]
     pub members_to_assign: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of user ids to remove from a performance profile"]
+    #[doc = ""]
     #[doc = " JSON `membersToRemove`: array of string, required by the spec."]
     pub members_to_remove: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssignedAgentDetails {
+    #[doc = " The end date of this schedule set for the agent, relative to the business unit time zone in yyyy-MM-dd format. Null denotes an ongoing schedule set. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date."]
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The ID of the agent"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

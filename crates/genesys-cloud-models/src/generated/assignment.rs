@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Assignment {
+    #[doc = " The list of users successfully assigned to the custom performance profile"]
+    #[doc = ""]
     #[doc = " JSON `assignedMembers`: array of [`UserReference`](crate::UserReference)."]
     pub assigned_members: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " The list of users failed assignment or removal for the custom performance profile"]
+    #[doc = ""]
     #[doc = " JSON `assignmentErrors`: array of [`AssignmentError`](crate::AssignmentError)."]
     pub assignment_errors: ::std::option::Option<::std::vec::Vec<crate::AssignmentError>>,
+    #[doc = " The list of users successfully removed from the custom performance profile"]
+    #[doc = ""]
     #[doc = " JSON `removedMembers`: array of [`UserReference`](crate::UserReference)."]
     pub removed_members: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssignmentEffectiveDateRange {
+    #[doc = " Effective end date of the user assignment in ISO-8601 format or empty value. Empty value means no limit on end-date."]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date."]
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Effective start date of the user assignment in ISO-8601 format or empty value. Empty value means no limit on start-date."]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssignmentValidation {
+    #[doc = " The list of user id that are invalid for the gamfication service to handle"]
+    #[doc = ""]
     #[doc = " JSON `invalidMemberAssignments`: array of [`InvalidAssignment`](crate::InvalidAssignment)."]
     pub invalid_member_assignments: ::std::option::Option<::std::vec::Vec<crate::InvalidAssignment>>,
+    #[doc = " The list of users that are already assigned to the requesting custom performance profile"]
+    #[doc = ""]
     #[doc = " JSON `membersAlreadyAssigned`: array of [`UserReference`](crate::UserReference)."]
     pub members_already_assigned: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " The list of users that are already assigned to other custom performance profiles"]
+    #[doc = ""]
     #[doc = " JSON `membersAlreadyAssignedToOther`: array of [`OtherProfileAssignment`](crate::OtherProfileAssignment)."]
     pub members_already_assigned_to_other: ::std::option::Option<::std::vec::Vec<crate::OtherProfileAssignment>>,
+    #[doc = " The list of users that are not assigned to any custom performance profile"]
+    #[doc = ""]
     #[doc = " JSON `membersNotAssigned`: array of [`UserReference`](crate::UserReference)."]
     pub members_not_assigned: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistanceCondition {
+    #[doc = " The operator for the assistance condition. The operator defines whether the listed topicIds should EXIST or NOTEXIST for the condition to be evaluated as true."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`AssistanceConditionOperator`](crate::AssistanceConditionOperator), one of `EXISTS`, `NOTEXISTS`."]
     pub operator: ::std::option::Option<crate::AssistanceConditionOperator>,
+    #[doc = " List of topicIds within the assistance condition which would be combined together using logical OR operator. Eg ( topicId\\_1 \\|\\| topicId\\_2 ) ."]
+    #[doc = ""]
     #[doc = " JSON `topicIds`: array of string."]
     pub topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

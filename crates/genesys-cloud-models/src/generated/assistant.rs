@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Assistant {
+    #[doc = " Agent copilot configuration."]
+    #[doc = ""]
     #[doc = " JSON `copilot`: [`Copilot`](crate::Copilot)."]
     pub copilot: ::std::option::Option<crate::Copilot>,
+    #[doc = " The user who created the assistant."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Date when the assistant was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the assistant was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " (Deprecated: use the 'knowledgeSuggestionConfig' for genesys knowledge suggestions) Configuration of Dialogflow used to assist the agent with transcriptions and knowledge suggestions."]
+    #[doc = ""]
     #[doc = " JSON `googleDialogflowConfig`: [`GoogleDialogflowConfig`](crate::GoogleDialogflowConfig)."]
     pub google_dialogflow_config: ::std::option::Option<crate::GoogleDialogflowConfig>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration that defines how to produce knowledge suggestions."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeSuggestionConfig`: [`KnowledgeSuggestionConfig`](crate::KnowledgeSuggestionConfig)."]
     pub knowledge_suggestion_config: ::std::option::Option<crate::KnowledgeSuggestionConfig>,
+    #[doc = " The user who last modified the assistant."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the assistant that will assist the agent."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " State of the assistant."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AssistantState`](crate::AssistantState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::AssistantState>,
+    #[doc = " Configuration for speech transcription used to assist the agent."]
+    #[doc = ""]
     #[doc = " JSON `transcriptionConfig`: [`TranscriptionConfig`](crate::TranscriptionConfig), required by the spec."]
     pub transcription_config: ::std::option::Option<crate::TranscriptionConfig>,
+    #[doc = " The parent assistant if this assistant is a variation of an assistant"]
+    #[doc = ""]
     #[doc = " JSON `variationParent`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub variation_parent: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

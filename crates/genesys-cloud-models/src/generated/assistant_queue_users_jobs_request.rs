@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistantQueueUsersJobsRequest {
+    #[doc = " Action to perform by the job."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`AssistantQueueUsersJobsRequestAction`](crate::AssistantQueueUsersJobsRequestAction), required by the spec, one of `AutoAssignment`, `ManualAssignment`."]
     pub action: ::std::option::Option<crate::AssistantQueueUsersJobsRequestAction>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistantQueueUsersJobsResponse {
+    #[doc = " Error, if any, related to the job."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`AssistantQueueUsersJobErrorInfo`](crate::AssistantQueueUsersJobErrorInfo)."]
     pub error_info: ::std::option::Option<crate::AssistantQueueUsersJobErrorInfo>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object."]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AssistantQueueUsersJobsResponseStatus`](crate::AssistantQueueUsersJobsResponseStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::AssistantQueueUsersJobsResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistantQueueUsersQueryRequest {
+    #[doc = " List of users to query. Maximum users to query is 100 per request."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`AssistantQueueUser`](crate::AssistantQueueUser), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AssistantQueueUser>>,
     _nulls: crate::support::Extras,

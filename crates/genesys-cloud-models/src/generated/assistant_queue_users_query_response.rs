@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistantQueueUsersQueryResponse {
+    #[doc = " The queue information."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`AssistantQueue`](crate::AssistantQueue)."]
     pub queue: ::std::option::Option<crate::AssistantQueue>,
+    #[doc = " List of users in the queue for which assistant is assigned."]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssociatedValueField {
+    #[doc = " The data type of the value field."]
+    #[doc = ""]
     #[doc = " JSON `dataType`: [`AssociatedValueFieldDataType`](crate::AssociatedValueFieldDataType), required by the spec, one of `Number`, `Integer`."]
     pub data_type: ::std::option::Option<crate::AssociatedValueFieldDataType>,
+    #[doc = " The field name for extracting value from event."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AsyncForecastOperationResult {
+    #[doc = " The ID for the operation"]
+    #[doc = ""]
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Percent progress for the operation"]
+    #[doc = ""]
     #[doc = " JSON `progress`: integer (int64)."]
     pub progress: ::std::option::Option<i64>,
+    #[doc = " The result of the operation. Null unless status == Complete"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`BuShortTermForecast`](crate::BuShortTermForecast)."]
     pub result: ::std::option::Option<crate::BuShortTermForecast>,
+    #[doc = " The status of the operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AsyncForecastOperationResultStatus`](crate::AsyncForecastOperationResultStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::AsyncForecastOperationResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AsyncQueryResponse {
+    #[doc = " Unique identifier for the async query execution. Can be used to check the status of the query and retrieve results."]
+    #[doc = ""]
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AsyncQueryStatus {
+    #[doc = " The time at which the query completed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `completionDate`: date-time."]
     pub completion_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The error associated with the current query, if the state is FAILED"]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The time at which results for this query will expire. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The current state of the asynchronous query"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AsyncQueryStatusState`](crate::AsyncQueryStatusState), one of `QUEUED`, `PENDING`, `FAILED`, `CANCELLED`, `FULFILLED`, `EXPIRED`."]
     pub state: ::std::option::Option<crate::AsyncQueryStatusState>,
+    #[doc = " The time at which the query was submitted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `submissionDate`: date-time."]
     pub submission_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AsyncUserDetailsQuery {
+    #[doc = " Specifies the date and time range of data being queried. Conversations MUST have started within this time range to potentially be included within the result set. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Specify number of results to be returned"]
+    #[doc = ""]
     #[doc = " JSON `limit`: integer (int64)."]
     pub limit: ::std::option::Option<i64>,
+    #[doc = " Sort the result set in ascending/descending order. Default is ascending"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`AsyncUserDetailsQueryOrder`](crate::AsyncUserDetailsQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::AsyncUserDetailsQueryOrder>,
+    #[doc = " Filters that target system and organization presence-level data"]
+    #[doc = ""]
     #[doc = " JSON `presenceFilters`: array of [`PresenceDetailQueryFilter`](crate::PresenceDetailQueryFilter)."]
     pub presence_filters: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryFilter>>,
+    #[doc = " Filters that target agent routing status-level data"]
+    #[doc = ""]
     #[doc = " JSON `routingStatusFilters`: array of [`RoutingStatusDetailQueryFilter`](crate::RoutingStatusDetailQueryFilter)."]
     pub routing_status_filters: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryFilter>>,
+    #[doc = " Filters that target the users to retrieve data for"]
+    #[doc = ""]
     #[doc = " JSON `userFilters`: array of [`UserDetailQueryFilter`](crate::UserDetailQueryFilter)."]
     pub user_filters: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryFilter>>,
     _nulls: crate::support::Extras,

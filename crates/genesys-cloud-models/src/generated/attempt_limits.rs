@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AttemptLimits {
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum number of times a contact can be called within the resetPeriod. Required if maxAttemptsPerNumber is not defined."]
+    #[doc = ""]
     #[doc = " JSON `maxAttemptsPerContact`: integer (int64)."]
     pub max_attempts_per_contact: ::std::option::Option<i64>,
+    #[doc = " The maximum number of times a phone number can be called within the resetPeriod. Required if maxAttemptsPerContact is not defined."]
+    #[doc = ""]
     #[doc = " JSON `maxAttemptsPerNumber`: integer (int64)."]
     pub max_attempts_per_number: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration for recall attempts."]
+    #[doc = ""]
     #[doc = " JSON `recallEntries`: map of [`RecallEntry`](crate::RecallEntry)."]
     pub recall_entries: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::RecallEntry>>,
+    #[doc = " After how long the number of attempts will be set back to 0. Defaults to NEVER."]
+    #[doc = ""]
     #[doc = " JSON `resetPeriod`: [`AttemptLimitsResetPeriod`](crate::AttemptLimitsResetPeriod), one of `NEVER`, `TODAY`, `DAYS_2`, `DAYS_3`, `DAYS_4`, `DAYS_5`, `DAYS_6`, `DAYS_7`, `DAYS_8`, `DAYS_9`, `DAYS_10`, `DAYS_11`, … (31 in all)."]
     pub reset_period: ::std::option::Option<crate::AttemptLimitsResetPeriod>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " If the resetPeriod is TODAY, this specifies the timezone in which TODAY occurs. Required if the resetPeriod is TODAY. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AttendanceStatus {
+    #[doc = " the attendance status"]
+    #[doc = ""]
     #[doc = " JSON `attendanceStatusType`: [`AttendanceStatusAttendanceStatusType`](crate::AttendanceStatusAttendanceStatusType), one of `HasData`, `Scheduled`, `Absent`, `Present`, `NoSchedule`."]
     pub attendance_status_type: ::std::option::Option<crate::AttendanceStatusAttendanceStatusType>,
+    #[doc = " the workday date of this attendance status. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " the quality evaluation score status"]
+    #[doc = ""]
     #[doc = " JSON `hasEvaluation`: [`AttendanceStatusHasEvaluation`](crate::AttendanceStatusHasEvaluation), one of `HasQualityEvaluation`, `NoQualityEvaluation`."]
     pub has_evaluation: ::std::option::Option<crate::AttendanceStatusHasEvaluation>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AtzmTimeSlotWithTimeZone {
+    #[doc = " The earliest time to dial a contact. Valid format is HH:mm"]
+    #[doc = ""]
     #[doc = " JSON `earliestCallableTime`: string."]
     pub earliest_callable_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The latest time to dial a contact. Valid format is HH:mm"]
+    #[doc = ""]
     #[doc = " JSON `latestCallableTime`: string."]
     pub latest_callable_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The time zone to use for contacts that cannot be mapped."]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

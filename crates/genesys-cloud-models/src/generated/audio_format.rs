@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AudioFormat {
+    #[doc = " Bits per audio sample"]
+    #[doc = ""]
     #[doc = " JSON `bitsPerSample`: integer (int64)."]
     pub bits_per_sample: ::std::option::Option<i64>,
+    #[doc = " Number of audio channels"]
+    #[doc = ""]
     #[doc = " JSON `channels`: integer (int64)."]
     pub channels: ::std::option::Option<i64>,
+    #[doc = " Audio encoding"]
+    #[doc = ""]
     #[doc = " JSON `encoding`: [`AudioFormatEncoding`](crate::AudioFormatEncoding), one of `ULAW`, `ALAW`, `PCM`."]
     pub encoding: ::std::option::Option<crate::AudioFormatEncoding>,
+    #[doc = " Sample rate in hertz (Hz), for example 8000 or 16000"]
+    #[doc = ""]
     #[doc = " JSON `sampleRate`: integer (int64)."]
     pub sample_rate: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

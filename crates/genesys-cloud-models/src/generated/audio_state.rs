@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AudioState {
+    #[doc = " Indicates that this communication's audio allows its participant to hear others."]
+    #[doc = ""]
     #[doc = " JSON `canHear`: boolean."]
     pub can_hear: ::std::option::Option<bool>,
+    #[doc = " Indicates that this communication's audio allows others to hear this participant."]
+    #[doc = ""]
     #[doc = " JSON `canSpeak`: boolean."]
     pub can_speak: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

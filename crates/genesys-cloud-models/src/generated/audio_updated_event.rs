@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AudioUpdatedEvent {
+    #[doc = " The updated audioState for the target communication."]
+    #[doc = ""]
     #[doc = " JSON `audioState`: [`AudioState`](crate::AudioState), required by the spec."]
     pub audio_state: ::std::option::Option<crate::AudioState>,
+    #[doc = " A unique Id (V4 UUID) identifying this communication"]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditLogMessage {
+    #[doc = " Action that took place."]
+    #[doc = ""]
     #[doc = " JSON `action`: string."]
     pub action: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the application used to perform the audit's action"]
+    #[doc = ""]
     #[doc = " JSON `application`: string."]
     pub application: ::std::option::Option<::std::string::String>,
+    #[doc = " Client associated with this audit message."]
+    #[doc = ""]
     #[doc = " JSON `client`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub client: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Additional context for this message."]
+    #[doc = ""]
     #[doc = " JSON `context`: map of string."]
     pub context: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Entity that was impacted."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub entity: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " List of entities that were changed and changes made to those entities."]
+    #[doc = ""]
     #[doc = " JSON `entityChanges`: array of [`EntityChange`](crate::EntityChange)."]
     pub entity_changes: ::std::option::Option<::std::vec::Vec<crate::EntityChange>>,
+    #[doc = " Type of the entity that was impacted."]
+    #[doc = ""]
     #[doc = " JSON `entityType`: string."]
     pub entity_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Date and time of when the audit message was logged. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDate`: date-time."]
     pub event_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Id of the audit message."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id and action of the audit initiating the transaction"]
+    #[doc = ""]
     #[doc = " JSON `initiatingAction`: [`InitiatingAction`](crate::InitiatingAction)."]
     pub initiating_action: ::std::option::Option<crate::InitiatingAction>,
+    #[doc = " Level of this audit message, USER or SYSTEM."]
+    #[doc = ""]
     #[doc = " JSON `level`: [`AuditLogMessageLevel`](crate::AuditLogMessageLevel), one of `USER`, `SYSTEM`, `GENESYS_INTERNAL`."]
     pub level: ::std::option::Option<crate::AuditLogMessageLevel>,
+    #[doc = " Message describing the event being audited."]
+    #[doc = ""]
     #[doc = " JSON `message`: [`MessageInfo`](crate::MessageInfo)."]
     pub message: ::std::option::Option<crate::MessageInfo>,
+    #[doc = " List of properties that were changed and changes made to those properties."]
+    #[doc = ""]
     #[doc = " JSON `propertyChanges`: array of [`PropertyChange`](crate::PropertyChange)."]
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::PropertyChange>>,
+    #[doc = " List of IP addresses of systems that originated or handled the request."]
+    #[doc = ""]
     #[doc = " JSON `remoteIp`: array of string."]
     pub remote_ip: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Name of the service that logged this audit message."]
+    #[doc = ""]
     #[doc = " JSON `serviceName`: string."]
     pub service_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the event being audited"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`AuditLogMessageStatus`](crate::AuditLogMessageStatus), one of `SUCCESS`, `FAILURE`, `WARNING`."]
     pub status: ::std::option::Option<crate::AuditLogMessageStatus>,
+    #[doc = " Whether the current audit is the initiator of the transaction"]
+    #[doc = ""]
     #[doc = " JSON `transactionInitiator`: boolean."]
     pub transaction_initiator: ::std::option::Option<bool>,
+    #[doc = " User associated with this audit message."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Home Organization Id associated with this audit message."]
+    #[doc = ""]
     #[doc = " JSON `userHomeOrgId`: string."]
     pub user_home_org_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

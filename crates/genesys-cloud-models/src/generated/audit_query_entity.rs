@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryEntity {
+    #[doc = " List of Actions"]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of string."]
     pub actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Name of the Entity"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryExecutionResultsResponse {
+    #[doc = " Optional cursor to indicate where to resume the results."]
+    #[doc = ""]
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
+    #[doc = " List of audit messages."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`AuditLogMessage`](crate::AuditLogMessage)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AuditLogMessage>>,
+    #[doc = " Id of the audit query execution request."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of results in a page."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

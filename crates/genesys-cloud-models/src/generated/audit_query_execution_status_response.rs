@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryExecutionStatusResponse {
+    #[doc = " Filters for the audit query."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`AuditQueryFilter`](crate::AuditQueryFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::AuditQueryFilter>>,
+    #[doc = " Id of the audit query execution request."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Interval for the audit query. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Service name for the audit query."]
+    #[doc = ""]
     #[doc = " JSON `serviceName`: string."]
     pub service_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Sort parameter for the audit query."]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
+    #[doc = " Start date and time of the audit query execution. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Status of the audit query execution request."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`AuditQueryExecutionStatusResponseState`](crate::AuditQueryExecutionStatusResponseState), one of `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`."]
     pub state: ::std::option::Option<crate::AuditQueryExecutionStatusResponseState>,
     _nulls: crate::support::Extras,

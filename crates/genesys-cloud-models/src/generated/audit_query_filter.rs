@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryFilter {
+    #[doc = " Name of the property to filter."]
+    #[doc = ""]
     #[doc = " JSON `property`: [`AuditQueryFilterProperty`](crate::AuditQueryFilterProperty), required by the spec, one of `UserId`, `TrusteeOrganizationId`, `ClientId`, `Action`, `EntityType`, `EntityId`."]
     pub property: ::std::option::Option<crate::AuditQueryFilterProperty>,
+    #[doc = " Value of the property to filter."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

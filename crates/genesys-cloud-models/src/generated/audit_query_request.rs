@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryRequest {
+    #[doc = " Additional filters for the query."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`AuditQueryFilter`](crate::AuditQueryFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::AuditQueryFilter>>,
+    #[doc = " Date and time range of data to query. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ssZ/YYYY-MM-DDThh:mm:ssZ"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the service to query audits for."]
+    #[doc = ""]
     #[doc = " JSON `serviceName`: string."]
     pub service_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Sort parameter for the query."]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
     _nulls: crate::support::Extras,

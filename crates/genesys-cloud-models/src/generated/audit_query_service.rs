@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryService {
+    #[doc = " List of Entities"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`AuditQueryEntity`](crate::AuditQueryEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AuditQueryEntity>>,
+    #[doc = " Name of the Service"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryServiceMapping {
+    #[doc = " List of Services"]
+    #[doc = ""]
     #[doc = " JSON `services`: array of [`AuditQueryService`](crate::AuditQueryService)."]
     pub services: ::std::option::Option<::std::vec::Vec<crate::AuditQueryService>>,
     _nulls: crate::support::Extras,

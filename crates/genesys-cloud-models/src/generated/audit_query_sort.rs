@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQuerySort {
+    #[doc = " Name of the property to sort."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`AuditQuerySortName`](crate::AuditQuerySortName), required by the spec, one of `Timestamp`."]
     pub name: ::std::option::Option<crate::AuditQuerySortName>,
+    #[doc = " Sort Order"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`AuditQuerySortSortOrder`](crate::AuditQuerySortSortOrder), required by the spec, one of `ascending`, `descending`."]
     pub sort_order: ::std::option::Option<crate::AuditQuerySortSortOrder>,
     _nulls: crate::support::Extras,

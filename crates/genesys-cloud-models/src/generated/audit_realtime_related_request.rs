@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditRealtimeRelatedRequest {
+    #[doc = " The id of the audit of which related audits will be retrieved."]
+    #[doc = ""]
     #[doc = " JSON `auditId`: string, required by the spec."]
     pub audit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Sort parameter for the query."]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
+    #[doc = " The id of the trustor org to which the audit belongs. Used when searching for audits performed by a trustee user within a trustor org."]
+    #[doc = ""]
     #[doc = " JSON `trustorOrgId`: string."]
     pub trustor_org_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

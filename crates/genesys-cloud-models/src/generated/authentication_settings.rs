@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthenticationSettings {
+    #[doc = " Allow end-users to upgrade an anonymous session to authenticated conversation."]
+    #[doc = ""]
     #[doc = " JSON `allowSessionUpgrade`: boolean."]
     pub allow_session_upgrade: ::std::option::Option<bool>,
+    #[doc = " Indicate if these auth is required for this deployment. If, for example, this flag is set to true then webmessaging sessions can not send messages unless the end-user is authenticated."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The integration identifier which contains the auth settings required on the deployment."]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

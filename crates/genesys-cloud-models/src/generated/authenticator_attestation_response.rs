@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthenticatorAttestationResponse {
+    #[doc = " The attestation object containing the credential public key and attestation statement (base64url-encoded CBOR)."]
+    #[doc = ""]
     #[doc = " JSON `attestationObject`: string, required by the spec."]
     pub attestation_object: ::std::option::Option<::std::string::String>,
+    #[doc = " The JSON-serialized client data passed to the authenticator (base64url-encoded)."]
+    #[doc = ""]
     #[doc = " JSON `clientDataJSON`: string, required by the spec."]
     pub client_data_json: ::std::option::Option<::std::string::String>,
+    #[doc = " The transports the authenticator is believed to support."]
+    #[doc = ""]
     #[doc = " JSON `transports`: array of string."]
     pub transports: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthenticatorSelection {
+    #[doc = " Desired authenticator attachment modality ('platform' or 'cross-platform')."]
+    #[doc = ""]
     #[doc = " JSON `authenticatorAttachment`: string."]
     pub authenticator_attachment: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether a resident (discoverable) credential is required. Deprecated by the WebAuthn spec in favor of residentKey."]
+    #[doc = ""]
     #[doc = " JSON `requireResidentKey`: boolean."]
     pub require_resident_key: ::std::option::Option<bool>,
+    #[doc = " The relying party's requirement for resident (discoverable) credentials ('discouraged', 'preferred', or 'required')."]
+    #[doc = ""]
     #[doc = " JSON `residentKey`: string."]
     pub resident_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The user verification requirement ('discouraged', 'preferred', or 'required')."]
+    #[doc = ""]
     #[doc = " JSON `userVerification`: string."]
     pub user_verification: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

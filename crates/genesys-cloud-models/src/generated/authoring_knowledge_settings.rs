@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthoringKnowledgeSettings {
+    #[doc = " Description of the knowledge settings"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, 0 to 300 characters."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to inherit knowledge settings from externalIf disabled, query detection is always enabled on the guide."]
+    #[doc = ""]
     #[doc = " JSON `inheritFromExternal`: boolean."]
     pub inherit_from_external: ::std::option::Option<bool>,
+    #[doc = " The ID of the knowledge settings to use"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub knowledge_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the knowledge settings (Standard or Enhanced)"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeType`: [`AuthoringKnowledgeSettingsKnowledgeType`](crate::AuthoringKnowledgeSettingsKnowledgeType), one of `Standard`, `Enhanced`."]
     pub knowledge_type: ::std::option::Option<crate::AuthoringKnowledgeSettingsKnowledgeType>,
     _nulls: crate::support::Extras,

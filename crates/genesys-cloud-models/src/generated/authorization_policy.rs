@@ -5,28 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthorizationPolicy {
+    #[doc = " Flag for active enforcement. If this value is false or null, the policy will be saved but will not be checked or enforced on users."]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Flag to determine whether policy applies to OAuth Clients"]
+    #[doc = ""]
     #[doc = " JSON `applyToClients`: boolean."]
     pub apply_to_clients: ::std::option::Option<bool>,
+    #[doc = " The condition tree the policy will evaluate"]
+    #[doc = ""]
     #[doc = " JSON `condition`: any JSON."]
     pub condition: ::std::option::Option<::serde_json::Value>,
+    #[doc = " Date this policy was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The effect this policy should have when its conditions are met"]
+    #[doc = ""]
     #[doc = " JSON `effect`: [`AuthorizationPolicyEffect`](crate::AuthorizationPolicyEffect), required by the spec, one of `ALLOW`, `DENY`."]
     pub effect: ::std::option::Option<crate::AuthorizationPolicyEffect>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Map of names and values of preset attributes to use in policy evaluation"]
+    #[doc = ""]
     #[doc = " JSON `presetAttributes`: map of [`TypedAttribute`](crate::TypedAttribute)."]
     pub preset_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::TypedAttribute>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The subject to whom the policy will apply, including type and id"]
+    #[doc = ""]
     #[doc = " JSON `subject`: [`Subject`](crate::Subject), required by the spec."]
     pub subject: ::std::option::Option<crate::Subject>,
+    #[doc = " The targeted resource to which the policy should apply, in the form of domain:entity:action"]
+    #[doc = ""]
     #[doc = " JSON `targetResource`: string."]
     pub target_resource: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

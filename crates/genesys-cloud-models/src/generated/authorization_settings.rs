@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthorizationSettings {
+    #[doc = " Integer number of days to analyze user usage"]
+    #[doc = ""]
     #[doc = " JSON `analysisDays`: integer (int64)."]
     pub analysis_days: ::std::option::Option<i64>,
+    #[doc = " Boolean showing if organization is opted in or not to unused role/perm analysis"]
+    #[doc = ""]
     #[doc = " JSON `analysisEnabled`: boolean."]
     pub analysis_enabled: ::std::option::Option<bool>,
+    #[doc = " The date of the most recent org activity used for analysis. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateLastActive`: date."]
     pub date_last_active: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date and time of the most recent unused role calculation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastCalculated`: date-time."]
     pub date_last_calculated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthorizedDomains {
+    #[doc = " List of authorized domains for outbound send."]
+    #[doc = ""]
     #[doc = " JSON `outbound`: array of string."]
     pub outbound: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

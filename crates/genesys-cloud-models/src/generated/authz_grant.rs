@@ -7,6 +7,8 @@
 pub struct AuthzGrant {
     #[doc = " JSON `division`: [`AuthzDivision`](crate::AuthzDivision)."]
     pub division: ::std::option::Option<crate::AuthzDivision>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `grantMadeAt`: date-time."]
     pub grant_made_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `role`: [`AuthzGrantRole`](crate::AuthzGrantRole)."]

@@ -9,12 +9,16 @@ pub struct AuthzGrantRole {
     pub default: ::std::option::Option<bool>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `policies`: array of [`AuthzGrantPolicy`](crate::AuthzGrantPolicy)."]
     pub policies: ::std::option::Option<::std::vec::Vec<crate::AuthzGrantPolicy>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

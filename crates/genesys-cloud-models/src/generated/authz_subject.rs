@@ -7,10 +7,14 @@
 pub struct AuthzSubject {
     #[doc = " JSON `grants`: array of [`AuthzGrant`](crate::AuthzGrant)."]
     pub grants: ::std::option::Option<::std::vec::Vec<crate::AuthzGrant>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]

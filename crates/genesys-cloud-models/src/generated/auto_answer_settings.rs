@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AutoAnswerSettings {
+    #[doc = " Map of conversation media type enabled status."]
+    #[doc = ""]
     #[doc = " JSON `settings`: map of [`AutoAnswerSetting`](crate::AutoAnswerSetting), required by the spec."]
     pub settings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::AutoAnswerSetting>>,
     _nulls: crate::support::Extras,

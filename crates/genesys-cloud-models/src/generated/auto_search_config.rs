@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AutoSearchConfig {
+    #[doc = " Auto search configuration type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`AutoSearchConfigType`](crate::AutoSearchConfigType), one of `ArticlesOnly`, `ArticlesWithAnswerHighlights`, `AnswerGeneration`."]
     pub r#type: ::std::option::Option<crate::AutoSearchConfigType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AutoStatusTransitionDetail {
+    #[doc = " Date at which auto status transition occurs. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateOfTransition`: date-time."]
     pub date_of_transition: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " This property will be set if auto status transition is failed."]
+    #[doc = ""]
     #[doc = " JSON `errorDetails`: [`TaskManagementErrorDetails`](crate::TaskManagementErrorDetails)."]
     pub error_details: ::std::option::Option<crate::TaskManagementErrorDetails>,
+    #[doc = " Next status of auto status transition."]
+    #[doc = ""]
     #[doc = " JSON `nextStatus`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub next_status: ::std::option::Option<crate::WorkitemStatusReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AutomaticTimeZoneMappingSettings {
+    #[doc = " The time intervals to use for automatic time zone mapping."]
+    #[doc = ""]
     #[doc = " JSON `callableWindows`: array of [`CallableWindow`](crate::CallableWindow)."]
     pub callable_windows: ::std::option::Option<::std::vec::Vec<crate::CallableWindow>>,
+    #[doc = " The countries that are supported for automatic time zone mapping."]
+    #[doc = ""]
     #[doc = " JSON `supportedCountries`: array of string."]
     pub supported_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

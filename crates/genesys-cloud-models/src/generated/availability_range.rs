@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AvailabilityRange {
+    #[doc = " The earliest time of day the activity can be scheduled to begin, in minutes from midnight in the configured time zone of the business unit"]
+    #[doc = ""]
     #[doc = " JSON `earliestStartMinutesFromMidnight`: integer (int64), required by the spec."]
     pub earliest_start_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " The latest time of day the activity can be scheduled to end, in minutes from midnight in the configured time zone of the business unit"]
+    #[doc = ""]
     #[doc = " JSON `latestEndMinutesFromMidnight`: integer (int64), required by the spec."]
     pub latest_end_minutes_from_midnight: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AvailableMediaType {
+    #[doc = " List of available subtypes for this media type"]
+    #[doc = ""]
     #[doc = " JSON `availableSubTypes`: array of string."]
     pub available_sub_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Name of the available media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: string."]
     pub media_type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AvailableTime {
+    #[doc = " Workforce Management activity category for this availability period"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`AvailableTimeActivityCategory`](crate::AvailableTimeActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::AvailableTimeActivityCategory>,
+    #[doc = " Start of the availability period. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates if this availability period is paid in Workforce Management schedule"]
+    #[doc = ""]
     #[doc = " JSON `isPaid`: boolean."]
     pub is_paid: ::std::option::Option<bool>,
+    #[doc = " Length of availability period in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Workforce Management schedule information associated with the available time"]
+    #[doc = ""]
     #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AvailableTimeOffRange {
+    #[doc = " The list of available time off values in minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `availableMinutesPerInterval`: array of integer (int64)."]
     pub available_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Granularity choice for time off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`AvailableTimeOffRangeGranularity`](crate::AvailableTimeOffRangeGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::AvailableTimeOffRangeGranularity>,
+    #[doc = " Start date of the requested date range. The end date is determined by the size of interval list. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The time off limit"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limit: ::std::option::Option<crate::TimeOffLimitReference>,
+    #[doc = " Whether the time off request can be waitlisted"]
+    #[doc = ""]
     #[doc = " JSON `waitlistEnabled`: boolean."]
     pub waitlist_enabled: ::std::option::Option<bool>,
+    #[doc = " The current number of waitlisted time off requests for every interval per granularity"]
+    #[doc = ""]
     #[doc = " JSON `waitlistedRequestsPerInterval`: array of integer (int64)."]
     pub waitlisted_requests_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AvailableTimeOffRequest {
+    #[doc = " The ID for activity code to query available time off minutes"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of date ranges of available time off minutes. A maximum number of date ranges is 30. The maximum total number of days in all ranges is 366. If no ranges are specified, then only the presence of the associated time off limit object will be checked. In such case, if the association exists, then the response will contain a list with of a single element filled with timeOffLimitId only."]
+    #[doc = ""]
     #[doc = " JSON `dateRanges`: array of [`LocalDateRange`](crate::LocalDateRange)."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<crate::LocalDateRange>>,
+    #[doc = " Granularity of time off limits supported to query availability information. Default is 'Daily'"]
+    #[doc = ""]
     #[doc = " JSON `supportedGranularities`: array of string."]
     pub supported_granularities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

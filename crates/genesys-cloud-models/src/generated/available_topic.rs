@@ -7,30 +7,50 @@
 pub struct AvailableTopic {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the permissions on this topic are enforced"]
+    #[doc = ""]
     #[doc = " JSON `enforced`: boolean."]
     pub enforced: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Full detailed permissions required to subscribe to the topic"]
+    #[doc = ""]
     #[doc = " JSON `permissionDetails`: array of [`PermissionDetails`](crate::PermissionDetails)."]
     pub permission_details: ::std::option::Option<::std::vec::Vec<crate::PermissionDetails>>,
     #[doc = " JSON `publicApiTemplateUriPaths`: array of string."]
     pub public_api_template_uri_paths: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " If multiple permissions are required for this topic, such as both requiresCurrentUser and requiresDivisionPermissions, then true here indicates that meeting any one condition will satisfy the requirements; false indicates all conditions must be met."]
+    #[doc = ""]
     #[doc = " JSON `requiresAnyValidator`: boolean."]
     pub requires_any_validator: ::std::option::Option<bool>,
+    #[doc = " True if the topic user ID is required to match the subscribing user ID"]
+    #[doc = ""]
     #[doc = " JSON `requiresCurrentUser`: boolean."]
     pub requires_current_user: ::std::option::Option<bool>,
+    #[doc = " True if permissions are only required when the topic user ID does not match the subscribing user ID"]
+    #[doc = ""]
     #[doc = " JSON `requiresCurrentUserOrPermission`: boolean."]
     pub requires_current_user_or_permission: ::std::option::Option<bool>,
+    #[doc = " True if the subscribing user must belong to the same division as the topic object ID"]
+    #[doc = ""]
     #[doc = " JSON `requiresDivisionPermissions`: boolean."]
     pub requires_division_permissions: ::std::option::Option<bool>,
+    #[doc = " Permissions required to subscribe to the topic"]
+    #[doc = ""]
     #[doc = " JSON `requiresPermissions`: array of string."]
     pub requires_permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `schema`: map of any JSON."]
     pub schema: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Parameters in the topic name that can be substituted, in the order they appear in the topic name"]
+    #[doc = ""]
     #[doc = " JSON `topicParameters`: array of string."]
     pub topic_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Transports that support events for the topic"]
+    #[doc = ""]
     #[doc = " JSON `transports`: array of string."]
     pub transports: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Visibility of this topic (Public or Preview)"]
+    #[doc = ""]
     #[doc = " JSON `visibility`: [`AvailableTopicVisibility`](crate::AvailableTopicVisibility), one of `Public`, `Preview`."]
     pub visibility: ::std::option::Option<crate::AvailableTopicVisibility>,
     _nulls: crate::support::Extras,

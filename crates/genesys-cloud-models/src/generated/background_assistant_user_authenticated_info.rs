@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BackgroundAssistantUserAuthenticatedInfo {
+    #[doc = " Id of Genesys Cloud Background Assistant"]
+    #[doc = ""]
     #[doc = " JSON `backgroundAssistantId`: string, required by the spec."]
     pub background_assistant_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,68 +5,132 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchConversationEventRequest {
+    #[doc = " Voice - AudioUpdated events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `audioUpdatedEvents`: array of [`AudioUpdatedEvent`](crate::AudioUpdatedEvent)."]
     pub audio_updated_events: ::std::option::Option<::std::vec::Vec<crate::AudioUpdatedEvent>>,
+    #[doc = " Voice - CommunicationAnswered events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `communicationAnsweredEvents`: array of [`CommunicationAnsweredEvent`](crate::CommunicationAnsweredEvent)."]
     pub communication_answered_events: ::std::option::Option<::std::vec::Vec<crate::CommunicationAnsweredEvent>>,
+    #[doc = " Voice - CommunicationDispositionApplied events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `communicationDispositionAppliedEvents`: array of [`CommunicationDispositionAppliedEvent`](crate::CommunicationDispositionAppliedEvent)."]
     pub communication_disposition_applied_events: ::std::option::Option<::std::vec::Vec<crate::CommunicationDispositionAppliedEvent>>,
+    #[doc = " Voice - CommunicationEnded events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `communicationEndedEvents`: array of [`CommunicationEndedEvent`](crate::CommunicationEndedEvent)."]
     pub communication_ended_events: ::std::option::Option<::std::vec::Vec<crate::CommunicationEndedEvent>>,
+    #[doc = " Voice - ConsultTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `consultTransferEvents`: array of [`ConsultTransferEvent`](crate::ConsultTransferEvent)."]
     pub consult_transfer_events: ::std::option::Option<::std::vec::Vec<crate::ConsultTransferEvent>>,
+    #[doc = " Email - EmailBeginTransmittingEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailBeginTransmittingEvents`: array of [`EmailBeginTransmittingEvent`](crate::EmailBeginTransmittingEvent)."]
     pub email_begin_transmitting_events: ::std::option::Option<::std::vec::Vec<crate::EmailBeginTransmittingEvent>>,
+    #[doc = " Email - EmailCommunicationAnsweredEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailCommunicationAnsweredEvents`: array of [`EmailCommunicationAnsweredEvent`](crate::EmailCommunicationAnsweredEvent)."]
     pub email_communication_answered_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationAnsweredEvent>>,
+    #[doc = " Email - EmailCommunicationDispositionAppliedEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailCommunicationDispositionAppliedEvents`: array of [`EmailCommunicationDispositionAppliedEvent`](crate::EmailCommunicationDispositionAppliedEvent)."]
     pub email_communication_disposition_applied_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationDispositionAppliedEvent>>,
+    #[doc = " Email - EmailCommunicationEndedEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailCommunicationEndedEvents`: array of [`EmailCommunicationEndedEvent`](crate::EmailCommunicationEndedEvent)."]
     pub email_communication_ended_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationEndedEvent>>,
+    #[doc = " Email - EmailCommunicationSentMessageEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailCommunicationSentMessageEvents`: array of [`EmailCommunicationSentMessageEvent`](crate::EmailCommunicationSentMessageEvent)."]
     pub email_communication_sent_message_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationSentMessageEvent>>,
+    #[doc = " Email - EmailEndTransferEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailEndTransferEvents`: array of [`EmailEndTransferEvent`](crate::EmailEndTransferEvent)."]
     pub email_end_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailEndTransferEvent>>,
+    #[doc = " Email - EmailExternalEstablishedEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailExternalEstablishedEvents`: array of [`EmailExternalEstablishedEvent`](crate::EmailExternalEstablishedEvent)."]
     pub email_external_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailExternalEstablishedEvent>>,
+    #[doc = " Email - EmailFlowEstablishedEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailFlowEstablishedEvents`: array of [`EmailFlowEstablishedEvent`](crate::EmailFlowEstablishedEvent)."]
     pub email_flow_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailFlowEstablishedEvent>>,
+    #[doc = " Email - EmailHoldUpdatedEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailHoldUpdatedEvents`: array of [`EmailHoldUpdatedEvent`](crate::EmailHoldUpdatedEvent)."]
     pub email_hold_updated_events: ::std::option::Option<::std::vec::Vec<crate::EmailHoldUpdatedEvent>>,
+    #[doc = " Email - EmailProgressTransferEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailProgressTransferEvents`: array of [`EmailProgressTransferEvent`](crate::EmailProgressTransferEvent)."]
     pub email_progress_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailProgressTransferEvent>>,
+    #[doc = " Email - EmailRoutingEstablishedEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailRoutingEstablishedEvents`: array of [`EmailRoutingEstablishedEvent`](crate::EmailRoutingEstablishedEvent)."]
     pub email_routing_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailRoutingEstablishedEvent>>,
+    #[doc = " Email - EmailRoutingTransferEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailRoutingTransferEvents`: array of [`EmailRoutingTransferEvent`](crate::EmailRoutingTransferEvent)."]
     pub email_routing_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailRoutingTransferEvent>>,
+    #[doc = " Email - EmailUserEstablishedEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailUserEstablishedEvents`: array of [`EmailUserEstablishedEvent`](crate::EmailUserEstablishedEvent)."]
     pub email_user_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailUserEstablishedEvent>>,
+    #[doc = " Email - EmailUserTransferEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `emailUserTransferEvents`: array of [`EmailUserTransferEvent`](crate::EmailUserTransferEvent)."]
     pub email_user_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailUserTransferEvent>>,
+    #[doc = " Voice - EndConsultTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `endConsultTransferEvents`: array of [`EndConsultTransferEvent`](crate::EndConsultTransferEvent)."]
     pub end_consult_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EndConsultTransferEvent>>,
+    #[doc = " Voice - EndTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `endTransferEvents`: array of [`EndTransferEvent`](crate::EndTransferEvent)."]
     pub end_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EndTransferEvent>>,
+    #[doc = " Voice - ExternalEstablished events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `externalEstablishedEvents`: array of [`ExternalEstablishedEvent`](crate::ExternalEstablishedEvent)."]
     pub external_established_events: ::std::option::Option<::std::vec::Vec<crate::ExternalEstablishedEvent>>,
+    #[doc = " Voice - HoldUpdated events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `holdUpdatedEvents`: array of [`HoldUpdatedEvent`](crate::HoldUpdatedEvent)."]
     pub hold_updated_events: ::std::option::Option<::std::vec::Vec<crate::HoldUpdatedEvent>>,
+    #[doc = " Voice - IvrEstablished events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `ivrEstablishedEvents`: array of [`IvrEstablishedEvent`](crate::IvrEstablishedEvent)."]
     pub ivr_established_events: ::std::option::Option<::std::vec::Vec<crate::IvrEstablishedEvent>>,
+    #[doc = " Voice - PhoneEstablished events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `phoneEstablishedEvents`: array of [`PhoneEstablishedEvent`](crate::PhoneEstablishedEvent)."]
     pub phone_established_events: ::std::option::Option<::std::vec::Vec<crate::PhoneEstablishedEvent>>,
+    #[doc = " Voice - PhoneTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `phoneTransferEvents`: array of [`PhoneTransferEvent`](crate::PhoneTransferEvent)."]
     pub phone_transfer_events: ::std::option::Option<::std::vec::Vec<crate::PhoneTransferEvent>>,
+    #[doc = " Voice - ProgressConsultTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `progressConsultTransferEvents`: array of [`ProgressConsultTransferEvent`](crate::ProgressConsultTransferEvent)."]
     pub progress_consult_transfer_events: ::std::option::Option<::std::vec::Vec<crate::ProgressConsultTransferEvent>>,
+    #[doc = " Voice - ProgressTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `progressTransferEvents`: array of [`ProgressTransferEvent`](crate::ProgressTransferEvent)."]
     pub progress_transfer_events: ::std::option::Option<::std::vec::Vec<crate::ProgressTransferEvent>>,
+    #[doc = " Voice - RoutingEstablished events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `routingEstablishedEvents`: array of [`RoutingEstablishedEvent`](crate::RoutingEstablishedEvent)."]
     pub routing_established_events: ::std::option::Option<::std::vec::Vec<crate::RoutingEstablishedEvent>>,
+    #[doc = " Voice - RoutingTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `routingTransferEvents`: array of [`RoutingTransferEvent`](crate::RoutingTransferEvent)."]
     pub routing_transfer_events: ::std::option::Option<::std::vec::Vec<crate::RoutingTransferEvent>>,
+    #[doc = " Voice - UserEstablished events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `userEstablishedEvents`: array of [`UserEstablishedEvent`](crate::UserEstablishedEvent)."]
     pub user_established_events: ::std::option::Option<::std::vec::Vec<crate::UserEstablishedEvent>>,
+    #[doc = " Voice - UserTransfer events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `userTransferEvents`: array of [`UserTransferEvent`](crate::UserTransferEvent)."]
     pub user_transfer_events: ::std::option::Option<::std::vec::Vec<crate::UserTransferEvent>>,
     _nulls: crate::support::Extras,

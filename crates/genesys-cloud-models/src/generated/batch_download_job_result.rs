@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchDownloadJobResult {
+    #[doc = " Content type of this result"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Conversation id of the result"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " An error message, in case of failed processing will indicate the cause of the failure"]
+    #[doc = ""]
     #[doc = " JSON `errorMsg`: string."]
     pub error_msg: ::std::option::Option<::std::string::String>,
+    #[doc = " Recording id of the result"]
+    #[doc = ""]
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of results... HTTP GET from this location to download results for this item"]
+    #[doc = ""]
     #[doc = " JSON `resultUrl`: string."]
     pub result_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

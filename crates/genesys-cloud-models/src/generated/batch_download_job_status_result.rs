@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchDownloadJobStatusResult {
+    #[doc = " Current number of error results."]
+    #[doc = ""]
     #[doc = " JSON `errorCount`: integer (int64)."]
     pub error_count: ::std::option::Option<i64>,
+    #[doc = " Number of results expected when job is completed, this includes both success and error results. This number could change as recordings are being discovered and processed."]
+    #[doc = ""]
     #[doc = " JSON `expectedResultCount`: integer (int64)."]
     pub expected_result_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " JobId returned when job was initially submitted."]
+    #[doc = ""]
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Current number of results available, this includes both success and error results."]
+    #[doc = ""]
     #[doc = " JSON `resultCount`: integer (int64)."]
     pub result_count: ::std::option::Option<i64>,
+    #[doc = " Current set of results for the job."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BatchDownloadJobResult`](crate::BatchDownloadJobResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BatchDownloadJobResult>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Current status of the job. A job is considered completed when all the submitted requests have been processed and fulfilled."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BatchDownloadJobStatusResultStatus`](crate::BatchDownloadJobStatusResultStatus), one of `InProgress`, `Completed`."]
     pub status: ::std::option::Option<crate::BatchDownloadJobStatusResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchDownloadJobSubmission {
+    #[doc = " List of up to 100 items requested"]
+    #[doc = ""]
     #[doc = " JSON `batchDownloadRequestList`: array of [`BatchDownloadRequest`](crate::BatchDownloadRequest), required by the spec."]
     pub batch_download_request_list: ::std::option::Option<::std::vec::Vec<crate::BatchDownloadRequest>>,
     _nulls: crate::support::Extras,

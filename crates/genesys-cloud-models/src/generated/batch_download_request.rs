@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchDownloadRequest {
+    #[doc = " Conversation id requested"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Recording id requested, optional. Leave null for all recordings on the conversation"]
+    #[doc = ""]
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

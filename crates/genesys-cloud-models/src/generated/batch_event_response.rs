@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchEventResponse {
+    #[doc = " A list of validation or server errors that occurred for posted events."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`EventError`](crate::EventError)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::EventError>>,
     _nulls: crate::support::Extras,

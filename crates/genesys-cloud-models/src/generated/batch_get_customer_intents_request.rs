@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchGetCustomerIntentsRequest {
+    #[doc = " Customer intent IDs to retrieve"]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of string, required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

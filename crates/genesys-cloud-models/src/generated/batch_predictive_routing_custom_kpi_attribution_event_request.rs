@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchPredictiveRoutingCustomKpiAttributionEventRequest {
+    #[doc = " PredictiveRoutingCustomKpiAttributionEvent events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `customKpiAttributionEvents`: array of [`PredictiveRoutingCustomKpiAttributionEvent`](crate::PredictiveRoutingCustomKpiAttributionEvent)."]
     pub custom_kpi_attribution_events: ::std::option::Option<::std::vec::Vec<crate::PredictiveRoutingCustomKpiAttributionEvent>>,
     _nulls: crate::support::Extras,

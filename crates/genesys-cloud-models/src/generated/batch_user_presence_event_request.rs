@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchUserPresenceEventRequest {
+    #[doc = " UserPresence events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `userPresenceEvents`: array of [`UserPresenceEvent`](crate::UserPresenceEvent)."]
     pub user_presence_events: ::std::option::Option<::std::vec::Vec<crate::UserPresenceEvent>>,
     _nulls: crate::support::Extras,

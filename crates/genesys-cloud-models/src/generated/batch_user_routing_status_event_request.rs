@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchUserRoutingStatusEventRequest {
+    #[doc = " UserRoutingStatus events for this batch"]
+    #[doc = ""]
     #[doc = " JSON `userRoutingStatusEvents`: array of [`UserRoutingStatusEvent`](crate::UserRoutingStatusEvent)."]
     pub user_routing_status_events: ::std::option::Option<::std::vec::Vec<crate::UserRoutingStatusEvent>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BeginWebAuthnRegistrationResponse {
+    #[doc = " The public key credential creation options the client should pass to the WebAuthn API's navigator.credentials.create() call."]
+    #[doc = ""]
     #[doc = " JSON `publicKey`: [`PublicKeyCredentialCreationOptions`](crate::PublicKeyCredentialCreationOptions), required by the spec."]
     pub public_key: ::std::option::Option<crate::PublicKeyCredentialCreationOptions>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BenefitAssessment {
+    #[doc = " Creation Date of the benefit assessment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Modified Date of the benefit assessment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of job that created this benefit assessment."]
+    #[doc = ""]
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A set of key performance indicators applied on the queue to determine suitability of Predictive Routing."]
+    #[doc = ""]
     #[doc = " JSON `kpiAssessments`: array of [`KeyPerformanceIndicatorAssessment`](crate::KeyPerformanceIndicatorAssessment)."]
     pub kpi_assessments: ::std::option::Option<::std::vec::Vec<crate::KeyPerformanceIndicatorAssessment>>,
+    #[doc = " The list of queues that are assessed for Predictive Routing benefit."]
+    #[doc = ""]
     #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " State of the benefit assessment."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`BenefitAssessmentState`](crate::BenefitAssessmentState), one of `Created`, `Finished`, `Failed`."]
     pub state: ::std::option::Option<crate::BenefitAssessmentState>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BidGroupScheduleSet {
+    #[doc = " The shift sets that will be used for schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `shiftSets`: array of [`ShiftSet`](crate::ShiftSet), required by the spec."]
     pub shift_sets: ::std::option::Option<::std::vec::Vec<crate::ShiftSet>>,
     _nulls: crate::support::Extras,

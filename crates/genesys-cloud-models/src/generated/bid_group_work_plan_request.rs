@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BidGroupWorkPlanRequest {
+    #[doc = " The range of agent slot count per work plan. The suggested slot count must be in agent count range"]
+    #[doc = ""]
     #[doc = " JSON `agentCountRange`: [`AgentCountRange`](crate::AgentCountRange)."]
     pub agent_count_range: ::std::option::Option<crate::AgentCountRange>,
+    #[doc = " The modified agent count for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `overrideAgentCount`: integer (int64)."]
     pub override_agent_count: ::std::option::Option<i64>,
+    #[doc = " The number of agents needed for this work plan to produce the optimal schedule"]
+    #[doc = ""]
     #[doc = " JSON `suggestedAgentCount`: integer (int64)."]
     pub suggested_agent_count: ::std::option::Option<i64>,
+    #[doc = " The ID of the work plan used in the bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: string, required by the spec."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BidGroupWorkPlanResponse {
+    #[doc = " The range of agent slot count per work plan. The suggested slot count must be in agent count range"]
+    #[doc = ""]
     #[doc = " JSON `agentCountRange`: [`AgentCountRange`](crate::AgentCountRange)."]
     pub agent_count_range: ::std::option::Option<crate::AgentCountRange>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The management unit to which this work plan belongs. Nullable in some routes"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " The modified agent count for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `overrideAgentCount`: integer (int64)."]
     pub override_agent_count: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of agents needed for this work plan to produce the optimal schedule"]
+    #[doc = ""]
     #[doc = " JSON `suggestedAgentCount`: integer (int64)."]
     pub suggested_agent_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

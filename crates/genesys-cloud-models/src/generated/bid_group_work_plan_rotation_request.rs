@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BidGroupWorkPlanRotationRequest {
+    #[doc = " The count of agents that can be assigned to this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `agentCount`: integer (int64), required by the spec."]
     pub agent_count: ::std::option::Option<i64>,
+    #[doc = " The ID of the work plan rotation used in the bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotationId`: string, required by the spec."]
     pub work_plan_rotation_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingCharge {
+    #[doc = " The actual quantity of usage."]
+    #[doc = ""]
     #[doc = " JSON `actualQuantity`: number (double)."]
     pub actual_quantity: ::std::option::Option<f64>,
+    #[doc = " AI Token Count after the conversion for AI Products."]
+    #[doc = ""]
     #[doc = " JSON `convertedTokenCount`: number (double)."]
     pub converted_token_count: ::std::option::Option<f64>,
+    #[doc = " The quantity of usage allowed under fair use policies."]
+    #[doc = ""]
     #[doc = " JSON `fairuseQuantity`: number (double)."]
     pub fairuse_quantity: ::std::option::Option<f64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the object."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of plans within the organization."]
+    #[doc = ""]
     #[doc = " JSON `organizations`: array of [`NamedEntity`](crate::NamedEntity)."]
     pub organizations: ::std::option::Option<::std::vec::Vec<crate::NamedEntity>>,
+    #[doc = " The total charge for overage usage."]
+    #[doc = ""]
     #[doc = " JSON `overageCharge`: number (double)."]
     pub overage_charge: ::std::option::Option<f64>,
+    #[doc = " The currency in which the overage charge is billed."]
+    #[doc = ""]
     #[doc = " JSON `overageCurrency`: string."]
     pub overage_currency: ::std::option::Option<::std::string::String>,
+    #[doc = " The quantity of usage that exceeds prepaid or fair use limits."]
+    #[doc = ""]
     #[doc = " JSON `overageQuantity`: number (double)."]
     pub overage_quantity: ::std::option::Option<f64>,
+    #[doc = " The rate charged per unit of overage."]
+    #[doc = ""]
     #[doc = " JSON `overageRate`: number (double)."]
     pub overage_rate: ::std::option::Option<f64>,
+    #[doc = " The quantity of usage that is prepaid."]
+    #[doc = ""]
     #[doc = " JSON `prepaidQuantity`: number (double)."]
     pub prepaid_quantity: ::std::option::Option<f64>,
+    #[doc = " Represents the details of a product."]
+    #[doc = ""]
     #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
+    #[doc = " AI Token Conversion Rate — Units per token conversion ratio."]
+    #[doc = ""]
     #[doc = " JSON `tokenConversionRate`: number (double)."]
     pub token_conversion_rate: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingContract {
+    #[doc = " The bill to customer."]
+    #[doc = ""]
     #[doc = " JSON `billToCustomer`: [`Customer`](crate::Customer)."]
     pub bill_to_customer: ::std::option::Option<crate::Customer>,
+    #[doc = " List of billing periods for the contract."]
+    #[doc = ""]
     #[doc = " JSON `billingPeriods`: array of [`BillingContractPeriod`](crate::BillingContractPeriod)."]
     pub billing_periods: ::std::option::Option<::std::vec::Vec<crate::BillingContractPeriod>>,
+    #[doc = " The type of commercial model."]
+    #[doc = ""]
     #[doc = " JSON `commercialModel`: string."]
     pub commercial_model: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date of the contract. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " the date when the first revenue or quantity in a ramped deal ends. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateRampEnd`: date."]
     pub date_ramp_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " the date when the first revenue or quantity in a ramped deal begins. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateRampStart`: date."]
     pub date_ramp_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The start date of the contract. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The end customer."]
+    #[doc = ""]
     #[doc = " JSON `endCustomer`: [`Customer`](crate::Customer)."]
     pub end_customer: ::std::option::Option<crate::Customer>,
+    #[doc = " Unique external number."]
+    #[doc = ""]
     #[doc = " JSON `externalNumber`: string."]
     pub external_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The collection of prices for the related organizations."]
+    #[doc = ""]
     #[doc = " JSON `plans`: array of [`BillingPlan`](crate::BillingPlan)."]
     pub plans: ::std::option::Option<::std::vec::Vec<crate::BillingPlan>>,
+    #[doc = " List of po numbers periods for this contract."]
+    #[doc = ""]
     #[doc = " JSON `purchaseOrderNumbers`: array of string."]
     pub purchase_order_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The sold to customer."]
+    #[doc = ""]
     #[doc = " JSON `soldToCustomer`: [`Customer`](crate::Customer)."]
     pub sold_to_customer: ::std::option::Option<crate::Customer>,
+    #[doc = " The status of the contract."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BillingContractStatus`](crate::BillingContractStatus), one of `Active`, `Inactive`."]
     pub status: ::std::option::Option<crate::BillingContractStatus>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingContractPeriod {
+    #[doc = " The date when the Billing Period starts. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when the Billing Period starts. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of address."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BillingContractPeriodStatus`](crate::BillingContractPeriodStatus), one of `Open`, `Closed`."]
     pub status: ::std::option::Option<crate::BillingContractPeriodStatus>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingContractPeriodDetail {
+    #[doc = " Represents usage metrics including prepaid, actual, and overage quantities along with associated charges."]
+    #[doc = ""]
     #[doc = " JSON `charges`: array of [`BillingCharge`](crate::BillingCharge)."]
     pub charges: ::std::option::Option<::std::vec::Vec<crate::BillingCharge>>,
+    #[doc = " The date when the Billing Period starts. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when the Billing Period starts. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of address."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BillingContractPeriodDetailStatus`](crate::BillingContractPeriodDetailStatus), one of `Open`, `Closed`."]
     pub status: ::std::option::Option<crate::BillingContractPeriodDetailStatus>,
+    #[doc = " Represents usage metrics including prepaid, actual, and overage quantities along with associated charges."]
+    #[doc = ""]
     #[doc = " JSON `wallets`: array of [`BillingWallet`](crate::BillingWallet)."]
     pub wallets: ::std::option::Option<::std::vec::Vec<crate::BillingWallet>>,
     _nulls: crate::support::Extras,

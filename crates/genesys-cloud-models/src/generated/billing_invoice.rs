@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingInvoice {
+    #[doc = " Amount."]
+    #[doc = ""]
     #[doc = " JSON `amount`: number (double)."]
     pub amount: ::std::option::Option<f64>,
+    #[doc = " Details of the bill to address."]
+    #[doc = ""]
     #[doc = " JSON `billToAddress`: [`InvoiceAddress`](crate::InvoiceAddress)."]
     pub bill_to_address: ::std::option::Option<crate::InvoiceAddress>,
+    #[doc = " The bill to customer."]
+    #[doc = ""]
     #[doc = " JSON `billToCustomer`: [`Customer`](crate::Customer)."]
     pub bill_to_customer: ::std::option::Option<crate::Customer>,
+    #[doc = " Contains the ISO code for any currency allowed by the organization."]
+    #[doc = ""]
     #[doc = " JSON `currencyIsoCode`: string."]
     pub currency_iso_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the invoice."]
+    #[doc = ""]
     #[doc = " JSON `customerInvoiceType`: string."]
     pub customer_invoice_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Purchase Order Number."]
+    #[doc = ""]
     #[doc = " JSON `customerPoNumber`: string."]
     pub customer_po_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Date when the invoice was issued. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateInvoiced`: date."]
     pub date_invoiced: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Payment link."]
+    #[doc = ""]
     #[doc = " JSON `paymentLink`: string."]
     pub payment_link: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the payment."]
+    #[doc = ""]
     #[doc = " JSON `paymentStatus`: [`BillingInvoicePaymentStatus`](crate::BillingInvoicePaymentStatus), one of `Paid`, `Unpaid`."]
     pub payment_status: ::std::option::Option<crate::BillingInvoicePaymentStatus>,
+    #[doc = " Payment terms."]
+    #[doc = ""]
     #[doc = " JSON `paymentTerms`: string."]
     pub payment_terms: ::std::option::Option<::std::string::String>,
+    #[doc = " Details of the ship to address."]
+    #[doc = ""]
     #[doc = " JSON `shipToAddress`: [`InvoiceAddress`](crate::InvoiceAddress)."]
     pub ship_to_address: ::std::option::Option<crate::InvoiceAddress>,
+    #[doc = " The ship to customer."]
+    #[doc = ""]
     #[doc = " JSON `shipToCustomer`: [`Customer`](crate::Customer)."]
     pub ship_to_customer: ::std::option::Option<crate::Customer>,
+    #[doc = " The sold to customer."]
+    #[doc = ""]
     #[doc = " JSON `soldToCustomer`: [`Customer`](crate::Customer)."]
     pub sold_to_customer: ::std::option::Option<crate::Customer>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingInvoiceItem {
+    #[doc = " Amount."]
+    #[doc = ""]
     #[doc = " JSON `amount`: number (double)."]
     pub amount: ::std::option::Option<f64>,
+    #[doc = " Invoice end date. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Invoice start date. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Invoice transaction date. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateTransacted`: date."]
     pub date_transacted: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Line Item Description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " A Genesys Cloud Organization."]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity)."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
+    #[doc = " Represents the details of a product."]
+    #[doc = ""]
     #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
+    #[doc = " Quantity of the item."]
+    #[doc = ""]
     #[doc = " JSON `quantity`: integer (int64)."]
     pub quantity: ::std::option::Option<i64>,
+    #[doc = " Unit of Measure."]
+    #[doc = ""]
     #[doc = " JSON `unitOfMeasure`: [`BillingInvoiceItemUnitOfMeasure`](crate::BillingInvoiceItemUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingInvoiceItemUnitOfMeasure>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingPlan {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of items for the plan."]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`BillingPlanItem`](crate::BillingPlanItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::BillingPlanItem>>,
+    #[doc = " The name of the object."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of organizations for the plan."]
+    #[doc = ""]
     #[doc = " JSON `organizations`: array of [`NamedEntity`](crate::NamedEntity)."]
     pub organizations: ::std::option::Option<::std::vec::Vec<crate::NamedEntity>>,
+    #[doc = " Represents the details of a product."]
+    #[doc = ""]
     #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
     _nulls: crate::support::Extras,

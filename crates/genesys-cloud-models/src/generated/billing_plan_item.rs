@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingPlanItem {
+    #[doc = " Contains the ISO code for any currency allowed by the organization."]
+    #[doc = ""]
     #[doc = " JSON `currencyIsoCode`: string."]
     pub currency_iso_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The date through which a customer has been billed for the charge. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateChargedThrough`: date."]
     pub date_charged_through: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when the Address became effective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEffectiveEnd`: date."]
     pub date_effective_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when the Address became effective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEffectiveStart`: date."]
     pub date_effective_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Detailed description of the item."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The amount of the discount."]
+    #[doc = ""]
     #[doc = " JSON `discountAmount`: number (double)."]
     pub discount_amount: ::std::option::Option<f64>,
+    #[doc = " Function of the item."]
+    #[doc = ""]
     #[doc = " JSON `function`: string."]
     pub function: ::std::option::Option<::std::string::String>,
+    #[doc = " Item number."]
+    #[doc = ""]
     #[doc = " JSON `itemNumber`: string."]
     pub item_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the item."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The price for units over the allowed amount."]
+    #[doc = ""]
     #[doc = " JSON `overagePrice`: number (double)."]
     pub overage_price: ::std::option::Option<f64>,
+    #[doc = " The price associated with the item expressed as a decimal."]
+    #[doc = ""]
     #[doc = " JSON `price`: number (double)."]
     pub price: ::std::option::Option<f64>,
+    #[doc = " The quantity of units."]
+    #[doc = ""]
     #[doc = " JSON `quantity`: integer (int64)."]
     pub quantity: ::std::option::Option<i64>,
+    #[doc = " Type of the item."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " The unit of measure for the wallet."]
+    #[doc = ""]
     #[doc = " JSON `unitOfMeasure`: [`BillingPlanItemUnitOfMeasure`](crate::BillingPlanItemUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingPlanItemUnitOfMeasure>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingProduct {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the product."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The product associated with the fund."]
+    #[doc = ""]
     #[doc = " JSON `sku`: string."]
     pub sku: ::std::option::Option<::std::string::String>,
+    #[doc = " The unit of measure for the product."]
+    #[doc = ""]
     #[doc = " JSON `unitOfMeasure`: [`BillingProductUnitOfMeasure`](crate::BillingProductUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingProductUnitOfMeasure>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingUsage {
+    #[doc = " Identifies the billable usage."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The resources for which usage was observed (e.g. license users, devices)."]
+    #[doc = ""]
     #[doc = " JSON `resources`: array of [`BillingUsageResource`](crate::BillingUsageResource), required by the spec."]
     pub resources: ::std::option::Option<::std::vec::Vec<crate::BillingUsageResource>>,
+    #[doc = " The total amount of usage, expressed as a decimal number in string format."]
+    #[doc = ""]
     #[doc = " JSON `totalUsage`: string, required by the spec."]
     pub total_usage: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

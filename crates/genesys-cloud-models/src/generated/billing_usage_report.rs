@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingUsageReport {
+    #[doc = " The period end date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The period start date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Generation status of report"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BillingUsageReportStatus`](crate::BillingUsageReportStatus), one of `InProgress`, `Complete`."]
     pub status: ::std::option::Option<crate::BillingUsageReportStatus>,
+    #[doc = " The usages for the given period."]
+    #[doc = ""]
     #[doc = " JSON `usages`: array of [`BillingUsage`](crate::BillingUsage), required by the spec."]
     pub usages: ::std::option::Option<::std::vec::Vec<crate::BillingUsage>>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingWallet {
+    #[doc = " Total consumption deducted from the wallet."]
+    #[doc = ""]
     #[doc = " JSON `balanceConsumption`: number (double)."]
     pub balance_consumption: ::std::option::Option<f64>,
+    #[doc = " The amount removed from the wallet due to a contract change."]
+    #[doc = ""]
     #[doc = " JSON `balanceDecrease`: number (double)."]
     pub balance_decrease: ::std::option::Option<f64>,
+    #[doc = " Total amount added to the wallet."]
+    #[doc = ""]
     #[doc = " JSON `balanceIncrease`: number (double)."]
     pub balance_increase: ::std::option::Option<f64>,
+    #[doc = " The amount exceeding a predefined balance threshold."]
+    #[doc = ""]
     #[doc = " JSON `balanceOverage`: number (double)."]
     pub balance_overage: ::std::option::Option<f64>,
+    #[doc = " The amount to be charged."]
+    #[doc = ""]
     #[doc = " JSON `balanceOverageCharge`: number (double)."]
     pub balance_overage_charge: ::std::option::Option<f64>,
+    #[doc = " The currency in which the overage charge is invoiced."]
+    #[doc = ""]
     #[doc = " JSON `balanceOverageCurrency`: string."]
     pub balance_overage_currency: ::std::option::Option<::std::string::String>,
+    #[doc = " The rate charged for an overage.."]
+    #[doc = ""]
     #[doc = " JSON `balanceOverageRate`: number (double)."]
     pub balance_overage_rate: ::std::option::Option<f64>,
+    #[doc = " The final balance in the wallet after transactions."]
+    #[doc = ""]
     #[doc = " JSON `endingBalance`: number (double)."]
     pub ending_balance: ::std::option::Option<f64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the object."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A Genesys Cloud Organization and it's related plans."]
+    #[doc = ""]
     #[doc = " JSON `organizations`: array of [`NamedEntity`](crate::NamedEntity)."]
     pub organizations: ::std::option::Option<::std::vec::Vec<crate::NamedEntity>>,
+    #[doc = " Represents the details of a product."]
+    #[doc = ""]
     #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
+    #[doc = " The initial balance in the wallet."]
+    #[doc = ""]
     #[doc = " JSON `startingBalance`: number (double)."]
     pub starting_balance: ::std::option::Option<f64>,
+    #[doc = " The unit of measure for the wallet."]
+    #[doc = ""]
     #[doc = " JSON `unitOfMeasure`: [`BillingWalletUnitOfMeasure`](crate::BillingWalletUnitOfMeasure), one of `Call`, `Character`, `Conversation`, `Course`, `Day`, `EA`, `Each`, `Employee`, `Engagement`, `Evaluation`, `Event`, `Exam`, … (36 in all)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingWalletUnitOfMeasure>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Biography {
+    #[doc = " Personal detailed description"]
+    #[doc = ""]
     #[doc = " JSON `biography`: string."]
     pub biography: ::std::option::Option<::std::string::String>,
+    #[doc = " User education details"]
+    #[doc = ""]
     #[doc = " JSON `education`: array of [`Education`](crate::Education)."]
     pub education: ::std::option::Option<::std::vec::Vec<crate::Education>>,
     #[doc = " JSON `hobbies`: array of string."]

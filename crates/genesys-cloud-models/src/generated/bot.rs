@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Bot {
+    #[doc = " A system-generated string that contains metadata about this bot."]
+    #[doc = ""]
     #[doc = " JSON `botCompositeTag`: string."]
     pub bot_composite_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " An optional description of the bot."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " This is a string type that should denote a unique ID of the bot for calling purposes by the Genesys service (EG a UUID)."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " This is the name that will be displayed to the user in Architect."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The provider of the bot."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " This bots version."]
+    #[doc = ""]
     #[doc = " JSON `versions`: array of [`BotVersion`](crate::BotVersion)."]
     pub versions: ::std::option::Option<::std::vec::Vec<crate::BotVersion>>,
     _nulls: crate::support::Extras,

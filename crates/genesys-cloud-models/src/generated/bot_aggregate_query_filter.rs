@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`BotAggregateQueryClause`](crate::BotAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::BotAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`BotAggregateQueryPredicate`](crate::BotAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::BotAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`BotAggregateQueryFilterType`](crate::BotAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::BotAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

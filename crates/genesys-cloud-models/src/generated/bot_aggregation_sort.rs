@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`BotAggregationSortFunction`](crate::BotAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::BotAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`BotAggregationSortName`](crate::BotAggregationSortName), required by the spec, one of `nBotSessionTurns`, `nBotSessions`, `oBotIntent`, `oBotSessionCollection`, `oBotSessionCollectionSelfServed`, `oBotSessionQuery`, `oBotSessionQuerySelfServed`, `oBotSessionTurn`, `oBotSlot`, `tBotDisconnect`, `tBotExit`, `tBotRecognitionFailure`, … (13 in all)."]
     pub name: ::std::option::Option<crate::BotAggregationSortName>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotChannel {
+    #[doc = " The input modes for the channel."]
+    #[doc = ""]
     #[doc = " JSON `inputModes`: array of string, required by the spec."]
     pub input_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The name of the channel."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`BotChannelName`](crate::BotChannelName), required by the spec, one of `Chat`, `Call`, `Messaging`."]
     pub name: ::std::option::Option<crate::BotChannelName>,
+    #[doc = " The output modes for the channel."]
+    #[doc = ""]
     #[doc = " JSON `outputModes`: array of string, required by the spec."]
     pub output_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Information about the end user agent calling the bot flow."]
+    #[doc = ""]
     #[doc = " JSON `userAgent`: [`TextBotUserAgent`](crate::TextBotUserAgent), required by the spec."]
     pub user_agent: ::std::option::Option<crate::TextBotUserAgent>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotConnectorBot {
+    #[doc = " A system-generated string that contains metadata about this bot."]
+    #[doc = ""]
     #[doc = " JSON `botCompositeTag`: string."]
     pub bot_composite_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " An optional description of the bot. This can be up to 256 characters long and must be comprised of displayable characters without leading or trailing whitespace"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The Botconnector Bot Id - this is configurable by the user when put"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " This bots versions, limit of 50 per bot"]
+    #[doc = ""]
     #[doc = " JSON `versions`: array of [`BotConnectorBotVersion`](crate::BotConnectorBotVersion), required by the spec."]
     pub versions: ::std::option::Option<::std::vec::Vec<crate::BotConnectorBotVersion>>,
     _nulls: crate::support::Extras,

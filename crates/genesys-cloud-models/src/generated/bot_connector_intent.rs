@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotConnectorIntent {
+    #[doc = " A list of entity values that can be associated with this intent"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`BotEntity`](crate::BotEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BotEntity>>,
+    #[doc = " The name of this intent."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

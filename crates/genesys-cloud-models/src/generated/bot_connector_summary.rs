@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotConnectorSummary {
+    #[doc = " A system-generated string that contains metadata about this bot."]
+    #[doc = ""]
     #[doc = " JSON `botCompositeTag`: string."]
     pub bot_composite_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " An optional description of the bot."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the bot."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the bot."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " This bots version."]
+    #[doc = ""]
     #[doc = " JSON `versions`: array of [`BotConnectorVersionSummary`](crate::BotConnectorVersionSummary)."]
     pub versions: ::std::option::Option<::std::vec::Vec<crate::BotConnectorVersionSummary>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotEntity {
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The data type of the entity."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`BotEntityType`](crate::BotEntityType), one of `String`, `Integer`, `Decimal`, `Duration`, `Boolean`, `Currency`, `Datetime`, `StringCollection`, `IntegerCollection`, `DecimalCollection`, `DurationCollection`, `BooleanCollection`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::BotEntityType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotExecutionConfiguration {
+    #[doc = " The bot's launch credentials"]
+    #[doc = ""]
     #[doc = " JSON `botCredentials`: [`NuanceBotCredentials`](crate::NuanceBotCredentials), required by the spec."]
     pub bot_credentials: ::std::option::Option<crate::NuanceBotCredentials>,
+    #[doc = " The Nuance bot ID"]
+    #[doc = ""]
     #[doc = " JSON `botId`: string, required by the spec."]
     pub bot_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The hostname to use when contacting Nuance to execute this bot"]
+    #[doc = ""]
     #[doc = " JSON `executionHost`: string, required by the spec."]
     pub execution_host: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

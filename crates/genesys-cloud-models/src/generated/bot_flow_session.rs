@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotFlowSession {
+    #[doc = " The reason for session termination."]
+    #[doc = ""]
     #[doc = " JSON `botResult`: [`BotFlowSessionBotResult`](crate::BotFlowSessionBotResult), one of `Unknown`, `ExitRequestedByUser`, `ExitRequestedByBot`, `ExitError`, `ExitRecognitionFailure`, `DisconnectRequestedByUser`, `DisconnectRequestedByBot`, `DisconnectSessionExpired`, `DisconnectError`, `DisconnectRecognitionFailure`, `TransferToACD`, `TransferToUser`, … (17 in all)."]
     pub bot_result: ::std::option::Option<crate::BotFlowSessionBotResult>,
+    #[doc = " The category of result for the session."]
+    #[doc = ""]
     #[doc = " JSON `botResultCategory`: [`BotFlowSessionBotResultCategory`](crate::BotFlowSessionBotResultCategory), one of `Unknown`, `UserExit`, `BotExit`, `Error`, `RecognitionFailure`, `UserDisconnect`, `BotDisconnect`, `SessionExpired`, `Transfer`."]
     pub bot_result_category: ::std::option::Option<crate::BotFlowSessionBotResultCategory>,
+    #[doc = " Channel-specific information that describes the message channel/provider."]
+    #[doc = ""]
     #[doc = " JSON `channel`: [`BotChannel`](crate::BotChannel)."]
     pub channel: ::std::option::Option<crate::BotChannel>,
+    #[doc = " The conversation details, across potentially multiple Bot Flow sessions."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Timestamp indicating when the session was completed. Note: The 'interval' query param uses this timestamp to filter the output. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp indicating when the session was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The language of the session at the time the session ended"]
+    #[doc = ""]
     #[doc = " JSON `endLanguage`: string."]
     pub end_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow associated to this bot session."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`Entity`](crate::Entity)."]
     pub flow: ::std::option::Option<crate::Entity>,
+    #[doc = " The ID of the bot session."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial language of operation for the session."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotIntent {
+    #[doc = " The name of this intent. This can be up to 100 characters long and must be comprised of displayable characters without leading or trailing whitespace"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional returned data values associated with this intent, limit of 50."]
+    #[doc = ""]
     #[doc = " JSON `slots`: map of [`BotSlot`](crate::BotSlot)."]
     pub slots: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::BotSlot>>,
     _nulls: crate::support::Extras,

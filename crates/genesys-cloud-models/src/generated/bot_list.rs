@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotList {
+    #[doc = " A list of botConnector Bots. Max 50"]
+    #[doc = ""]
     #[doc = " JSON `chatBots`: array of [`BotConnectorBot`](crate::BotConnectorBot), required by the spec."]
     pub chat_bots: ::std::option::Option<::std::vec::Vec<crate::BotConnectorBot>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotMessengerProfile {
+    #[doc = " Avatar for Bot"]
+    #[doc = ""]
     #[doc = " JSON `avatarUrl`: string."]
     pub avatar_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the Bot"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

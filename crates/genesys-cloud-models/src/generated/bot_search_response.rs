@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotSearchResponse {
+    #[doc = " The provider of the bot"]
+    #[doc = ""]
     #[doc = " JSON `botType`: [`BotSearchResponseBotType`](crate::BotSearchResponseBotType), required by the spec, one of `GenesysBotConnector`, `GenesysDialogEngine`, `AmazonLex`, `GoogleDialogFlowES`, `GoogleDialogFlowCX`, `NuanceDlg`, `GenesysBotFlow`, `GenesysDigitalBotFlow`, `GenesysVoiceSurveyFlow`, `GenesysDigitalBotConnector`."]
     pub bot_type: ::std::option::Option<crate::BotSearchResponseBotType>,
+    #[doc = " The description of the bot"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the bot"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the bot"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the bot is a virtual agent or not"]
+    #[doc = ""]
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotSlot {
+    #[doc = " The name of the slot. This can be up to 100 characters long and must be comprised of displayable characters without leading or trailing whitespace"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The data type of the slot string, integer, decimal, duration, boolean, currency, datetime or the xxxCollection versions of those types"]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotSummary {
+    #[doc = " A system-generated string that contains metadata about this bot."]
+    #[doc = ""]
     #[doc = " JSON `botCompositeTag`: string."]
     pub bot_composite_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " An optional description of the bot."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the bot."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the bot."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotVersion {
+    #[doc = " A list of potential intents this bot will return, limit of 50"]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`BotConnectorIntent`](crate::BotConnectorIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::BotConnectorIntent>>,
+    #[doc = " The supported languages for this bot. EG 'en-us' or 'es', etc; These language codes are W3C language identification tags (ISO 639-1 for the language name and ISO 3166 for the country code)"]
+    #[doc = ""]
     #[doc = " JSON `supportedLanguages`: array of string."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The name of the version."]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAbandonRate {
+    #[doc = " Whether to include abandon rate in the associated configuration"]
+    #[doc = ""]
     #[doc = " JSON `include`: boolean, required by the spec."]
     pub include: ::std::option::Option<bool>,
+    #[doc = " Abandon rate percent goal. Required if include == true"]
+    #[doc = ""]
     #[doc = " JSON `percent`: integer (int64)."]
     pub percent: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

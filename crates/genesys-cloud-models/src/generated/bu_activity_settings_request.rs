@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuActivitySettingsRequest {
+    #[doc = " The ID of the activity code. This is the activity code that will be used by default for agent development activities added to the schedule"]
+    #[doc = ""]
     #[doc = " JSON `defaultActivityCodeId`: string."]
     pub default_activity_code_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuActivitySettingsResponse {
+    #[doc = " Default Activity Code settings"]
+    #[doc = ""]
     #[doc = " JSON `defaultActivityCode`: [`ActivityCodeReference`](crate::ActivityCodeReference)."]
     pub default_activity_code: ::std::option::Option<crate::ActivityCodeReference>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAdherenceAdjustmentsQueryJob {
+    #[doc = " A URL to fetch results of the job. Only set if status == 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Error details if status == 'Error'"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Schema template for deserializing data returned from the downloadUrl. Will always be null on the response"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`AdherenceAdjustmentsListing`](crate::AdherenceAdjustmentsListing)."]
     pub result: ::std::option::Option<crate::AdherenceAdjustmentsListing>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the adherence adjustments query job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BuAdherenceAdjustmentsQueryJobStatus`](crate::BuAdherenceAdjustmentsQueryJobStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BuAdherenceAdjustmentsQueryJobStatus>,
     _nulls: crate::support::Extras,

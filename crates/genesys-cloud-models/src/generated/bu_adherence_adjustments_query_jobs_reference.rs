@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAdherenceAdjustmentsQueryJobsReference {
+    #[doc = " The date the query job was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the adherence adjustments query job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BuAdherenceAdjustmentsQueryJobsReferenceStatus`](crate::BuAdherenceAdjustmentsQueryJobsReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BuAdherenceAdjustmentsQueryJobsReferenceStatus>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleActivity {
+    #[doc = " The ID of the activity code associated with this activity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of this activity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the external activity associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the external activity associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityType`: [`BuAgentScheduleActivityExternalActivityType`](crate::BuAgentScheduleActivityExternalActivityType), one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::BuAgentScheduleActivityExternalActivityType>,
+    #[doc = " The length of this activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether this activity is paid"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " Payable minutes for this activity"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: integer (int64)."]
     pub payable_minutes: ::std::option::Option<i64>,
+    #[doc = " The start date/time of this activity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the time off request associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The sync version of the partial day time off request for which the scheduled activity is associated, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestSyncVersion`: integer (int64)."]
     pub time_off_request_sync_version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleHistoryChange {
+    #[doc = " The deleted shifts, full day time off markers, or the entire agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `deletes`: [`BuAgentScheduleHistoryDeletedChange`](crate::BuAgentScheduleHistoryDeletedChange)."]
     pub deletes: ::std::option::Option<crate::BuAgentScheduleHistoryDeletedChange>,
+    #[doc = " The list of changed full day time off markers"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
+    #[doc = " The metadata of the change, including who and when the change was made"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`BuAgentScheduleHistoryChangeMetadata`](crate::BuAgentScheduleHistoryChangeMetadata)."]
     pub metadata: ::std::option::Option<crate::BuAgentScheduleHistoryChangeMetadata>,
+    #[doc = " The list of changed shifts"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`](crate::BuAgentScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShift>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleHistoryDeletedChange {
+    #[doc = " Whether the entire agent schedule was deleted"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedule`: boolean."]
     pub agent_schedule: ::std::option::Option<bool>,
+    #[doc = " The dates of any deleted full day time off markers"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkerDates`: array of date."]
     pub full_day_time_off_marker_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
+    #[doc = " The IDs of deleted shifts"]
+    #[doc = ""]
     #[doc = " JSON `shiftIds`: array of string."]
     pub shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

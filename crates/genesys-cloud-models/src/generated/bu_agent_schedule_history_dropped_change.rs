@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleHistoryDroppedChange {
+    #[doc = " The deleted shifts, full day time off markers, or the entire agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `deletes`: [`BuAgentScheduleHistoryDeletedChange`](crate::BuAgentScheduleHistoryDeletedChange)."]
     pub deletes: ::std::option::Option<crate::BuAgentScheduleHistoryDeletedChange>,
+    #[doc = " The dates of any deleted full day time off markers"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkerDates`: array of date."]
     pub full_day_time_off_marker_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
+    #[doc = " The metadata of the change, including who and when the change was made"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`BuAgentScheduleHistoryChangeMetadata`](crate::BuAgentScheduleHistoryChangeMetadata)."]
     pub metadata: ::std::option::Option<crate::BuAgentScheduleHistoryChangeMetadata>,
+    #[doc = " The IDs of deleted shifts"]
+    #[doc = ""]
     #[doc = " JSON `shiftIds`: array of string."]
     pub shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

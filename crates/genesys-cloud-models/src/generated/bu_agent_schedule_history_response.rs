@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleHistoryResponse {
+    #[doc = " The originally published agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `basePublishedSchedule`: [`BuAgentScheduleHistoryChange`](crate::BuAgentScheduleHistoryChange)."]
     pub base_published_schedule: ::std::option::Option<crate::BuAgentScheduleHistoryChange>,
+    #[doc = " The list of changes for the schedule history"]
+    #[doc = ""]
     #[doc = " JSON `changes`: array of [`BuAgentScheduleHistoryChange`](crate::BuAgentScheduleHistoryChange)."]
     pub changes: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleHistoryChange>>,
+    #[doc = " The changes dropped from the schedule history. This will happen if the schedule history is too large"]
+    #[doc = ""]
     #[doc = " JSON `droppedChanges`: array of [`BuAgentScheduleHistoryDroppedChange`](crate::BuAgentScheduleHistoryDroppedChange)."]
     pub dropped_changes: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleHistoryDroppedChange>>,
+    #[doc = " The list of previously published schedules"]
+    #[doc = ""]
     #[doc = " JSON `priorPublishedSchedules`: array of [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub prior_published_schedules: ::std::option::Option<::std::vec::Vec<crate::BuScheduleReference>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleQueryResponse {
+    #[doc = " Full day time off markers which apply to this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
+    #[doc = " Versioned entity metadata for this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The shift definitions for this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`](crate::BuAgentScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShift>>,
+    #[doc = " The user to whom this agent schedule applies"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The work plan for this user"]
+    #[doc = ""]
     #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
+    #[doc = " The work plans per week for this user from the work plan rotation. Null values in the list denotes that user is not part of any work plan for that week"]
+    #[doc = ""]
     #[doc = " JSON `workPlansPerWeek`: array of [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plans_per_week: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
     _nulls: crate::support::Extras,

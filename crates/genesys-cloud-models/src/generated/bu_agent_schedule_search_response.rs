@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleSearchResponse {
+    #[doc = " Full day time off markers which apply to this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
+    #[doc = " The shift definitions for this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`](crate::BuAgentScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShift>>,
+    #[doc = " The user to whom this agent schedule applies"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleUpdate {
+    #[doc = " The start date for the affected shifts"]
+    #[doc = ""]
     #[doc = " JSON `shiftStartDates`: array of date-time."]
     pub shift_start_dates: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
+    #[doc = " The type of update"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`BuAgentScheduleUpdateType`](crate::BuAgentScheduleUpdateType), one of `Added`, `Edited`, `Deleted`."]
     pub r#type: ::std::option::Option<crate::BuAgentScheduleUpdateType>,
     _nulls: crate::support::Extras,

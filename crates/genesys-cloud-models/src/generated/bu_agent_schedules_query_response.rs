@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentSchedulesQueryResponse {
+    #[doc = " The requested agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleQueryResponse`](crate::BuAgentScheduleQueryResponse)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleQueryResponse>>,
+    #[doc = " The time zone configured for the business unit to which these schedules apply"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitTimeZone`: string."]
     pub business_unit_time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentSchedulesSearchResponse {
+    #[doc = " The requested agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleSearchResponse`](crate::BuAgentScheduleSearchResponse)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleSearchResponse>>,
+    #[doc = " The time zone configured for the business unit to which this schedule applies"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitTimeZone`: string."]
     pub business_unit_time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " References to all published week schedules overlapping the start/end date query parameters"]
+    #[doc = ""]
     #[doc = " JSON `publishedSchedules`: array of [`BuAgentSchedulePublishedScheduleReference`](crate::BuAgentSchedulePublishedScheduleReference)."]
     pub published_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentSchedulePublishedScheduleReference>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAsyncAgentSchedulesSearchResponse {
+    #[doc = " The URL from which to download the result if it is too large to pass directly"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID for the operation"]
+    #[doc = ""]
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Percent progress for the operation"]
+    #[doc = ""]
     #[doc = " JSON `progress`: integer (int64)."]
     pub progress: ::std::option::Option<i64>,
+    #[doc = " The result of the operation. Null unless status == Complete"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`BuAgentSchedulesSearchResponse`](crate::BuAgentSchedulesSearchResponse)."]
     pub result: ::std::option::Option<crate::BuAgentSchedulesSearchResponse>,
+    #[doc = " The status of the operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BuAsyncAgentSchedulesSearchResponseStatus`](crate::BuAsyncAgentSchedulesSearchResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::BuAsyncAgentSchedulesSearchResponseStatus>,
     _nulls: crate::support::Extras,

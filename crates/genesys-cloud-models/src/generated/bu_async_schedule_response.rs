@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAsyncScheduleResponse {
+    #[doc = " The ID for the operation"]
+    #[doc = ""]
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of the operation. Null unless status == Complete"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`BuScheduleMetadata`](crate::BuScheduleMetadata)."]
     pub result: ::std::option::Option<crate::BuScheduleMetadata>,
+    #[doc = " The status of the operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BuAsyncScheduleResponseStatus`](crate::BuAsyncScheduleResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::BuAsyncScheduleResponseStatus>,
     _nulls: crate::support::Extras,

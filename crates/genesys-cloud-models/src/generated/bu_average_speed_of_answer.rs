@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAverageSpeedOfAnswer {
+    #[doc = " Whether to include average speed of answer (ASA) in the associated configuration"]
+    #[doc = ""]
     #[doc = " JSON `include`: boolean, required by the spec."]
     pub include: ::std::option::Option<bool>,
+    #[doc = " The target average speed of answer (ASA) in seconds. Required if include == true"]
+    #[doc = ""]
     #[doc = " JSON `seconds`: integer (int64)."]
     pub seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuConvertTimeOffLimitGranularityJobProgress {
+    #[doc = " Earliest date completed for time-off limit granularity conversion. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEarliestComplete`: date."]
     pub date_earliest_complete: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Latest date completed for time-off limit granularity conversion. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateLatestComplete`: date."]
     pub date_latest_complete: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Number of days completed for time-off limit granularity conversion"]
+    #[doc = ""]
     #[doc = " JSON `numberOfDaysComplete`: integer (int64)."]
     pub number_of_days_complete: ::std::option::Option<i64>,
+    #[doc = " Percentage completed for time-off limit granularity conversion"]
+    #[doc = ""]
     #[doc = " JSON `percentageComplete`: integer (int64)."]
     pub percentage_complete: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

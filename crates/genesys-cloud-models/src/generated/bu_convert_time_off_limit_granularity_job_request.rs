@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuConvertTimeOffLimitGranularityJobRequest {
+    #[doc = " The start time of full day time-off requests associated with this limit interval in HH:mm format.The value can be set only once when converting the time-off limit from daily granularity to fifteen minutes.Setting this value is allowed only for time-off limit with fifteen minutes granularity.When converting time-off limit from fifteen minutes to daily granularity, the existing value is reset."]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
+    #[doc = " Granularity to convert the time-off limit to"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`BuConvertTimeOffLimitGranularityJobRequestGranularity`](crate::BuConvertTimeOffLimitGranularityJobRequestGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobRequestGranularity>,
     _nulls: crate::support::Extras,

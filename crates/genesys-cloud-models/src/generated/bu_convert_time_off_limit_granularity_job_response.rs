@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuConvertTimeOffLimitGranularityJobResponse {
+    #[doc = " Error information. Set only when status is Error"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Progress of time-off limit granularity conversion"]
+    #[doc = ""]
     #[doc = " JSON `progress`: [`BuConvertTimeOffLimitGranularityJobProgress`](crate::BuConvertTimeOffLimitGranularityJobProgress)."]
     pub progress: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobProgress>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BuConvertTimeOffLimitGranularityJobResponseStatus`](crate::BuConvertTimeOffLimitGranularityJobResponseStatus), required by the spec, one of `Complete`, `Error`, `Processing`."]
     pub status: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobResponseStatus>,
+    #[doc = " The time-off limit associated with this job"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference), required by the spec."]
     pub time_off_limit: ::std::option::Option<crate::BuTimeOffLimitReference>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuCopyScheduleRequest {
+    #[doc = " The description for the new schedule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to include the forecast while copying the schedule"]
+    #[doc = ""]
     #[doc = " JSON `includeForecast`: boolean."]
     pub include_forecast: ::std::option::Option<bool>,
+    #[doc = " The start weekDate for the new copy of the schedule. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuCreateBlankScheduleRequest {
+    #[doc = " The description for the schedule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The forecast to use when generating the schedule. Note that the forecast must fully encompass the schedule's start week + week count"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
+    #[doc = " The number of weeks in the schedule. One extra day is added at the end"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

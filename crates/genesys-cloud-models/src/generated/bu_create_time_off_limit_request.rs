@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuCreateTimeOffLimitRequest {
+    #[doc = " The start time of full day time off requests associated with this limit interval in HH:mm format.Setting this value is allowed only for time-off limit with fifteen minutes granularity"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
+    #[doc = " Granularity choice for time off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`BuCreateTimeOffLimitRequestGranularity`](crate::BuCreateTimeOffLimitRequestGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuCreateTimeOffLimitRequestGranularity>,
+    #[doc = " The ID of the management unit to which this time-off limit is associated. One of managementUnitId or staffingGroupId must be set. This must not be set if staffingGroupId has value"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the staffing group to which this time-off limit is associated. It can be either management unit or business unit level staffing group. One of managementUnitId or staffingGroupId must be set. This must not be set if managementUnitId has value"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupId`: string."]
     pub staffing_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuCreateTimeOffPlanRequest {
+    #[doc = " The IDs of activity codes to associate with this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Auto approval rule for this time-off plan. Default is Never"]
+    #[doc = ""]
     #[doc = " JSON `autoApprovalRule`: [`BuCreateTimeOffPlanRequestAutoApprovalRule`](crate::BuCreateTimeOffPlanRequestAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::BuCreateTimeOffPlanRequestAutoApprovalRule>,
+    #[doc = " Whether newly approved time-off requests with activity codes associated with this time-off plan should be automatically published to the schedule"]
+    #[doc = ""]
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,
+    #[doc = " Business unit association, if the time-off plan belongs to a business unit. managementUnitAssociation must not be set if this is populated"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitAssociation`: [`CreateTimeOffPlanBusinessUnitAssociation`](crate::CreateTimeOffPlanBusinessUnitAssociation)."]
     pub business_unit_association: ::std::option::Option<crate::CreateTimeOffPlanBusinessUnitAssociation>,
+    #[doc = " Whether this time-off plan should count against time-off limits. Default is false"]
+    #[doc = ""]
     #[doc = " JSON `countAgainstTimeOffLimits`: boolean."]
     pub count_against_time_off_limits: ::std::option::Option<bool>,
+    #[doc = " The number of days before the time-off request start date for when the request will be expired from the waitlist. Default is 0"]
+    #[doc = ""]
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
+    #[doc = " Whether this time-off plan should be used by agents. Default is true"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Time-off type, if this time-off plan is associated with the integration"]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
+    #[doc = " Management unit association, if the time-off plan belongs to a management unit. businessUnitAssociation must not be set if this is populated"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitAssociation`: [`CreateTimeOffPlanManagementUnitAssociation`](crate::CreateTimeOffPlanManagementUnitAssociation)."]
     pub management_unit_association: ::std::option::Option<crate::CreateTimeOffPlanManagementUnitAssociation>,
+    #[doc = " The name of this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of override dates to check for conflicts with time-off request dates. If a conflict is found, the request will not be auto-approved"]
+    #[doc = ""]
     #[doc = " JSON `overrideDates`: array of [`OverrideDate`](crate::OverrideDate)."]
     pub override_dates: ::std::option::Option<::std::vec::Vec<crate::OverrideDate>>,
+    #[doc = " The IDs of non time-off activity codes to check for conflicts in case the auto approval rule specifies checking activity codes. If these activity codes are present in schedule and overlap with the time-off request duration, the request will not be auto approved"]
+    #[doc = ""]
     #[doc = " JSON `restrictedActivityCodeIds`: array of string."]
     pub restricted_activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuCurrentAgentScheduleSearchResponse {
+    #[doc = " The requested agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleSearchResponse`](crate::BuAgentScheduleSearchResponse)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleSearchResponse>>,
+    #[doc = " The time zone configured for the business unit to which this schedule applies"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitTimeZone`: string."]
     pub business_unit_time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date of the schedules. Only populated on notifications. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " References to all published week schedules overlapping the start/end date query parameters"]
+    #[doc = ""]
     #[doc = " JSON `publishedSchedules`: array of [`BuAgentSchedulePublishedScheduleReference`](crate::BuAgentSchedulePublishedScheduleReference)."]
     pub published_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentSchedulePublishedScheduleReference>>,
+    #[doc = " The start date of the schedules. Only populated on notifications. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The list of updates for the schedule. Only used in notifications"]
+    #[doc = ""]
     #[doc = " JSON `updates`: array of [`BuAgentScheduleUpdate`](crate::BuAgentScheduleUpdate)."]
     pub updates: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleUpdate>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastGenerationPlanningGroupResult {
+    #[doc = " The generation results for the associated planning group"]
+    #[doc = ""]
     #[doc = " JSON `metricResults`: array of [`BuForecastTimeSeriesResult`](crate::BuForecastTimeSeriesResult)."]
     pub metric_results: ::std::option::Option<::std::vec::Vec<crate::BuForecastTimeSeriesResult>>,
+    #[doc = " The ID of the planning group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

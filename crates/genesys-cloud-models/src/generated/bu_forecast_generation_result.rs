@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastGenerationResult {
+    #[doc = " Generation results, broken down by planning group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupResults`: array of [`BuForecastGenerationPlanningGroupResult`](crate::BuForecastGenerationPlanningGroupResult)."]
     pub planning_group_results: ::std::option::Option<::std::vec::Vec<crate::BuForecastGenerationPlanningGroupResult>>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastModificationResponse {
+    #[doc = " The client side display granularity of the modification, expressed in the ISO-8601 duration format. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `displayGranularity`: string, required by the spec."]
     pub display_granularity: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the modification is enabled for the forecast"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The number of intervals past referenceStartDate representing the last interval to which this modification applies"]
+    #[doc = ""]
     #[doc = " JSON `endIntervalIndex`: integer (int64)."]
     pub end_interval_index: ::std::option::Option<i64>,
+    #[doc = " The actual granularity of the modification as stored behind the scenes, expressed in the ISO-8601 duration format. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: string, required by the spec."]
     pub granularity: ::std::option::Option<::std::string::String>,
+    #[doc = " The legacy metric to which this modification applies if applicable"]
+    #[doc = ""]
     #[doc = " JSON `legacyMetric`: [`BuForecastModificationResponseLegacyMetric`](crate::BuForecastModificationResponseLegacyMetric), one of `AverageAfterCallWorkTimeSeconds`, `AverageHandleTimeSeconds`, `AverageTalkTimeSeconds`, `Offered`."]
     pub legacy_metric: ::std::option::Option<crate::BuForecastModificationResponseLegacyMetric>,
+    #[doc = " The metric to which this modification applies"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`BuForecastModificationResponseMetric`](crate::BuForecastModificationResponseMetric), required by the spec, one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::BuForecastModificationResponseMetric>,
+    #[doc = " The IDs of the planning groups to which this forecast modification applies"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string, required by the spec."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The granularity of the 'secondaryValues' modification as stored behind the scenes, expressed in the ISO-8601 duration format. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `secondaryGranularity`: string."]
     pub secondary_granularity: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of modification secondary values. Only applicable for multi granularity modifications"]
+    #[doc = ""]
     #[doc = " JSON `secondaryValues`: array of [`WfmForecastModificationIntervalOffsetValue`](crate::WfmForecastModificationIntervalOffsetValue)."]
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmForecastModificationIntervalOffsetValue>>,
+    #[doc = " The number of intervals past referenceStartDate representing the first interval to which this modification applies"]
+    #[doc = ""]
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
+    #[doc = " The type of the modification"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`BuForecastModificationResponseType`](crate::BuForecastModificationResponseType), required by the spec, one of `MinimumPerInterval`, `MaximumPerInterval`, `SetValuePerInterval`, `ChangeValuePerInterval`, `ChangePercentPerInterval`, `SetValueOverRange`, `ChangeValueOverRange`, `SetValuesForIntervalSet`, `SetMultiGranularityValuesForIntervalSet`."]
     pub r#type: ::std::option::Option<crate::BuForecastModificationResponseType>,
+    #[doc = " The value of the modification"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
+    #[doc = " The list of modification values. Only applicable for grid-type modifications"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`WfmForecastModificationIntervalOffsetValue`](crate::WfmForecastModificationIntervalOffsetValue), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::WfmForecastModificationIntervalOffsetValue>>,
     _nulls: crate::support::Extras,

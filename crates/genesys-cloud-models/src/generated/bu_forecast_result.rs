@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastResult {
+    #[doc = " The forecast data broken up by planning group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: array of [`ForecastPlanningGroupData`](crate::ForecastPlanningGroupData)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::ForecastPlanningGroupData>>,
+    #[doc = " The reference start date for interval-based data for this forecast. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The number of weeks in this forecast"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
+    #[doc = " The week number represented by this response"]
+    #[doc = ""]
     #[doc = " JSON `weekNumber`: integer (int64)."]
     pub week_number: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

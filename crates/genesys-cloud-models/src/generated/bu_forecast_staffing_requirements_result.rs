@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastStaffingRequirementsResult {
+    #[doc = " The url to get the requirements results for this week"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The expiration date of the download url, as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrlExpirationDate`: date-time, required by the spec."]
     pub download_url_expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Results will always come via downloadUrl, however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupStaffingRequirements`: array of [`StaffingRequirementsPlanningGroupData`](crate::StaffingRequirementsPlanningGroupData)."]
     pub planning_group_staffing_requirements: ::std::option::Option<::std::vec::Vec<crate::StaffingRequirementsPlanningGroupData>>,
+    #[doc = " The week number represented by this response"]
+    #[doc = ""]
     #[doc = " JSON `weekNumber`: integer (int64), required by the spec."]
     pub week_number: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

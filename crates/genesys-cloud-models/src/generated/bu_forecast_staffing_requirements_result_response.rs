@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastStaffingRequirementsResultResponse {
+    #[doc = " The ID of the business unit to which the forecast staffing requirements belongs"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string, required by the spec."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The forecast reference"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference), required by the spec."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
+    #[doc = " The period/interval in minutes for which to aggregate the data"]
+    #[doc = ""]
     #[doc = " JSON `intervalLengthMinutes`: integer (int64), required by the spec."]
     pub interval_length_minutes: ::std::option::Option<i64>,
+    #[doc = " The reference start date for interval-based data for this forecast as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `referenceStartDate`: date-time, required by the spec."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The forecast staffing requirement results, Will be populated when state == 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BuForecastStaffingRequirementsResult`](crate::BuForecastStaffingRequirementsResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BuForecastStaffingRequirementsResult>>,
+    #[doc = " The state of the staffing requirements generation"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`BuForecastStaffingRequirementsResultResponseState`](crate::BuForecastStaffingRequirementsResultResponseState), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::BuForecastStaffingRequirementsResultResponseState>,
+    #[doc = " The number of weeks in this forecast"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

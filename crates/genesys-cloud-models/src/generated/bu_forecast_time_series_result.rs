@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastTimeSeriesResult {
+    #[doc = " The forecasting type in this forecast result"]
+    #[doc = ""]
     #[doc = " JSON `forecastType`: [`BuForecastTimeSeriesResultForecastType`](crate::BuForecastTimeSeriesResultForecastType), one of `LongTerm`, `ShortTerm`."]
     pub forecast_type: ::std::option::Option<crate::BuForecastTimeSeriesResultForecastType>,
+    #[doc = " The forecasting method that was used for this metric"]
+    #[doc = ""]
     #[doc = " JSON `forecastingMethod`: [`BuForecastTimeSeriesResultForecastingMethod`](crate::BuForecastTimeSeriesResultForecastingMethod), one of `AutoRegressiveIntegratedMovingAverage`, `MovingAverage`, `SingleExponentialSmoothing`, `RandomWalk`, `DecompositionUsingAdditiveSeasonality`, `DecompositionUsingMultiplicativeSeasonality`, `HoltWintersAdditiveSeasonality`, `HoltWintersAdditiveSeasonalityWithDampedTrend`, `HoltWintersMultiplicativeSeasonality`, `HoltWintersMultiplicativeSeasonalityWithDampedTrend`, `DampedLinearExponentialSmoothing`, `DoubleExponentialSmoothing`, … (26 in all)."]
     pub forecasting_method: ::std::option::Option<crate::BuForecastTimeSeriesResultForecastingMethod>,
+    #[doc = " The metric this result applies to"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`BuForecastTimeSeriesResultMetric`](crate::BuForecastTimeSeriesResultMetric), one of `Offered`, `AverageHandleTimeSeconds`."]
     pub metric: ::std::option::Option<crate::BuForecastTimeSeriesResultMetric>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuFullDayTimeOffMarker {
+    #[doc = " The ID of the activity code associated with the time off marker"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The date of the time off marker, interpreted in the business unit's time zone. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitDate`: date."]
     pub business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Set to 'true' to delete this time off marker. Will always be null on responses, only has an effect on schedule update"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " The description of the time off marker"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The end offset in minutes for the time-off marker"]
+    #[doc = ""]
     #[doc = " JSON `endOffsetMinutes`: integer (int64)."]
     pub end_offset_minutes: ::std::option::Option<i64>,
+    #[doc = " The length of the time off marker in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether the time off marker is paid"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " Payable minutes for the time off marker. Must not exceed lengthMinutes"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: integer (int64)."]
     pub payable_minutes: ::std::option::Option<i64>,
+    #[doc = " The start offset in minutes for the time-off marker"]
+    #[doc = ""]
     #[doc = " JSON `startOffsetMinutes`: integer (int64)."]
     pub start_offset_minutes: ::std::option::Option<i64>,
+    #[doc = " The ID of the time off request"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The sync version of the full day time off request for which the scheduled activity is associated"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestSyncVersion`: integer (int64)."]
     pub time_off_request_sync_version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

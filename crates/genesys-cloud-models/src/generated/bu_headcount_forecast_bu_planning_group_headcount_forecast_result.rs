@@ -7,6 +7,8 @@
 pub struct BuHeadcountForecastBuPlanningGroupHeadcountForecastResult {
     #[doc = " JSON `entities`: array of [`BuPlanningGroupHeadcountForecastResult`](crate::BuPlanningGroupHeadcountForecastResult)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BuPlanningGroupHeadcountForecastResult>>,
+    #[doc = " Reference start date for the interval values in each forecast entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

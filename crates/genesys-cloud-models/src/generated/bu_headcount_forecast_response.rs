@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuHeadcountForecastResponse {
+    #[doc = " Download URL. Null unless the response is too large to pass directly through the api"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The headcount forecast, null when downloadUrl is provided"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastResult`](crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult)."]
     pub result: ::std::option::Option<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult>,
     _nulls: crate::support::Extras,

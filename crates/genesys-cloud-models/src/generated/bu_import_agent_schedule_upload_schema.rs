@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuImportAgentScheduleUploadSchema {
+    #[doc = " Any full day time off markers that apply to this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
+    #[doc = " The shift definitions for this agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`BuAgentScheduleShiftRequest`](crate::BuAgentScheduleShiftRequest)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShiftRequest>>,
+    #[doc = " The ID of the user to whom this agent schedule applies"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the work plan for this user. Mutually exclusive with workPlanIdsPerWeek"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_id: ::std::option::Option<crate::ValueWrapperString>,
+    #[doc = " The IDs of the work plans per week for this user. Mutually exclusive with workPlanId"]
+    #[doc = ""]
     #[doc = " JSON `workPlanIdsPerWeek`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub work_plan_ids_per_week: ::std::option::Option<crate::ListWrapperString>,
     _nulls: crate::support::Extras,

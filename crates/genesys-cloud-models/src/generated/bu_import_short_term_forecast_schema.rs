@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuImportShortTermForecastSchema {
+    #[doc = " Whether this forecast can be used for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
+    #[doc = " The description for the forecast"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The long term planning group data"]
+    #[doc = ""]
     #[doc = " JSON `longTermPlanningGroups`: array of [`LongTermForecastPlanningGroupData`](crate::LongTermForecastPlanningGroupData)."]
     pub long_term_planning_groups: ::std::option::Option<::std::vec::Vec<crate::LongTermForecastPlanningGroupData>>,
+    #[doc = " The short term planning group data"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: array of [`ForecastPlanningGroupData`](crate::ForecastPlanningGroupData), required by the spec."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::ForecastPlanningGroupData>>,
+    #[doc = " The number of weeks covered by the forecast"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

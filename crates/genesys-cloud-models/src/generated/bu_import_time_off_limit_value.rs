@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuImportTimeOffLimitValue {
+    #[doc = " The time-off limit interval UTC date time in ISO8601."]
+    #[doc = ""]
     #[doc = " JSON `importDateTime`: date-time, required by the spec."]
     pub import_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The limit value in minutes specified for a given date and time interval"]
+    #[doc = ""]
     #[doc = " JSON `importMinutes`: integer (int64)."]
     pub import_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

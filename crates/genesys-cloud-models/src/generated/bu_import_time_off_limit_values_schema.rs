@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuImportTimeOffLimitValuesSchema {
+    #[doc = " Time-off limit values to import. The list is collection of date and time interval for which allocated limit in minutes is imported.For a time-off limit with daily granularity, the only time interval that should be set for a given date is '00:00'For a time-off limit with fifteen minutes granularity, minimum of one time interval must be specified"]
+    #[doc = ""]
     #[doc = " JSON `limitValues`: array of [`BuImportTimeOffLimitValue`](crate::BuImportTimeOffLimitValue), required by the spec."]
     pub limit_values: ::std::option::Option<::std::vec::Vec<crate::BuImportTimeOffLimitValue>>,
+    #[doc = " Version metadata for the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuIntradayDataGroup {
+    #[doc = " Forecast data per interval for this date range"]
+    #[doc = ""]
     #[doc = " JSON `forecastDataPerInterval`: array of [`BuIntradayForecastData`](crate::BuIntradayForecastData)."]
     pub forecast_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::BuIntradayForecastData>>,
+    #[doc = " Forecast data summary for this date range"]
+    #[doc = ""]
     #[doc = " JSON `forecastDataSummary`: [`BuIntradayForecastData`](crate::BuIntradayForecastData)."]
     pub forecast_data_summary: ::std::option::Option<crate::BuIntradayForecastData>,
+    #[doc = " The media type associated with this intraday group"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`BuIntradayDataGroupMediaType`](crate::BuIntradayDataGroupMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::BuIntradayDataGroupMediaType>,
+    #[doc = " Performance prediction data per interval for this date range"]
+    #[doc = ""]
     #[doc = " JSON `performancePredictionDataPerInterval`: array of [`IntradayPerformancePredictionData`](crate::IntradayPerformancePredictionData)."]
     pub performance_prediction_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::IntradayPerformancePredictionData>>,
+    #[doc = " Performance prediction data summary for this date range"]
+    #[doc = ""]
     #[doc = " JSON `performancePredictionDataSummary`: [`IntradayPerformancePredictionData`](crate::IntradayPerformancePredictionData)."]
     pub performance_prediction_data_summary: ::std::option::Option<crate::IntradayPerformancePredictionData>,
+    #[doc = " Schedule data per interval for this date range"]
+    #[doc = ""]
     #[doc = " JSON `scheduleDataPerInterval`: array of [`BuIntradayScheduleData`](crate::BuIntradayScheduleData)."]
     pub schedule_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::BuIntradayScheduleData>>,
+    #[doc = " Schedule data summary for this date range"]
+    #[doc = ""]
     #[doc = " JSON `scheduleDataSummary`: [`BuIntradayScheduleData`](crate::BuIntradayScheduleData)."]
     pub schedule_data_summary: ::std::option::Option<crate::BuIntradayScheduleData>,
     _nulls: crate::support::Extras,

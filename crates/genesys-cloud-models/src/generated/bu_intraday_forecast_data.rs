@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuIntradayForecastData {
+    #[doc = " The average handle time in seconds an agent spent handling interactions"]
+    #[doc = ""]
     #[doc = " JSON `averageHandleTimeSeconds`: number (double)."]
     pub average_handle_time_seconds: ::std::option::Option<f64>,
+    #[doc = " The number of interactions routed into the queues in the selected planning groups for the given media type for an agent to answer"]
+    #[doc = ""]
     #[doc = " JSON `offered`: number (double)."]
     pub offered: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

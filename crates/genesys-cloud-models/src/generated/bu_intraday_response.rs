@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuIntradayResponse {
+    #[doc = " The categories to which this data corresponds"]
+    #[doc = ""]
     #[doc = " JSON `categories`: array of string."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The end of the date range for which this data applies. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The aggregation period in minutes, which determines the interval duration of the returned data"]
+    #[doc = ""]
     #[doc = " JSON `intervalLengthMinutes`: integer (int64)."]
     pub interval_length_minutes: ::std::option::Option<i64>,
+    #[doc = " Intraday data grouped by a single media type and set of planning group IDs"]
+    #[doc = ""]
     #[doc = " JSON `intradayDataGroupings`: array of [`BuIntradayDataGroup`](crate::BuIntradayDataGroup)."]
     pub intraday_data_groupings: ::std::option::Option<::std::vec::Vec<crate::BuIntradayDataGroup>>,
+    #[doc = " If not null, the reason there was no data for the request"]
+    #[doc = ""]
     #[doc = " JSON `noDataReason`: [`BuIntradayResponseNoDataReason`](crate::BuIntradayResponseNoDataReason), one of `NoPublishedSchedule`, `NoSourceForecast`."]
     pub no_data_reason: ::std::option::Option<crate::BuIntradayResponseNoDataReason>,
+    #[doc = " Schedule reference"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
+    #[doc = " Short term forecast reference"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
+    #[doc = " The start of the date range for which this data applies. This is also the start reference point for the intervals represented in the various arrays. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuIntradayScheduleData {
+    #[doc = " The total on-queue time in seconds for all agents in this group"]
+    #[doc = ""]
     #[doc = " JSON `onQueueTimeSeconds`: integer (int64)."]
     pub on_queue_time_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuManagementUnitScheduleSummary {
+    #[doc = " The number of agents from this management unit that are in the schedule. On update requests, this reflects the number of agents whose schedules were actually modified"]
+    #[doc = ""]
     #[doc = " JSON `agentCount`: integer (int64)."]
     pub agent_count: ::std::option::Option<i64>,
+    #[doc = " The agents in the management unit who are part of this schedule, or in schedule change notifications, the agents that were changed. Note this will come back as an empty list unless the appropriate expand query parameter is passed"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`UserReference`](crate::UserReference)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " The end of the schedule change in the management unit. Only populated in schedule update notifications. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The management unit to which this summary applies"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " The start of the schedule change in the management unit. Only populated in schedule update notifications. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

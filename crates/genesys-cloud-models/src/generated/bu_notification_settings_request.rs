@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuNotificationSettingsRequest {
+    #[doc = " Schedule notification settings"]
+    #[doc = ""]
     #[doc = " JSON `scheduling`: [`BuScheduleNotificationsSettingsRequest`](crate::BuScheduleNotificationsSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::BuScheduleNotificationsSettingsRequest>,
     _nulls: crate::support::Extras,

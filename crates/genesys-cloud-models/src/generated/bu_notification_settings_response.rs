@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuNotificationSettingsResponse {
+    #[doc = " Schedule notification settings"]
+    #[doc = ""]
     #[doc = " JSON `scheduling`: [`BuScheduleNotificationsSettingsResponse`](crate::BuScheduleNotificationsSettingsResponse)."]
     pub scheduling: ::std::option::Option<crate::BuScheduleNotificationsSettingsResponse>,
     _nulls: crate::support::Extras,

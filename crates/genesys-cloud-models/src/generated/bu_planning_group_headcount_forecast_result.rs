@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuPlanningGroupHeadcountForecastResult {
+    #[doc = " The planning group to which this portion of the headcount forecast applies"]
+    #[doc = ""]
     #[doc = " JSON `planningGroup`: [`PlanningGroupReference`](crate::PlanningGroupReference)."]
     pub planning_group: ::std::option::Option<crate::PlanningGroupReference>,
+    #[doc = " Required headcount per interval, referenced against the reference start date"]
+    #[doc = ""]
     #[doc = " JSON `requiredPerInterval`: array of number (double)."]
     pub required_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " Required headcount per interval without accounting for shrinkage, referenced against the reference start date"]
+    #[doc = ""]
     #[doc = " JSON `requiredWithoutShrinkagePerInterval`: array of number (double)."]
     pub required_without_shrinkage_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

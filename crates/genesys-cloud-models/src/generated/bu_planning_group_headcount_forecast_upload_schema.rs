@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuPlanningGroupHeadcountForecastUploadSchema {
+    #[doc = " The ID of the planning group to which this portion of the headcount forecast applies"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Required headcount per interval, referenced against the reference start date"]
+    #[doc = ""]
     #[doc = " JSON `requiredPerInterval`: array of number (double)."]
     pub required_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " Required headcount per interval without accounting for shrinkage, referenced against the reference start date"]
+    #[doc = ""]
     #[doc = " JSON `requiredWithoutShrinkagePerInterval`: array of number (double)."]
     pub required_without_shrinkage_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuQueryAdherenceExplanationsRequest {
+    #[doc = " A filter for which agents within the business unit to query. Leave empty or omit entirely for all agents in the business unit (or management units if specified)"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The end date of the range to query. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A filter for which management units to query. Leave empty or omit entirely for all management units in the business unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start date of the range to query. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuQueryAgentSchedulesRequest {
+    #[doc = " The ID of the management unit to query"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The teamIds to request. If null or not set, results will be queried for requested users if applicable or otherwise all users in the management unit"]
+    #[doc = ""]
     #[doc = " JSON `teamIds`: array of string."]
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The IDs of the users to query. Omit to query all user schedules in the management unit. Note: If teamIds is also specified, only schedules for users in the requested teams will be returned"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

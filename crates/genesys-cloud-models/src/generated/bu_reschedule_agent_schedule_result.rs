@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuRescheduleAgentScheduleResult {
+    #[doc = " The agent schedules. Result will always come via the downloadUrl; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`MuRescheduleResultWrapper`](crate::MuRescheduleResultWrapper)."]
     pub download_result: ::std::option::Option<crate::MuRescheduleResultWrapper>,
+    #[doc = " The download URL from which to fetch the result"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The management unit to which this part of the result applies"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     _nulls: crate::support::Extras,

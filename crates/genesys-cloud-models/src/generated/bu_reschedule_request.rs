@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuRescheduleRequest {
+    #[doc = " The IDs of the activity codes to consider for rescheduling. Omit to consider all activity codes"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Overrides the default BU level activity smoothing type for this reschedule run"]
+    #[doc = ""]
     #[doc = " JSON `activitySmoothingType`: [`BuRescheduleRequestActivitySmoothingType`](crate::BuRescheduleRequestActivitySmoothingType), one of `ReduceConcurrentActivitiesAcrossBu`, `ReduceConcurrentActivitiesAcrossMu`, `ConsistentServiceLevel`."]
     pub activity_smoothing_type: ::std::option::Option<crate::BuRescheduleRequestActivitySmoothingType>,
+    #[doc = " The IDs of the agents to consider for rescheduling. Omit to consider all agents in the specified management units.Agents not in the specified management units will be ignored"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Instructs the scheduler whether it is allowed to change daily paid time"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeDailyPaidTime`: boolean, required by the spec."]
     pub do_not_change_daily_paid_time: ::std::option::Option<bool>,
+    #[doc = " Instructs the scheduler whether it is allowed to change manually edited shifts"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeManuallyEditedShifts`: boolean, required by the spec."]
     pub do_not_change_manually_edited_shifts: ::std::option::Option<bool>,
+    #[doc = " Instructs the scheduler whether it is allowed to change shift start times"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeShiftStartTimes`: boolean, required by the spec."]
     pub do_not_change_shift_start_times: ::std::option::Option<bool>,
+    #[doc = " Instructs the scheduler whether it is allowed to change weekly paid time"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeWeeklyPaidTime`: boolean, required by the spec."]
     pub do_not_change_weekly_paid_time: ::std::option::Option<bool>,
+    #[doc = " The end of the range to reschedule. Defaults the the end of the schedule. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Overrides the default BU level induce schedule variability setting for this reschedule run"]
+    #[doc = ""]
     #[doc = " JSON `induceScheduleVariability`: boolean."]
     pub induce_schedule_variability: ::std::option::Option<bool>,
+    #[doc = " The IDs of the management units to reschedule"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start of the range to reschedule. Defaults to the beginning of the schedule. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether to use original unavailable times from schedule generation or latest saved unavailable times for this reschedule run"]
+    #[doc = ""]
     #[doc = " JSON `useUnavailableTimesSnapshot`: boolean."]
     pub use_unavailable_times_snapshot: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

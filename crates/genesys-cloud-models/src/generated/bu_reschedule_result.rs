@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuRescheduleResult {
+    #[doc = " List of download links for agent schedules produced by the rescheduling run"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`BuRescheduleAgentScheduleResult`](crate::BuRescheduleAgentScheduleResult)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuRescheduleAgentScheduleResult>>,
+    #[doc = " The generation results. Note the result will always be delivered via the generationResultsDownloadUrl; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `generationResults`: [`ScheduleGenerationResult`](crate::ScheduleGenerationResult)."]
     pub generation_results: ::std::option::Option<crate::ScheduleGenerationResult>,
+    #[doc = " The download URL from which to fetch the generation results for the rescheduling run"]
+    #[doc = ""]
     #[doc = " JSON `generationResultsDownloadUrl`: string."]
     pub generation_results_download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The headcount forecast. Note the result will always be delivered via the headcountForecastDownloadUrl; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastResult`](crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult)."]
     pub headcount_forecast: ::std::option::Option<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult>,
+    #[doc = " The download URL from which to fetch the headcount forecast for the rescheduling run"]
+    #[doc = ""]
     #[doc = " JSON `headcountForecastDownloadUrl`: string."]
     pub headcount_forecast_download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

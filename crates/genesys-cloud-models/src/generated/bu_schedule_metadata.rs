@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuScheduleMetadata {
+    #[doc = " The description of this schedule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Generation result summary for this schedule, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `generationResults`: [`ScheduleGenerationResultSummary`](crate::ScheduleGenerationResultSummary)."]
     pub generation_results: ::std::option::Option<crate::ScheduleGenerationResultSummary>,
+    #[doc = " The ID of the schedule"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " High level per-management unit schedule metadata"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`BuManagementUnitScheduleSummary`](crate::BuManagementUnitScheduleSummary)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::BuManagementUnitScheduleSummary>>,
+    #[doc = " Version metadata for this schedule"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Whether this schedule is published"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The forecast used for this schedule, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
+    #[doc = " The number of weeks spanned by this schedule"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
+    #[doc = " The start week date for this schedule. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

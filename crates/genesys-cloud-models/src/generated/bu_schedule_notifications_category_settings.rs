@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuScheduleNotificationsCategorySettings {
+    #[doc = " The activity category"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`BuScheduleNotificationsCategorySettingsActivityCategory`](crate::BuScheduleNotificationsCategorySettingsActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::BuScheduleNotificationsCategorySettingsActivityCategory>,
+    #[doc = " Indicates if agents should receive early schedule reminder notifications."]
+    #[doc = ""]
     #[doc = " JSON `earlyReminderEnabled`: boolean, required by the spec."]
     pub early_reminder_enabled: ::std::option::Option<bool>,
+    #[doc = " Indicates if agents should receive out of adherence notifications."]
+    #[doc = ""]
     #[doc = " JSON `onTimeReminderEnabled`: boolean, required by the spec."]
     pub on_time_reminder_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

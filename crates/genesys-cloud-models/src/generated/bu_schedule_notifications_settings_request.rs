@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuScheduleNotificationsSettingsRequest {
+    #[doc = " List of activity category notification settings"]
+    #[doc = ""]
     #[doc = " JSON `activityCategorySettings`: array of [`BuScheduleNotificationsCategorySettings`](crate::BuScheduleNotificationsCategorySettings)."]
     pub activity_category_settings: ::std::option::Option<::std::vec::Vec<crate::BuScheduleNotificationsCategorySettings>>,
+    #[doc = " The number of minutes prior to the scheduled event to display an early reminder notification"]
+    #[doc = ""]
     #[doc = " JSON `earlyReminderMinutes`: integer (int64)."]
     pub early_reminder_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

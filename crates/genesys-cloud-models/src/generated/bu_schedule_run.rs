@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuScheduleRun {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this is an intraday rescheduling run"]
+    #[doc = ""]
     #[doc = " JSON `intradayRescheduling`: boolean."]
     pub intraday_rescheduling: ::std::option::Option<bool>,
+    #[doc = " The number of schedule generation messages for this schedule generation run"]
+    #[doc = ""]
     #[doc = " JSON `messageCount`: integer (int64)."]
     pub message_count: ::std::option::Option<i64>,
+    #[doc = " The list of schedule generation message counts by severity for this schedule generation run"]
+    #[doc = ""]
     #[doc = " JSON `messageSeverityCounts`: array of [`SchedulerMessageSeverityCount`](crate::SchedulerMessageSeverityCount)."]
     pub message_severity_counts: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageSeverityCount>>,
+    #[doc = " Percent completion of the schedule run"]
+    #[doc = ""]
     #[doc = " JSON `percentComplete`: number (double)."]
     pub percent_complete: ::std::option::Option<f64>,
+    #[doc = " Rescheduling options for this run. Null unless intradayRescheduling is true"]
+    #[doc = ""]
     #[doc = " JSON `reschedulingOptions`: [`ReschedulingOptionsRunResponse`](crate::ReschedulingOptionsRunResponse)."]
     pub rescheduling_options: ::std::option::Option<crate::ReschedulingOptionsRunResponse>,
+    #[doc = " When the reschedule result will expire. Null unless intradayRescheduling is true. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `reschedulingResultExpiration`: date-time."]
     pub rescheduling_result_expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The generated schedule. Null unless the schedule run is complete"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
+    #[doc = " The description of the generated schedule"]
+    #[doc = ""]
     #[doc = " JSON `scheduleDescription`: string."]
     pub schedule_description: ::std::option::Option<::std::string::String>,
+    #[doc = " The scheduler run ID. Reference this value for support"]
+    #[doc = ""]
     #[doc = " JSON `schedulerRunId`: string."]
     pub scheduler_run_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who canceled the scheduling run, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `schedulingCanceledBy`: [`UserReference`](crate::UserReference)."]
     pub scheduling_canceled_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " When the scheduling run was completed, if applicable. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `schedulingCompletedTime`: date-time."]
     pub scheduling_completed_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " When the schedule generation run started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `schedulingStartTime`: date-time."]
     pub scheduling_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user who started the scheduling run"]
+    #[doc = ""]
     #[doc = " JSON `schedulingStartedBy`: [`UserReference`](crate::UserReference)."]
     pub scheduling_started_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the generation run"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`BuScheduleRunState`](crate::BuScheduleRunState), one of `None`, `Queued`, `Scheduling`, `Canceled`, `Failed`, `Complete`."]
     pub state: ::std::option::Option<crate::BuScheduleRunState>,
+    #[doc = " The start date of the target week. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `targetWeek`: date."]
     pub target_week: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The number of weeks spanned by the schedule"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuSchedulerSettingsRequest {
+    #[doc = " Indicates whether to provide consistent service level smoothing in schedule generation for this business unit"]
+    #[doc = ""]
     #[doc = " JSON `consistentServiceLevelSmoothing`: boolean."]
     pub consistent_service_level_smoothing: ::std::option::Option<bool>,
+    #[doc = " Version metadata for this business unit's scheduler settings"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuSchedulingSettingsResponse {
+    #[doc = " The activity smoothing type for schedule generation in this business unit"]
+    #[doc = ""]
     #[doc = " JSON `activitySmoothingType`: [`BuSchedulingSettingsResponseActivitySmoothingType`](crate::BuSchedulingSettingsResponseActivitySmoothingType), required by the spec, one of `ReduceConcurrentActivitiesAcrossBu`, `ReduceConcurrentActivitiesAcrossMu`, `ConsistentServiceLevel`."]
     pub activity_smoothing_type: ::std::option::Option<crate::BuSchedulingSettingsResponseActivitySmoothingType>,
+    #[doc = " Indicates whether or not per minute granularity for scheduling will be enabled for this business unit. Defaults to false"]
+    #[doc = ""]
     #[doc = " JSON `allowWorkPlanPerMinuteGranularity`: boolean, required by the spec."]
     pub allow_work_plan_per_minute_granularity: ::std::option::Option<bool>,
+    #[doc = " Enables start and end time estimation for full-day time-off requests"]
+    #[doc = ""]
     #[doc = " JSON `enableTimeOffFullDayEstimation`: boolean, required by the spec."]
     pub enable_time_off_full_day_estimation: ::std::option::Option<bool>,
+    #[doc = " Indicates whether to provide variability in schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `induceScheduleVariability`: boolean, required by the spec."]
     pub induce_schedule_variability: ::std::option::Option<bool>,
+    #[doc = " Schedule generation message severity configuration"]
+    #[doc = ""]
     #[doc = " JSON `messageSeverities`: array of [`SchedulerMessageTypeSeverity`](crate::SchedulerMessageTypeSeverity), required by the spec."]
     pub message_severities: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>,
+    #[doc = " Configures the max percent increase and decrease of service goals for this business unit"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalImpact`: [`WfmServiceGoalImpactSettings`](crate::WfmServiceGoalImpactSettings), required by the spec."]
     pub service_goal_impact: ::std::option::Option<crate::WfmServiceGoalImpactSettings>,
+    #[doc = " Synchronize set of time off properties from scheduled activities to time off requests when the schedule is published"]
+    #[doc = ""]
     #[doc = " JSON `syncTimeOffProperties`: array of string, required by the spec."]
     pub sync_time_off_properties: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

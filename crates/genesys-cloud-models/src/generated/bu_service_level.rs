@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuServiceLevel {
+    #[doc = " Whether to include service level targets in the associated configuration"]
+    #[doc = ""]
     #[doc = " JSON `include`: boolean, required by the spec."]
     pub include: ::std::option::Option<bool>,
+    #[doc = " Service level target percent answered. Required if include == true"]
+    #[doc = ""]
     #[doc = " JSON `percent`: integer (int64)."]
     pub percent: ::std::option::Option<i64>,
+    #[doc = " Service level target answer time. Required if include == true"]
+    #[doc = ""]
     #[doc = " JSON `seconds`: integer (int64)."]
     pub seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

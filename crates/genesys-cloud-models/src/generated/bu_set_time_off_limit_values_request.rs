@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuSetTimeOffLimitValuesRequest {
+    #[doc = " Version metadata for the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `values`: array of [`BuTimeOffLimitRange`](crate::BuTimeOffLimitRange)."]

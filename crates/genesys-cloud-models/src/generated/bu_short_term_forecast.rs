@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuShortTermForecast {
+    #[doc = " Whether this forecast can be used for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
+    #[doc = " The method by which this forecast was created"]
+    #[doc = ""]
     #[doc = " JSON `creationMethod`: [`BuShortTermForecastCreationMethod`](crate::BuShortTermForecastCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::BuShortTermForecastCreationMethod>,
+    #[doc = " The description of this forecast"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Generation result metadata"]
+    #[doc = ""]
     #[doc = " JSON `generationResults`: [`BuForecastGenerationResult`](crate::BuForecastGenerationResult)."]
     pub generation_results: ::std::option::Option<crate::BuForecastGenerationResult>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this forecast contains modifications on legacy metrics"]
+    #[doc = ""]
     #[doc = " JSON `legacy`: boolean."]
     pub legacy: ::std::option::Option<bool>,
+    #[doc = " Metadata for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Any manual modifications applied to this forecast"]
+    #[doc = ""]
     #[doc = " JSON `modifications`: array of [`BuForecastModificationResponse`](crate::BuForecastModificationResponse)."]
     pub modifications: ::std::option::Option<::std::vec::Vec<crate::BuForecastModificationResponse>>,
+    #[doc = " A snapshot of the planning groups used for this forecast as of the version number indicated"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: [`ForecastPlanningGroupsResponse`](crate::ForecastPlanningGroupsResponse)."]
     pub planning_groups: ::std::option::Option<crate::ForecastPlanningGroupsResponse>,
+    #[doc = " The version of the planning groups that was used for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupsVersion`: integer (int64)."]
     pub planning_groups_version: ::std::option::Option<i64>,
+    #[doc = " The reference start date for interval-based data for this forecast. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source day pointers for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `sourceDays`: array of [`ForecastSourceDayPointer`](crate::ForecastSourceDayPointer)."]
     pub source_days: ::std::option::Option<::std::vec::Vec<crate::ForecastSourceDayPointer>>,
+    #[doc = " The time zone for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of weeks this forecast covers"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
+    #[doc = " The start week date of this forecast in yyyy-MM-dd. Must fall on the start day of week for the associated business unit. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuShortTermForecastListItem {
+    #[doc = " Whether this forecast can be used for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
+    #[doc = " The method by which this forecast was created"]
+    #[doc = ""]
     #[doc = " JSON `creationMethod`: [`BuShortTermForecastListItemCreationMethod`](crate::BuShortTermForecastListItemCreationMethod), one of `Import`, `ImportedHistoricalWeightedAverage`, `HistoricalWeightedAverage`, `Advanced`."]
     pub creation_method: ::std::option::Option<crate::BuShortTermForecastListItemCreationMethod>,
+    #[doc = " The description of this forecast"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this forecast contains modifications on legacy metrics"]
+    #[doc = ""]
     #[doc = " JSON `legacy`: boolean."]
     pub legacy: ::std::option::Option<bool>,
+    #[doc = " Metadata for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of weeks this forecast covers"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
+    #[doc = " The start week date of this forecast in yyyy-MM-dd. Must fall on the start day of week for the associated business unit. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

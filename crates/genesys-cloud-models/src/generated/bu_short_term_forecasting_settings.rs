@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuShortTermForecastingSettings {
+    #[doc = " The number of historical weeks to consider when creating a forecast. This setting is only used for legacy weighted average forecasts"]
+    #[doc = ""]
     #[doc = " JSON `defaultHistoryWeeks`: integer (int64)."]
     pub default_history_weeks: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffLimitRange {
+    #[doc = " The list of time-off limit values in minutes per day. If 'null' is specified, then the day-specific value is cleared. Such a day will have a value of 0"]
+    #[doc = ""]
     #[doc = " JSON `limitMinutesPerDay`: array of integer (int64)."]
     pub limit_minutes_per_day: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The list of time-off limit values in minutes per fifteen minute interval. It must be set if 'granularity' on time-off limit is fifteen minutes. If count of limit minutes array exceeds a day for given 'startDate', the slots overflowing into next day, should not be duplicated in another range entry with next day as 'startDate'.For example startDate 03/01/2026 - limitMinutesPerFifteenMinutes with 120 intervals, 03/02/2026 - limitMinutesPerFifteenMinutes with 20 intervals has overlap and not allowed"]
+    #[doc = ""]
     #[doc = " JSON `limitMinutesPerFifteenMinutes`: array of integer (int64)."]
     pub limit_minutes_per_fifteen_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Start date of the range. The end date is determined by the size of 'limitMinutesPerDay'. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

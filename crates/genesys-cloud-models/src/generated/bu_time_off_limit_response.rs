@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffLimitResponse {
+    #[doc = " The start time of full day time off requests associated with this limit interval in HH:mm format."]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
+    #[doc = " Granularity choice for time off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`BuTimeOffLimitResponseGranularity`](crate::BuTimeOffLimitResponseGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitResponseGranularity>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The management unit to which this time-off limit is associated. If staffingGroup is set, then the limit is associated with that staffing group, which belongs to this management unit.At least one of managementUnit and staffingGroup must be set"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Version metadata for the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The staffing group to which this time-off limit is associated. If managementUnit is set, then the staffing group belongs to that management unit.Otherwise, if managementUnit is not set, it is a business unit level staffing group.At least one of managementUnit and staffingGroup must be set"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroup`: [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_group: ::std::option::Option<crate::StaffingGroupReference>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffLimitValueRange {
+    #[doc = " A list of allocated time-off minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `allocatedMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub allocated_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Granularity choice for time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`BuTimeOffLimitValueRangeGranularity`](crate::BuTimeOffLimitValueRangeGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitValueRangeGranularity>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of time-off limit values in minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Version metadata for the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Start date of the requested date range, in ISO-8601 format. The end date is determined by the size of interval lists"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The ID of the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference), required by the spec."]
     pub time_off_limit: ::std::option::Option<crate::BuTimeOffLimitReference>,
+    #[doc = " A list of waitlisted time-off minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `waitlistedMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub waitlisted_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The current number of waitlisted time-off requests for every interval per granularity"]
+    #[doc = ""]
     #[doc = " JSON `waitlistedRequestsPerInterval`: array of integer (int64), required by the spec."]
     pub waitlisted_requests_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffLimitValues {
+    #[doc = " Start date of the requested date range, in ISO-8601 format. The end date is determined by the size of interval lists"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Time-off limit values specified in per day granularity. Set only if granularity is 'Daily'"]
+    #[doc = ""]
     #[doc = " JSON `valuesPerDay`: [`TimeOffLimitValues`](crate::TimeOffLimitValues)."]
     pub values_per_day: ::std::option::Option<crate::TimeOffLimitValues>,
+    #[doc = " Time-off limit values specified in per fifteen minutes granularity. Set only if granularity is 'FifteenMinutes'"]
+    #[doc = ""]
     #[doc = " JSON `valuesPerFifteenMinutes`: [`TimeOffLimitValues`](crate::TimeOffLimitValues)."]
     pub values_per_fifteen_minutes: ::std::option::Option<crate::TimeOffLimitValues>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffLimitValuesForGranularityResponse {
+    #[doc = " Granularity choice for time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`BuTimeOffLimitValuesForGranularityResponseGranularity`](crate::BuTimeOffLimitValuesForGranularityResponseGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitValuesForGranularityResponseGranularity>,
+    #[doc = " Values for time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `limitValues`: array of [`BuTimeOffLimitValues`](crate::BuTimeOffLimitValues)."]
     pub limit_values: ::std::option::Option<::std::vec::Vec<crate::BuTimeOffLimitValues>>,
+    #[doc = " Version metadata for the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The ID of the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference), required by the spec."]
     pub time_off_limit: ::std::option::Option<crate::BuTimeOffLimitReference>,
     _nulls: crate::support::Extras,

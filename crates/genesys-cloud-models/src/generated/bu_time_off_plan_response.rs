@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffPlanResponse {
+    #[doc = " The IDs of activity codes associated with this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: array of string, required by the spec."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Auto approval rule for this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `autoApprovalRule`: [`BuTimeOffPlanResponseAutoApprovalRule`](crate::BuTimeOffPlanResponseAutoApprovalRule), required by the spec, one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::BuTimeOffPlanResponseAutoApprovalRule>,
+    #[doc = " Whether newly approved time-off requests with activity codes associated with this time-off plan should be automatically published to the schedule"]
+    #[doc = ""]
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,
+    #[doc = " Business unit association, if the time-off plan belongs to a business unit. managementUnitAssociation must not be set if this is populated"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitAssociation`: [`TimeOffPlanBusinessUnitAssociation`](crate::TimeOffPlanBusinessUnitAssociation)."]
     pub business_unit_association: ::std::option::Option<crate::TimeOffPlanBusinessUnitAssociation>,
+    #[doc = " Whether this time-off plan counts against time-off limits"]
+    #[doc = ""]
     #[doc = " JSON `countAgainstTimeOffLimits`: boolean, required by the spec."]
     pub count_against_time_off_limits: ::std::option::Option<bool>,
+    #[doc = " The number of days before the time-off request start date for when the request will be expired from the waitlist"]
+    #[doc = ""]
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64), required by the spec."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
+    #[doc = " Whether this time-off plan is currently being used by agents"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Time-off type, if this time-off plan is associated with the integration"]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Management Unit association, if the time-off plan belongs to a management unit. businessUnitAssociation must not be set if this is populated"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitAssociation`: [`TimeOffPlanManagementUnitAssociation`](crate::TimeOffPlanManagementUnitAssociation)."]
     pub management_unit_association: ::std::option::Option<crate::TimeOffPlanManagementUnitAssociation>,
+    #[doc = " Version metadata for the time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of override dates to check for conflicts with time-off request dates. If a conflict is found, the request will not be auto-approved"]
+    #[doc = ""]
     #[doc = " JSON `overrideDates`: array of [`OverrideDate`](crate::OverrideDate)."]
     pub override_dates: ::std::option::Option<::std::vec::Vec<crate::OverrideDate>>,
+    #[doc = " The IDs of non time-off activity codes to check for conflicts in case the auto approval rule specifies checking activity codes. If these activity codes are present in schedule and overlap with the time-off request duration, the request will not be auto approved"]
+    #[doc = ""]
     #[doc = " JSON `restrictedActivityCodes`: [`ActivityCodesReference`](crate::ActivityCodesReference)."]
     pub restricted_activity_codes: ::std::option::Option<crate::ActivityCodesReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The IDs of time-off limits associated with this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimits`: array of [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference)."]
     pub time_off_limits: ::std::option::Option<::std::vec::Vec<crate::BuTimeOffLimitReference>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuUpdateAgentScheduleShift {
+    #[doc = " The activities associated with this shift"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`](crate::BuAgentScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleActivity>>,
+    #[doc = " Set to true to delete the shift from the agent's schedule"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " The ID of the shift"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of this shift in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether this shift was manually edited. This is only set by clients and is used for rescheduling"]
+    #[doc = ""]
     #[doc = " JSON `manuallyEdited`: boolean."]
     pub manually_edited: ::std::option::Option<bool>,
+    #[doc = " The schedule to which this shift belongs"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
+    #[doc = " The start date of this shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the work plan for which the work plan shift emanates from"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_id: ::std::option::Option<crate::ValueWrapperString>,
+    #[doc = " The ID of the work plan shift that was used in schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `workPlanShiftId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_shift_id: ::std::option::Option<crate::ValueWrapperString>,
     _nulls: crate::support::Extras,

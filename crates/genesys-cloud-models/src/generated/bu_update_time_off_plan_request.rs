@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuUpdateTimeOffPlanRequest {
+    #[doc = " The IDs of activity codes to associate with this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
+    #[doc = " Auto approval rule for this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `autoApprovalRule`: [`BuUpdateTimeOffPlanRequestAutoApprovalRule`](crate::BuUpdateTimeOffPlanRequestAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::BuUpdateTimeOffPlanRequestAutoApprovalRule>,
+    #[doc = " Whether newly approved time-off requests with activity codes associated with this time-off plan should be automatically published to the schedule"]
+    #[doc = ""]
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,
+    #[doc = " Business unit association, if the time-off plan belongs to a business unit. managementUnitAssociation must not be set if this is populated"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitAssociation`: [`UpdateTimeOffPlanBusinessUnitAssociation`](crate::UpdateTimeOffPlanBusinessUnitAssociation)."]
     pub business_unit_association: ::std::option::Option<crate::UpdateTimeOffPlanBusinessUnitAssociation>,
+    #[doc = " Whether this time-off plan should count against time-off limits"]
+    #[doc = ""]
     #[doc = " JSON `countAgainstTimeOffLimits`: boolean."]
     pub count_against_time_off_limits: ::std::option::Option<bool>,
+    #[doc = " The number of days before the time-off request start date for when the request will be expired from the waitlist"]
+    #[doc = ""]
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
+    #[doc = " Whether this time-off plan should be used by agents"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Time-off type, if this time-off plan is associated with the integration"]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffType`: [`ValueWrapperHrisTimeOffType`](crate::ValueWrapperHrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::ValueWrapperHrisTimeOffType>,
+    #[doc = " Management unit association, if the time-off plan belongs to a management unit. businessUnitAssociation must not be set if this is populated"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitAssociation`: [`UpdateTimeOffPlanManagementUnitAssociation`](crate::UpdateTimeOffPlanManagementUnitAssociation)."]
     pub management_unit_association: ::std::option::Option<crate::UpdateTimeOffPlanManagementUnitAssociation>,
+    #[doc = " Version metadata for this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of this time-off plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of override dates to check for conflicts with time-off request dates. If a conflict is found, the request will not be auto-approved"]
+    #[doc = ""]
     #[doc = " JSON `overrideDates`: [`ListWrapperOverrideDate`](crate::ListWrapperOverrideDate)."]
     pub override_dates: ::std::option::Option<crate::ListWrapperOverrideDate>,
+    #[doc = " The IDs of non time-off activity codes to check for conflicts in case the auto approval rule specifies checking activity codes. If these activity codes are present in schedule and overlap with the time-off request duration, the request will not be auto approved"]
+    #[doc = ""]
     #[doc = " JSON `restrictedActivityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub restricted_activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
     _nulls: crate::support::Extras,

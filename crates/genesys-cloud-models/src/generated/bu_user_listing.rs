@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuUserListing {
+    #[doc = " Management units and their associated users"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`ManagementUnitUserListing`](crate::ManagementUnitUserListing), required by the spec."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ManagementUnitUserListing>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkAddDecisionTableRowsRequest {
+    #[doc = " The list of rows to create. Maximum 15 rows per request. RowIndex is not supported for bulk add - all rows will be appended to the end of the table in the order provided."]
+    #[doc = ""]
     #[doc = " JSON `rows`: array of [`CreateDecisionTableRowRequest`](crate::CreateDecisionTableRowRequest), required by the spec."]
     pub rows: ::std::option::Option<::std::vec::Vec<crate::CreateDecisionTableRowRequest>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkAddDecisionTableRowsResponse {
+    #[doc = " The list of created decision table rows"]
+    #[doc = ""]
     #[doc = " JSON `rows`: array of [`DecisionTableRow`](crate::DecisionTableRow), required by the spec."]
     pub rows: ::std::option::Option<::std::vec::Vec<crate::DecisionTableRow>>,
+    #[doc = " The total number of rows successfully created"]
+    #[doc = ""]
     #[doc = " JSON `totalCreated`: integer (int64), required by the spec."]
     pub total_created: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

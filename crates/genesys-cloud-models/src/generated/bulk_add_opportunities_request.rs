@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkAddOpportunitiesRequest {
+    #[doc = " The IDs of the agents who are invited to the opportunities being added"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The opportunities to add"]
+    #[doc = ""]
     #[doc = " JSON `opportunities`: array of [`AddOpportunityBody`](crate::AddOpportunityBody), required by the spec."]
     pub opportunities: ::std::option::Option<::std::vec::Vec<crate::AddOpportunityBody>>,
     _nulls: crate::support::Extras,

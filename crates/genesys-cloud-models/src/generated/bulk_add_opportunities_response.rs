@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkAddOpportunitiesResponse {
+    #[doc = " The list of opportunities"]
+    #[doc = ""]
     #[doc = " JSON `opportunities`: array of [`OpportunityResult`](crate::OpportunityResult), required by the spec."]
     pub opportunities: ::std::option::Option<::std::vec::Vec<crate::OpportunityResult>>,
     _nulls: crate::support::Extras,

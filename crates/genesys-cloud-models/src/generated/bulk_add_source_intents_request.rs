@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkAddSourceIntentsRequest {
+    #[doc = " List of items to add"]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`SourceIntent`](crate::SourceIntent), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::SourceIntent>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkCallbackDisconnectRequest {
+    #[doc = " The list of requests to disconnect callbacks in bulk"]
+    #[doc = ""]
     #[doc = " JSON `callbackDisconnectIdentifiers`: array of [`CallbackDisconnectIdentifier`](crate::CallbackDisconnectIdentifier), required by the spec."]
     pub callback_disconnect_identifiers: ::std::option::Option<::std::vec::Vec<crate::CallbackDisconnectIdentifier>>,
     _nulls: crate::support::Extras,

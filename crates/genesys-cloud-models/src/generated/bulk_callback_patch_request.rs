@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkCallbackPatchRequest {
+    #[doc = " The list of requests to update callbacks in bulk"]
+    #[doc = ""]
     #[doc = " JSON `patchCallbackRequests`: array of [`PatchCallbackRequest`](crate::PatchCallbackRequest), required by the spec."]
     pub patch_callback_requests: ::std::option::Option<::std::vec::Vec<crate::PatchCallbackRequest>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkDeleteDecisionTableRowsRequest {
+    #[doc = " The set of unique row IDs to be deleted. Maximum 49 rows per request."]
+    #[doc = ""]
     #[doc = " JSON `rowIds`: array of string, required by the spec."]
     pub row_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

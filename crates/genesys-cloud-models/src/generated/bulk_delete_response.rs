@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkDeleteResponse {
+    #[doc = " The number of failed operations in the results."]
+    #[doc = ""]
     #[doc = " JSON `errorCount`: integer (int64)."]
     pub error_count: ::std::option::Option<i64>,
+    #[doc = " The indexes of all failed operations in the results field."]
+    #[doc = ""]
     #[doc = " JSON `errorIndexes`: array of integer (int64)."]
     pub error_indexes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " A list of results for all of the Bulk operations specified in the request. Includes both successes and failures. Ordering is NOT guaranteed - may be in a different order from the request."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BulkResponseResultVoidEntityBulkEntityErrorEntity`](crate::BulkResponseResultVoidEntityBulkEntityErrorEntity)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkResponseResultVoidEntityBulkEntityErrorEntity>>,
     _nulls: crate::support::Extras,

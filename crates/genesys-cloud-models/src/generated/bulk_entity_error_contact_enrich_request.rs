@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkEntityErrorContactEnrichRequest {
+    #[doc = " An error code for the specific error condition."]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional error details for specific fields."]
+    #[doc = ""]
     #[doc = " JSON `details`: array of [`BulkErrorDetail`](crate::BulkErrorDetail)."]
     pub details: ::std::option::Option<::std::vec::Vec<crate::BulkErrorDetail>>,
+    #[doc = " The entity body specified in the Bulk request operation that caused this error."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`ContactEnrichRequest`](crate::ContactEnrichRequest)."]
     pub entity: ::std::option::Option<crate::ContactEnrichRequest>,
+    #[doc = " A short error message."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this particular error should be retried."]
+    #[doc = ""]
     #[doc = " JSON `retryable`: boolean."]
     pub retryable: ::std::option::Option<bool>,
+    #[doc = " The HTTP Status Code for the error."]
+    #[doc = ""]
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

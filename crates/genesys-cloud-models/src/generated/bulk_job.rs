@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJob {
+    #[doc = " The bulk job action. This determines what the bulk job does, for example, terminate workitems."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`BulkJobAction`](crate::BulkJobAction), one of `TerminateWorkitems`, `AddWorkitems`."]
     pub action: ::std::option::Option<crate::BulkJobAction>,
+    #[doc = " The bulk job finished date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateFinished`: date-time."]
     pub date_finished: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The bulk job modification date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The bulk job start date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Count of failed processed items in the bulk job."]
+    #[doc = ""]
     #[doc = " JSON `failedCount`: integer (int64)."]
     pub failed_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The bulk job state."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`BulkJobState`](crate::BulkJobState), one of `Idle`, `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`, `Terminated`."]
     pub state: ::std::option::Option<crate::BulkJobState>,
+    #[doc = " Count of successfully processed items in the bulk job."]
+    #[doc = ""]
     #[doc = " JSON `successfulCount`: integer (int64)."]
     pub successful_count: ::std::option::Option<i64>,
+    #[doc = " Total count of items to be processed in the bulk job."]
+    #[doc = ""]
     #[doc = " JSON `totalCount`: integer (int64)."]
     pub total_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

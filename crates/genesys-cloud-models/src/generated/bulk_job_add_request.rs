@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobAddRequest {
+    #[doc = " The list of workitem entities to create."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`WorkitemCommonCreate`](crate::WorkitemCommonCreate), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::WorkitemCommonCreate>>,
     _nulls: crate::support::Extras,

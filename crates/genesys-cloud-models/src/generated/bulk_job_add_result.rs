@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobAddResult {
+    #[doc = " The result of the operation if it succeeded. For Workitem Bulk Add this is a summary."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`BulkJobAddWorkitemSummary`](crate::BulkJobAddWorkitemSummary)."]
     pub entity: ::std::option::Option<crate::BulkJobAddWorkitemSummary>,
+    #[doc = " Error details if the operation failed."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkJobError`](crate::BulkJobError)."]
     pub error: ::std::option::Option<crate::BulkJobError>,
     _nulls: crate::support::Extras,

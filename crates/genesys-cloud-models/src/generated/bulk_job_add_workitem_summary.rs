@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobAddWorkitemSummary {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The worktype of the workitem."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub r#type: ::std::option::Option<crate::WorktypeReference>,
+    #[doc = " The workbin of the workitem."]
+    #[doc = ""]
     #[doc = " JSON `workbin`: [`WorkbinReference`](crate::WorkbinReference)."]
     pub workbin: ::std::option::Option<crate::WorkbinReference>,
     _nulls: crate::support::Extras,

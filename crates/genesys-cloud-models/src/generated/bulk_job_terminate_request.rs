@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobTerminateRequest {
+    #[doc = " The list of bulk job entities to terminate."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`BulkJobEntity`](crate::BulkJobEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BulkJobEntity>>,
     _nulls: crate::support::Extras,

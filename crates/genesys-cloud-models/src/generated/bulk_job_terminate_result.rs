@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobTerminateResult {
+    #[doc = " The result of the operation if it succeeded. For Workitem Bulk Terminate this is a summary."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`BulkJobTerminateResultEntity`](crate::BulkJobTerminateResultEntity)."]
     pub entity: ::std::option::Option<crate::BulkJobTerminateResultEntity>,
+    #[doc = " Error details if the operation failed."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkJobError`](crate::BulkJobError)."]
     pub error: ::std::option::Option<crate::BulkJobError>,
     _nulls: crate::support::Extras,

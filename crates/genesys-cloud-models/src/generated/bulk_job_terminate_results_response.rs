@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobTerminateResultsResponse {
+    #[doc = " The number of errors from the bulk operation."]
+    #[doc = ""]
     #[doc = " JSON `errorCount`: integer (int64)."]
     pub error_count: ::std::option::Option<i64>,
+    #[doc = " An index of where the errors are in the listing."]
+    #[doc = ""]
     #[doc = " JSON `errorIndexes`: array of integer (int64)."]
     pub error_indexes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " A list of the results from the bulk operation."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BulkJobTerminateResult`](crate::BulkJobTerminateResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkJobTerminateResult>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobUpdate {
+    #[doc = " The destination state of the bulk job."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`BulkJobUpdateState`](crate::BulkJobUpdateState), required by the spec, one of `Queued`, `Terminated`."]
     pub state: ::std::option::Option<crate::BulkJobUpdateState>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkOpportunitiesEnrollmentResult {
+    #[doc = " The enrollment result"]
+    #[doc = ""]
     #[doc = " JSON `enrollment`: [`OpportunityEnrollment`](crate::OpportunityEnrollment), required by the spec."]
     pub enrollment: ::std::option::Option<crate::OpportunityEnrollment>,
+    #[doc = " The error result if the operation failed"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
+    #[doc = " The status indicating the result of the bulk operation for this item"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BulkOpportunitiesEnrollmentResultStatus`](crate::BulkOpportunitiesEnrollmentResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BulkOpportunitiesEnrollmentResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkOpportunitiesError {
+    #[doc = " The error code for the failed operation"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: [`BulkOpportunitiesErrorErrorCode`](crate::BulkOpportunitiesErrorErrorCode), required by the spec, one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub error_code: ::std::option::Option<crate::BulkOpportunitiesErrorErrorCode>,
     _nulls: crate::support::Extras,

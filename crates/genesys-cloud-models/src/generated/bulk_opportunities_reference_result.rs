@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkOpportunitiesReferenceResult {
+    #[doc = " The error result if the operation failed"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
+    #[doc = " Reference to the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `opportunity`: [`OpportunityReference`](crate::OpportunityReference), required by the spec."]
     pub opportunity: ::std::option::Option<crate::OpportunityReference>,
+    #[doc = " The status indicating the result of the bulk operation for this item"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BulkOpportunitiesReferenceResultStatus`](crate::BulkOpportunitiesReferenceResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BulkOpportunitiesReferenceResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkOpportunitiesStatusUpdateRequest {
+    #[doc = " The IDs of the opportunities to update"]
+    #[doc = ""]
     #[doc = " JSON `opportunityIds`: array of string, required by the spec."]
     pub opportunity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The status to set for all opportunities specified in this request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BulkOpportunitiesStatusUpdateRequestStatus`](crate::BulkOpportunitiesStatusUpdateRequestStatus), required by the spec, one of `Closed`."]
     pub status: ::std::option::Option<crate::BulkOpportunitiesStatusUpdateRequestStatus>,
     _nulls: crate::support::Extras,

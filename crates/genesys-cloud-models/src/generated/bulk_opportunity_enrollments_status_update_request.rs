@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkOpportunityEnrollmentsStatusUpdateRequest {
+    #[doc = " The IDs of the enrollments to update"]
+    #[doc = ""]
     #[doc = " JSON `enrollmentIds`: array of string, required by the spec."]
     pub enrollment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Supervisor's note explaining the agent's enrollment status change"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
+    #[doc = " The status to set for all enrollments specified in this request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BulkOpportunityEnrollmentsStatusUpdateRequestStatus`](crate::BulkOpportunityEnrollmentsStatusUpdateRequestStatus), required by the spec, one of `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::BulkOpportunityEnrollmentsStatusUpdateRequestStatus>,
     _nulls: crate::support::Extras,

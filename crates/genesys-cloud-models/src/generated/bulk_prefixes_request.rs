@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkPrefixesRequest {
+    #[doc = " List of prefixes to save - add or remove"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`Prefix`](crate::Prefix), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::Prefix>>,
     _nulls: crate::support::Extras,

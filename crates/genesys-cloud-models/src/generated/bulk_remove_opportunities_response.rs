@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkRemoveOpportunitiesResponse {
+    #[doc = " The count of failed operations in the bulk request"]
+    #[doc = ""]
     #[doc = " JSON `errorCount`: integer (int64), required by the spec."]
     pub error_count: ::std::option::Option<i64>,
+    #[doc = " The result for each requested item"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BulkRemoveOpportunitiesResult`](crate::BulkRemoveOpportunitiesResult), required by the spec."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkRemoveOpportunitiesResult>>,
     _nulls: crate::support::Extras,

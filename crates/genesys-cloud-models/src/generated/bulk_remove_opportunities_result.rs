@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkRemoveOpportunitiesResult {
+    #[doc = " The error result if the operation failed"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
+    #[doc = " The ID of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `opportunityId`: string, required by the spec."]
     pub opportunity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status indicating the result of the bulk operation for this item"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BulkRemoveOpportunitiesResultStatus`](crate::BulkRemoveOpportunitiesResultStatus), required by the spec, one of `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::BulkRemoveOpportunitiesResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkRemoveSourceIntentsRequest {
+    #[doc = " List of ids to delete"]
+    #[doc = ""]
     #[doc = " JSON `items`: array of string, required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContactEnrichRequest {
+    #[doc = " The entity which was affected by this Bulk operation. Only returned on success."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`ExternalContact`](crate::ExternalContact)."]
     pub entity: ::std::option::Option<crate::ExternalContact>,
+    #[doc = " An error describing why this Bulk operation failed. Only returned on failure."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkEntityErrorContactEnrichRequest`](crate::BulkEntityErrorContactEnrichRequest)."]
     pub error: ::std::option::Option<crate::BulkEntityErrorContactEnrichRequest>,
+    #[doc = " The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Status Code for the requested operation."]
+    #[doc = ""]
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
+    #[doc = " Whether the requested operation completed successfully."]
+    #[doc = ""]
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkResult {
+    #[doc = " The result of the operation if it succeeded."]
+    #[doc = ""]
     #[doc = " JSON `entity`: any JSON."]
     pub entity: ::std::option::Option<::serde_json::Value>,
+    #[doc = " Error details if the operation failed."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`BulkError`](crate::BulkError)."]
     pub error: ::std::option::Option<crate::BulkError>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkResults {
+    #[doc = " Id of source intent"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Result of operation"]
+    #[doc = ""]
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

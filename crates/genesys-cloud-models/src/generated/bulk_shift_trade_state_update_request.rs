@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkShiftTradeStateUpdateRequest {
+    #[doc = " The shift trades to update"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`BulkUpdateShiftTradeStateRequestItem`](crate::BulkUpdateShiftTradeStateRequestItem), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BulkUpdateShiftTradeStateRequestItem>>,
     _nulls: crate::support::Extras,

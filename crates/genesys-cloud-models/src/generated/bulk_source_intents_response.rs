@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkSourceIntentsResponse {
+    #[doc = " Count of errors"]
+    #[doc = ""]
     #[doc = " JSON `errorCount`: integer (int64)."]
     pub error_count: ::std::option::Option<i64>,
+    #[doc = " List of ids failed to be added or removed"]
+    #[doc = ""]
     #[doc = " JSON `errorResultIds`: array of string."]
     pub error_result_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Results of operation"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BulkResults`](crate::BulkResults)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkResults>>,
     _nulls: crate::support::Extras,

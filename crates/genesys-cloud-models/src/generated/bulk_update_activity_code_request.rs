@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateActivityCodeRequest {
+    #[doc = " List of activity codes to update"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`BulkUpdateActivityCodeRequestItem`](crate::BulkUpdateActivityCodeRequestItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BulkUpdateActivityCodeRequestItem>>,
     _nulls: crate::support::Extras,

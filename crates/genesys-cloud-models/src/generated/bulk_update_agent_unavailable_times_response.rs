@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateAgentUnavailableTimesResponse {
+    #[doc = " The error that stopped processing, populated when one or more operations failed"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The result of each unavailable time operation, in the order the operations were requested"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BulkUpdateAgentUnavailableTimesResultItem`](crate::BulkUpdateAgentUnavailableTimesResultItem)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkUpdateAgentUnavailableTimesResultItem>>,
     _nulls: crate::support::Extras,

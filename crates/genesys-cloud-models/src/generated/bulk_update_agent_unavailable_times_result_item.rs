@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateAgentUnavailableTimesResultItem {
+    #[doc = " The status of the operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`BulkUpdateAgentUnavailableTimesResultItemStatus`](crate::BulkUpdateAgentUnavailableTimesResultItemStatus), one of `Complete`, `Error`, `Skipped`."]
     pub status: ::std::option::Option<crate::BulkUpdateAgentUnavailableTimesResultItemStatus>,
+    #[doc = " The unavailable time that was created, updated, or deleted. Populated when the operation completed successfully"]
+    #[doc = ""]
     #[doc = " JSON `unavailableTime`: [`TargetUnavailableTime`](crate::TargetUnavailableTime)."]
     pub unavailable_time: ::std::option::Option<crate::TargetUnavailableTime>,
     _nulls: crate::support::Extras,

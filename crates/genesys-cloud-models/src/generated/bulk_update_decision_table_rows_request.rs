@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateDecisionTableRowsRequest {
+    #[doc = " The list of rows to update. Maximum 15 rows per request. Each row must have a unique rowId."]
+    #[doc = ""]
     #[doc = " JSON `rows`: array of [`Row`](crate::Row), required by the spec."]
     pub rows: ::std::option::Option<::std::vec::Vec<crate::Row>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateOpportunityEnrollmentsStatusResponse {
+    #[doc = " The count of failed operations in the bulk request"]
+    #[doc = ""]
     #[doc = " JSON `errorCount`: integer (int64), required by the spec."]
     pub error_count: ::std::option::Option<i64>,
+    #[doc = " The result for each requested item"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`BulkOpportunitiesEnrollmentResult`](crate::BulkOpportunitiesEnrollmentResult), required by the spec."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkOpportunitiesEnrollmentResult>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateShiftTradeListJobRequest {
+    #[doc = " The shift trades that are being updated"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`BulkUpdateShiftTradeStateRequestItem`](crate::BulkUpdateShiftTradeStateRequestItem), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BulkUpdateShiftTradeStateRequestItem>>,
+    #[doc = " The IDs of the management units from which to update shift trades"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start week dates in which the shift trades being updated occur in the business unit time zone (yyyy-MM-dd format)"]
+    #[doc = ""]
     #[doc = " JSON `weekDates`: array of date, required by the spec."]
     pub week_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
     _nulls: crate::support::Extras,

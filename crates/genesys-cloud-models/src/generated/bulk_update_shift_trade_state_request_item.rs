@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateShiftTradeStateRequestItem {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The new state to set on the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateRequestItemState`](crate::BulkUpdateShiftTradeStateRequestItemState), required by the spec, one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::BulkUpdateShiftTradeStateRequestItemState>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateShiftTradeStateResultItem {
+    #[doc = " The reason the update failed, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: [`BulkUpdateShiftTradeStateResultItemFailureReason`](crate::BulkUpdateShiftTradeStateResultItemFailureReason), one of `InitiatingAgentScheduleNotFound`, `InitiatingAgentShiftHasExternalActivities`, `InitiatingAgentShiftNotFound`, `InitiatingExternalActivityOutsideReceivingShift`, `ReceivingAgentNotFound`, `ReceivingAgentScheduleNotFound`, `ReceivingAgentShiftHasExternalActivities`, `ReceivingAgentShiftNotFound`, `ReceivingExternalActivityOutsideInitiatingShift`, `ScheduleNotPublished`, `TransitionNotAllowed`."]
     pub failure_reason: ::std::option::Option<crate::BulkUpdateShiftTradeStateResultItemFailureReason>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The user who reviewed the request, if applicable. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the request was reviewed, if applicable. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The state of the shift trade after the update request is processed"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateResultItemState`](crate::BulkUpdateShiftTradeStateResultItemState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::BulkUpdateShiftTradeStateResultItemState>,
     _nulls: crate::support::Extras,

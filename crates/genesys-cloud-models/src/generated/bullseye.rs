@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Bullseye {
+    #[doc = " The bullseye rings configured for this queue."]
+    #[doc = ""]
     #[doc = " JSON `rings`: array of [`Ring`](crate::Ring)."]
     pub rings: ::std::option::Option<::std::vec::Vec<crate::Ring>>,
     _nulls: crate::support::Extras,

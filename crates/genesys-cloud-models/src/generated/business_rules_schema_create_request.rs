@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BusinessRulesSchemaCreateRequest {
+    #[doc = " A JSON schema defining the extension to the built-in entity type."]
+    #[doc = ""]
     #[doc = " JSON `jsonSchema`: [`JsonSchemaWithDefinitions`](crate::JsonSchemaWithDefinitions), required by the spec."]
     pub json_schema: ::std::option::Option<crate::JsonSchemaWithDefinitions>,
     _nulls: crate::support::Extras,

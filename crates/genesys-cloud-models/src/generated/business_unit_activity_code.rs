@@ -5,38 +5,70 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BusinessUnitActivityCode {
+    #[doc = " Whether this activity code is active or has been deleted"]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Whether an agent can select this activity code when creating or editing a time off request. Null if the activity's category is not time off."]
+    #[doc = ""]
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
+    #[doc = " The category of the activity code"]
+    #[doc = ""]
     #[doc = " JSON `category`: [`BusinessUnitActivityCodeCategory`](crate::BusinessUnitActivityCodeCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::BusinessUnitActivityCodeCategory>,
+    #[doc = " Whether an agent is paid while performing this activity"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " Indicates whether or not the activity should be counted as contiguous work time for calculating daily constraints"]
+    #[doc = ""]
     #[doc = " JSON `countsAsWorkTime`: boolean."]
     pub counts_as_work_time: ::std::option::Option<bool>,
+    #[doc = " Whether or not this activity code counts toward shrinkage calculations"]
+    #[doc = ""]
     #[doc = " JSON `countsTowardShrinkage`: boolean."]
     pub counts_toward_shrinkage: ::std::option::Option<bool>,
+    #[doc = " Whether this is a default activity code"]
+    #[doc = ""]
     #[doc = " JSON `defaultCode`: boolean."]
     pub default_code: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this activity code is considered interruptible"]
+    #[doc = ""]
     #[doc = " JSON `interruptible`: boolean."]
     pub interruptible: ::std::option::Option<bool>,
+    #[doc = " The default length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Version metadata of this activity code"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this activity code is considered planned or unplanned shrinkage"]
+    #[doc = ""]
     #[doc = " JSON `plannedShrinkage`: boolean."]
     pub planned_shrinkage: ::std::option::Option<bool>,
+    #[doc = " Planning groups associated with this activity code"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`](crate::PlanningGroupReference)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupReference>>,
+    #[doc = " The secondary presences of this activity code"]
+    #[doc = ""]
     #[doc = " JSON `secondaryPresences`: array of [`SecondaryPresence`](crate::SecondaryPresence)."]
     pub secondary_presences: ::std::option::Option<::std::vec::Vec<crate::SecondaryPresence>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The style configuration for the activity code"]
+    #[doc = ""]
     #[doc = " JSON `style`: [`ActivityCodeStyle`](crate::ActivityCodeStyle)."]
     pub style: ::std::option::Option<crate::ActivityCodeStyle>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BusinessUnitListItem {
+    #[doc = " Whether the user has authorization to interact with this business unit"]
+    #[doc = ""]
     #[doc = " JSON `authorized`: boolean."]
     pub authorized: ::std::option::Option<bool>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BusinessUnitSettingsResponse {
+    #[doc = " Coaching settings"]
+    #[doc = ""]
     #[doc = " JSON `coaching`: [`BuActivitySettingsResponse`](crate::BuActivitySettingsResponse)."]
     pub coaching: ::std::option::Option<crate::BuActivitySettingsResponse>,
+    #[doc = " Learning settings"]
+    #[doc = ""]
     #[doc = " JSON `learning`: [`BuActivitySettingsResponse`](crate::BuActivitySettingsResponse)."]
     pub learning: ::std::option::Option<crate::BuActivitySettingsResponse>,
+    #[doc = " Version metadata for this business unit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Notification settings"]
+    #[doc = ""]
     #[doc = " JSON `notifications`: [`BuNotificationSettingsResponse`](crate::BuNotificationSettingsResponse)."]
     pub notifications: ::std::option::Option<crate::BuNotificationSettingsResponse>,
+    #[doc = " Scheduling settings"]
+    #[doc = ""]
     #[doc = " JSON `scheduling`: [`BuSchedulingSettingsResponse`](crate::BuSchedulingSettingsResponse)."]
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsResponse>,
+    #[doc = " Short term forecasting settings"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
+    #[doc = " The start day of week for this business unit"]
+    #[doc = ""]
     #[doc = " JSON `startDayOfWeek`: [`BusinessUnitSettingsResponseStartDayOfWeek`](crate::BusinessUnitSettingsResponseStartDayOfWeek), required by the spec, one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::BusinessUnitSettingsResponseStartDayOfWeek>,
+    #[doc = " The time zone for this business unit, using the Olsen tz database format"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Button {
+    #[doc = " Content of the button. Use for 'Url' or 'PhoneNumber' button type"]
+    #[doc = ""]
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " The text label that will be displayed on the button"]
+    #[doc = ""]
     #[doc = " JSON `contentText`: string."]
     pub content_text: ::std::option::Option<::std::string::String>,
+    #[doc = " A payload to uniquely identify a quickReply button in carousel"]
+    #[doc = ""]
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of button to include in whatsApp template"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ButtonType`](crate::ButtonType), one of `QuickReply`, `PhoneNumber`, `Url`."]
     pub r#type: ::std::option::Option<crate::ButtonType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ButtonComponent {
+    #[doc = " The button actions (Deprecated)."]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`ContentActions`](crate::ContentActions)."]
     pub actions: ::std::option::Option<crate::ContentActions>,
+    #[doc = " Text to show inside the button."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

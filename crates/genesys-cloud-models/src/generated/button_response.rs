@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ButtonResponse {
+    #[doc = " Button response message type that captures QuickReply , Cards and Carousel.This is used as label for Card selection"]
+    #[doc = ""]
     #[doc = " JSON `messageType`: [`ButtonResponseMessageType`](crate::ButtonResponseMessageType), one of `QuickReply`, `Card`, `Carousel`."]
     pub message_type: ::std::option::Option<crate::ButtonResponseMessageType>,
+    #[doc = " Reference to the ID of the original message (e.g., list picker) this button response is replying to."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Content of the textback payload after clicking a button"]
+    #[doc = ""]
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show inside the Button reply. This is also used as the response text after clicking on the Button."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Button response type that captures Button and QuickReply type responses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ButtonResponseType`](crate::ButtonResponseType), one of `Button`, `QuickReply`, `DatePicker`, `ListPicker`, `Form`."]
     pub r#type: ::std::option::Option<crate::ButtonResponseType>,
     _nulls: crate::support::Extras,

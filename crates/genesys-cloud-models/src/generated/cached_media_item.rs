@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CachedMediaItem {
+    #[doc = " The content length of the media represented by the URL, in bytes."]
+    #[doc = ""]
     #[doc = " JSON `contentLengthBytes`: integer (int64)."]
     pub content_length_bytes: ::std::option::Option<i64>,
+    #[doc = " The date the cached item was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the cached item expires and will be removed from the cache. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A URL to fetch the cached media"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier for the cached media."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type for the URL"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: string."]
     pub media_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The URL that represents the external media that has been cached"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

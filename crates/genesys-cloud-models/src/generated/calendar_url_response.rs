@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CalendarUrlResponse {
+    #[doc = " The calendar url for the user to subscribe with supported clients"]
+    #[doc = ""]
     #[doc = " JSON `calendarUrl`: string."]
     pub calendar_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -13,8 +13,12 @@ pub struct CalibrationCreate {
     pub calibrator: ::std::option::Option<crate::User>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The conversation to use for the calibration."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference), required by the spec."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `evaluationForm`: [`EvaluationForm`](crate::EvaluationForm)."]
@@ -27,6 +31,8 @@ pub struct CalibrationCreate {
     pub expert_evaluator: ::std::option::Option<crate::User>,
     #[doc = " JSON `highScore`: integer (int64)."]
     pub high_score: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lowScore`: integer (int64)."]
@@ -35,6 +41,8 @@ pub struct CalibrationCreate {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scoringIndex`: [`Evaluation`](crate::Evaluation)."]
     pub scoring_index: ::std::option::Option<crate::Evaluation>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

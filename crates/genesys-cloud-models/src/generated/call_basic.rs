@@ -5,76 +5,146 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallBasic {
+    #[doc = " After-call work for the communication."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
+    #[doc = " Indicates if after-call work is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " UUID of virtual agent assistant that provide suggestions to the agent participant during the conversation."]
+    #[doc = ""]
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reported client IP of the phone for the call."]
+    #[doc = ""]
     #[doc = " JSON `clientIpAddress`: string."]
     pub client_ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " True if this call is held and the person on this side hears hold music."]
+    #[doc = ""]
     #[doc = " JSON `confined`: boolean."]
     pub confined: ::std::option::Option<bool>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The direction of the call"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`CallBasicDirection`](crate::CallBasicDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallBasicDirection>,
+    #[doc = " List of reasons that this call was disconnected. This will be set once the call disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectReasons`: array of [`DisconnectReason`](crate::DisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::DisconnectReason>>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`CallBasicDisconnectType`](crate::CallBasicDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallBasicDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Call resolution data for Dialer bulk make calls commands."]
+    #[doc = ""]
     #[doc = " JSON `disposition`: [`Disposition`](crate::Disposition)."]
     pub disposition: ::std::option::Option<crate::Disposition>,
+    #[doc = " If call is an outbound fax of a document from content management, then this is the id in content management."]
+    #[doc = ""]
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
+    #[doc = " Extra information on fax transmission."]
+    #[doc = ""]
     #[doc = " JSON `faxStatus`: [`FaxStatus`](crate::FaxStatus)."]
     pub fax_status: ::std::option::Option<crate::FaxStatus>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialState`: [`CallBasicInitialState`](crate::CallBasicInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::CallBasicInitialState>,
+    #[doc = " True if this call is muted so that remote participants can't hear any audio from this end."]
+    #[doc = ""]
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `other`: [`Address`](crate::Address)."]
     pub other: ::std::option::Option<crate::Address>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the call."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue settings for this media type."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
+    #[doc = " Contains the states of different recorders."]
+    #[doc = ""]
     #[doc = " JSON `recordersState`: [`RecordersState`](crate::RecordersState)."]
     pub recorders_state: ::std::option::Option<crate::RecordersState>,
+    #[doc = " True if this call is being recorded."]
+    #[doc = ""]
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for the recording associated with this call."]
+    #[doc = ""]
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
+    #[doc = " State of recording on this call."]
+    #[doc = ""]
     #[doc = " JSON `recordingState`: [`CallBasicRecordingState`](crate::CallBasicRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::CallBasicRecordingState>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " True when the recording of this call is in secure pause status."]
+    #[doc = ""]
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
+    #[doc = " The time line of the participant's call, divided into activity segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `self`: [`Address`](crate::Address)."]
     pub self_: ::std::option::Option<crate::Address>,
+    #[doc = " The timestamp the communication has when it is first put into an alerting state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp the call was placed on hold in the cloud clock if the call is currently on hold. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CallBasicState`](crate::CallBasicState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::CallBasicState>,
+    #[doc = " Indicates how call reaches the agent."]
+    #[doc = ""]
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
+    #[doc = " User to User Information (UUI) data managed by SIP session application."]
+    #[doc = ""]
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallCommand {
+    #[doc = " The phone number to dial for this call."]
+    #[doc = ""]
     #[doc = " JSON `callNumber`: string, required by the spec."]
     pub call_number: ::std::option::Option<::std::string::String>,
+    #[doc = " For a dialer preview or scheduled callback, the phone column associated with the phone number"]
+    #[doc = ""]
     #[doc = " JSON `phoneColumn`: string."]
     pub phone_column: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallConversation {
+    #[doc = " Identifiers of divisions associated with this conversation."]
+    #[doc = ""]
     #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`](crate::ConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationDivisionMembership>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The time in the future, after which this conversation would be considered inactive. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeout`: date-time."]
     pub inactivity_timeout: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If this is a conference conversation, then this field indicates the maximum number of participants allowed to participant in the conference."]
+    #[doc = ""]
     #[doc = " JSON `maxParticipants`: integer (int64)."]
     pub max_participants: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of other media channels involved in the conversation."]
+    #[doc = ""]
     #[doc = " JSON `otherMediaUris`: array of string."]
     pub other_media_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of participants involved in the conversation."]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`CallMediaParticipant`](crate::CallMediaParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::CallMediaParticipant>>,
+    #[doc = " The list of the most recent 20 transfer commands applied to this conversation."]
+    #[doc = ""]
     #[doc = " JSON `recentTransfers`: array of [`TransferResponse`](crate::TransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::TransferResponse>>,
     #[doc = " JSON `recordingState`: [`CallConversationRecordingState`](crate::CallConversationRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::CallConversationRecordingState>,
+    #[doc = " True when the recording of this conversation is in secure pause status."]
+    #[doc = ""]
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " An optional label that categorizes the conversation. Max-utilization settings can be configured at a per-label level"]
+    #[doc = ""]
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallForwarding {
+    #[doc = " An ordered list of CallRoutes to be executed when CallForwarding is enabled"]
+    #[doc = ""]
     #[doc = " JSON `calls`: array of [`CallRoute`](crate::CallRoute)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::CallRoute>>,
+    #[doc = " Whether or not CallForwarding is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " This property is deprecated. Please use the calls property"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
+    #[doc = " The type of voicemail to use with the callForwarding configuration"]
+    #[doc = ""]
     #[doc = " JSON `voicemail`: [`CallForwardingVoicemail`](crate::CallForwardingVoicemail), one of `PURECLOUD`, `LASTCALL`, `NONE`."]
     pub voicemail: ::std::option::Option<crate::CallForwardingVoicemail>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,54 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallHistoryConversation {
+    #[doc = " The direction of the call relating to the current user"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`CallHistoryConversationDirection`](crate::CallHistoryConversationDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallHistoryConversationDirection>,
+    #[doc = " Did this conversation have a cobrowse session"]
+    #[doc = ""]
     #[doc = " JSON `hadCobrowse`: boolean."]
     pub had_cobrowse: ::std::option::Option<bool>,
+    #[doc = " Did this conversation have a screen share session"]
+    #[doc = ""]
     #[doc = " JSON `hadScreenShare`: boolean."]
     pub had_screen_share: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Did the user not answer this conversation"]
+    #[doc = ""]
     #[doc = " JSON `missedCall`: boolean."]
     pub missed_call: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of participants involved in the conversation."]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`CallHistoryParticipant`](crate::CallHistoryParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::CallHistoryParticipant>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The time the user joined the conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Was this conversation a callback"]
+    #[doc = ""]
     #[doc = " JSON `wasCallback`: boolean."]
     pub was_callback: ::std::option::Option<bool>,
+    #[doc = " Was this conversation a conference"]
+    #[doc = ""]
     #[doc = " JSON `wasConference`: boolean."]
     pub was_conference: ::std::option::Option<bool>,
+    #[doc = " Was this conversation associated with an outbound campaign"]
+    #[doc = ""]
     #[doc = " JSON `wasOutboundCampaign`: boolean."]
     pub was_outbound_campaign: ::std::option::Option<bool>,
+    #[doc = " Did the call end in the current user's voicemail"]
+    #[doc = ""]
     #[doc = " JSON `wentToVoicemail`: boolean."]
     pub went_to_voicemail: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallHistoryParticipant {
+    #[doc = " The participant address."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " The call ANI."]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether the contact ever connected"]
+    #[doc = ""]
     #[doc = " JSON `didInteract`: boolean."]
     pub did_interact: ::std::option::Option<bool>,
+    #[doc = " The participant's direction. Values can be: 'inbound' or 'outbound'"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`CallHistoryParticipantDirection`](crate::CallHistoryParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallHistoryParticipantDirection>,
+    #[doc = " The reason the participant was disconnected from the conversation."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`CallHistoryParticipantDisconnectType`](crate::CallHistoryParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallHistoryParticipantDisconnectType>,
+    #[doc = " The call DNIS."]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when this participant went disconnected for this media (eg: video disconnected time). Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The PureCloud external contact"]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`ExternalContact`](crate::ExternalContact)."]
     pub external_contact: ::std::option::Option<crate::ExternalContact>,
+    #[doc = " The PureCloud external organization"]
+    #[doc = ""]
     #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
+    #[doc = " The reason specifying why participant flagged the conversation."]
+    #[doc = ""]
     #[doc = " JSON `flaggedReason`: [`CallHistoryParticipantFlaggedReason`](crate::CallHistoryParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::CallHistoryParticipantFlaggedReason>,
+    #[doc = " The group involved in the group ring call."]
+    #[doc = ""]
     #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
+    #[doc = " The unique participant ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The display friendly name of the participant."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The outbound campaign associated with the participant"]
+    #[doc = ""]
     #[doc = " JSON `outboundCampaign`: [`Campaign`](crate::Campaign)."]
     pub outbound_campaign: ::std::option::Option<crate::Campaign>,
+    #[doc = " The participant's purpose. Values can be: 'agent', 'user', 'customer', 'external', 'acd', 'ivr"]
+    #[doc = ""]
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
+    #[doc = " The PureCloud queue for this participant."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`Queue`](crate::Queue)."]
     pub queue: ::std::option::Option<crate::Queue>,
+    #[doc = " Indicates SIP Response codes associated with the participant"]
+    #[doc = ""]
     #[doc = " JSON `sipResponseCodes`: array of integer (int64)."]
     pub sip_response_codes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The time when this participant first joined the conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The PureCloud user for this participant."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallRecord {
+    #[doc = " Timestamp of the last attempt to reach this number. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `lastAttempt`: date-time."]
     pub last_attempt: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Result of the last attempt to reach this number"]
+    #[doc = ""]
     #[doc = " JSON `lastResult`: string."]
     pub last_result: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallRoute {
+    #[doc = " A list of CallTargets to be called when the CallRoute is executed"]
+    #[doc = ""]
     #[doc = " JSON `targets`: array of [`CallTarget`](crate::CallTarget)."]
     pub targets: ::std::option::Option<::std::vec::Vec<crate::CallTarget>>,
     _nulls: crate::support::Extras,

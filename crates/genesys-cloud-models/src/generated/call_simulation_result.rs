@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallSimulationResult {
+    #[doc = " Whether the call is allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowed`: boolean, required by the spec."]
     pub allowed: ::std::option::Option<bool>,
+    #[doc = " The simulation level"]
+    #[doc = ""]
     #[doc = " JSON `level`: [`CallSimulationResultLevel`](crate::CallSimulationResultLevel), one of `NGN`, `BlockPrefixSupport`, `AllowPrefix`, `BlockPrefix`, `HighCost`."]
     pub level: ::std::option::Option<crate::CallSimulationResultLevel>,
+    #[doc = " The matched prefix"]
+    #[doc = ""]
     #[doc = " JSON `matchedPrefix`: string."]
     pub matched_prefix: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallTarget {
+    #[doc = " The type of call"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CallTargetType`](crate::CallTargetType), one of `STATION`, `PHONENUMBER`."]
     pub r#type: ::std::option::Option<crate::CallTargetType>,
+    #[doc = " The id of the station or an E.164 formatted phone number"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallToAction {
+    #[doc = " Where the URL should be opened when the user clicks on the call to action button."]
+    #[doc = ""]
     #[doc = " JSON `target`: [`CallToActionTarget`](crate::CallToActionTarget), one of `Blank`, `Self`."]
     pub target: ::std::option::Option<crate::CallToActionTarget>,
+    #[doc = " Text displayed on the call to action button."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " URL to open when user clicks on the call to action button."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallableContactsDiagnostic {
+    #[doc = " Attempt limits for the campaign's contact list"]
+    #[doc = ""]
     #[doc = " JSON `attemptLimits`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub attempt_limits: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Callable time sets for the campaign"]
+    #[doc = ""]
     #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub callable_time_set: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Do not call lists for the campaign"]
+    #[doc = ""]
     #[doc = " JSON `dncLists`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " Rule sets for the campaign"]
+    #[doc = ""]
     #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallableTime {
+    #[doc = " The name for the callable time."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The time intervals for which it is acceptable to place outbound calls."]
+    #[doc = ""]
     #[doc = " JSON `timeSlots`: array of [`CampaignTimeSlot`](crate::CampaignTimeSlot), required by the spec."]
     pub time_slots: ::std::option::Option<::std::vec::Vec<crate::CampaignTimeSlot>>,
+    #[doc = " The time zone for the time slots; for example, Africa/Abidjan. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string, required by the spec."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

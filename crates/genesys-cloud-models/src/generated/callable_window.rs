@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallableWindow {
+    #[doc = " The time interval to place outbound calls, for contacts that can be mapped to a time zone."]
+    #[doc = ""]
     #[doc = " JSON `mapped`: [`AtzmTimeSlot`](crate::AtzmTimeSlot)."]
     pub mapped: ::std::option::Option<crate::AtzmTimeSlot>,
+    #[doc = " The time interval and time zone to place outbound calls, for contacts that cannot be mapped to a time zone."]
+    #[doc = ""]
     #[doc = " JSON `unmapped`: [`AtzmTimeSlotWithTimeZone`](crate::AtzmTimeSlotWithTimeZone)."]
     pub unmapped: ::std::option::Option<crate::AtzmTimeSlotWithTimeZone>,
     _nulls: crate::support::Extras,

@@ -5,62 +5,120 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Callback {
+    #[doc = " After-call work for the communication."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
+    #[doc = " Indicates if after-call work is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " The id of the config for automatically placing the callback (and handling the disposition). If null, the callback will not be placed automatically but routed to an agent as per normal."]
+    #[doc = ""]
     #[doc = " JSON `automatedCallbackConfigId`: string."]
     pub automated_callback_config_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number(s) to use to place the callback."]
+    #[doc = ""]
     #[doc = " JSON `callbackNumbers`: array of string."]
     pub callback_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The timestamp when this communication is scheduled in the provider clock. If this value is missing it indicates the callback will be placed immediately. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `callbackScheduledTime`: date-time."]
     pub callback_scheduled_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the user requesting a callback."]
+    #[doc = ""]
     #[doc = " JSON `callbackUserName`: string."]
     pub callback_user_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number displayed to recipients of the phone call. The value should conform to the E164 format."]
+    #[doc = ""]
     #[doc = " JSON `callerId`: string."]
     pub caller_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name displayed to recipients of the phone call."]
+    #[doc = ""]
     #[doc = " JSON `callerIdName`: string."]
     pub caller_id_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The preview data to be used when this callback is a Preview."]
+    #[doc = ""]
     #[doc = " JSON `dialerPreview`: [`DialerPreview`](crate::DialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::DialerPreview>,
+    #[doc = " The direction of the call"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`CallbackDirection`](crate::CallbackDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::CallbackDirection>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`CallbackDisconnectType`](crate::CallbackDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::CallbackDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " True if the call for the callback uses external dialing."]
+    #[doc = ""]
     #[doc = " JSON `externalCampaign`: boolean."]
     pub external_campaign: ::std::option::Option<bool>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialState`: [`CallbackInitialState`](crate::CallbackInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `none`."]
     pub initial_state: ::std::option::Option<crate::CallbackInitialState>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the callback."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue settings for this media type."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The time line of the participant's callback, divided into activity segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
+    #[doc = " True if the ability to skip a callback should be enabled."]
+    #[doc = ""]
     #[doc = " JSON `skipEnabled`: boolean."]
     pub skip_enabled: ::std::option::Option<bool>,
+    #[doc = " The timestamp the communication has when it is first put into an alerting state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp the callback was placed on hold in the cloud clock if the callback is currently on hold. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CallbackState`](crate::CallbackState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `none`."]
     pub state: ::std::option::Option<crate::CallbackState>,
+    #[doc = " The number of seconds before the system automatically places a call for a callback. 0 means the automatic placement is disabled."]
+    #[doc = ""]
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " The voicemail data to be used when this callback is an ACD voicemail."]
+    #[doc = ""]
     #[doc = " JSON `voicemail`: [`Voicemail`](crate::Voicemail)."]
     pub voicemail: ::std::option::Option<crate::Voicemail>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallbackDisconnectIdentifier {
+    #[doc = " The callback id."]
+    #[doc = ""]
     #[doc = " JSON `callbackId`: string, required by the spec."]
     pub callback_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Conversation Id."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

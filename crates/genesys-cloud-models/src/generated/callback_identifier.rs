@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallbackIdentifier {
+    #[doc = " The identifier of the callback"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the associated callback participant"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CallbackIdentifierType`](crate::CallbackIdentifierType), required by the spec, one of `ACD`, `EXTERNAL`, `DIALER`."]
     pub r#type: ::std::option::Option<crate::CallbackIdentifierType>,
     _nulls: crate::support::Extras,

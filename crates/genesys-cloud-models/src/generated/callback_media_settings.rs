@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallbackMediaSettings {
+    #[doc = " The alerting timeout for the media type, in seconds"]
+    #[doc = ""]
     #[doc = " JSON `alertingTimeoutSeconds`: integer (int64)."]
     pub alerting_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " The inbound flow to transfer to if an answering machine is detected during the outbound call of a customer first callback when answeringMachineReactionType is set to TransferToFlow."]
+    #[doc = ""]
     #[doc = " JSON `answeringMachineFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub answering_machine_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The action to take if an answering machine is detected during the outbound call of a customer first callback."]
+    #[doc = ""]
     #[doc = " JSON `answeringMachineReactionType`: [`CallbackMediaSettingsAnsweringMachineReactionType`](crate::CallbackMediaSettingsAnsweringMachineReactionType), one of `HangUp`, `TransferToQueue`, `TransferToFlow`."]
     pub answering_machine_reaction_type: ::std::option::Option<crate::CallbackMediaSettingsAnsweringMachineReactionType>,
+    #[doc = " How long to play the alerting tone for an auto-answer interaction"]
+    #[doc = ""]
     #[doc = " JSON `autoAnswerAlertToneSeconds`: number (double)."]
     pub auto_answer_alert_tone_seconds: ::std::option::Option<f64>,
+    #[doc = " Time in seconds after agent connects to callback before outgoing call is auto-dialed. Allowable values in range 0 - 1200 seconds. Defaults to 300 seconds."]
+    #[doc = ""]
     #[doc = " JSON `autoDialDelaySeconds`: integer (int64)."]
     pub auto_dial_delay_seconds: ::std::option::Option<i64>,
+    #[doc = " Time in seconds after agent disconnects from the outgoing call before the encasing callback is auto-ended. Allowable values in range 0 - 1200 seconds. Defaults to 300 seconds."]
+    #[doc = ""]
     #[doc = " JSON `autoEndDelaySeconds`: integer (int64)."]
     pub auto_end_delay_seconds: ::std::option::Option<i64>,
+    #[doc = " The identifier of the edge group that will place the calls. Can be set to specify custom edge group instead of default one."]
+    #[doc = ""]
     #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Indicates if auto-answer is enabled for the given media type or subtype (default is false). Subtype settings take precedence over media type settings."]
+    #[doc = ""]
     #[doc = " JSON `enableAutoAnswer`: boolean."]
     pub enable_auto_answer: ::std::option::Option<bool>,
+    #[doc = " Flag to enable Auto-Dial and Auto-End automation for callbacks on this queue."]
+    #[doc = ""]
     #[doc = " JSON `enableAutoDialAndEnd`: boolean."]
     pub enable_auto_dial_and_end: ::std::option::Option<bool>,
+    #[doc = " The inbound flow to transfer to if a live voice is detected during the outbound call of a customer first callback."]
+    #[doc = ""]
     #[doc = " JSON `liveVoiceFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub live_voice_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The action to take if a live voice is detected during the outbound call of a customer first callback."]
+    #[doc = ""]
     #[doc = " JSON `liveVoiceReactionType`: [`CallbackMediaSettingsLiveVoiceReactionType`](crate::CallbackMediaSettingsLiveVoiceReactionType), one of `HangUp`, `TransferToQueue`, `TransferToFlow`."]
     pub live_voice_reaction_type: ::std::option::Option<crate::CallbackMediaSettingsLiveVoiceReactionType>,
+    #[doc = " How long to play the alerting tone for a manual-answer interaction"]
+    #[doc = ""]
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
+    #[doc = " Maximum number of retries that should be attempted to try and connect a customer first callback to a customer when the initial callback attempt did not connect."]
+    #[doc = ""]
     #[doc = " JSON `maxRetryCount`: integer (int64)."]
     pub max_retry_count: ::std::option::Option<i64>,
+    #[doc = " The mode callbacks will use on this queue."]
+    #[doc = ""]
     #[doc = " JSON `mode`: [`CallbackMediaSettingsMode`](crate::CallbackMediaSettingsMode), one of `AgentFirst`, `CustomerFirst`."]
     pub mode: ::std::option::Option<crate::CallbackMediaSettingsMode>,
+    #[doc = " Controls the maximum number of outbound calls at one time when mode is CustomerFirst."]
+    #[doc = ""]
     #[doc = " JSON `pacingModifier`: number (double)."]
     pub pacing_modifier: ::std::option::Option<f64>,
+    #[doc = " Delay in seconds between each retry of a customer first callback."]
+    #[doc = ""]
     #[doc = " JSON `retryDelaySeconds`: integer (int64)."]
     pub retry_delay_seconds: ::std::option::Option<i64>,
+    #[doc = " The targeted service level for the media type"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
+    #[doc = " The identifier of the site to be used for dialing; can be set in place of an edge group."]
+    #[doc = ""]
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

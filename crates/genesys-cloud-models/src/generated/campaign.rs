@@ -5,90 +5,176 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Campaign {
+    #[doc = " The targeted compliance abandon rate percentage. Required for power and predictive campaigns."]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: number (double)."]
     pub abandon_rate: ::std::option::Option<f64>,
+    #[doc = " Name of the contact list column containing the id of the agent who owns the record. Only applicable to preview campaigns."]
+    #[doc = ""]
     #[doc = " JSON `agentOwnedColumn`: string."]
     pub agent_owned_column: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates (when true) that the campaign will remain on after contacts are depleted, allowing additional contacts to be appended/added to the contact list and processed by the still-running campaign. The campaign can still be turned off manually."]
+    #[doc = ""]
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
+    #[doc = " The language the edge will use to analyze the call."]
+    #[doc = ""]
     #[doc = " JSON `callAnalysisLanguage`: string."]
     pub call_analysis_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The call analysis response set to handle call analysis results from the edge. Required for all dialing modes except preview."]
+    #[doc = ""]
     #[doc = " JSON `callAnalysisResponseSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub call_analysis_response_set: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The callable time set for this campaign to check before placing a call."]
+    #[doc = ""]
     #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub callable_time_set: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The option manages the auto-answer callback calls"]
+    #[doc = ""]
     #[doc = " JSON `callbackAutoAnswer`: boolean."]
     pub callback_auto_answer: ::std::option::Option<bool>,
+    #[doc = " The caller id phone number to be displayed on the outbound call."]
+    #[doc = ""]
     #[doc = " JSON `callerAddress`: string, required by the spec."]
     pub caller_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The caller id name to be displayed on the outbound call."]
+    #[doc = ""]
     #[doc = " JSON `callerName`: string, required by the spec."]
     pub caller_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the Campaign. A Campaign may be turned 'on' or 'off'. Required for updates."]
+    #[doc = ""]
     #[doc = " JSON `campaignStatus`: [`CampaignCampaignStatus`](crate::CampaignCampaignStatus), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::CampaignCampaignStatus>,
+    #[doc = " The ContactList for this Campaign to dial."]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Filter to apply to the contact list before dialing. Currently a campaign can only have one filter applied."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilters`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The order in which to sort contacts for dialing, based on a column."]
+    #[doc = ""]
     #[doc = " JSON `contactSort`: [`ContactSort`](crate::ContactSort)."]
     pub contact_sort: ::std::option::Option<crate::ContactSort>,
+    #[doc = " The order in which to sort contacts for dialing, based on up to four columns."]
+    #[doc = ""]
     #[doc = " JSON `contactSorts`: array of [`ContactSort`](crate::ContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::ContactSort>>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Campaign diagnostics settings"]
+    #[doc = ""]
     #[doc = " JSON `diagnosticsSettings`: [`DiagnosticsSettings`](crate::DiagnosticsSettings)."]
     pub diagnostics_settings: ::std::option::Option<crate::DiagnosticsSettings>,
+    #[doc = " The strategy this Campaign will use for dialing."]
+    #[doc = ""]
     #[doc = " JSON `dialingMode`: [`CampaignDialingMode`](crate::CampaignDialingMode), required by the spec, one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignDialingMode>,
+    #[doc = " The division this campaign belongs to."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " DncLists for this Campaign to check before placing a call."]
+    #[doc = ""]
     #[doc = " JSON `dncLists`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " Settings for dynamic queueing of contacts."]
+    #[doc = ""]
     #[doc = " JSON `dynamicContactQueueingSettings`: [`DynamicContactQueueingSettings`](crate::DynamicContactQueueingSettings)."]
     pub dynamic_contact_queueing_settings: ::std::option::Option<crate::DynamicContactQueueingSettings>,
+    #[doc = " Dynamic line balancing settings"]
+    #[doc = ""]
     #[doc = " JSON `dynamicLineBalancingSettings`: [`DynamicLineBalancingSettings`](crate::DynamicLineBalancingSettings)."]
     pub dynamic_line_balancing_settings: ::std::option::Option<crate::DynamicLineBalancingSettings>,
+    #[doc = " The EdgeGroup that will place the calls. Required for all dialing modes except preview."]
+    #[doc = ""]
     #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " A list of current error conditions associated with the campaign."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`RestErrorDetail`](crate::RestErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::RestErrorDetail>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum number of calls that can be placed per agent on this campaign"]
+    #[doc = ""]
     #[doc = " JSON `maxCallsPerAgent`: integer (int64)."]
     pub max_calls_per_agent: ::std::option::Option<i64>,
+    #[doc = " The maximum number of calls that can be placed per agent on this campaign with decimal precision"]
+    #[doc = ""]
     #[doc = " JSON `maxCallsPerAgentDecimal`: number (double)."]
     pub max_calls_per_agent_decimal: ::std::option::Option<f64>,
+    #[doc = " The name of the Campaign."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " How long to wait before dispositioning a call as 'no-answer'. Default 30 seconds. Only applicable to non-preview campaigns."]
+    #[doc = ""]
     #[doc = " JSON `noAnswerTimeout`: integer (int64)."]
     pub no_answer_timeout: ::std::option::Option<i64>,
+    #[doc = " The number of outbound lines to be concurrently dialed. Only applicable to non-preview campaigns; only required for agentless."]
+    #[doc = ""]
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
+    #[doc = " The ContactPhoneNumberColumns on the ContactList that this Campaign should dial."]
+    #[doc = ""]
     #[doc = " JSON `phoneColumns`: array of [`PhoneColumn`](crate::PhoneColumn), required by the spec."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::PhoneColumn>>,
+    #[doc = " Option to enable precise dialing"]
+    #[doc = ""]
     #[doc = " JSON `preciseDialingEnabled`: boolean."]
     pub precise_dialing_enabled: ::std::option::Option<bool>,
+    #[doc = " Option to enable preview auto end"]
+    #[doc = ""]
     #[doc = " JSON `previewAutoEnd`: boolean."]
     pub preview_auto_end: ::std::option::Option<bool>,
+    #[doc = " The number of seconds before a call will be automatically placed on a preview. A value of 0 indicates no automatic placement of calls. Only applicable to preview campaigns."]
+    #[doc = ""]
     #[doc = " JSON `previewTimeOutSeconds`: integer (int64)."]
     pub preview_time_out_seconds: ::std::option::Option<i64>,
+    #[doc = " The priority of this campaign relative to other campaigns that are running on the same queue. 5 is the highest priority, 1 the lowest."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The Queue for this Campaign to route calls to. Required for all dialing modes except agentless."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Rule sets to be applied while this campaign is dialing."]
+    #[doc = ""]
     #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The Script to be displayed to agents that are handling outbound calls. Required for all dialing modes except agentless."]
+    #[doc = ""]
     #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifier of the site to be used for dialing; can be set in place of an edge group."]
+    #[doc = ""]
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The skill columns on the ContactList that this Campaign should take into account when dialing"]
+    #[doc = ""]
     #[doc = " JSON `skillColumns`: array of string."]
     pub skill_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Whether or not agents can skip previews without placing a call. Only applicable for preview campaigns."]
+    #[doc = ""]
     #[doc = " JSON `skipPreviewDisabled`: boolean."]
     pub skip_preview_disabled: ::std::option::Option<bool>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

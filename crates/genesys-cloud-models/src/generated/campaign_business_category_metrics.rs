@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignBusinessCategoryMetrics {
+    #[doc = " Number of calls categorized as business failure"]
+    #[doc = ""]
     #[doc = " JSON `failureCount`: integer (int64)."]
     pub failure_count: ::std::option::Option<i64>,
+    #[doc = " Number of calls categorized as business neutral"]
+    #[doc = ""]
     #[doc = " JSON `neutralCount`: integer (int64)."]
     pub neutral_count: ::std::option::Option<i64>,
+    #[doc = " Number of calls categorized as business success"]
+    #[doc = ""]
     #[doc = " JSON `successCount`: integer (int64)."]
     pub success_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

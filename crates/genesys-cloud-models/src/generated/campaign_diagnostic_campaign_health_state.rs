@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticCampaignHealthState {
+    #[doc = " End datetime of the health state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start datetime of the health state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Campaign health state name"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CampaignDiagnosticCampaignHealthStateState`](crate::CampaignDiagnosticCampaignHealthStateState), one of `healthy`, `WaitingForAgents`, `WaitingForContacts`, `WaitingForLines`, `WarnThresholdCPS`, `WarnMaxCPAalarm`."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticCampaignHealthStateState>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticCampaignState {
+    #[doc = " End datetime of the state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start datetime of the state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Dialing mode for the campaign state (e.g., \"power\", \"preview\", \"predictive\")"]
+    #[doc = ""]
     #[doc = " JSON `dialingMode`: [`CampaignDiagnosticCampaignStateDialingMode`](crate::CampaignDiagnosticCampaignStateDialingMode), one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignDiagnosticCampaignStateDialingMode>,
+    #[doc = " Campaign status"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CampaignDiagnosticCampaignStateState`](crate::CampaignDiagnosticCampaignStateState), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticCampaignStateState>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticConfigChange {
+    #[doc = " Type of operation applied"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`CampaignDiagnosticConfigChangeAction`](crate::CampaignDiagnosticConfigChangeAction), one of `Update`, `Create`, `Delete`."]
     pub action: ::std::option::Option<crate::CampaignDiagnosticConfigChangeAction>,
+    #[doc = " Timestamp when the configuration change occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `date`: date-time."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Field name that was changed"]
+    #[doc = ""]
     #[doc = " JSON `field`: string."]
     pub field: ::std::option::Option<::std::string::String>,
+    #[doc = " New value assigned to the configuration field"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

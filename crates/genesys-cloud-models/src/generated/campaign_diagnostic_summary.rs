@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticSummary {
+    #[doc = " Array of campaign health states"]
+    #[doc = ""]
     #[doc = " JSON `campaignHealthStates`: array of [`CampaignDiagnosticCampaignHealthState`](crate::CampaignDiagnosticCampaignHealthState)."]
     pub campaign_health_states: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticCampaignHealthState>>,
+    #[doc = " Campaign ID"]
+    #[doc = ""]
     #[doc = " JSON `campaignId`: string."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Array of diagnostic windows"]
+    #[doc = ""]
     #[doc = " JSON `campaignInfo`: array of [`CampaignDiagnosticWindow`](crate::CampaignDiagnosticWindow)."]
     pub campaign_info: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticWindow>>,
+    #[doc = " Array of campaign states"]
+    #[doc = ""]
     #[doc = " JSON `campaignStates`: array of [`CampaignDiagnosticCampaignState`](crate::CampaignDiagnosticCampaignState)."]
     pub campaign_states: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticCampaignState>>,
+    #[doc = " Configuration changes occurring within the time window"]
+    #[doc = ""]
     #[doc = " JSON `configChanges`: array of [`CampaignDiagnosticConfigChange`](crate::CampaignDiagnosticConfigChange)."]
     pub config_changes: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticConfigChange>>,
+    #[doc = " End of the interval. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start of the interval. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticWindow {
+    #[doc = " End datetime of the window. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start datetime of the window. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Name of informational attribute"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CampaignDiagnosticWindowState`](crate::CampaignDiagnosticWindowState), one of `WarnMaxCPAalarm`."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticWindowState>,
     _nulls: crate::support::Extras,

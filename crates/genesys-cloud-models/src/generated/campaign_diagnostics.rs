@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnostics {
+    #[doc = " Campaign properties that can impact which contacts are callable"]
+    #[doc = ""]
     #[doc = " JSON `callableContacts`: [`CallableContactsDiagnostic`](crate::CallableContactsDiagnostic)."]
     pub callable_contacts: ::std::option::Option<crate::CallableContactsDiagnostic>,
+    #[doc = " A list of current error conditions associated with the campaign."]
+    #[doc = ""]
     #[doc = " JSON `campaignErrors`: array of [`RestErrorDetail`](crate::RestErrorDetail)."]
     pub campaign_errors: ::std::option::Option<::std::vec::Vec<crate::RestErrorDetail>>,
+    #[doc = " Information regarding the campaign's skills"]
+    #[doc = ""]
     #[doc = " JSON `campaignSkillStatistics`: [`CampaignSkillStatistics`](crate::CampaignSkillStatistics)."]
     pub campaign_skill_statistics: ::std::option::Option<crate::CampaignSkillStatistics>,
+    #[doc = " Information regarding the campaign's effective available agents."]
+    #[doc = ""]
     #[doc = " JSON `effectiveIdleAgents`: number (double)."]
     pub effective_idle_agents: ::std::option::Option<f64>,
+    #[doc = " Number of contacts that don't match filter. This is currently supported only for Campaigns with dynamic filter on."]
+    #[doc = ""]
     #[doc = " JSON `filteredOutContactsCount`: integer (int64)."]
     pub filtered_out_contacts_count: ::std::option::Option<i64>,
+    #[doc = " Information regarding the campaign's available agents."]
+    #[doc = ""]
     #[doc = " JSON `idleAgents`: integer (int64)."]
     pub idle_agents: ::std::option::Option<i64>,
+    #[doc = " Information on the campaign's lines utilization."]
+    #[doc = ""]
     #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`](crate::CampaignLinesUtilization)."]
     pub lines_utilization: ::std::option::Option<crate::CampaignLinesUtilization>,
+    #[doc = " Number of contacts called during the campaign."]
+    #[doc = ""]
     #[doc = " JSON `numberOfContactsCalled`: integer (int64)."]
     pub number_of_contacts_called: ::std::option::Option<i64>,
+    #[doc = " Current number of outstanding interactions on the campaign"]
+    #[doc = ""]
     #[doc = " JSON `outstandingInteractionsCount`: integer (int64)."]
     pub outstanding_interactions_count: ::std::option::Option<i64>,
+    #[doc = " Information regarding the campaign's queue"]
+    #[doc = ""]
     #[doc = " JSON `queueUtilizationDiagnostic`: [`QueueUtilizationDiagnostic`](crate::QueueUtilizationDiagnostic)."]
     pub queue_utilization_diagnostic: ::std::option::Option<crate::QueueUtilizationDiagnostic>,
+    #[doc = " Information regarding the campaign's rule sets"]
+    #[doc = ""]
     #[doc = " JSON `ruleSetDiagnostics`: array of [`RuleSetDiagnostic`](crate::RuleSetDiagnostic)."]
     pub rule_set_diagnostics: ::std::option::Option<::std::vec::Vec<crate::RuleSetDiagnostic>>,
+    #[doc = " Current number of scheduled interactions on the campaign"]
+    #[doc = ""]
     #[doc = " JSON `scheduledInteractionsCount`: integer (int64)."]
     pub scheduled_interactions_count: ::std::option::Option<i64>,
+    #[doc = " Current number of time zone rescheduled calls on the campaign"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneRescheduledCallsCount`: integer (int64)."]
     pub time_zone_rescheduled_calls_count: ::std::option::Option<i64>,
+    #[doc = " Total number of contacts in the campaign."]
+    #[doc = ""]
     #[doc = " JSON `totalNumberOfContacts`: integer (int64)."]
     pub total_number_of_contacts: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

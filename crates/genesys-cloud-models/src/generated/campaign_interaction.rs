@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignInteraction {
+    #[doc = " Boolean value if there is an active preview call on the interaction"]
+    #[doc = ""]
     #[doc = " JSON `activePreviewCall`: boolean."]
     pub active_preview_call: ::std::option::Option<bool>,
     #[doc = " JSON `agent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub agent: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The time when the agent or system places the call. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `callPlacedTime`: date-time."]
     pub call_placed_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time when the agent was connected to the call. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `callRoutedTime`: date-time."]
     pub call_routed_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `callerAddress`: string."]
@@ -23,28 +29,42 @@ pub struct CampaignInteraction {
     pub contact: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `conversation`: [`ConversationBasic`](crate::ConversationBasic)."]
     pub conversation: ::std::option::Option<crate::ConversationBasic>,
+    #[doc = " The time when dialer created the interaction. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `creationTime`: date-time."]
     pub creation_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `destinationAddress`: string."]
     pub destination_address: ::std::option::Option<::std::string::String>,
+    #[doc = " conversation participant id that is the dialer system participant to monitor the call from dialer perspective"]
+    #[doc = ""]
     #[doc = " JSON `dialerSystemParticipantId`: string."]
     pub dialer_system_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialingMode`: string."]
     pub dialing_mode: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes what happened with call analysis for instance: disposition.classification.callable.person, disposition.classification.callable.noanswer"]
+    #[doc = ""]
     #[doc = " JSON `disposition`: [`CampaignInteractionDisposition`](crate::CampaignInteractionDisposition), one of `DISCONNECT`, `LIVE_VOICE`, `BUSY`, `MACHINE`, `NO_ANSWER`, `SIT_CALLABLE`, `SIT_UNCALLABLE`, `FAX`."]
     pub disposition: ::std::option::Option<crate::CampaignInteractionDisposition>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when the last preview of the interaction was wrapped up. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `lastActivePreviewWrapupTime`: date-time."]
     pub last_active_preview_wrapup_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time when the customer and routing participant are connected. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `previewConnectedTime`: date-time."]
     pub preview_connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `previewPopDeliveredTime`: date-time."]
     pub preview_pop_delivered_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Any skills that are attached to the call for routing"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     _nulls: crate::support::Extras,

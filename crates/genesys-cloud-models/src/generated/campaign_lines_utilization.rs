@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignLinesUtilization {
+    #[doc = " Number of outbound lines assigned to the campaign"]
+    #[doc = ""]
     #[doc = " JSON `assignedOutboundLines`: integer (int64)."]
     pub assigned_outbound_lines: ::std::option::Option<i64>,
+    #[doc = " Total number of available outbound lines in Campaign's Edge Group or Site"]
+    #[doc = ""]
     #[doc = " JSON `totalAvailableOutboundLines`: integer (int64)."]
     pub total_available_outbound_lines: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignOutboundLinesAllocation {
+    #[doc = " The Campaign"]
+    #[doc = ""]
     #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The relative weight of the campaign"]
+    #[doc = ""]
     #[doc = " JSON `campaignWeight`: integer (int64)."]
     pub campaign_weight: ::std::option::Option<i64>,
+    #[doc = " true if relative weight of the campaign is not explicitly specified, false otherwise"]
+    #[doc = ""]
     #[doc = " JSON `legacyWeight`: boolean."]
     pub legacy_weight: ::std::option::Option<bool>,
+    #[doc = " The number of lines dynamically assigned to the campaign"]
+    #[doc = ""]
     #[doc = " JSON `linesAssigned`: integer (int64)."]
     pub lines_assigned: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

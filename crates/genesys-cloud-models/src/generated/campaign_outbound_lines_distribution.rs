@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignOutboundLinesDistribution {
+    #[doc = " Number of available outbound lines in Campaign's Edge Group or Site"]
+    #[doc = ""]
     #[doc = " JSON `availableOutboundLines`: integer (int64)."]
     pub available_outbound_lines: ::std::option::Option<i64>,
+    #[doc = " The Campaign for which dialing group distribution information was requested"]
+    #[doc = ""]
     #[doc = " JSON `campaign`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub campaign: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Information about campaigns using dynamic lines allocation in Campaign's Edge Group or Site"]
+    #[doc = ""]
     #[doc = " JSON `campaignsWithDynamicallyAllocatedLines`: array of [`CampaignOutboundLinesAllocation`](crate::CampaignOutboundLinesAllocation)."]
     pub campaigns_with_dynamically_allocated_lines: ::std::option::Option<::std::vec::Vec<crate::CampaignOutboundLinesAllocation>>,
+    #[doc = " Information about campaigns with reserving lines in Campaign's Edge Group or Site"]
+    #[doc = ""]
     #[doc = " JSON `campaignsWithReservedLines`: array of [`CampaignOutboundLinesReservation`](crate::CampaignOutboundLinesReservation)."]
     pub campaigns_with_reserved_lines: ::std::option::Option<::std::vec::Vec<crate::CampaignOutboundLinesReservation>>,
+    #[doc = " Maximum ratio of dialer calls to Campaign's Edge Group or Site capacity"]
+    #[doc = ""]
     #[doc = " JSON `maxLineUtilization`: number (double)."]
     pub max_line_utilization: ::std::option::Option<f64>,
+    #[doc = " Maximum outbound calls that can be placed for Campaign's Edge Group or Site"]
+    #[doc = ""]
     #[doc = " JSON `maxOutboundLineCount`: integer (int64)."]
     pub max_outbound_line_count: ::std::option::Option<i64>,
+    #[doc = " Number of reserved outbound lines in Campaign's Edge Group or Site"]
+    #[doc = ""]
     #[doc = " JSON `reservedLines`: integer (int64)."]
     pub reserved_lines: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

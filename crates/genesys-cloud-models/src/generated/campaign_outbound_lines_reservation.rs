@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignOutboundLinesReservation {
+    #[doc = " The Campaign"]
+    #[doc = ""]
     #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The number of lines reserved for the campaign"]
+    #[doc = ""]
     #[doc = " JSON `linesReserved`: integer (int64)."]
     pub lines_reserved: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignPatchRequest {
+    #[doc = " The targeted compliance abandon rate percentage"]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: number (double)."]
     pub abandon_rate: ::std::option::Option<f64>,
+    #[doc = " Dynamic line balancing settings"]
+    #[doc = ""]
     #[doc = " JSON `dynamicLineBalancingSettings`: [`DynamicLineBalancingSettingsPatchRequest`](crate::DynamicLineBalancingSettingsPatchRequest)."]
     pub dynamic_line_balancing_settings: ::std::option::Option<crate::DynamicLineBalancingSettingsPatchRequest>,
+    #[doc = " The maximum number of calls that can be placed per agent on this campaign"]
+    #[doc = ""]
     #[doc = " JSON `maxCallsPerAgent`: number (double)."]
     pub max_calls_per_agent: ::std::option::Option<f64>,
+    #[doc = " The number of outbound lines to be concurrently dialed."]
+    #[doc = ""]
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
+    #[doc = " The Queue for this Campaign to route calls to."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

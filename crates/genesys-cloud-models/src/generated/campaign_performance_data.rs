@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignPerformanceData {
+    #[doc = " Calls per agent adjusted by pace"]
+    #[doc = ""]
     #[doc = " JSON `adjustedCallsPerAgent`: number (double)."]
     pub adjusted_calls_per_agent: ::std::option::Option<f64>,
+    #[doc = " Information on the campaign's business category metrics"]
+    #[doc = ""]
     #[doc = " JSON `businessCategoryMetrics`: [`CampaignBusinessCategoryMetrics`](crate::CampaignBusinessCategoryMetrics)."]
     pub business_category_metrics: ::std::option::Option<crate::CampaignBusinessCategoryMetrics>,
+    #[doc = " Identifier of the campaign"]
+    #[doc = ""]
     #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The status of the campaign"]
+    #[doc = ""]
     #[doc = " JSON `campaignStatus`: [`CampaignPerformanceDataCampaignStatus`](crate::CampaignPerformanceDataCampaignStatus), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::CampaignPerformanceDataCampaignStatus>,
+    #[doc = " Information regarding the campaign's connect rate"]
+    #[doc = ""]
     #[doc = " JSON `contactRate`: [`CampaignPerformanceDataContactRate`](crate::CampaignPerformanceDataContactRate)."]
     pub contact_rate: ::std::option::Option<crate::CampaignPerformanceDataContactRate>,
+    #[doc = " The strategy this Campaign will use for dialing"]
+    #[doc = ""]
     #[doc = " JSON `dialingMode`: [`CampaignPerformanceDataDialingMode`](crate::CampaignPerformanceDataDialingMode), one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignPerformanceDataDialingMode>,
+    #[doc = " The division the campaign belongs to"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub division: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Number of effective available agents not currently being utilized"]
+    #[doc = ""]
     #[doc = " JSON `effectiveIdleAgents`: number (double)."]
     pub effective_idle_agents: ::std::option::Option<f64>,
+    #[doc = " Number of available agents not currently being utilized"]
+    #[doc = ""]
     #[doc = " JSON `idleAgents`: integer (int64)."]
     pub idle_agents: ::std::option::Option<i64>,
+    #[doc = " Information on the campaign's lines utilization"]
+    #[doc = ""]
     #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`](crate::CampaignLinesUtilization)."]
     pub lines_utilization: ::std::option::Option<crate::CampaignLinesUtilization>,
+    #[doc = " Number of campaign calls currently ongoing"]
+    #[doc = ""]
     #[doc = " JSON `outstandingCalls`: integer (int64)."]
     pub outstanding_calls: ::std::option::Option<i64>,
+    #[doc = " Information on the campaign's progress"]
+    #[doc = ""]
     #[doc = " JSON `progress`: [`CampaignPerformanceDataProgress`](crate::CampaignPerformanceDataProgress)."]
     pub progress: ::std::option::Option<crate::CampaignPerformanceDataProgress>,
+    #[doc = " Information on the campaign's number of Right Party Contacts"]
+    #[doc = ""]
     #[doc = " JSON `rightPartyContactsCount`: integer (int64)."]
     pub right_party_contacts_count: ::std::option::Option<i64>,
+    #[doc = " Number of campaign calls currently scheduled"]
+    #[doc = ""]
     #[doc = " JSON `scheduledCalls`: integer (int64)."]
     pub scheduled_calls: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignPerformanceDataContactRate {
+    #[doc = " Ratio of connects to attempts"]
+    #[doc = ""]
     #[doc = " JSON `connectRatio`: number (double)."]
     pub connect_ratio: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignPerformanceDataProgress {
+    #[doc = " Percentage of contacts processed during the campaign"]
+    #[doc = ""]
     #[doc = " JSON `percentage`: number (double)."]
     pub percentage: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignProgress {
+    #[doc = " Identifier of the campaign"]
+    #[doc = ""]
     #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Identifier of the contact list"]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Number of contacts called during the campaign"]
+    #[doc = ""]
     #[doc = " JSON `numberOfContactsCalled`: integer (int64)."]
     pub number_of_contacts_called: ::std::option::Option<i64>,
+    #[doc = " Number of contacts messaged during the campaign"]
+    #[doc = ""]
     #[doc = " JSON `numberOfContactsMessaged`: integer (int64)."]
     pub number_of_contacts_messaged: ::std::option::Option<i64>,
+    #[doc = " Number of contacts skipped during the campaign"]
+    #[doc = ""]
     #[doc = " JSON `numberOfContactsSkipped`: map of integer (int64)."]
     pub number_of_contacts_skipped: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
+    #[doc = " Percentage of contacts processed during the campaign"]
+    #[doc = ""]
     #[doc = " JSON `percentage`: integer (int64)."]
     pub percentage: ::std::option::Option<i64>,
+    #[doc = " Total number of contacts in the campaign"]
+    #[doc = ""]
     #[doc = " JSON `totalNumberOfContacts`: integer (int64)."]
     pub total_number_of_contacts: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,36 +5,66 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRule {
+    #[doc = " The list of actions that are executed if the conditions are satisfied."]
+    #[doc = ""]
     #[doc = " JSON `campaignRuleActions`: array of [`CampaignRuleAction`](crate::CampaignRuleAction), required by the spec."]
     pub campaign_rule_actions: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleAction>>,
+    #[doc = " The list of conditions that are evaluated on the entities."]
+    #[doc = ""]
     #[doc = " JSON `campaignRuleConditions`: array of [`CampaignRuleCondition`](crate::CampaignRuleCondition), required by the spec."]
     pub campaign_rule_conditions: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleCondition>>,
+    #[doc = " The list of entities that this CampaignRule monitors."]
+    #[doc = ""]
     #[doc = " JSON `campaignRuleEntities`: [`CampaignRuleEntities`](crate::CampaignRuleEntities), required by the spec."]
     pub campaign_rule_entities: ::std::option::Option<crate::CampaignRuleEntities>,
+    #[doc = " CampaignRule processing algorithm"]
+    #[doc = ""]
     #[doc = " JSON `campaignRuleProcessing`: [`CampaignRuleCampaignRuleProcessing`](crate::CampaignRuleCampaignRuleProcessing), one of `v2`."]
     pub campaign_rule_processing: ::std::option::Option<crate::CampaignRuleCampaignRuleProcessing>,
+    #[doc = " List of condition groups that are evaluated, used only with campaignRuleProcessing=\"v2\""]
+    #[doc = ""]
     #[doc = " JSON `conditionGroups`: array of [`CampaignRuleConditionGroup`](crate::CampaignRuleConditionGroup)."]
     pub condition_groups: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleConditionGroup>>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether or not this CampaignRule is currently enabled. Required on updates."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " CampaignRule execution settings"]
+    #[doc = ""]
     #[doc = " JSON `executionSettings`: [`CampaignRuleExecutionSettings`](crate::CampaignRuleExecutionSettings)."]
     pub execution_settings: ::std::option::Option<crate::CampaignRuleExecutionSettings>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `matchAnyConditions`: boolean."]
     pub match_any_conditions: ::std::option::Option<bool>,
+    #[doc = " The name of the CampaignRule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The time zone to use for date-time conditions."]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " A list of current warning conditions associated with the campaign rule."]
+    #[doc = ""]
     #[doc = " JSON `warnings`: array of [`CampaignRuleWarning`](crate::CampaignRuleWarning)."]
     pub warnings: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleWarning>>,
     _nulls: crate::support::Extras,

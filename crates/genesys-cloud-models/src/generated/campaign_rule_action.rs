@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleAction {
+    #[doc = " The action to take on the campaignRuleActionEntities."]
+    #[doc = ""]
     #[doc = " JSON `actionType`: [`CampaignRuleActionActionType`](crate::CampaignRuleActionActionType), required by the spec, one of `turnOnCampaign`, `turnOffCampaign`, `turnOnSequence`, `turnOffSequence`, `setCampaignPriority`, `recycleCampaign`, `setCampaignDialingMode`, `setCampaignAbandonRate`, `setCampaignNumberOfLines`, `setCampaignWeight`, `setCampaignMaxCallsPerAgent`, `setCampaignMessagesPerMinute`, … (15 in all)."]
     pub action_type: ::std::option::Option<crate::CampaignRuleActionActionType>,
+    #[doc = " The list of entities that this action will apply to."]
+    #[doc = ""]
     #[doc = " JSON `campaignRuleActionEntities`: [`CampaignRuleActionEntities`](crate::CampaignRuleActionEntities), required by the spec."]
     pub campaign_rule_action_entities: ::std::option::Option<crate::CampaignRuleActionEntities>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The parameters for the CampaignRuleAction. Required for certain actionTypes."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: [`CampaignRuleParameters`](crate::CampaignRuleParameters)."]
     pub parameters: ::std::option::Option<crate::CampaignRuleParameters>,
     _nulls: crate::support::Extras,

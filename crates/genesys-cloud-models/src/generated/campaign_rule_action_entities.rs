@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleActionEntities {
+    #[doc = " The list of campaigns for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a campaign."]
+    #[doc = ""]
     #[doc = " JSON `campaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The list of Email campaigns for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a Email campaign."]
+    #[doc = ""]
     #[doc = " JSON `emailCampaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The list of sequences for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a sequence."]
+    #[doc = ""]
     #[doc = " JSON `sequences`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sequences: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The list of SMS campaigns for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a SMS campaign."]
+    #[doc = ""]
     #[doc = " JSON `smsCampaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sms_campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " If true, the CampaignRuleAction will apply to the same entity that triggered the CampaignRuleCondition."]
+    #[doc = ""]
     #[doc = " JSON `useTriggeringEntity`: boolean."]
     pub use_triggering_entity: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleCampaignRunTimeSettings {
+    #[doc = " When true counts all campaign running time, otherwise only running time that a campaign was not waiting. Default: true"]
+    #[doc = ""]
     #[doc = " JSON `includeWaitingTime`: boolean."]
     pub include_waiting_time: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

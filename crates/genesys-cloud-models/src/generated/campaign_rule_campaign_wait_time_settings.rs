@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleCampaignWaitTimeSettings {
+    #[doc = " Campaign wait type"]
+    #[doc = ""]
     #[doc = " JSON `waitType`: [`CampaignRuleCampaignWaitTimeSettingsWaitType`](crate::CampaignRuleCampaignWaitTimeSettingsWaitType), required by the spec, one of `WaitingForAgents`, `WaitingForContacts`, `WaitingForLines`."]
     pub wait_type: ::std::option::Option<crate::CampaignRuleCampaignWaitTimeSettingsWaitType>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleCondition {
+    #[doc = " Settings for campaignRunTime conditions"]
+    #[doc = ""]
     #[doc = " JSON `campaignRunTimeSettings`: [`CampaignRuleCampaignRunTimeSettings`](crate::CampaignRuleCampaignRunTimeSettings)."]
     pub campaign_run_time_settings: ::std::option::Option<crate::CampaignRuleCampaignRunTimeSettings>,
+    #[doc = " Settings for campaignWaitTime conditions"]
+    #[doc = ""]
     #[doc = " JSON `campaignWaitTimeSettings`: [`CampaignRuleCampaignWaitTimeSettings`](crate::CampaignRuleCampaignWaitTimeSettings)."]
     pub campaign_wait_time_settings: ::std::option::Option<crate::CampaignRuleCampaignWaitTimeSettings>,
+    #[doc = " The type of condition to evaluate."]
+    #[doc = ""]
     #[doc = " JSON `conditionType`: [`CampaignRuleConditionConditionType`](crate::CampaignRuleConditionConditionType), required by the spec, one of `campaignProgress`, `campaignAgents`, `campaignRecordsAttempted`, `campaignContactsMessaged`, `campaignBusinessSuccess`, `campaignBusinessFailure`, `campaignBusinessNeutral`, `campaignValidAttempts`, `campaignRightPartyContacts`, `timeOfDay`, `dayOfWeek`, `dayOfMonth`, … (16 in all)."]
     pub condition_type: ::std::option::Option<crate::CampaignRuleConditionConditionType>,
+    #[doc = " Parameters for conditions (timeOfDay, dayOfWeek, dayOfMonth, weekDayOfMonth and specificDate)"]
+    #[doc = ""]
     #[doc = " JSON `dateTimeParameters`: [`CampaignRuleDateTimeConditionParameters`](crate::CampaignRuleDateTimeConditionParameters)."]
     pub date_time_parameters: ::std::option::Option<crate::CampaignRuleDateTimeConditionParameters>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The parameters for the CampaignRuleCondition."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: [`CampaignRuleParameters`](crate::CampaignRuleParameters), required by the spec."]
     pub parameters: ::std::option::Option<crate::CampaignRuleParameters>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleConditionGroup {
+    #[doc = " The parameters for the CampaignRuleCondition."]
+    #[doc = ""]
     #[doc = " JSON `conditions`: array of [`CampaignRuleCondition`](crate::CampaignRuleCondition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleCondition>>,
+    #[doc = " Whether or not this condition group should be evaluated as true if any of sub conditions is matched"]
+    #[doc = ""]
     #[doc = " JSON `matchAnyConditions`: boolean, required by the spec."]
     pub match_any_conditions: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleDateTimeConditionParameters {
+    #[doc = " Parameters for \"dayOfMonth\" conditionType"]
+    #[doc = ""]
     #[doc = " JSON `dayOfMonth`: [`CampaignRuleDayOfMonthParameters`](crate::CampaignRuleDayOfMonthParameters)."]
     pub day_of_month: ::std::option::Option<crate::CampaignRuleDayOfMonthParameters>,
+    #[doc = " Parameters for \"dayOfWeek\" conditionType"]
+    #[doc = ""]
     #[doc = " JSON `dayOfWeek`: [`CampaignRuleDayOfWeekParameters`](crate::CampaignRuleDayOfWeekParameters)."]
     pub day_of_week: ::std::option::Option<crate::CampaignRuleDayOfWeekParameters>,
+    #[doc = " If true, inverts the result of evaluating this sub-condition. Default is false"]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " Parameters for \"specificDate\" conditionType"]
+    #[doc = ""]
     #[doc = " JSON `specificDate`: [`CampaignRuleSpecificDateParameters`](crate::CampaignRuleSpecificDateParameters)."]
     pub specific_date: ::std::option::Option<crate::CampaignRuleSpecificDateParameters>,
+    #[doc = " Parameters for \"timeOfDay\" conditionType"]
+    #[doc = ""]
     #[doc = " JSON `timeOfDay`: [`CampaignRuleTimeOfDayParameters`](crate::CampaignRuleTimeOfDayParameters)."]
     pub time_of_day: ::std::option::Option<crate::CampaignRuleTimeOfDayParameters>,
+    #[doc = " Parameters for \"weekDayOfMonth\" conditionType"]
+    #[doc = ""]
     #[doc = " JSON `weekDayOfMonth`: [`CampaignRuleWeekDayOfMonthParameters`](crate::CampaignRuleWeekDayOfMonthParameters)."]
     pub week_day_of_month: ::std::option::Option<crate::CampaignRuleWeekDayOfMonthParameters>,
     _nulls: crate::support::Extras,

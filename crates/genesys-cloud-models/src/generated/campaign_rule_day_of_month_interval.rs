@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleDayOfMonthInterval {
+    #[doc = " The maximum value of month (exact day: 1-31 or \"LAST\\_DAY\") for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `max`: string."]
     pub max: ::std::option::Option<::std::string::String>,
+    #[doc = " The minimal day of month (exact day: 1-31) for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `min`: string."]
     pub min: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleDayOfMonthParameters {
+    #[doc = " The operand for the \"in\" operator, each element can be either exact day (1,31) or \"LAST\\_DAY\", \"EVEN\\_DAY\", \"ODD\\_DAY\""]
+    #[doc = ""]
     #[doc = " JSON `inSet`: array of string."]
     pub in_set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The interval operand for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `interval`: [`CampaignRuleDayOfMonthInterval`](crate::CampaignRuleDayOfMonthInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleDayOfMonthInterval>,
+    #[doc = " The operand for the \"before\" and \"after\" operators, can be either exact day (1-31) or \"LAST\\_DAY\""]
+    #[doc = ""]
     #[doc = " JSON `thresholdValue`: string."]
     pub threshold_value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleDayOfWeekInterval {
+    #[doc = " The maximum value of the interval in 1-7 (Monday-Sunday). Required for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `max`: integer (int64)."]
     pub max: ::std::option::Option<i64>,
+    #[doc = " The minimum value of the interval in 1-7 (Monday-Sunday). Required for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `min`: integer (int64)."]
     pub min: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

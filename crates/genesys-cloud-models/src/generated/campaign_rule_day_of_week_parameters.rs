@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleDayOfWeekParameters {
+    #[doc = " The operand for the \"in\" operator, each value in 1-7 (Monday-Sunday) format"]
+    #[doc = ""]
     #[doc = " JSON `inSet`: array of integer (int64)."]
     pub in_set: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The operand for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `interval`: [`CampaignRuleDayOfWeekInterval`](crate::CampaignRuleDayOfWeekInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleDayOfWeekInterval>,
     _nulls: crate::support::Extras,

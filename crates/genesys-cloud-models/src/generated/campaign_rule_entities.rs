@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleEntities {
+    #[doc = " The list of campaigns for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a campaign."]
+    #[doc = ""]
     #[doc = " JSON `campaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The list of Email campaigns for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a Email campaign."]
+    #[doc = ""]
     #[doc = " JSON `emailCampaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The list of sequences for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a sequence."]
+    #[doc = ""]
     #[doc = " JSON `sequences`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sequences: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The list of SMS campaigns for a CampaignRule to monitor. Required if the CampaignRule has any conditions that run on a SMS campaign."]
+    #[doc = ""]
     #[doc = " JSON `smsCampaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sms_campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     _nulls: crate::support::Extras,

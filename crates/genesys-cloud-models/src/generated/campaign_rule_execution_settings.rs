@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleExecutionSettings {
+    #[doc = " Execution control frequency"]
+    #[doc = ""]
     #[doc = " JSON `frequency`: [`CampaignRuleExecutionSettingsFrequency`](crate::CampaignRuleExecutionSettingsFrequency), required by the spec, one of `onEachTrigger`, `oncePerDay`."]
     pub frequency: ::std::option::Option<crate::CampaignRuleExecutionSettingsFrequency>,
+    #[doc = " The time zone for the execution control frequency=\"oncePerDay\"; for example, Africa/Abidjan. This property is ignored when frequency is not \"oncePerDay\""]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleParameters {
+    #[doc = " The abandon rate to set a campaign to. Required for the 'setCampaignAbandonRate' action."]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: number (double)."]
     pub abandon_rate: ::std::option::Option<f64>,
+    #[doc = " The dialing mode to set a campaign to. Required for the 'setCampaignDialingMode' action."]
+    #[doc = ""]
     #[doc = " JSON `dialingMode`: [`CampaignRuleParametersDialingMode`](crate::CampaignRuleParametersDialingMode), one of `agentless`, `preview`, `power`, `predictive`, `progressive`, `external`."]
     pub dialing_mode: ::std::option::Option<crate::CampaignRuleParametersDialingMode>,
+    #[doc = " The content template to set a Email campaign to."]
+    #[doc = ""]
     #[doc = " JSON `emailContentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_content_template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The number of messages per minute to set a Email messaging campaign to."]
+    #[doc = ""]
     #[doc = " JSON `emailMessagesPerMinute`: integer (int64)."]
     pub email_messages_per_minute: ::std::option::Option<i64>,
+    #[doc = " ISO-8601 Duration for which condition expression must be continuously true before condition is evaluated as true"]
+    #[doc = ""]
     #[doc = " JSON `forDuration`: string."]
     pub for_duration: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum number of calls per agent to set a campaign to. Required for the 'setCampaignMaxCallsPerAgent' action."]
+    #[doc = ""]
     #[doc = " JSON `maxCallsPerAgent`: number (double)."]
     pub max_calls_per_agent: ::std::option::Option<f64>,
+    #[doc = " The number of messages per minute to set a messaging campaign to."]
+    #[doc = ""]
     #[doc = " JSON `messagesPerMinute`: integer (int64)."]
     pub messages_per_minute: ::std::option::Option<i64>,
+    #[doc = " The operator for comparison. Required for a CampaignRuleCondition."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`CampaignRuleParametersOperator`](crate::CampaignRuleParametersOperator), one of `equals`, `greaterThan`, `greaterThanEqualTo`, `lessThan`, `lessThanEqualTo`, `before`, `after`, `between`, `in`."]
     pub operator: ::std::option::Option<crate::CampaignRuleParametersOperator>,
+    #[doc = " The number of outbound lines to set a campaign to. Required for the 'setCampaignNumberOfLines' action."]
+    #[doc = ""]
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
+    #[doc = " The priority to set a campaign to. Required for the 'setCampaignPriority' action."]
+    #[doc = ""]
     #[doc = " JSON `priority`: [`CampaignRuleParametersPriority`](crate::CampaignRuleParametersPriority), one of `1`, `2`, `3`, `4`, `5`."]
     pub priority: ::std::option::Option<crate::CampaignRuleParametersPriority>,
+    #[doc = " The queue a campaign to. Required for the 'changeCampaignQueue' action."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The relative weight to set a campaign to. Required for the 'setCampaignWeight' action."]
+    #[doc = ""]
     #[doc = " JSON `relativeWeight`: integer (int64)."]
     pub relative_weight: ::std::option::Option<i64>,
+    #[doc = " The content template to set a SMS campaign to."]
+    #[doc = ""]
     #[doc = " JSON `smsContentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sms_content_template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The number of messages per minute to set a SMS messaging campaign to."]
+    #[doc = ""]
     #[doc = " JSON `smsMessagesPerMinute`: integer (int64)."]
     pub sms_messages_per_minute: ::std::option::Option<i64>,
+    #[doc = " The value for comparison. Required for a CampaignRuleCondition."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleSpecificDateParameters {
+    #[doc = " If true, includes year in date comparison for specificDate type. When false, only month and day are compared. Default is true."]
+    #[doc = ""]
     #[doc = " JSON `includeYear`: boolean."]
     pub include_year: ::std::option::Option<bool>,
+    #[doc = " The operand for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `interval`: [`CampaignRuleSpecificDateInterval`](crate::CampaignRuleSpecificDateInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleSpecificDateInterval>,
+    #[doc = " The operand for the \"equals\", \"after\" and \"before\" operators in yyyy-MM-dd (if includeYear=true) or MM-dd (if includeYear=false) format."]
+    #[doc = ""]
     #[doc = " JSON `thresholdValue`: string."]
     pub threshold_value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

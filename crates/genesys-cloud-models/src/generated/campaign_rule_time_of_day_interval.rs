@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleTimeOfDayInterval {
+    #[doc = " Time is represented as an ISO-8601 string without a timezone. For example: HH:mm:ss.SSS"]
+    #[doc = ""]
     #[doc = " JSON `max`: string."]
     pub max: ::std::option::Option<::std::string::String>,
+    #[doc = " Time is represented as an ISO-8601 string without a timezone. For example: HH:mm:ss.SSS"]
+    #[doc = ""]
     #[doc = " JSON `min`: string."]
     pub min: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleTimeOfDayParameters {
+    #[doc = " The operand for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `interval`: [`CampaignRuleTimeOfDayInterval`](crate::CampaignRuleTimeOfDayInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleTimeOfDayInterval>,
+    #[doc = " Time is represented as an ISO-8601 string without a timezone. For example: HH:mm:ss.SSS"]
+    #[doc = ""]
     #[doc = " JSON `thresholdValue`: string."]
     pub threshold_value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWarning {
+    #[doc = " Warning code for this warning."]
+    #[doc = ""]
     #[doc = " JSON `code`: [`CampaignRuleWarningCode`](crate::CampaignRuleWarningCode), required by the spec, one of `ConditionsNoEntities`, `ConditionsNoSequences`, `ConditionsNoCampaigns`, `ConditionsNoMessagingCampaigns`, `ActionNoEntities`, `ActionNoSequences`, `ActionNoCampaigns`, `ActionNoMessagingCampaigns`, `NoQueue`, `NoContentTemplates`, `NoSmsContentTemplate`, `NoEmailContentTemplate`, … (14 in all)."]
     pub code: ::std::option::Option<crate::CampaignRuleWarningCode>,
+    #[doc = " Warning message for this warning."]
+    #[doc = ""]
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional warning information"]
+    #[doc = ""]
     #[doc = " JSON `params`: [`CampaignRuleWarningParameters`](crate::CampaignRuleWarningParameters)."]
     pub params: ::std::option::Option<crate::CampaignRuleWarningParameters>,
     _nulls: crate::support::Extras,

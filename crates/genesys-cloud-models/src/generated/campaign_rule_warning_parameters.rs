@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWarningParameters {
+    #[doc = " ID of action"]
+    #[doc = ""]
     #[doc = " JSON `actionId`: string."]
     pub action_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of action"]
+    #[doc = ""]
     #[doc = " JSON `actionType`: [`CampaignRuleWarningParametersActionType`](crate::CampaignRuleWarningParametersActionType), one of `turnOnCampaign`, `turnOffCampaign`, `turnOnSequence`, `turnOffSequence`, `setCampaignPriority`, `recycleCampaign`, `setCampaignDialingMode`, `setCampaignAbandonRate`, `setCampaignNumberOfLines`, `setCampaignWeight`, `setCampaignMaxCallsPerAgent`, `setCampaignMessagesPerMinute`, … (15 in all)."]
     pub action_type: ::std::option::Option<crate::CampaignRuleWarningParametersActionType>,
+    #[doc = " ID of condition"]
+    #[doc = ""]
     #[doc = " JSON `conditionId`: string."]
     pub condition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of condition"]
+    #[doc = ""]
     #[doc = " JSON `conditionType`: [`CampaignRuleWarningParametersConditionType`](crate::CampaignRuleWarningParametersConditionType), one of `campaignProgress`, `campaignAgents`, `campaignRecordsAttempted`, `campaignContactsMessaged`, `campaignBusinessSuccess`, `campaignBusinessFailure`, `campaignBusinessNeutral`, `campaignValidAttempts`, `campaignRightPartyContacts`, `timeOfDay`, `dayOfWeek`, `dayOfMonth`, … (16 in all)."]
     pub condition_type: ::std::option::Option<crate::CampaignRuleWarningParametersConditionType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWeekDayOfMonth {
+    #[doc = " Day of week (1-7)"]
+    #[doc = ""]
     #[doc = " JSON `dayOfWeek`: integer (int64), required by the spec."]
     pub day_of_week: ::std::option::Option<i64>,
+    #[doc = " Month (1-12)"]
+    #[doc = ""]
     #[doc = " JSON `month`: integer (int64)."]
     pub month: ::std::option::Option<i64>,
+    #[doc = " Occurrence 1-4, -1 (last)"]
+    #[doc = ""]
     #[doc = " JSON `occurrence`: integer (int64)."]
     pub occurrence: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWeekDayOfMonthInterval {
+    #[doc = " The maximum value of the interval. Required for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `max`: [`CampaignRuleWeekDayOfMonth`](crate::CampaignRuleWeekDayOfMonth), required by the spec."]
     pub max: ::std::option::Option<crate::CampaignRuleWeekDayOfMonth>,
+    #[doc = " The minimum value of the interval. Required for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `min`: [`CampaignRuleWeekDayOfMonth`](crate::CampaignRuleWeekDayOfMonth), required by the spec."]
     pub min: ::std::option::Option<crate::CampaignRuleWeekDayOfMonth>,
     _nulls: crate::support::Extras,

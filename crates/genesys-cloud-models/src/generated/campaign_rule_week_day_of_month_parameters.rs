@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWeekDayOfMonthParameters {
+    #[doc = " The operand for the \"between\" operator"]
+    #[doc = ""]
     #[doc = " JSON `interval`: [`CampaignRuleWeekDayOfMonthInterval`](crate::CampaignRuleWeekDayOfMonthInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleWeekDayOfMonthInterval>,
+    #[doc = " The operand for the \"equals\", \"before\" and \"after\" operators"]
+    #[doc = ""]
     #[doc = " JSON `thresholdValue`: [`CampaignRuleWeekDayOfMonth`](crate::CampaignRuleWeekDayOfMonth)."]
     pub threshold_value: ::std::option::Option<crate::CampaignRuleWeekDayOfMonth>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignSequence {
+    #[doc = " The ordered list of Campaigns that this CampaignSequence will run."]
+    #[doc = ""]
     #[doc = " JSON `campaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " A zero-based index indicating which Campaign this CampaignSequence is currently on."]
+    #[doc = ""]
     #[doc = " JSON `currentCampaign`: integer (int64), required by the spec."]
     pub current_campaign: ::std::option::Option<i64>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if a sequence should repeat from the beginning after the last campaign completes. Default is false."]
+    #[doc = ""]
     #[doc = " JSON `repeat`: boolean."]
     pub repeat: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the CampaignSequence. A CampaignSequence can be turned 'on' or 'off'."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CampaignSequenceStatus`](crate::CampaignSequenceStatus), required by the spec, one of `on`, `off`, `complete`."]
     pub status: ::std::option::Option<crate::CampaignSequenceStatus>,
+    #[doc = " A message indicating if and why a CampaignSequence has stopped unexpectedly."]
+    #[doc = ""]
     #[doc = " JSON `stopMessage`: string."]
     pub stop_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

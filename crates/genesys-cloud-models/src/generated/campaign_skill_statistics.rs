@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignSkillStatistics {
+    #[doc = " Number of eligible agents with skills for campaign"]
+    #[doc = ""]
     #[doc = " JSON `eligibleSkilledAgents`: integer (int64)."]
     pub eligible_skilled_agents: ::std::option::Option<i64>,
+    #[doc = " Number of available skill combinations for the campaign"]
+    #[doc = ""]
     #[doc = " JSON `skillCombinations`: integer (int64)."]
     pub skill_combinations: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignStats {
+    #[doc = " Calls per agent adjusted by pace"]
+    #[doc = ""]
     #[doc = " JSON `adjustedCallsPerAgent`: number (double)."]
     pub adjusted_calls_per_agent: ::std::option::Option<f64>,
+    #[doc = " Information on the campaign's business category metrics"]
+    #[doc = ""]
     #[doc = " JSON `businessCategoryMetrics`: [`CampaignBusinessCategoryMetrics`](crate::CampaignBusinessCategoryMetrics)."]
     pub business_category_metrics: ::std::option::Option<crate::CampaignBusinessCategoryMetrics>,
+    #[doc = " Information regarding the campaign's connect rate"]
+    #[doc = ""]
     #[doc = " JSON `contactRate`: [`ConnectRate`](crate::ConnectRate)."]
     pub contact_rate: ::std::option::Option<crate::ConnectRate>,
+    #[doc = " Number of effective available agents not currently being utilized"]
+    #[doc = ""]
     #[doc = " JSON `effectiveIdleAgents`: number (double)."]
     pub effective_idle_agents: ::std::option::Option<f64>,
+    #[doc = " Number of contacts that don't match filter. This is currently supported only for Campaigns with dynamic filter on."]
+    #[doc = ""]
     #[doc = " JSON `filteredOutContactsCount`: integer (int64)."]
     pub filtered_out_contacts_count: ::std::option::Option<i64>,
+    #[doc = " Number of available agents not currently being utilized"]
+    #[doc = ""]
     #[doc = " JSON `idleAgents`: integer (int64)."]
     pub idle_agents: ::std::option::Option<i64>,
+    #[doc = " Information on the campaign's lines utilization"]
+    #[doc = ""]
     #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`](crate::CampaignLinesUtilization)."]
     pub lines_utilization: ::std::option::Option<crate::CampaignLinesUtilization>,
+    #[doc = " Number of campaign calls currently ongoing"]
+    #[doc = ""]
     #[doc = " JSON `outstandingCalls`: integer (int64)."]
     pub outstanding_calls: ::std::option::Option<i64>,
+    #[doc = " Information on the campaign's number of Right Party Contacts"]
+    #[doc = ""]
     #[doc = " JSON `rightPartyContactsCount`: integer (int64)."]
     pub right_party_contacts_count: ::std::option::Option<i64>,
+    #[doc = " Number of campaign calls currently scheduled"]
+    #[doc = ""]
     #[doc = " JSON `scheduledCalls`: integer (int64)."]
     pub scheduled_calls: ::std::option::Option<i64>,
+    #[doc = " Number of campaign calls currently timezone rescheduled"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneRescheduledCalls`: integer (int64)."]
     pub time_zone_rescheduled_calls: ::std::option::Option<i64>,
+    #[doc = " Information on the campaign's valid attempts"]
+    #[doc = ""]
     #[doc = " JSON `validAttempts`: integer (int64)."]
     pub valid_attempts: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignTimeSlot {
+    #[doc = " The day of the interval. Valid values: \\[1-7\\], representing Monday through Sunday"]
+    #[doc = ""]
     #[doc = " JSON `day`: integer (int64), required by the spec."]
     pub day: ::std::option::Option<i64>,
+    #[doc = " The start time of the interval as an ISO-8601 string, i.e. HH:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: string, required by the spec."]
     pub start_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The end time of the interval as an ISO-8601 string, i.e. HH:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `stopTime`: string, required by the spec."]
     pub stop_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

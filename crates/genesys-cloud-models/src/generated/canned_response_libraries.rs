@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CannedResponseLibraries {
+    #[doc = " Set of canned response library IDs associated with the queue only when mode is SelectedOnly."]
+    #[doc = ""]
     #[doc = " JSON `libraryIds`: array of string."]
     pub library_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The association mode of canned response libraries to queue"]
+    #[doc = ""]
     #[doc = " JSON `mode`: [`CannedResponseLibrariesMode`](crate::CannedResponseLibrariesMode), one of `All`, `SelectedOnly`, `None`."]
     pub mode: ::std::option::Option<crate::CannedResponseLibrariesMode>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanDeleteRequest {
+    #[doc = " The IDs of the capacity plans to be deleted"]
+    #[doc = ""]
     #[doc = " JSON `capacityPlanIds`: array of string, required by the spec."]
     pub capacity_plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanForecastInputsResponse {
+    #[doc = " The business unit to which the capacity plan forecast inputs belongs"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The capacity plan associated with these forecast inputs"]
+    #[doc = ""]
     #[doc = " JSON `capacityPlan`: [`CapacityPlanReference`](crate::CapacityPlanReference), required by the spec."]
     pub capacity_plan: ::std::option::Option<crate::CapacityPlanReference>,
+    #[doc = " Forecast inputs always come through downloadUrl, the schema included here is just for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadTemplate`: [`CapacityPlanForecastInputsTemplate`](crate::CapacityPlanForecastInputsTemplate)."]
     pub download_template: ::std::option::Option<crate::CapacityPlanForecastInputsTemplate>,
+    #[doc = " The URL to get the forecast inputs for the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanForecastInputsTemplate {
+    #[doc = " The summary of forecast inputs for this capacity plan, for the selected granularity"]
+    #[doc = ""]
     #[doc = " JSON `capacityPlanForecastSummary`: [`CapacityPlanForecastMetrics`](crate::CapacityPlanForecastMetrics), required by the spec."]
     pub capacity_plan_forecast_summary: ::std::option::Option<crate::CapacityPlanForecastMetrics>,
+    #[doc = " Granularity of the intervals"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`CapacityPlanForecastInputsTemplateGranularity`](crate::CapacityPlanForecastInputsTemplateGranularity), required by the spec, one of `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::CapacityPlanForecastInputsTemplateGranularity>,
+    #[doc = " The list of months covered by this capacity plan, formatted as yyyy-MM, populated for monthly granularity"]
+    #[doc = ""]
     #[doc = " JSON `months`: array of year-month."]
     pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
+    #[doc = " The forecast data for the planning groups"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupsForecastData`: array of [`ForecastInputPlanningGroupData`](crate::ForecastInputPlanningGroupData), required by the spec."]
     pub planning_groups_forecast_data: ::std::option::Option<::std::vec::Vec<crate::ForecastInputPlanningGroupData>>,
+    #[doc = " The reference date for interval-based data relative to the business unit time zone for the forecast inputs. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `referenceBusinessUnitDate`: date, required by the spec."]
     pub reference_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanForecastMetrics {
+    #[doc = " Average handle time in seconds per requested granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `averageHandleTime`: array of number (double), required by the spec."]
     pub average_handle_time: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " Forecast offered counts per requested granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `volume`: array of number (double), required by the spec."]
     pub volume: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

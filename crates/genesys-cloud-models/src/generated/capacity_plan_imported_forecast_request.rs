@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanImportedForecastRequest {
+    #[doc = " The uploadKey returned in the dailyForecast field of the capacity plan forecast upload URL response"]
+    #[doc = ""]
     #[doc = " JSON `dailyForecastUploadKey`: string, required by the spec."]
     pub daily_forecast_upload_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The uploadKey returned in the hourlyForecast field of the capacity plan forecast upload URL response"]
+    #[doc = ""]
     #[doc = " JSON `hourlyForecastUploadKey`: string, required by the spec."]
     pub hourly_forecast_upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanListItem {
+    #[doc = " The end date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endBusinessUnitDate`: date, required by the spec."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of this capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`CapacityPlanMetadata`](crate::CapacityPlanMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::CapacityPlanMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startBusinessUnitDate`: date, required by the spec."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

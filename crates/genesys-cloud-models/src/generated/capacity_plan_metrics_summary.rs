@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanMetricsSummary {
+    #[doc = " The sum of all staffing group attrition full time equivalent in the capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `attritionFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub attrition_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The total attrition percentage of staffing groups in the capacity plan in the scale of 0.0-100.0, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `attritionPercentage`: array of number (double), required by the spec."]
     pub attrition_percentage: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The total sum of all staffing group end of month planned full time equivalent for this capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `endOfMonthPlannedFullTimeEquivalentCount`: array of number (double)."]
     pub end_of_month_planned_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The sum of all staffing group extra or under time full time equivalent count in the capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `extraTimeUnderTimeFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub extra_time_under_time_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The sum of all staffing groups net full time equivalent in the capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `netFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub net_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The sum of all staffing group new hire full time equivalent in the capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `newHireFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub new_hire_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The planned full time equivalent for all staffing groups in the capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `plannedFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub planned_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The total staff requirements for all planning groups in the capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `requiredStaffFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub required_staff_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The sum of all staffing groups shrinkage full time equivalent, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `shrinkageFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub shrinkage_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The total shrinkage percentage of all staffing groups in the capacity plan in the scale of 0.0-100.0, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `shrinkagePercentage`: array of number (double), required by the spec."]
     pub shrinkage_percentage: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The difference between the summary of planning group required full time equivalent and planned full time equivalent, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `staffingOverUnderFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub staffing_over_under_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The total starting full time equivalent for all staffing groups in the capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `startingFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub starting_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The sum of all staffing group projected transfers of agents into or out of this capacity plan, aggregated by the selected time granularity"]
+    #[doc = ""]
     #[doc = " JSON `transfersFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub transfers_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanRequest {
+    #[doc = " Description of the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endBusinessUnitDate`: date, required by the spec."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The selected forecast for this capacity plan. Null when main forecast is used in the future"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference), required by the spec."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
+    #[doc = " The weekly hours used to calculate full time equivalent agents"]
+    #[doc = ""]
     #[doc = " JSON `fullTimeEquivalentWeeklyHours`: number (double), required by the spec."]
     pub full_time_equivalent_weekly_hours: ::std::option::Option<f64>,
+    #[doc = " The name of the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of staffing group allocations to be used for the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupAllocations`: array of [`CreateStaffingGroupAllocation`](crate::CreateStaffingGroupAllocation), required by the spec."]
     pub staffing_group_allocations: ::std::option::Option<::std::vec::Vec<crate::CreateStaffingGroupAllocation>>,
+    #[doc = " The start date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startBusinessUnitDate`: date, required by the spec."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

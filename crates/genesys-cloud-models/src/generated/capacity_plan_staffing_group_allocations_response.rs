@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanStaffingGroupAllocationsResponse {
+    #[doc = " The capacity plan to which the staffing groups belong"]
+    #[doc = ""]
     #[doc = " JSON `capacityPlan`: [`CapacityPlanReference`](crate::CapacityPlanReference), required by the spec."]
     pub capacity_plan: ::std::option::Option<crate::CapacityPlanReference>,
+    #[doc = " Staffing groups allocation results always come through downloadUrl, the schema included here is just for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadTemplate`: [`StaffingGroupAllocationsResponseTemplate`](crate::StaffingGroupAllocationsResponseTemplate)."]
     pub download_template: ::std::option::Option<crate::StaffingGroupAllocationsResponseTemplate>,
+    #[doc = " The URL to download the staffing group allocations"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The weekly hours used to calculate full time equivalent agents"]
+    #[doc = ""]
     #[doc = " JSON `fullTimeEquivalentWeeklyHours`: number (double), required by the spec."]
     pub full_time_equivalent_weekly_hours: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanStaffingRequirementResult {
+    #[doc = " The business unit to which the capacity plan belongs"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The capacity plan for which requirements are generated"]
+    #[doc = ""]
     #[doc = " JSON `capacityPlan`: [`CapacityPlanReference`](crate::CapacityPlanReference), required by the spec."]
     pub capacity_plan: ::std::option::Option<crate::CapacityPlanReference>,
+    #[doc = " Staffing requirement results always come through downloadUrl, the schema included here is just for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadTemplate`: [`StaffingRequirementResultResponseTemplate`](crate::StaffingRequirementResultResponseTemplate)."]
     pub download_template: ::std::option::Option<crate::StaffingRequirementResultResponseTemplate>,
+    #[doc = " The URL to get the requirements results for the capacity plan. It will be populated if the status is 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The error code when status is 'Failed'"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: [`CapacityPlanStaffingRequirementResultErrorCode`](crate::CapacityPlanStaffingRequirementResultErrorCode), one of `TimedOut`, `NoData`, `ClientDataInvalid`, `ConfigurationInvalid`, `RequirementsFailed`."]
     pub error_code: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultErrorCode>,
+    #[doc = " Granularity of the intervals"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`CapacityPlanStaffingRequirementResultGranularity`](crate::CapacityPlanStaffingRequirementResultGranularity), required by the spec, one of `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultGranularity>,
+    #[doc = " The reference date for interval-based data relative to the business unit time zone for the requirements. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `referenceBusinessUnitDate`: date, required by the spec."]
     pub reference_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The status of the requirement generation of the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CapacityPlanStaffingRequirementResultStatus`](crate::CapacityPlanStaffingRequirementResultStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanningPlanningGroupAllocation {
+    #[doc = " The weekly difference between the total planned full time equivalent and the required staff"]
+    #[doc = ""]
     #[doc = " JSON `overUnderFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub over_under_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The planning group ID to which the capacity planning allocations apply"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The weekly required staff to this planning group"]
+    #[doc = ""]
     #[doc = " JSON `requiredStaffFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub required_staff_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly planned full time equivalent contributions from associated staffing groups"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupFullTimeEquivalentContributions`: array of [`StaffingGroupFullTimeEquivalentContribution`](crate::StaffingGroupFullTimeEquivalentContribution), required by the spec."]
     pub staffing_group_full_time_equivalent_contributions: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupFullTimeEquivalentContribution>>,
+    #[doc = " The total weekly full time equivalent planned for this planning group, based on the associated staffing groups"]
+    #[doc = ""]
     #[doc = " JSON `totalPlannedFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub total_planned_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

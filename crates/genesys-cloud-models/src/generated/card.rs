@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Card {
+    #[doc = " List of possible action objects."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`CardAction`](crate::CardAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::CardAction>>,
+    #[doc = " The default action to be taken."]
+    #[doc = ""]
     #[doc = " JSON `defaultAction`: [`CardAction`](crate::CardAction)."]
     pub default_action: ::std::option::Option<crate::CardAction>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CardAction {
+    #[doc = " Indicates if the card option is selected by end customer."]
+    #[doc = ""]
     #[doc = " JSON `isSelected`: boolean."]
     pub is_selected: ::std::option::Option<bool>,
+    #[doc = " Content of the textback payload after clicking a button."]
+    #[doc = ""]
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " The response text from the button click."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the type of action."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CardActionType`](crate::CardActionType), one of `Link`, `Postback`."]
     pub r#type: ::std::option::Option<crate::CardActionType>,
+    #[doc = " The location of the image file associated with action."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

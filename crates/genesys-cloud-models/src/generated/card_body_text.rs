@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CardBodyText {
+    #[doc = " Body content for carousel card."]
+    #[doc = ""]
     #[doc = " JSON `content`: string, required by the spec."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " Body content type for carousel card. Allowed value: text/plain"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`CardBodyTextContentType`](crate::CardBodyTextContentType), required by the spec, one of `text/plain`."]
     pub content_type: ::std::option::Option<crate::CardBodyTextContentType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CardParameters {
+    #[doc = " A list of Response Management carousel card body parameter substitutions for the response's messaging template"]
+    #[doc = ""]
     #[doc = " JSON `bodyParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub body_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
+    #[doc = " A list of Response Management carousel card button URL parameter substitutions for the response's messaging template"]
+    #[doc = ""]
     #[doc = " JSON `buttonUrlParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub button_url_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
+    #[doc = " Index of the card in the carousel template"]
+    #[doc = ""]
     #[doc = " JSON `index`: integer (int64)."]
     pub index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

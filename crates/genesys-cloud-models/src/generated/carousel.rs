@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Carousel {
+    #[doc = " List of cards in a carousels template."]
+    #[doc = ""]
     #[doc = " JSON `cards`: array of [`CarouselCard`](crate::CarouselCard), required by the spec."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::CarouselCard>>,
     _nulls: crate::support::Extras,

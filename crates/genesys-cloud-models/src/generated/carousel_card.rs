@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CarouselCard {
+    #[doc = " List of buttons to be included in the whatsApp carousel messages template"]
+    #[doc = ""]
     #[doc = " JSON `buttons`: array of [`Button`](crate::Button), required by the spec."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::Button>>,
+    #[doc = " Optional card body text to be included in the whatsApp carousel messages template"]
+    #[doc = ""]
     #[doc = " JSON `cardBodyText`: [`CardBodyText`](crate::CardBodyText)."]
     pub card_body_text: ::std::option::Option<crate::CardBodyText>,
+    #[doc = " Header for whatsApp carousel card"]
+    #[doc = ""]
     #[doc = " JSON `header`: [`MessageHeader`](crate::MessageHeader), required by the spec."]
     pub header: ::std::option::Option<crate::MessageHeader>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CarouselParameters {
+    #[doc = " A list of carousel cards with their respective template parameters"]
+    #[doc = ""]
     #[doc = " JSON `cardParameters`: array of [`CardParameters`](crate::CardParameters)."]
     pub card_parameters: ::std::option::Option<::std::vec::Vec<crate::CardParameters>>,
     _nulls: crate::support::Extras,

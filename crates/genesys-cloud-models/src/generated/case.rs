@@ -5,50 +5,96 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Case {
+    #[doc = " The Caseplan the Case was created from."]
+    #[doc = ""]
     #[doc = " JSON `caseplan`: [`CaseplanReference`](crate::CaseplanReference)."]
     pub caseplan: ::std::option::Option<crate::CaseplanReference>,
+    #[doc = " The creation status of the Case."]
+    #[doc = ""]
     #[doc = " JSON `creationStatus`: [`CaseCreationStatus`](crate::CaseCreationStatus), one of `Pending`, `InProgress`, `Completed`, `Failed`."]
     pub creation_status: ::std::option::Option<crate::CaseCreationStatus>,
+    #[doc = " The customer intent for the Case."]
+    #[doc = ""]
     #[doc = " JSON `customerIntent`: [`CustomerIntentReference`](crate::CustomerIntentReference)."]
     pub customer_intent: ::std::option::Option<crate::CustomerIntentReference>,
+    #[doc = " The completion time of the Case. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateClosed`: date-time."]
     pub date_closed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the Case was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The due date of the Case. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDue`: date-time."]
     pub date_due: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the Case was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The start time of the Case. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the Case."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision)."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
+    #[doc = " The External Contact associated with the Case."]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`CaseExternalContactReference`](crate::CaseExternalContactReference)."]
     pub external_contact: ::std::option::Option<crate::CaseExternalContactReference>,
+    #[doc = " The identifier of the Case in an external system."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason the Case failed, if applicable."]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: [`FailureReason`](crate::FailureReason)."]
     pub failure_reason: ::std::option::Option<crate::FailureReason>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the User who modified the Case."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`CaseUserReference`](crate::CaseUserReference)."]
     pub modified_by: ::std::option::Option<crate::CaseUserReference>,
+    #[doc = " The owner of the Case."]
+    #[doc = ""]
     #[doc = " JSON `owner`: [`CaseUserReference`](crate::CaseUserReference)."]
     pub owner: ::std::option::Option<crate::CaseUserReference>,
+    #[doc = " The priority of the Case."]
+    #[doc = ""]
     #[doc = " JSON `priority`: [`CasePriority`](crate::CasePriority), one of `Unknown`, `Urgent`, `High`, `Medium`, `Low`."]
     pub priority: ::std::option::Option<crate::CasePriority>,
+    #[doc = " The reference identifier of the Case."]
+    #[doc = ""]
     #[doc = " JSON `reference`: string."]
     pub reference: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Case."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CaseStatus`](crate::CaseStatus), one of `Unknown`, `Open`, `InProgress`, `Terminating`, `Terminated`, `Closed`, `Failed`."]
     pub status: ::std::option::Option<crate::CaseStatus>,
+    #[doc = " Overview information for the Case."]
+    #[doc = ""]
     #[doc = " JSON `summary`: string."]
     pub summary: ::std::option::Option<::std::string::String>,
+    #[doc = " The time-to-live in seconds for the lifetime of the Case."]
+    #[doc = ""]
     #[doc = " JSON `ttlSeconds`: integer (int64)."]
     pub ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The version of the Case."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

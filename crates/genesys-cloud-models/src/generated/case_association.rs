@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseAssociation {
+    #[doc = " The association type."]
+    #[doc = ""]
     #[doc = " JSON `associationType`: [`CaseAssociationAssociationType`](crate::CaseAssociationAssociationType), one of `Activity`, `Enquiry`, `Initiation`."]
     pub association_type: ::std::option::Option<crate::CaseAssociationAssociationType>,
+    #[doc = " The Case for this association."]
+    #[doc = ""]
     #[doc = " JSON `case`: [`CaseReference`](crate::CaseReference)."]
     pub case: ::std::option::Option<crate::CaseReference>,
+    #[doc = " The associated Conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
+    #[doc = " The date of the interaction association. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAssociated`: date-time."]
     pub date_associated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the association."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Stage related to this association."]
+    #[doc = ""]
     #[doc = " JSON `stage`: [`StageReference`](crate::StageReference)."]
     pub stage: ::std::option::Option<crate::StageReference>,
+    #[doc = " The Step related to this association."]
+    #[doc = ""]
     #[doc = " JSON `step`: [`StepReference`](crate::StepReference)."]
     pub step: ::std::option::Option<crate::StepReference>,
+    #[doc = " The associated Workitem."]
+    #[doc = ""]
     #[doc = " JSON `workitem`: [`WorkitemReference`](crate::WorkitemReference)."]
     pub workitem: ::std::option::Option<crate::WorkitemReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseAssociationCreate {
+    #[doc = " The ID of the Conversation to associate with the Case."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the Workitem to associate with the Case."]
+    #[doc = ""]
     #[doc = " JSON `workitemId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

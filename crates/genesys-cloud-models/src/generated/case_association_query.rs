@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseAssociationQuery {
+    #[doc = " Cursor pointing to the end of the previously returned page of associations."]
+    #[doc = ""]
     #[doc = " JSON `after`: string."]
     pub after: ::std::option::Option<::std::string::String>,
+    #[doc = " The Conversation ID to query by."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of entities to return in the response."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The Workitem ID to query by."]
+    #[doc = ""]
     #[doc = " JSON `workitemId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

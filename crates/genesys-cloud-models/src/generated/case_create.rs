@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseCreate {
+    #[doc = " The ID of the Caseplan used to create the Case."]
+    #[doc = ""]
     #[doc = " JSON `caseplanId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub caseplan_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the Conversation associated with the Case."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of the Case. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, 0 to 512 characters."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the External Contact associated with the Case."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifier of the Case in an external system. Minimum length is 1 character. Maximum length of 64 characters."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string, 1 to 64 characters."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intake data for the Case. Maximum of 10 intake objects allowed."]
+    #[doc = ""]
     #[doc = " JSON `intake`: array of [`Intake`](crate::Intake)."]
     pub intake: ::std::option::Option<::std::vec::Vec<crate::Intake>>,
+    #[doc = " The ID of the owner of the Case."]
+    #[doc = ""]
     #[doc = " JSON `ownerId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub owner_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Overview information for the Case. Valid length between 3 and 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `summary`: string, 3 to 512 characters."]
     pub summary: ::std::option::Option<::std::string::String>,
+    #[doc = " Epoch timestamp in seconds for the Case time-to-live. Cannot be more than 365 days after the current time."]
+    #[doc = ""]
     #[doc = " JSON `ttlSeconds`: integer (int64)."]
     pub ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The ID of the Workitem associated with the Case."]
+    #[doc = ""]
     #[doc = " JSON `workitemId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseExternalIdUpdate {
+    #[doc = " The identifier of the Case in an external system. Minimum length is 1 character. Maximum length of 64 characters."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

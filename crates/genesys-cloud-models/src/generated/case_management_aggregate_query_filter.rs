@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`CaseManagementAggregateQueryClause`](crate::CaseManagementAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::CaseManagementAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`CaseManagementAggregateQueryPredicate`](crate::CaseManagementAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CaseManagementAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CaseManagementAggregateQueryFilterType`](crate::CaseManagementAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::CaseManagementAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`CaseManagementAggregationSortFunction`](crate::CaseManagementAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::CaseManagementAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`CaseManagementAggregationSortName`](crate::CaseManagementAggregationSortName), required by the spec, one of `nCaseAssociationsCreated`, `nCasesDeleted`, `nCasesOpened`, `nCasesOverSla`, `nCasesPurged`, `nCasesStatusChanged`, `nCasesTerminated`, `tCasesResolved`, `tCasesStatus`."]
     pub name: ::std::option::Option<crate::CaseManagementAggregationSortName>,
     _nulls: crate::support::Extras,

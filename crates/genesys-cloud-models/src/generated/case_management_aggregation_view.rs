@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseManagementAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`CaseManagementAggregationViewFunction`](crate::CaseManagementAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::CaseManagementAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`CaseManagementAggregationViewTarget`](crate::CaseManagementAggregationViewTarget), required by the spec, one of `nCaseAssociationsCreated`, `nCasesDeleted`, `nCasesOpened`, `nCasesOverSla`, `nCasesPurged`, `nCasesStatusChanged`, `nCasesTerminated`, `oCasesServiceLevel`, `tCasesResolved`, `tCasesStatus`."]
     pub target: ::std::option::Option<crate::CaseManagementAggregationViewTarget>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseOwnerUpdate {
+    #[doc = " The ownerId of the Case."]
+    #[doc = ""]
     #[doc = " JSON `ownerId`: string, required by the spec."]
     pub owner_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

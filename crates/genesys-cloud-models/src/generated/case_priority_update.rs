@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CasePriorityUpdate {
+    #[doc = " The priority of the Case."]
+    #[doc = ""]
     #[doc = " JSON `priority`: [`CasePriorityUpdatePriority`](crate::CasePriorityUpdatePriority), required by the spec, one of `Unknown`, `Urgent`, `High`, `Medium`, `Low`."]
     pub priority: ::std::option::Option<crate::CasePriorityUpdatePriority>,
     _nulls: crate::support::Extras,

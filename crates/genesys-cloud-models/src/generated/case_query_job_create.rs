@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseQueryJobCreate {
+    #[doc = " List of entity attributes to be retrieved in the result."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Attributes to expand on each case in the job results. Expands are stored on the job and enriched by PubAPI when results are fetched."]
+    #[doc = ""]
     #[doc = " JSON `expands`: array of string."]
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of filter objects to be used in the search. Use an empty list to run the query with no filters."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`CaseQueryJobFilter`](crate::CaseQueryJobFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::CaseQueryJobFilter>>,
+    #[doc = " The requested page number."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64), at least 1."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The total page size requested (default 25)."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), from 1 to 100."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Sort order for results."]
+    #[doc = ""]
     #[doc = " JSON `sort`: [`CaseQueryJobSort`](crate::CaseQueryJobSort)."]
     pub sort: ::std::option::Option<crate::CaseQueryJobSort>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseQueryJobFilter {
+    #[doc = " Attribute name. Valid filter names are: 'caseplanId', 'ownerId', 'status', 'priority', 'dateDue', 'externalContactId', 'customerIntentId', 'dateCreated', 'divisionId', 'reference'."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Filter operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`CaseQueryJobFilterOperator`](crate::CaseQueryJobFilterOperator), required by the spec, one of `EQ`, `NEQ`, `GT`, `LT`, `GTE`, `LTE`, `IN`, `CONTAINS`, `BETWEEN`, `BEGINS_WITH`."]
     pub operator: ::std::option::Option<crate::CaseQueryJobFilterOperator>,
+    #[doc = " List of values to be used in the filter."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseQueryJobResponse {
+    #[doc = " The date the job finished. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateFinished`: date-time."]
     pub date_finished: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the job was started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The error associated with the query job when the state is Failed."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`CaseQueryJobError`](crate::CaseQueryJobError)."]
     pub error: ::std::option::Option<crate::CaseQueryJobError>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the query job."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CaseQueryJobResponseState`](crate::CaseQueryJobResponseState), one of `Queued`, `Running`, `Succeeded`, `Failed`."]
     pub state: ::std::option::Option<crate::CaseQueryJobResponseState>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseQueryJobSort {
+    #[doc = " Whether to sort in ascending order. The default is false."]
+    #[doc = ""]
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
+    #[doc = " The attribute to sort by. The default is dateDue."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`CaseQueryJobSortName`](crate::CaseQueryJobSortName), one of `dateCreated`, `dateModified`, `dateDue`, `priority`."]
     pub name: ::std::option::Option<crate::CaseQueryJobSortName>,
     _nulls: crate::support::Extras,

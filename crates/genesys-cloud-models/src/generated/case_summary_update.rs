@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseSummaryUpdate {
+    #[doc = " Overview information for the Case. Valid length between 3 and 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `summary`: string, required by the spec."]
     pub summary: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanCreate {
+    #[doc = " The ID of the customer intent associated with this Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `customerIntentId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub customer_intent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The schemas that define all data for Cases from this Caseplan. The schema must be defined in the TaskManagement namespace. Omit or leave null to create a draft Caseplan without a schema; assign a schema before publish."]
+    #[doc = ""]
     #[doc = " JSON `dataSchemas`: array of [`CaseplanDataSchema`](crate::CaseplanDataSchema)."]
     pub data_schemas: ::std::option::Option<::std::vec::Vec<crate::CaseplanDataSchema>>,
+    #[doc = " The ID of the default owner of a Case created from the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `defaultCaseOwnerId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_case_owner_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The default due duration in seconds for Cases created from the Caseplan. Valid range is between 1 and 31536000 seconds."]
+    #[doc = ""]
     #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64), at most 31536000."]
     pub default_due_duration_in_seconds: ::std::option::Option<i64>,
+    #[doc = " The default TTL in seconds for Cases created from the Caseplan. Valid range is between 86400 and 31536000 seconds."]
+    #[doc = ""]
     #[doc = " JSON `defaultTtlSeconds`: integer (int64), from 86400 to 31536000."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The description of the Caseplan. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, 0 to 512 characters."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the division the Caseplan belongs to. Use '\\*' for divisionless Caseplans."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec, pattern `([a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}|\\*)`."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intake format when collecting data for a Case from this Caseplan. There can be a maximum of 10 IntakeSettings defined for a Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`](crate::IntakeSetting)."]
     pub intake_settings: ::std::option::Option<::std::vec::Vec<crate::IntakeSetting>>,
+    #[doc = " The name of the Caseplan. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The prefix of the Caseplan reference. Valid length between 2 and 8 alphanumeric characters."]
+    #[doc = ""]
     #[doc = " JSON `referencePrefix`: string, required by the spec, 2 to 8 characters, pattern `^[A-Za-z0-9]+$`."]
     pub reference_prefix: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

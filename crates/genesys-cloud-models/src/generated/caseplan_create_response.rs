@@ -5,42 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanCreateResponse {
+    #[doc = " The customer intent for Cases created from this Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `customerIntent`: [`CustomerIntentReference`](crate::CustomerIntentReference), required by the spec."]
     pub customer_intent: ::std::option::Option<crate::CustomerIntentReference>,
+    #[doc = " The schemas that define all data for Cases from this Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `dataSchemas`: array of [`CaseplanDataSchema`](crate::CaseplanDataSchema)."]
     pub data_schemas: ::std::option::Option<::std::vec::Vec<crate::CaseplanDataSchema>>,
+    #[doc = " The Caseplan creation date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Caseplan modification date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Caseplan publication date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The default Case owner for Cases created from the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `defaultCaseOwner`: [`UserReference`](crate::UserReference)."]
     pub default_case_owner: ::std::option::Option<crate::UserReference>,
+    #[doc = " The default due duration in seconds for Cases created from the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64), required by the spec."]
     pub default_due_duration_in_seconds: ::std::option::Option<i64>,
+    #[doc = " The default TTL in seconds for Cases created from the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `defaultTtlSeconds`: integer (int64), required by the spec."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The description of the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this Caseplan belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision), required by the spec."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intake format when collecting data for a Case from this Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`](crate::IntakeSetting)."]
     pub intake_settings: ::std::option::Option<::std::vec::Vec<crate::IntakeSetting>>,
+    #[doc = " The latest version of the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `latest`: integer (int64), required by the spec."]
     pub latest: ::std::option::Option<i64>,
+    #[doc = " The ID of the User who modified the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The published version of the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `published`: integer (int64)."]
     pub published: ::std::option::Option<i64>,
+    #[doc = " The prefix used when creating the reference for Cases from the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `referencePrefix`: string, required by the spec."]
     pub reference_prefix: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The version state of the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `versionState`: [`CaseplanCreateResponseVersionState`](crate::CaseplanCreateResponseVersionState), one of `Copying`, `Draft`, `Published`."]
     pub version_state: ::std::option::Option<crate::CaseplanCreateResponseVersionState>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanDataSchemaRequest {
+    #[doc = " The schema ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanFilter {
+    #[doc = " Attribute name. Valid values: id, name, divisionId."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Filter operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`CaseplanFilterOperator`](crate::CaseplanFilterOperator), required by the spec, one of `IN`, `CONTAINS`, `BEGINS_WITH`."]
     pub operator: ::std::option::Option<crate::CaseplanFilterOperator>,
+    #[doc = " List of values to be used in the filter."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanQueryRequest {
+    #[doc = " Cursor for pagination. Use the \"after\" value from the previous response."]
+    #[doc = ""]
     #[doc = " JSON `after`: string."]
     pub after: ::std::option::Option<::std::string::String>,
+    #[doc = " List of entity attributes to be retrieved in the result."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Divisions to filter by. Accepts a list of UUIDs and/or '\\*'."]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of filter objects to be used in the search. Valid filter names are: 'id', 'name', 'divisionId'. Multiple filters are combined with AND logic."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`CaseplanFilter`](crate::CaseplanFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::CaseplanFilter>>,
+    #[doc = " Filter by Caseplan name (case-insensitive, partial match). Omitting name returns all Caseplans (subject to pagination)."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, 0 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of name search to perform. Default is BEGINS\\_WITH."]
+    #[doc = ""]
     #[doc = " JSON `nameSearchType`: [`CaseplanQueryRequestNameSearchType`](crate::CaseplanQueryRequestNameSearchType), one of `BEGINS_WITH`, `CONTAINS`."]
     pub name_search_type: ::std::option::Option<crate::CaseplanQueryRequestNameSearchType>,
+    #[doc = " Number of results per page. Maximum is 200. Default is 25."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), from 1 to 200."]
     pub page_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

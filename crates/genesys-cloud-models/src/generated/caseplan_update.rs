@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanUpdate {
+    #[doc = " The ID of the customer intent associated with this Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `customerIntentId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub customer_intent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the default owner of a Case created from the Caseplan. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `defaultCaseOwnerId`: string."]
     pub default_case_owner_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The default due duration in seconds for Cases created from the Caseplan. Valid range is between 1 and 31536000 seconds."]
+    #[doc = ""]
     #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64), at most 31536000."]
     pub default_due_duration_in_seconds: ::std::option::Option<i64>,
+    #[doc = " The default TTL in seconds for Cases created from the Caseplan. Valid range is between 86400 and 31536000 seconds."]
+    #[doc = ""]
     #[doc = " JSON `defaultTtlSeconds`: integer (int64), from 86400 to 31536000."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The description of the Caseplan. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the division the Caseplan belongs to. If divisionId is null or '\\*', the Caseplan will be divisionless."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, pattern `([a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}|\\*)`."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Caseplan. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The reference of the Caseplan. Valid length between 2 and 8 alphanumeric characters."]
+    #[doc = ""]
     #[doc = " JSON `referencePrefix`: string, 2 to 8 characters, pattern `^[A-Za-z0-9]+$`."]
     pub reference_prefix: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

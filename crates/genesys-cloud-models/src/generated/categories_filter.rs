@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CategoriesFilter {
+    #[doc = " A list of categories to filter by. Articles matching any of the specified categories can be accessed."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`CategoryEntity`](crate::CategoryEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::CategoryEntity>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CategoryReference {
+    #[doc = " The globally unique identifier for the category."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Category name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The reference to category to which this category belongs to."]
+    #[doc = ""]
     #[doc = " JSON `parentCategory`: [`CategoryReference`](crate::CategoryReference)."]
     pub parent_category: ::std::option::Option<::std::boxed::Box<crate::CategoryReference>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

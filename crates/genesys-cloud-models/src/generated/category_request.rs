@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CategoryRequest {
+    #[doc = " A collection of conditions joined together by logical operation to provide more refined filtering of conversations"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`Operand`](crate::Operand), required by the spec."]
     pub criteria: ::std::option::Option<crate::Operand>,
+    #[doc = " The description of the category"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of interaction the category will apply to"]
+    #[doc = ""]
     #[doc = " JSON `interactionType`: [`CategoryRequestInteractionType`](crate::CategoryRequestInteractionType), required by the spec, one of `Voice`, `Digital`, `All`."]
     pub interaction_type: ::std::option::Option<crate::CategoryRequestInteractionType>,
+    #[doc = " The name of the category"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

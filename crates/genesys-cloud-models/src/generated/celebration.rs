@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Celebration {
+    #[doc = " The creator of the celebration"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the celebration was created on. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Celebration note"]
+    #[doc = ""]
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
+    #[doc = " The Recipient of the celebration"]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`UserReference`](crate::UserReference)."]
     pub recipient: ::std::option::Option<crate::UserReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The celebration's source entity"]
+    #[doc = ""]
     #[doc = " JSON `sourceEntity`: [`SourceEntity`](crate::SourceEntity)."]
     pub source_entity: ::std::option::Option<crate::SourceEntity>,
+    #[doc = " The Celebration title"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The Celebration Type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CelebrationType`](crate::CelebrationType), one of `Recognition`, `ContestComplete`."]
     pub r#type: ::std::option::Option<crate::CelebrationType>,
     _nulls: crate::support::Extras,

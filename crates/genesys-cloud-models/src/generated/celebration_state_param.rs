@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CelebrationStateParam {
+    #[doc = " The state of the celebration"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CelebrationStateParamState`](crate::CelebrationStateParamState), one of `Displayed`."]
     pub state: ::std::option::Option<crate::CelebrationStateParamState>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Certificate {
+    #[doc = " The certificate to parse."]
+    #[doc = ""]
     #[doc = " JSON `certificate`: string, required by the spec."]
     pub certificate: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

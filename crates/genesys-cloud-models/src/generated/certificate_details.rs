@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CertificateDetails {
+    #[doc = " The expiration date of the certificate. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " True if the certificate is expired, false otherwise."]
+    #[doc = ""]
     #[doc = " JSON `expired`: boolean."]
     pub expired: ::std::option::Option<bool>,
+    #[doc = " The issue date of the certificate. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `issueDate`: date-time."]
     pub issue_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the issuer of the certificate. The value of this property is a comma separated key=value format. Each key is one of the attribute names supported by X.500."]
+    #[doc = ""]
     #[doc = " JSON `issuer`: string."]
     pub issuer: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `signatureValid`: boolean."]
     pub signature_valid: ::std::option::Option<bool>,
+    #[doc = " Information about the subject of the certificate. The value of this property is a comma separated key=value format. Each key is one of the attribute names supported by X.500."]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `valid`: boolean."]

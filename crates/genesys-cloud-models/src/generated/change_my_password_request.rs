@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChangeMyPasswordRequest {
+    #[doc = " The new password"]
+    #[doc = ""]
     #[doc = " JSON `newPassword`: string, required by the spec."]
     pub new_password: ::std::option::Option<::std::string::String>,
+    #[doc = " Your current password"]
+    #[doc = ""]
     #[doc = " JSON `oldPassword`: string, required by the spec."]
     pub old_password: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

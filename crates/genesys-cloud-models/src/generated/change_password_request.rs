@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChangePasswordRequest {
+    #[doc = " The new password"]
+    #[doc = ""]
     #[doc = " JSON `newPassword`: string, required by the spec."]
     pub new_password: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct Channel {
     #[doc = " JSON `connectUri`: string."]
     pub connect_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `expires`: date-time."]
     pub expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]

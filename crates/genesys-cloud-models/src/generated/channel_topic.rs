@@ -11,6 +11,8 @@ pub struct ChannelTopic {
     pub missing_permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `rejectionReason`: string."]
     pub rejection_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `state`: [`ChannelTopicState`](crate::ChannelTopicState), one of `Permitted`, `Rejected`."]

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChartColumn {
+    #[doc = " Type of column"]
+    #[doc = ""]
     #[doc = " JSON `columnType`: [`ChartColumnColumnType`](crate::ChartColumnColumnType), one of `Default`, `Topic`, `SecondaryStatus`, `CustomCalculation`."]
     pub column_type: ::std::option::Option<crate::ChartColumnColumnType>,
+    #[doc = " Column Id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

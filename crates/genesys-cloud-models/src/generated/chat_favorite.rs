@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatFavorite {
+    #[doc = " The external id of the favorite"]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string, required by the spec."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The guid id of the favorite"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

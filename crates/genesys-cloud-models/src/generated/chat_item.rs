@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatItem {
+    #[doc = " The type of chat"]
+    #[doc = ""]
     #[doc = " JSON `chatType`: [`ChatItemChatType`](crate::ChatItemChatType), required by the spec, one of `adhoc`, `acd`, `group`, `oneOnOne`, `supervisorAssistance`."]
     pub chat_type: ::std::option::Option<crate::ChatItemChatType>,
+    #[doc = " The date the chat was closed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateClosed`: date-time."]
     pub date_closed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last message. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastMessage`: date-time."]
     pub date_last_message: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The favorite entity for the chat, only appears if the chat is favorited"]
+    #[doc = ""]
     #[doc = " JSON `favorite`: [`ChatFavorite`](crate::ChatFavorite)."]
     pub favorite: ::std::option::Option<crate::ChatFavorite>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Avatar images for the chat"]
+    #[doc = ""]
     #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " If the chat is open"]
+    #[doc = ""]
     #[doc = " JSON `open`: boolean, required by the spec."]
     pub open: ::std::option::Option<bool>,
+    #[doc = " The room of the chat"]
+    #[doc = ""]
     #[doc = " JSON `room`: [`Room`](crate::Room)."]
     pub room: ::std::option::Option<crate::Room>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The other 1on1 user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`ChatUserRef`](crate::ChatUserRef)."]
     pub user: ::std::option::Option<crate::ChatUserRef>,
     _nulls: crate::support::Extras,

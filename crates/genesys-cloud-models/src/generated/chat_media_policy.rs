@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatMediaPolicy {
+    #[doc = " Actions applied when specified conditions are met"]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`PolicyActions`](crate::PolicyActions)."]
     pub actions: ::std::option::Option<crate::PolicyActions>,
+    #[doc = " Conditions for when actions should be applied"]
+    #[doc = ""]
     #[doc = " JSON `conditions`: [`ChatMediaPolicyConditions`](crate::ChatMediaPolicyConditions)."]
     pub conditions: ::std::option::Option<crate::ChatMediaPolicyConditions>,
     _nulls: crate::support::Extras,

@@ -11,10 +11,14 @@ pub struct ChatMediaPolicyConditions {
     pub duration: ::std::option::Option<crate::DurationCondition>,
     #[doc = " JSON `forQueues`: array of [`Queue`](crate::Queue)."]
     pub for_queues: ::std::option::Option<::std::vec::Vec<crate::Queue>>,
+    #[doc = " List of users to apply this policy to. Each user object can include the 'id' field containing the user's unique identifier. Example: \\[{\"id\":\"\\<userId\\>\"}\\]."]
+    #[doc = ""]
     #[doc = " JSON `forUsers`: array of [`PolicyUser`](crate::PolicyUser)."]
     pub for_users: ::std::option::Option<::std::vec::Vec<crate::PolicyUser>>,
     #[doc = " JSON `languages`: array of [`Language`](crate::Language)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::Language>>,
+    #[doc = " Teams to match conversations against"]
+    #[doc = ""]
     #[doc = " JSON `teams`: array of [`Team`](crate::Team)."]
     pub teams: ::std::option::Option<::std::vec::Vec<crate::Team>>,
     #[doc = " JSON `timeAllowed`: [`TimeAllowed`](crate::TimeAllowed)."]

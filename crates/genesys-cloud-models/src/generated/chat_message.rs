@@ -5,26 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatMessage {
+    #[doc = " The message body"]
+    #[doc = ""]
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the message body (v2 chats only)"]
+    #[doc = ""]
     #[doc = " JSON `bodyType`: [`ChatMessageBodyType`](crate::ChatMessageBodyType), one of `STANDARD`, `ACTIVITY`, `TYPING`, `NOTICE`, `MEMBERJOIN`, `MEMBERLEAVE`, `MEDIAREQUEST`."]
     pub body_type: ::std::option::Option<crate::ChatMessageBodyType>,
+    #[doc = " The interaction id (if available)"]
+    #[doc = ""]
     #[doc = " JSON `chat`: string."]
     pub chat: ::std::option::Option<::std::string::String>,
+    #[doc = " The message sender"]
+    #[doc = ""]
     #[doc = " JSON `from`: string."]
     pub from: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The message id"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Participant purpose of sender (v2 chats only)"]
+    #[doc = ""]
     #[doc = " JSON `participantPurpose`: string."]
     pub participant_purpose: ::std::option::Option<::std::string::String>,
+    #[doc = " Communication of sender (v2 chats only)"]
+    #[doc = ""]
     #[doc = " JSON `senderCommunicationId`: string."]
     pub sender_communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The message recipient"]
+    #[doc = ""]
     #[doc = " JSON `to`: string."]
     pub to: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " The user information for the sender (if available)"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`ChatMessageUser`](crate::ChatMessageUser)."]
     pub user: ::std::option::Option<crate::ChatMessageUser>,
     #[doc = " JSON `utc`: string."]

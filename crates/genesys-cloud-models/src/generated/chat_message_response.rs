@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatMessageResponse {
+    #[doc = " If message's attachment was deleted"]
+    #[doc = ""]
     #[doc = " JSON `attachmentDeleted`: boolean."]
     pub attachment_deleted: ::std::option::Option<bool>,
+    #[doc = " Message's body"]
+    #[doc = ""]
     #[doc = " JSON `body`: string, required by the spec."]
     pub body: ::std::option::Option<::std::string::String>,
+    #[doc = " Message's created time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Message's last updated time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If message was edited"]
+    #[doc = ""]
     #[doc = " JSON `edited`: boolean."]
     pub edited: ::std::option::Option<bool>,
+    #[doc = " URI of file attachment"]
+    #[doc = ""]
     #[doc = " JSON `fileUri`: string."]
     pub file_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the message"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Jid of message's sender (userJid)"]
+    #[doc = ""]
     #[doc = " JSON `jid`: string, required by the spec."]
     pub jid: ::std::option::Option<::std::string::String>,
+    #[doc = " Message's mentions"]
+    #[doc = ""]
     #[doc = " JSON `mentions`: map of string."]
     pub mentions: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Parent thread id for thread replies"]
+    #[doc = ""]
     #[doc = " JSON `parentThread`: [`Entity`](crate::Entity)."]
     pub parent_thread: ::std::option::Option<crate::Entity>,
+    #[doc = " The emoji reactions to this message"]
+    #[doc = ""]
     #[doc = " JSON `reactions`: array of [`ChatReaction`](crate::ChatReaction)."]
     pub reactions: ::std::option::Option<::std::vec::Vec<crate::ChatReaction>>,
+    #[doc = " The id for a thread this message corresponds to"]
+    #[doc = ""]
     #[doc = " JSON `thread`: [`Entity`](crate::Entity), required by the spec."]
     pub thread: ::std::option::Option<crate::Entity>,
+    #[doc = " Jid of message's recipient (roomJid or userJid)"]
+    #[doc = ""]
     #[doc = " JSON `toJid`: string, required by the spec."]
     pub to_jid: ::std::option::Option<::std::string::String>,
+    #[doc = " The receiving user of the message"]
+    #[doc = ""]
     #[doc = " JSON `toUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub to_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The user who sent the message"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatReaction {
+    #[doc = " The emoji string for the reaction"]
+    #[doc = ""]
     #[doc = " JSON `emoji`: string, required by the spec."]
     pub emoji: ::std::option::Option<::std::string::String>,
+    #[doc = " The users that reacted with an emoji"]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     _nulls: crate::support::Extras,

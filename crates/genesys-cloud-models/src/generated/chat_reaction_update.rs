@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatReactionUpdate {
+    #[doc = " Reactions to update"]
+    #[doc = ""]
     #[doc = " JSON `reactions`: array of string, required by the spec."]
     pub reactions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatSettings {
+    #[doc = " Retention time for messages in days, expressed as int in the range \\[10,3650\\]"]
+    #[doc = ""]
     #[doc = " JSON `messageRetentionPeriodDays`: integer (int64)."]
     pub message_retention_period_days: ::std::option::Option<i64>,
+    #[doc = " Reactions enabled for org"]
+    #[doc = ""]
     #[doc = " JSON `reactionsEnabled`: boolean."]
     pub reactions_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

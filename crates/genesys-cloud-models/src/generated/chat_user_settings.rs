@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatUserSettings {
+    #[doc = " Settings for mobile devices"]
+    #[doc = ""]
     #[doc = " JSON `mobile`: [`MobileSettings`](crate::MobileSettings), required by the spec."]
     pub mobile: ::std::option::Option<crate::MobileSettings>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Check {
+    #[doc = " The result of a check executed. This indicates if the check was successful or not."]
+    #[doc = ""]
     #[doc = " JSON `result`: [`CheckResult`](crate::CheckResult), one of `Passed`, `Failed`, `Unknown`, `Skipped`, `Error`."]
     pub result: ::std::option::Option<crate::CheckResult>,
+    #[doc = " The type of check executed."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CheckType`](crate::CheckType), one of `HandleTimeValue`, `TransferRateValue`, `SalesConversionRateValue`, `SalesAmountValue`, `RetentionRateValue`, `ChurnRateValue`, `NextContactAvoidanceRateValue`, `InteractionVolume`, `UserVariance`, `DataCoverage`, `ModelQuality`."]
     pub r#type: ::std::option::Option<crate::CheckType>,
     _nulls: crate::support::Extras,

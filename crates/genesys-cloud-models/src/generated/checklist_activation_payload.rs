@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistActivationPayload {
+    #[doc = " Trigger type that activated this checklist."]
+    #[doc = ""]
     #[doc = " JSON `activationTriggerType`: [`ChecklistActivationPayloadActivationTriggerType`](crate::ChecklistActivationPayloadActivationTriggerType), required by the spec, one of `Intent`, `ConversationStart`."]
     pub activation_trigger_type: ::std::option::Option<crate::ChecklistActivationPayloadActivationTriggerType>,
+    #[doc = " Agent ID."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Assistant ID."]
+    #[doc = ""]
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Direction of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ChecklistActivationPayloadDirection`](crate::ChecklistActivationPayloadDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::ChecklistActivationPayloadDirection>,
+    #[doc = " The intent ID if checklist was triggered by an intent."]
+    #[doc = ""]
     #[doc = " JSON `intentId`: string."]
     pub intent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intent name if checklist was triggered by an intent."]
+    #[doc = ""]
     #[doc = " JSON `intentName`: string."]
     pub intent_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Language associated with the checklist."]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ChecklistActivationPayloadMediaType`](crate::ChecklistActivationPayloadMediaType), one of `Voice`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::ChecklistActivationPayloadMediaType>,
+    #[doc = " Participant ID."]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this checklist session is a preview. Preview sessions use shorter TTL and do not publish runtime events."]
+    #[doc = ""]
     #[doc = " JSON `preview`: boolean."]
     pub preview: ::std::option::Option<bool>,
+    #[doc = " Queue ID."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

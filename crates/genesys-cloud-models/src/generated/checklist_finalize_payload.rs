@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistFinalizePayload {
+    #[doc = " Exit reason provided at the time of finalizing the checklist."]
+    #[doc = ""]
     #[doc = " JSON `exitReason`: string, required by the spec."]
     pub exit_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this checklist session is a preview. Preview sessions use shorter TTL and do not publish runtime events."]
+    #[doc = ""]
     #[doc = " JSON `preview`: boolean."]
     pub preview: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

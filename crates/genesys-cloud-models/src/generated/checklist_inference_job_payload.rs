@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistInferenceJobPayload {
+    #[doc = " List of conversations on which checklist evaluation is to be done."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: array of [`ConversationContext`](crate::ConversationContext), required by the spec."]
     pub conversation_context: ::std::option::Option<::std::vec::Vec<crate::ConversationContext>>,
+    #[doc = " Whether this checklist session is a preview. Preview sessions use shorter TTL and do not publish runtime events."]
+    #[doc = ""]
     #[doc = " JSON `preview`: boolean."]
     pub preview: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

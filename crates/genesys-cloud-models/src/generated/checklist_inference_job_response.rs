@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistInferenceJobResponse {
+    #[doc = " Agent checklist info."]
+    #[doc = ""]
     #[doc = " JSON `agentChecklistInfo`: [`AgentChecklistInfo`](crate::AgentChecklistInfo)."]
     pub agent_checklist_info: ::std::option::Option<crate::AgentChecklistInfo>,
+    #[doc = " Agent ID."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Assistant ID."]
+    #[doc = ""]
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Direction of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ChecklistInferenceJobResponseDirection`](crate::ChecklistInferenceJobResponseDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::ChecklistInferenceJobResponseDirection>,
+    #[doc = " Error information associated with a job in case of any errors."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error: ::std::option::Option<crate::ErrorInfo>,
+    #[doc = " ID of the inference job."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date when the inference job finished. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `jobEndTime`: date-time."]
     pub job_end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the inference job started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `jobStartTime`: date-time."]
     pub job_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Language associated with the checklist."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ChecklistInferenceJobResponseMediaType`](crate::ChecklistInferenceJobResponseMediaType), one of `Voice`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::ChecklistInferenceJobResponseMediaType>,
+    #[doc = " Participant ID."]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this checklist session is a preview. Preview sessions use shorter TTL and do not publish runtime events."]
+    #[doc = ""]
     #[doc = " JSON `preview`: boolean."]
     pub preview: ::std::option::Option<bool>,
+    #[doc = " Queue ID."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the checklist inference job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ChecklistInferenceJobResponseStatus`](crate::ChecklistInferenceJobResponseStatus), required by the spec, one of `Processing`, `Error`, `Complete`."]
     pub status: ::std::option::Option<crate::ChecklistInferenceJobResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistItem {
+    #[doc = " Flag to indicate whether automated check is enabled for this checklist item."]
+    #[doc = ""]
     #[doc = " JSON `automatedCheckEnabled`: boolean."]
     pub automated_check_enabled: ::std::option::Option<bool>,
+    #[doc = " Date when the checklist item was last modified by the agent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastModifiedByAgent`: date-time."]
     pub date_last_modified_by_agent: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the checklist item was last modified by the model. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastModifiedByModel`: date-time."]
     pub date_last_modified_by_model: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Description of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag to indicate whether exact phrase matching is applicable for this checklist item."]
+    #[doc = ""]
     #[doc = " JSON `exactPhraseMatch`: boolean."]
     pub exact_phrase_match: ::std::option::Option<bool>,
+    #[doc = " ID of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag to indicate whether this checklist item is marked as important."]
+    #[doc = ""]
     #[doc = " JSON `important`: boolean."]
     pub important: ::std::option::Option<bool>,
+    #[doc = " Flag to indicate whether this checklist item was modified in ACW."]
+    #[doc = ""]
     #[doc = " JSON `lastModifiedInAcw`: boolean."]
     pub last_modified_in_acw: ::std::option::Option<bool>,
+    #[doc = " Name of the checklist item."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Checklist state as evaluated by the agent."]
+    #[doc = ""]
     #[doc = " JSON `stateFromAgent`: [`ChecklistItemStateFromAgent`](crate::ChecklistItemStateFromAgent), one of `Ticked`, `Unticked`."]
     pub state_from_agent: ::std::option::Option<crate::ChecklistItemStateFromAgent>,
+    #[doc = " Checklist state as evaluated by the model."]
+    #[doc = ""]
     #[doc = " JSON `stateFromModel`: [`ChecklistItemStateFromModel`](crate::ChecklistItemStateFromModel), one of `Ticked`, `Unticked`."]
     pub state_from_model: ::std::option::Option<crate::ChecklistItemStateFromModel>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistTransferConfig {
+    #[doc = " Whether checklist transfer data is visible to the receiving agent. Defaults to true when not set."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

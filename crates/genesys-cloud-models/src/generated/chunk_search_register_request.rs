@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChunkSearchRegisterRequest {
+    #[doc = " Mark the chunks search as answered/unanswered"]
+    #[doc = ""]
     #[doc = " JSON `answered`: boolean, required by the spec."]
     pub answered: ::std::option::Option<bool>,
+    #[doc = " The search results selected as answers"]
+    #[doc = ""]
     #[doc = " JSON `selectedAnswers`: array of [`SelectedAnswer`](crate::SelectedAnswer)."]
     pub selected_answers: ::std::option::Option<::std::vec::Vec<crate::SelectedAnswer>>,
+    #[doc = " The unique identifier of this session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

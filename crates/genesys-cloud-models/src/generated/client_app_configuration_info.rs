@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientAppConfigurationInfo {
+    #[doc = " The current, active configuration for the integration."]
+    #[doc = ""]
     #[doc = " JSON `current`: [`IntegrationConfiguration`](crate::IntegrationConfiguration)."]
     pub current: ::std::option::Option<crate::IntegrationConfiguration>,
+    #[doc = " The effective configuration for the app, containing the integration specific configuration along with overrides specified in the integration type."]
+    #[doc = ""]
     #[doc = " JSON `effective`: [`EffectiveConfiguration`](crate::EffectiveConfiguration)."]
     pub effective: ::std::option::Option<crate::EffectiveConfiguration>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientPublicApiUsage {
+    #[doc = " The date of the usage. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The http method of the request(s)"]
+    #[doc = ""]
     #[doc = " JSON `httpMethod`: [`ClientPublicApiUsageHttpMethod`](crate::ClientPublicApiUsageHttpMethod), one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`."]
     pub http_method: ::std::option::Option<crate::ClientPublicApiUsageHttpMethod>,
+    #[doc = " The organizationId that made the request."]
+    #[doc = ""]
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The platform the request(s) is/were made on."]
+    #[doc = ""]
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of requests."]
+    #[doc = ""]
     #[doc = " JSON `requestCount`: integer (int64)."]
     pub request_count: ::std::option::Option<i64>,
+    #[doc = " The number of requests resulting in a 2xx HTTP status code."]
+    #[doc = ""]
     #[doc = " JSON `status200`: integer (int64)."]
     pub status200: ::std::option::Option<i64>,
+    #[doc = " The number of requests resulting in a 3xx HTTP status code."]
+    #[doc = ""]
     #[doc = " JSON `status300`: integer (int64)."]
     pub status300: ::std::option::Option<i64>,
+    #[doc = " The number of requests resulting in a 4xx HTTP status code."]
+    #[doc = ""]
     #[doc = " JSON `status400`: integer (int64)."]
     pub status400: ::std::option::Option<i64>,
+    #[doc = " The number of requests resulting in a 429 HTTP status code."]
+    #[doc = ""]
     #[doc = " JSON `status429`: integer (int64)."]
     pub status429: ::std::option::Option<i64>,
+    #[doc = " The number of requests resulting in a 5xx HTTP status code."]
+    #[doc = ""]
     #[doc = " JSON `status500`: integer (int64)."]
     pub status500: ::std::option::Option<i64>,
+    #[doc = " The templateUri of the request(s)."]
+    #[doc = ""]
     #[doc = " JSON `templateUri`: string."]
     pub template_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientPublicApiUsageQueryRequest {
+    #[doc = " Specify the granularity to aggregate the data to."]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`ClientPublicApiUsageQueryRequestGranularity`](crate::ClientPublicApiUsageQueryRequestGranularity), one of `Day`, `Week`, `Month`."]
     pub granularity: ::std::option::Option<crate::ClientPublicApiUsageQueryRequestGranularity>,
+    #[doc = " Specify how to aggregate the data (by default the data is not aggregated)."]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specify if you only want a subset of httpMethods represented in the query."]
+    #[doc = ""]
     #[doc = " JSON `httpMethods`: array of string."]
     pub http_methods: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specify the interval to query on. Start and end are inclusive. Start date cannot be more than a year ago. End date cannot be more than 90 days after the start. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Specify which metrics you want returned (all will be returned by default)."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specify if you only want a subset of organizationIds represented in the query."]
+    #[doc = ""]
     #[doc = " JSON `organizationIds`: array of string."]
     pub organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specify if you only want a subset of platforms represented in the query."]
+    #[doc = ""]
     #[doc = " JSON `platforms`: array of string."]
     pub platforms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specify how to sort the returned data."]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: array of [`UsageQuerySortBy`](crate::UsageQuerySortBy)."]
     pub sort_by: ::std::option::Option<::std::vec::Vec<crate::UsageQuerySortBy>>,
+    #[doc = " Specify if you only want a subset of templateUris represented in the query."]
+    #[doc = ""]
     #[doc = " JSON `templateUris`: array of string."]
     pub template_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientPublicApiUsageResultsResponse {
+    #[doc = " The results of the query."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`ClientPublicApiUsage`](crate::ClientPublicApiUsage)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ClientPublicApiUsage>>,
+    #[doc = " The reason for the failure. This will only be present if the query is in a FAILURE state but may not be included even if the state is FAILURE"]
+    #[doc = ""]
     #[doc = " JSON `errorBody`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_body: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The uri to get the next set of results. Will only be included if there is another page to retrieve."]
+    #[doc = ""]
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the query."]
+    #[doc = ""]
     #[doc = " JSON `queryStatus`: [`ClientPublicApiUsageResultsResponseQueryStatus`](crate::ClientPublicApiUsageResultsResponseQueryStatus), required by the spec, one of `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`."]
     pub query_status: ::std::option::Option<crate::ClientPublicApiUsageResultsResponseQueryStatus>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

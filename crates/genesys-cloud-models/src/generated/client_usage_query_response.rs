@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientUsageQueryResponse {
+    #[doc = " The jobId of the query."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The uri to get the results."]
+    #[doc = ""]
     #[doc = " JSON `resultsUri`: string."]
     pub results_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

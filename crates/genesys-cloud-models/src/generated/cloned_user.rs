@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClonedUser {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the trustor organization this clone exists in."]
+    #[doc = ""]
     #[doc = " JSON `trustor`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trustor: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

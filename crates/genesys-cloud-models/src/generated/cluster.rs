@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Cluster {
+    #[doc = " The scan that this cluster belongs to"]
+    #[doc = ""]
     #[doc = " JSON `clusterScan`: [`ClusterScan`](crate::ClusterScan)."]
     pub cluster_scan: ::std::option::Option<crate::ClusterScan>,
+    #[doc = " The date this cluster was discovered. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The division all contacts in this cluster are associated to"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision)."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
+    #[doc = " The graph of contacts and identifiers that make up this cluster"]
+    #[doc = ""]
     #[doc = " JSON `graph`: [`Graph`](crate::Graph)."]
     pub graph: ::std::option::Option<crate::Graph>,
+    #[doc = " The unique ID of this cluster within its associated scan"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information related to merge operations taken on this cluster"]
+    #[doc = ""]
     #[doc = " JSON `mergeInfo`: [`MergeInfo`](crate::MergeInfo)."]
     pub merge_info: ::std::option::Option<crate::MergeInfo>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

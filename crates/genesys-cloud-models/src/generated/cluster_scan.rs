@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClusterScan {
+    #[doc = " The date this scan completed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The unique ID of this scan"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Statistics collected about this scan"]
+    #[doc = ""]
     #[doc = " JSON `statistics`: [`ClusterScanStatistics`](crate::ClusterScanStatistics)."]
     pub statistics: ::std::option::Option<crate::ClusterScanStatistics>,
     _nulls: crate::support::Extras,

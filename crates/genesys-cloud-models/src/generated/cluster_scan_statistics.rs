@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClusterScanStatistics {
+    #[doc = " Org-wide, aggregate statistics for an individual scan"]
+    #[doc = ""]
     #[doc = " JSON `aggregated`: [`ClusterStatistics`](crate::ClusterStatistics)."]
     pub aggregated: ::std::option::Option<crate::ClusterStatistics>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClusterStatistics {
+    #[doc = " The total number of automatic merge operations that failed in this scan"]
+    #[doc = ""]
     #[doc = " JSON `totalAutomaticMergeFailures`: integer (int64)."]
     pub total_automatic_merge_failures: ::std::option::Option<i64>,
+    #[doc = " The total number of automatic merge operations that succeeded in this scan"]
+    #[doc = ""]
     #[doc = " JSON `totalAutomaticMergeSuccesses`: integer (int64)."]
     pub total_automatic_merge_successes: ::std::option::Option<i64>,
+    #[doc = " The total number of unique contact clusters found"]
+    #[doc = ""]
     #[doc = " JSON `totalClusters`: integer (int64)."]
     pub total_clusters: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAnnotationCreateRequest {
+    #[doc = " Determines the permissions required to view this item."]
+    #[doc = ""]
     #[doc = " JSON `accessType`: [`CoachingAnnotationCreateRequestAccessType`](crate::CoachingAnnotationCreateRequestAccessType), required by the spec, one of `Public`, `Private`."]
     pub access_type: ::std::option::Option<crate::CoachingAnnotationCreateRequestAccessType>,
+    #[doc = " The text of the annotation."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentAggregateRequest {
+    #[doc = " The filter applied to the data"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`QueryRequestFilter`](crate::QueryRequestFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::QueryRequestFilter>,
+    #[doc = " An optional list of items by which to group the result data."]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string."]
+    #[doc = ""]
+    #[doc = " Its words are the 3 values of [`QueryRequestPredicateDimension`](crate::QueryRequestPredicateDimension), the type of [`QueryRequestPredicate::dimension`](crate::QueryRequestPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Interval to aggregate across. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of metrics to aggregate. If omitted, all metrics are returned."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentAggregateResponse {
+    #[doc = " The results of the query"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`QueryResponseGroupedData`](crate::QueryResponseGroupedData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::QueryResponseGroupedData>>,
     _nulls: crate::support::Extras,

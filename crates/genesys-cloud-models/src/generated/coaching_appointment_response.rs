@@ -5,46 +5,88 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentResponse {
+    #[doc = " The list of attendees attending the coaching"]
+    #[doc = ""]
     #[doc = " JSON `attendees`: array of [`UserReference`](crate::UserReference)."]
     pub attendees: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " The list of conversations associated with coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `conversations`: array of [`ConversationReference`](crate::ConversationReference)."]
     pub conversations: ::std::option::Option<::std::vec::Vec<crate::ConversationReference>>,
+    #[doc = " The user who created the coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date/time the coaching appointment was set to completed status. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date/time the coaching appointment was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date/time the coaching appointment was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date/time the coaching appointment starts. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of documents associated with coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`DocumentReference`](crate::DocumentReference)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::DocumentReference>>,
+    #[doc = " The list of external links related to the appointment"]
+    #[doc = ""]
     #[doc = " JSON `externalLinks`: array of string."]
     pub external_links: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The facilitator of coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `facilitator`: [`UserReference`](crate::UserReference)."]
     pub facilitator: ::std::option::Option<crate::UserReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the appointment is overdue."]
+    #[doc = ""]
     #[doc = " JSON `isOverdue`: boolean."]
     pub is_overdue: ::std::option::Option<bool>,
+    #[doc = " The duration of coaching appointment in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The location of the appointment"]
+    #[doc = ""]
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
+    #[doc = " The last user to modify the coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to share the insight data"]
+    #[doc = ""]
     #[doc = " JSON `shareInsightsData`: boolean."]
     pub share_insights_data: ::std::option::Option<bool>,
+    #[doc = " The status of coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CoachingAppointmentResponseStatus`](crate::CoachingAppointmentResponseStatus), one of `Scheduled`, `InProgress`, `Completed`, `InvalidSchedule`."]
     pub status: ::std::option::Option<crate::CoachingAppointmentResponseStatus>,
+    #[doc = " The Workforce Management schedule the appointment is associated with."]
+    #[doc = ""]
     #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentStatusRequest {
+    #[doc = " The status of the coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CoachingAppointmentStatusRequestStatus`](crate::CoachingAppointmentStatusRequestStatus), required by the spec, one of `Scheduled`, `InProgress`, `Completed`."]
     pub status: ::std::option::Option<crate::CoachingAppointmentStatusRequestStatus>,
     _nulls: crate::support::Extras,

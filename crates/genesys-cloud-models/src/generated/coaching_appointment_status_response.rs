@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentStatusResponse {
+    #[doc = " The coaching appointment this status belongs to"]
+    #[doc = ""]
     #[doc = " JSON `appointment`: [`CoachingAppointmentReference`](crate::CoachingAppointmentReference)."]
     pub appointment: ::std::option::Option<crate::CoachingAppointmentReference>,
+    #[doc = " User who updated the status"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Creation time of the status. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The status of the coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CoachingAppointmentStatusResponseStatus`](crate::CoachingAppointmentStatusResponseStatus), one of `Scheduled`, `InProgress`, `Completed`, `InvalidSchedule`."]
     pub status: ::std::option::Option<crate::CoachingAppointmentStatusResponseStatus>,
     _nulls: crate::support::Extras,

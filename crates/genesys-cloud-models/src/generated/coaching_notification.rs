@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingNotification {
+    #[doc = " Action causing the notification."]
+    #[doc = ""]
     #[doc = " JSON `actionType`: [`CoachingNotificationActionType`](crate::CoachingNotificationActionType), one of `Create`, `Update`, `Delete`, `StatusChange`, `AnnotationAdded`, `AnnotationEdited`, `AnnotationDeleted`."]
     pub action_type: ::std::option::Option<crate::CoachingNotificationActionType>,
+    #[doc = " The appointment"]
+    #[doc = ""]
     #[doc = " JSON `appointment`: [`CoachingAppointmentResponse`](crate::CoachingAppointmentResponse)."]
     pub appointment: ::std::option::Option<crate::CoachingAppointmentResponse>,
+    #[doc = " The start time of the appointment relating to this notification. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The duration of the appointment on this notification"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Indicates if notification is read or unread"]
+    #[doc = ""]
     #[doc = " JSON `markedAsRead`: boolean."]
     pub marked_as_read: ::std::option::Option<bool>,
+    #[doc = " The name of the appointment for this notification."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The relationship of this user to this notification's appointment"]
+    #[doc = ""]
     #[doc = " JSON `relationship`: [`CoachingNotificationRelationship`](crate::CoachingNotificationRelationship), one of `Attendee`, `Creator`, `Facilitator`."]
     pub relationship: ::std::option::Option<crate::CoachingNotificationRelationship>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the appointment for this notification"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CoachingNotificationStatus`](crate::CoachingNotificationStatus), one of `Scheduled`, `InProgress`, `Completed`, `InvalidSchedule`."]
     pub status: ::std::option::Option<crate::CoachingNotificationStatus>,
+    #[doc = " The user of this notification"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

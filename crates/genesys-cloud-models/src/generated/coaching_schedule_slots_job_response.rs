@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingScheduleSlotsJobResponse {
+    #[doc = " The Activity Code Id of the slots."]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The attendee IDs to fetch the slots for."]
+    #[doc = ""]
     #[doc = " JSON `attendeeIds`: array of string."]
     pub attendee_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The Business Unit Id of the users."]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The facilitator IDs to fetch the slots for."]
+    #[doc = ""]
     #[doc = " JSON `facilitatorIds`: array of string."]
     pub facilitator_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length in minutes of the slots."]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The results of the job."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`CoachingScheduleSlotsJobResult`](crate::CoachingScheduleSlotsJobResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::CoachingScheduleSlotsJobResult>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of slots fetched in the job."]
+    #[doc = ""]
     #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobResponseSlotsType`](crate::CoachingScheduleSlotsJobResponseSlotsType), one of `BestTime`."]
     pub slots_type: ::std::option::Option<crate::CoachingScheduleSlotsJobResponseSlotsType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingScheduleSlotsJobResult {
+    #[doc = " True if the slot conflicts with a Coaching Appointment"]
+    #[doc = ""]
     #[doc = " JSON `hasConflict`: boolean."]
     pub has_conflict: ::std::option::Option<bool>,
+    #[doc = " The interval of the job. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The slot found from the job"]
+    #[doc = ""]
     #[doc = " JSON `slot`: [`CoachingScheduleSlotsJobSlot`](crate::CoachingScheduleSlotsJobSlot)."]
     pub slot: ::std::option::Option<crate::CoachingScheduleSlotsJobSlot>,
+    #[doc = " The status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CoachingScheduleSlotsJobResultStatus`](crate::CoachingScheduleSlotsJobResultStatus), one of `InProgress`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::CoachingScheduleSlotsJobResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingSlot {
+    #[doc = " Start date and time of scheduled coaching appointment slot. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Rating based on the staffing difference for scheduled slot"]
+    #[doc = ""]
     #[doc = " JSON `differenceRating`: [`CoachingSlotDifferenceRating`](crate::CoachingSlotDifferenceRating), one of `Poor`, `Neutral`, `Good`."]
     pub difference_rating: ::std::option::Option<crate::CoachingSlotDifferenceRating>,
+    #[doc = " Length of coaching appointment slot in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Difference between scheduled and forecast headcount for this slot after scheduling the coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `staffingDifference`: number (double)."]
     pub staffing_difference: ::std::option::Option<f64>,
+    #[doc = " Workforce Management schedule information associated with the slot"]
+    #[doc = ""]
     #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingSlotsRequest {
+    #[doc = " List of attendees to determine coaching appointment slots"]
+    #[doc = ""]
     #[doc = " JSON `attendeeIds`: array of string, required by the spec."]
     pub attendee_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of facilitators to determine coaching appointment slots"]
+    #[doc = ""]
     #[doc = " JSON `facilitatorIds`: array of string."]
     pub facilitator_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of appointment ids to exclude from consideration when determining blocked slots"]
+    #[doc = ""]
     #[doc = " JSON `interruptibleAppointmentIds`: array of string."]
     pub interruptible_appointment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Range of time to get slots for scheduling coaching appointments. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The duration of coaching appointment to schedule in 15 minutes granularity up to maximum of 60 minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingSlotsResponse {
+    #[doc = " Periods of availability for attendees to schedule coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `attendeeSchedules`: array of [`UserAvailableTimes`](crate::UserAvailableTimes)."]
     pub attendee_schedules: ::std::option::Option<::std::vec::Vec<crate::UserAvailableTimes>>,
+    #[doc = " Periods of availability for facilitators to schedule coaching appointment"]
+    #[doc = ""]
     #[doc = " JSON `facilitatorSchedules`: array of [`UserAvailableTimes`](crate::UserAvailableTimes)."]
     pub facilitator_schedules: ::std::option::Option<::std::vec::Vec<crate::UserAvailableTimes>>,
+    #[doc = " List of slots where coaching appointment can be scheduled"]
+    #[doc = ""]
     #[doc = " JSON `suggestedSlots`: array of [`CoachingSlot`](crate::CoachingSlot)."]
     pub suggested_slots: ::std::option::Option<::std::vec::Vec<crate::CoachingSlot>>,
+    #[doc = " Detailed data for WFM scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `wfmScheduleActivities`: array of [`WfmScheduleActivity`](crate::WfmScheduleActivity)."]
     pub wfm_schedule_activities: ::std::option::Option<::std::vec::Vec<crate::WfmScheduleActivity>>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CobrowseSettings {
+    #[doc = " Whether the viewer should have option to request control"]
+    #[doc = ""]
     #[doc = " JSON `allowAgentControl`: boolean."]
     pub allow_agent_control: ::std::option::Option<bool>,
+    #[doc = " Whether the viewer should have option to request navigation"]
+    #[doc = ""]
     #[doc = " JSON `allowAgentNavigation`: boolean."]
     pub allow_agent_navigation: ::std::option::Option<bool>,
+    #[doc = " Should cobrowse draw be enabled"]
+    #[doc = ""]
     #[doc = " JSON `allowDraw`: boolean."]
     pub allow_draw: ::std::option::Option<bool>,
+    #[doc = " Cobrowse channels for web messenger"]
+    #[doc = ""]
     #[doc = " JSON `channels`: array of string."]
     pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Whether or not cobrowse is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Mask patterns that will apply to pages being shared"]
+    #[doc = ""]
     #[doc = " JSON `maskSelectors`: array of string."]
     pub mask_selectors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Pause criteria that will pause cobrowse if some of them are met in the user's URL"]
+    #[doc = ""]
     #[doc = " JSON `pauseCriteria`: array of [`PauseCriteria`](crate::PauseCriteria)."]
     pub pause_criteria: ::std::option::Option<::std::vec::Vec<crate::PauseCriteria>>,
+    #[doc = " Readonly patterns that will apply to pages being shared"]
+    #[doc = ""]
     #[doc = " JSON `readonlySelectors`: array of string."]
     pub readonly_selectors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CobrowseWebMessagingSession {
+    #[doc = " CommunicationType for Cobrowse Session"]
+    #[doc = ""]
     #[doc = " JSON `communicationType`: [`CobrowseWebMessagingSessionCommunicationType`](crate::CobrowseWebMessagingSessionCommunicationType), one of `Call`, `Message`, `Unknown`."]
     pub communication_type: ::std::option::Option<crate::CobrowseWebMessagingSessionCommunicationType>,
+    #[doc = " Date when Cobrowse Offer Expires. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateOfferEnds`: date-time."]
     pub date_offer_ends: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Cobrowse session join code"]
+    #[doc = ""]
     #[doc = " JSON `joinCode`: string."]
     pub join_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " WebSocket URL for the JS client"]
+    #[doc = ""]
     #[doc = " JSON `websocketUrl`: string."]
     pub websocket_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

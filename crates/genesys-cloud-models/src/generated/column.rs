@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Column {
+    #[doc = " Column name. Mandatory for Fixed position/length file format."]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " 0 based column number in delimited file format"]
+    #[doc = ""]
     #[doc = " JSON `columnNumber`: integer (int64)."]
     pub column_number: ::std::option::Option<i64>,
+    #[doc = " Column width. Mandatory for Fixed position/length file format."]
+    #[doc = ""]
     #[doc = " JSON `length`: integer (int64)."]
     pub length: ::std::option::Option<i64>,
+    #[doc = " Zero-based position of the first column's character. Mandatory for Fixed position/length file format."]
+    #[doc = ""]
     #[doc = " JSON `startPosition`: integer (int64)."]
     pub start_position: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ColumnDataTypeSpecification {
+    #[doc = " The data type of the column selected for dynamic queueing (TEXT, NUMERIC, TIMESTAMP or DATETIME). DATETIME supports dates from 1000-01-01 to 9999-12-31; TIMESTAMP is limited to 1970-01-01 through 2038-01-19."]
+    #[doc = ""]
     #[doc = " JSON `columnDataType`: [`ColumnDataTypeSpecificationColumnDataType`](crate::ColumnDataTypeSpecificationColumnDataType), one of `NUMERIC`, `TEXT`, `TIMESTAMP`, `DATETIME`."]
     pub column_data_type: ::std::option::Option<crate::ColumnDataTypeSpecificationColumnDataType>,
+    #[doc = " The column name of a column selected for dynamic queueing"]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum length of the numeric column selected for dynamic queueing"]
+    #[doc = ""]
     #[doc = " JSON `max`: integer (int64)."]
     pub max: ::std::option::Option<i64>,
+    #[doc = " The maximum length of the text column selected for dynamic queueing"]
+    #[doc = ""]
     #[doc = " JSON `maxLength`: integer (int64)."]
     pub max_length: ::std::option::Option<i64>,
+    #[doc = " The minimum length of the numeric column selected for dynamic queueing"]
+    #[doc = ""]
     #[doc = " JSON `min`: integer (int64)."]
     pub min: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

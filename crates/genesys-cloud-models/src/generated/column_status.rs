@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ColumnStatus {
+    #[doc = " Indicates whether or not an individual contact method column is contactable."]
+    #[doc = ""]
     #[doc = " JSON `contactable`: boolean."]
     pub contactable: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -9,12 +9,18 @@ pub struct CommandStatus {
     pub command_type: ::std::option::Option<crate::CommandStatusCommandType>,
     #[doc = " JSON `document`: [`Document`](crate::Document)."]
     pub document: ::std::option::Option<crate::Document>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `expiration`: date-time."]
     pub expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `statusCode`: [`CommandStatusStatusCode`](crate::CommandStatusStatusCode), one of `INPROGRESS`, `COMPLETE`, `ERROR`, `CANCELING`, `CANCELED`."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommentCreate {
+    #[doc = " Comment body, which cannot be empty and has a maximum length of 4,096 characters."]
+    #[doc = ""]
     #[doc = " JSON `content`: string, required by the spec, 0 to 4096 characters."]
     pub content: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonAlert {
+    #[doc = " Indicates if an alert is currently active."]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean, required by the spec."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Summary of the alert status of the entities defined in the conditions. Is set when rule has instance-based or team member based rule predicates"]
+    #[doc = ""]
     #[doc = " JSON `alertSummary`: [`AlertSummary`](crate::AlertSummary)."]
     pub alert_summary: ::std::option::Option<crate::AlertSummary>,
+    #[doc = " The conditions that make up the rule."]
+    #[doc = ""]
     #[doc = " JSON `conditions`: [`CommonRuleConditions`](crate::CommonRuleConditions), required by the spec."]
     pub conditions: ::std::option::Option<crate::CommonRuleConditions>,
+    #[doc = " The id of the conversation instance that caused the alert to trigger."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp of when the alert ended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp of when the mute status of the alert should end. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateMutedUntil`: date-time, required by the spec."]
     pub date_muted_until: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp of when the snooze status of the alert should end. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSnoozedUntil`: date-time, required by the spec."]
     pub date_snoozed_until: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp of when the alert was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag indicating if the alert is in a muted state."]
+    #[doc = ""]
     #[doc = " JSON `muted`: boolean, required by the spec."]
     pub muted: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The collection of notification methods and the ids of users who were notified by those methods."]
+    #[doc = ""]
     #[doc = " JSON `notifications`: array of [`AlertNotification`](crate::AlertNotification), required by the spec."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::AlertNotification>>,
+    #[doc = " The properties of the rule that triggered the alert."]
+    #[doc = ""]
     #[doc = " JSON `rule`: [`AlertRuleProperties`](crate::AlertRuleProperties), required by the spec."]
     pub rule: ::std::option::Option<crate::AlertRuleProperties>,
     #[doc = " JSON `ruleUri`: string."]
     pub rule_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag indicating if the alert is in a snoozed state."]
+    #[doc = ""]
     #[doc = " JSON `snoozed`: boolean, required by the spec."]
     pub snoozed: ::std::option::Option<bool>,
+    #[doc = " Indicates if an alert has not been read."]
+    #[doc = ""]
     #[doc = " JSON `unread`: boolean, required by the spec."]
     pub unread: ::std::option::Option<bool>,
+    #[doc = " The user who created the rule that triggered the alert."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The amount of time to wait between notification. Time is in milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `waitBetweenNotificationMs`: integer (int64), required by the spec."]
     pub wait_between_notification_ms: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

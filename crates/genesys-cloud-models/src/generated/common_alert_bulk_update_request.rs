@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonAlertBulkUpdateRequest {
+    #[doc = " The user supplied alert ids to be muted"]
+    #[doc = ""]
     #[doc = " JSON `alertIds`: array of string, required by the spec."]
     pub alert_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The fields need for a mute or snooze requests"]
+    #[doc = ""]
     #[doc = " JSON `muteSnooze`: [`MuteSnoozeFields`](crate::MuteSnoozeFields)."]
     pub mute_snooze: ::std::option::Option<crate::MuteSnoozeFields>,
+    #[doc = " The action to take"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CommonAlertBulkUpdateRequestType`](crate::CommonAlertBulkUpdateRequestType), required by the spec, one of `Mute`, `Snooze`, `Unread`, `Close`."]
     pub r#type: ::std::option::Option<crate::CommonAlertBulkUpdateRequestType>,
+    #[doc = " The fields need for an unread update requests"]
+    #[doc = ""]
     #[doc = " JSON `unread`: [`UnreadFields`](crate::UnreadFields)."]
     pub unread: ::std::option::Option<crate::UnreadFields>,
     _nulls: crate::support::Extras,

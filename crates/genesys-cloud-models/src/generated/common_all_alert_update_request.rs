@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonAllAlertUpdateRequest {
+    #[doc = " The action to take"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CommonAllAlertUpdateRequestType`](crate::CommonAllAlertUpdateRequestType), required by the spec, one of `Mute`, `Snooze`, `Unread`, `Close`."]
     pub r#type: ::std::option::Option<crate::CommonAllAlertUpdateRequestType>,
+    #[doc = " The fields need for an unread update requests"]
+    #[doc = ""]
     #[doc = " JSON `unread`: [`UnreadFields`](crate::UnreadFields)."]
     pub unread: ::std::option::Option<crate::UnreadFields>,
     _nulls: crate::support::Extras,

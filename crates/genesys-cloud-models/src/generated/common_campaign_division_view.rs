@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonCampaignDivisionView {
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type used for this campaign."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`CommonCampaignDivisionViewMediaType`](crate::CommonCampaignDivisionViewMediaType), one of `email`, `sms`, `voice`, `whatsapp`."]
     pub media_type: ::std::option::Option<crate::CommonCampaignDivisionViewMediaType>,
+    #[doc = " The name of the Campaign."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

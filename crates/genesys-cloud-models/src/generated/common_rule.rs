@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRule {
+    #[doc = " The set of metric conditions that would trigger an alert."]
+    #[doc = ""]
     #[doc = " JSON `conditions`: [`CommonRuleConditions`](crate::CommonRuleConditions)."]
     pub conditions: ::std::option::Option<crate::CommonRuleConditions>,
+    #[doc = " The creation date of the rule when the rule was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp of the last update to the rule. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastModified`: date-time."]
     pub date_last_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the rule is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the rule is in alarm state."]
+    #[doc = ""]
     #[doc = " JSON `inAlarm`: boolean."]
     pub in_alarm: ::std::option::Option<bool>,
+    #[doc = " Name of the rule"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The alert notification types to trigger when alarm state changes as well as the users they will be sent to."]
+    #[doc = ""]
     #[doc = " JSON `notifications`: array of [`AlertNotification`](crate::AlertNotification)."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::AlertNotification>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the alert will send a notification when it is closed."]
+    #[doc = ""]
     #[doc = " JSON `sendExitingAlarmNotifications`: boolean."]
     pub send_exiting_alarm_notifications: ::std::option::Option<bool>,
+    #[doc = " The type of the rule."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CommonRuleType`](crate::CommonRuleType), required by the spec, one of `ConversationMetrics`, `UserPresence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::CommonRuleType>,
+    #[doc = " The entity that created the rule."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The current version number of the rule."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " The amount of time in milliseconds to wait between notification."]
+    #[doc = ""]
     #[doc = " JSON `waitBetweenNotificationMs`: integer (int64)."]
     pub wait_between_notification_ms: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

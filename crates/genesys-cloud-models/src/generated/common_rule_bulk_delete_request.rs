@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRuleBulkDeleteRequest {
+    #[doc = " The user supplied rule ids to be deleted"]
+    #[doc = ""]
     #[doc = " JSON `ruleIds`: array of string, required by the spec."]
     pub rule_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

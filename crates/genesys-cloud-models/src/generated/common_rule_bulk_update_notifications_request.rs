@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRuleBulkUpdateNotificationsRequest {
+    #[doc = " The rule properties to be updated"]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`ModifiableRuleProperties`](crate::ModifiableRuleProperties)."]
     pub properties: ::std::option::Option<crate::ModifiableRuleProperties>,
+    #[doc = " The user supplied rules ids to be updated"]
+    #[doc = ""]
     #[doc = " JSON `ruleIds`: array of string, required by the spec."]
     pub rule_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Collection of alerting notification types to add for all entities in the rules"]
+    #[doc = ""]
     #[doc = " JSON `typesToAdd`: array of string."]
     pub types_to_add: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Collection of alerting notification types to remove for all entities in the rules"]
+    #[doc = ""]
     #[doc = " JSON `typesToRemove`: array of string."]
     pub types_to_remove: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

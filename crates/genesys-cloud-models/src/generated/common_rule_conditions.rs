@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRuleConditions {
+    #[doc = " The list of predicates groups to be evaluated"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`CommonRuleConditions`](crate::CommonRuleConditions)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::CommonRuleConditions>>,
+    #[doc = " The id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of rule metric predicates to be evaluated."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`CommonRulePredicate`](crate::CommonRulePredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CommonRulePredicate>>,
+    #[doc = " the logic operator performed."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CommonRuleConditionsType`](crate::CommonRuleConditionsType), required by the spec, one of `And`, `Or`, `Not`."]
     pub r#type: ::std::option::Option<crate::CommonRuleConditionsType>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRulePredicate {
+    #[doc = " The anomaly detection characteristic being evaluated with respect to the metric."]
+    #[doc = ""]
     #[doc = " JSON `characteristic`: [`CommonRulePredicateCharacteristic`](crate::CommonRulePredicateCharacteristic), one of `Deviation`, `Score`, `Unknown`."]
     pub characteristic: ::std::option::Option<crate::CommonRulePredicateCharacteristic>,
+    #[doc = " The comparison operator being performed on the metric."]
+    #[doc = ""]
     #[doc = " JSON `comparisonOperator`: [`CommonRulePredicateComparisonOperator`](crate::CommonRulePredicateComparisonOperator), required by the spec, one of `Gt`, `Gte`, `Lt`, `Lte`, `Eq`, `Ne`."]
     pub comparison_operator: ::std::option::Option<crate::CommonRulePredicateComparisonOperator>,
+    #[doc = " The entity whose metric is being represented."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`CommonRulePredicateEntity`](crate::CommonRulePredicateEntity), required by the spec."]
     pub entity: ::std::option::Option<crate::CommonRulePredicateEntity>,
+    #[doc = " The media type of the conversation the metric describes."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`CommonRulePredicateMediaType`](crate::CommonRulePredicateMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`."]
     pub media_type: ::std::option::Option<crate::CommonRulePredicateMediaType>,
+    #[doc = " The metric being evaluated."]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`CommonRulePredicateMetric`](crate::CommonRulePredicateMetric), required by the spec, one of `nAbandon`, `nConnected`, `nInteractions`, `nOffered`, `nOutbound`, `nTransferred`, `serviceLevel`, `oServiceLevel`, `oWaiting`, `tAbandon`, `tAcw`, `tAlert`, … (28 in all)."]
     pub metric: ::std::option::Option<crate::CommonRulePredicateMetric>,
+    #[doc = " The type of metric being evaluated."]
+    #[doc = ""]
     #[doc = " JSON `metricType`: [`CommonRulePredicateMetricType`](crate::CommonRulePredicateMetricType), required by the spec, one of `Interval`, `Instance`."]
     pub metric_type: ::std::option::Option<crate::CommonRulePredicateMetricType>,
+    #[doc = " The type of metric value being evaluated."]
+    #[doc = ""]
     #[doc = " JSON `metricValueType`: [`CommonRulePredicateMetricValueType`](crate::CommonRulePredicateMetricValueType), required by the spec, one of `Count`, `Min`, `Timer`, `Max`, `Percentage`, `Average`, `Observation`."]
     pub metric_value_type: ::std::option::Option<crate::CommonRulePredicateMetricValueType>,
+    #[doc = " The status of the entity corresponding to the metric."]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
+    #[doc = " The operational console topic corresponding to the metric."]
+    #[doc = ""]
     #[doc = " JSON `topic`: string."]
     pub topic: ::std::option::Option<::std::string::String>,
+    #[doc = " The value the metric will be compared to."]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

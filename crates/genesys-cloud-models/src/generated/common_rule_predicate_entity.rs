@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRulePredicateEntity {
+    #[doc = " Specifies the type of entity being evaluated"]
+    #[doc = ""]
     #[doc = " JSON `entityType`: [`CommonRulePredicateEntityEntityType`](crate::CommonRulePredicateEntityEntityType), required by the spec, one of `User`, `Group`, `Queue`, `Team`, `TeamMembers`, `Organization`."]
     pub entity_type: ::std::option::Option<crate::CommonRulePredicateEntityEntityType>,
+    #[doc = " Group id of the entity being monitored"]
+    #[doc = ""]
     #[doc = " JSON `group`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub group: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Queue id of the entity being monitored"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Team id of the entity being monitored"]
+    #[doc = ""]
     #[doc = " JSON `team`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub team: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " User id of the entity being monitored"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

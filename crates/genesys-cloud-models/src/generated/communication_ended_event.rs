@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommunicationEndedEvent {
+    #[doc = " A unique Id (V4 UUID) identifying this communication"]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id (V4 UUID) of the conversation that the communication is being moved to when conversations are merged."]
+    #[doc = ""]
     #[doc = " JSON `destinationConversationId`: string."]
     pub destination_conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates how this communication was ended."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`CommunicationEndedEventDisconnectType`](crate::CommunicationEndedEventDisconnectType), required by the spec, one of `Error`, `Peer`, `Self`, `System`, `Transfer`, `TransferACD`, `TransferConference`, `TransferConsult`, `TransferUser`."]
     pub disconnect_type: ::std::option::Option<crate::CommunicationEndedEventDisconnectType>,
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommunicationTranslation {
+    #[doc = " Communication Id"]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of translated transcripts"]
+    #[doc = ""]
     #[doc = " JSON `transcripts`: array of [`TranscriptTranslation`](crate::TranscriptTranslation), required by the spec."]
     pub transcripts: ::std::option::Option<::std::vec::Vec<crate::TranscriptTranslation>>,
     _nulls: crate::support::Extras,

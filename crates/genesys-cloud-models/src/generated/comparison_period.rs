@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ComparisonPeriod {
+    #[doc = " End date of the comparison period. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnded`: date-time."]
     pub date_ended: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date of the comparison period. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Key Performance Indicator optimised during the comparison period."]
+    #[doc = ""]
     #[doc = " JSON `kpi`: string."]
     pub kpi: ::std::option::Option<::std::string::String>,
+    #[doc = " KPI results for each metric"]
+    #[doc = ""]
     #[doc = " JSON `kpiResults`: array of [`KpiResult`](crate::KpiResult)."]
     pub kpi_results: ::std::option::Option<::std::vec::Vec<crate::KpiResult>>,
+    #[doc = " The percentage benefit on this queue for the duration of the comparison period"]
+    #[doc = ""]
     #[doc = " JSON `percentageBenefit`: number (double)."]
     pub percentage_benefit: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

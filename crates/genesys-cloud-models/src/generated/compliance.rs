@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Compliance {
+    #[doc = " List of configurations for 'HelpSettings' compliance"]
+    #[doc = ""]
     #[doc = " JSON `helpSettings`: array of [`HelpSettings`](crate::HelpSettings), required by the spec."]
     pub help_settings: ::std::option::Option<::std::vec::Vec<crate::HelpSettings>>,
+    #[doc = " List of configurations for 'OptInSettings' compliance"]
+    #[doc = ""]
     #[doc = " JSON `optInSettings`: array of [`OptInSettings`](crate::OptInSettings), required by the spec."]
     pub opt_in_settings: ::std::option::Option<::std::vec::Vec<crate::OptInSettings>>,
+    #[doc = " List of configurations for 'StopSettings' compliance"]
+    #[doc = ""]
     #[doc = " JSON `stopSettings`: array of [`StopSettings`](crate::StopSettings), required by the spec."]
     pub stop_settings: ::std::option::Option<::std::vec::Vec<crate::StopSettings>>,
     _nulls: crate::support::Extras,

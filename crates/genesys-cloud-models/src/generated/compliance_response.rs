@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ComplianceResponse {
+    #[doc = " Message response"]
+    #[doc = ""]
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ComputedData {
+    #[doc = " Quarter hour time series for forecast data"]
+    #[doc = ""]
     #[doc = " JSON `quarterHour`: [`QuarterHourly`](crate::QuarterHourly)."]
     pub quarter_hour: ::std::option::Option<crate::QuarterHourly>,
+    #[doc = " Weekly time series for forecast data"]
+    #[doc = ""]
     #[doc = " JSON `weekly`: [`Weekly`](crate::Weekly)."]
     pub weekly: ::std::option::Option<crate::Weekly>,
     _nulls: crate::support::Extras,

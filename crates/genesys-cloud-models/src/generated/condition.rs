@@ -5,42 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Condition {
+    #[doc = " The input field from the data action that the agentWrapup will be passed to for this condition. Valid for a wrapup dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `agentWrapupField`: string."]
     pub agent_wrapup_field: ::std::option::Option<::std::string::String>,
+    #[doc = " An attribute name associated with this Condition. Required for a contactAttributeCondition."]
+    #[doc = ""]
     #[doc = " JSON `attributeName`: string."]
     pub attribute_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The input field from the data action that the callAnalysisResult will be passed to for this condition. Valid for a wrapup dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `callAnalysisResultField`: string."]
     pub call_analysis_result_field: ::std::option::Option<::std::string::String>,
+    #[doc = " List of wrap-up code identifiers. Required for a wrapupCondition."]
+    #[doc = ""]
     #[doc = " JSON `codes`: array of string."]
     pub codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of mappings defining which contact data fields will be passed to which data action input fields for this condition. Valid for a dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`ContactColumnToDataActionFieldMapping`](crate::ContactColumnToDataActionFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::ContactColumnToDataActionFieldMapping>>,
+    #[doc = " The input field from the data action that the contactId will be passed to for this condition. Valid for a dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
+    #[doc = " The Data Action to use for this condition. Required for a dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `dataAction`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub data_action: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The result of this condition if the data action returns a result indicating there was no data. Required for a DataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `dataNotFoundResolution`: boolean."]
     pub data_not_found_resolution: ::std::option::Option<bool>,
+    #[doc = " If true, inverts the result of evaluating this Condition. Default is false."]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " If true, only one sub-condition must match for the condition to be true. If false, all sub-conditions must match. Default is false. Required for a timeAndDateCondition."]
+    #[doc = ""]
     #[doc = " JSON `matchAnyConditions`: boolean."]
     pub match_any_conditions: ::std::option::Option<bool>,
+    #[doc = " An operation with which to evaluate the Condition. Not used for a DataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ConditionOperator`](crate::ConditionOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `IN`, `BETWEEN`."]
     pub operator: ::std::option::Option<crate::ConditionOperator>,
+    #[doc = " A list of predicates defining the comparisons to use for this condition. Required for a dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`DataActionConditionPredicate`](crate::DataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DataActionConditionPredicate>>,
+    #[doc = " A value associated with the property type of this Condition. Required for a contactPropertyCondition."]
+    #[doc = ""]
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the property associated with this Condition. Required for a contactPropertyCondition."]
+    #[doc = ""]
     #[doc = " JSON `propertyType`: [`ConditionPropertyType`](crate::ConditionPropertyType), one of `LAST_ATTEMPT_BY_COLUMN`, `LAST_ATTEMPT_OVERALL`, `LAST_WRAPUP_BY_COLUMN`, `LAST_WRAPUP_OVERALL`."]
     pub property_type: ::std::option::Option<crate::ConditionPropertyType>,
+    #[doc = " A list of sub-conditions to evaluate. Required for a timeAndDateCondition."]
+    #[doc = ""]
     #[doc = " JSON `subConditions`: array of [`TimeAndDateSubCondition`](crate::TimeAndDateSubCondition)."]
     pub sub_conditions: ::std::option::Option<::std::vec::Vec<crate::TimeAndDateSubCondition>>,
+    #[doc = " The time zone to use for this condition. Required for a timeAndDateCondition."]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the condition."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConditionType`](crate::ConditionType), one of `wrapupCondition`, `systemDispositionCondition`, `contactAttributeCondition`, `phoneNumberCondition`, `phoneNumberTypeCondition`, `callAnalysisCondition`, `contactPropertyCondition`, `dataActionCondition`, `timeAndDateCondition`."]
     pub r#type: ::std::option::Option<crate::ConditionType>,
+    #[doc = " A value associated with this Condition. This could be text, a number, or a relative time. Not used for a DataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the value associated with this Condition. Not used for a DataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `valueType`: [`ConditionValueType`](crate::ConditionValueType), one of `STRING`, `NUMERIC`, `DATETIME`, `PERIOD`."]
     pub value_type: ::std::option::Option<crate::ConditionValueType>,
     _nulls: crate::support::Extras,

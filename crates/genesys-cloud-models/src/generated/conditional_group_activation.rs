@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivation {
+    #[doc = " The pilot rule for this queue, which executes periodically to determine queue health"]
+    #[doc = ""]
     #[doc = " JSON `pilotRule`: [`ConditionalGroupActivationPilotRule`](crate::ConditionalGroupActivationPilotRule)."]
     pub pilot_rule: ::std::option::Option<crate::ConditionalGroupActivationPilotRule>,
+    #[doc = " The set of rules to be periodically executed on the queue (if the pilot rule evaluates as true or there is no pilot rule)"]
+    #[doc = ""]
     #[doc = " JSON `rules`: array of [`ConditionalGroupActivationRule`](crate::ConditionalGroupActivationRule)."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::ConditionalGroupActivationRule>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivationCondition {
+    #[doc = " The operator used to compare the actual value against the threshold value"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ConditionalGroupActivationConditionOperator`](crate::ConditionalGroupActivationConditionOperator), one of `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`, `EqualTo`, `NotEqualTo`."]
     pub operator: ::std::option::Option<crate::ConditionalGroupActivationConditionOperator>,
+    #[doc = " Instructs this condition to evaluate a simple queue-level metric"]
+    #[doc = ""]
     #[doc = " JSON `simpleMetric`: [`ConditionalGroupActivationSimpleMetric`](crate::ConditionalGroupActivationSimpleMetric)."]
     pub simple_metric: ::std::option::Option<crate::ConditionalGroupActivationSimpleMetric>,
+    #[doc = " The threshold value, beyond which a rule evaluates as true"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

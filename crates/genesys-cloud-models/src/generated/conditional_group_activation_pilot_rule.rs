@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivationPilotRule {
+    #[doc = " A string expression that defines the relationships of conditions in this rule"]
+    #[doc = ""]
     #[doc = " JSON `conditionExpression`: string."]
     pub condition_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of conditions used in this rule"]
+    #[doc = ""]
     #[doc = " JSON `conditions`: array of [`ConditionalGroupActivationCondition`](crate::ConditionalGroupActivationCondition)."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::ConditionalGroupActivationCondition>>,
     _nulls: crate::support::Extras,

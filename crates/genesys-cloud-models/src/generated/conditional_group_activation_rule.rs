@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivationRule {
+    #[doc = " A string expression that defines the relationships of conditions in this rule"]
+    #[doc = ""]
     #[doc = " JSON `conditionExpression`: string."]
     pub condition_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of conditions used in this rule"]
+    #[doc = ""]
     #[doc = " JSON `conditions`: array of [`ConditionalGroupActivationCondition`](crate::ConditionalGroupActivationCondition)."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::ConditionalGroupActivationCondition>>,
+    #[doc = " The group(s) that this rule activates (if rule evaluates as true) or deactivates (if rule evaluates as false)"]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivationSimpleMetric {
+    #[doc = " The queue metric being evaluated"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ConditionalGroupActivationSimpleMetricMetric`](crate::ConditionalGroupActivationSimpleMetricMetric), one of `EstimatedWaitTime`, `IdleAgentCount`, `ServiceLevel`."]
     pub metric: ::std::option::Option<crate::ConditionalGroupActivationSimpleMetricMetric>,
+    #[doc = " The queue being evaluated for this rule. If null, the current queue will be used."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupRouting {
+    #[doc = " The set of rules to be executed for each conversation"]
+    #[doc = ""]
     #[doc = " JSON `rules`: array of [`ConditionalGroupRoutingRule`](crate::ConditionalGroupRoutingRule)."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::ConditionalGroupRoutingRule>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupRoutingRule {
+    #[doc = " The limit value, beyond which a rule evaluates as true"]
+    #[doc = ""]
     #[doc = " JSON `conditionValue`: number (double)."]
     pub condition_value: ::std::option::Option<f64>,
+    #[doc = " The group(s) to activate if the rule evaluates as true"]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
+    #[doc = " The queue metric being evaluated"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ConditionalGroupRoutingRuleMetric`](crate::ConditionalGroupRoutingRuleMetric), one of `EstimatedWaitTime`, `ServiceLevel`."]
     pub metric: ::std::option::Option<crate::ConditionalGroupRoutingRuleMetric>,
+    #[doc = " The operator that compares the actual value against the condition value"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ConditionalGroupRoutingRuleOperator`](crate::ConditionalGroupRoutingRuleOperator), one of `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`."]
     pub operator: ::std::option::Option<crate::ConditionalGroupRoutingRuleOperator>,
+    #[doc = " The queue being evaluated for this rule. If null, the current queue will be used."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The number of seconds to wait in this rule, if it evaluates as true, before evaluating the next rule. For the final rule, this is ignored, so need not be specified."]
+    #[doc = ""]
     #[doc = " JSON `waitSeconds`: integer (int64)."]
     pub wait_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

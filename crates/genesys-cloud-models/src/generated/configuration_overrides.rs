@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConfigurationOverrides {
+    #[doc = " Indicates whether or not the contact will be placed in front of the queue or at the end of the queue."]
+    #[doc = ""]
     #[doc = " JSON `priority`: boolean."]
     pub priority: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

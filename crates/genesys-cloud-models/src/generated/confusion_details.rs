@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConfusionDetails {
+    #[doc = " Confusion details between this utterance and other intents."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`ConfusionIntentDetails`](crate::ConfusionIntentDetails)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::ConfusionIntentDetails>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConfusionInfo {
+    #[doc = " Confusion details between this utterance and other intents."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`ConfusionIntentInfo`](crate::ConfusionIntentInfo)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::ConfusionIntentInfo>>,
     _nulls: crate::support::Extras,

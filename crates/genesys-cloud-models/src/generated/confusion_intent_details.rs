@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConfusionIntentDetails {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of utterances in this intent which are similar to parent utterance."]
+    #[doc = ""]
     #[doc = " JSON `utteranceCount`: integer (int64)."]
     pub utterance_count: ::std::option::Option<i64>,
+    #[doc = " List of utterance which are similar to parent utterance."]
+    #[doc = ""]
     #[doc = " JSON `utterances`: array of [`ConfusionUtterance`](crate::ConfusionUtterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::ConfusionUtterance>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConfusionUtterance {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Utterance's similarity score, 0 being dissimilar and 1 being very similar."]
+    #[doc = ""]
     #[doc = " JSON `similarity`: number (double)."]
     pub similarity: ::std::option::Option<f64>,
+    #[doc = " Utterance Text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConnectRate {
+    #[doc = " Number of call attempts made"]
+    #[doc = ""]
     #[doc = " JSON `attempts`: integer (int64)."]
     pub attempts: ::std::option::Option<i64>,
+    #[doc = " Ratio of connects to attempts"]
+    #[doc = ""]
     #[doc = " JSON `connectRatio`: number (double)."]
     pub connect_ratio: ::std::option::Option<f64>,
+    #[doc = " Number of calls with a live voice detected"]
+    #[doc = ""]
     #[doc = " JSON `connects`: integer (int64)."]
     pub connects: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,14 +7,22 @@
 pub struct ConnectedEdge {
     #[doc = " JSON `edgeConnectionList`: array of [`EdgeConnectionInfo`](crate::EdgeConnectionInfo)."]
     pub edge_connection_list: ::std::option::Option<::std::vec::Vec<crate::EdgeConnectionInfo>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Edge interface IP address"]
+    #[doc = ""]
     #[doc = " JSON `interfaceIpAddress`: string."]
     pub interface_ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Edge interface name used for the connection"]
+    #[doc = ""]
     #[doc = " JSON `interfaceName`: string."]
     pub interface_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

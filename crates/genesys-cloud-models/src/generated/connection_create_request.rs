@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConnectionCreateRequest {
+    #[doc = " Integration ID of the Connection"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Connection"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Redirect Url for the Oauth flow"]
+    #[doc = ""]
     #[doc = " JSON `redirectUrl`: string, required by the spec."]
     pub redirect_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

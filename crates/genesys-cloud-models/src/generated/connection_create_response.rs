@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConnectionCreateResponse {
+    #[doc = " Authentication properties which can be used to initiate authentication of a user."]
+    #[doc = ""]
     #[doc = " JSON `authenticationProperties`: [`AuthenticationProperties`](crate::AuthenticationProperties)."]
     pub authentication_properties: ::std::option::Option<crate::AuthenticationProperties>,
+    #[doc = " Reference of the creator."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Date of the creation of connection. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date of the last modification made to the connection. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reference to the integration associated with the connection."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`KnowledgeIntegrationReference`](crate::KnowledgeIntegrationReference)."]
     pub integration: ::std::option::Option<crate::KnowledgeIntegrationReference>,
+    #[doc = " Reference of the user whom modified the connection."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the connection."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Current status of the connection."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ConnectionCreateResponseStatus`](crate::ConnectionCreateResponseStatus), one of `Created`, `Connected`, `Expired`, `Failed`."]
     pub status: ::std::option::Option<crate::ConnectionCreateResponseStatus>,
+    #[doc = " Type of the connection."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConnectionCreateResponseType`](crate::ConnectionCreateResponseType), one of `Sharepoint`."]
     pub r#type: ::std::option::Option<crate::ConnectionCreateResponseType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConnectionUpdateRequest {
+    #[doc = " Unique code that allows to be connected"]
+    #[doc = ""]
     #[doc = " JSON `code`: string, required by the spec."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the received error"]
+    #[doc = ""]
     #[doc = " JSON `error`: string."]
     pub error: ::std::option::Option<::std::string::String>,
+    #[doc = " Detailed description of the error"]
+    #[doc = ""]
     #[doc = " JSON `errorDescription`: string."]
     pub error_description: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

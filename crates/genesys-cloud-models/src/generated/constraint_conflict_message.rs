@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConstraintConflictMessage {
+    #[doc = " Messages for the set of conflicted work plan constraints. Each element indicates the message of a work plan constraint that is conflicted in the set"]
+    #[doc = ""]
     #[doc = " JSON `conflictedConstraintMessages`: array of [`WorkPlanConstraintMessage`](crate::WorkPlanConstraintMessage)."]
     pub conflicted_constraint_messages: ::std::option::Option<::std::vec::Vec<crate::WorkPlanConstraintMessage>>,
+    #[doc = " Message for how to resolve a set of conflicted work plan constraints"]
+    #[doc = ""]
     #[doc = " JSON `message`: [`WorkPlanConstraintConflictMessage`](crate::WorkPlanConstraintConflictMessage)."]
     pub message: ::std::option::Option<crate::WorkPlanConstraintConflictMessage>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConsultTransfer {
+    #[doc = " The user ID of the person who wants to talk before completing the transfer. Could be the same of the context user ID"]
+    #[doc = ""]
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Destination. Specify one and only one parameter from the list below."]
+    #[doc = ""]
     #[doc = " JSON `destination`: [`Destination`](crate::Destination), required by the spec."]
     pub destination: ::std::option::Option<crate::Destination>,
+    #[doc = " Determines to whom the initiating participant is requesting to speak. Defaults to DESTINATION"]
+    #[doc = ""]
     #[doc = " JSON `speakTo`: [`ConsultTransferSpeakTo`](crate::ConsultTransferSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferSpeakTo>,
     _nulls: crate::support::Extras,

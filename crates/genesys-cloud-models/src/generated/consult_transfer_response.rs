@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConsultTransferResponse {
+    #[doc = " Participant ID to whom the call is being transferred."]
+    #[doc = ""]
     #[doc = " JSON `destinationParticipantId`: string, required by the spec."]
     pub destination_participant_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConsultTransferToAddress {
+    #[doc = " Destination's address or phone number."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " The user ID of the person who wants to talk before completing the transfer. Could be the same of the context user ID"]
+    #[doc = ""]
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Determines to whom the initiating participant is requesting to speak. Defaults to DESTINATION"]
+    #[doc = ""]
     #[doc = " JSON `speakTo`: [`ConsultTransferToAddressSpeakTo`](crate::ConsultTransferToAddressSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToAddressSpeakTo>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConsultTransferToAgent {
+    #[doc = " The user ID of the person who wants to talk before completing the transfer. Could be the same of the context user ID"]
+    #[doc = ""]
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Determines to whom the initiating participant is requesting to speak. Defaults to DESTINATION"]
+    #[doc = ""]
     #[doc = " JSON `speakTo`: [`ConsultTransferToAgentSpeakTo`](crate::ConsultTransferToAgentSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToAgentSpeakTo>,
+    #[doc = " The name of the internal user."]
+    #[doc = ""]
     #[doc = " JSON `userDisplayName`: string."]
     pub user_display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the internal user."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConsultTransferToExternalContact {
+    #[doc = " The user ID of the person who wants to talk before completing the transfer. Could be the same of the context user ID"]
+    #[doc = ""]
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The external contact id."]
+    #[doc = ""]
     #[doc = " JSON `contactId`: string, required by the spec."]
     pub contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The external contact phone type."]
+    #[doc = ""]
     #[doc = " JSON `phoneType`: [`ConsultTransferToExternalContactPhoneType`](crate::ConsultTransferToExternalContactPhoneType), required by the spec, one of `WorkPhone`, `CellPhone`, `HomePhone`, `OtherPhone`."]
     pub phone_type: ::std::option::Option<crate::ConsultTransferToExternalContactPhoneType>,
+    #[doc = " Determines to whom the initiating participant is requesting to speak. Defaults to DESTINATION"]
+    #[doc = ""]
     #[doc = " JSON `speakTo`: [`ConsultTransferToExternalContactSpeakTo`](crate::ConsultTransferToExternalContactSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToExternalContactSpeakTo>,
     _nulls: crate::support::Extras,

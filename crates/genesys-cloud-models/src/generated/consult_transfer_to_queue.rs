@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConsultTransferToQueue {
+    #[doc = " The user ID of the person who wants to talk before completing the transfer. Could be the same of the context user ID"]
+    #[doc = ""]
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the queue."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the queue."]
+    #[doc = ""]
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Determines to whom the initiating participant is requesting to speak. Defaults to DESTINATION"]
+    #[doc = ""]
     #[doc = " JSON `speakTo`: [`ConsultTransferToQueueSpeakTo`](crate::ConsultTransferToQueueSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToQueueSpeakTo>,
     _nulls: crate::support::Extras,

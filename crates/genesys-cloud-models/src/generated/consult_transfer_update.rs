@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConsultTransferUpdate {
+    #[doc = " The user ID of the person who wants to talk before completing the transfer. Could be the same of the context user ID"]
+    #[doc = ""]
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Determines to whom the initiating participant is speaking."]
+    #[doc = ""]
     #[doc = " JSON `speakTo`: [`ConsultTransferUpdateSpeakTo`](crate::ConsultTransferUpdateSpeakTo), required by the spec, one of `DESTINATION`, `OBJECT`, `BOTH`, `CONFERENCE`."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferUpdateSpeakTo>,
     _nulls: crate::support::Extras,

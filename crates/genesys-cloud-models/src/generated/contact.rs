@@ -5,18 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Contact {
+    #[doc = " Email address or phone number for this contact type"]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Formatted version of the address property"]
+    #[doc = ""]
     #[doc = " JSON `display`: string."]
     pub display: ::std::option::Option<::std::string::String>,
+    #[doc = " Use internal extension instead of address. Mutually exclusive with the address field."]
+    #[doc = ""]
     #[doc = " JSON `extension`: string."]
     pub extension: ::std::option::Option<::std::string::String>,
+    #[doc = " Integration tag value if this number is associated with an external integration."]
+    #[doc = ""]
     #[doc = " JSON `integration`: string."]
     pub integration: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaType`: [`ContactMediaType`](crate::ContactMediaType), one of `PHONE`, `EMAIL`, `SMS`."]
     pub media_type: ::std::option::Option<crate::ContactMediaType>,
+    #[doc = " The type of this contact entry. Note: the PRIMARY email address cannot be changed via PATCH /api/v2/users/{userId}; submitting a modified value for the PRIMARY entry returns a 400 error."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ContactType`](crate::ContactType), one of `PRIMARY`, `WORK`, `WORK2`, `WORK3`, `WORK4`, `HOME`, `MOBILE`, `MAIN`, `OTHER`."]
     pub r#type: ::std::option::Option<crate::ContactType>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactAddress {
+    #[doc = " Max: 200 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `address1`: string."]
     pub address1: ::std::option::Option<::std::string::String>,
+    #[doc = " Max: 200 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `address2`: string."]
     pub address2: ::std::option::Option<::std::string::String>,
+    #[doc = " Max: 100 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `city`: string."]
     pub city: ::std::option::Option<::std::string::String>,
+    #[doc = " Max: 25 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Max: 25 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `postalCode`: string."]
     pub postal_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Max: 50 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `state`: string."]
     pub state: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactAddressConditionSettings {
+    #[doc = " The operator to use when comparing address values."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ContactAddressConditionSettingsOperator`](crate::ContactAddressConditionSettingsOperator), required by the spec, one of `Equals`, `Contains`, `BeginsWith`, `EndsWith`."]
     pub operator: ::std::option::Option<crate::ContactAddressConditionSettingsOperator>,
+    #[doc = " The value to compare against the contact's address."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

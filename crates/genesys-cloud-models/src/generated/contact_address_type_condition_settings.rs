@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactAddressTypeConditionSettings {
+    #[doc = " The operator to use when comparing the address types."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ContactAddressTypeConditionSettingsOperator`](crate::ContactAddressTypeConditionSettingsOperator), required by the spec, one of `Equals`, `Contains`, `BeginsWith`, `EndsWith`."]
     pub operator: ::std::option::Option<crate::ContactAddressTypeConditionSettingsOperator>,
+    #[doc = " The type value to compare against the contact column type."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactBulkEditRequest {
+    #[doc = " Contact object with details of fields used for patching."]
+    #[doc = ""]
     #[doc = " JSON `contact`: [`DialerContact`](crate::DialerContact)."]
     pub contact: ::std::option::Option<crate::DialerContact>,
+    #[doc = " Contact IDs to be bulk edited."]
+    #[doc = ""]
     #[doc = " JSON `contactIds`: array of string."]
     pub contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Contact List Filter ID."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilterId`: string."]
     pub contact_list_filter_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Criteria to filter the contacts by."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`](crate::ContactBulkSearchCriteria)."]
     pub criteria: ::std::option::Option<crate::ContactBulkSearchCriteria>,
+    #[doc = " Whether to do backup export as part of Bulk Operation or not. Default: true."]
+    #[doc = ""]
     #[doc = " JSON `generateDownloadURI`: boolean."]
     pub generate_download_uri: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactBulkSearchCriteria {
+    #[doc = " Groups of conditions to filter the contacts by."]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ContactListFilterClause`](crate::ContactListFilterClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterClause>>,
+    #[doc = " How to join clauses together."]
+    #[doc = ""]
     #[doc = " JSON `filterType`: [`ContactBulkSearchCriteriaFilterType`](crate::ContactBulkSearchCriteriaFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::ContactBulkSearchCriteriaFilterType>,
     _nulls: crate::support::Extras,

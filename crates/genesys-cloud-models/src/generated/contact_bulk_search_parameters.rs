@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactBulkSearchParameters {
+    #[doc = " Contact List Filter ID. Either this property or criteria is required."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilterId`: string."]
     pub contact_list_filter_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Criteria to filter the contacts by. Either this property or contactListFilterId is required."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`](crate::ContactBulkSearchCriteria)."]
     pub criteria: ::std::option::Option<crate::ContactBulkSearchCriteria>,
+    #[doc = " Whether to do backup export as part of Bulk Operation or not. Default: true."]
+    #[doc = ""]
     #[doc = " JSON `generateDownloadURI`: boolean."]
     pub generate_download_uri: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactCallbackRequest {
+    #[doc = " Campaign identifier"]
+    #[doc = ""]
     #[doc = " JSON `campaignId`: string, required by the spec."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Contact identifier"]
+    #[doc = ""]
     #[doc = " JSON `contactId`: string, required by the spec."]
     pub contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Contact list identifier"]
+    #[doc = ""]
     #[doc = " JSON `contactListId`: string, required by the spec."]
     pub contact_list_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the phone column containing the number to be called"]
+    #[doc = ""]
     #[doc = " JSON `phoneColumn`: string, required by the spec."]
     pub phone_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The scheduled time for the callback as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss.SSSZ\", example = \"2016-01-02T16:59:59\""]
+    #[doc = ""]
     #[doc = " JSON `schedule`: string, required by the spec."]
     pub schedule: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

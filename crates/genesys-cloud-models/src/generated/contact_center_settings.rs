@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactCenterSettings {
+    #[doc = " Strip skills from transfer"]
+    #[doc = ""]
     #[doc = " JSON `removeSkillsFromBlindTransfer`: boolean."]
     pub remove_skills_from_blind_transfer: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

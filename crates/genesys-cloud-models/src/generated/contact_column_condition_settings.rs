@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactColumnConditionSettings {
+    #[doc = " The name of the contact list column to evaluate."]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string, required by the spec."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The operator to use when comparing values."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ContactColumnConditionSettingsOperator`](crate::ContactColumnConditionSettingsOperator), required by the spec, one of `Equals`, `LessThan`, `LessThanEquals`, `GreaterThan`, `GreaterThanEquals`, `Contains`, `BeginsWith`, `EndsWith`, `Before`, `After`."]
     pub operator: ::std::option::Option<crate::ContactColumnConditionSettingsOperator>,
+    #[doc = " The value to compare against the contact's data."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " The data type the value should be treated as."]
+    #[doc = ""]
     #[doc = " JSON `valueType`: [`ContactColumnConditionSettingsValueType`](crate::ContactColumnConditionSettingsValueType), required by the spec, one of `DateTime`, `Numeric`, `Period`, `String`."]
     pub value_type: ::std::option::Option<crate::ContactColumnConditionSettingsValueType>,
     _nulls: crate::support::Extras,

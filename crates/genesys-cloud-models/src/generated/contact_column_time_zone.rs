@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactColumnTimeZone {
+    #[doc = " Column Type will be either PHONE or ZIP"]
+    #[doc = ""]
     #[doc = " JSON `columnType`: [`ContactColumnTimeZoneColumnType`](crate::ContactColumnTimeZoneColumnType), one of `PHONE`, `ZIP`."]
     pub column_type: ::std::option::Option<crate::ContactColumnTimeZoneColumnType>,
+    #[doc = " Time zone that the column matched to. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

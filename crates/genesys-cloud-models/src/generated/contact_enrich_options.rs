@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactEnrichOptions {
+    #[doc = " If true, any matched contact will have its type updated to Curated. If false, any matched contact will keep its original type in the operation."]
+    #[doc = ""]
     #[doc = " JSON `promote`: boolean."]
     pub promote: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

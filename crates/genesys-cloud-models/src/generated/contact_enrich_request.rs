@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactEnrichRequest {
+    #[doc = " The action that should be taken based on any Contacts found by `matchingIdentifiers`."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ContactEnrichRequestAction`](crate::ContactEnrichRequestAction), required by the spec, one of `Merge`, `Upsert`, `Update`, `Insert`."]
     pub action: ::std::option::Option<crate::ContactEnrichRequestAction>,
+    #[doc = " Data to be added, either as an update to an existing Contact or the body of a new Contact. Omitting a field in this contract means that it will be treated as null in the `fieldRules` logic."]
+    #[doc = ""]
     #[doc = " JSON `contact`: [`ExternalContact`](crate::ExternalContact)."]
     pub contact: ::std::option::Option<crate::ExternalContact>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Logic describing how to combine data from the submitted request with data found in the database."]
+    #[doc = ""]
     #[doc = " JSON `fieldRules`: [`EnrichFieldRules`](crate::EnrichFieldRules)."]
     pub field_rules: ::std::option::Option<crate::EnrichFieldRules>,
+    #[doc = " A user-specified tracker string, only useful in the Bulk-Enrich API. If one Bulk-Enrich operation in a request fails, the requested operation will be repeated in the Bulk API response, including this id field, allowing associating of request and response operations."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " An ordered list of one or more Identifiers which might each be claimed by a Contact. `action` describes what to do with any possibly matching Contacts. Identifier lookups will occur in the order specified here. Between 1 and 25."]
+    #[doc = ""]
     #[doc = " JSON `matchingIdentifiers`: array of [`ContactIdentifier`](crate::ContactIdentifier), required by the spec."]
     pub matching_identifiers: ::std::option::Option<::std::vec::Vec<crate::ContactIdentifier>>,
+    #[doc = " Additional options modifying the behavior of the API operation."]
+    #[doc = ""]
     #[doc = " JSON `options`: [`ContactEnrichOptions`](crate::ContactEnrichOptions)."]
     pub options: ::std::option::Option<crate::ContactEnrichOptions>,
     _nulls: crate::support::Extras,

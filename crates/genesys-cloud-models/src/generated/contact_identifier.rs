@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactIdentifier {
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " The External Source ID of the identifier"]
+    #[doc = ""]
     #[doc = " JSON `externalSource`: [`ExternalSource`](crate::ExternalSource)."]
     pub external_source: ::std::option::Option<crate::ExternalSource>,
+    #[doc = " The type of this identifier"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ContactIdentifierType`](crate::ContactIdentifierType), required by the spec, one of `SocialLine`, `SocialFacebook`, `SocialTwitter`, `SocialWhatsapp`, `SocialInstagram`, `SocialWhatsappBsuid`, `AppleOpaqueId`, `Email`, `Phone`, `Cookie`, `ExternalId`, `SocialInstagramHandle`."]
     pub r#type: ::std::option::Option<crate::ContactIdentifierType>,
+    #[doc = " The string value of the identifier. Will vary in syntax by type. Max: 255 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactImportField {
+    #[doc = " Should we import this field"]
+    #[doc = ""]
     #[doc = " JSON `included`: boolean, required by the spec."]
     pub included: ::std::option::Option<bool>,
+    #[doc = " Field name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

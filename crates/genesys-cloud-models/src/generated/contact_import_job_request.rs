@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactImportJobRequest {
+    #[doc = " The division to import into"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Settings id"]
+    #[doc = ""]
     #[doc = " JSON `settingsId`: string, required by the spec."]
     pub settings_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactImportJobResponse {
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Division for the job"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision)."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
+    #[doc = " Detailed description for the Job execution state"]
+    #[doc = ""]
     #[doc = " JSON `executionStep`: [`ContactImportJobResponseExecutionStep`](crate::ContactImportJobResponseExecutionStep), one of `Validating`, `Validated`, `Importing`."]
     pub execution_step: ::std::option::Option<crate::ContactImportJobResponseExecutionStep>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Metadata for the job"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`ContactImportJobMetadata`](crate::ContactImportJobMetadata)."]
     pub metadata: ::std::option::Option<crate::ContactImportJobMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Settings"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub settings: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `status`: [`ContactImportJobResponseStatus`](crate::ContactImportJobResponseStatus), one of `Created`, `Running`, `Completed`, `Failed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContactImportJobResponseStatus>,
+    #[doc = " Detailed description for JobStatus."]
+    #[doc = ""]
     #[doc = " JSON `statusDetails`: string."]
     pub status_details: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactImportJobStatusUpdateRequest {
+    #[doc = " Job Id"]
+    #[doc = ""]
     #[doc = " JSON `jobId`: string, required by the spec."]
     pub job_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Workflow status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ContactImportJobStatusUpdateRequestStatus`](crate::ContactImportJobStatusUpdateRequestStatus), required by the spec, one of `Continue`, `Cancel`, `Retry`."]
     pub status: ::std::option::Option<crate::ContactImportJobStatusUpdateRequestStatus>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactImportSettings {
+    #[doc = " Creation date for the settings. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Define the corresponding source system by the customer, the customer can have different externalId source, they can collect this id from contact service"]
+    #[doc = ""]
     #[doc = " JSON `externalSourceId`: string, required by the spec."]
     pub external_source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Decides which field we need to send towards contact service"]
+    #[doc = ""]
     #[doc = " JSON `importFields`: array of [`ContactImportField`](crate::ContactImportField), required by the spec."]
     pub import_fields: ::std::option::Option<::std::vec::Vec<crate::ContactImportField>>,
+    #[doc = " Which fields you want to identity resolution based on. (e.g.: Email, Phone). It can be empty, populated only one of them or it can be both for now. The order of the items is important for identity resolution"]
+    #[doc = ""]
     #[doc = " JSON `matchingCriteria`: array of string."]
     pub matching_criteria: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Decides what happens when a record already found in the system. Action will be Upsert or Merge"]
+    #[doc = ""]
     #[doc = " JSON `mergeContacts`: boolean, required by the spec."]
     pub merge_contacts: ::std::option::Option<bool>,
+    #[doc = " Display name for the settings"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListDivisionView {
+    #[doc = " The names of the contact data columns."]
+    #[doc = ""]
     #[doc = " JSON `columnNames`: array of string, required by the spec."]
     pub column_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " Indicates which columns are email addresses."]
+    #[doc = ""]
     #[doc = " JSON `emailColumns`: array of [`EmailColumn`](crate::EmailColumn)."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<crate::EmailColumn>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the import process."]
+    #[doc = ""]
     #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates which columns are phone numbers."]
+    #[doc = ""]
     #[doc = " JSON `phoneColumns`: array of [`ContactPhoneNumberColumn`](crate::ContactPhoneNumberColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::ContactPhoneNumberColumn>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of contacts in the ContactList."]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
+    #[doc = " Indicates which columns are whatsApp contacts."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppColumns`: array of [`WhatsAppColumn`](crate::WhatsAppColumn)."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<crate::WhatsAppColumn>>,
     _nulls: crate::support::Extras,

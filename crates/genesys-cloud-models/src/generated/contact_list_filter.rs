@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListFilter {
+    #[doc = " Groups of conditions to filter the contacts by."]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ContactListFilterClause`](crate::ContactListFilterClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterClause>>,
+    #[doc = " The contact list the filter is based on. Required if sourceType is ContactList"]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The contact list template the filter is based on. Required if sourceType is ContactListTemplate"]
+    #[doc = ""]
     #[doc = " JSON `contactListTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " How to join clauses together."]
+    #[doc = ""]
     #[doc = " JSON `filterType`: [`ContactListFilterFilterType`](crate::ContactListFilterFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::ContactListFilterFilterType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the list."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source type the filter is based on."]
+    #[doc = ""]
     #[doc = " JSON `sourceType`: [`ContactListFilterSourceType`](crate::ContactListFilterSourceType), one of `ContactList`, `ContactListTemplate`."]
     pub source_type: ::std::option::Option<crate::ContactListFilterSourceType>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListFilterClause {
+    #[doc = " How to join predicates together."]
+    #[doc = ""]
     #[doc = " JSON `filterType`: [`ContactListFilterClauseFilterType`](crate::ContactListFilterClauseFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::ContactListFilterClauseFilterType>,
+    #[doc = " Conditions to filter the contacts by."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ContactListFilterPredicate`](crate::ContactListFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterPredicate>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListFilterPredicate {
+    #[doc = " Contact list column from the ContactListFilter's contactList."]
+    #[doc = ""]
     #[doc = " JSON `column`: string."]
     pub column: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of data in the contact column."]
+    #[doc = ""]
     #[doc = " JSON `columnType`: [`ContactListFilterPredicateColumnType`](crate::ContactListFilterPredicateColumnType), one of `numeric`, `alphabetic`."]
     pub column_type: ::std::option::Option<crate::ContactListFilterPredicateColumnType>,
+    #[doc = " Inverts the result of the predicate (i.e., if the predicate returns true, inverting it will return false)."]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " The operator for this ContactListFilterPredicate."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ContactListFilterPredicateOperator`](crate::ContactListFilterPredicateOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `BETWEEN`, `IN`."]
     pub operator: ::std::option::Option<crate::ContactListFilterPredicateOperator>,
+    #[doc = " A range of values. Required for operators BETWEEN and IN."]
+    #[doc = ""]
     #[doc = " JSON `range`: [`ContactListFilterRange`](crate::ContactListFilterRange)."]
     pub range: ::std::option::Option<crate::ContactListFilterRange>,
+    #[doc = " Value with which to compare the contact's data. This could be text, a number, or a relative time. A value for relative time should follow the format PxxDTyyHzzM, where xx, yy, and zz specify the days, hours and minutes. For example, a value of P01DT08H30M corresponds to 1 day, 8 hours, and 30 minutes from now. To specify a time in the past, include a negative sign before each numeric value. For example, a value of P-01DT-08H-30M corresponds to 1 day, 8 hours, and 30 minutes in the past. You can also do things like P01DT00H-30M, which would correspond to 23 hours and 30 minutes from now (1 day - 30 minutes)."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListFilterRange {
+    #[doc = " A set of values that the contact data should be in. Required for the IN operator."]
+    #[doc = ""]
     #[doc = " JSON `inSet`: array of string."]
     pub in_set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The maximum value of the range. Required for the operator BETWEEN."]
+    #[doc = ""]
     #[doc = " JSON `max`: string."]
     pub max: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not to include the maximum in the range."]
+    #[doc = ""]
     #[doc = " JSON `maxInclusive`: boolean."]
     pub max_inclusive: ::std::option::Option<bool>,
+    #[doc = " The minimum value of the range. Required for the operator BETWEEN."]
+    #[doc = ""]
     #[doc = " JSON `min`: string."]
     pub min: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not to include the minimum in the range."]
+    #[doc = ""]
     #[doc = " JSON `minInclusive`: boolean."]
     pub min_inclusive: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

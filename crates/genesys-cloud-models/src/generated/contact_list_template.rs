@@ -5,44 +5,82 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListTemplate {
+    #[doc = " AttemptLimits for this ContactListTemplate."]
+    #[doc = ""]
     #[doc = " JSON `attemptLimits`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub attempt_limits: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Indicates if automatic time zone mapping is to be used for this ContactListTemplate."]
+    #[doc = ""]
     #[doc = " JSON `automaticTimeZoneMapping`: boolean."]
     pub automatic_time_zone_mapping: ::std::option::Option<bool>,
+    #[doc = " The settings of the columns selected for dynamic queueing"]
+    #[doc = ""]
     #[doc = " JSON `columnDataTypeSpecifications`: array of [`ColumnDataTypeSpecification`](crate::ColumnDataTypeSpecification)."]
     pub column_data_type_specifications: ::std::option::Option<::std::vec::Vec<crate::ColumnDataTypeSpecification>>,
+    #[doc = " The names of the contact data columns."]
+    #[doc = ""]
     #[doc = " JSON `columnNames`: array of string, required by the spec."]
     pub column_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates which columns are email addresses"]
+    #[doc = ""]
     #[doc = " JSON `emailColumns`: array of [`EmailColumn`](crate::EmailColumn)."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<crate::EmailColumn>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates which columns are phone numbers."]
+    #[doc = ""]
     #[doc = " JSON `phoneColumns`: array of [`ContactPhoneNumberColumn`](crate::ContactPhoneNumberColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::ContactPhoneNumberColumn>>,
+    #[doc = " The values in the previewModeColumnName column that indicate a contact should always be dialed in preview mode."]
+    #[doc = ""]
     #[doc = " JSON `previewModeAcceptedValues`: array of string."]
     pub preview_mode_accepted_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A column to check if a contact should always be dialed in preview mode."]
+    #[doc = ""]
     #[doc = " JSON `previewModeColumnName`: string."]
     pub preview_mode_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of days to retain contact lists created from this template. Required when retentionType is RetentionDays."]
+    #[doc = ""]
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
+    #[doc = " The type of retention for this ContactListTemplate. Valid values: Never, Today, RetentionDays"]
+    #[doc = ""]
     #[doc = " JSON `retentionType`: [`ContactListTemplateRetentionType`](crate::ContactListTemplateRetentionType), one of `Never`, `Today`, `RetentionDays`."]
     pub retention_type: ::std::option::Option<crate::ContactListTemplateRetentionType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The time zone for this contact list template; for example, Africa/Abidjan. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to trim white space when importing a ContactListTemplate csv file, default value = true"]
+    #[doc = ""]
     #[doc = " JSON `trimWhitespace`: boolean."]
     pub trim_whitespace: ::std::option::Option<bool>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " Indicates which columns are whatsApp contacts"]
+    #[doc = ""]
     #[doc = " JSON `whatsAppColumns`: array of [`WhatsAppColumn`](crate::WhatsAppColumn)."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<crate::WhatsAppColumn>>,
+    #[doc = " The name of ContactListTemplate column containing the zip code for use with automatic time zone mapping. Only allowed if 'automaticTimeZoneMapping' is set to true."]
+    #[doc = ""]
     #[doc = " JSON `zipCodeColumnName`: string."]
     pub zip_code_column_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListUploadUrlRequest {
+    #[doc = " Whether to clear system data"]
+    #[doc = ""]
     #[doc = " JSON `clearSystemData`: boolean."]
     pub clear_system_data: ::std::option::Option<bool>,
+    #[doc = " The column name from your file to use as the contact id."]
+    #[doc = ""]
     #[doc = " JSON `contactIdName`: string."]
     pub contact_id_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The content type of the file to upload. Allows MIME types are text/csv, application/vnd.ms-excel, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string, required by the spec."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the division to be used for the creation of the target contact lists. If not provided, Home division will be used."]
+    #[doc = ""]
     #[doc = " JSON `divisionIdForTargetContactLists`: string."]
     pub division_id_for_target_contact_lists: ::std::option::Option<::std::string::String>,
+    #[doc = " File specification template ID"]
+    #[doc = ""]
     #[doc = " JSON `fileSpecificationTemplateId`: string."]
     pub file_specification_template_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of your contact list to upload to"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of your import template to use."]
+    #[doc = ""]
     #[doc = " JSON `importTemplateId`: string."]
     pub import_template_id: ::std::option::Option<::std::string::String>,
+    #[doc = " String that will replace %N in the listNameFormat specified on the import template."]
+    #[doc = ""]
     #[doc = " JSON `listNamePrefix`: string."]
     pub list_name_prefix: ::std::option::Option<::std::string::String>,
+    #[doc = " The column name from your file to get date expiration values from."]
+    #[doc = ""]
     #[doc = " JSON `retentionDateExpirationColumn`: string."]
     pub retention_date_expiration_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The column name from your file to get retention day values from."]
+    #[doc = ""]
     #[doc = " JSON `retentionDaysColumn`: string."]
     pub retention_days_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The column name from your file to get retention type values from."]
+    #[doc = ""]
     #[doc = " JSON `retentionTypeColumn`: string."]
     pub retention_type_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of seconds the presigned URL is valid for (from 1 to 604800 seconds). If none provided, defaults to 600 seconds"]
+    #[doc = ""]
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListingRequest {
+    #[doc = " Contact List Filter ID."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilterId`: string."]
     pub contact_list_filter_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The order in which to sort contacts."]
+    #[doc = ""]
     #[doc = " JSON `contactSorts`: array of [`ContactSort`](crate::ContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::ContactSort>>,
+    #[doc = " Criteria to filter the contacts by."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`](crate::ContactBulkSearchCriteria)."]
     pub criteria: ::std::option::Option<crate::ContactBulkSearchCriteria>,
+    #[doc = " Page number."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64), required by the spec."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size. The max that will be returned is 100."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), required by the spec."]
     pub page_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListsBulkEditRequest {
+    #[doc = " Contact list object with details of fields used for patching. Accepted fields: retentionType, retentionDays, timeZone"]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`ContactList`](crate::ContactList)."]
     pub contact_list: ::std::option::Option<crate::ContactList>,
+    #[doc = " Contact List IDs to be bulk edited."]
+    #[doc = ""]
     #[doc = " JSON `contactListIds`: array of string."]
     pub contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactPhoneNumberColumn {
+    #[doc = " A column that indicates the timezone to use for a given contact when checking callable times. Not allowed if 'automaticTimeZoneMapping' is set to true."]
+    #[doc = ""]
     #[doc = " JSON `callableTimeColumn`: string."]
     pub callable_time_column: ::std::option::Option<::std::string::String>,
+    #[doc = " A name of the callableTimeColumn"]
+    #[doc = ""]
     #[doc = " JSON `callableTimeColumnName`: string."]
     pub callable_time_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the phone column."]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string, required by the spec."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the type of the phone column. For example, 'cell' or 'home'."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactSearchOperation {
+    #[doc = " Simple Search operation to execute"]
+    #[doc = ""]
     #[doc = " JSON `simpleSearch`: [`ContactSimpleSearch`](crate::ContactSimpleSearch)."]
     pub simple_search: ::std::option::Option<crate::ContactSimpleSearch>,
     _nulls: crate::support::Extras,

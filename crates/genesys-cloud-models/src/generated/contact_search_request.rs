@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactSearchRequest {
+    #[doc = " Which divisions to search, up to 50"]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Which fields, if any, to expand"]
+    #[doc = ""]
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Search operation to execute, currently supports {@code simpleSearch} only."]
+    #[doc = ""]
     #[doc = " JSON `operation`: [`ContactSearchOperation`](crate::ContactSearchOperation)."]
     pub operation: ::std::option::Option<crate::ContactSearchOperation>,
+    #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

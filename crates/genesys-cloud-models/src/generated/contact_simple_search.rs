@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactSimpleSearch {
+    #[doc = " List of External Contact ids to exact match in search result. Optional filter, up to 100"]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of string."]
     pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " User supplied search keywords (no special syntax is currently supported)"]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The External Contact field to sort by. Any of: \\[firstName, lastName, middleName, title\\]. Direction: \\[asc, desc\\]. e.g. \"firstName:asc\", \"title:desc\""]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: array of string."]
     pub sort_order: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactSort {
+    #[doc = " The direction in which to sort contacts."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ContactSortDirection`](crate::ContactSortDirection), one of `ASC`, `DESC`."]
     pub direction: ::std::option::Option<crate::ContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the column contains numeric data."]
+    #[doc = ""]
     #[doc = " JSON `numeric`: boolean."]
     pub numeric: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

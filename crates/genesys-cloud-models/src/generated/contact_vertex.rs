@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactVertex {
+    #[doc = " The contact found"]
+    #[doc = ""]
     #[doc = " JSON `contact`: [`ExternalContact`](crate::ExternalContact)."]
     pub contact: ::std::option::Option<crate::ExternalContact>,
+    #[doc = " The ID of the vertex in the cluster graph. This ID is only unique within the graph\\!"]
+    #[doc = ""]
     #[doc = " JSON `vertexId`: string."]
     pub vertex_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactableStatus {
+    #[doc = " A map of individual contact method columns to whether the individual column is contactable for the associated media type."]
+    #[doc = ""]
     #[doc = " JSON `columnStatus`: map of [`ColumnStatus`](crate::ColumnStatus)."]
     pub column_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ColumnStatus>>,
+    #[doc = " Indicates whether or not the entire contact is contactable for the associated media type."]
+    #[doc = ""]
     #[doc = " JSON `contactable`: boolean."]
     pub contactable: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

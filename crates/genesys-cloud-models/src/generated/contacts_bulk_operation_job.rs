@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsBulkOperationJob {
+    #[doc = " Amount of records that have been impacted by the bulk operation."]
+    #[doc = ""]
     #[doc = " JSON `completedRecords`: integer (int64)."]
     pub completed_records: ::std::option::Option<i64>,
+    #[doc = " URI to download the original backup contacts."]
+    #[doc = ""]
     #[doc = " JSON `downloadURI`: string."]
     pub download_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Information on failure reason."]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub failure_reason: ::std::option::Option<crate::ErrorInfo>,
+    #[doc = " The globally unique job identifier."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Percentage of records that have been impacted by the bulk operation."]
+    #[doc = ""]
     #[doc = " JSON `percentComplete`: integer (int64)."]
     pub percent_complete: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The job state."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ContactsBulkOperationJobState`](crate::ContactsBulkOperationJobState), one of `InProgress`, `Complete`, `Failed`."]
     pub state: ::std::option::Option<crate::ContactsBulkOperationJobState>,
+    #[doc = " Total records that will be impacted by the bulk operation."]
+    #[doc = ""]
     #[doc = " JSON `totalRecords`: integer (int64)."]
     pub total_records: ::std::option::Option<i64>,
+    #[doc = " The job type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ContactsBulkOperationJobType`](crate::ContactsBulkOperationJobType), one of `BulkDelete`, `BulkEdit`."]
     pub r#type: ::std::option::Option<crate::ContactsBulkOperationJobType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportFieldFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`ContactsExportFieldFilterField`](crate::ContactsExportFieldFilterField), required by the spec, one of `DivisionId`, `ContactClassification`, `ExternalOrganizationId`, `ExternalSourceId`, `SchemaId`, `SchemaVersion`."]
     pub field: ::std::option::Option<crate::ContactsExportFieldFilterField>,
+    #[doc = " Value to check field's value against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportFieldListFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`ContactsExportFieldListFilterField`](crate::ContactsExportFieldListFilterField), required by the spec, one of `DivisionId`, `ContactClassification`, `ExternalOrganizationId`, `ExternalSourceId`, `SchemaId`, `SchemaVersion`."]
     pub field: ::std::option::Option<crate::ContactsExportFieldListFilterField>,
+    #[doc = " Values to check field's value against"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

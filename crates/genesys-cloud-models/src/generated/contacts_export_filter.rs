@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportFilter {
+    #[doc = " Boolean AND combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `and`: array of [`ContactsExportFilter`](crate::ContactsExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::ContactsExportFilter>>,
+    #[doc = " Filtered field should have the same value"]
+    #[doc = ""]
     #[doc = " JSON `eq`: [`ContactsExportFieldFilter`](crate::ContactsExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::ContactsExportFieldFilter>,
+    #[doc = " Filtered field should be greater than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `gte`: [`ContactsExportComparisonFieldFilter`](crate::ContactsExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::ContactsExportComparisonFieldFilter>,
+    #[doc = " Filtered field should match one of the listed values"]
+    #[doc = ""]
     #[doc = " JSON `in`: [`ContactsExportFieldListFilter`](crate::ContactsExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::ContactsExportFieldListFilter>,
+    #[doc = " Filtered field should be less than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `lte`: [`ContactsExportComparisonFieldFilter`](crate::ContactsExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::ContactsExportComparisonFieldFilter>,
+    #[doc = " Boolean negation of filters"]
+    #[doc = ""]
     #[doc = " JSON `not`: [`ContactsExportFilter`](crate::ContactsExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::ContactsExportFilter>>,
+    #[doc = " Boolean OR combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `or`: array of [`ContactsExportFilter`](crate::ContactsExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::ContactsExportFilter>>,
     _nulls: crate::support::Extras,

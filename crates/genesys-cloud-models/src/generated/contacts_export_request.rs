@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportRequest {
+    #[doc = " Contact IDs to be exported."]
+    #[doc = ""]
     #[doc = " JSON `contactIds`: array of string."]
     pub contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Contact List Filter ID."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilterId`: string."]
     pub contact_list_filter_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Criteria to filter the contacts by."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`](crate::ContactBulkSearchCriteria)."]
     pub criteria: ::std::option::Option<crate::ContactBulkSearchCriteria>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsPatchChange {
+    #[doc = " The action of the operation.UpdateIfEmpty: Update if and only if the current value is emptyUpdate: Update the field unconditionally.UpdateIfExists: Update the field if and only if the existing field is not empty.AppendToCollection: Add new items to a collection, preserving existing data.Remove: Remove the current value unconditionally.RemoveFromCollection: Remove specified value from a collection."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ContactsPatchChangeAction`](crate::ContactsPatchChangeAction), required by the spec, one of `UpdateIfEmpty`, `UpdateIfExists`, `Update`, `AppendToCollection`, `Remove`, `RemoveFromCollection`."]
     pub action: ::std::option::Option<crate::ContactsPatchChangeAction>,
+    #[doc = " A JSONPath string, whose syntax is a strict subset of the JSONPath RFC 9535. The root of the field string must be \"$.\" indicating a path from the root of the entity. You may only use dot-notation to access named fields. Examples: To select the `firstName` field, use: \"$.firstName\".To access object fields, use the top level object field name: \"$.address\". To access nested field names, use the nested field name: \"$.address.city\". Note: trying to patch both nested fields and their parent field is not allowed and will result in a 409 error response."]
+    #[doc = ""]
     #[doc = " JSON `field`: string, required by the spec."]
     pub field: ::std::option::Option<::std::string::String>,
+    #[doc = " The value which is applied to the selected field for the patch. Acceptable types are String, Integer, Boolean, Array, Map."]
+    #[doc = ""]
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentActions {
+    #[doc = " Text to be returned as the payload from a ButtonResponse when a button is clicked. The textback and title are a combination which will have to be unique across each card and carousel in order to determine which button was clicked in that card or carousel."]
+    #[doc = ""]
     #[doc = " JSON `textback`: string."]
     pub textback: ::std::option::Option<::std::string::String>,
+    #[doc = " A URL of a web page to direct the user to."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
+    #[doc = " The target window in which to open the URL. If empty will open a blank page or tab."]
+    #[doc = ""]
     #[doc = " JSON `urlTarget`: string."]
     pub url_target: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentButtonResponse {
+    #[doc = " An ID assigned to the button response (Deprecated)."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The response payload associated with the clicked button."]
+    #[doc = ""]
     #[doc = " JSON `payload`: string, required by the spec."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " The response text from the button click."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the button that resulted in the Button Response."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ContentButtonResponseType`](crate::ContentButtonResponseType), required by the spec, one of `Button`, `QuickReply`, `DatePicker`."]
     pub r#type: ::std::option::Option<crate::ContentButtonResponseType>,
     _nulls: crate::support::Extras,

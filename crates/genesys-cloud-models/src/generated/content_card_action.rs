@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentCardAction {
+    #[doc = " Text to be returned as the payload from a ButtonResponse when a button is clicked. The payload and text are a combination which will have to be unique across each card and carousel in order to determine which button was clicked in that card or carousel."]
+    #[doc = ""]
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " The response text from the button click."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the type of action."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ContentCardActionType`](crate::ContentCardActionType), one of `Link`, `Postback`."]
     pub r#type: ::std::option::Option<crate::ContentCardActionType>,
+    #[doc = " A URL of a web page to direct the user to."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentCarousel {
+    #[doc = " An array of card objects."]
+    #[doc = ""]
     #[doc = " JSON `cards`: array of [`ContentCard`](crate::ContentCard), required by the spec."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::ContentCard>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentDatePicker {
+    #[doc = " An array of available times objects."]
+    #[doc = ""]
     #[doc = " JSON `availableTimes`: array of [`ContentDatePickerAvailableTime`](crate::ContentDatePickerAvailableTime), required by the spec."]
     pub available_times: ::std::option::Option<::std::vec::Vec<crate::ContentDatePickerAvailableTime>>,
+    #[doc = " The maximum Date Enabled in the datepicker calendar. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateMaximum`: date-time."]
     pub date_maximum: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The minimum Date Enabled in the datepicker calendar. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateMinimum`: date-time."]
     pub date_minimum: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " URL of an image"]
+    #[doc = ""]
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

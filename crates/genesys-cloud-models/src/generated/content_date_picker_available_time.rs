@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentDatePickerAvailableTime {
+    #[doc = " The date and times of the event being scheduled. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateTime`: date-time."]
     pub date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The duration of the scheduling event in seconds."]
+    #[doc = ""]
     #[doc = " JSON `duration`: integer (int64)."]
     pub duration: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

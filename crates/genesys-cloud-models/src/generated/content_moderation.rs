@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentModeration {
+    #[doc = " The Content Moderation Categories of the message."]
+    #[doc = ""]
     #[doc = " JSON `categories`: array of string."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The Content Moderation Flag of the message."]
+    #[doc = ""]
     #[doc = " JSON `flag`: [`ContentModerationFlag`](crate::ContentModerationFlag), required by the spec, one of `NotSafeForWork`, `SafeForWork`, `Unknown`."]
     pub flag: ::std::option::Option<crate::ContentModerationFlag>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentOfferStyleProperties {
+    #[doc = " Background color of the offer. (eg. \\#000000)"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " Text color of the offer. (eg. \\#FF0000)"]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " Padding of the offer. (eg. 10px)"]
+    #[doc = ""]
     #[doc = " JSON `padding`: string."]
     pub padding: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

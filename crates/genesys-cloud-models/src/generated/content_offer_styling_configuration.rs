@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentOfferStylingConfiguration {
+    #[doc = " Properties for customizing the appearance of the body text."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`TextStyleProperties`](crate::TextStyleProperties)."]
     pub body: ::std::option::Option<crate::TextStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the close button."]
+    #[doc = ""]
     #[doc = " JSON `closeButton`: [`CloseButtonStyleProperties`](crate::CloseButtonStyleProperties)."]
     pub close_button: ::std::option::Option<crate::CloseButtonStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the CTA button."]
+    #[doc = ""]
     #[doc = " JSON `ctaButton`: [`CtaButtonStyleProperties`](crate::CtaButtonStyleProperties)."]
     pub cta_button: ::std::option::Option<crate::CtaButtonStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the headline text."]
+    #[doc = ""]
     #[doc = " JSON `headline`: [`TextStyleProperties`](crate::TextStyleProperties)."]
     pub headline: ::std::option::Option<crate::TextStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `offer`: [`ContentOfferStyleProperties`](crate::ContentOfferStyleProperties)."]
     pub offer: ::std::option::Option<crate::ContentOfferStyleProperties>,
+    #[doc = " Properties for customizing the positioning of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `position`: [`ContentPositionProperties`](crate::ContentPositionProperties)."]
     pub position: ::std::option::Option<crate::ContentPositionProperties>,
+    #[doc = " Properties for customizing the appearance of the title text."]
+    #[doc = ""]
     #[doc = " JSON `title`: [`TextStyleProperties`](crate::TextStyleProperties)."]
     pub title: ::std::option::Option<crate::TextStyleProperties>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentReaction {
+    #[doc = " Number of users that reacted this way to the message."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Type of reaction."]
+    #[doc = ""]
     #[doc = " JSON `reactionType`: [`ContentReactionReactionType`](crate::ContentReactionReactionType), required by the spec, one of `Like`, `Love`, `Wow`, `Haha`, `Sad`, `Angry`, `Thankful`, `Pride`, `Care`, `Share`, `Comment`, `View`, … (13 in all)."]
     pub reaction_type: ::std::option::Option<crate::ContentReactionReactionType>,
     _nulls: crate::support::Extras,

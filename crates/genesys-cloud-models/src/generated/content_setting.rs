@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentSetting {
+    #[doc = " Settings relating to facebook and instagram stories feature"]
+    #[doc = ""]
     #[doc = " JSON `story`: [`StorySetting`](crate::StorySetting)."]
     pub story: ::std::option::Option<crate::StorySetting>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestCompleteData {
+    #[doc = " Anonymization of the contest"]
+    #[doc = ""]
     #[doc = " JSON `anonymization`: [`ContestCompleteDataAnonymization`](crate::ContestCompleteDataAnonymization), one of `NoAnonymization`, `All`, `AllExceptTop`."]
     pub anonymization: ::std::option::Option<crate::ContestCompleteDataAnonymization>,
+    #[doc = " End date of the contest. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Metrics of the contest"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`ContestDataMetrics`](crate::ContestDataMetrics)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestDataMetrics>>,
+    #[doc = " Prizes of the contest"]
+    #[doc = ""]
     #[doc = " JSON `prizes`: array of [`ContestDataPrizes`](crate::ContestDataPrizes)."]
     pub prizes: ::std::option::Option<::std::vec::Vec<crate::ContestDataPrizes>>,
+    #[doc = " Winners of the contest"]
+    #[doc = ""]
     #[doc = " JSON `winners`: array of [`ContestDataWinners`](crate::ContestDataWinners)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestDataWinners>>,
     _nulls: crate::support::Extras,

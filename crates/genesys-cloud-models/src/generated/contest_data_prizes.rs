@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestDataPrizes {
+    #[doc = " Id of the prize image"]
+    #[doc = ""]
     #[doc = " JSON `imageId`: string."]
     pub image_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the prize"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Tier of the prize"]
+    #[doc = ""]
     #[doc = " JSON `tier`: integer (int64)."]
     pub tier: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

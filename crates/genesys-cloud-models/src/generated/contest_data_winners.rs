@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestDataWinners {
+    #[doc = " Number of winners in this tier"]
+    #[doc = ""]
     #[doc = " JSON `contestScore`: [`ContestCompleteDataScore`](crate::ContestCompleteDataScore)."]
     pub contest_score: ::std::option::Option<crate::ContestCompleteDataScore>,
+    #[doc = " Tier of the winners"]
+    #[doc = ""]
     #[doc = " JSON `tier`: integer (int64)."]
     pub tier: ::std::option::Option<i64>,
+    #[doc = " List of users in this tier"]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`ContestDataWinnersUsers`](crate::ContestDataWinnersUsers)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::ContestDataWinnersUsers>>,
+    #[doc = " Number of winners in this tier"]
+    #[doc = ""]
     #[doc = " JSON `winnersCount`: integer (int64)."]
     pub winners_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

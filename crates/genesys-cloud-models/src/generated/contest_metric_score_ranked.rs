@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestMetricScoreRanked {
+    #[doc = " The gamification metric for the data"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The Contest Metric percentOfGoal"]
+    #[doc = ""]
     #[doc = " JSON `percentOfGoal`: number (double)."]
     pub percent_of_goal: ::std::option::Option<f64>,
+    #[doc = " The Contest Score rank, a lower rank is better (1 is the best)"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The Contest Metric score"]
+    #[doc = ""]
     #[doc = " JSON `score`: number (double)."]
     pub score: ::std::option::Option<f64>,
+    #[doc = " The Contest Metric totalPoints"]
+    #[doc = ""]
     #[doc = " JSON `totalPoints`: number (double)."]
     pub total_points: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestMetrics {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest Metrics minimum qualifier. Min value is 0, no Max value"]
+    #[doc = ""]
     #[doc = " JSON `minimumQualifier`: integer (int64), required by the spec."]
     pub minimum_qualifier: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest Metrics weight, allowed values are 1-100"]
+    #[doc = ""]
     #[doc = " JSON `weight`: integer (int64), required by the spec."]
     pub weight: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

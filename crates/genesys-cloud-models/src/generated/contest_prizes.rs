@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestPrizes {
+    #[doc = " The Contest Prize description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest Prize image id"]
+    #[doc = ""]
     #[doc = " JSON `imageId`: string, required by the spec."]
     pub image_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest Prize image url"]
+    #[doc = ""]
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest Prize name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest Prize tier"]
+    #[doc = ""]
     #[doc = " JSON `tier`: integer (int64), required by the spec."]
     pub tier: ::std::option::Option<i64>,
+    #[doc = " The Contest Prize winner Count"]
+    #[doc = ""]
     #[doc = " JSON `winnersCount`: integer (int64), required by the spec."]
     pub winners_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestRequesingParticipantDailyInfo {
+    #[doc = " The Contest score"]
+    #[doc = ""]
     #[doc = " JSON `contestScore`: [`ContestScoreRanked`](crate::ContestScoreRanked)."]
     pub contest_score: ::std::option::Option<crate::ContestScoreRanked>,
+    #[doc = " Workday of the contest info. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

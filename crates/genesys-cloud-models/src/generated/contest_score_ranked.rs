@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestScoreRanked {
+    #[doc = " The Contest percentOfGoal"]
+    #[doc = ""]
     #[doc = " JSON `percentOfGoal`: number (double)."]
     pub percent_of_goal: ::std::option::Option<f64>,
+    #[doc = " The Contest Score rank"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The Contest score"]
+    #[doc = ""]
     #[doc = " JSON `score`: number (double)."]
     pub score: ::std::option::Option<f64>,
+    #[doc = " The Contest Score tier"]
+    #[doc = ""]
     #[doc = " JSON `tier`: integer (int64)."]
     pub tier: ::std::option::Option<i64>,
+    #[doc = " The Contest totalPoints"]
+    #[doc = ""]
     #[doc = " JSON `totalPoints`: number (double)."]
     pub total_points: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestScoresAgentTrend {
+    #[doc = " The Contest score"]
+    #[doc = ""]
     #[doc = " JSON `contestScore`: [`ContestScoreRanked`](crate::ContestScoreRanked)."]
     pub contest_score: ::std::option::Option<crate::ContestScoreRanked>,
+    #[doc = " Workday of the contest scores leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Indicates whether an agent is disqualified or not"]
+    #[doc = ""]
     #[doc = " JSON `disqualified`: boolean."]
     pub disqualified: ::std::option::Option<bool>,
+    #[doc = " The Contest metric scores"]
+    #[doc = ""]
     #[doc = " JSON `metricScores`: array of [`ContestMetricScoreRanked`](crate::ContestMetricScoreRanked)."]
     pub metric_scores: ::std::option::Option<::std::vec::Vec<crate::ContestMetricScoreRanked>>,
     _nulls: crate::support::Extras,

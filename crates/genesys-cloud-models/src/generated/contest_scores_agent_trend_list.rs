@@ -7,6 +7,8 @@
 pub struct ContestScoresAgentTrendList {
     #[doc = " JSON `entities`: array of [`ContestScoresAgentTrend`](crate::ContestScoresAgentTrend)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ContestScoresAgentTrend>>,
+    #[doc = " The Contest Scores Leaderboard user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestScoresAgents {
+    #[doc = " The Contest score"]
+    #[doc = ""]
     #[doc = " JSON `contestScore`: [`ContestScoreRanked`](crate::ContestScoreRanked)."]
     pub contest_score: ::std::option::Option<crate::ContestScoreRanked>,
+    #[doc = " Indicates whether an agent is disqualified or not"]
+    #[doc = ""]
     #[doc = " JSON `disqualified`: boolean."]
     pub disqualified: ::std::option::Option<bool>,
+    #[doc = " The Contest metric scores"]
+    #[doc = ""]
     #[doc = " JSON `metricScores`: array of [`ContestMetricScoreRanked`](crate::ContestMetricScoreRanked)."]
     pub metric_scores: ::std::option::Option<::std::vec::Vec<crate::ContestMetricScoreRanked>>,
+    #[doc = " The Contest Scores Leaderboard user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

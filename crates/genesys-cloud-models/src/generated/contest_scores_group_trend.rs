@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestScoresGroupTrend {
+    #[doc = " The Contest score"]
+    #[doc = ""]
     #[doc = " JSON `contestScore`: [`ContestScore`](crate::ContestScore)."]
     pub contest_score: ::std::option::Option<crate::ContestScore>,
+    #[doc = " Workday of the contest score. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The Contest metric scores"]
+    #[doc = ""]
     #[doc = " JSON `metricScores`: array of [`ContestMetricScore`](crate::ContestMetricScore)."]
     pub metric_scores: ::std::option::Option<::std::vec::Vec<crate::ContestMetricScore>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestUserRank {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user's rank in contest, a lower rank is better (1 is the best)"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The user's contest score"]
+    #[doc = ""]
     #[doc = " JSON `score`: number (double)."]
     pub score: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestWinners {
+    #[doc = " The Contest Winner tier"]
+    #[doc = ""]
     #[doc = " JSON `tier`: integer (int64)."]
     pub tier: ::std::option::Option<i64>,
+    #[doc = " The Contest Winner users at the tier"]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`ContestUserRank`](crate::ContestUserRank)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::ContestUserRank>>,
+    #[doc = " The number of Contest Winners in a tier"]
+    #[doc = ""]
     #[doc = " JSON `winnersCount`: integer (int64)."]
     pub winners_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestWinnersRequest {
+    #[doc = " The Contest Winner tier"]
+    #[doc = ""]
     #[doc = " JSON `tier`: integer (int64)."]
     pub tier: ::std::option::Option<i64>,
+    #[doc = " The Contest Winner users at the tier"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestsCreateRequest {
+    #[doc = " The Contest's Announcement Timezone. Valid values are strings of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `announcementTimezone`: string, required by the spec."]
     pub announcement_timezone: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest anonymization"]
+    #[doc = ""]
     #[doc = " JSON `anonymization`: [`ContestsCreateRequestAnonymization`](crate::ContestsCreateRequestAnonymization), required by the spec, one of `NoAnonymization`, `All`, `AllExceptTop`."]
     pub anonymization: ::std::option::Option<crate::ContestsCreateRequestAnonymization>,
+    #[doc = " The Contest's Announcement Datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAnnounced`: date-time, required by the spec."]
     pub date_announced: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " End date of the contest. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date, required by the spec."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start date of the contest. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The Contest description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division for this performance profile associate to. Only set for DEFAULT profile."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest's Metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`ContestMetrics`](crate::ContestMetrics), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestMetrics>>,
+    #[doc = " The Contest's participants"]
+    #[doc = ""]
     #[doc = " JSON `participantIds`: array of string, required by the spec."]
     pub participant_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The Contest Prizes"]
+    #[doc = ""]
     #[doc = " JSON `prizes`: array of [`ContestPrizes`](crate::ContestPrizes), required by the spec."]
     pub prizes: ::std::option::Option<::std::vec::Vec<crate::ContestPrizes>>,
+    #[doc = " The Contest profile"]
+    #[doc = ""]
     #[doc = " JSON `profileId`: string, required by the spec."]
     pub profile_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest title"]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest winning criteria"]
+    #[doc = ""]
     #[doc = " JSON `winningCriteria`: [`ContestsCreateRequestWinningCriteria`](crate::ContestsCreateRequestWinningCriteria), required by the spec, one of `HighestOverallScore`, `HighestOverallPercentOfGoal`."]
     pub winning_criteria: ::std::option::Option<crate::ContestsCreateRequestWinningCriteria>,
     _nulls: crate::support::Extras,

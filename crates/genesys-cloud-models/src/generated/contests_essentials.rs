@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestsEssentials {
+    #[doc = " The Contest's Announcement datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAnnounced`: date-time, required by the spec."]
     pub date_announced: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Contest's cancelled datetime, returned when a contest is complete. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCancelled`: date-time."]
     pub date_cancelled: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " End date of the contest. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date, required by the spec."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The Contest's finalize datetime, returned when a contest is complete. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateFinalized`: date-time."]
     pub date_finalized: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Contest's last modified datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The datetime the contest scores were last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateScoresModified`: date-time."]
     pub date_scores_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date of the contest. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest's Metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`ContestMetrics`](crate::ContestMetrics), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestMetrics>>,
+    #[doc = " The Number of participants in the contest"]
+    #[doc = ""]
     #[doc = " JSON `participantCount`: integer (int64)."]
     pub participant_count: ::std::option::Option<i64>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `profile`: [`ContestProfile`](crate::ContestProfile)."]
     pub profile: ::std::option::Option<crate::ContestProfile>,
+    #[doc = " The Most Recent Contest Info for the requesting participant"]
+    #[doc = ""]
     #[doc = " JSON `requestingParticipantContestInfo`: [`ContestRequesingParticipantDailyInfo`](crate::ContestRequesingParticipantDailyInfo)."]
     pub requesting_participant_contest_info: ::std::option::Option<crate::ContestRequesingParticipantDailyInfo>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ContestsEssentialsStatus`](crate::ContestsEssentialsStatus), one of `Upcoming`, `Ongoing`, `Pending`, `RecentlyCompleted`, `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContestsEssentialsStatus>,
+    #[doc = " The Contest title"]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestsFinalizeRequest {
+    #[doc = " The Contest finalization disqualified agents"]
+    #[doc = ""]
     #[doc = " JSON `disqualifiedAgents`: array of [`ContestDisqualifiedAgents`](crate::ContestDisqualifiedAgents)."]
     pub disqualified_agents: ::std::option::Option<::std::vec::Vec<crate::ContestDisqualifiedAgents>>,
+    #[doc = " The Contest finalization status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ContestsFinalizeRequestStatus`](crate::ContestsFinalizeRequestStatus), required by the spec, one of `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContestsFinalizeRequestStatus>,
+    #[doc = " The Contest finalization winners"]
+    #[doc = ""]
     #[doc = " JSON `winners`: array of [`ContestWinnersRequest`](crate::ContestWinnersRequest)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestWinnersRequest>>,
     _nulls: crate::support::Extras,

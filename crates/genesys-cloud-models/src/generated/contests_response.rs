@@ -5,54 +5,104 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestsResponse {
+    #[doc = " The Contest's Announcement Timezone. Valid values are strings of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `announcementTimezone`: string, required by the spec."]
     pub announcement_timezone: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest anonymization"]
+    #[doc = ""]
     #[doc = " JSON `anonymization`: [`ContestsResponseAnonymization`](crate::ContestsResponseAnonymization), required by the spec, one of `NoAnonymization`, `All`, `AllExceptTop`."]
     pub anonymization: ::std::option::Option<crate::ContestsResponseAnonymization>,
+    #[doc = " The creator of the contest"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The Contest's Announcement Datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAnnounced`: date-time, required by the spec."]
     pub date_announced: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Contest's cancelled datetime, returned when a contest is complete. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCancelled`: date-time."]
     pub date_cancelled: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " End date of the contest. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date, required by the spec."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The Contest's finalize datetime, returned when a contest is complete. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateFinalized`: date-time."]
     pub date_finalized: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Contest's last modified datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The datetime the contest scores were last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateScoresModified`: date-time."]
     pub date_scores_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date of the contest. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The Contest description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest's disqualified agents, returned when a contest is complete"]
+    #[doc = ""]
     #[doc = " JSON `disqualifiedAgents`: array of [`ContestDisqualifiedAgents`](crate::ContestDisqualifiedAgents)."]
     pub disqualified_agents: ::std::option::Option<::std::vec::Vec<crate::ContestDisqualifiedAgents>>,
+    #[doc = " The division for this performance profile associate to"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest's Metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`ContestMetrics`](crate::ContestMetrics), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestMetrics>>,
+    #[doc = " The Number of participants in the contest"]
+    #[doc = ""]
     #[doc = " JSON `participantCount`: integer (int64)."]
     pub participant_count: ::std::option::Option<i64>,
+    #[doc = " The Contest's participants"]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`UserReference`](crate::UserReference)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " The Contest Prizes"]
+    #[doc = ""]
     #[doc = " JSON `prizes`: array of [`ContestPrizes`](crate::ContestPrizes), required by the spec."]
     pub prizes: ::std::option::Option<::std::vec::Vec<crate::ContestPrizes>>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `profile`: [`ContestProfile`](crate::ContestProfile)."]
     pub profile: ::std::option::Option<crate::ContestProfile>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ContestsResponseStatus`](crate::ContestsResponseStatus), one of `Upcoming`, `Ongoing`, `Pending`, `RecentlyCompleted`, `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::ContestsResponseStatus>,
+    #[doc = " The Contest title"]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contest Version"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " The Contest Winners"]
+    #[doc = ""]
     #[doc = " JSON `winners`: array of [`ContestWinners`](crate::ContestWinners)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestWinners>>,
+    #[doc = " The Contest winning criteria"]
+    #[doc = ""]
     #[doc = " JSON `winningCriteria`: [`ContestsResponseWinningCriteria`](crate::ContestsResponseWinningCriteria), required by the spec, one of `HighestOverallScore`, `HighestOverallPercentOfGoal`."]
     pub winning_criteria: ::std::option::Option<crate::ContestsResponseWinningCriteria>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Context {
+    #[doc = " A list of one or more patterns to match."]
+    #[doc = ""]
     #[doc = " JSON `patterns`: array of [`ContextPattern`](crate::ContextPattern), required by the spec."]
     pub patterns: ::std::option::Option<::std::vec::Vec<crate::ContextPattern>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContextPattern {
+    #[doc = " A list of one or more criteria to satisfy."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`EntityTypeCriteria`](crate::EntityTypeCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::EntityTypeCriteria>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinuousForecastGetSessionResponse {
+    #[doc = " The error code if the latest session has a state of Error"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the last session that has a state of Complete"]
+    #[doc = ""]
     #[doc = " JSON `lastSuccessfulSessionId`: string, required by the spec."]
     pub last_successful_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the latest session, regardless of the session's status"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the latest session"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ContinuousForecastGetSessionResponseState`](crate::ContinuousForecastGetSessionResponseState), required by the spec, one of `Complete`, `Processing`, `Error`."]
     pub state: ::std::option::Option<crate::ContinuousForecastGetSessionResponseState>,
     _nulls: crate::support::Extras,

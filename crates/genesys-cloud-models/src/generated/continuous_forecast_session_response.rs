@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinuousForecastSessionResponse {
+    #[doc = " Link to the files containing data for requested session"]
+    #[doc = ""]
     #[doc = " JSON `files`: [`SessionFiles`](crate::SessionFiles)."]
     pub files: ::std::option::Option<crate::SessionFiles>,
+    #[doc = " Session ID of the continuous forecast data"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " State of the requested session"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ContinuousForecastSessionResponseState`](crate::ContinuousForecastSessionResponseState), one of `Complete`, `Processing`, `Error`."]
     pub state: ::std::option::Option<crate::ContinuousForecastSessionResponseState>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinuousForecastSnapshotResponse {
+    #[doc = " Link to the files containing data for requested snapshot"]
+    #[doc = ""]
     #[doc = " JSON `files`: [`SnapshotFiles`](crate::SnapshotFiles)."]
     pub files: ::std::option::Option<crate::SnapshotFiles>,
+    #[doc = " Session Id of the continuous forecast"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Snapshot Id of the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `snapshotId`: string."]
     pub snapshot_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinuousForecastTimeSeries {
+    #[doc = " The planning group ID"]
+    #[doc = ""]
     #[doc = " JSON `planningGroup`: string."]
     pub planning_group: ::std::option::Option<::std::string::String>,
+    #[doc = " List of data for each week"]
+    #[doc = ""]
     #[doc = " JSON `weeks`: array of [`ContinuousForecastWeeks`](crate::ContinuousForecastWeeks)."]
     pub weeks: ::std::option::Option<::std::vec::Vec<crate::ContinuousForecastWeeks>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinuousForecastWeeks {
+    #[doc = " data per interval (daily or quarter hour) for this week. The value could be double or null"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of number (double)."]
     pub values: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The week offset from data start date"]
+    #[doc = ""]
     #[doc = " JSON `weekOffset`: integer (int64)."]
     pub week_offset: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

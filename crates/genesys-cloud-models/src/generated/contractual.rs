@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Contractual {
+    #[doc = " The nested contractual definition that is defined by a contract schema, if any."]
+    #[doc = ""]
     #[doc = " JSON `contractual`: [`Contractual`](crate::Contractual)."]
     pub contractual: ::std::option::Option<::std::boxed::Box<crate::Contractual>>,
+    #[doc = " The contract schema property key that describes the input value of this column."]
+    #[doc = ""]
     #[doc = " JSON `schemaPropertyKey`: string, required by the spec."]
     pub schema_property_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,70 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Conversation {
+    #[doc = " The address of the conversation as seen from an external participant. For phone calls this will be the DNIS for inbound calls and the ANI for outbound calls. For other media types this will be the address of the destination participant for inbound and the address of the initiating participant for outbound."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of conversations to merge into this conversation to create a conference. This field is null except when being used to create a conference."]
+    #[doc = ""]
     #[doc = " JSON `conversationIds`: array of string."]
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Identifiers of divisions associated with this conversation"]
+    #[doc = ""]
     #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`](crate::ConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationDivisionMembership>>,
+    #[doc = " The time when the conversation ended. This will be the time when the last participant left the conversation, or null when the conversation is still active. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The external tag associated with the conversation."]
+    #[doc = ""]
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The time in the future, after which this conversation would be considered inactive. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeout`: date-time."]
     pub inactivity_timeout: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If this is a conference conversation, then this field indicates the maximum number of participants allowed to participant in the conference."]
+    #[doc = ""]
     #[doc = " JSON `maxParticipants`: integer (int64)."]
     pub max_participants: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of all participants in the conversation."]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`Participant`](crate::Participant), required by the spec."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::Participant>>,
+    #[doc = " The list of the most recent 20 transfer commands applied to this conversation."]
+    #[doc = ""]
     #[doc = " JSON `recentTransfers`: array of [`TransferResponse`](crate::TransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::TransferResponse>>,
+    #[doc = " On update, 'paused' initiates a secure pause, 'active' resumes any paused recordings; otherwise indicates state of conversation recording."]
+    #[doc = ""]
     #[doc = " JSON `recordingState`: [`ConversationRecordingState`](crate::ConversationRecordingState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub recording_state: ::std::option::Option<crate::ConversationRecordingState>,
+    #[doc = " True when the recording of this conversation is in secure pause status."]
+    #[doc = ""]
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when the conversation started. This will be the time when the first participant joined the conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time, required by the spec."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " On update, 'disconnected' will disconnect the conversation. No other values are valid. When reading conversations, this field will never have a value present."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ConversationState`](crate::ConversationState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::ConversationState>,
+    #[doc = " An optional label that categorizes the conversation. Max-utilization settings can be configured at a per-label level"]
+    #[doc = ""]
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

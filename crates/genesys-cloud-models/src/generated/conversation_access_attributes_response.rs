@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAccessAttributesResponse {
+    #[doc = " The attributes that define which users may access a conversation"]
+    #[doc = ""]
     #[doc = " JSON `accessAttributes`: array of string."]
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

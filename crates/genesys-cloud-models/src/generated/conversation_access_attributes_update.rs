@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAccessAttributesUpdate {
+    #[doc = " The attributes that define which users may access a conversation. Values must be non-null, non-blank, and contain only alphanumeric characters, hyphens, and underscores."]
+    #[doc = ""]
     #[doc = " JSON `accessAttributes`: array of string."]
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,50 +5,96 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityEntityData {
+    #[doc = " Active routing method"]
+    #[doc = ""]
     #[doc = " JSON `activeRouting`: [`ConversationActivityEntityDataActiveRouting`](crate::ConversationActivityEntityDataActiveRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub active_routing: ::std::option::Option<crate::ConversationActivityEntityDataActiveRouting>,
+    #[doc = " The time at which the activity was observed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `activityDate`: date-time, required by the spec."]
     pub activity_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The address that initiated an action"]
+    #[doc = ""]
     #[doc = " JSON `addressFrom`: string."]
     pub address_from: ::std::option::Option<::std::string::String>,
+    #[doc = " The address receiving an action"]
+    #[doc = ""]
     #[doc = " JSON `addressTo`: string."]
     pub address_to: ::std::option::Option<::std::string::String>,
+    #[doc = " Automatic Number Identification (caller's number)"]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session media type that was converted from in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
+    #[doc = " Session media type that was converted to in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
+    #[doc = " The direction of the communication"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ConversationActivityEntityDataDirection`](crate::ConversationActivityEntityDataDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationActivityEntityDataDirection>,
+    #[doc = " Dialed number identification service (number dialed by the calling party)"]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " The session media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ConversationActivityEntityDataMediaType`](crate::ConversationActivityEntityDataMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::ConversationActivityEntityDataMediaType>,
+    #[doc = " Activity metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ConversationActivityEntityDataMetric`](crate::ConversationActivityEntityDataMetric), one of `oAlerting`, `oInteracting`, `oLongestInteracting`, `oLongestWaiting`, `oWaiting`."]
     pub metric: ::std::option::Option<crate::ConversationActivityEntityDataMetric>,
+    #[doc = " A human readable name identifying the participant"]
+    #[doc = ""]
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Queue identifier"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the language requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier(s) for skill(s) requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingSkillIds`: array of string."]
     pub requested_routing_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routing type(s) for requested/attempted routing methods."]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutings`: array of string."]
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routing priority for the current interaction"]
+    #[doc = ""]
     #[doc = " JSON `routingPriority`: integer (int64)."]
     pub routing_priority: ::std::option::Option<i64>,
+    #[doc = " Scored agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`ConversationActivityScoredAgent`](crate::ConversationActivityScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityScoredAgent>>,
+    #[doc = " The unique identifier of this session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The team ID the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Complete routing method"]
+    #[doc = ""]
     #[doc = " JSON `usedRouting`: [`ConversationActivityEntityDataUsedRouting`](crate::ConversationActivityEntityDataUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::ConversationActivityEntityDataUsedRouting>,
+    #[doc = " Unique identifier for the user"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityMetricValue {
+    #[doc = " Calculated metric value"]
+    #[doc = ""]
     #[doc = " JSON `calculatedMetricValue`: integer (int64)."]
     pub calculated_metric_value: ::std::option::Option<i64>,
+    #[doc = " Metric count"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Entity ids for matching entities if details were requested"]
+    #[doc = ""]
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ConversationActivityMetricValueMetric`](crate::ConversationActivityMetricValueMetric), one of `oAlerting`, `oInteracting`, `oLongestInteracting`, `oLongestWaiting`, `oWaiting`."]
     pub metric: ::std::option::Option<crate::ConversationActivityMetricValueMetric>,
+    #[doc = " Metric qualifier"]
+    #[doc = ""]
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityQuery {
+    #[doc = " Filter to return a subset of observations. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`ConversationActivityQueryFilter`](crate::ConversationActivityQueryFilter)."]
     pub filter: ::std::option::Option<crate::ConversationActivityQueryFilter>,
+    #[doc = " Dimension(s) to group by"]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string, required by the spec."]
+    #[doc = ""]
+    #[doc = " Its words are the 22 values of [`ConversationActivityQueryPredicateDimension`](crate::ConversationActivityQueryPredicateDimension), the type of [`ConversationActivityQueryPredicate::dimension`](crate::ConversationActivityQueryPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of requested metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`ConversationActivityQueryMetric`](crate::ConversationActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityQueryMetric>>,
+    #[doc = " Sort the result set in ascending/descending order. Default is ascending"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`ConversationActivityQueryOrder`](crate::ConversationActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::ConversationActivityQueryOrder>,
     _nulls: crate::support::Extras,

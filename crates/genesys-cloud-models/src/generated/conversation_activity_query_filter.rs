@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ConversationActivityQueryClause`](crate::ConversationActivityQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ConversationActivityQueryPredicate`](crate::ConversationActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationActivityQueryFilterType`](crate::ConversationActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationActivityQueryFilterType>,
     _nulls: crate::support::Extras,

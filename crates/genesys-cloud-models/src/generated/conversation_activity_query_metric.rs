@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityQueryMetric {
+    #[doc = " Flag for including observation details for this metric in the response"]
+    #[doc = ""]
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
+    #[doc = " The requested metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ConversationActivityQueryMetricMetric`](crate::ConversationActivityQueryMetricMetric), required by the spec, one of `oAlerting`, `oInteracting`, `oLongestInteracting`, `oLongestWaiting`, `oWaiting`."]
     pub metric: ::std::option::Option<crate::ConversationActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,

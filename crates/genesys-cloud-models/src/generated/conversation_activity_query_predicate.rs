@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`ConversationActivityQueryPredicateDimension`](crate::ConversationActivityQueryPredicateDimension), one of `activeRouting`, `addressFrom`, `addressTo`, `agentScore`, `ani`, `conversationId`, `convertedFrom`, `convertedTo`, `direction`, `dnis`, `mediaType`, `participantName`, … (22 in all)."]
     pub dimension: ::std::option::Option<crate::ConversationActivityQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ConversationActivityQueryPredicateOperator`](crate::ConversationActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ConversationActivityQueryPredicateOperator>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationActivityQueryPredicateType`](crate::ConversationActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ConversationActivityQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

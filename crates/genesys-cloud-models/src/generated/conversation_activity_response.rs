@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityResponse {
+    #[doc = " Dimension that is used as an entityId"]
+    #[doc = ""]
     #[doc = " JSON `entityIdDimension`: [`ConversationActivityResponseEntityIdDimension`](crate::ConversationActivityResponseEntityIdDimension), one of `activeRouting`, `addressFrom`, `addressTo`, `agentScore`, `ani`, `conversationId`, `convertedFrom`, `convertedTo`, `direction`, `dnis`, `mediaType`, `participantName`, … (22 in all)."]
     pub entity_id_dimension: ::std::option::Option<crate::ConversationActivityResponseEntityIdDimension>,
+    #[doc = " Query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`ConversationActivityData`](crate::ConversationActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityData>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ConversationAggregateQueryClause`](crate::ConversationAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ConversationAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ConversationAggregateQueryPredicate`](crate::ConversationAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationAggregateQueryFilterType`](crate::ConversationAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

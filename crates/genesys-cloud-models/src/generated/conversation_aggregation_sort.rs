@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`ConversationAggregationSortFunction`](crate::ConversationAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::ConversationAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`ConversationAggregationSortName`](crate::ConversationAggregationSortName), required by the spec, one of `nAgentDeclined`, `nAlertExpired`, `nBlindTransferred`, `nBotInteractions`, `nCallbackAttempts`, `nCallbackOverSla`, `nCallbackScheduled`, `nCfcOffered`, `nCobrowseSessions`, `nConnected`, `nConsult`, `nConsultTransferred`, … (78 in all)."]
     pub name: ::std::option::Option<crate::ConversationAggregationSortName>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAppSettings {
+    #[doc = " The auto start for the messenger conversation"]
+    #[doc = ""]
     #[doc = " JSON `autoStart`: [`AutoStart`](crate::AutoStart)."]
     pub auto_start: ::std::option::Option<crate::AutoStart>,
+    #[doc = " The conversation clear settings for the messenger app"]
+    #[doc = ""]
     #[doc = " JSON `conversationClear`: [`ConversationClearSettings`](crate::ConversationClearSettings)."]
     pub conversation_clear: ::std::option::Option<crate::ConversationClearSettings>,
+    #[doc = " The conversation disconnect settings for the messenger app"]
+    #[doc = ""]
     #[doc = " JSON `conversationDisconnect`: [`ConversationDisconnectSettings`](crate::ConversationDisconnectSettings)."]
     pub conversation_disconnect: ::std::option::Option<crate::ConversationDisconnectSettings>,
+    #[doc = " The toggle to enable or disable conversations"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The humanize conversations settings for the messenger app"]
+    #[doc = ""]
     #[doc = " JSON `humanize`: [`Humanize`](crate::Humanize)."]
     pub humanize: ::std::option::Option<crate::Humanize>,
+    #[doc = " The markdown for the messenger app"]
+    #[doc = ""]
     #[doc = " JSON `markdown`: [`Markdown`](crate::Markdown)."]
     pub markdown: ::std::option::Option<crate::Markdown>,
+    #[doc = " The notification settings for messenger apps"]
+    #[doc = ""]
     #[doc = " JSON `notifications`: [`NotificationsSettings`](crate::NotificationsSettings)."]
     pub notifications: ::std::option::Option<crate::NotificationsSettings>,
+    #[doc = " The guest session duration settings for messenger conversations"]
+    #[doc = ""]
     #[doc = " JSON `sessionDurationSeconds`: integer (int64)."]
     pub session_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The toggle to enable or disable typing indicator for messenger"]
+    #[doc = ""]
     #[doc = " JSON `showAgentTypingIndicator`: boolean."]
     pub show_agent_typing_indicator: ::std::option::Option<bool>,
+    #[doc = " The toggle to enable or disable typing indicator for messenger"]
+    #[doc = ""]
     #[doc = " JSON `showUserTypingIndicator`: boolean."]
     pub show_user_typing_indicator: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

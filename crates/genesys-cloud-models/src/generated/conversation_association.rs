@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAssociation {
+    #[doc = " Communication ID"]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Conversation ID"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " An external contact ID. If not supplied, implies the conversation should be disassociated with any external contact."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ConversationAssociationMediaType`](crate::ConversationAssociationMediaType), required by the spec, one of `CALL`, `CALLBACK`, `CHAT`, `COBROWSE`, `EMAIL`, `MESSAGE`, `INTERNAL_MESSAGE`, `SCREEN_MONITORING`, `SOCIAL_EXPRESSION`, `VIDEO`, `SCREENSHARE`."]
     pub media_type: ::std::option::Option<crate::ConversationAssociationMediaType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAttribute {
+    #[doc = " The name of the attribute within the schema that the variable value is bound to."]
+    #[doc = ""]
     #[doc = " JSON `attributeName`: string, required by the spec."]
     pub attribute_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The Conversation Custom Attributes schema that the variable is bound to."]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`ConversationAttributeSchema`](crate::ConversationAttributeSchema), required by the spec."]
     pub schema: ::std::option::Option<crate::ConversationAttributeSchema>,
     _nulls: crate::support::Extras,

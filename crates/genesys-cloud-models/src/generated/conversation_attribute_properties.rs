@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAttributeProperties {
+    #[doc = " Attribute name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Schema that defines attributes."]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`ConversationSchemaReference`](crate::ConversationSchemaReference), required by the spec."]
     pub schema: ::std::option::Option<crate::ConversationSchemaReference>,
     _nulls: crate::support::Extras,

@@ -7,8 +7,12 @@
 pub struct ConversationCallEventTopicDisposition {
     #[doc = " JSON `amdTimeout`: [`ConversationCallEventTopicDispositionAmdTimeout`](crate::ConversationCallEventTopicDispositionAmdTimeout)."]
     pub amd_timeout: ::std::option::Option<crate::ConversationCallEventTopicDispositionAmdTimeout>,
+    #[doc = " The final media analyzer result that triggered the disposition result, if any."]
+    #[doc = ""]
     #[doc = " JSON `analyzer`: string."]
     pub analyzer: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the disposition. Either a platform predefined value, or the name of the disposition in the disposition table.."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `silentCallTimeout`: [`ConversationCallEventTopicDispositionSilentCallTimeout`](crate::ConversationCallEventTopicDispositionSilentCallTimeout)."]

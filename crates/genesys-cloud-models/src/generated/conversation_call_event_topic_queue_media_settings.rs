@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationCallEventTopicQueueMediaSettings {
+    #[doc = " Specifies how long the agent has to answer an interaction before being marked as not responding."]
+    #[doc = ""]
     #[doc = " JSON `alertingTimeoutSeconds`: integer (int64)."]
     pub alerting_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " Specifies the duration of the alerting sound to be played for auto answered interactions."]
+    #[doc = ""]
     #[doc = " JSON `autoAnswerAlertToneSeconds`: number (double)."]
     pub auto_answer_alert_tone_seconds: ::std::option::Option<f64>,
+    #[doc = " Flag to indicate if auto answer is enabled for the given media type or media subtype."]
+    #[doc = ""]
     #[doc = " JSON `enableAutoAnswer`: boolean."]
     pub enable_auto_answer: ::std::option::Option<bool>,
+    #[doc = " Specifies the duration of the alerting sound to be played for manually answered interactions"]
+    #[doc = ""]
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

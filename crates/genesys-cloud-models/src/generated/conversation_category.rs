@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationCategory {
+    #[doc = " A collection of conditions joined together by logical operation to provide more refined filtering of conversations"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`Operand`](crate::Operand)."]
     pub criteria: ::std::option::Option<crate::Operand>,
+    #[doc = " The description of the category"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the category"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of interaction the category will apply to"]
+    #[doc = ""]
     #[doc = " JSON `interactionType`: [`ConversationCategoryInteractionType`](crate::ConversationCategoryInteractionType), one of `Voice`, `Digital`, `All`."]
     pub interaction_type: ::std::option::Option<crate::ConversationCategoryInteractionType>,
+    #[doc = " The name of the category"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

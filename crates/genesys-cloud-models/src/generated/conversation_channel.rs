@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChannel {
+    #[doc = " Message type for messaging conversations."]
+    #[doc = ""]
     #[doc = " JSON `messageType`: [`ConversationChannelMessageType`](crate::ConversationChannelMessageType), one of `Unknown`, `Sms`, `Twitter`, `Facebook`, `Line`, `WhatsApp`, `WebMessaging`, `Open`, `Instagram`, `Apple`."]
     pub message_type: ::std::option::Option<crate::ConversationChannelMessageType>,
+    #[doc = " The source provider for the conversation (e.g. Edge, PureCloud Messaging, PureCloud Email)."]
+    #[doc = ""]
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
+    #[doc = " The type or category of this channel."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationChannelType`](crate::ConversationChannelType), required by the spec, one of `Unknown`, `Call`, `Callback`, `Email`, `GenericObject`, `Messaging`, `Social`, `Webchat`, `Voice`, `Chat`, `Cobrowse`, `Video`, … (15 in all)."]
     pub r#type: ::std::option::Option<crate::ConversationChannelType>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChannelMetadata {
+    #[doc = " Channel subtype"]
+    #[doc = ""]
     #[doc = " JSON `subType`: [`ConversationChannelMetadataSubType`](crate::ConversationChannelMetadataSubType), one of `None`, `GoogleBusinessProfile`, `RoadsideAssistance`, `YouTube`."]
     pub sub_type: ::std::option::Option<crate::ConversationChannelMetadataSubType>,
     _nulls: crate::support::Extras,

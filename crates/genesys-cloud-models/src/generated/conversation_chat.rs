@@ -5,48 +5,92 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChat {
+    #[doc = " After-call work for the communication."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
+    #[doc = " Indicates if after-call work is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " If available, the URI to the avatar image of this communication."]
+    #[doc = ""]
     #[doc = " JSON `avatarImageUrl`: string."]
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The direction of the chat"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ConversationChatDirection`](crate::ConversationChatDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationChatDirection>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`ConversationChatDisconnectType`](crate::ConversationChatDisconnectType), one of `endpoint`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `error`, `peer`, `other`, `uncallable`, `timeout`."]
     pub disconnect_type: ::std::option::Option<crate::ConversationChatDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialState`: [`ConversationChatInitialState`](crate::ConversationChatInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationChatInitialState>,
+    #[doc = " A subset of the Journey System's data relevant to a part of a conversation (for external linkage and internal usage/context)."]
+    #[doc = ""]
     #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the email."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue settings for this media type."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
+    #[doc = " A globally unique identifier for the recording associated with this chat."]
+    #[doc = ""]
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The room id for the chat."]
+    #[doc = ""]
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The time line of the participant's chat, divided into activity segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
+    #[doc = " The timestamp the communication has when it is first put into an alerting state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp the chat was placed on hold in the cloud clock if the chat is currently on hold. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ConversationChatState`](crate::ConversationChatState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::ConversationChatState>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChatEventTopicConversationRoutingData {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `language`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub language: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
+    #[doc = " The priority of the conversation to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
+    #[doc = " A collection of agents and their assigned scores for this conversation (0 - 100, higher being better), for use in routing to preferred agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`ConversationChatEventTopicScoredAgent`](crate::ConversationChatEventTopicScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationChatEventTopicScoredAgent>>,
+    #[doc = " The skill expression to use for routing decisions. If specified, it takes priority over skills."]
+    #[doc = ""]
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The skills to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::ConversationChatEventTopicUriReference>>,
     _nulls: crate::support::Extras,

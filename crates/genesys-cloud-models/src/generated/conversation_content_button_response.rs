@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentButtonResponse {
+    #[doc = " Reference to the ID of the original message (e.g., list picker) this button response is replying to."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The response payload associated with the clicked button."]
+    #[doc = ""]
     #[doc = " JSON `payload`: string, required by the spec."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " The response text from the button click."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the button that resulted in the Button Response."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationContentButtonResponseType`](crate::ConversationContentButtonResponseType), one of `Button`, `QuickReply`, `DatePicker`, `ListPicker`, `Form`."]
     pub r#type: ::std::option::Option<crate::ConversationContentButtonResponseType>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentCard {
+    #[doc = " An array of action objects."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`ConversationContentCardAction`](crate::ConversationContentCardAction), required by the spec."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::ConversationContentCardAction>>,
+    #[doc = " The default button action."]
+    #[doc = ""]
     #[doc = " JSON `defaultAction`: [`ConversationContentCardAction`](crate::ConversationContentCardAction)."]
     pub default_action: ::std::option::Option<crate::ConversationContentCardAction>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image."]
+    #[doc = ""]
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of a video."]
+    #[doc = ""]
     #[doc = " JSON `video`: string."]
     pub video: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

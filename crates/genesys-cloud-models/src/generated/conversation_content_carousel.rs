@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentCarousel {
+    #[doc = " An array of card objects."]
+    #[doc = ""]
     #[doc = " JSON `cards`: array of [`ConversationContentCard`](crate::ConversationContentCard), required by the spec."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::ConversationContentCard>>,
     _nulls: crate::support::Extras,

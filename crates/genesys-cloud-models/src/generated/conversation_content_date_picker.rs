@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentDatePicker {
+    #[doc = " An array of available times objects."]
+    #[doc = ""]
     #[doc = " JSON `availableTimes`: array of [`ConversationContentDatePickerAvailableTime`](crate::ConversationContentDatePickerAvailableTime)."]
     pub available_times: ::std::option::Option<::std::vec::Vec<crate::ConversationContentDatePickerAvailableTime>>,
+    #[doc = " The format the date should be presented to the end user."]
+    #[doc = ""]
     #[doc = " JSON `dateDisplayFormat`: [`ConversationContentDatePickerDateDisplayFormat`](crate::ConversationContentDatePickerDateDisplayFormat), one of `dayMonthYear`, `monthDayYear`, `yearMonthDay`."]
     pub date_display_format: ::std::option::Option<crate::ConversationContentDatePickerDateDisplayFormat>,
+    #[doc = " The maximum Date Enabled in the datepicker calendar, format: ISO 8601."]
+    #[doc = ""]
     #[doc = " JSON `dateMaximum`: date-time."]
     pub date_maximum: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The minimum Date Enabled in the datepicker calendar, format: ISO 8601."]
+    #[doc = ""]
     #[doc = " JSON `dateMinimum`: date-time."]
     pub date_minimum: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Optional unique identifier to help map component replies to form messages where multiple DatePickers can be present."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image"]
+    #[doc = ""]
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Location of the event."]
+    #[doc = ""]
     #[doc = " JSON `location`: [`ConversationContentLocation`](crate::ConversationContentLocation)."]
     pub location: ::std::option::Option<crate::ConversationContentLocation>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

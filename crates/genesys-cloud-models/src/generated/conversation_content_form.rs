@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentForm {
+    #[doc = " The id of the canned response which was used to create the form."]
+    #[doc = ""]
     #[doc = " JSON `cannedResponseId`: string, required by the spec."]
     pub canned_response_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Form pages"]
+    #[doc = ""]
     #[doc = " JSON `formPages`: array of [`ConversationFormPage`](crate::ConversationFormPage)."]
     pub form_pages: ::std::option::Option<::std::vec::Vec<crate::ConversationFormPage>>,
+    #[doc = " The intro component, used to give an intro into what the form entails"]
+    #[doc = ""]
     #[doc = " JSON `introduction`: [`ConversationContentIntroduction`](crate::ConversationContentIntroduction)."]
     pub introduction: ::std::option::Option<crate::ConversationContentIntroduction>,
+    #[doc = " Reference to the ID of the original message."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The message prompt to fill out the form received."]
+    #[doc = ""]
     #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " The reply message after the user has filled out the form received."]
+    #[doc = ""]
     #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " Content of the payload included in the Form response."]
+    #[doc = ""]
     #[doc = " JSON `response`: array of [`ConversationFormResponseComponent`](crate::ConversationFormResponseComponent)."]
     pub response: ::std::option::Option<::std::vec::Vec<crate::ConversationFormResponseComponent>>,
+    #[doc = " Show summary at end of form submission."]
+    #[doc = ""]
     #[doc = " JSON `showSummary`: boolean."]
     pub show_summary: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

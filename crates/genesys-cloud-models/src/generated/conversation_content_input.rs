@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentInput {
+    #[doc = " A string value representing the keyboard and system information about the expected semantic meaning for the content that users enter."]
+    #[doc = ""]
     #[doc = " JSON `autoCompleteType`: [`ConversationContentInputAutoCompleteType`](crate::ConversationContentInputAutoCompleteType), one of `Prefix`, `Name`, `GivenName`, `MiddleName`, `FamilyName`, `Suffix`, `Nickname`, `Title`, `Organization`, `Location`, `StreetAddress`, `Addressline1`, … (38 in all)."]
     pub auto_complete_type: ::std::option::Option<crate::ConversationContentInputAutoCompleteType>,
+    #[doc = " Unique identifier for the input"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the input should allow multiple lines of text."]
+    #[doc = ""]
     #[doc = " JSON `isMultipleLine`: boolean, required by the spec."]
     pub is_multiple_line: ::std::option::Option<bool>,
+    #[doc = " Whether the input field(s) are required to be filled in."]
+    #[doc = ""]
     #[doc = " JSON `isRequired`: boolean, required by the spec."]
     pub is_required: ::std::option::Option<bool>,
+    #[doc = " Type of keyboard to be shown."]
+    #[doc = ""]
     #[doc = " JSON `keyboardType`: [`ConversationContentInputKeyboardType`](crate::ConversationContentInputKeyboardType), one of `Default`, `NumberPunctuation`, `Number`, `Phone`, `Email`, `Decimal`, `Websearch`, `URL`."]
     pub keyboard_type: ::std::option::Option<crate::ConversationContentInputKeyboardType>,
+    #[doc = " Placeholder text for input field(s)."]
+    #[doc = ""]
     #[doc = " JSON `placeholderText`: string."]
     pub placeholder_text: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional text providing more details about the input field(s)."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " The main text displayed for the input field(s)."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentInteractiveApplication {
+    #[doc = " The name of the message app."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The message displayed in the received message bubble."]
+    #[doc = ""]
     #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " The message displayed in the reply message bubble."]
+    #[doc = ""]
     #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " Contains the data that is sent to the message app."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

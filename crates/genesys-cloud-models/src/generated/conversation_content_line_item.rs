@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentLineItem {
+    #[doc = " Additional details about the item (e.g. the length of time to deliver for shipping options)."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " A client defined value used to identify the item."]
+    #[doc = ""]
     #[doc = " JSON `identifier`: string."]
     pub identifier: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name for the item."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The price of the item."]
+    #[doc = ""]
     #[doc = " JSON `price`: number (double), required by the spec."]
     pub price: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentListPicker {
+    #[doc = " Optional unique identifier to help map component replies to form messages where multiple ListPickers can be present."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The message prompt to select options in the List Picker sections."]
+    #[doc = ""]
     #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " The reply message after the user has selected the options from the List Picker."]
+    #[doc = ""]
     #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " An array of sections in the List Picker."]
+    #[doc = ""]
     #[doc = " JSON `sections`: array of [`ConversationContentListPickerSection`](crate::ConversationContentListPickerSection)."]
     pub sections: ::std::option::Option<::std::vec::Vec<crate::ConversationContentListPickerSection>>,
     _nulls: crate::support::Extras,

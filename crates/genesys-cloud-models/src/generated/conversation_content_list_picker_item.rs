@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentListPickerItem {
+    #[doc = " Unique identifier for the list picker item"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image to be displayed alongside the item."]
+    #[doc = ""]
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional text providing more details about the item."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " The main text displayed for the item."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentListPickerSection {
+    #[doc = " List of items to choice from in the section"]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`ConversationContentListPickerItem`](crate::ConversationContentListPickerItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ConversationContentListPickerItem>>,
+    #[doc = " Whether multiple items can be selected in this section."]
+    #[doc = ""]
     #[doc = " JSON `multipleSelection`: boolean."]
     pub multiple_selection: ::std::option::Option<bool>,
+    #[doc = " Required title for the section."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentLocation {
+    #[doc = " Location postal address."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " Latitude of the location."]
+    #[doc = ""]
     #[doc = " JSON `latitude`: number (double)."]
     pub latitude: ::std::option::Option<f64>,
+    #[doc = " Longitude of the location."]
+    #[doc = ""]
     #[doc = " JSON `longitude`: number (double)."]
     pub longitude: ::std::option::Option<f64>,
+    #[doc = " Location name."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of the Location."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentNotificationTemplate {
+    #[doc = " The template body."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`ConversationNotificationTemplateBody`](crate::ConversationNotificationTemplateBody), required by the spec."]
     pub body: ::std::option::Option<crate::ConversationNotificationTemplateBody>,
+    #[doc = " Template buttons"]
+    #[doc = ""]
     #[doc = " JSON `buttons`: array of [`ConversationNotificationTemplateButton`](crate::ConversationNotificationTemplateButton)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateButton>>,
+    #[doc = " The template footer."]
+    #[doc = ""]
     #[doc = " JSON `footer`: [`ConversationNotificationTemplateFooter`](crate::ConversationNotificationTemplateFooter)."]
     pub footer: ::std::option::Option<crate::ConversationNotificationTemplateFooter>,
+    #[doc = " The template header."]
+    #[doc = ""]
     #[doc = " JSON `header`: [`ConversationNotificationTemplateHeader`](crate::ConversationNotificationTemplateHeader)."]
     pub header: ::std::option::Option<crate::ConversationNotificationTemplateHeader>,
+    #[doc = " The identifier of the message template in 'your-namespace@your-template-id/name' format. For External vendor (e.g WhatsApp), 'your-namespace@your-template-name'. For GenesysCloud canned response message template use 'cannedresponse' as your-namespace and use response ID as your-template-id (e.g. response ID=1234 then 'cannedresponse@1234')"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Template language."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

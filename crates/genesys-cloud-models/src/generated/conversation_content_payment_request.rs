@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentPaymentRequest {
+    #[doc = " The merchant's two-letter ISO 3166 country code."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string, required by the spec."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The three-letter ISO 4217 currency code for the payment."]
+    #[doc = ""]
     #[doc = " JSON `currencyCode`: string, required by the spec."]
     pub currency_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The items that make up the order."]
+    #[doc = ""]
     #[doc = " JSON `lineItems`: array of [`ConversationContentLineItem`](crate::ConversationContentLineItem)."]
     pub line_items: ::std::option::Option<::std::vec::Vec<crate::ConversationContentLineItem>>,
+    #[doc = " The total price of the order."]
+    #[doc = ""]
     #[doc = " JSON `orderTotal`: number (double), required by the spec."]
     pub order_total: ::std::option::Option<f64>,
+    #[doc = " The payment platform being used (e.g. Apple Pay)"]
+    #[doc = ""]
     #[doc = " JSON `paymentPlatform`: [`ConversationContentPaymentRequestPaymentPlatform`](crate::ConversationContentPaymentRequestPaymentPlatform), required by the spec, one of `ApplePay`."]
     pub payment_platform: ::std::option::Option<crate::ConversationContentPaymentRequestPaymentPlatform>,
+    #[doc = " The message prompt to complete a payment transaction."]
+    #[doc = ""]
     #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " The reply message after the user has completed the payment transaction."]
+    #[doc = ""]
     #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " Contact fields required to complete the order."]
+    #[doc = ""]
     #[doc = " JSON `requiredContactFields`: array of [`ConversationContentRequiredContactField`](crate::ConversationContentRequiredContactField)."]
     pub required_contact_fields: ::std::option::Option<::std::vec::Vec<crate::ConversationContentRequiredContactField>>,
+    #[doc = " The available shipping options."]
+    #[doc = ""]
     #[doc = " JSON `shippingOptions`: array of [`ConversationContentLineItem`](crate::ConversationContentLineItem)."]
     pub shipping_options: ::std::option::Option<::std::vec::Vec<crate::ConversationContentLineItem>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentPaymentResponse {
+    #[doc = " The reason the payment request failed."]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " Reference to the ID of the original payment request message this response is for."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string, required by the spec."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the payment transaction."]
+    #[doc = ""]
     #[doc = " JSON `paymentStatus`: [`ConversationContentPaymentResponsePaymentStatus`](crate::ConversationContentPaymentResponsePaymentStatus), required by the spec, one of `Completed`, `Failed`."]
     pub payment_status: ::std::option::Option<crate::ConversationContentPaymentResponsePaymentStatus>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentPush {
+    #[doc = " device token from the notification provider"]
+    #[doc = ""]
     #[doc = " JSON `deviceToken`: string, required by the spec."]
     pub device_token: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique Id of the device token"]
+    #[doc = ""]
     #[doc = " JSON `deviceTokenId`: string, required by the spec."]
     pub device_token_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The device type used to send the push notification"]
+    #[doc = ""]
     #[doc = " JSON `deviceType`: [`ConversationContentPushDeviceType`](crate::ConversationContentPushDeviceType), required by the spec, one of `Android`, `IOS`."]
     pub device_type: ::std::option::Option<crate::ConversationContentPushDeviceType>,
+    #[doc = " The time to live of the pushed message"]
+    #[doc = ""]
     #[doc = " JSON `expiration`: integer (int64), required by the spec."]
     pub expiration: ::std::option::Option<i64>,
+    #[doc = " MessageIds failed to be sent which trigger the push event"]
+    #[doc = ""]
     #[doc = " JSON `failedMessages`: array of [`ConversationPushFailedMessageReferences`](crate::ConversationPushFailedMessageReferences), required by the spec."]
     pub failed_messages: ::std::option::Option<::std::vec::Vec<crate::ConversationPushFailedMessageReferences>>,
+    #[doc = " Title and body localized according to deployment"]
+    #[doc = ""]
     #[doc = " JSON `notificationMessage`: [`ConversationPushNotificationMessageLabel`](crate::ConversationPushNotificationMessageLabel), required by the spec."]
     pub notification_message: ::std::option::Option<crate::ConversationPushNotificationMessageLabel>,
+    #[doc = " Push provider integrations details configured on the deployment"]
+    #[doc = ""]
     #[doc = " JSON `pushProviderIntegration`: [`ConversationPushProviderIntegration`](crate::ConversationPushProviderIntegration), required by the spec."]
     pub push_provider_integration: ::std::option::Option<crate::ConversationPushProviderIntegration>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentQuickReply {
+    #[doc = " Specifies the type of action that is triggered upon clicking the quick reply."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ConversationContentQuickReplyAction`](crate::ConversationContentQuickReplyAction), one of `Message`."]
     pub action: ::std::option::Option<crate::ConversationContentQuickReplyAction>,
+    #[doc = " URL of an image associated with the quick reply."]
+    #[doc = ""]
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
+    #[doc = " Content of the payload included in the quick reply response. Could be an ID identifying the quick reply response."]
+    #[doc = ""]
     #[doc = " JSON `payload`: string, required by the spec."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " Summary of what the quick reply relates to."]
+    #[doc = ""]
     #[doc = " JSON `summaryText`: string."]
     pub summary_text: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show inside the quick reply. This is also used as the response text after clicking on the quick reply."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentQuickReplyV2 {
+    #[doc = " An array of quick reply objects."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`ConversationContentQuickReply`](crate::ConversationContentQuickReply), required by the spec."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::ConversationContentQuickReply>>,
+    #[doc = " Text to show as the title of the quick reply."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentReaction {
+    #[doc = " Number of users that reacted this way to the message."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Type of reaction."]
+    #[doc = ""]
     #[doc = " JSON `reactionType`: [`ConversationContentReactionReactionType`](crate::ConversationContentReactionReactionType), one of `None`, `Like`, `Love`, `Wow`, `Haha`, `Sad`, `Angry`, `Thankful`, `Pride`, `Care`, `Share`, `Comment`, … (16 in all)."]
     pub reaction_type: ::std::option::Option<crate::ConversationContentReactionReactionType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentReceivedReplyMessage {
+    #[doc = " Text to show on the button label."]
+    #[doc = ""]
     #[doc = " JSON `buttonLabel`: string."]
     pub button_label: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the header."]
+    #[doc = ""]
     #[doc = " JSON `header`: string."]
     pub header: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image."]
+    #[doc = ""]
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the subtitle."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

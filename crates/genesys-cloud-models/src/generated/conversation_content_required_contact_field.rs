@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentRequiredContactField {
+    #[doc = " The name of the contact field"]
+    #[doc = ""]
     #[doc = " JSON `contactField`: [`ConversationContentRequiredContactFieldContactField`](crate::ConversationContentRequiredContactFieldContactField), required by the spec, one of `Address`, `Name`, `Phone`, `Email`."]
     pub contact_field: ::std::option::Option<crate::ConversationContentRequiredContactFieldContactField>,
     _nulls: crate::support::Extras,

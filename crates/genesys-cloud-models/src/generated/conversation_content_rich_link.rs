@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentRichLink {
+    #[doc = " Footer text for the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `footer`: string."]
     pub footer: ::std::option::Option<::std::string::String>,
+    #[doc = " Header for the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `header`: [`ConversationContentRichLinkHeader`](crate::ConversationContentRichLinkHeader)."]
     pub header: ::std::option::Option<crate::ConversationContentRichLinkHeader>,
+    #[doc = " Text for the body of the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Url for the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
+    #[doc = " Label for the URL of the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `urlLabel`: string."]
     pub url_label: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

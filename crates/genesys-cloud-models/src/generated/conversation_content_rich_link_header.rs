@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentRichLinkHeader {
+    #[doc = " Describes the Rich Link header type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationContentRichLinkHeaderType`](crate::ConversationContentRichLinkHeaderType), required by the spec, one of `File`, `Image`, `Text`, `Video`."]
     pub r#type: ::std::option::Option<crate::ConversationContentRichLinkHeaderType>,
+    #[doc = " Rich Link header value."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

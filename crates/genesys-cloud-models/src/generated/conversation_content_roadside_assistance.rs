@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentRoadsideAssistance {
+    #[doc = " If the user provided their own phone number"]
+    #[doc = ""]
     #[doc = " JSON `isDevicePhoneNumber`: boolean."]
     pub is_device_phone_number: ::std::option::Option<bool>,
+    #[doc = " User Location object"]
+    #[doc = ""]
     #[doc = " JSON `location`: [`ConversationContentLocation`](crate::ConversationContentLocation)."]
     pub location: ::std::option::Option<crate::ConversationContentLocation>,
+    #[doc = " The counter of the message"]
+    #[doc = ""]
     #[doc = " JSON `messageNumber`: integer (int64)."]
     pub message_number: ::std::option::Option<i64>,
+    #[doc = " Phone number the user provided"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The Roadside Assistance message text"]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

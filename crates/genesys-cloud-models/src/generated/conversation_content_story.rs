@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentStory {
+    #[doc = " ID of the ephemeral story being replied to."]
+    #[doc = ""]
     #[doc = " JSON `replyToId`: string."]
     pub reply_to_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of ephemeral story attachment."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationContentStoryType`](crate::ConversationContentStoryType), one of `Mention`, `Reply`."]
     pub r#type: ::std::option::Option<crate::ConversationContentStoryType>,
+    #[doc = " URL to the ephemeral story."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentText {
+    #[doc = " Text to be shown for this content element."]
+    #[doc = ""]
     #[doc = " JSON `body`: string, required by the spec."]
     pub body: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of text content (Deprecated)."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationContentTextType`](crate::ConversationContentTextType), one of `Text`."]
     pub r#type: ::std::option::Option<crate::ConversationContentTextType>,
     _nulls: crate::support::Extras,

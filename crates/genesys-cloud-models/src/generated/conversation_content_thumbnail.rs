@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentThumbnail {
+    #[doc = " Size in bytes of the thumbnail content."]
+    #[doc = ""]
     #[doc = " JSON `contentSizeBytes`: integer (int64)."]
     pub content_size_bytes: ::std::option::Option<i64>,
+    #[doc = " Thumbnail mime type (e.g. image/jpeg)."]
+    #[doc = ""]
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,
+    #[doc = " Secure hash of the thumbnail content."]
+    #[doc = ""]
     #[doc = " JSON `sha256`: string."]
     pub sha256: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of the thumbnail image."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentWheelPicker {
+    #[doc = " Optional unique identifier to help map component replies to form messages where multiple Wheel Pickers can be present."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The main text displayed for the item."]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`ConversationContentWheelPickerItem`](crate::ConversationContentWheelPickerItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ConversationContentWheelPickerItem>>,
     _nulls: crate::support::Extras,

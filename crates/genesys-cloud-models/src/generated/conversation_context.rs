@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContext {
+    #[doc = " ID of the conversation turn."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Participant type of the entity."]
+    #[doc = ""]
     #[doc = " JSON `participant`: [`ConversationContextParticipant`](crate::ConversationContextParticipant), required by the spec, one of `Internal`, `External`."]
     pub participant: ::std::option::Option<crate::ConversationContextParticipant>,
+    #[doc = " The conversation text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

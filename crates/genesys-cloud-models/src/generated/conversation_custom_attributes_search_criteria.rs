@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationCustomAttributesSearchCriteria {
+    #[doc = " Set date format for criteria values when using date range search type. Supports Java date format syntax, example yyyy-MM-dd'T'HH:mm:ss.SSSX."]
+    #[doc = ""]
     #[doc = " JSON `dateFormat`: string."]
     pub date_format: ::std::option::Option<::std::string::String>,
+    #[doc = " The end value of the range. This field is used for range search types."]
+    #[doc = ""]
     #[doc = " JSON `endValue`: string."]
     pub end_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Field names to search against"]
+    #[doc = ""]
     #[doc = " JSON `fields`: array of string."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Groups multiple conditions"]
+    #[doc = ""]
     #[doc = " JSON `group`: array of [`ConversationCustomAttributesSearchCriteria`](crate::ConversationCustomAttributesSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::ConversationCustomAttributesSearchCriteria>>,
+    #[doc = " How to apply this search criteria against other criteria"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ConversationCustomAttributesSearchCriteriaOperator`](crate::ConversationCustomAttributesSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::ConversationCustomAttributesSearchCriteriaOperator>,
+    #[doc = " The start value of the range. This field is used for range search types."]
+    #[doc = ""]
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Search Type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationCustomAttributesSearchCriteriaType`](crate::ConversationCustomAttributesSearchCriteriaType), required by the spec, one of `EXACT`, `REQUIRED_FIELDS`, `RANGE`, `DATE_RANGE`, `SIMPLE`."]
     pub r#type: ::std::option::Option<crate::ConversationCustomAttributesSearchCriteriaType>,
+    #[doc = " A value for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of values for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDeletionProtectionQuery {
+    #[doc = " This is a list of ConversationIds. The list cannot exceed 100 conversationids."]
+    #[doc = ""]
     #[doc = " JSON `conversationIds`: array of string, required by the spec."]
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

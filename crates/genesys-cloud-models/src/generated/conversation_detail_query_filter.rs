@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ConversationDetailQueryClause`](crate::ConversationDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ConversationDetailQueryPredicate`](crate::ConversationDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationDetailQueryFilterType`](crate::ConversationDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ConversationDetailQueryFilterType>,
     _nulls: crate::support::Extras,

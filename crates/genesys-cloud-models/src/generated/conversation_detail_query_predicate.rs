@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDetailQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`ConversationDetailQueryPredicateDimension`](crate::ConversationDetailQueryPredicateDimension), one of `accessAttribute`, `conversationEnd`, `conversationId`, `conversationInitiator`, `conversationStart`, `customerParticipation`, `divisionId`, `externalTag`, `mediaStatsMinConversationMos`, `originatingDirection`, `originatingSocialMediaPublic`."]
     pub dimension: ::std::option::Option<crate::ConversationDetailQueryPredicateDimension>,
+    #[doc = " Left hand side for metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ConversationDetailQueryPredicateMetric`](crate::ConversationDetailQueryPredicateMetric), one of `nAgentDeclined`, `nAlertExpired`, `nBlindTransferred`, `nBotInteractions`, `nCallbackAttempts`, `nCallbackOverSla`, `nCallbackScheduled`, `nCfcOffered`, `nCobrowseSessions`, `nConnected`, `nConsult`, `nConsultTransferred`, … (88 in all)."]
     pub metric: ::std::option::Option<crate::ConversationDetailQueryPredicateMetric>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ConversationDetailQueryPredicateOperator`](crate::ConversationDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ConversationDetailQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension or metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationDetailQueryPredicateType`](crate::ConversationDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ConversationDetailQueryPredicateType>,
+    #[doc = " Right hand side for dimension or metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification {
+    #[doc = " Date and time before which data is guaranteed to be available in the datalake"]
+    #[doc = ""]
     #[doc = " JSON `dataAvailabilityDate`: date-time."]
     pub data_availability_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

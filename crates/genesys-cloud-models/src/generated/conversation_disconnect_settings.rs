@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDisconnectSettings {
+    #[doc = " whether or not conversation disconnect setting is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Conversation disconnect type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationDisconnectSettingsType`](crate::ConversationDisconnectSettingsType), one of `Send`, `ReadOnly`."]
     pub r#type: ::std::option::Option<crate::ConversationDisconnectSettingsType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDivisionMembership {
+    #[doc = " A division the conversation belongs to."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The entities on the conversation within the division. These are the users, queues, work flows, etc. that can be on conversations and and be assigned to different divisions."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`DivisionEntityRef`](crate::DivisionEntityRef)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::DivisionEntityRef>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEmailEventTopicConversationRoutingData {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `language`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub language: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
+    #[doc = " The priority of the conversation to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
+    #[doc = " A collection of agents and their assigned scores for this conversation (0 - 100, higher being better), for use in routing to preferred agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`ConversationEmailEventTopicScoredAgent`](crate::ConversationEmailEventTopicScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationEmailEventTopicScoredAgent>>,
+    #[doc = " The skill expression to use for routing decisions. If specified, it takes priority over skills."]
+    #[doc = ""]
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The skills to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::ConversationEmailEventTopicUriReference>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEncryptionConfiguration {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type should be 'KmsSymmetric' when create or update Key configurations, 'None' to disable configuration."]
+    #[doc = ""]
     #[doc = " JSON `keyConfigurationType`: [`ConversationEncryptionConfigurationKeyConfigurationType`](crate::ConversationEncryptionConfigurationKeyConfigurationType), required by the spec, one of `KmsSymmetric`, `LocalKeyManager`, `Native`, `None`."]
     pub key_configuration_type: ::std::option::Option<crate::ConversationEncryptionConfigurationKeyConfigurationType>,
+    #[doc = " The error message related to the configuration"]
+    #[doc = ""]
     #[doc = " JSON `lastError`: [`ErrorBody`](crate::ErrorBody)."]
     pub last_error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " keyConfigurationType is always KmsSymmetric, and should be the arn to the key alias for the master key"]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

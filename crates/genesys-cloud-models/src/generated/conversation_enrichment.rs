@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEnrichment {
+    #[doc = " Detected language of this message."]
+    #[doc = ""]
     #[doc = " JSON `language`: [`ConversationEnrichmentLanguage`](crate::ConversationEnrichmentLanguage)."]
     pub language: ::std::option::Option<crate::ConversationEnrichmentLanguage>,
+    #[doc = " Detected sentiment of this message."]
+    #[doc = ""]
     #[doc = " JSON `sentimentV2`: [`ConversationEnrichmentSentimentV2`](crate::ConversationEnrichmentSentimentV2)."]
     pub sentiment_v2: ::std::option::Option<crate::ConversationEnrichmentSentimentV2>,
     _nulls: crate::support::Extras,

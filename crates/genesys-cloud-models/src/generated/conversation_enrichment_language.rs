@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEnrichmentLanguage {
+    #[doc = " The IETF detected language code of this message."]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

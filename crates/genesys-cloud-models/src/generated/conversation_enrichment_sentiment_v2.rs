@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEnrichmentSentimentV2 {
+    #[doc = " Detected Sentiment tag"]
+    #[doc = ""]
     #[doc = " JSON `tag`: [`ConversationEnrichmentSentimentV2Tag`](crate::ConversationEnrichmentSentimentV2Tag), required by the spec, one of `Unknown`, `Positive`, `Negative`, `Neutral`."]
     pub tag: ::std::option::Option<crate::ConversationEnrichmentSentimentV2Tag>,
     _nulls: crate::support::Extras,

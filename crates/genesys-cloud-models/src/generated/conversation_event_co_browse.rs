@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventCoBrowse {
+    #[doc = " The CoBrowse session ID."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The CoBrowse session join token."]
+    #[doc = ""]
     #[doc = " JSON `sessionJoinToken`: string."]
     pub session_join_token: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the type of CoBrowse event."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationEventCoBrowseType`](crate::ConversationEventCoBrowseType), required by the spec, one of `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`."]
     pub r#type: ::std::option::Option<crate::ConversationEventCoBrowseType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventPresence {
+    #[doc = " A sign in prompt message for when the authenticate event is received."]
+    #[doc = ""]
     #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " A reply message on authentication success."]
+    #[doc = ""]
     #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
+    #[doc = " Describes the type of Presence event."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationEventPresenceType`](crate::ConversationEventPresenceType), required by the spec, one of `Join`, `Disconnect`, `Clear`, `SignIn`, `SessionExpired`, `Authenticate`, `AuthenticateFailure`, `AuthenticateCancel`."]
     pub r#type: ::std::option::Option<crate::ConversationEventPresenceType>,
     _nulls: crate::support::Extras,

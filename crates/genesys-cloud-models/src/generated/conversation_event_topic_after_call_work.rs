@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicAfterCallWork {
+    #[doc = " The timestamp when this communication ended after-call work in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp when this communication started after-call work in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The communication's after-call work state."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ConversationEventTopicAfterCallWorkState`](crate::ConversationEventTopicAfterCallWorkState), one of `unknown`, `skipped`, `pending`, `complete`, `notApplicable`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicAfterCallWorkState>,
     _nulls: crate::support::Extras,

@@ -5,44 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicCobrowse {
+    #[doc = " A communication's after-call work data."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
+    #[doc = " Indicates if after-call is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " This value identifies the role of the co-browse client within the co-browse session (a client is a sharer or a viewer)."]
+    #[doc = ""]
     #[doc = " JSON `cobrowseRole`: string."]
     pub cobrowse_role: ::std::option::Option<::std::string::String>,
+    #[doc = " The co-browse session ID."]
+    #[doc = ""]
     #[doc = " JSON `cobrowseSessionId`: string."]
     pub cobrowse_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " ID of co-browse participants for which this client has been granted control (list is empty if this client cannot control any shared pages)."]
+    #[doc = ""]
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`ConversationEventTopicCobrowseDisconnectType`](crate::ConversationEventTopicCobrowseDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicCobrowseDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`ConversationEventTopicCobrowseInitialState`](crate::ConversationEventTopicCobrowseInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicCobrowseInitialState>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the co-browse communication."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when the provider event which triggered this conversation update happened in the corrected provider clock (milliseconds since 1970-01-01 00:00:00 UTC)."]
+    #[doc = ""]
     #[doc = " JSON `providerEventTime`: date-time."]
     pub provider_event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Represents the queue setting for this media."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
+    #[doc = " The room id for the chat."]
+    #[doc = ""]
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `self`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `state`: [`ConversationEventTopicCobrowseState`](crate::ConversationEventTopicCobrowseState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicCobrowseState>,
+    #[doc = " The URL that can be used to open co-browse session in web browser."]
+    #[doc = ""]
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicConversationDivisionMembership {
+    #[doc = " A reference to another domain entity."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`ConversationEventTopicDomainEntityRef`](crate::ConversationEventTopicDomainEntityRef)."]
     pub division: ::std::option::Option<crate::ConversationEventTopicDomainEntityRef>,
     #[doc = " JSON `entities`: array of [`ConversationEventTopicDivisionEntityRef`](crate::ConversationEventTopicDivisionEntityRef)."]

@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicDialerPreview {
+    #[doc = " The campaignId associated with this preview data pop."]
+    #[doc = ""]
     #[doc = " JSON `campaignId`: string."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The contact associated with this preview data pop"]
+    #[doc = ""]
     #[doc = " JSON `contactId`: string."]
     pub contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The contactList associated with this preview data pop."]
+    #[doc = ""]
     #[doc = " JSON `contactListId`: string."]
     pub contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number columns associated with this campaign"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumberColumns`: array of [`ConversationEventTopicPhoneNumberColumn`](crate::ConversationEventTopicPhoneNumberColumn)."]
     pub phone_number_columns: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicPhoneNumberColumn>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicDispositionAmdTimeout {
+    #[doc = " Configured AMD timeout value."]
+    #[doc = ""]
     #[doc = " JSON `timeoutMs`: integer (int64)."]
     pub timeout_ms: ::std::option::Option<i64>,
+    #[doc = " Timer end time, measured in epoch milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `timerEndTime`: number (double)."]
     pub timer_end_time: ::std::option::Option<f64>,
+    #[doc = " Configured option for when to start the AMD timer, such as on line connect or speech start."]
+    #[doc = ""]
     #[doc = " JSON `timerStartEvent`: string."]
     pub timer_start_event: ::std::option::Option<::std::string::String>,
+    #[doc = " Timer start time, measured in epoch milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `timerStartTime`: number (double)."]
     pub timer_start_time: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

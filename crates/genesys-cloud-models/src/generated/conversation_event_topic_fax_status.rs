@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicFaxStatus {
+    #[doc = " Active page of the transmission."]
+    #[doc = ""]
     #[doc = " JSON `activePage`: integer (int64)."]
     pub active_page: ::std::option::Option<i64>,
+    #[doc = " Current signaling rate of transmission, baud rate."]
+    #[doc = ""]
     #[doc = " JSON `baudRate`: integer (int64)."]
     pub baud_rate: ::std::option::Option<i64>,
+    #[doc = " Number of bytes that have competed transmission."]
+    #[doc = ""]
     #[doc = " JSON `bytesTransmitted`: integer (int64)."]
     pub bytes_transmitted: ::std::option::Option<i64>,
+    #[doc = " The fax direction, either \"send\" or \"receive\"."]
+    #[doc = ""]
     #[doc = " JSON `direction`: string."]
     pub direction: ::std::option::Option<::std::string::String>,
+    #[doc = " Total number of expected pages, if known."]
+    #[doc = ""]
     #[doc = " JSON `expectedPages`: integer (int64)."]
     pub expected_pages: ::std::option::Option<i64>,
+    #[doc = " Number of line errors."]
+    #[doc = ""]
     #[doc = " JSON `lineErrors`: integer (int64)."]
     pub line_errors: ::std::option::Option<i64>,
+    #[doc = " Number of lines that have completed transmission."]
+    #[doc = ""]
     #[doc = " JSON `linesTransmitted`: integer (int64)."]
     pub lines_transmitted: ::std::option::Option<i64>,
+    #[doc = " Number of page errors."]
+    #[doc = ""]
     #[doc = " JSON `pageErrors`: integer (int64)."]
     pub page_errors: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,64 +5,118 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicMessage {
+    #[doc = " A communication's after-call work data."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
+    #[doc = " Indicates if after-call is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " UUID of virtual agent assistant that provide suggestions to the agent participant during the conversation."]
+    #[doc = ""]
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `byoSmsIntegrationId`: string."]
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether a message is inbound or outbound."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ConversationEventTopicMessageDirection`](crate::ConversationEventTopicMessageDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicMessageDirection>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`ConversationEventTopicMessageDisconnectType`](crate::ConversationEventTopicMessageDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicMessageDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Provide more visibility into what integrations customers are creating with Open Messaging. String values are defined in the Constants.java named ENGAGEMENT\\_SOURCE\\_\\*"]
+    #[doc = ""]
     #[doc = " JSON `engagementSource`: string."]
     pub engagement_source: ::std::option::Option<::std::string::String>,
+    #[doc = " Detailed information about an error response."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`ConversationEventTopicErrorDetails`](crate::ConversationEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::ConversationEventTopicErrorDetails>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub from_address: ::std::option::Option<crate::ConversationEventTopicAddress>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`ConversationEventTopicMessageInitialState`](crate::ConversationEventTopicMessageInitialState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicMessageInitialState>,
+    #[doc = " A subset of the Journey System's data relevant to a part of a conversation (for external linkage and internal usage/context)."]
+    #[doc = ""]
     #[doc = " JSON `journeyContext`: [`ConversationEventTopicJourneyContext`](crate::ConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationEventTopicJourneyContext>,
+    #[doc = " The messages sent on this communication channel."]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`ConversationEventTopicMessageDetails`](crate::ConversationEventTopicMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicMessageDetails>>,
+    #[doc = " the messages transcript file uri."]
+    #[doc = ""]
     #[doc = " JSON `messagesTranscriptUri`: string."]
     pub messages_transcript_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when an parked message was parked."]
+    #[doc = ""]
     #[doc = " JSON `parkTime`: date-time."]
     pub park_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the email."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue setting for this media."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
+    #[doc = " Indicates the country where the recipient is associated in ISO 3166-1 alpha-2 format."]
+    #[doc = ""]
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the recipient. Eg: Provisioned phoneNumber is the recipient for sms message type."]
+    #[doc = ""]
     #[doc = " JSON `recipientType`: string."]
     pub recipient_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when a parked message should resume."]
+    #[doc = ""]
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp the email was placed on hold in the cloud clock if the email is currently on hold."]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `state`: [`ConversationEventTopicMessageState`](crate::ConversationEventTopicMessageState), one of `alerting`, `connected`, `disconnected`, `parked`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicMessageState>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::ConversationEventTopicAddress>,
+    #[doc = " Indicates the type of message platform from which the message originated."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationEventTopicMessageType`](crate::ConversationEventTopicMessageType), one of `unknown`, `sms`, `twitter`, `facebook`, `line`, `viber`, `wechat`, `whatsapp`, `telegram`, `kakao`, `webmessaging`, `open`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::ConversationEventTopicMessageType>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicMessageMetadata {
+    #[doc = " List of message content, if any"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`ConversationEventTopicMessageMetadataContent`](crate::ConversationEventTopicMessageMetadataContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicMessageMetadataContent>>,
+    #[doc = " List of message events, if any"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`ConversationEventTopicMessageMetadataEvent`](crate::ConversationEventTopicMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicMessageMetadataEvent>>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicTransferResponse {
+    #[doc = " The date/time that this command was issued."]
+    #[doc = ""]
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `destination`: [`ConversationEventTopicTransferDestination`](crate::ConversationEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::ConversationEventTopicTransferDestination>,
+    #[doc = " The id of the command."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiator`: [`ConversationEventTopicTransferInitiator`](crate::ConversationEventTopicTransferInitiator)."]
@@ -17,6 +21,8 @@ pub struct ConversationEventTopicTransferResponse {
     pub modified_by: ::std::option::Option<crate::ConversationEventTopicTransferModifedBy>,
     #[doc = " JSON `state`: [`ConversationEventTopicTransferResponseState`](crate::ConversationEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::ConversationEventTopicTransferResponseState>,
+    #[doc = " The type of transfer to perform."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`ConversationEventTopicTransferResponseTransferType`](crate::ConversationEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::ConversationEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicVoicemail {
+    #[doc = " The voicemail id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " current state of the voicemail upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadStatus`: [`ConversationEventTopicVoicemailUploadStatus`](crate::ConversationEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::ConversationEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTyping {
+    #[doc = " The duration of the Typing event in milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `duration`: integer (int64)."]
     pub duration: ::std::option::Option<i64>,
+    #[doc = " Describes the type of Typing event."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationEventTypingType`](crate::ConversationEventTypingType), required by the spec, one of `On`."]
     pub r#type: ::std::option::Option<crate::ConversationEventTypingType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventVideo {
+    #[doc = " The Video offering JWT token."]
+    #[doc = ""]
     #[doc = " JSON `jwt`: string."]
     pub jwt: ::std::option::Option<::std::string::String>,
+    #[doc = " The Video offering ID."]
+    #[doc = ""]
     #[doc = " JSON `offeringId`: string."]
     pub offering_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the type of Video event."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationEventVideoType`](crate::ConversationEventVideoType), required by the spec, one of `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`."]
     pub r#type: ::std::option::Option<crate::ConversationEventVideoType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationFormPage {
+    #[doc = " Page components in this form page."]
+    #[doc = ""]
     #[doc = " JSON `pageComponents`: array of [`ConversationFormPageComponent`](crate::ConversationFormPageComponent)."]
     pub page_components: ::std::option::Option<::std::vec::Vec<crate::ConversationFormPageComponent>>,
+    #[doc = " Text to show in the subtitle."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string, required by the spec."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationFormPageComponent {
+    #[doc = " Date Picker content."]
+    #[doc = ""]
     #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`](crate::ConversationContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ConversationContentDatePicker>,
+    #[doc = " Type of this form component element"]
+    #[doc = ""]
     #[doc = " JSON `formComponentType`: [`ConversationFormPageComponentFormComponentType`](crate::ConversationFormPageComponentFormComponentType), one of `ListPicker`, `DatePicker`, `WheelPicker`, `Input`."]
     pub form_component_type: ::std::option::Option<crate::ConversationFormPageComponentFormComponentType>,
+    #[doc = " Input content."]
+    #[doc = ""]
     #[doc = " JSON `input`: [`ConversationContentInput`](crate::ConversationContentInput)."]
     pub input: ::std::option::Option<crate::ConversationContentInput>,
+    #[doc = " List Picker content."]
+    #[doc = ""]
     #[doc = " JSON `listPicker`: [`ConversationContentListPicker`](crate::ConversationContentListPicker)."]
     pub list_picker: ::std::option::Option<crate::ConversationContentListPicker>,
+    #[doc = " Wheel Picker content."]
+    #[doc = ""]
     #[doc = " JSON `wheelPicker`: [`ConversationContentWheelPicker`](crate::ConversationContentWheelPicker)."]
     pub wheel_picker: ::std::option::Option<crate::ConversationContentWheelPicker>,
     _nulls: crate::support::Extras,

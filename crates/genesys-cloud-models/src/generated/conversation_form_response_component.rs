@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationFormResponseComponent {
+    #[doc = " The content object capturing component response from the original message."]
+    #[doc = ""]
     #[doc = " JSON `component`: [`ConversationFormResponseContent`](crate::ConversationFormResponseContent), required by the spec."]
     pub component: ::std::option::Option<crate::ConversationFormResponseContent>,
+    #[doc = " The id of the component in the original message."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationFormResponseContent {
+    #[doc = " Button response content."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponse`: [`ConversationContentButtonResponse`](crate::ConversationContentButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ConversationContentButtonResponse>,
+    #[doc = " Type of this content element."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`ConversationFormResponseContentContentType`](crate::ConversationFormResponseContentContentType), one of `ButtonResponse`."]
     pub content_type: ::std::option::Option<crate::ConversationFormResponseContentContentType>,
     _nulls: crate::support::Extras,

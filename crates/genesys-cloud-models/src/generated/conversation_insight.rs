@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationInsight {
+    #[doc = " Reasoning for the given insight"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The outcome of a given resolution insight"]
+    #[doc = ""]
     #[doc = " JSON `outcome`: string."]
     pub outcome: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason for contact, resolution for the interaction, or follow-up action item"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of insight"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationInsightType`](crate::ConversationInsightType), one of `Reason`, `Resolution`, `ActionItem`."]
     pub r#type: ::std::option::Option<crate::ConversationInsightType>,
     _nulls: crate::support::Extras,

@@ -5,44 +5,84 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageContent {
+    #[doc = " Attachment content."]
+    #[doc = ""]
     #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
+    #[doc = " Button response content."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponse`: [`ConversationContentButtonResponse`](crate::ConversationContentButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ConversationContentButtonResponse>,
+    #[doc = " Card content"]
+    #[doc = ""]
     #[doc = " JSON `card`: [`ConversationContentCard`](crate::ConversationContentCard)."]
     pub card: ::std::option::Option<crate::ConversationContentCard>,
+    #[doc = " Carousel content"]
+    #[doc = ""]
     #[doc = " JSON `carousel`: [`ConversationContentCarousel`](crate::ConversationContentCarousel)."]
     pub carousel: ::std::option::Option<crate::ConversationContentCarousel>,
+    #[doc = " Type of this content element."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`ConversationMessageContentContentType`](crate::ConversationMessageContentContentType), required by the spec, one of `Reactions`, `Attachment`, `Location`, `QuickReply`, `Notification`, `ButtonResponse`, `Story`, `Mention`, `Card`, `Carousel`, `Text`, `QuickReplyV2`, … (23 in all)."]
     pub content_type: ::std::option::Option<crate::ConversationMessageContentContentType>,
+    #[doc = " Date picker content."]
+    #[doc = ""]
     #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`](crate::ConversationContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ConversationContentDatePicker>,
+    #[doc = " Form content."]
+    #[doc = ""]
     #[doc = " JSON `form`: [`ConversationContentForm`](crate::ConversationContentForm)."]
     pub form: ::std::option::Option<crate::ConversationContentForm>,
+    #[doc = " InteractiveApplication content."]
+    #[doc = ""]
     #[doc = " JSON `interactiveApplication`: [`ConversationContentInteractiveApplication`](crate::ConversationContentInteractiveApplication)."]
     pub interactive_application: ::std::option::Option<crate::ConversationContentInteractiveApplication>,
+    #[doc = " List picker content."]
+    #[doc = ""]
     #[doc = " JSON `listPicker`: [`ConversationContentListPicker`](crate::ConversationContentListPicker)."]
     pub list_picker: ::std::option::Option<crate::ConversationContentListPicker>,
+    #[doc = " Location content."]
+    #[doc = ""]
     #[doc = " JSON `location`: [`ConversationContentLocation`](crate::ConversationContentLocation)."]
     pub location: ::std::option::Option<crate::ConversationContentLocation>,
+    #[doc = " Notification response content, e.g. an Apple Invitation acceptance."]
+    #[doc = ""]
     #[doc = " JSON `notificationResponse`: [`ConversationContentNotificationResponse`](crate::ConversationContentNotificationResponse)."]
     pub notification_response: ::std::option::Option<crate::ConversationContentNotificationResponse>,
+    #[doc = " Payment request content."]
+    #[doc = ""]
     #[doc = " JSON `paymentRequest`: [`ConversationContentPaymentRequest`](crate::ConversationContentPaymentRequest)."]
     pub payment_request: ::std::option::Option<crate::ConversationContentPaymentRequest>,
+    #[doc = " Payment response content."]
+    #[doc = ""]
     #[doc = " JSON `paymentResponse`: [`ConversationContentPaymentResponse`](crate::ConversationContentPaymentResponse)."]
     pub payment_response: ::std::option::Option<crate::ConversationContentPaymentResponse>,
+    #[doc = " Push content."]
+    #[doc = ""]
     #[doc = " JSON `push`: [`ConversationContentPush`](crate::ConversationContentPush)."]
     pub push: ::std::option::Option<crate::ConversationContentPush>,
+    #[doc = " Quick reply content."]
+    #[doc = ""]
     #[doc = " JSON `quickReply`: [`ConversationContentQuickReply`](crate::ConversationContentQuickReply)."]
     pub quick_reply: ::std::option::Option<crate::ConversationContentQuickReply>,
+    #[doc = " Quick reply V2 content."]
+    #[doc = ""]
     #[doc = " JSON `quickReplyV2`: [`ConversationContentQuickReplyV2`](crate::ConversationContentQuickReplyV2)."]
     pub quick_reply_v2: ::std::option::Option<crate::ConversationContentQuickReplyV2>,
+    #[doc = " A set of reactions to a message."]
+    #[doc = ""]
     #[doc = " JSON `reactions`: array of [`ConversationContentReaction`](crate::ConversationContentReaction)."]
     pub reactions: ::std::option::Option<::std::vec::Vec<crate::ConversationContentReaction>>,
+    #[doc = " Ephemeral story content."]
+    #[doc = ""]
     #[doc = " JSON `story`: [`ConversationContentStory`](crate::ConversationContentStory)."]
     pub story: ::std::option::Option<crate::ConversationContentStory>,
+    #[doc = " Template notification content."]
+    #[doc = ""]
     #[doc = " JSON `template`: [`ConversationContentNotificationTemplate`](crate::ConversationContentNotificationTemplate)."]
     pub template: ::std::option::Option<crate::ConversationContentNotificationTemplate>,
+    #[doc = " Text content."]
+    #[doc = ""]
     #[doc = " JSON `text`: [`ConversationContentText`](crate::ConversationContentText)."]
     pub text: ::std::option::Option<crate::ConversationContentText>,
     _nulls: crate::support::Extras,

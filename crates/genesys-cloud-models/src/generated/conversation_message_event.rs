@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageEvent {
+    #[doc = " CoBrowse event."]
+    #[doc = ""]
     #[doc = " JSON `coBrowse`: [`ConversationEventCoBrowse`](crate::ConversationEventCoBrowse)."]
     pub co_browse: ::std::option::Option<crate::ConversationEventCoBrowse>,
+    #[doc = " Type of this event element"]
+    #[doc = ""]
     #[doc = " JSON `eventType`: [`ConversationMessageEventEventType`](crate::ConversationMessageEventEventType), required by the spec, one of `CoBrowse`, `Typing`, `Presence`, `Video`, `Unknown`."]
     pub event_type: ::std::option::Option<crate::ConversationMessageEventEventType>,
+    #[doc = " Presence event."]
+    #[doc = ""]
     #[doc = " JSON `presence`: [`ConversationEventPresence`](crate::ConversationEventPresence)."]
     pub presence: ::std::option::Option<crate::ConversationEventPresence>,
+    #[doc = " Typing event."]
+    #[doc = ""]
     #[doc = " JSON `typing`: [`ConversationEventTyping`](crate::ConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::ConversationEventTyping>,
+    #[doc = " Video event."]
+    #[doc = ""]
     #[doc = " JSON `video`: [`ConversationEventVideo`](crate::ConversationEventVideo)."]
     pub video: ::std::option::Option<crate::ConversationEventVideo>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageEventTopicMessageMetadata {
+    #[doc = " List of message content, if any"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`ConversationMessageEventTopicMessageMetadataContent`](crate::ConversationMessageEventTopicMessageMetadataContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEventTopicMessageMetadataContent>>,
+    #[doc = " List of message events, if any"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`ConversationMessageEventTopicMessageMetadataEvent`](crate::ConversationMessageEventTopicMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEventTopicMessageMetadataEvent>>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageMetadata {
+    #[doc = " List of message content"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`ConversationMessageMetadataContent`](crate::ConversationMessageMetadataContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageMetadataContent>>,
+    #[doc = " List of events metadata"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`ConversationMessageMetadataEvent`](crate::ConversationMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageMetadataEvent>>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationMessageMetadataType`](crate::ConversationMessageMetadataType), one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ConversationMessageMetadataType>,
     _nulls: crate::support::Extras,

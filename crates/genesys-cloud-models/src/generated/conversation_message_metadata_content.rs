@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageMetadataContent {
+    #[doc = " Type of this content element."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`ConversationMessageMetadataContentContentType`](crate::ConversationMessageMetadataContentContentType), one of `Reactions`, `Attachment`, `Location`, `QuickReply`, `Notification`, `ButtonResponse`, `Story`, `Mention`, `Card`, `Carousel`, `Text`, `QuickReplyV2`, … (23 in all)."]
     pub content_type: ::std::option::Option<crate::ConversationMessageMetadataContentContentType>,
+    #[doc = " Content subtype"]
+    #[doc = ""]
     #[doc = " JSON `subType`: [`ConversationMessageMetadataContentSubType`](crate::ConversationMessageMetadataContentSubType), one of `Image`, `Video`, `Audio`, `File`, `Link`, `Mention`, `Reply`, `Button`, `QuickReply`, `Postback`, `Unknown`."]
     pub sub_type: ::std::option::Option<crate::ConversationMessageMetadataContentSubType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageMetadataEvent {
+    #[doc = " Type of this event element"]
+    #[doc = ""]
     #[doc = " JSON `eventType`: [`ConversationMessageMetadataEventEventType`](crate::ConversationMessageMetadataEventEventType), one of `CoBrowse`, `Typing`, `Presence`, `Video`, `Unknown`."]
     pub event_type: ::std::option::Option<crate::ConversationMessageMetadataEventEventType>,
+    #[doc = " Event subtype"]
+    #[doc = ""]
     #[doc = " JSON `subType`: [`ConversationMessageMetadataEventSubType`](crate::ConversationMessageMetadataEventSubType), one of `On`, `Join`, `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`, `Disconnect`, `Clear`, `SignIn`, `SessionExpired`, `Authenticate`, `AuthenticateFailure`, … (14 in all)."]
     pub sub_type: ::std::option::Option<crate::ConversationMessageMetadataEventSubType>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessagingChannel {
+    #[doc = " Time the message was deleted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDeleted`: date-time."]
     pub date_deleted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Time the message was edited. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the recipient the message is received from."]
+    #[doc = ""]
     #[doc = " JSON `from`: [`ConversationMessagingFromRecipient`](crate::ConversationMessagingFromRecipient)."]
     pub from: ::std::option::Option<crate::ConversationMessagingFromRecipient>,
+    #[doc = " The integration ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique provider ID of the message such as a Facebook message ID."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The provider type."]
+    #[doc = ""]
     #[doc = " JSON `platform`: [`ConversationMessagingChannelPlatform`](crate::ConversationMessagingChannelPlatform), one of `Twitter`, `Facebook`, `Instagram`, `Line`, `Whatsapp`, `WebMessaging`, `Open`, `Apple`, `Sms`, `LinkedIn`."]
     pub platform: ::std::option::Option<crate::ConversationMessagingChannelPlatform>,
+    #[doc = " Information about a public message."]
+    #[doc = ""]
     #[doc = " JSON `publicMetadata`: [`ConversationPublicMetadata`](crate::ConversationPublicMetadata)."]
     pub public_metadata: ::std::option::Option<crate::ConversationPublicMetadata>,
+    #[doc = " Original time of the event. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the recipient the message is sent to."]
+    #[doc = ""]
     #[doc = " JSON `to`: [`ConversationMessagingToRecipient`](crate::ConversationMessagingToRecipient)."]
     pub to: ::std::option::Option<crate::ConversationMessagingToRecipient>,
+    #[doc = " Specifies if this message is part of a private or public conversation."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationMessagingChannelType`](crate::ConversationMessagingChannelType), one of `Public`, `Private`."]
     pub r#type: ::std::option::Option<crate::ConversationMessagingChannelType>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessagingFromRecipient {
+    #[doc = " List of recipient additional identifiers"]
+    #[doc = ""]
     #[doc = " JSON `additionalIds`: array of [`ConversationRecipientAdditionalIdentifier`](crate::ConversationRecipientAdditionalIdentifier)."]
     pub additional_ids: ::std::option::Option<::std::vec::Vec<crate::ConversationRecipientAdditionalIdentifier>>,
+    #[doc = " E-mail address of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
+    #[doc = " The division identifier of the external contact."]
+    #[doc = ""]
     #[doc = " JSON `externalContactDivisionId`: string."]
     pub external_contact_division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifier of the external contact."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " First name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient ID specific to the provider."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient ID type. This is used to indicate the format used for the ID."]
+    #[doc = ""]
     #[doc = " JSON `idType`: [`ConversationMessagingFromRecipientIdType`](crate::ConversationMessagingFromRecipientIdType), one of `Email`, `Phone`, `Opaque`."]
     pub id_type: ::std::option::Option<crate::ConversationMessagingFromRecipientIdType>,
+    #[doc = " URL of an image that represents the recipient."]
+    #[doc = ""]
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
+    #[doc = " Last name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `lastName`: string."]
     pub last_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Nickname or display name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `nickname`: string."]
     pub nickname: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMetrics {
+    #[doc = " The Conversation Reference"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The Empathy Scores"]
+    #[doc = ""]
     #[doc = " JSON `empathyScores`: array of [`EmpathyScore`](crate::EmpathyScore)."]
     pub empathy_scores: ::std::option::Option<::std::vec::Vec<crate::EmpathyScore>>,
+    #[doc = " The Participant Metrics"]
+    #[doc = ""]
     #[doc = " JSON `participantMetrics`: [`ParticipantMetrics`](crate::ParticipantMetrics)."]
     pub participant_metrics: ::std::option::Option<crate::ParticipantMetrics>,
+    #[doc = " The Sentiment Score"]
+    #[doc = ""]
     #[doc = " JSON `sentimentScore`: number (double)."]
     pub sentiment_score: ::std::option::Option<f64>,
+    #[doc = " The Sentiment Trend"]
+    #[doc = ""]
     #[doc = " JSON `sentimentTrend`: number (double)."]
     pub sentiment_trend: ::std::option::Option<f64>,
+    #[doc = " The Sentiment Trend Class"]
+    #[doc = ""]
     #[doc = " JSON `sentimentTrendClass`: [`ConversationMetricsSentimentTrendClass`](crate::ConversationMetricsSentimentTrendClass), one of `NotCalculated`, `Declining`, `SlightlyDeclining`, `NoChange`, `SlightlyImproving`, `Improving`."]
     pub sentiment_trend_class: ::std::option::Option<crate::ConversationMetricsSentimentTrendClass>,
     _nulls: crate::support::Extras,

@@ -5,174 +5,344 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMetricsTopicConversationMetricRecord {
+    #[doc = " Active routing method"]
+    #[doc = ""]
     #[doc = " JSON `activeRouting`: [`ConversationMetricsTopicConversationMetricRecordActiveRouting`](crate::ConversationMetricsTopicConversationMetricRecordActiveRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub active_routing: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordActiveRouting>,
+    #[doc = " ID(s) of Skill(s) that are active on the conversation"]
+    #[doc = ""]
     #[doc = " JSON `activeSkillIds`: array of string."]
     pub active_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The address that initiated an action"]
+    #[doc = ""]
     #[doc = " JSON `addressFrom`: string."]
     pub address_from: ::std::option::Option<::std::string::String>,
+    #[doc = " The address receiving an action"]
+    #[doc = ""]
     #[doc = " JSON `addressTo`: string."]
     pub address_to: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier of the active virtual agent assistant"]
+    #[doc = ""]
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Bullseye ring of the targeted agent"]
+    #[doc = ""]
     #[doc = " JSON `agentBullseyeRing`: integer (int64)."]
     pub agent_bullseye_ring: ::std::option::Option<i64>,
+    #[doc = " Flag indicating an agent-owned callback"]
+    #[doc = ""]
     #[doc = " JSON `agentOwned`: boolean."]
     pub agent_owned: ::std::option::Option<bool>,
+    #[doc = " Automatic Number Identification (caller's number)"]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the user that manually assigned a conversation"]
+    #[doc = ""]
     #[doc = " JSON `assignerId`: string."]
     pub assigner_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag that indicates that the identity of the customer has been asserted as verified by the provider."]
+    #[doc = ""]
     #[doc = " JSON `authenticated`: boolean."]
     pub authenticated: ::std::option::Option<bool>,
+    #[doc = " Unique identifier for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the participant purpose of the participant initiating a message conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationInitiator`: [`ConversationMetricsTopicConversationMetricRecordConversationInitiator`](crate::ConversationMetricsTopicConversationMetricRecordConversationInitiator), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub conversation_initiator: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordConversationInitiator>,
+    #[doc = " Session media type that was converted from in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
+    #[doc = " Session media type that was converted to in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates a messaging conversation in which the customer participated by sending at least one message"]
+    #[doc = ""]
     #[doc = " JSON `customerParticipation`: boolean."]
     pub customer_participation: ::std::option::Option<bool>,
+    #[doc = " The email or SMS delivery status"]
+    #[doc = ""]
     #[doc = " JSON `deliveryStatus`: [`ConversationMetricsTopicConversationMetricRecordDeliveryStatus`](crate::ConversationMetricsTopicConversationMetricRecordDeliveryStatus), one of `DeliveryFailed`, `DeliveryPushed`, `DeliverySuccess`, `Failed`, `Published`, `Queued`, `Read`, `Received`, `Sent`."]
     pub delivery_status: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDeliveryStatus>,
+    #[doc = " Destination address(es) of transfers or consults"]
+    #[doc = ""]
     #[doc = " JSON `destinationAddresses`: array of string."]
     pub destination_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The direction of the communication"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ConversationMetricsTopicConversationMetricRecordDirection`](crate::ConversationMetricsTopicConversationMetricRecordDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDirection>,
+    #[doc = " The session disconnect type"]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`ConversationMetricsTopicConversationMetricRecordDisconnectType`](crate::ConversationMetricsTopicConversationMetricRecordDisconnectType), one of `client`, `conferenceTransfer`, `consultTransfer`, `endpoint`, `endpointDnd`, `error`, `forwardTransfer`, `inactivity`, `noAnswerTransfer`, `notAvailableTransfer`, `other`, `peer`, … (21 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDisconnectType>,
+    #[doc = " Identifier(s) of division(s) associated with a conversation"]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Dialed number identification service (number dialed by the calling party)"]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier of the edge device"]
+    #[doc = ""]
     #[doc = " JSON `edgeId`: string."]
     pub edge_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of eligible agents for each predictive routing attempt"]
+    #[doc = ""]
     #[doc = " JSON `eligibleAgentCounts`: array of integer (int64)."]
     pub eligible_agent_counts: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " A code corresponding to the error that occurred"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Extended delivery status"]
+    #[doc = ""]
     #[doc = " JSON `extendedDeliveryStatus`: string."]
     pub extended_delivery_status: ::std::option::Option<::std::string::String>,
+    #[doc = " External contact identifier"]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Count of any media (images, files, etc) included on the external session"]
+    #[doc = ""]
     #[doc = " JSON `externalMediaCount`: integer (int64)."]
     pub external_media_count: ::std::option::Option<i64>,
+    #[doc = " External organization identifier"]
+    #[doc = ""]
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " External tag for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " Marker that is set if the current queue is the first queue in a conversation"]
+    #[doc = ""]
     #[doc = " JSON `firstQueue`: boolean."]
     pub first_queue: ::std::option::Option<bool>,
+    #[doc = " Reason for which participant flagged conversation"]
+    #[doc = ""]
     #[doc = " JSON `flaggedReason`: [`ConversationMetricsTopicConversationMetricRecordFlaggedReason`](crate::ConversationMetricsTopicConversationMetricRecordFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordFlaggedReason>,
+    #[doc = " Type of flow in that occurred when entering ACD."]
+    #[doc = ""]
     #[doc = " JSON `flowInType`: string."]
     pub flow_in_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of flow out that occurred when emitting tFlowOut."]
+    #[doc = ""]
     #[doc = " JSON `flowOutType`: string."]
     pub flow_out_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for a Genesys Cloud group"]
+    #[doc = ""]
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The interaction type (enterprise or contactCenter)"]
+    #[doc = ""]
     #[doc = " JSON `interactionType`: string."]
     pub interaction_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifier of the journey action."]
+    #[doc = ""]
     #[doc = " JSON `journeyActionId`: string."]
     pub journey_action_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifier of the journey action map that triggered the action."]
+    #[doc = ""]
     #[doc = " JSON `journeyActionMapId`: string."]
     pub journey_action_map_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of the journey action map that triggered the action."]
+    #[doc = ""]
     #[doc = " JSON `journeyActionMapVersion`: integer (int64)."]
     pub journey_action_map_version: ::std::option::Option<i64>,
+    #[doc = " Primary identifier of the journey customer in the source where the activities originate from."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerId`: string."]
     pub journey_customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of primary identifier of the journey customer (e.g. cookie)."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerIdType`: string."]
     pub journey_customer_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier of the journey session."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerSessionId`: string."]
     pub journey_customer_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type or category of journey sessions (e.g. web, ticket, delivery, atm)."]
+    #[doc = ""]
     #[doc = " JSON `journeyCustomerSessionIdType`: string."]
     pub journey_customer_session_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier(s) of the knowledge base(s) used"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseIds`: array of string."]
     pub knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Count of any media (images, files, etc) included in this session"]
+    #[doc = ""]
     #[doc = " JSON `mediaCount`: integer (int64)."]
     pub media_count: ::std::option::Option<i64>,
+    #[doc = " The session media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ConversationMetricsTopicConversationMetricRecordMediaType`](crate::ConversationMetricsTopicConversationMetricRecordMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordMediaType>,
+    #[doc = " Message type for messaging services. E.g.: sms, facebook, twitter, line"]
+    #[doc = ""]
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Metric name"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ConversationMetricsTopicConversationMetricRecordMetric`](crate::ConversationMetricsTopicConversationMetricRecordMetric), one of `nAgentDeclined`, `nAlertExpired`, `nBlindTransferred`, `nBotInteractions`, `nCallbackAttempts`, `nCallbackScheduled`, `nCfcOffered`, `nCobrowseSessions`, `nConnected`, `nConsult`, `nConsultTransferred`, `nConversations`, … (75 in all)."]
     pub metric: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordMetric>,
+    #[doc = " The date and time of metric creation"]
+    #[doc = ""]
     #[doc = " JSON `metricDate`: date-time."]
     pub metric_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The original direction of the conversation"]
+    #[doc = ""]
     #[doc = " JSON `originatingDirection`: [`ConversationMetricsTopicConversationMetricRecordOriginatingDirection`](crate::ConversationMetricsTopicConversationMetricRecordOriginatingDirection), one of `inbound`, `outbound`."]
     pub originating_direction: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordOriginatingDirection>,
+    #[doc = " Indicates that the conversation originated from a public message on social media"]
+    #[doc = ""]
     #[doc = " JSON `originatingSocialMediaPublic`: boolean."]
     pub originating_social_media_public: ::std::option::Option<bool>,
+    #[doc = " (Dialer) Unique identifier of the outbound campaign"]
+    #[doc = ""]
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
+    #[doc = " (Dialer) Unique identifier of the contact"]
+    #[doc = ""]
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " (Dialer) Unique identifier of the contact list that this contact belongs to"]
+    #[doc = ""]
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A human readable name identifying the participant"]
+    #[doc = ""]
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
+    #[doc = " This identifies pairs of related sessions on a conversation. E.g. an external session’s peerId will be the session that the call originally connected to, e.g. if an IVR was dialed, the IVR session, which will also have the external session’s ID as its peer. After that point, any transfers of that session to other internal components (acd, agent, etc.) will all spawn new sessions whose peerIds point back to that original external session."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Proposed agents"]
+    #[doc = ""]
     #[doc = " JSON `proposedAgents`: array of [`ConversationMetricsTopicConversationProposedAgent`](crate::ConversationMetricsTopicConversationProposedAgent)."]
     pub proposed_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationMetricsTopicConversationProposedAgent>>,
+    #[doc = " The source provider for the communication."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The participant's purpose"]
+    #[doc = ""]
     #[doc = " JSON `purpose`: [`ConversationMetricsTopicConversationMetricRecordPurpose`](crate::ConversationMetricsTopicConversationMetricRecordPurpose), one of `acd`, `agent`, `api`, `botflow`, `campaign`, `customer`, `dialer`, `external`, `fax`, `group`, `inbound`, `ivr`, … (19 in all)."]
     pub purpose: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordPurpose>,
+    #[doc = " Queue identifier"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Record identifier"]
+    #[doc = ""]
     #[doc = " JSON `recordId`: string."]
     pub record_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name, phone number, or email address of the remote party."]
+    #[doc = ""]
     #[doc = " JSON `remote`: string."]
     pub remote: ::std::option::Option<::std::string::String>,
+    #[doc = " ID(s) of Skill(s) that have been removed by bullseye routing"]
+    #[doc = ""]
     #[doc = " JSON `removedSkillIds`: array of string."]
     pub removed_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Unique identifier for the language requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier(s) for skill(s) requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingSkillIds`: array of string."]
     pub requested_routing_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routing type(s) for requested/attempted routing methods."]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutings`: array of string."]
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Unique identifier for the room"]
+    #[doc = ""]
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Routing priority for the current interaction"]
+    #[doc = ""]
     #[doc = " JSON `routingPriority`: integer (int64)."]
     pub routing_priority: ::std::option::Option<i64>,
+    #[doc = " Routing ring for bullseye or preferred agent routing"]
+    #[doc = ""]
     #[doc = " JSON `routingRing`: integer (int64)."]
     pub routing_ring: ::std::option::Option<i64>,
+    #[doc = " Routing rule for preferred, conditional and predictive routing type"]
+    #[doc = ""]
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
+    #[doc = " Routing rule type"]
+    #[doc = ""]
     #[doc = " JSON `routingRuleType`: [`ConversationMetricsTopicConversationMetricRecordRoutingRuleType`](crate::ConversationMetricsTopicConversationMetricRecordRoutingRuleType), one of `Bullseye`, `Conditional`, `Predictive`, `Preferred`."]
     pub routing_rule_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordRoutingRuleType>,
+    #[doc = " Scored agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`ConversationMetricsTopicConversationScoredAgent`](crate::ConversationMetricsTopicConversationScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationMetricsTopicConversationScoredAgent>>,
+    #[doc = " Selected agent ID"]
+    #[doc = ""]
     #[doc = " JSON `selectedAgentId`: string."]
     pub selected_agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Selected agent GPR rank"]
+    #[doc = ""]
     #[doc = " JSON `selectedAgentRank`: integer (int64)."]
     pub selected_agent_rank: ::std::option::Option<i64>,
+    #[doc = " Indicates whether all flow sessions were self serviced"]
+    #[doc = ""]
     #[doc = " JSON `selfServed`: boolean."]
     pub self_served: ::std::option::Option<bool>,
+    #[doc = " Dialed number for the current session; this can be different from dnis, e.g. if the call was transferred"]
+    #[doc = ""]
     #[doc = " JSON `sessionDnis`: string."]
     pub session_dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of this session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the skill requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for a phone"]
+    #[doc = ""]
     #[doc = " JSON `stationId`: string."]
     pub station_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The team ID the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Complete routing method"]
+    #[doc = ""]
     #[doc = " JSON `usedRouting`: [`ConversationMetricsTopicConversationMetricRecordUsedRouting`](crate::ConversationMetricsTopicConversationMetricRecordUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordUsedRouting>,
+    #[doc = " Unique identifier for the user"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Metric value"]
+    #[doc = ""]
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
+    #[doc = " Flag indicating if video is present"]
+    #[doc = ""]
     #[doc = " JSON `videoPresent`: boolean."]
     pub video_present: ::std::option::Option<bool>,
+    #[doc = " Number of waiting interactions for each predictive routing attempt"]
+    #[doc = ""]
     #[doc = " JSON `waitingInteractionCounts`: array of integer (int64)."]
     pub waiting_interaction_counts: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Wrap up code"]
+    #[doc = ""]
     #[doc = " JSON `wrapUpCode`: string."]
     pub wrap_up_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

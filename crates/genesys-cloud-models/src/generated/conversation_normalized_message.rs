@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationNormalizedMessage {
+    #[doc = " The internal id representing the customer supplied sms integration message."]
+    #[doc = ""]
     #[doc = " JSON `byoSmsIntegrationId`: string."]
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Channel-specific information that describes the message and the message channel/provider."]
+    #[doc = ""]
     #[doc = " JSON `channel`: [`ConversationMessagingChannel`](crate::ConversationMessagingChannel)."]
     pub channel: ::std::option::Option<crate::ConversationMessagingChannel>,
+    #[doc = " List of content elements."]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
+    #[doc = " The direction of the message."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ConversationNormalizedMessageDirection`](crate::ConversationNormalizedMessageDirection), one of `Inbound`, `Outbound`."]
     pub direction: ::std::option::Option<crate::ConversationNormalizedMessageDirection>,
+    #[doc = " Metadata enrichments provided by the platform."]
+    #[doc = ""]
     #[doc = " JSON `enrichment`: [`ConversationEnrichment`](crate::ConversationEnrichment)."]
     pub enrichment: ::std::option::Option<crate::ConversationEnrichment>,
+    #[doc = " List of event elements."]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`ConversationMessageEvent`](crate::ConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEvent>>,
+    #[doc = " Unique ID of the message. Message receipts will have the same ID as the message they reference."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if this is the last message receipt for this message, or if another message receipt can be expected."]
+    #[doc = ""]
     #[doc = " JSON `isFinalReceipt`: boolean."]
     pub is_final_receipt: ::std::option::Option<bool>,
+    #[doc = " Additional metadata about this message."]
+    #[doc = ""]
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Specifies if this message was sent by a human agent or bot. The platform may use this to apply appropriate provider policies."]
+    #[doc = ""]
     #[doc = " JSON `originatingEntity`: [`ConversationNormalizedMessageOriginatingEntity`](crate::ConversationNormalizedMessageOriginatingEntity), one of `Human`, `Bot`."]
     pub originating_entity: ::std::option::Option<crate::ConversationNormalizedMessageOriginatingEntity>,
+    #[doc = " List of reasons for a message receipt that indicates the message has failed. Only used with Failed status."]
+    #[doc = ""]
     #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
+    #[doc = " A list of messages related to this one."]
+    #[doc = ""]
     #[doc = " JSON `relatedMessages`: array of [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub related_messages: ::std::option::Option<::std::vec::Vec<crate::ConversationNormalizedMessage>>,
+    #[doc = " Message receipt status, only used with type Receipt."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ConversationNormalizedMessageStatus`](crate::ConversationNormalizedMessageStatus), one of `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::ConversationNormalizedMessageStatus>,
+    #[doc = " Message text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationNormalizedMessageType`](crate::ConversationNormalizedMessageType), required by the spec, one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ConversationNormalizedMessageType>,
     _nulls: crate::support::Extras,

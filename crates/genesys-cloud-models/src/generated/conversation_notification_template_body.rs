@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationNotificationTemplateBody {
+    #[doc = " Template parameters for placeholders in template."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: array of [`ConversationNotificationTemplateParameter`](crate::ConversationNotificationTemplateParameter), required by the spec."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateParameter>>,
+    #[doc = " Body text. For WhatsApp, ignored."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

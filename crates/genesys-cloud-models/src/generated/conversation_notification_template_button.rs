@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationNotificationTemplateButton {
+    #[doc = " index of the button in the list."]
+    #[doc = ""]
     #[doc = " JSON `index`: integer (int64), required by the spec."]
     pub index: ::std::option::Option<i64>,
+    #[doc = " Template parameters for placeholders in the button."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: array of [`ConversationNotificationTemplateParameter`](crate::ConversationNotificationTemplateParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateParameter>>,
+    #[doc = " Content of the payload to be included in the quick reply response when the button is pressed."]
+    #[doc = ""]
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " Button phone number."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Button text message."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Specifies the type of the button."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationNotificationTemplateButtonType`](crate::ConversationNotificationTemplateButtonType), required by the spec, one of `QuickReply`, `PhoneNumber`, `Url`."]
     pub r#type: ::std::option::Option<crate::ConversationNotificationTemplateButtonType>,
+    #[doc = " Button URL link."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

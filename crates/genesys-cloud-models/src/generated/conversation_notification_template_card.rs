@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationNotificationTemplateCard {
+    #[doc = " The template body."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`ConversationNotificationTemplateBody`](crate::ConversationNotificationTemplateBody)."]
     pub body: ::std::option::Option<crate::ConversationNotificationTemplateBody>,
+    #[doc = " Template buttons."]
+    #[doc = ""]
     #[doc = " JSON `buttons`: array of [`ConversationNotificationTemplateButton`](crate::ConversationNotificationTemplateButton), required by the spec."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateButton>>,
+    #[doc = " The template header."]
+    #[doc = ""]
     #[doc = " JSON `header`: [`ConversationNotificationTemplateHeader`](crate::ConversationNotificationTemplateHeader), required by the spec."]
     pub header: ::std::option::Option<crate::ConversationNotificationTemplateHeader>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationNotificationTemplateCarousel {
+    #[doc = " An array of template card objects."]
+    #[doc = ""]
     #[doc = " JSON `cards`: array of [`ConversationNotificationTemplateCard`](crate::ConversationNotificationTemplateCard), required by the spec."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateCard>>,
     _nulls: crate::support::Extras,

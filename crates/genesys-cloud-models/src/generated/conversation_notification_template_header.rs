@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationNotificationTemplateHeader {
+    #[doc = " Media template header image."]
+    #[doc = ""]
     #[doc = " JSON `media`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub media: ::std::option::Option<crate::ConversationContentAttachment>,
+    #[doc = " Template parameters for placeholders in template."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: array of [`ConversationNotificationTemplateParameter`](crate::ConversationNotificationTemplateParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateParameter>>,
+    #[doc = " Header text. For WhatsApp, ignored."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Template header type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationNotificationTemplateHeaderType`](crate::ConversationNotificationTemplateHeaderType), required by the spec, one of `Text`, `Media`."]
     pub r#type: ::std::option::Option<crate::ConversationNotificationTemplateHeaderType>,
     _nulls: crate::support::Extras,

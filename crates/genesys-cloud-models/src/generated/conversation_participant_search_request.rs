@@ -11,10 +11,16 @@ pub struct ConversationParticipantSearchRequest {
     pub query: ::std::option::Option<::std::vec::Vec<crate::ConversationParticipantSearchCriteria>>,
     #[doc = " JSON `returnFields`: array of string."]
     pub return_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Multi-value sort order, list of multiple sort values"]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
+    #[doc = " The field in the resource that you want to sort the results by"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`ConversationParticipantSearchRequestSortOrder`](crate::ConversationParticipantSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::ConversationParticipantSearchRequestSortOrder>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationProfile {
+    #[doc = " The language code supported by the conversation profile belonging to a particular project for Dialogflow."]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: [`ConversationProfileLanguageCode`](crate::ConversationProfileLanguageCode), required by the spec, one of `en`, `en-AU`, `en-CA`, `en-GB`, `en-IN`, `en-US`."]
     pub language_code: ::std::option::Option<crate::ConversationProfileLanguageCode>,
+    #[doc = " The name of the conversation profile belonging to a particular project for Dialogflow"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

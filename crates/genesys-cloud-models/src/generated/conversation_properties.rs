@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationProperties {
+    #[doc = " Indicates filtering for WrapUpNotes"]
+    #[doc = ""]
     #[doc = " JSON `filterWrapUpNotes`: boolean."]
     pub filter_wrap_up_notes: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for Acd"]
+    #[doc = ""]
     #[doc = " JSON `isAcd`: boolean."]
     pub is_acd: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for active"]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for Cobrowse"]
+    #[doc = ""]
     #[doc = " JSON `isCobrowse`: boolean."]
     pub is_cobrowse: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for flagged"]
+    #[doc = ""]
     #[doc = " JSON `isFlagged`: boolean."]
     pub is_flagged: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for monitored"]
+    #[doc = ""]
     #[doc = " JSON `isMonitored`: boolean."]
     pub is_monitored: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for Preferred Agent Routing"]
+    #[doc = ""]
     #[doc = " JSON `isPreferred`: boolean."]
     pub is_preferred: ::std::option::Option<bool>,
+    #[doc = " Deprecated: Use screenMonitored"]
+    #[doc = ""]
     #[doc = " JSON `isScreenMonitored`: boolean."]
     pub is_screen_monitored: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for screenshare"]
+    #[doc = ""]
     #[doc = " JSON `isScreenshare`: boolean."]
     pub is_screenshare: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for Voice mail"]
+    #[doc = ""]
     #[doc = " JSON `isVoicemail`: boolean."]
     pub is_voicemail: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for waiting"]
+    #[doc = ""]
     #[doc = " JSON `isWaiting`: boolean."]
     pub is_waiting: ::std::option::Option<bool>,
+    #[doc = " Indicates comparison operation, TRUE indicates filters will use AND logic, FALSE indicates OR logic"]
+    #[doc = ""]
     #[doc = " JSON `matchAll`: boolean."]
     pub match_all: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationPublicMetadata {
+    #[doc = " The id of the message this public message is replying to."]
+    #[doc = ""]
     #[doc = " JSON `replyToId`: string."]
     pub reply_to_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the root public message."]
+    #[doc = ""]
     #[doc = " JSON `rootId`: string."]
     pub root_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URL of the social post on the native platform."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

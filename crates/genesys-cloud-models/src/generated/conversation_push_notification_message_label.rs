@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationPushNotificationMessageLabel {
+    #[doc = " Body to use in the push for each language configured in the deploymentId"]
+    #[doc = ""]
     #[doc = " JSON `body`: string, required by the spec."]
     pub body: ::std::option::Option<::std::string::String>,
+    #[doc = " Title to use in the push for each language configured in the deploymentId"]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationPushProviderIntegration {
+    #[doc = " Genesys Cloud Integration ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the integration"]
+    #[doc = ""]
     #[doc = " JSON `provider`: [`ConversationPushProviderIntegrationProvider`](crate::ConversationPushProviderIntegrationProvider), required by the spec, one of `FCM`, `APNS`."]
     pub provider: ::std::option::Option<crate::ConversationPushProviderIntegrationProvider>,
     _nulls: crate::support::Extras,

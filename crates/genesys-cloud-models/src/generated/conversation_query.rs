@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationQuery {
+    #[doc = " Include faceted search and aggregate roll-ups describing your search results. This does not function as a filter, but rather, summary data about the data matching your filters"]
+    #[doc = ""]
     #[doc = " JSON `aggregations`: array of [`AnalyticsQueryAggregation`](crate::AnalyticsQueryAggregation)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsQueryAggregation>>,
+    #[doc = " Filters that target conversation-level data"]
+    #[doc = ""]
     #[doc = " JSON `conversationFilters`: array of [`ConversationDetailQueryFilter`](crate::ConversationDetailQueryFilter)."]
     pub conversation_filters: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryFilter>>,
+    #[doc = " Filters that target evaluations"]
+    #[doc = ""]
     #[doc = " JSON `evaluationFilters`: array of [`EvaluationDetailQueryFilter`](crate::EvaluationDetailQueryFilter)."]
     pub evaluation_filters: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryFilter>>,
+    #[doc = " Specifies the date and time range of data being queried. Results will only include conversations that started on a day touched by the interval. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Sort the result set in ascending/descending order. Default is ascending"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`ConversationQueryOrder`](crate::ConversationQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::ConversationQueryOrder>,
+    #[doc = " Specify which data element within the result set to use for sorting. The options to use as a basis for sorting the results: conversationStart, segmentStart, and segmentEnd. If not specified, the default is conversationStart"]
+    #[doc = ""]
     #[doc = " JSON `orderBy`: [`ConversationQueryOrderBy`](crate::ConversationQueryOrderBy), one of `conversationStart`, `conversationEnd`, `segmentStart`, `segmentEnd`."]
     pub order_by: ::std::option::Option<crate::ConversationQueryOrderBy>,
+    #[doc = " Page size and number to control iterating through large result sets. Default page size is 25"]
+    #[doc = ""]
     #[doc = " JSON `paging`: [`PagingSpec`](crate::PagingSpec)."]
     pub paging: ::std::option::Option<crate::PagingSpec>,
+    #[doc = " Filters that target resolutions"]
+    #[doc = ""]
     #[doc = " JSON `resolutionFilters`: array of [`ResolutionDetailQueryFilter`](crate::ResolutionDetailQueryFilter)."]
     pub resolution_filters: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryFilter>>,
+    #[doc = " Filters that target individual segments within a conversation"]
+    #[doc = ""]
     #[doc = " JSON `segmentFilters`: array of [`SegmentDetailQueryFilter`](crate::SegmentDetailQueryFilter)."]
     pub segment_filters: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryFilter>>,
+    #[doc = " Filters that target surveys"]
+    #[doc = ""]
     #[doc = " JSON `surveyFilters`: array of [`SurveyDetailQueryFilter`](crate::SurveyDetailQueryFilter)."]
     pub survey_filters: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryFilter>>,
     _nulls: crate::support::Extras,

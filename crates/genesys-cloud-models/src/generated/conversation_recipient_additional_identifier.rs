@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationRecipientAdditionalIdentifier {
+    #[doc = " Type of the Identifier"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ConversationRecipientAdditionalIdentifierType`](crate::ConversationRecipientAdditionalIdentifierType), required by the spec, one of `Deployment`, `Subject`, `Unknown`, `Topic`, `IngestionRule`, `IngestionRuleVersion`, `PhoneNumber`, `Bsuid`, `ParentBsuid`, `Username`."]
     pub r#type: ::std::option::Option<crate::ConversationRecipientAdditionalIdentifierType>,
+    #[doc = " The Identifier value."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

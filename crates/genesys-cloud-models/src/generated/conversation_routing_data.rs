@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationRoutingData {
+    #[doc = " An optional label that categorizes the conversation. Max-utilization settings can be configured at a per-label level"]
+    #[doc = ""]
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
+    #[doc = " The language to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `language`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub language: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The priority of the conversation to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The queue to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " A collection of agents and their assigned scores for this conversation (0 - 100, higher being better), for use in routing to preferred agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`](crate::ScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ScoredAgent>>,
+    #[doc = " The string with skill expression requested by the caller for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " The internal id of the skill expression, if any, that is currently in use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The skills to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     _nulls: crate::support::Extras,

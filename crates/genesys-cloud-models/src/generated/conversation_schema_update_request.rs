@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSchemaUpdateRequest {
+    #[doc = " The schema's enabled/disabled status. A disabled schema cannot be assigned to any other entities, but the data on those entities from the schema still exists."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " A JSON schema defining the extension to the built-in entity type."]
+    #[doc = ""]
     #[doc = " JSON `jsonSchema`: [`ConversationJsonSchemaRequest`](crate::ConversationJsonSchemaRequest), required by the spec."]
     pub json_schema: ::std::option::Option<crate::ConversationJsonSchemaRequest>,
+    #[doc = " The schema's version, a positive integer."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummariesGetResponse {
+    #[doc = " The conversation object."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " All the summaries of the session."]
+    #[doc = ""]
     #[doc = " JSON `sessionSummaries`: array of [`ConversationSessionSummary`](crate::ConversationSessionSummary)."]
     pub session_summaries: ::std::option::Option<::std::vec::Vec<crate::ConversationSessionSummary>>,
+    #[doc = " The summary of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `summary`: [`ConversationSummary`](crate::ConversationSummary)."]
     pub summary: ::std::option::Option<crate::ConversationSummary>,
     _nulls: crate::support::Extras,

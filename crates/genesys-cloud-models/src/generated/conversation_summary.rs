@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummary {
+    #[doc = " The AI confidence value."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The created date of the summary. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The edited summary of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `editedSummary`: [`ConversationEditedInput`](crate::ConversationEditedInput)."]
     pub edited_summary: ::std::option::Option<crate::ConversationEditedInput>,
+    #[doc = " The followup of the conversation summary."]
+    #[doc = ""]
     #[doc = " JSON `followup`: [`ConversationSummaryFollowup`](crate::ConversationSummaryFollowup)."]
     pub followup: ::std::option::Option<crate::ConversationSummaryFollowup>,
+    #[doc = " The id of the summary."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The language of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`ConversationSummaryMediaType`](crate::ConversationSummaryMediaType), one of `Email`, `Call`, `Chat`, `Message`, `Webmessaging`, `Unknown`."]
     pub media_type: ::std::option::Option<crate::ConversationSummaryMediaType>,
+    #[doc = " The list of participants."]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " The wrapup codes of the conversation summary."]
+    #[doc = ""]
     #[doc = " JSON `predictedWrapupCodes`: array of [`ConversationSummaryWrapupCode`](crate::ConversationSummaryWrapupCode)."]
     pub predicted_wrapup_codes: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryWrapupCode>>,
+    #[doc = " The reason of the conversation summary."]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`ConversationSummaryReason`](crate::ConversationSummaryReason)."]
     pub reason: ::std::option::Option<crate::ConversationSummaryReason>,
+    #[doc = " The resolution of the conversation summary."]
+    #[doc = ""]
     #[doc = " JSON `resolution`: [`ConversationSummaryResolution`](crate::ConversationSummaryResolution)."]
     pub resolution: ::std::option::Option<crate::ConversationSummaryResolution>,
+    #[doc = " The status of the conversation summary."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ConversationSummaryStatus`](crate::ConversationSummaryStatus), one of `Pending`, `Queued`, `Started`, `Completed`, `Error`, `Processing`."]
     pub status: ::std::option::Option<crate::ConversationSummaryStatus>,
+    #[doc = " The text of the summary."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

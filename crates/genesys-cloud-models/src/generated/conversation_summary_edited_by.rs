@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummaryEditedBy {
+    #[doc = " The participant purpose of the user."]
+    #[doc = ""]
     #[doc = " JSON `purpose`: [`ConversationSummaryEditedByPurpose`](crate::ConversationSummaryEditedByPurpose), one of `Unknown`, `Acd`, `Agent`, `Customer`, `Workflow`."]
     pub purpose: ::std::option::Option<crate::ConversationSummaryEditedByPurpose>,
+    #[doc = " The user that edited the summary."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

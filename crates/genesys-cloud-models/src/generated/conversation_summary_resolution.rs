@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummaryResolution {
+    #[doc = " The AI confidence value."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The outcome of the conversation's resolution."]
+    #[doc = ""]
     #[doc = " JSON `outcome`: string."]
     pub outcome: ::std::option::Option<::std::string::String>,
+    #[doc = " The text of the resolution."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

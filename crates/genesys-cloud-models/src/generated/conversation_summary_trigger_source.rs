@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummaryTriggerSource {
+    #[doc = " The id value for the source type."]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason a trigger source finished processing. Only applies to Flow trigger source types."]
+    #[doc = ""]
     #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTriggerSourceSourceOutcome`](crate::ConversationSummaryTriggerSourceSourceOutcome), one of `Unknown`, `Contained`, `Transfer`."]
     pub source_outcome: ::std::option::Option<crate::ConversationSummaryTriggerSourceSourceOutcome>,
+    #[doc = " The configuration entity for which summarization is triggered."]
+    #[doc = ""]
     #[doc = " JSON `sourceType`: [`ConversationSummaryTriggerSourceSourceType`](crate::ConversationSummaryTriggerSourceSourceType), one of `Unknown`, `AgentAssistant`, `Program`, `Flow`, `Copilot`."]
     pub source_type: ::std::option::Option<crate::ConversationSummaryTriggerSourceSourceType>,
     _nulls: crate::support::Extras,

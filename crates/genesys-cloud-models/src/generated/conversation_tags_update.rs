@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationTagsUpdate {
+    #[doc = " The external tag associated with the conversation."]
+    #[doc = ""]
     #[doc = " JSON `externalTag`: string, required by the spec."]
     pub external_tag: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

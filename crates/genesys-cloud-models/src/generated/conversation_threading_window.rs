@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationThreadingWindow {
+    #[doc = " The default conversation threading window timeout (Minutes)"]
+    #[doc = ""]
     #[doc = " JSON `defaultTimeoutMinutes`: integer (int64)."]
     pub default_timeout_minutes: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The conversation threading window timeout (Minutes) for each messaging type"]
+    #[doc = ""]
     #[doc = " JSON `settings`: array of [`ConversationThreadingWindowSetting`](crate::ConversationThreadingWindowSetting), required by the spec."]
     pub settings: ::std::option::Option<::std::vec::Vec<crate::ConversationThreadingWindowSetting>>,
     _nulls: crate::support::Extras,

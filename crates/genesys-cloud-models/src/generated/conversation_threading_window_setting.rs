@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationThreadingWindowSetting {
+    #[doc = " The type of messenger"]
+    #[doc = ""]
     #[doc = " JSON `messengerType`: [`ConversationThreadingWindowSettingMessengerType`](crate::ConversationThreadingWindowSettingMessengerType), required by the spec, one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::ConversationThreadingWindowSettingMessengerType>,
+    #[doc = " The conversation threading window timeout (Minutes) of specified messenger type"]
+    #[doc = ""]
     #[doc = " JSON `timeoutInMinutes`: integer (int64), required by the spec."]
     pub timeout_in_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

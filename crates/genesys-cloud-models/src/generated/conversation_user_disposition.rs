@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationUserDisposition {
+    #[doc = " User-defined wrap-up code for the conversation."]
+    #[doc = ""]
     #[doc = " JSON `code`: string, required by the spec."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " Text entered by the user to describe the call or disposition."]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The user that wrapped up the conversation."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationUtilizationLabelUpdate {
+    #[doc = " The utilization label associated with the conversation."]
+    #[doc = ""]
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

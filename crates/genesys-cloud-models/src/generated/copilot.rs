@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Copilot {
+    #[doc = " Deprecated: Please use AutoSearchConfig and ManualSearchConfig fields instead."]
+    #[doc = ""]
     #[doc = " JSON `answerGenerationConfig`: [`AnswerGenerationConfig`](crate::AnswerGenerationConfig)."]
     pub answer_generation_config: ::std::option::Option<crate::AnswerGenerationConfig>,
+    #[doc = " Auto search configuration."]
+    #[doc = ""]
     #[doc = " JSON `autoSearchConfig`: [`AutoSearchConfig`](crate::AutoSearchConfig)."]
     pub auto_search_config: ::std::option::Option<crate::AutoSearchConfig>,
+    #[doc = " Copilot default language, e.g. \\[en-US, es-US, es-ES\\]. Once set, it can not be modified."]
+    #[doc = ""]
     #[doc = " JSON `defaultLanguage`: string, required by the spec."]
     pub default_language: ::std::option::Option<::std::string::String>,
+    #[doc = " Copilot is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Deprecated: Please use AutoSearchConfig and ManualSearchConfig fields instead."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeAnswerConfig`: [`KnowledgeAnswerConfig`](crate::KnowledgeAnswerConfig)."]
     pub knowledge_answer_config: ::std::option::Option<crate::KnowledgeAnswerConfig>,
+    #[doc = " Copilot is live on selected queue."]
+    #[doc = ""]
     #[doc = " JSON `liveOnQueue`: boolean, required by the spec."]
     pub live_on_queue: ::std::option::Option<bool>,
+    #[doc = " Manual Search configuration."]
+    #[doc = ""]
     #[doc = " JSON `manualSearchConfig`: [`ManualSearchConfig`](crate::ManualSearchConfig)."]
     pub manual_search_config: ::std::option::Option<crate::ManualSearchConfig>,
+    #[doc = " NLU configuration."]
+    #[doc = ""]
     #[doc = " JSON `nluConfig`: [`NluConfig`](crate::NluConfig)."]
     pub nlu_config: ::std::option::Option<crate::NluConfig>,
+    #[doc = " Language understanding engine type."]
+    #[doc = ""]
     #[doc = " JSON `nluEngineType`: [`CopilotNluEngineType`](crate::CopilotNluEngineType), one of `NluV3`."]
     pub nlu_engine_type: ::std::option::Option<crate::CopilotNluEngineType>,
+    #[doc = " Rule engine configuration."]
+    #[doc = ""]
     #[doc = " JSON `ruleEngineConfig`: [`RuleEngineConfig`](crate::RuleEngineConfig)."]
     pub rule_engine_config: ::std::option::Option<crate::RuleEngineConfig>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Copilot generated summary configuration."]
+    #[doc = ""]
     #[doc = " JSON `summaryGenerationConfig`: [`SummaryGenerationConfig`](crate::SummaryGenerationConfig)."]
     pub summary_generation_config: ::std::option::Option<crate::SummaryGenerationConfig>,
+    #[doc = " Copilot generated wrapup code prediction configuration."]
+    #[doc = ""]
     #[doc = " JSON `wrapupCodePredictionConfig`: [`WrapupCodePredictionConfig`](crate::WrapupCodePredictionConfig)."]
     pub wrapup_code_prediction_config: ::std::option::Option<crate::WrapupCodePredictionConfig>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAction {
+    #[doc = " Type of action."]
+    #[doc = ""]
     #[doc = " JSON `actionType`: [`CopilotActionActionType`](crate::CopilotActionActionType), required by the spec, one of `KnowledgeArticle`, `CannedResponse`, `Script`, `Checklist`, `ThirdPartyAction`."]
     pub action_type: ::std::option::Option<crate::CopilotActionActionType>,
+    #[doc = " Action specific attributes, if any. Maximum 100 of string key-value pair allowed."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`CopilotAggregateQueryClause`](crate::CopilotAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::CopilotAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`CopilotAggregateQueryPredicate`](crate::CopilotAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::CopilotAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CopilotAggregateQueryFilterType`](crate::CopilotAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::CopilotAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

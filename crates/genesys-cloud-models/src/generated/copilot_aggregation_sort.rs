@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`CopilotAggregationSortFunction`](crate::CopilotAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::CopilotAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`CopilotAggregationSortName`](crate::CopilotAggregationSortName), required by the spec, one of `nCopilotMessages`, `nCopilotSessions`, `nCopilotToolInvocations`, `nCopilotUsers`."]
     pub name: ::std::option::Option<crate::CopilotAggregationSortName>,
     _nulls: crate::support::Extras,

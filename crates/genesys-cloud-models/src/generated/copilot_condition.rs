@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotCondition {
+    #[doc = " Type of condition."]
+    #[doc = ""]
     #[doc = " JSON `conditionType`: [`CopilotConditionConditionType`](crate::CopilotConditionConditionType), required by the spec, one of `Intent`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Sentiment`."]
     pub condition_type: ::std::option::Option<crate::CopilotConditionConditionType>,
+    #[doc = " Condition values."]
+    #[doc = ""]
     #[doc = " JSON `conditionValues`: array of string, required by the spec."]
     pub condition_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContext {
+    #[doc = " Copilot context values."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`CopilotContextValue`](crate::CopilotContextValue)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::CopilotContextValue>>,
     _nulls: crate::support::Extras,

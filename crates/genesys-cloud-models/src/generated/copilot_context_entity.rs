@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContextEntity {
+    #[doc = " The assistant associated with this context."]
+    #[doc = ""]
     #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " List of copilot context values for this assistant."]
+    #[doc = ""]
     #[doc = " JSON `contextValues`: array of [`CopilotContextValueItem`](crate::CopilotContextValueItem)."]
     pub context_values: ::std::option::Option<::std::vec::Vec<crate::CopilotContextValueItem>>,
     _nulls: crate::support::Extras,

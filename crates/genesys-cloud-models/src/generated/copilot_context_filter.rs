@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContextFilter {
+    #[doc = " Operator to apply for multiple context values, default: MatchAll."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`CopilotContextFilterOperator`](crate::CopilotContextFilterOperator), one of `MatchAll`, `MatchAny`."]
     pub operator: ::std::option::Option<crate::CopilotContextFilterOperator>,
+    #[doc = " Context names to use for filtering."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContextValue {
+    #[doc = " Conversation attribute properties."]
+    #[doc = ""]
     #[doc = " JSON `conversationAttributeProperties`: [`ConversationAttributeProperties`](crate::ConversationAttributeProperties)."]
     pub conversation_attribute_properties: ::std::option::Option<crate::ConversationAttributeProperties>,
+    #[doc = " Name of the context."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the context."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CopilotContextValueType`](crate::CopilotContextValueType), required by the spec, one of `ActiveIntent`, `ConversationAttribute`."]
     pub r#type: ::std::option::Option<crate::CopilotContextValueType>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContextValues {
+    #[doc = " List of copilot context entities grouped by assistant."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`CopilotContextEntity`](crate::CopilotContextEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::CopilotContextEntity>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotNluDomain {
+    #[doc = " Id of the NLU domain."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Use the latest version of the NLU domain. If false, version is required."]
+    #[doc = ""]
     #[doc = " JSON `useLatestVersion`: boolean, required by the spec."]
     pub use_latest_version: ::std::option::Option<bool>,
+    #[doc = " NLU domain version."]
+    #[doc = ""]
     #[doc = " JSON `version`: [`CopilotNluDomainVersion`](crate::CopilotNluDomainVersion)."]
     pub version: ::std::option::Option<crate::CopilotNluDomainVersion>,
     _nulls: crate::support::Extras,

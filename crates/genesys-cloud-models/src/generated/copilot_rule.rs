@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotRule {
+    #[doc = " List of actions to execute, must have at least 1 element and maximum 100 elements."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`CopilotAction`](crate::CopilotAction), required by the spec."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::CopilotAction>>,
+    #[doc = " List of conditions to execute actions, must have at least 1 element and maximum 100 elements. Operator in case of multiple conditions: 'OR'."]
+    #[doc = ""]
     #[doc = " JSON `conditions`: array of [`CopilotCondition`](crate::CopilotCondition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::CopilotCondition>>,
     _nulls: crate::support::Extras,

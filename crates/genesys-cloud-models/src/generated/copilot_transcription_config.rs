@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotTranscriptionConfig {
+    #[doc = " The Transcription engine for Agent Copilot."]
+    #[doc = ""]
     #[doc = " JSON `engine`: [`CopilotTranscriptionConfigEngine`](crate::CopilotTranscriptionConfigEngine), required by the spec, one of `Genesys`, `GenesysExtended`."]
     pub engine: ::std::option::Option<crate::CopilotTranscriptionConfigEngine>,
     _nulls: crate::support::Extras,

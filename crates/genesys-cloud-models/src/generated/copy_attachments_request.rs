@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopyAttachmentsRequest {
+    #[doc = " A list of attachments that will be copied from the source message to the current draft"]
+    #[doc = ""]
     #[doc = " JSON `attachments`: array of [`Attachment`](crate::Attachment), required by the spec."]
     pub attachments: ::std::option::Option<::std::vec::Vec<crate::Attachment>>,
+    #[doc = " A reference to the email message within the current conversation that owns the attachments to be copied"]
+    #[doc = ""]
     #[doc = " JSON `sourceMessage`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub source_message: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

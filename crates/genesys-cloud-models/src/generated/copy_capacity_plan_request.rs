@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopyCapacityPlanRequest {
+    #[doc = " Description of the new capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endBusinessUnitDate`: date, required by the spec."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The selected forecast for this capacity plan. Uses forecast from original capacity plan if not specified"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`ValueWrapperBuShortTermForecastReference`](crate::ValueWrapperBuShortTermForecastReference)."]
     pub forecast: ::std::option::Option<crate::ValueWrapperBuShortTermForecastReference>,
+    #[doc = " The name of the new capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startBusinessUnitDate`: date, required by the spec."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

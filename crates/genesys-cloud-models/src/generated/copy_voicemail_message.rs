@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopyVoicemailMessage {
+    #[doc = " The id of the Group to copy the VoicemailMessage to"]
+    #[doc = ""]
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the User to copy the VoicemailMessage to"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the VoicemailMessage to copy"]
+    #[doc = ""]
     #[doc = " JSON `voicemailMessageId`: string, required by the spec."]
     pub voicemail_message_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

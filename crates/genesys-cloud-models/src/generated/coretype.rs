@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Coretype {
+    #[doc = " A boolean indicating if the core type's version is the current one in use by the system"]
+    #[doc = ""]
     #[doc = " JSON `current`: boolean."]
     pub current: ::std::option::Option<bool>,
+    #[doc = " The date the core type was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Specific to the \"tag\" core type, this is an array of strings naming the tag item fields of the core type subject to validation"]
+    #[doc = ""]
     #[doc = " JSON `itemValidationFields`: array of string."]
     pub item_validation_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A structure denoting the system-imposed minimum and maximum string length for string-array based core types such as \"tag\" and \"enum\". Forexample, the validationLimits for a schema field using a tag core type specify the min/max values for a minimum string length (minLength) constraint supplied by a schema author on individual tags. Similarly, the maxLength's min/max specifies maximum string length constraint supplied by a schema author for the same field's tags."]
+    #[doc = ""]
     #[doc = " JSON `itemValidationLimits`: [`ItemValidationLimits`](crate::ItemValidationLimits)."]
     pub item_validation_limits: ::std::option::Option<crate::ItemValidationLimits>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The core type's built-in schema"]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`Schema`](crate::Schema)."]
     pub schema: ::std::option::Option<crate::Schema>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " An array of strings naming the fields of the core type subject to validation. Validation constraints are specified by a schema author using the core type."]
+    #[doc = ""]
     #[doc = " JSON `validationFields`: array of string."]
     pub validation_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A structure denoting the system-imposed minimum and maximum string length (for text-based core types) or numeric values (for number-based) core types. For example, the validationLimits for a text-based core type specify the min/max values for a minimum string length (minLength) constraint supplied by a schemaauthor on a text field. Similarly, the maxLength's min/max specifies maximum string length constraint supplied by a schema author for the same field."]
+    #[doc = ""]
     #[doc = " JSON `validationLimits`: [`ValidationLimits`](crate::ValidationLimits)."]
     pub validation_limits: ::std::option::Option<crate::ValidationLimits>,
+    #[doc = " A positive integer denoting the core type's version"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

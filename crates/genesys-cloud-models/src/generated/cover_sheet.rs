@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoverSheet {
+    #[doc = " Locale, e.g. = en-US"]
+    #[doc = ""]
     #[doc = " JSON `locale`: string."]
     pub locale: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to be added to the coversheet"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

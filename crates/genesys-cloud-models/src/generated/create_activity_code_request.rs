@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateActivityCodeRequest {
+    #[doc = " Whether an agent can select this activity code when creating or editing a time off request"]
+    #[doc = ""]
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
+    #[doc = " The activity code's category"]
+    #[doc = ""]
     #[doc = " JSON `category`: [`CreateActivityCodeRequestCategory`](crate::CreateActivityCodeRequestCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::CreateActivityCodeRequestCategory>,
+    #[doc = " Whether an agent is paid while performing this activity"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " Indicates whether or not the activity should be counted as work time"]
+    #[doc = ""]
     #[doc = " JSON `countsAsWorkTime`: boolean."]
     pub counts_as_work_time: ::std::option::Option<bool>,
+    #[doc = " Whether or not this activity code counts toward shrinkage calculations"]
+    #[doc = ""]
     #[doc = " JSON `countsTowardShrinkage`: boolean."]
     pub counts_toward_shrinkage: ::std::option::Option<bool>,
+    #[doc = " Whether this activity code is considered interruptible"]
+    #[doc = ""]
     #[doc = " JSON `interruptible`: boolean."]
     pub interruptible: ::std::option::Option<bool>,
+    #[doc = " The default length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The name of the activity code"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this activity code is considered planned or unplanned shrinkage"]
+    #[doc = ""]
     #[doc = " JSON `plannedShrinkage`: boolean."]
     pub planned_shrinkage: ::std::option::Option<bool>,
+    #[doc = " The planning group IDs associated with this activity code"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The secondary presences of this activity code"]
+    #[doc = ""]
     #[doc = " JSON `secondaryPresences`: array of [`SecondaryPresence`](crate::SecondaryPresence)."]
     pub secondary_presences: ::std::option::Option<::std::vec::Vec<crate::SecondaryPresence>>,
+    #[doc = " The style configuration for the activity code"]
+    #[doc = ""]
     #[doc = " JSON `style`: [`ActivityCodeStyle`](crate::ActivityCodeStyle)."]
     pub style: ::std::option::Option<crate::ActivityCodeStyle>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateActivityPlanRequest {
+    #[doc = " The activity code associated with the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Attendee search rule for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `attendeesSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub attendees_search_rule: ::std::option::Option<crate::UserSearchRule>,
+    #[doc = " Whether the activity should count as paid time"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean, required by the spec."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " The description of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the sessions created by this activity plan should be facilitated"]
+    #[doc = ""]
     #[doc = " JSON `facilitated`: boolean."]
     pub facilitated: ::std::option::Option<bool>,
+    #[doc = " Facilitator search rule for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `facilitatorsSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub facilitators_search_rule: ::std::option::Option<crate::UserSearchRule>,
+    #[doc = " Fixed availability configuration for the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `fixedAvailability`: array of [`FixedAvailability`](crate::FixedAvailability)."]
     pub fixed_availability: ::std::option::Option<::std::vec::Vec<crate::FixedAvailability>>,
+    #[doc = " Group settings for the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `groupSettings`: [`GroupSettings`](crate::GroupSettings)."]
     pub group_settings: ::std::option::Option<crate::GroupSettings>,
+    #[doc = " The initial scheduling period for the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriod`](crate::SchedulingPeriod), required by the spec."]
     pub initial_schedule_period: ::std::option::Option<crate::SchedulingPeriod>,
+    #[doc = " The length in minutes of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The management units to which this activity plan applies. Empty list or null means this activity plan applies to the entire business unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The name of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The optimization objective of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `optimizationObjective`: [`CreateActivityPlanRequestOptimizationObjective`](crate::CreateActivityPlanRequestOptimizationObjective), required by the spec, one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::CreateActivityPlanRequestOptimizationObjective>,
+    #[doc = " Settings controlling recurrence for the activity plan. If not set the activity plan will only occur once"]
+    #[doc = ""]
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
+    #[doc = " Allowable service goal impact override settings for this activity plan. If not set the business unit setting will be used"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalImpactOverrides`: [`ActivityPlanServiceGoalImpactOverrides`](crate::ActivityPlanServiceGoalImpactOverrides)."]
     pub service_goal_impact_overrides: ::std::option::Option<crate::ActivityPlanServiceGoalImpactOverrides>,
+    #[doc = " The valid start times available when scheduling sessions"]
+    #[doc = ""]
     #[doc = " JSON `startTimeIncrementMinutes`: integer (int64)."]
     pub start_time_increment_minutes: ::std::option::Option<i64>,
+    #[doc = " The state of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CreateActivityPlanRequestState`](crate::CreateActivityPlanRequestState), required by the spec, one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::CreateActivityPlanRequestState>,
+    #[doc = " Transition time in minutes between facilitated sessions"]
+    #[doc = ""]
     #[doc = " JSON `transitionTimeMinutes`: integer (int64), required by the spec."]
     pub transition_time_minutes: ::std::option::Option<i64>,
+    #[doc = " The type of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CreateActivityPlanRequestType`](crate::CreateActivityPlanRequestType), required by the spec, one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::CreateActivityPlanRequestType>,
     _nulls: crate::support::Extras,

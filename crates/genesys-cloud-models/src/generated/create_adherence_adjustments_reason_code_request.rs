@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateAdherenceAdjustmentsReasonCodeRequest {
+    #[doc = " The display name of the reason code"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the reason code"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CreateAdherenceAdjustmentsReasonCodeRequestState`](crate::CreateAdherenceAdjustmentsReasonCodeRequestState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::CreateAdherenceAdjustmentsReasonCodeRequestState>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateAdherenceAdjustmentsReasonCodesBulkRequest {
+    #[doc = " The reason codes to create"]
+    #[doc = ""]
     #[doc = " JSON `reasonCodes`: array of [`CreateAdherenceAdjustmentsReasonCodeRequest`](crate::CreateAdherenceAdjustmentsReasonCodeRequest)."]
     pub reason_codes: ::std::option::Option<::std::vec::Vec<crate::CreateAdherenceAdjustmentsReasonCodeRequest>>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateAdminTimeOffRequest {
+    #[doc = " The ID of the activity code associated with this time off request. Activity code must be of the TimeOff category"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Daily duration in minutes applied to all days of this time off request. Ignored if durationMinutes is specified. At least one of dailyDurationMinutes or durationMinutes is required"]
+    #[doc = ""]
     #[doc = " JSON `dailyDurationMinutes`: integer (int64)."]
     pub daily_duration_minutes: ::std::option::Option<i64>,
+    #[doc = " Duration in minutes for each day of this time off request. Must match the size of fullDayManagementUnitDates or partialDayStartDateTimes. At least one of dailyDurationMinutes or durationMinutes is required"]
+    #[doc = ""]
     #[doc = " JSON `durationMinutes`: array of integer (int64)."]
     pub duration_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Earliest start offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: array of integer (int64)."]
     pub full_day_earliest_start_offset_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Latest end offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayLatestEndOffsetMinutes`: array of integer (int64)."]
     pub full_day_latest_end_offset_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " A set of dates in yyyy-MM-dd format. Should be interpreted in the management unit's configured time zone"]
+    #[doc = ""]
     #[doc = " JSON `fullDayManagementUnitDates`: array of string."]
     pub full_day_management_unit_dates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Notes about the time off request"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this is a paid time off request. Defaults to the activity code's paid value if not specified"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " A set of start date-times in ISO-8601 format for partial day requests"]
+    #[doc = ""]
     #[doc = " JSON `partialDayStartDateTimes`: array of date-time."]
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
+    #[doc = " Payable minutes for each day of this time off request, representing scheduled paid time displaced by this request. Defaults to dailyDurationMinutes if not specified"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: array of integer (int64)."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The status of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CreateAdminTimeOffRequestStatus`](crate::CreateAdminTimeOffRequestStatus), required by the spec, one of `PENDING`, `APPROVED`."]
     pub status: ::std::option::Option<crate::CreateAdminTimeOffRequestStatus>,
+    #[doc = " A set of IDs for users to associate with this time off request"]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     _nulls: crate::support::Extras,

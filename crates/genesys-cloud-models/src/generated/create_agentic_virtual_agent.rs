@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateAgenticVirtualAgent {
+    #[doc = " The URI of the image for the virtual agent."]
+    #[doc = ""]
     #[doc = " JSON `imageUri`: string."]
     pub image_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the virtual agent."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateAlternativeShiftTradeRequest {
+    #[doc = " The granularity of alternative shifts to be traded"]
+    #[doc = ""]
     #[doc = " JSON `alternativeShiftTradeGranularity`: [`CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity`](crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity), required by the spec, one of `Daily`."]
     pub alternative_shift_trade_granularity: ::std::option::Option<crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity>,
+    #[doc = " A list of offered shift reference keys an agent wants to drop"]
+    #[doc = ""]
     #[doc = " JSON `dropShiftReferenceKeys`: array of string."]
     pub drop_shift_reference_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The date when the trade will expire in ISO-8601 format. The trade cannot be approved after expiration"]
+    #[doc = ""]
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of this alternative shift job"]
+    #[doc = ""]
     #[doc = " JSON `jobId`: string, required by the spec."]
     pub job_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of offered shift reference keys an agent wants to pick up"]
+    #[doc = ""]
     #[doc = " JSON `pickupShiftReferenceKeys`: array of string."]
     pub pickup_shift_reference_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Optional note for supervisors to review during alternative shift trade approval"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

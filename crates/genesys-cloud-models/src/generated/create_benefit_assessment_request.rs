@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateBenefitAssessmentRequest {
+    #[doc = " The list of queue ids that are to be assessed for Predictive Routing benefit."]
+    #[doc = ""]
     #[doc = " JSON `queueIds`: array of string, required by the spec."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

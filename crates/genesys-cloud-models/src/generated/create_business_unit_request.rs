@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateBusinessUnitRequest {
+    #[doc = " The ID of the division to which the business unit should be added"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the business unit"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration for the business unit"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`CreateBusinessUnitSettingsRequest`](crate::CreateBusinessUnitSettingsRequest), required by the spec."]
     pub settings: ::std::option::Option<crate::CreateBusinessUnitSettingsRequest>,
     _nulls: crate::support::Extras,

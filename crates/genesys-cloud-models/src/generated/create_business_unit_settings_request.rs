@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateBusinessUnitSettingsRequest {
+    #[doc = " Coaching settings"]
+    #[doc = ""]
     #[doc = " JSON `coaching`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub coaching: ::std::option::Option<crate::BuActivitySettingsRequest>,
+    #[doc = " Learning settings"]
+    #[doc = ""]
     #[doc = " JSON `learning`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub learning: ::std::option::Option<crate::BuActivitySettingsRequest>,
+    #[doc = " Notification settings"]
+    #[doc = ""]
     #[doc = " JSON `notifications`: [`BuNotificationSettingsRequest`](crate::BuNotificationSettingsRequest)."]
     pub notifications: ::std::option::Option<crate::BuNotificationSettingsRequest>,
+    #[doc = " Scheduling settings"]
+    #[doc = ""]
     #[doc = " JSON `scheduling`: [`BuSchedulingSettingsRequest`](crate::BuSchedulingSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsRequest>,
+    #[doc = " Short term forecasting settings"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
+    #[doc = " The start day of week for this business unit"]
+    #[doc = ""]
     #[doc = " JSON `startDayOfWeek`: [`CreateBusinessUnitSettingsRequestStartDayOfWeek`](crate::CreateBusinessUnitSettingsRequestStartDayOfWeek), required by the spec, one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::CreateBusinessUnitSettingsRequestStartDayOfWeek>,
+    #[doc = " The time zone for this business unit, using the Olsen tz database format"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

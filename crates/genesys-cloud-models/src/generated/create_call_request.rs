@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateCallRequest {
+    #[doc = " The list of attributes to associate with the customer participant."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The queue ID to call on behalf of."]
+    #[doc = ""]
     #[doc = " JSON `callFromQueueId`: string."]
     pub call_from_queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The queue ID to call."]
+    #[doc = ""]
     #[doc = " JSON `callQueueId`: string."]
     pub call_queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user ID to call."]
+    #[doc = ""]
     #[doc = " JSON `callUserId`: string."]
     pub call_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The caller id phone number for this outbound call."]
+    #[doc = ""]
     #[doc = " JSON `callerId`: string."]
     pub caller_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The caller id name for this outbound call."]
+    #[doc = ""]
     #[doc = " JSON `callerIdName`: string."]
     pub caller_id_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of existing call conversations to merge into a new ad-hoc conference."]
+    #[doc = ""]
     #[doc = " JSON `conversationIds`: array of string."]
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The external contact with which to associate the call."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " An optional label that categorizes the conversation. Max-utilization settings can be configured at a per-label level"]
+    #[doc = ""]
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
+    #[doc = " The language skill ID to use for routing this call (if calling a queue)."]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of participants to call to create a new ad-hoc conference."]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`Destination`](crate::Destination)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::Destination>>,
+    #[doc = " The phone number to dial."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The priority to assign to this call (if calling a queue)."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The skill expression to use for routing this call (if calling a queue)."]
+    #[doc = ""]
     #[doc = " JSON `routingSkillExpression`: string."]
     pub routing_skill_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " The skill ID's to use for routing this call (if calling a queue)."]
+    #[doc = ""]
     #[doc = " JSON `routingSkillsIds`: array of string."]
     pub routing_skills_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " User to User Information (UUI) data managed by SIP session application."]
+    #[doc = ""]
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

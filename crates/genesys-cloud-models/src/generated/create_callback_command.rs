@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateCallbackCommand {
+    #[doc = " A list of phone numbers for the callback."]
+    #[doc = ""]
     #[doc = " JSON `callbackNumbers`: array of string, required by the spec."]
     pub callback_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The scheduled date-time for the callback as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `callbackScheduledTime`: date-time."]
     pub callback_scheduled_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the party to be called back."]
+    #[doc = ""]
     #[doc = " JSON `callbackUserName`: string."]
     pub callback_user_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number displayed to recipients when a phone call is placed as part of the callback. Must conform to the E.164 format. May be overridden by other settings in the system such as external trunk settings. Telco support for \"callerId\" varies."]
+    #[doc = ""]
     #[doc = " JSON `callerId`: string."]
     pub caller_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name displayed to recipients when a phone call is placed as part of the callback. May be overridden by other settings in the system such as external trunk settings. Telco support for \"callerIdName\" varies."]
+    #[doc = ""]
     #[doc = " JSON `callerIdName`: string."]
     pub caller_id_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The country code to be associated with the callback numbers."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " How customer-first callback agent reservation is applied for this callback. useAgentReservation forces reservation on; noAgentReservation forces it off; useQueueSetting uses the queue configuration."]
+    #[doc = ""]
     #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`CreateCallbackCommandCustomerFirstCallbackDeliveryMode`](crate::CreateCallbackCommandCustomerFirstCallbackDeliveryMode), one of `UseQueueSetting`, `UseAgentReservation`, `NoAgentReservation`."]
     pub customer_first_callback_delivery_mode: ::std::option::Option<crate::CreateCallbackCommandCustomerFirstCallbackDeliveryMode>,
+    #[doc = " A map of key-value pairs containing additional data that can be associated to the callback. These values will appear in the attributes property on the conversation participant. Example: { \"notes\": \"ready to close the deal\\!\", \"customerPreferredName\": \"Doc\" }"]
+    #[doc = ""]
     #[doc = " JSON `data`: map of string."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The identifier of the queue to be used for the callback. Either queueId or routingData is required."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The routing data to be used for the callback. Either queueId or routingData is required."]
+    #[doc = ""]
     #[doc = " JSON `routingData`: [`RoutingData`](crate::RoutingData)."]
     pub routing_data: ::std::option::Option<crate::RoutingData>,
+    #[doc = " The identifier of the script to be used for the callback"]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not to validate the callback numbers for phone number format."]
+    #[doc = ""]
     #[doc = " JSON `validateCallbackNumbers`: boolean."]
     pub validate_callback_numbers: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

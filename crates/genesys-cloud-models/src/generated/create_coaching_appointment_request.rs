@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateCoachingAppointmentRequest {
+    #[doc = " If True, adds the appointment to their schedule"]
+    #[doc = ""]
     #[doc = " JSON `addToSchedule`: boolean."]
     pub add_to_schedule: ::std::option::Option<bool>,
+    #[doc = " IDs of attendees in the coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `attendeeIds`: array of string, required by the spec."]
     pub attendee_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " IDs of conversations associated with this coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `conversationIds`: array of string."]
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The date/time the coaching appointment starts. Times will be rounded down to the minute. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " IDs of documents associated with this coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `documentIds`: array of string."]
     pub document_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of external links related to the appointment"]
+    #[doc = ""]
     #[doc = " JSON `externalLinks`: array of string."]
     pub external_links: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The facilitator ID of coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `facilitatorId`: string."]
     pub facilitator_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The duration of coaching appointment in minutes."]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The location of the appointment"]
+    #[doc = ""]
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of coaching appointment."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to share the insight data"]
+    #[doc = ""]
     #[doc = " JSON `shareInsightsData`: boolean."]
     pub share_insights_data: ::std::option::Option<bool>,
+    #[doc = " The Workforce Management schedule the appointment is associated with."]
+    #[doc = ""]
     #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableColumnsRequest {
+    #[doc = " The input columns of the decision table."]
+    #[doc = ""]
     #[doc = " JSON `inputs`: array of [`DecisionTableInputColumnRequest`](crate::DecisionTableInputColumnRequest), required by the spec."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableInputColumnRequest>>,
+    #[doc = " The output columns of the decision table."]
+    #[doc = ""]
     #[doc = " JSON `outputs`: array of [`DecisionTableOutputColumnRequest`](crate::DecisionTableOutputColumnRequest), required by the spec."]
     pub outputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableOutputColumnRequest>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableImportJobRequest {
+    #[doc = " Name of the file to import. Must include the file extension."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string, required by the spec."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " How imported rows are merged with existing rows"]
+    #[doc = ""]
     #[doc = " JSON `importMode`: [`CreateDecisionTableImportJobRequestImportMode`](crate::CreateDecisionTableImportJobRequestImportMode), required by the spec, one of `Append`, `Replace`."]
     pub import_mode: ::std::option::Option<crate::CreateDecisionTableImportJobRequestImportMode>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableRequest {
+    #[doc = " The column definitions for this decision table."]
+    #[doc = ""]
     #[doc = " JSON `columns`: [`CreateDecisionTableColumnsRequest`](crate::CreateDecisionTableColumnsRequest), required by the spec."]
     pub columns: ::std::option::Option<crate::CreateDecisionTableColumnsRequest>,
+    #[doc = " The decision table description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the division the decision table belongs to."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The decision table name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the rules schema used by the decision table."]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string, required by the spec."]
     pub schema_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

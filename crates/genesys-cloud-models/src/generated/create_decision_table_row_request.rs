@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableRowRequest {
+    #[doc = " The input values of the row. The key for this map is the column ID the row value relates. Column IDs are available from the decision table entity"]
+    #[doc = ""]
     #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue), required by the spec."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
+    #[doc = " The output values of the row. The key for this map is the column ID the row value relates. Column IDs are available from the decision table entity"]
+    #[doc = ""]
     #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue), required by the spec."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
+    #[doc = " The absolute position of this row in the decision table. Must be an integerstarting from 1, must be positive and less than or equal to the size of the table. If not provided row will be append to the end of the table."]
+    #[doc = ""]
     #[doc = " JSON `rowIndex`: integer (int64)."]
     pub row_index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

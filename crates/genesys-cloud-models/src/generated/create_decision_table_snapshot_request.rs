@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableSnapshotRequest {
+    #[doc = " Optional notes for the snapshot"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string, 0 to 200 characters."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Display name for the snapshot"]
+    #[doc = ""]
     #[doc = " JSON `snapshotName`: string, required by the spec, 0 to 100 characters."]
     pub snapshot_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

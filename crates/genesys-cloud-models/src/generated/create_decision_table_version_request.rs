@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableVersionRequest {
+    #[doc = " The published, superseded, or snapshot version to create the new draft from. When not provided or null, the published version is used. Must be at least 1 when provided."]
+    #[doc = ""]
     #[doc = " JSON `sourceVersion`: integer (int64), at least 1."]
     pub source_version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

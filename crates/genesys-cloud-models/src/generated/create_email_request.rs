@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateEmailRequest {
+    #[doc = " The list of attributes to associate with the customer participant."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Specify OUTBOUND to send an email on behalf of a queue, or INBOUND to create an external conversation. An external conversation is one where the provider is not PureCloud based."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`CreateEmailRequestDirection`](crate::CreateEmailRequestDirection), one of `OUTBOUND`, `INBOUND`."]
     pub direction: ::std::option::Option<crate::CreateEmailRequestDirection>,
+    #[doc = " The external contact with which the email should be associated. This field is only valid for OUTBOUND email."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the flow to use for routing email conversation. This field is mutually exclusive with queueId"]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The email address of the sender of the email."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: string."]
     pub from_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the sender of the email."]
+    #[doc = ""]
     #[doc = " JSON `fromName`: string."]
     pub from_name: ::std::option::Option<::std::string::String>,
+    #[doc = " An HTML body content of the email."]
+    #[doc = ""]
     #[doc = " JSON `htmlBody`: string."]
     pub html_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the language to use for routing."]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The priority to assign to the conversation for routing."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The name of the provider that is sourcing the emails. The Provider \"PureCloud Email\" is reserved for native emails."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string, required by the spec."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the queue to use for routing the email conversation. This field is mutually exclusive with flowId"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The skill expression to use for routing the email conversation (when using queueId)."]
+    #[doc = ""]
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of skill ID's to use for routing."]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The subject of the email"]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " A text body content of the email."]
+    #[doc = ""]
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The email address of the recipient of the email."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the recipient of the email."]
+    #[doc = ""]
     #[doc = " JSON `toName`: string."]
     pub to_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional. The ID of the label to controls the number of agent interactions for INBOUND communications"]
+    #[doc = ""]
     #[doc = " JSON `utilizationLabel`: string, 0 to 36 characters."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateExternalEventsConfigurationRequest {
+    #[doc = " A description of the external event configuration."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division ID associated with this configuration."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the external event configuration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The dynamic schema ID that defines the structure of external events."]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string, required by the spec."]
     pub schema_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the external events e.g. Adobe, Salesforce. This cannot be changed after creation."]
+    #[doc = ""]
     #[doc = " JSON `source`: string, required by the spec."]
     pub source: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateGuide {
+    #[doc = " The name of the guide."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates how the guide content was generated."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`CreateGuideSource`](crate::CreateGuideSource), required by the spec, one of `Manual`, `Prompt`, `Document`, `Transcripts`."]
     pub source: ::std::option::Option<crate::CreateGuideSource>,
     _nulls: crate::support::Extras,

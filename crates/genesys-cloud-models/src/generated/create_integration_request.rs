@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateIntegrationRequest {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the integration to create."]
+    #[doc = ""]
     #[doc = " JSON `integrationType`: [`IntegrationType`](crate::IntegrationType), required by the spec."]
     pub integration_type: ::std::option::Option<crate::IntegrationType>,
+    #[doc = " The name of the integration, used to distinguish this integration from others of the same type."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

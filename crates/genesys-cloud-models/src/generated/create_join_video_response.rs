@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateJoinVideoResponse {
+    #[doc = " The communication id for the video or modified by the command."]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The conversation id for the conversation created or modified by the command."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The join code for the video conference. Only returned by the voice-to-video upgrade endpoint (POST /conversations/videos/{conversationId}/agentconference/communications/{communicationId}); not populated by POST /conversations/videos. Valid until the voice-to-video offer expires (default 5 minutes) or until used by a guest. One-time use."]
+    #[doc = ""]
     #[doc = " JSON `joinCode`: string."]
     pub join_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateKpiRequest {
+    #[doc = " The description of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `kpiType`: [`CreateKpiRequestKpiType`](crate::CreateKpiRequestKpiType), required by the spec, one of `SalesConversion`, `Churn`, `Retention`, `SalesValue`."]
     pub kpi_type: ::std::option::Option<crate::CreateKpiRequestKpiType>,
+    #[doc = " The name of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`CreateKpiRequestSource`](crate::CreateKpiRequestSource), required by the spec, one of `WrapUpCode`, `Outcome`, `None`."]
     pub source: ::std::option::Option<crate::CreateKpiRequestSource>,
+    #[doc = " Defines what wrap up codes are mapped to Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`](crate::WrapUpCodeConfig)."]
     pub wrap_up_code_config: ::std::option::Option<crate::WrapUpCodeConfig>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateManagementUnitApiRequest {
+    #[doc = " The id of the business unit to which this management unit belongs"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string, required by the spec."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the division to which this management unit belongs. Defaults to home division ID"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the management unit"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The configuration for the management unit. If omitted, reasonable defaults will be assigned"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`CreateManagementUnitSettingsRequest`](crate::CreateManagementUnitSettingsRequest)."]
     pub settings: ::std::option::Option<crate::CreateManagementUnitSettingsRequest>,
+    #[doc = " The configured first day of the week for scheduling and forecasting purposes. Moving to Business Unit"]
+    #[doc = ""]
     #[doc = " JSON `startDayOfWeek`: [`CreateManagementUnitApiRequestStartDayOfWeek`](crate::CreateManagementUnitApiRequestStartDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::CreateManagementUnitApiRequestStartDayOfWeek>,
+    #[doc = " The default time zone to use for this management unit. Moving to Business Unit"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateManagementUnitSettingsRequest {
+    #[doc = " Adherence settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `adherence`: [`AdherenceSettings`](crate::AdherenceSettings)."]
     pub adherence: ::std::option::Option<crate::AdherenceSettings>,
+    #[doc = " Scheduling settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `scheduling`: [`SchedulingSettingsRequest`](crate::SchedulingSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::SchedulingSettingsRequest>,
+    #[doc = " Shift trade settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `shiftTrading`: [`ShiftTradeSettings`](crate::ShiftTradeSettings)."]
     pub shift_trading: ::std::option::Option<crate::ShiftTradeSettings>,
+    #[doc = " Short term forecasting settings for this management unit. Moving to Business Unit"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecasting`: [`ShortTermForecastingSettings`](crate::ShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::ShortTermForecastingSettings>,
+    #[doc = " Time off request settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `timeOff`: [`TimeOffSettingsRequest`](crate::TimeOffSettingsRequest)."]
     pub time_off: ::std::option::Option<crate::TimeOffSettingsRequest>,
     _nulls: crate::support::Extras,

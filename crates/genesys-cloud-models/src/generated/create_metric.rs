@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateMetric {
+    #[doc = " The id of associated external metric definition"]
+    #[doc = ""]
     #[doc = " JSON `externalMetricDefinitionId`: string."]
     pub external_metric_definition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of associated metric definition"]
+    #[doc = ""]
     #[doc = " JSON `metricDefinitionId`: string."]
     pub metric_definition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of this metric"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Associated objective for this metric"]
+    #[doc = ""]
     #[doc = " JSON `objective`: [`CreateObjective`](crate::CreateObjective)."]
     pub objective: ::std::option::Option<crate::CreateObjective>,
+    #[doc = " Performance profile id of this metric"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfileId`: string."]
     pub performance_profile_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The precision of the metric, must be between 0 and 5"]
+    #[doc = ""]
     #[doc = " JSON `precision`: integer (int64)."]
     pub precision: ::std::option::Option<i64>,
+    #[doc = " The time unit in which the metric should be displayed -- this parameter is ignored when displaying non-time values"]
+    #[doc = ""]
     #[doc = " JSON `timeDisplayUnit`: [`CreateMetricTimeDisplayUnit`](crate::CreateMetricTimeDisplayUnit), one of `None`, `Seconds`, `Minutes`, `Hours`."]
     pub time_display_unit: ::std::option::Option<crate::CreateMetricTimeDisplayUnit>,
     _nulls: crate::support::Extras,

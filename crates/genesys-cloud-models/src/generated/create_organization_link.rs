@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateOrganizationLink {
+    #[doc = " Id for the linking organization."]
+    #[doc = ""]
     #[doc = " JSON `targetOrganizationId`: string, required by the spec."]
     pub target_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Region where target organization is hosted."]
+    #[doc = ""]
     #[doc = " JSON `targetRegion`: string, required by the spec."]
     pub target_region: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateOutboundMessagingConversationRequest {
+    #[doc = " The external contact with which the message will be associated."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the queue to be associated with the message. This will determine the fromAddress of the message, unless useUserFromAddress is true and the queue is configured to use the agent's Direct Routing address as the fromAddress."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string, required by the spec."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging address of the recipient of the message. For an SMS messenger type, the phone number address must be in E.164 format. E.g. +13175555555 or +34234234234. For open messenger type, any string within the outbound.open.messaging.to.address.characters.max limit can be used. For whatsapp messenger type, use a Whatsapp ID of a phone number. E.g for a E.164 formatted phone number `+13175555555`, a Whatsapp ID would be 13175555555"]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: string, required by the spec."]
     pub to_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging address messenger type."]
+    #[doc = ""]
     #[doc = " JSON `toAddressMessengerType`: [`CreateOutboundMessagingConversationRequestToAddressMessengerType`](crate::CreateOutboundMessagingConversationRequestToAddressMessengerType), required by the spec, one of `sms`, `open`, `whatsapp`."]
     pub to_address_messenger_type: ::std::option::Option<crate::CreateOutboundMessagingConversationRequestToAddressMessengerType>,
+    #[doc = " An override to use an existing conversation. If set to true, an existing conversation will be used if there is one within the conversation window. If set to false, create request fails if there is a conversation within the conversation window."]
+    #[doc = ""]
     #[doc = " JSON `useExistingConversation`: boolean."]
     pub use_existing_conversation: ::std::option::Option<bool>,
+    #[doc = " An override to attempt to use the user's configured direct routing address as the fromAddress. If set to true, users configured address with 'directrouting' integration will be used as fromAddress. If set to false or not set, the queueId will be used for determining fromAddress."]
+    #[doc = ""]
     #[doc = " JSON `useUserFromAddress`: boolean."]
     pub use_user_from_address: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

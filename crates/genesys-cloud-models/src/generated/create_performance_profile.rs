@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreatePerformanceProfile {
+    #[doc = " The flag for active profiles"]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean, required by the spec."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Creation date for this performance profile. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description about this performance profile"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The associated division for this Performance Profile"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision), required by the spec."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum rank size for the leaderboard. This counts the number of ranks can be retrieved in a leaderboard queries"]
+    #[doc = ""]
     #[doc = " JSON `maxLeaderboardRankSize`: integer (int64), required by the spec."]
     pub max_leaderboard_rank_size: ::std::option::Option<i64>,
+    #[doc = " The number of members in this performance profile"]
+    #[doc = ""]
     #[doc = " JSON `memberCount`: integer (int64)."]
     pub member_count: ::std::option::Option<i64>,
+    #[doc = " Order of the associated metrics. The list should contain valid ids for metrics"]
+    #[doc = ""]
     #[doc = " JSON `metricOrders`: array of string."]
     pub metric_orders: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A name for this performance profile"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The reporting interval periods for this performance profile"]
+    #[doc = ""]
     #[doc = " JSON `reportingIntervals`: array of [`ReportingInterval`](crate::ReportingInterval), required by the spec."]
     pub reporting_intervals: ::std::option::Option<::std::vec::Vec<crate::ReportingInterval>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

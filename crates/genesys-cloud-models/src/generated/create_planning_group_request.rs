@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreatePlanningGroupRequest {
+    #[doc = " The name of the planning group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Set of route paths to associate with the planning group"]
+    #[doc = ""]
     #[doc = " JSON `routePaths`: array of [`RoutePathRequest`](crate::RoutePathRequest), required by the spec."]
     pub route_paths: ::std::option::Option<::std::vec::Vec<crate::RoutePathRequest>>,
+    #[doc = " The ID of the service goal template to associate with this planning group"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalTemplateId`: string, required by the spec."]
     pub service_goal_template_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

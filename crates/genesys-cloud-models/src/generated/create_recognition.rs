@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateRecognition {
+    #[doc = " The context id (optional)"]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The context type (optional)"]
+    #[doc = ""]
     #[doc = " JSON `contextType`: [`CreateRecognitionContextType`](crate::CreateRecognitionContextType), one of `Interaction`, `Insights`, `Development`, `Scorecard`."]
     pub context_type: ::std::option::Option<crate::CreateRecognitionContextType>,
+    #[doc = " The note of the recognition. Max length of 800 characters (optional)"]
+    #[doc = ""]
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient of the recognition"]
+    #[doc = ""]
     #[doc = " JSON `recipientId`: string, required by the spec."]
     pub recipient_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The title of the recognition. Max length of 100 characters"]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the recognition"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CreateRecognitionType`](crate::CreateRecognitionType), required by the spec, one of `ThankYou`, `Congratulations`, `HighPerformance`, `CompanyValues`."]
     pub r#type: ::std::option::Option<crate::CreateRecognitionType>,
     _nulls: crate::support::Extras,

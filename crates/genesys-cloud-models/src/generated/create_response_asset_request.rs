@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateResponseAssetRequest {
+    #[doc = " Content MD-5 of the file to upload"]
+    #[doc = ""]
     #[doc = " JSON `contentMd5`: string."]
     pub content_md5: ::std::option::Option<::std::string::String>,
+    #[doc = " Division to associate to this asset. Can only be used with this division."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the file to upload. It must not start with a dot and not end with a forward slash. Whitespace and the following characters are not allowed: \\\\{^}%\\`\\]\"\\>\\[\\~\\<\\#\\|"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateResponseAssetResponse {
+    #[doc = " Required headers when uploading a file through PUT request to the URL"]
+    #[doc = ""]
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Pre-signed URL to PUT the file to"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateRoomRequest {
+    #[doc = " Room's description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Room's subject"]
+    #[doc = ""]
     #[doc = " JSON `subject`: string, required by the spec."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " Users to add to the room, limit of 25"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

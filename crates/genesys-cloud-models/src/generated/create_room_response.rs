@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateRoomResponse {
+    #[doc = " The jid of the room"]
+    #[doc = ""]
     #[doc = " JSON `jid`: string, required by the spec."]
     pub jid: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

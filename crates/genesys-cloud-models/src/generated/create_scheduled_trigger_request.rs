@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateScheduledTriggerRequest {
+    #[doc = " Description of the trigger. Can be up to 512 characters in length."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Boolean indicating if scheduled trigger is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The name of the scheduled trigger. Can be up to 162 characters in length."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule configuration for when this trigger should fire"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`TriggerSchedule`](crate::TriggerSchedule), required by the spec."]
     pub schedule: ::std::option::Option<crate::TriggerSchedule>,
+    #[doc = " The target to invoke when the scheduled trigger fires"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`TriggerTarget`](crate::TriggerTarget), required by the spec."]
     pub target: ::std::option::Option<crate::TriggerTarget>,
     _nulls: crate::support::Extras,

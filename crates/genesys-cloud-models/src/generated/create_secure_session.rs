@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateSecureSession {
+    #[doc = " if true, disconnect the agent after creating the session"]
+    #[doc = ""]
     #[doc = " JSON `disconnect`: boolean."]
     pub disconnect: ::std::option::Option<bool>,
+    #[doc = " the flow id to execute in the secure session"]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string, required by the spec."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " requesting participant"]
+    #[doc = ""]
     #[doc = " JSON `sourceParticipantId`: string."]
     pub source_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " user data for the secure session"]
+    #[doc = ""]
     #[doc = " JSON `userData`: string, required by the spec."]
     pub user_data: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

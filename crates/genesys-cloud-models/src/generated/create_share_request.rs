@@ -5,14 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateShareRequest {
+    #[doc = " The member that will have access to this share. Only required if a list of members is not provided."]
+    #[doc = ""]
     #[doc = " JSON `member`: [`SharedEntity`](crate::SharedEntity)."]
     pub member: ::std::option::Option<crate::SharedEntity>,
     #[doc = " JSON `memberType`: [`CreateShareRequestMemberType`](crate::CreateShareRequestMemberType), one of `USER`, `GROUP`, `PUBLIC`."]
     pub member_type: ::std::option::Option<crate::CreateShareRequestMemberType>,
     #[doc = " JSON `members`: array of [`CreateShareRequestMember`](crate::CreateShareRequestMember)."]
     pub members: ::std::option::Option<::std::vec::Vec<crate::CreateShareRequestMember>>,
+    #[doc = " The entity that will be shared"]
+    #[doc = ""]
     #[doc = " JSON `sharedEntity`: [`SharedEntity`](crate::SharedEntity), required by the spec."]
     pub shared_entity: ::std::option::Option<crate::SharedEntity>,
+    #[doc = " The share entity type"]
+    #[doc = ""]
     #[doc = " JSON `sharedEntityType`: [`CreateShareRequestSharedEntityType`](crate::CreateShareRequestSharedEntityType), required by the spec, one of `DOCUMENT`."]
     pub shared_entity_type: ::std::option::Option<crate::CreateShareRequestSharedEntityType>,
     _nulls: crate::support::Extras,

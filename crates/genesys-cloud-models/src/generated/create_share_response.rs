@@ -7,6 +7,8 @@
 pub struct CreateShareResponse {
     #[doc = " JSON `failed`: array of [`Share`](crate::Share)."]
     pub failed: ::std::option::Option<::std::vec::Vec<crate::Share>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
@@ -15,6 +17,8 @@ pub struct CreateShareResponse {
     pub member_type: ::std::option::Option<crate::CreateShareResponseMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sharedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateStaffingGroupAllocation {
+    #[doc = " The attrition percentage of the staffing group that can be used for all weeks in the planning period, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `initialAttritionPercentage`: number (double), required by the spec."]
     pub initial_attrition_percentage: ::std::option::Option<f64>,
+    #[doc = " The shrinkage percentage of the staffing group that can be used for all weeks in the planning period, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `initialShrinkagePercentage`: number (double), required by the spec."]
     pub initial_shrinkage_percentage: ::std::option::Option<f64>,
+    #[doc = " The ID of the staffing group used in this capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupId`: string, required by the spec."]
     pub staffing_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The weekly count of full time equivalent agents in the staffing group that can be used for the first week of the planning period"]
+    #[doc = ""]
     #[doc = " JSON `startingWeeklyFullTimeEquivalentCount`: number (double), required by the spec."]
     pub starting_weekly_full_time_equivalent_count: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateSurveyRequest {
+    #[doc = " The agent to associate with the survey. If not specified, the last agent on the conversation will be selected."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The conversation to create the survey for."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The queue to associate with the survey. If not specified, the queue associated with the selected agent will be used."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The survey form context to use for the survey."]
+    #[doc = ""]
     #[doc = " JSON `surveyFormContextId`: string, required by the spec."]
     pub survey_form_context_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateTimeOffLimitRequest {
+    #[doc = " Deprecated. The default limit value in minutes per granularity. If not specified, then 0 is assumed, which means there are no time off minutes available"]
+    #[doc = ""]
     #[doc = " JSON `defaultLimitMinutes`: integer (int64)."]
     pub default_limit_minutes: ::std::option::Option<i64>,
+    #[doc = " Deprecated. Granularity choice for time off limit. If not specified, 'Daily' is assumed"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`CreateTimeOffLimitRequestGranularity`](crate::CreateTimeOffLimitRequestGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::CreateTimeOffLimitRequestGranularity>,
     _nulls: crate::support::Extras,

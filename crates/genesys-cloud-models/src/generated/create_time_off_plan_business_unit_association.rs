@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateTimeOffPlanBusinessUnitAssociation {
+    #[doc = " The IDs of management units to which this time-off plan applies. This must not be set if staffingGroupIds is populated"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The IDs of staffing groups to which this time-off plan applies. This must not be set if managementUnitIds is populated"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupIds`: array of string."]
     pub staffing_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

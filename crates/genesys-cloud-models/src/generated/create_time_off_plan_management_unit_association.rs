@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateTimeOffPlanManagementUnitAssociation {
+    #[doc = " The ID of the management unit to which this time-off plan belongs"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A IDs of staffing groups to which this time-off plan applies. If not defined, the plan is applied to the management unit"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupIds`: array of string."]
     pub staffing_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

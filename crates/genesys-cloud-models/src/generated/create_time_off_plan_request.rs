@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateTimeOffPlanRequest {
+    #[doc = " Deprecated. Whether this time off plan should be used by agents."]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean, required by the spec."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Deprecated. The set of activity code IDs to associate with this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Deprecated. Auto approval rule for the time off plan."]
+    #[doc = ""]
     #[doc = " JSON `autoApprovalRule`: [`CreateTimeOffPlanRequestAutoApprovalRule`](crate::CreateTimeOffPlanRequestAutoApprovalRule), required by the spec, one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::CreateTimeOffPlanRequestAutoApprovalRule>,
+    #[doc = " Deprecated. The number of days before the time off request start date for when the request will be expired from the waitlist."]
+    #[doc = ""]
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
+    #[doc = " Deprecated. Time off type, if this time off plan is associated with the integration."]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
+    #[doc = " Deprecated. The name of this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated. The set of time off limit IDs to associate with this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimitIds`: array of string."]
     pub time_off_limit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

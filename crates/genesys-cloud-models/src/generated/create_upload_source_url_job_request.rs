@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUploadSourceUrlJobRequest {
+    #[doc = " The URL of the content to upload."]
+    #[doc = ""]
     #[doc = " JSON `uploadUrl`: string, required by the spec."]
     pub upload_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUser {
+    #[doc = " Email addresses and phone numbers for this user"]
+    #[doc = ""]
     #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `department`: string."]
     pub department: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this user will belong"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " User's email and username"]
+    #[doc = ""]
     #[doc = " JSON `email`: string, required by the spec."]
     pub email: ::std::option::Option<::std::string::String>,
+    #[doc = " User's full name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " User's password"]
+    #[doc = ""]
     #[doc = " JSON `password`: string."]
     pub password: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional initialized state of the user. If not specified, state will be Active if invites are sent, otherwise Inactive."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`CreateUserState`](crate::CreateUserState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::CreateUserState>,
     #[doc = " JSON `title`: string."]

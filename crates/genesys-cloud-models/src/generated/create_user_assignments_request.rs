@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUserAssignmentsRequest {
+    #[doc = " Assignment effective date ranges for the user."]
+    #[doc = ""]
     #[doc = " JSON `assignments`: array of [`AssignmentEffectiveDateRange`](crate::AssignmentEffectiveDateRange), required by the spec."]
     pub assignments: ::std::option::Option<::std::vec::Vec<crate::AssignmentEffectiveDateRange>>,
+    #[doc = " The ID of the user assigned to the staffing group."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

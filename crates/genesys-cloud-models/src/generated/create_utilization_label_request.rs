@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUtilizationLabelRequest {
+    #[doc = " The utilization label name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Org level utilization settings for the new label. If not specified, default utilization settings will be applied."]
+    #[doc = ""]
     #[doc = " JSON `utilization`: [`LabelUtilizationRequest`](crate::LabelUtilizationRequest)."]
     pub utilization: ::std::option::Option<crate::LabelUtilizationRequest>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateVerifierRequest {
+    #[doc = " The hashing algorithm for the TOTP verifier."]
+    #[doc = ""]
     #[doc = " JSON `algorithm`: [`CreateVerifierRequestAlgorithm`](crate::CreateVerifierRequestAlgorithm), one of `SHA1`, `SHA256`, `SHA512`."]
     pub algorithm: ::std::option::Option<crate::CreateVerifierRequestAlgorithm>,
+    #[doc = " Indicates whether this will be the default verifier."]
+    #[doc = ""]
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
+    #[doc = " The number of digits in the TOTP code. Must be between 6 and 12."]
+    #[doc = ""]
     #[doc = " JSON `digits`: integer (int64), from 6 to 12."]
     pub digits: ::std::option::Option<i64>,
+    #[doc = " Indicates whether this verifier will be enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The name of the verifier. Maximum length is 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec, 0 to 100 characters."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The time period in seconds for the TOTP code."]
+    #[doc = ""]
     #[doc = " JSON `period`: integer (int64)."]
     pub period: ::std::option::Option<i64>,
+    #[doc = " The size of the shared secret in bytes. Must be between 10 and 64."]
+    #[doc = ""]
     #[doc = " JSON `secretSize`: integer (int64), from 10 to 64."]
     pub secret_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

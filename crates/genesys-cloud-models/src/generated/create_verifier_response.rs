@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateVerifierResponse {
+    #[doc = " Indicates whether this is the default verifier."]
+    #[doc = ""]
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
+    #[doc = " Indicates whether this verifier is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Base64-encoded PNG of the TOTP registration QR code."]
+    #[doc = ""]
     #[doc = " JSON `encodedQuickResponseCode`: string."]
     pub encoded_quick_response_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of the verifier."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The key URI for TOTP authenticator app registration."]
+    #[doc = ""]
     #[doc = " JSON `keyUri`: string."]
     pub key_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the verifier."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of verifier."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CreateVerifierResponseType`](crate::CreateVerifierResponseType), one of `totp`, `webauthn`."]
     pub r#type: ::std::option::Option<crate::CreateVerifierResponseType>,
     _nulls: crate::support::Extras,

@@ -5,66 +5,128 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWorkPlan {
+    #[doc = " Agents in this work plan"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`UserReference`](crate::UserReference)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " Whether to constrain the maximum consecutive working days"]
+    #[doc = ""]
     #[doc = " JSON `constrainMaximumConsecutiveWorkingDays`: boolean."]
     pub constrain_maximum_consecutive_working_days: ::std::option::Option<bool>,
+    #[doc = " Whether to constrain the maximum consecutive working weekends"]
+    #[doc = ""]
     #[doc = " JSON `constrainMaximumConsecutiveWorkingWeekends`: boolean."]
     pub constrain_maximum_consecutive_working_weekends: ::std::option::Option<bool>,
+    #[doc = " Whether to constrain the maximum working weekends in the planning period"]
+    #[doc = ""]
     #[doc = " JSON `constrainMaximumWorkingWeekendsPerPlanningPeriod`: boolean."]
     pub constrain_maximum_working_weekends_per_planning_period: ::std::option::Option<bool>,
+    #[doc = " Whether the minimum time between shifts constraint is enabled for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `constrainMinimumTimeBetweenShifts`: boolean."]
     pub constrain_minimum_time_between_shifts: ::std::option::Option<bool>,
+    #[doc = " Whether paid time granularity should be constrained for this workplan"]
+    #[doc = ""]
     #[doc = " JSON `constrainPaidTimeGranularity`: boolean."]
     pub constrain_paid_time_granularity: ::std::option::Option<bool>,
+    #[doc = " Whether the weekly paid time constraint is enabled for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `constrainWeeklyPaidTime`: boolean."]
     pub constrain_weekly_paid_time: ::std::option::Option<bool>,
+    #[doc = " Whether the work plan is enabled for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Whether the weekly paid time constraint is flexible for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `flexibleWeeklyPaidTime`: boolean."]
     pub flexible_weekly_paid_time: ::std::option::Option<bool>,
+    #[doc = " The maximum number of consecutive days that agents assigned to this work plan are allowed to work. Used if constrainMaximumConsecutiveWorkingDays == true"]
+    #[doc = ""]
     #[doc = " JSON `maximumConsecutiveWorkingDays`: integer (int64)."]
     pub maximum_consecutive_working_days: ::std::option::Option<i64>,
+    #[doc = " The maximum number of consecutive weekends that agents who are assigned to this work plan are allowed to work"]
+    #[doc = ""]
     #[doc = " JSON `maximumConsecutiveWorkingWeekends`: integer (int64)."]
     pub maximum_consecutive_working_weekends: ::std::option::Option<i64>,
+    #[doc = " Maximum number days in a week allowed to be scheduled for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `maximumDays`: integer (int64)."]
     pub maximum_days: ::std::option::Option<i64>,
+    #[doc = " Maximum days off in the planning period"]
+    #[doc = ""]
     #[doc = " JSON `maximumDaysOffPerPlanningPeriod`: integer (int64)."]
     pub maximum_days_off_per_planning_period: ::std::option::Option<i64>,
+    #[doc = " Maximum paid minutes in the planning period"]
+    #[doc = ""]
     #[doc = " JSON `maximumPaidMinutesPerPlanningPeriod`: integer (int64)."]
     pub maximum_paid_minutes_per_planning_period: ::std::option::Option<i64>,
+    #[doc = " Maximum working weekends in the planning period"]
+    #[doc = ""]
     #[doc = " JSON `maximumWorkingWeekendsPerPlanningPeriod`: integer (int64)."]
     pub maximum_working_weekends_per_planning_period: ::std::option::Option<i64>,
+    #[doc = " Minimum amount of consecutive non working minutes per week that agents who are assigned this work plan are allowed to have off"]
+    #[doc = ""]
     #[doc = " JSON `minimumConsecutiveNonWorkingMinutesPerWeek`: integer (int64)."]
     pub minimum_consecutive_non_working_minutes_per_week: ::std::option::Option<i64>,
+    #[doc = " Minimum days off in the planning period"]
+    #[doc = ""]
     #[doc = " JSON `minimumDaysOffPerPlanningPeriod`: integer (int64)."]
     pub minimum_days_off_per_planning_period: ::std::option::Option<i64>,
+    #[doc = " Minimum paid minutes in the planning period"]
+    #[doc = ""]
     #[doc = " JSON `minimumPaidMinutesPerPlanningPeriod`: integer (int64)."]
     pub minimum_paid_minutes_per_planning_period: ::std::option::Option<i64>,
+    #[doc = " The time period in minutes for the duration between the start times of two consecutive working days"]
+    #[doc = ""]
     #[doc = " JSON `minimumShiftStartDistanceMinutes`: integer (int64)."]
     pub minimum_shift_start_distance_minutes: ::std::option::Option<i64>,
+    #[doc = " Minimum time between shifts in minutes defined in this work plan. Used if constrainMinimumTimeBetweenShifts == true"]
+    #[doc = ""]
     #[doc = " JSON `minimumTimeBetweenShiftsMinutes`: integer (int64)."]
     pub minimum_time_between_shifts_minutes: ::std::option::Option<i64>,
+    #[doc = " The minimum number of days that agents assigned to a work plan must work per week"]
+    #[doc = ""]
     #[doc = " JSON `minimumWorkingDaysPerWeek`: integer (int64)."]
     pub minimum_working_days_per_week: ::std::option::Option<i64>,
+    #[doc = " Name of this work plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional days to schedule for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub optional_days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
+    #[doc = " Granularity in minutes allowed for shift paid time in this work plan. Used if constrainPaidTimeGranularity == true"]
+    #[doc = ""]
     #[doc = " JSON `paidTimeGranularityMinutes`: integer (int64)."]
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
+    #[doc = " The length of the period over which the maximum shift start time variance is applied"]
+    #[doc = ""]
     #[doc = " JSON `shiftStartVariancePeriod`: [`CreateWorkPlanShiftStartVariancePeriod`](crate::CreateWorkPlanShiftStartVariancePeriod), one of `Weekly`, `PlanningPeriod`."]
     pub shift_start_variance_period: ::std::option::Option<crate::CreateWorkPlanShiftStartVariancePeriod>,
+    #[doc = " This constraint ensures that an agent starts each workday within a user-defined time threshold"]
+    #[doc = ""]
     #[doc = " JSON `shiftStartVarianceType`: [`CreateWorkPlanShiftStartVarianceType`](crate::CreateWorkPlanShiftStartVarianceType), one of `ShiftStart`, `ShiftStartAndPaidDuration`."]
     pub shift_start_variance_type: ::std::option::Option<crate::CreateWorkPlanShiftStartVarianceType>,
+    #[doc = " Variance in minutes among start times of shifts in this work plan"]
+    #[doc = ""]
     #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,
+    #[doc = " Shifts in this work plan"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`CreateWorkPlanShift`](crate::CreateWorkPlanShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::CreateWorkPlanShift>>,
+    #[doc = " Exact weekly paid time in minutes for this work plan. Used if flexibleWeeklyPaidTime == false"]
+    #[doc = ""]
     #[doc = " JSON `weeklyExactPaidMinutes`: integer (int64)."]
     pub weekly_exact_paid_minutes: ::std::option::Option<i64>,
+    #[doc = " Maximum weekly paid time in minutes for this work plan. Used if flexibleWeeklyPaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMaximumPaidMinutes`: integer (int64)."]
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
+    #[doc = " Minimum weekly paid time in minutes for this work plan. Used if flexibleWeeklyPaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64)."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWorkPlanBid {
+    #[doc = " The type of agent ranking selected for this bid"]
+    #[doc = ""]
     #[doc = " JSON `agentRankingType`: [`CreateWorkPlanBidAgentRankingType`](crate::CreateWorkPlanBidAgentRankingType), required by the spec, one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::CreateWorkPlanBidAgentRankingType>,
+    #[doc = " The bid end date in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The bid start date where agents start participate in work plan bidding in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowStartDate`: date, required by the spec."]
     pub bid_window_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when agents will be assigned to the new work plan in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date, required by the spec."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " If true, all existing overrides, workplan rotations will be ended one day before effective date of this bid"]
+    #[doc = ""]
     #[doc = " JSON `endOverridesAndRotations`: boolean."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
+    #[doc = " The selected forecast in this work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
+    #[doc = " The name of the work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Ranking tiebreaker to be used"]
+    #[doc = ""]
     #[doc = " JSON `rankingTiebreakerType`: [`CreateWorkPlanBidRankingTiebreakerType`](crate::CreateWorkPlanBidRankingTiebreakerType), required by the spec, one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::CreateWorkPlanBidRankingTiebreakerType>,
+    #[doc = " The work plan fields visible to agents whenever work plan preferences are made"]
+    #[doc = ""]
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,50 +5,96 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWorkPlanShift {
+    #[doc = " Activities configured for this shift"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`CreateWorkPlanActivity`](crate::CreateWorkPlanActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::CreateWorkPlanActivity>>,
+    #[doc = " Whether the contiguous time constraint for the shift is enabled"]
+    #[doc = ""]
     #[doc = " JSON `constrainContiguousWorkTime`: boolean."]
     pub constrain_contiguous_work_time: ::std::option::Option<bool>,
+    #[doc = " Whether day off rule is enabled"]
+    #[doc = ""]
     #[doc = " JSON `constrainDayOff`: boolean."]
     pub constrain_day_off: ::std::option::Option<bool>,
+    #[doc = " Whether the earliest stop time constraint for the shift is enabled"]
+    #[doc = ""]
     #[doc = " JSON `constrainEarliestStopTime`: boolean."]
     pub constrain_earliest_stop_time: ::std::option::Option<bool>,
+    #[doc = " Whether the latest stop time constraint for the shift is enabled"]
+    #[doc = ""]
     #[doc = " JSON `constrainLatestStopTime`: boolean."]
     pub constrain_latest_stop_time: ::std::option::Option<bool>,
+    #[doc = " Whether the latest stop time constraint for the shift is enabled. Deprecated, use constrainLatestStopTime instead"]
+    #[doc = ""]
     #[doc = " JSON `constrainStopTime`: boolean."]
     pub constrain_stop_time: ::std::option::Option<bool>,
+    #[doc = " The day off rule for agents to have next day off or previous day off. used if constrainDayOff = true"]
+    #[doc = ""]
     #[doc = " JSON `dayOffRule`: [`CreateWorkPlanShiftDayOffRule`](crate::CreateWorkPlanShiftDayOffRule), one of `NextDayOff`, `PreviousDayOff`."]
     pub day_off_rule: ::std::option::Option<crate::CreateWorkPlanShiftDayOffRule>,
+    #[doc = " Days of the week applicable for this shift"]
+    #[doc = ""]
     #[doc = " JSON `days`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
+    #[doc = " Earliest start time of the shift defined as offset minutes from midnight. Used if flexibleStartTime == true"]
+    #[doc = ""]
     #[doc = " JSON `earliestStartTimeMinutesFromMidnight`: integer (int64)."]
     pub earliest_start_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " This is the earliest time a shift can end"]
+    #[doc = ""]
     #[doc = " JSON `earliestStopTimeMinutesFromMidnight`: integer (int64)."]
     pub earliest_stop_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Exact paid time in minutes configured for the shift. Used if flexiblePaidTime == false"]
+    #[doc = ""]
     #[doc = " JSON `exactPaidTimeMinutes`: integer (int64)."]
     pub exact_paid_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Exact start time of the shift defined as offset minutes from midnight. Used if flexibleStartTime == false"]
+    #[doc = ""]
     #[doc = " JSON `exactStartTimeMinutesFromMidnight`: integer (int64)."]
     pub exact_start_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Whether the paid time setting for the shift is flexible"]
+    #[doc = ""]
     #[doc = " JSON `flexiblePaidTime`: boolean."]
     pub flexible_paid_time: ::std::option::Option<bool>,
+    #[doc = " Whether the start time of the shift is flexible"]
+    #[doc = ""]
     #[doc = " JSON `flexibleStartTime`: boolean."]
     pub flexible_start_time: ::std::option::Option<bool>,
+    #[doc = " Latest start time of the shift defined as offset minutes from midnight. Used if flexibleStartTime == true"]
+    #[doc = ""]
     #[doc = " JSON `latestStartTimeMinutesFromMidnight`: integer (int64)."]
     pub latest_start_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Latest stop time of the shift defined as offset minutes from midnight. Used if constrainStopTime == true"]
+    #[doc = ""]
     #[doc = " JSON `latestStopTimeMinutesFromMidnight`: integer (int64)."]
     pub latest_stop_time_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " Maximum contiguous time in minutes configured for the shift. Used if constrainContiguousWorkTime == true"]
+    #[doc = ""]
     #[doc = " JSON `maximumContiguousWorkTimeMinutes`: integer (int64)."]
     pub maximum_contiguous_work_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Maximum paid time in minutes configured for the shift. Used if flexiblePaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `maximumPaidTimeMinutes`: integer (int64)."]
     pub maximum_paid_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Minimum contiguous time in minutes configured for the shift. Used if constrainContiguousWorkTime == true"]
+    #[doc = ""]
     #[doc = " JSON `minimumContiguousWorkTimeMinutes`: integer (int64)."]
     pub minimum_contiguous_work_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Minimum paid time in minutes configured for the shift. Used if flexiblePaidTime == true"]
+    #[doc = ""]
     #[doc = " JSON `minimumPaidTimeMinutes`: integer (int64)."]
     pub minimum_paid_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Name of the shift"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Planning period constraints"]
+    #[doc = ""]
     #[doc = " JSON `planningPeriodConstraints`: [`PlanningPeriodShiftConstraints`](crate::PlanningPeriodShiftConstraints)."]
     pub planning_period_constraints: ::std::option::Option<crate::PlanningPeriodShiftConstraints>,
+    #[doc = " Increment in offset minutes that would contribute to different possible start times for the shift. Used if flexibleStartTime == true"]
+    #[doc = ""]
     #[doc = " JSON `startIncrementMinutes`: integer (int64)."]
     pub start_increment_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,12 +7,18 @@
 pub struct Credential {
     #[doc = " JSON `credentialFields`: map of string."]
     pub credential_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of credential."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`CredentialType`](crate::CredentialType), required by the spec."]
     pub r#type: ::std::option::Option<crate::CredentialType>,
     _nulls: crate::support::Extras,

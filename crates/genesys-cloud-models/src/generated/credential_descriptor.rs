@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CredentialDescriptor {
+    #[doc = " The credential identifier (base64url-encoded)."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Hints regarding which transports the credential supports."]
+    #[doc = ""]
     #[doc = " JSON `transports`: array of string."]
     pub transports: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The credential type (e.g., 'public-key')."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

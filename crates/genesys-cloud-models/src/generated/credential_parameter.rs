@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CredentialParameter {
+    #[doc = " The COSE algorithm identifier (e.g., -7 for ES256, -257 for RS256)."]
+    #[doc = ""]
     #[doc = " JSON `alg`: integer (int64), required by the spec."]
     pub alg: ::std::option::Option<i64>,
+    #[doc = " The public key credential type (e.g., 'public-key')."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CredentialSpecification {
+    #[doc = " List of acceptable credential types that can be provided for this credential."]
+    #[doc = ""]
     #[doc = " JSON `credentialTypes`: array of string."]
     pub credential_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates if the credential must be provided in order for the integration configuration to be valid."]
+    #[doc = ""]
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
+    #[doc = " Title describing the usage for this credential."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

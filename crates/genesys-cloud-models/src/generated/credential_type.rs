@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CredentialType {
+    #[doc = " Order in which properties should be displayed in the UI."]
+    #[doc = ""]
     #[doc = " JSON `displayOrder`: array of string."]
     pub display_order: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Properties describing credentials of this type."]
+    #[doc = ""]
     #[doc = " JSON `properties`: any JSON."]
     pub properties: ::std::option::Option<::serde_json::Value>,
+    #[doc = " Properties that are required fields."]
+    #[doc = ""]
     #[doc = " JSON `required`: array of string."]
     pub required: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

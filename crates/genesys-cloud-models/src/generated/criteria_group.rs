@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CriteriaGroup {
+    #[doc = " These criteriaItems will be AND'd together to find a match."]
+    #[doc = ""]
     #[doc = " JSON `and`: array of [`CriteriaItem`](crate::CriteriaItem)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::CriteriaItem>>,
+    #[doc = " A singular critieriaItem to match."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`CriteriaItem`](crate::CriteriaItem)."]
     pub criteria: ::std::option::Option<crate::CriteriaItem>,
+    #[doc = " These criteriaItems must all be false to find a match."]
+    #[doc = ""]
     #[doc = " JSON `not`: array of [`CriteriaItem`](crate::CriteriaItem)."]
     pub not: ::std::option::Option<::std::vec::Vec<crate::CriteriaItem>>,
+    #[doc = " These criteriaItems will be OR'd together to find a match."]
+    #[doc = ""]
     #[doc = " JSON `or`: array of [`CriteriaItem`](crate::CriteriaItem)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::CriteriaItem>>,
     _nulls: crate::support::Extras,

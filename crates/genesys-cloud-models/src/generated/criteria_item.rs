@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CriteriaItem {
+    #[doc = " The id of the criteria to be checked."]
+    #[doc = ""]
     #[doc = " JSON `key`: [`CriteriaItemKey`](crate::CriteriaItemKey), one of `FlowStartDateTime`, `FlowEndDateTime`, `ConversationId`, `WorkitemId`, `FlowType`, `FlowId`, `FlowErrorReason`, `FlowWarningReason`, `FlowAlternateExecutionId`, `FlowObjectExecutionId`, `FlowActionId`, `FlowActionType`, … (22 in all)."]
     pub key: ::std::option::Option<crate::CriteriaItemKey>,
+    #[doc = " The operator used to check on the criteria id."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`CriteriaItemOperator`](crate::CriteriaItemOperator), one of `eq`, `gt`, `gte`, `lt`, `lte`, `not`, `begins`, `not_null`."]
     pub operator: ::std::option::Option<crate::CriteriaItemOperator>,
+    #[doc = " The target value used to query on."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CriteriaQuery {
+    #[doc = " A list of CriteriaGroups which will be AND'd together to generate a result set."]
+    #[doc = ""]
     #[doc = " JSON `query`: array of [`CriteriaGroup`](crate::CriteriaGroup), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::CriteriaGroup>>,
     _nulls: crate::support::Extras,

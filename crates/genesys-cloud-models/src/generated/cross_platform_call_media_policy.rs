@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CrossPlatformCallMediaPolicy {
+    #[doc = " Actions applied when specified conditions are met"]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`CrossPlatformPolicyActions`](crate::CrossPlatformPolicyActions)."]
     pub actions: ::std::option::Option<crate::CrossPlatformPolicyActions>,
+    #[doc = " Conditions for when actions should be applied"]
+    #[doc = ""]
     #[doc = " JSON `conditions`: [`CallMediaPolicyConditions`](crate::CallMediaPolicyConditions)."]
     pub conditions: ::std::option::Option<crate::CallMediaPolicyConditions>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CrossPlatformEmailMediaPolicy {
+    #[doc = " Actions applied when specified conditions are met"]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`CrossPlatformPolicyActions`](crate::CrossPlatformPolicyActions)."]
     pub actions: ::std::option::Option<crate::CrossPlatformPolicyActions>,
+    #[doc = " Conditions for when actions should be applied"]
+    #[doc = ""]
     #[doc = " JSON `conditions`: [`EmailMediaPolicyConditions`](crate::EmailMediaPolicyConditions)."]
     pub conditions: ::std::option::Option<crate::EmailMediaPolicyConditions>,
     _nulls: crate::support::Extras,

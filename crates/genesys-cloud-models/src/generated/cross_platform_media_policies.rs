@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CrossPlatformMediaPolicies {
+    #[doc = " Conditions and actions for calls"]
+    #[doc = ""]
     #[doc = " JSON `callPolicy`: [`CrossPlatformCallMediaPolicy`](crate::CrossPlatformCallMediaPolicy)."]
     pub call_policy: ::std::option::Option<crate::CrossPlatformCallMediaPolicy>,
+    #[doc = " Conditions and actions for chats"]
+    #[doc = ""]
     #[doc = " JSON `chatPolicy`: [`CrossPlatformChatMediaPolicy`](crate::CrossPlatformChatMediaPolicy)."]
     pub chat_policy: ::std::option::Option<crate::CrossPlatformChatMediaPolicy>,
+    #[doc = " Conditions and actions for emails"]
+    #[doc = ""]
     #[doc = " JSON `emailPolicy`: [`CrossPlatformEmailMediaPolicy`](crate::CrossPlatformEmailMediaPolicy)."]
     pub email_policy: ::std::option::Option<crate::CrossPlatformEmailMediaPolicy>,
+    #[doc = " Conditions and actions for messages"]
+    #[doc = ""]
     #[doc = " JSON `messagePolicy`: [`CrossPlatformMessageMediaPolicy`](crate::CrossPlatformMessageMediaPolicy)."]
     pub message_policy: ::std::option::Option<crate::CrossPlatformMessageMediaPolicy>,
     _nulls: crate::support::Extras,

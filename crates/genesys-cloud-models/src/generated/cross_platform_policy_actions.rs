@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CrossPlatformPolicyActions {
+    #[doc = " true to delete the recording associated with the conversation regardless of the values of retainRecording or deleteRecording. Default = false"]
+    #[doc = ""]
     #[doc = " JSON `alwaysDelete`: boolean."]
     pub always_delete: ::std::option::Option<bool>,
     #[doc = " JSON `assignCalibrations`: array of [`CalibrationAssignment`](crate::CalibrationAssignment)."]
@@ -15,10 +17,16 @@ pub struct CrossPlatformPolicyActions {
     pub assign_metered_assignment_by_agent: ::std::option::Option<::std::vec::Vec<crate::MeteredAssignmentByAgent>>,
     #[doc = " JSON `assignMeteredEvaluations`: array of [`MeteredEvaluationAssignment`](crate::MeteredEvaluationAssignment)."]
     pub assign_metered_evaluations: ::std::option::Option<::std::vec::Vec<crate::MeteredEvaluationAssignment>>,
+    #[doc = " true to delete the recording associated with the conversation. If retainRecording = true, this will be ignored. Default = false"]
+    #[doc = ""]
     #[doc = " JSON `deleteRecording`: boolean."]
     pub delete_recording: ::std::option::Option<bool>,
+    #[doc = " Policy action for exporting recordings using an integration to 3rd party s3."]
+    #[doc = ""]
     #[doc = " JSON `integrationExport`: [`IntegrationExport`](crate::IntegrationExport)."]
     pub integration_export: ::std::option::Option<crate::IntegrationExport>,
+    #[doc = " true to retain the recording associated with the conversation. Default = true"]
+    #[doc = ""]
     #[doc = " JSON `retainRecording`: boolean."]
     pub retain_recording: ::std::option::Option<bool>,
     #[doc = " JSON `retentionDuration`: [`RetentionDuration`](crate::RetentionDuration)."]

@@ -5,28 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CrossPlatformPolicyCreate {
+    #[doc = " Actions"]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`CrossPlatformPolicyActions`](crate::CrossPlatformPolicyActions)."]
     pub actions: ::std::option::Option<crate::CrossPlatformPolicyActions>,
+    #[doc = " Conditions"]
+    #[doc = ""]
     #[doc = " JSON `conditions`: [`PolicyConditions`](crate::PolicyConditions)."]
     pub conditions: ::std::option::Option<crate::PolicyConditions>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Conditions and actions per media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaPolicies`: [`CrossPlatformMediaPolicies`](crate::CrossPlatformMediaPolicies)."]
     pub media_policies: ::std::option::Option<crate::CrossPlatformMediaPolicies>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The policy name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `order`: integer (int64)."]
     pub order: ::std::option::Option<i64>,
     #[doc = " JSON `policyErrors`: [`PolicyErrors`](crate::PolicyErrors)."]
     pub policy_errors: ::std::option::Option<crate::PolicyErrors>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

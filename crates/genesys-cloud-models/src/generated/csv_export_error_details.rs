@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvExportErrorDetails {
+    #[doc = " The error code of a failed export"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string, required by the spec."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The error message of a failed export"]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string, required by the spec."]
     pub error_message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

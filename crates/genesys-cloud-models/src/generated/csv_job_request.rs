@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvJobRequest {
+    #[doc = " Division for the csv job"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Settings for the csv job"]
+    #[doc = ""]
     #[doc = " JSON `settingsId`: string, required by the spec."]
     pub settings_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Upload for the csv job"]
+    #[doc = ""]
     #[doc = " JSON `uploadId`: string, required by the spec."]
     pub upload_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

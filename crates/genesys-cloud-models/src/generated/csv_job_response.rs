@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvJobResponse {
+    #[doc = " Job for the import"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub job: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvMappingEntry {
+    #[doc = " CSV field to map data from"]
+    #[doc = ""]
     #[doc = " JSON `sourceField`: string, required by the spec."]
     pub source_field: ::std::option::Option<::std::string::String>,
+    #[doc = " Json path to map data to"]
+    #[doc = ""]
     #[doc = " JSON `targetField`: string, required by the spec."]
     pub target_field: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvSettings {
+    #[doc = " Id of the external settings"]
+    #[doc = ""]
     #[doc = " JSON `externalSettingsId`: string."]
     pub external_settings_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Mappings for the transformation"]
+    #[doc = ""]
     #[doc = " JSON `mappings`: array of [`CsvMappingEntry`](crate::CsvMappingEntry), required by the spec."]
     pub mappings: ::std::option::Option<::std::vec::Vec<crate::CsvMappingEntry>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

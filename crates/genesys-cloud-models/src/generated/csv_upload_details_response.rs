@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvUploadDetailsResponse {
+    #[doc = " File name for the upload"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Id for the upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadId`: string, required by the spec."]
     pub upload_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Validation for the upload"]
+    #[doc = ""]
     #[doc = " JSON `validationResult`: [`ValidationResult`](crate::ValidationResult), required by the spec."]
     pub validation_result: ::std::option::Option<crate::ValidationResult>,
     _nulls: crate::support::Extras,

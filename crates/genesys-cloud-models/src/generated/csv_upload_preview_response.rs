@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvUploadPreviewResponse {
+    #[doc = " List of entries in the CSV"]
+    #[doc = ""]
     #[doc = " JSON `entries`: array of array of string, required by the spec."]
     pub entries: ::std::option::Option<::std::vec::Vec<::std::vec::Vec<::std::string::String>>>,
+    #[doc = " List of headers in the CSV"]
+    #[doc = ""]
     #[doc = " JSON `headers`: array of string, required by the spec."]
     pub headers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Id for the upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadId`: string, required by the spec."]
     pub upload_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvUploadRequest {
+    #[doc = " Name of the file to upload"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string, 0 to 256 characters."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The size of the upload file"]
+    #[doc = ""]
     #[doc = " JSON `fileSize`: integer (int64), required by the spec, at most 52428800."]
     pub file_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvUploadResponse {
+    #[doc = " Required headers for the upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadHeaders`: array of [`Header`](crate::Header), required by the spec."]
     pub upload_headers: ::std::option::Option<::std::vec::Vec<crate::Header>>,
+    #[doc = " Id of the upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadId`: string, required by the spec."]
     pub upload_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Url for the upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadUrl`: string, required by the spec."]
     pub upload_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

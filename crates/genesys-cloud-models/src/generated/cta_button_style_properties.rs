@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CtaButtonStyleProperties {
+    #[doc = " Background color of the CTA button. (eg. \\#FF0000)"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " Color of the text. (eg. \\#FFFFFF)"]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " Font of the text. (eg. Helvetica)"]
+    #[doc = ""]
     #[doc = " JSON `font`: string."]
     pub font: ::std::option::Option<::std::string::String>,
+    #[doc = " Font size of the text. (eg. '12')"]
+    #[doc = ""]
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
+    #[doc = " Text alignment."]
+    #[doc = ""]
     #[doc = " JSON `textAlign`: [`CtaButtonStylePropertiesTextAlign`](crate::CtaButtonStylePropertiesTextAlign), one of `Left`, `Right`, `Center`."]
     pub text_align: ::std::option::Option<crate::CtaButtonStylePropertiesTextAlign>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CurrentAgentAdherenceAdjustment {
+    #[doc = " The agent to whom this adherence adjustment applies"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference)."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The business unit to which the agent belonged when the adherence adjustment was submitted"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " Indicates if the adherence adjustment is expired"]
+    #[doc = ""]
     #[doc = " JSON `expired`: boolean."]
     pub expired: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of the adherence adjustment in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The management unit to which the agent belonged when the adherence adjustment was submitted"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Version metadata for the adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The reason code for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `reasonCode`: [`AdherenceAdjustmentsReasonCodeReference`](crate::AdherenceAdjustmentsReasonCodeReference)."]
     pub reason_code: ::std::option::Option<crate::AdherenceAdjustmentsReasonCodeReference>,
+    #[doc = " The user who reviewed the adherence adjustment, if applicable. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the adherence adjustment was reviewed, if applicable. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Notes provided by the reviewer for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `reviewerNotes`: string."]
     pub reviewer_notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start timestamp of the adherence adjustment in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The status of the adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`CurrentAgentAdherenceAdjustmentStatus`](crate::CurrentAgentAdherenceAdjustmentStatus), one of `Approved`, `Denied`, `Pending`."]
     pub status: ::std::option::Option<crate::CurrentAgentAdherenceAdjustmentStatus>,
+    #[doc = " Notes provided by the submitter for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `submitterNotes`: string."]
     pub submitter_notes: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CurrentUserScheduleRequestBody {
+    #[doc = " End of the range of schedules to fetch, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether to load the full week's schedule (for the current user) of any week overlapping the start/end date query parameters, defaults to false"]
+    #[doc = ""]
     #[doc = " JSON `loadFullWeeks`: boolean."]
     pub load_full_weeks: ::std::option::Option<bool>,
+    #[doc = " Beginning of the range of schedules to fetch, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CurrentUserTimeOffIntegrationStatusRequest {
+    #[doc = " A list of time off request IDs"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestIds`: array of string, required by the spec."]
     pub time_off_request_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

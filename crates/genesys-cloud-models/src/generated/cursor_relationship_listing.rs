@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CursorRelationshipListing {
+    #[doc = " The cursor that points to the next set of entities being returned."]
+    #[doc = ""]
     #[doc = " JSON `cursors`: [`Cursors`](crate::Cursors)."]
     pub cursors: ::std::option::Option<crate::Cursors>,
     #[doc = " JSON `entities`: array of [`Relationship`](crate::Relationship)."]

@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomAttributes {
+    #[doc = " The id of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The map of attribute values."]
+    #[doc = ""]
     #[doc = " JSON `customAttributes`: map of any JSON."]
     pub custom_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The map of timestamps for when each attribute was last updated."]
+    #[doc = ""]
     #[doc = " JSON `customAttributesTimestamps`: map of string."]
     pub custom_attributes_timestamps: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The date the record was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the record was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The list of division ids that the record is visible in. If \\[\\], the record is visible to all divisions (Unassigned Division)."]
+    #[doc = ""]
     #[doc = " JSON `divisions`: array of string."]
     pub divisions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The id of the Custom Attributes record."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The schema that dictates which attributes can be included."]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`ConversationDataSchema`](crate::ConversationDataSchema)."]
     pub schema: ::std::option::Option<crate::ConversationDataSchema>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The latest version of the Custom Attributes record."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomAttributesBulkUpdateResponse {
+    #[doc = " The Custom Attributes record."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: [`CustomAttributes`](crate::CustomAttributes)."]
     pub attributes: ::std::option::Option<crate::CustomAttributes>,
+    #[doc = " The error message if an error occurs while updating the record, otherwise null."]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The status code result of updating the Custom Attributes record."]
+    #[doc = ""]
     #[doc = " JSON `statusCode`: integer (int64)."]
     pub status_code: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

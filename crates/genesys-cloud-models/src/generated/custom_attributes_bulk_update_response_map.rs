@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomAttributesBulkUpdateResponseMap {
+    #[doc = " The map of Custom Attributes record ids to their results after updating."]
+    #[doc = ""]
     #[doc = " JSON `results`: map of [`CustomAttributesBulkUpdateResponse`](crate::CustomAttributesBulkUpdateResponse)."]
     pub results: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomAttributesBulkUpdateResponse>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomAttributesPatchRequest {
+    #[doc = " The map of attribute values."]
+    #[doc = ""]
     #[doc = " JSON `customAttributes`: map of any JSON, required by the spec."]
     pub custom_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The list of division ids. Use \\[\\] if divisions aren't used (Unassigned Division). Omitting or setting to \\[\\] clears existing values on update."]
+    #[doc = ""]
     #[doc = " JSON `divisions`: array of string."]
     pub divisions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Unique identifier for the Custom Attributes record. IDs are created by users."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The latest version of the Custom Attributes record. Optional for concurrency check."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

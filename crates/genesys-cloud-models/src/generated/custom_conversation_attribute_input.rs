@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomConversationAttributeInput {
+    #[doc = " The division IDs associated with this schema."]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The record IDs associated with this schema."]
+    #[doc = ""]
     #[doc = " JSON `recordIds`: array of string."]
     pub record_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The ID of the Conversation Custom Attributes schema."]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomConversationAttributeOutput {
+    #[doc = " The ID of the record that was updated."]
+    #[doc = ""]
     #[doc = " JSON `recordId`: string."]
     pub record_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Conversation Custom Attributes schema the updates were applied to."]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`ConversationAttributeSchema`](crate::ConversationAttributeSchema)."]
     pub schema: ::std::option::Option<crate::ConversationAttributeSchema>,
+    #[doc = " The attribute updates made to this record during the turn."]
+    #[doc = ""]
     #[doc = " JSON `updates`: array of [`CustomConversationAttributeUpdate`](crate::CustomConversationAttributeUpdate)."]
     pub updates: ::std::option::Option<::std::vec::Vec<crate::CustomConversationAttributeUpdate>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomEventAttribute {
+    #[doc = " The data type of the custom attribute."]
+    #[doc = ""]
     #[doc = " JSON `dataType`: string, required by the spec."]
     pub data_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The value of the custom attribute."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomEventAttributeList {
+    #[doc = " The data type of the custom attributes."]
+    #[doc = ""]
     #[doc = " JSON `dataType`: string, required by the spec."]
     pub data_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of custom event attribute values."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomI18nLabels {
+    #[doc = " Language of localized labels in homescreen app (eg. en-us, de-de) and push notification"]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Contains localized labels used in messenger apps and push notification. PushNotificationTitle and PushNotificationBody are required when notifications are enabled."]
+    #[doc = ""]
     #[doc = " JSON `localizedLabels`: array of [`LocalizedLabels`](crate::LocalizedLabels)."]
     pub localized_labels: ::std::option::Option<::std::vec::Vec<crate::LocalizedLabels>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomerIntent {
+    #[doc = " CategoryId of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `categoryId`: string, required by the spec."]
     pub category_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Description of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Expiry time in hours of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `expiryTime`: integer (int64), required by the spec."]
     pub expiry_time: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomerIntentAssignmentRequest {
+    #[doc = " Id of conversation assignment occurred in"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of session assignment occurred in"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the source of assignment"]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of source of assignment"]
+    #[doc = ""]
     #[doc = " JSON `sourceType`: [`CustomerIntentAssignmentRequestSourceType`](crate::CustomerIntentAssignmentRequestSourceType), one of `Bot`, `Case`, `Copilot`, `Digitalbot`, `Segment`, `Topic`, `Unknown`."]
     pub source_type: ::std::option::Option<crate::CustomerIntentAssignmentRequestSourceType>,
     _nulls: crate::support::Extras,

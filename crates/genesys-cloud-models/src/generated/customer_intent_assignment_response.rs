@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomerIntentAssignmentResponse {
+    #[doc = " Category of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `category`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub category: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Customer intent assigned"]
+    #[doc = ""]
     #[doc = " JSON `customerIntent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub customer_intent: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date of the most recent assignment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateMostRecentlyAssigned`: date-time."]
     pub date_most_recently_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomerIntentPatch {
+    #[doc = " CategoryId of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `categoryId`: string."]
     pub category_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Description of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Expiry time in hours of the customer intent"]
+    #[doc = ""]
     #[doc = " JSON `expiryTime`: integer (int64)."]
     pub expiry_time: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

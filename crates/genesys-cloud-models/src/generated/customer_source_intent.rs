@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomerSourceIntent {
+    #[doc = " Customer intent source intent is assigned to"]
+    #[doc = ""]
     #[doc = " JSON `customerIntent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub customer_intent: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Source intent data"]
+    #[doc = ""]
     #[doc = " JSON `sourceIntent`: [`SourceIntent`](crate::SourceIntent)."]
     pub source_intent: ::std::option::Option<crate::SourceIntent>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DailyPossibleShift {
+    #[doc = " Day of the shift"]
+    #[doc = ""]
     #[doc = " JSON `dayOfWeek`: [`DailyPossibleShiftDayOfWeek`](crate::DailyPossibleShiftDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub day_of_week: ::std::option::Option<crate::DailyPossibleShiftDayOfWeek>,
+    #[doc = " Minutes of the earliest shift start from midnight. Note that midnight is 12:00 am in the time zone specified in the timeZone field (in the top level of the response)"]
+    #[doc = ""]
     #[doc = " JSON `earliestShiftStartMinutesFromMidnight`: integer (int64)."]
     pub earliest_shift_start_minutes_from_midnight: ::std::option::Option<i64>,
+    #[doc = " The percentage of being scheduled in each interval between the earliest shift start and latest shift end. Range of the values: \\[0, 100\\]."]
+    #[doc = ""]
     #[doc = " JSON `intervalScheduleProbabilities`: array of integer (int64)."]
     pub interval_schedule_probabilities: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Maximum paid time in minutes of this daily shift"]
+    #[doc = ""]
     #[doc = " JSON `maximumPaidTimeMinutes`: integer (int64)."]
     pub maximum_paid_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Minimum paid time in minutes of this daily shift"]
+    #[doc = ""]
     #[doc = " JSON `minimumPaidTimeMinutes`: integer (int64)."]
     pub minimum_paid_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether this is a required shift"]
+    #[doc = ""]
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DashboardConfiguration {
+    #[doc = " The count of columns for the specific dashboard."]
+    #[doc = ""]
     #[doc = " JSON `columns`: integer (int64)."]
     pub columns: ::std::option::Option<i64>,
+    #[doc = " The id of user who created the dashboard"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The list of users and teams the dashboard is shared with"]
+    #[doc = ""]
     #[doc = " JSON `dashboardsSharedWith`: [`DashboardsSharedWith`](crate::DashboardsSharedWith)."]
     pub dashboards_shared_with: ::std::option::Option<crate::DashboardsSharedWith>,
+    #[doc = " The created date of the dashboard. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The deleted date of the dashboard. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDeleted`: date-time, required by the spec."]
     pub date_deleted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The last modified date of the dashboard. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The flag indicates if the dashboard is favorited by the user"]
+    #[doc = ""]
     #[doc = " JSON `favorite`: boolean."]
     pub favorite: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The layout type of the dashboard"]
+    #[doc = ""]
     #[doc = " JSON `layoutType`: [`DashboardConfigurationLayoutType`](crate::DashboardConfigurationLayoutType), one of `Grid`, `Flow`."]
     pub layout_type: ::std::option::Option<crate::DashboardConfigurationLayoutType>,
+    #[doc = " The name of dashboard configuration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The flag to indicate if the dashboard is published by an user"]
+    #[doc = ""]
     #[doc = " JSON `publicDashboard`: boolean."]
     pub public_dashboard: ::std::option::Option<bool>,
+    #[doc = " The flag to indicate if the dashboard has any restricted data for that user"]
+    #[doc = ""]
     #[doc = " JSON `restricted`: boolean."]
     pub restricted: ::std::option::Option<bool>,
+    #[doc = " The count of rows for the specific dashboard configuration."]
+    #[doc = ""]
     #[doc = " JSON `rows`: integer (int64)."]
     pub rows: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The flag to indicate if the dashboard is shared"]
+    #[doc = ""]
     #[doc = " JSON `shared`: boolean."]
     pub shared: ::std::option::Option<bool>,
+    #[doc = " List of widgets for dashboard configuration."]
+    #[doc = ""]
     #[doc = " JSON `widgets`: array of [`Widget`](crate::Widget), required by the spec."]
     pub widgets: ::std::option::Option<::std::vec::Vec<crate::Widget>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DashboardConfigurationBulkRequest {
+    #[doc = " The user supplied dashboard configuration ids"]
+    #[doc = ""]
     #[doc = " JSON `dashboardConfigurationIds`: array of string, required by the spec."]
     pub dashboard_configuration_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DashboardConfigurationQueryRequest {
+    #[doc = " The user supplied dashboard configuration ids"]
+    #[doc = ""]
     #[doc = " JSON `dashboardConfigurationIds`: array of string, required by the spec."]
     pub dashboard_configuration_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The page number of the queried response"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of entities to return of the queried response. The max is 25"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The order in which response will be sorted"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: [`DashboardConfigurationQueryRequestSortBy`](crate::DashboardConfigurationQueryRequestSortBy), one of `Asc`, `Desc`."]
     pub sort_by: ::std::option::Option<crate::DashboardConfigurationQueryRequestSortBy>,
     _nulls: crate::support::Extras,

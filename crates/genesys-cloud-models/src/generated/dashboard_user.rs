@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DashboardUser {
+    #[doc = " The count of dashboards for the user"]
+    #[doc = ""]
     #[doc = " JSON `dashboardCount`: integer (int64)."]
     pub dashboard_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The count of public dashboards for the user"]
+    #[doc = ""]
     #[doc = " JSON `publicDashboardCount`: integer (int64)."]
     pub public_dashboard_count: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the user"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`DashboardUserState`](crate::DashboardUserState), one of `active`, `inactive`."]
     pub state: ::std::option::Option<crate::DashboardUserState>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DashboardsSharedWith {
+    #[doc = " The list of team ids to share the dashboard with"]
+    #[doc = ""]
     #[doc = " JSON `teamIds`: array of string."]
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of user ids to share the dashboard with"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataActionConditionSettings {
+    #[doc = " A list of mappings defining which contact data fields will be passed to which data action input fields."]
+    #[doc = ""]
     #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`DataActionContactColumnFieldMapping`](crate::DataActionContactColumnFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::DataActionContactColumnFieldMapping>>,
+    #[doc = " The input field from the data action that the contactId will be passed into."]
+    #[doc = ""]
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
+    #[doc = " The Data Action Id to use for this condition."]
+    #[doc = ""]
     #[doc = " JSON `dataActionId`: string, required by the spec."]
     pub data_action_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of this condition if the data action returns a result indicating there was no data."]
+    #[doc = ""]
     #[doc = " JSON `dataNotFoundResolution`: boolean, required by the spec."]
     pub data_not_found_resolution: ::std::option::Option<bool>,
+    #[doc = " A list of predicates defining the comparisons to use for this condition."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`DigitalDataActionConditionPredicate`](crate::DigitalDataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DigitalDataActionConditionPredicate>>,
     _nulls: crate::support::Extras,

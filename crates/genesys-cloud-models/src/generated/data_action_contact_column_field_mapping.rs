@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataActionContactColumnFieldMapping {
+    #[doc = " The name of a contact column whose data will be passed to the data action"]
+    #[doc = ""]
     #[doc = " JSON `contactColumnName`: string, required by the spec."]
     pub contact_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of an input field from the data action that the contact column data will be passed to"]
+    #[doc = ""]
     #[doc = " JSON `dataActionField`: string, required by the spec."]
     pub data_action_field: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

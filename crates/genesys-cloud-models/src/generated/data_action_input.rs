@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataActionInput {
+    #[doc = " The name of the data action input parameter to map a guide variable to."]
+    #[doc = ""]
     #[doc = " JSON `parameterName`: string."]
     pub parameter_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The guide variable whose value will be passed as the input to the paired data action parameter."]
+    #[doc = ""]
     #[doc = " JSON `variableName`: string."]
     pub variable_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

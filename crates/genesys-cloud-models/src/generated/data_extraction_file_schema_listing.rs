@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataExtractionFileSchemaListing {
+    #[doc = " The data schemas that are enabled for extraction"]
+    #[doc = ""]
     #[doc = " JSON `enabledDataSchemas`: array of string."]
     pub enabled_data_schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `entities`: array of [`DataExtractionFileSchema`](crate::DataExtractionFileSchema)."]

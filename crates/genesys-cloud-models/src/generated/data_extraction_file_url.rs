@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataExtractionFileUrl {
+    #[doc = " The unique identifier for the file"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Cloudfront URL for the file"]
+    #[doc = ""]
     #[doc = " JSON `signedUrl`: string."]
     pub signed_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataIngestionRuleCriteria {
+    #[doc = " The effective platform for the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `effectivePlatform`: [`DataIngestionRuleCriteriaEffectivePlatform`](crate::DataIngestionRuleCriteriaEffectivePlatform), required by the spec, one of `Facebook`, `Instagram`, `Twitter`, `Open`, `GoogleBusinessProfile`, `LinkedIn`."]
     pub effective_platform: ::std::option::Option<crate::DataIngestionRuleCriteriaEffectivePlatform>,
+    #[doc = " The ID of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the data ingestion rule. Only populated when expanded."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

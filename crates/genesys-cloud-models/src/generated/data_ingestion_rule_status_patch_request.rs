@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataIngestionRuleStatusPatchRequest {
+    #[doc = " The status of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DataIngestionRuleStatusPatchRequestStatus`](crate::DataIngestionRuleStatusPatchRequestStatus), required by the spec, one of `Active`, `Paused`."]
     pub status: ::std::option::Option<crate::DataIngestionRuleStatusPatchRequestStatus>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataIngestionRulesMetadata {
+    #[doc = " Count of data ingestion rules by status"]
+    #[doc = ""]
     #[doc = " JSON `countByStatus`: map of integer (int64)."]
     pub count_by_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
+    #[doc = " The platform for which the data ingestion rules are available"]
+    #[doc = ""]
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
+    #[doc = " The total count of data ingestion rule"]
+    #[doc = ""]
     #[doc = " JSON `totalCount`: integer (int64)."]
     pub total_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataTableExportJob {
+    #[doc = " The current count of the number of records processed"]
+    #[doc = ""]
     #[doc = " JSON `countRecordsProcessed`: integer (int64)."]
     pub count_records_processed: ::std::option::Option<i64>,
+    #[doc = " The timestamp of when the export stopped (either successfully or unsuccessfully). Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp of when the export began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URL of the location at which the caller can download the export file, when available"]
+    #[doc = ""]
     #[doc = " JSON `downloadURI`: string."]
     pub download_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Any error information, or null of the processing is not in an error state"]
+    #[doc = ""]
     #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The PureCloud user who started the export job"]
+    #[doc = ""]
     #[doc = " JSON `owner`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub owner: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the export job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DataTableExportJobStatus`](crate::DataTableExportJobStatus), required by the spec, one of `Processing`, `Failed`, `Succeeded`."]
     pub status: ::std::option::Option<crate::DataTableExportJobStatus>,
     _nulls: crate::support::Extras,

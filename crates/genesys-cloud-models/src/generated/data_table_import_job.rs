@@ -5,32 +5,58 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataTableImportJob {
+    #[doc = " The current count of the number of records deleted"]
+    #[doc = ""]
     #[doc = " JSON `countRecordsDeleted`: integer (int64)."]
     pub count_records_deleted: ::std::option::Option<i64>,
+    #[doc = " The current count of the number of records that failed to import"]
+    #[doc = ""]
     #[doc = " JSON `countRecordsFailed`: integer (int64)."]
     pub count_records_failed: ::std::option::Option<i64>,
+    #[doc = " The current count of the number of records processed"]
+    #[doc = ""]
     #[doc = " JSON `countRecordsUpdated`: integer (int64)."]
     pub count_records_updated: ::std::option::Option<i64>,
+    #[doc = " The timestamp of when the import stopped (either successfully or unsuccessfully). Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp of when the import began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Any error information, or null of the processing is not in an error state"]
+    #[doc = ""]
     #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The indication of whether the processing should remove rows that don't appear in the import file"]
+    #[doc = ""]
     #[doc = " JSON `importMode`: [`DataTableImportJobImportMode`](crate::DataTableImportJobImportMode), one of `ReplaceAll`, `Append`."]
     pub import_mode: ::std::option::Option<crate::DataTableImportJobImportMode>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The PureCloud user who started the import job"]
+    #[doc = ""]
     #[doc = " JSON `owner`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub owner: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the import job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DataTableImportJobStatus`](crate::DataTableImportJobStatus), required by the spec, one of `WaitingForUpload`, `Processing`, `Failed`, `Succeeded`."]
     pub status: ::std::option::Option<crate::DataTableImportJobStatus>,
+    #[doc = " Required headers when uploading a file through PUT request to the URL in the 'uploadURI' field"]
+    #[doc = ""]
     #[doc = " JSON `uploadHeaders`: map of string."]
     pub upload_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The URL of the location at which the caller can upload the file to be imported"]
+    #[doc = ""]
     #[doc = " JSON `uploadURI`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

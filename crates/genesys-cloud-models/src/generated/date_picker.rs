@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DatePicker {
+    #[doc = " An array of available times objects."]
+    #[doc = ""]
     #[doc = " JSON `datePickerAvailableDateTimes`: array of [`DatePickerAvailableDateTime`](crate::DatePickerAvailableDateTime), required by the spec."]
     pub date_picker_available_date_times: ::std::option::Option<::std::vec::Vec<crate::DatePickerAvailableDateTime>>,
+    #[doc = " Selected date response from end customer. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSelected`: date-time."]
     pub date_selected: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Optional unique identifier to help map component replies to form messages where multiple DatePickers can be present."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DateRange {
+    #[doc = " The inclusive end of a date range in yyyy-MM-dd format. Should be interpreted in the management unit's configured time zone."]
+    #[doc = ""]
     #[doc = " JSON `endDate`: string."]
     pub end_date: ::std::option::Option<::std::string::String>,
+    #[doc = " The inclusive start of a date range in yyyy-MM-dd format. Should be interpreted in the management unit's configured time zone."]
+    #[doc = ""]
     #[doc = " JSON `startDate`: string."]
     pub start_date: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DayOfWeekMinimums {
+    #[doc = " Days of week this minimum staff value applies to"]
+    #[doc = ""]
     #[doc = " JSON `daysOfWeek`: array of string, required by the spec."]
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The minimum staff value to be applied to this planning group"]
+    #[doc = ""]
     #[doc = " JSON `minimumValue`: number (double), required by the spec."]
     pub minimum_value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsData {
+    #[doc = " The metadata associated to the users decision metric, which will be null if the user has no associated decision metrics"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmEntityMetadata`](crate::WfmEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmEntityMetadata>,
+    #[doc = " The performance ranking value of the user for decision metrics. The value ranges from 0 to 9999, with the highest value indicating the best performer"]
+    #[doc = ""]
     #[doc = " JSON `performanceRank`: integer (int64)."]
     pub performance_rank: ::std::option::Option<i64>,
+    #[doc = " A numeric tie-breaker value used to resolve ties in performance rankings. Values are sorted in ascending order, with lower values taking precedence"]
+    #[doc = ""]
     #[doc = " JSON `tieBreakerValue`: integer (int64)."]
     pub tie_breaker_value: ::std::option::Option<i64>,
+    #[doc = " The user associated with the decision metrics"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

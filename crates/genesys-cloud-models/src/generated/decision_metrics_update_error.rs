@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsUpdateError {
+    #[doc = " Errors found during the update process"]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of string, required by the spec."]
     pub errors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The user for the decision metrics row where errors were found"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsUpdateJobResponse {
+    #[doc = " The update job"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`DecisionMetricsJobReference`](crate::DecisionMetricsJobReference), required by the spec."]
     pub job: ::std::option::Option<crate::DecisionMetricsJobReference>,
+    #[doc = " The metadata of the update job"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmEntityMetadata`](crate::WfmEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmEntityMetadata>,
+    #[doc = " The status of the update job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DecisionMetricsUpdateJobResponseStatus`](crate::DecisionMetricsUpdateJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::DecisionMetricsUpdateJobResponseStatus>,
+    #[doc = " Errors occurred during update process, which will be non empty when status is `Error`"]
+    #[doc = ""]
     #[doc = " JSON `updateErrors`: array of [`DecisionMetricsUpdateError`](crate::DecisionMetricsUpdateError), required by the spec."]
     pub update_errors: ::std::option::Option<::std::vec::Vec<crate::DecisionMetricsUpdateError>>,
+    #[doc = " The S3 key for the uploaded decision metrics file"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsUploadData {
+    #[doc = " The performance ranking value of the user for decision metrics. The value ranges from 0 to 9999, with the highest value indicating the best performer"]
+    #[doc = ""]
     #[doc = " JSON `performanceRank`: [`ValueWrapperInteger`](crate::ValueWrapperInteger)."]
     pub performance_rank: ::std::option::Option<crate::ValueWrapperInteger>,
+    #[doc = " A numeric tie-breaker value used to resolve ties in performance rankings. Values are sorted in ascending order, with lower values taking precedence"]
+    #[doc = ""]
     #[doc = " JSON `tieBreakerValue`: [`ValueWrapperInteger`](crate::ValueWrapperInteger)."]
     pub tie_breaker_value: ::std::option::Option<crate::ValueWrapperInteger>,
+    #[doc = " The ID of the user associated with this decision metrics data"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

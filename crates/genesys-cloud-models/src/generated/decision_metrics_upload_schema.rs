@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsUploadSchema {
+    #[doc = " Decision metrics to be uploaded"]
+    #[doc = ""]
     #[doc = " JSON `userMetrics`: array of [`DecisionMetricsUploadData`](crate::DecisionMetricsUploadData), required by the spec."]
     pub user_metrics: ::std::option::Option<::std::vec::Vec<crate::DecisionMetricsUploadData>>,
     _nulls: crate::support::Extras,

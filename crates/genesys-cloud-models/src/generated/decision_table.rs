@@ -5,32 +5,58 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTable {
+    #[doc = " The column definitions of this decision table."]
+    #[doc = ""]
     #[doc = " JSON `columns`: [`DecisionTableColumns`](crate::DecisionTableColumns)."]
     pub columns: ::std::option::Option<crate::DecisionTableColumns>,
+    #[doc = " UTC date time indicating when this decision table was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " UTC date time indicating when this decision table was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " UTC date time indicating when this decision table was published. Null if never published. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The decision table description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The entity reference to the most recently created decision table version."]
+    #[doc = ""]
     #[doc = " JSON `latest`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity)."]
     pub latest: ::std::option::Option<crate::DecisionTableVersionEntity>,
+    #[doc = " The status of the most recently created decision table version. Lets clients distinguish e.g. a Draft latest version from a Superseded one without an extra request."]
+    #[doc = ""]
     #[doc = " JSON `latestVersionStatus`: [`DecisionTableLatestVersionStatus`](crate::DecisionTableLatestVersionStatus), one of `Draft`, `Published`, `Error`, `Preparing`, `Superseded`."]
     pub latest_version_status: ::std::option::Option<crate::DecisionTableLatestVersionStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The entity reference to the most recently published decision table version. Null if never published."]
+    #[doc = ""]
     #[doc = " JSON `published`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity)."]
     pub published: ::std::option::Option<crate::DecisionTableVersionEntity>,
+    #[doc = " The published contract information for this decision table."]
+    #[doc = ""]
     #[doc = " JSON `publishedContract`: [`DecisionTableContract`](crate::DecisionTableContract)."]
     pub published_contract: ::std::option::Option<crate::DecisionTableContract>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of snapshotted versions on this decision table."]
+    #[doc = ""]
     #[doc = " JSON `snapshotCount`: integer (int64)."]
     pub snapshot_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

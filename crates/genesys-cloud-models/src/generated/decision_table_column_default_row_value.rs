@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableColumnDefaultRowValue {
+    #[doc = " A default special value enum for this column."]
+    #[doc = ""]
     #[doc = " JSON `special`: [`DecisionTableColumnDefaultRowValueSpecial`](crate::DecisionTableColumnDefaultRowValueSpecial), one of `Wildcard`, `Null`, `Empty`, `CurrentTime`."]
     pub special: ::std::option::Option<crate::DecisionTableColumnDefaultRowValueSpecial>,
+    #[doc = " A default string value for this column, will be cast to appropriate type according to the relevant contract schema property."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " A default list of values for this column, items will be cast to appropriate type according to the relevant contract schema property"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

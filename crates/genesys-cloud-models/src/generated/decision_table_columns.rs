@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableColumns {
+    #[doc = " The input columns of the decision table."]
+    #[doc = ""]
     #[doc = " JSON `inputs`: array of [`DecisionTableInputColumn`](crate::DecisionTableInputColumn)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableInputColumn>>,
+    #[doc = " The output columns of the decision table."]
+    #[doc = ""]
     #[doc = " JSON `outputs`: array of [`DecisionTableOutputColumn`](crate::DecisionTableOutputColumn)."]
     pub outputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableOutputColumn>>,
     _nulls: crate::support::Extras,

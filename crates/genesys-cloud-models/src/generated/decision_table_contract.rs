@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableContract {
+    #[doc = " JSON schema for execution input data for a decision table"]
+    #[doc = ""]
     #[doc = " JSON `executionInputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub execution_input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " JSON schema for execution output data for a decision table"]
+    #[doc = ""]
     #[doc = " JSON `executionOutputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub execution_output_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " DSS schema entity defining source properties for the decision table contract schemas"]
+    #[doc = ""]
     #[doc = " JSON `parentSchema`: [`BusinessRulesParentSchemaRef`](crate::BusinessRulesParentSchemaRef)."]
     pub parent_schema: ::std::option::Option<crate::BusinessRulesParentSchemaRef>,
+    #[doc = " JSON schema describing required value types for each column in every row in a decision table"]
+    #[doc = ""]
     #[doc = " JSON `rowAuthoringSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub row_authoring_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExecutionRequest {
+    #[doc = " The JSON input data for executing the decision table. Must be valid according to the execution input contract defined on the table. In the case of enum decision table columns the enum options key should be provided as the value, not the enum options label as this can be changed. For business rules queue columns both “queue” and “id” keys will be required regardless of the queue attribute key and these do not change."]
+    #[doc = ""]
     #[doc = " JSON `inputs`: map of any JSON, required by the spec."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExecutionResponse {
+    #[doc = " The output data for each executed row for which output is collected."]
+    #[doc = ""]
     #[doc = " JSON `rowExecutionOutputs`: array of [`DecisionTableRowExecutionOutput`](crate::DecisionTableRowExecutionOutput)."]
     pub row_execution_outputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableRowExecutionOutput>>,
+    #[doc = " The decision table version entity that was executed."]
+    #[doc = ""]
     #[doc = " JSON `table`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity)."]
     pub table: ::std::option::Option<crate::DecisionTableVersionEntity>,
+    #[doc = " Top 5 rows matching execution input, excluding the one produced the result."]
+    #[doc = ""]
     #[doc = " JSON `topMatchRows`: array of [`DecisionTableRowEntityRef`](crate::DecisionTableRowEntityRef)."]
     pub top_match_rows: ::std::option::Option<::std::vec::Vec<crate::DecisionTableRowEntityRef>>,
+    #[doc = " Total number of rows that matched execution input and would return results"]
+    #[doc = ""]
     #[doc = " JSON `totalMatchRowCount`: integer (int64)."]
     pub total_match_row_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

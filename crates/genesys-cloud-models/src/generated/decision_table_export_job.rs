@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExportJob {
+    #[doc = " The user who created the export job."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Date when this export job was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the download link expires. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDownloadExpires`: date-time."]
     pub date_download_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when this export job was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Reference to the download resource for obtaining the exported file."]
+    #[doc = ""]
     #[doc = " JSON `download`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub download: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Error details if the export job failed."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`DecisionTableExportJobError`](crate::DecisionTableExportJobError)."]
     pub error: ::std::option::Option<crate::DecisionTableExportJobError>,
+    #[doc = " The type of export that was performed."]
+    #[doc = ""]
     #[doc = " JSON `exportType`: [`DecisionTableExportJobExportType`](crate::DecisionTableExportJobExportType), one of `Template`, `Populated`."]
     pub export_type: ::std::option::Option<crate::DecisionTableExportJobExportType>,
+    #[doc = " Name of the exported file."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The format of the exported file."]
+    #[doc = ""]
     #[doc = " JSON `format`: [`DecisionTableExportJobFormat`](crate::DecisionTableExportJobFormat), one of `Csv`."]
     pub format: ::std::option::Option<crate::DecisionTableExportJobFormat>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of rows exported."]
+    #[doc = ""]
     #[doc = " JSON `rowsExported`: integer (int64)."]
     pub rows_exported: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Current status of the export job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DecisionTableExportJobStatus`](crate::DecisionTableExportJobStatus), one of `Pending`, `Complete`, `Failed`."]
     pub status: ::std::option::Option<crate::DecisionTableExportJobStatus>,
+    #[doc = " The version of the decision table that was exported."]
+    #[doc = ""]
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,
+    #[doc = " Total number of rows to export (set when row loading begins)."]
+    #[doc = ""]
     #[doc = " JSON `totalRows`: integer (int64)."]
     pub total_rows: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExportJobError {
+    #[doc = " The error code for this job failure."]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " A human-readable error message."]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Parameters for messageWithParams"]
+    #[doc = ""]
     #[doc = " JSON `messageParams`: map of string."]
     pub message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Parameterized message template for the aggregate failure (when applicable)"]
+    #[doc = ""]
     #[doc = " JSON `messageWithParams`: string."]
     pub message_with_params: ::std::option::Option<::std::string::String>,
+    #[doc = " Validation failures for the export job"]
+    #[doc = ""]
     #[doc = " JSON `validationErrors`: array of [`DecisionTableJobValidationError`](crate::DecisionTableJobValidationError)."]
     pub validation_errors: ::std::option::Option<::std::vec::Vec<crate::DecisionTableJobValidationError>>,
     _nulls: crate::support::Extras,

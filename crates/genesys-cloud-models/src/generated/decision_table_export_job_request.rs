@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExportJobRequest {
+    #[doc = " The type of export to perform."]
+    #[doc = ""]
     #[doc = " JSON `exportType`: [`DecisionTableExportJobRequestExportType`](crate::DecisionTableExportJobRequestExportType), required by the spec, one of `Template`, `Populated`."]
     pub export_type: ::std::option::Option<crate::DecisionTableExportJobRequestExportType>,
+    #[doc = " The format of the exported file."]
+    #[doc = ""]
     #[doc = " JSON `format`: [`DecisionTableExportJobRequestFormat`](crate::DecisionTableExportJobRequestFormat), required by the spec, one of `Csv`."]
     pub format: ::std::option::Option<crate::DecisionTableExportJobRequestFormat>,
     #[doc = " JSON `tableVersion`: integer (int64)."]

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableImportJob {
+    #[doc = " The user who created the job"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " When processing finished, successfully or not. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " When the job was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " When upload credentials expire. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " When the job was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Present when the import job could not be successfully finished"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`DecisionTableImportJobError`](crate::DecisionTableImportJobError)."]
     pub error: ::std::option::Option<crate::DecisionTableImportJobError>,
+    #[doc = " Original file name supplied when the job was created, including the file extension"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether rows are appended to existing rows or rows are replaced"]
+    #[doc = ""]
     #[doc = " JSON `importMode`: [`DecisionTableImportJobImportMode`](crate::DecisionTableImportJobImportMode), required by the spec, one of `Append`, `Replace`."]
     pub import_mode: ::std::option::Option<crate::DecisionTableImportJobImportMode>,
+    #[doc = " Row-level metrics populated incrementally during import processing"]
+    #[doc = ""]
     #[doc = " JSON `rowMetrics`: [`DecisionTableImportRowMetrics`](crate::DecisionTableImportRowMetrics)."]
     pub row_metrics: ::std::option::Option<crate::DecisionTableImportRowMetrics>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Current status of the import job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DecisionTableImportJobStatus`](crate::DecisionTableImportJobStatus), required by the spec, one of `Uploading`, `Processing`, `Complete`, `Failed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::DecisionTableImportJobStatus>,
+    #[doc = " The table version to be replaced by this import"]
+    #[doc = ""]
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,
+    #[doc = " Headers required when uploading file with data to be imported to uploadUrl"]
+    #[doc = ""]
     #[doc = " JSON `uploadHeaders`: map of string."]
     pub upload_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Pre-signed URL to upload the import file (PUT)"]
+    #[doc = ""]
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableImportRowMetrics {
+    #[doc = " Number of rows that failed during batch create"]
+    #[doc = ""]
     #[doc = " JSON `rowCreateFailed`: integer (int64)."]
     pub row_create_failed: ::std::option::Option<i64>,
+    #[doc = " Number of rows that failed during delete"]
+    #[doc = ""]
     #[doc = " JSON `rowDeleteFailed`: integer (int64)."]
     pub row_delete_failed: ::std::option::Option<i64>,
+    #[doc = " Number of rows that failed to parse"]
+    #[doc = ""]
     #[doc = " JSON `rowParseFailed`: integer (int64)."]
     pub row_parse_failed: ::std::option::Option<i64>,
+    #[doc = " Number of rows that failed during batch update"]
+    #[doc = ""]
     #[doc = " JSON `rowUpdateFailed`: integer (int64)."]
     pub row_update_failed: ::std::option::Option<i64>,
+    #[doc = " Number of rows successfully created so far"]
+    #[doc = ""]
     #[doc = " JSON `rowsCreated`: integer (int64)."]
     pub rows_created: ::std::option::Option<i64>,
+    #[doc = " Number of rows deleted (Replace mode only)"]
+    #[doc = ""]
     #[doc = " JSON `rowsDeleted`: integer (int64)."]
     pub rows_deleted: ::std::option::Option<i64>,
+    #[doc = " Number of rows successfully parsed so far"]
+    #[doc = ""]
     #[doc = " JSON `rowsParsed`: integer (int64)."]
     pub rows_parsed: ::std::option::Option<i64>,
+    #[doc = " Number of rows successfully updated so far"]
+    #[doc = ""]
     #[doc = " JSON `rowsUpdated`: integer (int64)."]
     pub rows_updated: ::std::option::Option<i64>,
+    #[doc = " Total number of rows in the import file (set after parsing completes)"]
+    #[doc = ""]
     #[doc = " JSON `totalRows`: integer (int64)."]
     pub total_rows: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableInputColumnExpression {
+    #[doc = " A comparator used to join the left and right sides of a logical condition."]
+    #[doc = ""]
     #[doc = " JSON `comparator`: [`DecisionTableInputColumnExpressionComparator`](crate::DecisionTableInputColumnExpressionComparator), required by the spec, one of `Equals`, `NotEquals`, `GreaterThan`, `GreaterThanOrEquals`, `LessThan`, `LessThanOrEquals`, `StartsWith`, `NotStartsWith`, `EndsWith`, `NotEndsWith`, `Contains`, `NotContains`, … (24 in all)."]
     pub comparator: ::std::option::Option<crate::DecisionTableInputColumnExpressionComparator>,
+    #[doc = " A value that is defined by a contract schema and used to form the left side of a logical condition."]
+    #[doc = ""]
     #[doc = " JSON `contractual`: [`Contractual`](crate::Contractual), required by the spec."]
     pub contractual: ::std::option::Option<crate::Contractual>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableInputColumnRequest {
+    #[doc = " The default row value for this column that will complete the condition expression where no value is provided by a row."]
+    #[doc = ""]
     #[doc = " JSON `defaultsTo`: [`DecisionTableColumnDefaultRowValue`](crate::DecisionTableColumnDefaultRowValue)."]
     pub defaults_to: ::std::option::Option<crate::DecisionTableColumnDefaultRowValue>,
+    #[doc = " The input column condition expression, comprising the left side and comparator of a logical condition in the form of left\\|comparator\\|right, where each row of the decision table will provide the right side to form a complete condition"]
+    #[doc = ""]
     #[doc = " JSON `expression`: [`DecisionTableInputColumnExpression`](crate::DecisionTableInputColumnExpression), required by the spec."]
     pub expression: ::std::option::Option<crate::DecisionTableInputColumnExpression>,
     _nulls: crate::support::Extras,

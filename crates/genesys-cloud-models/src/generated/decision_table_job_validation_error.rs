@@ -25,6 +25,8 @@ pub struct DecisionTableJobValidationError {
     pub message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `messageWithParams`: string."]
     pub message_with_params: ::std::option::Option<::std::string::String>,
+    #[doc = " Row number in the import file when applicable (1-based for data rows; 0 may be used for file-level issues such as headers)"]
+    #[doc = ""]
     #[doc = " JSON `rowNumber`: integer (int64)."]
     pub row_number: ::std::option::Option<i64>,
     #[doc = " JSON `status`: integer (int64)."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableOutputColumn {
+    #[doc = " The default row value for this column that will be used for an output value where no value is provided by a row."]
+    #[doc = ""]
     #[doc = " JSON `defaultsTo`: [`DecisionTableColumnDefaultRowValue`](crate::DecisionTableColumnDefaultRowValue)."]
     pub defaults_to: ::std::option::Option<crate::DecisionTableColumnDefaultRowValue>,
+    #[doc = " The id of the column."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The output data of this column that will be provided by each row."]
+    #[doc = ""]
     #[doc = " JSON `value`: [`OutputValue`](crate::OutputValue), required by the spec."]
     pub value: ::std::option::Option<crate::OutputValue>,
     _nulls: crate::support::Extras,

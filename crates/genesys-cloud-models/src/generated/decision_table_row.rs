@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableRow {
+    #[doc = " The date when this row was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when this row was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The map input values of the row being created. At least one value must be provided. The key for this map is the column ID the row value relates"]
+    #[doc = ""]
     #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue)."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
+    #[doc = " The map output values of the row being created. At least one value must be provided. The key for this map is the column ID the row value relates"]
+    #[doc = ""]
     #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue)."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
+    #[doc = " The absolute index of this row in the decision table, starting at 1"]
+    #[doc = ""]
     #[doc = " JSON `rowIndex`: integer (int64)."]
     pub row_index: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The decision table to which this row belongs"]
+    #[doc = ""]
     #[doc = " JSON `table`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity), required by the spec."]
     pub table: ::std::option::Option<crate::DecisionTableVersionEntity>,
     _nulls: crate::support::Extras,

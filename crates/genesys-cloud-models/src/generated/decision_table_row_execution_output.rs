@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableRowExecutionOutput {
+    #[doc = " The JSON output produced by this rule. Valid according to the execution output contract. In the case of enum decision table output columns, the enum options key will be provided as the value, not the enum options label as this can be changed. For business rules queue columns both “queue” and “id” keys will always be returned regardless of the business rules queue attribute key and these do not change."]
+    #[doc = ""]
     #[doc = " JSON `outputs`: map of any JSON, required by the spec."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Unique rule identifier."]
+    #[doc = ""]
     #[doc = " JSON `rowId`: string, required by the spec."]
     pub row_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique rule identifier."]
+    #[doc = ""]
     #[doc = " JSON `rowIndex`: integer (int64), required by the spec."]
     pub row_index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableRowParameterValue {
+    #[doc = " A literal parameter value"]
+    #[doc = ""]
     #[doc = " JSON `literal`: [`Literal`](crate::Literal)."]
     pub literal: ::std::option::Option<crate::Literal>,
     _nulls: crate::support::Extras,

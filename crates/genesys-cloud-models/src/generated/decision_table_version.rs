@@ -5,40 +5,74 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableVersion {
+    #[doc = " The column definitions of this decision table version."]
+    #[doc = ""]
     #[doc = " JSON `columns`: [`DecisionTableColumns`](crate::DecisionTableColumns)."]
     pub columns: ::std::option::Option<crate::DecisionTableColumns>,
+    #[doc = " The contract information for this decision table version."]
+    #[doc = ""]
     #[doc = " JSON `contract`: [`DecisionTableContract`](crate::DecisionTableContract)."]
     pub contract: ::std::option::Option<crate::DecisionTableContract>,
+    #[doc = " The user who created this decision table version."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " UTC date time indicating when this decision table version was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " UTC date time indicating when this decision table version was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " UTC date time indicating when this decision table version was published. Null if never published. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The decision table description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who published this decision table version."]
+    #[doc = ""]
     #[doc = " JSON `publishedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub published_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Optional note recorded when this version was last published via rollback. Present while Published after rollback; cleared when Superseded. Not set on normal publish."]
+    #[doc = ""]
     #[doc = " JSON `rollbackReason`: string."]
     pub rollback_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of rows in this decision table version."]
+    #[doc = ""]
     #[doc = " JSON `rowCount`: integer (int64)."]
     pub row_count: ::std::option::Option<i64>,
+    #[doc = " The rows URI for this decision table version."]
+    #[doc = ""]
     #[doc = " JSON `rowsUri`: string."]
     pub rows_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Snapshot metadata on this version, if one exists."]
+    #[doc = ""]
     #[doc = " JSON `snapshot`: [`DecisionTableSnapshot`](crate::DecisionTableSnapshot)."]
     pub snapshot: ::std::option::Option<crate::DecisionTableSnapshot>,
+    #[doc = " Current status of this decision table version"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DecisionTableVersionStatus`](crate::DecisionTableVersionStatus), one of `Draft`, `Published`, `Error`, `Preparing`, `Superseded`."]
     pub status: ::std::option::Option<crate::DecisionTableVersionStatus>,
+    #[doc = " The decision table version."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DefaultAnswer {
+    #[doc = " Selected default answer id for the question."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Is true if the selected default answer for the question is N/A"]
+    #[doc = ""]
     #[doc = " JSON `notApplicable`: boolean."]
     pub not_applicable: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DefaultAnswersTo {
+    #[doc = " True, when answer should default to highest score"]
+    #[doc = ""]
     #[doc = " JSON `highestScore`: boolean."]
     pub highest_score: ::std::option::Option<bool>,
+    #[doc = " True, when answer should default to lowest score"]
+    #[doc = ""]
     #[doc = " JSON `lowestScore`: boolean."]
     pub lowest_score: ::std::option::Option<bool>,
+    #[doc = " True, when answer should default to N/A"]
+    #[doc = ""]
     #[doc = " JSON `notApplicable`: boolean."]
     pub not_applicable: ::std::option::Option<bool>,
+    #[doc = " True, when answer should default to user defined answer"]
+    #[doc = ""]
     #[doc = " JSON `userDefined`: boolean."]
     pub user_defined: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

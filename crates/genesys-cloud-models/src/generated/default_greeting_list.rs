@@ -7,14 +7,20 @@
 pub struct DefaultGreetingList {
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `greetings`: map of [`Greeting`](crate::Greeting)."]
     pub greetings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Greeting>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
@@ -23,6 +29,8 @@ pub struct DefaultGreetingList {
     pub owner: ::std::option::Option<crate::GreetingOwner>,
     #[doc = " JSON `ownerType`: [`DefaultGreetingListOwnerType`](crate::DefaultGreetingListOwnerType), one of `USER`, `ORGANIZATION`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::DefaultGreetingListOwnerType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -13,6 +13,8 @@ pub struct Definition {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pattern`: string."]
     pub pattern: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DependencyCount {
+    #[doc = " Number of dependents."]
+    #[doc = ""]
     #[doc = " JSON `estimatedCount`: integer (int64)."]
     pub estimated_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

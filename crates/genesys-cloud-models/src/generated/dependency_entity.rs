@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DependencyEntity {
+    #[doc = " The ID of the entity."]
+    #[doc = ""]
     #[doc = " JSON `entityId`: string, required by the spec."]
     pub entity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the entity"]
+    #[doc = ""]
     #[doc = " JSON `entityType`: [`DependencyEntityEntityType`](crate::DependencyEntityEntityType), required by the spec, one of `Integration`, `DataAction`, `Credential`."]
     pub entity_type: ::std::option::Option<crate::DependencyEntityEntityType>,
     _nulls: crate::support::Extras,

@@ -11,10 +11,14 @@ pub struct DependencyObject {
     pub consuming_resources: ::std::option::Option<::std::vec::Vec<crate::Dependency>>,
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
+    #[doc = " The dependency identifier"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stateUnknown`: boolean."]

@@ -7,22 +7,34 @@
 pub struct DependencyStatus {
     #[doc = " JSON `buildId`: string."]
     pub build_id: ::std::option::Option<::std::string::String>,
+    #[doc = " OAuth client that initiated the build."]
+    #[doc = ""]
     #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `failedObjects`: array of [`FailedObject`](crate::FailedObject)."]
     pub failed_objects: ::std::option::Option<::std::vec::Vec<crate::FailedObject>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: [`DependencyStatusStatus`](crate::DependencyStatusStatus), one of `BUILDINCOMPLETE`, `BUILDINITIALIZING`, `BUILDINPROGRESS`, `BUILDQUEUED`, `NOTBUILT`, `OPERATIONAL`, `OPERATIONALNEEDSREBUILD`."]
     pub status: ::std::option::Option<crate::DependencyStatusStatus>,
+    #[doc = " User that initiated the build."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
     _nulls: crate::support::Extras,

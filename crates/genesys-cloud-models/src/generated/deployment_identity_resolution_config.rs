@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeploymentIdentityResolutionConfig {
+    #[doc = " Whether automerging of contacts should be enabled for each channel."]
+    #[doc = ""]
     #[doc = " JSON `automerge`: [`IdentityResolutionAutomergeConfig`](crate::IdentityResolutionAutomergeConfig)."]
     pub automerge: ::std::option::Option<crate::IdentityResolutionAutomergeConfig>,
+    #[doc = " The division to use when performing identity resolution."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " The external source used for stitching this channel."]
+    #[doc = ""]
     #[doc = " JSON `externalSource`: [`IdentityResolutionExternalSource`](crate::IdentityResolutionExternalSource)."]
     pub external_source: ::std::option::Option<crate::IdentityResolutionExternalSource>,
+    #[doc = " Whether the channel should resolve identities"]
+    #[doc = ""]
     #[doc = " JSON `resolveIdentities`: boolean, required by the spec."]
     pub resolve_identities: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeploymentPing {
+    #[doc = " Collection of actions to be offered or displayed to the visitor."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`DeploymentWebAction`](crate::DeploymentWebAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DeploymentWebAction>>,
+    #[doc = " Custom poll interval in milliseconds; when the return value is -1, disable pings."]
+    #[doc = ""]
     #[doc = " JSON `pollIntervalMilliseconds`: integer (int64)."]
     pub poll_interval_milliseconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeploymentWebAction {
+    #[doc = " ID of the action map that triggered the action."]
+    #[doc = ""]
     #[doc = " JSON `actionMapId`: string, required by the spec."]
     pub action_map_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of the action map that triggered the action."]
+    #[doc = ""]
     #[doc = " JSON `actionMapVersion`: integer (int64), required by the spec."]
     pub action_map_version: ::std::option::Option<i64>,
+    #[doc = " Content offer specific properties."]
+    #[doc = ""]
     #[doc = " JSON `contentOfferProperties`: [`ContentOffer`](crate::ContentOffer)."]
     pub content_offer_properties: ::std::option::Option<crate::ContentOffer>,
+    #[doc = " ID string of the customer that the action was triggered for."]
+    #[doc = ""]
     #[doc = " JSON `customerId`: string."]
     pub customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the customer ID that the action was triggered for."]
+    #[doc = ""]
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " System-generated UUID for the action."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Action media type used to deliver the action."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`DeploymentWebActionMediaType`](crate::DeploymentWebActionMediaType), required by the spec, one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::DeploymentWebActionMediaType>,
+    #[doc = " Open action specific properties."]
+    #[doc = ""]
     #[doc = " JSON `openActionProperties`: [`OpenActionProperties`](crate::OpenActionProperties)."]
     pub open_action_properties: ::std::option::Option<crate::OpenActionProperties>,
+    #[doc = " ID of the session that the action was triggered for."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Web messaging offer specific properties."]
+    #[doc = ""]
     #[doc = " JSON `webMessagingOfferProperties`: [`WebMessagingOfferProperties`](crate::WebMessagingOfferProperties)."]
     pub web_messaging_offer_properties: ::std::option::Option<crate::WebMessagingOfferProperties>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DetectedIntent {
+    #[doc = " The collection of named entities detected."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`DetectedNamedEntity`](crate::DetectedNamedEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::DetectedNamedEntity>>,
+    #[doc = " The name of the detected intent."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The probability of the detected intent."]
+    #[doc = ""]
     #[doc = " JSON `probability`: number (double)."]
     pub probability: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

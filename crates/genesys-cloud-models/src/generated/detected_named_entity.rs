@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DetectedNamedEntity {
+    #[doc = " The type of the detected named entity."]
+    #[doc = ""]
     #[doc = " JSON `entityType`: string."]
     pub entity_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the detected named entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The probability of the detected named entity."]
+    #[doc = ""]
     #[doc = " JSON `probability`: number (double)."]
     pub probability: ::std::option::Option<f64>,
+    #[doc = " The value of the detected named entity."]
+    #[doc = ""]
     #[doc = " JSON `value`: [`DetectedNamedEntityValue`](crate::DetectedNamedEntityValue)."]
     pub value: ::std::option::Option<crate::DetectedNamedEntityValue>,
     _nulls: crate::support::Extras,

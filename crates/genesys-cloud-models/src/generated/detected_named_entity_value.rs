@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DetectedNamedEntityValue {
+    #[doc = " The raw value of the detected named entity."]
+    #[doc = ""]
     #[doc = " JSON `raw`: string."]
     pub raw: ::std::option::Option<::std::string::String>,
+    #[doc = " The resolved value of the detected named entity."]
+    #[doc = ""]
     #[doc = " JSON `resolved`: string."]
     pub resolved: ::std::option::Option<::std::string::String>,
+    #[doc = " The unit of the detected amount of money entity, e.g. EUR, USD."]
+    #[doc = ""]
     #[doc = " JSON `unit`: string."]
     pub unit: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

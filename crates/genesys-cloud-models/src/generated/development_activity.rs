@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivity {
+    #[doc = " Module archive type"]
+    #[doc = ""]
     #[doc = " JSON `archivalMode`: [`DevelopmentActivityArchivalMode`](crate::DevelopmentActivityArchivalMode), one of `Graceful`, `Immediate`."]
     pub archival_mode: ::std::option::Option<crate::DevelopmentActivityArchivalMode>,
+    #[doc = " List of users attending the activity"]
+    #[doc = ""]
     #[doc = " JSON `attendees`: array of [`UserReference`](crate::UserReference)."]
     pub attendees: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " User that created activity"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Date that activity was completed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date activity was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Due date for completion of the activity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDue`: date-time."]
     pub date_due: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Facilitator of the activity"]
+    #[doc = ""]
     #[doc = " JSON `facilitator`: [`UserReference`](crate::UserReference)."]
     pub facilitator: ::std::option::Option<crate::UserReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " True if this is the latest version of assignment assigned to the user"]
+    #[doc = ""]
     #[doc = " JSON `isLatest`: boolean."]
     pub is_latest: ::std::option::Option<bool>,
+    #[doc = " True if the associated module is archived"]
+    #[doc = ""]
     #[doc = " JSON `isModuleArchived`: boolean."]
     pub is_module_archived: ::std::option::Option<bool>,
+    #[doc = " Indicates if the activity is overdue"]
+    #[doc = ""]
     #[doc = " JSON `isOverdue`: boolean."]
     pub is_overdue: ::std::option::Option<bool>,
+    #[doc = " True if the activity was passed"]
+    #[doc = ""]
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
+    #[doc = " The name of the activity"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The user's percentage score for this activity"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the activity"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DevelopmentActivityStatus`](crate::DevelopmentActivityStatus), one of `Planned`, `InProgress`, `Completed`, `InvalidSchedule`, `NotCompleted`."]
     pub status: ::std::option::Option<crate::DevelopmentActivityStatus>,
+    #[doc = " The type of activity"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DevelopmentActivityType`](crate::DevelopmentActivityType), one of `Informational`, `Coaching`, `AssessedContent`, `Assessment`, `External`, `Native`."]
     pub r#type: ::std::option::Option<crate::DevelopmentActivityType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateParam {
+    #[doc = " The filter applied to the data. This is ANDed with the interval parameter."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`DevelopmentActivityAggregateQueryRequestFilter`](crate::DevelopmentActivityAggregateQueryRequestFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::DevelopmentActivityAggregateQueryRequestFilter>,
+    #[doc = " Specifies if the aggregated data is combined into a single set of metrics (groupBy is empty or not specified), or contains an element per attendeeId (groupBy is \"attendeeId\")"]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string."]
+    #[doc = ""]
+    #[doc = " Its words are the 4 values of [`DevelopmentActivityAggregateQueryRequestPredicateDimension`](crate::DevelopmentActivityAggregateQueryRequestPredicateDimension), the type of [`DevelopmentActivityAggregateQueryRequestPredicate::dimension`](crate::DevelopmentActivityAggregateQueryRequestPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specifies the range of due dates to be used for filtering. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of metrics to be returned. If omitted, all metrics are returned."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

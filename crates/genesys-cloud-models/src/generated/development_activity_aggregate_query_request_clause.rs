@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateQueryRequestClause {
+    #[doc = " The list of predicates used to filter the data"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`DevelopmentActivityAggregateQueryRequestPredicate`](crate::DevelopmentActivityAggregateQueryRequestPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DevelopmentActivityAggregateQueryRequestPredicate>>,
+    #[doc = " The logic used to combine the predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DevelopmentActivityAggregateQueryRequestClauseType`](crate::DevelopmentActivityAggregateQueryRequestClauseType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::DevelopmentActivityAggregateQueryRequestClauseType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateQueryRequestFilter {
+    #[doc = " The list of clauses used to filter the data. Note that clauses must filter by attendeeId and a maximum of 100 user IDs are allowed"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`DevelopmentActivityAggregateQueryRequestClause`](crate::DevelopmentActivityAggregateQueryRequestClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::DevelopmentActivityAggregateQueryRequestClause>>,
+    #[doc = " The logic used to combine the clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DevelopmentActivityAggregateQueryRequestFilterType`](crate::DevelopmentActivityAggregateQueryRequestFilterType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::DevelopmentActivityAggregateQueryRequestFilterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateQueryRequestPredicate {
+    #[doc = " Each predicates specifies a dimension."]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`DevelopmentActivityAggregateQueryRequestPredicateDimension`](crate::DevelopmentActivityAggregateQueryRequestPredicateDimension), required by the spec, one of `attendeeId`, `type`, `moduleId`, `isPassed`."]
     pub dimension: ::std::option::Option<crate::DevelopmentActivityAggregateQueryRequestPredicateDimension>,
+    #[doc = " Corresponding value for dimensions in predicates. If the dimension is type, Valid Values: Informational (deprecated), AssessedContent (deprecated), Assessment (deprecated), Coaching, External, Native"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateQueryResponseData {
+    #[doc = " Specifies the range of due dates to be used for filtering. A maximum of 1 year can be specified in the range. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of aggregated metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`DevelopmentActivityAggregateQueryResponseMetric`](crate::DevelopmentActivityAggregateQueryResponseMetric)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::DevelopmentActivityAggregateQueryResponseMetric>>,
     _nulls: crate::support::Extras,

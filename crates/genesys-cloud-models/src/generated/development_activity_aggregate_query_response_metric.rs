@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateQueryResponseMetric {
+    #[doc = " The metric this applies to"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`DevelopmentActivityAggregateQueryResponseMetricMetric`](crate::DevelopmentActivityAggregateQueryResponseMetricMetric), one of `nActivities`, `nPlannedActivities`, `nInProgressActivities`, `nCompleteActivities`, `nOverdueActivities`, `nInvalidScheduleActivities`, `nPassedActivities`, `nFailedActivities`, `oActivityScore`, `nNotCompletedActivities`."]
     pub metric: ::std::option::Option<crate::DevelopmentActivityAggregateQueryResponseMetricMetric>,
+    #[doc = " The aggregated values for this metric"]
+    #[doc = ""]
     #[doc = " JSON `stats`: [`DevelopmentActivityAggregateQueryResponseStatistics`](crate::DevelopmentActivityAggregateQueryResponseStatistics)."]
     pub stats: ::std::option::Option<crate::DevelopmentActivityAggregateQueryResponseStatistics>,
     _nulls: crate::support::Extras,

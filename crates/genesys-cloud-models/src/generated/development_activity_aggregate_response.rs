@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateResponse {
+    #[doc = " The results of the query"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`DevelopmentActivityAggregateQueryResponseGroupedData`](crate::DevelopmentActivityAggregateQueryResponseGroupedData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::DevelopmentActivityAggregateQueryResponseGroupedData>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DiagnosticsSettings {
+    #[doc = " Whether to report on low max calls per agent alerts."]
+    #[doc = ""]
     #[doc = " JSON `reportLowMaxCallsPerAgentAlert`: boolean."]
     pub report_low_max_calls_per_agent_alert: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

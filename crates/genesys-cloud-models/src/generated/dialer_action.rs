@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerAction {
+    #[doc = " Additional type specification for this DialerAction."]
+    #[doc = ""]
     #[doc = " JSON `actionTypeName`: [`DialerActionActionTypeName`](crate::DialerActionActionTypeName), required by the spec, one of `DO_NOT_DIAL`, `MODIFY_CONTACT_ATTRIBUTE`, `SWITCH_TO_PREVIEW`, `APPEND_NUMBER_TO_DNC_LIST`, `APPEND_CUSTOM_ENTRY_TO_DNC_LIST`, `SCHEDULE_CALLBACK`, `CONTACT_UNCALLABLE`, `NUMBER_UNCALLABLE`, `SET_CALLER_ID`, `SET_SKILLS`, `DATA_ACTION`."]
     pub action_type_name: ::std::option::Option<crate::DialerActionActionTypeName>,
+    #[doc = " The input field from the data action that the agentWrapup will be passed to for this condition. Valid for a wrapup dataActionBehavior."]
+    #[doc = ""]
     #[doc = " JSON `agentWrapupField`: string."]
     pub agent_wrapup_field: ::std::option::Option<::std::string::String>,
+    #[doc = " The input field from the data action that the callAnalysisResult will be passed to for this condition. Valid for a wrapup dataActionBehavior."]
+    #[doc = ""]
     #[doc = " JSON `callAnalysisResultField`: string."]
     pub call_analysis_result_field: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of mappings defining which contact data fields will be passed to which data action input fields for this condition. Valid for a dataActionBehavior."]
+    #[doc = ""]
     #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`ContactColumnToDataActionFieldMapping`](crate::ContactColumnToDataActionFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::ContactColumnToDataActionFieldMapping>>,
+    #[doc = " The input field from the data action that the contactId will be passed to for this condition. Valid for a dataActionBehavior."]
+    #[doc = ""]
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
+    #[doc = " The Data Action to use for this action. Required for a dataActionBehavior."]
+    #[doc = ""]
     #[doc = " JSON `dataAction`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub data_action: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " A map of key-value pairs pertinent to the DialerAction. Different types of DialerActions require different properties. MODIFY\\_CONTACT\\_ATTRIBUTE with an updateOption of SET takes a contact column as the key and accepts any value. SCHEDULE\\_CALLBACK takes a key 'callbackOffset' that specifies how far in the future the callback should be scheduled, in minutes. SET\\_CALLER\\_ID takes two keys: 'callerAddress', which should be the caller id phone number, and 'callerName'. For either key, you can also specify a column on the contact to get the value from. To do this, specify 'contact.Column', where 'Column' is the name of the contact column from which to get the value. SET\\_SKILLS takes a key 'skills' with an array of skill ids wrapped into a string (Example: {'skills': '\\['skillIdHere'\\]'} )."]
+    #[doc = ""]
     #[doc = " JSON `properties`: map of string."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The type of this DialerAction."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DialerActionType`](crate::DialerActionType), required by the spec, one of `Action`, `modifyContactAttribute`, `dataActionBehavior`."]
     pub r#type: ::std::option::Option<crate::DialerActionType>,
+    #[doc = " Specifies how a contact attribute should be updated. Required for MODIFY\\_CONTACT\\_ATTRIBUTE."]
+    #[doc = ""]
     #[doc = " JSON `updateOption`: [`DialerActionUpdateOption`](crate::DialerActionUpdateOption), one of `SET`, `INCREMENT`, `DECREMENT`, `CURRENT_TIME`."]
     pub update_option: ::std::option::Option<crate::DialerActionUpdateOption>,
     _nulls: crate::support::Extras,

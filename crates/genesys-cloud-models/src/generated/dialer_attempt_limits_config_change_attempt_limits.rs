@@ -7,26 +7,44 @@
 pub struct DialerAttemptLimitsConfigChangeAttemptLimits {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Whether recalls are performed before considering other numbers (true) or after (false)"]
+    #[doc = ""]
     #[doc = " JSON `breadthFirstRecalls`: boolean."]
     pub breadth_first_recalls: ::std::option::Option<bool>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `maxAttemptsPerContact`: integer (int64)."]
     pub max_attempts_per_contact: ::std::option::Option<i64>,
     #[doc = " JSON `maxAttemptsPerNumber`: integer (int64)."]
     pub max_attempts_per_number: ::std::option::Option<i64>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration for recall attempts"]
+    #[doc = ""]
     #[doc = " JSON `recallEntries`: map of [`DialerAttemptLimitsConfigChangeRecallEntry`](crate::DialerAttemptLimitsConfigChangeRecallEntry)."]
     pub recall_entries: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DialerAttemptLimitsConfigChangeRecallEntry>>,
+    #[doc = " After how long the number of attempts will be set back to 0"]
+    #[doc = ""]
     #[doc = " JSON `resetPeriod`: [`DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod`](crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod), one of `NEVER`, `TODAY`."]
     pub reset_period: ::std::option::Option<crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod>,
+    #[doc = " The timezone is necessary to define when \"today\" starts and ends"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

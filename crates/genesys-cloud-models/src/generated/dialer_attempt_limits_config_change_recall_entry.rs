@@ -7,8 +7,12 @@
 pub struct DialerAttemptLimitsConfigChangeRecallEntry {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " How long to wait between recall attempts"]
+    #[doc = ""]
     #[doc = " JSON `minutesBetweenAttempts`: integer (int64)."]
     pub minutes_between_attempts: ::std::option::Option<i64>,
+    #[doc = " The number of recall attempts to make"]
+    #[doc = ""]
     #[doc = " JSON `nbrAttempts`: integer (int64)."]
     pub nbr_attempts: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,8 +7,12 @@
 pub struct DialerCallabletimesetConfigChangeCallableTime {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The time slots"]
+    #[doc = ""]
     #[doc = " JSON `timeSlots`: array of [`DialerCallabletimesetConfigChangeTimeSlot`](crate::DialerCallabletimesetConfigChangeTimeSlot)."]
     pub time_slots: ::std::option::Option<::std::vec::Vec<crate::DialerCallabletimesetConfigChangeTimeSlot>>,
+    #[doc = " The ISO ID for the timezone"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

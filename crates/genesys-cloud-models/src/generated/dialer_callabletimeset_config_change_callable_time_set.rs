@@ -7,16 +7,28 @@
 pub struct DialerCallabletimesetConfigChangeCallableTimeSet {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The list of callable times"]
+    #[doc = ""]
     #[doc = " JSON `callableTimes`: array of [`DialerCallabletimesetConfigChangeCallableTime`](crate::DialerCallabletimesetConfigChangeCallableTime)."]
     pub callable_times: ::std::option::Option<::std::vec::Vec<crate::DialerCallabletimesetConfigChangeCallableTime>>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

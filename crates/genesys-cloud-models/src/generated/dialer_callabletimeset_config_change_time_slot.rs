@@ -7,10 +7,16 @@
 pub struct DialerCallabletimesetConfigChangeTimeSlot {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The day this time slot applies"]
+    #[doc = ""]
     #[doc = " JSON `day`: integer (int64)."]
     pub day: ::std::option::Option<i64>,
+    #[doc = " The start time of this time slot"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: string."]
     pub start_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The stop time of this time slot"]
+    #[doc = ""]
     #[doc = " JSON `stopTime`: string."]
     pub stop_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,72 +5,132 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignConfigChangeCampaign {
+    #[doc = " the targeted abandon rate percentage"]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: number (double)."]
     pub abandon_rate: ::std::option::Option<f64>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " For Preview Campaigns. Name of the contact column in the contact list containing the userIds of agents to assign specific contact records to."]
+    #[doc = ""]
     #[doc = " JSON `agentOwnedColumn`: string."]
     pub agent_owned_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The language the edge will use to analyze the call"]
+    #[doc = ""]
     #[doc = " JSON `callAnalysisLanguage`: string."]
     pub call_analysis_language: ::std::option::Option<::std::string::String>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `callAnalysisResponseSet`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub call_analysis_response_set: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `callableTimeSet`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " caller id phone number to be displayed on the outbound call"]
+    #[doc = ""]
     #[doc = " JSON `callerAddress`: string."]
     pub caller_address: ::std::option::Option<::std::string::String>,
+    #[doc = " caller id name to be displayed on the outbound call"]
+    #[doc = ""]
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `campaignStatus`: [`DialerCampaignConfigChangeCampaignCampaignStatus`](crate::DialerCampaignConfigChangeCampaignCampaignStatus), one of `on`, `off`, `complete`, `stopping`, `invalid`."]
     pub campaign_status: ::std::option::Option<crate::DialerCampaignConfigChangeCampaignCampaignStatus>,
     #[doc = " JSON `contactList`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " List of contact filters"]
+    #[doc = ""]
     #[doc = " JSON `contactListFilters`: array of [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeUriReference>>,
     #[doc = " JSON `contactSort`: [`DialerCampaignConfigChangeContactSort`](crate::DialerCampaignConfigChangeContactSort)."]
     pub contact_sort: ::std::option::Option<crate::DialerCampaignConfigChangeContactSort>,
+    #[doc = " List of contact sort objects."]
+    #[doc = ""]
     #[doc = " JSON `contactSorts`: array of [`DialerCampaignConfigChangeContactSort`](crate::DialerCampaignConfigChangeContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeContactSort>>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " dialing mode of the campaign"]
+    #[doc = ""]
     #[doc = " JSON `dialingMode`: [`DialerCampaignConfigChangeCampaignDialingMode`](crate::DialerCampaignConfigChangeCampaignDialingMode), one of `agentless`, `external`, `preview`, `power`, `predictive`, `progressive`."]
     pub dialing_mode: ::std::option::Option<crate::DialerCampaignConfigChangeCampaignDialingMode>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " identifiers of the do not call lists"]
+    #[doc = ""]
     #[doc = " JSON `dncLists`: array of [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeUriReference>>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `edgeGroup`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub edge_group: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " a list of current error conditions associated with the campaign"]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`DialerCampaignConfigChangeRestErrorDetail`](crate::DialerCampaignConfigChangeRestErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeRestErrorDetail>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " for non-preview campaigns, how long to wait before dispositioning as 'no-answer', default 30 seconds"]
+    #[doc = ""]
     #[doc = " JSON `noAnswerTimeout`: integer (int64)."]
     pub no_answer_timeout: ::std::option::Option<i64>,
+    #[doc = " for agentless campaigns, the number of outbound lines to be concurrently dialed"]
+    #[doc = ""]
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
+    #[doc = " the contact list phone columns to be called for the campaign"]
+    #[doc = ""]
     #[doc = " JSON `phoneColumns`: array of [`DialerCampaignConfigChangePhoneColumn`](crate::DialerCampaignConfigChangePhoneColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangePhoneColumn>>,
+    #[doc = " for preview campaigns, number of seconds before a call will be automatically placed. A value of 0 indicates no automatic placement of calls"]
+    #[doc = ""]
     #[doc = " JSON `previewTimeOutSeconds`: integer (int64)."]
     pub preview_time_out_seconds: ::std::option::Option<i64>,
+    #[doc = " The priority of this campaign relative to other campaigns"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub queue: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " identifiers of the rule sets"]
+    #[doc = ""]
     #[doc = " JSON `ruleSets`: array of [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeUriReference>>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `script`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub script: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " for preview campaigns with multiple phone columns, indicator if one (true) or multiple (false) phone numbers will be available to call for each preview"]
+    #[doc = ""]
     #[doc = " JSON `singleNumberPreview`: boolean."]
     pub single_number_preview: ::std::option::Option<bool>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `site`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub site: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
+    #[doc = " for preview campaigns, indicator of whether the agent can skip a preview without placing a call"]
+    #[doc = ""]
     #[doc = " JSON `skipPreviewDisabled`: boolean."]
     pub skip_preview_disabled: ::std::option::Option<bool>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

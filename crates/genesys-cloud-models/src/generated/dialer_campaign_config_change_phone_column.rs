@@ -7,8 +7,12 @@
 pub struct DialerCampaignConfigChangePhoneColumn {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The name of the phone column"]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the phone column, for example, 'cell' or 'home'"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

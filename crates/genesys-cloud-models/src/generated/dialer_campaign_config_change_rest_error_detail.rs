@@ -7,8 +7,12 @@
 pub struct DialerCampaignConfigChangeRestErrorDetail {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " additional information regarding the error"]
+    #[doc = ""]
     #[doc = " JSON `details`: string."]
     pub details: ::std::option::Option<::std::string::String>,
+    #[doc = " name of the error"]
+    #[doc = ""]
     #[doc = " JSON `error`: string."]
     pub error: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,24 +7,42 @@
 pub struct DialerCampaignRuleConfigChangeCampaignRule {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The list of actions that will be taken when this Campaign Rule's conditions are met"]
+    #[doc = ""]
     #[doc = " JSON `campaignRuleActions`: array of [`DialerCampaignRuleConfigChangeCampaignRuleAction`](crate::DialerCampaignRuleConfigChangeCampaignRuleAction)."]
     pub campaign_rule_actions: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeCampaignRuleAction>>,
+    #[doc = " The list of conditions that will trigger this Campaign Rule"]
+    #[doc = ""]
     #[doc = " JSON `campaignRuleConditions`: array of [`DialerCampaignRuleConfigChangeCampaignRuleCondition`](crate::DialerCampaignRuleConfigChangeCampaignRuleCondition)."]
     pub campaign_rule_conditions: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeCampaignRuleCondition>>,
     #[doc = " JSON `campaignRuleEntities`: [`DialerCampaignRuleConfigChangeCampaignRuleEntities`](crate::DialerCampaignRuleConfigChangeCampaignRuleEntities)."]
     pub campaign_rule_entities: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleEntities>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether this campaign rule is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this Campaign Rule should match any conditions (inclusive OR) or match all conditions (ALL)"]
+    #[doc = ""]
     #[doc = " JSON `matchAnyConditions`: boolean."]
     pub match_any_conditions: ::std::option::Option<bool>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignRuleConfigChangeCampaignRuleAction {
+    #[doc = " The type of this action"]
+    #[doc = ""]
     #[doc = " JSON `actionType`: [`DialerCampaignRuleConfigChangeCampaignRuleActionActionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType), one of `turnOnCampaign`, `turnOffCampaign`, `turnOnSequence`, `turnOffSequence`, `setCampaignPriority`, `recycleCampaign`."]
     pub action_type: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `campaignRuleActionEntities`: [`DialerCampaignRuleConfigChangeCampaignRuleActionEntities`](crate::DialerCampaignRuleConfigChangeCampaignRuleActionEntities)."]
     pub campaign_rule_action_entities: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleActionEntities>,
+    #[doc = " The globally unique identifier for the action"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The parameters to match this action"]
+    #[doc = ""]
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -7,10 +7,16 @@
 pub struct DialerCampaignRuleConfigChangeCampaignRuleActionEntities {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " A list of campaignIds to act on"]
+    #[doc = ""]
     #[doc = " JSON `campaigns`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
+    #[doc = " A list of sequenceIds to act on"]
+    #[doc = ""]
     #[doc = " JSON `sequences`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub sequences: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
+    #[doc = " Whether this action should act on the entity that triggered it"]
+    #[doc = ""]
     #[doc = " JSON `useTriggeringEntity`: boolean."]
     pub use_triggering_entity: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -7,10 +7,16 @@
 pub struct DialerCampaignRuleConfigChangeCampaignRuleCondition {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The type of this condition"]
+    #[doc = ""]
     #[doc = " JSON `conditionType`: [`DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType), one of `campaignProgress`, `campaignAgents`."]
     pub condition_type: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType>,
+    #[doc = " The globally unique identifier for the condition"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The parameters to match this condition"]
+    #[doc = ""]
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

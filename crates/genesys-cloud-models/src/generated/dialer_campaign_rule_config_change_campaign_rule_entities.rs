@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignRuleConfigChangeCampaignRuleEntities {
+    #[doc = " A list of campaignIds to act on"]
+    #[doc = ""]
     #[doc = " JSON `campaigns`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
+    #[doc = " A list of sequenceIds to act on"]
+    #[doc = ""]
     #[doc = " JSON `sequences`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub sequences: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
     _nulls: crate::support::Extras,

@@ -7,8 +7,12 @@
 pub struct DialerCampaignScheduleConfigChangeAlteration {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " the end date of an alteration range as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " the end date of an alteration range as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: [`DialerCampaignScheduleConfigChangeAlterationType`](crate::DialerCampaignScheduleConfigChangeAlterationType), one of `Exclusion`, `Inclusion`."]

@@ -9,20 +9,36 @@ pub struct DialerCampaignScheduleConfigChangeCampaignSchedule {
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `campaign`: [`DialerCampaignScheduleConfigChangeUriReference`](crate::DialerCampaignScheduleConfigChangeUriReference)."]
     pub campaign: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeUriReference>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " a list of start and end times"]
+    #[doc = ""]
     #[doc = " JSON `intervals`: array of [`DialerCampaignScheduleConfigChangeScheduleInterval`](crate::DialerCampaignScheduleConfigChangeScheduleInterval)."]
     pub intervals: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignScheduleConfigChangeScheduleInterval>>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " a list of recurrences for a schedule"]
+    #[doc = ""]
     #[doc = " JSON `recurrences`: array of [`DialerCampaignScheduleConfigChangeScheduleRecurrence`](crate::DialerCampaignScheduleConfigChangeScheduleRecurrence)."]
     pub recurrences: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignScheduleConfigChangeScheduleRecurrence>>,
+    #[doc = " time zone identifier to be applied to the intervals; for example Africa/Abidjan"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

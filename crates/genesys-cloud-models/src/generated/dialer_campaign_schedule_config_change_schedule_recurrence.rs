@@ -7,18 +7,28 @@
 pub struct DialerCampaignScheduleConfigChangeScheduleRecurrence {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " modifications to the original recurrence schedule"]
+    #[doc = ""]
     #[doc = " JSON `alterations`: array of [`DialerCampaignScheduleConfigChangeAlteration`](crate::DialerCampaignScheduleConfigChangeAlteration)."]
     pub alterations: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignScheduleConfigChangeAlteration>>,
+    #[doc = " scheduled end time represented as an ISO-8601 string; for example, yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " the recurrence id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pattern`: [`DialerCampaignScheduleConfigChangeRecurrencePattern`](crate::DialerCampaignScheduleConfigChangeRecurrencePattern)."]
     pub pattern: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeRecurrencePattern>,
     #[doc = " JSON `range`: [`DialerCampaignScheduleConfigChangeRecurrenceRange`](crate::DialerCampaignScheduleConfigChangeRecurrenceRange)."]
     pub range: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeRecurrenceRange>,
+    #[doc = " scheduled start time represented as an ISO-8601 string; for example, yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
+    #[doc = " the timezone the recurrence will use"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

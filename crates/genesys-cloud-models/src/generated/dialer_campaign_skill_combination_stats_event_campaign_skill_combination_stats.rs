@@ -7,14 +7,24 @@
 pub struct DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
     #[doc = " JSON `campaign`: [`DialerCampaignSkillCombinationStatsEventUriReference`](crate::DialerCampaignSkillCombinationStatsEventUriReference)."]
     pub campaign: ::std::option::Option<crate::DialerCampaignSkillCombinationStatsEventUriReference>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`DialerCampaignSkillCombinationStatsEventUriReference`](crate::DialerCampaignSkillCombinationStatsEventUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerCampaignSkillCombinationStatsEventUriReference>,
+    #[doc = " Details for each skill combination"]
+    #[doc = ""]
     #[doc = " JSON `skillCombinationDetails`: array of [`DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification`](crate::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification)."]
     pub skill_combination_details: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification>>,
+    #[doc = " The total number of processed contacts"]
+    #[doc = ""]
     #[doc = " JSON `totalProcessedContacts`: integer (int64)."]
     pub total_processed_contacts: ::std::option::Option<i64>,
+    #[doc = " The total number of remaining contacts"]
+    #[doc = ""]
     #[doc = " JSON `totalRemainingContacts`: integer (int64)."]
     pub total_remaining_contacts: ::std::option::Option<i64>,
+    #[doc = " The total number of unique skill combinations"]
+    #[doc = ""]
     #[doc = " JSON `totalSkillCombinations`: integer (int64)."]
     pub total_skill_combinations: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

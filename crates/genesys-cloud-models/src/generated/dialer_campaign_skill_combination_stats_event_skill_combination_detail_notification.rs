@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification {
+    #[doc = " The completion percentage for this skill combination"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The number of processed contacts for this skill combination"]
+    #[doc = ""]
     #[doc = " JSON `processedCount`: integer (int64)."]
     pub processed_count: ::std::option::Option<i64>,
+    #[doc = " Array of skill identifiers that make up this skill combination"]
+    #[doc = ""]
     #[doc = " JSON `skillCombination`: array of string."]
     pub skill_combination: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The total number of contacts for this skill combination"]
+    #[doc = ""]
     #[doc = " JSON `totalCount`: integer (int64)."]
     pub total_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

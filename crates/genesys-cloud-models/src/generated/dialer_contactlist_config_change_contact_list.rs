@@ -9,34 +9,62 @@ pub struct DialerContactlistConfigChangeContactList {
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `attemptLimits`: [`DialerContactlistConfigChangeUriReference`](crate::DialerContactlistConfigChangeUriReference)."]
     pub attempt_limits: ::std::option::Option<crate::DialerContactlistConfigChangeUriReference>,
+    #[doc = " whether or not automatic time zone mapping is enabled on the list"]
+    #[doc = ""]
     #[doc = " JSON `automaticTimeZoneMapping`: boolean."]
     pub automatic_time_zone_mapping: ::std::option::Option<bool>,
+    #[doc = " the contact column names"]
+    #[doc = ""]
     #[doc = " JSON `columnNames`: array of string."]
     pub column_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DialerContactlistConfigChangeUriReference`](crate::DialerContactlistConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::DialerContactlistConfigChangeUriReference>,
+    #[doc = " the columns containing email addresses"]
+    #[doc = ""]
     #[doc = " JSON `emailColumns`: array of [`DialerContactlistConfigChangeEmailColumn`](crate::DialerContactlistConfigChangeEmailColumn)."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistConfigChangeEmailColumn>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `importStatus`: [`DialerContactlistConfigChangeImportStatus`](crate::DialerContactlistConfigChangeImportStatus)."]
     pub import_status: ::std::option::Option<crate::DialerContactlistConfigChangeImportStatus>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " the columns containing phone numbers"]
+    #[doc = ""]
     #[doc = " JSON `phoneColumns`: array of [`DialerContactlistConfigChangeContactPhoneNumberColumn`](crate::DialerContactlistConfigChangeContactPhoneNumberColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistConfigChangeContactPhoneNumberColumn>>,
+    #[doc = " list of user-defined values indicating the contact is to be dialed in preview mode only"]
+    #[doc = ""]
     #[doc = " JSON `previewModeAcceptedValues`: array of string."]
     pub preview_mode_accepted_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " the name of the column that holds the indicators for contacts that are to be dialed in preview mode only"]
+    #[doc = ""]
     #[doc = " JSON `previewModeColumnName`: string."]
     pub preview_mode_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " the number of contacts in the contact list"]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " zip code column from the contact list to be used optionally with automatic time zone mapping"]
+    #[doc = ""]
     #[doc = " JSON `zipCodeColumnName`: string."]
     pub zip_code_column_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,10 +7,16 @@
 pub struct DialerContactlistConfigChangeContactPhoneNumberColumn {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " name of the column indicating the timezone to be considered for determining callable times"]
+    #[doc = ""]
     #[doc = " JSON `callableTimeColumn`: string."]
     pub callable_time_column: ::std::option::Option<::std::string::String>,
+    #[doc = " name of the phone column"]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " type of the phone column, for example, 'cell' or 'home'"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,18 +7,32 @@
 pub struct DialerContactlistConfigChangeImportStatus {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " number of records finished importing"]
+    #[doc = ""]
     #[doc = " JSON `completedRecords`: integer (int64)."]
     pub completed_records: ::std::option::Option<i64>,
+    #[doc = " if the import has failed, the reason for the failure"]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " current status of the import"]
+    #[doc = ""]
     #[doc = " JSON `importState`: [`DialerContactlistConfigChangeImportStatusImportState`](crate::DialerContactlistConfigChangeImportStatusImportState), one of `IN_PROGRESS`, `FAILED`."]
     pub import_state: ::std::option::Option<crate::DialerContactlistConfigChangeImportStatusImportState>,
+    #[doc = " The prefix used for target contact list names"]
+    #[doc = ""]
     #[doc = " JSON `listNamePrefix`: string."]
     pub list_name_prefix: ::std::option::Option<::std::string::String>,
+    #[doc = " percentage of records finished importing"]
+    #[doc = ""]
     #[doc = " JSON `percentageComplete`: integer (int64)."]
     pub percentage_complete: ::std::option::Option<i64>,
+    #[doc = " The ids for target contact lists"]
+    #[doc = ""]
     #[doc = " JSON `targetContactListIds`: array of string."]
     pub target_contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " total number of records to be imported"]
+    #[doc = ""]
     #[doc = " JSON `totalRecords`: integer (int64)."]
     pub total_records: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -11,18 +11,32 @@ pub struct DialerContactlistfilterConfigChangeContactListFilter {
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterClause>>,
     #[doc = " JSON `contactList`: [`DialerContactlistfilterConfigChangeUriReference`](crate::DialerContactlistfilterConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerContactlistfilterConfigChangeUriReference>,
+    #[doc = " The list of contact list columns"]
+    #[doc = ""]
     #[doc = " JSON `contactListColumns`: array of string."]
     pub contact_list_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Contact list filter type"]
+    #[doc = ""]
     #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeContactListFilterFilterType`](crate::DialerContactlistfilterConfigChangeContactListFilterFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeContactListFilterFilterType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

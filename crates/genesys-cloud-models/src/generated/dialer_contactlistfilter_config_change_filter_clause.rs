@@ -7,8 +7,12 @@
 pub struct DialerContactlistfilterConfigChangeFilterClause {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Contact list filter type"]
+    #[doc = ""]
     #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeFilterClauseFilterType`](crate::DialerContactlistfilterConfigChangeFilterClauseFilterType), one of `AND`, `OR`."]
     pub filter_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterClauseFilterType>,
+    #[doc = " The list of predicates in that clause"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`DialerContactlistfilterConfigChangeFilterPredicate`](crate::DialerContactlistfilterConfigChangeFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterPredicate>>,
     _nulls: crate::support::Extras,

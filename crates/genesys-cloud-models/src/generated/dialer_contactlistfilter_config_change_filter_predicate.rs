@@ -7,16 +7,26 @@
 pub struct DialerContactlistfilterConfigChangeFilterPredicate {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The contact list column"]
+    #[doc = ""]
     #[doc = " JSON `column`: string."]
     pub column: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether a contact column is numeric or alphabetic"]
+    #[doc = ""]
     #[doc = " JSON `columnType`: [`DialerContactlistfilterConfigChangeFilterPredicateColumnType`](crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType), one of `numeric`, `alphabetic`."]
     pub column_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType>,
+    #[doc = " Whether or not to invert to result of evaluating the predicate"]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " The comparison operator"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`DialerContactlistfilterConfigChangeFilterPredicateOperator`](crate::DialerContactlistfilterConfigChangeFilterPredicateOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `BETWEEN`, `IN`."]
     pub operator: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterPredicateOperator>,
     #[doc = " JSON `range`: [`DialerContactlistfilterConfigChangeFilterRange`](crate::DialerContactlistfilterConfigChangeFilterRange)."]
     pub range: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterRange>,
+    #[doc = " The value the predicate applies to"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,14 +7,24 @@
 pub struct DialerContactlistfilterConfigChangeFilterRange {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Elements that apply to the IN operator"]
+    #[doc = ""]
     #[doc = " JSON `inSet`: array of string."]
     pub in_set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Maximum end of the range"]
+    #[doc = ""]
     #[doc = " JSON `max`: string."]
     pub max: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not to include the maximum in the range"]
+    #[doc = ""]
     #[doc = " JSON `maxInclusive`: boolean."]
     pub max_inclusive: ::std::option::Option<bool>,
+    #[doc = " Minimum end of the range"]
+    #[doc = ""]
     #[doc = " JSON `min`: string."]
     pub min: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not to include the minimum in the range"]
+    #[doc = ""]
     #[doc = " JSON `minInclusive`: boolean."]
     pub min_inclusive: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -9,28 +9,48 @@ pub struct DialerDnclistConfigChangeDncList {
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `contactMethod`: [`DialerDnclistConfigChangeDncListContactMethod`](crate::DialerDnclistConfigChangeDncListContactMethod), one of `EMAIL`, `PHONE`."]
     pub contact_method: ::std::option::Option<crate::DialerDnclistConfigChangeDncListContactMethod>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `division`: [`DialerDnclistConfigChangeUriReference`](crate::DialerDnclistConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::DialerDnclistConfigChangeUriReference>,
+    #[doc = " the list of dnc.com codes to be treated as DNC"]
+    #[doc = ""]
     #[doc = " JSON `dncCodes`: array of string."]
     pub dnc_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " the type of dnc list being created, rds (csv file), gryphon, or dnc.com"]
+    #[doc = ""]
     #[doc = " JSON `dncSourceType`: [`DialerDnclistConfigChangeDncListDncSourceType`](crate::DialerDnclistConfigChangeDncListDncSourceType), one of `rds`, `dnc.com`, `gryphon`."]
     pub dnc_source_type: ::std::option::Option<crate::DialerDnclistConfigChangeDncListDncSourceType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `importStatus`: [`DialerDnclistConfigChangeImportStatus`](crate::DialerDnclistConfigChangeImportStatus)."]
     pub import_status: ::std::option::Option<crate::DialerDnclistConfigChangeImportStatus>,
+    #[doc = " the license number if the dncSourceType is gryphon"]
+    #[doc = ""]
     #[doc = " JSON `licenseId`: string."]
     pub license_id: ::std::option::Option<::std::string::String>,
+    #[doc = " the loginId if the dncSourceType is dnc.com"]
+    #[doc = ""]
     #[doc = " JSON `loginId`: string."]
     pub login_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " the number of phone numbers in the do not call list"]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

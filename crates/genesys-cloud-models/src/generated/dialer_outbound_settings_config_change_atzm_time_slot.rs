@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerOutboundSettingsConfigChangeAtzmTimeSlot {
+    #[doc = " The earliest time to dial a contact"]
+    #[doc = ""]
     #[doc = " JSON `earliestCallableTime`: string."]
     pub earliest_callable_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The latest time to dial a contact"]
+    #[doc = ""]
     #[doc = " JSON `latestCallableTime`: string."]
     pub latest_callable_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings {
+    #[doc = " The time intervals to use for automatic time zone mapping"]
+    #[doc = ""]
     #[doc = " JSON `callableWindows`: array of [`DialerOutboundSettingsConfigChangeCallableWindow`](crate::DialerOutboundSettingsConfigChangeCallableWindow)."]
     pub callable_windows: ::std::option::Option<::std::vec::Vec<crate::DialerOutboundSettingsConfigChangeCallableWindow>>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerOutboundSettingsConfigChangeOutboundSettings {
+    #[doc = " The number of seconds used to determine if a call is abandoned"]
+    #[doc = ""]
     #[doc = " JSON `abandonSeconds`: number (double)."]
     pub abandon_seconds: ::std::option::Option<f64>,
     #[doc = " JSON `automaticTimeZoneMapping`: [`DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings`](crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings)."]
     pub automatic_time_zone_mapping: ::std::option::Option<crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings>,
+    #[doc = " The denominator to be used in determining the compliance abandon rate"]
+    #[doc = ""]
     #[doc = " JSON `complianceAbandonRateDenominator`: [`DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator`](crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator), one of `ALL_CALLS`, `CALLS_THAT_REACHED_QUEUE`."]
     pub compliance_abandon_rate_denominator: ::std::option::Option<crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum number of calls that can be placed per agent on any campaign"]
+    #[doc = ""]
     #[doc = " JSON `maxCallsPerAgent`: integer (int64)."]
     pub max_calls_per_agent: ::std::option::Option<i64>,
+    #[doc = " The maximum percentage of lines that should be used for Outbound, expressed as a decimal in the range \\[0.0, 1.0\\]"]
+    #[doc = ""]
     #[doc = " JSON `maxLineUtilization`: number (double)."]
     pub max_line_utilization: ::std::option::Option<f64>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,18 +7,32 @@
 pub struct DialerResponsesetConfigChangeResponseSet {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " When beep detection is enabled, answering machine detection will wait for the beep before transferring the call"]
+    #[doc = ""]
     #[doc = " JSON `beepDetectionEnabled`: boolean."]
     pub beep_detection_enabled: ::std::option::Option<bool>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Map of disposition identifiers to reactions. For example: {\"disposition.classification.callable.person\": {\"reactionType\": \"transfer\"}}"]
+    #[doc = ""]
     #[doc = " JSON `responses`: map of [`DialerResponsesetConfigChangeReaction`](crate::DialerResponsesetConfigChangeReaction)."]
     pub responses: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DialerResponsesetConfigChangeReaction>>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

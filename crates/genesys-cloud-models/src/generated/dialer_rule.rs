@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerRule {
+    #[doc = " The list of actions to be taken if the conditions are true."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`DialerAction`](crate::DialerAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DialerAction>>,
+    #[doc = " The category of the rule."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`DialerRuleCategory`](crate::DialerRuleCategory), required by the spec, one of `DIALER_PRECALL`, `DIALER_WRAPUP`."]
     pub category: ::std::option::Option<crate::DialerRuleCategory>,
+    #[doc = " A list of Conditions. All of the Conditions must evaluate to true to trigger the actions."]
+    #[doc = ""]
     #[doc = " JSON `conditions`: array of [`Condition`](crate::Condition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::Condition>>,
+    #[doc = " The identifier of the rule."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ranked order of the rule. Rules are processed from lowest number to highest."]
+    #[doc = ""]
     #[doc = " JSON `order`: integer (int64)."]
     pub order: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

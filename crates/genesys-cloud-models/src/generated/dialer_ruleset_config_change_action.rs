@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerRulesetConfigChangeAction {
+    #[doc = " Identifier of the action"]
+    #[doc = ""]
     #[doc = " JSON `actionTypeName`: string."]
     pub action_type_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Map of key-value pairs pertinent to the action (different actions require different properties)"]
+    #[doc = ""]
     #[doc = " JSON `properties`: map of string."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Type of the action"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicator of the type of update action (applicable only to certain types of actions)"]
+    #[doc = ""]
     #[doc = " JSON `updateOption`: string."]
     pub update_option: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

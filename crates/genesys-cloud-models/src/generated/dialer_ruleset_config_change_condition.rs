@@ -7,36 +7,68 @@
 pub struct DialerRulesetConfigChangeCondition {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The input field from the data action that the agentWrapup will be passed to for this condition. Valid for a wrapup dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `agentWrapupField`: string."]
     pub agent_wrapup_field: ::std::option::Option<::std::string::String>,
+    #[doc = " An attribute name associated with the condition (applies only to certain rule conditions)"]
+    #[doc = ""]
     #[doc = " JSON `attributeName`: string."]
     pub attribute_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The input field from the data action that the callAnalysisResult will be passed to for this condition. Valid for a wrapup dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `callAnalysisResultField`: string."]
     pub call_analysis_result_field: ::std::option::Option<::std::string::String>,
+    #[doc = " List of wrap-up code identifiers (used only in conditions of type 'wrapupCondition')"]
+    #[doc = ""]
     #[doc = " JSON `codes`: array of string."]
     pub codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of mappings defining which contact data fields will be passed to which data action input fields for this condition. Valid for a dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`DialerRulesetConfigChangeContactColumnToDataActionFieldMapping`](crate::DialerRulesetConfigChangeContactColumnToDataActionFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeContactColumnToDataActionFieldMapping>>,
+    #[doc = " The input field from the data action that the contactId will be passed to for this condition. Valid for a dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `dataAction`: [`DialerRulesetConfigChangeUriReference`](crate::DialerRulesetConfigChangeUriReference)."]
     pub data_action: ::std::option::Option<crate::DialerRulesetConfigChangeUriReference>,
+    #[doc = " The result of this condition if the data action returns a result indicating there was no data. Required for a DataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `dataNotFoundResolution`: boolean."]
     pub data_not_found_resolution: ::std::option::Option<bool>,
+    #[doc = " Indicates whether to evaluate for the opposite of the stated condition; default is false"]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " An operation type for condition evaluation"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`DialerRulesetConfigChangeConditionOperator`](crate::DialerRulesetConfigChangeConditionOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`."]
     pub operator: ::std::option::Option<crate::DialerRulesetConfigChangeConditionOperator>,
+    #[doc = " A list of predicates defining the comparisons to use for this condition. Required for a dataActionCondition."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`DialerRulesetConfigChangeDataActionConditionPredicate`](crate::DialerRulesetConfigChangeDataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeDataActionConditionPredicate>>,
+    #[doc = " A value associated with the property type of this condition"]
+    #[doc = ""]
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
+    #[doc = " Determines the type of the property associated with the condition"]
+    #[doc = ""]
     #[doc = " JSON `propertyType`: [`DialerRulesetConfigChangeConditionPropertyType`](crate::DialerRulesetConfigChangeConditionPropertyType), one of `LAST_ATTEMPT_BY_COLUMN`, `LAST_ATTEMPT_OVERALL`, `LAST_RESULT_BY_COLUMN`, `LAST_RESULT_OVERALL`."]
     pub property_type: ::std::option::Option<crate::DialerRulesetConfigChangeConditionPropertyType>,
+    #[doc = " The type of the condition"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " A value associated with the condition"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " Determines the type of the value associated with the condition"]
+    #[doc = ""]
     #[doc = " JSON `valueType`: [`DialerRulesetConfigChangeConditionValueType`](crate::DialerRulesetConfigChangeConditionValueType), one of `STRING`, `NUMERIC`, `DATETIME`, `PERIOD`."]
     pub value_type: ::std::option::Option<crate::DialerRulesetConfigChangeConditionValueType>,
     _nulls: crate::support::Extras,

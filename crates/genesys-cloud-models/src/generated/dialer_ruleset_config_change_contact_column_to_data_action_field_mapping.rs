@@ -7,8 +7,12 @@
 pub struct DialerRulesetConfigChangeContactColumnToDataActionFieldMapping {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The name of a contact column whose data will be passed to the data action"]
+    #[doc = ""]
     #[doc = " JSON `contactColumnName`: string."]
     pub contact_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of an output field from the data action that the contact column data will be passed to"]
+    #[doc = ""]
     #[doc = " JSON `dataActionField`: string."]
     pub data_action_field: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,14 +7,24 @@
 pub struct DialerRulesetConfigChangeDataActionConditionPredicate {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The value to compare against for this condition"]
+    #[doc = ""]
     #[doc = " JSON `comparisonValue`: string."]
     pub comparison_value: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, inverts the result of evaluating this Predicate. Default is false."]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " The name of an output field from the data action's output to use for this condition"]
+    #[doc = ""]
     #[doc = " JSON `outputField`: string."]
     pub output_field: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of this predicate if the requested output field is missing from the data action's result"]
+    #[doc = ""]
     #[doc = " JSON `outputFieldMissingResolution`: boolean."]
     pub output_field_missing_resolution: ::std::option::Option<bool>,
+    #[doc = " The operation with which to evaluate this condition"]
+    #[doc = ""]
     #[doc = " JSON `outputOperator`: [`DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator`](crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`."]
     pub output_operator: ::std::option::Option<crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator>,
     _nulls: crate::support::Extras,

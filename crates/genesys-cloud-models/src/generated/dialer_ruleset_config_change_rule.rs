@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerRulesetConfigChangeRule {
+    #[doc = " The list of rule actions to be taken if the conditions are true"]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`DialerRulesetConfigChangeAction`](crate::DialerRulesetConfigChangeAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeAction>>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The category of the rule"]
+    #[doc = ""]
     #[doc = " JSON `category`: [`DialerRulesetConfigChangeRuleCategory`](crate::DialerRulesetConfigChangeRuleCategory), one of `DIALER_PRECALL`, `DIALER_WRAPUP`."]
     pub category: ::std::option::Option<crate::DialerRulesetConfigChangeRuleCategory>,
+    #[doc = " The list of rule conditions; all must evaluate to true to trigger the rule actions"]
+    #[doc = ""]
     #[doc = " JSON `conditions`: array of [`DialerRulesetConfigChangeCondition`](crate::DialerRulesetConfigChangeCondition)."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeCondition>>,
+    #[doc = " The identifier of the rule"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the rule"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ranked order of the rule; rules are processed from lowest number to highest"]
+    #[doc = ""]
     #[doc = " JSON `order`: integer (int64)."]
     pub order: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

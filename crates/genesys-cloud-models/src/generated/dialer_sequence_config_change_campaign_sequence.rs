@@ -7,24 +7,42 @@
 pub struct DialerSequenceConfigChangeCampaignSequence {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " the ordered list of campaign identifiers"]
+    #[doc = ""]
     #[doc = " JSON `campaigns`: array of [`DialerSequenceConfigChangeUriReference`](crate::DialerSequenceConfigChangeUriReference)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DialerSequenceConfigChangeUriReference>>,
+    #[doc = " the zero-based index of the current campaign in the campaigns list"]
+    #[doc = ""]
     #[doc = " JSON `currentCampaign`: integer (int64)."]
     pub current_campaign: ::std::option::Option<i64>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " indicates if a sequence is to repeat from the beginning after the last campaign completes; default is false"]
+    #[doc = ""]
     #[doc = " JSON `repeat`: boolean."]
     pub repeat: ::std::option::Option<bool>,
     #[doc = " JSON `status`: [`DialerSequenceConfigChangeCampaignSequenceStatus`](crate::DialerSequenceConfigChangeCampaignSequenceStatus), one of `on`, `off`, `complete`."]
     pub status: ::std::option::Option<crate::DialerSequenceConfigChangeCampaignSequenceStatus>,
+    #[doc = " if a sequence has unexpectedly stopped, this message provides the reason"]
+    #[doc = ""]
     #[doc = " JSON `stopMessage`: string."]
     pub stop_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

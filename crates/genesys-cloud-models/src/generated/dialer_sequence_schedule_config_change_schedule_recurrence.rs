@@ -7,18 +7,28 @@
 pub struct DialerSequenceScheduleConfigChangeScheduleRecurrence {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " modifications to the original recurrence schedule"]
+    #[doc = ""]
     #[doc = " JSON `alterations`: array of [`DialerSequenceScheduleConfigChangeAlteration`](crate::DialerSequenceScheduleConfigChangeAlteration)."]
     pub alterations: ::std::option::Option<::std::vec::Vec<crate::DialerSequenceScheduleConfigChangeAlteration>>,
+    #[doc = " scheduled end time represented as an ISO-8601 string; for example, yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " the recurrence id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pattern`: [`DialerSequenceScheduleConfigChangeRecurrencePattern`](crate::DialerSequenceScheduleConfigChangeRecurrencePattern)."]
     pub pattern: ::std::option::Option<crate::DialerSequenceScheduleConfigChangeRecurrencePattern>,
     #[doc = " JSON `range`: [`DialerSequenceScheduleConfigChangeRecurrenceRange`](crate::DialerSequenceScheduleConfigChangeRecurrenceRange)."]
     pub range: ::std::option::Option<crate::DialerSequenceScheduleConfigChangeRecurrenceRange>,
+    #[doc = " scheduled start time represented as an ISO-8601 string; for example, yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
+    #[doc = " the timezone the recurrence will use"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

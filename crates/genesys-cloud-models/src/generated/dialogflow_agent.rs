@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialogflowAgent {
+    #[doc = " Available environments for this agent"]
+    #[doc = ""]
     #[doc = " JSON `environments`: array of string."]
     pub environments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Integration this Dialogflow agent was referenced from."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " An array of Intents associated with this agent"]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`DialogflowIntent`](crate::DialogflowIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DialogflowIntent>>,
+    #[doc = " The supported languages of the Dialogflow agent"]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of string."]
     pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The project this Dialogflow agent belongs to"]
+    #[doc = ""]
     #[doc = " JSON `project`: [`DialogflowProject`](crate::DialogflowProject)."]
     pub project: ::std::option::Option<crate::DialogflowProject>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

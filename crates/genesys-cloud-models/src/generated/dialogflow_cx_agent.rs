@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialogflowCXAgent {
+    #[doc = " Available environments for this CX agent."]
+    #[doc = ""]
     #[doc = " JSON `environments`: array of [`DialogflowCXEnvironment`](crate::DialogflowCXEnvironment)."]
     pub environments: ::std::option::Option<::std::vec::Vec<crate::DialogflowCXEnvironment>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Integration this Dialogflow CX agent was referenced from."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The supported languages of the Dialogflow CX agent. Each value will be a language code in the country-locale format. e.g. en-us, es-us, fr-ca, etc."]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of string."]
     pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The project this Dialogflow CX agent belongs to."]
+    #[doc = ""]
     #[doc = " JSON `project`: [`DialogflowCXProject`](crate::DialogflowCXProject)."]
     pub project: ::std::option::Option<crate::DialogflowCXProject>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialogflowIntent {
+    #[doc = " The intent name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " An object mapping parameter names to Parameter objects"]
+    #[doc = ""]
     #[doc = " JSON `parameters`: map of [`DialogflowParameter`](crate::DialogflowParameter), required by the spec."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DialogflowParameter>>,
     _nulls: crate::support::Extras,

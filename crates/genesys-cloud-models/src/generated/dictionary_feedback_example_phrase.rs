@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DictionaryFeedbackExamplePhrase {
+    #[doc = " The Example Phrase text. At least 3 words and up to 20 words"]
+    #[doc = ""]
     #[doc = " JSON `phrase`: string, required by the spec."]
     pub phrase: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the given Example Phrase"]
+    #[doc = ""]
     #[doc = " JSON `source`: [`DictionaryFeedbackExamplePhraseSource`](crate::DictionaryFeedbackExamplePhraseSource), one of `Manual`."]
     pub source: ::std::option::Option<crate::DictionaryFeedbackExamplePhraseSource>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DIDNumber {
+    #[doc = " True if this DID is assigned to an entity. False otherwise."]
+    #[doc = ""]
     #[doc = " JSON `assigned`: boolean."]
     pub assigned: ::std::option::Option<bool>,
+    #[doc = " A Uri reference to the DID Pool this DID is a part of."]
+    #[doc = ""]
     #[doc = " JSON `didPool`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub did_pool: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of the DID formatted as E164."]
+    #[doc = ""]
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
+    #[doc = " A Uri reference to the owner of this DID. The owner's type can be found in ownerType. If the DID is unassigned, this will be NULL."]
+    #[doc = ""]
     #[doc = " JSON `owner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub owner: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The type of the entity that owns this DID. If the DID is unassigned, this will be NULL."]
+    #[doc = ""]
     #[doc = " JSON `ownerType`: [`DIDNumberOwnerType`](crate::DIDNumberOwnerType), one of `USER`, `PHONE`, `IVR_CONFIG`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::DIDNumberOwnerType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DigitalAction {
+    #[doc = " The settings for an 'Append to DNC' action."]
+    #[doc = ""]
     #[doc = " JSON `appendToDncActionSettings`: [`AppendToDncActionSettings`](crate::AppendToDncActionSettings)."]
     pub append_to_dnc_action_settings: ::std::option::Option<crate::AppendToDncActionSettings>,
+    #[doc = " The settings for a 'do not send' action."]
+    #[doc = ""]
     #[doc = " JSON `doNotSendActionSettings`: any JSON."]
     pub do_not_send_action_settings: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The settings for an 'mark contact address uncontactable' action."]
+    #[doc = ""]
     #[doc = " JSON `markContactAddressUncontactableActionSettings`: any JSON."]
     pub mark_contact_address_uncontactable_action_settings: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The settings for a 'mark contact uncontactable' action."]
+    #[doc = ""]
     #[doc = " JSON `markContactUncontactableActionSettings`: [`MarkContactUncontactableActionSettings`](crate::MarkContactUncontactableActionSettings)."]
     pub mark_contact_uncontactable_action_settings: ::std::option::Option<crate::MarkContactUncontactableActionSettings>,
+    #[doc = " The settings for a 'Set content template' action."]
+    #[doc = ""]
     #[doc = " JSON `setContentTemplateActionSettings`: [`SetContentTemplateActionSettings`](crate::SetContentTemplateActionSettings)."]
     pub set_content_template_action_settings: ::std::option::Option<crate::SetContentTemplateActionSettings>,
+    #[doc = " The settings for a 'set sms phone number' action."]
+    #[doc = ""]
     #[doc = " JSON `setSmsPhoneNumberActionSettings`: [`SetSmsPhoneNumberActionSettings`](crate::SetSmsPhoneNumberActionSettings)."]
     pub set_sms_phone_number_action_settings: ::std::option::Option<crate::SetSmsPhoneNumberActionSettings>,
+    #[doc = " The settings for a 'set WhatsApp integration' action."]
+    #[doc = ""]
     #[doc = " JSON `setWhatsAppIntegrationActionSettings`: [`SetWhatsAppIntegrationActionSettings`](crate::SetWhatsAppIntegrationActionSettings)."]
     pub set_whats_app_integration_action_settings: ::std::option::Option<crate::SetWhatsAppIntegrationActionSettings>,
+    #[doc = " The settings for an 'update contact column' action."]
+    #[doc = ""]
     #[doc = " JSON `updateContactColumnActionSettings`: [`UpdateContactColumnActionSettings`](crate::UpdateContactColumnActionSettings)."]
     pub update_contact_column_action_settings: ::std::option::Option<crate::UpdateContactColumnActionSettings>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DigitalCondition {
+    #[doc = " The settings for a 'contact address' condition."]
+    #[doc = ""]
     #[doc = " JSON `contactAddressConditionSettings`: [`ContactAddressConditionSettings`](crate::ContactAddressConditionSettings)."]
     pub contact_address_condition_settings: ::std::option::Option<crate::ContactAddressConditionSettings>,
+    #[doc = " The settings for a 'contact address type' condition."]
+    #[doc = ""]
     #[doc = " JSON `contactAddressTypeConditionSettings`: [`ContactAddressTypeConditionSettings`](crate::ContactAddressTypeConditionSettings)."]
     pub contact_address_type_condition_settings: ::std::option::Option<crate::ContactAddressTypeConditionSettings>,
+    #[doc = " The settings for a 'contact list column' condition."]
+    #[doc = ""]
     #[doc = " JSON `contactColumnConditionSettings`: [`ContactColumnConditionSettings`](crate::ContactColumnConditionSettings)."]
     pub contact_column_condition_settings: ::std::option::Option<crate::ContactColumnConditionSettings>,
+    #[doc = " The settings for a 'data action' condition."]
+    #[doc = ""]
     #[doc = " JSON `dataActionConditionSettings`: [`DataActionConditionSettings`](crate::DataActionConditionSettings)."]
     pub data_action_condition_settings: ::std::option::Option<crate::DataActionConditionSettings>,
+    #[doc = " If true, inverts the result of evaluating this condition. Default is false."]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " The settings for a 'last attempt by column' condition."]
+    #[doc = ""]
     #[doc = " JSON `lastAttemptByColumnConditionSettings`: [`LastAttemptByColumnConditionSettings`](crate::LastAttemptByColumnConditionSettings)."]
     pub last_attempt_by_column_condition_settings: ::std::option::Option<crate::LastAttemptByColumnConditionSettings>,
+    #[doc = " The settings for a 'last attempt overall' condition."]
+    #[doc = ""]
     #[doc = " JSON `lastAttemptOverallConditionSettings`: [`LastAttemptOverallConditionSettings`](crate::LastAttemptOverallConditionSettings)."]
     pub last_attempt_overall_condition_settings: ::std::option::Option<crate::LastAttemptOverallConditionSettings>,
+    #[doc = " The settings for a 'last result by column' condition."]
+    #[doc = ""]
     #[doc = " JSON `lastResultByColumnConditionSettings`: [`LastResultByColumnConditionSettings`](crate::LastResultByColumnConditionSettings)."]
     pub last_result_by_column_condition_settings: ::std::option::Option<crate::LastResultByColumnConditionSettings>,
+    #[doc = " The settings for a 'last result overall' condition."]
+    #[doc = ""]
     #[doc = " JSON `lastResultOverallConditionSettings`: [`LastResultOverallConditionSettings`](crate::LastResultOverallConditionSettings)."]
     pub last_result_overall_condition_settings: ::std::option::Option<crate::LastResultOverallConditionSettings>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DigitalDataActionConditionPredicate {
+    #[doc = " The value to compare against for this condition"]
+    #[doc = ""]
     #[doc = " JSON `comparisonValue`: string, required by the spec."]
     pub comparison_value: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, inverts the result of evaluating this Predicate. Default is false."]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean, required by the spec."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " The name of an output field from the data action's output to use for this condition"]
+    #[doc = ""]
     #[doc = " JSON `outputField`: string, required by the spec."]
     pub output_field: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of this predicate if the requested output field is missing from the data action's result"]
+    #[doc = ""]
     #[doc = " JSON `outputFieldMissingResolution`: boolean, required by the spec."]
     pub output_field_missing_resolution: ::std::option::Option<bool>,
+    #[doc = " The operation with which to evaluate this condition"]
+    #[doc = ""]
     #[doc = " JSON `outputOperator`: [`DigitalDataActionConditionPredicateOutputOperator`](crate::DigitalDataActionConditionPredicateOutputOperator), required by the spec, one of `Equals`, `LessThan`, `LessThanEquals`, `GreaterThan`, `GreaterThanEquals`, `Contains`, `BeginsWith`, `EndsWith`, `Before`, `After`."]
     pub output_operator: ::std::option::Option<crate::DigitalDataActionConditionPredicateOutputOperator>,
     _nulls: crate::support::Extras,

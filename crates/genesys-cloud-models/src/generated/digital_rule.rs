@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DigitalRule {
+    #[doc = " The list of actions to be taken if all conditions are true."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`DigitalAction`](crate::DigitalAction), required by the spec."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DigitalAction>>,
+    #[doc = " The category of the rule."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`DigitalRuleCategory`](crate::DigitalRuleCategory), required by the spec, one of `PreContact`, `PostContact`."]
     pub category: ::std::option::Option<crate::DigitalRuleCategory>,
+    #[doc = " A list of conditions to evaluate. All of the Conditions must evaluate to true to trigger the actions."]
+    #[doc = ""]
     #[doc = " JSON `conditions`: array of [`DigitalCondition`](crate::DigitalCondition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::DigitalCondition>>,
+    #[doc = " The identifier of the rule."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ranked order of the rule. Rules are processed from lowest number to highest."]
+    #[doc = ""]
     #[doc = " JSON `order`: integer (int64), required by the spec."]
     pub order: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

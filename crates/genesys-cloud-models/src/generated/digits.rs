@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Digits {
+    #[doc = " A string representing the digits pressed on phone."]
+    #[doc = ""]
     #[doc = " JSON `digits`: string."]
     pub digits: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

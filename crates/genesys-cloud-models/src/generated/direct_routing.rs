@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DirectRouting {
+    #[doc = " Time (in seconds) that a Direct Routing interaction will wait for Direct Routing agent before going to selected backup. Valid range \\[60, 864000\\]."]
+    #[doc = ""]
     #[doc = " JSON `agentWaitSeconds`: integer (int64)."]
     pub agent_wait_seconds: ::std::option::Option<i64>,
+    #[doc = " ID of another queue to be used as the default backup if an agent does not have their Backup Settings configured. If not set, the current queue will be used as backup, but with Direct Routing criteria removed from the conversation."]
+    #[doc = ""]
     #[doc = " JSON `backupQueueId`: string."]
     pub backup_queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Direct Routing Settings specific to Call media."]
+    #[doc = ""]
     #[doc = " JSON `callMediaSettings`: [`DirectRoutingMediaSettings`](crate::DirectRoutingMediaSettings)."]
     pub call_media_settings: ::std::option::Option<crate::DirectRoutingMediaSettings>,
+    #[doc = " Direct Routing Settings specific to Email media."]
+    #[doc = ""]
     #[doc = " JSON `emailMediaSettings`: [`DirectRoutingMediaSettings`](crate::DirectRoutingMediaSettings)."]
     pub email_media_settings: ::std::option::Option<crate::DirectRoutingMediaSettings>,
+    #[doc = " Direct Routing Settings specific to Message media."]
+    #[doc = ""]
     #[doc = " JSON `messageMediaSettings`: [`DirectRoutingMediaSettings`](crate::DirectRoutingMediaSettings)."]
     pub message_media_settings: ::std::option::Option<crate::DirectRoutingMediaSettings>,
+    #[doc = " Flag indicating if Direct Routing interactions should wait for Direct Routing agent or go immediately to selected backup."]
+    #[doc = ""]
     #[doc = " JSON `waitForAgent`: boolean."]
     pub wait_for_agent: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

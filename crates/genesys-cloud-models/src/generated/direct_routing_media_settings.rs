@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DirectRoutingMediaSettings {
+    #[doc = " Toggle that enables using an agent's Direct Routing address outbound on behalf of queue for this media type."]
+    #[doc = ""]
     #[doc = " JSON `useAgentAddressOutbound`: boolean."]
     pub use_agent_address_outbound: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DisallowedEntityLearningAssignmentItem {
+    #[doc = " The entity that was disallowed"]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`LearningAssignmentItem`](crate::LearningAssignmentItem)."]
     pub entity: ::std::option::Option<crate::LearningAssignmentItem>,
+    #[doc = " The error code associated with this disallowed entity"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

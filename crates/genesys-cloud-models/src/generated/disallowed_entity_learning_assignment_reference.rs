@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DisallowedEntityLearningAssignmentReference {
+    #[doc = " The entity that was disallowed"]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`LearningAssignmentReference`](crate::LearningAssignmentReference)."]
     pub entity: ::std::option::Option<crate::LearningAssignmentReference>,
+    #[doc = " The error code associated with this disallowed entity"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DisasterRecoveryAllRoutingRequest {
+    #[doc = " Value for login Organization Id"]
+    #[doc = ""]
     #[doc = " JSON `sourceOrganizationId`: string, required by the spec."]
     pub source_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Organization Id that will receive the routing"]
+    #[doc = ""]
     #[doc = " JSON `switchOrganizationId`: string, required by the spec."]
     pub switch_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Region for rerouting"]
+    #[doc = ""]
     #[doc = " JSON `targetRegion`: string, required by the spec."]
     pub target_region: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

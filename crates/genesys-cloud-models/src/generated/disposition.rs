@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Disposition {
+    #[doc = " Answering Machine Detection timeout configuration."]
+    #[doc = ""]
     #[doc = " JSON `amdTimeout`: [`DispositionAmdTimeout`](crate::DispositionAmdTimeout)."]
     pub amd_timeout: ::std::option::Option<crate::DispositionAmdTimeout>,
+    #[doc = " The final media analyzer result that triggered the disposition result, if any."]
+    #[doc = ""]
     #[doc = " JSON `analyzer`: string."]
     pub analyzer: ::std::option::Option<::std::string::String>,
+    #[doc = " Absolute time when the speech ended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `detectedSpeechEnd`: date-time."]
     pub detected_speech_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Absolute time when the speech started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `detectedSpeechStart`: date-time."]
     pub detected_speech_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Contains various parameters related to call analysis."]
+    #[doc = ""]
     #[doc = " JSON `dispositionParameters`: [`DispositionParameters`](crate::DispositionParameters)."]
     pub disposition_parameters: ::std::option::Option<crate::DispositionParameters>,
+    #[doc = " Name of the disposition. Either a platform predefined value, or the name of the disposition in the disposition table.."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Silent Call timeout configuration."]
+    #[doc = ""]
     #[doc = " JSON `silentCallTimeout`: [`DispositionSilentCallTimeout`](crate::DispositionSilentCallTimeout)."]
     pub silent_call_timeout: ::std::option::Option<crate::DispositionSilentCallTimeout>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DispositionAmdTimeout {
+    #[doc = " Configured AMD timeout value."]
+    #[doc = ""]
     #[doc = " JSON `timeoutMs`: integer (int64)."]
     pub timeout_ms: ::std::option::Option<i64>,
+    #[doc = " Timer end time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timerEndTime`: date-time."]
     pub timer_end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Configured option for when to start the AMD timer, such as on line connect or speech start."]
+    #[doc = ""]
     #[doc = " JSON `timerStartEvent`: string."]
     pub timer_start_event: ::std::option::Option<::std::string::String>,
+    #[doc = " Timer start time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timerStartTime`: date-time."]
     pub timer_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DispositionParameters {
+    #[doc = " ALSD evaluation inputs and output (isPersonalLikely) of the ALSD detector the last time it ran on the call (could be multiple times)"]
+    #[doc = ""]
     #[doc = " JSON `adjustableLiveSpeakerDetection`: [`AdjustableLiveSpeakerDetection`](crate::AdjustableLiveSpeakerDetection)."]
     pub adjustable_live_speaker_detection: ::std::option::Option<crate::AdjustableLiveSpeakerDetection>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DivisionedDomainEntityRef {
+    #[doc = " The division this entity belongs to."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
     #[doc = " JSON `id`: string."]

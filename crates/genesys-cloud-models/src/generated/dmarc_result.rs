@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DmarcResult {
+    #[doc = " The date of the most recent check of the domain's DMARC DNS record. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateChecked`: date-time, required by the spec."]
     pub date_checked: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The DMARC policy that was detected in the associated DNS record, if one is present"]
+    #[doc = ""]
     #[doc = " JSON `detectedPolicy`: [`DmarcResultDetectedPolicy`](crate::DmarcResultDetectedPolicy), one of `unknown`, `none`, `quarantine`, `reject`."]
     pub detected_policy: ::std::option::Option<crate::DmarcResultDetectedPolicy>,
+    #[doc = " The minimum DMARC DNS record that Genesys Cloud recommends"]
+    #[doc = ""]
     #[doc = " JSON `records`: array of [`Record`](crate::Record), required by the spec."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
+    #[doc = " The DMARC status of this domain"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`DmarcResultStatus`](crate::DmarcResultStatus), required by the spec, one of `NotPresent`, `Invalid`, `Valid`."]
     pub status: ::std::option::Option<crate::DmarcResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncListCreate {
+    #[doc = " A dnc.com campaignId. Optional if the dncSourceType is dnc.com."]
+    #[doc = ""]
     #[doc = " JSON `campaignId`: string."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The contact method. Required if dncSourceType is rds."]
+    #[doc = ""]
     #[doc = " JSON `contactMethod`: [`DncListCreateContactMethod`](crate::DncListCreateContactMethod), one of `Email`, `Phone`, `Any`, `WhatsApp`."]
     pub contact_method: ::std::option::Option<crate::DncListCreateContactMethod>,
+    #[doc = " The column to evaluate exclusion against. Required if the dncSourceType is rds\\_custom."]
+    #[doc = ""]
     #[doc = " JSON `customExclusionColumn`: string."]
     pub custom_exclusion_column: ::std::option::Option<::std::string::String>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The division this DncList belongs to."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The list of dnc.com codes to be treated as DNC. Required if the dncSourceType is dnc.com."]
+    #[doc = ""]
     #[doc = " JSON `dncCodes`: array of string."]
     pub dnc_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The type of the DncList."]
+    #[doc = ""]
     #[doc = " JSON `dncSourceType`: [`DncListCreateDncSourceType`](crate::DncListCreateDncSourceType), required by the spec, one of `rds`, `rds_custom`, `dnc.com`, `gryphon`."]
     pub dnc_source_type: ::std::option::Option<crate::DncListCreateDncSourceType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the import process"]
+    #[doc = ""]
     #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
+    #[doc = " A gryphon license number. Required if the dncSourceType is gryphon."]
+    #[doc = ""]
     #[doc = " JSON `licenseId`: string."]
     pub license_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A dnc.com loginId. Required if the dncSourceType is dnc.com."]
+    #[doc = ""]
     #[doc = " JSON `loginId`: string."]
     pub login_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the DncList."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of phone numbers in the DncList."]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncListDivisionView {
+    #[doc = " The contact method. Required if dncSourceType is rds."]
+    #[doc = ""]
     #[doc = " JSON `contactMethod`: [`DncListDivisionViewContactMethod`](crate::DncListDivisionViewContactMethod), one of `Email`, `Phone`, `Any`, `WhatsApp`."]
     pub contact_method: ::std::option::Option<crate::DncListDivisionViewContactMethod>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The type of the DncList."]
+    #[doc = ""]
     #[doc = " JSON `dncSourceType`: [`DncListDivisionViewDncSourceType`](crate::DncListDivisionViewDncSourceType), one of `rds`, `rds_custom`, `dnc.com`, `gryphon`."]
     pub dnc_source_type: ::std::option::Option<crate::DncListDivisionViewDncSourceType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the import process."]
+    #[doc = ""]
     #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of contacts in the DncList."]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

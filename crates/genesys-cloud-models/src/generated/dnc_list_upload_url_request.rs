@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DNCListUploadUrlRequest {
+    #[doc = " The content type of the file to upload. Allows all types are text/csv, application/vnd.ms-excel, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string, required by the spec."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The column names from your file from which to upload dnc custom exclusion column entries."]
+    #[doc = ""]
     #[doc = " JSON `customExclusionColumns`: string."]
     pub custom_exclusion_columns: ::std::option::Option<::std::string::String>,
+    #[doc = " The column names from your file from which to upload dnc emails."]
+    #[doc = ""]
     #[doc = " JSON `emailColumns`: string."]
     pub email_columns: ::std::option::Option<::std::string::String>,
+    #[doc = " The column name from your file to use as the dnc expiration date time."]
+    #[doc = ""]
     #[doc = " JSON `expirationDateTimeColumn`: string."]
     pub expiration_date_time_column: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of your dnc list to upload to"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The column names from your file from which to upload dnc phone numbers."]
+    #[doc = ""]
     #[doc = " JSON `phoneColumns`: string."]
     pub phone_columns: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of seconds the presigned URL is valid for (from 1 to 604800 seconds). If none provided, defaults to 600 seconds"]
+    #[doc = ""]
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " The column names from your file from which to upload dnc whatsapp."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppColumns`: string."]
     pub whats_app_columns: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchCustomExclusionColumnsRequest {
+    #[doc = " The action to perform"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`DncPatchCustomExclusionColumnsRequestAction`](crate::DncPatchCustomExclusionColumnsRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchCustomExclusionColumnsRequestAction>,
+    #[doc = " The list of custom exclusion column entries to Add to / Remove from the DNC list"]
+    #[doc = ""]
     #[doc = " JSON `customExclusionColumnEntries`: array of string."]
     pub custom_exclusion_column_entries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Expiration date for DNC customExclusionColumnEntries in yyyy-MM-ddTHH:mmZ format"]
+    #[doc = ""]
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchEmailsRequest {
+    #[doc = " The action to perform"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`DncPatchEmailsRequestAction`](crate::DncPatchEmailsRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchEmailsRequestAction>,
+    #[doc = " The list of email addresses to Add to / Remove from the DNC list"]
+    #[doc = ""]
     #[doc = " JSON `emailAddresses`: array of string."]
     pub email_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Expiration date for DNC email addresses in yyyy-MM-ddTHH:mmZ format"]
+    #[doc = ""]
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchPhoneNumbersRequest {
+    #[doc = " The action to perform"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`DncPatchPhoneNumbersRequestAction`](crate::DncPatchPhoneNumbersRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchPhoneNumbersRequestAction>,
+    #[doc = " Expiration date for DNC phone numbers in yyyy-MM-ddTHH:mmZ format"]
+    #[doc = ""]
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of phone numbers to Add to / Remove from the DNC list"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumbers`: array of string."]
     pub phone_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchWhatsAppNumbersRequest {
+    #[doc = " The action to perform"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`DncPatchWhatsAppNumbersRequestAction`](crate::DncPatchWhatsAppNumbersRequestAction), one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::DncPatchWhatsAppNumbersRequestAction>,
+    #[doc = " Expiration date for DNC whatsApp numbers in yyyy-MM-ddTHH:mmZ format"]
+    #[doc = ""]
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of whatsApp numbers to Add to / Remove from the DNC list"]
+    #[doc = ""]
     #[doc = " JSON `whatsAppNumbers`: array of string."]
     pub whats_app_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DnsRecordEntry {
+    #[doc = " the hostname of the DNS entry"]
+    #[doc = ""]
     #[doc = " JSON `host`: string."]
     pub host: ::std::option::Option<::std::string::String>,
+    #[doc = " the payload of the DNS entry"]
+    #[doc = ""]
     #[doc = " JSON `recordContents`: string."]
     pub record_contents: ::std::option::Option<::std::string::String>,
+    #[doc = " the current status of the related verification process"]
+    #[doc = ""]
     #[doc = " JSON `verificationStatus`: [`DnsRecordEntryVerificationStatus`](crate::DnsRecordEntryVerificationStatus), one of `Pending`, `Verified`, `Failed`, `Unknown`."]
     pub verification_status: ::std::option::Option<crate::DnsRecordEntryVerificationStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Document {
+    #[doc = " A list of permitted action rights for the user making the request"]
+    #[doc = ""]
     #[doc = " JSON `acl`: array of string."]
     pub acl: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `attributes`: array of [`DocumentAttribute`](crate::DocumentAttribute)."]
@@ -21,16 +23,24 @@ pub struct Document {
     pub content_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateUploaded`: date-time."]
     pub date_uploaded: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `downloadSharingUri`: string."]
     pub download_sharing_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `filename`: string."]
     pub filename: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lockInfo`: [`LockInfo`](crate::LockInfo)."]
@@ -43,6 +53,8 @@ pub struct Document {
     pub read: ::std::option::Option<bool>,
     #[doc = " JSON `receiverAddress`: string."]
     pub receiver_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sharingStatus`: [`DocumentSharingStatus`](crate::DocumentSharingStatus), one of `NONE`, `LIMITED`, `PUBLIC`."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBody {
+    #[doc = " The list of building blocks for the document body."]
+    #[doc = ""]
     #[doc = " JSON `blocks`: array of [`DocumentBodyBlock`](crate::DocumentBodyBlock), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyBlock>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyBlockWithHighlight {
+    #[doc = " Image. It must contain a value if the type of the block is Image."]
+    #[doc = ""]
     #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
+    #[doc = " List. It must contain a value if the type of the block is UnorderedList or OrderedList."]
+    #[doc = ""]
     #[doc = " JSON `list`: [`DocumentBodyListWithHighlight`](crate::DocumentBodyListWithHighlight)."]
     pub list: ::std::option::Option<crate::DocumentBodyListWithHighlight>,
+    #[doc = " Paragraph. It must contain a value if the type of the block is Paragraph."]
+    #[doc = ""]
     #[doc = " JSON `paragraph`: [`DocumentBodyParagraphWithHighlight`](crate::DocumentBodyParagraphWithHighlight)."]
     pub paragraph: ::std::option::Option<crate::DocumentBodyParagraphWithHighlight>,
+    #[doc = " Table. It must contain a value if type of the block is Table."]
+    #[doc = ""]
     #[doc = " JSON `table`: [`DocumentBodyTableWithHighlight`](crate::DocumentBodyTableWithHighlight)."]
     pub table: ::std::option::Option<crate::DocumentBodyTableWithHighlight>,
+    #[doc = " The type of the block for the body. This determines which body block object (paragraph, list, video, image or table) would have a value."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DocumentBodyBlockWithHighlightType`](crate::DocumentBodyBlockWithHighlightType), required by the spec, one of `Paragraph`, `Image`, `Video`, `OrderedList`, `UnorderedList`, `Table`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyBlockWithHighlightType>,
+    #[doc = " Video. It must contain a value if the type of the block is Video."]
+    #[doc = ""]
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyImage {
+    #[doc = " The URL of the page OR an email OR the reference to the knowledge article that the hyperlink goes to. Possible URL value types are https://\\<url link\\> \\| mailto:\\<email\\> \\| grn:knowledge:::documentVariation/\\<knowledgeBaseId\\>/\\<documentId\\>/\\<variationId\\> \\| grn:knowledge:::document/\\<knowledgeBaseId\\>/\\<documentId\\> \\| grn:knowledge:::category/\\<knowledgeBaseId\\>/\\<categoryId\\> \\| grn:knowledge:::label/\\<knowledgeBaseId\\>/\\<labelId\\>"]
+    #[doc = ""]
     #[doc = " JSON `hyperlink`: string."]
     pub hyperlink: ::std::option::Option<::std::string::String>,
+    #[doc = " The properties for the image."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyImageProperties`](crate::DocumentBodyImageProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyImageProperties>,
+    #[doc = " The URL for the image."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

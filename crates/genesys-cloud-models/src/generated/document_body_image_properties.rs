@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyImageProperties {
+    #[doc = " The align property for the image."]
+    #[doc = ""]
     #[doc = " JSON `align`: [`DocumentBodyImagePropertiesAlign`](crate::DocumentBodyImagePropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyImagePropertiesAlign>,
+    #[doc = " Alternate text for the image for accessibility and when the image can't be loaded."]
+    #[doc = ""]
     #[doc = " JSON `altText`: string."]
     pub alt_text: ::std::option::Option<::std::string::String>,
+    #[doc = " The background color property for the image. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The indentation property for the image. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
+    #[doc = " The width of the image converted to em unit."]
+    #[doc = ""]
     #[doc = " JSON `width`: number (double)."]
     pub width: ::std::option::Option<f64>,
+    #[doc = " The width of the image in the specified unit."]
+    #[doc = ""]
     #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width_with_unit: ::std::option::Option<crate::DocumentElementLength>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListBlock {
+    #[doc = " The list of items for an OrderedList or an UnorderedList."]
+    #[doc = ""]
     #[doc = " JSON `blocks`: array of [`DocumentListContentBlock`](crate::DocumentListContentBlock), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentListContentBlock>>,
+    #[doc = " The properties for the list block."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyListItemProperties`](crate::DocumentBodyListItemProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyListItemProperties>,
+    #[doc = " The type of the list block."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DocumentBodyListBlockType`](crate::DocumentBodyListBlockType), required by the spec, one of `ListItem`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyListBlockType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListBlockProperties {
+    #[doc = " The type of icon for the ordered list."]
+    #[doc = ""]
     #[doc = " JSON `orderedType`: [`DocumentBodyListBlockPropertiesOrderedType`](crate::DocumentBodyListBlockPropertiesOrderedType), one of `Number`, `LowerAlpha`, `LowerGreek`, `LowerRoman`, `UpperAlpha`, `UpperRoman`, `None`."]
     pub ordered_type: ::std::option::Option<crate::DocumentBodyListBlockPropertiesOrderedType>,
+    #[doc = " The type of icon for the unordered list."]
+    #[doc = ""]
     #[doc = " JSON `unorderedType`: [`DocumentBodyListBlockPropertiesUnorderedType`](crate::DocumentBodyListBlockPropertiesUnorderedType), one of `Normal`, `Square`, `Circle`, `None`."]
     pub unordered_type: ::std::option::Option<crate::DocumentBodyListBlockPropertiesUnorderedType>,
     _nulls: crate::support::Extras,

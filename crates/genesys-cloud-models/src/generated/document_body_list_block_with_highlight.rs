@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListBlockWithHighlight {
+    #[doc = " The list of items for an OrderedList or an UnorderedList."]
+    #[doc = ""]
     #[doc = " JSON `blocks`: array of [`DocumentListContentBlockWithHighlight`](crate::DocumentListContentBlockWithHighlight), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentListContentBlockWithHighlight>>,
+    #[doc = " The properties for the list block."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyListItemProperties`](crate::DocumentBodyListItemProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyListItemProperties>,
+    #[doc = " The type of the list block."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DocumentBodyListBlockWithHighlightType`](crate::DocumentBodyListBlockWithHighlightType), required by the spec, one of `ListItem`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyListBlockWithHighlightType>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListItemProperties {
+    #[doc = " The align type for the list item."]
+    #[doc = ""]
     #[doc = " JSON `align`: [`DocumentBodyListItemPropertiesAlign`](crate::DocumentBodyListItemPropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyListItemPropertiesAlign>,
+    #[doc = " The background color for the list item. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The font size for the list item. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `fontSize`: [`DocumentBodyListItemPropertiesFontSize`](crate::DocumentBodyListItemPropertiesFontSize), one of `XxSmall`, `XSmall`, `Small`, `Medium`, `Large`, `XLarge`, `XxLarge`, `XxxLarge`."]
     pub font_size: ::std::option::Option<crate::DocumentBodyListItemPropertiesFontSize>,
+    #[doc = " The font type for the list item."]
+    #[doc = ""]
     #[doc = " JSON `fontType`: [`DocumentBodyListItemPropertiesFontType`](crate::DocumentBodyListItemPropertiesFontType), one of `Paragraph`, `Heading1`, `Heading2`, `Heading3`, `Heading4`, `Heading5`, `Heading6`, `Preformatted`."]
     pub font_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesFontType>,
+    #[doc = " The indentation property for the list item. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
+    #[doc = " The type of icon for the ordered list."]
+    #[doc = ""]
     #[doc = " JSON `orderedType`: [`DocumentBodyListItemPropertiesOrderedType`](crate::DocumentBodyListItemPropertiesOrderedType), one of `Number`, `LowerAlpha`, `LowerGreek`, `LowerRoman`, `UpperAlpha`, `UpperRoman`, `None`."]
     pub ordered_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesOrderedType>,
+    #[doc = " The text color for the list item. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of icon for the unordered list."]
+    #[doc = ""]
     #[doc = " JSON `unorderedType`: [`DocumentBodyListItemPropertiesUnorderedType`](crate::DocumentBodyListItemPropertiesUnorderedType), one of `Normal`, `Square`, `Circle`, `None`."]
     pub unordered_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesUnorderedType>,
     _nulls: crate::support::Extras,

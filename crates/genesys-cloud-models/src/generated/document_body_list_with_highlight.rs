@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListWithHighlight {
+    #[doc = " The list of items for an OrderedList or an UnorderedList."]
+    #[doc = ""]
     #[doc = " JSON `blocks`: array of [`DocumentBodyListBlockWithHighlight`](crate::DocumentBodyListBlockWithHighlight), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyListBlockWithHighlight>>,
+    #[doc = " Properties for the UnorderedList or OrderedList."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyListBlockProperties`](crate::DocumentBodyListBlockProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyListBlockProperties>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyParagraphProperties {
+    #[doc = " The align type for the paragraph."]
+    #[doc = ""]
     #[doc = " JSON `align`: [`DocumentBodyParagraphPropertiesAlign`](crate::DocumentBodyParagraphPropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyParagraphPropertiesAlign>,
+    #[doc = " The background color for the paragraph. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The font size for the paragraph. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `fontSize`: [`DocumentBodyParagraphPropertiesFontSize`](crate::DocumentBodyParagraphPropertiesFontSize), one of `XxSmall`, `XSmall`, `Small`, `Medium`, `Large`, `XLarge`, `XxLarge`, `XxxLarge`."]
     pub font_size: ::std::option::Option<crate::DocumentBodyParagraphPropertiesFontSize>,
+    #[doc = " The font type for the paragraph."]
+    #[doc = ""]
     #[doc = " JSON `fontType`: [`DocumentBodyParagraphPropertiesFontType`](crate::DocumentBodyParagraphPropertiesFontType), one of `Paragraph`, `Heading1`, `Heading2`, `Heading3`, `Heading4`, `Heading5`, `Heading6`, `Preformatted`."]
     pub font_type: ::std::option::Option<crate::DocumentBodyParagraphPropertiesFontType>,
+    #[doc = " The indentation color for the paragraph. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
+    #[doc = " The text color for the paragraph. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyParagraphWithHighlight {
+    #[doc = " The list of blocks for the paragraph."]
+    #[doc = ""]
     #[doc = " JSON `blocks`: array of [`DocumentContentBlockWithHighlight`](crate::DocumentContentBlockWithHighlight), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentContentBlockWithHighlight>>,
+    #[doc = " The properties for the paragraph."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyParagraphProperties`](crate::DocumentBodyParagraphProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyParagraphProperties>,
     _nulls: crate::support::Extras,

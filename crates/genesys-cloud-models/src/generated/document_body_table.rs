@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTable {
+    #[doc = " The properties for the table."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyTableProperties`](crate::DocumentBodyTableProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyTableProperties>,
+    #[doc = " The list of rows for the table."]
+    #[doc = ""]
     #[doc = " JSON `rows`: array of [`DocumentBodyTableRowBlock`](crate::DocumentBodyTableRowBlock), required by the spec."]
     pub rows: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyTableRowBlock>>,
     _nulls: crate::support::Extras,

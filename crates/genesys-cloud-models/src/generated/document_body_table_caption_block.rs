@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableCaptionBlock {
+    #[doc = " The list of building blocks for the caption property."]
+    #[doc = ""]
     #[doc = " JSON `blocks`: array of [`DocumentBodyTableCaptionItem`](crate::DocumentBodyTableCaptionItem), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyTableCaptionItem>>,
     _nulls: crate::support::Extras,

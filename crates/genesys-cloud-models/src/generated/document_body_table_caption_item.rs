@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableCaptionItem {
+    #[doc = " Image. It must contain a value if the type of the block is Image."]
+    #[doc = ""]
     #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
+    #[doc = " List. It must contain a value if the type of the block is UnorderedList or OrderedList."]
+    #[doc = ""]
     #[doc = " JSON `list`: [`DocumentBodyList`](crate::DocumentBodyList)."]
     pub list: ::std::option::Option<crate::DocumentBodyList>,
+    #[doc = " Paragraph. It must contain a value if the type of the block is Paragraph."]
+    #[doc = ""]
     #[doc = " JSON `paragraph`: [`DocumentBodyParagraph`](crate::DocumentBodyParagraph)."]
     pub paragraph: ::std::option::Option<crate::DocumentBodyParagraph>,
+    #[doc = " Text. It must contain a value if the type of the block is Text."]
+    #[doc = ""]
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
+    #[doc = " The type of the caption item."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DocumentBodyTableCaptionItemType`](crate::DocumentBodyTableCaptionItemType), required by the spec, one of `Text`, `Paragraph`, `Image`, `Video`, `OrderedList`, `UnorderedList`."]
     pub r#type: ::std::option::Option<crate::DocumentBodyTableCaptionItemType>,
+    #[doc = " Video. It must contain a value if the type of the block is Video."]
+    #[doc = ""]
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableCellBlock {
+    #[doc = " The list of content blocks for the table."]
+    #[doc = ""]
     #[doc = " JSON `blocks`: array of [`DocumentTableContentBlock`](crate::DocumentTableContentBlock), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentTableContentBlock>>,
+    #[doc = " The properties for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyTableCellBlockProperties`](crate::DocumentBodyTableCellBlockProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyTableCellBlockProperties>,
     _nulls: crate::support::Extras,

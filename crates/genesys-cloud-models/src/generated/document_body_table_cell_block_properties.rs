@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableCellBlockProperties {
+    #[doc = " The background color for the table cell. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The border color for the table cell. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The border style for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `borderStyle`: [`DocumentBodyTableCellBlockPropertiesBorderStyle`](crate::DocumentBodyTableCellBlockPropertiesBorderStyle), one of `Solid`, `Dotted`, `Dashed`, `Double`, `Groove`, `Ridge`, `Inset`, `Outset`, `Hidden`, `None`."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesBorderStyle>,
+    #[doc = " The border width for the table cell. The valid values in 'em'"]
+    #[doc = ""]
     #[doc = " JSON `borderWidth`: number (double)."]
     pub border_width: ::std::option::Option<f64>,
+    #[doc = " The type of the table cell."]
+    #[doc = ""]
     #[doc = " JSON `cellType`: [`DocumentBodyTableCellBlockPropertiesCellType`](crate::DocumentBodyTableCellBlockPropertiesCellType), one of `Cell`, `HeaderCell`."]
     pub cell_type: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesCellType>,
+    #[doc = " The colSpan for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `colSpan`: integer (int64)."]
     pub col_span: ::std::option::Option<i64>,
+    #[doc = " The height for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `height`: number (double)."]
     pub height: ::std::option::Option<f64>,
+    #[doc = " The horizontal alignment for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `horizontalAlign`: [`DocumentBodyTableCellBlockPropertiesHorizontalAlign`](crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign), one of `Center`, `Left`, `Right`."]
     pub horizontal_align: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign>,
+    #[doc = " The rowSpan for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `rowSpan`: integer (int64)."]
     pub row_span: ::std::option::Option<i64>,
+    #[doc = " The scope for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `scope`: [`DocumentBodyTableCellBlockPropertiesScope`](crate::DocumentBodyTableCellBlockPropertiesScope), one of `Row`, `Column`, `RowGroup`, `ColumnGroup`, `None`."]
     pub scope: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesScope>,
+    #[doc = " The vertical alignment for the table cell."]
+    #[doc = ""]
     #[doc = " JSON `verticalAlign`: [`DocumentBodyTableCellBlockPropertiesVerticalAlign`](crate::DocumentBodyTableCellBlockPropertiesVerticalAlign), one of `Top`, `Middle`, `Bottom`."]
     pub vertical_align: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesVerticalAlign>,
+    #[doc = " The width of the table cell converted to em unit."]
+    #[doc = ""]
     #[doc = " JSON `width`: number (double)."]
     pub width: ::std::option::Option<f64>,
+    #[doc = " The width of the table cell in the specified unit."]
+    #[doc = ""]
     #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width_with_unit: ::std::option::Option<crate::DocumentElementLength>,
     _nulls: crate::support::Extras,

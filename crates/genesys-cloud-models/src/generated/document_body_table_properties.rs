@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableProperties {
+    #[doc = " The alignment for the table."]
+    #[doc = ""]
     #[doc = " JSON `alignment`: [`DocumentBodyTablePropertiesAlignment`](crate::DocumentBodyTablePropertiesAlignment), one of `Center`, `Left`, `Right`."]
     pub alignment: ::std::option::Option<crate::DocumentBodyTablePropertiesAlignment>,
+    #[doc = " The background color for the table. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The border color for the table. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The border style for the table."]
+    #[doc = ""]
     #[doc = " JSON `borderStyle`: [`DocumentBodyTablePropertiesBorderStyle`](crate::DocumentBodyTablePropertiesBorderStyle), one of `Solid`, `Dotted`, `Dashed`, `Double`, `Groove`, `Ridge`, `Inset`, `Outset`, `Hidden`, `None`."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTablePropertiesBorderStyle>,
+    #[doc = " The border width for the table. The valid values in 'em'"]
+    #[doc = ""]
     #[doc = " JSON `borderWidth`: number (double)."]
     pub border_width: ::std::option::Option<f64>,
+    #[doc = " The caption for the table. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `caption`: [`DocumentBodyTableCaptionBlock`](crate::DocumentBodyTableCaptionBlock)."]
     pub caption: ::std::option::Option<crate::DocumentBodyTableCaptionBlock>,
+    #[doc = " The cell padding for the table. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `cellPadding`: number (double)."]
     pub cell_padding: ::std::option::Option<f64>,
+    #[doc = " The cell spacing for the table. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `cellSpacing`: number (double)."]
     pub cell_spacing: ::std::option::Option<f64>,
+    #[doc = " The height for the table."]
+    #[doc = ""]
     #[doc = " JSON `height`: number (double)."]
     pub height: ::std::option::Option<f64>,
+    #[doc = " The width of the table converted to em unit."]
+    #[doc = ""]
     #[doc = " JSON `width`: number (double)."]
     pub width: ::std::option::Option<f64>,
+    #[doc = " The width of the table in the specified unit."]
+    #[doc = ""]
     #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width_with_unit: ::std::option::Option<crate::DocumentElementLength>,
     _nulls: crate::support::Extras,

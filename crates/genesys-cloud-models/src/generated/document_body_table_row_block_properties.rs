@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableRowBlockProperties {
+    #[doc = " The alignment for the table row."]
+    #[doc = ""]
     #[doc = " JSON `alignment`: [`DocumentBodyTableRowBlockPropertiesAlignment`](crate::DocumentBodyTableRowBlockPropertiesAlignment), one of `Center`, `Left`, `Right`."]
     pub alignment: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesAlignment>,
+    #[doc = " The background color for the table row. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The border color for the table row. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The border style for the table row."]
+    #[doc = ""]
     #[doc = " JSON `borderStyle`: [`DocumentBodyTableRowBlockPropertiesBorderStyle`](crate::DocumentBodyTableRowBlockPropertiesBorderStyle), one of `Solid`, `Dotted`, `Dashed`, `Double`, `Groove`, `Ridge`, `Inset`, `Outset`, `Hidden`, `None`."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesBorderStyle>,
+    #[doc = " The height for the table row."]
+    #[doc = ""]
     #[doc = " JSON `height`: number (double)."]
     pub height: ::std::option::Option<f64>,
+    #[doc = " The type of the table row."]
+    #[doc = ""]
     #[doc = " JSON `rowType`: [`DocumentBodyTableRowBlockPropertiesRowType`](crate::DocumentBodyTableRowBlockPropertiesRowType), one of `Header`, `Footer`, `Body`."]
     pub row_type: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesRowType>,
     _nulls: crate::support::Extras,

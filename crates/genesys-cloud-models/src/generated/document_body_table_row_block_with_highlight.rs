@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableRowBlockWithHighlight {
+    #[doc = " The list of cells for the table."]
+    #[doc = ""]
     #[doc = " JSON `cells`: array of [`DocumentBodyTableCellBlockWithHighlight`](crate::DocumentBodyTableCellBlockWithHighlight), required by the spec."]
     pub cells: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyTableCellBlockWithHighlight>>,
+    #[doc = " The properties for the table rows."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyTableRowBlockProperties`](crate::DocumentBodyTableRowBlockProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyTableRowBlockProperties>,
     _nulls: crate::support::Extras,

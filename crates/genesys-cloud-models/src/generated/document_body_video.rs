@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyVideo {
+    #[doc = " The properties for the video."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentBodyVideoProperties`](crate::DocumentBodyVideoProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyVideoProperties>,
+    #[doc = " The URL for the video."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

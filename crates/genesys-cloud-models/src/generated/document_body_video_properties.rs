@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyVideoProperties {
+    #[doc = " The align type for the video."]
+    #[doc = ""]
     #[doc = " JSON `align`: [`DocumentBodyVideoPropertiesAlign`](crate::DocumentBodyVideoPropertiesAlign), one of `Center`, `Left`, `Right`, `Justify`."]
     pub align: ::std::option::Option<crate::DocumentBodyVideoPropertiesAlign>,
+    #[doc = " The background color for the video. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The height of the video in the specified unit."]
+    #[doc = ""]
     #[doc = " JSON `height`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub height: ::std::option::Option<crate::DocumentElementLength>,
+    #[doc = " The indentation for the video. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
+    #[doc = " The width of the video in the specified unit."]
+    #[doc = ""]
     #[doc = " JSON `width`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width: ::std::option::Option<crate::DocumentElementLength>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentContentBlock {
+    #[doc = " Image. It must contain a value if the type of the block is Image."]
+    #[doc = ""]
     #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
+    #[doc = " Text. It must contain a value if the type of the block is Text."]
+    #[doc = ""]
     #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
+    #[doc = " The type of the paragraph block."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DocumentContentBlockType`](crate::DocumentContentBlockType), required by the spec, one of `Text`, `Image`, `Video`."]
     pub r#type: ::std::option::Option<crate::DocumentContentBlockType>,
+    #[doc = " Video. It must contain a value if the type of the block is Video."]
+    #[doc = ""]
     #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
     _nulls: crate::support::Extras,

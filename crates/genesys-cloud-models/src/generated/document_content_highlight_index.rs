@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentContentHighlightIndex {
+    #[doc = " Highlight text end index."]
+    #[doc = ""]
     #[doc = " JSON `endIndex`: integer (int64)."]
     pub end_index: ::std::option::Option<i64>,
+    #[doc = " Highlight text start index."]
+    #[doc = ""]
     #[doc = " JSON `startIndex`: integer (int64)."]
     pub start_index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

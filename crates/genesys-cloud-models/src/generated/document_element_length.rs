@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentElementLength {
+    #[doc = " The unit of length."]
+    #[doc = ""]
     #[doc = " JSON `unit`: [`DocumentElementLengthUnit`](crate::DocumentElementLengthUnit), required by the spec, one of `Em`, `Percentage`, `Px`."]
     pub unit: ::std::option::Option<crate::DocumentElementLengthUnit>,
+    #[doc = " The length value of the element in the selected unit."]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

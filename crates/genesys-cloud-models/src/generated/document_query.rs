@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentQuery {
+    #[doc = " Documents filter clauses/criteria. Limit of 20 clauses."]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`DocumentQueryClause`](crate::DocumentQueryClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::DocumentQueryClause>>,
+    #[doc = " Specifies how the filter clauses will be applied together."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`DocumentQueryOperator`](crate::DocumentQueryOperator), required by the spec, one of `Or`, `And`."]
     pub operator: ::std::option::Option<crate::DocumentQueryOperator>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentQueryClause {
+    #[doc = " Specifies how the predicates will be applied together."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`DocumentQueryClauseOperator`](crate::DocumentQueryClauseOperator), required by the spec, one of `Or`, `And`."]
     pub operator: ::std::option::Option<crate::DocumentQueryClauseOperator>,
+    #[doc = " To apply multiple conditions. Limit of 10 predicates across all clauses."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`DocumentQueryPredicate`](crate::DocumentQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DocumentQueryPredicate>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentQueryInterval {
+    #[doc = " Specifies the date field to be used for date and time range."]
+    #[doc = ""]
     #[doc = " JSON `field`: [`DocumentQueryIntervalField`](crate::DocumentQueryIntervalField), one of `dateCreated`, `dateModified`, `datePublished`."]
     pub field: ::std::option::Option<crate::DocumentQueryIntervalField>,
+    #[doc = " Specifies the date and time range for filtering the documents. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

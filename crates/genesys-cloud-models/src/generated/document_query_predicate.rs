@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentQueryPredicate {
+    #[doc = " Specifies the document fields to be matched against."]
+    #[doc = ""]
     #[doc = " JSON `fields`: array of string, required by the spec."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specifies the matching criteria between the fields and values."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DocumentQueryPredicateType`](crate::DocumentQueryPredicateType), required by the spec, one of `Equals`, `NotEquals`, `Contains`, `MatchAll`, `MatchAny`."]
     pub r#type: ::std::option::Option<crate::DocumentQueryPredicateType>,
+    #[doc = " Specifies the values of the fields to be matched against."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

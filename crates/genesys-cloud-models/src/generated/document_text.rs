@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentText {
+    #[doc = " The URL of the page OR an email OR the reference to the knowledge article that the hyperlink goes to. Possible URL value types are https://\\<url link\\> \\| mailto:\\<email\\> \\| grn:knowledge:::documentVariation/\\<knowledgeBaseId\\>/\\<documentId\\>/\\<variationId\\> \\| grn:knowledge:::document/\\<knowledgeBaseId\\>/\\<documentId\\> \\| grn:knowledge:::category/\\<knowledgeBaseId\\>/\\<categoryId\\> \\| grn:knowledge:::label/\\<knowledgeBaseId\\>/\\<labelId\\>"]
+    #[doc = ""]
     #[doc = " JSON `hyperlink`: string."]
     pub hyperlink: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique list of marks (whether it is bold and/or underlined etc.) for the text."]
+    #[doc = ""]
     #[doc = " JSON `marks`: array of string."]
     pub marks: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The properties for the text."]
+    #[doc = ""]
     #[doc = " JSON `properties`: [`DocumentTextProperties`](crate::DocumentTextProperties)."]
     pub properties: ::std::option::Option<crate::DocumentTextProperties>,
+    #[doc = " Text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

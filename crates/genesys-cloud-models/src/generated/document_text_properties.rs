@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentTextProperties {
+    #[doc = " The background color for the text. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The font size for the text. The valid values in 'em'."]
+    #[doc = ""]
     #[doc = " JSON `fontSize`: [`DocumentTextPropertiesFontSize`](crate::DocumentTextPropertiesFontSize), one of `XxSmall`, `XSmall`, `Small`, `Medium`, `Large`, `XLarge`, `XxLarge`, `XxxLarge`."]
     pub font_size: ::std::option::Option<crate::DocumentTextPropertiesFontSize>,
+    #[doc = " The text color for the text. The valid values in hex color code representation. For example black color - \\#000000"]
+    #[doc = ""]
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -11,6 +11,8 @@ pub struct DocumentUpdate {
     pub add_tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `changeNumber`: integer (int64)."]
     pub change_number: ::std::option::Option<i64>,
+    #[doc = " The name of the document"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `read`: boolean."]

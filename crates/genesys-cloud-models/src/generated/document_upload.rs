@@ -5,12 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentUpload {
+    #[doc = " The name of the document"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tagIds`: array of string."]
     pub tag_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The workspace the document will be uploaded to"]
+    #[doc = ""]
     #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

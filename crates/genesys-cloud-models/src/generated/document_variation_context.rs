@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentVariationContext {
+    #[doc = " The knowledge context associated with the variation."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`KnowledgeContextReference`](crate::KnowledgeContextReference), required by the spec."]
     pub context: ::std::option::Option<crate::KnowledgeContextReference>,
+    #[doc = " The list of knowledge context values associated with the variation."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`KnowledgeContextValueReference`](crate::KnowledgeContextValueReference), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::KnowledgeContextValueReference>>,
     _nulls: crate::support::Extras,

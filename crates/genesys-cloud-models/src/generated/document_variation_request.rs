@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentVariationRequest {
+    #[doc = " The content for the variation."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`DocumentBody`](crate::DocumentBody)."]
     pub body: ::std::option::Option<crate::DocumentBody>,
+    #[doc = " The context values associated with the variation."]
+    #[doc = ""]
     #[doc = " JSON `contexts`: array of [`DocumentVariationContext`](crate::DocumentVariationContext), required by the spec."]
     pub contexts: ::std::option::Option<::std::vec::Vec<crate::DocumentVariationContext>>,
+    #[doc = " The creation date-time for the document variation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The last modification date-time for the document variation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The reference to document to which the variation is associated."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`KnowledgeDocumentReference`](crate::KnowledgeDocumentReference)."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentReference>,
+    #[doc = " The version of the document."]
+    #[doc = ""]
     #[doc = " JSON `documentVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document_version: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The globally unique identifier for the variation."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the variation."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The priority of the variation."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

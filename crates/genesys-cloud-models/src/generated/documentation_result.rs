@@ -5,44 +5,84 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentationResult {
+    #[doc = " The category of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `categories`: array of integer (int64)."]
     pub categories: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The text or html content for the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The excerpt of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `excerpt`: string."]
     pub excerpt: ::std::option::Option<::std::string::String>,
+    #[doc = " The facet feature of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `facet_feature`: array of integer (int64)."]
     pub facet_feature: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The facet role of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `facet_role`: array of integer (int64)."]
     pub facet_role: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The facet service of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `facet_service`: array of integer (int64)."]
     pub facet_service: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The faq categories of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `faq_categories`: array of integer (int64)."]
     pub faq_categories: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The search type. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `get_type`: string."]
     pub get_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: integer (int64), required by the spec."]
     pub id: ::std::option::Option<i64>,
+    #[doc = " URL link for the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `link`: string."]
     pub link: ::std::option::Option<::std::string::String>,
+    #[doc = " The modified date for the documentation entity. Will be returned in responses for certain entities. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modified`: date-time."]
     pub modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The releasenote category of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `releasenote_category`: array of integer (int64)."]
     pub releasenote_category: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The releasenote tag of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `releasenote_tag`: array of integer (int64)."]
     pub releasenote_tag: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The service of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `service`: array of integer (int64)."]
     pub service: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The service area of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `service-area`: array of integer (int64)."]
     pub service_area: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The slug of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `slug`: string."]
     pub slug: ::std::option::Option<::std::string::String>,
+    #[doc = " The title of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The video categories of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `video_categories`: array of integer (int64)."]
     pub video_categories: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

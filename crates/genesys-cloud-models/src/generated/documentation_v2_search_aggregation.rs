@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentationV2SearchAggregation {
+    #[doc = " The field used for aggregation"]
+    #[doc = ""]
     #[doc = " JSON `field`: string."]
     pub field: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the aggregation. The response aggregation uses this name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The order in which aggregation results are sorted"]
+    #[doc = ""]
     #[doc = " JSON `order`: array of string."]
     pub order: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The number aggregations results to return out of the entire result set"]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
+    #[doc = " The type of aggregation to perform"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DocumentationV2SearchAggregationType`](crate::DocumentationV2SearchAggregationType), one of `TERM`, `COUNT`."]
     pub r#type: ::std::option::Option<crate::DocumentationV2SearchAggregationType>,
+    #[doc = " A value to use for aggregation"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentationV2SearchRequest {
+    #[doc = " Aggregation criteria"]
+    #[doc = ""]
     #[doc = " JSON `aggregations`: array of [`DocumentationV2SearchAggregation`](crate::DocumentationV2SearchAggregation)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::DocumentationV2SearchAggregation>>,
+    #[doc = " The page of resources you want to retrieve"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of results per page"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The search criteria"]
+    #[doc = ""]
     #[doc = " JSON `query`: array of [`DocumentationV2SearchCriteria`](crate::DocumentationV2SearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::DocumentationV2SearchCriteria>>,
+    #[doc = " Multi-value sort order, list of multiple sort values"]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
+    #[doc = " The field in the resource that you want to sort the results by"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`DocumentationV2SearchRequestSortOrder`](crate::DocumentationV2SearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::DocumentationV2SearchRequestSortOrder>,
+    #[doc = " Resource domain type to search"]
+    #[doc = ""]
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainCapabilities {
+    #[doc = " True if the metric is being calculated automatically for the address family on this interface."]
+    #[doc = ""]
     #[doc = " JSON `autoMetric`: boolean."]
     pub auto_metric: ::std::option::Option<bool>,
+    #[doc = " True if this address family on the interface is using DHCP."]
+    #[doc = ""]
     #[doc = " JSON `dhcp`: boolean."]
     pub dhcp: ::std::option::Option<bool>,
+    #[doc = " True if this address family on the interface is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The metric being used for the address family on this interface. Lower values will have a higher priority. If autoMetric is true, this value will be the automatically calculated metric. To set this value be sure autoMetric is false. If no value is returned, metric configuration is not supported on this Edge."]
+    #[doc = ""]
     #[doc = " JSON `metric`: integer (int64)."]
     pub metric: ::std::option::Option<i64>,
+    #[doc = " Set to true to enable this address family on this interface to respond to ping requests."]
+    #[doc = ""]
     #[doc = " JSON `pingEnabled`: boolean."]
     pub ping_enabled: ::std::option::Option<bool>,
+    #[doc = " True if metric configuration is supported."]
+    #[doc = ""]
     #[doc = " JSON `supportsMetric`: boolean."]
     pub supports_metric: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -9,20 +9,28 @@ pub struct DomainEdgeSoftwareUpdateDto {
     pub call_draining_wait_time_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `current`: boolean."]
     pub current: ::std::option::Option<bool>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `downloadStartTime`: date-time."]
     pub download_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `edgeUri`: string."]
     pub edge_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `executeOnIdle`: boolean."]
     pub execute_on_idle: ::std::option::Option<bool>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `executeStartTime`: date-time."]
     pub execute_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `executeStopTime`: date-time."]
     pub execute_stop_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `maxDownloadRate`: integer (int64)."]
     pub max_download_rate: ::std::option::Option<i64>,
     #[doc = " JSON `status`: [`DomainEdgeSoftwareUpdateDtoStatus`](crate::DomainEdgeSoftwareUpdateDtoStatus), one of `NONE`, `INIT`, `IN_PROGRESS`, `EXPIRED`, `EXCEPTION`, `ABORTED`, `FAILED`, `SUCCEEDED`, `DELETE`."]
     pub status: ::std::option::Option<crate::DomainEdgeSoftwareUpdateDtoStatus>,
+    #[doc = " Version"]
+    #[doc = ""]
     #[doc = " JSON `version`: [`DomainEdgeSoftwareVersionDto`](crate::DomainEdgeSoftwareVersionDto), required by the spec."]
     pub version: ::std::option::Option<crate::DomainEdgeSoftwareVersionDto>,
     _nulls: crate::support::Extras,

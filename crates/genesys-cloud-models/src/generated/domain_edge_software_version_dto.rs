@@ -11,14 +11,20 @@ pub struct DomainEdgeSoftwareVersionDto {
     pub edge_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `edgeVersion`: string."]
     pub edge_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `latestRelease`: boolean."]
     pub latest_release: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `publishDate`: date-time."]
     pub publish_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,86 +5,152 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainLogicalInterface {
+    #[doc = " The list of IP addresses on this interface. Priority of dns addresses are based on order in the list."]
+    #[doc = ""]
     #[doc = " JSON `addresses`: array of [`DomainNetworkAddress`](crate::DomainNetworkAddress)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkAddress>>,
     #[doc = " JSON `commandResponses`: array of [`DomainNetworkCommandResponse`](crate::DomainNetworkCommandResponse)."]
     pub command_responses: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkCommandResponse>>,
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `currentState`: [`DomainLogicalInterfaceCurrentState`](crate::DomainLogicalInterfaceCurrentState), one of `INIT`, `CREATING`, `UPDATING`, `OK`, `EXCEPTION`, `DELETING`."]
     pub current_state: ::std::option::Option<crate::DomainLogicalInterfaceCurrentState>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `edgeAssignedId`: string."]
     pub edge_assigned_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `edgeUri`: string."]
     pub edge_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " External trunk base settings to use for external communication from this interface."]
+    #[doc = ""]
     #[doc = " JSON `externalTrunkBaseAssignments`: array of [`TrunkBaseAssignment`](crate::TrunkBaseAssignment)."]
     pub external_trunk_base_assignments: ::std::option::Option<::std::vec::Vec<crate::TrunkBaseAssignment>>,
+    #[doc = " Friendly Name"]
+    #[doc = ""]
     #[doc = " JSON `friendlyName`: string, required by the spec."]
     pub friendly_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Hardware Address"]
+    #[doc = ""]
     #[doc = " JSON `hardwareAddress`: string, required by the spec."]
     pub hardware_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ifStatus`: string."]
     pub if_status: ::std::option::Option<::std::string::String>,
+    #[doc = " The IPv4 phone trunk base assignment will be inherited from the Edge Group."]
+    #[doc = ""]
     #[doc = " JSON `inheritPhoneTrunkBasesIPv4`: boolean."]
     pub inherit_phone_trunk_bases_i_pv4: ::std::option::Option<bool>,
+    #[doc = " The IPv6 phone trunk base assignment will be inherited from the Edge Group."]
+    #[doc = ""]
     #[doc = " JSON `inheritPhoneTrunkBasesIPv6`: boolean."]
     pub inherit_phone_trunk_bases_i_pv6: ::std::option::Option<bool>,
+    #[doc = " The type of this network interface."]
+    #[doc = ""]
     #[doc = " JSON `interfaceType`: [`DomainLogicalInterfaceInterfaceType`](crate::DomainLogicalInterfaceInterfaceType), one of `DIAGNOSTIC`, `SYSTEM`."]
     pub interface_type: ::std::option::Option<crate::DomainLogicalInterfaceInterfaceType>,
+    #[doc = " IPv4 interface settings."]
+    #[doc = ""]
     #[doc = " JSON `ipv4Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv4_capabilities: ::std::option::Option<crate::DomainCapabilities>,
+    #[doc = " IPv6 interface settings."]
+    #[doc = ""]
     #[doc = " JSON `ipv6Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv6_capabilities: ::std::option::Option<crate::DomainCapabilities>,
     #[doc = " JSON `lastModifiedCorrelationId`: string."]
     pub last_modified_correlation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lastModifiedUserId`: string."]
     pub last_modified_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Phone trunk base settings to use for phone communication from this interface. These settings will be ignored when \"inheritPhoneTrunkBases\" is true."]
+    #[doc = ""]
     #[doc = " JSON `phoneTrunkBaseAssignments`: array of [`TrunkBaseAssignment`](crate::TrunkBaseAssignment)."]
     pub phone_trunk_base_assignments: ::std::option::Option<::std::vec::Vec<crate::TrunkBaseAssignment>>,
+    #[doc = " Physical Adapter Id"]
+    #[doc = ""]
     #[doc = " JSON `physicalAdapterId`: string, required by the spec."]
     pub physical_adapter_id: ::std::option::Option<::std::string::String>,
+    #[doc = " IPv4 NENT IP Address"]
+    #[doc = ""]
     #[doc = " JSON `publicNatAddressIpV4`: string."]
     pub public_nat_address_ip_v4: ::std::option::Option<::std::string::String>,
+    #[doc = " IPv6 NENT IP Address"]
+    #[doc = ""]
     #[doc = " JSON `publicNatAddressIpV6`: string."]
     pub public_nat_address_ip_v6: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of routes assigned to this interface."]
+    #[doc = ""]
     #[doc = " JSON `routes`: array of [`DomainNetworkRoute`](crate::DomainNetworkRoute)."]
     pub routes: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkRoute>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`DomainLogicalInterfaceState`](crate::DomainLogicalInterfaceState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::DomainLogicalInterfaceState>,
     #[doc = " JSON `traceEnabled`: boolean."]
     pub trace_enabled: ::std::option::Option<bool>,
+    #[doc = " Site Interconnects using the \"Cloud Proxy\" method will broker the connection between them with a Cloud Proxy. This method is required for connections between one or more Sites using Cloud Media, but can optionally be used between two premises Sites if Direct or Indirect are not an option."]
+    #[doc = ""]
     #[doc = " JSON `useForCloudProxyEdgeCommunication`: boolean."]
     pub use_for_cloud_proxy_edge_communication: ::std::option::Option<bool>,
+    #[doc = " Site Interconnects using the \"Indirect\" method will communicate using the Public IP Address specified on the interface. Use this option when a NAT enabled firewall is between the Edge and the far end."]
+    #[doc = ""]
     #[doc = " JSON `useForIndirectEdgeCommunication`: boolean."]
     pub use_for_indirect_edge_communication: ::std::option::Option<bool>,
+    #[doc = " This interface will be used for all internal edge-to-edge communication using settings from the edgeTrunkBaseAssignment on the Edge Group."]
+    #[doc = ""]
     #[doc = " JSON `useForInternalEdgeCommunication`: boolean."]
     pub use_for_internal_edge_communication: ::std::option::Option<bool>,
+    #[doc = " This interface will be used for all communication with the internet."]
+    #[doc = ""]
     #[doc = " JSON `useForWanInterface`: boolean."]
     pub use_for_wan_interface: ::std::option::Option<bool>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `vlanTagId`: integer (int64)."]

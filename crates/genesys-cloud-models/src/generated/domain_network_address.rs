@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainNetworkAddress {
+    #[doc = " An IPv4 or IPv6 IP address. When specifying an address of type \"ip\", use CIDR format for the subnet mask."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " The address family for this address."]
+    #[doc = ""]
     #[doc = " JSON `family`: [`DomainNetworkAddressFamily`](crate::DomainNetworkAddressFamily), format `int64`, one of 2, 23."]
     pub family: ::std::option::Option<crate::DomainNetworkAddressFamily>,
+    #[doc = " True if this address will persist on Edge restart. Addresses assigned by DHCP will be returned as false."]
+    #[doc = ""]
     #[doc = " JSON `persistent`: boolean."]
     pub persistent: ::std::option::Option<bool>,
+    #[doc = " The type of address."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`DomainNetworkAddressType`](crate::DomainNetworkAddressType), one of `ip`, `dns`, `gateway`, `tdm`."]
     pub r#type: ::std::option::Option<crate::DomainNetworkAddressType>,
     _nulls: crate::support::Extras,

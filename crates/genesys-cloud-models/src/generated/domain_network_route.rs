@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainNetworkRoute {
+    #[doc = " The address family for this route."]
+    #[doc = ""]
     #[doc = " JSON `family`: [`DomainNetworkRouteFamily`](crate::DomainNetworkRouteFamily), format `int64`, one of 2, 23."]
     pub family: ::std::option::Option<crate::DomainNetworkRouteFamily>,
+    #[doc = " The metric being used for route. Lower values will have a higher priority."]
+    #[doc = ""]
     #[doc = " JSON `metric`: integer (int64)."]
     pub metric: ::std::option::Option<i64>,
+    #[doc = " The IPv4 or IPv6 nexthop IP address."]
+    #[doc = ""]
     #[doc = " JSON `nexthop`: string."]
     pub nexthop: ::std::option::Option<::std::string::String>,
+    #[doc = " True if this route will persist on Edge restart. Routes assigned by DHCP will be returned as false."]
+    #[doc = ""]
     #[doc = " JSON `persistent`: boolean."]
     pub persistent: ::std::option::Option<bool>,
+    #[doc = " The IPv4 or IPv6 route prefix in CIDR notation."]
+    #[doc = ""]
     #[doc = " JSON `prefix`: string."]
     pub prefix: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainOrganizationRole {
+    #[doc = " Set addonLicenses only while updating license using PUT /license endpoint"]
+    #[doc = ""]
     #[doc = " JSON `addonLicenses`: array of string."]
     pub addon_licenses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `base`: boolean."]
     pub base: ::std::option::Option<bool>,
+    #[doc = " Set baseLicense only while updating license using PUT /license endpoint"]
+    #[doc = ""]
     #[doc = " JSON `baseLicense`: string."]
     pub base_license: ::std::option::Option<::std::string::String>,
+    #[doc = " The time that this role licenses were most recently updated using the PUT /license endpoint. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLicenseLastUpdated`: date-time."]
     pub date_license_last_updated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `default`: boolean."]
@@ -19,6 +25,8 @@ pub struct DomainOrganizationRole {
     pub default_role_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " role id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
@@ -27,10 +35,16 @@ pub struct DomainOrganizationRole {
     pub permission_policies: ::std::option::Option<::std::vec::Vec<crate::DomainPermissionPolicy>>,
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Optional unless patch operation."]
+    #[doc = ""]
     #[doc = " JSON `roleNeedsUpdate`: boolean."]
     pub role_needs_update: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " A collection of the permissions the role is not using"]
+    #[doc = ""]
     #[doc = " JSON `unusedPermissions`: array of string."]
     pub unused_permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userCount`: integer (int64)."]

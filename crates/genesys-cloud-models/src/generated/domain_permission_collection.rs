@@ -7,12 +7,16 @@
 pub struct DomainPermissionCollection {
     #[doc = " JSON `domain`: string."]
     pub domain: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `permissionMap`: map of array of [`DomainPermission`](crate::DomainPermission)."]
     pub permission_map: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<crate::DomainPermission>>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Domains {
+    #[doc = " Allow reply and forward to recipients included in the previous email, ignoring the authorized domains list"]
+    #[doc = ""]
     #[doc = " JSON `allowExistingEmailParticipants`: boolean."]
     pub allow_existing_email_participants: ::std::option::Option<bool>,
+    #[doc = " Allow new outbound email (no existing conversation) to be sent to any domain, ignoring the authorized domains list.This setting applies only to new outbound emails sent on behalf of queue or agentless, NOT campaigns.This setting can only be true if allowExistingEmailParticipants is also true."]
+    #[doc = ""]
     #[doc = " JSON `allowOutboundToAnyDomainAcd`: boolean."]
     pub allow_outbound_to_any_domain_acd: ::std::option::Option<bool>,
+    #[doc = " The authorized domains settings for email processing."]
+    #[doc = ""]
     #[doc = " JSON `authorizedDomains`: [`AuthorizedDomains`](crate::AuthorizedDomains)."]
     pub authorized_domains: ::std::option::Option<crate::AuthorizedDomains>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DownloadServiceRequest {
+    #[doc = " List of file names to download"]
+    #[doc = ""]
     #[doc = " JSON `files`: array of string, required by the spec."]
     pub files: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

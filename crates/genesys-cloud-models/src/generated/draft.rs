@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Draft {
+    #[doc = " Date when the draft was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the draft was updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Draft intent object."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`DraftIntents`](crate::DraftIntents)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DraftIntents>>,
+    #[doc = " Miner to which the draft belongs."]
+    #[doc = ""]
     #[doc = " JSON `miner`: [`Miner`](crate::Miner)."]
     pub miner: ::std::option::Option<::std::boxed::Box<crate::Miner>>,
+    #[doc = " Draft name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Draft topic object."]
+    #[doc = ""]
     #[doc = " JSON `topics`: array of [`DraftTopics`](crate::DraftTopics)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::DraftTopics>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DraftManipulationRequest {
+    #[doc = " The kind of draft that as to be treated. Used to prefix response subject or auto-include information"]
+    #[doc = ""]
     #[doc = " JSON `draftType`: [`DraftManipulationRequestDraftType`](crate::DraftManipulationRequestDraftType), one of `Reply`, `ReplyAll`, `Forward`."]
     pub draft_type: ::std::option::Option<crate::DraftManipulationRequestDraftType>,
+    #[doc = " A set of definitions to translate email attributes and correctly display date and time, for a given language"]
+    #[doc = ""]
     #[doc = " JSON `translate`: [`HistoryHeadersTranslation`](crate::HistoryHeadersTranslation)."]
     pub translate: ::std::option::Option<crate::HistoryHeadersTranslation>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DraftRequest {
+    #[doc = " Draft intent object."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`DraftIntents`](crate::DraftIntents)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DraftIntents>>,
+    #[doc = " Draft topic object."]
+    #[doc = ""]
     #[doc = " JSON `topics`: array of [`DraftTopicRequest`](crate::DraftTopicRequest)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::DraftTopicRequest>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DraftTopics {
+    #[doc = " Number of conversations where a topic has occurred."]
+    #[doc = ""]
     #[doc = " JSON `conversationCount`: integer (int64)."]
     pub conversation_count: ::std::option::Option<i64>,
+    #[doc = " Percentage of conversations where a topic has occurred."]
+    #[doc = ""]
     #[doc = " JSON `conversationPercent`: number (double)."]
     pub conversation_percent: ::std::option::Option<f64>,
+    #[doc = " Id for a topic."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The miner to which the topic belongs."]
+    #[doc = ""]
     #[doc = " JSON `miner`: [`Miner`](crate::Miner)."]
     pub miner: ::std::option::Option<crate::Miner>,
+    #[doc = " Topic name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of unique phrases (sub-utterances) where a topic has occurred."]
+    #[doc = ""]
     #[doc = " JSON `phraseCount`: integer (int64)."]
     pub phrase_count: ::std::option::Option<i64>,
+    #[doc = " The phrases that are extracted for a topic."]
+    #[doc = ""]
     #[doc = " JSON `phrases`: array of string, required by the spec."]
     pub phrases: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of unique utterances where a topic has occurred."]
+    #[doc = ""]
     #[doc = " JSON `utteranceCount`: integer (int64)."]
     pub utterance_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DraftValidationResult {
+    #[doc = " List of errors causing validation failure"]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
+    #[doc = " Indicates if configuration is valid"]
+    #[doc = ""]
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicContactQueueingSettings {
+    #[doc = " Whether to filter contacts dynamically"]
+    #[doc = ""]
     #[doc = " JSON `filter`: boolean."]
     pub filter: ::std::option::Option<bool>,
+    #[doc = " Whether to sort contacts dynamically"]
+    #[doc = ""]
     #[doc = " JSON `sort`: boolean."]
     pub sort: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicGroupDefinition {
+    #[doc = " Last modified date/time of the dynamic group definition. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The group the dynamic group definition belongs to"]
+    #[doc = ""]
     #[doc = " JSON `group`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub group: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Properties used for building a dynamic groups query"]
+    #[doc = ""]
     #[doc = " JSON `query`: [`DynamicGroupQuery`](crate::DynamicGroupQuery), required by the spec."]
     pub query: ::std::option::Option<crate::DynamicGroupQuery>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicGroupQuery {
+    #[doc = " The skill conditions that need to be used for this dynamic group"]
+    #[doc = ""]
     #[doc = " JSON `skillConditions`: array of [`DynamicGroupSkillCondition`](crate::DynamicGroupSkillCondition), required by the spec."]
     pub skill_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupSkillCondition>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicGroupQueryPreview {
+    #[doc = " Number of Users that match the DynamicGroupQuery"]
+    #[doc = ""]
     #[doc = " JSON `userCount`: integer (int64)."]
     pub user_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicGroupRoutingSkillCondition {
+    #[doc = " Nested conditions to be applied to this skill condition"]
+    #[doc = ""]
     #[doc = " JSON `childConditions`: array of [`DynamicGroupSkillCondition`](crate::DynamicGroupSkillCondition)."]
     pub child_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupSkillCondition>>,
+    #[doc = " Comparator that will be applied to the proficiency"]
+    #[doc = ""]
     #[doc = " JSON `comparator`: [`DynamicGroupRoutingSkillConditionComparator`](crate::DynamicGroupRoutingSkillConditionComparator), required by the spec, one of `EqualTo`, `NotEqualTo`, `LessThan`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThanOrEqualTo`."]
     pub comparator: ::std::option::Option<crate::DynamicGroupRoutingSkillConditionComparator>,
+    #[doc = " The skill proficiency that will be used for the routing skill. Integer range 0-5"]
+    #[doc = ""]
     #[doc = " JSON `proficiency`: integer (int64), required by the spec."]
     pub proficiency: ::std::option::Option<i64>,
+    #[doc = " The routing skill to be used in the skill condition query"]
+    #[doc = ""]
     #[doc = " JSON `routingSkill`: string, required by the spec."]
     pub routing_skill: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicGroupSkillCondition {
+    #[doc = " Routing skill conditions that will be used for building the query"]
+    #[doc = ""]
     #[doc = " JSON `languageSkillConditions`: array of [`DynamicGroupLanguageSkillCondition`](crate::DynamicGroupLanguageSkillCondition), required by the spec."]
     pub language_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupLanguageSkillCondition>>,
+    #[doc = " Operator that will be applied to the conditions"]
+    #[doc = ""]
     #[doc = " JSON `operation`: [`DynamicGroupSkillConditionOperation`](crate::DynamicGroupSkillConditionOperation), required by the spec, one of `And`, `Not`, `Or`."]
     pub operation: ::std::option::Option<crate::DynamicGroupSkillConditionOperation>,
+    #[doc = " Routing skill conditions that will be used for building the query"]
+    #[doc = ""]
     #[doc = " JSON `routingSkillConditions`: array of [`DynamicGroupRoutingSkillCondition`](crate::DynamicGroupRoutingSkillCondition), required by the spec."]
     pub routing_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupRoutingSkillCondition>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicLineBalancingSettings {
+    #[doc = " Indicates that this campaign is subject of dynamic line balancing"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Relative weight of this campaign in dynamic line balancing"]
+    #[doc = ""]
     #[doc = " JSON `relativeWeight`: integer (int64)."]
     pub relative_weight: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicListValuesAllOf {
+    #[doc = " The ID of the data action to invoke at runtime to retrieve list values and synonyms."]
+    #[doc = ""]
     #[doc = " JSON `dataActionId`: string."]
     pub data_action_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fieldMapping`: [`FieldMapping`](crate::FieldMapping)."]
     pub field_mapping: ::std::option::Option<crate::FieldMapping>,
+    #[doc = " Array of input mappings for the data action. Maps guide variables to data action input parameters."]
+    #[doc = ""]
     #[doc = " JSON `inputs`: array of [`DataActionInput`](crate::DataActionInput)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::DataActionInput>>,
+    #[doc = " Defines how matching should work at runtime. Only 'Exact' matching is supported for dynamic lists."]
+    #[doc = ""]
     #[doc = " JSON `matchType`: [`DynamicListValuesAllOfMatchType`](crate::DynamicListValuesAllOfMatchType), one of `Exact`, `Semantic`."]
     pub match_type: ::std::option::Option<crate::DynamicListValuesAllOfMatchType>,
     _nulls: crate::support::Extras,

@@ -7,24 +7,42 @@
 pub struct Edge {
     #[doc = " JSON `apiVersion`: string."]
     pub api_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The current state of the Edge's call draining process before it can be safely rebooted or updated."]
+    #[doc = ""]
     #[doc = " JSON `callDrainingState`: [`EdgeCallDrainingState`](crate::EdgeCallDrainingState), one of `NONE`, `WAIT`, `WAIT_TIMEOUT`, `TERMINATE`, `COMPLETE`."]
     pub call_draining_state: ::std::option::Option<crate::EdgeCallDrainingState>,
+    #[doc = " The type of certificate used to communicate with edge-proxy."]
+    #[doc = ""]
     #[doc = " JSON `certType`: [`EdgeCertType`](crate::EdgeCertType), one of `PureCloud`, `Public`, `China`, `NotRequested`."]
     pub cert_type: ::std::option::Option<crate::EdgeCertType>,
+    #[doc = " The remaining number of conversations the Edge has to drain before it can be safely rebooted or updated. When an Edge is not draining conversations, this will be NULL or 0."]
+    #[doc = ""]
     #[doc = " JSON `conversationCount`: integer (int64)."]
     pub conversation_count: ::std::option::Option<i64>,
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `currentVersion`: string."]
     pub current_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `edgeDeploymentType`: [`EdgeEdgeDeploymentType`](crate::EdgeEdgeDeploymentType), one of `HARDWARE`, `LDM`, `CDM`, `CHS`, `INVALID`."]
@@ -37,8 +55,12 @@ pub struct Edge {
     pub fingerprint_hint: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fullSoftwareVersion`: string."]
     pub full_software_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of interfaces for the edge. (Deprecated) Replaced by configuring trunks/ip info on the logical interface instead"]
+    #[doc = ""]
     #[doc = " JSON `interfaces`: array of [`EdgeInterface`](crate::EdgeInterface)."]
     pub interfaces: ::std::option::Option<::std::vec::Vec<crate::EdgeInterface>>,
     #[doc = " JSON `make`: string."]
@@ -47,32 +69,52 @@ pub struct Edge {
     pub managed: ::std::option::Option<bool>,
     #[doc = " JSON `model`: string."]
     pub model: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " True if the offline edge configuration endpoint has been called for this edge."]
+    #[doc = ""]
     #[doc = " JSON `offlineConfigCalled`: boolean."]
     pub offline_config_called: ::std::option::Option<bool>,
     #[doc = " JSON `onlineStatus`: [`EdgeOnlineStatus`](crate::EdgeOnlineStatus), one of `ONLINE`, `OFFLINE`."]
     pub online_status: ::std::option::Option<crate::EdgeOnlineStatus>,
+    #[doc = " The name provided by the operating system of the Edge."]
+    #[doc = ""]
     #[doc = " JSON `osName`: string."]
     pub os_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The pairing Id for a hardware Edge in the format: 00000-00000-00000-00000-00000. This field is only required when creating an Edge with a deployment type of HARDWARE."]
+    #[doc = ""]
     #[doc = " JSON `pairingId`: string."]
     pub pairing_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `patch`: string."]
     pub patch: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `physicalEdge`: boolean."]
     pub physical_edge: ::std::option::Option<bool>,
+    #[doc = " Edge HTTP proxy configuration for the WAN port. The field can be a hostname, FQDN, IPv4 or IPv6 address. If port is not included, port 80 is assumed."]
+    #[doc = ""]
     #[doc = " JSON `proxy`: string."]
     pub proxy: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `serialNumber`: string."]
     pub serial_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The Site to which the Edge is assigned."]
+    #[doc = ""]
     #[doc = " JSON `site`: [`Site`](crate::Site)."]
     pub site: ::std::option::Option<crate::Site>,
+    #[doc = " Details about an in-progress or recently in-progress Edge software upgrade. This node appears only if a software upgrade was recently initiated for this Edge."]
+    #[doc = ""]
     #[doc = " JSON `softwareStatus`: [`DomainEdgeSoftwareUpdateDto`](crate::DomainEdgeSoftwareUpdateDto)."]
     pub software_status: ::std::option::Option<crate::DomainEdgeSoftwareUpdateDto>,
     #[doc = " JSON `softwareVersion`: string."]
@@ -85,10 +127,16 @@ pub struct Edge {
     pub software_version_timestamp: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stagedVersion`: string."]
     pub staged_version: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`EdgeState`](crate::EdgeState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeState>,
+    #[doc = " The current status of the Edge."]
+    #[doc = ""]
     #[doc = " JSON `statusCode`: [`EdgeStatusCode`](crate::EdgeStatusCode), one of `NEW`, `AWAITING_CONNECTION`, `AWAITING_FINGERPRINT`, `AWAITING_FINGERPRINT_VERIFICATION`, `FINGERPRINT_VERIFIED`, `AWAITING_BOOTSTRAP`, `ACTIVE`, `INACTIVE`, `RMA`, `UNPAIRING`, `UNPAIRED`, `INITIALIZING`."]
     pub status_code: ::std::option::Option<crate::EdgeStatusCode>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

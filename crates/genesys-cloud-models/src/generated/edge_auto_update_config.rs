@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeAutoUpdateConfig {
+    #[doc = " Date time is represented as an ISO-8601 string without a timezone. For example: yyyy-MM-ddTHH:mm:ss.SSS"]
+    #[doc = ""]
     #[doc = " JSON `end`: local date-time, required by the spec."]
     pub end: ::std::option::Option<::chrono::NaiveDateTime>,
+    #[doc = " The recurrence rule for updating the Edges assigned to the site. The only supported frequencies are daily and weekly. Weekly frequencies require a day list with at least oneday specified. All other configurations are not supported."]
+    #[doc = ""]
     #[doc = " JSON `rrule`: string, required by the spec."]
     pub rrule: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string without a timezone. For example: yyyy-MM-ddTHH:mm:ss.SSS"]
+    #[doc = ""]
     #[doc = " JSON `start`: local date-time, required by the spec."]
     pub start: ::std::option::Option<::chrono::NaiveDateTime>,
+    #[doc = " The timezone of the window in which any updates to the edges assigned to the site can be applied. The minimum size of the window is 2 hours."]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeConnectionInfo {
+    #[doc = " Connection errors"]
+    #[doc = ""]
     #[doc = " JSON `connectionErrors`: array of string."]
     pub connection_errors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " IP address of the interface"]
+    #[doc = ""]
     #[doc = " JSON `interfaceIpAddress`: string."]
     pub interface_ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Interface used for the connection on the edge"]
+    #[doc = ""]
     #[doc = " JSON `interfaceName`: string."]
     pub interface_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `site`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]

@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeGroup {
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " A trunk base settings assignment of trunkType \"EDGE\" to use for edge-to-edge communication."]
+    #[doc = ""]
     #[doc = " JSON `edgeTrunkBaseAssignment`: [`TrunkBaseAssignment`](crate::TrunkBaseAssignment), required by the spec."]
     pub edge_trunk_base_assignment: ::std::option::Option<crate::TrunkBaseAssignment>,
+    #[doc = " Is this edge group hybrid."]
+    #[doc = ""]
     #[doc = " JSON `hybrid`: boolean."]
     pub hybrid: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Is this edge group being managed remotely."]
+    #[doc = ""]
     #[doc = " JSON `managed`: boolean."]
     pub managed: ::std::option::Option<bool>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Trunk base settings of trunkType \"PHONE\" to inherit to edge logical interface for phone communication."]
+    #[doc = ""]
     #[doc = " JSON `phoneTrunkBases`: array of [`TrunkBase`](crate::TrunkBase), required by the spec."]
     pub phone_trunk_bases: ::std::option::Option<::std::vec::Vec<crate::TrunkBase>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`EdgeGroupState`](crate::EdgeGroupState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::EdgeGroupState>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeLogsJobRequest {
+    #[doc = " A relative directory to the root Edge log folder to query from."]
+    #[doc = ""]
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
+    #[doc = " The pattern to use when searching for logs, which may include the wildcards {\\*, ?}. Multiple search patterns may be combined using a pipe '\\|' as a delimiter."]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " Boolean whether or not to recurse into directories."]
+    #[doc = ""]
     #[doc = " JSON `recurse`: boolean."]
     pub recurse: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeLogsJobUploadRequest {
+    #[doc = " A list of file ids to upload."]
+    #[doc = ""]
     #[doc = " JSON `fileIds`: array of string, required by the spec."]
     pub file_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -9,6 +9,8 @@ pub struct EdgeMetrics {
     pub disks: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsDisk>>,
     #[doc = " JSON `edge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `memory`: array of [`EdgeMetricsMemory`](crate::EdgeMetricsMemory)."]

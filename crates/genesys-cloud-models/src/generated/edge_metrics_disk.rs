@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeMetricsDisk {
+    #[doc = " Available memory in bytes."]
+    #[doc = ""]
     #[doc = " JSON `availableBytes`: number (double)."]
     pub available_bytes: ::std::option::Option<f64>,
+    #[doc = " Disk partition name."]
+    #[doc = ""]
     #[doc = " JSON `partitionName`: string."]
     pub partition_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Total memory in bytes."]
+    #[doc = ""]
     #[doc = " JSON `totalBytes`: number (double)."]
     pub total_bytes: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

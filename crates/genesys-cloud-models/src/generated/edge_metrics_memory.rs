@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeMetricsMemory {
+    #[doc = " Available memory in bytes."]
+    #[doc = ""]
     #[doc = " JSON `availableBytes`: number (double)."]
     pub available_bytes: ::std::option::Option<f64>,
+    #[doc = " Total memory in bytes."]
+    #[doc = ""]
     #[doc = " JSON `totalBytes`: number (double)."]
     pub total_bytes: ::std::option::Option<f64>,
+    #[doc = " Type of memory. Virtual or physical."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

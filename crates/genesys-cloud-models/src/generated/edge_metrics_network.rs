@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeMetricsNetwork {
+    #[doc = " Total bandwidth of the adapter in bits per second."]
+    #[doc = ""]
     #[doc = " JSON `bandwidthBitsPerSec`: number (double)."]
     pub bandwidth_bits_per_sec: ::std::option::Option<f64>,
+    #[doc = " Identifier for the network adapter."]
+    #[doc = ""]
     #[doc = " JSON `ifname`: string."]
     pub ifname: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of byes received per second."]
+    #[doc = ""]
     #[doc = " JSON `receivedBytesPerSec`: integer (int64)."]
     pub received_bytes_per_sec: ::std::option::Option<i64>,
+    #[doc = " Number of byes sent per second."]
+    #[doc = ""]
     #[doc = " JSON `sentBytesPerSec`: integer (int64)."]
     pub sent_bytes_per_sec: ::std::option::Option<i64>,
+    #[doc = " Percent utilization of the network adapter."]
+    #[doc = ""]
     #[doc = " JSON `utilizationPct`: number (double)."]
     pub utilization_pct: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeMetricsProcessor {
+    #[doc = " Percent time processor was active."]
+    #[doc = ""]
     #[doc = " JSON `activeTimePct`: number (double)."]
     pub active_time_pct: ::std::option::Option<f64>,
+    #[doc = " Machine CPU identifier. 'total' will always be included in the array and is the total of all CPU resources."]
+    #[doc = ""]
     #[doc = " JSON `cpuId`: string."]
     pub cpu_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Percent time processor was idle."]
+    #[doc = ""]
     #[doc = " JSON `idleTimePct`: number (double)."]
     pub idle_time_pct: ::std::option::Option<f64>,
+    #[doc = " Percent time processor spent in privileged mode."]
+    #[doc = ""]
     #[doc = " JSON `privilegedTimePct`: number (double)."]
     pub privileged_time_pct: ::std::option::Option<f64>,
+    #[doc = " Percent time processor spent in user mode."]
+    #[doc = ""]
     #[doc = " JSON `userTimePct`: number (double)."]
     pub user_time_pct: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeMetricsSubsystem {
+    #[doc = " Delay in milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `delayMs`: integer (int64)."]
     pub delay_ms: ::std::option::Option<i64>,
+    #[doc = " Subsystem for an Edge device."]
+    #[doc = ""]
     #[doc = " JSON `mediaSubsystem`: [`EdgeMetricsSubsystem`](crate::EdgeMetricsSubsystem)."]
     pub media_subsystem: ::std::option::Option<::std::boxed::Box<crate::EdgeMetricsSubsystem>>,
+    #[doc = " Name of the Edge process."]
+    #[doc = ""]
     #[doc = " JSON `processName`: string."]
     pub process_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeNetworkDiagnosticRequest {
+    #[doc = " IPv4/6 address or host to be probed for connectivity. No port allowed."]
+    #[doc = ""]
     #[doc = " JSON `host`: string, required by the spec."]
     pub host: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeNetworkDiagnosticResponse {
+    #[doc = " UUID of each executed command on edge"]
+    #[doc = ""]
     #[doc = " JSON `commandCorrelationId`: string."]
     pub command_correlation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Response string of executed command from edge"]
+    #[doc = ""]
     #[doc = " JSON `diagnostics`: string."]
     pub diagnostics: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

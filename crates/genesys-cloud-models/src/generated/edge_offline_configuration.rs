@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeOfflineConfiguration {
+    #[doc = " The type of Certificate Authority this Edge will use. Defaults to NotRequested if the Edge is already provisioned. PureCloud signed CA is recommended. Public CA signed by a trusted third party. China CA must be used if the Site's Location is in China."]
+    #[doc = ""]
     #[doc = " JSON `certType`: [`EdgeOfflineConfigurationCertType`](crate::EdgeOfflineConfigurationCertType), one of `PureCloud`, `Public`, `China`, `NotRequested`."]
     pub cert_type: ::std::option::Option<crate::EdgeOfflineConfigurationCertType>,
+    #[doc = " Network settings for your hardware Edge."]
+    #[doc = ""]
     #[doc = " JSON `network`: [`EdgeOfflineConfigurationNetwork`](crate::EdgeOfflineConfigurationNetwork), required by the spec."]
     pub network: ::std::option::Option<crate::EdgeOfflineConfigurationNetwork>,
+    #[doc = " The pairingId for your hardware Edge in the format: 00000-00000-00000-00000-00000."]
+    #[doc = ""]
     #[doc = " JSON `pairingId`: string, required by the spec."]
     pub pairing_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Edge HTTP proxy configuration for the WAN port. The field can be a hostname, FQDN, IPv4 or IPv6 address. If port is not included, port 80 is assumed."]
+    #[doc = ""]
     #[doc = " JSON `proxy`: string."]
     pub proxy: ::std::option::Option<::std::string::String>,
+    #[doc = " The Site that will be associated to the Edge. Required if the Edge is being provisioned."]
+    #[doc = ""]
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Boolean to know if the verification code will be used to provision the Edge. Only used if the Edge is being provisioned."]
+    #[doc = ""]
     #[doc = " JSON `useVerificationCode`: boolean."]
     pub use_verification_code: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeOfflineConfigurationInterface {
+    #[doc = " The list of IP addresses on this interface. Priority of dns addresses are based on order in the list."]
+    #[doc = ""]
     #[doc = " JSON `addresses`: array of [`DomainNetworkAddress`](crate::DomainNetworkAddress)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkAddress>>,
+    #[doc = " IPv4 interface settings."]
+    #[doc = ""]
     #[doc = " JSON `ipv4Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv4_capabilities: ::std::option::Option<crate::DomainCapabilities>,
+    #[doc = " IPv6 interface settings."]
+    #[doc = ""]
     #[doc = " JSON `ipv6Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv6_capabilities: ::std::option::Option<crate::DomainCapabilities>,
+    #[doc = " The list of routes assigned to this interface."]
+    #[doc = ""]
     #[doc = " JSON `routes`: array of [`DomainNetworkRoute`](crate::DomainNetworkRoute)."]
     pub routes: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkRoute>>,
     _nulls: crate::support::Extras,

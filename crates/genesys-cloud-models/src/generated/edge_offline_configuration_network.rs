@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeOfflineConfigurationNetwork {
+    #[doc = " Settings for the Edge WAN interface."]
+    #[doc = ""]
     #[doc = " JSON `wan`: [`EdgeOfflineConfigurationInterface`](crate::EdgeOfflineConfigurationInterface)."]
     pub wan: ::std::option::Option<crate::EdgeOfflineConfigurationInterface>,
     _nulls: crate::support::Extras,

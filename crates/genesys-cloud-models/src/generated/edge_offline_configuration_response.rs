@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeOfflineConfigurationResponse {
+    #[doc = " The URL to download the Edge configuration file. Save the file to a USB key and plug it into the Edge."]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeRebootParameters {
+    #[doc = " The number of seconds to wait for call draining to complete before initiating the reboot. A value of 0 will prevent call draining and all calls will disconnect immediately."]
+    #[doc = ""]
     #[doc = " JSON `callDrainingWaitTimeSeconds`: integer (int64)."]
     pub call_draining_wait_time_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

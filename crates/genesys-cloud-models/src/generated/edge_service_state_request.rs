@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeServiceStateRequest {
+    #[doc = " The number of seconds to wait for call draining to complete before initiating the reboot. A value of 0 will prevent call draining and all calls will disconnect immediately."]
+    #[doc = ""]
     #[doc = " JSON `callDrainingWaitTimeSeconds`: integer (int64)."]
     pub call_draining_wait_time_seconds: ::std::option::Option<i64>,
+    #[doc = " A boolean that sets the Edge in-service or out-of-service."]
+    #[doc = ""]
     #[doc = " JSON `inService`: boolean, required by the spec."]
     pub in_service: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EffectiveConfiguration {
+    #[doc = " Advanced configuration described by the schema in the advancedSchemaUri field."]
+    #[doc = ""]
     #[doc = " JSON `advanced`: map of any JSON, required by the spec."]
     pub advanced: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Credentials required by the integration. The required keys are indicated in the credentials property of the Integration Type"]
+    #[doc = ""]
     #[doc = " JSON `credentials`: map of [`CredentialInfo`](crate::CredentialInfo), required by the spec."]
     pub credentials: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CredentialInfo>>,
+    #[doc = " The name of the integration, used to distinguish this integration from others of the same type."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Notes about the integration."]
+    #[doc = ""]
     #[doc = " JSON `notes`: string, required by the spec."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Key-value configuration settings described by the schema in the propertiesSchemaUri field."]
+    #[doc = ""]
     #[doc = " JSON `properties`: map of any JSON, required by the spec."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailConfig {
+    #[doc = " The content template used to formulate the email to send to the contact."]
+    #[doc = ""]
     #[doc = " JSON `contentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub content_template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The contact list columns specifying the email address(es) of the contact."]
+    #[doc = ""]
     #[doc = " JSON `emailColumns`: array of string, required by the spec."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The email address that will be used as the sender of the email."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`FromEmailAddress`](crate::FromEmailAddress), required by the spec."]
     pub from_address: ::std::option::Option<crate::FromEmailAddress>,
+    #[doc = " The email address from which any reply will be sent."]
+    #[doc = ""]
     #[doc = " JSON `replyToAddress`: [`ReplyToEmailAddress`](crate::ReplyToEmailAddress)."]
     pub reply_to_address: ::std::option::Option<crate::ReplyToEmailAddress>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailInitialConfiguration {
+    #[doc = " Additional metadata about this session which should be recorded by the platform but which will not be indexed or searchable. Primarily for diagnostic value. Any information that needs to be accessible through other components like Analytics should be moved to dedicated fields."]
+    #[doc = ""]
     #[doc = " JSON `additionalInfo`: map of string."]
     pub additional_info: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Indicates that this communication's initial state is alerting. If false, the communication started in a connected state."]
+    #[doc = ""]
     #[doc = " JSON `alerting`: boolean."]
     pub alerting: ::std::option::Option<bool>,
+    #[doc = " An email addresses that this email is blind carbon copied to."]
+    #[doc = ""]
     #[doc = " JSON `bcc`: array of string."]
     pub bcc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " An email addresses that this email is carbon copied to."]
+    #[doc = ""]
     #[doc = " JSON `cc`: array of string."]
     pub cc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " An email address that this email is from."]
+    #[doc = ""]
     #[doc = " JSON `from`: string, required by the spec."]
     pub from: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates that this communication's initial state is held."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " Indicates the direction of this communication with respect to the contact center. `true` means the communication is INBOUND. `false` means the communication is OUTBOUND."]
+    #[doc = ""]
     #[doc = " JSON `inbound`: boolean."]
     pub inbound: ::std::option::Option<bool>,
+    #[doc = " The id of the communication (the \"peer\") that \"invited\" this communication, if this occurred."]
+    #[doc = ""]
     #[doc = " JSON `invitedBy`: string."]
     pub invited_by: ::std::option::Option<::std::string::String>,
+    #[doc = " UUID identifying the most recent previous email communication ID from the same participant on this email conversation. Will be null if this is a new participant."]
+    #[doc = ""]
     #[doc = " JSON `previousEmailId`: string."]
     pub previous_email_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The subject for this email."]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " An email address that this email is to."]
+    #[doc = ""]
     #[doc = " JSON `to`: string, required by the spec."]
     pub to: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

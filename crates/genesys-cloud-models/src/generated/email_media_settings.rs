@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailMediaSettings {
+    #[doc = " The alerting timeout for the media type, in seconds"]
+    #[doc = ""]
     #[doc = " JSON `alertingTimeoutSeconds`: integer (int64)."]
     pub alerting_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " The list of email addresses that are assigned to the queue and can be used by agents as an outbound email address."]
+    #[doc = ""]
     #[doc = " JSON `allOutboundEmailAddresses`: array of [`QueueEmailAddress`](crate::QueueEmailAddress)."]
     pub all_outbound_email_addresses: ::std::option::Option<::std::vec::Vec<crate::QueueEmailAddress>>,
+    #[doc = " How long to play the alerting tone for an auto-answer interaction"]
+    #[doc = ""]
     #[doc = " JSON `autoAnswerAlertToneSeconds`: number (double)."]
     pub auto_answer_alert_tone_seconds: ::std::option::Option<f64>,
+    #[doc = " Indicates if auto-answer is enabled for the given media type or subtype (default is false). Subtype settings take precedence over media type settings."]
+    #[doc = ""]
     #[doc = " JSON `enableAutoAnswer`: boolean."]
     pub enable_auto_answer: ::std::option::Option<bool>,
+    #[doc = " How long to play the alerting tone for a manual-answer interaction"]
+    #[doc = ""]
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
+    #[doc = " The targeted service level for the media type"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailMessageReply {
+    #[doc = " The attachments of the email message."]
+    #[doc = ""]
     #[doc = " JSON `attachments`: array of [`Attachment`](crate::Attachment)."]
     pub attachments: ::std::option::Option<::std::vec::Vec<crate::Attachment>>,
+    #[doc = " The recipients that were blind copied on the email message."]
+    #[doc = ""]
     #[doc = " JSON `bcc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub bcc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
+    #[doc = " The recipients that were copied on the email message."]
+    #[doc = ""]
     #[doc = " JSON `cc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub cc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
+    #[doc = " Indicates an estimation of the size of the current email as a whole, in its final, ready to be sent form."]
+    #[doc = ""]
     #[doc = " JSON `emailSizeBytes`: integer (int64)."]
     pub email_size_bytes: ::std::option::Option<i64>,
+    #[doc = " The sender of the email message."]
+    #[doc = ""]
     #[doc = " JSON `from`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from: ::std::option::Option<crate::EmailAddress>,
+    #[doc = " Indicates whether the history of previous emails of the conversation is included within the email bodies of this message."]
+    #[doc = ""]
     #[doc = " JSON `historyIncluded`: boolean."]
     pub history_included: ::std::option::Option<bool>,
+    #[doc = " The html body of the email message."]
+    #[doc = ""]
     #[doc = " JSON `htmlBody`: string."]
     pub html_body: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the maximum allowed size for an email to be send via SMTP server, based on the email domain configuration"]
+    #[doc = ""]
     #[doc = " JSON `maxEmailSizeBytes`: integer (int64)."]
     pub max_email_size_bytes: ::std::option::Option<i64>,
+    #[doc = " The receiver of the reply email message."]
+    #[doc = ""]
     #[doc = " JSON `replyTo`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to: ::std::option::Option<crate::EmailAddress>,
+    #[doc = " The subject of the email message."]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " The text body of the email message."]
+    #[doc = ""]
     #[doc = " JSON `textBody`: string, required by the spec."]
     pub text_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when the message was received or sent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The recipients of the email message."]
+    #[doc = ""]
     #[doc = " JSON `to`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailOutboundDomainResult {
+    #[doc = " The DMARC verification status for this domain."]
+    #[doc = ""]
     #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`](crate::DmarcResult)."]
     pub dmarc_verification_result: ::std::option::Option<crate::DmarcResult>,
     #[doc = " JSON `dnsCnameBounceRecord`: [`DnsRecordEntry`](crate::DnsRecordEntry)."]
@@ -13,6 +15,8 @@ pub struct EmailOutboundDomainResult {
     pub dns_txt_sending_record: ::std::option::Option<crate::DnsRecordEntry>,
     #[doc = " JSON `domainName`: string."]
     pub domain_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The email settings associated with this domain."]
+    #[doc = ""]
     #[doc = " JSON `emailSetting`: [`EmailSetting`](crate::EmailSetting)."]
     pub email_setting: ::std::option::Option<crate::EmailSetting>,
     #[doc = " JSON `senderStatus`: [`EmailOutboundDomainResultSenderStatus`](crate::EmailOutboundDomainResultSenderStatus), one of `RequestReceived`, `ProvisionRequestSentVendor`, `Provisioned`, `Error`, `Deprovisioned`."]

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailProgressTransferEvent {
+    #[doc = " The id (V4 UUID) used to identify the transfer already started by the external platform."]
+    #[doc = ""]
     #[doc = " JSON `commandId`: string, required by the spec."]
     pub command_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id (V4 UUID) of the communication that is being transferred to."]
+    #[doc = ""]
     #[doc = " JSON `destinationCommunicationId`: string, required by the spec."]
     pub destination_communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id (V4 UUID) of the communication that is being transferred."]
+    #[doc = ""]
     #[doc = " JSON `objectCommunicationId`: string, required by the spec."]
     pub object_communication_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

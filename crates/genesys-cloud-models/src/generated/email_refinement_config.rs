@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailRefinementConfig {
+    #[doc = " Email refinement is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Configured refinement setting object."]
+    #[doc = ""]
     #[doc = " JSON `refinementSetting`: [`RefinementSettingEntity`](crate::RefinementSettingEntity)."]
     pub refinement_setting: ::std::option::Option<crate::RefinementSettingEntity>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailSettings {
+    #[doc = " This setting allows a single inbound email that contains multiple routes configured in Genesys Cloud to create a conversation per route. When this setting is disabled only a single conversation will be created"]
+    #[doc = ""]
     #[doc = " JSON `multipleRouteDestinationsOnInboundEmailEnabled`: boolean."]
     pub multiple_route_destinations_on_inbound_email_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailSetup {
+    #[doc = " The root PureCloud domain that all sub-domains are created from."]
+    #[doc = ""]
     #[doc = " JSON `rootDomain`: string."]
     pub root_domain: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailSummaryGenerationConfig {
+    #[doc = " Email summary is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Configured summary setting object."]
+    #[doc = ""]
     #[doc = " JSON `summarySetting`: [`EmailSummarySettingsEntity`](crate::EmailSummarySettingsEntity)."]
     pub summary_setting: ::std::option::Option<crate::EmailSummarySettingsEntity>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailThreadingSettings {
+    #[doc = " This setting controls whether a new conversation is started if the subject of an inbound email is different from the subject of the current conversation. RE: and FWD: prefixes in any language are ignored."]
+    #[doc = ""]
     #[doc = " JSON `startNewConversationOnSubjectChange`: boolean."]
     pub start_new_conversation_on_subject_change: ::std::option::Option<bool>,
+    #[doc = " In minutes, how long an email conversation should keep being threaded after being disconnected."]
+    #[doc = ""]
     #[doc = " JSON `timeoutInMinutes`: integer (int64)."]
     pub timeout_in_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

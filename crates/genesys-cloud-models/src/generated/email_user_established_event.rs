@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailUserEstablishedEvent {
+    #[doc = " Indicates whether or not this user will be required to complete after call work."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " A unique Id (V4 UUID) identifying this communication."]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Metadata about this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialConfiguration`: [`EmailInitialConfiguration`](crate::EmailInitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::EmailInitialConfiguration>,
+    #[doc = " A unique Id (V4 UUID) identifying the queue that the user is emailing on behalf of. Applies to outbound emails only."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Metadata about the source of this communication's interaction."]
+    #[doc = ""]
     #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
+    #[doc = " A unique Id (V4 UUID) identifying the user this communication belongs to."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmergencyCallFlow {
+    #[doc = " The call flow to execute in an emergency."]
+    #[doc = ""]
     #[doc = " JSON `emergencyFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub emergency_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The IVR(s) to route to the call flow during an emergency."]
+    #[doc = ""]
     #[doc = " JSON `ivrs`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub ivrs: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     _nulls: crate::support::Extras,

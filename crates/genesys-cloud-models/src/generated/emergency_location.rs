@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmergencyLocation {
+    #[doc = " Emergency address"]
+    #[doc = ""]
     #[doc = " JSON `address`: [`LocationAddress`](crate::LocationAddress), required by the spec."]
     pub address: ::std::option::Option<crate::LocationAddress>,
+    #[doc = " Phone number in E164 format"]
+    #[doc = ""]
     #[doc = " JSON `did`: string, required by the spec."]
     pub did: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " source"]
+    #[doc = ""]
     #[doc = " JSON `source`: [`EmergencyLocationSource`](crate::EmergencyLocationSource), required by the spec, one of `Admin`, `User`."]
     pub source: ::std::option::Option<crate::EmergencyLocationSource>,
     _nulls: crate::support::Extras,

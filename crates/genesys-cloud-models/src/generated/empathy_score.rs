@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmpathyScore {
+    #[doc = " Empathy score of the agent involved in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `score`: number (double)."]
     pub score: ::std::option::Option<f64>,
+    #[doc = " UserId of the agent involved in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

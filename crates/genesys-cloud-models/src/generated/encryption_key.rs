@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EncryptionKey {
+    #[doc = " create date of the key pair. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Key type used in this configuration"]
+    #[doc = ""]
     #[doc = " JSON `keyConfigurationType`: [`EncryptionKeyKeyConfigurationType`](crate::EncryptionKeyKeyConfigurationType), one of `KmsSymmetric`, `LocalKeyManager`, `Native`, `None`."]
     pub key_configuration_type: ::std::option::Option<crate::EncryptionKeyKeyConfigurationType>,
+    #[doc = " key data summary (base 64 encoded public key)"]
+    #[doc = ""]
     #[doc = " JSON `keydataSummary`: string."]
     pub keydata_summary: ::std::option::Option<::std::string::String>,
+    #[doc = " ARN of internal key to be wrapped by AWS KMS Symmetric key"]
+    #[doc = ""]
     #[doc = " JSON `kmsKeyArn`: string."]
     pub kms_key_arn: ::std::option::Option<::std::string::String>,
+    #[doc = " Local configuration"]
+    #[doc = ""]
     #[doc = " JSON `localEncryptionConfiguration`: [`LocalEncryptionConfiguration`](crate::LocalEncryptionConfiguration)."]
     pub local_encryption_configuration: ::std::option::Option<crate::LocalEncryptionConfiguration>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " user that requested generation of public key"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EngagementFilter {
+    #[doc = " The inclusive lower bound of the engagement metric count. Required when operator is Between, not allowed otherwise."]
+    #[doc = ""]
     #[doc = " JSON `from`: integer (int64)."]
     pub from: ::std::option::Option<i64>,
+    #[doc = " The comparison operator for engagement metric filtering."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`EngagementFilterOperator`](crate::EngagementFilterOperator), required by the spec, one of `EqualTo`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`, `Between`."]
     pub operator: ::std::option::Option<crate::EngagementFilterOperator>,
+    #[doc = " The inclusive upper bound of the engagement metric count. Required when operator is Between, not allowed otherwise."]
+    #[doc = ""]
     #[doc = " JSON `to`: integer (int64)."]
     pub to: ::std::option::Option<i64>,
+    #[doc = " The engagement metric count to compare against. Required for every operator except Between, not allowed for Between."]
+    #[doc = ""]
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

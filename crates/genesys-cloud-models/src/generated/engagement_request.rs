@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EngagementRequest {
+    #[doc = " Represents the engagements made by the agent in response to the generated summary"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`EngagementRequestStatus`](crate::EngagementRequestStatus), one of `Copied`, `NotCopied`, `Unknown`."]
     pub status: ::std::option::Option<crate::EngagementRequestStatus>,
+    #[doc = " Represents the visibility of summary"]
+    #[doc = ""]
     #[doc = " JSON `visibility`: [`EngagementRequestVisibility`](crate::EngagementRequestVisibility), one of `Presented`, `NotPresented`, `Unknown`."]
     pub visibility: ::std::option::Option<crate::EngagementRequestVisibility>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnrichFieldRule {
+    #[doc = " The behavior for how to combine data from the request body and the database."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`EnrichFieldRuleAction`](crate::EnrichFieldRuleAction), one of `AlwaysUseProvided`, `PreferExisting`, `PreferProvided`."]
     pub action: ::std::option::Option<crate::EnrichFieldRuleAction>,
+    #[doc = " The behavior for how to combine items in array field from the request body and the database."]
+    #[doc = ""]
     #[doc = " JSON `arrayAction`: [`EnrichFieldRuleArrayAction`](crate::EnrichFieldRuleArrayAction), one of `Replace`, `Extend`, `Fill`."]
     pub array_action: ::std::option::Option<crate::EnrichFieldRuleArrayAction>,
+    #[doc = " A restricted JSONPath naming the specific field this combining behavior should apply to. Only dot notation with alphanumeric characters and underscores (e.g., $.address.address1, $.externalOrganization, $.tickers) are allowed. Bracket notation, array indexing, wildcards, sublists, and filter expressions are not permitted."]
+    #[doc = ""]
     #[doc = " JSON `field`: string."]
     pub field: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

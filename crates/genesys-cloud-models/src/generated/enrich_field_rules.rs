@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnrichFieldRules {
+    #[doc = " Default behavior for combining data from the submitted request with any entity found in the database. The default behavior if unspecified is `PreferProvided`, meaning any non-null fields in the submitted request will override data in the database, but all null fields will remain unchanged. Omitting a field in the request payload means that it will be treated as null."]
+    #[doc = ""]
     #[doc = " JSON `defaultAction`: [`EnrichFieldRulesDefaultAction`](crate::EnrichFieldRulesDefaultAction), one of `AlwaysUseProvided`, `PreferExisting`, `PreferProvided`."]
     pub default_action: ::std::option::Option<crate::EnrichFieldRulesDefaultAction>,
+    #[doc = " Default behavior for combining items in array field from the submitted request with any array entity found in the database. The default behavior if unspecified is `fill`, meaning the field value will always be the partial concatenation of both the array in the Database and the array in the contact body, up to the size limit of the array"]
+    #[doc = ""]
     #[doc = " JSON `defaultArrayAction`: [`EnrichFieldRulesDefaultArrayAction`](crate::EnrichFieldRulesDefaultArrayAction), one of `Replace`, `Extend`, `Fill`."]
     pub default_array_action: ::std::option::Option<crate::EnrichFieldRulesDefaultArrayAction>,
+    #[doc = " Field-specific behaviors for how to combine data from different sources. For example, you can set a `defaultAction` of `PreferProvided`, but use different behaviors such as `AlwaysUseProvided` or `PreferExisting` for specific fields."]
+    #[doc = ""]
     #[doc = " JSON `rules`: array of [`EnrichFieldRule`](crate::EnrichFieldRule)."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::EnrichFieldRule>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EntityChange {
+    #[doc = " Id of the entity that was changed"]
+    #[doc = ""]
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the entity that was changed"]
+    #[doc = ""]
     #[doc = " JSON `entityName`: string."]
     pub entity_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the entity that was changed"]
+    #[doc = ""]
     #[doc = " JSON `entityType`: string."]
     pub entity_type: ::std::option::Option<::std::string::String>,
+    #[doc = " New values for the entity."]
+    #[doc = ""]
     #[doc = " JSON `newValues`: array of string."]
     pub new_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Previous values for the entity."]
+    #[doc = ""]
     #[doc = " JSON `oldValues`: array of string."]
     pub old_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EntityTypeCriteria {
+    #[doc = " The entity to match the pattern against."]
+    #[doc = ""]
     #[doc = " JSON `entityType`: [`EntityTypeCriteriaEntityType`](crate::EntityTypeCriteriaEntityType), required by the spec, one of `visit`."]
     pub entity_type: ::std::option::Option<crate::EntityTypeCriteriaEntityType>,
+    #[doc = " The criteria key."]
+    #[doc = ""]
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " The comparison operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`EntityTypeCriteriaOperator`](crate::EntityTypeCriteriaOperator), required by the spec, one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::EntityTypeCriteriaOperator>,
+    #[doc = " Should criteria be case insensitive."]
+    #[doc = ""]
     #[doc = " JSON `shouldIgnoreCase`: boolean, required by the spec."]
     pub should_ignore_case: ::std::option::Option<bool>,
+    #[doc = " The criteria values."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

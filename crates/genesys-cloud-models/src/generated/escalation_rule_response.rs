@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EscalationRuleResponse {
+    #[doc = " Timestamp indicating when the escalation rule was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp indicating when the escalation rule was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description of the social escalation rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the division the social escalation rule belongs to."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The target integration configuration used for a Facebook message escalation."]
+    #[doc = ""]
     #[doc = " JSON `facebookEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub facebook_escalation: ::std::option::Option<crate::EscalationTarget>,
+    #[doc = " The target integration configuration used for a Google Business Profile message escalation."]
+    #[doc = ""]
     #[doc = " JSON `googleBusinessProfileEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub google_business_profile_escalation: ::std::option::Option<crate::EscalationTarget>,
+    #[doc = " ID of the escalation rule."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The target integration configuration used for an Instagram message escalation."]
+    #[doc = ""]
     #[doc = " JSON `instagramEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub instagram_escalation: ::std::option::Option<crate::EscalationTarget>,
+    #[doc = " The criteria that defines when a social media message should be escalated."]
+    #[doc = ""]
     #[doc = " JSON `matchCriteria`: string, required by the spec."]
     pub match_criteria: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the escalation rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The target integration configuration used for an open message escalation."]
+    #[doc = ""]
     #[doc = " JSON `openEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub open_escalation: ::std::option::Option<crate::EscalationTarget>,
+    #[doc = " The priority of the escalation rule."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the escalation rule."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`EscalationRuleResponseStatus`](crate::EscalationRuleResponseStatus), one of `Active`, `Paused`."]
     pub status: ::std::option::Option<crate::EscalationRuleResponseStatus>,
+    #[doc = " The target integration configuration used for a X (formerly Twitter) message escalation."]
+    #[doc = ""]
     #[doc = " JSON `twitterEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub twitter_escalation: ::std::option::Option<crate::EscalationTarget>,
     _nulls: crate::support::Extras,

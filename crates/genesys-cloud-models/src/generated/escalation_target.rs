@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EscalationTarget {
+    #[doc = " Defines the destination of the escalation.SourceIntegration means use the SocialMedia Source Integration as the destination.OverrideIntegration means the set integration will be used regardless of the source."]
+    #[doc = ""]
     #[doc = " JSON `destination`: [`EscalationTargetDestination`](crate::EscalationTargetDestination), required by the spec, one of `SourceIntegration`, `OverrideIntegration`."]
     pub destination: ::std::option::Option<crate::EscalationTargetDestination>,
+    #[doc = " Set the integration ID.Only valid when type is OverrideIntegration."]
+    #[doc = ""]
     #[doc = " JSON `override`: [`OverrideEscalationTarget`](crate::OverrideEscalationTarget)."]
     pub r#override: ::std::option::Option<crate::OverrideEscalationTarget>,
+    #[doc = " Defines the target that the message will be escalated to."]
+    #[doc = ""]
     #[doc = " JSON `targetType`: [`EscalationTargetTargetType`](crate::EscalationTargetTargetType), required by the spec, one of `Conversation`."]
     pub target_type: ::std::option::Option<crate::EscalationTargetTargetType>,
     _nulls: crate::support::Extras,

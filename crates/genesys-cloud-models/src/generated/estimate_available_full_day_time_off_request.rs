@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EstimateAvailableFullDayTimeOffRequest {
+    #[doc = " Date in yyyy-MM-dd format for full day request. Should be interpreted in the business unit's configured time zone. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `date`: date, required by the spec."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " A requested length of time off request in minutes. If the value is null, then the system will use activity code length setting"]
+    #[doc = ""]
     #[doc = " JSON `requestedDurationMinutes`: integer (int64)."]
     pub requested_duration_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

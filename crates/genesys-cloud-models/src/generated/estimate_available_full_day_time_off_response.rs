@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EstimateAvailableFullDayTimeOffResponse {
+    #[doc = " Date in yyyy-MM-dd format for full day request. Should be interpreted in the business unit's configured time zone. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `date`: date, required by the spec."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " An estimation of time off request length in minutes"]
+    #[doc = ""]
     #[doc = " JSON `durationMinutes`: integer (int64), required by the spec."]
     pub duration_minutes: ::std::option::Option<i64>,
+    #[doc = " Earliest start time in minutes from midnight for full day request. Value may be null when time-off estimation is disabled"]
+    #[doc = ""]
     #[doc = " JSON `earliestStartOffsetMinutes`: integer (int64)."]
     pub earliest_start_offset_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether there is flexibility for a user to choose different hours than the system estimated"]
+    #[doc = ""]
     #[doc = " JSON `flexible`: boolean, required by the spec."]
     pub flexible: ::std::option::Option<bool>,
+    #[doc = " Latest end time in minutes from midnight for full day request. Value may be null when time-off estimation is disabled"]
+    #[doc = ""]
     #[doc = " JSON `latestEndOffsetMinutes`: integer (int64)."]
     pub latest_end_offset_minutes: ::std::option::Option<i64>,
+    #[doc = " The override date type, if the requested day is an override date"]
+    #[doc = ""]
     #[doc = " JSON `overrideDateType`: [`EstimateAvailableFullDayTimeOffResponseOverrideDateType`](crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType), one of `Blocked`, `ManualReview`."]
     pub override_date_type: ::std::option::Option<crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType>,
+    #[doc = " An estimation of payable part of time off request in minutes"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EstimateAvailablePartialDayTimeOffRequest {
+    #[doc = " Start date-time in ISO-8601 format for partial day request"]
+    #[doc = ""]
     #[doc = " JSON `date`: date-time, required by the spec."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A requested length of time off request in minutes. If the value is null, then the system will use activity code length setting"]
+    #[doc = ""]
     #[doc = " JSON `requestedDurationMinutes`: integer (int64)."]
     pub requested_duration_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

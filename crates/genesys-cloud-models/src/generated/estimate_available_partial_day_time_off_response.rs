@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EstimateAvailablePartialDayTimeOffResponse {
+    #[doc = " Start date-time in ISO-8601 format for partial day request"]
+    #[doc = ""]
     #[doc = " JSON `date`: date-time, required by the spec."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " An estimation of time off request length in minutes"]
+    #[doc = ""]
     #[doc = " JSON `durationMinutes`: integer (int64), required by the spec."]
     pub duration_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether there is flexibility for a user to choose different hours than the system estimated"]
+    #[doc = ""]
     #[doc = " JSON `flexible`: boolean, required by the spec."]
     pub flexible: ::std::option::Option<bool>,
+    #[doc = " The override date type, if the partial day request overlaps with an override date"]
+    #[doc = ""]
     #[doc = " JSON `overrideDateType`: [`EstimateAvailablePartialDayTimeOffResponseOverrideDateType`](crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType), one of `Blocked`, `ManualReview`."]
     pub override_date_type: ::std::option::Option<crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType>,
+    #[doc = " An estimation of payable part of time off request in minutes"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EstimateAvailableTimeOffResponse {
+    #[doc = " The ID of the activity code associated with the time off request. Activity code must be of the TimeOff category"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Full day dates. partialDayDates must be empty if this field is populated"]
+    #[doc = ""]
     #[doc = " JSON `fullDayDates`: array of [`EstimateAvailableFullDayTimeOffResponse`](crate::EstimateAvailableFullDayTimeOffResponse)."]
     pub full_day_dates: ::std::option::Option<::std::vec::Vec<crate::EstimateAvailableFullDayTimeOffResponse>>,
+    #[doc = " Whether this estimate is for a paid time off request"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean, required by the spec."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " Partial day dates. fullDayDates must be empty if this field is populated"]
+    #[doc = ""]
     #[doc = " JSON `partialDayDates`: array of [`EstimateAvailablePartialDayTimeOffResponse`](crate::EstimateAvailablePartialDayTimeOffResponse)."]
     pub partial_day_dates: ::std::option::Option<::std::vec::Vec<crate::EstimateAvailablePartialDayTimeOffResponse>>,
+    #[doc = " The user to whom the time off request belongs"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

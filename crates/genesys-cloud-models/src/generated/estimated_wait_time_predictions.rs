@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EstimatedWaitTimePredictions {
+    #[doc = " Returned upon a successful estimated wait time request."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`PredictionResults`](crate::PredictionResults), required by the spec."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::PredictionResults>>,
     _nulls: crate::support::Extras,

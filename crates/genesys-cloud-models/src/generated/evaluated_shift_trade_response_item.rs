@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluatedShiftTradeResponseItem {
+    #[doc = " A preview of what the schedule would look like if the shift trade is approved plus any violations, or null if the shift is in a one-sided trade"]
+    #[doc = ""]
     #[doc = " JSON `matchReview`: [`ShiftTradeMatchReviewResponse`](crate::ShiftTradeMatchReviewResponse)."]
     pub match_review: ::std::option::Option<crate::ShiftTradeMatchReviewResponse>,
+    #[doc = " The evaluated shift trade"]
+    #[doc = ""]
     #[doc = " JSON `trade`: [`ShiftTradeResponseItem`](crate::ShiftTradeResponseItem), required by the spec."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponseItem>,
     _nulls: crate::support::Extras,

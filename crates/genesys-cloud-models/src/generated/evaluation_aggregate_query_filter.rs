@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`EvaluationAggregateQueryClause`](crate::EvaluationAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::EvaluationAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`EvaluationAggregateQueryPredicate`](crate::EvaluationAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::EvaluationAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationAggregateQueryFilterType`](crate::EvaluationAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::EvaluationAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`EvaluationAggregateQueryPredicateDimension`](crate::EvaluationAggregateQueryPredicateDimension), one of `assigneeApplicable`, `assigneeId`, `calibrationId`, `contextId`, `conversationId`, `conversationStart`, `divisionId`, `evaluationContextId`, `evaluationCreatedDate`, `evaluationId`, `evaluationReleaseDate`, `evaluatorId`, … (20 in all)."]
     pub dimension: ::std::option::Option<crate::EvaluationAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`EvaluationAggregateQueryPredicateOperator`](crate::EvaluationAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::EvaluationAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationAggregateQueryPredicateType`](crate::EvaluationAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::EvaluationAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

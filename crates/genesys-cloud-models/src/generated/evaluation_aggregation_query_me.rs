@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregationQueryMe {
+    #[doc = " Dimension to use as the alternative timestamp for data in the aggregate. Choosing \"eventTime\" uses the actual time of the data event."]
+    #[doc = ""]
     #[doc = " JSON `alternateTimeDimension`: [`EvaluationAggregationQueryMeAlternateTimeDimension`](crate::EvaluationAggregationQueryMeAlternateTimeDimension), one of `conversationStart`, `evaluationCreatedDate`, `evaluationReleaseDate`, `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::EvaluationAggregationQueryMeAlternateTimeDimension>,
+    #[doc = " Evaluation context Id"]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Behaves like a SQL GROUPBY. Allows for multiple levels of grouping as a list of dimensions. Partitions resulting aggregate computations into distinct named subgroups rather than across the entire result set as if it were one group."]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Behaves like one clause in a SQL WHERE. Specifies the date and time range of data being queried. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Behaves like a SQL SELECT clause. Only named metrics will be retrieved."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Time zone context used to calculate response intervals (this allows resolving DST changes). The interval offset is used even when timeZone is specified. Default is UTC. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationCreateBody {
+    #[doc = " User ID of the agent (must be included for a successful request)"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`EvaluationCreateUser`](crate::EvaluationCreateUser)."]
     pub agent: ::std::option::Option<crate::EvaluationCreateUser>,
     #[doc = " JSON `agentHasRead`: boolean."]
@@ -17,28 +19,40 @@ pub struct EvaluationCreateBody {
     pub calibration: ::std::option::Option<crate::EvaluationCreateCalibration>,
     #[doc = " JSON `conversation`: [`EvaluationCreateConversation`](crate::EvaluationCreateConversation)."]
     pub conversation: ::std::option::Option<crate::EvaluationCreateConversation>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAssigneeChanged`: date-time."]
     pub date_assignee_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `evaluationContextId`: string."]
     pub evaluation_context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Evaluation form used for evaluation (must be included for a successful request)"]
+    #[doc = ""]
     #[doc = " JSON `evaluationForm`: [`EvaluationCreateEvalForm`](crate::EvaluationCreateEvalForm)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationCreateEvalForm>,
     #[doc = " JSON `evaluationSource`: [`EvaluationSource`](crate::EvaluationSource)."]
     pub evaluation_source: ::std::option::Option<crate::EvaluationSource>,
+    #[doc = " User ID of the evaluator (must be included for a successful request)"]
+    #[doc = ""]
     #[doc = " JSON `evaluator`: [`EvaluationCreateUser`](crate::EvaluationCreateUser)."]
     pub evaluator: ::std::option::Option<crate::EvaluationCreateUser>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `neverRelease`: boolean."]
     pub never_release: ::std::option::Option<bool>,
     #[doc = " JSON `queue`: [`EvaluationCreateQueue`](crate::EvaluationCreateQueue)."]
     pub queue: ::std::option::Option<crate::EvaluationCreateQueue>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `releaseDate`: date-time."]
     pub release_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `rescore`: boolean."]
     pub rescore: ::std::option::Option<bool>,
     #[doc = " JSON `resourceType`: [`EvaluationCreateBodyResourceType`](crate::EvaluationCreateBodyResourceType), one of `EMAIL`."]
     pub resource_type: ::std::option::Option<crate::EvaluationCreateBodyResourceType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: [`EvaluationCreateBodyStatus`](crate::EvaluationCreateBodyStatus), one of `PENDING`, `INPROGRESS`, `FINISHED`, `INREVIEW`, `RETRACTED`."]

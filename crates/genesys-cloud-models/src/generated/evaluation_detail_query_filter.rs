@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`EvaluationDetailQueryClause`](crate::EvaluationDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`EvaluationDetailQueryPredicate`](crate::EvaluationDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationDetailQueryFilterType`](crate::EvaluationDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::EvaluationDetailQueryFilterType>,
     _nulls: crate::support::Extras,

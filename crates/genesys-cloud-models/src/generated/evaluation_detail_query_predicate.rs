@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationDetailQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`EvaluationDetailQueryPredicateDimension`](crate::EvaluationDetailQueryPredicateDimension), one of `assigneeApplicable`, `assigneeId`, `calibrationId`, `contextId`, `deleted`, `evaluationId`, `evaluationStatus`, `evaluatorId`, `eventTime`, `formId`, `formName`, `queueId`, … (16 in all)."]
     pub dimension: ::std::option::Option<crate::EvaluationDetailQueryPredicateDimension>,
+    #[doc = " Left hand side for metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`EvaluationDetailQueryPredicateMetric`](crate::EvaluationDetailQueryPredicateMetric), one of `oTotalCriticalScore`, `oTotalScore`."]
     pub metric: ::std::option::Option<crate::EvaluationDetailQueryPredicateMetric>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`EvaluationDetailQueryPredicateOperator`](crate::EvaluationDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::EvaluationDetailQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension or metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationDetailQueryPredicateType`](crate::EvaluationDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::EvaluationDetailQueryPredicateType>,
+    #[doc = " Right hand side for dimension or metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

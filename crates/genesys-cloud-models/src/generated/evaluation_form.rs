@@ -5,32 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationForm {
+    #[doc = " AI scoring settings for the evaluation form."]
+    #[doc = ""]
     #[doc = " JSON `aiScoring`: [`AiScoringSettings`](crate::AiScoringSettings)."]
     pub ai_scoring: ::std::option::Option<crate::AiScoringSettings>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The language dialect for this evaluation form. Supported dialects: ar, cs, da, de, en-US, es, fi, fr, fr-CA, he, hi, it, ja, ko, nl, no, pl, pt-BR, pt-PT, ru, sv, th, tr, uk, zh-CN, zh-TW"]
+    #[doc = ""]
     #[doc = " JSON `dialect`: string."]
     pub dialect: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Settings for evaluations associated with this form"]
+    #[doc = ""]
     #[doc = " JSON `evaluationSettings`: [`EvaluationSettings`](crate::EvaluationSettings)."]
     pub evaluation_settings: ::std::option::Option<crate::EvaluationSettings>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the form's most recently published version"]
+    #[doc = ""]
     #[doc = " JSON `latestVersionFormName`: string."]
     pub latest_version_form_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The evaluation form name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " A list of the published versions of this form. Not populated by default, its availability depends on the endpoint. Use the 'expand=publishHistory' query parameter to retrieve this data where applicable (refer to the endpoint description to see if it is applicable)."]
+    #[doc = ""]
     #[doc = " JSON `publishedVersions`: [`DomainEntityListingEvaluationForm`](crate::DomainEntityListingEvaluationForm)."]
     pub published_versions: ::std::option::Option<crate::DomainEntityListingEvaluationForm>,
+    #[doc = " A list of question groups"]
+    #[doc = ""]
     #[doc = " JSON `questionGroups`: array of [`EvaluationQuestionGroup`](crate::EvaluationQuestionGroup), required by the spec."]
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionGroup>>,
+    #[doc = " Is this form redacted"]
+    #[doc = ""]
     #[doc = " JSON `redacted`: boolean."]
     pub redacted: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationQuestion {
+    #[doc = " Options from which to choose an answer for this question. Only used by Multiple Choice type questions."]
+    #[doc = ""]
     #[doc = " JSON `answerOptions`: array of [`AnswerOption`](crate::AnswerOption)."]
     pub answer_options: ::std::option::Option<::std::vec::Vec<crate::AnswerOption>>,
+    #[doc = " Focus setting for automated scoring"]
+    #[doc = ""]
     #[doc = " JSON `automatedScoringFocus`: [`EvaluationQuestionAutomatedScoringFocus`](crate::EvaluationQuestionAutomatedScoringFocus), one of `FullInteraction`, `EvaluatedAgent`."]
     pub automated_scoring_focus: ::std::option::Option<crate::EvaluationQuestionAutomatedScoringFocus>,
     #[doc = " JSON `commentsRequired`: boolean."]
     pub comments_required: ::std::option::Option<bool>,
+    #[doc = " An identifier for this question that stays the same across versions of the form."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The default selected answer for the question"]
+    #[doc = ""]
     #[doc = " JSON `defaultAnswer`: [`DefaultAnswer`](crate::DefaultAnswer)."]
     pub default_answer: ::std::option::Option<crate::DefaultAnswer>,
     #[doc = " JSON `helpText`: string."]
@@ -23,6 +31,8 @@ pub struct EvaluationQuestion {
     pub is_critical: ::std::option::Option<bool>,
     #[doc = " JSON `isKill`: boolean."]
     pub is_kill: ::std::option::Option<bool>,
+    #[doc = " Only used by Multiple Select type questions. A list of multiple choice questions representing selectable options."]
+    #[doc = ""]
     #[doc = " JSON `multipleSelectOptionQuestions`: array of [`EvaluationQuestion`](crate::EvaluationQuestion)."]
     pub multiple_select_option_questions: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestion>>,
     #[doc = " JSON `naEnabled`: boolean."]

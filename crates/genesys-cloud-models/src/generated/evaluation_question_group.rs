@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationQuestionGroup {
+    #[doc = " An identifier for this question group that stays the same across versions of the form."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Default scoring settings for the questions within this question group."]
+    #[doc = ""]
     #[doc = " JSON `defaultAnswersTo`: [`DefaultAnswersTo`](crate::DefaultAnswersTo)."]
     pub default_answers_to: ::std::option::Option<crate::DefaultAnswersTo>,
     #[doc = " JSON `defaultAnswersToHighest`: boolean."]

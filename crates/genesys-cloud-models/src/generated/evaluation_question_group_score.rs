@@ -5,36 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationQuestionGroupScore {
+    #[doc = " True when the evaluation is submitted with a question group that does not have any answers. Only allowed when naEnabled is true or if set by the system"]
+    #[doc = ""]
     #[doc = " JSON `markedNA`: boolean."]
     pub marked_na: ::std::option::Option<bool>,
+    #[doc = " Maximum possible score of only the critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalCriticalScore`: number (double)."]
     pub max_total_critical_score: ::std::option::Option<f64>,
+    #[doc = " Maximum possible unweighted score of only the critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalCriticalScoreUnweighted`: number (double)."]
     pub max_total_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " Maximum possible score of only the non critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalNonCriticalScore`: number (double)."]
     pub max_total_non_critical_score: ::std::option::Option<f64>,
+    #[doc = " Maximum possible unweighted score of only the non critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalNonCriticalScoreUnweighted`: number (double)."]
     pub max_total_non_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " Maximum possible score of all questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalScore`: number (double)."]
     pub max_total_score: ::std::option::Option<f64>,
+    #[doc = " Maximum possible unweighted score of all questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalScoreUnweighted`: number (double)."]
     pub max_total_score_unweighted: ::std::option::Option<f64>,
     #[doc = " JSON `questionGroupId`: string."]
     pub question_group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `questionScores`: array of [`EvaluationQuestionScore`](crate::EvaluationQuestionScore)."]
     pub question_scores: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionScore>>,
+    #[doc = " If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false."]
+    #[doc = ""]
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
+    #[doc = " Score of only the critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `totalCriticalScore`: number (double)."]
     pub total_critical_score: ::std::option::Option<f64>,
+    #[doc = " Unweighted score of only the critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `totalCriticalScoreUnweighted`: number (double)."]
     pub total_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " Score of only the non critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `totalNonCriticalScore`: number (double)."]
     pub total_non_critical_score: ::std::option::Option<f64>,
+    #[doc = " Unweighted score of only the non critical questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `totalNonCriticalScoreUnweighted`: number (double)."]
     pub total_non_critical_score_unweighted: ::std::option::Option<f64>,
+    #[doc = " Score of all questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
+    #[doc = " Unweighted score of all questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `totalScoreUnweighted`: number (double)."]
     pub total_score_unweighted: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationQuestionScore {
+    #[doc = " Suggested AI answer"]
+    #[doc = ""]
     #[doc = " JSON `aiAnswer`: [`AiAnswer`](crate::AiAnswer)."]
     pub ai_answer: ::std::option::Option<crate::AiAnswer>,
     #[doc = " JSON `answerId`: string."]
     pub answer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " AnswerId found with evaluation assistance conditions"]
+    #[doc = ""]
     #[doc = " JSON `assistedAnswerId`: string."]
     pub assisted_answer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Comments from the evaluator specific to this question"]
+    #[doc = ""]
     #[doc = " JSON `comments`: string."]
     pub comments: ::std::option::Option<::std::string::String>,
+    #[doc = " Applicable only on fatal questions. Indicates that the answer selected was not the highest score available for the question"]
+    #[doc = ""]
     #[doc = " JSON `failedKillQuestion`: boolean."]
     pub failed_kill_question: ::std::option::Option<bool>,
+    #[doc = " True when the evaluation is submitted with a question that does not have an answer. Only allowed when naEnabled is true or if set by the system"]
+    #[doc = ""]
     #[doc = " JSON `markedNA`: boolean."]
     pub marked_na: ::std::option::Option<bool>,
+    #[doc = " Only applicable to Multiple Select questions. Scores corresponding to the options of Multiple Select questions."]
+    #[doc = ""]
     #[doc = " JSON `multipleSelectQuestionOptionScores`: array of [`EvaluationQuestionScore`](crate::EvaluationQuestionScore)."]
     pub multiple_select_question_option_scores: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionScore>>,
     #[doc = " JSON `questionId`: string."]
     pub question_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unweighted score of the question"]
+    #[doc = ""]
     #[doc = " JSON `score`: integer (int64)."]
     pub score: ::std::option::Option<i64>,
+    #[doc = " If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false."]
+    #[doc = ""]
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

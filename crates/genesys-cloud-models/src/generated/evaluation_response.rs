@@ -9,84 +9,146 @@ pub struct EvaluationResponse {
     pub agent: ::std::option::Option<crate::User>,
     #[doc = " JSON `agentHasRead`: boolean."]
     pub agent_has_read: ::std::option::Option<bool>,
+    #[doc = " AI scoring details for the evaluation."]
+    #[doc = ""]
     #[doc = " JSON `aiScoring`: [`AiScoring`](crate::AiScoring)."]
     pub ai_scoring: ::std::option::Option<crate::AiScoring>,
     #[doc = " JSON `answers`: [`EvaluationScoringSet`](crate::EvaluationScoringSet)."]
     pub answers: ::std::option::Option<crate::EvaluationScoringSet>,
+    #[doc = " Set to false to unassign the evaluation. This cannot be set to false when assignee is also set."]
+    #[doc = ""]
     #[doc = " JSON `assigned`: boolean."]
     pub assigned: ::std::option::Option<bool>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `assignedDate`: date-time."]
     pub assigned_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `assignee`: [`User`](crate::User)."]
     pub assignee: ::std::option::Option<crate::User>,
+    #[doc = " Indicates whether an assignee is applicable for the evaluation. Set to false when assignee is not applicable."]
+    #[doc = ""]
     #[doc = " JSON `assigneeApplicable`: boolean."]
     pub assignee_applicable: ::std::option::Option<bool>,
+    #[doc = " List of user authorized actions on evaluation. Possible values: assign, edit, editScore, editAgentSignoff, delete, release, viewAudit"]
+    #[doc = ""]
     #[doc = " JSON `authorizedActions`: array of string."]
     pub authorized_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `calibration`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub calibration: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `changedDate`: date-time."]
     pub changed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
+    #[doc = " Date of conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `conversationDate`: date-time."]
     pub conversation_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " End date of conversation if it had completed before evaluation creation. Null if created before the conversation ended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `conversationEndDate`: date-time."]
     pub conversation_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date the first version of this evaluation was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the assignee was last changed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAssigneeChanged`: date-time."]
     pub date_assignee_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Is true when the evaluation review was declined"]
+    #[doc = ""]
     #[doc = " JSON `declinedReview`: boolean."]
     pub declined_review: ::std::option::Option<bool>,
+    #[doc = " The number of times this evaluation has been disputed"]
+    #[doc = ""]
     #[doc = " JSON `disputeCount`: integer (int64)."]
     pub dispute_count: ::std::option::Option<i64>,
+    #[doc = " Evaluation is assigned in the following division(s)."]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The shared id for different versions of an evaluation"]
+    #[doc = ""]
     #[doc = " JSON `evaluationContextId`: string."]
     pub evaluation_context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Evaluation form used for evaluation."]
+    #[doc = ""]
     #[doc = " JSON `evaluationForm`: [`EvaluationFormResponse`](crate::EvaluationFormResponse)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationFormResponse>,
+    #[doc = " The source that created the evaluation."]
+    #[doc = ""]
     #[doc = " JSON `evaluationSource`: [`EvaluationSource`](crate::EvaluationSource)."]
     pub evaluation_source: ::std::option::Option<crate::EvaluationSource>,
     #[doc = " JSON `evaluator`: [`User`](crate::User)."]
     pub evaluator: ::std::option::Option<crate::User>,
+    #[doc = " Is true when evaluation assistance didn't execute successfully"]
+    #[doc = ""]
     #[doc = " JSON `hasAssistanceFailed`: boolean."]
     pub has_assistance_failed: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `isScoringIndex`: boolean."]
     pub is_scoring_index: ::std::option::Option<bool>,
+    #[doc = " List of different communication types used in conversation."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: array of string."]
     pub media_type: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Signifies if the evaluation is never to be released. This cannot be set true if release date is also set."]
+    #[doc = ""]
     #[doc = " JSON `neverRelease`: boolean."]
     pub never_release: ::std::option::Option<bool>,
     #[doc = " JSON `queue`: [`Queue`](crate::Queue)."]
     pub queue: ::std::option::Option<crate::Queue>,
+    #[doc = " Is only true when the user making the request does not have sufficient permissions to see evaluation"]
+    #[doc = ""]
     #[doc = " JSON `redacted`: boolean."]
     pub redacted: ::std::option::Option<bool>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `releaseDate`: date-time."]
     pub release_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Is only true when evaluation is re-scored."]
+    #[doc = ""]
     #[doc = " JSON `rescore`: boolean."]
     pub rescore: ::std::option::Option<bool>,
+    #[doc = " Only used for email evaluations. Will be null for all other evaluations."]
+    #[doc = ""]
     #[doc = " JSON `resourceId`: string."]
     pub resource_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of resource. Only used for email evaluations. Will be null for evaluations on all other resources."]
+    #[doc = ""]
     #[doc = " JSON `resourceType`: [`EvaluationResponseResourceType`](crate::EvaluationResponseResourceType), one of `EMAIL`."]
     pub resource_type: ::std::option::Option<crate::EvaluationResponseResourceType>,
+    #[doc = " The previous evaluation version"]
+    #[doc = ""]
     #[doc = " JSON `retractedEvaluation`: [`EvaluationReference`](crate::EvaluationReference)."]
     pub retracted_evaluation: ::std::option::Option<crate::EvaluationReference>,
+    #[doc = " Date of when evaluation revision is created. Null if there is no revision. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `revisionCreatedDate`: date-time."]
     pub revision_created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: [`EvaluationResponseStatus`](crate::EvaluationResponseStatus), one of `PENDING`, `INPROGRESS`, `FINISHED`, `INREVIEW`, `RETRACTED`."]
     pub status: ::std::option::Option<crate::EvaluationResponseStatus>,
+    #[doc = " Date the evaluation was last submitted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `submittedDate`: date-time."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The evaluation version number"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " List of all versions of the evaluation"]
+    #[doc = ""]
     #[doc = " JSON `versionHistory`: [`PagelessDomainEntityListingEvaluationVersion`](crate::PagelessDomainEntityListingEvaluationVersion)."]
     pub version_history: ::std::option::Option<crate::PagelessDomainEntityListingEvaluationVersion>,
     _nulls: crate::support::Extras,

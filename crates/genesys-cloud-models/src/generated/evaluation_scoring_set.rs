@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationScoringSet {
+    #[doc = " Comments from the agent while reviewing evaluation results"]
+    #[doc = ""]
     #[doc = " JSON `agentComments`: string."]
     pub agent_comments: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates that at least one fatal question was answered without having the highest score available for the question"]
+    #[doc = ""]
     #[doc = " JSON `anyFailedKillQuestions`: boolean."]
     pub any_failed_kill_questions: ::std::option::Option<bool>,
+    #[doc = " Overall comments from the evaluator"]
+    #[doc = ""]
     #[doc = " JSON `comments`: string."]
     pub comments: ::std::option::Option<::std::string::String>,
+    #[doc = " Maximum total raw score for the critical questions. Raw score is the actual point values before applying weights or percentages."]
+    #[doc = ""]
     #[doc = " JSON `maxTotalRawCriticalScore`: number (double)."]
     pub max_total_raw_critical_score: ::std::option::Option<f64>,
+    #[doc = " Maximum total raw score for all questions. Raw score is the actual point values before applying weights or percentages."]
+    #[doc = ""]
     #[doc = " JSON `maxTotalRawScore`: number (double)."]
     pub max_total_raw_score: ::std::option::Option<f64>,
+    #[doc = " Overall private comments from the evaluator"]
+    #[doc = ""]
     #[doc = " JSON `privateComments`: string."]
     pub private_comments: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `questionGroupScores`: array of [`EvaluationQuestionGroupScore`](crate::EvaluationQuestionGroupScore)."]
     pub question_group_scores: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionGroupScore>>,
+    #[doc = " Score of only the critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalCriticalScore`: number (double)."]
     pub total_critical_score: ::std::option::Option<f64>,
+    #[doc = " Score of only the non-critical questions"]
+    #[doc = ""]
     #[doc = " JSON `totalNonCriticalScore`: number (double)."]
     pub total_non_critical_score: ::std::option::Option<f64>,
+    #[doc = " Score of all questions"]
+    #[doc = ""]
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
+    #[doc = " List of topics found within the conversation's transcripts"]
+    #[doc = ""]
     #[doc = " JSON `transcriptTopics`: array of [`TranscriptTopic`](crate::TranscriptTopic)."]
     pub transcript_topics: ::std::option::Option<::std::vec::Vec<crate::TranscriptTopic>>,
     _nulls: crate::support::Extras,

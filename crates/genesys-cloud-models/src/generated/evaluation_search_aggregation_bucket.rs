@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchAggregationBucket {
+    #[doc = " Average value in the aggregation"]
+    #[doc = ""]
     #[doc = " JSON `average`: number (double)."]
     pub average: ::std::option::Option<f64>,
+    #[doc = " Count of documents"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Number of documents in this bucket"]
+    #[doc = ""]
     #[doc = " JSON `documentCount`: integer (int64)."]
     pub document_count: ::std::option::Option<i64>,
+    #[doc = " Lower bound for range buckets"]
+    #[doc = ""]
     #[doc = " JSON `from`: number (double)."]
     pub from: ::std::option::Option<f64>,
+    #[doc = " The key for this bucket"]
+    #[doc = ""]
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " The key as a string representation"]
+    #[doc = ""]
     #[doc = " JSON `keyAsString`: string."]
     pub key_as_string: ::std::option::Option<::std::string::String>,
+    #[doc = " Numeric key value for date histograms"]
+    #[doc = ""]
     #[doc = " JSON `keyValue`: integer (int64)."]
     pub key_value: ::std::option::Option<i64>,
+    #[doc = " Maximum value in the aggregation"]
+    #[doc = ""]
     #[doc = " JSON `maximum`: number (double)."]
     pub maximum: ::std::option::Option<f64>,
+    #[doc = " Minimum value in the aggregation"]
+    #[doc = ""]
     #[doc = " JSON `minimum`: number (double)."]
     pub minimum: ::std::option::Option<f64>,
+    #[doc = " Nested sub-aggregations"]
+    #[doc = ""]
     #[doc = " JSON `subAggregations`: map of [`EvaluationSearchAggregationResponse`](crate::EvaluationSearchAggregationResponse)."]
     pub sub_aggregations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::EvaluationSearchAggregationResponse>>,
+    #[doc = " Sum of values in the aggregation"]
+    #[doc = ""]
     #[doc = " JSON `sum`: number (double)."]
     pub sum: ::std::option::Option<f64>,
+    #[doc = " Upper bound for range buckets"]
+    #[doc = ""]
     #[doc = " JSON `to`: number (double)."]
     pub to: ::std::option::Option<f64>,
+    #[doc = " Simple aggregation value"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

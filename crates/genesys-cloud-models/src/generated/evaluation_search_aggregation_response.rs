@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchAggregationResponse {
+    #[doc = " Average value"]
+    #[doc = ""]
     #[doc = " JSON `average`: number (double)."]
     pub average: ::std::option::Option<f64>,
+    #[doc = " List of aggregation buckets"]
+    #[doc = ""]
     #[doc = " JSON `buckets`: array of [`EvaluationSearchAggregationBucket`](crate::EvaluationSearchAggregationBucket)."]
     pub buckets: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchAggregationBucket>>,
+    #[doc = " Count of documents"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Upper bound estimate of the error in document count for this aggregation"]
+    #[doc = ""]
     #[doc = " JSON `documentCountErrorUpperBound`: integer (int64)."]
     pub document_count_error_upper_bound: ::std::option::Option<i64>,
+    #[doc = " Maximum value"]
+    #[doc = ""]
     #[doc = " JSON `maximum`: number (double)."]
     pub maximum: ::std::option::Option<f64>,
+    #[doc = " Minimum value"]
+    #[doc = ""]
     #[doc = " JSON `minimum`: number (double)."]
     pub minimum: ::std::option::Option<f64>,
+    #[doc = " Total Sum"]
+    #[doc = ""]
     #[doc = " JSON `sum`: number (double)."]
     pub sum: ::std::option::Option<f64>,
+    #[doc = " Total document count for buckets not included in the response due to size limits"]
+    #[doc = ""]
     #[doc = " JSON `sumOtherDocumentCount`: integer (int64)."]
     pub sum_other_document_count: ::std::option::Option<i64>,
+    #[doc = " Simple aggregation value (for SUM, COUNT, AVERAGE, etc.)"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

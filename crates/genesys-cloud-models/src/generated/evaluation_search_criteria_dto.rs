@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchCriteriaDTO {
+    #[doc = " The end value of the range. This field is used for range search types. Date values must be in the format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'."]
+    #[doc = ""]
     #[doc = " JSON `endValue`: string."]
     pub end_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Field name to search against"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`EvaluationSearchCriteriaDTOField`](crate::EvaluationSearchCriteriaDTOField), required by the spec, one of `evaluationId`, `conversationId`, `contextId`, `formId`, `evaluationStatus`, `queueId`, `agentTeamId`, `divisionId`, `agentId`, `evaluatorId`, `assigneeId`, `totalScore`, … (30 in all)."]
     pub field: ::std::option::Option<crate::EvaluationSearchCriteriaDTOField>,
+    #[doc = " How to apply this search criteria against other criteria"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`EvaluationSearchCriteriaDTOOperator`](crate::EvaluationSearchCriteriaDTOOperator), one of `AND`, `NOT`."]
     pub operator: ::std::option::Option<crate::EvaluationSearchCriteriaDTOOperator>,
+    #[doc = " The start value of the range. This field is used for range search types. Date values must be in the format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'."]
+    #[doc = ""]
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of query Operation to Perform"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationSearchCriteriaDTOType`](crate::EvaluationSearchCriteriaDTOType), required by the spec, one of `EXACT`, `DATE_RANGE`, `GREATER_THAN`, `GREATER_THAN_EQUAL_TO`, `LESS_THAN`, `LESS_THAN_EQUAL_TO`, `RANGE`, `REQUIRED_FIELDS`."]
     pub r#type: ::std::option::Option<crate::EvaluationSearchCriteriaDTOType>,
+    #[doc = " A value for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of values for the search to match against. Only for Type: EXACT"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

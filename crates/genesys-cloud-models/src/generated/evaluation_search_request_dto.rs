@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchRequestDTO {
+    #[doc = " Aggregations to compute on the search results"]
+    #[doc = ""]
     #[doc = " JSON `aggregations`: array of [`EvaluationSearchAggregationDTO`](crate::EvaluationSearchAggregationDTO)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchAggregationDTO>>,
+    #[doc = " The page of resources you want to retrieve"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64), required by the spec, at least 1."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of results per page. For aggregation requests, must be omitted or 0."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), from 0 to 100."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: array of [`EvaluationSearchCriteriaDTO`](crate::EvaluationSearchCriteriaDTO), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchCriteriaDTO>>,
+    #[doc = " The field in the resource that you want to sort the results by. Include with sortOrder."]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: [`EvaluationSearchRequestDTOSortBy`](crate::EvaluationSearchRequestDTOSortBy), one of `conversationDate`, `createdDate`, `submittedDate`, `releaseDate`."]
     pub sort_by: ::std::option::Option<crate::EvaluationSearchRequestDTOSortBy>,
+    #[doc = " The sort order for results. Include with sortBy."]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`EvaluationSearchRequestDTOSortOrder`](crate::EvaluationSearchRequestDTOSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::EvaluationSearchRequestDTOSortOrder>,
+    #[doc = " Filter for automated evaluations submitted by virtual supervisor. Defaults to false."]
+    #[doc = ""]
     #[doc = " JSON `systemSubmitted`: boolean."]
     pub system_submitted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchResponse {
+    #[doc = " Aggregation results"]
+    #[doc = ""]
     #[doc = " JSON `aggregations`: map of [`EvaluationSearchAggregationResponse`](crate::EvaluationSearchAggregationResponse)."]
     pub aggregations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::EvaluationSearchAggregationResponse>>,
+    #[doc = " Current page number for the returned records"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Number of records according to the page size"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Results associated to the search response"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`EvaluationSearchItemResponse`](crate::EvaluationSearchItemResponse)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchItemResponse>>,
     _nulls: crate::support::Extras,

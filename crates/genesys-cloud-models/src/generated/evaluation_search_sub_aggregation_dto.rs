@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchSubAggregationDTO {
+    #[doc = " The calendar interval for date histogram aggregations"]
+    #[doc = ""]
     #[doc = " JSON `calendarInterval`: string."]
     pub calendar_interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The field to aggregate on.ALLOWED FIELDS BY AGGREGATION TYPE:TERM/COUNT: evaluationStatus, aiScoringFailureType, questionAiAnswerFailureType,TERM: formId, formIdReleased, contextId, questionGroupId, questionId, questionAnswerId, released, questionGroupMarkedNA, questionMarkedNA, questionAiScored, questionEaScored,SUM/AVERAGE/STATS/RANGE: totalScore, totalCriticalScore, questionGroupScorePercentage,criticalQuestionGroupScorePercentage, questionScore,SUM: disputeCount, rescoreCount, eaSuggestionCount, eaAcceptedSuggestionCount,aiSuggestionCount, aiAcceptedSuggestionCount,DATE\\_HISTOGRAM: conversationDate, createdDate, submittedDate, releaseDate"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`EvaluationSearchSubAggregationDTOField`](crate::EvaluationSearchSubAggregationDTOField), required by the spec, one of `formId`, `formIdReleased`, `agentId`, `evaluatorId`, `contextId`, `questionGroupId`, `questionId`, `questionAnswerId`, `evaluationStatus`, `aiScoringFailureType`, `questionAiAnswerFailureType`, `released`, … (33 in all)."]
     pub field: ::std::option::Option<crate::EvaluationSearchSubAggregationDTOField>,
+    #[doc = " The format for date histogram aggregations"]
+    #[doc = ""]
     #[doc = " JSON `format`: string."]
     pub format: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the aggregation"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec, 1 to 100 characters."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ranges for range aggregations"]
+    #[doc = ""]
     #[doc = " JSON `ranges`: array of [`QueryApiSearchAggregationRange`](crate::QueryApiSearchAggregationRange)."]
     pub ranges: ::std::option::Option<::std::vec::Vec<crate::QueryApiSearchAggregationRange>>,
+    #[doc = " The size limit for term aggregations, 100 size limit for all fields"]
+    #[doc = ""]
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
+    #[doc = " Sub-aggregations to be computed within this aggregation"]
+    #[doc = ""]
     #[doc = " JSON `subAggregations`: array of [`EvaluationSearchSubAggregationDTO`](crate::EvaluationSearchSubAggregationDTO)."]
     pub sub_aggregations: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchSubAggregationDTO>>,
+    #[doc = " The Type of Aggregation to Perform"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationSearchSubAggregationDTOType`](crate::EvaluationSearchSubAggregationDTOType), required by the spec, one of `TERM`, `STATS`, `SUM`, `COUNT`, `AVERAGE`, `RANGE`, `DATE_HISTOGRAM`."]
     pub r#type: ::std::option::Option<crate::EvaluationSearchSubAggregationDTOType>,
     _nulls: crate::support::Extras,

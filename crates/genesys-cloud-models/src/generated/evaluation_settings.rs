@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSettings {
+    #[doc = " The maximum number of disputes allowed for an evaluation."]
+    #[doc = ""]
     #[doc = " JSON `disputesAllowedPerEvaluation`: integer (int64)."]
     pub disputes_allowed_per_evaluation: ::std::option::Option<i64>,
+    #[doc = " A list of assignees responsible for handling each dispute. This list size needs to be equal to disputesAllowedPerEvaluation."]
+    #[doc = ""]
     #[doc = " JSON `disputesAssignees`: array of [`EvaluationSettingsAssignee`](crate::EvaluationSettingsAssignee)."]
     pub disputes_assignees: ::std::option::Option<::std::vec::Vec<crate::EvaluationSettingsAssignee>>,
+    #[doc = " Whether disputes are allowed for evaluations. Does not apply for calibration evaluations."]
+    #[doc = ""]
     #[doc = " JSON `disputesEnabled`: boolean."]
     pub disputes_enabled: ::std::option::Option<bool>,
+    #[doc = " Whether revisions are allowed for evaluations. When enabled, rescoring creates a new version of the evaluation and retracts the existing evaluation version. Does not apply for calibration evaluations."]
+    #[doc = ""]
     #[doc = " JSON `revisionsEnabled`: boolean."]
     pub revisions_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSettingsAssignee {
+    #[doc = " The assignee type. Valid values: Original, Individual, None"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationSettingsAssigneeType`](crate::EvaluationSettingsAssigneeType), one of `Original`, `Individual`, `None`."]
     pub r#type: ::std::option::Option<crate::EvaluationSettingsAssigneeType>,
+    #[doc = " The user the dispute should be assigned to"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub user: ::std::option::Option<crate::UserReferenceWithName>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSource {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the evaluation source."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`EvaluationSourceType`](crate::EvaluationSourceType), one of `Policy`, `User`, `Unknown`, `Program`."]
     pub r#type: ::std::option::Option<crate::EvaluationSourceType>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct EvaluatorActivity {
     #[doc = " JSON `evaluator`: [`User`](crate::User)."]
     pub evaluator: ::std::option::Option<crate::User>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
@@ -25,6 +27,8 @@ pub struct EvaluatorActivity {
     pub num_evaluations_started: ::std::option::Option<i64>,
     #[doc = " JSON `numEvaluationsWithoutViewPermission`: integer (int64)."]
     pub num_evaluations_without_view_permission: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
+    #[doc = " Event that tracks user interactions with content in an application such as screen views, searches, etc."]
+    #[doc = ""]
     #[doc = " JSON `appEvent`: [`AppEvent`](crate::AppEvent)."]
     pub app_event: ::std::option::Option<crate::AppEvent>,
+    #[doc = " UUID corresponding to triggering action that caused this event (e.g. HTTP POST, SIP invite, another event)."]
+    #[doc = ""]
     #[doc = " JSON `correlationId`: string, required by the spec."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Timestamp indicating when the event actually took place. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Primary identifier of the customer in the source of the events."]
+    #[doc = ""]
     #[doc = " JSON `customerId`: string."]
     pub customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of primary identifier (e.g. cookie, email, phone)."]
+    #[doc = ""]
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The name representing the type of event."]
+    #[doc = ""]
     #[doc = " JSON `eventType`: string, required by the spec."]
     pub event_type: ::std::option::Option<::std::string::String>,
+    #[doc = " System-generated UUID for the event."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated. Event where a customer has achieved a specific outcome or goal. Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+    #[doc = ""]
     #[doc = " JSON `outcomeAchievedEvent`: [`OutcomeAchievedEvent`](crate::OutcomeAchievedEvent)."]
     pub outcome_achieved_event: ::std::option::Option<crate::OutcomeAchievedEvent>,
+    #[doc = " Event that represents a segment being assigned."]
+    #[doc = ""]
     #[doc = " JSON `segmentAssignmentEvent`: [`SegmentAssignmentEvent`](crate::SegmentAssignmentEvent)."]
     pub segment_assignment_event: ::std::option::Option<crate::SegmentAssignmentEvent>,
+    #[doc = " The session that the event belongs to."]
+    #[doc = ""]
     #[doc = " JSON `session`: [`EventSession`](crate::EventSession), required by the spec."]
     pub session: ::std::option::Option<crate::EventSession>,
+    #[doc = " Event triggered by web actions."]
+    #[doc = ""]
     #[doc = " JSON `webActionEvent`: [`WebActionEvent`](crate::WebActionEvent)."]
     pub web_action_event: ::std::option::Option<crate::WebActionEvent>,
+    #[doc = " Event that tracks user interactions with content in a browser such as pageviews, downloads, mobile ad clicks, etc."]
+    #[doc = ""]
     #[doc = " JSON `webEvent`: [`WebEvent`](crate::WebEvent)."]
     pub web_event: ::std::option::Option<crate::WebEvent>,
     _nulls: crate::support::Extras,

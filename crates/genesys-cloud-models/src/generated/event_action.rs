@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventAction {
+    #[doc = " Timestamp indicating when the action was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " ID of the action."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type used to deliver the action (e.g. email, webhook)."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`EventActionMediaType`](crate::EventActionMediaType), required by the spec, one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::EventActionMediaType>,
+    #[doc = " Prompt of the action to be displayed/sent to the visitor."]
+    #[doc = ""]
     #[doc = " JSON `prompt`: string, required by the spec."]
     pub prompt: ::std::option::Option<::std::string::String>,
+    #[doc = " Current state of the action (e.g. qualified, succeeded, errored)."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`EventActionState`](crate::EventActionState), required by the spec, one of `accepted`, `rejected`, `timedout`, `errored`, `ignored`, `qualified`, `offered`, `started`, `engaged`, `qualifiedOutsideSchedule`, `offeredOutsideSchedule`, `abandoned`, … (14 in all)."]
     pub state: ::std::option::Option<crate::EventActionState>,
     _nulls: crate::support::Extras,

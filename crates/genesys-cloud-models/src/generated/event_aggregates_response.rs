@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventAggregatesResponse {
+    #[doc = " Aggregates by event definition"]
+    #[doc = ""]
     #[doc = " JSON `eventDefinitionAggregates`: array of [`EventDefinitionAggregates`](crate::EventDefinitionAggregates)."]
     pub event_definition_aggregates: ::std::option::Option<::std::vec::Vec<crate::EventDefinitionAggregates>>,
+    #[doc = " Interval for returned aggregates. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

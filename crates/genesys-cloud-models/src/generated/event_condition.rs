@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventCondition {
+    #[doc = " The name of the event for which this condition can be satisfied."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The event key."]
+    #[doc = ""]
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " The comparison operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`EventConditionOperator`](crate::EventConditionOperator), one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::EventConditionOperator>,
+    #[doc = " The session type for which this condition can be satisfied."]
+    #[doc = ""]
     #[doc = " JSON `sessionType`: string, required by the spec."]
     pub session_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The stream type for which this condition can be satisfied."]
+    #[doc = ""]
     #[doc = " JSON `streamType`: [`EventConditionStreamType`](crate::EventConditionStreamType), required by the spec, one of `Web`, `Custom`, `Conversation`, `App`."]
     pub stream_type: ::std::option::Option<crate::EventConditionStreamType>,
+    #[doc = " The event values."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

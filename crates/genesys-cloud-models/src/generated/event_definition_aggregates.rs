@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventDefinitionAggregates {
+    #[doc = " How many events have occurred."]
+    #[doc = ""]
     #[doc = " JSON `eventCount`: integer (int64)."]
     pub event_count: ::std::option::Option<i64>,
+    #[doc = " Event definition."]
+    #[doc = ""]
     #[doc = " JSON `eventDefinition`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub event_definition: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventError {
+    #[doc = " The eventId (V4 UUID) for the event that encountered an error."]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A message describing the error."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " The event for this eventId can be resubmitted if this value is true."]
+    #[doc = ""]
     #[doc = " JSON `retryable`: boolean."]
     pub retryable: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

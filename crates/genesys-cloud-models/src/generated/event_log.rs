@@ -13,6 +13,8 @@ pub struct EventLog {
     pub error_entity: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `eventMessage`: [`EventMessage`](crate::EventMessage)."]
     pub event_message: ::std::option::Option<crate::EventMessage>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `level`: [`EventLogLevel`](crate::EventLogLevel), one of `INFO`, `WARNING`, `ERROR`."]
@@ -21,8 +23,12 @@ pub struct EventLog {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `relatedEntity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub related_entity: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventQueryRequest {
+    #[doc = " Filter events by a list of event definition ids"]
+    #[doc = ""]
     #[doc = " JSON `eventDefinitionIds`: array of string."]
     pub event_definition_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Date and time range to query. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Only return events that contain the search term"]
+    #[doc = ""]
     #[doc = " JSON `searchTerm`: string."]
     pub search_term: ::std::option::Option<::std::string::String>,
+    #[doc = " Order of results. Default order is DESC."]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`EventQueryRequestSortOrder`](crate::EventQueryRequestSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::EventQueryRequestSortOrder>,
     _nulls: crate::support::Extras,

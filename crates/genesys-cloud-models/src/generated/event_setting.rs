@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventSetting {
+    #[doc = " Settings regarding typing events"]
+    #[doc = ""]
     #[doc = " JSON `typing`: [`TypingSetting`](crate::TypingSetting)."]
     pub typing: ::std::option::Option<crate::TypingSetting>,
     _nulls: crate::support::Extras,

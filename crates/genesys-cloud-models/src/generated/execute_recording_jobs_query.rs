@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExecuteRecordingJobsQuery {
+    #[doc = " The desired state for the job to be set to."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ExecuteRecordingJobsQueryState`](crate::ExecuteRecordingJobsQueryState), required by the spec, one of `PROCESSING`."]
     pub state: ::std::option::Option<crate::ExecuteRecordingJobsQueryState>,
     _nulls: crate::support::Extras,

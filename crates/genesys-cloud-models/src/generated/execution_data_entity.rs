@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExecutionDataEntity {
+    #[doc = " A downloadable link to the execution data file."]
+    #[doc = ""]
     #[doc = " JSON `downloadUri`: string."]
     pub download_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " If the retrieval failed (not found, no permission, etc;), this will be set true."]
+    #[doc = ""]
     #[doc = " JSON `failed`: boolean."]
     pub failed: ::std::option::Option<bool>,
+    #[doc = " The id of the execution requested"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " This will contain the http status code for the failure"]
+    #[doc = ""]
     #[doc = " JSON `statusCode`: string."]
     pub status_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

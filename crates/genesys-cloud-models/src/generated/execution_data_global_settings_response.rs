@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExecutionDataGlobalSettingsResponse {
+    #[doc = " The time this setting was set. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " whether or not the setting is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " User that last changed the setting."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " OAuth client that last changed the setting."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by_client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExportDetails {
+    #[doc = " The export type for the flow. Default: 'Yaml'."]
+    #[doc = ""]
     #[doc = " JSON `exportType`: [`ExportDetailsExportType`](crate::ExportDetailsExportType), one of `Architect`, `Yaml`."]
     pub export_type: ::std::option::Option<crate::ExportDetailsExportType>,
+    #[doc = " Name to assign to the file after download. The extension will be automatically appended based on desired export type. Must contain only alphanumeric characters, underscores, or hyphens."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow to export. If you do not provide the flow ID, you must provide both the name and type."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`ArchitectFlowReference`](crate::ArchitectFlowReference), required by the spec."]
     pub flow: ::std::option::Option<crate::ArchitectFlowReference>,
     _nulls: crate::support::Extras,

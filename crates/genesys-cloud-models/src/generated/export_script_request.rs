@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExportScriptRequest {
+    #[doc = " The final file name (no extension) of the script download: \\<fileName\\>.script"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The UUID version of the script to be exported. Defaults to the current editable version."]
+    #[doc = ""]
     #[doc = " JSON `versionId`: string."]
     pub version_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExportUri {
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `exportTimestamp`: date-time."]
     pub export_timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `uri`: string."]

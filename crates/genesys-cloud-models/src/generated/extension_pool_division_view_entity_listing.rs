@@ -25,6 +25,8 @@ pub struct ExtensionPoolDivisionViewEntityListing {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
+    #[doc = " The total organization-wide number of entities."]
+    #[doc = ""]
     #[doc = " JSON `totalNumberOfEntities`: integer (int64)."]
     pub total_number_of_entities: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

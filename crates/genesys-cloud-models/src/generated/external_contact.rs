@@ -7,76 +7,136 @@
 pub struct ExternalContact {
     #[doc = " JSON `address`: [`ContactAddress`](crate::ContactAddress)."]
     pub address: ::std::option::Option<crate::ContactAddress>,
+    #[doc = " User information for an Apple account. Max: 10 ids"]
+    #[doc = ""]
     #[doc = " JSON `appleOpaqueIds`: array of [`AppleOpaqueId`](crate::AppleOpaqueId)."]
     pub apple_opaque_ids: ::std::option::Option<::std::vec::Vec<crate::AppleOpaqueId>>,
+    #[doc = " The contact at the head of the merge tree. If null, this contact is not a part of any merge."]
+    #[doc = ""]
     #[doc = " JSON `canonicalContact`: [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub canonical_contact: ::std::option::Option<crate::ContactAddressableEntityRef>,
     #[doc = " JSON `cellPhone`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub cell_phone: ::std::option::Option<crate::PhoneNumber>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Custom fields defined in the schema referenced by schemaId and schemaVersion."]
+    #[doc = ""]
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Links to the sources of data (e.g. one source might be a CRM) that contributed data to this record. Read-only, and only populated when requested via expand param."]
+    #[doc = ""]
     #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
+    #[doc = " A list of external identifiers that identify this contact in an external system. Max: 10 ids"]
+    #[doc = ""]
     #[doc = " JSON `externalIds`: array of [`ExternalId`](crate::ExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalId>>,
     #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
+    #[doc = " A string that identifies an external system-of-record resource that may have more detailed information on the contact. Should be a valid URL (including the http/https protocol, port, and path \\[if any\\]). Leading and trailing whitespace stripped. Max 1000 characters."]
+    #[doc = ""]
     #[doc = " JSON `externalSystemUrl`: string."]
     pub external_system_url: ::std::option::Option<::std::string::String>,
+    #[doc = " User information for a Facebook account"]
+    #[doc = ""]
     #[doc = " JSON `facebookId`: [`FacebookId`](crate::FacebookId)."]
     pub facebook_id: ::std::option::Option<crate::FacebookId>,
+    #[doc = " The first name of the contact. Max: 1000 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `homePhone`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub home_phone: ::std::option::Option<crate::PhoneNumber>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifiers claimed by this contact"]
+    #[doc = ""]
     #[doc = " JSON `identifiers`: array of [`ContactIdentifier`](crate::ContactIdentifier)."]
     pub identifiers: ::std::option::Option<::std::vec::Vec<crate::ContactIdentifier>>,
+    #[doc = " User information for an Instagram account"]
+    #[doc = ""]
     #[doc = " JSON `instagramId`: [`InstagramId`](crate::InstagramId)."]
     pub instagram_id: ::std::option::Option<crate::InstagramId>,
+    #[doc = " The last name of the contact. Max: 1000 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `lastName`: string."]
     pub last_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lineId`: [`LineId`](crate::LineId)."]
     pub line_id: ::std::option::Option<crate::LineId>,
+    #[doc = " (Deprecated: use mergedTo and mergedFrom instead) Information about the merge history of this contact. If null, this contact is not a part of any merge."]
+    #[doc = ""]
     #[doc = " JSON `mergeOperation`: [`MergeOperation`](crate::MergeOperation)."]
     pub merge_operation: ::std::option::Option<crate::MergeOperation>,
+    #[doc = " The set of all contacts that are a part of the merge tree. If null, this contact is not a part of any merge."]
+    #[doc = ""]
     #[doc = " JSON `mergeSet`: array of [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub merge_set: ::std::option::Option<::std::vec::Vec<crate::ContactAddressableEntityRef>>,
+    #[doc = " The input contacts from the merge operation."]
+    #[doc = ""]
     #[doc = " JSON `mergedFrom`: array of [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub merged_from: ::std::option::Option<::std::vec::Vec<crate::ContactAddressableEntityRef>>,
+    #[doc = " The output contact from the merge operation."]
+    #[doc = ""]
     #[doc = " JSON `mergedTo`: [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub merged_to: ::std::option::Option<crate::ContactAddressableEntityRef>,
+    #[doc = " The middle name of the contact. Max: 1000 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `middleName`: string."]
     pub middle_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifyDate`: date-time."]
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The other email of the contact. Max: 256 characters. Leading and trailing whitespace stripped. Valid email format"]
+    #[doc = ""]
     #[doc = " JSON `otherEmail`: string."]
     pub other_email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `otherPhone`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub other_phone: ::std::option::Option<crate::PhoneNumber>,
+    #[doc = " The personal email of the contact. Max: 256 characters. Leading and trailing whitespace stripped. Valid email format"]
+    #[doc = ""]
     #[doc = " JSON `personalEmail`: string."]
     pub personal_email: ::std::option::Option<::std::string::String>,
+    #[doc = " The salutation of the contact. Max: 1000 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `salutation`: string."]
     pub salutation: ::std::option::Option<::std::string::String>,
+    #[doc = " The schema defining custom fields for this contact"]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`DataSchema`](crate::DataSchema)."]
     pub schema: ::std::option::Option<crate::DataSchema>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `surveyOptOut`: boolean."]
     pub survey_opt_out: ::std::option::Option<bool>,
+    #[doc = " The title of the contact. Max: 1000 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " User information for a Twitter account"]
+    #[doc = ""]
     #[doc = " JSON `twitterId`: [`TwitterId`](crate::TwitterId)."]
     pub twitter_id: ::std::option::Option<crate::TwitterId>,
+    #[doc = " The type of contact"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ExternalContactType`](crate::ExternalContactType), one of `Ephemeral`, `Identified`, `Curated`."]
     pub r#type: ::std::option::Option<crate::ExternalContactType>,
+    #[doc = " User information for a WhatsApp account"]
+    #[doc = ""]
     #[doc = " JSON `whatsAppId`: [`WhatsAppId`](crate::WhatsAppId)."]
     pub whats_app_id: ::std::option::Option<crate::WhatsAppId>,
+    #[doc = " The work email of the contact. Max: 256 characters. Leading and trailing whitespace stripped. Valid email format"]
+    #[doc = ""]
     #[doc = " JSON `workEmail`: string."]
     pub work_email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workPhone`: [`PhoneNumber`](crate::PhoneNumber)."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalContactsPatchRequest {
+    #[doc = " A list of changes to apply to the provided entity"]
+    #[doc = ""]
     #[doc = " JSON `changes`: array of [`ContactsPatchChange`](crate::ContactsPatchChange)."]
     pub changes: ::std::option::Option<::std::vec::Vec<crate::ContactsPatchChange>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalDataSource {
+    #[doc = " The platform that was the source of the data. Example: a CRM like SALESFORCE."]
+    #[doc = ""]
     #[doc = " JSON `platform`: [`ExternalDataSourcePlatform`](crate::ExternalDataSourcePlatform), one of `SALESFORCE`."]
     pub platform: ::std::option::Option<crate::ExternalDataSourcePlatform>,
+    #[doc = " An URL that links to the source record that contributed data to the associated entity."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEvent {
+    #[doc = " The event attributes."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of any JSON, required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Timestamp indicating when the event actually took place. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the event."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifiers of the contact the event is for."]
+    #[doc = ""]
     #[doc = " JSON `identifiers`: [`ExternalEventIdentifiers`](crate::ExternalEventIdentifiers), required by the spec."]
     pub identifiers: ::std::option::Option<crate::ExternalEventIdentifiers>,
     _nulls: crate::support::Extras,

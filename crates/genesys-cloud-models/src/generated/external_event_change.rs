@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventChange {
+    #[doc = " The category of the change"]
+    #[doc = ""]
     #[doc = " JSON `changeCategory`: [`ExternalEventChangeChangeCategory`](crate::ExternalEventChangeChangeCategory), one of `Error`, `Updated`, `New`."]
     pub change_category: ::std::option::Option<crate::ExternalEventChangeChangeCategory>,
+    #[doc = " The timestamp when the change was detected. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDetected`: date-time."]
     pub date_detected: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A code representing the error, only present for ERROR category changes"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " A description of the error, only present for ERROR category changes"]
+    #[doc = ""]
     #[doc = " JSON `errorDescription`: string."]
     pub error_description: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the event"]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier for the schema"]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the change"]
+    #[doc = ""]
     #[doc = " JSON `systemStatus`: [`ExternalEventChangeSystemStatus`](crate::ExternalEventChangeSystemStatus), one of `New`, `Updated`, `Active`, `Inactive`, `Error`."]
     pub system_status: ::std::option::Option<crate::ExternalEventChangeSystemStatus>,
     _nulls: crate::support::Extras,

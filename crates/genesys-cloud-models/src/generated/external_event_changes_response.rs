@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventChangesResponse {
+    #[doc = " The list of changes"]
+    #[doc = ""]
     #[doc = " JSON `changes`: array of [`ExternalEventChange`](crate::ExternalEventChange)."]
     pub changes: ::std::option::Option<::std::vec::Vec<crate::ExternalEventChange>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventExternalId {
+    #[doc = " The id of the external source."]
+    #[doc = ""]
     #[doc = " JSON `externalSourceId`: string, required by the spec."]
     pub external_source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The value of the identifier."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventIdentifiers {
+    #[doc = " The list of identifiers of the contact"]
+    #[doc = ""]
     #[doc = " JSON `externalIds`: array of [`ExternalEventExternalId`](crate::ExternalEventExternalId), required by the spec."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalEventExternalId>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventSummary {
+    #[doc = " The activation status of the external event"]
+    #[doc = ""]
     #[doc = " JSON `activationStatus`: [`ExternalEventSummaryActivationStatus`](crate::ExternalEventSummaryActivationStatus), one of `Activated`, `Deactivated`."]
     pub activation_status: ::std::option::Option<crate::ExternalEventSummaryActivationStatus>,
+    #[doc = " The timestamp when the external event was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp when the external event was first activated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateFirstActivated`: date-time."]
     pub date_first_activated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp when the external event was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The display name of the external event"]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the external event"]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The rank of the external event"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The schema ID of the external event"]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The system status of the external event"]
+    #[doc = ""]
     #[doc = " JSON `systemStatus`: [`ExternalEventSummarySystemStatus`](crate::ExternalEventSummarySystemStatus), one of `New`, `Updated`, `Active`, `Inactive`, `Error`."]
     pub system_status: ::std::option::Option<crate::ExternalEventSummarySystemStatus>,
     _nulls: crate::support::Extras,

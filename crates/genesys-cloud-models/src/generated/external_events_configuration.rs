@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventsConfiguration {
+    #[doc = " The timestamp when the configuration was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastModified`: date-time, required by the spec."]
     pub date_last_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description of the external event configuration."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division ID (UUID) associated with this configuration."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether the divisionId field is valid."]
+    #[doc = ""]
     #[doc = " JSON `divisionIdActive`: boolean, required by the spec."]
     pub division_id_active: ::std::option::Option<bool>,
+    #[doc = " The unique identifier for the external event configuration."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether the schema is active or inactive."]
+    #[doc = ""]
     #[doc = " JSON `schemaActive`: boolean, required by the spec."]
     pub schema_active: ::std::option::Option<bool>,
+    #[doc = " The dynamic schema ID (UUID) that defines the structure of external events."]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string, required by the spec."]
     pub schema_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the external events e.g. Adobe, Salesforce."]
+    #[doc = ""]
     #[doc = " JSON `source`: string, required by the spec."]
     pub source: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

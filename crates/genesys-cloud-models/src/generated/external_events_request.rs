@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventsRequest {
+    #[doc = " External events to ingest."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`ExternalEvent`](crate::ExternalEvent), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ExternalEvent>>,
     _nulls: crate::support::Extras,

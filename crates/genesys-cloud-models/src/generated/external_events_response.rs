@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventsResponse {
+    #[doc = " List of events that failed processing."]
+    #[doc = ""]
     #[doc = " JSON `unprocessedEntities`: array of [`UnprocessedExternalEvent`](crate::UnprocessedExternalEvent), required by the spec."]
     pub unprocessed_entities: ::std::option::Option<::std::vec::Vec<crate::UnprocessedExternalEvent>>,
     _nulls: crate::support::Extras,

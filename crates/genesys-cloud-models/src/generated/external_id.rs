@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalId {
+    #[doc = " The external source of the identifier. Max: 255 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `externalSource`: [`ExternalSource`](crate::ExternalSource), required by the spec."]
     pub external_source: ::std::option::Option<crate::ExternalSource>,
+    #[doc = " The string value of the identifier. Max: 255 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDataUnprocessedItem {
+    #[doc = " The error code"]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of data points. The default value is 0 when type is Cumulative and the metric data already exists, otherwise 1. When total count reaches 0, the metric data will be deleted."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The date of the metric data. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateOccurred`: date, required by the spec."]
     pub date_occurred: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The error message"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the external metric definition"]
+    #[doc = ""]
     #[doc = " JSON `metricId`: string, required by the spec."]
     pub metric_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the metric data. The default value is Total."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ExternalMetricDataUnprocessedItemType`](crate::ExternalMetricDataUnprocessedItemType), one of `Total`, `Cumulative`."]
     pub r#type: ::std::option::Option<crate::ExternalMetricDataUnprocessedItemType>,
+    #[doc = " The user main email used in user's GenesysCloud account. Must provide either userId or userEmail, but not both."]
+    #[doc = ""]
     #[doc = " JSON `userEmail`: string."]
     pub user_email: ::std::option::Option<::std::string::String>,
+    #[doc = " The user ID. Must provide either userId or userEmail, but not both."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The value of the metric data. When value is null, the metric data will be deleted."]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDataWriteRequest {
+    #[doc = " A list of external metric data items. A maximum of 100 items are allowed."]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`ExternalMetricDataItem`](crate::ExternalMetricDataItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ExternalMetricDataItem>>,
     _nulls: crate::support::Extras,

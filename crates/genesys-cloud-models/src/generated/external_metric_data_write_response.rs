@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDataWriteResponse {
+    #[doc = " The list of processed entities"]
+    #[doc = ""]
     #[doc = " JSON `processedEntities`: array of [`ExternalMetricDataProcessedItem`](crate::ExternalMetricDataProcessedItem)."]
     pub processed_entities: ::std::option::Option<::std::vec::Vec<crate::ExternalMetricDataProcessedItem>>,
+    #[doc = " The list of unprocessed entities"]
+    #[doc = ""]
     #[doc = " JSON `unprocessedEntities`: array of [`ExternalMetricDataUnprocessedItem`](crate::ExternalMetricDataUnprocessedItem)."]
     pub unprocessed_entities: ::std::option::Option<::std::vec::Vec<crate::ExternalMetricDataUnprocessedItem>>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDefinition {
+    #[doc = " The last date and time that the metric data was refreshed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastRefreshed`: date-time."]
     pub date_last_refreshed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The default objective type of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionDefaultObjectiveType`](crate::ExternalMetricDefinitionDefaultObjectiveType), one of `HigherIsBetter`, `LowerIsBetter`, `TargetArea`."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionDefaultObjectiveType>,
+    #[doc = " True if the External Metric Definition is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " True if the External Metric Definition is in use"]
+    #[doc = ""]
     #[doc = " JSON `inUse`: boolean."]
     pub in_use: ::std::option::Option<bool>,
+    #[doc = " The name of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The decimal precision of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `precision`: integer (int64)."]
     pub precision: ::std::option::Option<i64>,
+    #[doc = " The retention in months of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `retentionMonths`: integer (int64)."]
     pub retention_months: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The unit of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `unit`: [`ExternalMetricDefinitionUnit`](crate::ExternalMetricDefinitionUnit), one of `Seconds`, `Percent`, `Number`, `Currency`."]
     pub unit: ::std::option::Option<crate::ExternalMetricDefinitionUnit>,
+    #[doc = " The unit definition of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

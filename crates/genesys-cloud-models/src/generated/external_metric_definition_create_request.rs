@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDefinitionCreateRequest {
+    #[doc = " The default objective type of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionCreateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType), required by the spec, one of `HigherIsBetter`, `LowerIsBetter`, `TargetArea`."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType>,
+    #[doc = " True if the External Metric Definition is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The name of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The decimal precision of the External Metric Definition. Must be at least 0 and at most 5"]
+    #[doc = ""]
     #[doc = " JSON `precision`: integer (int64), required by the spec, from 0 to 5."]
     pub precision: ::std::option::Option<i64>,
+    #[doc = " The unit of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `unit`: [`ExternalMetricDefinitionCreateRequestUnit`](crate::ExternalMetricDefinitionCreateRequestUnit), required by the spec, one of `Seconds`, `Percent`, `Number`, `Currency`."]
     pub unit: ::std::option::Option<crate::ExternalMetricDefinitionCreateRequestUnit>,
+    #[doc = " The unit definition of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDefinitionUpdateRequest {
+    #[doc = " The default objective type of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionUpdateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType), one of `HigherIsBetter`, `LowerIsBetter`, `TargetArea`."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType>,
+    #[doc = " True if the External Metric Definition is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The name of the External Metric Definition"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The decimal precision of the External Metric Definition. Must be at least 0 and at most 5"]
+    #[doc = ""]
     #[doc = " JSON `precision`: integer (int64), from 0 to 5."]
     pub precision: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

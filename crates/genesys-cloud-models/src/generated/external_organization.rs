@@ -9,38 +9,62 @@ pub struct ExternalOrganization {
     pub address: ::std::option::Option<crate::ContactAddress>,
     #[doc = " JSON `companyType`: string."]
     pub company_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Custom fields defined in the schema referenced by schemaId and schemaVersion."]
+    #[doc = ""]
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `employeeCount`: integer (int64)."]
     pub employee_count: ::std::option::Option<i64>,
+    #[doc = " Links to the sources of data (e.g. one source might be a CRM) that contributed data to this record. Read-only, and only populated when requested via expand param."]
+    #[doc = ""]
     #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
+    #[doc = " A list of external identifiers that identify this External Organization in an external system. Max 10 items."]
+    #[doc = ""]
     #[doc = " JSON `externalIds`: array of [`ExternalId`](crate::ExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalId>>,
+    #[doc = " A string that identifies an external system-of-record resource that may have more detailed information on the organization. It should be a valid URL (including the http/https protocol, port, and path \\[if any\\]). The value is automatically trimmed of any leading and trailing whitespace."]
+    #[doc = ""]
     #[doc = " JSON `externalSystemUrl`: string."]
     pub external_system_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `faxNumber`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub fax_number: ::std::option::Option<crate::PhoneNumber>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifiers claimed by this external org"]
+    #[doc = ""]
     #[doc = " JSON `identifiers`: array of [`ExternalOrganizationIdentifier`](crate::ExternalOrganizationIdentifier)."]
     pub identifiers: ::std::option::Option<::std::vec::Vec<crate::ExternalOrganizationIdentifier>>,
     #[doc = " JSON `industry`: string."]
     pub industry: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifyDate`: date-time."]
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the company. Max: 1000 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub phone_number: ::std::option::Option<crate::PhoneNumber>,
     #[doc = " JSON `revenue`: integer (int64)."]
     pub revenue: ::std::option::Option<i64>,
+    #[doc = " The schema defining custom fields for this contact"]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`DataSchema`](crate::DataSchema)."]
     pub schema: ::std::option::Option<crate::DataSchema>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]

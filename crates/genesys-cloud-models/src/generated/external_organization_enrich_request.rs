@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalOrganizationEnrichRequest {
+    #[doc = " The action that should be taken based on any External Organization found by `matchingIdentifiers`."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ExternalOrganizationEnrichRequestAction`](crate::ExternalOrganizationEnrichRequestAction), one of `Upsert`, `Update`, `Insert`."]
     pub action: ::std::option::Option<crate::ExternalOrganizationEnrichRequestAction>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Data to be added, either as an update to an existing External Organization or the body of a new External Organization. Omitting a field in this contract means that it will be treated as null in the `fieldRules` logic."]
+    #[doc = ""]
     #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
+    #[doc = " Logic describing how to combine data from the submitted request with data found in the database."]
+    #[doc = ""]
     #[doc = " JSON `fieldRules`: [`EnrichFieldRules`](crate::EnrichFieldRules)."]
     pub field_rules: ::std::option::Option<crate::EnrichFieldRules>,
+    #[doc = " A user-specified tracker string, only useful in the Bulk-Enrich API. If one Bulk-Enrich operation in a request fails, the requested operation will be repeated in the Bulk API response, including this id field, allowing associating request and response operations."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " An ordered list of one or more Identifiers which might each be claimed by an External Organization. `action` describes what to do with any possibly matching External Organization. Identifier lookups will occur in the order specified here."]
+    #[doc = ""]
     #[doc = " JSON `matchingIdentifiers`: array of [`ExternalOrganizationIdentifier`](crate::ExternalOrganizationIdentifier)."]
     pub matching_identifiers: ::std::option::Option<::std::vec::Vec<crate::ExternalOrganizationIdentifier>>,
     _nulls: crate::support::Extras,

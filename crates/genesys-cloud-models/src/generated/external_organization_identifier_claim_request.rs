@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalOrganizationIdentifierClaimRequest {
+    #[doc = " The identifier that should be claimed/released from an external org"]
+    #[doc = ""]
     #[doc = " JSON `identifier`: [`ExternalOrganizationIdentifier`](crate::ExternalOrganizationIdentifier), required by the spec."]
     pub identifier: ::std::option::Option<crate::ExternalOrganizationIdentifier>,
+    #[doc = " The operation to perform claim/release"]
+    #[doc = ""]
     #[doc = " JSON `operation`: [`ExternalOrganizationIdentifierClaimRequestOperation`](crate::ExternalOrganizationIdentifierClaimRequestOperation), required by the spec, one of `Claim`, `Release`."]
     pub operation: ::std::option::Option<crate::ExternalOrganizationIdentifierClaimRequestOperation>,
     _nulls: crate::support::Extras,

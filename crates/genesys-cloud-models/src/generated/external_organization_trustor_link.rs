@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalOrganizationTrustorLink {
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " The id of a PureCloud External Organization entity in the External Contacts system that will be used to represent the trustor org"]
+    #[doc = ""]
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for the External Organization that is linked to the trustor org"]
+    #[doc = ""]
     #[doc = " JSON `externalOrganizationUri`: string."]
     pub external_organization_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of a PureCloud organization that has granted trust to this PureCloud organization"]
+    #[doc = ""]
     #[doc = " JSON `trustorOrgId`: string."]
     pub trustor_org_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalPageMetadata {
+    #[doc = " The name of the external page"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The profile picture URL of the external page"]
+    #[doc = ""]
     #[doc = " JSON `profilePictureUrl`: string."]
     pub profile_picture_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

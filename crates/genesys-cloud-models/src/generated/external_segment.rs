@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalSegment {
+    #[doc = " Identifier for the external segment in the system where it originates from."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name for the external segment in the system where it originates from."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The external system where the segment originates from."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`ExternalSegmentSource`](crate::ExternalSegmentSource), required by the spec, one of `AdobeExperiencePlatform`, `Custom`."]
     pub source: ::std::option::Option<crate::ExternalSegmentSource>,
     _nulls: crate::support::Extras,

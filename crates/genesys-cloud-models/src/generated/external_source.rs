@@ -7,12 +7,18 @@
 pub struct ExternalSource {
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `linkConfiguration`: [`LinkConfiguration`](crate::LinkConfiguration)."]
     pub link_configuration: ::std::option::Option<crate::LinkConfiguration>,
+    #[doc = " The name of the external source. Must be unique. Max: 200 characters. Leading and trailing whitespace stripped."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

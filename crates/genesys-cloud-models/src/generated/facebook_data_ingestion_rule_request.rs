@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FacebookDataIngestionRuleRequest {
+    #[doc = " A description of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the Integration when source is owned (Authenticated). This entity is created using the /conversations/messaging/integrations/facebook resource. Optional when configuring non-owned pages."]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FacebookId {
+    #[doc = " The displayName of this person's Facebook account. Roughly translates to user.first\\_name + ' ' + user.last\\_name in the Facebook API. Max: 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The set of scopedIds that this person has. Each scopedId is specific to a page or app that the user interacts with. Max: 1 Id"]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of [`FacebookScopedId`](crate::FacebookScopedId), required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<crate::FacebookScopedId>>,
     _nulls: crate::support::Extras,

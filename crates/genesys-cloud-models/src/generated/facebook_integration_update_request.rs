@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FacebookIntegrationUpdateRequest {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the message settings to be applied for this integration"]
+    #[doc = ""]
     #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
+    #[doc = " The name of the Facebook Integration"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The long-lived Page Access Token of Facebook page. See <https://developers.facebook.com/docs/facebook-login/access-tokens>. Either pageAccessToken or userAccessToken should be provided."]
+    #[doc = ""]
     #[doc = " JSON `pageAccessToken`: string."]
     pub page_access_token: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " The short-lived User Access Token of the Facebook user logged into the Facebook app. See <https://developers.facebook.com/docs/facebook-login/access-tokens>. Either pageAccessToken or userAccessToken should be provided."]
+    #[doc = ""]
     #[doc = " JSON `userAccessToken`: string."]
     pub user_access_token: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

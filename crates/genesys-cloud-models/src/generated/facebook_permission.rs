@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FacebookPermission {
+    #[doc = " Facebook permission name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Facebook permission type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FacebookPermissionType`](crate::FacebookPermissionType), one of `FacebookPrivate`, `FacebookPublic`, `InstagramPrivate`, `InstagramPublic`, `WhatsAppPrivate`."]
     pub r#type: ::std::option::Option<crate::FacebookPermissionType>,
     _nulls: crate::support::Extras,

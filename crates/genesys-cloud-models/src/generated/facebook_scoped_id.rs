@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FacebookScopedId {
+    #[doc = " The unique page/app-specific scopedId for the user. Max: 255 characters."]
+    #[doc = ""]
     #[doc = " JSON `scopedId`: string, required by the spec."]
     pub scoped_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

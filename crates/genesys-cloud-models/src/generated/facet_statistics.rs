@@ -7,8 +7,12 @@
 pub struct FacetStatistics {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateMax`: date-time."]
     pub date_max: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateMin`: date-time."]
     pub date_min: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `max`: number (double)."]

@@ -15,6 +15,8 @@ pub struct FacetTerm {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `term`: string."]
     pub term: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

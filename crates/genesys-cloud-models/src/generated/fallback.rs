@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Fallback {
+    #[doc = " Fallback actions."]
+    #[doc = ""]
     #[doc = " JSON `actions`: array of [`CopilotFallbackAction`](crate::CopilotFallbackAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::CopilotFallbackAction>>,
+    #[doc = " Fallback actions are enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Faq {
+    #[doc = " Answer from the knowledge base corresponding to the identified question."]
+    #[doc = ""]
     #[doc = " JSON `answer`: string."]
     pub answer: ::std::option::Option<::std::string::String>,
+    #[doc = " Value between 0 and 1. 1 corresponds to very confident, 0 to not confident at all"]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " A human-readable description of the document, e.g. 'Sample store FAQ'"]
+    #[doc = ""]
     #[doc = " JSON `documentDisplayName`: string."]
     pub document_display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " URL pointing to a web page if document was sourced from a URL."]
+    #[doc = ""]
     #[doc = " JSON `documentUrl`: string."]
     pub document_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Question from the knowledge base that was matched to user request."]
+    #[doc = ""]
     #[doc = " JSON `question`: string."]
     pub question: ::std::option::Option<::std::string::String>,
+    #[doc = " A URI uniquely identifying the document, e.g. projects/acme-inc/knowledgeBases/MTAyNjgxNDU1Nzc3NTM1NzU0MjQ/documents/MTI5ODc3NzQzOTQ5MTc5NzgxMTI."]
+    #[doc = ""]
     #[doc = " JSON `sourceUri`: string."]
     pub source_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FaxConfig {
+    #[doc = " Whether to disable PII for email notifications"]
+    #[doc = ""]
     #[doc = " JSON `disableEmailPii`: boolean, required by the spec."]
     pub disable_email_pii: ::std::option::Option<bool>,
+    #[doc = " Whether to enable email notifications for this organization"]
+    #[doc = ""]
     #[doc = " JSON `sendEmailNotifications`: boolean, required by the spec."]
     pub send_email_notifications: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

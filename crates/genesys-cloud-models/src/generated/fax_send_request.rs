@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FaxSendRequest {
+    #[doc = " A list of outbound fax dialing addresses. E.g. +13175555555 or 3175555555"]
+    #[doc = ""]
     #[doc = " JSON `addresses`: array of string, required by the spec."]
     pub addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The content type that is going to be uploaded. If Content Management document is used for faxing, contentType will be ignored"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`FaxSendRequestContentType`](crate::FaxSendRequestContentType), one of `application/pdf`, `image/tiff`, `application/msword`, `application/vnd.oasis.opendocument.text`, `application/vnd.openxmlformats-officedocument.wordprocessingml.document`."]
     pub content_type: ::std::option::Option<crate::FaxSendRequestContentType>,
+    #[doc = " Data for coversheet generation."]
+    #[doc = ""]
     #[doc = " JSON `coverSheet`: [`CoverSheet`](crate::CoverSheet)."]
     pub cover_sheet: ::std::option::Option<crate::CoverSheet>,
+    #[doc = " DocumentId of Content Management artifact. If Content Management document is not used for faxing, documentId should be null"]
+    #[doc = ""]
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Time zone offset minutes from GMT"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneOffsetMinutes`: integer (int64)."]
     pub time_zone_offset_minutes: ::std::option::Option<i64>,
+    #[doc = " Workspace in which the document should be stored. If Content Management document is used for faxing, workspace will be ignored"]
+    #[doc = ""]
     #[doc = " JSON `workspace`: [`Workspace`](crate::Workspace)."]
     pub workspace: ::std::option::Option<crate::Workspace>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FeatureSupport {
+    #[doc = " Additional information for the support of a feature."]
+    #[doc = ""]
     #[doc = " JSON `details`: string."]
     pub details: ::std::option::Option<::std::string::String>,
+    #[doc = " Feature name."]
+    #[doc = ""]
     #[doc = " JSON `feature`: string."]
     pub feature: ::std::option::Option<::std::string::String>,
+    #[doc = " Level of support for a feature."]
+    #[doc = ""]
     #[doc = " JSON `supportLevel`: [`FeatureSupportSupportLevel`](crate::FeatureSupportSupportLevel), one of `Supported`, `NotSupported`."]
     pub support_level: ::std::option::Option<crate::FeatureSupportSupportLevel>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Feedback {
+    #[doc = " Feedback relevance."]
+    #[doc = ""]
     #[doc = " JSON `relevance`: [`FeedbackRelevance`](crate::FeedbackRelevance), required by the spec, one of `Unknown`, `Relevant`, `Irrelevant`."]
     pub relevance: ::std::option::Option<crate::FeedbackRelevance>,
+    #[doc = " Feedback suggestion id."]
+    #[doc = ""]
     #[doc = " JSON `suggestionId`: string, required by the spec."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether the answer/item was clicked by the human agent or not."]
+    #[doc = ""]
     #[doc = " JSON `userProvided`: boolean."]
     pub user_provided: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

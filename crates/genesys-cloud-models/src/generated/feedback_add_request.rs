@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FeedbackAddRequest {
+    #[doc = " Agent’s rating for the system-generated summary."]
+    #[doc = ""]
     #[doc = " JSON `rating`: [`FeedbackAddRequestRating`](crate::FeedbackAddRequestRating), one of `Positive`, `Negative`, `Unknown`."]
     pub rating: ::std::option::Option<crate::FeedbackAddRequestRating>,
+    #[doc = " Agent's summary for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `summary`: string, required by the spec."]
     pub summary: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

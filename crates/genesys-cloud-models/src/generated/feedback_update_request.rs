@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FeedbackUpdateRequest {
+    #[doc = " Agent’s rating for the system-generated summary."]
+    #[doc = ""]
     #[doc = " JSON `rating`: [`FeedbackUpdateRequestRating`](crate::FeedbackUpdateRequestRating), one of `Positive`, `Negative`, `Unknown`."]
     pub rating: ::std::option::Option<crate::FeedbackUpdateRequestRating>,
+    #[doc = " Agent's summary for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `summary`: string."]
     pub summary: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

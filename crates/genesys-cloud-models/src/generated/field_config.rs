@@ -7,6 +7,8 @@
 pub struct FieldConfig {
     #[doc = " JSON `entityType`: [`FieldConfigEntityType`](crate::FieldConfigEntityType), one of `person`, `group`, `org`."]
     pub entity_type: ::std::option::Option<crate::FieldConfigEntityType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
@@ -15,6 +17,8 @@ pub struct FieldConfig {
     pub schema_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sections`: array of [`Section`](crate::Section)."]
     pub sections: ::std::option::Option<::std::vec::Vec<crate::Section>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `state`: string."]

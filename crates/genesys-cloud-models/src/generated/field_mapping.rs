@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FieldMapping {
+    #[doc = " The data action output field name that maps to the list item synonyms. Optional if synonyms are not provided by the data action."]
+    #[doc = ""]
     #[doc = " JSON `dataActionSynonymName`: string."]
     pub data_action_synonym_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The data action output field name that maps to the list item values."]
+    #[doc = ""]
     #[doc = " JSON `dataActionValueName`: string."]
     pub data_action_value_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FileSpecificationTemplate {
+    #[doc = " Columns specification"]
+    #[doc = ""]
     #[doc = " JSON `columnInformation`: array of [`Column`](crate::Column)."]
     pub column_information: ::std::option::Option<::std::vec::Vec<crate::Column>>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Kind of delimiter"]
+    #[doc = ""]
     #[doc = " JSON `delimiter`: [`FileSpecificationTemplateDelimiter`](crate::FileSpecificationTemplateDelimiter), one of `Comma`, `Pipe`, `Colon`, `Tab`, `Semicolon`, `Custom`."]
     pub delimiter: ::std::option::Option<crate::FileSpecificationTemplateDelimiter>,
+    #[doc = " Delimiter character, used only when delimiter=\"Custom\""]
+    #[doc = ""]
     #[doc = " JSON `delimiterValue`: string."]
     pub delimiter_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Description of the file specification template"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " File format"]
+    #[doc = ""]
     #[doc = " JSON `format`: [`FileSpecificationTemplateFormat`](crate::FileSpecificationTemplateFormat), required by the spec, one of `FixedLength`, `Delimited`."]
     pub format: ::std::option::Option<crate::FileSpecificationTemplateFormat>,
+    #[doc = " If true indicates that delimited file has a header row, which can provide column names"]
+    #[doc = ""]
     #[doc = " JSON `header`: boolean."]
     pub header: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the File Specification template."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of heading lines to be skipped"]
+    #[doc = ""]
     #[doc = " JSON `numberOfHeadingLinesSkipped`: integer (int64)."]
     pub number_of_heading_lines_skipped: ::std::option::Option<i64>,
+    #[doc = " Number of trailing lines to be skipped"]
+    #[doc = ""]
     #[doc = " JSON `numberOfTrailingLinesSkipped`: integer (int64)."]
     pub number_of_trailing_lines_skipped: ::std::option::Option<i64>,
+    #[doc = " Preprocessing rules"]
+    #[doc = ""]
     #[doc = " JSON `preprocessingRules`: array of [`PreprocessingRule`](crate::PreprocessingRule)."]
     pub preprocessing_rules: ::std::option::Option<::std::vec::Vec<crate::PreprocessingRule>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FileUploadMode {
+    #[doc = " A list of supported content types for uploading files."]
+    #[doc = ""]
     #[doc = " JSON `fileTypes`: array of string."]
     pub file_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The maximum file size for file uploads in kilobytes. Default is 10240 (10 MB)"]
+    #[doc = ""]
     #[doc = " JSON `maxFileSizeKB`: integer (int64)."]
     pub max_file_size_kb: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

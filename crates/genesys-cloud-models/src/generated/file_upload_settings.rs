@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FileUploadSettings {
+    #[doc = " whether or not attachments are enabled"]
+    #[doc = ""]
     #[doc = " JSON `enableAttachments`: boolean."]
     pub enable_attachments: ::std::option::Option<bool>,
+    #[doc = " The list of supported file upload modes"]
+    #[doc = ""]
     #[doc = " JSON `modes`: array of [`FileUploadMode`](crate::FileUploadMode)."]
     pub modes: ::std::option::Option<::std::vec::Vec<crate::FileUploadMode>>,
     _nulls: crate::support::Extras,

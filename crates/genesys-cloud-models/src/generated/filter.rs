@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Filter {
+    #[doc = " The name of the field by which to filter."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The operation that the filter performs."]
+    #[doc = ""]
     #[doc = " JSON `operator`: string, required by the spec."]
     pub operator: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the filter, DATE or STRING."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " The values to make the filter comparison against."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

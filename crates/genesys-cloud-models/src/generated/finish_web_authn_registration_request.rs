@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FinishWebAuthnRegistrationRequest {
+    #[doc = " The credential creation response returned by the authenticator (i.e., the result of navigator.credentials.create())."]
+    #[doc = ""]
     #[doc = " JSON `credential`: [`PublicKeyCredentialCreationResponse`](crate::PublicKeyCredentialCreationResponse), required by the spec."]
     pub credential: ::std::option::Option<crate::PublicKeyCredentialCreationResponse>,
+    #[doc = " Indicates whether this should be set as the user's default verifier."]
+    #[doc = ""]
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
+    #[doc = " The user-facing name for this verifier."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FixedAvailability {
+    #[doc = " The range of time of day the activity can be scheduled"]
+    #[doc = ""]
     #[doc = " JSON `availabilityRange`: [`AvailabilityRange`](crate::AvailabilityRange)."]
     pub availability_range: ::std::option::Option<crate::AvailabilityRange>,
+    #[doc = " The range of date for which the activity plan could be scheduled"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`RequiredLocalDateRange`](crate::RequiredLocalDateRange)."]
     pub date_range: ::std::option::Option<crate::RequiredLocalDateRange>,
+    #[doc = " The days of week available for scheduling. Empty list or null means daysOfWeek is not considered"]
+    #[doc = ""]
     #[doc = " JSON `daysOfWeek`: array of string."]
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlattenedJsonSchemaDocument {
+    #[doc = " Properties in the original document that were arrays"]
+    #[doc = ""]
     #[doc = " JSON `arrayProperties`: array of string."]
     pub array_properties: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `schema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]

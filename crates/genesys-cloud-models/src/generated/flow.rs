@@ -9,6 +9,8 @@ pub struct Flow {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `checkedInVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub checked_in_version: ::std::option::Option<crate::FlowVersion>,
+    #[doc = " Compatible flow types designate which flow types are allowed to embed a flow’s configuration within their own flow configuration. Currently the only flows that can be embedded are Common Module flows and the embedding flow can invoke them using the Call Common Module action."]
+    #[doc = ""]
     #[doc = " JSON `compatibleFlowTypes`: array of string."]
     pub compatible_flow_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `currentOperation`: [`Operation`](crate::Operation)."]
@@ -19,20 +21,36 @@ pub struct Flow {
     pub deleted: ::std::option::Option<bool>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The flow identifier"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " json schema describing the inputs for the flow"]
+    #[doc = ""]
     #[doc = " JSON `inputSchema`: any JSON."]
     pub input_schema: ::std::option::Option<::serde_json::Value>,
+    #[doc = " OAuth client that has the flow locked."]
+    #[doc = ""]
     #[doc = " JSON `lockedClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub locked_client: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " User that has the flow locked."]
+    #[doc = ""]
     #[doc = " JSON `lockedUser`: [`User`](crate::User)."]
     pub locked_user: ::std::option::Option<crate::User>,
+    #[doc = " The flow name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Information about the natural language understanding configuration for the published version of the flow"]
+    #[doc = ""]
     #[doc = " JSON `nluInfo`: [`NluInfo`](crate::NluInfo)."]
     pub nlu_info: ::std::option::Option<crate::NluInfo>,
+    #[doc = " json schema describing the outputs for the flow"]
+    #[doc = ""]
     #[doc = " JSON `outputSchema`: any JSON."]
     pub output_schema: ::std::option::Option<::serde_json::Value>,
     #[doc = " JSON `publishedBy`: [`User`](crate::User)."]
@@ -41,14 +59,20 @@ pub struct Flow {
     pub published_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `savedVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub saved_version: ::std::option::Option<crate::FlowVersion>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of supported languages for the published version of the flow."]
+    #[doc = ""]
     #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
     #[doc = " JSON `system`: boolean."]
     pub system: ::std::option::Option<bool>,
     #[doc = " JSON `type`: [`FlowType`](crate::FlowType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub r#type: ::std::option::Option<crate::FlowType>,
+    #[doc = " Indicates whether virtual agent is enabled for this flow."]
+    #[doc = ""]
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `worktypeId`: string."]

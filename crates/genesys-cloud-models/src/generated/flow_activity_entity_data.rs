@@ -5,54 +5,104 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityEntityData {
+    #[doc = " Active routing method"]
+    #[doc = ""]
     #[doc = " JSON `activeRouting`: [`FlowActivityEntityDataActiveRouting`](crate::FlowActivityEntityDataActiveRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub active_routing: ::std::option::Option<crate::FlowActivityEntityDataActiveRouting>,
+    #[doc = " The time at which the activity was observed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `activityDate`: date-time, required by the spec."]
     pub activity_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The address that initiated an action"]
+    #[doc = ""]
     #[doc = " JSON `addressFrom`: string."]
     pub address_from: ::std::option::Option<::std::string::String>,
+    #[doc = " The address receiving an action"]
+    #[doc = ""]
     #[doc = " JSON `addressTo`: string."]
     pub address_to: ::std::option::Option<::std::string::String>,
+    #[doc = " Automatic Number Identification (caller's number)"]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session media type that was converted from in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
+    #[doc = " Session media type that was converted to in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
+    #[doc = " The direction of the communication"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`FlowActivityEntityDataDirection`](crate::FlowActivityEntityDataDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::FlowActivityEntityDataDirection>,
+    #[doc = " Dialed number identification service (number dialed by the calling party)"]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of this flow"]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of this flow"]
+    #[doc = ""]
     #[doc = " JSON `flowType`: [`FlowActivityEntityDataFlowType`](crate::FlowActivityEntityDataFlowType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowActivityEntityDataFlowType>,
+    #[doc = " The session media type"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`FlowActivityEntityDataMediaType`](crate::FlowActivityEntityDataMediaType), one of `callback`, `chat`, `cobrowse`, `email`, `internalmessage`, `message`, `screenmonitoring`, `screenshare`, `unknown`, `video`, `voice`."]
     pub media_type: ::std::option::Option<crate::FlowActivityEntityDataMediaType>,
+    #[doc = " Activity metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`FlowActivityEntityDataMetric`](crate::FlowActivityEntityDataMetric), one of `oFlow`."]
     pub metric: ::std::option::Option<crate::FlowActivityEntityDataMetric>,
+    #[doc = " A human readable name identifying the participant"]
+    #[doc = ""]
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Queue identifier"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the language requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier(s) for skill(s) requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingSkillIds`: array of string."]
     pub requested_routing_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routing type(s) for requested/attempted routing methods."]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutings`: array of string."]
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routing priority for the current interaction"]
+    #[doc = ""]
     #[doc = " JSON `routingPriority`: integer (int64)."]
     pub routing_priority: ::std::option::Option<i64>,
+    #[doc = " Scored agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`FlowActivityScoredAgent`](crate::FlowActivityScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::FlowActivityScoredAgent>>,
+    #[doc = " The unique identifier of this session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The team ID the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Complete routing method"]
+    #[doc = ""]
     #[doc = " JSON `usedRouting`: [`FlowActivityEntityDataUsedRouting`](crate::FlowActivityEntityDataUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::FlowActivityEntityDataUsedRouting>,
+    #[doc = " Unique identifier for the user"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityMetricValue {
+    #[doc = " Metric count"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Entity ids for matching entities if details were requested"]
+    #[doc = ""]
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`FlowActivityMetricValueMetric`](crate::FlowActivityMetricValueMetric), one of `oFlow`."]
     pub metric: ::std::option::Option<crate::FlowActivityMetricValueMetric>,
+    #[doc = " Metric qualifier"]
+    #[doc = ""]
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

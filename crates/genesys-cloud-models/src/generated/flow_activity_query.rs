@@ -5,12 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityQuery {
+    #[doc = " Filter to return a subset of observations. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`FlowActivityQueryFilter`](crate::FlowActivityQueryFilter)."]
     pub filter: ::std::option::Option<crate::FlowActivityQueryFilter>,
+    #[doc = " Dimension(s) to group by"]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string, required by the spec."]
+    #[doc = ""]
+    #[doc = " Its words are the 24 values of [`FlowActivityQueryPredicateDimension`](crate::FlowActivityQueryPredicateDimension), the type of [`FlowActivityQueryPredicate::dimension`](crate::FlowActivityQueryPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of requested metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`FlowActivityQueryMetric`](crate::FlowActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::FlowActivityQueryMetric>>,
+    #[doc = " Sort the result set in ascending/descending order. Default is ascending"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`FlowActivityQueryOrder`](crate::FlowActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::FlowActivityQueryOrder>,
     _nulls: crate::support::Extras,

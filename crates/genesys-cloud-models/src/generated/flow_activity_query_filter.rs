@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`FlowActivityQueryClause`](crate::FlowActivityQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowActivityQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`FlowActivityQueryPredicate`](crate::FlowActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowActivityQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowActivityQueryFilterType`](crate::FlowActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowActivityQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityQueryMetric {
+    #[doc = " Flag for including observation details for this metric in the response"]
+    #[doc = ""]
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
+    #[doc = " The requested metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`FlowActivityQueryMetricMetric`](crate::FlowActivityQueryMetricMetric), required by the spec, one of `oFlow`."]
     pub metric: ::std::option::Option<crate::FlowActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`FlowActivityQueryPredicateDimension`](crate::FlowActivityQueryPredicateDimension), one of `activeRouting`, `addressFrom`, `addressTo`, `agentScore`, `ani`, `conversationId`, `convertedFrom`, `convertedTo`, `direction`, `dnis`, `flowId`, `flowType`, … (24 in all)."]
     pub dimension: ::std::option::Option<crate::FlowActivityQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`FlowActivityQueryPredicateOperator`](crate::FlowActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::FlowActivityQueryPredicateOperator>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowActivityQueryPredicateType`](crate::FlowActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::FlowActivityQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityResponse {
+    #[doc = " Dimension that is used as an entityId"]
+    #[doc = ""]
     #[doc = " JSON `entityIdDimension`: [`FlowActivityResponseEntityIdDimension`](crate::FlowActivityResponseEntityIdDimension), one of `activeRouting`, `addressFrom`, `addressTo`, `agentScore`, `ani`, `conversationId`, `convertedFrom`, `convertedTo`, `direction`, `dnis`, `flowId`, `flowType`, … (24 in all)."]
     pub entity_id_dimension: ::std::option::Option<crate::FlowActivityResponseEntityIdDimension>,
+    #[doc = " Query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`FlowActivityData`](crate::FlowActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::FlowActivityData>>,
     _nulls: crate::support::Extras,

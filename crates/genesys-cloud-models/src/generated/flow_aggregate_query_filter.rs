@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`FlowAggregateQueryClause`](crate::FlowAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`FlowAggregateQueryPredicate`](crate::FlowAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowAggregateQueryFilterType`](crate::FlowAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

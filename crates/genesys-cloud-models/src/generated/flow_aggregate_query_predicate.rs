@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`FlowAggregateQueryPredicateDimension`](crate::FlowAggregateQueryPredicateDimension), one of `activeRouting`, `activeSkillId`, `addressFrom`, `addressTo`, `agentAssistantId`, `agentBullseyeRing`, `agentOwned`, `agentRank`, `agentScore`, `ani`, `assignerId`, `authenticated`, … (101 in all)."]
     pub dimension: ::std::option::Option<crate::FlowAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`FlowAggregateQueryPredicateOperator`](crate::FlowAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::FlowAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowAggregateQueryPredicateType`](crate::FlowAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::FlowAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

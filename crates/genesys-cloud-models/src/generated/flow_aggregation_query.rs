@@ -5,22 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregationQuery {
+    #[doc = " Dimension to use as the alternative timestamp for data in the aggregate. Choosing \"eventTime\" uses the actual time of the data event."]
+    #[doc = ""]
     #[doc = " JSON `alternateTimeDimension`: [`FlowAggregationQueryAlternateTimeDimension`](crate::FlowAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::FlowAggregationQueryAlternateTimeDimension>,
+    #[doc = " Behaves like a SQL WHERE clause. This is ANDed with the interval parameter. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`FlowAggregateQueryFilter`](crate::FlowAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::FlowAggregateQueryFilter>,
+    #[doc = " Flattens any multivalued dimensions used in response groups (e.g. \\['a','b','c'\\]-\\>'a,b,c')"]
+    #[doc = ""]
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
+    #[doc = " Granularity aggregates metrics into subpartitions within the time interval specified. The default granularity is the same duration as the interval. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
+    #[doc = " Behaves like a SQL GROUPBY. Allows for multiple levels of grouping as a list of dimensions. Partitions resulting aggregate computations into distinct named subgroups rather than across the entire result set as if it were one group."]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string."]
+    #[doc = ""]
+    #[doc = " Its words are the 101 values of [`FlowAggregateQueryPredicateDimension`](crate::FlowAggregateQueryPredicateDimension), the type of [`FlowAggregateQueryPredicate::dimension`](crate::FlowAggregateQueryPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Behaves like one clause in a SQL WHERE. Specifies the date and time range of data being queried. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Behaves like a SQL SELECT clause. Only named metrics will be retrieved."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string, required by the spec."]
+    #[doc = ""]
+    #[doc = " Its words are the 9 values of [`FlowAggregationViewTarget`](crate::FlowAggregationViewTarget), the type of [`FlowAggregationView::target`](crate::FlowAggregationView::target). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Time zone context used to calculate response intervals (this allows resolving DST changes). The interval offset is used even when timeZone is specified. Default is UTC. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " Custom derived metric views"]
+    #[doc = ""]
     #[doc = " JSON `views`: array of [`FlowAggregationView`](crate::FlowAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::FlowAggregationView>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`FlowAggregationSortFunction`](crate::FlowAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::FlowAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`FlowAggregationSortName`](crate::FlowAggregationSortName), required by the spec, one of `nFlow`, `nFlowMilestone`, `nFlowOutcome`, `nFlowOutcomeFailed`, `oFlowMilestone`, `tFlow`, `tFlowDisconnect`, `tFlowExit`, `tFlowOutcome`."]
     pub name: ::std::option::Option<crate::FlowAggregationSortName>,
     _nulls: crate::support::Extras,

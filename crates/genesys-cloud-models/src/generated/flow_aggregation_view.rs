@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`FlowAggregationViewFunction`](crate::FlowAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::FlowAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`FlowAggregationViewTarget`](crate::FlowAggregationViewTarget), required by the spec, one of `nFlow`, `nFlowMilestone`, `nFlowOutcome`, `nFlowOutcomeFailed`, `oFlowMilestone`, `tFlow`, `tFlowDisconnect`, `tFlowExit`, `tFlowOutcome`."]
     pub target: ::std::option::Option<crate::FlowAggregationViewTarget>,
     _nulls: crate::support::Extras,

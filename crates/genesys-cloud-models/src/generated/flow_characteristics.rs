@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowCharacteristics {
+    #[doc = " Communications are either audio or digital communications sent to or received from a participant. An example here would be the initial greeting in an inbound call flow where it plays a greeting message to the participant."]
+    #[doc = ""]
     #[doc = " JSON `communications`: boolean."]
     pub communications: ::std::option::Option<bool>,
+    #[doc = " Whether to report flow error events."]
+    #[doc = ""]
     #[doc = " JSON `eventError`: boolean."]
     pub event_error: ::std::option::Option<bool>,
+    #[doc = " Whether to report events other than errors or warnings such as a language change, loop event."]
+    #[doc = ""]
     #[doc = " JSON `eventOther`: boolean."]
     pub event_other: ::std::option::Option<bool>,
+    #[doc = " Whether to report flow warning events."]
+    #[doc = ""]
     #[doc = " JSON `eventWarning`: boolean."]
     pub event_warning: ::std::option::Option<bool>,
+    #[doc = " Whether to report input setting input setting values and output data values for individual execution items above. For example, if you have FlowExecutionInputOutputs and a Call Data Action ran in a flow, if FlowExecutionItems was enabled you'd see the fact a Call Data Action ran and the output path it took but nothing about which Data Action it ran, the input data sent to it at flow runtime and the data returned from it. If you enable this characteristic, execution data will contain this additional detail."]
+    #[doc = ""]
     #[doc = " JSON `executionInputOutputs`: boolean."]
     pub execution_input_outputs: ::std::option::Option<bool>,
+    #[doc = " Whether to report execution data about individual actions, menus, states, tasks, etc. etc. that ran during execution of the flow."]
+    #[doc = ""]
     #[doc = " JSON `executionItems`: boolean."]
     pub execution_items: ::std::option::Option<bool>,
+    #[doc = " This characteristic specifies whether or not name information should be emitted in execution data such as action, task, state or even the flow name itself. Names are very handy from a readability standpoint but they do take up additional space in flow execution data instances."]
+    #[doc = ""]
     #[doc = " JSON `names`: boolean."]
     pub names: ::std::option::Option<bool>,
+    #[doc = " Whether to report assignment of values to variables in flow execution data. It's important to remember there is a difference between variable value assignments and output data from an action. If you have a Call Digital Bot flow action in an Inbound Message flow and there is no variable bound to the Exit Reason output but FlowExecutionInputOutputs is enabled, you will still be able to see the exit reason from the digital bot flow in execution data even though it is not bound to a variable."]
+    #[doc = ""]
     #[doc = " JSON `variables`: boolean."]
     pub variables: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

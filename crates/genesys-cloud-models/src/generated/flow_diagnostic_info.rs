@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowDiagnosticInfo {
+    #[doc = " The step number of the survey invite flow where the error occurred."]
+    #[doc = ""]
     #[doc = " JSON `lastActionId`: integer (int64)."]
     pub last_action_id: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

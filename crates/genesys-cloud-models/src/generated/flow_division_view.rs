@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowDivisionView {
+    #[doc = " debug version information if there is a debug version"]
+    #[doc = ""]
     #[doc = " JSON `debugVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub debug_version: ::std::option::Option<crate::FlowVersion>,
+    #[doc = " the flow description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The flow identifier"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " json schema describing the inputs for the flow"]
+    #[doc = ""]
     #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " The flow name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " json schema describing the outputs for the flow"]
+    #[doc = ""]
     #[doc = " JSON `outputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub output_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " published version information if there is a published version"]
+    #[doc = ""]
     #[doc = " JSON `publishedVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub published_version: ::std::option::Option<crate::FlowVersion>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of supported languages for the published version of the flow."]
+    #[doc = ""]
     #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
     #[doc = " JSON `type`: [`FlowDivisionViewType`](crate::FlowDivisionViewType), one of `BOT`, `BUSINESSPROCESS`, `COMMONMODULE`, `DIGITALBOT`, `EMAILSEND`, `INBOUNDCALL`, `INBOUNDCHAT`, `INBOUNDEMAIL`, `INBOUNDSHORTMESSAGE`, `INQUEUECALL`, `INQUEUEEMAIL`, `INQUEUESHORTMESSAGE`, … (21 in all)."]

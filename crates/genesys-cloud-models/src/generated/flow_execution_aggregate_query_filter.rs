@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`FlowExecutionAggregateQueryClause`](crate::FlowExecutionAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowExecutionAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`FlowExecutionAggregateQueryPredicate`](crate::FlowExecutionAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowExecutionAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowExecutionAggregateQueryFilterType`](crate::FlowExecutionAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowExecutionAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`FlowExecutionAggregateQueryPredicateDimension`](crate::FlowExecutionAggregateQueryPredicateDimension), one of `divisionId`, `flowId`, `flowObjectId`, `flowVersion`."]
     pub dimension: ::std::option::Option<crate::FlowExecutionAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`FlowExecutionAggregateQueryPredicateOperator`](crate::FlowExecutionAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::FlowExecutionAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowExecutionAggregateQueryPredicateType`](crate::FlowExecutionAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::FlowExecutionAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

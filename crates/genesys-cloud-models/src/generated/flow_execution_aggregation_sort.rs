@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`FlowExecutionAggregationSortFunction`](crate::FlowExecutionAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::FlowExecutionAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`FlowExecutionAggregationSortName`](crate::FlowExecutionAggregationSortName), required by the spec, one of `nFlowExecutions`."]
     pub name: ::std::option::Option<crate::FlowExecutionAggregationSortName>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,54 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionDataQueryResult {
+    #[doc = " The id of the conversation that executed this flow."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The end time for the execution of this flow. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDateTime`: date-time."]
     pub end_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If the flow errored out this is the reason."]
+    #[doc = ""]
     #[doc = " JSON `flowErrorReason`: string."]
     pub flow_error_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the flow that was executed."]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the flow."]
+    #[doc = ""]
     #[doc = " JSON `flowName`: string."]
     pub flow_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of flow."]
+    #[doc = ""]
     #[doc = " JSON `flowType`: [`FlowExecutionDataQueryResultFlowType`](crate::FlowExecutionDataQueryResultFlowType), one of `bot`, `businessprocess`, `commonmodule`, `digitalbot`, `emailsend`, `inboundcall`, `inboundchat`, `inboundemail`, `inboundshortmessage`, `inqueuecall`, `inqueueshortmessage`, `inqueueemail`, … (20 in all)."]
     pub flow_type: ::std::option::Option<crate::FlowExecutionDataQueryResultFlowType>,
+    #[doc = " The version of the flow that was executed."]
+    #[doc = ""]
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
+    #[doc = " If the flow had a warning, this is the reason."]
+    #[doc = ""]
     #[doc = " JSON `flowWarningReason`: string."]
     pub flow_warning_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start time for the execution of this flow. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDateTime`: date-time."]
     pub start_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The id of the workitem that executed this flow."]
+    #[doc = ""]
     #[doc = " JSON `workitemId`: string."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

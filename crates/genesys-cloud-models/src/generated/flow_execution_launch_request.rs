@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionLaunchRequest {
+    #[doc = " ID of the flow to launch."]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string, required by the spec."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the flow to launch. Omit this value (or supply null/empty) to use the latest published version."]
+    #[doc = ""]
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
+    #[doc = " Input values to the flow. Valid values are defined by a flow's input JSON schema."]
+    #[doc = ""]
     #[doc = " JSON `inputData`: map of any JSON."]
     pub input_data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " A displayable name to assign to the new flow execution"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

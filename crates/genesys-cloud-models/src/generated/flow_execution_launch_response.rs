@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowExecutionLaunchResponse {
+    #[doc = " The version of the flow that launched"]
+    #[doc = ""]
     #[doc = " JSON `flowVersion`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow_version: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The flow execution ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow execution name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

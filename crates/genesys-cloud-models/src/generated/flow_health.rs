@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealth {
+    #[doc = " Info about given flow version."]
+    #[doc = ""]
     #[doc = " JSON `flowVersionInfo`: [`FlowHealthVersionInfo`](crate::FlowHealthVersionInfo)."]
     pub flow_version_info: ::std::option::Option<crate::FlowHealthVersionInfo>,
+    #[doc = " Health metrics information for the intents."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`FlowHealthIntentInfo`](crate::FlowHealthIntentInfo)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::FlowHealthIntentInfo>>,
+    #[doc = " Each language's status about its health computation."]
+    #[doc = ""]
     #[doc = " JSON `languageInfo`: map of [`LocaleInfo`](crate::LocaleInfo)."]
     pub language_info: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LocaleInfo>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthIntent {
+    #[doc = " Info about given flow version."]
+    #[doc = ""]
     #[doc = " JSON `flowVersionInfo`: [`FlowHealthIntentVersionInfo`](crate::FlowHealthIntentVersionInfo)."]
     pub flow_version_info: ::std::option::Option<crate::FlowHealthIntentVersionInfo>,
+    #[doc = " Health computation details for given language."]
+    #[doc = ""]
     #[doc = " JSON `health`: [`HealthInfo`](crate::HealthInfo)."]
     pub health: ::std::option::Option<crate::HealthInfo>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language provided for this intent's health."]
+    #[doc = ""]
     #[doc = " JSON `language`: [`FlowHealthIntentLanguage`](crate::FlowHealthIntentLanguage), one of `en-us`, `en-gb`, `en-au`, `en-za`, `en-nz`, `en-ie`, `fr-ca`, `fr-fr`, `es-us`, `es-es`, `es-mx`, `de-de`, … (16 in all)."]
     pub language: ::std::option::Option<crate::FlowHealthIntentLanguage>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthIntentUtterance {
+    #[doc = " Confusion details with other utterances."]
+    #[doc = ""]
     #[doc = " JSON `confusionInfo`: [`ConfusionInfo`](crate::ConfusionInfo)."]
     pub confusion_info: ::std::option::Option<crate::ConfusionInfo>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of issues found for this utterance."]
+    #[doc = ""]
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
+    #[doc = " Details about this utterance being an outlier or not."]
+    #[doc = ""]
     #[doc = " JSON `outlierInfo`: [`OutlierInfo`](crate::OutlierInfo)."]
     pub outlier_info: ::std::option::Option<crate::OutlierInfo>,
+    #[doc = " Validation results for this utterance."]
+    #[doc = ""]
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Utterance Text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthUtterance {
+    #[doc = " Confusion details with other utterances."]
+    #[doc = ""]
     #[doc = " JSON `confusionInfo`: [`ConfusionDetails`](crate::ConfusionDetails)."]
     pub confusion_info: ::std::option::Option<crate::ConfusionDetails>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of issues found for this utterance."]
+    #[doc = ""]
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
+    #[doc = " Language provided for this utterance's health."]
+    #[doc = ""]
     #[doc = " JSON `language`: [`FlowHealthUtteranceLanguage`](crate::FlowHealthUtteranceLanguage), one of `en-us`, `en-gb`, `en-au`, `en-za`, `en-nz`, `en-ie`, `fr-ca`, `fr-fr`, `es-us`, `es-es`, `es-mx`, `de-de`, … (16 in all)."]
     pub language: ::std::option::Option<crate::FlowHealthUtteranceLanguage>,
+    #[doc = " Details about this utterance being an outlier or not."]
+    #[doc = ""]
     #[doc = " JSON `outlierInfo`: [`OutlierInfo`](crate::OutlierInfo)."]
     pub outlier_info: ::std::option::Option<crate::OutlierInfo>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Validation results for the utterance."]
+    #[doc = ""]
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Utterance Text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthVersionInfo {
+    #[doc = " Given flow's Version Info."]
+    #[doc = ""]
     #[doc = " JSON `flowVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow_version: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " NLU Domain Info for this flow version."]
+    #[doc = ""]
     #[doc = " JSON `nluDomain`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub nlu_domain: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowLogLevel {
+    #[doc = " Shows what characteristics are enabled for this log level"]
+    #[doc = ""]
     #[doc = " JSON `characteristics`: [`FlowCharacteristics`](crate::FlowCharacteristics)."]
     pub characteristics: ::std::option::Option<crate::FlowCharacteristics>,
+    #[doc = " The logLevel for this characteristics set"]
+    #[doc = ""]
     #[doc = " JSON `level`: [`FlowLogLevelLevel`](crate::FlowLogLevelLevel), one of `Unknown`, `Disabled`, `Base`, `Notes`, `VerboseNotes`, `All`."]
     pub level: ::std::option::Option<crate::FlowLogLevelLevel>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowLogLevelCharacteristicsDefinition {
+    #[doc = " If set, this is the id of the characteristic that this one depends on and it must be enabled for this to be enabled."]
+    #[doc = ""]
     #[doc = " JSON `dependsOn`: [`FlowCharacteristics`](crate::FlowCharacteristics)."]
     pub depends_on: ::std::option::Option<crate::FlowCharacteristics>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The minimum level required for this characteristic to be enabled."]
+    #[doc = ""]
     #[doc = " JSON `minimumLevel`: [`FlowLogLevelCharacteristicsDefinitionMinimumLevel`](crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel), one of `Unknown`, `Disabled`, `Base`, `Notes`, `VerboseNotes`, `All`."]
     pub minimum_level: ::std::option::Option<crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowLogLevelCharacteristicsDefinitions {
+    #[doc = " A list of characteristics that the loglevels will have that are available to the organization.."]
+    #[doc = ""]
     #[doc = " JSON `characteristics`: array of [`FlowLogLevelCharacteristicsDefinition`](crate::FlowLogLevelCharacteristicsDefinition)."]
     pub characteristics: ::std::option::Option<::std::vec::Vec<crate::FlowLogLevelCharacteristicsDefinition>>,
+    #[doc = " A list of flow log levels available to the organization."]
+    #[doc = ""]
     #[doc = " JSON `logLevels`: array of [`FlowLogLevel`](crate::FlowLogLevel)."]
     pub log_levels: ::std::option::Option<::std::vec::Vec<crate::FlowLogLevel>>,
     _nulls: crate::support::Extras,

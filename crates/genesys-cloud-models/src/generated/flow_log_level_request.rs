@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowLogLevelRequest {
+    #[doc = " The log level characteristics currently set for this flow"]
+    #[doc = ""]
     #[doc = " JSON `logLevelCharacteristics`: [`FlowLogLevel`](crate::FlowLogLevel), required by the spec."]
     pub log_level_characteristics: ::std::option::Option<crate::FlowLogLevel>,
     _nulls: crate::support::Extras,

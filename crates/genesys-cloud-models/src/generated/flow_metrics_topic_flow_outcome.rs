@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowMetricsTopicFlowOutcome {
+    #[doc = " Combination of unique flow outcome identifier and its value separated by colon"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcome`: string."]
     pub flow_outcome: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier of a flow outcome"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeId`: string."]
     pub flow_outcome_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flow outcome value, e.g. SUCCESS"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeValue`: string."]
     pub flow_outcome_value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

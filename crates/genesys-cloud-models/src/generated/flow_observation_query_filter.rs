@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowObservationQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`FlowObservationQueryClause`](crate::FlowObservationQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::FlowObservationQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`FlowObservationQueryPredicate`](crate::FlowObservationQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowObservationQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowObservationQueryFilterType`](crate::FlowObservationQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::FlowObservationQueryFilterType>,
     _nulls: crate::support::Extras,

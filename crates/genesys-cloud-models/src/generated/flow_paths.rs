@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPaths {
+    #[doc = " Category (use case) of the paths within a given domain."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`FlowPathsCategory`](crate::FlowPathsCategory), required by the spec, one of `All`, `Abandoned`, `AgentEscalation`, `Complete`, `Disconnect`, `Error`, `RecognitionFailure`, `Transfer`."]
     pub category: ::std::option::Option<crate::FlowPathsCategory>,
+    #[doc = " End date of the date range included in the flow paths data. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date of the date range included in the flow paths data. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Unique element identifiers and their corresponding elements in the trie data structure representing the paths."]
+    #[doc = ""]
     #[doc = " JSON `elements`: map of [`FlowPathsElement`](crate::FlowPathsElement), required by the spec."]
     pub elements: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::FlowPathsElement>>,
     _nulls: crate::support::Extras,

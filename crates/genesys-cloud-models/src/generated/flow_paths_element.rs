@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPathsElement {
+    #[doc = " Count of all journeys that include this element."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The flow milestone, set if the element type is Milestone."]
+    #[doc = ""]
     #[doc = " JSON `flowMilestone`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow_milestone: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The flow outcome, set if the element type is Outcome or Milestone."]
+    #[doc = ""]
     #[doc = " JSON `flowOutcome`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow_outcome: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The value of the flow outcome, if the element type is Outcome."]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeValue`: [`FlowPathsElementFlowOutcomeValue`](crate::FlowPathsElementFlowOutcomeValue), one of `FAILURE`, `SUCCESS`, `UNKNOWN`."]
     pub flow_outcome_value: ::std::option::Option<crate::FlowPathsElementFlowOutcomeValue>,
+    #[doc = " Details of flows involved in journeys that include this element."]
+    #[doc = ""]
     #[doc = " JSON `flows`: array of [`FlowPathsFlowDetails`](crate::FlowPathsFlowDetails), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::FlowPathsFlowDetails>>,
+    #[doc = " Unique identifier of the parent element. Will be null for the root element."]
+    #[doc = ""]
     #[doc = " JSON `parentId`: string."]
     pub parent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the element."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowPathsElementType`](crate::FlowPathsElementType), required by the spec, one of `Abandoned`, `AgentEscalation`, `Disconnect`, `Error`, `Exit`, `Milestone`, `Outcome`, `RecognitionFailure`, `Root`, `TransferReturnToAgent`, `TransferToAcd`, `TransferToAcdVoicemail`, … (19 in all)."]
     pub r#type: ::std::option::Option<crate::FlowPathsElementType>,
     _nulls: crate::support::Extras,

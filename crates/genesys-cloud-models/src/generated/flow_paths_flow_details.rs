@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPathsFlowDetails {
+    #[doc = " Count of all journeys that include this element in the given flow."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The identifier of the flow."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The type of the flow."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowPathsFlowDetailsType`](crate::FlowPathsFlowDetailsType), required by the spec, one of `DigitalBot`, `Bot`, `InboundCall`, `SecureCall`, `InboundShortMessage`, `InboundEmail`, `OutboundCall`."]
     pub r#type: ::std::option::Option<crate::FlowPathsFlowDetailsType>,
+    #[doc = " The version of the flow."]
+    #[doc = ""]
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPathsQuery {
+    #[doc = " Category (use case) of the paths within a given domain."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`FlowPathsQueryCategory`](crate::FlowPathsQueryCategory), required by the spec, one of `All`, `Abandoned`, `AgentEscalation`, `Complete`, `Disconnect`, `Error`, `RecognitionFailure`, `Transfer`."]
     pub category: ::std::option::Option<crate::FlowPathsQueryCategory>,
+    #[doc = " List of flows to query the paths result."]
+    #[doc = ""]
     #[doc = " JSON `flows`: array of [`FlowPathsFlowFilter`](crate::FlowPathsFlowFilter), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::FlowPathsFlowFilter>>,
     _nulls: crate::support::Extras,

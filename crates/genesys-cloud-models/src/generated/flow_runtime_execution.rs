@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowRuntimeExecution {
+    #[doc = " The completion reason set at the flow completion time, if applicable."]
+    #[doc = ""]
     #[doc = " JSON `completionReason`: string."]
     pub completion_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The conversation to which this Flow execution is related"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub conversation: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The time the flow completed, if applicable. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time the flow was launched. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLaunched`: date-time, required by the spec."]
     pub date_launched: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Additional information if the flow is in error"]
+    #[doc = ""]
     #[doc = " JSON `flowErrorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub flow_error_info: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The Version of the flow definition of the flow execution."]
+    #[doc = ""]
     #[doc = " JSON `flowVersion`: [`FlowVersion`](crate::FlowVersion), required by the spec."]
     pub flow_version: ::std::option::Option<crate::FlowVersion>,
+    #[doc = " The flow execution ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow execution name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of the flow's output variables, if any. Output variables are only supplied for Completed flows."]
+    #[doc = ""]
     #[doc = " JSON `outputData`: map of any JSON."]
     pub output_data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow's running status, which indicates whether the flow is running normally or completed, etc."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`FlowRuntimeExecutionStatus`](crate::FlowRuntimeExecutionStatus), required by the spec, one of `UNKNOWN`, `RUNNING`, `ERROR`, `TERMINATED`, `COMPLETED`, `FAILED`."]
     pub status: ::std::option::Option<crate::FlowRuntimeExecutionStatus>,
     _nulls: crate::support::Extras,

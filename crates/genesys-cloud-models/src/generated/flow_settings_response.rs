@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowSettingsResponse {
+    #[doc = " The time this log level was set. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The log level set for this flow"]
+    #[doc = ""]
     #[doc = " JSON `logLevelCharacteristics`: [`FlowLogLevel`](crate::FlowLogLevel)."]
     pub log_level_characteristics: ::std::option::Option<crate::FlowLogLevel>,
+    #[doc = " User that last changed the log level setting."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " OAuth client that last changed the log level setting."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by_client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Flow Type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FlowSettingsResponseType`](crate::FlowSettingsResponseType), one of `bot`, `businessprocess`, `commonmodule`, `digitalbot`, `emailsend`, `inboundcall`, `inboundchat`, `inboundemail`, `inboundshortmessage`, `inqueuecall`, `inqueueshortmessage`, `inqueueemail`, … (20 in all)."]
     pub r#type: ::std::option::Option<crate::FlowSettingsResponseType>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct FlowVersion {
     #[doc = " JSON `commitVersion`: string."]
     pub commit_version: ::std::option::Option<::std::string::String>,
+    #[doc = " Compatible flow types designate which flow types are allowed to embed a flow’s configuration within their own flow configuration. Currently the only flows that can be embedded are Common Module flows and the embedding flow can invoke them using the Call Common Module action."]
+    #[doc = ""]
     #[doc = " JSON `compatibleFlowTypes`: array of string."]
     pub compatible_flow_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `configurationUri`: string."]
@@ -21,8 +23,12 @@ pub struct FlowVersion {
     pub date_checked_in: ::std::option::Option<i64>,
     #[doc = " JSON `dateCreated`: integer (int64)."]
     pub date_created: ::std::option::Option<i64>,
+    #[doc = " The date this version became the published version of the flow. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date this version was no longer the published version of the flow. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublishedEnd`: date-time."]
     pub date_published_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateSaved`: integer (int64)."]
@@ -31,12 +37,16 @@ pub struct FlowVersion {
     pub debug: ::std::option::Option<bool>,
     #[doc = " JSON `generationId`: string."]
     pub generation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow version identifier"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Information about the natural language understanding configuration for the flow version"]
+    #[doc = ""]
     #[doc = " JSON `nluInfo`: [`NluInfo`](crate::NluInfo)."]
     pub nlu_info: ::std::option::Option<crate::NluInfo>,
     #[doc = " JSON `outputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
@@ -45,12 +55,18 @@ pub struct FlowVersion {
     pub publish_result_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `secure`: boolean."]
     pub secure: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of supported languages for this version of the flow"]
+    #[doc = ""]
     #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
     #[doc = " JSON `type`: [`FlowVersionType`](crate::FlowVersionType), one of `PUBLISH`, `CHECKIN`, `SAVE`."]
     pub r#type: ::std::option::Option<crate::FlowVersionType>,
+    #[doc = " Indicates whether virtual agent is enabled for this flow."]
+    #[doc = ""]
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

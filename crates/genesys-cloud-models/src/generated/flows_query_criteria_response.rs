@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowsQueryCriteriaResponse {
+    #[doc = " The is a list of action types the organization has access to."]
+    #[doc = ""]
     #[doc = " JSON `actionTypes`: array of string."]
     pub action_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The is a list of allowed criteria to query on."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`QueryCriteria`](crate::QueryCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::QueryCriteria>>,
+    #[doc = " The is a list of potential error codes the organization may encounter."]
+    #[doc = ""]
     #[doc = " JSON `errorCodes`: array of string."]
     pub error_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The is a list of flow types the organization has access to."]
+    #[doc = ""]
     #[doc = " JSON `flowTypes`: array of string."]
     pub flow_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The is a list of potential warning codes the organization may encounter."]
+    #[doc = ""]
     #[doc = " JSON `warningCodes`: array of string."]
     pub warning_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

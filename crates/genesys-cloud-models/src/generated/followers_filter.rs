@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FollowersFilter {
+    #[doc = " The minimum followers count"]
+    #[doc = ""]
     #[doc = " JSON `from`: integer (int64)."]
     pub from: ::std::option::Option<i64>,
+    #[doc = " The comparison operator for follower count filtering."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`FollowersFilterOperator`](crate::FollowersFilterOperator), required by the spec, one of `EqualTo`, `GreaterThan`, `GreaterThanOrEqualTo`, `LessThan`, `LessThanOrEqualTo`, `Between`."]
     pub operator: ::std::option::Option<crate::FollowersFilterOperator>,
+    #[doc = " The maximum followers count"]
+    #[doc = ""]
     #[doc = " JSON `to`: integer (int64)."]
     pub to: ::std::option::Option<i64>,
+    #[doc = " The specific followers count value"]
+    #[doc = ""]
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FooterTemplate {
+    #[doc = " Specifies the canned response template where the footer can be used."]
+    #[doc = ""]
     #[doc = " JSON `applicableResources`: array of string."]
     pub applicable_resources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specifies the type represented by Footer."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`FooterTemplateType`](crate::FooterTemplateType), one of `Signature`."]
     pub r#type: ::std::option::Option<crate::FooterTemplateType>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastAbandonRateResponse {
+    #[doc = " The target percent abandon rate goal"]
+    #[doc = ""]
     #[doc = " JSON `percent`: integer (int64)."]
     pub percent: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastAverageSpeedOfAnswerResponse {
+    #[doc = " the average speed of answer goal in seconds"]
+    #[doc = ""]
     #[doc = " JSON `seconds`: integer (int64)."]
     pub seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastInputPlanningGroupData {
+    #[doc = " The capacity plan forecast metrics for this planning group"]
+    #[doc = ""]
     #[doc = " JSON `capacityPlanForecastMetrics`: [`CapacityPlanForecastMetrics`](crate::CapacityPlanForecastMetrics), required by the spec."]
     pub capacity_plan_forecast_metrics: ::std::option::Option<crate::CapacityPlanForecastMetrics>,
+    #[doc = " The ID of the planning group for which this data applies"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastMetadata {
+    #[doc = " Forecast creation date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Forecast start date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Forecast ID"]
+    #[doc = ""]
     #[doc = " JSON `forecastId`: string."]
     pub forecast_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Interval length"]
+    #[doc = ""]
     #[doc = " JSON `intervalLengthInMinutes`: string."]
     pub interval_length_in_minutes: ::std::option::Option<::std::string::String>,
+    #[doc = " Forecast source"]
+    #[doc = ""]
     #[doc = " JSON `source`: [`ForecastMetadataSource`](crate::ForecastMetadataSource), one of `AutomaticBestMethod`, `MainForecast`."]
     pub source: ::std::option::Option<crate::ForecastMetadataSource>,
+    #[doc = " Timezone of the business unit"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastPlanningGroupData {
+    #[doc = " Forecast average handle time per 15 minute interval in seconds"]
+    #[doc = ""]
     #[doc = " JSON `averageHandleTimeSecondsPerInterval`: array of number (double), required by the spec."]
     pub average_handle_time_seconds_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " Forecast offered counts per 15 minute interval for this week of the forecast"]
+    #[doc = ""]
     #[doc = " JSON `offeredPerInterval`: array of number (double), required by the spec."]
     pub offered_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The ID of the planning group to which this data applies. Note this is a snapshot of the planning group at the time of forecast creation and may not correspond to the current configuration"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

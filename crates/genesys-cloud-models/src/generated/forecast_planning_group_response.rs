@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastPlanningGroupResponse {
+    #[doc = " The ID of the planning group"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the planning group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Route path configuration for this planning group"]
+    #[doc = ""]
     #[doc = " JSON `routePaths`: array of [`RoutePathResponse`](crate::RoutePathResponse)."]
     pub route_paths: ::std::option::Option<::std::vec::Vec<crate::RoutePathResponse>>,
+    #[doc = " Service goals for this planning group"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalTemplate`: [`ForecastServiceGoalTemplateResponse`](crate::ForecastServiceGoalTemplateResponse)."]
     pub service_goal_template: ::std::option::Option<crate::ForecastServiceGoalTemplateResponse>,
     _nulls: crate::support::Extras,

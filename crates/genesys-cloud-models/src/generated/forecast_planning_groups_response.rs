@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastPlanningGroupsResponse {
+    #[doc = " A snapshot of a business unit’s service goal impact settings taken at forecast generation time."]
+    #[doc = ""]
     #[doc = " JSON `businessUnitServiceGoalImpact`: [`WfmServiceGoalImpactSettings`](crate::WfmServiceGoalImpactSettings)."]
     pub business_unit_service_goal_impact: ::std::option::Option<crate::WfmServiceGoalImpactSettings>,
     #[doc = " JSON `entities`: array of [`ForecastPlanningGroupResponse`](crate::ForecastPlanningGroupResponse)."]

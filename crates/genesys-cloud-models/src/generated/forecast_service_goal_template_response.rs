@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastServiceGoalTemplateResponse {
+    #[doc = " The abandon rate goal for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: [`ForecastAbandonRateResponse`](crate::ForecastAbandonRateResponse)."]
     pub abandon_rate: ::std::option::Option<crate::ForecastAbandonRateResponse>,
+    #[doc = " The average speed of answer goal for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `averageSpeedOfAnswer`: [`ForecastAverageSpeedOfAnswerResponse`](crate::ForecastAverageSpeedOfAnswerResponse)."]
     pub average_speed_of_answer: ::std::option::Option<crate::ForecastAverageSpeedOfAnswerResponse>,
+    #[doc = " The service goal impact overrides for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `impactOverride`: [`ForecastServiceGoalTemplateImpactOverrideResponse`](crate::ForecastServiceGoalTemplateImpactOverrideResponse)."]
     pub impact_override: ::std::option::Option<crate::ForecastServiceGoalTemplateImpactOverrideResponse>,
+    #[doc = " The service level goal for this forecast"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`ForecastServiceLevelResponse`](crate::ForecastServiceLevelResponse)."]
     pub service_level: ::std::option::Option<crate::ForecastServiceLevelResponse>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastServiceLevelResponse {
+    #[doc = " The percent of calls to answer in the number of seconds defined"]
+    #[doc = ""]
     #[doc = " JSON `percent`: integer (int64)."]
     pub percent: ::std::option::Option<i64>,
+    #[doc = " The number of seconds to define for the percent of calls to be answered"]
+    #[doc = ""]
     #[doc = " JSON `seconds`: integer (int64)."]
     pub seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastSourceDayPointer {
+    #[doc = " The key to look up the forecast source data for this source day"]
+    #[doc = ""]
     #[doc = " JSON `dataKey`: string."]
     pub data_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The date this source data represents, in yyyy-MM-dd format"]
+    #[doc = ""]
     #[doc = " JSON `date`: string."]
     pub date: ::std::option::Option<::std::string::String>,
+    #[doc = " The forecast day of week for this source data"]
+    #[doc = ""]
     #[doc = " JSON `dayOfWeek`: [`ForecastSourceDayPointerDayOfWeek`](crate::ForecastSourceDayPointerDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`, `EighthDay`."]
     pub day_of_week: ::std::option::Option<crate::ForecastSourceDayPointerDayOfWeek>,
+    #[doc = " The name of the source file this data came from if it originated from a data import"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The relative weight to apply to this source data item for weighted averages"]
+    #[doc = ""]
     #[doc = " JSON `weight`: integer (int64)."]
     pub weight: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Form {
+    #[doc = " Description of the form"]
+    #[doc = ""]
     #[doc = " JSON `formDescription`: string, required by the spec."]
     pub form_description: ::std::option::Option<::std::string::String>,
+    #[doc = " Pages of the form"]
+    #[doc = ""]
     #[doc = " JSON `formPages`: array of [`FormPage`](crate::FormPage), required by the spec."]
     pub form_pages: ::std::option::Option<::std::vec::Vec<crate::FormPage>>,
+    #[doc = " Introduction section of the form"]
+    #[doc = ""]
     #[doc = " JSON `introduction`: [`FormIntroduction`](crate::FormIntroduction)."]
     pub introduction: ::std::option::Option<crate::FormIntroduction>,
+    #[doc = " Message displayed when response is received"]
+    #[doc = ""]
     #[doc = " JSON `receivedMessage`: [`FormMessage`](crate::FormMessage), required by the spec."]
     pub received_message: ::std::option::Option<crate::FormMessage>,
+    #[doc = " Message displayed as reply"]
+    #[doc = ""]
     #[doc = " JSON `replyMessage`: [`FormMessage`](crate::FormMessage), required by the spec."]
     pub reply_message: ::std::option::Option<crate::FormMessage>,
+    #[doc = " Whether to show a summary after form completion"]
+    #[doc = ""]
     #[doc = " JSON `showSummary`: boolean, required by the spec."]
     pub show_summary: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormDatePicker {
+    #[doc = " Date display format"]
+    #[doc = ""]
     #[doc = " JSON `dateDisplayFormat`: string, required by the spec."]
     pub date_display_format: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the date picker"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Subtitle of the date picker"]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Title of the date picker"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

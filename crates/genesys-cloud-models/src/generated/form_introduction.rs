@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormIntroduction {
+    #[doc = " Text for the start button"]
+    #[doc = ""]
     #[doc = " JSON `buttonText`: string, required by the spec."]
     pub button_text: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of the image to display"]
+    #[doc = ""]
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Subtitle of the introduction"]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string, required by the spec."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Title of the introduction"]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormListPicker {
+    #[doc = " Unique identifier for the list picker"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Sections in the list picker"]
+    #[doc = ""]
     #[doc = " JSON `sections`: array of [`FormListPickerSection`](crate::FormListPickerSection), required by the spec."]
     pub sections: ::std::option::Option<::std::vec::Vec<crate::FormListPickerSection>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormListPickerSection {
+    #[doc = " Items in this section"]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`FormListPickerItem`](crate::FormListPickerItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::FormListPickerItem>>,
+    #[doc = " Whether multiple items can be selected"]
+    #[doc = ""]
     #[doc = " JSON `multipleSelection`: boolean, required by the spec."]
     pub multiple_selection: ::std::option::Option<bool>,
+    #[doc = " Title of the section"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormPage {
+    #[doc = " Components on this page"]
+    #[doc = ""]
     #[doc = " JSON `pageComponents`: array of [`FormPageComponent`](crate::FormPageComponent), required by the spec."]
     pub page_components: ::std::option::Option<::std::vec::Vec<crate::FormPageComponent>>,
+    #[doc = " Subtitle of the page"]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string, required by the spec."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Title of the page"]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

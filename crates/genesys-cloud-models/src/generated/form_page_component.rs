@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormPageComponent {
+    #[doc = " Date picker configuration"]
+    #[doc = ""]
     #[doc = " JSON `datePicker`: [`FormDatePicker`](crate::FormDatePicker)."]
     pub date_picker: ::std::option::Option<crate::FormDatePicker>,
+    #[doc = " Type of the component"]
+    #[doc = ""]
     #[doc = " JSON `formComponentType`: [`FormPageComponentFormComponentType`](crate::FormPageComponentFormComponentType), required by the spec, one of `ListPicker`, `DatePicker`, `Input`, `WheelPicker`."]
     pub form_component_type: ::std::option::Option<crate::FormPageComponentFormComponentType>,
+    #[doc = " Input field configuration"]
+    #[doc = ""]
     #[doc = " JSON `input`: [`Input`](crate::Input)."]
     pub input: ::std::option::Option<crate::Input>,
+    #[doc = " List picker configuration"]
+    #[doc = ""]
     #[doc = " JSON `listPicker`: [`FormListPicker`](crate::FormListPicker)."]
     pub list_picker: ::std::option::Option<crate::FormListPicker>,
+    #[doc = " Wheel picker configuration"]
+    #[doc = ""]
     #[doc = " JSON `wheelPicker`: [`WheelPicker`](crate::WheelPicker)."]
     pub wheel_picker: ::std::option::Option<crate::WheelPicker>,
     _nulls: crate::support::Extras,

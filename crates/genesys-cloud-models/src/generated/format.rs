@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Format {
+    #[doc = " The Set of prompt segment format flags i.e. each entry is a part of describing the overall format. E.g. \"format\": { \"flags\": \\[StringPlayChars\\] }"]
+    #[doc = ""]
     #[doc = " JSON `flags`: array of string."]
     pub flags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormsTrackTrigger {
+    #[doc = " Whether to capture the form data in the form abandoned event."]
+    #[doc = ""]
     #[doc = " JSON `captureDataOnFormAbandon`: boolean, required by the spec."]
     pub capture_data_on_form_abandon: ::std::option::Option<bool>,
+    #[doc = " Whether to capture the form data in the form submitted event."]
+    #[doc = ""]
     #[doc = " JSON `captureDataOnFormSubmit`: boolean, required by the spec."]
     pub capture_data_on_form_submit: ::std::option::Option<bool>,
+    #[doc = " Prefix for the form submitted or abandoned event name."]
+    #[doc = ""]
     #[doc = " JSON `formName`: string, required by the spec."]
     pub form_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Form element that triggers the form submitted or abandoned event."]
+    #[doc = ""]
     #[doc = " JSON `selector`: string, required by the spec."]
     pub selector: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

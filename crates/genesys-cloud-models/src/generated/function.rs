@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Function {
+    #[doc = " Date and time function was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Description of the function. Limit 255 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Handler entry point into zip file to execute function. Should be path within upload function package to the invocation module without language extension, followed by a period and then exported invocation method name. e.g. 'src/index.handler'"]
+    #[doc = ""]
     #[doc = " JSON `handler`: string, required by the spec."]
     pub handler: ::std::option::Option<::std::string::String>,
+    #[doc = " Function identifier."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Function name. This is automatically created based on the Action Id."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Runtime required for execution. Valid runtimes change over time as versions are deprecated. Use /api/v2/integrations/actions/functions/runtimes for current list."]
+    #[doc = ""]
     #[doc = " JSON `runtime`: string, required by the spec."]
     pub runtime: ::std::option::Option<::std::string::String>,
+    #[doc = " Execution timeout to apply to function. Value is in seconds. Range allowed 1 to 15. Default value 15 seconds."]
+    #[doc = ""]
     #[doc = " JSON `timeoutSeconds`: integer (int64), from 1 to 15."]
     pub timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " Zip file identifier."]
+    #[doc = ""]
     #[doc = " JSON `zipId`: string."]
     pub zip_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

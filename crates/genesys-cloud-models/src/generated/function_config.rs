@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FunctionConfig {
+    #[doc = " Function configuration."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`Function`](crate::Function)."]
     pub function: ::std::option::Option<crate::Function>,
+    #[doc = " Action identifier."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " History of failed zip upload file configuration including their state and error messages. Contains no more than last ten failures."]
+    #[doc = ""]
     #[doc = " JSON `uploadExceptionHistory`: array of [`FunctionZipConfig`](crate::FunctionZipConfig)."]
     pub upload_exception_history: ::std::option::Option<::std::vec::Vec<crate::FunctionZipConfig>>,
+    #[doc = " Zip file configuration and state."]
+    #[doc = ""]
     #[doc = " JSON `zip`: [`FunctionZipConfig`](crate::FunctionZipConfig)."]
     pub zip: ::std::option::Option<crate::FunctionZipConfig>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FunctionRuntime {
+    #[doc = " Optional end of life date. Present if the status is Deprecated. Date represents when support for runtime can no longer be guaranteed. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndOfLife`: date."]
     pub date_end_of_life: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Description of function runtime."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the function runtime."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Availability status of runtime"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`FunctionRuntimeStatus`](crate::FunctionRuntimeStatus), one of `Available`, `Deprecated`, `Unavailable`."]
     pub status: ::std::option::Option<crate::FunctionRuntimeStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FunctionUploadRequest {
+    #[doc = " Name of the file to upload.File name can only contain letters, numbers, spaces, and the following special characters: + - \\_ . ( )"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string, required by the spec, pattern `^[a-zA-Z0-9\\.\\+\\-\\_\\(\\)\\s]+$`."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of seconds the presigned URL is valid for (from 1 to 604800 seconds). If none provided, defaults to 900 seconds"]
+    #[doc = ""]
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64), from 1 to 604800."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FunctionZipConfig {
+    #[doc = " Date and time zip record was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Error message if upload failed."]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Zip file Identifier"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Zip file name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Upload request id used for zip upload"]
+    #[doc = ""]
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of zip upload."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`FunctionZipConfigStatus`](crate::FunctionZipConfigStatus), one of `Pending`, `Transferring`, `Available`, `Unknown`, `Invalid`, `InvalidFormat`, `InvalidFile`."]
     pub status: ::std::option::Option<crate::FunctionZipConfigStatus>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GamificationStatus {
+    #[doc = " Automatic assignment of users to the default profile"]
+    #[doc = ""]
     #[doc = " JSON `automaticUserAssignment`: boolean."]
     pub automatic_user_assignment: ::std::option::Option<bool>,
+    #[doc = " Gamification start date. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Personal best aggregation starting date. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartPersonalBest`: date."]
     pub date_start_personal_best: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Gamification status of the organization."]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GDPRRequest {
+    #[doc = " The user that created this request"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " When the request was submitted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The replacement terms for the provided search terms, in the case of a GDPR\\_UPDATE request"]
+    #[doc = ""]
     #[doc = " JSON `replacementTerms`: array of [`ReplacementTerm`](crate::ReplacementTerm)."]
     pub replacement_terms: ::std::option::Option<::std::vec::Vec<crate::ReplacementTerm>>,
+    #[doc = " The type of GDPR request"]
+    #[doc = ""]
     #[doc = " JSON `requestType`: [`GDPRRequestRequestType`](crate::GDPRRequestRequestType), required by the spec, one of `GDPR_EXPORT`, `GDPR_UPDATE`, `GDPR_DELETE`."]
     pub request_type: ::std::option::Option<crate::GDPRRequestRequestType>,
+    #[doc = " The location where the results of the request can be retrieved"]
+    #[doc = ""]
     #[doc = " JSON `resultsUrl`: string."]
     pub results_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The locations where the results of the request can be retrieved if multiple archive files created"]
+    #[doc = ""]
     #[doc = " JSON `resultsUrls`: array of string."]
     pub results_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`GDPRRequestStatus`](crate::GDPRRequestStatus), required by the spec, one of `INITIATED`, `SEARCHING`, `UPDATING`, `DELETING`, `COMPLETED`, `ERROR`, `FINALIZING`."]
     pub status: ::std::option::Option<crate::GDPRRequestStatus>,
+    #[doc = " The subject of the GDPR request"]
+    #[doc = ""]
     #[doc = " JSON `subject`: [`GDPRSubject`](crate::GDPRSubject), required by the spec."]
     pub subject: ::std::option::Option<crate::GDPRSubject>,
     _nulls: crate::support::Extras,

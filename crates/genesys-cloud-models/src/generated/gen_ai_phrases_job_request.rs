@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GenAIPhrasesJobRequest {
+    #[doc = " topic used for phrases generation by GenAI"]
+    #[doc = ""]
     #[doc = " JSON `topic`: [`GenAIPhrasesJobTopic`](crate::GenAIPhrasesJobTopic), required by the spec."]
     pub topic: ::std::option::Option<crate::GenAIPhrasesJobTopic>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GeneralProgramJobRequest {
+    #[doc = " The dialect of the topics to link with the general program, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
+    #[doc = ""]
     #[doc = " JSON `dialect`: [`GeneralProgramJobRequestDialect`](crate::GeneralProgramJobRequestDialect), required by the spec, one of `ar-001`, `ar-AE`, `ar-BH`, `ar-EG`, `ar-IL`, `ar-SA`, `ar-TN`, `da-DK`, `de-CH`, `de-DE`, `en-AU`, `en-GB`, … (40 in all)."]
     pub dialect: ::std::option::Option<crate::GeneralProgramJobRequestDialect>,
+    #[doc = " The mode to use for the general program job, default value is Skip"]
+    #[doc = ""]
     #[doc = " JSON `mode`: [`GeneralProgramJobRequestMode`](crate::GeneralProgramJobRequestMode), one of `Skip`, `Merge`, `ReplaceMerge`."]
     pub mode: ::std::option::Option<crate::GeneralProgramJobRequestMode>,
     _nulls: crate::support::Extras,

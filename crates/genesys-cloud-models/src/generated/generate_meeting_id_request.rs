@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GenerateMeetingIdRequest {
+    #[doc = " The conferenceId for which to generate a meetingId"]
+    #[doc = ""]
     #[doc = " JSON `conferenceId`: string."]
     pub conference_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Boolean flag for ephemeral status of the created record"]
+    #[doc = ""]
     #[doc = " JSON `ephemeral`: boolean, required by the spec."]
     pub ephemeral: ::std::option::Option<bool>,
+    #[doc = " Number of days the meetingId record will remain active"]
+    #[doc = ""]
     #[doc = " JSON `expireTimeDays`: integer (int64)."]
     pub expire_time_days: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

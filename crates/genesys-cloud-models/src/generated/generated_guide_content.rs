@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GeneratedGuideContent {
+    #[doc = " The generated instruction content, which can be used when creating a guide version."]
+    #[doc = ""]
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
+    #[doc = " The generated resources content, which can be used when creating a guide version."]
+    #[doc = ""]
     #[doc = " JSON `resources`: [`GuideVersionResources`](crate::GuideVersionResources)."]
     pub resources: ::std::option::Option<crate::GuideVersionResources>,
+    #[doc = " The generated variables content, which can be used when creating a guide version."]
+    #[doc = ""]
     #[doc = " JSON `variables`: array of [`Variable`](crate::Variable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
     _nulls: crate::support::Extras,

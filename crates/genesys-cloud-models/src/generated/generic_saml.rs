@@ -17,6 +17,8 @@ pub struct GenericSAML {
     pub endpoint_compression: ::std::option::Option<bool>,
     #[doc = " JSON `forceAuthn`: boolean."]
     pub force_authn: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `issuerURI`: string."]
@@ -33,6 +35,8 @@ pub struct GenericSAML {
     pub provider_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `relyingPartyIdentifier`: string."]
     pub relying_party_identifier: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `signAuthnRequests`: boolean."]

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GenericTemplate {
+    #[doc = " Actions to be taken."]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`RecordingContentActions`](crate::RecordingContentActions)."]
     pub actions: ::std::option::Option<crate::RecordingContentActions>,
+    #[doc = " List of button components offered with this message content."]
+    #[doc = ""]
     #[doc = " JSON `components`: array of [`RecordingButtonComponent`](crate::RecordingButtonComponent)."]
     pub components: ::std::option::Option<::std::vec::Vec<crate::RecordingButtonComponent>>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GenesysBotConnector {
+    #[doc = " User defined name/value parameters passed to the BotConnector bot."]
+    #[doc = ""]
     #[doc = " JSON `queryParameters`: map of string."]
     pub query_parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

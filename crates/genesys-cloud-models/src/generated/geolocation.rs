@@ -9,6 +9,8 @@ pub struct Geolocation {
     pub city: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `country`: string."]
     pub country: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `latitude`: number (double)."]
@@ -19,12 +21,18 @@ pub struct Geolocation {
     pub longitude: ::std::option::Option<f64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A boolean used to tell whether or not to set this geolocation client as the primary on a PATCH"]
+    #[doc = ""]
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " A string used to describe the type of client the geolocation is being updated from e.g. ios, android, web, etc."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetAgentsWorkPlansRequest {
+    #[doc = " The list of agent IDs"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string, required by the spec."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start of a date in yyyy-MM-dd format. Response contains values rolled back to nearest BU start day of week. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The number of weeks to query"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

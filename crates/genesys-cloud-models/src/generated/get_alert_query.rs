@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetAlertQuery {
+    #[doc = " The status of the alerts the query will return."]
+    #[doc = ""]
     #[doc = " JSON `alertStatus`: [`GetAlertQueryAlertStatus`](crate::GetAlertQueryAlertStatus), one of `Active`, `Inactive`, `All`."]
     pub alert_status: ::std::option::Option<crate::GetAlertQueryAlertStatus>,
+    #[doc = " The page number of the queried response"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of entities to return of the queried response. The max is 25"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The type of query being performed."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`GetAlertQueryQueryType`](crate::GetAlertQueryQueryType), required by the spec, one of `Info`, `Count`."]
     pub query_type: ::std::option::Option<crate::GetAlertQueryQueryType>,
+    #[doc = " The rule type of the alerts the query will return"]
+    #[doc = ""]
     #[doc = " JSON `ruleType`: [`GetAlertQueryRuleType`](crate::GetAlertQueryRuleType), required by the spec, one of `Conversation`, `Presence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `All`."]
     pub rule_type: ::std::option::Option<crate::GetAlertQueryRuleType>,
+    #[doc = " The field to sort responses by. The accepted choices are Name and DateStart"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: [`GetAlertQuerySortBy`](crate::GetAlertQuerySortBy), one of `Name`, `DateStart`."]
     pub sort_by: ::std::option::Option<crate::GetAlertQuerySortBy>,
+    #[doc = " The order in which response will be sorted. The accepted choices are Asc and Desc"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`GetAlertQuerySortOrder`](crate::GetAlertQuerySortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::GetAlertQuerySortOrder>,
+    #[doc = " The view status of the alerts the query will return."]
+    #[doc = ""]
     #[doc = " JSON `viewedStatus`: [`GetAlertQueryViewedStatus`](crate::GetAlertQueryViewedStatus), one of `Unread`, `Read`, `All`."]
     pub viewed_status: ::std::option::Option<crate::GetAlertQueryViewedStatus>,
     _nulls: crate::support::Extras,

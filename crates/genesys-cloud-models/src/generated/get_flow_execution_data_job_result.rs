@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetFlowExecutionDataJobResult {
+    #[doc = " On jobState = Success this field will be populated with the list of results of files for download."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`ExecutionDataEntity`](crate::ExecutionDataEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ExecutionDataEntity>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the backend process to prep the files for download."]
+    #[doc = ""]
     #[doc = " JSON `jobState`: [`GetFlowExecutionDataJobResultJobState`](crate::GetFlowExecutionDataJobResultJobState), one of `Registered`, `Running`, `Success`, `Failed`."]
     pub job_state: ::std::option::Option<crate::GetFlowExecutionDataJobResultJobState>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetRulesQuery {
+    #[doc = " The state of the rule the query will return. The accepted choices are Enabled, Disabled, or All"]
+    #[doc = ""]
     #[doc = " JSON `enabledType`: [`GetRulesQueryEnabledType`](crate::GetRulesQueryEnabledType), one of `Enabled`, `Disabled`, `All`."]
     pub enabled_type: ::std::option::Option<crate::GetRulesQueryEnabledType>,
+    #[doc = " Specifies how strict the name search needs to be. Expected values are Exact and Contains if querying by name."]
+    #[doc = ""]
     #[doc = " JSON `nameSearchType`: [`GetRulesQueryNameSearchType`](crate::GetRulesQueryNameSearchType), one of `Exact`, `Contains`, `Unknown`."]
     pub name_search_type: ::std::option::Option<crate::GetRulesQueryNameSearchType>,
+    #[doc = " The page number of the queried response"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of entities to return of the queried response. The max is 25"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The type of query being performed."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`GetRulesQueryQueryType`](crate::GetRulesQueryQueryType), required by the spec, one of `Info`, `Count`."]
     pub query_type: ::std::option::Option<crate::GetRulesQueryQueryType>,
+    #[doc = " The name of the rule being queries."]
+    #[doc = ""]
     #[doc = " JSON `ruleName`: string."]
     pub rule_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The rule type of the alerts the query will return"]
+    #[doc = ""]
     #[doc = " JSON `ruleType`: [`GetRulesQueryRuleType`](crate::GetRulesQueryRuleType), required by the spec, one of `Conversation`, `Presence`, `WorkforceManagement`, `OperationalConsole`, `Anomaly`, `All`."]
     pub rule_type: ::std::option::Option<crate::GetRulesQueryRuleType>,
+    #[doc = " The field to sort responses by. The accepted choices are Name and DateStart"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: [`GetRulesQuerySortBy`](crate::GetRulesQuerySortBy), one of `Name`, `DateCreated`."]
     pub sort_by: ::std::option::Option<crate::GetRulesQuerySortBy>,
+    #[doc = " The order in which response will be sorted. The accepted choices are Asc and Desc"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`GetRulesQuerySortOrder`](crate::GetRulesQuerySortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::GetRulesQuerySortOrder>,
     _nulls: crate::support::Extras,

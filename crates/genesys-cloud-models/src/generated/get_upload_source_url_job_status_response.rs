@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetUploadSourceUrlJobStatusResponse {
+    #[doc = " Any error information, or null of the processing is not in failed state."]
+    #[doc = ""]
     #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Id of the upload from URL job."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the upload job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`GetUploadSourceUrlJobStatusResponseStatus`](crate::GetUploadSourceUrlJobStatusResponseStatus), one of `Created`, `InProgress`, `Completed`, `Failed`."]
     pub status: ::std::option::Option<crate::GetUploadSourceUrlJobStatusResponseStatus>,
+    #[doc = " Key that identifies the file in the storage including the file name"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GKNDocumentationResult {
+    #[doc = " The search type. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `_type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " The text or html content for the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " URL link for the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `link`: string."]
     pub link: ::std::option::Option<::std::string::String>,
+    #[doc = " The title of the documentation entity. Will be returned in responses for certain entities."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

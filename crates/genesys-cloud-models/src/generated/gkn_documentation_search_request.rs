@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GKNDocumentationSearchRequest {
+    #[doc = " The page of resources you want to retrieve"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of results per page"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: array of [`GKNDocumentationSearchCriteria`](crate::GKNDocumentationSearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::GKNDocumentationSearchCriteria>>,
+    #[doc = " Multi-value sort order, list of multiple sort values"]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
+    #[doc = " The field in the resource that you want to sort the results by"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`GKNDocumentationSearchRequestSortOrder`](crate::GKNDocumentationSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::GKNDocumentationSearchRequestSortOrder>,
     _nulls: crate::support::Extras,

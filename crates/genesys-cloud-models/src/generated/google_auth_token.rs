@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleAuthToken {
+    #[doc = " ID of the Genesys-owned Google API client"]
+    #[doc = ""]
     #[doc = " JSON `clientId`: string, required by the spec."]
     pub client_id: ::std::option::Option<::std::string::String>,
+    #[doc = " User reference that created this Integration"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this token was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " ID of the Google OAuth 2 access token. The token cannot be accessed via Genesys API, only referenced by this property. When the token is not referenced by any integration, it is deleted after 24 hours."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Google API authorization scopes that have been granted to the Genesys-owned Google API client"]
+    #[doc = ""]
     #[doc = " JSON `scopes`: array of string, required by the spec."]
     pub scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

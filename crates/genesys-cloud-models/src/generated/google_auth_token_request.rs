@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleAuthTokenRequest {
+    #[doc = " One-time authorization code from Google. See docs: <https://developers.google.com/identity/protocols/oauth2>"]
+    #[doc = ""]
     #[doc = " JSON `code`: string, required by the spec."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " The origin of the page from which the auth flow was called. Used as redirectUri when exchanging the one-time code for auth token"]
+    #[doc = ""]
     #[doc = " JSON `redirectUri`: string, required by the spec."]
     pub redirect_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

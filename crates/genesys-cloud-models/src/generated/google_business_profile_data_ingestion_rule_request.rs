@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleBusinessProfileDataIngestionRuleRequest {
+    #[doc = " A description of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The external source associated with this data ingestion rule, which will be used when performing identity resolution"]
+    #[doc = ""]
     #[doc = " JSON `externalSource`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub external_source: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The Integration Id from which to ingest public social posts. This entity is created using the /conversations/messaging/integrations/open/extensions/googlebusinessprofile resource"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

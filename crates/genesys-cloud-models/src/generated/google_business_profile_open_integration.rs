@@ -5,34 +5,62 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleBusinessProfileOpenIntegration {
+    #[doc = " Google Business Profile account accessible with the authorization token"]
+    #[doc = ""]
     #[doc = " JSON `account`: [`GoogleBusinessProfileAccountReference`](crate::GoogleBusinessProfileAccountReference), required by the spec."]
     pub account: ::std::option::Option<crate::GoogleBusinessProfileAccountReference>,
+    #[doc = " Error information returned, if createStatus is set to Error"]
+    #[doc = ""]
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Status of asynchronous create operation"]
+    #[doc = ""]
     #[doc = " JSON `createStatus`: [`GoogleBusinessProfileOpenIntegrationCreateStatus`](crate::GoogleBusinessProfileOpenIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::GoogleBusinessProfileOpenIntegrationCreateStatus>,
+    #[doc = " User reference that created this Integration"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this Integration was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this Integration was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique Integration Id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
+    #[doc = " User reference that last modified this Integration"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The name of the Google Business Profile Open Integration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient associated to the Google Business Profile Open Integration. This recipient is used to associate a flow to an integration"]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Google Business Profile Open Integration"]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " Google OAuth 2 access token reference. The actual token cannot be accessed via Genesys API, only referenced by this property by its ID. When the token is not referenced by any integration, it is deleted after 24 hours."]
+    #[doc = ""]
     #[doc = " JSON `token`: [`GoogleAuthTokenReference`](crate::GoogleAuthTokenReference), required by the spec."]
     pub token: ::std::option::Option<crate::GoogleAuthTokenReference>,
     _nulls: crate::support::Extras,

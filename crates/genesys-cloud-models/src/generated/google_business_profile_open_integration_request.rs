@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleBusinessProfileOpenIntegrationRequest {
+    #[doc = " Google Business Profile account accessible with the authorization token"]
+    #[doc = ""]
     #[doc = " JSON `account`: [`GoogleBusinessProfileAccountReference`](crate::GoogleBusinessProfileAccountReference), required by the spec."]
     pub account: ::std::option::Option<crate::GoogleBusinessProfileAccountReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the message settings to be applied for this integration"]
+    #[doc = ""]
     #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
+    #[doc = " The name of the Google Business Profile Open Integration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " Google OAuth 2 access token reference. The actual token cannot be accessed via Genesys API, only referenced by this property by its ID. When the token is not referenced by any integration, it is deleted after 24 hours."]
+    #[doc = ""]
     #[doc = " JSON `token`: [`GoogleAuthTokenReference`](crate::GoogleAuthTokenReference), required by the spec."]
     pub token: ::std::option::Option<crate::GoogleAuthTokenReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleDialogflowConfig {
+    #[doc = " The conversation profiles for which the assistant will fetch transcription and knowledge suggestions."]
+    #[doc = ""]
     #[doc = " JSON `conversationProfiles`: array of [`ConversationProfile`](crate::ConversationProfile), required by the spec."]
     pub conversation_profiles: ::std::option::Option<::std::vec::Vec<crate::ConversationProfile>>,
+    #[doc = " The integration identifier with which the assistant will fetch transcriptions and knowledge suggestions."]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

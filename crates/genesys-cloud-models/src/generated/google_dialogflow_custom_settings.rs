@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleDialogflowCustomSettings {
+    #[doc = " If set this environment will be used to initiate the dialogflow bot, otherwise the default configuration will be used. See <https://cloud.google.com/dialogflow/docs/agents-versions>"]
+    #[doc = ""]
     #[doc = " JSON `environment`: string."]
     pub environment: ::std::option::Option<::std::string::String>,
+    #[doc = " Parameters passed to the event input of the bot."]
+    #[doc = ""]
     #[doc = " JSON `eventInputParameters`: map of string."]
     pub event_input_parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " If set this eventName will be used to initiate the dialogflow bot rather than language processing on the input text. See <https://cloud.google.com/dialogflow/es/docs/events-overview>"]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Parameters passed to the fulfillment webhook of the bot (if any)."]
+    #[doc = ""]
     #[doc = " JSON `webhookQueryParameters`: map of string."]
     pub webhook_query_parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

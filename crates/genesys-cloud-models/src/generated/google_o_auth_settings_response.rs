@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleOAuthSettingsResponse {
+    #[doc = " ID of the Genesys-owned Google API client"]
+    #[doc = ""]
     #[doc = " JSON `clientId`: string, required by the spec."]
     pub client_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Google API authorization scopes that must be granted to the Genesys-owned Google API client"]
+    #[doc = ""]
     #[doc = " JSON `scopes`: array of string, required by the spec."]
     pub scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

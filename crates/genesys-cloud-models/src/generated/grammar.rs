@@ -7,12 +7,18 @@
 pub struct Grammar {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of languages configured for this grammar"]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of [`GrammarLanguage`](crate::GrammarLanguage)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::GrammarLanguage>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

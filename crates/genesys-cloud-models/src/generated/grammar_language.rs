@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GrammarLanguage {
+    #[doc = " Additional information about the associated dtmf file"]
+    #[doc = ""]
     #[doc = " JSON `dtmfFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub dtmf_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
+    #[doc = " The URL to the DTMF mode file associated with this grammar language"]
+    #[doc = ""]
     #[doc = " JSON `dtmfFileUrl`: string."]
     pub dtmf_file_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the grammar associated with this grammar language"]
+    #[doc = ""]
     #[doc = " JSON `grammarId`: string."]
     pub grammar_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional information about the associated voice file"]
+    #[doc = ""]
     #[doc = " JSON `voiceFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub voice_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
+    #[doc = " The URL to the voice mode file associated with this grammar language"]
+    #[doc = ""]
     #[doc = " JSON `voiceFileUrl`: string."]
     pub voice_file_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

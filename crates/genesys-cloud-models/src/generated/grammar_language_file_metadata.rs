@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GrammarLanguageFileMetadata {
+    #[doc = " The date the file was uploaded. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateUploaded`: date-time."]
     pub date_uploaded: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the file as defined by the user"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The size of the file in bytes"]
+    #[doc = ""]
     #[doc = " JSON `fileSizeBytes`: integer (int64)."]
     pub file_size_bytes: ::std::option::Option<i64>,
+    #[doc = " The extension of the file"]
+    #[doc = ""]
     #[doc = " JSON `fileType`: [`GrammarLanguageFileMetadataFileType`](crate::GrammarLanguageFileMetadataFileType), one of `Gram`, `Grxml`."]
     pub file_type: ::std::option::Option<crate::GrammarLanguageFileMetadataFileType>,
     _nulls: crate::support::Extras,

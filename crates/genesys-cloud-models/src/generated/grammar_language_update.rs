@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GrammarLanguageUpdate {
+    #[doc = " Additional information about the associated dtmf file"]
+    #[doc = ""]
     #[doc = " JSON `dtmfFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub dtmf_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
+    #[doc = " Additional information about the associated voice file"]
+    #[doc = ""]
     #[doc = " JSON `voiceFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub voice_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Graph {
+    #[doc = " The list of graph edges"]
+    #[doc = ""]
     #[doc = " JSON `edges`: array of [`GraphEdge`](crate::GraphEdge)."]
     pub edges: ::std::option::Option<::std::vec::Vec<crate::GraphEdge>>,
+    #[doc = " The list of graph vertices"]
+    #[doc = ""]
     #[doc = " JSON `vertices`: [`GraphVertices`](crate::GraphVertices)."]
     pub vertices: ::std::option::Option<crate::GraphVertices>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GraphApiSettings {
+    #[doc = " Additional Graph API Server error information"]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`EmailErrorInfo`](crate::EmailErrorInfo)."]
     pub error_info: ::std::option::Option<crate::EmailErrorInfo>,
+    #[doc = " The Graph API server integration to use for emails."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Graph API Server Status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`GraphApiSettingsStatus`](crate::GraphApiSettingsStatus), one of `Active`, `Error`, `Inactive`, `IntegrationDeleted`, `Unknown`."]
     pub status: ::std::option::Option<crate::GraphApiSettingsStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GraphEdge {
+    #[doc = " The source of the edge"]
+    #[doc = ""]
     #[doc = " JSON `from`: string."]
     pub from: ::std::option::Option<::std::string::String>,
+    #[doc = " The target of the edge"]
+    #[doc = ""]
     #[doc = " JSON `to`: string."]
     pub to: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

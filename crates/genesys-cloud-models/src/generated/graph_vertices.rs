@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GraphVertices {
+    #[doc = " The list of contact vertices in the cluster"]
+    #[doc = ""]
     #[doc = " JSON `contacts`: array of [`ContactVertex`](crate::ContactVertex)."]
     pub contacts: ::std::option::Option<::std::vec::Vec<crate::ContactVertex>>,
+    #[doc = " The list of identifier vertices in the cluster"]
+    #[doc = ""]
     #[doc = " JSON `identifiers`: array of [`IdentifierVertex`](crate::IdentifierVertex)."]
     pub identifiers: ::std::option::Option<::std::vec::Vec<crate::IdentifierVertex>>,
     _nulls: crate::support::Extras,

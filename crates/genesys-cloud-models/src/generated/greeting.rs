@@ -11,22 +11,36 @@ pub struct Greeting {
     pub audio_tts: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Greeting owner"]
+    #[doc = ""]
     #[doc = " JSON `owner`: [`DomainEntity`](crate::DomainEntity), required by the spec."]
     pub owner: ::std::option::Option<crate::DomainEntity>,
+    #[doc = " Greeting owner type"]
+    #[doc = ""]
     #[doc = " JSON `ownerType`: [`GreetingOwnerType`](crate::GreetingOwnerType), required by the spec, one of `USER`, `ORGANIZATION`, `GROUP`."]
     pub owner_type: ::std::option::Option<crate::GreetingOwnerType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Greeting type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`GreetingType`](crate::GreetingType), required by the spec, one of `STATION`, `VOICEMAIL`, `NAME`."]
     pub r#type: ::std::option::Option<crate::GreetingType>,
     _nulls: crate::support::Extras,

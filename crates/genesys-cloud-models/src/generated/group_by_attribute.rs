@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GroupByAttribute {
+    #[doc = " Group by attribute"]
+    #[doc = ""]
     #[doc = " JSON `attribute`: string."]
     pub attribute: ::std::option::Option<::std::string::String>,
+    #[doc = " Value of this group by attribute"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GroupContact {
+    #[doc = " Phone number for this contact type"]
+    #[doc = ""]
     #[doc = " JSON `address`: string, required by the spec."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " Formatted version of the address property"]
+    #[doc = ""]
     #[doc = " JSON `display`: string."]
     pub display: ::std::option::Option<::std::string::String>,
+    #[doc = " Extension is set if the number is e164 valid"]
+    #[doc = ""]
     #[doc = " JSON `extension`: string."]
     pub extension: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type of the address"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`GroupContactMediaType`](crate::GroupContactMediaType), required by the spec, one of `PHONE`."]
     pub media_type: ::std::option::Option<crate::GroupContactMediaType>,
+    #[doc = " Contact type of the address"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`GroupContactType`](crate::GroupContactType), required by the spec, one of `GROUPRING`, `GROUPPHONE`."]
     pub r#type: ::std::option::Option<crate::GroupContactType>,
     _nulls: crate::support::Extras,

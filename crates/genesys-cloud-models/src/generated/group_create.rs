@@ -7,38 +7,68 @@
 pub struct GroupCreate {
     #[doc = " JSON `addresses`: array of [`GroupContact`](crate::GroupContact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::GroupContact>>,
+    #[doc = " Allow calls to be placed to this group."]
+    #[doc = ""]
     #[doc = " JSON `callsEnabled`: boolean."]
     pub calls_enabled: ::std::option::Option<bool>,
+    #[doc = " Last modified date/time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Email address for the group."]
+    #[doc = ""]
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
+    #[doc = " Allow owners to be included as members of the group"]
+    #[doc = ""]
     #[doc = " JSON `includeOwners`: boolean."]
     pub include_owners: ::std::option::Option<bool>,
+    #[doc = " Number of members."]
+    #[doc = ""]
     #[doc = " JSON `memberCount`: integer (int64)."]
     pub member_count: ::std::option::Option<i64>,
+    #[doc = " The group name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Owners of the group"]
+    #[doc = ""]
     #[doc = " JSON `ownerIds`: array of string."]
     pub owner_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Allow roles to be assigned to this group"]
+    #[doc = ""]
     #[doc = " JSON `rolesEnabled`: boolean."]
     pub roles_enabled: ::std::option::Option<bool>,
+    #[doc = " Are membership rules visible to the person requesting to view the group"]
+    #[doc = ""]
     #[doc = " JSON `rulesVisible`: boolean, required by the spec."]
     pub rules_visible: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Active, inactive, or deleted state."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`GroupCreateState`](crate::GroupCreateState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::GroupCreateState>,
+    #[doc = " Type of group."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`GroupCreateType`](crate::GroupCreateType), required by the spec, one of `official`, `social`."]
     pub r#type: ::std::option::Option<crate::GroupCreateType>,
+    #[doc = " Current version for this resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " Who can view this group"]
+    #[doc = ""]
     #[doc = " JSON `visibility`: [`GroupCreateVisibility`](crate::GroupCreateVisibility), required by the spec, one of `public`, `owners`, `members`."]
     pub visibility: ::std::option::Option<crate::GroupCreateVisibility>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GroupMembersUpdate {
+    #[doc = " A list of the ids of the members to add. A maximum of 50 members are allowed per request."]
+    #[doc = ""]
     #[doc = " JSON `memberIds`: array of string, required by the spec."]
     pub member_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The current group version."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

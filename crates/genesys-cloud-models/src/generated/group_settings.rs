@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GroupSettings {
+    #[doc = " The maximum number of sessions that can be scheduled concurrently"]
+    #[doc = ""]
     #[doc = " JSON `maximumConcurrentSessions`: integer (int64)."]
     pub maximum_concurrent_sessions: ::std::option::Option<i64>,
+    #[doc = " The maximum size of a group for a session"]
+    #[doc = ""]
     #[doc = " JSON `maximumGroupSize`: integer (int64)."]
     pub maximum_group_size: ::std::option::Option<i64>,
+    #[doc = " The maximum total number of sessions"]
+    #[doc = ""]
     #[doc = " JSON `maximumTotalSessions`: integer (int64)."]
     pub maximum_total_sessions: ::std::option::Option<i64>,
+    #[doc = " The minimum size of a group for a session"]
+    #[doc = ""]
     #[doc = " JSON `minimumGroupSize`: integer (int64)."]
     pub minimum_group_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

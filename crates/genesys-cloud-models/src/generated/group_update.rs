@@ -7,32 +7,56 @@
 pub struct GroupUpdate {
     #[doc = " JSON `addresses`: array of [`GroupContact`](crate::GroupContact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::GroupContact>>,
+    #[doc = " Allow calls to be placed to this group."]
+    #[doc = ""]
     #[doc = " JSON `callsEnabled`: boolean."]
     pub calls_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Email address for the group."]
+    #[doc = ""]
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
+    #[doc = " Allow owners to be included as members of the group"]
+    #[doc = ""]
     #[doc = " JSON `includeOwners`: boolean."]
     pub include_owners: ::std::option::Option<bool>,
+    #[doc = " The group name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Owners of the group"]
+    #[doc = ""]
     #[doc = " JSON `ownerIds`: array of string."]
     pub owner_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Allow roles to be assigned to this group"]
+    #[doc = ""]
     #[doc = " JSON `rolesEnabled`: boolean."]
     pub roles_enabled: ::std::option::Option<bool>,
+    #[doc = " Are membership rules visible to the person requesting to view the group"]
+    #[doc = ""]
     #[doc = " JSON `rulesVisible`: boolean."]
     pub rules_visible: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " State of the group."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`GroupUpdateState`](crate::GroupUpdateState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::GroupUpdateState>,
+    #[doc = " Current version for this resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " Who can view this group"]
+    #[doc = ""]
     #[doc = " JSON `visibility`: [`GroupUpdateVisibility`](crate::GroupUpdateVisibility), one of `public`, `ownerIds`, `members`."]
     pub visibility: ::std::option::Option<crate::GroupUpdateVisibility>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Guide {
+    #[doc = " The date and time the guide was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date and time the guide was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The latest production ready version of the guide."]
+    #[doc = ""]
     #[doc = " JSON `latestProductionReadyVersion`: [`GuideVersionRef`](crate::GuideVersionRef)."]
     pub latest_production_ready_version: ::std::option::Option<crate::GuideVersionRef>,
+    #[doc = " The latest saved version of the guide."]
+    #[doc = ""]
     #[doc = " JSON `latestSavedVersion`: [`GuideVersionRef`](crate::GuideVersionRef)."]
     pub latest_saved_version: ::std::option::Option<crate::GuideVersionRef>,
+    #[doc = " The name of the guide."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates how the guide content was generated."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`GuideSource`](crate::GuideSource), one of `Manual`, `Prompt`, `Document`, `Transcripts`."]
     pub source: ::std::option::Option<crate::GuideSource>,
+    #[doc = " The status of the guide."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`GuideStatus`](crate::GuideStatus), one of `Published`, `Draft`."]
     pub status: ::std::option::Option<crate::GuideStatus>,
     _nulls: crate::support::Extras,

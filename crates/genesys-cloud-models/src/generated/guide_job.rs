@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideJob {
+    #[doc = " The list of errors in case of job failure."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
     #[doc = " JSON `guide`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub guide: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`GuideJobStatus`](crate::GuideJobStatus), one of `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::GuideJobStatus>,
     _nulls: crate::support::Extras,

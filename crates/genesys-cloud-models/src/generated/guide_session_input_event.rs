@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionInputEvent {
+    #[doc = " The invocation ID of the input event."]
+    #[doc = ""]
     #[doc = " JSON `invocationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub invocation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The invocation data of the input event."]
+    #[doc = ""]
     #[doc = " JSON `invocations`: array of [`GuideSessionTurnInvocationData`](crate::GuideSessionTurnInvocationData)."]
     pub invocations: ::std::option::Option<::std::vec::Vec<crate::GuideSessionTurnInvocationData>>,
+    #[doc = " The input mode for this event."]
+    #[doc = ""]
     #[doc = " JSON `mode`: [`GuideSessionInputEventMode`](crate::GuideSessionInputEventMode), required by the spec, one of `Text`."]
     pub mode: ::std::option::Option<crate::GuideSessionInputEventMode>,
+    #[doc = " The text content of the input event."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of input event."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`GuideSessionInputEventType`](crate::GuideSessionInputEventType), required by the spec, one of `UserInput`, `ReturnControl`, `NoOp`."]
     pub r#type: ::std::option::Option<crate::GuideSessionInputEventType>,
     _nulls: crate::support::Extras,

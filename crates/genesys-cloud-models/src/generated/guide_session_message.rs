@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionMessage {
+    #[doc = " The content of the message."]
+    #[doc = ""]
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " The role of the message author."]
+    #[doc = ""]
     #[doc = " JSON `role`: [`GuideSessionMessageRole`](crate::GuideSessionMessageRole), one of `User`, `Assistant`."]
     pub role: ::std::option::Option<crate::GuideSessionMessageRole>,
     _nulls: crate::support::Extras,

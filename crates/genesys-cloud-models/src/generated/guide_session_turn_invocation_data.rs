@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnInvocationData {
+    #[doc = " The action name of the invocation data."]
+    #[doc = ""]
     #[doc = " JSON `actionName`: string, required by the spec."]
     pub action_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The action group of the invocation data."]
+    #[doc = ""]
     #[doc = " JSON `group`: string, required by the spec."]
     pub group: ::std::option::Option<::std::string::String>,
+    #[doc = " The output of the invocation data."]
+    #[doc = ""]
     #[doc = " JSON `output`: string, required by the spec."]
     pub output: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

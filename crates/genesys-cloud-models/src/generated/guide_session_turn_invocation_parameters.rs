@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnInvocationParameters {
+    #[doc = " The name of the parameter."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the parameter."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`GuideSessionTurnInvocationParametersType`](crate::GuideSessionTurnInvocationParametersType), one of `String`, `Integer`, `Number`, `Boolean`, `Date`, `List`."]
     pub r#type: ::std::option::Option<crate::GuideSessionTurnInvocationParametersType>,
+    #[doc = " The value of the parameter."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnInvocationResponse {
+    #[doc = " The action name of the invocation data."]
+    #[doc = ""]
     #[doc = " JSON `actionName`: string, required by the spec."]
     pub action_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The action group of the invocation data."]
+    #[doc = ""]
     #[doc = " JSON `group`: string, required by the spec."]
     pub group: ::std::option::Option<::std::string::String>,
+    #[doc = " The action ID of the invocation data."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The parameters of the invocation response."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: array of [`GuideSessionTurnInvocationParameters`](crate::GuideSessionTurnInvocationParameters)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::GuideSessionTurnInvocationParameters>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnRequest {
+    #[doc = " The context for this turn, including conversation custom attributes and messages."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`GuideSessionTurnRequestContext`](crate::GuideSessionTurnRequestContext)."]
     pub context: ::std::option::Option<crate::GuideSessionTurnRequestContext>,
+    #[doc = " The input event for this turn."]
+    #[doc = ""]
     #[doc = " JSON `inputEvent`: [`GuideSessionInputEvent`](crate::GuideSessionInputEvent), required by the spec."]
     pub input_event: ::std::option::Option<crate::GuideSessionInputEvent>,
+    #[doc = " The input variables for this turn."]
+    #[doc = ""]
     #[doc = " JSON `inputVariables`: array of [`GuideSessionVariable`](crate::GuideSessionVariable)."]
     pub input_variables: ::std::option::Option<::std::vec::Vec<crate::GuideSessionVariable>>,
+    #[doc = " The knowledge settings for this turn."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeSettings`: [`KnowledgeSettings`](crate::KnowledgeSettings)."]
     pub knowledge_settings: ::std::option::Option<crate::KnowledgeSettings>,
+    #[doc = " The language code for this turn."]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: string, required by the spec."]
     pub language_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The version for this turn."]
+    #[doc = ""]
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnRequestContext {
+    #[doc = " The Conversation Custom Attributes schemas and records available for this turn."]
+    #[doc = ""]
     #[doc = " JSON `customConversationAttributes`: array of [`CustomConversationAttributeInput`](crate::CustomConversationAttributeInput)."]
     pub custom_conversation_attributes: ::std::option::Option<::std::vec::Vec<crate::CustomConversationAttributeInput>>,
+    #[doc = " Whether a knowledge query was detected in the previous conversation turns."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeQueryDetected`: boolean."]
     pub knowledge_query_detected: ::std::option::Option<bool>,
+    #[doc = " The conversation history that occurred before this guide session."]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`GuideSessionMessage`](crate::GuideSessionMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::GuideSessionMessage>>,
     _nulls: crate::support::Extras,

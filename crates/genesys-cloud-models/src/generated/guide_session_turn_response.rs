@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnResponse {
+    #[doc = " The context for this turn, including conversation custom attribute updates."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`GuideSessionTurnResponseContext`](crate::GuideSessionTurnResponseContext)."]
     pub context: ::std::option::Option<crate::GuideSessionTurnResponseContext>,
+    #[doc = " Invocation ID for this turn."]
+    #[doc = ""]
     #[doc = " JSON `invocationId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub invocation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The invocations for this turn."]
+    #[doc = ""]
     #[doc = " JSON `invocations`: array of [`GuideSessionTurnInvocationResponse`](crate::GuideSessionTurnInvocationResponse)."]
     pub invocations: ::std::option::Option<::std::vec::Vec<crate::GuideSessionTurnInvocationResponse>>,
+    #[doc = " The output variables for this turn."]
+    #[doc = ""]
     #[doc = " JSON `outputVariables`: array of [`GuideSessionVariable`](crate::GuideSessionVariable)."]
     pub output_variables: ::std::option::Option<::std::vec::Vec<crate::GuideSessionVariable>>,
+    #[doc = " The response content for this turn."]
+    #[doc = ""]
     #[doc = " JSON `response`: [`GuideSessionTurnResponseData`](crate::GuideSessionTurnResponseData)."]
     pub response: ::std::option::Option<crate::GuideSessionTurnResponseData>,
+    #[doc = " The result of the turn."]
+    #[doc = ""]
     #[doc = " JSON `result`: [`GuideSessionTurnResponseResult`](crate::GuideSessionTurnResponseResult), one of `SUCCESSFUL_COLLECTION`, `CONFIRMATION_REQUIRED`, `ESCALATION_TRIGGERED`, `CLIENT_ACTION_REQUIRED`, `NO_MATCH`."]
     pub result: ::std::option::Option<crate::GuideSessionTurnResponseResult>,
+    #[doc = " The status of the turn."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`GuideSessionTurnResponseStatus`](crate::GuideSessionTurnResponseStatus), one of `IN_PROGRESS`, `COMPLETED`, `ERROR`."]
     pub status: ::std::option::Option<crate::GuideSessionTurnResponseStatus>,
     _nulls: crate::support::Extras,

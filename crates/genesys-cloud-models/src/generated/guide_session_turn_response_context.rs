@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnResponseContext {
+    #[doc = " The Conversation Custom Attributes updates made during this turn."]
+    #[doc = ""]
     #[doc = " JSON `customConversationAttributes`: array of [`CustomConversationAttributeOutput`](crate::CustomConversationAttributeOutput)."]
     pub custom_conversation_attributes: ::std::option::Option<::std::vec::Vec<crate::CustomConversationAttributeOutput>>,
     _nulls: crate::support::Extras,

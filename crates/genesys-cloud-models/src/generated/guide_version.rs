@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideVersion {
+    #[doc = " The date and time the guide version was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date and time the guide version was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The guide this version belongs to."]
+    #[doc = ""]
     #[doc = " JSON `guide`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub guide: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The instruction given to this version of the guide, for how it should behave when interacting with a User."]
+    #[doc = ""]
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
+    #[doc = " The knowledge settings associated with this version of the guide."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeSettings`: [`AuthoringKnowledgeSettings`](crate::AuthoringKnowledgeSettings)."]
     pub knowledge_settings: ::std::option::Option<crate::AuthoringKnowledgeSettings>,
+    #[doc = " The resources associated with this version of the guide."]
+    #[doc = ""]
     #[doc = " JSON `resources`: [`GuideVersionResources`](crate::GuideVersionResources)."]
     pub resources: ::std::option::Option<crate::GuideVersionResources>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current state of the guide version."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`GuideVersionState`](crate::GuideVersionState), one of `Draft`, `TestReady`, `ProductionReady`."]
     pub state: ::std::option::Option<crate::GuideVersionState>,
+    #[doc = " The variables associated with this version of the guide. Includes input variables (provided) and output variables (captured during execution)."]
+    #[doc = ""]
     #[doc = " JSON `variables`: array of [`Variable`](crate::Variable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
+    #[doc = " Guide version."]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideVersionPublish {
+    #[doc = " The desired state of the guide version being published."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`GuideVersionPublishState`](crate::GuideVersionPublishState), one of `TestReady`, `ProductionReady`."]
     pub state: ::std::option::Option<crate::GuideVersionPublishState>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideVersionPublishJobRequest {
+    #[doc = " The attributes of the guide version to update as part of this publish job."]
+    #[doc = ""]
     #[doc = " JSON `guideVersion`: [`GuideVersionPublish`](crate::GuideVersionPublish), required by the spec."]
     pub guide_version: ::std::option::Option<crate::GuideVersionPublish>,
     _nulls: crate::support::Extras,

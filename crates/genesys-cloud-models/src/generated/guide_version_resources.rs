@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideVersionResources {
+    #[doc = " The data actions associated with this version of the guide."]
+    #[doc = ""]
     #[doc = " JSON `dataActions`: array of [`DataAction`](crate::DataAction)."]
     pub data_actions: ::std::option::Option<::std::vec::Vec<crate::DataAction>>,
     _nulls: crate::support::Extras,

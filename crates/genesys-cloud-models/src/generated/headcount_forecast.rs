@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HeadcountForecast {
+    #[doc = " Headcount information with shrinkage"]
+    #[doc = ""]
     #[doc = " JSON `required`: array of [`HeadcountInterval`](crate::HeadcountInterval), required by the spec."]
     pub required: ::std::option::Option<::std::vec::Vec<crate::HeadcountInterval>>,
+    #[doc = " Headcount information without shrinkage"]
+    #[doc = ""]
     #[doc = " JSON `requiredWithoutShrinkage`: array of [`HeadcountInterval`](crate::HeadcountInterval), required by the spec."]
     pub required_without_shrinkage: ::std::option::Option<::std::vec::Vec<crate::HeadcountInterval>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HeadcountInterval {
+    #[doc = " The start date-time for this headcount interval in ISO-8601 format, must be within the 8 day schedule"]
+    #[doc = ""]
     #[doc = " JSON `interval`: date-time, required by the spec."]
     pub interval: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Headcount value for this interval"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HealthInfo {
+    #[doc = " Error details for the intent, if any."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`FlowHealthErrorInfo`](crate::FlowHealthErrorInfo)."]
     pub error_info: ::std::option::Option<crate::FlowHealthErrorInfo>,
+    #[doc = " Number of issues found in the intent."]
+    #[doc = ""]
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
+    #[doc = " Overall health score for the intent ranged between 0 and 100 as 100 is the perfect health score."]
+    #[doc = ""]
     #[doc = " JSON `overallScore`: number (double)."]
     pub overall_score: ::std::option::Option<f64>,
+    #[doc = " Validation results for the intent."]
+    #[doc = ""]
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Status of health computation for this intent."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`HealthInfoStatus`](crate::HealthInfoStatus), one of `InProgress`, `Completed`, `Error`."]
     pub status: ::std::option::Option<crate::HealthInfoStatus>,
+    #[doc = " Utterances for this intent."]
+    #[doc = ""]
     #[doc = " JSON `utterances`: array of [`FlowHealthIntentUtterance`](crate::FlowHealthIntentUtterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::FlowHealthIntentUtterance>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HelpLink {
+    #[doc = " Description of the document or resource"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Link text of the resource"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " URI of the help resource"]
+    #[doc = ""]
     #[doc = " JSON `uri`: string."]
     pub uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HelpSettings {
+    #[doc = " List of keywords for compliance"]
+    #[doc = ""]
     #[doc = " JSON `keyword`: array of string, required by the spec."]
     pub keyword: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The response configuration for the keywords"]
+    #[doc = ""]
     #[doc = " JSON `response`: [`ComplianceResponse`](crate::ComplianceResponse), required by the spec."]
     pub response: ::std::option::Option<crate::ComplianceResponse>,
     _nulls: crate::support::Extras,

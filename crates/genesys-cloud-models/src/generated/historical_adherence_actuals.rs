@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalAdherenceActuals {
+    #[doc = " Activity in which the user is actually engaged"]
+    #[doc = ""]
     #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceActualsActualActivityCategory`](crate::HistoricalAdherenceActualsActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub actual_activity_category: ::std::option::Option<crate::HistoricalAdherenceActualsActualActivityCategory>,
+    #[doc = " The lookup ID used to retrieve the actual secondary status from map of lookup ID to corresponding secondary presence ID"]
+    #[doc = ""]
     #[doc = " JSON `actualSecondaryPresenceLookupId`: string."]
     pub actual_secondary_presence_lookup_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Actual end offset in seconds relative to query start time"]
+    #[doc = ""]
     #[doc = " JSON `endOffsetSeconds`: integer (int64)."]
     pub end_offset_seconds: ::std::option::Option<i64>,
+    #[doc = " Actual start offset in seconds relative to query start time"]
+    #[doc = ""]
     #[doc = " JSON `startOffsetSeconds`: integer (int64)."]
     pub start_offset_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalAdherenceExceptionInfo {
+    #[doc = " Activity for which the user is actually engaged"]
+    #[doc = ""]
     #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceExceptionInfoActualActivityCategory`](crate::HistoricalAdherenceExceptionInfoActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub actual_activity_category: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoActualActivityCategory>,
+    #[doc = " The ID of the actual activity code for this user"]
+    #[doc = ""]
     #[doc = " JSON `actualActivityCodeId`: string."]
     pub actual_activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Exception end offset in seconds relative to query start time"]
+    #[doc = ""]
     #[doc = " JSON `endOffsetSeconds`: integer (int64)."]
     pub end_offset_seconds: ::std::option::Option<i64>,
+    #[doc = " The impact of the current adherence state for this user"]
+    #[doc = ""]
     #[doc = " JSON `impact`: [`HistoricalAdherenceExceptionInfoImpact`](crate::HistoricalAdherenceExceptionInfoImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoImpact>,
+    #[doc = " Actual underlying routing status, used to determine whether a user is actually in adherence when OnQueue"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: [`HistoricalAdherenceExceptionInfoRoutingStatus`](crate::HistoricalAdherenceExceptionInfoRoutingStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoRoutingStatus>,
+    #[doc = " Activity for which the user is scheduled"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivityCategory`: [`HistoricalAdherenceExceptionInfoScheduledActivityCategory`](crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub scheduled_activity_category: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory>,
+    #[doc = " The ID of the scheduled activity code for this user"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivityCodeId`: string."]
     pub scheduled_activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The lookup IDs used to retrieve the scheduled secondary statuses from map of lookup ID to corresponding secondary presence ID"]
+    #[doc = ""]
     #[doc = " JSON `scheduledSecondaryPresenceLookupIds`: array of string."]
     pub scheduled_secondary_presence_lookup_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The lookup ID used to retrieve the actual secondary status from map of lookup ID to corresponding secondary presence ID"]
+    #[doc = ""]
     #[doc = " JSON `secondaryPresenceLookupId`: string."]
     pub secondary_presence_lookup_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Exception start offset in seconds relative to query start time"]
+    #[doc = ""]
     #[doc = " JSON `startOffsetSeconds`: integer (int64)."]
     pub start_offset_seconds: ::std::option::Option<i64>,
+    #[doc = " Actual underlying system presence value"]
+    #[doc = ""]
     #[doc = " JSON `systemPresence`: [`HistoricalAdherenceExceptionInfoSystemPresence`](crate::HistoricalAdherenceExceptionInfoSystemPresence), one of `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Training`, `Meeting`, `Break`."]
     pub system_presence: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoSystemPresence>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalAdherenceQueryResult {
+    #[doc = " List of actual activity with offset for this user"]
+    #[doc = ""]
     #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`](crate::HistoricalAdherenceActuals)."]
     pub actuals: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceActuals>>,
+    #[doc = " The end date of the actual activities in ISO-8601 format."]
+    #[doc = ""]
     #[doc = " JSON `actualsEndDate`: date-time."]
     pub actuals_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Adherence percentage for this user, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `adherencePercentage`: number (double)."]
     pub adherence_percentage: ::std::option::Option<f64>,
+    #[doc = " Conformance percentage for this user, in the scale of 0 - 100. Conformance percentage can be greater than 100 when the actual on-queue time is greater than the scheduled on-queue time for the same period."]
+    #[doc = ""]
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
+    #[doc = " Adherence and conformance metrics for days in query range"]
+    #[doc = ""]
     #[doc = " JSON `dayMetrics`: array of [`HistoricalAdherenceDayMetrics`](crate::HistoricalAdherenceDayMetrics)."]
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceDayMetrics>>,
+    #[doc = " End of the date range that was queried, in ISO-8601 format. If it was not set, end date will be set to the queried time"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " List of adherence exceptions for this user"]
+    #[doc = ""]
     #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
+    #[doc = " The impact of the current adherence state for this user"]
+    #[doc = ""]
     #[doc = " JSON `impact`: [`HistoricalAdherenceQueryResultImpact`](crate::HistoricalAdherenceQueryResultImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::HistoricalAdherenceQueryResultImpact>,
+    #[doc = " The ID of the management unit of the user for whom the adherence is queried"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Beginning of the date range that was queried, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the user for whom the adherence is queried"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

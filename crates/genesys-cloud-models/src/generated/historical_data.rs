@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalData {
+    #[doc = " Daily time series for historical data"]
+    #[doc = ""]
     #[doc = " JSON `daily`: [`Daily`](crate::Daily)."]
     pub daily: ::std::option::Option<crate::Daily>,
+    #[doc = " Quarter hour time series for historical data"]
+    #[doc = ""]
     #[doc = " JSON `quarterHour`: [`QuarterHourly`](crate::QuarterHourly)."]
     pub quarter_hour: ::std::option::Option<crate::QuarterHourly>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalDataDisallowedDeleteEntity {
+    #[doc = " The error code explaining why the delete request for the requestId was disallowed"]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`HistoricalDataDisallowedDeleteEntityReason`](crate::HistoricalDataDisallowedDeleteEntityReason), one of `InvalidRequest`, `ValidationInProgress`, `DeleteInProgress`, `RequestIdNotFound`."]
     pub reason: ::std::option::Option<crate::HistoricalDataDisallowedDeleteEntityReason>,
+    #[doc = " The requestId associated with this disallowed entity"]
+    #[doc = ""]
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalDataJobEntityStatus {
+    #[doc = " The Job Id Request"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Property denoting the status of the delete job"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`HistoricalDataJobEntityStatusState`](crate::HistoricalDataJobEntityStatusState), one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::HistoricalDataJobEntityStatusState>,
     _nulls: crate::support::Extras,

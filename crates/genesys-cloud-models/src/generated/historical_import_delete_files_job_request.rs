@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalImportDeleteFilesJobRequest {
+    #[doc = " List of requestIds to be deleted. Max number of RequestIds should be 100"]
+    #[doc = ""]
     #[doc = " JSON `requestIds`: array of string, required by the spec."]
     pub request_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

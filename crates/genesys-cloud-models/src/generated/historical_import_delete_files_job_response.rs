@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalImportDeleteFilesJobResponse {
+    #[doc = " The request entities that were disallowed to be deleted"]
+    #[doc = ""]
     #[doc = " JSON `disallowedEntities`: array of [`HistoricalDataDisallowedDeleteEntity`](crate::HistoricalDataDisallowedDeleteEntity)."]
     pub disallowed_entities: ::std::option::Option<::std::vec::Vec<crate::HistoricalDataDisallowedDeleteEntity>>,
+    #[doc = " The request entities that got deleted"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`HistoricalDataDeleteEntity`](crate::HistoricalDataDeleteEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HistoricalDataDeleteEntity>>,
+    #[doc = " The Job Id Request"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Property denoting the state of the remove request"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`HistoricalImportDeleteFilesJobResponseState`](crate::HistoricalImportDeleteFilesJobResponseState), one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::HistoricalImportDeleteFilesJobResponseState>,
     _nulls: crate::support::Extras,

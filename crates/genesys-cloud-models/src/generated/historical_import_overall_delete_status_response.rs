@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalImportOverallDeleteStatusResponse {
+    #[doc = " List of all the delete jobs"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`HistoricalDataJobEntityStatus`](crate::HistoricalDataJobEntityStatus)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HistoricalDataJobEntityStatus>>,
+    #[doc = " Property denoting overall status of the service."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`HistoricalImportOverallDeleteStatusResponseStatus`](crate::HistoricalImportOverallDeleteStatusResponseStatus), one of `Processing`, `Complete`."]
     pub status: ::std::option::Option<crate::HistoricalImportOverallDeleteStatusResponseStatus>,
     _nulls: crate::support::Extras,

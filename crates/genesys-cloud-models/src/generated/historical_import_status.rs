@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalImportStatus {
+    #[doc = " Whether this historical import is active or not"]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Date in which the historical import is initiated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The last day of the data you are importing. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateImportEnded`: date-time."]
     pub date_import_ended: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The first day of the data you are importing. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateImportStarted`: date-time."]
     pub date_import_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date in which the historical import is modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Error occured if the status of the import is failed"]
+    #[doc = ""]
     #[doc = " JSON `error`: string."]
     pub error: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the file that you are importing."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Size of the file that you are importing."]
+    #[doc = ""]
     #[doc = " JSON `fileSize`: integer (int64)."]
     pub file_size: ::std::option::Option<i64>,
+    #[doc = " Request id of the historical import in the organization"]
+    #[doc = ""]
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the historical import in the organization."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`HistoricalImportStatusStatus`](crate::HistoricalImportStatusStatus), one of `Initiated`, `InProgress`, `Pending`, `Success`, `Failed`, `Cancelled`, `Purged`, `PurgePending`."]
     pub status: ::std::option::Option<crate::HistoricalImportStatusStatus>,
+    #[doc = " Whether this historical import is of type csv or json"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`HistoricalImportStatusType`](crate::HistoricalImportStatusType), one of `Csv`, `Json`."]
     pub r#type: ::std::option::Option<crate::HistoricalImportStatusType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalImportStatusJobResponse {
+    #[doc = " The job id for the import request"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The historical import status result of the import job"]
+    #[doc = ""]
     #[doc = " JSON `importStatusResult`: [`HistoricalImportStatus`](crate::HistoricalImportStatus)."]
     pub import_status_result: ::std::option::Option<crate::HistoricalImportStatus>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalShrinkageActivityCategoryResponse {
+    #[doc = " Activity category for which shrinkage data is provided"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`HistoricalShrinkageActivityCategoryResponseActivityCategory`](crate::HistoricalShrinkageActivityCategoryResponseActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub activity_category: ::std::option::Option<crate::HistoricalShrinkageActivityCategoryResponseActivityCategory>,
+    #[doc = " Aggregated shrinkage data for the activity category"]
+    #[doc = ""]
     #[doc = " JSON `shrinkageForActivityCategory`: [`HistoricalShrinkageAggregateResponse`](crate::HistoricalShrinkageAggregateResponse)."]
     pub shrinkage_for_activity_category: ::std::option::Option<crate::HistoricalShrinkageAggregateResponse>,
+    #[doc = " Shrinkage for the activity codes under this activity category"]
+    #[doc = ""]
     #[doc = " JSON `shrinkageForActivityCodes`: array of [`HistoricalShrinkageActivityCodeResponse`](crate::HistoricalShrinkageActivityCodeResponse)."]
     pub shrinkage_for_activity_codes: ::std::option::Option<::std::vec::Vec<crate::HistoricalShrinkageActivityCodeResponse>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalShrinkageActivityCodeResponse {
+    #[doc = " The ID of the activity code for which shrinkage data is provided"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Aggregated shrinkage data for the activity code"]
+    #[doc = ""]
     #[doc = " JSON `shrinkageForActivityCode`: [`HistoricalShrinkageAggregateResponse`](crate::HistoricalShrinkageAggregateResponse)."]
     pub shrinkage_for_activity_code: ::std::option::Option<crate::HistoricalShrinkageAggregateResponse>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalShrinkageAggregateResponse {
+    #[doc = " Aggregated actual value in percent from 0.0 to 100.0 for scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `actualShrinkagePercent`: number (double)."]
     pub actual_shrinkage_percent: ::std::option::Option<f64>,
+    #[doc = " Aggregated actual value in seconds for scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `actualShrinkageSeconds`: integer (int64)."]
     pub actual_shrinkage_seconds: ::std::option::Option<i64>,
+    #[doc = " Aggregated shrinkage value in seconds for paid activities"]
+    #[doc = ""]
     #[doc = " JSON `paidShrinkageSeconds`: integer (int64)."]
     pub paid_shrinkage_seconds: ::std::option::Option<i64>,
+    #[doc = " Aggregated shrinkage value in seconds for planned activities"]
+    #[doc = ""]
     #[doc = " JSON `plannedShrinkageSeconds`: integer (int64)."]
     pub planned_shrinkage_seconds: ::std::option::Option<i64>,
+    #[doc = " Aggregated shrinkage value in percent from 0.0 to 100.0 for scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `scheduledShrinkagePercent`: number (double)."]
     pub scheduled_shrinkage_percent: ::std::option::Option<f64>,
+    #[doc = " Aggregated shrinkage value in seconds for scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `scheduledShrinkageSeconds`: integer (int64)."]
     pub scheduled_shrinkage_seconds: ::std::option::Option<i64>,
+    #[doc = " Aggregated shrinkage value in seconds for unpaid activities"]
+    #[doc = ""]
     #[doc = " JSON `unpaidShrinkageSeconds`: integer (int64)."]
     pub unpaid_shrinkage_seconds: ::std::option::Option<i64>,
+    #[doc = " Aggregated shrinkage value in seconds for unplanned activities"]
+    #[doc = ""]
     #[doc = " JSON `unplannedShrinkageSeconds`: integer (int64)."]
     pub unplanned_shrinkage_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalShrinkageResult {
+    #[doc = " Aggregated shrinkage data for all the activity categories"]
+    #[doc = ""]
     #[doc = " JSON `aggregatedShrinkage`: [`HistoricalShrinkageAggregateResponse`](crate::HistoricalShrinkageAggregateResponse)."]
     pub aggregated_shrinkage: ::std::option::Option<crate::HistoricalShrinkageAggregateResponse>,
+    #[doc = " List of all business units of all the agents in response"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitIds`: array of string."]
     pub business_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " End of the date range that was queried, in ISO-8601 format. If it was not set, end date will be set to the queried time"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Shrinkage for activity categories"]
+    #[doc = ""]
     #[doc = " JSON `shrinkageForActivityCategories`: array of [`HistoricalShrinkageActivityCategoryResponse`](crate::HistoricalShrinkageActivityCategoryResponse)."]
     pub shrinkage_for_activity_categories: ::std::option::Option<::std::vec::Vec<crate::HistoricalShrinkageActivityCategoryResponse>>,
+    #[doc = " Beginning of the date range that was queried, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Total duration in seconds for which agents in the management unit are actually logged-in"]
+    #[doc = ""]
     #[doc = " JSON `totalLoggedInDurationSeconds`: integer (int64)."]
     pub total_logged_in_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " Total duration in seconds for which agents in the management unit are scheduled"]
+    #[doc = ""]
     #[doc = " JSON `totalScheduledDurationSeconds`: integer (int64)."]
     pub total_scheduled_duration_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

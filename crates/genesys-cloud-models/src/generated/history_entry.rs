@@ -5,18 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryEntry {
+    #[doc = " The action performed"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`HistoryEntryAction`](crate::HistoryEntryAction), one of `CHECKIN`, `CHECKOUT`, `CREATE`, `DEACTIVATE`, `DEBUG`, `DELETE`, `PUBLISH`, `REVERT`, `SAVE`, `TRANSCODE`, `UPDATE`, `UPLOAD`."]
     pub action: ::std::option::Option<crate::HistoryEntryAction>,
     #[doc = " JSON `agenticVirtualAgentEnabled`: boolean."]
     pub agentic_virtual_agent_enabled: ::std::option::Option<bool>,
+    #[doc = " OAuth client associated with this entry."]
+    #[doc = ""]
     #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " For actions performed not on the item itself, but on a sub-item, this field identifies the sub-item by name. For example, for actions performed on prompt resources, this will be the prompt resource name."]
+    #[doc = ""]
     #[doc = " JSON `resource`: string."]
     pub resource: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `secure`: boolean."]
     pub secure: ::std::option::Option<bool>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " User associated with this entry."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
     #[doc = " JSON `version`: string."]

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryHeadersTranslation {
+    #[doc = " A translation for the word \"cc\", for the expected language"]
+    #[doc = ""]
     #[doc = " JSON `cc`: string, required by the spec."]
     pub cc: ::std::option::Option<::std::string::String>,
+    #[doc = " A translation for the subject prefix \"Forward\", for the expected language"]
+    #[doc = ""]
     #[doc = " JSON `forwardPrefix`: string, required by the spec."]
     pub forward_prefix: ::std::option::Option<::std::string::String>,
+    #[doc = " A translation for the word \"from\", for the expected language"]
+    #[doc = ""]
     #[doc = " JSON `from`: string, required by the spec."]
     pub from: ::std::option::Option<::std::string::String>,
+    #[doc = " The code of the expected language"]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " A translation for the subject prefix \"Reply\", for the expected language"]
+    #[doc = ""]
     #[doc = " JSON `replyPrefix`: string, required by the spec."]
     pub reply_prefix: ::std::option::Option<::std::string::String>,
+    #[doc = " A translation for the word \"sent\", for the expected language"]
+    #[doc = ""]
     #[doc = " JSON `sent`: string, required by the spec."]
     pub sent: ::std::option::Option<::std::string::String>,
+    #[doc = " A translation for the word \"subject\", for the expected language"]
+    #[doc = ""]
     #[doc = " JSON `subject`: string, required by the spec."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " Timezone used by the agent, used to format the sent email date and time. If not defined, will default to UTC. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " A translation for the word \"to\", for the expected language"]
+    #[doc = ""]
     #[doc = " JSON `to`: string, required by the spec."]
     pub to: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

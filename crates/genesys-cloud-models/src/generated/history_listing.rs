@@ -5,14 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryListing {
+    #[doc = " Action name"]
+    #[doc = ""]
     #[doc = " JSON `actionName`: [`HistoryListingActionName`](crate::HistoryListingActionName), one of `CREATE`, `CHECKIN`, `CHECKOUT`, `DEBUG`, `DELETE`, `HISTORY`, `PUBLISH`, `REVERT`, `SAVE`, `STATE_CHANGE`, `UPDATE`, `VALIDATE`."]
     pub action_name: ::std::option::Option<crate::HistoryListingActionName>,
+    #[doc = " Action status"]
+    #[doc = ""]
     #[doc = " JSON `actionStatus`: [`HistoryListingActionStatus`](crate::HistoryListingActionStatus), one of `LOCKED`, `UNLOCKED`, `STARTED`, `PENDING_GENERATION`, `PENDING_BACKEND_NOTIFICATION`, `SUCCESS`, `FAILURE`."]
     pub action_status: ::std::option::Option<crate::HistoryListingActionStatus>,
     #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `complete`: boolean."]
     pub complete: ::std::option::Option<bool>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `completed`: date-time."]
     pub completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
@@ -37,6 +43,8 @@ pub struct HistoryListing {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `started`: date-time."]
     pub started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `system`: boolean."]

@@ -5,106 +5,206 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HomerRecord {
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `auth`: string."]
     pub auth: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `authUser`: string."]
     pub auth_user: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `callid`: string."]
     pub callid: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `callidAleg`: string."]
     pub callid_aleg: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `contactIp`: string."]
     pub contact_ip: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `contactPort`: string."]
     pub contact_port: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `contactUser`: string."]
     pub contact_user: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `cseq`: string."]
     pub cseq: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `date`: date-time."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `dbnode`: string."]
     pub dbnode: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `destinationAlias`: string."]
     pub destination_alias: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `destinationIp`: string."]
     pub destination_ip: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `destinationPort`: string."]
     pub destination_port: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `diversion`: string."]
     pub diversion: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `family`: string."]
     pub family: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `fromDomain`: string."]
     pub from_domain: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `fromTag`: string."]
     pub from_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `fromUser`: string."]
     pub from_user: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `method`: string."]
     pub method: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `microTs`: string."]
     pub micro_ts: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `milliTs`: string."]
     pub milli_ts: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `msg`: string."]
     pub msg: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `node`: string."]
     pub node: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `originatorIp`: string."]
     pub originator_ip: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `originatorPort`: string."]
     pub originator_port: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `pidUser`: string."]
     pub pid_user: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `proto`: string."]
     pub proto: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `replyReason`: string."]
     pub reply_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `rtpStat`: string."]
     pub rtp_stat: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `ruri`: string."]
     pub ruri: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `ruriDomain`: string."]
     pub ruri_domain: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `ruriUser`: string."]
     pub ruri_user: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `sourceAlias`: string."]
     pub source_alias: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `sourceIp`: string."]
     pub source_ip: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `sourcePort`: string."]
     pub source_port: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `toDomain`: string."]
     pub to_domain: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `toTag`: string."]
     pub to_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `toUser`: string."]
     pub to_user: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `trans`: string."]
     pub trans: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `userAgent`: string."]
     pub user_agent: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `via1`: string."]
     pub via1: ::std::option::Option<::std::string::String>,
+    #[doc = " metadata associated to the SIP calls"]
+    #[doc = ""]
     #[doc = " JSON `via1Branch`: string."]
     pub via1_branch: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

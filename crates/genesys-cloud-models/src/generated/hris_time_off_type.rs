@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HrisTimeOffType {
+    #[doc = " The ID of the integration."]
+    #[doc = ""]
     #[doc = " JSON `hrisIntegrationId`: string, required by the spec."]
     pub hris_integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the time off type configured in integration."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the time off type configured in integration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Secondary ID of the time off type, if configured in integration."]
+    #[doc = ""]
     #[doc = " JSON `secondaryId`: string."]
     pub secondary_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

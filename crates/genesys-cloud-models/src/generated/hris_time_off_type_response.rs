@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HrisTimeOffTypeResponse {
+    #[doc = " ID of the time off type configured in integration"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the time off type configured in integration"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Secondary ID of the time off type, if configured in integration"]
+    #[doc = ""]
     #[doc = " JSON `secondaryId`: string."]
     pub secondary_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct HrisTimeOffTypesJobResponse {
     #[doc = " JSON `entities`: array of [`HrisTimeOffTypeResponse`](crate::HrisTimeOffTypeResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HrisTimeOffTypeResponse>>,
+    #[doc = " The status of the time off types job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`HrisTimeOffTypesJobResponseStatus`](crate::HrisTimeOffTypesJobResponseStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::HrisTimeOffTypesJobResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HrisTimeOffTypesResponse {
+    #[doc = " List of time off types. It is available only via notification"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`HrisTimeOffTypeResponse`](crate::HrisTimeOffTypeResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HrisTimeOffTypeResponse>>,
+    #[doc = " The asynchronous job handling the query"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`HrisTimeOffTypesJobReference`](crate::HrisTimeOffTypesJobReference)."]
     pub job: ::std::option::Option<crate::HrisTimeOffTypesJobReference>,
     _nulls: crate::support::Extras,

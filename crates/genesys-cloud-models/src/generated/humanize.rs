@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Humanize {
+    #[doc = " Bot messenger profile setting"]
+    #[doc = ""]
     #[doc = " JSON `bot`: [`BotMessengerProfile`](crate::BotMessengerProfile)."]
     pub bot: ::std::option::Option<crate::BotMessengerProfile>,
+    #[doc = " Whether or not humanize conversations setting is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

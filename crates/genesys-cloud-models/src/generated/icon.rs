@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Icon {
+    #[doc = " Icon URL for the launcher button"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

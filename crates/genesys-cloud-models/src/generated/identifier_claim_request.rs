@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdentifierClaimRequest {
+    #[doc = " The identifier that should be claimed/released from a contact"]
+    #[doc = ""]
     #[doc = " JSON `identifier`: [`ContactIdentifier`](crate::ContactIdentifier), required by the spec."]
     pub identifier: ::std::option::Option<crate::ContactIdentifier>,
+    #[doc = " The operation to perform claim/release"]
+    #[doc = ""]
     #[doc = " JSON `operation`: [`IdentifierClaimRequestOperation`](crate::IdentifierClaimRequestOperation), required by the spec, one of `Claim`, `Release`."]
     pub operation: ::std::option::Option<crate::IdentifierClaimRequestOperation>,
     _nulls: crate::support::Extras,

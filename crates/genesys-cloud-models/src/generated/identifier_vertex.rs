@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdentifierVertex {
+    #[doc = " The normalized type of this identifier"]
+    #[doc = ""]
     #[doc = " JSON `normalizedType`: [`IdentifierVertexNormalizedType`](crate::IdentifierVertexNormalizedType), one of `Phone`, `Email`, `ExternalId`, `TwitterId`, `TwitterHandle`, `FacebookId`, `InstagramId`, `InstagramHandle`."]
     pub normalized_type: ::std::option::Option<crate::IdentifierVertexNormalizedType>,
+    #[doc = " The normalized value of this identifier"]
+    #[doc = ""]
     #[doc = " JSON `normalizedValue`: string."]
     pub normalized_value: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the vertex in the cluster graph. This ID is only unique within the graph\\!"]
+    #[doc = ""]
     #[doc = " JSON `vertexId`: string."]
     pub vertex_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

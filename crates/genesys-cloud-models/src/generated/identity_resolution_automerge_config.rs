@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdentityResolutionAutomergeConfig {
+    #[doc = " Whether automerging is enabled for Authenticated Webmessaging conversations in this channel."]
+    #[doc = ""]
     #[doc = " JSON `authenticatedWebMessaging`: boolean."]
     pub authenticated_web_messaging: ::std::option::Option<bool>,
+    #[doc = " Whether automerging is enabled for Web Tracking sessions in this channel."]
+    #[doc = ""]
     #[doc = " JSON `webTracking`: boolean."]
     pub web_tracking: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdleEventTrigger {
+    #[doc = " Name of event triggered after period of inactivity."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of seconds of inactivity before an event is triggered."]
+    #[doc = ""]
     #[doc = " JSON `idleAfterSeconds`: integer (int64)."]
     pub idle_after_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdleTokenTimeout {
+    #[doc = " Indicates whether the Token Timeout should be enabled or disabled."]
+    #[doc = ""]
     #[doc = " JSON `enableIdleTokenTimeout`: boolean."]
     pub enable_idle_token_timeout: ::std::option::Option<bool>,
+    #[doc = " Token timeout length in seconds. Must be at least 5 minutes and at most 8 hours. HIPAA-enabled organizations may be subject to a stricter 15-minute maximum during rollout."]
+    #[doc = ""]
     #[doc = " JSON `idleTokenTimeoutSeconds`: integer (int64), at least 300."]
     pub idle_token_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " Group bundle configuration for inactivity timeout."]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeoutGroupBundles`: array of [`InactivityTimeoutGroupBundle`](crate::InactivityTimeoutGroupBundle)."]
     pub inactivity_timeout_group_bundles: ::std::option::Option<::std::vec::Vec<crate::InactivityTimeoutGroupBundle>>,
+    #[doc = " Indicates whether inactivity timeout groups are enabled."]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeoutGroupsEnabled`: boolean."]
     pub inactivity_timeout_groups_enabled: ::std::option::Option<bool>,
+    #[doc = " The unit for the inactivity timeout (MINUTES or HOURS)."]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeoutUnit`: [`IdleTokenTimeoutInactivityTimeoutUnit`](crate::IdleTokenTimeoutInactivityTimeoutUnit), one of `Minutes`, `Hours`."]
     pub inactivity_timeout_unit: ::std::option::Option<crate::IdleTokenTimeoutInactivityTimeoutUnit>,
     _nulls: crate::support::Extras,

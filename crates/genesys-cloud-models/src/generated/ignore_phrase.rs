@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnorePhrase {
+    #[doc = " Media Type for the entity (Optional)"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`IgnorePhraseMediaType`](crate::IgnorePhraseMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::IgnorePhraseMediaType>,
+    #[doc = " Type of participant"]
+    #[doc = ""]
     #[doc = " JSON `participant`: [`IgnorePhraseParticipant`](crate::IgnorePhraseParticipant), required by the spec, one of `Customer`, `Agent`, `Both`."]
     pub participant: ::std::option::Option<crate::IgnorePhraseParticipant>,
+    #[doc = " Text of the phrase to be ignored"]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

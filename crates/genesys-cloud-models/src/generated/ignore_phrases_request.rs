@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnorePhrasesRequest {
+    #[doc = " List of phrases to be ignored"]
+    #[doc = ""]
     #[doc = " JSON `phrases`: array of [`IgnorePhrase`](crate::IgnorePhrase), required by the spec."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::IgnorePhrase>>,
     _nulls: crate::support::Extras,

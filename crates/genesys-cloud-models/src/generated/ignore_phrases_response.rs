@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnorePhrasesResponse {
+    #[doc = " Number of phrases added in current request"]
+    #[doc = ""]
     #[doc = " JSON `addedPhrases`: integer (int64), required by the spec."]
     pub added_phrases: ::std::option::Option<i64>,
+    #[doc = " Total number of phrases in current org"]
+    #[doc = ""]
     #[doc = " JSON `totalPhrases`: integer (int64), required by the spec."]
     pub total_phrases: ::std::option::Option<i64>,
+    #[doc = " Number of phrases updated in current request"]
+    #[doc = ""]
     #[doc = " JSON `updatedPhrases`: integer (int64), required by the spec."]
     pub updated_phrases: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

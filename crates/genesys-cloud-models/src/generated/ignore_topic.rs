@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnoreTopic {
+    #[doc = " Media Type for the entity (Optional)"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`IgnoreTopicMediaType`](crate::IgnoreTopicMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::IgnoreTopicMediaType>,
+    #[doc = " Type of participant"]
+    #[doc = ""]
     #[doc = " JSON `participant`: [`IgnoreTopicParticipant`](crate::IgnoreTopicParticipant), required by the spec, one of `Customer`, `Agent`, `Both`."]
     pub participant: ::std::option::Option<crate::IgnoreTopicParticipant>,
+    #[doc = " Text of the topic to be ignored"]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

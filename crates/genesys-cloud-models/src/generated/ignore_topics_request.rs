@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnoreTopicsRequest {
+    #[doc = " List of topics to be ignored"]
+    #[doc = ""]
     #[doc = " JSON `topics`: array of [`IgnoreTopic`](crate::IgnoreTopic), required by the spec."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::IgnoreTopic>>,
     _nulls: crate::support::Extras,

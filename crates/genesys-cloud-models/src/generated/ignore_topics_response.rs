@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnoreTopicsResponse {
+    #[doc = " Number of topics added in current request"]
+    #[doc = ""]
     #[doc = " JSON `addedTopics`: integer (int64), required by the spec."]
     pub added_topics: ::std::option::Option<i64>,
+    #[doc = " Total number of topics in current org"]
+    #[doc = ""]
     #[doc = " JSON `totalTopics`: integer (int64), required by the spec."]
     pub total_topics: ::std::option::Option<i64>,
+    #[doc = " Number of topics updated in current request"]
+    #[doc = ""]
     #[doc = " JSON `updatedTopics`: integer (int64), required by the spec."]
     pub updated_topics: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnoredMinedEntity {
+    #[doc = " Date when the ignored entity was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the ignored entity was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Unique identifier for the ignored entity"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Media Type for the entity (Optional)"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`IgnoredMinedEntityMediaType`](crate::IgnoredMinedEntityMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::IgnoredMinedEntityMediaType>,
+    #[doc = " Type of participant"]
+    #[doc = ""]
     #[doc = " JSON `participant`: [`IgnoredMinedEntityParticipant`](crate::IgnoredMinedEntityParticipant), required by the spec, one of `Customer`, `Agent`, `Both`."]
     pub participant: ::std::option::Option<crate::IgnoredMinedEntityParticipant>,
+    #[doc = " Text of the ignored entity"]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

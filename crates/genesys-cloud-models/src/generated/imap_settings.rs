@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImapSettings {
+    #[doc = " Additional Imap Server error information"]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`EmailErrorInfo`](crate::EmailErrorInfo)."]
     pub error_info: ::std::option::Option<crate::EmailErrorInfo>,
+    #[doc = " The IMAP server integration to use for ingesting emails."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Imap Server Status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ImapSettingsStatus`](crate::ImapSettingsStatus), one of `Active`, `AwaitingFolders`, `Error`, `Inactive`, `IntegrationDeleted`, `Unknown`."]
     pub status: ::std::option::Option<crate::ImapSettingsStatus>,
     _nulls: crate::support::Extras,

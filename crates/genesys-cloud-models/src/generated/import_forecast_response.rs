@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportForecastResponse {
+    #[doc = " The ID for the operation"]
+    #[doc = ""]
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of the operation. Always null, result will come via notification"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`BuShortTermForecast`](crate::BuShortTermForecast)."]
     pub result: ::std::option::Option<crate::BuShortTermForecast>,
+    #[doc = " The status of the operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ImportForecastResponseStatus`](crate::ImportForecastResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ImportForecastResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportScheduleUploadResponse {
+    #[doc = " Required headers for the PUT request to the url"]
+    #[doc = ""]
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Always null. Defines the schema of the json body to be PUT to the url. The json body should be gzip encoded before uploading"]
+    #[doc = ""]
     #[doc = " JSON `uploadBodySchema`: [`ImportScheduleUploadSchema`](crate::ImportScheduleUploadSchema)."]
     pub upload_body_schema: ::std::option::Option<crate::ImportScheduleUploadSchema>,
+    #[doc = " The key to pass to the secondary request to start processing of the upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The url to which to PUT the upload body"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportScheduleUploadSchema {
+    #[doc = " Individual agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`BuImportAgentScheduleUploadSchema`](crate::BuImportAgentScheduleUploadSchema)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuImportAgentScheduleUploadSchema>>,
+    #[doc = " The description for the imported schedule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The headcount forecast to associate with the imported schedule"]
+    #[doc = ""]
     #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema`](crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema)."]
     pub headcount_forecast: ::std::option::Option<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema>,
+    #[doc = " Whether the imported schedule should be immediately published"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " The short term forecast to associate with the imported schedule"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
+    #[doc = " The number of weeks the imported schedule will cover"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportStatus {
+    #[doc = " number of records finished importing"]
+    #[doc = ""]
     #[doc = " JSON `completedRecords`: integer (int64), required by the spec."]
     pub completed_records: ::std::option::Option<i64>,
+    #[doc = " if the import has failed, the reason for the failure"]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The prefix for the contact list name"]
+    #[doc = ""]
     #[doc = " JSON `listNamePrefix`: string."]
     pub list_name_prefix: ::std::option::Option<::std::string::String>,
+    #[doc = " percentage of records finished importing"]
+    #[doc = ""]
     #[doc = " JSON `percentComplete`: integer (int64), required by the spec."]
     pub percent_complete: ::std::option::Option<i64>,
+    #[doc = " current status of the import"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ImportStatusState`](crate::ImportStatusState), required by the spec, one of `IN_PROGRESS`, `FAILED`."]
     pub state: ::std::option::Option<crate::ImportStatusState>,
+    #[doc = " The contact list Ids for target contact lists."]
+    #[doc = ""]
     #[doc = " JSON `targetContactListIds`: array of string."]
     pub target_contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " total number of records to be imported"]
+    #[doc = ""]
     #[doc = " JSON `totalRecords`: integer (int64), required by the spec."]
     pub total_records: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportStatusRequest {
+    #[doc = " New status for existing import operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: string, required by the spec."]
     pub status: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportTemplate {
+    #[doc = " ContactListFilter for this ImportTemplate."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilter`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_filter: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " ContactListTemplate for this ImportTemplate."]
+    #[doc = ""]
     #[doc = " JSON `contactListTemplate`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list_template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Custom value for the list name format, at least %N is required. Any character other than the specified tokens will be used as is. Available tokens: %N: ListNamePrefix; %P: Part number; %F: Filter name; %C: Column value; YYYY: year; MM: month; DD: day; hh: hour; mm: minute; ss: second."]
+    #[doc = ""]
     #[doc = " JSON `customListNameFormatValue`: string."]
     pub custom_list_name_format_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the import process."]
+    #[doc = ""]
     #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
+    #[doc = " The list name format for target ContactLists. When Custom is provided, customListNameFormatValue is required."]
+    #[doc = ""]
     #[doc = " JSON `listNameFormat`: [`ImportTemplateListNameFormat`](crate::ImportTemplateListNameFormat), one of `ListNamePrefix`, `ListNamePrefixMonthDayYear`, `ListNamePrefixMonthDayYearHourMinuteSecond`, `ListNamePrefixPart`, `ListNamePrefixMonthDayYearPart`, `ListNamePrefixMonthDayYearHourMinuteSecondPart`, `Custom`."]
     pub list_name_format: ::std::option::Option<crate::ImportTemplateListNameFormat>,
+    #[doc = " The name of the import template."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " How to split contact records, required if useSplittingCriteria is true."]
+    #[doc = ""]
     #[doc = " JSON `splittingInformation`: [`SplittingInformation`](crate::SplittingInformation)."]
     pub splitting_information: ::std::option::Option<crate::SplittingInformation>,
+    #[doc = " Whether or not to use splitting criteria. Default is false."]
+    #[doc = ""]
     #[doc = " JSON `useSplittingCriteria`: boolean."]
     pub use_splitting_criteria: ::std::option::Option<bool>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

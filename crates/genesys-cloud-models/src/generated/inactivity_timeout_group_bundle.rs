@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InactivityTimeoutGroupBundle {
+    #[doc = " The list of group IDs to select."]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of string, required by the spec."]
     pub groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The unit for the timeout (MINUTES or HOURS)."]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeoutUnit`: [`InactivityTimeoutGroupBundleInactivityTimeoutUnit`](crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit), one of `Minutes`, `Hours`."]
     pub inactivity_timeout_unit: ::std::option::Option<crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit>,
+    #[doc = " The priority of the group bundle (1-5)."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64), required by the spec."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The timeout value in seconds (300 to 28800, representing 5 to 480 minutes)."]
+    #[doc = ""]
     #[doc = " JSON `timeoutSeconds`: integer (int64), required by the spec."]
     pub timeout_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InactivityTimeoutSettings {
+    #[doc = " Action to take when timeout occurs"]
+    #[doc = ""]
     #[doc = " JSON `actionType`: [`InactivityTimeoutSettingsActionType`](crate::InactivityTimeoutSettingsActionType), one of `DISCONNECT`, `SEND_TO_ARCHITECT_FLOW`."]
     pub action_type: ::std::option::Option<crate::InactivityTimeoutSettingsActionType>,
+    #[doc = " Flow ID for architect flow action"]
+    #[doc = ""]
     #[doc = " JSON `flowId`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow_id: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Timeout in seconds for inactivity on the interaction"]
+    #[doc = ""]
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundDomain {
+    #[doc = " The custom SMTP server integration to use when sending outbound emails from this domain."]
+    #[doc = ""]
     #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub custom_smtp_server: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The DMARC verification status for this domain."]
+    #[doc = ""]
     #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`](crate::DmarcResult)."]
     pub dmarc_verification_result: ::std::option::Option<crate::DmarcResult>,
+    #[doc = " The email settings associated with this domain."]
+    #[doc = ""]
     #[doc = " JSON `emailSetting`: [`EmailSetting`](crate::EmailSetting)."]
     pub email_setting: ::std::option::Option<crate::EmailSetting>,
+    #[doc = " The GraphAPI server integration and settings to use for processing inbound and outbound emails."]
+    #[doc = ""]
     #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`](crate::GraphApiSettings)."]
     pub graph_api_settings: ::std::option::Option<crate::GraphApiSettings>,
+    #[doc = " Unique Id of the domain such as: example.com"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The IMAP server integration and settings to use for processing inbound emails."]
+    #[doc = ""]
     #[doc = " JSON `imapSettings`: [`ImapSettings`](crate::ImapSettings)."]
     pub imap_settings: ::std::option::Option<crate::ImapSettings>,
+    #[doc = " The DNS settings if the inbound domain is using a custom Mail From. These settings can only be used on InboundDomains where subDomain is false."]
+    #[doc = ""]
     #[doc = " JSON `mailFromSettings`: [`MailFromResult`](crate::MailFromResult)."]
     pub mail_from_settings: ::std::option::Option<crate::MailFromResult>,
+    #[doc = " Mx Record Status"]
+    #[doc = ""]
     #[doc = " JSON `mxRecordStatus`: [`InboundDomainMxRecordStatus`](crate::InboundDomainMxRecordStatus), one of `VALID`, `INVALID`, `NOT_AVAILABLE`."]
     pub mx_record_status: ::std::option::Option<crate::InboundDomainMxRecordStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if this a PureCloud sub-domain. If true, then the appropriate DNS records are created for sending/receiving email."]
+    #[doc = ""]
     #[doc = " JSON `subDomain`: boolean."]
     pub sub_domain: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

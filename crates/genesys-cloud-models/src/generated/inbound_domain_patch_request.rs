@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundDomainPatchRequest {
+    #[doc = " The custom SMTP server integration to use when sending outbound emails from this domain."]
+    #[doc = ""]
     #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub custom_smtp_server: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The email settings to associate with this domain."]
+    #[doc = ""]
     #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
+    #[doc = " The GraphAPI server integration and settings to use for processing inbound and outbound emails."]
+    #[doc = ""]
     #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`](crate::GraphApiSettings)."]
     pub graph_api_settings: ::std::option::Option<crate::GraphApiSettings>,
+    #[doc = " The IMAP server integration and settings to use for processing inbound emails."]
+    #[doc = ""]
     #[doc = " JSON `imapSettings`: [`ImapSettings`](crate::ImapSettings)."]
     pub imap_settings: ::std::option::Option<crate::ImapSettings>,
+    #[doc = " The DNS settings if the inbound domain is using a custom Mail From. These settings can only be used on InboundDomains where subDomain is false."]
+    #[doc = ""]
     #[doc = " JSON `mailFromSettings`: [`MailFromResult`](crate::MailFromResult)."]
     pub mail_from_settings: ::std::option::Option<crate::MailFromResult>,
     _nulls: crate::support::Extras,

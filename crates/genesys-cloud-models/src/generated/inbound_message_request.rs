@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundMessageRequest {
+    #[doc = " The list of attributes to associate with the customer participant."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The ID of the flow to use for routing email conversation. This field is mutually exclusive with queueId"]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The email address of the sender of the email."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: string."]
     pub from_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the sender of the email."]
+    #[doc = ""]
     #[doc = " JSON `fromName`: string."]
     pub from_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the language to use for routing."]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The priority to assign to the conversation for routing."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The name of the provider that is sourcing the email such as Oracle, Salesforce, etc."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string, required by the spec."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the queue to use for routing the email conversation. This field is mutually exclusive with flowId"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of skill ID's to use for routing."]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The subject of the email"]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " The email address of the recipient of the email."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the recipient of the email."]
+    #[doc = ""]
     #[doc = " JSON `toName`: string."]
     pub to_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

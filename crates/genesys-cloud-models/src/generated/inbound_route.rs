@@ -5,42 +5,78 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundRoute {
+    #[doc = " Control if multiple actions are allowed on this route. When true the disconnect has to be done manually. When false a conversation will be disconnected by the system after every action"]
+    #[doc = ""]
     #[doc = " JSON `allowMultipleActions`: boolean."]
     pub allow_multiple_actions: ::std::option::Option<bool>,
+    #[doc = " The recipients that should be automatically blind copied on outbound emails associated with this InboundRoute."]
+    #[doc = ""]
     #[doc = " JSON `autoBcc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub auto_bcc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
+    #[doc = " The flow to use for processing the email."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The sender email to use for outgoing replies."]
+    #[doc = ""]
     #[doc = " JSON `fromEmail`: string."]
     pub from_email: ::std::option::Option<::std::string::String>,
+    #[doc = " The sender name to use for outgoing replies."]
+    #[doc = ""]
     #[doc = " JSON `fromName`: string, required by the spec."]
     pub from_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The configuration to indicate how the history of a conversation has to be included in a draft"]
+    #[doc = ""]
     #[doc = " JSON `historyInclusion`: [`InboundRouteHistoryInclusion`](crate::InboundRouteHistoryInclusion), one of `Include`, `Exclude`, `Optional`."]
     pub history_inclusion: ::std::option::Option<crate::InboundRouteHistoryInclusion>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The language to use for routing."]
+    #[doc = ""]
     #[doc = " JSON `language`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub language: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Integration Folder routed to this route"]
+    #[doc = ""]
     #[doc = " JSON `mailboxFolders`: array of string."]
     pub mailbox_folders: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The search pattern that the mailbox name should match."]
+    #[doc = ""]
     #[doc = " JSON `pattern`: string, required by the spec."]
     pub pattern: ::std::option::Option<::std::string::String>,
+    #[doc = " The priority to use for routing."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The queue to route the emails to."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The route to use for email replies."]
+    #[doc = ""]
     #[doc = " JSON `replyEmailAddress`: [`QueueEmailAddress`](crate::QueueEmailAddress)."]
     pub reply_email_address: ::std::option::Option<::std::boxed::Box<crate::QueueEmailAddress>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The configuration for the canned response signature that will be appended to outbound emails sent via this route"]
+    #[doc = ""]
     #[doc = " JSON `signature`: [`Signature`](crate::Signature)."]
     pub signature: ::std::option::Option<crate::Signature>,
+    #[doc = " The skills to use for routing."]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The flow to use for processing inbound emails that have been marked as spam."]
+    #[doc = ""]
     #[doc = " JSON `spamFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub spam_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The status of the route."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`InboundRouteStatus`](crate::InboundRouteStatus), one of `Pending`, `Active`, `Removing`, `Error`."]
     pub status: ::std::option::Option<crate::InboundRouteStatus>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IncomingMessageRequest {
+    #[doc = " Execution ID of the Automate Flow."]
+    #[doc = ""]
     #[doc = " JSON `automateFlowExecId`: string, required by the spec."]
     pub automate_flow_exec_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique id of the bot."]
+    #[doc = ""]
     #[doc = " JSON `botId`: string, required by the spec."]
     pub bot_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the bot"]
+    #[doc = ""]
     #[doc = " JSON `botName`: string, required by the spec."]
     pub bot_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the session. This id will be used for an entire conversation with the bot (a series of back and forth between the bot until the bot has fulfilled its intent)."]
+    #[doc = ""]
     #[doc = " JSON `botSessionId`: string, required by the spec."]
     pub bot_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Timeout duration for bot session in minutes."]
+    #[doc = ""]
     #[doc = " JSON `botSessionTimeout`: integer (int64)."]
     pub bot_session_timeout: ::std::option::Option<i64>,
+    #[doc = " The version of the bot."]
+    #[doc = ""]
     #[doc = " JSON `botVersion`: string, required by the spec."]
     pub bot_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The channels this bot is utilizing."]
+    #[doc = ""]
     #[doc = " JSON `channels`: array of string, required by the spec."]
     pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Genesys conversation ID."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Message received from the user to send to the bot"]
+    #[doc = ""]
     #[doc = " JSON `inputMessage`: [`InputMessage`](crate::InputMessage), required by the spec."]
     pub input_message: ::std::option::Option<crate::InputMessage>,
+    #[doc = " The Integration Id for the bot's configuration"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language code for the conversation (e.g., 'en-US')."]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: string, required by the spec."]
     pub language_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of messaging platform being used"]
+    #[doc = ""]
     #[doc = " JSON `messagingPlatformType`: [`IncomingMessageRequestMessagingPlatformType`](crate::IncomingMessageRequestMessagingPlatformType), required by the spec, one of `Phone`, `SMS`, `GenesysWebWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Apple`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub messaging_platform_type: ::std::option::Option<crate::IncomingMessageRequestMessagingPlatformType>,
+    #[doc = " This is a map of string-string key, value pairs containing optional fields that can be passed to the bot for custom behavior, tracking, etc."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

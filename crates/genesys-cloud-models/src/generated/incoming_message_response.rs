@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IncomingMessageResponse {
+    #[doc = " The message ID."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

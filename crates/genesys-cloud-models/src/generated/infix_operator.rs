@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InfixOperator {
+    #[doc = " Dictates when the following operand should occur relative to current operand"]
+    #[doc = ""]
     #[doc = " JSON `operatorPosition`: [`OperatorPosition`](crate::OperatorPosition)."]
     pub operator_position: ::std::option::Option<crate::OperatorPosition>,
+    #[doc = " The logical operation that is applied on the operand against the following operand"]
+    #[doc = ""]
     #[doc = " JSON `operatorType`: [`InfixOperatorOperatorType`](crate::InfixOperatorOperatorType), required by the spec, one of `Or`, `And`, `Near`."]
     pub operator_type: ::std::option::Option<crate::InfixOperatorOperatorType>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InfrastructureascodeJob {
+    #[doc = " Accelerator associated with the job"]
+    #[doc = ""]
     #[doc = " JSON `acceleratorId`: string."]
     pub accelerator_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date and time on which job was submitted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSubmitted`: date-time."]
     pub date_submitted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether or not the job was a dry run"]
+    #[doc = ""]
     #[doc = " JSON `dryRun`: boolean, required by the spec."]
     pub dry_run: ::std::option::Option<bool>,
+    #[doc = " Information about errors, if any"]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The output results of the terraform job"]
+    #[doc = ""]
     #[doc = " JSON `results`: string."]
     pub results: ::std::option::Option<::std::string::String>,
+    #[doc = " The results of rolling back the job if there were errors. Not returned if job was successful."]
+    #[doc = ""]
     #[doc = " JSON `rollbackResults`: string."]
     pub rollback_results: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Job status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`InfrastructureascodeJobStatus`](crate::InfrastructureascodeJobStatus), one of `Created`, `Queued`, `Running`, `Complete`, `InternalError`, `Incomplete`, `Failed`, `RollbackFailed`, `RollbackComplete`."]
     pub status: ::std::option::Option<crate::InfrastructureascodeJobStatus>,
+    #[doc = " User who submitted the job"]
+    #[doc = ""]
     #[doc = " JSON `submittedBy`: [`UserReference`](crate::UserReference)."]
     pub submitted_by: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

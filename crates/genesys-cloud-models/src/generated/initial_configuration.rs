@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InitialConfiguration {
+    #[doc = " Additional metadata about this session which should be recorded by the platform but which will not be indexed or searchable. Primarily for diagnostic value. Any information that needs to be accessible through other components like Analytics should be moved to dedicated fields."]
+    #[doc = ""]
     #[doc = " JSON `additionalInfo`: map of string."]
     pub additional_info: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Indicates that this communication's initial state is alerting. If false, the communication started in a connected state."]
+    #[doc = ""]
     #[doc = " JSON `alerting`: boolean."]
     pub alerting: ::std::option::Option<bool>,
+    #[doc = " Indicates the initial audio state for the communication."]
+    #[doc = ""]
     #[doc = " JSON `audioState`: [`AudioState`](crate::AudioState)."]
     pub audio_state: ::std::option::Option<crate::AudioState>,
+    #[doc = " Indicates the direction of this communication with respect to the contact center. `true` means the communication is INBOUND. `false` means the communication is OUTBOUND."]
+    #[doc = ""]
     #[doc = " JSON `inbound`: boolean."]
     pub inbound: ::std::option::Option<bool>,
+    #[doc = " The id of the communication (the \"peer\") that \"invited\" this communication, if this occurred."]
+    #[doc = ""]
     #[doc = " JSON `invitedBy`: string."]
     pub invited_by: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether recording is active for this communication at creation."]
+    #[doc = ""]
     #[doc = " JSON `recordingActive`: boolean."]
     pub recording_active: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

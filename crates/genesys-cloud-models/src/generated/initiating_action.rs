@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InitiatingAction {
+    #[doc = " Action of the audit initiating the transaction"]
+    #[doc = ""]
     #[doc = " JSON `actionContext`: string."]
     pub action_context: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the audit initiating the transaction"]
+    #[doc = ""]
     #[doc = " JSON `transactionId`: string."]
     pub transaction_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

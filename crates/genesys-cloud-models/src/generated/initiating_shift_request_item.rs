@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InitiatingShiftRequestItem {
+    #[doc = " The ID of the shift that the initiating user wants to give up in this trade"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " A reference to the associated schedule to which this initiating shift belongs"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference), required by the spec."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
+    #[doc = " The start week date of this schedule in the business unit time zone (yyyy-MM-dd format). Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

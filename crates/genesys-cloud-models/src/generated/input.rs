@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Input {
+    #[doc = " A string value representing the keyboard and system information about the expected semantic meaning for the content that users enter"]
+    #[doc = ""]
     #[doc = " JSON `autoCompleteType`: [`InputAutoCompleteType`](crate::InputAutoCompleteType), one of `Prefix`, `Name`, `GivenName`, `MiddleName`, `FamilyName`, `Suffix`, `Nickname`, `Title`, `Organization`, `Location`, `StreetAddress`, `Addressline1`, … (38 in all)."]
     pub auto_complete_type: ::std::option::Option<crate::InputAutoCompleteType>,
+    #[doc = " Unique identifier for the input field"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the input supports multiple lines"]
+    #[doc = ""]
     #[doc = " JSON `isMultipleLine`: boolean, required by the spec."]
     pub is_multiple_line: ::std::option::Option<bool>,
+    #[doc = " Whether the input is required"]
+    #[doc = ""]
     #[doc = " JSON `isRequired`: boolean, required by the spec."]
     pub is_required: ::std::option::Option<bool>,
+    #[doc = " Type of keyboard to be shown"]
+    #[doc = ""]
     #[doc = " JSON `keyboardType`: [`InputKeyboardType`](crate::InputKeyboardType), one of `Default`, `NumberPunctuation`, `Number`, `Phone`, `Email`, `Decimal`, `Websearch`, `URL`."]
     pub keyboard_type: ::std::option::Option<crate::InputKeyboardType>,
+    #[doc = " Placeholder text for the input"]
+    #[doc = ""]
     #[doc = " JSON `placeholderText`: string."]
     pub placeholder_text: ::std::option::Option<::std::string::String>,
+    #[doc = " Subtitle of the input field"]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Title of the input field"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

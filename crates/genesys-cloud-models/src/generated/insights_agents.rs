@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsAgents {
+    #[doc = " End workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The division"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
+    #[doc = " The list of insights agents"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`InsightsAgentItem`](crate::InsightsAgentItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsAgentItem>>,
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`InsightsAgentsGranularity`](crate::InsightsAgentsGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsAgentsGranularity>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsDetails {
+    #[doc = " The comparative period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The division"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`InsightsDetailsGranularity`](crate::InsightsDetailsGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsDetailsGranularity>,
+    #[doc = " The list of insights data for each metric of the user"]
+    #[doc = ""]
     #[doc = " JSON `metricData`: array of [`InsightsDetailsMetricItem`](crate::InsightsDetailsMetricItem)."]
     pub metric_data: ::std::option::Option<::std::vec::Vec<crate::InsightsDetailsMetricItem>>,
+    #[doc = " Overall insights data of the user"]
+    #[doc = ""]
     #[doc = " JSON `overallData`: [`InsightsDetailsOverallItem`](crate::InsightsDetailsOverallItem)."]
     pub overall_data: ::std::option::Option<crate::InsightsDetailsOverallItem>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The primary period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The query user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

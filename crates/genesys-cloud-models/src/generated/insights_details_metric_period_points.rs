@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsDetailsMetricPeriodPoints {
+    #[doc = " Number of data points"]
+    #[doc = ""]
     #[doc = " JSON `dataPointCount`: integer (int64)."]
     pub data_point_count: ::std::option::Option<i64>,
+    #[doc = " Max possible points"]
+    #[doc = ""]
     #[doc = " JSON `maxPoints`: integer (int64)."]
     pub max_points: ::std::option::Option<i64>,
+    #[doc = " Percentage of the goal"]
+    #[doc = ""]
     #[doc = " JSON `percentOfGoal`: number (double)."]
     pub percent_of_goal: ::std::option::Option<f64>,
+    #[doc = " Points scored"]
+    #[doc = ""]
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
+    #[doc = " The agent's rank in leader board for percentage on this metric"]
+    #[doc = ""]
     #[doc = " JSON `rankPercentagePoints`: integer (int64)."]
     pub rank_percentage_points: ::std::option::Option<i64>,
+    #[doc = " The agent's rank in leader board for points on this metric"]
+    #[doc = ""]
     #[doc = " JSON `rankTotalPoints`: integer (int64)."]
     pub rank_total_points: ::std::option::Option<i64>,
+    #[doc = " Average value"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

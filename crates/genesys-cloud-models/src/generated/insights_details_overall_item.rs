@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsDetailsOverallItem {
+    #[doc = " Insights data in the comparative period"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: [`InsightsDetailsOverallPeriodPoints`](crate::InsightsDetailsOverallPeriodPoints)."]
     pub comparative_period: ::std::option::Option<crate::InsightsDetailsOverallPeriodPoints>,
+    #[doc = " Percent of goal change"]
+    #[doc = ""]
     #[doc = " JSON `percentOfGoalChange`: number (double)."]
     pub percent_of_goal_change: ::std::option::Option<f64>,
+    #[doc = " Insights data in the primary period"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: [`InsightsDetailsOverallPeriodPoints`](crate::InsightsDetailsOverallPeriodPoints)."]
     pub primary_period: ::std::option::Option<crate::InsightsDetailsOverallPeriodPoints>,
     _nulls: crate::support::Extras,

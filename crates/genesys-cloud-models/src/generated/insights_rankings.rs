@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsRankings {
+    #[doc = " The comparative period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The division"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`InsightsRankingsGranularity`](crate::InsightsRankingsGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsRankingsGranularity>,
+    #[doc = " The leaders users"]
+    #[doc = ""]
     #[doc = " JSON `leaders`: array of [`InsightsSummaryUserItem`](crate::InsightsSummaryUserItem)."]
     pub leaders: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryUserItem>>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The primary period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The trailing users"]
+    #[doc = ""]
     #[doc = " JSON `trailers`: array of [`InsightsSummaryUserItem`](crate::InsightsSummaryUserItem)."]
     pub trailers: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryUserItem>>,
     _nulls: crate::support::Extras,

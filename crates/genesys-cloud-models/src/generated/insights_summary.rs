@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsSummary {
+    #[doc = " The comparative period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The division"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
     #[doc = " JSON `entities`: array of [`InsightsSummaryUserItem`](crate::InsightsSummaryUserItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryUserItem>>,
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`InsightsSummaryGranularity`](crate::InsightsSummaryGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsSummaryGranularity>,
     #[doc = " JSON `pageCount`: integer (int64)."]
@@ -19,8 +25,12 @@ pub struct InsightsSummary {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The primary period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
     #[doc = " JSON `total`: integer (int64)."]

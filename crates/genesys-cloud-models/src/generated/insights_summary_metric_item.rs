@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsSummaryMetricItem {
+    #[doc = " Insights data in the comparative period"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: [`InsightsSummaryMetricPeriodPoints`](crate::InsightsSummaryMetricPeriodPoints)."]
     pub comparative_period: ::std::option::Option<crate::InsightsSummaryMetricPeriodPoints>,
+    #[doc = " The gamification metric for the data"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Percent of goal change"]
+    #[doc = ""]
     #[doc = " JSON `percentOfGoalChange`: number (double)."]
     pub percent_of_goal_change: ::std::option::Option<f64>,
+    #[doc = " Insights data in the primary period"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: [`InsightsSummaryMetricPeriodPoints`](crate::InsightsSummaryMetricPeriodPoints)."]
     pub primary_period: ::std::option::Option<crate::InsightsSummaryMetricPeriodPoints>,
+    #[doc = " Value change"]
+    #[doc = ""]
     #[doc = " JSON `valueChange`: number (double)."]
     pub value_change: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsSummaryUserItem {
+    #[doc = " The list of insights data for each metric of the user"]
+    #[doc = ""]
     #[doc = " JSON `metricData`: array of [`InsightsSummaryMetricItem`](crate::InsightsSummaryMetricItem)."]
     pub metric_data: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryMetricItem>>,
+    #[doc = " Overall insights data of the user"]
+    #[doc = ""]
     #[doc = " JSON `overallData`: [`InsightsSummaryOverallItem`](crate::InsightsSummaryOverallItem)."]
     pub overall_data: ::std::option::Option<crate::InsightsSummaryOverallItem>,
+    #[doc = " Ranking of the user"]
+    #[doc = ""]
     #[doc = " JSON `ranking`: integer (int64)."]
     pub ranking: ::std::option::Option<i64>,
+    #[doc = " Queried user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

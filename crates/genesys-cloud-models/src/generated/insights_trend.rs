@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsTrend {
+    #[doc = " The comparative period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The division"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
+    #[doc = " The list of insights trend for each metric"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`InsightsTrendMetricItem`](crate::InsightsTrendMetricItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsTrendMetricItem>>,
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`InsightsTrendGranularity`](crate::InsightsTrendGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::InsightsTrendGranularity>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The primary period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The insights trend in total"]
+    #[doc = ""]
     #[doc = " JSON `total`: [`InsightsTrendTotalItem`](crate::InsightsTrendTotalItem)."]
     pub total: ::std::option::Option<crate::InsightsTrendTotalItem>,
     _nulls: crate::support::Extras,

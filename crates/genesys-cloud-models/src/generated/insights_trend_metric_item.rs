@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsTrendMetricItem {
+    #[doc = " The gamification metric for the trend"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Trends for the metric"]
+    #[doc = ""]
     #[doc = " JSON `trends`: [`InsightsTrends`](crate::InsightsTrends)."]
     pub trends: ::std::option::Option<crate::InsightsTrends>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsTrendTotalItem {
+    #[doc = " Trends for the metric"]
+    #[doc = ""]
     #[doc = " JSON `trends`: [`InsightsTrends`](crate::InsightsTrends)."]
     pub trends: ::std::option::Option<crate::InsightsTrends>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsTrends {
+    #[doc = " List of trend data in the comparative period"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: array of [`TrendData`](crate::TrendData)."]
     pub comparative_period: ::std::option::Option<::std::vec::Vec<crate::TrendData>>,
+    #[doc = " List of trend data in the primary period"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: array of [`TrendData`](crate::TrendData)."]
     pub primary_period: ::std::option::Option<::std::vec::Vec<crate::TrendData>>,
     _nulls: crate::support::Extras,

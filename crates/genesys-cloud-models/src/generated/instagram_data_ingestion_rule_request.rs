@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InstagramDataIngestionRuleRequest {
+    #[doc = " A description of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The Integration Id from which public social posts are ingested. This entity is created using the /conversations/messaging/integrations/instagram resource"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InstagramDataIngestionRuleVersionResponse {
+    #[doc = " Timestamp indicating when the data ingestion rule was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp indicating when the data ingestion rule was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the Instagram data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Info about ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `ingestionRuleInfo`: [`MessageInfo`](crate::MessageInfo)."]
     pub ingestion_rule_info: ::std::option::Option<crate::MessageInfo>,
+    #[doc = " The Integration Id from which public social posts are ingested. This entity is created using the /conversations/messaging/integrations/instagram resource"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The platform of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`InstagramDataIngestionRuleVersionResponseStatus`](crate::InstagramDataIngestionRuleVersionResponseStatus), one of `Active`, `Deleted`, `Error`, `Paused`, `Pending`, `SystemPaused`."]
     pub status: ::std::option::Option<crate::InstagramDataIngestionRuleVersionResponseStatus>,
+    #[doc = " The version number of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

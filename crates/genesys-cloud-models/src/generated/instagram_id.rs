@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InstagramId {
+    #[doc = " The displayName of the person who owns this Instagram account. Max: 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The handle of the person who owns this Instagram account. Max: 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `handle`: string."]
     pub handle: ::std::option::Option<::std::string::String>,
+    #[doc = " The set of scopedIds that this person has. Each scopedId is specific to an Instagram page or app that the user interacts with. Max 1 id."]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of [`InstagramScopedId`](crate::InstagramScopedId), required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<crate::InstagramScopedId>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InstagramIdentityResolutionConfig {
+    #[doc = " The division to use when performing identity resolution."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Whether the channel should resolve identities"]
+    #[doc = ""]
     #[doc = " JSON `resolveIdentities`: boolean, required by the spec."]
     pub resolve_identities: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,44 +5,82 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InstagramIntegration {
+    #[doc = " The App ID from Facebook"]
+    #[doc = ""]
     #[doc = " JSON `appId`: string, required by the spec."]
     pub app_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Error information returned, if createStatus is set to Error"]
+    #[doc = ""]
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Status of asynchronous create operation"]
+    #[doc = ""]
     #[doc = " JSON `createStatus`: [`InstagramIntegrationCreateStatus`](crate::InstagramIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::InstagramIntegrationCreateStatus>,
+    #[doc = " User reference that created this Integration"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this Integration was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this Integration was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique Integration ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID from Instagram messenger"]
+    #[doc = ""]
     #[doc = " JSON `instagramId`: string."]
     pub instagram_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name from Instagram messenger"]
+    #[doc = ""]
     #[doc = " JSON `instagramName`: string."]
     pub instagram_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The url of the profile image from Instagram messenger"]
+    #[doc = ""]
     #[doc = " JSON `instagramProfileImageUrl`: string."]
     pub instagram_profile_image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The Username from Instagram messenger"]
+    #[doc = ""]
     #[doc = " JSON `instagramUsername`: string."]
     pub instagram_username: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
+    #[doc = " User reference that last modified this Integration"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The name of the Instagram Integration"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The Page ID from Instagram messenger"]
+    #[doc = ""]
     #[doc = " JSON `pageId`: string."]
     pub page_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient reference associated to the Instagram Integration. This recipient is used to associate a flow to an integration"]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Instagram Integration"]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " Version number required for updates."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InstagramIntegrationRequest {
+    #[doc = " The app ID of Facebook app. The appId is required when a customer wants to use their own approved Facebook app."]
+    #[doc = ""]
     #[doc = " JSON `appId`: string."]
     pub app_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The app Secret of Facebook app. The appSecret is required when appId is provided."]
+    #[doc = ""]
     #[doc = " JSON `appSecret`: string."]
     pub app_secret: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the message settings to be applied for this integration"]
+    #[doc = ""]
     #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
+    #[doc = " The name of the Instagram Integration"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The long-lived Page Access Token of Instagram page. See <https://developers.facebook.com/docs/facebook-login/access-tokens>. When a pageAccessToken is provided, pageId and userAccessToken are not required."]
+    #[doc = ""]
     #[doc = " JSON `pageAccessToken`: string."]
     pub page_access_token: ::std::option::Option<::std::string::String>,
+    #[doc = " The page ID of Instagram page. The pageId is required when userAccessToken is provided."]
+    #[doc = ""]
     #[doc = " JSON `pageId`: string."]
     pub page_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " The short-lived User Access Token of Instagram user logged into Facebook app. See <https://developers.facebook.com/docs/facebook-login/access-tokens>. When userAccessToken is provided, pageId is mandatory. When userAccessToken/pageId combination is provided, pageAccessToken is not required."]
+    #[doc = ""]
     #[doc = " JSON `userAccessToken`: string."]
     pub user_access_token: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

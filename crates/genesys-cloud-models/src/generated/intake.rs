@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Intake {
+    #[doc = " The intake data containing key-value pairs."]
+    #[doc = ""]
     #[doc = " JSON `data`: map of any JSON."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntakeSetting {
+    #[doc = " The display order for this property."]
+    #[doc = ""]
     #[doc = " JSON `displayOrder`: integer (int64), required by the spec."]
     pub display_order: ::std::option::Option<i64>,
+    #[doc = " The property name for this intake setting."]
+    #[doc = ""]
     #[doc = " JSON `property`: string, required by the spec, 1 to 256 characters."]
     pub property: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this property is required for intake."]
+    #[doc = ""]
     #[doc = " JSON `required`: boolean, required by the spec."]
     pub required: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntakeSettingsUpdate {
+    #[doc = " The intake settings for the Caseplan."]
+    #[doc = ""]
     #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`](crate::IntakeSetting)."]
     pub intake_settings: ::std::option::Option<::std::vec::Vec<crate::IntakeSetting>>,
     _nulls: crate::support::Extras,

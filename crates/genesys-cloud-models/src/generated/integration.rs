@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Integration {
+    #[doc = " Read-only attributes for the integration."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Configuration information for the integration."]
+    #[doc = ""]
     #[doc = " JSON `config`: [`IntegrationConfigurationInfo`](crate::IntegrationConfigurationInfo)."]
     pub config: ::std::option::Option<crate::IntegrationConfigurationInfo>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the integration"]
+    #[doc = ""]
     #[doc = " JSON `integrationType`: [`IntegrationType`](crate::IntegrationType)."]
     pub integration_type: ::std::option::Option<crate::IntegrationType>,
+    #[doc = " Configured state of the integration."]
+    #[doc = ""]
     #[doc = " JSON `intendedState`: [`IntegrationIntendedState`](crate::IntegrationIntendedState), required by the spec, one of `ENABLED`, `DISABLED`, `DELETED`, `RESTORED`."]
     pub intended_state: ::std::option::Option<crate::IntegrationIntendedState>,
+    #[doc = " The name of the integration, used to distinguish this integration from others of the same type."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Notes about the integration."]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Last reported status of the integration."]
+    #[doc = ""]
     #[doc = " JSON `reportedState`: [`IntegrationStatusInfo`](crate::IntegrationStatusInfo)."]
     pub reported_state: ::std::option::Option<crate::IntegrationStatusInfo>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

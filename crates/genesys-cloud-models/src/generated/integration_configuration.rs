@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationConfiguration {
+    #[doc = " Advanced configuration described by the schema in the advancedSchemaUri field."]
+    #[doc = ""]
     #[doc = " JSON `advanced`: any JSON, required by the spec."]
     pub advanced: ::std::option::Option<::serde_json::Value>,
+    #[doc = " Credentials required by the integration. The required keys are indicated in the credentials property of the Integration Type"]
+    #[doc = ""]
     #[doc = " JSON `credentials`: map of [`CredentialInfo`](crate::CredentialInfo), required by the spec."]
     pub credentials: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CredentialInfo>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the integration, used to distinguish this integration from others of the same type."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Notes about the integration."]
+    #[doc = ""]
     #[doc = " JSON `notes`: string, required by the spec."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Key-value configuration settings described by the schema in the propertiesSchemaUri field."]
+    #[doc = ""]
     #[doc = " JSON `properties`: any JSON, required by the spec."]
     pub properties: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Version number required for updates."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

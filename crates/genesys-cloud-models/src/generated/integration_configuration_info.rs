@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationConfigurationInfo {
+    #[doc = " The current, active configuration for the integration."]
+    #[doc = ""]
     #[doc = " JSON `current`: [`IntegrationConfiguration`](crate::IntegrationConfiguration)."]
     pub current: ::std::option::Option<crate::IntegrationConfiguration>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationExport {
+    #[doc = " The aws-s3-recording-bulk-actions-integration that the policy uses for exports."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " True if the policy should export screen recordings in addition to the other conversation media. Default = true"]
+    #[doc = ""]
     #[doc = " JSON `shouldExportScreenRecordings`: boolean."]
     pub should_export_screen_recordings: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

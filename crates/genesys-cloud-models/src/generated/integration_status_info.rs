@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationStatusInfo {
+    #[doc = " Machine-readable status as reported by the integration."]
+    #[doc = ""]
     #[doc = " JSON `code`: [`IntegrationStatusInfoCode`](crate::IntegrationStatusInfoCode), one of `ACTIVE`, `ACTIVATING`, `INACTIVE`, `DEACTIVATING`, `ERROR`."]
     pub code: ::std::option::Option<crate::IntegrationStatusInfoCode>,
+    #[doc = " Localizable status details for the integration."]
+    #[doc = ""]
     #[doc = " JSON `detail`: [`MessageInfo`](crate::MessageInfo)."]
     pub detail: ::std::option::Option<crate::MessageInfo>,
+    #[doc = " Localized, human-readable, effective status of the integration."]
+    #[doc = ""]
     #[doc = " JSON `effective`: string."]
     pub effective: ::std::option::Option<::std::string::String>,
+    #[doc = " Date and time (in UTC) when the integration status (i.e. the code field) was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `lastUpdated`: date-time."]
     pub last_updated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

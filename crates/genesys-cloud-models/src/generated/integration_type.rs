@@ -5,52 +5,98 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationType {
+    #[doc = " Category describing the integration type."]
+    #[doc = ""]
     #[doc = " JSON `category`: string."]
     pub category: ::std::option::Option<::std::string::String>,
+    #[doc = " URI of the schema describing the advanced JSON document needed to configure an integration of this type."]
+    #[doc = ""]
     #[doc = " JSON `configAdvancedSchemaUri`: string."]
     pub config_advanced_schema_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " URI of the schema describing the key-value properties needed to configure an integration of this type."]
+    #[doc = ""]
     #[doc = " JSON `configPropertiesSchemaUri`: string."]
     pub config_properties_schema_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Map of credentials for integrations of this type. The key is the name of a credential that can be provided in the credentials property of the integration configuration."]
+    #[doc = ""]
     #[doc = " JSON `credentials`: map of [`CredentialSpecification`](crate::CredentialSpecification)."]
     pub credentials: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CredentialSpecification>>,
+    #[doc = " Description of the integration type."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " URI of frequently asked questions about the integration type"]
+    #[doc = ""]
     #[doc = " JSON `faqUri`: string."]
     pub faq_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of links to additional help resources"]
+    #[doc = ""]
     #[doc = " JSON `helpLinks`: array of [`HelpLink`](crate::HelpLink)."]
     pub help_links: ::std::option::Option<::std::vec::Vec<crate::HelpLink>>,
+    #[doc = " URI of a page with more information about the integration type"]
+    #[doc = ""]
     #[doc = " JSON `helpUri`: string."]
     pub help_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the integration type."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Collection of logos."]
+    #[doc = ""]
     #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
+    #[doc = " URI of the marketplace listing for this integration type"]
+    #[doc = ""]
     #[doc = " JSON `marketplaceUri`: string."]
     pub marketplace_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum number of integration instances allowable for this integration type"]
+    #[doc = ""]
     #[doc = " JSON `maxInstances`: integer (int64)."]
     pub max_instances: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the integration type is installable or not."]
+    #[doc = ""]
     #[doc = " JSON `nonInstallable`: boolean."]
     pub non_installable: ::std::option::Option<bool>,
+    #[doc = " URI of a privacy policy for users of the integration type"]
+    #[doc = ""]
     #[doc = " JSON `privacyPolicyUri`: string."]
     pub privacy_policy_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " PureCloud provider of the integration type."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " URI for vendor sales information"]
+    #[doc = ""]
     #[doc = " JSON `salesContactUri`: string."]
     pub sales_contact_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " URI for vendor support"]
+    #[doc = ""]
     #[doc = " JSON `supportContactUri`: string."]
     pub support_contact_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " URI of a page with terms and conditions for the integration type"]
+    #[doc = ""]
     #[doc = " JSON `termsOfServiceUri`: string."]
     pub terms_of_service_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of permissions required to permit user access to the integration type."]
+    #[doc = ""]
     #[doc = " JSON `userPermissions`: array of string."]
     pub user_permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Name of the vendor of this integration type"]
+    #[doc = ""]
     #[doc = " JSON `vendorName`: string."]
     pub vendor_name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of OAuth Client IDs that must be authorized when the integration is created."]
+    #[doc = ""]
     #[doc = " JSON `vendorOAuthClientIds`: array of string."]
     pub vendor_o_auth_client_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " URI of the vendor's website"]
+    #[doc = ""]
     #[doc = " JSON `vendorWebsiteUri`: string."]
     pub vendor_website_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntentClassifierInfo {
+    #[doc = " The intent classifier ID"]
+    #[doc = ""]
     #[doc = " JSON `classifierId`: string."]
     pub classifier_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intent classifier state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`IntentClassifierInfoState`](crate::IntentClassifierInfoState), one of `Draft`, `TestReady`, `ProductionReady`."]
     pub state: ::std::option::Option<crate::IntentClassifierInfoState>,
+    #[doc = " The intent classifier version"]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

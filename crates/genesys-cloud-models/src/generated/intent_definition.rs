@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntentDefinition {
+    #[doc = " Additional languages for intents"]
+    #[doc = ""]
     #[doc = " JSON `additionalLanguages`: map of [`AdditionalLanguagesIntent`](crate::AdditionalLanguagesIntent)."]
     pub additional_languages: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::AdditionalLanguagesIntent>>,
+    #[doc = " The description of the intent."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The references for the named entity used in this intent.This field is mutually exclusive with entityTypeBindings"]
+    #[doc = ""]
     #[doc = " JSON `entityNameReferences`: array of string."]
     pub entity_name_references: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The bindings for the named entity types used in this intent.This field is mutually exclusive with entityNameReferences and entities"]
+    #[doc = ""]
     #[doc = " JSON `entityTypeBindings`: array of [`NamedEntityTypeBinding`](crate::NamedEntityTypeBinding)."]
     pub entity_type_bindings: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeBinding>>,
+    #[doc = " ID of the intent."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the intent."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The utterances that act as training phrases for the intent."]
+    #[doc = ""]
     #[doc = " JSON `utterances`: array of [`NluUtterance`](crate::NluUtterance), required by the spec."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::NluUtterance>>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InternalMessage {
+    #[doc = " The timestamp when this communication was connected in the cloud clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`InternalMessageDisconnectType`](crate::InternalMessageDisconnectType), one of `client`, `system`, `peer`, `transfer`."]
     pub disconnect_type: ::std::option::Option<crate::InternalMessageDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Address for the participant on the sending side of the internal message communication."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialState`: [`InternalMessageInitialState`](crate::InternalMessageInitialState), one of `alerting`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::InternalMessageInitialState>,
+    #[doc = " The messages sent on this communication channel."]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`InternalMessageDetails`](crate::InternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::InternalMessageDetails>>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the message."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The time line of the participant's internal message, divided into activity segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
+    #[doc = " The user ID for the participant on sending side of the internal message conversation."]
+    #[doc = ""]
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp the communication has when it is first put into an alerting state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`InternalMessageState`](crate::InternalMessageState), one of `alerting`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::InternalMessageState>,
+    #[doc = " The user ID for the participant on receiving side of the internal message conversation."]
+    #[doc = ""]
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Address for the participant on receiving side of the internal message communication."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InternalMessageData {
+    #[doc = " The id of the communication of this message."]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The conversation of this message."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The message into normalized format"]
+    #[doc = ""]
     #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub normalized_message: ::std::option::Option<crate::ConversationNormalizedMessage>,
+    #[doc = " The recipient of the text message."]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`UserReference`](crate::UserReference)."]
     pub recipient: ::std::option::Option<crate::UserReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The sender of the text message."]
+    #[doc = ""]
     #[doc = " JSON `sender`: [`UserReference`](crate::UserReference)."]
     pub sender: ::std::option::Option<crate::UserReference>,
+    #[doc = " The time when the message was received or sent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time, required by the spec."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

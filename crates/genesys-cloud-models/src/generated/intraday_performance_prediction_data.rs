@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntradayPerformancePredictionData {
+    #[doc = " Predicted average time in seconds it takes to answer an interaction once the interaction becomes available to be routed"]
+    #[doc = ""]
     #[doc = " JSON `averageSpeedOfAnswerSeconds`: number (double)."]
     pub average_speed_of_answer_seconds: ::std::option::Option<f64>,
+    #[doc = " Percentage of on-queue time for all agents in this group that are occupied handling interactions"]
+    #[doc = ""]
     #[doc = " JSON `occupancyPercent`: number (double)."]
     pub occupancy_percent: ::std::option::Option<f64>,
+    #[doc = " Percentage of interactions that meets service level target as defined in the matching service goal templates"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevelPercent`: number (double)."]
     pub service_level_percent: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

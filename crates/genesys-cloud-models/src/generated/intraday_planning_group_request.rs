@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntradayPlanningGroupRequest {
+    #[doc = " Requested date in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitDate`: date, required by the spec."]
     pub business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The metric categories"]
+    #[doc = ""]
     #[doc = " JSON `categories`: array of string, required by the spec."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The period/interval in minutes for which to aggregate the data. Required, defaults to 15"]
+    #[doc = ""]
     #[doc = " JSON `intervalLengthMinutes`: integer (int64)."]
     pub interval_length_minutes: ::std::option::Option<i64>,
+    #[doc = " The IDs of the planning groups for which to fetch data. Omitting or passing an empty list will return all available planning groups"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

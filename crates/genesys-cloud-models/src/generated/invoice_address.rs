@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InvoiceAddress {
+    #[doc = " The type of address."]
+    #[doc = ""]
     #[doc = " JSON `addressType`: [`InvoiceAddressAddressType`](crate::InvoiceAddressAddressType), one of `BillTo`, `ShipTo`, `EndUser`, `SoldTo`."]
     pub address_type: ::std::option::Option<crate::InvoiceAddressAddressType>,
+    #[doc = " The city name."]
+    #[doc = ""]
     #[doc = " JSON `cityName`: string."]
     pub city_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The primary subdivision within a city (e.g., district, neighborhood)."]
+    #[doc = ""]
     #[doc = " JSON `citySubdivision1`: string."]
     pub city_subdivision1: ::std::option::Option<::std::string::String>,
+    #[doc = " Stores the name of the country in which the address is situated."]
+    #[doc = ""]
     #[doc = " JSON `country`: string."]
     pub country: ::std::option::Option<::std::string::String>,
+    #[doc = " The code representing the country for the Address (ISO\\_3166)."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Contains the ISO code for any currency allowed by the organization."]
+    #[doc = ""]
     #[doc = " JSON `currencyIsoCode`: string."]
     pub currency_iso_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The date when the Address became effective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEffective`: date."]
     pub date_effective: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The first line of the Address."]
+    #[doc = ""]
     #[doc = " JSON `line1`: string."]
     pub line1: ::std::option::Option<::std::string::String>,
+    #[doc = " The second line of the Address."]
+    #[doc = ""]
     #[doc = " JSON `line2`: string."]
     pub line2: ::std::option::Option<::std::string::String>,
+    #[doc = " The third line of the Address."]
+    #[doc = ""]
     #[doc = " JSON `line3`: string."]
     pub line3: ::std::option::Option<::std::string::String>,
+    #[doc = " The Postal or Zip Code."]
+    #[doc = ""]
     #[doc = " JSON `postalCode`: string."]
     pub postal_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The primary administrative division within a region (e.g., state, province)."]
+    #[doc = ""]
     #[doc = " JSON `regionSubdivision1`: string."]
     pub region_subdivision1: ::std::option::Option<::std::string::String>,
+    #[doc = " A secondary subdivision within the primary region subdivision (e.g., county, district)."]
+    #[doc = ""]
     #[doc = " JSON `regionSubdivision2`: string."]
     pub region_subdivision2: ::std::option::Option<::std::string::String>,
+    #[doc = " The code that reflects the geographic state for the Address."]
+    #[doc = ""]
     #[doc = " JSON `stateCode`: string."]
     pub state_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct IpAddressRange {
     #[doc = " JSON `cidr`: string."]
     pub cidr: ::std::option::Option<::std::string::String>,
+    #[doc = " The direction of traffic for the IP range from the perspective of Genesys Cloud (e.g. inbound to Genesys; outbound from Genesys)"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`IpAddressRangeDirection`](crate::IpAddressRangeDirection), one of `inbound`, `outbound`, `both`."]
     pub direction: ::std::option::Option<crate::IpAddressRangeDirection>,
     #[doc = " JSON `region`: string."]

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IpFilter {
+    #[doc = " IP address or CIDR range to filter (e.g. '192.168.1.0/24')."]
+    #[doc = ""]
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Descriptive name for the IP address filter."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

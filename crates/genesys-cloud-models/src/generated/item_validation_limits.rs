@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ItemValidationLimits {
+    #[doc = " A structure denoting the system-imposed minimum and maximum string length (for text-based core types) or numeric values (for number-based) core types. For example, the validationLimits for a text-based core type specify the min/max values for a minimum string length (minLength) constraint supplied by a schemaauthor on a text field. Similarly, the maxLength's min/max specifies maximum string length constraint supplied by a schema author for the same field."]
+    #[doc = ""]
     #[doc = " JSON `maxLength`: [`MaxLength`](crate::MaxLength), required by the spec."]
     pub max_length: ::std::option::Option<crate::MaxLength>,
+    #[doc = " A structure denoting the system-imposed minimum string length (for text-based core types) or numeric values (for number-based) core types. For example, the validationLimits for a text-based core type specify the min/max values for a minimum string length (minLength) constraint supplied by a schemaauthor on a text field. Similarly, the maxLength's min/max specifies maximum string length constraint supplied by a schema author for the same field."]
+    #[doc = ""]
     #[doc = " JSON `minLength`: [`MinLength`](crate::MinLength), required by the spec."]
     pub min_length: ::std::option::Option<crate::MinLength>,
     _nulls: crate::support::Extras,

@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IVR {
+    #[doc = " The Architect flow to execute during the hours an organization is closed."]
+    #[doc = ""]
     #[doc = " JSON `closedHoursFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub closed_hours_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The phone number(s) to contact the IVR by. Each phone number must be unique and not in use by another resource. For example, a user and an iVR cannot have the same phone number."]
+    #[doc = ""]
     #[doc = " JSON `dnis`: array of string."]
     pub dnis: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The Architect flow to execute during an organization's holiday hours."]
+    #[doc = ""]
     #[doc = " JSON `holidayHoursFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub holiday_hours_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The Architect flow to execute during the hours an organization is open."]
+    #[doc = ""]
     #[doc = " JSON `openHoursFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub open_hours_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The schedule group defining the open and closed hours for an organization. If this is provided, an open flow and a closed flow must be specified as well."]
+    #[doc = ""]
     #[doc = " JSON `scheduleGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub schedule_group: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`IVRState`](crate::IVRState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::IVRState>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Journey {
+    #[doc = " A list of zero or more patterns to match."]
+    #[doc = ""]
     #[doc = " JSON `patterns`: array of [`JourneyPattern`](crate::JourneyPattern), required by the spec."]
     pub patterns: ::std::option::Option<::std::vec::Vec<crate::JourneyPattern>>,
     _nulls: crate::support::Extras,

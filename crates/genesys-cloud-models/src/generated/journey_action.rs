@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAction {
+    #[doc = " Details about the action map from the Journey System which triggered this action"]
+    #[doc = ""]
     #[doc = " JSON `actionMap`: [`JourneyActionMap`](crate::JourneyActionMap), required by the spec."]
     pub action_map: ::std::option::Option<crate::JourneyActionMap>,
+    #[doc = " The ID of an action from the Journey System (an action is spawned from an actionMap)"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

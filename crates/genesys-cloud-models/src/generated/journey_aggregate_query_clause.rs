@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregateQueryClause {
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`JourneyAggregateQueryPredicate`](crate::JourneyAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`JourneyAggregateQueryClauseType`](crate::JourneyAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::JourneyAggregateQueryClauseType>,
     _nulls: crate::support::Extras,

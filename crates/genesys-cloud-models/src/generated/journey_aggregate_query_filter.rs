@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`JourneyAggregateQueryClause`](crate::JourneyAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::JourneyAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`JourneyAggregateQueryPredicate`](crate::JourneyAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`JourneyAggregateQueryFilterType`](crate::JourneyAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::JourneyAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

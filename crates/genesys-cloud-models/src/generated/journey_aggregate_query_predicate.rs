@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`JourneyAggregateQueryPredicateDimension`](crate::JourneyAggregateQueryPredicateDimension), one of `containsAllCondition`, `containsAnyCondition`, `endsWithCondition`, `equalCondition`, `journeyActionId`, `journeyActionMapId`, `journeyActionMapVersion`, `journeyActionMediaType`, `journeyActionTargetId`, `journeyActionTemplateId`, `journeyBlockingActionMapId`, `journeyBlockingEmergencyScheduleGroupId`, … (40 in all)."]
     pub dimension: ::std::option::Option<crate::JourneyAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`JourneyAggregateQueryPredicateOperator`](crate::JourneyAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::JourneyAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`JourneyAggregateQueryPredicateType`](crate::JourneyAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::JourneyAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

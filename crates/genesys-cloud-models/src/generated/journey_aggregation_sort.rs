@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`JourneyAggregationSortFunction`](crate::JourneyAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::JourneyAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`JourneyAggregationSortName`](crate::JourneyAggregationSortName), required by the spec, one of `nDistinctJourneyActions`, `nDistinctJourneySessions`, `nJourneyActionsBlocked`, `nJourneyOutcomesAchieved`, `nJourneyOutcomesAttributed`, `nJourneySegmentsAssigned`, `nJourneySessions`, `nWebActionsAbandoned`, `nWebActionsAccepted`, `nWebActionsEngaged`, `nWebActionsErrored`, `nWebActionsFrequencyCapReached`, … (21 in all)."]
     pub name: ::std::option::Option<crate::JourneyAggregationSortName>,
     _nulls: crate::support::Extras,

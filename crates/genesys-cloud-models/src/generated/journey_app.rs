@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyApp {
+    #[doc = " Build number of the application (e.g. 701)."]
+    #[doc = ""]
     #[doc = " JSON `buildNumber`: string, required by the spec."]
     pub build_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the application (e.g. mybankingapp)."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Namespace of the application (e.g. com.genesys.bancodinero)."]
+    #[doc = ""]
     #[doc = " JSON `namespace`: string, required by the spec."]
     pub namespace: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of the application (e.g. 5.9.27)."]
+    #[doc = ""]
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

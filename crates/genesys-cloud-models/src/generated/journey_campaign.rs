@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyCampaign {
+    #[doc = " The click ID (unique number that is generated when a potential customer clicks on an affiliate link)."]
+    #[doc = ""]
     #[doc = " JSON `clickId`: string."]
     pub click_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Differentiate ads or links that point to the same URL (e.g. textlink)."]
+    #[doc = ""]
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " Identify a medium such as email or cost-per-click (e.g. CPC)."]
+    #[doc = ""]
     #[doc = " JSON `medium`: string."]
     pub medium: ::std::option::Option<::std::string::String>,
+    #[doc = " Identify a specific product promotion or strategic campaign (e.g. 320banner)."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ad network to which the click ID belongs."]
+    #[doc = ""]
     #[doc = " JSON `network`: string."]
     pub network: ::std::option::Option<::std::string::String>,
+    #[doc = " Identify a search engine, newsletter name, or other source (e.g. Google)."]
+    #[doc = ""]
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
+    #[doc = " Note the keywords for this ad (e.g. running+shoes)."]
+    #[doc = ""]
     #[doc = " JSON `term`: string."]
     pub term: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

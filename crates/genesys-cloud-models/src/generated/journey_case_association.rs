@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyCaseAssociation {
+    #[doc = " The case that was associated with the journey session."]
+    #[doc = ""]
     #[doc = " JSON `associatedCase`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub associated_case: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The reference for the case that was associated with the journey session."]
+    #[doc = ""]
     #[doc = " JSON `caseReference`: string."]
     pub case_reference: ::std::option::Option<::std::string::String>,
+    #[doc = " The date of the association. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAssociated`: date-time."]
     pub date_associated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the association."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyContext {
+    #[doc = " A subset of the Journey System's customer data at a point-in-time (for external linkage and internal usage/context)"]
+    #[doc = ""]
     #[doc = " JSON `customer`: [`JourneyCustomer`](crate::JourneyCustomer), required by the spec."]
     pub customer: ::std::option::Option<crate::JourneyCustomer>,
+    #[doc = " A subset of the Journey System's tracked customer session data at a point-in-time (for external linkage and internal usage/context)"]
+    #[doc = ""]
     #[doc = " JSON `customerSession`: [`JourneyCustomerSession`](crate::JourneyCustomerSession)."]
     pub customer_session: ::std::option::Option<crate::JourneyCustomerSession>,
+    #[doc = " A subset of the Journey System's action data relevant to a part of a conversation (for external linkage and internal usage/context)"]
+    #[doc = ""]
     #[doc = " JSON `triggeringAction`: [`JourneyAction`](crate::JourneyAction)."]
     pub triggering_action: ::std::option::Option<crate::JourneyAction>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyEventDefinition {
+    #[doc = " The description of this event definition"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name of the event definition"]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The JSON schema of this event definition"]
+    #[doc = ""]
     #[doc = " JSON `jsonSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument), required by the spec."]
     pub json_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " The name of the event definition"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The rank of the event definition"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the event definition"]
+    #[doc = ""]
     #[doc = " JSON `source`: [`JourneyEventDefinitionSource`](crate::JourneyEventDefinitionSource), required by the spec, one of `Native`, `External`."]
     pub source: ::std::option::Option<crate::JourneyEventDefinitionSource>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyEventsSettings {
+    #[doc = " Tracks when and where a visitor clicks on a webpage."]
+    #[doc = ""]
     #[doc = " JSON `clickEvents`: array of [`SelectorEventTrigger`](crate::SelectorEventTrigger)."]
     pub click_events: ::std::option::Option<::std::vec::Vec<crate::SelectorEventTrigger>>,
+    #[doc = " Whether or not journey event collection is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " (deprecated) List of parameters to be excluded from the query string."]
+    #[doc = ""]
     #[doc = " JSON `excludedQueryParameters`: array of string."]
     pub excluded_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Controls how the form submitted and form abandoned events are tracked after a visitor interacts with a form element."]
+    #[doc = ""]
     #[doc = " JSON `formsTrackEvents`: array of [`FormsTrackTrigger`](crate::FormsTrackTrigger)."]
     pub forms_track_events: ::std::option::Option<::std::vec::Vec<crate::FormsTrackTrigger>>,
+    #[doc = " Tracks when and where a visitor becomes inactive on a webpage."]
+    #[doc = ""]
     #[doc = " JSON `idleEvents`: array of [`IdleEventTrigger`](crate::IdleEventTrigger)."]
     pub idle_events: ::std::option::Option<::std::vec::Vec<crate::IdleEventTrigger>>,
+    #[doc = " Tracks when elements become visible or hidden on screen."]
+    #[doc = ""]
     #[doc = " JSON `inViewportEvents`: array of [`SelectorEventTrigger`](crate::SelectorEventTrigger)."]
     pub in_viewport_events: ::std::option::Option<::std::vec::Vec<crate::SelectorEventTrigger>>,
+    #[doc = " Controls how the pageview events are tracked."]
+    #[doc = ""]
     #[doc = " JSON `pageviewConfig`: [`JourneyEventsSettingsPageviewConfig`](crate::JourneyEventsSettingsPageviewConfig), one of `Auto`, `Once`, `Off`."]
     pub pageview_config: ::std::option::Option<crate::JourneyEventsSettingsPageviewConfig>,
+    #[doc = " Tracks when a visitor scrolls to a specific percentage of a webpage."]
+    #[doc = ""]
     #[doc = " JSON `scrollDepthEvents`: array of [`ScrollPercentageEventTrigger`](crate::ScrollPercentageEventTrigger)."]
     pub scroll_depth_events: ::std::option::Option<::std::vec::Vec<crate::ScrollPercentageEventTrigger>>,
+    #[doc = " (deprecated) List of query parameters used for search (e.g. 'q')."]
+    #[doc = ""]
     #[doc = " JSON `searchQueryParameters`: array of string."]
     pub search_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " (deprecated) Whether or not to keep the URL fragment."]
+    #[doc = ""]
     #[doc = " JSON `shouldKeepUrlFragment`: boolean."]
     pub should_keep_url_fragment: ::std::option::Option<bool>,
+    #[doc = " Configuration settings for tracking behavior and filtering"]
+    #[doc = ""]
     #[doc = " JSON `trackingSettings`: [`TrackingSettings`](crate::TrackingSettings)."]
     pub tracking_settings: ::std::option::Option<crate::TrackingSettings>,
     _nulls: crate::support::Extras,

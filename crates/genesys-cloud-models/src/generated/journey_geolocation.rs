@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyGeolocation {
+    #[doc = " Geolocation's ISO 3166-1 alpha-2 country code."]
+    #[doc = ""]
     #[doc = " JSON `country`: string."]
     pub country: ::std::option::Option<::std::string::String>,
+    #[doc = " Geolocation's country name."]
+    #[doc = ""]
     #[doc = " JSON `countryName`: string."]
     pub country_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Geolocation's latitude."]
+    #[doc = ""]
     #[doc = " JSON `latitude`: number (double)."]
     pub latitude: ::std::option::Option<f64>,
+    #[doc = " Geolocation's locality or city."]
+    #[doc = ""]
     #[doc = " JSON `locality`: string."]
     pub locality: ::std::option::Option<::std::string::String>,
+    #[doc = " Geolocation's longitude."]
+    #[doc = ""]
     #[doc = " JSON `longitude`: number (double)."]
     pub longitude: ::std::option::Option<f64>,
+    #[doc = " Geolocation's postal code or ZIP code."]
+    #[doc = ""]
     #[doc = " JSON `postalCode`: string."]
     pub postal_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Geolocation's ISO-3166-2 region code."]
+    #[doc = ""]
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " Geolocation's region name."]
+    #[doc = ""]
     #[doc = " JSON `regionName`: string."]
     pub region_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The source that was used to determine the geolocation information."]
+    #[doc = ""]
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
+    #[doc = " Geolocation's timezone."]
+    #[doc = ""]
     #[doc = " JSON `timezone`: string."]
     pub timezone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyJsonSchemaDocument {
+    #[doc = " The JSON Schema specification link. The only value currently supported is \"<http://json-schema.org/draft-04/schema#>\"."]
+    #[doc = ""]
     #[doc = " JSON `$schema`: string, required by the spec."]
     pub schema: ::std::option::Option<::std::string::String>,
+    #[doc = " The schema description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The map of schema properties and their limits."]
+    #[doc = ""]
     #[doc = " JSON `properties`: map of any JSON."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The list of required schema properties. All fields are optional unless listed. Optional fields can't be changed to required after the schema is saved."]
+    #[doc = ""]
     #[doc = " JSON `required`: array of string."]
     pub required: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The title of the schema. Must be unique across all enabled External Event schemas."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

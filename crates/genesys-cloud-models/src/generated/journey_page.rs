@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyPage {
+    #[doc = " Hierarchy of the current page in relation to the website's structure."]
+    #[doc = ""]
     #[doc = " JSON `breadcrumb`: array of string, required by the spec."]
     pub breadcrumb: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Domain of the page's URL."]
+    #[doc = ""]
     #[doc = " JSON `domain`: string, required by the spec."]
     pub domain: ::std::option::Option<::std::string::String>,
+    #[doc = " Fragment or hash of the page's URL."]
+    #[doc = ""]
     #[doc = " JSON `fragment`: string."]
     pub fragment: ::std::option::Option<::std::string::String>,
+    #[doc = " Hostname of the page's URL."]
+    #[doc = ""]
     #[doc = " JSON `hostname`: string, required by the spec."]
     pub hostname: ::std::option::Option<::std::string::String>,
+    #[doc = " Keywords from the HTML {@code \\<meta\\>} tag of the page."]
+    #[doc = ""]
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
+    #[doc = " ISO 639-1 language code for the page as defined in the {@code \\<html\\>} tag."]
+    #[doc = ""]
     #[doc = " JSON `lang`: string."]
     pub lang: ::std::option::Option<::std::string::String>,
+    #[doc = " Path name of the page for the event."]
+    #[doc = ""]
     #[doc = " JSON `pathname`: string, required by the spec."]
     pub pathname: ::std::option::Option<::std::string::String>,
+    #[doc = " Query string that is passed to the page in the current event."]
+    #[doc = ""]
     #[doc = " JSON `queryString`: string."]
     pub query_string: ::std::option::Option<::std::string::String>,
+    #[doc = " Title of the page."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The page URL."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

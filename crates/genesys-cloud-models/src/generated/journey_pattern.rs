@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyPattern {
+    #[doc = " The number of times the pattern must match."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " A list of one or more criteria to satisfy."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`Criteria`](crate::Criteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::Criteria>>,
+    #[doc = " The name of the event for which this pattern can be matched on."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The session type for which this pattern can be matched on."]
+    #[doc = ""]
     #[doc = " JSON `sessionType`: string, required by the spec."]
     pub session_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The stream type for which this pattern can be matched on."]
+    #[doc = ""]
     #[doc = " JSON `streamType`: [`JourneyPatternStreamType`](crate::JourneyPatternStreamType), required by the spec, one of `Web`, `Custom`, `Conversation`, `App`."]
     pub stream_type: ::std::option::Option<crate::JourneyPatternStreamType>,
     _nulls: crate::support::Extras,

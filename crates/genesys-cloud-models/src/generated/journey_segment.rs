@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneySegment {
+    #[doc = " Time, in days, from when the segment is assigned until it is automatically unassigned."]
+    #[doc = ""]
     #[doc = " JSON `assignmentExpirationDays`: integer (int64)."]
     pub assignment_expiration_days: ::std::option::Option<i64>,
+    #[doc = " The hexadecimal color value of the segment."]
+    #[doc = ""]
     #[doc = " JSON `color`: string, required by the spec."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " The context of the segment."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`Context`](crate::Context), required by the spec."]
     pub context: ::std::option::Option<crate::Context>,
+    #[doc = " Timestamp indicating when the segment was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description of the segment."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name of the segment."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Details of an entity corresponding to this segment in an external system."]
+    #[doc = ""]
     #[doc = " JSON `externalSegment`: [`ExternalSegment`](crate::ExternalSegment)."]
     pub external_segment: ::std::option::Option<crate::ExternalSegment>,
+    #[doc = " The ID of the segment."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the segment is active."]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean, required by the spec."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " The pattern of rules defining the segment."]
+    #[doc = ""]
     #[doc = " JSON `journey`: [`Journey`](crate::Journey), required by the spec."]
     pub journey: ::std::option::Option<crate::Journey>,
+    #[doc = " Timestamp indicating when the segment was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The target entity that a segment applies to."]
+    #[doc = ""]
     #[doc = " JSON `scope`: [`JourneySegmentScope`](crate::JourneySegmentScope), required by the spec, one of `Session`, `Customer`."]
     pub scope: ::std::option::Option<crate::JourneySegmentScope>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the segment should be displayed to agent/supervisor users."]
+    #[doc = ""]
     #[doc = " JSON `shouldDisplayToAgent`: boolean, required by the spec."]
     pub should_display_to_agent: ::std::option::Option<bool>,
+    #[doc = " The version of the segment."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

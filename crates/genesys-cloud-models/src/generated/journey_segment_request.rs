@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneySegmentRequest {
+    #[doc = " Time, in days, from when the segment is assigned until it is automatically unassigned."]
+    #[doc = ""]
     #[doc = " JSON `assignmentExpirationDays`: integer (int64)."]
     pub assignment_expiration_days: ::std::option::Option<i64>,
+    #[doc = " The hexadecimal color value of the segment. Defaults if not provided."]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " The context of the segment. Defaults if not provided."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`RequestContext`](crate::RequestContext)."]
     pub context: ::std::option::Option<crate::RequestContext>,
+    #[doc = " A description of the segment."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name of the segment."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Details of an entity corresponding to this segment in an external system."]
+    #[doc = ""]
     #[doc = " JSON `externalSegment`: [`RequestExternalSegment`](crate::RequestExternalSegment)."]
     pub external_segment: ::std::option::Option<crate::RequestExternalSegment>,
+    #[doc = " Whether or not the segment is active."]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " The pattern of rules defining the segment. Defaults if not provided."]
+    #[doc = ""]
     #[doc = " JSON `journey`: [`RequestJourney`](crate::RequestJourney)."]
     pub journey: ::std::option::Option<crate::RequestJourney>,
+    #[doc = " Whether or not the segment should be displayed to agent/supervisor users."]
+    #[doc = ""]
     #[doc = " JSON `shouldDisplayToAgent`: boolean."]
     pub should_display_to_agent: ::std::option::Option<bool>,
+    #[doc = " The version of the segment."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

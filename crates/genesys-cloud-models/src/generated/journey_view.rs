@@ -5,30 +5,54 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyView {
+    #[doc = " A list of charts to measure within context of the elements of the the journey view"]
+    #[doc = ""]
     #[doc = " JSON `charts`: array of [`JourneyViewChart`](crate::JourneyViewChart)."]
     pub charts: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChart>>,
+    #[doc = " User that has created the view."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`JourneyViewUser`](crate::JourneyViewUser)."]
     pub created_by: ::std::option::Option<crate::JourneyViewUser>,
+    #[doc = " The date when the journey view was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when this version of the journey view was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description of the journey view"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " A relative timeframe for the journey view, expressed as an ISO 8601 duration. Only one of interval or duration must be specified. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `duration`: string."]
     pub duration: ::std::option::Option<::std::string::String>,
+    #[doc = " The elements within the journey view"]
+    #[doc = ""]
     #[doc = " JSON `elements`: array of [`JourneyViewElement`](crate::JourneyViewElement), required by the spec."]
     pub elements: ::std::option::Option<::std::vec::Vec<crate::JourneyViewElement>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " An absolute timeframe for the journey view, expressed as an ISO 8601 interval. Only one of interval or duration must be specified. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " User that has modified the view."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`JourneyViewUser`](crate::JourneyViewUser)."]
     pub modified_by: ::std::option::Option<crate::JourneyViewUser>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the journey view"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

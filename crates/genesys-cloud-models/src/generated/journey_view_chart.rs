@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChart {
+    #[doc = " Optional display attributes for rendering the chart"]
+    #[doc = ""]
     #[doc = " JSON `displayAttributes`: [`JourneyViewChartDisplayAttributes`](crate::JourneyViewChartDisplayAttributes)."]
     pub display_attributes: ::std::option::Option<crate::JourneyViewChartDisplayAttributes>,
+    #[doc = " A list of attributes to group the metrics by. There is a limit on the number of groupBy properties which can be specified."]
+    #[doc = ""]
     #[doc = " JSON `groupByAttributes`: array of [`JourneyViewChartGroupByAttribute`](crate::JourneyViewChartGroupByAttribute)."]
     pub group_by_attributes: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartGroupByAttribute>>,
+    #[doc = " A maximum on the number of values being grouped by"]
+    #[doc = ""]
     #[doc = " JSON `groupByMax`: integer (int64)."]
     pub group_by_max: ::std::option::Option<i64>,
+    #[doc = " A time unit to group the metrics by. There is a limit on the number of groupBy properties which can be specified."]
+    #[doc = ""]
     #[doc = " JSON `groupByTime`: [`JourneyViewChartGroupByTime`](crate::JourneyViewChartGroupByTime), one of `Day`, `Week`, `Month`, `Year`."]
     pub group_by_time: ::std::option::Option<crate::JourneyViewChartGroupByTime>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of metrics to calculate within the chart by (aka the y axis)"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`JourneyViewChartMetric`](crate::JourneyViewChartMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartMetric>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The rank of the journey view chart for ordering display"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the journey view chart"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChartDisplayAttributes {
+    #[doc = " A title for the grouped by attributes (aka the x axis)"]
+    #[doc = ""]
     #[doc = " JSON `groupByTitle`: string."]
     pub group_by_title: ::std::option::Option<::std::string::String>,
+    #[doc = " A title for the metrics (aka the y axis)"]
+    #[doc = ""]
     #[doc = " JSON `metricsTitle`: string."]
     pub metrics_title: ::std::option::Option<::std::string::String>,
+    #[doc = " A title for the metrics on secondary axis"]
+    #[doc = ""]
     #[doc = " JSON `secondaryMetricsTitle`: string."]
     pub secondary_metrics_title: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to show a legend"]
+    #[doc = ""]
     #[doc = " JSON `showLegend`: boolean."]
     pub show_legend: ::std::option::Option<bool>,
+    #[doc = " The type of chart to display"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`JourneyViewChartDisplayAttributesType`](crate::JourneyViewChartDisplayAttributesType), one of `Column`, `Bar`, `Line`."]
     pub r#type: ::std::option::Option<crate::JourneyViewChartDisplayAttributesType>,
     _nulls: crate::support::Extras,

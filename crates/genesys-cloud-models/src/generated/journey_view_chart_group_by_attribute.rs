@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChartGroupByAttribute {
+    #[doc = " The attribute of the element being grouped by"]
+    #[doc = ""]
     #[doc = " JSON `attribute`: string, required by the spec."]
     pub attribute: ::std::option::Option<::std::string::String>,
+    #[doc = " The element in the list of elements which is being grouped by"]
+    #[doc = ""]
     #[doc = " JSON `elementId`: string, required by the spec."]
     pub element_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

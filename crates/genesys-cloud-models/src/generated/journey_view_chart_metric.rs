@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChartMetric {
+    #[doc = " How to aggregate the given element, defaults to CustomerCount"]
+    #[doc = ""]
     #[doc = " JSON `aggregate`: [`JourneyViewChartMetricAggregate`](crate::JourneyViewChartMetricAggregate), one of `EventCount`, `CustomerCount`, `Minimum`, `Maximum`, `Average`, `Sum`."]
     pub aggregate: ::std::option::Option<crate::JourneyViewChartMetricAggregate>,
+    #[doc = " Attribute name"]
+    #[doc = ""]
     #[doc = " JSON `attribute`: string."]
     pub attribute: ::std::option::Option<::std::string::String>,
+    #[doc = " A display label for the metric"]
+    #[doc = ""]
     #[doc = " JSON `displayLabel`: string."]
     pub display_label: ::std::option::Option<::std::string::String>,
+    #[doc = " The element in the list of elements which the metric is measuring"]
+    #[doc = ""]
     #[doc = " JSON `elementId`: string, required by the spec."]
     pub element_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of the metric within the chart"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChartMetricResult {
+    #[doc = " Id of the metric"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Metric result values"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`JourneyViewChartMetricResultValue`](crate::JourneyViewChartMetricResultValue)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartMetricResultValue>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChartMetricResultValue {
+    #[doc = " Group by attributes for this metric"]
+    #[doc = ""]
     #[doc = " JSON `groupByAttributes`: array of [`GroupByAttribute`](crate::GroupByAttribute)."]
     pub group_by_attributes: ::std::option::Option<::std::vec::Vec<crate::GroupByAttribute>>,
+    #[doc = " Value for this metric"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`Number`](crate::Number)."]
     pub value: ::std::option::Option<crate::Number>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElement {
+    #[doc = " Required attributes of the element"]
+    #[doc = ""]
     #[doc = " JSON `attributes`: [`JourneyViewElementAttributes`](crate::JourneyViewElementAttributes), required by the spec."]
     pub attributes: ::std::option::Option<crate::JourneyViewElementAttributes>,
+    #[doc = " Attributes that defines the visualization of the element in the journey view"]
+    #[doc = ""]
     #[doc = " JSON `displayAttributes`: [`JourneyViewElementDisplayAttributes`](crate::JourneyViewElementDisplayAttributes)."]
     pub display_attributes: ::std::option::Option<crate::JourneyViewElementDisplayAttributes>,
+    #[doc = " Any filters applied to this element"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`JourneyViewElementFilter`](crate::JourneyViewElementFilter)."]
     pub filter: ::std::option::Option<crate::JourneyViewElementFilter>,
+    #[doc = " A list of JourneyViewLink objects, listing the elements downstream of this element"]
+    #[doc = ""]
     #[doc = " JSON `followedBy`: array of [`JourneyViewLink`](crate::JourneyViewLink)."]
     pub followed_by: ::std::option::Option<::std::vec::Vec<crate::JourneyViewLink>>,
+    #[doc = " The unique identifier of the element within the elements list"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique name of the element within the view"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

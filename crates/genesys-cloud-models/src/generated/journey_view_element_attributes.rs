@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementAttributes {
+    #[doc = " The identifier for the element based on its type"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source for the element (e.g. IVR, Voice, Chat). Used for informational purposes only"]
+    #[doc = ""]
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the element (e.g. Event)"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`JourneyViewElementAttributesType`](crate::JourneyViewElementAttributesType), required by the spec, one of `Event`."]
     pub r#type: ::std::option::Option<crate::JourneyViewElementAttributesType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementDisplayAttributes {
+    #[doc = " The column position for the element in the journey view canvas"]
+    #[doc = ""]
     #[doc = " JSON `col`: integer (int64), required by the spec."]
     pub col: ::std::option::Option<i64>,
+    #[doc = " The horizontal position (x-coordinate) of the element on the journey view canvas"]
+    #[doc = ""]
     #[doc = " JSON `x`: integer (int64), required by the spec."]
     pub x: ::std::option::Option<i64>,
+    #[doc = " The vertical position (y-coordinate) of the element on the journey view canvas"]
+    #[doc = ""]
     #[doc = " JSON `y`: integer (int64), required by the spec."]
     pub y: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

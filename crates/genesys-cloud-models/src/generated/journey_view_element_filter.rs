@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementFilter {
+    #[doc = " numberPredicates"]
+    #[doc = ""]
     #[doc = " JSON `numberPredicates`: array of [`JourneyViewElementFilterNumberPredicate`](crate::JourneyViewElementFilterNumberPredicate)."]
     pub number_predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyViewElementFilterNumberPredicate>>,
+    #[doc = " predicates"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`JourneyViewElementFilterPredicate`](crate::JourneyViewElementFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::JourneyViewElementFilterPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses. Valid values: And"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`JourneyViewElementFilterType`](crate::JourneyViewElementFilterType), required by the spec, one of `And`."]
     pub r#type: ::std::option::Option<crate::JourneyViewElementFilterType>,
     _nulls: crate::support::Extras,

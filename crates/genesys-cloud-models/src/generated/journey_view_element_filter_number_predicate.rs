@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementFilterNumberPredicate {
+    #[doc = " the element's attribute being filtered on"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: string, required by the spec."]
     pub dimension: ::std::option::Option<::std::string::String>,
+    #[doc = " set this to true if no specific value to be considered"]
+    #[doc = ""]
     #[doc = " JSON `noValue`: boolean."]
     pub no_value: ::std::option::Option<bool>,
+    #[doc = " Optional operator, default is Matches. Valid values: Matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`JourneyViewElementFilterNumberPredicateOperator`](crate::JourneyViewElementFilterNumberPredicateOperator), one of `Matches`, `NotMatches`."]
     pub operator: ::std::option::Option<crate::JourneyViewElementFilterNumberPredicateOperator>,
+    #[doc = " the range of comparators to filter on"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`JourneyViewElementFilterRange`](crate::JourneyViewElementFilterRange), required by the spec."]
     pub range: ::std::option::Option<crate::JourneyViewElementFilterRange>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementFilterPredicate {
+    #[doc = " the element's attribute being filtered on"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: string, required by the spec."]
     pub dimension: ::std::option::Option<::std::string::String>,
+    #[doc = " set this to true if no specific value to be considered"]
+    #[doc = ""]
     #[doc = " JSON `noValue`: boolean."]
     pub no_value: ::std::option::Option<bool>,
+    #[doc = " Optional operator, default is Matches. Valid values: Matches, NotMatches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`JourneyViewElementFilterPredicateOperator`](crate::JourneyViewElementFilterPredicateOperator), one of `Matches`, `NotMatches`."]
     pub operator: ::std::option::Option<crate::JourneyViewElementFilterPredicateOperator>,
+    #[doc = " the values of the attribute to filter on"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

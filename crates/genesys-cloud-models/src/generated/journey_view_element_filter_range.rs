@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementFilterRange {
+    #[doc = " comparator: is equal to"]
+    #[doc = ""]
     #[doc = " JSON `eq`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub eq: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
+    #[doc = " comparator: greater than"]
+    #[doc = ""]
     #[doc = " JSON `gt`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub gt: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
+    #[doc = " comparator: greater than or equal"]
+    #[doc = ""]
     #[doc = " JSON `gte`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub gte: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
+    #[doc = " comparator: less than"]
+    #[doc = ""]
     #[doc = " JSON `lt`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub lt: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
+    #[doc = " comparator: less than or equal"]
+    #[doc = ""]
     #[doc = " JSON `lte`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub lte: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
+    #[doc = " comparator: is not equal to"]
+    #[doc = ""]
     #[doc = " JSON `neq`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub neq: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
     _nulls: crate::support::Extras,

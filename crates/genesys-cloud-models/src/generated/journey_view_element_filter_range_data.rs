@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementFilterRangeData {
+    #[doc = " An ISO 8601 time duration. Only one of number or duration must be specified."]
+    #[doc = ""]
     #[doc = " JSON `duration`: string."]
     pub duration: ::std::option::Option<::std::string::String>,
+    #[doc = " A numeric value. Only one of number or duration must be specified."]
+    #[doc = ""]
     #[doc = " JSON `number`: number (double)."]
     pub number: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

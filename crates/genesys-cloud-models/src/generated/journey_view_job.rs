@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewJob {
+    #[doc = " Timestamp of completion. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time, required by the spec."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp for the estimated time of completion. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompletionEstimated`: date-time, required by the spec."]
     pub date_completion_estimated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp of execution. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Margin of error of the estimated time of completion"]
+    #[doc = ""]
     #[doc = " JSON `estimatedCompletionMargin`: integer (int64), required by the spec."]
     pub estimated_completion_margin: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The journey view for which the job is executed"]
+    #[doc = ""]
     #[doc = " JSON `journeyView`: [`JourneyView`](crate::JourneyView), required by the spec."]
     pub journey_view: ::std::option::Option<crate::JourneyView>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`JourneyViewJobStatus`](crate::JourneyViewJobStatus), required by the spec, one of `Accepted`, `Executing`, `Complete`, `Failed`, `Cancelled`, `Scheduled`."]
     pub status: ::std::option::Option<crate::JourneyViewJobStatus>,
+    #[doc = " Id of the user who submitted the request"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewLink {
+    #[doc = " A time constraint on this link, which requires a customer must complete the downstream element after this amount of time to be counted."]
+    #[doc = ""]
     #[doc = " JSON `constraintAfter`: [`JourneyViewLinkTimeConstraint`](crate::JourneyViewLinkTimeConstraint)."]
     pub constraint_after: ::std::option::Option<crate::JourneyViewLinkTimeConstraint>,
+    #[doc = " A time constraint on this link, which requires a customer to complete the downstream element within this amount of time to be counted."]
+    #[doc = ""]
     #[doc = " JSON `constraintWithin`: [`JourneyViewLinkTimeConstraint`](crate::JourneyViewLinkTimeConstraint)."]
     pub constraint_within: ::std::option::Option<crate::JourneyViewLinkTimeConstraint>,
+    #[doc = " The type of events that will be counted. Note: Concurrent will override any JourneyViewLinkTimeConstraint. Default is Sequential."]
+    #[doc = ""]
     #[doc = " JSON `eventCountType`: [`JourneyViewLinkEventCountType`](crate::JourneyViewLinkEventCountType), one of `All`, `Concurrent`, `Sequential`."]
     pub event_count_type: ::std::option::Option<crate::JourneyViewLinkEventCountType>,
+    #[doc = " The identifier of the element downstream"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Other (secondary) attributes on which this link should join the customers being counted"]
+    #[doc = ""]
     #[doc = " JSON `joinAttributes`: array of string."]
     pub join_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

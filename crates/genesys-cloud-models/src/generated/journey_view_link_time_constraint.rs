@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewLinkTimeConstraint {
+    #[doc = " The unit for the link's time constraint"]
+    #[doc = ""]
     #[doc = " JSON `unit`: [`JourneyViewLinkTimeConstraintUnit`](crate::JourneyViewLinkTimeConstraintUnit), one of `Seconds`, `Minutes`, `Hours`, `Days`, `Weeks`, `Months`."]
     pub unit: ::std::option::Option<crate::JourneyViewLinkTimeConstraintUnit>,
+    #[doc = " The value for the link's time constraint"]
+    #[doc = ""]
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

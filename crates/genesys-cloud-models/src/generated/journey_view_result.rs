@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewResult {
+    #[doc = " The chart results within the journey view result"]
+    #[doc = ""]
     #[doc = " JSON `charts`: array of [`JourneyViewChartResult`](crate::JourneyViewChartResult)."]
     pub charts: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartResult>>,
+    #[doc = " The elements within the journey view result"]
+    #[doc = ""]
     #[doc = " JSON `elements`: array of [`JourneyViewResultElement`](crate::JourneyViewResultElement)."]
     pub elements: ::std::option::Option<::std::vec::Vec<crate::JourneyViewResultElement>>,
     _nulls: crate::support::Extras,

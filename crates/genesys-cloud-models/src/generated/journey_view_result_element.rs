@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewResultElement {
+    #[doc = " the list of links following the current element in the journey"]
+    #[doc = ""]
     #[doc = " JSON `followedBy`: array of [`JourneyViewResultLink`](crate::JourneyViewResultLink)."]
     pub followed_by: ::std::option::Option<::std::vec::Vec<crate::JourneyViewResultLink>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " the metrics of the current element"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: [`JourneyViewResultMetrics`](crate::JourneyViewResultMetrics)."]
     pub metrics: ::std::option::Option<crate::JourneyViewResultMetrics>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewResultMetrics {
+    #[doc = " number of external contacts who could still complete the journey"]
+    #[doc = ""]
     #[doc = " JSON `activeCount`: integer (int64)."]
     pub active_count: ::std::option::Option<i64>,
+    #[doc = " number of external contacts who completed the journey forward"]
+    #[doc = ""]
     #[doc = " JSON `completedCount`: integer (int64)."]
     pub completed_count: ::std::option::Option<i64>,
+    #[doc = " number of external contacts who did not make it to the next element"]
+    #[doc = ""]
     #[doc = " JSON `dropoutCount`: integer (int64)."]
     pub dropout_count: ::std::option::Option<i64>,
+    #[doc = " number of external contacts who moved from one element to next element but did not complete the journey"]
+    #[doc = ""]
     #[doc = " JSON `flowCount`: integer (int64)."]
     pub flow_count: ::std::option::Option<i64>,
+    #[doc = " number of external contacts who participated at the element"]
+    #[doc = ""]
     #[doc = " JSON `participantCount`: integer (int64)."]
     pub participant_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

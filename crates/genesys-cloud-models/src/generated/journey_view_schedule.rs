@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewSchedule {
+    #[doc = " Timestamp of last update. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Frequency of execution"]
+    #[doc = ""]
     #[doc = " JSON `frequency`: [`JourneyViewScheduleFrequency`](crate::JourneyViewScheduleFrequency), required by the spec, one of `Daily`, `Weekly`, `Monthly`."]
     pub frequency: ::std::option::Option<crate::JourneyViewScheduleFrequency>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Last modified user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

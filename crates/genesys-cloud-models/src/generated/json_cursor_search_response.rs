@@ -7,10 +7,16 @@
 pub struct JsonCursorSearchResponse {
     #[doc = " JSON `aggregations`: any JSON."]
     pub aggregations: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The page cursor"]
+    #[doc = ""]
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
+    #[doc = " Search results"]
+    #[doc = ""]
     #[doc = " JSON `results`: any JSON, required by the spec."]
     pub results: ::std::option::Option<::serde_json::Value>,
+    #[doc = " Resource types the search was performed against"]
+    #[doc = ""]
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

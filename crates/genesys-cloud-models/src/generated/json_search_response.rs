@@ -7,16 +7,28 @@
 pub struct JsonSearchResponse {
     #[doc = " JSON `aggregations`: any JSON."]
     pub aggregations: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The total number of pages"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64), required by the spec."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " The current page number"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64), required by the spec."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The current page size"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), required by the spec."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Search results"]
+    #[doc = ""]
     #[doc = " JSON `results`: any JSON, required by the spec."]
     pub results: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The total number of results found"]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64), required by the spec."]
     pub total: ::std::option::Option<i64>,
+    #[doc = " Resource types the search was performed against"]
+    #[doc = ""]
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyPerformanceIndicator {
+    #[doc = " DateTime indicating when the Key Performance Indicator was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " DateTime indicating when the Key Performance Indicator was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The group the Key Performance Indicator belongs to."]
+    #[doc = ""]
     #[doc = " JSON `kpiGroup`: [`KeyPerformanceIndicatorKpiGroup`](crate::KeyPerformanceIndicatorKpiGroup), one of `Standard`, `Custom`."]
     pub kpi_group: ::std::option::Option<crate::KeyPerformanceIndicatorKpiGroup>,
+    #[doc = " The type of Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `kpiType`: [`KeyPerformanceIndicatorKpiType`](crate::KeyPerformanceIndicatorKpiType), one of `SalesConversion`, `Churn`, `Retention`, `SalesValue`, `HandleTime`, `NextContactAvoidance`."]
     pub kpi_type: ::std::option::Option<crate::KeyPerformanceIndicatorKpiType>,
+    #[doc = " The name of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The optimization type of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `optimizationType`: [`KeyPerformanceIndicatorOptimizationType`](crate::KeyPerformanceIndicatorOptimizationType), one of `Maximization`, `Minimization`."]
     pub optimization_type: ::std::option::Option<crate::KeyPerformanceIndicatorOptimizationType>,
+    #[doc = " Defines what outcome ids are mapped to Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `outcomeConfig`: [`OutcomeConfig`](crate::OutcomeConfig)."]
     pub outcome_config: ::std::option::Option<crate::OutcomeConfig>,
+    #[doc = " The problem type of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `problemType`: [`KeyPerformanceIndicatorProblemType`](crate::KeyPerformanceIndicatorProblemType), one of `Classification`, `Regression`."]
     pub problem_type: ::std::option::Option<crate::KeyPerformanceIndicatorProblemType>,
+    #[doc = " Queue IDs on which KPI specification is used."]
+    #[doc = ""]
     #[doc = " JSON `queues`: array of string."]
     pub queues: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Source of values for Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`KeyPerformanceIndicatorSource`](crate::KeyPerformanceIndicatorSource), one of `WrapUpCode`, `Outcome`, `None`."]
     pub source: ::std::option::Option<crate::KeyPerformanceIndicatorSource>,
+    #[doc = " The status of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`KeyPerformanceIndicatorStatus`](crate::KeyPerformanceIndicatorStatus), one of `Enabled`, `Disabled`."]
     pub status: ::std::option::Option<crate::KeyPerformanceIndicatorStatus>,
+    #[doc = " Defines what wrap up codes are mapped to Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`](crate::WrapUpCodeConfig)."]
     pub wrap_up_code_config: ::std::option::Option<crate::WrapUpCodeConfig>,
     _nulls: crate::support::Extras,

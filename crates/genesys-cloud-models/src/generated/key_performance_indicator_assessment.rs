@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyPerformanceIndicatorAssessment {
+    #[doc = " The overall result of the assessment for a key performance indicator."]
+    #[doc = ""]
     #[doc = " JSON `assessmentResult`: [`KeyPerformanceIndicatorAssessmentAssessmentResult`](crate::KeyPerformanceIndicatorAssessmentAssessmentResult), one of `Unknown`, `NotSupported`, `High`, `Low`, `Error`."]
     pub assessment_result: ::std::option::Option<crate::KeyPerformanceIndicatorAssessmentAssessmentResult>,
+    #[doc = " Set of checks executed as part of an assessment."]
+    #[doc = ""]
     #[doc = " JSON `checks`: array of [`Check`](crate::Check)."]
     pub checks: ::std::option::Option<::std::vec::Vec<crate::Check>>,
+    #[doc = " Name of the key performance indicator assessed."]
+    #[doc = ""]
     #[doc = " JSON `kpi`: string."]
     pub kpi: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyPerformanceIndicatorType {
+    #[doc = " The id the Key Performance Indicator Type."]
+    #[doc = ""]
     #[doc = " JSON `id`: [`KeyPerformanceIndicatorTypeId`](crate::KeyPerformanceIndicatorTypeId), one of `SalesConversion`, `Churn`, `Retention`, `SalesValue`, `HandleTime`, `NextContactAvoidance`."]
     pub id: ::std::option::Option<crate::KeyPerformanceIndicatorTypeId>,
+    #[doc = " A set of kpi sources where values for a Key Performance Indicator are retrieved from."]
+    #[doc = ""]
     #[doc = " JSON `sources`: array of string."]
     pub sources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyRotationSchedule {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Value to set schedule to"]
+    #[doc = ""]
     #[doc = " JSON `period`: [`KeyRotationSchedulePeriod`](crate::KeyRotationSchedulePeriod), required by the spec, one of `DISABLED`, `DAILY`, `WEEKLY`, `MONTHLY`, `YEARLY`."]
     pub period: ::std::option::Option<crate::KeyRotationSchedulePeriod>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyValue {
+    #[doc = " Key for free-form data."]
+    #[doc = ""]
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " Value for free-form data."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

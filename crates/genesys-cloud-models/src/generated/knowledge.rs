@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Knowledge {
+    #[doc = " whether or not knowledge base is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The knowledge base for messenger"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub knowledge_base: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`KnowledgeAggregateQueryClause`](crate::KnowledgeAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`KnowledgeAggregateQueryPredicate`](crate::KnowledgeAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`KnowledgeAggregateQueryFilterType`](crate::KnowledgeAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::KnowledgeAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

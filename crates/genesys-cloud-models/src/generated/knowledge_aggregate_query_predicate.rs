@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`KnowledgeAggregateQueryPredicateDimension`](crate::KnowledgeAggregateQueryPredicateDimension), one of `agentAssistantId`, `answerGenerationEnabled`, `appDeploymentId`, `appType`, `botFlowId`, `conversationChannelType`, `conversationId`, `documentEngagementType`, `externalContactId`, `feedbackCategory`, `feedbackId`, `feedbackRating`, … (37 in all)."]
     pub dimension: ::std::option::Option<crate::KnowledgeAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`KnowledgeAggregateQueryPredicateOperator`](crate::KnowledgeAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::KnowledgeAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`KnowledgeAggregateQueryPredicateType`](crate::KnowledgeAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::KnowledgeAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`KnowledgeAggregationSortFunction`](crate::KnowledgeAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::KnowledgeAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`KnowledgeAggregationSortName`](crate::KnowledgeAggregationSortName), required by the spec, one of `nDistinctKnowledgeSessions`, `nKnowledgeDocumentCopied`, `nKnowledgeDocumentFeedback`, `nKnowledgeDocumentPresented`, `nKnowledgeDocumentSurfaced`, `nKnowledgeDocumentViewed`, `nKnowledgeSearch`, `nKnowledgeSearchAnswered`, `nKnowledgeSearchFeedback`, `nKnowledgeSearchUnanswered`, `nKnowledgeSessions`, `nKnowledgeV3Search`, … (15 in all)."]
     pub name: ::std::option::Option<crate::KnowledgeAggregationSortName>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`KnowledgeAggregationViewFunction`](crate::KnowledgeAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::KnowledgeAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`KnowledgeAggregationViewTarget`](crate::KnowledgeAggregationViewTarget), required by the spec, one of `nDistinctKnowledgeSessions`, `nKnowledgeDocumentCopied`, `nKnowledgeDocumentFeedback`, `nKnowledgeDocumentPresented`, `nKnowledgeDocumentSurfaced`, `nKnowledgeDocumentViewed`, `nKnowledgeSearch`, `nKnowledgeSearchAnswered`, `nKnowledgeSearchFeedback`, `nKnowledgeSearchUnanswered`, `nKnowledgeSessions`, `nKnowledgeV3Search`, … (15 in all)."]
     pub target: ::std::option::Option<crate::KnowledgeAggregationViewTarget>,
     _nulls: crate::support::Extras,

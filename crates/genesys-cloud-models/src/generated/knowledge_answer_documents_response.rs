@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAnswerDocumentsResponse {
+    #[doc = " The results with AI-generated answer if the answerMode request property contains \"AnswerGeneration\"."]
+    #[doc = ""]
     #[doc = " JSON `answerGeneration`: [`KnowledgeAnswerGenerationResponse`](crate::KnowledgeAnswerGenerationResponse)."]
     pub answer_generation: ::std::option::Option<crate::KnowledgeAnswerGenerationResponse>,
+    #[doc = " The results with answers if the answerMode request property is not set or contains \"AnswerHighlight\". Empty array otherwise."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`KnowledgeAnswerDocumentResponse`](crate::KnowledgeAnswerDocumentResponse)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAnswerDocumentResponse>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAnswerGenerationResponse {
+    #[doc = " The AI-generated answer."]
+    #[doc = ""]
     #[doc = " JSON `answer`: string."]
     pub answer: ::std::option::Option<::std::string::String>,
+    #[doc = " The documents used for answer generation."]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`AnswerGenerationDocument`](crate::AnswerGenerationDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::AnswerGenerationDocument>>,
     _nulls: crate::support::Extras,

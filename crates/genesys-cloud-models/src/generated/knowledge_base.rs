@@ -5,28 +5,50 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeBase {
+    #[doc = " The count representing the number of documents of type Article in the KnowledgeBase"]
+    #[doc = ""]
     #[doc = " JSON `articleCount`: integer (int64)."]
     pub article_count: ::std::option::Option<i64>,
+    #[doc = " Flag that indicates the search on content is enabled for the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
+    #[doc = " Core language for knowledge base in which initial content must be created, language codes \\[en-US, en-UK, en-AU, de-DE\\] are supported currently. However, the new DX knowledge will support all these language codes, along with 'early preview' language codes \\[ca-ES, tr-TR, sv-SE, fi-FI, nb-NO, da-DK, ja-JP, ar-AE, zh-CN, zh-TW, zh-HK, ko-KR, pl-PL, hi-IN, th-TH, hu-HU, vi-VN, uk-UA\\] which might have a lower accuracy."]
+    #[doc = ""]
     #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCoreLanguage`](crate::KnowledgeBaseCoreLanguage), required by the spec, one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub core_language: ::std::option::Option<crate::KnowledgeBaseCoreLanguage>,
+    #[doc = " Knowledge base creation date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date representing when the last document is modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDocumentLastModified`: date-time."]
     pub date_document_last_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Knowledge base last modification date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Knowledge base description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The count representing the number of documents of type FAQ in the KnowledgeBase"]
+    #[doc = ""]
     #[doc = " JSON `faqCount`: integer (int64)."]
     pub faq_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag that indicates the knowledge base is published"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

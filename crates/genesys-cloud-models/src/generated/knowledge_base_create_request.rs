@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeBaseCreateRequest {
+    #[doc = " Flag that indicates the search on content is enabled for the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
+    #[doc = " Core language for knowledge base in which initial content must be created, language codes \\[en-US, en-UK, en-AU, de-DE\\] are supported currently. However, the new DX knowledge will support all these language codes, along with 'early preview' language codes \\[ca-ES, tr-TR, sv-SE, fi-FI, nb-NO, da-DK, ja-JP, ar-AE, zh-CN, zh-TW, zh-HK, ko-KR, pl-PL, hi-IN, th-TH, hu-HU, vi-VN, uk-UA\\] which might have a lower accuracy."]
+    #[doc = ""]
     #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCreateRequestCoreLanguage`](crate::KnowledgeBaseCreateRequestCoreLanguage), required by the spec, one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub core_language: ::std::option::Option<crate::KnowledgeBaseCreateRequestCoreLanguage>,
+    #[doc = " Knowledge base description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge base name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeBaseReference {
+    #[doc = " Flag that indicates the search on content is enabled for the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language of the knowledge base"]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: [`KnowledgeBaseReferenceLanguageCode`](crate::KnowledgeBaseReferenceLanguageCode), one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub language_code: ::std::option::Option<crate::KnowledgeBaseReferenceLanguageCode>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeBaseWithDialectReference {
+    #[doc = " The globally unique identifier for the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The dialect for the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: [`KnowledgeBaseWithDialectReferenceLanguageCode`](crate::KnowledgeBaseWithDialectReferenceLanguageCode), required by the spec, one of `en-ZA`, `en-AU`, `en-GB`, `en-IE`, `en-IN`, `en-US`, `es-US`, `es-ES`, `nl-NL`, `fr-CA`, `fr-FR`, `de-DE`, … (40 in all)."]
     pub language_code: ::std::option::Option<crate::KnowledgeBaseWithDialectReferenceLanguageCode>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeConversationContext {
+    #[doc = " The unique identifier of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The external contact identifier of the end-user participant."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`KnowledgeConversationContextMediaType`](crate::KnowledgeConversationContextMediaType), one of `Unknown`, `Callback`, `Chat`, `Cobrowse`, `Email`, `Message`, `Screenshare`, `Video`, `Voice`."]
     pub media_type: ::std::option::Option<crate::KnowledgeConversationContextMediaType>,
+    #[doc = " The message type of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `messageType`: [`KnowledgeConversationContextMessageType`](crate::KnowledgeConversationContextMessageType), one of `Unknown`, `Phone`, `SMS`, `GenesysChatWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub message_type: ::std::option::Option<crate::KnowledgeConversationContextMessageType>,
+    #[doc = " The unique identifier of the queue used to assign the interaction to the user."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeConversationContextResponse {
+    #[doc = " The conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The end-user participant of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The media type of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`KnowledgeConversationContextResponseMediaType`](crate::KnowledgeConversationContextResponseMediaType), one of `Unknown`, `Callback`, `Chat`, `Cobrowse`, `Email`, `Message`, `Screenshare`, `Video`, `Voice`."]
     pub media_type: ::std::option::Option<crate::KnowledgeConversationContextResponseMediaType>,
+    #[doc = " The queue used to assign the interaction to the user."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeConversationTurn {
+    #[doc = " The participant type."]
+    #[doc = ""]
     #[doc = " JSON `participant`: [`KnowledgeConversationTurnParticipant`](crate::KnowledgeConversationTurnParticipant), one of `External`, `Internal`."]
     pub participant: ::std::option::Option<crate::KnowledgeConversationTurnParticipant>,
+    #[doc = " The message text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentAlternative {
+    #[doc = " Autocomplete enabled for the alternate phrase."]
+    #[doc = ""]
     #[doc = " JSON `autocomplete`: boolean, required by the spec."]
     pub autocomplete: ::std::option::Option<bool>,
+    #[doc = " Alternate phrasing to the document title, having a limit of 500 words."]
+    #[doc = ""]
     #[doc = " JSON `phrase`: string, required by the spec."]
     pub phrase: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

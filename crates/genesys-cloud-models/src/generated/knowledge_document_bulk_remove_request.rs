@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentBulkRemoveRequest {
+    #[doc = " List of unique identifiers referencing documents that are to be deleted"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`WritableEntity`](crate::WritableEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::WritableEntity>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentBulkUpdateEntity {
+    #[doc = " The category associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `categoryId`: string."]
     pub category_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ids of labels associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `labelIds`: array of string."]
     pub label_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentBulkUpdateRequest {
+    #[doc = " List of unique identifiers referencing documents that are to be updated"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`KnowledgeDocumentBulkUpdateEntity`](crate::KnowledgeDocumentBulkUpdateEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentBulkUpdateEntity>>,
     _nulls: crate::support::Extras,

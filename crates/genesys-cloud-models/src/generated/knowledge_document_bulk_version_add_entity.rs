@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentBulkVersionAddEntity {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the document version. If the value is provided, the document is restored to the given version."]
+    #[doc = ""]
     #[doc = " JSON `restoreFromVersionId`: string."]
     pub restore_from_version_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the document's previous version will be restored"]
+    #[doc = ""]
     #[doc = " JSON `restorePrevious`: boolean."]
     pub restore_previous: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentBulkVersionAddRequest {
+    #[doc = " List of unique identifiers referencing documents that are to be versioned"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`KnowledgeDocumentBulkVersionAddEntity`](crate::KnowledgeDocumentBulkVersionAddEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentBulkVersionAddEntity>>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentChunkRequest {
+    #[doc = " The client application details from which chunks request was sent."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
+    #[doc = " The confidence threshold for the chunk results. If applied, the returned results will have an equal or higher confidence than the threshold. The value should be between 0 to 1."]
+    #[doc = ""]
     #[doc = " JSON `confidenceThreshold`: number (double)."]
     pub confidence_threshold: ::std::option::Option<f64>,
+    #[doc = " Conversation context information if the chunks search is initiated in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
+    #[doc = " Filter for the document chunks."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`DocumentQuery`](crate::DocumentQuery)."]
     pub filter: ::std::option::Option<crate::DocumentQuery>,
+    #[doc = " Indicates whether the chunk results would also include draft documents."]
+    #[doc = ""]
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
+    #[doc = " Page number of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Indicates whether the chunks search query should be preprocessed."]
+    #[doc = ""]
     #[doc = " JSON `preprocessQuery`: boolean."]
     pub preprocess_query: ::std::option::Option<bool>,
+    #[doc = " Query to search chunks in the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that initiates the chunks search."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentChunkRequestQueryType`](crate::KnowledgeDocumentChunkRequestQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentChunkRequestQueryType>,
     _nulls: crate::support::Extras,

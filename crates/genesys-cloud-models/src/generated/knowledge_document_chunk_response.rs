@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentChunkResponse {
+    #[doc = " The client application details from which chunks search happened."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
+    #[doc = " The confidence threshold for the chunk results. If applied, the returned results will have an equal or higher chunk confidence than the threshold."]
+    #[doc = ""]
     #[doc = " JSON `confidenceThreshold`: number (double)."]
     pub confidence_threshold: ::std::option::Option<f64>,
+    #[doc = " Conversation context information if the chunks search is initiated in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContextResponse`](crate::KnowledgeConversationContextResponse)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContextResponse>,
+    #[doc = " Number of pages returned in the result calculated according to the pageSize and the total"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " Page number of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Indicates whether the chunks search query should be preprocessed."]
+    #[doc = ""]
     #[doc = " JSON `preprocessQuery`: boolean."]
     pub preprocess_query: ::std::option::Option<bool>,
+    #[doc = " Query to search chunks in the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that initiates the chunks search."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentChunkResponseQueryType`](crate::KnowledgeDocumentChunkResponseQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentChunkResponseQueryType>,
+    #[doc = " Chunks matching the search query."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`DocumentChunkBlock`](crate::DocumentChunkBlock)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::DocumentChunkBlock>>,
+    #[doc = " The globally unique identifier for the chunks search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of chunks matching the query."]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

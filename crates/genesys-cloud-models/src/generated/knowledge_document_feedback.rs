@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentFeedback {
+    #[doc = " The client application from which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication), required by the spec."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
+    #[doc = " Free-text comment of the feedback. Maximum length: 2000 characters."]
+    #[doc = ""]
     #[doc = " JSON `comment`: string, 0 to 2000 characters."]
     pub comment: ::std::option::Option<::std::string::String>,
+    #[doc = " Conversation context information if the feedback is given in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
+    #[doc = " The date and time of the feedback. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The document on which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`KnowledgeDocumentVersionReference`](crate::KnowledgeDocumentVersionReference), required by the spec."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentVersionReference>,
+    #[doc = " The variation of the document on which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `documentVariation`: [`EntityReference`](crate::EntityReference), required by the spec."]
     pub document_variation: ::std::option::Option<crate::EntityReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that surfaced the document on which the feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackQueryType`](crate::KnowledgeDocumentFeedbackQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentFeedbackQueryType>,
+    #[doc = " Feedback rating."]
+    #[doc = ""]
     #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackRating`](crate::KnowledgeDocumentFeedbackRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackRating>,
+    #[doc = " Feedback reason."]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackReason`](crate::KnowledgeDocumentFeedbackReason), one of `DocumentContent`, `SearchResults`."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackReason>,
+    #[doc = " The search that surfaced the document on which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge guest session ID."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the feedback."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackState`](crate::KnowledgeDocumentFeedbackState), one of `Draft`, `Final`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackState>,
+    #[doc = " The method how knowledge was surfaced. Article: Full article was shown. Snippet: A snippet from the article was shown. Highlight: A highlighted answer in a snippet was shown.Generative: A generated answer in a snippet was shown."]
+    #[doc = ""]
     #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackSurfacingMethod`](crate::KnowledgeDocumentFeedbackSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentFeedbackSurfacingMethod>,
+    #[doc = " The ID of the user who created the feedback."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentFeedbackUpdateRequest {
+    #[doc = " Feedback comment"]
+    #[doc = ""]
     #[doc = " JSON `comment`: string."]
     pub comment: ::std::option::Option<::std::string::String>,
+    #[doc = " Feedback rating."]
+    #[doc = ""]
     #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackUpdateRequestRating`](crate::KnowledgeDocumentFeedbackUpdateRequestRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestRating>,
+    #[doc = " Feedback reason"]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackUpdateRequestReason`](crate::KnowledgeDocumentFeedbackUpdateRequestReason), one of `DocumentContent`, `SearchResults`."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestReason>,
+    #[doc = " Feedback state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackUpdateRequestState`](crate::KnowledgeDocumentFeedbackUpdateRequestState), one of `Draft`, `Final`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestState>,
     _nulls: crate::support::Extras,

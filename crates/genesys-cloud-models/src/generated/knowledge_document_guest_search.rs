@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentGuestSearch {
+    #[doc = " Number of pages returned in the result calculated according to the pageSize and the total"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " Page number of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Query to search content in the knowledge base. Maximum of 30 records per query can be fetched."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that initiates the search."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchQueryType`](crate::KnowledgeDocumentGuestSearchQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentGuestSearchQueryType>,
+    #[doc = " Documents that matched the search query."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`KnowledgeDocumentGuestSearchResult`](crate::KnowledgeDocumentGuestSearchResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentGuestSearchResult>>,
+    #[doc = " The globally unique identifier for the search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session ID of the search."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of documents matching the query."]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

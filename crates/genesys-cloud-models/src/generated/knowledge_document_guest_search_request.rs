@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentGuestSearchRequest {
+    #[doc = " The number of articles to be sent for answer-highlighting. Can range from 1-5."]
+    #[doc = ""]
     #[doc = " JSON `answerHighlightTopResults`: integer (int64), from 1 to 5."]
     pub answer_highlight_top_results: ::std::option::Option<i64>,
+    #[doc = " Indicates whether the search results would also include draft documents."]
+    #[doc = ""]
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
+    #[doc = " Number of pages returned in the result calculated according to the pageSize and the total"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " Page number of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Query to search content in the knowledge base. Maximum of 30 records per query can be fetched."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that initiates the search."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchRequestQueryType`](crate::KnowledgeDocumentGuestSearchRequestQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentGuestSearchRequestQueryType>,
+    #[doc = " The globally unique identifier for the search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session ID of the search."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of documents matching the query."]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

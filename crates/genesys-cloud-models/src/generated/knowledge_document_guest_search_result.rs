@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentGuestSearchResult {
+    #[doc = " The confidence associated with a document with respect to a search query."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " Document that matched the query."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`KnowledgeGuestSearchDocumentResponse`](crate::KnowledgeGuestSearchDocumentResponse)."]
     pub document: ::std::option::Option<crate::KnowledgeGuestSearchDocumentResponse>,
     _nulls: crate::support::Extras,

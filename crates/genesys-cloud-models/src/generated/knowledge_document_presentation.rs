@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentPresentation {
+    #[doc = " The client application in which the documents were presented."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication), required by the spec."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
+    #[doc = " Conversation context information if the documents were presented in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
+    #[doc = " The presented documents"]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`](crate::PresentedKnowledgeDocument), required by the spec."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::PresentedKnowledgeDocument>>,
+    #[doc = " The type of the query that surfaced the documents."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentPresentationQueryType`](crate::KnowledgeDocumentPresentationQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentPresentationQueryType>,
+    #[doc = " The search that surfaced the documents that were presented."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge session ID."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The method how knowledge was surfaced. Article: Full article was shown. Snippet: A snippet from the article was shown. Highlight: A highlighted answer in a snippet was shown.Generative: A generated answer in a snippet was shown."]
+    #[doc = ""]
     #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentPresentationSurfacingMethod`](crate::KnowledgeDocumentPresentationSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentPresentationSurfacingMethod>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentQuery {
+    #[doc = " Filter for the document query."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`DocumentQuery`](crate::DocumentQuery), required by the spec."]
     pub filter: ::std::option::Option<crate::DocumentQuery>,
+    #[doc = " Indicates whether the results would also include draft documents."]
+    #[doc = ""]
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
+    #[doc = " Indicates which document variations to include in returned documents. All: all variations regardless of the filter expression; AllMatching: all variations that match the filter expression; SingleMostRelevant: single variation that matches the filter expression and has the highest priority. The default is All."]
+    #[doc = ""]
     #[doc = " JSON `includeVariations`: [`KnowledgeDocumentQueryIncludeVariations`](crate::KnowledgeDocumentQueryIncludeVariations), one of `All`, `AllMatching`, `SingleMostRelevant`."]
     pub include_variations: ::std::option::Option<crate::KnowledgeDocumentQueryIncludeVariations>,
+    #[doc = " Retrieves the documents created/modified/published in specified date and time range."]
+    #[doc = ""]
     #[doc = " JSON `interval`: [`DocumentQueryInterval`](crate::DocumentQueryInterval)."]
     pub interval: ::std::option::Option<crate::DocumentQueryInterval>,
+    #[doc = " Page number of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The field in the documents that you want to sort the results by."]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: [`KnowledgeDocumentQuerySortBy`](crate::KnowledgeDocumentQuerySortBy), one of `DateCreated`, `DateModified`, `CategoryName`, `LabelName`, `ViewCount`."]
     pub sort_by: ::std::option::Option<crate::KnowledgeDocumentQuerySortBy>,
+    #[doc = " The sort order for results."]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`KnowledgeDocumentQuerySortOrder`](crate::KnowledgeDocumentQuerySortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::KnowledgeDocumentQuerySortOrder>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentQueryResponse {
+    #[doc = " The total number of pages of results, calculated according to the pageSize and the total matching documents."]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " Page number of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Documents matching the query."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`KnowledgeDocumentQueryResult`](crate::KnowledgeDocumentQueryResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentQueryResult>>,
+    #[doc = " The total number of documents matching the query."]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,48 +5,92 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentQueryResult {
+    #[doc = " List of alternate phrases related to the title which improves search results."]
+    #[doc = ""]
     #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`](crate::KnowledgeDocumentAlternative)."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentAlternative>>,
+    #[doc = " The reference to category associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`CategoryResponse`](crate::CategoryResponse)."]
     pub category: ::std::option::Option<crate::CategoryResponse>,
+    #[doc = " The user who created the document."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Document creation date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Document import date-time, or null if was not imported. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateImported`: date-time."]
     pub date_imported: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Document last modification date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date on which the document was last published. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The version of the document."]
+    #[doc = ""]
     #[doc = " JSON `documentVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document_version: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The reference to external id associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URL to external document."]
+    #[doc = ""]
     #[doc = " JSON `externalUrl`: string."]
     pub external_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge base to which the document belongs to."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`](crate::KnowledgeBaseReference)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBaseReference>,
+    #[doc = " The references to labels associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `labels`: array of [`LabelResponse`](crate::LabelResponse)."]
     pub labels: ::std::option::Option<::std::vec::Vec<crate::LabelResponse>>,
+    #[doc = " The last published version number of the document."]
+    #[doc = ""]
     #[doc = " JSON `lastPublishedVersionNumber`: integer (int64)."]
     pub last_published_version_number: ::std::option::Option<i64>,
+    #[doc = " The user who modified the document."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Whether the document is read-only."]
+    #[doc = ""]
     #[doc = " JSON `readonly`: boolean."]
     pub readonly: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The reference to source associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " State of the document."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`KnowledgeDocumentQueryResultState`](crate::KnowledgeDocumentQueryResultState), one of `Draft`, `Published`, `Archived`."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentQueryResultState>,
+    #[doc = " Document title, having a limit of 500 words."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " Variations of the document."]
+    #[doc = ""]
     #[doc = " JSON `variations`: array of [`KnowledgeDocumentQueryVariation`](crate::KnowledgeDocumentQueryVariation)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentQueryVariation>>,
+    #[doc = " Indicates if the knowledge document should be included in search results."]
+    #[doc = ""]
     #[doc = " JSON `visible`: boolean."]
     pub visible: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

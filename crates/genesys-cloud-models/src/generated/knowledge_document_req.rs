@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentReq {
+    #[doc = " List of alternate phrases related to the title which improves search results."]
+    #[doc = ""]
     #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`](crate::KnowledgeDocumentAlternative)."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentAlternative>>,
+    #[doc = " The category associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `categoryId`: string."]
     pub category_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The external id associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URL to external document."]
+    #[doc = ""]
     #[doc = " JSON `externalUrl`: string."]
     pub external_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ids of labels associated with the document."]
+    #[doc = ""]
     #[doc = " JSON `labelIds`: array of string."]
     pub label_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Document title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the knowledge document should be included in search results."]
+    #[doc = ""]
     #[doc = " JSON `visible`: boolean."]
     pub visible: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentSearchRequest {
+    #[doc = " The number of articles to be sent for answer-highlighting. Can range from 1-5."]
+    #[doc = ""]
     #[doc = " JSON `answerHighlightTopResults`: integer (int64), from 1 to 5."]
     pub answer_highlight_top_results: ::std::option::Option<i64>,
+    #[doc = " Allows extracted answers from an article (AnswerHighlight) and/or AI-generated answers (AnswerGeneration). Default mode: AnswerHighlight. Use this property with answerHighlightTopResults."]
+    #[doc = ""]
     #[doc = " JSON `answerMode`: array of string."]
     pub answer_mode: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The client application details from which search request was sent."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
+    #[doc = " The confidence threshold for the search results. If applied, the returned results will have an equal or higher confidence than the threshold. The value should be between 0 to 1."]
+    #[doc = ""]
     #[doc = " JSON `confidenceThreshold`: number (double)."]
     pub confidence_threshold: ::std::option::Option<f64>,
+    #[doc = " Conversation context information if the search is initiated in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
+    #[doc = " Filter for the document search."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`DocumentQuery`](crate::DocumentQuery)."]
     pub filter: ::std::option::Option<crate::DocumentQuery>,
+    #[doc = " Indicates whether the search results would also include draft documents."]
+    #[doc = ""]
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
+    #[doc = " Retrieves the documents created/modified/published in specified date and time range."]
+    #[doc = ""]
     #[doc = " JSON `interval`: [`DocumentQueryInterval`](crate::DocumentQueryInterval)."]
     pub interval: ::std::option::Option<crate::DocumentQueryInterval>,
+    #[doc = " Number of pages returned in the result calculated according to the pageSize and the total"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " Page number of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Indicates whether the search query should be preprocessed."]
+    #[doc = ""]
     #[doc = " JSON `preprocessQuery`: boolean."]
     pub preprocess_query: ::std::option::Option<bool>,
+    #[doc = " Query to search content in the knowledge base. Maximum of 30 records per query can be fetched."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec, 3 to 2147483647 characters."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that initiates the search."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchRequestQueryType`](crate::KnowledgeDocumentSearchRequestQueryType), one of `AutoSearch`, `ManualSearch`, `Suggestion`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentSearchRequestQueryType>,
+    #[doc = " The globally unique identifier for the search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The field in the documents that you want to sort the search results by."]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: [`KnowledgeDocumentSearchRequestSortBy`](crate::KnowledgeDocumentSearchRequestSortBy), one of `ConfidenceScore`, `DateCreated`, `DateModified`, `CategoryName`, `LabelName`."]
     pub sort_by: ::std::option::Option<crate::KnowledgeDocumentSearchRequestSortBy>,
+    #[doc = " The sort order for search results."]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`KnowledgeDocumentSearchRequestSortOrder`](crate::KnowledgeDocumentSearchRequestSortOrder), one of `Asc`, `Desc`."]
     pub sort_order: ::std::option::Option<crate::KnowledgeDocumentSearchRequestSortOrder>,
+    #[doc = " The total number of documents matching the query."]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentSuggestion {
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Query to get autocomplete suggestions for the matching knowledge documents."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " Documents matching to the autocomplete suggestions query."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`KnowledgeDocumentSuggestionResult`](crate::KnowledgeDocumentSuggestionResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentSuggestionResult>>,
     _nulls: crate::support::Extras,

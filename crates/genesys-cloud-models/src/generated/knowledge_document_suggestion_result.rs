@@ -7,6 +7,8 @@
 pub struct KnowledgeDocumentSuggestionResult {
     #[doc = " JSON `document`: [`KnowledgeDocumentSuggestionResultDocument`](crate::KnowledgeDocumentSuggestionResultDocument)."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentSuggestionResultDocument>,
+    #[doc = " Matched phrase to the autocomplete suggestions query."]
+    #[doc = ""]
     #[doc = " JSON `matchedPhrase`: string."]
     pub matched_phrase: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

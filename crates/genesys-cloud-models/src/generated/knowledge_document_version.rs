@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentVersion {
+    #[doc = " Expiry date of document version, applicable only to the 'Archived' version of the document. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Published date of document version. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The document which is versioned."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`KnowledgeDocumentResponse`](crate::KnowledgeDocumentResponse)."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentResponse>,
+    #[doc = " Globally unique identifier for the document version."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the document version. If the value is provided, the document is restored to the given version. If not, it publishes the draft changes as a new version of the document."]
+    #[doc = ""]
     #[doc = " JSON `restoreFromVersionId`: string, required by the spec."]
     pub restore_from_version_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Version Number of the document."]
+    #[doc = ""]
     #[doc = " JSON `versionNumber`: integer (int64)."]
     pub version_number: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

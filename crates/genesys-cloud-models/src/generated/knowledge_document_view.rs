@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentView {
+    #[doc = " The client application from which the document was viewed."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication), required by the spec."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
+    #[doc = " Conversation context information if the document was viewed in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
+    #[doc = " The variation of the viewed document."]
+    #[doc = ""]
     #[doc = " JSON `documentVariationId`: string, required by the spec."]
     pub document_variation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the viewed document."]
+    #[doc = ""]
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that surfaced the document."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentViewQueryType`](crate::KnowledgeDocumentViewQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentViewQueryType>,
+    #[doc = " The search that surfaced the viewed document."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of the knowledge session in which the document was viewed."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The method how knowledge was surfaced. Article: Full article was shown. Snippet: A snippet from the article was shown. Highlight: A highlighted answer in a snippet was shown.Generative: A generated answer in a snippet was shown."]
+    #[doc = ""]
     #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentViewSurfacingMethod`](crate::KnowledgeDocumentViewSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentViewSurfacingMethod>,
     _nulls: crate::support::Extras,

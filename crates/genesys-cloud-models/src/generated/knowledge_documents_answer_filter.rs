@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentsAnswerFilter {
+    #[doc = " Allows extracted answers from an article (AnswerHighlight) and/or AI-generated answers (AnswerGeneration). Default mode: AnswerHighlight"]
+    #[doc = ""]
     #[doc = " JSON `answerMode`: array of string."]
     pub answer_mode: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The appType"]
+    #[doc = ""]
     #[doc = " JSON `appType`: [`KnowledgeDocumentsAnswerFilterAppType`](crate::KnowledgeDocumentsAnswerFilterAppType), one of `Assistant`, `BotFlow`, `MessengerKnowledgeApp`, `SmartAdvisor`, `SupportCenter`."]
     pub app_type: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterAppType>,
+    #[doc = " If specified - insert highlight data into the variation content."]
+    #[doc = ""]
     #[doc = " JSON `insertHighlightIntoVariationContent`: boolean."]
     pub insert_highlight_into_variation_content: ::std::option::Option<bool>,
+    #[doc = " The language of the documents."]
+    #[doc = ""]
     #[doc = " JSON `language`: [`KnowledgeDocumentsAnswerFilterLanguage`](crate::KnowledgeDocumentsAnswerFilterLanguage), one of `en-US`, `en-UK`, `en-AU`, `en-CA`, `en-HK`, `en-IN`, `en-IE`, `en-NZ`, `en-PH`, `en-SG`, `en-ZA`, `de-DE`, … (52 in all)."]
     pub language: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterLanguage>,
+    #[doc = " The search query."]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The query type"]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeDocumentsAnswerFilterQueryType`](crate::KnowledgeDocumentsAnswerFilterQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterQueryType>,
+    #[doc = " The search id."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The variation Ids to answer."]
+    #[doc = ""]
     #[doc = " JSON `variationIds`: array of string, required by the spec."]
     pub variation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

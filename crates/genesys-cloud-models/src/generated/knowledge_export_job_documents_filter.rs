@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeExportJobDocumentsFilter {
+    #[doc = " Retrieves the documents with the given ids. Cannot be used together with internal filter."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`Entity`](crate::Entity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::Entity>>,
+    #[doc = " Retrieves the documents modified in specified date and time range. Cannot be used together with entities filter. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeExportJobFilter {
+    #[doc = " Filters for narrowing down which documents to export."]
+    #[doc = ""]
     #[doc = " JSON `documentsFilter`: [`KnowledgeExportJobDocumentsFilter`](crate::KnowledgeExportJobDocumentsFilter)."]
     pub documents_filter: ::std::option::Option<crate::KnowledgeExportJobDocumentsFilter>,
+    #[doc = " Reduce the size of the export file by excluding certain items."]
+    #[doc = ""]
     #[doc = " JSON `exclude`: array of string."]
     pub exclude: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Specifies what version should be exported."]
+    #[doc = ""]
     #[doc = " JSON `versionFilter`: [`KnowledgeExportJobFilterVersionFilter`](crate::KnowledgeExportJobFilterVersionFilter), required by the spec, one of `All`, `Latest`."]
     pub version_filter: ::std::option::Option<crate::KnowledgeExportJobFilterVersionFilter>,
     _nulls: crate::support::Extras,

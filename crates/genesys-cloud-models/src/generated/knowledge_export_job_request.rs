@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeExportJobRequest {
+    #[doc = " What to export."]
+    #[doc = ""]
     #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`](crate::KnowledgeExportJobFilter), required by the spec."]
     pub export_filter: ::std::option::Option<crate::KnowledgeExportJobFilter>,
+    #[doc = " File type of the document"]
+    #[doc = ""]
     #[doc = " JSON `fileType`: [`KnowledgeExportJobRequestFileType`](crate::KnowledgeExportJobRequestFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeExportJobRequestFileType>,
+    #[doc = " Requested version of the exported json file. Available versions are 2 and 3, default is 2"]
+    #[doc = ""]
     #[doc = " JSON `jsonFileVersion`: integer (int64)."]
     pub json_file_version: ::std::option::Option<i64>,
+    #[doc = " Knowledge integration source id."]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeExportJobResponse {
+    #[doc = " The current count of the number of records processed."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentProcessed`: integer (int64)."]
     pub count_document_processed: ::std::option::Option<i64>,
+    #[doc = " The user who created the operation"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The timestamp of when the export began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp of when the export stopped. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URL of the location at which the caller can download the export file, when available."]
+    #[doc = ""]
     #[doc = " JSON `downloadURL`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Any error information, or null of the processing is not in failed state."]
+    #[doc = ""]
     #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Filters to narrow down what to export."]
+    #[doc = ""]
     #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`](crate::KnowledgeExportJobFilter)."]
     pub export_filter: ::std::option::Option<crate::KnowledgeExportJobFilter>,
+    #[doc = " File type of the document"]
+    #[doc = ""]
     #[doc = " JSON `fileType`: [`KnowledgeExportJobResponseFileType`](crate::KnowledgeExportJobResponseFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeExportJobResponseFileType>,
+    #[doc = " Id of the export job."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Requested version of the exported json file."]
+    #[doc = ""]
     #[doc = " JSON `jsonFileVersion`: integer (int64)."]
     pub json_file_version: ::std::option::Option<i64>,
+    #[doc = " Knowledge base which document export belongs to."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`KnowledgeBase`](crate::KnowledgeBase)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBase>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Source of the export job."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
+    #[doc = " The status of the export job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`KnowledgeExportJobResponseStatus`](crate::KnowledgeExportJobResponseStatus), one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::KnowledgeExportJobResponseStatus>,
     _nulls: crate::support::Extras,

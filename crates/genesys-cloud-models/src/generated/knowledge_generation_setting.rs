@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGenerationSetting {
+    #[doc = " Indicates if answer generation is enabled for the setting."]
+    #[doc = ""]
     #[doc = " JSON `answerGeneration`: boolean, required by the spec."]
     pub answer_generation: ::std::option::Option<bool>,
+    #[doc = " Answer generation language."]
+    #[doc = ""]
     #[doc = " JSON `generationLanguage`: [`KnowledgeGenerationSettingGenerationLanguage`](crate::KnowledgeGenerationSettingGenerationLanguage), one of `ar-AE`, `cs-CZ`, `da-DK`, `de-AT`, `de-CH`, `de-DE`, `en-AU`, `en-CA`, `en-GB`, `en-HK`, `en-IE`, `en-IN`, … (45 in all)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeGenerationSettingGenerationLanguage>,
     _nulls: crate::support::Extras,

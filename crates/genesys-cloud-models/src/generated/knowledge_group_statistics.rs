@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGroupStatistics {
+    #[doc = " Total number of phrase hit counts of an unanswered group"]
+    #[doc = ""]
     #[doc = " JSON `totalPhraseHitCount`: integer (int64)."]
     pub total_phrase_hit_count: ::std::option::Option<i64>,
+    #[doc = " Knowledge Group unique phrase count"]
+    #[doc = ""]
     #[doc = " JSON `unlinkedPhraseCount`: integer (int64)."]
     pub unlinked_phrase_count: ::std::option::Option<i64>,
+    #[doc = " Knowledge Group unlinked phrases hit count"]
+    #[doc = ""]
     #[doc = " JSON `unlinkedPhraseHitCount`: integer (int64)."]
     pub unlinked_phrase_hit_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestAnswerDocumentResponse {
+    #[doc = " The answer found inside a variationContent."]
+    #[doc = ""]
     #[doc = " JSON `answer`: string."]
     pub answer: ::std::option::Option<::std::string::String>,
+    #[doc = " The document id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The document title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The variation with the answer's highlight data."]
+    #[doc = ""]
     #[doc = " JSON `variation`: [`KnowledgeGuestDocumentVariationAnswer`](crate::KnowledgeGuestDocumentVariationAnswer)."]
     pub variation: ::std::option::Option<crate::KnowledgeGuestDocumentVariationAnswer>,
     _nulls: crate::support::Extras,

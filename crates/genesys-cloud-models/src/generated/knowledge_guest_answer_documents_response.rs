@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestAnswerDocumentsResponse {
+    #[doc = " The results with answers."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`KnowledgeGuestAnswerDocumentResponse`](crate::KnowledgeGuestAnswerDocumentResponse)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeGuestAnswerDocumentResponse>>,
     _nulls: crate::support::Extras,

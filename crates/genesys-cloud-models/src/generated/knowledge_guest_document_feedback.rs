@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentFeedback {
+    #[doc = " The client application from which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`](crate::KnowledgeGuestSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeGuestSearchClientApplication>,
+    #[doc = " Free-text comment of the feedback. Maximum length: 2000 characters."]
+    #[doc = ""]
     #[doc = " JSON `comment`: string, 0 to 2000 characters."]
     pub comment: ::std::option::Option<::std::string::String>,
+    #[doc = " The date and time of the feedback. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The document on which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`KnowledgeGuestDocumentVersionReference`](crate::KnowledgeGuestDocumentVersionReference), required by the spec."]
     pub document: ::std::option::Option<crate::KnowledgeGuestDocumentVersionReference>,
+    #[doc = " The variation of the document on which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `documentVariation`: [`EntityReference`](crate::EntityReference), required by the spec."]
     pub document_variation: ::std::option::Option<crate::EntityReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that surfaced the document on which the feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentFeedbackQueryType`](crate::KnowledgeGuestDocumentFeedbackQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackQueryType>,
+    #[doc = " Feedback rating."]
+    #[doc = ""]
     #[doc = " JSON `rating`: [`KnowledgeGuestDocumentFeedbackRating`](crate::KnowledgeGuestDocumentFeedbackRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackRating>,
+    #[doc = " Feedback reason."]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`KnowledgeGuestDocumentFeedbackReason`](crate::KnowledgeGuestDocumentFeedbackReason), one of `DocumentContent`, `SearchResults`."]
     pub reason: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackReason>,
+    #[doc = " The search that surfaced the document on which feedback was given."]
+    #[doc = ""]
     #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
+    #[doc = " Knowledge guest session ID."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the feedback."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`KnowledgeGuestDocumentFeedbackState`](crate::KnowledgeGuestDocumentFeedbackState), one of `Draft`, `Final`."]
     pub state: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackState>,
+    #[doc = " The method how knowledge was surfaced. Article: Full article was shown. Snippet: A snippet from the article was shown. Highlight: A highlighted answer in a snippet was shown.Generative: A generated answer in a snippet was shown."]
+    #[doc = ""]
     #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentFeedbackSurfacingMethod`](crate::KnowledgeGuestDocumentFeedbackSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackSurfacingMethod>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentPresentation {
+    #[doc = " The client application in which the documents were presented."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`](crate::KnowledgeGuestSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeGuestSearchClientApplication>,
+    #[doc = " The presented documents"]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`](crate::PresentedKnowledgeDocument), required by the spec."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::PresentedKnowledgeDocument>>,
+    #[doc = " The type of the query that surfaced the documents."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentPresentationQueryType`](crate::KnowledgeGuestDocumentPresentationQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentPresentationQueryType>,
+    #[doc = " The search that surfaced the documents that were presented."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge session ID."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The method how knowledge was surfaced. Article: Full article was shown. Snippet: A snippet from the article was shown. Highlight: A highlighted answer in a snippet was shown.Generative: A generated answer in a snippet was shown."]
+    #[doc = ""]
     #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentPresentationSurfacingMethod`](crate::KnowledgeGuestDocumentPresentationSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentPresentationSurfacingMethod>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentSuggestion {
+    #[doc = " Page size of the returned results."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Query to get autocomplete suggestions for the matching knowledge documents."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " Suggestions matching the query."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`KnowledgeGuestDocumentSuggestionResult`](crate::KnowledgeGuestDocumentSuggestionResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeGuestDocumentSuggestionResult>>,
+    #[doc = " Session ID of the guest suggestions."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentSuggestionResult {
+    #[doc = " Matched phrase to the autocomplete suggestions query."]
+    #[doc = ""]
     #[doc = " JSON `matchedPhrase`: string."]
     pub matched_phrase: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentVariationContext {
+    #[doc = " The knowledge context associated with the variation."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub context: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The list of knowledge context values associated with the variation."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     _nulls: crate::support::Extras,

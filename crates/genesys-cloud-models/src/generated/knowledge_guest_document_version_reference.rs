@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentVersionReference {
+    #[doc = " The globally unique identifier for the document."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the version of the document."]
+    #[doc = ""]
     #[doc = " JSON `versionId`: string, required by the spec."]
     pub version_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

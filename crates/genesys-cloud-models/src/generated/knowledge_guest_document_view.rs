@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentView {
+    #[doc = " The variation of the viewed document."]
+    #[doc = ""]
     #[doc = " JSON `documentVariationId`: string, required by the spec."]
     pub document_variation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the viewed document."]
+    #[doc = ""]
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that surfaced the document."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentViewQueryType`](crate::KnowledgeGuestDocumentViewQueryType), one of `Unknown`, `Article`, `AutoSearch`, `Category`, `ManualSearch`, `Recommendation`, `Suggestion`, `ExpandedArticle`."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentViewQueryType>,
+    #[doc = " The search that surfaced the viewed document."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The method how knowledge was surfaced. Article: Full article was shown. Snippet: A snippet from the article was shown. Highlight: A highlighted answer in a snippet was shown.Generative: A generated answer in a snippet was shown."]
+    #[doc = ""]
     #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentViewSurfacingMethod`](crate::KnowledgeGuestDocumentViewSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentViewSurfacingMethod>,
     _nulls: crate::support::Extras,

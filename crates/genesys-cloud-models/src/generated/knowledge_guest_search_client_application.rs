@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestSearchClientApplication {
+    #[doc = " Application details when type is Assistant."]
+    #[doc = ""]
     #[doc = " JSON `assistant`: [`EntityReference`](crate::EntityReference)."]
     pub assistant: ::std::option::Option<crate::EntityReference>,
+    #[doc = " Application details when type is BotFlow."]
+    #[doc = ""]
     #[doc = " JSON `botFlow`: [`EntityReference`](crate::EntityReference)."]
     pub bot_flow: ::std::option::Option<crate::EntityReference>,
+    #[doc = " Application details when type is MessengerKnowledgeApp or SupportCenter."]
+    #[doc = ""]
     #[doc = " JSON `deployment`: [`EntityReference`](crate::EntityReference)."]
     pub deployment: ::std::option::Option<crate::EntityReference>,
+    #[doc = " Application type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`KnowledgeGuestSearchClientApplicationType`](crate::KnowledgeGuestSearchClientApplicationType), required by the spec, one of `Assistant`, `BotFlow`, `MessengerKnowledgeApp`, `SmartAdvisor`, `SupportCenter`."]
     pub r#type: ::std::option::Option<crate::KnowledgeGuestSearchClientApplicationType>,
     _nulls: crate::support::Extras,

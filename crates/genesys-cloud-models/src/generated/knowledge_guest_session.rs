@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestSession {
+    #[doc = " The app where the session is started."]
+    #[doc = ""]
     #[doc = " JSON `app`: [`KnowledgeGuestSessionApp`](crate::KnowledgeGuestSessionApp), required by the spec."]
     pub app: ::std::option::Option<crate::KnowledgeGuestSessionApp>,
+    #[doc = " The session contexts."]
+    #[doc = ""]
     #[doc = " JSON `contexts`: array of [`KnowledgeGuestSessionContext`](crate::KnowledgeGuestSessionContext)."]
     pub contexts: ::std::option::Option<::std::vec::Vec<crate::KnowledgeGuestSessionContext>>,
+    #[doc = " An arbitrary ID for the customer starting the session. Used to track multiple sessions started by the same customer."]
+    #[doc = ""]
     #[doc = " JSON `customerId`: string, required by the spec."]
     pub customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Journey session ID. Used to get the segments of the customer to filter search results."]
+    #[doc = ""]
     #[doc = " JSON `journeySessionId`: string."]
     pub journey_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of the page where the session is started."]
+    #[doc = ""]
     #[doc = " JSON `pageUrl`: string."]
     pub page_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestSessionApp {
+    #[doc = " App deployment ID."]
+    #[doc = ""]
     #[doc = " JSON `deploymentId`: string, required by the spec."]
     pub deployment_id: ::std::option::Option<::std::string::String>,
+    #[doc = " App type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`KnowledgeGuestSessionAppType`](crate::KnowledgeGuestSessionAppType), required by the spec, one of `MessengerKnowledgeApp`, `SupportCenter`."]
     pub r#type: ::std::option::Option<crate::KnowledgeGuestSessionAppType>,
     _nulls: crate::support::Extras,

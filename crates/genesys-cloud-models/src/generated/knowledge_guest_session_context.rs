@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestSessionContext {
+    #[doc = " The context id associated with the session."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of knowledge context values associated with the session."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`Entity`](crate::Entity), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::Entity>>,
     _nulls: crate::support::Extras,

@@ -11,6 +11,8 @@ pub struct KnowledgeImportJobError {
     pub context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `details`: array of [`Detail`](crate::Detail)."]
     pub details: ::std::option::Option<::std::vec::Vec<crate::Detail>>,
+    #[doc = " Index of the faulty document."]
+    #[doc = ""]
     #[doc = " JSON `documentIndex`: integer (int64)."]
     pub document_index: ::std::option::Option<i64>,
     #[doc = " JSON `entityId`: string."]

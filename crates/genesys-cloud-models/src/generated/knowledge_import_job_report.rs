@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobReport {
+    #[doc = " List of errors occurred during processing import."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`KnowledgeImportJobError`](crate::KnowledgeImportJobError)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::KnowledgeImportJobError>>,
+    #[doc = " Statistics related to the import job."]
+    #[doc = ""]
     #[doc = " JSON `statistics`: [`KnowledgeImportJobStatistics`](crate::KnowledgeImportJobStatistics)."]
     pub statistics: ::std::option::Option<crate::KnowledgeImportJobStatistics>,
     _nulls: crate::support::Extras,

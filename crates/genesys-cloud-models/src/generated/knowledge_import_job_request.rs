@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobRequest {
+    #[doc = " File type of the document"]
+    #[doc = ""]
     #[doc = " JSON `fileType`: [`KnowledgeImportJobRequestFileType`](crate::KnowledgeImportJobRequestFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeImportJobRequestFileType>,
+    #[doc = " Additional optional settings"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`KnowledgeImportJobSettings`](crate::KnowledgeImportJobSettings)."]
     pub settings: ::std::option::Option<crate::KnowledgeImportJobSettings>,
+    #[doc = " If enabled pre-validation step will be skipped."]
+    #[doc = ""]
     #[doc = " JSON `skipConfirmationStep`: boolean."]
     pub skip_confirmation_step: ::std::option::Option<bool>,
+    #[doc = " Upload key"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

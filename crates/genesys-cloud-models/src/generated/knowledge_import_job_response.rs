@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobResponse {
+    #[doc = " The user who created the operation"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Created date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URL of the location at which the caller can download the imported file."]
+    #[doc = ""]
     #[doc = " JSON `downloadURL`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The URL of the location at which the caller can download the entities in json format that failed during the import."]
+    #[doc = ""]
     #[doc = " JSON `failedEntitiesURL`: string."]
     pub failed_entities_url: ::std::option::Option<::std::string::String>,
+    #[doc = " File type of the document"]
+    #[doc = ""]
     #[doc = " JSON `fileType`: [`KnowledgeImportJobResponseFileType`](crate::KnowledgeImportJobResponseFileType), required by the spec, one of `Json`, `Csv`, `Xlsx`."]
     pub file_type: ::std::option::Option<crate::KnowledgeImportJobResponseFileType>,
+    #[doc = " Id of the import job"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge base which document import does belong to"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`KnowledgeBase`](crate::KnowledgeBase)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBase>,
+    #[doc = " Report of the import job"]
+    #[doc = ""]
     #[doc = " JSON `report`: [`KnowledgeImportJobReport`](crate::KnowledgeImportJobReport)."]
     pub report: ::std::option::Option<crate::KnowledgeImportJobReport>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional optional settings"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`KnowledgeImportJobSettings`](crate::KnowledgeImportJobSettings)."]
     pub settings: ::std::option::Option<crate::KnowledgeImportJobSettings>,
+    #[doc = " If enabled pre-validation step will be skipped."]
+    #[doc = ""]
     #[doc = " JSON `skipConfirmationStep`: boolean."]
     pub skip_confirmation_step: ::std::option::Option<bool>,
+    #[doc = " Status of the import job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`KnowledgeImportJobResponseStatus`](crate::KnowledgeImportJobResponseStatus), one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::KnowledgeImportJobResponseStatus>,
+    #[doc = " Upload key"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

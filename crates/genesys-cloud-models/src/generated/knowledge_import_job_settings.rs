@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobSettings {
+    #[doc = " If specified, import will override the category of the imported documents."]
+    #[doc = ""]
     #[doc = " JSON `categoryId`: string."]
     pub category_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If enabled import creates a new document even if update is available."]
+    #[doc = ""]
     #[doc = " JSON `importAsNew`: boolean."]
     pub import_as_new: ::std::option::Option<bool>,
+    #[doc = " If specified, import will add this labels to the imported documents."]
+    #[doc = ""]
     #[doc = " JSON `labelIds`: array of string."]
     pub label_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " If specified, import will override the visibility of the imported documents."]
+    #[doc = ""]
     #[doc = " JSON `visible`: boolean."]
     pub visible: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobStatistics {
+    #[doc = " Number of categories failed to import."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryImportFailure`: integer (int64)."]
     pub count_category_import_failure: ::std::option::Option<i64>,
+    #[doc = " Number of imported categories."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryImportSuccess`: integer (int64)."]
     pub count_category_import_success: ::std::option::Option<i64>,
+    #[doc = " Number of categories that failed validation for import."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryValidationFailure`: integer (int64)."]
     pub count_category_validation_failure: ::std::option::Option<i64>,
+    #[doc = " Number of categories that validated successfully for import."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryValidationSuccess`: integer (int64)."]
     pub count_category_validation_success: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be created by the import."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportActivityCreate`: integer (int64)."]
     pub count_document_import_activity_create: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be updated by the import."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportActivityUpdate`: integer (int64)."]
     pub count_document_import_activity_update: ::std::option::Option<i64>,
+    #[doc = " Number of documents failed to import."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportFailure`: integer (int64)."]
     pub count_document_import_failure: ::std::option::Option<i64>,
+    #[doc = " Number of imported documents."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportSuccess`: integer (int64)."]
     pub count_document_import_success: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be imported as draft."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentStateDraft`: integer (int64)."]
     pub count_document_state_draft: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be imported as published."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentStatePublished`: integer (int64)."]
     pub count_document_state_published: ::std::option::Option<i64>,
+    #[doc = " Number of documents that failed validation for import."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentValidationFailure`: integer (int64)."]
     pub count_document_validation_failure: ::std::option::Option<i64>,
+    #[doc = " Number of documents that validated successfully for import."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentValidationSuccess`: integer (int64)."]
     pub count_document_validation_success: ::std::option::Option<i64>,
+    #[doc = " Number of labels failed to import."]
+    #[doc = ""]
     #[doc = " JSON `countLabelImportFailure`: integer (int64)."]
     pub count_label_import_failure: ::std::option::Option<i64>,
+    #[doc = " Number of imported labels."]
+    #[doc = ""]
     #[doc = " JSON `countLabelImportSuccess`: integer (int64)."]
     pub count_label_import_success: ::std::option::Option<i64>,
+    #[doc = " Number of labels that failed validation for import."]
+    #[doc = ""]
     #[doc = " JSON `countLabelValidationFailure`: integer (int64)."]
     pub count_label_validation_failure: ::std::option::Option<i64>,
+    #[doc = " Number of labels that validated successfully for import."]
+    #[doc = ""]
     #[doc = " JSON `countLabelValidationSuccess`: integer (int64)."]
     pub count_label_validation_success: ::std::option::Option<i64>,
+    #[doc = " Shows whether the import treated as migration or not."]
+    #[doc = ""]
     #[doc = " JSON `migrationDetected`: boolean."]
     pub migration_detected: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

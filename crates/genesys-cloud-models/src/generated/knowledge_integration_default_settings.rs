@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeIntegrationDefaultSettings {
+    #[doc = " The default base URL setting for the integration."]
+    #[doc = ""]
     #[doc = " JSON `baseUrl`: string."]
     pub base_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeIntegrationFilter {
+    #[doc = " Filter action."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`KnowledgeIntegrationFilterAction`](crate::KnowledgeIntegrationFilterAction), one of `None`, `FilterUpdate`."]
     pub action: ::std::option::Option<crate::KnowledgeIntegrationFilterAction>,
+    #[doc = " Filter name, which is the name of a setting in a knowledge source."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`KnowledgeIntegrationFilterName`](crate::KnowledgeIntegrationFilterName), one of `categories`, `channel`, `knowledgeBaseIds`."]
     pub name: ::std::option::Option<crate::KnowledgeIntegrationFilterName>,
+    #[doc = " Filter type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`KnowledgeIntegrationFilterType`](crate::KnowledgeIntegrationFilterType), one of `SingleSelect`, `MultiSelect`."]
     pub r#type: ::std::option::Option<crate::KnowledgeIntegrationFilterType>,
+    #[doc = " Available options of the filter setting."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`KnowledgeIntegrationFilterValue`](crate::KnowledgeIntegrationFilterValue)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::KnowledgeIntegrationFilterValue>>,
     _nulls: crate::support::Extras,

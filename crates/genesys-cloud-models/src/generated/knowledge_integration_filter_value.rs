@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeIntegrationFilterValue {
+    #[doc = " The key that can be used as a value of a filter setting in a knowledge source."]
+    #[doc = ""]
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " The display label of the filter value."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

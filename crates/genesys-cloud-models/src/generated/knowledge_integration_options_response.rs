@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeIntegrationOptionsResponse {
+    #[doc = " Filter setting options available for a knowledge source."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`KnowledgeIntegrationFilter`](crate::KnowledgeIntegrationFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::KnowledgeIntegrationFilter>>,
     _nulls: crate::support::Extras,

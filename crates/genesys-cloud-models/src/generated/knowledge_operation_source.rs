@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeOperationSource {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`KnowledgeOperationSourceType`](crate::KnowledgeOperationSourceType), one of `Salesforce`, `ServiceNow`."]
     pub r#type: ::std::option::Option<crate::KnowledgeOperationSourceType>,
     _nulls: crate::support::Extras,

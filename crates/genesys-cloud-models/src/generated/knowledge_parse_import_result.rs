@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseImportResult {
+    #[doc = " Error information about the failures."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
+    #[doc = " Number of articles failed to import."]
+    #[doc = ""]
     #[doc = " JSON `failure`: integer (int64), required by the spec."]
     pub failure: ::std::option::Option<i64>,
+    #[doc = " Number of imported articles."]
+    #[doc = ""]
     #[doc = " JSON `success`: integer (int64), required by the spec."]
     pub success: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseJobRequest {
+    #[doc = " Hinted titles for the parser."]
+    #[doc = ""]
     #[doc = " JSON `hints`: array of string."]
     pub hints: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Upload key"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

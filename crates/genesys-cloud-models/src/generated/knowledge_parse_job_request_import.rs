@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseJobRequestImport {
+    #[doc = " Override of the result of the parse."]
+    #[doc = ""]
     #[doc = " JSON `edits`: array of [`KnowledgeParseRecord`](crate::KnowledgeParseRecord)."]
     pub edits: ::std::option::Option<::std::vec::Vec<crate::KnowledgeParseRecord>>,
+    #[doc = " Excluded results."]
+    #[doc = ""]
     #[doc = " JSON `excludes`: array of string."]
     pub excludes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseJobRequestPatch {
+    #[doc = " Hinted titles for the parser."]
+    #[doc = ""]
     #[doc = " JSON `hints`: array of string."]
     pub hints: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

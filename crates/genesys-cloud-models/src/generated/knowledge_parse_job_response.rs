@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseJobResponse {
+    #[doc = " The user who created the operation"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Created date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URL of the location at which the caller can download the original html file."]
+    #[doc = ""]
     #[doc = " JSON `downloadURL`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Hinted titles for the parser."]
+    #[doc = ""]
     #[doc = " JSON `hints`: array of string."]
     pub hints: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Id of the parse job"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Result of the import phase"]
+    #[doc = ""]
     #[doc = " JSON `importResult`: [`KnowledgeParseImportResult`](crate::KnowledgeParseImportResult)."]
     pub import_result: ::std::option::Option<crate::KnowledgeParseImportResult>,
+    #[doc = " Results of the parse"]
+    #[doc = ""]
     #[doc = " JSON `parseResults`: array of [`KnowledgeParseRecord`](crate::KnowledgeParseRecord)."]
     pub parse_results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeParseRecord>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the parse job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`KnowledgeParseJobResponseStatus`](crate::KnowledgeParseJobResponseStatus), one of `ReadyToParse`, `ParseInProgress`, `ParseCompleted`, `ReadyToImport`, `ImportInProgress`, `ImportCompleted`, `ImportPartialCompleted`, `ImportFailed`."]
     pub status: ::std::option::Option<crate::KnowledgeParseJobResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseRecord {
+    #[doc = " Parsed article content."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`DocumentBody`](crate::DocumentBody)."]
     pub body: ::std::option::Option<crate::DocumentBody>,
+    #[doc = " Unique id for the parsed data."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Parsed article title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeRetrievedReference {
+    #[doc = " The confidence associated with retrieved reference respect to a search query."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The file name from which reference is retrieved"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The matching text for search query."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The url of the file."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether a retrieved reference is used for answer generation"]
+    #[doc = ""]
     #[doc = " JSON `usedForGeneration`: boolean."]
     pub used_for_generation: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSearchClientApplication {
+    #[doc = " Application details when type is Assistant."]
+    #[doc = ""]
     #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Application details when type is BotFlow."]
+    #[doc = ""]
     #[doc = " JSON `botFlow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub bot_flow: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Application details when type is MessengerKnowledgeApp or SupportCenter."]
+    #[doc = ""]
     #[doc = " JSON `deployment`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub deployment: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Application type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`KnowledgeSearchClientApplicationType`](crate::KnowledgeSearchClientApplicationType), required by the spec, one of `Assistant`, `BotFlow`, `MessengerKnowledgeApp`, `SmartAdvisor`, `SupportCenter`."]
     pub r#type: ::std::option::Option<crate::KnowledgeSearchClientApplicationType>,
     _nulls: crate::support::Extras,

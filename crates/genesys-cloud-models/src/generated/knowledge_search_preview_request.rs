@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSearchPreviewRequest {
+    #[doc = " The touchpoint application to simulate for the preview."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`V3KnowledgeSearchPreviewClientApplication`](crate::V3KnowledgeSearchPreviewClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchPreviewClientApplication>,
+    #[doc = " The channel context to simulate for the preview."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeV3PreviewConversationContext`](crate::KnowledgeV3PreviewConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3PreviewConversationContext>,
+    #[doc = " List of conversation turns to use for stateful search."]
+    #[doc = ""]
     #[doc = " JSON `conversationTurns`: array of [`KnowledgeConversationTurn`](crate::KnowledgeConversationTurn)."]
     pub conversation_turns: ::std::option::Option<::std::vec::Vec<crate::KnowledgeConversationTurn>>,
+    #[doc = " Composite tag filter applied to the search preview."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`V3SourceTagFilter`](crate::V3SourceTagFilter)."]
     pub filter: ::std::option::Option<crate::V3SourceTagFilter>,
+    #[doc = " Setting for answer generation."]
+    #[doc = ""]
     #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`](crate::KnowledgeGenerationSetting), required by the spec."]
     pub generation_setting: ::std::option::Option<crate::KnowledgeGenerationSetting>,
+    #[doc = " Query to search content in the knowledge sources."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " Source information to search upon."]
+    #[doc = ""]
     #[doc = " JSON `sources`: array of [`V3SourceRef`](crate::V3SourceRef), required by the spec."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::V3SourceRef>>,
+    #[doc = " Indicates if stateful search and generation is enabled for the knowledge setting."]
+    #[doc = ""]
     #[doc = " JSON `stateful`: boolean."]
     pub stateful: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSearchPreviewResponse {
+    #[doc = " The touchpoint application used for the preview."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`V3KnowledgeSearchPreviewClientApplication`](crate::V3KnowledgeSearchPreviewClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchPreviewClientApplication>,
+    #[doc = " The channel context used for the preview."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeV3PreviewConversationContext`](crate::KnowledgeV3PreviewConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3PreviewConversationContext>,
+    #[doc = " Query to search content in the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " Content matching the search query."]
+    #[doc = ""]
     #[doc = " JSON `result`: [`KnowledgeSearchResult`](crate::KnowledgeSearchResult)."]
     pub result: ::std::option::Option<crate::KnowledgeSearchResult>,
+    #[doc = " The globally unique identifier for the search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The sessionId for search request."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

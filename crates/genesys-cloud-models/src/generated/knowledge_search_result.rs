@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSearchResult {
+    #[doc = " The generated answer for search query."]
+    #[doc = ""]
     #[doc = " JSON `generatedAnswer`: string."]
     pub generated_answer: ::std::option::Option<::std::string::String>,
+    #[doc = " The retrieved references for the search query."]
+    #[doc = ""]
     #[doc = " JSON `retrievedReferences`: array of [`KnowledgeRetrievedReference`](crate::KnowledgeRetrievedReference)."]
     pub retrieved_references: ::std::option::Option<::std::vec::Vec<crate::KnowledgeRetrievedReference>>,
     _nulls: crate::support::Extras,

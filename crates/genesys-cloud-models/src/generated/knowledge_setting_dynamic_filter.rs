@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSettingDynamicFilter {
+    #[doc = " Filter based on copilot context values."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`CopilotContextFilter`](crate::CopilotContextFilter)."]
     pub context: ::std::option::Option<crate::CopilotContextFilter>,
     _nulls: crate::support::Extras,

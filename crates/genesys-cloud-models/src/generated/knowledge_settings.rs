@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSettings {
+    #[doc = " Description of the knowledge settings"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, 0 to 300 characters."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the knowledge settings to use"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub knowledge_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the knowledge settings (Standard or Enhanced)"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeType`: [`KnowledgeSettingsKnowledgeType`](crate::KnowledgeSettingsKnowledgeType), one of `Standard`, `Enhanced`."]
     pub knowledge_type: ::std::option::Option<crate::KnowledgeSettingsKnowledgeType>,
     _nulls: crate::support::Extras,

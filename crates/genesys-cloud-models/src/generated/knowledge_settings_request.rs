@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSettingsRequest {
+    #[doc = " Knowledge setting description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Composite tag filter of search results."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`V3SourceTagFilter`](crate::V3SourceTagFilter)."]
     pub filter: ::std::option::Option<crate::V3SourceTagFilter>,
+    #[doc = " Setting for answer generation."]
+    #[doc = ""]
     #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`](crate::KnowledgeGenerationSetting)."]
     pub generation_setting: ::std::option::Option<crate::KnowledgeGenerationSetting>,
+    #[doc = " Knowledge setting name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge source information to search upon."]
+    #[doc = ""]
     #[doc = " JSON `sources`: array of [`V3SourceRef`](crate::V3SourceRef), required by the spec."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::V3SourceRef>>,
+    #[doc = " Indicates if stateful search and generation is enabled for the knowledge setting."]
+    #[doc = ""]
     #[doc = " JSON `stateful`: boolean."]
     pub stateful: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSettingsResponse {
+    #[doc = " Knowledge setting created date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Knowledge setting last modification date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Knowledge setting description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Composite tag filter of search results."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`V3SourceTagFilter`](crate::V3SourceTagFilter)."]
     pub filter: ::std::option::Option<crate::V3SourceTagFilter>,
+    #[doc = " Settings for answer generation."]
+    #[doc = ""]
     #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`](crate::KnowledgeGenerationSetting)."]
     pub generation_setting: ::std::option::Option<crate::KnowledgeGenerationSetting>,
+    #[doc = " Knowledge Setting Id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who modified the knowledge setting."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Knowledge Setting Name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge source information searched upon."]
+    #[doc = ""]
     #[doc = " JSON `sources`: array of [`V3SourceRef`](crate::V3SourceRef)."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::V3SourceRef>>,
+    #[doc = " Indicates if stateful search and generation is enabled for the knowledge setting."]
+    #[doc = ""]
     #[doc = " JSON `stateful`: boolean."]
     pub stateful: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

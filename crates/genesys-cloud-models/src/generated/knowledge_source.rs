@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSource {
+    #[doc = " Confidence score for this knowledge source."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The name of the knowledge source."]
+    #[doc = ""]
     #[doc = " JSON `sourceName`: string."]
     pub source_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The retrieved source text content."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of the source document."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSourcesSearchRequest {
+    #[doc = " The client application details from which search requested."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`V3KnowledgeSearchClientApplication`](crate::V3KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchClientApplication>,
+    #[doc = " Conversation context information if the search is initiated in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeV3ConversationContext`](crate::KnowledgeV3ConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3ConversationContext>,
+    #[doc = " List of conversation turns to use for stateful search."]
+    #[doc = ""]
     #[doc = " JSON `conversationTurns`: array of [`KnowledgeConversationTurn`](crate::KnowledgeConversationTurn)."]
     pub conversation_turns: ::std::option::Option<::std::vec::Vec<crate::KnowledgeConversationTurn>>,
+    #[doc = " The language to use for answer generation."]
+    #[doc = ""]
     #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchRequestGenerationLanguage`](crate::KnowledgeSourcesSearchRequestGenerationLanguage), one of `ar-AE`, `cs-CZ`, `da-DK`, `de-AT`, `de-CH`, `de-DE`, `en-AU`, `en-CA`, `en-GB`, `en-HK`, `en-IE`, `en-IN`, … (45 in all)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeSourcesSearchRequestGenerationLanguage>,
+    #[doc = " Knowledge Setting Id to use for search request."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeSettingId`: string, required by the spec."]
     pub knowledge_setting_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Input query to search content on the knowledge setting."]
+    #[doc = ""]
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that initiates the search."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchRequestQueryType`](crate::KnowledgeSourcesSearchRequestQueryType), one of `AutoSearch`, `ManualSearch`."]
     pub query_type: ::std::option::Option<crate::KnowledgeSourcesSearchRequestQueryType>,
+    #[doc = " The session id for search request."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

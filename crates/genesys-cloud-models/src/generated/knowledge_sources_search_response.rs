@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSourcesSearchResponse {
+    #[doc = " Indicates if answer generation was enabled for the setting."]
+    #[doc = ""]
     #[doc = " JSON `answerGeneration`: boolean."]
     pub answer_generation: ::std::option::Option<bool>,
+    #[doc = " The client application details from which search happened."]
+    #[doc = ""]
     #[doc = " JSON `application`: [`V3KnowledgeSearchClientApplication`](crate::V3KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchClientApplication>,
+    #[doc = " Conversation context information if the search is initiated in the context of a conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationContext`: [`KnowledgeV3ConversationContextResponse`](crate::KnowledgeV3ConversationContextResponse)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3ConversationContextResponse>,
+    #[doc = " The language used for answer generation."]
+    #[doc = ""]
     #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchResponseGenerationLanguage`](crate::KnowledgeSourcesSearchResponseGenerationLanguage), one of `ar-AE`, `cs-CZ`, `da-DK`, `de-AT`, `de-CH`, `de-DE`, `en-AU`, `en-CA`, `en-GB`, `en-HK`, `en-IE`, `en-IN`, … (45 in all)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeSourcesSearchResponseGenerationLanguage>,
+    #[doc = " Knowledge Setting Id used for the search request."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeSettingId`: string."]
     pub knowledge_setting_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Query to search content in the knowledge base."]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the query that initiates the search."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchResponseQueryType`](crate::KnowledgeSourcesSearchResponseQueryType), one of `AutoSearch`, `ManualSearch`."]
     pub query_type: ::std::option::Option<crate::KnowledgeSourcesSearchResponseQueryType>,
+    #[doc = " Content matching the search query."]
+    #[doc = ""]
     #[doc = " JSON `result`: [`KnowledgeSearchResult`](crate::KnowledgeSearchResult)."]
     pub result: ::std::option::Option<crate::KnowledgeSearchResult>,
+    #[doc = " The globally unique identifier for the search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The sessionId for search request."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

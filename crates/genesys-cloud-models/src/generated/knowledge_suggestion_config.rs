@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSuggestionConfig {
+    #[doc = " The ID of knowledge base to query when Genesys is the knowledge suggestions provider."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`](crate::KnowledgeBaseReference)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBaseReference>,
+    #[doc = " The knowledge bases to query based on dialect, when Genesys is the knowledge suggestions provider."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBases`: array of [`KnowledgeBaseWithDialectReference`](crate::KnowledgeBaseWithDialectReference)."]
     pub knowledge_bases: ::std::option::Option<::std::vec::Vec<crate::KnowledgeBaseWithDialectReference>>,
+    #[doc = " Include segmented articles in knowledge suggestions."]
+    #[doc = ""]
     #[doc = " JSON `receiveSegmentedArticles`: boolean."]
     pub receive_segmented_articles: ::std::option::Option<bool>,
+    #[doc = " The name of vendor used for knowledge suggestions."]
+    #[doc = ""]
     #[doc = " JSON `vendorName`: [`KnowledgeSuggestionConfigVendorName`](crate::KnowledgeSuggestionConfigVendorName), required by the spec, one of `GoogleDialogflow`, `GenesysKnowledge`, `GenesysKnowledgeV3`, `Unknown`."]
     pub vendor_name: ::std::option::Option<crate::KnowledgeSuggestionConfigVendorName>,
     _nulls: crate::support::Extras,

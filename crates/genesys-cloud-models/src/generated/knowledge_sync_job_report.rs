@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSyncJobReport {
+    #[doc = " List of errors occurred during processing sync."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
+    #[doc = " Statistics related to the sync job."]
+    #[doc = ""]
     #[doc = " JSON `statistics`: [`KnowledgeSyncJobStatistics`](crate::KnowledgeSyncJobStatistics)."]
     pub statistics: ::std::option::Option<crate::KnowledgeSyncJobStatistics>,
     _nulls: crate::support::Extras,

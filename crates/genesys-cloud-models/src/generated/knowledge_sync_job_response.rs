@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSyncJobResponse {
+    #[doc = " The user who created the operation"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The timestamp of when the export began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp of when the export stopped. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URL of the location at which the caller can download the sync file, when available."]
+    #[doc = ""]
     #[doc = " JSON `downloadURL`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The URL of the location at which the caller can download the entities in json format that failed during the sync."]
+    #[doc = ""]
     #[doc = " JSON `failedEntitiesURL`: string."]
     pub failed_entities_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the sync job."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge base which document export belongs to."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`](crate::KnowledgeBaseReference)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBaseReference>,
+    #[doc = " Report of the sync job"]
+    #[doc = ""]
     #[doc = " JSON `report`: [`KnowledgeSyncJobReport`](crate::KnowledgeSyncJobReport)."]
     pub report: ::std::option::Option<crate::KnowledgeSyncJobReport>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Source of the sync job."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
+    #[doc = " The status of the export job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`KnowledgeSyncJobResponseStatus`](crate::KnowledgeSyncJobResponseStatus), one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::KnowledgeSyncJobResponseStatus>,
     #[doc = " JSON `uploadKey`: string."]

@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSyncJobStatistics {
+    #[doc = " Number of categories failed to delete."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryDeleteFailure`: integer (int64)."]
     pub count_category_delete_failure: ::std::option::Option<i64>,
+    #[doc = " Number of successfully deleted categories."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryDeleteSuccess`: integer (int64)."]
     pub count_category_delete_success: ::std::option::Option<i64>,
+    #[doc = " Number of categories failed to import."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryImportFailure`: integer (int64)."]
     pub count_category_import_failure: ::std::option::Option<i64>,
+    #[doc = " Number of imported categories."]
+    #[doc = ""]
     #[doc = " JSON `countCategoryImportSuccess`: integer (int64)."]
     pub count_category_import_success: ::std::option::Option<i64>,
+    #[doc = " Number of documents failed to delete."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentDeleteFailure`: integer (int64)."]
     pub count_document_delete_failure: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be deleted by the sync."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentDeleteSuccess`: integer (int64)."]
     pub count_document_delete_success: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be created by the sync."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportActivityCreate`: integer (int64)."]
     pub count_document_import_activity_create: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be updated by the sync."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportActivityUpdate`: integer (int64)."]
     pub count_document_import_activity_update: ::std::option::Option<i64>,
+    #[doc = " Number of documents failed to import."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportFailure`: integer (int64)."]
     pub count_document_import_failure: ::std::option::Option<i64>,
+    #[doc = " Number of imported documents."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentImportSuccess`: integer (int64)."]
     pub count_document_import_success: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be imported as draft."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentStateDraft`: integer (int64)."]
     pub count_document_state_draft: ::std::option::Option<i64>,
+    #[doc = " Number of documents will be imported as published."]
+    #[doc = ""]
     #[doc = " JSON `countDocumentStatePublished`: integer (int64)."]
     pub count_document_state_published: ::std::option::Option<i64>,
+    #[doc = " Number of labels failed to delete."]
+    #[doc = ""]
     #[doc = " JSON `countLabelDeleteFailure`: integer (int64)."]
     pub count_label_delete_failure: ::std::option::Option<i64>,
+    #[doc = " Number of successfully deleted labels."]
+    #[doc = ""]
     #[doc = " JSON `countLabelDeleteSuccess`: integer (int64)."]
     pub count_label_delete_success: ::std::option::Option<i64>,
+    #[doc = " Number of labels failed to import."]
+    #[doc = ""]
     #[doc = " JSON `countLabelImportFailure`: integer (int64)."]
     pub count_label_import_failure: ::std::option::Option<i64>,
+    #[doc = " Number of imported labels."]
+    #[doc = ""]
     #[doc = " JSON `countLabelImportSuccess`: integer (int64)."]
     pub count_label_import_success: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

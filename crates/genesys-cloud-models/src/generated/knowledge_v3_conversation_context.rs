@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeV3ConversationContext {
+    #[doc = " The unique identifier of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The external contact identifier of the end-user participant."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextMediaType`](crate::KnowledgeV3ConversationContextMediaType), one of `Call`, `Chat`, `Email`, `Message`, `Voice`."]
     pub media_type: ::std::option::Option<crate::KnowledgeV3ConversationContextMediaType>,
+    #[doc = " The message type of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `messageType`: [`KnowledgeV3ConversationContextMessageType`](crate::KnowledgeV3ConversationContextMessageType), one of `Unknown`, `Phone`, `SMS`, `GenesysChatWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub message_type: ::std::option::Option<crate::KnowledgeV3ConversationContextMessageType>,
+    #[doc = " The unique identifier of the queue used to assign the interaction to the user."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

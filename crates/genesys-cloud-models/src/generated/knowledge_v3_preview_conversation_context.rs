@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeV3PreviewConversationContext {
+    #[doc = " The media type to simulate for the preview."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`KnowledgeV3PreviewConversationContextMediaType`](crate::KnowledgeV3PreviewConversationContextMediaType), required by the spec, one of `Voice`, `Message`."]
     pub media_type: ::std::option::Option<crate::KnowledgeV3PreviewConversationContextMediaType>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KpiResult {
+    #[doc = " Total interactions not routed by predictive routing (GPR was off)"]
+    #[doc = ""]
     #[doc = " JSON `interactionCountOff`: integer (int64)."]
     pub interaction_count_off: ::std::option::Option<i64>,
+    #[doc = " Total interactions handled by predictive routing (GPR was on)"]
+    #[doc = ""]
     #[doc = " JSON `interactionCountOn`: integer (int64)."]
     pub interaction_count_on: ::std::option::Option<i64>,
+    #[doc = " Absolute metric (in which the KPI is based) total for the interactions not routed by predictive routing (GPR was off)"]
+    #[doc = ""]
     #[doc = " JSON `kpiTotalOff`: integer (int64)."]
     pub kpi_total_off: ::std::option::Option<i64>,
+    #[doc = " Absolute metric (in which the KPI is based) total for the interactions handled by predictive routing (GPR was on)"]
+    #[doc = ""]
     #[doc = " JSON `kpiTotalOn`: integer (int64)."]
     pub kpi_total_on: ::std::option::Option<i64>,
+    #[doc = " Media type used for the KPI"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`KpiResultMediaType`](crate::KpiResultMediaType), one of `voice`, `email`, `message`."]
     pub media_type: ::std::option::Option<crate::KpiResultMediaType>,
+    #[doc = " The percentage benefit for this media type for the duration of the comparison period"]
+    #[doc = ""]
     #[doc = " JSON `percentageBenefit`: number (double)."]
     pub percentage_benefit: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

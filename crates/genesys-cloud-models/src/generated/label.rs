@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Label {
+    #[doc = " Whether the label is encoded or not"]
+    #[doc = ""]
     #[doc = " JSON `encoded`: boolean, required by the spec."]
     pub encoded: ::std::option::Option<bool>,
+    #[doc = " Name of the label"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Value of the label"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LabelUtilizationRequest {
+    #[doc = " Defines other labels that can interrupt an interaction with this label."]
+    #[doc = ""]
     #[doc = " JSON `interruptingLabelIds`: array of string."]
     pub interrupting_label_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Defines the maximum number of interactions with this label that an agent can handle at one time."]
+    #[doc = ""]
     #[doc = " JSON `maximumCapacity`: integer (int64)."]
     pub maximum_capacity: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LabelsFilter {
+    #[doc = " A list of labels to filter by. Articles matching any of the specified labels can be accessed."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`LabelEntity`](crate::LabelEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::LabelEntity>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LanguageOverride {
+    #[doc = " The ID of the TTS engine to use for this language override"]
+    #[doc = ""]
     #[doc = " JSON `engine`: string, required by the spec."]
     pub engine: ::std::option::Option<::std::string::String>,
+    #[doc = " The language code of the language being overridden"]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the voice to use for this language override. The voice must be supported by the chosen engine."]
+    #[doc = ""]
     #[doc = " JSON `voice`: string, required by the spec."]
     pub voice: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LanguageSupportInfoRecord {
+    #[doc = " Information about the support of features."]
+    #[doc = ""]
     #[doc = " JSON `featureSupport`: array of [`FeatureSupport`](crate::FeatureSupport)."]
     pub feature_support: ::std::option::Option<::std::vec::Vec<crate::FeatureSupport>>,
+    #[doc = " Language of the copilot, e.g. 'en-US'."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

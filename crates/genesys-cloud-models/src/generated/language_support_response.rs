@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LanguageSupportResponse {
+    #[doc = " List of feature support information by language."]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of [`LanguageSupportInfoRecord`](crate::LanguageSupportInfoRecord)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::LanguageSupportInfoRecord>>,
     _nulls: crate::support::Extras,

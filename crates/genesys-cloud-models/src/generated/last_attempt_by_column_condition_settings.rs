@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LastAttemptByColumnConditionSettings {
+    #[doc = " The name of the contact column to evaluate for Email."]
+    #[doc = ""]
     #[doc = " JSON `emailColumnName`: string."]
     pub email_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The operator to use when comparing values."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`LastAttemptByColumnConditionSettingsOperator`](crate::LastAttemptByColumnConditionSettingsOperator), required by the spec, one of `Before`, `After`."]
     pub operator: ::std::option::Option<crate::LastAttemptByColumnConditionSettingsOperator>,
+    #[doc = " The name of the contact column to evaluate for SMS."]
+    #[doc = ""]
     #[doc = " JSON `smsColumnName`: string."]
     pub sms_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The period value to compare against the contact's data."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the contact column to evaluate for WhatsApp."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppColumnName`: string."]
     pub whats_app_column_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

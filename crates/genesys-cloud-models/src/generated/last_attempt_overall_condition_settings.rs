@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LastAttemptOverallConditionSettings {
+    #[doc = " A list of media types to evaluate."]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: array of string, required by the spec."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The operator to use when comparing values."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`LastAttemptOverallConditionSettingsOperator`](crate::LastAttemptOverallConditionSettingsOperator), required by the spec, one of `Before`, `After`."]
     pub operator: ::std::option::Option<crate::LastAttemptOverallConditionSettingsOperator>,
+    #[doc = " The period value to compare against the contact's data."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LastResultByColumnConditionSettings {
+    #[doc = " The name of the contact column to evaluate for Email."]
+    #[doc = ""]
     #[doc = " JSON `emailColumnName`: string."]
     pub email_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of wrapup code identifiers to match for Email."]
+    #[doc = ""]
     #[doc = " JSON `emailWrapupCodes`: array of string."]
     pub email_wrapup_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The name of the contact column to evaluate for SMS."]
+    #[doc = ""]
     #[doc = " JSON `smsColumnName`: string."]
     pub sms_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of wrapup code identifiers to match for SMS."]
+    #[doc = ""]
     #[doc = " JSON `smsWrapupCodes`: array of string."]
     pub sms_wrapup_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The name of the contact column to evaluate for WhatsApp."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppColumnName`: string."]
     pub whats_app_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of wrapup code identifiers to match for WhatsApp."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppWrapupCodes`: array of string."]
     pub whats_app_wrapup_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

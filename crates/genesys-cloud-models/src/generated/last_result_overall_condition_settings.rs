@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LastResultOverallConditionSettings {
+    #[doc = " A list of wrapup code identifiers to match for Email."]
+    #[doc = ""]
     #[doc = " JSON `emailWrapupCodes`: array of string."]
     pub email_wrapup_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of wrapup code identifiers to match for SMS."]
+    #[doc = ""]
     #[doc = " JSON `smsWrapupCodes`: array of string."]
     pub sms_wrapup_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of wrapup code identifiers to match for WhatsApp."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppWrapupCodes`: array of string."]
     pub whats_app_wrapup_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

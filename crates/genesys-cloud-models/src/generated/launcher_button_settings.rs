@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LauncherButtonSettings {
+    #[doc = " The display type of the launcher button"]
+    #[doc = ""]
     #[doc = " JSON `displayType`: [`LauncherButtonSettingsDisplayType`](crate::LauncherButtonSettingsDisplayType), one of `IconAndText`, `Icon`, `Text`."]
     pub display_type: ::std::option::Option<crate::LauncherButtonSettingsDisplayType>,
+    #[doc = " The icon for the launcher button"]
+    #[doc = ""]
     #[doc = " JSON `icon`: [`Icon`](crate::Icon)."]
     pub icon: ::std::option::Option<crate::Icon>,
+    #[doc = " The visibility settings for the button"]
+    #[doc = ""]
     #[doc = " JSON `visibility`: [`LauncherButtonSettingsVisibility`](crate::LauncherButtonSettingsVisibility), one of `On`, `Off`, `OnDemand`."]
     pub visibility: ::std::option::Option<crate::LauncherButtonSettingsVisibility>,
     _nulls: crate::support::Extras,

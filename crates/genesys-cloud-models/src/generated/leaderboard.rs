@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Leaderboard {
+    #[doc = " End workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The targeted division for this leaderboard"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The list of leaders generated."]
+    #[doc = ""]
     #[doc = " JSON `leaders`: array of [`LeaderboardItem`](crate::LeaderboardItem)."]
     pub leaders: ::std::option::Option<::std::vec::Vec<crate::LeaderboardItem>>,
+    #[doc = " The metric id if the leaderboard is about a specific metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The targeted performance profile for the average points"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The requesting user's rank"]
+    #[doc = ""]
     #[doc = " JSON `userRank`: [`LeaderboardItem`](crate::LeaderboardItem)."]
     pub user_rank: ::std::option::Option<crate::LeaderboardItem>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LeaderboardItem {
+    #[doc = " The points collected by the user"]
+    #[doc = ""]
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
+    #[doc = " The rank of the user"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The user object for this leaderboard rank"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

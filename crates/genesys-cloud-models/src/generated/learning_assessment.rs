@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssessment {
+    #[doc = " Answers for the assessment"]
+    #[doc = ""]
     #[doc = " JSON `answers`: [`AssessmentScoringSet`](crate::AssessmentScoringSet)."]
     pub answers: ::std::option::Option<crate::AssessmentScoringSet>,
+    #[doc = " The Id of the related assessment form"]
+    #[doc = ""]
     #[doc = " JSON `assessmentFormId`: string."]
     pub assessment_form_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Id of the assessment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentId`: string."]
     pub assessment_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The context Id of the related assessment form"]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date the assessment was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date the assessment was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date the assessment was submitted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSubmitted`: date-time."]
     pub date_submitted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Status of the assessment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LearningAssessmentStatus`](crate::LearningAssessmentStatus), one of `Pending`, `InProgress`, `Finished`."]
     pub status: ::std::option::Option<crate::LearningAssessmentStatus>,
     _nulls: crate::support::Extras,

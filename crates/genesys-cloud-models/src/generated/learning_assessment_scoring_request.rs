@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssessmentScoringRequest {
+    #[doc = " The answers to score"]
+    #[doc = ""]
     #[doc = " JSON `answers`: [`AssessmentScoringSet`](crate::AssessmentScoringSet), required by the spec."]
     pub answers: ::std::option::Option<crate::AssessmentScoringSet>,
+    #[doc = " The assessment form to score against"]
+    #[doc = ""]
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm), required by the spec."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
     _nulls: crate::support::Extras,

@@ -5,56 +5,108 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignment {
+    #[doc = " The assessment associated with this assignment"]
+    #[doc = ""]
     #[doc = " JSON `assessment`: [`LearningAssessment`](crate::LearningAssessment)."]
     pub assessment: ::std::option::Option<crate::LearningAssessment>,
+    #[doc = " The assessment completion percentage of assignment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentCompletionPercentage`: number (double)."]
     pub assessment_completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The assessment form associated with this assignment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
+    #[doc = " The user's percentage score for this assignment's assessment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentPercentageScore`: number (double)."]
     pub assessment_percentage_score: ::std::option::Option<f64>,
+    #[doc = " The overall completion percentage of assignment"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The user who created the assignment"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the assignment was completed. If not yet completed, this will be null. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when the assignment was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when the assignment was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The recommended completion date of the assignment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateRecommendedForCompletion`: date-time."]
     pub date_recommended_for_completion: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " True if the assignment is based on latest module"]
+    #[doc = ""]
     #[doc = " JSON `isLatest`: boolean."]
     pub is_latest: ::std::option::Option<bool>,
+    #[doc = " True if this assignment was created manually"]
+    #[doc = ""]
     #[doc = " JSON `isManual`: boolean."]
     pub is_manual: ::std::option::Option<bool>,
+    #[doc = " True if the assignment is overdue"]
+    #[doc = ""]
     #[doc = " JSON `isOverdue`: boolean."]
     pub is_overdue: ::std::option::Option<bool>,
+    #[doc = " True if the assessment was passed"]
+    #[doc = ""]
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
+    #[doc = " True if this assignment was created by a Rule"]
+    #[doc = ""]
     #[doc = " JSON `isRule`: boolean."]
     pub is_rule: ::std::option::Option<bool>,
+    #[doc = " The length in minutes of the assignment"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The user who modified the assignment"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The Learning module object associated with this assignment"]
+    #[doc = ""]
     #[doc = " JSON `module`: [`LearningModule`](crate::LearningModule)."]
     pub module: ::std::option::Option<crate::LearningModule>,
+    #[doc = " The next assignment step"]
+    #[doc = ""]
     #[doc = " JSON `nextStep`: [`LearningAssignmentStep`](crate::LearningAssignmentStep)."]
     pub next_step: ::std::option::Option<crate::LearningAssignmentStep>,
+    #[doc = " The user's percentage score for this assignment"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Learning Assignment state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LearningAssignmentState`](crate::LearningAssignmentState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningAssignmentState>,
+    #[doc = " List of assignment steps"]
+    #[doc = ""]
     #[doc = " JSON `steps`: array of [`LearningAssignmentStep`](crate::LearningAssignmentStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStep>>,
+    #[doc = " The user to whom the assignment is assigned"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The version of Learning module assigned"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

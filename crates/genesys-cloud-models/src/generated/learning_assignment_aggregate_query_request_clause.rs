@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryRequestClause {
+    #[doc = " The list of predicates used to filter the data"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`LearningAssignmentAggregateQueryRequestPredicate`](crate::LearningAssignmentAggregateQueryRequestPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentAggregateQueryRequestPredicate>>,
+    #[doc = " The logic used to combine the predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`LearningAssignmentAggregateQueryRequestClauseType`](crate::LearningAssignmentAggregateQueryRequestClauseType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::LearningAssignmentAggregateQueryRequestClauseType>,
     _nulls: crate::support::Extras,

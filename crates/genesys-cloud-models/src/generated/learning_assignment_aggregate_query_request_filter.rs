@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryRequestFilter {
+    #[doc = " The list of clauses used to filter the data. Note that clauses must filter by attendeeId and a maximum of 100 user IDs are allowed"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`LearningAssignmentAggregateQueryRequestClause`](crate::LearningAssignmentAggregateQueryRequestClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentAggregateQueryRequestClause>>,
+    #[doc = " The logic used to combine the clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`LearningAssignmentAggregateQueryRequestFilterType`](crate::LearningAssignmentAggregateQueryRequestFilterType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::LearningAssignmentAggregateQueryRequestFilterType>,
     _nulls: crate::support::Extras,

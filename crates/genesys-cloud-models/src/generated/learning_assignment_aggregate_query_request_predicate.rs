@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryRequestPredicate {
+    #[doc = " Each predicates specifies a dimension."]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`LearningAssignmentAggregateQueryRequestPredicateDimension`](crate::LearningAssignmentAggregateQueryRequestPredicateDimension), required by the spec, one of `attendeeId`, `type`, `moduleId`, `isPassed`."]
     pub dimension: ::std::option::Option<crate::LearningAssignmentAggregateQueryRequestPredicateDimension>,
+    #[doc = " Corresponding value for dimensions in predicates. If the dimension is type, Valid Values: Informational (deprecated), AssessedContent (deprecated), Assessment (deprecated), External, Native"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryResponseGroupedData {
+    #[doc = " The metrics in this group"]
+    #[doc = ""]
     #[doc = " JSON `data`: array of [`LearningAssignmentAggregateQueryResponseData`](crate::LearningAssignmentAggregateQueryResponseData)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentAggregateQueryResponseData>>,
+    #[doc = " The group values for this data"]
+    #[doc = ""]
     #[doc = " JSON `group`: map of string."]
     pub group: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

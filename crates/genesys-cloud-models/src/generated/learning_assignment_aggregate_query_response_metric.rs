@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryResponseMetric {
+    #[doc = " The metric this applies to"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`LearningAssignmentAggregateQueryResponseMetricMetric`](crate::LearningAssignmentAggregateQueryResponseMetricMetric), one of `nActivities`, `nPlannedActivities`, `nInProgressActivities`, `nCompleteActivities`, `nOverdueActivities`, `nInvalidScheduleActivities`, `nPassedActivities`, `nFailedActivities`, `oActivityScore`, `nNotCompletedActivities`."]
     pub metric: ::std::option::Option<crate::LearningAssignmentAggregateQueryResponseMetricMetric>,
+    #[doc = " The aggregated values for this metric"]
+    #[doc = ""]
     #[doc = " JSON `stats`: [`LearningAssignmentAggregateQueryResponseStats`](crate::LearningAssignmentAggregateQueryResponseStats)."]
     pub stats: ::std::option::Option<crate::LearningAssignmentAggregateQueryResponseStats>,
     _nulls: crate::support::Extras,

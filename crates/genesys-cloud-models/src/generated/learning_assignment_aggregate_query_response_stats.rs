@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateQueryResponseStats {
+    #[doc = " The count for this metric"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The maximum value in this metric"]
+    #[doc = ""]
     #[doc = " JSON `max`: number (double)."]
     pub max: ::std::option::Option<f64>,
+    #[doc = " The minimum value in this metric"]
+    #[doc = ""]
     #[doc = " JSON `min`: number (double)."]
     pub min: ::std::option::Option<f64>,
+    #[doc = " The total of the values for this metric"]
+    #[doc = ""]
     #[doc = " JSON `sum`: number (double)."]
     pub sum: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentAggregateResponse {
+    #[doc = " The results of the query"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`LearningAssignmentAggregateQueryResponseGroupedData`](crate::LearningAssignmentAggregateQueryResponseGroupedData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentAggregateQueryResponseGroupedData>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentBulkAddResponse {
+    #[doc = " The items that were not allowed to be assigned"]
+    #[doc = ""]
     #[doc = " JSON `disallowedEntities`: array of [`DisallowedEntityLearningAssignmentItem`](crate::DisallowedEntityLearningAssignmentItem)."]
     pub disallowed_entities: ::std::option::Option<::std::vec::Vec<crate::DisallowedEntityLearningAssignmentItem>>,
+    #[doc = " The learning assignments that were assigned correctly"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`LearningAssignment`](crate::LearningAssignment)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::LearningAssignment>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentBulkRemoveResponse {
+    #[doc = " The learning assignments that were not removed due to missing permissions"]
+    #[doc = ""]
     #[doc = " JSON `disallowedEntities`: array of [`DisallowedEntityLearningAssignmentReference`](crate::DisallowedEntityLearningAssignmentReference)."]
     pub disallowed_entities: ::std::option::Option<::std::vec::Vec<crate::DisallowedEntityLearningAssignmentReference>>,
+    #[doc = " The learning assignments that were removed successfully"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`LearningAssignmentEntity`](crate::LearningAssignmentEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentEntity>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentCreate {
+    #[doc = " If True, adds the assignment to their schedule"]
+    #[doc = ""]
     #[doc = " JSON `addToSchedule`: boolean."]
     pub add_to_schedule: ::std::option::Option<bool>,
+    #[doc = " The length in minutes of assignment"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The Learning module Id associated with this assignment"]
+    #[doc = ""]
     #[doc = " JSON `moduleId`: string, required by the spec."]
     pub module_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The recommended completion date of assignment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `recommendedCompletionDate`: date-time."]
     pub recommended_completion_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The User for whom the assignment is assigned"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

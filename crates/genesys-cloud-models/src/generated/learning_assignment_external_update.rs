@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentExternalUpdate {
+    #[doc = " Was the assignment marked as passed"]
+    #[doc = ""]
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
+    #[doc = " The score"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The Learning Assignment state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LearningAssignmentExternalUpdateState`](crate::LearningAssignmentExternalUpdateState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningAssignmentExternalUpdateState>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentItem {
+    #[doc = " The Learning Module ID associated with this assignment"]
+    #[doc = ""]
     #[doc = " JSON `moduleId`: string, required by the spec."]
     pub module_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The User ID associated with this assignment"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentReassign {
+    #[doc = " If True, adds the assignment to their schedule"]
+    #[doc = ""]
     #[doc = " JSON `addToSchedule`: boolean."]
     pub add_to_schedule: ::std::option::Option<bool>,
+    #[doc = " The length in minutes of assignment"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The recommended completion date of assignment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `recommendedCompletionDate`: date-time."]
     pub recommended_completion_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentReschedule {
+    #[doc = " If True, adds the assignment to their schedule"]
+    #[doc = ""]
     #[doc = " JSON `addToSchedule`: boolean."]
     pub add_to_schedule: ::std::option::Option<bool>,
+    #[doc = " The recommended completion date of the assignment. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateRecommendedForCompletion`: date-time, required by the spec."]
     pub date_recommended_for_completion: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The length in minutes of the assignment"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentStep {
+    #[doc = " The completion percentage for this step"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The completion status of the assignment step"]
+    #[doc = ""]
     #[doc = " JSON `completionStatus`: [`LearningAssignmentStepCompletionStatus`](crate::LearningAssignmentStepCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningAssignmentStepCompletionStatus>,
+    #[doc = " The ID of the learning assignment step"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The module step data for this step"]
+    #[doc = ""]
     #[doc = " JSON `moduleStep`: [`LearningModuleInformStep`](crate::LearningModuleInformStep)."]
     pub module_step: ::std::option::Option<crate::LearningModuleInformStep>,
+    #[doc = " The percentage score for this step"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The SCO (Shareable Content Object) data"]
+    #[doc = ""]
     #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
+    #[doc = " The signed cookie information needed to access the content of this step (if required)"]
+    #[doc = ""]
     #[doc = " JSON `signedCookie`: [`LearningAssignmentStepSignedCookie`](crate::LearningAssignmentStepSignedCookie)."]
     pub signed_cookie: ::std::option::Option<crate::LearningAssignmentStepSignedCookie>,
+    #[doc = " The structure for any SCO associated with this step"]
+    #[doc = ""]
     #[doc = " JSON `structure`: array of [`LearningAssignmentStepScoStructure`](crate::LearningAssignmentStepScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStepScoStructure>>,
+    #[doc = " The success status of this step"]
+    #[doc = ""]
     #[doc = " JSON `successStatus`: [`LearningAssignmentStepSuccessStatus`](crate::LearningAssignmentStepSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningAssignmentStepSuccessStatus>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentStepScoStructure {
+    #[doc = " Child items belonging to this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `children`: array of [`LearningAssignmentStepScoStructure`](crate::LearningAssignmentStepScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStepScoStructure>>,
+    #[doc = " The completion status of this SCO"]
+    #[doc = ""]
     #[doc = " JSON `completionStatus`: [`LearningAssignmentStepScoStructureCompletionStatus`](crate::LearningAssignmentStepScoStructureCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningAssignmentStepScoStructureCompletionStatus>,
+    #[doc = " The id of this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The success status of this SCO"]
+    #[doc = ""]
     #[doc = " JSON `successStatus`: [`LearningAssignmentStepScoStructureSuccessStatus`](crate::LearningAssignmentStepScoStructureSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningAssignmentStepScoStructureSuccessStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentStepSignedCookie {
+    #[doc = " The cookie values required to access content from the base URL"]
+    #[doc = ""]
     #[doc = " JSON `cookieValues`: map of string."]
     pub cookie_values: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The base URL for the signed cookie"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

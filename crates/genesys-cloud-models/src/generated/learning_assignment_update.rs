@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentUpdate {
+    #[doc = " An updated Assessment"]
+    #[doc = ""]
     #[doc = " JSON `assessment`: [`LearningAssessment`](crate::LearningAssessment)."]
     pub assessment: ::std::option::Option<crate::LearningAssessment>,
+    #[doc = " The Learning Assignment state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LearningAssignmentUpdateState`](crate::LearningAssignmentUpdateState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningAssignmentUpdateState>,
     _nulls: crate::support::Extras,

@@ -23,8 +23,12 @@ pub struct LearningAssignmentUserListing {
     pub previous_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of users matching search term"]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
+    #[doc = " The total number of users"]
+    #[doc = ""]
     #[doc = " JSON `unfilteredTotal`: integer (int64)."]
     pub unfiltered_total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

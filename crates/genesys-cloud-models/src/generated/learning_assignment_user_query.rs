@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentUserQuery {
+    #[doc = " Learning module rule object"]
+    #[doc = ""]
     #[doc = " JSON `rule`: [`LearningModuleRule`](crate::LearningModuleRule), required by the spec."]
     pub rule: ::std::option::Option<crate::LearningModuleRule>,
+    #[doc = " The user name to be searched for"]
+    #[doc = ""]
     #[doc = " JSON `searchTerm`: string."]
     pub search_term: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

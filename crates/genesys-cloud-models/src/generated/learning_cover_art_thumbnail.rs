@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningCoverArtThumbnail {
+    #[doc = " Resolution of thumbnail"]
+    #[doc = ""]
     #[doc = " JSON `resolution`: string."]
     pub resolution: ::std::option::Option<::std::string::String>,
+    #[doc = " The URL for the thumbnail"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

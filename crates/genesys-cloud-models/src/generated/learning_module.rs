@@ -5,58 +5,112 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModule {
+    #[doc = " The mode of archival for learning module"]
+    #[doc = ""]
     #[doc = " JSON `archivalMode`: [`LearningModuleArchivalMode`](crate::LearningModuleArchivalMode), one of `Graceful`, `Immediate`."]
     pub archival_mode: ::std::option::Option<crate::LearningModuleArchivalMode>,
+    #[doc = " The assessment form for learning module"]
+    #[doc = ""]
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
+    #[doc = " The auto assignment settings for this module"]
+    #[doc = ""]
     #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignResponse`](crate::LearningModuleAutoAssignResponse)."]
     pub auto_assign: ::std::option::Option<crate::LearningModuleAutoAssignResponse>,
+    #[doc = " The completion time of learning module in days"]
+    #[doc = ""]
     #[doc = " JSON `completionTimeInDays`: integer (int64), required by the spec."]
     pub completion_time_in_days: ::std::option::Option<i64>,
+    #[doc = " The cover art for the learning module"]
+    #[doc = ""]
     #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`](crate::LearningModuleCoverArtResponse)."]
     pub cover_art: ::std::option::Option<crate::LearningModuleCoverArtResponse>,
+    #[doc = " The user who created learning module"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date/time learning module was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date/time learning module was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of learning module"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, learning module content should be viewed one by one in order"]
+    #[doc = ""]
     #[doc = " JSON `enforceContentOrder`: boolean."]
     pub enforce_content_order: ::std::option::Option<bool>,
+    #[doc = " If true, learning module is excluded when retrieving modules for manual assignment"]
+    #[doc = ""]
     #[doc = " JSON `excludedFromCatalog`: boolean."]
     pub excluded_from_catalog: ::std::option::Option<bool>,
+    #[doc = " The external ID of the learning module"]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of inform steps in a learning module"]
+    #[doc = ""]
     #[doc = " JSON `informSteps`: array of [`LearningModuleInformStep`](crate::LearningModuleInformStep)."]
     pub inform_steps: ::std::option::Option<::std::vec::Vec<crate::LearningModuleInformStep>>,
+    #[doc = " If true, learning module is archived"]
+    #[doc = ""]
     #[doc = " JSON `isArchived`: boolean."]
     pub is_archived: ::std::option::Option<bool>,
+    #[doc = " If true, learning module is published"]
+    #[doc = ""]
     #[doc = " JSON `isPublished`: boolean."]
     pub is_published: ::std::option::Option<bool>,
+    #[doc = " The recommended time in minutes to complete the module"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The user who modified learning module"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of learning module"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The learning module reassign summary data"]
+    #[doc = ""]
     #[doc = " JSON `reassignSummaryData`: [`LearningModuleReassignSummary`](crate::LearningModuleReassignSummary)."]
     pub reassign_summary_data: ::std::option::Option<crate::LearningModuleReassignSummary>,
+    #[doc = " Allows to view Assessment results in detail"]
+    #[doc = ""]
     #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
+    #[doc = " The rule for learning module; read-only, and only populated when requested via expand param."]
+    #[doc = ""]
     #[doc = " JSON `rule`: [`LearningModuleRule`](crate::LearningModuleRule)."]
     pub rule: ::std::option::Option<crate::LearningModuleRule>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the learning module"]
+    #[doc = ""]
     #[doc = " JSON `source`: [`LearningModuleSource`](crate::LearningModuleSource), one of `UserCreated`, `GenesysBeyond`."]
     pub source: ::std::option::Option<crate::LearningModuleSource>,
+    #[doc = " The learning module summary data"]
+    #[doc = ""]
     #[doc = " JSON `summaryData`: [`LearningModuleSummary`](crate::LearningModuleSummary)."]
     pub summary_data: ::std::option::Option<crate::LearningModuleSummary>,
+    #[doc = " The type for the learning module"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`LearningModuleType`](crate::LearningModuleType), one of `Informational`, `AssessedContent`, `Assessment`, `External`, `Native`."]
     pub r#type: ::std::option::Option<crate::LearningModuleType>,
+    #[doc = " The version of published learning module"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

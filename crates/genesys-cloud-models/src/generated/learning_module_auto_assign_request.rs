@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleAutoAssignRequest {
+    #[doc = " Whether the rule is enabled for the module"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The id of the rule"]
+    #[doc = ""]
     #[doc = " JSON `ruleId`: string, required by the spec."]
     pub rule_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

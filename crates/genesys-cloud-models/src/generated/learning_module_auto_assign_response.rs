@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleAutoAssignResponse {
+    #[doc = " Whether the rule is enabled for the module"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The rule reference"]
+    #[doc = ""]
     #[doc = " JSON `rule`: [`UsersRulesRuleReference`](crate::UsersRulesRuleReference), required by the spec."]
     pub rule: ::std::option::Option<crate::UsersRulesRuleReference>,
     _nulls: crate::support::Extras,

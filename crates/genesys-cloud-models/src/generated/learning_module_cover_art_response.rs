@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleCoverArtResponse {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Thumbnails for the cover art"]
+    #[doc = ""]
     #[doc = " JSON `thumbnails`: array of [`LearningCoverArtThumbnail`](crate::LearningCoverArtThumbnail)."]
     pub thumbnails: ::std::option::Option<::std::vec::Vec<crate::LearningCoverArtThumbnail>>,
+    #[doc = " The URL for the cover art"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleInformStep {
+    #[doc = " The document type for Content type Inform step"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The description for the inform step"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name for the inform step"]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the inform step or content"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The order of inform step in a learning module"]
+    #[doc = ""]
     #[doc = " JSON `order`: integer (int64), required by the spec."]
     pub order: ::std::option::Option<i64>,
+    #[doc = " The sharing uri for Content type inform step"]
+    #[doc = ""]
     #[doc = " JSON `sharingUri`: string."]
     pub sharing_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The learning module inform step type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`LearningModuleInformStepType`](crate::LearningModuleInformStepType), required by the spec, one of `Url`, `Content`, `GenesysBuiltInCourse`, `RichText`, `Scorm`."]
     pub r#type: ::std::option::Option<crate::LearningModuleInformStepType>,
+    #[doc = " The value for inform step"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

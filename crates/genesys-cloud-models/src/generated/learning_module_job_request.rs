@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleJobRequest {
+    #[doc = " The type for the learning module job"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`LearningModuleJobRequestAction`](crate::LearningModuleJobRequestAction), required by the spec, one of `Reassign`, `GracefulArchive`, `ImmediateArchive`, `Unarchive`, `Assign`."]
     pub action: ::std::option::Option<crate::LearningModuleJobRequestAction>,
     _nulls: crate::support::Extras,

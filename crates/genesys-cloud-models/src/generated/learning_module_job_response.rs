@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleJobResponse {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of learning module job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LearningModuleJobResponseStatus`](crate::LearningModuleJobResponseStatus), one of `Accepted`, `Running`, `Completed`, `Failed`."]
     pub status: ::std::option::Option<crate::LearningModuleJobResponseStatus>,
     _nulls: crate::support::Extras,

@@ -25,6 +25,8 @@ pub struct LearningModuleList {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
+    #[doc = " The total number of unmigrated rules"]
+    #[doc = ""]
     #[doc = " JSON `totalLegacyRules`: integer (int64)."]
     pub total_legacy_rules: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

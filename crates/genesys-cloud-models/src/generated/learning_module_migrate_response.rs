@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleMigrateResponse {
+    #[doc = " The autoAssign Response"]
+    #[doc = ""]
     #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignResponse`](crate::LearningModuleAutoAssignResponse), required by the spec."]
     pub auto_assign: ::std::option::Option<crate::LearningModuleAutoAssignResponse>,
     _nulls: crate::support::Extras,

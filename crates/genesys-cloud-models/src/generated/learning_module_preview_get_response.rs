@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewGetResponse {
+    #[doc = " The assessment form for learning module"]
+    #[doc = ""]
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
+    #[doc = " the assignment preview"]
+    #[doc = ""]
     #[doc = " JSON `assignment`: [`LearningModulePreviewGetResponseAssignment`](crate::LearningModulePreviewGetResponseAssignment)."]
     pub assignment: ::std::option::Option<crate::LearningModulePreviewGetResponseAssignment>,
+    #[doc = " The cover art for the learning module"]
+    #[doc = ""]
     #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`](crate::LearningModuleCoverArtResponse)."]
     pub cover_art: ::std::option::Option<crate::LearningModuleCoverArtResponse>,
+    #[doc = " The description of learning module"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, learning module content should be viewed one by one in order"]
+    #[doc = ""]
     #[doc = " JSON `enforceContentOrder`: boolean."]
     pub enforce_content_order: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of learning module"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Allows to view Assessment results in detail"]
+    #[doc = ""]
     #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewGetResponseAssignment {
+    #[doc = " The assessment completion percentage of assignment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentCompletionPercentage`: number (double)."]
     pub assessment_completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The user's percentage score for this assignment's assessment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentPercentageScore`: number (double)."]
     pub assessment_percentage_score: ::std::option::Option<f64>,
+    #[doc = " The overall completion percentage of assignment"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " True if the assessment was passed"]
+    #[doc = ""]
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
+    #[doc = " The user's percentage score for this assignment"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The Learning Assignment state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LearningModulePreviewGetResponseAssignmentState`](crate::LearningModulePreviewGetResponseAssignmentState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningModulePreviewGetResponseAssignmentState>,
+    #[doc = " List of assignment steps"]
+    #[doc = ""]
     #[doc = " JSON `steps`: array of [`LearningModulePreviewGetResponseStep`](crate::LearningModulePreviewGetResponseStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetResponseStep>>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewGetResponseStep {
+    #[doc = " The completion percentage for this step"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The completion status of the assignment step"]
+    #[doc = ""]
     #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetResponseStepCompletionStatus`](crate::LearningModulePreviewGetResponseStepCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewGetResponseStepCompletionStatus>,
+    #[doc = " The id of the step"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The module step data for this step"]
+    #[doc = ""]
     #[doc = " JSON `moduleStep`: [`LearningModuleInformStep`](crate::LearningModuleInformStep)."]
     pub module_step: ::std::option::Option<crate::LearningModuleInformStep>,
+    #[doc = " The percentage score for this step"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The signed cookie information needed to access the content of this step (if required)"]
+    #[doc = ""]
     #[doc = " JSON `signedCookie`: [`LearningAssignmentStepSignedCookie`](crate::LearningAssignmentStepSignedCookie)."]
     pub signed_cookie: ::std::option::Option<crate::LearningAssignmentStepSignedCookie>,
+    #[doc = " The structure for any SCO associated with this step"]
+    #[doc = ""]
     #[doc = " JSON `structure`: array of [`LearningModulePreviewGetScoStructure`](crate::LearningModulePreviewGetScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>,
+    #[doc = " The success status of this step"]
+    #[doc = ""]
     #[doc = " JSON `successStatus`: [`LearningModulePreviewGetResponseStepSuccessStatus`](crate::LearningModulePreviewGetResponseStepSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewGetResponseStepSuccessStatus>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewGetScoStructure {
+    #[doc = " Child items belonging to this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `children`: array of [`LearningModulePreviewGetScoStructure`](crate::LearningModulePreviewGetScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>,
+    #[doc = " The completion status of this SCO"]
+    #[doc = ""]
     #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetScoStructureCompletionStatus`](crate::LearningModulePreviewGetScoStructureCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewGetScoStructureCompletionStatus>,
+    #[doc = " The id of this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Percentage Score"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The SCO (Shareable Content Object) data"]
+    #[doc = ""]
     #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
+    #[doc = " The success status of this SCO"]
+    #[doc = ""]
     #[doc = " JSON `successStatus`: [`LearningModulePreviewGetScoStructureSuccessStatus`](crate::LearningModulePreviewGetScoStructureSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewGetScoStructureSuccessStatus>,
     _nulls: crate::support::Extras,

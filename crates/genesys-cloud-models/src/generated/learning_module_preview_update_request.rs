@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateRequest {
+    #[doc = " The assessment for learning module"]
+    #[doc = ""]
     #[doc = " JSON `assessment`: [`LearningAssessment`](crate::LearningAssessment)."]
     pub assessment: ::std::option::Option<crate::LearningAssessment>,
+    #[doc = " The assessment form for learning module"]
+    #[doc = ""]
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
+    #[doc = " The assignment current step"]
+    #[doc = ""]
     #[doc = " JSON `currentStep`: [`LearningModulePreviewUpdateRequestCurrentStep`](crate::LearningModulePreviewUpdateRequestCurrentStep)."]
     pub current_step: ::std::option::Option<crate::LearningModulePreviewUpdateRequestCurrentStep>,
+    #[doc = " The assignment State"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LearningModulePreviewUpdateRequestState`](crate::LearningModulePreviewUpdateRequestState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningModulePreviewUpdateRequestState>,
+    #[doc = " The assignment Steps"]
+    #[doc = ""]
     #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`](crate::LearningModulePreviewUpdateStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateRequestCurrentStep {
+    #[doc = " The completion percentage for this step"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The id of this step"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The SCO (Shareable Content Object) data"]
+    #[doc = ""]
     #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
     _nulls: crate::support::Extras,

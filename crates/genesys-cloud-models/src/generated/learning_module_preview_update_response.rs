@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateResponse {
+    #[doc = " The Assignment Preview"]
+    #[doc = ""]
     #[doc = " JSON `assignment`: [`LearningModulePreviewUpdateResponseAssignment`](crate::LearningModulePreviewUpdateResponseAssignment)."]
     pub assignment: ::std::option::Option<crate::LearningModulePreviewUpdateResponseAssignment>,
+    #[doc = " The Learning Module id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateResponseAssignment {
+    #[doc = " The assessment completion percentage of assignment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentCompletionPercentage`: number (double)."]
     pub assessment_completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The user's percentage score for this assignment's assessment"]
+    #[doc = ""]
     #[doc = " JSON `assessmentPercentageScore`: number (double)."]
     pub assessment_percentage_score: ::std::option::Option<f64>,
+    #[doc = " The overall completion percentage of assignment"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The next assignment step"]
+    #[doc = ""]
     #[doc = " JSON `currentStep`: [`LearningModulePreviewUpdateResponseCurrentStep`](crate::LearningModulePreviewUpdateResponseCurrentStep)."]
     pub current_step: ::std::option::Option<crate::LearningModulePreviewUpdateResponseCurrentStep>,
+    #[doc = " True if the assessment was passed"]
+    #[doc = ""]
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
+    #[doc = " The user's percentage score for this assignment"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The Learning Assignment state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LearningModulePreviewUpdateResponseAssignmentState`](crate::LearningModulePreviewUpdateResponseAssignmentState), one of `Assigned`, `InProgress`, `Completed`, `Deleted`, `NotCompleted`, `InvalidSchedule`."]
     pub state: ::std::option::Option<crate::LearningModulePreviewUpdateResponseAssignmentState>,
+    #[doc = " List of assignment steps"]
+    #[doc = ""]
     #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`](crate::LearningModulePreviewUpdateStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateResponseCurrentStep {
+    #[doc = " The SCO (Shareable Content Object) data"]
+    #[doc = ""]
     #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
     _nulls: crate::support::Extras,

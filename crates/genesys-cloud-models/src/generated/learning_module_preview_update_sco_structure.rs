@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateScoStructure {
+    #[doc = " Child items belonging to this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `children`: array of [`LearningModulePreviewUpdateScoStructure`](crate::LearningModulePreviewUpdateScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateScoStructure>>,
+    #[doc = " The completion status of this SCO"]
+    #[doc = ""]
     #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateScoStructureCompletionStatus`](crate::LearningModulePreviewUpdateScoStructureCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewUpdateScoStructureCompletionStatus>,
+    #[doc = " The id of this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of this SCO in the course manifest"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Percentage Score"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The success status of this SCO"]
+    #[doc = ""]
     #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateScoStructureSuccessStatus`](crate::LearningModulePreviewUpdateScoStructureSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewUpdateScoStructureSuccessStatus>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateStep {
+    #[doc = " The completion percentage of the step"]
+    #[doc = ""]
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
+    #[doc = " The completion status of the step"]
+    #[doc = ""]
     #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateStepCompletionStatus`](crate::LearningModulePreviewUpdateStepCompletionStatus), one of `Completed`, `Incomplete`, `NotAttempted`, `Unknown`."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewUpdateStepCompletionStatus>,
+    #[doc = " The id of the step"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Percentage Score"]
+    #[doc = ""]
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
+    #[doc = " The structure for any SCO associated with this step"]
+    #[doc = ""]
     #[doc = " JSON `structure`: array of [`LearningModulePreviewUpdateScoStructure`](crate::LearningModulePreviewUpdateScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateScoStructure>>,
+    #[doc = " The success status of the step"]
+    #[doc = ""]
     #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateStepSuccessStatus`](crate::LearningModulePreviewUpdateStepSuccessStatus), one of `Passed`, `Failed`, `Unknown`."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewUpdateStepSuccessStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePublishRequest {
+    #[doc = " Whether the terms and conditions were accepted"]
+    #[doc = ""]
     #[doc = " JSON `termsAndConditionsAccepted`: boolean."]
     pub terms_and_conditions_accepted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleReassignSummary {
+    #[doc = " The total number of users who have the assignment in Assigned state"]
+    #[doc = ""]
     #[doc = " JSON `assignedCount`: integer (int64)."]
     pub assigned_count: ::std::option::Option<i64>,
+    #[doc = " The total number of users who have the assignment in Completed state"]
+    #[doc = ""]
     #[doc = " JSON `completedCount`: integer (int64)."]
     pub completed_count: ::std::option::Option<i64>,
+    #[doc = " The total number of users who have the assignment in InProgress state"]
+    #[doc = ""]
     #[doc = " JSON `inProgressCount`: integer (int64)."]
     pub in_progress_count: ::std::option::Option<i64>,
+    #[doc = " The total number of users who have their assignment overdue"]
+    #[doc = ""]
     #[doc = " JSON `notCompletedCount`: integer (int64)."]
     pub not_completed_count: ::std::option::Option<i64>,
+    #[doc = " The total number of users for whom assignment is reassigned"]
+    #[doc = ""]
     #[doc = " JSON `totalReassigned`: integer (int64)."]
     pub total_reassigned: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

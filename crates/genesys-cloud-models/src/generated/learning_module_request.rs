@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleRequest {
+    #[doc = " The assessment form for learning module"]
+    #[doc = ""]
     #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
+    #[doc = " The configuration for linking a module to a rule"]
+    #[doc = ""]
     #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignRequest`](crate::LearningModuleAutoAssignRequest)."]
     pub auto_assign: ::std::option::Option<crate::LearningModuleAutoAssignRequest>,
+    #[doc = " The completion time of learning module in days"]
+    #[doc = ""]
     #[doc = " JSON `completionTimeInDays`: integer (int64), required by the spec."]
     pub completion_time_in_days: ::std::option::Option<i64>,
+    #[doc = " The cover art for the learning module"]
+    #[doc = ""]
     #[doc = " JSON `coverArt`: [`LearningModuleCoverArtRequest`](crate::LearningModuleCoverArtRequest)."]
     pub cover_art: ::std::option::Option<crate::LearningModuleCoverArtRequest>,
+    #[doc = " The description of learning module"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, learning module content should be viewed one by one in order"]
+    #[doc = ""]
     #[doc = " JSON `enforceContentOrder`: boolean."]
     pub enforce_content_order: ::std::option::Option<bool>,
+    #[doc = " If true, learning module is excluded when retrieving modules for manual assignment"]
+    #[doc = ""]
     #[doc = " JSON `excludedFromCatalog`: boolean."]
     pub excluded_from_catalog: ::std::option::Option<bool>,
+    #[doc = " The external ID of the learning module. Maximum length: 50 characters."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string, 0 to 50 characters."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of inform steps in a learning module"]
+    #[doc = ""]
     #[doc = " JSON `informSteps`: array of [`LearningModuleInformStepRequest`](crate::LearningModuleInformStepRequest)."]
     pub inform_steps: ::std::option::Option<::std::vec::Vec<crate::LearningModuleInformStepRequest>>,
+    #[doc = " The recommended time in minutes to complete the module"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The name of learning module"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Allows to view Assessment results in detail"]
+    #[doc = ""]
     #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
+    #[doc = " The type for the learning module. Informational, AssessedContent and Assessment are deprecated"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`LearningModuleRequestType`](crate::LearningModuleRequestType), one of `Informational`, `AssessedContent`, `Assessment`, `External`, `Native`."]
     pub r#type: ::std::option::Option<crate::LearningModuleRequestType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleRule {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, rule is active"]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean, required by the spec."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " The parts of a learning module rule"]
+    #[doc = ""]
     #[doc = " JSON `parts`: array of [`LearningModuleRuleParts`](crate::LearningModuleRuleParts), required by the spec."]
     pub parts: ::std::option::Option<::std::vec::Vec<crate::LearningModuleRuleParts>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleRuleParts {
+    #[doc = " The learning module rule operation"]
+    #[doc = ""]
     #[doc = " JSON `operation`: [`LearningModuleRulePartsOperation`](crate::LearningModuleRulePartsOperation), required by the spec, one of `Include`, `Exclude`."]
     pub operation: ::std::option::Option<crate::LearningModuleRulePartsOperation>,
+    #[doc = " The order of rules in learning module rule"]
+    #[doc = ""]
     #[doc = " JSON `order`: integer (int64), required by the spec."]
     pub order: ::std::option::Option<i64>,
+    #[doc = " The learning module rule selector"]
+    #[doc = ""]
     #[doc = " JSON `selector`: [`LearningModuleRulePartsSelector`](crate::LearningModuleRulePartsSelector), required by the spec, one of `AcdSkills`, `AgentName`, `Division`, `Group`, `Location`, `Queue`, `Role`, `Team`, `User`."]
     pub selector: ::std::option::Option<crate::LearningModuleRulePartsSelector>,
+    #[doc = " The value of rules"]
+    #[doc = ""]
     #[doc = " JSON `value`: array of string, required by the spec."]
     pub value: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

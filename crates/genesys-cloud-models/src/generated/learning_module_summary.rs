@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleSummary {
+    #[doc = " The total number of assignments assigned for a learning module"]
+    #[doc = ""]
     #[doc = " JSON `assignedCount`: integer (int64)."]
     pub assigned_count: ::std::option::Option<i64>,
+    #[doc = " The number of assignments completed for a learning module"]
+    #[doc = ""]
     #[doc = " JSON `completedCount`: integer (int64)."]
     pub completed_count: ::std::option::Option<i64>,
+    #[doc = " The sum of assignment scores for a learning module"]
+    #[doc = ""]
     #[doc = " JSON `completedSum`: number (double)."]
     pub completed_sum: ::std::option::Option<f64>,
+    #[doc = " The number of assignments passed for a learning module"]
+    #[doc = ""]
     #[doc = " JSON `passedCount`: integer (int64)."]
     pub passed_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

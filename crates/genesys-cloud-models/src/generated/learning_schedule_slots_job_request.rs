@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScheduleSlotsJobRequest {
+    #[doc = " The Activity Code Id of the slots."]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intervals to fetch the slots for. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `intervals`: array of string, required by the spec."]
     pub intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The length in minutes of the slots, in 15 minutes granularity."]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The type of slots to fetch in the job."]
+    #[doc = ""]
     #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobRequestSlotsType`](crate::LearningScheduleSlotsJobRequestSlotsType), required by the spec, one of `BestTime`."]
     pub slots_type: ::std::option::Option<crate::LearningScheduleSlotsJobRequestSlotsType>,
+    #[doc = " The user IDs to fetch the slots for."]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

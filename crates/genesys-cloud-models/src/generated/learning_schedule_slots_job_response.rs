@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScheduleSlotsJobResponse {
+    #[doc = " The Activity Code Id of the slots."]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Business Unit Id of the users."]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length in minutes of the slots."]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The results of the job."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`LearningScheduleSlotsJobResult`](crate::LearningScheduleSlotsJobResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::LearningScheduleSlotsJobResult>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of slots fetched in the job."]
+    #[doc = ""]
     #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobResponseSlotsType`](crate::LearningScheduleSlotsJobResponseSlotsType), one of `BestTime`."]
     pub slots_type: ::std::option::Option<crate::LearningScheduleSlotsJobResponseSlotsType>,
+    #[doc = " The user IDs to fetch the slots for."]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

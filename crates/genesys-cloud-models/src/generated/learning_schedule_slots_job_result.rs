@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScheduleSlotsJobResult {
+    #[doc = " The interval of the job. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The slot found from the job"]
+    #[doc = ""]
     #[doc = " JSON `slot`: [`LearningScheduleSlotsJobSlot`](crate::LearningScheduleSlotsJobSlot)."]
     pub slot: ::std::option::Option<crate::LearningScheduleSlotsJobSlot>,
+    #[doc = " The status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LearningScheduleSlotsJobResultStatus`](crate::LearningScheduleSlotsJobResultStatus), one of `InProgress`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::LearningScheduleSlotsJobResultStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScheduleSlotsJobSlot {
+    #[doc = " Start date and time of the slot. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The schedule information of the slot"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`LearningScheduleSlotsJobSchedule`](crate::LearningScheduleSlotsJobSchedule)."]
     pub schedule: ::std::option::Option<crate::LearningScheduleSlotsJobSchedule>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScheduleSlotsQueryRequest {
+    #[doc = " Assignment ID to exclude from consideration when determining blocked slots"]
+    #[doc = ""]
     #[doc = " JSON `interruptibleAssignmentId`: string."]
     pub interruptible_assignment_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of time to get slots for scheduling learning activities. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The duration of Learning Assignment to schedule in 15 minutes granularity"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The user IDs for which to fetch schedules. Must be only 1."]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

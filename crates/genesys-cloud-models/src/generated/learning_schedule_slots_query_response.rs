@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScheduleSlotsQueryResponse {
+    #[doc = " List of slots where Learning activity can be scheduled"]
+    #[doc = ""]
     #[doc = " JSON `suggestedSlots`: array of [`LearningSlot`](crate::LearningSlot)."]
     pub suggested_slots: ::std::option::Option<::std::vec::Vec<crate::LearningSlot>>,
+    #[doc = " Detailed data for WFM scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `wfmScheduleActivities`: array of [`LearningSlotWfmScheduleActivity`](crate::LearningSlotWfmScheduleActivity)."]
     pub wfm_schedule_activities: ::std::option::Option<::std::vec::Vec<crate::LearningSlotWfmScheduleActivity>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScormResponse {
+    #[doc = " The error code of the SCORM package (on failure)"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The error message associated with the error code"]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The percentage of the SCORM package that has been unpacked"]
+    #[doc = ""]
     #[doc = " JSON `percentageUnpacked`: number (double)."]
     pub percentage_unpacked: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the SCORM package"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LearningScormResponseStatus`](crate::LearningScormResponseStatus), one of `UploadPending`, `Unpacking`, `Error`, `Ready`."]
     pub status: ::std::option::Option<crate::LearningScormResponseStatus>,
     _nulls: crate::support::Extras,

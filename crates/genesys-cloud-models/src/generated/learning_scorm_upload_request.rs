@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScormUploadRequest {
+    #[doc = " The MD5 content of the SCORM package"]
+    #[doc = ""]
     #[doc = " JSON `contentMd5`: string, required by the spec."]
     pub content_md5: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScormUploadResponse {
+    #[doc = " The additional headers that need to be included in the upload request"]
+    #[doc = ""]
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the SCORM package"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LearningScormUploadResponseStatus`](crate::LearningScormUploadResponseStatus), one of `UploadPending`, `Unpacking`, `Error`, `Ready`."]
     pub status: ::std::option::Option<crate::LearningScormUploadResponseStatus>,
+    #[doc = " The pre-signed URL. Use it with headers below to upload file to S3"]
+    #[doc = ""]
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningSlot {
+    #[doc = " Start date and time of scheduled Learning activity slot. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Rating based on the staffing difference for scheduled slot"]
+    #[doc = ""]
     #[doc = " JSON `differenceRating`: [`LearningSlotDifferenceRating`](crate::LearningSlotDifferenceRating), one of `Poor`, `Neutral`, `Good`."]
     pub difference_rating: ::std::option::Option<crate::LearningSlotDifferenceRating>,
+    #[doc = " Length of Learning activity slot in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Difference between scheduled and forecast headcount for this slot after scheduling the Learning activity"]
+    #[doc = ""]
     #[doc = " JSON `staffingDifference`: number (double)."]
     pub staffing_difference: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningSlotFullDayTimeOffMarker {
+    #[doc = " The ID of the activity code associated with the time off marker"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The date of the time off marker, interpreted in the business unit's time zone. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitDate`: date."]
     pub business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The description of the time off marker"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of the time off marker in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether the time off marker is paid"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " The ID of the time off request"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningSlotScheduleActivity {
+    #[doc = " The ID of the activity code associated with this activity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date/time of this activity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of this activity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the external activity associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the external activity associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityType`: [`LearningSlotScheduleActivityExternalActivityType`](crate::LearningSlotScheduleActivityExternalActivityType), one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::LearningSlotScheduleActivityExternalActivityType>,
+    #[doc = " The length of this activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether this activity is paid"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " The ID of the time off request associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningSlotWfmScheduleActivity {
+    #[doc = " List of user's scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`LearningSlotScheduleActivity`](crate::LearningSlotScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::LearningSlotScheduleActivity>>,
+    #[doc = " List of user's days off"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkers`: array of [`LearningSlotFullDayTimeOffMarker`](crate::LearningSlotFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::LearningSlotFullDayTimeOffMarker>>,
+    #[doc = " User that the schedule is for"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

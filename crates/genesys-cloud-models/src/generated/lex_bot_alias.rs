@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LexBotAlias {
+    #[doc = " The Lex bot this is an alias for"]
+    #[doc = ""]
     #[doc = " JSON `bot`: [`LexBot`](crate::LexBot)."]
     pub bot: ::std::option::Option<crate::LexBot>,
+    #[doc = " The version of the Lex bot this alias points at"]
+    #[doc = ""]
     #[doc = " JSON `botVersion`: string."]
     pub bot_version: ::std::option::Option<::std::string::String>,
+    #[doc = " If the status is FAILED, Amazon Lex explains why it failed to build the bot"]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " An array of Intents associated with this bot alias"]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`LexIntent`](crate::LexIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::LexIntent>>,
+    #[doc = " The target language of the Lex bot"]
+    #[doc = ""]
     #[doc = " JSON `language`: [`LexBotAliasLanguage`](crate::LexBotAliasLanguage), one of `en-US`."]
     pub language: ::std::option::Option<crate::LexBotAliasLanguage>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Lex bot alias"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LexBotAliasStatus`](crate::LexBotAliasStatus), required by the spec, one of `BUILDING`, `READY`, `FAILED`, `NOT_BUILT`."]
     pub status: ::std::option::Option<crate::LexBotAliasStatus>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LexIntent {
+    #[doc = " A description of the intent"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The intent name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " An object mapping slot names to Slot objects"]
+    #[doc = ""]
     #[doc = " JSON `slots`: map of [`LexSlot`](crate::LexSlot), required by the spec."]
     pub slots: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LexSlot>>,
+    #[doc = " The intent version"]
+    #[doc = ""]
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LexV2Bot {
+    #[doc = " Lex V2 bot Id"]
+    #[doc = ""]
     #[doc = " JSON `botId`: string, required by the spec."]
     pub bot_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A description of the Lex V2 bot"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A region of the Lex V2 bot"]
+    #[doc = ""]
     #[doc = " JSON `region`: string, required by the spec."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

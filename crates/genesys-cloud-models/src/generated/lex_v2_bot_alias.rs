@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LexV2BotAlias {
+    #[doc = " The Lex V2 bot alias Id"]
+    #[doc = ""]
     #[doc = " JSON `aliasId`: string, required by the spec."]
     pub alias_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Lex V2 bot this is an alias for"]
+    #[doc = ""]
     #[doc = " JSON `bot`: [`LexV2Bot`](crate::LexV2Bot)."]
     pub bot: ::std::option::Option<crate::LexV2Bot>,
+    #[doc = " The version of the Lex V2 bot this alias points at"]
+    #[doc = ""]
     #[doc = " JSON `botVersion`: string."]
     pub bot_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " An array of Intents associated with this bot alias"]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`LexV2Intent`](crate::LexV2Intent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::LexV2Intent>>,
+    #[doc = " The target language of the Lex V2 bot"]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The Lex V2 bot region"]
+    #[doc = ""]
     #[doc = " JSON `region`: string, required by the spec."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Lex V2 bot alias"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LexV2BotAliasStatus`](crate::LexV2BotAliasStatus), one of `Creating`, `Available`, `Deleting`, `Failed`."]
     pub status: ::std::option::Option<crate::LexV2BotAliasStatus>,
     _nulls: crate::support::Extras,

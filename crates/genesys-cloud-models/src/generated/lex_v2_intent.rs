@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LexV2Intent {
+    #[doc = " A description of the intent"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The intent id"]
+    #[doc = ""]
     #[doc = " JSON `intentId`: string, required by the spec."]
     pub intent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intent name"]
+    #[doc = ""]
     #[doc = " JSON `intentName`: string, required by the spec."]
     pub intent_name: ::std::option::Option<::std::string::String>,
+    #[doc = " An object mapping slot names to Slot objects"]
+    #[doc = ""]
     #[doc = " JSON `slots`: map of [`LexV2Slot`](crate::LexV2Slot), required by the spec."]
     pub slots: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LexV2Slot>>,
     _nulls: crate::support::Extras,

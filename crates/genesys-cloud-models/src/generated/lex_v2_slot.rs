@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LexV2Slot {
+    #[doc = " The slot description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The slot id"]
+    #[doc = ""]
     #[doc = " JSON `slotId`: string, required by the spec."]
     pub slot_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The slot name"]
+    #[doc = ""]
     #[doc = " JSON `slotName`: string, required by the spec."]
     pub slot_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The slot type id"]
+    #[doc = ""]
     #[doc = " JSON `slotTypeId`: string, required by the spec."]
     pub slot_type_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The slot type"]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

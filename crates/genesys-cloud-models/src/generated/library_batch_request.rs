@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LibraryBatchRequest {
+    #[doc = " List of Library IDs"]
+    #[doc = ""]
     #[doc = " JSON `libraryIds`: array of string, required by the spec."]
     pub library_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

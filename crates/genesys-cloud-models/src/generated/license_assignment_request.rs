@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LicenseAssignmentRequest {
+    #[doc = " The id of the license to assign/unassign."]
+    #[doc = ""]
     #[doc = " JSON `licenseId`: string, required by the spec."]
     pub license_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ids of users to assign this license to."]
+    #[doc = ""]
     #[doc = " JSON `userIdsAdd`: array of string, required by the spec."]
     pub user_ids_add: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The ids of users to unassign this license from."]
+    #[doc = ""]
     #[doc = " JSON `userIdsRemove`: array of string, required by the spec."]
     pub user_ids_remove: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

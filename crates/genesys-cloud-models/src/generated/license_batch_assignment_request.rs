@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LicenseBatchAssignmentRequest {
+    #[doc = " The list of license assignment updates to make."]
+    #[doc = ""]
     #[doc = " JSON `assignments`: array of [`LicenseAssignmentRequest`](crate::LicenseAssignmentRequest), required by the spec."]
     pub assignments: ::std::option::Option<::std::vec::Vec<crate::LicenseAssignmentRequest>>,
     _nulls: crate::support::Extras,

@@ -9,12 +9,16 @@ pub struct LicenseDefinition {
     pub comprises: ::std::option::Option<::std::vec::Vec<crate::LicenseDefinition>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `permissions`: [`Permissions`](crate::Permissions)."]
     pub permissions: ::std::option::Option<crate::Permissions>,
     #[doc = " JSON `prerequisites`: array of [`AddressableLicenseDefinition`](crate::AddressableLicenseDefinition)."]
     pub prerequisites: ::std::option::Option<::std::vec::Vec<crate::AddressableLicenseDefinition>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LimitChangeRequestDetails {
+    #[doc = " The approval breakdown for this override request."]
+    #[doc = ""]
     #[doc = " JSON `approvalNamespaces`: array of [`ApprovalNamespace`](crate::ApprovalNamespace)."]
     pub approval_namespaces: ::std::option::Option<::std::vec::Vec<crate::ApprovalNamespace>>,
+    #[doc = " Current limit value for a given key"]
+    #[doc = ""]
     #[doc = " JSON `currentValue`: number (double)."]
     pub current_value: ::std::option::Option<f64>,
+    #[doc = " The date of the limit change request completion (ChangeImplemented, Rejected, or RollbackImplemented. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the limit change request creation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Description of the need for the limit change request"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Limit key to be overridden (see <https://developer.mypurecloud.com/api/rest/v2/organization/limits.html#available_limits>)"]
+    #[doc = ""]
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " Namespace the key belongs to (see <https://developer.mypurecloud.com/api/rest/v2/organization/limits.html#available_limits>)"]
+    #[doc = ""]
     #[doc = " JSON `namespace`: [`LimitChangeRequestDetailsNamespace`](crate::LimitChangeRequestDetailsNamespace), required by the spec, one of `users.rules`, `voice.transcription`, `agent.assistant`, `agentic.virtual.agents`, `analytics.agents`, `analytics.alerting`, `analytics.data.extraction`, `analytics`, `analytics.realtime`, `analytics.reporting.settings`, `anomaly.detection`, `architect`, … (95 in all)."]
     pub namespace: ::std::option::Option<crate::LimitChangeRequestDetailsNamespace>,
+    #[doc = " The reason for rejecting the limit override request"]
+    #[doc = ""]
     #[doc = " JSON `rejectReason`: [`LimitChangeRequestDetailsRejectReason`](crate::LimitChangeRequestDetailsRejectReason), one of `AlternativeExists`, `IncreaseNotRequired`, `PlatformMisuse`, `PlatformStability`, `OtherReason`."]
     pub reject_reason: ::std::option::Option<crate::LimitChangeRequestDetailsRejectReason>,
+    #[doc = " Requested limit value for a given key"]
+    #[doc = ""]
     #[doc = " JSON `requestedValue`: number (double), required by the spec."]
     pub requested_value: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Current status of the limit change request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LimitChangeRequestDetailsStatus`](crate::LimitChangeRequestDetailsStatus), one of `Approved`, `Rejected`, `Rollback`, `Pending`, `Open`, `SecondaryApprovalNamespacesAdded`, `ReviewerApproved`, `ReviewerRejected`, `ReviewerRollback`, `ImplementingChange`, `ChangeImplemented`, `ImplementingRollback`, … (13 in all)."]
     pub status: ::std::option::Option<crate::LimitChangeRequestDetailsStatus>,
+    #[doc = " List of statuses that a limit change request has gone through"]
+    #[doc = ""]
     #[doc = " JSON `statusHistory`: array of [`StatusChange`](crate::StatusChange)."]
     pub status_history: ::std::option::Option<::std::vec::Vec<crate::StatusChange>>,
+    #[doc = " The support case url created by Care"]
+    #[doc = ""]
     #[doc = " JSON `supportCaseUrl`: string, required by the spec."]
     pub support_case_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

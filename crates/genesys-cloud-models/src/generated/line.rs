@@ -5,48 +5,84 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Line {
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `defaultForUser`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub default_for_user: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The edge group associated with the line. (Deprecated)"]
+    #[doc = ""]
     #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The station base/template."]
+    #[doc = ""]
     #[doc = " JSON `lineBaseSettings`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub line_base_settings: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `loggedInUser`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub logged_in_user: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The primary edge associated to the line. (Deprecated)"]
+    #[doc = ""]
     #[doc = " JSON `primaryEdge`: [`Edge`](crate::Edge)."]
     pub primary_edge: ::std::option::Option<crate::Edge>,
     #[doc = " JSON `properties`: map of any JSON."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The secondary edge associated to the line. (Deprecated)"]
+    #[doc = ""]
     #[doc = " JSON `secondaryEdge`: [`Edge`](crate::Edge)."]
     pub secondary_edge: ::std::option::Option<crate::Edge>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LineState`](crate::LineState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::LineState>,
+    #[doc = " The station base/template. (Deprecated - Please use the lineBaseSettings field instead, as it contains the same data)"]
+    #[doc = ""]
     #[doc = " JSON `template`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LineId {
+    #[doc = " The displayName of this person's account in Line. Max: 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The set of Line userIds that this person has. Each userId is specific to the Line channel that the user interacts with. Max 1 Id."]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of [`LineUserId`](crate::LineUserId), required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<crate::LineUserId>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LineStatus {
+    #[doc = " The line's address of record."]
+    #[doc = ""]
     #[doc = " JSON `addressOfRecord`: string."]
     pub address_of_record: ::std::option::Option<::std::string::String>,
+    #[doc = " The addresses used to contact the line."]
+    #[doc = ""]
     #[doc = " JSON `contactAddresses`: array of string."]
     pub contact_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The id of this line"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether the edge can reach the line."]
+    #[doc = ""]
     #[doc = " JSON `reachable`: boolean."]
     pub reachable: ::std::option::Option<bool>,
+    #[doc = " The time the line entered its current reachable state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `reachableStateTime`: date-time."]
     pub reachable_state_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

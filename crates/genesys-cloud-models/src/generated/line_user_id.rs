@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LineUserId {
+    #[doc = " The unique channel-specific userId for the user. Max: 255 characters."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

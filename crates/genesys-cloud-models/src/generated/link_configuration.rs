@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LinkConfiguration {
+    #[doc = " Should be a valid URL (including the http/https protocol, port, and path \\[if any\\]). Leading and trailing whitespace stripped. Max 400 characters."]
+    #[doc = ""]
     #[doc = " JSON `uriTemplate`: string, required by the spec."]
     pub uri_template: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

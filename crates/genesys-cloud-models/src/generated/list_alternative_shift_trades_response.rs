@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListAlternativeShiftTradesResponse {
+    #[doc = " The asynchronous job handling the request. Null if result returns synchronously"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`AlternativeShiftJobResponse`](crate::AlternativeShiftJobResponse)."]
     pub job: ::std::option::Option<crate::AlternativeShiftJobResponse>,
+    #[doc = " The result of the request. May come via notification. Null if job is populated"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`AlternativeShiftTradeListing`](crate::AlternativeShiftTradeListing)."]
     pub result: ::std::option::Option<crate::AlternativeShiftTradeListing>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListItem {
+    #[doc = " Whether this list item is active and available for selection."]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Description of this value for semantic matching. Used only with Semantic match type."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Alternative phrases that should match this value. Used only with Exact match type."]
+    #[doc = ""]
     #[doc = " JSON `synonyms`: array of string."]
     pub synonyms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The value returned when this item is selected."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListPicker {
+    #[doc = " Text to show in the header."]
+    #[doc = ""]
     #[doc = " JSON `header`: string."]
     pub header: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional unique identifier to help map component replies to form messages where multiple List Pickers can be present."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " An array of sections in the List Picker."]
+    #[doc = ""]
     #[doc = " JSON `sections`: array of [`ListPickerSection`](crate::ListPickerSection), required by the spec."]
     pub sections: ::std::option::Option<::std::vec::Vec<crate::ListPickerSection>>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListPickerItem {
+    #[doc = " Unique identifier for the list picker item"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the item is selected."]
+    #[doc = ""]
     #[doc = " JSON `selected`: boolean, required by the spec."]
     pub selected: ::std::option::Option<bool>,
+    #[doc = " Additional text providing more details about the item."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " The main text displayed for the item."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListPickerSection {
+    #[doc = " List of items to choose from in the section"]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`ListPickerItem`](crate::ListPickerItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ListPickerItem>>,
+    #[doc = " Whether multiple items can be selected in this section."]
+    #[doc = ""]
     #[doc = " JSON `multipleSelection`: boolean, required by the spec."]
     pub multiple_selection: ::std::option::Option<bool>,
+    #[doc = " Required title for the section."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListedDictionaryFeedback {
+    #[doc = " A weighted value assigned to a phrase. The higher the value, the higher the likelihood that the system will choose the word or phrase from the possible alternatives. Boost range is from 1.0 to 10.0. Default is 2.0"]
+    #[doc = ""]
     #[doc = " JSON `boostValue`: number (double)."]
     pub boost_value: ::std::option::Option<f64>,
+    #[doc = " The Id of the user who created the dictionary feedback"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The Timestamp when dictionary feedback created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Timestamp when dictionary feedback modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The dialect for the given term, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
+    #[doc = ""]
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name for the dictionary feedback."]
+    #[doc = ""]
     #[doc = " JSON `displayAs`: string."]
     pub display_as: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason the dictionary feedback is invalid"]
+    #[doc = ""]
     #[doc = " JSON `invalidReason`: string."]
     pub invalid_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The Id of the user who modified the dictionary feedback"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the given dictionary feedback"]
+    #[doc = ""]
     #[doc = " JSON `source`: [`ListedDictionaryFeedbackSource`](crate::ListedDictionaryFeedbackSource), one of `Manual`."]
     pub source: ::std::option::Option<crate::ListedDictionaryFeedbackSource>,
+    #[doc = " The status of the dictionary feedback"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ListedDictionaryFeedbackStatus`](crate::ListedDictionaryFeedbackStatus), one of `Active`, `Pending`, `Failed`, `Saved`, `Invalid`."]
     pub status: ::std::option::Option<crate::ListedDictionaryFeedbackStatus>,
+    #[doc = " The dictionary term which needs to be added to dictionary feedback system"]
+    #[doc = ""]
     #[doc = " JSON `term`: string, required by the spec."]
     pub term: ::std::option::Option<::std::string::String>,
+    #[doc = " The transcription engine for the dictionary feedback. Only returned when GenesysExtended feature is enabled."]
+    #[doc = ""]
     #[doc = " JSON `transcriptionEngine`: [`ListedDictionaryFeedbackTranscriptionEngine`](crate::ListedDictionaryFeedbackTranscriptionEngine), one of `Genesys`, `GenesysExtended`."]
     pub transcription_engine: ::std::option::Option<crate::ListedDictionaryFeedbackTranscriptionEngine>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Literal {
+    #[doc = " A boolean value"]
+    #[doc = ""]
     #[doc = " JSON `boolean`: boolean."]
     pub boolean: ::std::option::Option<bool>,
+    #[doc = " A date value, must be in the format of yyyy-MM-dd, e.g. 2024-09-23. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " A date time value, must be in the format of yyyy-MM-dd'T'HH:mm:ss.SSSZ, e.g. 2024-10-02T01:01:01.111Z. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datetime`: date-time."]
     pub datetime: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A positive or negative whole number, including zero"]
+    #[doc = ""]
     #[doc = " JSON `integer`: integer (int64)."]
     pub integer: ::std::option::Option<i64>,
+    #[doc = " A positive or negative decimal number, including zero"]
+    #[doc = ""]
     #[doc = " JSON `number`: number (double)."]
     pub number: ::std::option::Option<f64>,
+    #[doc = " A special value enum, such as Wildcard, Null, etc"]
+    #[doc = ""]
     #[doc = " JSON `special`: [`LiteralSpecial`](crate::LiteralSpecial), one of `Wildcard`, `Null`, `Empty`, `CurrentTime`."]
     pub special: ::std::option::Option<crate::LiteralSpecial>,
+    #[doc = " A string value"]
+    #[doc = ""]
     #[doc = " JSON `string`: string."]
     pub string: ::std::option::Option<::std::string::String>,
+    #[doc = " A string list value"]
+    #[doc = ""]
     #[doc = " JSON `strings`: array of string."]
     pub strings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocalEncryptionConfiguration {
+    #[doc = " The api id for Hawk Authentication."]
+    #[doc = ""]
     #[doc = " JSON `apiId`: string, required by the spec."]
     pub api_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The api shared symmetric key used for hawk authentication"]
+    #[doc = ""]
     #[doc = " JSON `apiKey`: string, required by the spec."]
     pub api_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The url for decryption. This must specify the path to where Purecloud can requests decryption"]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocaleFlowVersionInfo {
+    #[doc = " NLU Version Info for this flow version."]
+    #[doc = ""]
     #[doc = " JSON `nluVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub nlu_version: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

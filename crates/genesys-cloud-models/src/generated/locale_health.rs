@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocaleHealth {
+    #[doc = " Number of issues found in the intent."]
+    #[doc = ""]
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
+    #[doc = " Overall health score for the intent."]
+    #[doc = ""]
     #[doc = " JSON `overallScore`: number (double)."]
     pub overall_score: ::std::option::Option<f64>,
+    #[doc = " Validation results for the intent."]
+    #[doc = ""]
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

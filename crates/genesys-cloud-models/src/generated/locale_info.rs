@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocaleInfo {
+    #[doc = " Error details for the flow version, if any."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`FlowHealthErrorInfo`](crate::FlowHealthErrorInfo)."]
     pub error_info: ::std::option::Option<crate::FlowHealthErrorInfo>,
+    #[doc = " Info about given flow version."]
+    #[doc = ""]
     #[doc = " JSON `flowVersionInfo`: [`LocaleFlowVersionInfo`](crate::LocaleFlowVersionInfo)."]
     pub flow_version_info: ::std::option::Option<crate::LocaleFlowVersionInfo>,
+    #[doc = " Status of health computation for this flow version."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LocaleInfoStatus`](crate::LocaleInfoStatus), one of `InProgress`, `Completed`, `Error`."]
     pub status: ::std::option::Option<crate::LocaleInfoStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocalizedLabels {
+    #[doc = " Contains localized label key used in messenger homescreen and push notification. PushNotificationTitle and PushNotificationBody keys are required when notifications are enabled."]
+    #[doc = ""]
     #[doc = " JSON `key`: [`LocalizedLabelsKey`](crate::LocalizedLabelsKey), one of `MessengerHomeHeaderTitle`, `MessengerHomeHeaderSubTitle`, `PushNotificationTitle`, `PushNotificationBody`, `MessengerLauncherButtonText`."]
     pub key: ::std::option::Option<crate::LocalizedLabelsKey>,
+    #[doc = " Contains localized label value used in messenger homescreen and push notification"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

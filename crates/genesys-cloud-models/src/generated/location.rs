@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Location {
+    #[doc = " Users coordinates on the floorplan. Only used when floorplanImage is set"]
+    #[doc = ""]
     #[doc = " JSON `coordinates`: map of number (double)."]
     pub coordinates: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
+    #[doc = " Unique identifier for the location floorplan image"]
+    #[doc = ""]
     #[doc = " JSON `floorplanId`: string."]
     pub floorplan_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the location"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `locationDefinition`: [`LocationDefinition`](crate::LocationDefinition)."]
     pub location_definition: ::std::option::Option<crate::LocationDefinition>,
+    #[doc = " Optional description on the users location"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocationAddressVerificationDetails {
+    #[doc = " Finished time of address verification process. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateFinished`: date-time."]
     pub date_finished: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Time started of address verification process. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Third party service used for address verification"]
+    #[doc = ""]
     #[doc = " JSON `service`: string."]
     pub service: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of address verification process"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LocationAddressVerificationDetailsStatus`](crate::LocationAddressVerificationDetailsStatus), one of `Pending`, `InProgress`, `Retry`, `Complete`, `Failed`."]
     pub status: ::std::option::Option<crate::LocationAddressVerificationDetailsStatus>,
     _nulls: crate::support::Extras,

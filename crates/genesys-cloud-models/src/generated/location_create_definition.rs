@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocationCreateDefinition {
+    #[doc = " Address of the location"]
+    #[doc = ""]
     #[doc = " JSON `address`: [`LocationAddress`](crate::LocationAddress)."]
     pub address: ::std::option::Option<crate::LocationAddress>,
+    #[doc = " The user id of the location contact"]
+    #[doc = ""]
     #[doc = " JSON `contactUser`: string."]
     pub contact_user: ::std::option::Option<::std::string::String>,
+    #[doc = " Emergency number for the location"]
+    #[doc = ""]
     #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`](crate::LocationEmergencyNumber)."]
     pub emergency_number: ::std::option::Option<crate::LocationEmergencyNumber>,
+    #[doc = " The name of the Location. Required for creates, not required for updates"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Notes for the location"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of ancestor ids"]
+    #[doc = ""]
     #[doc = " JSON `path`: array of string."]
     pub path: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Current activity status of the location."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LocationCreateDefinitionState`](crate::LocationCreateDefinitionState), one of `active`, `deleted`."]
     pub state: ::std::option::Option<crate::LocationCreateDefinitionState>,
+    #[doc = " Current version of the location"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

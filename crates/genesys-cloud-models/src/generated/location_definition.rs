@@ -7,34 +7,60 @@
 pub struct LocationDefinition {
     #[doc = " JSON `address`: [`LocationAddress`](crate::LocationAddress)."]
     pub address: ::std::option::Option<crate::LocationAddress>,
+    #[doc = " Boolean field which states if the address has been stored for E911"]
+    #[doc = ""]
     #[doc = " JSON `addressStored`: boolean."]
     pub address_stored: ::std::option::Option<bool>,
+    #[doc = " Address verification information, retrieve dwith the ?expand=addressVerificationDetails query parameter"]
+    #[doc = ""]
     #[doc = " JSON `addressVerificationDetails`: [`LocationAddressVerificationDetails`](crate::LocationAddressVerificationDetails)."]
     pub address_verification_details: ::std::option::Option<crate::LocationAddressVerificationDetails>,
+    #[doc = " Boolean field which states if the address has been verified as an actual address"]
+    #[doc = ""]
     #[doc = " JSON `addressVerified`: boolean."]
     pub address_verified: ::std::option::Option<bool>,
+    #[doc = " Site contact for the location entity"]
+    #[doc = ""]
     #[doc = " JSON `contactUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub contact_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Emergency number for the location entity"]
+    #[doc = ""]
     #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`](crate::LocationEmergencyNumber)."]
     pub emergency_number: ::std::option::Option<crate::LocationEmergencyNumber>,
+    #[doc = " Floorplan images of the location entity, retrieved with ?expand=images query parameter"]
+    #[doc = ""]
     #[doc = " JSON `floorplanImage`: array of [`LocationImage`](crate::LocationImage)."]
     pub floorplan_image: ::std::option::Option<::std::vec::Vec<crate::LocationImage>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `images`: string."]
     pub images: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Notes for the location entity"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of ancestor IDs in order"]
+    #[doc = ""]
     #[doc = " JSON `path`: array of string."]
     pub path: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Profile image of the location entity, retrieved with ?expand=images query parameter"]
+    #[doc = ""]
     #[doc = " JSON `profileImage`: array of [`LocationImage`](crate::LocationImage)."]
     pub profile_image: ::std::option::Option<::std::vec::Vec<crate::LocationImage>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Current state of the location entity"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LocationDefinitionState`](crate::LocationDefinitionState), one of `active`, `deleted`."]
     pub state: ::std::option::Option<crate::LocationDefinitionState>,
+    #[doc = " Current version of the location entity, value to be supplied should be retrieved by a GET or on create/update response"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

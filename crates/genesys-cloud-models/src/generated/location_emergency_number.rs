@@ -9,6 +9,8 @@ pub struct LocationEmergencyNumber {
     pub e164: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of emergency number."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`LocationEmergencyNumberType`](crate::LocationEmergencyNumberType), one of `default`, `elin`."]
     pub r#type: ::std::option::Option<crate::LocationEmergencyNumberType>,
     _nulls: crate::support::Extras,

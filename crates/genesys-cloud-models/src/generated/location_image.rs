@@ -7,6 +7,8 @@
 pub struct LocationImage {
     #[doc = " JSON `imageUri`: string."]
     pub image_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Height and/or width of image. ex: 640x480 or x128"]
+    #[doc = ""]
     #[doc = " JSON `resolution`: string."]
     pub resolution: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,8 +7,12 @@
 pub struct LockInfo {
     #[doc = " JSON `action`: [`LockInfoAction`](crate::LockInfoAction), one of `UPDATE`, `DELETE`, `COPY`, `MOVE`, `REPLACE`, `THUMBNAIL`, `TEXT_EXTRACTION`."]
     pub action: ::std::option::Option<crate::LockInfoAction>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `lockedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LogCaptureDownloadExecutionResponse {
+    #[doc = " Start date of file download execution. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Url of a file with query result."]
+    #[doc = ""]
     #[doc = " JSON `fileUrl`: string, required by the spec."]
     pub file_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of file download job."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Execution state of the download."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`LogCaptureDownloadExecutionResponseState`](crate::LogCaptureDownloadExecutionResponseState), required by the spec, one of `Running`, `Failed`, `Succeeded`."]
     pub state: ::std::option::Option<crate::LogCaptureDownloadExecutionResponseState>,
+    #[doc = " Details of the user that created the job"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

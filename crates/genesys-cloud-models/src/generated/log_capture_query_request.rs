@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LogCaptureQueryRequest {
+    #[doc = " Date and time range to query. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Order of results. Default order is ASC."]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`LogCaptureQueryRequestSortOrder`](crate::LogCaptureQueryRequestSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::LogCaptureQueryRequestSortOrder>,
+    #[doc = " Id of the user to query."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

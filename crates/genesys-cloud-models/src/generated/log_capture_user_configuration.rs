@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LogCaptureUserConfiguration {
+    #[doc = " Indicates the method by which the logs were captured."]
+    #[doc = ""]
     #[doc = " JSON `captureMethod`: [`LogCaptureUserConfigurationCaptureMethod`](crate::LogCaptureUserConfigurationCaptureMethod), one of `OnDemand`, `Scheduled`."]
     pub capture_method: ::std::option::Option<crate::LogCaptureUserConfigurationCaptureMethod>,
+    #[doc = " Indicates when log capture will be turned off for the user. (Must be within 24 hours). Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpired`: date-time, required by the spec."]
     pub date_expired: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates when log capture was enabled for the user. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the user for which log capture is configured."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LogEntry {
+    #[doc = " Level of log entry"]
+    #[doc = ""]
     #[doc = " JSON `level`: string."]
     pub level: ::std::option::Option<::std::string::String>,
+    #[doc = " Log message"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Timestamp of log entry"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

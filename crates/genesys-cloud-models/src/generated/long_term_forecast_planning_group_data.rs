@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermForecastPlanningGroupData {
+    #[doc = " Forecast average handle time per day in seconds"]
+    #[doc = ""]
     #[doc = " JSON `averageHandleTimeSecondsPerDay`: array of number (double), required by the spec."]
     pub average_handle_time_seconds_per_day: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " Forecast offered counts per day for this planning group"]
+    #[doc = ""]
     #[doc = " JSON `offeredPerDay`: array of number (double), required by the spec."]
     pub offered_per_day: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The ID of the planning group to which this data applies. Note this is a snapshot of the planning group at the time of forecast creation and may not correspond to the current configuration"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermForecastResult {
+    #[doc = " The forecast data broken up by planning group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: array of [`LongTermForecastPlanningGroupData`](crate::LongTermForecastPlanningGroupData)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::LongTermForecastPlanningGroupData>>,
+    #[doc = " The reference start date relative to the business unit time zone in this forecast. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `referenceStartDate`: date."]
     pub reference_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The number of weeks in this forecast"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

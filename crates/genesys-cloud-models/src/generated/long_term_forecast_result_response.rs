@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermForecastResultResponse {
+    #[doc = " The download url to fetch the result. Only populated if the result is too large to pass through the api directly"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of the operation. Populated whenever the result is small enough to pass through the api directly"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`LongTermForecastResult`](crate::LongTermForecastResult)."]
     pub result: ::std::option::Option<crate::LongTermForecastResult>,
     _nulls: crate::support::Extras,

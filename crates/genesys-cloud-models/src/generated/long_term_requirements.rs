@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermRequirements {
+    #[doc = " Date the generation of the requirements started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateGenerationStarted`: date-time, required by the spec."]
     pub date_generation_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Forecast metadata"]
+    #[doc = ""]
     #[doc = " JSON `forecastMetadata`: [`ForecastMetadata`](crate::ForecastMetadata), required by the spec."]
     pub forecast_metadata: ::std::option::Option<crate::ForecastMetadata>,
+    #[doc = " The list of months covered by the long-term staffing requirements, formatted as yyyy-MM"]
+    #[doc = ""]
     #[doc = " JSON `months`: array of year-month."]
     pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
+    #[doc = " List of planning group outputs"]
+    #[doc = ""]
     #[doc = " JSON `requirementResults`: array of [`PlanningGroupRequirementOutput`](crate::PlanningGroupRequirementOutput), required by the spec."]
     pub requirement_results: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupRequirementOutput>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermRequirementsErrorDetail {
+    #[doc = " The description of the error code"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The error code"]
+    #[doc = ""]
     #[doc = " JSON `internalErrorCode`: [`LongTermRequirementsErrorDetailInternalErrorCode`](crate::LongTermRequirementsErrorDetailInternalErrorCode), required by the spec, one of `TimedOut`, `NoData`, `ClientDataInvalid`, `ConfigurationInvalid`, `RequirementsFailed`."]
     pub internal_error_code: ::std::option::Option<crate::LongTermRequirementsErrorDetailInternalErrorCode>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermRequirementsResponse {
+    #[doc = " Download URL for the staffing forecast result"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Error code when status is Failed"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: [`LongTermRequirementsResponseErrorCode`](crate::LongTermRequirementsResponseErrorCode), one of `TimedOut`, `NoData`, `ClientDataInvalid`, `ConfigurationInvalid`, `RequirementsFailed`."]
     pub error_code: ::std::option::Option<crate::LongTermRequirementsResponseErrorCode>,
+    #[doc = " For schema documentation only, always null, schema for staffing forecast result at downloadUrl"]
+    #[doc = ""]
     #[doc = " JSON `longTermRequirements`: [`LongTermRequirements`](crate::LongTermRequirements)."]
     pub long_term_requirements: ::std::option::Option<crate::LongTermRequirements>,
+    #[doc = " Status of the long term forecast"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`LongTermRequirementsResponseStatus`](crate::LongTermRequirementsResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::LongTermRequirementsResponseStatus>,
     _nulls: crate::support::Extras,

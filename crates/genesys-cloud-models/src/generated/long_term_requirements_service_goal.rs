@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermRequirementsServiceGoal {
+    #[doc = " Value of abandon rate objective"]
+    #[doc = ""]
     #[doc = " JSON `abandonRateGoalPercent`: number (double), required by the spec."]
     pub abandon_rate_goal_percent: ::std::option::Option<f64>,
+    #[doc = " Value of service level objective percent from service goals"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevelGoalPercent`: number (double), required by the spec."]
     pub service_level_goal_percent: ::std::option::Option<f64>,
+    #[doc = " Value of service level objective seconds from service goals"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevelObjectiveSeconds`: number (double), required by the spec."]
     pub service_level_objective_seconds: ::std::option::Option<f64>,
+    #[doc = " Value of target average speed of answer from service goals"]
+    #[doc = ""]
     #[doc = " JSON `targetAsaSec`: number (double), required by the spec."]
     pub target_asa_sec: ::std::option::Option<f64>,
+    #[doc = " Toggle for abandon rate from service goals"]
+    #[doc = ""]
     #[doc = " JSON `useAbandonRateGoal`: boolean, required by the spec."]
     pub use_abandon_rate_goal: ::std::option::Option<bool>,
+    #[doc = " Toggle for target average speed of answer from service goals"]
+    #[doc = ""]
     #[doc = " JSON `useAsaTarget`: boolean, required by the spec."]
     pub use_asa_target: ::std::option::Option<bool>,
+    #[doc = " Toggle for service level objective from service goals"]
+    #[doc = ""]
     #[doc = " JSON `useServiceLevelTarget`: boolean, required by the spec."]
     pub use_service_level_target: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermRequirementsServiceGoalDetail {
+    #[doc = " Service goal template ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The service goals used to generate the requirements"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoals`: [`LongTermRequirementsServiceGoal`](crate::LongTermRequirementsServiceGoal), required by the spec."]
     pub service_goals: ::std::option::Option<crate::LongTermRequirementsServiceGoal>,
     _nulls: crate::support::Extras,

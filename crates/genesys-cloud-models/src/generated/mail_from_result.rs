@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MailFromResult {
+    #[doc = " The custom MAIL FROM domain."]
+    #[doc = ""]
     #[doc = " JSON `mailFromDomain`: string, required by the spec."]
     pub mail_from_domain: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of DNS records that pertain that need to exist for verification."]
+    #[doc = ""]
     #[doc = " JSON `records`: array of [`Record`](crate::Record)."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
+    #[doc = " The verification status."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`MailFromResultStatus`](crate::MailFromResultStatus), one of `FAILED`, `PENDING`, `VERIFIED`, `UNKNOWN`."]
     pub status: ::std::option::Option<crate::MailFromResultStatus>,
     _nulls: crate::support::Extras,

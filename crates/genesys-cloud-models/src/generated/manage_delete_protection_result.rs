@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManageDeleteProtectionResult {
+    #[doc = " List of failed delete protection status updates"]
+    #[doc = ""]
     #[doc = " JSON `failedUpdates`: array of [`FailedDeleteProtectionUpdate`](crate::FailedDeleteProtectionUpdate)."]
     pub failed_updates: ::std::option::Option<::std::vec::Vec<crate::FailedDeleteProtectionUpdate>>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,50 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManagementUnit {
+    #[doc = " The business unit to which this management unit belongs"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The date and time at which this entity was last modified. Deprecated, use field from settings.metadata instead. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version info metadata for this management unit. Deprecated, use settings.metadata"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The user who last modified this entity. Deprecated, use field from settings.metadata instead"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The configuration settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`ManagementUnitSettingsResponse`](crate::ManagementUnitSettingsResponse)."]
     pub settings: ::std::option::Option<crate::ManagementUnitSettingsResponse>,
+    #[doc = " Start day of week for scheduling and forecasting purposes. Moving to Business Unit"]
+    #[doc = ""]
     #[doc = " JSON `startDayOfWeek`: [`ManagementUnitStartDayOfWeek`](crate::ManagementUnitStartDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::ManagementUnitStartDayOfWeek>,
+    #[doc = " The time zone for the management unit in standard Olson format. Moving to Business Unit"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the underlying entity. Deprecated, use field from settings.metadata instead"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

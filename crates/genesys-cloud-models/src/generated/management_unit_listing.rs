@@ -7,22 +7,38 @@
 pub struct ManagementUnitListing {
     #[doc = " JSON `entities`: array of [`ManagementUnit`](crate::ManagementUnit)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ManagementUnit>>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `firstUri`: string."]
     pub first_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `lastUri`: string."]
     pub last_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `previousUri`: string."]
     pub previous_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated, paging is not supported"]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

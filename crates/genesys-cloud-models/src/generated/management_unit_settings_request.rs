@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManagementUnitSettingsRequest {
+    #[doc = " Adherence settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `adherence`: [`AdherenceSettings`](crate::AdherenceSettings)."]
     pub adherence: ::std::option::Option<crate::AdherenceSettings>,
+    #[doc = " Version info metadata for the associated management unit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Scheduling settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `scheduling`: [`SchedulingSettingsRequest`](crate::SchedulingSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::SchedulingSettingsRequest>,
+    #[doc = " Shift trade settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `shiftTrading`: [`ShiftTradeSettings`](crate::ShiftTradeSettings)."]
     pub shift_trading: ::std::option::Option<crate::ShiftTradeSettings>,
+    #[doc = " Short term forecasting settings for this management unit. Moving to Business Unit"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecasting`: [`ShortTermForecastingSettings`](crate::ShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::ShortTermForecastingSettings>,
+    #[doc = " Time off request settings for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `timeOff`: [`TimeOffSettingsRequest`](crate::TimeOffSettingsRequest)."]
     pub time_off: ::std::option::Option<crate::TimeOffSettingsRequest>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManagementUnitUserListing {
+    #[doc = " The management unit associated with the users"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Users in the management unit"]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     _nulls: crate::support::Extras,

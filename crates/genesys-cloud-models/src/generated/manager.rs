@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Manager {
+    #[doc = " The reference URI of the manager's user record."]
+    #[doc = ""]
     #[doc = " JSON `$ref`: string."]
     pub r#ref: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the manager."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MandatoryPostCallActionInput {
+    #[doc = " The destination phone number or phone id to send the flow to after completion. If null or blank will not update."]
+    #[doc = ""]
     #[doc = " JSON `destination`: string."]
     pub destination: ::std::option::Option<::std::string::String>,
+    #[doc = " The invocation data to send the destination after completion. If null or blank will not update. Invocation data is only supported when the destination is an Inbound Call flow or Voice Survey flow."]
+    #[doc = ""]
     #[doc = " JSON `invocationData`: string."]
     pub invocation_data: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManualEscalationRequest {
+    #[doc = " The escalation target to which the specified social media normalized message should be routed."]
+    #[doc = ""]
     #[doc = " JSON `escalationTarget`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub escalation_target: ::std::option::Option<crate::EscalationTarget>,
+    #[doc = " The social media normalized message ID to be escalated."]
+    #[doc = ""]
     #[doc = " JSON `socialMediaNormalizedMessageId`: string, required by the spec."]
     pub social_media_normalized_message_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManualEscalationResponse {
+    #[doc = " The ID of the message in the conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationNormalizedMessageId`: string."]
     pub conversation_normalized_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Escalation Status of the message."]
+    #[doc = ""]
     #[doc = " JSON `escalationStatus`: [`ManualEscalationResponseEscalationStatus`](crate::ManualEscalationResponseEscalationStatus), one of `Unknown`, `Manual`, `Throttled`, `PreviouslyEscalated`, `NotEscalated`, `Automatic`."]
     pub escalation_status: ::std::option::Option<crate::ManualEscalationResponseEscalationStatus>,
+    #[doc = " The target integration configuration used for an social media message."]
+    #[doc = ""]
     #[doc = " JSON `escalationTarget`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub escalation_target: ::std::option::Option<crate::EscalationTarget>,
+    #[doc = " The Id of the message that got escalated."]
+    #[doc = ""]
     #[doc = " JSON `socialMediaNormalizedMessageId`: string."]
     pub social_media_normalized_message_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

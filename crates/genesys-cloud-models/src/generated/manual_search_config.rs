@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManualSearchConfig {
+    #[doc = " Answer generation."]
+    #[doc = ""]
     #[doc = " JSON `answerGeneration`: boolean."]
     pub answer_generation: ::std::option::Option<bool>,
+    #[doc = " Articles with answer highlights."]
+    #[doc = ""]
     #[doc = " JSON `articlesWithAnswerHighlights`: boolean."]
     pub articles_with_answer_highlights: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

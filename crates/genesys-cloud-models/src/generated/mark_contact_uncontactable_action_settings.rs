@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MarkContactUncontactableActionSettings {
+    #[doc = " A list of media types to evaluate."]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: array of string, required by the spec."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

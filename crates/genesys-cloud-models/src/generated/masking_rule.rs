@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MaskingRule {
+    #[doc = " Date when the rule was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the rule was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Definition of masking rule (a valid regex or builtin AI based mask name)."]
+    #[doc = ""]
     #[doc = " JSON `definition`: string, required by the spec."]
     pub definition: ::std::option::Option<::std::string::String>,
+    #[doc = " Description about masking rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " inbound/outbound"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`MaskingRuleDirection`](crate::MaskingRuleDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::MaskingRuleDirection>,
+    #[doc = " True/False"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Associated integration channels"]
+    #[doc = ""]
     #[doc = " JSON `integrations`: array of string."]
     pub integrations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Masking rule name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Replacement character for masked text character."]
+    #[doc = ""]
     #[doc = " JSON `substituteCharacter`: string, required by the spec."]
     pub substitute_character: ::std::option::Option<::std::string::String>,
+    #[doc = " Masking rule type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`MaskingRuleType`](crate::MaskingRuleType), required by the spec, one of `Custom`, `Predefined`, `Default`."]
     pub r#type: ::std::option::Option<crate::MaskingRuleType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MaskingRuleValidateRequest {
+    #[doc = " Regex to be applied"]
+    #[doc = ""]
     #[doc = " JSON `definition`: string, required by the spec."]
     pub definition: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to mask."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

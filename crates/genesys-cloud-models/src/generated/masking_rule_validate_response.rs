@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MaskingRuleValidateResponse {
+    #[doc = " Masked text."]
+    #[doc = ""]
     #[doc = " JSON `maskedText`: string."]
     pub masked_text: ::std::option::Option<::std::string::String>,
+    #[doc = " is masking rule definition valid?"]
+    #[doc = ""]
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
+    #[doc = " Validation message."]
+    #[doc = ""]
     #[doc = " JSON `validationMessage`: string."]
     pub validation_message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

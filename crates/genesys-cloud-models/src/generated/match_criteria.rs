@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchCriteria {
+    #[doc = " The Goessner json path of the field to match"]
+    #[doc = ""]
     #[doc = " JSON `jsonPath`: string."]
     pub json_path: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of operation to perform for matching check"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`MatchCriteriaOperator`](crate::MatchCriteriaOperator), one of `GreaterThanOrEqual`, `LessThanOrEqual`, `Equal`, `NotEqual`, `LessThan`, `GreaterThan`, `NotIn`, `In`, `Contains`, `All`, `Exists`, `Size`."]
     pub operator: ::std::option::Option<crate::MatchCriteriaOperator>,
+    #[doc = " The value to match on. Only one of value and values can be included"]
+    #[doc = ""]
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The list of values to match on. Only one of value and values can be included"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of any JSON."]
     pub values: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     _nulls: crate::support::Extras,

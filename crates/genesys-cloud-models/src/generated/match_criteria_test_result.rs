@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchCriteriaTestResult {
+    #[doc = " The generated json path condition"]
+    #[doc = ""]
     #[doc = " JSON `generatedJsonPathCondition`: string."]
     pub generated_json_path_condition: ::std::option::Option<::std::string::String>,
+    #[doc = " The Goessner json path of the field to match"]
+    #[doc = ""]
     #[doc = " JSON `jsonPath`: string."]
     pub json_path: ::std::option::Option<::std::string::String>,
+    #[doc = " The json paths and their values that were compared"]
+    #[doc = ""]
     #[doc = " JSON `jsonPathExtraction`: array of [`MatchTestResult`](crate::MatchTestResult)."]
     pub json_path_extraction: ::std::option::Option<::std::vec::Vec<crate::MatchTestResult>>,
+    #[doc = " Did the generated json path condition match"]
+    #[doc = ""]
     #[doc = " JSON `match`: boolean."]
     pub r#match: ::std::option::Option<bool>,
+    #[doc = " The type of operation to perform for matching check"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`MatchCriteriaTestResultOperator`](crate::MatchCriteriaTestResultOperator), one of `GreaterThanOrEqual`, `LessThanOrEqual`, `Equal`, `NotEqual`, `LessThan`, `GreaterThan`, `NotIn`, `In`, `Contains`, `All`, `Exists`, `Size`."]
     pub operator: ::std::option::Option<crate::MatchCriteriaTestResultOperator>,
+    #[doc = " The value to match on. Only one of value and values can be included"]
+    #[doc = ""]
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The list of values to match on. Only one of value and values can be included"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of any JSON."]
     pub values: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchShiftTradeJobRequest {
+    #[doc = " Version metadata for the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Associated schedule information for the receiving user"]
+    #[doc = ""]
     #[doc = " JSON `receivingSchedule`: [`ReceivingScheduleLookup`](crate::ReceivingScheduleLookup), required by the spec."]
     pub receiving_schedule: ::std::option::Option<crate::ReceivingScheduleLookup>,
+    #[doc = " The ID of the shift the receiving user is giving up in trade, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftId`: string."]
     pub receiving_shift_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start week date of the initiating shift in the business unit time zone (yyyy-MM-dd format). Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

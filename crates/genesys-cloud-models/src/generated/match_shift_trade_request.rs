@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchShiftTradeRequest {
+    #[doc = " Version metadata for the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The ID of the schedule with which the shift trade is associated"]
+    #[doc = ""]
     #[doc = " JSON `receivingScheduleId`: string, required by the spec."]
     pub receiving_schedule_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the shift the receiving user is giving up in trade, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftId`: string."]
     pub receiving_shift_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

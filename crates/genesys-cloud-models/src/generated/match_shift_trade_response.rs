@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchShiftTradeResponse {
+    #[doc = " Constraint violations for this shift trade which require shift trade administrator review"]
+    #[doc = ""]
     #[doc = " JSON `adminReviewViolations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub admin_review_violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
+    #[doc = " The associated shift trade"]
+    #[doc = ""]
     #[doc = " JSON `trade`: [`ShiftTradeResponse`](crate::ShiftTradeResponse)."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponse>,
+    #[doc = " Unevaluated rules for this shift trade which require shift trade administrator review"]
+    #[doc = ""]
     #[doc = " JSON `unevaluatedRules`: array of string."]
     pub unevaluated_rules: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Constraint violations which disallow this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `violations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
     _nulls: crate::support::Extras,

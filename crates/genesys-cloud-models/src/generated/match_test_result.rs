@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchTestResult {
+    #[doc = " The json path to the json node being matched on. ex: $\\['things'\\]\\[1\\]"]
+    #[doc = ""]
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
+    #[doc = " The value of the field being matched"]
+    #[doc = ""]
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MaxLength {
+    #[doc = " A non-negative integer for a text-based schema field denoting the maximum largest string the field can contain for a schema instance."]
+    #[doc = ""]
     #[doc = " JSON `max`: integer (int64), required by the spec."]
     pub max: ::std::option::Option<i64>,
+    #[doc = " A non-negative integer for a text-based schema field denoting the minimum largest length string the field can contain for a schema instance."]
+    #[doc = ""]
     #[doc = " JSON `min`: integer (int64), required by the spec."]
     pub min: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

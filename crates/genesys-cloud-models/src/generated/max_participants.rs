@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MaxParticipants {
+    #[doc = " The maximum number of participants that are allowed on a conversation."]
+    #[doc = ""]
     #[doc = " JSON `maxParticipants`: integer (int64)."]
     pub max_participants: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

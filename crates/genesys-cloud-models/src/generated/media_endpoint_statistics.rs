@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaEndpointStatistics {
+    #[doc = " Client information associated with media endpoint"]
+    #[doc = ""]
     #[doc = " JSON `clientInfo`: [`MediaStatisticsClientInfo`](crate::MediaStatisticsClientInfo)."]
     pub client_info: ::std::option::Option<crate::MediaStatisticsClientInfo>,
+    #[doc = " Media endpoint statistics creation time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Media endpoint statistics processed time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateProcessed`: date-time."]
     pub date_processed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ICE protocol statistics and details. Reference: <https://www.rfc-editor.org/rfc/rfc5245>"]
+    #[doc = ""]
     #[doc = " JSON `ice`: [`MediaIceStatistics`](crate::MediaIceStatistics)."]
     pub ice: ::std::option::Option<crate::MediaIceStatistics>,
+    #[doc = " Media reconnect attempt count"]
+    #[doc = ""]
     #[doc = " JSON `reconnectAttempts`: integer (int64)."]
     pub reconnect_attempts: ::std::option::Option<i64>,
+    #[doc = " Statistics of sent and received RTP. Reference: <https://www.rfc-editor.org/rfc/rfc3550>"]
+    #[doc = ""]
     #[doc = " JSON `rtp`: [`MediaRtpStatistics`](crate::MediaRtpStatistics)."]
     pub rtp: ::std::option::Option<crate::MediaRtpStatistics>,
+    #[doc = " Source type of media endpoint"]
+    #[doc = ""]
     #[doc = " JSON `sourceType`: [`MediaEndpointStatisticsSourceType`](crate::MediaEndpointStatisticsSourceType), one of `Client`, `Server`."]
     pub source_type: ::std::option::Option<crate::MediaEndpointStatisticsSourceType>,
+    #[doc = " Station information associated with media endpoint"]
+    #[doc = ""]
     #[doc = " JSON `station`: [`NamedEntity`](crate::NamedEntity)."]
     pub station: ::std::option::Option<crate::NamedEntity>,
+    #[doc = " Trunk information utilized when creating the media endpoint"]
+    #[doc = ""]
     #[doc = " JSON `trunk`: [`MediaStatisticsTrunkInfo`](crate::MediaStatisticsTrunkInfo)."]
     pub trunk: ::std::option::Option<crate::MediaStatisticsTrunkInfo>,
+    #[doc = " User information associated media endpoint"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`NamedEntity`](crate::NamedEntity)."]
     pub user: ::std::option::Option<crate::NamedEntity>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaIceSelectedCandidate {
+    #[doc = " IP address and port of the candidate"]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the selected candidate"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`MediaIceSelectedCandidateType`](crate::MediaIceSelectedCandidateType), one of `host`, `srflx`, `prflx`, `relay`."]
     pub r#type: ::std::option::Option<crate::MediaIceSelectedCandidateType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaIceSelectedPair {
+    #[doc = " Relative milliseconds since creation of endpoint when this ICE candidate pair has been selected"]
+    #[doc = ""]
     #[doc = " JSON `candidatePairSelectedMilliseconds`: integer (int64)."]
     pub candidate_pair_selected_milliseconds: ::std::option::Option<i64>,
+    #[doc = " The remote candidate that was chosen"]
+    #[doc = ""]
     #[doc = " JSON `client`: [`MediaIceSelectedCandidate`](crate::MediaIceSelectedCandidate)."]
     pub client: ::std::option::Option<crate::MediaIceSelectedCandidate>,
+    #[doc = " The local candidate that was chosen"]
+    #[doc = ""]
     #[doc = " JSON `server`: [`MediaIceSelectedCandidate`](crate::MediaIceSelectedCandidate)."]
     pub server: ::std::option::Option<crate::MediaIceSelectedCandidate>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaIceStatistics {
+    #[doc = " The candidate pairs selected for the media stream"]
+    #[doc = ""]
     #[doc = " JSON `selectedPairs`: array of [`MediaIceSelectedPair`](crate::MediaIceSelectedPair)."]
     pub selected_pairs: ::std::option::Option<::std::vec::Vec<crate::MediaIceSelectedPair>>,
     _nulls: crate::support::Extras,

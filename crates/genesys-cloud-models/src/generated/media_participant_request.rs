@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaParticipantRequest {
+    #[doc = " True to confine this conversation participant. Should only be used for ad-hoc conferences"]
+    #[doc = ""]
     #[doc = " JSON `confined`: boolean."]
     pub confined: ::std::option::Option<bool>,
+    #[doc = " True to hold this conversation participant."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " True to mute this conversation participant."]
+    #[doc = ""]
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
+    #[doc = " True to enable ad-hoc recording of this participant, otherwise false to disable recording."]
+    #[doc = ""]
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
+    #[doc = " Time to resume parked communication. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The state to update to set for this participant's communications. Possible values are: 'connected' and 'disconnected'."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`MediaParticipantRequestState`](crate::MediaParticipantRequestState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::MediaParticipantRequestState>,
+    #[doc = " Wrap-up to assign to this participant."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`WrapupInput`](crate::WrapupInput)."]
     pub wrapup: ::std::option::Option<crate::WrapupInput>,
+    #[doc = " True to skip wrap-up for this participant."]
+    #[doc = ""]
     #[doc = " JSON `wrapupSkipped`: boolean."]
     pub wrapup_skipped: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

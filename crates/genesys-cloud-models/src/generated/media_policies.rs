@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaPolicies {
+    #[doc = " Conditions and actions for calls"]
+    #[doc = ""]
     #[doc = " JSON `callPolicy`: [`CallMediaPolicy`](crate::CallMediaPolicy)."]
     pub call_policy: ::std::option::Option<crate::CallMediaPolicy>,
+    #[doc = " Conditions and actions for chats"]
+    #[doc = ""]
     #[doc = " JSON `chatPolicy`: [`ChatMediaPolicy`](crate::ChatMediaPolicy)."]
     pub chat_policy: ::std::option::Option<crate::ChatMediaPolicy>,
+    #[doc = " Conditions and actions for emails"]
+    #[doc = ""]
     #[doc = " JSON `emailPolicy`: [`EmailMediaPolicy`](crate::EmailMediaPolicy)."]
     pub email_policy: ::std::option::Option<crate::EmailMediaPolicy>,
+    #[doc = " Conditions and actions for messages"]
+    #[doc = ""]
     #[doc = " JSON `messagePolicy`: [`MessageMediaPolicy`](crate::MessageMediaPolicy)."]
     pub message_policy: ::std::option::Option<crate::MessageMediaPolicy>,
     _nulls: crate::support::Extras,

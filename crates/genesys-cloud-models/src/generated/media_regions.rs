@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaRegions {
+    #[doc = " The list of AWS regions to which Genesys Cloud is deployed with full functionality including media streaming."]
+    #[doc = ""]
     #[doc = " JSON `awsCoreRegions`: array of string."]
     pub aws_core_regions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The AWS region your organization is in."]
+    #[doc = ""]
     #[doc = " JSON `awsHomeRegion`: string."]
     pub aws_home_region: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of AWS regions that Genesys Cloud uses only for media streaming."]
+    #[doc = ""]
     #[doc = " JSON `awsSatelliteRegions`: array of string."]
     pub aws_satellite_regions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaRtpStatistics {
+    #[doc = " The average jitter"]
+    #[doc = ""]
     #[doc = " JSON `averageJitter`: number (double)."]
     pub average_jitter: ::std::option::Option<f64>,
+    #[doc = " The estimated average MOS score"]
+    #[doc = ""]
     #[doc = " JSON `estimatedAverageMos`: number (double)."]
     pub estimated_average_mos: ::std::option::Option<f64>,
+    #[doc = " Number of packets received, including all invalid, duplicate, and discarded packets"]
+    #[doc = ""]
     #[doc = " JSON `packetsReceived`: integer (int64)."]
     pub packets_received: ::std::option::Option<i64>,
+    #[doc = " Number of packets sent"]
+    #[doc = ""]
     #[doc = " JSON `packetsSent`: integer (int64)."]
     pub packets_sent: ::std::option::Option<i64>,
+    #[doc = " Number of RFC\\#2833 packets received"]
+    #[doc = ""]
     #[doc = " JSON `rtpEventsReceived`: integer (int64)."]
     pub rtp_events_received: ::std::option::Option<i64>,
+    #[doc = " Number of RFC\\#2833 packets sent"]
+    #[doc = ""]
     #[doc = " JSON `rtpEventsSent`: integer (int64)."]
     pub rtp_events_sent: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

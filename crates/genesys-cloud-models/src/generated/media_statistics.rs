@@ -7,14 +7,24 @@
 pub struct MediaStatistics {
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Relative milliseconds to create media session"]
+    #[doc = ""]
     #[doc = " JSON `creationMilliseconds`: integer (int64)."]
     pub creation_milliseconds: ::std::option::Option<i64>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Actual media region"]
+    #[doc = ""]
     #[doc = " JSON `effectiveRegion`: string."]
     pub effective_region: ::std::option::Option<::std::string::String>,
+    #[doc = " Media statistics for each media endpoint"]
+    #[doc = ""]
     #[doc = " JSON `mediaStatistics`: array of [`MediaEndpointStatistics`](crate::MediaEndpointStatistics)."]
     pub media_statistics: ::std::option::Option<::std::vec::Vec<crate::MediaEndpointStatistics>>,
+    #[doc = " Preferred media region"]
+    #[doc = ""]
     #[doc = " JSON `preferredRegion`: string."]
     pub preferred_region: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

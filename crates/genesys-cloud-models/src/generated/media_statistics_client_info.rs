@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaStatisticsClientInfo {
+    #[doc = " The ID of the application that created the media session."]
+    #[doc = ""]
     #[doc = " JSON `originAppId`: string."]
     pub origin_app_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the application that created the media session."]
+    #[doc = ""]
     #[doc = " JSON `originAppName`: string."]
     pub origin_app_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the application that created the media session."]
+    #[doc = ""]
     #[doc = " JSON `originAppVersion`: string."]
     pub origin_app_version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

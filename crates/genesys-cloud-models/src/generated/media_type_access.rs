@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaTypeAccess {
+    #[doc = " List of media types allowed for inbound messages from customers. If inbound messages from a customer contain media that is not in this list, the media will be dropped from the outbound message."]
+    #[doc = ""]
     #[doc = " JSON `inbound`: array of [`MediaType`](crate::MediaType)."]
     pub inbound: ::std::option::Option<::std::vec::Vec<crate::MediaType>>,
+    #[doc = " List of media types allowed for outbound messages to customers. If an outbound message is sent that contains media that is not in this list, the message will not be sent."]
+    #[doc = ""]
     #[doc = " JSON `outbound`: array of [`MediaType`](crate::MediaType)."]
     pub outbound: ::std::option::Option<::std::vec::Vec<crate::MediaType>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaTypes {
+    #[doc = " Specify allowed media types for inbound and outbound messages. If this field is empty, all inbound and outbound media will be blocked."]
+    #[doc = ""]
     #[doc = " JSON `allow`: [`MediaTypeAccess`](crate::MediaTypeAccess)."]
     pub allow: ::std::option::Option<crate::MediaTypeAccess>,
     _nulls: crate::support::Extras,

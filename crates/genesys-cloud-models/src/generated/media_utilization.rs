@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaUtilization {
+    #[doc = " If true, then track non-ACD conversations against utilization"]
+    #[doc = ""]
     #[doc = " JSON `includeNonAcd`: boolean."]
     pub include_non_acd: ::std::option::Option<bool>,
+    #[doc = " Defines the list of other media types that can interrupt a conversation of this media type. Values include call, chat, email, callback, and message."]
+    #[doc = ""]
     #[doc = " JSON `interruptableMediaTypes`: array of string."]
     pub interruptable_media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Defines the maximum number of conversations of this type that an agent can handle at one time."]
+    #[doc = ""]
     #[doc = " JSON `maximumCapacity`: integer (int64)."]
     pub maximum_capacity: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MeetingIdRecord {
+    #[doc = " The conferenceId used to generate a meetingId"]
+    #[doc = ""]
     #[doc = " JSON `conferenceId`: string."]
     pub conference_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Instant at which the meetingId record will no longer be considered active. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpired`: date-time."]
     pub date_expired: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Boolean flag for ephemeral status of the created record"]
+    #[doc = ""]
     #[doc = " JSON `ephemeral`: boolean, required by the spec."]
     pub ephemeral: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MemberGroup {
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of members in this group"]
+    #[doc = ""]
     #[doc = " JSON `memberCount`: integer (int64)."]
     pub member_count: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The group type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`MemberGroupType`](crate::MemberGroupType), one of `TEAM`, `GROUP`, `SKILLGROUP`."]
     pub r#type: ::std::option::Option<crate::MemberGroupType>,
     _nulls: crate::support::Extras,

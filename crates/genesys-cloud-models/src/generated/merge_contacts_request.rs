@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MergeContactsRequest {
+    #[doc = " The IDs of all contacts involved in the merge operation (must be between 2 and 25)."]
+    #[doc = ""]
     #[doc = " JSON `contactIds`: array of string, required by the spec."]
     pub contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Override data to set for specific Contact fields after a merge. Any null fields in `valueOverride` will not replace existing data."]
+    #[doc = ""]
     #[doc = " JSON `valueOverride`: [`ExternalContact`](crate::ExternalContact)."]
     pub value_override: ::std::option::Option<crate::ExternalContact>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MergeError {
+    #[doc = " The error code received when the merge was attempted"]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " The error message received when the merge was attempted"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MergeInfo {
+    #[doc = " The date the merge was attempted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateMerged`: date-time."]
     pub date_merged: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Error details about a failed merge. Only present if the status of the merge is ManualFailed or AutoFailed"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`MergeError`](crate::MergeError)."]
     pub error: ::std::option::Option<crate::MergeError>,
+    #[doc = " The status of a merge operation being taken against a cluster"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`MergeInfoStatus`](crate::MergeInfoStatus), one of `AutoQueued`, `AutoSucceeded`, `AutoFailed`, `ManualQueued`, `ManualSucceeded`, `ManualFailed`, `NotMerged`."]
     pub status: ::std::option::Option<crate::MergeInfoStatus>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MergeOperation {
+    #[doc = " The contact created as a result of the merge operation"]
+    #[doc = ""]
     #[doc = " JSON `resultingContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub resulting_contact: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The source contact for the merge operation"]
+    #[doc = ""]
     #[doc = " JSON `sourceContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source_contact: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The target contact for the merge operation"]
+    #[doc = ""]
     #[doc = " JSON `targetContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_contact: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

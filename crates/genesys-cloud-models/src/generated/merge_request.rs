@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MergeRequest {
+    #[doc = " The ID of the source contact for the merge operation"]
+    #[doc = ""]
     #[doc = " JSON `sourceContactId`: string, required by the spec."]
     pub source_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the target contact for the merge operation"]
+    #[doc = ""]
     #[doc = " JSON `targetContactId`: string, required by the spec."]
     pub target_contact_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,70 +5,132 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Message {
+    #[doc = " After-call work for the communication."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
+    #[doc = " Indicates if after-call work is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " UUID of virtual agent assistant that provide suggestions to the agent participant during the conversation."]
+    #[doc = ""]
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, the participant member is authenticated."]
+    #[doc = ""]
     #[doc = " JSON `authenticated`: boolean."]
     pub authenticated: ::std::option::Option<bool>,
+    #[doc = " The internal id representing the customer supplied sms integration message."]
+    #[doc = ""]
     #[doc = " JSON `byoSmsIntegrationId`: string."]
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The direction of the message."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`MessageDirection`](crate::MessageDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::MessageDirection>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`MessageDisconnectType`](crate::MessageDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::MessageDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `engagementSource`: [`MessageEngagementSource`](crate::MessageEngagementSource), one of `AppleMessagesForBusiness`, `Discord`, `Email`, `Facebook`, `FacebookMessenger`, `Glassdoor`, `GoogleBusinessProfile`, `Instagram`, `KakaoTalk`, `Line`, `LinkedIn`, `MicrosoftTeams`, … (34 in all)."]
     pub engagement_source: ::std::option::Option<crate::MessageEngagementSource>,
     #[doc = " JSON `errorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_info: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialState`: [`MessageInitialState`](crate::MessageInitialState), one of `alerting`, `connected`, `parked`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::MessageInitialState>,
+    #[doc = " A subset of the Journey System's data relevant to a part of a conversation (for external linkage and internal usage/context)."]
+    #[doc = ""]
     #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
+    #[doc = " The messages sent on this communication channel."]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`MessageDetails`](crate::MessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::MessageDetails>>,
+    #[doc = " Represents the time when an message was put into parked state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `parkTime`: date-time."]
     pub park_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the message."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue settings for this media type."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
+    #[doc = " Indicates the country where the recipient is associated in ISO 3166-1 alpha-2 format."]
+    #[doc = ""]
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the recipient. Eg: Provisioned phoneNumber is the recipient for sms message type."]
+    #[doc = ""]
     #[doc = " JSON `recipientType`: string."]
     pub recipient_type: ::std::option::Option<::std::string::String>,
+    #[doc = " A globally unique identifier for the recording associated with this message."]
+    #[doc = ""]
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the time when a parked message will resume. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The time line of the participant's message, divided into activity segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
+    #[doc = " The timestamp the communication has when it is first put into an alerting state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp the message was placed on hold in the cloud clock if the message is currently on hold. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`MessageState`](crate::MessageState), one of `alerting`, `connected`, `parked`, `disconnected`."]
     pub state: ::std::option::Option<crate::MessageState>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
+    #[doc = " Indicates the type of message platform from which the message originated."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`MessageType`](crate::MessageType), one of `apple`, `facebook`, `instagram`, `kakao`, `line`, `open`, `sms`, `telegram`, `twitter`, `webmessaging`, `whatsapp`, `unknown`."]
     pub r#type: ::std::option::Option<crate::MessageType>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     _nulls: crate::support::Extras,

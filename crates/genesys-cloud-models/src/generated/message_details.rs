@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageDetails {
+    #[doc = " Provider specific error information for a communication."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_info: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Deprecated: Use the API /api/v2/conversations/messages/{conversationId}/messages/{messageId} to get the associated media."]
+    #[doc = ""]
     #[doc = " JSON `media`: array of [`MessageMedia`](crate::MessageMedia)."]
     pub media: ::std::option::Option<::std::vec::Vec<crate::MessageMedia>>,
+    #[doc = " UUID identifying the message media."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information that describes the content of the message, if any"]
+    #[doc = ""]
     #[doc = " JSON `messageMetadata`: [`ConversationMessageMetadata`](crate::ConversationMessageMetadata)."]
     pub message_metadata: ::std::option::Option<crate::ConversationMessageMetadata>,
+    #[doc = " The message segment count, greater than 1 if the message content was split into multiple parts for this message type, e.g. SMS character limits."]
+    #[doc = ""]
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
+    #[doc = " Indicates the delivery status of the message."]
+    #[doc = ""]
     #[doc = " JSON `messageStatus`: [`MessageDetailsMessageStatus`](crate::MessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::MessageDetailsMessageStatus>,
+    #[doc = " The time when the message was sent or received. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A URI for this message entity."]
+    #[doc = ""]
     #[doc = " JSON `messageURI`: string."]
     pub message_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " For social media messages, the visibility of the message in the originating social platform"]
+    #[doc = ""]
     #[doc = " JSON `socialVisibility`: [`MessageDetailsSocialVisibility`](crate::MessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::MessageDetailsSocialVisibility>,
+    #[doc = " Deprecated: This attribute is no longer used. Messages have not included associated stickers for a long time."]
+    #[doc = ""]
     #[doc = " JSON `stickers`: array of [`MessageSticker`](crate::MessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::MessageSticker>>,
     _nulls: crate::support::Extras,

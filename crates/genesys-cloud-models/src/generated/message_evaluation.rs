@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageEvaluation {
+    #[doc = " The address (phone or email) that was wrapped up"]
+    #[doc = ""]
     #[doc = " JSON `contactAddress`: string."]
     pub contact_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the contact column that was wrapped up"]
+    #[doc = ""]
     #[doc = " JSON `contactColumn`: string."]
     pub contact_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of message sent"]
+    #[doc = ""]
     #[doc = " JSON `messageType`: [`MessageEvaluationMessageType`](crate::MessageEvaluationMessageType), one of `Sms`, `Email`, `WhatsApp`."]
     pub message_type: ::std::option::Option<crate::MessageEvaluationMessageType>,
+    #[doc = " The time that the wrap-up was applied. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The id of the wrap-up code"]
+    #[doc = ""]
     #[doc = " JSON `wrapupCodeId`: string."]
     pub wrapup_code_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

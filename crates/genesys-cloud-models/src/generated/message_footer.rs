@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageFooter {
+    #[doc = " Content associated with the footer in the message"]
+    #[doc = ""]
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the content type of the footer in message"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`MessageFooterType`](crate::MessageFooterType), one of `Text`."]
     pub r#type: ::std::option::Option<crate::MessageFooterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageHeader {
+    #[doc = " Content associated with the header in the message"]
+    #[doc = ""]
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the content type of the Header in message"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`MessageHeaderType`](crate::MessageHeaderType), one of `Text`, `Image`, `Video`, `Document`."]
     pub r#type: ::std::option::Option<crate::MessageHeaderType>,
     _nulls: crate::support::Extras,

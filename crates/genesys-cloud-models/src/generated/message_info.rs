@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageInfo {
+    #[doc = " Key that can be used to localize the message."]
+    #[doc = ""]
     #[doc = " JSON `localizableMessageCode`: string."]
     pub localizable_message_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Description of the message."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Map with fields for variable replacement."]
+    #[doc = ""]
     #[doc = " JSON `messageParams`: map of string."]
     pub message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Message with template fields for variable replacement."]
+    #[doc = ""]
     #[doc = " JSON `messageWithParams`: string."]
     pub message_with_params: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

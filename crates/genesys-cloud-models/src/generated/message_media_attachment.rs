@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageMediaAttachment {
+    #[doc = " The optional content length of the the media object, in bytes."]
+    #[doc = ""]
     #[doc = " JSON `contentLength`: integer (int64)."]
     pub content_length: ::std::option::Option<i64>,
+    #[doc = " A globally unique identifier for the media object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The optional internet media type of the the media object.If null then the media type should be dictated by the url."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`MessageMediaAttachmentMediaType`](crate::MessageMediaAttachmentMediaType), one of `image/png`, `image/jpeg`, `image/gif`."]
     pub media_type: ::std::option::Option<crate::MessageMediaAttachmentMediaType>,
+    #[doc = " The name of the media object."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The location of the media, useful for retrieving it"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,22 +7,36 @@
 pub struct MessageMediaData {
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The optional content length of the the media object, in bytes."]
+    #[doc = ""]
     #[doc = " JSON `contentLengthBytes`: integer (int64)."]
     pub content_length_bytes: ::std::option::Option<i64>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The detected internet media type of the the media object. If null then the media type should be dictated by the url."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: string."]
     pub media_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the media, indicates if the media is in the process of uploading. If the upload fails, the media becomes invalid"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`MessageMediaDataStatus`](crate::MessageMediaDataStatus), one of `uploading`, `valid`, `invalid`."]
     pub status: ::std::option::Option<crate::MessageMediaDataStatus>,
+    #[doc = " The URL returned to upload an attachment"]
+    #[doc = ""]
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The location of the media, useful for retrieving it"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

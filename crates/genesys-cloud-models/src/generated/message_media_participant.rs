@@ -5,98 +5,192 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageMediaParticipant {
+    #[doc = " The participant address."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " Specifies how long the agent has to answer an interaction before being marked as not responding."]
+    #[doc = ""]
     #[doc = " JSON `alertingTimeoutMs`: integer (int64)."]
     pub alerting_timeout_ms: ::std::option::Option<i64>,
+    #[doc = " A list of ad-hoc attributes for the participant."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " If true, the participant member is authenticated."]
+    #[doc = ""]
     #[doc = " JSON `authenticated`: boolean."]
     pub authenticated: ::std::option::Option<bool>,
+    #[doc = " The time when this participant went connected for this media (eg: video connected time). Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information on how a communication should be routed to an agent."]
+    #[doc = ""]
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
+    #[doc = " The participant's direction. Values can be: 'inbound' or 'outbound'"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`MessageMediaParticipantDirection`](crate::MessageMediaParticipantDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::MessageMediaParticipantDirection>,
+    #[doc = " The reason the participant was disconnected from the conversation."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`MessageMediaParticipantDisconnectType`](crate::MessageMediaParticipantDisconnectType), one of `endpoint`, `endpoint.donotdisturb`, `client`, `system`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.donotdisturb`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, … (19 in all)."]
     pub disconnect_type: ::std::option::Option<crate::MessageMediaParticipantDisconnectType>,
+    #[doc = " The timestamp when this participant ended after-call work. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time when this participant went disconnected for this media (eg: video disconnected time). Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If the conversation ends in error, contains additional error details."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
+    #[doc = " If this participant represents an external contact, then this will be the reference for the external contact."]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_contact: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " If this participant represents an external contact, then this will be the initial division for the external contact. This value will not be updated if the external contact is reassigned."]
+    #[doc = ""]
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents an external org, then this will be the reference for the external org."]
+    #[doc = ""]
     #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The reason specifying why participant flagged the conversation."]
+    #[doc = ""]
     #[doc = " JSON `flaggedReason`: [`MessageMediaParticipantFlaggedReason`](crate::MessageMediaParticipantFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::MessageMediaParticipantFlaggedReason>,
+    #[doc = " Address for the participant on the sending side of the message conversation. If the address is a phone number, E.164 format is recommended."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
+    #[doc = " Value is true when the participant is on hold."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " The unique participant ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Journey System data/context that is applicable to this communication. When used for historical purposes, the context should be immutable. When null, there is no applicable Journey System context."]
+    #[doc = ""]
     #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
+    #[doc = " List of roles this participant's media has had on the conversation, ie monitor, coach, etc"]
+    #[doc = ""]
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Message instance details on the communication."]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`MessageDetails`](crate::MessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::MessageDetails>>,
+    #[doc = " The participant being monitored when performing a message monitor."]
+    #[doc = ""]
     #[doc = " JSON `monitoredParticipant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub monitored_participant: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The ID of the participant being monitored when performing a message monitor."]
+    #[doc = ""]
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The display friendly name of the participant."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when this participant's communication was last parked. Does not reset on resume. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `parkTime`: date-time."]
     pub park_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peer`: string."]
     pub peer: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the communication."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The participant's purpose. Values can be: 'agent', 'user', 'customer', 'external', 'acd', 'ivr"]
+    #[doc = ""]
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
+    #[doc = " The PureCloud queue for this participant. Id and selfUri will be populated, name is optional."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Indicates the country where the recipient is associated in ISO 3166-1 alpha-2 format."]
+    #[doc = ""]
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the recipient. Eg: Provisioned phoneNumber is the recipient for sms message type."]
+    #[doc = ""]
     #[doc = " JSON `recipientType`: string."]
     pub recipient_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when this participant's communications will resume. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Engage script that should be used by this participant."]
+    #[doc = ""]
     #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The timestamp when this participant started after-call work. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp when it is first put into an alerting state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time when this participant's hold started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time when this participant first joined the conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The participant's state. Values can be: 'alerting', 'connected', 'disconnected', 'dialing', 'contacting"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`MessageMediaParticipantState`](crate::MessageMediaParticipantState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::MessageMediaParticipantState>,
+    #[doc = " The PureCloud team for this participant."]
+    #[doc = ""]
     #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Address for the participant on receiving side of the message conversation. If the address is a phone number, E.164 format is recommended."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
+    #[doc = " Indicates the type of message platform from which the message originated."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`MessageMediaParticipantType`](crate::MessageMediaParticipantType), one of `apple`, `facebook`, `instagram`, `kakao`, `line`, `open`, `sms`, `telegram`, `twitter`, `webmessaging`, `whatsapp`, `unknown`."]
     pub r#type: ::std::option::Option<crate::MessageMediaParticipantType>,
+    #[doc = " The PureCloud user for this participant."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Wrapup for this participant, if it has been applied."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
+    #[doc = " The wrap-up prompt indicating the type of wrap-up to be performed."]
+    #[doc = ""]
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
+    #[doc = " Value is true when the participant requires wrap-up."]
+    #[doc = ""]
     #[doc = " JSON `wrapupRequired`: boolean."]
     pub wrapup_required: ::std::option::Option<bool>,
+    #[doc = " Value is true when the participant has skipped wrap-up."]
+    #[doc = ""]
     #[doc = " JSON `wrapupSkipped`: boolean."]
     pub wrapup_skipped: ::std::option::Option<bool>,
+    #[doc = " The amount of time the participant has to complete wrap-up."]
+    #[doc = ""]
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageMediaSettings {
+    #[doc = " The alerting timeout for the media type, in seconds"]
+    #[doc = ""]
     #[doc = " JSON `alertingTimeoutSeconds`: integer (int64)."]
     pub alerting_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " How long to play the alerting tone for an auto-answer interaction"]
+    #[doc = ""]
     #[doc = " JSON `autoAnswerAlertToneSeconds`: number (double)."]
     pub auto_answer_alert_tone_seconds: ::std::option::Option<f64>,
+    #[doc = " Indicates if auto-answer is enabled for the given media type or subtype (default is false). Subtype settings take precedence over media type settings."]
+    #[doc = ""]
     #[doc = " JSON `enableAutoAnswer`: boolean."]
     pub enable_auto_answer: ::std::option::Option<bool>,
+    #[doc = " Indicates if inactivity timeout is enabled for all subtypes."]
+    #[doc = ""]
     #[doc = " JSON `enableInactivityTimeout`: boolean."]
     pub enable_inactivity_timeout: ::std::option::Option<bool>,
+    #[doc = " Inactivity timeout settings for messages"]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeoutSettings`: [`InactivityTimeoutSettings`](crate::InactivityTimeoutSettings)."]
     pub inactivity_timeout_settings: ::std::option::Option<crate::InactivityTimeoutSettings>,
+    #[doc = " How long to play the alerting tone for a manual-answer interaction"]
+    #[doc = ""]
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
+    #[doc = " The targeted service level for the media type"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
+    #[doc = " Map of media subtype to media subtype specific settings."]
+    #[doc = ""]
     #[doc = " JSON `subTypeSettings`: map of [`MessageSubtypeSettings`](crate::MessageSubtypeSettings)."]
     pub sub_type_settings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageSubtypeSettings>>,
     _nulls: crate::support::Extras,

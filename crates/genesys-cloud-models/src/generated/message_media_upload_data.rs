@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageMediaUploadData {
+    #[doc = " A unique media ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the file"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Required headers when uploading a file with the upload URL"]
+    #[doc = ""]
     #[doc = " JSON `uploadHeaders`: map of string."]
     pub upload_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " URL to upload the file"]
+    #[doc = ""]
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageSubtypeSettings {
+    #[doc = " Indicates if auto-answer is enabled for the given media type or subtype (default is false). Subtype settings take precedence over media type settings."]
+    #[doc = ""]
     #[doc = " JSON `enableAutoAnswer`: boolean."]
     pub enable_auto_answer: ::std::option::Option<bool>,
+    #[doc = " Indicates if inactivity timeout is enabled for the given subtype."]
+    #[doc = ""]
     #[doc = " JSON `enableInactivityTimeout`: boolean."]
     pub enable_inactivity_timeout: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageTypingEventRequest {
+    #[doc = " The time when the message typing event was sent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSent`: date-time."]
     pub date_sent: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Typing event"]
+    #[doc = ""]
     #[doc = " JSON `typing`: [`ConversationEventTyping`](crate::ConversationEventTyping), required by the spec."]
     pub typing: ::std::option::Option<crate::ConversationEventTyping>,
     _nulls: crate::support::Extras,

@@ -5,46 +5,86 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingCampaign {
+    #[doc = " Whether this messaging campaign is always running"]
+    #[doc = ""]
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
+    #[doc = " The callable time set for this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub callable_time_set: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The current status of the messaging campaign. A messaging campaign may be turned 'on' or 'off'."]
+    #[doc = ""]
     #[doc = " JSON `campaignStatus`: [`MessagingCampaignCampaignStatus`](crate::MessagingCampaignCampaignStatus), one of `on`, `stopping`, `off`, `complete`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::MessagingCampaignCampaignStatus>,
+    #[doc = " The contact list that this messaging campaign will send messages for."]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The contact list filter to check before sending a message for this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilters`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The order in which to sort contacts for dialing, based on up to four columns."]
+    #[doc = ""]
     #[doc = " JSON `contactSorts`: array of [`ContactSort`](crate::ContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::ContactSort>>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The division this entity belongs to."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The dnc lists to check before sending a message for this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `dncLists`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " Indicates (when true) that the campaign supports dynamic queueing of the contact list at the time of a request for contacts."]
+    #[doc = ""]
     #[doc = " JSON `dynamicContactQueueingSettings`: [`DynamicContactQueueingSettings`](crate::DynamicContactQueueingSettings)."]
     pub dynamic_contact_queueing_settings: ::std::option::Option<crate::DynamicContactQueueingSettings>,
+    #[doc = " Configuration for this messaging campaign to send Email messages."]
+    #[doc = ""]
     #[doc = " JSON `emailConfig`: [`EmailConfig`](crate::EmailConfig)."]
     pub email_config: ::std::option::Option<crate::EmailConfig>,
+    #[doc = " A list of current error conditions associated with this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`RestErrorDetail`](crate::RestErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::RestErrorDetail>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " How many messages this messaging campaign will send per minute."]
+    #[doc = ""]
     #[doc = " JSON `messagesPerMinute`: integer (int64), required by the spec."]
     pub messages_per_minute: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Rule Sets to be applied while this campaign is sending messages"]
+    #[doc = ""]
     #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration for this messaging campaign to send SMS messages."]
+    #[doc = ""]
     #[doc = " JSON `smsConfig`: [`SmsConfig`](crate::SmsConfig)."]
     pub sms_config: ::std::option::Option<crate::SmsConfig>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " Configuration for this messaging campaign to send WhatsApp messages."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppConfig`: [`WhatsAppConfig`](crate::WhatsAppConfig)."]
     pub whats_app_config: ::std::option::Option<crate::WhatsAppConfig>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingCampaignDiagnostics {
+    #[doc = " Number of contacts that don't match filter. This is currently supported only for Campaigns with dynamic filter on."]
+    #[doc = ""]
     #[doc = " JSON `filteredOutContactsCount`: integer (int64)."]
     pub filtered_out_contacts_count: ::std::option::Option<i64>,
+    #[doc = " Current number of time zone rescheduled messages on the campaign"]
+    #[doc = ""]
     #[doc = " JSON `timeZoneRescheduledContactsCount`: integer (int64)."]
     pub time_zone_rescheduled_contacts_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

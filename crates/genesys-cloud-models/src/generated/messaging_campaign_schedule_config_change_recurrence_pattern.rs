@@ -7,8 +7,12 @@
 pub struct MessagingCampaignScheduleConfigChangeRecurrencePattern {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " the day(s) of the week the occurrence happens"]
+    #[doc = ""]
     #[doc = " JSON `daysOfWeek`: array of string."]
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " the amount of time in between occurrences"]
+    #[doc = ""]
     #[doc = " JSON `interval`: integer (int64)."]
     pub interval: ::std::option::Option<i64>,
     #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrencePatternType`](crate::MessagingCampaignScheduleConfigChangeRecurrencePatternType), one of `Daily`, `Weekly`."]

@@ -7,8 +7,12 @@
 pub struct MessagingCampaignScheduleConfigChangeRecurrenceRange {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " the range end date"]
+    #[doc = ""]
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " the number of occurrences to happen before ending"]
+    #[doc = ""]
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
     #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrenceRangeType`](crate::MessagingCampaignScheduleConfigChangeRecurrenceRangeType), one of `NoEnd`, `Numbered`, `EndDate`."]

@@ -7,8 +7,12 @@
 pub struct MessagingCampaignScheduleConfigChangeScheduleInterval {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " scheduled end time represented as an ISO-8601 string; for example, yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " scheduled start time represented as an ISO-8601 string; for example, yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

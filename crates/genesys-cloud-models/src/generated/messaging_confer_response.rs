@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingConferResponse {
+    #[doc = " Command ID for a given request."]
+    #[doc = ""]
     #[doc = " JSON `commandId`: string, required by the spec."]
     pub command_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The internal communication ID."]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " conversation ID."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The peer internal communication ID."]
+    #[doc = ""]
     #[doc = " JSON `peerCommunicationId`: string, required by the spec."]
     pub peer_communication_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingConferWithUserRequest {
+    #[doc = " The user ID of the target."]
+    #[doc = ""]
     #[doc = " JSON `targetUserId`: string, required by the spec."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

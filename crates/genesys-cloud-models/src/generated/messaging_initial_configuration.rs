@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingInitialConfiguration {
+    #[doc = " Additional metadata about this session which should be recorded by the platform but which will not be indexed or searchable. Primarily for diagnostic value. Any information that needs to be accessible through other components like Analytics should be moved to dedicated fields."]
+    #[doc = ""]
     #[doc = " JSON `additionalInfo`: map of string."]
     pub additional_info: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Indicates that this communication's initial state is alerting. If false, the communication started in a connected state."]
+    #[doc = ""]
     #[doc = " JSON `alerting`: boolean."]
     pub alerting: ::std::option::Option<bool>,
+    #[doc = " Address for the participant on the sending side of the message conversation. If the address is a phone number, E.164 format is recommended."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: string, required by the spec."]
     pub from_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates that this communication's initial state is held."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " Indicates the direction of this communication with respect to the contact center. `true` means the communication is INBOUND. `false` means the communication is OUTBOUND."]
+    #[doc = ""]
     #[doc = " JSON `inbound`: boolean."]
     pub inbound: ::std::option::Option<bool>,
+    #[doc = " The id of the communication (the \"peer\") that \"invited\" this communication, if this occurred."]
+    #[doc = ""]
     #[doc = " JSON `invitedBy`: string."]
     pub invited_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of message platform from which the message originated."]
+    #[doc = ""]
     #[doc = " JSON `messageType`: [`MessagingInitialConfigurationMessageType`](crate::MessagingInitialConfigurationMessageType), one of `Sms`, `Twitter`, `Facebook`, `Line`, `WhatsApp`, `WebMessage`, `Open`, `Instagram`, `Unknown`."]
     pub message_type: ::std::option::Option<crate::MessagingInitialConfigurationMessageType>,
+    #[doc = " Address for the participant on receiving side of the message conversation. If the address is a phone number, E.164 format is recommended."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: string, required by the spec."]
     pub to_address: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

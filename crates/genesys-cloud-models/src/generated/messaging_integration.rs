@@ -5,32 +5,58 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingIntegration {
+    #[doc = " User reference that created this Integration"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this Integration was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this Integration was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique Integration Id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
+    #[doc = " The type of Messaging Integration"]
+    #[doc = ""]
     #[doc = " JSON `messengerType`: [`MessagingIntegrationMessengerType`](crate::MessagingIntegrationMessengerType), required by the spec, one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::MessagingIntegrationMessengerType>,
+    #[doc = " User reference that last modified this Integration"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The name of the Integration"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of Open Messaging Integration Extension. Only present when 'messengerType' is 'open' and the Open Integration has an extension"]
+    #[doc = ""]
     #[doc = " JSON `openExtensionType`: [`MessagingIntegrationOpenExtensionType`](crate::MessagingIntegrationOpenExtensionType), one of `None`, `GoogleBusinessProfile`, `YouTube`."]
     pub open_extension_type: ::std::option::Option<crate::MessagingIntegrationOpenExtensionType>,
+    #[doc = " The recipient associated to the Integration. This recipient is used to associate a flow to an integration"]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Integration"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`MessagingIntegrationStatus`](crate::MessagingIntegrationStatus), one of `Active`, `Inactive`, `Error`, `Starting`, `Incomplete`, `Deleting`, `DeletionFailed`, `Failed`."]
     pub status: ::std::option::Option<crate::MessagingIntegrationStatus>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " Version number required for updates."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingRoutingEstablishedEvent {
+    #[doc = " A unique Id (V4 UUID) identifying this communication."]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Metadata about this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialConfiguration`: [`MessagingInitialConfiguration`](crate::MessagingInitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::MessagingInitialConfiguration>,
+    #[doc = " An optional label that categorizes the conversation. Max-utilization settings can be configured at a per-label level."]
+    #[doc = ""]
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier for the language that should be used to determine the destination for the conversation."]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the queue that is routing this conversation."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string, required by the spec."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifiers for the skills that should be used to determine the destination for the conversation."]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Metadata about the source of this communication's interaction."]
+    #[doc = ""]
     #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
     _nulls: crate::support::Extras,

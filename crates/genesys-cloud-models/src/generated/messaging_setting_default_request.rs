@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingSettingDefaultRequest {
+    #[doc = " Messaging Setting ID to be used as the default for this Organization."]
+    #[doc = ""]
     #[doc = " JSON `settingId`: string, required by the spec."]
     pub setting_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

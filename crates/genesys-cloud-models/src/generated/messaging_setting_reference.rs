@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingSettingReference {
+    #[doc = " Settings relating to message contents"]
+    #[doc = ""]
     #[doc = " JSON `content`: [`ContentSetting`](crate::ContentSetting)."]
     pub content: ::std::option::Option<crate::ContentSetting>,
+    #[doc = " User reference that created this Setting"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this messaging Setting was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this messaging Setting was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Settings relating to events which may occur"]
+    #[doc = ""]
     #[doc = " JSON `event`: [`EventSetting`](crate::EventSetting)."]
     pub event: ::std::option::Option<crate::EventSetting>,
+    #[doc = " The messaging Setting unique identifier associated with this integration"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging Setting profile name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging Setting profile URI"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " User reference that modified this Setting"]
+    #[doc = ""]
     #[doc = " JSON `updatedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub updated_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Version number"]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

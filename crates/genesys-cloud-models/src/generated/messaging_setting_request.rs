@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingSettingRequest {
+    #[doc = " Settings relating to message contents"]
+    #[doc = ""]
     #[doc = " JSON `content`: [`ContentSetting`](crate::ContentSetting)."]
     pub content: ::std::option::Option<crate::ContentSetting>,
+    #[doc = " Settings relating to events which may occur"]
+    #[doc = ""]
     #[doc = " JSON `event`: [`EventSetting`](crate::EventSetting)."]
     pub event: ::std::option::Option<crate::EventSetting>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging Setting profile name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

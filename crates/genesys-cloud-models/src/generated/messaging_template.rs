@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingTemplate {
+    #[doc = " Defines a messaging template for a WhatsApp messaging channel"]
+    #[doc = ""]
     #[doc = " JSON `whatsApp`: [`WhatsAppDefinition`](crate::WhatsAppDefinition)."]
     pub whats_app: ::std::option::Option<crate::WhatsAppDefinition>,
     _nulls: crate::support::Extras,

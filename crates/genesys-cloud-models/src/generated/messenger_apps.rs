@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessengerApps {
+    #[doc = " The conversation settings that handles chats within the messenger"]
+    #[doc = ""]
     #[doc = " JSON `conversations`: [`ConversationAppSettings`](crate::ConversationAppSettings)."]
     pub conversations: ::std::option::Option<crate::ConversationAppSettings>,
+    #[doc = " The knowledge base config for messenger"]
+    #[doc = ""]
     #[doc = " JSON `knowledge`: [`Knowledge`](crate::Knowledge)."]
     pub knowledge: ::std::option::Option<crate::Knowledge>,
     _nulls: crate::support::Extras,

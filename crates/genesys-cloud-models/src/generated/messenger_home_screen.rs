@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessengerHomeScreen {
+    #[doc = " whether or not homescreen is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " to capture uploaded company logoUrl"]
+    #[doc = ""]
     #[doc = " JSON `logoUrl`: string."]
     pub logo_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

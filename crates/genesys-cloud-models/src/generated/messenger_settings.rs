@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessengerSettings {
+    #[doc = " The apps embedded in the messenger"]
+    #[doc = ""]
     #[doc = " JSON `apps`: [`MessengerApps`](crate::MessengerApps)."]
     pub apps: ::std::option::Option<crate::MessengerApps>,
+    #[doc = " Whether or not messenger is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The file upload settings for messenger"]
+    #[doc = ""]
     #[doc = " JSON `fileUpload`: [`FileUploadSettings`](crate::FileUploadSettings)."]
     pub file_upload: ::std::option::Option<crate::FileUploadSettings>,
+    #[doc = " The homescreen settings for messenger"]
+    #[doc = ""]
     #[doc = " JSON `homeScreen`: [`MessengerHomeScreen`](crate::MessengerHomeScreen)."]
     pub home_screen: ::std::option::Option<crate::MessengerHomeScreen>,
+    #[doc = " The launcher button settings for messenger"]
+    #[doc = ""]
     #[doc = " JSON `launcherButton`: [`LauncherButtonSettings`](crate::LauncherButtonSettings)."]
     pub launcher_button: ::std::option::Option<crate::LauncherButtonSettings>,
+    #[doc = " The session persistence type for messenger"]
+    #[doc = ""]
     #[doc = " JSON `sessionPersistenceType`: [`MessengerSettingsSessionPersistenceType`](crate::MessengerSettingsSessionPersistenceType), one of `AcrossSubdomains`, `DomainOrSubdomainOnly`."]
     pub session_persistence_type: ::std::option::Option<crate::MessengerSettingsSessionPersistenceType>,
+    #[doc = " The style settings for messenger"]
+    #[doc = ""]
     #[doc = " JSON `styles`: [`MessengerStyles`](crate::MessengerStyles)."]
     pub styles: ::std::option::Option<crate::MessengerStyles>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessengerStyles {
+    #[doc = " The primary color of messenger in hexadecimal"]
+    #[doc = ""]
     #[doc = " JSON `primaryColor`: string."]
     pub primary_color: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

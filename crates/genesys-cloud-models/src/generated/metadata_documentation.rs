@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetadataDocumentation {
+    #[doc = " description of the documentation"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " location where the documentation can be accessed"]
+    #[doc = ""]
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

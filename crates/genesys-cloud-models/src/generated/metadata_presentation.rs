@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetadataPresentation {
+    #[doc = " description of the contents of the data gathering interface"]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`MetadataSchema`](crate::MetadataSchema)."]
     pub schema: ::std::option::Option<crate::MetadataSchema>,
+    #[doc = " title for a set of data to be gathered"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetadataProperty {
+    #[doc = " optional default value of the input property"]
+    #[doc = ""]
     #[doc = " JSON `default`: string."]
     pub default: ::std::option::Option<::std::string::String>,
+    #[doc = " brief description of the input property"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " user-friendly name of the input property"]
+    #[doc = ""]
     #[doc = " JSON `displayname`: string."]
     pub displayname: ::std::option::Option<::std::string::String>,
+    #[doc = " set of possible values if the input property is an enumeration"]
+    #[doc = ""]
     #[doc = " JSON `enum`: array of string."]
     pub r#enum: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " optional URL with addition information about the input property"]
+    #[doc = ""]
     #[doc = " JSON `help`: string."]
     pub help: ::std::option::Option<::std::string::String>,
+    #[doc = " whether the property's value should be hidden from display"]
+    #[doc = ""]
     #[doc = " JSON `sensitive`: string."]
     pub sensitive: ::std::option::Option<::std::string::String>,
+    #[doc = " the data type of the input property"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

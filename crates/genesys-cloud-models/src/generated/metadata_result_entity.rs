@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetadataResultEntity {
+    #[doc = " description of the modified resource"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " object type of the modified resource"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " whether the modified resource is visible or hidden"]
+    #[doc = ""]
     #[doc = " JSON `visibility`: [`MetadataResultEntityVisibility`](crate::MetadataResultEntityVisibility), one of `Visible`, `Hidden`."]
     pub visibility: ::std::option::Option<crate::MetadataResultEntityVisibility>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetadataResults {
+    #[doc = " list of resources"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`MetadataResultEntity`](crate::MetadataResultEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::MetadataResultEntity>>,
     _nulls: crate::support::Extras,

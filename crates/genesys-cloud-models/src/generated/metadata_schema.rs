@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetadataSchema {
+    #[doc = " description of the data being gathered on this page"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " list of properties for which input is to be gathered, bother required and optional"]
+    #[doc = ""]
     #[doc = " JSON `properties`: array of map of [`MetadataProperty`](crate::MetadataProperty)."]
     pub properties: ::std::option::Option<::std::vec::Vec<::std::collections::BTreeMap<::std::string::String, crate::MetadataProperty>>>,
+    #[doc = " list of required properties"]
+    #[doc = ""]
     #[doc = " JSON `required`: array of string."]
     pub required: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " title for the data gathering page"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " type of data being gathered"]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

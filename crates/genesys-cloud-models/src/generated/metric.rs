@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Metric {
+    #[doc = " The created date of this metric. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The unlinked workday for this metric if this metric was ever unlinked. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateUnlinked`: date."]
     pub date_unlinked: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The id of associated external metric definition"]
+    #[doc = ""]
     #[doc = " JSON `externalMetricDefinitionId`: string."]
     pub external_metric_definition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The linked metric entity reference"]
+    #[doc = ""]
     #[doc = " JSON `linkedMetric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub linked_metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The id of associated metric definition"]
+    #[doc = ""]
     #[doc = " JSON `metricDefinitionId`: string."]
     pub metric_definition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of this metric"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Associated objective for this metric"]
+    #[doc = ""]
     #[doc = " JSON `objective`: [`Objective`](crate::Objective)."]
     pub objective: ::std::option::Option<crate::Objective>,
+    #[doc = " Performance profile id of this metric"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfileId`: string."]
     pub performance_profile_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The precision of the metric, must be between 0 and 5"]
+    #[doc = ""]
     #[doc = " JSON `precision`: integer (int64)."]
     pub precision: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source performance profile when this metric is linked"]
+    #[doc = ""]
     #[doc = " JSON `sourcePerformanceProfile`: [`PerformanceProfile`](crate::PerformanceProfile)."]
     pub source_performance_profile: ::std::option::Option<crate::PerformanceProfile>,
+    #[doc = " The time unit in which the metric should be displayed -- this parameter is ignored when displaying non-time values"]
+    #[doc = ""]
     #[doc = " JSON `timeDisplayUnit`: [`MetricTimeDisplayUnit`](crate::MetricTimeDisplayUnit), one of `None`, `Seconds`, `Minutes`, `Hours`."]
     pub time_display_unit: ::std::option::Option<crate::MetricTimeDisplayUnit>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,50 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetricDefinition {
+    #[doc = " A predefined default objective for this metric"]
+    #[doc = ""]
     #[doc = " JSON `defaultObjective`: [`DefaultObjective`](crate::DefaultObjective)."]
     pub default_objective: ::std::option::Option<crate::DefaultObjective>,
+    #[doc = " Metric names used as dividend"]
+    #[doc = ""]
     #[doc = " JSON `dividendMetrics`: array of string."]
     pub dividend_metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Metric names used as divisor"]
+    #[doc = ""]
     #[doc = " JSON `divisorMetrics`: array of string."]
     pub divisor_metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag to indicate if this metricDefinition allows filter based on initial direction"]
+    #[doc = ""]
     #[doc = " JSON `initialDirectionFilteringAllowed`: boolean."]
     pub initial_direction_filtering_allowed: ::std::option::Option<bool>,
+    #[doc = " An optional field to specify if this metric definition is locked to certain template. e.g. punctuality"]
+    #[doc = ""]
     #[doc = " JSON `lockTemplateId`: string."]
     pub lock_template_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag to indicate if this metricDefinition allows filter based on media types"]
+    #[doc = ""]
     #[doc = " JSON `mediaTypeFilteringAllowed`: boolean."]
     pub media_type_filtering_allowed: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Flag to indicate if this metricDefinition allows filter based on queues"]
+    #[doc = ""]
     #[doc = " JSON `queueFilteringAllowed`: boolean."]
     pub queue_filtering_allowed: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " An alternate name for this metric definition, often abbreviation"]
+    #[doc = ""]
     #[doc = " JSON `shortName`: string."]
     pub short_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of associated metric unit"]
+    #[doc = ""]
     #[doc = " JSON `unitType`: [`MetricDefinitionUnitType`](crate::MetricDefinitionUnitType), one of `None`, `Percent`, `Currency`, `Seconds`, `Number`, `AttendanceStatus`, `Unit`."]
     pub unit_type: ::std::option::Option<crate::MetricDefinitionUnitType>,
     _nulls: crate::support::Extras,

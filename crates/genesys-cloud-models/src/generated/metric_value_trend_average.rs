@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetricValueTrendAverage {
+    #[doc = " The targeted end workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The targeted reference workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateReferenceWorkday`: date."]
     pub date_reference_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The targeted start workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The targeted division for the metrics"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The targeted performance profile for the average points"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The targeted performance profile for the average points"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The metric value trend and average"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`WorkdayValuesMetricItem`](crate::WorkdayValuesMetricItem)."]
     pub result: ::std::option::Option<crate::WorkdayValuesMetricItem>,
+    #[doc = " The time zone used for aggregating metric values"]
+    #[doc = ""]
     #[doc = " JSON `timezone`: string."]
     pub timezone: ::std::option::Option<::std::string::String>,
+    #[doc = " The targeted user for the metrics"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,78 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Metrics {
+    #[doc = " The created date of this metric. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The unlinked workday for this metric if this metric was ever unlinked. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateUnlinked`: date."]
     pub date_unlinked: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " A flag for whether this metric is enabled for a performance profile"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The id of associated external metric definition"]
+    #[doc = ""]
     #[doc = " JSON `externalMetricDefinitionId`: string."]
     pub external_metric_definition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The linked metric entity reference"]
+    #[doc = ""]
     #[doc = " JSON `linkedMetric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub linked_metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Achievable maximum points for this metric"]
+    #[doc = ""]
     #[doc = " JSON `maxPoints`: integer (int64)."]
     pub max_points: ::std::option::Option<i64>,
+    #[doc = " The id of associated metric definition"]
+    #[doc = ""]
     #[doc = " JSON `metricDefinitionId`: string."]
     pub metric_definition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of associated metric definition"]
+    #[doc = ""]
     #[doc = " JSON `metricDefinitionName`: string."]
     pub metric_definition_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The order of metric within a performance profile"]
+    #[doc = ""]
     #[doc = " JSON `order`: integer (int64)."]
     pub order: ::std::option::Option<i64>,
+    #[doc = " Performance profile id of this metric"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfileId`: string."]
     pub performance_profile_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Precision of linked external metric"]
+    #[doc = ""]
     #[doc = " JSON `precision`: integer (int64)."]
     pub precision: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source performance profile when this metric is linked"]
+    #[doc = ""]
     #[doc = " JSON `sourcePerformanceProfile`: [`PerformanceProfile`](crate::PerformanceProfile)."]
     pub source_performance_profile: ::std::option::Option<crate::PerformanceProfile>,
+    #[doc = " The name of associated objective template"]
+    #[doc = ""]
     #[doc = " JSON `templateName`: string."]
     pub template_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The time unit in which the metric should be displayed -- this parameter is ignored when displaying non-time values"]
+    #[doc = ""]
     #[doc = " JSON `timeDisplayUnit`: [`MetricsTimeDisplayUnit`](crate::MetricsTimeDisplayUnit), one of `None`, `Seconds`, `Minutes`, `Hours`."]
     pub time_display_unit: ::std::option::Option<crate::MetricsTimeDisplayUnit>,
+    #[doc = " Unit definition of linked external metric"]
+    #[doc = ""]
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
+    #[doc = " Corresponding unit type for this metric"]
+    #[doc = ""]
     #[doc = " JSON `unitType`: [`MetricsUnitType`](crate::MetricsUnitType), one of `None`, `Percent`, `Currency`, `Seconds`, `Number`, `AttendanceStatus`, `Unit`."]
     pub unit_type: ::std::option::Option<crate::MetricsUnitType>,
     _nulls: crate::support::Extras,

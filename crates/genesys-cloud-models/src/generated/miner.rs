@@ -5,52 +5,100 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Miner {
+    #[doc = " Flag to indicate whether data file to be mined was uploaded."]
+    #[doc = ""]
     #[doc = " JSON `conversationDataUploaded`: boolean."]
     pub conversation_data_uploaded: ::std::option::Option<bool>,
+    #[doc = " Date till which the conversations need to be taken for mining. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `conversationsDateRangeEnd`: date."]
     pub conversations_date_range_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Date from which the conversations need to be taken for mining. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `conversationsDateRangeStart`: date."]
     pub conversations_date_range_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Number of conversations/transcripts fetched."]
+    #[doc = ""]
     #[doc = " JSON `conversationsFetchedCount`: integer (int64)."]
     pub conversations_fetched_count: ::std::option::Option<i64>,
+    #[doc = " Number of conversations/recordings/transcripts that were found valid for mining purposes."]
+    #[doc = ""]
     #[doc = " JSON `conversationsValidCount`: integer (int64)."]
     pub conversations_valid_count: ::std::option::Option<i64>,
+    #[doc = " Date when the mining process was completed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the miner was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the miner was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date when the miner started execution. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateTriggered`: date-time."]
     pub date_triggered: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Error Information"]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`MinerErrorInfo`](crate::MinerErrorInfo)."]
     pub error_info: ::std::option::Option<crate::MinerErrorInfo>,
+    #[doc = " Number of intents or topics based on the miner type."]
+    #[doc = ""]
     #[doc = " JSON `getminedItemCount`: integer (int64)."]
     pub getmined_item_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language Localization code."]
+    #[doc = ""]
     #[doc = " JSON `language`: [`MinerLanguage`](crate::MinerLanguage), one of `en-us`, `en-gb`, `en-au`, `en-in`, `en-za`, `es-us`, `es-es`, `fr-fr`, `fr-ca`, `de-de`, `pt-pt`, `pt-br`, … (32 in all)."]
     pub language: ::std::option::Option<crate::MinerLanguage>,
+    #[doc = " Latest draft details of the miner."]
+    #[doc = ""]
     #[doc = " JSON `latestDraftVersion`: [`Draft`](crate::Draft)."]
     pub latest_draft_version: ::std::option::Option<::std::boxed::Box<crate::Draft>>,
+    #[doc = " Media type for filtering conversations."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`MinerMediaType`](crate::MinerMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::MinerMediaType>,
+    #[doc = " Mining message if present."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the miner, intent or topic."]
+    #[doc = ""]
     #[doc = " JSON `minerType`: [`MinerMinerType`](crate::MinerMinerType), one of `Intent`, `Topic`."]
     pub miner_type: ::std::option::Option<crate::MinerMinerType>,
+    #[doc = " Chat Corpus Name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the participant, either agent, customer or both."]
+    #[doc = ""]
     #[doc = " JSON `participantType`: [`MinerParticipantType`](crate::MinerParticipantType), one of `Customer`, `Agent`, `Both`."]
     pub participant_type: ::std::option::Option<crate::MinerParticipantType>,
+    #[doc = " List of queue IDs for filtering conversations."]
+    #[doc = ""]
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Flag to indicate whether seeding is supported for this miner."]
+    #[doc = ""]
     #[doc = " JSON `seeding`: boolean."]
     pub seeding: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the miner."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`MinerStatus`](crate::MinerStatus), one of `NotStarted`, `FetchingConversationIds`, `ConversationIdsFetched`, `ConversationIdsFetchError`, `FetchingConversations`, `ConversationsFetched`, `ConversationsFetchError`, `Queued`, `QueuingError`, `MiningStarted`, `MaskingUtterances`, `MaskingError`, … (18 in all)."]
     pub status: ::std::option::Option<crate::MinerStatus>,
+    #[doc = " Warning Information"]
+    #[doc = ""]
     #[doc = " JSON `warningInfo`: [`MinerErrorInfo`](crate::MinerErrorInfo)."]
     pub warning_info: ::std::option::Option<crate::MinerErrorInfo>,
     _nulls: crate::support::Extras,

@@ -9,8 +9,12 @@ pub struct MinerErrorInfo {
     pub code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Map of variables and params for the error message."]
+    #[doc = ""]
     #[doc = " JSON `messageParams`: map of any JSON."]
     pub message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Error message with params included."]
+    #[doc = ""]
     #[doc = " JSON `messageWithParams`: string."]
     pub message_with_params: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

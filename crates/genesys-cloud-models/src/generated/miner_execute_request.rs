@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinerExecuteRequest {
+    #[doc = " End date for the date range to mine. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start date for the date range to mine. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Media type for filtering conversations."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`MinerExecuteRequestMediaType`](crate::MinerExecuteRequestMediaType), one of `Chat`, `Call`, `Message`, `Email`."]
     pub media_type: ::std::option::Option<crate::MinerExecuteRequestMediaType>,
+    #[doc = " Type of the participant, either agent, customer or both."]
+    #[doc = ""]
     #[doc = " JSON `participantType`: [`MinerExecuteRequestParticipantType`](crate::MinerExecuteRequestParticipantType), one of `Customer`, `Agent`, `Both`."]
     pub participant_type: ::std::option::Option<crate::MinerExecuteRequestParticipantType>,
+    #[doc = " List of queue IDs for filtering conversations."]
+    #[doc = ""]
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Location of input conversations."]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinerIntent {
+    #[doc = " Percentage of conversations belonging to the intent."]
+    #[doc = ""]
     #[doc = " JSON `analyticVolumePercent`: number (double)."]
     pub analytic_volume_percent: ::std::option::Option<f64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The miner to which the intent belongs."]
+    #[doc = ""]
     #[doc = " JSON `miner`: [`Miner`](crate::Miner)."]
     pub miner: ::std::option::Option<crate::Miner>,
+    #[doc = " Intent name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The utterances that are extracted for an Intent."]
+    #[doc = ""]
     #[doc = " JSON `utterances`: array of [`Utterance`](crate::Utterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::Utterance>>,
     _nulls: crate::support::Extras,

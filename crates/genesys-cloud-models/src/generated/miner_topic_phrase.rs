@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinerTopicPhrase {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Phrase name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Topic associated with a phrase."]
+    #[doc = ""]
     #[doc = " JSON `topic`: [`MinerTopic`](crate::MinerTopic)."]
     pub topic: ::std::option::Option<crate::MinerTopic>,
+    #[doc = " Number of utterances belonging to a phrase"]
+    #[doc = ""]
     #[doc = " JSON `utteranceCount`: integer (int64)."]
     pub utterance_count: ::std::option::Option<i64>,
+    #[doc = " List of utterances related to a phrase."]
+    #[doc = ""]
     #[doc = " JSON `utterances`: array of [`Utterance`](crate::Utterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::Utterance>>,
     _nulls: crate::support::Extras,

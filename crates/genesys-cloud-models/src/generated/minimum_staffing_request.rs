@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinimumStaffingRequest {
+    #[doc = " The intervals to which the minimum staff values will apply"]
+    #[doc = ""]
     #[doc = " JSON `applicableIntervals`: [`MinimumStaffingRequestApplicableIntervals`](crate::MinimumStaffingRequestApplicableIntervals), one of `AllIntervals`, `VolumeOnlyIntervals`."]
     pub applicable_intervals: ::std::option::Option<crate::MinimumStaffingRequestApplicableIntervals>,
+    #[doc = " Whether the setting is turned on or off"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Default minimum staff value to be applied to all planning groups"]
+    #[doc = ""]
     #[doc = " JSON `minimumValue`: number (double)."]
     pub minimum_value: ::std::option::Option<f64>,
+    #[doc = " List of planning groups with their minimum staff value overrides and the days to which the overrides apply. Setting the enclosed list to empty will clear out all existing overrides"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupOverrides`: [`ListWrapperPlanningGroupMinimumsRequest`](crate::ListWrapperPlanningGroupMinimumsRequest)."]
     pub planning_group_overrides: ::std::option::Option<crate::ListWrapperPlanningGroupMinimumsRequest>,
     _nulls: crate::support::Extras,

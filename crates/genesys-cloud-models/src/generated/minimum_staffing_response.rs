@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinimumStaffingResponse {
+    #[doc = " The intervals to which the minimum staff values will apply"]
+    #[doc = ""]
     #[doc = " JSON `applicableIntervals`: [`MinimumStaffingResponseApplicableIntervals`](crate::MinimumStaffingResponseApplicableIntervals), required by the spec, one of `AllIntervals`, `VolumeOnlyIntervals`."]
     pub applicable_intervals: ::std::option::Option<crate::MinimumStaffingResponseApplicableIntervals>,
+    #[doc = " Whether the setting is turned on or off"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Metadata for the business unit's minimum staffing settings"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Default minimum staff value to be applied to all planning groups"]
+    #[doc = ""]
     #[doc = " JSON `minimumValue`: number (double), required by the spec."]
     pub minimum_value: ::std::option::Option<f64>,
+    #[doc = " List of planning groups with their minimum staff value overrides and the days to which the overrides apply"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupOverrides`: array of [`PlanningGroupMinimumsResponse`](crate::PlanningGroupMinimumsResponse), required by the spec."]
     pub planning_group_overrides: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupMinimumsResponse>>,
     _nulls: crate::support::Extras,

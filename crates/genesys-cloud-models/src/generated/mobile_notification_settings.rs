@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MobileNotificationSettings {
+    #[doc = " When the user should receive notifications"]
+    #[doc = ""]
     #[doc = " JSON `when`: [`MobileNotificationSettingsWhen`](crate::MobileNotificationSettingsWhen), required by the spec, one of `Always`, `OnlyWhenInactive`."]
     pub when: ::std::option::Option<crate::MobileNotificationSettingsWhen>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MobileSettings {
+    #[doc = " Settings for a user's mobile notifications"]
+    #[doc = ""]
     #[doc = " JSON `notifications`: [`MobileNotificationSettings`](crate::MobileNotificationSettings), required by the spec."]
     pub notifications: ::std::option::Option<crate::MobileNotificationSettings>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelConfig {
+    #[doc = " Use the latest model for summarization."]
+    #[doc = ""]
     #[doc = " JSON `useLatestModel`: boolean, required by the spec."]
     pub use_latest_model: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

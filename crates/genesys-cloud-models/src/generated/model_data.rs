@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelData {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: array of [`PlanningGroupModel`](crate::PlanningGroupModel)."]
     pub download_result: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupModel>>,
+    #[doc = " List of URLs to fetch the results of the forecast model. This field is populated only if session state is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelMetaData {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`ModelMetaDataResult`](crate::ModelMetaDataResult)."]
     pub download_result: ::std::option::Option<crate::ModelMetaDataResult>,
+    #[doc = " List of URLs to fetch the result of the forecast metadata. This field is populated only if session state is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelMetaDataResult {
+    #[doc = " List of planning groups"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: array of [`PlanningGroupModel`](crate::PlanningGroupModel)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupModel>>,
+    #[doc = " Information about the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `sessionInfo`: [`SessionInfo`](crate::SessionInfo)."]
     pub session_info: ::std::option::Option<crate::SessionInfo>,
     _nulls: crate::support::Extras,

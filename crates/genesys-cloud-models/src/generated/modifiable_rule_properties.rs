@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModifiableRuleProperties {
+    #[doc = " The set of metric conditions that would trigger an alert."]
+    #[doc = ""]
     #[doc = " JSON `conditions`: [`CommonRuleConditions`](crate::CommonRuleConditions)."]
     pub conditions: ::std::option::Option<crate::CommonRuleConditions>,
+    #[doc = " The description of the rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the rule is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the rule"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The alert notification types to trigger when alarm state changes as well as the users they will be sent to."]
+    #[doc = ""]
     #[doc = " JSON `notifications`: array of [`AlertNotification`](crate::AlertNotification)."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::AlertNotification>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the alert will send a notification when it is closed."]
+    #[doc = ""]
     #[doc = " JSON `sendExitingAlarmNotifications`: boolean."]
     pub send_exiting_alarm_notifications: ::std::option::Option<bool>,
+    #[doc = " The amount of time in milliseconds to wait between notification."]
+    #[doc = ""]
     #[doc = " JSON `waitBetweenNotificationMs`: integer (int64)."]
     pub wait_between_notification_ms: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

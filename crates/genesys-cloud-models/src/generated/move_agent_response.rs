@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MoveAgentResponse {
+    #[doc = " The result of the move"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`MoveAgentResponseResult`](crate::MoveAgentResponseResult), one of `AlreadyMoved`, `DestinationBusinessUnitAgentLimitExceeded`, `DestinationManagementUnitAgentLimitExceeded`, `DestinationManagementUnitDoesNotExist`, `MoveSuccessful`, `MovingToDifferentManagementUnit`, `NothingToDo`, `SourceManagementUnitNotAuthorized`."]
     pub result: ::std::option::Option<crate::MoveAgentResponseResult>,
+    #[doc = " The user associated with the move"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

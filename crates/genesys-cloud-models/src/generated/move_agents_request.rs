@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MoveAgentsRequest {
+    #[doc = " The id of the management unit for which the move will be performed. To remove users from their management unit this should be set to null."]
+    #[doc = ""]
     #[doc = " JSON `destinationManagementUnitId`: string."]
     pub destination_management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of user ids to move"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

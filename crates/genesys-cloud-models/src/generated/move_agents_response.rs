@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MoveAgentsResponse {
+    #[doc = " The management unit specified on the request"]
+    #[doc = ""]
     #[doc = " JSON `destinationManagementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub destination_management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " The user that made the request"]
+    #[doc = ""]
     #[doc = " JSON `requestingUser`: [`UserReference`](crate::UserReference)."]
     pub requesting_user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The list containing the agent and result of the move operation"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`MoveAgentResponse`](crate::MoveAgentResponse)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::MoveAgentResponse>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MoveManagementUnitRequest {
+    #[doc = " The ID of the business unit to which to move the management unit"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string, required by the spec."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

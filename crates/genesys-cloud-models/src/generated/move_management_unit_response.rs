@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MoveManagementUnitResponse {
+    #[doc = " The new business unit"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The status of the move. Will always be 'Processing' unless the Management Unit is already in the requested Business Unit in which case it will be 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`MoveManagementUnitResponseStatus`](crate::MoveManagementUnitResponseStatus), one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::MoveManagementUnitResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MuAgentQueueTimeRequest {
+    #[doc = " List of Agent queue times within the management unit"]
+    #[doc = ""]
     #[doc = " JSON `agentOnQueueTimes`: array of [`AgentQueueTimeRequest`](crate::AgentQueueTimeRequest), required by the spec."]
     pub agent_on_queue_times: ::std::option::Option<::std::vec::Vec<crate::AgentQueueTimeRequest>>,
+    #[doc = " ID of the management unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,8 +7,12 @@
 pub struct MuAgentsWorkPlansResult {
     #[doc = " JSON `entities`: array of [`AgentWorkPlans`](crate::AgentWorkPlans)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlans>>,
+    #[doc = " The reference date in yyyy-MM-dd format rolled back to nearest BU start day of week. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `referenceStartWeekDate`: date, required by the spec."]
     pub reference_start_week_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Map containing lookup values for agent work plans. The integer keys serves as lookup keys for effective work plan from workPlanLookupKeysPerWeek property"]
+    #[doc = ""]
     #[doc = " JSON `workPlanLookup`: map of [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub work_plan_lookup: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::WorkPlanReference>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MuRescheduleResultWrapper {
+    #[doc = " The list of agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleRescheduleResponse`](crate::BuAgentScheduleRescheduleResponse)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleRescheduleResponse>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NamedEntityTypeBinding {
+    #[doc = " The name that this named entity type is bound to."]
+    #[doc = ""]
     #[doc = " JSON `entityName`: string, required by the spec."]
     pub entity_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The named entity type of the binding. It can be a built-in one such as builtin:number or a custom entity type such as BeverageType."]
+    #[doc = ""]
     #[doc = " JSON `entityType`: string, required by the spec."]
     pub entity_type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

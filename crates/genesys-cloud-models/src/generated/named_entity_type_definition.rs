@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NamedEntityTypeDefinition {
+    #[doc = " Description of the of the named entity type."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The mechanism enabling detection of the named entity type."]
+    #[doc = ""]
     #[doc = " JSON `mechanism`: [`NamedEntityTypeMechanism`](crate::NamedEntityTypeMechanism), required by the spec."]
     pub mechanism: ::std::option::Option<crate::NamedEntityTypeMechanism>,
+    #[doc = " The name of the entity type."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

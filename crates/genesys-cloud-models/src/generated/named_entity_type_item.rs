@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NamedEntityTypeItem {
+    #[doc = " Additional Language Synonyms for the given named entity value."]
+    #[doc = ""]
     #[doc = " JSON `additionalLanguages`: map of [`AdditionalLanguagesSynonyms`](crate::AdditionalLanguagesSynonyms)."]
     pub additional_languages: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::AdditionalLanguagesSynonyms>>,
+    #[doc = " Synonyms for the given named entity value."]
+    #[doc = ""]
     #[doc = " JSON `synonyms`: array of string."]
     pub synonyms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A value for an named entity type definition."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

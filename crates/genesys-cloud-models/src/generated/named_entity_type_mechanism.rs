@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NamedEntityTypeMechanism {
+    #[doc = " Flag whether to allow for special characters during AI slot capture"]
+    #[doc = ""]
     #[doc = " JSON `allowSpecialChars`: boolean."]
     pub allow_special_chars: ::std::option::Option<bool>,
+    #[doc = " Examples for entity detection"]
+    #[doc = ""]
     #[doc = " JSON `examples`: array of [`NamedEntityTypeMechanismExample`](crate::NamedEntityTypeMechanismExample)."]
     pub examples: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeMechanismExample>>,
+    #[doc = " The items that define the named entity type."]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`NamedEntityTypeItem`](crate::NamedEntityTypeItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeItem>>,
+    #[doc = " The maximum length of the entity resolved value"]
+    #[doc = ""]
     #[doc = " JSON `maxLength`: integer (int64)."]
     pub max_length: ::std::option::Option<i64>,
+    #[doc = " The minimum length of the entity resolved value"]
+    #[doc = ""]
     #[doc = " JSON `minLength`: integer (int64)."]
     pub min_length: ::std::option::Option<i64>,
+    #[doc = " Whether the named entity type is restricted to the items provided. Default: false"]
+    #[doc = ""]
     #[doc = " JSON `restricted`: boolean."]
     pub restricted: ::std::option::Option<bool>,
+    #[doc = " Subtype of detection mechanism"]
+    #[doc = ""]
     #[doc = " JSON `subType`: [`NamedEntityTypeMechanismSubType`](crate::NamedEntityTypeMechanismSubType), one of `Alphanumeric`, `NumberSequence`, `FreeForm`."]
     pub sub_type: ::std::option::Option<crate::NamedEntityTypeMechanismSubType>,
+    #[doc = " The type of the mechanism."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`NamedEntityTypeMechanismType`](crate::NamedEntityTypeMechanismType), required by the spec, one of `AI`, `DynamicDateTime`, `DynamicList`, `List`, `Regex`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::NamedEntityTypeMechanismType>,
     _nulls: crate::support::Extras,

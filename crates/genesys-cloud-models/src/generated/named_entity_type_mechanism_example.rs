@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NamedEntityTypeMechanismExample {
+    #[doc = " Resolved entity value"]
+    #[doc = ""]
     #[doc = " JSON `resolvedValue`: string, required by the spec."]
     pub resolved_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Example input text"]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

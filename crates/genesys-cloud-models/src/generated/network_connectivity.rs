@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NetworkConnectivity {
+    #[doc = " Whether Bluetooth is enabled."]
+    #[doc = ""]
     #[doc = " JSON `bluetoothEnabled`: boolean, required by the spec."]
     pub bluetooth_enabled: ::std::option::Option<bool>,
+    #[doc = " The name of the network carrier."]
+    #[doc = ""]
     #[doc = " JSON `carrier`: string."]
     pub carrier: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether Cellular is enabled."]
+    #[doc = ""]
     #[doc = " JSON `cellularEnabled`: boolean, required by the spec."]
     pub cellular_enabled: ::std::option::Option<bool>,
+    #[doc = " Whether Wi-Fi is enabled."]
+    #[doc = ""]
     #[doc = " JSON `wifiEnabled`: boolean, required by the spec."]
     pub wifi_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NextOccurrenceDetails {
+    #[doc = " The details for the next end occurrence for the recurrence."]
+    #[doc = ""]
     #[doc = " JSON `endOccurrenceDetails`: [`OccurrenceDetails`](crate::OccurrenceDetails)."]
     pub end_occurrence_details: ::std::option::Option<crate::OccurrenceDetails>,
+    #[doc = " The details for the next start occurrence for the recurrence."]
+    #[doc = ""]
     #[doc = " JSON `startOccurrenceDetails`: [`OccurrenceDetails`](crate::OccurrenceDetails)."]
     pub start_occurrence_details: ::std::option::Option<crate::OccurrenceDetails>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluConfig {
+    #[doc = " NLU domain."]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`CopilotNluDomain`](crate::CopilotNluDomain), required by the spec."]
     pub domain: ::std::option::Option<crate::CopilotNluDomain>,
+    #[doc = " Minimum confidence value of accepting NLU intents, must be greater than 0 and less than 1."]
+    #[doc = ""]
     #[doc = " JSON `intentConfidenceThreshold`: number (double), required by the spec."]
     pub intent_confidence_threshold: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

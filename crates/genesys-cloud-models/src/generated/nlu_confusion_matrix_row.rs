@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluConfusionMatrixRow {
+    #[doc = " The columns of confusion matrix for the intent"]
+    #[doc = ""]
     #[doc = " JSON `columns`: array of [`NluConfusionMatrixColumn`](crate::NluConfusionMatrixColumn), required by the spec."]
     pub columns: ::std::option::Option<::std::vec::Vec<crate::NluConfusionMatrixColumn>>,
+    #[doc = " The name of the intent for the row."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionContext {
+    #[doc = " Use this entity to restrict detection."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`ContextEntity`](crate::ContextEntity)."]
     pub entity: ::std::option::Option<crate::ContextEntity>,
+    #[doc = " Restrict detection to this intent."]
+    #[doc = ""]
     #[doc = " JSON `intent`: [`ContextIntent`](crate::ContextIntent)."]
     pub intent: ::std::option::Option<crate::ContextIntent>,
     _nulls: crate::support::Extras,

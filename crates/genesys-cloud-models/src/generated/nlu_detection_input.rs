@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionInput {
+    #[doc = " Language of the version for multilingual detection, e.g. `en-us`, `de-de`"]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The text to perform NLU detection on."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionOutput {
+    #[doc = " The detected dialog acts."]
+    #[doc = ""]
     #[doc = " JSON `dialogActs`: array of [`DetectedDialogAct`](crate::DetectedDialogAct)."]
     pub dialog_acts: ::std::option::Option<::std::vec::Vec<crate::DetectedDialogAct>>,
+    #[doc = " The detected intents."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`DetectedIntent`](crate::DetectedIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DetectedIntent>>,
     _nulls: crate::support::Extras,

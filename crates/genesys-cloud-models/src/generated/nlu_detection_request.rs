@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionRequest {
+    #[doc = " The context for the input to NLU detection."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`NluDetectionContext`](crate::NluDetectionContext)."]
     pub context: ::std::option::Option<crate::NluDetectionContext>,
+    #[doc = " The input subject to NLU detection."]
+    #[doc = ""]
     #[doc = " JSON `input`: [`NluDetectionInput`](crate::NluDetectionInput), required by the spec."]
     pub input: ::std::option::Option<crate::NluDetectionInput>,
     _nulls: crate::support::Extras,

@@ -9,6 +9,8 @@ pub struct NluDetectionResponse {
     pub input: ::std::option::Option<crate::NluDetectionInput>,
     #[doc = " JSON `output`: [`NluDetectionOutput`](crate::NluDetectionOutput)."]
     pub output: ::std::option::Option<crate::NluDetectionOutput>,
+    #[doc = " The NLU domain version which performed the detection."]
+    #[doc = ""]
     #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion)."]
     pub version: ::std::option::Option<crate::NluDomainVersion>,
     _nulls: crate::support::Extras,

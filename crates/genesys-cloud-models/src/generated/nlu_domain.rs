@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDomain {
+    #[doc = " The date when the NLU domain was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when the NLU domain was updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The draft version of that NLU domain."]
+    #[doc = ""]
     #[doc = " JSON `draftVersion`: [`NluDomainVersionReference`](crate::NluDomainVersionReference)."]
     pub draft_version: ::std::option::Option<::std::boxed::Box<crate::NluDomainVersionReference>>,
+    #[doc = " The version of the NLU engine to use."]
+    #[doc = ""]
     #[doc = " JSON `engineVersion`: string."]
     pub engine_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The language culture of the NLU domain, e.g. `en-us`, `de-de`."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The last published version of that NLU domain."]
+    #[doc = ""]
     #[doc = " JSON `lastPublishedVersion`: [`NluDomainVersionReference`](crate::NluDomainVersionReference)."]
     pub last_published_version: ::std::option::Option<::std::boxed::Box<crate::NluDomainVersionReference>>,
+    #[doc = " The name of the NLU domain."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

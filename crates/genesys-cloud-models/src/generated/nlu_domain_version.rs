@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDomainVersion {
+    #[doc = " The date when the NLU domain version was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when the NLU domain version was updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when the NLU domain version was published. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date when the NLU domain version was trained. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateTrained`: date-time."]
     pub date_trained: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the NLU domain version."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The NLU domain of the version."]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`NluDomain`](crate::NluDomain)."]
     pub domain: ::std::option::Option<crate::NluDomain>,
+    #[doc = " The entities defined for this NLU domain version.This field is mutually exclusive with entityTypeBindings"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`NamedEntityDefinition`](crate::NamedEntityDefinition)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::NamedEntityDefinition>>,
+    #[doc = " The entity types defined for this NLU domain version."]
+    #[doc = ""]
     #[doc = " JSON `entityTypes`: array of [`NamedEntityTypeDefinition`](crate::NamedEntityTypeDefinition)."]
     pub entity_types: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeDefinition>>,
+    #[doc = " The evaluation status of the NLU domain version."]
+    #[doc = ""]
     #[doc = " JSON `evaluationStatus`: [`NluDomainVersionEvaluationStatus`](crate::NluDomainVersionEvaluationStatus), one of `Unevaluated`, `Evaluating`, `Evaluated`, `Error`."]
     pub evaluation_status: ::std::option::Option<crate::NluDomainVersionEvaluationStatus>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intents defined for this NLU domain version."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`IntentDefinition`](crate::IntentDefinition)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::IntentDefinition>>,
+    #[doc = " The language that the NLU domain version supports."]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Map of language code to NLU domain version UUID for multilingual domains."]
+    #[doc = ""]
     #[doc = " JSON `languageVersions`: map of string."]
     pub language_versions: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Whether this NLU domain version has been published."]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The training status of the NLU domain version."]
+    #[doc = ""]
     #[doc = " JSON `trainingStatus`: [`NluDomainVersionTrainingStatus`](crate::NluDomainVersionTrainingStatus), one of `Untrained`, `Training`, `Trained`, `Error`, `Unknown`."]
     pub training_status: ::std::option::Option<crate::NluDomainVersionTrainingStatus>,
     _nulls: crate::support::Extras,

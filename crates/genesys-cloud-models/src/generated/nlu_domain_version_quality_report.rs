@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDomainVersionQualityReport {
+    #[doc = " The confusion matrix for the Domain Version"]
+    #[doc = ""]
     #[doc = " JSON `confusionMatrix`: array of [`NluConfusionMatrixRow`](crate::NluConfusionMatrixRow), required by the spec."]
     pub confusion_matrix: ::std::option::Option<::std::vec::Vec<crate::NluConfusionMatrixRow>>,
+    #[doc = " The quality report summary for the Domain Version"]
+    #[doc = ""]
     #[doc = " JSON `summary`: [`NluQualityReportSummary`](crate::NluQualityReportSummary), required by the spec."]
     pub summary: ::std::option::Option<crate::NluQualityReportSummary>,
+    #[doc = " The domain and version details of the quality report"]
+    #[doc = ""]
     #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion), required by the spec."]
     pub version: ::std::option::Option<crate::NluDomainVersion>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDomainVersionReference {
+    #[doc = " The NLU domain of the version."]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`NluDomain`](crate::NluDomain)."]
     pub domain: ::std::option::Option<::std::boxed::Box<crate::NluDomain>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The intents defined for this NLU domain version."]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`IntentReference`](crate::IntentReference)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::IntentReference>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDomainVersionTrainingResponse {
+    #[doc = " A message indicating result of the action."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion)."]

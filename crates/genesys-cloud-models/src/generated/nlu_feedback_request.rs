@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluFeedbackRequest {
+    #[doc = " Detected intent of the utterance"]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`IntentFeedback`](crate::IntentFeedback), required by the spec."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::IntentFeedback>>,
+    #[doc = " The language of the version to which feedback is linked, e.g. en-us, de-de"]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The feedback text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The domain version ID of the feedback."]
+    #[doc = ""]
     #[doc = " JSON `versionId`: string, required by the spec."]
     pub version_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

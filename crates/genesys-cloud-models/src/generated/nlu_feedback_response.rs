@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluFeedbackResponse {
+    #[doc = " The date when the feedback was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Detected intent of the utterance"]
+    #[doc = ""]
     #[doc = " JSON `intents`: array of [`IntentFeedback`](crate::IntentFeedback)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::IntentFeedback>>,
+    #[doc = " The language of the version to which feedback is linked, e.g. en-us, de-de"]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The feedback text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The domain version of the feedback."]
+    #[doc = ""]
     #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion)."]
     pub version: ::std::option::Option<crate::NluDomainVersion>,
     _nulls: crate::support::Extras,

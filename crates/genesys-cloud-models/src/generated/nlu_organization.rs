@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluOrganization {
+    #[doc = " The NLU limits defined for this Organization"]
+    #[doc = ""]
     #[doc = " JSON `limits`: map of integer (int64)."]
     pub limits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
+    #[doc = " The list of Supported features for each languages for this Organization"]
+    #[doc = ""]
     #[doc = " JSON `supportedLanguagesInfo`: array of [`SupportedLanguagesInfoDefinition`](crate::SupportedLanguagesInfoDefinition)."]
     pub supported_languages_info: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguagesInfoDefinition>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluQualityReportSummary {
+    #[doc = " The list of metrics in the summary"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`NluQualityReportSummaryMetric`](crate::NluQualityReportSummaryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::NluQualityReportSummaryMetric>>,
     _nulls: crate::support::Extras,

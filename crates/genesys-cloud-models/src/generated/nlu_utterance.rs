@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluUtterance {
+    #[doc = " ID of the utterance."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of segments that that constitute this utterance for the given intent."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`NluUtteranceSegment`](crate::NluUtteranceSegment), required by the spec."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::NluUtteranceSegment>>,
+    #[doc = " The source of the utterance."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`NluUtteranceSource`](crate::NluUtteranceSource), one of `Generated`, `User`."]
     pub source: ::std::option::Option<crate::NluUtteranceSource>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluUtteranceSegment {
+    #[doc = " The entity annotation of the segment."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`NamedEntityAnnotation`](crate::NamedEntityAnnotation)."]
     pub entity: ::std::option::Option<crate::NamedEntityAnnotation>,
+    #[doc = " The text of the segment."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

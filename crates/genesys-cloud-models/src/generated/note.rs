@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Note {
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " When creating or updating a note, only User.id is required. User object is fully populated when expanding a note."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`User`](crate::User), required by the spec."]
     pub created_by: ::std::option::Option<crate::User>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " The id of the contact or organization to which this note refers. This only needs to be set for input when using the Bulk APIs."]
+    #[doc = ""]
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " This is only need to be set when using Bulk API. Using any other value than contact or organization will result in null being used."]
+    #[doc = ""]
     #[doc = " JSON `entityType`: [`NoteEntityType`](crate::NoteEntityType), one of `contact`, `organization`."]
     pub entity_type: ::std::option::Option<crate::NoteEntityType>,
+    #[doc = " Links to the sources of data (e.g. one source might be a CRM) that contributed data to this record. Read-only, and only populated when requested via expand param."]
+    #[doc = ""]
     #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifyDate`: date-time."]
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Between 1 and 32,000 characters."]
+    #[doc = ""]
     #[doc = " JSON `noteText`: string."]
     pub note_text: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

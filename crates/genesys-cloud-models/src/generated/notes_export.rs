@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExport {
+    #[doc = " The user that created this request"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " When the request reached a terminal state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompletion`: date-time."]
     pub date_completion: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " When the request was submitted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Division IDs of entities"]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The location where the results of the request can be retrieved"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Query conditions to apply on export"]
+    #[doc = ""]
     #[doc = " JSON `queryConditions`: [`NotesExportQueryConditions`](crate::NotesExportQueryConditions)."]
     pub query_conditions: ::std::option::Option<crate::NotesExportQueryConditions>,
+    #[doc = " Number of rows returned by the export query"]
+    #[doc = ""]
     #[doc = " JSON `resultRowCount`: integer (int64)."]
     pub result_row_count: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`NotesExportStatus`](crate::NotesExportStatus), one of `RUNNING`, `SUCCEEDED`, `FAILED`."]
     pub status: ::std::option::Option<crate::NotesExportStatus>,
     _nulls: crate::support::Extras,

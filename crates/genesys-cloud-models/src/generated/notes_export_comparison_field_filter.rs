@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportComparisonFieldFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`NotesExportComparisonFieldFilterField`](crate::NotesExportComparisonFieldFilterField), required by the spec, one of `CreateDate`, `ModifyDate`."]
     pub field: ::std::option::Option<crate::NotesExportComparisonFieldFilterField>,
+    #[doc = " Value to compare field's value against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

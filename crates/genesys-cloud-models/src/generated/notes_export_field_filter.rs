@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportFieldFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`NotesExportFieldFilterField`](crate::NotesExportFieldFilterField), required by the spec, one of `DivisionId`, `EntityType`."]
     pub field: ::std::option::Option<crate::NotesExportFieldFilterField>,
+    #[doc = " Value to check field's value against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportFieldListFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`NotesExportFieldListFilterField`](crate::NotesExportFieldListFilterField), required by the spec, one of `DivisionId`, `EntityType`."]
     pub field: ::std::option::Option<crate::NotesExportFieldListFilterField>,
+    #[doc = " Values to check field's value against"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

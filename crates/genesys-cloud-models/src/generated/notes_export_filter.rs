@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportFilter {
+    #[doc = " Boolean AND combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `and`: array of [`NotesExportFilter`](crate::NotesExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::NotesExportFilter>>,
+    #[doc = " Filtered field should have the same value"]
+    #[doc = ""]
     #[doc = " JSON `eq`: [`NotesExportFieldFilter`](crate::NotesExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::NotesExportFieldFilter>,
+    #[doc = " Filtered field should be greater than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `gte`: [`NotesExportComparisonFieldFilter`](crate::NotesExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::NotesExportComparisonFieldFilter>,
+    #[doc = " Filtered field should match one of the listed values"]
+    #[doc = ""]
     #[doc = " JSON `in`: [`NotesExportFieldListFilter`](crate::NotesExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::NotesExportFieldListFilter>,
+    #[doc = " Filtered field should be less than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `lte`: [`NotesExportComparisonFieldFilter`](crate::NotesExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::NotesExportComparisonFieldFilter>,
+    #[doc = " Boolean negation of filters"]
+    #[doc = ""]
     #[doc = " JSON `not`: [`NotesExportFilter`](crate::NotesExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::NotesExportFilter>>,
+    #[doc = " Boolean OR combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `or`: array of [`NotesExportFilter`](crate::NotesExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::NotesExportFilter>>,
     _nulls: crate::support::Extras,

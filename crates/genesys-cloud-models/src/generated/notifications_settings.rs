@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotificationsSettings {
+    #[doc = " The toggle to enable or disable notifications. When enabled, PushNotificationTitle and PushNotificationBody localization keys are required."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The notification content type settings for messenger"]
+    #[doc = ""]
     #[doc = " JSON `notificationContentType`: [`NotificationsSettingsNotificationContentType`](crate::NotificationsSettingsNotificationContentType), one of `IncludeMessagesContent`, `ExcludeMessagesContent`."]
     pub notification_content_type: ::std::option::Option<crate::NotificationsSettingsNotificationContentType>,
     _nulls: crate::support::Extras,

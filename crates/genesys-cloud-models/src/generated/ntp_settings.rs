@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NTPSettings {
+    #[doc = " List of NTP servers, in priority order"]
+    #[doc = ""]
     #[doc = " JSON `servers`: array of string."]
     pub servers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

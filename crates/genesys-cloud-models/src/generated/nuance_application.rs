@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceApplication {
+    #[doc = " The application ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The application name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The application Tag"]
+    #[doc = ""]
     #[doc = " JSON `tag`: string, required by the spec."]
     pub tag: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceBot {
+    #[doc = " The Application for this bot"]
+    #[doc = ""]
     #[doc = " JSON `application`: [`NuanceApplication`](crate::NuanceApplication), required by the spec."]
     pub application: ::std::option::Option<crate::NuanceApplication>,
+    #[doc = " List of channels associated with this Nuance bot."]
+    #[doc = ""]
     #[doc = " JSON `channels`: array of [`NuanceChannel`](crate::NuanceChannel)."]
     pub channels: ::std::option::Option<::std::vec::Vec<crate::NuanceChannel>>,
+    #[doc = " client ID/Secret objects for the credentials that execute this Nuance bot"]
+    #[doc = ""]
     #[doc = " JSON `credentials`: array of [`NuanceBotCredentials`](crate::NuanceBotCredentials)."]
     pub credentials: ::std::option::Option<::std::vec::Vec<crate::NuanceBotCredentials>>,
+    #[doc = " The Geography of the Nuance bot"]
+    #[doc = ""]
     #[doc = " JSON `geography`: [`NuanceGeography`](crate::NuanceGeography), required by the spec."]
     pub geography: ::std::option::Option<crate::NuanceGeography>,
+    #[doc = " Nuance bot Id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Integration Id for this bot"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of locales associated with this Nuance bot. Generally in the ISO format such as 'en-US'"]
+    #[doc = ""]
     #[doc = " JSON `locales`: array of string."]
     pub locales: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Nuance bot name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The environment of the Nuance bot"]
+    #[doc = ""]
     #[doc = " JSON `nuanceEnvironment`: [`NuanceEnvironment`](crate::NuanceEnvironment), required by the spec."]
     pub nuance_environment: ::std::option::Option<crate::NuanceEnvironment>,
+    #[doc = " The Nuance Organization for this bot"]
+    #[doc = ""]
     #[doc = " JSON `nuanceOrganization`: [`NuanceOrganization`](crate::NuanceOrganization), required by the spec."]
     pub nuance_organization: ::std::option::Option<crate::NuanceOrganization>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of transferNodes in this Nuance bot. When querying, use the 'expand=transferNodes' query param to populate this value"]
+    #[doc = ""]
     #[doc = " JSON `transferNodes`: array of [`NuanceBotTransferNode`](crate::NuanceBotTransferNode)."]
     pub transfer_nodes: ::std::option::Option<::std::vec::Vec<crate::NuanceBotTransferNode>>,
+    #[doc = " List of available variables in this Nuance bot. When querying, use the 'expand=variables' query param to populate this value"]
+    #[doc = ""]
     #[doc = " JSON `variables`: array of [`NuanceBotVariable`](crate::NuanceBotVariable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::NuanceBotVariable>>,
     _nulls: crate::support::Extras,

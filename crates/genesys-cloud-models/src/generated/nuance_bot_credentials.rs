@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceBotCredentials {
+    #[doc = " The application ID"]
+    #[doc = ""]
     #[doc = " JSON `appId`: string, required by the spec."]
     pub app_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The credentials client ID"]
+    #[doc = ""]
     #[doc = " JSON `clientId`: string, required by the spec."]
     pub client_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The credentials client secret"]
+    #[doc = ""]
     #[doc = " JSON `clientSecret`: string."]
     pub client_secret: ::std::option::Option<::std::string::String>,
+    #[doc = " True if the credentials secret is set (but not returned due to security reasons)"]
+    #[doc = ""]
     #[doc = " JSON `clientSecretProvided`: boolean."]
     pub client_secret_provided: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

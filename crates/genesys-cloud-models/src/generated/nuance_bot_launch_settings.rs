@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceBotLaunchSettings {
+    #[doc = " The list of Nuance bots that are configured as available to the Genesys Cloud system"]
+    #[doc = ""]
     #[doc = " JSON `botExecutionConfigurations`: array of [`BotExecutionConfiguration`](crate::BotExecutionConfiguration), required by the spec."]
     pub bot_execution_configurations: ::std::option::Option<::std::vec::Vec<crate::BotExecutionConfiguration>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceBotTransferNode {
+    #[doc = " The transfer node description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The transfer node ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The transfer node name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of variables associated with this transfer node"]
+    #[doc = ""]
     #[doc = " JSON `requestVariables`: array of [`NuanceBotVariable`](crate::NuanceBotVariable)."]
     pub request_variables: ::std::option::Option<::std::vec::Vec<crate::NuanceBotVariable>>,
+    #[doc = " The transfer node type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`NuanceBotTransferNodeType`](crate::NuanceBotTransferNodeType), required by the spec, one of `End`, `Escalate`."]
     pub r#type: ::std::option::Option<crate::NuanceBotTransferNodeType>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceBotVariable {
+    #[doc = " The type information for this variable"]
+    #[doc = ""]
     #[doc = " JSON `complexGenericVariableInfo`: [`ComplexVariableInfo`](crate::ComplexVariableInfo)."]
     pub complex_generic_variable_info: ::std::option::Option<crate::ComplexVariableInfo>,
+    #[doc = " The variable description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The variable ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The variable display name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " True if the variable is a reserved variable"]
+    #[doc = ""]
     #[doc = " JSON `reserved`: boolean."]
     pub reserved: ::std::option::Option<bool>,
+    #[doc = " The type information for this variable"]
+    #[doc = ""]
     #[doc = " JSON `simpleVariableInfo`: string."]
     pub simple_variable_info: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

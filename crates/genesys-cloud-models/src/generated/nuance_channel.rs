@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceChannel {
+    #[doc = " The Channel Color"]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " The channel ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Supported Channel Modes"]
+    #[doc = ""]
     #[doc = " JSON `modes`: array of string."]
     pub modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The channel name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

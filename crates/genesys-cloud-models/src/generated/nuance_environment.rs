@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceEnvironment {
+    #[doc = " The environment type, usually a value like SANDBOX or PRODUCTION"]
+    #[doc = ""]
     #[doc = " JSON `environmentDesignation`: string, required by the spec."]
     pub environment_designation: ::std::option::Option<::std::string::String>,
+    #[doc = " The host used to execute this bot, similar to 'api.nuance.com:443'"]
+    #[doc = ""]
     #[doc = " JSON `executionHost`: string."]
     pub execution_host: ::std::option::Option<::std::string::String>,
+    #[doc = " The environment ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The environment name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

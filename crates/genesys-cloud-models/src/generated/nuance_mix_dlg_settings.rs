@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceMixDlgSettings {
+    #[doc = " The Nuance channel ID to use when launching the Nuance bot, which must one of the code names of the bot's registered input channels."]
+    #[doc = ""]
     #[doc = " JSON `channelId`: string."]
     pub channel_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name/value pairs of input variables to be sent to the Nuance bot. The values must be in the appropriate format for the variable's type (see <https://docs.mix.nuance.com/dialog-grpc/v1/#simple-variable-types> for help)"]
+    #[doc = ""]
     #[doc = " JSON `inputParameters`: map of any JSON."]
     pub input_parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NumberRouting {
+    #[doc = " The orgId where the number is currently routing to"]
+    #[doc = ""]
     #[doc = " JSON `activeOrganizationId`: string."]
     pub active_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Code that indicates which carrier manages the number ie. VERIZON"]
+    #[doc = ""]
     #[doc = " JSON `carrierCode`: string."]
     pub carrier_code: ::std::option::Option<::std::string::String>,
+    #[doc = " List of linked organizations ids"]
+    #[doc = ""]
     #[doc = " JSON `linkedOrganizationIds`: array of string."]
     pub linked_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Phone number Id that has a disaster recovery linking"]
+    #[doc = ""]
     #[doc = " JSON `numberId`: string."]
     pub number_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Owner organization of numberId"]
+    #[doc = ""]
     #[doc = " JSON `ownerOrganizationId`: string."]
     pub owner_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " OrganizationId where the number will be routed to during a change routing event"]
+    #[doc = ""]
     #[doc = " JSON `pendingOrganizationId`: string."]
     pub pending_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The current region where the number is located"]
+    #[doc = ""]
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the number routing"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`NumberRoutingStatus`](crate::NumberRoutingStatus), one of `Normal`, `Redirected`, `Pending`."]
     pub status: ::std::option::Option<crate::NumberRoutingStatus>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NumberRoutingRequest {
+    #[doc = " Number Id to be routed."]
+    #[doc = ""]
     #[doc = " JSON `numberId`: string."]
     pub number_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Target organization Id where number will be routed to"]
+    #[doc = ""]
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Region where target organization is hosted."]
+    #[doc = ""]
     #[doc = " JSON `targetRegion`: string."]
     pub target_region: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

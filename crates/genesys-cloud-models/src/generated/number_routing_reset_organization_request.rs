@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NumberRoutingResetOrganizationRequest {
+    #[doc = " Organization Id where all rerouted numbers will be reset to"]
+    #[doc = ""]
     #[doc = " JSON `resetOrganizationId`: string, required by the spec."]
     pub reset_organization_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

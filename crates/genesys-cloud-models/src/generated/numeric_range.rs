@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NumericRange {
+    #[doc = " Greater than"]
+    #[doc = ""]
     #[doc = " JSON `gt`: number (double)."]
     pub gt: ::std::option::Option<f64>,
+    #[doc = " Greater than or equal to"]
+    #[doc = ""]
     #[doc = " JSON `gte`: number (double)."]
     pub gte: ::std::option::Option<f64>,
+    #[doc = " Less than"]
+    #[doc = ""]
     #[doc = " JSON `lt`: number (double)."]
     pub lt: ::std::option::Option<f64>,
+    #[doc = " Less than or equal to"]
+    #[doc = ""]
     #[doc = " JSON `lte`: number (double)."]
     pub lte: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OAuthAppleAuthorizationResponse {
+    #[doc = " The error object"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`OAuthAppleAuthorizationResponseError`](crate::OAuthAppleAuthorizationResponseError)."]
     pub error: ::std::option::Option<crate::OAuthAppleAuthorizationResponseError>,
+    #[doc = " The redirected url"]
+    #[doc = ""]
     #[doc = " JSON `redirectUrl`: string, required by the spec."]
     pub redirect_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

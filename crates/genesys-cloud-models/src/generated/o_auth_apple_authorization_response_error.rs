@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OAuthAppleAuthorizationResponseError {
+    #[doc = " The error code"]
+    #[doc = ""]
     #[doc = " JSON `code`: string, required by the spec."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " The error details"]
+    #[doc = ""]
     #[doc = " JSON `details`: any JSON."]
     pub details: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The error message"]
+    #[doc = ""]
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,70 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OAuthClient {
+    #[doc = " The number of seconds, between 5mins and 48hrs, until tokens created with this client expire. If this field is omitted, a default of 24 hours will be applied."]
+    #[doc = ""]
     #[doc = " JSON `accessTokenValiditySeconds`: integer (int64)."]
     pub access_token_validity_seconds: ::std::option::Option<i64>,
+    #[doc = " The OAuth Grant/Client type supported by this client. Code Authorization Grant/Client type - Preferred client type where the Client ID and Secret are required to create tokens. Used where the secret can be secured. PKCE-Enabled Code Authorization grant type - Code grant type which requires PKCE challenge and verifier to create tokens. Used in public clients for increased security. Implicit grant type - Client ID only is required to create tokens. Used in browser and mobile apps where the secret can not be secured. SAML2-Bearer extension grant type - SAML2 assertion provider for user authentication at the token endpoint. Client Credential grant type - Used to created access tokens that are tied only to the client."]
+    #[doc = ""]
     #[doc = " JSON `authorizedGrantType`: [`OAuthClientAuthorizedGrantType`](crate::OAuthClientAuthorizedGrantType), required by the spec, one of `CODE`, `TOKEN`, `SAML2-BEARER`, `PASSWORD`, `CLIENT-CREDENTIALS`."]
     pub authorized_grant_type: ::std::option::Option<crate::OAuthClientAuthorizedGrantType>,
+    #[doc = " User that created this client"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this client was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this client was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time at which this client will be deleted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateToDelete`: date-time."]
     pub date_to_delete: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " User that last modified this client"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The name of the OAuth client."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of allowed callbacks for this client. For example: <https://myap.example.com/auth/callback>"]
+    #[doc = ""]
     #[doc = " JSON `registeredRedirectUri`: array of string."]
     pub registered_redirect_uri: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Set of roles and their corresponding divisions associated with this client. Roles and divisions only apply to clients using the client\\_credential grant"]
+    #[doc = ""]
     #[doc = " JSON `roleDivisions`: array of [`RoleDivision`](crate::RoleDivision)."]
     pub role_divisions: ::std::option::Option<::std::vec::Vec<crate::RoleDivision>>,
+    #[doc = " Deprecated. Use roleDivisions instead."]
+    #[doc = ""]
     #[doc = " JSON `roleIds`: array of string."]
     pub role_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The scope requested by this client. Scopes only apply to clients not using the client\\_credential grant"]
+    #[doc = ""]
     #[doc = " JSON `scope`: array of string."]
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " System created secret assigned to this client. Secrets are required for code authorization and client credential grants."]
+    #[doc = ""]
     #[doc = " JSON `secret`: string."]
     pub secret: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the OAuth client. Active: The OAuth client can be used to create access tokens. This is the default state. Disabled: Access tokens created by the client are invalid and new ones cannot be created. Inactive: Access tokens cannot be created with this OAuth client and it will be deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`OAuthClientState`](crate::OAuthClientState), one of `active`, `disabled`, `inactive`."]
     pub state: ::std::option::Option<crate::OAuthClientState>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Objective {
+    #[doc = " start date of the objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " A flag for whether this objective is enabled for the related metric"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The ids of associated evaluation form context, for Quality Evaluation Score metrics"]
+    #[doc = ""]
     #[doc = " JSON `evaluationFormContextIds`: array of string."]
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial direction to filter on"]
+    #[doc = ""]
     #[doc = " JSON `initialDirection`: [`ObjectiveInitialDirection`](crate::ObjectiveInitialDirection), one of `inbound`, `outbound`."]
     pub initial_direction: ::std::option::Option<crate::ObjectiveInitialDirection>,
+    #[doc = " A list of media types for the metric"]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of queues for the metric"]
+    #[doc = ""]
     #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " The id of this objective's base template"]
+    #[doc = ""]
     #[doc = " JSON `templateId`: string."]
     pub template_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A filter type for topic Ids. It's only used for objectives with topicIds. Default filter behavior is \"or\"."]
+    #[doc = ""]
     #[doc = " JSON `topicIdsFilterType`: [`ObjectiveTopicIdsFilterType`](crate::ObjectiveTopicIdsFilterType), one of `and`, `or`."]
     pub topic_ids_filter_type: ::std::option::Option<crate::ObjectiveTopicIdsFilterType>,
+    #[doc = " A list of topic ids for detected topic metrics"]
+    #[doc = ""]
     #[doc = " JSON `topics`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " Objective zone specifies min,max points and values for the associated metric"]
+    #[doc = ""]
     #[doc = " JSON `zones`: array of [`ObjectiveZone`](crate::ObjectiveZone)."]
     pub zones: ::std::option::Option<::std::vec::Vec<crate::ObjectiveZone>>,
     _nulls: crate::support::Extras,

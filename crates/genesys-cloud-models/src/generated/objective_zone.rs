@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectiveZone {
+    #[doc = " direction type"]
+    #[doc = ""]
     #[doc = " JSON `directionType`: [`ObjectiveZoneDirectionType`](crate::ObjectiveZoneDirectionType), required by the spec, one of `Up`, `Down`, `Flat`."]
     pub direction_type: ::std::option::Option<crate::ObjectiveZoneDirectionType>,
+    #[doc = " label"]
+    #[doc = ""]
     #[doc = " JSON `label`: string, required by the spec."]
     pub label: ::std::option::Option<::std::string::String>,
+    #[doc = " lower limit points"]
+    #[doc = ""]
     #[doc = " JSON `lowerLimitPoints`: integer (int64), required by the spec."]
     pub lower_limit_points: ::std::option::Option<i64>,
+    #[doc = " lower limit value"]
+    #[doc = ""]
     #[doc = " JSON `lowerLimitValue`: integer (int64)."]
     pub lower_limit_value: ::std::option::Option<i64>,
+    #[doc = " upper limit points"]
+    #[doc = ""]
     #[doc = " JSON `upperLimitPoints`: integer (int64), required by the spec."]
     pub upper_limit_points: ::std::option::Option<i64>,
+    #[doc = " upper limit value"]
+    #[doc = ""]
     #[doc = " JSON `upperLimitValue`: integer (int64)."]
     pub upper_limit_value: ::std::option::Option<i64>,
+    #[doc = " zone type"]
+    #[doc = ""]
     #[doc = " JSON `zoneType`: [`ObjectiveZoneZoneType`](crate::ObjectiveZoneZoneType), required by the spec, one of `Good`, `Target`, `Great`, `Out`."]
     pub zone_type: ::std::option::Option<crate::ObjectiveZoneZoneType>,
     _nulls: crate::support::Extras,

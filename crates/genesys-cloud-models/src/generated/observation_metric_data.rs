@@ -7,12 +7,16 @@
 pub struct ObservationMetricData {
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
+    #[doc = " List of observations sorted by timestamp in ascending order. This list may be truncated."]
+    #[doc = ""]
     #[doc = " JSON `observations`: array of [`ObservationValue`](crate::ObservationValue)."]
     pub observations: ::std::option::Option<::std::vec::Vec<crate::ObservationValue>>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stats`: [`StatisticalSummary`](crate::StatisticalSummary)."]
     pub stats: ::std::option::Option<crate::StatisticalSummary>,
+    #[doc = " Flag for a truncated list of observations. If truncated, the first half of the list of observations will contain the oldest observations and the second half the newest observations."]
+    #[doc = ""]
     #[doc = " JSON `truncated`: boolean."]
     pub truncated: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,78 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ObservationValue {
+    #[doc = " The address that initiated an action"]
+    #[doc = ""]
     #[doc = " JSON `addressFrom`: string."]
     pub address_from: ::std::option::Option<::std::string::String>,
+    #[doc = " The address receiving an action"]
+    #[doc = ""]
     #[doc = " JSON `addressTo`: string."]
     pub address_to: ::std::option::Option<::std::string::String>,
+    #[doc = " Automatic Number Identification (caller's number)"]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session media type that was converted from in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
+    #[doc = " Session media type that was converted to in case of a media type conversion"]
+    #[doc = ""]
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
+    #[doc = " The direction of the communication"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`ObservationValueDirection`](crate::ObservationValueDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::ObservationValueDirection>,
+    #[doc = " Dialed number identification service (number dialed by the calling party)"]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " The time at which the observation occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `observationDate`: date-time, required by the spec."]
     pub observation_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A human readable name identifying the participant"]
+    #[doc = ""]
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the language requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for a skill requested for an interaction"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingSkillIds`: array of string."]
     pub requested_routing_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " All routing types for requested/attempted routing methods"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutings`: array of string."]
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Routing priority for the current interaction"]
+    #[doc = ""]
     #[doc = " JSON `routingPriority`: integer (int64)."]
     pub routing_priority: ::std::option::Option<i64>,
     #[doc = " JSON `scoredAgents`: array of [`AnalyticsScoredAgent`](crate::AnalyticsScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::AnalyticsScoredAgent>>,
+    #[doc = " The unique identifier of this session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The team id the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Complete routing method"]
+    #[doc = ""]
     #[doc = " JSON `usedRouting`: [`ObservationValueUsedRouting`](crate::ObservationValueUsedRouting), one of `Bullseye`, `Conditional`, `Direct`, `Last`, `Manual`, `Predictive`, `Preferred`, `Standard`, `Vip`."]
     pub used_routing: ::std::option::Option<crate::ObservationValueUsedRouting>,
+    #[doc = " Unique identifier for the user"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

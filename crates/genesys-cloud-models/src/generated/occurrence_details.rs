@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OccurrenceDetails {
+    #[doc = " The date of the next start or end occurrence for the recurrence as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `dateOfNextOccurrence`: date-time."]
     pub date_of_next_occurrence: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The number of start or end occurrences that have been processed for the recurrence."]
+    #[doc = ""]
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

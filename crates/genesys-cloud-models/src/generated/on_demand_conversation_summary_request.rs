@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OnDemandConversationSummaryRequest {
+    #[doc = " Locale for the summary (e.g. en-us)."]
+    #[doc = ""]
     #[doc = " JSON `locale`: string."]
     pub locale: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OnDemandSummaryAcceptedResponse {
+    #[doc = " The id of the summary."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the summary request."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`OnDemandSummaryAcceptedResponseStatus`](crate::OnDemandSummaryAcceptedResponseStatus), required by the spec, one of `Pending`, `Queued`, `Started`, `Completed`, `Error`, `Processing`."]
     pub status: ::std::option::Option<crate::OnDemandSummaryAcceptedResponseStatus>,
     _nulls: crate::support::Extras,

@@ -15,6 +15,8 @@ pub struct OneLogin {
     pub display_on_login: ::std::option::Option<bool>,
     #[doc = " JSON `forceAuthn`: boolean."]
     pub force_authn: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `issuerURI`: string."]
@@ -31,6 +33,8 @@ pub struct OneLogin {
     pub provider_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `relyingPartyIdentifier`: string."]
     pub relying_party_identifier: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `signAuthnRequests`: boolean."]

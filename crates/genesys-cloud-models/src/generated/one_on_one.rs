@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OneOnOne {
+    #[doc = " Room's pinned messages"]
+    #[doc = ""]
     #[doc = " JSON `pinnedMessages`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub pinned_messages: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenActionFields {
+    #[doc = " Custom fields defined in the schema referenced by the open action type selected."]
+    #[doc = ""]
     #[doc = " JSON `configurationFields`: map of any JSON."]
     pub configuration_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The specific type of the open action."]
+    #[doc = ""]
     #[doc = " JSON `openAction`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub open_action: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenActionProperties {
+    #[doc = " Custom fields defined in the schema referenced by the open action type selected."]
+    #[doc = ""]
     #[doc = " JSON `configurationFields`: map of any JSON."]
     pub configuration_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The specific type of the open action."]
+    #[doc = ""]
     #[doc = " JSON `openActionName`: string."]
     pub open_action_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenContentAttachment {
+    #[doc = " Suggested file name for attachment."]
+    #[doc = ""]
     #[doc = " JSON `filename`: string."]
     pub filename: ::std::option::Option<::std::string::String>,
+    #[doc = " Provider specific ID for attachment. For example, middleware media UUID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of attachment this instance represents."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`OpenContentAttachmentMediaType`](crate::OpenContentAttachmentMediaType), required by the spec, one of `Image`, `Video`, `Audio`, `File`, `Link`."]
     pub media_type: ::std::option::Option<crate::OpenContentAttachmentMediaType>,
+    #[doc = " Attachment mime type (<https://www.iana.org/assignments/media-types/media-types.xhtml>)."]
+    #[doc = ""]
     #[doc = " JSON `mime`: string, required by the spec."]
     pub mime: ::std::option::Option<::std::string::String>,
+    #[doc = " Secure hash of the attachment content."]
+    #[doc = ""]
     #[doc = " JSON `sha256`: string."]
     pub sha256: ::std::option::Option<::std::string::String>,
+    #[doc = " Text associated with attachment such as an image caption."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Thumbnail image for the attachment content. Not always available."]
+    #[doc = ""]
     #[doc = " JSON `thumbnail`: [`OpenContentThumbnail`](crate::OpenContentThumbnail)."]
     pub thumbnail: ::std::option::Option<crate::OpenContentThumbnail>,
+    #[doc = " URL of the attachment."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenEvent {
+    #[doc = " Type of this event element"]
+    #[doc = ""]
     #[doc = " JSON `eventType`: [`OpenEventEventType`](crate::OpenEventEventType), required by the spec, one of `Typing`."]
     pub event_type: ::std::option::Option<crate::OpenEventEventType>,
     _nulls: crate::support::Extras,

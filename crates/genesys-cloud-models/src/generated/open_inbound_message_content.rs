@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundMessageContent {
+    #[doc = " Attachment content."]
+    #[doc = ""]
     #[doc = " JSON `attachment`: [`OpenContentAttachment`](crate::OpenContentAttachment)."]
     pub attachment: ::std::option::Option<crate::OpenContentAttachment>,
     _nulls: crate::support::Extras,

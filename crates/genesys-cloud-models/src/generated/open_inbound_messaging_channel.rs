@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundMessagingChannel {
+    #[doc = " Information about the recipient the message is received from."]
+    #[doc = ""]
     #[doc = " JSON `from`: [`OpenMessagingFromRecipient`](crate::OpenMessagingFromRecipient), required by the spec."]
     pub from: ::std::option::Option<crate::OpenMessagingFromRecipient>,
+    #[doc = " Original time of the event. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundMessagingReceiptChannel {
+    #[doc = " Original time of the event. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the recipient the message is intended for."]
+    #[doc = ""]
     #[doc = " JSON `to`: [`OpenMessagingToRecipient`](crate::OpenMessagingToRecipient), required by the spec."]
     pub to: ::std::option::Option<crate::OpenMessagingToRecipient>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundNormalizedEvent {
+    #[doc = " Channel-specific information that describes the message and the message channel/provider."]
+    #[doc = ""]
     #[doc = " JSON `channel`: [`OpenInboundMessagingChannel`](crate::OpenInboundMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenInboundMessagingChannel>,
+    #[doc = " List of event elements."]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`OpenEvent`](crate::OpenEvent), required by the spec."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::OpenEvent>>,
     _nulls: crate::support::Extras,

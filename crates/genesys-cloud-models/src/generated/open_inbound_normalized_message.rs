@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundNormalizedMessage {
+    #[doc = " Channel-specific information that describes the message and the message channel/provider."]
+    #[doc = ""]
     #[doc = " JSON `channel`: [`OpenInboundMessageMessagingChannel`](crate::OpenInboundMessageMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenInboundMessageMessagingChannel>,
+    #[doc = " List of content elements."]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`OpenInboundMessageContent`](crate::OpenInboundMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenInboundMessageContent>>,
+    #[doc = " Additional metadata about this message to capture non-channel specific data."]
+    #[doc = ""]
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Message text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundStructuredResponseMessage {
+    #[doc = " Button response element."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponse`: [`ContentButtonResponse`](crate::ContentButtonResponse), required by the spec."]
     pub button_response: ::std::option::Option<crate::ContentButtonResponse>,
+    #[doc = " Channel-specific information that describes the message and the message channel/provider."]
+    #[doc = ""]
     #[doc = " JSON `channel`: [`OpenInboundMessageMessagingChannel`](crate::OpenInboundMessageMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenInboundMessageMessagingChannel>,
+    #[doc = " Id of original structured message that this messages responds to."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string, required by the spec."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundStructuredResponseNormalizedMessageContent {
+    #[doc = " Button response content."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponse`: [`ContentButtonResponse`](crate::ContentButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ContentButtonResponse>,
+    #[doc = " Type of this content element"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`OpenInboundStructuredResponseNormalizedMessageContentContentType`](crate::OpenInboundStructuredResponseNormalizedMessageContentContentType), required by the spec, one of `ButtonResponse`."]
     pub content_type: ::std::option::Option<crate::OpenInboundStructuredResponseNormalizedMessageContentContentType>,
     _nulls: crate::support::Extras,

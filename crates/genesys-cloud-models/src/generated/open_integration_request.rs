@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenIntegrationRequest {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the message settings to be applied for this integration"]
+    #[doc = ""]
     #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
+    #[doc = " The name of the Open messaging integration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The outbound notification webhook signature secret token. This token must be longer than 15 characters."]
+    #[doc = ""]
     #[doc = " JSON `outboundNotificationWebhookSignatureSecretToken`: string, required by the spec."]
     pub outbound_notification_webhook_signature_secret_token: ::std::option::Option<::std::string::String>,
+    #[doc = " The outbound notification webhook URL for the Open messaging integration."]
+    #[doc = ""]
     #[doc = " JSON `outboundNotificationWebhookUrl`: string, required by the spec."]
     pub outbound_notification_webhook_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " The user specified headers for the Open messaging integration."]
+    #[doc = ""]
     #[doc = " JSON `webhookHeaders`: map of string."]
     pub webhook_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessageContent {
+    #[doc = " Attachment content."]
+    #[doc = ""]
     #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
+    #[doc = " Type of this content element. If contentType = \"Attachment\" only one item is allowed."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`OpenMessageContentContentType`](crate::OpenMessageContentContentType), required by the spec, one of `Attachment`."]
     pub content_type: ::std::option::Option<crate::OpenMessageContentContentType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessageEvent {
+    #[doc = " Type of this event element"]
+    #[doc = ""]
     #[doc = " JSON `eventType`: [`OpenMessageEventEventType`](crate::OpenMessageEventEventType), required by the spec, one of `Typing`."]
     pub event_type: ::std::option::Option<crate::OpenMessageEventEventType>,
+    #[doc = " Typing event."]
+    #[doc = ""]
     #[doc = " JSON `typing`: [`ConversationEventTyping`](crate::ConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::ConversationEventTyping>,
     _nulls: crate::support::Extras,

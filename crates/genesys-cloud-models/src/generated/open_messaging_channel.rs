@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessagingChannel {
+    #[doc = " Information about the recipient the message is received from."]
+    #[doc = ""]
     #[doc = " JSON `from`: [`OpenMessagingFromRecipient`](crate::OpenMessagingFromRecipient), required by the spec."]
     pub from: ::std::option::Option<crate::OpenMessagingFromRecipient>,
+    #[doc = " The Messaging Platform integration ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique provider ID of the message such as a Facebook message ID."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information about the channel."]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`ConversationChannelMetadata`](crate::ConversationChannelMetadata)."]
     pub metadata: ::std::option::Option<crate::ConversationChannelMetadata>,
+    #[doc = " The provider type."]
+    #[doc = ""]
     #[doc = " JSON `platform`: [`OpenMessagingChannelPlatform`](crate::OpenMessagingChannelPlatform), one of `Open`."]
     pub platform: ::std::option::Option<crate::OpenMessagingChannelPlatform>,
+    #[doc = " Original time of the event. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the recipient the message is sent to."]
+    #[doc = ""]
     #[doc = " JSON `to`: [`OpenMessagingToRecipient`](crate::OpenMessagingToRecipient), required by the spec."]
     pub to: ::std::option::Option<crate::OpenMessagingToRecipient>,
+    #[doc = " Specifies if this message is part of a private or public conversation."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OpenMessagingChannelType`](crate::OpenMessagingChannelType), one of `Private`."]
     pub r#type: ::std::option::Option<crate::OpenMessagingChannelType>,
     _nulls: crate::support::Extras,

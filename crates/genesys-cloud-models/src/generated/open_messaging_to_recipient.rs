@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessagingToRecipient {
+    #[doc = " E-mail address of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
+    #[doc = " First name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient ID specific to the provider."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient ID type. This is used to indicate the format used for the ID."]
+    #[doc = ""]
     #[doc = " JSON `idType`: [`OpenMessagingToRecipientIdType`](crate::OpenMessagingToRecipientIdType), one of `Email`, `Phone`, `Opaque`."]
     pub id_type: ::std::option::Option<crate::OpenMessagingToRecipientIdType>,
+    #[doc = " URL of an image that represents the recipient."]
+    #[doc = ""]
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
+    #[doc = " Last name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `lastName`: string."]
     pub last_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Nickname or display name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `nickname`: string."]
     pub nickname: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

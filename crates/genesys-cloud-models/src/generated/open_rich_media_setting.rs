@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenRichMediaSetting {
+    #[doc = " Setting relating to cards"]
+    #[doc = ""]
     #[doc = " JSON `cards`: [`OutboundOnlySetting`](crate::OutboundOnlySetting)."]
     pub cards: ::std::option::Option<crate::OutboundOnlySetting>,
+    #[doc = " Setting relating to quick replies"]
+    #[doc = ""]
     #[doc = " JSON `quickReply`: [`OutboundOnlySetting`](crate::OutboundOnlySetting)."]
     pub quick_reply: ::std::option::Option<crate::OutboundOnlySetting>,
     _nulls: crate::support::Extras,

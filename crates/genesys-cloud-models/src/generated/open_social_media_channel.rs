@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaChannel {
+    #[doc = " Information about the recipient the message is received from."]
+    #[doc = ""]
     #[doc = " JSON `from`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient), required by the spec."]
     pub from: ::std::option::Option<crate::OpenSocialMediaRecipient>,
+    #[doc = " The topic ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique provider ID of the message such as a Facebook message ID."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string, required by the spec."]
     pub message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information about the channel."]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`ConversationChannelMetadata`](crate::ConversationChannelMetadata)."]
     pub metadata: ::std::option::Option<crate::ConversationChannelMetadata>,
+    #[doc = " The provider type."]
+    #[doc = ""]
     #[doc = " JSON `platform`: [`OpenSocialMediaChannelPlatform`](crate::OpenSocialMediaChannelPlatform), one of `Open`."]
     pub platform: ::std::option::Option<crate::OpenSocialMediaChannelPlatform>,
+    #[doc = " Meta data of this public post. For example, used to define where in the thread the post exists."]
+    #[doc = ""]
     #[doc = " JSON `publicMetadata`: [`OpenSocialMediaPublicMetadata`](crate::OpenSocialMediaPublicMetadata), required by the spec."]
     pub public_metadata: ::std::option::Option<crate::OpenSocialMediaPublicMetadata>,
+    #[doc = " Original time of the event. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the recipient the message is sent to."]
+    #[doc = ""]
     #[doc = " JSON `to`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient)."]
     pub to: ::std::option::Option<crate::OpenSocialMediaRecipient>,
+    #[doc = " Specifies if this message is part of a private or public conversation."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OpenSocialMediaChannelType`](crate::OpenSocialMediaChannelType), one of `Public`."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaChannelType>,
     _nulls: crate::support::Extras,

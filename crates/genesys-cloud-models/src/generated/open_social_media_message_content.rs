@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaMessageContent {
+    #[doc = " Attachment content."]
+    #[doc = ""]
     #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
+    #[doc = " Type of this content element."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`OpenSocialMediaMessageContentContentType`](crate::OpenSocialMediaMessageContentContentType), required by the spec, one of `Attachment`, `Reactions`, `Text`."]
     pub content_type: ::std::option::Option<crate::OpenSocialMediaMessageContentContentType>,
+    #[doc = " A set of reactions to a message."]
+    #[doc = ""]
     #[doc = " JSON `reaction`: [`ConversationContentReaction`](crate::ConversationContentReaction)."]
     pub reaction: ::std::option::Option<crate::ConversationContentReaction>,
+    #[doc = " A content type containing text."]
+    #[doc = ""]
     #[doc = " JSON `text`: [`ConversationContentText`](crate::ConversationContentText)."]
     pub text: ::std::option::Option<crate::ConversationContentText>,
     _nulls: crate::support::Extras,

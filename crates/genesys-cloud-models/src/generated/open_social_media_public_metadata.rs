@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaPublicMetadata {
+    #[doc = " IDs of accounts referenced by name within the message text or caption (for example '@brandpage' in a post body or comment). A 'mention' here uses the same convention as Meta (Facebook, Instagram) and LinkedIn, where it denotes a textual reference to an account. Distinct from tagIds, which represent explicit associations with the message. Null or absent when no accounts are referenced in the text."]
+    #[doc = ""]
     #[doc = " JSON `mentionIds`: array of string."]
     pub mention_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The id of the message this public message is replying to."]
+    #[doc = ""]
     #[doc = " JSON `replyToId`: string."]
     pub reply_to_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the root public message."]
+    #[doc = ""]
     #[doc = " JSON `rootId`: string, required by the spec."]
     pub root_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the public message. Useful when there could be more than location. Channel specific, e.g., for Facebook it's a source page."]
+    #[doc = ""]
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
+    #[doc = " IDs of accounts attached to the message itself, independent of the text (for example a person tagged in an Instagram photo so their profile is linked from the image). A 'tag' here uses the same convention as Meta (Facebook, Instagram) and LinkedIn, where it denotes an explicit association with content rather than a textual reference. Distinct from mentionIds, which represent in-text/caption references. Null or absent when no accounts are tagged on the message."]
+    #[doc = ""]
     #[doc = " JSON `tagIds`: array of string."]
     pub tag_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URL of the social post on the native platform."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

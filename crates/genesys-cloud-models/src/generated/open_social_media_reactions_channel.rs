@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaReactionsChannel {
+    #[doc = " The topic ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique provider ID of the message such as a Open message ID."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string, required by the spec."]
     pub message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The provider type."]
+    #[doc = ""]
     #[doc = " JSON `platform`: [`OpenSocialMediaReactionsChannelPlatform`](crate::OpenSocialMediaReactionsChannelPlatform), one of `Open`."]
     pub platform: ::std::option::Option<crate::OpenSocialMediaReactionsChannelPlatform>,
+    #[doc = " Original time of the event. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the recipient the message is sent to."]
+    #[doc = ""]
     #[doc = " JSON `to`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient)."]
     pub to: ::std::option::Option<crate::OpenSocialMediaRecipient>,
+    #[doc = " Specifies if this message is part of a private or public conversation."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OpenSocialMediaReactionsChannelType`](crate::OpenSocialMediaReactionsChannelType), one of `Public`."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaReactionsChannelType>,
     _nulls: crate::support::Extras,

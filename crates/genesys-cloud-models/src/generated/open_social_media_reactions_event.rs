@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaReactionsEvent {
+    #[doc = " List of reactions for this event."]
+    #[doc = ""]
     #[doc = " JSON `reactions`: array of [`ContentReaction`](crate::ContentReaction), required by the spec."]
     pub reactions: ::std::option::Option<::std::vec::Vec<crate::ContentReaction>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaReactionsRequest {
+    #[doc = " List of open social media reaction events"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`OpenSocialMediaReactionsNormalizedEvent`](crate::OpenSocialMediaReactionsNormalizedEvent), required by the spec."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::OpenSocialMediaReactionsNormalizedEvent>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaRecipientAdditionalIdentifier {
+    #[doc = " Type of the Identifier"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OpenSocialMediaRecipientAdditionalIdentifierType`](crate::OpenSocialMediaRecipientAdditionalIdentifierType), required by the spec, one of `Topic`, `IngestionRule`, `IngestionRuleVersion`, `PhoneNumber`."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaRecipientAdditionalIdentifierType>,
+    #[doc = " The Identifier value."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Operand {
+    #[doc = " Dictates when the operand must occur in a digital interaction"]
+    #[doc = ""]
     #[doc = " JSON `digitalWordsPosition`: [`OperandPosition`](crate::OperandPosition)."]
     pub digital_words_position: ::std::option::Option<crate::OperandPosition>,
+    #[doc = " Defines a logical operation that is applied on the current operand, against the following operand"]
+    #[doc = ""]
     #[doc = " JSON `infixOperator`: [`InfixOperator`](crate::InfixOperator)."]
     pub infix_operator: ::std::option::Option<crate::InfixOperator>,
+    #[doc = " Applies a NOT modifier to the operand group"]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " The minimum number of occurrences of the defined operand type"]
+    #[doc = ""]
     #[doc = " JSON `occurrence`: integer (int64)."]
     pub occurrence: ::std::option::Option<i64>,
+    #[doc = " Contains a new level of operands"]
+    #[doc = ""]
     #[doc = " JSON `operands`: array of [`Operand`](crate::Operand)."]
     pub operands: ::std::option::Option<::std::vec::Vec<crate::Operand>>,
+    #[doc = " Filter interaction by word(s)"]
+    #[doc = ""]
     #[doc = " JSON `term`: [`Term`](crate::Term)."]
     pub term: ::std::option::Option<crate::Term>,
+    #[doc = " Filter interaction by topic ID"]
+    #[doc = ""]
     #[doc = " JSON `topicId`: string."]
     pub topic_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Operand type of the category"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OperandType`](crate::OperandType), required by the spec, one of `Term`, `Topic`, `OperandGroup`."]
     pub r#type: ::std::option::Option<crate::OperandType>,
+    #[doc = " Dictates when the operand must occur in a voice interaction"]
+    #[doc = ""]
     #[doc = " JSON `voiceSecondsPosition`: [`OperandPosition`](crate::OperandPosition)."]
     pub voice_seconds_position: ::std::option::Option<crate::OperandPosition>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperandPosition {
+    #[doc = " Dictates ending position directionality"]
+    #[doc = ""]
     #[doc = " JSON `endingPositionDirection`: [`OperandPositionEndingPositionDirection`](crate::OperandPositionEndingPositionDirection), one of `FromStart`, `FromEnd`."]
     pub ending_position_direction: ::std::option::Option<crate::OperandPositionEndingPositionDirection>,
+    #[doc = " Defines ending point of a position range - number of seconds or words from the start or from the end of the interaction"]
+    #[doc = ""]
     #[doc = " JSON `endingPositionValue`: integer (int64)."]
     pub ending_position_value: ::std::option::Option<i64>,
+    #[doc = " Dictates starting position directionality"]
+    #[doc = ""]
     #[doc = " JSON `startingPositionDirection`: [`OperandPositionStartingPositionDirection`](crate::OperandPositionStartingPositionDirection), one of `FromStart`, `FromEnd`."]
     pub starting_position_direction: ::std::option::Option<crate::OperandPositionStartingPositionDirection>,
+    #[doc = " Defines starting point of a position range - number of seconds or words from the start or from the end of the interaction"]
+    #[doc = ""]
     #[doc = " JSON `startingPositionValue`: integer (int64)."]
     pub starting_position_value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

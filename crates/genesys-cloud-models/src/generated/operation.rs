@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Operation {
+    #[doc = " Action name"]
+    #[doc = ""]
     #[doc = " JSON `actionName`: [`OperationActionName`](crate::OperationActionName), one of `CREATE`, `CHECKIN`, `CHECKOUT`, `DEBUG`, `DELETE`, `HISTORY`, `PUBLISH`, `REVERT`, `SAVE`, `STATE_CHANGE`, `UPDATE`, `VALIDATE`."]
     pub action_name: ::std::option::Option<crate::OperationActionName>,
+    #[doc = " Action status"]
+    #[doc = ""]
     #[doc = " JSON `actionStatus`: [`OperationActionStatus`](crate::OperationActionStatus), one of `LOCKED`, `UNLOCKED`, `STARTED`, `PENDING_GENERATION`, `PENDING_BACKEND_NOTIFICATION`, `SUCCESS`, `FAILURE`."]
     pub action_status: ::std::option::Option<crate::OperationActionStatus>,
     #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]

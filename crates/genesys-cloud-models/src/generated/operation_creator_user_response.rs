@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperationCreatorUserResponse {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the operation creator entity: User or OAuthClient"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OperationCreatorUserResponseType`](crate::OperationCreatorUserResponseType), one of `User`, `OAuthClient`."]
     pub r#type: ::std::option::Option<crate::OperationCreatorUserResponseType>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperationResponse {
+    #[doc = " The user who created the operation."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Operation creation date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Operation last modification date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Source of the operation."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
+    #[doc = " Status of the operation."]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the operation."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OperationResponseType`](crate::OperationResponseType), one of `Import`, `Export`, `Parse`, `Sync`."]
     pub r#type: ::std::option::Option<crate::OperationResponseType>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperationalEvent {
+    #[doc = " The link to a conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The changed value following the event"]
+    #[doc = ""]
     #[doc = " JSON `currentValue`: string."]
     pub current_value: ::std::option::Option<::std::string::String>,
+    #[doc = " The date when the event created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date and time the entity affected by the event was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The unique identifier for the entity"]
+    #[doc = ""]
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier of the user who last modified the entity affected by the event."]
+    #[doc = ""]
     #[doc = " JSON `entityModifiedBy`: string."]
     pub entity_modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The name for the entity"]
+    #[doc = ""]
     #[doc = " JSON `entityName`: string."]
     pub entity_name: ::std::option::Option<::std::string::String>,
+    #[doc = " A token representing the entity"]
+    #[doc = ""]
     #[doc = " JSON `entityToken`: string."]
     pub entity_token: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the entity in the providing service"]
+    #[doc = ""]
     #[doc = " JSON `entityVersion`: string."]
     pub entity_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The error code of the entity in the providing service associated to the event"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The event that occurred."]
+    #[doc = ""]
     #[doc = " JSON `eventDefinition`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub event_definition: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The external contact ID associated with the event"]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier for the parent of the entity"]
+    #[doc = ""]
     #[doc = " JSON `parentEntityId`: string."]
     pub parent_entity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number associated with the event"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The value prior to the event"]
+    #[doc = ""]
     #[doc = " JSON `previousValue`: string."]
     pub previous_value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

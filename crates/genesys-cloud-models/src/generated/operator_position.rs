@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperatorPosition {
+    #[doc = " Number of words (for digital interactions) from operand match"]
+    #[doc = ""]
     #[doc = " JSON `digitalWordsPosition`: integer (int64)."]
     pub digital_words_position: ::std::option::Option<i64>,
+    #[doc = " Number of seconds (for voice interactions) from operand match"]
+    #[doc = ""]
     #[doc = " JSON `voiceSecondsPosition`: integer (int64)."]
     pub voice_seconds_position: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

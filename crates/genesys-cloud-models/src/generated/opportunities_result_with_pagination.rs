@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpportunitiesResultWithPagination {
+    #[doc = " The start date to use for the next query to retrieve additional results in ISO-8601 format. Null if there are no more results"]
+    #[doc = ""]
     #[doc = " JSON `nextStartDate`: date-time."]
     pub next_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The list of opportunities"]
+    #[doc = ""]
     #[doc = " JSON `opportunities`: array of [`OpportunityResult`](crate::OpportunityResult), required by the spec."]
     pub opportunities: ::std::option::Option<::std::vec::Vec<crate::OpportunityResult>>,
     _nulls: crate::support::Extras,

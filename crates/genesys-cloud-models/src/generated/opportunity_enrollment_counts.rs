@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpportunityEnrollmentCounts {
+    #[doc = " The number of approved enrollments for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `approved`: integer (int64), required by the spec."]
     pub approved: ::std::option::Option<i64>,
+    #[doc = " The number of denied enrollments for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `denied`: integer (int64), required by the spec."]
     pub denied: ::std::option::Option<i64>,
+    #[doc = " The number of pending enrollments for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `pending`: integer (int64), required by the spec."]
     pub pending: ::std::option::Option<i64>,
+    #[doc = " The number of withdrawn enrollments for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `withdrawn`: integer (int64), required by the spec."]
     pub withdrawn: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpportunityResult {
+    #[doc = " The ID of the activity code associated with the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of agents invited to this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `agentCount`: integer (int64), required by the spec."]
     pub agent_count: ::std::option::Option<i64>,
+    #[doc = " The approval type for enrollments"]
+    #[doc = ""]
     #[doc = " JSON `approvalType`: [`OpportunityResultApprovalType`](crate::OpportunityResultApprovalType), required by the spec, one of `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::OpportunityResultApprovalType>,
+    #[doc = " The maximum capacity (enrollment slots) for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
+    #[doc = " The date and time when the opportunity was closed in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `closedDate`: date-time."]
     pub closed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The deadline date and time for enrollment in the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `deadlineDate`: date-time, required by the spec."]
     pub deadline_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Additional details describing the purpose or context of this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The counts for enrollment statuses"]
+    #[doc = ""]
     #[doc = " JSON `enrollmentCounts`: [`OpportunityEnrollmentCounts`](crate::OpportunityEnrollmentCounts), required by the spec."]
     pub enrollment_counts: ::std::option::Option<crate::OpportunityEnrollmentCounts>,
+    #[doc = " The number of enrollments currently being processed"]
+    #[doc = ""]
     #[doc = " JSON `enrollmentProcessingCount`: integer (int64), required by the spec."]
     pub enrollment_processing_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata for the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The date and time when the opportunity opens for enrollment in ISO-8601 format. If not provided or in the past, it will be automatically updated to the current time when the opportunity is published"]
+    #[doc = ""]
     #[doc = " JSON `openDate`: date-time."]
     pub open_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date and time when the opportunity was published in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The current status of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`OpportunityResultStatus`](crate::OpportunityResultStatus), required by the spec, one of `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::OpportunityResultStatus>,
+    #[doc = " The system-generated message code about opportunity processing issues or validation failures"]
+    #[doc = ""]
     #[doc = " JSON `systemMessageCode`: [`OpportunityResultSystemMessageCode`](crate::OpportunityResultSystemMessageCode), one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub system_message_code: ::std::option::Option<crate::OpportunityResultSystemMessageCode>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrgAuthSettings {
+    #[doc = " The list of domains that will be allowed to embed Genesys Cloud applications."]
+    #[doc = ""]
     #[doc = " JSON `domainAllowlist`: array of string."]
     pub domain_allowlist: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates whether the domain allowlist is enabled."]
+    #[doc = ""]
     #[doc = " JSON `domainAllowlistEnabled`: boolean."]
     pub domain_allowlist_enabled: ::std::option::Option<bool>,
+    #[doc = " The list of exempt apis from inactivity timeout."]
+    #[doc = ""]
     #[doc = " JSON `inactivityTimeoutExclusions`: array of string."]
     pub inactivity_timeout_exclusions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of IP addresses that will be allowed to authenticate with Genesys Cloud."]
+    #[doc = ""]
     #[doc = " JSON `ipAddressAllowlist`: array of string."]
     pub ip_address_allowlist: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates whether multi-factor authentication is required."]
+    #[doc = ""]
     #[doc = " JSON `multifactorAuthenticationRequired`: boolean."]
     pub multifactor_authentication_required: ::std::option::Option<bool>,
+    #[doc = " The password requirements for the organization."]
+    #[doc = ""]
     #[doc = " JSON `passwordRequirements`: [`PasswordRequirements`](crate::PasswordRequirements)."]
     pub password_requirements: ::std::option::Option<crate::PasswordRequirements>,
+    #[doc = " The browser storage location used for authentication tokens."]
+    #[doc = ""]
     #[doc = " JSON `tokenStorageLocation`: [`OrgAuthSettingsTokenStorageLocation`](crate::OrgAuthSettingsTokenStorageLocation), one of `persistent`, `session`."]
     pub token_storage_location: ::std::option::Option<crate::OrgAuthSettingsTokenStorageLocation>,
+    #[doc = " Indicates whether universal logout is enabled for the organization."]
+    #[doc = ""]
     #[doc = " JSON `universalLogout`: boolean."]
     pub universal_logout: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrgOAuthClient {
+    #[doc = " The OAuth Grant/Client type supported by this client. Code Authorization Grant/Client type - Preferred client type where the Client ID and Secret are required to create tokens. Used where the secret can be secured. PKCE-Enabled Code Authorization grant type - Code grant type which requires PKCE challenge and verifier to create tokens. Used in public clients for increased security. Implicit grant type - Client ID only is required to create tokens. Used in browser and mobile apps where the secret can not be secured. SAML2-Bearer extension grant type - SAML2 assertion provider for user authentication at the token endpoint. Client Credential grant type - Used to created access tokens that are tied only to the client."]
+    #[doc = ""]
     #[doc = " JSON `authorizedGrantType`: [`OrgOAuthClientAuthorizedGrantType`](crate::OrgOAuthClientAuthorizedGrantType), required by the spec, one of `CODE`, `TOKEN`, `SAML2-BEARER`, `PASSWORD`, `CLIENT-CREDENTIALS`."]
     pub authorized_grant_type: ::std::option::Option<crate::OrgOAuthClientAuthorizedGrantType>,
+    #[doc = " User that created this client"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this client was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this client was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time at which this client will be deleted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateToDelete`: date-time."]
     pub date_to_delete: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " User that last modified this client"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The name of the OAuth client."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The oauth client's organization."]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity)."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
+    #[doc = " Set of roles and their corresponding divisions associated with this client. Roles and divisions only apply to clients using the client\\_credential grant"]
+    #[doc = ""]
     #[doc = " JSON `roleDivisions`: array of [`RoleDivision`](crate::RoleDivision)."]
     pub role_divisions: ::std::option::Option<::std::vec::Vec<crate::RoleDivision>>,
+    #[doc = " The scope requested by this client. Scopes only apply to clients not using the client\\_credential grant"]
+    #[doc = ""]
     #[doc = " JSON `scope`: array of string."]
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The state of the OAuth client. Active: The OAuth client can be used to create access tokens. This is the default state. Disabled: Access tokens created by the client are invalid and new ones cannot be created. Inactive: Access tokens cannot be created with this OAuth client and it will be deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`OrgOAuthClientState`](crate::OrgOAuthClientState), one of `active`, `disabled`, `inactive`."]
     pub state: ::std::option::Option<crate::OrgOAuthClientState>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Organization {
+    #[doc = " The default country code for this organization. Example: 'US'"]
+    #[doc = ""]
     #[doc = " JSON `defaultCountryCode`: string."]
     pub default_country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The default language for this organization. Example: 'en'"]
+    #[doc = ""]
     #[doc = " JSON `defaultLanguage`: string."]
     pub default_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `defaultSiteId`: string."]
     pub default_site_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `domain`: string."]
     pub domain: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of features available for the organization."]
+    #[doc = ""]
     #[doc = " JSON `features`: map of boolean."]
     pub features: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, bool>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Organizations Originating Platform."]
+    #[doc = ""]
     #[doc = " JSON `productPlatform`: [`OrganizationProductPlatform`](crate::OrganizationProductPlatform), one of `GenesysCloud`, `PureCloud`, `PureEngage`, `PureEngageCloud`, `PureConnect`, `PureConnectCloud`, `Unknown`."]
     pub product_platform: ::std::option::Option<crate::OrganizationProductPlatform>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current state. Examples are active, inactive, deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`OrganizationState`](crate::OrganizationState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::OrganizationState>,
+    #[doc = " Email address where support tickets are sent to."]
+    #[doc = ""]
     #[doc = " JSON `supportURI`: string."]
     pub support_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The short name for the organization. This field is globally unique and cannot be changed."]
+    #[doc = ""]
     #[doc = " JSON `thirdPartyOrgName`: string."]
     pub third_party_org_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `thirdPartyURI`: string."]
     pub third_party_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current version of the organization."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `voicemailEnabled`: boolean."]

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCallMetrics {
+    #[doc = " The autoscaling status of the organization's call capacity."]
+    #[doc = ""]
     #[doc = " JSON `autoScaleInProgress`: [`OrganizationCallMetricsAutoScaleInProgress`](crate::OrganizationCallMetricsAutoScaleInProgress), required by the spec, one of `Up`, `Down`, `None`, `Unknown`."]
     pub auto_scale_in_progress: ::std::option::Option<crate::OrganizationCallMetricsAutoScaleInProgress>,
+    #[doc = " The autoscaling trigger percentage of the organization's call capacity."]
+    #[doc = ""]
     #[doc = " JSON `autoScalingTriggerPercentage`: number (double), required by the spec."]
     pub auto_scaling_trigger_percentage: ::std::option::Option<f64>,
+    #[doc = " The current number of concurrent calls in the organization."]
+    #[doc = ""]
     #[doc = " JSON `concurrentCallCount`: integer (int64), required by the spec."]
     pub concurrent_call_count: ::std::option::Option<i64>,
+    #[doc = " The current number of concurrent call sessions in the organization."]
+    #[doc = ""]
     #[doc = " JSON `concurrentCallSessionCount`: integer (int64), required by the spec."]
     pub concurrent_call_session_count: ::std::option::Option<i64>,
+    #[doc = " The current compute intensity of the organization's call capacity."]
+    #[doc = ""]
     #[doc = " JSON `cpuIntensity`: [`OrganizationCallMetricsCpuIntensity`](crate::OrganizationCallMetricsCpuIntensity), required by the spec, one of `Low`, `Medium`, `High`, `Unknown`."]
     pub cpu_intensity: ::std::option::Option<crate::OrganizationCallMetricsCpuIntensity>,
+    #[doc = " The maximum number of concurrent calls allowed in the organization."]
+    #[doc = ""]
     #[doc = " JSON `maxCallCapacity`: integer (int64), required by the spec."]
     pub max_call_capacity: ::std::option::Option<i64>,
+    #[doc = " The maximum number of concurrent call sessions allowed in the organization."]
+    #[doc = ""]
     #[doc = " JSON `maxCallSessionCapacity`: integer (int64), required by the spec."]
     pub max_call_session_capacity: ::std::option::Option<i64>,
+    #[doc = " The current memory intensity of the organization's call capacity."]
+    #[doc = ""]
     #[doc = " JSON `memoryIntensity`: [`OrganizationCallMetricsMemoryIntensity`](crate::OrganizationCallMetricsMemoryIntensity), required by the spec, one of `Low`, `Medium`, `High`, `Unknown`."]
     pub memory_intensity: ::std::option::Option<crate::OrganizationCallMetricsMemoryIntensity>,
+    #[doc = " The current usage percentage of the organization's call capacity."]
+    #[doc = ""]
     #[doc = " JSON `usage`: number (double), required by the spec."]
     pub usage: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

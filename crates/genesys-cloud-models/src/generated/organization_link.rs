@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationLink {
+    #[doc = " Organization Id for the login organization."]
+    #[doc = ""]
     #[doc = " JSON `sourceOrganizationId`: string, required by the spec."]
     pub source_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Region where context organization is hosted, ie. us-east-1"]
+    #[doc = ""]
     #[doc = " JSON `sourceRegion`: string, required by the spec."]
     pub source_region: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the linking."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`OrganizationLinkStatus`](crate::OrganizationLinkStatus), one of `Approved`, `Pending`, `ApprovalPending`, `Rejected`."]
     pub status: ::std::option::Option<crate::OrganizationLinkStatus>,
+    #[doc = " Organization Id for the linking organization."]
+    #[doc = ""]
     #[doc = " JSON `targetOrganizationId`: string, required by the spec."]
     pub target_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Region where linking organization is hosted, ie. us-east-2"]
+    #[doc = ""]
     #[doc = " JSON `targetRegion`: string, required by the spec."]
     pub target_region: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

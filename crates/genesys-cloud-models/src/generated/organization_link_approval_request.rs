@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationLinkApprovalRequest {
+    #[doc = " Value for approving or rejecting an organization link, true is approved, false is rejected"]
+    #[doc = ""]
     #[doc = " JSON `approval`: boolean, required by the spec."]
     pub approval: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

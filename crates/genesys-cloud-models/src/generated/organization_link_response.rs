@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationLinkResponse {
+    #[doc = " Organization Id for the login organization."]
+    #[doc = ""]
     #[doc = " JSON `sourceOrganizationId`: string."]
     pub source_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Region where context organization is hosted, ie. us-east-1"]
+    #[doc = ""]
     #[doc = " JSON `sourceRegion`: string."]
     pub source_region: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the linking."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`OrganizationLinkResponseStatus`](crate::OrganizationLinkResponseStatus), one of `Approved`, `Pending`, `ApprovalPending`, `Rejected`."]
     pub status: ::std::option::Option<crate::OrganizationLinkResponseStatus>,
+    #[doc = " Name for the linking organization."]
+    #[doc = ""]
     #[doc = " JSON `targetName`: string."]
     pub target_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Organization Id for the linking organization."]
+    #[doc = ""]
     #[doc = " JSON `targetOrganizationId`: string."]
     pub target_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Region where linking organization is hosted, ie. us-east-2"]
+    #[doc = ""]
     #[doc = " JSON `targetRegion`: string."]
     pub target_region: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -9,16 +9,24 @@ pub struct OrganizationPresenceDefinition {
     pub deactivated: ::std::option::Option<bool>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The label used for the definition in each specified language"]
+    #[doc = ""]
     #[doc = " JSON `languageLabels`: map of string, required by the spec."]
     pub language_labels: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `systemPresence`: [`OrganizationPresenceDefinitionSystemPresence`](crate::OrganizationPresenceDefinitionSystemPresence), one of `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Training`, `Meeting`, `Break`."]
     pub system_presence: ::std::option::Option<crate::OrganizationPresenceDefinitionSystemPresence>,
+    #[doc = " The type of definition"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OrganizationPresenceDefinitionType`](crate::OrganizationPresenceDefinitionType), one of `System`, `User`."]
     pub r#type: ::std::option::Option<crate::OrganizationPresenceDefinitionType>,
     _nulls: crate::support::Extras,

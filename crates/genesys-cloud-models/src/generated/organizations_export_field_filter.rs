@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExportFieldFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`OrganizationsExportFieldFilterField`](crate::OrganizationsExportFieldFilterField), required by the spec, one of `DivisionId`, `SchemaId`, `SchemaVersion`."]
     pub field: ::std::option::Option<crate::OrganizationsExportFieldFilterField>,
+    #[doc = " Value to check field's value against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExportFilter {
+    #[doc = " Boolean AND combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `and`: array of [`OrganizationsExportFilter`](crate::OrganizationsExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::OrganizationsExportFilter>>,
+    #[doc = " Filtered field should have the same value"]
+    #[doc = ""]
     #[doc = " JSON `eq`: [`OrganizationsExportFieldFilter`](crate::OrganizationsExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::OrganizationsExportFieldFilter>,
+    #[doc = " Filtered field should be greater than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `gte`: [`OrganizationsExportComparisonFieldFilter`](crate::OrganizationsExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::OrganizationsExportComparisonFieldFilter>,
+    #[doc = " Filtered field should match one of the listed values"]
+    #[doc = ""]
     #[doc = " JSON `in`: [`OrganizationsExportFieldListFilter`](crate::OrganizationsExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::OrganizationsExportFieldListFilter>,
+    #[doc = " Filtered field should be less than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `lte`: [`OrganizationsExportComparisonFieldFilter`](crate::OrganizationsExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::OrganizationsExportComparisonFieldFilter>,
+    #[doc = " Boolean negation of filters"]
+    #[doc = ""]
     #[doc = " JSON `not`: [`OrganizationsExportFilter`](crate::OrganizationsExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::OrganizationsExportFilter>>,
+    #[doc = " Boolean OR combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `or`: array of [`OrganizationsExportFilter`](crate::OrganizationsExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::OrganizationsExportFilter>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExportQueryConditions {
+    #[doc = " Filters to apply on export"]
+    #[doc = ""]
     #[doc = " JSON `filters`: [`OrganizationsExportFilter`](crate::OrganizationsExportFilter)."]
     pub filters: ::std::option::Option<crate::OrganizationsExportFilter>,
+    #[doc = " Maximum result count in export, default is 180 000 000"]
+    #[doc = ""]
     #[doc = " JSON `limit`: integer (int64), at most 180000000."]
     pub limit: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrphanRecording {
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdTime`: date-time."]
     pub created_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `fileState`: [`OrphanRecordingFileState`](crate::OrphanRecordingFileState), one of `ARCHIVED`, `AVAILABLE`, `DELETED`, `RESTORED`, `RESTORING`, `UPLOADING`."]
     pub file_state: ::std::option::Option<crate::OrphanRecordingFileState>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaSizeBytes`: integer (int64)."]
@@ -21,6 +25,8 @@ pub struct OrphanRecording {
     pub media_type: ::std::option::Option<crate::OrphanRecordingMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the orphaned recording's conversation."]
+    #[doc = ""]
     #[doc = " JSON `orphanStatus`: [`OrphanRecordingOrphanStatus`](crate::OrphanRecordingOrphanStatus), one of `NO_CONVERSATION`, `UNKNOWN_CONVERSATION`, `CONVERSATION_NOT_COMPLETE`, `CONVERSATION_NOT_EVALUATED`, `EVALUATED`."]
     pub orphan_status: ::std::option::Option<crate::OrphanRecordingOrphanStatus>,
     #[doc = " JSON `providerEndpoint`: [`Endpoint`](crate::Endpoint)."]
@@ -29,12 +35,18 @@ pub struct OrphanRecording {
     pub provider_type: ::std::option::Option<crate::OrphanRecordingProviderType>,
     #[doc = " JSON `recording`: [`Recording`](crate::Recording)."]
     pub recording: ::std::option::Option<crate::Recording>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `recoveredTime`: date-time."]
     pub recovered_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `region`: [`OrphanRecordingRegion`](crate::OrphanRecordingRegion), one of `af-south-1`, `ap-east-1`, `ap-northeast-1`, `ap-northeast-2`, `ap-northeast-3`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-central-2`, … (20 in all)."]
     pub region: ::std::option::Option<crate::OrphanRecordingRegion>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " An identifier used during recovery operations by the supplying hybrid platform to track back and determine which interaction this recording is associated with"]
+    #[doc = ""]
     #[doc = " JSON `sourceOrphaningId`: string."]
     pub source_orphaning_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

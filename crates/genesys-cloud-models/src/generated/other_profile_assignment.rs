@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OtherProfileAssignment {
+    #[doc = " The current performance profile that this user belongs to"]
+    #[doc = ""]
     #[doc = " JSON `currentProfile`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub current_profile: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundBlendingSettings {
+    #[doc = " The proportion of on-queue agents to reserve for outbound campaign calls. Allowable range 1 - 100 (inclusive)."]
+    #[doc = ""]
     #[doc = " JSON `campaignReservationPercentage`: integer (int64)."]
     pub campaign_reservation_percentage: ::std::option::Option<i64>,
+    #[doc = " Whether Enhanced Blending is enabled for the queue."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

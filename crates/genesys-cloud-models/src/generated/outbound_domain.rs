@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundDomain {
+    #[doc = " CNAME registration Status"]
+    #[doc = ""]
     #[doc = " JSON `cnameVerificationResult`: [`VerificationResult`](crate::VerificationResult)."]
     pub cname_verification_result: ::std::option::Option<crate::VerificationResult>,
+    #[doc = " DKIM registration Status"]
+    #[doc = ""]
     #[doc = " JSON `dkimVerificationResult`: [`VerificationResult`](crate::VerificationResult)."]
     pub dkim_verification_result: ::std::option::Option<crate::VerificationResult>,
+    #[doc = " The DMARC verification status for this domain."]
+    #[doc = ""]
     #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`](crate::DmarcResult)."]
     pub dmarc_verification_result: ::std::option::Option<crate::DmarcResult>,
+    #[doc = " The email settings associated with this domain."]
+    #[doc = ""]
     #[doc = " JSON `emailSetting`: [`EmailSetting`](crate::EmailSetting)."]
     pub email_setting: ::std::option::Option<crate::EmailSetting>,
+    #[doc = " Unique Id of the domain such as: example.com"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Sender Type"]
+    #[doc = ""]
     #[doc = " JSON `senderType`: [`OutboundDomainSenderType`](crate::OutboundDomainSenderType), one of `Unknown`, `EmailDomain`, `MockEmailDomain`, `EmailSmtpDomain`."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainSenderType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundDomainCreateRequest {
+    #[doc = " The email settings to associate with this domain."]
+    #[doc = ""]
     #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
+    #[doc = " Unique Id of the domain such as: example.com"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The domain such as: example.com"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Sender Type"]
+    #[doc = ""]
     #[doc = " JSON `senderType`: [`OutboundDomainCreateRequestSenderType`](crate::OutboundDomainCreateRequestSenderType), one of `Unknown`, `EmailDomain`, `MockEmailDomain`, `EmailSmtpDomain`."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainCreateRequestSenderType>,
     _nulls: crate::support::Extras,

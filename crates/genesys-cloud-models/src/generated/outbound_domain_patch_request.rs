@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundDomainPatchRequest {
+    #[doc = " The custom SMTP server integration to use when sending outbound emails from this domain."]
+    #[doc = ""]
     #[doc = " JSON `customSMTPServer`: [`CustomSmtpServerRequest`](crate::CustomSmtpServerRequest)."]
     pub custom_smtp_server: ::std::option::Option<crate::CustomSmtpServerRequest>,
+    #[doc = " The email settings to associate with this domain."]
+    #[doc = ""]
     #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
+    #[doc = " Sender Type"]
+    #[doc = ""]
     #[doc = " JSON `senderType`: [`OutboundDomainPatchRequestSenderType`](crate::OutboundDomainPatchRequestSenderType), one of `Unknown`, `EmailDomain`, `MockEmailDomain`, `EmailSmtpDomain`."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainPatchRequestSenderType>,
     _nulls: crate::support::Extras,

@@ -7,18 +7,30 @@
 pub struct OutboundFaxStatus {
     #[doc = " JSON `auditTransactionId`: string."]
     pub audit_transaction_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `expirationTime`: integer (int64)."]
     pub expiration_time: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who sent the fax."]
+    #[doc = ""]
     #[doc = " JSON `initiatingUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub initiating_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Transmission result of the fax. Does NOT indicate successful arrival to a workspace's inbox."]
+    #[doc = ""]
     #[doc = " JSON `result`: string."]
     pub result: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Lifecycle status of the outbound fax send (e.g. UPLOADING, TRANSMITTING, COMPLETE, TERMINATED)."]
+    #[doc = ""]
     #[doc = " JSON `statusCode`: string."]
     pub status_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

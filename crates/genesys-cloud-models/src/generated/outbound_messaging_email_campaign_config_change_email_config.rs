@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingEmailCampaignConfigChangeEmailConfig {
+    #[doc = " A reference for a Response"]
+    #[doc = ""]
     #[doc = " JSON `contentTemplate`: [`OutboundMessagingEmailCampaignConfigChangeResponseRef`](crate::OutboundMessagingEmailCampaignConfigChangeResponseRef)."]
     pub content_template: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeResponseRef>,
+    #[doc = " The Contact List column specifying the email to send to the contact."]
+    #[doc = ""]
     #[doc = " JSON `emailColumns`: array of string."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `fromAddress`: [`OutboundMessagingEmailCampaignConfigChangeFromEmailAddress`](crate::OutboundMessagingEmailCampaignConfigChangeFromEmailAddress)."]

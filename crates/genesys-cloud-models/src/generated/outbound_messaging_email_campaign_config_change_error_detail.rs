@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingEmailCampaignConfigChangeErrorDetail {
+    #[doc = " The additional information regarding the error message."]
+    #[doc = ""]
     #[doc = " JSON `details`: string."]
     pub details: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the error code."]
+    #[doc = ""]
     #[doc = " JSON `error`: string."]
     pub error: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

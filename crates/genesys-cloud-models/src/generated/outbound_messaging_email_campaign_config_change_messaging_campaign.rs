@@ -5,40 +5,66 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
+    #[doc = " Whether this messaging campaign is always running."]
+    #[doc = ""]
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
     #[doc = " JSON `callableTimeSet`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
     #[doc = " JSON `campaignStatus`: [`OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus), one of `on`, `off`, `complete`, `stopping`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
+    #[doc = " The contact list filters to check before sending a message for this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>>,
+    #[doc = " The order in which to sort contacts for dialing, based on up to four columns."]
+    #[doc = ""]
     #[doc = " JSON `contactSorts`: array of [`OutboundMessagingEmailCampaignConfigChangeContactSort`](crate::OutboundMessagingEmailCampaignConfigChangeContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeContactSort>>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
+    #[doc = " The dnc lists to check before sending a message for this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `dncLists`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>>,
     #[doc = " JSON `emailConfig`: [`OutboundMessagingEmailCampaignConfigChangeEmailConfig`](crate::OutboundMessagingEmailCampaignConfigChangeEmailConfig)."]
     pub email_config: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeEmailConfig>,
+    #[doc = " A list of current error conditions associated with this messaging campaign"]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`OutboundMessagingEmailCampaignConfigChangeErrorDetail`](crate::OutboundMessagingEmailCampaignConfigChangeErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeErrorDetail>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " How many messages this messaging campaign will send per minute."]
+    #[doc = ""]
     #[doc = " JSON `messagesPerMinute`: integer (int64)."]
     pub messages_per_minute: ::std::option::Option<i64>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ruleSets`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>>,
     #[doc = " JSON `smsConfig`: [`OutboundMessagingEmailCampaignConfigChangeSmsConfig`](crate::OutboundMessagingEmailCampaignConfigChangeSmsConfig)."]
     pub sms_config: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeSmsConfig>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig`](crate::OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig)."]

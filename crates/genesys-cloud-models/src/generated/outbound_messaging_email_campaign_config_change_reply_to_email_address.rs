@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub domain: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `route`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub route: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
     _nulls: crate::support::Extras,

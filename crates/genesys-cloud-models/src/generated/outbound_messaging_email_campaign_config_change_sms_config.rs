@@ -7,8 +7,12 @@
 pub struct OutboundMessagingEmailCampaignConfigChangeSmsConfig {
     #[doc = " JSON `contentTemplate`: [`OutboundMessagingEmailCampaignConfigChangeResponseRef`](crate::OutboundMessagingEmailCampaignConfigChangeResponseRef)."]
     pub content_template: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeResponseRef>,
+    #[doc = " The Contact List column specifying the message to send to the contact."]
+    #[doc = ""]
     #[doc = " JSON `messageColumn`: string."]
     pub message_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contact List column specifying the phone number to send a message to."]
+    #[doc = ""]
     #[doc = " JSON `phoneColumn`: string."]
     pub phone_column: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `senderSmsPhoneNumber`: [`OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef`](crate::OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef)."]

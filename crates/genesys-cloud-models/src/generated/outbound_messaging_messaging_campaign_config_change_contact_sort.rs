@@ -11,6 +11,8 @@ pub struct OutboundMessagingMessagingCampaignConfigChangeContactSort {
     pub direction: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether that column contains numeric data"]
+    #[doc = ""]
     #[doc = " JSON `numeric`: boolean."]
     pub numeric: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

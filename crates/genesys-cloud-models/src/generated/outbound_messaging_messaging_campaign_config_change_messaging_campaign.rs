@@ -5,40 +5,66 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
+    #[doc = " Whether this messaging campaign is always running."]
+    #[doc = ""]
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
     #[doc = " JSON `callableTimeSet`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
     #[doc = " JSON `campaignStatus`: [`OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus), one of `on`, `off`, `complete`, `stopping`, `invalid`, `forced_off`, `forced_stopping`."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
+    #[doc = " The contact list filters to check before sending a message for this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>>,
+    #[doc = " The order in which to sort contacts for dialing, based on up to four columns."]
+    #[doc = ""]
     #[doc = " JSON `contactSorts`: array of [`OutboundMessagingMessagingCampaignConfigChangeContactSort`](crate::OutboundMessagingMessagingCampaignConfigChangeContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeContactSort>>,
+    #[doc = " Creation time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
+    #[doc = " The dnc lists to check before sending a message for this messaging campaign."]
+    #[doc = ""]
     #[doc = " JSON `dncLists`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>>,
     #[doc = " JSON `emailConfig`: [`OutboundMessagingMessagingCampaignConfigChangeEmailConfig`](crate::OutboundMessagingMessagingCampaignConfigChangeEmailConfig)."]
     pub email_config: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeEmailConfig>,
+    #[doc = " A list of current error conditions associated with this messaging campaign"]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`OutboundMessagingMessagingCampaignConfigChangeErrorDetail`](crate::OutboundMessagingMessagingCampaignConfigChangeErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeErrorDetail>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " How many messages this messaging campaign will send per minute."]
+    #[doc = ""]
     #[doc = " JSON `messagesPerMinute`: integer (int64)."]
     pub messages_per_minute: ::std::option::Option<i64>,
+    #[doc = " The UI-visible name of the object"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ruleSets`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>>,
     #[doc = " JSON `smsConfig`: [`OutboundMessagingMessagingCampaignConfigChangeSmsConfig`](crate::OutboundMessagingMessagingCampaignConfigChangeSmsConfig)."]
     pub sms_config: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeSmsConfig>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig`](crate::OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig)."]

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub domain: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `route`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub route: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingWhatsappCampaignConfigChangeFromEmailAddress {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub domain: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
+    #[doc = " The friendly name of the email address."]
+    #[doc = ""]
     #[doc = " JSON `friendlyName`: string."]
     pub friendly_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The local part of the email address."]
+    #[doc = ""]
     #[doc = " JSON `localPart`: string."]
     pub local_part: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

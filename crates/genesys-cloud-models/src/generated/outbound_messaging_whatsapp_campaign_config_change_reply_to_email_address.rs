@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub domain: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `route`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub route: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig {
+    #[doc = " A reference for a Response"]
+    #[doc = ""]
     #[doc = " JSON `contentTemplate`: [`OutboundMessagingWhatsappCampaignConfigChangeResponseRef`](crate::OutboundMessagingWhatsappCampaignConfigChangeResponseRef)."]
     pub content_template: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeResponseRef>,
     #[doc = " JSON `integration`: [`OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef`](crate::OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef)."]
     pub integration: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef>,
+    #[doc = " The Contact List columns specifying the phone number to send a message to."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppColumns`: array of string."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

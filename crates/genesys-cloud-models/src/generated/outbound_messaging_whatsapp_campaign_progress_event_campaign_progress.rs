@@ -9,14 +9,24 @@ pub struct OutboundMessagingWhatsappCampaignProgressEventCampaignProgress {
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `campaign`: [`OutboundMessagingWhatsappCampaignProgressEventUriReference`](crate::OutboundMessagingWhatsappCampaignProgressEventUriReference)."]
     pub campaign: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignProgressEventUriReference>,
+    #[doc = " The number of contacts that have been called so far"]
+    #[doc = ""]
     #[doc = " JSON `numberOfContactsCalled`: number (double)."]
     pub number_of_contacts_called: ::std::option::Option<f64>,
+    #[doc = " The number of contacts that have been messaged so far"]
+    #[doc = ""]
     #[doc = " JSON `numberOfContactsMessaged`: number (double)."]
     pub number_of_contacts_messaged: ::std::option::Option<f64>,
+    #[doc = " A map of skipped reasons and the number of contacts associated with each."]
+    #[doc = ""]
     #[doc = " JSON `numberOfContactsSkipped`: map of integer (int64)."]
     pub number_of_contacts_skipped: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
+    #[doc = " numberOfContactsContacted/totalNumberOfContacts\\*100"]
+    #[doc = ""]
     #[doc = " JSON `percentage`: integer (int64)."]
     pub percentage: ::std::option::Option<i64>,
+    #[doc = " The total number of contacts in the contact list"]
+    #[doc = ""]
     #[doc = " JSON `totalNumberOfContacts`: number (double)."]
     pub total_number_of_contacts: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

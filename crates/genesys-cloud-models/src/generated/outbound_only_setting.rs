@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundOnlySetting {
+    #[doc = " Status for the Outbound Direction"]
+    #[doc = ""]
     #[doc = " JSON `outbound`: [`OutboundOnlySettingOutbound`](crate::OutboundOnlySettingOutbound), one of `Enabled`, `Disabled`."]
     pub outbound: ::std::option::Option<crate::OutboundOnlySettingOutbound>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,70 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundSettings {
+    #[doc = " The number of seconds used to determine if a call is abandoned"]
+    #[doc = ""]
     #[doc = " JSON `abandonSeconds`: number (double)."]
     pub abandon_seconds: ::std::option::Option<f64>,
+    #[doc = " The settings for automatic time zone mapping. Note that changing these settings will change them for both voice and messaging campaigns."]
+    #[doc = ""]
     #[doc = " JSON `automaticTimeZoneMapping`: [`AutomaticTimeZoneMappingSettings`](crate::AutomaticTimeZoneMappingSettings)."]
     pub automatic_time_zone_mapping: ::std::option::Option<crate::AutomaticTimeZoneMappingSettings>,
+    #[doc = " The denominator to be used in determining the compliance abandon rate"]
+    #[doc = ""]
     #[doc = " JSON `complianceAbandonRateDenominator`: [`OutboundSettingsComplianceAbandonRateDenominator`](crate::OutboundSettingsComplianceAbandonRateDenominator), one of `ALL_CALLS`, `CALLS_THAT_REACHED_QUEUE`."]
     pub compliance_abandon_rate_denominator: ::std::option::Option<crate::OutboundSettingsComplianceAbandonRateDenominator>,
+    #[doc = " The default number of days to retain newly created contact lists and contact list templates. Only applicable when retentionType is RetentionDays."]
+    #[doc = ""]
     #[doc = " JSON `contactListDefaultRetentionDays`: integer (int64)."]
     pub contact_list_default_retention_days: ::std::option::Option<i64>,
+    #[doc = " The default type of retention for newly created contact lists and contact list templates. Valid values: Never, Today, RetentionDays."]
+    #[doc = ""]
     #[doc = " JSON `contactListDefaultRetentionType`: [`OutboundSettingsContactListDefaultRetentionType`](crate::OutboundSettingsContactListDefaultRetentionType), one of `Never`, `Today`, `RetentionDays`."]
     pub contact_list_default_retention_type: ::std::option::Option<crate::OutboundSettingsContactListDefaultRetentionType>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum number of calls that can be placed per agent on any campaign"]
+    #[doc = ""]
     #[doc = " JSON `maxCallsPerAgent`: integer (int64)."]
     pub max_calls_per_agent: ::std::option::Option<i64>,
+    #[doc = " The maximum number of calls that can be placed per agent on any campaign with decimal precision"]
+    #[doc = ""]
     #[doc = " JSON `maxCallsPerAgentDecimal`: number (double)."]
     pub max_calls_per_agent_decimal: ::std::option::Option<f64>,
+    #[doc = " The maximum number of calls that can be configured to be placed per agent on any campaign"]
+    #[doc = ""]
     #[doc = " JSON `maxConfigurableCallsPerAgent`: integer (int64)."]
     pub max_configurable_calls_per_agent: ::std::option::Option<i64>,
+    #[doc = " The maximum percentage of lines that should be used for Outbound, expressed as a decimal in the range \\[0.0, 1.0\\]"]
+    #[doc = ""]
     #[doc = " JSON `maxLineUtilization`: number (double)."]
     pub max_line_utilization: ::std::option::Option<f64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not to reschedule time-zone blocked contacts"]
+    #[doc = ""]
     #[doc = " JSON `rescheduleTimeZoneSkippedContacts`: boolean."]
     pub reschedule_time_zone_skipped_contacts: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The time zone for newly created lists' retention when option Today is used; for example, Africa/Abidjan. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

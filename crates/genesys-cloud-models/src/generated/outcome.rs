@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Outcome {
+    #[doc = " The field from the event indicating the associated value."]
+    #[doc = ""]
     #[doc = " JSON `associatedValueField`: [`AssociatedValueField`](crate::AssociatedValueField)."]
     pub associated_value_field: ::std::option::Option<crate::AssociatedValueField>,
+    #[doc = " The context of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`Context`](crate::Context), required by the spec."]
     pub context: ::std::option::Option<crate::Context>,
+    #[doc = " Timestamp indicating when the outcome was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the outcome is active."]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean, required by the spec."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " Whether or not the outcome is positive."]
+    #[doc = ""]
     #[doc = " JSON `isPositive`: boolean, required by the spec."]
     pub is_positive: ::std::option::Option<bool>,
+    #[doc = " The pattern of rules defining the filter of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `journey`: [`Journey`](crate::Journey), required by the spec."]
     pub journey: ::std::option::Option<crate::Journey>,
+    #[doc = " Timestamp indicating when the outcome was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeAchievedEvent {
+    #[doc = " Customer's browser."]
+    #[doc = ""]
     #[doc = " JSON `browser`: [`Browser`](crate::Browser)."]
     pub browser: ::std::option::Option<crate::Browser>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`Device`](crate::Device)."]
     pub device: ::std::option::Option<crate::Device>,
+    #[doc = " Customer's geolocation."]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
+    #[doc = " Visitor's IP address."]
+    #[doc = ""]
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Visitor's IP-based organization or ISP name."]
+    #[doc = ""]
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
+    #[doc = " Marketing / traffic source information."]
+    #[doc = ""]
     #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
+    #[doc = " The outcome achieved."]
+    #[doc = ""]
     #[doc = " JSON `outcome`: [`OutcomeAchievedEventOutcome`](crate::OutcomeAchievedEventOutcome), required by the spec."]
     pub outcome: ::std::option::Option<crate::OutcomeAchievedEventOutcome>,
+    #[doc = " HTTP User-Agent string (see <https://tools.ietf.org/html/rfc1945#section-10.15>)."]
+    #[doc = ""]
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
+    #[doc = " When visit was created (e.g. timestamp of the first event in visit). Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `visitCreatedDate`: date-time."]
     pub visit_created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Visit's referrer."]
+    #[doc = ""]
     #[doc = " JSON `visitReferrer`: [`Referrer`](crate::Referrer)."]
     pub visit_referrer: ::std::option::Option<crate::Referrer>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeAchievement {
+    #[doc = " Timestamp indicating when the outcome was achieved. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `achievedDate`: date-time, required by the spec."]
     pub achieved_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The outcome that was achieved."]
+    #[doc = ""]
     #[doc = " JSON `outcome`: [`AchievedOutcome`](crate::AchievedOutcome), required by the spec."]
     pub outcome: ::std::option::Option<crate::AchievedOutcome>,
     _nulls: crate::support::Extras,

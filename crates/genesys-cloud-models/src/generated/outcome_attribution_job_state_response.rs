@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeAttributionJobStateResponse {
+    #[doc = " Date when the job was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional percent failed threshold for validation errors; if reached will halt the job. Default is 5 percent, allowed values 0 to 100."]
+    #[doc = ""]
     #[doc = " JSON `percentFailedThreshold`: integer (int64)."]
     pub percent_failed_threshold: ::std::option::Option<i64>,
+    #[doc = " URI where the query results can be retrieved. Populated when job has reached a terminal state, i.e. no longer Running."]
+    #[doc = ""]
     #[doc = " JSON `resultsUri`: string."]
     pub results_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " State of job."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`OutcomeAttributionJobStateResponseState`](crate::OutcomeAttributionJobStateResponseState), one of `Running`, `Completed`, `CompletedWithErrors`, `Failed`."]
     pub state: ::std::option::Option<crate::OutcomeAttributionJobStateResponseState>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct OutcomeAttributionListing {
     #[doc = " JSON `entities`: array of [`OutcomeAttributionRequest`](crate::OutcomeAttributionRequest), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::OutcomeAttributionRequest>>,
+    #[doc = " Optional percent failed threshold for validation errors; if reached will halt the job. Default is 5 percent, allowed values 0 to 100."]
+    #[doc = ""]
     #[doc = " JSON `percentFailedThreshold`: integer (int64)."]
     pub percent_failed_threshold: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

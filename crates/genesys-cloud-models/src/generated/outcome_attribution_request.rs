@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeAttributionRequest {
+    #[doc = " The total value associated with the customer's outcome."]
+    #[doc = ""]
     #[doc = " JSON `associatedValue`: number (double), required by the spec."]
     pub associated_value: ::std::option::Option<f64>,
+    #[doc = " Date outcome was achieved. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The external contact ID of the customer who achieved the outcome."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of Outcome."]
+    #[doc = ""]
     #[doc = " JSON `outcomeId`: string, required by the spec."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of interactions that led to this outcome being achieved."]
+    #[doc = ""]
     #[doc = " JSON `touchpoints`: array of [`Touchpoint`](crate::Touchpoint), required by the spec."]
     pub touchpoints: ::std::option::Option<::std::vec::Vec<crate::Touchpoint>>,
     _nulls: crate::support::Extras,

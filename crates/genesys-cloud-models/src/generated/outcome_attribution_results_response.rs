@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeAttributionResultsResponse {
+    #[doc = " The total value associated with the customer's outcome."]
+    #[doc = ""]
     #[doc = " JSON `associatedValue`: number (double)."]
     pub associated_value: ::std::option::Option<f64>,
+    #[doc = " Date outcome was achieved. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The external contact ID of the customer who achieved the outcome."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The index/position of the OutcomeAttribution in the original POST request."]
+    #[doc = ""]
     #[doc = " JSON `index`: integer (int64)."]
     pub index: ::std::option::Option<i64>,
+    #[doc = " Additional information on the state of the Outcome Attribution entity."]
+    #[doc = ""]
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of Outcome."]
+    #[doc = ""]
     #[doc = " JSON `outcomeId`: string."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
+    #[doc = " State of the Outcome Attribution entity."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`OutcomeAttributionResultsResponseState`](crate::OutcomeAttributionResultsResponseState), required by the spec, one of `Completed`, `Valid`, `Invalid`, `Failed`."]
     pub state: ::std::option::Option<crate::OutcomeAttributionResultsResponseState>,
+    #[doc = " List of interactions that led to this outcome being achieved."]
+    #[doc = ""]
     #[doc = " JSON `touchpoints`: array of [`TouchpointResponse`](crate::TouchpointResponse)."]
     pub touchpoints: ::std::option::Option<::std::vec::Vec<crate::TouchpointResponse>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomePercentileCondition {
+    #[doc = " Additional percentile condition, where if set, the action map will trigger if the current outcome percentile is lower or equal to the value."]
+    #[doc = ""]
     #[doc = " JSON `fallbackPercentile`: number (double)."]
     pub fallback_percentile: ::std::option::Option<f64>,
+    #[doc = " Percentile value for the selected outcome, at or above which the action map will trigger."]
+    #[doc = ""]
     #[doc = " JSON `maximumPercentile`: number (double), required by the spec."]
     pub maximum_percentile: ::std::option::Option<f64>,
+    #[doc = " The outcome ID."]
+    #[doc = ""]
     #[doc = " JSON `outcomeId`: string, required by the spec."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

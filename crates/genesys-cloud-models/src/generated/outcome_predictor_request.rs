@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomePredictorRequest {
+    #[doc = " The outcome for which this predictor will provide predictions."]
+    #[doc = ""]
     #[doc = " JSON `outcome`: [`OutcomeRefRequest`](crate::OutcomeRefRequest), required by the spec."]
     pub outcome: ::std::option::Option<crate::OutcomeRefRequest>,
     _nulls: crate::support::Extras,

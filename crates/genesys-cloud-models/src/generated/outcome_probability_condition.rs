@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeProbabilityCondition {
+    #[doc = " Probability value for the selected outcome at or above which the action map will trigger."]
+    #[doc = ""]
     #[doc = " JSON `maximumProbability`: number (double), required by the spec."]
     pub maximum_probability: ::std::option::Option<f64>,
+    #[doc = " The outcome ID."]
+    #[doc = ""]
     #[doc = " JSON `outcomeId`: string, required by the spec."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional probability condition, where if set, the action map will trigger if the current outcome probability is lower or equal to the value."]
+    #[doc = ""]
     #[doc = " JSON `probability`: number (double)."]
     pub probability: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

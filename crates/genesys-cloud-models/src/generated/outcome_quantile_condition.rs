@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeQuantileCondition {
+    #[doc = " (Optional) If set, this Condition is met when maxQuantileThreshold is met, AND the current quantile of the OutcomeScore is below this fallbackQuantileThreshold. Range 0.00-1.00"]
+    #[doc = ""]
     #[doc = " JSON `fallbackQuantileThreshold`: number (double)."]
     pub fallback_quantile_threshold: ::std::option::Option<f64>,
+    #[doc = " This Outcome Quantile Condition is met when sessionMaxQuantile of the OutcomeScore is above this value, (unless fallbackQuantile is set). Range 0.00-1.00"]
+    #[doc = ""]
     #[doc = " JSON `maxQuantileThreshold`: number (double), required by the spec."]
     pub max_quantile_threshold: ::std::option::Option<f64>,
+    #[doc = " The outcome ID."]
+    #[doc = ""]
     #[doc = " JSON `outcomeId`: string, required by the spec."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeScore {
+    #[doc = " The outcome that the score was calculated for."]
+    #[doc = ""]
     #[doc = " JSON `outcome`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub outcome: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " (Deprecated: use the 'quantile' field instead) Represents the predicted probability's percentile score when compared with all other generated probabilities for a given outcome."]
+    #[doc = ""]
     #[doc = " JSON `percentile`: integer (int64)."]
     pub percentile: ::std::option::Option<i64>,
+    #[doc = " Represents the likelihood of a customer reaching or achieving a given outcome."]
+    #[doc = ""]
     #[doc = " JSON `probability`: number (double)."]
     pub probability: ::std::option::Option<f64>,
+    #[doc = " Represents the quantity of sessions that have a maximum probability less than the predicted probability."]
+    #[doc = ""]
     #[doc = " JSON `quantile`: number (double)."]
     pub quantile: ::std::option::Option<f64>,
+    #[doc = " (Deprecated: use the 'quantile' field instead) Represents the maximum likelihood percentile score reached for a given outcome by the current session."]
+    #[doc = ""]
     #[doc = " JSON `sessionMaxPercentile`: integer (int64)."]
     pub session_max_percentile: ::std::option::Option<i64>,
+    #[doc = " Represents the max probability reached in the session."]
+    #[doc = ""]
     #[doc = " JSON `sessionMaxProbability`: number (double)."]
     pub session_max_probability: ::std::option::Option<f64>,
+    #[doc = " Represents the quantity of sessions that have a maximum probability less than the predicted session max probability."]
+    #[doc = ""]
     #[doc = " JSON `sessionMaxQuantile`: number (double)."]
     pub session_max_quantile: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

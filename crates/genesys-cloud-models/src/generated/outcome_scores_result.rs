@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeScoresResult {
+    #[doc = " Timestamp indicating the last time that the event was scored. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " List of scored outcomes in the session."]
+    #[doc = ""]
     #[doc = " JSON `outcomeScores`: array of [`OutcomeScore`](crate::OutcomeScore)."]
     pub outcome_scores: ::std::option::Option<::std::vec::Vec<crate::OutcomeScore>>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutgoingMessageRequest {
+    #[doc = " The unique id of the bot."]
+    #[doc = ""]
     #[doc = " JSON `botId`: string, required by the spec."]
     pub bot_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the session. This id will be used for an entire conversation with the bot (a series of back and forth between the bot until the bot has fulfilled its intent)."]
+    #[doc = ""]
     #[doc = " JSON `botSessionId`: string, required by the spec."]
     pub bot_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the bot reported"]
+    #[doc = ""]
     #[doc = " JSON `botState`: [`OutgoingMessageRequestBotState`](crate::OutgoingMessageRequestBotState), required by the spec, one of `Complete`, `Failed`, `MoreData`."]
     pub bot_state: ::std::option::Option<crate::OutgoingMessageRequestBotState>,
+    #[doc = " The version of the bot."]
+    #[doc = ""]
     #[doc = " JSON `botVersion`: string, required by the spec."]
     pub bot_version: ::std::option::Option<::std::string::String>,
+    #[doc = " A value between 0 and 1.0 denoting the confidence of the discovered intent (if found) this is optional and if left null genesys assumes a confidence of 1.0 on success and 0 on fail."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " A set of entity values that go along with the intent."]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`BotEntityValue`](crate::BotEntityValue)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BotEntityValue>>,
+    #[doc = " If the botState is Failed the bot can add this error object with more details about the error."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
+    #[doc = " The name of the intent the bot is either processing or has processed, this will be blank if no intent could be detected."]
+    #[doc = ""]
     #[doc = " JSON `intent`: string."]
     pub intent: ::std::option::Option<::std::string::String>,
+    #[doc = " The language used for this message. EG 'en-us' or 'es', etc; These language codes are W3C language identification tags (ISO 639-1 for the language name and ISO 3166 for the country code)."]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: string, required by the spec."]
     pub language_code: ::std::option::Option<::std::string::String>,
+    #[doc = " This is a map of string-string key, value pairs containing optional fields that can be passed from the bot for custom behavior, tracking, etc, which can be used by the flow."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " This is a list of messages to send back to the user, this field can be null or an empty list."]
+    #[doc = ""]
     #[doc = " JSON `replyMessages`: array of [`ReplyMessage`](crate::ReplyMessage)."]
     pub reply_messages: ::std::option::Option<::std::vec::Vec<crate::ReplyMessage>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Outlier {
+    #[doc = " The type of the anomaly"]
+    #[doc = ""]
     #[doc = " JSON `anomaly`: [`OutlierAnomaly`](crate::OutlierAnomaly), one of `AdditiveOutlier`, `InnovativeOutlier`, `LevelShift`, `SeasonalLevelShift`, `TemporaryChange`."]
     pub anomaly: ::std::option::Option<crate::OutlierAnomaly>,
+    #[doc = " Normalized value of the outlier"]
+    #[doc = ""]
     #[doc = " JSON `normalizedValue`: number (double)."]
     pub normalized_value: ::std::option::Option<f64>,
+    #[doc = " Timestamp of the outlier. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutlierData {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResultTemplate`: [`OutlierResultTemplate`](crate::OutlierResultTemplate)."]
     pub download_result_template: ::std::option::Option<crate::OutlierResultTemplate>,
+    #[doc = " List of URLs to fetch the result of the outliers data. This field is populated only if session state is 'Complete' and outliers are present"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutlierInfo {
+    #[doc = " Boolean to identify if an outlier or not."]
+    #[doc = ""]
     #[doc = " JSON `outlier`: boolean."]
     pub outlier: ::std::option::Option<bool>,
+    #[doc = " Outlier score for this utterance. The score is always 0 or greater and higher the score, the more outlier."]
+    #[doc = ""]
     #[doc = " JSON `score`: number (double)."]
     pub score: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutlierResultBody {
+    #[doc = " Outliers detected in the forecast data"]
+    #[doc = ""]
     #[doc = " JSON `outliers`: array of [`Outlier`](crate::Outlier)."]
     pub outliers: ::std::option::Option<::std::vec::Vec<crate::Outlier>>,
+    #[doc = " The ID of the planning group for which outliers are present"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutlierResultTemplate {
+    #[doc = " Outliers result bodies for planning groups"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`OutlierResultBody`](crate::OutlierResultBody)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::OutlierResultBody>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutputValue {
+    #[doc = " The nested output properties of this column that will be provided by each row, if any."]
+    #[doc = ""]
     #[doc = " JSON `properties`: array of [`OutputValue`](crate::OutputValue)."]
     pub properties: ::std::option::Option<::std::vec::Vec<crate::OutputValue>>,
+    #[doc = " The contract schema property key that describes the output value of this column."]
+    #[doc = ""]
     #[doc = " JSON `schemaPropertyKey`: string, required by the spec."]
     pub schema_property_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OverallBestPoints {
+    #[doc = " List of gamification best point items"]
+    #[doc = ""]
     #[doc = " JSON `bestPoints`: array of [`OverallBestPointsItem`](crate::OverallBestPointsItem)."]
     pub best_points: ::std::option::Option<::std::vec::Vec<crate::OverallBestPointsItem>>,
+    #[doc = " The requested division"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The targeted performance profile for the average points"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

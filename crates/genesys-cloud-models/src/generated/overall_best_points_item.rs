@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OverallBestPointsItem {
+    #[doc = " The count of the user IDs in the list"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " End workday of the best points aggregation interval. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start workday of the best points aggregation interval. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Best points aggregation interval granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularityType`: [`OverallBestPointsItemGranularityType`](crate::OverallBestPointsItemGranularityType), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity_type: ::std::option::Option<crate::OverallBestPointsItemGranularityType>,
+    #[doc = " Gamification points"]
+    #[doc = ""]
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
+    #[doc = " List of associated users with the equal points."]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OverrideDate {
+    #[doc = " The date in yyyy-MM-dd format, interpreted in the business unit’s time zone. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `date`: date, required by the spec."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The type of override date"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`OverrideDateType`](crate::OverrideDateType), required by the spec, one of `Blocked`, `ManualReview`."]
     pub r#type: ::std::option::Option<crate::OverrideDateType>,
     _nulls: crate::support::Extras,

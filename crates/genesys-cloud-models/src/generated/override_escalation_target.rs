@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OverrideEscalationTarget {
+    #[doc = " The ID of the integration."]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PagingSpec {
+    #[doc = " How many pages in"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64), required by the spec."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " How many results per page"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), required by the spec."]
     pub page_size: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ParkingStateRequest {
+    #[doc = " Timestamp for resume parked conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " State to set the participant."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ParkingStateRequestState`](crate::ParkingStateRequestState), required by the spec, one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `converting`, `uploading`, `transmitting`, `parked`, `none`."]
     pub state: ::std::option::Option<crate::ParkingStateRequestState>,
     _nulls: crate::support::Extras,

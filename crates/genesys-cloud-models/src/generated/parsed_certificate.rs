@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ParsedCertificate {
+    #[doc = " The details of the certificates that were parsed correctly."]
+    #[doc = ""]
     #[doc = " JSON `certificateDetails`: array of [`CertificateDetails`](crate::CertificateDetails)."]
     pub certificate_details: ::std::option::Option<::std::vec::Vec<crate::CertificateDetails>>,
     _nulls: crate::support::Extras,

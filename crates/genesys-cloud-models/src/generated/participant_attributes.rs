@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ParticipantAttributes {
+    #[doc = " The map of attribute keys to values."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

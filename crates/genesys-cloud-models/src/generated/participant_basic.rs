@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ParticipantBasic {
+    #[doc = " The address for the this participant. For a phone call this will be the ANI."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " Specifies how long the agent has to answer an interaction before being marked as not responding."]
+    #[doc = ""]
     #[doc = " JSON `alertingTimeoutMs`: integer (int64)."]
     pub alerting_timeout_ms: ::std::option::Option<i64>,
+    #[doc = " The address for the this participant. For a phone call this will be the ANI."]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " The ani-based name for this participant."]
+    #[doc = ""]
     #[doc = " JSON `aniName`: string."]
     pub ani_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional participant attributes"]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " If this participant barged in a participant's call, then this will be the id of the targeted participant."]
+    #[doc = ""]
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callbacks`: array of [`CallbackBasic`](crate::CallbackBasic)."]
@@ -23,86 +35,150 @@ pub struct ParticipantBasic {
     pub calls: ::std::option::Option<::std::vec::Vec<crate::CallBasic>>,
     #[doc = " JSON `chats`: array of [`ConversationChat`](crate::ConversationChat)."]
     pub chats: ::std::option::Option<::std::vec::Vec<crate::ConversationChat>>,
+    #[doc = " If this participant is a coach, then this will be the id of the participant that is being coached."]
+    #[doc = ""]
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `cobrowsesessions`: array of [`Cobrowsesession`](crate::Cobrowsesession)."]
     pub cobrowsesessions: ::std::option::Option<::std::vec::Vec<crate::Cobrowsesession>>,
+    #[doc = " The timestamp when this participant was connected to the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If this participant is part of a consult transfer, then this will be the participant id of the participant being transferred."]
+    #[doc = ""]
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information on how a communication should be routed to an agent."]
+    #[doc = ""]
     #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
+    #[doc = " The address for the this participant. For a phone call this will be the ANI."]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `emails`: array of [`Email`](crate::Email)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::Email>>,
+    #[doc = " The timestamp when this participant ended after-call work. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp when this participant disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `evaluations`: array of [`Evaluation`](crate::Evaluation)."]
     pub evaluations: ::std::option::Option<::std::vec::Vec<crate::Evaluation>>,
+    #[doc = " If this participant represents an external contact, then this will be the globally unique identifier for the external contact."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents an external contact, then this will be the initial division for the external contact. This value will not be updated if the external contact is reassigned."]
+    #[doc = ""]
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents an external org, then this will be the globally unique identifier for the external org."]
+    #[doc = ""]
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason specifying why participant flagged the conversation."]
+    #[doc = ""]
     #[doc = " JSON `flaggedReason`: [`ParticipantBasicFlaggedReason`](crate::ParticipantBasicFlaggedReason), one of `general`."]
     pub flagged_reason: ::std::option::Option<crate::ParticipantBasicFlaggedReason>,
+    #[doc = " If present, group of users the participant represents."]
+    #[doc = ""]
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A globally unique identifier for this conversation."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `internalMessages`: array of [`InternalMessage`](crate::InternalMessage)."]
     pub internal_messages: ::std::option::Option<::std::vec::Vec<crate::InternalMessage>>,
+    #[doc = " An ISO 639 language code specifying the locale for this participant"]
+    #[doc = ""]
     #[doc = " JSON `locale`: string."]
     pub locale: ::std::option::Option<::std::string::String>,
+    #[doc = " List of roles this participant's media has had on the conversation, ie monitor, coach, etc."]
+    #[doc = ""]
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `messages`: array of [`Message`](crate::Message)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::Message>>,
+    #[doc = " If this participant is a monitor, then this will be the id of the participant that is being monitored."]
+    #[doc = ""]
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A human readable name identifying the participant."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A well known string that specifies the type of this participant."]
+    #[doc = ""]
     #[doc = " JSON `participantType`: string."]
     pub participant_type: ::std::option::Option<::std::string::String>,
+    #[doc = " A well known string that specifies the purpose of this participant."]
+    #[doc = ""]
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
+    #[doc = " If present, the queue id that the communication channel came in on."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If present, the queue name that the communication channel came in on."]
+    #[doc = ""]
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`ScreenMonitoring`](crate::ScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::ScreenMonitoring>>,
+    #[doc = " The current screen recording state for this participant."]
+    #[doc = ""]
     #[doc = " JSON `screenRecordingState`: [`ParticipantBasicScreenRecordingState`](crate::ParticipantBasicScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::ParticipantBasicScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`Screenshare`](crate::Screenshare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::Screenshare>>,
     #[doc = " JSON `socialExpressions`: array of [`SocialExpression`](crate::SocialExpression)."]
     pub social_expressions: ::std::option::Option<::std::vec::Vec<crate::SocialExpression>>,
+    #[doc = " The timestamp when this participant started after-call work. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp when this participant joined the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The team id that this participant is a member of when added to the conversation."]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents a user, then this will be the globally unique identifier for the user."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents a user, then this will be an URI that can be used to fetch the user."]
+    #[doc = ""]
     #[doc = " JSON `userUri`: string."]
     pub user_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `videos`: array of [`Video`](crate::Video)."]
     pub videos: ::std::option::Option<::std::vec::Vec<crate::Video>>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
+    #[doc = " This field controls how the UI prompts the agent for a wrapup."]
+    #[doc = ""]
     #[doc = " JSON `wrapupPrompt`: [`ParticipantBasicWrapupPrompt`](crate::ParticipantBasicWrapupPrompt), one of `mandatory`, `optional`, `agentRequested`, `timeout`, `forcedTimeout`."]
     pub wrapup_prompt: ::std::option::Option<crate::ParticipantBasicWrapupPrompt>,
+    #[doc = " True iff this participant is required to enter wrapup for this conversation."]
+    #[doc = ""]
     #[doc = " JSON `wrapupRequired`: boolean."]
     pub wrapup_required: ::std::option::Option<bool>,
+    #[doc = " The UI sets this field when the agent chooses to skip entering a wrapup for this participant."]
+    #[doc = ""]
     #[doc = " JSON `wrapupSkipped`: boolean."]
     pub wrapup_skipped: ::std::option::Option<bool>,
+    #[doc = " Specifies how long a timed ACW session will last."]
+    #[doc = ""]
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

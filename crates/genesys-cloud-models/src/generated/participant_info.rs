@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ParticipantInfo {
+    #[doc = " The number of active participants in the video conference."]
+    #[doc = ""]
     #[doc = " JSON `activeParticipantCount`: integer (int64)."]
     pub active_participant_count: ::std::option::Option<i64>,
+    #[doc = " The version of the participant count."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

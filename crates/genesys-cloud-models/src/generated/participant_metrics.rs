@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ParticipantMetrics {
+    #[doc = " Percentage of ACD duration in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `acdDurationPercentage`: number (double)."]
     pub acd_duration_percentage: ::std::option::Option<f64>,
+    #[doc = " Percentage of Agent duration in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `agentDurationPercentage`: number (double)."]
     pub agent_duration_percentage: ::std::option::Option<f64>,
+    #[doc = " Percentage of Customer duration in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `customerDurationPercentage`: number (double)."]
     pub customer_duration_percentage: ::std::option::Option<f64>,
+    #[doc = " Percentage of IVR duration in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `ivrDurationPercentage`: number (double)."]
     pub ivr_duration_percentage: ::std::option::Option<f64>,
+    #[doc = " Percentage of Other events duration in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `otherDurationPercentage`: number (double)."]
     pub other_duration_percentage: ::std::option::Option<f64>,
+    #[doc = " Number of Overtalks in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `overtalkCount`: integer (int64)."]
     pub overtalk_count: ::std::option::Option<i64>,
+    #[doc = " Percentage of Overtalk duration in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `overtalkDurationPercentage`: number (double)."]
     pub overtalk_duration_percentage: ::std::option::Option<f64>,
+    #[doc = " Percentage of Silence duration in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `silenceDurationPercentage`: number (double)."]
     pub silence_duration_percentage: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

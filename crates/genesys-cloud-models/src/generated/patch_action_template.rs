@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchActionTemplate {
+    #[doc = " Properties used to configure an action of type content offer"]
+    #[doc = ""]
     #[doc = " JSON `contentOffer`: [`PatchContentOffer`](crate::PatchContentOffer)."]
     pub content_offer: ::std::option::Option<crate::PatchContentOffer>,
+    #[doc = " Description of the action template's functionality."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Media type of action described by the action template."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`PatchActionTemplateMediaType`](crate::PatchActionTemplateMediaType), one of `webMessagingOffer`, `contentOffer`, `integrationAction`, `architectFlow`, `openAction`."]
     pub media_type: ::std::option::Option<crate::PatchActionTemplateMediaType>,
+    #[doc = " Name of the action template."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the action template is currently active, inactive or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`PatchActionTemplateState`](crate::PatchActionTemplateState), one of `Active`, `Inactive`, `Deleted`."]
     pub state: ::std::option::Option<crate::PatchActionTemplateState>,
+    #[doc = " The version of the action template."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchAssociatedValueField {
+    #[doc = " The data type of the value field."]
+    #[doc = ""]
     #[doc = " JSON `dataType`: [`PatchAssociatedValueFieldDataType`](crate::PatchAssociatedValueFieldDataType), one of `Number`, `Integer`."]
     pub data_type: ::std::option::Option<crate::PatchAssociatedValueFieldDataType>,
+    #[doc = " The field name for extracting value from event."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

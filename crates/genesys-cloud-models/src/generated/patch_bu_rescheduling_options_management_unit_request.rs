@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchBuReschedulingOptionsManagementUnitRequest {
+    #[doc = " Whether to mark the run as applied. Only applies to reschedule runs. Once applied, a run cannot be un-marked as applied"]
+    #[doc = ""]
     #[doc = " JSON `applied`: boolean."]
     pub applied: ::std::option::Option<bool>,
+    #[doc = " The management unit portion of the rescheduling run to update"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchBuReschedulingOptionsRequest {
+    #[doc = " Per-management unit rescheduling options to update"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`PatchBuReschedulingOptionsManagementUnitRequest`](crate::PatchBuReschedulingOptionsManagementUnitRequest)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::PatchBuReschedulingOptionsManagementUnitRequest>>,
     _nulls: crate::support::Extras,

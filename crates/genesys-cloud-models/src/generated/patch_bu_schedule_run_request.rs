@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchBuScheduleRunRequest {
+    #[doc = " The rescheduling options to update"]
+    #[doc = ""]
     #[doc = " JSON `reschedulingOptions`: [`PatchBuReschedulingOptionsRequest`](crate::PatchBuReschedulingOptionsRequest)."]
     pub rescheduling_options: ::std::option::Option<crate::PatchBuReschedulingOptionsRequest>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchCallbackRequest {
+    #[doc = " The agentId."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The callbackNumbers"]
+    #[doc = ""]
     #[doc = " JSON `callbackNumbers`: array of string."]
     pub callback_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The scheduled date-time for the callback. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `callbackScheduledTime`: date-time."]
     pub callback_scheduled_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The conversationId."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The countryCode"]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " How customer-first callback agent reservation is applied for this callback. useAgentReservation forces reservation on; noAgentReservation forces it off; useQueueSetting uses the queue configuration."]
+    #[doc = ""]
     #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`PatchCallbackRequestCustomerFirstCallbackDeliveryMode`](crate::PatchCallbackRequestCustomerFirstCallbackDeliveryMode), one of `UseQueueSetting`, `UseAgentReservation`, `NoAgentReservation`."]
     pub customer_first_callback_delivery_mode: ::std::option::Option<crate::PatchCallbackRequestCustomerFirstCallbackDeliveryMode>,
+    #[doc = " The identifier of the queue to be used for the callback."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " validateCallbackNumbers"]
+    #[doc = ""]
     #[doc = " JSON `validateCallbackNumbers`: boolean."]
     pub validate_callback_numbers: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

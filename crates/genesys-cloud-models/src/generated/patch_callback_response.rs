@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchCallbackResponse {
+    #[doc = " The list of communication identifiers for the callback participants"]
+    #[doc = ""]
     #[doc = " JSON `callbackIdentifiers`: array of [`CallbackIdentifier`](crate::CallbackIdentifier), required by the spec."]
     pub callback_identifiers: ::std::option::Option<::std::vec::Vec<crate::CallbackIdentifier>>,
+    #[doc = " The conversation associated with the callback"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub conversation: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

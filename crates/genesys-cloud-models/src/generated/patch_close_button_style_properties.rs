@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchCloseButtonStyleProperties {
+    #[doc = " Color of button. (eg. \\#FF0000)"]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " Opacity of button."]
+    #[doc = ""]
     #[doc = " JSON `opacity`: number (double)."]
     pub opacity: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

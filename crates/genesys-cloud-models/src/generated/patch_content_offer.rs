@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchContentOffer {
+    #[doc = " Body text of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,
+    #[doc = " Properties customizing the call to action button on the content offer."]
+    #[doc = ""]
     #[doc = " JSON `callToAction`: [`PatchCallToAction`](crate::PatchCallToAction)."]
     pub call_to_action: ::std::option::Option<crate::PatchCallToAction>,
+    #[doc = " The display mode of Genesys Widgets when displaying content offer."]
+    #[doc = ""]
     #[doc = " JSON `displayMode`: [`PatchContentOfferDisplayMode`](crate::PatchContentOfferDisplayMode), one of `Modal`, `Overlay`, `Toast`."]
     pub display_mode: ::std::option::Option<crate::PatchContentOfferDisplayMode>,
+    #[doc = " Headline displayed above the body text of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `headline`: string."]
     pub headline: ::std::option::Option<::std::string::String>,
+    #[doc = " Image description text for accessibility compliance and assistive technology support."]
+    #[doc = ""]
     #[doc = " JSON `imageAltText`: string."]
     pub image_alt_text: ::std::option::Option<::std::string::String>,
+    #[doc = " URL for image displayed to the customer when displaying content offer."]
+    #[doc = ""]
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The layout mode of the text shown to the user when displaying content offer."]
+    #[doc = ""]
     #[doc = " JSON `layoutMode`: [`PatchContentOfferLayoutMode`](crate::PatchContentOfferLayoutMode), one of `TextOnly`, `ImageOnly`, `LeftText`, `RightText`, `TopText`, `BottomText`."]
     pub layout_mode: ::std::option::Option<crate::PatchContentOfferLayoutMode>,
+    #[doc = " Properties customizing the styling of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `style`: [`PatchContentOfferStylingConfiguration`](crate::PatchContentOfferStylingConfiguration)."]
     pub style: ::std::option::Option<crate::PatchContentOfferStylingConfiguration>,
+    #[doc = " Title used in the header of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchContentOfferStylingConfiguration {
+    #[doc = " Properties for customizing the appearance of the body text."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`PatchTextStyleProperties`](crate::PatchTextStyleProperties)."]
     pub body: ::std::option::Option<crate::PatchTextStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the close button."]
+    #[doc = ""]
     #[doc = " JSON `closeButton`: [`PatchCloseButtonStyleProperties`](crate::PatchCloseButtonStyleProperties)."]
     pub close_button: ::std::option::Option<crate::PatchCloseButtonStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the CTA button."]
+    #[doc = ""]
     #[doc = " JSON `ctaButton`: [`PatchCtaButtonStyleProperties`](crate::PatchCtaButtonStyleProperties)."]
     pub cta_button: ::std::option::Option<crate::PatchCtaButtonStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the headline text."]
+    #[doc = ""]
     #[doc = " JSON `headline`: [`PatchTextStyleProperties`](crate::PatchTextStyleProperties)."]
     pub headline: ::std::option::Option<crate::PatchTextStyleProperties>,
+    #[doc = " Properties for customizing the appearance of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `offer`: [`PatchContentOfferStyleProperties`](crate::PatchContentOfferStyleProperties)."]
     pub offer: ::std::option::Option<crate::PatchContentOfferStyleProperties>,
+    #[doc = " Properties for customizing the positioning of the content offer."]
+    #[doc = ""]
     #[doc = " JSON `position`: [`PatchContentPositionProperties`](crate::PatchContentPositionProperties)."]
     pub position: ::std::option::Option<crate::PatchContentPositionProperties>,
+    #[doc = " Properties for customizing the appearance of the title text."]
+    #[doc = ""]
     #[doc = " JSON `title`: [`PatchTextStyleProperties`](crate::PatchTextStyleProperties)."]
     pub title: ::std::option::Option<crate::PatchTextStyleProperties>,
     _nulls: crate::support::Extras,

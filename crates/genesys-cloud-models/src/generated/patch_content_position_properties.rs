@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchContentPositionProperties {
+    #[doc = " Bottom positioning offset."]
+    #[doc = ""]
     #[doc = " JSON `bottom`: string."]
     pub bottom: ::std::option::Option<::std::string::String>,
+    #[doc = " Left positioning offset."]
+    #[doc = ""]
     #[doc = " JSON `left`: string."]
     pub left: ::std::option::Option<::std::string::String>,
+    #[doc = " Right positioning offset."]
+    #[doc = ""]
     #[doc = " JSON `right`: string."]
     pub right: ::std::option::Option<::std::string::String>,
+    #[doc = " Top positioning offset."]
+    #[doc = ""]
     #[doc = " JSON `top`: string."]
     pub top: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

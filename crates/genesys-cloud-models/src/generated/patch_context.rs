@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchContext {
+    #[doc = " A list of one or more patterns to match."]
+    #[doc = ""]
     #[doc = " JSON `patterns`: array of [`PatchContextPattern`](crate::PatchContextPattern)."]
     pub patterns: ::std::option::Option<::std::vec::Vec<crate::PatchContextPattern>>,
     _nulls: crate::support::Extras,

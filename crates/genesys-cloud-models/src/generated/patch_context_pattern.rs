@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchContextPattern {
+    #[doc = " A list of one or more criteria to satisfy."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`PatchEntityTypeCriteria`](crate::PatchEntityTypeCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::PatchEntityTypeCriteria>>,
     _nulls: crate::support::Extras,

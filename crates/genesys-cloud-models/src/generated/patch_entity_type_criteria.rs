@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchEntityTypeCriteria {
+    #[doc = " The entity to match the pattern against."]
+    #[doc = ""]
     #[doc = " JSON `entityType`: [`PatchEntityTypeCriteriaEntityType`](crate::PatchEntityTypeCriteriaEntityType), one of `visit`."]
     pub entity_type: ::std::option::Option<crate::PatchEntityTypeCriteriaEntityType>,
+    #[doc = " The criteria key."]
+    #[doc = ""]
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " The comparison operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`PatchEntityTypeCriteriaOperator`](crate::PatchEntityTypeCriteriaOperator), one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::PatchEntityTypeCriteriaOperator>,
+    #[doc = " Should criteria be case insensitive."]
+    #[doc = ""]
     #[doc = " JSON `shouldIgnoreCase`: boolean."]
     pub should_ignore_case: ::std::option::Option<bool>,
+    #[doc = " The criteria values."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchIntegrationActionFields {
+    #[doc = " Reference to the Integration Action to be used when integrationAction type is qualified"]
+    #[doc = ""]
     #[doc = " JSON `integrationAction`: [`PatchIntegrationAction`](crate::PatchIntegrationAction)."]
     pub integration_action: ::std::option::Option<crate::PatchIntegrationAction>,
+    #[doc = " Collection of Request Mappings to use"]
+    #[doc = ""]
     #[doc = " JSON `requestMappings`: array of [`RequestMapping`](crate::RequestMapping)."]
     pub request_mappings: ::std::option::Option<::std::vec::Vec<crate::RequestMapping>>,
     _nulls: crate::support::Extras,

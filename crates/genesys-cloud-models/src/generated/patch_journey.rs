@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchJourney {
+    #[doc = " A list of zero or more patterns to match."]
+    #[doc = ""]
     #[doc = " JSON `patterns`: array of [`PatchJourneyPattern`](crate::PatchJourneyPattern)."]
     pub patterns: ::std::option::Option<::std::vec::Vec<crate::PatchJourneyPattern>>,
     _nulls: crate::support::Extras,

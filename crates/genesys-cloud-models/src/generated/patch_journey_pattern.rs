@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchJourneyPattern {
+    #[doc = " The number of times the pattern must match."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " A list of one or more criteria to satisfy."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`PatchCriteria`](crate::PatchCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::PatchCriteria>>,
+    #[doc = " The name of the event for which this pattern can be matched on."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The session type for which this pattern can be matched on."]
+    #[doc = ""]
     #[doc = " JSON `sessionType`: string."]
     pub session_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The stream type for which this pattern can be matched on."]
+    #[doc = ""]
     #[doc = " JSON `streamType`: [`PatchJourneyPatternStreamType`](crate::PatchJourneyPatternStreamType), one of `Web`, `Custom`, `Conversation`, `App`."]
     pub stream_type: ::std::option::Option<crate::PatchJourneyPatternStreamType>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchOpportunityRequest {
+    #[doc = " The ID of the activity code associated with the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The IDs of the agents that are invited to the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub agent_ids: ::std::option::Option<crate::ListWrapperString>,
+    #[doc = " The approval type for enrollments"]
+    #[doc = ""]
     #[doc = " JSON `approvalType`: [`PatchOpportunityRequestApprovalType`](crate::PatchOpportunityRequestApprovalType), one of `Automatic`, `Manual`."]
     pub approval_type: ::std::option::Option<crate::PatchOpportunityRequestApprovalType>,
+    #[doc = " The maximum capacity (enrollment slots) for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `capacity`: integer (int64)."]
     pub capacity: ::std::option::Option<i64>,
+    #[doc = " The deadline date and time for enrollment in the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `deadlineDate`: date-time."]
     pub deadline_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Additional details describing the purpose or context of this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `description`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub description: ::std::option::Option<crate::ValueWrapperString>,
+    #[doc = " The end date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The metadata for the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The date and time when the opportunity opens for enrollment in ISO-8601 format. If not provided or in the past, it will be automatically updated to the current time when the opportunity is published"]
+    #[doc = ""]
     #[doc = " JSON `openDate`: [`ValueWrapperInstant`](crate::ValueWrapperInstant)."]
     pub open_date: ::std::option::Option<crate::ValueWrapperInstant>,
+    #[doc = " The start date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

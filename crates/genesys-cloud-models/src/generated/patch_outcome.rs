@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchOutcome {
+    #[doc = " The field from the event indicating the associated value."]
+    #[doc = ""]
     #[doc = " JSON `associatedValueField`: [`PatchAssociatedValueField`](crate::PatchAssociatedValueField)."]
     pub associated_value_field: ::std::option::Option<crate::PatchAssociatedValueField>,
+    #[doc = " The context of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`PatchContext`](crate::PatchContext)."]
     pub context: ::std::option::Option<crate::PatchContext>,
+    #[doc = " A description of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the outcome is active."]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " Whether or not the outcome is positive."]
+    #[doc = ""]
     #[doc = " JSON `isPositive`: boolean."]
     pub is_positive: ::std::option::Option<bool>,
+    #[doc = " The pattern of rules defining the filter of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `journey`: [`PatchJourney`](crate::PatchJourney)."]
     pub journey: ::std::option::Option<crate::PatchJourney>,
+    #[doc = " The version of the outcome."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchPredictorRequest {
+    #[doc = " Number of seconds allocated to predictive routing before attempting a different routing method. This is a value between 12 and 900 seconds."]
+    #[doc = ""]
     #[doc = " JSON `routingTimeoutSeconds`: integer (int64)."]
     pub routing_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " The predictor schedule that determines when the predictor is used for routing interactions."]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`PredictorSchedule`](crate::PredictorSchedule)."]
     pub schedule: ::std::option::Option<crate::PredictorSchedule>,
+    #[doc = " The predictor balancing configuration to enable workload balancing"]
+    #[doc = ""]
     #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`](crate::PredictorWorkloadBalancing)."]
     pub workload_balancing_config: ::std::option::Option<crate::PredictorWorkloadBalancing>,
     _nulls: crate::support::Extras,

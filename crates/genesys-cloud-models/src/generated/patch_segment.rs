@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchSegment {
+    #[doc = " Time, in days, from when the segment is assigned until it is automatically unassigned."]
+    #[doc = ""]
     #[doc = " JSON `assignmentExpirationDays`: integer (int64)."]
     pub assignment_expiration_days: ::std::option::Option<i64>,
+    #[doc = " The hexadecimal color value of the segment."]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " The context of the segment."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`PatchContext`](crate::PatchContext)."]
     pub context: ::std::option::Option<crate::PatchContext>,
+    #[doc = " A description of the segment."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name of the segment."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Details of an entity corresponding to this segment in an external system."]
+    #[doc = ""]
     #[doc = " JSON `externalSegment`: [`PatchExternalSegment`](crate::PatchExternalSegment)."]
     pub external_segment: ::std::option::Option<crate::PatchExternalSegment>,
+    #[doc = " Whether or not the segment is active."]
+    #[doc = ""]
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
+    #[doc = " The pattern of rules defining the segment."]
+    #[doc = ""]
     #[doc = " JSON `journey`: [`PatchJourney`](crate::PatchJourney)."]
     pub journey: ::std::option::Option<crate::PatchJourney>,
+    #[doc = " Whether or not the segment should be displayed to agent/supervisor users."]
+    #[doc = ""]
     #[doc = " JSON `shouldDisplayToAgent`: boolean."]
     pub should_display_to_agent: ::std::option::Option<bool>,
+    #[doc = " The version of the segment."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

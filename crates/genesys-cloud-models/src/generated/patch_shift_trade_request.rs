@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchShiftTradeRequest {
+    #[doc = " Update the acceptable intervals the initiating user is willing to accept in trade. Setting the enclosed list to empty will make this a one sided trade request"]
+    #[doc = ""]
     #[doc = " JSON `acceptableIntervals`: [`ListWrapperInterval`](crate::ListWrapperInterval)."]
     pub acceptable_intervals: ::std::option::Option<crate::ListWrapperInterval>,
+    #[doc = " Update the expiration time for this shift trade."]
+    #[doc = ""]
     #[doc = " JSON `expiration`: [`ValueWrapperDate`](crate::ValueWrapperDate)."]
     pub expiration: ::std::option::Option<crate::ValueWrapperDate>,
+    #[doc = " Version metadata"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Update the ID of the receiving user to direct the request at a specific user, or set the wrapped id to null to open up a trade to be matched by any user."]
+    #[doc = ""]
     #[doc = " JSON `receivingUserId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub receiving_user_id: ::std::option::Option<crate::ValueWrapperString>,
     _nulls: crate::support::Extras,

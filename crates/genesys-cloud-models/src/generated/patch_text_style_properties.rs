@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchTextStyleProperties {
+    #[doc = " Color of the text. (eg. \\#FFFFFF)"]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " Font of the text. (eg. Helvetica)"]
+    #[doc = ""]
     #[doc = " JSON `font`: string."]
     pub font: ::std::option::Option<::std::string::String>,
+    #[doc = " Font size of the text. (eg. '12')"]
+    #[doc = ""]
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
+    #[doc = " Text alignment."]
+    #[doc = ""]
     #[doc = " JSON `textAlign`: [`PatchTextStylePropertiesTextAlign`](crate::PatchTextStylePropertiesTextAlign), one of `Left`, `Right`, `Center`."]
     pub text_align: ::std::option::Option<crate::PatchTextStylePropertiesTextAlign>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchUser {
+    #[doc = " The value that denotes if acdAutoAnswer is set on the user"]
+    #[doc = ""]
     #[doc = " JSON `acdAutoAnswer`: boolean."]
     pub acd_auto_answer: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

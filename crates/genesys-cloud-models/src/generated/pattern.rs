@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Pattern {
+    #[doc = " The day(s) of week the occurrence should be repeated. Required to set for Weekly pattern type. E.g. \\[\"Monday\", \"Wednesday\"\\]"]
+    #[doc = ""]
     #[doc = " JSON `daysOfWeek`: array of string."]
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The interval of days between the occurrences for Daily pattern type, and weeks between the occurrences for Weekly"]
+    #[doc = ""]
     #[doc = " JSON `interval`: integer (int64), required by the spec."]
     pub interval: ::std::option::Option<i64>,
+    #[doc = " Pattern type (Daily/Weekly)"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`PatternType`](crate::PatternType), required by the spec, one of `Daily`, `Weekly`."]
     pub r#type: ::std::option::Option<crate::PatternType>,
     _nulls: crate::support::Extras,

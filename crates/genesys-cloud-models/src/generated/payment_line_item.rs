@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PaymentLineItem {
+    #[doc = " The display name for the item."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The price of the item."]
+    #[doc = ""]
     #[doc = " JSON `price`: number (double)."]
     pub price: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PaymentRequest {
+    #[doc = " The merchant's two-letter ISO 3166 country code."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The three-letter ISO 4217 currency code for the payment."]
+    #[doc = ""]
     #[doc = " JSON `currencyCode`: string."]
     pub currency_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The items that make up the order."]
+    #[doc = ""]
     #[doc = " JSON `lineItems`: array of [`PaymentLineItem`](crate::PaymentLineItem)."]
     pub line_items: ::std::option::Option<::std::vec::Vec<crate::PaymentLineItem>>,
+    #[doc = " The total price of the order."]
+    #[doc = ""]
     #[doc = " JSON `orderTotal`: number (double), required by the spec."]
     pub order_total: ::std::option::Option<f64>,
+    #[doc = " The payment platform being used (e.g. Apple Pay)"]
+    #[doc = ""]
     #[doc = " JSON `paymentPlatform`: [`PaymentRequestPaymentPlatform`](crate::PaymentRequestPaymentPlatform), one of `ApplePay`."]
     pub payment_platform: ::std::option::Option<crate::PaymentRequestPaymentPlatform>,
+    #[doc = " The available shipping options."]
+    #[doc = ""]
     #[doc = " JSON `shippingOptions`: array of [`PaymentLineItem`](crate::PaymentLineItem)."]
     pub shipping_options: ::std::option::Option<::std::vec::Vec<crate::PaymentLineItem>>,
     _nulls: crate::support::Extras,

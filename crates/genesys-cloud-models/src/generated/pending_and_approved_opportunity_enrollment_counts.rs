@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PendingAndApprovedOpportunityEnrollmentCounts {
+    #[doc = " The number of approved enrollments"]
+    #[doc = ""]
     #[doc = " JSON `approved`: integer (int64), required by the spec."]
     pub approved: ::std::option::Option<i64>,
+    #[doc = " The number of pending enrollments"]
+    #[doc = ""]
     #[doc = " JSON `pending`: integer (int64), required by the spec."]
     pub pending: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

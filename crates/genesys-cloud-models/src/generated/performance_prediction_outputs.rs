@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PerformancePredictionOutputs {
+    #[doc = " Interval length of the response metrics"]
+    #[doc = ""]
     #[doc = " JSON `calculationIntervalLengthMinutes`: integer (int64), required by the spec."]
     pub calculation_interval_length_minutes: ::std::option::Option<i64>,
+    #[doc = " The beginning of the performance prediction results, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `calculationStartDate`: date-time, required by the spec."]
     pub calculation_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " List of planning group level performance prediction results"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupResults`: array of [`PlanningGroupOutputs`](crate::PlanningGroupOutputs), required by the spec."]
     pub planning_group_results: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupOutputs>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PerformancePredictionRecalculationResponse {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`PerformancePredictionOutputs`](crate::PerformancePredictionOutputs)."]
     pub download_result: ::std::option::Option<crate::PerformancePredictionOutputs>,
+    #[doc = " The url to GET the results of the performance prediction. This field is populated only if query state is 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The operationId for which to listen"]
+    #[doc = ""]
     #[doc = " JSON `operationId`: string, required by the spec."]
     pub operation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the performance prediction"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`PerformancePredictionRecalculationResponseState`](crate::PerformancePredictionRecalculationResponseState), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::PerformancePredictionRecalculationResponseState>,
     _nulls: crate::support::Extras,

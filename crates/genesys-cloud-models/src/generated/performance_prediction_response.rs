@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PerformancePredictionResponse {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`PerformancePredictionOutputs`](crate::PerformancePredictionOutputs)."]
     pub download_result: ::std::option::Option<crate::PerformancePredictionOutputs>,
+    #[doc = " The url to GET the results of the performance prediction. This field is populated only if query state is 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the schedule this performance prediction is associated with"]
+    #[doc = ""]
     #[doc = " JSON `scheduleId`: string, required by the spec."]
     pub schedule_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the performance prediction"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`PerformancePredictionResponseState`](crate::PerformancePredictionResponseState), required by the spec, one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::PerformancePredictionResponseState>,
+    #[doc = " The weekDate of the short term forecast in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

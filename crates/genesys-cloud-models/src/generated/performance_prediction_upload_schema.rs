@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PerformancePredictionUploadSchema {
+    #[doc = " The beginning of the performance prediction results, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `calculationStartDate`: date-time, required by the spec."]
     pub calculation_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " List of agent on-queue times by management unit"]
+    #[doc = ""]
     #[doc = " JSON `onQueueTimes`: array of [`MuAgentQueueTimeRequest`](crate::MuAgentQueueTimeRequest), required by the spec."]
     pub on_queue_times: ::std::option::Option<::std::vec::Vec<crate::MuAgentQueueTimeRequest>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PermissionDetails {
+    #[doc = " Whether the current user can subscribe, when division permissions are otherwise required"]
+    #[doc = ""]
     #[doc = " JSON `allowsCurrentUser`: boolean."]
     pub allows_current_user: ::std::option::Option<bool>,
+    #[doc = " Whether or not this permission requirement is enforced"]
+    #[doc = ""]
     #[doc = " JSON `enforced`: boolean."]
     pub enforced: ::std::option::Option<bool>,
+    #[doc = " List of required permissions"]
+    #[doc = ""]
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The type of permission requirement"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`PermissionDetailsType`](crate::PermissionDetailsType), one of `requiresCurrentUser`, `requiresPermissions`, `requiresDivisionPermissions`, `requiresAnyDivisionPermissions`, `requiresUserBeConversationParticipant`."]
     pub r#type: ::std::option::Option<crate::PermissionDetailsType>,
     _nulls: crate::support::Extras,

@@ -7,30 +7,54 @@
 pub struct Phone {
     #[doc = " JSON `capabilities`: [`PhoneCapabilities`](crate::PhoneCapabilities)."]
     pub capabilities: ::std::option::Option<crate::PhoneCapabilities>,
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lineBaseSettings`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub line_base_settings: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Lines"]
+    #[doc = ""]
     #[doc = " JSON `lines`: array of [`Line`](crate::Line), required by the spec."]
     pub lines: ::std::option::Option<::std::vec::Vec<crate::Line>>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Phone Base Settings"]
+    #[doc = ""]
     #[doc = " JSON `phoneBaseSettings`: [`PhoneBaseSettings`](crate::PhoneBaseSettings), required by the spec."]
     pub phone_base_settings: ::std::option::Option<crate::PhoneBaseSettings>,
     #[doc = " JSON `phoneMetaBase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
@@ -41,22 +65,40 @@ pub struct Phone {
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `secondaryEdge`: [`Edge`](crate::Edge)."]
     pub secondary_edge: ::std::option::Option<crate::Edge>,
+    #[doc = " The status of the phone and lines from the secondary Edge."]
+    #[doc = ""]
     #[doc = " JSON `secondaryStatus`: [`PhoneStatus`](crate::PhoneStatus)."]
     pub secondary_status: ::std::option::Option<crate::PhoneStatus>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The site associated to the phone."]
+    #[doc = ""]
     #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Boolean indicating whether the phone is standAlone."]
+    #[doc = ""]
     #[doc = " JSON `standAlone`: boolean."]
     pub stand_alone: ::std::option::Option<bool>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`PhoneState`](crate::PhoneState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::PhoneState>,
+    #[doc = " The status of the phone and lines from the primary Edge."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`PhoneStatus`](crate::PhoneStatus)."]
     pub status: ::std::option::Option<crate::PhoneStatus>,
+    #[doc = " User Agent Information for this phone. This includes model, firmware version, and manufacturer."]
+    #[doc = ""]
     #[doc = " JSON `userAgentInfo`: [`UserAgentInfo`](crate::UserAgentInfo)."]
     pub user_agent_info: ::std::option::Option<crate::UserAgentInfo>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " This is the user associated with a WebRTC type phone. It is required for all WebRTC phones."]
+    #[doc = ""]
     #[doc = " JSON `webRtcUser`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub web_rtc_user: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneColumn {
+    #[doc = " The name of the phone column."]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string, required by the spec."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the phone column. For example, 'cell' or 'home'."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

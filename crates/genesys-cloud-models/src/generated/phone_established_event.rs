@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneEstablishedEvent {
+    #[doc = " The automatic number identification if it is available for this conversation."]
+    #[doc = ""]
     #[doc = " JSON `ani`: string."]
     pub ani: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this communication"]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The dialed number identification if it is available for this conversation."]
+    #[doc = ""]
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Metadata about this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`](crate::InitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::InitialConfiguration>,
+    #[doc = " The phone number for this phone."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Metadata about the source of this communication's interaction."]
+    #[doc = ""]
     #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
     _nulls: crate::support::Extras,

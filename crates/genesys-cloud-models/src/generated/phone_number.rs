@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneNumber {
+    #[doc = " Whether this phone number can accept SMS messages."]
+    #[doc = ""]
     #[doc = " JSON `acceptsSMS`: boolean."]
     pub accepts_sms: ::std::option::Option<bool>,
+    #[doc = " The detected country code from the provided phone number. This field is not user-writeable and will only be set when the provided phone number could be read as E164. Max: 4 characters."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The displayed form of the phone number string. Users should input the phone number in this field, but it will be altered by the API on write. If the phone number can be read as E164, the value will be replaced with international formatted-version of the number. If the number cannot be read as E164, the value will be preserved as-is. In both cases, the provided input string will be copied to the userInput field. Max: 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `display`: string."]
     pub display: ::std::option::Option<::std::string::String>,
+    #[doc = " The E164-formatted form of the provided phone number. This field is not user-writeable and will only be set when the provided phone number could be read as E164."]
+    #[doc = ""]
     #[doc = " JSON `e164`: string."]
     pub e164: ::std::option::Option<::std::string::String>,
+    #[doc = " An optional extension for the provided phone number."]
+    #[doc = ""]
     #[doc = " JSON `extension`: integer (int64)."]
     pub extension: ::std::option::Option<i64>,
+    #[doc = " The country code that will be used for E164 conversion of a provided phone number. If the country code is omitted from the provided phone number, the country code provided in this field will be used during the E164 conversion attempt. If this field is left empty, the default country code for any provided phone number that does not explicitly include a country code is assumed to be +1 (North America)."]
+    #[doc = ""]
     #[doc = " JSON `normalizationCountryCode`: string."]
     pub normalization_country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The user-inputted phone number string that was provided to the display field on write. This field is not user-writeable and will always be set by the system."]
+    #[doc = ""]
     #[doc = " JSON `userInput`: string."]
     pub user_input: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneNumberStatus {
+    #[doc = " Indicates whether or not a phone number is callable."]
+    #[doc = ""]
     #[doc = " JSON `callable`: boolean."]
     pub callable: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneStatus {
+    #[doc = " The URI of the edge that provided this status information."]
+    #[doc = ""]
     #[doc = " JSON `edge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The status of the primary or secondary Edges assigned to the phone lines."]
+    #[doc = ""]
     #[doc = " JSON `edgesStatus`: [`PhoneStatusEdgesStatus`](crate::PhoneStatusEdgesStatus), one of `IN_SERVICE`, `MIXED_SERVICE`, `OUT_OF_SERVICE`, `NO_EDGES`."]
     pub edges_status: ::std::option::Option<crate::PhoneStatusEdgesStatus>,
+    #[doc = " Event Creation Time represents an ISO-8601 string. For example: UTC, UTC+01:00, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `eventCreationTime`: string."]
     pub event_creation_time: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of LineStatus information for each of the lines of this phone"]
+    #[doc = ""]
     #[doc = " JSON `lineStatuses`: array of [`LineStatus`](crate::LineStatus)."]
     pub line_statuses: ::std::option::Option<::std::vec::Vec<crate::LineStatus>>,
+    #[doc = " The Operational Status of this phone"]
+    #[doc = ""]
     #[doc = " JSON `operationalStatus`: [`PhoneStatusOperationalStatus`](crate::PhoneStatusOperationalStatus), one of `OPERATIONAL`, `DEGRADED`, `OFFLINE`, `UNKNOWN`."]
     pub operational_status: ::std::option::Option<crate::PhoneStatusOperationalStatus>,
+    #[doc = " The phone status's edge assignment type."]
+    #[doc = ""]
     #[doc = " JSON `phoneAssignmentToEdgeType`: [`PhoneStatusPhoneAssignmentToEdgeType`](crate::PhoneStatusPhoneAssignmentToEdgeType), one of `PRIMARY`, `SECONDARY`."]
     pub phone_assignment_to_edge_type: ::std::option::Option<crate::PhoneStatusPhoneAssignmentToEdgeType>,
+    #[doc = " Provision information for this phone"]
+    #[doc = ""]
     #[doc = " JSON `provision`: [`ProvisionInfo`](crate::ProvisionInfo)."]
     pub provision: ::std::option::Option<crate::ProvisionInfo>,
+    #[doc = " The URI for this object. Deprecated. Do not use."]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

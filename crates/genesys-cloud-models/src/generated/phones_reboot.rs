@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhonesReboot {
+    #[doc = " The list of phone Ids to reboot."]
+    #[doc = ""]
     #[doc = " JSON `phoneIds`: array of string."]
     pub phone_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " ID of the site for which to reboot all phones at that site. no.active.edge and phone.cannot.resolve errors are ignored."]
+    #[doc = ""]
     #[doc = " JSON `siteId`: string."]
     pub site_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

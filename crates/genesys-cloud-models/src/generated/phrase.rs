@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Phrase {
+    #[doc = " Indicates whether the phrase is AI generated"]
+    #[doc = ""]
     #[doc = " JSON `isAIGenerated`: boolean."]
     pub is_ai_generated: ::std::option::Option<bool>,
+    #[doc = " The phrase sentiment, default value is Unspecified. Note: Sentiment value for phrases is currently not in use and has no impact to the system."]
+    #[doc = ""]
     #[doc = " JSON `sentiment`: [`PhraseSentiment`](crate::PhraseSentiment), one of `Unspecified`, `Positive`, `Neutral`, `Negative`."]
     pub sentiment: ::std::option::Option<crate::PhraseSentiment>,
+    #[doc = " The phrase strictness, default value is null"]
+    #[doc = ""]
     #[doc = " JSON `strictness`: [`PhraseStrictness`](crate::PhraseStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::PhraseStrictness>,
+    #[doc = " The phrase text"]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

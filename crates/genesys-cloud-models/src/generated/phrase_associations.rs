@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhraseAssociations {
+    #[doc = " Id of the document to be linked"]
+    #[doc = ""]
     #[doc = " JSON `documentId`: string, required by the spec."]
     pub document_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the phrase to be linked"]
+    #[doc = ""]
     #[doc = " JSON `phraseId`: string, required by the spec."]
     pub phrase_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhraseTranslation {
+    #[doc = " Purpose of the participant associated with the phrase"]
+    #[doc = ""]
     #[doc = " JSON `participantPurpose`: string, required by the spec."]
     pub participant_purpose: ::std::option::Option<::std::string::String>,
+    #[doc = " Epoch start time of the phrase"]
+    #[doc = ""]
     #[doc = " JSON `startTimeMs`: integer (int64), required by the spec."]
     pub start_time_ms: ::std::option::Option<i64>,
+    #[doc = " Translation of the phrase"]
+    #[doc = ""]
     #[doc = " JSON `translatedText`: string, required by the spec."]
     pub translated_text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PinnedMessageRequest {
+    #[doc = " Ids of the messages to pin"]
+    #[doc = ""]
     #[doc = " JSON `pinnedMessageIds`: array of string, required by the spec."]
     pub pinned_message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

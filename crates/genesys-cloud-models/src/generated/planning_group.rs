@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroup {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for the planning group"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Set of route paths associated with the planning group"]
+    #[doc = ""]
     #[doc = " JSON `routePaths`: array of [`RoutePathResponse`](crate::RoutePathResponse)."]
     pub route_paths: ::std::option::Option<::std::vec::Vec<crate::RoutePathResponse>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the service goal template associated with this planning group"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalTemplate`: [`ServiceGoalTemplateReference`](crate::ServiceGoalTemplateReference)."]
     pub service_goal_template: ::std::option::Option<crate::ServiceGoalTemplateReference>,
     _nulls: crate::support::Extras,

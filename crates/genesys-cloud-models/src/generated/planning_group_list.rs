@@ -7,6 +7,8 @@
 pub struct PlanningGroupList {
     #[doc = " JSON `entities`: array of [`PlanningGroup`](crate::PlanningGroup)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::PlanningGroup>>,
+    #[doc = " Version metadata for the planning groups"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     _nulls: crate::support::Extras,

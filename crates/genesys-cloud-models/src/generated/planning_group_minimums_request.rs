@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroupMinimumsRequest {
+    #[doc = " The list of day of week minimum staff values for this planning group"]
+    #[doc = ""]
     #[doc = " JSON `dayOfWeekMinimums`: array of [`DayOfWeekMinimums`](crate::DayOfWeekMinimums), required by the spec."]
     pub day_of_week_minimums: ::std::option::Option<::std::vec::Vec<crate::DayOfWeekMinimums>>,
+    #[doc = " The ID of the planning group to which the day of week minimum staff values apply"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

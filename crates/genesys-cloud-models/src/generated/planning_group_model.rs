@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroupModel {
+    #[doc = " Planning group id"]
+    #[doc = ""]
     #[doc = " JSON `planningGroup`: string."]
     pub planning_group: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

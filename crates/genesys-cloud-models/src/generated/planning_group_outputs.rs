@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroupOutputs {
+    #[doc = " List of Abandon rate percentage (0.0-100.0) results per interval"]
+    #[doc = ""]
     #[doc = " JSON `abandonRatePerInterval`: array of number (double), required by the spec."]
     pub abandon_rate_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " List of Average Speed of Answer (in seconds) results per interval"]
+    #[doc = ""]
     #[doc = " JSON `averageSpeedOfAnswerSecondsPerInterval`: array of number (double), required by the spec."]
     pub average_speed_of_answer_seconds_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " List of Occupancy percentage (0.0-100.0) results per interval"]
+    #[doc = ""]
     #[doc = " JSON `occupancyPerInterval`: array of number (double), required by the spec."]
     pub occupancy_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The ID for for the associated planning group result"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of Service Level percentage (0.0-100.0) results per interval"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevelPerInterval`: array of number (double), required by the spec."]
     pub service_level_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

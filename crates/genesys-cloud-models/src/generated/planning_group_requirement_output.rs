@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroupRequirementOutput {
+    #[doc = " Error details if the intervals cannot be provided for this planning group because of missing data or internal error"]
+    #[doc = ""]
     #[doc = " JSON `errorDetails`: array of [`LongTermRequirementsErrorDetail`](crate::LongTermRequirementsErrorDetail)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::LongTermRequirementsErrorDetail>>,
+    #[doc = " The ID of the planning group to which this output applies"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of interval values that correspond with the requirements granularity that was requested"]
+    #[doc = ""]
     #[doc = " JSON `intervals`: array of integer (int64)."]
     pub intervals: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The service goal details used to generate the requirements"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalDetails`: [`LongTermRequirementsServiceGoalDetail`](crate::LongTermRequirementsServiceGoalDetail)."]
     pub service_goal_details: ::std::option::Option<crate::LongTermRequirementsServiceGoalDetail>,
     _nulls: crate::support::Extras,

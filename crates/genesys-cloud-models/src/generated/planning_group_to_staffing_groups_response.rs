@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroupToStaffingGroupsResponse {
+    #[doc = " The ID of the planning group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroup`: [`PlanningGroupReference`](crate::PlanningGroupReference), required by the spec."]
     pub planning_group: ::std::option::Option<crate::PlanningGroupReference>,
+    #[doc = " The list of staffing groups that are associated with the planning group"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_groups: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupReference>>,
     _nulls: crate::support::Extras,

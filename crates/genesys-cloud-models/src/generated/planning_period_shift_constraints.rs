@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningPeriodShiftConstraints {
+    #[doc = " Whether shifts per planning period is enabled. This field is non-nullable on the response"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The maximum number of shifts allowed per planning period. This field is non-nullable on the response"]
+    #[doc = ""]
     #[doc = " JSON `maximumCount`: integer (int64)."]
     pub maximum_count: ::std::option::Option<i64>,
+    #[doc = " The minimum number of shifts required per planning period. This field is non-nullable on the response"]
+    #[doc = ""]
     #[doc = " JSON `minimumCount`: integer (int64)."]
     pub minimum_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PolicyAttributeSet {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A set of the attributes checked by the requested policy."]
+    #[doc = ""]
     #[doc = " JSON `policyAttributes`: array of [`PolicyAttribute`](crate::PolicyAttribute)."]
     pub policy_attributes: ::std::option::Option<::std::vec::Vec<crate::PolicyAttribute>>,
+    #[doc = " Map of names and values of preset attributes used in this policy."]
+    #[doc = ""]
     #[doc = " JSON `presetAttributes`: map of [`TypedAttribute`](crate::TypedAttribute)."]
     pub preset_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::TypedAttribute>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PolicyConditionResult {
+    #[doc = " The condition name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The boolean result of the condition"]
+    #[doc = ""]
     #[doc = " JSON `result`: boolean."]
     pub result: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

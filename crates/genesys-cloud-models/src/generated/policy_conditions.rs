@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PolicyConditions {
+    #[doc = " This condition is to filter out conversation with and without customer participation."]
+    #[doc = ""]
     #[doc = " JSON `customerParticipation`: [`PolicyConditionsCustomerParticipation`](crate::PolicyConditionsCustomerParticipation), one of `YES`, `NO`."]
     pub customer_participation: ::std::option::Option<crate::PolicyConditionsCustomerParticipation>,
     #[doc = " JSON `dateRanges`: array of string."]
@@ -15,10 +17,14 @@ pub struct PolicyConditions {
     pub duration: ::std::option::Option<crate::DurationCondition>,
     #[doc = " JSON `forQueues`: array of [`Queue`](crate::Queue)."]
     pub for_queues: ::std::option::Option<::std::vec::Vec<crate::Queue>>,
+    #[doc = " List of users to apply this policy to. Each user object can include the 'id' field containing the user's unique identifier. Example: \\[{\"id\":\"\\<userId\\>\"}\\]."]
+    #[doc = ""]
     #[doc = " JSON `forUsers`: array of [`PolicyUser`](crate::PolicyUser)."]
     pub for_users: ::std::option::Option<::std::vec::Vec<crate::PolicyUser>>,
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Teams to match conversations against"]
+    #[doc = ""]
     #[doc = " JSON `teams`: array of [`Team`](crate::Team)."]
     pub teams: ::std::option::Option<::std::vec::Vec<crate::Team>>,
     #[doc = " JSON `timeAllowed`: [`TimeAllowed`](crate::TimeAllowed)."]

@@ -9,6 +9,8 @@ pub struct PolicyErrorMessage {
     pub correlation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `insertDate`: date-time."]
     pub insert_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `statusCode`: integer (int64)."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PolicyTestPayload {
+    #[doc = " A map of attribute names to attribute type and string representation of value. All attributes returned by api/v2/authorization/policies/{policyId}/attributes are required"]
+    #[doc = ""]
     #[doc = " JSON `attributeData`: map of [`TypedAttribute`](crate::TypedAttribute), required by the spec."]
     pub attribute_data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::TypedAttribute>>,
     _nulls: crate::support::Extras,

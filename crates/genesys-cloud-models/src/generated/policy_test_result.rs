@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PolicyTestResult {
+    #[doc = " The ID of the policy being tested."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the policy being tested."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The results of conditions, with their boolean result."]
+    #[doc = ""]
     #[doc = " JSON `policyConditionResults`: array of [`PolicyConditionResult`](crate::PolicyConditionResult)."]
     pub policy_condition_results: ::std::option::Option<::std::vec::Vec<crate::PolicyConditionResult>>,
+    #[doc = " The result of the evaluation against supplied test data."]
+    #[doc = ""]
     #[doc = " JSON `result`: string."]
     pub result: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

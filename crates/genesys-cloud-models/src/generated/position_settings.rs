@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PositionSettings {
+    #[doc = " The alignment for position"]
+    #[doc = ""]
     #[doc = " JSON `alignment`: [`PositionSettingsAlignment`](crate::PositionSettingsAlignment), one of `Auto`, `Left`, `Right`."]
     pub alignment: ::std::option::Option<crate::PositionSettingsAlignment>,
+    #[doc = " The bottomspace value for position"]
+    #[doc = ""]
     #[doc = " JSON `bottomSpace`: integer (int64)."]
     pub bottom_space: ::std::option::Option<i64>,
+    #[doc = " The sidespace value for position"]
+    #[doc = ""]
     #[doc = " JSON `sideSpace`: integer (int64)."]
     pub side_space: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PossibleWorkShiftsForWeek {
+    #[doc = " Daily shifts in this possible weekly shift"]
+    #[doc = ""]
     #[doc = " JSON `dailyPossibleShifts`: array of [`DailyPossibleShift`](crate::DailyPossibleShift)."]
     pub daily_possible_shifts: ::std::option::Option<::std::vec::Vec<crate::DailyPossibleShift>>,
+    #[doc = " ID of this possible weekly shift"]
+    #[doc = ""]
     #[doc = " JSON `id`: integer (int64)."]
     pub id: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

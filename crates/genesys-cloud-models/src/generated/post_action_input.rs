@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostActionInput {
+    #[doc = " Category of action, Can be up to 256 characters long"]
+    #[doc = ""]
     #[doc = " JSON `category`: string, required by the spec."]
     pub category: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration to support request and response processing"]
+    #[doc = ""]
     #[doc = " JSON `config`: [`ActionConfig`](crate::ActionConfig), required by the spec."]
     pub config: ::std::option::Option<crate::ActionConfig>,
+    #[doc = " Action contract"]
+    #[doc = ""]
     #[doc = " JSON `contract`: [`ActionContractInput`](crate::ActionContractInput), required by the spec."]
     pub contract: ::std::option::Option<crate::ActionContractInput>,
+    #[doc = " The ID of the integration this action is associated to"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of action, Can be up to 256 characters long"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indication of whether or not the action is designed to accept sensitive data"]
+    #[doc = ""]
     #[doc = " JSON `secure`: boolean."]
     pub secure: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostInputContract {
+    #[doc = " JSON Schema that defines the body of the request that the client (edge/architect/postman) is sending to the service, on the /execute path."]
+    #[doc = ""]
     #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument), required by the spec."]
     pub input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostOutputContract {
+    #[doc = " JSON schema that defines the transformed, successful result that will be sent back to the caller."]
+    #[doc = ""]
     #[doc = " JSON `successSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument), required by the spec."]
     pub success_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostTextMessage {
+    #[doc = " A list of content elements in message"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
+    #[doc = " Message text. If type is structured, used as fallback for clients that do not support particular structured content"]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Message type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`PostTextMessageType`](crate::PostTextMessageType), required by the spec, one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::PostTextMessageType>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostTextRequest {
+    #[doc = " Provider specific settings, if any"]
+    #[doc = ""]
     #[doc = " JSON `amazonLexRequest`: [`AmazonLexRequest`](crate::AmazonLexRequest)."]
     pub amazon_lex_request: ::std::option::Option<crate::AmazonLexRequest>,
+    #[doc = " Alias/Version of the bot"]
+    #[doc = ""]
     #[doc = " JSON `botAlias`: string."]
     pub bot_alias: ::std::option::Option<::std::string::String>,
+    #[doc = " The channels this bot is utilizing"]
+    #[doc = ""]
     #[doc = " JSON `botChannels`: array of string."]
     pub bot_channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Id for tracking the activity - this will be returned in the response"]
+    #[doc = ""]
     #[doc = " JSON `botCorrelationId`: string."]
     pub bot_correlation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " ID of the bot to send the text to."]
+    #[doc = ""]
     #[doc = " JSON `botId`: string, required by the spec."]
     pub bot_id: ::std::option::Option<::std::string::String>,
+    #[doc = " GUID for this bot's session"]
+    #[doc = ""]
     #[doc = " JSON `botSessionId`: string, required by the spec."]
     pub bot_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Override timeout for the bot session. This should be greater than 10 minutes."]
+    #[doc = ""]
     #[doc = " JSON `botSessionTimeoutMinutes`: integer (int64)."]
     pub bot_session_timeout_minutes: ::std::option::Option<i64>,
+    #[doc = " Provider specific settings, if any"]
+    #[doc = ""]
     #[doc = " JSON `genesysBotConnector`: [`GenesysBotConnector`](crate::GenesysBotConnector)."]
     pub genesys_bot_connector: ::std::option::Option<crate::GenesysBotConnector>,
+    #[doc = " Provider specific settings, if any"]
+    #[doc = ""]
     #[doc = " JSON `googleDialogflow`: [`GoogleDialogflowCustomSettings`](crate::GoogleDialogflowCustomSettings)."]
     pub google_dialogflow: ::std::option::Option<crate::GoogleDialogflowCustomSettings>,
+    #[doc = " the integration service id for the bot's credentials"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The language code the bot will run under"]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: string."]
     pub language_code: ::std::option::Option<::std::string::String>,
+    #[doc = " If the channels list contains a 'Messaging' item and the messaging platform is known, include it here to get accurate analytics"]
+    #[doc = ""]
     #[doc = " JSON `messagingPlatformType`: [`PostTextRequestMessagingPlatformType`](crate::PostTextRequestMessagingPlatformType), one of `Phone`, `SMS`, `GenesysWebWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Apple`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub messaging_platform_type: ::std::option::Option<crate::PostTextRequestMessagingPlatformType>,
+    #[doc = " Provider specific settings, if any"]
+    #[doc = ""]
     #[doc = " JSON `nuanceMixDlg`: [`NuanceMixDlgSettings`](crate::NuanceMixDlgSettings)."]
     pub nuance_mix_dlg: ::std::option::Option<crate::NuanceMixDlgSettings>,
+    #[doc = " Message to send to the bot"]
+    #[doc = ""]
     #[doc = " JSON `postTextMessage`: [`PostTextMessage`](crate::PostTextMessage), required by the spec."]
     pub post_text_message: ::std::option::Option<crate::PostTextMessage>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostTextResponse {
+    #[doc = " Raw data response from AWS (if called)"]
+    #[doc = ""]
     #[doc = " JSON `amazonLex`: map of any JSON."]
     pub amazon_lex: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The optional ID specified in the request"]
+    #[doc = ""]
     #[doc = " JSON `botCorrelationId`: string."]
     pub bot_correlation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the bot after completion of the request"]
+    #[doc = ""]
     #[doc = " JSON `botState`: [`PostTextResponseBotState`](crate::PostTextResponseBotState), required by the spec, one of `Complete`, `Failed`, `MoreData`."]
     pub bot_state: ::std::option::Option<crate::PostTextResponseBotState>,
+    #[doc = " Raw data response from Genesys' BotConnector (if called)"]
+    #[doc = ""]
     #[doc = " JSON `genesysBotConnector`: map of any JSON."]
     pub genesys_bot_connector: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Raw data response from Genesys' Dialogengine (if called)"]
+    #[doc = ""]
     #[doc = " JSON `genesysDialogEngine`: map of any JSON."]
     pub genesys_dialog_engine: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Raw data response from Google Dialogflow (if called)"]
+    #[doc = ""]
     #[doc = " JSON `googleDialogFlow`: map of any JSON."]
     pub google_dialog_flow: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The name of the intent the bot is either processing or has processed, this will be blank if no intent could be detected."]
+    #[doc = ""]
     #[doc = " JSON `intentName`: string."]
     pub intent_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Raw data response from Nuance Mix Dlg (if called)"]
+    #[doc = ""]
     #[doc = " JSON `nuanceMixDlg`: map of any JSON."]
     pub nuance_mix_dlg: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The list of messages to respond with, if any"]
+    #[doc = ""]
     #[doc = " JSON `replyMessages`: array of [`PostTextMessage`](crate::PostTextMessage)."]
     pub reply_messages: ::std::option::Option<::std::vec::Vec<crate::PostTextMessage>>,
+    #[doc = " Data parameters detected and filled by the bot."]
+    #[doc = ""]
     #[doc = " JSON `slots`: map of string."]
     pub slots: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

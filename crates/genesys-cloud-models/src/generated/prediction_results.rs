@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictionResults {
+    #[doc = " Estimated wait time in seconds"]
+    #[doc = ""]
     #[doc = " JSON `estimatedWaitTimeSeconds`: integer (int64), required by the spec."]
     pub estimated_wait_time_seconds: ::std::option::Option<i64>,
+    #[doc = " Indicates the estimated wait time Formula"]
+    #[doc = ""]
     #[doc = " JSON `formula`: [`PredictionResultsFormula`](crate::PredictionResultsFormula), required by the spec, one of `BEST`, `SIMPLE`, `ABANDON`, `PATIENCE_ABANDON`, `AI-ADJUSTED-AHT`, `POSITION-IN-QUEUE`."]
     pub formula: ::std::option::Option<crate::PredictionResultsFormula>,
+    #[doc = " Indicates the media type scope of this estimated wait time"]
+    #[doc = ""]
     #[doc = " JSON `intent`: [`PredictionResultsIntent`](crate::PredictionResultsIntent), one of `ALL`, `CALL`, `CALLBACK`, `CHAT`, `EMAIL`, `SOCIALEXPRESSION`, `VIDEOCOMM`, `MESSAGE`."]
     pub intent: ::std::option::Option<crate::PredictionResultsIntent>,
+    #[doc = " This specifies the interaction label scoped to this estimated wait time calculation"]
+    #[doc = ""]
     #[doc = " JSON `label`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub label: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictiveRouting {
+    #[doc = " A switch used to determine if conversations are weighted by conversation score when the system attempts to assign an agent a new conversation."]
+    #[doc = ""]
     #[doc = " JSON `enableConversationScoreBiasing`: boolean."]
     pub enable_conversation_score_biasing: ::std::option::Option<bool>,
+    #[doc = " A switch used to determine if agent skills will be considered."]
+    #[doc = ""]
     #[doc = " JSON `respectSkills`: boolean."]
     pub respect_skills: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictiveRoutingCustomKpiAttributionEvent {
+    #[doc = " The UUID of the agent associated with this event"]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The value associated with this outcome attribution"]
+    #[doc = ""]
     #[doc = " JSON `associatedValue`: number (double), required by the spec."]
     pub associated_value: ::std::option::Option<f64>,
+    #[doc = " The UUID of the conversation associated with this event"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A timestamp as epoch representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UUID of the external contact associated with this event"]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UUID of the KPI associated with this event"]
+    #[doc = ""]
     #[doc = " JSON `kpiId`: string, required by the spec."]
     pub kpi_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

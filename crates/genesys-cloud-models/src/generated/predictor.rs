@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Predictor {
+    #[doc = " DateTime indicating when the predictor was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " DateTime indicating when the predictor was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Predictor error code - optional details on why the predictor went into error state."]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The KPI that the predictor attempts to maximize/minimize."]
+    #[doc = ""]
     #[doc = " JSON `kpi`: string, required by the spec."]
     pub kpi: ::std::option::Option<::std::string::String>,
+    #[doc = " Predictor's models"]
+    #[doc = ""]
     #[doc = " JSON `models`: array of [`PredictorModelBrief`](crate::PredictorModelBrief)."]
     pub models: ::std::option::Option<::std::vec::Vec<crate::PredictorModelBrief>>,
+    #[doc = " The queue IDs associated with the predictor."]
+    #[doc = ""]
     #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " Number of seconds allocated to predictive routing before attempting a different routing method. This is a value between 12 and 900 seconds."]
+    #[doc = ""]
     #[doc = " JSON `routingTimeoutSeconds`: integer (int64)."]
     pub routing_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " The predictor schedule that determines when the predictor is used for routing interactions."]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`PredictorSchedule`](crate::PredictorSchedule)."]
     pub schedule: ::std::option::Option<crate::PredictorSchedule>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The predictor state."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`PredictorState`](crate::PredictorState), one of `Created`, `Error`, `Active`."]
     pub state: ::std::option::Option<crate::PredictorState>,
+    #[doc = " The predictor balancing configuration to enable workload balancing."]
+    #[doc = ""]
     #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`](crate::PredictorWorkloadBalancing)."]
     pub workload_balancing_config: ::std::option::Option<crate::PredictorWorkloadBalancing>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictorModel {
+    #[doc = " DateTime indicating when the model was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " DateTime indicating when the model was last trained. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateTrained`: date-time."]
     pub date_trained: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `features`: array of [`PredictorModelFeature`](crate::PredictorModelFeature)."]
     pub features: ::std::option::Option<::std::vec::Vec<crate::PredictorModelFeature>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The key performance indicator used in the model."]
+    #[doc = ""]
     #[doc = " JSON `kpi`: string."]
     pub kpi: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type of the model."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`PredictorModelMediaType`](crate::PredictorModelMediaType), one of `voice`, `email`, `message`."]
     pub media_type: ::std::option::Option<crate::PredictorModelMediaType>,
+    #[doc = " The List of Queues that are assessed for Predictive Routing."]
+    #[doc = ""]
     #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictorModelBrief {
+    #[doc = " The date the model was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The media type of the model."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`PredictorModelBriefMediaType`](crate::PredictorModelBriefMediaType), one of `voice`, `email`, `message`."]
     pub media_type: ::std::option::Option<crate::PredictorModelBriefMediaType>,
+    #[doc = " The model's retraining errors."]
+    #[doc = ""]
     #[doc = " JSON `retrainingErrors`: array of [`PredictorModelRetrainingError`](crate::PredictorModelRetrainingError)."]
     pub retraining_errors: ::std::option::Option<::std::vec::Vec<crate::PredictorModelRetrainingError>>,
+    #[doc = " The state of the model"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`PredictorModelBriefState`](crate::PredictorModelBriefState), one of `Trained`, `Error`, `InvalidDataset`, `Inactive`."]
     pub state: ::std::option::Option<crate::PredictorModelBriefState>,
     _nulls: crate::support::Extras,

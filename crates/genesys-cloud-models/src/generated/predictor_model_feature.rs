@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictorModelFeature {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The percentage of how important a feature is in the model."]
+    #[doc = ""]
     #[doc = " JSON `percentageImportance`: number (double)."]
     pub percentage_importance: ::std::option::Option<f64>,
+    #[doc = " The type of feature."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`PredictorModelFeatureType`](crate::PredictorModelFeatureType), one of `User`, `Customer`, `Other`."]
     pub r#type: ::std::option::Option<crate::PredictorModelFeatureType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictorModelRetrainingError {
+    #[doc = " Date when the first retraining failure happened. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateOfFirstOccurrence`: date-time, required by the spec."]
     pub date_of_first_occurrence: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Error code describing model training failure."]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: [`PredictorModelRetrainingErrorErrorCode`](crate::PredictorModelRetrainingErrorErrorCode), required by the spec, one of `NotEnoughData`, `ServiceError`, `UnknownError`."]
     pub error_code: ::std::option::Option<crate::PredictorModelRetrainingErrorErrorCode>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictorSchedule {
+    #[doc = " DateTime indicating when the predictor schedule was started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The predictor schedule type."]
+    #[doc = ""]
     #[doc = " JSON `scheduleType`: [`PredictorScheduleScheduleType`](crate::PredictorScheduleScheduleType), required by the spec, one of `HourOnHourOff`, `OngoingValueMonitoring`."]
     pub schedule_type: ::std::option::Option<crate::PredictorScheduleScheduleType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictorWorkloadBalancing {
+    #[doc = " Flag to activate and deactivate workload balancing."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Desired maximum occupancy threshold of agents. Must be between 0 and 100."]
+    #[doc = ""]
     #[doc = " JSON `maximumOccupancy`: integer (int64)."]
     pub maximum_occupancy: ::std::option::Option<i64>,
+    #[doc = " Desired minimum occupancy threshold of agents. Must be between 0 and 100."]
+    #[doc = ""]
     #[doc = " JSON `minimumOccupancy`: integer (int64)."]
     pub minimum_occupancy: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Prefix {
+    #[doc = " The action to perform: ADD or DELETE"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`PrefixAction`](crate::PrefixAction), one of `Add`, `Delete`."]
     pub action: ::std::option::Option<crate::PrefixAction>,
+    #[doc = " The ITU-T E.164 country code (numeric, max 4 digits, required)"]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string, required by the spec, 0 to 4 characters, pattern `^[0-9]*$`."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The DID (Direct Inward Dialing) number (numeric, max 20 digits)"]
+    #[doc = ""]
     #[doc = " JSON `number`: string, 0 to 20 characters, pattern `^[0-9]*$`."]
     pub number: ::std::option::Option<::std::string::String>,
+    #[doc = " Prefix type: allow or block"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`PrefixType`](crate::PrefixType), one of `Allow`, `Block`."]
     pub r#type: ::std::option::Option<crate::PrefixType>,
     _nulls: crate::support::Extras,

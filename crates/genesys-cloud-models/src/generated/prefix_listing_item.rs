@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PrefixListingItem {
+    #[doc = " The ITU-T E.164 country code (numeric, max 4 digits)"]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The DID (Direct Inward Dialing) number (numeric, max 20 digits)"]
+    #[doc = ""]
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
+    #[doc = " Prefix type: allow or block"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`PrefixListingItemType`](crate::PrefixListingItemType), one of `Allow`, `Block`."]
     pub r#type: ::std::option::Option<crate::PrefixListingItemType>,
     _nulls: crate::support::Extras,

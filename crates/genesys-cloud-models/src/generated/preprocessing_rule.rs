@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PreprocessingRule {
+    #[doc = " The regular expression to which file lines are to be matched."]
+    #[doc = ""]
     #[doc = " JSON `find`: string."]
     pub find: ::std::option::Option<::std::string::String>,
+    #[doc = " Replaces all matching substrings in every line."]
+    #[doc = ""]
     #[doc = " JSON `global`: boolean."]
     pub global: ::std::option::Option<bool>,
+    #[doc = " Enables case-insensitive matching"]
+    #[doc = ""]
     #[doc = " JSON `ignoreCase`: boolean."]
     pub ignore_case: ::std::option::Option<bool>,
+    #[doc = " The string to be substituted for each match."]
+    #[doc = ""]
     #[doc = " JSON `replaceWith`: string."]
     pub replace_with: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

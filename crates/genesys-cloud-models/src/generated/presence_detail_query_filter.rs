@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PresenceDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`PresenceDetailQueryClause`](crate::PresenceDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`PresenceDetailQueryPredicate`](crate::PresenceDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`PresenceDetailQueryFilterType`](crate::PresenceDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::PresenceDetailQueryFilterType>,
     _nulls: crate::support::Extras,

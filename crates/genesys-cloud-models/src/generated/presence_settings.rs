@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PresenceSettings {
+    #[doc = " The default primary presence registered source ID for the organization"]
+    #[doc = ""]
     #[doc = " JSON `defaultPrimaryPresenceRegisteredSourceId`: string."]
     pub default_primary_presence_registered_source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether requesting off queue is enabled for the organization"]
+    #[doc = ""]
     #[doc = " JSON `requestingOffQueueEnabled`: boolean."]
     pub requesting_off_queue_enabled: ::std::option::Option<bool>,
+    #[doc = " The settings for the restore presence feature"]
+    #[doc = ""]
     #[doc = " JSON `restorePresenceSettings`: [`RestorePresenceSettings`](crate::RestorePresenceSettings)."]
     pub restore_presence_settings: ::std::option::Option<crate::RestorePresenceSettings>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

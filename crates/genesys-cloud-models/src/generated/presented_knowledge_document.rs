@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PresentedKnowledgeDocument {
+    #[doc = " The ID of the document."]
+    #[doc = ""]
     #[doc = " JSON `documentId`: string, required by the spec."]
     pub document_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The variation of the document."]
+    #[doc = ""]
     #[doc = " JSON `documentVariationId`: string, required by the spec."]
     pub document_variation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the document."]
+    #[doc = ""]
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The method how knowledge was surfaced. Article: Full article was shown. Snippet: A snippet from the article was shown. Highlight: A highlighted answer in a snippet was shown.Generative: A generated answer in a snippet was shown."]
+    #[doc = ""]
     #[doc = " JSON `surfacingMethod`: [`PresentedKnowledgeDocumentSurfacingMethod`](crate::PresentedKnowledgeDocumentSurfacingMethod), one of `Unknown`, `Article`, `Snippet`, `Highlight`, `Generative`."]
     pub surfacing_method: ::std::option::Option<crate::PresentedKnowledgeDocumentSurfacingMethod>,
     _nulls: crate::support::Extras,

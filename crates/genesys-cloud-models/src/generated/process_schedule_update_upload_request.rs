@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProcessScheduleUpdateUploadRequest {
+    #[doc = " The set of muIds to which agents belong if agents are being newly added to the schedule, if the requesting user has conditional permission to wfm:schedule:edit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIdsForAddedTeamUsers`: array of string."]
     pub management_unit_ids_for_added_team_users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of teams to which the users being modified belong. Only required if the requesting user has conditional permission to wfm:schedule:edit"]
+    #[doc = ""]
     #[doc = " JSON `teamIds`: array of string."]
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The uploadKey provided by the request to get an upload URL"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProcessingSettingsRequest {
+    #[doc = " Whether agent empathy analysis is enabled for the program"]
+    #[doc = ""]
     #[doc = " JSON `agentEmpathyAnalysisEnabled`: boolean."]
     pub agent_empathy_analysis_enabled: ::std::option::Option<bool>,
+    #[doc = " Whether sentiment analysis is enabled for the program"]
+    #[doc = ""]
     #[doc = " JSON `sentimentAnalysisEnabled`: boolean."]
     pub sentiment_analysis_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

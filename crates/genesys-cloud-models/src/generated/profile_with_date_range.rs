@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileWithDateRange {
+    #[doc = " End workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " Profile ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgramJobRequest {
+    #[doc = " The ids of the programs used for this job"]
+    #[doc = ""]
     #[doc = " JSON `programIds`: array of string, required by the spec."]
     pub program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgramMappingsRequest {
+    #[doc = " The program flows"]
+    #[doc = ""]
     #[doc = " JSON `flowIds`: array of string, required by the spec."]
     pub flow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The program queues"]
+    #[doc = ""]
     #[doc = " JSON `queueIds`: array of string, required by the spec."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgramProcessingSettingsPatchResponse {
+    #[doc = " Whether agent empathy analysis is enabled for the program"]
+    #[doc = ""]
     #[doc = " JSON `agentEmpathyAnalysisEnabled`: boolean."]
     pub agent_empathy_analysis_enabled: ::std::option::Option<bool>,
+    #[doc = " The ID of the program"]
+    #[doc = ""]
     #[doc = " JSON `program`: [`BaseProgramEntity`](crate::BaseProgramEntity)."]
     pub program: ::std::option::Option<crate::BaseProgramEntity>,
+    #[doc = " Whether sentiment analysis is enabled for the program"]
+    #[doc = ""]
     #[doc = " JSON `sentimentAnalysisEnabled`: boolean."]
     pub sentiment_analysis_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgramTranscriptionEngines {
+    #[doc = " The last modified date of the record. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user last modified the record"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The ID of the program"]
+    #[doc = ""]
     #[doc = " JSON `program`: [`BaseProgramEntity`](crate::BaseProgramEntity)."]
     pub program: ::std::option::Option<crate::BaseProgramEntity>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The program transcription engine settings"]
+    #[doc = ""]
     #[doc = " JSON `transcriptionEngines`: array of [`ProgramTranscriptionEngine`](crate::ProgramTranscriptionEngine)."]
     pub transcription_engines: ::std::option::Option<::std::vec::Vec<crate::ProgramTranscriptionEngine>>,
     _nulls: crate::support::Extras,

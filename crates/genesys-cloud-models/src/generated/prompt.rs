@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Prompt {
+    #[doc = " Current prompt operation status"]
+    #[doc = ""]
     #[doc = " JSON `currentOperation`: [`Operation`](crate::Operation)."]
     pub current_operation: ::std::option::Option<crate::Operation>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " The prompt identifier"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The prompt name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of resources associated with this prompt"]
+    #[doc = ""]
     #[doc = " JSON `resources`: array of [`PromptAsset`](crate::PromptAsset)."]
     pub resources: ::std::option::Option<::std::vec::Vec<crate::PromptAsset>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,54 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PromptAssetCreate {
+    #[doc = " Audio format info"]
+    #[doc = ""]
     #[doc = " JSON `audioFormat`: [`AudioFormat`](crate::AudioFormat)."]
     pub audio_format: ::std::option::Option<crate::AudioFormat>,
     #[doc = " JSON `durationSeconds`: number (double)."]
     pub duration_seconds: ::std::option::Option<f64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The prompt language."]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not this resource locale is the default for the language"]
+    #[doc = ""]
     #[doc = " JSON `languageDefault`: boolean."]
     pub language_default: ::std::option::Option<bool>,
+    #[doc = " URI of the resource audio"]
+    #[doc = ""]
     #[doc = " JSON `mediaUri`: string."]
     pub media_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Associated prompt ID"]
+    #[doc = ""]
     #[doc = " JSON `promptId`: string."]
     pub prompt_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: map of array of string."]
     pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>,
+    #[doc = " Text of the resource"]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to speech of the resource"]
+    #[doc = ""]
     #[doc = " JSON `ttsString`: string."]
     pub tts_string: ::std::option::Option<::std::string::String>,
+    #[doc = " Audio upload status"]
+    #[doc = ""]
     #[doc = " JSON `uploadStatus`: [`PromptAssetCreateUploadStatus`](crate::PromptAssetCreateUploadStatus), one of `created`, `uploaded`, `transcoded`, `transcodeFailed`."]
     pub upload_status: ::std::option::Option<crate::PromptAssetCreateUploadStatus>,
+    #[doc = " Deprecated. This was use for uploading the resource audio."]
+    #[doc = ""]
     #[doc = " JSON `uploadUri`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

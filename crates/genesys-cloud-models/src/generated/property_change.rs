@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PropertyChange {
+    #[doc = " New values for the property."]
+    #[doc = ""]
     #[doc = " JSON `newValues`: array of string."]
     pub new_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Previous values for the property."]
+    #[doc = ""]
     #[doc = " JSON `oldValues`: array of string."]
     pub old_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The property that was changed"]
+    #[doc = ""]
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

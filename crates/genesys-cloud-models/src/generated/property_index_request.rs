@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PropertyIndexRequest {
+    #[doc = " The list of properties to index"]
+    #[doc = ""]
     #[doc = " JSON `properties`: array of [`AnalyticsProperty`](crate::AnalyticsProperty), required by the spec."]
     pub properties: ::std::option::Option<::std::vec::Vec<crate::AnalyticsProperty>>,
+    #[doc = " Attach properties to a segment in the indicated session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Attach properties to a segment covering a specific point in time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `targetDate`: date-time, required by the spec."]
     pub target_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

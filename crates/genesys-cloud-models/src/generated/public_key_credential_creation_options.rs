@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PublicKeyCredentialCreationOptions {
+    #[doc = " The relying party's attestation conveyance preference ('none', 'indirect', 'direct', or 'enterprise')."]
+    #[doc = ""]
     #[doc = " JSON `attestation`: string."]
     pub attestation: ::std::option::Option<::std::string::String>,
+    #[doc = " Acceptable attestation statement formats, in order of preference."]
+    #[doc = ""]
     #[doc = " JSON `attestationFormats`: array of string."]
     pub attestation_formats: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Constraints on the type of authenticator that can be used."]
+    #[doc = ""]
     #[doc = " JSON `authenticatorSelection`: [`AuthenticatorSelection`](crate::AuthenticatorSelection)."]
     pub authenticator_selection: ::std::option::Option<crate::AuthenticatorSelection>,
+    #[doc = " Cryptographic challenge from the relying party (base64url-encoded). Must be returned to the relying party in the authenticator's response."]
+    #[doc = ""]
     #[doc = " JSON `challenge`: string, required by the spec."]
     pub challenge: ::std::option::Option<::std::string::String>,
+    #[doc = " Credentials that should be excluded from registration (e.g., to prevent re-registering an existing authenticator)."]
+    #[doc = ""]
     #[doc = " JSON `excludeCredentials`: array of [`CredentialDescriptor`](crate::CredentialDescriptor)."]
     pub exclude_credentials: ::std::option::Option<::std::vec::Vec<crate::CredentialDescriptor>>,
+    #[doc = " Inputs to client-side WebAuthn extensions."]
+    #[doc = ""]
     #[doc = " JSON `extensions`: map of any JSON."]
     pub extensions: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " Hints about the type of authenticator the user should use (e.g., 'security-key', 'client-device', 'hybrid')."]
+    #[doc = ""]
     #[doc = " JSON `hints`: array of string."]
     pub hints: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Public key credential parameters acceptable to the relying party, in order of preference."]
+    #[doc = ""]
     #[doc = " JSON `pubKeyCredParams`: array of [`CredentialParameter`](crate::CredentialParameter), required by the spec."]
     pub pub_key_cred_params: ::std::option::Option<::std::vec::Vec<crate::CredentialParameter>>,
+    #[doc = " Information about the relying party."]
+    #[doc = ""]
     #[doc = " JSON `rp`: [`RelyingPartyEntity`](crate::RelyingPartyEntity), required by the spec."]
     pub rp: ::std::option::Option<crate::RelyingPartyEntity>,
+    #[doc = " Time in milliseconds the relying party is willing to wait for the registration operation to complete."]
+    #[doc = ""]
     #[doc = " JSON `timeout`: integer (int64)."]
     pub timeout: ::std::option::Option<i64>,
+    #[doc = " Information about the user being registered."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserEntity`](crate::UserEntity), required by the spec."]
     pub user: ::std::option::Option<crate::UserEntity>,
     _nulls: crate::support::Extras,

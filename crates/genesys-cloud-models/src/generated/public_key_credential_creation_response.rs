@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PublicKeyCredentialCreationResponse {
+    #[doc = " The authenticator attachment modality used ('platform' or 'cross-platform')."]
+    #[doc = ""]
     #[doc = " JSON `authenticatorAttachment`: string."]
     pub authenticator_attachment: ::std::option::Option<::std::string::String>,
+    #[doc = " Outputs from client-side WebAuthn extensions."]
+    #[doc = ""]
     #[doc = " JSON `clientExtensionResults`: map of any JSON."]
     pub client_extension_results: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The credential identifier (base64url-encoded)."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The raw credential identifier as a binary value (base64url-encoded)."]
+    #[doc = ""]
     #[doc = " JSON `rawId`: string, required by the spec."]
     pub raw_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The authenticator's attestation response."]
+    #[doc = ""]
     #[doc = " JSON `response`: [`AuthenticatorAttestationResponse`](crate::AuthenticatorAttestationResponse), required by the spec."]
     pub response: ::std::option::Option<crate::AuthenticatorAttestationResponse>,
+    #[doc = " The credential type (must be 'public-key')."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

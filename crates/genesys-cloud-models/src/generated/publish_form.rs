@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PublishForm {
+    #[doc = " Unique Id for this version of this form"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Is this form published"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean, required by the spec."]
     pub published: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

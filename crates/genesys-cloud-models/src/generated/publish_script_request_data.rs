@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PublishScriptRequestData {
+    #[doc = " The id of the script to publish"]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string, required by the spec."]
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `versionId`: string."]

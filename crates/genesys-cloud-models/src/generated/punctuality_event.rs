@@ -5,28 +5,50 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PunctualityEvent {
+    #[doc = " The activity code"]
+    #[doc = ""]
     #[doc = " JSON `activityCode`: string."]
     pub activity_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the activity code associated with this activity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The activity color"]
+    #[doc = ""]
     #[doc = " JSON `activityColor`: string."]
     pub activity_color: ::std::option::Option<::std::string::String>,
+    #[doc = " The activity name"]
+    #[doc = ""]
     #[doc = " JSON `activityName`: string."]
     pub activity_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `bullseye`: boolean."]
     pub bullseye: ::std::option::Option<bool>,
+    #[doc = " The category for the activity"]
+    #[doc = ""]
     #[doc = " JSON `category`: string."]
     pub category: ::std::option::Option<::std::string::String>,
+    #[doc = " The scheduled activity start time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateScheduleStart`: date-time."]
     pub date_schedule_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time the user started the activity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Difference between this activity and the last activity in seconds"]
+    #[doc = ""]
     #[doc = " JSON `delta`: number (double)."]
     pub delta: ::std::option::Option<f64>,
+    #[doc = " The description of the activity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The points earned for this activity"]
+    #[doc = ""]
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PushIntegration {
+    #[doc = " The mobile push integration id associated with the deployment"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The integration provider associated with the deployment"]
+    #[doc = ""]
     #[doc = " JSON `provider`: [`PushIntegrationProvider`](crate::PushIntegrationProvider), one of `APNS`, `FCM`."]
     pub provider: ::std::option::Option<crate::PushIntegrationProvider>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PutDecisionTableRowRequest {
+    #[doc = " The full updated input values of the row. The key for this map is the column ID the row value relates. Column IDs are available from the decision table entity"]
+    #[doc = ""]
     #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue)."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
+    #[doc = " The full updated output values of the row. The key for this map is the column ID the row value relates. Column IDs are available from the decision table entity"]
+    #[doc = ""]
     #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue)."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
     _nulls: crate::support::Extras,

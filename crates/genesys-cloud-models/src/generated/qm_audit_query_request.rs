@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QMAuditQueryRequest {
+    #[doc = " List of filters for the query."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`QualityAuditQueryFilter`](crate::QualityAuditQueryFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::QualityAuditQueryFilter>>,
+    #[doc = " Date and time range of data to query. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Sort parameter for the query."]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
     _nulls: crate::support::Extras,

@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QualityAuditLogMessage {
+    #[doc = " Action that took place."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`QualityAuditLogMessageAction`](crate::QualityAuditLogMessageAction), one of `Read`, `Create`, `Update`, `Delete`, `Abandon`, `Archive`, `Export`, `Download`, `RestoreRequest`, `RestoreComplete`, `ApplyProtection`, `RevokeProtection`, … (15 in all)."]
     pub action: ::std::option::Option<crate::QualityAuditLogMessageAction>,
+    #[doc = " Client associated with this audit message."]
+    #[doc = ""]
     #[doc = " JSON `client`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub client: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Additional context for this message."]
+    #[doc = ""]
     #[doc = " JSON `context`: map of string."]
     pub context: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Entity that was impacted."]
+    #[doc = ""]
     #[doc = " JSON `entity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub entity: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Type of the entity that was impacted."]
+    #[doc = ""]
     #[doc = " JSON `entityType`: [`QualityAuditLogMessageEntityType`](crate::QualityAuditLogMessageEntityType), one of `Recording`, `Evaluation`, `Calibration`, `Annotation`, `ScreenRecording`, `Survey`, `SnippetRecording`, `ScreenMonitoring`."]
     pub entity_type: ::std::option::Option<crate::QualityAuditLogMessageEntityType>,
+    #[doc = " Date and time of when the audit message was logged. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDate`: date-time."]
     pub event_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Id of the audit message."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The level of this audit message."]
+    #[doc = ""]
     #[doc = " JSON `level`: [`QualityAuditLogMessageLevel`](crate::QualityAuditLogMessageLevel), one of `User`, `System`, `GENESYS_INTERNAL`."]
     pub level: ::std::option::Option<crate::QualityAuditLogMessageLevel>,
+    #[doc = " Message describing the event being audited."]
+    #[doc = ""]
     #[doc = " JSON `messageInfo`: [`MessageInfo`](crate::MessageInfo)."]
     pub message_info: ::std::option::Option<crate::MessageInfo>,
+    #[doc = " List of properties that were changed and changes made to those properties."]
+    #[doc = ""]
     #[doc = " JSON `propertyChanges`: array of [`PropertyChange`](crate::PropertyChange)."]
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::PropertyChange>>,
+    #[doc = " List of IP addresses of systems that originated or handled the request."]
+    #[doc = ""]
     #[doc = " JSON `remoteIps`: array of string."]
     pub remote_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Name of the service that logged this audit message."]
+    #[doc = ""]
     #[doc = " JSON `serviceName`: [`QualityAuditLogMessageServiceName`](crate::QualityAuditLogMessageServiceName), one of `RecordingService`, `RecordingPlaybackService`, `QualityService`, `HorusService`."]
     pub service_name: ::std::option::Option<crate::QualityAuditLogMessageServiceName>,
+    #[doc = " The status of the action of this audit message."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`QualityAuditLogMessageStatus`](crate::QualityAuditLogMessageStatus), one of `Success`, `Failure`, `Warning`."]
     pub status: ::std::option::Option<crate::QualityAuditLogMessageStatus>,
+    #[doc = " User associated with this audit message."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Home Organization Id associated with this audit message."]
+    #[doc = ""]
     #[doc = " JSON `userHomeOrgId`: string."]
     pub user_home_org_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Trustee Organization Id if this audit message is from trustee access."]
+    #[doc = ""]
     #[doc = " JSON `userTrusteeOrgId`: string."]
     pub user_trustee_org_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QualityAuditQueryExecutionStatusResponse {
+    #[doc = " Start date and time of the audit query execution. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Filters for the audit query."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`QualityAuditQueryFilter`](crate::QualityAuditQueryFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::QualityAuditQueryFilter>>,
+    #[doc = " Id of the audit query execution request."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Interval for the audit query. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Sort parameter for the audit query."]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
+    #[doc = " Status of the audit query execution request."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`QualityAuditQueryExecutionStatusResponseState`](crate::QualityAuditQueryExecutionStatusResponseState), one of `Queued`, `Running`, `Succeeded`, `Failed`, `Cancelled`."]
     pub state: ::std::option::Option<crate::QualityAuditQueryExecutionStatusResponseState>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QualityAuditQueryFilter {
+    #[doc = " Name of the property to filter."]
+    #[doc = ""]
     #[doc = " JSON `property`: [`QualityAuditQueryFilterProperty`](crate::QualityAuditQueryFilterProperty), required by the spec, one of `UserId`, `TrusteeOrganizationId`, `TrusteeOnlyAudits`, `ClientId`, `Action`, `EntityType`, `EntityId`, `ConversationId`, `ServiceName`."]
     pub property: ::std::option::Option<crate::QualityAuditQueryFilterProperty>,
+    #[doc = " Value of the property to filter."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QualityEvaluationScoreItem {
+    #[doc = " The date of conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `conversationDate`: date-time."]
     pub conversation_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The end date of conversation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `conversationEndDate`: date-time."]
     pub conversation_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The id of conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of evaluation"]
+    #[doc = ""]
     #[doc = " JSON `evaluationId`: string."]
     pub evaluation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The quality score of evaluation as a percentage"]
+    #[doc = ""]
     #[doc = " JSON `evaluationScore`: number (double)."]
     pub evaluation_score: ::std::option::Option<f64>,
+    #[doc = " The name of form"]
+    #[doc = ""]
     #[doc = " JSON `formName`: string."]
     pub form_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum Gamification points a user may earn for this metric"]
+    #[doc = ""]
     #[doc = " JSON `maxPoints`: integer (int64)."]
     pub max_points: ::std::option::Option<i64>,
+    #[doc = " A list of media types for the metric"]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Gamification points earned for this metric"]
+    #[doc = ""]
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

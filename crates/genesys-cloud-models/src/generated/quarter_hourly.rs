@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QuarterHourly {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: array of [`ContinuousForecastTimeSeries`](crate::ContinuousForecastTimeSeries)."]
     pub download_result: ::std::option::Option<::std::vec::Vec<crate::ContinuousForecastTimeSeries>>,
+    #[doc = " List of download URLs to fetch the result of quarter hour time series. This field is populated only if session state is Complete. The downloaded data contains Newline Delimited JSON (NDJSON): one JSON object per line"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

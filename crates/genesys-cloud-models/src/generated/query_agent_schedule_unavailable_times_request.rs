@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAgentScheduleUnavailableTimesRequest {
+    #[doc = " The ID of the agent for whom to fetch unavailable times"]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule for which to fetch unavailable times for the agent"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference), required by the spec."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAgentScheduleUnavailableTimesResponse {
+    #[doc = " Indicates whether the unavailability times were considered in schedule generation. Returns false when no schedule exists"]
+    #[doc = ""]
     #[doc = " JSON `consideredInScheduleGeneration`: boolean, required by the spec."]
     pub considered_in_schedule_generation: ::std::option::Option<bool>,
+    #[doc = " List of the unavailable times used in schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `scheduleGenerationUnavailableTimes`: array of [`AgentScheduleUnavailableTime`](crate::AgentScheduleUnavailableTime), required by the spec."]
     pub schedule_generation_unavailable_times: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleUnavailableTime>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAgentShiftTradeListJobRequest {
+    #[doc = " The start week dates in which to query shift trades in the business unit time zone (yyyy-MM-dd format)"]
+    #[doc = ""]
     #[doc = " JSON `weekDates`: array of date, required by the spec."]
     pub week_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAgentUnavailableTimesValidationJobResponse {
+    #[doc = " The agent who started the job"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " Error details if status == 'Error'. The error occurs if the validation job has failed"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Validation results if status == 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`UnavailableTimesValidationResult`](crate::UnavailableTimesValidationResult)."]
     pub result: ::std::option::Option<crate::UnavailableTimesValidationResult>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`QueryAgentUnavailableTimesValidationJobResponseStatus`](crate::QueryAgentUnavailableTimesValidationJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::QueryAgentUnavailableTimesValidationJobResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAgentsIntegrationsRequest {
+    #[doc = " The IDs of the agents to query associated integrations"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string, required by the spec."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

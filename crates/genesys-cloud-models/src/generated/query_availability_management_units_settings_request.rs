@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAvailabilityManagementUnitsSettingsRequest {
+    #[doc = " The IDs of the management units for which to fetch their configurations. The management units must be in the business unit specified in the request path"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

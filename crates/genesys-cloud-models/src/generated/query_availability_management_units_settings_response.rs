@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAvailabilityManagementUnitsSettingsResponse {
+    #[doc = " List of unavailable times settings, per management unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`UnavailableTimesManagementUnitSettings`](crate::UnavailableTimesManagementUnitSettings), required by the spec."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::UnavailableTimesManagementUnitSettings>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCapacityPlanStaffingGroupMetricChangeHistory {
+    #[doc = " Fetch the history of metric changes on or before this date, in IS0-8601 format. If not specified, sets to current date"]
+    #[doc = ""]
     #[doc = " JSON `queryEndDate`: date-time."]
     pub query_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The IDs of the staffing groups for which to fetch the metric change history"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupIds`: array of string, required by the spec."]
     pub staffing_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

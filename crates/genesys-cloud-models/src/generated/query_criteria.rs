@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteria {
+    #[doc = " A logical grouping and display order for this item."]
+    #[doc = ""]
     #[doc = " JSON `categoryInfo`: [`CriteriaCategoryInfo`](crate::CriteriaCategoryInfo)."]
     pub category_info: ::std::option::Option<crate::CriteriaCategoryInfo>,
+    #[doc = " The executionData type that this criteria item can be used on."]
+    #[doc = ""]
     #[doc = " JSON `criteriaGroups`: array of string."]
     pub criteria_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The is the name of the criteria that can be queried."]
+    #[doc = ""]
     #[doc = " JSON `criteriaKey`: [`QueryCriteriaCriteriaKey`](crate::QueryCriteriaCriteriaKey), one of `FlowStartDateTime`, `FlowEndDateTime`, `ConversationId`, `WorkitemId`, `FlowType`, `FlowId`, `FlowErrorReason`, `FlowWarningReason`, `FlowAlternateExecutionId`, `FlowObjectExecutionId`, `FlowActionId`, `FlowActionType`, … (22 in all)."]
     pub criteria_key: ::std::option::Option<crate::QueryCriteriaCriteriaKey>,
+    #[doc = " The type of data for the criteria (string, int, etc)."]
+    #[doc = ""]
     #[doc = " JSON `dataType`: [`QueryCriteriaDataType`](crate::QueryCriteriaDataType), one of `string`, `guid`, `dateTime`."]
     pub data_type: ::std::option::Option<crate::QueryCriteriaDataType>,
+    #[doc = " The is the description of the criteria."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of operators that can be used on this criteria."]
+    #[doc = ""]
     #[doc = " JSON `operators`: array of string."]
     pub operators: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteriaGroup {
+    #[doc = " Items that will be AND'd together"]
+    #[doc = ""]
     #[doc = " JSON `and`: array of [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::QueryCriteriaItem>>,
+    #[doc = " A single item"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub criteria: ::std::option::Option<crate::QueryCriteriaItem>,
+    #[doc = " Items that must all be false"]
+    #[doc = ""]
     #[doc = " JSON `not`: array of [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub not: ::std::option::Option<::std::vec::Vec<crate::QueryCriteriaItem>>,
+    #[doc = " Items that will be OR'd together"]
+    #[doc = ""]
     #[doc = " JSON `or`: array of [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::QueryCriteriaItem>>,
     _nulls: crate::support::Extras,

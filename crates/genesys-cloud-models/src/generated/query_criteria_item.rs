@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteriaItem {
+    #[doc = " The key to filter on"]
+    #[doc = ""]
     #[doc = " JSON `key`: [`QueryCriteriaItemKey`](crate::QueryCriteriaItemKey), required by the spec, one of `Name`, `DivisionId`, `Id`, `CreatedBy`."]
     pub key: ::std::option::Option<crate::QueryCriteriaItemKey>,
+    #[doc = " The operator for comparison. For DivisionId, only EQUALS and NOTEQUALS operators are supported."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`QueryCriteriaItemOperator`](crate::QueryCriteriaItemOperator), required by the spec, one of `IN`, `EQUALS`, `NOTEQUALS`, `BEGINS_WITH`, `ENDS_WITH`, `CONTAINS`."]
     pub operator: ::std::option::Option<crate::QueryCriteriaItemOperator>,
+    #[doc = " The target value to match"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

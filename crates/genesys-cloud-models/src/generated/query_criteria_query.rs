@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteriaQuery {
+    #[doc = " List of criteria groups that will be AND'd together"]
+    #[doc = ""]
     #[doc = " JSON `query`: array of [`QueryCriteriaGroup`](crate::QueryCriteriaGroup), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::QueryCriteriaGroup>>,
     _nulls: crate::support::Extras,

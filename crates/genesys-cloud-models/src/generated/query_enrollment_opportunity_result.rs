@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryEnrollmentOpportunityResult {
+    #[doc = " The ID of the activity code associated with the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum capacity (enrollment slots) for this opportunity"]
+    #[doc = ""]
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
+    #[doc = " The deadline date and time for enrollment in the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `deadlineDate`: date-time, required by the spec."]
     pub deadline_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The end date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The counts for enrollment statuses"]
+    #[doc = ""]
     #[doc = " JSON `enrollmentCounts`: [`PendingAndApprovedOpportunityEnrollmentCounts`](crate::PendingAndApprovedOpportunityEnrollmentCounts), required by the spec."]
     pub enrollment_counts: ::std::option::Option<crate::PendingAndApprovedOpportunityEnrollmentCounts>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date and time of the opportunity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The current status of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`QueryEnrollmentOpportunityResultStatus`](crate::QueryEnrollmentOpportunityResultStatus), required by the spec, one of `Draft`, `Published`, `Open`, `Pending`, `Closed`."]
     pub status: ::std::option::Option<crate::QueryEnrollmentOpportunityResultStatus>,
     _nulls: crate::support::Extras,

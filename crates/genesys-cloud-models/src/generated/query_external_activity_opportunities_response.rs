@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryExternalActivityOpportunitiesResponse {
+    #[doc = " The external activities and associated opportunity details"]
+    #[doc = ""]
     #[doc = " JSON `externalActivities`: array of [`QueryExternalActivityOpportunityResult`](crate::QueryExternalActivityOpportunityResult), required by the spec."]
     pub external_activities: ::std::option::Option<::std::vec::Vec<crate::QueryExternalActivityOpportunityResult>>,
     _nulls: crate::support::Extras,

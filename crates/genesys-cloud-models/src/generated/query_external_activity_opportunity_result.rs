@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryExternalActivityOpportunityResult {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the opportunity associated with this external activity"]
+    #[doc = ""]
     #[doc = " JSON `opportunityName`: string."]
     pub opportunity_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryOpportunitiesRequest {
+    #[doc = " The date range for the query"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`RequiredDateRange`](crate::RequiredDateRange), required by the spec."]
     pub range: ::std::option::Option<crate::RequiredDateRange>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryOpportunityEnrollmentResult {
+    #[doc = " A reference to the agent who created the enrollment"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " The denial code"]
+    #[doc = ""]
     #[doc = " JSON `denialCode`: [`QueryOpportunityEnrollmentResultDenialCode`](crate::QueryOpportunityEnrollmentResultDenialCode), one of `ManuallyDenied`, `AutomaticallyClosed`, `ManuallyClosed`, `CapacityFull`, `ScheduleConflict`."]
     pub denial_code: ::std::option::Option<crate::QueryOpportunityEnrollmentResultDenialCode>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata for the enrollment"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`QueryOpportunityEnrollmentMetadata`](crate::QueryOpportunityEnrollmentMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::QueryOpportunityEnrollmentMetadata>,
+    #[doc = " The ID of the opportunity"]
+    #[doc = ""]
     #[doc = " JSON `opportunityId`: string, required by the spec."]
     pub opportunity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Supervisor's note explaining the agent's enrollment status change"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule on which the enrollment was added when this enrollment was approved"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
+    #[doc = " The current status of the enrollment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`QueryOpportunityEnrollmentResultStatus`](crate::QueryOpportunityEnrollmentResultStatus), required by the spec, one of `Pending`, `Approved`, `Denied`, `Withdrawn`, `Processing`."]
     pub status: ::std::option::Option<crate::QueryOpportunityEnrollmentResultStatus>,
+    #[doc = " The system-generated message code about enrollment processing results or failures"]
+    #[doc = ""]
     #[doc = " JSON `systemMessageCode`: [`QueryOpportunityEnrollmentResultSystemMessageCode`](crate::QueryOpportunityEnrollmentResultSystemMessageCode), one of `ActivityChanged`, `AgentEnrollmentsHourlyLimitExceeded`, `BatchLimitExceeded`, `BusinessUnitEnrollmentsHourlyLimitExceeded`, `BusinessUnitNotFound`, `BusinessUnitOpportunityHourlyLimitExceeded`, `CapacityFull`, `Conflict`, `DateMustBeInFuture`, `DeadlineMustBeAfterOpenTime`, `DeadlineMustBeBeforeOrEqualToStartTime`, `EndTimeMustBeAfterStartTime`, … (32 in all)."]
     pub system_message_code: ::std::option::Option<crate::QueryOpportunityEnrollmentResultSystemMessageCode>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryOpportunityEnrollmentsRequest {
+    #[doc = " The ID of the specific opportunity by which to filter. Exactly one of opportunityId or range must be set"]
+    #[doc = ""]
     #[doc = " JSON `opportunityId`: string."]
     pub opportunity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The date range for the query. Exactly one of opportunityId or range must be set"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`RequiredDateRange`](crate::RequiredDateRange)."]
     pub range: ::std::option::Option<crate::RequiredDateRange>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryOpportunityEnrollmentsResult {
+    #[doc = " The enrollments for the query operation"]
+    #[doc = ""]
     #[doc = " JSON `enrollments`: array of [`QueryOpportunityEnrollmentResult`](crate::QueryOpportunityEnrollmentResult), required by the spec."]
     pub enrollments: ::std::option::Option<::std::vec::Vec<crate::QueryOpportunityEnrollmentResult>>,
+    #[doc = " The start date to use for the next query to retrieve additional results in ISO-8601 format. Null if there are no more results"]
+    #[doc = ""]
     #[doc = " JSON `nextStartDate`: date-time."]
     pub next_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The referenced opportunities when expand=opportunities is specified"]
+    #[doc = ""]
     #[doc = " JSON `opportunities`: array of [`QueryEnrollmentOpportunityResult`](crate::QueryEnrollmentOpportunityResult)."]
     pub opportunities: ::std::option::Option<::std::vec::Vec<crate::QueryEnrollmentOpportunityResult>>,
     _nulls: crate::support::Extras,

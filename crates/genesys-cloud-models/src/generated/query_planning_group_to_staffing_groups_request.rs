@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryPlanningGroupToStaffingGroupsRequest {
+    #[doc = " The list of planning group IDs to request capacity group associations"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of staffing group IDs to request capacity group associations"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupIds`: array of string."]
     pub staffing_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryProcessingConfig {
+    #[doc = " Knowledge query processing mode applied before retrieval."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeQueryProcessing`: [`QueryProcessingConfigKnowledgeQueryProcessing`](crate::QueryProcessingConfigKnowledgeQueryProcessing), required by the spec, one of `ClassificationOnly`, `ClassificationAndReformulation`, `None`."]
     pub knowledge_query_processing: ::std::option::Option<crate::QueryProcessingConfigKnowledgeQueryProcessing>,
     _nulls: crate::support::Extras,

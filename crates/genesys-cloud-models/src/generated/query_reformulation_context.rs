@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryReformulationContext {
+    #[doc = " The knowledge classification result indicating whether the query is appropriate for knowledge retrieval."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeClassification`: [`QueryReformulationContextKnowledgeClassification`](crate::QueryReformulationContextKnowledgeClassification), one of `Unknown`, `Yes`, `No`, `Maybe`."]
     pub knowledge_classification: ::std::option::Option<crate::QueryReformulationContextKnowledgeClassification>,
+    #[doc = " The reformulated standalone query optimized for retrieval, if query reformulation was enabled and produced a result."]
+    #[doc = ""]
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryRequestClause {
+    #[doc = " The list of predicates used to filter the data"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`QueryRequestPredicate`](crate::QueryRequestPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::QueryRequestPredicate>>,
+    #[doc = " The logic used to combine the predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`QueryRequestClauseType`](crate::QueryRequestClauseType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::QueryRequestClauseType>,
     _nulls: crate::support::Extras,

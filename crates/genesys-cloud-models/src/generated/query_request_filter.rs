@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryRequestFilter {
+    #[doc = " The list of clauses used to filter the data"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`QueryRequestClause`](crate::QueryRequestClause), required by the spec."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::QueryRequestClause>>,
+    #[doc = " The logic used to combine the clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`QueryRequestFilterType`](crate::QueryRequestFilterType), required by the spec, one of `And`, `Or`."]
     pub r#type: ::std::option::Option<crate::QueryRequestFilterType>,
     _nulls: crate::support::Extras,

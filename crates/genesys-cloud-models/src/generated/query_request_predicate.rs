@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryRequestPredicate {
+    #[doc = " The dimension to be filtered"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`QueryRequestPredicateDimension`](crate::QueryRequestPredicateDimension), required by the spec, one of `attendeeId`, `facilitatorId`, `status`."]
     pub dimension: ::std::option::Option<crate::QueryRequestPredicateDimension>,
+    #[doc = " The value to filter by"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResponseData {
+    #[doc = " Interval with start and end represented as ISO-8601 string. i.e: yyyy-MM-dd'T'HH:mm:ss.SSS'Z'/yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of aggregated metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`QueryResponseMetric`](crate::QueryResponseMetric)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::QueryResponseMetric>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResponseGroupedData {
+    #[doc = " The metrics in this group"]
+    #[doc = ""]
     #[doc = " JSON `data`: array of [`QueryResponseData`](crate::QueryResponseData)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::QueryResponseData>>,
+    #[doc = " The group values for this data"]
+    #[doc = ""]
     #[doc = " JSON `group`: map of string."]
     pub group: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

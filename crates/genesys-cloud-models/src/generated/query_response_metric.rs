@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResponseMetric {
+    #[doc = " The metric this applies to"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`QueryResponseMetricMetric`](crate::QueryResponseMetricMetric), one of `nActivities`, `nPlannedActivities`, `nInProgressActivities`, `nCompleteActivities`, `nOverdueActivities`, `nInvalidScheduleActivities`."]
     pub metric: ::std::option::Option<crate::QueryResponseMetricMetric>,
+    #[doc = " The aggregated values for this metric"]
+    #[doc = ""]
     #[doc = " JSON `stats`: [`QueryResponseStats`](crate::QueryResponseStats)."]
     pub stats: ::std::option::Option<crate::QueryResponseStats>,
     _nulls: crate::support::Extras,

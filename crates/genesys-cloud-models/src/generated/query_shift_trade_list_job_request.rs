@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryShiftTradeListJobRequest {
+    #[doc = " The IDs of management units from which to query shift trades"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The IDs of the users for whom to query trades"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start week dates in which to query shift trades in the business unit time zone (yyyy-MM-dd format)"]
+    #[doc = ""]
     #[doc = " JSON `weekDates`: array of date, required by the spec."]
     pub week_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryTimeOffIntegrationStatusRequest {
+    #[doc = " A list of time off request lookups"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestLookups`: array of [`TimeOffRequestLookup`](crate::TimeOffRequestLookup), required by the spec."]
     pub time_off_request_lookups: ::std::option::Option<::std::vec::Vec<crate::TimeOffRequestLookup>>,
     _nulls: crate::support::Extras,

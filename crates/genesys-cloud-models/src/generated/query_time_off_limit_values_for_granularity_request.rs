@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryTimeOffLimitValuesForGranularityRequest {
+    #[doc = " The date range to return time off limit, allocated and waitlisted minutes. Maximum allowed number of days in range in 366"]
+    #[doc = ""]
     #[doc = " JSON `dateRanges`: array of [`LocalDateRange`](crate::LocalDateRange), required by the spec."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<crate::LocalDateRange>>,
     _nulls: crate::support::Extras,

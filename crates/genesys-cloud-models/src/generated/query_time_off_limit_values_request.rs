@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryTimeOffLimitValuesRequest {
+    #[doc = " Deprecated. The ID of the activity code by which to filter the affected limit objects. Required if timeOffLimitId is not specified"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated. The list of the date ranges to return time off limit, allocated and waitlisted minutes. The valid number of date ranges is between 1 and 30. Maximum total number of days in all ranges in 366."]
+    #[doc = ""]
     #[doc = " JSON `dateRanges`: array of [`LocalDateRange`](crate::LocalDateRange), required by the spec."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<crate::LocalDateRange>>,
+    #[doc = " Deprecated. The time off limit object id to retrieve values for. Required if activityCodeId is not specified"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimitId`: string."]
     pub time_off_limit_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryWaitlistPositionsRequest {
+    #[doc = " The list of the time off request ids for which to fetch the daily waitlist positions"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequests`: array of [`UserTimeOffRequestReference`](crate::UserTimeOffRequestReference), required by the spec."]
     pub time_off_requests: ::std::option::Option<::std::vec::Vec<crate::UserTimeOffRequestReference>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryWeekSummaryListJobRequest {
+    #[doc = " The IDs of management units from which to query shift trades"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start week dates in which to query shift trades in the business unit time zone (yyyy-MM-dd format)"]
+    #[doc = ""]
     #[doc = " JSON `weekDates`: array of date, required by the spec."]
     pub week_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryWeekSummaryListJobResponseItem {
+    #[doc = " Weekly summary counts of the trades for the requested weeks"]
+    #[doc = ""]
     #[doc = " JSON `weeks`: array of [`ShiftTradeWeekSummaryResponseItem`](crate::ShiftTradeWeekSummaryResponseItem), required by the spec."]
     pub weeks: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeWeekSummaryResponseItem>>,
     _nulls: crate::support::Extras,

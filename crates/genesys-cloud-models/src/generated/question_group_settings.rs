@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QuestionGroupSettings {
+    #[doc = " The context id of the question group in the form."]
+    #[doc = ""]
     #[doc = " JSON `questionGroupContextId`: string."]
     pub question_group_context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `questionSettings`: array of [`QuestionSettings`](crate::QuestionSettings)."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QuestionSettings {
+    #[doc = " The context id of the question in the group"]
+    #[doc = ""]
     #[doc = " JSON `questionContextId`: string."]
     pub question_context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `settings`: [`AiScoringSetting`](crate::AiScoringSetting)."]

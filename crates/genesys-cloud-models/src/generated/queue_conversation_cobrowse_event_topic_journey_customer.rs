@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationCobrowseEventTopicJourneyCustomer {
+    #[doc = " An ID of a customer within the Journey System at a point-in-time. Note that a customer entity can have multiple customerIds based on the stitching process. Depending on the context within the PureCloud conversation, this may or may not be mutable."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the customerId within the Journey System (e.g. cookie)."]
+    #[doc = ""]
     #[doc = " JSON `idType`: string."]
     pub id_type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct QueueConversationEmailEventTopicJourneyAction {
     #[doc = " JSON `actionMap`: [`QueueConversationEmailEventTopicJourneyActionMap`](crate::QueueConversationEmailEventTopicJourneyActionMap)."]
     pub action_map: ::std::option::Option<crate::QueueConversationEmailEventTopicJourneyActionMap>,
+    #[doc = " The ID of an action from the Journey System (an action is spawned from an actionMap)"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

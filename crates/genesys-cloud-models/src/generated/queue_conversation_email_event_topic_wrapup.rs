@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEmailEventTopicWrapup {
+    #[doc = " The user configured wrap up code name."]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of time in seconds that the agent spent doing after call work., Note, the format of utc-millisec should be ignored, our code generator needs it to generate a Long for us internally"]
+    #[doc = ""]
     #[doc = " JSON `durationSeconds`: integer (int64)."]
     pub duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The timestamp when the wrapup was finished."]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Text entered by the agent to describe the call or disposition."]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " List of tags selected by the agent to describe the call or disposition."]
+    #[doc = ""]
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -7,70 +7,120 @@
 pub struct QueueConversationEventTopicCall {
     #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
+    #[doc = " Indicates if after-call is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " UUID of virtual agent assistant that provide suggestions to the agent participant during the conversation."]
+    #[doc = ""]
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this participant was connected to the barge conference in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `bargedTime`: date-time."]
     pub barged_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " True if this call is held and the person on this side hears hold music."]
+    #[doc = ""]
     #[doc = " JSON `confined`: boolean."]
     pub confined: ::std::option::Option<bool>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether a call is inbound or outbound."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`QueueConversationEventTopicCallDirection`](crate::QueueConversationEventTopicCallDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicCallDirection>,
+    #[doc = " List of reasons that this call was disconnected. This will be set once the call disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectReasons`: array of [`QueueConversationEventTopicDisconnectReason`](crate::QueueConversationEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicDisconnectReason>>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallDisconnectType`](crate::QueueConversationEventTopicCallDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicCallDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `disposition`: [`QueueConversationEventTopicDisposition`](crate::QueueConversationEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::QueueConversationEventTopicDisposition>,
+    #[doc = " If call is a fax of a document in content management, the id of the document in content management."]
+    #[doc = ""]
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorInfo`: [`QueueConversationEventTopicErrorDetails`](crate::QueueConversationEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationEventTopicErrorDetails>,
     #[doc = " JSON `faxStatus`: [`QueueConversationEventTopicFaxStatus`](crate::QueueConversationEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::QueueConversationEventTopicFaxStatus>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallInitialState`](crate::QueueConversationEventTopicCallInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicCallInitialState>,
+    #[doc = " True if this call is muted so that remote participants can't hear any audio from this end."]
+    #[doc = ""]
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `other`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub other: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the call."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The reported client IP of the phone for the call."]
+    #[doc = ""]
     #[doc = " JSON `publicIpAddress`: string."]
     pub public_ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `recordersState`: [`QueueConversationEventTopicRecordersState`](crate::QueueConversationEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::QueueConversationEventTopicRecordersState>,
+    #[doc = " True if this call is being recorded."]
+    #[doc = ""]
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
+    #[doc = " State of recording on this call."]
+    #[doc = ""]
     #[doc = " JSON `recordingState`: [`QueueConversationEventTopicCallRecordingState`](crate::QueueConversationEventTopicCallRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::QueueConversationEventTopicCallRecordingState>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " True when the recording of this call is in secure pause status."]
+    #[doc = ""]
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
     #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
+    #[doc = " The timestamp the call was placed on hold in the cloud clock if the call is currently on hold."]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `state`: [`QueueConversationEventTopicCallState`](crate::QueueConversationEventTopicCallState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicCallState>,
+    #[doc = " Indicates how call reaches the agent."]
+    #[doc = ""]
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
+    #[doc = " User to User Information (UUI) data managed by SIP session application."]
+    #[doc = ""]
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
     _nulls: crate::support::Extras,

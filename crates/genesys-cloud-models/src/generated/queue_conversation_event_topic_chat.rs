@@ -5,40 +5,70 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicChat {
+    #[doc = " A communication's after-call work data."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
+    #[doc = " Indicates if after-call is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " The avatar for the chat (if available)."]
+    #[doc = ""]
     #[doc = " JSON `avatarImageUrl`: string."]
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicChatDisconnectType`](crate::QueueConversationEventTopicChatDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicChatDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`QueueConversationEventTopicChatInitialState`](crate::QueueConversationEventTopicChatInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicChatInitialState>,
     #[doc = " JSON `journeyContext`: [`QueueConversationEventTopicJourneyContext`](crate::QueueConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationEventTopicJourneyContext>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the chat."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue setting for this media."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
+    #[doc = " The room id for the chat."]
+    #[doc = ""]
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp the chat was placed on hold in the cloud clock if the chat is currently on hold."]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `state`: [`QueueConversationEventTopicChatState`](crate::QueueConversationEventTopicChatState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicChatState>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicConversationDivisionMembership {
+    #[doc = " A reference to another domain entity."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`QueueConversationEventTopicDomainEntityRef`](crate::QueueConversationEventTopicDomainEntityRef)."]
     pub division: ::std::option::Option<crate::QueueConversationEventTopicDomainEntityRef>,
     #[doc = " JSON `entities`: array of [`QueueConversationEventTopicDivisionEntityRef`](crate::QueueConversationEventTopicDivisionEntityRef)."]

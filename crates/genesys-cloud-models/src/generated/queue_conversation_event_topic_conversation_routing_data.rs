@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicConversationRoutingData {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `language`: [`QueueConversationEventTopicUriReference`](crate::QueueConversationEventTopicUriReference)."]
     pub language: ::std::option::Option<crate::QueueConversationEventTopicUriReference>,
+    #[doc = " The priority of the conversation to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `queue`: [`QueueConversationEventTopicUriReference`](crate::QueueConversationEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationEventTopicUriReference>,
+    #[doc = " A collection of agents and their assigned scores for this conversation (0 - 100, higher being better), for use in routing to preferred agents"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`QueueConversationEventTopicScoredAgent`](crate::QueueConversationEventTopicScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicScoredAgent>>,
+    #[doc = " The skill expression to use for routing decisions. If specified, it takes priority over skills."]
+    #[doc = ""]
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The skills to use for routing decisions"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`QueueConversationEventTopicUriReference`](crate::QueueConversationEventTopicUriReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicUriReference>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicDispositionSilentCallTimeout {
+    #[doc = " Configured Silent Call timeout value."]
+    #[doc = ""]
     #[doc = " JSON `timeoutMs`: integer (int64)."]
     pub timeout_ms: ::std::option::Option<i64>,
+    #[doc = " Timer end time, measured in epoch milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `timerEndTime`: number (double)."]
     pub timer_end_time: ::std::option::Option<f64>,
+    #[doc = " Timer start time, measured in epoch milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `timerStartTime`: number (double)."]
     pub timer_start_time: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicDivisionEntityRef {
+    #[doc = " The time the entity division was last updated."]
+    #[doc = ""]
     #[doc = " JSON `dateDivisionUpdated`: date-time."]
     pub date_division_updated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]

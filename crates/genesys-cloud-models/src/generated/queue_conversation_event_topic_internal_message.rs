@@ -5,30 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicInternalMessage {
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicInternalMessageDisconnectType`](crate::QueueConversationEventTopicInternalMessageDisconnectType), one of `client`, `system`, `peer`, `transfer`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub from_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`QueueConversationEventTopicInternalMessageInitialState`](crate::QueueConversationEventTopicInternalMessageInitialState), one of `alerting`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageInitialState>,
+    #[doc = " The messages sent on this communication channel."]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`QueueConversationEventTopicInternalMessageDetails`](crate::QueueConversationEventTopicInternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicInternalMessageDetails>>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the message."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The user ID for the participant on sending side of the internal message conversation."]
+    #[doc = ""]
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `state`: [`QueueConversationEventTopicInternalMessageState`](crate::QueueConversationEventTopicInternalMessageState), one of `alerting`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageState>,
+    #[doc = " The user ID for the participant on receiving side of the internal message conversation."]
+    #[doc = ""]
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     _nulls: crate::support::Extras,

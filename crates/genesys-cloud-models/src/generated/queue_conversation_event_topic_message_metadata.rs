@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicMessageMetadata {
+    #[doc = " List of message content, if any"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`QueueConversationEventTopicMessageMetadataContent`](crate::QueueConversationEventTopicMessageMetadataContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageMetadataContent>>,
+    #[doc = " List of message events, if any"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`QueueConversationEventTopicMessageMetadataEvent`](crate::QueueConversationEventTopicMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageMetadataEvent>>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicParticipant {
+    #[doc = " The address for the this participant. For a phone call this will be the ANI."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " Specifies how long the agent has to answer an interaction before being marked as not responding."]
+    #[doc = ""]
     #[doc = " JSON `alertingTimeoutMs`: integer (int64)."]
     pub alerting_timeout_ms: ::std::option::Option<i64>,
+    #[doc = " Additional participant attributes"]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " If this participant created a barge in conference, then this will be the id of the participant that is barged in."]
+    #[doc = ""]
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callbacks`: array of [`QueueConversationEventTopicCallback`](crate::QueueConversationEventTopicCallback)."]
@@ -19,62 +27,104 @@ pub struct QueueConversationEventTopicParticipant {
     pub calls: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicCall>>,
     #[doc = " JSON `chats`: array of [`QueueConversationEventTopicChat`](crate::QueueConversationEventTopicChat)."]
     pub chats: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicChat>>,
+    #[doc = " If this participant is a coach, then this will be the id of the participant that is being coached."]
+    #[doc = ""]
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `cobrowsesessions`: array of [`QueueConversationEventTopicCobrowse`](crate::QueueConversationEventTopicCobrowse)."]
     pub cobrowsesessions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicCobrowse>>,
+    #[doc = " The timestamp when this participant was connected to the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If this participant is part of a consult transfer, then this will be the participant id of the participant being transferred."]
+    #[doc = ""]
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationRoutingData`: [`QueueConversationEventTopicConversationRoutingData`](crate::QueueConversationEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationEventTopicConversationRoutingData>,
     #[doc = " JSON `emails`: array of [`QueueConversationEventTopicEmail`](crate::QueueConversationEventTopicEmail)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicEmail>>,
+    #[doc = " The timestamp when this participant ended after-call work."]
+    #[doc = ""]
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp when this participant disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If this participant represents an external contact, then this will be the globally unique identifier for the external contact."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents an external contact, then this will be the initial division for the external contact. This value will not be updated if the external contact is reassigned."]
+    #[doc = ""]
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents an external org, then this will be the globally unique identifier for the external org."]
+    #[doc = ""]
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant has flagged the conversation, the reason code given."]
+    #[doc = ""]
     #[doc = " JSON `flaggedReason`: string."]
     pub flagged_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " If present, the group id that the participant represents."]
+    #[doc = ""]
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A globally unique identifier for this conversation."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `internalMessages`: array of [`QueueConversationEventTopicInternalMessage`](crate::QueueConversationEventTopicInternalMessage)."]
     pub internal_messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicInternalMessage>>,
+    #[doc = " List of roles this participant's media has had on the conversation, ie monitor, coach, etc."]
+    #[doc = ""]
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `messages`: array of [`QueueConversationEventTopicMessage`](crate::QueueConversationEventTopicMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessage>>,
+    #[doc = " If this participant is a monitor, then this will be the id of the participant that is being monitored."]
+    #[doc = ""]
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A human readable name identifying the participant."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A well known string that specifies the purpose or type of this participant."]
+    #[doc = ""]
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
+    #[doc = " If present, the queue id that the communication channel came in on."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant is a screen monitor, then this will be the id of the participant that is being screen monitored."]
+    #[doc = ""]
     #[doc = " JSON `screenMonitoredParticipantId`: string."]
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitorings`: array of [`QueueConversationEventTopicScreenMonitoring`](crate::QueueConversationEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicScreenMonitoring>>,
+    #[doc = " The current screen recording state for this participant."]
+    #[doc = ""]
     #[doc = " JSON `screenRecordingState`: [`QueueConversationEventTopicParticipantScreenRecordingState`](crate::QueueConversationEventTopicParticipantScreenRecordingState), one of `requested`, `active`, `paused`, `stopped`, `error`, `timeout`."]
     pub screen_recording_state: ::std::option::Option<crate::QueueConversationEventTopicParticipantScreenRecordingState>,
     #[doc = " JSON `screenshares`: array of [`QueueConversationEventTopicScreenShare`](crate::QueueConversationEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicScreenShare>>,
     #[doc = " JSON `socialExpressions`: array of [`QueueConversationEventTopicSocialExpression`](crate::QueueConversationEventTopicSocialExpression)."]
     pub social_expressions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicSocialExpression>>,
+    #[doc = " The timestamp when this participant started after-call work."]
+    #[doc = ""]
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The team id that this participant is a member of when added to the conversation."]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If this participant represents a user, then this will be the globally unique identifier for the user."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `videos`: array of [`QueueConversationEventTopicVideo`](crate::QueueConversationEventTopicVideo)."]
@@ -83,12 +133,20 @@ pub struct QueueConversationEventTopicParticipant {
     pub workflow: ::std::option::Option<crate::QueueConversationEventTopicWorkflow>,
     #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
+    #[doc = " True when a participant is expected to enter a wrapup code once the call connects."]
+    #[doc = ""]
     #[doc = " JSON `wrapupExpected`: boolean."]
     pub wrapup_expected: ::std::option::Option<bool>,
+    #[doc = " This field controls how the UI prompts the agent for a wrapup."]
+    #[doc = ""]
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
+    #[doc = " True iff this participant is required to enter wrapup for this conversation."]
+    #[doc = ""]
     #[doc = " JSON `wrapupRequired`: boolean."]
     pub wrapup_required: ::std::option::Option<bool>,
+    #[doc = " Specifies how long a timed ACW session will last."]
+    #[doc = ""]
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicScreenShare {
+    #[doc = " A communication's after-call work data."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
+    #[doc = " Indicates if after-call is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The room id context (xmpp jid) for the conference session."]
+    #[doc = ""]
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicScreenShareDisconnectType`](crate::QueueConversationEventTopicScreenShareDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicScreenShareDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`QueueConversationEventTopicScreenShareInitialState`](crate::QueueConversationEventTopicScreenShareInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicScreenShareInitialState>,
+    #[doc = " The number of peer participants from the perspective of the participant in the conference."]
+    #[doc = ""]
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the screen share."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue setting for this media."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
+    #[doc = " Indicates whether this participant is sharing their screen to the session."]
+    #[doc = ""]
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
     #[doc = " JSON `state`: [`QueueConversationEventTopicScreenShareState`](crate::QueueConversationEventTopicScreenShareState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicScreenShareState>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
     _nulls: crate::support::Extras,

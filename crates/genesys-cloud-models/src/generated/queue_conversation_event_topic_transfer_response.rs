@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicTransferResponse {
+    #[doc = " The date/time that this command was issued."]
+    #[doc = ""]
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `destination`: [`QueueConversationEventTopicTransferDestination`](crate::QueueConversationEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::QueueConversationEventTopicTransferDestination>,
+    #[doc = " The id of the command."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiator`: [`QueueConversationEventTopicTransferInitiator`](crate::QueueConversationEventTopicTransferInitiator)."]
@@ -17,6 +21,8 @@ pub struct QueueConversationEventTopicTransferResponse {
     pub modified_by: ::std::option::Option<crate::QueueConversationEventTopicTransferModifedBy>,
     #[doc = " JSON `state`: [`QueueConversationEventTopicTransferResponseState`](crate::QueueConversationEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicTransferResponseState>,
+    #[doc = " The type of transfer to perform."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`QueueConversationEventTopicTransferResponseTransferType`](crate::QueueConversationEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,

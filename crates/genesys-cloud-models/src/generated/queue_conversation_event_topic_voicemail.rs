@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicVoicemail {
+    #[doc = " The voicemail id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " current state of the voicemail upload"]
+    #[doc = ""]
     #[doc = " JSON `uploadStatus`: [`QueueConversationEventTopicVoicemailUploadStatus`](crate::QueueConversationEventTopicVoicemailUploadStatus), one of `pending`, `complete`, `failed`, `timeout`, `none`."]
     pub upload_status: ::std::option::Option<crate::QueueConversationEventTopicVoicemailUploadStatus>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationMessageEventTopicErrorDetails {
+    #[doc = " A code unique to this error."]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " The correlation Id or context Id for this message. If left blank the Public API will look at the HTTP response header 'ININ-Correlation-Id' instead."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Friendly description of this error."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Used in conjunction with messageWithParams. These are the template parameters. For instance: UserParam.key = 'username', UserParam.value = 'john.doe'"]
+    #[doc = ""]
     #[doc = " JSON `messageParams`: map of string."]
     pub message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " This is the same as message except it uses template fields for variable replacement. For instance: 'User {username} was not found'"]
+    #[doc = ""]
     #[doc = " JSON `messageWithParams`: string."]
     pub message_with_params: ::std::option::Option<::std::string::String>,
+    #[doc = " The HTTP status code for this message (400, 401, 403, 404, 500, etc."]
+    #[doc = ""]
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
     #[doc = " JSON `uri`: string."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationMessageEventTopicMessageMetadata {
+    #[doc = " List of message content, if any"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`QueueConversationMessageEventTopicMessageMetadataContent`](crate::QueueConversationMessageEventTopicMessageMetadataContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageMetadataContent>>,
+    #[doc = " List of message events, if any"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`QueueConversationMessageEventTopicMessageMetadataEvent`](crate::QueueConversationMessageEventTopicMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageMetadataEvent>>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationMessageEventTopicMessageMetadataEvent {
+    #[doc = " Type of this event element."]
+    #[doc = ""]
     #[doc = " JSON `eventType`: string."]
     pub event_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Event subtype, if any"]
+    #[doc = ""]
     #[doc = " JSON `subType`: string."]
     pub sub_type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,70 +7,120 @@
 pub struct QueueConversationSocialExpressionEventTopicCall {
     #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`](crate::QueueConversationSocialExpressionEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>,
+    #[doc = " Indicates if after-call is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " UUID of virtual agent assistant that provide suggestions to the agent participant during the conversation."]
+    #[doc = ""]
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this participant was connected to the barge conference in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `bargedTime`: date-time."]
     pub barged_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " True if this call is held and the person on this side hears hold music."]
+    #[doc = ""]
     #[doc = " JSON `confined`: boolean."]
     pub confined: ::std::option::Option<bool>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether a call is inbound or outbound."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallDirection`](crate::QueueConversationSocialExpressionEventTopicCallDirection), one of `outbound`, `inbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallDirection>,
+    #[doc = " List of reasons that this call was disconnected. This will be set once the call disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectReasons`: array of [`QueueConversationSocialExpressionEventTopicDisconnectReason`](crate::QueueConversationSocialExpressionEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicDisconnectReason>>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCallDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `disposition`: [`QueueConversationSocialExpressionEventTopicDisposition`](crate::QueueConversationSocialExpressionEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicDisposition>,
+    #[doc = " If call is a fax of a document in content management, the id of the document in content management."]
+    #[doc = ""]
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`](crate::QueueConversationSocialExpressionEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicErrorDetails>,
     #[doc = " JSON `faxStatus`: [`QueueConversationSocialExpressionEventTopicFaxStatus`](crate::QueueConversationSocialExpressionEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicFaxStatus>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallInitialState`](crate::QueueConversationSocialExpressionEventTopicCallInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallInitialState>,
+    #[doc = " True if this call is muted so that remote participants can't hear any audio from this end."]
+    #[doc = ""]
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
+    #[doc = " Address and name data for a call endpoint."]
+    #[doc = ""]
     #[doc = " JSON `other`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub other: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the call."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The reported client IP of the phone for the call."]
+    #[doc = ""]
     #[doc = " JSON `publicIpAddress`: string."]
     pub public_ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`](crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>,
     #[doc = " JSON `recordersState`: [`QueueConversationSocialExpressionEventTopicRecordersState`](crate::QueueConversationSocialExpressionEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicRecordersState>,
+    #[doc = " True if this call is being recorded."]
+    #[doc = ""]
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
+    #[doc = " State of recording on this call."]
+    #[doc = ""]
     #[doc = " JSON `recordingState`: [`QueueConversationSocialExpressionEventTopicCallRecordingState`](crate::QueueConversationSocialExpressionEventTopicCallRecordingState), one of `none`, `active`, `paused`."]
     pub recording_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallRecordingState>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " True when the recording of this call is in secure pause status."]
+    #[doc = ""]
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
     #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
+    #[doc = " The timestamp the call was placed on hold in the cloud clock if the call is currently on hold."]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallState`](crate::QueueConversationSocialExpressionEventTopicCallState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `uploading`, `converting`, `transmitting`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallState>,
+    #[doc = " Indicates how call reaches the agent."]
+    #[doc = ""]
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
+    #[doc = " User to User Information (UUI) data managed by SIP session application."]
+    #[doc = ""]
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicConversationDivisionMembership {
+    #[doc = " A reference to another domain entity."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`QueueConversationSocialExpressionEventTopicDomainEntityRef`](crate::QueueConversationSocialExpressionEventTopicDomainEntityRef)."]
     pub division: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicDomainEntityRef>,
     #[doc = " JSON `entities`: array of [`QueueConversationSocialExpressionEventTopicDivisionEntityRef`](crate::QueueConversationSocialExpressionEventTopicDivisionEntityRef)."]

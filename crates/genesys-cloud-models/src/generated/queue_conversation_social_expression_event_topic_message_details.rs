@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicMessageDetails {
+    #[doc = " Detailed information about an error response."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`](crate::QueueConversationSocialExpressionEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicErrorDetails>,
+    #[doc = " The media (images, files, etc) associated with this message, if any"]
+    #[doc = ""]
     #[doc = " JSON `media`: array of [`QueueConversationSocialExpressionEventTopicMessageMedia`](crate::QueueConversationSocialExpressionEventTopicMessageMedia)."]
     pub media: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicMessageMedia>>,
+    #[doc = " UUID identifying the message media."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageMetadata`: [`QueueConversationSocialExpressionEventTopicMessageMetadata`](crate::QueueConversationSocialExpressionEventTopicMessageMetadata)."]
     pub message_metadata: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageMetadata>,
+    #[doc = " The message segment count, greater than 1 if the message content was split into multiple parts for this message type, e.g. SMS character limits."]
+    #[doc = ""]
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
+    #[doc = " Indicates the delivery status of the message."]
+    #[doc = ""]
     #[doc = " JSON `messageStatus`: [`QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus`](crate::QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus>,
+    #[doc = " The time when the message was sent or received."]
+    #[doc = ""]
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " For social media messages, the visibility of the message in the originating social platform"]
+    #[doc = ""]
     #[doc = " JSON `socialVisibility`: [`QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility>,
+    #[doc = " A list of stickers included in the message"]
+    #[doc = ""]
     #[doc = " JSON `stickers`: array of [`QueueConversationSocialExpressionEventTopicMessageSticker`](crate::QueueConversationSocialExpressionEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicMessageSticker>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicMessageMetadataContent {
+    #[doc = " Type of this content element."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Content subtype, if any"]
+    #[doc = ""]
     #[doc = " JSON `subType`: string."]
     pub sub_type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicTransferResponse {
+    #[doc = " The date/time that this command was issued."]
+    #[doc = ""]
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `destination`: [`QueueConversationSocialExpressionEventTopicTransferDestination`](crate::QueueConversationSocialExpressionEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferDestination>,
+    #[doc = " The id of the command."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiator`: [`QueueConversationSocialExpressionEventTopicTransferInitiator`](crate::QueueConversationSocialExpressionEventTopicTransferInitiator)."]
@@ -17,6 +21,8 @@ pub struct QueueConversationSocialExpressionEventTopicTransferResponse {
     pub modified_by: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferModifedBy>,
     #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicTransferResponseState`](crate::QueueConversationSocialExpressionEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferResponseState>,
+    #[doc = " The type of transfer to perform."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`QueueConversationSocialExpressionEventTopicTransferResponseTransferType`](crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicAttachment {
+    #[doc = " The unique identifier for the attachment."]
+    #[doc = ""]
     #[doc = " JSON `attachmentId`: string."]
     pub attachment_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of the attachment file."]
+    #[doc = ""]
     #[doc = " JSON `contentLength`: integer (int64)."]
     pub content_length: ::std::option::Option<i64>,
+    #[doc = " The type of file the attachment is."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The content uri of the attachment. If set, this is commonly a public api download location."]
+    #[doc = ""]
     #[doc = " JSON `contentUri`: string."]
     pub content_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the attachment."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

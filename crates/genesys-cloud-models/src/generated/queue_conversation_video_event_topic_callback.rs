@@ -5,58 +5,104 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicCallback {
+    #[doc = " A communication's after-call work data."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`](crate::QueueConversationVideoEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationVideoEventTopicAfterCallWork>,
+    #[doc = " Indicates if after-call is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " The id of the config for automatically placing the callback (and handling the disposition). If null, the callback will not be placed automatically but routed to an agent as per normal."]
+    #[doc = ""]
     #[doc = " JSON `automatedCallbackConfigId`: string."]
     pub automated_callback_config_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number(s) to use to place the callback."]
+    #[doc = ""]
     #[doc = " JSON `callbackNumbers`: array of string."]
     pub callback_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The timestamp when this communication is scheduled in the provider clock. If this value is missing it indicates the callback will be placed immediately."]
+    #[doc = ""]
     #[doc = " JSON `callbackScheduledTime`: date-time."]
     pub callback_scheduled_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The name of the user requesting a callback."]
+    #[doc = ""]
     #[doc = " JSON `callbackUserName`: string."]
     pub callback_user_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number displayed to recipients of the phone call. The value should conform to the E164 format."]
+    #[doc = ""]
     #[doc = " JSON `callerId`: string."]
     pub caller_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name displayed to recipients of the phone call."]
+    #[doc = ""]
     #[doc = " JSON `callerIdName`: string."]
     pub caller_id_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialerPreview`: [`QueueConversationVideoEventTopicDialerPreview`](crate::QueueConversationVideoEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::QueueConversationVideoEventTopicDialerPreview>,
+    #[doc = " The direction of the call"]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallbackDirection`](crate::QueueConversationVideoEventTopicCallbackDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackDirection>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallbackDisconnectType`](crate::QueueConversationVideoEventTopicCallbackDisconnectType), one of `endpoint`, `endpoint.dnd`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transfer.dnd`, … (18 in all)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " True if the call for the callback uses external dialing."]
+    #[doc = ""]
     #[doc = " JSON `externalCampaign`: boolean."]
     pub external_campaign: ::std::option::Option<bool>,
+    #[doc = " True if this call is held and the person on this side hears silence."]
+    #[doc = ""]
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallbackInitialState`](crate::QueueConversationVideoEventTopicCallbackInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackInitialState>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider of the callback."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the queue setting for this media."]
+    #[doc = ""]
     #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`](crate::QueueConversationVideoEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationVideoEventTopicQueueMediaSettings>,
+    #[doc = " The UUID of the script to use."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " True if the ability to skip a callback should be enabled."]
+    #[doc = ""]
     #[doc = " JSON `skipEnabled`: boolean."]
     pub skip_enabled: ::std::option::Option<bool>,
+    #[doc = " The timestamp the callback was placed on hold in the cloud clock if the callback is currently on hold."]
+    #[doc = ""]
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallbackState`](crate::QueueConversationVideoEventTopicCallbackState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `scheduled`, `uploading`, `none`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackState>,
+    #[doc = " The number of seconds before the system automatically places a call for a callback. 0 means the automatic placement is disabled."]
+    #[doc = ""]
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `voicemail`: [`QueueConversationVideoEventTopicVoicemail`](crate::QueueConversationVideoEventTopicVoicemail)."]
     pub voicemail: ::std::option::Option<crate::QueueConversationVideoEventTopicVoicemail>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicConversationDivisionMembership {
+    #[doc = " A reference to another domain entity."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`QueueConversationVideoEventTopicDomainEntityRef`](crate::QueueConversationVideoEventTopicDomainEntityRef)."]
     pub division: ::std::option::Option<crate::QueueConversationVideoEventTopicDomainEntityRef>,
     #[doc = " JSON `entities`: array of [`QueueConversationVideoEventTopicDivisionEntityRef`](crate::QueueConversationVideoEventTopicDivisionEntityRef)."]

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicDisconnectReason {
+    #[doc = " Protocol specific reason code. See the Q.850 and SIP specs."]
+    #[doc = ""]
     #[doc = " JSON `code`: integer (int64)."]
     pub code: ::std::option::Option<i64>,
+    #[doc = " Human readable English description of the disconnect reason."]
+    #[doc = ""]
     #[doc = " JSON `phrase`: string."]
     pub phrase: ::std::option::Option<::std::string::String>,
+    #[doc = " Final disconnect reason code that triggered the disposition result."]
+    #[doc = ""]
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
+    #[doc = " Disconnect reason protocol type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`QueueConversationVideoEventTopicDisconnectReasonType`](crate::QueueConversationVideoEventTopicDisconnectReasonType), one of `q850`, `sip`."]
     pub r#type: ::std::option::Option<crate::QueueConversationVideoEventTopicDisconnectReasonType>,
     _nulls: crate::support::Extras,

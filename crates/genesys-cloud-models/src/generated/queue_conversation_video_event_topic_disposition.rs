@@ -7,8 +7,12 @@
 pub struct QueueConversationVideoEventTopicDisposition {
     #[doc = " JSON `amdTimeout`: [`QueueConversationVideoEventTopicDispositionAmdTimeout`](crate::QueueConversationVideoEventTopicDispositionAmdTimeout)."]
     pub amd_timeout: ::std::option::Option<crate::QueueConversationVideoEventTopicDispositionAmdTimeout>,
+    #[doc = " The final media analyzer result that triggered the disposition result, if any."]
+    #[doc = ""]
     #[doc = " JSON `analyzer`: string."]
     pub analyzer: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the disposition. Either a platform predefined value, or the name of the disposition in the disposition table.."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `silentCallTimeout`: [`QueueConversationVideoEventTopicDispositionSilentCallTimeout`](crate::QueueConversationVideoEventTopicDispositionSilentCallTimeout)."]

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicMessageDetails {
+    #[doc = " Detailed information about an error response."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`QueueConversationVideoEventTopicErrorDetails`](crate::QueueConversationVideoEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationVideoEventTopicErrorDetails>,
+    #[doc = " The media (images, files, etc) associated with this message, if any"]
+    #[doc = ""]
     #[doc = " JSON `media`: array of [`QueueConversationVideoEventTopicMessageMedia`](crate::QueueConversationVideoEventTopicMessageMedia)."]
     pub media: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicMessageMedia>>,
+    #[doc = " UUID identifying the message media."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageMetadata`: [`QueueConversationVideoEventTopicMessageMetadata`](crate::QueueConversationVideoEventTopicMessageMetadata)."]
     pub message_metadata: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageMetadata>,
+    #[doc = " The message segment count, greater than 1 if the message content was split into multiple parts for this message type, e.g. SMS character limits."]
+    #[doc = ""]
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
+    #[doc = " Indicates the delivery status of the message."]
+    #[doc = ""]
     #[doc = " JSON `messageStatus`: [`QueueConversationVideoEventTopicMessageDetailsMessageStatus`](crate::QueueConversationVideoEventTopicMessageDetailsMessageStatus), one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub message_status: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDetailsMessageStatus>,
+    #[doc = " The time when the message was sent or received."]
+    #[doc = ""]
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " For social media messages, the visibility of the message in the originating social platform"]
+    #[doc = ""]
     #[doc = " JSON `socialVisibility`: [`QueueConversationVideoEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationVideoEventTopicMessageDetailsSocialVisibility), one of `private`, `public`."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDetailsSocialVisibility>,
+    #[doc = " A list of stickers included in the message"]
+    #[doc = ""]
     #[doc = " JSON `stickers`: array of [`QueueConversationVideoEventTopicMessageSticker`](crate::QueueConversationVideoEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicMessageSticker>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicMessageMetadata {
+    #[doc = " List of message content, if any"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`QueueConversationVideoEventTopicMessageMetadataContent`](crate::QueueConversationVideoEventTopicMessageMetadataContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicMessageMetadataContent>>,
+    #[doc = " List of message events, if any"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`QueueConversationVideoEventTopicMessageMetadataEvent`](crate::QueueConversationVideoEventTopicMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicMessageMetadataEvent>>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

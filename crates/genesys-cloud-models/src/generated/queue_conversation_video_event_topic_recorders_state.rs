@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicRecordersState {
+    #[doc = " Indicates the state of the adhoc recorder."]
+    #[doc = ""]
     #[doc = " JSON `adhocState`: string."]
     pub adhoc_state: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the state of the agent experience recorder."]
+    #[doc = ""]
     #[doc = " JSON `agentExperienceState`: string."]
     pub agent_experience_state: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the state of the customer experience recorder."]
+    #[doc = ""]
     #[doc = " JSON `customerExperienceState`: string."]
     pub customer_experience_state: ::std::option::Option<::std::string::String>,
+    #[doc = " State of the snippet recording for this session. Note that snippets may never be paused. Valid values are in Constants.java with a prefix of RECORDER\\_STATE\\_\\*."]
+    #[doc = ""]
     #[doc = " JSON `snippetState`: string."]
     pub snippet_state: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

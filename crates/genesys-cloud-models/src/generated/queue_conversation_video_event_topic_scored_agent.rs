@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicScoredAgent {
+    #[doc = " A UriReference for a resource"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`QueueConversationVideoEventTopicUriReference`](crate::QueueConversationVideoEventTopicUriReference)."]
     pub agent: ::std::option::Option<crate::QueueConversationVideoEventTopicUriReference>,
+    #[doc = " Agent's score for the current conversation, from 0 - 100, higher being better"]
+    #[doc = ""]
     #[doc = " JSON `score`: integer (int64)."]
     pub score: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

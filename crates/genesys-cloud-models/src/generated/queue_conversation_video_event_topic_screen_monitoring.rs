@@ -5,26 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicScreenMonitoring {
+    #[doc = " The timestamp when this communication was connected in the cloud clock."]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Number of Screen Monitoring sessions the targetUserId is involved in."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType), one of `system`."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock."]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicScreenMonitoringInitialState`](crate::QueueConversationVideoEventTopicScreenMonitoringInitialState), one of `none`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringInitialState>,
+    #[doc = " The screen monitoring type."]
+    #[doc = ""]
     #[doc = " JSON `monitoringType`: [`QueueConversationVideoEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType), one of `Unknown`, `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType>,
+    #[doc = " The source provider."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Screen Monitoring identifier unique to the sourceUserId-targetUserId pair."]
+    #[doc = ""]
     #[doc = " JSON `screenMonitoringId`: string."]
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `state`: [`QueueConversationVideoEventTopicScreenMonitoringState`](crate::QueueConversationVideoEventTopicScreenMonitoringState), one of `none`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringState>,
+    #[doc = " The user ID for the participant who is being screen monitored."]
+    #[doc = ""]
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicTransferResponse {
+    #[doc = " The date/time that this command was issued."]
+    #[doc = ""]
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `destination`: [`QueueConversationVideoEventTopicTransferDestination`](crate::QueueConversationVideoEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferDestination>,
+    #[doc = " The id of the command."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiator`: [`QueueConversationVideoEventTopicTransferInitiator`](crate::QueueConversationVideoEventTopicTransferInitiator)."]
@@ -17,6 +21,8 @@ pub struct QueueConversationVideoEventTopicTransferResponse {
     pub modified_by: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferModifedBy>,
     #[doc = " JSON `state`: [`QueueConversationVideoEventTopicTransferResponseState`](crate::QueueConversationVideoEventTopicTransferResponseState), one of `pending`, `active`, `complete`, `canceled`, `failed`, `timeout`, `unknown`."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferResponseState>,
+    #[doc = " The type of transfer to perform."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`QueueConversationVideoEventTopicTransferResponseTransferType`](crate::QueueConversationVideoEventTopicTransferResponseTransferType), one of `attended`, `unattended`."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferResponseTransferType>,
     _nulls: crate::support::Extras,

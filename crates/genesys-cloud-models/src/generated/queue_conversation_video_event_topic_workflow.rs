@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicWorkflow {
+    #[doc = " The id of the workflow"]
+    #[doc = ""]
     #[doc = " JSON `workflowId`: string."]
     pub workflow_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

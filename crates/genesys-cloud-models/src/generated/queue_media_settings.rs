@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueMediaSettings {
+    #[doc = " The queue media settings for call interactions."]
+    #[doc = ""]
     #[doc = " JSON `call`: [`MediaSettings`](crate::MediaSettings)."]
     pub call: ::std::option::Option<crate::MediaSettings>,
+    #[doc = " The queue media settings for callback interactions."]
+    #[doc = ""]
     #[doc = " JSON `callback`: [`CallbackMediaSettings`](crate::CallbackMediaSettings)."]
     pub callback: ::std::option::Option<crate::CallbackMediaSettings>,
+    #[doc = " The queue media settings for chat interactions."]
+    #[doc = ""]
     #[doc = " JSON `chat`: [`MediaSettings`](crate::MediaSettings)."]
     pub chat: ::std::option::Option<crate::MediaSettings>,
+    #[doc = " The queue media settings for email interactions."]
+    #[doc = ""]
     #[doc = " JSON `email`: [`EmailMediaSettings`](crate::EmailMediaSettings)."]
     pub email: ::std::option::Option<crate::EmailMediaSettings>,
+    #[doc = " The queue media settings for message interactions."]
+    #[doc = ""]
     #[doc = " JSON `message`: [`MessageMediaSettings`](crate::MessageMediaSettings)."]
     pub message: ::std::option::Option<crate::MessageMediaSettings>,
     _nulls: crate::support::Extras,

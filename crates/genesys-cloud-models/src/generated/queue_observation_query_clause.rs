@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueObservationQueryClause {
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`QueueObservationQueryPredicate`](crate::QueueObservationQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::QueueObservationQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`QueueObservationQueryClauseType`](crate::QueueObservationQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::QueueObservationQueryClauseType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueObservationQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`QueueObservationQueryClause`](crate::QueueObservationQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::QueueObservationQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`QueueObservationQueryPredicate`](crate::QueueObservationQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::QueueObservationQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`QueueObservationQueryFilterType`](crate::QueueObservationQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::QueueObservationQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueObservationQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`QueueObservationQueryPredicateDimension`](crate::QueueObservationQueryPredicateDimension), one of `mediaType`, `queueId`."]
     pub dimension: ::std::option::Option<crate::QueueObservationQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`QueueObservationQueryPredicateOperator`](crate::QueueObservationQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::QueueObservationQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`QueueObservationQueryPredicateType`](crate::QueueObservationQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::QueueObservationQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

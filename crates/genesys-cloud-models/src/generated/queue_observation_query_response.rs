@@ -7,6 +7,8 @@
 pub struct QueueObservationQueryResponse {
     #[doc = " JSON `results`: array of [`QueueObservationDataContainer`](crate::QueueObservationDataContainer)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::QueueObservationDataContainer>>,
+    #[doc = " A mapping from system presence to a list of organization presence ids"]
+    #[doc = ""]
     #[doc = " JSON `systemToOrganizationMappings`: map of array of string."]
     pub system_to_organization_mappings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>,
     _nulls: crate::support::Extras,

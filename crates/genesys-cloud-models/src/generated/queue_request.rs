@@ -5,88 +5,172 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueRequest {
+    #[doc = " The ACW settings for the queue."]
+    #[doc = ""]
     #[doc = " JSON `acwSettings`: [`AcwSettings`](crate::AcwSettings)."]
     pub acw_settings: ::std::option::Option<crate::AcwSettings>,
+    #[doc = " The Agent Owned Routing settings for the queue"]
+    #[doc = ""]
     #[doc = " JSON `agentOwnedRouting`: [`AgentOwnedRouting`](crate::AgentOwnedRouting)."]
     pub agent_owned_routing: ::std::option::Option<crate::AgentOwnedRouting>,
+    #[doc = " Specifies whether the configured whisper should play for all ACD calls, or only for those which are auto-answered."]
+    #[doc = ""]
     #[doc = " JSON `autoAnswerOnly`: boolean."]
     pub auto_answer_only: ::std::option::Option<bool>,
+    #[doc = " The bullseye settings for the queue."]
+    #[doc = ""]
     #[doc = " JSON `bullseye`: [`Bullseye`](crate::Bullseye)."]
     pub bullseye: ::std::option::Option<crate::Bullseye>,
+    #[doc = " The name to use for caller identification for outbound calls from this queue."]
+    #[doc = ""]
     #[doc = " JSON `callingPartyName`: string."]
     pub calling_party_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number to use for caller identification for outbound calls from this queue."]
+    #[doc = ""]
     #[doc = " JSON `callingPartyNumber`: string."]
     pub calling_party_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Canned response library IDs and mode with which they are associated with the queue"]
+    #[doc = ""]
     #[doc = " JSON `cannedResponseLibraries`: [`CannedResponseLibraries`](crate::CannedResponseLibraries)."]
     pub canned_response_libraries: ::std::option::Option<crate::CannedResponseLibraries>,
+    #[doc = " The Conditional Group Activation settings for the queue."]
+    #[doc = ""]
     #[doc = " JSON `conditionalGroupActivation`: [`ConditionalGroupActivation`](crate::ConditionalGroupActivation)."]
     pub conditional_group_activation: ::std::option::Option<crate::ConditionalGroupActivation>,
+    #[doc = " The Conditional Group Routing settings for the queue."]
+    #[doc = ""]
     #[doc = " JSON `conditionalGroupRouting`: [`ConditionalGroupRouting`](crate::ConditionalGroupRouting)."]
     pub conditional_group_routing: ::std::option::Option<crate::ConditionalGroupRouting>,
+    #[doc = " The ID of the user that created the queue."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the queue was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the queue. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The canonical language code (e.g. en-US) used for the default media language on the queue."]
+    #[doc = ""]
     #[doc = " JSON `defaultMediaLanguage`: string."]
     pub default_media_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The default script Ids for the communication types."]
+    #[doc = ""]
     #[doc = " JSON `defaultScripts`: map of [`Script`](crate::Script)."]
     pub default_scripts: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Script>>,
+    #[doc = " The queue description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The Direct Routing settings for the queue"]
+    #[doc = ""]
     #[doc = " JSON `directRouting`: [`DirectRouting`](crate::DirectRouting)."]
     pub direct_routing: ::std::option::Option<crate::DirectRouting>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The in-queue flow to use for email conversations waiting in queue."]
+    #[doc = ""]
     #[doc = " JSON `emailInQueueFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_in_queue_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Indicates whether audio monitoring is enabled for this queue."]
+    #[doc = ""]
     #[doc = " JSON `enableAudioMonitoring`: boolean."]
     pub enable_audio_monitoring: ::std::option::Option<bool>,
+    #[doc = " Indicates whether manual assignment is enabled for this queue."]
+    #[doc = ""]
     #[doc = " JSON `enableManualAssignment`: boolean."]
     pub enable_manual_assignment: ::std::option::Option<bool>,
+    #[doc = " Indicates whether voice transcription is enabled for this queue."]
+    #[doc = ""]
     #[doc = " JSON `enableTranscription`: boolean."]
     pub enable_transcription: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of joined members in the queue."]
+    #[doc = ""]
     #[doc = " JSON `joinedMemberCount`: integer (int64)."]
     pub joined_member_count: ::std::option::Option<i64>,
+    #[doc = " The Last Agent Routing Mode for the queue."]
+    #[doc = ""]
     #[doc = " JSON `lastAgentRoutingMode`: [`QueueRequestLastAgentRoutingMode`](crate::QueueRequestLastAgentRoutingMode), one of `Disabled`, `QueueMembersOnly`, `AnyAgent`."]
     pub last_agent_routing_mode: ::std::option::Option<crate::QueueRequestLastAgentRoutingMode>,
+    #[doc = " The media settings for the queue."]
+    #[doc = ""]
     #[doc = " JSON `mediaSettings`: [`QueueMediaSettings`](crate::QueueMediaSettings)."]
     pub media_settings: ::std::option::Option<crate::QueueMediaSettings>,
+    #[doc = " The total number of members in the queue."]
+    #[doc = ""]
     #[doc = " JSON `memberCount`: integer (int64)."]
     pub member_count: ::std::option::Option<i64>,
+    #[doc = " The groups of agents associated with the queue, if any. Queue membership will update to match group membership changes."]
+    #[doc = ""]
     #[doc = " JSON `memberGroups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub member_groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
+    #[doc = " The in-queue flow to use for message conversations waiting in queue."]
+    #[doc = ""]
     #[doc = " JSON `messageInQueueFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub message_in_queue_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The ID of the user that last modified the queue."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The queue name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The audio to be played when calls on this queue are on hold. If not configured, the default on-hold music will play."]
+    #[doc = ""]
     #[doc = " JSON `onHoldPrompt`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub on_hold_prompt: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The default email address to use for outbound email from this queue."]
+    #[doc = ""]
     #[doc = " JSON `outboundEmailAddress`: [`QueueEmailAddress`](crate::QueueEmailAddress)."]
     pub outbound_email_address: ::std::option::Option<crate::QueueEmailAddress>,
+    #[doc = " The messaging addresses for the queue."]
+    #[doc = ""]
     #[doc = " JSON `outboundMessagingAddresses`: [`QueueMessagingAddresses`](crate::QueueMessagingAddresses)."]
     pub outbound_messaging_addresses: ::std::option::Option<crate::QueueMessagingAddresses>,
+    #[doc = " The ID of an associated external queue."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The in-queue flow to use for call conversations waiting in queue."]
+    #[doc = ""]
     #[doc = " JSON `queueFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue_flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The routing rules for the queue, used for Preferred Agent Routing."]
+    #[doc = ""]
     #[doc = " JSON `routingRules`: array of [`RoutingRule`](crate::RoutingRule)."]
     pub routing_rules: ::std::option::Option<::std::vec::Vec<crate::RoutingRule>>,
+    #[doc = " The Scoring Method for the queue."]
+    #[doc = ""]
     #[doc = " JSON `scoringMethod`: [`QueueRequestScoringMethod`](crate::QueueRequestScoringMethod), one of `TimestampAndPriority`, `PriorityOnly`."]
     pub scoring_method: ::std::option::Option<crate::QueueRequestScoringMethod>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The skill evaluation method to use when routing conversations."]
+    #[doc = ""]
     #[doc = " JSON `skillEvaluationMethod`: [`QueueRequestSkillEvaluationMethod`](crate::QueueRequestSkillEvaluationMethod), one of `NONE`, `BEST`, `ALL`."]
     pub skill_evaluation_method: ::std::option::Option<crate::QueueRequestSkillEvaluationMethod>,
+    #[doc = " Indicates whether recording in-queue calls is suppressed for this queue."]
+    #[doc = ""]
     #[doc = " JSON `suppressInQueueCallRecording`: boolean."]
     pub suppress_in_queue_call_recording: ::std::option::Option<bool>,
+    #[doc = " The number of user members (i.e., non-group members) in the queue."]
+    #[doc = ""]
     #[doc = " JSON `userMemberCount`: integer (int64)."]
     pub user_member_count: ::std::option::Option<i64>,
+    #[doc = " The prompt used for whisper on the queue, if configured."]
+    #[doc = ""]
     #[doc = " JSON `whisperPrompt`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub whisper_prompt: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

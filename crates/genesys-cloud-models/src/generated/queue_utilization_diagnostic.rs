@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueUtilizationDiagnostic {
+    #[doc = " The number of users active on the queue"]
+    #[doc = ""]
     #[doc = " JSON `activeUsersInQueue`: integer (int64)."]
     pub active_users_in_queue: ::std::option::Option<i64>,
+    #[doc = " Identifier of the queue"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The number of users joined to the queue"]
+    #[doc = ""]
     #[doc = " JSON `usersInQueue`: integer (int64)."]
     pub users_in_queue: ::std::option::Option<i64>,
+    #[doc = " The number of users in the queue currently not engaged"]
+    #[doc = ""]
     #[doc = " JSON `usersNotUtilized`: integer (int64)."]
     pub users_not_utilized: ::std::option::Option<i64>,
+    #[doc = " The number of users currently engaged in a campaign call"]
+    #[doc = ""]
     #[doc = " JSON `usersOnACampaignCall`: integer (int64)."]
     pub users_on_a_campaign_call: ::std::option::Option<i64>,
+    #[doc = " The number of users currently engaged in a communication that is not part of the campaign"]
+    #[doc = ""]
     #[doc = " JSON `usersOnANonCampaignCall`: integer (int64)."]
     pub users_on_a_non_campaign_call: ::std::option::Option<i64>,
+    #[doc = " The number of users whose station is homed to an edge different from the campaign"]
+    #[doc = ""]
     #[doc = " JSON `usersOnDifferentEdgeGroup`: integer (int64)."]
     pub users_on_different_edge_group: ::std::option::Option<i64>,
+    #[doc = " The number of users with a status of on-queue"]
+    #[doc = ""]
     #[doc = " JSON `usersOnQueue`: integer (int64)."]
     pub users_on_queue: ::std::option::Option<i64>,
+    #[doc = " The number of users in the queue with a station"]
+    #[doc = ""]
     #[doc = " JSON `usersOnQueueWithStation`: integer (int64)."]
     pub users_on_queue_with_station: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QuickReply {
+    #[doc = " Specifies the type of action that is triggered upon clicking the quick reply. Currently, the only supported action is \"Message\" which sends a message using the quick reply text."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`QuickReplyAction`](crate::QuickReplyAction), one of `Message`."]
     pub action: ::std::option::Option<crate::QuickReplyAction>,
+    #[doc = " Indicates if the quick reply option is selected by end customer"]
+    #[doc = ""]
     #[doc = " JSON `isSelected`: boolean."]
     pub is_selected: ::std::option::Option<bool>,
+    #[doc = " Content of the textback payload after clicking a quick reply"]
+    #[doc = ""]
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show inside the quick reply. This is also used as the response text after clicking on the quick reply."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The location of the image file associated with quick reply"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Range {
+    #[doc = " The end date time of the last occurrence of the range as an ISO-8601 string. Required for EndDate range type."]
+    #[doc = ""]
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of times the schedule will be repeated, e.g: 2. Required to set for Numbered range type."]
+    #[doc = ""]
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
+    #[doc = " Range type (NoEnd: without an end date. EndDate: with an end date. Numbered: with a specific number of occurrences)"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RangeType`](crate::RangeType), required by the spec, one of `NoEnd`, `EndDate`, `Numbered`."]
     pub r#type: ::std::option::Option<crate::RangeType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`RateLimitAggregateQueryClause`](crate::RateLimitAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::RateLimitAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`RateLimitAggregateQueryPredicate`](crate::RateLimitAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RateLimitAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RateLimitAggregateQueryFilterType`](crate::RateLimitAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RateLimitAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

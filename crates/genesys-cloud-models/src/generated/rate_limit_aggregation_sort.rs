@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`RateLimitAggregationSortFunction`](crate::RateLimitAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::RateLimitAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`RateLimitAggregationSortName`](crate::RateLimitAggregationSortName), required by the spec, one of `oRateLimitRecorded`."]
     pub name: ::std::option::Option<crate::RateLimitAggregationSortName>,
     _nulls: crate::support::Extras,

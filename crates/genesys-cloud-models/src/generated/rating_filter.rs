@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RatingFilter {
+    #[doc = " The comparison operator for review rating filtering."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`RatingFilterOperator`](crate::RatingFilterOperator), required by the spec, one of `EqualTo`."]
     pub operator: ::std::option::Option<crate::RatingFilterOperator>,
+    #[doc = " One or more rating values to filter by"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of integer (int64)."]
     pub values: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

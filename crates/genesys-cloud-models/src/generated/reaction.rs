@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Reaction {
+    #[doc = " Parameter for this reaction. For transfer\\_flow, this would be the outbound flow id."]
+    #[doc = ""]
     #[doc = " JSON `data`: string."]
     pub data: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the parameter for this reaction. For transfer\\_flow, this would be the outbound flow name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The reaction to take for a given call analysis result."]
+    #[doc = ""]
     #[doc = " JSON `reactionType`: [`ReactionReactionType`](crate::ReactionReactionType), required by the spec, one of `hangup`, `transfer`, `transfer_flow`, `play_file`."]
     pub reaction_type: ::std::option::Option<crate::ReactionReactionType>,
     _nulls: crate::support::Extras,

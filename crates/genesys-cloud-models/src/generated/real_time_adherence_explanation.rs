@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RealTimeAdherenceExplanation {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of the adherence explanation in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start timestamp of the adherence explanation in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The status of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`RealTimeAdherenceExplanationStatus`](crate::RealTimeAdherenceExplanationStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::RealTimeAdherenceExplanationStatus>,
     _nulls: crate::support::Extras,

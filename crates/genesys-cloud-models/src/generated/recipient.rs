@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Recipient {
+    #[doc = " User that created this recipient"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
+    #[doc = " Date this recipient was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this recipient was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " An automate flow object which defines the set of actions to be taken, when a message is received by this recipient."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`Flow`](crate::Flow)."]
     pub flow: ::std::option::Option<crate::Flow>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The messenger type for this recipient"]
+    #[doc = ""]
     #[doc = " JSON `messengerType`: [`RecipientMessengerType`](crate::RecipientMessengerType), one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::RecipientMessengerType>,
+    #[doc = " User that modified this recipient"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`User`](crate::User)."]
     pub modified_by: ::std::option::Option<crate::User>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

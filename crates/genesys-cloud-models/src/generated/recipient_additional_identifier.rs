@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecipientAdditionalIdentifier {
+    #[doc = " Type of the Identifier"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RecipientAdditionalIdentifierType`](crate::RecipientAdditionalIdentifierType), required by the spec, one of `Deployment`, `Subject`, `Topic`, `IngestionRule`, `IngestionRuleVersion`."]
     pub r#type: ::std::option::Option<crate::RecipientAdditionalIdentifierType>,
+    #[doc = " The Identifier value."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

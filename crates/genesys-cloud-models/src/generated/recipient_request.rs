@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecipientRequest {
+    #[doc = " An automate flow object which defines the set of actions to be taken, when a message is received by this recipient."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`RecipientFlow`](crate::RecipientFlow)."]
     pub flow: ::std::option::Option<crate::RecipientFlow>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecognitionBase {
+    #[doc = " The context id (optional)"]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The context type (optional)"]
+    #[doc = ""]
     #[doc = " JSON `contextType`: [`RecognitionBaseContextType`](crate::RecognitionBaseContextType), one of `Interaction`, `Insights`, `Development`, `Scorecard`."]
     pub context_type: ::std::option::Option<crate::RecognitionBaseContextType>,
+    #[doc = " The creator of the recognition"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The creation date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The recognition note"]
+    #[doc = ""]
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient of the recognition"]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`UserReference`](crate::UserReference)."]
     pub recipient: ::std::option::Option<crate::UserReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The recognition title"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of recognition"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RecognitionBaseType`](crate::RecognitionBaseType), one of `ThankYou`, `Congratulations`, `HighPerformance`, `CompanyValues`."]
     pub r#type: ::std::option::Option<crate::RecognitionBaseType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordersState {
+    #[doc = " Indicates the state of the adhoc recorder."]
+    #[doc = ""]
     #[doc = " JSON `adhocState`: [`RecordersStateAdhocState`](crate::RecordersStateAdhocState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub adhoc_state: ::std::option::Option<crate::RecordersStateAdhocState>,
+    #[doc = " Indicates the state of the agent experience recorder."]
+    #[doc = ""]
     #[doc = " JSON `agentExperienceState`: [`RecordersStateAgentExperienceState`](crate::RecordersStateAgentExperienceState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub agent_experience_state: ::std::option::Option<crate::RecordersStateAgentExperienceState>,
+    #[doc = " Indicates the state of the customer experience recorder."]
+    #[doc = ""]
     #[doc = " JSON `customerExperienceState`: [`RecordersStateCustomerExperienceState`](crate::RecordersStateCustomerExperienceState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub customer_experience_state: ::std::option::Option<crate::RecordersStateCustomerExperienceState>,
+    #[doc = " Indicates the state of the snippet recording."]
+    #[doc = ""]
     #[doc = " JSON `snippetState`: [`RecordersStateSnippetState`](crate::RecordersStateSnippetState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub snippet_state: ::std::option::Option<crate::RecordersStateSnippetState>,
     _nulls: crate::support::Extras,

@@ -7,72 +7,132 @@
 pub struct Recording {
     #[doc = " JSON `actualTranscodeTimeMs`: integer (int64)."]
     pub actual_transcode_time_ms: ::std::option::Option<i64>,
+    #[doc = " Annotations that belong to the recording."]
+    #[doc = ""]
     #[doc = " JSON `annotations`: array of [`Annotation`](crate::Annotation)."]
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
+    #[doc = " The date the recording will be archived. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The type of archive medium used. Example: CloudArchive"]
+    #[doc = ""]
     #[doc = " JSON `archiveMedium`: [`RecordingArchiveMedium`](crate::RecordingArchiveMedium), one of `CLOUDARCHIVE`."]
     pub archive_medium: ::std::option::Option<crate::RecordingArchiveMedium>,
+    #[doc = " List of associated conversation IDs"]
+    #[doc = ""]
     #[doc = " JSON `associatedConversationIds`: array of string."]
     pub associated_conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The creation time of the recording. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `creationTime`: date-time."]
     pub creation_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the recording will be deleted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `deleteDate`: date-time."]
     pub delete_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Represents an email transcript"]
+    #[doc = ""]
     #[doc = " JSON `emailTranscript`: array of [`RecordingEmailMessage`](crate::RecordingEmailMessage)."]
     pub email_transcript: ::std::option::Option<::std::vec::Vec<crate::RecordingEmailMessage>>,
+    #[doc = " The end time of the recording. Null when there is no playable media."]
+    #[doc = ""]
     #[doc = " JSON `endTime`: string."]
     pub end_time: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `estimatedTranscodeTimeMs`: integer (int64)."]
     pub estimated_transcode_time_ms: ::std::option::Option<i64>,
+    #[doc = " The date the recording will be exported. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `exportDate`: date-time."]
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the recording was exported. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `exportedDate`: date-time."]
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Represents the current file state for a recording. Examples: Uploading, Archived, etc"]
+    #[doc = ""]
     #[doc = " JSON `fileState`: [`RecordingFileState`](crate::RecordingFileState), one of `ARCHIVED`, `AVAILABLE`, `DELETED`, `RESTORED`, `RESTORING`, `UPLOADING`, `ERROR`."]
     pub file_state: ::std::option::Option<crate::RecordingFileState>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " How many archive restorations the organization is allowed to have. Deprecated - Always returns 10000 since the restoration limit is no longer enforced."]
+    #[doc = ""]
     #[doc = " JSON `maxAllowedRestorationsForOrg`: integer (int64)."]
     pub max_allowed_restorations_for_org: ::std::option::Option<i64>,
+    #[doc = " The media type of the recording. This could be audio, chat, messaging, email, or screen."]
+    #[doc = ""]
     #[doc = " JSON `media`: string."]
     pub media: ::std::option::Option<::std::string::String>,
+    #[doc = " The media subject of the recording."]
+    #[doc = ""]
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
+    #[doc = " The media subtype of the recording."]
+    #[doc = ""]
     #[doc = " JSON `mediaSubtype`: [`RecordingMediaSubtype`](crate::RecordingMediaSubtype), one of `Trunk`, `Station`, `Consult`, `Screen`, `Snippet`."]
     pub media_subtype: ::std::option::Option<crate::RecordingMediaSubtype>,
+    #[doc = " The different mediaUris for the recording. Null when there is no playable media."]
+    #[doc = ""]
     #[doc = " JSON `mediaUris`: map of [`MediaResult`](crate::MediaResult)."]
     pub media_uris: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MediaResult>>,
+    #[doc = " Represents a messaging transcript"]
+    #[doc = ""]
     #[doc = " JSON `messagingTranscript`: array of [`RecordingMessagingMessage`](crate::RecordingMessagingMessage)."]
     pub messaging_transcript: ::std::option::Option<::std::vec::Vec<crate::RecordingMessagingMessage>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The start time of the full recording, before any segment access restrictions are applied. Null when there is no playable media. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `originalRecordingStartTime`: date-time."]
     pub original_recording_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Duration of transcoded media in milliseconds"]
+    #[doc = ""]
     #[doc = " JSON `outputDurationMs`: integer (int64)."]
     pub output_duration_ms: ::std::option::Option<i64>,
+    #[doc = " Size of transcoded media in bytes. 0 if there is no transcoded media."]
+    #[doc = ""]
     #[doc = " JSON `outputSizeInBytes`: integer (int64)."]
     pub output_size_in_bytes: ::std::option::Option<i64>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of a recording that cannot be returned because of an error"]
+    #[doc = ""]
     #[doc = " JSON `recordingErrorStatus`: [`RecordingRecordingErrorStatus`](crate::RecordingRecordingErrorStatus), one of `EMAIL_TRANSCRIPT_TOO_LARGE`."]
     pub recording_error_status: ::std::option::Option<crate::RecordingRecordingErrorStatus>,
+    #[doc = " Role of the file recording. It can be either customer\\_experience or adhoc."]
+    #[doc = ""]
     #[doc = " JSON `recordingFileRole`: [`RecordingRecordingFileRole`](crate::RecordingRecordingFileRole), one of `CUSTOMER_EXPERIENCE`, `ADHOC`."]
     pub recording_file_role: ::std::option::Option<crate::RecordingRecordingFileRole>,
+    #[doc = " The remaining archive restorations the organization has. Deprecated - Always returns 10000 since the restoration limit is no longer enforced."]
+    #[doc = ""]
     #[doc = " JSON `remainingRestorationsAllowedForOrg`: integer (int64)."]
     pub remaining_restorations_allowed_for_org: ::std::option::Option<i64>,
+    #[doc = " The amount of time a restored recording will remain restored before being archived again. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `restoreExpirationTime`: date-time."]
     pub restore_expiration_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The session id represents an external resource id, such as email, call, chat, etc"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start time of the recording. Null when there is no playable media."]
+    #[doc = ""]
     #[doc = " JSON `startTime`: string."]
     pub start_time: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents a chat transcript"]
+    #[doc = ""]
     #[doc = " JSON `transcript`: array of [`ChatMessage`](crate::ChatMessage)."]
     pub transcript: ::std::option::Option<::std::vec::Vec<crate::ChatMessage>>,
+    #[doc = " The users participating in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`User`](crate::User)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::User>>,
     _nulls: crate::support::Extras,

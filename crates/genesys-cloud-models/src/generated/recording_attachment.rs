@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingAttachment {
+    #[doc = " Suggested file name for attachment."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of attachment this instance represents."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`RecordingAttachmentMediaType`](crate::RecordingAttachmentMediaType), one of `Image`, `Video`, `Audio`, `File`, `Link`."]
     pub media_type: ::std::option::Option<crate::RecordingAttachmentMediaType>,
+    #[doc = " Attachment mime type."]
+    #[doc = ""]
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,
+    #[doc = " Text associated with attachment such as an image caption."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of the attachment."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

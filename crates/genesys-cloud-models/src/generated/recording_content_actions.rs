@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingContentActions {
+    #[doc = " Text to be sent back in reply when the item is selected."]
+    #[doc = ""]
     #[doc = " JSON `textback`: string."]
     pub textback: ::std::option::Option<::std::string::String>,
+    #[doc = " A URL of a web page to direct the user to."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
+    #[doc = " The target window in which to open the URL. If empty will open a blank page or tab."]
+    #[doc = ""]
     #[doc = " JSON `urlTarget`: string."]
     pub url_target: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -17,12 +17,16 @@ pub struct RecordingEmailMessage {
     pub html_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the address to which the author of the message suggests that replies be sent"]
+    #[doc = ""]
     #[doc = " JSON `replyTo`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `to`: array of [`EmailAddress`](crate::EmailAddress)."]

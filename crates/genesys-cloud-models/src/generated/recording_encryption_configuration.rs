@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingEncryptionConfiguration {
+    #[doc = " The api id for Hawk Authentication. Null if keyConfigurationType is KmsSymmetric"]
+    #[doc = ""]
     #[doc = " JSON `apiId`: string."]
     pub api_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The api shared symmetric key used for hawk authentication. Null if keyConfigurationType is KmsSymmetric"]
+    #[doc = ""]
     #[doc = " JSON `apiKey`: string."]
     pub api_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type should be LocalKeyManager or KmsSymmetric when create or update Key configurations; 'Native' for disabling configuration."]
+    #[doc = ""]
     #[doc = " JSON `keyConfigurationType`: [`RecordingEncryptionConfigurationKeyConfigurationType`](crate::RecordingEncryptionConfigurationKeyConfigurationType), required by the spec, one of `KmsSymmetric`, `LocalKeyManager`, `Native`, `None`."]
     pub key_configuration_type: ::std::option::Option<crate::RecordingEncryptionConfigurationKeyConfigurationType>,
+    #[doc = " The error message related to the configuration"]
+    #[doc = ""]
     #[doc = " JSON `lastError`: [`ErrorBody`](crate::ErrorBody)."]
     pub last_error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " When keyConfigurationType is LocalKeyManager, this should be the url for decryption and must specify the path to where GenesysCloud can requests decryption. When keyConfigurationType is KmsSymmetric, this should be the arn to the key alias for the master key"]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingForm {
+    #[doc = " The id of the canned response which was used to create the form."]
+    #[doc = ""]
     #[doc = " JSON `cannedResponseId`: string."]
     pub canned_response_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Form pages."]
+    #[doc = ""]
     #[doc = " JSON `formPages`: array of [`RecordingFormPage`](crate::RecordingFormPage)."]
     pub form_pages: ::std::option::Option<::std::vec::Vec<crate::RecordingFormPage>>,
+    #[doc = " The introduction component, used to give an intro into what the form entails."]
+    #[doc = ""]
     #[doc = " JSON `introduction`: [`RecordingIntroduction`](crate::RecordingIntroduction)."]
     pub introduction: ::std::option::Option<crate::RecordingIntroduction>,
+    #[doc = " Reference to the id of the original message."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the initial prompt message structure containing title and subtitle fields that are displayed to the end user when a form requires completion."]
+    #[doc = ""]
     #[doc = " JSON `receivedMessage`: [`ReceivedReplyMessage`](crate::ReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ReceivedReplyMessage>,
+    #[doc = " The reply message after the user has filled out the form received."]
+    #[doc = ""]
     #[doc = " JSON `replyMessage`: [`ReceivedReplyMessage`](crate::ReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ReceivedReplyMessage>,
+    #[doc = " Content of the payload included in the Form response."]
+    #[doc = ""]
     #[doc = " JSON `response`: array of [`RecordingFormResponseComponent`](crate::RecordingFormResponseComponent)."]
     pub response: ::std::option::Option<::std::vec::Vec<crate::RecordingFormResponseComponent>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingFormPage {
+    #[doc = " Page components in this form page."]
+    #[doc = ""]
     #[doc = " JSON `pageComponents`: array of [`RecordingFormPageComponent`](crate::RecordingFormPageComponent)."]
     pub page_components: ::std::option::Option<::std::vec::Vec<crate::RecordingFormPageComponent>>,
+    #[doc = " Text to show in the subtitle."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

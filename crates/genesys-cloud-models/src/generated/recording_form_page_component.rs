@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingFormPageComponent {
+    #[doc = " Date Picker content."]
+    #[doc = ""]
     #[doc = " JSON `datePicker`: [`DatePicker`](crate::DatePicker)."]
     pub date_picker: ::std::option::Option<crate::DatePicker>,
+    #[doc = " Type of this form component element."]
+    #[doc = ""]
     #[doc = " JSON `formComponentType`: [`RecordingFormPageComponentFormComponentType`](crate::RecordingFormPageComponentFormComponentType), one of `ListPicker`, `DatePicker`, `WheelPicker`, `Input`."]
     pub form_component_type: ::std::option::Option<crate::RecordingFormPageComponentFormComponentType>,
+    #[doc = " Input content."]
+    #[doc = ""]
     #[doc = " JSON `input`: [`RecordingInput`](crate::RecordingInput)."]
     pub input: ::std::option::Option<crate::RecordingInput>,
+    #[doc = " List Picker content."]
+    #[doc = ""]
     #[doc = " JSON `listPicker`: [`ListPicker`](crate::ListPicker)."]
     pub list_picker: ::std::option::Option<crate::ListPicker>,
+    #[doc = " Wheel Picker content."]
+    #[doc = ""]
     #[doc = " JSON `wheelPicker`: [`RecordingWheelPicker`](crate::RecordingWheelPicker)."]
     pub wheel_picker: ::std::option::Option<crate::RecordingWheelPicker>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingFormResponseComponent {
+    #[doc = " The content object capturing component response from the original message."]
+    #[doc = ""]
     #[doc = " JSON `component`: [`RecordingFormResponseContent`](crate::RecordingFormResponseContent)."]
     pub component: ::std::option::Option<crate::RecordingFormResponseContent>,
+    #[doc = " The id of the component in the original message."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

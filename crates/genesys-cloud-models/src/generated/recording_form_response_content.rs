@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingFormResponseContent {
+    #[doc = " Button response content."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponse`: [`ButtonResponse`](crate::ButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ButtonResponse>,
+    #[doc = " Type of this content element."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`RecordingFormResponseContentContentType`](crate::RecordingFormResponseContentContentType), one of `ButtonResponse`."]
     pub content_type: ::std::option::Option<crate::RecordingFormResponseContentContentType>,
     _nulls: crate::support::Extras,

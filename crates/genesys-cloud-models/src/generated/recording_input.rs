@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingInput {
+    #[doc = " Unique identifier for the input."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Text response from end customer."]
+    #[doc = ""]
     #[doc = " JSON `responseText`: string."]
     pub response_text: ::std::option::Option<::std::string::String>,
+    #[doc = " Additional text providing more details about the input field(s)."]
+    #[doc = ""]
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
+    #[doc = " The main text displayed for the input field(s)."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

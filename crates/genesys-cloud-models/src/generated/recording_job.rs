@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingJob {
+    #[doc = " Date when the job was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Error occurred during the job execution"]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Get IDs of recordings that the bulk job failed for"]
+    #[doc = ""]
     #[doc = " JSON `failedRecordings`: string."]
     pub failed_recordings: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Progress in percentage based on the number of recordings"]
+    #[doc = ""]
     #[doc = " JSON `percentProgress`: integer (int64)."]
     pub percent_progress: ::std::option::Option<i64>,
+    #[doc = " Original query of the job."]
+    #[doc = ""]
     #[doc = " JSON `recordingJobsQuery`: [`RecordingJobsQuery`](crate::RecordingJobsQuery)."]
     pub recording_jobs_query: ::std::option::Option<crate::RecordingJobsQuery>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current state of the job."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`RecordingJobState`](crate::RecordingJobState), required by the spec, one of `FULFILLED`, `PENDING`, `READY`, `PROCESSING`, `CANCELLED`, `FAILED`."]
     pub state: ::std::option::Option<crate::RecordingJobState>,
+    #[doc = " Total number of conversations affected."]
+    #[doc = ""]
     #[doc = " JSON `totalConversations`: integer (int64)."]
     pub total_conversations: ::std::option::Option<i64>,
+    #[doc = " Total number of recordings that the bulk job failed to process."]
+    #[doc = ""]
     #[doc = " JSON `totalFailedRecordings`: integer (int64)."]
     pub total_failed_recordings: ::std::option::Option<i64>,
+    #[doc = " Total number of recordings have been processed."]
+    #[doc = ""]
     #[doc = " JSON `totalProcessedRecordings`: integer (int64)."]
     pub total_processed_recordings: ::std::option::Option<i64>,
+    #[doc = " Total number of recordings affected."]
+    #[doc = ""]
     #[doc = " JSON `totalRecordings`: integer (int64)."]
     pub total_recordings: ::std::option::Option<i64>,
+    #[doc = " Total number of recordings that have been skipped."]
+    #[doc = ""]
     #[doc = " JSON `totalSkippedRecordings`: integer (int64)."]
     pub total_skipped_recordings: ::std::option::Option<i64>,
+    #[doc = " Details of the user created the job"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingJobFailedRecording {
+    #[doc = " Conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Recording"]
+    #[doc = ""]
     #[doc = " JSON `recording`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub recording: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingJobsQuery {
+    #[doc = " Operation to perform bulk task. If the operation will cause the delete date of a recording to be older than the export date, the export date will be adjusted to the delete date."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`RecordingJobsQueryAction`](crate::RecordingJobsQueryAction), required by the spec, one of `ARCHIVE`, `DELETE`, `EXPORT`."]
     pub action: ::std::option::Option<crate::RecordingJobsQueryAction>,
+    #[doc = " The number of days after each recording's creation date when the action will be performed. If screenRecordingActionAge is also provided, this value is only used for non-screen recordings. Otherwise this value is used for all recordings."]
+    #[doc = ""]
     #[doc = " JSON `actionAge`: integer (int64)."]
     pub action_age: ::std::option::Option<i64>,
+    #[doc = " The date when the action will be performed. If screenRecordingActionDate is also provided, this value is only used for non-screen recordings. Otherwise this value is used for all recordings. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `actionDate`: date-time."]
     pub action_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " As an alternative to conversationQuery, specify the date and time range of conversations that are older than 5 years to query.Results will include all conversations that had activity during the interval. This is supported only when querying for conversations older than 5 years;conversationQuery must not be provided when this is provided. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss.Interval duration must not exceed 6 months. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `agedConversationInterval`: string."]
     pub aged_conversation_interval: ::std::option::Option<::std::string::String>,
+    #[doc = " For DELETE action, setting this to true will clear any pending exports for recordings. This field is only used for DELETE action. Default value = false"]
+    #[doc = ""]
     #[doc = " JSON `clearExport`: boolean."]
     pub clear_export: ::std::option::Option<bool>,
+    #[doc = " Conversation Query. Note: After the recording is created, it might take up to 48 hours for the recording to be included in the submitted job query. This result depends on the analytics data lake job completion. See also: <https://developer.genesys.cloud/analyticsdatamanagement/analytics/jobs/conversation-details-job#data-availability>."]
+    #[doc = ""]
     #[doc = " JSON `conversationQuery`: [`AsyncConversationQuery`](crate::AsyncConversationQuery)."]
     pub conversation_query: ::std::option::Option<crate::AsyncConversationQuery>,
+    #[doc = " Whether to include policy-based recordings for the action, default value = true"]
+    #[doc = ""]
     #[doc = " JSON `includePolicyBasedRecordings`: boolean."]
     pub include_policy_based_recordings: ::std::option::Option<bool>,
+    #[doc = " Whether to include recordings with PCI DSS and/or PII data, default value = false"]
+    #[doc = ""]
     #[doc = " JSON `includeRecordingsWithSensitiveData`: boolean."]
     pub include_recordings_with_sensitive_data: ::std::option::Option<bool>,
+    #[doc = " Whether to include Screen recordings for the action, default value = true"]
+    #[doc = ""]
     #[doc = " JSON `includeScreenRecordings`: boolean."]
     pub include_screen_recordings: ::std::option::Option<bool>,
+    #[doc = " Whether to include snippet recordings for the action, default value = true"]
+    #[doc = ""]
     #[doc = " JSON `includeSnippetRecordings`: boolean."]
     pub include_snippet_recordings: ::std::option::Option<bool>,
+    #[doc = " IntegrationId to Access AWS S3 bucket for bulk recording exports. This field is required and used only for EXPORT action."]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of days after each screen recording's creation date when the action will be performed. If this is provided then includeScreenRecordings must be true."]
+    #[doc = ""]
     #[doc = " JSON `screenRecordingActionAge`: integer (int64)."]
     pub screen_recording_action_age: ::std::option::Option<i64>,
+    #[doc = " The date when the action will be performed for screen recordings. If this is provided then includeScreenRecordings must be true. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `screenRecordingActionDate`: date-time."]
     pub screen_recording_action_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingMessageReceipt {
+    #[doc = " The id of the message receipt. Message receipts will have the same ID as the message they reference."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of reasons for a message receipt that indicates the message has failed. Only used with Failed status."]
+    #[doc = ""]
     #[doc = " JSON `reasons`: array of [`RecordingMessageReceiptReason`](crate::RecordingMessageReceiptReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::RecordingMessageReceiptReason>>,
+    #[doc = " Original time of the event (receipt). Example: delivery receipt time, read receipt time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `receiptTime`: date-time."]
     pub receipt_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The message receipt status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`RecordingMessageReceiptStatus`](crate::RecordingMessageReceiptStatus), one of `Sent`, `Delivered`, `Read`, `Failed`, `Published`, `Removed`."]
     pub status: ::std::option::Option<crate::RecordingMessageReceiptStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingMessageReceiptReason {
+    #[doc = " The reason code for the failed message receipt"]
+    #[doc = ""]
     #[doc = " JSON `code`: [`RecordingMessageReceiptReasonCode`](crate::RecordingMessageReceiptReasonCode), one of `MessageExpired`, `RateLimited`, `MessageNotAllowed`, `GeneralError`, `UnsupportedMessage`, `UnknownMessage`, `InvalidMessageStructure`, `InvalidDestination`, `ServerError`, `MediaTypeNotAllowed`, `InvalidMediaContentLength`, `RecipientOptedOut`, … (13 in all)."]
     pub code: ::std::option::Option<crate::RecordingMessageReceiptReasonCode>,
+    #[doc = " Description of the reason for the failed message receipt"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,70 +5,136 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingMessagingMessage {
+    #[doc = " Button Response selected by user for this message."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponse`: [`ButtonResponse`](crate::ButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ButtonResponse>,
+    #[doc = " List of Button Response selected by user for this message."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponses`: array of [`ButtonResponse`](crate::ButtonResponse)."]
     pub button_responses: ::std::option::Option<::std::vec::Vec<crate::ButtonResponse>>,
+    #[doc = " List of cards offered for this message"]
+    #[doc = ""]
     #[doc = " JSON `cards`: array of [`Card`](crate::Card)."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::Card>>,
+    #[doc = " Indicates the content type for this message"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`RecordingMessagingMessageContentType`](crate::RecordingMessagingMessageContentType), one of `QuickReply`, `Story`, `Card`, `Carousel`, `Attachment`, `Location`, `Notification`, `GenericTemplate`, `ListTemplate`, `Postback`, `Reactions`, `Mention`, … (22 in all)."]
     pub content_type: ::std::option::Option<crate::RecordingMessagingMessageContentType>,
+    #[doc = " DatePicker content object."]
+    #[doc = ""]
     #[doc = " JSON `datePicker`: [`DatePicker`](crate::DatePicker)."]
     pub date_picker: ::std::option::Option<crate::DatePicker>,
+    #[doc = " List of event elements"]
+    #[doc = ""]
     #[doc = " JSON `events`: array of [`ConversationMessageEvent`](crate::ConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEvent>>,
+    #[doc = " Form content."]
+    #[doc = ""]
     #[doc = " JSON `form`: [`RecordingForm`](crate::RecordingForm)."]
     pub form: ::std::option::Option<crate::RecordingForm>,
+    #[doc = " The message sender session id."]
+    #[doc = ""]
     #[doc = " JSON `from`: string."]
     pub from: ::std::option::Option<::std::string::String>,
+    #[doc = " The PureCloud external contact sender details."]
+    #[doc = ""]
     #[doc = " JSON `fromExternalContact`: [`ExternalContact`](crate::ExternalContact)."]
     pub from_external_contact: ::std::option::Option<crate::ExternalContact>,
+    #[doc = " The user who sent this message."]
+    #[doc = ""]
     #[doc = " JSON `fromUser`: [`User`](crate::User)."]
     pub from_user: ::std::option::Option<crate::User>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " InteractiveApplication content."]
+    #[doc = ""]
     #[doc = " JSON `interactiveApplication`: [`InteractiveApplication`](crate::InteractiveApplication)."]
     pub interactive_application: ::std::option::Option<crate::InteractiveApplication>,
+    #[doc = " ListPicker content object."]
+    #[doc = ""]
     #[doc = " JSON `listPicker`: [`ListPicker`](crate::ListPicker)."]
     pub list_picker: ::std::option::Option<crate::ListPicker>,
+    #[doc = " List of media objects attached with this message."]
+    #[doc = ""]
     #[doc = " JSON `messageMediaAttachments`: array of [`MessageMediaAttachment`](crate::MessageMediaAttachment)."]
     pub message_media_attachments: ::std::option::Option<::std::vec::Vec<crate::MessageMediaAttachment>>,
+    #[doc = " List of message receipts"]
+    #[doc = ""]
     #[doc = " JSON `messageReceipts`: array of [`RecordingMessageReceipt`](crate::RecordingMessageReceipt)."]
     pub message_receipts: ::std::option::Option<::std::vec::Vec<crate::RecordingMessageReceipt>>,
+    #[doc = " List of message stickers attached with this message."]
+    #[doc = ""]
     #[doc = " JSON `messageStickerAttachments`: array of [`MessageStickerAttachment`](crate::MessageStickerAttachment)."]
     pub message_sticker_attachments: ::std::option::Option<::std::vec::Vec<crate::MessageStickerAttachment>>,
+    #[doc = " The content of this message."]
+    #[doc = ""]
     #[doc = " JSON `messageText`: string."]
     pub message_text: ::std::option::Option<::std::string::String>,
+    #[doc = " Notification Response content."]
+    #[doc = ""]
     #[doc = " JSON `notificationResponse`: [`RecordingNotificationResponse`](crate::RecordingNotificationResponse)."]
     pub notification_response: ::std::option::Option<crate::RecordingNotificationResponse>,
+    #[doc = " Template notification content."]
+    #[doc = ""]
     #[doc = " JSON `notificationTemplate`: [`RecordingNotificationTemplate`](crate::RecordingNotificationTemplate)."]
     pub notification_template: ::std::option::Option<crate::RecordingNotificationTemplate>,
+    #[doc = " A globally unique identifier for the participant on this communication."]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Payment request content."]
+    #[doc = ""]
     #[doc = " JSON `paymentRequest`: [`PaymentRequest`](crate::PaymentRequest)."]
     pub payment_request: ::std::option::Option<crate::PaymentRequest>,
+    #[doc = " Payment response content."]
+    #[doc = ""]
     #[doc = " JSON `paymentResponse`: [`PaymentResponse`](crate::PaymentResponse)."]
     pub payment_response: ::std::option::Option<crate::PaymentResponse>,
+    #[doc = " A well known string that specifies the purpose or type of the participant on this communication."]
+    #[doc = ""]
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
+    #[doc = " A globally unique identifier for the queue involved in this communication."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " List of quick reply options offered with this message."]
+    #[doc = ""]
     #[doc = " JSON `quickReplies`: array of [`QuickReply`](crate::QuickReply)."]
     pub quick_replies: ::std::option::Option<::std::vec::Vec<crate::QuickReply>>,
+    #[doc = " Rich Link content."]
+    #[doc = ""]
     #[doc = " JSON `richLink`: [`RichLink`](crate::RichLink)."]
     pub rich_link: ::std::option::Option<crate::RichLink>,
+    #[doc = " Roadside Assistance content."]
+    #[doc = ""]
     #[doc = " JSON `roadsideAssistance`: [`RecordingRoadsideAssistance`](crate::RecordingRoadsideAssistance)."]
     pub roadside_assistance: ::std::option::Option<crate::RecordingRoadsideAssistance>,
+    #[doc = " For social media messages, the visibility of the message in the originating social platform"]
+    #[doc = ""]
     #[doc = " JSON `socialVisibility`: [`RecordingMessagingMessageSocialVisibility`](crate::RecordingMessagingMessageSocialVisibility), one of `Public`, `Private`."]
     pub social_visibility: ::std::option::Option<crate::RecordingMessagingMessageSocialVisibility>,
+    #[doc = " Status of the message"]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
+    #[doc = " Ephemeral story content."]
+    #[doc = ""]
     #[doc = " JSON `story`: [`RecordingContentStory`](crate::RecordingContentStory)."]
     pub story: ::std::option::Option<crate::RecordingContentStory>,
+    #[doc = " The time when the message was sent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The message recipient."]
+    #[doc = ""]
     #[doc = " JSON `to`: string."]
     pub to: ::std::option::Option<::std::string::String>,
+    #[doc = " A globally unique identifier for the workflow involved in this communication."]
+    #[doc = ""]
     #[doc = " JSON `workflow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub workflow: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

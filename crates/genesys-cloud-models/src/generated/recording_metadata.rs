@@ -5,48 +5,84 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingMetadata {
+    #[doc = " Annotations that belong to the recording. Populated when recording filestate is AVAILABLE."]
+    #[doc = ""]
     #[doc = " JSON `annotations`: array of [`Annotation`](crate::Annotation)."]
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
+    #[doc = " The date the recording will be archived. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The type of archive medium used. Example: CloudArchive"]
+    #[doc = ""]
     #[doc = " JSON `archiveMedium`: [`RecordingMetadataArchiveMedium`](crate::RecordingMetadataArchiveMedium), one of `CLOUDARCHIVE`."]
     pub archive_medium: ::std::option::Option<crate::RecordingMetadataArchiveMedium>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the recording will be deleted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `deleteDate`: date-time."]
     pub delete_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: string."]
     pub end_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the recording will be exported. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `exportDate`: date-time."]
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the recording was exported. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `exportedDate`: date-time."]
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Represents the current file state for a recording. Examples: Uploading, Archived, etc"]
+    #[doc = ""]
     #[doc = " JSON `fileState`: [`RecordingMetadataFileState`](crate::RecordingMetadataFileState), one of `ARCHIVED`, `AVAILABLE`, `DELETED`, `RESTORED`, `RESTORING`, `UPLOADING`, `ERROR`."]
     pub file_state: ::std::option::Option<crate::RecordingMetadataFileState>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " How many archive restorations the organization is allowed to have. Deprecated - Always returns 10000 since the restoration limit is no longer enforced."]
+    #[doc = ""]
     #[doc = " JSON `maxAllowedRestorationsForOrg`: integer (int64)."]
     pub max_allowed_restorations_for_org: ::std::option::Option<i64>,
+    #[doc = " The type of media that the recording is. At the moment that could be audio, chat, email, or message."]
+    #[doc = ""]
     #[doc = " JSON `media`: string."]
     pub media: ::std::option::Option<::std::string::String>,
+    #[doc = " The recording media subject."]
+    #[doc = ""]
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
+    #[doc = " The recording media subtype."]
+    #[doc = ""]
     #[doc = " JSON `mediaSubtype`: [`RecordingMetadataMediaSubtype`](crate::RecordingMetadataMediaSubtype), one of `Trunk`, `Station`, `Consult`, `Screen`, `Snippet`."]
     pub media_subtype: ::std::option::Option<crate::RecordingMetadataMediaSubtype>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
+    #[doc = " The region the source recording is stored in"]
+    #[doc = ""]
     #[doc = " JSON `region`: [`RecordingMetadataRegion`](crate::RecordingMetadataRegion), one of `af-south-1`, `ap-east-1`, `ap-northeast-1`, `ap-northeast-2`, `ap-northeast-3`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-central-2`, … (20 in all)."]
     pub region: ::std::option::Option<crate::RecordingMetadataRegion>,
+    #[doc = " The remaining archive restorations the organization has. Deprecated - Always returns 10000 since the restoration limit is no longer enforced."]
+    #[doc = ""]
     #[doc = " JSON `remainingRestorationsAllowedForOrg`: integer (int64)."]
     pub remaining_restorations_allowed_for_org: ::std::option::Option<i64>,
+    #[doc = " The amount of time a restored recording will remain restored before being archived again. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `restoreExpirationTime`: date-time."]
     pub restore_expiration_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The session id represents an external resource id, such as email, call, chat, etc"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start time of the recording for screen recordings. Null for other types."]
+    #[doc = ""]
     #[doc = " JSON `startTime`: string."]
     pub start_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

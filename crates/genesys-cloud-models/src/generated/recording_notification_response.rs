@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingNotificationResponse {
+    #[doc = " The status of the notification response."]
+    #[doc = ""]
     #[doc = " JSON `notificationStatus`: [`RecordingNotificationResponseNotificationStatus`](crate::RecordingNotificationResponseNotificationStatus), one of `Accepted`, `Declined`."]
     pub notification_status: ::std::option::Option<crate::RecordingNotificationResponseNotificationStatus>,
+    #[doc = " The localized display text of the user's response (e.g. \"Yes\")."]
+    #[doc = ""]
     #[doc = " JSON `notificationText`: string."]
     pub notification_text: ::std::option::Option<::std::string::String>,
+    #[doc = " Reference to the ID of the original outbound notification message this response is for (e.g. the Apple requestIdentifier)."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The business context reference associated with the notification (e.g. order ID, case ID). May be empty if the provider does not return it."]
+    #[doc = ""]
     #[doc = " JSON `referenceId`: string."]
     pub reference_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

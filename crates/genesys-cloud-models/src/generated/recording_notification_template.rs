@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingNotificationTemplate {
+    #[doc = " The template body."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`RecordingTemplateBody`](crate::RecordingTemplateBody)."]
     pub body: ::std::option::Option<crate::RecordingTemplateBody>,
+    #[doc = " Template buttons"]
+    #[doc = ""]
     #[doc = " JSON `buttons`: array of [`RecordingTemplateButton`](crate::RecordingTemplateButton)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::RecordingTemplateButton>>,
+    #[doc = " The template carousel"]
+    #[doc = ""]
     #[doc = " JSON `carousel`: [`RecordingTemplateCarousel`](crate::RecordingTemplateCarousel)."]
     pub carousel: ::std::option::Option<crate::RecordingTemplateCarousel>,
+    #[doc = " The template footer."]
+    #[doc = ""]
     #[doc = " JSON `footer`: [`RecordingTemplateFooter`](crate::RecordingTemplateFooter)."]
     pub footer: ::std::option::Option<crate::RecordingTemplateFooter>,
+    #[doc = " The template header."]
+    #[doc = ""]
     #[doc = " JSON `header`: [`RecordingTemplateHeader`](crate::RecordingTemplateHeader)."]
     pub header: ::std::option::Option<crate::RecordingTemplateHeader>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Template language."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingRetention {
+    #[doc = " The date the recording will be archived. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The type of archive medium used. Example: CloudArchive"]
+    #[doc = ""]
     #[doc = " JSON `archiveMedium`: [`RecordingRetentionArchiveMedium`](crate::RecordingRetentionArchiveMedium), one of `CLOUDARCHIVE`."]
     pub archive_medium: ::std::option::Option<crate::RecordingRetentionArchiveMedium>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The creation time of the recording. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `creationTime`: date-time."]
     pub creation_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the recording will be deleted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `deleteDate`: date-time."]
     pub delete_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the recording will be exported. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `exportDate`: date-time."]
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the recording was exported. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `exportedDate`: date-time."]
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `recordingId`: string."]

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingSettings {
+    #[doc = " Upper limit that maxSimultaneousStreams can be configured"]
+    #[doc = ""]
     #[doc = " JSON `maxConfigurableScreenRecordingStreams`: integer (int64)."]
     pub max_configurable_screen_recording_streams: ::std::option::Option<i64>,
+    #[doc = " Maximum number of simultaneous screen recording streams"]
+    #[doc = ""]
     #[doc = " JSON `maxSimultaneousStreams`: integer (int64)."]
     pub max_simultaneous_streams: ::std::option::Option<i64>,
+    #[doc = " The duration in minutes for which the generated URL for recording batch download remains valid.The default duration is set to 60 minutes, with a minimum allowable duration of 2 minutes and a maximum of 60 minutes."]
+    #[doc = ""]
     #[doc = " JSON `recordingBatchDownloadUrlTtl`: integer (int64)."]
     pub recording_batch_download_url_ttl: ::std::option::Option<i64>,
+    #[doc = " The duration in minutes for which the generated URL for recording playback remains valid.The default duration is set to 60 minutes, with a minimum allowable duration of 2 minutes and a maximum of 60 minutes."]
+    #[doc = ""]
     #[doc = " JSON `recordingPlaybackUrlTtl`: integer (int64)."]
     pub recording_playback_url_ttl: ::std::option::Option<i64>,
+    #[doc = " Store call recordings in the region where they are intended to be recorded, otherwise in the organization's home region"]
+    #[doc = ""]
     #[doc = " JSON `regionalRecordingStorageEnabled`: boolean."]
     pub regional_recording_storage_enabled: ::std::option::Option<bool>,
+    #[doc = " Whether to stop recording in conference when only external participants remain"]
+    #[doc = ""]
     #[doc = " JSON `stopRecordingWhenOnlyExternalParticipants`: boolean."]
     pub stop_recording_when_only_external_participants: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingTemplateButton {
+    #[doc = " Index of the button in the list."]
+    #[doc = ""]
     #[doc = " JSON `index`: integer (int64)."]
     pub index: ::std::option::Option<i64>,
+    #[doc = " Indicates if the button is selected by end customer."]
+    #[doc = ""]
     #[doc = " JSON `isSelected`: boolean."]
     pub is_selected: ::std::option::Option<bool>,
+    #[doc = " Button phone number."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Button text message."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Specifies the type of the button."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RecordingTemplateButtonType`](crate::RecordingTemplateButtonType), one of `QuickReply`, `PhoneNumber`, `Url`."]
     pub r#type: ::std::option::Option<crate::RecordingTemplateButtonType>,
+    #[doc = " Button URL link."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingTemplateCard {
+    #[doc = " The template body."]
+    #[doc = ""]
     #[doc = " JSON `body`: [`RecordingTemplateBody`](crate::RecordingTemplateBody)."]
     pub body: ::std::option::Option<crate::RecordingTemplateBody>,
+    #[doc = " Template buttons."]
+    #[doc = ""]
     #[doc = " JSON `buttons`: array of [`RecordingTemplateButton`](crate::RecordingTemplateButton)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::RecordingTemplateButton>>,
+    #[doc = " The template header."]
+    #[doc = ""]
     #[doc = " JSON `header`: [`RecordingTemplateHeader`](crate::RecordingTemplateHeader)."]
     pub header: ::std::option::Option<crate::RecordingTemplateHeader>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingTemplateCarousel {
+    #[doc = " An array of template card objects."]
+    #[doc = ""]
     #[doc = " JSON `cards`: array of [`RecordingTemplateCard`](crate::RecordingTemplateCard)."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::RecordingTemplateCard>>,
     _nulls: crate::support::Extras,

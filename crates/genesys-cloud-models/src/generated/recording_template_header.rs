@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingTemplateHeader {
+    #[doc = " Media template header image."]
+    #[doc = ""]
     #[doc = " JSON `media`: [`RecordingAttachment`](crate::RecordingAttachment)."]
     pub media: ::std::option::Option<crate::RecordingAttachment>,
+    #[doc = " Header text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Template header type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RecordingTemplateHeaderType`](crate::RecordingTemplateHeaderType), one of `Text`, `Media`."]
     pub r#type: ::std::option::Option<crate::RecordingTemplateHeaderType>,
     _nulls: crate::support::Extras,

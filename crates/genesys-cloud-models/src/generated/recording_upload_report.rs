@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingUploadReport {
+    #[doc = " The report id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " For COMPLETED tasks, the signed url to download the report."]
+    #[doc = ""]
     #[doc = " JSON `signedUrl`: string."]
     pub signed_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the upload report."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`RecordingUploadReportState`](crate::RecordingUploadReportState), one of `InProgress`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::RecordingUploadReportState>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingUploadReportRequest {
+    #[doc = " Report will include uploads since this date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSince`: date-time, required by the spec."]
     pub date_since: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Report will include uploads with this status"]
+    #[doc = ""]
     #[doc = " JSON `uploadStatus`: [`RecordingUploadReportRequestUploadStatus`](crate::RecordingUploadReportRequestUploadStatus), one of `Pending`, `Success`, `Failure`, `WaitForConversation`."]
     pub upload_status: ::std::option::Option<crate::RecordingUploadReportRequestUploadStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingWheelPicker {
+    #[doc = " Optional unique identifier to help map component replies to form messages where multiple Wheel Pickers can be present."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " An array of options in the Wheel Picker."]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`RecordingWheelPickerItem`](crate::RecordingWheelPickerItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::RecordingWheelPickerItem>>,
     _nulls: crate::support::Extras,

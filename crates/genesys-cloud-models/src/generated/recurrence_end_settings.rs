@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrenceEndSettings {
+    #[doc = " The end date of the recurrence for the activity plan, in ISO-8601 format. Only one of lastDate or noEndDate may be set"]
+    #[doc = ""]
     #[doc = " JSON `lastDate`: date-time."]
     pub last_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether this activity plan should continue indefinitely. If set to true, lastDate must not be set"]
+    #[doc = ""]
     #[doc = " JSON `noEndDate`: boolean."]
     pub no_end_date: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

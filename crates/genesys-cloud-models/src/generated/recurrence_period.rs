@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrencePeriod {
+    #[doc = " The granularity unit to interpret the period of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`RecurrencePeriodGranularity`](crate::RecurrencePeriodGranularity), required by the spec, one of `Days`, `Weeks`."]
     pub granularity: ::std::option::Option<crate::RecurrencePeriodGranularity>,
+    #[doc = " The period of the activity plan in granularity units"]
+    #[doc = ""]
     #[doc = " JSON `magnitude`: integer (int64), required by the spec."]
     pub magnitude: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrenceSettings {
+    #[doc = " Settings controlling when to end the recurrence for the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `endAfter`: [`RecurrenceEndSettings`](crate::RecurrenceEndSettings), required by the spec."]
     pub end_after: ::std::option::Option<crate::RecurrenceEndSettings>,
+    #[doc = " Constraint indicating the minimum time in hours between recurrences of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `minimumTimeBetweenOccurrences`: [`RecurrencePeriod`](crate::RecurrencePeriod), required by the spec."]
     pub minimum_time_between_occurrences: ::std::option::Option<crate::RecurrencePeriod>,
+    #[doc = " The recurrence period of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `recurrencePeriod`: [`RecurrencePeriod`](crate::RecurrencePeriod), required by the spec."]
     pub recurrence_period: ::std::option::Option<crate::RecurrencePeriod>,
     _nulls: crate::support::Extras,

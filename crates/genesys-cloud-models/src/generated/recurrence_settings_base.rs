@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrenceSettingsBase {
+    #[doc = " Settings controlling when to end the recurrence for the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `endAfter`: [`RecurrenceEndSettings`](crate::RecurrenceEndSettings), required by the spec."]
     pub end_after: ::std::option::Option<crate::RecurrenceEndSettings>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Referrer {
+    #[doc = " Referrer URL domain."]
+    #[doc = ""]
     #[doc = " JSON `domain`: string, required by the spec."]
     pub domain: ::std::option::Option<::std::string::String>,
+    #[doc = " Referrer URL fragment."]
+    #[doc = ""]
     #[doc = " JSON `fragment`: string."]
     pub fragment: ::std::option::Option<::std::string::String>,
+    #[doc = " Referrer URL hostname."]
+    #[doc = ""]
     #[doc = " JSON `hostname`: string, required by the spec."]
     pub hostname: ::std::option::Option<::std::string::String>,
+    #[doc = " Referrer keywords."]
+    #[doc = ""]
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of referrer (e.g. search, social)."]
+    #[doc = ""]
     #[doc = " JSON `medium`: [`ReferrerMedium`](crate::ReferrerMedium), required by the spec, one of `internal`, `search`, `social`, `email`, `unknown`, `paid`."]
     pub medium: ::std::option::Option<crate::ReferrerMedium>,
+    #[doc = " Name of referrer (e.g. Yahoo\\!, Google, InfoSpace)."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Referrer URL pathname."]
+    #[doc = ""]
     #[doc = " JSON `pathname`: string, required by the spec."]
     pub pathname: ::std::option::Option<::std::string::String>,
+    #[doc = " Referrer URL querystring."]
+    #[doc = ""]
     #[doc = " JSON `queryString`: string."]
     pub query_string: ::std::option::Option<::std::string::String>,
+    #[doc = " Referrer URL."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

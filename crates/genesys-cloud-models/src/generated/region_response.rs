@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RegionResponse {
+    #[doc = " Name of the valid linking region, ie. us-east-1"]
+    #[doc = ""]
     #[doc = " JSON `regionName`: string."]
     pub region_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RegisterArchitectExportJob {
+    #[doc = " A list of the flows to be exported."]
+    #[doc = ""]
     #[doc = " JSON `flows`: array of [`ExportDetails`](crate::ExportDetails), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::ExportDetails>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RegisterArchitectExportJobResponse {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the export job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`RegisterArchitectExportJobResponseStatus`](crate::RegisterArchitectExportJobResponseStatus), one of `Registered`, `Started`, `Success`, `Failure`."]
     pub status: ::std::option::Option<crate::RegisterArchitectExportJobResponseStatus>,
+    #[doc = " The number of flows submitted for export."]
+    #[doc = ""]
     #[doc = " JSON `totalFlows`: integer (int64)."]
     pub total_flows: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

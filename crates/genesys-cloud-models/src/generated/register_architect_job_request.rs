@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RegisterArchitectJobRequest {
+    #[doc = " If true, flow stubs will be created for any dependencies during the job."]
+    #[doc = ""]
     #[doc = " JSON `createStubs`: boolean."]
     pub create_stubs: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

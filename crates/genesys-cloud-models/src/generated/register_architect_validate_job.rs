@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RegisterArchitectValidateJob {
+    #[doc = " A list of the flows to be validated."]
+    #[doc = ""]
     #[doc = " JSON `flows`: array of [`ValidateDetails`](crate::ValidateDetails), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::ValidateDetails>>,
     _nulls: crate::support::Extras,

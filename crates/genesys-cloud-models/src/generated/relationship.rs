@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Relationship {
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Links to the sources of data (e.g. one source might be a CRM) that contributed data to this record. Read-only, and only populated when requested via expand param."]
+    #[doc = ""]
     #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
+    #[doc = " The external organization this relationship is attached to"]
+    #[doc = ""]
     #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization), required by the spec."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The relationship or role of the user to this external organization.Examples: Account Manager, Sales Engineer, Implementation Consultant. Between 1 and 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `relationship`: string, required by the spec."]
     pub relationship: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The user associated with the external organization. When creating or updating a relationship, only User.id is required. User object is fully populated when expanding a note."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`User`](crate::User), required by the spec."]
     pub user: ::std::option::Option<crate::User>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RelationshipsExportFieldFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`RelationshipsExportFieldFilterField`](crate::RelationshipsExportFieldFilterField), required by the spec, one of `DivisionId`, `UserId`."]
     pub field: ::std::option::Option<crate::RelationshipsExportFieldFilterField>,
+    #[doc = " Value to check field's value against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RelationshipsExportFieldListFilter {
+    #[doc = " Field name to apply the filter"]
+    #[doc = ""]
     #[doc = " JSON `field`: [`RelationshipsExportFieldListFilterField`](crate::RelationshipsExportFieldListFilterField), required by the spec, one of `DivisionId`, `UserId`."]
     pub field: ::std::option::Option<crate::RelationshipsExportFieldListFilterField>,
+    #[doc = " Values to check field's value against"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

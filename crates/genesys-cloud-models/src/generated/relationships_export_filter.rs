@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RelationshipsExportFilter {
+    #[doc = " Boolean AND combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `and`: array of [`RelationshipsExportFilter`](crate::RelationshipsExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::RelationshipsExportFilter>>,
+    #[doc = " Filtered field should have the same value"]
+    #[doc = ""]
     #[doc = " JSON `eq`: [`RelationshipsExportFieldFilter`](crate::RelationshipsExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::RelationshipsExportFieldFilter>,
+    #[doc = " Filtered field should be greater than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `gte`: [`RelationshipsExportComparisonFieldFilter`](crate::RelationshipsExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::RelationshipsExportComparisonFieldFilter>,
+    #[doc = " Filtered field should match one of the listed values"]
+    #[doc = ""]
     #[doc = " JSON `in`: [`RelationshipsExportFieldListFilter`](crate::RelationshipsExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::RelationshipsExportFieldListFilter>,
+    #[doc = " Filtered field should be less than or equal to the value"]
+    #[doc = ""]
     #[doc = " JSON `lte`: [`RelationshipsExportComparisonFieldFilter`](crate::RelationshipsExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::RelationshipsExportComparisonFieldFilter>,
+    #[doc = " Boolean negation of filters"]
+    #[doc = ""]
     #[doc = " JSON `not`: [`RelationshipsExportFilter`](crate::RelationshipsExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::RelationshipsExportFilter>>,
+    #[doc = " Boolean OR combination of filters"]
+    #[doc = ""]
     #[doc = " JSON `or`: array of [`RelationshipsExportFilter`](crate::RelationshipsExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::RelationshipsExportFilter>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RemoveEntitiesRequest {
+    #[doc = " List of entities to be removed"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`RemoveEntity`](crate::RemoveEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::RemoveEntity>>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Reoccurrence {
+    #[doc = " Modifications to the original recurrence schedule (Exclusions/Inclusions)"]
+    #[doc = ""]
     #[doc = " JSON `alterations`: array of [`Alteration`](crate::Alteration)."]
     pub alterations: ::std::option::Option<::std::vec::Vec<crate::Alteration>>,
+    #[doc = " The end date time of the initial occurrence as an ISO-8601 string in the format YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `end`: string, required by the spec."]
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The next occurrence details for the next start and end occurrences for the recurrence"]
+    #[doc = ""]
     #[doc = " JSON `nextOccurrenceDetails`: [`NextOccurrenceDetails`](crate::NextOccurrenceDetails)."]
     pub next_occurrence_details: ::std::option::Option<crate::NextOccurrenceDetails>,
+    #[doc = " The schedule pattern e.g.: Daily/Weekly"]
+    #[doc = ""]
     #[doc = " JSON `pattern`: [`Pattern`](crate::Pattern), required by the spec."]
     pub pattern: ::std::option::Option<crate::Pattern>,
+    #[doc = " The schedule range e.g.: EndDate/NoEnd/Numbered"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`Range`](crate::Range), required by the spec."]
     pub range: ::std::option::Option<crate::Range>,
+    #[doc = " The start date time of the initial occurrence as an ISO-8601 string in the format YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `start`: string, required by the spec."]
     pub start: ::std::option::Option<::std::string::String>,
+    #[doc = " The time zone for the recurrence. The time zone of the recurrence is determined by prioritizing the recurrence's time zone if specified, then the schedule's time zone if set, and finally defaulting to UTC if neither defines a time zone. See here for a list of valid time zones <https://www.iana.org/time-zones>. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

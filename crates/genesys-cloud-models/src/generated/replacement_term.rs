@@ -7,6 +7,8 @@
 pub struct ReplacementTerm {
     #[doc = " JSON `existingValue`: string."]
     pub existing_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Replacement term type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ReplacementTermType`](crate::ReplacementTermType), one of `NAME`, `ADDRESS`, `PHONE`, `EMAIL`, `TWITTER`, `INSTAGRAM`, `FACEBOOK`, `APPLE_MESSAGES`, `WHATSAPP`, `EXTERNAL_ID`."]
     pub r#type: ::std::option::Option<crate::ReplacementTermType>,
     #[doc = " JSON `updatedValue`: string."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReplyMessage {
+    #[doc = " A list of content elements in the message"]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
+    #[doc = " Message text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Message type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ReplyMessageType`](crate::ReplyMessageType), required by the spec, one of `Text`, `Structured`, `Receipt`, `Event`, `Message`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ReplyMessageType>,
     _nulls: crate::support::Extras,

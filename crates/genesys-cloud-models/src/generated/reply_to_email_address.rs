@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReplyToEmailAddress {
+    #[doc = " The InboundDomain used for the email address."]
+    #[doc = ""]
     #[doc = " JSON `domain`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub domain: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The InboundRoute used for the email address."]
+    #[doc = ""]
     #[doc = " JSON `route`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub route: ::std::option::Option<crate::DomainEntityRef>,
     _nulls: crate::support::Extras,

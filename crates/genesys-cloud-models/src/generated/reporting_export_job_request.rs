@@ -5,46 +5,88 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingExportJobRequest {
+    #[doc = " The list of columns for which chart is going to be displayed in export"]
+    #[doc = ""]
     #[doc = " JSON `chartColumns`: array of [`ChartColumn`](crate::ChartColumn)."]
     pub chart_columns: ::std::option::Option<::std::vec::Vec<crate::ChartColumn>>,
+    #[doc = " The user supplied csv delimiter string value either of type 'comma' or 'semicolon' permitted for the export request"]
+    #[doc = ""]
     #[doc = " JSON `csvDelimiter`: [`ReportingExportJobRequestCsvDelimiter`](crate::ReportingExportJobRequestCsvDelimiter), one of `SEMICOLON`, `COMMA`."]
     pub csv_delimiter: ::std::option::Option<crate::ReportingExportJobRequestCsvDelimiter>,
+    #[doc = " Indicates the duration format for the exports"]
+    #[doc = ""]
     #[doc = " JSON `durationFormat`: [`ReportingExportJobRequestDurationFormat`](crate::ReportingExportJobRequestDurationFormat), one of `Seconds`, `Milliseconds`, `Hhmmss`, `Hms`."]
     pub duration_format: ::std::option::Option<crate::ReportingExportJobRequestDurationFormat>,
+    #[doc = " Excludes empty rows from the exports"]
+    #[doc = ""]
     #[doc = " JSON `excludeEmptyRows`: boolean."]
     pub exclude_empty_rows: ::std::option::Option<bool>,
+    #[doc = " The requested format of the exported data"]
+    #[doc = ""]
     #[doc = " JSON `exportFormat`: [`ReportingExportJobRequestExportFormat`](crate::ReportingExportJobRequestExportFormat), required by the spec, one of `CSV`, `PDF`."]
     pub export_format: ::std::option::Option<crate::ReportingExportJobRequestExportFormat>,
+    #[doc = " Filters to apply to create the view"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
+    #[doc = " Indicates if custom participant attributes will be exported"]
+    #[doc = ""]
     #[doc = " JSON `hasCustomParticipantAttributes`: boolean."]
     pub has_custom_participant_attributes: ::std::option::Option<bool>,
+    #[doc = " Indicates if durations are formatted in hh:mm:ss format instead of ms"]
+    #[doc = ""]
     #[doc = " JSON `hasFormatDurations`: boolean."]
     pub has_format_durations: ::std::option::Option<bool>,
+    #[doc = " Indicates if media type will be split in aggregate detail exports"]
+    #[doc = ""]
     #[doc = " JSON `hasSplitByMedia`: boolean."]
     pub has_split_by_media: ::std::option::Option<bool>,
+    #[doc = " Indicates if filters will be split in aggregate detail exports"]
+    #[doc = ""]
     #[doc = " JSON `hasSplitFilters`: boolean."]
     pub has_split_filters: ::std::option::Option<bool>,
+    #[doc = " Indicates if summary row needs to be present in exports"]
+    #[doc = ""]
     #[doc = " JSON `hasSummaryRow`: boolean."]
     pub has_summary_row: ::std::option::Option<bool>,
+    #[doc = " Indicates whether to include selected duration format to the column headers"]
+    #[doc = ""]
     #[doc = " JSON `includeDurationFormatInHeader`: boolean."]
     pub include_duration_format_in_header: ::std::option::Option<bool>,
+    #[doc = " The time period used to limit the the exported data. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The locale used for localization of the exported data, i.e. en-US, es"]
+    #[doc = ""]
     #[doc = " JSON `locale`: string, required by the spec."]
     pub locale: ::std::option::Option<::std::string::String>,
+    #[doc = " The user supplied name of the export request"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The Period of the request in which to break down the intervals. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `period`: string, required by the spec."]
     pub period: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the request has been marked as read"]
+    #[doc = ""]
     #[doc = " JSON `read`: boolean."]
     pub read: ::std::option::Option<bool>,
+    #[doc = " The list of email recipients for the exports"]
+    #[doc = ""]
     #[doc = " JSON `recipientEmails`: array of string."]
     pub recipient_emails: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of ordered selected columns from the export view by the user"]
+    #[doc = ""]
     #[doc = " JSON `selectedColumns`: array of [`SelectedColumns`](crate::SelectedColumns)."]
     pub selected_columns: ::std::option::Option<::std::vec::Vec<crate::SelectedColumns>>,
+    #[doc = " The requested timezone of the exported data. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of view export job to be created"]
+    #[doc = ""]
     #[doc = " JSON `viewType`: [`ReportingExportJobRequestViewType`](crate::ReportingExportJobRequestViewType), required by the spec, one of `QUEUE_PERFORMANCE_SUMMARY_VIEW`, `QUEUE_PERFORMANCE_DETAIL_VIEW`, `INTERACTION_SEARCH_VIEW`, `AGENT_PERFORMANCE_SUMMARY_VIEW`, `AGENT_PERFORMANCE_DETAIL_VIEW`, `AGENT_STATUS_SUMMARY_VIEW`, `AGENT_STATUS_DETAIL_VIEW`, `AGENT_EVALUATION_SUMMARY_VIEW`, `AGENT_EVALUATION_DETAIL_VIEW`, `AGENT_QUEUE_DETAIL_VIEW`, `AGENT_INTERACTION_DETAIL_VIEW`, `ABANDON_INSIGHTS_VIEW`, … (137 in all)."]
     pub view_type: ::std::option::Option<crate::ReportingExportJobRequestViewType>,
     _nulls: crate::support::Extras,

@@ -5,72 +5,136 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingExportJobResponse {
+    #[doc = " The list of columns for which chart is going to be displayed in export"]
+    #[doc = ""]
     #[doc = " JSON `chartColumns`: array of [`ChartColumn`](crate::ChartColumn)."]
     pub chart_columns: ::std::option::Option<::std::vec::Vec<crate::ChartColumn>>,
+    #[doc = " The created date/time of the request. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDateTime`: date-time, required by the spec."]
     pub created_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user supplied csv delimiter string value either of type 'comma' or 'semicolon' permitted for the export request"]
+    #[doc = ""]
     #[doc = " JSON `csvDelimiter`: [`ReportingExportJobResponseCsvDelimiter`](crate::ReportingExportJobResponseCsvDelimiter), one of `SEMICOLON`, `COMMA`."]
     pub csv_delimiter: ::std::option::Option<crate::ReportingExportJobResponseCsvDelimiter>,
+    #[doc = " The url to download the request if it's status is completed"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the duration format for the exports"]
+    #[doc = ""]
     #[doc = " JSON `durationFormat`: [`ReportingExportJobResponseDurationFormat`](crate::ReportingExportJobResponseDurationFormat), one of `Seconds`, `Milliseconds`, `Hhmmss`, `Hms`."]
     pub duration_format: ::std::option::Option<crate::ReportingExportJobResponseDurationFormat>,
+    #[doc = " The optional error message in case the export fail to email"]
+    #[doc = ""]
     #[doc = " JSON `emailErrorDescription`: string."]
     pub email_error_description: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of individual email addresses as a map"]
+    #[doc = ""]
     #[doc = " JSON `emailStatuses`: map of string."]
     pub email_statuses: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Excludes empty rows from the exports"]
+    #[doc = ""]
     #[doc = " JSON `excludeEmptyRows`: boolean."]
     pub exclude_empty_rows: ::std::option::Option<bool>,
+    #[doc = " Indicates whether the export run is allowed to rerun"]
+    #[doc = ""]
     #[doc = " JSON `exportAllowedToRerun`: boolean."]
     pub export_allowed_to_rerun: ::std::option::Option<bool>,
+    #[doc = " The error message in case the export request failed"]
+    #[doc = ""]
     #[doc = " JSON `exportErrorMessagesType`: [`ReportingExportJobResponseExportErrorMessagesType`](crate::ReportingExportJobResponseExportErrorMessagesType), one of `FAILED_CONVERTING_EXPORT_JOB`, `FAILED_NO_DATA_EXPORT_JOB_FOUND`, `FAILED_GETTING_DATA_FROM_SERVICE`, `FAILED_GENERATING_TEMP_FILE`, `FAILED_SAVING_FILE_TO_S3`, `FAILED_NOTIFYING_SKYWALKER_OF_DOWNLOAD`, `FAILED_BUILDING_DOWNLOAD_URL_FROM_SKYWALKER_RESPONSE`, `FAILED_CONVERTING_EXPORT_JOB_TO_QUEUE_PERFORMANCE_JOB`, `EXPORT_TYPE_NOT_IMPLEMENTED`, `REACHED_MAXIMUM_ATTEMPT_OF_RETRY`, `FAILED_LONG_RUNNING_EXPORT`, `TOO_MANY_REQUESTS_FROM_AN_ORGANIZATION`, … (20 in all)."]
     pub export_error_messages_type: ::std::option::Option<crate::ReportingExportJobResponseExportErrorMessagesType>,
+    #[doc = " The requested format of the exported data"]
+    #[doc = ""]
     #[doc = " JSON `exportFormat`: [`ReportingExportJobResponseExportFormat`](crate::ReportingExportJobResponseExportFormat), required by the spec, one of `CSV`, `PDF`."]
     pub export_format: ::std::option::Option<crate::ReportingExportJobResponseExportFormat>,
+    #[doc = " Filters to apply to create the view"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
+    #[doc = " Indicates if custom participant attributes will be exported"]
+    #[doc = ""]
     #[doc = " JSON `hasCustomParticipantAttributes`: boolean."]
     pub has_custom_participant_attributes: ::std::option::Option<bool>,
+    #[doc = " Indicates if durations are formatted in hh:mm:ss format instead of ms"]
+    #[doc = ""]
     #[doc = " JSON `hasFormatDurations`: boolean."]
     pub has_format_durations: ::std::option::Option<bool>,
+    #[doc = " Indicates if media type will be split in aggregate detail exports"]
+    #[doc = ""]
     #[doc = " JSON `hasSplitByMedia`: boolean."]
     pub has_split_by_media: ::std::option::Option<bool>,
+    #[doc = " Indicates if filters will be split in aggregate detail exports"]
+    #[doc = ""]
     #[doc = " JSON `hasSplitFilters`: boolean."]
     pub has_split_filters: ::std::option::Option<bool>,
+    #[doc = " Indicates if summary row needs to be present in exports"]
+    #[doc = ""]
     #[doc = " JSON `hasSummaryRow`: boolean."]
     pub has_summary_row: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether to include selected duration format to the column headers"]
+    #[doc = ""]
     #[doc = " JSON `includeDurationFormatInHeader`: boolean."]
     pub include_duration_format_in_header: ::std::option::Option<bool>,
+    #[doc = " The time period used to limit the the exported data. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " The locale use for localization of the exported data, i.e. en-us, es-mx"]
+    #[doc = ""]
     #[doc = " JSON `locale`: string, required by the spec."]
     pub locale: ::std::option::Option<::std::string::String>,
+    #[doc = " The last modified date/time of the request. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDateTime`: date-time, required by the spec."]
     pub modified_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The percentage of the job that has completed processing"]
+    #[doc = ""]
     #[doc = " JSON `percentageComplete`: number (double), required by the spec."]
     pub percentage_complete: ::std::option::Option<f64>,
+    #[doc = " The Period of the request in which to break down the intervals. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `period`: string, required by the spec."]
     pub period: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the request has been marked as read"]
+    #[doc = ""]
     #[doc = " JSON `read`: boolean, required by the spec."]
     pub read: ::std::option::Option<bool>,
+    #[doc = " The list of email recipients for the exports"]
+    #[doc = ""]
     #[doc = " JSON `recipientEmails`: array of string."]
     pub recipient_emails: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The unique run id of the export schedule execute"]
+    #[doc = ""]
     #[doc = " JSON `runId`: string, required by the spec."]
     pub run_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of ordered selected columns from the export view by the user"]
+    #[doc = ""]
     #[doc = " JSON `selectedColumns`: array of [`SelectedColumns`](crate::SelectedColumns)."]
     pub selected_columns: ::std::option::Option<::std::vec::Vec<crate::SelectedColumns>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the export request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ReportingExportJobResponseStatus`](crate::ReportingExportJobResponseStatus), required by the spec, one of `SUBMITTED`, `RUNNING`, `CANCELLING`, `CANCELLED`, `COMPLETED`, `COMPLETED_WITH_PARTIAL_RESULTS`, `FAILED`."]
     pub status: ::std::option::Option<crate::ReportingExportJobResponseStatus>,
+    #[doc = " The requested timezone of the exported data. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of view export job to be created"]
+    #[doc = ""]
     #[doc = " JSON `viewType`: [`ReportingExportJobResponseViewType`](crate::ReportingExportJobResponseViewType), required by the spec, one of `QUEUE_PERFORMANCE_SUMMARY_VIEW`, `QUEUE_PERFORMANCE_DETAIL_VIEW`, `INTERACTION_SEARCH_VIEW`, `AGENT_PERFORMANCE_SUMMARY_VIEW`, `AGENT_PERFORMANCE_DETAIL_VIEW`, `AGENT_STATUS_SUMMARY_VIEW`, `AGENT_STATUS_DETAIL_VIEW`, `AGENT_EVALUATION_SUMMARY_VIEW`, `AGENT_EVALUATION_DETAIL_VIEW`, `AGENT_QUEUE_DETAIL_VIEW`, `AGENT_INTERACTION_DETAIL_VIEW`, `ABANDON_INSIGHTS_VIEW`, … (137 in all)."]
     pub view_type: ::std::option::Option<crate::ReportingExportJobResponseViewType>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingExportMetadataJobResponse {
+    #[doc = " The list of available column ids for the export metadata"]
+    #[doc = ""]
     #[doc = " JSON `availableColumnIds`: array of string."]
     pub available_column_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The date limitations of the export metadata"]
+    #[doc = ""]
     #[doc = " JSON `dateLimitations`: string."]
     pub date_limitations: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of dependent column ids for the export metadata"]
+    #[doc = ""]
     #[doc = " JSON `dependentColumnIds`: map of array of string."]
     pub dependent_column_ids: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of required column ids for the export metadata"]
+    #[doc = ""]
     #[doc = " JSON `requiredColumnIds`: array of string."]
     pub required_column_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of required filters for the export metadata"]
+    #[doc = ""]
     #[doc = " JSON `requiredFilters`: array of string."]
     pub required_filters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of supported filters for the export metadata"]
+    #[doc = ""]
     #[doc = " JSON `supportedFilters`: array of string."]
     pub supported_filters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The view type of the export metadata"]
+    #[doc = ""]
     #[doc = " JSON `viewType`: [`ReportingExportMetadataJobResponseViewType`](crate::ReportingExportMetadataJobResponseViewType), one of `QUEUE_PERFORMANCE_SUMMARY_VIEW`, `QUEUE_PERFORMANCE_DETAIL_VIEW`, `INTERACTION_SEARCH_VIEW`, `AGENT_PERFORMANCE_SUMMARY_VIEW`, `AGENT_PERFORMANCE_DETAIL_VIEW`, `AGENT_STATUS_SUMMARY_VIEW`, `AGENT_STATUS_DETAIL_VIEW`, `AGENT_EVALUATION_SUMMARY_VIEW`, `AGENT_EVALUATION_DETAIL_VIEW`, `AGENT_QUEUE_DETAIL_VIEW`, `AGENT_INTERACTION_DETAIL_VIEW`, `ABANDON_INSIGHTS_VIEW`, … (137 in all)."]
     pub view_type: ::std::option::Option<crate::ReportingExportMetadataJobResponseViewType>,
     _nulls: crate::support::Extras,

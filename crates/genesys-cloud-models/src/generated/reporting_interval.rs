@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingInterval {
+    #[doc = " The granularity of the reporting interval period"]
+    #[doc = ""]
     #[doc = " JSON `intervalType`: [`ReportingIntervalIntervalType`](crate::ReportingIntervalIntervalType), required by the spec, one of `Day`, `Week`, `Month`."]
     pub interval_type: ::std::option::Option<crate::ReportingIntervalIntervalType>,
+    #[doc = " The value of the reporting interval period for a given interval type"]
+    #[doc = ""]
     #[doc = " JSON `intervalValue`: integer (int64), required by the spec."]
     pub interval_value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurn {
+    #[doc = " The bot flow 'ask' action associated with this reporting turn (e.g. AskForIntent)."]
+    #[doc = ""]
     #[doc = " JSON `askAction`: [`ReportingTurnAction`](crate::ReportingTurnAction)."]
     pub ask_action: ::std::option::Option<crate::ReportingTurnAction>,
+    #[doc = " Result of the bot flow 'ask' action."]
+    #[doc = ""]
     #[doc = " JSON `askActionResult`: [`ReportingTurnAskActionResult`](crate::ReportingTurnAskActionResult), one of `SuccessCollection`, `SuccessConfirmationYes`, `SuccessConfirmationNo`, `SkippedCollection`, `PartialCollection`, `GuardrailsViolation`, `NoMatchCollection`, `NoMatchConfirmation`, `AgentRequestedByUser`, `ConfirmationRequired`, `Error`, `ExpressionError`, … (19 in all)."]
     pub ask_action_result: ::std::option::Option<crate::ReportingTurnAskActionResult>,
+    #[doc = " The bot prompts associated with this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `botPrompts`: array of string."]
     pub bot_prompts: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The conversation details, across potentially multiple Bot Flow sessions."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Timestamp indicating when the original turn was completed. Note: The 'interval' query param uses this timestamp to filter the output. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Timestamp indicating when the original turn was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The intent and associated slots detected during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `intent`: [`ReportingTurnIntent`](crate::ReportingTurnIntent)."]
     pub intent: ::std::option::Option<crate::ReportingTurnIntent>,
+    #[doc = " The knowledge data captured during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `knowledge`: [`ReportingTurnKnowledge`](crate::ReportingTurnKnowledge)."]
     pub knowledge: ::std::option::Option<crate::ReportingTurnKnowledge>,
+    #[doc = " The knowledge data captured during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseEvents`: [`ReportingTurnKnowledgeEvents`](crate::ReportingTurnKnowledgeEvents)."]
     pub knowledge_base_events: ::std::option::Option<crate::ReportingTurnKnowledgeEvents>,
+    #[doc = " The details related to end of bot flow session."]
+    #[doc = ""]
     #[doc = " JSON `sessionEndDetails`: [`SessionEndDetails`](crate::SessionEndDetails)."]
     pub session_end_details: ::std::option::Option<crate::SessionEndDetails>,
+    #[doc = " The bot session ID that this reporting turn is grouped under."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The chosen user input associated with this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `userInput`: string."]
     pub user_input: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

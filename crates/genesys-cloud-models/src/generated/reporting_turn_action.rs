@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnAction {
+    #[doc = " The ID of the action in the bot flow."]
+    #[doc = ""]
     #[doc = " JSON `actionId`: string."]
     pub action_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the action in the bot flow."]
+    #[doc = ""]
     #[doc = " JSON `actionName`: string."]
     pub action_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of the action in the bot flow."]
+    #[doc = ""]
     #[doc = " JSON `actionNumber`: integer (int64)."]
     pub action_number: ::std::option::Option<i64>,
     #[doc = " JSON `actionType`: [`ReportingTurnActionActionType`](crate::ReportingTurnActionActionType), one of `AskForAuthenticationAction`, `AddFlowMilestoneAction`, `AskForNLUIntentAction`, `AskForBooleanAction`, `AskForPaymentAction`, `AskForSlotAction`, `AskSurveyQuestionAction`, `AskForNLUNextIntentAction`, `AssignCustomerSegmentAction`, `BotState`, `CallAgenticVirtualAgentAction`, `CallBotFlowAction`, … (88 in all)."]

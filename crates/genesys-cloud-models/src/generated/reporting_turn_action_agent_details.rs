@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnActionAgentDetails {
+    #[doc = " The agent ID used in an action."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The agent name used in an action."]
+    #[doc = ""]
     #[doc = " JSON `agentName`: string."]
     pub agent_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The agent version used in an action."]
+    #[doc = ""]
     #[doc = " JSON `agentVersion`: string."]
     pub agent_version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

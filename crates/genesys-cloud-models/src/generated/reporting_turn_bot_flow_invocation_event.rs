@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnBotFlowInvocationEvent {
+    #[doc = " The action in which the event occurred."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ReportingTurnAction`](crate::ReportingTurnAction)."]
     pub action: ::std::option::Option<crate::ReportingTurnAction>,
+    #[doc = " The details relating to the invoking or invoked flow."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`ReportingTurnFlow`](crate::ReportingTurnFlow)."]
     pub flow: ::std::option::Option<crate::ReportingTurnFlow>,
+    #[doc = " Represents the type of invocation event which occurred."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ReportingTurnBotFlowInvocationEventType`](crate::ReportingTurnBotFlowInvocationEventType), one of `Call`, `ReturnTo`, `ReturnFrom`, `InitialInvoke`."]
     pub r#type: ::std::option::Option<crate::ReportingTurnBotFlowInvocationEventType>,
     _nulls: crate::support::Extras,

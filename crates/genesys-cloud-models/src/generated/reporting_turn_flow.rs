@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnFlow {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the flow"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the flow"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ReportingTurnFlowType`](crate::ReportingTurnFlowType), one of `Bot`, `DigitalBot`, `InboundCall`, `SecureCall`, `InboundShortMessage`."]
     pub r#type: ::std::option::Option<crate::ReportingTurnFlowType>,
     _nulls: crate::support::Extras,

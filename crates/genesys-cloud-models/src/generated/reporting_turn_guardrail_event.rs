@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnGuardrailEvent {
+    #[doc = " The attached instruction to the guardrail"]
+    #[doc = ""]
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of guardrail violation"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ReportingTurnGuardrailEventType`](crate::ReportingTurnGuardrailEventType), one of `Custom`, `Jailbreak`, `Harmful`, `Inappropriate`, `Unknown`."]
     pub r#type: ::std::option::Option<crate::ReportingTurnGuardrailEventType>,
+    #[doc = " The number of violations allowed before an exit occurs."]
+    #[doc = ""]
     #[doc = " JSON `violationsThreshold`: integer (int64)."]
     pub violations_threshold: ::std::option::Option<i64>,
+    #[doc = " The current amount of violations that have been triggered in the current action."]
+    #[doc = ""]
     #[doc = " JSON `violationsTriggered`: integer (int64)."]
     pub violations_triggered: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnIntent {
+    #[doc = " The confidence score of the intent detected during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The ID of the intent detected during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the intent detected during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The slots detected during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `slots`: array of [`ReportingTurnIntentSlot`](crate::ReportingTurnIntentSlot)."]
     pub slots: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnIntentSlot>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledge {
+    #[doc = " The knowledge feedback data that was captured during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `feedback`: [`ReportingTurnKnowledgeFeedback`](crate::ReportingTurnKnowledgeFeedback)."]
     pub feedback: ::std::option::Option<crate::ReportingTurnKnowledgeFeedback>,
+    #[doc = " The Knowledge Base ID that the captured knowledge data relates to."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseId`: string."]
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The knowledge search data that was captured during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `search`: [`ReportingTurnKnowledgeSearch`](crate::ReportingTurnKnowledgeSearch)."]
     pub search: ::std::option::Option<crate::ReportingTurnKnowledgeSearch>,
     _nulls: crate::support::Extras,

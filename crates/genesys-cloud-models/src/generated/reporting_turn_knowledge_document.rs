@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeDocument {
+    #[doc = " The corresponding answer to the question."]
+    #[doc = ""]
     #[doc = " JSON `answer`: string."]
     pub answer: ::std::option::Option<::std::string::String>,
+    #[doc = " The confidence score of how well the question matched the search query."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The ID of the knowledge document."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The the question that was used to match against the search query."]
+    #[doc = ""]
     #[doc = " JSON `question`: string."]
     pub question: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeEvents {
+    #[doc = " The knowledge feedback data captured during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `feedback`: array of [`ReportingTurnKnowledgeFeedbackEvent`](crate::ReportingTurnKnowledgeFeedbackEvent)."]
     pub feedback: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeFeedbackEvent>>,
+    #[doc = " The knowledge search data captured during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `search`: array of [`ReportingTurnKnowledgeSearchEvent`](crate::ReportingTurnKnowledgeSearchEvent)."]
     pub search: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeSearchEvent>>,
     _nulls: crate::support::Extras,

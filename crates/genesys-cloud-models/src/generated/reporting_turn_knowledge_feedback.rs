@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeFeedback {
+    #[doc = " The list of search documents that the feedback applies to."]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
+    #[doc = " The feedback rating for the search (1.0 - 5.0). 1 = Negative, 5 = Positive."]
+    #[doc = ""]
     #[doc = " JSON `rating`: integer (int64)."]
     pub rating: ::std::option::Option<i64>,
+    #[doc = " The ID of the original knowledge search that this feedback relates to."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

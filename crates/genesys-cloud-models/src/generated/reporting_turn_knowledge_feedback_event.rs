@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeFeedbackEvent {
+    #[doc = " The variation of the document."]
+    #[doc = ""]
     #[doc = " JSON `documentVariationId`: string."]
     pub document_variation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the document."]
+    #[doc = ""]
     #[doc = " JSON `documentVersionId`: string."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of search documents that the feedback applies to."]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
+    #[doc = " The feedback rating for the search (1.0 - 5.0). 1 = Negative, 5 = Positive."]
+    #[doc = ""]
     #[doc = " JSON `feedbackRating`: integer (int64)."]
     pub feedback_rating: ::std::option::Option<i64>,
+    #[doc = " The Knowledge Base ID that the captured knowledge data relates to."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseId`: string."]
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of this knowledge search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeMetadata {
+    #[doc = " The result of the knowledge generation"]
+    #[doc = ""]
     #[doc = " JSON `answerGenerationStatus`: [`ReportingTurnKnowledgeMetadataAnswerGenerationStatus`](crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus), one of `Success`, `Failure`, `NotAttempted`, `NoAnswerGenerated`, `Timeout`, `Unknown`."]
     pub answer_generation_status: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus>,
+    #[doc = " Failure reason if knowledge query failed"]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: [`ReportingTurnKnowledgeMetadataFailureReason`](crate::ReportingTurnKnowledgeMetadataFailureReason), one of `InternalError`, `Unknown`."]
     pub failure_reason: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataFailureReason>,
+    #[doc = " The generated answer"]
+    #[doc = ""]
     #[doc = " JSON `generatedAnswer`: string."]
     pub generated_answer: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the knowledge setting or knowledge base"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeId`: string."]
     pub knowledge_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the knowledge setting or knowledge base"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeName`: string."]
     pub knowledge_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The query used in the knowledge query"]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of the knowledge search"]
+    #[doc = ""]
     #[doc = " JSON `retrievalStatus`: [`ReportingTurnKnowledgeMetadataRetrievalStatus`](crate::ReportingTurnKnowledgeMetadataRetrievalStatus), one of `Success`, `Failure`, `NoResults`, `Timeout`, `Unknown`."]
     pub retrieval_status: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataRetrievalStatus>,
+    #[doc = " List of the sources retrieved by the knowledge search"]
+    #[doc = ""]
     #[doc = " JSON `retrievedSources`: array of [`KnowledgeSource`](crate::KnowledgeSource)."]
     pub retrieved_sources: ::std::option::Option<::std::vec::Vec<crate::KnowledgeSource>>,
+    #[doc = " SearchID used in the attempted search"]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Highest confidence score of returned knowledgeSources"]
+    #[doc = ""]
     #[doc = " JSON `topConfidence`: number (double)."]
     pub top_confidence: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

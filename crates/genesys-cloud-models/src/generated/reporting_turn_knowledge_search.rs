@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeSearch {
+    #[doc = " The list of search documents captured during this reporting turn."]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
+    #[doc = " The search query that was used to search the Knowledge Base documents for a matching question."]
+    #[doc = ""]
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of this knowledge search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

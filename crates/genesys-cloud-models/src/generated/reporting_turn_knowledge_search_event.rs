@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeSearchEvent {
+    #[doc = " The document ID of the search answer."]
+    #[doc = ""]
     #[doc = " JSON `answerDocumentId`: string."]
     pub answer_document_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of search documents that the feedback applies to."]
+    #[doc = ""]
     #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
+    #[doc = " The Knowledge Base ID that the captured knowledge data relates to."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseId`: string."]
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of this knowledge search."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The search query that was used to search the Knowledge Base documents for a matching question."]
+    #[doc = ""]
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

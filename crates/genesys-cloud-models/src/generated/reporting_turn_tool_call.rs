@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnToolCall {
+    #[doc = " Represents the starting time of the tool call. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateInvoked`: date-time."]
     pub date_invoked: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Represents the error returned by the tool in the event of a failure."]
+    #[doc = ""]
     #[doc = " JSON `errorText`: string."]
     pub error_text: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents various metadata of knowledge calls used by the tool if the tool is configured to use knowledge."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeMetadata`: [`ReportingTurnKnowledgeMetadata`](crate::ReportingTurnKnowledgeMetadata)."]
     pub knowledge_metadata: ::std::option::Option<crate::ReportingTurnKnowledgeMetadata>,
+    #[doc = " Represents the time it took the tool call to execute."]
+    #[doc = ""]
     #[doc = " JSON `latencyMs`: integer (int64)."]
     pub latency_ms: ::std::option::Option<i64>,
+    #[doc = " Represents the origin of the tool call."]
+    #[doc = ""]
     #[doc = " JSON `origin`: [`ReportingTurnToolCallOrigin`](crate::ReportingTurnToolCallOrigin), one of `AvaTool`, `Unknown`."]
     pub origin: ::std::option::Option<crate::ReportingTurnToolCallOrigin>,
+    #[doc = " Represents whether the tool call was successful or not."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ReportingTurnToolCallStatus`](crate::ReportingTurnToolCallStatus), one of `Success`, `Failure`, `Timeout`, `Unknown`."]
     pub status: ::std::option::Option<crate::ReportingTurnToolCallStatus>,
+    #[doc = " Represents the identifier of the target that the tool is using."]
+    #[doc = ""]
     #[doc = " JSON `targetId`: string."]
     pub target_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the identifier of the tool called."]
+    #[doc = ""]
     #[doc = " JSON `toolId`: string."]
     pub tool_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the name of the tool used in the event."]
+    #[doc = ""]
     #[doc = " JSON `toolName`: string."]
     pub tool_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the type of tool used in the event."]
+    #[doc = ""]
     #[doc = " JSON `toolType`: [`ReportingTurnToolCallToolType`](crate::ReportingTurnToolCallToolType), one of `KnowledgeSetting`, `KnowledgeBase`, `DataAction`, `ExternalA2AServer`, `Unknown`."]
     pub tool_type: ::std::option::Option<crate::ReportingTurnToolCallToolType>,
     _nulls: crate::support::Extras,

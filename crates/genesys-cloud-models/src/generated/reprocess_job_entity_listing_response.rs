@@ -21,6 +21,8 @@ pub struct ReprocessJobEntityListingResponse {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `previousUri`: string."]
     pub previous_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of queued jobs."]
+    #[doc = ""]
     #[doc = " JSON `queueTotal`: integer (int64), required by the spec."]
     pub queue_total: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]

@@ -5,36 +5,66 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReprocessJobResponse {
+    #[doc = " The user who created the job."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The date the job was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date at which the reprocessing should end. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time, required by the spec."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date from which the reprocessing should begin. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the job."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Language dialects used to filter interactions."]
+    #[doc = ""]
     #[doc = " JSON `dialects`: array of string."]
     pub dialects: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The amount of failed interactions."]
+    #[doc = ""]
     #[doc = " JSON `failedInteractionsCount`: integer (int64), required by the spec."]
     pub failed_interactions_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job."]
+    #[doc = ""]
     #[doc = " JSON `jobStatus`: [`ReprocessJobResponseJobStatus`](crate::ReprocessJobResponseJobStatus), required by the spec, one of `Queued`, `InProgress`, `Completed`, `Failed`."]
     pub job_status: ::std::option::Option<crate::ReprocessJobResponseJobStatus>,
+    #[doc = " Media types used to filter interactions."]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: array of string, required by the spec."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The amount of interactions successfully reprocessed."]
+    #[doc = ""]
     #[doc = " JSON `processedInteractionsCount`: integer (int64), required by the spec."]
     pub processed_interactions_count: ::std::option::Option<i64>,
+    #[doc = " The mapped programs to be included in the job."]
+    #[doc = ""]
     #[doc = " JSON `programs`: array of string, required by the spec."]
     pub programs: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The position of the job in the queued jobs."]
+    #[doc = ""]
     #[doc = " JSON `queueOrder`: integer (int64)."]
     pub queue_order: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The amount of interactions in the job."]
+    #[doc = ""]
     #[doc = " JSON `totalInteractionsCount`: integer (int64)."]
     pub total_interactions_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

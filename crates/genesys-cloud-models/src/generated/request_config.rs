@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestConfig {
+    #[doc = " Headers to include in request in (Header Name, Value) pairs."]
+    #[doc = ""]
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Velocity template to define request body sent to 3rd party service."]
+    #[doc = ""]
     #[doc = " JSON `requestTemplate`: string."]
     pub request_template: ::std::option::Option<::std::string::String>,
+    #[doc = " URI to retrieve requestTemplate"]
+    #[doc = ""]
     #[doc = " JSON `requestTemplateUri`: string."]
     pub request_template_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " HTTP method to use for request"]
+    #[doc = ""]
     #[doc = " JSON `requestType`: string."]
     pub request_type: ::std::option::Option<::std::string::String>,
+    #[doc = " URL that may include placeholders for requests to 3rd party service. This value is read only for Function Integrations and will be set when a draft is created."]
+    #[doc = ""]
     #[doc = " JSON `requestUrlTemplate`: string."]
     pub request_url_template: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

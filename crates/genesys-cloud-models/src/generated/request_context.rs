@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestContext {
+    #[doc = " A list of one or more patterns to match. Defaults to an empty list if not provided."]
+    #[doc = ""]
     #[doc = " JSON `patterns`: array of [`RequestContextPattern`](crate::RequestContextPattern)."]
     pub patterns: ::std::option::Option<::std::vec::Vec<crate::RequestContextPattern>>,
     _nulls: crate::support::Extras,

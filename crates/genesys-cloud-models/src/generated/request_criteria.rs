@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestCriteria {
+    #[doc = " The criteria key."]
+    #[doc = ""]
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
+    #[doc = " The comparison operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`RequestCriteriaOperator`](crate::RequestCriteriaOperator), one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::RequestCriteriaOperator>,
+    #[doc = " Should criteria be case insensitive."]
+    #[doc = ""]
     #[doc = " JSON `shouldIgnoreCase`: boolean."]
     pub should_ignore_case: ::std::option::Option<bool>,
+    #[doc = " The criteria values."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

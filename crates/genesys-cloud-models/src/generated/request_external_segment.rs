@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestExternalSegment {
+    #[doc = " Identifier for the external segment in the system where it originates from."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name for the external segment in the system where it originates from."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The external system where the segment originates from."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`RequestExternalSegmentSource`](crate::RequestExternalSegmentSource), one of `AdobeExperiencePlatform`, `Custom`."]
     pub source: ::std::option::Option<crate::RequestExternalSegmentSource>,
     _nulls: crate::support::Extras,

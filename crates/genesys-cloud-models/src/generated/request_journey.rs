@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestJourney {
+    #[doc = " A list of zero or more patterns to match. Defaults to an empty list if not provided."]
+    #[doc = ""]
     #[doc = " JSON `patterns`: array of [`RequestJourneyPattern`](crate::RequestJourneyPattern)."]
     pub patterns: ::std::option::Option<::std::vec::Vec<crate::RequestJourneyPattern>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestMapping {
+    #[doc = " Type of the value supplied"]
+    #[doc = ""]
     #[doc = " JSON `attributeType`: [`RequestMappingAttributeType`](crate::RequestMappingAttributeType), one of `String`, `Number`, `Integer`, `Boolean`."]
     pub attribute_type: ::std::option::Option<crate::RequestMappingAttributeType>,
+    #[doc = " Method of finding value to use with Attribute"]
+    #[doc = ""]
     #[doc = " JSON `mappingType`: [`RequestMappingMappingType`](crate::RequestMappingMappingType), one of `Lookup`, `HardCoded`."]
     pub mapping_type: ::std::option::Option<crate::RequestMappingMappingType>,
+    #[doc = " Name of the Integration Action Attribute to supply the value for"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Value to supply for the specified Attribute"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestPage {
+    #[doc = " Keywords from the HTML \\<meta\\> tag of the page."]
+    #[doc = ""]
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
+    #[doc = " ISO 639-1 language code for the page as defined in the \\<html\\> tag."]
+    #[doc = ""]
     #[doc = " JSON `lang`: string."]
     pub lang: ::std::option::Option<::std::string::String>,
+    #[doc = " Title of the page."]
+    #[doc = ""]
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The page URL."]
+    #[doc = ""]
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestScoredAgent {
+    #[doc = " Agent's user ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Agent's score for the current conversation, from 0 - 100, higher being better"]
+    #[doc = ""]
     #[doc = " JSON `score`: integer (int64)."]
     pub score: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReschedulingManagementUnitResponse {
+    #[doc = " Whether the rescheduling run is applied for the given management unit"]
+    #[doc = ""]
     #[doc = " JSON `applied`: boolean."]
     pub applied: ::std::option::Option<bool>,
+    #[doc = " The management unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReschedulingOptionsRunResponse {
+    #[doc = " The IDs of the activity codes being considered for reschedule"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The number of agents to be considered in the reschedule"]
+    #[doc = ""]
     #[doc = " JSON `agentCount`: integer (int64)."]
     pub agent_count: ::std::option::Option<i64>,
+    #[doc = " Whether daily paid time is allowed to be changed"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeDailyPaidTime`: boolean."]
     pub do_not_change_daily_paid_time: ::std::option::Option<bool>,
+    #[doc = " Whether manually edited shifts are allowed to be changed"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeManuallyEditedShifts`: boolean."]
     pub do_not_change_manually_edited_shifts: ::std::option::Option<bool>,
+    #[doc = " Whether shift start times are allowed to be changed"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeShiftStartTimes`: boolean."]
     pub do_not_change_shift_start_times: ::std::option::Option<bool>,
+    #[doc = " Whether weekly paid time is allowed to be changed"]
+    #[doc = ""]
     #[doc = " JSON `doNotChangeWeeklyPaidTime`: boolean."]
     pub do_not_change_weekly_paid_time: ::std::option::Option<bool>,
+    #[doc = " The end date of the period to reschedule. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The existing schedule to which this reschedule run applies"]
+    #[doc = ""]
     #[doc = " JSON `existingSchedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub existing_schedule: ::std::option::Option<crate::BuScheduleReference>,
+    #[doc = " Per-management unit rescheduling options"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`ReschedulingManagementUnitResponse`](crate::ReschedulingManagementUnitResponse)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ReschedulingManagementUnitResponse>>,
+    #[doc = " The start date of the period to reschedule. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAggregateQueryClause {
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ResolutionAggregateQueryPredicate`](crate::ResolutionAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ResolutionAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ResolutionAggregateQueryClauseType`](crate::ResolutionAggregateQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ResolutionAggregateQueryClauseType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ResolutionAggregateQueryClause`](crate::ResolutionAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ResolutionAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ResolutionAggregateQueryPredicate`](crate::ResolutionAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ResolutionAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ResolutionAggregateQueryFilterType`](crate::ResolutionAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ResolutionAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

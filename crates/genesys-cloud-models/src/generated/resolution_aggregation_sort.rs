@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`ResolutionAggregationSortFunction`](crate::ResolutionAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::ResolutionAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`ResolutionAggregationSortName`](crate::ResolutionAggregationSortName), required by the spec, one of `nNextContactAvoided`."]
     pub name: ::std::option::Option<crate::ResolutionAggregationSortName>,
     _nulls: crate::support::Extras,

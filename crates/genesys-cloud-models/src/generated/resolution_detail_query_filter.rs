@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`ResolutionDetailQueryClause`](crate::ResolutionDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`ResolutionDetailQueryPredicate`](crate::ResolutionDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ResolutionDetailQueryFilterType`](crate::ResolutionDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::ResolutionDetailQueryFilterType>,
     _nulls: crate::support::Extras,

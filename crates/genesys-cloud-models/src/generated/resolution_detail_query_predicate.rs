@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResolutionDetailQueryPredicate {
+    #[doc = " Left hand side for metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`ResolutionDetailQueryPredicateMetric`](crate::ResolutionDetailQueryPredicateMetric), one of `nNextContactAvoided`."]
     pub metric: ::std::option::Option<crate::ResolutionDetailQueryPredicateMetric>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ResolutionDetailQueryPredicateOperator`](crate::ResolutionDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::ResolutionDetailQueryPredicateOperator>,
+    #[doc = " Right hand side for metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ResolutionDetailQueryPredicateType`](crate::ResolutionDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::ResolutionDetailQueryPredicateType>,
+    #[doc = " Right hand side for metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,70 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Response {
+    #[doc = " Apple Messages for Business invitation template definition for responseType.AppleInvitation."]
+    #[doc = ""]
     #[doc = " JSON `appleInvitation`: [`AppleInvitation`](crate::AppleInvitation)."]
     pub apple_invitation: ::std::option::Option<crate::AppleInvitation>,
+    #[doc = " Assets used in the response"]
+    #[doc = ""]
     #[doc = " JSON `assets`: array of [`RmsAssetAddressableRef`](crate::RmsAssetAddressableRef)."]
     pub assets: ::std::option::Option<::std::vec::Vec<crate::RmsAssetAddressableRef>>,
+    #[doc = " User that created the response"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
+    #[doc = " The date and time the response was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Footer template definition for responseType.Footer."]
+    #[doc = ""]
     #[doc = " JSON `footer`: [`FooterTemplate`](crate::FooterTemplate)."]
     pub footer: ::std::option::Option<crate::FooterTemplate>,
+    #[doc = " Form template definition for responseType.Form."]
+    #[doc = ""]
     #[doc = " JSON `form`: [`Form`](crate::Form)."]
     pub form: ::std::option::Option<crate::Form>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The interaction type for this response."]
+    #[doc = ""]
     #[doc = " JSON `interactionType`: [`ResponseInteractionType`](crate::ResponseInteractionType), one of `chat`, `email`, `twitter`."]
     pub interaction_type: ::std::option::Option<crate::ResponseInteractionType>,
+    #[doc = " One or more libraries response is associated with."]
+    #[doc = ""]
     #[doc = " JSON `libraries`: array of [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub libraries: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " An optional messaging template definition for responseType.MessagingTemplate."]
+    #[doc = ""]
     #[doc = " JSON `messagingTemplate`: [`MessagingTemplate`](crate::MessagingTemplate)."]
     pub messaging_template: ::std::option::Option<crate::MessagingTemplate>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The response type represented by the response."]
+    #[doc = ""]
     #[doc = " JSON `responseType`: [`ResponseResponseType`](crate::ResponseResponseType), one of `MessagingTemplate`, `CampaignSmsTemplate`, `CampaignEmailTemplate`, `Footer`, `Form`, `AppleInvitation`."]
     pub response_type: ::std::option::Option<crate::ResponseResponseType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Details about any text substitutions used in the texts for this response."]
+    #[doc = ""]
     #[doc = " JSON `substitutions`: array of [`ResponseSubstitution`](crate::ResponseSubstitution)."]
     pub substitutions: ::std::option::Option<::std::vec::Vec<crate::ResponseSubstitution>>,
+    #[doc = " Metadata about the text substitutions in json schema format."]
+    #[doc = ""]
     #[doc = " JSON `substitutionsSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub substitutions_schema: ::std::option::Option<crate::JsonSchemaDocument>,
+    #[doc = " One or more texts associated with the response. Required for responseTypes: Standard, Footer, MessagingTemplate and CampaignEmailTemplate"]
+    #[doc = ""]
     #[doc = " JSON `texts`: array of [`ResponseText`](crate::ResponseText)."]
     pub texts: ::std::option::Option<::std::vec::Vec<crate::ResponseText>>,
+    #[doc = " Version number required for updates."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

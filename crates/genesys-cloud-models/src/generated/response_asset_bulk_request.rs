@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseAssetBulkRequest {
+    #[doc = " List of Response Asset IDs (max 50)"]
+    #[doc = ""]
     #[doc = " JSON `assetIds`: array of string, required by the spec."]
     pub asset_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The field in the resource that you want to sort the results by. Allowed values: name, dateCreated, dateModified, contentLength"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`ResponseAssetBulkRequestSortOrder`](crate::ResponseAssetBulkRequestSortOrder), one of `asc`, `desc`."]
     pub sort_order: ::std::option::Option<crate::ResponseAssetBulkRequestSortOrder>,
     _nulls: crate::support::Extras,

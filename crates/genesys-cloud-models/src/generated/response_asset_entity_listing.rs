@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseAssetEntityListing {
+    #[doc = " List of response assets"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`ResponseAsset`](crate::ResponseAsset)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ResponseAsset>>,
+    #[doc = " Asset IDs not found"]
+    #[doc = ""]
     #[doc = " JSON `notFound`: array of string."]
     pub not_found: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

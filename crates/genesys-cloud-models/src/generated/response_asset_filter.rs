@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseAssetFilter {
+    #[doc = " The end value of the range. This field is used for range search types. Accepts numbers and date in ISO8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endValue`: string."]
     pub end_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Field name to search against. Allowed Values: divisionId, name, contentLength, contentType, dateCreated"]
+    #[doc = ""]
     #[doc = " JSON `fields`: array of string."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start value of the range. This field is used for range search types. Accepts numbers and date in ISO8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
+    #[doc = " How to apply this search criteria against other criteria. Filter type supported for each field:- name:\\[STARTS\\_WITH, TERM\\], divisionId:\\[TERM, TERMS\\], contentLength:\\[RANGE, GREATER\\_THAN\\_EQUAL\\_TO, LESS\\_THAN\\_EQUAL\\_TO\\], contentType:\\[STARTS\\_WITH, TERM\\] dateCreated:\\[DATE\\_RANGE\\]"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ResponseAssetFilterType`](crate::ResponseAssetFilterType), one of `TERM`, `TERMS`, `STARTS_WITH`, `RANGE`, `GREATER_THAN_EQUAL_TO`, `LESS_THAN_EQUAL_TO`, `DATE_RANGE`."]
     pub r#type: ::std::option::Option<crate::ResponseAssetFilterType>,
+    #[doc = " A value for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of values for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseAssetSearchRequest {
+    #[doc = " The page of resources you want to retrieve"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of results per page. Default: 25, Maximum: 100."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Filter the query results."]
+    #[doc = ""]
     #[doc = " JSON `query`: array of [`ResponseAssetFilter`](crate::ResponseAssetFilter), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::ResponseAssetFilter>>,
+    #[doc = " The field in the resource that you want to sort the results by"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`ResponseAssetSearchRequestSortOrder`](crate::ResponseAssetSearchRequestSortOrder), one of `ASC`, `DESC`."]
     pub sort_order: ::std::option::Option<crate::ResponseAssetSearchRequestSortOrder>,
     _nulls: crate::support::Extras,

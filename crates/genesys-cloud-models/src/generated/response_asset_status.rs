@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseAssetStatus {
+    #[doc = " Error code. Used for localization"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Error message that explains upload failure status"]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Upload status of the asset"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ResponseAssetStatusStatus`](crate::ResponseAssetStatusStatus), one of `InProgress`, `Uploaded`, `Failed`."]
     pub status: ::std::option::Option<crate::ResponseAssetStatusStatus>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseConfig {
+    #[doc = " Velocity template to build response to return from Action."]
+    #[doc = ""]
     #[doc = " JSON `successTemplate`: string."]
     pub success_template: ::std::option::Option<::std::string::String>,
+    #[doc = " URI to retrieve success template."]
+    #[doc = ""]
     #[doc = " JSON `successTemplateUri`: string."]
     pub success_template_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Map 'attribute name' and 'JSON path' pairs used to extract data from REST response."]
+    #[doc = ""]
     #[doc = " JSON `translationMap`: map of string."]
     pub translation_map: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Map 'attribute name' and 'default value' pairs used as fallback values if JSON path extraction fails for specified key."]
+    #[doc = ""]
     #[doc = " JSON `translationMapDefaults`: map of string."]
     pub translation_map_defaults: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseDivisionView {
+    #[doc = " Form template definition for responseType.Form."]
+    #[doc = ""]
     #[doc = " JSON `form`: [`Form`](crate::Form)."]
     pub form: ::std::option::Option<crate::Form>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " One or more libraries response is associated with."]
+    #[doc = ""]
     #[doc = " JSON `libraries`: array of [`LibraryDivisionView`](crate::LibraryDivisionView)."]
     pub libraries: ::std::option::Option<::std::vec::Vec<crate::LibraryDivisionView>>,
+    #[doc = " An optional messaging template definition for responseType.MessagingTemplate."]
+    #[doc = ""]
     #[doc = " JSON `messagingTemplate`: [`MessagingTemplate`](crate::MessagingTemplate)."]
     pub messaging_template: ::std::option::Option<crate::MessagingTemplate>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The response type represented by the response."]
+    #[doc = ""]
     #[doc = " JSON `responseType`: [`ResponseDivisionViewResponseType`](crate::ResponseDivisionViewResponseType), one of `MessagingTemplate`, `CampaignSmsTemplate`, `CampaignEmailTemplate`, `Footer`, `Form`, `AppleInvitation`."]
     pub response_type: ::std::option::Option<crate::ResponseDivisionViewResponseType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Details about any text substitutions used in the texts for this response."]
+    #[doc = ""]
     #[doc = " JSON `substitutions`: array of [`ResponseSubstitution`](crate::ResponseSubstitution)."]
     pub substitutions: ::std::option::Option<::std::vec::Vec<crate::ResponseSubstitution>>,
+    #[doc = " Metadata about the text substitutions in json schema format."]
+    #[doc = ""]
     #[doc = " JSON `substitutionsSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub substitutions_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseDivisionViewQueryResults {
+    #[doc = " Contains the query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: [`DomainEntityListingResponseDivisionView`](crate::DomainEntityListingResponseDivisionView), required by the spec."]
     pub results: ::std::option::Option<crate::DomainEntityListingResponseDivisionView>,
     _nulls: crate::support::Extras,

@@ -13,6 +13,8 @@ pub struct ResponseEntityList {
     pub last_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Total number of pages"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
     #[doc = " JSON `pageNumber`: integer (int64)."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseFilter {
+    #[doc = " Field to filter on. Allowed values are 'name', 'libraryId', 'text.contentType', 'messagingTemplate' and 'responseType'"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Filter operation: IN, EQUALS, NOTEQUALS."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`ResponseFilterOperator`](crate::ResponseFilterOperator), required by the spec, one of `IN`, `EQUALS`, `NOTEQUALS`, `BEGINS_WITH`, `ENDS_WITH`, `CONTAINS`."]
     pub operator: ::std::option::Option<crate::ResponseFilterOperator>,
+    #[doc = " Values to filter on. If name is 'responseType' then allowed values are 'CampaignSmsTemplate', 'CampaignEmailTemplate', 'Footer' and 'Signature'"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseQueryRequest {
+    #[doc = " Filter the query results."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`ResponseFilter`](crate::ResponseFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::ResponseFilter>>,
+    #[doc = " Page Number"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The maximum number of hits to return. Default: 25, Maximum: 500."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Query phrase to search response text and name. If not set will match all."]
+    #[doc = ""]
     #[doc = " JSON `queryPhrase`: string."]
     pub query_phrase: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseQueryResults {
+    #[doc = " Contains the query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: [`ResponseEntityList`](crate::ResponseEntityList), required by the spec."]
     pub results: ::std::option::Option<crate::ResponseEntityList>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseSet {
+    #[doc = " Whether to enable answering machine detection"]
+    #[doc = ""]
     #[doc = " JSON `amdSpeechDistinguishEnabled`: boolean."]
     pub amd_speech_distinguish_enabled: ::std::option::Option<bool>,
+    #[doc = " Whether to enable answering machine beep detection"]
+    #[doc = ""]
     #[doc = " JSON `beepDetectionEnabled`: boolean."]
     pub beep_detection_enabled: ::std::option::Option<bool>,
+    #[doc = " Creation time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last modified time of the entity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Setting level of live speaker detection based on ringbacks"]
+    #[doc = ""]
     #[doc = " JSON `liveSpeakerDetectionMode`: [`ResponseSetLiveSpeakerDetectionMode`](crate::ResponseSetLiveSpeakerDetectionMode), one of `Disabled`, `Low`, `Medium`, `High`."]
     pub live_speaker_detection_mode: ::std::option::Option<crate::ResponseSetLiveSpeakerDetectionMode>,
+    #[doc = " The name of the ResponseSet."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Map of disposition identifiers to reactions. For example: {\"disposition.classification.callable.person\": {\"reactionType\": \"transfer\"}}."]
+    #[doc = ""]
     #[doc = " JSON `responses`: map of [`Reaction`](crate::Reaction), required by the spec."]
     pub responses: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Reaction>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Required for updates, must match the version number of the most recent update"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseSubstitution {
+    #[doc = " Response substitution default value."]
+    #[doc = ""]
     #[doc = " JSON `defaultValue`: string."]
     pub default_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Response substitution description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Response substitution identifier."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseText {
+    #[doc = " Response text content."]
+    #[doc = ""]
     #[doc = " JSON `content`: string, required by the spec."]
     pub content: ::std::option::Option<::std::string::String>,
+    #[doc = " Response text content type."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`ResponseTextContentType`](crate::ResponseTextContentType), one of `text/plain`, `text/html`."]
     pub content_type: ::std::option::Option<crate::ResponseTextContentType>,
+    #[doc = " Response text type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ResponseTextType`](crate::ResponseTextType), one of `body`, `subject`."]
     pub r#type: ::std::option::Option<crate::ResponseTextType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RestErrorDetail {
+    #[doc = " additional information regarding the error"]
+    #[doc = ""]
     #[doc = " JSON `details`: string."]
     pub details: ::std::option::Option<::std::string::String>,
+    #[doc = " name of the error"]
+    #[doc = ""]
     #[doc = " JSON `error`: string, required by the spec."]
     pub error: ::std::option::Option<::std::string::String>,
+    #[doc = " parameters to be inserted into details."]
+    #[doc = ""]
     #[doc = " JSON `userParams`: array of [`UserParam`](crate::UserParam)."]
     pub user_params: ::std::option::Option<::std::vec::Vec<crate::UserParam>>,
     _nulls: crate::support::Extras,

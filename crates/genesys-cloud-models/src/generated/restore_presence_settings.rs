@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RestorePresenceSettings {
+    #[doc = " Whether the restore presence feature is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Whether the ON\\_QUEUE presence will be restored"]
+    #[doc = ""]
     #[doc = " JSON `restoreOnQueueEnabled`: boolean, required by the spec."]
     pub restore_on_queue_enabled: ::std::option::Option<bool>,
+    #[doc = " How many milliseconds the presence will be restored within"]
+    #[doc = ""]
     #[doc = " JSON `restoreTimeMilliseconds`: integer (int64), required by the spec."]
     pub restore_time_milliseconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReviewAssessmentResults {
+    #[doc = " If true, learning assignment results can be seen in detail by assignees"]
+    #[doc = ""]
     #[doc = " JSON `byAssignees`: boolean."]
     pub by_assignees: ::std::option::Option<bool>,
+    #[doc = " If true, learning assignment results can be seen in detail by people who are eligible to view"]
+    #[doc = ""]
     #[doc = " JSON `byViewers`: boolean."]
     pub by_viewers: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

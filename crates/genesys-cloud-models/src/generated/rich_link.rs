@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RichLink {
+    #[doc = " Footer text for the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `footer`: string."]
     pub footer: ::std::option::Option<::std::string::String>,
+    #[doc = " Header for the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `header`: [`RichLinkHeader`](crate::RichLinkHeader)."]
     pub header: ::std::option::Option<crate::RichLinkHeader>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Text for the body of the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Url for the Rich Link."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
+    #[doc = " Label for the URL of the Rich link."]
+    #[doc = ""]
     #[doc = " JSON `urlLabel`: string."]
     pub url_label: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

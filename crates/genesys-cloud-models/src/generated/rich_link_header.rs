@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RichLinkHeader {
+    #[doc = " Describes the Rich Link header type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RichLinkHeaderType`](crate::RichLinkHeaderType), one of `Text`, `Image`, `File`, `Video`."]
     pub r#type: ::std::option::Option<crate::RichLinkHeaderType>,
+    #[doc = " Rich Link header URL."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
+    #[doc = " Rich Link header text value."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Ring {
+    #[doc = " The actions that will be performed just before moving conversations to the next bullseye ring."]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`Actions`](crate::Actions)."]
     pub actions: ::std::option::Option<crate::Actions>,
+    #[doc = " The conditions that will trigger conversations to move to the next bullseye ring."]
+    #[doc = ""]
     #[doc = " JSON `expansionCriteria`: array of [`ExpansionCriterium`](crate::ExpansionCriterium)."]
     pub expansion_criteria: ::std::option::Option<::std::vec::Vec<crate::ExpansionCriterium>>,
+    #[doc = " The groups of agents associated with the ring, if any. Ring membership will update to match group membership changes."]
+    #[doc = ""]
     #[doc = " JSON `memberGroups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub member_groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RmsAssetAddressableRef {
+    #[doc = " Usage of the asset. Null for inline images, 'FileAttachments' for file attachments"]
+    #[doc = ""]
     #[doc = " JSON `assetUsage`: [`RmsAssetAddressableRefAssetUsage`](crate::RmsAssetAddressableRefAssetUsage), one of `FileAttachments`."]
     pub asset_usage: ::std::option::Option<crate::RmsAssetAddressableRefAssetUsage>,
+    #[doc = " Content location URL for the asset"]
+    #[doc = ""]
     #[doc = " JSON `contentLocation`: string."]
     pub content_location: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]

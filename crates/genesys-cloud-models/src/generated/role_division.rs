@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoleDivision {
+    #[doc = " Division associated with the given role which forms a grant"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Role to be associated with the given division which forms a grant"]
+    #[doc = ""]
     #[doc = " JSON `roleId`: string, required by the spec."]
     pub role_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoleDivisionGrants {
+    #[doc = " A list containing pairs of role and division IDs"]
+    #[doc = ""]
     #[doc = " JSON `grants`: array of [`RoleDivisionPair`](crate::RoleDivisionPair), required by the spec."]
     pub grants: ::std::option::Option<::std::vec::Vec<crate::RoleDivisionPair>>,
     _nulls: crate::support::Extras,

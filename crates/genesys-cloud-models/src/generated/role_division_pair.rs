@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoleDivisionPair {
+    #[doc = " The ID of the division"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the role"]
+    #[doc = ""]
     #[doc = " JSON `roleId`: string, required by the spec."]
     pub role_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoleSettings {
+    #[doc = " Boolean enabling enforcement of division aware for authorization grant add and delete"]
+    #[doc = ""]
     #[doc = " JSON `authorizationGrantDivisionAware`: boolean."]
     pub authorization_grant_division_aware: ::std::option::Option<bool>,
+    #[doc = " Boolean showing if organization is opted in or not to role backfills"]
+    #[doc = ""]
     #[doc = " JSON `backfillEnabled`: boolean."]
     pub backfill_enabled: ::std::option::Option<bool>,
+    #[doc = " Boolean enabling skip of attribute-based access control policy enforcement when enabled and the organization is on the Genesys bypass list"]
+    #[doc = ""]
     #[doc = " JSON `genesysOrgPolicyBypass`: boolean."]
     pub genesys_org_policy_bypass: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RollbackDecisionTableVersionRequest {
+    #[doc = " Optional note recorded on the target version when rollback succeeds. Present while the version is Published after rollback; cleared when Superseded. Max: 200 characters."]
+    #[doc = ""]
     #[doc = " JSON `rollbackReason`: string, 0 to 200 characters."]
     pub rollback_reason: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

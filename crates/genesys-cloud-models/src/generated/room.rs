@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Room {
+    #[doc = " Room's created time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Room's description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The jid of the room if adhoc, the id of the group for group rooms"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The jid of the room"]
+    #[doc = ""]
     #[doc = " JSON `jid`: string."]
     pub jid: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Room's owners"]
+    #[doc = ""]
     #[doc = " JSON `owners`: array of [`UserReference`](crate::UserReference)."]
     pub owners: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " Room's size limit"]
+    #[doc = ""]
     #[doc = " JSON `participantLimit`: integer (int64)."]
     pub participant_limit: ::std::option::Option<i64>,
+    #[doc = " Room's pinned messages"]
+    #[doc = ""]
     #[doc = " JSON `pinnedMessages`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub pinned_messages: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " The type of room"]
+    #[doc = ""]
     #[doc = " JSON `roomType`: [`RoomRoomType`](crate::RoomRoomType), one of `adhoc`, `acd`, `group`, `oneOnOne`, `supervisorAssistance`."]
     pub room_type: ::std::option::Option<crate::RoomRoomType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Room's subject"]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoomParticipant {
+    #[doc = " participantJid"]
+    #[doc = ""]
     #[doc = " JSON `participantJid`: string, required by the spec."]
     pub participant_jid: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

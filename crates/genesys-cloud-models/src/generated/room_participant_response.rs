@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoomParticipantResponse {
+    #[doc = " jid of the participant"]
+    #[doc = ""]
     #[doc = " JSON `jid`: string."]
     pub jid: ::std::option::Option<::std::string::String>,
+    #[doc = " User id of the participant"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoomParticipantsResponse {
+    #[doc = " list of room participants"]
+    #[doc = ""]
     #[doc = " JSON `participants`: array of [`RoomParticipantResponse`](crate::RoomParticipantResponse)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::RoomParticipantResponse>>,
     _nulls: crate::support::Extras,

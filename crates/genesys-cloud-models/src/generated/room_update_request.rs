@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoomUpdateRequest {
+    #[doc = " Room's description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Room's owners"]
+    #[doc = ""]
     #[doc = " JSON `ownerIds`: array of string."]
     pub owner_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Room's pinned messages"]
+    #[doc = ""]
     #[doc = " JSON `pinnedMessageIds`: array of string."]
     pub pinned_message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Room's subject"]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutePathRequest {
+    #[doc = " The ID of the language to associate with the route path"]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type of the given queue to associate with the route path"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`RoutePathRequestMediaType`](crate::RoutePathRequestMediaType), required by the spec, one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::RoutePathRequestMediaType>,
+    #[doc = " The ID of the queue to associate with the route path"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string, required by the spec."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The set of skill IDs to associate with the route path"]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The planning group from which to take route paths. This property is only needed if a route path already exists in another planning group.Note that taking a route path from another planning group will modify the other planning group"]
+    #[doc = ""]
     #[doc = " JSON `sourcePlanningGroup`: [`SourcePlanningGroupRequest`](crate::SourcePlanningGroupRequest)."]
     pub source_planning_group: ::std::option::Option<crate::SourcePlanningGroupRequest>,
     _nulls: crate::support::Extras,

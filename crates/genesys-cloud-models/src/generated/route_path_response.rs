@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutePathResponse {
+    #[doc = " The ID of the language associated with the route path"]
+    #[doc = ""]
     #[doc = " JSON `language`: [`LanguageReference`](crate::LanguageReference)."]
     pub language: ::std::option::Option<crate::LanguageReference>,
+    #[doc = " The media type of the given queue associated with the route path"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`RoutePathResponseMediaType`](crate::RoutePathResponseMediaType), one of `Voice`, `Chat`, `Email`, `Callback`, `Message`, `Workitem`."]
     pub media_type: ::std::option::Option<crate::RoutePathResponseMediaType>,
+    #[doc = " The ID of the queue associated with the route path"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`QueueReference`](crate::QueueReference)."]
     pub queue: ::std::option::Option<crate::QueueReference>,
+    #[doc = " The set of skills associated with the route path"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`RoutingSkillReference`](crate::RoutingSkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkillReference>>,
     _nulls: crate::support::Extras,

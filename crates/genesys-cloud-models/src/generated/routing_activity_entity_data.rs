@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityEntityData {
+    #[doc = " The time at which the activity was observed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `activityDate`: date-time, required by the spec."]
     pub activity_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Organization presence identifier"]
+    #[doc = ""]
     #[doc = " JSON `organizationPresenceId`: string."]
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date of the latest presence change. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `presenceDate`: date-time."]
     pub presence_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Queue identifier"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Queue membership status (e.g. active or inactive)"]
+    #[doc = ""]
     #[doc = " JSON `queueMembershipStatus`: string."]
     pub queue_membership_status: ::std::option::Option<::std::string::String>,
+    #[doc = " Agent routing status"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: string."]
     pub routing_status: ::std::option::Option<::std::string::String>,
+    #[doc = " Date of the latest routing status change. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `routingStatusDate`: date-time."]
     pub routing_status_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " System presence"]
+    #[doc = ""]
     #[doc = " JSON `systemPresence`: string."]
     pub system_presence: ::std::option::Option<::std::string::String>,
+    #[doc = " The team ID the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the user"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

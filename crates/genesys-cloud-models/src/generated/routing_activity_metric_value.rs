@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityMetricValue {
+    #[doc = " Metric count"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Entity ids for matching entities if details were requested"]
+    #[doc = ""]
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`RoutingActivityMetricValueMetric`](crate::RoutingActivityMetricValueMetric), one of `oActiveUsers`, `oMemberUsers`, `oOffQueueUsers`, `oOnQueueUsers`, `oUserPresences`, `oUserRoutingStatuses`."]
     pub metric: ::std::option::Option<crate::RoutingActivityMetricValueMetric>,
+    #[doc = " Metric qualifier"]
+    #[doc = ""]
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
+    #[doc = " Secondary metric qualifier"]
+    #[doc = ""]
     #[doc = " JSON `secondaryQualifier`: string."]
     pub secondary_qualifier: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

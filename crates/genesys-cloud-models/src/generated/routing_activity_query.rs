@@ -5,12 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityQuery {
+    #[doc = " Filter to return a subset of observations. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`RoutingActivityQueryFilter`](crate::RoutingActivityQueryFilter)."]
     pub filter: ::std::option::Option<crate::RoutingActivityQueryFilter>,
+    #[doc = " Dimension(s) to group by"]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string, required by the spec."]
+    #[doc = ""]
+    #[doc = " Its words are the 9 values of [`RoutingActivityQueryPredicateDimension`](crate::RoutingActivityQueryPredicateDimension), the type of [`RoutingActivityQueryPredicate::dimension`](crate::RoutingActivityQueryPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of requested metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`RoutingActivityQueryMetric`](crate::RoutingActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryMetric>>,
+    #[doc = " Sort the result set in ascending/descending order. Default is ascending"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`RoutingActivityQueryOrder`](crate::RoutingActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::RoutingActivityQueryOrder>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`RoutingActivityQueryClause`](crate::RoutingActivityQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`RoutingActivityQueryPredicate`](crate::RoutingActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RoutingActivityQueryFilterType`](crate::RoutingActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RoutingActivityQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityQueryMetric {
+    #[doc = " Flag for including observation details for this metric in the response"]
+    #[doc = ""]
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
+    #[doc = " The requested metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`RoutingActivityQueryMetricMetric`](crate::RoutingActivityQueryMetricMetric), required by the spec, one of `oActiveUsers`, `oMemberUsers`, `oOffQueueUsers`, `oOnQueueUsers`, `oUserPresences`, `oUserRoutingStatuses`."]
     pub metric: ::std::option::Option<crate::RoutingActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,

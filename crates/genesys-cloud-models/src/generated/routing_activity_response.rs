@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityResponse {
+    #[doc = " Dimension that is used as an entityId"]
+    #[doc = ""]
     #[doc = " JSON `entityIdDimension`: [`RoutingActivityResponseEntityIdDimension`](crate::RoutingActivityResponseEntityIdDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub entity_id_dimension: ::std::option::Option<crate::RoutingActivityResponseEntityIdDimension>,
+    #[doc = " Query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`RoutingActivityData`](crate::RoutingActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityData>>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingConversationAttributesRequest {
+    #[doc = " Label requirement for the conversation. To remove the label requirement (setting it to System Default Label), specify an empty string, i.e., \"\"."]
+    #[doc = ""]
     #[doc = " JSON `labelId`: string."]
     pub label_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language requirement for the conversation. To remove the language requirement, specify an empty string, i.e., \"\"."]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Priority for the conversation. Each point of priority is equivalent to one minute of time in queue. Range:\\[-25000000, 25000000\\]. To reset, specify 0."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64), from -25000000 to 25000000."]
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `requestScoredAgents`: array of [`RequestScoredAgent`](crate::RequestScoredAgent)."]
     pub request_scored_agents: ::std::option::Option<::std::vec::Vec<crate::RequestScoredAgent>>,
+    #[doc = " Skill requirements in form of expression for the conversation. To remove the skill expression, specify an empty string, i.e., \"\"."]
+    #[doc = ""]
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " Skill requirements for the conversation. To remove all skill requirements, specify an empty list, i.e. \\[\\]."]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingConversationAttributesResponse {
+    #[doc = " Current label on in-queue conversation"]
+    #[doc = ""]
     #[doc = " JSON `label`: [`UtilizationLabel`](crate::UtilizationLabel)."]
     pub label: ::std::option::Option<crate::UtilizationLabel>,
+    #[doc = " Current language on in-queue conversation"]
+    #[doc = ""]
     #[doc = " JSON `language`: [`Language`](crate::Language)."]
     pub language: ::std::option::Option<crate::Language>,
+    #[doc = " Current priority value on in-queue conversation. Range:\\[-25000000, 25000000\\]"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " Current scored agents on in-queue conversation"]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`](crate::ScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ScoredAgent>>,
+    #[doc = " Current skill expression on in-queue conversation"]
+    #[doc = ""]
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " Current skill expression ID on in-queue conversation"]
+    #[doc = ""]
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Current routing skills on in-queue conversation"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`RoutingSkill`](crate::RoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkill>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingData {
+    #[doc = " An optional label that categorizes the conversation. Max-utilization settings can be configured at a per-label level"]
+    #[doc = ""]
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifier of a language to be considered in routing"]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of agents to be preferred in routing"]
+    #[doc = ""]
     #[doc = " JSON `preferredAgentIds`: array of string."]
     pub preferred_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The priority for routing"]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The identifier of the routing queue"]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string, required by the spec."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " An array of flags indicating how the conversation should be routed. Use \"AGENT\\_OWNED\\_CALLBACK\" when creating an Agent Owned Callback."]
+    #[doc = ""]
     #[doc = " JSON `routingFlags`: array of string."]
     pub routing_flags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of scored agents for routing decisions. For Agent Owned Callbacks use one scored agent with a score of 100."]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`](crate::ScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ScoredAgent>>,
+    #[doc = " Optional skill expression for routing when skillIds are present. Used to match agents by a logical expression over skills."]
+    #[doc = ""]
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of skill identifiers to be considered in routing"]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingRule {
+    #[doc = " matching operator. MEETS\\_THRESHOLD matches any agent with a score at or above the rule's threshold. ANY matches all specified agents, regardless of score."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`RoutingRuleOperator`](crate::RoutingRuleOperator), one of `MEETS_THRESHOLD`, `ANY`."]
     pub operator: ::std::option::Option<crate::RoutingRuleOperator>,
+    #[doc = " threshold required for routing attempt (generally an agent score). may be null for operator ANY."]
+    #[doc = ""]
     #[doc = " JSON `threshold`: integer (int64)."]
     pub threshold: ::std::option::Option<i64>,
+    #[doc = " seconds to wait in this rule before moving to the next"]
+    #[doc = ""]
     #[doc = " JSON `waitSeconds`: number (double)."]
     pub wait_seconds: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

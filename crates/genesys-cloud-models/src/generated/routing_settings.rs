@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingSettings {
+    #[doc = " Reset agent score when agent presence changes from off-queue to on-queue"]
+    #[doc = ""]
     #[doc = " JSON `resetAgentScoreOnPresenceChange`: boolean."]
     pub reset_agent_score_on_presence_change: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingSkill {
+    #[doc = " Date last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The id of the division this skill belongs to."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the skill."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current state for this skill."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`RoutingSkillState`](crate::RoutingSkillState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::RoutingSkillState>,
+    #[doc = " Required when updating. Version must be the current version. Only the system can assign version."]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingStatus {
+    #[doc = " The timestamp when the agent went into this state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates the Routing State of the agent. A value of OFF\\_QUEUE will be returned if the specified user does not exist."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`RoutingStatusStatus`](crate::RoutingStatusStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub status: ::std::option::Option<crate::RoutingStatusStatus>,
+    #[doc = " The userId of the agent"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

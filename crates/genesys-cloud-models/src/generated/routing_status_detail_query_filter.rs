@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingStatusDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`RoutingStatusDetailQueryClause`](crate::RoutingStatusDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`RoutingStatusDetailQueryPredicate`](crate::RoutingStatusDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`RoutingStatusDetailQueryFilterType`](crate::RoutingStatusDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::RoutingStatusDetailQueryFilterType>,
     _nulls: crate::support::Extras,

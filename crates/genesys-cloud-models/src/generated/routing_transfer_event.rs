@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingTransferEvent {
+    #[doc = " The id (V4 UUID) used by the external platform to refer to the transfer in subsequent \\*Transfer events."]
+    #[doc = ""]
     #[doc = " JSON `commandId`: string, required by the spec."]
     pub command_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A unique Id (V4 UUID) identifying this conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id (V4 UUID) of the desired destination queue that the object communication should be transferred to."]
+    #[doc = ""]
     #[doc = " JSON `destinationQueueId`: string, required by the spec."]
     pub destination_queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the desired type of transfer."]
+    #[doc = ""]
     #[doc = " JSON `initiatingCommunicationId`: string, required by the spec."]
     pub initiating_communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier (V4 UUID) for the language that should be used to determine the destination for the conversation."]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id (V4 UUID) of the communication that is being transferred."]
+    #[doc = ""]
     #[doc = " JSON `objectCommunicationId`: string, required by the spec."]
     pub object_communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifiers (V4 UUID) for the skills that should be used to determine the destination for the conversation."]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The id (V4 UUID) of the communication that is being transferred away from. In many cases this will be the same as the `initiatingCommunicationId`."]
+    #[doc = ""]
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the desired type of transfer."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`RoutingTransferEventTransferType`](crate::RoutingTransferEventTransferType), required by the spec, one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::RoutingTransferEventTransferType>,
     _nulls: crate::support::Extras,

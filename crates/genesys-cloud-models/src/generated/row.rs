@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Row {
+    #[doc = " The input values of the row. The key for this map is the column ID the row value relates. Column IDs are available from the decision table entity."]
+    #[doc = ""]
     #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue), required by the spec."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
+    #[doc = " The output values of the row. The key for this map is the column ID the row value relates. Column IDs are available from the decision table entity."]
+    #[doc = ""]
     #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue), required by the spec."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
+    #[doc = " The ID of the row to update"]
+    #[doc = ""]
     #[doc = " JSON `rowId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub row_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RowSearchFilter {
+    #[doc = " The predicates that each row matches in the search results must match"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`RowSearchPredicate`](crate::RowSearchPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RowSearchPredicate>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RowSearchPredicate {
+    #[doc = " The decision table column identifier this predicate applies to"]
+    #[doc = ""]
     #[doc = " JSON `columnId`: string, required by the spec."]
     pub column_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The search operator for this predicate"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`RowSearchPredicateOperator`](crate::RowSearchPredicateOperator), required by the spec, one of `Equals`, `StartsWith`, `GreaterThan`, `GreaterThanOrEquals`, `LessThan`, `LessThanOrEquals`, `ContainsItem`."]
     pub operator: ::std::option::Option<crate::RowSearchPredicateOperator>,
+    #[doc = " The special value that will be searched for in rows. Exactly one of 'value' or 'special' can be used."]
+    #[doc = ""]
     #[doc = " JSON `special`: [`RowSearchPredicateSpecial`](crate::RowSearchPredicateSpecial), one of `Wildcard`, `Null`, `Empty`, `CurrentTime`."]
     pub special: ::std::option::Option<crate::RowSearchPredicateSpecial>,
+    #[doc = " The value that will be searched for in rows. Exactly one of 'value' or 'special' can be used."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, 1 to 200 characters."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

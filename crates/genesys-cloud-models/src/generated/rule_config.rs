@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RuleConfig {
+    #[doc = " Rule enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Rule ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Rule configuration."]
+    #[doc = ""]
     #[doc = " JSON `rule`: [`CopilotRule`](crate::CopilotRule), required by the spec."]
     pub rule: ::std::option::Option<crate::CopilotRule>,
     _nulls: crate::support::Extras,

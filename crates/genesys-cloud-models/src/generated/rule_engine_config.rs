@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RuleEngineConfig {
+    #[doc = " Fallback configuration."]
+    #[doc = ""]
     #[doc = " JSON `fallback`: [`Fallback`](crate::Fallback)."]
     pub fallback: ::std::option::Option<crate::Fallback>,
+    #[doc = " List of rules to evaluate by the engine."]
+    #[doc = ""]
     #[doc = " JSON `rules`: array of [`RuleConfig`](crate::RuleConfig), required by the spec."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::RuleConfig>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RuleSetDiagnostic {
+    #[doc = " A campaign rule set"]
+    #[doc = ""]
     #[doc = " JSON `ruleSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_set: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Diagnostic warnings for the rule set"]
+    #[doc = ""]
     #[doc = " JSON `warnings`: array of string."]
     pub warnings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SalesforceSettings {
+    #[doc = " The base URL to resources."]
+    #[doc = ""]
     #[doc = " JSON `baseUrl`: string."]
     pub base_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Filter source by categories."]
+    #[doc = ""]
     #[doc = " JSON `categories`: array of string."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter source by channel."]
+    #[doc = ""]
     #[doc = " JSON `channel`: [`SalesforceSettingsChannel`](crate::SalesforceSettingsChannel), one of `App`, `Pkb`, `Csp`, `Prm`."]
     pub channel: ::std::option::Option<crate::SalesforceSettingsChannel>,
+    #[doc = " Filter source by language."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

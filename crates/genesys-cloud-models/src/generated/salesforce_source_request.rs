@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SalesforceSourceRequest {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The integration associated with the source."]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the integration source."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule period of the source in hours. Must be at least 6 and at most 48 hours."]
+    #[doc = ""]
     #[doc = " JSON `schedulePeriod`: integer (int64), from 6 to 48."]
     pub schedule_period: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The settings of the source."]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`SalesforceSettings`](crate::SalesforceSettings)."]
     pub settings: ::std::option::Option<crate::SalesforceSettings>,
     _nulls: crate::support::Extras,

@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBid {
+    #[doc = " The type of agent ranking selected for this bid"]
+    #[doc = ""]
     #[doc = " JSON `agentRankingType`: [`ScheduleBidAgentRankingType`](crate::ScheduleBidAgentRankingType), required by the spec, one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::ScheduleBidAgentRankingType>,
+    #[doc = " The type of the bid"]
+    #[doc = ""]
     #[doc = " JSON `bidType`: [`ScheduleBidBidType`](crate::ScheduleBidBidType), required by the spec, one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::ScheduleBidBidType>,
+    #[doc = " The bid end date relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The bid start date when agents can start participating in schedule bidding relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowStartDate`: date, required by the spec."]
     pub bid_window_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when schedule sets would be effective for schedule generation relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date, required by the spec."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The end date until which schedule sets can be used for schedule generation. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date."]
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " If true, all existing overrides, work plan rotations will be ended one day before effective date of this bid"]
+    #[doc = ""]
     #[doc = " JSON `endOverridesAndRotations`: boolean, required by the spec."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
+    #[doc = " The selected forecast used for schedule set generation for this bid"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
+    #[doc = " The ID of the schedule bid"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of this bid"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`](crate::WorkPlanBidMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WorkPlanBidMetadata>,
+    #[doc = " The name of the schedule bid"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the schedule bid is published. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Ranking tiebreaker"]
+    #[doc = ""]
     #[doc = " JSON `rankingTiebreakerType`: [`ScheduleBidRankingTiebreakerType`](crate::ScheduleBidRankingTiebreakerType), required by the spec, one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::ScheduleBidRankingTiebreakerType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the bid"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ScheduleBidStatus`](crate::ScheduleBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::ScheduleBidStatus>,
+    #[doc = " The number of weeks to generate schedule sets through this bid"]
+    #[doc = ""]
     #[doc = " JSON `weeksToSchedule`: integer (int64), required by the spec."]
     pub weeks_to_schedule: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroup {
+    #[doc = " The agents who participate in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " Schedule sets always come through downloadUrl, the schema included here is just for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadTemplate`: [`BidGroupScheduleSet`](crate::BidGroupScheduleSet)."]
     pub download_template: ::std::option::Option<crate::BidGroupScheduleSet>,
+    #[doc = " The downloadUrl to fetch Schedule sets. It will be populated if the status of this bid is 'Optimized'"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The management unit to which this bid group belongs"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " The name of the schedule bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The planning groups selected in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`](crate::PlanningGroupReference), required by the spec."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupReference>>,
+    #[doc = " The work plan rotations used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotations`: array of [`BidGroupWorkPlanRotationResponse`](crate::BidGroupWorkPlanRotationResponse)."]
     pub work_plan_rotations: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanRotationResponse>>,
+    #[doc = " The work plans used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
     _nulls: crate::support::Extras,

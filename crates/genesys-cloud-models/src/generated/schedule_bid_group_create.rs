@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroupCreate {
+    #[doc = " The IDs of the agents who participate in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string, required by the spec."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The ID of the management unit to which this bid group belongs"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the schedule bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The IDs of the planning groups selected in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string, required by the spec."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The IDs of the work plans used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanIds`: array of string."]
     pub work_plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The work plan rotations used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotations`: array of [`BidGroupWorkPlanRotationRequest`](crate::BidGroupWorkPlanRotationRequest)."]
     pub work_plan_rotations: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanRotationRequest>>,
     _nulls: crate::support::Extras,

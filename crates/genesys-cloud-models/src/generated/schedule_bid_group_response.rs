@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroupResponse {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of the bid group"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`](crate::WorkPlanBidMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WorkPlanBidMetadata>,
+    #[doc = " The schedule bid group"]
+    #[doc = ""]
     #[doc = " JSON `scheduleBidGroup`: [`ScheduleBidGroup`](crate::ScheduleBidGroup), required by the spec."]
     pub schedule_bid_group: ::std::option::Option<crate::ScheduleBidGroup>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroupSummary {
+    #[doc = " The number of agents in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agentCount`: integer (int64), required by the spec."]
     pub agent_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The management unit to which this bid group belongs"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " The name assigned to this bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of planning groups in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupCount`: integer (int64), required by the spec."]
     pub planning_group_count: ::std::option::Option<i64>,
+    #[doc = " Schedule set optimization error details for this bid group. Present only when optimization fails"]
+    #[doc = ""]
     #[doc = " JSON `scheduleSetError`: [`ScheduleSetError`](crate::ScheduleSetError)."]
     pub schedule_set_error: ::std::option::Option<crate::ScheduleSetError>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of work plans in this bid group or the number of work plans in rotations"]
+    #[doc = ""]
     #[doc = " JSON `workPlanCount`: integer (int64), required by the spec."]
     pub work_plan_count: ::std::option::Option<i64>,
+    #[doc = " The number of work plan rotations used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotationCount`: integer (int64), required by the spec."]
     pub work_plan_rotation_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroupSummaryList {
+    #[doc = " Schedule bid group summary"]
+    #[doc = ""]
     #[doc = " JSON `scheduleBidGroupSummaries`: array of [`ScheduleBidGroupSummary`](crate::ScheduleBidGroupSummary), required by the spec."]
     pub schedule_bid_group_summaries: ::std::option::Option<::std::vec::Vec<crate::ScheduleBidGroupSummary>>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroupUpdate {
+    #[doc = " The IDs of the agents who participate in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub agent_ids: ::std::option::Option<crate::SetWrapperString>,
+    #[doc = " The ID of the management unit to which this bid group belongs"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the schedule bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The IDs of the planning groups selected in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::SetWrapperString>,
+    #[doc = " The schedule sets generated for this bid group"]
+    #[doc = ""]
     #[doc = " JSON `scheduleSets`: [`ListWrapperScheduleSetRequest`](crate::ListWrapperScheduleSetRequest)."]
     pub schedule_sets: ::std::option::Option<crate::ListWrapperScheduleSetRequest>,
+    #[doc = " The IDs of the work plans used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub work_plan_ids: ::std::option::Option<crate::SetWrapperString>,
+    #[doc = " The work plan rotations used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotations`: [`ListWrapperBidGroupWorkPlanRotationRequest`](crate::ListWrapperBidGroupWorkPlanRotationRequest)."]
     pub work_plan_rotations: ::std::option::Option<crate::ListWrapperBidGroupWorkPlanRotationRequest>,
     _nulls: crate::support::Extras,

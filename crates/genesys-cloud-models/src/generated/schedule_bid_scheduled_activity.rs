@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidScheduledActivity {
+    #[doc = " The activity code's category"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`ScheduleBidScheduledActivityActivityCategory`](crate::ScheduleBidScheduledActivityActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::ScheduleBidScheduledActivityActivityCategory>,
+    #[doc = " The ID of the activity code associated with this activity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of this activity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The length of this activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether this activity is paid"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " The start date/time of this activity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidScheduledShift {
+    #[doc = " The activities associated with this shift"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`ScheduleBidScheduledActivity`](crate::ScheduleBidScheduledActivity), required by the spec."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::ScheduleBidScheduledActivity>>,
+    #[doc = " The length of the shift in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The start date of the scheduled shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the work plan from which the shift comes"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: string."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the work plan shift that was used in schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `workPlanShiftId`: string."]
     pub work_plan_shift_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

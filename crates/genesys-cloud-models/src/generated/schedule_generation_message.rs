@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleGenerationMessage {
+    #[doc = " The arguments describing the message"]
+    #[doc = ""]
     #[doc = " JSON `arguments`: array of [`SchedulerMessageArgument`](crate::SchedulerMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageArgument>>,
+    #[doc = " The type of the message"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ScheduleGenerationMessageType`](crate::ScheduleGenerationMessageType), one of `AgentNotFound`, `AgentNotInSelectedManagementUnit`, `AgentNotLicensed`, `AgentWithoutWorkPlan`, `WorkPlanNotEnabled`, `WorkPlanNotFound`, `AgentWithoutCapability`, `NoNeedDays`, `UnableToProduceAgentSchedule`, `UnableToScheduleMinCoverageForPlanningGroup`, `UnableToScheduleMaxConsecutiveWorkingDays`, `UnableToScheduleMaxConsecutiveWorkingWeekends`, … (63 in all)."]
     pub r#type: ::std::option::Option<crate::ScheduleGenerationMessageType>,
     _nulls: crate::support::Extras,

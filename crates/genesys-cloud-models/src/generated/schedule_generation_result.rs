@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleGenerationResult {
+    #[doc = " Whether the schedule generation run failed"]
+    #[doc = ""]
     #[doc = " JSON `failed`: boolean."]
     pub failed: ::std::option::Option<bool>,
+    #[doc = " The number of schedule generation messages for this schedule generation run"]
+    #[doc = ""]
     #[doc = " JSON `messageCount`: integer (int64)."]
     pub message_count: ::std::option::Option<i64>,
+    #[doc = " The list of messages by severity in this schedule generation run"]
+    #[doc = ""]
     #[doc = " JSON `messageSeverities`: array of [`SchedulerMessageTypeSeverity`](crate::SchedulerMessageTypeSeverity)."]
     pub message_severities: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>,
+    #[doc = " User facing messages related to the schedule generation run"]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`ScheduleGenerationMessage`](crate::ScheduleGenerationMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ScheduleGenerationMessage>>,
+    #[doc = " The ID of the schedule generation run. Reference this when requesting support"]
+    #[doc = ""]
     #[doc = " JSON `runId`: string."]
     pub run_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

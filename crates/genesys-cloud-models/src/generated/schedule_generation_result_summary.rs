@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleGenerationResultSummary {
+    #[doc = " Whether the schedule generation run failed"]
+    #[doc = ""]
     #[doc = " JSON `failed`: boolean."]
     pub failed: ::std::option::Option<bool>,
+    #[doc = " The number of schedule generation messages for this schedule generation run"]
+    #[doc = ""]
     #[doc = " JSON `messageCount`: integer (int64)."]
     pub message_count: ::std::option::Option<i64>,
+    #[doc = " The list of schedule generation message counts by severity for this schedule generation run"]
+    #[doc = ""]
     #[doc = " JSON `messageSeverityCounts`: array of [`SchedulerMessageSeverityCount`](crate::SchedulerMessageSeverityCount)."]
     pub message_severity_counts: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageSeverityCount>>,
+    #[doc = " The ID of the schedule generation run. Reference this when requesting support"]
+    #[doc = ""]
     #[doc = " JSON `runId`: string."]
     pub run_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

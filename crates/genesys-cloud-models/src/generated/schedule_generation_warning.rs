@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleGenerationWarning {
+    #[doc = " Days agent was scheduled but there was no need to meet. The scheduled days have no effect on service levels"]
+    #[doc = ""]
     #[doc = " JSON `noNeedDays`: array of string."]
     pub no_need_days: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Whether the schedule did not meet the minimum time between shifts defined in the agent work plan"]
+    #[doc = ""]
     #[doc = " JSON `shiftsTooCloseTogether`: boolean."]
     pub shifts_too_close_together: ::std::option::Option<bool>,
+    #[doc = " Whether the number of scheduled days exceeded the maximum days to schedule defined in the agent work plan"]
+    #[doc = ""]
     #[doc = " JSON `unableToMeetMaxDays`: boolean."]
     pub unable_to_meet_max_days: ::std::option::Option<bool>,
+    #[doc = " Whether the schedule exceeded the maximum paid time for the week defined in the agent work plan"]
+    #[doc = ""]
     #[doc = " JSON `unableToMeetMaxPaidForTheWeek`: boolean."]
     pub unable_to_meet_max_paid_for_the_week: ::std::option::Option<bool>,
+    #[doc = " Whether the schedule did not meet the minimum paid time for the week defined in the agent work plan"]
+    #[doc = ""]
     #[doc = " JSON `unableToMeetMinPaidForTheWeek`: boolean."]
     pub unable_to_meet_min_paid_for_the_week: ::std::option::Option<bool>,
+    #[doc = " Days indicated as required to work in agent work plan where no viable shift was found to schedule"]
+    #[doc = ""]
     #[doc = " JSON `unableToScheduleRequiredDays`: array of string."]
     pub unable_to_schedule_required_days: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " ID of the user in the warning"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the user does not have the appropriate license to be scheduled"]
+    #[doc = ""]
     #[doc = " JSON `userNotLicensed`: boolean."]
     pub user_not_licensed: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleGroup {
+    #[doc = " The schedules defining the hours an organization is closed."]
+    #[doc = ""]
     #[doc = " JSON `closedSchedules`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub closed_schedules: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
+    #[doc = " The schedules defining the hours an organization is closed for the holidays."]
+    #[doc = ""]
     #[doc = " JSON `holidaySchedules`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub holiday_schedules: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedules defining the hours an organization is open."]
+    #[doc = ""]
     #[doc = " JSON `openSchedules`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub open_schedules: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ScheduleGroupState`](crate::ScheduleGroupState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::ScheduleGroupState>,
+    #[doc = " The timezone the schedules are a part of. This is not a schedule property to allow a schedule to be used in multiple timezones."]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleInterval {
+    #[doc = " The scheduled end time as an ISO-8601 string, i.e. yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `end`: string, required by the spec."]
     pub end: ::std::option::Option<::std::string::String>,
+    #[doc = " The scheduled start time as an ISO-8601 string, i.e yyyy-MM-ddTHH:mm:ss.SSSZ"]
+    #[doc = ""]
     #[doc = " JSON `start`: string, required by the spec."]
     pub start: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleSetError {
+    #[doc = " Error code that indicates why schedule set optimization failed. At least one of workPlans or workPlanRotations is set if there is an error during optimization"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: [`ScheduleSetErrorErrorCode`](crate::ScheduleSetErrorErrorCode), required by the spec, one of `InvalidWorkPlans`, `InvalidWorkPlanRotations`."]
     pub error_code: ::std::option::Option<crate::ScheduleSetErrorErrorCode>,
+    #[doc = " Work plan rotations involved in the optimization failure"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotations`: array of [`WorkPlanRotationReference`](crate::WorkPlanRotationReference)."]
     pub work_plan_rotations: ::std::option::Option<::std::vec::Vec<crate::WorkPlanRotationReference>>,
+    #[doc = " Work plans involved in the optimization failure"]
+    #[doc = ""]
     #[doc = " JSON `workPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
     _nulls: crate::support::Extras,

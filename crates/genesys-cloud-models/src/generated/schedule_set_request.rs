@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleSetRequest {
+    #[doc = " The overridden agent count for the schedule set"]
+    #[doc = ""]
     #[doc = " JSON `overrideAgentCount`: integer (int64)."]
     pub override_agent_count: ::std::option::Option<i64>,
+    #[doc = " The ID of the schedule set"]
+    #[doc = ""]
     #[doc = " JSON `scheduleSetId`: string, required by the spec."]
     pub schedule_set_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleVisibilitySettingsResponse {
+    #[doc = " Whether schedule visibility controls are enabled for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The number of weeks into the future that agents can see schedules in this management unit. 0 means current week"]
+    #[doc = ""]
     #[doc = " JSON `futureWeeks`: integer (int64), required by the spec."]
     pub future_weeks: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

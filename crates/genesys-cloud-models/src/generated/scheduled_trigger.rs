@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduledTrigger {
+    #[doc = " Description of the trigger. Can be up to 512 characters in length."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the scheduled trigger is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the scheduled trigger. Can be up to 162 characters in length."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule configuration for when this trigger should fire"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`TriggerSchedule`](crate::TriggerSchedule)."]
     pub schedule: ::std::option::Option<crate::TriggerSchedule>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The target to invoke when the scheduled trigger fires"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`TriggerTarget`](crate::TriggerTarget)."]
     pub target: ::std::option::Option<crate::TriggerTarget>,
+    #[doc = " Version of this scheduled trigger"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

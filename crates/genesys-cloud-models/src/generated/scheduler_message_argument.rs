@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulerMessageArgument {
+    #[doc = " The type of this message parameter"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SchedulerMessageArgumentType`](crate::SchedulerMessageArgumentType), one of `AgentId`, `Date`, `PlanningGroupId`."]
     pub r#type: ::std::option::Option<crate::SchedulerMessageArgumentType>,
+    #[doc = " The value of this message parameter"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

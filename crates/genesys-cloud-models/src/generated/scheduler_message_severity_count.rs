@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulerMessageSeverityCount {
+    #[doc = " The number of schedule messages with the given severity"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The schedule message severity"]
+    #[doc = ""]
     #[doc = " JSON `severity`: [`SchedulerMessageSeverityCountSeverity`](crate::SchedulerMessageSeverityCountSeverity), one of `Ignore`, `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::SchedulerMessageSeverityCountSeverity>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulerMessageTypeSeverity {
+    #[doc = " The severity of the message"]
+    #[doc = ""]
     #[doc = " JSON `severity`: [`SchedulerMessageTypeSeveritySeverity`](crate::SchedulerMessageTypeSeveritySeverity), one of `Ignore`, `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::SchedulerMessageTypeSeveritySeverity>,
+    #[doc = " The type of the message"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SchedulerMessageTypeSeverityType`](crate::SchedulerMessageTypeSeverityType), one of `AgentNotFound`, `AgentNotInSelectedManagementUnit`, `AgentNotLicensed`, `AgentWithoutWorkPlan`, `WorkPlanNotEnabled`, `WorkPlanNotFound`, `AgentWithoutCapability`, `NoNeedDays`, `UnableToProduceAgentSchedule`, `UnableToScheduleMinCoverageForPlanningGroup`, `UnableToScheduleMaxConsecutiveWorkingDays`, `UnableToScheduleMaxConsecutiveWorkingWeekends`, … (63 in all)."]
     pub r#type: ::std::option::Option<crate::SchedulerMessageTypeSeverityType>,
     _nulls: crate::support::Extras,

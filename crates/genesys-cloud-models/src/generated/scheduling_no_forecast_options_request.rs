@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingNoForecastOptionsRequest {
+    #[doc = " The shift length option to apply if no forecast is supplied"]
+    #[doc = ""]
     #[doc = " JSON `shiftLength`: [`SchedulingNoForecastOptionsRequestShiftLength`](crate::SchedulingNoForecastOptionsRequestShiftLength), one of `Shortest`, `Median`, `Longest`, `Random`."]
     pub shift_length: ::std::option::Option<crate::SchedulingNoForecastOptionsRequestShiftLength>,
+    #[doc = " The shift start option to apply if no forecast is supplied"]
+    #[doc = ""]
     #[doc = " JSON `shiftStart`: [`SchedulingNoForecastOptionsRequestShiftStart`](crate::SchedulingNoForecastOptionsRequestShiftStart), one of `Earliest`, `Median`, `Latest`, `Random`."]
     pub shift_start: ::std::option::Option<crate::SchedulingNoForecastOptionsRequestShiftStart>,
     _nulls: crate::support::Extras,

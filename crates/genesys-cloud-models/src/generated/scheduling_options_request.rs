@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingOptionsRequest {
+    #[doc = " Overrides the default BU level activity smoothing type for this schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `activitySmoothingType`: [`SchedulingOptionsRequestActivitySmoothingType`](crate::SchedulingOptionsRequestActivitySmoothingType), one of `ReduceConcurrentActivitiesAcrossBu`, `ReduceConcurrentActivitiesAcrossMu`, `ConsistentServiceLevel`."]
     pub activity_smoothing_type: ::std::option::Option<crate::SchedulingOptionsRequestActivitySmoothingType>,
+    #[doc = " Overrides the default BU level induce schedule variability setting for this schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `induceScheduleVariability`: boolean."]
     pub induce_schedule_variability: ::std::option::Option<bool>,
+    #[doc = " Schedule generation options to apply if no forecast is supplied"]
+    #[doc = ""]
     #[doc = " JSON `noForecastOptions`: [`SchedulingNoForecastOptionsRequest`](crate::SchedulingNoForecastOptionsRequest)."]
     pub no_forecast_options: ::std::option::Option<crate::SchedulingNoForecastOptionsRequest>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingPeriod {
+    #[doc = " The earliest date the associated activity plan can begin, in YYYY-MM-DD format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `earliestStartDate`: date, required by the spec."]
     pub earliest_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The latest date the associated activity plan can end, in YYYY-MM-DD format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `latestEndDate`: date, required by the spec."]
     pub latest_end_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingPeriodBase {
+    #[doc = " The latest date the associated activity plan can end, in YYYY-MM-DD format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `latestEndDate`: date, required by the spec."]
     pub latest_end_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

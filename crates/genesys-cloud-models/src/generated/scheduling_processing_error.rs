@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingProcessingError {
+    #[doc = " A text description of the error"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " An internal code representing the type of error. BadJson for 'Unable to parse json.' NotFound for 'Resource not found.' Fail for 'An unexpected server error occured.'"]
+    #[doc = ""]
     #[doc = " JSON `internalErrorCode`: [`SchedulingProcessingErrorInternalErrorCode`](crate::SchedulingProcessingErrorInternalErrorCode), one of `BadJson`, `NotFound`, `Fail`."]
     pub internal_error_code: ::std::option::Option<crate::SchedulingProcessingErrorInternalErrorCode>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingSettingsRequest {
+    #[doc = " Default shrinkage percent for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `defaultShrinkagePercent`: number (double)."]
     pub default_shrinkage_percent: ::std::option::Option<f64>,
+    #[doc = " Max occupancy percent for deferred work"]
+    #[doc = ""]
     #[doc = " JSON `maxOccupancyPercentForDeferredWork`: integer (int64)."]
     pub max_occupancy_percent_for_deferred_work: ::std::option::Option<i64>,
+    #[doc = " Monthly planning period setting for scheduling. Only one of planningPeriod or monthlyPlanningPeriod may be defined"]
+    #[doc = ""]
     #[doc = " JSON `monthlyPlanningPeriod`: [`ValueWrapperMonthlyPlanningPeriodSettings`](crate::ValueWrapperMonthlyPlanningPeriodSettings)."]
     pub monthly_planning_period: ::std::option::Option<crate::ValueWrapperMonthlyPlanningPeriodSettings>,
+    #[doc = " Planning period settings for scheduling. Only one of planningPeriod or monthlyPlanningPeriod may be defined"]
+    #[doc = ""]
     #[doc = " JSON `planningPeriod`: [`ValueWrapperPlanningPeriodSettings`](crate::ValueWrapperPlanningPeriodSettings)."]
     pub planning_period: ::std::option::Option<crate::ValueWrapperPlanningPeriodSettings>,
+    #[doc = " Schedule visibility settings for agents"]
+    #[doc = ""]
     #[doc = " JSON `scheduleVisibility`: [`ScheduleVisibilitySettingsRequest`](crate::ScheduleVisibilitySettingsRequest)."]
     pub schedule_visibility: ::std::option::Option<crate::ScheduleVisibilitySettingsRequest>,
+    #[doc = " Shrinkage overrides for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `shrinkageOverrides`: [`ShrinkageOverrides`](crate::ShrinkageOverrides)."]
     pub shrinkage_overrides: ::std::option::Option<crate::ShrinkageOverrides>,
+    #[doc = " Start day of weekend for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsRequestStartDayOfWeekend`](crate::SchedulingSettingsRequestStartDayOfWeekend), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_weekend: ::std::option::Option<crate::SchedulingSettingsRequestStartDayOfWeekend>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingStatusResponse {
+    #[doc = " If the request could not be properly processed, error details will be given here."]
+    #[doc = ""]
     #[doc = " JSON `errorDetails`: array of [`SchedulingProcessingError`](crate::SchedulingProcessingError)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::SchedulingProcessingError>>,
+    #[doc = " The ID generated for the scheduling job. Use to GET result when job is completed."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The percentage of the job that is complete."]
+    #[doc = ""]
     #[doc = " JSON `percentComplete`: integer (int64)."]
     pub percent_complete: ::std::option::Option<i64>,
+    #[doc = " The uri of the scheduling result. It has a value if the status is 'Success'."]
+    #[doc = ""]
     #[doc = " JSON `schedulingResultUri`: string."]
     pub scheduling_result_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the scheduling job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`SchedulingStatusResponseStatus`](crate::SchedulingStatusResponseStatus), one of `Pending`, `Success`, `Failed`, `Ongoing`, `PartialFailure`."]
     pub status: ::std::option::Option<crate::SchedulingStatusResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingTestingOptionsRequest {
+    #[doc = " Whether to force delayed scheduling"]
+    #[doc = ""]
     #[doc = " JSON `delayScheduling`: boolean."]
     pub delay_scheduling: ::std::option::Option<bool>,
+    #[doc = " Whether to force scheduling to fail"]
+    #[doc = ""]
     #[doc = " JSON `failScheduling`: boolean."]
     pub fail_scheduling: ::std::option::Option<bool>,
+    #[doc = " Whether to enable fast scheduling"]
+    #[doc = ""]
     #[doc = " JSON `fastScheduling`: boolean."]
     pub fast_scheduling: ::std::option::Option<bool>,
+    #[doc = " Whether to populate deprecated warnings in the generated schedule"]
+    #[doc = ""]
     #[doc = " JSON `populateDeprecatedWarnings`: boolean."]
     pub populate_deprecated_warnings: ::std::option::Option<bool>,
+    #[doc = " Whether to populate warnings in the generated schedule"]
+    #[doc = ""]
     #[doc = " JSON `populateWarnings`: boolean."]
     pub populate_warnings: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Schema {
+    #[doc = " A core type's description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Denotes the type and pattern of the items in an enum core type"]
+    #[doc = ""]
     #[doc = " JSON `items`: [`Items`](crate::Items)."]
     pub items: ::std::option::Option<crate::Items>,
+    #[doc = " For the \"date\" and \"datetime\" core types, denotes the regex prescribing the allowable date/datetime format"]
+    #[doc = ""]
     #[doc = " JSON `pattern`: string."]
     pub pattern: ::std::option::Option<::std::string::String>,
+    #[doc = " A core type's title"]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " An array of fundamental JSON Schema primitive types on which the core type is based"]
+    #[doc = ""]
     #[doc = " JSON `type`: array of string."]
     pub r#type: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

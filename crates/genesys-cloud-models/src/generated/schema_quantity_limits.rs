@@ -5,36 +5,66 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchemaQuantityLimits {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The maximum number of schema field description characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `maxFieldDescriptionCharacters`: integer (int64)."]
     pub max_field_description_characters: ::std::option::Option<i64>,
+    #[doc = " The maximum number of schema field name characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `maxFieldNameCharacters`: integer (int64)."]
     pub max_field_name_characters: ::std::option::Option<i64>,
+    #[doc = " The maximum number of schema field title characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `maxFieldTitleCharacters`: integer (int64)."]
     pub max_field_title_characters: ::std::option::Option<i64>,
+    #[doc = " The maximum number of schema fields allowed per organization across all of their schemas."]
+    #[doc = ""]
     #[doc = " JSON `maxNumberOfFieldsPerOrg`: integer (int64)."]
     pub max_number_of_fields_per_org: ::std::option::Option<i64>,
+    #[doc = " The maximum number of schema fields allowed per schema."]
+    #[doc = ""]
     #[doc = " JSON `maxNumberOfFieldsPerSchema`: integer (int64)."]
     pub max_number_of_fields_per_schema: ::std::option::Option<i64>,
+    #[doc = " The maximum number of schema allowed per org."]
+    #[doc = ""]
     #[doc = " JSON `maxNumberOfSchemasPerOrg`: integer (int64)."]
     pub max_number_of_schemas_per_org: ::std::option::Option<i64>,
+    #[doc = " The maximum number of schema description characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `maxSchemaDescriptionCharacters`: integer (int64)."]
     pub max_schema_description_characters: ::std::option::Option<i64>,
+    #[doc = " The maximum number of schema name characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `maxSchemaNameCharacters`: integer (int64)."]
     pub max_schema_name_characters: ::std::option::Option<i64>,
+    #[doc = " The minimum number of schema field description characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `minFieldDescriptionCharacters`: integer (int64)."]
     pub min_field_description_characters: ::std::option::Option<i64>,
+    #[doc = " The minimum number of schema field name characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `minFieldNameCharacters`: integer (int64)."]
     pub min_field_name_characters: ::std::option::Option<i64>,
+    #[doc = " The minimum number of schema field title characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `minFieldTitleCharacters`: integer (int64)."]
     pub min_field_title_characters: ::std::option::Option<i64>,
+    #[doc = " The minimum number of schema description characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `minSchemaDescriptionCharacters`: integer (int64)."]
     pub min_schema_description_characters: ::std::option::Option<i64>,
+    #[doc = " The minimum number of schema name characters allowed."]
+    #[doc = ""]
     #[doc = " JSON `minSchemaNameCharacters`: integer (int64)."]
     pub min_schema_name_characters: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimConfigResourceType {
+    #[doc = " The description of the resource type."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The HTTP-addressable endpoint of the resource type. Appears after the base URL."]
+    #[doc = ""]
     #[doc = " JSON `endpoint`: string."]
     pub endpoint: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the SCIM resource. Set by the service provider. \"caseExact\" is set to \"true\". \"mutability\" is set to \"readOnly\". \"returned\" is set to \"always\"."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of the SCIM resource. Only \"location\" and \"resourceType\" are set for \"ResourceType\" resources."]
+    #[doc = ""]
     #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
+    #[doc = " The name of the resource type."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI of the primary or base schema for the resource type."]
+    #[doc = ""]
     #[doc = " JSON `schema`: string."]
     pub schema: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of schema extensions for the resource type."]
+    #[doc = ""]
     #[doc = " JSON `schemaExtensions`: array of [`ScimConfigResourceTypeSchemaExtension`](crate::ScimConfigResourceTypeSchemaExtension)."]
     pub schema_extensions: ::std::option::Option<::std::vec::Vec<crate::ScimConfigResourceTypeSchemaExtension>>,
+    #[doc = " The list of supported schemas."]
+    #[doc = ""]
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

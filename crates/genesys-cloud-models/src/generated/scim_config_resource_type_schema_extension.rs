@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimConfigResourceTypeSchemaExtension {
+    #[doc = " Indicates whether a schema extension is required."]
+    #[doc = ""]
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
+    #[doc = " The URI of an extended schema, for example, \"urn:edu:2.0:Staff\". Must be equal to the \"id\" attribute of a schema."]
+    #[doc = ""]
     #[doc = " JSON `schema`: string."]
     pub schema: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

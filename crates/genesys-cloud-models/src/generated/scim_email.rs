@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimEmail {
+    #[doc = " Indicates whether the email address is the primary email address."]
+    #[doc = ""]
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
+    #[doc = " The type of email address. \"value\" is immutable if \"type\" is set to \"other\"."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ScimEmailType`](crate::ScimEmailType), one of `work`, `other`."]
     pub r#type: ::std::option::Option<crate::ScimEmailType>,
+    #[doc = " The email address. Is immutable if \"type\" is set to \"other\"."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimError {
+    #[doc = " The detailed description of the SCIM error."]
+    #[doc = ""]
     #[doc = " JSON `detail`: string."]
     pub detail: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of schemas for the SCIM error."]
+    #[doc = ""]
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The type of SCIM error when httpStatus is a \"400\" error."]
+    #[doc = ""]
     #[doc = " JSON `scimType`: [`ScimErrorScimType`](crate::ScimErrorScimType), one of `invalidFilter`, `tooMany`, `uniqueness`, `mutability`, `invalidSyntax`, `invalidPath`, `noTarget`, `invalidValue`, `invalidVers`, `sensitive`."]
     pub scim_type: ::std::option::Option<crate::ScimErrorScimType>,
+    #[doc = " The HTTP status code returned for the SCIM error."]
+    #[doc = ""]
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimGenesysUserExternalId {
+    #[doc = " Authority, or scope, of \"externalId\". Allows multiple external identifiers to be defined. Represents the source of the external identifier."]
+    #[doc = ""]
     #[doc = " JSON `authority`: string, required by the spec."]
     pub authority: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifier of the user in an external system."]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimMetadata {
+    #[doc = " The last time that the resource was modified. Date time is represented as an \"ISO-8601 string\", for example, yyyy-MM-ddTHH:mm:ss.SSSZ. Not included with \"Schema\" and \"ResourceType\" resources."]
+    #[doc = ""]
     #[doc = " JSON `lastModified`: date-time."]
     pub last_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI of the resource."]
+    #[doc = ""]
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of SCIM resource."]
+    #[doc = ""]
     #[doc = " JSON `resourceType`: [`ScimMetadataResourceType`](crate::ScimMetadataResourceType), one of `User`, `Group`, `ServiceProviderConfig`, `ResourceType`, `Schema`."]
     pub resource_type: ::std::option::Option<crate::ScimMetadataResourceType>,
+    #[doc = " The version of the resource. Matches the ETag HTTP response header. Not included with \"Schema\" and \"ResourceType\" resources."]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

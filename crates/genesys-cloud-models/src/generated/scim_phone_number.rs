@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimPhoneNumber {
+    #[doc = " Indicates whether the phone number is the primary phone number."]
+    #[doc = ""]
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
+    #[doc = " The type of phone number."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ScimPhoneNumberType`](crate::ScimPhoneNumberType), one of `work`, `work2`, `work3`, `work4`, `home`, `mobile`, `other`, `microsoftteams`, `zoomphone`, `eightbyeight`, `ringcentral`."]
     pub r#type: ::std::option::Option<crate::ScimPhoneNumberType>,
+    #[doc = " The phone number in E.164 or tel URI format, for example, tel:+nnnnnnnn; ext=xxxxx."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimServiceProviderConfig {
+    #[doc = " The list of supported authentication schemes."]
+    #[doc = ""]
     #[doc = " JSON `authenticationSchemes`: array of [`ScimServiceProviderConfigAuthenticationScheme`](crate::ScimServiceProviderConfigAuthenticationScheme)."]
     pub authentication_schemes: ::std::option::Option<::std::vec::Vec<crate::ScimServiceProviderConfigAuthenticationScheme>>,
+    #[doc = " The \"bulk\" configuration options."]
+    #[doc = ""]
     #[doc = " JSON `bulk`: [`ScimServiceProviderConfigBulkFeature`](crate::ScimServiceProviderConfigBulkFeature)."]
     pub bulk: ::std::option::Option<crate::ScimServiceProviderConfigBulkFeature>,
+    #[doc = " The \"changePassword\" configuration options."]
+    #[doc = ""]
     #[doc = " JSON `changePassword`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub change_password: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
+    #[doc = " The HTTP-addressable URL that points to the service provider's documentation."]
+    #[doc = ""]
     #[doc = " JSON `documentationUri`: string."]
     pub documentation_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The \"etag\" configuration options."]
+    #[doc = ""]
     #[doc = " JSON `etag`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub etag: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
+    #[doc = " The \"filter\" configuration options."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`ScimServiceProviderConfigFilterFeature`](crate::ScimServiceProviderConfigFilterFeature)."]
     pub filter: ::std::option::Option<crate::ScimServiceProviderConfigFilterFeature>,
+    #[doc = " The metadata of the SCIM resource. Metadata is defined as immutable per SCIM RFC."]
+    #[doc = ""]
     #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
+    #[doc = " The \"patch\" configuration options."]
+    #[doc = ""]
     #[doc = " JSON `patch`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub patch: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
+    #[doc = " The list of supported schemas."]
+    #[doc = ""]
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The \"sort\" configuration options."]
+    #[doc = ""]
     #[doc = " JSON `sort`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub sort: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimServiceProviderConfigAuthenticationScheme {
+    #[doc = " The description of the authentication scheme."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The HTTP-addressable URL that points to the authentication scheme's usage documentation."]
+    #[doc = ""]
     #[doc = " JSON `documentationUri`: string."]
     pub documentation_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the authentication scheme, for example, HTTP Basic."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether this authentication scheme is the primary method of authentication."]
+    #[doc = ""]
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
+    #[doc = " The HTTP-addressable URL that points to the authentication scheme's specification."]
+    #[doc = ""]
     #[doc = " JSON `specUri`: string."]
     pub spec_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of authentication scheme."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ScimServiceProviderConfigAuthenticationSchemeType`](crate::ScimServiceProviderConfigAuthenticationSchemeType), required by the spec, one of `oauth`, `oauth2`, `oauthbearertoken`, `httpbasic`, `httpdigest`."]
     pub r#type: ::std::option::Option<crate::ScimServiceProviderConfigAuthenticationSchemeType>,
     _nulls: crate::support::Extras,

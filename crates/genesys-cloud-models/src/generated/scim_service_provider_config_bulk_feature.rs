@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimServiceProviderConfigBulkFeature {
+    #[doc = " The maximum number of operations for each bulk request."]
+    #[doc = ""]
     #[doc = " JSON `maxOperations`: integer (int64)."]
     pub max_operations: ::std::option::Option<i64>,
+    #[doc = " The maximum payload size."]
+    #[doc = ""]
     #[doc = " JSON `maxPayloadSize`: integer (int64)."]
     pub max_payload_size: ::std::option::Option<i64>,
+    #[doc = " Indicates whether configuration options are supported."]
+    #[doc = ""]
     #[doc = " JSON `supported`: boolean."]
     pub supported: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimServiceProviderConfigFilterFeature {
+    #[doc = " The maximum number of results returned from a filtered query."]
+    #[doc = ""]
     #[doc = " JSON `maxResults`: integer (int64)."]
     pub max_results: ::std::option::Option<i64>,
+    #[doc = " Indicates whether configuration options are supported."]
+    #[doc = ""]
     #[doc = " JSON `supported`: boolean."]
     pub supported: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimServiceProviderConfigSimpleFeature {
+    #[doc = " Indicates whether configuration options are supported."]
+    #[doc = ""]
     #[doc = " JSON `supported`: boolean."]
     pub supported: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimUserExtensions {
+    #[doc = " The list of external identifiers assigned to user. Always includes an immutable SCIM authority prefixed with \"x-pc:scimv2:v1\". ExternalIds are searchable with complex filter query parameter using 'authority' and 'value', e.g., filter=urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:externalIds\\[authority eq \"matchAuthName\" and value eq \"matchingExternalKeyValue\"\\]."]
+    #[doc = ""]
     #[doc = " JSON `externalIds`: array of [`ScimGenesysUserExternalId`](crate::ScimGenesysUserExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ScimGenesysUserExternalId>>,
+    #[doc = " The list of routing languages assigned to a user. Maximum 50 languages."]
+    #[doc = ""]
     #[doc = " JSON `routingLanguages`: array of [`ScimUserRoutingLanguage`](crate::ScimUserRoutingLanguage)."]
     pub routing_languages: ::std::option::Option<::std::vec::Vec<crate::ScimUserRoutingLanguage>>,
+    #[doc = " The list of routing skills assigned to a user. Maximum 50 skills."]
+    #[doc = ""]
     #[doc = " JSON `routingSkills`: array of [`ScimUserRoutingSkill`](crate::ScimUserRoutingSkill)."]
     pub routing_skills: ::std::option::Option<::std::vec::Vec<crate::ScimUserRoutingSkill>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimUserRoutingLanguage {
+    #[doc = " The case-sensitive name of a routing language configured in Genesys Cloud."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A rating from 0.0 to 5.0 that indicates how fluent an agent is in a particular language. ACD interactions are routed to agents with higher proficiency ratings."]
+    #[doc = ""]
     #[doc = " JSON `proficiency`: number (double)."]
     pub proficiency: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

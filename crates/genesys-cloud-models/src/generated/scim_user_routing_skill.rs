@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimUserRoutingSkill {
+    #[doc = " The case-sensitive name of a routing skill configured in Genesys Cloud."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A rating from 0.0 to 5.0 that indicates how adept an agent is at a particular skill. When \"Best available skills\" is enabled for a queue in Genesys Cloud, ACD interactions in that queue are routed to agents with higher proficiency ratings."]
+    #[doc = ""]
     #[doc = " JSON `proficiency`: number (double)."]
     pub proficiency: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

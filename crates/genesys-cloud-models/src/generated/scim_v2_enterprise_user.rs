@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2EnterpriseUser {
+    #[doc = " The user's hire date. Format in JSON will be YYYY-MM-DD."]
+    #[doc = ""]
     #[doc = " JSON `dateHire`: string."]
     pub date_hire: ::std::option::Option<::std::string::String>,
+    #[doc = " The department that the user belongs to."]
+    #[doc = ""]
     #[doc = " JSON `department`: string."]
     pub department: ::std::option::Option<::std::string::String>,
+    #[doc = " The division that the user belongs to."]
+    #[doc = ""]
     #[doc = " JSON `division`: string."]
     pub division: ::std::option::Option<::std::string::String>,
+    #[doc = " The user's employee number."]
+    #[doc = ""]
     #[doc = " JSON `employeeNumber`: string."]
     pub employee_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The user's manager."]
+    #[doc = ""]
     #[doc = " JSON `manager`: [`Manager`](crate::Manager)."]
     pub manager: ::std::option::Option<crate::Manager>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2Group {
+    #[doc = " The display name of the group."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The external ID of the group. Set by the provisioning client. \"caseExact\" is set to \"true\". \"mutability\" is set to \"readWrite\"."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the SCIM resource. Set by the service provider. \"caseExact\" is set to \"true\". \"mutability\" is set to \"readOnly\". \"returned\" is set to \"always\"."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of members in the group."]
+    #[doc = ""]
     #[doc = " JSON `members`: array of [`ScimV2MemberReference`](crate::ScimV2MemberReference)."]
     pub members: ::std::option::Option<::std::vec::Vec<crate::ScimV2MemberReference>>,
+    #[doc = " The metadata of the SCIM resource. Metadata is defined as immutable per SCIM RFC."]
+    #[doc = ""]
     #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
+    #[doc = " The list of supported schemas."]
+    #[doc = ""]
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2MemberReference {
+    #[doc = " The reference URI of the SCIM resource."]
+    #[doc = ""]
     #[doc = " JSON `$ref`: string."]
     pub r#ref: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of SCIM resource."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ScimV2MemberReferenceType`](crate::ScimV2MemberReferenceType), one of `User`, `Group`, `ServiceProviderConfig`, `ResourceType`, `Schema`."]
     pub r#type: ::std::option::Option<crate::ScimV2MemberReferenceType>,
+    #[doc = " The ID of the group member. Can be \"userId\" or \"groupId\"."]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

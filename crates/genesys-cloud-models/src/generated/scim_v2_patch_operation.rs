@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2PatchOperation {
+    #[doc = " The PATCH operation to perform."]
+    #[doc = ""]
     #[doc = " JSON `op`: [`ScimV2PatchOperationOp`](crate::ScimV2PatchOperationOp), required by the spec, one of `add`, `replace`, `remove`."]
     pub op: ::std::option::Option<crate::ScimV2PatchOperationOp>,
+    #[doc = " The attribute path that describes the target of the operation. Required for a \"remove\" operation."]
+    #[doc = ""]
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
+    #[doc = " The value to set in the path."]
+    #[doc = ""]
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2PatchRequest {
+    #[doc = " The list of operations to perform for the PATCH request."]
+    #[doc = ""]
     #[doc = " JSON `Operations`: array of [`ScimV2PatchOperation`](crate::ScimV2PatchOperation)."]
     pub operations: ::std::option::Option<::std::vec::Vec<crate::ScimV2PatchOperation>>,
+    #[doc = " The list of schemas used in the PATCH request."]
+    #[doc = ""]
     #[doc = " JSON `schemas`: array of string, required by the spec."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

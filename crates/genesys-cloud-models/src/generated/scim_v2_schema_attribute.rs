@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2SchemaAttribute {
+    #[doc = " The list of standard values that service providers may use. Service providers may ignore unsupported values."]
+    #[doc = ""]
     #[doc = " JSON `canonicalValues`: array of string."]
     pub canonical_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates whether a string attribute is case-sensitive. If set to \"true\", the server preserves case sensitivity. If set to \"false\", the server may change the case. The server also uses case sensitivity when evaluating filters. See section 3.4.2.2 \"Filtering\" in RFC 7644 for details."]
+    #[doc = ""]
     #[doc = " JSON `caseExact`: boolean."]
     pub case_exact: ::std::option::Option<bool>,
+    #[doc = " The description of the attribute."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether an attribute contains multiple values."]
+    #[doc = ""]
     #[doc = " JSON `multiValued`: boolean."]
     pub multi_valued: ::std::option::Option<bool>,
+    #[doc = " The circumstances under which an attribute can be defined or redefined. The default is \"readWrite\"."]
+    #[doc = ""]
     #[doc = " JSON `mutability`: [`ScimV2SchemaAttributeMutability`](crate::ScimV2SchemaAttributeMutability), one of `readWrite`, `readOnly`, `immutable`, `writeOnly`."]
     pub mutability: ::std::option::Option<crate::ScimV2SchemaAttributeMutability>,
+    #[doc = " The name of the attribute."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of SCIM resource types that may be referenced. Only applies when \"type\" is set to \"reference\"."]
+    #[doc = ""]
     #[doc = " JSON `referenceTypes`: array of string."]
     pub reference_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates whether an attribute is required."]
+    #[doc = ""]
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
+    #[doc = " The circumstances under which an attribute and its values are returned in response to a GET, PUT, POST, or PATCH request."]
+    #[doc = ""]
     #[doc = " JSON `returned`: [`ScimV2SchemaAttributeReturned`](crate::ScimV2SchemaAttributeReturned), one of `always`, `never`, `default`, `request`."]
     pub returned: ::std::option::Option<crate::ScimV2SchemaAttributeReturned>,
+    #[doc = " The list of subattributes for an attribute of the type \"complex\". Uses the same schema as \"attributes\"."]
+    #[doc = ""]
     #[doc = " JSON `subAttributes`: array of [`ScimV2SchemaAttribute`](crate::ScimV2SchemaAttribute)."]
     pub sub_attributes: ::std::option::Option<::std::vec::Vec<crate::ScimV2SchemaAttribute>>,
+    #[doc = " The data type of the attribute."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ScimV2SchemaAttributeType`](crate::ScimV2SchemaAttributeType), one of `string`, `boolean`, `decimal`, `integer`, `dateTime`, `reference`, `complex`."]
     pub r#type: ::std::option::Option<crate::ScimV2SchemaAttributeType>,
+    #[doc = " The method by which the service provider enforces the uniqueness of an attribute value. A server can reject a value by returning the HTTP response code 400 (Bad Request). A client can enforce uniqueness to a greater degree than the server provider enforces. For example, a client could make a value unique even though the server has \"uniqueness\" set to \"none\"."]
+    #[doc = ""]
     #[doc = " JSON `uniqueness`: [`ScimV2SchemaAttributeUniqueness`](crate::ScimV2SchemaAttributeUniqueness), one of `none`, `server`, `global`."]
     pub uniqueness: ::std::option::Option<crate::ScimV2SchemaAttributeUniqueness>,
     _nulls: crate::support::Extras,

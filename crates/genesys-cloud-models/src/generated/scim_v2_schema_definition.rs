@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2SchemaDefinition {
+    #[doc = " The list of service provider attributes."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: array of [`ScimV2SchemaAttribute`](crate::ScimV2SchemaAttribute)."]
     pub attributes: ::std::option::Option<::std::vec::Vec<crate::ScimV2SchemaAttribute>>,
+    #[doc = " The description of the schema."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the SCIM resource. Set by the service provider. \"caseExact\" is set to \"true\". \"mutability\" is set to \"readOnly\". \"returned\" is set to \"always\"."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of the SCIM resource. Only \"location\" and \"resourceType\" are set for \"Schema\" resources."]
+    #[doc = ""]
     #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
+    #[doc = " The name of the schema."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2SchemaListResponse {
+    #[doc = " The list of requested resources."]
+    #[doc = ""]
     #[doc = " JSON `Resources`: array of [`ScimV2SchemaDefinition`](crate::ScimV2SchemaDefinition)."]
     pub resources: ::std::option::Option<::std::vec::Vec<crate::ScimV2SchemaDefinition>>,
+    #[doc = " The number of resources returned per page."]
+    #[doc = ""]
     #[doc = " JSON `itemsPerPage`: integer (int64)."]
     pub items_per_page: ::std::option::Option<i64>,
+    #[doc = " The list of supported schemas."]
+    #[doc = ""]
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The 1-based index of the first result returned by this request. Add this to \"itemsPerPage\" when requesting the next page of results."]
+    #[doc = ""]
     #[doc = " JSON `startIndex`: integer (int64)."]
     pub start_index: ::std::option::Option<i64>,
+    #[doc = " The total number of results."]
+    #[doc = ""]
     #[doc = " JSON `totalResults`: integer (int64)."]
     pub total_results: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2User {
+    #[doc = " Indicates whether the user's administrative status is active."]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " The display name of the user."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of the user's email addresses."]
+    #[doc = ""]
     #[doc = " JSON `emails`: array of [`ScimEmail`](crate::ScimEmail)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::ScimEmail>>,
+    #[doc = " The external ID of the user. Set by the provisioning client. \"caseExact\" is set to \"true\". \"mutability\" is set to \"readWrite\"."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of groups that the user is a member of. This list is immutable per SCIM RFC and may only be updated using the GROUPS resource endpoint."]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of [`ScimV2GroupReference`](crate::ScimV2GroupReference)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::ScimV2GroupReference>>,
+    #[doc = " The ID of the SCIM resource. Set by the service provider. \"caseExact\" is set to \"true\". \"mutability\" is set to \"readOnly\". \"returned\" is set to \"always\"."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of the SCIM resource. Metadata is defined as immutable per SCIM RFC."]
+    #[doc = ""]
     #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
+    #[doc = " The new password for the Genesys Cloud user. Does not return an existing password. When creating a user, if a password is not supplied, then a password will be randomly generated that is 40 characters in length and contains five characters from each of the password policy groups."]
+    #[doc = ""]
     #[doc = " JSON `password`: string."]
     pub password: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of the user's phone numbers."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumbers`: array of [`ScimPhoneNumber`](crate::ScimPhoneNumber)."]
     pub phone_numbers: ::std::option::Option<::std::vec::Vec<crate::ScimPhoneNumber>>,
+    #[doc = " The list of roles assigned to the user."]
+    #[doc = ""]
     #[doc = " JSON `roles`: array of [`ScimUserRole`](crate::ScimUserRole)."]
     pub roles: ::std::option::Option<::std::vec::Vec<crate::ScimUserRole>>,
+    #[doc = " The list of supported schemas."]
+    #[doc = ""]
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The user's title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI of the schema for the enterprise user."]
+    #[doc = ""]
     #[doc = " JSON `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`: [`ScimV2EnterpriseUser`](crate::ScimV2EnterpriseUser)."]
     pub urn_ietf_params_scim_schemas_extension_enterprise_2_0_user: ::std::option::Option<crate::ScimV2EnterpriseUser>,
+    #[doc = " The URI of the schema for the Genesys Cloud user."]
+    #[doc = ""]
     #[doc = " JSON `urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User`: [`ScimUserExtensions`](crate::ScimUserExtensions)."]
     pub urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user: ::std::option::Option<crate::ScimUserExtensions>,
+    #[doc = " The user's Genesys Cloud email address. Must be unique."]
+    #[doc = ""]
     #[doc = " JSON `userName`: string."]
     pub user_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,14 +7,20 @@
 pub struct ScorableSurvey {
     #[doc = " JSON `answers`: [`SurveyScoringSet`](crate::SurveyScoringSet)."]
     pub answers: ::std::option::Option<crate::SurveyScoringSet>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: [`ScorableSurveyStatus`](crate::ScorableSurveyStatus), one of `Pending`, `Sent`, `InProgress`, `Finished`, `OptOut`, `Error`, `Expired`."]
     pub status: ::std::option::Option<crate::ScorableSurveyStatus>,
+    #[doc = " Survey form used for this survey."]
+    #[doc = ""]
     #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScreenMonitoring {
+    #[doc = " The timestamp when this communication was connected in the cloud clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Number of Screen Monitoring sessions the targetUserId is involved in."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`ScreenMonitoringDisconnectType`](crate::ScreenMonitoringDisconnectType), one of `system`."]
     pub disconnect_type: ::std::option::Option<crate::ScreenMonitoringDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialState`: [`ScreenMonitoringInitialState`](crate::ScreenMonitoringInitialState), one of `none`, `connected`, `disconnected`."]
     pub initial_state: ::std::option::Option<crate::ScreenMonitoringInitialState>,
+    #[doc = " The screen monitoring type."]
+    #[doc = ""]
     #[doc = " JSON `monitoringType`: [`ScreenMonitoringMonitoringType`](crate::ScreenMonitoringMonitoringType), one of `Unknown`, `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::ScreenMonitoringMonitoringType>,
+    #[doc = " The source provider of Screen Monitoring media."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " Screen Monitoring identifier unique to the sourceUserId-targetUserId pair."]
+    #[doc = ""]
     #[doc = " JSON `screenMonitoring`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub screen_monitoring: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The time line of the participant's Screen Monitoring media, divided into activity segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
+    #[doc = " The connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ScreenMonitoringState`](crate::ScreenMonitoringState), one of `none`, `connected`, `disconnected`."]
     pub state: ::std::option::Option<crate::ScreenMonitoringState>,
+    #[doc = " The user participant who is being screen monitored."]
+    #[doc = ""]
     #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScreenMonitoringDetails {
+    #[doc = " The total count of screen monitoring sessions in the organization"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

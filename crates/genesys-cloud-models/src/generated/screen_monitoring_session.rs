@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScreenMonitoringSession {
+    #[doc = " The conversation being monitored (for conversation-level monitoring)"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The date and time when the screen monitoring session was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The type of screen monitoring session"]
+    #[doc = ""]
     #[doc = " JSON `monitoringType`: [`ScreenMonitoringSessionMonitoringType`](crate::ScreenMonitoringSessionMonitoringType), required by the spec, one of `AgentLevel`, `ConversationLevel`."]
     pub monitoring_type: ::std::option::Option<crate::ScreenMonitoringSessionMonitoringType>,
+    #[doc = " The ID of the participant being monitored (for conversation-level monitoring)"]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The unique identifier for this screen monitoring session"]
+    #[doc = ""]
     #[doc = " JSON `screenMonitoringId`: string, required by the spec."]
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who initiated the screen monitoring session"]
+    #[doc = ""]
     #[doc = " JSON `sourceUser`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub source_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The user being monitored (for agent-level monitoring)"]
+    #[doc = ""]
     #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct ScreenMonitoringUserDetails {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The user being monitored"]
+    #[doc = ""]
     #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

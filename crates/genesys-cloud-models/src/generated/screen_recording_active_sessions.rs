@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScreenRecordingActiveSessions {
+    #[doc = " Current concurrent active screen recordings count for organization"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Screenshare {
+    #[doc = " After-call work for the communication."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
+    #[doc = " Indicates if after-call work is required for a communication. Only used when the ACW Setting is Agent Requested."]
+    #[doc = ""]
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
+    #[doc = " The timestamp when this communication was connected in the cloud clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The room id context (xmpp jid) for the conference session."]
+    #[doc = ""]
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
+    #[doc = " System defined string indicating what caused the communication to disconnect. Will be null until the communication disconnects."]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: [`ScreenshareDisconnectType`](crate::ScreenshareDisconnectType), one of `endpoint`, `client`, `system`, `timeout`, `transfer`, `transfer.conference`, `transfer.consult`, `transfer.forward`, `transfer.noanswer`, `transfer.notavailable`, `transport.failure`, `error`, … (16 in all)."]
     pub disconnect_type: ::std::option::Option<crate::ScreenshareDisconnectType>,
+    #[doc = " The timestamp when this communication disconnected from the conversation in the provider clock. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A globally unique identifier for this communication."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initial connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `initialState`: [`ScreenshareInitialState`](crate::ScreenshareInitialState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub initial_state: ::std::option::Option<crate::ScreenshareInitialState>,
+    #[doc = " The number of peer participants from the perspective of the participant in the conference."]
+    #[doc = ""]
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
+    #[doc = " The id of the peer communication corresponding to a matching leg for this communication."]
+    #[doc = ""]
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The source provider for the screen share."]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The time line of the participant's call, divided into activity segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
+    #[doc = " Indicates whether this participant is sharing their screen."]
+    #[doc = ""]
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
+    #[doc = " The timestamp the communication has when it is first put into an alerting state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The connection state of this communication."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ScreenshareState`](crate::ScreenshareState), one of `alerting`, `dialing`, `contacting`, `offering`, `connected`, `disconnected`, `terminated`, `none`."]
     pub state: ::std::option::Option<crate::ScreenshareState>,
+    #[doc = " Call wrap up or disposition data."]
+    #[doc = ""]
     #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     _nulls: crate::support::Extras,

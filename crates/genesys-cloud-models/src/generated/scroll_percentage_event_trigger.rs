@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScrollPercentageEventTrigger {
+    #[doc = " Name of event triggered after scrolling to the specified percentage."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Percentage of a webpage at which an event is triggered."]
+    #[doc = ""]
     #[doc = " JSON `percentage`: integer (int64), required by the spec."]
     pub percentage: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

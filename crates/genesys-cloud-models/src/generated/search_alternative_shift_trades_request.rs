@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchAlternativeShiftTradesRequest {
+    #[doc = " The list of agent IDs for this alternative shift trade search. Either managementUnitIds or agentIds is required"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of management unit IDs for this alternative shift trade search. Either managementUnitIds or agentIds is required"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchDecisionTableRowsRequest {
+    #[doc = " The filter criteria for searching decision table rows"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`RowSearchFilter`](crate::RowSearchFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::RowSearchFilter>,
     _nulls: crate::support::Extras,

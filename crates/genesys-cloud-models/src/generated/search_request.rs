@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchRequest {
+    #[doc = " Aggregation criteria"]
+    #[doc = ""]
     #[doc = " JSON `aggregations`: array of [`SearchAggregation`](crate::SearchAggregation)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::SearchAggregation>>,
+    #[doc = " Provides more details about a specified resource"]
+    #[doc = ""]
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The page of resources you want to retrieve"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of results per page"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " The search criteria"]
+    #[doc = ""]
     #[doc = " JSON `query`: array of [`SearchCriteria`](crate::SearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::SearchCriteria>>,
+    #[doc = " A List of strings. Possible values are any field in the resource you are searching on. The other option is to use ALL\\_FIELDS, when this is provided all fields in the resource will be returned in the search results."]
+    #[doc = ""]
     #[doc = " JSON `returnFields`: array of string."]
     pub return_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Multi-value sort order, list of multiple sort values"]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
+    #[doc = " The field in the resource that you want to sort the results by"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`SearchRequestSortOrder`](crate::SearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::SearchRequestSortOrder>,
+    #[doc = " Resource domain type to search"]
+    #[doc = ""]
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchShiftTradeResponse {
+    #[doc = " IDs of shifts which match the search criteria"]
+    #[doc = ""]
     #[doc = " JSON `matchingReceivingShiftIds`: array of string."]
     pub matching_receiving_shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A preview of what the shift trade would look like if matched"]
+    #[doc = ""]
     #[doc = " JSON `preview`: [`ShiftTradePreviewResponse`](crate::ShiftTradePreviewResponse)."]
     pub preview: ::std::option::Option<crate::ShiftTradePreviewResponse>,
+    #[doc = " A trade which matches search criteria"]
+    #[doc = ""]
     #[doc = " JSON `trade`: [`ShiftTradeResponse`](crate::ShiftTradeResponse)."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponse>,
     _nulls: crate::support::Extras,

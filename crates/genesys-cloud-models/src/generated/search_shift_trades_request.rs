@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchShiftTradesRequest {
+    #[doc = " The ID of the schedule for which to search for available shift trades"]
+    #[doc = ""]
     #[doc = " JSON `receivingScheduleId`: string, required by the spec."]
     pub receiving_schedule_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The IDs of shifts that the receiving user would potentially be willing to trade. If empty, only returns one sided trades (pick up a shift)"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftIds`: array of string."]
     pub receiving_shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchSort {
+    #[doc = " The field in the resource that you want to sort the results by"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`SearchSortSortOrder`](crate::SearchSortSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::SearchSortSortOrder>,
     _nulls: crate::support::Extras,

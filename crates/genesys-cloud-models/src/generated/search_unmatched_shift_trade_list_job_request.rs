@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchUnmatchedShiftTradeListJobRequest {
+    #[doc = " The IDs of management units from which to query shift trades"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Associated schedule information for the receiving user"]
+    #[doc = ""]
     #[doc = " JSON `receivingSchedule`: [`ReceivingScheduleLookup`](crate::ReceivingScheduleLookup), required by the spec."]
     pub receiving_schedule: ::std::option::Option<crate::ReceivingScheduleLookup>,
+    #[doc = " The IDs of shifts that the receiving user would potentially be willing to trade. If empty, only returns one-sided trades"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftIds`: array of string."]
     pub receiving_shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The start week dates in which to query shift trades in the business unit time zone (yyyy-MM-dd format)"]
+    #[doc = ""]
     #[doc = " JSON `weekDates`: array of date, required by the spec."]
     pub week_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchUnmatchedShiftTradeListJobResponseItem {
+    #[doc = " The shift trades that match the search criteria"]
+    #[doc = ""]
     #[doc = " JSON `trades`: array of [`SearchUnmatchedShiftTradeResponseItem`](crate::SearchUnmatchedShiftTradeResponseItem), required by the spec."]
     pub trades: ::std::option::Option<::std::vec::Vec<crate::SearchUnmatchedShiftTradeResponseItem>>,
     _nulls: crate::support::Extras,

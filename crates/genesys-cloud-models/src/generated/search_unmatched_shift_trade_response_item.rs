@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchUnmatchedShiftTradeResponseItem {
+    #[doc = " The shifts that match the search criteria"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftMatches`: array of [`ShiftTradeMatchResponseItem`](crate::ShiftTradeMatchResponseItem), required by the spec."]
     pub receiving_shift_matches: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchResponseItem>>,
+    #[doc = " A trade which matches search criteria"]
+    #[doc = ""]
     #[doc = " JSON `trade`: [`ShiftTradeResponseItem`](crate::ShiftTradeResponseItem), required by the spec."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponseItem>,
     _nulls: crate::support::Extras,

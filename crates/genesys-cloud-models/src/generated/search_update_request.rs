@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchUpdateRequest {
+    #[doc = " Mark the search as answered/unanswered"]
+    #[doc = ""]
     #[doc = " JSON `answered`: boolean, required by the spec."]
     pub answered: ::std::option::Option<bool>,
+    #[doc = " The selected search result chosen as the answer."]
+    #[doc = ""]
     #[doc = " JSON `selectedAnswer`: [`SelectedAnswer`](crate::SelectedAnswer)."]
     pub selected_answer: ::std::option::Option<crate::SelectedAnswer>,
+    #[doc = " The search results selected as answers"]
+    #[doc = ""]
     #[doc = " JSON `selectedAnswers`: array of [`SelectedAnswer`](crate::SelectedAnswer)."]
     pub selected_answers: ::std::option::Option<::std::vec::Vec<crate::SelectedAnswer>>,
+    #[doc = " The unique identifier of this session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SecondaryPresenceLookupItem {
+    #[doc = " The lookupId of secondary presence id"]
+    #[doc = ""]
     #[doc = " JSON `lookupId`: string."]
     pub lookup_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The secondary presence Id"]
+    #[doc = ""]
     #[doc = " JSON `secondaryPresence`: [`SecondaryPresence`](crate::SecondaryPresence)."]
     pub secondary_presence: ::std::option::Option<crate::SecondaryPresence>,
     _nulls: crate::support::Extras,

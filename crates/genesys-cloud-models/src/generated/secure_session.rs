@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SecureSession {
+    #[doc = " If true, disconnect the agent after creating the session"]
+    #[doc = ""]
     #[doc = " JSON `disconnect`: boolean."]
     pub disconnect: ::std::option::Option<bool>,
+    #[doc = " The flow to execute securely"]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identifier for the participant initiating the secure session."]
+    #[doc = ""]
     #[doc = " JSON `sourceParticipantId`: string."]
     pub source_participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The current state of a secure session"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`SecureSessionState`](crate::SecureSessionState), required by the spec, one of `PENDING`, `COMPLETED`, `FAILED`."]
     pub state: ::std::option::Option<crate::SecureSessionState>,
+    #[doc = " Customer-provided data"]
+    #[doc = ""]
     #[doc = " JSON `userData`: string."]
     pub user_data: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Segment {
+    #[doc = " A description of the event that disconnected the segment"]
+    #[doc = ""]
     #[doc = " JSON `disconnectType`: string."]
     pub disconnect_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this segment ended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time, required by the spec."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A description of the event that ended the segment."]
+    #[doc = ""]
     #[doc = " JSON `howEnded`: string."]
     pub how_ended: ::std::option::Option<::std::string::String>,
+    #[doc = " The timestamp when this segment began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time, required by the spec."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The activity taking place for the participant in the segment."]
+    #[doc = ""]
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentAssignment {
+    #[doc = " Date when the segment was assigned. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAssigned`: date-time, required by the spec."]
     pub date_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date indicating when a segment is scheduled to be unassigned. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateForUnassignment`: date-time, required by the spec."]
     pub date_for_unassignment: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " External contact of the customer to which the segment is assigned."]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The segment the assignment is for."]
+    #[doc = ""]
     #[doc = " JSON `segment`: [`SegmentAssignmentSegment`](crate::SegmentAssignmentSegment), required by the spec."]
     pub segment: ::std::option::Option<crate::SegmentAssignmentSegment>,
+    #[doc = " For session-scoped segments, the session for which the segment was assigned."]
+    #[doc = ""]
     #[doc = " JSON `session`: [`SegmentAssignmentSession`](crate::SegmentAssignmentSession)."]
     pub session: ::std::option::Option<crate::SegmentAssignmentSession>,
     _nulls: crate::support::Extras,

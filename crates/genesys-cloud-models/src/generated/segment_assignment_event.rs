@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentAssignmentEvent {
+    #[doc = " The segment which was assigned."]
+    #[doc = ""]
     #[doc = " JSON `segment`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub segment: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

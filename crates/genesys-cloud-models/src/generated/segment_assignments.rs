@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentAssignments {
+    #[doc = " The segments to be assigned."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`SegmentForAssignment`](crate::SegmentForAssignment), required by the spec."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::SegmentForAssignment>>,
     _nulls: crate::support::Extras,

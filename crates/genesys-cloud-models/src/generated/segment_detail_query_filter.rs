@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`SegmentDetailQueryClause`](crate::SegmentDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`SegmentDetailQueryPredicate`](crate::SegmentDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SegmentDetailQueryFilterType`](crate::SegmentDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SegmentDetailQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentDetailQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`SegmentDetailQueryPredicateDimension`](crate::SegmentDetailQueryPredicateDimension), one of `addressFrom`, `addressTo`, `agentAssistantId`, `agentOwned`, `ani`, `authenticated`, `bargedParticipantId`, `callbackNumber`, `callbackScheduledTime`, `canonicalExternalContactId`, `cleared`, `coachedParticipantId`, … (80 in all)."]
     pub dimension: ::std::option::Option<crate::SegmentDetailQueryPredicateDimension>,
+    #[doc = " Left hand side for metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`SegmentDetailQueryPredicateMetric`](crate::SegmentDetailQueryPredicateMetric), one of `tSegmentDuration`."]
     pub metric: ::std::option::Option<crate::SegmentDetailQueryPredicateMetric>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`SegmentDetailQueryPredicateOperator`](crate::SegmentDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SegmentDetailQueryPredicateOperator>,
+    #[doc = " Left hand side for property predicates"]
+    #[doc = ""]
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
+    #[doc = " Left hand side for property predicates"]
+    #[doc = ""]
     #[doc = " JSON `propertyType`: [`SegmentDetailQueryPredicatePropertyType`](crate::SegmentDetailQueryPredicatePropertyType), one of `bool`, `integer`, `real`, `date`, `string`, `uuid`."]
     pub property_type: ::std::option::Option<crate::SegmentDetailQueryPredicatePropertyType>,
+    #[doc = " Right hand side for dimension, metric, or property predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SegmentDetailQueryPredicateType`](crate::SegmentDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SegmentDetailQueryPredicateType>,
+    #[doc = " Right hand side for dimension, metric, or property predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

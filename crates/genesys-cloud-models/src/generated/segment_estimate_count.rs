@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentEstimateCount {
+    #[doc = " Estimate count per segment."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " ID of Segment."]
+    #[doc = ""]
     #[doc = " JSON `segmentId`: string."]
     pub segment_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

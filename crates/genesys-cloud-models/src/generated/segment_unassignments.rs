@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentUnassignments {
+    #[doc = " The segments to be unassigned."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`SegmentForUnassignment`](crate::SegmentForUnassignment), required by the spec."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::SegmentForUnassignment>>,
     _nulls: crate::support::Extras,

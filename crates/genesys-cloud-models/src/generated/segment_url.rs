@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentUrl {
+    #[doc = " The Recording Reference"]
+    #[doc = ""]
     #[doc = " JSON `recording`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub recording: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The pre-signed S3 URL of the transcript"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

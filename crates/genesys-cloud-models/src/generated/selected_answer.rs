@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SelectedAnswer {
+    #[doc = " The search result document chosen as the answer."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub document: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

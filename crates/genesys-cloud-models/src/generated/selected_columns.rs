@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SelectedColumns {
+    #[doc = " Indicates enum name of the column from the export view"]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the order/position of the selected column"]
+    #[doc = ""]
     #[doc = " JSON `columnOrder`: integer (int64)."]
     pub column_order: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SelectedCustomCalculationColumns {
+    #[doc = " Custom calculation added as a column"]
+    #[doc = ""]
     #[doc = " JSON `customCalculation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub custom_calculation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Indicates if selected custom calculation column is deleted or access revoked for the user"]
+    #[doc = ""]
     #[doc = " JSON `restricted`: boolean."]
     pub restricted: ::std::option::Option<bool>,
+    #[doc = " Is selected custom calculation column soft deleted"]
+    #[doc = ""]
     #[doc = " JSON `softDeleted`: boolean."]
     pub soft_deleted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

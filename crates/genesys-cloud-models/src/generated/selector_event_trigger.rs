@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SelectorEventTrigger {
+    #[doc = " Name of event triggered when element matching selector is interacted with."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Element that triggers event."]
+    #[doc = ""]
     #[doc = " JSON `selector`: string, required by the spec."]
     pub selector: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SelfAgentGreeting {
+    #[doc = " The ID of the associated user."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The agent greeting prompt to use when inbound calls are connected"]
+    #[doc = ""]
     #[doc = " JSON `inboundPrompt`: [`Prompt`](crate::Prompt)."]
     pub inbound_prompt: ::std::option::Option<crate::Prompt>,
+    #[doc = " The default language to use for the agent greeting inbound prompt"]
+    #[doc = ""]
     #[doc = " JSON `inboundPromptDefaultLanguage`: string."]
     pub inbound_prompt_default_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The agent greeting prompt to use when outbound calls are connected"]
+    #[doc = ""]
     #[doc = " JSON `outboundPrompt`: [`Prompt`](crate::Prompt)."]
     pub outbound_prompt: ::std::option::Option<crate::Prompt>,
+    #[doc = " The default language to use for the agent greeting outbound prompt"]
+    #[doc = ""]
     #[doc = " JSON `outboundPromptDefaultLanguage`: string."]
     pub outbound_prompt_default_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

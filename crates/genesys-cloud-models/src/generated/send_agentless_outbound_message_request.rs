@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SendAgentlessOutboundMessageRequest {
+    #[doc = " The externalContactId of the recipient of the message. Supported for WebMessaging, SMS, and Open messenger types only. For WebMessaging it is required."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging address of the sender of the message. For an SMS messenger type, this must be a currently provisioned SMS phone number. For a WhatsApp, Open and Apple messenger types use the provisioned integration’s ID. For WebMessaging use the DeploymentId"]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: string, required by the spec."]
     pub from_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging template to use in the case of WhatsApp messenger type. This field is required when using WhatsApp messenger type"]
+    #[doc = ""]
     #[doc = " JSON `messagingTemplate`: [`SendMessagingTemplateRequest`](crate::SendMessagingTemplateRequest)."]
     pub messaging_template: ::std::option::Option<crate::SendMessagingTemplateRequest>,
+    #[doc = " The text of the message to send. This field is required in the case of SMS messenger type. Maximum character counts are: SMS - 765 characters, other channels - 2000 characters."]
+    #[doc = ""]
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging address of the recipient of the message. For an Apple Invitation and SMS messenger type, the phone number address must be in E.164 format. E.g. +13175555555 or +34234234234. For WhatsApp messenger type, use a WhatsApp ID of a phone number. E.g for a E.164 formatted phone number `+13175555555`, a WhatsApp ID would be 13175555555. For WebMessaging this cannot be used, instead use externalContactId"]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient messaging address messenger type."]
+    #[doc = ""]
     #[doc = " JSON `toAddressMessengerType`: [`SendAgentlessOutboundMessageRequestToAddressMessengerType`](crate::SendAgentlessOutboundMessageRequestToAddressMessengerType), required by the spec, one of `sms`, `whatsapp`, `open`, `webmessaging`, `apple`."]
     pub to_address_messenger_type: ::std::option::Option<crate::SendAgentlessOutboundMessageRequestToAddressMessengerType>,
+    #[doc = " Use an existing active conversation to send the agentless outbound message. Set this parameter to 'true' to use active conversation. Default value: false"]
+    #[doc = ""]
     #[doc = " JSON `useExistingActiveConversation`: boolean."]
     pub use_existing_active_conversation: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SendAgentlessOutboundMessageResponse {
+    #[doc = " The identifier of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The sender of the message."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: string."]
     pub from_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Sent agentless outbound message in normalized format"]
+    #[doc = ""]
     #[doc = " JSON `message`: [`MessageData`](crate::MessageData)."]
     pub message: ::std::option::Option<crate::MessageData>,
+    #[doc = " Type of messenger."]
+    #[doc = ""]
     #[doc = " JSON `messengerType`: [`SendAgentlessOutboundMessageResponseMessengerType`](crate::SendAgentlessOutboundMessageResponseMessengerType), one of `sms`, `whatsapp`, `open`, `webmessaging`, `apple`."]
     pub messenger_type: ::std::option::Option<crate::SendAgentlessOutboundMessageResponseMessengerType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when the message was sent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The recipient of the message."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Use an existing active conversation to send the agentless outbound message. Set this parameter to 'true' to use active conversation. Default value: false"]
+    #[doc = ""]
     #[doc = " JSON `useExistingActiveConversation`: boolean."]
     pub use_existing_active_conversation: ::std::option::Option<bool>,
+    #[doc = " Details of the user created the job"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SendMessageBody {
+    #[doc = " user ids to be notified"]
+    #[doc = ""]
     #[doc = " JSON `mentions`: array of string."]
     pub mentions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The body of the message"]
+    #[doc = ""]
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " The thread id of the message"]
+    #[doc = ""]
     #[doc = " JSON `threadId`: string."]
     pub thread_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

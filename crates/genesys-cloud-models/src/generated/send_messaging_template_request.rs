@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SendMessagingTemplateRequest {
+    #[doc = " A list of Response Management body parameter substitutions for the response's messaging template"]
+    #[doc = ""]
     #[doc = " JSON `bodyParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub body_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
+    #[doc = " A list of Response Management button url parameter substitutions for the response's messaging template"]
+    #[doc = ""]
     #[doc = " JSON `buttonUrlParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub button_url_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
+    #[doc = " Template parameters for carousel card components"]
+    #[doc = ""]
     #[doc = " JSON `carouselParameters`: [`CarouselParameters`](crate::CarouselParameters)."]
     pub carousel_parameters: ::std::option::Option<crate::CarouselParameters>,
+    #[doc = " A list of Response Management header parameter substitutions for the response's messaging template"]
+    #[doc = ""]
     #[doc = " JSON `headerParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub header_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
+    #[doc = " (Deprecated) use bodyParameters instead."]
+    #[doc = ""]
     #[doc = " JSON `parameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
+    #[doc = " Unique identifier for a Response Management response to fetch and apply pre-configured message content when sending outbound responses."]
+    #[doc = ""]
     #[doc = " JSON `responseId`: string."]
     pub response_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SentimentData {
+    #[doc = " The sentiment insights extracted from the conversation"]
+    #[doc = ""]
     #[doc = " JSON `insights`: [`SentimentInsights`](crate::SentimentInsights)."]
     pub insights: ::std::option::Option<crate::SentimentInsights>,
     _nulls: crate::support::Extras,

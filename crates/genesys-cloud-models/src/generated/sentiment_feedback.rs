@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SentimentFeedback {
+    #[doc = " The Id of user who created the sentiment feedback"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The Timestamp when sentiment feedback created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The dialect for the given phrase, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
+    #[doc = ""]
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
+    #[doc = " The sentiment feedback value for the given phrase"]
+    #[doc = ""]
     #[doc = " JSON `feedbackValue`: [`SentimentFeedbackFeedbackValue`](crate::SentimentFeedbackFeedbackValue), required by the spec, one of `Neutral`, `Positive`, `Negative`."]
     pub feedback_value: ::std::option::Option<crate::SentimentFeedbackFeedbackValue>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The phrase for which sentiment feedback is provided"]
+    #[doc = ""]
     #[doc = " JSON `phrase`: string, required by the spec."]
     pub phrase: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

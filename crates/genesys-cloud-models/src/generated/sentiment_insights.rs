@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SentimentInsights {
+    #[doc = " The reasons for negative sentiment found in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `negativeSentimentReasons`: array of [`SentimentInsightEntry`](crate::SentimentInsightEntry)."]
     pub negative_sentiment_reasons: ::std::option::Option<::std::vec::Vec<crate::SentimentInsightEntry>>,
+    #[doc = " The reasons for positive sentiment found in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `positiveSentimentReasons`: array of [`SentimentInsightEntry`](crate::SentimentInsightEntry)."]
     pub positive_sentiment_reasons: ::std::option::Option<::std::vec::Vec<crate::SentimentInsightEntry>>,
     _nulls: crate::support::Extras,

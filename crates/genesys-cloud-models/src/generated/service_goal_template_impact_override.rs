@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ServiceGoalTemplateImpactOverride {
+    #[doc = " Whether service goal overrides are enabled for this service goal template"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Settings controlling max percent increase and decrease of service goals for this service goal template"]
+    #[doc = ""]
     #[doc = " JSON `impact`: [`WfmServiceGoalImpactSettings`](crate::WfmServiceGoalImpactSettings), required by the spec."]
     pub impact: ::std::option::Option<crate::WfmServiceGoalImpactSettings>,
     _nulls: crate::support::Extras,

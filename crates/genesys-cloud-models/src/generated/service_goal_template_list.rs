@@ -7,6 +7,8 @@
 pub struct ServiceGoalTemplateList {
     #[doc = " JSON `entities`: array of [`ServiceGoalTemplate`](crate::ServiceGoalTemplate)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ServiceGoalTemplate>>,
+    #[doc = " Version metadata for the service goal templates"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     _nulls: crate::support::Extras,

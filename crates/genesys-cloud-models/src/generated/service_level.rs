@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ServiceLevel {
+    #[doc = " Service Level target in milliseconds."]
+    #[doc = ""]
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
+    #[doc = " The desired Service Level. A value between 0 and 1."]
+    #[doc = ""]
     #[doc = " JSON `percentage`: number (double)."]
     pub percentage: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ServiceNowSettings {
+    #[doc = " The base URL to resources."]
+    #[doc = ""]
     #[doc = " JSON `baseUrl`: string."]
     pub base_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Filter source by categories."]
+    #[doc = ""]
     #[doc = " JSON `categories`: array of string."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter source by knowledge base ids."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseIds`: array of string."]
     pub knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter source by language."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

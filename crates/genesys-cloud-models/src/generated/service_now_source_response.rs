@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ServiceNowSourceResponse {
+    #[doc = " Source creation date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Source last modification date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reference to the integration associated with the source."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`KnowledgeIntegrationReference`](crate::KnowledgeIntegrationReference)."]
     pub integration: ::std::option::Option<crate::KnowledgeIntegrationReference>,
+    #[doc = " Additional information about the last synchronization of the source."]
+    #[doc = ""]
     #[doc = " JSON `lastSync`: [`SourceLastSync`](crate::SourceLastSync)."]
     pub last_sync: ::std::option::Option<crate::SourceLastSync>,
+    #[doc = " Name of the source."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The schedule period of the source in hours."]
+    #[doc = ""]
     #[doc = " JSON `schedulePeriod`: integer (int64)."]
     pub schedule_period: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The settings of the source."]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`ServiceNowSettings`](crate::ServiceNowSettings)."]
     pub settings: ::std::option::Option<crate::ServiceNowSettings>,
+    #[doc = " The source type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ServiceNowSourceResponseType`](crate::ServiceNowSourceResponseType), one of `Salesforce`, `ServiceNow`."]
     pub r#type: ::std::option::Option<crate::ServiceNowSourceResponseType>,
     _nulls: crate::support::Extras,

@@ -5,106 +5,208 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Session {
+    #[doc = " Application that the customer is interacting with (for app sessions)."]
+    #[doc = ""]
     #[doc = " JSON `app`: [`JourneyApp`](crate::JourneyApp)."]
     pub app: ::std::option::Option<crate::JourneyApp>,
+    #[doc = " List-type attributes projected from the session's event stream."]
+    #[doc = ""]
     #[doc = " JSON `attributeLists`: map of [`CustomEventAttributeList`](crate::CustomEventAttributeList)."]
     pub attribute_lists: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttributeList>>,
+    #[doc = " Attributes projected from the session's event stream."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " Indicates whether or not the session is authenticated."]
+    #[doc = ""]
     #[doc = " JSON `authenticated`: boolean, required by the spec."]
     pub authenticated: ::std::option::Option<bool>,
+    #[doc = " Timestamp indicating when the visitor should be considered as away. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `awayDate`: date-time."]
     pub away_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Customer's browser."]
+    #[doc = ""]
     #[doc = " JSON `browser`: [`Browser`](crate::Browser)."]
     pub browser: ::std::option::Option<crate::Browser>,
+    #[doc = " Cases associated with the session - conversation only."]
+    #[doc = ""]
     #[doc = " JSON `caseAssociations`: array of [`JourneyCaseAssociation`](crate::JourneyCaseAssociation)."]
     pub case_associations: ::std::option::Option<::std::vec::Vec<crate::JourneyCaseAssociation>>,
+    #[doc = " The case this session refers to."]
+    #[doc = ""]
     #[doc = " JSON `caseEntity`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub case_entity: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The reference for this case."]
+    #[doc = ""]
     #[doc = " JSON `caseReference`: string."]
     pub case_reference: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of this case."]
+    #[doc = ""]
     #[doc = " JSON `caseStatus`: [`SessionCaseStatus`](crate::SessionCaseStatus), one of `Unknown`, `Open`, `InProgress`, `Terminated`, `Closed`."]
     pub case_status: ::std::option::Option<crate::SessionCaseStatus>,
+    #[doc = " The conversation for this session."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Represents the channels used for this conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationChannels`: array of [`ConversationChannel`](crate::ConversationChannel)."]
     pub conversation_channels: ::std::option::Option<::std::vec::Vec<crate::ConversationChannel>>,
+    #[doc = " The subject for the conversation, for example an email subject."]
+    #[doc = ""]
     #[doc = " JSON `conversationSubject`: string."]
     pub conversation_subject: ::std::option::Option<::std::string::String>,
+    #[doc = " Timestamp indicating when the session was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Primary identifier of the customer in the source where the events for the session originate from."]
+    #[doc = ""]
     #[doc = " JSON `customerId`: string."]
     pub customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of source customer identifier (e.g. cookie, email, phone)."]
+    #[doc = ""]
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`Device`](crate::Device)."]
     pub device: ::std::option::Option<crate::Device>,
+    #[doc = " List of division IDs associated with the session."]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates how long the session has been active (valid for an individual device)."]
+    #[doc = ""]
     #[doc = " JSON `durationInSeconds`: integer (int64)."]
     pub duration_in_seconds: ::std::option::Option<i64>,
+    #[doc = " Timestamp indicating when the session was ended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endedDate`: date-time."]
     pub ended_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The count of all events performed during the session."]
+    #[doc = ""]
     #[doc = " JSON `eventCount`: integer (int64), required by the spec."]
     pub event_count: ::std::option::Option<i64>,
+    #[doc = " The external contact associated with this session."]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Unique identifier in the external system where the events for the session originate from."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A URL that identifies an external system-of-record resource that may have more detailed information on the session."]
+    #[doc = ""]
     #[doc = " JSON `externalUrl`: string."]
     pub external_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's geolocation."]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
+    #[doc = " The ID of the session."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Timestamp indicating when the visitor should be considered as idle. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `idleDate`: date-time."]
     pub idle_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Customer's IP address."]
+    #[doc = ""]
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's IP-based organization or ISP name."]
+    #[doc = ""]
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
+    #[doc = " Last ACD outcome for the conversation."]
+    #[doc = ""]
     #[doc = " JSON `lastAcdOutcome`: [`SessionLastAcdOutcome`](crate::SessionLastAcdOutcome), one of `Unknown`, `Abandon`, `Answered`, `FlowOut`."]
     pub last_acd_outcome: ::std::option::Option<crate::SessionLastAcdOutcome>,
+    #[doc = " The last queue connected to this session."]
+    #[doc = ""]
     #[doc = " JSON `lastConnectedQueue`: [`ConnectedQueue`](crate::ConnectedQueue)."]
     pub last_connected_queue: ::std::option::Option<crate::ConnectedQueue>,
+    #[doc = " The last user connected to this session."]
+    #[doc = ""]
     #[doc = " JSON `lastConnectedUser`: [`ConnectedUser`](crate::ConnectedUser)."]
     pub last_connected_user: ::std::option::Option<crate::ConnectedUser>,
+    #[doc = " Information about the most recent event in this session."]
+    #[doc = ""]
     #[doc = " JSON `lastEvent`: [`SessionLastEvent`](crate::SessionLastEvent), required by the spec."]
     pub last_event: ::std::option::Option<crate::SessionLastEvent>,
+    #[doc = " The webpage where the customer's last web interaction occurred."]
+    #[doc = ""]
     #[doc = " JSON `lastPage`: [`JourneyPage`](crate::JourneyPage)."]
     pub last_page: ::std::option::Option<crate::JourneyPage>,
+    #[doc = " The app screen name where the customer's last app interaction occurred."]
+    #[doc = ""]
     #[doc = " JSON `lastScreen`: string."]
     pub last_screen: ::std::option::Option<::std::string::String>,
+    #[doc = " Disconnect reason for the last user connected to the conversation."]
+    #[doc = ""]
     #[doc = " JSON `lastUserDisconnectType`: [`SessionLastUserDisconnectType`](crate::SessionLastUserDisconnectType), one of `Unknown`, `Endpoint`, `Client`, `System`, `Transfer`, `Error`, `Peer`, `Other`, `Spam`, `Timeout`, `TransportFailure`, `ConferenceTransfer`, … (21 in all)."]
     pub last_user_disconnect_type: ::std::option::Option<crate::SessionLastUserDisconnectType>,
+    #[doc = " The last user disposition connected to this session."]
+    #[doc = ""]
     #[doc = " JSON `lastUserDisposition`: [`ConversationUserDisposition`](crate::ConversationUserDisposition)."]
     pub last_user_disposition: ::std::option::Option<crate::ConversationUserDisposition>,
+    #[doc = " Marketing / traffic source information."]
+    #[doc = ""]
     #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
+    #[doc = " Information relating to the device's network connectivity (for app sessions)."]
+    #[doc = ""]
     #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`](crate::NetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::NetworkConnectivity>,
+    #[doc = " The original direction of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `originatingDirection`: [`SessionOriginatingDirection`](crate::SessionOriginatingDirection), one of `Unknown`, `Inbound`, `Outbound`."]
     pub originating_direction: ::std::option::Option<crate::SessionOriginatingDirection>,
+    #[doc = " Deprecated. List of the outcome achievements by the customer in this session. Journey Outcomes is being removed. See <https://help.genesys.cloud/announcements/genesys-cloud/deprecation-journey-outcomes/>"]
+    #[doc = ""]
     #[doc = " JSON `outcomeAchievements`: array of [`OutcomeAchievement`](crate::OutcomeAchievement)."]
     pub outcome_achievements: ::std::option::Option<::std::vec::Vec<crate::OutcomeAchievement>>,
+    #[doc = " The count of all pageviews performed during the session."]
+    #[doc = ""]
     #[doc = " JSON `pageviewCount`: integer (int64)."]
     pub pageview_count: ::std::option::Option<i64>,
+    #[doc = " Identifies the page URL that originally generated the request for the current page being viewed."]
+    #[doc = ""]
     #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
+    #[doc = " The count of all screenviews performed during the session."]
+    #[doc = ""]
     #[doc = " JSON `screenviewCount`: integer (int64)."]
     pub screenview_count: ::std::option::Option<i64>,
+    #[doc = " SDK library used to generate the events for the session (for app and web sessions)."]
+    #[doc = ""]
     #[doc = " JSON `sdkLibrary`: [`SdkLibrary`](crate::SdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::SdkLibrary>,
+    #[doc = " Search terms associated with the session."]
+    #[doc = ""]
     #[doc = " JSON `searchTerms`: array of string."]
     pub search_terms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of the segment assignments to the customer in this session."]
+    #[doc = ""]
     #[doc = " JSON `segmentAssignments`: array of [`SessionSegmentAssignment`](crate::SessionSegmentAssignment)."]
     pub segment_assignments: ::std::option::Option<::std::vec::Vec<crate::SessionSegmentAssignment>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Shortened numeric identifier of 4-6 digits."]
+    #[doc = ""]
     #[doc = " JSON `shortId`: string."]
     pub short_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Session types indicate the type or category of sessions (e.g. web, app)."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " String identifying the user agent."]
+    #[doc = ""]
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionEndDetails {
+    #[doc = " The reason for termination action. It can be due to an error or normal flow execution"]
+    #[doc = ""]
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of termination handling that resulted in the session end. It can be either Exit or Disconnect"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SessionEndDetailsType`](crate::SessionEndDetailsType), one of `Disconnect`, `Exit`."]
     pub r#type: ::std::option::Option<crate::SessionEndDetailsType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionFiles {
+    #[doc = " Average handle time data for the requested session"]
+    #[doc = ""]
     #[doc = " JSON `averageHandleTime`: [`SessionMetricData`](crate::SessionMetricData)."]
     pub average_handle_time: ::std::option::Option<crate::SessionMetricData>,
+    #[doc = " Metadata for the requested session"]
+    #[doc = ""]
     #[doc = " JSON `metaData`: [`SessionMetaData`](crate::SessionMetaData)."]
     pub meta_data: ::std::option::Option<crate::SessionMetaData>,
+    #[doc = " Offered data for the requested session"]
+    #[doc = ""]
     #[doc = " JSON `offered`: [`SessionMetricData`](crate::SessionMetricData)."]
     pub offered: ::std::option::Option<crate::SessionMetricData>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionInfo {
+    #[doc = " Business unit ID of the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date and Time of the Session. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateOfSession`: date-time."]
     pub date_of_session: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Version of the planning groups"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupsVersion`: integer (int64)."]
     pub planning_groups_version: ::std::option::Option<i64>,
+    #[doc = " Session ID of the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionMetaData {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`SessionMetaDataResult`](crate::SessionMetaDataResult)."]
     pub download_result: ::std::option::Option<crate::SessionMetaDataResult>,
+    #[doc = " URL to fetch the meta data information. This field is populated only if session state is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionMetaDataResult {
+    #[doc = " Total historical availability for average handle time metric across all planning groups"]
+    #[doc = ""]
     #[doc = " JSON `aggregateAverageHandleTimeHistoricalAvailability`: [`AggregateHistoricalAvailability`](crate::AggregateHistoricalAvailability)."]
     pub aggregate_average_handle_time_historical_availability: ::std::option::Option<crate::AggregateHistoricalAvailability>,
+    #[doc = " Total historical availability for offered metric across all planning groups"]
+    #[doc = ""]
     #[doc = " JSON `aggregateOfferedHistoricalAvailability`: [`AggregateHistoricalAvailability`](crate::AggregateHistoricalAvailability)."]
     pub aggregate_offered_historical_availability: ::std::option::Option<crate::AggregateHistoricalAvailability>,
+    #[doc = " Start date of the forecast. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateForecastStart`: date-time."]
     pub date_forecast_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date of the oldest available historical week. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateHistoricalStart`: date-time."]
     pub date_historical_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `sessionInfo`: [`SessionInfo`](crate::SessionInfo)."]
     pub session_info: ::std::option::Option<crate::SessionInfo>,
+    #[doc = " Captured snapshots"]
+    #[doc = ""]
     #[doc = " JSON `snapshots`: array of [`Snapshots`](crate::Snapshots)."]
     pub snapshots: ::std::option::Option<::std::vec::Vec<crate::Snapshots>>,
     _nulls: crate::support::Extras,

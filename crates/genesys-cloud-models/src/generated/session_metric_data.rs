@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionMetricData {
+    #[doc = " Forecasted data for the requested session"]
+    #[doc = ""]
     #[doc = " JSON `computed`: [`ComputedData`](crate::ComputedData)."]
     pub computed: ::std::option::Option<crate::ComputedData>,
+    #[doc = " Historical data for the requested session"]
+    #[doc = ""]
     #[doc = " JSON `historical`: [`HistoricalData`](crate::HistoricalData)."]
     pub historical: ::std::option::Option<crate::HistoricalData>,
+    #[doc = " Model to be used for internal evaluation purposes"]
+    #[doc = ""]
     #[doc = " JSON `model`: [`ModelData`](crate::ModelData)."]
     pub model: ::std::option::Option<crate::ModelData>,
+    #[doc = " Contains forecast metadata"]
+    #[doc = ""]
     #[doc = " JSON `modelMetaData`: [`ModelMetaData`](crate::ModelMetaData)."]
     pub model_meta_data: ::std::option::Option<crate::ModelMetaData>,
+    #[doc = " Contains forecast outlier data"]
+    #[doc = ""]
     #[doc = " JSON `outliers`: [`OutlierData`](crate::OutlierData)."]
     pub outliers: ::std::option::Option<crate::OutlierData>,
     _nulls: crate::support::Extras,

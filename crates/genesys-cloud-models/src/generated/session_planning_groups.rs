@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionPlanningGroups {
+    #[doc = " URL to fetch the planning groups. This field is populated only if session state is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionSegmentAssignment {
+    #[doc = " Timestamp indicating when the segment was assigned. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `assignedDate`: date-time, required by the spec."]
     pub assigned_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The segment that was assigned."]
+    #[doc = ""]
     #[doc = " JSON `segment`: [`AssignedSegment`](crate::AssignedSegment), required by the spec."]
     pub segment: ::std::option::Option<crate::AssignedSegment>,
     _nulls: crate::support::Extras,

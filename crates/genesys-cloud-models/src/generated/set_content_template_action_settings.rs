@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetContentTemplateActionSettings {
+    #[doc = " A String containing the Email contentTemplateId."]
+    #[doc = ""]
     #[doc = " JSON `emailContentTemplateId`: string, required by the spec."]
     pub email_content_template_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A String containing the SMS contentTemplateId."]
+    #[doc = ""]
     #[doc = " JSON `smsContentTemplateId`: string, required by the spec."]
     pub sms_content_template_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A string containing the WhatsApp contentTemplateId."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppContentTemplateId`: string, required by the spec."]
     pub whats_app_content_template_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetRecordingState {
+    #[doc = " On update, 'paused' initiates a secure pause, 'active' resumes any paused recordings."]
+    #[doc = ""]
     #[doc = " JSON `recordingState`: [`SetRecordingStateRecordingState`](crate::SetRecordingStateRecordingState), one of `ACTIVE`, `PAUSED`, `NONE`."]
     pub recording_state: ::std::option::Option<crate::SetRecordingStateRecordingState>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetSmsPhoneNumberActionSettings {
+    #[doc = " The string address for the sms phone number."]
+    #[doc = ""]
     #[doc = " JSON `senderSmsPhoneNumber`: string, required by the spec."]
     pub sender_sms_phone_number: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetTimeOffIntegrationStatusRequest {
+    #[doc = " The integration status value for the time off request"]
+    #[doc = ""]
     #[doc = " JSON `integrationStatus`: [`SetTimeOffIntegrationStatusRequestIntegrationStatus`](crate::SetTimeOffIntegrationStatusRequestIntegrationStatus), required by the spec, one of `Processing`, `Error`, `AutomaticallyComplete`, `ManuallyComplete`."]
     pub integration_status: ::std::option::Option<crate::SetTimeOffIntegrationStatusRequestIntegrationStatus>,
     _nulls: crate::support::Extras,

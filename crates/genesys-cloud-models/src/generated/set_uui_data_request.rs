@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetUuiDataRequest {
+    #[doc = " The value of the uuiData to set."]
+    #[doc = ""]
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

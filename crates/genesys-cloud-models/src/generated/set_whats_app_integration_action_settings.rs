@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetWhatsAppIntegrationActionSettings {
+    #[doc = " The ID of the WhatsApp integration."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppIntegrationId`: string, required by the spec."]
     pub whats_app_integration_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SettingDirection {
+    #[doc = " Status for the Inbound Direction"]
+    #[doc = ""]
     #[doc = " JSON `inbound`: [`SettingDirectionInbound`](crate::SettingDirectionInbound), one of `Enabled`, `Disabled`."]
     pub inbound: ::std::option::Option<crate::SettingDirectionInbound>,
+    #[doc = " Status for the Outbound Direction"]
+    #[doc = ""]
     #[doc = " JSON `outbound`: [`SettingDirectionOutbound`](crate::SettingDirectionOutbound), one of `Enabled`, `Disabled`."]
     pub outbound: ::std::option::Option<crate::SettingDirectionOutbound>,
     _nulls: crate::support::Extras,

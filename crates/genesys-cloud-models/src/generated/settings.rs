@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Settings {
+    #[doc = " Allow Callback Queue Selection"]
+    #[doc = ""]
     #[doc = " JSON `allowCallbackQueueSelection`: boolean."]
     pub allow_callback_queue_selection: ::std::option::Option<bool>,
+    #[doc = " Inherit callback routing data from inbound calls"]
+    #[doc = ""]
     #[doc = " JSON `callbacksInheritRoutingFromInboundCall`: boolean."]
     pub callbacks_inherit_routing_from_inbound_call: ::std::option::Option<bool>,
+    #[doc = " Communication Based ACW"]
+    #[doc = ""]
     #[doc = " JSON `communicationBasedACW`: boolean."]
     pub communication_based_acw: ::std::option::Option<bool>,
+    #[doc = " Complete ACW When Agent Transitions Offline"]
+    #[doc = ""]
     #[doc = " JSON `completeAcwWhenAgentTransitionsOffline`: boolean."]
     pub complete_acw_when_agent_transitions_offline: ::std::option::Option<bool>,
+    #[doc = " Display communication summary"]
+    #[doc = ""]
     #[doc = " JSON `includeNonAgentConversationSummary`: boolean."]
     pub include_non_agent_conversation_summary: ::std::option::Option<bool>,
+    #[doc = " Exclude the 'interacting' duration from the handle calculations of callbacks"]
+    #[doc = ""]
     #[doc = " JSON `totalActiveCallback`: boolean."]
     pub total_active_callback: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct Share {
     #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
@@ -15,6 +17,8 @@ pub struct Share {
     pub member_type: ::std::option::Option<crate::ShareMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sharedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]

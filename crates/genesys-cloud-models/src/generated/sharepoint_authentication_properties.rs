@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SharepointAuthenticationProperties {
+    #[doc = " The authentication URL for the connection."]
+    #[doc = ""]
     #[doc = " JSON `authenticationUrl`: string."]
     pub authentication_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The client ID for the connection."]
+    #[doc = ""]
     #[doc = " JSON `clientId`: string."]
     pub client_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The redirect URL for the connection."]
+    #[doc = ""]
     #[doc = " JSON `redirectUrl`: string."]
     pub redirect_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The tenant ID for the connection."]
+    #[doc = ""]
     #[doc = " JSON `tenantId`: string."]
     pub tenant_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

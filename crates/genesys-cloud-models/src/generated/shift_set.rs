@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftSet {
+    #[doc = " The work plan or work plan rotation used for generating the shift set"]
+    #[doc = ""]
     #[doc = " JSON `effectiveWorkPlan`: [`ShiftSetEffectiveWorkPlan`](crate::ShiftSetEffectiveWorkPlan), required by the spec."]
     pub effective_work_plan: ::std::option::Option<crate::ShiftSetEffectiveWorkPlan>,
+    #[doc = " The ID of the shift set"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name given for the shift set"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The override agent count. If it is null, it falls back to using the suggestedAgentCount"]
+    #[doc = ""]
     #[doc = " JSON `overrideAgentCount`: integer (int64)."]
     pub override_agent_count: ::std::option::Option<i64>,
+    #[doc = " The scheduled shifts"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`ScheduleBidScheduledShift`](crate::ScheduleBidScheduledShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::ScheduleBidScheduledShift>>,
+    #[doc = " The suggested agent count"]
+    #[doc = ""]
     #[doc = " JSON `suggestedAgentCount`: integer (int64), required by the spec."]
     pub suggested_agent_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

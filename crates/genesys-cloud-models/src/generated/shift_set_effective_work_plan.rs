@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftSetEffectiveWorkPlan {
+    #[doc = " The position in rotation"]
+    #[doc = ""]
     #[doc = " JSON `positionInRotation`: integer (int64)."]
     pub position_in_rotation: ::std::option::Option<i64>,
+    #[doc = " The ID of the work plan"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: string."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotationId`: string."]
     pub work_plan_rotation_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftStartVariance {
+    #[doc = " Days for which shift start variance is configured"]
+    #[doc = ""]
     #[doc = " JSON `applicableDays`: array of string, required by the spec."]
     pub applicable_days: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Maximum variance in minutes across shift starts"]
+    #[doc = ""]
     #[doc = " JSON `maxShiftStartVarianceMinutes`: integer (int64), required by the spec."]
     pub max_shift_start_variance_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

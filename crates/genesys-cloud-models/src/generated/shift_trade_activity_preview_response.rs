@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeActivityPreviewResponse {
+    #[doc = " The ID of the activity code for this activity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this activity counts as paid time"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " The ID of the external activity associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the external activity associated with this activity, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityType`: [`ShiftTradeActivityPreviewResponseExternalActivityType`](crate::ShiftTradeActivityPreviewResponseExternalActivityType), one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::ShiftTradeActivityPreviewResponseExternalActivityType>,
+    #[doc = " The length in minutes of this activity"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Payable minutes for this activity"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: integer (int64)."]
     pub payable_minutes: ::std::option::Option<i64>,
+    #[doc = " The start date and time of this activity. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeActivityRule {
+    #[doc = " The action this rule invokes"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ShiftTradeActivityRuleAction`](crate::ShiftTradeActivityRuleAction), required by the spec, one of `Replace`, `DoNotAllowTrade`, `KeepWithSchedule`."]
     pub action: ::std::option::Option<crate::ShiftTradeActivityRuleAction>,
+    #[doc = " The activity category to which to apply this rule"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`ShiftTradeActivityRuleActivityCategory`](crate::ShiftTradeActivityRuleActivityCategory), required by the spec, one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub activity_category: ::std::option::Option<crate::ShiftTradeActivityRuleActivityCategory>,
+    #[doc = " The ID of the activity code with which to replace activities belonging to the original category if applicable (required if action == Replace, must be a default activity code ID)"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIdReplacement`: string."]
     pub activity_code_id_replacement: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

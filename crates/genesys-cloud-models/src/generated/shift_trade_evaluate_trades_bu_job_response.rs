@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeEvaluateTradesBuJobResponse {
+    #[doc = " The URL where completed results might be available for download in case the result body for that job type is too large"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Any error information, only set if the status == 'Error'"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Results for EvaluateTrades job type"]
+    #[doc = ""]
     #[doc = " JSON `evaluateTradesResult`: [`EvaluateShiftTradeListJobResponseItem`](crate::EvaluateShiftTradeListJobResponseItem)."]
     pub evaluate_trades_result: ::std::option::Option<crate::EvaluateShiftTradeListJobResponseItem>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ShiftTradeEvaluateTradesBuJobResponseStatus`](crate::ShiftTradeEvaluateTradesBuJobResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ShiftTradeEvaluateTradesBuJobResponseStatus>,
+    #[doc = " The type of the job"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ShiftTradeEvaluateTradesBuJobResponseType`](crate::ShiftTradeEvaluateTradesBuJobResponseType), required by the spec, one of `AddTrade`, `BulkUpdateTradeStates`, `EvaluateTrades`, `MatchTrade`, `QueryAgentTrades`, `QueryTrades`, `QueryWeekSummaries`, `SearchUnmatchedTrades`, `UpdateTrade`, `UpdateTradeState`."]
     pub r#type: ::std::option::Option<crate::ShiftTradeEvaluateTradesBuJobResponseType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeExternalActivityRule {
+    #[doc = " The action this rule invokes"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`ShiftTradeExternalActivityRuleAction`](crate::ShiftTradeExternalActivityRuleAction), required by the spec, one of `DoNotAllowTrade`, `KeepWithAgent`."]
     pub action: ::std::option::Option<crate::ShiftTradeExternalActivityRuleAction>,
+    #[doc = " The ID of the activity code with which to replace to replace external activities (required if action == KeepWithAgent, must be a default activity code ID)"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIdReplacement`: string."]
     pub activity_code_id_replacement: ::std::option::Option<::std::string::String>,
+    #[doc = " The external activity type to which to apply this rule"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityType`: [`ShiftTradeExternalActivityRuleExternalActivityType`](crate::ShiftTradeExternalActivityRuleExternalActivityType), required by the spec, one of `ActivityPlan`, `Coaching`, `Learning`, `Opportunity`."]
     pub external_activity_type: ::std::option::Option<crate::ShiftTradeExternalActivityRuleExternalActivityType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeInitiatingSideResponseItem {
+    #[doc = " The management unit of the user who initiated this trade"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Optional note from the initiating user for shift trade review"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
+    #[doc = " Associated schedule information for the initiating user"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`ScheduleReferenceWithBusinessUnit`](crate::ScheduleReferenceWithBusinessUnit), required by the spec."]
     pub schedule: ::std::option::Option<crate::ScheduleReferenceWithBusinessUnit>,
+    #[doc = " The shift offered for trade by the initiating user"]
+    #[doc = ""]
     #[doc = " JSON `shift`: [`ShiftTradeShiftResponseItem`](crate::ShiftTradeShiftResponseItem), required by the spec."]
     pub shift: ::std::option::Option<crate::ShiftTradeShiftResponseItem>,
+    #[doc = " The user who initiated this trade"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeMatchResponseItem {
+    #[doc = " A preview of what the shift trade would look like if matched"]
+    #[doc = ""]
     #[doc = " JSON `preview`: [`ShiftTradePreviewResponse`](crate::ShiftTradePreviewResponse), required by the spec."]
     pub preview: ::std::option::Option<crate::ShiftTradePreviewResponse>,
+    #[doc = " The IDs of the receiving shift trades which match the initiating shift trade"]
+    #[doc = ""]
     #[doc = " JSON `shiftIds`: array of string, required by the spec."]
     pub shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeMatchReviewResponse {
+    #[doc = " Constraint violations associated with this shift trade which require shift trade administrator review"]
+    #[doc = ""]
     #[doc = " JSON `adminReviewViolations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub admin_review_violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
+    #[doc = " Details for the initiatingUser side of the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `initiatingUser`: [`ShiftTradeMatchReviewUserResponse`](crate::ShiftTradeMatchReviewUserResponse)."]
     pub initiating_user: ::std::option::Option<crate::ShiftTradeMatchReviewUserResponse>,
+    #[doc = " Details for the receivingUser side of the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `receivingUser`: [`ShiftTradeMatchReviewUserResponse`](crate::ShiftTradeMatchReviewUserResponse)."]
     pub receiving_user: ::std::option::Option<crate::ShiftTradeMatchReviewUserResponse>,
+    #[doc = " Unevaluated rules for this shift trade which require shift trade administrator review"]
+    #[doc = ""]
     #[doc = " JSON `unevaluatedRules`: array of string."]
     pub unevaluated_rules: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Constraint violations introduced after being matched that would normally disallow a trade, but which can still be overridden by the shift trade administrator"]
+    #[doc = ""]
     #[doc = " JSON `violations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
     _nulls: crate::support::Extras,

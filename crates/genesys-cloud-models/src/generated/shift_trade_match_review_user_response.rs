@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeMatchReviewUserResponse {
+    #[doc = " Preview of what the shift will look like for the opposite side of this trade after the match is approved"]
+    #[doc = ""]
     #[doc = " JSON `postTradeNewShift`: [`ShiftTradePreviewResponse`](crate::ShiftTradePreviewResponse)."]
     pub post_trade_new_shift: ::std::option::Option<crate::ShiftTradePreviewResponse>,
+    #[doc = " The paid minutes on the week schedule for this user if the shift trade is approved"]
+    #[doc = ""]
     #[doc = " JSON `postTradeSchedulePaidMinutes`: integer (int64)."]
     pub post_trade_schedule_paid_minutes: ::std::option::Option<i64>,
+    #[doc = " The paid minutes on the week schedule for this user prior to the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `preTradeSchedulePaidMinutes`: integer (int64)."]
     pub pre_trade_schedule_paid_minutes: ::std::option::Option<i64>,
+    #[doc = " The maximum weekly paid minutes for this user per the work plan tied to the agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMaximumPaidMinutes`: integer (int64)."]
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
+    #[doc = " The minimum weekly paid minutes for this user per the work plan tied to the agent schedule"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64)."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

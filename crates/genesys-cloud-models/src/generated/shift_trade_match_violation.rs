@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeMatchViolation {
+    #[doc = " Clarifying user params for constructing helpful error messages"]
+    #[doc = ""]
     #[doc = " JSON `params`: map of string."]
     pub params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The type of constraint violation"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`ShiftTradeMatchViolationType`](crate::ShiftTradeMatchViolationType), one of `AgentCapabilityMismatch`, `CannotTradeWithYourself`, `DirectTradeForOtherUser`, `InitiatingAgentMinimumTimeBetweenShifts`, `InitiatingAgentScheduleDoesNotExist`, `InitiatingExternalActivityCannotInterruptReceivingShift`, `InitiatingExternalActivityOutsideReceivingShift`, `InitiatingPlanningPeriodMaxPaidTime`, `InitiatingPlanningPeriodMinPaidTime`, `InitiatingShiftDisallowedActivityCategory`, `InitiatingShiftDoesNotExist`, `InitiatingShiftHasExternalActivities`, … (41 in all)."]
     pub r#type: ::std::option::Option<crate::ShiftTradeMatchViolationType>,
     _nulls: crate::support::Extras,

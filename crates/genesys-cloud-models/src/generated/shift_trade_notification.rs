@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeNotification {
+    #[doc = " The start date and time of the initiating shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShiftDate`: date-time."]
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user who initiated the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference)."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The new state of the shift trade, null if there was no change"]
+    #[doc = ""]
     #[doc = " JSON `newState`: [`ShiftTradeNotificationNewState`](crate::ShiftTradeNotificationNewState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub new_state: ::std::option::Option<crate::ShiftTradeNotificationNewState>,
+    #[doc = " Whether this is a one sided shift trade"]
+    #[doc = ""]
     #[doc = " JSON `oneSided`: boolean."]
     pub one_sided: ::std::option::Option<bool>,
+    #[doc = " The start date and time of the receiving shift (null if not matched or if one-sided. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftDate`: date-time."]
     pub receiving_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user on the receiving side of this shift trade (null if not matched)"]
+    #[doc = ""]
     #[doc = " JSON `receivingUser`: [`UserReference`](crate::UserReference)."]
     pub receiving_user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The ID of the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `tradeId`: string."]
     pub trade_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start week date of the initiating shift of the shift trade in yyyy-MM-dd format"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradePreviewResponse {
+    #[doc = " List of activities that will make up the new shift if this shift trade is approved"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`ShiftTradeActivityPreviewResponse`](crate::ShiftTradeActivityPreviewResponse)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeActivityPreviewResponse>>,
     _nulls: crate::support::Extras,

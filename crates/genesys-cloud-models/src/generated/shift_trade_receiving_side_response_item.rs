@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeReceivingSideResponseItem {
+    #[doc = " The shift being traded by the receiving user, or null if picking up a shift in a one-sided trade"]
+    #[doc = ""]
     #[doc = " JSON `shift`: [`ShiftTradeShiftResponseItem`](crate::ShiftTradeShiftResponseItem)."]
     pub shift: ::std::option::Option<crate::ShiftTradeShiftResponseItem>,
+    #[doc = " The receiving user that was matched in a shift trade"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,42 +5,80 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeResponse {
+    #[doc = " Time frames when the initiating user is willing to accept trades. Empty means giving up the shift. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `acceptableIntervals`: array of string."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " When this shift trade offer will expire if not matched or approved. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `expiration`: date-time."]
     pub expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date/time of the shift being offered for trade. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShiftEnd`: date-time."]
     pub initiating_shift_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the shift offered for trade by the initiating user"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShiftId`: string."]
     pub initiating_shift_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date/time of the shift being offered for trade. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `initiatingShiftStart`: date-time."]
     pub initiating_shift_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user who initiated this trade"]
+    #[doc = ""]
     #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference)."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
+    #[doc = " Version data for this trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Whether this is a one-sided shift trade (e.g. the initiating user is not asking for a shift in return)"]
+    #[doc = ""]
     #[doc = " JSON `oneSided`: boolean."]
     pub one_sided: ::std::option::Option<bool>,
+    #[doc = " The end date/time of the receiving shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftEnd`: date-time."]
     pub receiving_shift_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the shift being exchanged for the initiating shift, null if the receiving user is picking up a shift"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftId`: string."]
     pub receiving_shift_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date/time of the receiving shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `receivingShiftStart`: date-time."]
     pub receiving_shift_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user matching the trade, or if the state is not 'Matched', the user to whom the trade request was sent"]
+    #[doc = ""]
     #[doc = " JSON `receivingUser`: [`UserReference`](crate::UserReference)."]
     pub receiving_user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The start week date of the receiving shift in yyyy-MM-dd format for a cross-week shift trade or null otherwise. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `receivingWeekDate`: date."]
     pub receiving_week_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The user who reviewed this shift trade. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The timestamp when this shift trade was reviewed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A reference to the associated schedule"]
+    #[doc = ""]
     #[doc = " JSON `schedule`: [`BuScheduleReferenceForMuRoute`](crate::BuScheduleReferenceForMuRoute)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReferenceForMuRoute>,
+    #[doc = " The state of this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ShiftTradeResponseState`](crate::ShiftTradeResponseState), one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::ShiftTradeResponseState>,
+    #[doc = " The start week date of the initiating shift in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

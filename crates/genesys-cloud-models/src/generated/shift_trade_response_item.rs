@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeResponseItem {
+    #[doc = " Time frames when the initiating user is willing to accept trades. Empty means giving up the shift"]
+    #[doc = ""]
     #[doc = " JSON `acceptableIntervals`: array of [`RequiredDateRange`](crate::RequiredDateRange), required by the spec."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<crate::RequiredDateRange>>,
+    #[doc = " When this shift trade will expire. Date time is represented as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Details about the initiating user involved in this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `initiating`: [`ShiftTradeInitiatingSideResponseItem`](crate::ShiftTradeInitiatingSideResponseItem), required by the spec."]
     pub initiating: ::std::option::Option<crate::ShiftTradeInitiatingSideResponseItem>,
+    #[doc = " Version metadata for this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Whether this is a one-sided shift trade (e.g. the initiating user is not asking for a shift in return)"]
+    #[doc = ""]
     #[doc = " JSON `oneSided`: boolean, required by the spec."]
     pub one_sided: ::std::option::Option<bool>,
+    #[doc = " Details about the receiving user involved in this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `receiving`: [`ShiftTradeReceivingSideResponseItem`](crate::ShiftTradeReceivingSideResponseItem)."]
     pub receiving: ::std::option::Option<crate::ShiftTradeReceivingSideResponseItem>,
+    #[doc = " The admin who approved or denied this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The timestamp of when the trade request was reviewed by an admin in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The state of this shift trade"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`ShiftTradeResponseItemState`](crate::ShiftTradeResponseItemState), required by the spec, one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::ShiftTradeResponseItemState>,
+    #[doc = " The user to whom the shift trade request was sent in a direct trade, or the user with whom a shift trade was Matched"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`ShiftTradeTargetResponseItem`](crate::ShiftTradeTargetResponseItem)."]
     pub target: ::std::option::Option<crate::ShiftTradeTargetResponseItem>,
     _nulls: crate::support::Extras,

@@ -5,46 +5,88 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeSettings {
+    #[doc = " Rules that specify what to do with activity categories that are part of a shift defined in a trade"]
+    #[doc = ""]
     #[doc = " JSON `activityCategoryRules`: array of [`ShiftTradeActivityRule`](crate::ShiftTradeActivityRule)."]
     pub activity_category_rules: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeActivityRule>>,
+    #[doc = " Whether direct shift trades between agents are allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowDirectTrades`: boolean."]
     pub allow_direct_trades: ::std::option::Option<bool>,
+    #[doc = " Whether automatic shift trade review is enabled according to the rules defined in for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `autoReview`: boolean."]
     pub auto_review: ::std::option::Option<bool>,
+    #[doc = " Whether shift trading is enabled for this management unit"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Whether external activity rules ignore activity category rules"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityRuleIgnoresActivityCategoryRule`: boolean."]
     pub external_activity_rule_ignores_activity_category_rule: ::std::option::Option<bool>,
+    #[doc = " Rules that specify what to do with external activities that are part of a shift"]
+    #[doc = ""]
     #[doc = " JSON `externalActivityRules`: array of [`ShiftTradeExternalActivityRule`](crate::ShiftTradeExternalActivityRule)."]
     pub external_activity_rules: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeExternalActivityRule>>,
+    #[doc = " The maximum number of weeks a shift trade can span"]
+    #[doc = ""]
     #[doc = " JSON `maxTradeSpanWeeks`: integer (int64)."]
     pub max_trade_span_weeks: ::std::option::Option<i64>,
+    #[doc = " The maximum number of shift trades an agent can submit per week"]
+    #[doc = ""]
     #[doc = " JSON `maxTradesPerAgentPerWeek`: integer (int64)."]
     pub max_trades_per_agent_per_week: ::std::option::Option<i64>,
+    #[doc = " The minimum number of hours in the future shift trades are allowed"]
+    #[doc = ""]
     #[doc = " JSON `minHoursInFuture`: integer (int64)."]
     pub min_hours_in_future: ::std::option::Option<i64>,
+    #[doc = " The minimum number of minutes between shifts"]
+    #[doc = ""]
     #[doc = " JSON `minMinutesBetweenShifts`: integer (int64)."]
     pub min_minutes_between_shifts: ::std::option::Option<i64>,
+    #[doc = " How to handle shift trades which result in violations of minimum number of minutes between shifts constraint"]
+    #[doc = ""]
     #[doc = " JSON `minMinutesBetweenShiftsViolations`: [`ShiftTradeSettingsMinMinutesBetweenShiftsViolations`](crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub min_minutes_between_shifts_violations: ::std::option::Option<crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations>,
+    #[doc = " How to handle one-sided shift trades"]
+    #[doc = ""]
     #[doc = " JSON `oneSided`: [`ShiftTradeSettingsOneSided`](crate::ShiftTradeSettingsOneSided), one of `Allow`, `Disallow`, `AdminReview`."]
     pub one_sided: ::std::option::Option<crate::ShiftTradeSettingsOneSided>,
+    #[doc = " How to handle shift trades which result in violations of planning period maximum paid time constraint"]
+    #[doc = ""]
     #[doc = " JSON `planningPeriodMaxPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMaxPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub planning_period_max_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations>,
+    #[doc = " How to handle shift trades which result in violations of planning period minimum paid time constraint"]
+    #[doc = ""]
     #[doc = " JSON `planningPeriodMinPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMinPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub planning_period_min_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations>,
+    #[doc = " Whether to constrain shift trades to agents with matching languages"]
+    #[doc = ""]
     #[doc = " JSON `requiresMatchingLanguages`: boolean."]
     pub requires_matching_languages: ::std::option::Option<bool>,
+    #[doc = " Whether to constrain shift trades to agents with matching planning groups"]
+    #[doc = ""]
     #[doc = " JSON `requiresMatchingPlanningGroups`: boolean."]
     pub requires_matching_planning_groups: ::std::option::Option<bool>,
+    #[doc = " Whether to constrain shift trades to agents with matching queues"]
+    #[doc = ""]
     #[doc = " JSON `requiresMatchingQueues`: boolean."]
     pub requires_matching_queues: ::std::option::Option<bool>,
+    #[doc = " Whether to constrain shift trades to agents with matching skills"]
+    #[doc = ""]
     #[doc = " JSON `requiresMatchingSkills`: boolean."]
     pub requires_matching_skills: ::std::option::Option<bool>,
+    #[doc = " How to handle shift trades which involve unequal paid times"]
+    #[doc = ""]
     #[doc = " JSON `unequalPaid`: [`ShiftTradeSettingsUnequalPaid`](crate::ShiftTradeSettingsUnequalPaid), one of `Allow`, `Disallow`, `AdminReview`."]
     pub unequal_paid: ::std::option::Option<crate::ShiftTradeSettingsUnequalPaid>,
+    #[doc = " How to handle shift trades which result in violations of weekly maximum paid time constraint"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMaxPaidViolations`: [`ShiftTradeSettingsWeeklyMaxPaidViolations`](crate::ShiftTradeSettingsWeeklyMaxPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub weekly_max_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsWeeklyMaxPaidViolations>,
+    #[doc = " How to handle shift trades which result in violations of weekly minimum paid time constraint"]
+    #[doc = ""]
     #[doc = " JSON `weeklyMinPaidViolations`: [`ShiftTradeSettingsWeeklyMinPaidViolations`](crate::ShiftTradeSettingsWeeklyMinPaidViolations), one of `Allow`, `Disallow`, `AdminReview`."]
     pub weekly_min_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsWeeklyMinPaidViolations>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeWeekSummaryResponseItem {
+    #[doc = " The number of cross-week trades in the 'Matched' state with the receiving shift for the given week"]
+    #[doc = ""]
     #[doc = " JSON `crossWeekReceivingMatchedCount`: integer (int64), required by the spec."]
     pub cross_week_receiving_matched_count: ::std::option::Option<i64>,
+    #[doc = " The number of trades in the 'Matched' state with the initiating shift in the given week"]
+    #[doc = ""]
     #[doc = " JSON `initiatingMatchedCount`: integer (int64), required by the spec."]
     pub initiating_matched_count: ::std::option::Option<i64>,
+    #[doc = " The schedule week date in the business unit time zone (yyyy-MM-dd format). Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShortTermForecastReference {
+    #[doc = " The description of the short term forecast"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The weekDate of the short term forecast in yyyy-MM-dd format"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: string, required by the spec."]
     pub week_date: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShortTermForecastingSettings {
+    #[doc = " The number of weeks to consider by default when generating a volume forecast"]
+    #[doc = ""]
     #[doc = " JSON `defaultHistoryWeeks`: integer (int64)."]
     pub default_history_weeks: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

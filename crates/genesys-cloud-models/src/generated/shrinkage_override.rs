@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShrinkageOverride {
+    #[doc = " Index of shrinkage override interval. Starting index is 0 and indexes are based on 15 minute intervals for a 7 day week"]
+    #[doc = ""]
     #[doc = " JSON `intervalIndex`: integer (int64), required by the spec."]
     pub interval_index: ::std::option::Option<i64>,
+    #[doc = " Shrinkage override percent. Setting a null value will reset the interval to the default"]
+    #[doc = ""]
     #[doc = " JSON `shrinkagePercent`: number (double)."]
     pub shrinkage_percent: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

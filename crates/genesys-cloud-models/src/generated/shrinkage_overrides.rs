@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShrinkageOverrides {
+    #[doc = " Set true to clear the shrinkage interval overrides"]
+    #[doc = ""]
     #[doc = " JSON `clear`: boolean."]
     pub clear: ::std::option::Option<bool>,
+    #[doc = " List of interval shrinkage overrides"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`ShrinkageOverride`](crate::ShrinkageOverride)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::ShrinkageOverride>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Signature {
+    #[doc = " A toggle that defines if a signature is always included or only set on the first email in an email chain."]
+    #[doc = ""]
     #[doc = " JSON `alwaysIncluded`: boolean."]
     pub always_included: ::std::option::Option<bool>,
+    #[doc = " The identifier referring to an email signature canned response."]
+    #[doc = ""]
     #[doc = " JSON `cannedResponseId`: string."]
     pub canned_response_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A toggle to enable the signature on email send."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The configuration to indicate when the signature of a conversation has to be included"]
+    #[doc = ""]
     #[doc = " JSON `inclusionType`: [`SignatureInclusionType`](crate::SignatureInclusionType), one of `Draft`, `Send`, `SendOnce`."]
     pub inclusion_type: ::std::option::Option<crate::SignatureInclusionType>,
     _nulls: crate::support::Extras,

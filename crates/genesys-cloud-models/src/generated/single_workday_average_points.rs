@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SingleWorkdayAveragePoints {
+    #[doc = " The average points per agent earned within the division"]
+    #[doc = ""]
     #[doc = " JSON `averagePoints`: number (double)."]
     pub average_points: ::std::option::Option<f64>,
+    #[doc = " Queried target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The targeted division for the average points"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The targeted performance profile for the average points"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

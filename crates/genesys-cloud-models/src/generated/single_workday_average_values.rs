@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SingleWorkdayAverageValues {
+    #[doc = " The targeted workday for average value query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The targeted division for the metrics"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The targeted performance profile for the average points"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The metric value averages"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`WorkdayValuesMetricItem`](crate::WorkdayValuesMetricItem)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::WorkdayValuesMetricItem>>,
+    #[doc = " The time zone used for aggregating metric values"]
+    #[doc = ""]
     #[doc = " JSON `timezone`: string."]
     pub timezone: ::std::option::Option<::std::string::String>,
+    #[doc = " The targeted user for the metrics"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

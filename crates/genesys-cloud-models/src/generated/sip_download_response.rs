@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SipDownloadResponse {
+    #[doc = " Document id of pcap file"]
+    #[doc = ""]
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
+    #[doc = " unique id of the downloaded file"]
+    #[doc = ""]
     #[doc = " JSON `downloadId`: string."]
     pub download_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

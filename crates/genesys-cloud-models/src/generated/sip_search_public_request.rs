@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SIPSearchPublicRequest {
+    #[doc = " unique identification of the placed call"]
+    #[doc = ""]
     #[doc = " JSON `callId`: string."]
     pub call_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identification of the conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " End date of the search. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time, required by the spec."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Start date of the search. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " SIP user who placed the call"]
+    #[doc = ""]
     #[doc = " JSON `fromUser`: string."]
     pub from_user: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique identification of the participant"]
+    #[doc = ""]
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " SIP user to who the call was placed"]
+    #[doc = ""]
     #[doc = " JSON `toUser`: string."]
     pub to_user: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SipSearchResult {
+    #[doc = " Auth token used for this search request"]
+    #[doc = ""]
     #[doc = " JSON `auth`: string."]
     pub auth: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of records returned"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Homer search data that is returned"]
+    #[doc = ""]
     #[doc = " JSON `data`: array of [`HomerRecord`](crate::HomerRecord)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::HomerRecord>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Any messages returned from homer as part of the response"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Session id associated to the search request"]
+    #[doc = ""]
     #[doc = " JSON `sid`: string."]
     pub sid: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the search request"]
+    #[doc = ""]
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,48 +7,86 @@
 pub struct Site {
     #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
+    #[doc = " The caller ID value for the site."]
+    #[doc = ""]
     #[doc = " JSON `callerId`: string."]
     pub caller_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The caller name for the site."]
+    #[doc = ""]
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Enables premises Edge Force Turn"]
+    #[doc = ""]
     #[doc = " JSON `cloudProxyForceTurn`: boolean."]
     pub cloud_proxy_force_turn: ::std::option::Option<bool>,
+    #[doc = " Is this site a core site"]
+    #[doc = ""]
     #[doc = " JSON `coreSite`: boolean."]
     pub core_site: ::std::option::Option<bool>,
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " Recurrance rule, time zone, and start/end settings for automatic edge updates for this site"]
+    #[doc = ""]
     #[doc = " JSON `edgeAutoUpdateConfig`: [`EdgeAutoUpdateConfig`](crate::EdgeAutoUpdateConfig)."]
     pub edge_auto_update_config: ::std::option::Option<crate::EdgeAutoUpdateConfig>,
     #[doc = " JSON `edges`: array of [`Edge`](crate::Edge)."]
     pub edges: ::std::option::Option<::std::vec::Vec<crate::Edge>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Location"]
+    #[doc = ""]
     #[doc = " JSON `location`: [`LocationDefinition`](crate::LocationDefinition), required by the spec."]
     pub location: ::std::option::Option<crate::LocationDefinition>,
     #[doc = " JSON `managed`: boolean."]
     pub managed: ::std::option::Option<bool>,
+    #[doc = " Media model for the site"]
+    #[doc = ""]
     #[doc = " JSON `mediaModel`: [`SiteMediaModel`](crate::SiteMediaModel), one of `Premises`, `Cloud`."]
     pub media_model: ::std::option::Option<crate::SiteMediaModel>,
+    #[doc = " The ordered list of AWS regions through which media can stream."]
+    #[doc = ""]
     #[doc = " JSON `mediaRegions`: array of string."]
     pub media_regions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `mediaRegionsUseLatencyBased`: boolean."]
     pub media_regions_use_latency_based: ::std::option::Option<bool>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Network Time Protocol settings for the site"]
+    #[doc = ""]
     #[doc = " JSON `ntpSettings`: [`NTPSettings`](crate::NTPSettings)."]
     pub ntp_settings: ::std::option::Option<crate::NTPSettings>,
     #[doc = " JSON `primaryEdges`: array of [`Edge`](crate::Edge)."]
@@ -59,12 +97,20 @@ pub struct Site {
     pub secondary_edges: ::std::option::Option<::std::vec::Vec<crate::Edge>>,
     #[doc = " JSON `secondarySites`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub secondary_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The site connections"]
+    #[doc = ""]
     #[doc = " JSON `siteConnections`: array of [`SiteConnection`](crate::SiteConnection)."]
     pub site_connections: ::std::option::Option<::std::vec::Vec<crate::SiteConnection>>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`SiteState`](crate::SiteState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::SiteState>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SiteConnection {
+    #[doc = " The core site"]
+    #[doc = ""]
     #[doc = " JSON `coreSite`: boolean."]
     pub core_site: ::std::option::Option<bool>,
+    #[doc = " All of the edges to which the site connects"]
+    #[doc = ""]
     #[doc = " JSON `edgeList`: array of [`ConnectedEdge`](crate::ConnectedEdge)."]
     pub edge_list: ::std::option::Option<::std::vec::Vec<crate::ConnectedEdge>>,
+    #[doc = " Indicates if the current site is linked"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `managed`: boolean."]
     pub managed: ::std::option::Option<bool>,
+    #[doc = " Media model for the current site."]
+    #[doc = ""]
     #[doc = " JSON `mediaModel`: [`SiteConnectionMediaModel`](crate::SiteConnectionMediaModel), one of `Premises`, `Cloud`."]
     pub media_model: ::std::option::Option<crate::SiteConnectionMediaModel>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " List of site ids names and selfUris for the primary core sites"]
+    #[doc = ""]
     #[doc = " JSON `primaryCoreSites`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub primary_core_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
+    #[doc = " List of site ids names and selfUris for the secondary core sites"]
+    #[doc = ""]
     #[doc = " JSON `secondaryCoreSites`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub secondary_core_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Connection method from site to site (Direct, Indirect, CloudProxy"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SiteConnectionType`](crate::SiteConnectionType), one of `Direct`, `Indirect`, `CloudProxy`."]
     pub r#type: ::std::option::Option<crate::SiteConnectionType>,
     _nulls: crate::support::Extras,

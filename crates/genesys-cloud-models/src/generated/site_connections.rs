@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SiteConnections {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of site connections"]
+    #[doc = ""]
     #[doc = " JSON `siteConnections`: array of [`SiteConnection`](crate::SiteConnection)."]
     pub site_connections: ::std::option::Option<::std::vec::Vec<crate::SiteConnection>>,
     _nulls: crate::support::Extras,

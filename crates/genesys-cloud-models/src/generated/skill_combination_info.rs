@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillCombinationInfo {
+    #[doc = " Number of remaining contacts in the contact queue for this skill combination"]
+    #[doc = ""]
     #[doc = " JSON `remainingCount`: integer (int64)."]
     pub remaining_count: ::std::option::Option<i64>,
+    #[doc = " A skill combination in the contact queue"]
+    #[doc = ""]
     #[doc = " JSON `skillCombination`: array of string."]
     pub skill_combination: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Number of total contacts in the contact queue for this skill combination"]
+    #[doc = ""]
     #[doc = " JSON `totalCount`: integer (int64)."]
     pub total_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillExpressionData {
+    #[doc = " The skill expression in raw format to validate"]
+    #[doc = ""]
     #[doc = " JSON `expression`: string, required by the spec, 0 to 4096 characters."]
     pub expression: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillExpressionValidationError {
+    #[doc = " Error code"]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " Human-readable error message"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Position in the expression where the error occurred (null if not applicable)"]
+    #[doc = ""]
     #[doc = " JSON `position`: integer (int64)."]
     pub position: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillExpressionValidationResult {
+    #[doc = " List of validation errors (empty if valid)"]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`SkillExpressionValidationError`](crate::SkillExpressionValidationError)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::SkillExpressionValidationError>>,
+    #[doc = " Normalized SpEL expression (null if validation failed)"]
+    #[doc = ""]
     #[doc = " JSON `expression`: string."]
     pub expression: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional hint message (e.g., if expression is non-optimal or system is near capacity)"]
+    #[doc = ""]
     #[doc = " JSON `hint`: string."]
     pub hint: ::std::option::Option<::std::string::String>,
+    #[doc = " List of skill references extracted from the expression (empty if no skills found and/or invalid expression)"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`SkillReference`](crate::SkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::SkillReference>>,
+    #[doc = " Whether the expression is valid"]
+    #[doc = ""]
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillGroupCondition {
+    #[doc = " Routing skill conditions that will be used for building the query"]
+    #[doc = ""]
     #[doc = " JSON `languageSkillConditions`: array of [`SkillGroupLanguageCondition`](crate::SkillGroupLanguageCondition), required by the spec."]
     pub language_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupLanguageCondition>>,
+    #[doc = " Operator that will be applied to the conditions"]
+    #[doc = ""]
     #[doc = " JSON `operation`: [`SkillGroupConditionOperation`](crate::SkillGroupConditionOperation), required by the spec, one of `And`, `Not`, `Or`."]
     pub operation: ::std::option::Option<crate::SkillGroupConditionOperation>,
+    #[doc = " Routing skill conditions that will be used for building the query"]
+    #[doc = ""]
     #[doc = " JSON `routingSkillConditions`: array of [`SkillGroupRoutingCondition`](crate::SkillGroupRoutingCondition), required by the spec."]
     pub routing_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupRoutingCondition>>,
     _nulls: crate::support::Extras,

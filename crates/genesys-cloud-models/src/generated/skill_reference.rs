@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillReference {
+    #[doc = " Skill UUID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this is a language skill"]
+    #[doc = ""]
     #[doc = " JSON `isLanguageSkill`: boolean."]
     pub is_language_skill: ::std::option::Option<bool>,
+    #[doc = " Skill name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsAddress {
+    #[doc = " The city in which this address is in"]
+    #[doc = ""]
     #[doc = " JSON `city`: string."]
     pub city: ::std::option::Option<::std::string::String>,
+    #[doc = " The ISO country code of this address"]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of this address."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The postal code this address is in"]
+    #[doc = ""]
     #[doc = " JSON `postalCode`: string."]
     pub postal_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The state or region this address is in"]
+    #[doc = ""]
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number and street address where this address is located."]
+    #[doc = ""]
     #[doc = " JSON `street`: string."]
     pub street: ::std::option::Option<::std::string::String>,
+    #[doc = " In some countries, addresses are validated to comply with local regulation. In those countries, if the address you provide does not pass validation, it will not be accepted as an Address. This value will be true if the Address has been validated, or false for countries that don't require validation or if the Address is non-compliant."]
+    #[doc = ""]
     #[doc = " JSON `validated`: boolean."]
     pub validated: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsAddressProvision {
+    #[doc = " This is used when the address is created. If the value is not set or true, then the system will, if necessary, auto-correct the address you provide. Set this value to false if the system should not auto-correct the address."]
+    #[doc = ""]
     #[doc = " JSON `autoCorrectAddress`: boolean."]
     pub auto_correct_address: ::std::option::Option<bool>,
+    #[doc = " The city in which this address is in"]
+    #[doc = ""]
     #[doc = " JSON `city`: string, required by the spec."]
     pub city: ::std::option::Option<::std::string::String>,
+    #[doc = " The ISO country code of this address"]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string, required by the spec."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name associated with this address"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The postal code this address is in"]
+    #[doc = ""]
     #[doc = " JSON `postalCode`: string, required by the spec."]
     pub postal_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The state or region this address is in"]
+    #[doc = ""]
     #[doc = " JSON `region`: string, required by the spec."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number and street address where this address is located."]
+    #[doc = ""]
     #[doc = " JSON `street`: string, required by the spec."]
     pub street: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,42 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsAvailablePhoneNumber {
+    #[doc = " The address requirement needed for provisioning this number. If there is a requirement, the address must be the residence or place of business of the individual or entity using the phone number."]
+    #[doc = ""]
     #[doc = " JSON `addressRequirement`: [`SmsAvailablePhoneNumberAddressRequirement`](crate::SmsAvailablePhoneNumberAddressRequirement), one of `none`, `any`, `local`, `foreign`."]
     pub address_requirement: ::std::option::Option<crate::SmsAvailablePhoneNumberAddressRequirement>,
+    #[doc = " The capabilities of the phone number available for provisioning."]
+    #[doc = ""]
     #[doc = " JSON `capabilities`: array of string."]
     pub capabilities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The city the phone number is associated with."]
+    #[doc = ""]
     #[doc = " JSON `city`: string."]
     pub city: ::std::option::Option<::std::string::String>,
+    #[doc = " The ISO 3166-1 alpha-2 country code of the country this phone number is associated with."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A phone number available for provisioning in E.164 format. E.g. +13175555555 or +34234234234"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of phone number available for provisioning."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumberType`: [`SmsAvailablePhoneNumberPhoneNumberType`](crate::SmsAvailablePhoneNumberPhoneNumberType), one of `local`, `mobile`, `tollfree`, `shortcode`, `alphanumeric`."]
     pub phone_number_type: ::std::option::Option<crate::SmsAvailablePhoneNumberPhoneNumberType>,
+    #[doc = " The region/province/state the phone number is associated with."]
+    #[doc = ""]
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

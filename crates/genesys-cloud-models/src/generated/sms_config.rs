@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsConfig {
+    #[doc = " The content template used to formulate the message to send to the contact."]
+    #[doc = ""]
     #[doc = " JSON `contentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub content_template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The Contact List column specifying the message to send to the contact."]
+    #[doc = ""]
     #[doc = " JSON `messageColumn`: string, required by the spec."]
     pub message_column: ::std::option::Option<::std::string::String>,
+    #[doc = " The Contact List column specifying the phone number to send a message to."]
+    #[doc = ""]
     #[doc = " JSON `phoneColumn`: string, required by the spec."]
     pub phone_column: ::std::option::Option<::std::string::String>,
+    #[doc = " A reference to the SMS Phone Number that will be used as the sender of a message."]
+    #[doc = ""]
     #[doc = " JSON `senderSmsPhoneNumber`: [`SmsPhoneNumberRef`](crate::SmsPhoneNumberRef), required by the spec."]
     pub sender_sms_phone_number: ::std::option::Option<crate::SmsPhoneNumberRef>,
     _nulls: crate::support::Extras,

@@ -5,60 +5,114 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsPhoneNumber {
+    #[doc = " The id of an address attached to this phone number."]
+    #[doc = ""]
     #[doc = " JSON `addressId`: [`SmsAddress`](crate::SmsAddress)."]
     pub address_id: ::std::option::Option<crate::SmsAddress>,
+    #[doc = " Renewal time period of this phone number, if the phoneNumberType is shortcode."]
+    #[doc = ""]
     #[doc = " JSON `autoRenewable`: [`SmsPhoneNumberAutoRenewable`](crate::SmsPhoneNumberAutoRenewable), one of `Quarterly`."]
     pub auto_renewable: ::std::option::Option<crate::SmsPhoneNumberAutoRenewable>,
+    #[doc = " Contract end date of this phone number, if the phoneNumberType is shortcode. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `cancellationDate`: date-time."]
     pub cancellation_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The capabilities of the phone number available for provisioning."]
+    #[doc = ""]
     #[doc = " JSON `capabilities`: array of string."]
     pub capabilities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Compliance configuration for short codes, including help, stop and opt in."]
+    #[doc = ""]
     #[doc = " JSON `compliance`: [`Compliance`](crate::Compliance)."]
     pub compliance: ::std::option::Option<crate::Compliance>,
+    #[doc = " Localized country name for the country code this phone number belongs too"]
+    #[doc = ""]
     #[doc = " JSON `country`: string."]
     pub country: ::std::option::Option<::std::string::String>,
+    #[doc = " The ISO 3166-1 alpha-2 country code of the country this phone number is associated with."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " User that provisioned this phone number"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
+    #[doc = " Date this phone number was provisioned. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this phone number was modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Genesys Cloud integration this phone number belongs to."]
+    #[doc = ""]
     #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " User that last modified this phone number"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`User`](crate::User)."]
     pub modified_by: ::std::option::Option<crate::User>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A phone number provisioned for SMS communications."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Status of the provisioned phone number."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumberStatus`: [`SmsPhoneNumberPhoneNumberStatus`](crate::SmsPhoneNumberPhoneNumberStatus), one of `INVALID`, `ACTIVE`, `PORTING`, `PENDING`, `PENDING_CANCELLATION`, `INITIATED`."]
     pub phone_number_status: ::std::option::Option<crate::SmsPhoneNumberPhoneNumberStatus>,
+    #[doc = " Type of the phone number provisioned."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberPhoneNumberType`](crate::SmsPhoneNumberPhoneNumberType), one of `local`, `mobile`, `tollfree`, `shortcode`, `alphanumeric`."]
     pub phone_number_type: ::std::option::Option<crate::SmsPhoneNumberPhoneNumberType>,
+    #[doc = " Is set to false, if the phone number is provisioned through a SMS provider, outside of PureCloud"]
+    #[doc = ""]
     #[doc = " JSON `provisionedThroughPureCloud`: boolean."]
     pub provisioned_through_pure_cloud: ::std::option::Option<bool>,
+    #[doc = " Status of latest asynchronous provisioning action"]
+    #[doc = ""]
     #[doc = " JSON `provisioningStatus`: [`SmsProvisioningStatus`](crate::SmsProvisioningStatus)."]
     pub provisioning_status: ::std::option::Option<crate::SmsProvisioningStatus>,
+    #[doc = " Date this phone number was purchased, if the phoneNumberType is shortcode. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `purchaseDate`: date-time."]
     pub purchase_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Contract renewal date of this phone number, if the phoneNumberType is shortcode. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `renewalDate`: date-time."]
     pub renewal_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " BillingType of this phone number, if the phoneNumberType is shortcode."]
+    #[doc = ""]
     #[doc = " JSON `shortCodeBillingType`: [`SmsPhoneNumberShortCodeBillingType`](crate::SmsPhoneNumberShortCodeBillingType), one of `Basic`, `Vanity`."]
     pub short_code_billing_type: ::std::option::Option<crate::SmsPhoneNumberShortCodeBillingType>,
+    #[doc = " Defines the media SupportedContent profile configured for an MMS capable phone number. If no custom profile is assigned, the phone number uses the system's \"SMS Default\" profile. The \"SMS Default\" profile allows all media types (\\*/\\*) for inbound messages and specific image types (image/gif, image/jpeg, image/png) for outbound messages. When the \"SMS Default\" profile is in use, this field will contain the profile name and media types, but will not have an 'id' or 'selfUri' field. To customize media filtering, assign a custom supported content profile using the PATCH endpoint."]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " Set to true if this phone number has the capability to support MMS"]
+    #[doc = ""]
     #[doc = " JSON `supportsMms`: boolean."]
     pub supports_mms: ::std::option::Option<bool>,
+    #[doc = " Set to true if this phone number has the capability to support SMS"]
+    #[doc = ""]
     #[doc = " JSON `supportsSms`: boolean."]
     pub supports_sms: ::std::option::Option<bool>,
+    #[doc = " Set to true if this phone number has the capability to support voice"]
+    #[doc = ""]
     #[doc = " JSON `supportsVoice`: boolean."]
     pub supports_voice: ::std::option::Option<bool>,
+    #[doc = " Version number required for updates."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

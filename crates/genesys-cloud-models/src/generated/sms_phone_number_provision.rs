@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsPhoneNumberProvision {
+    #[doc = " The id of an address added on your account. Due to regulatory requirements in some countries, an address may be required when provisioning a sms number. In those cases you should provide the provisioned sms address id here"]
+    #[doc = ""]
     #[doc = " JSON `addressId`: string."]
     pub address_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ISO 3166-1 alpha-2 country code of the country this phone number is associated with."]
+    #[doc = ""]
     #[doc = " JSON `countryCode`: string, required by the spec."]
     pub country_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A phone number to be used for SMS communications. E.g. +13175555555 or +34234234234"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the phone number provisioned."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberProvisionPhoneNumberType`](crate::SmsPhoneNumberProvisionPhoneNumberType), required by the spec, one of `local`, `mobile`, `tollfree`, `shortcode`."]
     pub phone_number_type: ::std::option::Option<crate::SmsPhoneNumberProvisionPhoneNumberType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the media SupportedContent profile configured for an MMS capable phone number."]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsPhoneNumberRef {
+    #[doc = " A phone number provisioned for SMS communications in E.164 format. E.g. +13175555555 or +34234234234"]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsProvisioningStatus {
+    #[doc = " Provisioning action"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`SmsProvisioningStatusAction`](crate::SmsProvisioningStatusAction), one of `Unknown`, `Create`, `Update`, `Delete`."]
     pub action: ::std::option::Option<crate::SmsProvisioningStatusAction>,
+    #[doc = " Any error associated with a Failed state"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Provisioning state"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`SmsProvisioningStatusState`](crate::SmsProvisioningStatusState), one of `Running`, `Completed`, `Failed`."]
     pub state: ::std::option::Option<crate::SmsProvisioningStatusState>,
+    #[doc = " The phone number version associated with the provisioning action"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SnapshotFiles {
+    #[doc = " Average handle time data for the requested snapshot"]
+    #[doc = ""]
     #[doc = " JSON `averageHandleTime`: [`SnapshotMetricData`](crate::SnapshotMetricData)."]
     pub average_handle_time: ::std::option::Option<crate::SnapshotMetricData>,
+    #[doc = " Metadata for requested snapshot"]
+    #[doc = ""]
     #[doc = " JSON `metaData`: [`SnapshotMetaData`](crate::SnapshotMetaData)."]
     pub meta_data: ::std::option::Option<crate::SnapshotMetaData>,
+    #[doc = " Offered data for the requested snapshot"]
+    #[doc = ""]
     #[doc = " JSON `offered`: [`SnapshotMetricData`](crate::SnapshotMetricData)."]
     pub offered: ::std::option::Option<crate::SnapshotMetricData>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SnapshotInfo {
+    #[doc = " Business unit ID of the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date of snapshot generation. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSnapshot`: date-time."]
     pub date_snapshot: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Version of the planning groups"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupsVersion`: integer (int64)."]
     pub planning_groups_version: ::std::option::Option<i64>,
+    #[doc = " Snapshot Id of the continuous forecast session"]
+    #[doc = ""]
     #[doc = " JSON `snapshotId`: string."]
     pub snapshot_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of the snapshot"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SnapshotMetaData {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`SnapshotMetaDataResult`](crate::SnapshotMetaDataResult)."]
     pub download_result: ::std::option::Option<crate::SnapshotMetaDataResult>,
+    #[doc = " URL to fetch the snapshot meta data information"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SnapshotMetaDataResult {
+    #[doc = " Start date of the forecast. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateForecastStart`: date-time."]
     pub date_forecast_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the snapshot"]
+    #[doc = ""]
     #[doc = " JSON `snapshotInfo`: [`SnapshotInfo`](crate::SnapshotInfo)."]
     pub snapshot_info: ::std::option::Option<crate::SnapshotInfo>,
     _nulls: crate::support::Extras,

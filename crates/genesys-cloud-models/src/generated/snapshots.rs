@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Snapshots {
+    #[doc = " The number of days from today denoting when the snapshot was captured"]
+    #[doc = ""]
     #[doc = " JSON `daysInPast`: integer (int64)."]
     pub days_in_past: ::std::option::Option<i64>,
+    #[doc = " The snapshot Id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct SnippetRecordingRequest {
     #[doc = " JSON `record`: boolean."]
     pub record: ::std::option::Option<bool>,
+    #[doc = " Type of recording to apply to the participant."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SnippetRecordingRequestType`](crate::SnippetRecordingRequestType), required by the spec, one of `snippet`, `adhoc`."]
     pub r#type: ::std::option::Option<crate::SnippetRecordingRequestType>,
     _nulls: crate::support::Extras,

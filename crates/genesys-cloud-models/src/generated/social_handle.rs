@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialHandle {
+    #[doc = " Social Handle Type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SocialHandleType`](crate::SocialHandleType), one of `TWITTER`, `INSTAGRAM`, `FACEBOOK`, `APPLE_MESSAGES`, `WHATSAPP`."]
     pub r#type: ::std::option::Option<crate::SocialHandleType>,
     #[doc = " JSON `value`: string."]

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialKeyword {
+    #[doc = " List of keywords that must be excluded"]
+    #[doc = ""]
     #[doc = " JSON `excludes`: array of string."]
     pub excludes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of keywords that must be included"]
+    #[doc = ""]
     #[doc = " JSON `includes`: array of string."]
     pub includes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaAsyncDetailQuery {
+    #[doc = " Behaves like a SQL WHERE clause. This is ANDed with the interval parameter. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`SocialMediaQueryFilter`](crate::SocialMediaQueryFilter)."]
     pub filter: ::std::option::Option<crate::SocialMediaQueryFilter>,
+    #[doc = " Behaves like one clause in a SQL WHERE. Specifies the date and time range of data being queried. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated: use 'sort' field instead. Sorting of results based on time"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`SocialMediaAsyncDetailQueryOrder`](crate::SocialMediaAsyncDetailQueryOrder), one of `asc`, `desc`."]
     pub order: ::std::option::Option<crate::SocialMediaAsyncDetailQueryOrder>,
+    #[doc = " The number of results per page"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Time zone context used to calculate response intervals (this allows resolving DST changes). The interval offset is used even when timeZone is specified. Default is UTC. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

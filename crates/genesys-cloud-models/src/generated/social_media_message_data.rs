@@ -5,32 +5,58 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaMessageData {
+    #[doc = " The id of the conversation of this message."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " User who sent this message."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
+    #[doc = " The direction of the message."]
+    #[doc = ""]
     #[doc = " JSON `direction`: [`SocialMediaMessageDataDirection`](crate::SocialMediaMessageDataDirection), one of `inbound`, `outbound`."]
     pub direction: ::std::option::Option<crate::SocialMediaMessageDataDirection>,
+    #[doc = " The sender of the text message."]
+    #[doc = ""]
     #[doc = " JSON `fromAddress`: string."]
     pub from_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of text messenger."]
+    #[doc = ""]
     #[doc = " JSON `messengerType`: [`SocialMediaMessageDataMessengerType`](crate::SocialMediaMessageDataMessengerType), one of `sms`, `facebook`, `twitter`, `whatsapp`, `webmessaging`, `instagram`, `open`, `apple`, `linkedin`."]
     pub messenger_type: ::std::option::Option<crate::SocialMediaMessageDataMessengerType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The message into normalized format"]
+    #[doc = ""]
     #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub normalized_message: ::std::option::Option<crate::ConversationNormalizedMessage>,
+    #[doc = " The delivery event associated with this message in normalized format, if the message direction was outbound"]
+    #[doc = ""]
     #[doc = " JSON `normalizedReceipts`: array of [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub normalized_receipts: ::std::option::Option<::std::vec::Vec<crate::ConversationNormalizedMessage>>,
+    #[doc = " The unique identifier of the message from provider"]
+    #[doc = ""]
     #[doc = " JSON `providerMessageId`: string."]
     pub provider_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the message."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`SocialMediaMessageDataStatus`](crate::SocialMediaMessageDataStatus), required by the spec, one of `queued`, `sent`, `failed`, `received`, `delivery-success`, `delivery-failed`, `read`, `removed`, `published`."]
     pub status: ::std::option::Option<crate::SocialMediaMessageDataStatus>,
+    #[doc = " The time when the message was received or sent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time, required by the spec."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The recipient of the text message."]
+    #[doc = ""]
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

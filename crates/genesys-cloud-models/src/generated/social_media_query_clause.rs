@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaQueryClause {
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`SocialMediaQueryPredicate`](crate::SocialMediaQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SocialMediaQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SocialMediaQueryClauseType`](crate::SocialMediaQueryClauseType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SocialMediaQueryClauseType>,
     _nulls: crate::support::Extras,

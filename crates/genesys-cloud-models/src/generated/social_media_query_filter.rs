@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`SocialMediaQueryClause`](crate::SocialMediaQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SocialMediaQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`SocialMediaQueryPredicate`](crate::SocialMediaQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SocialMediaQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SocialMediaQueryFilterType`](crate::SocialMediaQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SocialMediaQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -7,14 +7,24 @@
 pub struct Source {
     #[doc = " JSON `deactivated`: boolean."]
     pub deactivated: ::std::option::Option<bool>,
+    #[doc = " The description of the source"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the source"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of source"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SourceType`](crate::SourceType), one of `System`, `User`."]
     pub r#type: ::std::option::Option<crate::SourceType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SourceConfiguration {
+    #[doc = " The customer's unique external identifier associated with the conversation that comes from the external platform."]
+    #[doc = ""]
     #[doc = " JSON `interactionId`: string, required by the spec."]
     pub interaction_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Identifies the external platform that is the source of the conversation."]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string, required by the spec."]
     pub source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The customer's external identifier or tag associated with the conversation. If set, it will be used to tag the conversation."]
+    #[doc = ""]
     #[doc = " JSON `tagId`: string."]
     pub tag_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SourceEntity {
+    #[doc = " The contest data - Only supplied when celebration is of type ContestComplete"]
+    #[doc = ""]
     #[doc = " JSON `contestCompleteData`: [`ContestCompleteData`](crate::ContestCompleteData)."]
     pub contest_complete_data: ::std::option::Option<crate::ContestCompleteData>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the source entity"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SourceEntityType`](crate::SourceEntityType), one of `ThankYou`, `Congratulations`, `HighPerformance`, `CompanyValues`, `Competition`, `Race`, `Raffle`, `TeamGoal`."]
     pub r#type: ::std::option::Option<crate::SourceEntityType>,
     _nulls: crate::support::Extras,

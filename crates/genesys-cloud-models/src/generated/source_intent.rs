@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SourceIntent {
+    #[doc = " Id of the source"]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of the source intent"]
+    #[doc = ""]
     #[doc = " JSON `sourceIntentId`: string."]
     pub source_intent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the source intent"]
+    #[doc = ""]
     #[doc = " JSON `sourceIntentName`: string."]
     pub source_intent_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the source"]
+    #[doc = ""]
     #[doc = " JSON `sourceName`: string."]
     pub source_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Source type"]
+    #[doc = ""]
     #[doc = " JSON `sourceType`: [`SourceIntentSourceType`](crate::SourceIntentSourceType), one of `Bot`, `Copilot`, `Digitalbot`, `Segment`, `Topic`, `Unknown`."]
     pub source_type: ::std::option::Option<crate::SourceIntentSourceType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SourceLastSync {
+    #[doc = " Last synchronization end-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnded`: date-time."]
     pub date_ended: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Last synchronization start-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Optional error message of the last synchronization."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " State of the last synchronization."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`SourceLastSyncState`](crate::SourceLastSyncState), one of `Success`, `Failed`, `InProgress`, `Unknown`."]
     pub state: ::std::option::Option<crate::SourceLastSyncState>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SourceSyncResponse {
+    #[doc = " Synchronization creation date-time for this source. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Synchronization last modification date-time for this source. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Sync error."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Knowledge base to which this synchronization belongs."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub knowledge_base: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Source to which this synchronization belongs."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Sync state."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`SourceSyncResponseState`](crate::SourceSyncResponseState), one of `Success`, `Failed`, `InProgress`, `Unknown`."]
     pub state: ::std::option::Option<crate::SourceSyncResponseState>,
     _nulls: crate::support::Extras,

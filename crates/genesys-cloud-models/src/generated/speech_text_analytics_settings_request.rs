@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SpeechTextAnalyticsSettingsRequest {
+    #[doc = " Setting to enable/disable Agent Empathy setting"]
+    #[doc = ""]
     #[doc = " JSON `agentEmpathyEnabled`: boolean."]
     pub agent_empathy_enabled: ::std::option::Option<bool>,
+    #[doc = " Setting to choose name for the default program for topic detection"]
+    #[doc = ""]
     #[doc = " JSON `defaultProgramId`: string."]
     pub default_program_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Setting to choose expected dialects"]
+    #[doc = ""]
     #[doc = " JSON `expectedDialects`: array of string."]
     pub expected_dialects: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Setting to enable/disable text analytics"]
+    #[doc = ""]
     #[doc = " JSON `textAnalyticsEnabled`: boolean."]
     pub text_analytics_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SpeechTextAnalyticsSummaryLabel {
+    #[doc = " The label description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The label name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the label"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SpeechTextAnalyticsSummaryLabelType`](crate::SpeechTextAnalyticsSummaryLabelType), one of `Unknown`, `CustomerSetting`."]
     pub r#type: ::std::option::Option<crate::SpeechTextAnalyticsSummaryLabelType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SplittingInformation {
+    #[doc = " Whether to create remainder contact list"]
+    #[doc = ""]
     #[doc = " JSON `createRemainderContactList`: boolean."]
     pub create_remainder_contact_list: ::std::option::Option<bool>,
+    #[doc = " The splitting criteria type"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: [`SplittingInformationCriteria`](crate::SplittingInformationCriteria), one of `Percentage`, `Quantity`, `Column`, `Custom`."]
     pub criteria: ::std::option::Option<crate::SplittingInformationCriteria>,
+    #[doc = " The criteria value for the specified criteria type"]
+    #[doc = ""]
     #[doc = " JSON `criteriaValue`: string."]
     pub criteria_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether to use waterfall rule"]
+    #[doc = ""]
     #[doc = " JSON `useWaterfallRule`: boolean."]
     pub use_waterfall_rule: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

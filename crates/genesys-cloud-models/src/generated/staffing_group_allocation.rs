@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingGroupAllocation {
+    #[doc = " The weekly projected attrition full time equivalent count"]
+    #[doc = ""]
     #[doc = " JSON `attritionFullTimeEquivalentCount`: array of number (double)."]
     pub attrition_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly projected attrition percentage of the staffing group, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `attritionPercentages`: array of number (double), required by the spec."]
     pub attrition_percentages: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly calculated starting full time equivalent count"]
+    #[doc = ""]
     #[doc = " JSON `baseStartingFullTimeEquivalentCount`: array of number (double)."]
     pub base_starting_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The end of month planned full time equivalent count of this staffing group"]
+    #[doc = ""]
     #[doc = " JSON `endOfMonthPlannedFullTimeEquivalentCount`: array of number (double)."]
     pub end_of_month_planned_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly projected extra or under full time equivalent to the staffing group"]
+    #[doc = ""]
     #[doc = " JSON `extraTimeUnderTimeFullTimeEquivalentCount`: array of number (double)."]
     pub extra_time_under_time_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly net full time equivalent count of this staffing group"]
+    #[doc = ""]
     #[doc = " JSON `netFullTimeEquivalentCount`: array of number (double)."]
     pub net_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly projected full time equivalent agents of new hire agents added to the staffing group"]
+    #[doc = ""]
     #[doc = " JSON `newHiresFullTimeEquivalentCount`: array of number (double)."]
     pub new_hires_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The IDs of the planning groups associated with this staffing group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The weekly projected shrinkage full time equivalent count of this staffing group"]
+    #[doc = ""]
     #[doc = " JSON `shrinkageFullTimeEquivalentCount`: array of number (double)."]
     pub shrinkage_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly projected shrinkage percentage of staffing group, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `shrinkagePercentages`: array of number (double), required by the spec."]
     pub shrinkage_percentages: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The staffing group to which the result allocation belongs"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupId`: string, required by the spec."]
     pub staffing_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The weekly calculated staffing group full time equivalent count"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupPlannedFullTimeEquivalentCount`: array of number (double)."]
     pub staffing_group_planned_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The weekly count of full time equivalent agents that can be used for the first week of the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `startingWeeklyFullTimeEquivalentCount`: number (double), required by the spec."]
     pub starting_weekly_full_time_equivalent_count: ::std::option::Option<f64>,
+    #[doc = " The weekly projected full time equivalent transfers of agents into or out of this staffing group"]
+    #[doc = ""]
     #[doc = " JSON `transfersFullTimeEquivalentCount`: array of number (double)."]
     pub transfers_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingGroupAllocationsResponseTemplate {
+    #[doc = " The total summary of staffing allocation metrics for this capacity plan, for the selected granularity"]
+    #[doc = ""]
     #[doc = " JSON `capacityPlanMetricsSummary`: [`CapacityPlanMetricsSummary`](crate::CapacityPlanMetricsSummary)."]
     pub capacity_plan_metrics_summary: ::std::option::Option<crate::CapacityPlanMetricsSummary>,
+    #[doc = " The list of months covered by this capacity plan, formatted as yyyy-MM"]
+    #[doc = ""]
     #[doc = " JSON `months`: array of year-month."]
     pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
+    #[doc = " The planning group allocations"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupAllocations`: array of [`CapacityPlanningPlanningGroupAllocation`](crate::CapacityPlanningPlanningGroupAllocation)."]
     pub planning_group_allocations: ::std::option::Option<::std::vec::Vec<crate::CapacityPlanningPlanningGroupAllocation>>,
+    #[doc = " List of staffing group allocations"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupAllocations`: array of [`StaffingGroupAllocation`](crate::StaffingGroupAllocation), required by the spec."]
     pub staffing_group_allocations: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupAllocation>>,
     _nulls: crate::support::Extras,

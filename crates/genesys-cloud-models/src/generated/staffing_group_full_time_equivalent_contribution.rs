@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingGroupFullTimeEquivalentContribution {
+    #[doc = " The weekly planned full time contribution from the planning group to this staffing group"]
+    #[doc = ""]
     #[doc = " JSON `plannedFullTimeEquivalentContribution`: array of number (double), required by the spec."]
     pub planned_full_time_equivalent_contribution: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The staffing group ID receiving full time equivalent agents from the planning group"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupId`: string, required by the spec."]
     pub staffing_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

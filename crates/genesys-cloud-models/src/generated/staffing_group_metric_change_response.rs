@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingGroupMetricChangeResponse {
+    #[doc = " The user who created the metric change"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date the entity was created, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The metric which is going to be modified for the selected staffing groups"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`StaffingGroupMetricChangeResponseMetric`](crate::StaffingGroupMetricChangeResponseMetric), required by the spec, one of `StartingWeeklyFullTimeEquivalentCount`, `NewHiresFullTimeEquivalentCount`, `AttritionPercentage`, `ShrinkagePercentage`, `TransfersFullTimeEquivalentCount`, `ExtraTimeUnderTimeFullTimeEquivalentCount`."]
     pub metric: ::std::option::Option<crate::StaffingGroupMetricChangeResponseMetric>,
+    #[doc = " Notes about the staffing groups metric changes"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of weeks to which the metric change applies"]
+    #[doc = ""]
     #[doc = " JSON `numberOfWeeks`: integer (int64), required by the spec."]
     pub number_of_weeks: ::std::option::Option<i64>,
+    #[doc = " The staffing groups affected by the metric change"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`](crate::StaffingGroupReference), required by the spec."]
     pub staffing_groups: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupReference>>,
+    #[doc = " Full time equivalent transfer from one staffing group to another"]
+    #[doc = ""]
     #[doc = " JSON `transfersFullTimeEquivalent`: [`TransfersFullTimeEquivalent`](crate::TransfersFullTimeEquivalent)."]
     pub transfers_full_time_equivalent: ::std::option::Option<crate::TransfersFullTimeEquivalent>,
+    #[doc = " The value of the metric"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
+    #[doc = " The start number of the week (starting from 1) to which the metric change applies, related to numberOfWeeks"]
+    #[doc = ""]
     #[doc = " JSON `weekStartNumber`: integer (int64), required by the spec."]
     pub week_start_number: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingRequirementResultResponseTemplate {
+    #[doc = " List of staffing requirement results"]
+    #[doc = ""]
     #[doc = " JSON `requirementResults`: array of [`PlanningGroupRequirementOutput`](crate::PlanningGroupRequirementOutput), required by the spec."]
     pub requirement_results: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupRequirementOutput>>,
     _nulls: crate::support::Extras,

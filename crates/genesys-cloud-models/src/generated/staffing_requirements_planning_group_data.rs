@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingRequirementsPlanningGroupData {
+    #[doc = " Effective Staff per interval for this week forecast"]
+    #[doc = ""]
     #[doc = " JSON `effectiveStaffPerInterval`: array of number (double)."]
     pub effective_staff_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " Minimum Staff per interval for this week forecast"]
+    #[doc = ""]
     #[doc = " JSON `minimumStaffPerInterval`: array of number (double)."]
     pub minimum_staff_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The ID of the planning group to which this data applies"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Staffing requirements per interval for this week forecast"]
+    #[doc = ""]
     #[doc = " JSON `staffingRequirementsPerInterval`: array of number (double), required by the spec."]
     pub staffing_requirements_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
     _nulls: crate::support::Extras,

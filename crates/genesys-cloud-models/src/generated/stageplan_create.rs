@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StageplanCreate {
+    #[doc = " The ID of the Stageplan to place the new Stageplan after. Omit or null to place at the front."]
+    #[doc = ""]
     #[doc = " JSON `after`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub after: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of the Stageplan. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, 0 to 512 characters."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Stageplan. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

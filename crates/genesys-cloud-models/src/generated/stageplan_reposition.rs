@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StageplanReposition {
+    #[doc = " The ID of the Stageplan to place this Stageplan after. Omit or null to move to the front."]
+    #[doc = ""]
     #[doc = " JSON `after`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub after: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StageplanUpdate {
+    #[doc = " The description of the Stageplan. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Stageplan. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaticListValuesAllOf {
+    #[doc = " Array of list items. Each item contains a value and optional synonyms."]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`ListItem`](crate::ListItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ListItem>>,
+    #[doc = " Defines how matching should work."]
+    #[doc = ""]
     #[doc = " JSON `matchType`: [`StaticListValuesAllOfMatchType`](crate::StaticListValuesAllOfMatchType), one of `Exact`, `Semantic`."]
     pub match_type: ::std::option::Option<crate::StaticListValuesAllOfMatchType>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct Station {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lineAppearanceId`: string."]
@@ -17,24 +19,40 @@ pub struct Station {
     pub primary_edge: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `secondaryEdge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub secondary_edge: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: [`StationStatus`](crate::StationStatus), one of `AVAILABLE`, `ASSOCIATED`."]
     pub status: ::std::option::Option<crate::StationStatus>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " The Id of the user currently logged in and associated with the station."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of call appearances on the station."]
+    #[doc = ""]
     #[doc = " JSON `webRtcCallAppearances`: integer (int64)."]
     pub web_rtc_call_appearances: ::std::option::Option<i64>,
+    #[doc = " Whether the station is configured to require TURN for routing WebRTC calls. Empty if station type is not inin\\_webrtc\\_softphone."]
+    #[doc = ""]
     #[doc = " JSON `webRtcForceTurn`: boolean."]
     pub web_rtc_force_turn: ::std::option::Option<bool>,
+    #[doc = " The default or configured value of media dscp for the station. Empty if station type is not inin\\_webrtc\\_softphone."]
+    #[doc = ""]
     #[doc = " JSON `webRtcMediaDscp`: integer (int64)."]
     pub web_rtc_media_dscp: ::std::option::Option<i64>,
+    #[doc = " The default or configured value of persistent connection setting for the station. Empty if station type is not inin\\_webrtc\\_softphone."]
+    #[doc = ""]
     #[doc = " JSON `webRtcPersistentEnabled`: boolean."]
     pub web_rtc_persistent_enabled: ::std::option::Option<bool>,
+    #[doc = " True when the media helper required."]
+    #[doc = ""]
     #[doc = " JSON `webRtcRequireMediaHelper`: boolean."]
     pub web_rtc_require_media_helper: ::std::option::Option<bool>,
+    #[doc = " The Id of the user configured for the station if it is of type inin\\_webrtc\\_softphone. Empty if station type is not inin\\_webrtc\\_softphone."]
+    #[doc = ""]
     #[doc = " JSON `webRtcUserId`: string."]
     pub web_rtc_user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StatusChange {
+    #[doc = " The date of this status change. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStatusChanged`: date-time."]
     pub date_status_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A short message describing the status change"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " The namespace for the status change"]
+    #[doc = ""]
     #[doc = " JSON `namespace`: [`StatusChangeNamespace`](crate::StatusChangeNamespace), one of `users.rules`, `voice.transcription`, `agent.assistant`, `agentic.virtual.agents`, `analytics.agents`, `analytics.alerting`, `analytics.data.extraction`, `analytics`, `analytics.realtime`, `analytics.reporting.settings`, `anomaly.detection`, `architect`, … (95 in all)."]
     pub namespace: ::std::option::Option<crate::StatusChangeNamespace>,
+    #[doc = " The status the change request transitioned from"]
+    #[doc = ""]
     #[doc = " JSON `previousStatus`: [`StatusChangePreviousStatus`](crate::StatusChangePreviousStatus), one of `Approved`, `Rejected`, `Rollback`, `Pending`, `Open`, `SecondaryApprovalNamespacesAdded`, `ReviewerApproved`, `ReviewerRejected`, `ReviewerRollback`, `ImplementingChange`, `ChangeImplemented`, `ImplementingRollback`, … (13 in all)."]
     pub previous_status: ::std::option::Option<crate::StatusChangePreviousStatus>,
+    #[doc = " The reason for rejecting the limit override request"]
+    #[doc = ""]
     #[doc = " JSON `rejectReason`: [`StatusChangeRejectReason`](crate::StatusChangeRejectReason), one of `AlternativeExists`, `IncreaseNotRequired`, `PlatformMisuse`, `PlatformStability`, `OtherReason`."]
     pub reject_reason: ::std::option::Option<crate::StatusChangeRejectReason>,
+    #[doc = " The status the change request transitioned to"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`StatusChangeStatus`](crate::StatusChangeStatus), one of `Approved`, `Rejected`, `Rollback`, `Pending`, `Open`, `SecondaryApprovalNamespacesAdded`, `ReviewerApproved`, `ReviewerRejected`, `ReviewerRollback`, `ImplementingChange`, `ChangeImplemented`, `ImplementingRollback`, … (13 in all)."]
     pub status: ::std::option::Option<crate::StatusChangeStatus>,
     _nulls: crate::support::Extras,

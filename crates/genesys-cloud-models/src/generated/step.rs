@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Step {
+    #[doc = " The parent Case of the Step."]
+    #[doc = ""]
     #[doc = " JSON `case`: [`CaseReference`](crate::CaseReference)."]
     pub case: ::std::option::Option<crate::CaseReference>,
+    #[doc = " The Step completion date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Step creation date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Step modification date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Step start date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the Step."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason the Step failed, if applicable."]
+    #[doc = ""]
     #[doc = " JSON `failureReason`: [`FailureReason`](crate::FailureReason)."]
     pub failure_reason: ::std::option::Option<crate::FailureReason>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the User who modified the Step."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the Step."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The parent Stage of the Step."]
+    #[doc = ""]
     #[doc = " JSON `stage`: [`StageReference`](crate::StageReference)."]
     pub stage: ::std::option::Option<crate::StageReference>,
+    #[doc = " The Status of the Step."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`StepStatus`](crate::StepStatus), one of `Unknown`, `InProgress`, `Open`, `Completed`, `Terminated`, `Failed`."]
     pub status: ::std::option::Option<crate::StepStatus>,
+    #[doc = " The version of the Step."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " The workitem activity linked to this step. Present only for workitem-type steps that have been activated."]
+    #[doc = ""]
     #[doc = " JSON `workitemActivity`: [`WorkitemActivityReference`](crate::WorkitemActivityReference)."]
     pub workitem_activity: ::std::option::Option<crate::WorkitemActivityReference>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Stepplan {
+    #[doc = " The activity type of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `activityType`: [`StepplanActivityType`](crate::StepplanActivityType), one of `Unknown`, `None`, `Workitem`."]
     pub activity_type: ::std::option::Option<crate::StepplanActivityType>,
+    #[doc = " The Caseplan of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `caseplan`: [`CaseplanReference`](crate::CaseplanReference)."]
     pub caseplan: ::std::option::Option<crate::CaseplanReference>,
+    #[doc = " The Stepplan creation date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Stepplan modification date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the User who modified the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The Stageplan of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `stageplan`: [`StageplanReference`](crate::StageplanReference)."]
     pub stageplan: ::std::option::Option<crate::StageplanReference>,
+    #[doc = " The Workitem settings of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `workitemSettings`: [`WorkitemSettingsResponse`](crate::WorkitemSettingsResponse)."]
     pub workitem_settings: ::std::option::Option<crate::WorkitemSettingsResponse>,
     _nulls: crate::support::Extras,

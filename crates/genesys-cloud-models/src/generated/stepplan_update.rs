@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StepplanUpdate {
+    #[doc = " The activity type of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `activityType`: [`StepplanUpdateActivityType`](crate::StepplanUpdateActivityType), one of `Unknown`, `None`, `Workitem`."]
     pub activity_type: ::std::option::Option<crate::StepplanUpdateActivityType>,
+    #[doc = " The description of the Stepplan. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Stepplan. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The Workitem settings of the Stepplan."]
+    #[doc = ""]
     #[doc = " JSON `workitemSettings`: [`WorkitemSettings`](crate::WorkitemSettings)."]
     pub workitem_settings: ::std::option::Option<crate::WorkitemSettings>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StepplansWorktypeReference {
+    #[doc = " The Worktype ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

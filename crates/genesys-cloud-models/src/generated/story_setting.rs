@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StorySetting {
+    #[doc = " Setting relating to Story Mentions"]
+    #[doc = ""]
     #[doc = " JSON `mention`: [`InboundOnlySetting`](crate::InboundOnlySetting)."]
     pub mention: ::std::option::Option<crate::InboundOnlySetting>,
+    #[doc = " Setting relating to Story Replies"]
+    #[doc = ""]
     #[doc = " JSON `reply`: [`InboundOnlySetting`](crate::InboundOnlySetting)."]
     pub reply: ::std::option::Option<crate::InboundOnlySetting>,
     _nulls: crate::support::Extras,

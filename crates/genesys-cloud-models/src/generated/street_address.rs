@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StreetAddress {
+    #[doc = " State or Province"]
+    #[doc = ""]
     #[doc = " JSON `A1`: string, required by the spec."]
     pub a1: ::std::option::Option<::std::string::String>,
+    #[doc = " City or township"]
+    #[doc = ""]
     #[doc = " JSON `A3`: string, required by the spec."]
     pub a3: ::std::option::Option<::std::string::String>,
+    #[doc = " House Number"]
+    #[doc = ""]
     #[doc = " JSON `HNO`: string, required by the spec."]
     pub hno: ::std::option::Option<::std::string::String>,
+    #[doc = " extra location info like suite 300"]
+    #[doc = ""]
     #[doc = " JSON `LOC`: string."]
     pub loc: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the customer"]
+    #[doc = ""]
     #[doc = " JSON `NAM`: string."]
     pub nam: ::std::option::Option<::std::string::String>,
+    #[doc = " Postal code"]
+    #[doc = ""]
     #[doc = " JSON `PC`: string, required by the spec."]
     pub pc: ::std::option::Option<::std::string::String>,
+    #[doc = " Number and street"]
+    #[doc = ""]
     #[doc = " JSON `RD`: string, required by the spec."]
     pub rd: ::std::option::Option<::std::string::String>,
+    #[doc = " 2 Letter Country code, like US or GB"]
+    #[doc = ""]
     #[doc = " JSON `country`: string, required by the spec."]
     pub country: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

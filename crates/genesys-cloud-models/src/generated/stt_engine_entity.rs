@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SttEngineEntity {
+    #[doc = " The STT engine is intended to be used for Grammars"]
+    #[doc = ""]
     #[doc = " JSON `grammarBased`: boolean."]
     pub grammar_based: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " If this STT engine has been deprecated, the STT engine that should be used as a replacement"]
+    #[doc = ""]
     #[doc = " JSON `replacedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub replaced_by: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,10 +7,14 @@
 pub struct SubjectDivisionGrants {
     #[doc = " JSON `divisions`: array of [`Division`](crate::Division)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::Division>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: [`SubjectDivisionGrantsType`](crate::SubjectDivisionGrantsType), one of `PC_USER`, `PC_GROUP`, `PC_OAUTH_CLIENT`, `PC_TRUSTEE_USER`, `PC_TRUSTEE_GROUP`, `UNKNOWN`."]

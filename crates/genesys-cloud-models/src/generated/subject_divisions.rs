@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SubjectDivisions {
+    #[doc = " A collection of division IDs to associate with the given subjects"]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string, required by the spec."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A collection of subject IDs to associate with the given divisions"]
+    #[doc = ""]
     #[doc = " JSON `subjectIds`: array of string, required by the spec."]
     pub subject_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SubscriberResponse {
+    #[doc = " Suggested valid addresses"]
+    #[doc = ""]
     #[doc = " JSON `messageReturned`: array of string."]
     pub message_returned: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " http status"]
+    #[doc = ""]
     #[doc = " JSON `status`: string, required by the spec."]
     pub status: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

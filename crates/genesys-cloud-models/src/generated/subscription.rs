@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Subscription {
+    #[doc = " The subscription id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Notification topic"]
+    #[doc = ""]
     #[doc = " JSON `topic`: string."]
     pub topic: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SubscriptionOverviewUsage {
+    #[doc = " Quantity multiplier for this charge"]
+    #[doc = ""]
     #[doc = " JSON `bundleQuantity`: string."]
     pub bundle_quantity: ::std::option::Option<::std::string::String>,
+    #[doc = " UI grouping key"]
+    #[doc = ""]
     #[doc = " JSON `grouping`: string, required by the spec."]
     pub grouping: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether the item is cancellable"]
+    #[doc = ""]
     #[doc = " JSON `isCancellable`: boolean."]
     pub is_cancellable: ::std::option::Option<bool>,
+    #[doc = " A charge from a third party entity"]
+    #[doc = ""]
     #[doc = " JSON `isThirdParty`: boolean."]
     pub is_third_party: ::std::option::Option<bool>,
+    #[doc = " Product charge name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Price for usage / overage charge"]
+    #[doc = ""]
     #[doc = " JSON `overagePrice`: string."]
     pub overage_price: ::std::option::Option<::std::string::String>,
+    #[doc = " Product part number"]
+    #[doc = ""]
     #[doc = " JSON `partNumber`: string, required by the spec."]
     pub part_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Price for prepay charge"]
+    #[doc = ""]
     #[doc = " JSON `prepayPrice`: string."]
     pub prepay_price: ::std::option::Option<::std::string::String>,
+    #[doc = " Items prepaid for specified period"]
+    #[doc = ""]
     #[doc = " JSON `prepayQuantity`: string, required by the spec."]
     pub prepay_quantity: ::std::option::Option<::std::string::String>,
+    #[doc = " UI unit of measure"]
+    #[doc = ""]
     #[doc = " JSON `unitOfMeasureType`: string, required by the spec."]
     pub unit_of_measure_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Notes about the usage/charge item"]
+    #[doc = ""]
     #[doc = " JSON `usageNotes`: string."]
     pub usage_notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Usage count for specified period"]
+    #[doc = ""]
     #[doc = " JSON `usageQuantity`: string, required by the spec."]
     pub usage_quantity: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestSearchRequest {
+    #[doc = " Provides more details about a specified resource"]
+    #[doc = ""]
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Suggest query"]
+    #[doc = ""]
     #[doc = " JSON `query`: array of [`SuggestSearchCriteria`](crate::SuggestSearchCriteria), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::SuggestSearchCriteria>>,
+    #[doc = " Resource domain type to search"]
+    #[doc = ""]
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

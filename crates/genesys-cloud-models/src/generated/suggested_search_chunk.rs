@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestedSearchChunk {
+    #[doc = " The chunk ID."]
+    #[doc = ""]
     #[doc = " JSON `chunkId`: string."]
     pub chunk_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Value between 0 and 1. 1 corresponds to very confident, 0 to not confident at all."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The article."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The text of the knowledge chunk."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The document title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The document uri."]
+    #[doc = ""]
     #[doc = " JSON `uri`: string."]
     pub uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

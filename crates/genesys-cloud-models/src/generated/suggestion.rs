@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Suggestion {
+    #[doc = " The ID of the knowledge search that provided the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `answerRecordId`: string."]
     pub answer_record_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The article from the knowledgebase that was provided as the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `article`: [`Article`](crate::Article)."]
     pub article: ::std::option::Option<crate::Article>,
+    #[doc = " The assistant that was used to provide the suggestions."]
+    #[doc = ""]
     #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The suggested canned response that was provided as the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `cannedResponse`: [`SuggestionCannedResponse`](crate::SuggestionCannedResponse)."]
     pub canned_response: ::std::option::Option<crate::SuggestionCannedResponse>,
+    #[doc = " The conversation context in which the suggestion was raised."]
+    #[doc = ""]
     #[doc = " JSON `context`: [`SuggestionContext`](crate::SuggestionContext)."]
     pub context: ::std::option::Option<crate::SuggestionContext>,
+    #[doc = " The conversation that the suggestions correspond to."]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Date when the suggestion was created. For example: yyyy-MM-ddTHH:mm:ss.SSZ. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Faq from the knowledgebase that was provided as the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `faq`: [`Faq`](crate::Faq)."]
     pub faq: ::std::option::Option<crate::Faq>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The suggested knowledge article that was provided as the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeArticle`: [`SuggestionKnowledgeArticle`](crate::SuggestionKnowledgeArticle)."]
     pub knowledge_article: ::std::option::Option<crate::SuggestionKnowledgeArticle>,
+    #[doc = " The suggested knowledge search result that was provided as the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeSearch`: [`SuggestionKnowledgeSearch`](crate::SuggestionKnowledgeSearch)."]
     pub knowledge_search: ::std::option::Option<crate::SuggestionKnowledgeSearch>,
+    #[doc = " The suggested script that was provided as the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `script`: [`SuggestionScript`](crate::SuggestionScript)."]
     pub script: ::std::option::Option<crate::SuggestionScript>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`SuggestionState`](crate::SuggestionState), one of `Suggested`, `Accepted`, `Dismissed`, `Failed`, `Rated`."]
     pub state: ::std::option::Option<crate::SuggestionState>,
+    #[doc = " The third-party suggestion."]
+    #[doc = ""]
     #[doc = " JSON `thirdPartySuggestion`: [`ThirdPartySuggestion`](crate::ThirdPartySuggestion)."]
     pub third_party_suggestion: ::std::option::Option<crate::ThirdPartySuggestion>,
+    #[doc = " The trigger type of the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `triggerType`: [`SuggestionTriggerType`](crate::SuggestionTriggerType), one of `Unknown`, `Fallback`, `ConversationStart`, `ConversationTransfer`, `ConversationEnd`, `Intent`."]
     pub trigger_type: ::std::option::Option<crate::SuggestionTriggerType>,
+    #[doc = " The type of the documents for which the suggestion is."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SuggestionType`](crate::SuggestionType), one of `Faq`, `Article`, `KnowledgeArticle`, `KnowledgeSearch`, `CannedResponse`, `Script`, `SuggestedKnowledgeAnswer`, `ThirdPartySuggestion`."]
     pub r#type: ::std::option::Option<crate::SuggestionType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionCannedResponse {
+    #[doc = " The library from which the canned response is suggested"]
+    #[doc = ""]
     #[doc = " JSON `library`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub library: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The suggested response."]
+    #[doc = ""]
     #[doc = " JSON `response`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub response: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

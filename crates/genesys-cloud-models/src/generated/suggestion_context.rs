@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionContext {
+    #[doc = " The external contact of the end-user participant, if any."]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The language of the conversation for which the suggestion was generated, in lower case, for example: 'en-us'."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The media type of the conversation in which the suggestion event was raised."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`SuggestionContextMediaType`](crate::SuggestionContextMediaType), one of `Message`, `Voice`, `Unknown`."]
     pub media_type: ::std::option::Option<crate::SuggestionContextMediaType>,
+    #[doc = " The message in the digital conversation, after which the suggestion was raised, if any."]
+    #[doc = ""]
     #[doc = " JSON `message`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub message: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The type of the participant whose turn triggered the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `participantType`: [`SuggestionContextParticipantType`](crate::SuggestionContextParticipantType), one of `Unknown`, `Agent`, `Customer`."]
     pub participant_type: ::std::option::Option<crate::SuggestionContextParticipantType>,
+    #[doc = " The query statement used when generating the suggestion, if any."]
+    #[doc = ""]
     #[doc = " JSON `queryStatement`: string."]
     pub query_statement: ::std::option::Option<::std::string::String>,
+    #[doc = " The queue used to assign the interaction to the user, if any."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The agent participant who received the raised suggestion, if any."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The utterance in the voice conversation, after which the suggestion was raised, if any."]
+    #[doc = ""]
     #[doc = " JSON `utterance`: [`Entity`](crate::Entity)."]
     pub utterance: ::std::option::Option<crate::Entity>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionEngagement {
+    #[doc = " The type of engagement with the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `engagementType`: [`SuggestionEngagementEngagementType`](crate::SuggestionEngagementEngagementType), required by the spec, one of `Dismissed`, `Copied`, `Opened`, `Feedback`."]
     pub engagement_type: ::std::option::Option<crate::SuggestionEngagementEngagementType>,
+    #[doc = " The given feedback on the suggestion, if any."]
+    #[doc = ""]
     #[doc = " JSON `feedback`: [`SuggestionFeedback`](crate::SuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::SuggestionFeedback>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionFeedback {
+    #[doc = " The rating value of the suggestion feedback."]
+    #[doc = ""]
     #[doc = " JSON `rating`: [`SuggestionFeedbackRating`](crate::SuggestionFeedbackRating), required by the spec, one of `Negative`, `Positive`."]
     pub rating: ::std::option::Option<crate::SuggestionFeedbackRating>,
     _nulls: crate::support::Extras,

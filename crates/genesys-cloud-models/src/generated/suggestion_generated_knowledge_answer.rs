@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionGeneratedKnowledgeAnswer {
+    #[doc = " The knowledge answer generated."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeAnswerGenerated`: string."]
     pub knowledge_answer_generated: ::std::option::Option<::std::string::String>,
+    #[doc = " The search id."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The suggested search chunks."]
+    #[doc = ""]
     #[doc = " JSON `suggestedSearchChunks`: array of [`SuggestedSearchChunk`](crate::SuggestedSearchChunk)."]
     pub suggested_search_chunks: ::std::option::Option<::std::vec::Vec<crate::SuggestedSearchChunk>>,
     _nulls: crate::support::Extras,

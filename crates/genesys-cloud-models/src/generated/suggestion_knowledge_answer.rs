@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionKnowledgeAnswer {
+    #[doc = " The most relevant answer"]
+    #[doc = ""]
     #[doc = " JSON `answer`: string."]
     pub answer: ::std::option::Option<::std::string::String>,
+    #[doc = " The end index of the answer"]
+    #[doc = ""]
     #[doc = " JSON `endIndex`: integer (int64)."]
     pub end_index: ::std::option::Option<i64>,
+    #[doc = " The start index of the answer"]
+    #[doc = ""]
     #[doc = " JSON `startIndex`: integer (int64)."]
     pub start_index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

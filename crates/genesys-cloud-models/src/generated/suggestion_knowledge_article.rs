@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionKnowledgeArticle {
+    #[doc = " The article."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The most relevant answer within the suggested article."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeAnswer`: [`SuggestionKnowledgeAnswer`](crate::SuggestionKnowledgeAnswer)."]
     pub knowledge_answer: ::std::option::Option<crate::SuggestionKnowledgeAnswer>,
+    #[doc = " Snippets of text from the article matching the query."]
+    #[doc = ""]
     #[doc = " JSON `snippets`: array of string."]
     pub snippets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The article title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The variations of the article."]
+    #[doc = ""]
     #[doc = " JSON `variations`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " The version of the article."]
+    #[doc = ""]
     #[doc = " JSON `version`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub version: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionKnowledgeSearch {
+    #[doc = " Value between 0 and 1. 1 corresponds to very confident, 0 to not confident at all."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
+    #[doc = " The article matching the query."]
+    #[doc = ""]
     #[doc = " JSON `document`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The most relevant answer within a searched article for the searched query"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeAnswer`: [`SuggestionKnowledgeAnswer`](crate::SuggestionKnowledgeAnswer)."]
     pub knowledge_answer: ::std::option::Option<crate::SuggestionKnowledgeAnswer>,
+    #[doc = " The search id."]
+    #[doc = ""]
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Snippets of text from the article matching the query."]
+    #[doc = ""]
     #[doc = " JSON `snippets`: array of string."]
     pub snippets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The article title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " Variations of the article."]
+    #[doc = ""]
     #[doc = " JSON `variations`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
+    #[doc = " The version of the article."]
+    #[doc = ""]
     #[doc = " JSON `version`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub version: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionPatchRequest {
+    #[doc = " The third-party suggestion to associate with the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `thirdPartySuggestion`: [`ThirdPartySuggestion`](crate::ThirdPartySuggestion)."]
     pub third_party_suggestion: ::std::option::Option<crate::ThirdPartySuggestion>,
     _nulls: crate::support::Extras,

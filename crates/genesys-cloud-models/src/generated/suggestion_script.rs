@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionScript {
+    #[doc = " The payload for the script."]
+    #[doc = ""]
     #[doc = " JSON `data`: map of string."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The page of the script."]
+    #[doc = ""]
     #[doc = " JSON `page`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub page: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The suggested script."]
+    #[doc = ""]
     #[doc = " JSON `script`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub script: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`SummaryAggregateQueryClause`](crate::SummaryAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SummaryAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`SummaryAggregateQueryPredicate`](crate::SummaryAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SummaryAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SummaryAggregateQueryFilterType`](crate::SummaryAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SummaryAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`SummaryAggregationSortFunction`](crate::SummaryAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::SummaryAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`SummaryAggregationSortName`](crate::SummaryAggregationSortName), required by the spec, one of `nConversationSummaries`, `nConversationSummaryEngagements`, `tConversationSummary`."]
     pub name: ::std::option::Option<crate::SummaryAggregationSortName>,
     _nulls: crate::support::Extras,

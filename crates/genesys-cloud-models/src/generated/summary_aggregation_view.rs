@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`SummaryAggregationViewFunction`](crate::SummaryAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::SummaryAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`SummaryAggregationViewTarget`](crate::SummaryAggregationViewTarget), required by the spec, one of `nConversationSummaries`, `nConversationSummaryEngagements`, `tConversationSummary`."]
     pub target: ::std::option::Option<crate::SummaryAggregationViewTarget>,
     _nulls: crate::support::Extras,

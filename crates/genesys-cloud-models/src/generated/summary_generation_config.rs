@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryGenerationConfig {
+    #[doc = " Copilot generated summary is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Model configuration for summarization."]
+    #[doc = ""]
     #[doc = " JSON `modelConfig`: [`ModelConfig`](crate::ModelConfig)."]
     pub model_config: ::std::option::Option<crate::ModelConfig>,
+    #[doc = " On-demand summary configuration."]
+    #[doc = ""]
     #[doc = " JSON `onDemandSummaryConfig`: [`OnDemandSummaryConfig`](crate::OnDemandSummaryConfig)."]
     pub on_demand_summary_config: ::std::option::Option<crate::OnDemandSummaryConfig>,
+    #[doc = " Summary retention time in seconds. Can only be modified on the parent assistant."]
+    #[doc = ""]
     #[doc = " JSON `retentionSeconds`: integer (int64), from 3600 to 864000."]
     pub retention_seconds: ::std::option::Option<i64>,
+    #[doc = " Configured summary setting object."]
+    #[doc = ""]
     #[doc = " JSON `summarySetting`: [`SummarySettingEntity`](crate::SummarySettingEntity)."]
     pub summary_setting: ::std::option::Option<crate::SummarySettingEntity>,
     _nulls: crate::support::Extras,

@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummarySetting {
+    #[doc = " Custom entity definition."]
+    #[doc = ""]
     #[doc = " JSON `customEntities`: array of [`SummarySettingCustomEntity`](crate::SummarySettingCustomEntity)."]
     pub custom_entities: ::std::option::Option<::std::vec::Vec<crate::SummarySettingCustomEntity>>,
+    #[doc = " The date and time the setting was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date and time the setting was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Format of the generated summary."]
+    #[doc = ""]
     #[doc = " JSON `format`: [`SummarySettingFormat`](crate::SummarySettingFormat), one of `TextBlock`, `BulletPoints`, `GroupedTextBlocks`, `GroupedBulletPoints`."]
     pub format: ::std::option::Option<crate::SummarySettingFormat>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Integration ID for the external summarization service. Required when serviceType is External."]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The interaction type the setting can be used for"]
+    #[doc = ""]
     #[doc = " JSON `interactionType`: [`SummarySettingInteractionType`](crate::SummarySettingInteractionType), one of `Live`, `Email`."]
     pub interaction_type: ::std::option::Option<crate::SummarySettingInteractionType>,
+    #[doc = " Language of the generated summary, e.g. en-US, it-IT."]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Displaying PII in the generated summary."]
+    #[doc = ""]
     #[doc = " JSON `maskPII`: [`SummarySettingPII`](crate::SummarySettingPII)."]
     pub mask_pii: ::std::option::Option<crate::SummarySettingPII>,
+    #[doc = " Name of the summary setting."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " How to refer to interaction participants in the generated summary."]
+    #[doc = ""]
     #[doc = " JSON `participantLabels`: [`SummarySettingParticipantLabels`](crate::SummarySettingParticipantLabels)."]
     pub participant_labels: ::std::option::Option<crate::SummarySettingParticipantLabels>,
+    #[doc = " Set which insights to include in the generated summary by default."]
+    #[doc = ""]
     #[doc = " JSON `predefinedInsights`: array of string."]
     pub predefined_insights: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Custom prompt of summary setting."]
+    #[doc = ""]
     #[doc = " JSON `prompt`: string."]
     pub prompt: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Service type for summarization. Can be 'Native' for Genesys native summarization engine or 'External' for external service. If specified as 'External', integrationId must be provided."]
+    #[doc = ""]
     #[doc = " JSON `serviceType`: [`SummarySettingServiceType`](crate::SummarySettingServiceType), one of `Native`, `External`."]
     pub service_type: ::std::option::Option<crate::SummarySettingServiceType>,
+    #[doc = " Type of the summary setting."]
+    #[doc = ""]
     #[doc = " JSON `settingType`: [`SummarySettingSettingType`](crate::SummarySettingSettingType), one of `Basic`, `Prompt`."]
     pub setting_type: ::std::option::Option<crate::SummarySettingSettingType>,
+    #[doc = " Level of detail of the generated summary."]
+    #[doc = ""]
     #[doc = " JSON `summaryType`: [`SummarySettingSummaryType`](crate::SummarySettingSummaryType), one of `Concise`, `Detailed`."]
     pub summary_type: ::std::option::Option<crate::SummarySettingSummaryType>,
+    #[doc = " Timeout duration in seconds for the external summarization service request."]
+    #[doc = ""]
     #[doc = " JSON `timeoutDuration`: integer (int64)."]
     pub timeout_duration: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

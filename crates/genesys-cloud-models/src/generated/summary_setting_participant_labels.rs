@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummarySettingParticipantLabels {
+    #[doc = " Specify how to refer the external participant of the interaction."]
+    #[doc = ""]
     #[doc = " JSON `external`: string."]
     pub external: ::std::option::Option<::std::string::String>,
+    #[doc = " Specify how to refer the internal participant of the interaction."]
+    #[doc = ""]
     #[doc = " JSON `internal`: string."]
     pub internal: ::std::option::Option<::std::string::String>,
+    #[doc = " Specify how to refer the virtual agent of the interaction."]
+    #[doc = ""]
     #[doc = " JSON `virtualAgent`: string."]
     pub virtual_agent: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummarySettingPII {
+    #[doc = " Toggle PII visibility in summary."]
+    #[doc = ""]
     #[doc = " JSON `all`: boolean, required by the spec."]
     pub all: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

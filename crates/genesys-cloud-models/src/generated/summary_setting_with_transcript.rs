@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummarySettingWithTranscript {
+    #[doc = " Session identifier of the summary preview."]
+    #[doc = ""]
     #[doc = " JSON `summaryPreviewSessionId`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub summary_preview_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Summary setting to preview on the transcript."]
+    #[doc = ""]
     #[doc = " JSON `summarySetting`: [`SummarySetting`](crate::SummarySetting), required by the spec."]
     pub summary_setting: ::std::option::Option<crate::SummarySetting>,
+    #[doc = " Example transcript to preview with the setting."]
+    #[doc = ""]
     #[doc = " JSON `transcript`: string, required by the spec."]
     pub transcript: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct SupportCenterCategory {
     #[doc = " JSON `id`: string, pattern `^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Image attributes for a featured category"]
+    #[doc = ""]
     #[doc = " JSON `image`: [`SupportCenterImage`](crate::SupportCenterImage)."]
     pub image: ::std::option::Option<crate::SupportCenterImage>,
     #[doc = " JSON `selfUri`: string."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterCompactCategoryModuleTemplate {
+    #[doc = " Whether this template is active or not. Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterCustomMessage {
+    #[doc = " Default value for the message. Required for each custom message entry"]
+    #[doc = ""]
     #[doc = " JSON `defaultValue`: string, 0 to 300 characters."]
     pub default_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of the message. Required for each custom message entry"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SupportCenterCustomMessageType`](crate::SupportCenterCustomMessageType), one of `Welcome`, `Fallback`."]
     pub r#type: ::std::option::Option<crate::SupportCenterCustomMessageType>,
     _nulls: crate::support::Extras,

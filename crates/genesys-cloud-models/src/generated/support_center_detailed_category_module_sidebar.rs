@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterDetailedCategoryModuleSidebar {
+    #[doc = " Whether sidebar is enabled or not. Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

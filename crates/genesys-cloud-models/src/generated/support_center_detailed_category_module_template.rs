@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterDetailedCategoryModuleTemplate {
+    #[doc = " Whether this template is active or not"]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Sidebar settings for the template. Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `sidebar`: [`SupportCenterDetailedCategoryModuleSidebar`](crate::SupportCenterDetailedCategoryModuleSidebar)."]
     pub sidebar: ::std::option::Option<crate::SupportCenterDetailedCategoryModuleSidebar>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterGlobalStyle {
+    #[doc = " Global background color, in hexadecimal format, eg \\#ffffff. Required when globalStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " Global font family. Required when globalStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `fontFamily`: string."]
     pub font_family: ::std::option::Option<::std::string::String>,
+    #[doc = " Global primary color, in hexadecimal format, eg \\#ffffff. Required when globalStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `primaryColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub primary_color: ::std::option::Option<::std::string::String>,
+    #[doc = " Global dark primary color, in hexadecimal format, eg \\#ffffff. Required when globalStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `primaryColorDark`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub primary_color_dark: ::std::option::Option<::std::string::String>,
+    #[doc = " Global light primary color, in hexadecimal format, eg \\#ffffff. Required when globalStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `primaryColorLight`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub primary_color_light: ::std::option::Option<::std::string::String>,
+    #[doc = " Global text color, in hexadecimal format, eg \\#ffffff. Required when globalStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `textColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub text_color: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterHeroStyle {
+    #[doc = " Background color for hero section, in hexadecimal format, eg \\#ffffff. Required when heroStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `backgroundColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub background_color: ::std::option::Option<::std::string::String>,
+    #[doc = " Background image for hero section"]
+    #[doc = ""]
     #[doc = " JSON `image`: [`SupportCenterImage`](crate::SupportCenterImage)."]
     pub image: ::std::option::Option<crate::SupportCenterImage>,
+    #[doc = " Text color for hero section, in hexadecimal format, eg \\#ffffff. Required when heroStyle is provided"]
+    #[doc = ""]
     #[doc = " JSON `textColor`: string, pattern `^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$`."]
     pub text_color: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterImage {
+    #[doc = " Source URLs for image"]
+    #[doc = ""]
     #[doc = " JSON `source`: [`SupportCenterImageSource`](crate::SupportCenterImageSource)."]
     pub source: ::std::option::Option<crate::SupportCenterImageSource>,
     _nulls: crate::support::Extras,

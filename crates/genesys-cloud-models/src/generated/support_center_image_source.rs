@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterImageSource {
+    #[doc = " Default URL for image"]
+    #[doc = ""]
     #[doc = " JSON `defaultUrl`: string."]
     pub default_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

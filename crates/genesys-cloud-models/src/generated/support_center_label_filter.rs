@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterLabelFilter {
+    #[doc = " Labels to filter by."]
+    #[doc = ""]
     #[doc = " JSON `labels`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub labels: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     _nulls: crate::support::Extras,

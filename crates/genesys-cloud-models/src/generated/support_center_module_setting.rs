@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterModuleSetting {
+    #[doc = " Compact category module template"]
+    #[doc = ""]
     #[doc = " JSON `compactCategoryModuleTemplate`: [`SupportCenterCompactCategoryModuleTemplate`](crate::SupportCenterCompactCategoryModuleTemplate)."]
     pub compact_category_module_template: ::std::option::Option<crate::SupportCenterCompactCategoryModuleTemplate>,
+    #[doc = " Detailed category module template"]
+    #[doc = ""]
     #[doc = " JSON `detailedCategoryModuleTemplate`: [`SupportCenterDetailedCategoryModuleTemplate`](crate::SupportCenterDetailedCategoryModuleTemplate)."]
     pub detailed_category_module_template: ::std::option::Option<crate::SupportCenterDetailedCategoryModuleTemplate>,
+    #[doc = " Whether or not knowledge portal (previously support center) screen module is enabled. If not provided, the module is treated as hidden"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Screen module type. Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SupportCenterModuleSettingType`](crate::SupportCenterModuleSettingType), one of `Search`, `Categories`, `FAQ`, `Contact`, `Results`, `Article`, `TopViewedArticles`."]
     pub r#type: ::std::option::Option<crate::SupportCenterModuleSettingType>,
     _nulls: crate::support::Extras,

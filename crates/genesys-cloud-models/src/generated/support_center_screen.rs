@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterScreen {
+    #[doc = " Module settings for the screen, valid modules for each screenType: Home: Search, Categories, TopViewedArticles; Category: Search, Categories; SearchResults: Search, Results; Article: Search, Article; Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `moduleSettings`: array of [`SupportCenterModuleSetting`](crate::SupportCenterModuleSetting)."]
     pub module_settings: ::std::option::Option<::std::vec::Vec<crate::SupportCenterModuleSetting>>,
+    #[doc = " The type of the screen. Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SupportCenterScreenType`](crate::SupportCenterScreenType), one of `Home`, `Category`, `SearchResults`, `Article`."]
     pub r#type: ::std::option::Option<crate::SupportCenterScreenType>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterSettings {
+    #[doc = " Customizable display texts for knowledge portal (previously support center). Required if support center is enabled, must contain both Welcome and Fallback message entries"]
+    #[doc = ""]
     #[doc = " JSON `customMessages`: array of [`SupportCenterCustomMessage`](crate::SupportCenterCustomMessage)."]
     pub custom_messages: ::std::option::Option<::std::vec::Vec<crate::SupportCenterCustomMessage>>,
+    #[doc = " Whether or not knowledge portal (previously support center) is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Featured categories for knowledge portal (previously support center) home screen. Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabledCategories`: array of [`SupportCenterCategory`](crate::SupportCenterCategory)."]
     pub enabled_categories: ::std::option::Option<::std::vec::Vec<crate::SupportCenterCategory>>,
+    #[doc = " Customer feedback settings"]
+    #[doc = ""]
     #[doc = " JSON `feedback`: [`SupportCenterFeedbackSettings`](crate::SupportCenterFeedbackSettings)."]
     pub feedback: ::std::option::Option<crate::SupportCenterFeedbackSettings>,
+    #[doc = " The knowledge base for knowledge portal (previously support center). Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBase`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub knowledge_base: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Document label filter. If set, only documents having at least one of the specified labels will be returned by knowledge document query operations."]
+    #[doc = ""]
     #[doc = " JSON `labelFilter`: [`SupportCenterLabelFilter`](crate::SupportCenterLabelFilter)."]
     pub label_filter: ::std::option::Option<crate::SupportCenterLabelFilter>,
+    #[doc = " Router type for knowledge portal (previously support center)"]
+    #[doc = ""]
     #[doc = " JSON `routerType`: [`SupportCenterSettingsRouterType`](crate::SupportCenterSettingsRouterType), one of `Hash`, `Browser`."]
     pub router_type: ::std::option::Option<crate::SupportCenterSettingsRouterType>,
+    #[doc = " Available screens for the knowledge portal (previously support center) with its modules. Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `screens`: array of [`SupportCenterScreen`](crate::SupportCenterScreen)."]
     pub screens: ::std::option::Option<::std::vec::Vec<crate::SupportCenterScreen>>,
+    #[doc = " Style attributes for knowledge portal (previously support center). Required if support center is enabled"]
+    #[doc = ""]
     #[doc = " JSON `styleSetting`: [`SupportCenterStyleSetting`](crate::SupportCenterStyleSetting)."]
     pub style_setting: ::std::option::Option<crate::SupportCenterStyleSetting>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterStyleSetting {
+    #[doc = " Knowledge portal (previously support center) global customizations. Required when styleSetting is provided"]
+    #[doc = ""]
     #[doc = " JSON `globalStyle`: [`SupportCenterGlobalStyle`](crate::SupportCenterGlobalStyle)."]
     pub global_style: ::std::option::Option<crate::SupportCenterGlobalStyle>,
+    #[doc = " Knowledge portal (previously support center) hero customizations. Required when styleSetting is provided"]
+    #[doc = ""]
     #[doc = " JSON `heroStyle`: [`SupportCenterHeroStyle`](crate::SupportCenterHeroStyle)."]
     pub hero_style: ::std::option::Option<crate::SupportCenterHeroStyle>,
     _nulls: crate::support::Extras,

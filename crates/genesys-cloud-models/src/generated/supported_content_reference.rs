@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportedContentReference {
+    #[doc = " The SupportedContent unique identifier associated with this integration or phone number"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Media types definition for the supported content"]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: [`MediaTypes`](crate::MediaTypes)."]
     pub media_types: ::std::option::Option<crate::MediaTypes>,
+    #[doc = " The SupportedContent profile name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The SupportedContent profile URI"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportedEntityTypeStatus {
+    #[doc = " The configuration status of restricted lists"]
+    #[doc = ""]
     #[doc = " JSON `listSlotType`: [`SupportedEntityTypeStatusListSlotType`](crate::SupportedEntityTypeStatusListSlotType), one of `All`, `Restricted`, `Unrestricted`."]
     pub list_slot_type: ::std::option::Option<crate::SupportedEntityTypeStatusListSlotType>,
     _nulls: crate::support::Extras,

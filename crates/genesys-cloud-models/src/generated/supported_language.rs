@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportedLanguage {
+    #[doc = " Whether or not this language is the default language"]
+    #[doc = ""]
     #[doc = " JSON `isDefault`: boolean."]
     pub is_default: ::std::option::Option<bool>,
+    #[doc = " Architect supported language tag, e.g. en-us, es-us"]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

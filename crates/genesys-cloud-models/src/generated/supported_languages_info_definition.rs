@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportedLanguagesInfoDefinition {
+    #[doc = " The boolean status of if intent classification is supported in this language"]
+    #[doc = ""]
     #[doc = " JSON `intentClassification`: boolean."]
     pub intent_classification: ::std::option::Option<bool>,
+    #[doc = " The given supported Language"]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " The language release status"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`SupportedLanguagesInfoDefinitionStatus`](crate::SupportedLanguagesInfoDefinitionStatus), one of `EARLY_PREVIEW`, `PREVIEW`, `GA`."]
     pub status: ::std::option::Option<crate::SupportedLanguagesInfoDefinitionStatus>,
+    #[doc = " The configuration for the supported entity types"]
+    #[doc = ""]
     #[doc = " JSON `supportedEntityTypeConfiguration`: [`SupportedEntityTypeStatus`](crate::SupportedEntityTypeStatus)."]
     pub supported_entity_type_configuration: ::std::option::Option<crate::SupportedEntityTypeStatus>,
+    #[doc = " The supported entity types for this language"]
+    #[doc = ""]
     #[doc = " JSON `supportedEntityTypes`: array of string."]
     pub supported_entity_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

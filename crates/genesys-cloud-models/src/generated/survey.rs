@@ -7,32 +7,50 @@
 pub struct Survey {
     #[doc = " JSON `agent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub agent: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The team that the agent belongs to"]
+    #[doc = ""]
     #[doc = " JSON `agentTeam`: [`Team`](crate::Team)."]
     pub agent_team: ::std::option::Option<crate::Team>,
     #[doc = " JSON `answers`: [`SurveyScoringSet`](crate::SurveyScoringSet)."]
     pub answers: ::std::option::Option<crate::SurveyScoringSet>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `completedDate`: date-time."]
     pub completed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
+    #[doc = " An Architect flow that executed in order to collect the answers for this survey."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " True if any of the required questions for the survey form have not been answered. Null if survey is not finished."]
+    #[doc = ""]
     #[doc = " JSON `missingRequiredAnswer`: boolean."]
     pub missing_required_answer: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queue`: [`QueueReference`](crate::QueueReference)."]
     pub queue: ::std::option::Option<crate::QueueReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: [`SurveyStatus`](crate::SurveyStatus), one of `Pending`, `Sent`, `InProgress`, `Finished`, `OptOut`, `Error`, `Expired`."]
     pub status: ::std::option::Option<crate::SurveyStatus>,
+    #[doc = " Additional information about what happened when the survey is in Error status."]
+    #[doc = ""]
     #[doc = " JSON `surveyErrorDetails`: [`SurveyErrorDetails`](crate::SurveyErrorDetails)."]
     pub survey_error_details: ::std::option::Option<crate::SurveyErrorDetails>,
+    #[doc = " Survey form used for this survey."]
+    #[doc = ""]
     #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,
+    #[doc = " Type of the survey"]
+    #[doc = ""]
     #[doc = " JSON `surveyType`: [`SurveySurveyType`](crate::SurveySurveyType), one of `Web`, `Voice`."]
     pub survey_type: ::std::option::Option<crate::SurveySurveyType>,
     _nulls: crate::support::Extras,

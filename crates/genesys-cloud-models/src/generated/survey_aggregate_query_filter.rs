@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`SurveyAggregateQueryClause`](crate::SurveyAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SurveyAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`SurveyAggregateQueryPredicate`](crate::SurveyAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SurveyAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SurveyAggregateQueryFilterType`](crate::SurveyAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SurveyAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

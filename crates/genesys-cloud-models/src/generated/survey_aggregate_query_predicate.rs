@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`SurveyAggregateQueryPredicateDimension`](crate::SurveyAggregateQueryPredicateDimension), one of `conversationId`, `divisionId`, `externalContactId`, `mediaType`, `queueId`, `requestedLanguageId`, `requestedRoutingSkillId`, `surveyAnswerId`, `surveyCreatedDate`, `surveyErrorReason`, `surveyFormContextId`, `surveyFormId`, … (24 in all)."]
     pub dimension: ::std::option::Option<crate::SurveyAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`SurveyAggregateQueryPredicateOperator`](crate::SurveyAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SurveyAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SurveyAggregateQueryPredicateType`](crate::SurveyAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SurveyAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

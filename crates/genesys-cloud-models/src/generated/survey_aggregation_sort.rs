@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`SurveyAggregationSortFunction`](crate::SurveyAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::SurveyAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`SurveyAggregationSortName`](crate::SurveyAggregationSortName), required by the spec, one of `nSurveyErrors`, `nSurveyFullResponses`, `nSurveyNpsDetractors`, `nSurveyNpsPromoters`, `nSurveyNpsResponses`, `nSurveyPartialResponses`, `nSurveyQuestionGroupResponses`, `nSurveyQuestionResponses`, `nSurveyResponses`, `nSurveysAbandoned`, `nSurveysDeleted`, `nSurveysExpired`, … (19 in all)."]
     pub name: ::std::option::Option<crate::SurveyAggregationSortName>,
     _nulls: crate::support::Extras,

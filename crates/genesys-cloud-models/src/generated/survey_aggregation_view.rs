@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`SurveyAggregationViewFunction`](crate::SurveyAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::SurveyAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`SurveyAggregationViewTarget`](crate::SurveyAggregationViewTarget), required by the spec, one of `nSurveyErrors`, `nSurveyFullResponses`, `nSurveyNpsDetractors`, `nSurveyNpsPromoters`, `nSurveyNpsResponses`, `nSurveyPartialResponses`, `nSurveyQuestionGroupResponses`, `nSurveyQuestionResponses`, `nSurveyResponses`, `nSurveysAbandoned`, `nSurveysDeleted`, `nSurveysExpired`, … (19 in all)."]
     pub target: ::std::option::Option<crate::SurveyAggregationViewTarget>,
     _nulls: crate::support::Extras,

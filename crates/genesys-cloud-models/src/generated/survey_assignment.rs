@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAssignment {
+    #[doc = " The URI reference to the flow associated with this survey."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " An ISO 8601 repeated interval consisting of the number of repetitions, the start datetime, and the interval (e.g. R2/2018-03-01T13:00:00Z/P1M10DT2H30M). Total duration must not exceed 90 days."]
+    #[doc = ""]
     #[doc = " JSON `inviteTimeInterval`: string."]
     pub invite_time_interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Validated email domain, required"]
+    #[doc = ""]
     #[doc = " JSON `sendingDomain`: string, required by the spec."]
     pub sending_domain: ::std::option::Option<::std::string::String>,
+    #[doc = " User together with sendingDomain used to send email, null to use no-reply"]
+    #[doc = ""]
     #[doc = " JSON `sendingUser`: string."]
     pub sending_user: ::std::option::Option<::std::string::String>,
+    #[doc = " The survey form used for this survey."]
+    #[doc = ""]
     #[doc = " JSON `surveyForm`: [`PublishedSurveyFormReference`](crate::PublishedSurveyFormReference)."]
     pub survey_form: ::std::option::Option<crate::PublishedSurveyFormReference>,
+    #[doc = " If true, the survey invitation send time will be calculated using the threading timeline. If false or unspecified, a fixed 72-hour delay will be used. Default is false for new policies."]
+    #[doc = ""]
     #[doc = " JSON `useThreadingTimelineForSendTime`: boolean."]
     pub use_threading_timeline_for_send_time: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAsyncAggregateQueryResponse {
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `results`: array of [`SurveyAggregateDataContainer`](crate::SurveyAggregateDataContainer)."]

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`SurveyDetailQueryClause`](crate::SurveyDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`SurveyDetailQueryPredicate`](crate::SurveyDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SurveyDetailQueryFilterType`](crate::SurveyDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::SurveyDetailQueryFilterType>,
     _nulls: crate::support::Extras,

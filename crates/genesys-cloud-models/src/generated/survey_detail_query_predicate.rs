@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyDetailQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`SurveyDetailQueryPredicateDimension`](crate::SurveyDetailQueryPredicateDimension), one of `eventTime`, `queueId`, `surveyCompletedDate`, `surveyFormContextId`, `surveyFormId`, `surveyId`, `surveyPartialResponse`, `surveyPromoterScore`, `surveyStatus`, `surveyType`, `userId`."]
     pub dimension: ::std::option::Option<crate::SurveyDetailQueryPredicateDimension>,
+    #[doc = " Left hand side for metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`SurveyDetailQueryPredicateMetric`](crate::SurveyDetailQueryPredicateMetric), one of `oSurveyTotalScore`."]
     pub metric: ::std::option::Option<crate::SurveyDetailQueryPredicateMetric>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`SurveyDetailQueryPredicateOperator`](crate::SurveyDetailQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::SurveyDetailQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension or metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`SurveyDetailQueryPredicateType`](crate::SurveyDetailQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::SurveyDetailQueryPredicateType>,
+    #[doc = " Right hand side for dimension or metric predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyErrorDetails {
+    #[doc = " Additional information about any errors that occurred in the survey invite flow."]
+    #[doc = ""]
     #[doc = " JSON `flowDiagnosticInfo`: [`FlowDiagnosticInfo`](crate::FlowDiagnosticInfo)."]
     pub flow_diagnostic_info: ::std::option::Option<crate::FlowDiagnosticInfo>,
+    #[doc = " An error code indicating the reason for the survey failure."]
+    #[doc = ""]
     #[doc = " JSON `surveyErrorReason`: string."]
     pub survey_error_reason: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyForm {
+    #[doc = " Unique Id for all versions of this form"]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string, required by the spec."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Is this form disabled"]
+    #[doc = ""]
     #[doc = " JSON `disabled`: boolean."]
     pub disabled: ::std::option::Option<bool>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
+    #[doc = " Markdown text for the bottom of the form."]
+    #[doc = ""]
     #[doc = " JSON `footer`: string."]
     pub footer: ::std::option::Option<::std::string::String>,
+    #[doc = " Markdown text for the top of the form."]
+    #[doc = ""]
     #[doc = " JSON `header`: string."]
     pub header: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Language for survey viewer localization. Currently localized languages: da, de, en-US, es, fi, fr, it, ja, ko, nl, no, pl, pt-BR, sv, th, tr, zh-CH, zh-TW"]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Last modified date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The survey form name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Is this form published"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " List of published version of this form"]
+    #[doc = ""]
     #[doc = " JSON `publishedVersions`: [`DomainEntityListingSurveyForm`](crate::DomainEntityListingSurveyForm)."]
     pub published_versions: ::std::option::Option<crate::DomainEntityListingSurveyForm>,
+    #[doc = " A list of question groups"]
+    #[doc = ""]
     #[doc = " JSON `questionGroups`: array of [`SurveyQuestionGroup`](crate::SurveyQuestionGroup)."]
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::SurveyQuestionGroup>>,
+    #[doc = " Is this form redacted"]
+    #[doc = ""]
     #[doc = " JSON `redacted`: boolean."]
     pub redacted: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

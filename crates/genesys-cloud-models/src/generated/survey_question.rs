@@ -5,16 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyQuestion {
+    #[doc = " Options from which to choose an answer for this question. Only used by Multiple Choice type questions."]
+    #[doc = ""]
     #[doc = " JSON `answerOptions`: array of [`AnswerOption`](crate::AnswerOption)."]
     pub answer_options: ::std::option::Option<::std::vec::Vec<crate::AnswerOption>>,
+    #[doc = " An identifier for this question that stays the same across versions of the form."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Prompt for details explaining the chosen NPS score. Used by NPS questions."]
+    #[doc = ""]
     #[doc = " JSON `explanationPrompt`: string."]
     pub explanation_prompt: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `helpText`: string."]
     pub help_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " How many characters are allowed in the text response to this question. Used by NPS and Free Text question types."]
+    #[doc = ""]
     #[doc = " JSON `maxResponseCharacters`: integer (int64)."]
     pub max_response_characters: ::std::option::Option<i64>,
     #[doc = " JSON `naEnabled`: boolean."]

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyQuestionGroup {
+    #[doc = " An identifier for this question group that stays the same across versions of the form."]
+    #[doc = ""]
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]

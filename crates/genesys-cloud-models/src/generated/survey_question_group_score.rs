@@ -5,16 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyQuestionGroupScore {
+    #[doc = " True when the evaluation is submitted with a question group that does not have any answers. Only allowed when naEnabled is true or if set by the system"]
+    #[doc = ""]
     #[doc = " JSON `markedNA`: boolean."]
     pub marked_na: ::std::option::Option<bool>,
+    #[doc = " Maximum possible score of all questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `maxTotalScore`: number (double)."]
     pub max_total_score: ::std::option::Option<f64>,
     #[doc = " JSON `questionGroupId`: string."]
     pub question_group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `questionScores`: array of [`SurveyQuestionScore`](crate::SurveyQuestionScore)."]
     pub question_scores: ::std::option::Option<::std::vec::Vec<crate::SurveyQuestionScore>>,
+    #[doc = " If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false."]
+    #[doc = ""]
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
+    #[doc = " Score of all questions in the group"]
+    #[doc = ""]
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

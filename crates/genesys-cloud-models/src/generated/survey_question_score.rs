@@ -7,10 +7,14 @@
 pub struct SurveyQuestionScore {
     #[doc = " JSON `answerId`: string."]
     pub answer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " AnswerId found with evaluation assistance conditions"]
+    #[doc = ""]
     #[doc = " JSON `assistedAnswerId`: string."]
     pub assisted_answer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `freeTextAnswer`: string."]
     pub free_text_answer: ::std::option::Option<::std::string::String>,
+    #[doc = " True when the evaluation is submitted with a question that does not have an answer. Only allowed when naEnabled is true or if set by the system"]
+    #[doc = ""]
     #[doc = " JSON `markedNA`: boolean."]
     pub marked_na: ::std::option::Option<bool>,
     #[doc = " JSON `npsScore`: integer (int64)."]
@@ -19,8 +23,12 @@ pub struct SurveyQuestionScore {
     pub nps_text_answer: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `questionId`: string."]
     pub question_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Unweighted score of the question"]
+    #[doc = ""]
     #[doc = " JSON `score`: integer (int64)."]
     pub score: ::std::option::Option<i64>,
+    #[doc = " If markedNA is true, systemMarkedNA indicates whether it was marked by a user or by the system due to visibility conditions. Always false if markedNA is false."]
+    #[doc = ""]
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SwapRowIndexRequest {
+    #[doc = " Unique identifier of the source row to swap"]
+    #[doc = ""]
     #[doc = " JSON `sourceRowId`: string, required by the spec."]
     pub source_row_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The current index position of the source row. Must be positive, starting from 1 and less than or equal to the size of the table"]
+    #[doc = ""]
     #[doc = " JSON `sourceRowIndex`: integer (int64), required by the spec, at least 1."]
     pub source_row_index: ::std::option::Option<i64>,
+    #[doc = " Unique identifier of the target row to swap"]
+    #[doc = ""]
     #[doc = " JSON `targetRowId`: string, required by the spec."]
     pub target_row_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The current index position of the target row. Must be positive, starting from 1 and less than or equal to the size of the table"]
+    #[doc = ""]
     #[doc = " JSON `targetRowIndex`: integer (int64), required by the spec, at least 1."]
     pub target_row_index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SyncStatusRequest {
+    #[doc = " New status for an existing sync operation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`SyncStatusRequestStatus`](crate::SyncStatusRequestStatus), required by the spec, one of `Created`, `ValidationInProgress`, `ValidationCompleted`, `ValidationFailed`, `Started`, `InProgress`, `Completed`, `PartialCompleted`, `Failed`, `AbortRequested`, `Aborted`."]
     pub status: ::std::option::Option<crate::SyncStatusRequestStatus>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SystemPromptAsset {
+    #[doc = " Audio format info"]
+    #[doc = ""]
     #[doc = " JSON `audioFormat`: [`AudioFormat`](crate::AudioFormat)."]
     pub audio_format: ::std::option::Option<crate::AudioFormat>,
     #[doc = " JSON `durationSeconds`: number (double)."]
     pub duration_seconds: ::std::option::Option<f64>,
     #[doc = " JSON `hasDefault`: boolean."]
     pub has_default: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The asset resource language"]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageDefault`: boolean."]
@@ -23,6 +29,8 @@ pub struct SystemPromptAsset {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `promptId`: string."]
     pub prompt_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: map of array of string."]
@@ -33,6 +41,8 @@ pub struct SystemPromptAsset {
     pub tts_string: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadStatus`: [`SystemPromptAssetUploadStatus`](crate::SystemPromptAssetUploadStatus), one of `created`, `uploaded`, `transcoded`, `transcodeFailed`."]
     pub upload_status: ::std::option::Option<crate::SystemPromptAssetUploadStatus>,
+    #[doc = " Deprecated. This was use for uploading the resource audio."]
+    #[doc = ""]
     #[doc = " JSON `uploadUri`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TargetAttributes {
+    #[doc = " A set of base attributes which may be used in policies for any target."]
+    #[doc = ""]
     #[doc = " JSON `baseAttributes`: array of [`PolicyAttribute`](crate::PolicyAttribute)."]
     pub base_attributes: ::std::option::Option<::std::vec::Vec<crate::PolicyAttribute>>,
+    #[doc = " A map of policy targets to any additional attributes which are valid for that target."]
+    #[doc = ""]
     #[doc = " JSON `targetAttributes`: map of [`TargetAttributeValue`](crate::TargetAttributeValue)."]
     pub target_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::TargetAttributeValue>>,
     _nulls: crate::support::Extras,

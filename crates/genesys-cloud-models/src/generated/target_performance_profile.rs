@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TargetPerformanceProfile {
+    #[doc = " The target destination performanceProfileId for the linked metric."]
+    #[doc = ""]
     #[doc = " JSON `targetPerformanceProfileId`: string, required by the spec."]
     pub target_performance_profile_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`TaskManagementAggregateQueryClause`](crate::TaskManagementAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::TaskManagementAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`TaskManagementAggregateQueryPredicate`](crate::TaskManagementAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TaskManagementAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TaskManagementAggregateQueryFilterType`](crate::TaskManagementAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TaskManagementAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

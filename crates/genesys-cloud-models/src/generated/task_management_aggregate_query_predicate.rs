@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`TaskManagementAggregateQueryPredicateDimension`](crate::TaskManagementAggregateQueryPredicateDimension), one of `assigneeId`, `caseId`, `divisionId`, `externalTag`, `queueId`, `reporterId`, `requestedLanguageId`, `requestedRouting`, `requestedRoutingSkillId`, `statusCategory`, `statusId`, `typeId`, … (17 in all)."]
     pub dimension: ::std::option::Option<crate::TaskManagementAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`TaskManagementAggregateQueryPredicateOperator`](crate::TaskManagementAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::TaskManagementAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TaskManagementAggregateQueryPredicateType`](crate::TaskManagementAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::TaskManagementAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`TaskManagementAggregationSortFunction`](crate::TaskManagementAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::TaskManagementAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`TaskManagementAggregationSortName`](crate::TaskManagementAggregationSortName), required by the spec, one of `nWorkitemsAcdCancelled`, `nWorkitemsAcdExpired`, `nWorkitemsAcdStarted`, `nWorkitemsAgentTransferred`, `nWorkitemsCreated`, `nWorkitemsDeclined`, `nWorkitemsDeleted`, `nWorkitemsDisconnected`, `nWorkitemsOffered`, `nWorkitemsOverSla`, `nWorkitemsPurged`, `nWorkitemsQueueTransferred`, … (31 in all)."]
     pub name: ::std::option::Option<crate::TaskManagementAggregationSortName>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementAggregationView {
+    #[doc = " Type of view you wish to create"]
+    #[doc = ""]
     #[doc = " JSON `function`: [`TaskManagementAggregationViewFunction`](crate::TaskManagementAggregationViewFunction), required by the spec, one of `rangeBound`."]
     pub function: ::std::option::Option<crate::TaskManagementAggregationViewFunction>,
+    #[doc = " A unique name for this view. Must be distinct from other views and built-in metric names."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Range of numbers for slicing up data"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
+    #[doc = " Target metric name"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`TaskManagementAggregationViewTarget`](crate::TaskManagementAggregationViewTarget), required by the spec, one of `nWorkitemsAcdCancelled`, `nWorkitemsAcdExpired`, `nWorkitemsAcdStarted`, `nWorkitemsAgentTransferred`, `nWorkitemsCreated`, `nWorkitemsDeclined`, `nWorkitemsDeleted`, `nWorkitemsDisconnected`, `nWorkitemsOffered`, `nWorkitemsOverSla`, `nWorkitemsPurged`, `nWorkitemsQueueTransferred`, … (32 in all)."]
     pub target: ::std::option::Option<crate::TaskManagementAggregationViewTarget>,
     _nulls: crate::support::Extras,

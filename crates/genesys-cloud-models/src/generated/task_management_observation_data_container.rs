@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationDataContainer {
+    #[doc = " The metric for this data point"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`TaskManagementObservationDataContainerMetric`](crate::TaskManagementObservationDataContainerMetric), one of `oWorkitemsUnassigned`, `oWorkitemsAssigned`, `oWorkitemsConnected`, `oWorkitemsParked`, `oWorkitemsHeld`, `oWorkitemsAcdStarted`, `oWorkitemsDeclined`, `oWorkitemsIdle`, `oWorkitemsDisconnected`, `oWorkitemsAcdExpired`, `oWorkitemsDue`, `oWorkitemsOverDue`, … (14 in all)."]
     pub metric: ::std::option::Option<crate::TaskManagementObservationDataContainerMetric>,
+    #[doc = " Qualifier for duration based metrics."]
+    #[doc = ""]
     #[doc = " JSON `qualifier`: [`TaskManagementObservationDataContainerQualifier`](crate::TaskManagementObservationDataContainerQualifier), one of `Hours24`, `Hours72`."]
     pub qualifier: ::std::option::Option<crate::TaskManagementObservationDataContainerQualifier>,
+    #[doc = " The observed statistics for this metric"]
+    #[doc = ""]
     #[doc = " JSON `stats`: [`TaskManagementObservationMetricStats`](crate::TaskManagementObservationMetricStats)."]
     pub stats: ::std::option::Option<crate::TaskManagementObservationMetricStats>,
     _nulls: crate::support::Extras,

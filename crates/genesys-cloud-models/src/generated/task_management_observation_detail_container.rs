@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationDetailContainer {
+    #[doc = " Information about assignees referenced in the results. Present when 'assignee' is included in the expands parameter."]
+    #[doc = ""]
     #[doc = " JSON `assigneeDetails`: array of [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub assignee_details: ::std::option::Option<::std::vec::Vec<crate::UserReferenceWithName>>,
+    #[doc = " Information about worktypes referenced in the results. Present when 'type' is included in the expands parameter."]
+    #[doc = ""]
     #[doc = " JSON `typeDetails`: array of [`WorktypeReference`](crate::WorktypeReference)."]
     pub type_details: ::std::option::Option<::std::vec::Vec<crate::WorktypeReference>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationGroupResult {
+    #[doc = " The assigneeId for this group. Present when group includes assigneeId."]
+    #[doc = ""]
     #[doc = " JSON `assigneeId`: string."]
     pub assignee_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The queueId for this group."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status category for this group. Present when group includes statusCategory."]
+    #[doc = ""]
     #[doc = " JSON `statusCategory`: [`TaskManagementObservationGroupResultStatusCategory`](crate::TaskManagementObservationGroupResultStatusCategory), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub status_category: ::std::option::Option<crate::TaskManagementObservationGroupResultStatusCategory>,
+    #[doc = " The typeId for this group. Present when group includes typeId."]
+    #[doc = ""]
     #[doc = " JSON `typeId`: string."]
     pub type_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationMetricStats {
+    #[doc = " The observed value for this metric"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The maximum observed value for this metric. Used for `oWorkitemOldestUnassigned` and `oWorkitemOldestAssigned`"]
+    #[doc = ""]
     #[doc = " JSON `max`: integer (int64)."]
     pub max: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

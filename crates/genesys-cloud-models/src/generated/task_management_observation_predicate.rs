@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationPredicate {
+    #[doc = " The dimension to filter on"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`TaskManagementObservationPredicateDimension`](crate::TaskManagementObservationPredicateDimension), required by the spec, one of `queueId`, `typeId`."]
     pub dimension: ::std::option::Option<crate::TaskManagementObservationPredicateDimension>,
+    #[doc = " The value to filter by for the specified dimension"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}`."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationQuery {
+    #[doc = " List of properties to expand. Additional details about the objects returned in the results will be included in the response if supplied."]
+    #[doc = ""]
     #[doc = " JSON `expands`: array of string."]
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to return a subset of observations."]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`TaskManagementObservationQueryFilter`](crate::TaskManagementObservationQueryFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::TaskManagementObservationQueryFilter>,
+    #[doc = " Dimension(s) to group by. Determines how the results will be grouped in the response."]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string, required by the spec."]
+    #[doc = ""]
+    #[doc = " Its words are the 2 values of [`TaskManagementObservationPredicateDimension`](crate::TaskManagementObservationPredicateDimension), the type of [`TaskManagementObservationPredicate::dimension`](crate::TaskManagementObservationPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of metrics to be retrieved. Specifies which observational metrics should be included in the response."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`TaskManagementQueryMetric`](crate::TaskManagementQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::TaskManagementQueryMetric>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationQueryFilter {
+    #[doc = " List of predicates that define the filter conditions. Each predicate specifies a dimension and value to filter by. A single queueId predicate is always required."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`TaskManagementObservationPredicate`](crate::TaskManagementObservationPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TaskManagementObservationPredicate>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationQueryResponse {
+    #[doc = " Cursor tokens to be used for navigating paginated results"]
+    #[doc = ""]
     #[doc = " JSON `cursors`: [`Cursors`](crate::Cursors)."]
     pub cursors: ::std::option::Option<crate::Cursors>,
+    #[doc = " Details about entities contained in results. Provides expanded information when requested through the expands parameter."]
+    #[doc = ""]
     #[doc = " JSON `details`: [`TaskManagementObservationDetailContainer`](crate::TaskManagementObservationDetailContainer)."]
     pub details: ::std::option::Option<crate::TaskManagementObservationDetailContainer>,
+    #[doc = " A URI to the next page in the listing."]
+    #[doc = ""]
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Query results grouped by the specified dimensions supplied in the groupBy parameter. Each result contains metrics for a specific group combination."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`TaskManagementObservationResult`](crate::TaskManagementObservationResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::TaskManagementObservationResult>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationResult {
+    #[doc = " The metric data for this group. Contains the actual observation values for each requested metric."]
+    #[doc = ""]
     #[doc = " JSON `data`: array of [`TaskManagementObservationDataContainer`](crate::TaskManagementObservationDataContainer)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::TaskManagementObservationDataContainer>>,
+    #[doc = " The group dimensions and their values for this result. Represents the combination of groupBy dimensions that define this result set."]
+    #[doc = ""]
     #[doc = " JSON `group`: [`TaskManagementObservationGroupResult`](crate::TaskManagementObservationGroupResult)."]
     pub group: ::std::option::Option<crate::TaskManagementObservationGroupResult>,
     _nulls: crate::support::Extras,

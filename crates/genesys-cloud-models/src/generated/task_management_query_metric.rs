@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementQueryMetric {
+    #[doc = " The requested metric name"]
+    #[doc = ""]
     #[doc = " JSON `name`: [`TaskManagementQueryMetricName`](crate::TaskManagementQueryMetricName), required by the spec, one of `oWorkitemsUnassigned`, `oWorkitemsAssigned`, `oWorkitemsConnected`, `oWorkitemsParked`, `oWorkitemsHeld`, `oWorkitemsAcdStarted`, `oWorkitemsDeclined`, `oWorkitemsIdle`, `oWorkitemsDisconnected`, `oWorkitemsAcdExpired`, `oWorkitemsDue`, `oWorkitemsOverDue`, … (14 in all)."]
     pub name: ::std::option::Option<crate::TaskManagementQueryMetricName>,
+    #[doc = " Qualifier for duration based metrics. Required when requesting oWorkitemsDue"]
+    #[doc = ""]
     #[doc = " JSON `qualifier`: [`TaskManagementQueryMetricQualifier`](crate::TaskManagementQueryMetricQualifier), one of `Hours24`, `Hours72`."]
     pub qualifier: ::std::option::Option<crate::TaskManagementQueryMetricQualifier>,
     _nulls: crate::support::Extras,

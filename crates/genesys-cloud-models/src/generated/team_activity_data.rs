@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityData {
+    #[doc = " Data for metrics"]
+    #[doc = ""]
     #[doc = " JSON `data`: array of [`TeamActivityMetricValue`](crate::TeamActivityMetricValue)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::TeamActivityMetricValue>>,
+    #[doc = " Details for active entities"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`TeamActivityEntityData`](crate::TeamActivityEntityData)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TeamActivityEntityData>>,
+    #[doc = " A mapping from grouping dimension to value"]
+    #[doc = ""]
     #[doc = " JSON `group`: map of string."]
     pub group: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Flag for a truncated list of entities. If truncated, the first half of the list of entities will contain the oldest entities and the second half the newest entities."]
+    #[doc = ""]
     #[doc = " JSON `truncated`: boolean."]
     pub truncated: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`TeamActivityQueryClause`](crate::TeamActivityQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::TeamActivityQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`TeamActivityQueryPredicate`](crate::TeamActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TeamActivityQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TeamActivityQueryFilterType`](crate::TeamActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TeamActivityQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityQueryMetric {
+    #[doc = " Flag for including observation details for this metric in the response"]
+    #[doc = ""]
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
+    #[doc = " The requested metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`TeamActivityQueryMetricMetric`](crate::TeamActivityQueryMetricMetric), required by the spec, one of `oTeamOffQueueUsers`, `oTeamOnQueueUsers`, `oTeamPresences`, `oTeamRoutingStatuses`."]
     pub metric: ::std::option::Option<crate::TeamActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`TeamActivityQueryPredicateDimension`](crate::TeamActivityQueryPredicateDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub dimension: ::std::option::Option<crate::TeamActivityQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`TeamActivityQueryPredicateOperator`](crate::TeamActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::TeamActivityQueryPredicateOperator>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TeamActivityQueryPredicateType`](crate::TeamActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::TeamActivityQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

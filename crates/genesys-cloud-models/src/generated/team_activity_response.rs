@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityResponse {
+    #[doc = " Dimension that is used as an entityId"]
+    #[doc = ""]
     #[doc = " JSON `entityIdDimension`: [`TeamActivityResponseEntityIdDimension`](crate::TeamActivityResponseEntityIdDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub entity_id_dimension: ::std::option::Option<crate::TeamActivityResponseEntityIdDimension>,
+    #[doc = " Query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`TeamActivityData`](crate::TeamActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::TeamActivityData>>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct TeamAddMemberFailure {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Specific reason the member could not be added."]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`TeamAddMemberFailureReason`](crate::TeamAddMemberFailureReason), one of `UserNotFound`, `UserGroupLimitExceeded`, `UserGroupDivisionMismatch`."]
     pub reason: ::std::option::Option<crate::TeamAddMemberFailureReason>,
     _nulls: crate::support::Extras,

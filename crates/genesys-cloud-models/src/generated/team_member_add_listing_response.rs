@@ -7,6 +7,8 @@
 pub struct TeamMemberAddListingResponse {
     #[doc = " JSON `entities`: array of [`UserReference`](crate::UserReference)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " List of any user ids that were not added."]
+    #[doc = ""]
     #[doc = " JSON `failures`: array of [`TeamAddMemberFailure`](crate::TeamAddMemberFailure)."]
     pub failures: ::std::option::Option<::std::vec::Vec<crate::TeamAddMemberFailure>>,
     _nulls: crate::support::Extras,

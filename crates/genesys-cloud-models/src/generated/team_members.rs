@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamMembers {
+    #[doc = " A list of the ids of the members to add or remove"]
+    #[doc = ""]
     #[doc = " JSON `memberIds`: array of string, required by the spec."]
     pub member_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

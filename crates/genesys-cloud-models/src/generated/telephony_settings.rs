@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TelephonySettings {
+    #[doc = " Configurable code that should be exempt from caller ID manipulation (e.g. \\*67 for anonymized calling)"]
+    #[doc = ""]
     #[doc = " JSON `blockCallerIdAccessCode`: string."]
     pub block_caller_id_access_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Determines if a persistent connection will be established before routing calls to agents"]
+    #[doc = ""]
     #[doc = " JSON `persistentConnectionRequired`: boolean."]
     pub persistent_connection_required: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Term {
+    #[doc = " Dictates if term operand must come from the internal, external or both participants"]
+    #[doc = ""]
     #[doc = " JSON `participantType`: [`TermParticipantType`](crate::TermParticipantType), required by the spec, one of `Internal`, `External`, `Both`."]
     pub participant_type: ::std::option::Option<crate::TermParticipantType>,
+    #[doc = " Find term in interaction"]
+    #[doc = ""]
     #[doc = " JSON `word`: string, required by the spec."]
     pub word: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TerminateJob {
+    #[doc = " The ID of the User who created this Job."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The Job creation date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Job modification date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the Job."]
+    #[doc = ""]
     #[doc = " JSON `jobType`: [`TerminateJobJobType`](crate::TerminateJobJobType), one of `Unknown`, `Terminate`."]
     pub job_type: ::std::option::Option<crate::TerminateJobJobType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the Job."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`TerminateJobStatus`](crate::TerminateJobStatus), one of `Unknown`, `Queued`, `InProgress`, `Succeeded`, `Failed`."]
     pub status: ::std::option::Option<crate::TerminateJobStatus>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestExecutionOperationResult {
+    #[doc = " Error that occurred during the operation"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Name of the operation performed"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of the operation"]
+    #[doc = ""]
     #[doc = " JSON `result`: any JSON."]
     pub result: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The step number to indicate the order in which the operation was performed"]
+    #[doc = ""]
     #[doc = " JSON `step`: integer (int64)."]
     pub step: ::std::option::Option<i64>,
+    #[doc = " Indicated whether or not the operation was successful"]
+    #[doc = ""]
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

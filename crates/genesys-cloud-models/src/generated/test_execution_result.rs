@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestExecutionResult {
+    #[doc = " The final error encountered during the test that resulted in test failure"]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The final result of the test. This is the response that would be returned during normal action execution"]
+    #[doc = ""]
     #[doc = " JSON `finalResult`: any JSON."]
     pub final_result: ::std::option::Option<::serde_json::Value>,
+    #[doc = " Execution operations performed as part of the test"]
+    #[doc = ""]
     #[doc = " JSON `operations`: array of [`TestExecutionOperationResult`](crate::TestExecutionOperationResult)."]
     pub operations: ::std::option::Option<::std::vec::Vec<crate::TestExecutionOperationResult>>,
+    #[doc = " Indicates whether or not the test was a success"]
+    #[doc = ""]
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestMatchesEventOperation {
+    #[doc = " Triggers that matched"]
+    #[doc = ""]
     #[doc = " JSON `matchedTriggers`: array of [`TestModeTrigger`](crate::TestModeTrigger)."]
     pub matched_triggers: ::std::option::Option<::std::vec::Vec<crate::TestModeTrigger>>,
+    #[doc = " The name of the processing step"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of the processing step"]
+    #[doc = ""]
     #[doc = " JSON `step`: integer (int64)."]
     pub step: ::std::option::Option<i64>,
+    #[doc = " Triggers that did not match"]
+    #[doc = ""]
     #[doc = " JSON `unmatchedTriggers`: array of [`TestModeTrigger`](crate::TestModeTrigger)."]
     pub unmatched_triggers: ::std::option::Option<::std::vec::Vec<crate::TestModeTrigger>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestMatchesOperation {
+    #[doc = " Details about why the operation did or did not succeed"]
+    #[doc = ""]
     #[doc = " JSON `details`: array of [`MatchCriteriaTestResult`](crate::MatchCriteriaTestResult)."]
     pub details: ::std::option::Option<::std::vec::Vec<crate::MatchCriteriaTestResult>>,
+    #[doc = " Whether or not the operation matches expectations"]
+    #[doc = ""]
     #[doc = " JSON `matches`: boolean."]
     pub matches: ::std::option::Option<bool>,
+    #[doc = " The name of the processing step"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of the processing step"]
+    #[doc = ""]
     #[doc = " JSON `step`: integer (int64)."]
     pub step: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

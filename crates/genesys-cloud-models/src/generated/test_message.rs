@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestMessage {
+    #[doc = " The sender of the email message."]
+    #[doc = ""]
     #[doc = " JSON `from`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from: ::std::option::Option<crate::EmailAddress>,
+    #[doc = " The html body of the email message"]
+    #[doc = ""]
     #[doc = " JSON `htmlBody`: string."]
     pub html_body: ::std::option::Option<::std::string::String>,
+    #[doc = " After the message has been sent, this is the value of the Message-ID email header."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The subject of the email message."]
+    #[doc = ""]
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
+    #[doc = " The text body of the email message."]
+    #[doc = ""]
     #[doc = " JSON `textBody`: string, required by the spec."]
     pub text_body: ::std::option::Option<::std::string::String>,
+    #[doc = " The time when the message was sent. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The recipients of the email message."]
+    #[doc = ""]
     #[doc = " JSON `to`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
     _nulls: crate::support::Extras,

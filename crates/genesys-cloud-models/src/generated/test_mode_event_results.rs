@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestModeEventResults {
+    #[doc = " Information about the validation of the schema of the event body passed in to test mode"]
+    #[doc = ""]
     #[doc = " JSON `schemaValidation`: [`TestSchemaOperation`](crate::TestSchemaOperation)."]
     pub schema_validation: ::std::option::Option<crate::TestSchemaOperation>,
+    #[doc = " Information about matched and unmatched triggers"]
+    #[doc = ""]
     #[doc = " JSON `triggerMatchValidation`: [`TestMatchesEventOperation`](crate::TestMatchesEventOperation)."]
     pub trigger_match_validation: ::std::option::Option<crate::TestMatchesEventOperation>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestModeResults {
+    #[doc = " Information about the json path matching criteria"]
+    #[doc = ""]
     #[doc = " JSON `jsonPathValidation`: [`TestMatchesOperation`](crate::TestMatchesOperation)."]
     pub json_path_validation: ::std::option::Option<crate::TestMatchesOperation>,
+    #[doc = " Information about the validation of the schema of the event body passed in to test mode"]
+    #[doc = ""]
     #[doc = " JSON `schemaValidation`: [`TestSchemaOperation`](crate::TestSchemaOperation)."]
     pub schema_validation: ::std::option::Option<crate::TestSchemaOperation>,
+    #[doc = " Information about the validation of the trigger target"]
+    #[doc = ""]
     #[doc = " JSON `targetValidation`: [`TestTargetOperation`](crate::TestTargetOperation)."]
     pub target_validation: ::std::option::Option<crate::TestTargetOperation>,
+    #[doc = " Whether the trigger would have matched on the provided event body"]
+    #[doc = ""]
     #[doc = " JSON `triggerMatches`: boolean."]
     pub trigger_matches: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestTopicPhraseJobRequest {
+    #[doc = " The topic to test"]
+    #[doc = ""]
     #[doc = " JSON `topic`: [`TestTopicPhraseTopic`](crate::TestTopicPhraseTopic), required by the spec."]
     pub topic: ::std::option::Option<crate::TestTopicPhraseTopic>,
+    #[doc = " The transcripts filters"]
+    #[doc = ""]
     #[doc = " JSON `transcriptsFilters`: [`TranscriptsFilters`](crate::TranscriptsFilters)."]
     pub transcripts_filters: ::std::option::Option<crate::TranscriptsFilters>,
     _nulls: crate::support::Extras,

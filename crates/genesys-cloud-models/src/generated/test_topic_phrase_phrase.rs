@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestTopicPhrasePhrase {
+    #[doc = " The phrase strictness, default value is null"]
+    #[doc = ""]
     #[doc = " JSON `strictness`: [`TestTopicPhrasePhraseStrictness`](crate::TestTopicPhrasePhraseStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::TestTopicPhrasePhraseStrictness>,
+    #[doc = " The phrase text"]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestTopicPhraseTopic {
+    #[doc = " The topic dialect, default value is en-US"]
+    #[doc = ""]
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
+    #[doc = " The topic matching type Lexical or Semantic, default value is Semantic"]
+    #[doc = ""]
     #[doc = " JSON `matchingType`: [`TestTopicPhraseTopicMatchingType`](crate::TestTopicPhraseTopicMatchingType), one of `Lexical`, `Semantic`."]
     pub matching_type: ::std::option::Option<crate::TestTopicPhraseTopicMatchingType>,
+    #[doc = " The topic participants, default value is both"]
+    #[doc = ""]
     #[doc = " JSON `participants`: [`TestTopicPhraseTopicParticipants`](crate::TestTopicPhraseTopicParticipants), one of `External`, `Internal`, `All`."]
     pub participants: ::std::option::Option<crate::TestTopicPhraseTopicParticipants>,
+    #[doc = " The topic phrase to test"]
+    #[doc = ""]
     #[doc = " JSON `phrase`: [`TestTopicPhrasePhrase`](crate::TestTopicPhrasePhrase), required by the spec."]
     pub phrase: ::std::option::Option<crate::TestTopicPhrasePhrase>,
+    #[doc = " The topic strictness, default value is 72"]
+    #[doc = ""]
     #[doc = " JSON `strictness`: [`TestTopicPhraseTopicStrictness`](crate::TestTopicPhraseTopicStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::TestTopicPhraseTopicStrictness>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotDisconnectAction {
+    #[doc = " Describes where in the Bot Flow the user was when the disconnect occurred."]
+    #[doc = ""]
     #[doc = " JSON `flowLocation`: [`TextBotFlowLocation`](crate::TextBotFlowLocation)."]
     pub flow_location: ::std::option::Option<crate::TextBotFlowLocation>,
+    #[doc = " The list of Flow Outcomes for the bot flow and their details."]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomes`: array of [`TextBotFlowOutcome`](crate::TextBotFlowOutcome)."]
     pub flow_outcomes: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowOutcome>>,
+    #[doc = " The reason for the disconnect."]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`TextBotDisconnectActionReason`](crate::TextBotDisconnectActionReason), required by the spec, one of `TriggeredByUser`, `TriggeredByFlow`, `SessionExpired`, `Error`, `RecognitionFailure`."]
     pub reason: ::std::option::Option<crate::TextBotDisconnectActionReason>,
+    #[doc = " Extended information related to the reason, if available."]
+    #[doc = ""]
     #[doc = " JSON `reasonExtendedInfo`: string."]
     pub reason_extended_info: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotErrorInputEvent {
+    #[doc = " The error code."]
+    #[doc = ""]
     #[doc = " JSON `code`: string, required by the spec."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " The error message."]
+    #[doc = ""]
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

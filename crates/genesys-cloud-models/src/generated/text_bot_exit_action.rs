@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotExitAction {
+    #[doc = " The active intent at the time of the exit."]
+    #[doc = ""]
     #[doc = " JSON `activeIntent`: string."]
     pub active_intent: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes where in the Bot Flow the user was when the exit occurred."]
+    #[doc = ""]
     #[doc = " JSON `flowLocation`: [`TextBotFlowLocation`](crate::TextBotFlowLocation)."]
     pub flow_location: ::std::option::Option<crate::TextBotFlowLocation>,
+    #[doc = " The list of Flow Outcomes for the bot flow and their details."]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomes`: array of [`TextBotFlowOutcome`](crate::TextBotFlowOutcome)."]
     pub flow_outcomes: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowOutcome>>,
+    #[doc = " The output data for the bot flow."]
+    #[doc = ""]
     #[doc = " JSON `outputData`: [`TextBotInputOutputData`](crate::TextBotInputOutputData)."]
     pub output_data: ::std::option::Option<crate::TextBotInputOutputData>,
+    #[doc = " The reason for the exit."]
+    #[doc = ""]
     #[doc = " JSON `reason`: [`TextBotExitActionReason`](crate::TextBotExitActionReason), required by the spec, one of `TriggeredByUser`, `AgentRequestedByUser`, `TriggeredByFlow`, `Error`, `RecognitionFailure`."]
     pub reason: ::std::option::Option<crate::TextBotExitActionReason>,
+    #[doc = " Extended information related to the reason, if available."]
+    #[doc = ""]
     #[doc = " JSON `reasonExtendedInfo`: string."]
     pub reason_extended_info: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

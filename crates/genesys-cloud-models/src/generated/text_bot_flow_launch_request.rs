@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowLaunchRequest {
+    #[doc = " Channel information relevant to the bot flow."]
+    #[doc = ""]
     #[doc = " JSON `channel`: [`TextBotChannel`](crate::TextBotChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::TextBotChannel>,
+    #[doc = " A conversation ID to associate with the bot flow, if available."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the external session that is associated with the bot flow."]
+    #[doc = ""]
     #[doc = " JSON `externalSessionId`: string, required by the spec."]
     pub external_session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Specifies which Bot Flow to launch."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`TextBotFlow`](crate::TextBotFlow), required by the spec."]
     pub flow: ::std::option::Option<crate::TextBotFlow>,
+    #[doc = " Input values to the flow. Valid values are defined by the flow's input JSON schema."]
+    #[doc = ""]
     #[doc = " JSON `inputData`: [`TextBotInputOutputData`](crate::TextBotInputOutputData)."]
     pub input_data: ::std::option::Option<crate::TextBotInputOutputData>,
+    #[doc = " The language that the bot will use in the session. Validated against list of supported languages and if the value is omitted or is invalid, the default language will be used."]
+    #[doc = ""]
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

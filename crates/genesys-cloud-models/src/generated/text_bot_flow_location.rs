@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowLocation {
+    #[doc = " The name of the action that was active when the event of interest happened."]
+    #[doc = ""]
     #[doc = " JSON `actionName`: string, required by the spec."]
     pub action_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of the action that was active when the event of interest happened."]
+    #[doc = ""]
     #[doc = " JSON `actionNumber`: integer (int64), required by the spec."]
     pub action_number: ::std::option::Option<i64>,
+    #[doc = " The name of the state or task which was active when the event of interest happened."]
+    #[doc = ""]
     #[doc = " JSON `sequenceName`: string, required by the spec."]
     pub sequence_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

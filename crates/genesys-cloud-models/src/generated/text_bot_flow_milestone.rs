@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowMilestone {
+    #[doc = " The timestamp of when the milestone was reached. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateReached`: date-time, required by the spec."]
     pub date_reached: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Milestone's ID."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The sequence number of the milestone."]
+    #[doc = ""]
     #[doc = " JSON `sequence`: integer (int64), required by the spec."]
     pub sequence: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowOutcome {
+    #[doc = " The timestamp for when the Flow Outcome finished. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The timestamp for when the Flow Outcome began. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The Flow Milestones for the Flow Outcome."]
+    #[doc = ""]
     #[doc = " JSON `milestones`: array of [`TextBotFlowMilestone`](crate::TextBotFlowMilestone)."]
     pub milestones: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowMilestone>>,
+    #[doc = " The Flow Outcome ID."]
+    #[doc = ""]
     #[doc = " JSON `outcomeId`: string."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The value of the FlowOutcome."]
+    #[doc = ""]
     #[doc = " JSON `outcomeValue`: [`TextBotFlowOutcomeOutcomeValue`](crate::TextBotFlowOutcomeOutcomeValue), one of `SUCCESS`, `FAILURE`."]
     pub outcome_value: ::std::option::Option<crate::TextBotFlowOutcomeOutcomeValue>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowTurnRequest {
+    #[doc = " The data for the input event of this turn if it is an error event. Only one inputEvent may be set."]
+    #[doc = ""]
     #[doc = " JSON `inputEventError`: [`TextBotErrorInputEvent`](crate::TextBotErrorInputEvent)."]
     pub input_event_error: ::std::option::Option<crate::TextBotErrorInputEvent>,
+    #[doc = " The data for the Rich Media input event of this turn if it is a Rich Media input event. Only one inputEvent may be set. Only ButtonResponse, PaymentResponse, Form, Presence are supported."]
+    #[doc = ""]
     #[doc = " JSON `inputEventRichMedia`: [`TextBotsRichMediaInputEvent`](crate::TextBotsRichMediaInputEvent)."]
     pub input_event_rich_media: ::std::option::Option<crate::TextBotsRichMediaInputEvent>,
+    #[doc = " Indicates the type of input event being requested. If appropriate, fill out the matching user input object details on this request."]
+    #[doc = ""]
     #[doc = " JSON `inputEventType`: [`TextBotFlowTurnRequestInputEventType`](crate::TextBotFlowTurnRequestInputEventType), required by the spec, one of `NoOp`, `UserInput`, `RichMediaInput`, `Error`, `NoMatch`, `NoInput`, `UserDisconnect`, `ClientSessionExpired`."]
     pub input_event_type: ::std::option::Option<crate::TextBotFlowTurnRequestInputEventType>,
+    #[doc = " The data for the input event of this turn if it is a user input event. Only one inputEvent may be set."]
+    #[doc = ""]
     #[doc = " JSON `inputEventUserInput`: [`TextBotUserInputEvent`](crate::TextBotUserInputEvent)."]
     pub input_event_user_input: ::std::option::Option<crate::TextBotUserInputEvent>,
+    #[doc = " The reference to a previous turn if appropriate, used to avoid race conditions."]
+    #[doc = ""]
     #[doc = " JSON `previousTurn`: [`TextBotTurnReference`](crate::TextBotTurnReference)."]
     pub previous_turn: ::std::option::Option<crate::TextBotTurnReference>,
     _nulls: crate::support::Extras,

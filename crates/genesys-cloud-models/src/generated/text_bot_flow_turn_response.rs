@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowTurnResponse {
+    #[doc = " The ID of the bot flow turn. If additional turns are needed, supply this ID as the previous turn in your next turn request."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The next action directive for this turn if it is a Disconnect type."]
+    #[doc = ""]
     #[doc = " JSON `nextActionDisconnect`: [`TextBotDisconnectAction`](crate::TextBotDisconnectAction)."]
     pub next_action_disconnect: ::std::option::Option<crate::TextBotDisconnectAction>,
+    #[doc = " The next action directive for this turn if it is an Exit type."]
+    #[doc = ""]
     #[doc = " JSON `nextActionExit`: [`TextBotExitAction`](crate::TextBotExitAction)."]
     pub next_action_exit: ::std::option::Option<crate::TextBotExitAction>,
+    #[doc = " Indicates the suggested next action. If appropriate, the matching output event object includes additional information."]
+    #[doc = ""]
     #[doc = " JSON `nextActionType`: [`TextBotFlowTurnResponseNextActionType`](crate::TextBotFlowTurnResponseNextActionType), required by the spec, one of `NoOp`, `Disconnect`, `WaitForInput`, `Exit`."]
     pub next_action_type: ::std::option::Option<crate::TextBotFlowTurnResponseNextActionType>,
+    #[doc = " The next action directive for this turn if it is a WaitForInput type."]
+    #[doc = ""]
     #[doc = " JSON `nextActionWaitForInput`: [`TextBotWaitForInputAction`](crate::TextBotWaitForInputAction)."]
     pub next_action_wait_for_input: ::std::option::Option<crate::TextBotWaitForInputAction>,
+    #[doc = " The reference to a previous turn, if applicable."]
+    #[doc = ""]
     #[doc = " JSON `previousTurn`: [`TextBotTurnReference`](crate::TextBotTurnReference)."]
     pub previous_turn: ::std::option::Option<crate::TextBotTurnReference>,
+    #[doc = " The output prompts for this turn."]
+    #[doc = ""]
     #[doc = " JSON `prompts`: [`TextBotOutputPrompts`](crate::TextBotOutputPrompts)."]
     pub prompts: ::std::option::Option<crate::TextBotOutputPrompts>,
     _nulls: crate::support::Extras,

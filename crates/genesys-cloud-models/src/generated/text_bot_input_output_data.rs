@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotInputOutputData {
+    #[doc = " The input/output variables using the format as appropriate for the variable data type in the flow definition."]
+    #[doc = ""]
     #[doc = " JSON `variables`: map of any JSON, required by the spec."]
     pub variables: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotModeConstraints {
+    #[doc = " Mode constraints that apply to text scenarios."]
+    #[doc = ""]
     #[doc = " JSON `text`: [`TextBotTextModeConstraints`](crate::TextBotTextModeConstraints)."]
     pub text: ::std::option::Option<crate::TextBotTextModeConstraints>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotModeOutputPrompts {
+    #[doc = " The list of prompt segments."]
+    #[doc = ""]
     #[doc = " JSON `segments`: array of [`TextBotPromptSegment`](crate::TextBotPromptSegment), required by the spec."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::TextBotPromptSegment>>,
     _nulls: crate::support::Extras,

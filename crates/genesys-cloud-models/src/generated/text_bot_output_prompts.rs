@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotOutputPrompts {
+    #[doc = " The ISO code of the output language for this prompt item."]
+    #[doc = ""]
     #[doc = " JSON `outputLanguage`: string, required by the spec."]
     pub output_language: ::std::option::Option<::std::string::String>,
+    #[doc = " Text output prompts, if any."]
+    #[doc = ""]
     #[doc = " JSON `textPrompts`: [`TextBotModeOutputPrompts`](crate::TextBotModeOutputPrompts)."]
     pub text_prompts: ::std::option::Option<crate::TextBotModeOutputPrompts>,
     _nulls: crate::support::Extras,

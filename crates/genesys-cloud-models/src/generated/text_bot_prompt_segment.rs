@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotPromptSegment {
+    #[doc = " Details to display Rich Media content. This is only populated when the segment 'type' is 'Rich Media'."]
+    #[doc = ""]
     #[doc = " JSON `content`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
+    #[doc = " Additional details describing the segment’s contents, which the client should honour where possible."]
+    #[doc = ""]
     #[doc = " JSON `format`: [`Format`](crate::Format)."]
     pub format: ::std::option::Option<crate::Format>,
+    #[doc = " The text of this prompt segment."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The segment type which describes any semantics about the 'text' and also indicates which other field might include additional relevant info."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TextBotPromptSegmentType`](crate::TextBotPromptSegmentType), required by the spec, one of `Text`, `RichMedia`, `MessageEvent`."]
     pub r#type: ::std::option::Option<crate::TextBotPromptSegmentType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotTextModeConstraints {
+    #[doc = " The list of language preferences by their ISO language code."]
+    #[doc = ""]
     #[doc = " JSON `languagePreferences`: array of string, required by the spec."]
     pub language_preferences: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The amount of time, in milliseconds, before the client should send the 'NoInput' event to trigger the \"no input\" bot response and handling on digital channels. Note: This optional field will only be returned for 'Digital Bot Flow' turns."]
+    #[doc = ""]
     #[doc = " JSON `noInputTimeoutMilliseconds`: integer (int64)."]
     pub no_input_timeout_milliseconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotUserAgent {
+    #[doc = " The name of the user agent."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`TextBotUserAgentName`](crate::TextBotUserAgentName), required by the spec, one of `Phone`, `SMS`, `GenesysWebWidget`, `FacebookMessenger`, `WeChat`, `Whatsapp`, `AppleBusinessChat`, `Apple`, `Telegram`, `Slack`, `Signal`, `Line`, … (18 in all)."]
     pub name: ::std::option::Option<crate::TextBotUserAgentName>,
     _nulls: crate::support::Extras,

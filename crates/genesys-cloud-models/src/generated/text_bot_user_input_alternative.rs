@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotUserInputAlternative {
+    #[doc = " The user input transcript."]
+    #[doc = ""]
     #[doc = " JSON `transcript`: [`TextBotTranscript`](crate::TextBotTranscript), required by the spec."]
     pub transcript: ::std::option::Option<crate::TextBotTranscript>,
     _nulls: crate::support::Extras,

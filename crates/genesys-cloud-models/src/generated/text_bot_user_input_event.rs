@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotUserInputEvent {
+    #[doc = " The input alternatives."]
+    #[doc = ""]
     #[doc = " JSON `alternatives`: array of [`TextBotUserInputAlternative`](crate::TextBotUserInputAlternative), required by the spec."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::TextBotUserInputAlternative>>,
+    #[doc = " The input mode."]
+    #[doc = ""]
     #[doc = " JSON `mode`: [`TextBotUserInputEventMode`](crate::TextBotUserInputEventMode), required by the spec, one of `Text`."]
     pub mode: ::std::option::Option<crate::TextBotUserInputEventMode>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotWaitForInputAction {
+    #[doc = " The mode constraints for the user input."]
+    #[doc = ""]
     #[doc = " JSON `modeConstraints`: [`TextBotModeConstraints`](crate::TextBotModeConstraints), required by the spec."]
     pub mode_constraints: ::std::option::Option<crate::TextBotModeConstraints>,
     _nulls: crate::support::Extras,

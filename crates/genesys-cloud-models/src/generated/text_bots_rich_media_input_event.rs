@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotsRichMediaInputEvent {
+    #[doc = " The Rich Media content inputs."]
+    #[doc = ""]
     #[doc = " JSON `inputs`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
+    #[doc = " The Rich Media message events."]
+    #[doc = ""]
     #[doc = " JSON `messages`: array of [`ConversationMessageEvent`](crate::ConversationMessageEvent)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEvent>>,
     _nulls: crate::support::Extras,

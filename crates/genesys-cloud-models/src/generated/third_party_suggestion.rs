@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ThirdPartySuggestion {
+    #[doc = " A list of source references attributing the suggestion to its origin sources."]
+    #[doc = ""]
     #[doc = " JSON `sources`: array of [`ThirdPartySuggestionSource`](crate::ThirdPartySuggestionSource)."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::ThirdPartySuggestionSource>>,
+    #[doc = " The third party suggestion text."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " The title of the suggestion."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

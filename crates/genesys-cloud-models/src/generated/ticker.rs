@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Ticker {
+    #[doc = " The exchange for this ticker symbol. Examples: NYSE, FTSE, NASDAQ, etc."]
+    #[doc = ""]
     #[doc = " JSON `exchange`: string, required by the spec."]
     pub exchange: ::std::option::Option<::std::string::String>,
+    #[doc = " The ticker symbol for this organization. Example: ININ, AAPL, MSFT, etc."]
+    #[doc = ""]
     #[doc = " JSON `symbol`: string, required by the spec."]
     pub symbol: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

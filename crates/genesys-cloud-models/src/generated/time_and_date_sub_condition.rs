@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeAndDateSubCondition {
+    #[doc = " If true, includes year in date comparison for specificDate type. When false, only month and day are compared. Default is true. Only applicable for specificDate type."]
+    #[doc = ""]
     #[doc = " JSON `includeYear`: boolean."]
     pub include_year: ::std::option::Option<bool>,
+    #[doc = " If true, inverts the result of evaluating this sub-condition. Default is false."]
+    #[doc = ""]
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
+    #[doc = " The operator to use for comparison."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`TimeAndDateSubConditionOperator`](crate::TimeAndDateSubConditionOperator), one of `EQUALS`, `LESS_THAN`, `LESS_THAN_EQUALS`, `GREATER_THAN`, `GREATER_THAN_EQUALS`, `CONTAINS`, `BEGINS_WITH`, `ENDS_WITH`, `BEFORE`, `AFTER`, `IN`, `BETWEEN`."]
     pub operator: ::std::option::Option<crate::TimeAndDateSubConditionOperator>,
+    #[doc = " A range of values for BETWEEN and IN operators. Format follows the same rules as 'thresholdValue'."]
+    #[doc = ""]
     #[doc = " JSON `range`: [`TimeAndDateSubConditionRange`](crate::TimeAndDateSubConditionRange)."]
     pub range: ::std::option::Option<crate::TimeAndDateSubConditionRange>,
+    #[doc = " Threshold value for BEFORE or AFTER operators. Format depends on type: timeOfDay: HH:mm, dayOfWeek: 1-7 (Monday-Sunday), dayOfMonth: 1-31 and/ or LAST\\_DAY, ODD\\_DAY, EVEN\\_DAY, specificDate: yyyy-MM-dd (if includeYear=true) or MM-dd (if includeYear=false). For single-value comparison, use a list with one element."]
+    #[doc = ""]
     #[doc = " JSON `thresholdValue`: string."]
     pub threshold_value: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of time/date sub-condition."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TimeAndDateSubConditionType`](crate::TimeAndDateSubConditionType), one of `timeOfDay`, `dayOfWeek`, `dayOfMonth`, `specificDate`."]
     pub r#type: ::std::option::Option<crate::TimeAndDateSubConditionType>,
     _nulls: crate::support::Extras,

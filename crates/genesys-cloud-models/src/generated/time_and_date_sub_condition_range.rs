@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeAndDateSubConditionRange {
+    #[doc = " A set of values that the date/ time data should be in. Required for the IN operator. Format depends on type: dayOfWeek: 1-7 (Monday-Sunday), dayOfMonth: 1-31, and/ or LAST\\_DAY, ODD\\_DAY, EVEN\\_DAY,specificDate: yyyy-MM-dd (if includeYear=true) or MM-dd (if includeYear=false)."]
+    #[doc = ""]
     #[doc = " JSON `inSet`: array of string."]
     pub in_set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The maximum value of the range. Required for the operator BETWEEN. Format follows the same rules as 'min'."]
+    #[doc = ""]
     #[doc = " JSON `max`: string."]
     pub max: ::std::option::Option<::std::string::String>,
+    #[doc = " The minimum value of the range. Required for the operator BETWEEN. Format depends on type: timeOfDay: HH:mm, dayOfWeek: 1-7 (Monday-Sunday), dayOfMonth: 1-31, specificDate: yyyy-MM-dd (if includeYear=true) or MM-dd (if includeYear=false)."]
+    #[doc = ""]
     #[doc = " JSON `min`: string."]
     pub min: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffBalanceJobReference {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`TimeOffBalanceJobReferenceStatus`](crate::TimeOffBalanceJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::TimeOffBalanceJobReferenceStatus>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct TimeOffBalanceJobResponse {
     #[doc = " JSON `entities`: array of [`TimeOffBalanceResponse`](crate::TimeOffBalanceResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TimeOffBalanceResponse>>,
+    #[doc = " The status of the time off balance job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`TimeOffBalanceJobResponseStatus`](crate::TimeOffBalanceJobResponseStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::TimeOffBalanceJobResponseStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffBalanceRequest {
+    #[doc = " The set of activity code IDs for which to query available time off balances"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: array of string, required by the spec."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of date ranges for which to query time off balance"]
+    #[doc = ""]
     #[doc = " JSON `dateRanges`: array of [`LocalDateRange`](crate::LocalDateRange)."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<crate::LocalDateRange>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffBalanceResponse {
+    #[doc = " The ID for activity code associated with time off balance"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of available time off balance values in minutes for each day"]
+    #[doc = ""]
     #[doc = " JSON `balanceMinutesPerDay`: array of integer (int64)."]
     pub balance_minutes_per_day: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The ID of the time off type configured in HRIS integration"]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffTypeId`: string, required by the spec."]
     pub hris_time_off_type_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The secondary ID of the time off type configured in HRIS integration"]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffTypeSecondaryId`: string."]
     pub hris_time_off_type_secondary_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Start date of the requested date range. The end date is determined by the size of interval list. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffBalancesResponse {
+    #[doc = " The list of time off balances. May come via notification"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`TimeOffBalanceResponse`](crate::TimeOffBalanceResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TimeOffBalanceResponse>>,
+    #[doc = " The asynchronous job handling the query"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`TimeOffBalanceJobReference`](crate::TimeOffBalanceJobReference)."]
     pub job: ::std::option::Option<crate::TimeOffBalanceJobReference>,
     _nulls: crate::support::Extras,

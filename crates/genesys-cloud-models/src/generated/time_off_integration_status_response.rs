@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffIntegrationStatusResponse {
+    #[doc = " The value of integration status for the time off request"]
+    #[doc = ""]
     #[doc = " JSON `integrationStatus`: [`TimeOffIntegrationStatusResponseIntegrationStatus`](crate::TimeOffIntegrationStatusResponseIntegrationStatus), required by the spec, one of `Processing`, `Error`, `AutomaticallyComplete`, `ManuallyComplete`."]
     pub integration_status: ::std::option::Option<crate::TimeOffIntegrationStatusResponseIntegrationStatus>,
+    #[doc = " The time off request associated with this integration status"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`](crate::TimeOffRequestReference), required by the spec."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestReference>,
     _nulls: crate::support::Extras,

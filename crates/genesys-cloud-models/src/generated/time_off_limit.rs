@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffLimit {
+    #[doc = " Deprecated. The default time off limit value in minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `defaultLimitMinutes`: integer (int64)."]
     pub default_limit_minutes: ::std::option::Option<i64>,
+    #[doc = " Deprecated. Granularity choice for the time off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`TimeOffLimitGranularity`](crate::TimeOffLimitGranularity), one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitGranularity>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated. Version metadata for the time off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

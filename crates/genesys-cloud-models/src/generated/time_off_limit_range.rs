@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffLimitRange {
+    #[doc = " Deprecated. Granularity choice for the time-off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`TimeOffLimitRangeGranularity`](crate::TimeOffLimitRangeGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitRangeGranularity>,
+    #[doc = " Deprecated. The list of time off limit values in minutes per granularity interval. If 'null' is specified, then interval specific value is cleared. Such interval will have 'defaultLimitMinutes' value"]
+    #[doc = ""]
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Deprecated. Start date of the range. The end date is determined by 'granularity' and the size of 'limitMinutesPerInterval'. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffLimitValueRange {
+    #[doc = " A list of allocated time off minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `allocatedMinutesPerInterval`: array of integer (int64)."]
     pub allocated_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Granularity choice for time off limit"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`TimeOffLimitValueRangeGranularity`](crate::TimeOffLimitValueRangeGranularity), required by the spec, one of `Daily`, `FifteenMinutes`."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitValueRangeGranularity>,
+    #[doc = " A list of time off limit values in minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64)."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Version metadata for the time off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Start date of the requested date range, in ISO-8601 format. The end date is determined by the size of interval lists"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The ID of the time off limit"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limit: ::std::option::Option<crate::TimeOffLimitReference>,
+    #[doc = " A list of waitlisted time off minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `waitlistedMinutesPerInterval`: array of integer (int64)."]
     pub waitlisted_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The current number of waitlisted time off requests for every interval per granularity"]
+    #[doc = ""]
     #[doc = " JSON `waitlistedRequestsPerInterval`: array of integer (int64)."]
     pub waitlisted_requests_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffLimitValues {
+    #[doc = " Allocated time-off minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `allocatedMinutes`: array of integer (int64), required by the spec."]
     pub allocated_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Time-off limit values in minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `limitMinutes`: array of integer (int64), required by the spec."]
     pub limit_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Waitlisted time-off minutes per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `waitlistedMinutes`: array of integer (int64), required by the spec."]
     pub waitlisted_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The current number of waitlisted time-off requests per granularity interval"]
+    #[doc = ""]
     #[doc = " JSON `waitlistedRequests`: array of integer (int64), required by the spec."]
     pub waitlisted_requests: ::std::option::Option<::std::vec::Vec<i64>>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffPlan {
+    #[doc = " Deprecated. Whether this time off plan is currently being used by agents."]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Deprecated. The set of activity code IDs associated with this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Deprecated. Auto approval rule for this time off plan"]
+    #[doc = ""]
     #[doc = " JSON `autoApprovalRule`: [`TimeOffPlanAutoApprovalRule`](crate::TimeOffPlanAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::TimeOffPlanAutoApprovalRule>,
+    #[doc = " Deprecated. The number of days before the time off request start date for when the request will be expired from the waitlist."]
+    #[doc = ""]
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
+    #[doc = " Deprecated. Time off type, if this time off plan is associated with the integration."]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated. Version metadata for the time off plan."]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Deprecated. The name of this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated. The set of time off limit IDs associated with this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimits`: array of [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limits: ::std::option::Option<::std::vec::Vec<crate::TimeOffLimitReference>>,
     _nulls: crate::support::Extras,

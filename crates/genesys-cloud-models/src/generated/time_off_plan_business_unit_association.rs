@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffPlanBusinessUnitAssociation {
+    #[doc = " Management units to which this time-off plan applies. This must not be set if staffingGroups is populated"]
+    #[doc = ""]
     #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ManagementUnitReference>>,
+    #[doc = " Staffing groups to which this time-off plan applies. This must not be set if managementUnits is populated"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_groups: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupReference>>,
     _nulls: crate::support::Extras,

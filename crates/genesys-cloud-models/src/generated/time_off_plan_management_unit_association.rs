@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffPlanManagementUnitAssociation {
+    #[doc = " Management unit to which this time-off plan belongs"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " Staffing groups to which this time-off plan applies. If not defined, the plan applies to the management unit"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_groups: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupReference>>,
     _nulls: crate::support::Extras,

@@ -5,50 +5,96 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffRequestListItem {
+    #[doc = " The ID of the activity code associated with this time off request. Activity code must be of the TimeOff category"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The daily duration of this time off request in minutes"]
+    #[doc = ""]
     #[doc = " JSON `dailyDurationMinutes`: integer (int64), required by the spec."]
     pub daily_duration_minutes: ::std::option::Option<i64>,
+    #[doc = " Daily durations for each day of this time off request in minutes"]
+    #[doc = ""]
     #[doc = " JSON `durationMinutes`: array of integer (int64), required by the spec."]
     pub duration_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Earliest start offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: array of integer (int64), required by the spec."]
     pub full_day_earliest_start_offset_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " Latest end offset in minutes for each full-day request date. Values may be null when time-off estimation is disabled or no estimate is available"]
+    #[doc = ""]
     #[doc = " JSON `fullDayLatestEndOffsetMinutes`: array of integer (int64), required by the spec."]
     pub full_day_latest_end_offset_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " A set of dates in yyyy-MM-dd format. Should be interpreted in the management unit's configured time zone. Will be not empty if isFullDayRequest == true"]
+    #[doc = ""]
     #[doc = " JSON `fullDayManagementUnitDates`: array of string, required by the spec."]
     pub full_day_management_unit_dates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this is a full day request (false means partial day)"]
+    #[doc = ""]
     #[doc = " JSON `isFullDayRequest`: boolean, required by the spec."]
     pub is_full_day_request: ::std::option::Option<bool>,
+    #[doc = " Deprecated - Always returns true."]
+    #[doc = ""]
     #[doc = " JSON `markedAsRead`: boolean."]
     pub marked_as_read: ::std::option::Option<bool>,
+    #[doc = " The version metadata of the time off request"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Notes about the time off request"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string, required by the spec."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this is a paid time off request"]
+    #[doc = ""]
     #[doc = " JSON `paid`: boolean."]
     pub paid: ::std::option::Option<bool>,
+    #[doc = " A set of start date-times in ISO-8601 format for partial day requests. Will be not empty if isFullDayRequest == false"]
+    #[doc = ""]
     #[doc = " JSON `partialDayStartDateTimes`: array of date-time, required by the spec."]
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
+    #[doc = " Payable minutes for each day of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `payableMinutes`: array of integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
+    #[doc = " The user who reviewed this time off request. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The timestamp when this request was reviewed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`TimeOffRequestListItemStatus`](crate::TimeOffRequestListItemStatus), required by the spec, one of `PENDING`, `APPROVED`, `DENIED`, `CANCELED`."]
     pub status: ::std::option::Option<crate::TimeOffRequestListItemStatus>,
+    #[doc = " The user who submitted this time off request. The id may be 'System' if it was an automated process"]
+    #[doc = ""]
     #[doc = " JSON `submittedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub submitted_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The timestamp when this request was submitted. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `submittedDate`: date-time, required by the spec."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The substatus of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `substatus`: [`TimeOffRequestListItemSubstatus`](crate::TimeOffRequestListItemSubstatus), one of `AdvanceTimeElapsed`, `AutoApproved`, `BlockedDate`, `InsufficientBalance`, `InvalidDailyDuration`, `ManualApproval`, `OutsideShift`, `OverlapsRestrictedActivityCode`, `RemovedFromWaitlist`, `ReviewDate`, `Waitlisted`."]
     pub substatus: ::std::option::Option<crate::TimeOffRequestListItemSubstatus>,
+    #[doc = " The sync version of this time off request for which the scheduled activity is associated"]
+    #[doc = ""]
     #[doc = " JSON `syncVersion`: integer (int64), required by the spec."]
     pub sync_version: ::std::option::Option<i64>,
+    #[doc = " The user that the time off request belongs to"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

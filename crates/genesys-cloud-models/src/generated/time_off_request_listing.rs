@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffRequestListing {
+    #[doc = " URL from which to fetch results for requests with a large result set. If populated, the downloaded data will conform to the same schema as would normally be returned, excepting downloaded data will never itself contain a downloadUrl"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " List of time off requests"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`TimeOffRequestListItem`](crate::TimeOffRequestListItem), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TimeOffRequestListItem>>,
     _nulls: crate::support::Extras,

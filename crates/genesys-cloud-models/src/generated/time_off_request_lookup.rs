@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffRequestLookup {
+    #[doc = " The ID of the time off request"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestId`: string, required by the spec."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the user to whom the time off request belongs"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

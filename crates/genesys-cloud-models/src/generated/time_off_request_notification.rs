@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffRequestNotification {
+    #[doc = " A set of dates in yyyy-MM-dd format. Should be interpreted in the management unit's configured time zone. Will be not empty if isFullDayRequest == true"]
+    #[doc = ""]
     #[doc = " JSON `fullDayManagementUnitDates`: array of string."]
     pub full_day_management_unit_dates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Whether this is a full day request (false means partial day)"]
+    #[doc = ""]
     #[doc = " JSON `isFullDayRequest`: boolean."]
     pub is_full_day_request: ::std::option::Option<bool>,
+    #[doc = " A set of start date-times in ISO-8601 format for partial day requests. Will be not empty if isFullDayRequest == false"]
+    #[doc = ""]
     #[doc = " JSON `partialDayStartDateTimes`: array of date-time."]
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
+    #[doc = " The status of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`TimeOffRequestNotificationStatus`](crate::TimeOffRequestNotificationStatus), one of `PENDING`, `APPROVED`, `DENIED`, `CANCELED`."]
     pub status: ::std::option::Option<crate::TimeOffRequestNotificationStatus>,
+    #[doc = " The ID of this time off request"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user associated with this time off request"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffRequestQueryBody {
+    #[doc = " The inclusive range of dates to filter time off requests"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`DateRange`](crate::DateRange)."]
     pub date_range: ::std::option::Option<crate::DateRange>,
+    #[doc = " The set of ids to filter time off requests"]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of string."]
     pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The set of statuses to filter time off requests"]
+    #[doc = ""]
     #[doc = " JSON `statuses`: array of string."]
     pub statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The set of substatuses to filter time off requests"]
+    #[doc = ""]
     #[doc = " JSON `substatuses`: array of string."]
     pub substatuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The IDs of work teams to query. If null or not set, results will be queried for requested users if applicable or otherwise all users in the management unit"]
+    #[doc = ""]
     #[doc = " JSON `teamIds`: array of string."]
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The set of user ids to filter time off requests. Omit to query all users in the management unit. Note: If teamIds is also specified, only time off requests for users in the requested teams will be returned"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

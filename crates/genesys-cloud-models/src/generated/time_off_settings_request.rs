@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffSettingsRequest {
+    #[doc = " The earliest number of days from now for which an agent can submit a time off request. Use negative numbers to indicate days in the past"]
+    #[doc = ""]
     #[doc = " JSON `submissionEarliestDaysFromNow`: integer (int64)."]
     pub submission_earliest_days_from_now: ::std::option::Option<i64>,
+    #[doc = " The latest date for the time off request submission interpreted in the business unit time zone in yyyy-MM-dd format"]
+    #[doc = ""]
     #[doc = " JSON `submissionLatestDate`: [`ValueWrapperLocalDate`](crate::ValueWrapperLocalDate)."]
     pub submission_latest_date: ::std::option::Option<crate::ValueWrapperLocalDate>,
+    #[doc = " The latest number of days from now for which an agent can submit a time off request"]
+    #[doc = ""]
     #[doc = " JSON `submissionLatestDaysFromNow`: integer (int64)."]
     pub submission_latest_days_from_now: ::std::option::Option<i64>,
+    #[doc = " Whether to enforce a submission range for agent time off requests"]
+    #[doc = ""]
     #[doc = " JSON `submissionRangeEnforced`: boolean."]
     pub submission_range_enforced: ::std::option::Option<bool>,
+    #[doc = " The type of the submission range"]
+    #[doc = ""]
     #[doc = " JSON `submissionRangeType`: [`TimeOffSettingsRequestSubmissionRangeType`](crate::TimeOffSettingsRequestSubmissionRangeType), one of `Relative`, `FixedEnd`."]
     pub submission_range_type: ::std::option::Option<crate::TimeOffSettingsRequestSubmissionRangeType>,
     _nulls: crate::support::Extras,

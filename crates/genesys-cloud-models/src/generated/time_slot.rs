@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeSlot {
+    #[doc = " Day for this time slot, Monday = 1 ... Sunday = 7"]
+    #[doc = ""]
     #[doc = " JSON `day`: integer (int64)."]
     pub day: ::std::option::Option<i64>,
+    #[doc = " start time in xx:xx:xx.xxx format"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: string."]
     pub start_time: ::std::option::Option<::std::string::String>,
+    #[doc = " stop time in xx:xx:xx.xxx format"]
+    #[doc = ""]
     #[doc = " JSON `stopTime`: string."]
     pub stop_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeZoneMappingPreview {
+    #[doc = " The associated ContactList"]
+    #[doc = ""]
     #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The total number of contacts in the contact list"]
+    #[doc = ""]
     #[doc = " JSON `contactListSize`: integer (int64)."]
     pub contact_list_size: ::std::option::Option<i64>,
+    #[doc = " The total number of contacts that will be dialed during the default window"]
+    #[doc = ""]
     #[doc = " JSON `contactsInDefaultWindow`: integer (int64)."]
     pub contacts_in_default_window: ::std::option::Option<i64>,
+    #[doc = " The total number of contacts that mapped to a single time zone"]
+    #[doc = ""]
     #[doc = " JSON `contactsMappedToASingleZone`: integer (int64)."]
     pub contacts_mapped_to_a_single_zone: ::std::option::Option<i64>,
+    #[doc = " The total number of contacts that mapped to a single time zone and were mapped using the zip code column"]
+    #[doc = ""]
     #[doc = " JSON `contactsMappedToASingleZoneUsingZipCode`: integer (int64)."]
     pub contacts_mapped_to_a_single_zone_using_zip_code: ::std::option::Option<i64>,
+    #[doc = " The total number of contacts that mapped to multiple time zones"]
+    #[doc = ""]
     #[doc = " JSON `contactsMappedToMultipleZones`: integer (int64)."]
     pub contacts_mapped_to_multiple_zones: ::std::option::Option<i64>,
+    #[doc = " The total number of contacts that mapped to multiple time zones and were mapped using the zip code column"]
+    #[doc = ""]
     #[doc = " JSON `contactsMappedToMultipleZonesUsingZipCode`: integer (int64)."]
     pub contacts_mapped_to_multiple_zones_using_zip_code: ::std::option::Option<i64>,
+    #[doc = " The number of contacts per time zone that mapped to only that time zone and were mapped using the zip code column"]
+    #[doc = ""]
     #[doc = " JSON `contactsMappedUsingZipCode`: map of integer (int64)."]
     pub contacts_mapped_using_zip_code: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
+    #[doc = " The number of contacts per time zone that mapped to only that time zone"]
+    #[doc = ""]
     #[doc = " JSON `contactsPerTimeZone`: map of integer (int64)."]
     pub contacts_per_time_zone: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
     _nulls: crate::support::Extras,

@@ -7,14 +7,24 @@
 pub struct TokenInfo {
     #[doc = " JSON `OAuthClient`: [`OrgOAuthClient`](crate::OrgOAuthClient)."]
     pub o_auth_client: ::std::option::Option<crate::OrgOAuthClient>,
+    #[doc = " The list of scopes authorized for the OAuth client"]
+    #[doc = ""]
     #[doc = " JSON `authorizedScope`: array of string."]
     pub authorized_scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Only present when a user is a clone of trustee user in the trustor org."]
+    #[doc = ""]
     #[doc = " JSON `clonedUser`: [`TokenInfoClonedUser`](crate::TokenInfoClonedUser)."]
     pub cloned_user: ::std::option::Option<crate::TokenInfoClonedUser>,
+    #[doc = " Date/Time when token is due to expire. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateTokenIdles`: date-time."]
     pub date_token_idles: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The token's home organization"]
+    #[doc = ""]
     #[doc = " JSON `homeOrganization`: [`NamedEntity`](crate::NamedEntity)."]
     pub home_organization: ::std::option::Option<crate::NamedEntity>,
+    #[doc = " The current organization"]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity)."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
     _nulls: crate::support::Extras,

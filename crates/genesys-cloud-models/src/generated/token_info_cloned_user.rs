@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TokenInfoClonedUser {
+    #[doc = " User id of the original native user"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Organization of the original native user"]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`Entity`](crate::Entity)."]
     pub organization: ::std::option::Option<crate::Entity>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicCriteria {
+    #[doc = " The data ingestion rules for this topic."]
+    #[doc = ""]
     #[doc = " JSON `dataIngestionRules`: array of [`DataIngestionRuleCriteria`](crate::DataIngestionRuleCriteria), required by the spec."]
     pub data_ingestion_rules: ::std::option::Option<::std::vec::Vec<crate::DataIngestionRuleCriteria>>,
+    #[doc = " The ID of the topic."]
+    #[doc = ""]
     #[doc = " JSON `topicId`: string, required by the spec."]
     pub topic_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicDuration {
+    #[doc = " The total duration of the topic phrase within the conversation"]
+    #[doc = ""]
     #[doc = " JSON `totalMilliseconds`: integer (int64)."]
     pub total_milliseconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicJobRequest {
+    #[doc = " The ids of the topics used for this job"]
+    #[doc = ""]
     #[doc = " JSON `topicIds`: array of string, required by the spec."]
     pub topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

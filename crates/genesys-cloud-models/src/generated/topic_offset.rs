@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicOffset {
+    #[doc = " Count of characters before the topic"]
+    #[doc = ""]
     #[doc = " JSON `characterCount`: integer (int64)."]
     pub character_count: ::std::option::Option<i64>,
+    #[doc = " Count of words before the topic"]
+    #[doc = ""]
     #[doc = " JSON `wordCount`: integer (int64)."]
     pub word_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicRequest {
+    #[doc = " The topic description"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The topic dialect"]
+    #[doc = ""]
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
+    #[doc = " The topic matching type Lexical or Semantic, default value is Semantic"]
+    #[doc = ""]
     #[doc = " JSON `matchingType`: [`TopicRequestMatchingType`](crate::TopicRequestMatchingType), one of `Lexical`, `Semantic`."]
     pub matching_type: ::std::option::Option<crate::TopicRequestMatchingType>,
+    #[doc = " The topic name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The topic participants, default value is All"]
+    #[doc = ""]
     #[doc = " JSON `participants`: [`TopicRequestParticipants`](crate::TopicRequestParticipants), one of `External`, `Internal`, `All`."]
     pub participants: ::std::option::Option<crate::TopicRequestParticipants>,
+    #[doc = " The topic phrases"]
+    #[doc = ""]
     #[doc = " JSON `phrases`: array of [`Phrase`](crate::Phrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::Phrase>>,
+    #[doc = " The ids of programs associated to the topic"]
+    #[doc = ""]
     #[doc = " JSON `programIds`: array of string."]
     pub program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The topic strictness, default value is 72"]
+    #[doc = ""]
     #[doc = " JSON `strictness`: [`TopicRequestStrictness`](crate::TopicRequestStrictness), one of `1`, `55`, `65`, `72`, `85`, `90`."]
     pub strictness: ::std::option::Option<crate::TopicRequestStrictness>,
+    #[doc = " The topic tags"]
+    #[doc = ""]
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

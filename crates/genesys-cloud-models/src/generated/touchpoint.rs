@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Touchpoint {
+    #[doc = " ID of agent."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The value attributed to this touchpoint."]
+    #[doc = ""]
     #[doc = " JSON `associatedValue`: number (double), required by the spec."]
     pub associated_value: ::std::option::Option<f64>,
+    #[doc = " ID of conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date conversation happened. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Media Type of the touchpoint; allowed values are Email, Message and Voice."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`TouchpointMediaType`](crate::TouchpointMediaType), one of `Email`, `Message`, `Voice`."]
     pub media_type: ::std::option::Option<crate::TouchpointMediaType>,
     _nulls: crate::support::Extras,

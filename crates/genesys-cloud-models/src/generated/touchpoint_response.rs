@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TouchpointResponse {
+    #[doc = " ID of agent."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The value attributed to this touchpoint."]
+    #[doc = ""]
     #[doc = " JSON `associatedValue`: number (double), required by the spec."]
     pub associated_value: ::std::option::Option<f64>,
+    #[doc = " ID of conversation."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Date conversation happened. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Media Type of the touchpoint; allowed values are Email, Message and Voice."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`TouchpointResponseMediaType`](crate::TouchpointResponseMediaType), one of `Email`, `Message`, `Voice`."]
     pub media_type: ::std::option::Option<crate::TouchpointResponseMediaType>,
+    #[doc = " Additional information on the state of the touchpoint entity, populated when the touchpoint has an error."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Outcome Attribution Touchpoint status."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`TouchpointResponseState`](crate::TouchpointResponseState), required by the spec, one of `Completed`, `Valid`, `Invalid`, `Failed`."]
     pub state: ::std::option::Option<crate::TouchpointResponseState>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrackingSettings {
+    #[doc = " List of parameters to be excluded from the query string."]
+    #[doc = ""]
     #[doc = " JSON `excludedQueryParameters`: array of string."]
     pub excluded_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " IP address filtering configuration for tracking restrictions."]
+    #[doc = ""]
     #[doc = " JSON `ipFilters`: array of [`IpFilter`](crate::IpFilter)."]
     pub ip_filters: ::std::option::Option<::std::vec::Vec<crate::IpFilter>>,
+    #[doc = " List of query parameters used for search (e.g. 'query')."]
+    #[doc = ""]
     #[doc = " JSON `searchQueryParameters`: array of string."]
     pub search_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Whether or not to keep the URL fragment."]
+    #[doc = ""]
     #[doc = " JSON `shouldKeepUrlFragment`: boolean."]
     pub should_keep_url_fragment: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`TranscriptAggregateQueryClause`](crate::TranscriptAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::TranscriptAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`TranscriptAggregateQueryPredicate`](crate::TranscriptAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::TranscriptAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TranscriptAggregateQueryFilterType`](crate::TranscriptAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::TranscriptAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAggregateQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`TranscriptAggregateQueryPredicateDimension`](crate::TranscriptAggregateQueryPredicateDimension), one of `addressFrom`, `addressTo`, `ani`, `categoryId`, `channel`, `conversationDuration`, `conversationId`, `direction`, `divisionId`, `dnis`, `flowId`, `flowVersion`, … (21 in all)."]
     pub dimension: ::std::option::Option<crate::TranscriptAggregateQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`TranscriptAggregateQueryPredicateOperator`](crate::TranscriptAggregateQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::TranscriptAggregateQueryPredicateOperator>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TranscriptAggregateQueryPredicateType`](crate::TranscriptAggregateQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::TranscriptAggregateQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAggregationSort {
+    #[doc = " Aggregation function used for the sort metric."]
+    #[doc = ""]
     #[doc = " JSON `function`: [`TranscriptAggregationSortFunction`](crate::TranscriptAggregationSortFunction), required by the spec, one of `average`, `count`, `max`, `min`, `sum`."]
     pub function: ::std::option::Option<crate::TranscriptAggregationSortFunction>,
+    #[doc = " Name of the metric used for sorting values."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`TranscriptAggregationSortName`](crate::TranscriptAggregationSortName), required by the spec, one of `nSpeechTextAnalyzedConversations`, `nTopicCommunications`, `oCustomerSentiment`, `oOverTalkSpeechInstances`, `oSentimentScore`, `tAgentSpeech`, `tCustomerSpeech`, `tOtherAudio`, `tOverTalkSpeech`, `tSilence`, `tTotalSpeechAndSilence`."]
     pub name: ::std::option::Option<crate::TranscriptAggregationSortName>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptAsyncAggregationQuery {
+    #[doc = " Dimension to use as the alternative timestamp for data in the aggregate. Choosing \"eventTime\" uses the actual time of the data event."]
+    #[doc = ""]
     #[doc = " JSON `alternateTimeDimension`: [`TranscriptAsyncAggregationQueryAlternateTimeDimension`](crate::TranscriptAsyncAggregationQueryAlternateTimeDimension), one of `eventTime`."]
     pub alternate_time_dimension: ::std::option::Option<crate::TranscriptAsyncAggregationQueryAlternateTimeDimension>,
+    #[doc = " Behaves like a SQL WHERE clause. This is ANDed with the interval parameter. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`TranscriptAggregateQueryFilter`](crate::TranscriptAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::TranscriptAggregateQueryFilter>,
+    #[doc = " Flattens any multivalued dimensions used in response groups (e.g. \\['a','b','c'\\]-\\>'a,b,c')"]
+    #[doc = ""]
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
+    #[doc = " Granularity aggregates metrics into subpartitions within the time interval specified. The default granularity is the same duration as the interval. Periods are represented as an ISO-8601 string. For example: P1D or P1DT12H"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
+    #[doc = " Behaves like a SQL GROUPBY. Allows for multiple levels of grouping as a list of dimensions. Partitions resulting aggregate computations into distinct named subgroups rather than across the entire result set as if it were one group."]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string."]
+    #[doc = ""]
+    #[doc = " Its words are the 21 values of [`TranscriptAggregateQueryPredicateDimension`](crate::TranscriptAggregateQueryPredicateDimension), the type of [`TranscriptAggregateQueryPredicate::dimension`](crate::TranscriptAggregateQueryPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Behaves like one clause in a SQL WHERE. Specifies the date and time range of data being queried. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " How many results you want in an ordered list. Only applicable for topN/bottomN query type."]
+    #[doc = ""]
     #[doc = " JSON `limit`: integer (int64)."]
     pub limit: ::std::option::Option<i64>,
+    #[doc = " Behaves like a SQL SELECT clause. Only named metrics will be retrieved."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string, required by the spec."]
+    #[doc = ""]
+    #[doc = " Its words are the 11 values of [`TranscriptAggregationViewTarget`](crate::TranscriptAggregationViewTarget), the type of [`TranscriptAggregationView::target`](crate::TranscriptAggregationView::target). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The number of results per page"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Query type to use. Use groupBy for all matching results, and topN/bottomN for N results ordered by the sortMetric. Default is groupBy."]
+    #[doc = ""]
     #[doc = " JSON `queryType`: [`TranscriptAsyncAggregationQueryQueryType`](crate::TranscriptAsyncAggregationQueryQueryType), one of `bottomN`, `groupBy`, `topN`."]
     pub query_type: ::std::option::Option<crate::TranscriptAsyncAggregationQueryQueryType>,
+    #[doc = " Required when requesting multiple metrics. Only applicable for topN/bottomN query type."]
+    #[doc = ""]
     #[doc = " JSON `sortMetric`: [`TranscriptAggregationSort`](crate::TranscriptAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::TranscriptAggregationSort>,
+    #[doc = " Time zone context used to calculate response intervals (this allows resolving DST changes). The interval offset is used even when timeZone is specified. Default is UTC. Time zones are represented as a string of the zone name as found in the IANA time zone database. For example: UTC, Etc/UTC, or Europe/London"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " Custom derived metric views"]
+    #[doc = ""]
     #[doc = " JSON `views`: array of [`TranscriptAggregationView`](crate::TranscriptAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::TranscriptAggregationView>>,
     _nulls: crate::support::Extras,

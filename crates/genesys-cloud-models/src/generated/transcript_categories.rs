@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptCategories {
+    #[doc = " List of categories which need to be excluded in exact match criteria. This field is not mutually exclusive with includes category list."]
+    #[doc = ""]
     #[doc = " JSON `excludes`: array of string."]
     pub excludes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of categories which need to be included in exact match criteria. This field is not mutually exclusive with excludes category list."]
+    #[doc = ""]
     #[doc = " JSON `includes`: array of string."]
     pub includes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

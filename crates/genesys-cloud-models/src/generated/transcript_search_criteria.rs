@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptSearchCriteria {
+    #[doc = " Set date format for criteria values when using date range search type. Supports Java date format syntax, example yyyy-MM-dd'T'HH:mm:ss.SSSX."]
+    #[doc = ""]
     #[doc = " JSON `dateFormat`: string."]
     pub date_format: ::std::option::Option<::std::string::String>,
+    #[doc = " The end value of the range. This field is used for range search types."]
+    #[doc = ""]
     #[doc = " JSON `endValue`: string."]
     pub end_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Field names to search against"]
+    #[doc = ""]
     #[doc = " JSON `fields`: array of string."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Groups multiple conditions"]
+    #[doc = ""]
     #[doc = " JSON `group`: array of [`TranscriptSearchCriteria`](crate::TranscriptSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::TranscriptSearchCriteria>>,
+    #[doc = " How to apply this search criteria against other criteria"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`TranscriptSearchCriteriaOperator`](crate::TranscriptSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::TranscriptSearchCriteriaOperator>,
+    #[doc = " The start value of the range. This field is used for range search types."]
+    #[doc = ""]
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: [`TranscriptSearchCriteriaType`](crate::TranscriptSearchCriteriaType), one of `EXACT`, `EXACT_PHRASE`, `PHRASE`, `DATE_RANGE`, `RANGE`, `GREATER_THAN`, `LESS_THAN`, `REQUIRED_FIELDS`."]
     pub r#type: ::std::option::Option<crate::TranscriptSearchCriteriaType>,
+    #[doc = " A value for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of values for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

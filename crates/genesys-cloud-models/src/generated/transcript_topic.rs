@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptTopic {
+    #[doc = " The detection confidence of the topic."]
+    #[doc = ""]
     #[doc = " JSON `confidence`: integer (int64)."]
     pub confidence: ::std::option::Option<i64>,
     #[doc = " JSON `duration`: [`TopicDuration`](crate::TopicDuration)."]
     pub duration: ::std::option::Option<crate::TopicDuration>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the object."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Location of the phrase"]
+    #[doc = ""]
     #[doc = " JSON `offset`: [`TopicOffset`](crate::TopicOffset)."]
     pub offset: ::std::option::Option<crate::TopicOffset>,
+    #[doc = " Location of the phrase in the recording in milliseconds"]
+    #[doc = ""]
     #[doc = " JSON `recordingLocation`: integer (int64)."]
     pub recording_location: ::std::option::Option<i64>,
+    #[doc = " The start time of the topic phrase."]
+    #[doc = ""]
     #[doc = " JSON `startTimeMilliseconds`: integer (int64)."]
     pub start_time_milliseconds: ::std::option::Option<i64>,
+    #[doc = " The phrase which detected the topic."]
+    #[doc = ""]
     #[doc = " JSON `topicPhrase`: string."]
     pub topic_phrase: ::std::option::Option<::std::string::String>,
+    #[doc = " The transcript phrase which detected the topic."]
+    #[doc = ""]
     #[doc = " JSON `transcriptPhrase`: string."]
     pub transcript_phrase: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptTranslation {
+    #[doc = " Transcript Id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of translated phrases, if translation succeeded"]
+    #[doc = ""]
     #[doc = " JSON `phrases`: array of [`PhraseTranslation`](crate::PhraseTranslation)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::PhraseTranslation>>,
+    #[doc = " Translation error, if translation failed"]
+    #[doc = ""]
     #[doc = " JSON `translateError`: string."]
     pub translate_error: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptUrls {
+    #[doc = " The Communication ID"]
+    #[doc = ""]
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Conversation Reference"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " List of Transcript URLs"]
+    #[doc = ""]
     #[doc = " JSON `urls`: array of [`SegmentUrl`](crate::SegmentUrl)."]
     pub urls: ::std::option::Option<::std::vec::Vec<crate::SegmentUrl>>,
     _nulls: crate::support::Extras,

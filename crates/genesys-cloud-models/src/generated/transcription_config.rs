@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptionConfig {
+    #[doc = " The name of the vendor used for speech transcription."]
+    #[doc = ""]
     #[doc = " JSON `vendorName`: [`TranscriptionConfigVendorName`](crate::TranscriptionConfigVendorName), required by the spec, one of `GoogleDialogflow`, `Unknown`, `Genesys`."]
     pub vendor_name: ::std::option::Option<crate::TranscriptionConfigVendorName>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptionEnginesRequest {
+    #[doc = " The transcription engine setting"]
+    #[doc = ""]
     #[doc = " JSON `transcriptionEngines`: array of [`ProgramTranscriptionEngine`](crate::ProgramTranscriptionEngine), required by the spec."]
     pub transcription_engines: ::std::option::Option<::std::vec::Vec<crate::ProgramTranscriptionEngine>>,
     _nulls: crate::support::Extras,

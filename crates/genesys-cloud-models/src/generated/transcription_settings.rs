@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptionSettings {
+    #[doc = " Setting to enable/disable content search"]
+    #[doc = ""]
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
+    #[doc = " Boolean flag indicating whether low latency transcription via Notification API is enabled"]
+    #[doc = ""]
     #[doc = " JSON `lowLatencyTranscriptionEnabled`: boolean."]
     pub low_latency_transcription_enabled: ::std::option::Option<bool>,
+    #[doc = " Setting to enable/disable PCI DSS Redaction"]
+    #[doc = ""]
     #[doc = " JSON `pciDssRedactionEnabled`: boolean."]
     pub pci_dss_redaction_enabled: ::std::option::Option<bool>,
+    #[doc = " Setting to enable/disable PII Redaction"]
+    #[doc = ""]
     #[doc = " JSON `piiRedactionEnabled`: boolean."]
     pub pii_redaction_enabled: ::std::option::Option<bool>,
+    #[doc = " Setting to enable/disable transcription capability"]
+    #[doc = ""]
     #[doc = " JSON `transcription`: [`TranscriptionSettingsTranscription`](crate::TranscriptionSettingsTranscription), required by the spec, one of `Disabled`, `EnabledGlobally`, `EnabledQueueFlow`."]
     pub transcription: ::std::option::Option<crate::TranscriptionSettingsTranscription>,
+    #[doc = " Configure confidence threshold. The possible values are from 1 to 100."]
+    #[doc = ""]
     #[doc = " JSON `transcriptionConfidenceThreshold`: integer (int64), required by the spec."]
     pub transcription_confidence_threshold: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Transcripts {
+    #[doc = " List of transcript contents which needs to satisfy contains criteria"]
+    #[doc = ""]
     #[doc = " JSON `contains`: array of string."]
     pub contains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of transcript contents which needs to satisfy does not contain criteria"]
+    #[doc = ""]
     #[doc = " JSON `doesNotContain`: array of string."]
     pub does_not_contain: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of transcript contents which needs to satisfy exact match criteria"]
+    #[doc = ""]
     #[doc = " JSON `exactMatch`: array of string."]
     pub exact_match: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of words or phrases used to filter out transcripts that contain content similar to any item in this list"]
+    #[doc = ""]
     #[doc = " JSON `notSimilarTo`: array of string."]
     pub not_similar_to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

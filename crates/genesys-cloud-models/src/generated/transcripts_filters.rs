@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranscriptsFilters {
+    #[doc = " end time to filter by, default value is current time"]
+    #[doc = ""]
     #[doc = " JSON `endTimeMs`: integer (int64)."]
     pub end_time_ms: ::std::option::Option<i64>,
+    #[doc = " list of flows ids to filter by"]
+    #[doc = ""]
     #[doc = " JSON `flows`: array of string."]
     pub flows: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The media type of the transcripts, default value is all"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`TranscriptsFiltersMediaType`](crate::TranscriptsFiltersMediaType), one of `call`, `message`, `email`, `chat`, `callback`, `all`."]
     pub media_type: ::std::option::Option<crate::TranscriptsFiltersMediaType>,
+    #[doc = " list of programs ids to filter by"]
+    #[doc = ""]
     #[doc = " JSON `programs`: array of string."]
     pub programs: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " list of queues ids to filter by"]
+    #[doc = ""]
     #[doc = " JSON `queues`: array of string."]
     pub queues: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " start time to filter by, default value is 7 days into the past"]
+    #[doc = ""]
     #[doc = " JSON `startTimeMs`: integer (int64)."]
     pub start_time_ms: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransferRequest {
+    #[doc = " The user ID or queue ID of the transfer target. Address like a phone number can not be used for callbacks, but they can be used for other forms of communication."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, the digital internal message will NOT be terminated."]
+    #[doc = ""]
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
+    #[doc = " The queue ID of the transfer target."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of transfer to perform. Attended, where the initiating agent maintains ownership of the conversation until the intended recipient accepts the transfer, or Unattended, where the initiating agent immediately disconnects. Default is Unattended."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`TransferRequestTransferType`](crate::TransferRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferRequestTransferType>,
+    #[doc = " The user ID of the transfer target."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user name of the transfer target."]
+    #[doc = ""]
     #[doc = " JSON `userName`: string."]
     pub user_name: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, transfer to the voicemail inbox of the participant that is being replaced."]
+    #[doc = ""]
     #[doc = " JSON `voicemail`: boolean."]
     pub voicemail: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransferResponse {
+    #[doc = " The date/time that this command was issued. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The destination of the command."]
+    #[doc = ""]
     #[doc = " JSON `destination`: [`TransferDestination`](crate::TransferDestination)."]
     pub destination: ::std::option::Option<crate::TransferDestination>,
+    #[doc = " The id of the command."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The initiator of the command."]
+    #[doc = ""]
     #[doc = " JSON `initiator`: [`TransferInitiator`](crate::TransferInitiator)."]
     pub initiator: ::std::option::Option<crate::TransferInitiator>,
+    #[doc = " The user or entity that modified the command."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`TransferResponseModifiedBy`](crate::TransferResponseModifiedBy)."]
     pub modified_by: ::std::option::Option<crate::TransferResponseModifiedBy>,
+    #[doc = " The state of the command."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`TransferResponseState`](crate::TransferResponseState), one of `Pending`, `Active`, `Complete`, `Canceled`, `Failed`, `Timeout`, `Unknown`."]
     pub state: ::std::option::Option<crate::TransferResponseState>,
+    #[doc = " The type of transfer to perform."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`TransferResponseTransferType`](crate::TransferResponseTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferResponseTransferType>,
     _nulls: crate::support::Extras,

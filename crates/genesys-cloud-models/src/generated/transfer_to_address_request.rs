@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransferToAddressRequest {
+    #[doc = " User's name, queue's name, destination's address or phone number."]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, the digital internal message will NOT be terminated."]
+    #[doc = ""]
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
+    #[doc = " The type of transfer to perform. Attended, where the initiating agent maintains ownership of the conversation until the intended recipient accepts the transfer, or Unattended, where the initiating agent immediately disconnects. Default is Unattended."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`TransferToAddressRequestTransferType`](crate::TransferToAddressRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToAddressRequestTransferType>,
     _nulls: crate::support::Extras,

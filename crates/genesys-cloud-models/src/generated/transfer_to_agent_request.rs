@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransferToAgentRequest {
+    #[doc = " If true, the digital internal message will NOT be terminated."]
+    #[doc = ""]
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
+    #[doc = " The type of transfer to perform. Attended, where the initiating agent maintains ownership of the conversation until the intended recipient accepts the transfer, or Unattended, where the initiating agent immediately disconnects. Default is Unattended."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`TransferToAgentRequestTransferType`](crate::TransferToAgentRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToAgentRequestTransferType>,
+    #[doc = " The name of the internal user."]
+    #[doc = ""]
     #[doc = " JSON `userDisplayName`: string."]
     pub user_display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the internal user."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The userName (like user’s email) of the internal user."]
+    #[doc = ""]
     #[doc = " JSON `userName`: string."]
     pub user_name: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, transfer to the voicemail inbox of the participant that is being replaced."]
+    #[doc = ""]
     #[doc = " JSON `voicemail`: boolean."]
     pub voicemail: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransferToExternalContactRequest {
+    #[doc = " The external contact id."]
+    #[doc = ""]
     #[doc = " JSON `contactId`: string, required by the spec."]
     pub contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, the digital internal message will NOT be terminated."]
+    #[doc = ""]
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
+    #[doc = " The external contact phone type."]
+    #[doc = ""]
     #[doc = " JSON `phoneType`: [`TransferToExternalContactRequestPhoneType`](crate::TransferToExternalContactRequestPhoneType), required by the spec, one of `WorkPhone`, `CellPhone`, `HomePhone`, `OtherPhone`."]
     pub phone_type: ::std::option::Option<crate::TransferToExternalContactRequestPhoneType>,
+    #[doc = " The type of transfer to perform. Attended, where the initiating agent maintains ownership of the conversation until the intended recipient accepts the transfer, or Unattended, where the initiating agent immediately disconnects. Default is Unattended."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`TransferToExternalContactRequestTransferType`](crate::TransferToExternalContactRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToExternalContactRequestTransferType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransferToQueueRequest {
+    #[doc = " If true, the digital internal message will NOT be terminated."]
+    #[doc = ""]
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
+    #[doc = " The id of the queue."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the queue."]
+    #[doc = ""]
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of transfer to perform. Attended, where the initiating agent maintains ownership of the conversation until the intended recipient accepts the transfer, or Unattended, where the initiating agent immediately disconnects. Default is Unattended."]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`TransferToQueueRequestTransferType`](crate::TransferToQueueRequestTransferType), one of `Attended`, `Unattended`."]
     pub transfer_type: ::std::option::Option<crate::TransferToQueueRequestTransferType>,
     _nulls: crate::support::Extras,

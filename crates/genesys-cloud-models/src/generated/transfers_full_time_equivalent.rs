@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransfersFullTimeEquivalent {
+    #[doc = " The target staffing group that will receive the full time equivalent when agents are transferred from one staffing group to another"]
+    #[doc = ""]
     #[doc = " JSON `destinationStaffingGroupId`: string."]
     pub destination_staffing_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The duration of the transfer full time equivalent from one staffing group to another"]
+    #[doc = ""]
     #[doc = " JSON `transferType`: [`TransfersFullTimeEquivalentTransferType`](crate::TransfersFullTimeEquivalentTransferType), one of `Permanent`, `Temporary`."]
     pub transfer_type: ::std::option::Option<crate::TransfersFullTimeEquivalentTransferType>,
     _nulls: crate::support::Extras,

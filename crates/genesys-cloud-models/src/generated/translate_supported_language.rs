@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TranslateSupportedLanguage {
+    #[doc = " Supported translation language code. See - <https://docs.aws.amazon.com/translate/latest/dg/what-is-languages.html#what-is-languages-supported>"]
+    #[doc = ""]
     #[doc = " JSON `languageCode`: string, required by the spec."]
     pub language_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Supported translation language name, natively spelled (ex. Español)"]
+    #[doc = ""]
     #[doc = " JSON `languageName`: string, required by the spec."]
     pub language_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

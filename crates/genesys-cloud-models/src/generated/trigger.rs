@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Trigger {
+    #[doc = " Optional delay invoking target after trigger fires. Must be in the range of 60 to 900 seconds. Only one of eventTTLSeconds or delayBySeconds can be set."]
+    #[doc = ""]
     #[doc = " JSON `delayBySeconds`: integer (int64)."]
     pub delay_by_seconds: ::std::option::Option<i64>,
+    #[doc = " Description of the trigger. Can be up to 512 characters in length."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the trigger is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Optional length of time that events are meaningful after origination. Events older than this threshold may be dropped if the platform is delayed in processing events. Unset means events are valid indefinitely, otherwise must be set to at least 10 seconds. Only one of eventTTLSeconds or delayBySeconds can be set."]
+    #[doc = ""]
     #[doc = " JSON `eventTTLSeconds`: integer (int64)."]
     pub event_ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The configuration for when a trigger is considered to be a match for an event"]
+    #[doc = ""]
     #[doc = " JSON `matchCriteria`: array of [`MatchCriteria`](crate::MatchCriteria)."]
     pub match_criteria: ::std::option::Option<::std::vec::Vec<crate::MatchCriteria>>,
+    #[doc = " The name of the trigger"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The target to invoke when a matching event is received"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`TriggerTarget`](crate::TriggerTarget)."]
     pub target: ::std::option::Option<crate::TriggerTarget>,
+    #[doc = " The topic that will cause the trigger to be invoked"]
+    #[doc = ""]
     #[doc = " JSON `topicName`: string."]
     pub topic_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of this trigger"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TriggerSchedule {
+    #[doc = " Days of month on which the trigger should fire. 1-31 or '\\*' for every or '?' for any"]
+    #[doc = ""]
     #[doc = " JSON `daysOfMonth`: string."]
     pub days_of_month: ::std::option::Option<::std::string::String>,
+    #[doc = " Days of week on which the trigger should fire. 1-7 or '\\*' for every or '?' for any"]
+    #[doc = ""]
     #[doc = " JSON `daysOfWeek`: string."]
     pub days_of_week: ::std::option::Option<::std::string::String>,
+    #[doc = " Hours on which the trigger should fire. 0-23 or '\\*' for every hour."]
+    #[doc = ""]
     #[doc = " JSON `hours`: string."]
     pub hours: ::std::option::Option<::std::string::String>,
+    #[doc = " Minutes on which the trigger should fire. Coma separated list of up to 2 values 0-59"]
+    #[doc = ""]
     #[doc = " JSON `minutes`: string."]
     pub minutes: ::std::option::Option<::std::string::String>,
+    #[doc = " Months on which the trigger should fire. 1-12 or '\\*' for every"]
+    #[doc = ""]
     #[doc = " JSON `months`: string."]
     pub months: ::std::option::Option<::std::string::String>,
+    #[doc = " Timezone for the trigger schedule"]
+    #[doc = ""]
     #[doc = " JSON `timezone`: string."]
     pub timezone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

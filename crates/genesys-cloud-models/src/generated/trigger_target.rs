@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TriggerTarget {
+    #[doc = " The ID of the entity to target"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The entity type to target"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`TriggerTargetType`](crate::TriggerTargetType), one of `Workflow`."]
     pub r#type: ::std::option::Option<crate::TriggerTargetType>,
+    #[doc = " Optional config for the target."]
+    #[doc = ""]
     #[doc = " JSON `workflowTargetSettings`: [`WorkflowTargetSettings`](crate::WorkflowTargetSettings)."]
     pub workflow_target_settings: ::std::option::Option<crate::WorkflowTargetSettings>,
     _nulls: crate::support::Extras,

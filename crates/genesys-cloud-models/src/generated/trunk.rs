@@ -5,62 +5,120 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Trunk {
+    #[doc = " The connected status of the trunk"]
+    #[doc = ""]
     #[doc = " JSON `connectedStatus`: [`TrunkConnectedStatus`](crate::TrunkConnectedStatus)."]
     pub connected_status: ::std::option::Option<crate::TrunkConnectedStatus>,
+    #[doc = " The ID of the user that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that created the resource."]
+    #[doc = ""]
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the resource was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the last modification to the resource. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The resource's description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The Edge using this trunk."]
+    #[doc = ""]
     #[doc = " JSON `edge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The edge group associated with this trunk."]
+    #[doc = ""]
     #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " True if the Edge used by this trunk is in-service"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The IP Network Family of the trunk"]
+    #[doc = ""]
     #[doc = " JSON `family`: integer (int64)."]
     pub family: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " True if this trunk is in-service. This comes from the trunk\\_enabled property of the referenced trunk base."]
+    #[doc = ""]
     #[doc = " JSON `inService`: boolean."]
     pub in_service: ::std::option::Option<bool>,
+    #[doc = " The trunk ipStatus"]
+    #[doc = ""]
     #[doc = " JSON `ipStatus`: [`TrunkMetricsNetworkTypeIp`](crate::TrunkMetricsNetworkTypeIp)."]
     pub ip_status: ::std::option::Option<crate::TrunkMetricsNetworkTypeIp>,
+    #[doc = " The Logical Interface on the Edge to which the trunk is assigned."]
+    #[doc = ""]
     #[doc = " JSON `logicalInterface`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub logical_interface: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The ID of the user that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The application that last modified the resource."]
+    #[doc = ""]
     #[doc = " JSON `modifiedByApp`: string."]
     pub modified_by_app: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the entity."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Returns Enabled when the trunk base supports the availability interval and it has a value greater than 0."]
+    #[doc = ""]
     #[doc = " JSON `optionsEnabledStatus`: [`TrunkOptionsEnabledStatus`](crate::TrunkOptionsEnabledStatus), one of `ENABLED`, `DISABLED`, `NOT_SUPPORTED`."]
     pub options_enabled_status: ::std::option::Option<crate::TrunkOptionsEnabledStatus>,
+    #[doc = " The trunk optionsStatus"]
+    #[doc = ""]
     #[doc = " JSON `optionsStatus`: array of [`TrunkMetricsOptions`](crate::TrunkMetricsOptions)."]
     pub options_status: ::std::option::Option<::std::vec::Vec<crate::TrunkMetricsOptions>>,
+    #[doc = " The list of proxy addresses (ports if provided) for the trunk"]
+    #[doc = ""]
     #[doc = " JSON `proxyAddressList`: array of string."]
     pub proxy_address_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Returns Enabled when the trunk base supports the registration interval and it has a value greater than 0."]
+    #[doc = ""]
     #[doc = " JSON `registersEnabledStatus`: [`TrunkRegistersEnabledStatus`](crate::TrunkRegistersEnabledStatus), one of `ENABLED`, `DISABLED`, `NOT_SUPPORTED`."]
     pub registers_enabled_status: ::std::option::Option<crate::TrunkRegistersEnabledStatus>,
+    #[doc = " The trunk registersStatus"]
+    #[doc = ""]
     #[doc = " JSON `registersStatus`: array of [`TrunkMetricsRegisters`](crate::TrunkMetricsRegisters)."]
     pub registers_status: ::std::option::Option<::std::vec::Vec<crate::TrunkMetricsRegisters>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if the resource is active, inactive, or deleted."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`TrunkState`](crate::TrunkState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::TrunkState>,
+    #[doc = " The trunk base configuration used on this trunk."]
+    #[doc = ""]
     #[doc = " JSON `trunkBase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trunk_base: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The metabase used to create this trunk."]
+    #[doc = ""]
     #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trunk_metabase: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The type of this trunk."]
+    #[doc = ""]
     #[doc = " JSON `trunkType`: [`TrunkTrunkType`](crate::TrunkTrunkType), one of `EXTERNAL`, `PHONE`, `EDGE`."]
     pub trunk_type: ::std::option::Option<crate::TrunkTrunkType>,
+    #[doc = " The current version of the resource."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

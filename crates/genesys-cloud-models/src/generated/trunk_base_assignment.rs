@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkBaseAssignment {
+    #[doc = " The address family to use with the trunk base settings. 2=IPv4, 23=IPv6"]
+    #[doc = ""]
     #[doc = " JSON `family`: integer (int64)."]
     pub family: ::std::option::Option<i64>,
+    #[doc = " A trunk base settings reference."]
+    #[doc = ""]
     #[doc = " JSON `trunkBase`: [`TrunkBase`](crate::TrunkBase)."]
     pub trunk_base: ::std::option::Option<crate::TrunkBase>,
     _nulls: crate::support::Extras,

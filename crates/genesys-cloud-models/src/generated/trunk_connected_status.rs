@@ -7,6 +7,8 @@
 pub struct TrunkConnectedStatus {
     #[doc = " JSON `connected`: boolean."]
     pub connected: ::std::option::Option<bool>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `connectedStateTime`: date-time."]
     pub connected_state_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkInstanceSearchResponse {
+    #[doc = " Q64 value for the current page of results"]
+    #[doc = ""]
     #[doc = " JSON `currentPage`: string."]
     pub current_page: ::std::option::Option<::std::string::String>,
+    #[doc = " Q64 value for the next page of results"]
+    #[doc = ""]
     #[doc = " JSON `nextPage`: string."]
     pub next_page: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of pages"]
+    #[doc = ""]
     #[doc = " JSON `pageCount`: integer (int64), required by the spec."]
     pub page_count: ::std::option::Option<i64>,
+    #[doc = " The current page number"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64), required by the spec."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The current page size"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), required by the spec."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Q64 value for the previous page of results"]
+    #[doc = ""]
     #[doc = " JSON `previousPage`: string."]
     pub previous_page: ::std::option::Option<::std::string::String>,
+    #[doc = " Search results"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`Trunk`](crate::Trunk), required by the spec."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::Trunk>>,
+    #[doc = " The total number of results found"]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64), required by the spec."]
     pub total: ::std::option::Option<i64>,
+    #[doc = " Resource types the search was performed against"]
+    #[doc = ""]
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

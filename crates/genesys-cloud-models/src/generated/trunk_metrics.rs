@@ -7,6 +7,8 @@
 pub struct TrunkMetrics {
     #[doc = " JSON `calls`: [`TrunkMetricsCalls`](crate::TrunkMetricsCalls)."]
     pub calls: ::std::option::Option<crate::TrunkMetricsCalls>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `logicalInterface`: [`DomainEntityRef`](crate::DomainEntityRef)."]

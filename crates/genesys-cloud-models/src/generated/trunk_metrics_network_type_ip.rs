@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkMetricsNetworkTypeIp {
+    #[doc = " Assigned IP Address for the interface"]
+    #[doc = ""]
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
+    #[doc = " Information about the error."]
+    #[doc = ""]
     #[doc = " JSON `errorInfo`: [`TrunkErrorInfo`](crate::TrunkErrorInfo)."]
     pub error_info: ::std::option::Option<crate::TrunkErrorInfo>,
     _nulls: crate::support::Extras,

@@ -9,8 +9,12 @@ pub struct TrunkMetricsOptions {
     pub error_info: ::std::option::Option<crate::TrunkErrorInfo>,
     #[doc = " JSON `optionState`: boolean."]
     pub option_state: ::std::option::Option<bool>,
+    #[doc = " ISO 8601 format UTC absolute date \\& time of the last change of the option state."]
+    #[doc = ""]
     #[doc = " JSON `optionStateTime`: date-time."]
     pub option_state_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Server proxy address that this options array element represents."]
+    #[doc = ""]
     #[doc = " JSON `proxyAddress`: string."]
     pub proxy_address: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

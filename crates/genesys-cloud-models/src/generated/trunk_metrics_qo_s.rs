@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkMetricsQoS {
+    #[doc = " Total number of QoS mismatches over the course of the last 24-hour period (sliding window)."]
+    #[doc = ""]
     #[doc = " JSON `mismatchCount`: integer (int64), required by the spec."]
     pub mismatch_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,10 +7,16 @@
 pub struct TrunkMetricsRegisters {
     #[doc = " JSON `errorInfo`: [`TrunkErrorInfo`](crate::TrunkErrorInfo)."]
     pub error_info: ::std::option::Option<crate::TrunkErrorInfo>,
+    #[doc = " Server proxy address that this registers array element represents."]
+    #[doc = ""]
     #[doc = " JSON `proxyAddress`: string."]
     pub proxy_address: ::std::option::Option<::std::string::String>,
+    #[doc = " True if last REGISTER message had positive response; false if error response or no response."]
+    #[doc = ""]
     #[doc = " JSON `registerState`: boolean."]
     pub register_state: ::std::option::Option<bool>,
+    #[doc = " ISO 8601 format UTC absolute date \\& time of the last change of the register state."]
+    #[doc = ""]
     #[doc = " JSON `registerStateTime`: date-time."]
     pub register_state_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

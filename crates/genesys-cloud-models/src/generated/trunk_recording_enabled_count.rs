@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkRecordingEnabledCount {
+    #[doc = " The amount of trunks that do not have recording enabled"]
+    #[doc = ""]
     #[doc = " JSON `disabledCount`: integer (int64)."]
     pub disabled_count: ::std::option::Option<i64>,
+    #[doc = " The amount of trunks that have recording enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabledCount`: integer (int64)."]
     pub enabled_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

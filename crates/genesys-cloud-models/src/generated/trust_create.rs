@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustCreate {
+    #[doc = " The expiration date of the trust. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpired`: date-time."]
     pub date_expired: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If disabled no trustee user will have access, even if they were previously added."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The list of groups and their roles to which access will be granted. The groups are from the trustee and the roles are from the trustor. If no groups are specified, at least one user is required."]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of [`TrustMemberCreate`](crate::TrustMemberCreate)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::TrustMemberCreate>>,
+    #[doc = " The pairing Id created by the trustee. This is required to prove that the trustee agrees to the relationship. Not required when creating a default pairing with Customer Care."]
+    #[doc = ""]
     #[doc = " JSON `pairingId`: string."]
     pub pairing_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of users and their roles to which access will be granted. The users are from the trustee and the roles are from the trustor. If no users are specified, at least one group is required."]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`TrustMemberCreate`](crate::TrustMemberCreate)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::TrustMemberCreate>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustMemberCreate {
+    #[doc = " Trustee User or Group Id"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of trustor organization roles granting this user or group access paired with the divisions for those roles."]
+    #[doc = ""]
     #[doc = " JSON `roleDivisions`: [`RoleDivisionGrants`](crate::RoleDivisionGrants)."]
     pub role_divisions: ::std::option::Option<crate::RoleDivisionGrants>,
+    #[doc = " The list of roles to be granted to this user or group. Roles will be granted in all divisions."]
+    #[doc = ""]
     #[doc = " JSON `roleIds`: array of string."]
     pub role_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustRequest {
+    #[doc = " User who created this request."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`OrgUser`](crate::OrgUser)."]
     pub created_by: ::std::option::Option<crate::OrgUser>,
+    #[doc = " Date request was created. There is a 48 hour expiration on all requests. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The list of trustee groups that are requesting access."]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of [`TrustGroup`](crate::TrustGroup)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::TrustGroup>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Trustee organization who generated this request."]
+    #[doc = ""]
     #[doc = " JSON `trustee`: [`Organization`](crate::Organization), required by the spec."]
     pub trustee: ::std::option::Option<crate::Organization>,
+    #[doc = " The list of trustee users that are requesting access."]
+    #[doc = ""]
     #[doc = " JSON `users`: array of [`OrgUser`](crate::OrgUser)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::OrgUser>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustRequestCreate {
+    #[doc = " The list of trustee groups that are requesting access. If no groups are specified, at least one user is required."]
+    #[doc = ""]
     #[doc = " JSON `groupIds`: array of string."]
     pub group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of trustee users that are requesting access. If no users are specified, at least one group is required."]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

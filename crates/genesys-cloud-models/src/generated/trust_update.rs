@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustUpdate {
+    #[doc = " The expiration date of the trust. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpired`: date-time."]
     pub date_expired: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If disabled no trustee user will have access, even if they were previously added."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustedCertificateInfo {
+    #[doc = " The description of the certificate"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The serial number of the certificate"]
+    #[doc = ""]
     #[doc = " JSON `serialNumber`: string."]
     pub serial_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The signature of the certificate"]
+    #[doc = ""]
     #[doc = " JSON `signature`: string."]
     pub signature: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

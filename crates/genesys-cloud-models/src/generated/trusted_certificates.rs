@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustedCertificates {
+    #[doc = " The list of trusted certificates"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`TrustedCertificateInfo`](crate::TrustedCertificateInfo)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TrustedCertificateInfo>>,
+    #[doc = " The total number of trusted certificates"]
+    #[doc = ""]
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

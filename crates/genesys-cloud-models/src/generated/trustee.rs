@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Trustee {
+    #[doc = " User that created trust."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`OrgUser`](crate::OrgUser)."]
     pub created_by: ::std::option::Option<crate::OrgUser>,
+    #[doc = " Date Trust was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The expiration date of the trust. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpired`: date-time."]
     pub date_expired: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If disabled no trustee user will have access, even if they were previously added."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Denotes if trustee uses full access role by default."]
+    #[doc = ""]
     #[doc = " JSON `hasFullAccess`: boolean."]
     pub has_full_access: ::std::option::Option<bool>,
+    #[doc = " Organization Id for this trust."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Denotes if trustee is given Trusted User access by default."]
+    #[doc = ""]
     #[doc = " JSON `isTrustedUser`: boolean."]
     pub is_trusted_user: ::std::option::Option<bool>,
+    #[doc = " Organization associated with this trust."]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`Organization`](crate::Organization)."]
     pub organization: ::std::option::Option<crate::Organization>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Denotes if trustee uses admin role by default."]
+    #[doc = ""]
     #[doc = " JSON `usesDefaultRole`: boolean."]
     pub uses_default_role: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrusteeAuditQueryRequest {
+    #[doc = " Ending date/time for the audit search. ISO-8601 formatted date-time, UTC."]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Facet information to be returned with the query results."]
+    #[doc = ""]
     #[doc = " JSON `facets`: array of [`Facet`](crate::Facet)."]
     pub facets: ::std::option::Option<::std::vec::Vec<crate::Facet>>,
+    #[doc = " Additional custom filters to be applied to the query."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`Filter`](crate::Filter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::Filter>>,
+    #[doc = " Word or phrase to look for in audit bodies."]
+    #[doc = ""]
     #[doc = " JSON `queryPhrase`: string."]
     pub query_phrase: ::std::option::Option<::std::string::String>,
+    #[doc = " Starting date/time for the audit search. ISO-8601 formatted date-time, UTC."]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Limit returned audits to these trustee organizationIds."]
+    #[doc = ""]
     #[doc = " JSON `trusteeOrganizationIds`: array of string, required by the spec."]
     pub trustee_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Limit returned audits to these trustee userIds."]
+    #[doc = ""]
     #[doc = " JSON `trusteeUserIds`: array of string, required by the spec."]
     pub trustee_user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,38 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrusteeBillingOverview {
+    #[doc = " Date-time the billing period ended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `billingPeriodEndDate`: date-time."]
     pub billing_period_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date-time the billing period started. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `billingPeriodStartDate`: date-time."]
     pub billing_period_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date-time the contract was last amended. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `contractAmendmentDate`: date-time."]
     pub contract_amendment_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date-time the contract became effective. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `contractEffectiveDate`: date-time."]
     pub contract_effective_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date-time the contract ends. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `contractEndDate`: date-time."]
     pub contract_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The currency type."]
+    #[doc = ""]
     #[doc = " JSON `currency`: string, required by the spec."]
     pub currency: ::std::option::Option<::std::string::String>,
+    #[doc = " The charge short names for products enabled during the specified period."]
+    #[doc = ""]
     #[doc = " JSON `enabledProducts`: array of string, required by the spec."]
     pub enabled_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `inRampPeriod`: boolean."]
     pub in_ramp_period: ::std::option::Option<bool>,
+    #[doc = " Minimum amount that will be charged for the month"]
+    #[doc = ""]
     #[doc = " JSON `minimumMonthlyAmount`: string."]
     pub minimum_monthly_amount: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Organization"]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity), required by the spec."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
+    #[doc = " Date-time the ramp period ends. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `rampPeriodEndDate`: date-time."]
     pub ramp_period_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date-time the ramp period starts. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `rampPeriodStartDate`: date-time."]
     pub ramp_period_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The subscription type."]
+    #[doc = ""]
     #[doc = " JSON `subscriptionType`: [`TrusteeBillingOverviewSubscriptionType`](crate::TrusteeBillingOverviewSubscriptionType), required by the spec, one of `ININ`, `MONTH_TO_MONTH`, `FREE_TRIAL_MONTH_TO_MONTH`, `PREPAY_MONTHLY_COMMITMENT`, `PREPAY`, `DEV_ORG_MONTH_TO_MONTH`, `DEV_ORG_PREPAY_MONTHLY_COMMITMENT`, `DEV_ORG_PREPAY`."]
     pub subscription_type: ::std::option::Option<crate::TrusteeBillingOverviewSubscriptionType>,
+    #[doc = " Usages for the specified period."]
+    #[doc = ""]
     #[doc = " JSON `usages`: array of [`SubscriptionOverviewUsage`](crate::SubscriptionOverviewUsage), required by the spec."]
     pub usages: ::std::option::Option<::std::vec::Vec<crate::SubscriptionOverviewUsage>>,
     _nulls: crate::support::Extras,

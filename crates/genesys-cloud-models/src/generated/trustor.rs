@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Trustor {
+    #[doc = " Authorization for the trustee user has in this trustor organization"]
+    #[doc = ""]
     #[doc = " JSON `authorization`: [`TrusteeAuthorization`](crate::TrusteeAuthorization)."]
     pub authorization: ::std::option::Option<crate::TrusteeAuthorization>,
+    #[doc = " User that created trust."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`OrgUser`](crate::OrgUser)."]
     pub created_by: ::std::option::Option<crate::OrgUser>,
+    #[doc = " Date Trust was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If disabled no trustee user will have access, even if they were previously added."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Organization Id for this trust."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Organization associated with this trust."]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`Organization`](crate::Organization)."]
     pub organization: ::std::option::Option<crate::Organization>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,34 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TtsEngineEntity {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The TTS engine is the global default engine"]
+    #[doc = ""]
     #[doc = " JSON `isDefault`: boolean."]
     pub is_default: ::std::option::Option<bool>,
+    #[doc = " The TTS engine can be used in a secure call flow"]
+    #[doc = ""]
     #[doc = " JSON `isSecure`: boolean."]
     pub is_secure: ::std::option::Option<bool>,
+    #[doc = " The set of languages the TTS engine supports"]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of string, required by the spec."]
     pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The set of output formats the TTS engine can produce"]
+    #[doc = ""]
     #[doc = " JSON `outputFormats`: array of string, required by the spec."]
     pub output_formats: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The set of voices the TTS engine supports"]
+    #[doc = ""]
     #[doc = " JSON `voices`: array of [`TtsVoiceEntity`](crate::TtsVoiceEntity)."]
     pub voices: ::std::option::Option<::std::vec::Vec<crate::TtsVoiceEntity>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TtsSettings {
+    #[doc = " ID of the global default TTS engine"]
+    #[doc = ""]
     #[doc = " JSON `defaultEngine`: string, required by the spec."]
     pub default_engine: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of default overrides for specific languages"]
+    #[doc = ""]
     #[doc = " JSON `languageOverrides`: array of [`LanguageOverride`](crate::LanguageOverride), required by the spec."]
     pub language_overrides: ::std::option::Option<::std::vec::Vec<crate::LanguageOverride>>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TtsVoiceEntity {
+    #[doc = " The display name of the TTS voice"]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Ths TTS engine this voice belongs to"]
+    #[doc = ""]
     #[doc = " JSON `engine`: [`TtsEngineEntity`](crate::TtsEngineEntity), required by the spec."]
     pub engine: ::std::option::Option<crate::TtsEngineEntity>,
+    #[doc = " The gender of the TTS voice"]
+    #[doc = ""]
     #[doc = " JSON `gender`: string, required by the spec."]
     pub gender: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The voice is the default voice for its language"]
+    #[doc = ""]
     #[doc = " JSON `isDefault`: boolean."]
     pub is_default: ::std::option::Option<bool>,
+    #[doc = " The language supported by the TTS voice"]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The provider of the TTS voice"]
+    #[doc = ""]
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The models supported by the TTS voice"]
+    #[doc = ""]
     #[doc = " JSON `supportedModels`: array of string."]
     pub supported_models: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The type of the TTS voice"]
+    #[doc = ""]
     #[doc = " JSON `voiceType`: [`TtsVoiceEntityVoiceType`](crate::TtsVoiceEntityVoiceType), one of `Standard`, `Neural`, `Wavenet`, `Generative`, `Chirp3`, `Gemini`, `LongForm`, `Unknown`."]
     pub voice_type: ::std::option::Option<crate::TtsVoiceEntityVoiceType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TweetUsage {
+    #[doc = " The start of the usage period for the currently consumed tweets. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Ingestion limit"]
+    #[doc = ""]
     #[doc = " JSON `ingestionLimit`: integer (int64)."]
     pub ingestion_limit: ::std::option::Option<i64>,
+    #[doc = " The number of tweets consumed"]
+    #[doc = ""]
     #[doc = " JSON `tweetCount`: integer (int64)."]
     pub tweet_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TwitterDataHistoricalTweetRequest {
+    #[doc = " ISO 3166-1 alpha-2 country codes to use for the search. Defaults to worldwide."]
+    #[doc = ""]
     #[doc = " JSON `countries`: array of string."]
     pub countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Search terms to use in the query"]
+    #[doc = ""]
     #[doc = " JSON `searchTerms`: string, required by the spec."]
     pub search_terms: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TwitterDataHistoricalTweetResponse {
+    #[doc = " The count of matching tweets using the searchTerms."]
+    #[doc = ""]
     #[doc = " JSON `matchingTweets`: integer (int64)."]
     pub matching_tweets: ::std::option::Option<i64>,
+    #[doc = " The number of days used for the query"]
+    #[doc = ""]
     #[doc = " JSON `previousNumberOfDays`: integer (int64)."]
     pub previous_number_of_days: ::std::option::Option<i64>,
+    #[doc = " The tweet usage of the org"]
+    #[doc = ""]
     #[doc = " JSON `usageStatistics`: [`TweetUsage`](crate::TweetUsage)."]
     pub usage_statistics: ::std::option::Option<crate::TweetUsage>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TwitterDataIngestionRuleRequest {
+    #[doc = " ISO 3166-1 alpha-2 country codes. Ingestion of matching tweets will be restricted to tweets posted in the countries specified here. Defaults to worldwide."]
+    #[doc = ""]
     #[doc = " JSON `countries`: array of string."]
     pub countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A description of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the data ingestion rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Search terms for X (formally Twitter)."]
+    #[doc = ""]
     #[doc = " JSON `searchTerms`: string, required by the spec."]
     pub search_terms: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TwitterId {
+    #[doc = " twitter user.id\\_str. Max: 255 characters"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " twitter user.name. Max: 255 characters"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " url of user's twitter profile"]
+    #[doc = ""]
     #[doc = " JSON `profileUrl`: string."]
     pub profile_url: ::std::option::Option<::std::string::String>,
+    #[doc = " twitter user.screen\\_name. Max: 255 characters. Must match pattern: ^@?\\[A-Za-z0-9\\_\\]+$"]
+    #[doc = ""]
     #[doc = " JSON `screenName`: string."]
     pub screen_name: ::std::option::Option<::std::string::String>,
+    #[doc = " whether this data has been verified using the twitter API"]
+    #[doc = ""]
     #[doc = " JSON `verified`: boolean."]
     pub verified: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

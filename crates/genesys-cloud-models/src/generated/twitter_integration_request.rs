@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TwitterIntegrationRequest {
+    #[doc = " The appId of the Twitter app to register the integration on"]
+    #[doc = ""]
     #[doc = " JSON `appId`: string, required by the spec."]
     pub app_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The codeChallenge used during the signup flow"]
+    #[doc = ""]
     #[doc = " JSON `codeChallenge`: string, required by the spec."]
     pub code_challenge: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the message settings to be applied for this integration"]
+    #[doc = ""]
     #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
+    #[doc = " The name of the Twitter Integration"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The redirectUri used during the signup flow"]
+    #[doc = ""]
     #[doc = " JSON `redirectUri`: string, required by the spec."]
     pub redirect_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The authorization code returned from the signup flow to request access tokens later on"]
+    #[doc = ""]
     #[doc = " JSON `signupCode`: string, required by the spec."]
     pub signup_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     _nulls: crate::support::Extras,

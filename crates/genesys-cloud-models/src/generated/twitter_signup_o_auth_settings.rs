@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TwitterSignupOAuthSettings {
+    #[doc = " The app id of the twitter app the requesting org will use to signup"]
+    #[doc = ""]
     #[doc = " JSON `appId`: string."]
     pub app_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The client id of the twitter app the requesting org will use to signup"]
+    #[doc = ""]
     #[doc = " JSON `clientId`: string."]
     pub client_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The scopes/permissions requested during the signup process during the signup process to allow their future integrations to direct message"]
+    #[doc = ""]
     #[doc = " JSON `scopes`: array of string."]
     pub scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TypingSetting {
+    #[doc = " Should typing indication Events be sent"]
+    #[doc = ""]
     #[doc = " JSON `on`: [`SettingDirection`](crate::SettingDirection)."]
     pub on: ::std::option::Option<crate::SettingDirection>,
     _nulls: crate::support::Extras,

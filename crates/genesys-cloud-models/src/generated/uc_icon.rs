@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UCIcon {
+    #[doc = " vector"]
+    #[doc = ""]
     #[doc = " JSON `vector`: string, required by the spec."]
     pub vector: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

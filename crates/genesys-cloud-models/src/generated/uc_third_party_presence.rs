@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UCThirdPartyPresence {
+    #[doc = " ISO 8601 timestamp of presence value change."]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Primary Email address of the associated Genesys Cloud user."]
+    #[doc = ""]
     #[doc = " JSON `email`: string, required by the spec."]
     pub email: ::std::option::Option<::std::string::String>,
+    #[doc = " Integration presence message."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Integration presence value."]
+    #[doc = ""]
     #[doc = " JSON `presence`: string, required by the spec."]
     pub presence: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnansweredGroup {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge base unanswered group label"]
+    #[doc = ""]
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents a list of phrase groups inside an unanswered group"]
+    #[doc = ""]
     #[doc = " JSON `phraseGroups`: array of [`UnansweredPhraseGroup`](crate::UnansweredPhraseGroup)."]
     pub phrase_groups: ::std::option::Option<::std::vec::Vec<crate::UnansweredPhraseGroup>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Statistics object containing the various hit counts for an unanswered group"]
+    #[doc = ""]
     #[doc = " JSON `statistics`: [`KnowledgeGroupStatistics`](crate::KnowledgeGroupStatistics)."]
     pub statistics: ::std::option::Option<crate::KnowledgeGroupStatistics>,
+    #[doc = " Represents a list of documents that may be linked to an unanswered group"]
+    #[doc = ""]
     #[doc = " JSON `suggestedDocuments`: array of [`UnansweredGroupSuggestedDocument`](crate::UnansweredGroupSuggestedDocument)."]
     pub suggested_documents: ::std::option::Option<::std::vec::Vec<crate::UnansweredGroupSuggestedDocument>>,
     _nulls: crate::support::Extras,

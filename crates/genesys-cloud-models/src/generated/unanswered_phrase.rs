@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnansweredPhrase {
+    #[doc = " Id of an unanswered phrase"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Phrase text of an unanswered phrase"]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Hit count of an unlinked phrase"]
+    #[doc = ""]
     #[doc = " JSON `unlinkedPhraseHitCount`: integer (int64)."]
     pub unlinked_phrase_hit_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

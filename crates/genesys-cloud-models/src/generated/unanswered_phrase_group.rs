@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnansweredPhraseGroup {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Knowledge base phrase group label"]
+    #[doc = ""]
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
+    #[doc = " List of unanswered phrases in a phrase group"]
+    #[doc = ""]
     #[doc = " JSON `phrases`: array of [`UnansweredPhrase`](crate::UnansweredPhrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::UnansweredPhrase>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Unique phrase count of the unlinked phrase group"]
+    #[doc = ""]
     #[doc = " JSON `unlinkedPhraseCount`: integer (int64)."]
     pub unlinked_phrase_count: ::std::option::Option<i64>,
+    #[doc = " Hit count of the unlinked phrase group"]
+    #[doc = ""]
     #[doc = " JSON `unlinkedPhraseHitCount`: integer (int64)."]
     pub unlinked_phrase_hit_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

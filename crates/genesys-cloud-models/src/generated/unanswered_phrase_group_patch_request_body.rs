@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnansweredPhraseGroupPatchRequestBody {
+    #[doc = " The end date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The start date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " List of phrases and documents to be linked"]
+    #[doc = ""]
     #[doc = " JSON `phraseAssociations`: array of [`PhraseAssociations`](crate::PhraseAssociations), required by the spec."]
     pub phrase_associations: ::std::option::Option<::std::vec::Vec<crate::PhraseAssociations>>,
     _nulls: crate::support::Extras,

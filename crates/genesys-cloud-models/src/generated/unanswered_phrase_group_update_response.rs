@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnansweredPhraseGroupUpdateResponse {
+    #[doc = " Knowledge base unanswered group response"]
+    #[doc = ""]
     #[doc = " JSON `group`: [`UnansweredGroup`](crate::UnansweredGroup)."]
     pub group: ::std::option::Option<crate::UnansweredGroup>,
+    #[doc = " List of phrases and documents linked in the patch request"]
+    #[doc = ""]
     #[doc = " JSON `phraseAssociations`: array of [`PhraseAssociations`](crate::PhraseAssociations)."]
     pub phrase_associations: ::std::option::Option<::std::vec::Vec<crate::PhraseAssociations>>,
     _nulls: crate::support::Extras,

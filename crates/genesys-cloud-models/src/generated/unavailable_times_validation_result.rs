@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnavailableTimesValidationResult {
+    #[doc = " Invalid work plans that were used when validating the agents unavailable times"]
+    #[doc = ""]
     #[doc = " JSON `invalidWorkPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub invalid_work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
+    #[doc = " Indicates whether there are no violations in the given unavailable times"]
+    #[doc = ""]
     #[doc = " JSON `valid`: boolean, required by the spec."]
     pub valid: ::std::option::Option<bool>,
+    #[doc = " Message for set of agent unavailable times violating work plan constraints"]
+    #[doc = ""]
     #[doc = " JSON `workPlanConstraintsViolationMessage`: [`WorkPlanConstraintsViolationMessage`](crate::WorkPlanConstraintsViolationMessage)."]
     pub work_plan_constraints_violation_message: ::std::option::Option<crate::WorkPlanConstraintsViolationMessage>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnavailableTimesViolationMessageArgument {
+    #[doc = " Argument type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UnavailableTimesViolationMessageArgumentType`](crate::UnavailableTimesViolationMessageArgumentType), required by the spec, one of `PlanningPeriodType`, `Minutes`, `Date`, `SecondDate`, `SecondCount`, `Count`."]
     pub r#type: ::std::option::Option<crate::UnavailableTimesViolationMessageArgumentType>,
+    #[doc = " Value of argument"]
+    #[doc = ""]
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,32 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnifiedCommunicationsIntegration {
+    #[doc = " badgeIcon"]
+    #[doc = ""]
     #[doc = " JSON `badgeIcons`: map of [`UCIcon`](crate::UCIcon), required by the spec."]
     pub badge_icons: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::UCIcon>>,
+    #[doc = " i10n"]
+    #[doc = ""]
     #[doc = " JSON `i10n`: map of [`UCI10n`](crate::UCI10n), required by the spec."]
     pub i10n: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::UCI10n>>,
+    #[doc = " icon"]
+    #[doc = ""]
     #[doc = " JSON `icon`: [`UCIcon`](crate::UCIcon), required by the spec."]
     pub icon: ::std::option::Option<crate::UCIcon>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " includeBadge"]
+    #[doc = ""]
     #[doc = " JSON `includeBadge`: boolean."]
     pub include_badge: ::std::option::Option<bool>,
+    #[doc = " integrationPresenceType"]
+    #[doc = ""]
     #[doc = " JSON `integrationPresenceSource`: [`UnifiedCommunicationsIntegrationIntegrationPresenceSource`](crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource), required by the spec, one of `MicrosoftTeams`, `ZoomPhone`, `EightByEight`, `RingCentral`."]
     pub integration_presence_source: ::std::option::Option<crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oauthScopes`: array of string."]
     pub oauth_scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " pbxPermission"]
+    #[doc = ""]
     #[doc = " JSON `pbxPermission`: string, required by the spec."]
     pub pbx_permission: ::std::option::Option<::std::string::String>,
+    #[doc = " pollIntervalSec"]
+    #[doc = ""]
     #[doc = " JSON `pollIntervalSec`: integer (int64)."]
     pub poll_interval_sec: ::std::option::Option<i64>,
+    #[doc = " polledPresence"]
+    #[doc = ""]
     #[doc = " JSON `polledPresence`: boolean, required by the spec."]
     pub polled_presence: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " ucIntegrationKey"]
+    #[doc = ""]
     #[doc = " JSON `ucIntegrationKey`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub uc_integration_key: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " userPermissions"]
+    #[doc = ""]
     #[doc = " JSON `userPermissions`: array of string, required by the spec."]
     pub user_permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnprocessedExternalEvent {
+    #[doc = " The error message."]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string, required by the spec."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " The event that failed processing."]
+    #[doc = ""]
     #[doc = " JSON `event`: [`ExternalEvent`](crate::ExternalEvent), required by the spec."]
     pub event: ::std::option::Option<crate::ExternalEvent>,
+    #[doc = " Whether the error is retryable."]
+    #[doc = ""]
     #[doc = " JSON `isRetryable`: boolean, required by the spec."]
     pub is_retryable: ::std::option::Option<bool>,
+    #[doc = " The index of the event in the original request."]
+    #[doc = ""]
     #[doc = " JSON `originalRequestIndex`: integer (int64), required by the spec."]
     pub original_request_index: ::std::option::Option<i64>,
+    #[doc = " The HTTP status code associated with the error."]
+    #[doc = ""]
     #[doc = " JSON `statusCode`: integer (int64)."]
     pub status_code: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

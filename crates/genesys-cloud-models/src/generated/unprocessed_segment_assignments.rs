@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnprocessedSegmentAssignments {
+    #[doc = " The segment assignments to apply."]
+    #[doc = ""]
     #[doc = " JSON `assign`: [`SegmentAssignments`](crate::SegmentAssignments)."]
     pub assign: ::std::option::Option<crate::SegmentAssignments>,
+    #[doc = " The total number of segment assignments and unassignments that were not successfully processed."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The segment unassignments to apply."]
+    #[doc = ""]
     #[doc = " JSON `unassign`: [`SegmentUnassignments`](crate::SegmentUnassignments)."]
     pub unassign: ::std::option::Option<crate::SegmentUnassignments>,
     _nulls: crate::support::Extras,

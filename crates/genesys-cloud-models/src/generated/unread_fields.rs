@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnreadFields {
+    #[doc = " The new unread state of the alert"]
+    #[doc = ""]
     #[doc = " JSON `state`: boolean, required by the spec."]
     pub state: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

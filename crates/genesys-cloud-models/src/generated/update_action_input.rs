@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateActionInput {
+    #[doc = " Category of action, Can be up to 256 characters long"]
+    #[doc = ""]
     #[doc = " JSON `category`: string."]
     pub category: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration to support request and response processing"]
+    #[doc = ""]
     #[doc = " JSON `config`: [`ActionConfig`](crate::ActionConfig)."]
     pub config: ::std::option::Option<crate::ActionConfig>,
+    #[doc = " Name of action, Can be up to 256 characters long"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Version of this action"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

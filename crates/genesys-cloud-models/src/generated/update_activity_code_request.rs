@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateActivityCodeRequest {
+    #[doc = " Whether an agent can select this activity code when creating or editing a time off request"]
+    #[doc = ""]
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
+    #[doc = " The activity code's category. Attempting to change the category of a default activity code will return an error"]
+    #[doc = ""]
     #[doc = " JSON `category`: [`UpdateActivityCodeRequestCategory`](crate::UpdateActivityCodeRequestCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`."]
     pub category: ::std::option::Option<crate::UpdateActivityCodeRequestCategory>,
+    #[doc = " Whether an agent is paid while performing this activity"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " Indicates whether or not the activity should be counted as work time"]
+    #[doc = ""]
     #[doc = " JSON `countsAsWorkTime`: boolean."]
     pub counts_as_work_time: ::std::option::Option<bool>,
+    #[doc = " Whether or not this activity code counts toward shrinkage calculations"]
+    #[doc = ""]
     #[doc = " JSON `countsTowardShrinkage`: boolean."]
     pub counts_toward_shrinkage: ::std::option::Option<bool>,
+    #[doc = " Whether this activity code is considered interruptible"]
+    #[doc = ""]
     #[doc = " JSON `interruptible`: boolean."]
     pub interruptible: ::std::option::Option<bool>,
+    #[doc = " The default length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Version metadata for the associated business unit's list of activity codes"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the activity code"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this activity code is considered planned or unplanned shrinkage"]
+    #[doc = ""]
     #[doc = " JSON `plannedShrinkage`: boolean."]
     pub planned_shrinkage: ::std::option::Option<bool>,
+    #[doc = " The planning group IDs associated with this activity code"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::ListWrapperString>,
+    #[doc = " The secondary presences of this activity code"]
+    #[doc = ""]
     #[doc = " JSON `secondaryPresences`: [`ListWrapperSecondaryPresence`](crate::ListWrapperSecondaryPresence)."]
     pub secondary_presences: ::std::option::Option<crate::ListWrapperSecondaryPresence>,
+    #[doc = " The style configuration for the activity code"]
+    #[doc = ""]
     #[doc = " JSON `style`: [`ValueWrapperActivityCodeStyle`](crate::ValueWrapperActivityCodeStyle)."]
     pub style: ::std::option::Option<crate::ValueWrapperActivityCodeStyle>,
     _nulls: crate::support::Extras,

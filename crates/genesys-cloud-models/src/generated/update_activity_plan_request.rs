@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateActivityPlanRequest {
+    #[doc = " The activity code associated with the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Attendee search rule for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `attendeesSearchRule`: [`ValueWrapperUserSearchRule`](crate::ValueWrapperUserSearchRule)."]
     pub attendees_search_rule: ::std::option::Option<crate::ValueWrapperUserSearchRule>,
+    #[doc = " Whether the activity should count as paid time"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " The description of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Facilitator search rule for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `facilitatorsSearchRule`: [`ValueWrapperUserSearchRule`](crate::ValueWrapperUserSearchRule)."]
     pub facilitators_search_rule: ::std::option::Option<crate::ValueWrapperUserSearchRule>,
+    #[doc = " Fixed availability configuration for the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `fixedAvailability`: [`ListWrapperFixedAvailability`](crate::ListWrapperFixedAvailability)."]
     pub fixed_availability: ::std::option::Option<crate::ListWrapperFixedAvailability>,
+    #[doc = " Group settings for the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `groupSettings`: [`ValueWrapperGroupSettings`](crate::ValueWrapperGroupSettings)."]
     pub group_settings: ::std::option::Option<crate::ValueWrapperGroupSettings>,
+    #[doc = " The length in minutes of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The name of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The optimization objective of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `optimizationObjective`: [`UpdateActivityPlanRequestOptimizationObjective`](crate::UpdateActivityPlanRequestOptimizationObjective), one of `FavorServiceGoals`, `FavorSchedulingAll`."]
     pub optimization_objective: ::std::option::Option<crate::UpdateActivityPlanRequestOptimizationObjective>,
+    #[doc = " Settings controlling recurrence for the activity plan. If not set the activity plan will only occur once"]
+    #[doc = ""]
     #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettingsBase`](crate::RecurrenceSettingsBase)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettingsBase>,
+    #[doc = " Allowable service goal impact override settings for this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalImpactOverrides`: [`ValueWrapperActivityPlanServiceGoalImpactOverrides`](crate::ValueWrapperActivityPlanServiceGoalImpactOverrides)."]
     pub service_goal_impact_overrides: ::std::option::Option<crate::ValueWrapperActivityPlanServiceGoalImpactOverrides>,
+    #[doc = " The state of this activity plan"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UpdateActivityPlanRequestState`](crate::UpdateActivityPlanRequestState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::UpdateActivityPlanRequestState>,
+    #[doc = " Transition time in minutes between facilitated sessions"]
+    #[doc = ""]
     #[doc = " JSON `transitionTimeMinutes`: integer (int64)."]
     pub transition_time_minutes: ::std::option::Option<i64>,
+    #[doc = " The type of the activity plan"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UpdateActivityPlanRequestType`](crate::UpdateActivityPlanRequestType), one of `Individual`, `Group`."]
     pub r#type: ::std::option::Option<crate::UpdateActivityPlanRequestType>,
     _nulls: crate::support::Extras,

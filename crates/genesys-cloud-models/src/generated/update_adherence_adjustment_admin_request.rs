@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceAdjustmentAdminRequest {
+    #[doc = " The length of the adherence adjustment in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " Version metadata for the adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The ID of the reason code for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `reasonCodeId`: string."]
     pub reason_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Notes provided by the reviewer for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `reviewerNotes`: string."]
     pub reviewer_notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The start timestamp of the adherence adjustment in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The new status for the adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentAdminRequestStatus`](crate::UpdateAdherenceAdjustmentAdminRequestStatus), one of `Approved`, `Denied`, `Pending`."]
     pub status: ::std::option::Option<crate::UpdateAdherenceAdjustmentAdminRequestStatus>,
     _nulls: crate::support::Extras,

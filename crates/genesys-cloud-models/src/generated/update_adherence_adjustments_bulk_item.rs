@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceAdjustmentsBulkItem {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for the adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Notes provided by the reviewer for this adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `reviewerNotes`: string."]
     pub reviewer_notes: ::std::option::Option<::std::string::String>,
+    #[doc = " The new status for the adherence adjustment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentsBulkItemStatus`](crate::UpdateAdherenceAdjustmentsBulkItemStatus), one of `Approved`, `Denied`, `Pending`."]
     pub status: ::std::option::Option<crate::UpdateAdherenceAdjustmentsBulkItemStatus>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceAdjustmentsBulkRequest {
+    #[doc = " The adherence adjustments to update"]
+    #[doc = ""]
     #[doc = " JSON `adjustments`: array of [`UpdateAdherenceAdjustmentsBulkItem`](crate::UpdateAdherenceAdjustmentsBulkItem)."]
     pub adjustments: ::std::option::Option<::std::vec::Vec<crate::UpdateAdherenceAdjustmentsBulkItem>>,
     _nulls: crate::support::Extras,

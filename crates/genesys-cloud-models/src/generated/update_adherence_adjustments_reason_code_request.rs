@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceAdjustmentsReasonCodeRequest {
+    #[doc = " Version metadata for the reason code"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The display name of the reason code"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the reason code"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodeRequestState`](crate::UpdateAdherenceAdjustmentsReasonCodeRequestState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::UpdateAdherenceAdjustmentsReasonCodeRequestState>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceAdjustmentsReasonCodesBulkItem {
+    #[doc = " The ID of the reason code to update"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for the reason code"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The display name of the reason code"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the reason code"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodesBulkItemState`](crate::UpdateAdherenceAdjustmentsReasonCodesBulkItemState), one of `Active`, `Inactive`."]
     pub state: ::std::option::Option<crate::UpdateAdherenceAdjustmentsReasonCodesBulkItemState>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceAdjustmentsReasonCodesBulkRequest {
+    #[doc = " The reason codes to update"]
+    #[doc = ""]
     #[doc = " JSON `reasonCodes`: array of [`UpdateAdherenceAdjustmentsReasonCodesBulkItem`](crate::UpdateAdherenceAdjustmentsReasonCodesBulkItem)."]
     pub reason_codes: ::std::option::Option<::std::vec::Vec<crate::UpdateAdherenceAdjustmentsReasonCodesBulkItem>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceExplanationStatusRequest {
+    #[doc = " The status of the adherence explanation"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UpdateAdherenceExplanationStatusRequestStatus`](crate::UpdateAdherenceExplanationStatusRequestStatus), one of `Pending`, `Approved`, `Denied`."]
     pub status: ::std::option::Option<crate::UpdateAdherenceExplanationStatusRequestStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAgentScheduleBiddingPreference {
+    #[doc = " The schedule bidding preferences"]
+    #[doc = ""]
     #[doc = " JSON `agentScheduleBidPreferences`: array of [`AgentScheduleBiddingPreferencePriority`](crate::AgentScheduleBiddingPreferencePriority), required by the spec."]
     pub agent_schedule_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>,
+    #[doc = " Whether the preference is submitted"]
+    #[doc = ""]
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAgentSchedulingPreferencesRequest {
+    #[doc = " IDs of scheduling preferences to remove"]
+    #[doc = ""]
     #[doc = " JSON `preferenceIdsToRemove`: array of string."]
     pub preference_ids_to_remove: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Scheduling preferences to add"]
+    #[doc = ""]
     #[doc = " JSON `preferencesToAdd`: array of [`AgentSchedulingPreference`](crate::AgentSchedulingPreference)."]
     pub preferences_to_add: ::std::option::Option<::std::vec::Vec<crate::AgentSchedulingPreference>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAgentWorkPlanBiddingPreference {
+    #[doc = " The list of work plan bidding preferences"]
+    #[doc = ""]
     #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AgentWorkPlanBiddingPreferenceRequest`](crate::AgentWorkPlanBiddingPreferenceRequest), required by the spec."]
     pub agent_work_plan_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanBiddingPreferenceRequest>>,
+    #[doc = " Whether the preference is submitted"]
+    #[doc = ""]
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

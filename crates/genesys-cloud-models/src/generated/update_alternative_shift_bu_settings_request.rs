@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAlternativeShiftBuSettingsRequest {
+    #[doc = " The granularity at which alternative shifts is allowed. An empty list as the wrapped value will indicate alternative shifts is disabled"]
+    #[doc = ""]
     #[doc = " JSON `enabledGranularities`: [`ListWrapperAlternativeShiftBuSettingsGranularity`](crate::ListWrapperAlternativeShiftBuSettingsGranularity)."]
     pub enabled_granularities: ::std::option::Option<crate::ListWrapperAlternativeShiftBuSettingsGranularity>,
+    #[doc = " Version metadata for this business unit's alternative shift settings"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The minimum number of minutes before the start of a shift that an alternative shift can be automatically approved"]
+    #[doc = ""]
     #[doc = " JSON `minMinutesBeforeStartTime`: integer (int64)."]
     pub min_minutes_before_start_time: ::std::option::Option<i64>,
+    #[doc = " Categories of activities that are required to remain at the same time slot for the alternative shifts offered. An empty list indicates no retained activities"]
+    #[doc = ""]
     #[doc = " JSON `retainedActivityCategories`: [`ListWrapperAlternativeShiftBuSettingsActivityCategory`](crate::ListWrapperAlternativeShiftBuSettingsActivityCategory)."]
     pub retained_activity_categories: ::std::option::Option<crate::ListWrapperAlternativeShiftBuSettingsActivityCategory>,
     _nulls: crate::support::Extras,

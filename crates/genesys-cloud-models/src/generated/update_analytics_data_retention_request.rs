@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAnalyticsDataRetentionRequest {
+    #[doc = " Analytics data retention period in days to set for the organization."]
+    #[doc = ""]
     #[doc = " JSON `retentionDays`: integer (int64), required by the spec."]
     pub retention_days: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

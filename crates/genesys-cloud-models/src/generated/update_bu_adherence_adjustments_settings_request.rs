@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateBuAdherenceAdjustmentsSettingsRequest {
+    #[doc = " Version info metadata for these adherence adjustments settings"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The maximum number of days in the past that an adherence adjustment can be submitted"]
+    #[doc = ""]
     #[doc = " JSON `submissionRangeConstraintDays`: integer (int64)."]
     pub submission_range_constraint_days: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateBusinessUnitRequest {
+    #[doc = " The ID of the division to which the business unit should be moved"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the business unit"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration for the business unit"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`UpdateBusinessUnitSettingsRequest`](crate::UpdateBusinessUnitSettingsRequest)."]
     pub settings: ::std::option::Option<crate::UpdateBusinessUnitSettingsRequest>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateBusinessUnitSchedulingPreferencesSettingsRequest {
+    #[doc = " Whether scheduling preferences are enabled for the business unit"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

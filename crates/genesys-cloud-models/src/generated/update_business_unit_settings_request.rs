@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateBusinessUnitSettingsRequest {
+    #[doc = " Coaching settings"]
+    #[doc = ""]
     #[doc = " JSON `coaching`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub coaching: ::std::option::Option<crate::BuActivitySettingsRequest>,
+    #[doc = " Learning settings"]
+    #[doc = ""]
     #[doc = " JSON `learning`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub learning: ::std::option::Option<crate::BuActivitySettingsRequest>,
+    #[doc = " Version metadata for this business unit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Notification settings"]
+    #[doc = ""]
     #[doc = " JSON `notifications`: [`BuNotificationSettingsRequest`](crate::BuNotificationSettingsRequest)."]
     pub notifications: ::std::option::Option<crate::BuNotificationSettingsRequest>,
+    #[doc = " Scheduling settings"]
+    #[doc = ""]
     #[doc = " JSON `scheduling`: [`BuSchedulingSettingsRequest`](crate::BuSchedulingSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsRequest>,
+    #[doc = " Short term forecasting settings"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
+    #[doc = " The start day of week for this business unit"]
+    #[doc = ""]
     #[doc = " JSON `startDayOfWeek`: [`UpdateBusinessUnitSettingsRequestStartDayOfWeek`](crate::UpdateBusinessUnitSettingsRequestStartDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub start_day_of_week: ::std::option::Option<crate::UpdateBusinessUnitSettingsRequestStartDayOfWeek>,
+    #[doc = " The time zone for this business unit, using the Olsen tz database format"]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

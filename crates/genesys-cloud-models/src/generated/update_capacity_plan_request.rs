@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateCapacityPlanRequest {
+    #[doc = " Description of the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `endBusinessUnitDate`: date."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The selected forecast for this capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`ValueWrapperBuShortTermForecastReference`](crate::ValueWrapperBuShortTermForecastReference)."]
     pub forecast: ::std::option::Option<crate::ValueWrapperBuShortTermForecastReference>,
+    #[doc = " The weekly hours used to calculate full time equivalent agents"]
+    #[doc = ""]
     #[doc = " JSON `fullTimeEquivalentWeeklyHours`: number (double)."]
     pub full_time_equivalent_weekly_hours: ::std::option::Option<f64>,
+    #[doc = " The metadata of this capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`CapacityPlanMetadata`](crate::CapacityPlanMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::CapacityPlanMetadata>,
+    #[doc = " The name of the capacity plan"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The start date for the capacity plan relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startBusinessUnitDate`: date."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Whether to use latest staffing group to planning group association"]
+    #[doc = ""]
     #[doc = " JSON `useLatestPlanningGroupStaffingGroupAssociation`: boolean."]
     pub use_latest_planning_group_staffing_group_association: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

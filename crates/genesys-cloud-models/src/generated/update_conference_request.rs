@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateConferenceRequest {
+    #[doc = " A list of conversations to merge into this conversation to create a conference."]
+    #[doc = ""]
     #[doc = " JSON `conversationIds`: array of string."]
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateContactColumnActionSettings {
+    #[doc = " A mapping of contact columns to their new values."]
+    #[doc = ""]
     #[doc = " JSON `properties`: map of string, required by the spec."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The type of update to make to the specified contact column(s)."]
+    #[doc = ""]
     #[doc = " JSON `updateOption`: [`UpdateContactColumnActionSettingsUpdateOption`](crate::UpdateContactColumnActionSettingsUpdateOption), required by the spec, one of `Set`, `Increment`, `Decrement`, `CurrentTime`."]
     pub update_option: ::std::option::Option<crate::UpdateContactColumnActionSettingsUpdateOption>,
     _nulls: crate::support::Extras,

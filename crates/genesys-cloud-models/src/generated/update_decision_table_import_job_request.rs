@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateDecisionTableImportJobRequest {
+    #[doc = " Updated status for the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UpdateDecisionTableImportJobRequestStatus`](crate::UpdateDecisionTableImportJobRequestStatus), required by the spec, one of `Uploading`, `Processing`, `Complete`, `Failed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::UpdateDecisionTableImportJobRequestStatus>,
     _nulls: crate::support::Extras,

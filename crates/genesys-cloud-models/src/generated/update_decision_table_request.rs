@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateDecisionTableRequest {
+    #[doc = " The column definitions for this decision table."]
+    #[doc = ""]
     #[doc = " JSON `columns`: [`UpdateDecisionTableColumnsRequest`](crate::UpdateDecisionTableColumnsRequest)."]
     pub columns: ::std::option::Option<crate::UpdateDecisionTableColumnsRequest>,
+    #[doc = " The decision table description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The decision table name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateDecisionTableVersionRequest {
+    #[doc = " An update to a decision table version row index, which moves the row to a new position in the table."]
+    #[doc = ""]
     #[doc = " JSON `rowIndexUpdate`: [`UpdateRowIndexRequest`](crate::UpdateRowIndexRequest)."]
     pub row_index_update: ::std::option::Option<crate::UpdateRowIndexRequest>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateDraftInput {
+    #[doc = " Category of action, Can be up to 256 characters long"]
+    #[doc = ""]
     #[doc = " JSON `category`: string."]
     pub category: ::std::option::Option<::std::string::String>,
+    #[doc = " Configuration to support request and response processing"]
+    #[doc = ""]
     #[doc = " JSON `config`: [`ActionConfig`](crate::ActionConfig)."]
     pub config: ::std::option::Option<crate::ActionConfig>,
+    #[doc = " Action contract"]
+    #[doc = ""]
     #[doc = " JSON `contract`: [`ActionContractInput`](crate::ActionContractInput)."]
     pub contract: ::std::option::Option<crate::ActionContractInput>,
+    #[doc = " Name of action, Can be up to 256 characters long"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indication of whether or not the action is designed to accept sensitive data"]
+    #[doc = ""]
     #[doc = " JSON `secure`: boolean."]
     pub secure: ::std::option::Option<bool>,
+    #[doc = " Version of current Draft"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

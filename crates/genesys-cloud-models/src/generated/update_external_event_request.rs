@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateExternalEventRequest {
+    #[doc = " The display name of the external event"]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The rank of the external event"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64), required by the spec."]
     pub rank: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

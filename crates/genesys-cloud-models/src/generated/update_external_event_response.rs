@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateExternalEventResponse {
+    #[doc = " The activation status of the external event"]
+    #[doc = ""]
     #[doc = " JSON `activationStatus`: [`UpdateExternalEventResponseActivationStatus`](crate::UpdateExternalEventResponseActivationStatus), one of `Activated`, `Deactivated`."]
     pub activation_status: ::std::option::Option<crate::UpdateExternalEventResponseActivationStatus>,
+    #[doc = " The display name of the external event"]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the external event"]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The rank of the external event"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
+    #[doc = " The schema ID of the external event"]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateGuideVersion {
+    #[doc = " The instruction given to this version of the guide, for how it should behave when interacting with a User."]
+    #[doc = ""]
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
+    #[doc = " The knowledge settings associated with this version of the guide."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeSettings`: [`AuthoringKnowledgeSettings`](crate::AuthoringKnowledgeSettings)."]
     pub knowledge_settings: ::std::option::Option<crate::AuthoringKnowledgeSettings>,
+    #[doc = " The resources associated with this version of the guide."]
+    #[doc = ""]
     #[doc = " JSON `resources`: [`GuideVersionResources`](crate::GuideVersionResources)."]
     pub resources: ::std::option::Option<crate::GuideVersionResources>,
+    #[doc = " The variables associated with this version of the guide. Includes input variables (provided) and output variables (captured during execution)."]
+    #[doc = ""]
     #[doc = " JSON `variables`: array of [`Variable`](crate::Variable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
     _nulls: crate::support::Extras,

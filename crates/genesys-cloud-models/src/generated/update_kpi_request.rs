@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateKpiRequest {
+    #[doc = " The description of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Key Performance Indicator."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Key Performance Indicator status which can be Enabled or Disabled."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UpdateKpiRequestStatus`](crate::UpdateKpiRequestStatus), one of `Enabled`, `Disabled`."]
     pub status: ::std::option::Option<crate::UpdateKpiRequestStatus>,
     _nulls: crate::support::Extras,

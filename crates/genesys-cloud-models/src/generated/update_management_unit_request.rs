@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateManagementUnitRequest {
+    #[doc = " The new division id for the management unit"]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The new name of the management unit"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Updated settings for the management unit"]
+    #[doc = ""]
     #[doc = " JSON `settings`: [`ManagementUnitSettingsRequest`](crate::ManagementUnitSettingsRequest)."]
     pub settings: ::std::option::Option<crate::ManagementUnitSettingsRequest>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateMuAgentRequest {
+    #[doc = " Whether the agent can be included in schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `schedulable`: boolean."]
     pub schedulable: ::std::option::Option<bool>,
+    #[doc = " User to be updated"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateMuAgentWorkPlanFailureResponse {
+    #[doc = " The work plan update failure reason"]
+    #[doc = ""]
     #[doc = " JSON `failure`: [`UpdateMuAgentWorkPlanFailureResponseFailure`](crate::UpdateMuAgentWorkPlanFailureResponseFailure), required by the spec, one of `AgentNotInManagementUnit`, `OverlappingOverride`, `OverrideNotFound`, `TooManyOverrides`, `WorkPlanNotFound`."]
     pub failure: ::std::option::Option<crate::UpdateMuAgentWorkPlanFailureResponseFailure>,
+    #[doc = " The id of the work plan that has not been found"]
+    #[doc = ""]
     #[doc = " JSON `notFoundWorkPlanId`: string."]
     pub not_found_work_plan_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user for whom the work plan update has failed"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateMuAgentWorkPlanRequest {
+    #[doc = " The agent id for whom the work plan is updated"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The current work plan ID for the agent"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_id: ::std::option::Option<crate::ValueWrapperString>,
+    #[doc = " The list of work plan overrides for the agent"]
+    #[doc = ""]
     #[doc = " JSON `workPlanOverrides`: [`WorkPlanOverrideListWrapperWorkPlanOverrideRequest`](crate::WorkPlanOverrideListWrapperWorkPlanOverrideRequest)."]
     pub work_plan_overrides: ::std::option::Option<crate::WorkPlanOverrideListWrapperWorkPlanOverrideRequest>,
     _nulls: crate::support::Extras,

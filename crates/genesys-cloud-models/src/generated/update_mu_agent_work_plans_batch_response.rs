@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateMuAgentWorkPlansBatchResponse {
+    #[doc = " The work plan update failures"]
+    #[doc = ""]
     #[doc = " JSON `failures`: array of [`UpdateMuAgentWorkPlanFailureResponse`](crate::UpdateMuAgentWorkPlanFailureResponse), required by the spec."]
     pub failures: ::std::option::Option<::std::vec::Vec<crate::UpdateMuAgentWorkPlanFailureResponse>>,
     _nulls: crate::support::Extras,

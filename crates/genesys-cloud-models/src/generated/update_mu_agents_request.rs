@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateMuAgentsRequest {
+    #[doc = " List of agents to update"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`UpdateMuAgentRequest`](crate::UpdateMuAgentRequest)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::UpdateMuAgentRequest>>,
     _nulls: crate::support::Extras,

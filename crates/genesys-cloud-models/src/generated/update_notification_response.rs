@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateNotificationResponse {
+    #[doc = " The id of the notification for mapping the potentially new mutableGroupId"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The mutableGroupId of the notification"]
+    #[doc = ""]
     #[doc = " JSON `mutableGroupId`: string."]
     pub mutable_group_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateNotificationsRequest {
+    #[doc = " The notifications to update"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`WfmUserNotification`](crate::WfmUserNotification), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::WfmUserNotification>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdatePlanningGroupRequest {
+    #[doc = " Version metadata for the planning group"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the planning group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Set of route paths to associate with the planning group"]
+    #[doc = ""]
     #[doc = " JSON `routePaths`: [`SetWrapperRoutePathRequest`](crate::SetWrapperRoutePathRequest)."]
     pub route_paths: ::std::option::Option<crate::SetWrapperRoutePathRequest>,
+    #[doc = " The ID of the service goal template to associate with this planning group"]
+    #[doc = ""]
     #[doc = " JSON `serviceGoalTemplateId`: string."]
     pub service_goal_template_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateRowIndexRequest {
+    #[doc = " The row UUID."]
+    #[doc = ""]
     #[doc = " JSON `rowId`: string, required by the spec."]
     pub row_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The updated row index. Must be an integer value greater than or equal to 1. Must be less than or equal to x, where x is the number of rows in the decision table version."]
+    #[doc = ""]
     #[doc = " JSON `rowIndex`: integer (int64), required by the spec."]
     pub row_index: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

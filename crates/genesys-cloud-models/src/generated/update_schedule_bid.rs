@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateScheduleBid {
+    #[doc = " The type of agent ranking selected for this bid"]
+    #[doc = ""]
     #[doc = " JSON `agentRankingType`: [`UpdateScheduleBidAgentRankingType`](crate::UpdateScheduleBidAgentRankingType), one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::UpdateScheduleBidAgentRankingType>,
+    #[doc = " The bid end date relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowEndDate`: date."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The bid start date where agents start participating in schedule bidding relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowStartDate`: date."]
     pub bid_window_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when schedule sets would be effective for schedule generation relative to the business unit time zone in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " If true, all existing overrides, work plan rotations will be ended one day before effective date of this bid"]
+    #[doc = ""]
     #[doc = " JSON `endOverridesAndRotations`: boolean."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
+    #[doc = " The selected forecast used for schedule set generation for this bid"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
+    #[doc = " The name of the schedule bid"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Ranking tiebreaker to be used"]
+    #[doc = ""]
     #[doc = " JSON `rankingTiebreakerType`: [`UpdateScheduleBidRankingTiebreakerType`](crate::UpdateScheduleBidRankingTiebreakerType), one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::UpdateScheduleBidRankingTiebreakerType>,
+    #[doc = " The state of the bid"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UpdateScheduleBidStatus`](crate::UpdateScheduleBidStatus), one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::UpdateScheduleBidStatus>,
+    #[doc = " The number of weeks to generate schedule set through this bid"]
+    #[doc = ""]
     #[doc = " JSON `weeksToSchedule`: integer (int64)."]
     pub weeks_to_schedule: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateScheduleUploadSchema {
+    #[doc = " Individual agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `agentSchedules`: array of [`BuUpdateAgentScheduleUploadSchema`](crate::BuUpdateAgentScheduleUploadSchema)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuUpdateAgentScheduleUploadSchema>>,
+    #[doc = " The description to set for the schedule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The headcount forecast to associate with the schedule"]
+    #[doc = ""]
     #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema`](crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema)."]
     pub headcount_forecast: ::std::option::Option<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema>,
+    #[doc = " Version metadata for this schedule"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Whether to publish the schedule. Note: a schedule cannot be un-published unless another schedule is published over it"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " The short term forecast to associate with the schedule"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     _nulls: crate::support::Extras,

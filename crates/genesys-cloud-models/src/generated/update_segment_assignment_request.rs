@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateSegmentAssignmentRequest {
+    #[doc = " The segment assignments to apply."]
+    #[doc = ""]
     #[doc = " JSON `assign`: [`SegmentAssignments`](crate::SegmentAssignments)."]
     pub assign: ::std::option::Option<crate::SegmentAssignments>,
+    #[doc = " The segment unassignments to apply."]
+    #[doc = ""]
     #[doc = " JSON `unassign`: [`SegmentUnassignments`](crate::SegmentUnassignments)."]
     pub unassign: ::std::option::Option<crate::SegmentUnassignments>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateSegmentAssignmentResponse {
+    #[doc = " The segment assignments and unassignments which could not be processed."]
+    #[doc = ""]
     #[doc = " JSON `unprocessedItems`: [`UnprocessedSegmentAssignments`](crate::UnprocessedSegmentAssignments), required by the spec."]
     pub unprocessed_items: ::std::option::Option<crate::UnprocessedSegmentAssignments>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateServiceGoalTemplate {
+    #[doc = " Abandon rate targets for this service goal template"]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: [`BuAbandonRate`](crate::BuAbandonRate)."]
     pub abandon_rate: ::std::option::Option<crate::BuAbandonRate>,
+    #[doc = " Average speed of answer targets for this service goal template"]
+    #[doc = ""]
     #[doc = " JSON `averageSpeedOfAnswer`: [`BuAverageSpeedOfAnswer`](crate::BuAverageSpeedOfAnswer)."]
     pub average_speed_of_answer: ::std::option::Option<crate::BuAverageSpeedOfAnswer>,
+    #[doc = " Settings controlling max percent increase and decrease of service goals for this service goal template"]
+    #[doc = ""]
     #[doc = " JSON `impactOverride`: [`ServiceGoalTemplateImpactOverride`](crate::ServiceGoalTemplateImpactOverride)."]
     pub impact_override: ::std::option::Option<crate::ServiceGoalTemplateImpactOverride>,
+    #[doc = " Version metadata for the service goal template"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the service goal template."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Service level targets for this service goal template"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`BuServiceLevel`](crate::BuServiceLevel)."]
     pub service_level: ::std::option::Option<crate::BuServiceLevel>,
     _nulls: crate::support::Extras,

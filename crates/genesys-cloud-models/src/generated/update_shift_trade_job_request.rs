@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateShiftTradeJobRequest {
+    #[doc = " Time frames when the initiating user is willing to accept a shift in exchange. Setting the enclosed list to empty will make this a one sided trade request."]
+    #[doc = ""]
     #[doc = " JSON `acceptableIntervals`: [`ListWrapperRequiredDateRange`](crate::ListWrapperRequiredDateRange)."]
     pub acceptable_intervals: ::std::option::Option<crate::ListWrapperRequiredDateRange>,
+    #[doc = " When this shift trade will expire. Date time is represented as an ISO-8601 string"]
+    #[doc = ""]
     #[doc = " JSON `expirationDate`: [`ValueWrapperDate`](crate::ValueWrapperDate)."]
     pub expiration_date: ::std::option::Option<crate::ValueWrapperDate>,
+    #[doc = " Version metadata for the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Optional note from the initiating user for shift trade review"]
+    #[doc = ""]
     #[doc = " JSON `reviewNote`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub review_note: ::std::option::Option<crate::ValueWrapperString>,
+    #[doc = " Target of the shift trade, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `target`: [`ValueWrapperShiftTradeTargetRequestItem`](crate::ValueWrapperShiftTradeTargetRequestItem)."]
     pub target: ::std::option::Option<crate::ValueWrapperShiftTradeTargetRequestItem>,
+    #[doc = " The start week date of this shift in the business unit time zone (yyyy-MM-dd format). Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

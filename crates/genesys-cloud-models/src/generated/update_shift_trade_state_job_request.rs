@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateShiftTradeStateJobRequest {
+    #[doc = " Version metadata for the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The new state to set on the shift trade"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UpdateShiftTradeStateJobRequestState`](crate::UpdateShiftTradeStateJobRequestState), required by the spec, one of `Unmatched`, `Matched`, `Approved`, `Denied`, `Expired`, `Canceled`."]
     pub state: ::std::option::Option<crate::UpdateShiftTradeStateJobRequestState>,
+    #[doc = " The start week date of this shift in the business unit time zone (yyyy-MM-dd format). Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateStaffingGroupRequest {
+    #[doc = " Version metadata for the staffing group"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The name of the staffing group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The set of planning group Ids to associate with the staffing group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::SetWrapperString>,
+    #[doc = " The set of user Ids to associate with the staffing group"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub user_ids: ::std::option::Option<crate::SetWrapperString>,
     _nulls: crate::support::Extras,

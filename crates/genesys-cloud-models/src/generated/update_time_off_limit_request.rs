@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateTimeOffLimitRequest {
+    #[doc = " Deprecated. The default time off limit value in minutes per granularity"]
+    #[doc = ""]
     #[doc = " JSON `defaultLimitMinutes`: integer (int64)."]
     pub default_limit_minutes: ::std::option::Option<i64>,
+    #[doc = " Deprecated. Version metadata for the time off limit"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     _nulls: crate::support::Extras,

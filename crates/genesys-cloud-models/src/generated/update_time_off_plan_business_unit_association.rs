@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateTimeOffPlanBusinessUnitAssociation {
+    #[doc = " The IDs of management units to which this time-off plan applies. This must not be set if staffingGroupIds is populated"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub management_unit_ids: ::std::option::Option<crate::SetWrapperString>,
+    #[doc = " The IDs of staffing groups to which this time-off plan applies. This must not be set if managementUnitIds is populated"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub staffing_group_ids: ::std::option::Option<crate::SetWrapperString>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateTimeOffPlanManagementUnitAssociation {
+    #[doc = " The IDs of staffing groups to which this time-off plan applies. If not defined, the plan is applied to the management unit"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroupIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub staffing_group_ids: ::std::option::Option<crate::SetWrapperString>,
     _nulls: crate::support::Extras,

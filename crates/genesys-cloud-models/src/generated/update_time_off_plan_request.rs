@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateTimeOffPlanRequest {
+    #[doc = " Deprecated. Whether this time off plan should be used by agents."]
+    #[doc = ""]
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
+    #[doc = " Deprecated. The set of activity code IDs to associate with this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `activityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
+    #[doc = " Deprecated. Auto approval rule for the time off plan."]
+    #[doc = ""]
     #[doc = " JSON `autoApprovalRule`: [`UpdateTimeOffPlanRequestAutoApprovalRule`](crate::UpdateTimeOffPlanRequestAutoApprovalRule), one of `Never`, `Always`, `CheckLimits`, `CheckActivityCodes`, `CheckLimitsAndActivityCodes`."]
     pub auto_approval_rule: ::std::option::Option<crate::UpdateTimeOffPlanRequestAutoApprovalRule>,
+    #[doc = " Deprecated. The number of days before the time off request start date for when the request will be expired from the waitlist."]
+    #[doc = ""]
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
+    #[doc = " Deprecated Time off type, if this time off plan is associated with the integration."]
+    #[doc = ""]
     #[doc = " JSON `hrisTimeOffType`: [`ValueWrapperHrisTimeOffType`](crate::ValueWrapperHrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::ValueWrapperHrisTimeOffType>,
+    #[doc = " Deprecated. Version metadata for the time off plan"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Deprecated. The name of this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated. The set of time off limit IDs to associate with this time off plan."]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimitIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub time_off_limit_ids: ::std::option::Option<crate::SetWrapperString>,
     _nulls: crate::support::Extras,

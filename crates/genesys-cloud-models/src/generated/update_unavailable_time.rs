@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateUnavailableTime {
+    #[doc = " Whether the unavailable time should be deleted"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " The ID of the unavailable time span. Should be specified to update or delete an existing unavailable time span or set to null when creating a new one"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Comments explaining the unavailability time span"]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Exact date, time and length of the unavailability time in granularity of minutes. Must be specified when creating a new unavailable time span"]
+    #[doc = ""]
     #[doc = " JSON `timeSpan`: [`WfmTimeSpan`](crate::WfmTimeSpan)."]
     pub time_span: ::std::option::Option<crate::WfmTimeSpan>,
     _nulls: crate::support::Extras,

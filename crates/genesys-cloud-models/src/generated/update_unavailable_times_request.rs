@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateUnavailableTimesRequest {
+    #[doc = " A list of unavailable time spans to update"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`UpdateUnavailableTime`](crate::UpdateUnavailableTime), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::UpdateUnavailableTime>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateUser {
+    #[doc = " The value that denotes if acdAutoAnswer is set on the user"]
+    #[doc = ""]
     #[doc = " JSON `acdAutoAnswer`: boolean."]
     pub acd_auto_answer: ::std::option::Option<bool>,
+    #[doc = " Email address, phone number, and/or extension for this user. One entry is allowed per media type. The PRIMARY email address cannot be changed through this field; submitting a modified value for the PRIMARY entry returns a 400 error."]
+    #[doc = ""]
     #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `biography`: [`Biography`](crate::Biography)."]
@@ -21,32 +25,52 @@ pub struct UpdateUser {
     pub email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `employerInfo`: [`EmployerInfo`](crate::EmployerInfo)."]
     pub employer_info: ::std::option::Option<crate::EmployerInfo>,
+    #[doc = " The groups the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of [`Group`](crate::Group)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::Group>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
+    #[doc = " The user placement at each site location."]
+    #[doc = ""]
     #[doc = " JSON `locations`: array of [`Location`](crate::Location)."]
     pub locations: ::std::option::Option<::std::vec::Vec<crate::Location>>,
     #[doc = " JSON `manager`: string."]
     pub manager: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Preferred full name of agent"]
+    #[doc = ""]
     #[doc = " JSON `preferredName`: string."]
     pub preferred_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The address(s) used for primary contact. Updates to the corresponding address in the addresses list will be reflected here."]
+    #[doc = ""]
     #[doc = " JSON `primaryContactInfo`: array of [`Contact`](crate::Contact)."]
     pub primary_contact_info: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
+    #[doc = " Profile skills possessed by the user"]
+    #[doc = ""]
     #[doc = " JSON `profileSkills`: array of string."]
     pub profile_skills: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the user. This property can be used to restore a deleted user or transition between active and inactive. If specified, it is the only modifiable field."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UpdateUserState`](crate::UpdateUserState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UpdateUserState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " This value is ignored; the username cannot be changed through this endpoint."]
+    #[doc = ""]
     #[doc = " JSON `username`: string."]
     pub username: ::std::option::Option<::std::string::String>,
+    #[doc = " This value should be the current version of the user. The current version can be obtained with a GET on the user before doing a PATCH."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateUserAssignmentsRequest {
+    #[doc = " Assignment effective date ranges for the user. Empty list removes all assignments."]
+    #[doc = ""]
     #[doc = " JSON `assignments`: [`SetWrapperAssignmentEffectiveDateRange`](crate::SetWrapperAssignmentEffectiveDateRange), required by the spec."]
     pub assignments: ::std::option::Option<crate::SetWrapperAssignmentEffectiveDateRange>,
+    #[doc = " The ID of the user assigned to the staffing group."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateVerifierRequest {
+    #[doc = " The WebAuthn credential associated with this verifier."]
+    #[doc = ""]
     #[doc = " JSON `credential`: [`Credential`](crate::Credential)."]
     pub credential: ::std::option::Option<crate::Credential>,
+    #[doc = " Indicates whether this will be the default verifier."]
+    #[doc = ""]
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
+    #[doc = " Indicates whether this verifier will be enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The name of the verifier. Maximum length is 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec, 0 to 100 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWorkPlanBid {
+    #[doc = " The type of agent ranking selected for this bid"]
+    #[doc = ""]
     #[doc = " JSON `agentRankingType`: [`UpdateWorkPlanBidAgentRankingType`](crate::UpdateWorkPlanBidAgentRankingType), one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::UpdateWorkPlanBidAgentRankingType>,
+    #[doc = " The bid end date in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowEndDate`: date."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The bid start date where agents start participate in work plan bidding in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowStartDate`: date."]
     pub bid_window_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when agents will be assigned to the new work plan in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " If true, all existing overrides, workplan rotations will be ended one day before effective date of this bid"]
+    #[doc = ""]
     #[doc = " JSON `endOverridesAndRotations`: boolean."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
+    #[doc = " The selected forecast in this work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
+    #[doc = " The name of the work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Ranking tiebreaker"]
+    #[doc = ""]
     #[doc = " JSON `rankingTiebreakerType`: [`UpdateWorkPlanBidRankingTiebreakerType`](crate::UpdateWorkPlanBidRankingTiebreakerType), one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::UpdateWorkPlanBidRankingTiebreakerType>,
+    #[doc = " The state of the bid"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UpdateWorkPlanBidStatus`](crate::UpdateWorkPlanBidStatus), one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::UpdateWorkPlanBidStatus>,
+    #[doc = " The work plan fields visible to agents whenever work plan preferences are made"]
+    #[doc = ""]
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: [`ListWrapperAgentWorkPlanField`](crate::ListWrapperAgentWorkPlanField)."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<crate::ListWrapperAgentWorkPlanField>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWorkPlanRotationAgentRequest {
+    #[doc = " The date range to which this agent is effective in the work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
+    #[doc = " If marked true for this agent when updating, then this agent will be removed from this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " Start position of the work plan in the pattern for this agent in the work plan rotation. Position value starts from 0"]
+    #[doc = ""]
     #[doc = " JSON `position`: integer (int64)."]
     pub position: ::std::option::Option<i64>,
+    #[doc = " The ID of an agent in this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWorkPlanRotationRequest {
+    #[doc = " Agents in this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`UpdateWorkPlanRotationAgentRequest`](crate::UpdateWorkPlanRotationAgentRequest)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UpdateWorkPlanRotationAgentRequest>>,
+    #[doc = " The date range to which this work plan rotation applies"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
+    #[doc = " Whether the work plan rotation is enabled for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Version metadata for this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Name of this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Pattern with list of work plan IDs that rotate on a weekly basis"]
+    #[doc = ""]
     #[doc = " JSON `pattern`: [`WorkPlanPatternRequest`](crate::WorkPlanPatternRequest)."]
     pub pattern: ::std::option::Option<crate::WorkPlanPatternRequest>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UploadMediaRequest {
+    #[doc = " The length of the file to upload in bytes"]
+    #[doc = ""]
     #[doc = " JSON `contentLengthBytes`: integer (int64), required by the spec."]
     pub content_length_bytes: ::std::option::Option<i64>,
+    #[doc = " Content MD5 of the file to upload"]
+    #[doc = ""]
     #[doc = " JSON `contentMd5`: string."]
     pub content_md5: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the media file to upload. It must not start with a dot and not end with a forward slash. Whitespace and the following characters are not allowed: \\\\{^}%\\`\\]\"\\>\\[\\~\\<\\#\\|"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string, required by the spec."]
     pub file_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UploadUrlRequest {
+    #[doc = " Content MD5 of the file to upload"]
+    #[doc = ""]
     #[doc = " JSON `contentMd5`: string."]
     pub content_md5: ::std::option::Option<::std::string::String>,
+    #[doc = " The content type of the file to upload. Allows all MIME types"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the file to upload. It must not start with a dot and not end with a forward slash. Whitespace and the following characters are not allowed: \\\\{^}%\\`\\]\"\\>\\[\\~\\<\\#\\|"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `serverSideEncryption`: [`UploadUrlRequestServerSideEncryption`](crate::UploadUrlRequestServerSideEncryption), one of `AES256`."]
     pub server_side_encryption: ::std::option::Option<crate::UploadUrlRequestServerSideEncryption>,
+    #[doc = " The number of seconds the presigned URL is valid for (from 1 to 604800 seconds). If none provided, defaults to 600 seconds"]
+    #[doc = ""]
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

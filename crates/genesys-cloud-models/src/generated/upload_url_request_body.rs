@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UploadUrlRequestBody {
+    #[doc = " The expected content length (in bytes) of the gzip-encoded data that will be PUT to the returned signed URL"]
+    #[doc = ""]
     #[doc = " JSON `contentLengthBytes`: integer (int64), required by the spec."]
     pub content_length_bytes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

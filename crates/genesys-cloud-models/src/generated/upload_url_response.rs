@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UploadUrlResponse {
+    #[doc = " Required headers when uploading a file through PUT request to the URL"]
+    #[doc = ""]
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Key that identifies the file in the storage including the file name"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
+    #[doc = " Presigned URL to PUT the file to"]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UrlCondition {
+    #[doc = " The comparison operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`UrlConditionOperator`](crate::UrlConditionOperator), required by the spec, one of `containsAll`, `containsAny`, `notContainsAll`, `notContainsAny`, `equal`, `notEqual`, `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, `startsWith`, `endsWith`."]
     pub operator: ::std::option::Option<crate::UrlConditionOperator>,
+    #[doc = " The URL condition value."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsageExecutionResult {
+    #[doc = " The id of the query execution"]
+    #[doc = ""]
     #[doc = " JSON `executionId`: string."]
     pub execution_id: ::std::option::Option<::std::string::String>,
+    #[doc = " URI where the query results can be retrieved"]
+    #[doc = ""]
     #[doc = " JSON `resultsUri`: string."]
     pub results_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsageQuerySortBy {
+    #[doc = " The name of the field you want to specify to sort by."]
+    #[doc = ""]
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The order to sort by."]
+    #[doc = ""]
     #[doc = " JSON `order`: [`UsageQuerySortByOrder`](crate::UsageQuerySortByOrder), one of `Asc`, `Desc`."]
     pub order: ::std::option::Option<crate::UsageQuerySortByOrder>,
     _nulls: crate::support::Extras,

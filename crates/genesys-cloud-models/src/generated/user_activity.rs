@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivity {
+    #[doc = " The IDs of the queues for which the user is active"]
+    #[doc = ""]
     #[doc = " JSON `activeQueueIds`: array of string, required by the spec."]
     pub active_queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The date the activeQueueIds list was last modified. For reference only - subject to eventual consistency. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateActiveQueuesChanged`: date-time."]
     pub date_active_queues_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The ID of the user"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The current out of office state of the user"]
+    #[doc = ""]
     #[doc = " JSON `outOfOffice`: [`UserActivityOutOfOffice`](crate::UserActivityOutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::UserActivityOutOfOffice>,
+    #[doc = " The current system presence of the user"]
+    #[doc = ""]
     #[doc = " JSON `presence`: [`UserActivityAdherencePresence`](crate::UserActivityAdherencePresence)."]
     pub presence: ::std::option::Option<crate::UserActivityAdherencePresence>,
+    #[doc = " The current routing status of the user"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: [`UserActivityRoutingStatus`](crate::UserActivityRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::UserActivityRoutingStatus>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityAdherencePresence {
+    #[doc = " The date the presence was last modified, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The current presence definition for the user"]
+    #[doc = ""]
     #[doc = " JSON `presenceDefinition`: [`UserActivityPresenceDefinition`](crate::UserActivityPresenceDefinition), required by the spec."]
     pub presence_definition: ::std::option::Option<crate::UserActivityPresenceDefinition>,
+    #[doc = " The free-form presence message the user has set, if any"]
+    #[doc = ""]
     #[doc = " JSON `presenceMessage`: string."]
     pub presence_message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityMetricValue {
+    #[doc = " Metric count"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " Entity ids for matching entities if details were requested"]
+    #[doc = ""]
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`UserActivityMetricValueMetric`](crate::UserActivityMetricValueMetric), one of `oActiveQueues`, `oMemberQueues`."]
     pub metric: ::std::option::Option<crate::UserActivityMetricValueMetric>,
+    #[doc = " Metric qualifier"]
+    #[doc = ""]
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

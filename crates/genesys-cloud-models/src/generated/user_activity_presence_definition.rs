@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityPresenceDefinition {
+    #[doc = " The globally unique identifier for the presence definition"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The system presence to which this definition maps"]
+    #[doc = ""]
     #[doc = " JSON `systemPresence`: [`UserActivityPresenceDefinitionSystemPresence`](crate::UserActivityPresenceDefinitionSystemPresence), required by the spec, one of `AVAILABLE`, `AWAY`, `BUSY`, `OFFLINE`, `IDLE`, `ON_QUEUE`, `MEAL`, `TRAINING`, `MEETING`, `BREAK`."]
     pub system_presence: ::std::option::Option<crate::UserActivityPresenceDefinitionSystemPresence>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityQuery {
+    #[doc = " Filter to return a subset of observations. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`UserActivityQueryFilter`](crate::UserActivityQueryFilter)."]
     pub filter: ::std::option::Option<crate::UserActivityQueryFilter>,
+    #[doc = " Dimension(s) to group by"]
+    #[doc = ""]
     #[doc = " JSON `groupBy`: array of string, required by the spec."]
+    #[doc = ""]
+    #[doc = " Its words are the 9 values of [`UserActivityQueryPredicateDimension`](crate::UserActivityQueryPredicateDimension), the type of [`UserActivityQueryPredicate::dimension`](crate::UserActivityQueryPredicate::dimension). The list is sent as written: neither this SDK nor the vendor's checks its items."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of requested metrics"]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of [`UserActivityQueryMetric`](crate::UserActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::UserActivityQueryMetric>>,
+    #[doc = " Sort the result set in ascending/descending order. Default is ascending"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`UserActivityQueryOrder`](crate::UserActivityQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::UserActivityQueryOrder>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`UserActivityQueryClause`](crate::UserActivityQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserActivityQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`UserActivityQueryPredicate`](crate::UserActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserActivityQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UserActivityQueryFilterType`](crate::UserActivityQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserActivityQueryFilterType>,
     _nulls: crate::support::Extras,

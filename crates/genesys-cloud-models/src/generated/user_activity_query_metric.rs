@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityQueryMetric {
+    #[doc = " Flag for including observation details for this metric in the response"]
+    #[doc = ""]
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
+    #[doc = " The requested metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`UserActivityQueryMetricMetric`](crate::UserActivityQueryMetricMetric), required by the spec, one of `oActiveQueues`, `oMemberQueues`."]
     pub metric: ::std::option::Option<crate::UserActivityQueryMetricMetric>,
     _nulls: crate::support::Extras,

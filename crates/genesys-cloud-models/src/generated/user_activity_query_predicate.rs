@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityQueryPredicate {
+    #[doc = " Left hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `dimension`: [`UserActivityQueryPredicateDimension`](crate::UserActivityQueryPredicateDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub dimension: ::std::option::Option<crate::UserActivityQueryPredicateDimension>,
+    #[doc = " Optional operator, default is matches"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`UserActivityQueryPredicateOperator`](crate::UserActivityQueryPredicateOperator), one of `matches`, `exists`, `notExists`."]
     pub operator: ::std::option::Option<crate::UserActivityQueryPredicateOperator>,
+    #[doc = " Optional type, can usually be inferred"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UserActivityQueryPredicateType`](crate::UserActivityQueryPredicateType), one of `dimension`, `property`, `metric`."]
     pub r#type: ::std::option::Option<crate::UserActivityQueryPredicateType>,
+    #[doc = " Right hand side for dimension predicates"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityResponse {
+    #[doc = " Dimension that is used as an entityId"]
+    #[doc = ""]
     #[doc = " JSON `entityIdDimension`: [`UserActivityResponseEntityIdDimension`](crate::UserActivityResponseEntityIdDimension), one of `organizationPresenceId`, `presenceDate`, `queueId`, `queueMembershipStatus`, `routingStatus`, `routingStatusDate`, `systemPresence`, `teamId`, `userId`."]
     pub entity_id_dimension: ::std::option::Option<crate::UserActivityResponseEntityIdDimension>,
+    #[doc = " Query results"]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`UserActivityData`](crate::UserActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::UserActivityData>>,
     _nulls: crate::support::Extras,

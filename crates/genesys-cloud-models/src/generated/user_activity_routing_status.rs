@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserActivityRoutingStatus {
+    #[doc = " The timestamp when the agent went into this state. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startTime`: date-time, required by the spec."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates the current routing status of the agent"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UserActivityRoutingStatusStatus`](crate::UserActivityRoutingStatusStatus), required by the spec, one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub status: ::std::option::Option<crate::UserActivityRoutingStatusStatus>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAgentInfo {
+    #[doc = " The firmware version of the phone."]
+    #[doc = ""]
     #[doc = " JSON `firmwareVersion`: string."]
     pub firmware_version: ::std::option::Option<::std::string::String>,
+    #[doc = " The manufacturer of the phone."]
+    #[doc = ""]
     #[doc = " JSON `manufacturer`: string."]
     pub manufacturer: ::std::option::Option<::std::string::String>,
+    #[doc = " The model of the phone."]
+    #[doc = ""]
     #[doc = " JSON `model`: string."]
     pub model: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct UserAggregateDataContainer {
     #[doc = " JSON `data`: array of [`StatisticalResponse`](crate::StatisticalResponse)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::StatisticalResponse>>,
+    #[doc = " A mapping from dimension to value"]
+    #[doc = ""]
     #[doc = " JSON `group`: map of string."]
     pub group: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAggregateQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`UserAggregateQueryClause`](crate::UserAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserAggregateQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`UserAggregateQueryPredicate`](crate::UserAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserAggregateQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UserAggregateQueryFilterType`](crate::UserAggregateQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserAggregateQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -7,12 +7,20 @@
 pub struct UserApp {
     #[doc = " JSON `config`: [`UserAppConfigurationInfo`](crate::UserAppConfigurationInfo)."]
     pub config: ::std::option::Option<crate::UserAppConfigurationInfo>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Integration Type for the userApp"]
+    #[doc = ""]
     #[doc = " JSON `integrationType`: [`IntegrationType`](crate::IntegrationType)."]
     pub integration_type: ::std::option::Option<crate::IntegrationType>,
+    #[doc = " The name of the userApp, used to distinguish this userApp from others of the same type."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAssignmentsResponse {
+    #[doc = " Date pairs representing the assignments for the user."]
+    #[doc = ""]
     #[doc = " JSON `assignments`: array of [`AssignmentEffectiveDateRange`](crate::AssignmentEffectiveDateRange), required by the spec."]
     pub assignments: ::std::option::Option<::std::vec::Vec<crate::AssignmentEffectiveDateRange>>,
+    #[doc = " User assigned to the staffing group."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

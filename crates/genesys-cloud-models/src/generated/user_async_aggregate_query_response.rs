@@ -5,10 +5,14 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAsyncAggregateQueryResponse {
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `results`: array of [`UserAggregateDataContainer`](crate::UserAggregateDataContainer)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::UserAggregateDataContainer>>,
+    #[doc = " A mapping from system presence to a list of organization presence ids"]
+    #[doc = ""]
     #[doc = " JSON `systemToOrganizationMappings`: map of array of string."]
     pub system_to_organization_mappings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAuthorization {
+    #[doc = " The policies configured for assigned permissions."]
+    #[doc = ""]
     #[doc = " JSON `permissionPolicies`: array of [`ResourcePermissionPolicy`](crate::ResourcePermissionPolicy)."]
     pub permission_policies: ::std::option::Option<::std::vec::Vec<crate::ResourcePermissionPolicy>>,
+    #[doc = " A collection of the permissions granted by all assigned roles"]
+    #[doc = ""]
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `roles`: array of [`DomainRole`](crate::DomainRole)."]
     pub roles: ::std::option::Option<::std::vec::Vec<crate::DomainRole>>,
+    #[doc = " A collection of the roles the user is not using"]
+    #[doc = ""]
     #[doc = " JSON `unusedRoles`: array of [`DomainRole`](crate::DomainRole)."]
     pub unused_roles: ::std::option::Option<::std::vec::Vec<crate::DomainRole>>,
     _nulls: crate::support::Extras,

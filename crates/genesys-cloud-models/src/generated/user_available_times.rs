@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAvailableTimes {
+    #[doc = " Periods of availability to schedule coaching appointment for an user"]
+    #[doc = ""]
     #[doc = " JSON `availableTimes`: array of [`AvailableTime`](crate::AvailableTime)."]
     pub available_times: ::std::option::Option<::std::vec::Vec<crate::AvailableTime>>,
+    #[doc = " User reference"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserBestPoints {
+    #[doc = " List of best point for the requested user"]
+    #[doc = ""]
     #[doc = " JSON `bestPoints`: array of [`UserBestPointsItem`](crate::UserBestPointsItem)."]
     pub best_points: ::std::option::Option<::std::vec::Vec<crate::UserBestPointsItem>>,
+    #[doc = " The requested user for the best points"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

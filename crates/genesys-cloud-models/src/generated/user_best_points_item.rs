@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserBestPointsItem {
+    #[doc = " End workday of the best points aggregation interval. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start workday of the best points aggregation interval. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Best points aggregation interval granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularityType`: [`UserBestPointsItemGranularityType`](crate::UserBestPointsItemGranularityType), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity_type: ::std::option::Option<crate::UserBestPointsItemGranularityType>,
+    #[doc = " Gamification points"]
+    #[doc = ""]
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
+    #[doc = " The rank of this user"]
+    #[doc = ""]
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

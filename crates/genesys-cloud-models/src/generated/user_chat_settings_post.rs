@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserChatSettingsPost {
+    #[doc = " Whether or not to enable notifications for mentions only"]
+    #[doc = ""]
     #[doc = " JSON `mentionsOnly`: boolean."]
     pub mentions_only: ::std::option::Option<bool>,
+    #[doc = " Whether or not to enable muting notifications"]
+    #[doc = ""]
     #[doc = " JSON `muted`: boolean, required by the spec."]
     pub muted: ::std::option::Option<bool>,
+    #[doc = " Whether or not to enable notifications for reactions on a user's own messages"]
+    #[doc = ""]
     #[doc = " JSON `notifyOnReactions`: boolean."]
     pub notify_on_reactions: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

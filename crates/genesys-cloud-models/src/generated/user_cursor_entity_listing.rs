@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserCursorEntityListing {
+    #[doc = " Cursor token to retrieve next page"]
+    #[doc = ""]
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entities`: array of [`User`](crate::User)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::User>>,
+    #[doc = " URI to next page of users"]
+    #[doc = ""]
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Number of users in response"]
+    #[doc = ""]
     #[doc = " JSON `results`: integer (int64)."]
     pub results: ::std::option::Option<i64>,
+    #[doc = " URI of current page of users"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserCustomAttributes {
+    #[doc = " The map of attribute values."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of any JSON, required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The schema that dictates which attributes can be included."]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`DataSchema`](crate::DataSchema)."]
     pub schema: ::std::option::Option<crate::DataSchema>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The user's Id which the attributes are being assigned to."]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserCustomAttributesUpdateRequest {
+    #[doc = " The map of attribute values."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of any JSON, required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The id of the schema that dictates which attributes can be included."]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the schema."]
+    #[doc = ""]
     #[doc = " JSON `schemaVersion`: integer (int64)."]
     pub schema_version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

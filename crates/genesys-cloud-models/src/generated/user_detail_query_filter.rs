@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserDetailQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`UserDetailQueryClause`](crate::UserDetailQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`UserDetailQueryPredicate`](crate::UserDetailQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UserDetailQueryFilterType`](crate::UserDetailQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserDetailQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserDetailsQuery {
+    #[doc = " Specifies the date and time range of data being queried. Conversations MUST have started within this time range to potentially be included within the result set. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
+    #[doc = " Sort the result set in ascending/descending order. Default is ascending"]
+    #[doc = ""]
     #[doc = " JSON `order`: [`UserDetailsQueryOrder`](crate::UserDetailsQueryOrder), one of `asc`, `desc`, `unordered`."]
     pub order: ::std::option::Option<crate::UserDetailsQueryOrder>,
+    #[doc = " Page size and number to control iterating through large result sets. Default page size is 25"]
+    #[doc = ""]
     #[doc = " JSON `paging`: [`PagingSpec`](crate::PagingSpec)."]
     pub paging: ::std::option::Option<crate::PagingSpec>,
+    #[doc = " Include faceted search and aggregate roll-ups of presence data in your search results. This does not function as a filter, but rather, summary data about the presence results matching your filters"]
+    #[doc = ""]
     #[doc = " JSON `presenceAggregations`: array of [`AnalyticsQueryAggregation`](crate::AnalyticsQueryAggregation)."]
     pub presence_aggregations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsQueryAggregation>>,
+    #[doc = " Filters that target system and organization presence-level data"]
+    #[doc = ""]
     #[doc = " JSON `presenceFilters`: array of [`PresenceDetailQueryFilter`](crate::PresenceDetailQueryFilter)."]
     pub presence_filters: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryFilter>>,
+    #[doc = " Include faceted search and aggregate roll-ups of agent routing status data in your search results. This does not function as a filter, but rather, summary data about the agent routing status results matching your filters"]
+    #[doc = ""]
     #[doc = " JSON `routingStatusAggregations`: array of [`AnalyticsQueryAggregation`](crate::AnalyticsQueryAggregation)."]
     pub routing_status_aggregations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsQueryAggregation>>,
+    #[doc = " Filters that target agent routing status-level data"]
+    #[doc = ""]
     #[doc = " JSON `routingStatusFilters`: array of [`RoutingStatusDetailQueryFilter`](crate::RoutingStatusDetailQueryFilter)."]
     pub routing_status_filters: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryFilter>>,
+    #[doc = " Filters that target the users to retrieve data for"]
+    #[doc = ""]
     #[doc = " JSON `userFilters`: array of [`UserDetailQueryFilter`](crate::UserDetailQueryFilter)."]
     pub user_filters: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryFilter>>,
     _nulls: crate::support::Extras,

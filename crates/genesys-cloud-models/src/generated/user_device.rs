@@ -5,24 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserDevice {
+    #[doc = " if the device accepts notifications"]
+    #[doc = ""]
     #[doc = " JSON `acceptNotifications`: boolean, required by the spec."]
     pub accept_notifications: ::std::option::Option<bool>,
+    #[doc = " device token sent by mobile clients."]
+    #[doc = ""]
     #[doc = " JSON `deviceToken`: string, required by the spec."]
     pub device_token: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " make of the device."]
+    #[doc = ""]
     #[doc = " JSON `make`: string, required by the spec."]
     pub make: ::std::option::Option<::std::string::String>,
+    #[doc = " Device model"]
+    #[doc = ""]
     #[doc = " JSON `model`: string, required by the spec."]
     pub model: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " notification id of the device."]
+    #[doc = ""]
     #[doc = " JSON `notificationId`: string, required by the spec."]
     pub notification_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionHash`: string."]
     pub session_hash: ::std::option::Option<::std::string::String>,
+    #[doc = " type of the device; ios or android"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UserDeviceType`](crate::UserDeviceType), required by the spec, one of `android`, `ios`."]
     pub r#type: ::std::option::Option<crate::UserDeviceType>,
     _nulls: crate::support::Extras,

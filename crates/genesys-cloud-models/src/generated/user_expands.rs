@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserExpands {
+    #[doc = " Roles and permissions assigned to the user"]
+    #[doc = ""]
     #[doc = " JSON `authorization`: [`UserAuthorization`](crate::UserAuthorization)."]
     pub authorization: ::std::option::Option<crate::UserAuthorization>,
+    #[doc = " Summary of conversion statistics for conversation types."]
+    #[doc = ""]
     #[doc = " JSON `conversationSummary`: [`UserConversationSummary`](crate::UserConversationSummary)."]
     pub conversation_summary: ::std::option::Option<crate::UserConversationSummary>,
+    #[doc = " Current geolocation position"]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`Geolocation`](crate::Geolocation)."]
     pub geolocation: ::std::option::Option<crate::Geolocation>,
+    #[doc = " Active 3rd party presence"]
+    #[doc = ""]
     #[doc = " JSON `integrationPresence`: [`UserPresence`](crate::UserPresence)."]
     pub integration_presence: ::std::option::Option<crate::UserPresence>,
+    #[doc = " Determine if out of office is enabled"]
+    #[doc = ""]
     #[doc = " JSON `outOfOffice`: [`OutOfOffice`](crate::OutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::OutOfOffice>,
+    #[doc = " Active presence"]
+    #[doc = ""]
     #[doc = " JSON `presence`: [`UserPresence`](crate::UserPresence)."]
     pub presence: ::std::option::Option<crate::UserPresence>,
+    #[doc = " ACD routing status"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: [`RoutingStatus`](crate::RoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
+    #[doc = " Effective, default, and last station information"]
+    #[doc = ""]
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserExternalIdentifier {
+    #[doc = " Authority or System of Record which owns the External Identifier"]
+    #[doc = ""]
     #[doc = " JSON `authorityName`: string, required by the spec."]
     pub authority_name: ::std::option::Option<::std::string::String>,
+    #[doc = " External Key"]
+    #[doc = ""]
     #[doc = " JSON `externalKey`: string, required by the spec."]
     pub external_key: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

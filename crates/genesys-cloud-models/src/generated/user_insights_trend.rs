@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserInsightsTrend {
+    #[doc = " The comparative period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The division"]
+    #[doc = ""]
     #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
+    #[doc = " The list of insights trend for each metric"]
+    #[doc = ""]
     #[doc = " JSON `entities`: array of [`UserInsightsTrendMetricItem`](crate::UserInsightsTrendMetricItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::UserInsightsTrendMetricItem>>,
+    #[doc = " Granularity"]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`UserInsightsTrendGranularity`](crate::UserInsightsTrendGranularity), one of `Daily`, `Weekly`, `Monthly`."]
     pub granularity: ::std::option::Option<crate::UserInsightsTrendGranularity>,
+    #[doc = " The performance profile"]
+    #[doc = ""]
     #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The primary period work day date range"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
+    #[doc = " The insights trend in total"]
+    #[doc = ""]
     #[doc = " JSON `total`: [`UserInsightsTrendTotalItem`](crate::UserInsightsTrendTotalItem)."]
     pub total: ::std::option::Option<crate::UserInsightsTrendTotalItem>,
+    #[doc = " The query user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

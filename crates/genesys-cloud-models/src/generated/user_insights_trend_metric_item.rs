@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserInsightsTrendMetricItem {
+    #[doc = " The gamification metric for the trend"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Trends for the metric"]
+    #[doc = ""]
     #[doc = " JSON `trends`: [`UserInsightsTrends`](crate::UserInsightsTrends)."]
     pub trends: ::std::option::Option<crate::UserInsightsTrends>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserInsightsTrendTotalItem {
+    #[doc = " Trends for the metric"]
+    #[doc = ""]
     #[doc = " JSON `trends`: [`UserInsightsTrends`](crate::UserInsightsTrends)."]
     pub trends: ::std::option::Option<crate::UserInsightsTrends>,
     _nulls: crate::support::Extras,

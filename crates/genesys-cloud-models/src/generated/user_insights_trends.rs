@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserInsightsTrends {
+    #[doc = " List of trend data in the comparative period"]
+    #[doc = ""]
     #[doc = " JSON `comparativePeriod`: array of [`UserTrendData`](crate::UserTrendData)."]
     pub comparative_period: ::std::option::Option<::std::vec::Vec<crate::UserTrendData>>,
+    #[doc = " List of trend data in the primary period"]
+    #[doc = ""]
     #[doc = " JSON `primaryPeriod`: array of [`UserTrendData`](crate::UserTrendData)."]
     pub primary_period: ::std::option::Option<::std::vec::Vec<crate::UserTrendData>>,
     _nulls: crate::support::Extras,

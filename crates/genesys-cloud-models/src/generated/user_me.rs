@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserMe {
+    #[doc = " acd auto answer"]
+    #[doc = ""]
     #[doc = " JSON `acdAutoAnswer`: boolean."]
     pub acd_auto_answer: ::std::option::Option<bool>,
+    #[doc = " Email addresses and phone numbers for this user"]
+    #[doc = ""]
     #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
+    #[doc = " The first 50 superiors, direct reports, and siblings of this user. Mutually exclusive with superiors and direct reports expands."]
+    #[doc = ""]
     #[doc = " JSON `adjacents`: [`Adjacents`](crate::Adjacents)."]
     pub adjacents: ::std::option::Option<crate::Adjacents>,
+    #[doc = " Roles and permissions assigned to the user"]
+    #[doc = ""]
     #[doc = " JSON `authorization`: [`UserAuthorization`](crate::UserAuthorization)."]
     pub authorization: ::std::option::Option<crate::UserAuthorization>,
+    #[doc = " Auto answer settings for this user"]
+    #[doc = ""]
     #[doc = " JSON `autoAnswerSettings`: [`AutoAnswerSettings`](crate::AutoAnswerSettings)."]
     pub auto_answer_settings: ::std::option::Option<crate::AutoAnswerSettings>,
     #[doc = " JSON `biography`: [`Biography`](crate::Biography)."]
@@ -21,100 +31,178 @@ pub struct UserMe {
     pub certifications: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `chat`: [`Chat`](crate::Chat)."]
     pub chat: ::std::option::Option<crate::Chat>,
+    #[doc = " Summary of conversion statistics for conversation types."]
+    #[doc = ""]
     #[doc = " JSON `conversationSummary`: [`UserConversationSummary`](crate::UserConversationSummary)."]
     pub conversation_summary: ::std::option::Option<crate::UserConversationSummary>,
+    #[doc = " The PureCloud system date time."]
+    #[doc = ""]
     #[doc = " JSON `date`: [`ServerDate`](crate::ServerDate)."]
     pub date: ::std::option::Option<crate::ServerDate>,
+    #[doc = " The last time the user logged in using username and password. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateLastLogin`: date-time."]
     pub date_last_login: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date \\& time the user was sent their welcome email. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateWelcomeSent`: date-time."]
     pub date_welcome_sent: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `department`: string."]
     pub department: ::std::option::Option<::std::string::String>,
+    #[doc = " The first 50 direct reports to this user."]
+    #[doc = ""]
     #[doc = " JSON `directReports`: array of [`User`](crate::User)."]
     pub direct_reports: ::std::option::Option<::std::vec::Vec<crate::User>>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The presence definitions that the user has access to"]
+    #[doc = ""]
     #[doc = " JSON `divisionedPresenceDefinitions`: array of [`OrganizationPresenceDefinition`](crate::OrganizationPresenceDefinition)."]
     pub divisioned_presence_definitions: ::std::option::Option<::std::vec::Vec<crate::OrganizationPresenceDefinition>>,
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `employerInfo`: [`EmployerInfo`](crate::EmployerInfo)."]
     pub employer_info: ::std::option::Option<crate::EmployerInfo>,
+    #[doc = " The first 50 favorited users."]
+    #[doc = ""]
     #[doc = " JSON `favorites`: array of [`User`](crate::User)."]
     pub favorites: ::std::option::Option<::std::vec::Vec<crate::User>>,
+    #[doc = " The field config for all entities types of user's organization"]
+    #[doc = ""]
     #[doc = " JSON `fieldConfigs`: [`FieldConfigs`](crate::FieldConfigs)."]
     pub field_configs: ::std::option::Option<crate::FieldConfigs>,
+    #[doc = " Current geolocation position"]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`Geolocation`](crate::Geolocation)."]
     pub geolocation: ::std::option::Option<crate::Geolocation>,
+    #[doc = " Geolocation settings for user's organization."]
+    #[doc = ""]
     #[doc = " JSON `geolocationSettings`: [`GeolocationSettings`](crate::GeolocationSettings)."]
     pub geolocation_settings: ::std::option::Option<crate::GeolocationSettings>,
+    #[doc = " The groups the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `groups`: array of [`Group`](crate::Group)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::Group>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
+    #[doc = " Integration presence"]
+    #[doc = ""]
     #[doc = " JSON `integrationPresence`: [`UserPresence`](crate::UserPresence)."]
     pub integration_presence: ::std::option::Option<crate::UserPresence>,
+    #[doc = " preferred language by the user"]
+    #[doc = ""]
     #[doc = " JSON `languagePreference`: string."]
     pub language_preference: ::std::option::Option<::std::string::String>,
+    #[doc = " Routing (ACD) languages possessed by the user"]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of [`UserRoutingLanguage`](crate::UserRoutingLanguage)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::UserRoutingLanguage>>,
     #[doc = " JSON `lastTokenIssued`: [`OAuthLastTokenIssued`](crate::OAuthLastTokenIssued)."]
     pub last_token_issued: ::std::option::Option<crate::OAuthLastTokenIssued>,
+    #[doc = " The first 100 site locations for user's organization"]
+    #[doc = ""]
     #[doc = " JSON `locationDefinitions`: array of [`LocationDefinition`](crate::LocationDefinition)."]
     pub location_definitions: ::std::option::Option<::std::vec::Vec<crate::LocationDefinition>>,
+    #[doc = " The user placement at each site location."]
+    #[doc = ""]
     #[doc = " JSON `locations`: array of [`Location`](crate::Location)."]
     pub locations: ::std::option::Option<::std::vec::Vec<crate::Location>>,
     #[doc = " JSON `manager`: [`User`](crate::User)."]
     pub manager: ::std::option::Option<crate::User>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The first 100 organization roles, with applicable permission policies, for user's organization."]
+    #[doc = ""]
     #[doc = " JSON `orgAuthorization`: array of [`DomainOrganizationRole`](crate::DomainOrganizationRole)."]
     pub org_authorization: ::std::option::Option<::std::vec::Vec<crate::DomainOrganizationRole>>,
+    #[doc = " Products enabled in this organization"]
+    #[doc = ""]
     #[doc = " JSON `orgProducts`: array of [`DomainOrganizationProduct`](crate::DomainOrganizationProduct)."]
     pub org_products: ::std::option::Option<::std::vec::Vec<crate::DomainOrganizationProduct>>,
+    #[doc = " Organization details for this user."]
+    #[doc = ""]
     #[doc = " JSON `organization`: [`Organization`](crate::Organization)."]
     pub organization: ::std::option::Option<crate::Organization>,
+    #[doc = " Determine if out of office is enabled"]
+    #[doc = ""]
     #[doc = " JSON `outOfOffice`: [`OutOfOffice`](crate::OutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::OutOfOffice>,
+    #[doc = " Preferred full name of the agent"]
+    #[doc = ""]
     #[doc = " JSON `preferredName`: string."]
     pub preferred_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Active presence"]
+    #[doc = ""]
     #[doc = " JSON `presence`: [`UserPresence`](crate::UserPresence)."]
     pub presence: ::std::option::Option<crate::UserPresence>,
+    #[doc = " The first 100 non-divisioned presence definitions for user's organization."]
+    #[doc = ""]
     #[doc = " JSON `presenceDefinitions`: array of [`OrganizationPresence`](crate::OrganizationPresence)."]
     pub presence_definitions: ::std::option::Option<::std::vec::Vec<crate::OrganizationPresence>>,
+    #[doc = " Auto populated from addresses."]
+    #[doc = ""]
     #[doc = " JSON `primaryContactInfo`: array of [`Contact`](crate::Contact)."]
     pub primary_contact_info: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
+    #[doc = " Profile skills possessed by the user"]
+    #[doc = ""]
     #[doc = " JSON `profileSkills`: array of string."]
     pub profile_skills: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The first 50 routing skills for user's organizations"]
+    #[doc = ""]
     #[doc = " JSON `routingSkills`: array of [`RoutingSkill`](crate::RoutingSkill)."]
     pub routing_skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkill>>,
+    #[doc = " ACD routing status"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: [`RoutingStatus`](crate::RoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Routing (ACD) skills possessed by the user"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
+    #[doc = " The current state for this user."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UserMeState`](crate::UserMeState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserMeState>,
+    #[doc = " Effective, default, and last station information"]
+    #[doc = ""]
     #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,
+    #[doc = " The first 50 superiors of this user."]
+    #[doc = ""]
     #[doc = " JSON `superiors`: array of [`User`](crate::User)."]
     pub superiors: ::std::option::Option<::std::vec::Vec<crate::User>>,
+    #[doc = " The team the user is a member of"]
+    #[doc = ""]
     #[doc = " JSON `team`: [`Team`](crate::Team)."]
     pub team: ::std::option::Option<crate::Team>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " Information about the current token"]
+    #[doc = ""]
     #[doc = " JSON `token`: [`TokenInfo`](crate::TokenInfo)."]
     pub token: ::std::option::Option<crate::TokenInfo>,
+    #[doc = " Organizations having this user as a trustee"]
+    #[doc = ""]
     #[doc = " JSON `trustors`: array of [`Trustor`](crate::Trustor)."]
     pub trustors: ::std::option::Option<::std::vec::Vec<crate::Trustor>>,
     #[doc = " JSON `username`: string."]
     pub username: ::std::option::Option<::std::string::String>,
+    #[doc = " Required when updating a user, this value should be the current version of the user. The current version can be obtained with a GET on the user before doing a PATCH."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " The WFM work plan bid rank settings for the user"]
+    #[doc = ""]
     #[doc = " JSON `workPlanBidRanks`: [`WorkPlanBidRanks`](crate::WorkPlanBidRanks)."]
     pub work_plan_bid_ranks: ::std::option::Option<crate::WorkPlanBidRanks>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserNextActivityReminder {
+    #[doc = " Upcoming activity for which the user is scheduled"]
+    #[doc = ""]
     #[doc = " JSON `activityCategory`: [`UserNextActivityReminderActivityCategory`](crate::UserNextActivityReminderActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub activity_category: ::std::option::Option<crate::UserNextActivityReminderActivityCategory>,
+    #[doc = " The start timestamp of the scheduled activity in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserObservationQuery {
+    #[doc = " Metrics for which to include additional detailed observations"]
+    #[doc = ""]
     #[doc = " JSON `detailMetrics`: array of string."]
     pub detail_metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to return a subset of observations. Expresses boolean logical predicates as well as dimensional filters"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`UserObservationQueryFilter`](crate::UserObservationQueryFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::UserObservationQueryFilter>,
+    #[doc = " Behaves like a SQL SELECT clause. Only named metrics will be retrieved."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserObservationQueryFilter {
+    #[doc = " Boolean 'and/or' logic with up to two-levels of nesting"]
+    #[doc = ""]
     #[doc = " JSON `clauses`: array of [`UserObservationQueryClause`](crate::UserObservationQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::UserObservationQueryClause>>,
+    #[doc = " Like a three-word sentence: (attribute-name) (operator) (target-value)."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`UserObservationQueryPredicate`](crate::UserObservationQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::UserObservationQueryPredicate>>,
+    #[doc = " Boolean operation to apply to the provided predicates and clauses"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UserObservationQueryFilterType`](crate::UserObservationQueryFilterType), required by the spec, one of `and`, `or`."]
     pub r#type: ::std::option::Option<crate::UserObservationQueryFilterType>,
     _nulls: crate::support::Extras,

@@ -5,24 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserPresence {
+    #[doc = " The definition of the user's desired future presence"]
+    #[doc = ""]
     #[doc = " JSON `futurePresenceDefinition`: [`PresenceDefinition`](crate::PresenceDefinition)."]
     pub future_presence_definition: ::std::option::Option<crate::PresenceDefinition>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `presenceDefinition`: [`PresenceDefinition`](crate::PresenceDefinition)."]
     pub presence_definition: ::std::option::Option<crate::PresenceDefinition>,
+    #[doc = " A boolean used to tell whether or not to set this presence source as the primary on a PATCH"]
+    #[doc = ""]
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Deprecated - The sourceID field should be used as a replacement."]
+    #[doc = ""]
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the ID of a registered source"]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

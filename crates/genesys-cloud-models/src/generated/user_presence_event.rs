@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserPresenceEvent {
+    #[doc = " A Date Time representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (V4 UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The message associated with the presence"]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
+    #[doc = " The id (UUID) of the presence definition that the user presence is associated with"]
+    #[doc = ""]
     #[doc = " JSON `presenceDefinitionId`: string."]
     pub presence_definition_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id (V4 UUID) of the presence source being updated"]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string, required by the spec."]
     pub source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The User ID of the user associated with this UserPresence"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

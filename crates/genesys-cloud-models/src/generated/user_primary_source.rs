@@ -5,14 +5,22 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserPrimarySource {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether or not the source is registered"]
+    #[doc = ""]
     #[doc = " JSON `registered`: boolean."]
     pub registered: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the source"]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserProfile {
+    #[doc = " Datetime of the last modification. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " User information expansions"]
+    #[doc = ""]
     #[doc = " JSON `expands`: [`UserExpands`](crate::UserExpands)."]
     pub expands: ::std::option::Option<crate::UserExpands>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the user resource"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UserProfileState`](crate::UserProfileState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserProfileState>,
+    #[doc = " The version of the group resource"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserProfilesInDateRangeRequest {
+    #[doc = " End work day in ISO-8601 format used in the date range."]
+    #[doc = ""]
     #[doc = " JSON `endWorkday`: string, required by the spec."]
     pub end_workday: ::std::option::Option<::std::string::String>,
+    #[doc = " Start work day in ISO-8601 format used in the date range."]
+    #[doc = ""]
     #[doc = " JSON `startWorkday`: string, required by the spec."]
     pub start_workday: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserRoutingLanguage {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " URI to the organization language used by this user language."]
+    #[doc = ""]
     #[doc = " JSON `languageUri`: string."]
     pub language_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A rating from 0.0 to 5.0 that indicates how fluent an agent is in a particular language. ACD interactions are routed to agents with higher proficiency ratings."]
+    #[doc = ""]
     #[doc = " JSON `proficiency`: number (double)."]
     pub proficiency: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Activate or deactivate this routing language."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UserRoutingLanguageState`](crate::UserRoutingLanguageState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserRoutingLanguageState>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserRoutingSkill {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A rating from 0.0 to 5.0 that indicates how adept an agent is at a particular skill. When \"Best available skills\" is enabled for a queue in Genesys Cloud, ACD interactions in that queue are routed to agents with higher proficiency ratings."]
+    #[doc = ""]
     #[doc = " JSON `proficiency`: number (double)."]
     pub proficiency: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " URI to the organization skill used by this user skill."]
+    #[doc = ""]
     #[doc = " JSON `skillUri`: string."]
     pub skill_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Activate or deactivate this routing skill."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UserRoutingSkillState`](crate::UserRoutingSkillState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserRoutingSkillState>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserRoutingSkillPost {
+    #[doc = " The id of the existing routing skill to add to the user"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Proficiency is a rating from 0.0 to 5.0 on how competent an agent is for a particular skill. It is used when a queue is set to \"Best available skills\" mode to allow acd interactions to target agents with higher proficiency ratings."]
+    #[doc = ""]
     #[doc = " JSON `proficiency`: number (double), required by the spec."]
     pub proficiency: ::std::option::Option<f64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " URI to the organization skill used by this user skill."]
+    #[doc = ""]
     #[doc = " JSON `skillUri`: string."]
     pub skill_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserRoutingStatusErrorInfo {
+    #[doc = " The correlation Id or context Id for this message. If left blank the Public API will look at the HTTP response header 'ININ-Correlation-Id' instead."]
+    #[doc = ""]
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A code unique to this error. Typically prefixed with the service that originated the error. For example CONFIG\\_USER\\_NOT\\_FOUND"]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " The HTTP status code for this message. If left blank the status code from the HTTP response is used."]
+    #[doc = ""]
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
+    #[doc = " A customer friendly message. This should be a complete sentence, use proper grammar and only include information useful to a customer. This is not a dev message and should not include things like Org Id"]
+    #[doc = ""]
     #[doc = " JSON `userMessage`: string."]
     pub user_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Used in conjunction with userParamsMessage. These are the template parameters. For instance: UserParam.key = 'username', UserParam.value = 'chuck.pulfer'"]
+    #[doc = ""]
     #[doc = " JSON `userParams`: array of [`UserRoutingStatusUserParam`](crate::UserRoutingStatusUserParam)."]
     pub user_params: ::std::option::Option<::std::vec::Vec<crate::UserRoutingStatusUserParam>>,
+    #[doc = " This is the same as userMessage except it uses template fields for variable replacement. For instance: 'User {username} was not found'"]
+    #[doc = ""]
     #[doc = " JSON `userParamsMessage`: string."]
     pub user_params_message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

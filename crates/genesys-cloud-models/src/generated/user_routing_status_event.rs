@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserRoutingStatusEvent {
+    #[doc = " Unique identifier of the agent."]
+    #[doc = ""]
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A timestamp as epoch representing the time this event occurred. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique (UUID) eventId for this event"]
+    #[doc = ""]
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The agent's source platform Id."]
+    #[doc = ""]
     #[doc = " JSON `sourceId`: string, required by the spec."]
     pub source_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The agent's current routing status."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`UserRoutingStatusEventStatus`](crate::UserRoutingStatusEventStatus), required by the spec, one of `OffQueue`, `Idle`, `Interacting`, `Communicating`, `NotResponding`."]
     pub status: ::std::option::Option<crate::UserRoutingStatusEventStatus>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct UserRoutingStatusUserRoutingStatus {
     #[doc = " JSON `errorInfo`: [`UserRoutingStatusErrorInfo`](crate::UserRoutingStatusErrorInfo)."]
     pub error_info: ::std::option::Option<crate::UserRoutingStatusErrorInfo>,
+    #[doc = " The unique identifier of the user."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `routingStatus`: [`UserRoutingStatusRoutingStatus`](crate::UserRoutingStatusRoutingStatus)."]

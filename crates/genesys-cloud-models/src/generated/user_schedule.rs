@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserSchedule {
+    #[doc = " If marked true for updating an existing user schedule, it will be deleted"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " Markers to indicate a full day time off request, relative to the management unit time zone"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkers`: array of [`UserScheduleFullDayTimeOffMarker`](crate::UserScheduleFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::UserScheduleFullDayTimeOffMarker>>,
+    #[doc = " Version metadata for this schedule"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " The shifts that belong to this schedule"]
+    #[doc = ""]
     #[doc = " JSON `shifts`: array of [`UserScheduleShift`](crate::UserScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::UserScheduleShift>>,
+    #[doc = " ID of the work plan associated with the user during schedule creation"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: string."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

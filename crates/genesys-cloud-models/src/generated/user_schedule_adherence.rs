@@ -5,52 +5,98 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserScheduleAdherence {
+    #[doc = " The list of queues to which this user is joined"]
+    #[doc = ""]
     #[doc = " JSON `activeQueues`: array of [`QueueReference`](crate::QueueReference)."]
     pub active_queues: ::std::option::Option<::std::vec::Vec<crate::QueueReference>>,
+    #[doc = " Time when the list of active queues for this user was last updated. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `activeQueuesModifiedTime`: date-time."]
     pub active_queues_modified_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Activity in which the user is actually engaged"]
+    #[doc = ""]
     #[doc = " JSON `actualActivityCategory`: [`UserScheduleAdherenceActualActivityCategory`](crate::UserScheduleAdherenceActualActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub actual_activity_category: ::std::option::Option<crate::UserScheduleAdherenceActualActivityCategory>,
+    #[doc = " Currently applicable explanation for the adherence state"]
+    #[doc = ""]
     #[doc = " JSON `adherenceExplanation`: [`RealTimeAdherenceExplanation`](crate::RealTimeAdherenceExplanation)."]
     pub adherence_explanation: ::std::option::Option<crate::RealTimeAdherenceExplanation>,
+    #[doc = " The user's current adherence state"]
+    #[doc = ""]
     #[doc = " JSON `adherenceState`: [`UserScheduleAdherenceAdherenceState`](crate::UserScheduleAdherenceAdherenceState), one of `InAdherence`, `OutOfAdherence`, `Unscheduled`, `Unknown`, `Ignored`, `Explained`."]
     pub adherence_state: ::std::option::Option<crate::UserScheduleAdherenceAdherenceState>,
+    #[doc = " The business unit to which this user belongs"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The impact of the user's current adherenceState"]
+    #[doc = ""]
     #[doc = " JSON `impact`: [`UserScheduleAdherenceImpact`](crate::UserScheduleAdherenceImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::UserScheduleAdherenceImpact>,
+    #[doc = " Whether the user is marked OutOfOffice"]
+    #[doc = ""]
     #[doc = " JSON `isOutOfOffice`: boolean."]
     pub is_out_of_office: ::std::option::Option<bool>,
+    #[doc = " The management unit to which this user belongs"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of upcoming activities for which the user is scheduled"]
+    #[doc = ""]
     #[doc = " JSON `nextActivityReminders`: array of [`UserNextActivityReminder`](crate::UserNextActivityReminder)."]
     pub next_activity_reminders: ::std::option::Option<::std::vec::Vec<crate::UserNextActivityReminder>>,
+    #[doc = " Organization Secondary Presence Id."]
+    #[doc = ""]
     #[doc = " JSON `organizationSecondaryPresenceId`: string."]
     pub organization_secondary_presence_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Time when presence was last updated. Used to calculate time in current status. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `presenceUpdateTime`: date-time."]
     pub presence_update_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " For notification purposes. Used to indicate that a user was removed from the management unit"]
+    #[doc = ""]
     #[doc = " JSON `removedFromManagementUnit`: boolean."]
     pub removed_from_management_unit: ::std::option::Option<bool>,
+    #[doc = " Actual underlying routing status, used to determine whether a user is actually in adherence when OnQueue"]
+    #[doc = ""]
     #[doc = " JSON `routingStatus`: [`UserScheduleAdherenceRoutingStatus`](crate::UserScheduleAdherenceRoutingStatus), one of `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING`, `COMMUNICATING`."]
     pub routing_status: ::std::option::Option<crate::UserScheduleAdherenceRoutingStatus>,
+    #[doc = " Activity for which the user is scheduled"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivityCategory`: [`UserScheduleAdherenceScheduledActivityCategory`](crate::UserScheduleAdherenceScheduledActivityCategory), one of `OnQueueWork`, `Break`, `Meal`, `Meeting`, `OffQueueWork`, `TimeOff`, `Training`, `Unavailable`, `Unscheduled`."]
     pub scheduled_activity_category: ::std::option::Option<crate::UserScheduleAdherenceScheduledActivityCategory>,
+    #[doc = " Activity code for which the user is currently scheduled"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivityCode`: [`ActivityCodeSummary`](crate::ActivityCodeSummary)."]
     pub scheduled_activity_code: ::std::option::Option<crate::ActivityCodeSummary>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates whether the on-time adherence notification should be suppressed for the user"]
+    #[doc = ""]
     #[doc = " JSON `suppressOnTimeReminder`: boolean."]
     pub suppress_on_time_reminder: ::std::option::Option<bool>,
+    #[doc = " Actual underlying system presence value"]
+    #[doc = ""]
     #[doc = " JSON `systemPresence`: [`UserScheduleAdherenceSystemPresence`](crate::UserScheduleAdherenceSystemPresence), one of `Available`, `Away`, `Busy`, `Offline`, `Idle`, `OnQueue`, `Meal`, `Training`, `Meeting`, `Break`."]
     pub system_presence: ::std::option::Option<crate::UserScheduleAdherenceSystemPresence>,
+    #[doc = " The team to which this user belongs"]
+    #[doc = ""]
     #[doc = " JSON `team`: [`TeamReference`](crate::TeamReference)."]
     pub team: ::std::option::Option<crate::TeamReference>,
+    #[doc = " Time when the user entered the current adherenceState in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `timeOfAdherenceChange`: date-time."]
     pub time_of_adherence_change: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user for whom this status applies"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserScheduleAdherenceListing {
+    #[doc = " The downloadUrl if the response is too large to send directly via http response"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entities`: array of [`UserScheduleAdherence`](crate::UserScheduleAdherence)."]

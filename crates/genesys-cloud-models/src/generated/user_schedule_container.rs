@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserScheduleContainer {
+    #[doc = " The reference time zone used for the management unit"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitTimeZone`: string."]
     pub management_unit_time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " References to all published week schedules overlapping the start/end date query parameters"]
+    #[doc = ""]
     #[doc = " JSON `publishedSchedules`: array of [`WeekScheduleReference`](crate::WeekScheduleReference)."]
     pub published_schedules: ::std::option::Option<::std::vec::Vec<crate::WeekScheduleReference>>,
+    #[doc = " Map of user id to user schedule"]
+    #[doc = ""]
     #[doc = " JSON `userSchedules`: map of [`UserSchedule`](crate::UserSchedule)."]
     pub user_schedules: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::UserSchedule>>,
     _nulls: crate::support::Extras,

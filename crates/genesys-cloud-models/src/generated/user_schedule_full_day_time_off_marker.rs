@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserScheduleFullDayTimeOffMarker {
+    #[doc = " The id for the activity code. Look up a map of activity codes with the activities route"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If marked true for updating an existing full day time off marker, it will be deleted"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " The description associated with the time off request that this marker corresponds to"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this is paid time off"]
+    #[doc = ""]
     #[doc = " JSON `isPaid`: boolean."]
     pub is_paid: ::std::option::Option<bool>,
+    #[doc = " The length in minutes of this time off marker"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " The date associated with the time off request that this marker corresponds to. Date only, in ISO-8601 format."]
+    #[doc = ""]
     #[doc = " JSON `managementUnitDate`: string."]
     pub management_unit_date: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

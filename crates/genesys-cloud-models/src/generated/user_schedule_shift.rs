@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserScheduleShift {
+    #[doc = " List of activities in this shift"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`UserScheduleActivity`](crate::UserScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::UserScheduleActivity>>,
+    #[doc = " If marked true for updating this schedule shift, it will be deleted"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " ID of the schedule shift. This is only for the case of updating and deleting an existing shift"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Length of this shift in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether the shift was set as manually edited"]
+    #[doc = ""]
     #[doc = " JSON `manuallyEdited`: boolean."]
     pub manually_edited: ::std::option::Option<bool>,
+    #[doc = " Start time in UTC for this shift. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The schedule to which this shift belongs"]
+    #[doc = ""]
     #[doc = " JSON `weekSchedule`: [`WeekScheduleReference`](crate::WeekScheduleReference)."]
     pub week_schedule: ::std::option::Option<crate::WeekScheduleReference>,
     _nulls: crate::support::Extras,

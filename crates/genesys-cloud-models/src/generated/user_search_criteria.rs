@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserSearchCriteria {
+    #[doc = " Set date format for criteria values when using date range search type. Supports Java date format syntax, example yyyy-MM-dd'T'HH:mm:ss.SSSX."]
+    #[doc = ""]
     #[doc = " JSON `dateFormat`: string."]
     pub date_format: ::std::option::Option<::std::string::String>,
+    #[doc = " The end value of the range. This field is used for range search types."]
+    #[doc = ""]
     #[doc = " JSON `endValue`: string."]
     pub end_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Field names to search against"]
+    #[doc = ""]
     #[doc = " JSON `fields`: array of string."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Groups multiple conditions"]
+    #[doc = ""]
     #[doc = " JSON `group`: array of [`UserSearchCriteria`](crate::UserSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::UserSearchCriteria>>,
+    #[doc = " How to apply this search criteria against other criteria"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`UserSearchCriteriaOperator`](crate::UserSearchCriteriaOperator), one of `AND`, `OR`, `NOT`."]
     pub operator: ::std::option::Option<crate::UserSearchCriteriaOperator>,
+    #[doc = " The start value of the range. This field is used for range search types."]
+    #[doc = ""]
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Search Type"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UserSearchCriteriaType`](crate::UserSearchCriteriaType), required by the spec, one of `EXACT`, `STARTS_WITH`, `CONTAINS`, `REGEX`, `TERM`, `TERMS`, `REQUIRED_FIELDS`, `MATCH_ALL`, `QUERY_STRING`, `RANGE`, `LESS_THAN`, `LESS_THAN_EQUAL_TO`, … (14 in all)."]
     pub r#type: ::std::option::Option<crate::UserSearchCriteriaType>,
+    #[doc = " A value for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of values for the search to match against"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserSearchRequest {
+    #[doc = " This property only applies to api/v2/user/search; when set to true add additional search criteria to filter users by: directory:user:view"]
+    #[doc = ""]
     #[doc = " JSON `enforcePermissions`: boolean."]
     pub enforce_permissions: ::std::option::Option<bool>,
+    #[doc = " Provides more details about a specified resource"]
+    #[doc = ""]
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Gets an integration presence for users instead of their defaults. This parameter will only be used when presence is provided as an \"expand\". When using this parameter the maximum number of users that can be returned is 100."]
+    #[doc = ""]
     #[doc = " JSON `integrationPresenceSource`: [`UserSearchRequestIntegrationPresenceSource`](crate::UserSearchRequestIntegrationPresenceSource), one of `MicrosoftTeams`, `ZoomPhone`, `EightByEight`, `RingCentral`."]
     pub integration_presence_source: ::std::option::Option<crate::UserSearchRequestIntegrationPresenceSource>,
+    #[doc = " The page of resources you want to retrieve"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The number of results per page"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: array of [`UserSearchCriteria`](crate::UserSearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::UserSearchCriteria>>,
+    #[doc = " Multi-value sort order, list of multiple sort values"]
+    #[doc = ""]
     #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
+    #[doc = " The field in the resource that you want to sort the results by"]
+    #[doc = ""]
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
+    #[doc = " The sort order for results"]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`UserSearchRequestSortOrder`](crate::UserSearchRequestSortOrder), one of `ASC`, `DESC`, `SCORE`."]
     pub sort_order: ::std::option::Option<crate::UserSearchRequestSortOrder>,
     _nulls: crate::support::Extras,

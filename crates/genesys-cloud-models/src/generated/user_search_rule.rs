@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserSearchRule {
+    #[doc = " The parts of this rule; the results of these are ANDed together."]
+    #[doc = ""]
     #[doc = " JSON `parts`: array of [`UserSearchRulePart`](crate::UserSearchRulePart), required by the spec."]
     pub parts: ::std::option::Option<::std::vec::Vec<crate::UserSearchRulePart>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserSearchRulePart {
+    #[doc = " The ids for the selector; the results of these are ORed together"]
+    #[doc = ""]
     #[doc = " JSON `ids`: array of string, required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The operation for this part"]
+    #[doc = ""]
     #[doc = " JSON `operation`: [`UserSearchRulePartOperation`](crate::UserSearchRulePartOperation), required by the spec, one of `Include`, `Exclude`."]
     pub operation: ::std::option::Option<crate::UserSearchRulePartOperation>,
+    #[doc = " The type of item being selected by this part"]
+    #[doc = ""]
     #[doc = " JSON `selector`: [`UserSearchRulePartSelector`](crate::UserSearchRulePartSelector), required by the spec, one of `AcdSkill`, `User`, `Group`, `Queue`, `Division`, `ManagementUnit`."]
     pub selector: ::std::option::Option<crate::UserSearchRulePartSelector>,
     _nulls: crate::support::Extras,

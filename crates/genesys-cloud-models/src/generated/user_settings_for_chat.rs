@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserSettingsForChat {
+    #[doc = " Whether or not to enable notifications for mentions only"]
+    #[doc = ""]
     #[doc = " JSON `mentionsOnly`: boolean."]
     pub mentions_only: ::std::option::Option<bool>,
+    #[doc = " Settings for mobile devices"]
+    #[doc = ""]
     #[doc = " JSON `mobile`: [`MobileSettings`](crate::MobileSettings), required by the spec."]
     pub mobile: ::std::option::Option<crate::MobileSettings>,
+    #[doc = " Whether or not to enable muting notifications"]
+    #[doc = ""]
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
+    #[doc = " Whether or not to enable notifications for reactions on a user's own messages"]
+    #[doc = ""]
     #[doc = " JSON `notifyOnReactions`: boolean."]
     pub notify_on_reactions: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

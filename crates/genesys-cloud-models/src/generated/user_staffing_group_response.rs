@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserStaffingGroupResponse {
+    #[doc = " Effective end date of the user assignment in ISO-8601 format or empty value. Empty value means no limit on end-date."]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date."]
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The staffing group associated with the user"]
+    #[doc = ""]
     #[doc = " JSON `staffingGroup`: [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_group: ::std::option::Option<crate::StaffingGroupReference>,
+    #[doc = " Effective start date of the user assignment in ISO-8601 format or empty value. Empty value means no limit on start-date."]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The user associated with the staffing group"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

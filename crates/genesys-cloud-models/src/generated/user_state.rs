@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserState {
+    #[doc = " User's current state."]
+    #[doc = ""]
     #[doc = " JSON `state`: [`UserStateState`](crate::UserStateState), one of `active`, `inactive`, `deleted`."]
     pub state: ::std::option::Option<crate::UserStateState>,
+    #[doc = " Date that the state was last changed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `stateChangeDate`: date-time."]
     pub state_change_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Reason for a change in the user's state."]
+    #[doc = ""]
     #[doc = " JSON `stateChangeReason`: [`UserStateStateChangeReason`](crate::UserStateStateChangeReason), one of `Voluntary`, `Seasonal`, `Leave`, `Performance`, `Conduct`, `Unknown`."]
     pub state_change_reason: ::std::option::Option<crate::UserStateStateChangeReason>,
+    #[doc = " Version of this user."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

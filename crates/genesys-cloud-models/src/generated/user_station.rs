@@ -5,20 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserStation {
+    #[doc = " Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `associatedDate`: date-time."]
     pub associated_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `associatedUser`: [`User`](crate::User)."]
     pub associated_user: ::std::option::Option<::std::boxed::Box<crate::User>>,
     #[doc = " JSON `defaultUser`: [`User`](crate::User)."]
     pub default_user: ::std::option::Option<::std::boxed::Box<crate::User>>,
+    #[doc = " A globally unique identifier for this station"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Provider-specific info for this station, e.g. { \"edgeGroupId\": \"ffe7b15c-a9cc-4f4c-88f5-781327819a49\" }"]
+    #[doc = ""]
     #[doc = " JSON `providerInfo`: map of string."]
     pub provider_info: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of call appearances on the station."]
+    #[doc = ""]
     #[doc = " JSON `webRtcCallAppearances`: integer (int64)."]
     pub web_rtc_call_appearances: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserStations {
+    #[doc = " Current associated station for this user."]
+    #[doc = ""]
     #[doc = " JSON `associatedStation`: [`UserStation`](crate::UserStation)."]
     pub associated_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
+    #[doc = " Default station to be used if not associated with a station."]
+    #[doc = ""]
     #[doc = " JSON `defaultStation`: [`UserStation`](crate::UserStation)."]
     pub default_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
+    #[doc = " The station where the user can be reached based on their default and associated station."]
+    #[doc = ""]
     #[doc = " JSON `effectiveStation`: [`UserStation`](crate::UserStation)."]
     pub effective_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
+    #[doc = " Last associated station for this user."]
+    #[doc = ""]
     #[doc = " JSON `lastAssociatedStation`: [`UserStation`](crate::UserStation)."]
     pub last_associated_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserTimeOffIntegrationStatusResponse {
+    #[doc = " The value of integration status for the time off request"]
+    #[doc = ""]
     #[doc = " JSON `integrationStatus`: [`UserTimeOffIntegrationStatusResponseIntegrationStatus`](crate::UserTimeOffIntegrationStatusResponseIntegrationStatus), required by the spec, one of `Processing`, `Error`, `AutomaticallyComplete`, `ManuallyComplete`."]
     pub integration_status: ::std::option::Option<crate::UserTimeOffIntegrationStatusResponseIntegrationStatus>,
+    #[doc = " The time off request associated with this integration status"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`](crate::TimeOffRequestReference), required by the spec."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestReference>,
+    #[doc = " The user to whom the time off request belongs"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserTrendData {
+    #[doc = " Average metric value"]
+    #[doc = ""]
     #[doc = " JSON `averageValue`: number (double)."]
     pub average_value: ::std::option::Option<f64>,
+    #[doc = " End workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Percent of goal"]
+    #[doc = ""]
     #[doc = " JSON `percentOfGoal`: number (double)."]
     pub percent_of_goal: ::std::option::Option<f64>,
+    #[doc = " Rank, ordered by percentage of points"]
+    #[doc = ""]
     #[doc = " JSON `rankPercentagePoints`: integer (int64)."]
     pub rank_percentage_points: ::std::option::Option<i64>,
+    #[doc = " Rank, ordered by total points"]
+    #[doc = ""]
     #[doc = " JSON `rankTotalPoints`: integer (int64)."]
     pub rank_total_points: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

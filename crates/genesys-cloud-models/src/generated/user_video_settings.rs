@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserVideoSettings {
+    #[doc = " whether or not user camera is allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowCamera`: boolean."]
     pub allow_camera: ::std::option::Option<bool>,
+    #[doc = " whether or not user microphone is allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowMicrophone`: boolean."]
     pub allow_microphone: ::std::option::Option<bool>,
+    #[doc = " whether or not user screen share is allowed"]
+    #[doc = ""]
     #[doc = " JSON `allowScreenShare`: boolean."]
     pub allow_screen_share: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

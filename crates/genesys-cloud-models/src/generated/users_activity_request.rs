@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersActivityRequest {
+    #[doc = " The IDs of the users for whom to fetch their current activity state"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

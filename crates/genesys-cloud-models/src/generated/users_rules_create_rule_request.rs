@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesCreateRuleRequest {
+    #[doc = " The criteria of the rule"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
+    #[doc = " The description of the rule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the rule"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the rule"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UsersRulesCreateRuleRequestType`](crate::UsersRulesCreateRuleRequestType), required by the spec, one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesCreateRuleRequestType>,
     _nulls: crate::support::Extras,

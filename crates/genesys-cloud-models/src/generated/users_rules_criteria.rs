@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesCriteria {
+    #[doc = " The user selection groups for this criteria"]
+    #[doc = ""]
     #[doc = " JSON `group`: array of [`UsersRulesGroupItem`](crate::UsersRulesGroupItem), required by the spec."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::UsersRulesGroupItem>>,
+    #[doc = " The internal ID for this criteria"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The operator for this criteria"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`UsersRulesCriteriaOperator`](crate::UsersRulesCriteriaOperator), required by the spec, one of `Or`."]
     pub operator: ::std::option::Option<crate::UsersRulesCriteriaOperator>,
     _nulls: crate::support::Extras,

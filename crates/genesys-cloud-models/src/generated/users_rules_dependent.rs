@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesDependent {
+    #[doc = " The user who created the dependent"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date/time the dependent was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information on the last run of the dependent"]
+    #[doc = ""]
     #[doc = " JSON `lastRun`: [`UsersRulesLastRunMetadata`](crate::UsersRulesLastRunMetadata)."]
     pub last_run: ::std::option::Option<crate::UsersRulesLastRunMetadata>,
+    #[doc = " The number of times the rule has run"]
+    #[doc = ""]
     #[doc = " JSON `recentRunCount`: integer (int64)."]
     pub recent_run_count: ::std::option::Option<i64>,
+    #[doc = " The rule associated with this dependent"]
+    #[doc = ""]
     #[doc = " JSON `rule`: [`UsersRulesDependentRule`](crate::UsersRulesDependentRule)."]
     pub rule: ::std::option::Option<crate::UsersRulesDependentRule>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the dependent"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UsersRulesDependentType`](crate::UsersRulesDependentType), one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesDependentType>,
+    #[doc = " The type id of the dependent"]
+    #[doc = ""]
     #[doc = " JSON `typeId`: string."]
     pub type_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

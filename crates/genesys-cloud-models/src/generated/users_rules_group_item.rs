@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesGroupItem {
+    #[doc = " The container that the ids belong to"]
+    #[doc = ""]
     #[doc = " JSON `container`: [`UsersRulesGroupItemContainer`](crate::UsersRulesGroupItemContainer), required by the spec, one of `AcdSkill`, `BusinessUnit`, `DirectoryGroup`, `Division`, `Language`, `Location`, `ManagementUnit`, `Queue`, `ReportsTo`, `Team`, `User`."]
     pub container: ::std::option::Option<crate::UsersRulesGroupItemContainer>,
+    #[doc = " The internal ID for this group"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The operator for this group"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`UsersRulesGroupItemOperator`](crate::UsersRulesGroupItemOperator), required by the spec, one of `And`, `Not`."]
     pub operator: ::std::option::Option<crate::UsersRulesGroupItemOperator>,
+    #[doc = " The ids and contextIds to select for this group"]
+    #[doc = ""]
     #[doc = " JSON `values`: array of [`UsersRulesValue`](crate::UsersRulesValue), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::UsersRulesValue>>,
     _nulls: crate::support::Extras,

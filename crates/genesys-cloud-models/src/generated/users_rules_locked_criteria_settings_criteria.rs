@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesLockedCriteriaSettingsCriteria {
+    #[doc = " The user selection groups for this criteria"]
+    #[doc = ""]
     #[doc = " JSON `group`: array of [`UsersRulesLockedCriteriaSettingsGroup`](crate::UsersRulesLockedCriteriaSettingsGroup), required by the spec."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsGroup>>,
+    #[doc = " The operator for this criteria"]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`UsersRulesLockedCriteriaSettingsCriteriaOperator`](crate::UsersRulesLockedCriteriaSettingsCriteriaOperator), required by the spec, one of `Or`."]
     pub operator: ::std::option::Option<crate::UsersRulesLockedCriteriaSettingsCriteriaOperator>,
     _nulls: crate::support::Extras,

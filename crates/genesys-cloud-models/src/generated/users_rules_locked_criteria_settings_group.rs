@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesLockedCriteriaSettingsGroup {
+    #[doc = " The container that the ids belong to"]
+    #[doc = ""]
     #[doc = " JSON `container`: [`UsersRulesLockedCriteriaSettingsGroupContainer`](crate::UsersRulesLockedCriteriaSettingsGroupContainer), required by the spec, one of `AcdSkill`, `BusinessUnit`, `DirectoryGroup`, `Division`, `Language`, `Location`, `ManagementUnit`, `Queue`, `ReportsTo`, `Team`, `User`."]
     pub container: ::std::option::Option<crate::UsersRulesLockedCriteriaSettingsGroupContainer>,
+    #[doc = " Maximum number of ids that can be specified in this container"]
+    #[doc = ""]
     #[doc = " JSON `maxIdCount`: integer (int64)."]
     pub max_id_count: ::std::option::Option<i64>,
+    #[doc = " The allowed operators for this criteria"]
+    #[doc = ""]
     #[doc = " JSON `operators`: array of string, required by the spec."]
     pub operators: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

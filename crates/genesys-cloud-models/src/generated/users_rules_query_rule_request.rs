@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesQueryRuleRequest {
+    #[doc = " The criteria of the rule"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
+    #[doc = " The type of the rule"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UsersRulesQueryRuleRequestType`](crate::UsersRulesQueryRuleRequestType), required by the spec, one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesQueryRuleRequestType>,
+    #[doc = " The user ids to query"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,54 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesRule {
+    #[doc = " The user who created the rule"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date/time the rule was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The criteria of the rule"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
+    #[doc = " The number of dependents this rule has"]
+    #[doc = ""]
     #[doc = " JSON `dependentCount`: integer (int64)."]
     pub dependent_count: ::std::option::Option<i64>,
+    #[doc = " The description of the rule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information on the last run of the rule"]
+    #[doc = ""]
     #[doc = " JSON `lastRun`: [`UsersRulesLastRunMetadata`](crate::UsersRulesLastRunMetadata)."]
     pub last_run: ::std::option::Option<crate::UsersRulesLastRunMetadata>,
+    #[doc = " The last user to modify the rule"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The date/time the rule was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of times the rule has run"]
+    #[doc = ""]
     #[doc = " JSON `recentRunCount`: integer (int64)."]
     pub recent_run_count: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the rule"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`UsersRulesRuleType`](crate::UsersRulesRuleType), one of `Learning`, `ActivityPlan`."]
     pub r#type: ::std::option::Option<crate::UsersRulesRuleType>,
     _nulls: crate::support::Extras,

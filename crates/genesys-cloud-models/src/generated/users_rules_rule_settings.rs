@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesRuleSettings {
+    #[doc = " The allowed containers for the rule"]
+    #[doc = ""]
     #[doc = " JSON `allowedContainers`: array of string."]
     pub allowed_containers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The locked criteria settings for the rule"]
+    #[doc = ""]
     #[doc = " JSON `lockedCriteria`: array of [`UsersRulesLockedCriteriaSettingsCriteria`](crate::UsersRulesLockedCriteriaSettingsCriteria)."]
     pub locked_criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsCriteria>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesUpdateRuleRequest {
+    #[doc = " The criteria of the rule"]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
+    #[doc = " The description of the rule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lockedCriteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria)."]
     pub locked_criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
+    #[doc = " The name of the rule"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UtilizationResponse {
+    #[doc = " Map of label ids to utilization settings."]
+    #[doc = ""]
     #[doc = " JSON `labelUtilizations`: map of [`LabelUtilizationResponse`](crate::LabelUtilizationResponse)."]
     pub label_utilizations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LabelUtilizationResponse>>,
+    #[doc = " Max number of inbound voice calls."]
+    #[doc = ""]
     #[doc = " JSON `maxInboundCalls`: integer (int64)."]
     pub max_inbound_calls: ::std::option::Option<i64>,
+    #[doc = " Map of media type to utilization settings."]
+    #[doc = ""]
     #[doc = " JSON `utilization`: map of [`MediaUtilization`](crate::MediaUtilization)."]
     pub utilization: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MediaUtilization>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Utterance {
+    #[doc = " Utterance text"]
+    #[doc = ""]
     #[doc = " JSON `utteranceText`: string."]
     pub utterance_text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo {
+    #[doc = " If applicable, the executionId for the executionItem that invoked the error or warning."]
+    #[doc = ""]
     #[doc = " JSON `executionId`: string."]
     pub execution_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If applicable, the objectId for the executionItem that invoked the error or warning."]
+    #[doc = ""]
     #[doc = " JSON `objectId`: string."]
     pub object_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The reason a executionItem encountered an error or warning."]
+    #[doc = ""]
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

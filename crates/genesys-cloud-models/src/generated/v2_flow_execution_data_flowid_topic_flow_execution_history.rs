@@ -5,42 +5,78 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
+    #[doc = " The Genesys Cloud conversation identifier associated with this flow instance execution data."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The division identifier for the division associated with the flow for this flow instance."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The end date time for this flow instance execution data."]
+    #[doc = ""]
     #[doc = " JSON `endDateTime`: date-time."]
     pub end_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The public endpoint a user can use to retrieve the full historical log from the service."]
+    #[doc = ""]
     #[doc = " JSON `endpoint`: string."]
     pub endpoint: ::std::option::Option<::std::string::String>,
+    #[doc = " If the flow invoked error handling, an array of errors."]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>>,
+    #[doc = " An array of execution items that describe what happened when an Architect flow action container ran such as a flow, task, state or bot."]
+    #[doc = ""]
     #[doc = " JSON `execution`: array of [`V2FlowExecutionDataFlowidTopicFlowExecutionItem`](crate::V2FlowExecutionDataFlowidTopicFlowExecutionItem)."]
     pub execution: ::std::option::Option<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowExecutionItem>>,
+    #[doc = " A signed URI to download the execution history data."]
+    #[doc = ""]
     #[doc = " JSON `executionHistoryUri`: string."]
     pub execution_history_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Time to live in seconds for the executionHistoryUri."]
+    #[doc = ""]
     #[doc = " JSON `executionHistoryUriTtl`: integer (int64)."]
     pub execution_history_uri_ttl: ::std::option::Option<i64>,
+    #[doc = " The execution identifier which represents this unique instance of the flow that ran."]
+    #[doc = ""]
     #[doc = " JSON `executionId`: string."]
     pub execution_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If true, the execution items in this event have been truncated to be deliverable."]
+    #[doc = ""]
     #[doc = " JSON `executionItemsTruncated`: boolean."]
     pub execution_items_truncated: ::std::option::Option<bool>,
+    #[doc = " Provides information about why a flow ended."]
+    #[doc = ""]
     #[doc = " JSON `flowExitReason`: string."]
     pub flow_exit_reason: ::std::option::Option<::std::string::String>,
+    #[doc = " The flow identifier for this flow instance execution data. This is the identifier of the flow configuration that users load up in Architect."]
+    #[doc = ""]
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the flow that ran for this flow instance execution data was in debug mode."]
+    #[doc = ""]
     #[doc = " JSON `flowIsDebug`: boolean."]
     pub flow_is_debug: ::std::option::Option<bool>,
+    #[doc = " The flow type of the Architect flow that was run."]
+    #[doc = ""]
     #[doc = " JSON `flowType`: string."]
     pub flow_type: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the flow for this flow instance execution data. Typically this is a numeric value like 1.0 represented as a string but can also be 'debug'"]
+    #[doc = ""]
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `invokingContext`: [`V2FlowExecutionDataFlowidTopicInvokingContextInfo`](crate::V2FlowExecutionDataFlowidTopicInvokingContextInfo)."]
     pub invoking_context: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingContextInfo>,
+    #[doc = " If applicable, the type of message platform from which the message originated."]
+    #[doc = ""]
     #[doc = " JSON `messageType`: [`V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType`](crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType), one of `unknown`, `sms`, `twitter`, `facebook`, `instagram`, `line`, `whatsapp`, `webmessaging`, `open`."]
     pub message_type: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType>,
+    #[doc = " The start date time for this flow instance execution data."]
+    #[doc = ""]
     #[doc = " JSON `startDateTime`: date-time."]
     pub start_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " If the flow encountered a warning during execution, this is an array of the warnings."]
+    #[doc = ""]
     #[doc = " JSON `warnings`: array of [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub warnings: ::std::option::Option<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicFlowExecutionItem {
+    #[doc = " Event generated when a Flow's Execution History is received and logged."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub error: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>,
+    #[doc = " If applicable, the executionId for the executionItem."]
+    #[doc = ""]
     #[doc = " JSON `executionId`: string."]
     pub execution_id: ::std::option::Option<::std::string::String>,
+    #[doc = " If applicable, the language tag associated set by the execution."]
+    #[doc = ""]
     #[doc = " JSON `languageTag`: string."]
     pub language_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " If applicable, the actionId, menuId or taskId for the executionItem."]
+    #[doc = ""]
     #[doc = " JSON `objectId`: string."]
     pub object_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of executionItem that was executed."]
+    #[doc = ""]
     #[doc = " JSON `objectType`: string."]
     pub object_type: ::std::option::Option<::std::string::String>,
+    #[doc = " If applicable, the identifier of the OutputPath that was taken."]
+    #[doc = ""]
     #[doc = " JSON `outputPathId`: string."]
     pub output_path_id: ::std::option::Option<::std::string::String>,
+    #[doc = " This is the starting time of the executionItem."]
+    #[doc = ""]
     #[doc = " JSON `startDateTime`: date-time."]
     pub start_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Event generated when a Flow's Execution History is received and logged."]
+    #[doc = ""]
     #[doc = " JSON `warning`: [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub warning: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>,
     _nulls: crate::support::Extras,

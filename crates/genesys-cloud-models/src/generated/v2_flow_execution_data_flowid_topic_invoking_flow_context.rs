@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicInvokingFlowContext {
+    #[doc = " The flow execution identifier whose runtime that invoked this."]
+    #[doc = ""]
     #[doc = " JSON `flowExecutionId`: string."]
     pub flow_execution_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The object execution identifier within the flow whose runtime that invoked this. In Architect flows, this object execution identifier will be either an action execution identifier or a menu execution identifier."]
+    #[doc = ""]
     #[doc = " JSON `objectExecutionId`: string."]
     pub object_execution_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext {
+    #[doc = " The identifier of the specific action map instance that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `actionId`: string."]
     pub action_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The identifier of the journey action map that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `actionMapId`: string."]
     pub action_map_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

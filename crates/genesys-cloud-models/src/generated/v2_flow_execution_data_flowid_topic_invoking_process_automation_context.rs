@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext {
+    #[doc = " The identifier of the process automation trigger that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `triggerId`: string."]
     pub trigger_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the process automation trigger that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `triggerName`: string."]
     pub trigger_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicInvokingQualityContext {
+    #[doc = " The identifier of the quality policy that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `policyId`: string."]
     pub policy_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the quality policy that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `policyName`: string."]
     pub policy_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

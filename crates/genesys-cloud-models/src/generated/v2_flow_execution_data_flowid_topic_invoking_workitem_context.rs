@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicInvokingWorkitemContext {
+    #[doc = " The identifier of the workitem that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `workitemId`: string."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the process workitem that invoked this flow."]
+    #[doc = ""]
     #[doc = " JSON `workitemName`: string."]
     pub workitem_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

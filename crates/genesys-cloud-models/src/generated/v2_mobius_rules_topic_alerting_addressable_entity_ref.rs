@@ -7,6 +7,8 @@
 pub struct V2MobiusRulesTopicAlertingAddressableEntityRef {
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the resource"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2QueueObservationMetricCountData {
+    #[doc = " Calculated metric value"]
+    #[doc = ""]
     #[doc = " JSON `calculatedMetricValue`: integer (int64)."]
     pub calculated_metric_value: ::std::option::Option<i64>,
+    #[doc = " The total number of ongoing observations for this metric and media type"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The observation metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`V2QueueObservationMetricCountDataMetric`](crate::V2QueueObservationMetricCountDataMetric), one of `oAlerting`, `oInteracting`, `oWaiting`, `oFlow`, `oLongestWaiting`, `oLongestInteracting`."]
     pub metric: ::std::option::Option<crate::V2QueueObservationMetricCountDataMetric>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2QueueObservationMetricCountGroup {
+    #[doc = " Observation metric data"]
+    #[doc = ""]
     #[doc = " JSON `data`: array of [`V2QueueObservationMetricCountData`](crate::V2QueueObservationMetricCountData)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::V2QueueObservationMetricCountData>>,
+    #[doc = " MediaType for this set of observations"]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: string."]
     pub media_type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

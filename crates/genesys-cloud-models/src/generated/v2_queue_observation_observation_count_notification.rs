@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2QueueObservationObservationCountNotification {
+    #[doc = " List of observations by grouping."]
+    #[doc = ""]
     #[doc = " JSON `results`: array of [`V2QueueObservationMetricCountGroup`](crate::V2QueueObservationMetricCountGroup)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::V2QueueObservationMetricCountGroup>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3KnowledgeSearchClientApplication {
+    #[doc = " Application details when type is Assistant."]
+    #[doc = ""]
     #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Application details when type is BotFlow."]
+    #[doc = ""]
     #[doc = " JSON `botFlow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub bot_flow: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Application type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`V3KnowledgeSearchClientApplicationType`](crate::V3KnowledgeSearchClientApplicationType), required by the spec, one of `BotFlow`, `SmartAdvisor`."]
     pub r#type: ::std::option::Option<crate::V3KnowledgeSearchClientApplicationType>,
     _nulls: crate::support::Extras,

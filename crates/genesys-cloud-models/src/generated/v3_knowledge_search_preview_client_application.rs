@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3KnowledgeSearchPreviewClientApplication {
+    #[doc = " The application type to simulate for the preview."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`V3KnowledgeSearchPreviewClientApplicationType`](crate::V3KnowledgeSearchPreviewClientApplicationType), required by the spec, one of `BotFlow`, `SmartAdvisor`."]
     pub r#type: ::std::option::Option<crate::V3KnowledgeSearchPreviewClientApplicationType>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceCreateRequest {
+    #[doc = " The id of the connection related to the source. Required if type is Sharepoint."]
+    #[doc = ""]
     #[doc = " JSON `connectionId`: string."]
     pub connection_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Filters that determine what documents are synced."]
+    #[doc = ""]
     #[doc = " JSON `filters`: [`V3SourceFilter`](crate::V3SourceFilter)."]
     pub filters: ::std::option::Option<crate::V3SourceFilter>,
+    #[doc = " The name of the source."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Settings that determine when the source starts a sync. Required if triggerType is Scheduled."]
+    #[doc = ""]
     #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
+    #[doc = " The trigger type of the source. Default is Manual."]
+    #[doc = ""]
     #[doc = " JSON `triggerType`: [`V3SourceCreateRequestTriggerType`](crate::V3SourceCreateRequestTriggerType), one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceCreateRequestTriggerType>,
+    #[doc = " The type of the source. Required if connectionId is not specified, inherits the connection type otherwise."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`V3SourceCreateRequestType`](crate::V3SourceCreateRequestType), one of `Sharepoint`, `FileUpload`."]
     pub r#type: ::std::option::Option<crate::V3SourceCreateRequestType>,
     _nulls: crate::support::Extras,

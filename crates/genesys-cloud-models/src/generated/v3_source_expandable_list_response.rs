@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceExpandableListResponse {
+    #[doc = " The connection associated with the source. Needs to be expanded."]
+    #[doc = ""]
     #[doc = " JSON `connection`: [`ConnectionResponse`](crate::ConnectionResponse)."]
     pub connection: ::std::option::Option<crate::ConnectionResponse>,
+    #[doc = " The connectionId of the source."]
+    #[doc = ""]
     #[doc = " JSON `connectionId`: string."]
     pub connection_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who created the source."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Source creation date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Source last modification date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Optional error details of an errored source."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The last synchronization of the source."]
+    #[doc = ""]
     #[doc = " JSON `lastSync`: [`V3SourceLastSynchronization`](crate::V3SourceLastSynchronization)."]
     pub last_sync: ::std::option::Option<crate::V3SourceLastSynchronization>,
+    #[doc = " The user who modified the document."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the source."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the source."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`V3SourceExpandableListResponseStatus`](crate::V3SourceExpandableListResponseStatus), one of `Active`, `Errored`, `Deleted`."]
     pub status: ::std::option::Option<crate::V3SourceExpandableListResponseStatus>,
+    #[doc = " The trigger type of the source."]
+    #[doc = ""]
     #[doc = " JSON `triggerType`: [`V3SourceExpandableListResponseTriggerType`](crate::V3SourceExpandableListResponseTriggerType), one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceExpandableListResponseTriggerType>,
+    #[doc = " The type of the source."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`V3SourceExpandableListResponseType`](crate::V3SourceExpandableListResponseType), one of `Sharepoint`, `FileUpload`."]
     pub r#type: ::std::option::Option<crate::V3SourceExpandableListResponseType>,
     _nulls: crate::support::Extras,

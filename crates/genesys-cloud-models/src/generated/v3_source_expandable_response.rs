@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceExpandableResponse {
+    #[doc = " The connection associated with the source. Needs to be expanded."]
+    #[doc = ""]
     #[doc = " JSON `connection`: [`ConnectionResponse`](crate::ConnectionResponse)."]
     pub connection: ::std::option::Option<crate::ConnectionResponse>,
+    #[doc = " The connectionId of the source."]
+    #[doc = ""]
     #[doc = " JSON `connectionId`: string."]
     pub connection_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The user who created the source."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Source creation date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Source last modification date-time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Optional error details of an errored source."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Additional details to the source's filters."]
+    #[doc = ""]
     #[doc = " JSON `filterDetails`: [`V3SourceFilterDetails`](crate::V3SourceFilterDetails)."]
     pub filter_details: ::std::option::Option<crate::V3SourceFilterDetails>,
+    #[doc = " Filters that determine what documents are synced."]
+    #[doc = ""]
     #[doc = " JSON `filters`: [`V3SourceFilter`](crate::V3SourceFilter)."]
     pub filters: ::std::option::Option<crate::V3SourceFilter>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The last synchronization of the source."]
+    #[doc = ""]
     #[doc = " JSON `lastSync`: [`V3SourceLastSynchronization`](crate::V3SourceLastSynchronization)."]
     pub last_sync: ::std::option::Option<crate::V3SourceLastSynchronization>,
+    #[doc = " The user who modified the document."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the source."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Settings that determine when the source starts a sync."]
+    #[doc = ""]
     #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the source."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`V3SourceExpandableResponseStatus`](crate::V3SourceExpandableResponseStatus), one of `Active`, `Errored`, `Deleted`."]
     pub status: ::std::option::Option<crate::V3SourceExpandableResponseStatus>,
+    #[doc = " The trigger type of the source."]
+    #[doc = ""]
     #[doc = " JSON `triggerType`: [`V3SourceExpandableResponseTriggerType`](crate::V3SourceExpandableResponseTriggerType), one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceExpandableResponseTriggerType>,
+    #[doc = " The type of the source."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`V3SourceExpandableResponseType`](crate::V3SourceExpandableResponseType), one of `Sharepoint`, `FileUpload`."]
     pub r#type: ::std::option::Option<crate::V3SourceExpandableResponseType>,
     _nulls: crate::support::Extras,

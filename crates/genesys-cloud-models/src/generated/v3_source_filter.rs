@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceFilter {
+    #[doc = " The folders from which to sync data."]
+    #[doc = ""]
     #[doc = " JSON `folders`: array of string, required by the spec."]
     pub folders: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The site from which to sync data."]
+    #[doc = ""]
     #[doc = " JSON `site`: string, required by the spec."]
     pub site: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceFilterDetails {
+    #[doc = " Details about the folders associated with the Fabric Source."]
+    #[doc = ""]
     #[doc = " JSON `folders`: array of [`V3SourceFolderDetails`](crate::V3SourceFolderDetails)."]
     pub folders: ::std::option::Option<::std::vec::Vec<crate::V3SourceFolderDetails>>,
+    #[doc = " Details about the site associated with the Fabric Source."]
+    #[doc = ""]
     #[doc = " JSON `site`: [`V3SourceSiteDetails`](crate::V3SourceSiteDetails)."]
     pub site: ::std::option::Option<crate::V3SourceSiteDetails>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceFolderDetails {
+    #[doc = " The folder's full path from the root."]
+    #[doc = ""]
     #[doc = " JSON `fullPath`: string."]
     pub full_path: ::std::option::Option<::std::string::String>,
+    #[doc = " The folder's id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The folder's display name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceScheduleSettings {
+    #[doc = " The date-time value of the first sync run. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time, required by the spec."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time between syncs, in hours, until a new sync is run."]
+    #[doc = ""]
     #[doc = " JSON `period`: integer (int64), required by the spec."]
     pub period: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceSiteDetails {
+    #[doc = " The site's id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The site's display name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

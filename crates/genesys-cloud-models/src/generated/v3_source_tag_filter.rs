@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceTagFilter {
+    #[doc = " Tags that must all be present (AND)."]
+    #[doc = ""]
     #[doc = " JSON `allOf`: array of string."]
     pub all_of: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " OR groups ANDed together; within each group at least one tag must match."]
+    #[doc = ""]
     #[doc = " JSON `anyOfGroups`: array of array of string."]
     pub any_of_groups: ::std::option::Option<::std::vec::Vec<::std::vec::Vec<::std::string::String>>>,
+    #[doc = " Tags that must not be present on matching chunks."]
+    #[doc = ""]
     #[doc = " JSON `noneOf`: array of string."]
     pub none_of: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

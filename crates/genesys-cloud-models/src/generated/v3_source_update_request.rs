@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceUpdateRequest {
+    #[doc = " The name of the source."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Settings that determine when the source starts a sync."]
+    #[doc = ""]
     #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
+    #[doc = " The trigger type of the source."]
+    #[doc = ""]
     #[doc = " JSON `triggerType`: [`V3SourceUpdateRequestTriggerType`](crate::V3SourceUpdateRequestTriggerType), required by the spec, one of `Scheduled`, `Manual`."]
     pub trigger_type: ::std::option::Option<crate::V3SourceUpdateRequestTriggerType>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3StartManualSyncRequest {
+    #[doc = " Optional field that specifies the synchronization type. For SharePoint only Full synchronization is supported, therefore that is the default. For FileUpload both Full and Incremental is supported, default is Incremental."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`V3StartManualSyncRequestType`](crate::V3StartManualSyncRequestType), one of `Incremental`, `Full`."]
     pub r#type: ::std::option::Option<crate::V3StartManualSyncRequestType>,
     _nulls: crate::support::Extras,

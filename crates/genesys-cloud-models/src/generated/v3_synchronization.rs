@@ -5,32 +5,60 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3Synchronization {
+    #[doc = " The user who started the synchronization if the source is manually synchronized or the user who created the source for scheduled synchronization."]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The end time of the synchronization. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The end time of the interval to be synchronized from the source. Source item changes during that interval are included in this synchronization. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSourceIntervalEnd`: date-time."]
     pub date_source_interval_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The start time of the interval to be synchronized from the source. Source item changes during that interval are included in this synchronization. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateSourceIntervalStart`: date-time."]
     pub date_source_interval_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The start time of the synchronization. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The error that occurred during the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the ingestion."]
+    #[doc = ""]
     #[doc = " JSON `ingestionStatus`: [`V3SynchronizationIngestionStatus`](crate::V3SynchronizationIngestionStatus), one of `Unknown`, `InQueue`, `Starting`, `InProgress`, `Complete`, `Failed`, `Stopping`, `Stopped`."]
     pub ingestion_status: ::std::option::Option<crate::V3SynchronizationIngestionStatus>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The source of the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`V3SourceRef`](crate::V3SourceRef)."]
     pub source: ::std::option::Option<crate::V3SourceRef>,
+    #[doc = " Statistics of the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `statistics`: [`V3SynchronizationStatistics`](crate::V3SynchronizationStatistics)."]
     pub statistics: ::std::option::Option<crate::V3SynchronizationStatistics>,
+    #[doc = " The status of the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`V3SynchronizationStatus`](crate::V3SynchronizationStatus), one of `InQueue`, `InProgress`, `PostProcessing`, `Completed`, `Failed`, `Unknown`, `Cancelled`, `Throttled`."]
     pub status: ::std::option::Option<crate::V3SynchronizationStatus>,
+    #[doc = " The trigger type of the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `triggerType`: [`V3SynchronizationTriggerType`](crate::V3SynchronizationTriggerType), one of `Scheduled`, `Manual`, `Unknown`."]
     pub trigger_type: ::std::option::Option<crate::V3SynchronizationTriggerType>,
+    #[doc = " The type of the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`V3SynchronizationType`](crate::V3SynchronizationType), one of `Incremental`, `Full`."]
     pub r#type: ::std::option::Option<crate::V3SynchronizationType>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationDeletion {
+    #[doc = " The unique identifier for the deletion object."]
+    #[doc = ""]
     #[doc = " JSON `fileId`: string."]
     pub file_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the file marked for deletion."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The synchronization of the file deletion."]
+    #[doc = ""]
     #[doc = " JSON `synchronization`: [`V3SynchronizationRef`](crate::V3SynchronizationRef)."]
     pub synchronization: ::std::option::Option<crate::V3SynchronizationRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationFileDeletionRequest {
+    #[doc = " The identifier of the file to mark for deletion. Mutually exclusive with fileName."]
+    #[doc = ""]
     #[doc = " JSON `fileId`: string."]
     pub file_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the file to mark for deletion. It must not start with a dot and not end with a forward slash. Whitespace and the following characters are not allowed: \\\\{^}%\\`\\]\"\\>\\[\\~\\<\\#\\|. Mutually exclusive with fileId."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationRef {
+    #[doc = " Synchronization Id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Source."]
+    #[doc = ""]
     #[doc = " JSON `source`: [`V3SourceRef`](crate::V3SourceRef), required by the spec."]
     pub source: ::std::option::Option<crate::V3SourceRef>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationStatistics {
+    #[doc = " The number of source items that failed to synchronize."]
+    #[doc = ""]
     #[doc = " JSON `failedItemCount`: integer (int64)."]
     pub failed_item_count: ::std::option::Option<i64>,
+    #[doc = " The total number of items added, updated or removed in the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `synchronizedItemCount`: integer (int64)."]
     pub synchronized_item_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationUpdateRequest {
+    #[doc = " The status of the synchronization."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`V3SynchronizationUpdateRequestStatus`](crate::V3SynchronizationUpdateRequestStatus), one of `Completed`, `Cancelled`."]
     pub status: ::std::option::Option<crate::V3SynchronizationUpdateRequestStatus>,
     _nulls: crate::support::Extras,

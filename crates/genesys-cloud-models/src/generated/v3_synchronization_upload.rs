@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationUpload {
+    #[doc = " The unique identifier for the upload object."]
+    #[doc = ""]
     #[doc = " JSON `fileId`: string."]
     pub file_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the uploaded file."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of the uploaded file"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`V3SynchronizationUploadMetadata`](crate::V3SynchronizationUploadMetadata)."]
     pub metadata: ::std::option::Option<crate::V3SynchronizationUploadMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The synchronization of the file upload."]
+    #[doc = ""]
     #[doc = " JSON `synchronization`: [`V3SynchronizationRef`](crate::V3SynchronizationRef)."]
     pub synchronization: ::std::option::Option<crate::V3SynchronizationRef>,
     _nulls: crate::support::Extras,

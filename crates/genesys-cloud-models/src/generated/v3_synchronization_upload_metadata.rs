@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationUploadMetadata {
+    #[doc = " The origin URI of the file to upload"]
+    #[doc = ""]
     #[doc = " JSON `originUri`: string."]
     pub origin_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " List of tags that is used for filtering"]
+    #[doc = ""]
     #[doc = " JSON `tags`: array of [`FabricTag`](crate::FabricTag)."]
     pub tags: ::std::option::Option<::std::vec::Vec<crate::FabricTag>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationUploadUrlRequest {
+    #[doc = " The length of the file to upload in bytes"]
+    #[doc = ""]
     #[doc = " JSON `contentLength`: integer (int64)."]
     pub content_length: ::std::option::Option<i64>,
+    #[doc = " Content MD5 of the file to upload encoded in base64, example: \"f8VicOenD6gaWTW3Lqy+KQ==\". Not the hexadecimal representation as \"7fc56270e7a70fa81a5935b72eacbe29\"."]
+    #[doc = ""]
     #[doc = " JSON `contentMd5`: string."]
     pub content_md5: ::std::option::Option<::std::string::String>,
+    #[doc = " The content type of the file to upload"]
+    #[doc = ""]
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Path and name of the file to upload. It must not start with a dot and not end with a forward slash. Whitespace and the following characters are not allowed: \\\\{^}%\\`\\]\"\\>\\[\\~\\<\\#\\|"]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string, required by the spec."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The metadata of the file to upload"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`V3SynchronizationUploadMetadata`](crate::V3SynchronizationUploadMetadata)."]
     pub metadata: ::std::option::Option<crate::V3SynchronizationUploadMetadata>,
     _nulls: crate::support::Extras,

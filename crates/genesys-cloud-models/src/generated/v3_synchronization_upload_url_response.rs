@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SynchronizationUploadUrlResponse {
+    #[doc = " The unique identifier for the upload object."]
+    #[doc = ""]
     #[doc = " JSON `fileId`: string."]
     pub file_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Name of the uploaded file."]
+    #[doc = ""]
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Required headers when uploading a file through PUT request to the URL."]
+    #[doc = ""]
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The metadata of the uploaded file"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`V3SynchronizationUploadMetadata`](crate::V3SynchronizationUploadMetadata)."]
     pub metadata: ::std::option::Option<crate::V3SynchronizationUploadMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The synchronization of the file upload."]
+    #[doc = ""]
     #[doc = " JSON `synchronization`: [`V3SynchronizationRef`](crate::V3SynchronizationRef)."]
     pub synchronization: ::std::option::Option<crate::V3SynchronizationRef>,
+    #[doc = " Pre-signed URL to PUT the file to."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateAddressRequest {
+    #[doc = " Address schema"]
+    #[doc = ""]
     #[doc = " JSON `address`: [`StreetAddress`](crate::StreetAddress)."]
     pub address: ::std::option::Option<crate::StreetAddress>,
     _nulls: crate::support::Extras,

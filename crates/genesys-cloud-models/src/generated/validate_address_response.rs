@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateAddressResponse {
+    #[doc = " Subscriber schema"]
+    #[doc = ""]
     #[doc = " JSON `response`: [`SubscriberResponse`](crate::SubscriberResponse)."]
     pub response: ::std::option::Option<crate::SubscriberResponse>,
+    #[doc = " Was the passed in address valid"]
+    #[doc = ""]
     #[doc = " JSON `valid`: boolean, required by the spec."]
     pub valid: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateAgentUnavailableTimesRequest {
+    #[doc = " Proposed changes to agent's unavailable time spans to be validated"]
+    #[doc = ""]
     #[doc = " JSON `unavailableTimes`: array of [`UpdateUnavailableTime`](crate::UpdateUnavailableTime), required by the spec."]
     pub unavailable_times: ::std::option::Option<::std::vec::Vec<crate::UpdateUnavailableTime>>,
+    #[doc = " The ID of the week to validate. Must correspond to the start day of week of the business unit to which the agent belongs in the format YYYY-MM-dd. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `validationWeekDate`: date, required by the spec."]
     pub validation_week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateAgentUnavailableTimesResponse {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Validation results if status == 'Complete'"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`UnavailableTimesValidationResult`](crate::UnavailableTimesValidationResult)."]
     pub result: ::std::option::Option<crate::UnavailableTimesValidationResult>,
+    #[doc = " The current status of the job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`ValidateAgentUnavailableTimesResponseStatus`](crate::ValidateAgentUnavailableTimesResponseStatus), required by the spec, one of `Processing`, `Complete`, `Canceled`, `Error`."]
     pub status: ::std::option::Option<crate::ValidateAgentUnavailableTimesResponseStatus>,
     _nulls: crate::support::Extras,

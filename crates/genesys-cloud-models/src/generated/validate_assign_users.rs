@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateAssignUsers {
+    #[doc = " List of user ids to assign to a performance profile"]
+    #[doc = ""]
     #[doc = " JSON `membersToAssign`: array of string, required by the spec."]
     pub members_to_assign: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateDetails {
+    #[doc = " The flow to validate. If you do not provide the flow ID, you must provide both the name and type."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`ArchitectFlowReference`](crate::ArchitectFlowReference), required by the spec."]
     pub flow: ::std::option::Option<crate::ArchitectFlowReference>,
     _nulls: crate::support::Extras,

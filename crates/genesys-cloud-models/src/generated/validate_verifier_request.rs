@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateVerifierRequest {
+    #[doc = " Whether to enable the verifier upon successful validation."]
+    #[doc = ""]
     #[doc = " JSON `enable`: boolean."]
     pub enable: ::std::option::Option<bool>,
+    #[doc = " The verification token to validate against the verifier."]
+    #[doc = ""]
     #[doc = " JSON `token`: string, required by the spec."]
     pub token: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateWorkPlanMessages {
+    #[doc = " This field is not null when there is a set of work plan constraints that conflict thus agent schedules cannot be generated"]
+    #[doc = ""]
     #[doc = " JSON `constraintConflictMessage`: [`ConstraintConflictMessage`](crate::ConstraintConflictMessage)."]
     pub constraint_conflict_message: ::std::option::Option<crate::ConstraintConflictMessage>,
+    #[doc = " Messages for work plan violating some rules such as no shifts in a work plan"]
+    #[doc = ""]
     #[doc = " JSON `violationMessages`: array of [`WorkPlanConfigurationViolationMessage`](crate::WorkPlanConfigurationViolationMessage)."]
     pub violation_messages: ::std::option::Option<::std::vec::Vec<crate::WorkPlanConfigurationViolationMessage>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateWorkPlanResponse {
+    #[doc = " Validation messages for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `messages`: [`ValidateWorkPlanMessages`](crate::ValidateWorkPlanMessages)."]
     pub messages: ::std::option::Option<crate::ValidateWorkPlanMessages>,
+    #[doc = " Whether the work plan is valid or not"]
+    #[doc = ""]
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
+    #[doc = " The work plan reference associated with this response"]
+    #[doc = ""]
     #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
     _nulls: crate::support::Extras,

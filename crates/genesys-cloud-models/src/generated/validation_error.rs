@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidationError {
+    #[doc = " Line number for the error in CSV"]
+    #[doc = ""]
     #[doc = " JSON `lineNumber`: integer (int64), required by the spec."]
     pub line_number: ::std::option::Option<i64>,
+    #[doc = " Detail of the error in CSV"]
+    #[doc = ""]
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidationErrorResponse {
+    #[doc = " Map of argument names to corresponding values. Used for localization."]
+    #[doc = ""]
     #[doc = " JSON `arguments`: map of string."]
     pub arguments: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Type of validation errror."]
+    #[doc = ""]
     #[doc = " JSON `errorType`: string."]
     pub error_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Message string of the validation error."]
+    #[doc = ""]
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

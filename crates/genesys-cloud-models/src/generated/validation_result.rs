@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidationResult {
+    #[doc = " List of errors for the upload"]
+    #[doc = ""]
     #[doc = " JSON `errors`: array of [`ValidationError`](crate::ValidationError), required by the spec."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ValidationError>>,
+    #[doc = " File encoding valid for the upload"]
+    #[doc = ""]
     #[doc = " JSON `fileEncodingValid`: boolean, required by the spec."]
     pub file_encoding_valid: ::std::option::Option<bool>,
+    #[doc = " Separator valid in the upload"]
+    #[doc = ""]
     #[doc = " JSON `separatorValid`: boolean, required by the spec."]
     pub separator_valid: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidationServiceRequest {
+    #[doc = " The last day of the data you are importing. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateImportEnded`: date-time, required by the spec."]
     pub date_import_ended: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " S3 key for the uploaded file"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperActivityCodeStyle {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`ActivityCodeStyle`](crate::ActivityCodeStyle)."]
     pub value: ::std::option::Option<crate::ActivityCodeStyle>,
     _nulls: crate::support::Extras,

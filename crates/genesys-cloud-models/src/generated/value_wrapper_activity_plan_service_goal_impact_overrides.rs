@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperActivityPlanServiceGoalImpactOverrides {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`ActivityPlanServiceGoalImpactOverrides`](crate::ActivityPlanServiceGoalImpactOverrides)."]
     pub value: ::std::option::Option<crate::ActivityPlanServiceGoalImpactOverrides>,
     _nulls: crate::support::Extras,

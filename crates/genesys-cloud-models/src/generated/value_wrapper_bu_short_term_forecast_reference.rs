@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperBuShortTermForecastReference {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub value: ::std::option::Option<crate::BuShortTermForecastReference>,
     _nulls: crate::support::Extras,

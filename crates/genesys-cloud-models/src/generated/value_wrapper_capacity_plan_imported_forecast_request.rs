@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperCapacityPlanImportedForecastRequest {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`CapacityPlanImportedForecastRequest`](crate::CapacityPlanImportedForecastRequest)."]
     pub value: ::std::option::Option<crate::CapacityPlanImportedForecastRequest>,
     _nulls: crate::support::Extras,

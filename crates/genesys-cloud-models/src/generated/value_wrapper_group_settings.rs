@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperGroupSettings {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`GroupSettings`](crate::GroupSettings)."]
     pub value: ::std::option::Option<crate::GroupSettings>,
     _nulls: crate::support::Extras,

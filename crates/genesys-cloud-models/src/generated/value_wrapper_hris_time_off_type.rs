@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperHrisTimeOffType {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub value: ::std::option::Option<crate::HrisTimeOffType>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperInteger {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperLocalDate {
+    #[doc = " The value for the associated field. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `value`: date."]
     pub value: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

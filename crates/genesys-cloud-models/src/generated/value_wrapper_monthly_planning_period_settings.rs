@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperMonthlyPlanningPeriodSettings {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`MonthlyPlanningPeriodSettings`](crate::MonthlyPlanningPeriodSettings)."]
     pub value: ::std::option::Option<crate::MonthlyPlanningPeriodSettings>,
     _nulls: crate::support::Extras,

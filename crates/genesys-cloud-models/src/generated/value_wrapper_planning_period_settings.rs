@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperPlanningPeriodSettings {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`PlanningPeriodSettings`](crate::PlanningPeriodSettings)."]
     pub value: ::std::option::Option<crate::PlanningPeriodSettings>,
     _nulls: crate::support::Extras,

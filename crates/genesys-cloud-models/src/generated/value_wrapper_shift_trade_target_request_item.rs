@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperShiftTradeTargetRequestItem {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`ShiftTradeTargetRequestItem`](crate::ShiftTradeTargetRequestItem)."]
     pub value: ::std::option::Option<crate::ShiftTradeTargetRequestItem>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperUserSearchRule {
+    #[doc = " The value for the associated field"]
+    #[doc = ""]
     #[doc = " JSON `value`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub value: ::std::option::Option<crate::UserSearchRule>,
     _nulls: crate::support::Extras,

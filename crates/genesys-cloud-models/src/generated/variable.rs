@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Variable {
+    #[doc = " The Conversation Custom Attributes (CCA) for this variable. When present, the variable value is bound to the specified conversation attributes."]
+    #[doc = ""]
     #[doc = " JSON `customConversationAttributes`: array of [`ConversationAttribute`](crate::ConversationAttribute)."]
     pub custom_conversation_attributes: ::std::option::Option<::std::vec::Vec<crate::ConversationAttribute>>,
+    #[doc = " The description of the variable used by Guides runtime for input/output handling."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The values configuration for List variables. Only applicable when type is 'List'."]
+    #[doc = ""]
     #[doc = " JSON `listValues`: any JSON."]
     pub list_values: ::std::option::Option<::serde_json::Value>,
+    #[doc = " The variables that the list result will be stored in. Only applicable when type is 'List'."]
+    #[doc = ""]
     #[doc = " JSON `listVariables`: array of [`Variable`](crate::Variable)."]
     pub list_variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
+    #[doc = " The name of the variable."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The scope that determines the variable's usage context within Guides runtime."]
+    #[doc = ""]
     #[doc = " JSON `scope`: [`VariableScope`](crate::VariableScope), required by the spec, one of `Input`, `Output`, `InputAndOutput`, `GuideOnly`."]
     pub scope: ::std::option::Option<crate::VariableScope>,
+    #[doc = " The data type of the variable."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`VariableType`](crate::VariableType), required by the spec, one of `String`, `Integer`, `Number`, `Boolean`, `Date`, `List`."]
     pub r#type: ::std::option::Option<crate::VariableType>,
+    #[doc = " The validation configuration for the variable. Optional - if not present, no validation is applied."]
+    #[doc = ""]
     #[doc = " JSON `validation`: any JSON."]
     pub validation: ::std::option::Option<::serde_json::Value>,
     _nulls: crate::support::Extras,

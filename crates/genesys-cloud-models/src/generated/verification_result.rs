@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VerificationResult {
+    #[doc = " The list of DNS records that pertain that need to exist for verification."]
+    #[doc = ""]
     #[doc = " JSON `records`: array of [`Record`](crate::Record)."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
+    #[doc = " The verification status."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`VerificationResultStatus`](crate::VerificationResultStatus), one of `FAILED`, `PENDING`, `VERIFIED`, `UNKNOWN`."]
     pub status: ::std::option::Option<crate::VerificationResultStatus>,
     _nulls: crate::support::Extras,

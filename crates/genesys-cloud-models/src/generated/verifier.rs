@@ -5,18 +5,30 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Verifier {
+    #[doc = " The WebAuthn credential associated with this verifier."]
+    #[doc = ""]
     #[doc = " JSON `credential`: [`Credential`](crate::Credential)."]
     pub credential: ::std::option::Option<crate::Credential>,
+    #[doc = " Indicates whether this is the default verifier."]
+    #[doc = ""]
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
+    #[doc = " Indicates whether this verifier is enabled."]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of verifier."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`VerifierType`](crate::VerifierType), one of `totp`, `webauthn`."]
     pub r#type: ::std::option::Option<crate::VerifierType>,
     _nulls: crate::support::Extras,

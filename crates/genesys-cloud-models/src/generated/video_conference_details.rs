@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VideoConferenceDetails {
+    #[doc = " The conferenceId."]
+    #[doc = ""]
     #[doc = " JSON `conferenceId`: string."]
     pub conference_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The conversationId of the video conference."]
+    #[doc = ""]
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Information about the participants of the video conference."]
+    #[doc = ""]
     #[doc = " JSON `participantInfo`: [`ParticipantInfo`](crate::ParticipantInfo)."]
     pub participant_info: ::std::option::Option<crate::ParticipantInfo>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VideoSettings {
+    #[doc = " Video Settings for agent"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`AgentVideoSettings`](crate::AgentVideoSettings)."]
     pub agent: ::std::option::Option<crate::AgentVideoSettings>,
+    #[doc = " The channels on which video chat is available"]
+    #[doc = ""]
     #[doc = " JSON `channels`: array of string."]
     pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " whether or not video is enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Video Settings for user"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserVideoSettings`](crate::UserVideoSettings)."]
     pub user: ::std::option::Option<crate::UserVideoSettings>,
     _nulls: crate::support::Extras,

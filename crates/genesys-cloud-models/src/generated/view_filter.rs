@@ -5,500 +5,996 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ViewFilter {
+    #[doc = " The abandon durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `abandonDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub abandon_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " Indicates filtering for abandons"]
+    #[doc = ""]
     #[doc = " JSON `abandoned`: boolean."]
     pub abandoned: ::std::option::Option<bool>,
+    #[doc = " The acd durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `acdDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub acd_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The acd durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `acdDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub acd_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The acd percentage used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `acdPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub acd_percentage: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Deprecated - Please use integrationIds instead"]
+    #[doc = ""]
     #[doc = " JSON `actionCategoryName`: string."]
     pub action_category_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Filter to indicate for acw state"]
+    #[doc = ""]
     #[doc = " JSON `acw`: boolean."]
     pub acw: ::std::option::Option<bool>,
+    #[doc = " The acw durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `acwDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub acw_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The address from values are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `addressFroms`: array of string."]
     pub address_froms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The address To values are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `addressTos`: array of string."]
     pub address_tos: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of callback owners used to filter interactions"]
+    #[doc = ""]
     #[doc = " JSON `agentCallbackOwnerIds`: array of string."]
     pub agent_callback_owner_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The agentEmpathyScore is used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `agentEmpathyScore`: [`NumericRange`](crate::NumericRange)."]
     pub agent_empathy_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The agent talk durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `agentTalkDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub agent_talk_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The agent talk percentage used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `agentTalkPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub agent_talk_percentage: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The list of Alert Rule IDs"]
+    #[doc = ""]
     #[doc = " JSON `alertRuleIds`: array of string."]
     pub alert_rule_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The ani list ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `aniList`: array of string."]
     pub ani_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates filtering for answered interactions"]
+    #[doc = ""]
     #[doc = " JSON `answered`: boolean."]
     pub answered: ::std::option::Option<bool>,
+    #[doc = " The assigned user language ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `assignedLanguageIds`: array of string."]
     pub assigned_language_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The assigned user skill ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `assignedSkillIds`: array of string."]
     pub assigned_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The assistant ids that are used to filter the view."]
+    #[doc = ""]
     #[doc = " JSON `assistantIds`: array of string."]
     pub assistant_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate the availability of the dashboard is public or private."]
+    #[doc = ""]
     #[doc = " JSON `availableDashboard`: [`ViewFilterAvailableDashboard`](crate::ViewFilterAvailableDashboard), one of `Public`, `Private`."]
     pub available_dashboard: ::std::option::Option<crate::ViewFilterAvailableDashboard>,
+    #[doc = " The list of blocked reason used to filter action map constraints views"]
+    #[doc = ""]
     #[doc = " JSON `blockedReasons`: array of string."]
     pub blocked_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot final intents used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botFinalIntentList`: array of string."]
     pub bot_final_intent_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The botFlowTypes is used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `botFlowTypes`: array of string."]
     pub bot_flow_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot IDs used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botIds`: array of string."]
     pub bot_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot intents used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botIntentList`: array of string."]
     pub bot_intent_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot message types used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botMessageTypes`: array of string."]
     pub bot_message_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot products used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botProductList`: array of string."]
     pub bot_product_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot providers used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botProviderList`: array of string."]
     pub bot_provider_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot recognition failure reasons used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botRecognitionFailureReasonList`: array of string."]
     pub bot_recognition_failure_reason_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot results used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botResultList`: array of string."]
     pub bot_result_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot slots used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botSlotList`: array of string."]
     pub bot_slot_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of bot versions used to filter bot views"]
+    #[doc = ""]
     #[doc = " JSON `botVersions`: array of string."]
     pub bot_versions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " An interval of time to filter for scheduled callbacks. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
+    #[doc = ""]
     #[doc = " JSON `callbackInterval`: string."]
     pub callback_interval: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of callback numbers or substrings of numbers (ex: \\[\"317\", \"13172222222\"\\])"]
+    #[doc = ""]
     #[doc = " JSON `callbackNumberList`: array of string."]
     pub callback_number_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The canonical contact ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `canonicalContactIds`: array of string."]
     pub canonical_contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of category ids for filtering"]
+    #[doc = ""]
     #[doc = " JSON `categoryIds`: array of string."]
     pub category_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The queue ids are used to for comparison to the primary queue filter in reporting"]
+    #[doc = ""]
     #[doc = " JSON `comparisonQueueIds`: array of string."]
     pub comparison_queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if the conversation has conference"]
+    #[doc = ""]
     #[doc = " JSON `conferenced`: boolean."]
     pub conferenced: ::std::option::Option<bool>,
+    #[doc = " The contact ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `contactIds`: array of string."]
     pub contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A set of Content Moderation Flags for filtering"]
+    #[doc = ""]
     #[doc = " JSON `contentModerationFlags`: array of string."]
     pub content_moderation_flags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of conversation ids used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `conversationIds`: array of string."]
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list to filter based on Brands (Bot/User/Agent) or End User who initiated the first message in the conversation"]
+    #[doc = ""]
     #[doc = " JSON `conversationInitiators`: array of string."]
     pub conversation_initiators: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A grouping of conversation level filters"]
+    #[doc = ""]
     #[doc = " JSON `conversationProperties`: [`ConversationProperties`](crate::ConversationProperties)."]
     pub conversation_properties: ::std::option::Option<crate::ConversationProperties>,
+    #[doc = " The customer sentiment score used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `customerSentimentScore`: [`NumericRange`](crate::NumericRange)."]
     pub customer_sentiment_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The customer sentiment trend used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `customerSentimentTrend`: [`NumericRange`](crate::NumericRange)."]
     pub customer_sentiment_trend: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The customer talk durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `customerTalkDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub customer_talk_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The customer talk percentage used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `customerTalkPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub customer_talk_percentage: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The type of dashboard access being filtered"]
+    #[doc = ""]
     #[doc = " JSON `dashboardAccessFilter`: [`ViewFilterDashboardAccessFilter`](crate::ViewFilterDashboardAccessFilter), one of `OwnedByMe`, `OwnedByAnyone`, `NotOwnedByMe`."]
     pub dashboard_access_filter: ::std::option::Option<crate::ViewFilterDashboardAccessFilter>,
+    #[doc = " The state of dashboard being filtered"]
+    #[doc = ""]
     #[doc = " JSON `dashboardState`: [`ViewFilterDashboardState`](crate::ViewFilterDashboardState), one of `Active`, `Deleted`."]
     pub dashboard_state: ::std::option::Option<crate::ViewFilterDashboardState>,
+    #[doc = " The type of dashboard being filtered"]
+    #[doc = ""]
     #[doc = " JSON `dashboardType`: [`ViewFilterDashboardType`](crate::ViewFilterDashboardType), one of `All`, `Public`, `Private`, `Shared`, `Favorites`."]
     pub dashboard_type: ::std::option::Option<crate::ViewFilterDashboardType>,
+    #[doc = " The list of Data Action IDs"]
+    #[doc = ""]
     #[doc = " JSON `dataActionIds`: array of string."]
     pub data_action_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if push notification is sent"]
+    #[doc = ""]
     #[doc = " JSON `deliveryPushed`: boolean."]
     pub delivery_pushed: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for development activities"]
+    #[doc = ""]
     #[doc = " JSON `developmentActivityOverdue`: boolean."]
     pub development_activity_overdue: ::std::option::Option<bool>,
+    #[doc = " The list of development moduleIds used to filter agent development view"]
+    #[doc = ""]
     #[doc = " JSON `developmentModuleIds`: array of string."]
     pub development_module_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter for development name"]
+    #[doc = ""]
     #[doc = " JSON `developmentName`: string."]
     pub development_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of development roles used to filter agent development view"]
+    #[doc = ""]
     #[doc = " JSON `developmentRoleList`: array of string."]
     pub development_role_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of development status used to filter agent development view"]
+    #[doc = ""]
     #[doc = " JSON `developmentStatusList`: array of string."]
     pub development_status_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of development types used to filter agent development view"]
+    #[doc = ""]
     #[doc = " JSON `developmentTypeList`: array of string."]
     pub development_type_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The directions are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `directions`: array of string."]
     pub directions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The divison Ids used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The dnis list is used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `dnisList`: array of string."]
     pub dnis_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `durationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The list of email delivery statuses used to filter views"]
+    #[doc = ""]
     #[doc = " JSON `emailDeliveryStatusList`: array of string."]
     pub email_delivery_status_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A set of Empathy Score Categories for filtering"]
+    #[doc = ""]
     #[doc = " JSON `empathyScoreCategories`: array of string."]
     pub empathy_score_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The engagement sources used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `engagementSources`: array of string."]
     pub engagement_sources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The evaluated agent ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `evaluatedAgentIds`: array of string."]
     pub evaluated_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate that the user has no assigned evaluation."]
+    #[doc = ""]
     #[doc = " JSON `evaluationAssigned`: boolean."]
     pub evaluation_assigned: ::std::option::Option<bool>,
+    #[doc = " The evaluation assignee ids that are used to filter the view."]
+    #[doc = ""]
     #[doc = " JSON `evaluationAssigneeIds`: array of string."]
     pub evaluation_assignee_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The evaluationCriticalScore is used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `evaluationCriticalScore`: [`NumericRange`](crate::NumericRange)."]
     pub evaluation_critical_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The list of Evaluation Form Context IDs"]
+    #[doc = ""]
     #[doc = " JSON `evaluationFormContextIds`: array of string."]
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The evaluation form ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `evaluationFormIds`: array of string."]
     pub evaluation_form_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Sets the role when viewing agent evaluations"]
+    #[doc = ""]
     #[doc = " JSON `evaluationRole`: [`ViewFilterEvaluationRole`](crate::ViewFilterEvaluationRole), one of `Evaluator`, `Supervisor`."]
     pub evaluation_role: ::std::option::Option<crate::ViewFilterEvaluationRole>,
+    #[doc = " The evaluationScore is used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `evaluationScore`: [`NumericRange`](crate::NumericRange)."]
     pub evaluation_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The evaluation statuses that are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `evaluationStatuses`: array of string."]
     pub evaluation_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The evaluator ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `evaluatorIds`: array of string."]
     pub evaluator_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The external contact ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `externalContactIds`: array of string."]
     pub external_contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The external org ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `externalOrgIds`: array of string."]
     pub external_org_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of external Tags used to filter conversation data"]
+    #[doc = ""]
     #[doc = " JSON `externalTags`: array of string."]
     pub external_tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate whether the dashboard is favorite or unfavorite."]
+    #[doc = ""]
     #[doc = " JSON `favouriteDashboard`: boolean."]
     pub favourite_dashboard: ::std::option::Option<bool>,
+    #[doc = " The user ids are used to fetch associated queues for the view"]
+    #[doc = ""]
     #[doc = " JSON `filterQueuesByUserIds`: array of string."]
     pub filter_queues_by_user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The manager ids used to fetch associated users for the view"]
+    #[doc = ""]
     #[doc = " JSON `filterUsersByManagerIds`: array of string."]
     pub filter_users_by_manager_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The queue ids are used to fetch associated users for the view"]
+    #[doc = ""]
     #[doc = " JSON `filterUsersByQueueIds`: array of string."]
     pub filter_users_by_queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The team ids are used to fetch associated users for the view"]
+    #[doc = ""]
     #[doc = " JSON `filterUsersByTeamIds`: array of string."]
     pub filter_users_by_team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of destination types of the flow"]
+    #[doc = ""]
     #[doc = " JSON `flowDestinationTypes`: array of string."]
     pub flow_destination_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of reasons for the flow to disconnect"]
+    #[doc = ""]
     #[doc = " JSON `flowDisconnectReasons`: array of string."]
     pub flow_disconnect_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of reasons of flow entry"]
+    #[doc = ""]
     #[doc = " JSON `flowEntryReasons`: array of string."]
     pub flow_entry_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of types of the flow entry"]
+    #[doc = ""]
     #[doc = " JSON `flowEntryTypes`: array of string."]
     pub flow_entry_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of flow Ids"]
+    #[doc = ""]
     #[doc = " JSON `flowIds`: array of string."]
     pub flow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of flow milestones to filter exports"]
+    #[doc = ""]
     #[doc = " JSON `flowMilestoneIds`: array of string."]
     pub flow_milestone_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of flow out types"]
+    #[doc = ""]
     #[doc = " JSON `flowOutTypes`: array of string."]
     pub flow_out_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of outcome ids of the flow"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeIds`: array of string."]
     pub flow_outcome_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of outcome values of the flow"]
+    #[doc = ""]
     #[doc = " JSON `flowOutcomeValues`: array of string."]
     pub flow_outcome_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of transfer targets used to filter flow data"]
+    #[doc = ""]
     #[doc = " JSON `flowTransferTargets`: array of string."]
     pub flow_transfer_targets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of types of the flow"]
+    #[doc = ""]
     #[doc = " JSON `flowTypes`: array of string."]
     pub flow_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of versions of a flow"]
+    #[doc = ""]
     #[doc = " JSON `flowVersions`: array of string."]
     pub flow_versions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of directory group ids"]
+    #[doc = ""]
     #[doc = " JSON `groupIds`: array of string."]
     pub group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The handle durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `handleDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub handle_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " Indicates filtering for agent assist id"]
+    #[doc = ""]
     #[doc = " JSON `hasAgentAssistId`: boolean."]
     pub has_agent_assist_id: ::std::option::Option<bool>,
+    #[doc = " Indicates if the customer has participated in an initiated conversation"]
+    #[doc = ""]
     #[doc = " JSON `hasCustomerParticipated`: boolean."]
     pub has_customer_participated: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for evaluation"]
+    #[doc = ""]
     #[doc = " JSON `hasEvaluation`: boolean."]
     pub has_evaluation: ::std::option::Option<bool>,
+    #[doc = " Filters to indicate if interaction has FAX"]
+    #[doc = ""]
     #[doc = " JSON `hasFax`: boolean."]
     pub has_fax: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for Journey action map id"]
+    #[doc = ""]
     #[doc = " JSON `hasJourneyActionMapId`: boolean."]
     pub has_journey_action_map_id: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for journey customer id"]
+    #[doc = ""]
     #[doc = " JSON `hasJourneyCustomerId`: boolean."]
     pub has_journey_customer_id: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for Journey visit id"]
+    #[doc = ""]
     #[doc = " JSON `hasJourneyVisitId`: boolean."]
     pub has_journey_visit_id: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for presence of MMS media"]
+    #[doc = ""]
     #[doc = " JSON `hasMedia`: boolean."]
     pub has_media: ::std::option::Option<bool>,
+    #[doc = " Filter to indicate the transcript contains Pci data."]
+    #[doc = ""]
     #[doc = " JSON `hasPciData`: boolean."]
     pub has_pci_data: ::std::option::Option<bool>,
+    #[doc = " Filter to indicate the transcript contains Pii data."]
+    #[doc = ""]
     #[doc = " JSON `hasPiiData`: boolean."]
     pub has_pii_data: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for scored evaluation"]
+    #[doc = ""]
     #[doc = " JSON `hasScoredEvaluation`: boolean."]
     pub has_scored_evaluation: ::std::option::Option<bool>,
+    #[doc = " Deprecated. Use hasPciData or hasPiiData instead."]
+    #[doc = ""]
     #[doc = " JSON `hasSensitiveData`: boolean."]
     pub has_sensitive_data: ::std::option::Option<bool>,
+    #[doc = " The hold durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `holdDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub hold_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The list of integration IDs for Data Action"]
+    #[doc = ""]
     #[doc = " JSON `integrationIds`: array of string."]
     pub integration_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if interaction was ACD or non-ACD"]
+    #[doc = ""]
     #[doc = " JSON `isAcdInteraction`: boolean."]
     pub is_acd_interaction: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for agent owned callback interactions"]
+    #[doc = ""]
     #[doc = " JSON `isAgentOwnedCallback`: boolean."]
     pub is_agent_owned_callback: ::std::option::Option<bool>,
+    #[doc = " Deprecated - Use hasPciData or hasPiiData instead."]
+    #[doc = ""]
     #[doc = " JSON `isAnalyzedForSensitiveData`: boolean."]
     pub is_analyzed_for_sensitive_data: ::std::option::Option<bool>,
+    #[doc = " Filter to indicate if Agent passed assessment or not"]
+    #[doc = ""]
     #[doc = " JSON `isAssessmentPassed`: boolean."]
     pub is_assessment_passed: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for the authenticated chat"]
+    #[doc = ""]
     #[doc = " JSON `isAuthenticated`: boolean."]
     pub is_authenticated: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for blind transferred"]
+    #[doc = ""]
     #[doc = " JSON `isBlindTransferred`: boolean."]
     pub is_blind_transferred: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for campaign"]
+    #[doc = ""]
     #[doc = " JSON `isCampaign`: boolean."]
     pub is_campaign: ::std::option::Option<bool>,
+    #[doc = " Filter to indicate if the customer cleared the conversation."]
+    #[doc = ""]
     #[doc = " JSON `isClearedByCustomer`: boolean."]
     pub is_cleared_by_customer: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for consult transferred"]
+    #[doc = ""]
     #[doc = " JSON `isConsultTransferred`: boolean."]
     pub is_consult_transferred: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for consulted"]
+    #[doc = ""]
     #[doc = " JSON `isConsulted`: boolean."]
     pub is_consulted: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for ended"]
+    #[doc = ""]
     #[doc = " JSON `isEnded`: boolean."]
     pub is_ended: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for not responding users"]
+    #[doc = ""]
     #[doc = " JSON `isNotResponding`: boolean."]
     pub is_not_responding: ::std::option::Option<bool>,
+    #[doc = " Filter to indicate if the interactions are parked."]
+    #[doc = ""]
     #[doc = " JSON `isParked`: boolean."]
     pub is_parked: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for recorded"]
+    #[doc = ""]
     #[doc = " JSON `isRecorded`: boolean."]
     pub is_recorded: ::std::option::Option<bool>,
+    #[doc = " Filter to indicate if the screen is recorded"]
+    #[doc = ""]
     #[doc = " JSON `isScreenRecorded`: boolean."]
     pub is_screen_recorded: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for snippet recorded"]
+    #[doc = ""]
     #[doc = " JSON `isSnippetRecorded`: boolean."]
     pub is_snippet_recorded: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for survey"]
+    #[doc = ""]
     #[doc = " JSON `isSurveyed`: boolean."]
     pub is_surveyed: ::std::option::Option<bool>,
+    #[doc = " The ivr durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `ivrDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub ivr_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The ivr percentage used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `ivrPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub ivr_percentage: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The journey action map ids are used to fetch action maps for the associated view"]
+    #[doc = ""]
     #[doc = " JSON `journeyActionMapIds`: array of string."]
     pub journey_action_map_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The journey action map types are used to filter action map data for the associated view"]
+    #[doc = ""]
     #[doc = " JSON `journeyActionMapTypes`: array of string."]
     pub journey_action_map_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of action targets to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyActionTargetIds`: array of string."]
     pub journey_action_target_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of blocking action maps to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyBlockingActionMapIds`: array of string."]
     pub journey_blocking_action_map_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of emergency schedule groups to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyBlockingEmergencyScheduleGroupIds`: array of string."]
     pub journey_blocking_emergency_schedule_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of blocking schedule groups to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyBlockingScheduleGroupIds`: array of string."]
     pub journey_blocking_schedule_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of frequency cap reasons to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyFrequencyCapReasons`: array of string."]
     pub journey_frequency_cap_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The journey outcome ids are used to fetch outcomes for the associated view"]
+    #[doc = ""]
     #[doc = " JSON `journeyOutcomeIds`: array of string."]
     pub journey_outcome_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The journey segment ids are used to fetch segments for the associated view"]
+    #[doc = ""]
     #[doc = " JSON `journeySegmentIds`: array of string."]
     pub journey_segment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url contains all conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlContainsAllConditions`: array of string."]
     pub journey_url_contains_all_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url contains any conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlContainsAnyConditions`: array of string."]
     pub journey_url_contains_any_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url ends with conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlEndsWithConditions`: array of string."]
     pub journey_url_ends_with_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url equal conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlEqualConditions`: array of string."]
     pub journey_url_equal_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url not contains all conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlNotContainsAllConditions`: array of string."]
     pub journey_url_not_contains_all_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url not contains any conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlNotContainsAnyConditions`: array of string."]
     pub journey_url_not_contains_any_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url not equal conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlNotEqualConditions`: array of string."]
     pub journey_url_not_equal_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of url starts with conditions to filter offer constraints"]
+    #[doc = ""]
     #[doc = " JSON `journeyUrlStartsWithConditions`: array of string."]
     pub journey_url_starts_with_conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The knowledge base ids that are used to filter the view."]
+    #[doc = ""]
     #[doc = " JSON `knowledgeBaseIds`: array of string."]
     pub knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The language groups used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `languageGroups`: array of string."]
     pub language_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The language ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `languageIds`: array of string."]
     pub language_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if the conversation has linked interaction"]
+    #[doc = ""]
     #[doc = " JSON `linkedInteraction`: boolean."]
     pub linked_interaction: ::std::option::Option<bool>,
+    #[doc = " The location Ids used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `locationIds`: array of string."]
     pub location_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The management unit ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitIds`: array of string."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The media types are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The message media types used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `messageTypes`: array of string."]
     pub message_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The desired range for mos values"]
+    #[doc = ""]
     #[doc = " JSON `mos`: [`NumericRange`](crate::NumericRange)."]
     pub mos: ::std::option::Option<crate::NumericRange>,
+    #[doc = " Filter to indicate the dashboard owned by the user."]
+    #[doc = ""]
     #[doc = " JSON `myDashboard`: boolean."]
     pub my_dashboard: ::std::option::Option<bool>,
+    #[doc = " The list of orginating directions used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `originatingDirections`: array of string."]
     pub originating_directions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The other (hold/music) durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `otherDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub other_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The other (hold/music percentage used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `otherPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub other_percentage: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The outbound campaign ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `outboundCampaignIds`: array of string."]
     pub outbound_campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The outbound contact list ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `outboundContactListIds`: array of string."]
     pub outbound_contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The overtalk durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `overtalkDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub overtalk_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The overtalk instance range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `overtalkInstances`: [`NumericRange`](crate::NumericRange)."]
     pub overtalk_instances: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The overtalk percentage used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `overtalkPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub overtalk_percentage: ::std::option::Option<crate::NumericRange>,
+    #[doc = " A list of participant purpose requested"]
+    #[doc = ""]
     #[doc = " JSON `participantPurposes`: array of string."]
     pub participant_purposes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of program ids for filtering"]
+    #[doc = ""]
     #[doc = " JSON `programIds`: array of string."]
     pub program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of promoter score ranges used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `promoterScores`: array of [`NumericRange`](crate::NumericRange)."]
     pub promoter_scores: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " A list of providers"]
+    #[doc = ""]
     #[doc = " JSON `providerList`: array of string."]
     pub provider_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The queue ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of recommendation sources for filtering recommendation details pane"]
+    #[doc = ""]
     #[doc = " JSON `recommendationSources`: array of string."]
     pub recommendation_sources: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of remote participants used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `remoteParticipants`: array of string."]
     pub remote_participants: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The report to user IDs used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `reportsTos`: array of string."]
     pub reports_tos: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of routing types requested"]
+    #[doc = ""]
     #[doc = " JSON `requestedRoutingTypes`: array of string."]
     pub requested_routing_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of Response codes for Data Action"]
+    #[doc = ""]
     #[doc = " JSON `responseStatuses`: array of string."]
     pub response_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The role Ids used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `roleIds`: array of string."]
     pub role_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of Screen Monitor User Ids"]
+    #[doc = ""]
     #[doc = " JSON `screenMonitorUserIds`: array of string."]
     pub screen_monitor_user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if the interaction was screen monitored"]
+    #[doc = ""]
     #[doc = " JSON `screenMonitored`: boolean."]
     pub screen_monitored: ::std::option::Option<bool>,
+    #[doc = " A list of filtered segment types"]
+    #[doc = ""]
     #[doc = " JSON `segmentTypes`: array of string."]
     pub segment_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A set of Sentiment Score Categories for filtering"]
+    #[doc = ""]
     #[doc = " JSON `sentimentScoreCategories`: array of string."]
     pub sentiment_score_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A set of Sentiment Trend Categories for filtering"]
+    #[doc = ""]
     #[doc = " JSON `sentimentTrendCategories`: array of string."]
     pub sentiment_trend_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of session dnis used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `sessionDnisList`: array of string."]
     pub session_dnis_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate for if session is expired"]
+    #[doc = ""]
     #[doc = " JSON `sessionExpired`: boolean."]
     pub session_expired: ::std::option::Option<bool>,
+    #[doc = " Indicates filtering for first queue data"]
+    #[doc = ""]
     #[doc = " JSON `showFirstQueue`: boolean."]
     pub show_first_queue: ::std::option::Option<bool>,
+    #[doc = " The silence durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `silenceDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub silence_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The silence percentage used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `silencePercentage`: [`NumericRange`](crate::NumericRange)."]
     pub silence_percentage: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The list of SIP call ids used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `sipCallIds`: array of string."]
     pub sip_call_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The skill groups used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `skillGroups`: array of string."]
     pub skill_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The skill ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of Dashboard slideshowIds to be filtered"]
+    #[doc = ""]
     #[doc = " JSON `slideshowIds`: array of string."]
     pub slideshow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of channels for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialChannels`: array of string."]
     pub social_channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates if a social message was public or private"]
+    #[doc = ""]
     #[doc = " JSON `socialClassifications`: array of string."]
     pub social_classifications: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of content Type for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialContentType`: array of string."]
     pub social_content_type: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if the post has created a conversation"]
+    #[doc = ""]
     #[doc = " JSON `socialConversationCreated`: boolean."]
     pub social_conversation_created: ::std::option::Option<bool>,
+    #[doc = " List of countries for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialCountries`: array of string."]
     pub social_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The comments range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialEngagementComments`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_comments: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The likes range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialEngagementLikes`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_likes: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The reposts range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialEngagementReposts`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_reposts: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The saves range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialEngagementSaves`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_saves: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The shares range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialEngagementShares`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_shares: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The views range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialEngagementViews`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_views: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The follower range used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialFollowerRange`: [`SocialNumericRange`](crate::SocialNumericRange)."]
     pub social_follower_range: ::std::option::Option<crate::SocialNumericRange>,
+    #[doc = " The list of ingestion ruleIds for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialIngestionRuleIds`: array of string."]
     pub social_ingestion_rule_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of keywords for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialKeywords`: array of [`SocialKeyword`](crate::SocialKeyword)."]
     pub social_keywords: ::std::option::Option<::std::vec::Vec<crate::SocialKeyword>>,
+    #[doc = " List of languages for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialLanguages`: array of string."]
     pub social_languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if the post is escalated"]
+    #[doc = ""]
     #[doc = " JSON `socialPostEscalated`: boolean."]
     pub social_post_escalated: ::std::option::Option<bool>,
+    #[doc = " The social post types used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `socialPostTypes`: array of string."]
     pub social_post_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A set of ratings for Google Business Profile"]
+    #[doc = ""]
     #[doc = " JSON `socialRatings`: array of number (double)."]
     pub social_ratings: ::std::option::Option<::std::vec::Vec<f64>>,
+    #[doc = " The sentiment of the social post"]
+    #[doc = ""]
     #[doc = " JSON `socialSentimentCategory`: array of string."]
     pub social_sentiment_category: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A set of Source Types for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialSourceTypes`: array of string."]
     pub social_source_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of topicIds for social filtering"]
+    #[doc = ""]
     #[doc = " JSON `socialTopicIds`: array of string."]
     pub social_topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter to indicate if the posts from verified user"]
+    #[doc = ""]
     #[doc = " JSON `socialVerificationStatus`: boolean."]
     pub social_verification_status: ::std::option::Option<bool>,
+    #[doc = " The list of agent errors that are related to station"]
+    #[doc = ""]
     #[doc = " JSON `stationErrors`: array of string."]
     pub station_errors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Filter for Sub Path"]
+    #[doc = ""]
     #[doc = " JSON `subPath`: string."]
     pub sub_path: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of survey form context ids used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyFormContextIds`: array of string."]
     pub survey_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The survey form ids used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyFormIds`: array of string."]
     pub survey_form_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The survey NPS score used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyNpsScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_nps_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The survey promoter score used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyPromoterScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_promoter_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The survey question group score used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyQuestionGroupScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_question_group_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The list of Survey Response Status"]
+    #[doc = ""]
     #[doc = " JSON `surveyResponseStatuses`: array of string."]
     pub survey_response_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of survey score ranges used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyScores`: array of [`NumericRange`](crate::NumericRange)."]
     pub survey_scores: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The list of survey statuses used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyStatuses`: array of string."]
     pub survey_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The survey total score used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyTotalScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_total_score: ::std::option::Option<crate::NumericRange>,
+    #[doc = " The surveyTypes is used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `surveyTypes`: array of string."]
     pub survey_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates filtering for takeover"]
+    #[doc = ""]
     #[doc = " JSON `takeover`: boolean."]
     pub takeover: ::std::option::Option<bool>,
+    #[doc = " The talk durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `talkDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub talk_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " The team ids used to filter the view data"]
+    #[doc = ""]
     #[doc = " JSON `teamIds`: array of string."]
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of timeline categories"]
+    #[doc = ""]
     #[doc = " JSON `timelineCategories`: array of string."]
     pub timeline_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Represents the topics detected in the transcript"]
+    #[doc = ""]
     #[doc = " JSON `topicIds`: array of string."]
     pub topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The transcript durations in milliseconds used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `transcriptDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub transcript_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
+    #[doc = " A list of transcript languages requested"]
+    #[doc = ""]
     #[doc = " JSON `transcriptLanguages`: array of string."]
     pub transcript_languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of transcript topics requested in filter"]
+    #[doc = ""]
     #[doc = " JSON `transcriptTopics`: array of [`TranscriptTopics`](crate::TranscriptTopics)."]
     pub transcript_topics: ::std::option::Option<::std::vec::Vec<crate::TranscriptTopics>>,
+    #[doc = " A list of transcript contents requested"]
+    #[doc = ""]
     #[doc = " JSON `transcripts`: array of [`Transcripts`](crate::Transcripts)."]
     pub transcripts: ::std::option::Option<::std::vec::Vec<crate::Transcripts>>,
+    #[doc = " Indicates filtering for transfers"]
+    #[doc = ""]
     #[doc = " JSON `transferred`: boolean."]
     pub transferred: ::std::option::Option<bool>,
+    #[doc = " A list of routing types used"]
+    #[doc = ""]
     #[doc = " JSON `usedRoutingTypes`: array of string."]
     pub used_routing_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The user ids are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The user supplied state value in the view"]
+    #[doc = ""]
     #[doc = " JSON `userState`: [`ViewFilterUserState`](crate::ViewFilterUserState), one of `ActiveAndInactive`, `Active`, `Inactive`, `Deleted`."]
     pub user_state: ::std::option::Option<crate::ViewFilterUserState>,
+    #[doc = " Filter to indicate if the conversation has video"]
+    #[doc = ""]
     #[doc = " JSON `video`: boolean."]
     pub video: ::std::option::Option<bool>,
+    #[doc = " A list of metrics selected for the view"]
+    #[doc = ""]
     #[doc = " JSON `viewMetrics`: array of string."]
     pub view_metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A list of virtual agent ids for filtering."]
+    #[doc = ""]
     #[doc = " JSON `virtualAgentIds`: array of string."]
     pub virtual_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of Workbin IDs"]
+    #[doc = ""]
     #[doc = " JSON `workbinIds`: array of string."]
     pub workbin_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of Workitem Assignee IDs"]
+    #[doc = ""]
     #[doc = " JSON `workitemAssigneeIds`: array of string."]
     pub workitem_assignee_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of Workitem IDs"]
+    #[doc = ""]
     #[doc = " JSON `workitemIds`: array of string."]
     pub workitem_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of Workitem Statuses IDs"]
+    #[doc = ""]
     #[doc = " JSON `workitemStatuses`: array of string."]
     pub workitem_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of workitem status with worktype"]
+    #[doc = ""]
     #[doc = " JSON `workitemsStatuses`: array of [`WorkitemStatusFilter`](crate::WorkitemStatusFilter)."]
     pub workitems_statuses: ::std::option::Option<::std::vec::Vec<crate::WorkitemStatusFilter>>,
+    #[doc = " The list of Worktype IDs"]
+    #[doc = ""]
     #[doc = " JSON `worktypeIds`: array of string."]
     pub worktype_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The wrap up codes are used to filter the view"]
+    #[doc = ""]
     #[doc = " JSON `wrapUpCodes`: array of string."]
     pub wrap_up_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -7,6 +7,8 @@
 pub struct VisibilityCondition {
     #[doc = " JSON `combiningOperation`: [`VisibilityConditionCombiningOperation`](crate::VisibilityConditionCombiningOperation), one of `AND`, `OR`."]
     pub combining_operation: ::std::option::Option<crate::VisibilityConditionCombiningOperation>,
+    #[doc = " A list of strings, each representing the location in the form of the Answer Option to depend on. In the format of \"/form/questionGroup/{questionGroupIndex}/question/{questionIndex}/answer/{answerIndex}\" or, to assume the current question group, \"../question/{questionIndex}/answer/{answerIndex}\". Note: Indexes are zero-based"]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of any JSON."]
     pub predicates: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     _nulls: crate::support::Extras,

@@ -9,6 +9,8 @@ pub struct VmPairingInfo {
     pub auth_token: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `edge-id`: string."]
     pub edge_id: ::std::option::Option<::std::string::String>,
+    #[doc = " This is to be used to complete the setup process of a locally deployed virtual edge device."]
+    #[doc = ""]
     #[doc = " JSON `meta-data`: [`MetaData`](crate::MetaData)."]
     pub meta_data: ::std::option::Option<crate::MetaData>,
     #[doc = " JSON `org-id`: string."]

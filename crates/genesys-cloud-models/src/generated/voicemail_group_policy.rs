@@ -5,34 +5,62 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VoicemailGroupPolicy {
+    #[doc = " Removes any PII from group emails. This is overridden by the analogous organization configuration value. This is always true if HIPAA is enabled or unknown for an organization."]
+    #[doc = ""]
     #[doc = " JSON `disableEmailPii`: boolean."]
     pub disable_email_pii: ::std::option::Option<bool>,
+    #[doc = " The email policy for the group"]
+    #[doc = ""]
     #[doc = " JSON `emailPolicy`: [`GroupEmailPolicy`](crate::GroupEmailPolicy)."]
     pub email_policy: ::std::option::Option<crate::GroupEmailPolicy>,
+    #[doc = " Whether voicemail is enabled for the group"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The group associated with the policy"]
+    #[doc = ""]
     #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
+    #[doc = " Specifies if the members in this group should be contacted randomly, in a specific order, or by round-robin."]
+    #[doc = ""]
     #[doc = " JSON `groupAlertType`: [`VoicemailGroupPolicyGroupAlertType`](crate::VoicemailGroupPolicyGroupAlertType), one of `RANDOM`, `ROUND_ROBIN`, `SEQUENTIAL`."]
     pub group_alert_type: ::std::option::Option<crate::VoicemailGroupPolicyGroupAlertType>,
+    #[doc = " Whether to include the voicemail transcription in a group notification email"]
+    #[doc = ""]
     #[doc = " JSON `includeEmailTranscriptions`: boolean."]
     pub include_email_transcriptions: ::std::option::Option<bool>,
+    #[doc = " Whether the group phone number should be included in users' caller id lists"]
+    #[doc = ""]
     #[doc = " JSON `includeGroupNumberInUserCallerIdLists`: boolean."]
     pub include_group_number_in_user_caller_id_lists: ::std::option::Option<bool>,
+    #[doc = " The prompt to use when connecting a user to a Group Ring call"]
+    #[doc = ""]
     #[doc = " JSON `interactiveResponsePromptId`: string."]
     pub interactive_response_prompt_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether user should be prompted with a confirmation prompt when connecting to a Group Ring call"]
+    #[doc = ""]
     #[doc = " JSON `interactiveResponseRequired`: boolean."]
     pub interactive_response_required: ::std::option::Option<bool>,
+    #[doc = " The language preference for the group. Used for group voicemail transcription"]
+    #[doc = ""]
     #[doc = " JSON `languagePreference`: string."]
     pub language_preference: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " A fallback group to contact when all of the members in this group did not answer the call."]
+    #[doc = ""]
     #[doc = " JSON `overflowGroupId`: string."]
     pub overflow_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " How many seconds to ring before rotating to the next member in the group"]
+    #[doc = ""]
     #[doc = " JSON `rotateCallsSecs`: integer (int64)."]
     pub rotate_calls_secs: ::std::option::Option<i64>,
+    #[doc = " Whether email notifications are sent to group members when a new voicemail is received"]
+    #[doc = ""]
     #[doc = " JSON `sendEmailNotifications`: boolean."]
     pub send_email_notifications: ::std::option::Option<bool>,
+    #[doc = " How many rotations to go through"]
+    #[doc = ""]
     #[doc = " JSON `stopRingingAfterRotations`: integer (int64)."]
     pub stop_ringing_after_rotations: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

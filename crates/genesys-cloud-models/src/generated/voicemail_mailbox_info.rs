@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VoicemailMailboxInfo {
+    #[doc = " The date of the oldest voicemail message. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The total number of voicemail messages marked as deleted"]
+    #[doc = ""]
     #[doc = " JSON `deletedCount`: integer (int64)."]
     pub deleted_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The date of the most recent voicemail message. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the most recent read voicemail message. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `newestReadDate`: date-time."]
     pub newest_read_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the most recent unread voicemail message. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `newestUnreadDate`: date-time."]
     pub newest_unread_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the most oldest read voicemail message. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `oldestReadDate`: date-time."]
     pub oldest_read_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date of the most oldest unread voicemail message. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `oldestUnreadDate`: date-time."]
     pub oldest_unread_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The owner type of the voicemail mailbox"]
+    #[doc = ""]
     #[doc = " JSON `ownerType`: [`VoicemailMailboxInfoOwnerType`](crate::VoicemailMailboxInfoOwnerType), one of `User`, `Group`, `Queue`."]
     pub owner_type: ::std::option::Option<crate::VoicemailMailboxInfoOwnerType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The total number of voicemail messages"]
+    #[doc = ""]
     #[doc = " JSON `totalCount`: integer (int64)."]
     pub total_count: ::std::option::Option<i64>,
+    #[doc = " The total number of voicemail messages marked as unread"]
+    #[doc = ""]
     #[doc = " JSON `unreadCount`: integer (int64)."]
     pub unread_count: ::std::option::Option<i64>,
+    #[doc = " The total number of bytes for all voicemail message audio recordings"]
+    #[doc = ""]
     #[doc = " JSON `usageSizeBytes`: integer (int64)."]
     pub usage_size_bytes: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

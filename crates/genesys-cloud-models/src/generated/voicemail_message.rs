@@ -5,46 +5,88 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VoicemailMessage {
+    #[doc = " The voicemail message's audio recording duration in seconds"]
+    #[doc = ""]
     #[doc = " JSON `audioRecordingDurationSeconds`: integer (int64)."]
     pub audio_recording_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The voicemail message's audio recording size in bytes"]
+    #[doc = ""]
     #[doc = " JSON `audioRecordingSizeBytes`: integer (int64)."]
     pub audio_recording_size_bytes: ::std::option::Option<i64>,
+    #[doc = " The caller address"]
+    #[doc = ""]
     #[doc = " JSON `callerAddress`: string."]
     pub caller_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Optionally the name of the caller that left the voicemail message if the caller was a known user"]
+    #[doc = ""]
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Optionally the user that left the voicemail message if the caller was a known user"]
+    #[doc = ""]
     #[doc = " JSON `callerUser`: [`User`](crate::User)."]
     pub caller_user: ::std::option::Option<crate::User>,
+    #[doc = " The conversation that the voicemail message is associated with"]
+    #[doc = ""]
     #[doc = " JSON `conversation`: [`Conversation`](crate::Conversation)."]
     pub conversation: ::std::option::Option<crate::Conversation>,
+    #[doc = " Represents where this voicemail message was copied from"]
+    #[doc = ""]
     #[doc = " JSON `copiedFrom`: [`VoicemailCopyRecord`](crate::VoicemailCopyRecord)."]
     pub copied_from: ::std::option::Option<crate::VoicemailCopyRecord>,
+    #[doc = " Represents where this voicemail has been copied to"]
+    #[doc = ""]
     #[doc = " JSON `copiedTo`: array of [`VoicemailCopyRecord`](crate::VoicemailCopyRecord)."]
     pub copied_to: ::std::option::Option<::std::vec::Vec<crate::VoicemailCopyRecord>>,
+    #[doc = " The date the voicemail message was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The retention policy for this voicemail when deleted is set to true"]
+    #[doc = ""]
     #[doc = " JSON `deleteRetentionPolicy`: [`VoicemailRetentionPolicy`](crate::VoicemailRetentionPolicy)."]
     pub delete_retention_policy: ::std::option::Option<crate::VoicemailRetentionPolicy>,
+    #[doc = " Whether the voicemail message has been marked as deleted"]
+    #[doc = ""]
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
+    #[doc = " The date the voicemail message deleted property was set to true. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `deletedDate`: date-time."]
     pub deleted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The group that the voicemail message belongs to or null which means the voicemail message belongs to a user or queue"]
+    #[doc = ""]
     #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the voicemail message was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " An optional note"]
+    #[doc = ""]
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
+    #[doc = " The queue that the voicemail message belongs to or null which means the voicemail message belongs to a user or group"]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`Queue`](crate::Queue)."]
     pub queue: ::std::option::Option<crate::Queue>,
+    #[doc = " Whether the voicemail message is marked as read"]
+    #[doc = ""]
     #[doc = " JSON `read`: boolean."]
     pub read: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The transcription of the voicemail's audio"]
+    #[doc = ""]
     #[doc = " JSON `transcription`: string."]
     pub transcription: ::std::option::Option<::std::string::String>,
+    #[doc = " The user that the voicemail message belongs to or null which means the voicemail message belongs to a group or queue"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
     _nulls: crate::support::Extras,

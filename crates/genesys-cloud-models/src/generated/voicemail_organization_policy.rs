@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VoicemailOrganizationPolicy {
+    #[doc = " The organization's default number of seconds to ring a user's phone before a call is transferred to voicemail"]
+    #[doc = ""]
     #[doc = " JSON `alertTimeoutSeconds`: integer (int64)."]
     pub alert_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " Removes any PII from emails. This overrides any analogous group configuration value. This is always true if HIPAA is enabled or unknown for an organization."]
+    #[doc = ""]
     #[doc = " JSON `disableEmailPii`: boolean."]
     pub disable_email_pii: ::std::option::Option<bool>,
+    #[doc = " Whether voicemail is enabled for this organization"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " Whether to include the voicemail transcription in the notification email"]
+    #[doc = ""]
     #[doc = " JSON `includeEmailTranscriptions`: boolean."]
     pub include_email_transcriptions: ::std::option::Option<bool>,
+    #[doc = " Whether user should be prompted with a confirmation prompt when connecting to a Group Ring call"]
+    #[doc = ""]
     #[doc = " JSON `interactiveResponseRequired`: boolean."]
     pub interactive_response_required: ::std::option::Option<bool>,
+    #[doc = " Default value for the maximum length of time in seconds of a recorded voicemail"]
+    #[doc = ""]
     #[doc = " JSON `maximumRecordingTimeSeconds`: integer (int64)."]
     pub maximum_recording_time_seconds: ::std::option::Option<i64>,
+    #[doc = " The date the policy was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The configuration for user PINs to access their voicemail from a phone"]
+    #[doc = ""]
     #[doc = " JSON `pinConfiguration`: [`PINConfiguration`](crate::PINConfiguration)."]
     pub pin_configuration: ::std::option::Option<crate::PINConfiguration>,
+    #[doc = " If this is true, a PIN is required when accessing a user's voicemail from a phone."]
+    #[doc = ""]
     #[doc = " JSON `pinRequired`: boolean."]
     pub pin_required: ::std::option::Option<bool>,
+    #[doc = " Whether email notifications are sent for new voicemails in the organization. If false, new voicemail email notifications are not be sent for the organization overriding any user or group setting."]
+    #[doc = ""]
     #[doc = " JSON `sendEmailNotifications`: boolean."]
     pub send_email_notifications: ::std::option::Option<bool>,
+    #[doc = " The extension for voicemail retrieval. The default value is \\*86."]
+    #[doc = ""]
     #[doc = " JSON `voicemailExtension`: string."]
     pub voicemail_extension: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VoicemailRetentionPolicy {
+    #[doc = " If retentionPolicyType == RETAIN\\_WITH\\_TTL, then this value represents the number of days for the TTL"]
+    #[doc = ""]
     #[doc = " JSON `numberOfDays`: integer (int64)."]
     pub number_of_days: ::std::option::Option<i64>,
+    #[doc = " The retention policy type"]
+    #[doc = ""]
     #[doc = " JSON `voicemailRetentionPolicyType`: [`VoicemailRetentionPolicyVoicemailRetentionPolicyType`](crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType), one of `RETAIN_INDEFINITELY`, `RETAIN_WITH_TTL`, `IMMEDIATE_DELETE`."]
     pub voicemail_retention_policy_type: ::std::option::Option<crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType>,
     _nulls: crate::support::Extras,

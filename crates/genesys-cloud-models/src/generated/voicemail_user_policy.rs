@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VoicemailUserPolicy {
+    #[doc = " The number of seconds to ring the user's phone before a call is transfered to voicemail"]
+    #[doc = ""]
     #[doc = " JSON `alertTimeoutSeconds`: integer (int64)."]
     pub alert_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " Whether the user has voicemail enabled"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The date the policy was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user's PIN to access their voicemail. This property is only used for updates and never provided otherwise to ensure security"]
+    #[doc = ""]
     #[doc = " JSON `pin`: string."]
     pub pin: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether email notifications are sent to the user when a new voicemail is received"]
+    #[doc = ""]
     #[doc = " JSON `sendEmailNotifications`: boolean."]
     pub send_email_notifications: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

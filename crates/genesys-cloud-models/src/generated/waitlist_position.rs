@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WaitlistPosition {
+    #[doc = " The date to which this wait list position applies, as defined by the time zone of the business unit. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The time off limit for which time off request is waitlisted"]
+    #[doc = ""]
     #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limit: ::std::option::Option<crate::TimeOffLimitReference>,
+    #[doc = " The time off request for this wait list position"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`](crate::TimeOffRequestReference)."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestReference>,
+    #[doc = " The time off request's position in the waitlist on the date. 1 means time off is the first in the waitlist"]
+    #[doc = ""]
     #[doc = " JSON `waitlistPosition`: integer (int64)."]
     pub waitlist_position: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Warning {
+    #[doc = " The color for the warning configuration in RGB hexadecimal format (for example \"\\#FF0000\" represents red)."]
+    #[doc = ""]
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
+    #[doc = " The range type for the warning configuration."]
+    #[doc = ""]
     #[doc = " JSON `rangeType`: [`WarningRangeType`](crate::WarningRangeType), one of `OVER`, `UNDER`, `BETWEEN`."]
     pub range_type: ::std::option::Option<crate::WarningRangeType>,
+    #[doc = " The value for the warning configuration."]
+    #[doc = ""]
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

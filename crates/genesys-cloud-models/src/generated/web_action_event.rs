@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebActionEvent {
+    #[doc = " The action that triggered the event."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`EventAction`](crate::EventAction), required by the spec."]
     pub action: ::std::option::Option<crate::EventAction>,
+    #[doc = " The action map that triggered the action."]
+    #[doc = ""]
     #[doc = " JSON `actionMap`: [`ActionEventActionMap`](crate::ActionEventActionMap), required by the spec."]
     pub action_map: ::std::option::Option<crate::ActionEventActionMap>,
+    #[doc = " Customer's browser."]
+    #[doc = ""]
     #[doc = " JSON `browser`: [`Browser`](crate::Browser), required by the spec."]
     pub browser: ::std::option::Option<crate::Browser>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`Device`](crate::Device), required by the spec."]
     pub device: ::std::option::Option<crate::Device>,
+    #[doc = " Code of the error returned when the action fails."]
+    #[doc = ""]
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
+    #[doc = " Message of the error returned when the action fails."]
+    #[doc = ""]
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's geolocation."]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
+    #[doc = " Visitor's IP address."]
+    #[doc = ""]
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Visitor's IP-based organization or ISP name."]
+    #[doc = ""]
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
+    #[doc = " Marketing / traffic source information."]
+    #[doc = ""]
     #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
+    #[doc = " Milliseconds elapsed until the action is disposed."]
+    #[doc = ""]
     #[doc = " JSON `timeToDisposition`: integer (int64)."]
     pub time_to_disposition: ::std::option::Option<i64>,
+    #[doc = " HTTP User-Agent string (see <https://tools.ietf.org/html/rfc1945#section-10.15>)."]
+    #[doc = ""]
     #[doc = " JSON `userAgentString`: string, required by the spec."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
+    #[doc = " Visit's referrer."]
+    #[doc = ""]
     #[doc = " JSON `visitReferrer`: [`Referrer`](crate::Referrer)."]
     pub visit_referrer: ::std::option::Option<crate::Referrer>,
     _nulls: crate::support::Extras,

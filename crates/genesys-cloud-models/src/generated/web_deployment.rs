@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeployment {
+    #[doc = " Property indicates whether all domains are allowed or not. allowedDomains must be empty when this is set as true."]
+    #[doc = ""]
     #[doc = " JSON `allowAllDomains`: boolean."]
     pub allow_all_domains: ::std::option::Option<bool>,
+    #[doc = " The list of domains that are approved to use this deployment; the list will be added to CORS headers for ease of web use."]
+    #[doc = ""]
     #[doc = " JSON `allowedDomains`: array of string."]
     pub allowed_domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The config version this deployment uses"]
+    #[doc = ""]
     #[doc = " JSON `configuration`: [`WebDeploymentConfigurationVersionEntityRef`](crate::WebDeploymentConfigurationVersionEntityRef), required by the spec."]
     pub configuration: ::std::option::Option<crate::WebDeploymentConfigurationVersionEntityRef>,
+    #[doc = " The date the deployment was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the deployment was most recently modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the config"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " A reference to the inboundshortmessage flow used by this deployment"]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`WebDeploymentFlowEntityRef`](crate::WebDeploymentFlowEntityRef)."]
     pub flow: ::std::option::Option<crate::WebDeploymentFlowEntityRef>,
+    #[doc = " The deployment ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " A reference to the user who most recently modified the deployment"]
+    #[doc = ""]
     #[doc = " JSON `lastModifiedUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub last_modified_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The deployment name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The push integration objects associated with the deployment"]
+    #[doc = ""]
     #[doc = " JSON `pushIntegrations`: array of [`PushIntegration`](crate::PushIntegration)."]
     pub push_integrations: ::std::option::Option<::std::vec::Vec<crate::PushIntegration>>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Javascript snippet used to load the config"]
+    #[doc = ""]
     #[doc = " JSON `snippet`: string."]
     pub snippet: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the deployment"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`WebDeploymentStatus`](crate::WebDeploymentStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::WebDeploymentStatus>,
+    #[doc = " The supported content profile for a deployment"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     _nulls: crate::support::Extras,

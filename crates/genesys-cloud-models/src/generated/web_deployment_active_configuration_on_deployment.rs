@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentActiveConfigurationOnDeployment {
+    #[doc = " The active configuration on a deployment"]
+    #[doc = ""]
     #[doc = " JSON `configurationVersion`: [`WebDeploymentConfigurationVersion`](crate::WebDeploymentConfigurationVersion)."]
     pub configuration_version: ::std::option::Option<crate::WebDeploymentConfigurationVersion>,
+    #[doc = " The web deployment associated with the active configuration"]
+    #[doc = ""]
     #[doc = " JSON `deployment`: [`WebDeployment`](crate::WebDeployment)."]
     pub deployment: ::std::option::Option<crate::WebDeployment>,
     _nulls: crate::support::Extras,

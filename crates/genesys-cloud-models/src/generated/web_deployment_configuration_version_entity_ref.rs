@@ -5,12 +5,18 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentConfigurationVersionEntityRef {
+    #[doc = " The configuration version ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The configuration version name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the configuration"]
+    #[doc = ""]
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,50 +5,96 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentConfigurationVersionResponse {
+    #[doc = " The settings for authenticated deployments"]
+    #[doc = ""]
     #[doc = " JSON `authenticationSettings`: [`AuthenticationSettings`](crate::AuthenticationSettings)."]
     pub authentication_settings: ::std::option::Option<crate::AuthenticationSettings>,
+    #[doc = " The settings for cobrowse"]
+    #[doc = ""]
     #[doc = " JSON `cobrowse`: [`CobrowseSettings`](crate::CobrowseSettings)."]
     pub cobrowse: ::std::option::Option<crate::CobrowseSettings>,
+    #[doc = " A reference to the user who created the configuration version"]
+    #[doc = ""]
     #[doc = " JSON `createdUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The localization settings for homescreen app"]
+    #[doc = ""]
     #[doc = " JSON `customI18nLabels`: array of [`CustomI18nLabels`](crate::CustomI18nLabels)."]
     pub custom_i18n_labels: ::std::option::Option<::std::vec::Vec<crate::CustomI18nLabels>>,
+    #[doc = " The date the configuration version was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the configuration version was most recently modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the configuration version was most recently published. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The default language to use for the configuration required if the messenger is enabled"]
+    #[doc = ""]
     #[doc = " JSON `defaultLanguage`: string."]
     pub default_language: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of the configuration"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Headless Mode Support which Controls UI components. When enabled, native UI components will be disabled and allows for custom-built UI."]
+    #[doc = ""]
     #[doc = " JSON `headlessMode`: [`WebDeploymentHeadlessMode`](crate::WebDeploymentHeadlessMode)."]
     pub headless_mode: ::std::option::Option<crate::WebDeploymentHeadlessMode>,
+    #[doc = " The configuration version ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The settings for journey events"]
+    #[doc = ""]
     #[doc = " JSON `journeyEvents`: [`JourneyEventsSettings`](crate::JourneyEventsSettings)."]
     pub journey_events: ::std::option::Option<crate::JourneyEventsSettings>,
+    #[doc = " A list of languages supported on the configuration required if the messenger is enabled"]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of string."]
     pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A reference to the user who most recently modified the configuration version"]
+    #[doc = ""]
     #[doc = " JSON `lastModifiedUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub last_modified_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The settings for messenger"]
+    #[doc = ""]
     #[doc = " JSON `messenger`: [`MessengerSettings`](crate::MessengerSettings)."]
     pub messenger: ::std::option::Option<crate::MessengerSettings>,
+    #[doc = " The configuration version name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The settings for position"]
+    #[doc = ""]
     #[doc = " JSON `position`: [`PositionSettings`](crate::PositionSettings)."]
     pub position: ::std::option::Option<crate::PositionSettings>,
+    #[doc = " A reference to the user who published the configuration version"]
+    #[doc = ""]
     #[doc = " JSON `publishedUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub published_user: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The current status of the configuration version"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`WebDeploymentConfigurationVersionResponseStatus`](crate::WebDeploymentConfigurationVersionResponseStatus), one of `Pending`, `Active`, `Inactive`, `Error`, `Deleting`."]
     pub status: ::std::option::Option<crate::WebDeploymentConfigurationVersionResponseStatus>,
+    #[doc = " The settings for knowledge portal (previously support center)"]
+    #[doc = ""]
     #[doc = " JSON `supportCenter`: [`SupportCenterSettings`](crate::SupportCenterSettings)."]
     pub support_center: ::std::option::Option<crate::SupportCenterSettings>,
+    #[doc = " The version of the configuration"]
+    #[doc = ""]
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
+    #[doc = " The settings for video"]
+    #[doc = ""]
     #[doc = " JSON `video`: [`VideoSettings`](crate::VideoSettings)."]
     pub video: ::std::option::Option<crate::VideoSettings>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentFlowEntityRef {
+    #[doc = " The flow description for the webdeployment"]
+    #[doc = ""]
     #[doc = " JSON `flowDescription`: string."]
     pub flow_description: ::std::option::Option<::std::string::String>,
+    #[doc = " The Flow ID"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Flow name"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The published config version for the associated deployment"]
+    #[doc = ""]
     #[doc = " JSON `publishVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub publish_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `selfUri`: string."]

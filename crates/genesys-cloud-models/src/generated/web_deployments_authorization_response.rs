@@ -7,6 +7,8 @@
 pub struct WebDeploymentsAuthorizationResponse {
     #[doc = " JSON `jwt`: string."]
     pub jwt: ::std::option::Option<::std::string::String>,
+    #[doc = " Refresh token used to issue a new JWT."]
+    #[doc = ""]
     #[doc = " JSON `refreshToken`: string."]
     pub refresh_token: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

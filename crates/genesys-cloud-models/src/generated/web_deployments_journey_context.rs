@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentsJourneyContext {
+    #[doc = " Journey customer information. Used for linking the authenticated customer with the journey."]
+    #[doc = ""]
     #[doc = " JSON `customer`: [`JourneyCustomer`](crate::JourneyCustomer)."]
     pub customer: ::std::option::Option<crate::JourneyCustomer>,
+    #[doc = " Contains the Journey System's customer session details."]
+    #[doc = ""]
     #[doc = " JSON `customerSession`: [`JourneyCustomerSession`](crate::JourneyCustomerSession)."]
     pub customer_session: ::std::option::Option<crate::JourneyCustomerSession>,
+    #[doc = " A subset of the Journey System's action data relevant to a part of a conversation (for external linkage and internal usage/context)"]
+    #[doc = ""]
     #[doc = " JSON `journeyAction`: [`JourneyAction`](crate::JourneyAction)."]
     pub journey_action: ::std::option::Option<crate::JourneyAction>,
     _nulls: crate::support::Extras,

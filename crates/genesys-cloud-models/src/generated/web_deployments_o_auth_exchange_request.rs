@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentsOAuthExchangeRequest {
+    #[doc = " The WebDeployment ID"]
+    #[doc = ""]
     #[doc = " JSON `deploymentId`: string, required by the spec."]
     pub deployment_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A Customer journey context."]
+    #[doc = ""]
     #[doc = " JSON `journeyContext`: [`WebDeploymentsJourneyContext`](crate::WebDeploymentsJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::WebDeploymentsJourneyContext>,
     #[doc = " JSON `oauth`: [`WebDeploymentsOAuthRequestParameters`](crate::WebDeploymentsOAuthRequestParameters)."]

@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentsOAuthRequestParameters {
+    #[doc = " The authorization code to be sent to the authentication server during the token request. Refer to <https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest>"]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " Required if authorizing using Proof Key for Code Exchange (PKCE). Otherwise should be empty.Random URL-safe string with a minimum length of 43 characters generated at start of authorization flow to mitigate the threat of having the authorization code intercepted. Refer to <https://datatracker.ietf.org/doc/html/rfc7636>"]
+    #[doc = ""]
     #[doc = " JSON `codeVerifier`: string."]
     pub code_verifier: ::std::option::Option<::std::string::String>,
+    #[doc = " The implicit id\\_token to be sent to the authentication server during the token request. Refer to <https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest>"]
+    #[doc = ""]
     #[doc = " JSON `idToken`: string."]
     pub id_token: ::std::option::Option<::std::string::String>,
+    #[doc = " Optional parameter. Set it if authorization server discovery metadata authorization\\_response\\_iss\\_parameter\\_supported is enabled. Refer to <https://datatracker.ietf.org/doc/html/rfc9207>"]
+    #[doc = ""]
     #[doc = " JSON `iss`: string."]
     pub iss: ::std::option::Option<::std::string::String>,
+    #[doc = " Required if provided in the \"Authentication Request\". Otherwise should be empty.Specifies the allowable elapsed time in seconds since the last time the End-User was actively authenticated.Refer to <https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest>"]
+    #[doc = ""]
     #[doc = " JSON `maxAge`: integer (int64)."]
     pub max_age: ::std::option::Option<i64>,
+    #[doc = " Required if provided in the \"Authentication Request\". Otherwise should be empty.String value used to associate a Client session with an ID Token, and to mitigate replay attacks. The value is passed through unmodified from the Authentication Request to the ID Token. Refer to <https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest>"]
+    #[doc = ""]
     #[doc = " JSON `nonce`: string."]
     pub nonce: ::std::option::Option<::std::string::String>,
+    #[doc = " Redirect URI sent in the \"Authentication Request\"Refer to <https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest>"]
+    #[doc = ""]
     #[doc = " JSON `redirectUri`: string, required by the spec."]
     pub redirect_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

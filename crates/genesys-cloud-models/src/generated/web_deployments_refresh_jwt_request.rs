@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentsRefreshJWTRequest {
+    #[doc = " The WebDeployment ID"]
+    #[doc = ""]
     #[doc = " JSON `deploymentId`: string, required by the spec."]
     pub deployment_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Refresh token used to issue a new JWT."]
+    #[doc = ""]
     #[doc = " JSON `refreshToken`: string, required by the spec."]
     pub refresh_token: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

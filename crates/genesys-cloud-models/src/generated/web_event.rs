@@ -5,36 +5,68 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEvent {
+    #[doc = " User-defined attributes associated with a particular event."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " Indicates whether the event was produced during an authenticated session."]
+    #[doc = ""]
     #[doc = " JSON `authenticated`: boolean, required by the spec."]
     pub authenticated: ::std::option::Option<bool>,
+    #[doc = " Customer's browser."]
+    #[doc = ""]
     #[doc = " JSON `browser`: [`Browser`](crate::Browser), required by the spec."]
     pub browser: ::std::option::Option<crate::Browser>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`Device`](crate::Device), required by the spec."]
     pub device: ::std::option::Option<crate::Device>,
+    #[doc = " Represents the action the customer performed. A good event name is typically an object followed by the action performed in past tense (e.g. page\\_viewed, order\\_completed, user\\_registered)."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's geolocation."]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
+    #[doc = " Customer's IP address. May be null if the business configures the tracker to not collect IP addresses."]
+    #[doc = ""]
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's IP-based organization or ISP name."]
+    #[doc = ""]
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
+    #[doc = " Marketing / traffic source information."]
+    #[doc = ""]
     #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
+    #[doc = " The webpage where the user interaction occurred."]
+    #[doc = ""]
     #[doc = " JSON `page`: [`JourneyPage`](crate::JourneyPage), required by the spec."]
     pub page: ::std::option::Option<crate::JourneyPage>,
+    #[doc = " Identifies the page URL that originally generated the request for the current page being viewed."]
+    #[doc = ""]
     #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
+    #[doc = " Represents the keywords in a customer search query."]
+    #[doc = ""]
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
+    #[doc = " The total count of events performed by the customer across all sessions."]
+    #[doc = ""]
     #[doc = " JSON `totalEventCount`: integer (int64), required by the spec."]
     pub total_event_count: ::std::option::Option<i64>,
+    #[doc = " The total count of pageviews performed by the customer across all sessions."]
+    #[doc = ""]
     #[doc = " JSON `totalPageviewCount`: integer (int64), required by the spec."]
     pub total_pageview_count: ::std::option::Option<i64>,
+    #[doc = " User-defined traits associated with a particular event."]
+    #[doc = ""]
     #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " HTTP User-Agent string (see <https://tools.ietf.org/html/rfc1945#section-10.15>)."]
+    #[doc = ""]
     #[doc = " JSON `userAgentString`: string, required by the spec."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventBrowser {
+    #[doc = " Browser family (e.g. Chrome, Safari, Firefox)."]
+    #[doc = ""]
     #[doc = " JSON `family`: string, required by the spec."]
     pub family: ::std::option::Option<::std::string::String>,
+    #[doc = " Language the browser is set to. Must conform to BCP 47."]
+    #[doc = ""]
     #[doc = " JSON `lang`: string."]
     pub lang: ::std::option::Option<::std::string::String>,
+    #[doc = " Browser version (e.g. 68.0.3440.84)."]
+    #[doc = ""]
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

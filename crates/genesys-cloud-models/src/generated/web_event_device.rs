@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventDevice {
+    #[doc = " Device category."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`WebEventDeviceCategory`](crate::WebEventDeviceCategory), required by the spec, one of `desktop`, `mobile`, `tablet`, `other`."]
     pub category: ::std::option::Option<crate::WebEventDeviceCategory>,
+    #[doc = " Flag that is true for mobile devices."]
+    #[doc = ""]
     #[doc = " JSON `isMobile`: boolean."]
     pub is_mobile: ::std::option::Option<bool>,
+    #[doc = " Manufacturer of the device."]
+    #[doc = ""]
     #[doc = " JSON `manufacturer`: string."]
     pub manufacturer: ::std::option::Option<::std::string::String>,
+    #[doc = " Operating system family."]
+    #[doc = ""]
     #[doc = " JSON `osFamily`: string, required by the spec."]
     pub os_family: ::std::option::Option<::std::string::String>,
+    #[doc = " Operating system version."]
+    #[doc = ""]
     #[doc = " JSON `osVersion`: string, required by the spec."]
     pub os_version: ::std::option::Option<::std::string::String>,
+    #[doc = " Device's screen density, measured as a scale factor where a value of 1 represents a baseline 1:1 ratio of pixels to logical (device-independent) pixels."]
+    #[doc = ""]
     #[doc = " JSON `screenDensity`: integer (int64)."]
     pub screen_density: ::std::option::Option<i64>,
+    #[doc = " Device's screen height."]
+    #[doc = ""]
     #[doc = " JSON `screenHeight`: integer (int64)."]
     pub screen_height: ::std::option::Option<i64>,
+    #[doc = " Device's screen width."]
+    #[doc = ""]
     #[doc = " JSON `screenWidth`: integer (int64)."]
     pub screen_width: ::std::option::Option<i64>,
+    #[doc = " Device type (e.g. iPad, iPhone, Other)."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

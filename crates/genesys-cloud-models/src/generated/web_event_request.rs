@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventRequest {
+    #[doc = " User-defined attributes associated with a particular event. These attributes provide additional context about the event. For example, items\\_in\\_cart or subscription\\_level."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " Customer's browser."]
+    #[doc = ""]
     #[doc = " JSON `browser`: [`WebEventBrowser`](crate::WebEventBrowser)."]
     pub browser: ::std::option::Option<crate::WebEventBrowser>,
+    #[doc = " UTC timestamp indicating when the event actually took place, events older than an hour will be rejected. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A UUID representing the customer making the request."]
+    #[doc = ""]
     #[doc = " JSON `customerCookieId`: string, required by the spec."]
     pub customer_cookie_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`WebEventDevice`](crate::WebEventDevice)."]
     pub device: ::std::option::Option<crate::WebEventDevice>,
+    #[doc = " Represents the action the customer performed. Event types are created for each unique event name and can be faceted on in segment and outcome conditions. A valid event name must only contain alphanumeric characters and underscores. A good event name is typically an object followed by the action performed in past tense, e.g. page\\_viewed, order\\_completed, user\\_registered."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " An external identifier for the customer."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's IP address."]
+    #[doc = ""]
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
+    #[doc = " The webpage where the user interaction occurred."]
+    #[doc = ""]
     #[doc = " JSON `page`: [`RequestPage`](crate::RequestPage), required by the spec."]
     pub page: ::std::option::Option<crate::RequestPage>,
+    #[doc = " Identifies the referrer URL that originally generated the request for the current page being viewed."]
+    #[doc = ""]
     #[doc = " JSON `referrerUrl`: string."]
     pub referrer_url: ::std::option::Option<::std::string::String>,
+    #[doc = " Represents the keywords in a customer search query."]
+    #[doc = ""]
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
+    #[doc = " Traits are attributes intrinsic to the customer that may be sent in selected events, e.g. email, givenName, cellPhone. Traits are used to collect information for identity resolution. For example, the same person might be using an application on different devices which might create two sessions with different customerIds. Additional information can be provided as traits to help link those two sessions and customers to a single external contact through common identifiers that were submitted via a form fill, message, or other input in both sessions."]
+    #[doc = ""]
     #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " Override for HTTP User-Agent string from request header (see <https://tools.ietf.org/html/rfc1945#section-10.15>)."]
+    #[doc = ""]
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

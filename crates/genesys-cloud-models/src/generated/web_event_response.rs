@@ -5,40 +5,76 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventResponse {
+    #[doc = " User-defined attributes associated with a particular event. These attributes provide additional context about the event. For example, items\\_in\\_cart or subscription\\_level."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " Indicates whether the event was produced during an authenticated session."]
+    #[doc = ""]
     #[doc = " JSON `authenticated`: boolean, required by the spec."]
     pub authenticated: ::std::option::Option<bool>,
+    #[doc = " Customer's browser."]
+    #[doc = ""]
     #[doc = " JSON `browser`: [`WebEventBrowser`](crate::WebEventBrowser), required by the spec."]
     pub browser: ::std::option::Option<crate::WebEventBrowser>,
+    #[doc = " UTC timestamp indicating when the event actually took place, events older than an hour will be rejected. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Identifier of the customer in the source of the event."]
+    #[doc = ""]
     #[doc = " JSON `customerId`: string, required by the spec."]
     pub customer_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Type of identifier for the customer ID (e.g., cookie)."]
+    #[doc = ""]
     #[doc = " JSON `customerIdType`: string, required by the spec."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's device."]
+    #[doc = ""]
     #[doc = " JSON `device`: [`WebEventDevice`](crate::WebEventDevice), required by the spec."]
     pub device: ::std::option::Option<crate::WebEventDevice>,
+    #[doc = " Represents the action the customer performed. Event types are created for each unique event name and can be faceted on in segment and outcome conditions. A valid event name must only contain alphanumeric characters and underscores. A good event name is typically an object followed by the action performed in past tense, e.g. page\\_viewed, order\\_completed, user\\_registered."]
+    #[doc = ""]
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
+    #[doc = " An external identifier for the customer."]
+    #[doc = ""]
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Customer's geolocation."]
+    #[doc = ""]
     #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
+    #[doc = " Customer's IP-based organization or ISP name."]
+    #[doc = ""]
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
+    #[doc = " Urchin Tracking Module (UTM) parameters used to track the effectiveness of online marketing campaigns."]
+    #[doc = ""]
     #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
+    #[doc = " The webpage where the user interaction occurred."]
+    #[doc = ""]
     #[doc = " JSON `page`: [`ResponsePage`](crate::ResponsePage), required by the spec."]
     pub page: ::std::option::Option<crate::ResponsePage>,
+    #[doc = " Identifies the web page that originally generated the request for the current page being viewed."]
+    #[doc = ""]
     #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
+    #[doc = " Represents the keywords in a customer search query."]
+    #[doc = ""]
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
+    #[doc = " The session that the event belongs to."]
+    #[doc = ""]
     #[doc = " JSON `session`: [`WebEventResponseSession`](crate::WebEventResponseSession), required by the spec."]
     pub session: ::std::option::Option<crate::WebEventResponseSession>,
+    #[doc = " Traits are attributes intrinsic to the customer that may be sent in selected events, (e.g. email, givenName, cellPhone). Traits are used to collect information for identity resolution. For example, the same person might be using an application on different devices which might create two sessions with different customerIds. Additional information can be provided as traits to help link those two sessions and customers to a single external contact through common identifiers that were submitted via a form fill, message, or other input in both sessions."]
+    #[doc = ""]
     #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
+    #[doc = " HTTP User-Agent string (see <https://tools.ietf.org/html/rfc1945#section-10.15>)."]
+    #[doc = ""]
     #[doc = " JSON `userAgentString`: string, required by the spec."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

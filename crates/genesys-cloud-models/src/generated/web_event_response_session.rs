@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventResponseSession {
+    #[doc = " Date of the session's first event, that is when the session starts. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Indicates how long the customer has been on the site within this session."]
+    #[doc = ""]
     #[doc = " JSON `durationInSeconds`: integer (int64), required by the spec."]
     pub duration_in_seconds: ::std::option::Option<i64>,
+    #[doc = " The count of all events recorded during this session."]
+    #[doc = ""]
     #[doc = " JSON `eventCount`: integer (int64), required by the spec."]
     pub event_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The count of all pageviews performed during this session."]
+    #[doc = ""]
     #[doc = " JSON `pageviewCount`: integer (int64), required by the spec."]
     pub pageview_count: ::std::option::Option<i64>,
+    #[doc = " The referrer of the first event in the web session."]
+    #[doc = ""]
     #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

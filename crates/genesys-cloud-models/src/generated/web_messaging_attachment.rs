@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingAttachment {
+    #[doc = " The file size associated with the file"]
+    #[doc = ""]
     #[doc = " JSON `fileSize`: integer (int64)."]
     pub file_size: ::std::option::Option<i64>,
+    #[doc = " Suggested file name for attachment."]
+    #[doc = ""]
     #[doc = " JSON `filename`: string."]
     pub filename: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of attachment this instance represents."]
+    #[doc = ""]
     #[doc = " JSON `mediaType`: [`WebMessagingAttachmentMediaType`](crate::WebMessagingAttachmentMediaType), one of `Image`, `Video`, `Audio`, `File`, `Link`."]
     pub media_type: ::std::option::Option<crate::WebMessagingAttachmentMediaType>,
+    #[doc = " Attachment mime type (<https://www.iana.org/assignments/media-types/media-types.xhtml>)."]
+    #[doc = ""]
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,
+    #[doc = " Secure hash of the attachment content."]
+    #[doc = ""]
     #[doc = " JSON `sha256`: string."]
     pub sha256: ::std::option::Option<::std::string::String>,
+    #[doc = " Text associated with attachment such as an image caption."]
+    #[doc = ""]
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of the attachment."]
+    #[doc = ""]
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

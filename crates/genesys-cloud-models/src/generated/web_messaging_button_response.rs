@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingButtonResponse {
+    #[doc = " An ID assigned to the button response (Deprecated)."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Id of original structured message that this message responds to."]
+    #[doc = ""]
     #[doc = " JSON `originatingMessageId`: string, required by the spec."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The response payload associated with the clicked button."]
+    #[doc = ""]
     #[doc = " JSON `payload`: string, required by the spec."]
     pub payload: ::std::option::Option<::std::string::String>,
+    #[doc = " The response text from the button click."]
+    #[doc = ""]
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the button that resulted in the Button Response."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WebMessagingButtonResponseType`](crate::WebMessagingButtonResponseType), one of `Button`, `QuickReply`, `DatePicker`, `ListPicker`, `Form`."]
     pub r#type: ::std::option::Option<crate::WebMessagingButtonResponseType>,
     _nulls: crate::support::Extras,

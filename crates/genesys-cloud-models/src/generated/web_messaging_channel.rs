@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingChannel {
+    #[doc = " Information about the recipient the message is received from."]
+    #[doc = ""]
     #[doc = " JSON `from`: [`WebMessagingRecipient`](crate::WebMessagingRecipient)."]
     pub from: ::std::option::Option<crate::WebMessagingRecipient>,
+    #[doc = " Unique provider ID of the message."]
+    #[doc = ""]
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
+    #[doc = " When the message was processed by Genesys Cloud. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Information about the recipient the message is sent to."]
+    #[doc = ""]
     #[doc = " JSON `to`: [`WebMessagingRecipient`](crate::WebMessagingRecipient)."]
     pub to: ::std::option::Option<crate::WebMessagingRecipient>,
     _nulls: crate::support::Extras,

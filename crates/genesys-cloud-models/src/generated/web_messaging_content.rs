@@ -5,24 +5,44 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingContent {
+    #[doc = " Attachment content."]
+    #[doc = ""]
     #[doc = " JSON `attachment`: [`WebMessagingAttachment`](crate::WebMessagingAttachment)."]
     pub attachment: ::std::option::Option<crate::WebMessagingAttachment>,
+    #[doc = " Button response content."]
+    #[doc = ""]
     #[doc = " JSON `buttonResponse`: [`WebMessagingButtonResponse`](crate::WebMessagingButtonResponse)."]
     pub button_response: ::std::option::Option<crate::WebMessagingButtonResponse>,
+    #[doc = " Card content"]
+    #[doc = ""]
     #[doc = " JSON `card`: [`ContentCard`](crate::ContentCard)."]
     pub card: ::std::option::Option<crate::ContentCard>,
+    #[doc = " Carousel content"]
+    #[doc = ""]
     #[doc = " JSON `carousel`: [`ContentCarousel`](crate::ContentCarousel)."]
     pub carousel: ::std::option::Option<crate::ContentCarousel>,
+    #[doc = " Type of this content element. If contentType = \"Attachment\" only one item is allowed."]
+    #[doc = ""]
     #[doc = " JSON `contentType`: [`WebMessagingContentContentType`](crate::WebMessagingContentContentType), one of `Attachment`, `QuickReply`, `ButtonResponse`, `GenericTemplate`, `Card`, `Carousel`, `DatePicker`, `ListPicker`, `Form`."]
     pub content_type: ::std::option::Option<crate::WebMessagingContentContentType>,
+    #[doc = " DatePicker content"]
+    #[doc = ""]
     #[doc = " JSON `datePicker`: [`ContentDatePicker`](crate::ContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ContentDatePicker>,
+    #[doc = " Form content"]
+    #[doc = ""]
     #[doc = " JSON `form`: [`ConversationContentForm`](crate::ConversationContentForm)."]
     pub form: ::std::option::Option<crate::ConversationContentForm>,
+    #[doc = " Generic content (Deprecated)."]
+    #[doc = ""]
     #[doc = " JSON `generic`: [`WebMessagingGeneric`](crate::WebMessagingGeneric)."]
     pub generic: ::std::option::Option<crate::WebMessagingGeneric>,
+    #[doc = " ListPicker content"]
+    #[doc = ""]
     #[doc = " JSON `listPicker`: [`ConversationContentListPicker`](crate::ConversationContentListPicker)."]
     pub list_picker: ::std::option::Option<crate::ConversationContentListPicker>,
+    #[doc = " Quick reply content."]
+    #[doc = ""]
     #[doc = " JSON `quickReply`: [`WebMessagingQuickReply`](crate::WebMessagingQuickReply)."]
     pub quick_reply: ::std::option::Option<crate::WebMessagingQuickReply>,
     _nulls: crate::support::Extras,

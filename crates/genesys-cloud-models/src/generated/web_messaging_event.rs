@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingEvent {
+    #[doc = " Cobrowse event."]
+    #[doc = ""]
     #[doc = " JSON `coBrowse`: [`WebMessagingEventCoBrowse`](crate::WebMessagingEventCoBrowse)."]
     pub co_browse: ::std::option::Option<crate::WebMessagingEventCoBrowse>,
+    #[doc = " Type of this event element"]
+    #[doc = ""]
     #[doc = " JSON `eventType`: [`WebMessagingEventEventType`](crate::WebMessagingEventEventType), required by the spec, one of `CoBrowse`, `Presence`, `Video`."]
     pub event_type: ::std::option::Option<crate::WebMessagingEventEventType>,
+    #[doc = " Presence event."]
+    #[doc = ""]
     #[doc = " JSON `presence`: [`WebMessagingEventPresence`](crate::WebMessagingEventPresence)."]
     pub presence: ::std::option::Option<crate::WebMessagingEventPresence>,
+    #[doc = " Video event."]
+    #[doc = ""]
     #[doc = " JSON `video`: [`WebMessagingEventVideo`](crate::WebMessagingEventVideo)."]
     pub video: ::std::option::Option<crate::WebMessagingEventVideo>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingEventCoBrowse {
+    #[doc = " The Cobrowse session ID."]
+    #[doc = ""]
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The Cobrowse session join token."]
+    #[doc = ""]
     #[doc = " JSON `sessionJoinToken`: string."]
     pub session_join_token: ::std::option::Option<::std::string::String>,
+    #[doc = " Describes the type of Cobrowse event."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WebMessagingEventCoBrowseType`](crate::WebMessagingEventCoBrowseType), required by the spec, one of `Offering`, `OfferingExpired`, `OfferingAccepted`, `OfferingRejected`."]
     pub r#type: ::std::option::Option<crate::WebMessagingEventCoBrowseType>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingEventPresence {
+    #[doc = " Describes the type of Presence event."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WebMessagingEventPresenceType`](crate::WebMessagingEventPresenceType), required by the spec, one of `Join`, `Disconnect`, `Clear`, `SignIn`, `SessionExpired`."]
     pub r#type: ::std::option::Option<crate::WebMessagingEventPresenceType>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingGeneric {
+    #[doc = " Actions to be taken."]
+    #[doc = ""]
     #[doc = " JSON `actions`: [`ContentActions`](crate::ContentActions)."]
     pub actions: ::std::option::Option<crate::ContentActions>,
+    #[doc = " An array of component objects."]
+    #[doc = ""]
     #[doc = " JSON `components`: array of [`ButtonComponent`](crate::ButtonComponent)."]
     pub components: ::std::option::Option<::std::vec::Vec<crate::ButtonComponent>>,
+    #[doc = " Text to show in the description."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image."]
+    #[doc = ""]
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
+    #[doc = " Text to show in the title."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingOfferFields {
+    #[doc = " Flow to be invoked, overrides default flow when specified."]
+    #[doc = ""]
     #[doc = " JSON `architectFlow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub architect_flow: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Text value to be used when inviting a visitor to engage with a web messaging offer."]
+    #[doc = ""]
     #[doc = " JSON `offerText`: string."]
     pub offer_text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingOfferProperties {
+    #[doc = " Text value to be used when inviting a visitor to engage with a web messaging offer."]
+    #[doc = ""]
     #[doc = " JSON `offerText`: string."]
     pub offer_text: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingRecipient {
+    #[doc = " List of recipient additional identifiers"]
+    #[doc = ""]
     #[doc = " JSON `additionalIds`: array of [`RecipientAdditionalIdentifier`](crate::RecipientAdditionalIdentifier)."]
     pub additional_ids: ::std::option::Option<::std::vec::Vec<crate::RecipientAdditionalIdentifier>>,
+    #[doc = " First name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
+    #[doc = " URL of an image that represents the recipient."]
+    #[doc = ""]
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
+    #[doc = " Last name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `lastName`: string."]
     pub last_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Nickname or display name of the recipient."]
+    #[doc = ""]
     #[doc = " JSON `nickname`: string."]
     pub nickname: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

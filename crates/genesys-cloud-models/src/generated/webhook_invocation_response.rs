@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebhookInvocationResponse {
+    #[doc = " The id of the Webhook Invocation"]
+    #[doc = ""]
     #[doc = " JSON `invocationId`: string, required by the spec."]
     pub invocation_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WeekScheduleGenerationResult {
+    #[doc = " Count of warning messages from the schedule run. This will be available only when requesting multiple week schedules"]
+    #[doc = ""]
     #[doc = " JSON `agentWarningCount`: integer (int64)."]
     pub agent_warning_count: ::std::option::Option<i64>,
+    #[doc = " Warning messages from the schedule run. This will be available only when requesting information for a single week schedule"]
+    #[doc = ""]
     #[doc = " JSON `agentWarnings`: array of [`ScheduleGenerationWarning`](crate::ScheduleGenerationWarning)."]
     pub agent_warnings: ::std::option::Option<::std::vec::Vec<crate::ScheduleGenerationWarning>>,
+    #[doc = " Whether the schedule generation failed"]
+    #[doc = ""]
     #[doc = " JSON `failed`: boolean."]
     pub failed: ::std::option::Option<bool>,
+    #[doc = " ID of the schedule run"]
+    #[doc = ""]
     #[doc = " JSON `runId`: string."]
     pub run_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WeekScheduleListItemResponse {
+    #[doc = " Description of the week schedule"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Summary of the results from the schedule run"]
+    #[doc = ""]
     #[doc = " JSON `generationResults`: [`WeekScheduleGenerationResult`](crate::WeekScheduleGenerationResult)."]
     pub generation_results: ::std::option::Option<crate::WeekScheduleGenerationResult>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " Whether the week schedule is published"]
+    #[doc = ""]
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Short term forecast associated with this schedule"]
+    #[doc = ""]
     #[doc = " JSON `shortTermForecast`: [`ShortTermForecastReference`](crate::ShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::ShortTermForecastReference>,
+    #[doc = " First day of this week schedule in yyyy-MM-dd format"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

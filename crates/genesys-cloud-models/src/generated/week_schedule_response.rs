@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WeekScheduleResponse {
+    #[doc = " The url to fetch the result for large responses. The value is null if result contains the data"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The result of the request. The value will be null if response is large"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`WeekSchedule`](crate::WeekSchedule)."]
     pub result: ::std::option::Option<crate::WeekSchedule>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WeekShiftTradeMatchesSummaryResponse {
+    #[doc = " The number of trades in the 'Matched' state with the initiating shift in the given week"]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
+    #[doc = " The number of cross-week trades in the 'Matched' state with the receiving shift for the given week"]
+    #[doc = ""]
     #[doc = " JSON `crossWeekReceivingCount`: integer (int64)."]
     pub cross_week_receiving_count: ::std::option::Option<i64>,
+    #[doc = " The schedule week date in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

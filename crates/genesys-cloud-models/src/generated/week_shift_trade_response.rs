@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WeekShiftTradeResponse {
+    #[doc = " A preview of what the schedule would look like if the shift trade is approved plus any violations"]
+    #[doc = ""]
     #[doc = " JSON `matchReview`: [`ShiftTradeMatchReviewResponse`](crate::ShiftTradeMatchReviewResponse)."]
     pub match_review: ::std::option::Option<crate::ShiftTradeMatchReviewResponse>,
+    #[doc = " The shift trade details"]
+    #[doc = ""]
     #[doc = " JSON `trade`: [`ShiftTradeResponse`](crate::ShiftTradeResponse)."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponse>,
     _nulls: crate::support::Extras,

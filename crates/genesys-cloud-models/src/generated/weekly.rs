@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Weekly {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: array of [`ContinuousForecastTimeSeries`](crate::ContinuousForecastTimeSeries)."]
     pub download_result: ::std::option::Option<::std::vec::Vec<crate::ContinuousForecastTimeSeries>>,
+    #[doc = " Download URL to fetch the result of weekly time series. This field is populated only if session state is Complete. The downloaded data contains Newline Delimited JSON (NDJSON): one JSON object per line"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

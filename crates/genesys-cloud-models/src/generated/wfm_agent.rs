@@ -5,28 +5,52 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAgent {
+    #[doc = " Whether the agent accepts direct shift trade requests"]
+    #[doc = ""]
     #[doc = " JSON `acceptDirectShiftTrades`: boolean."]
     pub accept_direct_shift_trades: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of languages this agent is capable of handling"]
+    #[doc = ""]
     #[doc = " JSON `languages`: array of [`LanguageReference`](crate::LanguageReference)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::LanguageReference>>,
+    #[doc = " Metadata for this agent"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
+    #[doc = " List of queues to which this agent is capable of handling"]
+    #[doc = ""]
     #[doc = " JSON `queues`: array of [`QueueReference`](crate::QueueReference)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::QueueReference>>,
+    #[doc = " Whether the agent can be included in schedule generation"]
+    #[doc = ""]
     #[doc = " JSON `schedulable`: boolean."]
     pub schedulable: ::std::option::Option<bool>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of skills this agent is capable of handling"]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`RoutingSkillReference`](crate::RoutingSkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkillReference>>,
+    #[doc = " The user associated with this data"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " The work plan associated with this agent, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
+    #[doc = " The work plan overrides associated with this agent. Populate with expand=workPlanOverrides"]
+    #[doc = ""]
     #[doc = " JSON `workPlanOverrides`: array of [`WorkPlanOverride`](crate::WorkPlanOverride)."]
     pub work_plan_overrides: ::std::option::Option<::std::vec::Vec<crate::WorkPlanOverride>>,
+    #[doc = " The work plan rotation associated with this agent, if applicable"]
+    #[doc = ""]
     #[doc = " JSON `workPlanRotation`: [`WorkPlanRotationReference`](crate::WorkPlanRotationReference)."]
     pub work_plan_rotation: ::std::option::Option<crate::WorkPlanRotationReference>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAgentHistoricalAdherenceResponse {
+    #[doc = " The url list to GET the results of the agent adherence query. This field is populated only if query state is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A reference to the job that was started by the request"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`WfmAgentHistoricalAdherenceJobReference`](crate::WfmAgentHistoricalAdherenceJobReference), required by the spec."]
     pub job: ::std::option::Option<crate::WfmAgentHistoricalAdherenceJobReference>,
+    #[doc = " Results will come via downloadUrls, however it may come inline if small enough"]
+    #[doc = ""]
     #[doc = " JSON `result`: [`WfmAgentHistoricalAdherenceResult`](crate::WfmAgentHistoricalAdherenceResult)."]
     pub result: ::std::option::Option<crate::WfmAgentHistoricalAdherenceResult>,
     _nulls: crate::support::Extras,

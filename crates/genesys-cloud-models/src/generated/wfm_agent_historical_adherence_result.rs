@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAgentHistoricalAdherenceResult {
+    #[doc = " List of actual activity with offset for this user"]
+    #[doc = ""]
     #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`](crate::HistoricalAdherenceActuals)."]
     pub actuals: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceActuals>>,
+    #[doc = " Adherence percentage for this user, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `adherencePercentage`: number (double)."]
     pub adherence_percentage: ::std::option::Option<f64>,
+    #[doc = " Completed date of calculations that was queried, in ISO-8601 format."]
+    #[doc = ""]
     #[doc = " JSON `calculationsCompletedDate`: date-time, required by the spec."]
     pub calculations_completed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Conformance percentage for this user, in the scale of 0 - 100. Conformance percentage can be greater than 100 when the actual on queue time is greater than the scheduled on queue time for the same period."]
+    #[doc = ""]
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
+    #[doc = " Adherence and conformance metrics for days in query range"]
+    #[doc = ""]
     #[doc = " JSON `dayMetrics`: array of [`AgentAdherenceDayMetrics`](crate::AgentAdherenceDayMetrics), required by the spec."]
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::AgentAdherenceDayMetrics>>,
+    #[doc = " End of the date range that was queried, in ISO-8601 format. If it was not set, end date will be set to the queried time"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " List of adherence exceptions for this user"]
+    #[doc = ""]
     #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
+    #[doc = " The impact of the current adherence state for this user"]
+    #[doc = ""]
     #[doc = " JSON `impact`: [`WfmAgentHistoricalAdherenceResultImpact`](crate::WfmAgentHistoricalAdherenceResultImpact), required by the spec, one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::WfmAgentHistoricalAdherenceResultImpact>,
+    #[doc = " List of scheduled activities for this user"]
+    #[doc = ""]
     #[doc = " JSON `scheduledActivities`: array of [`AgentAdherenceScheduledActivity`](crate::AgentAdherenceScheduledActivity)."]
     pub scheduled_activities: ::std::option::Option<::std::vec::Vec<crate::AgentAdherenceScheduledActivity>>,
+    #[doc = " List of secondary presence lookup ID to corresponding secondary presence ID item"]
+    #[doc = ""]
     #[doc = " JSON `secondaryPresenceLookupItems`: array of [`SecondaryPresenceLookupItem`](crate::SecondaryPresenceLookupItem), required by the spec."]
     pub secondary_presence_lookup_items: ::std::option::Option<::std::vec::Vec<crate::SecondaryPresenceLookupItem>>,
+    #[doc = " Beginning of the date range that was queried, in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Target percentage for this user, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `targetAdherencePercentage`: number (double), required by the spec."]
     pub target_adherence_percentage: ::std::option::Option<f64>,
+    #[doc = " The user who submitted the agent historical adherence query"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmForecastModificationIntervalOffsetValue {
+    #[doc = " The number of intervals past referenceStartDate to which to apply this modification"]
+    #[doc = ""]
     #[doc = " JSON `intervalIndex`: integer (int64), required by the spec."]
     pub interval_index: ::std::option::Option<i64>,
+    #[doc = " The value to set for the given interval"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

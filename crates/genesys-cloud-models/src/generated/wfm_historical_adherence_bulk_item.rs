@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkItem {
+    #[doc = " End of the date range to query in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether user actual activities should be returned as part of the results. Defaults to false if not specified."]
+    #[doc = ""]
     #[doc = " JSON `includeActuals`: boolean."]
     pub include_actuals: ::std::option::Option<bool>,
+    #[doc = " Whether user exceptions should be returned as part of the results. Defaults to false if not specified."]
+    #[doc = ""]
     #[doc = " JSON `includeExceptions`: boolean."]
     pub include_exceptions: ::std::option::Option<bool>,
+    #[doc = " The ID of the management unit to query"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Beginning of the date range to query in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The IDs of the users to query. If not included, will query every user in the management unit"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkJobReference {
+    #[doc = " The ID of the historical adherence job to listen for via notification or query using the jobs route"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the historical adherence job"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`WfmHistoricalAdherenceBulkJobReferenceStatus`](crate::WfmHistoricalAdherenceBulkJobReferenceStatus), one of `Processing`, `Complete`, `Error`."]
     pub status: ::std::option::Option<crate::WfmHistoricalAdherenceBulkJobReferenceStatus>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkQuery {
+    #[doc = " The historical adherence items to query"]
+    #[doc = ""]
     #[doc = " JSON `items`: array of [`WfmHistoricalAdherenceBulkItem`](crate::WfmHistoricalAdherenceBulkItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkItem>>,
+    #[doc = " The time zone, in olson format, to use in defining days when computing adherence. The results will be returned as UTC timestamps regardless of the time zone input."]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkResponse {
+    #[doc = " Results will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`WfmHistoricalAdherenceBulkResult`](crate::WfmHistoricalAdherenceBulkResult)."]
     pub download_result: ::std::option::Option<crate::WfmHistoricalAdherenceBulkResult>,
+    #[doc = " The uri list to GET the results of the Historical Adherence query. This field is populated only if query state is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A reference to the job that was started by the request"]
+    #[doc = ""]
     #[doc = " JSON `job`: [`WfmHistoricalAdherenceBulkJobReference`](crate::WfmHistoricalAdherenceBulkJobReference)."]
     pub job: ::std::option::Option<crate::WfmHistoricalAdherenceBulkJobReference>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkResult {
+    #[doc = " End of the date range for this result in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Map of secondary presence lookup ID to corresponding secondary presence ID"]
+    #[doc = ""]
     #[doc = " JSON `lookupIdToSecondaryPresenceId`: map of string."]
     pub lookup_id_to_secondary_presence_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " The ID of the management unit for this result"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Beginning of the date range for this result in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The individual results for each user"]
+    #[doc = ""]
     #[doc = " JSON `userResults`: array of [`WfmHistoricalAdherenceBulkUserResult`](crate::WfmHistoricalAdherenceBulkUserResult)."]
     pub user_results: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserResult>>,
     _nulls: crate::support::Extras,

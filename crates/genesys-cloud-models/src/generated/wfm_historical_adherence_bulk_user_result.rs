@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkUserResult {
+    #[doc = " List of adherence actuals for this user"]
+    #[doc = ""]
     #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`](crate::HistoricalAdherenceActuals)."]
     pub actuals: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceActuals>>,
+    #[doc = " Adherence percentage for this user, in the scale of 0 - 100"]
+    #[doc = ""]
     #[doc = " JSON `adherencePercentage`: number (double)."]
     pub adherence_percentage: ::std::option::Option<f64>,
+    #[doc = " Conformance percentage for this user, in the scale of 0 - 100. Conformance percentage can be greater than 100 when the actual on-queue time is greater than the scheduled on-queue time for the same period."]
+    #[doc = ""]
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
+    #[doc = " Adherence and conformance metrics for days in query range"]
+    #[doc = ""]
     #[doc = " JSON `dayMetrics`: array of [`WfmHistoricalAdherenceBulkUserDayMetrics`](crate::WfmHistoricalAdherenceBulkUserDayMetrics)."]
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserDayMetrics>>,
+    #[doc = " List of adherence exceptions for this user"]
+    #[doc = ""]
     #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
+    #[doc = " The impact of the current adherence state for this user"]
+    #[doc = ""]
     #[doc = " JSON `impact`: [`WfmHistoricalAdherenceBulkUserResultImpact`](crate::WfmHistoricalAdherenceBulkUserResultImpact), one of `Positive`, `Negative`, `Neutral`, `Unknown`."]
     pub impact: ::std::option::Option<crate::WfmHistoricalAdherenceBulkUserResultImpact>,
+    #[doc = " The ID of the user for whom the adherence is queried"]
+    #[doc = ""]
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

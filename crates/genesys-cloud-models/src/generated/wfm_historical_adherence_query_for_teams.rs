@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceQueryForTeams {
+    #[doc = " End of the date range to query in ISO-8601 format. If it is not set, end date will be set to current time"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Whether user exceptions should be returned as part of the results"]
+    #[doc = ""]
     #[doc = " JSON `includeExceptions`: boolean."]
     pub include_exceptions: ::std::option::Option<bool>,
+    #[doc = " Beginning of the date range to query in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time zone, in olson format, to use in defining days when computing adherence. The results will be returned as UTC timestamps regardless of the time zone input."]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
+    #[doc = " The userIds to report on. If null or not set, adherence will be computed for all the users in management unit or requested teamIds"]
+    #[doc = ""]
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceResponse {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`WfmHistoricalAdherenceResultWrapper`](crate::WfmHistoricalAdherenceResultWrapper)."]
     pub download_result: ::std::option::Option<crate::WfmHistoricalAdherenceResultWrapper>,
+    #[doc = " Deprecated. Use downloadUrls instead."]
+    #[doc = ""]
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
+    #[doc = " The uri list to GET the results of the Historical Adherence query. For notification purposes only"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The query ID to listen for"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the adherence query"]
+    #[doc = ""]
     #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceResponseQueryState`](crate::WfmHistoricalAdherenceResponseQueryState), one of `Processing`, `Complete`, `Error`."]
     pub query_state: ::std::option::Option<crate::WfmHistoricalAdherenceResponseQueryState>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceResultWrapper {
+    #[doc = " The list of historical adherence query results"]
+    #[doc = ""]
     #[doc = " JSON `data`: array of [`HistoricalAdherenceQueryResult`](crate::HistoricalAdherenceQueryResult)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceQueryResult>>,
+    #[doc = " The operation ID of the historical adherence query"]
+    #[doc = ""]
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Map of secondary presence lookup ID to corresponding secondary presence ID"]
+    #[doc = ""]
     #[doc = " JSON `lookupIdToSecondaryPresenceId`: map of string."]
     pub lookup_id_to_secondary_presence_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalShrinkageRequest {
+    #[doc = " End of the date range to query in ISO-8601 format. If it is not set, end date will be set to current time"]
+    #[doc = ""]
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Shrinkage aggregation interval granularity."]
+    #[doc = ""]
     #[doc = " JSON `granularity`: [`WfmHistoricalShrinkageRequestGranularity`](crate::WfmHistoricalShrinkageRequestGranularity), one of `Daily`, `Weekly`."]
     pub granularity: ::std::option::Option<crate::WfmHistoricalShrinkageRequestGranularity>,
+    #[doc = " Beginning of the date range to query in ISO-8601 format"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The time zone, in olson format, to use in defining days when computing shrinkage for requested granularity. If it is not set, the business unit time zone will be used. The results will be returned as UTC timestamps regardless of the time zone input."]
+    #[doc = ""]
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

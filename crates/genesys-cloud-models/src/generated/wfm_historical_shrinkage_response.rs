@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalShrinkageResponse {
+    #[doc = " Result will always come via downloadUrls; however the schema is included for documentation"]
+    #[doc = ""]
     #[doc = " JSON `downloadResult`: [`HistoricalShrinkageResultListing`](crate::HistoricalShrinkageResultListing)."]
     pub download_result: ::std::option::Option<crate::HistoricalShrinkageResultListing>,
+    #[doc = " The url list to GET the results of the Historical Shrinkage query. This field is populated only if query state is Complete"]
+    #[doc = ""]
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The operationId for which to listen"]
+    #[doc = ""]
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the shrinkage query"]
+    #[doc = ""]
     #[doc = " JSON `state`: [`WfmHistoricalShrinkageResponseState`](crate::WfmHistoricalShrinkageResponseState), one of `Processing`, `Complete`, `Error`."]
     pub state: ::std::option::Option<crate::WfmHistoricalShrinkageResponseState>,
     _nulls: crate::support::Extras,

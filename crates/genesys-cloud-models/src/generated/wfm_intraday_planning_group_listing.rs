@@ -7,6 +7,8 @@
 pub struct WfmIntradayPlanningGroupListing {
     #[doc = " JSON `entities`: array of [`ForecastPlanningGroupResponse`](crate::ForecastPlanningGroupResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ForecastPlanningGroupResponse>>,
+    #[doc = " The reason there was no data for the request"]
+    #[doc = ""]
     #[doc = " JSON `noDataReason`: [`WfmIntradayPlanningGroupListingNoDataReason`](crate::WfmIntradayPlanningGroupListingNoDataReason), one of `NoPublishedSchedule`, `NoSourceForecast`."]
     pub no_data_reason: ::std::option::Option<crate::WfmIntradayPlanningGroupListingNoDataReason>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmProcessUploadRequest {
+    #[doc = " The uploadKey provided by the request to get an upload URL"]
+    #[doc = ""]
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmScheduleActivity {
+    #[doc = " List of user's scheduled activities"]
+    #[doc = ""]
     #[doc = " JSON `activities`: array of [`ScheduleActivity`](crate::ScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::ScheduleActivity>>,
+    #[doc = " List of user's days off"]
+    #[doc = ""]
     #[doc = " JSON `fullDayTimeOffMarkers`: array of [`FullDayTimeOffMarker`](crate::FullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::FullDayTimeOffMarker>>,
+    #[doc = " ID of user that the schedule is for"]
+    #[doc = ""]
     #[doc = " JSON `userReference`: [`UserReference`](crate::UserReference)."]
     pub user_reference: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

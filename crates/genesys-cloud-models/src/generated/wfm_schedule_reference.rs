@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmScheduleReference {
+    #[doc = " A reference to a Workforce Management Business Unit"]
+    #[doc = ""]
     #[doc = " JSON `businessUnit`: [`WfmBusinessUnitReference`](crate::WfmBusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::WfmBusinessUnitReference>,
+    #[doc = " The ID of the WFM schedule"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The start week date for this schedule. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

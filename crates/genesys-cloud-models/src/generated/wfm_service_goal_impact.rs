@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmServiceGoalImpact {
+    #[doc = " The maximum allowed percent decrease from the configured goal"]
+    #[doc = ""]
     #[doc = " JSON `decreaseByPercent`: number (double), required by the spec."]
     pub decrease_by_percent: ::std::option::Option<f64>,
+    #[doc = " The maximum allowed percent increase from the configured goal"]
+    #[doc = ""]
     #[doc = " JSON `increaseByPercent`: number (double), required by the spec."]
     pub increase_by_percent: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmServiceGoalImpactSettings {
+    #[doc = " Allowed abandon rate percent increase and decrease"]
+    #[doc = ""]
     #[doc = " JSON `abandonRate`: [`WfmServiceGoalImpact`](crate::WfmServiceGoalImpact), required by the spec."]
     pub abandon_rate: ::std::option::Option<crate::WfmServiceGoalImpact>,
+    #[doc = " Allowed average speed of answer percent increase and decrease"]
+    #[doc = ""]
     #[doc = " JSON `averageSpeedOfAnswer`: [`WfmServiceGoalImpact`](crate::WfmServiceGoalImpact), required by the spec."]
     pub average_speed_of_answer: ::std::option::Option<crate::WfmServiceGoalImpact>,
+    #[doc = " Allowed service level percent increase and decrease"]
+    #[doc = ""]
     #[doc = " JSON `serviceLevel`: [`WfmServiceGoalImpact`](crate::WfmServiceGoalImpact), required by the spec."]
     pub service_level: ::std::option::Option<crate::WfmServiceGoalImpact>,
     _nulls: crate::support::Extras,

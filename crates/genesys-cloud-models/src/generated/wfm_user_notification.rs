@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmUserNotification {
+    #[doc = " An adherence explanation notification. Only set if type == AdherenceExplanation"]
+    #[doc = ""]
     #[doc = " JSON `adherenceExplanation`: [`AdherenceExplanationNotification`](crate::AdherenceExplanationNotification)."]
     pub adherence_explanation: ::std::option::Option<crate::AdherenceExplanationNotification>,
+    #[doc = " Whether this notification is for an agent"]
+    #[doc = ""]
     #[doc = " JSON `agentNotification`: boolean."]
     pub agent_notification: ::std::option::Option<bool>,
+    #[doc = " An alternative shift trade notification. Only set if type == AlternativeShift"]
+    #[doc = ""]
     #[doc = " JSON `alternativeShift`: [`AlternativeShiftNotification`](crate::AlternativeShiftNotification)."]
     pub alternative_shift: ::std::option::Option<crate::AlternativeShiftNotification>,
+    #[doc = " The immutable globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether this notification has been marked \"read\""]
+    #[doc = ""]
     #[doc = " JSON `markedAsRead`: boolean, required by the spec."]
     pub marked_as_read: ::std::option::Option<bool>,
+    #[doc = " The group ID of the notification (mutable, may change on update)"]
+    #[doc = ""]
     #[doc = " JSON `mutableGroupId`: string, required by the spec."]
     pub mutable_group_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Other notification IDs in group. This field is only populated in real-time notifications"]
+    #[doc = ""]
     #[doc = " JSON `otherNotificationIdsInGroup`: array of string."]
     pub other_notification_ids_in_group: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " A shift trade notification. Only set if type == ShiftTrade"]
+    #[doc = ""]
     #[doc = " JSON `shiftTrade`: [`ShiftTradeNotification`](crate::ShiftTradeNotification)."]
     pub shift_trade: ::std::option::Option<crate::ShiftTradeNotification>,
+    #[doc = " A time off request notification. Only set if type == TimeOffRequest"]
+    #[doc = ""]
     #[doc = " JSON `timeOffRequest`: [`TimeOffRequestNotification`](crate::TimeOffRequestNotification)."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestNotification>,
+    #[doc = " The timestamp for this notification. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The type of this notification"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WfmUserNotificationType`](crate::WfmUserNotificationType), one of `AdherenceExplanation`, `ShiftTrade`, `TimeOffRequest`, `AlternativeShift`."]
     pub r#type: ::std::option::Option<crate::WfmUserNotificationType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppAvailablePhoneNumberDetails {
+    #[doc = " The verified name associated with this phone number."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The display name associated with this phone number. It's typically the E.164 representation of the number."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of this phone number."]
+    #[doc = ""]
     #[doc = " JSON `status`: string, required by the spec."]
     pub status: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppColumn {
+    #[doc = " The name of the whatsApp column."]
+    #[doc = ""]
     #[doc = " JSON `columnName`: string, required by the spec."]
     pub column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " A column that indicates the timezone to use for a given contact when checking contactable times."]
+    #[doc = ""]
     #[doc = " JSON `contactableTimeColumn`: string."]
     pub contactable_time_column: ::std::option::Option<::std::string::String>,
+    #[doc = " A name of the contactableTimeColumn"]
+    #[doc = ""]
     #[doc = " JSON `contactableTimeColumnName`: string."]
     pub contactable_time_column_name: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the type of the whatsApp column. For example, 'work' or 'personal'."]
+    #[doc = ""]
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppConfig {
+    #[doc = " The content template used to formulate the WhatsApp message to send to the contact."]
+    #[doc = ""]
     #[doc = " JSON `contentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub content_template: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The contact list columns specifying the WhatsApp address(es) of the contact."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppColumns`: array of string, required by the spec."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The WhatsApp integration used to send message to the contact."]
+    #[doc = ""]
     #[doc = " JSON `whatsAppIntegration`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub whats_app_integration: ::std::option::Option<crate::AddressableEntityRef>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,48 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppDefinition {
+    #[doc = " List of buttons to be included in the standard WhatsApp messages channel"]
+    #[doc = ""]
     #[doc = " JSON `buttons`: array of [`Button`](crate::Button)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::Button>>,
+    #[doc = " Definition for whatsApp carousels template."]
+    #[doc = ""]
     #[doc = " JSON `carousel`: [`Carousel`](crate::Carousel)."]
     pub carousel: ::std::option::Option<crate::Carousel>,
+    #[doc = " Category of whatsApp carousels template."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`WhatsAppDefinitionCategory`](crate::WhatsAppDefinitionCategory), one of `marketing`."]
     pub category: ::std::option::Option<crate::WhatsAppDefinitionCategory>,
+    #[doc = " Header for the message in the standard WhatsApp messages channel"]
+    #[doc = ""]
     #[doc = " JSON `header`: [`MessageHeader`](crate::MessageHeader)."]
     pub header: ::std::option::Option<crate::MessageHeader>,
+    #[doc = " WhatsApp integration ID for whatsApp carousels"]
+    #[doc = ""]
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging template language configured for this template. This is a WhatsApp specific value. For example, 'en\\_US'"]
+    #[doc = ""]
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
+    #[doc = " Footer for the message in the standard WhatsApp messages channel"]
+    #[doc = ""]
     #[doc = " JSON `messageFooter`: [`MessageFooter`](crate::MessageFooter)."]
     pub message_footer: ::std::option::Option<crate::MessageFooter>,
+    #[doc = " The messaging template name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The messaging template namespace. This field is deprecated."]
+    #[doc = ""]
     #[doc = " JSON `namespace`: string."]
     pub namespace: ::std::option::Option<::std::string::String>,
+    #[doc = " Status information about the template"]
+    #[doc = ""]
     #[doc = " JSON `statusInfo`: [`StatusInfo`](crate::StatusInfo)."]
     pub status_info: ::std::option::Option<crate::StatusInfo>,
+    #[doc = " Template status of whatsApp carousels template."]
+    #[doc = ""]
     #[doc = " JSON `templateStatus`: string."]
     pub template_status: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

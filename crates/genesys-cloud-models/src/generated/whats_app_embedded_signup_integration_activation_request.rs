@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppEmbeddedSignupIntegrationActivationRequest {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The WhatsApp integration name. Required for Embedded Signup v4 activation; not used in v2."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " E.164 phone number to associate with the WhatsApp integration. Not required for embedded signup v4 or later."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " Specify the two-step verification PIN for that phone number"]
+    #[doc = ""]
     #[doc = " JSON `pin`: string, required by the spec."]
     pub pin: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppEmbeddedSignupIntegrationRequest {
+    #[doc = " The access token returned from the embedded signup flow. Not required for versions v4 or later."]
+    #[doc = ""]
     #[doc = " JSON `embeddedSignupAccessToken`: string."]
     pub embedded_signup_access_token: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the message settings to be applied for this integration"]
+    #[doc = ""]
     #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
+    #[doc = " The name of the WhatsApp Integration. Required for Embedded Signup v2; optional for v4 (set later via PATCH)."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppId {
+    #[doc = " The displayName of this person's account in WhatsApp. Max: 100 characters."]
+    #[doc = ""]
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number associated with this WhatsApp account. Requires 'E164 without a leading plus' phone number."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: [`PhoneNumber`](crate::PhoneNumber), required by the spec."]
     pub phone_number: ::std::option::Option<crate::PhoneNumber>,
     _nulls: crate::support::Extras,

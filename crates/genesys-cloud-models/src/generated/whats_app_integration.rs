@@ -5,42 +5,78 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppIntegration {
+    #[doc = " The error information of WhatsApp Integration activation process"]
+    #[doc = ""]
     #[doc = " JSON `activationErrorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub activation_error_info: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " The status code of WhatsApp Integration activation process"]
+    #[doc = ""]
     #[doc = " JSON `activationStatusCode`: [`WhatsAppIntegrationActivationStatusCode`](crate::WhatsAppIntegrationActivationStatusCode), one of `CodeSent`, `WaitRequired`, `ActivationFailed`, `CodeConfirmed`, `ConfirmationFailed`, `ResendCode`."]
     pub activation_status_code: ::std::option::Option<crate::WhatsAppIntegrationActivationStatusCode>,
+    #[doc = " The list of available WhatsApp phone numbers for this account. Please select one phone number from this list to use with the created integration."]
+    #[doc = ""]
     #[doc = " JSON `availablePhoneNumbers`: [`WhatsAppAvailablePhoneNumberDetailsListing`](crate::WhatsAppAvailablePhoneNumberDetailsListing)."]
     pub available_phone_numbers: ::std::option::Option<crate::WhatsAppAvailablePhoneNumberDetailsListing>,
+    #[doc = " Error information returned, if createStatus is set to Error"]
+    #[doc = ""]
     #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
+    #[doc = " Status of asynchronous create operation"]
+    #[doc = ""]
     #[doc = " JSON `createStatus`: [`WhatsAppIntegrationCreateStatus`](crate::WhatsAppIntegrationCreateStatus), one of `Initiated`, `Completed`, `Error`."]
     pub create_status: ::std::option::Option<crate::WhatsAppIntegrationCreateStatus>,
+    #[doc = " User reference that created this Integration"]
+    #[doc = ""]
     #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " Date this Integration was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Date this Integration was last modified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " A unique Integration Id."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
+    #[doc = " User reference that last modified this Integration"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The name of the WhatsApp integration."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The phone number associated to the WhatsApp integration."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
+    #[doc = " The recipient associated to the WhatsApp Integration. This recipient is used to associate a flow to an integration"]
+    #[doc = ""]
     #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The status of the WhatsApp Integration"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`WhatsAppIntegrationStatus`](crate::WhatsAppIntegrationStatus), one of `Active`, `Inactive`, `Error`, `Starting`, `Incomplete`, `Deleting`, `DeletionFailed`, `Failed`."]
     pub status: ::std::option::Option<crate::WhatsAppIntegrationStatus>,
+    #[doc = " Defines the SupportedContent profile configured for an integration"]
+    #[doc = ""]
     #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
+    #[doc = " Version number required for updates."]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
+    #[doc = " The WhatsApp Business Account Id (WABA Id)"]
+    #[doc = ""]
     #[doc = " JSON `whatsAppBusinessAccountId`: string."]
     pub whats_app_business_account_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,62 +5,120 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Widget {
+    #[doc = " The sort order of the interactions in the agent status widget."]
+    #[doc = ""]
     #[doc = " JSON `agentInteractionSortOrder`: [`WidgetAgentInteractionSortOrder`](crate::WidgetAgentInteractionSortOrder), one of `ascending`, `descending`."]
     pub agent_interaction_sort_order: ::std::option::Option<crate::WidgetAgentInteractionSortOrder>,
+    #[doc = " The column number for the specific dashboard widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `column`: integer (int64)."]
     pub column: ::std::option::Option<i64>,
+    #[doc = " Indicates whether to display aggregate across all entity and media type combination."]
+    #[doc = ""]
     #[doc = " JSON `displayAggregates`: boolean."]
     pub display_aggregates: ::std::option::Option<bool>,
+    #[doc = " Indicates the widget to be displayed as table."]
+    #[doc = ""]
     #[doc = " JSON `displayAsTable`: boolean."]
     pub display_as_table: ::std::option::Option<bool>,
+    #[doc = " The display text for the dashboard widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `displayText`: string."]
     pub display_text: ::std::option::Option<::std::string::String>,
+    #[doc = " The color of the display text for the dashboard widget configuration in RGB hexadecimal format (for example \"\\#FF0000\" represents red)."]
+    #[doc = ""]
     #[doc = " JSON `displayTextColor`: string."]
     pub display_text_color: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates the limit of displayed entities."]
+    #[doc = ""]
     #[doc = " JSON `entityLimit`: integer (int64)."]
     pub entity_limit: ::std::option::Option<i64>,
+    #[doc = " The filters to be applied for dashboard widget configuration"]
+    #[doc = ""]
     #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter)."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
+    #[doc = " Indicates whether a widget should take the full width of a dashboard or be shown only in a single slot."]
+    #[doc = ""]
     #[doc = " JSON `isFullWidth`: boolean."]
     pub is_full_width: ::std::option::Option<bool>,
+    #[doc = " The list of media types for the dashboard widget configuration"]
+    #[doc = ""]
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of metrics for the dashboard widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `metrics`: array of string."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of periods for the dashboard widget configuration"]
+    #[doc = ""]
     #[doc = " JSON `periods`: array of string."]
     pub periods: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The row number for the specific dashboard widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `row`: integer (int64)."]
     pub row: ::std::option::Option<i64>,
+    #[doc = " Indicates the selected segment types used to filter the agent activity in the dashboard."]
+    #[doc = ""]
     #[doc = " JSON `selectedSegmentTypes`: array of string."]
     pub selected_segment_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates the selected statuses used to filter the agent widget in the dashboard."]
+    #[doc = ""]
     #[doc = " JSON `selectedStatuses`: array of string."]
     pub selected_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Indicates the display to include duration."]
+    #[doc = ""]
     #[doc = " JSON `showDuration`: boolean."]
     pub show_duration: ::std::option::Option<bool>,
+    #[doc = " Indicates the display be the longest time."]
+    #[doc = ""]
     #[doc = " JSON `showLongest`: boolean."]
     pub show_longest: ::std::option::Option<bool>,
+    #[doc = " Indicates to show offline agent widget."]
+    #[doc = ""]
     #[doc = " JSON `showOfflineAgents`: boolean."]
     pub show_offline_agents: ::std::option::Option<bool>,
+    #[doc = " Indicates whether a widget should show the percentage diff between two values."]
+    #[doc = ""]
     #[doc = " JSON `showPercentageChange`: boolean."]
     pub show_percentage_change: ::std::option::Option<bool>,
+    #[doc = " Indicates whether a widget should show the profile picture of an agent."]
+    #[doc = ""]
     #[doc = " JSON `showProfilePicture`: boolean."]
     pub show_profile_picture: ::std::option::Option<bool>,
+    #[doc = " Indicates the show time in status of a widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `showTimeInStatus`: boolean."]
     pub show_time_in_status: ::std::option::Option<bool>,
+    #[doc = " The sort key of the table."]
+    #[doc = ""]
     #[doc = " JSON `sortKey`: [`WidgetSortKey`](crate::WidgetSortKey), one of `Name`, `Duration`."]
     pub sort_key: ::std::option::Option<crate::WidgetSortKey>,
+    #[doc = " The sort order of the table."]
+    #[doc = ""]
     #[doc = " JSON `sortOrder`: [`WidgetSortOrder`](crate::WidgetSortOrder), one of `ascending`, `descending`."]
     pub sort_order: ::std::option::Option<crate::WidgetSortOrder>,
+    #[doc = " Indicates that data for each media type should be shown individually."]
+    #[doc = ""]
     #[doc = " JSON `splitByMediaType`: boolean."]
     pub split_by_media_type: ::std::option::Option<bool>,
+    #[doc = " Indicates each filter to be displayed individually."]
+    #[doc = ""]
     #[doc = " JSON `splitFilters`: boolean."]
     pub split_filters: ::std::option::Option<bool>,
+    #[doc = " The title for the dashboard widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of dashboard widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WidgetType`](crate::WidgetType), required by the spec, one of `METRIC`, `CHART`, `PIE`, `HEAT_MAP`, `FREE_TEXT`, `AGENT_STATUS`, `REALTIME_ADHERENCE`, `WEB_CONTENT_URL`, `AGENT_ACTIVITY`."]
     pub r#type: ::std::option::Option<crate::WidgetType>,
+    #[doc = " List of warnings for dashboard widget configuration"]
+    #[doc = ""]
     #[doc = " JSON `warnings`: array of [`Warning`](crate::Warning)."]
     pub warnings: ::std::option::Option<::std::vec::Vec<crate::Warning>>,
+    #[doc = " The external web URL for the dashboard widget configuration."]
+    #[doc = ""]
     #[doc = " JSON `webContentUrl`: string."]
     pub web_content_url: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

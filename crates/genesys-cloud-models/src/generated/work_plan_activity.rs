@@ -5,38 +5,72 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanActivity {
+    #[doc = " ID of the activity code associated with this activity"]
+    #[doc = ""]
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Whether the activity duration is counted towards contiguous work time"]
+    #[doc = ""]
     #[doc = " JSON `countsAsContiguousWorkTime`: boolean."]
     pub counts_as_contiguous_work_time: ::std::option::Option<bool>,
+    #[doc = " Whether the activity is paid"]
+    #[doc = ""]
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
+    #[doc = " If marked true for updating an existing activity, the activity will be permanently deleted"]
+    #[doc = ""]
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
+    #[doc = " Description of the activity"]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Earliest activity start in offset minutes relative to shift start time if startTimeIsRelativeToShiftStart == true else its based on midnight. Used if flexibleStartTime == true"]
+    #[doc = ""]
     #[doc = " JSON `earliestStartTimeMinutes`: integer (int64)."]
     pub earliest_start_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Exact activity start in offset minutes relative to shift start time if startTimeIsRelativeToShiftStart == true else its based on midnight. Used if flexibleStartTime == false"]
+    #[doc = ""]
     #[doc = " JSON `exactStartTimeMinutes`: integer (int64)."]
     pub exact_start_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether the start time of the activity is flexible"]
+    #[doc = ""]
     #[doc = " JSON `flexibleStartTime`: boolean."]
     pub flexible_start_time: ::std::option::Option<bool>,
+    #[doc = " ID of the activity. This is required only for the case of updating an existing activity"]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Latest activity start in offset minutes relative to shift start time if startTimeIsRelativeToShiftStart == true else its based on midnight. Used if flexibleStartTime == true"]
+    #[doc = ""]
     #[doc = " JSON `latestStartTimeMinutes`: integer (int64)."]
     pub latest_start_time_minutes: ::std::option::Option<i64>,
+    #[doc = " Length of the activity in minutes"]
+    #[doc = ""]
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
+    #[doc = " The maximum duration between shift item (e.g., break or meal) end and shift end in minutes"]
+    #[doc = ""]
     #[doc = " JSON `maximumLengthFromShiftEndMinutes`: integer (int64)."]
     pub maximum_length_from_shift_end_minutes: ::std::option::Option<i64>,
+    #[doc = " The minimum duration between shift item (e.g., break or meal) end and shift end in minutes"]
+    #[doc = ""]
     #[doc = " JSON `minimumLengthFromShiftEndMinutes`: integer (int64)."]
     pub minimum_length_from_shift_end_minutes: ::std::option::Option<i64>,
+    #[doc = " The minimum duration between shift start and shift item (e.g., break or meal) start in minutes"]
+    #[doc = ""]
     #[doc = " JSON `minimumLengthFromShiftStartMinutes`: integer (int64)."]
     pub minimum_length_from_shift_start_minutes: ::std::option::Option<i64>,
+    #[doc = " Increment in offset minutes that would contribute to different possible start times for the activity"]
+    #[doc = ""]
     #[doc = " JSON `startTimeIncrementMinutes`: integer (int64)."]
     pub start_time_increment_minutes: ::std::option::Option<i64>,
+    #[doc = " Whether the start time of the activity is relative to the start time of the shift it belongs to"]
+    #[doc = ""]
     #[doc = " JSON `startTimeIsRelativeToShiftStart`: boolean."]
     pub start_time_is_relative_to_shift_start: ::std::option::Option<bool>,
+    #[doc = " ID of the activity in the context of work plan validation"]
+    #[doc = ""]
     #[doc = " JSON `validationId`: string."]
     pub validation_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,34 +5,64 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBid {
+    #[doc = " The type of agent ranking selected for this bid"]
+    #[doc = ""]
     #[doc = " JSON `agentRankingType`: [`WorkPlanBidAgentRankingType`](crate::WorkPlanBidAgentRankingType), required by the spec, one of `HireDate`, `Performance`."]
     pub agent_ranking_type: ::std::option::Option<crate::WorkPlanBidAgentRankingType>,
+    #[doc = " The type of bid created"]
+    #[doc = ""]
     #[doc = " JSON `bidType`: [`WorkPlanBidBidType`](crate::WorkPlanBidBidType), required by the spec, one of `WorkPlanBid`, `ScheduleBid`."]
     pub bid_type: ::std::option::Option<crate::WorkPlanBidBidType>,
+    #[doc = " The bid end date. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The bid start date where agents start participate in work plan bidding. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `bidWindowStartDate`: date, required by the spec."]
     pub bid_window_start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The date when agents will be assigned to the new work plan. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `effectiveDate`: date, required by the spec."]
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " If true, all existing overrides, workplan rotations will be ended one day before effective date of this bid"]
+    #[doc = ""]
     #[doc = " JSON `endOverridesAndRotations`: boolean, required by the spec."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
+    #[doc = " The selected forecast in this work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
+    #[doc = " The ID of the work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The meta data of this bid"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`](crate::WorkPlanBidMetadata)."]
     pub metadata: ::std::option::Option<crate::WorkPlanBidMetadata>,
+    #[doc = " The name of the work plan bid"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The date the work plan bid published. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Ranking tiebreaker"]
+    #[doc = ""]
     #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBidRankingTiebreakerType`](crate::WorkPlanBidRankingTiebreakerType), required by the spec, one of `HireDate`, `Performance`, `Custom`, `RandomlyAssign`."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::WorkPlanBidRankingTiebreakerType>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The state of the bid"]
+    #[doc = ""]
     #[doc = " JSON `status`: [`WorkPlanBidStatus`](crate::WorkPlanBidStatus), required by the spec, one of `Draft`, `Locked`, `Optimized`, `Scheduled`, `Open`, `Closed`, `Processed`, `Published`."]
     pub status: ::std::option::Option<crate::WorkPlanBidStatus>,
+    #[doc = " The work plan fields visible to agents whenever work plan preferences are made"]
+    #[doc = ""]
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroup {
+    #[doc = " The list of agents who participate in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " The management unit this bid group belongs to"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " The name of the work plan bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The list of planning groups selected in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`](crate::PlanningGroupReference), required by the spec."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupReference>>,
+    #[doc = " The list of work plans used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlans`: array of [`BidGroupWorkPlanResponse`](crate::BidGroupWorkPlanResponse), required by the spec."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanResponse>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroupCreate {
+    #[doc = " Agent IDs who participate in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: array of string, required by the spec."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The management unit ID this bid group belongs to"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the work plan bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The planning group IDs selected in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: array of string, required by the spec."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The list of work plans used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlans`: array of [`BidGroupWorkPlanRequest`](crate::BidGroupWorkPlanRequest), required by the spec."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanRequest>>,
     _nulls: crate::support::Extras,

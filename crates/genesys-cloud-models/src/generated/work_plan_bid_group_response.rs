@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroupResponse {
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The meta data of the bid group"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`](crate::WorkPlanBidMetadata)."]
     pub metadata: ::std::option::Option<crate::WorkPlanBidMetadata>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The work plan bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanBidGroup`: [`WorkPlanBidGroup`](crate::WorkPlanBidGroup)."]
     pub work_plan_bid_group: ::std::option::Option<crate::WorkPlanBidGroup>,
     _nulls: crate::support::Extras,

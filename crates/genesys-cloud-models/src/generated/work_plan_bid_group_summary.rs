@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroupSummary {
+    #[doc = " The number of agents in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agentCount`: integer (int64), required by the spec."]
     pub agent_count: ::std::option::Option<i64>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The management unit this bid group belongs to"]
+    #[doc = ""]
     #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
+    #[doc = " The name assigned to this bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of planning groups in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupCount`: integer (int64), required by the spec."]
     pub planning_group_count: ::std::option::Option<i64>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The number of work plans in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlanCount`: integer (int64), required by the spec."]
     pub work_plan_count: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroupSummaryList {
+    #[doc = " List of work plan bid group summary"]
+    #[doc = ""]
     #[doc = " JSON `workPlanBidGroupSummaryList`: array of [`WorkPlanBidGroupSummary`](crate::WorkPlanBidGroupSummary), required by the spec."]
     pub work_plan_bid_group_summary_list: ::std::option::Option<::std::vec::Vec<crate::WorkPlanBidGroupSummary>>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroupUpdate {
+    #[doc = " Agent IDs who participate in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `agentIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub agent_ids: ::std::option::Option<crate::ListWrapperString>,
+    #[doc = " The management unit ID used for this work plan bid group"]
+    #[doc = ""]
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the work plan bid group"]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The planning group IDs selected in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `planningGroupIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::ListWrapperString>,
+    #[doc = " The list of work plans used in this bid group"]
+    #[doc = ""]
     #[doc = " JSON `workPlans`: [`ListWrapperBidGroupWorkPlanRequest`](crate::ListWrapperBidGroupWorkPlanRequest)."]
     pub work_plans: ::std::option::Option<crate::ListWrapperBidGroupWorkPlanRequest>,
     _nulls: crate::support::Extras,

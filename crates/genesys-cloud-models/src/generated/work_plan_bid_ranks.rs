@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidRanks {
+    #[doc = " Custom agent ranking metric that some customers can use."]
+    #[doc = ""]
     #[doc = " JSON `biddingTieBreaker`: string."]
     pub bidding_tie_breaker: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the user."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Work plan bidding agent performance ranking. The range of values is between 0 and 9999."]
+    #[doc = ""]
     #[doc = " JSON `workPlanBiddingPerformance`: integer (int64)."]
     pub work_plan_bidding_performance: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanConfigurationViolationMessage {
+    #[doc = " Arguments of the message that provide information about the misconfigured value or the threshold that is exceeded by the misconfigured value"]
+    #[doc = ""]
     #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`](crate::WorkPlanValidationMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>,
+    #[doc = " Severity of the message. A message with Error severity indicates the scheduler won't be able to produce schedules and thus the work plan is invalid."]
+    #[doc = ""]
     #[doc = " JSON `severity`: [`WorkPlanConfigurationViolationMessageSeverity`](crate::WorkPlanConfigurationViolationMessageSeverity), one of `Information`, `Warning`, `Error`."]
     pub severity: ::std::option::Option<crate::WorkPlanConfigurationViolationMessageSeverity>,
+    #[doc = " Type of configuration violation message for this work plan"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkPlanConfigurationViolationMessageType`](crate::WorkPlanConfigurationViolationMessageType), one of `ActivitiesOverlap`, `ActivityEndGreaterThanShiftStop`, `ActivityPaidTimeGreaterThanShiftPaidTime`, `ActivityStartBeforeShiftStart`, `ActivityStartGreaterThanEqualToShiftStop`, `ActivityStartIncrementMinutesNotDivisibleByScheduleIntervalMinutes`, `DailyExactPaidMinutes`, `DailyMaxTotalLessThanWeeklyMin`, `DailyMaxTotalLessThanWeeklyMinWithOptional`, `DailyMaxTotalLessThanWeeklyMinWithoutOptional`, `DailyMinTotalGreaterThanWeeklyMax`, `DailyMinTotalGreaterThanWeeklyMaxWithOptional`, … (39 in all)."]
     pub r#type: ::std::option::Option<crate::WorkPlanConfigurationViolationMessageType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanConstraintConflictMessage {
+    #[doc = " The arguments to the type of the message that can help clients resolve validation issues"]
+    #[doc = ""]
     #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`](crate::WorkPlanValidationMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>,
+    #[doc = " Type of constraint conflict that can be resolved by clients in order to generate agent schedules"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkPlanConstraintConflictMessageType`](crate::WorkPlanConstraintConflictMessageType), one of `UnknownFix`, `WithPotentialFixes`."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintConflictMessageType>,
     _nulls: crate::support::Extras,

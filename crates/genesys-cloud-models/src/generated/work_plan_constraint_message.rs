@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanConstraintMessage {
+    #[doc = " Arguments of the message that provide information about the constraint that is being conflicted with, such as the value of the constraint"]
+    #[doc = ""]
     #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`](crate::WorkPlanValidationMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>,
+    #[doc = " Type of the work plan constraint in this message"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkPlanConstraintMessageType`](crate::WorkPlanConstraintMessageType), one of `ActivityEarliestStartTimeMinutesFromMidnight`, `ActivityEarliestStartTimeMinutesFromShiftStart`, `ActivityLatestStartTimeMinutesFromMidnight`, `ActivityLatestStartTimeMinutesFromShiftStart`, `ActivityMaximumLengthFromShiftEndMinutes`, `ActivityMinimumLengthFromShiftEndMinutes`, `ActivityMinimumLengthFromShiftStartMinutes`, `ActivityStartTimeIncrementInMinutes`, `PlanningPeriodMaximumDaysOff`, `PlanningPeriodMaximumPaidTimeMinutes`, `PlanningPeriodMaximumWorkingWeekends`, `PlanningPeriodMinimumDaysOff`, … (38 in all)."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintMessageType>,
     _nulls: crate::support::Extras,

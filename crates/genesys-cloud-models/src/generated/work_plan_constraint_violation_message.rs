@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanConstraintViolationMessage {
+    #[doc = " Arguments of the message that provide information about the constraint that is being conflicted with such as the value of the constraint."]
+    #[doc = ""]
     #[doc = " JSON `arguments`: array of [`UnavailableTimesViolationMessageArgument`](crate::UnavailableTimesViolationMessageArgument), required by the spec."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::UnavailableTimesViolationMessageArgument>>,
+    #[doc = " Type of the work plan constraint in this message."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkPlanConstraintViolationMessageType`](crate::WorkPlanConstraintViolationMessageType), required by the spec, one of `MinimumWeeklyWorkDays`, `MinimumWeeklyPaidTime`, `RequiredShift`, `MaximumDaysOffPerPlanningPeriod`, `MinimumPaidTimePerPlanningPeriod`, `MinimumShiftCountPerPlanningPeriod`."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintViolationMessageType>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanConstraintsViolationMessage {
+    #[doc = " If type == 'ConstraintConflictWithPotentialFixes', messages for the set of conflicted work plan constraints. Each element indicates the message of potential fix to unavailable times to resolve work plan constraints"]
+    #[doc = ""]
     #[doc = " JSON `fixableConstraintsMessages`: array of [`WorkPlanConstraintViolationMessage`](crate::WorkPlanConstraintViolationMessage), required by the spec."]
     pub fixable_constraints_messages: ::std::option::Option<::std::vec::Vec<crate::WorkPlanConstraintViolationMessage>>,
+    #[doc = " Message for how to resolve a set of conflicted work plan constraints"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkPlanConstraintsViolationMessageType`](crate::WorkPlanConstraintsViolationMessageType), required by the spec, one of `ConstraintConflictWithPotentialFixes`, `ConstraintConflictUnknownFix`."]
     pub r#type: ::std::option::Option<crate::WorkPlanConstraintsViolationMessageType>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanOverride {
+    #[doc = " The start date in yyyy-MM-dd format of the work plan override. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Number of weeks for the work plan override"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
+    #[doc = " The work plan reference associated with this override"]
+    #[doc = ""]
     #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanOverrideListWrapperWorkPlanOverrideRequest {
+    #[doc = " if true, should delete all existing overrides for the agent and update the given overrides"]
+    #[doc = ""]
     #[doc = " JSON `deleteAll`: boolean."]
     pub delete_all: ::std::option::Option<bool>,
     #[doc = " JSON `values`: array of [`WorkPlanOverrideRequest`](crate::WorkPlanOverrideRequest)."]

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanOverrideRequest {
+    #[doc = " The action to perform on work plan override, defaults to add"]
+    #[doc = ""]
     #[doc = " JSON `action`: [`WorkPlanOverrideRequestAction`](crate::WorkPlanOverrideRequestAction), one of `Add`, `Update`, `Delete`."]
     pub action: ::std::option::Option<crate::WorkPlanOverrideRequestAction>,
+    #[doc = " The start date in yyyy-MM-dd format for the updated work plan. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The week count of the updated work plan, required if action is Add or Update"]
+    #[doc = ""]
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
+    #[doc = " The updated work plan id"]
+    #[doc = ""]
     #[doc = " JSON `workPlanId`: string."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

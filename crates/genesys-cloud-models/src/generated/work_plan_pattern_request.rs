@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanPatternRequest {
+    #[doc = " List of work plan IDs in order of rotation on a weekly basis. Values in the list cannot be null or empty"]
+    #[doc = ""]
     #[doc = " JSON `workPlanIds`: array of string, required by the spec."]
     pub work_plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

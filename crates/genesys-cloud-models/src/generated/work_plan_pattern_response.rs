@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanPatternResponse {
+    #[doc = " List of work plans in order of rotation on a weekly basis"]
+    #[doc = ""]
     #[doc = " JSON `workPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
     _nulls: crate::support::Extras,

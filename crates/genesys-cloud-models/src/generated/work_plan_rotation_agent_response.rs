@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanRotationAgentResponse {
+    #[doc = " The date range to which this agent is effective in the work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
+    #[doc = " Start position of the work plan in the pattern for this agent in the work plan rotation. Position value starts from 0"]
+    #[doc = ""]
     #[doc = " JSON `position`: integer (int64)."]
     pub position: ::std::option::Option<i64>,
+    #[doc = " The user associated with this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

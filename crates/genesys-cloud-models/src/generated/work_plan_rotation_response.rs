@@ -5,22 +5,38 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanRotationResponse {
+    #[doc = " Number of agents in this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `agentCount`: integer (int64)."]
     pub agent_count: ::std::option::Option<i64>,
+    #[doc = " Agents in this work plan rotation. Populate with expand=agents for GET WorkPlanRotationsList (defaults to empty list)"]
+    #[doc = ""]
     #[doc = " JSON `agents`: array of [`WorkPlanRotationAgentResponse`](crate::WorkPlanRotationAgentResponse)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::WorkPlanRotationAgentResponse>>,
+    #[doc = " The date range to which this work plan rotation applies"]
+    #[doc = ""]
     #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
+    #[doc = " Whether the work plan rotation is enabled for scheduling"]
+    #[doc = ""]
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " Version metadata for this work plan rotation"]
+    #[doc = ""]
     #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Pattern with ordered list of work plans that rotate on a weekly basis"]
+    #[doc = ""]
     #[doc = " JSON `pattern`: [`WorkPlanPatternResponse`](crate::WorkPlanPatternResponse)."]
     pub pattern: ::std::option::Option<crate::WorkPlanPatternResponse>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

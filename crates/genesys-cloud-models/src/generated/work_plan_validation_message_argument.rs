@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanValidationMessageArgument {
+    #[doc = " The type of the argument associated with violation messages"]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkPlanValidationMessageArgumentType`](crate::WorkPlanValidationMessageArgumentType), one of `ActivityId`, `ActivityId2`, `ActivityPaidTimeMinutes`, `ActivityStartTimeMinutes`, `ActivityValidationId`, `ActivityValidationId2`, `ApplicableDays`, `Count`, `DailyPaidTimeMinutes`, `MaximumDays`, `MaxShiftCount`, `Minutes`, … (22 in all)."]
     pub r#type: ::std::option::Option<crate::WorkPlanValidationMessageArgumentType>,
+    #[doc = " The value of the argument"]
+    #[doc = ""]
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkbinQueryRequest {
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " JSON `after`: string."]
     pub after: ::std::option::Option<::std::string::String>,
+    #[doc = " List of entity attributes to be retrieved in the result."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of filter objects to be used in the search. Valid filter names are: 'id', 'name', 'description', 'divisionId', 'dateCreated', 'dateModified', 'modifiedBy'"]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`WorkitemFilter`](crate::WorkitemFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Specify the value 'Count' for this parameter in order to return only the record count."]
+    #[doc = ""]
     #[doc = " JSON `select`: [`WorkbinQueryRequestSelect`](crate::WorkbinQueryRequestSelect), one of `Count`."]
     pub select: ::std::option::Option<crate::WorkbinQueryRequestSelect>,
+    #[doc = " Sort"]
+    #[doc = ""]
     #[doc = " JSON `sort`: [`WorkbinQuerySort`](crate::WorkbinQuerySort)."]
     pub sort: ::std::option::Option<crate::WorkbinQuerySort>,
     _nulls: crate::support::Extras,

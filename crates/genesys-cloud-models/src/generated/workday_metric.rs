@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkdayMetric {
+    #[doc = " The id of the business unit associated with this metric, only returned for metrics with punctuality events"]
+    #[doc = ""]
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
+    #[doc = " List of evaluations for quality evaluation score metrics"]
+    #[doc = ""]
     #[doc = " JSON `evaluationDetails`: array of [`QualityEvaluationScoreItem`](crate::QualityEvaluationScoreItem)."]
     pub evaluation_details: ::std::option::Option<::std::vec::Vec<crate::QualityEvaluationScoreItem>>,
+    #[doc = " The maximum Gamification points a user may earn for this metric"]
+    #[doc = ""]
     #[doc = " JSON `maxPoints`: integer (int64)."]
     pub max_points: ::std::option::Option<i64>,
+    #[doc = " Gamification metric"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`Metric`](crate::Metric)."]
     pub metric: ::std::option::Option<crate::Metric>,
+    #[doc = " Current objective for this metric"]
+    #[doc = ""]
     #[doc = " JSON `objective`: [`Objective`](crate::Objective)."]
     pub objective: ::std::option::Option<crate::Objective>,
+    #[doc = " Gamification points earned for this metric"]
+    #[doc = ""]
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
+    #[doc = " List of schedule activity events for punctuality metrics"]
+    #[doc = ""]
     #[doc = " JSON `punctualityEvents`: array of [`PunctualityEvent`](crate::PunctualityEvent)."]
     pub punctuality_events: ::std::option::Option<::std::vec::Vec<crate::PunctualityEvent>>,
+    #[doc = " Value of this metric"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

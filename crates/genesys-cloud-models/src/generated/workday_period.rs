@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkdayPeriod {
+    #[doc = " End workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Start workday used as the date range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
     _nulls: crate::support::Extras,

@@ -5,16 +5,28 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkdayPointsTrend {
+    #[doc = " The total average points"]
+    #[doc = ""]
     #[doc = " JSON `averagePoints`: number (double)."]
     pub average_points: ::std::option::Option<f64>,
+    #[doc = " The end workday for the query range for the gamification points trend. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateEndWorkday`: date."]
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The start workday for the query range for the gamification points trend. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " Aggregated for same day comparison"]
+    #[doc = ""]
     #[doc = " JSON `dayOfWeek`: [`WorkdayPointsTrendDayOfWeek`](crate::WorkdayPointsTrendDayOfWeek), one of `Sunday`, `Monday`, `Tuesday`, `Wednesday`, `Thursday`, `Friday`, `Saturday`."]
     pub day_of_week: ::std::option::Option<crate::WorkdayPointsTrendDayOfWeek>,
+    #[doc = " Daily points trends"]
+    #[doc = ""]
     #[doc = " JSON `trend`: array of [`WorkdayPointsTrendItem`](crate::WorkdayPointsTrendItem)."]
     pub trend: ::std::option::Option<::std::vec::Vec<crate::WorkdayPointsTrendItem>>,
+    #[doc = " The targeted user for the query"]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     _nulls: crate::support::Extras,

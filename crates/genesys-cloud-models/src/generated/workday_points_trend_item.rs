@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkdayPointsTrendItem {
+    #[doc = " workday date for the points trend. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " workday points for the date"]
+    #[doc = ""]
     #[doc = " JSON `points`: number (double)."]
     pub points: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkdayValuesMetricItem {
+    #[doc = " The average value of the metric"]
+    #[doc = ""]
     #[doc = " JSON `average`: number (double)."]
     pub average: ::std::option::Option<f64>,
+    #[doc = " Gamification metric for the average and the trend"]
+    #[doc = ""]
     #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
+    #[doc = " Gamification metric definition for the average and the trend"]
+    #[doc = ""]
     #[doc = " JSON `metricDefinition`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub metric_definition: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The metric value trend"]
+    #[doc = ""]
     #[doc = " JSON `trend`: array of [`WorkdayValuesTrendItem`](crate::WorkdayValuesTrendItem)."]
     pub trend: ::std::option::Option<::std::vec::Vec<crate::WorkdayValuesTrendItem>>,
+    #[doc = " The unit type of the metric value"]
+    #[doc = ""]
     #[doc = " JSON `unitType`: [`WorkdayValuesMetricItemUnitType`](crate::WorkdayValuesMetricItemUnitType), one of `None`, `Percent`, `Currency`, `Seconds`, `Number`, `AttendanceStatus`, `Unit`."]
     pub unit_type: ::std::option::Option<crate::WorkdayValuesMetricItemUnitType>,
     _nulls: crate::support::Extras,

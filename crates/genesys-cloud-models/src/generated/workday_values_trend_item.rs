@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkdayValuesTrendItem {
+    #[doc = " The workday for the metric value. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
+    #[doc = ""]
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
+    #[doc = " The metric value"]
+    #[doc = ""]
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
     _nulls: crate::support::Extras,

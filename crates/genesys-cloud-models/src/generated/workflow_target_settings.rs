@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkflowTargetSettings {
+    #[doc = " The data format to use when invoking target."]
+    #[doc = ""]
     #[doc = " JSON `dataFormat`: [`WorkflowTargetSettingsDataFormat`](crate::WorkflowTargetSettingsDataFormat), one of `Json`, `TopLevelPrimitives`."]
     pub data_format: ::std::option::Option<crate::WorkflowTargetSettingsDataFormat>,
     _nulls: crate::support::Extras,

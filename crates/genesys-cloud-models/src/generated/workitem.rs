@@ -5,78 +5,152 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Workitem {
+    #[doc = " The duration in seconds before an alert will timeout."]
+    #[doc = ""]
     #[doc = " JSON `alertTimeoutSeconds`: integer (int64)."]
     pub alert_timeout_seconds: ::std::option::Option<i64>,
+    #[doc = " The assignee of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `assignee`: [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub assignee: ::std::option::Option<crate::UserReferenceWithName>,
+    #[doc = " The assignment state of the workitem."]
+    #[doc = ""]
     #[doc = " JSON `assignmentState`: [`WorkitemAssignmentState`](crate::WorkitemAssignmentState), one of `Unknown`, `AcdStarted`, `Alerting`, `AlertTimeout`, `AcdCancelled`, `Terminated`, `Idle`, `Declined`, `Connected`, `Disconnected`, `Parked`, `Held`, … (13 in all)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemAssignmentState>,
+    #[doc = " Set it to false to disable auto status transition. By default, it is enabled."]
+    #[doc = ""]
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,
+    #[doc = " Auto status transition details of Workitem."]
+    #[doc = ""]
     #[doc = " JSON `autoStatusTransitionDetail`: [`AutoStatusTransitionDetail`](crate::AutoStatusTransitionDetail)."]
     pub auto_status_transition_detail: ::std::option::Option<crate::AutoStatusTransitionDetail>,
+    #[doc = " Custom fields defined in the schema referenced by the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The assignment state change date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateAssignmentStateChanged`: date-time."]
     pub date_assignment_state_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The date the Workitem was closed. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateClosed`: date-time."]
     pub date_closed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The creation date of the Workitem. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The due date of the Workitem. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDue`: date-time."]
     pub date_due: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The expiry date of the Workitem. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The modified date of the Workitem. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The State change date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateStatusChanged`: date-time."]
     pub date_status_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The estimated duration in seconds to complete the workitem."]
+    #[doc = ""]
     #[doc = " JSON `durationSeconds`: integer (int64)."]
     pub duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The external contact of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `externalContact`: [`ExternalContactReference`](crate::ExternalContactReference)."]
     pub external_contact: ::std::option::Option<crate::ExternalContactReference>,
+    #[doc = " The external tag of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The language of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `language`: [`WorkitemLanguageReference`](crate::WorkitemLanguageReference)."]
     pub language: ::std::option::Option<crate::WorkitemLanguageReference>,
+    #[doc = " The User who modified the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The preferred agents of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `preferredAgents`: array of [`UserReference`](crate::UserReference)."]
     pub preferred_agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
+    #[doc = " The priority of the Workitem. The valid range is between -25,000,000 and 25,000,000."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The Workitems queue."]
+    #[doc = ""]
     #[doc = " JSON `queue`: [`WorkitemQueueReference`](crate::WorkitemQueueReference)."]
     pub queue: ::std::option::Option<crate::WorkitemQueueReference>,
+    #[doc = " The reporter of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `reporter`: [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub reporter: ::std::option::Option<crate::UserReferenceWithName>,
+    #[doc = " The schema defining the custom fields of the Workitem. The schema is inherited from the Workitems Worktype at creation time."]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`WorkitemSchema`](crate::WorkitemSchema)."]
     pub schema: ::std::option::Option<crate::WorkitemSchema>,
+    #[doc = " A list of scored agents for the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgent`](crate::WorkitemScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgent>>,
+    #[doc = " The script that will be executed for the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `script`: [`WorkitemScriptReference`](crate::WorkitemScriptReference)."]
     pub script: ::std::option::Option<crate::WorkitemScriptReference>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The skills of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `skills`: array of [`WorkitemRoutingSkillReference`](crate::WorkitemRoutingSkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::WorkitemRoutingSkillReference>>,
+    #[doc = " The current Status of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `status`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub status: ::std::option::Option<crate::WorkitemStatusReference>,
+    #[doc = " The Category of the current Status of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `statusCategory`: [`WorkitemStatusCategory`](crate::WorkitemStatusCategory), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub status_category: ::std::option::Option<crate::WorkitemStatusCategory>,
+    #[doc = " The time to live of the Workitem in seconds."]
+    #[doc = ""]
     #[doc = " JSON `ttl`: integer (int64)."]
     pub ttl: ::std::option::Option<i64>,
+    #[doc = " The Worktype of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub r#type: ::std::option::Option<crate::WorktypeReference>,
+    #[doc = " The utilization label of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `utilizationLabel`: [`WorkitemUtilizationLabelReference`](crate::WorkitemUtilizationLabelReference)."]
     pub utilization_label: ::std::option::Option<crate::WorkitemUtilizationLabelReference>,
+    #[doc = " The Workbin that contains the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `workbin`: [`WorkbinReference`](crate::WorkbinReference)."]
     pub workbin: ::std::option::Option<crate::WorkbinReference>,
     _nulls: crate::support::Extras,

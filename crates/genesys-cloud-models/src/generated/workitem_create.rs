@@ -5,50 +5,96 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemCreate {
+    #[doc = " The ID of the assignee of the Workitem. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `assigneeId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub assignee_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Set it to false to disable auto status transition. By default, it is enabled."]
+    #[doc = ""]
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,
+    #[doc = " Custom fields defined in the schema referenced by the worktype of the workitem."]
+    #[doc = ""]
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
+    #[doc = " The due date of the Workitem. Can not be greater than 365 days from the current time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateDue`: date-time."]
     pub date_due: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The expiry date of the Workitem. Can not be greater than 365 days from the current time. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The description of the Workitem. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The estimated duration in seconds to complete the Workitem. Maximum of 365 days."]
+    #[doc = ""]
     #[doc = " JSON `durationSeconds`: integer (int64)."]
     pub duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The ID of the external contact of the Workitem. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The external tag of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of language of the Workitem. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Workitem. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The preferred agent IDs of the Workitem. Must be valid UUIDs."]
+    #[doc = ""]
     #[doc = " JSON `preferredAgentIds`: array of string."]
     pub preferred_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The priority of the Workitem. The valid range is between -25,000,000 and 25,000,000."]
+    #[doc = ""]
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
+    #[doc = " The ID of the Workitems queue. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `queueId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of scored agents for the Workitem. A workitem can have a maximum of 20 scored agents."]
+    #[doc = ""]
     #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgentRequest`](crate::WorkitemScoredAgentRequest)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgentRequest>>,
+    #[doc = " The ID of the Workitems script. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The skill IDs of the Workitem. Must be valid UUIDs."]
+    #[doc = ""]
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The ID of the Status of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `statusId`: string."]
     pub status_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The epoch timestamp in seconds specifying the time to live for the Workitem. Can not be greater than 365 days from the current time."]
+    #[doc = ""]
     #[doc = " JSON `ttl`: integer (int64)."]
     pub ttl: ::std::option::Option<i64>,
+    #[doc = " The ID of the Worktype of the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `typeId`: string, required by the spec."]
     pub type_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of utilization label of the Workitem. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of Workbin that contains the Workitem."]
+    #[doc = ""]
     #[doc = " JSON `workbinId`: string."]
     pub workbin_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The ID of the wrapup. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `wrapupCode`: string."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDateBasedCondition {
+    #[doc = " The name of the workitem date attribute."]
+    #[doc = ""]
     #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionAttribute`](crate::WorkitemDateBasedConditionAttribute), required by the spec, one of `dateDue`, `dateExpires`, `ttl`, `dateCreated`."]
     pub attribute: ::std::option::Option<crate::WorkitemDateBasedConditionAttribute>,
+    #[doc = " The time in minutes before or after the date attribute."]
+    #[doc = ""]
     #[doc = " JSON `relativeMinutesToInvocation`: integer (int64), required by the spec."]
     pub relative_minutes_to_invocation: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDateBasedConditionUpdate {
+    #[doc = " The name of the workitem date attribute."]
+    #[doc = ""]
     #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionUpdateAttribute`](crate::WorkitemDateBasedConditionUpdateAttribute), one of `dateDue`, `dateExpires`, `ttl`, `dateCreated`."]
     pub attribute: ::std::option::Option<crate::WorkitemDateBasedConditionUpdateAttribute>,
+    #[doc = " The time in minutes before or after the date attribute."]
+    #[doc = ""]
     #[doc = " JSON `relativeMinutesToInvocation`: integer (int64)."]
     pub relative_minutes_to_invocation: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

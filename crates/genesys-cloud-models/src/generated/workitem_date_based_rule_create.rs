@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDateBasedRuleCreate {
+    #[doc = " The rules condition. If the condition criteria is met the rules action will be executed."]
+    #[doc = ""]
     #[doc = " JSON `condition`: [`WorkitemDateBasedCondition`](crate::WorkitemDateBasedCondition), required by the spec."]
     pub condition: ::std::option::Option<crate::WorkitemDateBasedCondition>,
+    #[doc = " The name of the rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

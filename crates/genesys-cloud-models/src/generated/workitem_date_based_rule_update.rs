@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDateBasedRuleUpdate {
+    #[doc = " The rules condition. If the condition criteria is met the rules action will be executed."]
+    #[doc = ""]
     #[doc = " JSON `condition`: [`WorkitemDateBasedConditionUpdate`](crate::WorkitemDateBasedConditionUpdate)."]
     pub condition: ::std::option::Option<crate::WorkitemDateBasedConditionUpdate>,
+    #[doc = " The name of the rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,12 +5,20 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemFilter {
+    #[doc = " Attribute name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Filter operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`WorkitemFilterOperator`](crate::WorkitemFilterOperator), required by the spec, one of `EQ`, `NEQ`, `GT`, `LT`, `GTE`, `LTE`, `IN`, `CONTAINS`, `BETWEEN`, `BEGINS_WITH`."]
     pub operator: ::std::option::Option<crate::WorkitemFilterOperator>,
+    #[doc = " Attribute type."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkitemFilterType`](crate::WorkitemFilterType), required by the spec, one of `String`, `Int`."]
     pub r#type: ::std::option::Option<crate::WorkitemFilterType>,
+    #[doc = " List of values to be used in the filter."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

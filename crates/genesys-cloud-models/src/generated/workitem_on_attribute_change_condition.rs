@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnAttributeChangeCondition {
+    #[doc = " The name of the workitem attribute whose change will be evaluated as part of the rule."]
+    #[doc = ""]
     #[doc = " JSON `attribute`: [`WorkitemOnAttributeChangeConditionAttribute`](crate::WorkitemOnAttributeChangeConditionAttribute), required by the spec, one of `statusId`, `priority`, `queueId`, `assigneeId`, `assignmentState`, `languageId`, `externalTag`, `wrapup`."]
     pub attribute: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionAttribute>,
+    #[doc = " The new value of the attribute. If the attribute is updated to this value this part of the condition will be met. Required for exact-match conditions (when operator is not set)."]
+    #[doc = ""]
     #[doc = " JSON `newValue`: string."]
     pub new_value: ::std::option::Option<::std::string::String>,
+    #[doc = " The old value of the attribute. If the attribute was updated from this value this part of the condition will be met."]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
+    #[doc = " The comparison operator used to evaluate the priority attribute against the value. Only supported for the priority attribute."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`WorkitemOnAttributeChangeConditionOperator`](crate::WorkitemOnAttributeChangeConditionOperator), one of `EQ`, `GT`, `LT`, `GTE`, `LTE`."]
     pub operator: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionOperator>,
+    #[doc = " The numeric value compared against the priority attribute using the operator. Required when operator is set. Only supported for the priority attribute."]
+    #[doc = ""]
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

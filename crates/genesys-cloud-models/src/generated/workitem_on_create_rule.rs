@@ -5,16 +5,26 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnCreateRule {
+    #[doc = " The rules action. If the condition criteria is met this action will be executed."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`WorkitemRuleAction`](crate::WorkitemRuleAction)."]
     pub action: ::std::option::Option<crate::WorkitemRuleAction>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The type of the rule."]
+    #[doc = ""]
     #[doc = " JSON `type`: [`WorkitemOnCreateRuleType`](crate::WorkitemOnCreateRuleType), one of `OnCreate`, `OnAttributeChange`, `Date`."]
     pub r#type: ::std::option::Option<crate::WorkitemOnCreateRuleType>,
+    #[doc = " The Worktype containing the rule."]
+    #[doc = ""]
     #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,
     _nulls: crate::support::Extras,

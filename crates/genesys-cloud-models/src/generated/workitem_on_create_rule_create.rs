@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnCreateRuleCreate {
+    #[doc = " The name of the rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnCreateRuleUpdate {
+    #[doc = " The name of the rule."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, 3 to 256 characters."]
     pub name: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,22 +5,40 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemQueryJobCreate {
+    #[doc = " List of entity attributes to be retrieved in the result."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " Interval end date to use to filter results based on create date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateIntervalEnd`: date-time."]
     pub date_interval_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Interval start date to use to filter results based on create date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateIntervalStart`: date-time."]
     pub date_interval_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " List of entity attributes to be expanded in the result."]
+    #[doc = ""]
     #[doc = " JSON `expands`: array of string."]
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of filter objects to be used in the search."]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`WorkitemQueryJobFilter`](crate::WorkitemQueryJobFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobFilter>>,
+    #[doc = " The page number requested"]
+    #[doc = ""]
     #[doc = " JSON `pageNumber`: integer (int64), at least 1."]
     pub page_number: ::std::option::Option<i64>,
+    #[doc = " The total page size requested. Default 25"]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64), from 1 to 200."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Query filters for nested attributes."]
+    #[doc = ""]
     #[doc = " JSON `queryFilters`: array of [`WorkitemQueryJobQueryFilters`](crate::WorkitemQueryJobQueryFilters)."]
     pub query_filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFilters>>,
+    #[doc = " Sort"]
+    #[doc = ""]
     #[doc = " JSON `sort`: [`WorkitemQueryJobSort`](crate::WorkitemQueryJobSort)."]
     pub sort: ::std::option::Option<crate::WorkitemQueryJobSort>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemQueryJobQueryFilters {
+    #[doc = " Query filter criteria."]
+    #[doc = ""]
     #[doc = " JSON `criteria`: array of [`WorkitemQueryJobQueryFiltersCriteria`](crate::WorkitemQueryJobQueryFiltersCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFiltersCriteria>>,
+    #[doc = " Name of the attribute to filter."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`WorkitemQueryJobQueryFiltersName`](crate::WorkitemQueryJobQueryFiltersName), required by the spec, one of `customFields`."]
     pub name: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersName>,
+    #[doc = " Query filter logical operator to join criteria."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersOperator`](crate::WorkitemQueryJobQueryFiltersOperator), one of `AND`, `OR`."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersOperator>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemQueryJobQueryFiltersCriteria {
+    #[doc = " Query filter logical operator to join predicates."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersCriteriaOperator`](crate::WorkitemQueryJobQueryFiltersCriteriaOperator), one of `AND`, `OR`."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersCriteriaOperator>,
+    #[doc = " Query filter predicates. Number of predicates within the query filter should be between 1 and 5."]
+    #[doc = ""]
     #[doc = " JSON `predicates`: array of [`WorkitemQueryJobQueryFiltersPredicate`](crate::WorkitemQueryJobQueryFiltersPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFiltersPredicate>>,
     _nulls: crate::support::Extras,

@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemQueryJobQueryFiltersPredicate {
+    #[doc = " Property name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Query filter predicate operator."]
+    #[doc = ""]
     #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersPredicateOperator`](crate::WorkitemQueryJobQueryFiltersPredicateOperator), required by the spec, one of `EQ`, `NEQ`, `GT`, `LT`, `GTE`, `LTE`, `IN`, `CONTAINS`, `BETWEEN`, `BEGINS_WITH`, `EXISTS`."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersPredicateOperator>,
+    #[doc = " List of values to be used in the query filter predicate."]
+    #[doc = ""]
     #[doc = " JSON `values`: array of any JSON."]
     pub values: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     _nulls: crate::support::Extras,

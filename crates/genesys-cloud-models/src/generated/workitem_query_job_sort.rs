@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemQueryJobSort {
+    #[doc = " Sort Ascending"]
+    #[doc = ""]
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
+    #[doc = " The key of the custom field to sort by. Required when name is 'customFields' and must not be set otherwise."]
+    #[doc = ""]
     #[doc = " JSON `customField`: string."]
     pub custom_field: ::std::option::Option<::std::string::String>,
+    #[doc = " Specify an attribute for sorting. Use 'customFields' to sort by a custom field, in which case the customField property is required."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`WorkitemQueryJobSortName`](crate::WorkitemQueryJobSortName), one of `dateDue`, `dateCreated`, `priority`, `customFields`."]
     pub name: ::std::option::Option<crate::WorkitemQueryJobSortName>,
     _nulls: crate::support::Extras,

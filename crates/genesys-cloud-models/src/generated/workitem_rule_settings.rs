@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemRuleSettings {
+    #[doc = " When set to true, the worktypes flow rules will be processed. Default value is false."]
+    #[doc = ""]
     #[doc = " JSON `flowRulesEnabled`: boolean."]
     pub flow_rules_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

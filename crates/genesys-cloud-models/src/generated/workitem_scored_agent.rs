@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemScoredAgent {
+    #[doc = " The agent"]
+    #[doc = ""]
     #[doc = " JSON `agent`: [`UserReference`](crate::UserReference)."]
     pub agent: ::std::option::Option<crate::UserReference>,
+    #[doc = " Agent's score for the workitem, from 0 - 100, higher being better"]
+    #[doc = ""]
     #[doc = " JSON `score`: integer (int64)."]
     pub score: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemSettings {
+    #[doc = " The UUID of the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `worktypeId`: string."]
     pub worktype_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemSettingsResponse {
+    #[doc = " The Worktype information for the Workitem settings."]
+    #[doc = ""]
     #[doc = " JSON `worktype`: [`StepplansWorktypeReference`](crate::StepplansWorktypeReference)."]
     pub worktype: ::std::option::Option<crate::StepplansWorktypeReference>,
     _nulls: crate::support::Extras,

@@ -5,26 +5,46 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemStatus {
+    #[doc = " Terminate workitem on selection of status. Applicable only for statuses in the Closed category."]
+    #[doc = ""]
     #[doc = " JSON `autoTerminateWorkitem`: boolean."]
     pub auto_terminate_workitem: ::std::option::Option<bool>,
+    #[doc = " The Category of the Status."]
+    #[doc = ""]
     #[doc = " JSON `category`: [`WorkitemStatusCategoryEnum`](crate::WorkitemStatusCategoryEnum), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub category: ::std::option::Option<crate::WorkitemStatusCategoryEnum>,
+    #[doc = " Default destination status to which this Status will transition to if auto status transition enabled."]
+    #[doc = ""]
     #[doc = " JSON `defaultDestinationStatus`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub default_destination_status: ::std::option::Option<crate::WorkitemStatusReference>,
+    #[doc = " The description of the Status."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The Statuses the Status can transition to."]
+    #[doc = ""]
     #[doc = " JSON `destinationStatuses`: array of [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub destination_statuses: ::std::option::Option<::std::vec::Vec<crate::WorkitemStatusReference>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " Delay in seconds for auto status transition"]
+    #[doc = ""]
     #[doc = " JSON `statusTransitionDelaySeconds`: integer (int64)."]
     pub status_transition_delay_seconds: ::std::option::Option<i64>,
+    #[doc = " Time is represented as an ISO-8601 string without a timezone. For example: HH:mm:ss.SSS"]
+    #[doc = ""]
     #[doc = " JSON `statusTransitionTime`: string."]
     pub status_transition_time: ::std::option::Option<::std::string::String>,
+    #[doc = " The Worktype containing the Status."]
+    #[doc = ""]
     #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemStatusFilter {
+    #[doc = " Workitem status ID"]
+    #[doc = ""]
     #[doc = " JSON `workitemStatusId`: string."]
     pub workitem_status_id: ::std::option::Option<::std::string::String>,
+    #[doc = " Worktype ID belonging to the selected workitem status"]
+    #[doc = ""]
     #[doc = " JSON `worktypeId`: string."]
     pub worktype_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

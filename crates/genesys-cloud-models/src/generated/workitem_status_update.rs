@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemStatusUpdate {
+    #[doc = " Terminate workitem on selection of status. Applicable only for statuses in the Closed category."]
+    #[doc = ""]
     #[doc = " JSON `autoTerminateWorkitem`: boolean."]
     pub auto_terminate_workitem: ::std::option::Option<bool>,
+    #[doc = " Default destination status to which this Status will transition to if auto status transition enabled."]
+    #[doc = ""]
     #[doc = " JSON `defaultDestinationStatusId`: string."]
     pub default_destination_status_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of the Status. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " A list of destination Statuses where a Workitem with this Status can transition to. If the list is empty Workitems with this Status can transition to all other Statuses defined on the Worktype. A Status can have a maximum of 24 destinations."]
+    #[doc = ""]
     #[doc = " JSON `destinationStatusIds`: array of string."]
     pub destination_status_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The name of the Status. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Delay in seconds for auto status transition. Required if defaultDestinationStatusId is provided."]
+    #[doc = ""]
     #[doc = " JSON `statusTransitionDelaySeconds`: integer (int64)."]
     pub status_transition_delay_seconds: ::std::option::Option<i64>,
+    #[doc = " Time is represented as an ISO-8601 string without a timezone. For example: HH:mm:ss.SSS"]
+    #[doc = ""]
     #[doc = " JSON `statusTransitionTime`: string."]
     pub status_transition_time: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

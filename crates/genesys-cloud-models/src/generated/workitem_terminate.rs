@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemTerminate {
+    #[doc = " The ID of the status the workitem should be updated to when terminating. The status must be a 'Closed' category status."]
+    #[doc = ""]
     #[doc = " JSON `statusId`: string."]
     pub status_id: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,14 +5,24 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemWrapup {
+    #[doc = " The modified date of the Workitem when the wrapup code was added. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user who added the wrapup code to the workitem."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The user for whom wrapup code was added. This may be the same as modifiedBy."]
+    #[doc = ""]
     #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
+    #[doc = " Workitem that the wrapup code has been added to."]
+    #[doc = ""]
     #[doc = " JSON `workitem`: [`WorkitemReference`](crate::WorkitemReference)."]
     pub workitem: ::std::option::Option<crate::WorkitemReference>,
+    #[doc = " The wrapup code used in the workitem."]
+    #[doc = ""]
     #[doc = " JSON `wrapupCode`: [`WrapupIdReference`](crate::WrapupIdReference)."]
     pub wrapup_code: ::std::option::Option<crate::WrapupIdReference>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemWrapupUpdate {
+    #[doc = " Action to be performed for the wrapup code."]
+    #[doc = ""]
     #[doc = " JSON `action`: [`WorkitemWrapupUpdateAction`](crate::WorkitemWrapupUpdateAction), required by the spec, one of `Add`, `Remove`."]
     pub action: ::std::option::Option<crate::WorkitemWrapupUpdateAction>,
+    #[doc = " The wrapup code which will be added/removed."]
+    #[doc = ""]
     #[doc = " JSON `wrapupCode`: string, required by the spec."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeBoolean {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: boolean."]
     pub new_value: ::std::option::Option<bool>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: boolean."]
     pub old_value: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

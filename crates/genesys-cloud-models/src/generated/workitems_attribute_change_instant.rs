@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeInstant {
+    #[doc = " New property value. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: date-time."]
     pub new_value: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " Old property value. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: date-time."]
     pub old_value: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     _nulls: crate::support::Extras,

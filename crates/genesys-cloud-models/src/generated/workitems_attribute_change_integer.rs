@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeInteger {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: integer (int64)."]
     pub new_value: ::std::option::Option<i64>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: integer (int64)."]
     pub old_value: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

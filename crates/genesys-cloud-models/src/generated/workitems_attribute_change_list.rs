@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeList {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: array of any JSON."]
     pub new_value: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: array of any JSON."]
     pub old_value: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     _nulls: crate::support::Extras,

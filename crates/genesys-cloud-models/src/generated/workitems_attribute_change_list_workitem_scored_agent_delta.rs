@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeListWorkitemScoredAgentDelta {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: array of [`WorkitemScoredAgentDelta`](crate::WorkitemScoredAgentDelta)."]
     pub new_value: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgentDelta>>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: array of [`WorkitemScoredAgentDelta`](crate::WorkitemScoredAgentDelta)."]
     pub old_value: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgentDelta>>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeString {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: string."]
     pub new_value: ::std::option::Option<::std::string::String>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::Extras,

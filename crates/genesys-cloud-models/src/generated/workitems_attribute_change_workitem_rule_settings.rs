@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeWorkitemRuleSettings {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub new_value: ::std::option::Option<crate::WorkitemRuleSettings>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub old_value: ::std::option::Option<crate::WorkitemRuleSettings>,
     _nulls: crate::support::Extras,

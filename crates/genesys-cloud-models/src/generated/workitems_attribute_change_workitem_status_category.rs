@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeWorkitemStatusCategory {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: [`WorkitemsAttributeChangeWorkitemStatusCategoryNewValue`](crate::WorkitemsAttributeChangeWorkitemStatusCategoryNewValue), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub new_value: ::std::option::Option<crate::WorkitemsAttributeChangeWorkitemStatusCategoryNewValue>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: [`WorkitemsAttributeChangeWorkitemStatusCategoryOldValue`](crate::WorkitemsAttributeChangeWorkitemStatusCategoryOldValue), one of `Open`, `InProgress`, `Waiting`, `Closed`, `Unknown`."]
     pub old_value: ::std::option::Option<crate::WorkitemsAttributeChangeWorkitemStatusCategoryOldValue>,
     _nulls: crate::support::Extras,

@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsAttributeChangeWrapupDelta {
+    #[doc = " New property value"]
+    #[doc = ""]
     #[doc = " JSON `newValue`: [`WrapupDelta`](crate::WrapupDelta)."]
     pub new_value: ::std::option::Option<crate::WrapupDelta>,
+    #[doc = " Old property value"]
+    #[doc = ""]
     #[doc = " JSON `oldValue`: [`WrapupDelta`](crate::WrapupDelta)."]
     pub old_value: ::std::option::Option<crate::WrapupDelta>,
     _nulls: crate::support::Extras,

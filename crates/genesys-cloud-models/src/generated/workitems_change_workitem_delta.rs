@@ -5,10 +5,16 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsChangeWorkitemDelta {
+    #[doc = " The changes that originated this version"]
+    #[doc = ""]
     #[doc = " JSON `delta`: [`WorkitemDelta`](crate::WorkitemDelta)."]
     pub delta: ::std::option::Option<crate::WorkitemDelta>,
+    #[doc = " modifiedBy"]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " Version"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -7,16 +7,22 @@
 pub struct WorkspaceMember {
     #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub member: ::std::option::Option<crate::DomainEntityRef>,
+    #[doc = " The workspace member type."]
+    #[doc = ""]
     #[doc = " JSON `memberType`: [`WorkspaceMemberMemberType`](crate::WorkspaceMemberMemberType), required by the spec, one of `USER`, `GROUP`."]
     pub member_type: ::std::option::Option<crate::WorkspaceMemberMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `securityProfile`: [`SecurityProfile`](crate::SecurityProfile)."]
     pub security_profile: ::std::option::Option<crate::SecurityProfile>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `user`: [`User`](crate::User)."]

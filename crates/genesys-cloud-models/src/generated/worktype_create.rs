@@ -5,44 +5,84 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorktypeCreate {
+    #[doc = " When set to true, Workitems will be sent to the queue of the Worktype as they are created. Default value is false."]
+    #[doc = ""]
     #[doc = " JSON `assignmentEnabled`: boolean."]
     pub assignment_enabled: ::std::option::Option<bool>,
+    #[doc = " The default due duration in seconds for Workitems created from the Worktype. Maximum of 365 days."]
+    #[doc = ""]
     #[doc = " JSON `defaultDueDurationSeconds`: integer (int64), from 0 to 31536000."]
     pub default_due_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The default duration in seconds for Workitems created from the Worktype. Maximum of 365 days."]
+    #[doc = ""]
     #[doc = " JSON `defaultDurationSeconds`: integer (int64), from 0 to 31536000."]
     pub default_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The default expiration time in seconds for Workitems created from the Worktype. Maximum of 365 days."]
+    #[doc = ""]
     #[doc = " JSON `defaultExpirationSeconds`: integer (int64), from 0 to 31536000."]
     pub default_expiration_seconds: ::std::option::Option<i64>,
+    #[doc = " The ID of the default language for Workitems created from the Worktype. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `defaultLanguageId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_language_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The default priority for Workitems created from the Worktype. The valid range is between -25,000,000 and 25,000,000."]
+    #[doc = ""]
     #[doc = " JSON `defaultPriority`: integer (int64), from -25000000 to 25000000."]
     pub default_priority: ::std::option::Option<i64>,
+    #[doc = " The ID of the default queue for Workitems created from the Worktype. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `defaultQueueId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_queue_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The default script for Workitems created from the Worktype. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `defaultScriptId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub default_script_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The IDs of the default skills for Workitems created from the Worktype. Must be valid UUIDs. Maximum of 20 IDs"]
+    #[doc = ""]
     #[doc = " JSON `defaultSkillIds`: array of string."]
     pub default_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " The default time to time to live in seconds for Workitems created from the Worktype. The valid range is between 1 and 365 days."]
+    #[doc = ""]
     #[doc = " JSON `defaultTtlSeconds`: integer (int64), from 86400 to 31536000."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The ID of the default Workbin for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultWorkbinId`: string, required by the spec."]
     pub default_workbin_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The description of the Worktype. Maximum length of 512 characters."]
+    #[doc = ""]
     #[doc = " JSON `description`: string, 0 to 512 characters."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " Set to true to disable default status creation. Default statuses are created with the Worktype by default"]
+    #[doc = ""]
     #[doc = " JSON `disableDefaultStatusCreation`: boolean."]
     pub disable_default_status_creation: ::std::option::Option<bool>,
+    #[doc = " The ID of the division the Worktype belongs to. Defaults to the default Workbin division ID. The Worktype must be in the same division as its default Workbin."]
+    #[doc = ""]
     #[doc = " JSON `divisionId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub division_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The name of the Worktype. Valid length between 3 and 256 characters."]
+    #[doc = ""]
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Settings for the worktypes rules."]
+    #[doc = ""]
     #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub rule_settings: ::std::option::Option<crate::WorkitemRuleSettings>,
+    #[doc = " The ID of the custom attribute schema for Workitems created from the Worktype. Must be a valid UUID."]
+    #[doc = ""]
     #[doc = " JSON `schemaId`: string, pattern `[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}`."]
     pub schema_id: ::std::option::Option<::std::string::String>,
+    #[doc = " The version of the Worktypes custom attribute schema. The latest schema version will be used if this property is not set."]
+    #[doc = ""]
     #[doc = " JSON `schemaVersion`: integer (int64)."]
     pub schema_version: ::std::option::Option<i64>,
+    #[doc = " The target service level for Workitems created from the Worktype. The default value is 100."]
+    #[doc = ""]
     #[doc = " JSON `serviceLevelTarget`: integer (int64), from 1 to 100."]
     pub service_level_target: ::std::option::Option<i64>,
+    #[doc = " When set to true, will allow Workitems to be associated with External Contacts that are not assigned to any division. Default value is true."]
+    #[doc = ""]
     #[doc = " JSON `unassignedDivisionContactsEnabled`: boolean."]
     pub unassigned_division_contacts_enabled: ::std::option::Option<bool>,
     _nulls: crate::support::Extras,

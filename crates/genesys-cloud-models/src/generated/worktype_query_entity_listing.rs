@@ -7,6 +7,8 @@
 pub struct WorktypeQueryEntityListing {
     #[doc = " JSON `after`: string."]
     pub after: ::std::option::Option<::std::string::String>,
+    #[doc = " Count of items returned by the query. Refer to the \"select\" request parameter for more information."]
+    #[doc = ""]
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entities`: array of [`Worktype`](crate::Worktype)."]

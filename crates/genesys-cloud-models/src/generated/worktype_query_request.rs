@@ -5,18 +5,32 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorktypeQueryRequest {
+    #[doc = " The cursor that points to the end of the set of entities that has been returned."]
+    #[doc = ""]
     #[doc = " JSON `after`: string."]
     pub after: ::std::option::Option<::std::string::String>,
+    #[doc = " List of entity attributes to be retrieved in the result."]
+    #[doc = ""]
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[doc = " List of entity attributes to be expanded in the result."]
+    #[doc = ""]
     #[doc = " JSON `expands`: [`WorktypeQueryRequestExpands`](crate::WorktypeQueryRequestExpands), one of `schema`."]
     pub expands: ::std::option::Option<crate::WorktypeQueryRequestExpands>,
+    #[doc = " List of filter objects to be used in the search. Valid filter names are: 'divisionId', 'id', 'name', 'description', 'defaultWorkbinId', 'defaultDurationSeconds', 'defaultExpirationSeconds', 'defaultDueDurationSeconds', 'defaultPriority', 'defaultLanguageId', 'defaultTtlSeconds', 'assignmentEnabled', 'defaultQueueId', 'schemaId', 'schemaVersion', 'dateCreated', 'dateModified', 'modifiedBy'"]
+    #[doc = ""]
     #[doc = " JSON `filters`: array of [`WorkitemFilter`](crate::WorkitemFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
+    #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
+    #[doc = ""]
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
+    #[doc = " Specify the value 'Count' for this parameter in order to return only the record count."]
+    #[doc = ""]
     #[doc = " JSON `select`: [`WorktypeQueryRequestSelect`](crate::WorktypeQueryRequestSelect), one of `Count`."]
     pub select: ::std::option::Option<crate::WorktypeQueryRequestSelect>,
+    #[doc = " Sort"]
+    #[doc = ""]
     #[doc = " JSON `sort`: [`WorktypeQuerySort`](crate::WorktypeQuerySort)."]
     pub sort: ::std::option::Option<crate::WorktypeQuerySort>,
     _nulls: crate::support::Extras,

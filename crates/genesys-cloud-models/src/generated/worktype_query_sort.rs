@@ -5,8 +5,12 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorktypeQuerySort {
+    #[doc = " Sort Ascending"]
+    #[doc = ""]
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
+    #[doc = " Specify an attribute for sorting. It's possible to use an attribute both for sorting and in the query at the same time, but these restrictions apply: Only the operators EQ, LT, LTE, GT, GTE, BETWEEN and BEGINS\\_WITH are supported and the attribute can't be present in more than one filter."]
+    #[doc = ""]
     #[doc = " JSON `name`: [`WorktypeQuerySortName`](crate::WorktypeQuerySortName), one of `dateModified`, `name`."]
     pub name: ::std::option::Option<crate::WorktypeQuerySortName>,
     _nulls: crate::support::Extras,

@@ -5,58 +5,112 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorktypeVersion {
+    #[doc = " When set to true, Workitems will be sent to the queue of the Worktype as they are created. Default value is false."]
+    #[doc = ""]
     #[doc = " JSON `assignmentEnabled`: boolean."]
     pub assignment_enabled: ::std::option::Option<bool>,
+    #[doc = " The creation date of the Worktype. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The modified date of the Worktype. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The default due duration in seconds for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultDueDurationSeconds`: integer (int64)."]
     pub default_due_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The default duration in seconds for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultDurationSeconds`: integer (int64)."]
     pub default_duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The default expiration time in seconds for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultExpirationSeconds`: integer (int64)."]
     pub default_expiration_seconds: ::std::option::Option<i64>,
+    #[doc = " The default language for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultLanguage`: [`WorkitemLanguageReference`](crate::WorkitemLanguageReference)."]
     pub default_language: ::std::option::Option<crate::WorkitemLanguageReference>,
+    #[doc = " The default priority for Workitems created from the Worktype. The valid range is between -25,000,000 and 25,000,000."]
+    #[doc = ""]
     #[doc = " JSON `defaultPriority`: integer (int64)."]
     pub default_priority: ::std::option::Option<i64>,
+    #[doc = " The default queue for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultQueue`: [`WorkitemQueueReference`](crate::WorkitemQueueReference)."]
     pub default_queue: ::std::option::Option<crate::WorkitemQueueReference>,
+    #[doc = " The default script for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultScript`: [`WorkitemScriptReference`](crate::WorkitemScriptReference)."]
     pub default_script: ::std::option::Option<crate::WorkitemScriptReference>,
+    #[doc = " The default skills for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultSkills`: array of [`WorkitemRoutingSkillReference`](crate::WorkitemRoutingSkillReference)."]
     pub default_skills: ::std::option::Option<::std::vec::Vec<crate::WorkitemRoutingSkillReference>>,
+    #[doc = " The default status for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultStatus`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub default_status: ::std::option::Option<crate::WorkitemStatusReference>,
+    #[doc = " The default time to time to live in seconds for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultTtlSeconds`: integer (int64)."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
+    #[doc = " The default Workbin for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `defaultWorkbin`: [`WorkbinReference`](crate::WorkbinReference)."]
     pub default_workbin: ::std::option::Option<crate::WorkbinReference>,
+    #[doc = " The description of the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
+    #[doc = " The division to which this entity belongs."]
+    #[doc = ""]
     #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
+    #[doc = " The flow associated with the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `flow`: [`WorkitemFlowReference`](crate::WorkitemFlowReference)."]
     pub flow: ::std::option::Option<crate::WorkitemFlowReference>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " The id of the User who modified the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
+    #[doc = " The name of the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Settings for the worktypes rules."]
+    #[doc = ""]
     #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub rule_settings: ::std::option::Option<crate::WorkitemRuleSettings>,
+    #[doc = " The schema defining the custom attributes for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `schema`: [`WorkitemSchema`](crate::WorkitemSchema)."]
     pub schema: ::std::option::Option<crate::WorkitemSchema>,
+    #[doc = " The URI for this object"]
+    #[doc = ""]
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
+    #[doc = " The target service level for Workitems created from the Worktype. The default value is 100."]
+    #[doc = ""]
     #[doc = " JSON `serviceLevelTarget`: integer (int64)."]
     pub service_level_target: ::std::option::Option<i64>,
+    #[doc = " The list of possible statuses for Workitems created from the Worktype."]
+    #[doc = ""]
     #[doc = " JSON `statuses`: array of [`WorkitemStatus`](crate::WorkitemStatus)."]
     pub statuses: ::std::option::Option<::std::vec::Vec<crate::WorkitemStatus>>,
+    #[doc = " When set to true, will allow Workitems to be associated with External Contacts that are not assigned to any division. Default value is true."]
+    #[doc = ""]
     #[doc = " JSON `unassignedDivisionContactsEnabled`: boolean."]
     pub unassigned_division_contacts_enabled: ::std::option::Option<bool>,
+    #[doc = " Version"]
+    #[doc = ""]
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     _nulls: crate::support::Extras,

@@ -5,20 +5,36 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WrapupInput {
+    #[doc = " The user configured wrap up code id."]
+    #[doc = ""]
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
+    #[doc = " Prevent updates to wrapup end time when set to true."]
+    #[doc = ""]
     #[doc = " JSON `disableEndTimeUpdates`: boolean."]
     pub disable_end_time_updates: ::std::option::Option<bool>,
+    #[doc = " The length of time in seconds that the agent spent doing after call work."]
+    #[doc = ""]
     #[doc = " JSON `durationSeconds`: integer (int64)."]
     pub duration_seconds: ::std::option::Option<i64>,
+    #[doc = " The timestamp when the wrapup was finished. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The user configured wrap up code name."]
+    #[doc = ""]
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
+    #[doc = " Text entered by the agent to describe the call or disposition."]
+    #[doc = ""]
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
+    #[doc = " Indicates if this is a pending save and should not require a code to be specified. This allows someone to save some temporary wrapup that will be used later."]
+    #[doc = ""]
     #[doc = " JSON `provisional`: boolean."]
     pub provisional: ::std::option::Option<bool>,
+    #[doc = " List of tags selected by the agent to describe the call or disposition."]
+    #[doc = ""]
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     _nulls: crate::support::Extras,

@@ -5,30 +5,56 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WritableDialerContact {
+    #[doc = " Indicates whether or not the contact can be called."]
+    #[doc = ""]
     #[doc = " JSON `callable`: boolean."]
     pub callable: ::std::option::Option<bool>,
+    #[doc = " The identifier of the contact list containing this contact."]
+    #[doc = ""]
     #[doc = " JSON `contactListId`: string, required by the spec."]
     pub contact_list_id: ::std::option::Option<::std::string::String>,
+    #[doc = " A map of media types (Voice, SMS and Email) to ContactableStatus, which indicates if the contact can be contacted using the specified media type."]
+    #[doc = ""]
     #[doc = " JSON `contactableStatus`: map of [`ContactableStatus`](crate::ContactableStatus)."]
     pub contactable_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ContactableStatus>>,
+    #[doc = " An ordered map of the contact's columns and corresponding values."]
+    #[doc = ""]
     #[doc = " JSON `data`: map of string, required by the spec."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    #[doc = " Timestamp for when the contact was added. Contacts added prior to 2023 September 1 may be missing this value. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The expiration date of the contact. Required when retentionType is DateExpiration. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
+    #[doc = ""]
     #[doc = " JSON `dateExpiration`: date-time."]
     pub date_expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    #[doc = " The globally unique identifier for the object."]
+    #[doc = ""]
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
+    #[doc = " A map of email records for the contact email columns."]
+    #[doc = ""]
     #[doc = " JSON `latestEmailEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_email_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
+    #[doc = " A map of SMS records for the contact phone columns."]
+    #[doc = ""]
     #[doc = " JSON `latestSmsEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_sms_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
+    #[doc = " A map of whatsapp records for the contact whatsapp columns."]
+    #[doc = ""]
     #[doc = " JSON `latestWhatsAppEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_whats_app_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
+    #[doc = " A map of phone number columns to PhoneNumberStatuses, which indicate if the phone number is callable or not."]
+    #[doc = ""]
     #[doc = " JSON `phoneNumberStatus`: map of [`PhoneNumberStatus`](crate::PhoneNumberStatus)."]
     pub phone_number_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::PhoneNumberStatus>>,
+    #[doc = " The number of days to retain this contact. Required when retentionType is RetentionDays."]
+    #[doc = ""]
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
+    #[doc = " The type of retention for this contact. Valid values: Never, Today, RetentionDays, DateExpiration"]
+    #[doc = ""]
     #[doc = " JSON `retentionType`: [`WritableDialerContactRetentionType`](crate::WritableDialerContactRetentionType), one of `Never`, `Today`, `RetentionDays`, `DateExpiration`."]
     pub retention_type: ::std::option::Option<crate::WritableDialerContactRetentionType>,
     _nulls: crate::support::Extras,

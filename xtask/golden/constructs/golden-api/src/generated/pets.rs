@@ -25,6 +25,8 @@ impl PetsApi {
     pub fn get_pets(&self) -> GetPets {
         GetPets::new(self.executor.clone())
     }
+    #[doc = " Quirks \\[by id\\] where `size` \\<= 10 \\& \\*all\\* see <https://example.com/quirks>."]
+    #[doc = ""]
     #[doc = " `GET /quirks` (getQuirks): see [`GetQuirks`]."]
     pub fn get_quirks(&self) -> GetQuirks {
         GetQuirks::new(self.executor.clone())
@@ -172,6 +174,10 @@ impl GetPets {
     }
 }
 static META_GET_QUIRKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQuirks", &["Pets"], ::genesys_cloud_core::http::Method::GET, "/quirks", true, ::std::option::Option::None, false, false, false);
+#[doc = " Quirks \\[by id\\] where `size` \\<= 10 \\& \\*all\\* see <https://example.com/quirks>."]
+#[doc = ""]
+#[doc = " Dates as yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z; a lone \\` tick; \\# not a heading"]
+#[doc = ""]
 #[doc = " `GET /quirks`: the `getQuirks` operation."]
 #[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `QuirkHolder`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
@@ -223,6 +229,8 @@ impl GetQuirks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filters: ::std::option::Option::None, ids: ::std::option::Option::None, shape: ::std::option::Option::None }
     }
+    #[doc = " Filters, e.g. \\[a,b\\] or \\<tag\\> \\| x\\_y"]
+    #[doc = ""]
     #[doc = " Query parameter `filters`: string."]
     pub fn filters(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filters = ::std::option::Option::Some(value.into());

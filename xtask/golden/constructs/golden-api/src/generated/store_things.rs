@@ -162,6 +162,8 @@ impl GetStore {
     }
 }
 static META_GET_STORE_FEATURE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getStoreFeature", &["Store Things"], ::genesys_cloud_core::http::Method::GET, "/store/features/{featureName}", true, ::std::option::Option::None, false, false, false);
+#[doc = " a path parameter whose schema is an enum: the vendor's 2017 featureName"]
+#[doc = ""]
 #[doc = " `GET /store/features/{featureName}`: the `getStoreFeature` operation."]
 #[doc = ""]
 #[doc = " Set optional parameters with the setters, then `.send().await` for `bool`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]

@@ -9,6 +9,8 @@ pub struct Dog {
     pub anything: ::std::option::Option<::serde_json::Value>,
     #[doc = " JSON `byId`: map of [`Status`](crate::Status)."]
     pub by_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Status>>,
+    #[doc = " 1\\. The pet's \\[id\\] \\<b\\>bold\\</b\\> (see <http://example.com/pets_(x)>)."]
+    #[doc = ""]
     #[doc = " JSON `id`: integer (int64), read-only."]
     pub id: ::std::option::Option<i64>,
     #[doc = " JSON `kind`: [`DogKind`](crate::DogKind), one of `dog`."]

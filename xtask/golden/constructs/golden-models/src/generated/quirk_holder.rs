@@ -5,6 +5,8 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QuirkHolder {
+    #[doc = " an enum by reference, wrapped in allOf"]
+    #[doc = ""]
     #[doc = " JSON `kind`: [`QuirkKind`](crate::QuirkKind)."]
     pub kind: ::std::option::Option<crate::QuirkKind>,
     #[doc = " JSON `loose`: array of any JSON."]
